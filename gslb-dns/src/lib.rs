@@ -1,0 +1,48 @@
+//! gslb-dns: the authoritative DNS data plane.
+//!
+//! A query flows: `net` (UDP/TCP/PROXY v2 listeners) → `Responder::respond` → one
+//! `ArcSwap::load` of the current `AnswerPlan` → the wire fast path (`wire` parses the
+//! question in place, the plan hands back a pre-encoded answer) or the hickory-based slow
+//! path for anything unusual → the reply bytes go back out on the same socket.
+//!
+//! Code map:
+//! - `responder`: `Responder`, the one entry point from transports into answering.
+//! - `plan`: `compile_plan(&State) -> AnswerPlan` and the plan's lookup (name tree,
+//!   pre-encoded RRsets, wildcards, CNAME chains, referrals, negative answers).
+//! - `wire`: in-place parsing of queries (header, question, OPT/ECS) and reply encoding.
+//! - `follow`: `spawn_plan_follower`, which recompiles and swaps the plan on every new
+//!   `State` version.
+//! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
+//!   PROXY v2), the only module allowed `unsafe` (socket syscalls).
+//!
+//! Invariants: nothing here touches sled or Raft; the answer path never blocks, never awaits
+//! the control plane and does not allocate for a static name.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::net::SocketAddr;
+
+pub mod net;
+pub mod responder;
+
+pub use responder::Responder;
+
+/// How a query reached us; decides the reply size limit and truncation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Datagram: replies are capped at the EDNS payload size (or 512) and set TC when cut.
+    Udp,
+    /// Stream (RFC 7766): replies up to 65535 octets, never truncated.
+    Tcp,
+}
+
+/// What the transport knows about one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryContext {
+    /// The client as the transport sees it: the PROXY v2 source for a trusted proxy,
+    /// otherwise the packet source. ECS, when present, overrides it for policy decisions.
+    pub client: SocketAddr,
+    /// UDP or TCP.
+    pub transport: Transport,
+}

@@ -1,0 +1,1 @@
+//! Listeners: UDP, TCP and PROXY v2. (To be written.)

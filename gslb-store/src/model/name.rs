@@ -1,0 +1,388 @@
+//! `DomainName`: an absolute, validated, lower-cased domain name as the model stores it.
+//!
+//! The model speaks presentation format (`www.example.com.`) so that the Raft log, snapshots
+//! and the REST API stay readable, but every name is checked against the wire limits of
+//! RFC 1035 §2.3.4 (labels ≤ 63 octets, name ≤ 255 octets on the wire) when it is built, so
+//! the DNS crate can encode any stored name without a failure path.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The longest name on the wire, length octets and root label included (RFC 1035 §2.3.4).
+pub const MAX_NAME_WIRE_LEN: usize = 255;
+/// The longest label (RFC 1035 §2.3.4).
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// Why a string is not a domain name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// The text was empty.
+    #[error("empty name")]
+    Empty,
+    /// Two dots in a row, or a leading dot on a name other than the root.
+    #[error("empty label in {0:?}")]
+    EmptyLabel(String),
+    /// A label longer than 63 octets.
+    #[error("label longer than 63 octets in {0:?}")]
+    LabelTooLong(String),
+    /// The whole name is longer than 255 octets in wire form.
+    #[error("name longer than 255 octets in {0:?}")]
+    NameTooLong(String),
+    /// A backslash escape that is not `\X` or `\DDD` with DDD ≤ 255.
+    #[error("bad escape in {0:?}")]
+    BadEscape(String),
+    /// A relative name where an absolute one is needed.
+    #[error("name {0:?} is not absolute (no trailing dot)")]
+    NotAbsolute(String),
+}
+
+/// An absolute domain name, stored as its lower-cased labels (raw octets, escapes decoded).
+///
+/// Ordering is by labels from the root down (`com.` < `example.com.` < `www.example.com.`),
+/// which keeps the records of one zone and its subtrees together in sorted maps.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct DomainName {
+    /// Labels from the leftmost (most specific) to the one below the root, lower-cased ASCII.
+    labels: Vec<Box<[u8]>>,
+}
+
+impl DomainName {
+    /// The root name `.`.
+    pub fn root() -> Self {
+        DomainName { labels: Vec::new() }
+    }
+
+    /// Parses an absolute name in presentation format (a trailing dot is required).
+    pub fn parse_absolute(text: &str) -> Result<Self, NameError> {
+        match Self::parse(text, None)? {
+            Some(name) => Ok(name),
+            None => Err(NameError::NotAbsolute(text.to_string())),
+        }
+    }
+
+    /// Parses a name in presentation format; a name without a trailing dot is taken relative
+    /// to `origin`. `@` stands for `origin` itself (RFC 1035 §5.1).
+    pub fn parse_relative_to(text: &str, origin: &DomainName) -> Result<Self, NameError> {
+        Ok(Self::parse(text, Some(origin))?.expect("an origin makes every name absolute"))
+    }
+
+    /// Parses presentation format; a relative name is completed with `origin`, or yields
+    /// `None` when there is no origin.
+    fn parse(text: &str, origin: Option<&DomainName>) -> Result<Option<Self>, NameError> {
+        if text.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if text == "@" {
+            return Ok(origin.cloned());
+        }
+        if text == "." {
+            return Ok(Some(DomainName::root()));
+        }
+        let mut labels: Vec<Box<[u8]>> = Vec::new();
+        let mut current: Vec<u8> = Vec::new();
+        let mut absolute = false;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            match b {
+                b'.' => {
+                    if current.is_empty() {
+                        return Err(NameError::EmptyLabel(text.to_string()));
+                    }
+                    labels.push(std::mem::take(&mut current).into_boxed_slice());
+                    if i == bytes.len() - 1 {
+                        absolute = true;
+                    }
+                    i += 1;
+                }
+                b'\\' => {
+                    let rest = &bytes[i + 1..];
+                    if rest.len() >= 3 && rest[..3].iter().all(u8::is_ascii_digit) {
+                        let value = (rest[0] - b'0') as u32 * 100
+                            + (rest[1] - b'0') as u32 * 10
+                            + (rest[2] - b'0') as u32;
+                        if value > 255 {
+                            return Err(NameError::BadEscape(text.to_string()));
+                        }
+                        current.push(value as u8);
+                        i += 4;
+                    } else if let Some(&next) = rest.first() {
+                        if next.is_ascii_digit() {
+                            return Err(NameError::BadEscape(text.to_string()));
+                        }
+                        current.push(next);
+                        i += 2;
+                    } else {
+                        return Err(NameError::BadEscape(text.to_string()));
+                    }
+                }
+                _ => {
+                    current.push(b);
+                    i += 1;
+                }
+            }
+            if current.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong(text.to_string()));
+            }
+        }
+        if !current.is_empty() {
+            labels.push(current.into_boxed_slice());
+        }
+        if !absolute {
+            match origin {
+                Some(origin) => labels.extend(origin.labels.iter().cloned()),
+                None => return Ok(None),
+            }
+        }
+        for label in &mut labels {
+            label.make_ascii_lowercase();
+        }
+        let name = DomainName { labels };
+        if name.wire_len() > MAX_NAME_WIRE_LEN {
+            return Err(NameError::NameTooLong(text.to_string()));
+        }
+        Ok(Some(name))
+    }
+
+    /// Builds a name from raw wire labels (most specific first), lower-casing them.
+    pub fn from_labels<I, L>(labels: I) -> Result<Self, NameError>
+    where
+        I: IntoIterator<Item = L>,
+        L: AsRef<[u8]>,
+    {
+        let mut out = Vec::new();
+        for label in labels {
+            let label = label.as_ref();
+            if label.is_empty() {
+                return Err(NameError::EmptyLabel(String::from_utf8_lossy(label).into()));
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Err(NameError::LabelTooLong(
+                    String::from_utf8_lossy(label).into(),
+                ));
+            }
+            out.push(label.to_ascii_lowercase().into_boxed_slice());
+        }
+        let name = DomainName { labels: out };
+        if name.wire_len() > MAX_NAME_WIRE_LEN {
+            return Err(NameError::NameTooLong(name.to_string()));
+        }
+        Ok(name)
+    }
+
+    /// The labels, most specific first, without the root label.
+    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
+        self.labels.iter().map(|label| &**label)
+    }
+
+    /// Number of labels, not counting the root.
+    pub fn label_count(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True for the root name.
+    pub fn is_root(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Length of the uncompressed wire form, root label included.
+    pub fn wire_len(&self) -> usize {
+        1 + self
+            .labels
+            .iter()
+            .map(|label| label.len() + 1)
+            .sum::<usize>()
+    }
+
+    /// Appends the uncompressed wire form to `out`.
+    pub fn write_wire(&self, out: &mut Vec<u8>) {
+        for label in &self.labels {
+            out.push(label.len() as u8);
+            out.extend_from_slice(label);
+        }
+        out.push(0);
+    }
+
+    /// The uncompressed wire form.
+    pub fn to_wire(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.wire_len());
+        self.write_wire(&mut out);
+        out
+    }
+
+    /// True when `self` equals `ancestor` or lies below it.
+    pub fn is_subdomain_of(&self, ancestor: &DomainName) -> bool {
+        self.labels.len() >= ancestor.labels.len()
+            && self.labels[self.labels.len() - ancestor.labels.len()..] == ancestor.labels[..]
+    }
+
+    /// The name one label up, or `None` for the root.
+    pub fn parent(&self) -> Option<DomainName> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(DomainName {
+                labels: self.labels[1..].to_vec(),
+            })
+        }
+    }
+
+    /// `label.self`, checked against the length limits.
+    pub fn prepend_label(&self, label: &[u8]) -> Result<DomainName, NameError> {
+        DomainName::from_labels(std::iter::once(label).chain(self.labels()))
+    }
+
+    /// True when the leftmost label is `*` (an RFC 4592 wildcard owner).
+    pub fn is_wildcard(&self) -> bool {
+        self.labels.first().is_some_and(|label| &**label == b"*")
+    }
+
+    /// The name relative to `origin` in presentation form (`@` for the origin itself), or the
+    /// absolute form when `self` is not below `origin`.
+    pub fn relative_to(&self, origin: &DomainName) -> String {
+        if self == origin {
+            return "@".to_string();
+        }
+        if !self.is_subdomain_of(origin) || origin.is_root() {
+            return self.to_string();
+        }
+        let keep = self.labels.len() - origin.labels.len();
+        let mut text = String::new();
+        for (index, label) in self.labels[..keep].iter().enumerate() {
+            if index > 0 {
+                text.push('.');
+            }
+            write_label(&mut text, label);
+        }
+        text
+    }
+}
+
+fn write_label(text: &mut String, label: &[u8]) {
+    for &byte in label {
+        match byte {
+            b'.' | b'\\' | b'"' | b'(' | b')' | b';' | b'@' | b'$' => {
+                text.push('\\');
+                text.push(byte as char);
+            }
+            0x21..=0x7e => text.push(byte as char),
+            _ => text.push_str(&format!("\\{byte:03}")),
+        }
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.labels.is_empty() {
+            return f.write_str(".");
+        }
+        let mut text = String::with_capacity(self.wire_len() + 8);
+        for label in &self.labels {
+            write_label(&mut text, label);
+            text.push('.');
+        }
+        f.write_str(&text)
+    }
+}
+
+impl fmt::Debug for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DomainName({self})")
+    }
+}
+
+impl FromStr for DomainName {
+    type Err = NameError;
+    fn from_str(text: &str) -> Result<Self, NameError> {
+        DomainName::parse_absolute(text)
+    }
+}
+
+impl Ord for DomainName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // Canonical DNS order (RFC 4034 §6.1): compare labels from the root down.
+        self.labels.iter().rev().cmp(other.labels.iter().rev())
+    }
+}
+
+impl PartialOrd for DomainName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Serialize for DomainName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DomainName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DomainName::parse_absolute(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected_display: &str) {
+        let name = DomainName::parse_absolute(text).unwrap();
+        assert_eq!(name.to_string(), expected_display);
+        assert_eq!(DomainName::parse_absolute(&name.to_string()).unwrap(), name);
+    }
+
+    #[test]
+    fn parses_and_displays() {
+        check("WWW.Example.COM.", "www.example.com.");
+        check(".", ".");
+        check("a\\.b.example.", "a\\.b.example.");
+        check("\\000.example.", "\\000.example.");
+        check("\\065bc.example.", "abc.example.");
+    }
+
+    #[test]
+    fn rejects_bad_names() {
+        assert!(matches!(
+            DomainName::parse_absolute("a..b."),
+            Err(NameError::EmptyLabel(_))
+        ));
+        assert!(matches!(
+            DomainName::parse_absolute("a.b"),
+            Err(NameError::NotAbsolute(_))
+        ));
+        let long_label = format!("{}.", "a".repeat(64));
+        assert!(matches!(
+            DomainName::parse_absolute(&long_label),
+            Err(NameError::LabelTooLong(_))
+        ));
+        let long_name = format!("{}.", vec!["a".repeat(63); 4].join("."));
+        assert!(matches!(
+            DomainName::parse_absolute(&long_name),
+            Err(NameError::NameTooLong(_))
+        ));
+        assert!(matches!(
+            DomainName::parse_absolute("\\256.x."),
+            Err(NameError::BadEscape(_))
+        ));
+    }
+
+    #[test]
+    fn relative_names_and_order() {
+        let origin = DomainName::parse_absolute("example.com.").unwrap();
+        let www = DomainName::parse_relative_to("www", &origin).unwrap();
+        assert_eq!(www.to_string(), "www.example.com.");
+        assert_eq!(www.relative_to(&origin), "www");
+        assert_eq!(origin.relative_to(&origin), "@");
+        assert!(origin < www);
+        let z = DomainName::parse_absolute("a.z.com.").unwrap();
+        assert!(www < z);
+        assert!(www.is_subdomain_of(&origin));
+        assert_eq!(www.wire_len(), 17);
+    }
+}

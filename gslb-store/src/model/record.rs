@@ -1,0 +1,230 @@
+//! Static record sets: `RecordType`, `RData` and `RecordSet`, the parts of a zone that do not
+//! depend on health.
+//!
+//! RDATA is kept structured (not as wire bytes) so the Raft log, snapshots and the API stay
+//! readable and validation can name the field at fault; `gslb-dns` renders it to wire once per
+//! answer-plan version.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::name::DomainName;
+use crate::model::validation::FieldErrors;
+
+/// The largest TTL RFC 2181 §8 allows; larger values are treated as errors at write time.
+pub const MAX_TTL: u32 = 0x7fff_ffff;
+
+/// The record types a static record set may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(clippy::upper_case_acronyms)]
+pub enum RecordType {
+    /// IPv4 address (RFC 1035).
+    A,
+    /// IPv6 address (RFC 3596).
+    AAAA,
+    /// Canonical name (RFC 1035).
+    CNAME,
+    /// Mail exchange (RFC 1035).
+    MX,
+    /// Text strings (RFC 1035).
+    TXT,
+    /// Service location (RFC 2782).
+    SRV,
+    /// Certification authority authorization (RFC 8659).
+    CAA,
+    /// Name server: at the apex the zone's own, below it a delegation.
+    NS,
+    /// Pointer (RFC 1035).
+    PTR,
+    /// Start of authority; held by `Zone::soa`, never in `Zone::rrsets`.
+    SOA,
+}
+
+impl RecordType {
+    /// Every type, in a fixed order.
+    pub const ALL: [RecordType; 10] = [
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::CNAME,
+        RecordType::MX,
+        RecordType::TXT,
+        RecordType::SRV,
+        RecordType::CAA,
+        RecordType::NS,
+        RecordType::PTR,
+        RecordType::SOA,
+    ];
+
+    /// The TYPE code on the wire.
+    pub fn code(self) -> u16 {
+        match self {
+            RecordType::A => 1,
+            RecordType::NS => 2,
+            RecordType::CNAME => 5,
+            RecordType::SOA => 6,
+            RecordType::PTR => 12,
+            RecordType::MX => 15,
+            RecordType::TXT => 16,
+            RecordType::AAAA => 28,
+            RecordType::SRV => 33,
+            RecordType::CAA => 257,
+        }
+    }
+
+    /// The type for a wire code, if it is one we store.
+    pub fn from_code(code: u16) -> Option<RecordType> {
+        RecordType::ALL
+            .into_iter()
+            .find(|rtype| rtype.code() == code)
+    }
+
+    /// The mnemonic (`A`, `AAAA`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordType::A => "A",
+            RecordType::AAAA => "AAAA",
+            RecordType::CNAME => "CNAME",
+            RecordType::MX => "MX",
+            RecordType::TXT => "TXT",
+            RecordType::SRV => "SRV",
+            RecordType::CAA => "CAA",
+            RecordType::NS => "NS",
+            RecordType::PTR => "PTR",
+            RecordType::SOA => "SOA",
+        }
+    }
+
+    /// The type for a mnemonic, case-insensitively.
+    pub fn from_mnemonic(text: &str) -> Option<RecordType> {
+        RecordType::ALL
+            .into_iter()
+            .find(|rtype| rtype.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+impl std::fmt::Display for RecordType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The data of one resource record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(clippy::upper_case_acronyms)]
+pub enum RData {
+    /// An IPv4 address.
+    A(Ipv4Addr),
+    /// An IPv6 address.
+    AAAA(Ipv6Addr),
+    /// The canonical name this owner is an alias of.
+    CNAME(DomainName),
+    /// A mail exchange.
+    MX {
+        /// Lower is preferred.
+        preference: u16,
+        /// The host that accepts mail.
+        exchange: DomainName,
+    },
+    /// One or more character-strings, each at most 255 octets (raw bytes, not text).
+    TXT(Vec<Vec<u8>>),
+    /// A service location.
+    SRV {
+        /// Lower is tried first.
+        priority: u16,
+        /// Relative share among equal priorities.
+        weight: u16,
+        /// The service's port.
+        port: u16,
+        /// The host providing the service; `.` means "not available here".
+        target: DomainName,
+    },
+    /// A CAA property.
+    CAA {
+        /// Flags octet; 128 is "issuer critical".
+        flags: u8,
+        /// Property tag, e.g. `issue`, `issuewild`, `iodef` (ASCII letters and digits).
+        tag: String,
+        /// Property value as raw octets.
+        value: Vec<u8>,
+    },
+    /// A name server.
+    NS(DomainName),
+    /// A pointer.
+    PTR(DomainName),
+}
+
+impl RData {
+    /// The record type of this data.
+    pub fn record_type(&self) -> RecordType {
+        match self {
+            RData::A(_) => RecordType::A,
+            RData::AAAA(_) => RecordType::AAAA,
+            RData::CNAME(_) => RecordType::CNAME,
+            RData::MX { .. } => RecordType::MX,
+            RData::TXT(_) => RecordType::TXT,
+            RData::SRV { .. } => RecordType::SRV,
+            RData::CAA { .. } => RecordType::CAA,
+            RData::NS(_) => RecordType::NS,
+            RData::PTR(_) => RecordType::PTR,
+        }
+    }
+
+    /// Checks the limits the wire format imposes, reporting under `path`.
+    pub fn validate(&self, path: &str, errors: &mut FieldErrors) {
+        match self {
+            RData::TXT(strings) => {
+                if strings.is_empty() {
+                    errors.push(path, "TXT needs at least one character-string".to_string());
+                }
+                for (index, string) in strings.iter().enumerate() {
+                    if string.len() > 255 {
+                        errors.push(
+                            format!("{path}.TXT[{index}]"),
+                            format!(
+                                "character-string longer than 255 octets, got {}",
+                                string.len()
+                            ),
+                        );
+                    }
+                }
+                let total: usize = strings.iter().map(|s| s.len() + 1).sum();
+                if total > 65_000 {
+                    errors.push(path, format!("TXT RDATA too long: {total} octets"));
+                }
+            }
+            RData::CAA { tag, value, .. } => {
+                if tag.is_empty()
+                    || tag.len() > 255
+                    || !tag.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    errors.push(
+                        format!("{path}.tag"),
+                        format!("must be 1-255 ASCII letters or digits, got {tag:?}"),
+                    );
+                }
+                if value.len() > 65_000 {
+                    errors.push(format!("{path}.value"), "value too long".to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// All records of one owner name and type, sharing one TTL (RFC 2181 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSet {
+    /// Owner name, absolute; must lie inside the zone that holds the set.
+    pub name: DomainName,
+    /// The type every entry of `rdata` has.
+    #[serde(rename = "type")]
+    pub rtype: RecordType,
+    /// Time to live in seconds, ≤ 2^31 - 1.
+    pub ttl: u32,
+    /// The records; at least one, no duplicates.
+    pub rdata: Vec<RData>,
+}
