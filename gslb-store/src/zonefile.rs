@@ -1,0 +1,1 @@
+//! RFC 1035 master-file import and export. (Being written.)
