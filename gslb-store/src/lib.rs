@@ -10,6 +10,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod command;
 pub mod model;
 pub mod zonefile;
 

@@ -5,15 +5,36 @@
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
 //! - `state`: `State`, the versioned whole, and the watch channel that publishes it.
 //! - `validation`: `FieldErrors`, every fault named by its field path.
+//! - `ident`: the slug rule for ids.
+//! - `region`, `endpoint`: where traffic goes (`Region`, `Location`, `Endpoint`).
+//! - `member`: the nodes (`Member`), with their reported applied index.
+//! - `token`, `audit`: API credentials (hashed) and who changed what (`AuditEntry`).
+//! - `overrides`, `drill`: operator decisions that beat health, and failure exercises.
 
+pub mod audit;
+pub mod drill;
+pub mod endpoint;
+pub mod ident;
+pub mod member;
 pub mod name;
+pub mod overrides;
 pub mod record;
+pub mod region;
 pub mod state;
+pub mod token;
 pub mod validation;
 pub mod zone;
 
+pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
+pub use drill::{Drill, DrillMode, DrillStatus};
+pub use endpoint::{AdminState, Endpoint, EndpointTarget};
+pub use member::{Member, NodeRole, RaftRole};
+pub use overrides::{Override, OverrideAction, OverrideTarget};
+pub use region::{Location, Region};
+pub use token::{Scope, Token};
+
 pub use name::{DomainName, NameError};
 pub use record::{RData, RecordSet, RecordType, MAX_TTL};
-pub use state::{state_channel, State, StatePublisher, StateWatch};
+pub use state::{state_channel, ChangeStatus, State, StatePublisher, StateWatch};
 pub use validation::{FieldError, FieldErrors};
 pub use zone::{Soa, Zone};

@@ -1,12 +1,19 @@
 //! `State`: the whole replicated state as one immutable value, and `StateWatch`, the channel
 //! through which every consumer (the DNS plan compiler above all) follows new versions.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::audit::AuditEntry;
+use crate::model::drill::Drill;
+use crate::model::endpoint::Endpoint;
+use crate::model::member::{Member, NodeRole};
 use crate::model::name::DomainName;
+use crate::model::overrides::Override;
+use crate::model::region::Region;
+use crate::model::token::Token;
 use crate::model::zone::Zone;
 
 /// Everything the control plane has committed, as of one version.
@@ -18,6 +25,39 @@ pub struct State {
     pub version: u64,
     /// Zones by apex.
     pub zones: BTreeMap<DomainName, Zone>,
+    // Fields below were added with the control plane; `serde(default)` keeps older snapshots
+    // readable. Checks, GSLB records and health plug in here as further maps keyed by id
+    // (issues "health" and "policy").
+    /// The version of the last command that changed anything but members' applied reports;
+    /// nodes report their applied index only when this moves, so reports do not feed
+    /// themselves.
+    #[serde(default)]
+    pub last_change: u64,
+    /// Leader time (unix millis) of the last applied command; the "now" that expiry decisions
+    /// inside `apply` may use.
+    #[serde(default)]
+    pub last_at: u64,
+    /// Regions by id.
+    #[serde(default)]
+    pub regions: BTreeMap<String, Region>,
+    /// Endpoints by id.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, Endpoint>,
+    /// Nodes by Raft id.
+    #[serde(default)]
+    pub members: BTreeMap<u64, Member>,
+    /// API tokens by id.
+    #[serde(default)]
+    pub tokens: BTreeMap<String, Token>,
+    /// Overrides by id.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Override>,
+    /// Drills by id.
+    #[serde(default)]
+    pub drills: BTreeMap<String, Drill>,
+    /// The newest `AUDIT_RETAINED` audit entries, oldest first.
+    #[serde(default)]
+    pub audit: VecDeque<AuditEntry>,
 }
 
 impl State {
@@ -31,6 +71,38 @@ impl State {
             candidate = current.parent();
         }
         None
+    }
+}
+
+/// Whether a write has reached every DNS node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE", tag = "status")]
+pub enum ChangeStatus {
+    /// Some DNS nodes have not reported applying it yet.
+    Pending {
+        /// Ids of the DNS members still behind.
+        waiting: Vec<u64>,
+    },
+    /// Every DNS member reported an applied index at or past it.
+    Insync,
+}
+
+impl State {
+    /// Where the write that produced `version` stands, judged from the members' reported
+    /// applied indexes (`ReportApplied`). With no DNS members a change is trivially in sync.
+    pub fn change_status(&self, version: u64) -> ChangeStatus {
+        let waiting: Vec<u64> = self
+            .members
+            .values()
+            .filter(|member| member.roles.contains(&NodeRole::Dns))
+            .filter(|member| member.applied_index < version)
+            .map(|member| member.id)
+            .collect();
+        if waiting.is_empty() {
+            ChangeStatus::Insync
+        } else {
+            ChangeStatus::Pending { waiting }
+        }
     }
 }
 

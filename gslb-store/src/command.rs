@@ -1,0 +1,536 @@
+//! `Command`, one arm per write, and `apply`, the one deterministic function that turns a
+//! committed command into the next `State`.
+//!
+//! A write travels as a `StampedCommand`: the leader adds `at` (its clock, unix millis) and the
+//! `Actor` before the entry enters the Raft log, so every replica applies exactly the same
+//! input. `validate` runs on the leader against its current state before proposing, so users
+//! get every error at once with the field at fault; `apply` checks again against the state the
+//! entry actually meets (which may have changed since) and leaves the content untouched when it
+//! rejects.
+//!
+//! Invariant: nothing here reads a clock, a random source, the environment or the disk.
+//! Invariant: a rejected command changes nothing; a `Batch` is applied all or nothing.
+//! Invariant: every `Put*` and `Delete*` is idempotent, so a client retrying a write whose
+//! acknowledgement was lost (leader change) cannot apply it twice in effect.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::audit::{Actor, AuditEntry, AUDIT_RETAINED};
+use crate::model::drill::Drill;
+use crate::model::endpoint::Endpoint;
+use crate::model::member::Member;
+use crate::model::name::DomainName;
+use crate::model::overrides::{Override, OverrideTarget};
+use crate::model::record::{RecordSet, RecordType};
+use crate::model::region::Region;
+use crate::model::state::State;
+use crate::model::token::Token;
+use crate::model::validation::FieldErrors;
+use crate::model::zone::Zone;
+
+/// One write to the replicated state. The Raft log and snapshots store it as JSON tagged by
+/// `op`; arms and fields are only ever added.
+///
+/// Health observations, checks and GSLB records join here as `PutCheck`, `Observe`, ... with
+/// their issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    /// Create or replace a whole zone (its record sets included).
+    PutZone {
+        /// The zone; record sets are sorted on apply.
+        zone: Zone,
+    },
+    /// Remove a zone and everything in it (idempotent).
+    DeleteZone {
+        /// The zone's apex.
+        apex: DomainName,
+    },
+    /// Create or replace one record set of an existing zone.
+    PutRecordSet {
+        /// The apex of the zone that holds it.
+        zone: DomainName,
+        /// The set; it replaces the set with the same name and type.
+        rrset: RecordSet,
+    },
+    /// Remove one record set (idempotent).
+    DeleteRecordSet {
+        /// The apex of the zone that holds it.
+        zone: DomainName,
+        /// Owner name of the set.
+        name: DomainName,
+        /// Type of the set.
+        #[serde(rename = "type")]
+        rtype: RecordType,
+    },
+    /// Create or replace a region.
+    PutRegion {
+        /// The region.
+        region: Region,
+    },
+    /// Remove a region (idempotent); refused while endpoints, overrides or drills use it.
+    DeleteRegion {
+        /// The region's id.
+        id: String,
+    },
+    /// Create or replace an endpoint; its region must exist.
+    PutEndpoint {
+        /// The endpoint.
+        endpoint: Endpoint,
+    },
+    /// Remove an endpoint (idempotent); refused while an override targets it.
+    DeleteEndpoint {
+        /// The endpoint's id.
+        id: String,
+    },
+    /// Create or replace an API token.
+    PutToken {
+        /// The token, with its secret already hashed.
+        token: Token,
+    },
+    /// Remove an API token (idempotent).
+    DeleteToken {
+        /// The token's id.
+        id: String,
+    },
+    /// Register or update a node's descriptive record; a larger applied index already
+    /// reported is kept.
+    PutMember {
+        /// The member.
+        member: Member,
+    },
+    /// Forget a node's descriptive record (idempotent).
+    DeleteMember {
+        /// The node's Raft id.
+        id: u64,
+    },
+    /// A node says it has applied up to `index`; feeds change tracking. Does not move
+    /// `State::last_change` and is not audited.
+    ReportApplied {
+        /// The reporting node's Raft id; must be a member.
+        node: u64,
+        /// Its applied index; must be below the index of this very entry.
+        index: u64,
+    },
+    /// Create or replace an override; its target must exist.
+    PutOverride {
+        /// The override.
+        #[serde(rename = "override")]
+        rule: Override,
+    },
+    /// Remove an override (idempotent).
+    DeleteOverride {
+        /// The override's id.
+        id: String,
+    },
+    /// Create or replace a drill; its region must exist.
+    PutDrill {
+        /// The drill.
+        drill: Drill,
+    },
+    /// Several commands applied in order, all or nothing; later ones see earlier ones'
+    /// effects.
+    Batch {
+        /// The commands; a batch may not contain a batch.
+        commands: Vec<Command>,
+    },
+}
+
+/// A command as it enters the Raft log: stamped by the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StampedCommand {
+    /// The leader's clock when it proposed the command, unix millis; the only "now" `apply`
+    /// knows.
+    pub at: u64,
+    /// Who asked, for the audit log.
+    pub actor: Actor,
+    /// The write.
+    pub command: Command,
+}
+
+/// What applying a command produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CmdResult {
+    /// The state version (log index) the command produced.
+    pub version: u64,
+    /// False when the command found the state already as it asked (an idempotent repeat).
+    pub changed: bool,
+}
+
+/// Why a committed command was not applied. The entry still consumes its log index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApplyError {
+    /// The command does not fit the state it met; every fault is named by its field path.
+    #[error("command rejected: {0}")]
+    Rejected(FieldErrors),
+}
+
+/// Checks `command` against `state` without changing it, collecting every fault with its
+/// field path relative to the command's payload (`rrsets[2].rdata[0]`, or
+/// `commands[1].location.country` inside a batch).
+pub fn validate(state: &State, command: &Command) -> Result<(), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    match command {
+        Command::Batch { commands } => {
+            // Later commands must see earlier ones, so a batch is checked on a scratch copy.
+            let mut scratch = state.clone();
+            run_batch(&mut scratch, commands, 0, 0, &mut errors);
+        }
+        single => check(state, single, "", 0, &mut errors),
+    }
+    errors.into_result()
+}
+
+/// Applies a committed command at `log_index`. Deterministic: the result depends only on
+/// `state`, `command` and `log_index`. On error `state` is left exactly as it was; on success
+/// `state.version` is `log_index`.
+pub fn apply(
+    state: &mut State,
+    command: &StampedCommand,
+    log_index: u64,
+) -> Result<CmdResult, ApplyError> {
+    let mut errors = FieldErrors::default();
+    let changed = match &command.command {
+        Command::Batch { commands } => {
+            let mut scratch = state.clone();
+            let changed = run_batch(&mut scratch, commands, log_index, command.at, &mut errors);
+            if !errors.is_empty() {
+                return Err(ApplyError::Rejected(errors));
+            }
+            *state = scratch;
+            changed
+        }
+        single => {
+            check(state, single, "", log_index, &mut errors);
+            if !errors.is_empty() {
+                return Err(ApplyError::Rejected(errors));
+            }
+            mutate(state, single, command.at)
+        }
+    };
+    state.version = log_index;
+    state.last_at = state.last_at.max(command.at);
+    if !only_reports(&command.command) {
+        state.last_change = log_index;
+        state.audit.push_back(AuditEntry {
+            version: log_index,
+            at: command.at,
+            actor: command.actor.clone(),
+            summary: command.command.to_string(),
+        });
+        while state.audit.len() > AUDIT_RETAINED {
+            state.audit.pop_front();
+        }
+    }
+    Ok(CmdResult {
+        version: log_index,
+        changed,
+    })
+}
+
+/// Runs a batch's commands on `state` one after another; reports faults under
+/// `commands[i]`. Returns whether any command changed something.
+fn run_batch(
+    state: &mut State,
+    commands: &[Command],
+    log_index: u64,
+    at: u64,
+    errors: &mut FieldErrors,
+) -> bool {
+    let mut changed = false;
+    if commands.is_empty() {
+        errors.push("commands", "a batch needs at least one command");
+    }
+    for (index, command) in commands.iter().enumerate() {
+        let path = format!("commands[{index}]");
+        if matches!(command, Command::Batch { .. }) {
+            errors.push(path, "a batch cannot contain a batch");
+            continue;
+        }
+        let before = errors.0.len();
+        check(state, command, &path, log_index, errors);
+        if errors.0.len() == before {
+            // Mutating after a failure elsewhere is harmless: the scratch copy is dropped.
+            changed |= mutate(state, command, at);
+        }
+    }
+    changed
+}
+
+/// True when the command only carries applied-index reports.
+fn only_reports(command: &Command) -> bool {
+    match command {
+        Command::ReportApplied { .. } => true,
+        Command::Batch { commands } => commands.iter().all(only_reports),
+        _ => false,
+    }
+}
+
+/// Joins a command's path and a field: `commands[1]` + `id` → `commands[1].id`.
+fn field_path(path: &str, field: &str) -> String {
+    match (path.is_empty(), field.is_empty()) {
+        (true, _) => field.to_string(),
+        (false, true) => path.to_string(),
+        (false, false) => format!("{path}.{field}"),
+    }
+}
+
+/// Every check for one non-batch command against `state`. `log_index` is 0 when validating
+/// before proposal (its own index is unknown then).
+fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &mut FieldErrors) {
+    match command {
+        Command::PutZone { zone } => zone.validate(&field_path(path, "zone"), errors),
+        Command::DeleteZone { .. } => {}
+        Command::PutRecordSet { zone, rrset } => {
+            let Some(existing) = state.zones.get(zone) else {
+                errors.push(field_path(path, "zone"), format!("no zone {zone}"));
+                return;
+            };
+            let mut next = existing.clone();
+            replace_rrset(&mut next, rrset.clone());
+            let rrset_index = next
+                .rrsets
+                .iter()
+                .position(|set| set.name == rrset.name && set.rtype == rrset.rtype)
+                .expect("the set was just inserted");
+            // Report the zone's verdict in the command's terms: faults of the new set under
+            // `rrset`, faults of the zone as a whole under `zone`.
+            let mut zone_errors = FieldErrors::default();
+            next.validate("", &mut zone_errors);
+            let own = format!("rrsets[{rrset_index}]");
+            for error in zone_errors.0 {
+                let field = match error.path.strip_prefix(&own) {
+                    Some(rest) => format!("rrset{rest}"),
+                    None => format!("zone.{}", error.path),
+                };
+                errors.push(field_path(path, &field), error.message);
+            }
+        }
+        Command::DeleteRecordSet { zone, name, rtype } => {
+            // Deleting cannot create a conflict; it can only remove what makes a zone servable.
+            if state.zones.contains_key(zone) && name == zone && *rtype == RecordType::NS {
+                errors.push(
+                    field_path(path, "name"),
+                    format!(
+                        "the apex NS set of {zone} cannot be deleted (delete the zone instead)"
+                    ),
+                );
+            }
+        }
+        Command::PutRegion { region } => region.validate(&field_path(path, "region"), errors),
+        Command::DeleteRegion { id } => {
+            let endpoints: Vec<&str> = state
+                .endpoints
+                .values()
+                .filter(|endpoint| &endpoint.region == id)
+                .map(|endpoint| endpoint.id.as_str())
+                .collect();
+            if !endpoints.is_empty() {
+                errors.push(
+                    field_path(path, "id"),
+                    format!("region {id:?} is still used by endpoints {endpoints:?}"),
+                );
+            }
+            let target = OverrideTarget::Region(id.clone());
+            check_unreferenced_by_overrides(state, &target, &field_path(path, "id"), errors);
+            let drills: Vec<&str> = state
+                .drills
+                .values()
+                .filter(|drill| &drill.region == id)
+                .map(|drill| drill.id.as_str())
+                .collect();
+            if !drills.is_empty() {
+                errors.push(
+                    field_path(path, "id"),
+                    format!("region {id:?} is still used by drills {drills:?}"),
+                );
+            }
+        }
+        Command::PutEndpoint { endpoint } => {
+            endpoint.validate(&field_path(path, "endpoint"), errors);
+            if !state.regions.contains_key(&endpoint.region) {
+                errors.push(
+                    field_path(path, "endpoint.region"),
+                    format!("no region {:?}", endpoint.region),
+                );
+            }
+        }
+        Command::DeleteEndpoint { id } => {
+            let target = OverrideTarget::Endpoint(id.clone());
+            check_unreferenced_by_overrides(state, &target, &field_path(path, "id"), errors);
+        }
+        Command::PutToken { token } => token.validate(&field_path(path, "token"), errors),
+        Command::DeleteToken { .. } | Command::DeleteMember { .. } => {}
+        Command::PutMember { member } => member.validate(&field_path(path, "member"), errors),
+        Command::ReportApplied { node, index } => {
+            if !state.members.contains_key(node) {
+                errors.push(field_path(path, "node"), format!("no member {node}"));
+            }
+            if log_index != 0 && *index >= log_index {
+                errors.push(
+                    field_path(path, "index"),
+                    format!("must be below this entry's index {log_index}, got {index}"),
+                );
+            }
+        }
+        Command::PutOverride { rule } => {
+            rule.validate(&field_path(path, "override"), errors);
+            let missing = match &rule.target {
+                OverrideTarget::Region(id) => {
+                    (!state.regions.contains_key(id)).then_some(("region", id))
+                }
+                OverrideTarget::Endpoint(id) => {
+                    (!state.endpoints.contains_key(id)).then_some(("endpoint", id))
+                }
+            };
+            if let Some((kind, id)) = missing {
+                errors.push(
+                    field_path(path, "override.target.id"),
+                    format!("no {kind} {id:?}"),
+                );
+            }
+        }
+        Command::DeleteOverride { .. } => {}
+        Command::PutDrill { drill } => {
+            drill.validate(&field_path(path, "drill"), errors);
+            if !state.regions.contains_key(&drill.region) {
+                errors.push(
+                    field_path(path, "drill.region"),
+                    format!("no region {:?}", drill.region),
+                );
+            }
+        }
+        Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
+    }
+}
+
+fn check_unreferenced_by_overrides(
+    state: &State,
+    target: &OverrideTarget,
+    path: &str,
+    errors: &mut FieldErrors,
+) {
+    let overrides: Vec<&str> = state
+        .overrides
+        .values()
+        .filter(|rule| &rule.target == target)
+        .map(|rule| rule.id.as_str())
+        .collect();
+    if !overrides.is_empty() {
+        errors.push(path, format!("still targeted by overrides {overrides:?}"));
+    }
+}
+
+/// Replaces (or inserts) the set with `rrset`'s name and type, keeping canonical order.
+fn replace_rrset(zone: &mut Zone, rrset: RecordSet) {
+    zone.rrsets
+        .retain(|set| !(set.name == rrset.name && set.rtype == rrset.rtype));
+    zone.rrsets.push(rrset);
+    zone.normalize();
+}
+
+/// Performs a checked, non-batch command. Returns whether anything changed.
+fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
+    fn put<K: Ord, V: PartialEq>(
+        map: &mut std::collections::BTreeMap<K, V>,
+        key: K,
+        value: V,
+    ) -> bool {
+        if map.get(&key) == Some(&value) {
+            return false;
+        }
+        map.insert(key, value);
+        true
+    }
+    match command {
+        Command::PutZone { zone } => {
+            let mut zone = zone.clone();
+            zone.normalize();
+            put(&mut state.zones, zone.apex.clone(), zone)
+        }
+        Command::DeleteZone { apex } => state.zones.remove(apex).is_some(),
+        Command::PutRecordSet { zone, rrset } => {
+            let Some(existing) = state.zones.get_mut(zone) else {
+                return false;
+            };
+            if existing.rrset(&rrset.name, rrset.rtype) == Some(rrset) {
+                return false;
+            }
+            replace_rrset(existing, rrset.clone());
+            true
+        }
+        Command::DeleteRecordSet { zone, name, rtype } => {
+            let Some(existing) = state.zones.get_mut(zone) else {
+                return false;
+            };
+            let before = existing.rrsets.len();
+            existing
+                .rrsets
+                .retain(|set| !(&set.name == name && set.rtype == *rtype));
+            existing.rrsets.len() != before
+        }
+        Command::PutRegion { region } => put(&mut state.regions, region.id.clone(), region.clone()),
+        Command::DeleteRegion { id } => state.regions.remove(id).is_some(),
+        Command::PutEndpoint { endpoint } => {
+            put(&mut state.endpoints, endpoint.id.clone(), endpoint.clone())
+        }
+        Command::DeleteEndpoint { id } => state.endpoints.remove(id).is_some(),
+        Command::PutToken { token } => put(&mut state.tokens, token.id.clone(), token.clone()),
+        Command::DeleteToken { id } => state.tokens.remove(id).is_some(),
+        Command::PutMember { member } => {
+            let mut member = member.clone();
+            if let Some(existing) = state.members.get(&member.id) {
+                if existing.applied_index > member.applied_index {
+                    member.applied_index = existing.applied_index;
+                    member.reported_at = existing.reported_at;
+                }
+            }
+            put(&mut state.members, member.id, member)
+        }
+        Command::DeleteMember { id } => state.members.remove(id).is_some(),
+        Command::ReportApplied { node, index } => match state.members.get_mut(node) {
+            Some(member) if member.applied_index < *index => {
+                member.applied_index = *index;
+                member.reported_at = at;
+                true
+            }
+            _ => false,
+        },
+        Command::PutOverride { rule } => put(&mut state.overrides, rule.id.clone(), rule.clone()),
+        Command::DeleteOverride { id } => state.overrides.remove(id).is_some(),
+        Command::PutDrill { drill } => put(&mut state.drills, drill.id.clone(), drill.clone()),
+        Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
+    }
+}
+
+impl fmt::Display for Command {
+    /// A one-line summary for audit entries and logs: the operation and its key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::PutZone { zone } => write!(f, "put_zone {}", zone.apex),
+            Command::DeleteZone { apex } => write!(f, "delete_zone {apex}"),
+            Command::PutRecordSet { zone, rrset } => {
+                write!(f, "put_record_set {} {} in {zone}", rrset.name, rrset.rtype)
+            }
+            Command::DeleteRecordSet { zone, name, rtype } => {
+                write!(f, "delete_record_set {name} {rtype} in {zone}")
+            }
+            Command::PutRegion { region } => write!(f, "put_region {}", region.id),
+            Command::DeleteRegion { id } => write!(f, "delete_region {id}"),
+            Command::PutEndpoint { endpoint } => write!(f, "put_endpoint {}", endpoint.id),
+            Command::DeleteEndpoint { id } => write!(f, "delete_endpoint {id}"),
+            Command::PutToken { token } => write!(f, "put_token {}", token.id),
+            Command::DeleteToken { id } => write!(f, "delete_token {id}"),
+            Command::PutMember { member } => write!(f, "put_member {}", member.id),
+            Command::DeleteMember { id } => write!(f, "delete_member {id}"),
+            Command::ReportApplied { node, index } => write!(f, "report_applied {node}@{index}"),
+            Command::PutOverride { rule } => write!(f, "put_override {}", rule.id),
+            Command::DeleteOverride { id } => write!(f, "delete_override {id}"),
+            Command::PutDrill { drill } => write!(f, "put_drill {}", drill.id),
+            Command::Batch { commands } => write!(f, "batch({})", commands.len()),
+        }
+    }
+}
