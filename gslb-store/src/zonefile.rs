@@ -1,1 +1,0 @@
-//! RFC 1035 master-file import and export. (Being written.)

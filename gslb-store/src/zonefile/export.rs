@@ -1,0 +1,118 @@
+//! `export_zone`: a `Zone` → RFC 1035 master-file text that `parse_zone` reads back as the
+//! same zone.
+//!
+//! The output starts with `$ORIGIN` and `$TTL`, then the SOA (spread over lines in
+//! parentheses, each timer commented), then the record sets in the zone's order. Names are
+//! written relative to the apex (`@` for the apex itself) with escapes where a label needs
+//! them; TXT strings and CAA values are always quoted, escaping `"`, `\` and bytes outside
+//! printable ASCII as `\DDD`. Every record carries its TTL and class, so nothing depends on
+//! defaults; a record with the owner of the record before it starts with blank space instead.
+
+use std::fmt::Write;
+
+use crate::model::{DomainName, RData, Zone};
+
+/// Owners longer than this are not padded to line up the columns after them.
+const MAX_OWNER_COLUMN: usize = 32;
+
+/// Renders `zone` as a master file; `parse_zone` on the result gives back `zone` when it is
+/// valid and normalized.
+pub fn export_zone(zone: &Zone) -> String {
+    let apex = &zone.apex;
+    let owner_width = zone
+        .rrsets
+        .iter()
+        .map(|set| set.name.relative_to(apex).len())
+        .filter(|width| *width <= MAX_OWNER_COLUMN)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut out = String::new();
+    let soa = &zone.soa;
+    // `write!` into a String cannot fail.
+    let _ = writeln!(out, "$ORIGIN {apex}");
+    let _ = writeln!(out, "$TTL {}", zone.default_ttl);
+    let _ = writeln!(
+        out,
+        "{:<owner_width$} {} IN SOA {} {} (",
+        "@",
+        soa.ttl,
+        soa.mname.relative_to(apex),
+        soa.rname.relative_to(apex)
+    );
+    let indent = " ".repeat(owner_width + 1);
+    for (value, comment) in [
+        (soa.serial, "serial"),
+        (soa.refresh, "refresh"),
+        (soa.retry, "retry"),
+        (soa.expire, "expire"),
+        (soa.minimum, "minimum"),
+    ] {
+        let _ = writeln!(out, "{indent}    {value:<10} ; {comment}");
+    }
+    let _ = writeln!(out, "{indent})");
+
+    let mut previous_owner = Some(apex);
+    for set in &zone.rrsets {
+        for rdata in &set.rdata {
+            let owner = if previous_owner == Some(&set.name) {
+                String::new()
+            } else {
+                set.name.relative_to(apex)
+            };
+            previous_owner = Some(&set.name);
+            let _ = writeln!(
+                out,
+                "{owner:<owner_width$} {} IN {} {}",
+                set.ttl,
+                set.rtype,
+                render_rdata(rdata, apex)
+            );
+        }
+    }
+    out
+}
+
+fn render_rdata(rdata: &RData, apex: &DomainName) -> String {
+    match rdata {
+        RData::A(address) => address.to_string(),
+        RData::AAAA(address) => address.to_string(),
+        RData::CNAME(name) | RData::NS(name) | RData::PTR(name) => name.relative_to(apex),
+        RData::MX {
+            preference,
+            exchange,
+        } => format!("{preference} {}", exchange.relative_to(apex)),
+        RData::TXT(strings) => strings
+            .iter()
+            .map(|string| quote(string))
+            .collect::<Vec<_>>()
+            .join(" "),
+        RData::SRV {
+            priority,
+            weight,
+            port,
+            target,
+        } => format!("{priority} {weight} {port} {}", target.relative_to(apex)),
+        RData::CAA { flags, tag, value } => format!("{flags} {tag} {}", quote(value)),
+    }
+}
+
+/// A quoted character-string: `"` and `\` escaped, bytes outside printable ASCII as `\DDD`.
+fn quote(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len() + 2);
+    text.push('"');
+    for &byte in bytes {
+        match byte {
+            b'"' | b'\\' => {
+                text.push('\\');
+                text.push(byte as char);
+            }
+            0x20..=0x7e => text.push(byte as char),
+            _ => {
+                let _ = write!(text, "\\{byte:03}");
+            }
+        }
+    }
+    text.push('"');
+    text
+}

@@ -1,0 +1,933 @@
+//! The master-file grammar: logical lines from the lexer → directives and records → a `Zone`.
+//!
+//! Every problem is collected with its line and parsing goes on, so one run reports the whole
+//! file. Records with a problem are left out; once the file is read, the records are grouped
+//! into sets, TTLs are resolved, and `Zone::validate` runs with its errors mapped back to the
+//! line of the record at fault.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
+use crate::zonefile::lexer::{lex, Entry, Token};
+
+/// A problem: its 1-based line and its message.
+pub(crate) type Problem = (usize, String);
+
+/// Parses `text` into a validated zone, or returns every problem sorted by line.
+pub(crate) fn parse(
+    text: &str,
+    origin: Option<&DomainName>,
+    default_ttl: Option<u32>,
+) -> Result<Zone, Vec<Problem>> {
+    let (entries, lex_errors) = lex(text);
+    let mut parser = Parser {
+        problems: lex_errors
+            .into_iter()
+            .map(|error| (error.line, error.message))
+            .collect(),
+        apex: origin.cloned(),
+        origin: origin.cloned(),
+        default_ttl,
+        file_ttl: None,
+        last_explicit_ttl: None,
+        last_owner: None,
+        reported_no_origin: false,
+        soa: None,
+        records: Vec::new(),
+    };
+    if let Some(ttl) = default_ttl {
+        if ttl > MAX_TTL {
+            parser.problems.push((
+                1,
+                format!("default TTL {ttl} is larger than {MAX_TTL} (RFC 2181 §8)"),
+            ));
+        }
+    }
+    for entry in &entries {
+        parser.entry(entry);
+    }
+    let result = parser.finish();
+    result.map_err(|mut problems| {
+        problems.sort_by_key(|(line, _)| *line);
+        problems
+    })
+}
+
+/// Parses a TTL in seconds or with BIND units (`30`, `1h30m`, `1d`, `2w`), at most 2^31 - 1.
+pub(crate) fn parse_ttl(text: &str) -> Result<u32, String> {
+    match parse_duration(text, u64::from(MAX_TTL)) {
+        Ok(value) => Ok(value as u32),
+        Err(DurationError::Malformed) => Err(format!("bad TTL {text:?}")),
+        Err(DurationError::TooLarge) => {
+            Err(format!("TTL {text} is larger than {MAX_TTL} (RFC 2181 §8)"))
+        }
+    }
+}
+
+/// The SOA fields as read, before its TTL is resolved.
+struct SoaRecord {
+    soa: Soa,
+    ttl: Option<u32>,
+    line: usize,
+}
+
+/// One record as read, before grouping.
+struct Record {
+    owner: DomainName,
+    rdata: RData,
+    ttl: Option<u32>,
+    line: usize,
+}
+
+/// The state carried from one logical line to the next.
+struct Parser {
+    /// Every problem so far.
+    problems: Vec<Problem>,
+    /// The zone apex: the `origin` argument, else the first `$ORIGIN`.
+    apex: Option<DomainName>,
+    /// What relative names are completed with: the apex, or the last `$ORIGIN`.
+    origin: Option<DomainName>,
+    /// The TTL for records written without one: the argument, then each `$TTL`.
+    default_ttl: Option<u32>,
+    /// The first `$TTL` of the file; the zone's `default_ttl` when present.
+    file_ttl: Option<u32>,
+    /// The last TTL written on a record (RFC 1035 §5.1), used when there is no `$TTL`.
+    last_explicit_ttl: Option<u32>,
+    /// The owner a line starting with blank space repeats; `Err` when it did not parse
+    /// (its error is already reported, so records repeating it are skipped quietly).
+    last_owner: Option<Result<DomainName, ()>>,
+    /// "No origin" is said once, not once per record.
+    reported_no_origin: bool,
+    /// The SOA record, once seen.
+    soa: Option<SoaRecord>,
+    /// Every other good record, in file order.
+    records: Vec<Record>,
+}
+
+impl Parser {
+    fn problem(&mut self, line: usize, message: impl Into<String>) {
+        self.problems.push((line, message.into()));
+    }
+
+    fn entry(&mut self, entry: &Entry<'_>) {
+        let first = &entry.tokens[0];
+        if !entry.starts_with_blank && !first.quoted && first.text.starts_with('$') {
+            self.directive(entry);
+        } else {
+            self.record(entry);
+        }
+    }
+
+    fn directive(&mut self, entry: &Entry<'_>) {
+        let name = entry.tokens[0].text;
+        let line = entry.line;
+        let arguments = &entry.tokens[1..];
+        if name.eq_ignore_ascii_case("$ORIGIN") {
+            let Some(argument) = self.single_argument(name, arguments, line) else {
+                return;
+            };
+            let parsed = match &self.origin {
+                Some(origin) => DomainName::parse_relative_to(argument.text, origin),
+                None => DomainName::parse_absolute(argument.text),
+            };
+            match parsed {
+                Ok(origin) => {
+                    if self.apex.is_none() {
+                        self.apex = Some(origin.clone());
+                    }
+                    self.origin = Some(origin);
+                }
+                Err(error) => self.problem(line, format!("bad $ORIGIN: {error}")),
+            }
+        } else if name.eq_ignore_ascii_case("$TTL") {
+            let Some(argument) = self.single_argument(name, arguments, line) else {
+                return;
+            };
+            match parse_ttl(argument.text) {
+                Ok(ttl) => {
+                    self.default_ttl = Some(ttl);
+                    self.file_ttl.get_or_insert(ttl);
+                }
+                Err(message) => self.problem(argument.line, format!("$TTL: {message}")),
+            }
+        } else if name.eq_ignore_ascii_case("$INCLUDE") {
+            self.problem(line, "$INCLUDE is not supported; inline the file");
+        } else if name.eq_ignore_ascii_case("$GENERATE") {
+            self.problem(line, "$GENERATE is not supported; write the records out");
+        } else {
+            self.problem(line, format!("unknown directive {name:?}"));
+        }
+    }
+
+    fn single_argument<'t, 'a>(
+        &mut self,
+        directive: &str,
+        arguments: &'t [Token<'a>],
+        line: usize,
+    ) -> Option<&'t Token<'a>> {
+        match arguments {
+            [argument] => Some(argument),
+            [] => {
+                self.problem(line, format!("{directive} needs a value"));
+                None
+            }
+            [_, extra, ..] => {
+                self.problem(
+                    extra.line,
+                    format!("unexpected {:?} after {directive}", extra.text),
+                );
+                None
+            }
+        }
+    }
+
+    fn record(&mut self, entry: &Entry<'_>) {
+        let Some(origin) = self.origin.clone() else {
+            if !self.reported_no_origin {
+                self.reported_no_origin = true;
+                self.problem(
+                    entry.line,
+                    "no origin: pass one or begin the file with $ORIGIN",
+                );
+            }
+            return;
+        };
+        let mut ok = true;
+        let mut index = 0;
+        let owner = if entry.starts_with_blank {
+            match &self.last_owner {
+                Some(Ok(owner)) => Some(owner.clone()),
+                Some(Err(())) => None,
+                None => {
+                    self.problem(
+                        entry.line,
+                        "the line starts with blank space but there is no owner to repeat",
+                    );
+                    None
+                }
+            }
+        } else {
+            index = 1;
+            match DomainName::parse_relative_to(entry.tokens[0].text, &origin) {
+                Ok(owner) => {
+                    self.last_owner = Some(Ok(owner.clone()));
+                    Some(owner)
+                }
+                Err(error) => {
+                    self.last_owner = Some(Err(()));
+                    self.problem(entry.line, format!("bad owner name: {error}"));
+                    None
+                }
+            }
+        };
+        ok &= owner.is_some();
+
+        // Optional TTL and class, in either order, then the type.
+        let mut ttl: Option<u32> = None;
+        let mut ttl_seen = false;
+        let mut class_seen = false;
+        let rtype = loop {
+            let Some(token) = entry.tokens.get(index) else {
+                self.problem(entry.line, "missing record type");
+                return;
+            };
+            index += 1;
+            if !token.quoted && token.text.starts_with(|c: char| c.is_ascii_digit()) {
+                if ttl_seen {
+                    self.problem(token.line, format!("second TTL {:?}", token.text));
+                    ok = false;
+                }
+                ttl_seen = true;
+                match parse_ttl(token.text) {
+                    Ok(value) => ttl = Some(value),
+                    Err(message) => {
+                        self.problem(token.line, message);
+                        ok = false;
+                    }
+                }
+            } else if !token.quoted && is_class(token.text) {
+                if class_seen {
+                    self.problem(token.line, format!("second class {:?}", token.text));
+                    ok = false;
+                }
+                class_seen = true;
+                if !token.text.eq_ignore_ascii_case("IN") {
+                    self.problem(
+                        token.line,
+                        format!(
+                            "class {} is not supported (only IN)",
+                            token.text.to_ascii_uppercase()
+                        ),
+                    );
+                    ok = false;
+                }
+            } else {
+                match RecordType::from_mnemonic(token.text).filter(|_| !token.quoted) {
+                    Some(rtype) => break rtype,
+                    None => {
+                        self.problem(
+                            token.line,
+                            format!(
+                                "record type {:?} is not supported (only {})",
+                                token.text,
+                                supported_types()
+                            ),
+                        );
+                        return;
+                    }
+                }
+            }
+        };
+        let fields = &entry.tokens[index..];
+        let type_line = entry.tokens[index - 1].line;
+        if let Some(first) = fields.first() {
+            if !first.quoted && first.text == "\\#" {
+                self.problem(
+                    first.line,
+                    format!("generic RDATA (\\#) is not supported; write the {rtype} data in its usual form"),
+                );
+                return;
+            }
+        }
+        let mut fields = Fields {
+            parser: self,
+            rtype,
+            tokens: fields,
+            next: 0,
+            line: type_line,
+            origin: &origin,
+            ok: true,
+        };
+        let parsed = if rtype == RecordType::SOA {
+            fields.soa().map(Rdata::Soa)
+        } else {
+            fields.rdata().map(Rdata::Record)
+        };
+        let fields_ok = fields.finish();
+        if let Some(value) = ttl {
+            self.last_explicit_ttl = Some(value);
+        }
+        let resolved_ttl = ttl.or(self.default_ttl).or(self.last_explicit_ttl);
+        let (Some(owner), Some(parsed), true, true) = (owner, parsed, ok, fields_ok) else {
+            return;
+        };
+        match parsed {
+            Rdata::Soa(soa) => self.add_soa(owner, soa, resolved_ttl, entry.line),
+            Rdata::Record(rdata) => self.records.push(Record {
+                owner,
+                rdata,
+                ttl: resolved_ttl,
+                line: entry.line,
+            }),
+        }
+    }
+
+    fn add_soa(&mut self, owner: DomainName, soa: Soa, ttl: Option<u32>, line: usize) {
+        let apex = self.apex.clone().expect("an origin implies an apex");
+        if owner != apex {
+            self.problem(
+                line,
+                format!("SOA owner {owner} is not the apex {apex}; the SOA must be at the apex"),
+            );
+            return;
+        }
+        if let Some(first) = &self.soa {
+            let first_line = first.line;
+            self.problem(
+                line,
+                format!("second SOA record (the first is on line {first_line})"),
+            );
+            return;
+        }
+        self.soa = Some(SoaRecord { soa, ttl, line });
+    }
+
+    /// Groups the records into sets, resolves TTLs and validates the zone.
+    fn finish(mut self) -> Result<Zone, Vec<Problem>> {
+        let Some(apex) = self.apex.clone() else {
+            if !self.reported_no_origin {
+                self.problem(1, "no origin: pass one or begin the file with $ORIGIN");
+            }
+            return Err(self.problems);
+        };
+        let first_line = self.records.first().map_or(1, |record| record.line);
+        let soa_missing = self.soa.is_none();
+        let (soa, soa_line) = match self.soa.take() {
+            Some(record) => {
+                let mut soa = record.soa;
+                soa.ttl = record.ttl.unwrap_or(soa.minimum);
+                (soa, record.line)
+            }
+            None => {
+                self.problem(first_line, format!("no SOA record at the apex {apex}"));
+                (placeholder_soa(&apex), first_line)
+            }
+        };
+
+        let mut sets: BTreeMap<(DomainName, RecordType), SetInProgress> = BTreeMap::new();
+        let mut owner_lines: BTreeMap<DomainName, usize> = BTreeMap::new();
+        owner_lines.insert(apex.clone(), soa_line);
+        for record in std::mem::take(&mut self.records) {
+            let rtype = record.rdata.record_type();
+            let ttl = record.ttl.unwrap_or(soa.minimum);
+            owner_lines
+                .entry(record.owner.clone())
+                .or_insert(record.line);
+            let set = sets
+                .entry((record.owner.clone(), rtype))
+                .or_insert_with(|| SetInProgress {
+                    ttl,
+                    lines: Vec::new(),
+                    rdata: Vec::new(),
+                });
+            if set.ttl != ttl {
+                let first = set.lines[0];
+                let first_ttl = set.ttl;
+                self.problem(
+                    record.line,
+                    format!(
+                        "TTL {ttl} of {} {rtype} differs from {first_ttl} on line {first}; \
+                         a record set has one TTL (RFC 2181 §5.2)",
+                        record.owner
+                    ),
+                );
+                continue;
+            }
+            set.lines.push(record.line);
+            set.rdata.push(record.rdata);
+        }
+
+        let default_ttl = self.file_ttl.or(self.default_ttl).unwrap_or(soa.minimum);
+        let mut zone = Zone {
+            apex,
+            soa,
+            default_ttl,
+            rrsets: sets
+                .iter()
+                .map(|((name, rtype), set)| RecordSet {
+                    name: name.clone(),
+                    rtype: *rtype,
+                    ttl: set.ttl,
+                    rdata: set.rdata.clone(),
+                })
+                .collect(),
+        };
+        zone.normalize();
+        let mut errors = FieldErrors::default();
+        zone.validate("", &mut errors);
+        for error in errors.0 {
+            if soa_missing && error.path.starts_with("soa") {
+                continue;
+            }
+            let (line, message) = locate(
+                &zone,
+                &sets,
+                &owner_lines,
+                soa_line,
+                &error.path,
+                &error.message,
+            );
+            self.problem(line, message);
+        }
+        if self.problems.is_empty() {
+            Ok(zone)
+        } else {
+            Err(self.problems)
+        }
+    }
+}
+
+/// A record set being gathered: the TTL of its first record and each record's line.
+struct SetInProgress {
+    ttl: u32,
+    lines: Vec<usize>,
+    rdata: Vec<RData>,
+}
+
+enum Rdata {
+    Soa(Soa),
+    Record(RData),
+}
+
+/// Maps one `Zone::validate` error to a line and a message that makes sense in a zone file.
+fn locate(
+    zone: &Zone,
+    sets: &BTreeMap<(DomainName, RecordType), SetInProgress>,
+    owner_lines: &BTreeMap<DomainName, usize>,
+    soa_line: usize,
+    path: &str,
+    message: &str,
+) -> (usize, String) {
+    if let Some(rest) = path.strip_prefix("rrsets[") {
+        let (index_text, field) = rest.split_once(']').unwrap_or((rest, ""));
+        let set = index_text
+            .parse::<usize>()
+            .ok()
+            .and_then(|index| zone.rrsets.get(index));
+        if let Some(set) = set {
+            let lines = sets
+                .get(&(set.name.clone(), set.rtype))
+                .map(|set| set.lines.as_slice())
+                .unwrap_or_default();
+            let record_index = field
+                .strip_prefix(".rdata[")
+                .and_then(|rest| rest.split_once(']'))
+                .and_then(|(index, _)| index.parse::<usize>().ok())
+                .unwrap_or(0);
+            let line = lines
+                .get(record_index)
+                .or(lines.first())
+                .copied()
+                .unwrap_or(soa_line);
+            let name = set.name.to_string();
+            let message = if message.contains(&name) {
+                message.to_string()
+            } else {
+                format!("{name} {}: {message}", set.rtype)
+            };
+            return (line, message);
+        }
+    }
+    if path == "rrsets" {
+        // The message names the owner at fault; point at its first record (its CNAME when
+        // the complaint is about one).
+        let line = message
+            .split_whitespace()
+            .filter_map(|word| DomainName::parse_absolute(word).ok())
+            .find_map(|name| {
+                let cname_line = sets
+                    .get(&(name.clone(), RecordType::CNAME))
+                    .filter(|_| message.contains("CNAME"))
+                    .and_then(|set| set.lines.first().copied());
+                cname_line.or_else(|| owner_lines.get(&name).copied())
+            })
+            .unwrap_or(soa_line);
+        return (line, message.to_string());
+    }
+    if let Some(field) = path.strip_prefix("soa.") {
+        return (soa_line, format!("SOA {field}: {message}"));
+    }
+    (soa_line, format!("{path}: {message}"))
+}
+
+fn placeholder_soa(apex: &DomainName) -> Soa {
+    Soa {
+        mname: apex.clone(),
+        rname: apex.clone(),
+        serial: 0,
+        refresh: 0,
+        retry: 0,
+        expire: 0,
+        minimum: 0,
+        ttl: 0,
+    }
+}
+
+fn is_class(text: &str) -> bool {
+    ["IN", "CH", "CS", "HS", "NONE", "ANY"]
+        .iter()
+        .any(|class| class.eq_ignore_ascii_case(text))
+        || text
+            .get(..5)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("CLASS"))
+            && text.len() > 5
+            && text[5..].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn supported_types() -> String {
+    RecordType::ALL
+        .iter()
+        .map(|rtype| rtype.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The RDATA tokens of one record, read left to right.
+struct Fields<'p, 't, 'a> {
+    parser: &'p mut Parser,
+    rtype: RecordType,
+    tokens: &'t [Token<'a>],
+    next: usize,
+    /// The line of the type token, for "missing field" problems.
+    line: usize,
+    origin: &'t DomainName,
+    /// False once a problem was reported.
+    ok: bool,
+}
+
+impl<'a> Fields<'_, '_, 'a> {
+    fn rdata(&mut self) -> Option<RData> {
+        let rdata = match self.rtype {
+            RecordType::A => {
+                let token = self.take("address")?;
+                match token.text.parse::<Ipv4Addr>() {
+                    Ok(address) => RData::A(address),
+                    Err(_) => {
+                        return self.bad(&token, format!("bad IPv4 address {:?}", token.text))
+                    }
+                }
+            }
+            RecordType::AAAA => {
+                let token = self.take("address")?;
+                match token.text.parse::<Ipv6Addr>() {
+                    Ok(address) => RData::AAAA(address),
+                    Err(_) => {
+                        return self.bad(&token, format!("bad IPv6 address {:?}", token.text))
+                    }
+                }
+            }
+            RecordType::CNAME => RData::CNAME(self.name("target")?),
+            RecordType::NS => RData::NS(self.name("name server")?),
+            RecordType::PTR => RData::PTR(self.name("target")?),
+            RecordType::MX => {
+                let preference = self.number("preference");
+                let exchange = self.name("exchange");
+                RData::MX {
+                    preference: preference?,
+                    exchange: exchange?,
+                }
+            }
+            RecordType::SRV => {
+                let priority = self.number("priority");
+                let weight = self.number("weight");
+                let port = self.number("port");
+                let target = self.name("target");
+                RData::SRV {
+                    priority: priority?,
+                    weight: weight?,
+                    port: port?,
+                    target: target?,
+                }
+            }
+            RecordType::TXT => {
+                let mut strings = Vec::new();
+                self.take("text")?;
+                self.next -= 1;
+                while self.next < self.tokens.len() {
+                    let token = self.tokens[self.next].clone();
+                    self.next += 1;
+                    if let Some(string) = self.string(&token) {
+                        if string.len() > 255 {
+                            self.bad::<()>(
+                                &token,
+                                format!(
+                                    "TXT character-string longer than 255 octets ({} octets)",
+                                    string.len()
+                                ),
+                            );
+                        }
+                        strings.push(string);
+                    }
+                }
+                RData::TXT(strings)
+            }
+            RecordType::CAA => {
+                let flags = self.number::<u8>("flags");
+                let tag = self.take("tag").and_then(|token| {
+                    if !token.quoted
+                        && !token.text.is_empty()
+                        && token.text.len() <= 255
+                        && token.text.bytes().all(|b| b.is_ascii_alphanumeric())
+                    {
+                        Some(token.text.to_string())
+                    } else {
+                        self.bad(
+                            &token,
+                            format!(
+                                "bad CAA tag {:?} (1-255 ASCII letters and digits)",
+                                token.text
+                            ),
+                        )
+                    }
+                });
+                let value = self.take("value").and_then(|token| self.string(&token));
+                RData::CAA {
+                    flags: flags?,
+                    tag: tag?,
+                    value: value?,
+                }
+            }
+            RecordType::SOA => unreachable!("the SOA is read by Fields::soa"),
+        };
+        self.ok.then_some(rdata)
+    }
+
+    fn soa(&mut self) -> Option<Soa> {
+        let mname = self.name("primary name server (MNAME)");
+        let rname = self.name("mailbox (RNAME)");
+        let serial = self.number::<u32>("serial");
+        let refresh = self.duration("refresh");
+        let retry = self.duration("retry");
+        let expire = self.duration("expire");
+        let minimum = self.duration("minimum");
+        Some(Soa {
+            mname: mname?,
+            rname: rname?,
+            serial: serial?,
+            refresh: refresh?,
+            retry: retry?,
+            expire: expire?,
+            minimum: minimum?,
+            ttl: 0,
+        })
+    }
+
+    /// Reports any token left over; true when the record had no problem.
+    fn finish(self) -> bool {
+        if let Some(extra) = self.tokens.get(self.next) {
+            self.parser.problem(
+                extra.line,
+                format!("unexpected {:?} after the {} data", extra.text, self.rtype),
+            );
+            return false;
+        }
+        self.ok
+    }
+
+    fn take(&mut self, what: &str) -> Option<Token<'a>> {
+        match self.tokens.get(self.next) {
+            Some(token) => {
+                self.next += 1;
+                Some(token.clone())
+            }
+            None => {
+                if self.ok {
+                    self.parser.problem(
+                        self.line,
+                        format!("missing {what} in the {} record", self.rtype),
+                    );
+                }
+                self.ok = false;
+                None
+            }
+        }
+    }
+
+    fn bad<T>(&mut self, token: &Token<'_>, message: String) -> Option<T> {
+        self.parser.problem(token.line, message);
+        self.ok = false;
+        None
+    }
+
+    fn name(&mut self, what: &str) -> Option<DomainName> {
+        let token = self.take(what)?;
+        match DomainName::parse_relative_to(token.text, self.origin) {
+            Ok(name) => Some(name),
+            Err(error) => self.bad(&token, format!("bad {} {what}: {error}", self.rtype)),
+        }
+    }
+
+    fn number<T: TryFrom<u64> + num_bounds::Max>(&mut self, what: &str) -> Option<T> {
+        let token = self.take(what)?;
+        let value = if !token.quoted && !token.text.is_empty() && token.text.len() <= 20 {
+            token
+                .text
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| token.text.parse::<u64>().ok())
+                .flatten()
+                .and_then(|value| T::try_from(value).ok())
+        } else {
+            None
+        };
+        match value {
+            Some(value) => Some(value),
+            None => self.bad(
+                &token,
+                format!(
+                    "bad {} {what} {:?} (must be 0-{})",
+                    self.rtype,
+                    token.text,
+                    T::MAX
+                ),
+            ),
+        }
+    }
+
+    fn duration(&mut self, what: &str) -> Option<u32> {
+        let token = self.take(what)?;
+        match parse_duration(token.text, u64::from(u32::MAX)) {
+            Ok(value) => Some(value as u32),
+            Err(_) => self.bad(
+                &token,
+                format!(
+                    "bad SOA {what} {:?} (seconds or units such as 1h30m, at most {})",
+                    token.text,
+                    u32::MAX
+                ),
+            ),
+        }
+    }
+
+    fn string(&mut self, token: &Token<'_>) -> Option<Vec<u8>> {
+        match decode_string(token.text) {
+            Some(bytes) => Some(bytes),
+            None => self.bad(token, format!("bad escape in {:?}", token.text)),
+        }
+    }
+}
+
+/// The largest value of an integer type, for messages.
+mod num_bounds {
+    /// The largest value, as shown in "must be 0-N".
+    pub(crate) trait Max {
+        const MAX: u64;
+    }
+    impl Max for u8 {
+        const MAX: u64 = u8::MAX as u64;
+    }
+    impl Max for u16 {
+        const MAX: u64 = u16::MAX as u64;
+    }
+    impl Max for u32 {
+        const MAX: u64 = u32::MAX as u64;
+    }
+}
+
+/// Decodes a character-string: `\DDD` (three digits, ≤ 255) and `\X` escapes; `None` when an
+/// escape is malformed.
+pub(crate) fn decode_string(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte != b'\\' {
+            out.push(byte);
+            index += 1;
+            continue;
+        }
+        let rest = &bytes[index + 1..];
+        match rest.first() {
+            None => return None,
+            Some(next) if next.is_ascii_digit() => {
+                let digits = rest.get(..3)?;
+                if !digits.iter().all(u8::is_ascii_digit) {
+                    return None;
+                }
+                let value = digits
+                    .iter()
+                    .fold(0u32, |acc, digit| acc * 10 + u32::from(digit - b'0'));
+                out.push(u8::try_from(value).ok()?);
+                index += 4;
+            }
+            Some(&next) => {
+                out.push(next);
+                index += 2;
+            }
+        }
+    }
+    Some(out)
+}
+
+enum DurationError {
+    Malformed,
+    TooLarge,
+}
+
+/// Seconds, or BIND's unit form (`1w2d3h4m5s`, units in either case); at most `max`.
+fn parse_duration(text: &str, max: u64) -> Result<u64, DurationError> {
+    if text.is_empty() {
+        return Err(DurationError::Malformed);
+    }
+    let bytes = text.as_bytes();
+    if bytes.iter().all(u8::is_ascii_digit) {
+        let value = text.trim_start_matches('0').parse::<u64>().or_else(|_| {
+            if text.trim_start_matches('0').is_empty() {
+                Ok(0)
+            } else {
+                Err(DurationError::TooLarge)
+            }
+        })?;
+        return if value > max {
+            Err(DurationError::TooLarge)
+        } else {
+            Ok(value)
+        };
+    }
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for &byte in bytes {
+        if byte.is_ascii_digit() {
+            let digit = u64::from(byte - b'0');
+            let value = number
+                .unwrap_or(0)
+                .checked_mul(10)
+                .and_then(|value| value.checked_add(digit))
+                .ok_or(DurationError::TooLarge)?;
+            number = Some(value);
+            continue;
+        }
+        let unit: u64 = match byte.to_ascii_lowercase() {
+            b's' => 1,
+            b'm' => 60,
+            b'h' => 3_600,
+            b'd' => 86_400,
+            b'w' => 604_800,
+            _ => return Err(DurationError::Malformed),
+        };
+        let value = number.take().ok_or(DurationError::Malformed)?;
+        total = value
+            .checked_mul(unit)
+            .and_then(|seconds| total.checked_add(seconds))
+            .ok_or(DurationError::TooLarge)?;
+    }
+    if number.is_some() {
+        // BIND wants a unit on every part once one has a unit (`1h30` is an error).
+        return Err(DurationError::Malformed);
+    }
+    if total > max {
+        Err(DurationError::TooLarge)
+    } else {
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_units() {
+        for (text, expected) in [
+            ("0", Ok(0)),
+            ("300", Ok(300)),
+            ("1h30m", Ok(5400)),
+            ("1d", Ok(86400)),
+            ("1W", Ok(604800)),
+            ("2h1s", Ok(7201)),
+            ("2147483647", Ok(2147483647)),
+            (
+                "2147483648",
+                Err("TTL 2147483648 is larger than 2147483647 (RFC 2181 §8)"),
+            ),
+            (
+                "99999999999999999999999",
+                Err("TTL 99999999999999999999999 is larger than 2147483647 (RFC 2181 §8)"),
+            ),
+            ("1h30", Err("bad TTL \"1h30\"")),
+            ("h", Err("bad TTL \"h\"")),
+            ("1x", Err("bad TTL \"1x\"")),
+            ("", Err("bad TTL \"\"")),
+        ] {
+            assert_eq!(
+                parse_ttl(text),
+                expected.map_err(|message: &str| message.to_string()),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn strings_decode_escapes() {
+        assert_eq!(
+            decode_string(r#"a\"b\\c\065\000"#),
+            Some(b"a\"b\\cA\0".to_vec())
+        );
+        assert_eq!(decode_string(r"\256"), None);
+        assert_eq!(decode_string(r"\12"), None);
+        assert_eq!(decode_string(r"\1a3"), None);
+        assert_eq!(decode_string("\\"), None);
+    }
+}
