@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod command;
+pub mod kv;
 pub mod model;
 pub mod zonefile;
 
