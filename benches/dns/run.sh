@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run the DNS benchmark: gslb against Knot, NSD, gdnsd, PowerDNS and Hickory DNS.
+#
+#   benches/dns/install-peers.sh               # once: peers, dnsperf, hickory-dns
+#   cargo build --release -p gslb              # the gslb under test
+#   benches/dns/run.sh                         # all servers, 10 s runs, fixed rate 50k QPS
+#   benches/dns/run.sh --servers gslb,knot --rate 100000 --seconds 5
+#
+# Everything runs on 127.0.0.1 only; servers are pinned to CPU 0, dnsperf to
+# CPU 1 (taskset); all servers are killed when it exits. See bench.py --help.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+export PATH="$PATH:/usr/sbin:$HOME/.cargo/bin"
+exec python3 "$here/bench.py" "$@"
