@@ -1,0 +1,274 @@
+//! The socket syscalls std and socket2 do not offer: `recvmmsg`/`sendmmsg` batches and the
+//! privileged buffer-size options. Every `unsafe` block of the crate lives here.
+//!
+//! Why unsafe: batching many datagrams per syscall is the largest single saving on the UDP
+//! path (the kernel, not our lookup, dominates the cost per query; see
+//! `/work/shared/notes/peers.md`), and only the raw `libc` calls offer it. Each block states
+//! the invariant that makes it sound. The pointers handed to the kernel all point into
+//! buffers owned by `Batch`, allocated once in `Batch::new` and never resized afterwards, and
+//! are re-derived right before each call, so they are valid for the whole syscall.
+
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+
+use socket2::SockAddr;
+
+/// One datagram of a received batch, as the worker loop sees it.
+pub(crate) struct Datagram<'a> {
+    /// The payload as received (cut at the slot size; see `truncated`).
+    pub payload: &'a [u8],
+    /// Who sent it; `None` for an address family we do not serve.
+    pub peer: Option<SocketAddr>,
+    /// True when the datagram was larger than the slot and got cut (MSG_TRUNC).
+    pub truncated: bool,
+}
+
+/// Preallocated buffers for one worker: `slots` receive buffers of `slot_size` bytes, one
+/// reply buffer per slot, and the `mmsghdr`/`iovec` arrays the kernel fills and reads.
+///
+/// Invariant: after `new`, none of the vectors is resized, so a query costs no allocation
+/// (a reply larger than its buffer's capacity grows it once; the capacity is kept).
+pub(crate) struct Batch {
+    slot_size: usize,
+    receive_buffer: Vec<u8>,
+    receive_iovecs: Vec<libc::iovec>,
+    receive_headers: Vec<libc::mmsghdr>,
+    names: Vec<libc::sockaddr_storage>,
+    replies: Vec<Vec<u8>>,
+    has_reply: Vec<bool>,
+    send_iovecs: Vec<libc::iovec>,
+    send_headers: Vec<libc::mmsghdr>,
+    received: usize,
+}
+
+// SAFETY: the raw pointers inside the iovec/mmsghdr arrays only ever point into this
+// struct's own heap buffers; moving the struct to another thread moves those along.
+unsafe impl Send for Batch {}
+
+impl Batch {
+    /// Buffers for `slots` datagrams of at most `slot_size` bytes, replies preallocated to
+    /// `reply_capacity` bytes each.
+    pub(crate) fn new(slots: usize, slot_size: usize, reply_capacity: usize) -> Batch {
+        let slots = slots.max(1);
+        // SAFETY: iovec, mmsghdr and sockaddr_storage are plain C structs for which all-zero
+        // bytes is a valid (empty) value.
+        let zero_iovec: libc::iovec = unsafe { mem::zeroed() };
+        let zero_header: libc::mmsghdr = unsafe { mem::zeroed() };
+        let zero_name: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        Batch {
+            slot_size,
+            receive_buffer: vec![0; slots * slot_size],
+            receive_iovecs: vec![zero_iovec; slots],
+            receive_headers: vec![zero_header; slots],
+            names: vec![zero_name; slots],
+            replies: (0..slots)
+                .map(|_| Vec::with_capacity(reply_capacity))
+                .collect(),
+            has_reply: vec![false; slots],
+            send_iovecs: vec![zero_iovec; slots],
+            send_headers: vec![zero_header; slots],
+            received: 0,
+        }
+    }
+
+    /// Receives up to `slots` datagrams with one `recvmmsg(MSG_WAITFORONE)`: blocks (up to
+    /// the socket's read timeout) for the first, then takes whatever else is queued.
+    pub(crate) fn receive(&mut self, socket: &impl AsRawFd) -> io::Result<usize> {
+        let slots = self.receive_headers.len();
+        let base = self.receive_buffer.as_mut_ptr();
+        for slot in 0..slots {
+            self.receive_iovecs[slot] = libc::iovec {
+                // SAFETY: slot * slot_size + slot_size <= receive_buffer.len() by construction.
+                iov_base: unsafe { base.add(slot * self.slot_size) }.cast(),
+                iov_len: self.slot_size,
+            };
+            let header = &mut self.receive_headers[slot];
+            header.msg_hdr.msg_name = (&mut self.names[slot] as *mut libc::sockaddr_storage).cast();
+            header.msg_hdr.msg_namelen =
+                mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            header.msg_hdr.msg_iov = &mut self.receive_iovecs[slot];
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_hdr.msg_control = std::ptr::null_mut();
+            header.msg_hdr.msg_controllen = 0;
+            header.msg_hdr.msg_flags = 0;
+            header.msg_len = 0;
+        }
+        self.received = 0;
+        // SAFETY: every header points at live buffers of this Batch (set just above) whose
+        // sizes are given in iov_len / msg_namelen; the kernel writes at most that much.
+        let count = unsafe {
+            libc::recvmmsg(
+                socket.as_raw_fd(),
+                self.receive_headers.as_mut_ptr(),
+                slots as libc::c_uint,
+                libc::MSG_WAITFORONE,
+                std::ptr::null_mut(),
+            )
+        };
+        if count < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        self.received = count as usize;
+        Ok(self.received)
+    }
+
+    /// Runs `answer(datagram, reply_buffer) -> bool` for every datagram of the last receive;
+    /// a `true` marks the slot's reply for `send`.
+    pub(crate) fn answer_each(
+        &mut self,
+        mut answer: impl FnMut(Datagram<'_>, &mut Vec<u8>) -> bool,
+    ) {
+        for slot in 0..self.received {
+            let header = &self.receive_headers[slot];
+            let length = (header.msg_len as usize).min(self.slot_size);
+            let start = slot * self.slot_size;
+            let datagram = Datagram {
+                payload: &self.receive_buffer[start..start + length],
+                peer: socket_addr(&self.names[slot], header.msg_hdr.msg_namelen),
+                truncated: header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            };
+            let reply = &mut self.replies[slot];
+            reply.clear();
+            self.has_reply[slot] = answer(datagram, reply);
+        }
+    }
+
+    /// Sends every marked reply back to the address its query came from, with as few
+    /// `sendmmsg` calls as the kernel allows. Returns how many were sent; a reply the
+    /// kernel refuses (e.g. an unreachable peer) is skipped, never retried.
+    pub(crate) fn send(&mut self, socket: &impl AsRawFd) -> usize {
+        let mut pending = 0;
+        for slot in 0..self.received {
+            if !self.has_reply[slot] {
+                continue;
+            }
+            let reply = &mut self.replies[slot];
+            self.send_iovecs[pending] = libc::iovec {
+                iov_base: reply.as_mut_ptr().cast(),
+                iov_len: reply.len(),
+            };
+            let header = &mut self.send_headers[pending];
+            header.msg_hdr.msg_name = (&mut self.names[slot] as *mut libc::sockaddr_storage).cast();
+            header.msg_hdr.msg_namelen = self.receive_headers[slot].msg_hdr.msg_namelen;
+            header.msg_hdr.msg_iov = &mut self.send_iovecs[pending];
+            header.msg_hdr.msg_iovlen = 1;
+            header.msg_hdr.msg_control = std::ptr::null_mut();
+            header.msg_hdr.msg_controllen = 0;
+            header.msg_hdr.msg_flags = 0;
+            header.msg_len = 0;
+            pending += 1;
+        }
+        let mut sent = 0;
+        let mut start = 0;
+        while start < pending {
+            // SAFETY: headers[start..pending] point at reply buffers and peer names of this
+            // Batch, filled just above and not touched until the call returns.
+            let count = unsafe {
+                libc::sendmmsg(
+                    socket.as_raw_fd(),
+                    self.send_headers.as_mut_ptr().add(start),
+                    (pending - start) as libc::c_uint,
+                    0,
+                )
+            };
+            if count < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                tracing::debug!("udp reply dropped: {error}");
+                start += 1;
+            } else {
+                sent += count as usize;
+                start += count as usize;
+            }
+        }
+        sent
+    }
+}
+
+/// Decodes a kernel-filled socket address.
+fn socket_addr(storage: &libc::sockaddr_storage, length: libc::socklen_t) -> Option<SocketAddr> {
+    // SAFETY: `storage` is a full sockaddr_storage and `length` is what the kernel wrote.
+    let address = unsafe { SockAddr::new(*storage, length) };
+    address.as_socket()
+}
+
+/// Sets SO_RCVBUF and SO_SNDBUF to `bytes`, first with the privileged `*FORCE` variants
+/// (which ignore `net.core.rmem_max`) and then the ordinary ones; best effort.
+pub(crate) fn set_buffer_sizes(socket: &socket2::Socket, bytes: usize) {
+    let fd = socket.as_raw_fd();
+    if !set_int_option(fd, libc::SO_RCVBUFFORCE, bytes) {
+        let _ = socket.set_recv_buffer_size(bytes);
+    }
+    if !set_int_option(fd, libc::SO_SNDBUFFORCE, bytes) {
+        let _ = socket.set_send_buffer_size(bytes);
+    }
+}
+
+fn set_int_option(fd: RawFd, option: libc::c_int, value: usize) -> bool {
+    let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
+    // SAFETY: passes a pointer to a live c_int and its exact size.
+    let result = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    result == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    /// Three datagrams arrive in one batch and each gets its own reply, to its own sender.
+    #[test]
+    fn a_batch_answers_each_sender() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let address = server.local_addr().unwrap();
+        let clients: Vec<UdpSocket> = (0..3)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        for (index, client) in clients.iter().enumerate() {
+            client.send_to(&[index as u8; 3], address).unwrap();
+        }
+        let mut batch = Batch::new(8, 512, 512);
+        let mut total = 0;
+        while total < 3 {
+            let count = batch.receive(&server).unwrap();
+            batch.answer_each(|datagram, reply| {
+                assert!(!datagram.truncated);
+                reply.extend_from_slice(datagram.payload);
+                reply.push(0xff);
+                true
+            });
+            assert_eq!(batch.send(&server), count);
+            total += count;
+        }
+        for (index, client) in clients.iter().enumerate() {
+            client
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut buffer = [0u8; 16];
+            let (length, from) = client.recv_from(&mut buffer).unwrap();
+            assert_eq!(from, address);
+            assert_eq!(
+                &buffer[..length],
+                &[index as u8, index as u8, index as u8, 0xff]
+            );
+        }
+    }
+}

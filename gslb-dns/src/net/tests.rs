@@ -1,0 +1,339 @@
+//! Listener tests with a fake handler that echoes the query and the client it was told
+//! about: framing, pipelining, limits, PROXY v2 trust, shutdown. The DNS itself is tested in
+//! the responder and in the black-box tests of the root package.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ppp::v2;
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+
+/// Replies `query|client`; stays silent for the query `silent`.
+struct Echo;
+
+impl QueryHandler for Echo {
+    fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
+        if query == b"silent" {
+            return false;
+        }
+        out.extend_from_slice(query);
+        out.push(b'|');
+        let _ = write!(out, "{}", context.client);
+        true
+    }
+}
+
+fn config() -> ListenerConfig {
+    ListenerConfig {
+        listen: vec!["127.0.0.1:0".parse().unwrap()],
+        udp_workers: 2,
+        ..ListenerConfig::default()
+    }
+}
+
+struct Running {
+    runtime: tokio::runtime::Runtime,
+    listeners: Option<DnsListeners>,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    fn start(config: ListenerConfig) -> Running {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let shutdown = CancellationToken::new();
+        let listeners = {
+            let _guard = runtime.enter();
+            spawn_listeners(&config, Arc::new(Echo), shutdown.clone()).unwrap()
+        };
+        Running {
+            runtime,
+            listeners: Some(listeners),
+            shutdown,
+        }
+    }
+
+    fn bound(&self) -> &BoundAddresses {
+        self.listeners.as_ref().unwrap().bound()
+    }
+
+    fn stats(&self) -> Arc<ListenerStats> {
+        self.listeners.as_ref().unwrap().stats()
+    }
+
+    /// Cancels and waits; returns how long the drain took.
+    fn stop(&mut self) -> Duration {
+        let started = Instant::now();
+        self.shutdown.cancel();
+        let listeners = self.listeners.take().unwrap();
+        self.runtime.block_on(listeners.wait());
+        started.elapsed()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.listeners.is_some() {
+            self.stop();
+        }
+    }
+}
+
+fn udp_exchange(to: SocketAddr, payload: &[u8]) -> Option<Vec<u8>> {
+    let bind: SocketAddr = if to.is_ipv4() {
+        "127.0.0.1:0".parse().unwrap()
+    } else {
+        "[::1]:0".parse().unwrap()
+    };
+    let socket = UdpSocket::bind(bind).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    socket.send_to(payload, to).unwrap();
+    let mut buffer = [0u8; 2048];
+    let (length, from) = socket.recv_from(&mut buffer).ok()?;
+    assert_eq!(from, to, "the reply comes from the address queried");
+    Some(buffer[..length].to_vec())
+}
+
+fn tcp_connect(to: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(to).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+}
+
+fn framed(message: &[u8]) -> Vec<u8> {
+    let mut bytes = (message.len() as u16).to_be_bytes().to_vec();
+    bytes.extend_from_slice(message);
+    bytes
+}
+
+fn read_framed(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut prefix = [0u8; 2];
+    stream.read_exact(&mut prefix).ok()?;
+    let mut message = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+    stream.read_exact(&mut message).ok()?;
+    Some(message)
+}
+
+/// True when the server closed the stream (EOF or reset) before the read timeout.
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => error.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+fn proxy_header(source: SocketAddr, destination: SocketAddr, protocol: v2::Protocol) -> Vec<u8> {
+    v2::Builder::with_addresses(
+        v2::Version::Two | v2::Command::Proxy,
+        protocol,
+        (source, destination),
+    )
+    .build()
+    .unwrap()
+}
+
+#[test]
+fn udp_and_tcp_share_the_port_and_answer_with_the_socket_peer() {
+    let running = Running::start(config());
+    let udp = running.bound().udp[0];
+    let tcp = running.bound().tcp[0];
+    assert_eq!(udp, tcp);
+    assert_ne!(udp.port(), 0);
+    for round in 0..20u8 {
+        let reply = udp_exchange(udp, &[b'q', round]).expect("udp reply");
+        assert!(reply.starts_with(&[b'q', round, b'|']));
+        assert!(String::from_utf8_lossy(&reply[3..]).starts_with("127.0.0.1:"));
+    }
+    assert_eq!(udp_exchange(udp, b"silent"), None);
+    assert!(running.stats().udp_replied.load(Ordering::Relaxed) >= 20);
+}
+
+#[test]
+fn ipv6_loopback_is_served() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        return; // no IPv6 on this host
+    }
+    let running = Running::start(ListenerConfig {
+        listen: vec!["[::1]:0".parse().unwrap()],
+        ..config()
+    });
+    let reply = udp_exchange(running.bound().udp[0], b"six").expect("udp reply");
+    assert!(String::from_utf8_lossy(&reply).starts_with("six|[::1]:"));
+}
+
+#[test]
+fn tcp_pipelined_queries_with_split_prefixes_are_answered_in_order() {
+    let running = Running::start(config());
+    let mut stream = tcp_connect(running.bound().tcp[0]);
+    let mut bytes = Vec::new();
+    for index in 0..5u8 {
+        bytes.extend(framed(&[b'p', index]));
+    }
+    // One write with three and a half queries, then the rest a byte at a time.
+    let (first, rest) = bytes.split_at(13);
+    stream.write_all(first).unwrap();
+    for byte in rest {
+        stream.write_all(&[*byte]).unwrap();
+        stream.flush().unwrap();
+    }
+    for index in 0..5u8 {
+        let reply = read_framed(&mut stream).expect("a reply per query");
+        assert!(reply.starts_with(&[b'p', index, b'|']), "{reply:?}");
+    }
+}
+
+#[test]
+fn tcp_closes_after_max_queries_per_connection() {
+    let mut config = config();
+    config.tcp.max_queries_per_connection = 2;
+    let running = Running::start(config);
+    let mut stream = tcp_connect(running.bound().tcp[0]);
+    let mut bytes = framed(b"a");
+    bytes.extend(framed(b"b"));
+    bytes.extend(framed(b"c"));
+    stream.write_all(&bytes).unwrap();
+    assert!(read_framed(&mut stream).unwrap().starts_with(b"a|"));
+    assert!(read_framed(&mut stream).unwrap().starts_with(b"b|"));
+    assert!(
+        closed_by_server(&mut stream),
+        "closed after the second answer"
+    );
+}
+
+#[test]
+fn tcp_idle_timeout_closes_a_silent_connection() {
+    let mut config = config();
+    config.tcp.idle_timeout = Duration::from_millis(300);
+    let running = Running::start(config);
+    let mut stream = tcp_connect(running.bound().tcp[0]);
+    stream.write_all(&framed(b"x")).unwrap();
+    assert!(read_framed(&mut stream).is_some());
+    let started = Instant::now();
+    assert!(closed_by_server(&mut stream));
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn tcp_connections_beyond_the_limit_are_closed_at_once() {
+    let mut config = config();
+    config.tcp.max_connections = 1;
+    let running = Running::start(config);
+    let mut first = tcp_connect(running.bound().tcp[0]);
+    first.write_all(&framed(b"one")).unwrap();
+    assert!(read_framed(&mut first).is_some(), "the first is served");
+    let mut second = tcp_connect(running.bound().tcp[0]);
+    let _ = second.write_all(&framed(b"two"));
+    assert!(closed_by_server(&mut second), "the second is closed");
+    assert_eq!(running.stats().tcp_refused.load(Ordering::Relaxed), 1);
+    drop(first);
+    // The slot frees once the server sees the first close; retry until it does.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut third = tcp_connect(running.bound().tcp[0]);
+        let _ = third.write_all(&framed(b"three"));
+        if read_framed(&mut third).is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a freed slot is reused");
+    }
+}
+
+fn proxy_config(trusted: &str) -> ListenerConfig {
+    ListenerConfig {
+        proxy: Some(ProxyListenerConfig {
+            listen: vec!["127.0.0.1:0".parse().unwrap()],
+            trusted: TrustedProxies(vec![trusted.parse().unwrap()]),
+        }),
+        ..config()
+    }
+}
+
+#[test]
+fn proxy_v2_from_a_trusted_peer_carries_the_client() {
+    let running = Running::start(proxy_config("127.0.0.0/8"));
+    let udp = running.bound().proxy_udp[0];
+    let tcp = running.bound().proxy_tcp[0];
+    let client: SocketAddr = "198.51.100.7:5300".parse().unwrap();
+
+    let mut datagram = proxy_header(client, udp, v2::Protocol::Datagram);
+    datagram.extend_from_slice(b"hello");
+    let reply = udp_exchange(udp, &datagram).expect("udp reply to the balancer");
+    assert_eq!(reply, b"hello|198.51.100.7:5300");
+
+    let mut stream = tcp_connect(tcp);
+    let mut bytes = proxy_header(client, tcp, v2::Protocol::Stream);
+    bytes.extend(framed(b"one"));
+    bytes.extend(framed(b"two"));
+    stream.write_all(&bytes).unwrap();
+    assert_eq!(read_framed(&mut stream).unwrap(), b"one|198.51.100.7:5300");
+    assert_eq!(read_framed(&mut stream).unwrap(), b"two|198.51.100.7:5300");
+
+    // LOCAL (a balancer's health check) answers for the socket peer.
+    let local = v2::Builder::with_addresses(
+        v2::Version::Two | v2::Command::Local,
+        v2::Protocol::Datagram,
+        v2::Addresses::Unspecified,
+    )
+    .build()
+    .unwrap();
+    let mut datagram = local;
+    datagram.extend_from_slice(b"hc");
+    let reply = udp_exchange(udp, &datagram).expect("udp reply");
+    assert!(String::from_utf8_lossy(&reply).starts_with("hc|127.0.0.1:"));
+
+    // No header at all: dropped.
+    assert_eq!(udp_exchange(udp, b"bare"), None);
+}
+
+#[test]
+fn proxy_v2_from_an_untrusted_peer_is_dropped_and_counted() {
+    let running = Running::start(proxy_config("192.0.2.0/24"));
+    let udp = running.bound().proxy_udp[0];
+    let tcp = running.bound().proxy_tcp[0];
+    let client: SocketAddr = "198.51.100.7:5300".parse().unwrap();
+    let mut datagram = proxy_header(client, udp, v2::Protocol::Datagram);
+    datagram.extend_from_slice(b"hello");
+    assert_eq!(udp_exchange(udp, &datagram), None);
+
+    let mut stream = tcp_connect(tcp);
+    let mut bytes = proxy_header(client, tcp, v2::Protocol::Stream);
+    bytes.extend(framed(b"one"));
+    let _ = stream.write_all(&bytes);
+    assert!(closed_by_server(&mut stream));
+    assert_eq!(
+        running
+            .stats()
+            .proxy_untrusted_dropped
+            .load(Ordering::Relaxed),
+        2
+    );
+    // The plain listener is unaffected.
+    assert!(udp_exchange(running.bound().udp[0], b"plain").is_some());
+}
+
+#[test]
+fn shutdown_closes_idle_connections_and_stops_workers_promptly() {
+    let mut running = Running::start(config());
+    let tcp = running.bound().tcp[0];
+    let mut idle = tcp_connect(tcp);
+    idle.write_all(&framed(b"x")).unwrap();
+    assert!(read_framed(&mut idle).is_some());
+    let took = running.stop();
+    assert!(took < Duration::from_secs(2), "drain took {took:?}");
+    assert!(closed_by_server(&mut idle));
+    assert!(TcpStream::connect(tcp).is_err(), "no longer accepting");
+}

@@ -1,0 +1,147 @@
+//! UDP workers: one `SO_REUSEPORT` socket per worker, each served by a dedicated OS thread
+//! in a blocking `recvmmsg` → answer → `sendmmsg` loop over preallocated buffers.
+//!
+//! Invariant: after a worker starts, answering a datagram allocates nothing here; the only
+//! per-query work besides `QueryHandler::respond` is reading the PROXY v2 header (zero-copy).
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::net::proxy::{parse_proxy_header, ProxyHeader, TrustedProxies};
+use crate::net::sys::{self, Batch};
+use crate::net::{ListenerStats, QueryHandler};
+use crate::{QueryContext, Transport};
+
+/// How long a worker blocks in `recvmmsg` before it looks at the stop flag again; bounds
+/// how long shutdown waits for an idle worker.
+pub(crate) const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Largest datagram a worker accepts; longer ones arrive cut and are dropped.
+const SLOT_SIZE: usize = 4096;
+
+/// Initial capacity of each reply buffer (above any UDP reply we send: 1232 with EDNS).
+const REPLY_CAPACITY: usize = 4096;
+
+/// A bound UDP socket ready for a worker.
+pub(crate) fn bind_udp(address: SocketAddr, buffer_bytes: usize) -> io::Result<Socket> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    if address.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_port(true)?;
+    sys::set_buffer_sizes(&socket, buffer_bytes);
+    socket.set_read_timeout(Some(STOP_POLL))?;
+    socket.bind(&address.into())?;
+    Ok(socket)
+}
+
+/// Where a worker's datagrams come from: clients directly, or trusted PROXY v2 senders.
+#[derive(Debug, Clone)]
+pub(crate) enum UdpSource {
+    /// Plain DNS: the packet source is the client.
+    Direct,
+    /// Every datagram starts with a PROXY v2 header; only these peers are accepted.
+    Proxy(TrustedProxies),
+}
+
+/// Everything one worker thread needs.
+pub(crate) struct UdpWorker<H> {
+    pub socket: Socket,
+    pub source: UdpSource,
+    pub handler: Arc<H>,
+    pub batch_size: usize,
+    pub stop: Arc<AtomicBool>,
+    pub stats: Arc<ListenerStats>,
+}
+
+impl<H: QueryHandler> UdpWorker<H> {
+    /// The worker loop; returns when `stop` is set (within `STOP_POLL`).
+    pub(crate) fn run(self) {
+        let UdpWorker {
+            socket,
+            source,
+            handler,
+            batch_size,
+            stop,
+            stats,
+        } = self;
+        let mut batch = Batch::new(batch_size, SLOT_SIZE, REPLY_CAPACITY);
+        while !stop.load(Ordering::Relaxed) {
+            let received = match batch.receive(&socket) {
+                Ok(count) => count,
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue
+                }
+                Err(error) => {
+                    tracing::warn!("udp receive failed: {error}");
+                    stats.udp_receive_errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            let mut dropped = 0u64;
+            let mut untrusted = 0u64;
+            batch.answer_each(|datagram, reply| {
+                let Some(peer) = datagram.peer else {
+                    dropped += 1;
+                    return false;
+                };
+                if datagram.truncated {
+                    dropped += 1;
+                    return false;
+                }
+                let (query, client) = match &source {
+                    UdpSource::Direct => (datagram.payload, peer),
+                    UdpSource::Proxy(trusted) => {
+                        if !trusted.trusts(peer.ip()) {
+                            untrusted += 1;
+                            return false;
+                        }
+                        match parse_proxy_header(datagram.payload, peer) {
+                            ProxyHeader::Complete { length, client } => {
+                                (&datagram.payload[length..], client)
+                            }
+                            _ => {
+                                dropped += 1;
+                                return false;
+                            }
+                        }
+                    }
+                };
+                let context = QueryContext {
+                    client,
+                    transport: Transport::Udp,
+                };
+                handler.respond(query, &context, reply)
+            });
+            let sent = batch.send(&socket);
+            stats
+                .udp_received
+                .fetch_add(received as u64, Ordering::Relaxed);
+            stats.udp_replied.fetch_add(sent as u64, Ordering::Relaxed);
+            if dropped > 0 {
+                stats.udp_dropped.fetch_add(dropped, Ordering::Relaxed);
+            }
+            if untrusted > 0 {
+                stats
+                    .proxy_untrusted_dropped
+                    .fetch_add(untrusted, Ordering::Relaxed);
+            }
+        }
+    }
+}
