@@ -23,10 +23,15 @@
 
 use std::net::SocketAddr;
 
+pub mod follow;
 pub mod net;
+pub mod plan;
 pub mod responder;
+pub mod wire;
 
-pub use responder::Responder;
+pub use follow::spawn_plan_follower;
+pub use plan::{compile_plan, AnswerPlan, ZonePlan};
+pub use responder::{Responder, ResponderOptions};
 
 /// How a query reached us; decides the reply size limit and truncation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,17 +1,272 @@
-//! `Responder`: turns one query packet into one reply packet (or silence).
-//! (Placeholder signature; the answer path fills it.)
+//! `Responder`: turns one query packet into one reply packet (or silence), answering from
+//! the current `AnswerPlan`, and `ResponderOptions`, what an operator can tune about it.
+//!
+//! The whole path is hand-written wire code: parse the query in place (`wire`), load the plan
+//! once (`ArcSwap::load`, a guard, no reference-count traffic), copy header and question into
+//! the caller's reused buffer, let `plan::write_answer` copy the pre-rendered sections, then
+//! append the OPT (with the client subnet echoed, SCOPE 0) and patch ID and flags. No lock,
+//! no allocation once `out` has grown to the largest reply.
+//!
+//! Decisions, each with its RFC (and Knot DNS as the reference where RFCs leave a choice):
+//! - QR=1 or fewer than 12 octets → silence; other malformed packets → FORMERR with the ID
+//!   (and the question when it parsed), no OPT.
+//! - OPCODE ≠ QUERY → NOTIMP (RFC 1035 §4.1.1), question echoed when readable.
+//! - EDNS version > 0 → BADVERS (RFC 6891 §6.1.3): extended RCODE 16, OPT with version 0.
+//! - The reply carries an OPT only when the query did; its payload is
+//!   max(512, min(client payload, `max_udp_payload`)), which is also the UDP size limit
+//!   (512 without EDNS). A reply over the limit is cut to header + question + OPT with TC=1
+//!   (RFC 2181 §9, as Knot); TCP replies are never cut (RFC 7766).
+//! - QCLASS IN and ANY answer from the zones; CH answers `version.bind`/`version.server`,
+//!   `id.server` and `hostname.bind` TXT when configured, REFUSED otherwise (as Knot); any
+//!   other class, names outside our zones, and AXFR/IXFR (we do not transfer zones yet)
+//!   → REFUSED without AA.
 
-use crate::QueryContext;
+use std::sync::Arc;
 
-/// Answers queries from the current answer plan.
-#[derive(Debug, Default)]
-pub struct Responder {}
+use arc_swap::ArcSwap;
+
+use crate::plan::{write_answer, AnswerPlan, Sections};
+use crate::wire::{
+    patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
+    HEADER_LEN,
+};
+use crate::{QueryContext, Transport};
+
+/// The UDP payload size this server accepts and answers by default (DNS flag day 2020).
+pub const DEFAULT_MAX_UDP_PAYLOAD: u16 = 1232;
+/// The UDP reply limit without EDNS, and the floor with it (RFC 1035 §4.2.1, RFC 6891 §6.2.5).
+pub const MIN_UDP_PAYLOAD: u16 = 512;
+
+/// What an operator can tune about answering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponderOptions {
+    /// TXT answered for CH `version.bind` and `version.server`; `None` refuses them.
+    pub version_bind: Option<String>,
+    /// TXT answered for CH `id.server` (RFC 4892); `None` refuses it.
+    pub id_server: Option<String>,
+    /// TXT answered for CH `hostname.bind`; `None` refuses it.
+    pub hostname_bind: Option<String>,
+    /// Largest UDP reply we send and advertise, whatever the client offers; never below 512.
+    pub max_udp_payload: u16,
+}
+
+impl Default for ResponderOptions {
+    fn default() -> Self {
+        ResponderOptions {
+            version_bind: Some(concat!("gslb ", env!("CARGO_PKG_VERSION")).to_string()),
+            id_server: None,
+            hostname_bind: None,
+            max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD,
+        }
+    }
+}
+
+/// Answers queries from the current answer plan; shared by every listener thread.
+#[derive(Debug)]
+pub struct Responder {
+    /// The plan queries are answered from; replaced whole by `install_plan`.
+    plan: ArcSwap<AnswerPlan>,
+    /// Operator settings, fixed for the responder's life.
+    options: ResponderOptions,
+}
+
+impl Default for Responder {
+    fn default() -> Self {
+        Responder::new(AnswerPlan::empty(), ResponderOptions::default())
+    }
+}
 
 impl Responder {
-    /// Writes the reply to `query` into `out` (cleared first) and returns true, or returns
-    /// false when the query gets no reply at all (QR=1, shorter than a header, ...).
-    pub fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
-        let _ = (query, context, out);
-        false
+    /// A responder answering from `plan`.
+    pub fn new(plan: AnswerPlan, options: ResponderOptions) -> Responder {
+        Responder {
+            plan: ArcSwap::from_pointee(plan),
+            options,
+        }
     }
+
+    /// Replaces the plan atomically: each query sees either the old or the new plan whole.
+    pub fn install_plan(&self, plan: Arc<AnswerPlan>) {
+        self.plan.store(plan);
+    }
+
+    /// The `State` version of the plan in use.
+    pub fn plan_version(&self) -> u64 {
+        self.plan.load().version()
+    }
+
+    /// The plan in use (for diagnostics; the query path uses a cheaper guard).
+    pub fn plan(&self) -> Arc<AnswerPlan> {
+        self.plan.load_full()
+    }
+
+    /// The options this responder was built with.
+    pub fn options(&self) -> &ResponderOptions {
+        &self.options
+    }
+
+    /// Writes the reply to `query` into `out` (cleared first) and returns true, or returns
+    /// false when the query gets no reply at all (QR=1, shorter than a header).
+    pub fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        let parsed = match ParsedQuery::parse(query) {
+            Ok(parsed) => parsed,
+            Err(QueryError::TooShort(_) | QueryError::Response) => return false,
+            Err(QueryError::NotImplemented {
+                header,
+                question_end,
+                ..
+            }) => {
+                write_error(query, &header, question_end, rcode::NOTIMP, out);
+                return true;
+            }
+            Err(QueryError::Malformed {
+                header,
+                question_end,
+                ..
+            }) => {
+                write_error(query, &header, question_end, rcode::FORMERR, out);
+                return true;
+            }
+        };
+        out.extend_from_slice(&query[..parsed.question_end]);
+
+        let sections = match parsed.edns {
+            Some(edns) if edns.version > 0 => refusal(rcode::BADVERS),
+            _ => match parsed.qclass {
+                types::CLASS_IN | types::CLASS_ANY => self.answer_internet(&parsed, out),
+                types::CLASS_CH => self.answer_chaos(&parsed, out),
+                _ => refusal(rcode::REFUSED),
+            },
+        };
+        self.finish(&parsed, sections, context.transport, out);
+        true
+    }
+
+    /// Answers class IN (and ANY) from the plan.
+    fn answer_internet(&self, parsed: &ParsedQuery, out: &mut Vec<u8>) -> Sections {
+        if matches!(parsed.qtype, types::AXFR | types::IXFR) {
+            return refusal(rcode::REFUSED);
+        }
+        let plan = self.plan.load();
+        match plan.find_zone(&parsed.name) {
+            Some(zone) => write_answer(zone, &parsed.name, parsed.qtype, out),
+            None => refusal(rcode::REFUSED),
+        }
+    }
+
+    /// Answers the CHAOS identity names with one TXT (TTL 0), or REFUSED.
+    fn answer_chaos(&self, parsed: &ParsedQuery, out: &mut Vec<u8>) -> Sections {
+        let name = parsed.name.as_wire();
+        let text = if name == b"\x07version\x04bind\x00" || name == b"\x07version\x06server\x00" {
+            self.options.version_bind.as_deref()
+        } else if name == b"\x02id\x06server\x00" {
+            self.options.id_server.as_deref()
+        } else if name == b"\x08hostname\x04bind\x00" {
+            self.options.hostname_bind.as_deref()
+        } else {
+            None
+        };
+        let Some(text) = text.filter(|_| matches!(parsed.qtype, types::TXT | types::ANY)) else {
+            return refusal(rcode::REFUSED);
+        };
+        let text = &text.as_bytes()[..text.len().min(255)];
+        out.extend_from_slice(&[0xC0, 0x0C]);
+        out.extend_from_slice(&types::TXT.to_be_bytes());
+        out.extend_from_slice(&types::CLASS_CH.to_be_bytes());
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(&(1 + text.len() as u16).to_be_bytes());
+        out.push(text.len() as u8);
+        out.extend_from_slice(text);
+        Sections {
+            rcode: rcode::NOERROR,
+            authoritative: true,
+            answers: 1,
+            authorities: 0,
+            additionals: 0,
+        }
+    }
+
+    /// Appends the OPT, truncates for UDP when needed, and writes the header.
+    fn finish(
+        &self,
+        parsed: &ParsedQuery,
+        sections: Sections,
+        transport: Transport,
+        out: &mut Vec<u8>,
+    ) {
+        let payload = parsed.edns.map(|edns| {
+            edns.udp_payload
+                .min(self.options.max_udp_payload)
+                .max(MIN_UDP_PAYLOAD)
+        });
+        let opt_len = parsed.edns.map_or(0, |edns| {
+            11 + edns
+                .client_subnet
+                .map_or(0, |subnet| 8 + subnet.address_bytes().len())
+        });
+        let limit = match transport {
+            Transport::Udp => payload.unwrap_or(MIN_UDP_PAYLOAD) as usize,
+            Transport::Tcp => u16::MAX as usize,
+        };
+        let mut counts = [
+            1,
+            sections.answers,
+            sections.authorities,
+            sections.additionals,
+        ];
+        let mut truncated = false;
+        if out.len() + opt_len > limit {
+            out.truncate(parsed.question_end);
+            counts = [1, 0, 0, 0];
+            truncated = true;
+        }
+        if let (Some(edns), Some(payload)) = (parsed.edns, payload) {
+            write_opt(
+                out,
+                payload,
+                sections.rcode,
+                edns.dnssec_ok,
+                edns.client_subnet.as_ref(),
+                0,
+            );
+            counts[3] += 1;
+        }
+        let flags = ReplyFlags {
+            authoritative: sections.authoritative,
+            truncated,
+            rcode: sections.rcode,
+        };
+        patch_header(out, &parsed.header, flags, counts);
+    }
+}
+
+/// Sections of a reply that carries only an RCODE.
+fn refusal(rcode: u16) -> Sections {
+    Sections {
+        rcode,
+        authoritative: false,
+        answers: 0,
+        authorities: 0,
+        additionals: 0,
+    }
+}
+
+/// A header-only (or header + question) error reply, without OPT.
+fn write_error(
+    query: &[u8],
+    header: &QueryHeader,
+    question_end: Option<usize>,
+    rcode: u16,
+    out: &mut Vec<u8>,
+) {
+    let end = question_end.unwrap_or(HEADER_LEN);
+    out.extend_from_slice(&query[..end]);
+    let flags = ReplyFlags {
+        authoritative: false,
+        truncated: false,
+        rcode,
+    };
+    let questions = u16::from(question_end.is_some());
+    patch_header(out, header, flags, [questions, 0, 0, 0]);
 }

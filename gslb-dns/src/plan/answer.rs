@@ -1,0 +1,180 @@
+//! `write_answer`: the sections of a reply for one question inside one zone, copied from the
+//! zone's pre-rendered RRsets into the caller's buffer (which already holds header and
+//! question). Pure and allocation-free.
+//!
+//! Behaviour, with the RFCs it follows:
+//! - exact match → the RRset of QTYPE, AA=1 (RFC 1034 §4.3.2 step 3a);
+//! - CNAME at the name → the CNAME, then the chain is followed inside the zone for at most
+//!   `MAX_CHAIN` links (RFC 1034 §4.3.2, RFC 6604 §2: the RCODE is the last link's); a target
+//!   outside the zone or below a delegation ends the chain with the CNAMEs alone; a loop ends
+//!   at the bound;
+//! - ANY → one RRset, the first of the node in type order, as Knot does (RFC 8482 §4.2);
+//! - name exists without that type, empty non-terminals included → NODATA: NOERROR, no
+//!   answer, the SOA in authority with TTL min(SOA TTL, MINIMUM) (RFC 2308 §2.2, §5);
+//! - name does not exist → NXDOMAIN with the same SOA (RFC 2308 §2.1);
+//! - wildcard → the wildcard's data owned by the query name (RFC 4592 §3.3.1);
+//! - at or below a delegation → referral: AA=0, the NS set in authority, in-zone glue in
+//!   additional (RFC 1034 §4.3.2 step 3b); DS at the cut itself is answered from the parent
+//!   side: NODATA with our SOA (RFC 4035 §3.1.4.1).
+//!
+//! Additional-section processing for NS/MX/SRV targets of positive answers is deliberately
+//! not done (minimal responses, as Knot's default): resolvers look the targets up anyway.
+
+use crate::plan::zone::{Lookup, SetEntry, ZonePlan, TYPE_GLUE};
+use crate::wire::{rcode, types, QueryName, HEADER_LEN};
+
+/// The most CNAME links followed after the first (RFC 1034 §3.6.2 asks for loop safety).
+pub(crate) const MAX_CHAIN: usize = 8;
+
+/// What `write_answer` wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sections {
+    /// RCODE (NOERROR or NXDOMAIN).
+    pub(crate) rcode: u16,
+    /// AA flag.
+    pub(crate) authoritative: bool,
+    /// ANCOUNT.
+    pub(crate) answers: u16,
+    /// NSCOUNT.
+    pub(crate) authorities: u16,
+    /// ARCOUNT (without the OPT the responder adds).
+    pub(crate) additionals: u16,
+}
+
+/// Appends an RRset, rewriting each owner to the pointer `owner` when it is not the
+/// question name.
+fn copy_set(out: &mut Vec<u8>, block: &[u8], owner: usize) {
+    let start = out.len();
+    out.extend_from_slice(block);
+    if owner == HEADER_LEN {
+        return;
+    }
+    let pointer = (0xC000 | owner as u16).to_be_bytes();
+    let mut pos = start;
+    while pos + 12 <= out.len() {
+        out[pos..pos + 2].copy_from_slice(&pointer);
+        let rdlength = u16::from_be_bytes([out[pos + 10], out[pos + 11]]) as usize;
+        pos += 12 + rdlength;
+    }
+}
+
+/// Where the first CNAME target of a copied CNAME set starts in `out`.
+fn cname_target_offset(set_start: usize) -> usize {
+    set_start + 12
+}
+
+/// Writes the answer, authority and additional sections for `name`/`qtype` in `zone` into
+/// `out`, which holds the header and the echoed question (the question name at offset 12).
+pub(crate) fn write_answer(
+    zone: &ZonePlan,
+    name: &QueryName,
+    qtype: u16,
+    out: &mut Vec<u8>,
+) -> Sections {
+    let apex_pointer = HEADER_LEN + name.suffix_offset(name.label_count() - zone.apex_labels());
+    let mut sections = Sections {
+        rcode: rcode::NOERROR,
+        authoritative: true,
+        answers: 0,
+        authorities: 0,
+        additionals: 0,
+    };
+    let negative = |out: &mut Vec<u8>, sections: &mut Sections, rcode: u16| {
+        copy_set(out, zone.bytes(zone.negative_soa()), apex_pointer);
+        sections.rcode = rcode;
+        sections.authorities = 1;
+    };
+
+    let node = match zone.lookup(name) {
+        Lookup::Exact(node) | Lookup::Wildcard(node) => node,
+        Lookup::NxDomain => {
+            negative(out, &mut sections, rcode::NXDOMAIN);
+            return sections;
+        }
+        Lookup::Referral { at_cut: true, .. } if qtype == types::DS => {
+            negative(out, &mut sections, rcode::NOERROR);
+            return sections;
+        }
+        Lookup::Referral { cut, .. } => {
+            write_referral(zone, name, cut, out, &mut sections);
+            return sections;
+        }
+    };
+
+    let mut owner = HEADER_LEN;
+    let mut node = node;
+    for _ in 0..=MAX_CHAIN {
+        if let Some(entry) = pick(zone, node, qtype) {
+            copy_set(out, zone.bytes(entry), owner);
+            sections.answers += entry.count;
+            return sections;
+        }
+        let Some(cname) = zone
+            .set(node, types::CNAME)
+            .filter(|_| qtype != types::CNAME)
+        else {
+            negative(out, &mut sections, rcode::NOERROR);
+            return sections;
+        };
+        let set_start = out.len();
+        let block = zone.bytes(cname);
+        let first_record = &block[..(12 + u16::from_be_bytes([block[10], block[11]]) as usize)];
+        copy_set(out, first_record, owner);
+        sections.answers += 1;
+        let target_offset = cname_target_offset(set_start);
+        let Some(target) = QueryName::from_wire(&first_record[12..]) else {
+            return sections;
+        };
+        if target_offset > 0x3FFF || !zone.contains(&target) {
+            return sections;
+        }
+        match zone.lookup(&target) {
+            Lookup::Exact(next) | Lookup::Wildcard(next) => {
+                node = next;
+                owner = target_offset;
+            }
+            Lookup::NxDomain => {
+                negative(out, &mut sections, rcode::NXDOMAIN);
+                return sections;
+            }
+            Lookup::Referral { .. } => return sections,
+        }
+    }
+    sections
+}
+
+/// The RRset answering `qtype` at `node`: the set of that type, or for ANY the node's first.
+fn pick(zone: &ZonePlan, node: u32, qtype: u16) -> Option<&SetEntry> {
+    if qtype == types::ANY {
+        zone.sets(node)
+            .iter()
+            .find(|entry| entry.rtype != TYPE_GLUE)
+    } else if qtype == TYPE_GLUE {
+        None
+    } else {
+        zone.set(node, qtype)
+    }
+}
+
+/// NS of the delegation in authority (owner = the cut, a suffix of the question name), glue
+/// in additional, AA clear.
+fn write_referral(
+    zone: &ZonePlan,
+    name: &QueryName,
+    cut: u32,
+    out: &mut Vec<u8>,
+    sections: &mut Sections,
+) {
+    sections.authoritative = false;
+    let below_apex = name.label_count() - zone.apex_labels();
+    let rel_len = name.suffix_offset(below_apex);
+    let cut_pointer = HEADER_LEN + rel_len - zone.key_len(cut);
+    if let Some(ns) = zone.set(cut, types::NS) {
+        copy_set(out, zone.bytes(ns), cut_pointer);
+        sections.authorities = ns.count;
+    }
+    if let Some(glue) = zone.set(cut, TYPE_GLUE) {
+        out.extend_from_slice(zone.bytes(glue));
+        sections.additionals = glue.count;
+    }
+}

@@ -1,0 +1,117 @@
+//! `NameIndex`: an open-addressing hash table from name keys to node numbers, where the keys
+//! live in the caller's arena. One `Vec<u32>` of slots; no per-entry allocation, so a zone of
+//! a million names costs a few MB of index and a lookup never allocates.
+
+/// Marks an empty slot.
+const EMPTY: u32 = u32::MAX;
+
+/// Maps byte-string keys (owned elsewhere) to `u32` values.
+#[derive(Clone, Default)]
+pub(crate) struct NameIndex {
+    /// Values (node numbers), `EMPTY` where free; the length is a power of two (or 0).
+    slots: Vec<u32>,
+    /// Number of occupied slots.
+    len: usize,
+}
+
+/// A fast non-cryptographic hash of a name key (FxHash-style, eight octets at a time).
+/// Keys come from our own data or are looked up, never inserted, from queries, so hash
+/// flooding is not a concern: a hostile query costs one probe sequence.
+pub(crate) fn hash_key(key: &[u8]) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut hash = key.len() as u64;
+    let mut chunks = key.chunks_exact(8);
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        hash = (hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+    let mut tail = [0u8; 8];
+    let rest = chunks.remainder();
+    tail[..rest.len()].copy_from_slice(rest);
+    hash = (hash.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(SEED);
+    hash ^ (hash >> 29)
+}
+
+impl NameIndex {
+    /// An index sized for `expected` entries without growing.
+    pub(crate) fn with_capacity(expected: usize) -> NameIndex {
+        let slots = (expected * 2).max(8).next_power_of_two();
+        NameIndex {
+            slots: vec![EMPTY; slots],
+            len: 0,
+        }
+    }
+
+    /// Number of entries.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes held by the slot table.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.slots.capacity() * 4
+    }
+
+    /// The value stored under `key`; `key_of(value)` gives a stored value's key.
+    pub(crate) fn find<'a>(&self, key: &[u8], key_of: impl Fn(u32) -> &'a [u8]) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = hash_key(key) as usize & mask;
+        loop {
+            let value = self.slots[slot];
+            if value == EMPTY {
+                return None;
+            }
+            if key_of(value) == key {
+                return Some(value);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Stores `value` under `key`, which must not be present yet. Grows (rehashing through
+    /// `key_of`) to keep the load at most one half.
+    pub(crate) fn insert<'a>(&mut self, key: &[u8], value: u32, key_of: impl Fn(u32) -> &'a [u8]) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            let mut grown = NameIndex::with_capacity((self.len + 1) * 2);
+            for &old in self.slots.iter().filter(|&&old| old != EMPTY) {
+                grown.place(key_of(old), old);
+            }
+            *self = grown;
+        }
+        self.place(key, value);
+    }
+
+    fn place(&mut self, key: &[u8], value: u32) {
+        let mask = self.slots.len() - 1;
+        let mut slot = hash_key(key) as usize & mask;
+        while self.slots[slot] != EMPTY {
+            slot = (slot + 1) & mask;
+        }
+        self.slots[slot] = value;
+        self.len += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_what_was_inserted_across_growth() {
+        let keys: Vec<Vec<u8>> = (0..1000).map(|i| format!("key{i}").into_bytes()).collect();
+        let mut index = NameIndex::with_capacity(1);
+        for (value, key) in keys.iter().enumerate() {
+            index.insert(key, value as u32, |v| &keys[v as usize]);
+        }
+        assert_eq!(index.len(), 1000);
+        for (value, key) in keys.iter().enumerate() {
+            assert_eq!(index.find(key, |v| &keys[v as usize]), Some(value as u32));
+        }
+        assert_eq!(index.find(b"missing", |v| &keys[v as usize]), None);
+        assert_eq!(NameIndex::default().find(b"x", |_| b""), None);
+    }
+}

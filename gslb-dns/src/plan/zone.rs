@@ -1,0 +1,412 @@
+//! `ZonePlan`: one zone compiled for answering — a hash table of every name (empty
+//! non-terminals included) keyed by the name's lower-cased wire form relative to the apex,
+//! each node pointing at its pre-rendered RRsets in one byte arena.
+//!
+//! Lookup follows RFC 1034 §4.3.2 and RFC 4592: an exact match answers; a name at or below a
+//! delegation is a referral; otherwise the closest encloser is the longest existing ancestor,
+//! and `*.<closest encloser>` answers for the name if it exists, else NXDOMAIN. Because
+//! empty non-terminals are nodes, a wildcard never matches a name that exists.
+//!
+//! Invariant: lookups never allocate; a node is 16 octets and an RRset entry 12, so a million
+//! single-record names cost well under 100 MB.
+
+use gslb_store::{RData, RecordType, Zone};
+
+use crate::plan::index::NameIndex;
+use crate::plan::render;
+use crate::wire::QueryName;
+
+/// `Node::cut` for a node that is not at or below a delegation.
+pub(crate) const NO_CUT: u32 = u32::MAX;
+/// Pseudo-type of the glue block stored at a delegation (TYPE 0 is reserved, RFC 6895 §3.1).
+pub(crate) const TYPE_GLUE: u16 = 0;
+
+/// One name of the zone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Node {
+    /// Where the key (relative wire form) starts in `ZonePlan::keys`.
+    key_start: u32,
+    /// Key length in octets (≤ 254).
+    key_len: u8,
+    /// Number of RRset entries.
+    sets_len: u8,
+    /// First RRset entry in `ZonePlan::sets`.
+    sets_start: u32,
+    /// The topmost delegation at or above this node, or `NO_CUT`.
+    cut: u32,
+}
+
+/// One pre-rendered RRset.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SetEntry {
+    /// TYPE code (`TYPE_GLUE` for the glue block of a delegation).
+    pub(crate) rtype: u16,
+    /// Number of RRs.
+    pub(crate) count: u16,
+    /// Start in `ZonePlan::data`.
+    pub(crate) start: u32,
+    /// Length in octets.
+    pub(crate) len: u32,
+}
+
+/// What a name resolves to inside one zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// The name exists (possibly as an empty non-terminal).
+    Exact(u32),
+    /// The name does not exist but `*.<closest encloser>` does (RFC 4592 §3.3.1).
+    Wildcard(u32),
+    /// The name is at or below the delegation at node `cut`; `at_cut` when it is the cut.
+    Referral {
+        /// The delegation node.
+        cut: u32,
+        /// True when the name is the delegation point itself.
+        at_cut: bool,
+    },
+    /// Nothing matches.
+    NxDomain,
+}
+
+/// One zone, compiled.
+#[derive(Clone)]
+pub struct ZonePlan {
+    /// The apex in lower-cased wire form.
+    apex: Box<[u8]>,
+    /// Number of labels of the apex.
+    apex_labels: usize,
+    /// Keys of all nodes, back to back.
+    keys: Vec<u8>,
+    /// All nodes; node 0 is the apex.
+    nodes: Vec<Node>,
+    /// Key → node.
+    index: NameIndex,
+    /// RRset entries, grouped by node, sorted by type within a node.
+    sets: Vec<SetEntry>,
+    /// Rendered RRs.
+    data: Vec<u8>,
+    /// The SOA rendered with the negative TTL (RFC 2308 §5), for NXDOMAIN/NODATA.
+    negative_soa: SetEntry,
+}
+
+impl std::fmt::Debug for ZonePlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZonePlan")
+            .field("apex", &QueryName::from_wire(&self.apex))
+            .field("nodes", &self.nodes.len())
+            .field("rrsets", &self.sets.len())
+            .field("data_bytes", &self.data.len())
+            .finish()
+    }
+}
+
+fn key_of<'a>(keys: &'a [u8], nodes: &[Node], node: u32) -> &'a [u8] {
+    let node = &nodes[node as usize];
+    &keys[node.key_start as usize..node.key_start as usize + node.key_len as usize]
+}
+
+impl ZonePlan {
+    /// Compiles `zone`. Tolerates unvalidated input: sets outside the zone, SOA sets and
+    /// RDATA of the wrong type are skipped, duplicate (name, type) sets keep the first.
+    pub fn compile(zone: &Zone) -> ZonePlan {
+        let apex = zone.apex.to_wire();
+        let apex_len = apex.len();
+        let mut plan = ZonePlan {
+            apex: apex.into_boxed_slice(),
+            apex_labels: zone.apex.label_count(),
+            keys: Vec::new(),
+            nodes: Vec::new(),
+            index: NameIndex::with_capacity(zone.rrsets.len() + 1),
+            sets: Vec::new(),
+            data: Vec::new(),
+            negative_soa: SetEntry {
+                rtype: RecordType::SOA.code(),
+                count: 1,
+                start: 0,
+                len: 0,
+            },
+        };
+        plan.ensure_node(&[]);
+        let mut pending: Vec<(u32, SetEntry)> = Vec::with_capacity(zone.rrsets.len() + 1);
+        let mut delegations = Vec::new();
+        let mut scratch = Vec::with_capacity(256);
+        for set in &zone.rrsets {
+            if !set.name.is_subdomain_of(&zone.apex) || set.rtype == RecordType::SOA {
+                continue;
+            }
+            scratch.clear();
+            set.name.write_wire(&mut scratch);
+            let node = plan.ensure_node(&scratch[..scratch.len() - apex_len]);
+            let start = plan.data.len();
+            let mut count = 0u16;
+            for rdata in &set.rdata {
+                if rdata.record_type() == set.rtype
+                    && count < u16::MAX
+                    && render::write_record(&mut plan.data, set.rtype.code(), set.ttl, rdata)
+                {
+                    count += 1;
+                }
+            }
+            if count == 0 {
+                continue;
+            }
+            pending.push((
+                node,
+                SetEntry {
+                    rtype: set.rtype.code(),
+                    count,
+                    start: start as u32,
+                    len: (plan.data.len() - start) as u32,
+                },
+            ));
+            if set.rtype == RecordType::NS && node != 0 {
+                delegations.push((node, set));
+            }
+        }
+        let start = plan.data.len();
+        render::write_soa(&mut plan.data, &zone.soa, zone.soa.ttl);
+        pending.push((
+            0,
+            SetEntry {
+                rtype: RecordType::SOA.code(),
+                count: 1,
+                start: start as u32,
+                len: (plan.data.len() - start) as u32,
+            },
+        ));
+        let start = plan.data.len();
+        render::write_soa(&mut plan.data, &zone.soa, zone.soa.negative_ttl());
+        plan.negative_soa.start = start as u32;
+        plan.negative_soa.len = (plan.data.len() - start) as u32;
+
+        pending.sort_by_key(|(node, entry)| (*node, entry.rtype));
+        pending.dedup_by_key(|(node, entry)| (*node, entry.rtype));
+        if !delegations.is_empty() {
+            plan.add_glue(zone, &delegations, &mut pending, &mut scratch);
+            pending.sort_by_key(|(node, entry)| (*node, entry.rtype));
+        }
+
+        plan.sets.reserve_exact(pending.len());
+        for (node, entry) in pending {
+            let node = &mut plan.nodes[node as usize];
+            if node.sets_len == 0 {
+                node.sets_start = plan.sets.len() as u32;
+            }
+            node.sets_len = node.sets_len.saturating_add(1);
+            plan.sets.push(entry);
+        }
+        if !delegations.is_empty() {
+            plan.mark_cuts(delegations.iter().map(|(node, _)| *node));
+        }
+        plan.keys.shrink_to_fit();
+        plan.nodes.shrink_to_fit();
+        plan.data.shrink_to_fit();
+        plan
+    }
+
+    /// Renders the glue of every delegation: A/AAAA of in-zone NS targets, owner in full.
+    fn add_glue(
+        &mut self,
+        zone: &Zone,
+        delegations: &[(u32, &gslb_store::RecordSet)],
+        pending: &mut Vec<(u32, SetEntry)>,
+        scratch: &mut Vec<u8>,
+    ) {
+        let apex_len = self.apex.len();
+        for (cut, set) in delegations {
+            let start = self.data.len();
+            let mut count = 0u16;
+            for rdata in &set.rdata {
+                let RData::NS(target) = rdata else { continue };
+                if !target.is_subdomain_of(&zone.apex) {
+                    continue;
+                }
+                scratch.clear();
+                target.write_wire(scratch);
+                let Some(node) = self.find(&scratch[..scratch.len() - apex_len]) else {
+                    continue;
+                };
+                let first = pending.partition_point(|(n, _)| *n < node);
+                for (_, entry) in pending[first..].iter().take_while(|(n, _)| *n == node) {
+                    if entry.rtype == RecordType::A.code() || entry.rtype == RecordType::AAAA.code()
+                    {
+                        let (from, to) = (entry.start as usize, (entry.start + entry.len) as usize);
+                        let block = self.data[from..to].to_vec();
+                        render::write_with_owner(&mut self.data, target, &block);
+                        count = count.saturating_add(entry.count);
+                    }
+                }
+            }
+            if count > 0 {
+                pending.push((
+                    *cut,
+                    SetEntry {
+                        rtype: TYPE_GLUE,
+                        count,
+                        start: start as u32,
+                        len: (self.data.len() - start) as u32,
+                    },
+                ));
+            }
+        }
+    }
+
+    /// Records, for every node at or below a delegation, the topmost such delegation.
+    fn mark_cuts(&mut self, cuts: impl Iterator<Item = u32>) {
+        let mut is_cut = vec![false; self.nodes.len()];
+        for cut in cuts {
+            is_cut[cut as usize] = true;
+        }
+        for node in 0..self.nodes.len() {
+            let key = key_of(&self.keys, &self.nodes, node as u32);
+            // Walk the ancestors from just below the apex down to the node itself.
+            let mut offsets = [0u8; 128];
+            let mut n_labels = 0;
+            let mut pos = 0;
+            while pos < key.len() {
+                offsets[n_labels] = pos as u8;
+                n_labels += 1;
+                pos += 1 + key[pos] as usize;
+            }
+            let mut cut = NO_CUT;
+            for label in (0..n_labels).rev() {
+                let ancestor = &key[offsets[label] as usize..];
+                if let Some(found) = self.find(ancestor) {
+                    if is_cut[found as usize] {
+                        cut = found;
+                        break;
+                    }
+                }
+            }
+            self.nodes[node].cut = cut;
+        }
+    }
+
+    /// The node with `key`, creating it and its missing ancestors (empty non-terminals).
+    fn ensure_node(&mut self, key: &[u8]) -> u32 {
+        if let Some(node) = self.find(key) {
+            return node;
+        }
+        if !key.is_empty() {
+            let parent = &key[(1 + key[0] as usize).min(key.len())..];
+            self.ensure_node(parent);
+        }
+        let node = self.nodes.len() as u32;
+        let key_start = self.keys.len();
+        self.keys.extend_from_slice(key);
+        self.nodes.push(Node {
+            key_start: key_start as u32,
+            key_len: key.len() as u8,
+            sets_len: 0,
+            sets_start: 0,
+            cut: NO_CUT,
+        });
+        let ZonePlan {
+            keys, nodes, index, ..
+        } = self;
+        index.insert(&keys[key_start..], node, |n| key_of(keys, nodes, n));
+        node
+    }
+
+    /// The node whose relative key is `key`.
+    pub(crate) fn find(&self, key: &[u8]) -> Option<u32> {
+        self.index
+            .find(key, |node| key_of(&self.keys, &self.nodes, node))
+    }
+
+    /// The apex in lower-cased wire form.
+    pub(crate) fn apex(&self) -> &[u8] {
+        &self.apex
+    }
+
+    /// Number of labels of the apex.
+    pub(crate) fn apex_labels(&self) -> usize {
+        self.apex_labels
+    }
+
+    /// Number of names (empty non-terminals included).
+    pub fn name_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Approximate heap use in octets.
+    pub fn heap_bytes(&self) -> usize {
+        self.keys.capacity()
+            + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.index.heap_bytes()
+            + self.sets.capacity() * std::mem::size_of::<SetEntry>()
+            + self.data.capacity()
+    }
+
+    /// True when `name` is the apex or below it.
+    pub(crate) fn contains(&self, name: &QueryName) -> bool {
+        name.label_count() >= self.apex_labels
+            && name.suffix(name.label_count() - self.apex_labels) == &*self.apex
+    }
+
+    /// Resolves `name`, which must be inside the zone (`contains`).
+    pub(crate) fn lookup(&self, name: &QueryName) -> Lookup {
+        let below_apex = name.label_count() - self.apex_labels;
+        let rel_end = name.suffix_offset(below_apex);
+        let wire = name.as_wire();
+        if let Some(node) = self.find(&wire[..rel_end]) {
+            let cut = self.nodes[node as usize].cut;
+            return if cut == NO_CUT {
+                Lookup::Exact(node)
+            } else {
+                Lookup::Referral {
+                    cut,
+                    at_cut: cut == node,
+                }
+            };
+        }
+        for skip in 1..=below_apex {
+            let encloser_key = &wire[name.suffix_offset(skip)..rel_end];
+            let Some(encloser) = self.find(encloser_key) else {
+                continue;
+            };
+            let cut = self.nodes[encloser as usize].cut;
+            if cut != NO_CUT {
+                return Lookup::Referral { cut, at_cut: false };
+            }
+            let mut wildcard = [0u8; 256];
+            wildcard[0] = 1;
+            wildcard[1] = b'*';
+            wildcard[2..2 + encloser_key.len()].copy_from_slice(encloser_key);
+            return match self.find(&wildcard[..2 + encloser_key.len()]) {
+                Some(node) => match self.nodes[node as usize].cut {
+                    NO_CUT => Lookup::Wildcard(node),
+                    cut => Lookup::Referral { cut, at_cut: false },
+                },
+                None => Lookup::NxDomain,
+            };
+        }
+        // Unreachable for names inside the zone: the apex (skip = below_apex) always exists.
+        Lookup::NxDomain
+    }
+
+    /// The RRset entries of `node`.
+    pub(crate) fn sets(&self, node: u32) -> &[SetEntry] {
+        let node = &self.nodes[node as usize];
+        &self.sets[node.sets_start as usize..node.sets_start as usize + node.sets_len as usize]
+    }
+
+    /// The RRset of `rtype` at `node`.
+    pub(crate) fn set(&self, node: u32, rtype: u16) -> Option<&SetEntry> {
+        self.sets(node).iter().find(|entry| entry.rtype == rtype)
+    }
+
+    /// Length of a node's key, i.e. of its name below the apex in wire form.
+    pub(crate) fn key_len(&self, node: u32) -> usize {
+        self.nodes[node as usize].key_len as usize
+    }
+
+    /// The rendered bytes of an RRset entry.
+    pub(crate) fn bytes(&self, entry: &SetEntry) -> &[u8] {
+        &self.data[entry.start as usize..(entry.start + entry.len) as usize]
+    }
+
+    /// The SOA for negative answers.
+    pub(crate) fn negative_soa(&self) -> &SetEntry {
+        &self.negative_soa
+    }
+}

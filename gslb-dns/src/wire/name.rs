@@ -1,0 +1,225 @@
+//! `QueryName`: a question name parsed in place into a fixed stack buffer, lower-cased for
+//! lookup, with the offset of every label so suffixes (zone apexes, closest enclosers) are
+//! slices without copying.
+//!
+//! Invariant: a `QueryName` never allocates; it holds at most 255 octets of wire form
+//! (RFC 1035 §2.3.4), hence at most 127 labels.
+
+/// The longest name on the wire, root label included (RFC 1035 §2.3.4).
+pub const MAX_NAME_LEN: usize = 255;
+/// The most labels a 255-octet name can have (each takes at least 2 octets).
+const MAX_LABELS: usize = 128;
+
+/// A lower-cased, uncompressed wire-form domain name on the stack.
+#[derive(Clone)]
+pub struct QueryName {
+    /// The wire form, lower-cased ASCII, ending with the root label (0).
+    lower: [u8; MAX_NAME_LEN],
+    /// Octets used in `lower`.
+    len: usize,
+    /// `starts[i]` is the offset of label `i` (most specific first); `starts[n_labels]` is
+    /// the offset of the root label.
+    starts: [u8; MAX_LABELS],
+    /// Number of labels, not counting the root.
+    n_labels: usize,
+}
+
+/// Why a name could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameParseError {
+    /// The packet ended inside the name.
+    #[error("name runs past the end of the packet")]
+    Truncated,
+    /// A compression pointer where none is allowed (the question has nothing before it).
+    #[error("compression pointer in the question name")]
+    Pointer,
+    /// A label type 0x40 or 0x80 (RFC 6891 §5 retired extended label types).
+    #[error("reserved label type")]
+    ReservedLabelType,
+    /// More than 255 octets in wire form.
+    #[error("name longer than 255 octets")]
+    TooLong,
+}
+
+impl Default for QueryName {
+    fn default() -> Self {
+        Self::root()
+    }
+}
+
+impl QueryName {
+    /// The root name.
+    pub fn root() -> Self {
+        QueryName {
+            lower: [0; MAX_NAME_LEN],
+            len: 1,
+            starts: [0; MAX_LABELS],
+            n_labels: 0,
+        }
+    }
+
+    /// Reads an uncompressed name starting at `pos` in `packet`; returns the name and the
+    /// offset just past it.
+    pub fn parse(packet: &[u8], mut pos: usize) -> Result<(QueryName, usize), NameParseError> {
+        let mut name = QueryName::root();
+        name.len = 0;
+        loop {
+            let len = *packet.get(pos).ok_or(NameParseError::Truncated)? as usize;
+            match len & 0xC0 {
+                0x00 => {}
+                0xC0 => return Err(NameParseError::Pointer),
+                _ => return Err(NameParseError::ReservedLabelType),
+            }
+            if len == 0 {
+                if name.len + 1 > MAX_NAME_LEN {
+                    return Err(NameParseError::TooLong);
+                }
+                name.starts[name.n_labels] = name.len as u8;
+                name.lower[name.len] = 0;
+                name.len += 1;
+                return Ok((name, pos + 1));
+            }
+            // Label plus its length octet plus at least the root label must fit.
+            if name.len + 1 + len + 1 > MAX_NAME_LEN {
+                return Err(NameParseError::TooLong);
+            }
+            let label = packet
+                .get(pos + 1..pos + 1 + len)
+                .ok_or(NameParseError::Truncated)?;
+            name.starts[name.n_labels] = name.len as u8;
+            name.n_labels += 1;
+            name.lower[name.len] = len as u8;
+            for (slot, byte) in name.lower[name.len + 1..name.len + 1 + len]
+                .iter_mut()
+                .zip(label)
+            {
+                *slot = byte.to_ascii_lowercase();
+            }
+            name.len += 1 + len;
+            pos += 1 + len;
+        }
+    }
+
+    /// Reads a lower-cased uncompressed wire name held in our own data (a CNAME target).
+    /// Returns `None` when `wire` is not exactly one well-formed name.
+    pub fn from_wire(wire: &[u8]) -> Option<QueryName> {
+        match QueryName::parse(wire, 0) {
+            Ok((name, end)) if end == wire.len() => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The whole name in wire form, lower-cased.
+    pub fn as_wire(&self) -> &[u8] {
+        &self.lower[..self.len]
+    }
+
+    /// Length of the wire form, root label included.
+    pub fn wire_len(&self) -> usize {
+        self.len
+    }
+
+    /// Number of labels, not counting the root.
+    pub fn label_count(&self) -> usize {
+        self.n_labels
+    }
+
+    /// Offset (within the wire form) where the suffix that drops the first `skip` labels
+    /// starts; `skip == label_count()` gives the root label's offset.
+    pub fn suffix_offset(&self, skip: usize) -> usize {
+        self.starts[skip.min(self.n_labels)] as usize
+    }
+
+    /// The wire form with the first `skip` labels removed.
+    pub fn suffix(&self, skip: usize) -> &[u8] {
+        &self.lower[self.suffix_offset(skip)..self.len]
+    }
+
+    /// True when the name equals `wire` (lower-case wire form).
+    pub fn eq_wire(&self, wire: &[u8]) -> bool {
+        self.as_wire() == wire
+    }
+}
+
+impl std::fmt::Debug for QueryName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("QueryName(")?;
+        for index in 0..self.n_labels {
+            let start = self.starts[index] as usize;
+            let len = self.lower[start] as usize;
+            for &byte in &self.lower[start + 1..start + 1 + len] {
+                if byte.is_ascii_graphic() && byte != b'.' && byte != b'\\' {
+                    write!(f, "{}", byte as char)?;
+                } else {
+                    write!(f, "\\{byte:03}")?;
+                }
+            }
+            f.write_str(".")?;
+        }
+        if self.n_labels == 0 {
+            f.write_str(".")?;
+        }
+        f.write_str(")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(packet: &[u8], expected: Result<(&[u8], usize, usize), NameParseError>) {
+        let got = QueryName::parse(packet, 0)
+            .map(|(name, end)| (name.as_wire().to_vec(), name.label_count(), end));
+        let expected = expected.map(|(wire, labels, end)| (wire.to_vec(), labels, end));
+        assert_eq!(got, expected, "packet {packet:?}");
+    }
+
+    #[test]
+    fn parses_and_lowercases_rfc1035_section_3_1() {
+        check(
+            b"\x03WwW\x07ExAmPle\x03com\x00rest",
+            Ok((b"\x03www\x07example\x03com\x00", 3, 17)),
+        );
+        check(b"\x00", Ok((b"\x00", 0, 1)));
+    }
+
+    #[test]
+    fn rejects_malformed_names_rfc1035_section_4_1_4() {
+        check(b"\x03www", Err(NameParseError::Truncated));
+        check(b"\x03www\x07exa", Err(NameParseError::Truncated));
+        check(b"\xc0\x0c", Err(NameParseError::Pointer));
+        check(b"\x41abc\x00", Err(NameParseError::ReservedLabelType));
+        check(b"\x81abc\x00", Err(NameParseError::ReservedLabelType));
+        let mut long = Vec::new();
+        for _ in 0..5 {
+            long.push(63);
+            long.extend_from_slice(&[b'a'; 63]);
+        }
+        long.push(0);
+        check(&long, Err(NameParseError::TooLong));
+    }
+
+    #[test]
+    fn suffixes_follow_labels() {
+        let (name, _) = QueryName::parse(b"\x01a\x02bc\x00", 0).unwrap();
+        assert_eq!(name.suffix(0), b"\x01a\x02bc\x00");
+        assert_eq!(name.suffix(1), b"\x02bc\x00");
+        assert_eq!(name.suffix(2), b"\x00");
+        assert_eq!(name.suffix_offset(1), 2);
+    }
+
+    #[test]
+    fn a_name_of_exactly_255_octets_is_accepted() {
+        let mut wire = Vec::new();
+        for _ in 0..3 {
+            wire.push(63);
+            wire.extend_from_slice(&[b'a'; 63]);
+        }
+        wire.push(61);
+        wire.extend_from_slice(&[b'b'; 61]);
+        wire.push(0);
+        assert_eq!(wire.len(), 255);
+        let (name, end) = QueryName::parse(&wire, 0).unwrap();
+        assert_eq!((name.wire_len(), end), (255, 255));
+    }
+}
