@@ -13,6 +13,7 @@
 pub mod command;
 pub mod kv;
 pub mod model;
+pub mod raft;
 pub mod zonefile;
 
 pub use model::*;

@@ -1,0 +1,269 @@
+//! `LogStore`: openraft's log storage (storage-v2) on `kv`.
+//!
+//! Layout: space `raft_log` maps the big-endian log index to the JSON of the entry; space
+//! `raft_meta` holds `vote`, `committed` and `last_purged` as JSON.
+//!
+//! Invariant: `save_vote`, `append` (before `log_io_completed`), `truncate`, `purge` and
+//! `save_committed` have flushed to disk when they report success. openraft calls them from
+//! one task, in order, so there is a single writer.
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{
+    Entry, ErrorSubject, ErrorVerb, LogId, OptionalSend, RaftLogReader, StorageError,
+    StorageIOError, Vote,
+};
+
+use crate::kv::{BatchOp, Kv, KvError, Space};
+use crate::raft::{NodeId, TypeConfig};
+
+const LOG_SPACE: &str = "raft_log";
+const META_SPACE: &str = "raft_meta";
+const VOTE_KEY: &[u8] = b"vote";
+const COMMITTED_KEY: &[u8] = b"committed";
+const LAST_PURGED_KEY: &[u8] = b"last_purged";
+
+/// The Raft log, vote and committed pointer of one node. Cloning shares the storage (the
+/// clone serves as openraft's log reader).
+#[derive(Debug, Clone)]
+pub struct LogStore {
+    /// The engine, for flushes.
+    kv: Kv,
+    /// Entries by index.
+    log: Space,
+    /// Vote, committed pointer, last purged id.
+    meta: Space,
+}
+
+type StorageResult<T> = Result<T, StorageError<NodeId>>;
+
+impl LogStore {
+    /// The log store inside an open `kv`.
+    pub fn open(kv: Kv) -> Result<LogStore, KvError> {
+        Ok(LogStore {
+            log: kv.space(LOG_SPACE)?,
+            meta: kv.space(META_SPACE)?,
+            kv,
+        })
+    }
+
+    async fn flush(&self, subject: ErrorSubject<NodeId>, verb: ErrorVerb) -> StorageResult<()> {
+        self.kv
+            .flush()
+            .await
+            .map_err(|error| StorageIOError::new(subject, verb, &error).into())
+    }
+
+    fn read_meta<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+        subject: ErrorSubject<NodeId>,
+    ) -> StorageResult<Option<T>> {
+        let Some(bytes) = self
+            .meta
+            .get(key)
+            .map_err(|error| StorageIOError::new(subject.clone(), ErrorVerb::Read, &error))?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|error| StorageIOError::new(subject, ErrorVerb::Read, &error).into())
+    }
+
+    fn write_meta<T: serde::Serialize>(
+        &self,
+        key: &[u8],
+        value: &T,
+        subject: ErrorSubject<NodeId>,
+    ) -> StorageResult<()> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|error| StorageIOError::new(subject.clone(), ErrorVerb::Write, &error))?;
+        self.meta
+            .put(key, &bytes)
+            .map_err(|error| StorageIOError::new(subject, ErrorVerb::Write, &error).into())
+    }
+}
+
+fn index_key(index: u64) -> Vec<u8> {
+    index.to_be_bytes().to_vec()
+}
+
+fn decode_entry(bytes: &[u8]) -> StorageResult<Entry<TypeConfig>> {
+    serde_json::from_slice(bytes).map_err(|error| StorageIOError::read_logs(&error).into())
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> StorageResult<Vec<Entry<TypeConfig>>> {
+        let start = match range.start_bound() {
+            Bound::Included(index) => Bound::Included(index_key(*index)),
+            Bound::Excluded(index) => Bound::Excluded(index_key(*index)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(index) => Bound::Included(index_key(*index)),
+            Bound::Excluded(index) => Bound::Excluded(index_key(*index)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let pairs = self
+            .log
+            .range(start, end)
+            .map_err(|error| StorageIOError::read_logs(&error))?;
+        pairs.iter().map(|(_, value)| decode_entry(value)).collect()
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> StorageResult<LogState<TypeConfig>> {
+        let last_purged_log_id: Option<LogId<NodeId>> =
+            self.read_meta(LAST_PURGED_KEY, ErrorSubject::Store)?;
+        let last = self
+            .log
+            .last()
+            .map_err(|error| StorageIOError::read_logs(&error))?;
+        let last_log_id = match last {
+            Some((_, value)) => Some(decode_entry(&value)?.log_id),
+            None => last_purged_log_id,
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> StorageResult<()> {
+        self.write_meta(VOTE_KEY, vote, ErrorSubject::Vote)?;
+        self.flush(ErrorSubject::Vote, ErrorVerb::Write).await
+    }
+
+    async fn read_vote(&mut self) -> StorageResult<Option<Vote<NodeId>>> {
+        self.read_meta(VOTE_KEY, ErrorSubject::Vote)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> StorageResult<()> {
+        // Persisting `committed` is what lets a restarted learner re-apply its log up to
+        // where it was, without a leader (openraft docs: data::log_pointers).
+        self.write_meta(COMMITTED_KEY, &committed, ErrorSubject::Store)?;
+        self.flush(ErrorSubject::Store, ErrorVerb::Write).await
+    }
+
+    async fn read_committed(&mut self) -> StorageResult<Option<LogId<NodeId>>> {
+        Ok(self
+            .read_meta::<Option<LogId<NodeId>>>(COMMITTED_KEY, ErrorSubject::Store)?
+            .flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> StorageResult<()>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut ops: Vec<BatchOp> = Vec::new();
+        for entry in entries {
+            let bytes = serde_json::to_vec(&entry)
+                .map_err(|error| StorageIOError::write_log_entry(entry.log_id, &error))?;
+            ops.push((index_key(entry.log_id.index), Some(bytes)));
+        }
+        self.log
+            .batch(ops)
+            .map_err(|error| StorageIOError::write_logs(&error))?;
+        // Durable before openraft may count this entry towards a quorum.
+        let flushed = self.kv.flush().await;
+        match flushed {
+            Ok(()) => {
+                callback.log_io_completed(Ok(()));
+                Ok(())
+            }
+            Err(error) => {
+                callback.log_io_completed(Err(std::io::Error::other(error.to_string())));
+                Err(StorageIOError::write_logs(&error).into())
+            }
+        }
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
+        tracing::debug!(from = log_id.index, "truncating the raft log");
+        self.log
+            .remove_range(Bound::Included(index_key(log_id.index)), Bound::Unbounded)
+            .map_err(|error| StorageIOError::write_logs(&error))?;
+        self.flush(ErrorSubject::Logs, ErrorVerb::Delete).await
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
+        tracing::debug!(upto = log_id.index, "purging the raft log");
+        // Record the purge point first: a crash in between leaves entries that are merely
+        // ignored, never a hole that the state claims is still there.
+        self.write_meta(LAST_PURGED_KEY, &log_id, ErrorSubject::Store)?;
+        self.flush(ErrorSubject::Store, ErrorVerb::Write).await?;
+        self.log
+            .remove_range(Bound::Unbounded, Bound::Included(index_key(log_id.index)))
+            .map_err(|error| StorageIOError::write_logs(&error))?;
+        self.flush(ErrorSubject::Logs, ErrorVerb::Delete).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::KvOptions;
+    use openraft::{CommittedLeaderId, EntryPayload};
+
+    fn log_id(index: u64) -> LogId<NodeId> {
+        LogId::new(CommittedLeaderId::new(1, 1), index)
+    }
+
+    #[tokio::test]
+    async fn vote_committed_and_purge_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store =
+                LogStore::open(Kv::open(dir.path(), &KvOptions::default()).unwrap()).unwrap();
+            store.save_vote(&Vote::new(3, 1)).await.unwrap();
+            store.save_committed(Some(log_id(2))).await.unwrap();
+            let entries: Vec<Entry<TypeConfig>> = (1..=4)
+                .map(|index| Entry {
+                    log_id: log_id(index),
+                    payload: EntryPayload::Blank,
+                })
+                .collect();
+            // `append` needs a LogFlushed callback that only openraft can build, so the test
+            // writes through the same batch + flush path directly.
+            let ops = entries
+                .iter()
+                .map(|entry| {
+                    (
+                        index_key(entry.log_id.index),
+                        Some(serde_json::to_vec(entry).unwrap()),
+                    )
+                })
+                .collect();
+            store.log.batch(ops).unwrap();
+            store.kv.flush().await.unwrap();
+            store.purge(log_id(1)).await.unwrap();
+            store.truncate(log_id(4)).await.unwrap();
+        }
+        let mut store =
+            LogStore::open(Kv::open(dir.path(), &KvOptions::default()).unwrap()).unwrap();
+        assert_eq!(store.read_vote().await.unwrap(), Some(Vote::new(3, 1)));
+        assert_eq!(store.read_committed().await.unwrap(), Some(log_id(2)));
+        let state = store.get_log_state().await.unwrap();
+        assert_eq!(state.last_purged_log_id, Some(log_id(1)));
+        assert_eq!(state.last_log_id, Some(log_id(3)));
+        let entries = store.try_get_log_entries(2..=3).await.unwrap();
+        assert_eq!(
+            entries.iter().map(|e| e.log_id.index).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! The control plane's Raft wiring: the only modules that name openraft.
+//!
+//! Code map:
+//! - `config`: `RaftSettings`, our WAN-safe defaults, validated with field names, turned into
+//!   openraft's `Config`.
+//! - `log_store`: the Raft log, vote and committed pointer on `kv` (sled), flushed before any
+//!   acknowledgement.
+//! - `state_machine`: applies `StampedCommand`s with `command::apply`, publishes every new
+//!   `Arc<State>` on the watch channel, and keeps the newest snapshot as a file.
+//! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
+//! - `server`: `raft_router`, the axum routes that receive RPC, guarded by the cluster secret.
+//! - `node`: `spawn_node` and `NodeHandle`, the one entry point the binary and the API use.
+//!
+//! Persistence design: the log (and vote, committed pointer, last purged id) lives in sled;
+//! the state machine lives in memory and is persisted as a snapshot file (`snapshot.json`,
+//! written tmp + fsync + rename) every `snapshot_every` entries. On start the node loads the
+//! snapshot and openraft re-applies the log from the snapshot up to the saved `committed`
+//! pointer, so a restarted learner serves at least what it served before, even while no
+//! leader is reachable. Logs are purged only below the snapshot (minus
+//! `logs_kept_after_snapshot`), so disk stays bounded.
+//!
+//! Invariant: no openraft or sled type appears in `NodeHandle`'s public signatures.
+//! Invariant: nothing is acknowledged to a peer or a client before it is flushed to disk.
+
+pub mod config;
+pub mod log_store;
+pub mod network;
+pub mod node;
+pub mod server;
+pub mod state_machine;
+
+use std::io::Cursor;
+
+use crate::command::{ApplyError, CmdResult, StampedCommand};
+
+openraft::declare_raft_types!(
+    /// The openraft type configuration: our log payload is `StampedCommand`, each applied
+    /// entry answers `Result<CmdResult, ApplyError>`, nodes are `u64` with an HTTP address.
+    pub TypeConfig:
+        D = StampedCommand,
+        R = Result<CmdResult, ApplyError>,
+        NodeId = u64,
+        Node = openraft::BasicNode,
+        SnapshotData = Cursor<Vec<u8>>,
+);
+
+/// A Raft node id.
+pub type NodeId = u64;
+
+/// The openraft instance.
+pub(crate) type Raft = openraft::Raft<TypeConfig>;
+
+pub use config::{RaftSettings, SettingsError};
+pub use node::{
+    spawn_node, ChangeStatusError, ClusterSecret, MembershipError, NodeError, NodeHandle,
+    NodeMetrics, NodeOptions, RaftState, ReadError, WriteError, WriteOutcome,
+};
+pub use server::raft_router;

@@ -1,0 +1,864 @@
+//! `spawn_node` and `NodeHandle`: one control-plane replica (voter or learner), as the binary
+//! and the API see it.
+//!
+//! A node owns its data directory (`kv/` for the Raft log, `snapshot.json` for the state
+//! machine), the openraft instance and an HTTP client to its peers. It does not bind a port:
+//! the caller serves `raft_router(handle)` on the node's advertised address, next to the API.
+//!
+//! Writes: `write` validates against the leader's state, stamps the command with the leader's
+//! clock and proposes it; on a follower or learner it forwards the command to the leader over
+//! `/raft/forward` (one hop) and then waits briefly until the local state has caught up, so a
+//! client reading from the node it wrote to sees its write.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use openraft::error::{ChangeMembershipError, ClientWriteError, InitializeError, RaftError};
+use openraft::{BasicNode, ServerState};
+use serde::{Deserialize, Serialize};
+
+use crate::command::{self, ApplyError, Command, StampedCommand};
+use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
+use crate::model::audit::Actor;
+use crate::model::state::{state_channel, ChangeStatus, State, StateWatch};
+use crate::model::validation::FieldErrors;
+use crate::raft::config::{RaftSettings, SettingsError};
+use crate::raft::log_store::LogStore;
+use crate::raft::network::{HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH};
+use crate::raft::state_machine::{SnapshotLoadError, StateMachine};
+use crate::raft::{NodeId, Raft};
+
+/// How long a forwarded write may take end to end.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a node waits for its own state to reach a version it wrote through the leader.
+const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(5);
+
+/// The shared secret every node presents on Raft routes. Its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterSecret(String);
+
+impl ClusterSecret {
+    /// The shortest secret accepted.
+    pub const MIN_LEN: usize = 16;
+
+    /// Wraps `secret`, refusing short ones.
+    pub fn new(secret: impl Into<String>) -> Result<ClusterSecret, NodeError> {
+        let secret = secret.into();
+        if secret.len() < Self::MIN_LEN || secret.chars().any(char::is_whitespace) {
+            return Err(NodeError::Secret(format!(
+                "cluster_secret: must be at least {} characters without whitespace, got {}",
+                Self::MIN_LEN,
+                secret.len()
+            )));
+        }
+        Ok(ClusterSecret(secret))
+    }
+
+    /// The secret itself, for the `Authorization` header.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Compares a presented `Authorization` header value with `Bearer <secret>` in time that
+    /// does not depend on where they differ.
+    pub(crate) fn matches_header(&self, header: &[u8]) -> bool {
+        let expected = format!("Bearer {}", self.0);
+        let expected = expected.as_bytes();
+        let mut difference = u8::from(expected.len() != header.len());
+        for (index, byte) in expected.iter().enumerate() {
+            difference |= byte ^ header.get(index).copied().unwrap_or(0);
+        }
+        difference == 0
+    }
+}
+
+impl fmt::Debug for ClusterSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClusterSecret(<redacted>)")
+    }
+}
+
+/// Everything needed to run one replica.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// This node's Raft id; unique in the cluster, never reused for another data directory.
+    pub id: NodeId,
+    /// Where the node keeps its log and snapshot; one node per directory.
+    pub data_dir: PathBuf,
+    /// `host:port` where peers reach this node's `raft_router` (and forwarded writes).
+    pub advertise_addr: String,
+    /// Name in logs and openraft's config; the same on every node.
+    pub cluster_name: String,
+    /// Raft timing and snapshot settings.
+    pub raft: RaftSettings,
+    /// Shared secret for Raft routes.
+    pub cluster_secret: ClusterSecret,
+    /// Storage engine cache, bytes.
+    pub kv_cache_bytes: u64,
+    /// When true the node writes `ReportApplied` for itself whenever the state's
+    /// `last_change` moves (DNS nodes; requires a `Member` record with its id).
+    pub report_applied: bool,
+}
+
+impl NodeOptions {
+    /// Options with defaults for everything but identity, place and secret.
+    pub fn new(
+        id: NodeId,
+        data_dir: impl Into<PathBuf>,
+        advertise_addr: impl Into<String>,
+        cluster_secret: ClusterSecret,
+    ) -> NodeOptions {
+        NodeOptions {
+            id,
+            data_dir: data_dir.into(),
+            advertise_addr: advertise_addr.into(),
+            cluster_name: "gslb".to_string(),
+            raft: RaftSettings::default(),
+            cluster_secret,
+            kv_cache_bytes: DEFAULT_CACHE_BYTES,
+            report_applied: false,
+        }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Bad Raft settings.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The storage engine refused (locked, corrupt, I/O); the message names the directory.
+    #[error(transparent)]
+    Storage(#[from] KvError),
+    /// The snapshot file is unreadable; the message names it.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotLoadError),
+    /// The cluster secret is unusable.
+    #[error("{0}")]
+    Secret(String),
+    /// openraft refused to start.
+    #[error("raft node {id}: {detail}")]
+    Raft {
+        /// This node.
+        id: NodeId,
+        /// openraft's words.
+        detail: String,
+    },
+}
+
+/// A successful write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteOutcome {
+    /// The state version that contains the write; `GET /v1/changes/{version}` tracks it.
+    pub version: u64,
+    /// False when the state already was as asked (an idempotent repeat).
+    pub changed: bool,
+}
+
+/// Why a write did not happen. Every variant except `Unavailable` means it certainly did not;
+/// after `Unavailable` it may or may not have (commands are idempotent: retry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum WriteError {
+    /// The command does not fit the current state; nothing was proposed.
+    #[error("invalid command: {errors}")]
+    Invalid {
+        /// Every fault, by field path.
+        errors: FieldErrors,
+    },
+    /// The command was committed but `apply` rejected it against the state it met.
+    #[error("command rejected at version {version}: {errors}")]
+    Rejected {
+        /// The log index it consumed.
+        version: u64,
+        /// Every fault, by field path.
+        errors: FieldErrors,
+    },
+    /// No leader is known right now (election in progress, or no quorum).
+    #[error("no leader known; retry later")]
+    NoLeader,
+    /// A forwarded write reached a node that is no longer the leader.
+    #[error("node is not the leader (leader: {leader:?})")]
+    NotLeader {
+        /// The leader it knows of, if any.
+        leader: Option<NodeId>,
+    },
+    /// The outcome is unknown: the leader could not be reached or did not answer in time.
+    #[error("write outcome unknown: {detail}")]
+    Unavailable {
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// Why a linearizable read failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    /// Only the leader serves linearizable reads.
+    #[error("node is not the leader (leader: {leader:?})")]
+    NotLeader {
+        /// The leader it knows of, if any.
+        leader: Option<NodeId>,
+    },
+    /// Leadership could not be confirmed with a quorum.
+    #[error("linearizable read failed: {detail}")]
+    Unavailable {
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// Why a membership change failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MembershipError {
+    /// `initialize` on a node that already has a log or vote (bootstrap happens once).
+    #[error("already initialized: {detail}")]
+    AlreadyInitialized {
+        /// openraft's words.
+        detail: String,
+    },
+    /// The request is invalid or conflicts with a change in progress.
+    #[error("membership change refused: {detail}")]
+    Refused {
+        /// openraft's words.
+        detail: String,
+    },
+    /// No leader known, or it could not be reached.
+    #[error("membership change unavailable: {detail}")]
+    Unavailable {
+        /// What failed.
+        detail: String,
+    },
+}
+
+/// Why `change_status` could not answer (reserved for the API's wait loop).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("version {version} is beyond the newest known version {newest}")]
+pub struct ChangeStatusError {
+    /// The version asked about.
+    pub version: u64,
+    /// The newest version this node has applied.
+    pub newest: u64,
+}
+
+/// A node's Raft role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RaftState {
+    /// Leads the cluster.
+    Leader,
+    /// Votes and follows.
+    Follower,
+    /// Asking for votes.
+    Candidate,
+    /// Replicates without voting.
+    Learner,
+    /// Stopped.
+    Shutdown,
+}
+
+/// A node's view of itself, for `/metrics`, `/readyz` and `gslbctl cluster status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeMetrics {
+    /// This node.
+    pub id: NodeId,
+    /// Its Raft role.
+    pub state: RaftState,
+    /// Current term.
+    pub term: u64,
+    /// The leader it knows of.
+    pub leader: Option<NodeId>,
+    /// Last applied index (= the published state's version).
+    pub applied_index: u64,
+    /// Last index in its log.
+    pub last_log_index: u64,
+    /// Index of its newest snapshot.
+    pub snapshot_index: Option<u64>,
+    /// Index up to which its log was purged.
+    pub purged_index: Option<u64>,
+    /// Voter ids of the current membership.
+    pub voters: Vec<NodeId>,
+    /// Learner ids of the current membership.
+    pub learners: Vec<NodeId>,
+    /// Milliseconds since it last heard from a leader (on the leader: since a quorum last
+    /// acknowledged it). `None` when never. Staleness for `/readyz` is judged on this.
+    pub millis_since_leader_contact: Option<u64>,
+    /// Bytes its storage occupies on disk (log and metadata, not the snapshot file).
+    pub storage_bytes: u64,
+}
+
+/// The handle to a running node. Cheap to clone; all clones drive the same node.
+#[derive(Clone)]
+pub struct NodeHandle {
+    /// Shared internals.
+    pub(crate) inner: Arc<NodeInner>,
+}
+
+/// What every clone of a `NodeHandle` shares.
+pub(crate) struct NodeInner {
+    /// This node's id.
+    pub(crate) id: NodeId,
+    /// The openraft instance.
+    pub(crate) raft: Raft,
+    /// The newest applied state.
+    pub(crate) state: StateWatch,
+    /// The storage engine (for size metrics).
+    pub(crate) kv: Kv,
+    /// Client for forwarding.
+    pub(crate) client: HttpClient,
+    /// Secret checked on incoming Raft routes.
+    pub(crate) secret: ClusterSecret,
+    /// When this node last accepted an append-entries call from a leader.
+    pub(crate) last_leader_contact: Mutex<Option<Instant>>,
+    /// The applied-index reporter, when enabled.
+    pub(crate) reporter: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// A write forwarded to the leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ForwardedWrite {
+    /// The command, unstamped: the leader stamps it.
+    pub(crate) command: Command,
+    /// Who asked.
+    pub(crate) actor: Actor,
+}
+
+/// A membership change forwarded to the leader.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub(crate) enum ForwardedMembership {
+    /// `add_learner`.
+    AddLearner {
+        /// Its id.
+        id: NodeId,
+        /// Its `host:port`.
+        addr: String,
+    },
+    /// `change_membership`.
+    ChangeMembership {
+        /// The new voter set.
+        voters: BTreeSet<NodeId>,
+        /// Keep removed voters as learners.
+        retain: bool,
+    },
+}
+
+/// Starts a node: opens its storage (refusing a locked or corrupt directory), restores the
+/// state from the snapshot and the committed log, and starts Raft. The node then waits to be
+/// contacted by a leader, or to be `initialize`d if it is the bootstrap node of a new cluster.
+pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
+    let config = Arc::new(options.raft.to_openraft(&options.cluster_name)?);
+    std::fs::create_dir_all(&options.data_dir).map_err(|error| KvError::Io {
+        path: options.data_dir.clone(),
+        operation: "create directory",
+        detail: error.to_string(),
+    })?;
+    let kv = Kv::open(
+        &options.data_dir.join("kv"),
+        &KvOptions {
+            cache_bytes: options.kv_cache_bytes,
+        },
+    )?;
+    let log_store = LogStore::open(kv.clone())?;
+    let (publisher, state) = state_channel(State::default());
+    let state_machine = StateMachine::open(&options.data_dir, publisher)?;
+    let client = HttpClient::new(options.cluster_secret.clone());
+    let raft = Raft::new(
+        options.id,
+        config,
+        HttpNetwork::new(client.clone()),
+        log_store,
+        state_machine,
+    )
+    .await
+    .map_err(|error| NodeError::Raft {
+        id: options.id,
+        detail: error.to_string(),
+    })?;
+    tracing::info!(
+        node = options.id,
+        addr = %options.advertise_addr,
+        data_dir = %options.data_dir.display(),
+        version = state.borrow().version,
+        "raft node started"
+    );
+    let handle = NodeHandle {
+        inner: Arc::new(NodeInner {
+            id: options.id,
+            raft,
+            state,
+            kv,
+            client,
+            secret: options.cluster_secret,
+            last_leader_contact: Mutex::new(None),
+            reporter: Mutex::new(None),
+        }),
+    };
+    if options.report_applied {
+        let task = tokio::spawn(report_applied(handle.clone()));
+        *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
+    }
+    Ok(handle)
+}
+
+/// Milliseconds since the Unix epoch on this machine: the stamp a leader puts on commands.
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+impl NodeHandle {
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.inner.id
+    }
+
+    /// The newest applied state.
+    pub fn state(&self) -> Arc<State> {
+        self.inner.state.borrow().clone()
+    }
+
+    /// A receiver that sees every newly applied state (the DNS data plane follows it).
+    pub fn state_watch(&self) -> StateWatch {
+        self.inner.state.clone()
+    }
+
+    /// Waits until the local state reached `version`, up to `timeout`.
+    pub async fn wait_for_version(&self, version: u64, timeout: Duration) -> Option<Arc<State>> {
+        let mut watch = self.inner.state.clone();
+        let reached =
+            tokio::time::timeout(timeout, watch.wait_for(|state| state.version >= version)).await;
+        match reached {
+            Ok(Ok(state)) => Some(state.clone()),
+            _ => None,
+        }
+    }
+
+    /// Where the write that produced `version` stands across DNS nodes, as this node's state
+    /// knows it.
+    pub fn change_status(&self, version: u64) -> Result<ChangeStatus, ChangeStatusError> {
+        let state = self.state();
+        if version > state.version {
+            return Err(ChangeStatusError {
+                version,
+                newest: state.version,
+            });
+        }
+        Ok(state.change_status(version))
+    }
+
+    /// Bootstraps a new cluster with these voters (`id → host:port`). Call once, on one node,
+    /// on first start only; a restarted node must never be initialized again.
+    pub async fn initialize(
+        &self,
+        voters: BTreeMap<NodeId, String>,
+    ) -> Result<(), MembershipError> {
+        let nodes: BTreeMap<NodeId, BasicNode> = voters
+            .into_iter()
+            .map(|(id, addr)| (id, BasicNode { addr }))
+            .collect();
+        match self.inner.raft.initialize(nodes).await {
+            Ok(()) => Ok(()),
+            Err(RaftError::APIError(InitializeError::NotAllowed(error))) => {
+                Err(MembershipError::AlreadyInitialized {
+                    detail: error.to_string(),
+                })
+            }
+            Err(error) => Err(MembershipError::Refused {
+                detail: error.to_string(),
+            }),
+        }
+    }
+
+    /// Adds (or updates the address of) a learner; forwarded to the leader when needed.
+    /// Returns once the change is committed, not when the learner has caught up (watch
+    /// `metrics` or the learner's own state for that). Returns the membership entry's index.
+    pub async fn add_learner(&self, id: NodeId, addr: String) -> Result<u64, MembershipError> {
+        self.change_or_forward(ForwardedMembership::AddLearner { id, addr }, true)
+            .await
+    }
+
+    /// Makes `voters` the voter set (joint consensus, then uniform). With `retain`, removed
+    /// voters stay as learners. Forwarded to the leader when needed.
+    pub async fn change_membership(
+        &self,
+        voters: BTreeSet<NodeId>,
+        retain: bool,
+    ) -> Result<u64, MembershipError> {
+        self.change_or_forward(
+            ForwardedMembership::ChangeMembership { voters, retain },
+            true,
+        )
+        .await
+    }
+
+    /// Writes `command` on behalf of `actor`; on a non-leader, forwards it to the leader.
+    /// Returns the version that contains it.
+    pub async fn write(&self, command: Command, actor: Actor) -> Result<WriteOutcome, WriteError> {
+        self.write_or_forward(command, actor, true).await
+    }
+
+    /// A state at least as new as every write acknowledged before the call (leader only:
+    /// confirms leadership with a quorum first). Learners serve `state()` instead.
+    pub async fn linearizable_read(&self) -> Result<Arc<State>, ReadError> {
+        match self.inner.raft.ensure_linearizable().await {
+            Ok(read_log_id) => {
+                let index = read_log_id.map_or(0, |log_id| log_id.index);
+                self.wait_for_version(index, READ_YOUR_WRITE_WAIT)
+                    .await
+                    .ok_or_else(|| ReadError::Unavailable {
+                        detail: format!("state did not reach version {index}"),
+                    })
+            }
+            Err(error) => match error.forward_to_leader() {
+                Some(forward) => Err(ReadError::NotLeader {
+                    leader: forward.leader_id,
+                }),
+                None => Err(ReadError::Unavailable {
+                    detail: error.to_string(),
+                }),
+            },
+        }
+    }
+
+    /// A snapshot of this node's Raft metrics.
+    pub fn metrics(&self) -> NodeMetrics {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        let state = match metrics.state {
+            ServerState::Leader => RaftState::Leader,
+            ServerState::Follower => RaftState::Follower,
+            ServerState::Candidate => RaftState::Candidate,
+            ServerState::Learner => RaftState::Learner,
+            ServerState::Shutdown => RaftState::Shutdown,
+        };
+        let millis_since_leader_contact = if state == RaftState::Leader {
+            metrics.millis_since_quorum_ack
+        } else {
+            self.inner
+                .last_leader_contact
+                .lock()
+                .expect("leader contact lock")
+                .map(|at| at.elapsed().as_millis() as u64)
+        };
+        NodeMetrics {
+            id: self.inner.id,
+            state,
+            term: metrics.current_term,
+            leader: metrics.current_leader,
+            applied_index: metrics.last_applied.map_or(0, |log_id| log_id.index),
+            last_log_index: metrics.last_log_index.unwrap_or(0),
+            snapshot_index: metrics.snapshot.map(|log_id| log_id.index),
+            purged_index: metrics.purged.map(|log_id| log_id.index),
+            voters: membership.voter_ids().collect(),
+            learners: membership.learner_ids().collect(),
+            millis_since_leader_contact,
+            storage_bytes: self.inner.kv.size_on_disk().unwrap_or(0),
+        }
+    }
+
+    /// Waits until `condition` holds on this node's metrics, up to `timeout`; `reason` names
+    /// the wait in the error. For tests and orchestration, never on a request path.
+    pub async fn wait_metrics(
+        &self,
+        timeout: Duration,
+        reason: &str,
+        condition: impl Fn(&NodeMetrics) -> bool,
+    ) -> Result<NodeMetrics, String> {
+        let deadline = Instant::now() + timeout;
+        let mut changes = self.inner.raft.metrics();
+        loop {
+            let metrics = self.metrics();
+            if condition(&metrics) {
+                return Ok(metrics);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(format!(
+                    "node {}: timed out after {timeout:?} waiting for {reason}; last metrics {metrics:?}",
+                    self.inner.id
+                ));
+            }
+            // Metrics that do not come from openraft (storage size, leader contact) change
+            // without a notification, so wake at least every 50 ms.
+            let _ =
+                tokio::time::timeout(left.min(Duration::from_millis(50)), changes.changed()).await;
+        }
+    }
+
+    /// Takes a snapshot now (and lets openraft purge the log below it).
+    pub async fn trigger_snapshot(&self) -> Result<(), String> {
+        self.inner
+            .raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|error| error.to_string())
+    }
+
+    /// Stops Raft (this node stops voting and replicating), the reporter, and releases the
+    /// storage once every clone of the handle is dropped.
+    pub async fn shutdown(&self) {
+        if let Some(task) = self.inner.reporter.lock().expect("reporter lock").take() {
+            task.abort();
+        }
+        if let Err(error) = self.inner.raft.shutdown().await {
+            tracing::warn!(node = self.inner.id, "raft shutdown: {error}");
+        }
+        if let Err(error) = self.inner.kv.flush().await {
+            tracing::warn!(node = self.inner.id, "final flush: {error}");
+        }
+        tracing::info!(node = self.inner.id, "raft node stopped");
+    }
+
+    /// The leader's id and address, as this node knows them.
+    fn leader(&self) -> Option<(NodeId, Option<String>)> {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        let leader = metrics.current_leader?;
+        let addr = metrics
+            .membership_config
+            .membership()
+            .get_node(&leader)
+            .map(|node| node.addr.clone());
+        Some((leader, addr))
+    }
+
+    /// Proposes on this node if it leads; otherwise forwards once when `may_forward`.
+    pub(crate) async fn write_or_forward(
+        &self,
+        command: Command,
+        actor: Actor,
+        may_forward: bool,
+    ) -> Result<WriteOutcome, WriteError> {
+        match self.leader() {
+            Some((leader, _)) if leader == self.inner.id => {}
+            Some((leader, addr)) => {
+                if !may_forward {
+                    return Err(WriteError::NotLeader {
+                        leader: Some(leader),
+                    });
+                }
+                return self.forward_write(leader, addr, command, actor).await;
+            }
+            None => return Err(WriteError::NoLeader),
+        }
+        let state = self.state();
+        command::validate(&state, &command).map_err(|errors| WriteError::Invalid { errors })?;
+        let stamped = StampedCommand {
+            at: now_millis(),
+            actor: actor.clone(),
+            command: command.clone(),
+        };
+        match self.inner.raft.client_write(stamped).await {
+            Ok(response) => match response.data {
+                Ok(result) => Ok(WriteOutcome {
+                    version: result.version,
+                    changed: result.changed,
+                }),
+                Err(ApplyError::Rejected(errors)) => Err(WriteError::Rejected {
+                    version: response.log_id.index,
+                    errors,
+                }),
+            },
+            Err(error) => {
+                let forward = match &error {
+                    RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
+                        Some(forward.clone())
+                    }
+                    _ => None,
+                };
+                match forward {
+                    Some(forward) if may_forward => match forward.leader_id {
+                        Some(leader) => {
+                            let addr = forward.leader_node.map(|node| node.addr);
+                            self.forward_write(leader, addr, command, actor).await
+                        }
+                        None => Err(WriteError::NoLeader),
+                    },
+                    Some(forward) => Err(WriteError::NotLeader {
+                        leader: forward.leader_id,
+                    }),
+                    None => Err(WriteError::Unavailable {
+                        detail: error.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+
+    async fn forward_write(
+        &self,
+        leader: NodeId,
+        addr: Option<String>,
+        command: Command,
+        actor: Actor,
+    ) -> Result<WriteOutcome, WriteError> {
+        let Some(addr) = addr else {
+            return Err(WriteError::NoLeader);
+        };
+        let reply: Result<Result<WriteOutcome, WriteError>, _> = self
+            .inner
+            .client
+            .post(
+                leader,
+                &addr,
+                FORWARD_WRITE_PATH,
+                &ForwardedWrite { command, actor },
+                FORWARD_TIMEOUT,
+            )
+            .await;
+        match reply {
+            Ok(Ok(outcome)) => {
+                // Read-your-writes on this node; if it is slow, the write is still done.
+                let _ = self
+                    .wait_for_version(outcome.version, READ_YOUR_WRITE_WAIT)
+                    .await;
+                Ok(outcome)
+            }
+            Ok(Err(error)) => Err(error),
+            Err(failure) => Err(WriteError::Unavailable {
+                detail: failure.to_string(),
+            }),
+        }
+    }
+
+    /// Applies a membership change on the leader, or forwards it once when `may_forward`.
+    pub(crate) async fn change_or_forward(
+        &self,
+        change: ForwardedMembership,
+        may_forward: bool,
+    ) -> Result<u64, MembershipError> {
+        match self.leader() {
+            Some((leader, _)) if leader == self.inner.id => {}
+            Some((leader, Some(addr))) if may_forward => {
+                let reply: Result<Result<u64, MembershipError>, _> = self
+                    .inner
+                    .client
+                    .post(
+                        leader,
+                        &addr,
+                        FORWARD_MEMBERSHIP_PATH,
+                        &change,
+                        FORWARD_TIMEOUT,
+                    )
+                    .await;
+                return reply.unwrap_or_else(|failure| {
+                    Err(MembershipError::Unavailable {
+                        detail: failure.to_string(),
+                    })
+                });
+            }
+            Some((leader, _)) => {
+                return Err(MembershipError::Unavailable {
+                    detail: format!(
+                        "node {} is not the leader (leader: {leader})",
+                        self.inner.id
+                    ),
+                })
+            }
+            None => {
+                return Err(MembershipError::Unavailable {
+                    detail: "no leader known".to_string(),
+                })
+            }
+        }
+        let result = match change {
+            ForwardedMembership::AddLearner { id, addr } => {
+                self.inner
+                    .raft
+                    .add_learner(id, BasicNode { addr }, false)
+                    .await
+            }
+            ForwardedMembership::ChangeMembership { voters, retain } => {
+                self.inner.raft.change_membership(voters, retain).await
+            }
+        };
+        match result {
+            Ok(response) => Ok(response.log_id.index),
+            Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(error))) => {
+                let detail = error.to_string();
+                match error {
+                    ChangeMembershipError::InProgress(_)
+                    | ChangeMembershipError::EmptyMembership(_)
+                    | ChangeMembershipError::LearnerNotFound(_) => {
+                        Err(MembershipError::Refused { detail })
+                    }
+                }
+            }
+            Err(error) => Err(MembershipError::Unavailable {
+                detail: error.to_string(),
+            }),
+        }
+    }
+
+    /// Records that a leader just reached this node.
+    pub(crate) fn note_leader_contact(&self) {
+        *self
+            .inner
+            .last_leader_contact
+            .lock()
+            .expect("leader contact lock") = Some(Instant::now());
+    }
+}
+
+/// Writes `ReportApplied` for this node whenever the state's `last_change` moves past what it
+/// last reported. Reports do not move `last_change`, so they never trigger each other.
+async fn report_applied(node: NodeHandle) {
+    let mut watch = node.state_watch();
+    let mut reported_change = 0u64;
+    loop {
+        let (version, last_change, is_member) = {
+            let state = watch.borrow_and_update();
+            (
+                state.version,
+                state.last_change,
+                state.members.contains_key(&node.id()),
+            )
+        };
+        if is_member && last_change > reported_change {
+            let command = Command::ReportApplied {
+                node: node.id(),
+                index: version,
+            };
+            match node
+                .write(command, Actor::new(format!("node:{}", node.id())))
+                .await
+            {
+                Ok(_) => reported_change = last_change,
+                Err(error) => {
+                    tracing::debug!(
+                        node = node.id(),
+                        "applied-index report failed, will retry: {error}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            }
+        }
+        if watch.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_comparison_accepts_only_the_exact_header() {
+        let secret = ClusterSecret::new("0123456789abcdef").unwrap();
+        assert!(secret.matches_header(b"Bearer 0123456789abcdef"));
+        assert!(!secret.matches_header(b"Bearer 0123456789abcdeg"));
+        assert!(!secret.matches_header(b"Bearer 0123456789abcde"));
+        assert!(!secret.matches_header(b"Bearer 0123456789abcdef0"));
+        assert!(!secret.matches_header(b""));
+        assert!(ClusterSecret::new("short").is_err());
+        assert_eq!(format!("{secret:?}"), "ClusterSecret(<redacted>)");
+    }
+}

@@ -1,0 +1,115 @@
+//! `raft_router`: the axum routes through which a node receives Raft RPC and forwarded
+//! writes. Every route requires `Authorization: Bearer <cluster secret>`, compared in
+//! constant time; anything else gets 401 and a warning in the log.
+//!
+//! Replies are the JSON of openraft's `Result`, so the client side can tell a remote Raft
+//! error from a transport failure.
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
+};
+
+use crate::raft::network::{
+    APPEND_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH, VOTE_PATH,
+};
+use crate::raft::node::{ForwardedMembership, ForwardedWrite, NodeHandle};
+use crate::raft::{NodeId, TypeConfig};
+
+/// Largest RPC body accepted: a snapshot chunk (1 MiB by default) is JSON-encoded as an array
+/// of numbers, up to ~4x its size, and appends carry up to `max_entries_per_append` entries.
+const MAX_RPC_BODY: usize = 64 * 1024 * 1024;
+
+/// The Raft routes of `node` (`/raft/append`, `/raft/vote`, `/raft/snapshot`,
+/// `/raft/forward`, `/raft/forward/membership`), guarded by the node's cluster secret. Merge
+/// it into the node's axum server next to the API.
+pub fn raft_router(node: NodeHandle) -> Router {
+    Router::new()
+        .route(APPEND_PATH, post(append))
+        .route(VOTE_PATH, post(vote))
+        .route(SNAPSHOT_PATH, post(snapshot))
+        .route(FORWARD_WRITE_PATH, post(forward_write))
+        .route(FORWARD_MEMBERSHIP_PATH, post(forward_membership))
+        .layer(middleware::from_fn_with_state(node.clone(), require_secret))
+        .layer(DefaultBodyLimit::max(MAX_RPC_BODY))
+        .with_state(node)
+}
+
+async fn require_secret(State(node): State<NodeHandle>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| value.as_bytes())
+        .unwrap_or_default();
+    if node.inner.secret.matches_header(presented) {
+        return next.run(request).await;
+    }
+    tracing::warn!(
+        node = node.id(),
+        path = %request.uri().path(),
+        has_header = !presented.is_empty(),
+        "raft rpc refused: missing or wrong cluster secret"
+    );
+    (
+        StatusCode::UNAUTHORIZED,
+        "missing or wrong cluster secret\n",
+    )
+        .into_response()
+}
+
+async fn append(
+    State(node): State<NodeHandle>,
+    Json(request): Json<AppendEntriesRequest<TypeConfig>>,
+) -> Response {
+    let result = node.inner.raft.append_entries(request).await;
+    if matches!(
+        &result,
+        Ok(AppendEntriesResponse::Success
+            | AppendEntriesResponse::PartialSuccess(_)
+            | AppendEntriesResponse::Conflict)
+    ) {
+        node.note_leader_contact();
+    }
+    Json(result).into_response()
+}
+
+async fn vote(
+    State(node): State<NodeHandle>,
+    Json(request): Json<VoteRequest<NodeId>>,
+) -> Response {
+    Json(node.inner.raft.vote(request).await).into_response()
+}
+
+async fn snapshot(
+    State(node): State<NodeHandle>,
+    Json(request): Json<InstallSnapshotRequest<TypeConfig>>,
+) -> Response {
+    let result = node.inner.raft.install_snapshot(request).await;
+    if result.is_ok() {
+        node.note_leader_contact();
+    }
+    Json(result).into_response()
+}
+
+async fn forward_write(
+    State(node): State<NodeHandle>,
+    Json(request): Json<ForwardedWrite>,
+) -> Response {
+    Json(
+        node.write_or_forward(request.command, request.actor, false)
+            .await,
+    )
+    .into_response()
+}
+
+async fn forward_membership(
+    State(node): State<NodeHandle>,
+    Json(request): Json<ForwardedMembership>,
+) -> Response {
+    Json(node.change_or_forward(request, false).await).into_response()
+}

@@ -1,0 +1,333 @@
+//! `StateMachine`: openraft's state machine (storage-v2). Applies committed entries with
+//! `command::apply`, publishes each new `Arc<State>` on the watch channel the DNS data plane
+//! follows, and keeps the newest snapshot both in memory and as a file.
+//!
+//! Snapshot file (`snapshot.json` in the data directory): one line of JSON `SnapshotMeta`
+//! (last log id, membership, id), a newline, then the JSON of `State` — the very bytes sent to
+//! a lagging learner. It is written to a temporary file, fsynced, renamed over the old one and
+//! the directory fsynced, so a crash leaves either the old snapshot or the new one.
+//!
+//! Invariant: the state published on the watch always has `version` = the last applied index.
+//! Invariant: `install_snapshot` has the snapshot on disk before it returns (openraft may purge
+//! the log below it right after).
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    BasicNode, Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta,
+    StorageError, StorageIOError, StoredMembership,
+};
+
+use crate::command::{self, ApplyError, CmdResult};
+use crate::model::state::{State, StatePublisher};
+use crate::raft::{NodeId, TypeConfig};
+
+/// The snapshot file's name inside the data directory.
+pub const SNAPSHOT_FILE: &str = "snapshot.json";
+
+type Meta = SnapshotMeta<NodeId, BasicNode>;
+type StorageResult<T> = Result<T, StorageError<NodeId>>;
+
+/// Why the snapshot file could not be loaded at start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("snapshot file {path}: {detail}")]
+pub struct SnapshotLoadError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+/// The newest snapshot, shared by the state machine and its builders.
+#[derive(Debug, Clone)]
+struct StoredSnapshot {
+    /// Its Raft metadata.
+    meta: Meta,
+    /// The JSON of `State`.
+    data: Arc<Vec<u8>>,
+}
+
+/// Where snapshots live: one file plus the in-memory copy. Writers are serialised and an
+/// older snapshot never replaces a newer one.
+#[derive(Debug, Clone)]
+struct SnapshotFiles {
+    /// `<data dir>/snapshot.json`.
+    path: PathBuf,
+    /// The newest snapshot; the lock is held across the file write.
+    current: Arc<tokio::sync::Mutex<Option<StoredSnapshot>>>,
+}
+
+impl SnapshotFiles {
+    /// Writes `snapshot` unless a newer one is already stored.
+    async fn store(&self, snapshot: StoredSnapshot) -> StorageResult<()> {
+        let mut current = self.current.lock().await;
+        if let Some(existing) = current.as_ref() {
+            if existing.meta.last_log_id > snapshot.meta.last_log_id {
+                return Ok(());
+            }
+        }
+        let path = self.path.clone();
+        let signature = snapshot.meta.signature();
+        let meta_json = serde_json::to_vec(&snapshot.meta)
+            .map_err(|error| StorageIOError::write_snapshot(Some(signature.clone()), &error))?;
+        let data = snapshot.data.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&path, &meta_json, &data))
+            .await
+            .map_err(|error| {
+                StorageIOError::write_snapshot(
+                    Some(signature.clone()),
+                    &std::io::Error::other(error),
+                )
+            })?
+            .map_err(|error| StorageIOError::write_snapshot(Some(signature), &error))?;
+        *current = Some(snapshot);
+        Ok(())
+    }
+}
+
+/// tmp + fsync + rename + fsync(dir).
+fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(meta_json)?;
+        file.write_all(b"\n")?;
+        file.write_all(data)?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Reads a snapshot file, if there is one.
+fn load_snapshot(path: &Path) -> Result<Option<(StoredSnapshot, State)>, SnapshotLoadError> {
+    let fail = |detail: String| SnapshotLoadError {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(fail(format!("cannot read: {error}"))),
+    };
+    let split = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| fail("no newline after the metadata line".to_string()))?;
+    let meta: Meta = serde_json::from_slice(&bytes[..split])
+        .map_err(|error| fail(format!("bad metadata: {error}")))?;
+    let data = bytes[split + 1..].to_vec();
+    let mut state: State =
+        serde_json::from_slice(&data).map_err(|error| fail(format!("bad state: {error}")))?;
+    state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
+    Ok(Some((
+        StoredSnapshot {
+            meta,
+            data: Arc::new(data),
+        },
+        state,
+    )))
+}
+
+/// The state machine of one node.
+pub struct StateMachine {
+    /// The current state; shared with the watch channel, copied on write.
+    state: Arc<State>,
+    /// The last entry applied (or the snapshot's last entry).
+    last_applied: Option<LogId<NodeId>>,
+    /// The newest membership applied.
+    membership: StoredMembership<NodeId, BasicNode>,
+    /// Where every new state is published.
+    publisher: StatePublisher,
+    /// The snapshot store.
+    snapshots: SnapshotFiles,
+    /// Counter for unique snapshot ids within this process.
+    snapshot_seq: u64,
+}
+
+impl StateMachine {
+    /// Opens the state machine of `data_dir`: loads the snapshot file if any and publishes
+    /// its state. openraft then re-applies the log up to the saved committed index.
+    pub fn open(
+        data_dir: &Path,
+        publisher: StatePublisher,
+    ) -> Result<StateMachine, SnapshotLoadError> {
+        let path = data_dir.join(SNAPSHOT_FILE);
+        let loaded = load_snapshot(&path)?;
+        let (current, state, last_applied, membership) = match loaded {
+            Some((snapshot, state)) => {
+                let last_applied = snapshot.meta.last_log_id;
+                let membership = snapshot.meta.last_membership.clone();
+                (Some(snapshot), state, last_applied, membership)
+            }
+            None => (None, State::default(), None, StoredMembership::default()),
+        };
+        let state = Arc::new(state);
+        publisher.send_replace(state.clone());
+        Ok(StateMachine {
+            state,
+            last_applied,
+            membership,
+            publisher,
+            snapshots: SnapshotFiles {
+                path,
+                current: Arc::new(tokio::sync::Mutex::new(current)),
+            },
+            snapshot_seq: 0,
+        })
+    }
+}
+
+/// Builds a snapshot of the state as of one applied index, off the apply path.
+pub struct SnapshotBuilder {
+    /// The state to serialise.
+    state: Arc<State>,
+    /// Its last applied entry.
+    last_applied: Option<LogId<NodeId>>,
+    /// Its membership.
+    membership: StoredMembership<NodeId, BasicNode>,
+    /// Where to store it.
+    snapshots: SnapshotFiles,
+    /// Unique suffix of the snapshot id.
+    seq: u64,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
+        let data = serde_json::to_vec(&*self.state)
+            .map_err(|error| StorageIOError::read_state_machine(&error))?;
+        let snapshot_id = match self.last_applied {
+            Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.seq),
+            None => format!("--{}", self.seq),
+        };
+        let meta = Meta {
+            last_log_id: self.last_applied,
+            last_membership: self.membership.clone(),
+            snapshot_id,
+        };
+        let data = Arc::new(data);
+        self.snapshots
+            .store(StoredSnapshot {
+                meta: meta.clone(),
+                data: data.clone(),
+            })
+            .await?;
+        tracing::info!(
+            index = self.last_applied.map_or(0, |log_id| log_id.index),
+            bytes = data.len(),
+            "snapshot built"
+        );
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data.to_vec())),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> StorageResult<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>)> {
+        Ok((self.last_applied, self.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StorageResult<Vec<Result<CmdResult, ApplyError>>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let entries = entries.into_iter();
+        let mut results = Vec::with_capacity(entries.size_hint().0);
+        let state = Arc::make_mut(&mut self.state);
+        for entry in entries {
+            let index = entry.log_id.index;
+            let result = match entry.payload {
+                EntryPayload::Blank => Ok(CmdResult {
+                    version: index,
+                    changed: false,
+                }),
+                EntryPayload::Normal(ref stamped) => {
+                    let result = command::apply(state, stamped, index);
+                    match &result {
+                        Ok(_) => tracing::debug!(index, command = %stamped.command, "applied"),
+                        Err(error) => tracing::info!(
+                            index,
+                            command = %stamped.command,
+                            who = %stamped.actor.who,
+                            "rejected at apply: {error}"
+                        ),
+                    }
+                    result
+                }
+                EntryPayload::Membership(ref membership) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
+                    Ok(CmdResult {
+                        version: index,
+                        changed: true,
+                    })
+                }
+            };
+            // Every entry, applied or rejected, consumes its index: version = applied index.
+            state.version = index;
+            self.last_applied = Some(entry.log_id);
+            results.push(result);
+        }
+        self.publisher.send_replace(self.state.clone());
+        Ok(results)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.snapshot_seq += 1;
+        SnapshotBuilder {
+            state: self.state.clone(),
+            last_applied: self.last_applied,
+            membership: self.membership.clone(),
+            snapshots: self.snapshots.clone(),
+            seq: self.snapshot_seq,
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<Cursor<Vec<u8>>>> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &Meta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> StorageResult<()> {
+        let data = snapshot.into_inner();
+        let mut state: State = serde_json::from_slice(&data)
+            .map_err(|error| StorageIOError::read_snapshot(Some(meta.signature()), &error))?;
+        state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
+        self.snapshots
+            .store(StoredSnapshot {
+                meta: meta.clone(),
+                data: Arc::new(data),
+            })
+            .await?;
+        tracing::info!(index = state.version, "snapshot installed");
+        self.state = Arc::new(state);
+        self.last_applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        self.publisher.send_replace(self.state.clone());
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
+        let current = self.snapshots.current.lock().await;
+        Ok(current.as_ref().map(|stored| Snapshot {
+            meta: stored.meta.clone(),
+            snapshot: Box::new(Cursor::new(stored.data.to_vec())),
+        }))
+    }
+}
