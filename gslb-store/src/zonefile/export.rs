@@ -2,7 +2,7 @@
 //! same zone.
 //!
 //! The output starts with `$ORIGIN` and `$TTL`, then the SOA (spread over lines in
-//! parentheses, each timer commented), then the record sets in the zone's order. Names are
+//! parentheses, each timer commented), then the apex NS set, then the other record sets in the zone's order. Names are
 //! written relative to the apex (`@` for the apex itself) with escapes where a label needs
 //! them; TXT strings and CAA values are always quoted, escaping `"`, `\` and bytes outside
 //! printable ASCII as `\DDD`. Every record carries its TTL and class, so nothing depends on
@@ -10,7 +10,7 @@
 
 use std::fmt::Write;
 
-use crate::model::{DomainName, RData, Zone};
+use crate::model::{DomainName, RData, RecordSet, RecordType, Zone};
 
 /// Owners longer than this are not padded to line up the columns after them.
 const MAX_OWNER_COLUMN: usize = 32;
@@ -52,8 +52,12 @@ pub fn export_zone(zone: &Zone) -> String {
     }
     let _ = writeln!(out, "{indent})");
 
+    // The apex NS set goes right after the SOA, as people expect to read it.
+    let is_apex_ns = |set: &&RecordSet| set.name == *apex && set.rtype == RecordType::NS;
+    let apex_ns = zone.rrsets.iter().filter(is_apex_ns);
+    let others = zone.rrsets.iter().filter(|set| !is_apex_ns(set));
     let mut previous_owner = Some(apex);
-    for set in &zone.rrsets {
+    for set in apex_ns.chain(others) {
         for rdata in &set.rdata {
             let owner = if previous_owner == Some(&set.name) {
                 String::new()
@@ -73,7 +77,7 @@ pub fn export_zone(zone: &Zone) -> String {
     out
 }
 
-fn render_rdata(rdata: &RData, apex: &DomainName) -> String {
+pub(super) fn render_rdata(rdata: &RData, apex: &DomainName) -> String {
     match rdata {
         RData::A(address) => address.to_string(),
         RData::AAAA(address) => address.to_string(),

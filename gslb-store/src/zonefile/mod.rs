@@ -96,3 +96,201 @@ impl fmt::Display for ZoneFileProblem {
         write!(f, "{}:{}: {}", self.file_name, self.line, self.message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RecordType;
+
+    /// The SOA and apex NS every `check` body is appended to.
+    const HEAD: &str = "$ORIGIN example.com.\n\
+        @ 3600 IN SOA ns1 hostmaster 1 7200 900 1209600 300\n\
+        @ 3600 IN NS ns1\n";
+
+    /// Parses `HEAD` + `body` and compares the records other than the SOA and the apex NS,
+    /// each as `owner ttl TYPE data` with absolute names.
+    fn check(body: &str, expected: &[&str]) {
+        let text = format!("{HEAD}{body}");
+        let zone = match parse_zone(&text, "t.zone", None, None) {
+            Ok(zone) => zone,
+            Err(error) => panic!("{body:?} did not parse:\n{error}"),
+        };
+        let got: Vec<String> = zone
+            .rrsets
+            .iter()
+            .filter(|set| !(set.name == zone.apex && set.rtype == RecordType::NS))
+            .flat_map(|set| {
+                set.rdata.iter().map(move |rdata| {
+                    format!(
+                        "{} {} {} {}",
+                        set.name,
+                        set.ttl,
+                        set.rtype,
+                        export::render_rdata(rdata, &DomainName::root())
+                    )
+                })
+            })
+            .collect();
+        assert_eq!(got, expected, "records of {body:?}");
+    }
+
+    /// Parses `text` (a whole file) and compares every problem, `t.zone:line: message`.
+    fn check_error(text: &str, expected: &[&str]) {
+        let problems: Vec<String> = match parse_zone(text, "t.zone", None, None) {
+            Ok(zone) => panic!("{text:?} parsed as {zone:?}"),
+            Err(error) => error.problems.iter().map(|p| p.to_string()).collect(),
+        };
+        assert_eq!(problems, expected, "problems of {text:?}");
+    }
+
+    #[test]
+    fn relative_absolute_and_at_names() {
+        check(
+            "www 60 IN CNAME @\nmail.example.com. 60 IN A 192.0.2.1\n",
+            &[
+                "mail.example.com. 60 A 192.0.2.1",
+                "www.example.com. 60 CNAME example.com.",
+            ],
+        );
+    }
+
+    #[test]
+    fn ttl_and_class_are_optional_and_in_either_order() {
+        check(
+            "$TTL 1h\na A 192.0.2.1\nb IN 60 A 192.0.2.2\nc 1d30m in A 192.0.2.3\nd in A 192.0.2.4\n",
+            &[
+                "a.example.com. 3600 A 192.0.2.1",
+                "b.example.com. 60 A 192.0.2.2",
+                "c.example.com. 88200 A 192.0.2.3",
+                "d.example.com. 3600 A 192.0.2.4",
+            ],
+        );
+    }
+
+    #[test]
+    fn without_ttl_directive_the_last_ttl_then_the_soa_minimum_apply() {
+        let zone = parse_zone(
+            "$ORIGIN example.com.\n@ SOA ns1 hostmaster 1 2 3 4 5\n NS ns1\na 60 A 192.0.2.1\nb A 192.0.2.2\n",
+            "t.zone",
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(zone.soa.ttl, 5);
+        assert_eq!(zone.default_ttl, 5);
+        let ttls: Vec<u32> = zone.rrsets.iter().map(|set| set.ttl).collect();
+        assert_eq!(ttls, [5, 60, 60]);
+    }
+
+    #[test]
+    fn the_default_ttl_argument_acts_as_a_leading_ttl_directive() {
+        let origin: DomainName = "example.com.".parse().unwrap();
+        let zone = parse_zone(
+            "@ SOA ns1 hostmaster 1 2 3 4 5\n NS ns1\n",
+            "t.zone",
+            Some(&origin),
+            Some(120),
+        )
+        .unwrap();
+        assert_eq!(
+            (zone.soa.ttl, zone.default_ttl, zone.rrsets[0].ttl),
+            (120, 120, 120)
+        );
+    }
+
+    #[test]
+    fn owner_is_inherited_from_the_line_before() {
+        check(
+            "www 60 A 192.0.2.1\n    60 A 192.0.2.2\n\t60 TXT x\n",
+            &[
+                "www.example.com. 60 A 192.0.2.1",
+                "www.example.com. 60 A 192.0.2.2",
+                "www.example.com. 60 TXT \"x\"",
+            ],
+        );
+    }
+
+    #[test]
+    fn origin_changes_how_relative_names_complete() {
+        check(
+            "$ORIGIN sub\nwww 60 A 192.0.2.1\n$ORIGIN example.com.\nx 60 PTR www.sub\n",
+            &[
+                "www.sub.example.com. 60 A 192.0.2.1",
+                "x.example.com. 60 PTR www.sub.example.com.",
+            ],
+        );
+    }
+
+    #[test]
+    fn parentheses_comments_and_crlf() {
+        check(
+            "a 60 ( ; the TTL\r\n  MX 10 ; preference\r\n  mx )\r\n\r\n; done\r\n",
+            &["a.example.com. 60 MX 10 mx.example.com."],
+        );
+    }
+
+    #[test]
+    fn txt_strings_quoted_unquoted_and_escaped() {
+        check(
+            "t 60 TXT \"a \\\"b\\\" \\\\ ;(c)\" plain \\065\\011 \"\"\n",
+            &["t.example.com. 60 TXT \"a \\\"b\\\" \\\\ ;(c)\" \"plain\" \"A\\011\" \"\""],
+        );
+    }
+
+    #[test]
+    fn every_supported_type() {
+        check(
+            "a 60 A 192.0.2.1\n\
+             a 60 AAAA 2001:db8::1\n\
+             a 60 MX 10 mx.example.net.\n\
+             _sip._tcp 60 SRV 1 2 5060 sip\n\
+             @ 60 CAA 128 issue \"ca.example.net; account=1\"\n\
+             sub 60 NS ns.sub\n\
+             ns.sub 60 A 192.0.2.53\n\
+             1 60 PTR a\n",
+            &[
+                "example.com. 60 CAA 128 issue \"ca.example.net; account=1\"",
+                "1.example.com. 60 PTR a.example.com.",
+                "_sip._tcp.example.com. 60 SRV 1 2 5060 sip.example.com.",
+                "a.example.com. 60 A 192.0.2.1",
+                "a.example.com. 60 AAAA 2001:db8::1",
+                "a.example.com. 60 MX 10 mx.example.net.",
+                "sub.example.com. 60 NS ns.sub.example.com.",
+                "ns.sub.example.com. 60 A 192.0.2.53",
+            ],
+        );
+    }
+
+    #[test]
+    fn escaped_names_and_case() {
+        check(
+            "A\\.B\\032c 60 CNAME WWW.Example.NET.\n",
+            &["a\\.b\\032c.example.com. 60 CNAME www.example.net."],
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line_and_value() {
+        check_error(
+            "$ORIGIN example.com.\n\
+             @ 60 SOA ns1 hostmaster 1 2 3 4 5\n\
+             @ 60 NS ns1\n\
+             a 60 A 10.0.0.300\n\
+             b 60 CH A 192.0.2.1\n\
+             c 60 HINFO x y\n\
+             d 4294967295 A 192.0.2.1\n\
+             e 60 MX 10\n\
+             f 60 A 192.0.2.1 extra\n\
+             $INCLUDE other.zone\n",
+            &[
+                "t.zone:4: bad IPv4 address \"10.0.0.300\"",
+                "t.zone:5: class CH is not supported (only IN)",
+                "t.zone:6: record type \"HINFO\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA)",
+                "t.zone:7: TTL 4294967295 is larger than 2147483647 (RFC 2181 §8)",
+                "t.zone:8: missing exchange in the MX record",
+                "t.zone:9: unexpected \"extra\" after the A data",
+                "t.zone:10: $INCLUDE is not supported; inline the file",
+            ],
+        );
+    }
+}

@@ -34,6 +34,7 @@ pub(crate) fn parse(
         last_owner: None,
         reported_no_origin: false,
         soa: None,
+        soa_seen: false,
         records: Vec::new(),
     };
     if let Some(ttl) = default_ttl {
@@ -101,6 +102,8 @@ struct Parser {
     reported_no_origin: bool,
     /// The SOA record, once seen.
     soa: Option<SoaRecord>,
+    /// True once any line had the type SOA, so a broken SOA is not also called missing.
+    soa_seen: bool,
     /// Every other good record, in file order.
     records: Vec<Record>,
 }
@@ -250,9 +253,7 @@ impl Parser {
                 if class_seen {
                     self.problem(token.line, format!("second class {:?}", token.text));
                     ok = false;
-                }
-                class_seen = true;
-                if !token.text.eq_ignore_ascii_case("IN") {
+                } else if !token.text.eq_ignore_ascii_case("IN") {
                     self.problem(
                         token.line,
                         format!(
@@ -262,6 +263,7 @@ impl Parser {
                     );
                     ok = false;
                 }
+                class_seen = true;
             } else {
                 match RecordType::from_mnemonic(token.text).filter(|_| !token.quoted) {
                     Some(rtype) => break rtype,
@@ -279,6 +281,7 @@ impl Parser {
                 }
             }
         };
+        self.soa_seen |= rtype == RecordType::SOA;
         let fields = &entry.tokens[index..];
         let type_line = entry.tokens[index - 1].line;
         if let Some(first) = fields.first() {
@@ -360,7 +363,9 @@ impl Parser {
                 (soa, record.line)
             }
             None => {
-                self.problem(first_line, format!("no SOA record at the apex {apex}"));
+                if !self.soa_seen {
+                    self.problem(first_line, format!("no SOA record at the apex {apex}"));
+                }
                 (placeholder_soa(&apex), first_line)
             }
         };

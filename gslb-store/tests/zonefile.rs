@@ -1,0 +1,549 @@
+//! Black-box tests of the master-file import and export: the fixture zone, one case per
+//! error with its exact `file:line`, the export round-trip over generated zones, and no panic
+//! on arbitrary or mutated text.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use gslb_store::zonefile::{export_zone, parse_zone};
+use gslb_store::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
+use proptest::prelude::*;
+
+const FIXTURE: &str = include_str!("data/zones/example.zone");
+const FIXTURE_EXPORTED: &str = include_str!("data/zones/example.exported.zone");
+
+fn name(text: &str) -> DomainName {
+    DomainName::parse_absolute(text).unwrap()
+}
+
+fn fixture() -> Zone {
+    parse_zone(FIXTURE, "zones/example.zone", None, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The fixture, which uses every supported feature, parses into the zone it describes.
+#[test]
+fn the_fixture_parses() {
+    let zone = fixture();
+    assert_eq!(zone.apex, name("example.com."));
+    assert_eq!(zone.default_ttl, 3600);
+    assert_eq!(
+        zone.soa,
+        Soa {
+            mname: name("ns1.example.com."),
+            rname: name("hostmaster.example.com."),
+            serial: 2024010101,
+            refresh: 7200,
+            retry: 900,
+            expire: 1209600,
+            minimum: 300,
+            ttl: 3600,
+        }
+    );
+    let rdata = |owner: &str, rtype: RecordType| -> (u32, Vec<RData>) {
+        let set = zone
+            .rrset(&name(owner), rtype)
+            .unwrap_or_else(|| panic!("no {owner} {rtype}"));
+        (set.ttl, set.rdata.clone())
+    };
+    assert_eq!(
+        rdata("example.com.", RecordType::NS),
+        (
+            3600,
+            vec![
+                RData::NS(name("ns1.example.com.")),
+                RData::NS(name("ns2.example.net."))
+            ]
+        )
+    );
+    assert_eq!(
+        rdata("example.com.", RecordType::MX).1[1],
+        RData::MX {
+            preference: 20,
+            exchange: name("mail.backup.example.net.")
+        }
+    );
+    assert_eq!(
+        rdata("example.com.", RecordType::CAA).1[1],
+        RData::CAA {
+            flags: 128,
+            tag: "iodef".to_string(),
+            value: b"mailto:security@example.com".to_vec()
+        }
+    );
+    assert_eq!(
+        rdata("ns1.example.com.", RecordType::AAAA),
+        (300, vec![RData::AAAA("2001:db8::53".parse().unwrap())])
+    );
+    assert_eq!(rdata("mail.example.com.", RecordType::A).0, 88200);
+    assert_eq!(
+        rdata("www.example.com.", RecordType::CNAME),
+        (3600, vec![RData::CNAME(name("web.example.com."))])
+    );
+    assert_eq!(rdata("web.example.com.", RecordType::A).1.len(), 2);
+    assert_eq!(
+        rdata("txt.example.com.", RecordType::TXT).1,
+        vec![RData::TXT(vec![
+            b"quoted \"inner\" \\ and ;semicolon(paren)".to_vec(),
+            b"unquoted".to_vec(),
+            b"A\n".to_vec(),
+            Vec::new(),
+        ])]
+    );
+    assert_eq!(
+        rdata("long.example.com.", RecordType::TXT).1,
+        vec![RData::TXT(vec![
+            b"first string".to_vec(),
+            b"second string".to_vec()
+        ])]
+    );
+    assert_eq!(
+        rdata("_sip._tcp.example.com.", RecordType::SRV).1,
+        vec![RData::SRV {
+            priority: 0,
+            weight: 5,
+            port: 5060,
+            target: name("sip.example.com.")
+        }]
+    );
+    assert!(zone
+        .rrset(&name("esc\\.dot\\032space.example.com."), RecordType::A)
+        .is_some());
+    assert_eq!(
+        rdata("1.in-addr.example.com.", RecordType::PTR).1,
+        vec![RData::PTR(name("web.example.com."))]
+    );
+    assert!(zone
+        .rrset(&name("ns.sub.example.com."), RecordType::A)
+        .is_some());
+    assert_eq!(zone.rrsets.len(), 17);
+}
+
+/// The fixture exports to the checked-in text, and that text parses back to the same zone.
+#[test]
+fn the_fixture_exports_and_round_trips() {
+    let zone = fixture();
+    let exported = export_zone(&zone);
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/zones/example.exported.zone"
+        );
+        std::fs::write(path, &exported).unwrap();
+        return;
+    }
+    assert_eq!(
+        exported, FIXTURE_EXPORTED,
+        "export changed; if on purpose, rerun with UPDATE_EXPECT=1"
+    );
+    let again = parse_zone(&exported, "exported.zone", None, None).unwrap();
+    assert_eq!(again, zone);
+}
+
+/// Parses `text` with the origin `example.com.` given and compares every problem.
+fn check_errors(text: &str, expected: &[&str]) {
+    let origin = name("example.com.");
+    let problems: Vec<String> = match parse_zone(text, "zones/t.zone", Some(&origin), None) {
+        Ok(zone) => panic!("parsed, but should not have:\n{text}\n{zone:?}"),
+        Err(error) => error.problems.iter().map(ToString::to_string).collect(),
+    };
+    assert_eq!(problems, expected, "problems of:\n{text}");
+}
+
+/// The head most error cases start from: lines 1-3.
+const HEAD: &str = "$TTL 300\n@ SOA ns1 hostmaster 1 2 3 4 5\n  NS ns1\n";
+
+/// Each malformed record is reported with its own line; all of them in one run.
+#[test]
+fn syntax_errors_are_all_reported_with_their_lines() {
+    let text = format!(
+        "{HEAD}\
+         a A 10.0.0.300\n\
+         b AAAA 2001:db8::g\n\
+         c CS A 192.0.2.1\n\
+         d 60 HS A 192.0.2.1\n\
+         e TYPE123 \\# 1 00\n\
+         f SPF \"v=spf1\"\n\
+         g MX 70000 mail\n\
+         h MX 10\n\
+         i A 192.0.2.1 192.0.2.2\n\
+         j 2147483648 A 192.0.2.1\n\
+         k 1x A 192.0.2.1\n\
+         l SRV 1 2 x t\n\
+         m CAA 256 issue \"x\"\n\
+         n CAA 0 is-sue \"x\"\n\
+         o TXT \"bad \\256 escape\"\n\
+         p TXT \"{}\"\n\
+         q A \\# 4 c0000201\n\
+         r\n\
+         s 60 IN\n\
+         {}.x A 192.0.2.1\n\
+         a..b A 192.0.2.1\n\
+         t CNAME bad..name\n",
+        "x".repeat(256),
+        "y".repeat(64),
+    );
+    let long = "y".repeat(64);
+    let expected = [
+        "zones/t.zone:4: bad IPv4 address \"10.0.0.300\"".to_string(),
+        "zones/t.zone:5: bad IPv6 address \"2001:db8::g\"".to_string(),
+        "zones/t.zone:6: class CS is not supported (only IN)".to_string(),
+        "zones/t.zone:7: class HS is not supported (only IN)".to_string(),
+        "zones/t.zone:8: record type \"TYPE123\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA)".to_string(),
+        "zones/t.zone:9: record type \"SPF\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA)".to_string(),
+        "zones/t.zone:10: bad MX preference \"70000\" (must be 0-65535)".to_string(),
+        "zones/t.zone:11: missing exchange in the MX record".to_string(),
+        "zones/t.zone:12: unexpected \"192.0.2.2\" after the A data".to_string(),
+        "zones/t.zone:13: TTL 2147483648 is larger than 2147483647 (RFC 2181 §8)".to_string(),
+        "zones/t.zone:14: bad TTL \"1x\"".to_string(),
+        "zones/t.zone:15: bad SRV port \"x\" (must be 0-65535)".to_string(),
+        "zones/t.zone:16: bad CAA flags \"256\" (must be 0-255)".to_string(),
+        "zones/t.zone:17: bad CAA tag \"is-sue\" (1-255 ASCII letters and digits)".to_string(),
+        "zones/t.zone:18: bad escape in \"bad \\\\256 escape\"".to_string(),
+        "zones/t.zone:19: TXT character-string longer than 255 octets (256 octets)".to_string(),
+        "zones/t.zone:20: generic RDATA (\\#) is not supported; write the A data in its usual form".to_string(),
+        "zones/t.zone:21: missing record type".to_string(),
+        "zones/t.zone:22: missing record type".to_string(),
+        format!("zones/t.zone:23: bad owner name: label longer than 63 octets in \"{long}.x\""),
+        "zones/t.zone:24: bad owner name: empty label in \"a..b\"".to_string(),
+        "zones/t.zone:25: bad CNAME target: empty label in \"bad..name\"".to_string(),
+    ];
+    check_errors(
+        &text,
+        &expected.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+/// Quotes and parentheses left open are reported at the line that opened them.
+#[test]
+fn unterminated_quotes_and_parentheses() {
+    check_errors(
+        &format!("{HEAD}a TXT \"open\nb A 192.0.2.1\nc MX ( 10\n mail\n"),
+        &[
+            "zones/t.zone:4: unterminated quoted string \"open",
+            "zones/t.zone:6: unterminated parenthesis (no closing \")\" before the end of the file)",
+        ],
+    );
+    check_errors(
+        &format!("{HEAD}a TXT x )\n"),
+        &["zones/t.zone:4: closing parenthesis without an opening one"],
+    );
+}
+
+/// `$INCLUDE`, `$GENERATE` and unknown directives are refused by name.
+#[test]
+fn unsupported_directives() {
+    check_errors(
+        &format!("{HEAD}$INCLUDE other.zone\n$GENERATE 1-10 host$ A 192.0.2.$\n$FOO x\n$TTL\n$ORIGIN a b\n"),
+        &[
+            "zones/t.zone:4: $INCLUDE is not supported; inline the file",
+            "zones/t.zone:5: $GENERATE is not supported; write the records out",
+            "zones/t.zone:6: unknown directive \"$FOO\"",
+            "zones/t.zone:7: $TTL needs a value",
+            "zones/t.zone:8: unexpected \"b\" after $ORIGIN",
+        ],
+    );
+}
+
+/// The SOA must be there, once, at the apex.
+#[test]
+fn soa_missing_twice_or_not_at_the_apex() {
+    check_errors(
+        "$TTL 300\n@ NS ns1\n",
+        &["zones/t.zone:2: no SOA record at the apex example.com."],
+    );
+    check_errors(
+        &format!("{HEAD}@ SOA ns1 hostmaster 2 2 3 4 5\nwww SOA ns1 hostmaster 1 2 3 4 5\n"),
+        &[
+            "zones/t.zone:4: second SOA record (the first is on line 2)",
+            "zones/t.zone:5: SOA owner www.example.com. is not the apex example.com.; the SOA must be at the apex",
+        ],
+    );
+    check_errors(
+        "$TTL 300\n@ SOA ns1 hostmaster 1 2 3 4\n NS ns1\n",
+        &["zones/t.zone:2: missing minimum in the SOA record"],
+    );
+}
+
+/// Zone rules from `Zone::validate` point at the first record of the set at fault.
+#[test]
+fn zone_rules_point_at_the_records() {
+    check_errors(
+        &format!(
+            "{HEAD}www A 192.0.2.1\nwww CNAME web\nout.example.org. A 192.0.2.2\n\
+             x A 192.0.2.3\nx A 192.0.2.3\ny 60 A 192.0.2.4\ny 70 A 192.0.2.5\n"
+        ),
+        &[
+            "zones/t.zone:5: www.example.com. has a CNAME and other data (A, CNAME)",
+            "zones/t.zone:6: out.example.org. is outside zone example.com.",
+            "zones/t.zone:8: x.example.com. A: duplicate record in the set",
+            "zones/t.zone:10: TTL 70 of y.example.com. A differs from 60 on line 9; a record set has one TTL (RFC 2181 §5.2)",
+        ],
+    );
+    check_errors(
+        "$TTL 300\n@ SOA ns1 hostmaster 1 2 3 4 5\nwww A 192.0.2.1\n",
+        &["zones/t.zone:2: the apex example.com. needs an NS record set"],
+    );
+}
+
+/// Without an origin argument the file must start with `$ORIGIN`.
+#[test]
+fn origin_is_required() {
+    let problems = parse_zone("@ SOA ns1 hostmaster 1 2 3 4 5\n", "t.zone", None, None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        problems,
+        "t.zone:1: no origin: pass one or begin the file with $ORIGIN"
+    );
+    let problems = parse_zone("", "t.zone", None, None)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        problems,
+        "t.zone:1: no origin: pass one or begin the file with $ORIGIN"
+    );
+}
+
+/// A label: mostly plain, sometimes any bytes (dots, quotes, spaces, non-ASCII).
+fn label() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        4 => "[a-z0-9_-]{1,8}".prop_map(String::into_bytes),
+        1 => prop::collection::vec(any::<u8>(), 1..6),
+    ]
+}
+
+fn apex() -> impl Strategy<Value = DomainName> {
+    prop::collection::vec(label(), 1..3).prop_filter_map("name too long", |labels| {
+        DomainName::from_labels(labels).ok()
+    })
+}
+
+/// A name below `apex` (0-2 more labels), or an unrelated one.
+fn name_near(apex: DomainName) -> impl Strategy<Value = DomainName> {
+    prop_oneof![
+        4 => prop::collection::vec(label(), 0..3).prop_filter_map("name too long", move |labels| {
+            DomainName::from_labels(labels.iter().map(Vec::as_slice).chain(apex.labels())).ok()
+        }),
+        1 => apex_any(),
+    ]
+}
+
+fn apex_any() -> impl Strategy<Value = DomainName> {
+    prop::collection::vec(label(), 0..3).prop_filter_map("name too long", |labels| {
+        DomainName::from_labels(labels).ok()
+    })
+}
+
+fn rdata(apex: DomainName) -> impl Strategy<Value = RData> {
+    let near = move || name_near(apex.clone());
+    prop_oneof![
+        any::<u32>().prop_map(|bits| RData::A(Ipv4Addr::from(bits))),
+        any::<u128>().prop_map(|bits| RData::AAAA(Ipv6Addr::from(bits))),
+        near().prop_map(RData::CNAME),
+        (any::<u16>(), near()).prop_map(|(preference, exchange)| RData::MX {
+            preference,
+            exchange
+        }),
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 1..4).prop_map(RData::TXT),
+        (any::<u16>(), any::<u16>(), any::<u16>(), near()).prop_map(
+            |(priority, weight, port, target)| RData::SRV {
+                priority,
+                weight,
+                port,
+                target
+            }
+        ),
+        (
+            any::<u8>(),
+            "[a-zA-Z0-9]{1,12}",
+            prop::collection::vec(any::<u8>(), 0..40)
+        )
+            .prop_map(|(flags, tag, value)| RData::CAA { flags, tag, value }),
+        near().prop_map(RData::PTR),
+    ]
+}
+
+fn ttl() -> impl Strategy<Value = u32> {
+    prop_oneof![0..=MAX_TTL, Just(MAX_TTL), 0u32..100_000]
+}
+
+/// A valid, normalized zone: an apex NS set plus any records that keep the zone valid.
+fn zone() -> impl Strategy<Value = Zone> {
+    apex().prop_flat_map(|apex| {
+        let record = (name_near(apex.clone()), rdata(apex.clone()), ttl());
+        let soa = (
+            name_near(apex.clone()),
+            name_near(apex.clone()),
+            any::<[u32; 4]>(),
+            0..=MAX_TTL,
+            ttl(),
+        );
+        (
+            Just(apex.clone()),
+            soa,
+            ttl(),
+            prop::collection::vec(name_near(apex.clone()), 1..3),
+            prop::collection::vec(record, 0..12),
+        )
+            .prop_map(|(apex, soa, default_ttl, apex_ns, records)| {
+                let (mname, rname, [serial, refresh, retry, expire], minimum, soa_ttl) = soa;
+                build_zone(
+                    apex,
+                    Soa {
+                        mname,
+                        rname,
+                        serial,
+                        refresh,
+                        retry,
+                        expire,
+                        minimum,
+                        ttl: soa_ttl,
+                    },
+                    default_ttl,
+                    apex_ns,
+                    records,
+                )
+            })
+            .prop_filter("zone must be valid", |zone| {
+                let mut errors = FieldErrors::default();
+                zone.validate("", &mut errors);
+                errors.is_empty()
+            })
+    })
+}
+
+fn build_zone(
+    apex: DomainName,
+    soa: Soa,
+    default_ttl: u32,
+    apex_ns: Vec<DomainName>,
+    records: Vec<(DomainName, RData, u32)>,
+) -> Zone {
+    let mut sets: BTreeMap<(DomainName, RecordType), RecordSet> = BTreeMap::new();
+    let mut ns = RecordSet {
+        name: apex.clone(),
+        rtype: RecordType::NS,
+        ttl: default_ttl,
+        rdata: Vec::new(),
+    };
+    for name in apex_ns {
+        let rdata = RData::NS(name);
+        if !ns.rdata.contains(&rdata) {
+            ns.rdata.push(rdata);
+        }
+    }
+    sets.insert((apex.clone(), RecordType::NS), ns);
+    for (owner, rdata, ttl) in records {
+        let rtype = rdata.record_type();
+        if !owner.is_subdomain_of(&apex) {
+            continue;
+        }
+        if rtype == RecordType::CNAME
+            && (owner == apex || sets.keys().any(|(name, _)| *name == owner))
+        {
+            continue;
+        }
+        if sets.contains_key(&(owner.clone(), RecordType::CNAME)) {
+            continue;
+        }
+        let set = sets
+            .entry((owner.clone(), rtype))
+            .or_insert_with(|| RecordSet {
+                name: owner,
+                rtype,
+                ttl,
+                rdata: Vec::new(),
+            });
+        let cname_is_full = rtype == RecordType::CNAME && !set.rdata.is_empty();
+        if !cname_is_full && !set.rdata.contains(&rdata) {
+            set.rdata.push(rdata);
+        }
+    }
+    let mut zone = Zone {
+        apex,
+        soa,
+        default_ttl,
+        rrsets: sets.into_values().collect(),
+    };
+    zone.normalize();
+    zone
+}
+
+/// Byte-level edits of the fixture: insert, delete or replace one byte.
+fn mutations() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
+    prop::collection::vec((any::<usize>(), 0u8..3, any::<u8>()), 1..8)
+}
+
+fn mutate(text: &str, edits: &[(usize, u8, u8)]) -> String {
+    // Bytes that matter to the grammar are more likely to find bugs than random ones.
+    const INTERESTING: &[u8] = b" \t\n\r;()\"\\$@.0123456789AZaz";
+    let mut bytes = text.as_bytes().to_vec();
+    for &(position, kind, value) in edits {
+        let position = position % (bytes.len() + 1);
+        let byte = if value & 1 == 0 {
+            INTERESTING[usize::from(value >> 1) % INTERESTING.len()]
+        } else {
+            value >> 1
+        };
+        match kind {
+            0 => bytes.insert(position, byte),
+            1 if position < bytes.len() => {
+                bytes.remove(position);
+            }
+            _ if position < bytes.len() => bytes[position] = byte,
+            _ => bytes.push(byte),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+proptest! {
+    /// Every valid zone exports to text that parses back to the same zone.
+    #[test]
+    fn export_round_trips(zone in zone()) {
+        let text = export_zone(&zone);
+        if std::env::var_os("SHOW_ZONES").is_some() {
+            eprintln!("{text}");
+        }
+        let parsed = parse_zone(&text, "exported.zone", None, None);
+        prop_assert!(parsed.is_ok(), "{}\n{text}", parsed.unwrap_err());
+        prop_assert_eq!(parsed.unwrap(), zone, "{}", text);
+    }
+
+    /// Arbitrary text never panics, with or without an origin.
+    #[test]
+    fn arbitrary_text_does_not_panic(text in "(?s).{0,300}") {
+        let origin = name("example.com.");
+        let _ = parse_zone(&text, "t.zone", None, None);
+        let _ = parse_zone(&text, "t.zone", Some(&origin), Some(60));
+    }
+
+    /// Text made of the grammar's own pieces never panics, and what parses round-trips.
+    #[test]
+    fn token_soup_does_not_panic(tokens in prop::collection::vec(
+        prop_oneof![
+            Just("$ORIGIN"), Just("$TTL"), Just("@"), Just("IN"), Just("SOA"), Just("NS"),
+            Just("A"), Just("TXT"), Just("MX"), Just("CAA"), Just("("), Just(")"), Just("\""),
+            Just("\\"), Just("\\#"), Just(";"), Just("\n"), Just(" "), Just("\t"), Just("1h"),
+            Just("10"), Just("192.0.2.1"), Just("a.example.com."), Just("www"), Just("."),
+        ],
+        0..60,
+    )) {
+        let text = tokens.concat();
+        let origin = name("example.com.");
+        if let Ok(zone) = parse_zone(&text, "t.zone", Some(&origin), None) {
+            let exported = export_zone(&zone);
+            prop_assert_eq!(parse_zone(&exported, "e.zone", None, None).ok(), Some(zone));
+        }
+    }
+
+    /// Mutations of the fixture never panic, and whatever still parses round-trips.
+    #[test]
+    fn fixture_mutations_do_not_panic(edits in mutations()) {
+        let text = mutate(FIXTURE, &edits);
+        if let Ok(zone) = parse_zone(&text, "t.zone", None, None) {
+            let exported = export_zone(&zone);
+            prop_assert_eq!(parse_zone(&exported, "e.zone", None, None).ok(), Some(zone));
+        }
+    }
+}
