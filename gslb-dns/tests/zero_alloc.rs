@@ -1,0 +1,119 @@
+//! Proves the answer path allocates nothing once warm: a counting global allocator wraps the
+//! system one, the responder answers every kind of query once to size the reused buffer (and
+//! let arc-swap set up its per-thread slot), then thousands more queries must not allocate.
+//!
+//! This file holds a single test so no other test thread allocates while counting. The
+//! allocator shim is the only `unsafe` in the crate's tests: `GlobalAlloc` is an unsafe trait.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use common::{context, query, rtype, sample_responder, with_edns};
+use gslb_dns::Transport;
+
+/// Counts allocations while `COUNTING` is on.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+#[allow(unsafe_code)]
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// The fast path answers positive, NXDOMAIN, NODATA, wildcard, CNAME, referral, refused,
+/// CHAOS, truncated and malformed queries, with and without EDNS and ECS, allocating nothing.
+#[test]
+fn the_answer_path_does_not_allocate_once_warm() {
+    let responder = sample_responder();
+    let mut packets: Vec<Vec<u8>> = Vec::new();
+    for (name, qtype) in [
+        ("www.example.com.", "A"),
+        ("WWW.Example.COM.", "AAAA"),
+        ("nothere.example.com.", "A"),
+        ("www.example.com.", "MX"),
+        ("b.c.example.com.", "A"),
+        ("x.wild.example.com.", "A"),
+        ("chain1.example.com.", "A"),
+        ("www.sub.example.com.", "A"),
+        ("www.example.net.", "A"),
+        ("www.child.example.com.", "A"),
+        ("big.example.com.", "TXT"),
+        ("example.com.", "ANY"),
+    ] {
+        let plain = query(name, rtype(qtype));
+        packets.push(plain.to_vec().unwrap());
+        packets.push(with_edns(plain.clone(), 1232, true, None).to_vec().unwrap());
+        let subnet = Some(("192.0.2.0".parse().unwrap(), 24));
+        packets.push(
+            with_edns(plain.clone(), 4096, false, subnet)
+                .to_vec()
+                .unwrap(),
+        );
+        let subnet6 = Some(("2001:db8::".parse().unwrap(), 56));
+        packets.push(with_edns(plain, 512, false, subnet6).to_vec().unwrap());
+    }
+    let mut chaos = query("version.bind.", rtype("TXT"));
+    chaos.queries[0].set_query_class(hickory_proto::rr::DNSClass::CH);
+    packets.push(chaos.to_vec().unwrap());
+    let mut malformed = packets[0].clone();
+    malformed.push(0);
+    packets.push(malformed);
+
+    let udp = context(Transport::Udp);
+    let tcp = context(Transport::Tcp);
+    let mut out = Vec::new();
+    for packet in &packets {
+        assert!(responder.respond(packet, &udp, &mut out));
+        assert!(responder.respond(packet, &tcp, &mut out));
+    }
+
+    // The counter itself must see an allocation, or a zero below would prove nothing.
+    COUNTING.store(true, Ordering::SeqCst);
+    drop(std::hint::black_box(Box::new(7u64)));
+    COUNTING.store(false, Ordering::SeqCst);
+    assert!(
+        ALLOCATIONS.load(Ordering::SeqCst) >= 1,
+        "the counting allocator is not in use"
+    );
+
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let mut answered = 0usize;
+    for _ in 0..500 {
+        for packet in &packets {
+            answered += usize::from(responder.respond(packet, &udp, &mut out));
+            answered += usize::from(responder.respond(packet, &tcp, &mut out));
+        }
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    let allocations = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(answered, 500 * packets.len() * 2);
+    assert_eq!(
+        allocations, 0,
+        "{allocations} allocations over {answered} queries"
+    );
+}
