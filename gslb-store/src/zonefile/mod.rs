@@ -270,6 +270,32 @@ mod tests {
     }
 
     #[test]
+    fn owner_and_origin_errors() {
+        check_error(
+            " A 192.0.2.1\n$ORIGIN example.com.\n",
+            &["t.zone:1: no origin: pass one or begin the file with $ORIGIN"],
+        );
+        let long = vec!["a".repeat(63); 4].join(".");
+        check_error(
+            &format!(
+                "$ORIGIN example.com.\n\
+                 @ 60 SOA ns1 hostmaster 1 2 3 4 5\n\
+                 NS ns1\n\
+                 {long} 60 A 192.0.2.1\n\
+                 \x20 60 A 192.0.2.2\n"
+            ),
+            &[
+                // Said too, since the NS line did not parse.
+                "t.zone:2: the apex example.com. needs an NS record set",
+                "t.zone:3: record type \"ns1\" is not supported (only A, AAAA, CNAME, MX, TXT, \
+                 SRV, CAA, NS, PTR, SOA); if \"NS\" is meant as the type, indent the line to \
+                 repeat the owner before it",
+                &format!("t.zone:4: bad owner name: name longer than 255 octets in \"{long}\""),
+            ],
+        );
+    }
+
+    #[test]
     fn syntax_errors_name_the_line_and_value() {
         check_error(
             "$ORIGIN example.com.\n\

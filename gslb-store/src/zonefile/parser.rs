@@ -268,10 +268,21 @@ impl Parser {
                 match RecordType::from_mnemonic(token.text).filter(|_| !token.quoted) {
                     Some(rtype) => break rtype,
                     None => {
+                        let owner = entry.tokens[0].text;
+                        let hint = if !entry.starts_with_blank
+                            && (RecordType::from_mnemonic(owner).is_some() || is_class(owner))
+                        {
+                            format!(
+                                "; if {owner:?} is meant as the type, indent the line to repeat \
+                                 the owner before it"
+                            )
+                        } else {
+                            String::new()
+                        };
                         self.problem(
                             token.line,
                             format!(
-                                "record type {:?} is not supported (only {})",
+                                "record type {:?} is not supported (only {}){hint}",
                                 token.text,
                                 supported_types()
                             ),
@@ -327,7 +338,10 @@ impl Parser {
     }
 
     fn add_soa(&mut self, owner: DomainName, soa: Soa, ttl: Option<u32>, line: usize) {
-        let apex = self.apex.clone().expect("an origin implies an apex");
+        // An origin is known (records are only read then), and with it the apex.
+        let Some(apex) = self.apex.clone() else {
+            return;
+        };
         if owner != apex {
             self.problem(
                 line,
@@ -348,11 +362,16 @@ impl Parser {
 
     /// Groups the records into sets, resolves TTLs and validates the zone.
     fn finish(mut self) -> Result<Zone, Vec<Problem>> {
-        let Some(apex) = self.apex.clone() else {
-            if !self.reported_no_origin {
-                self.problem(1, "no origin: pass one or begin the file with $ORIGIN");
+        // Records read before the origin was known were skipped; zone-wide checks would
+        // only add noise then.
+        let apex = match self.apex.clone() {
+            Some(apex) if !self.reported_no_origin => apex,
+            _ => {
+                if !self.reported_no_origin {
+                    self.problem(1, "no origin: pass one or begin the file with $ORIGIN");
+                }
+                return Err(self.problems);
             }
-            return Err(self.problems);
         };
         let first_line = self.records.first().map_or(1, |record| record.line);
         let soa_missing = self.soa.is_none();
