@@ -1,2 +1,106 @@
 //! `gslb`: parse the command line and the node config, start the roles, shut down cleanly.
-fn main() {}
+//!
+//! Code map:
+//! - `config`: the node config file (TOML) and its validation, every error with its line.
+//! - `serve`: `gslb serve`, one node (today: the DNS role over zone files).
+//! - `demo`: `gslb demo`, a local multi-process setup with a sample zone.
+//! - `process`: the few process-control syscalls (parent-death signal, SIGTERM to children).
+//! - `logging`: text or JSON logs on stderr.
+//!
+//! Invariant: no DNS logic lives here; answering is `gslb-dns`, the model is `gslb-store`.
+//! Errors are printed once, here, and the process exits with status 1 (2 for usage errors).
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod demo;
+mod logging;
+mod process;
+mod serve;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A global server load balancer that is an authoritative DNS server.
+#[derive(Debug, Parser)]
+#[command(name = "gslb", version, about, long_about = None)]
+struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one node with the roles its config names (today: DNS over zone files).
+    ///
+    /// Logs `listening on udp ADDR` / `tcp ADDR` once bound (port 0 picks a free port);
+    /// SIGTERM or SIGINT stop accepting, let in-flight TCP queries finish, and exit 0.
+    Serve {
+        /// The node config (TOML); relative paths in it resolve against its directory.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate a node config and the zone files it names; report every error with its
+    /// line, print "config ok" and exit 0, or exit 1.
+    CheckConfig {
+        /// The node config (TOML).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Start a local demo: two DNS nodes as child processes serving a sample zone, and
+    /// print `dig` lines to try. Ctrl-C stops everything it started.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config } => run_serve(config),
+        Command::CheckConfig { file } => check_config(file),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_serve(path: PathBuf) -> anyhow::Result<()> {
+    let config = config::load(&path).map_err(refused)?;
+    logging::init(config.log_format, &config.log_filter);
+    let state = serve::load_state(&config).map_err(refused)?;
+    tracing::info!(config = %path.display(), zones = state.zones.len(), "starting node");
+    serve::run(config, state)
+}
+
+fn check_config(path: PathBuf) -> anyhow::Result<()> {
+    let config = config::load(&path).map_err(refused)?;
+    let state = serve::load_state(&config).map_err(refused)?;
+    let record_sets: usize = state.zones.values().map(|zone| zone.rrsets.len()).sum();
+    println!(
+        "config ok: {} zone(s), {record_sets} record set(s)",
+        state.zones.len()
+    );
+    Ok(())
+}
+
+/// Wraps config problems (one per line) into the error printed at the top.
+fn refused(error: config::ConfigError) -> anyhow::Error {
+    let count = error.problems.len();
+    anyhow::anyhow!(
+        "{count} problem(s) in the config\n{}",
+        error
+            .problems
+            .iter()
+            .map(|problem| format!("  {problem}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
