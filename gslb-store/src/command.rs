@@ -534,3 +534,304 @@ impl fmt::Display for Command {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::endpoint::{AdminState, EndpointTarget};
+    use crate::model::member::{NodeRole, RaftRole};
+    use crate::model::record::RData;
+    use crate::model::region::Location;
+    use crate::model::zone::Soa;
+
+    fn name(text: &str) -> DomainName {
+        DomainName::parse_absolute(text).unwrap()
+    }
+
+    fn region(id: &str) -> Region {
+        Region {
+            id: id.to_string(),
+            location: Location {
+                lat_micro: 52_520_000,
+                lon_micro: 13_405_000,
+                country: "DE".to_string(),
+                continent: "EU".to_string(),
+            },
+            capacity: None,
+        }
+    }
+
+    fn endpoint(id: &str, region: &str) -> Endpoint {
+        Endpoint {
+            id: id.to_string(),
+            region: region.to_string(),
+            target: EndpointTarget::Address("192.0.2.10".parse().unwrap()),
+            weight: 10,
+            admin: AdminState::Enabled,
+            labels: Default::default(),
+        }
+    }
+
+    fn zone() -> Zone {
+        Zone {
+            apex: name("example.com."),
+            soa: Soa {
+                mname: name("ns1.example.com."),
+                rname: name("hostmaster.example.com."),
+                serial: 1,
+                refresh: 3600,
+                retry: 600,
+                expire: 86400,
+                minimum: 300,
+                ttl: 3600,
+            },
+            default_ttl: 300,
+            rrsets: vec![RecordSet {
+                name: name("example.com."),
+                rtype: RecordType::NS,
+                ttl: 300,
+                rdata: vec![RData::NS(name("ns1.example.com."))],
+            }],
+        }
+    }
+
+    fn stamped(command: Command, at: u64) -> StampedCommand {
+        StampedCommand {
+            at,
+            actor: Actor::new("alice"),
+            command,
+        }
+    }
+
+    /// Applies `commands` in order from an empty state at indexes 1, 2, ...
+    fn run(commands: Vec<Command>) -> (State, Vec<Result<CmdResult, ApplyError>>) {
+        let mut state = State::default();
+        let results = commands
+            .into_iter()
+            .enumerate()
+            .map(|(index, command)| {
+                let index = index as u64 + 1;
+                let result = apply(&mut state, &stamped(command, 1000 * index), index);
+                state.version = index;
+                result
+            })
+            .collect();
+        (state, results)
+    }
+
+    fn messages(result: &Result<CmdResult, ApplyError>) -> Vec<String> {
+        match result {
+            Err(ApplyError::Rejected(errors)) => errors.0.iter().map(|e| e.to_string()).collect(),
+            Ok(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn apply_is_deterministic_and_audited() {
+        let commands = vec![
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+            Command::PutEndpoint {
+                endpoint: endpoint("web-1", "eu-1"),
+            },
+            Command::PutZone { zone: zone() },
+        ];
+        let (first, results) = run(commands.clone());
+        let (second, _) = run(commands);
+        assert_eq!(first, second);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(first.version, 3);
+        assert_eq!(first.last_change, 3);
+        assert_eq!(first.last_at, 3000);
+        assert_eq!(first.audit.len(), 3);
+        assert_eq!(first.audit[1].summary, "put_endpoint web-1");
+        assert_eq!(first.audit[1].actor.who, "alice");
+    }
+
+    #[test]
+    fn a_repeated_put_is_idempotent() {
+        let (state, results) = run(vec![
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+        ]);
+        assert_eq!(state.regions.len(), 1);
+        assert!(results[0].as_ref().unwrap().changed);
+        assert!(!results[1].as_ref().unwrap().changed);
+    }
+
+    #[test]
+    fn references_are_checked_and_named() {
+        let (state, results) = run(vec![
+            Command::PutEndpoint {
+                endpoint: endpoint("web-1", "nowhere"),
+            },
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+            Command::PutEndpoint {
+                endpoint: endpoint("web-1", "eu-1"),
+            },
+            Command::DeleteRegion {
+                id: "eu-1".to_string(),
+            },
+        ]);
+        assert_eq!(
+            messages(&results[0]),
+            ["endpoint.region: no region \"nowhere\""]
+        );
+        assert_eq!(
+            messages(&results[3]),
+            ["id: region \"eu-1\" is still used by endpoints [\"web-1\"]"]
+        );
+        assert!(state.regions.contains_key("eu-1"));
+    }
+
+    #[test]
+    fn a_batch_is_all_or_nothing_and_names_the_failing_command() {
+        let batch = Command::Batch {
+            commands: vec![
+                Command::PutRegion {
+                    region: region("eu-1"),
+                },
+                Command::PutEndpoint {
+                    endpoint: endpoint("web-1", "eu-1"),
+                },
+                Command::PutEndpoint {
+                    endpoint: endpoint("web-2", "us-1"),
+                },
+            ],
+        };
+        let before = State::default();
+        assert_eq!(
+            validate(&before, &batch).unwrap_err().to_string(),
+            "commands[2].endpoint.region: no region \"us-1\""
+        );
+        let mut state = before.clone();
+        let result = apply(&mut state, &stamped(batch, 5), 1);
+        assert!(result.is_err());
+        assert_eq!(state, before, "a rejected batch changes nothing");
+
+        let good = Command::Batch {
+            commands: vec![
+                Command::PutRegion {
+                    region: region("eu-1"),
+                },
+                Command::PutEndpoint {
+                    endpoint: endpoint("web-1", "eu-1"),
+                },
+            ],
+        };
+        apply(&mut state, &stamped(good, 5), 1).unwrap();
+        assert_eq!(state.endpoints.len(), 1);
+        assert_eq!(state.audit.back().unwrap().summary, "batch(2)");
+    }
+
+    #[test]
+    fn record_set_errors_are_named_by_path() {
+        let mut bad = RecordSet {
+            name: name("www.example.com."),
+            rtype: RecordType::CAA,
+            ttl: 300,
+            rdata: vec![RData::CAA {
+                flags: 0,
+                tag: "is sue".to_string(),
+                value: b"ca.example.net".to_vec(),
+            }],
+        };
+        let (state, _) = run(vec![Command::PutZone { zone: zone() }]);
+        let error = validate(
+            &state,
+            &Command::PutRecordSet {
+                zone: name("example.com."),
+                rrset: bad.clone(),
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("rrset.rdata[0].tag: must be 1-255 ASCII letters"),
+            "{error}"
+        );
+        bad.name = name("www.example.org.");
+        let error = validate(
+            &state,
+            &Command::PutRecordSet {
+                zone: name("example.net."),
+                rrset: bad,
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(error, "zone: no zone example.net.");
+        let mut broken_zone = zone();
+        broken_zone.rrsets[0].rdata.clear();
+        let error = validate(&state, &Command::PutZone { zone: broken_zone })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("zone.rrsets[0].rdata: must hold at least one record"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn reports_do_not_move_last_change_and_track_sync() {
+        let member = Member {
+            id: 4,
+            addr: "127.0.0.1:9004".to_string(),
+            dns_addr: None,
+            region: None,
+            raft_role: RaftRole::Learner,
+            roles: [NodeRole::Dns].into(),
+            applied_index: 0,
+            reported_at: 0,
+        };
+        let (state, results) = run(vec![
+            Command::PutMember { member },
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+            Command::ReportApplied { node: 4, index: 2 },
+            Command::ReportApplied { node: 4, index: 9 },
+            Command::ReportApplied { node: 5, index: 1 },
+        ]);
+        assert_eq!(state.last_change, 2);
+        assert_eq!(state.audit.len(), 2, "reports are not audited");
+        assert_eq!(state.change_status(2), crate::model::ChangeStatus::Insync);
+        assert_eq!(
+            state.change_status(3),
+            crate::model::ChangeStatus::Pending { waiting: vec![4] }
+        );
+        assert_eq!(
+            messages(&results[3]),
+            ["index: must be below this entry's index 4, got 9"]
+        );
+        assert_eq!(messages(&results[4]), ["node: no member 5"]);
+    }
+
+    #[test]
+    fn commands_round_trip_as_tagged_json() {
+        let command = Command::PutOverride {
+            rule: Override {
+                id: "drain-eu".to_string(),
+                target: OverrideTarget::Region("eu-1".to_string()),
+                action: crate::model::overrides::OverrideAction::Drain,
+                reason: "maintenance".to_string(),
+                expires_at: Some(10),
+                drill: None,
+            },
+        };
+        let json = serde_json::to_string(&command).unwrap();
+        assert!(
+            json.starts_with("{\"op\":\"put_override\",\"override\":{"),
+            "{json}"
+        );
+        let back: Command = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, command);
+    }
+}

@@ -92,6 +92,9 @@ pub struct Space {
     path: PathBuf,
 }
 
+/// One stored pair: key bytes, value bytes.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// One change in a batch: `Some(value)` puts, `None` removes.
 pub type BatchOp = (Vec<u8>, Option<Vec<u8>>);
 
@@ -266,7 +269,7 @@ impl Space {
         &self,
         start: Bound<Vec<u8>>,
         end: Bound<Vec<u8>>,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, KvError> {
+    ) -> Result<Vec<KeyValue>, KvError> {
         self.tree
             .range((start, end))
             .map(|item| {
@@ -277,7 +280,7 @@ impl Space {
     }
 
     /// The pair with the greatest key.
-    pub fn last(&self) -> Result<Option<(Vec<u8>, Vec<u8>)>, KvError> {
+    pub fn last(&self) -> Result<Option<KeyValue>, KvError> {
         self.tree
             .last()
             .map(|item| item.map(|(key, value)| (key.to_vec(), value.to_vec())))

@@ -1,0 +1,482 @@
+//! In-process control-plane tests: real nodes over real HTTP on loopback, each with its own
+//! data directory, driven only through `NodeHandle` and `raft_router`.
+
+mod fixture;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fixture::*;
+use gslb_store::model::{Actor, ChangeStatus, Member, NodeRole, RaftRole, State};
+use gslb_store::raft::{spawn_node, WriteError};
+use gslb_store::Command;
+
+fn member(id: u64, addr: &str) -> Member {
+    Member {
+        id,
+        addr: addr.to_string(),
+        dns_addr: None,
+        region: None,
+        raft_role: RaftRole::Learner,
+        roles: BTreeSet::from([NodeRole::Dns]),
+        applied_index: 0,
+        reported_at: 0,
+    }
+}
+
+/// What does this test do: three voters and two learners form a cluster; writes through a
+/// voter, a follower and a learner (forwarded) all land on every node with the same version,
+/// and change tracking turns INSYNC once both learners report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_voters_and_two_learners_replicate() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = fast_settings();
+    let nodes = start_cluster(root.path(), 3, 2, &settings).await;
+
+    tracing::info!("phase: register learners as DNS members");
+    for node in &nodes[3..] {
+        write(
+            &nodes[0].handle,
+            Command::PutMember {
+                member: member(node.id, &node.addr),
+            },
+        )
+        .await;
+    }
+
+    tracing::info!("phase: write through every kind of node");
+    let mut last = 0;
+    for (index, node) in nodes.iter().enumerate() {
+        let outcome = write(&node.handle, put_region(&format!("region-{index}"))).await;
+        assert!(
+            outcome.version > last,
+            "versions grow: {outcome:?} after {last}"
+        );
+        last = outcome.version;
+    }
+
+    tracing::info!("phase: every node converges on the same state");
+    for node in &nodes {
+        let state = wait_state(&node.handle, "the last write", |s| {
+            s.regions.len() == 5 && s.version >= last
+        })
+        .await;
+        assert_eq!(state.regions.len(), 5);
+        assert!(state.zones.is_empty());
+    }
+
+    tracing::info!("phase: learners report; the change becomes INSYNC");
+    // These learners run without the reporter task; report by hand the way it does.
+    for node in &nodes[3..] {
+        let applied = node.handle.state().version;
+        write(
+            &node.handle,
+            Command::ReportApplied {
+                node: node.id,
+                index: applied,
+            },
+        )
+        .await;
+    }
+    let state = wait_state(&nodes[0].handle, "both learners' reports", |s| {
+        s.change_status(last) == ChangeStatus::Insync
+    })
+    .await;
+    assert!(matches!(
+        state.change_status(state.version + 1),
+        ChangeStatus::Pending { .. }
+    ));
+
+    tracing::info!("phase: states are identical once quiet");
+    let version = nodes[0].handle.state().version;
+    let states: Vec<Arc<State>> = futures_all(&nodes, version).await;
+    for state in &states[1..] {
+        assert_eq!(states[0].as_ref(), state.as_ref(), "replicas differ");
+    }
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+async fn futures_all(nodes: &[TestNode], version: u64) -> Vec<Arc<State>> {
+    let mut states = Vec::new();
+    for node in nodes {
+        states.push(wait_state(&node.handle, "quiet version", |s| s.version >= version).await);
+    }
+    states
+}
+
+/// What does this test do: a learner started with applied-index reporting registers itself
+/// and change tracking follows writes without anybody reporting by hand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reporting_learner_makes_changes_insync() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = fast_settings();
+    let voters = start_cluster(root.path(), 1, 0, &settings).await;
+    let learner = TestNode::start_reporting(9, &root.path().join("node-9"), &settings).await;
+    voters[0]
+        .handle
+        .add_learner(9, learner.addr.clone())
+        .await
+        .unwrap();
+    write(
+        &voters[0].handle,
+        Command::PutMember {
+            member: member(9, &learner.addr),
+        },
+    )
+    .await;
+    let outcome = write(&voters[0].handle, put_region("eu-west")).await;
+    wait_state(&voters[0].handle, "the learner's report", |s| {
+        s.change_status(outcome.version) == ChangeStatus::Insync
+    })
+    .await;
+    learner.stop().await;
+    for node in voters {
+        node.stop().await;
+    }
+}
+
+/// What does this test do: the leader is stopped in the middle of a stream of writes; every
+/// write that was acknowledged is present exactly once on every surviving node, and the
+/// survivors agree on the whole state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_killed_during_writes_loses_no_acknowledged_write() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = fast_settings();
+    let mut nodes = start_cluster(root.path(), 3, 1, &settings).await;
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    let leader = wait_leader(&refs).await;
+
+    tracing::info!("phase: stream writes from a client that tries every node");
+    let handles: Vec<_> = nodes.iter().map(|node| node.handle.clone()).collect();
+    let (ack_tx, mut ack_rx) = tokio::sync::mpsc::unbounded_channel::<(String, u64)>();
+    let writer = tokio::spawn(async move {
+        let mut next_node = 0usize;
+        for index in 0..200u32 {
+            let id = format!("r-{index}");
+            // One attempt per node at most; a write that is never acknowledged is fine.
+            for _ in 0..handles.len() * 3 {
+                let via = &handles[next_node % handles.len()];
+                match via.write(put_region(&id), Actor::new("stream")).await {
+                    Ok(outcome) => {
+                        let _ = ack_tx.send((id.clone(), outcome.version));
+                        break;
+                    }
+                    Err(WriteError::Invalid { errors } | WriteError::Rejected { errors, .. }) => {
+                        panic!("write {id} refused: {errors}")
+                    }
+                    Err(_) => {
+                        next_node += 1;
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+            }
+        }
+    });
+
+    let mut acknowledged = Vec::new();
+    while acknowledged.len() < 40 {
+        acknowledged.push(ack_rx.recv().await.expect("writer stopped early"));
+    }
+    tracing::info!(leader, "phase: stop the leader mid-stream");
+    let position = nodes.iter().position(|node| node.id == leader).unwrap();
+    let stopped = nodes.remove(position);
+    stopped.stop().await;
+
+    writer.await.unwrap();
+    while let Ok(ack) = ack_rx.try_recv() {
+        acknowledged.push(ack);
+    }
+    assert!(
+        acknowledged.len() > 100,
+        "too few writes acknowledged: {}",
+        acknowledged.len()
+    );
+
+    tracing::info!("phase: survivors hold every acknowledged write");
+    let highest = acknowledged
+        .iter()
+        .map(|(_, version)| *version)
+        .max()
+        .unwrap();
+    for node in &nodes {
+        wait_state(&node.handle, "the highest acknowledged version", |s| {
+            s.version >= highest
+        })
+        .await;
+    }
+    // Let the survivors settle on one final version, then compare.
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    let new_leader = wait_leader(&refs).await;
+    let final_version = nodes
+        .iter()
+        .find(|node| node.id == new_leader)
+        .unwrap()
+        .handle
+        .linearizable_read()
+        .await
+        .unwrap()
+        .version;
+    let mut finals = Vec::new();
+    for node in &nodes {
+        finals.push(
+            wait_state(&node.handle, "the final version", |s| {
+                s.version >= final_version
+            })
+            .await,
+        );
+    }
+    for state in &finals {
+        for (id, version) in &acknowledged {
+            assert!(
+                state.regions.contains_key(id),
+                "acknowledged {id}@{version} missing"
+            );
+        }
+        let audited: Vec<&str> = state
+            .audit
+            .iter()
+            .map(|entry| entry.summary.as_str())
+            .collect();
+        for (id, _) in &acknowledged {
+            let applied = audited
+                .iter()
+                .filter(|summary| **summary == format!("put_region {id}"))
+                .count();
+            assert!(applied >= 1, "{id} has no audit entry");
+        }
+        assert_eq!(state.as_ref(), finals[0].as_ref(), "survivors disagree");
+    }
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// What does this test do: with every voter down, a learner restarted from its data
+/// directory serves at least the state it served before (snapshot + committed log replay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learner_restarted_while_voters_are_down_keeps_its_state() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = gslb_store::raft::RaftSettings {
+        snapshot_every: 20,
+        logs_kept_after_snapshot: 5,
+        replication_lag_threshold: 20,
+        ..fast_settings()
+    };
+    let mut nodes = start_cluster(root.path(), 3, 1, &settings).await;
+    let mut last = 0;
+    for index in 0..55 {
+        last = write(&nodes[0].handle, put_region(&format!("r-{index}")))
+            .await
+            .version;
+    }
+    let learner = nodes.pop().unwrap();
+    let before = wait_state(&learner.handle, "all writes", |s| s.version >= last).await;
+
+    tracing::info!("phase: stop every voter, then the learner");
+    for voter in nodes {
+        voter.stop().await;
+    }
+    let stopped = learner.stop().await;
+
+    tracing::info!("phase: restart the learner alone");
+    let learner = stopped.restart().await;
+    let after = learner.handle.state();
+    assert!(
+        after.version >= before.version,
+        "restarted at {} < {}",
+        after.version,
+        before.version
+    );
+    assert_eq!(after.regions, before.regions);
+    learner.stop().await;
+}
+
+/// What does this test do: with a small snapshot threshold the leader purges its log; a
+/// learner added afterwards can only catch up by installing a snapshot, and ends equal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_learner_catches_up_by_snapshot() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = gslb_store::raft::RaftSettings {
+        snapshot_every: 10,
+        logs_kept_after_snapshot: 0,
+        replication_lag_threshold: 10,
+        snapshot_chunk_bytes: 1024,
+        ..fast_settings()
+    };
+    let nodes = start_cluster(root.path(), 3, 0, &settings).await;
+    let mut last = 0;
+    for index in 0..60 {
+        last = write(&nodes[0].handle, put_region(&format!("r-{index}")))
+            .await
+            .version;
+    }
+    nodes[0]
+        .handle
+        .wait_metrics(WAIT, "the leader to purge its log", |m| {
+            m.purged_index.is_some_and(|p| p > 10)
+        })
+        .await
+        .unwrap();
+
+    tracing::info!("phase: add a learner after the purge");
+    let learner = TestNode::start(7, &root.path().join("node-7"), &settings).await;
+    nodes[0]
+        .handle
+        .add_learner(7, learner.addr.clone())
+        .await
+        .unwrap();
+    let state = wait_state(&learner.handle, "catching up", |s| s.version >= last).await;
+    let metrics = learner.handle.metrics();
+    assert!(
+        metrics.snapshot_index.is_some_and(|index| index > 10),
+        "{metrics:?}"
+    );
+    let leader_state = nodes[0].handle.state();
+    assert_eq!(state.regions, leader_state.regions);
+    learner.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// What does this test do: Raft routes refuse requests without the cluster secret (401), and
+/// a command that does not fit the state is refused with its field named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_rpc_is_refused_and_bad_writes_name_the_field() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(root.path(), 1, 0, &fast_settings()).await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/raft/vote",
+        "/raft/append",
+        "/raft/snapshot",
+        "/raft/forward",
+    ] {
+        let url = format!("http://{}{path}", nodes[0].addr);
+        let response = client.post(&url).body("{}").send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 401, "{path} without a secret");
+        let response = client
+            .post(&url)
+            .bearer_auth("not-the-secret-at-all")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            401,
+            "{path} with a wrong secret"
+        );
+    }
+
+    let mut bad = fixture::region("eu-west");
+    bad.location.country = "germany".to_string();
+    let error = nodes[0]
+        .handle
+        .write(Command::PutRegion { region: bad }, Actor::new("test"))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("region.location.country: must be an ISO 3166-1 alpha-2 code"),
+        "{text}"
+    );
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// What does this test do: a second node on a data directory already in use is refused with
+/// an error naming the directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_open_of_a_data_dir_is_refused() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("node-1");
+    let first = TestNode::start(1, &dir, &fast_settings()).await;
+    let error = start_error(spawn_node(options(1, &dir, "127.0.0.1:1", &fast_settings())).await);
+    assert!(error.contains("already in use"), "{error}");
+    assert!(error.contains(&dir.display().to_string()), "{error}");
+    first.stop().await;
+}
+
+/// What does this test do: a damaged storage directory or snapshot file stops the node at
+/// start with an error naming the path, never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_data_dir_is_refused_naming_the_path() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = gslb_store::raft::RaftSettings {
+        snapshot_every: 5,
+        ..fast_settings()
+    };
+    let nodes = start_cluster(root.path(), 1, 0, &settings).await;
+    for index in 0..12 {
+        write(&nodes[0].handle, put_region(&format!("r-{index}"))).await;
+    }
+    nodes[0]
+        .handle
+        .wait_metrics(WAIT, "a snapshot", |m| m.snapshot_index.is_some())
+        .await
+        .unwrap();
+    let dir = nodes[0].dir.clone();
+    for node in nodes {
+        node.stop().await;
+    }
+
+    tracing::info!("phase: a junk snapshot file");
+    let snapshot = dir.join("snapshot.json");
+    let good_snapshot = std::fs::read(&snapshot).unwrap();
+    std::fs::write(&snapshot, b"{\"not\": \"a snapshot\"}").unwrap();
+    let error = wait_for_error(&dir, &settings).await;
+    assert!(error.contains(&snapshot.display().to_string()), "{error}");
+    std::fs::write(&snapshot, good_snapshot).unwrap();
+
+    tracing::info!("phase: a junk storage engine file");
+    let db_file = dir.join("kv").join("db");
+    let length = std::fs::metadata(&db_file).unwrap().len() as usize;
+    std::fs::write(&db_file, vec![0x5Au8; length]).unwrap();
+    let error = wait_for_error(&dir, &settings).await;
+    assert!(
+        error.contains(&dir.join("kv").display().to_string()),
+        "{error}"
+    );
+    assert!(error.contains("corrupt"), "{error}");
+}
+
+/// Starts a node on `dir` expecting a refusal other than "in use" (the previous incarnation
+/// may still hold the lock for a moment).
+async fn wait_for_error(
+    dir: &std::path::Path,
+    settings: &gslb_store::raft::RaftSettings,
+) -> String {
+    wait_ok(
+        WAIT,
+        "the previous node to release its directory",
+        || async {
+            let result = spawn_node(options(1, dir, "127.0.0.1:1", settings)).await;
+            let error = match result {
+                Ok(node) => {
+                    node.shutdown().await;
+                    panic!("a damaged directory was accepted")
+                }
+                Err(error) => error.to_string(),
+            };
+            if error.contains("already in use") {
+                Err(error)
+            } else {
+                Ok(error)
+            }
+        },
+    )
+    .await
+}

@@ -1,0 +1,101 @@
+//! Disk stays bounded under a long stream of writes: snapshots are taken every
+//! `snapshot_every` entries and the log below them is purged.
+//!
+//! The default run writes 20,000 commands (about a minute on two shared cores); set
+//! `GSLB_STORE_SOAK_WRITES=100000` for the full soak.
+
+mod fixture;
+
+use std::sync::Arc;
+
+use fixture::*;
+use gslb_store::model::Actor;
+use gslb_store::raft::RaftSettings;
+
+/// What does this test do: a single voter takes a long stream of writes (bounded key space,
+/// 16 writers in parallel); the Raft log never holds much more than one snapshot interval,
+/// and the storage directory stops growing once the first few snapshots are taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_writes_keep_disk_bounded() {
+    init_logging();
+    let total: u64 = std::env::var("GSLB_STORE_SOAK_WRITES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(20_000);
+    let settings = RaftSettings {
+        snapshot_every: 1000,
+        logs_kept_after_snapshot: 500,
+        replication_lag_threshold: 1000,
+        ..fast_settings()
+    };
+    let root = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(root.path(), 1, 0, &settings).await;
+    let node = nodes[0].handle.clone();
+
+    const WRITERS: u64 = 16;
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut peak_log_len = 0u64;
+    let mut sizes = Vec::new();
+    let mut checkpoint = total / 10;
+    let mut writers = Vec::new();
+    for _ in 0..WRITERS {
+        let node = node.clone();
+        let next = next.clone();
+        writers.push(tokio::spawn(async move {
+            loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if index >= total {
+                    return;
+                }
+                // A bounded key space: the state stays small, only the log would grow.
+                let id = format!("r-{}", index % 200);
+                let mut region = region(&id);
+                region.capacity = Some((index % 1000 + 1) as u32);
+                node.write(
+                    gslb_store::Command::PutRegion { region },
+                    Actor::new("soak"),
+                )
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    while writers.iter().any(|writer| !writer.is_finished()) {
+        let metrics = node
+            .wait_metrics(WAIT, "progress", |m| {
+                m.applied_index >= checkpoint.min(total)
+            })
+            .await
+            .unwrap();
+        let log_len = metrics.last_log_index - metrics.purged_index.unwrap_or(0);
+        peak_log_len = peak_log_len.max(log_len);
+        sizes.push((metrics.applied_index, metrics.storage_bytes));
+        tracing::info!(
+            applied = metrics.applied_index,
+            log_len,
+            bytes = metrics.storage_bytes,
+            "phase: checkpoint"
+        );
+        if checkpoint >= total {
+            break;
+        }
+        checkpoint += total / 10;
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let metrics = node.metrics();
+    eprintln!("storage by applied index: {sizes:?}; peak log length {peak_log_len}");
+    assert!(metrics.applied_index >= total);
+    // A snapshot every 1000 entries, 500 kept below it, plus what arrives while a snapshot is
+    // being built.
+    assert!(peak_log_len < 4000, "log grew to {peak_log_len} entries");
+    let last_bytes = sizes.last().unwrap().1;
+    assert!(
+        last_bytes < 64 * 1024 * 1024,
+        "storage grew to {last_bytes} bytes after {total} writes"
+    );
+    for node in nodes {
+        node.stop().await;
+    }
+}
