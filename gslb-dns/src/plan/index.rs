@@ -14,22 +14,30 @@ pub(crate) struct NameIndex {
     len: usize,
 }
 
-/// A fast non-cryptographic hash of a name key (FxHash-style, eight octets at a time).
-/// Keys come from our own data or are looked up, never inserted, from queries, so hash
-/// flooding is not a concern: a hostile query costs one probe sequence.
+/// A fast non-cryptographic hash of a name key: eight octets at a time, each folded in with a
+/// multiply and a shift, then murmur3's 64-bit finaliser so every input bit reaches the low
+/// bits that pick the slot. Keys come from our own data; a query only looks up, so hostile
+/// names cost one probe sequence, not a degraded table.
 pub(crate) fn hash_key(key: &[u8]) -> u64 {
-    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut hash = key.len() as u64;
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut hash = (key.len() as u64).wrapping_mul(K);
     let mut chunks = key.chunks_exact(8);
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
-        hash = (hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+        hash = (hash ^ word).wrapping_mul(K);
+        hash ^= hash >> 32;
     }
-    let mut tail = [0u8; 8];
     let rest = chunks.remainder();
-    tail[..rest.len()].copy_from_slice(rest);
-    hash = (hash.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(SEED);
-    hash ^ (hash >> 29)
+    if !rest.is_empty() {
+        let mut tail = [0u8; 8];
+        tail[..rest.len()].copy_from_slice(rest);
+        hash = (hash ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+    }
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    hash ^= hash >> 33;
+    hash = hash.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    hash ^ (hash >> 33)
 }
 
 impl NameIndex {
