@@ -9,8 +9,9 @@
 //!
 //! Decisions, each with its RFC (and Knot DNS as the reference where RFCs leave a choice):
 //! - QR=1 or fewer than 12 octets → silence; other malformed packets → FORMERR with the ID
-//!   (and the question when it parsed), no OPT.
-//! - OPCODE ≠ QUERY → NOTIMP (RFC 1035 §4.1.1), question echoed when readable.
+//!   (and the question when it parsed), no OPT (the OPT itself may be what is malformed).
+//! - OPCODE ≠ QUERY → NOTIMP (RFC 1035 §4.1.1), question echoed when readable, OPT when the
+//!   packet was otherwise well formed and had one.
 //! - EDNS version > 0 → BADVERS (RFC 6891 §6.1.3): extended RCODE 16, OPT with version 0.
 //! - The reply carries an OPT only when the query did; its payload is
 //!   max(512, min(client payload, `max_udp_payload`)), which is also the UDP size limit
@@ -115,9 +116,23 @@ impl Responder {
             Err(QueryError::NotImplemented {
                 header,
                 question_end,
+                edns,
                 ..
             }) => {
+                let payload = edns.map(|edns| self.reply_payload(edns.udp_payload));
                 write_error(query, &header, question_end, rcode::NOTIMP, out);
+                if let (Some(edns), Some(payload)) = (edns, payload) {
+                    let subnet = edns.client_subnet;
+                    write_opt(
+                        out,
+                        payload,
+                        rcode::NOTIMP,
+                        edns.dnssec_ok,
+                        subnet.as_ref(),
+                        0,
+                    );
+                    out[11] = 1;
+                }
                 return true;
             }
             Err(QueryError::Malformed {
@@ -187,6 +202,13 @@ impl Responder {
         }
     }
 
+    /// The payload size we advertise and limit UDP replies to, for a client's offer.
+    fn reply_payload(&self, client_payload: u16) -> u16 {
+        client_payload
+            .min(self.options.max_udp_payload)
+            .max(MIN_UDP_PAYLOAD)
+    }
+
     /// Appends the OPT, truncates for UDP when needed, and writes the header.
     fn finish(
         &self,
@@ -195,11 +217,7 @@ impl Responder {
         transport: Transport,
         out: &mut Vec<u8>,
     ) {
-        let payload = parsed.edns.map(|edns| {
-            edns.udp_payload
-                .min(self.options.max_udp_payload)
-                .max(MIN_UDP_PAYLOAD)
-        });
+        let payload = parsed.edns.map(|edns| self.reply_payload(edns.udp_payload));
         let opt_len = parsed.edns.map_or(0, |edns| {
             11 + edns
                 .client_subnet
@@ -252,7 +270,7 @@ fn refusal(rcode: u16) -> Sections {
     }
 }
 
-/// A header-only (or header + question) error reply, without OPT.
+/// A header-only (or header + question) error reply; the caller may append an OPT.
 fn write_error(
     query: &[u8],
     header: &QueryHeader,

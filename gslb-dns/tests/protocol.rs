@@ -387,7 +387,15 @@ fn opcodes_other_than_query_get_notimp_rfc1035_section_4_1_1() {
         assert_eq!(u8::from(parsed.metadata.op_code), opcode);
         assert_eq!(parsed.metadata.id, 0xBEEF);
         assert!(!parsed.metadata.authoritative);
+        assert!(parsed.edns.is_none());
     }
+    let mut with_opt = with_edns(q("example.com.", "SOA"), 4096, true, None).to_vec().unwrap();
+    with_opt[2] = (with_opt[2] & 0x87) | (4 << 3);
+    check_packet(
+        &with_opt,
+        Transport::Udp,
+        "NotImp rd id=beef qd=1\nopt payload=1232 version=0 do=true",
+    );
 }
 
 #[test]

@@ -410,3 +410,132 @@ impl ZonePlan {
         &self.negative_soa
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gslb_store::{DomainName, RecordSet, Soa};
+
+    fn name(text: &str) -> DomainName {
+        DomainName::parse_absolute(text).unwrap()
+    }
+
+    fn sample() -> ZonePlan {
+        let set = |owner: &str, rdata: RData| RecordSet {
+            name: name(owner),
+            rtype: rdata.record_type(),
+            ttl: 60,
+            rdata: vec![rdata],
+        };
+        let a = RData::A("192.0.2.1".parse().unwrap());
+        let zone = Zone {
+            apex: name("example.com."),
+            soa: Soa {
+                mname: name("ns.example.com."),
+                rname: name("h.example.com."),
+                serial: 1,
+                refresh: 1,
+                retry: 1,
+                expire: 1,
+                minimum: 30,
+                ttl: 60,
+            },
+            default_ttl: 60,
+            rrsets: vec![
+                set("example.com.", RData::NS(name("ns.example.com."))),
+                set("a.b.example.com.", a.clone()),
+                set("*.w.example.com.", a.clone()),
+                set("h.w.example.com.", a.clone()),
+                set("d.example.com.", RData::NS(name("ns.d.example.com."))),
+                set("ns.d.example.com.", a.clone()),
+                set("outside.example.net.", a),
+            ],
+        };
+        ZonePlan::compile(&zone)
+    }
+
+    /// Looks `text` up and names the outcome: `exact <name>`, `wildcard <name>`,
+    /// `referral <cut>` (`at-cut` when the name is the cut), or `nxdomain`.
+    fn check(zone: &ZonePlan, text: &str, expected: &str) {
+        let wire = name(text).to_wire();
+        let query = QueryName::from_wire(&wire).unwrap();
+        let describe = |node: u32| {
+            let key = key_of(&zone.keys, &zone.nodes, node);
+            let mut wire = key.to_vec();
+            wire.extend_from_slice(zone.apex());
+            format!("{:?}", QueryName::from_wire(&wire).unwrap())
+        };
+        let got = match zone.lookup(&query) {
+            Lookup::Exact(node) => format!("exact {}", describe(node)),
+            Lookup::Wildcard(node) => format!("wildcard {}", describe(node)),
+            Lookup::Referral { cut, at_cut } => {
+                format!(
+                    "referral {}{}",
+                    describe(cut),
+                    if at_cut { " at-cut" } else { "" }
+                )
+            }
+            Lookup::NxDomain => "nxdomain".to_string(),
+        };
+        assert_eq!(got, expected, "lookup of {text}");
+    }
+
+    #[test]
+    fn lookup_follows_rfc1034_section_4_3_2_and_rfc4592() {
+        let zone = sample();
+        check(&zone, "example.com.", "exact QueryName(example.com.)");
+        check(
+            &zone,
+            "a.b.example.com.",
+            "exact QueryName(a.b.example.com.)",
+        );
+        check(&zone, "b.example.com.", "exact QueryName(b.example.com.)");
+        check(&zone, "x.b.example.com.", "nxdomain");
+        check(
+            &zone,
+            "x.w.example.com.",
+            "wildcard QueryName(*.w.example.com.)",
+        );
+        check(
+            &zone,
+            "y.x.w.example.com.",
+            "wildcard QueryName(*.w.example.com.)",
+        );
+        check(
+            &zone,
+            "h.w.example.com.",
+            "exact QueryName(h.w.example.com.)",
+        );
+        check(&zone, "w.example.com.", "exact QueryName(w.example.com.)");
+        check(
+            &zone,
+            "d.example.com.",
+            "referral QueryName(d.example.com.) at-cut",
+        );
+        check(
+            &zone,
+            "ns.d.example.com.",
+            "referral QueryName(d.example.com.)",
+        );
+        check(
+            &zone,
+            "deep.x.d.example.com.",
+            "referral QueryName(d.example.com.)",
+        );
+        check(&zone, "zz.example.com.", "nxdomain");
+    }
+
+    #[test]
+    fn compile_skips_names_outside_the_zone_and_adds_glue() {
+        let zone = sample();
+        // apex, a.b, b, *.w, w, h.w, d, ns.d
+        assert_eq!(zone.name_count(), 8);
+        let cut = zone.find(b"\x01d").unwrap();
+        let glue = zone.set(cut, TYPE_GLUE).unwrap();
+        assert_eq!(glue.count, 1);
+        assert!(zone
+            .bytes(glue)
+            .starts_with(b"\x02ns\x01d\x07example\x03com\x00\x00\x01"));
+        assert_eq!(zone.bytes(zone.negative_soa())[6..10], 30u32.to_be_bytes());
+    }
+}

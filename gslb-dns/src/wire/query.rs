@@ -162,6 +162,8 @@ pub enum QueryError {
         opcode: u8,
         /// Where the question ends when it could be read (to echo it).
         question_end: Option<usize>,
+        /// The OPT, when the whole packet was well formed and had one.
+        edns: Option<EdnsRequest>,
     },
     /// Anything malformed: answered FORMERR with the ID (and the question when it parsed).
     #[error("malformed query: {reason}")]
@@ -246,11 +248,19 @@ impl ParsedQuery {
             None
         };
         if header.opcode != 0 {
-            let question_end = question.and_then(|q| q.ok()).map(|(_, _, _, end)| end);
+            // Read the OPT too when the rest is well formed, so NOTIMP can carry one.
+            let (question_end, edns) = match question {
+                Some(Ok((_, _, _, end))) => {
+                    let edns = Self::parse_sections(packet, end, [ancount, nscount, arcount]);
+                    (Some(end), edns.ok().flatten())
+                }
+                _ => (None, None),
+            };
             return Err(QueryError::NotImplemented {
                 header,
                 opcode: header.opcode,
                 question_end,
+                edns,
             });
         }
         let (name, qtype, qclass, question_end) = match question {
@@ -263,31 +273,8 @@ impl ParsedQuery {
         if qtype == TYPE_OPT {
             return Err(in_question("qtype opt is a meta-type"));
         }
-
-        let mut pos = question_end;
-        for _ in 0..(ancount as usize + nscount as usize) {
-            pos = Self::skip_record(packet, pos).map_err(in_question)?;
-        }
-        let mut edns = None;
-        for _ in 0..arcount {
-            let record_start = pos;
-            let name_end = skip_name(packet, pos).map_err(in_question)?;
-            let rtype = read_u16(packet, name_end).ok_or(in_question("truncated record"))?;
-            let end = Self::skip_record(packet, pos).map_err(in_question)?;
-            if rtype == TYPE_OPT {
-                if edns.is_some() {
-                    return Err(in_question("more than one opt record"));
-                }
-                if name_end != record_start + 1 {
-                    return Err(in_question("opt owner is not the root"));
-                }
-                edns = Some(Self::parse_opt(&packet[name_end..end]).map_err(in_question)?);
-            }
-            pos = end;
-        }
-        if pos != packet.len() {
-            return Err(in_question("octets after the last record"));
-        }
+        let edns = Self::parse_sections(packet, question_end, [ancount, nscount, arcount])
+            .map_err(in_question)?;
         Ok(ParsedQuery {
             header,
             name,
@@ -296,6 +283,39 @@ impl ParsedQuery {
             question_end,
             edns,
         })
+    }
+
+    /// Skips the answer and authority sections and reads the additional section from `pos`,
+    /// returning the OPT if there is exactly one; the packet must end with the last record.
+    fn parse_sections(
+        packet: &[u8],
+        mut pos: usize,
+        [ancount, nscount, arcount]: [u16; 3],
+    ) -> Result<Option<EdnsRequest>, &'static str> {
+        for _ in 0..(ancount as usize + nscount as usize) {
+            pos = Self::skip_record(packet, pos)?;
+        }
+        let mut edns = None;
+        for _ in 0..arcount {
+            let record_start = pos;
+            let name_end = skip_name(packet, pos)?;
+            let rtype = read_u16(packet, name_end).ok_or("truncated record")?;
+            let end = Self::skip_record(packet, pos)?;
+            if rtype == TYPE_OPT {
+                if edns.is_some() {
+                    return Err("more than one opt record");
+                }
+                if name_end != record_start + 1 {
+                    return Err("opt owner is not the root");
+                }
+                edns = Some(Self::parse_opt(&packet[name_end..end])?);
+            }
+            pos = end;
+        }
+        if pos != packet.len() {
+            return Err("octets after the last record");
+        }
+        Ok(edns)
     }
 
     fn parse_question(packet: &[u8]) -> Result<(QueryName, u16, u16, usize), &'static str> {
