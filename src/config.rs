@@ -482,7 +482,7 @@ impl RawConfig {
                         }
                     }
                     for address in &listen {
-                        if listeners.listen.contains(address) {
+                        if address.port() != 0 && listeners.listen.contains(address) {
                             problems.push_at(
                                 None,
                                 "dns.proxy.listen",

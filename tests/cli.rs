@@ -1,0 +1,175 @@
+//! Black-box tests of the `gslb` command line: `check-config` reports every problem with
+//! its line, a broken zone refuses start, and SIGTERM shuts down promptly and cleanly.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{codes, example_zone, framed, query_packet, read_framed, send_all, tcp_connect};
+use common::{LogLines, Server, TempDir, GSLB};
+
+fn check_config(dir: &TempDir, config: &str) -> (bool, String, String) {
+    let path = dir.write("node.toml", config);
+    let output = Command::new(GSLB)
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        output.status.success() || output.status.code() == Some(1),
+        "exit 0 or 1"
+    );
+    (output.status.success(), stdout, stderr)
+}
+
+/// A valid config with its zone file passes and says "config ok".
+#[test]
+fn check_config_accepts_a_valid_config() {
+    let dir = TempDir::new("check-ok");
+    dir.write("example.test.zone", &example_zone());
+    let (ok, stdout, _) = check_config(
+        &dir,
+        "[dns]\nlisten = [\"127.0.0.1:5353\"]\n[[zones]]\nfile = \"example.test.zone\"\norigin = \"example.test.\"\n",
+    );
+    assert!(ok);
+    assert!(stdout.contains("config ok"), "{stdout}");
+}
+
+/// A misspelt key is reported with the line it is on, and the exit status is 1.
+#[test]
+fn check_config_reports_the_line_of_a_bad_key() {
+    let dir = TempDir::new("check-key");
+    let (ok, _, stderr) = check_config(
+        &dir,
+        "[dns]\nlisten = [\"127.0.0.1:5353\"]\n\n[dns.tcp]\nidle_timeoutt = \"5s\"\n",
+    );
+    assert!(!ok);
+    assert!(stderr.contains("node.toml:5:"), "{stderr}");
+    assert!(stderr.contains("idle_timeoutt"), "{stderr}");
+}
+
+/// Several bad values are all reported at once, each with its line and field.
+#[test]
+fn check_config_reports_every_bad_field_with_its_line() {
+    let dir = TempDir::new("check-all");
+    let (ok, _, stderr) = check_config(
+        &dir,
+        "[dns]\nlisten = [\"127.0.0.1:99999\"]\nudp_batch = 0\n[dns.tcp]\nidle_timeout = \"soon\"\n",
+    );
+    assert!(!ok);
+    for wanted in [
+        "node.toml:2: dns.listen[0]",
+        "node.toml:3: dns.udp_batch",
+        "node.toml:5: dns.tcp.idle_timeout",
+    ] {
+        assert!(stderr.contains(wanted), "missing {wanted:?} in {stderr}");
+    }
+}
+
+/// A zone file with an error refuses start (exit 1) and names file:line; check-config
+/// reports the same.
+#[test]
+fn broken_zone_file_refuses_start_naming_file_and_line() {
+    let dir = TempDir::new("broken-zone");
+    dir.write(
+        "broken.zone",
+        "$ORIGIN example.test.\n$TTL 300\n@ IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ IN NS ns1\nns1 IN A 10.0.0.300\n",
+    );
+    let config = "[dns]\nlisten = [\"127.0.0.1:0\"]\n[[zones]]\nfile = \"broken.zone\"\n";
+    let (ok, _, stderr) = check_config(&dir, config);
+    assert!(!ok);
+    assert!(stderr.contains("broken.zone:5:"), "{stderr}");
+
+    let output = Command::new(GSLB)
+        .args(["serve", "--config"])
+        .arg(dir.0.join("node.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.zone:5:"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+}
+
+/// A port already taken refuses start with a message naming the address.
+#[test]
+fn a_port_in_use_refuses_start() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let dir = TempDir::new("port-in-use");
+    dir.write("example.test.zone", &example_zone());
+    let path = dir.write(
+        "node.toml",
+        &format!("[dns]\nlisten = [\"{address}\"]\n[[zones]]\nfile = \"example.test.zone\"\norigin = \"example.test.\"\n"),
+    );
+    let output = Command::new(GSLB)
+        .args(["serve", "--config"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&address.to_string()), "{stderr}");
+}
+
+/// SIGTERM with an idle TCP connection open: the server closes it, exits 0, promptly.
+#[test]
+fn sigterm_exits_zero_promptly() {
+    let mut server = Server::start();
+    let mut stream = tcp_connect(server.address);
+    send_all(
+        &mut stream,
+        &framed(&query_packet(1, 0, "www.example.test", codes::A, codes::IN)),
+    );
+    assert!(read_framed(&mut stream).is_some());
+    let started = Instant::now();
+    server.signal("TERM");
+    let status = server
+        .wait_exit(Duration::from_secs(5))
+        .expect("exited within 5 s");
+    assert!(status.success(), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(server
+        .log
+        .wait_for("SIGTERM received", Duration::from_secs(1))
+        .is_some());
+}
+
+/// JSON logs: every stderr line of a starting server is one JSON object, and the
+/// `listening on` message is among them.
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let dir = TempDir::new("json-logs");
+    dir.write("example.test.zone", &example_zone());
+    let path = dir.write(
+        "node.toml",
+        "[log]\nformat = \"json\"\n[dns]\nlisten = [\"127.0.0.1:0\"]\nudp_workers = 1\n[[zones]]\nfile = \"example.test.zone\"\norigin = \"example.test.\"\n",
+    );
+    let mut child = Command::new(GSLB)
+        .args(["serve", "--config"])
+        .arg(path)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = LogLines::follow(child.stderr.take().unwrap());
+    let line = log.wait_for("listening on tcp", Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("a listening line");
+    assert!(line.starts_with('{') && line.ends_with('}'), "{line}");
+    for line in log.text().lines() {
+        assert!(line.starts_with('{'), "not JSON: {line}");
+    }
+}

@@ -1,0 +1,466 @@
+//! Shared fixture of the black-box tests: start the real `gslb` binary on port 0 with a
+//! config and zone files in a fresh directory, learn its ports from the `listening on` log
+//! lines, query it with real `dig`/`kdig` or raw packets, and kill it on `Drop`.
+//!
+//! Every wait here waits for a condition with a deadline; nothing sleeps a fixed time.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// The `gslb` binary cargo built for these tests.
+pub const GSLB: &str = env!("CARGO_BIN_EXE_gslb");
+
+/// How long a server gets to start listening.
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The zone most tests query: every record type, a wildcard, a delegation with glue, and a
+/// TXT too big for a 1232-octet UDP reply. SOA TTL 3600 and MINIMUM 60, so negative
+/// answers carry TTL 60 (RFC 2308 §5).
+pub fn example_zone() -> String {
+    let chunk = "x".repeat(250);
+    let big = (0..8)
+        .map(|index| format!("\"{index}{chunk}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "$ORIGIN example.test.
+$TTL 300
+@        3600 IN SOA   ns1 hostmaster 2026112401 3600 600 86400 60
+@        3600 IN NS    ns1
+@        3600 IN NS    ns2
+ns1           IN A     192.0.2.1
+ns2           IN A     192.0.2.2
+@             IN MX    10 mail
+mail          IN A     192.0.2.25
+www           IN A     192.0.2.10
+www           IN AAAA  2001:db8::10
+alias         IN CNAME www
+*.wild        IN A     192.0.2.50
+sub           IN NS    ns.sub
+ns.sub        IN A     192.0.2.53
+big           IN TXT   {big}
+"
+    )
+}
+
+/// A directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh, empty directory under the system temp dir.
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "gslb-test-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// Writes `text` to `name` inside the directory; returns the path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Lines a child wrote to stderr, shared with the thread that reads them.
+#[derive(Clone, Default)]
+pub struct LogLines(Arc<(Mutex<Vec<String>>, Condvar)>);
+
+impl LogLines {
+    /// Reads `stream` line by line on a thread until it closes.
+    pub fn follow(stream: impl Read + Send + 'static) -> LogLines {
+        let lines = LogLines::default();
+        let writer = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let (list, changed) = &*writer.0;
+                list.lock().unwrap().push(line);
+                changed.notify_all();
+            }
+        });
+        lines
+    }
+
+    /// Waits until a line contains `needle`; returns it.
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        let (list, changed) = &*self.0;
+        let mut guard = list.lock().unwrap();
+        loop {
+            if let Some(line) = guard.iter().find(|line| line.contains(needle)) {
+                return Some(line.clone());
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            guard = changed.wait_timeout(guard, left).unwrap().0;
+        }
+    }
+
+    /// Everything so far, one string.
+    pub fn text(&self) -> String {
+        self.0 .0.lock().unwrap().join("\n")
+    }
+}
+
+/// The address after `listening on <kind> ` in a log line.
+pub fn listening_address(line: &str, kind: &str) -> Option<SocketAddr> {
+    let marker = format!("listening on {kind} ");
+    let rest = &line[line.find(&marker)? + marker.len()..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+/// A running `gslb serve`.
+pub struct Server {
+    /// The child process; killed on drop.
+    pub child: Child,
+    /// Its config and zone files.
+    pub dir: TempDir,
+    /// Its stderr.
+    pub log: LogLines,
+    /// Plain DNS, UDP and TCP.
+    pub address: SocketAddr,
+    /// PROXY v2 UDP and TCP, when configured.
+    pub proxy_address: Option<SocketAddr>,
+}
+
+impl Server {
+    /// Starts a server for `example.test.` with `dns_extra` appended to its `[dns]` table
+    /// and `tail` appended to the file (more tables).
+    pub fn start_with(dns_extra: &str, tail: &str) -> Server {
+        let dir = TempDir::new("server");
+        dir.write("example.test.zone", &example_zone());
+        let config = format!(
+            "[log]\nlevel = \"info\"\n\n[dns]\nlisten = [\"127.0.0.1:0\"]\nudp_workers = 2\n{dns_extra}\n\n\
+             [dns.chaos]\nid = \"test-node\"\n\n\
+             [[zones]]\nfile = \"example.test.zone\"\norigin = \"example.test.\"\n{tail}\n"
+        );
+        let config_path = dir.write("node.toml", &config);
+        Server::spawn(dir, &config_path)
+    }
+
+    /// Starts the standard server.
+    pub fn start() -> Server {
+        Server::start_with("", "")
+    }
+
+    /// Runs `gslb serve --config <config>` and waits for its listeners.
+    pub fn spawn(dir: TempDir, config: &Path) -> Server {
+        let mut child = Command::new(GSLB)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gslb serve");
+        let log = LogLines::follow(child.stderr.take().unwrap());
+        let proxied = std::fs::read_to_string(config)
+            .unwrap()
+            .contains("[dns.proxy]");
+        let udp = log.wait_for("listening on udp ", START_TIMEOUT);
+        let tcp = log.wait_for("listening on tcp ", START_TIMEOUT);
+        let (Some(udp), Some(_)) = (udp, tcp) else {
+            let _ = child.kill();
+            panic!("gslb serve did not listen; its log:\n{}", log.text());
+        };
+        let address = listening_address(&udp, "udp").unwrap();
+        let proxy_address = proxied.then(|| {
+            let line = log
+                .wait_for("listening on proxy-udp ", START_TIMEOUT)
+                .expect("proxy listener");
+            listening_address(&line, "proxy-udp").unwrap()
+        });
+        Server {
+            child,
+            dir,
+            log,
+            address,
+            proxy_address,
+        }
+    }
+
+    /// The port of the plain listener, as text for `dig -p`.
+    pub fn port(&self) -> String {
+        self.address.port().to_string()
+    }
+
+    /// Runs dig against this server with `args`.
+    pub fn dig(&self, args: &[&str]) -> DigReply {
+        dig(self.address, args)
+    }
+
+    /// Sends a signal (`TERM`, `INT`) to the server.
+    pub fn signal(&self, name: &str) {
+        send_signal(self.child.id(), name);
+    }
+
+    /// Waits for the server to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        wait_exit(&mut self.child, timeout)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends signal `name` (as `kill -NAME`) to `pid`.
+pub fn send_signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+/// Waits for `child` to exit, polling; `None` when it is still running at the deadline.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What `dig` printed, with the parts tests look at.
+#[derive(Debug)]
+pub struct DigReply {
+    /// The whole output.
+    pub text: String,
+}
+
+impl DigReply {
+    /// The RCODE name (`NOERROR`, `NXDOMAIN`, ...).
+    pub fn status(&self) -> &str {
+        let start = self.text.find("status: ").expect("a status line") + 8;
+        let rest = &self.text[start..];
+        &rest[..rest.find([',', ';']).unwrap()]
+    }
+
+    /// The header flags (`qr`, `aa`, `rd`, ...).
+    pub fn flags(&self) -> Vec<String> {
+        let line = self
+            .text
+            .lines()
+            .find(|line| line.to_ascii_lowercase().starts_with(";; flags:"))
+            .expect("a flags line");
+        let rest = &line[";; flags:".len()..];
+        let flags = &rest[..rest.find(';').unwrap_or(rest.len())];
+        flags.split_whitespace().map(str::to_string).collect()
+    }
+
+    /// True when the header flags include `flag`.
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags().iter().any(|present| present == flag)
+    }
+
+    /// The record lines of a section (`ANSWER`, `AUTHORITY`, `ADDITIONAL`, `QUESTION`).
+    pub fn section(&self, name: &str) -> Vec<String> {
+        let header = format!(";; {name} SECTION:");
+        let mut lines = self
+            .text
+            .lines()
+            .skip_while(|line| !line.starts_with(&header));
+        if lines.next().is_none() {
+            return Vec::new();
+        }
+        lines
+            .take_while(|line| !line.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The fields of each record of a section: owner, TTL, class, type, data.
+    pub fn records(&self, name: &str) -> Vec<Vec<String>> {
+        self.section(name)
+            .iter()
+            .map(|line| line.split_whitespace().map(str::to_string).collect())
+            .collect()
+    }
+
+    /// The `; EDNS:` line, if the reply had an OPT.
+    pub fn edns_line(&self) -> Option<String> {
+        self.text
+            .lines()
+            .find(|line| line.starts_with("; EDNS:"))
+            .map(str::to_string)
+    }
+}
+
+/// Runs `dig @address -p port <args> +time=2 +tries=1`.
+pub fn dig(address: SocketAddr, args: &[&str]) -> DigReply {
+    run_client("dig", address, args)
+}
+
+/// Runs `kdig @address -p port <args> +time=2 +retry=0`.
+pub fn kdig(address: SocketAddr, args: &[&str]) -> DigReply {
+    run_client("kdig", address, args)
+}
+
+fn run_client(tool: &str, address: SocketAddr, args: &[&str]) -> DigReply {
+    let retry = if tool == "dig" {
+        "+tries=1"
+    } else {
+        "+retry=0"
+    };
+    let output = Command::new(tool)
+        .arg(format!("@{}", address.ip()))
+        .args(["-p", &address.port().to_string()])
+        .args(args)
+        .args(["+time=2", retry])
+        .output()
+        .unwrap_or_else(|error| panic!("run {tool}: {error}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    eprintln!("$ {tool} {args:?}\n{text}");
+    DigReply { text }
+}
+
+/// A query packet: `id`, header flags word, one question `name` (presentation, may end
+/// with a dot) of `qtype`/`qclass`.
+pub fn query_packet(id: u16, flags: u16, name: &str, qtype: u16, qclass: u16) -> Vec<u8> {
+    let mut packet = Vec::new();
+    packet.extend_from_slice(&id.to_be_bytes());
+    packet.extend_from_slice(&flags.to_be_bytes());
+    packet.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
+        packet.push(label.len() as u8);
+        packet.extend_from_slice(label.as_bytes());
+    }
+    packet.push(0);
+    packet.extend_from_slice(&qtype.to_be_bytes());
+    packet.extend_from_slice(&qclass.to_be_bytes());
+    packet
+}
+
+/// The parts of a reply header tests look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyHeader {
+    /// Message ID.
+    pub id: u16,
+    /// QR bit.
+    pub response: bool,
+    /// OPCODE.
+    pub opcode: u8,
+    /// AA bit.
+    pub authoritative: bool,
+    /// TC bit.
+    pub truncated: bool,
+    /// RCODE (low 4 bits).
+    pub rcode: u8,
+    /// ANCOUNT.
+    pub answers: u16,
+}
+
+/// Decodes the 12-octet header of `reply`.
+pub fn reply_header(reply: &[u8]) -> ReplyHeader {
+    assert!(reply.len() >= 12, "reply shorter than a header: {reply:?}");
+    ReplyHeader {
+        id: u16::from_be_bytes([reply[0], reply[1]]),
+        response: reply[2] & 0x80 != 0,
+        opcode: (reply[2] >> 3) & 0x0f,
+        authoritative: reply[2] & 0x04 != 0,
+        truncated: reply[2] & 0x02 != 0,
+        rcode: reply[3] & 0x0f,
+        answers: u16::from_be_bytes([reply[6], reply[7]]),
+    }
+}
+
+/// Sends `packet` over UDP and waits up to `timeout` for one reply.
+pub fn udp_exchange(to: SocketAddr, packet: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(timeout)).unwrap();
+    socket.send_to(packet, to).unwrap();
+    let mut buffer = [0u8; 65535];
+    let (length, _) = socket.recv_from(&mut buffer).ok()?;
+    Some(buffer[..length].to_vec())
+}
+
+/// A TCP connection with a read timeout.
+pub fn tcp_connect(to: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(to).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+}
+
+/// `message` with its 2-octet length prefix (RFC 1035 §4.2.2).
+pub fn framed(message: &[u8]) -> Vec<u8> {
+    let mut bytes = (message.len() as u16).to_be_bytes().to_vec();
+    bytes.extend_from_slice(message);
+    bytes
+}
+
+/// Reads one length-prefixed message; `None` on EOF, reset or timeout.
+pub fn read_framed(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut prefix = [0u8; 2];
+    stream.read_exact(&mut prefix).ok()?;
+    let mut message = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+    stream.read_exact(&mut message).ok()?;
+    Some(message)
+}
+
+/// True when the peer closed (EOF or reset) before the stream's read timeout.
+pub fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => error.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+/// Writes all of `bytes` and flushes.
+pub fn send_all(stream: &mut TcpStream, bytes: &[u8]) {
+    stream.write_all(bytes).unwrap();
+    stream.flush().unwrap();
+}
+
+/// Record type and class codes used by the raw-packet tests.
+pub mod codes {
+    /// A.
+    pub const A: u16 = 1;
+    /// TXT.
+    pub const TXT: u16 = 16;
+    /// Class IN.
+    pub const IN: u16 = 1;
+    /// RCODE FORMERR.
+    pub const FORMERR: u8 = 1;
+    /// RCODE NOTIMP.
+    pub const NOTIMP: u8 = 4;
+    /// RCODE NOERROR.
+    pub const NOERROR: u8 = 0;
+}

@@ -1,0 +1,175 @@
+//! Black-box test of `gslb demo`: every `dig` line it prints works as printed, and Ctrl-C
+//! stops every node it started.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{send_signal, wait_exit, TempDir, GSLB};
+
+/// Starts the demo on free ports, runs each printed `dig` line and expects NOERROR with
+/// data (answer or, for the referral, authority); then SIGINT stops the demo and both
+/// nodes, and a second run on the same ports works.
+#[test]
+fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
+    let dir = TempDir::new("demo");
+    for run in 0..2 {
+        eprintln!("-- demo run {run}");
+        let mut demo = Command::new(GSLB)
+            .args([
+                "demo",
+                "--dns",
+                "127.0.0.1:0",
+                "--token",
+                "t0k3n",
+                "--data-dir",
+            ])
+            .arg(&dir.0)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (lines_tx, lines_rx) = mpsc::channel();
+        let stdout = demo.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut banner = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = lines_rx
+                .recv_timeout(left)
+                .expect("the demo prints its banner");
+            let done = line.contains("press Ctrl-C");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+        let banner_text = banner.join("\n");
+        eprintln!("{banner_text}");
+        assert!(
+            banner_text.contains("not built yet"),
+            "says what is missing"
+        );
+        assert!(
+            banner_text.contains("t0k3n"),
+            "prints the token it was given"
+        );
+
+        let pids: Vec<u32> = banner
+            .iter()
+            .filter_map(|line| {
+                let rest = &line[line.find(" pid ")? + 5..];
+                rest.split_whitespace().next()?.parse().ok()
+            })
+            .collect();
+        assert_eq!(pids.len(), 2, "two nodes: {pids:?}");
+
+        let digs: Vec<&String> = banner
+            .iter()
+            .filter(|line| line.trim_start().starts_with("dig "))
+            .collect();
+        assert!(digs.len() >= 10, "{digs:?}");
+        for line in digs {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let output = Command::new(words[0])
+                .args(&words[1..])
+                .args(["+time=2", "+tries=1"])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(text.contains("status: NOERROR"), "{line}:\n{text}");
+            let has_data = ["ANSWER: 0,", "AUTHORITY: 0,"]
+                .iter()
+                .filter(|empty| text.contains(**empty))
+                .count()
+                < 2;
+            assert!(has_data, "{line}:\n{text}");
+        }
+
+        send_signal(demo.id(), "INT");
+        let status = wait_exit(&mut demo, Duration::from_secs(10)).expect("demo exits");
+        assert!(status.success(), "{status}");
+        for pid in pids {
+            let gone = wait_until(Duration::from_secs(5), || !process_alive(pid));
+            assert!(gone, "node pid {pid} still running");
+        }
+    }
+}
+
+/// Stopping the demo with SIGKILL (no cleanup at all) still takes the nodes down, through
+/// their parent-death signal.
+#[test]
+fn demo_nodes_die_with_the_demo() {
+    let dir = TempDir::new("demo-kill");
+    let mut demo = Command::new(GSLB)
+        .args(["demo", "--dns", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir.0)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = demo.stdout.take().unwrap();
+    let mut pids = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(index) = line.find(" pid ") {
+            pids.push(
+                line[index + 5..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse::<u32>()
+                    .unwrap(),
+            );
+        }
+        if line.contains("press Ctrl-C") {
+            break;
+        }
+    }
+    assert_eq!(pids.len(), 2);
+    demo.kill().unwrap();
+    demo.wait().unwrap();
+    for pid in pids {
+        assert!(
+            wait_until(Duration::from_secs(5), || !process_alive(pid)),
+            "node pid {pid} outlived the demo"
+        );
+    }
+}
+
+/// True while `/proc/PID` exists and is not a zombie.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.chars().next());
+            state != Some('Z')
+        }
+        Err(_) => false,
+    }
+}
+
+fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    condition()
+}
