@@ -69,11 +69,13 @@ async fn many_writes_keep_disk_bounded() {
             .unwrap();
         let log_len = metrics.last_log_index - metrics.purged_index.unwrap_or(0);
         peak_log_len = peak_log_len.max(log_len);
-        sizes.push((metrics.applied_index, metrics.storage_bytes));
+        let dir_bytes = dir_size(root.path());
+        sizes.push((metrics.applied_index, metrics.storage_bytes, dir_bytes));
         tracing::info!(
             applied = metrics.applied_index,
             log_len,
             bytes = metrics.storage_bytes,
+            dir_bytes,
             "phase: checkpoint"
         );
         if checkpoint >= total {
@@ -85,17 +87,40 @@ async fn many_writes_keep_disk_bounded() {
         writer.await.unwrap();
     }
     let metrics = node.metrics();
-    eprintln!("storage by applied index: {sizes:?}; peak log length {peak_log_len}");
+    eprintln!(
+        "(applied index, engine bytes, directory bytes): {sizes:?}; peak log length {peak_log_len}"
+    );
     assert!(metrics.applied_index >= total);
     // A snapshot every 1000 entries, 500 kept below it, plus what arrives while a snapshot is
     // being built.
     assert!(peak_log_len < 4000, "log grew to {peak_log_len} entries");
-    let last_bytes = sizes.last().unwrap().1;
+    let (_, _, last_dir_bytes) = *sizes.last().unwrap();
     assert!(
-        last_bytes < 64 * 1024 * 1024,
-        "storage grew to {last_bytes} bytes after {total} writes"
+        last_dir_bytes < 64 * 1024 * 1024,
+        "the data directory grew to {last_dir_bytes} bytes after {total} writes"
+    );
+    // Bounded, not merely small: the second half of the run adds no more than a couple of
+    // sled segments' worth over the first half.
+    let (_, _, middle_dir_bytes) = sizes[sizes.len() / 2];
+    assert!(
+        last_dir_bytes <= middle_dir_bytes + 8 * 1024 * 1024,
+        "the data directory kept growing: {middle_dir_bytes} -> {last_dir_bytes} bytes"
     );
     for node in nodes {
         node.stop().await;
     }
+}
+
+/// Bytes of every file below `dir`.
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match entry.metadata() {
+            Ok(metadata) if metadata.is_dir() => total += dir_size(&path),
+            Ok(metadata) => total += metadata.len(),
+            Err(_) => {}
+        }
+    }
+    total
 }
