@@ -371,14 +371,17 @@ def gslb_config(d, zone, port):
     """
     path = d + "/gslb.toml"
     with open(path, "w") as f:
-        f.write("""[dns]
+        f.write("""# written by benches/dns/bench.py (format: src/config.rs)
+[log]
+level = "warn"
+
+[dns]
 listen = ["{a}:{p}"]
 udp_workers = 1
-tcp_workers = 1
 
 [[zones]]
-origin = "{o}"
 file = "{z}"
+origin = "{o}"
 """.format(a=ADDR, p=port, o=ORIGIN, z=zone))
     return path
 
