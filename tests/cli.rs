@@ -173,3 +173,68 @@ fn json_logs_are_one_object_per_line() {
         assert!(line.starts_with('{'), "not JSON: {line}");
     }
 }
+
+/// Every example config in deploy/examples passes check-config, and the same file with a
+/// spurious key, at the top or inside `[dns]`, is refused naming that key and its line.
+#[test]
+fn example_configs_are_valid_and_reject_a_spurious_key() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|extension| extension != "toml") {
+            continue;
+        }
+        checked += 1;
+        let output = Command::new(GSLB)
+            .arg("check-config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+
+        let text = std::fs::read_to_string(&path).unwrap();
+        let dir = TempDir::new("spurious");
+        for zone in std::fs::read_dir(&examples).unwrap() {
+            let zone = zone.unwrap().path();
+            if zone
+                .extension()
+                .is_some_and(|extension| extension == "zone")
+            {
+                std::fs::copy(&zone, dir.0.join(zone.file_name().unwrap())).unwrap();
+            }
+        }
+        let dns_line = text
+            .lines()
+            .position(|line| line.trim() == "[dns]")
+            .unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(dns_line + 1, "spurious_in_dns = 1");
+        lines.insert(0, "spurious_at_top = 1");
+        for (key, line) in [("spurious_at_top", 1), ("spurious_in_dns", dns_line + 3)] {
+            let edited: Vec<&str> = lines
+                .iter()
+                .copied()
+                .filter(|entry| !entry.starts_with("spurious") || entry.starts_with(key))
+                .collect();
+            let expected_line = if key == "spurious_at_top" {
+                line
+            } else {
+                line - 1
+            };
+            let (ok, _, stderr) = check_config(&dir, &edited.join("\n"));
+            assert!(!ok, "{key} accepted in {}", path.display());
+            assert!(
+                stderr.contains(&format!("node.toml:{expected_line}:")) && stderr.contains(key),
+                "{}: {stderr}",
+                path.display()
+            );
+        }
+    }
+    assert!(checked >= 2, "examples found: {checked}");
+}
