@@ -140,6 +140,7 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
     }
     for node in &mut nodes.0 {
         node.address = wait_until_listening(node)?;
+        wait_until_answering(node)?;
     }
 
     print_banner(args, data_dir, &nodes.0);
@@ -203,16 +204,52 @@ fn wait_until_listening(node: &mut Node) -> anyhow::Result<SocketAddr> {
     }
 }
 
+/// Sends the SOA query of the demo zone over UDP until the node answers it with NOERROR.
+/// (A hand-built 12-octet header and question: the demo only checks that the node is up;
+/// DNS itself is gslb-dns's business.)
+fn wait_until_answering(node: &mut Node) -> anyhow::Result<()> {
+    let socket = UdpSocket::bind(SocketAddr::new(node.address.ip(), 0))
+        .context("cannot open a udp socket to probe the nodes")?;
+    socket.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let mut query = vec![0x47, 0x53, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in DEMO_ZONE.trim_end_matches('.').split('.') {
+        query.push(label.len() as u8);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, 0, 6, 0, 1]); // root label, SOA, IN
+    let deadline = Instant::now() + START_TIMEOUT;
+    let mut reply = [0u8; 1500];
+    loop {
+        socket.send_to(&query, node.address)?;
+        if let Ok(length) = socket.recv(&mut reply) {
+            let answered = length >= 12
+                && reply[..2] == query[..2]
+                && reply[2] & 0x80 != 0
+                && reply[3] & 0x0f == 0;
+            if answered {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "{} listens on {} but does not answer {DEMO_ZONE} SOA",
+                node.name,
+                node.address
+            );
+        }
+    }
+}
+
 /// The address from a `listening on <kind> ADDR` log line.
 fn listening_address(log: &str, kind: &str) -> Option<SocketAddr> {
     let marker = format!("listening on {kind} ");
     log.lines().find_map(|line| {
         let rest = &line[line.find(&marker)? + marker.len()..];
-        rest.split_whitespace()
-            .next()?
-            .trim_matches('"')
-            .parse()
-            .ok()
+        // Text logs end the address at a space, JSON logs at the closing quote.
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '"')
+            .unwrap_or(rest.len());
+        rest[..end].parse().ok()
     })
 }
 
@@ -393,5 +430,10 @@ mod tests {
             Some("127.0.0.1:40000".parse().unwrap())
         );
         assert_eq!(listening_address(log, "proxy-udp"), None);
+        let json = r#"{"level":"INFO","fields":{"message":"listening on tcp [::1]:53"}}"#;
+        assert_eq!(
+            listening_address(json, "tcp"),
+            Some("[::1]:53".parse().unwrap())
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! node refuses to start and says why. SIGTERM or SIGINT shut it down gracefully.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -96,6 +97,7 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     let responder = Arc::new(Responder::new(plan, config.responder.clone()));
     let shutdown = CancellationToken::new();
     let listeners = spawn_listeners(&config.listeners, responder, shutdown.clone())?;
+    let stats = listeners.stats();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot watch SIGTERM")?;
     let signal = tokio::select! {
@@ -105,6 +107,17 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     tracing::info!("{signal} received, shutting down");
     shutdown.cancel();
     let left = listeners.wait().await;
-    tracing::info!(tcp_connections_cut = left, "stopped");
+    let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    tracing::info!(
+        udp_received = count(&stats.udp_received),
+        udp_replied = count(&stats.udp_replied),
+        udp_dropped = count(&stats.udp_dropped),
+        tcp_accepted = count(&stats.tcp_accepted),
+        tcp_refused = count(&stats.tcp_refused),
+        tcp_queries = count(&stats.tcp_queries),
+        proxy_untrusted_dropped = count(&stats.proxy_untrusted_dropped),
+        tcp_connections_cut = left,
+        "stopped"
+    );
     Ok(())
 }

@@ -173,3 +173,23 @@ fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
     }
     condition()
 }
+
+/// A DNS port already taken makes the demo refuse at once, naming the address.
+#[test]
+fn demo_refuses_a_port_in_use() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let dir = TempDir::new("demo-taken");
+    let output = Command::new(GSLB)
+        .args(["demo", "--dns", &address.to_string(), "--data-dir"])
+        .arg(&dir.0)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("udp {address} is in use")),
+        "{stderr}"
+    );
+}
