@@ -110,8 +110,9 @@ impl Responder {
     /// false when the query gets no reply at all (QR=1, shorter than a header).
     pub fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
         out.clear();
-        let parsed = match ParsedQuery::parse(query) {
-            Ok(parsed) => parsed,
+        let mut parsed = ParsedQuery::default();
+        match parsed.parse_into(query) {
+            Ok(()) => {}
             Err(QueryError::TooShort(_) | QueryError::Response) => return false,
             Err(QueryError::NotImplemented {
                 header,

@@ -60,9 +60,17 @@ impl QueryName {
 
     /// Reads an uncompressed name starting at `pos` in `packet`; returns the name and the
     /// offset just past it.
-    pub fn parse(packet: &[u8], mut pos: usize) -> Result<(QueryName, usize), NameParseError> {
+    pub fn parse(packet: &[u8], pos: usize) -> Result<(QueryName, usize), NameParseError> {
         let mut name = QueryName::root();
-        name.len = 0;
+        let end = name.parse_into(packet, pos)?;
+        Ok((name, end))
+    }
+
+    /// `parse` into an existing value (the answer path reuses one on its stack instead of
+    /// moving a 400-octet value around); returns the offset just past the name.
+    pub fn parse_into(&mut self, packet: &[u8], mut pos: usize) -> Result<usize, NameParseError> {
+        self.len = 0;
+        self.n_labels = 0;
         loop {
             let len = *packet.get(pos).ok_or(NameParseError::Truncated)? as usize;
             match len & 0xC0 {
@@ -71,31 +79,31 @@ impl QueryName {
                 _ => return Err(NameParseError::ReservedLabelType),
             }
             if len == 0 {
-                if name.len + 1 > MAX_NAME_LEN {
+                if self.len + 1 > MAX_NAME_LEN {
                     return Err(NameParseError::TooLong);
                 }
-                name.starts[name.n_labels] = name.len as u8;
-                name.lower[name.len] = 0;
-                name.len += 1;
-                return Ok((name, pos + 1));
+                self.starts[self.n_labels] = self.len as u8;
+                self.lower[self.len] = 0;
+                self.len += 1;
+                return Ok(pos + 1);
             }
             // Label plus its length octet plus at least the root label must fit.
-            if name.len + 1 + len + 1 > MAX_NAME_LEN {
+            if self.len + 1 + len + 1 > MAX_NAME_LEN {
                 return Err(NameParseError::TooLong);
             }
             let label = packet
                 .get(pos + 1..pos + 1 + len)
                 .ok_or(NameParseError::Truncated)?;
-            name.starts[name.n_labels] = name.len as u8;
-            name.n_labels += 1;
-            name.lower[name.len] = len as u8;
-            for (slot, byte) in name.lower[name.len + 1..name.len + 1 + len]
+            self.starts[self.n_labels] = self.len as u8;
+            self.n_labels += 1;
+            self.lower[self.len] = len as u8;
+            for (slot, byte) in self.lower[self.len + 1..self.len + 1 + len]
                 .iter_mut()
                 .zip(label)
             {
                 *slot = byte.to_ascii_lowercase();
             }
-            name.len += 1 + len;
+            self.len += 1 + len;
             pos += 1 + len;
         }
     }

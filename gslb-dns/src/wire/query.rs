@@ -17,7 +17,7 @@ pub const TYPE_OPT: u16 = 41;
 pub const OPTION_CLIENT_SUBNET: u16 = 8;
 
 /// The header bits of a query that a reply copies or reacts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueryHeader {
     /// Transaction ID, echoed.
     pub id: u16,
@@ -127,7 +127,7 @@ pub struct EdnsRequest {
 }
 
 /// One query read in place from a packet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ParsedQuery {
     /// The header bits a reply needs.
     pub header: QueryHeader,
@@ -225,6 +225,14 @@ fn skip_name(packet: &[u8], mut pos: usize) -> Result<usize, &'static str> {
 impl ParsedQuery {
     /// Reads `packet`. Never panics, whatever the bytes.
     pub fn parse(packet: &[u8]) -> Result<ParsedQuery, QueryError> {
+        let mut parsed = ParsedQuery::default();
+        parsed.parse_into(packet)?;
+        Ok(parsed)
+    }
+
+    /// `parse` into an existing value, which is overwritten (the answer path keeps one on
+    /// its stack). On error its contents are unspecified.
+    pub fn parse_into(&mut self, packet: &[u8]) -> Result<(), QueryError> {
         if packet.len() < HEADER_LEN {
             return Err(QueryError::TooShort(packet.len()));
         }
@@ -233,9 +241,11 @@ impl ParsedQuery {
         }
         let header = QueryHeader::read(packet);
         let qdcount = u16::from_be_bytes([packet[4], packet[5]]);
-        let ancount = u16::from_be_bytes([packet[6], packet[7]]);
-        let nscount = u16::from_be_bytes([packet[8], packet[9]]);
-        let arcount = u16::from_be_bytes([packet[10], packet[11]]);
+        let counts = [
+            u16::from_be_bytes([packet[6], packet[7]]),
+            u16::from_be_bytes([packet[8], packet[9]]),
+            u16::from_be_bytes([packet[10], packet[11]]),
+        ];
         let malformed = |reason: &'static str, question_end: Option<usize>| QueryError::Malformed {
             header,
             reason,
@@ -243,15 +253,15 @@ impl ParsedQuery {
         };
 
         let question = if qdcount == 1 {
-            Some(Self::parse_question(packet))
+            Some(self.parse_question(packet))
         } else {
             None
         };
         if header.opcode != 0 {
             // Read the OPT too when the rest is well formed, so NOTIMP can carry one.
             let (question_end, edns) = match question {
-                Some(Ok((_, _, _, end))) => {
-                    let edns = Self::parse_sections(packet, end, [ancount, nscount, arcount]);
+                Some(Ok(end)) => {
+                    let edns = Self::parse_sections(packet, end, counts);
                     (Some(end), edns.ok().flatten())
                 }
                 _ => (None, None),
@@ -263,26 +273,20 @@ impl ParsedQuery {
                 edns,
             });
         }
-        let (name, qtype, qclass, question_end) = match question {
+        let question_end = match question {
             None if qdcount == 0 => return Err(malformed("no question", None)),
             None => return Err(malformed("more than one question", None)),
             Some(Err(reason)) => return Err(malformed(reason, None)),
-            Some(Ok(question)) => question,
+            Some(Ok(end)) => end,
         };
         let in_question = |reason: &'static str| malformed(reason, Some(question_end));
-        if qtype == TYPE_OPT {
+        if self.qtype == TYPE_OPT {
             return Err(in_question("qtype opt is a meta-type"));
         }
-        let edns = Self::parse_sections(packet, question_end, [ancount, nscount, arcount])
-            .map_err(in_question)?;
-        Ok(ParsedQuery {
-            header,
-            name,
-            qtype,
-            qclass,
-            question_end,
-            edns,
-        })
+        self.edns = Self::parse_sections(packet, question_end, counts).map_err(in_question)?;
+        self.header = header;
+        self.question_end = question_end;
+        Ok(())
     }
 
     /// Skips the answer and authority sections and reads the additional section from `pos`,
@@ -318,11 +322,12 @@ impl ParsedQuery {
         Ok(edns)
     }
 
-    fn parse_question(packet: &[u8]) -> Result<(QueryName, u16, u16, usize), &'static str> {
-        let (name, pos) = QueryName::parse(packet, HEADER_LEN)?;
-        let qtype = read_u16(packet, pos).ok_or("truncated question")?;
-        let qclass = read_u16(packet, pos + 2).ok_or("truncated question")?;
-        Ok((name, qtype, qclass, pos + 4))
+    /// Reads the question into `self`; returns the offset after it.
+    fn parse_question(&mut self, packet: &[u8]) -> Result<usize, &'static str> {
+        let pos = self.name.parse_into(packet, HEADER_LEN)?;
+        self.qtype = read_u16(packet, pos).ok_or("truncated question")?;
+        self.qclass = read_u16(packet, pos + 2).ok_or("truncated question")?;
+        Ok(pos + 4)
     }
 
     /// Skips one resource record and returns the offset after it.

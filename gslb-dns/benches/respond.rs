@@ -1,0 +1,128 @@
+//! Micro benchmark of `Responder::respond` (no criterion: a timed loop per query kind).
+//!
+//! Run: `cargo bench -p gslb-dns --bench respond`. Prints nanoseconds per query for a
+//! positive answer, NXDOMAIN, NODATA, a wildcard, a CNAME chain, a referral, and a positive
+//! answer with EDNS + ECS, on one thread.
+
+use std::hint::black_box;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
+use gslb_store::{DomainName, RData, RecordSet, Soa, State, Zone};
+
+fn name(text: &str) -> DomainName {
+    DomainName::parse_absolute(text).expect("valid name")
+}
+
+fn set(owner: &str, rdata: Vec<RData>) -> RecordSet {
+    RecordSet {
+        name: name(owner),
+        rtype: rdata[0].record_type(),
+        ttl: 300,
+        rdata,
+    }
+}
+
+fn responder() -> Responder {
+    let a = |last: u8| RData::A(Ipv4Addr::new(192, 0, 2, last));
+    let mut rrsets = vec![
+        set("example.com.", vec![RData::NS(name("ns1.example.com."))]),
+        set("www.example.com.", vec![a(1), a(2)]),
+        set(
+            "alias.example.com.",
+            vec![RData::CNAME(name("www.example.com."))],
+        ),
+        set("*.wild.example.com.", vec![a(4)]),
+        set(
+            "sub.example.com.",
+            vec![RData::NS(name("ns.sub.example.com."))],
+        ),
+        set("ns.sub.example.com.", vec![a(5)]),
+    ];
+    for index in 0..10_000 {
+        rrsets.push(set(&format!("host{index}.example.com."), vec![a(9)]));
+    }
+    let zone = Zone {
+        apex: name("example.com."),
+        soa: Soa {
+            mname: name("ns1.example.com."),
+            rname: name("hostmaster.example.com."),
+            serial: 1,
+            refresh: 3600,
+            retry: 600,
+            expire: 86400,
+            minimum: 300,
+            ttl: 3600,
+        },
+        default_ttl: 300,
+        rrsets,
+    };
+    let mut state = State::default();
+    state.zones.insert(zone.apex.clone(), zone);
+    Responder::new(compile_plan(&state), ResponderOptions::default())
+}
+
+fn packet(qname: &[u8], qtype: u16, edns_ecs: bool) -> Vec<u8> {
+    let arcount = u8::from(edns_ecs);
+    let mut packet = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, arcount];
+    packet.extend_from_slice(qname);
+    packet.extend_from_slice(&qtype.to_be_bytes());
+    packet.extend_from_slice(&[0, 1]);
+    if edns_ecs {
+        packet.extend_from_slice(&[0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 11]);
+        packet.extend_from_slice(&[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2]);
+    }
+    packet
+}
+
+fn main() {
+    let responder = responder();
+    let context = QueryContext {
+        client: SocketAddr::from(([127, 0, 0, 1], 5353)),
+        transport: Transport::Udp,
+    };
+    let cases: [(&str, Vec<u8>); 7] = [
+        (
+            "positive",
+            packet(b"\x03WwW\x07example\x03com\x00", 1, false),
+        ),
+        (
+            "nxdomain",
+            packet(b"\x07nothere\x07example\x03com\x00", 1, false),
+        ),
+        (
+            "nodata",
+            packet(b"\x03www\x07example\x03com\x00", 15, false),
+        ),
+        (
+            "wildcard",
+            packet(b"\x01x\x04wild\x07example\x03com\x00", 1, false),
+        ),
+        (
+            "cname",
+            packet(b"\x05alias\x07example\x03com\x00", 1, false),
+        ),
+        (
+            "referral",
+            packet(b"\x03www\x03sub\x07example\x03com\x00", 1, false),
+        ),
+        (
+            "positive+ecs",
+            packet(b"\x03www\x07example\x03com\x00", 1, true),
+        ),
+    ];
+    let mut out = Vec::with_capacity(512);
+    let rounds = 1_000_000;
+    for (label, query) in &cases {
+        for _ in 0..10_000 {
+            responder.respond(black_box(query), &context, &mut out);
+        }
+        let started = Instant::now();
+        for _ in 0..rounds {
+            black_box(responder.respond(black_box(query), &context, &mut out));
+        }
+        let nanos = started.elapsed().as_nanos() as f64 / rounds as f64;
+        println!("{label:>14}: {nanos:6.0} ns/query ({} octets)", out.len());
+    }
+}
