@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use fixture::*;
 use gslb_store::model::{Actor, ChangeStatus, Member, NodeRole, RaftRole, State};
-use gslb_store::raft::{spawn_node, WriteError};
+use gslb_store::raft::{spawn_node, MembershipError, WriteError};
 use gslb_store::Command;
 
 fn member(id: u64, addr: &str) -> Member {
@@ -120,20 +120,22 @@ async fn futures_all(nodes: &[TestNode], version: u64) -> Vec<Arc<State>> {
     states
 }
 
-/// What does this test do: a learner started with applied-index reporting registers itself
-/// and change tracking follows writes without anybody reporting by hand.
+/// What does this test do: a learner started with applied-index reporting joins through a
+/// seed list, and change tracking follows writes without anybody reporting by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reporting_learner_makes_changes_insync() {
     init_logging();
     let root = tempfile::tempdir().unwrap();
     let settings = fast_settings();
-    let voters = start_cluster(root.path(), 1, 0, &settings).await;
+    let voters = start_cluster(root.path(), 3, 0, &settings).await;
+    let refs: Vec<&TestNode> = voters.iter().collect();
+    let leader = wait_leader(&refs).await;
+    let follower = voters.iter().find(|node| node.id != leader).unwrap();
     let learner = TestNode::start_reporting(9, &root.path().join("node-9"), &settings).await;
-    voters[0]
-        .handle
-        .add_learner(9, learner.addr.clone())
-        .await
-        .unwrap();
+    // A new node knows no leader: it joins through seeds (a dead address, then a follower,
+    // which forwards the request to the leader once).
+    let seeds = vec!["127.0.0.1:1".to_string(), follower.addr.clone()];
+    learner.handle.join_as_learner(&seeds).await.unwrap();
     write(
         &voters[0].handle,
         Command::PutMember {
@@ -502,4 +504,56 @@ async fn wait_for_error(
         },
     )
     .await
+}
+
+/// What does this test do: every voter is stopped and started again from its data directory
+/// (never initialized twice: a second `initialize` is refused); the cluster elects a leader
+/// on its own, keeps every write, and takes new ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_cluster_restart_keeps_state_and_takes_writes() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(root.path(), 3, 0, &fast_settings()).await;
+    let mut last = 0;
+    for index in 0..10 {
+        last = write(&nodes[index % 3].handle, put_region(&format!("r-{index}")))
+            .await
+            .version;
+    }
+    for node in &nodes {
+        wait_state(&node.handle, "all writes", |s| s.version >= last).await;
+    }
+
+    tracing::info!("phase: stop and restart every voter");
+    let mut stopped = Vec::new();
+    for node in nodes {
+        stopped.push(node.stop().await);
+    }
+    let mut nodes = Vec::new();
+    for node in stopped {
+        nodes.push(node.restart().await);
+    }
+    let voters = nodes
+        .iter()
+        .map(|node| (node.id, node.addr.clone()))
+        .collect();
+    let error = nodes[0].handle.initialize(voters).await.unwrap_err();
+    assert!(
+        matches!(error, MembershipError::AlreadyInitialized { .. }),
+        "{error}"
+    );
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    wait_leader(&refs).await;
+    let outcome = write(&nodes[1].handle, put_region("after-restart")).await;
+    assert!(outcome.version > last);
+    for node in &nodes {
+        let state = wait_state(&node.handle, "the new write", |s| {
+            s.version >= outcome.version
+        })
+        .await;
+        assert_eq!(state.regions.len(), 11);
+    }
+    for node in nodes {
+        node.stop().await;
+    }
 }

@@ -302,6 +302,8 @@ pub struct NodeHandle {
 pub(crate) struct NodeInner {
     /// This node's id.
     pub(crate) id: NodeId,
+    /// Where peers reach this node.
+    pub(crate) advertise_addr: String,
     /// The openraft instance.
     pub(crate) raft: Raft,
     /// The newest applied state.
@@ -325,6 +327,17 @@ pub(crate) struct ForwardedWrite {
     pub(crate) command: Command,
     /// Who asked.
     pub(crate) actor: Actor,
+}
+
+/// The body of `/raft/forward/membership`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MembershipRequest {
+    /// The change.
+    pub(crate) change: ForwardedMembership,
+    /// True when a node already forwarded it; such a request is never forwarded again, so two
+    /// nodes with stale ideas of the leader cannot bounce it between them.
+    #[serde(default)]
+    pub(crate) forwarded: bool,
 }
 
 /// A membership change forwarded to the leader.
@@ -389,6 +402,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     let handle = NodeHandle {
         inner: Arc::new(NodeInner {
             id: options.id,
+            advertise_addr: options.advertise_addr.clone(),
             raft,
             state,
             kv,
@@ -450,6 +464,46 @@ impl NodeHandle {
             });
         }
         Ok(state.change_status(version))
+    }
+
+    /// True once this node has a log or vote: it was initialized or joined before, so it must
+    /// not be initialized again. The binary calls `initialize` only when this is false.
+    pub async fn is_initialized(&self) -> bool {
+        self.inner.raft.is_initialized().await.unwrap_or(true)
+    }
+
+    /// Asks the cluster to add this node as a learner at its advertised address, trying each
+    /// seed (`host:port` of any voter) until the leader accepts. A new node knows no leader
+    /// yet, so it cannot use `add_learner` on itself. Idempotent: re-joining is harmless.
+    pub async fn join_as_learner(&self, seeds: &[String]) -> Result<u64, MembershipError> {
+        let request = MembershipRequest {
+            change: ForwardedMembership::AddLearner {
+                id: self.inner.id,
+                addr: self.inner.advertise_addr.clone(),
+            },
+            forwarded: false,
+        };
+        let mut last_error = MembershipError::Unavailable {
+            detail: "no seeds given".to_string(),
+        };
+        for seed in seeds {
+            let reply: Result<Result<u64, MembershipError>, _> = self
+                .inner
+                .client
+                .post(0, seed, FORWARD_MEMBERSHIP_PATH, &request, FORWARD_TIMEOUT)
+                .await;
+            match reply {
+                Ok(Ok(index)) => return Ok(index),
+                Ok(Err(error @ MembershipError::Refused { .. })) => return Err(error),
+                Ok(Err(error)) => last_error = error,
+                Err(failure) => {
+                    last_error = MembershipError::Unavailable {
+                        detail: failure.to_string(),
+                    }
+                }
+            }
+        }
+        Err(last_error)
     }
 
     /// Bootstraps a new cluster with these voters (`id → host:port`). Call once, on one node,
@@ -743,7 +797,10 @@ impl NodeHandle {
                         leader,
                         &addr,
                         FORWARD_MEMBERSHIP_PATH,
-                        &change,
+                        &MembershipRequest {
+                            change,
+                            forwarded: true,
+                        },
                         FORWARD_TIMEOUT,
                     )
                     .await;

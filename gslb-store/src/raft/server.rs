@@ -18,7 +18,7 @@ use openraft::raft::{
 use crate::raft::network::{
     APPEND_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH, VOTE_PATH,
 };
-use crate::raft::node::{ForwardedMembership, ForwardedWrite, NodeHandle};
+use crate::raft::node::{ForwardedWrite, MembershipRequest, NodeHandle};
 use crate::raft::{NodeId, TypeConfig};
 
 /// Largest RPC body accepted: a snapshot chunk (1 MiB by default) is JSON-encoded as an array
@@ -109,7 +109,13 @@ async fn forward_write(
 
 async fn forward_membership(
     State(node): State<NodeHandle>,
-    Json(request): Json<ForwardedMembership>,
+    Json(request): Json<MembershipRequest>,
 ) -> Response {
-    Json(node.change_or_forward(request, false).await).into_response()
+    // A join request from a new node may be forwarded once to the leader; a request another
+    // node already forwarded is not.
+    Json(
+        node.change_or_forward(request.change, !request.forwarded)
+            .await,
+    )
+    .into_response()
 }
