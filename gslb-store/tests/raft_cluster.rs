@@ -557,3 +557,66 @@ async fn whole_cluster_restart_keeps_state_and_takes_writes() {
         node.stop().await;
     }
 }
+
+/// What does this test do: when two of three voters are down the leader cannot commit; a
+/// write answers `Unavailable` within the commit timeout instead of hanging, and a learner
+/// keeps serving its last state while its leader-contact age grows (static stability).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_quorum_writes_fail_fast_and_learners_keep_serving() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let mut nodes = start_cluster(root.path(), 3, 1, &fast_settings()).await;
+    let last = write(&nodes[0].handle, put_region("eu-west")).await.version;
+    let learner = nodes.pop().unwrap();
+    wait_state(&learner.handle, "the write", |s| s.version >= last).await;
+
+    tracing::info!("phase: stop two voters");
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    let leader = wait_leader(&refs).await;
+    let mut survivor = None;
+    for node in nodes {
+        if node.id == leader {
+            survivor = Some(node);
+        } else {
+            node.stop().await;
+        }
+    }
+    let survivor = survivor.unwrap();
+    let started = std::time::Instant::now();
+    let error = survivor
+        .handle
+        .write(put_region("us-east"), Actor::new("test"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, WriteError::Unavailable { .. } | WriteError::NoLeader),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the write hung"
+    );
+
+    // The leader itself sees that no quorum acknowledges it any more.
+    survivor
+        .handle
+        .wait_metrics(WAIT, "the quorum acknowledgement to age", |m| {
+            m.millis_since_leader_contact.is_some_and(|ms| ms > 1000)
+        })
+        .await
+        .unwrap();
+
+    tracing::info!("phase: stop the last voter; the learner serves on, and says how stale");
+    // A quorum-less leader still heartbeats, so learners only notice once it is gone.
+    survivor.stop().await;
+    let metrics = learner
+        .handle
+        .wait_metrics(WAIT, "leader contact to age", |m| {
+            m.millis_since_leader_contact.is_some_and(|ms| ms > 1000)
+        })
+        .await
+        .unwrap();
+    assert!(metrics.applied_index >= last);
+    assert!(learner.handle.state().regions.contains_key("eu-west"));
+    learner.stop().await;
+}

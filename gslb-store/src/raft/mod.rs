@@ -58,5 +58,6 @@ pub use config::{RaftSettings, SettingsError};
 pub use node::{
     spawn_node, ChangeStatusError, ClusterSecret, MembershipError, NodeError, NodeHandle,
     NodeMetrics, NodeOptions, RaftState, ReadError, WriteError, WriteOutcome,
+    DEFAULT_COMMIT_TIMEOUT,
 };
 pub use server::raft_router;

@@ -33,6 +33,8 @@ use crate::raft::{NodeId, Raft};
 
 /// How long a forwarded write may take end to end.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default of `NodeOptions::commit_timeout`.
+pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(8);
 /// How long a node waits for its own state to reach a version it wrote through the leader.
 const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(5);
 
@@ -101,6 +103,9 @@ pub struct NodeOptions {
     /// When true the node writes `ReportApplied` for itself whenever the state's
     /// `last_change` moves (DNS nodes; requires a `Member` record with its id).
     pub report_applied: bool,
+    /// How long the leader waits for a write to commit, or for a quorum to confirm a
+    /// linearizable read, before answering `Unavailable` (without a quorum it never would).
+    pub commit_timeout: Duration,
 }
 
 impl NodeOptions {
@@ -120,6 +125,7 @@ impl NodeOptions {
             cluster_secret,
             kv_cache_bytes: DEFAULT_CACHE_BYTES,
             report_applied: false,
+            commit_timeout: DEFAULT_COMMIT_TIMEOUT,
         }
     }
 }
@@ -316,6 +322,8 @@ pub(crate) struct NodeInner {
     pub(crate) secret: ClusterSecret,
     /// When this node last accepted an append-entries call from a leader.
     pub(crate) last_leader_contact: Mutex<Option<Instant>>,
+    /// See `NodeOptions::commit_timeout`.
+    pub(crate) commit_timeout: Duration,
     /// The applied-index reporter, when enabled.
     pub(crate) reporter: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -409,6 +417,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             client,
             secret: options.cluster_secret,
             last_leader_contact: Mutex::new(None),
+            commit_timeout: options.commit_timeout,
             reporter: Mutex::new(None),
         }),
     };
@@ -560,7 +569,20 @@ impl NodeHandle {
     /// A state at least as new as every write acknowledged before the call (leader only:
     /// confirms leadership with a quorum first). Learners serve `state()` instead.
     pub async fn linearizable_read(&self) -> Result<Arc<State>, ReadError> {
-        match self.inner.raft.ensure_linearizable().await {
+        let confirmed = tokio::time::timeout(
+            self.inner.commit_timeout,
+            self.inner.raft.ensure_linearizable(),
+        )
+        .await;
+        let Ok(confirmed) = confirmed else {
+            return Err(ReadError::Unavailable {
+                detail: format!(
+                    "leadership not confirmed within {:?} (no quorum?)",
+                    self.inner.commit_timeout
+                ),
+            });
+        };
+        match confirmed {
             Ok(read_log_id) => {
                 let index = read_log_id.map_or(0, |log_id| log_id.index);
                 self.wait_for_version(index, READ_YOUR_WRITE_WAIT)
@@ -708,7 +730,20 @@ impl NodeHandle {
             actor: actor.clone(),
             command: command.clone(),
         };
-        match self.inner.raft.client_write(stamped).await {
+        let proposed = tokio::time::timeout(
+            self.inner.commit_timeout,
+            self.inner.raft.client_write(stamped),
+        )
+        .await;
+        let Ok(proposed) = proposed else {
+            return Err(WriteError::Unavailable {
+                detail: format!(
+                    "not committed within {:?} (no quorum?)",
+                    self.inner.commit_timeout
+                ),
+            });
+        };
+        match proposed {
             Ok(response) => match response.data {
                 Ok(result) => Ok(WriteOutcome {
                     version: result.version,
