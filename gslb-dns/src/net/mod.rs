@@ -165,6 +165,8 @@ pub struct ListenerStats {
     pub udp_dropped: AtomicU64,
     /// Failed receive calls.
     pub udp_receive_errors: AtomicU64,
+    /// Batches cut short because the handler panicked (the worker carries on).
+    pub handler_panics: AtomicU64,
     /// TCP connections accepted.
     pub tcp_accepted: AtomicU64,
     /// TCP connections closed at once because `max_connections` were open.

@@ -122,6 +122,8 @@ impl Batch {
         &mut self,
         mut answer: impl FnMut(Datagram<'_>, &mut Vec<u8>) -> bool,
     ) {
+        // A panic in `answer` leaves later slots unanswered, never with a stale reply.
+        self.has_reply[..self.received].fill(false);
         for slot in 0..self.received {
             let header = &self.receive_headers[slot];
             let length = (header.msg_len as usize).min(self.slot_size);

@@ -21,6 +21,9 @@ impl QueryHandler for Echo {
         if query == b"silent" {
             return false;
         }
+        if query == b"panic" {
+            panic!("the test handler panics on request");
+        }
         out.extend_from_slice(query);
         out.push(b'|');
         let _ = write!(out, "{}", context.client);
@@ -336,4 +339,19 @@ fn shutdown_closes_idle_connections_and_stops_workers_promptly() {
     assert!(took < Duration::from_secs(2), "drain took {took:?}");
     assert!(closed_by_server(&mut idle));
     assert!(TcpStream::connect(tcp).is_err(), "no longer accepting");
+}
+
+#[test]
+fn a_panicking_handler_costs_a_batch_not_the_worker() {
+    let running = Running::start(ListenerConfig {
+        udp_workers: 1,
+        ..config()
+    });
+    let udp = running.bound().udp[0];
+    assert_eq!(udp_exchange(udp, b"panic"), None);
+    assert!(
+        udp_exchange(udp, b"after").is_some(),
+        "the worker still answers"
+    );
+    assert_eq!(running.stats().handler_panics.load(Ordering::Relaxed), 1);
 }

@@ -6,6 +6,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,39 +97,47 @@ impl<H: QueryHandler> UdpWorker<H> {
             };
             let mut dropped = 0u64;
             let mut untrusted = 0u64;
-            batch.answer_each(|datagram, reply| {
-                let Some(peer) = datagram.peer else {
-                    dropped += 1;
-                    return false;
-                };
-                if datagram.truncated {
-                    dropped += 1;
-                    return false;
-                }
-                let (query, client) = match &source {
-                    UdpSource::Direct => (datagram.payload, peer),
-                    UdpSource::Proxy(trusted) => {
-                        if !trusted.trusts(peer.ip()) {
-                            untrusted += 1;
-                            return false;
-                        }
-                        match parse_proxy_header(datagram.payload, peer) {
-                            ProxyHeader::Complete { length, client } => {
-                                (&datagram.payload[length..], client)
-                            }
-                            _ => {
-                                dropped += 1;
+            // A panicking handler costs its batch, not the worker: a dead worker would
+            // silently black-hole its SO_REUSEPORT share of the traffic.
+            let answered = panic::catch_unwind(AssertUnwindSafe(|| {
+                batch.answer_each(|datagram, reply| {
+                    let Some(peer) = datagram.peer else {
+                        dropped += 1;
+                        return false;
+                    };
+                    if datagram.truncated {
+                        dropped += 1;
+                        return false;
+                    }
+                    let (query, client) = match &source {
+                        UdpSource::Direct => (datagram.payload, peer),
+                        UdpSource::Proxy(trusted) => {
+                            if !trusted.trusts(peer.ip()) {
+                                untrusted += 1;
                                 return false;
                             }
+                            match parse_proxy_header(datagram.payload, peer) {
+                                ProxyHeader::Complete { length, client } => {
+                                    (&datagram.payload[length..], client)
+                                }
+                                _ => {
+                                    dropped += 1;
+                                    return false;
+                                }
+                            }
                         }
-                    }
-                };
-                let context = QueryContext {
-                    client,
-                    transport: Transport::Udp,
-                };
-                handler.respond(query, &context, reply)
-            });
+                    };
+                    let context = QueryContext {
+                        client,
+                        transport: Transport::Udp,
+                    };
+                    handler.respond(query, &context, reply)
+                })
+            }));
+            if answered.is_err() {
+                stats.handler_panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("answering a datagram panicked; the rest of its batch is dropped");
+            }
             let sent = batch.send(&socket);
             stats
                 .udp_received
