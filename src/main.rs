@@ -38,7 +38,8 @@ enum Command {
     /// Run one node with the roles its config names (today: DNS over zone files).
     ///
     /// Logs `listening on udp ADDR` / `tcp ADDR` once bound (port 0 picks a free port);
-    /// SIGTERM or SIGINT stop accepting, let in-flight TCP queries finish, and exit 0.
+    /// SIGTERM or SIGINT stop accepting, let in-flight TCP queries finish, and exit 0;
+    /// SIGHUP reloads the zone files (a broken one keeps the previous zones).
     Serve {
         /// The node config (TOML); relative paths in it resolve against its directory.
         #[arg(long, value_name = "FILE")]

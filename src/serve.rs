@@ -2,7 +2,8 @@
 //! serving the zone files the config lists; the control plane will replace the files.
 //!
 //! Start-up is all-or-nothing: every zone file must load, every listener must bind, or the
-//! node refuses to start and says why. SIGTERM or SIGINT shut it down gracefully.
+//! node refuses to start and says why. SIGTERM or SIGINT shut it down gracefully; SIGHUP
+//! reloads the zone files (all-or-nothing too: a broken file keeps the previous zones).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -13,6 +14,7 @@ use gslb_dns::net::spawn_listeners;
 use gslb_dns::{compile_plan, Responder};
 use gslb_store::zonefile::parse_zone;
 use gslb_store::State;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, ConfigProblem, NodeConfig};
@@ -75,7 +77,39 @@ pub fn load_state(config: &NodeConfig) -> Result<State, ConfigError> {
     })
 }
 
-/// Runs the node until SIGTERM/SIGINT, then shuts down gracefully.
+/// Re-reads the config and its zone files and swaps in the new answer plan; on any error
+/// keeps serving the old one and logs every problem. Listener and CHAOS settings need a
+/// restart.
+async fn reload(config: &NodeConfig, version: u64, responder: &Arc<Responder>) {
+    let path = config.path.clone();
+    let loaded = tokio::task::spawn_blocking(move || {
+        let fresh = crate::config::load(&path)?;
+        let mut state = load_state(&fresh)?;
+        state.version = version;
+        let plan = compile_plan(&state);
+        Ok::<_, ConfigError>((fresh, state.zones.len(), plan))
+    })
+    .await;
+    match loaded {
+        Ok(Ok((fresh, zones, plan))) => {
+            if fresh.listeners != config.listeners || fresh.responder != config.responder {
+                tracing::warn!("listener and chaos changes take effect after a restart");
+            }
+            let names = plan.name_count();
+            responder.install_plan(Arc::new(plan));
+            tracing::info!(version, zones, names, "reloaded zone files");
+        }
+        Ok(Err(error)) => {
+            for problem in &error.problems {
+                tracing::error!("reload refused, still serving the previous zones: {problem}");
+            }
+        }
+        Err(error) => tracing::error!("reload failed: {error}"),
+    }
+}
+
+/// Runs the node until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the
+/// zone files.
 pub fn run(config: NodeConfig, state: State) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -96,13 +130,20 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     );
     let responder = Arc::new(Responder::new(plan, config.responder.clone()));
     let shutdown = CancellationToken::new();
-    let listeners = spawn_listeners(&config.listeners, responder, shutdown.clone())?;
+    let listeners = spawn_listeners(&config.listeners, responder.clone(), shutdown.clone())?;
     let stats = listeners.stats();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot watch SIGTERM")?;
-    let signal = tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = tokio::signal::ctrl_c() => "SIGINT",
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let mut version = state.version;
+    let signal = loop {
+        tokio::select! {
+            _ = terminate.recv() => break "SIGTERM",
+            _ = tokio::signal::ctrl_c() => break "SIGINT",
+            _ = hangup.recv() => {
+                version += 1;
+                reload(&config, version, &responder).await;
+            }
+        }
     };
     tracing::info!("{signal} received, shutting down");
     shutdown.cancel();

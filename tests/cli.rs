@@ -238,3 +238,33 @@ fn example_configs_are_valid_and_reject_a_spurious_key() {
     }
     assert!(checked >= 2, "examples found: {checked}");
 }
+
+/// SIGHUP reloads the zone files: a new record is answered after the reload, and a broken
+/// file is refused while the previous zones keep being served.
+#[test]
+fn sighup_reloads_zone_files_all_or_nothing() {
+    let server = Server::start();
+    assert_eq!(server.dig(&["new.example.test", "A"]).status(), "NXDOMAIN");
+
+    let zone = format!("{}new IN A 192.0.2.99\n", example_zone());
+    server.dir.write("example.test.zone", &zone);
+    server.signal("HUP");
+    assert!(server
+        .log
+        .wait_for("reloaded zone files", Duration::from_secs(10))
+        .is_some());
+    let reply = server.dig(&["new.example.test", "A"]);
+    assert_eq!(reply.status(), "NOERROR");
+    assert_eq!(reply.records("ANSWER")[0][4], "192.0.2.99");
+
+    server
+        .dir
+        .write("example.test.zone", &format!("{zone}bad IN A 10.0.0.300\n"));
+    server.signal("HUP");
+    let refused = server
+        .log
+        .wait_for("reload refused", Duration::from_secs(10))
+        .expect("the broken file is refused");
+    assert!(refused.contains("example.test.zone:"), "{refused}");
+    assert_eq!(server.dig(&["new.example.test", "A"]).status(), "NOERROR");
+}
