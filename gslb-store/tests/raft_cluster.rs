@@ -620,3 +620,47 @@ async fn without_quorum_writes_fail_fast_and_learners_keep_serving() {
     assert!(learner.handle.state().regions.contains_key("eu-west"));
     learner.stop().await;
 }
+
+/// What does this test do: a learner is promoted to voter and a voter removed, asked through
+/// a non-leader (forwarded); every node ends with the new voter set and writes still commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_changes_through_any_node() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let nodes = start_cluster(root.path(), 3, 1, &fast_settings()).await;
+    let refs: Vec<&TestNode> = nodes.iter().collect();
+    let leader = wait_leader(&refs).await;
+    let via = nodes
+        .iter()
+        .find(|node| node.id != leader && node.id != 4)
+        .unwrap();
+    let removed = nodes
+        .iter()
+        .find(|node| node.id != leader && node.id != via.id && node.id != 4)
+        .unwrap()
+        .id;
+    let voters: BTreeSet<u64> = [leader, via.id, 4].into();
+    via.handle
+        .change_membership(voters.clone(), false)
+        .await
+        .unwrap();
+    for node in &nodes {
+        if node.id == removed {
+            continue;
+        }
+        node.handle
+            .wait_metrics(WAIT, "the new voter set", |m| {
+                m.voters.iter().copied().collect::<BTreeSet<_>>() == voters && m.learners.is_empty()
+            })
+            .await
+            .unwrap();
+    }
+    let outcome = write(&nodes[3].handle, put_region("after-change")).await;
+    wait_state(&nodes[3].handle, "the write", |s| {
+        s.version >= outcome.version
+    })
+    .await;
+    for node in nodes {
+        node.stop().await;
+    }
+}

@@ -19,6 +19,30 @@
 //! leader is reachable. Logs are purged only below the snapshot (minus
 //! `logs_kept_after_snapshot`), so disk stays bounded.
 //!
+//! Running a node (what the `gslb` binary does; the API shares the axum server):
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use gslb_store::raft::{raft_router, spawn_node, ClusterSecret, NodeOptions};
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:8053").await?;
+//! let secret = ClusterSecret::new("a-long-shared-cluster-secret")?;
+//! let node = spawn_node(NodeOptions::new(1, "/var/lib/gslb", "10.0.0.1:8053", secret)).await?;
+//! let app = raft_router(node.clone()); // .merge(api_router) in the binary
+//! tokio::spawn(async move { axum::serve(listener, app).await });
+//! // Voter, first start of the bootstrap node only:
+//! if !node.is_initialized().await {
+//!     let voters = [(1, "10.0.0.1:8053"), (2, "10.0.0.2:8053"), (3, "10.0.0.3:8053")];
+//!     node.initialize(voters.map(|(id, addr)| (id, addr.to_string())).into()).await?;
+//! }
+//! // A learner (DNS node) instead joins through any voters:
+//! // node.join_as_learner(&["10.0.0.1:8053".to_string()]).await?;
+//! let dns_view = node.state_watch(); // follow Arc<State> versions
+//! # drop(dns_view);
+//! node.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Invariant: no openraft or sled type appears in `NodeHandle`'s public signatures.
 //! Invariant: nothing is acknowledged to a peer or a client before it is flushed to disk.
 
