@@ -314,9 +314,9 @@ impl Parser {
             ok: true,
         };
         let parsed = if rtype == RecordType::SOA {
-            fields.soa().map(Rdata::Soa)
+            fields.soa().map(ParsedData::Soa)
         } else {
-            fields.rdata().map(Rdata::Record)
+            fields.rdata().map(ParsedData::Record)
         };
         let fields_ok = fields.finish();
         if let Some(value) = ttl {
@@ -327,8 +327,8 @@ impl Parser {
             return;
         };
         match parsed {
-            Rdata::Soa(soa) => self.add_soa(owner, soa, resolved_ttl, entry.line),
-            Rdata::Record(rdata) => self.records.push(Record {
+            ParsedData::Soa(soa) => self.add_soa(owner, soa, resolved_ttl, entry.line),
+            ParsedData::Record(rdata) => self.records.push(Record {
                 owner,
                 rdata,
                 ttl: resolved_ttl,
@@ -469,7 +469,8 @@ struct SetInProgress {
     rdata: Vec<RData>,
 }
 
-enum Rdata {
+/// What a record line carries: the SOA goes to `Zone::soa`, the rest into sets.
+enum ParsedData {
     Soa(Soa),
     Record(RData),
 }
