@@ -178,7 +178,8 @@ fn syntax_errors_are_all_reported_with_their_lines() {
          s 60 IN\n\
          {}.x A 192.0.2.1\n\
          a..b A 192.0.2.1\n\
-         t CNAME bad..name\n",
+         t CNAME bad..name\n\
+         u \"A\" 192.0.2.1\n",
         "x".repeat(256),
         "y".repeat(64),
     );
@@ -206,6 +207,7 @@ fn syntax_errors_are_all_reported_with_their_lines() {
         format!("zones/t.zone:23: bad owner name: label longer than 63 octets in \"{long}.x\""),
         "zones/t.zone:24: bad owner name: empty label in \"a..b\"".to_string(),
         "zones/t.zone:25: bad CNAME target: empty label in \"bad..name\"".to_string(),
+        "zones/t.zone:26: expected a record type, got the quoted string \"A\"".to_string(),
     ];
     check_errors(
         &text,

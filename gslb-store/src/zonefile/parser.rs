@@ -265,7 +265,17 @@ impl Parser {
                 }
                 class_seen = true;
             } else {
-                match RecordType::from_mnemonic(token.text).filter(|_| !token.quoted) {
+                if token.quoted {
+                    self.problem(
+                        token.line,
+                        format!(
+                            "expected a record type, got the quoted string \"{}\"",
+                            token.text
+                        ),
+                    );
+                    return;
+                }
+                match RecordType::from_mnemonic(token.text) {
                     Some(rtype) => break rtype,
                     None => {
                         let owner = entry.tokens[0].text;
