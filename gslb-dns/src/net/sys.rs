@@ -1,5 +1,6 @@
-//! The socket syscalls std and socket2 do not offer: `recvmmsg`/`sendmmsg` batches and the
-//! privileged buffer-size options. Every `unsafe` block of the crate lives here.
+//! The socket syscalls std and socket2 do not offer: `recvmmsg`/`sendmmsg` batches, packet
+//! info (so wildcard sockets reply from the address queried) and the privileged
+//! buffer-size options. Every `unsafe` block of the crate lives here.
 //!
 //! Why unsafe: batching many datagrams per syscall is the largest single saving on the UDP
 //! path (the kernel, not our lookup, dominates the cost per query; see
@@ -38,6 +39,9 @@ pub(crate) struct Batch {
     receive_iovecs: Vec<libc::iovec>,
     receive_headers: Vec<libc::mmsghdr>,
     names: Vec<libc::sockaddr_storage>,
+    /// Per slot, room for the IP_PKTINFO / IPV6_PKTINFO control message of a wildcard
+    /// socket (u64 words keep it aligned for `cmsghdr`).
+    control: Vec<u64>,
     replies: Vec<Vec<u8>>,
     has_reply: Vec<bool>,
     send_iovecs: Vec<libc::iovec>,
@@ -65,6 +69,7 @@ impl Batch {
             receive_iovecs: vec![zero_iovec; slots],
             receive_headers: vec![zero_header; slots],
             names: vec![zero_name; slots],
+            control: vec![0; slots * CONTROL_WORDS],
             replies: (0..slots)
                 .map(|_| Vec::with_capacity(reply_capacity))
                 .collect(),
@@ -92,8 +97,8 @@ impl Batch {
                 mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             header.msg_hdr.msg_iov = &mut self.receive_iovecs[slot];
             header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = std::ptr::null_mut();
-            header.msg_hdr.msg_controllen = 0;
+            header.msg_hdr.msg_control = self.control[slot * CONTROL_WORDS..].as_mut_ptr().cast();
+            header.msg_hdr.msg_controllen = CONTROL_WORDS * mem::size_of::<u64>();
             header.msg_hdr.msg_flags = 0;
             header.msg_len = 0;
         }
@@ -158,8 +163,17 @@ impl Batch {
             header.msg_hdr.msg_namelen = self.receive_headers[slot].msg_hdr.msg_namelen;
             header.msg_hdr.msg_iov = &mut self.send_iovecs[pending];
             header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = std::ptr::null_mut();
-            header.msg_hdr.msg_controllen = 0;
+            // Reply from the address the query was sent to (wildcard sockets only): hand
+            // the received packet info back to the kernel as the source to use.
+            let received = &mut self.receive_headers[slot].msg_hdr;
+            if received.msg_controllen > 0 {
+                reply_from_destination(received);
+                header.msg_hdr.msg_control = received.msg_control;
+                header.msg_hdr.msg_controllen = received.msg_controllen;
+            } else {
+                header.msg_hdr.msg_control = std::ptr::null_mut();
+                header.msg_hdr.msg_controllen = 0;
+            }
             header.msg_hdr.msg_flags = 0;
             header.msg_len = 0;
             pending += 1;
@@ -193,6 +207,48 @@ impl Batch {
     }
 }
 
+/// Control-message room per slot, in u64 words (an `in6_pktinfo` needs 36 bytes with its
+/// header).
+const CONTROL_WORDS: usize = 8;
+
+/// Rewrites a received IPv4 `in_pktinfo` so that, passed to `sendmsg`, it makes the kernel
+/// send from the query's destination address (`ipi_spec_dst = ipi_addr`, any interface).
+/// An `in6_pktinfo` already has that meaning as received.
+fn reply_from_destination(header: &mut libc::msghdr) {
+    // SAFETY: `header` was filled by recvmmsg: msg_control points at this slot's control
+    // buffer and msg_controllen is the length the kernel wrote, so the CMSG_* walk stays
+    // inside it; the pktinfo is read and written unaligned.
+    unsafe {
+        let mut message = libc::CMSG_FIRSTHDR(header);
+        while !message.is_null() {
+            if (*message).cmsg_level == libc::IPPROTO_IP && (*message).cmsg_type == libc::IP_PKTINFO
+            {
+                let data = libc::CMSG_DATA(message).cast::<libc::in_pktinfo>();
+                let mut info = data.read_unaligned();
+                info.ipi_spec_dst = info.ipi_addr;
+                info.ipi_ifindex = 0;
+                data.write_unaligned(info);
+            }
+            message = libc::CMSG_NXTHDR(header, message);
+        }
+    }
+}
+
+/// Asks the kernel for each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO),
+/// so that a socket bound to a wildcard address can reply from the address the client used.
+pub(crate) fn enable_packet_info(socket: &socket2::Socket, ipv6: bool) -> io::Result<()> {
+    let (level, option) = if ipv6 {
+        (libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO)
+    } else {
+        (libc::IPPROTO_IP, libc::IP_PKTINFO)
+    };
+    if set_option(socket.as_raw_fd(), level, option, 1) {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Decodes a kernel-filled socket address.
 fn socket_addr(storage: &libc::sockaddr_storage, length: libc::socklen_t) -> Option<SocketAddr> {
     // SAFETY: `storage` is a full sockaddr_storage and `length` is what the kernel wrote.
@@ -204,21 +260,21 @@ fn socket_addr(storage: &libc::sockaddr_storage, length: libc::socklen_t) -> Opt
 /// (which ignore `net.core.rmem_max`) and then the ordinary ones; best effort.
 pub(crate) fn set_buffer_sizes(socket: &socket2::Socket, bytes: usize) {
     let fd = socket.as_raw_fd();
-    if !set_int_option(fd, libc::SO_RCVBUFFORCE, bytes) {
+    if !set_option(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes) {
         let _ = socket.set_recv_buffer_size(bytes);
     }
-    if !set_int_option(fd, libc::SO_SNDBUFFORCE, bytes) {
+    if !set_option(fd, libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, bytes) {
         let _ = socket.set_send_buffer_size(bytes);
     }
 }
 
-fn set_int_option(fd: RawFd, option: libc::c_int, value: usize) -> bool {
+fn set_option(fd: RawFd, level: libc::c_int, option: libc::c_int, value: usize) -> bool {
     let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
     // SAFETY: passes a pointer to a live c_int and its exact size.
     let result = unsafe {
         libc::setsockopt(
             fd,
-            libc::SOL_SOCKET,
+            level,
             option,
             (&value as *const libc::c_int).cast(),
             mem::size_of::<libc::c_int>() as libc::socklen_t,

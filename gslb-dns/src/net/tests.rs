@@ -355,3 +355,33 @@ fn a_panicking_handler_costs_a_batch_not_the_worker() {
     );
     assert_eq!(running.stats().handler_panics.load(Ordering::Relaxed), 1);
 }
+
+#[test]
+fn a_wildcard_socket_replies_from_the_address_the_client_asked() {
+    let running = Running::start(ListenerConfig {
+        listen: vec!["0.0.0.0:0".parse().unwrap()],
+        udp_workers: 1,
+        ..config()
+    });
+    let port = running.bound().udp[0].port();
+    for destination in ["127.0.0.1", "127.0.0.2"] {
+        let to: SocketAddr = format!("{destination}:{port}").parse().unwrap();
+        // udp_exchange asserts the reply's source is the address queried.
+        assert!(udp_exchange(to, b"where").is_some(), "{to}");
+    }
+}
+
+#[test]
+fn an_ipv6_wildcard_socket_answers_with_packet_info() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        return; // no IPv6 on this host
+    }
+    let running = Running::start(ListenerConfig {
+        listen: vec!["[::]:0".parse().unwrap()],
+        udp_workers: 1,
+        ..config()
+    });
+    let port = running.bound().udp[0].port();
+    let to: SocketAddr = format!("[::1]:{port}").parse().unwrap();
+    assert!(udp_exchange(to, b"six").is_some());
+}

@@ -39,6 +39,9 @@ pub(crate) fn bind_udp(address: SocketAddr, buffer_bytes: usize) -> io::Result<S
         socket.set_only_v6(true)?;
     }
     socket.set_reuse_port(true)?;
+    if address.ip().is_unspecified() {
+        sys::enable_packet_info(&socket, address.is_ipv6())?;
+    }
     sys::set_buffer_sizes(&socket, buffer_bytes);
     socket.set_read_timeout(Some(STOP_POLL))?;
     socket.bind(&address.into())?;
