@@ -241,7 +241,8 @@ pub enum MembershipError {
     },
 }
 
-/// Why `change_status` could not answer (reserved for the API's wait loop).
+/// Why `change_status` could not answer: the version is newer than anything this node has
+/// applied (a typo, or a write through another node not yet replicated here).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("version {version} is beyond the newest known version {newest}")]
 pub struct ChangeStatusError {
