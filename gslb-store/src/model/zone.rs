@@ -131,7 +131,7 @@ impl Zone {
             }
             if let Some(first) = seen.insert((&set.name, set.rtype), index) {
                 errors.push(
-                    format!("{set_path}"),
+                    set_path.clone(),
                     format!(
                         "duplicate record set {} {} (also rrsets[{first}])",
                         set.name, set.rtype
@@ -166,16 +166,31 @@ impl Zone {
                 }
             }
         }
+        // Cross-set errors point at the set to blame: the CNAME for CNAME conflicts, else the
+        // first set at the owner name, so a zone-file reader can map them to a line.
+        let set_path_of = |name: &DomainName, preferred: Option<RecordType>| -> String {
+            let index = preferred
+                .and_then(|rtype| seen.get(&(name, rtype)).copied())
+                .or_else(|| {
+                    seen.iter()
+                        .find(|((owner, _), _)| *owner == name)
+                        .map(|(_, index)| *index)
+                });
+            match index {
+                Some(index) => format!("{prefix}rrsets[{index}]"),
+                None => format!("{prefix}rrsets"),
+            }
+        };
         for (name, types) in &types_at {
             if types.contains(&RecordType::CNAME) && types.len() > 1 {
                 errors.push(
-                    format!("{prefix}rrsets"),
+                    set_path_of(name, Some(RecordType::CNAME)),
                     format!("{name} has a CNAME and other data ({})", join_types(types)),
                 );
             }
             if *name == &self.apex && types.contains(&RecordType::CNAME) {
                 errors.push(
-                    format!("{prefix}rrsets"),
+                    set_path_of(name, Some(RecordType::CNAME)),
                     format!("the apex {name} cannot be a CNAME"),
                 );
             }
@@ -200,7 +215,7 @@ impl Zone {
                     .any(|t| !matches!(t, RecordType::A | RecordType::AAAA))
                 {
                     errors.push(
-                        format!("{prefix}rrsets"),
+                        set_path_of(name, None),
                         format!("{name} lies below the delegation {cut}; only glue (A/AAAA) may be there"),
                     );
                 }
@@ -211,7 +226,7 @@ impl Zone {
                     .any(|t| !matches!(t, RecordType::NS | RecordType::A | RecordType::AAAA))
             {
                 errors.push(
-                    format!("{prefix}rrsets"),
+                    set_path_of(name, None),
                     format!(
                         "{name} is a delegation; only NS and glue may be there ({})",
                         join_types(types)
