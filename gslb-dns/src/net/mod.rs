@@ -169,6 +169,8 @@ pub struct ListenerStats {
     pub handler_panics: AtomicU64,
     /// TCP connections accepted.
     pub tcp_accepted: AtomicU64,
+    /// TCP connections open now (plain and PROXY).
+    pub tcp_open: AtomicU64,
     /// TCP connections closed at once because `max_connections` were open.
     pub tcp_refused: AtomicU64,
     /// Queries read over TCP.

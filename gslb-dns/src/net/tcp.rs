@@ -70,6 +70,8 @@ impl<H: QueryHandler> TcpServer<H> {
                 continue;
             };
             self.stats.tcp_accepted.fetch_add(1, Ordering::Relaxed);
+            self.stats.tcp_open.fetch_add(1, Ordering::Relaxed);
+            let stats = self.stats.clone();
             let connection = Connection {
                 peer,
                 proxy: self.proxy.is_some(),
@@ -82,6 +84,7 @@ impl<H: QueryHandler> TcpServer<H> {
                 if let Err(error) = connection.serve(stream).await {
                     tracing::debug!("tcp connection from {peer} ended: {error}");
                 }
+                stats.tcp_open.fetch_sub(1, Ordering::Relaxed);
                 drop(permit);
             });
         }
@@ -108,6 +111,12 @@ enum Stop {
 }
 
 impl<H: QueryHandler> Connection<H> {
+    /// Writes wait at most an idle timeout, and never past the connection's end (plus one
+    /// idle timeout, so the last reply of a capped connection still gets out).
+    fn write_deadline(&self, closes_at: Instant) -> Instant {
+        (Instant::now() + self.limits.idle_timeout).min(closes_at + self.limits.idle_timeout)
+    }
+
     async fn serve(self, stream: TcpStream) -> io::Result<()> {
         let _ = stream.set_nodelay(true);
         let started = Instant::now();
@@ -145,7 +154,7 @@ impl<H: QueryHandler> Connection<H> {
         let mut answered: u32 = 0;
         loop {
             if !complete_message_buffered(reader.buffer()) {
-                writer.flush().await?;
+                timed(self.write_deadline(closes_at), writer.flush()).await?;
             }
             let idle_until = closes_at.min(Instant::now() + self.limits.idle_timeout);
             let mut prefix = [0u8; 2];
@@ -180,17 +189,34 @@ impl<H: QueryHandler> Connection<H> {
                     );
                     break;
                 };
-                writer.write_all(&reply_length.to_be_bytes()).await?;
-                writer.write_all(&reply).await?;
+                let deadline = self.write_deadline(closes_at);
+                timed(deadline, writer.write_all(&reply_length.to_be_bytes())).await?;
+                timed(deadline, writer.write_all(&reply)).await?;
             }
             answered += 1;
             if answered >= self.limits.max_queries_per_connection || Instant::now() >= closes_at {
                 break;
             }
         }
-        writer.flush().await?;
-        writer.shutdown().await?;
+        let deadline = self.write_deadline(closes_at);
+        timed(deadline, writer.flush()).await?;
+        timed(deadline, writer.shutdown()).await?;
         Ok(())
+    }
+}
+
+/// Runs an I/O step that must end by `deadline`; a client that stops reading its replies
+/// cannot hold a connection (and its slot) past the limits.
+async fn timed<T>(
+    deadline: Instant,
+    step: impl std::future::Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    match timeout_at(deadline, step).await {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "client not reading its replies",
+        )),
     }
 }
 

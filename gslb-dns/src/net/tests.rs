@@ -385,3 +385,37 @@ fn an_ipv6_wildcard_socket_answers_with_packet_info() {
     let to: SocketAddr = format!("[::1]:{port}").parse().unwrap();
     assert!(udp_exchange(to, b"six").is_some());
 }
+
+#[test]
+fn a_client_that_never_reads_is_cut_off() {
+    let mut config = config();
+    config.tcp.idle_timeout = Duration::from_millis(300);
+    config.tcp.max_queries_per_connection = u32::MAX;
+    let running = Running::start(config);
+    let mut stream = tcp_connect(running.bound().tcp[0]);
+    stream
+        .set_write_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    // Pipeline big queries without reading until the server stops taking them.
+    let query = framed(&[b'q'; 4000]);
+    let started = Instant::now();
+    let mut blocked = false;
+    while started.elapsed() < Duration::from_secs(10) {
+        if stream.write_all(&query).is_err() {
+            blocked = true;
+            break;
+        }
+    }
+    assert!(blocked, "the server's send buffer never filled");
+    // Without reading a byte, wait for the server to give up on the connection.
+    let stats = running.stats();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stats.tcp_open.load(Ordering::Relaxed) != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the server still holds the connection"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(running.stats().tcp_accepted.load(Ordering::Relaxed), 1);
+}
