@@ -45,15 +45,20 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
-    /// Validate a node config and the zone files it names; report every error with its
-    /// line, print "config ok" and exit 0, or exit 1.
+    /// Validate a node config and the zone files it names.
+    ///
+    /// Reports every error with its file and line and exits 1, or prints "config ok" and
+    /// exits 0.
     CheckConfig {
         /// The node config (TOML).
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// Start a local demo: two DNS nodes as child processes serving a sample zone, and
-    /// print `dig` lines to try. Ctrl-C stops everything it started.
+    /// Start a local demo: two DNS nodes serving a sample zone, and `dig` lines to try.
+    ///
+    /// The nodes are child processes (`gslb serve`); Ctrl-C stops everything it started, and
+    /// the nodes also stop if the demo is killed. The control plane, probers and API of the
+    /// full demo are not built yet.
     Demo(demo::DemoArgs),
 }
 

@@ -7,7 +7,7 @@ use clap::Parser;
 
 /// Client of the gslb REST API (subcommands arrive with the API).
 #[derive(Debug, Parser)]
-#[command(name = "gslbctl", version, about, long_about = None)]
+#[command(name = "gslbctl", version)]
 struct Cli {
     /// API base URL.
     #[arg(
