@@ -149,6 +149,7 @@ fn proxy_header(source: SocketAddr, destination: SocketAddr, protocol: v2::Proto
     .unwrap()
 }
 
+/// Port 0 gives UDP and TCP the same port; replies carry the socket peer as client.
 #[test]
 fn udp_and_tcp_share_the_port_and_answer_with_the_socket_peer() {
     let running = Running::start(config());
@@ -165,6 +166,7 @@ fn udp_and_tcp_share_the_port_and_answer_with_the_socket_peer() {
     assert!(running.stats().udp_replied.load(Ordering::Relaxed) >= 20);
 }
 
+/// An IPv6 address is served like an IPv4 one.
 #[test]
 fn ipv6_loopback_is_served() {
     if UdpSocket::bind("[::1]:0").is_err() {
@@ -178,6 +180,7 @@ fn ipv6_loopback_is_served() {
     assert!(String::from_utf8_lossy(&reply).starts_with("six|[::1]:"));
 }
 
+/// Five queries in one write and then byte by byte (split prefixes) come back in order.
 #[test]
 fn tcp_pipelined_queries_with_split_prefixes_are_answered_in_order() {
     let running = Running::start(config());
@@ -199,6 +202,7 @@ fn tcp_pipelined_queries_with_split_prefixes_are_answered_in_order() {
     }
 }
 
+/// The third query on a two-query connection is not answered; the server closes.
 #[test]
 fn tcp_closes_after_max_queries_per_connection() {
     let mut config = config();
@@ -217,6 +221,7 @@ fn tcp_closes_after_max_queries_per_connection() {
     );
 }
 
+/// A connection that sends nothing after its answer is closed after the idle timeout.
 #[test]
 fn tcp_idle_timeout_closes_a_silent_connection() {
     let mut config = config();
@@ -230,6 +235,7 @@ fn tcp_idle_timeout_closes_a_silent_connection() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
+/// Over `max_connections`, a new connection is closed at once; a freed slot is reused.
 #[test]
 fn tcp_connections_beyond_the_limit_are_closed_at_once() {
     let mut config = config();
@@ -265,6 +271,7 @@ fn proxy_config(trusted: &str) -> ListenerConfig {
     }
 }
 
+/// A trusted balancer's PROXY v2 source becomes the client (UDP and TCP); LOCAL means the peer.
 #[test]
 fn proxy_v2_from_a_trusted_peer_carries_the_client() {
     let running = Running::start(proxy_config("127.0.0.0/8"));
@@ -302,6 +309,7 @@ fn proxy_v2_from_a_trusted_peer_carries_the_client() {
     assert_eq!(udp_exchange(udp, b"bare"), None);
 }
 
+/// PROXY v2 from an untrusted peer is dropped (UDP) or closed (TCP), and counted.
 #[test]
 fn proxy_v2_from_an_untrusted_peer_is_dropped_and_counted() {
     let running = Running::start(proxy_config("192.0.2.0/24"));
@@ -328,6 +336,7 @@ fn proxy_v2_from_an_untrusted_peer_is_dropped_and_counted() {
     assert!(udp_exchange(running.bound().udp[0], b"plain").is_some());
 }
 
+/// Shutdown closes idle connections, stops accepting and returns well within a second or two.
 #[test]
 fn shutdown_closes_idle_connections_and_stops_workers_promptly() {
     let mut running = Running::start(config());
@@ -341,6 +350,7 @@ fn shutdown_closes_idle_connections_and_stops_workers_promptly() {
     assert!(TcpStream::connect(tcp).is_err(), "no longer accepting");
 }
 
+/// A handler panic loses its batch; the worker answers the next datagram.
 #[test]
 fn a_panicking_handler_costs_a_batch_not_the_worker() {
     let running = Running::start(ListenerConfig {
@@ -356,6 +366,7 @@ fn a_panicking_handler_costs_a_batch_not_the_worker() {
     assert_eq!(running.stats().handler_panics.load(Ordering::Relaxed), 1);
 }
 
+/// A socket on 0.0.0.0 answers 127.0.0.2 from 127.0.0.2, not the route's source.
 #[test]
 fn a_wildcard_socket_replies_from_the_address_the_client_asked() {
     let running = Running::start(ListenerConfig {
@@ -371,6 +382,7 @@ fn a_wildcard_socket_replies_from_the_address_the_client_asked() {
     }
 }
 
+/// A socket on [::] answers with packet info handed back to the kernel.
 #[test]
 fn an_ipv6_wildcard_socket_answers_with_packet_info() {
     if UdpSocket::bind("[::1]:0").is_err() {
@@ -386,6 +398,7 @@ fn an_ipv6_wildcard_socket_answers_with_packet_info() {
     assert!(udp_exchange(to, b"six").is_some());
 }
 
+/// A client that pipelines without reading cannot hold its connection past the write deadline.
 #[test]
 fn a_client_that_never_reads_is_cut_off() {
     let mut config = config();
