@@ -237,6 +237,8 @@ pub fn spawn_listeners<H: QueryHandler>(
     shutdown: CancellationToken,
 ) -> Result<DnsListeners, ListenError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| ListenError::NoRuntime)?;
+    // Our own child token: cancelled by the caller's, and by us alone if start-up fails.
+    let shutdown = shutdown.child_token();
     let workers = if config.udp_workers == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -320,13 +322,25 @@ pub fn spawn_listeners<H: QueryHandler>(
         }
     }
     for (listener, proxy) in tcp_listeners {
-        let listener = {
+        let address = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let registered = {
             let _guard = runtime.enter();
-            tokio::net::TcpListener::from_std(listener).map_err(|source| ListenError::Bind {
-                kind: "tcp",
-                address: SocketAddr::from(([0, 0, 0, 0], 0)),
-                source,
-            })?
+            tokio::net::TcpListener::from_std(listener)
+        };
+        let listener = match registered {
+            Ok(listener) => listener,
+            Err(source) => {
+                // Start-up failed: stop the UDP workers and TCP tasks already started.
+                stop.store(true, Ordering::Relaxed);
+                shutdown.cancel();
+                return Err(ListenError::Bind {
+                    kind: if proxy.is_some() { "proxy-tcp" } else { "tcp" },
+                    address,
+                    source,
+                });
+            }
         };
         let server = tcp::TcpServer {
             listener,
