@@ -200,6 +200,7 @@ impl Responder {
             answers: 1,
             authorities: 0,
             additionals: 0,
+            optional_additional_from: None,
         }
     }
 
@@ -236,6 +237,14 @@ impl Responder {
         ];
         let mut truncated = false;
         if out.len() + opt_len > limit {
+            if let Some(from) = sections.optional_additional_from {
+                if from + opt_len <= limit {
+                    out.truncate(from);
+                    counts[3] = 0;
+                }
+            }
+        }
+        if out.len() + opt_len > limit {
             out.truncate(parsed.question_end);
             counts = [1, 0, 0, 0];
             truncated = true;
@@ -268,6 +277,7 @@ fn refusal(rcode: u16) -> Sections {
         answers: 0,
         authorities: 0,
         additionals: 0,
+        optional_additional_from: None,
     }
 }
 

@@ -70,14 +70,6 @@ fn question_case_is_echoed_exactly_rfc4343_section_4_1() {
 #[test]
 fn other_rdata_types_render_rfc1035_3_3() {
     check(
-        &q("example.com.", "MX"),
-        "NoError aa rd id=beef qd=1\nan example.com. 300 IN MX 10 mail.example.com.",
-    );
-    check(
-        &q("srv.example.com.", "SRV"),
-        "NoError aa rd id=beef qd=1\nan srv.example.com. 300 IN SRV 1 2 443 www.example.com.",
-    );
-    check(
         &q("ptr.example.com.", "PTR"),
         "NoError aa rd id=beef qd=1\nan ptr.example.com. 300 IN PTR www.example.com.",
     );
@@ -92,6 +84,52 @@ fn other_rdata_types_render_rfc1035_3_3() {
 }
 
 #[test]
+fn ns_mx_srv_targets_in_zone_go_to_additional_rfc1035_section_3_3_9() {
+    check(
+        &q("example.com.", "MX"),
+        "NoError aa rd id=beef qd=1
+         an example.com. 300 IN MX 10 mail.example.com.
+         ar mail.example.com. 300 IN A 192.0.2.25",
+    );
+    check(
+        &q("srv.example.com.", "SRV"),
+        "NoError aa rd id=beef qd=1
+         an srv.example.com. 300 IN SRV 1 2 443 www.example.com.
+         ar www.example.com. 300 IN A 192.0.2.1
+         ar www.example.com. 300 IN A 192.0.2.2
+         ar www.example.com. 300 IN AAAA 2001:db8::1",
+    );
+    // Targets outside the zone or below a delegation add nothing.
+    check(
+        &q("mxout.example.com.", "MX"),
+        "NoError aa rd id=beef qd=1
+         an mxout.example.com. 300 IN MX 5 mx.example.net.
+         an mxout.example.com. 300 IN MX 10 ns.sub.example.com.",
+    );
+}
+
+#[test]
+fn additional_records_are_dropped_before_truncating_rfc2181_section_9() {
+    let reply = exchange(
+        responder(),
+        &q("mxmany.example.com.", "MX").to_vec().unwrap(),
+        Transport::Udp,
+    )
+    .unwrap();
+    let parsed = Message::from_vec(&reply).unwrap();
+    assert!(!parsed.metadata.truncation, "{}", digest(&reply));
+    assert_eq!((parsed.answers.len(), parsed.additionals.len()), (10, 0));
+    let reply = exchange(
+        responder(),
+        &q("mxmany.example.com.", "MX").to_vec().unwrap(),
+        Transport::Tcp,
+    )
+    .unwrap();
+    let parsed = Message::from_vec(&reply).unwrap();
+    assert_eq!((parsed.answers.len(), parsed.additionals.len()), (10, 40));
+}
+
+#[test]
 fn apex_soa_and_ns_rfc1035_4_3_2() {
     check(
         &q("example.com.", "SOA"),
@@ -102,7 +140,9 @@ fn apex_soa_and_ns_rfc1035_4_3_2() {
         &q("example.com.", "NS"),
         "NoError aa rd id=beef qd=1
          an example.com. 3600 IN NS ns1.example.com.
-         an example.com. 3600 IN NS ns2.example.com.",
+         an example.com. 3600 IN NS ns2.example.com.
+         ar ns1.example.com. 300 IN A 192.0.2.101
+         ar ns2.example.com. 300 IN A 192.0.2.102",
     );
 }
 
@@ -389,7 +429,9 @@ fn opcodes_other_than_query_get_notimp_rfc1035_section_4_1_1() {
         assert!(!parsed.metadata.authoritative);
         assert!(parsed.edns.is_none());
     }
-    let mut with_opt = with_edns(q("example.com.", "SOA"), 4096, true, None).to_vec().unwrap();
+    let mut with_opt = with_edns(q("example.com.", "SOA"), 4096, true, None)
+        .to_vec()
+        .unwrap();
     with_opt[2] = (with_opt[2] & 0x87) | (4 << 3);
     check_packet(
         &with_opt,

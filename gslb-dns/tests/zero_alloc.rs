@@ -76,6 +76,8 @@ fn the_answer_path_does_not_allocate_once_warm() {
         ("www.child.example.com.", "A"),
         ("big.example.com.", "TXT"),
         ("example.com.", "ANY"),
+        ("example.com.", "MX"),
+        ("mxmany.example.com.", "MX"),
     ] {
         let plain = query(name, rtype(qtype));
         packets.push(plain.to_vec().unwrap());

@@ -17,10 +17,11 @@
 //!   additional (RFC 1034 §4.3.2 step 3b); DS at the cut itself is answered from the parent
 //!   side: NODATA with our SOA (RFC 4035 §3.1.4.1).
 //!
-//! Additional-section processing for NS/MX/SRV targets of positive answers is deliberately
-//! not done (minimal responses, as Knot's default): resolvers look the targets up anyway.
+//! - NS, MX and SRV answers carry the A/AAAA of their in-zone targets in additional (as
+//!   Knot); a UDP reply too big for them drops them rather than set TC (RFC 2181 §9), while
+//!   referral glue is required and a referral too big for it is truncated (RFC 9471 §3).
 
-use crate::plan::zone::{Lookup, SetEntry, ZonePlan, TYPE_GLUE};
+use crate::plan::zone::{Lookup, SetEntry, ZonePlan};
 use crate::wire::{rcode, types, QueryName, HEADER_LEN};
 
 /// The most CNAME links followed after the first (RFC 1034 §3.6.2 asks for loop safety).
@@ -39,6 +40,10 @@ pub(crate) struct Sections {
     pub(crate) authorities: u16,
     /// ARCOUNT (without the OPT the responder adds).
     pub(crate) additionals: u16,
+    /// Where optional additional records start in the reply: a reply too big for UDP drops
+    /// them before it resorts to TC (RFC 2181 §9). `None` when there are none, or when the
+    /// additional records are required glue (RFC 9471 §3).
+    pub(crate) optional_additional_from: Option<usize>,
 }
 
 /// Appends an RRset, rewriting each owner to the pointer `owner` when it is not the
@@ -78,6 +83,7 @@ pub(crate) fn write_answer(
         answers: 0,
         authorities: 0,
         additionals: 0,
+        optional_additional_from: None,
     };
     let negative = |out: &mut Vec<u8>, sections: &mut Sections, rcode: u16| {
         copy_set(out, zone.bytes(zone.negative_soa()), apex_pointer);
@@ -107,6 +113,11 @@ pub(crate) fn write_answer(
         if let Some(entry) = pick(zone, node, qtype) {
             copy_set(out, zone.bytes(entry), owner);
             sections.answers += entry.count;
+            if let Some(additional) = zone.additional(node, entry.rtype) {
+                sections.optional_additional_from = Some(out.len());
+                out.extend_from_slice(zone.bytes(additional));
+                sections.additionals = additional.count;
+            }
             return sections;
         }
         let Some(cname) = zone
@@ -146,11 +157,7 @@ pub(crate) fn write_answer(
 /// The RRset answering `qtype` at `node`: the set of that type, or for ANY the node's first.
 fn pick(zone: &ZonePlan, node: u32, qtype: u16) -> Option<&SetEntry> {
     if qtype == types::ANY {
-        zone.sets(node)
-            .iter()
-            .find(|entry| entry.rtype != TYPE_GLUE)
-    } else if qtype == TYPE_GLUE {
-        None
+        zone.sets(node).next()
     } else {
         zone.set(node, qtype)
     }
@@ -173,7 +180,7 @@ fn write_referral(
         copy_set(out, zone.bytes(ns), cut_pointer);
         sections.authorities = ns.count;
     }
-    if let Some(glue) = zone.set(cut, TYPE_GLUE) {
+    if let Some(glue) = zone.additional(cut, types::NS) {
         out.extend_from_slice(zone.bytes(glue));
         sections.additionals = glue.count;
     }

@@ -7,7 +7,7 @@
 //! them for newer types anyway, and keeping blocks position-independent avoids per-query
 //! fix-ups).
 
-use gslb_store::{DomainName, RData, Soa};
+use gslb_store::{RData, Soa};
 
 /// The owner placeholder: a pointer to offset 12, where the question name starts.
 pub(crate) const OWNER_QNAME: [u8; 2] = [0xC0, 0x0C];
@@ -45,13 +45,14 @@ pub(crate) fn write_soa(out: &mut Vec<u8>, soa: &Soa, ttl: u32) {
     finish_rdlength(out, start, rdata_start);
 }
 
-/// Copies RRs rendered with the placeholder owner, writing `owner` in full instead (glue).
-pub(crate) fn write_with_owner(out: &mut Vec<u8>, owner: &DomainName, records: &[u8]) {
+/// Copies RRs rendered with the placeholder owner, writing `owner` (uncompressed wire form)
+/// in full instead (glue and additional data).
+pub(crate) fn write_with_owner(out: &mut Vec<u8>, owner: &[u8], records: &[u8]) {
     let mut pos = 0;
     while pos + 12 <= records.len() {
         let rdlength = u16::from_be_bytes([records[pos + 10], records[pos + 11]]) as usize;
         let end = pos + 12 + rdlength;
-        owner.write_wire(out);
+        out.extend_from_slice(owner);
         out.extend_from_slice(&records[pos + 2..end]);
         pos = end;
     }

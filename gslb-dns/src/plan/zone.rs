@@ -10,7 +10,7 @@
 //! Invariant: lookups never allocate; a node is 16 octets and an RRset entry 12, so a million
 //! single-record names cost well under 100 MB.
 
-use gslb_store::{RData, RecordType, Zone};
+use gslb_store::{RecordType, Zone};
 
 use crate::plan::index::NameIndex;
 use crate::plan::render;
@@ -18,8 +18,16 @@ use crate::wire::QueryName;
 
 /// `Node::cut` for a node that is not at or below a delegation.
 pub(crate) const NO_CUT: u32 = u32::MAX;
-/// Pseudo-type of the glue block stored at a delegation (TYPE 0 is reserved, RFC 6895 §3.1).
-pub(crate) const TYPE_GLUE: u16 = 0;
+
+/// What a pre-rendered block of RRs is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum SetRole {
+    /// The RRset itself, owned by the question-name placeholder.
+    Answer,
+    /// A/AAAA of the in-zone targets of the node's NS/MX/SRV set of the same type, owners
+    /// written in full: glue for a referral, additional data for an answer.
+    Additional,
+}
 
 /// One name of the zone.
 #[derive(Debug, Clone, Copy)]
@@ -36,11 +44,13 @@ pub(crate) struct Node {
     cut: u32,
 }
 
-/// One pre-rendered RRset.
+/// One pre-rendered RRset (or the additional records that go with one).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SetEntry {
-    /// TYPE code (`TYPE_GLUE` for the glue block of a delegation).
+    /// TYPE code.
     pub(crate) rtype: u16,
+    /// Whether this is the RRset or its additional records.
+    pub(crate) role: SetRole,
     /// Number of RRs.
     pub(crate) count: u16,
     /// Start in `ZonePlan::data`.
@@ -120,6 +130,7 @@ impl ZonePlan {
             data: Vec::new(),
             negative_soa: SetEntry {
                 rtype: RecordType::SOA.code(),
+                role: SetRole::Answer,
                 count: 1,
                 start: 0,
                 len: 0,
@@ -153,13 +164,14 @@ impl ZonePlan {
                 node,
                 SetEntry {
                     rtype: set.rtype.code(),
+                    role: SetRole::Answer,
                     count,
                     start: start as u32,
                     len: (plan.data.len() - start) as u32,
                 },
             ));
             if set.rtype == RecordType::NS && node != 0 {
-                delegations.push((node, set));
+                delegations.push(node);
             }
         }
         let start = plan.data.len();
@@ -168,6 +180,7 @@ impl ZonePlan {
             0,
             SetEntry {
                 rtype: RecordType::SOA.code(),
+                role: SetRole::Answer,
                 count: 1,
                 start: start as u32,
                 len: (plan.data.len() - start) as u32,
@@ -181,8 +194,10 @@ impl ZonePlan {
         pending.sort_by_key(|(node, entry)| (*node, entry.rtype));
         pending.dedup_by_key(|(node, entry)| (*node, entry.rtype));
         if !delegations.is_empty() {
-            plan.add_glue(zone, &delegations, &mut pending, &mut scratch);
-            pending.sort_by_key(|(node, entry)| (*node, entry.rtype));
+            plan.mark_cuts(delegations.iter().copied());
+        }
+        if plan.add_additionals(&mut pending) {
+            pending.sort_by_key(|(node, entry)| (*node, entry.rtype, entry.role));
         }
 
         plan.sets.reserve_exact(pending.len());
@@ -194,53 +209,74 @@ impl ZonePlan {
             node.sets_len = node.sets_len.saturating_add(1);
             plan.sets.push(entry);
         }
-        if !delegations.is_empty() {
-            plan.mark_cuts(delegations.iter().map(|(node, _)| *node));
-        }
         plan.keys.shrink_to_fit();
         plan.nodes.shrink_to_fit();
         plan.data.shrink_to_fit();
         plan
     }
 
-    /// Renders the glue of every delegation: A/AAAA of in-zone NS targets, owner in full.
-    fn add_glue(
-        &mut self,
-        zone: &Zone,
-        delegations: &[(u32, &gslb_store::RecordSet)],
-        pending: &mut Vec<(u32, SetEntry)>,
-        scratch: &mut Vec<u8>,
-    ) {
-        let apex_len = self.apex.len();
-        for (cut, set) in delegations {
+    /// Renders, for every NS/MX/SRV set, the A/AAAA of its targets inside the zone (owners in
+    /// full) as an `Additional` entry of the same node and type. For a delegation's NS these
+    /// are the glue (targets at or below any cut qualify); otherwise occluded targets are
+    /// left out, as they are not authoritative data. Returns true when it added entries.
+    fn add_additionals(&mut self, pending: &mut Vec<(u32, SetEntry)>) -> bool {
+        let n_sets = pending.len();
+        let mut added = false;
+        for index in 0..n_sets {
+            let (owner, set) = pending[index];
+            let target_offset = match set.rtype {
+                2 => 0,  // NS: the name
+                15 => 2, // MX: preference, exchange
+                33 => 6, // SRV: priority, weight, port, target
+                _ => continue,
+            };
+            let is_referral = set.rtype == RecordType::NS.code() && owner != 0;
             let start = self.data.len();
             let mut count = 0u16;
-            for rdata in &set.rdata {
-                let RData::NS(target) = rdata else { continue };
-                if !target.is_subdomain_of(&zone.apex) {
-                    continue;
-                }
-                scratch.clear();
-                target.write_wire(scratch);
-                let Some(node) = self.find(&scratch[..scratch.len() - apex_len]) else {
+            let mut pos = set.start as usize;
+            let end = (set.start + set.len) as usize;
+            while pos + 12 <= end {
+                let rdlength = u16::from_be_bytes([self.data[pos + 10], self.data[pos + 11]]);
+                let rdata = (pos + 12, pos + 12 + rdlength as usize);
+                pos = rdata.1;
+                let Some(target) = self
+                    .data
+                    .get(rdata.0 + target_offset..rdata.1)
+                    .and_then(QueryName::from_wire)
+                else {
                     continue;
                 };
-                let first = pending.partition_point(|(n, _)| *n < node);
-                for (_, entry) in pending[first..].iter().take_while(|(n, _)| *n == node) {
+                if !self.contains(&target) {
+                    continue;
+                }
+                let key_len = target.wire_len() - self.apex.len();
+                let Some(node) = self.find(&target.as_wire()[..key_len]) else {
+                    continue;
+                };
+                if !is_referral && self.nodes[node as usize].cut != NO_CUT {
+                    continue;
+                }
+                let first = pending[..n_sets].partition_point(|(n, _)| *n < node);
+                for (_, entry) in pending[first..n_sets]
+                    .iter()
+                    .take_while(|(n, _)| *n == node)
+                {
                     if entry.rtype == RecordType::A.code() || entry.rtype == RecordType::AAAA.code()
                     {
                         let (from, to) = (entry.start as usize, (entry.start + entry.len) as usize);
                         let block = self.data[from..to].to_vec();
-                        render::write_with_owner(&mut self.data, target, &block);
+                        render::write_with_owner(&mut self.data, target.as_wire(), &block);
                         count = count.saturating_add(entry.count);
                     }
                 }
             }
             if count > 0 {
+                added = true;
                 pending.push((
-                    *cut,
+                    owner,
                     SetEntry {
-                        rtype: TYPE_GLUE,
+                        rtype: set.rtype,
+                        role: SetRole::Additional,
                         count,
                         start: start as u32,
                         len: (self.data.len() - start) as u32,
@@ -248,6 +284,7 @@ impl ZonePlan {
                 ));
             }
         }
+        added
     }
 
     /// Records, for every node at or below a delegation, the topmost such delegation.
@@ -384,15 +421,29 @@ impl ZonePlan {
         Lookup::NxDomain
     }
 
-    /// The RRset entries of `node`.
-    pub(crate) fn sets(&self, node: u32) -> &[SetEntry] {
+    /// The entries of `node`, RRsets and additional blocks, by type.
+    fn entries(&self, node: u32) -> &[SetEntry] {
         let node = &self.nodes[node as usize];
         &self.sets[node.sets_start as usize..node.sets_start as usize + node.sets_len as usize]
     }
 
+    /// The RRsets of `node`, by type.
+    pub(crate) fn sets(&self, node: u32) -> impl Iterator<Item = &SetEntry> {
+        self.entries(node)
+            .iter()
+            .filter(|entry| entry.role == SetRole::Answer)
+    }
+
     /// The RRset of `rtype` at `node`.
     pub(crate) fn set(&self, node: u32, rtype: u16) -> Option<&SetEntry> {
-        self.sets(node).iter().find(|entry| entry.rtype == rtype)
+        self.sets(node).find(|entry| entry.rtype == rtype)
+    }
+
+    /// The additional records (A/AAAA of in-zone targets) for the `rtype` set at `node`.
+    pub(crate) fn additional(&self, node: u32, rtype: u16) -> Option<&SetEntry> {
+        self.entries(node)
+            .iter()
+            .find(|entry| entry.rtype == rtype && entry.role == SetRole::Additional)
     }
 
     /// Length of a node's key, i.e. of its name below the apex in wire form.
@@ -414,7 +465,7 @@ impl ZonePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gslb_store::{DomainName, RecordSet, Soa};
+    use gslb_store::{DomainName, RData, RecordSet, Soa};
 
     fn name(text: &str) -> DomainName {
         DomainName::parse_absolute(text).unwrap()
@@ -531,7 +582,7 @@ mod tests {
         // apex, a.b, b, *.w, w, h.w, d, ns.d
         assert_eq!(zone.name_count(), 8);
         let cut = zone.find(b"\x01d").unwrap();
-        let glue = zone.set(cut, TYPE_GLUE).unwrap();
+        let glue = zone.additional(cut, RecordType::NS.code()).unwrap();
         assert_eq!(glue.count, 1);
         assert!(zone
             .bytes(glue)

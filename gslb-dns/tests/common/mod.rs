@@ -72,9 +72,39 @@ pub fn sample_state(version: u64) -> State {
     let huge: Vec<RData> = (0..40)
         .map(|i| txt(&format!("{i:02}{}", "y".repeat(198))))
         .collect();
+    let mut mxmany = vec![set(
+        "mxmany.example.com.",
+        300,
+        (0..10)
+            .map(|i| RData::MX {
+                preference: i,
+                exchange: name(&format!("mx{i}.example.com.")),
+            })
+            .collect(),
+    )];
+    for i in 0..10 {
+        let addresses = (0..4)
+            .map(|j| a(&format!("192.0.2.{}", 100 + i * 4 + j)))
+            .collect();
+        mxmany.push(set(&format!("mx{i}.example.com."), 300, addresses));
+    }
     let example = zone(
         "example.com.",
         vec![
+            set(
+                "mxout.example.com.",
+                300,
+                vec![
+                    RData::MX {
+                        preference: 5,
+                        exchange: name("mx.example.net."),
+                    },
+                    RData::MX {
+                        preference: 10,
+                        exchange: name("ns.sub.example.com."),
+                    },
+                ],
+            ),
             set(
                 "example.com.",
                 300,
@@ -182,6 +212,9 @@ pub fn sample_state(version: u64) -> State {
             set("ns2.example.com.", 300, vec![a("192.0.2.102")]),
         ],
     );
+    let mut example = example;
+    example.rrsets.extend(mxmany);
+    example.normalize();
     let child = zone(
         "child.example.com.",
         vec![set("www.child.example.com.", 300, vec![a("198.51.100.1")])],
