@@ -422,3 +422,88 @@ fn proxy_v2_from_untrusted_source_is_dropped() {
     let reply = udp_exchange(server.address, &query, Duration::from_secs(2)).expect("plain");
     assert_eq!(reply_header(&reply).id, 0x7002);
 }
+
+/// A query with two questions is malformed for us: FORMERR with the ID kept.
+#[test]
+fn rfc1035_4_1_2_qdcount_two_is_formerr() {
+    let server = Server::start();
+    let mut packet = query_packet(0x2222, 0, "www.example.test", codes::A, codes::IN);
+    let question = packet[12..].to_vec();
+    packet[5] = 2; // QDCOUNT = 2
+    packet.extend_from_slice(&question);
+    let reply = udp_exchange(server.address, &packet, Duration::from_secs(2)).expect("a reply");
+    let header = reply_header(&reply);
+    assert_eq!(header.id, 0x2222);
+    assert_eq!(header.rcode, codes::FORMERR);
+}
+
+/// Without EDNS a UDP reply stays within 512 octets: the big TXT comes back truncated.
+#[test]
+fn rfc1035_4_2_1_without_edns_udp_replies_fit_512() {
+    let server = Server::start();
+    let reply = server.dig(&["big.example.test", "TXT", "+noedns", "+ignore"]);
+    assert!(reply.has_flag("tc"), "{}", reply.text);
+    let size_line = reply
+        .text
+        .lines()
+        .find(|line| line.contains("MSG SIZE  rcvd:"))
+        .unwrap();
+    let size: usize = size_line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(size <= 512, "{size_line}");
+}
+
+/// Zone transfers are not offered yet: AXFR over TCP is REFUSED.
+#[test]
+fn rfc5936_axfr_refused() {
+    let server = Server::start();
+    let reply = server.dig(&["example.test", "AXFR", "+tcp"]);
+    assert!(
+        reply.text.contains("Transfer failed") || reply.text.contains("REFUSED"),
+        "{}",
+        reply.text
+    );
+}
+
+/// An IPv6 client subnet is echoed with its source prefix and scope 0; source /0 too.
+#[test]
+fn rfc7871_ecs_ipv6_and_zero_source_prefix() {
+    let server = Server::start();
+    let reply = server.dig(&["www.example.test", "A", "+subnet=2001:db8:1200::/40"]);
+    assert_eq!(reply.status(), "NOERROR");
+    assert!(
+        reply.text.contains("CLIENT-SUBNET: 2001:db8:1200::/40/0"),
+        "{}",
+        reply.text
+    );
+    let reply = server.dig(&["www.example.test", "A", "+subnet=0.0.0.0/0"]);
+    assert_eq!(reply.status(), "NOERROR");
+    assert!(
+        reply.text.contains("CLIENT-SUBNET: 0.0.0.0/0/0"),
+        "{}",
+        reply.text
+    );
+}
+
+/// An EDNS payload below 512 is read as 512 (RFC 6891 §6.2.5).
+#[test]
+fn rfc6891_6_2_5_payload_below_512_is_512() {
+    let server = Server::start();
+    let reply = server.dig(&["www.example.test", "A", "+bufsize=100"]);
+    assert_eq!(reply.status(), "NOERROR");
+    let edns = reply.edns_line().expect("an OPT");
+    assert!(edns.contains("udp: 512"), "{edns}");
+}
+
+/// CHAOS names that are not configured, and classes we do not serve, are REFUSED.
+#[test]
+fn chaos_unconfigured_and_unknown_class_refused() {
+    let server = Server::start();
+    assert_eq!(
+        server.dig(&["hostname.bind", "TXT", "CH"]).status(),
+        "REFUSED"
+    );
+    assert_eq!(
+        server.dig(&["www.example.test", "A", "HS"]).status(),
+        "REFUSED"
+    );
+}
