@@ -108,7 +108,9 @@ impl<H: QueryHandler> UdpWorker<H> {
                         dropped += 1;
                         return false;
                     };
-                    if datagram.truncated {
+                    // Port 0 cannot be answered (and is a classic spoofing tell); a cut
+                    // datagram is not the query that was sent.
+                    if datagram.truncated || peer.port() == 0 {
                         dropped += 1;
                         return false;
                     }
