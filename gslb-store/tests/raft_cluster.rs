@@ -135,7 +135,11 @@ async fn a_reporting_learner_makes_changes_insync() {
     // A new node knows no leader: it joins through seeds (a dead address, then a follower,
     // which forwards the request to the leader once).
     let seeds = vec!["127.0.0.1:1".to_string(), follower.addr.clone()];
-    learner.handle.join_as_learner(&seeds).await.unwrap();
+    // The follower may not know the leader yet: joining is retried, as the binary does.
+    wait_ok(WAIT, "the learner to join", || {
+        learner.handle.join_as_learner(&seeds)
+    })
+    .await;
     write(
         &voters[0].handle,
         Command::PutMember {
@@ -359,11 +363,14 @@ async fn new_learner_catches_up_by_snapshot() {
         .await
         .unwrap();
     let state = wait_state(&learner.handle, "catching up", |s| s.version >= last).await;
-    let metrics = learner.handle.metrics();
-    assert!(
-        metrics.snapshot_index.is_some_and(|index| index > 10),
-        "{metrics:?}"
-    );
+    // The state is published as soon as the snapshot is installed; openraft's metrics follow.
+    learner
+        .handle
+        .wait_metrics(WAIT, "the installed snapshot in metrics", |m| {
+            m.snapshot_index.is_some_and(|index| index > 10)
+        })
+        .await
+        .unwrap();
     let leader_state = nodes[0].handle.state();
     assert_eq!(state.regions, leader_state.regions);
     learner.stop().await;

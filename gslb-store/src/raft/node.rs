@@ -28,7 +28,7 @@ use crate::model::validation::FieldErrors;
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH};
-use crate::raft::state_machine::{SnapshotLoadError, StateMachine};
+use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 use crate::raft::{NodeId, Raft};
 
 /// How long a forwarded write may take end to end.
@@ -325,6 +325,8 @@ pub(crate) struct NodeInner {
     pub(crate) last_leader_contact: Mutex<Option<Instant>>,
     /// See `NodeOptions::commit_timeout`.
     pub(crate) commit_timeout: Duration,
+    /// Snapshot builders still running; shutdown waits for them.
+    pub(crate) snapshot_builders: BuildersInFlight,
     /// The applied-index reporter, when enabled.
     pub(crate) reporter: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -388,6 +390,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     let log_store = LogStore::open(kv.clone())?;
     let (publisher, state) = state_channel(State::default());
     let state_machine = StateMachine::open(&options.data_dir, publisher)?;
+    let snapshot_builders = state_machine.builders();
     let client = HttpClient::new(options.cluster_secret.clone());
     let raft = Raft::new(
         options.id,
@@ -419,6 +422,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             secret: options.cluster_secret,
             last_leader_contact: Mutex::new(None),
             commit_timeout: options.commit_timeout,
+            snapshot_builders,
             reporter: Mutex::new(None),
         }),
     };
@@ -678,14 +682,28 @@ impl NodeHandle {
             .map_err(|error| error.to_string())
     }
 
-    /// Stops Raft (this node stops voting and replicating), the reporter, and releases the
-    /// storage once every clone of the handle is dropped.
+    /// Stops Raft (this node stops voting and replicating) and the reporter, waits for a
+    /// snapshot build in progress, and flushes. The storage is released once every clone of
+    /// the handle is dropped.
     pub async fn shutdown(&self) {
         if let Some(task) = self.inner.reporter.lock().expect("reporter lock").take() {
             task.abort();
         }
         if let Err(error) = self.inner.raft.shutdown().await {
             tracing::warn!(node = self.inner.id, "raft shutdown: {error}");
+        }
+        // A snapshot build openraft started may still be writing the snapshot file; let it
+        // finish so the directory is quiet when the caller reuses it.
+        if !self
+            .inner
+            .snapshot_builders
+            .wait_idle(Duration::from_secs(30))
+            .await
+        {
+            tracing::warn!(
+                node = self.inner.id,
+                "a snapshot build did not finish within 30 s"
+            );
         }
         if let Err(error) = self.inner.kv.flush().await {
             tracing::warn!(node = self.inner.id, "final flush: {error}");

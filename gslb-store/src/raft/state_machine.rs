@@ -13,7 +13,9 @@
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
@@ -150,6 +152,27 @@ pub struct StateMachine {
     snapshots: SnapshotFiles,
     /// Counter for unique snapshot ids within this process.
     snapshot_seq: u64,
+    /// Snapshot builders alive (they outlive the state machine when Raft stops mid-build).
+    builders: BuildersInFlight,
+}
+
+/// Counts snapshot builders that may still write the snapshot file, so a stopping node can
+/// wait for them before its directory is reused.
+#[derive(Debug, Clone, Default)]
+pub struct BuildersInFlight(Arc<AtomicUsize>);
+
+impl BuildersInFlight {
+    /// Waits until no builder is alive, up to `timeout`; returns whether that happened.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.0.load(Ordering::SeqCst) > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
 }
 
 impl StateMachine {
@@ -181,7 +204,13 @@ impl StateMachine {
                 current: Arc::new(tokio::sync::Mutex::new(current)),
             },
             snapshot_seq: 0,
+            builders: BuildersInFlight::default(),
         })
+    }
+
+    /// The counter of live snapshot builders, for shutdown.
+    pub fn builders(&self) -> BuildersInFlight {
+        self.builders.clone()
     }
 }
 
@@ -197,6 +226,14 @@ pub struct SnapshotBuilder {
     snapshots: SnapshotFiles,
     /// Unique suffix of the snapshot id.
     seq: u64,
+    /// Decremented when this builder is dropped.
+    builders: BuildersInFlight,
+}
+
+impl Drop for SnapshotBuilder {
+    fn drop(&mut self) {
+        self.builders.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
@@ -287,7 +324,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.snapshot_seq += 1;
+        self.builders.0.fetch_add(1, Ordering::SeqCst);
         SnapshotBuilder {
+            builders: self.builders.clone(),
             state: self.state.clone(),
             last_applied: self.last_applied,
             membership: self.membership.clone(),
