@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod drill;
 pub mod endpoint;
+pub mod gslb_record;
 pub mod ident;
 pub mod member;
 pub mod name;
@@ -28,6 +29,7 @@ pub mod zone;
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
 pub use drill::{Drill, DrillMode, DrillStatus};
 pub use endpoint::{AdminState, Endpoint, EndpointTarget};
+pub use gslb_record::{GslbRecord, PolicyNode, UnknownAs, WhenAllDown};
 pub use member::{Member, NodeRole, RaftRole};
 pub use overrides::{Override, OverrideAction, OverrideTarget};
 pub use region::{Location, Region};
