@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use gslb_dns::net::spawn_listeners;
-use gslb_dns::{compile_plan, Responder};
+use gslb_dns::{spawn_plan_follower, AnswerPlan, Responder};
 use gslb_store::zonefile::parse_zone;
-use gslb_store::State;
+use gslb_store::{state_channel, State, StatePublisher};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
@@ -77,27 +78,32 @@ pub fn load_state(config: &NodeConfig) -> Result<State, ConfigError> {
     })
 }
 
-/// Re-reads the config and its zone files and swaps in the new answer plan; on any error
-/// keeps serving the old one and logs every problem. Listener and CHAOS settings need a
-/// restart.
-async fn reload(config: &NodeConfig, version: u64, responder: &Arc<Responder>) {
+/// Re-reads the config and its zone files and publishes the new state (the plan follower
+/// compiles and swaps it in); on any error keeps serving the old one and logs every problem.
+/// Listener and CHAOS settings need a restart.
+async fn reload(
+    config: &NodeConfig,
+    version: u64,
+    publisher: &StatePublisher,
+    responder: &Responder,
+) {
     let path = config.path.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         let fresh = crate::config::load(&path)?;
-        let mut state = load_state(&fresh)?;
-        state.version = version;
-        let plan = compile_plan(&state);
-        Ok::<_, ConfigError>((fresh, state.zones.len(), plan))
+        let state = load_state(&fresh)?;
+        Ok::<_, ConfigError>((fresh, state))
     })
     .await;
     match loaded {
-        Ok(Ok((fresh, zones, plan))) => {
+        Ok(Ok((fresh, mut state))) => {
             if fresh.listeners != config.listeners || fresh.responder != config.responder {
                 tracing::warn!("listener and chaos changes take effect after a restart");
             }
-            let names = plan.name_count();
-            responder.install_plan(Arc::new(plan));
-            tracing::info!(version, zones, names, "reloaded zone files");
+            state.version = version;
+            let zones = state.zones.len();
+            publisher.send_replace(Arc::new(state));
+            wait_for_plan(responder, version).await;
+            tracing::info!(version, zones, "reloaded zone files");
         }
         Ok(Err(error)) => {
             for problem in &error.problems {
@@ -105,6 +111,13 @@ async fn reload(config: &NodeConfig, version: u64, responder: &Arc<Responder>) {
             }
         }
         Err(error) => tracing::error!("reload failed: {error}"),
+    }
+}
+
+/// Waits until the responder answers from the plan of `version` (or a later one).
+async fn wait_for_plan(responder: &Responder, version: u64) {
+    while responder.plan_version() < version {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -121,33 +134,38 @@ pub fn run(config: NodeConfig, state: State) -> anyhow::Result<()> {
 }
 
 async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
-    let zone_count = state.zones.len();
-    let plan = compile_plan(&state);
-    tracing::info!(
-        zones = zone_count,
-        names = plan.name_count(),
-        "compiled answer plan from zone files"
-    );
-    let responder = Arc::new(Responder::new(plan, config.responder.clone()));
+    // The same path the control plane will feed: a state channel, and the plan follower
+    // that compiles each version and swaps it into the responder. Listeners start only
+    // once the first plan is in, so no query meets an empty plan.
+    let version = state.version;
+    let (publisher, watch) = state_channel(state);
+    let responder = Arc::new(Responder::new(
+        AnswerPlan::empty(),
+        config.responder.clone(),
+    ));
+    let follower = spawn_plan_follower(watch, responder.clone());
+    wait_for_plan(&responder, version).await;
     let shutdown = CancellationToken::new();
     let listeners = spawn_listeners(&config.listeners, responder.clone(), shutdown.clone())?;
     let stats = listeners.stats();
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
-    let mut version = state.version;
+    let mut version = version;
     let signal = loop {
         tokio::select! {
             _ = terminate.recv() => break "SIGTERM",
             _ = tokio::signal::ctrl_c() => break "SIGINT",
             _ = hangup.recv() => {
                 version += 1;
-                reload(&config, version, &responder).await;
+                reload(&config, version, &publisher, &responder).await;
             }
         }
     };
     tracing::info!("{signal} received, shutting down");
     shutdown.cancel();
     let left = listeners.wait().await;
+    drop(publisher);
+    let _ = follower.await;
     let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
     tracing::info!(
         udp_received = count(&stats.udp_received),
