@@ -175,8 +175,10 @@ impl<H: QueryHandler> Connection<H> {
             if length == 0 {
                 break;
             }
+            // The rest of the message gets its own idle timeout from its first octets.
+            let body_until = closes_at.min(Instant::now() + self.limits.idle_timeout);
             let message = &mut query[..length];
-            if completed(timeout_at(idle_until, reader.read_exact(message)).await).is_err() {
+            if completed(timeout_at(body_until, reader.read_exact(message)).await).is_err() {
                 break;
             }
             reply.clear();
