@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -127,6 +128,9 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file);
+        // Own process group: a terminal's Ctrl-C reaches only the demo, which then stops
+        // the nodes itself (and reports no node as "exited on its own").
+        command.process_group(0);
         process::die_with_parent(&mut command);
         let child = command
             .spawn()
@@ -345,6 +349,7 @@ fn wait_for_stop(nodes: &mut Nodes) -> anyhow::Result<()> {
         let mut check = tokio::time::interval(Duration::from_millis(200));
         loop {
             tokio::select! {
+                biased;
                 _ = terminate.recv() => return Ok(()),
                 _ = tokio::signal::ctrl_c() => return Ok(()),
                 _ = check.tick() => {
