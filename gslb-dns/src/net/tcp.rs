@@ -149,7 +149,9 @@ impl<H: QueryHandler> Connection<H> {
             transport: Transport::Tcp,
         };
 
-        let mut query = vec![0u8; usize::from(u16::MAX)];
+        // Grows to the longest query seen on this connection (typically one allocation),
+        // instead of 64 KiB up front for each of possibly thousands of connections.
+        let mut query = vec![0u8; 512];
         let mut reply = Vec::with_capacity(4096);
         let mut answered: u32 = 0;
         loop {
@@ -177,6 +179,9 @@ impl<H: QueryHandler> Connection<H> {
             }
             // The rest of the message gets its own idle timeout from its first octets.
             let body_until = closes_at.min(Instant::now() + self.limits.idle_timeout);
+            if query.len() < length {
+                query.resize(length, 0);
+            }
             let message = &mut query[..length];
             if completed(timeout_at(body_until, reader.read_exact(message)).await).is_err() {
                 break;
