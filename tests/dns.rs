@@ -507,3 +507,31 @@ fn chaos_unconfigured_and_unknown_class_refused() {
         "REFUSED"
     );
 }
+
+/// IPv4 and IPv6 listeners side by side each answer over UDP and TCP.
+#[test]
+fn dual_stack_listeners_answer_on_both() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        return; // no IPv6 on this host
+    }
+    let dir = common::TempDir::new("dual-stack");
+    dir.write("example.test.zone", &common::example_zone());
+    let config = dir.write(
+        "node.toml",
+        "[dns]\nlisten = [\"127.0.0.1:0\", \"[::1]:0\"]\nudp_workers = 1\n\
+         [[zones]]\nfile = \"example.test.zone\"\norigin = \"example.test.\"\n",
+    );
+    let server = Server::spawn(dir, &config);
+    let line = server
+        .log
+        .wait_for("listening on udp [::1]:", Duration::from_secs(10))
+        .expect("an IPv6 listener");
+    let v6 = common::listening_address(&line, "udp").unwrap();
+    for address in [server.address, v6] {
+        for transport in ["+notcp", "+tcp"] {
+            let reply = common::dig(address, &["www.example.test", "AAAA", transport]);
+            assert_eq!(reply.status(), "NOERROR", "{address} {transport}");
+            assert_eq!(reply.records("ANSWER")[0][4], "2001:db8::10");
+        }
+    }
+}
