@@ -345,7 +345,7 @@ pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
     let raw: RawConfig = toml::from_str(text).map_err(|error| {
         let mut problems = Problems::new(path, text);
         let line = error.span().map(|span| line_of(text, span.start));
-        problems.push_at(line, "", error.message().trim_end().to_string());
+        problems.push_at(line, "", error.message().trim_end().replace('\n', "; "));
         problems.into_error()
     })?;
     raw.validate(text, path)
