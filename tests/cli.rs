@@ -268,3 +268,29 @@ fn sighup_reloads_zone_files_all_or_nothing() {
     assert!(refused.contains("example.test.zone:"), "{refused}");
     assert_eq!(server.dig(&["new.example.test", "A"]).status(), "NOERROR");
 }
+
+/// Problems in several zone files are all reported at once, each with file:line.
+#[test]
+fn check_config_reports_problems_of_every_zone_file() {
+    let dir = TempDir::new("check-zones");
+    dir.write(
+        "a.zone",
+        "$ORIGIN a.test.\n@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ 300 IN NS ns1\nwww 300 IN A 1.2.3\n",
+    );
+    dir.write(
+        "b.zone",
+        "$ORIGIN b.test.\n@ 300 IN SOA ns1 hostmaster 1 3600 600 86400 60\n@ 300 IN NS ns1\nmail 300 IN MX ten mail\n",
+    );
+    let (ok, _, stderr) = check_config(
+        &dir,
+        "[dns]\n[[zones]]\nfile = \"a.zone\"\n[[zones]]\nfile = \"b.zone\"\n[[zones]]\nfile = \"missing.zone\"\n",
+    );
+    assert!(!ok);
+    for wanted in [
+        "a.zone:4:",
+        "b.zone:4:",
+        "node.toml:7: zones[2].file: cannot read",
+    ] {
+        assert!(stderr.contains(wanted), "missing {wanted:?} in {stderr}");
+    }
+}
