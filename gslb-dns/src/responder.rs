@@ -165,10 +165,20 @@ impl Responder {
             return refusal(rcode::REFUSED);
         }
         let plan = self.plan.load();
-        match plan.find_zone(&parsed.name) {
-            Some(zone) => write_answer(zone, &parsed.name, parsed.qtype, out),
-            None => refusal(rcode::REFUSED),
+        let Some(mut zone) = plan.find_zone(&parsed.name) else {
+            return refusal(rcode::REFUSED);
+        };
+        if parsed.qtype == types::DS && zone.is_apex(&parsed.name) {
+            // DS lives on the parent side of the cut: answer from the parent zone when we
+            // serve it and it delegates here (RFC 4035 §3.1.4.1). Without that delegation
+            // the parent would say NXDOMAIN for a name that exists, so the child answers.
+            if let Some(parent) = plan.find_zone_above(&parsed.name, 1) {
+                if parent.is_cut(&parsed.name) {
+                    zone = parent;
+                }
+            }
         }
+        write_answer(zone, &parsed.name, parsed.qtype, out)
     }
 
     /// Answers the CHAOS identity names with one TXT (TTL 0), or REFUSED.

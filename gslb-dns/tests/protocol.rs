@@ -330,6 +330,20 @@ fn ds_at_the_cut_is_answered_by_the_parent_rfc4035_section_3_1_4_1() {
 }
 
 #[test]
+fn ds_at_a_child_apex_is_answered_from_the_parent_zone_rfc4035_section_3_1_4_1() {
+    // example.com. is served here too and delegates child.example.com.: the parent side
+    // answers, NODATA under the parent's SOA. Without a parent, the zone answers itself.
+    check(
+        &q("child.example.com.", "DS"),
+        &format!("NoError aa rd id=beef qd=1\n{SOA}"),
+    );
+    check(
+        &q("example.com.", "DS"),
+        &format!("NoError aa rd id=beef qd=1\n{SOA}"),
+    );
+}
+
+#[test]
 fn longest_matching_zone_answers_rfc1034_section_4_3_2_step_2() {
     check(
         &q("www.child.example.com.", "A"),

@@ -102,10 +102,19 @@ impl AnswerPlan {
 
     /// The zone with the longest apex that `name` is in or below.
     pub(crate) fn find_zone(&self, name: &QueryName) -> Option<&ZonePlan> {
-        if self.zones.is_empty() || name.label_count() < self.min_apex_labels {
+        self.find_zone_above(name, 0)
+    }
+
+    /// The zone with the longest apex that `name` minus its first `skip` labels is in or
+    /// below (`skip = 1` finds the parent zone of an apex, for DS).
+    pub(crate) fn find_zone_above(&self, name: &QueryName, skip: usize) -> Option<&ZonePlan> {
+        if self.zones.is_empty() || name.label_count() < self.min_apex_labels + skip {
             return None;
         }
-        let first_skip = name.label_count().saturating_sub(self.max_apex_labels);
+        let first_skip = name
+            .label_count()
+            .saturating_sub(self.max_apex_labels)
+            .max(skip);
         let last_skip = name.label_count() - self.min_apex_labels;
         for skip in first_skip..=last_skip {
             let suffix = name.suffix(skip);

@@ -374,6 +374,16 @@ impl ZonePlan {
             + self.data.capacity()
     }
 
+    /// True when `name` is the apex.
+    pub(crate) fn is_apex(&self, name: &QueryName) -> bool {
+        name.eq_wire(&self.apex)
+    }
+
+    /// True when `name` (inside the zone) is a delegation point.
+    pub(crate) fn is_cut(&self, name: &QueryName) -> bool {
+        matches!(self.lookup(name), Lookup::Referral { at_cut: true, .. })
+    }
+
     /// True when `name` is the apex or below it.
     pub(crate) fn contains(&self, name: &QueryName) -> bool {
         name.label_count() >= self.apex_labels

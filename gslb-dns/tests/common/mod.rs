@@ -182,6 +182,11 @@ pub fn sample_state(version: u64) -> State {
                 ],
             ),
             set("ns.sub.example.com.", 86400, vec![a("192.0.2.53")]),
+            set(
+                "child.example.com.",
+                86400,
+                vec![RData::NS(name("ns1.child.example.com."))],
+            ),
             set("big.example.com.", 300, big),
             set("huge.example.com.", 300, huge),
             set(
