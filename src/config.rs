@@ -340,15 +340,118 @@ pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
     parse(&text, path)
 }
 
-/// Parses and validates config `text` read from `path`.
+/// Parses and validates config `text` read from `path`, reporting every unknown key and
+/// every bad value at once.
 pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
-    let raw: RawConfig = toml::from_str(text).map_err(|error| {
-        let mut problems = Problems::new(path, text);
-        let line = error.span().map(|span| line_of(text, span.start));
-        problems.push_at(line, "", error.message().trim_end().replace('\n', "; "));
-        problems.into_error()
-    })?;
-    raw.validate(text, path)
+    let mut structural = Problems::new(path, text);
+    // serde stops at the first unknown key. To name them all, each one is blanked out
+    // (spaces; newlines kept, so every line number stays true) and parsing is retried.
+    let mut current = text.to_string();
+    let mut raw = None;
+    for _ in 0..MAX_UNKNOWN_KEYS {
+        match toml::from_str::<RawConfig>(&current) {
+            Ok(parsed) => {
+                raw = Some(parsed);
+                break;
+            }
+            Err(error) => {
+                let message = error.message().trim_end().replace('\n', "; ");
+                let span = error.span();
+                structural.push_at(
+                    span.clone().map(|span| line_of(text, span.start)),
+                    "",
+                    message.clone(),
+                );
+                let blanked = span
+                    .filter(|_| message.starts_with("unknown field"))
+                    .and_then(|span| entry_range(&current, span.start));
+                match blanked {
+                    Some(range) => blank(&mut current, range),
+                    None => break,
+                }
+            }
+        }
+    }
+    let Some(raw) = raw else {
+        return Err(structural.into_error());
+    };
+    match raw.validate(text, path) {
+        Ok(config) if structural.found.is_empty() => Ok(config),
+        Ok(_) => Err(structural.into_error()),
+        Err(semantic) => {
+            let mut problems = structural.found;
+            problems.extend(semantic.problems);
+            problems.sort_by_key(|problem| problem.line);
+            Err(ConfigError { problems })
+        }
+    }
+}
+
+/// Unknown keys reported in one run at most (each costs a parse).
+const MAX_UNKNOWN_KEYS: usize = 32;
+
+/// The byte range of the key/value entry (or whole table) whose key covers `offset`.
+fn entry_range(text: &str, offset: usize) -> Option<Range<usize>> {
+    let document = toml_edit::ImDocument::parse(text).ok()?;
+    find_entry(document.as_table(), text, offset)
+}
+
+fn find_entry(table: &toml_edit::Table, text: &str, offset: usize) -> Option<Range<usize>> {
+    for (name, item) in table.iter() {
+        let key_span = table.key(name).and_then(|key| key.span());
+        let covers = key_span
+            .as_ref()
+            .is_some_and(|span| span.start <= offset && offset < span.end.max(span.start + 1));
+        match item {
+            toml_edit::Item::Table(inner) => {
+                if covers {
+                    // A whole unknown table: its header line through its last entry.
+                    let header = inner.span().or(key_span)?;
+                    let start = text[..header.start].rfind('\n').map_or(0, |at| at + 1);
+                    return Some(start..table_end(inner).max(header.end));
+                }
+                if let Some(range) = find_entry(inner, text, offset) {
+                    return Some(range);
+                }
+            }
+            toml_edit::Item::ArrayOfTables(array) => {
+                for inner in array.iter() {
+                    if let Some(range) = find_entry(inner, text, offset) {
+                        return Some(range);
+                    }
+                }
+            }
+            toml_edit::Item::Value(value) if covers => {
+                let key_span = key_span?;
+                return Some(key_span.start..value.span()?.end);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Where the last entry of `table` (or of its sub-tables) ends.
+fn table_end(table: &toml_edit::Table) -> usize {
+    table
+        .iter()
+        .filter_map(|(_, item)| match item {
+            toml_edit::Item::Table(inner) => Some(table_end(inner)),
+            item => item.span().map(|span| span.end),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Replaces `range` of `text` by spaces, keeping newlines.
+fn blank(text: &mut String, range: Range<usize>) {
+    let blanked: String = text[range.clone()]
+        .chars()
+        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .collect();
+    // Multi-byte characters become one space each: pad to keep later offsets.
+    let padded = format!("{blanked:<width$}", width = range.len());
+    text.replace_range(range, &padded);
 }
 
 /// Collects problems against one file's text.
@@ -716,6 +819,42 @@ mod tests {
             problems[0].starts_with("node.toml:3: unknown field `lissten`"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn every_unknown_key_and_bad_value_is_reported_with_its_line() {
+        let text = "\
+lvel = 1
+[dns]
+listen = [\"127.0.0.1:53\"]
+udp_batch = 0
+lissten = [
+  \"a\",
+]
+[dns.tcp]
+idle = \"5s\"
+[dns.tpc]
+x = 1
+[[zones]]
+file = \"a.zone\"
+orign = \"a.test\"
+";
+        let problems = problems_of(text);
+        let expected = [
+            "node.toml:1: unknown field `lvel`",
+            "node.toml:4: dns.udp_batch: must be in 1..=1024, got 0",
+            "node.toml:5: unknown field `lissten`",
+            "node.toml:9: unknown field `idle`",
+            "node.toml:10: unknown field `tpc`",
+            "node.toml:14: unknown field `orign`",
+        ];
+        for wanted in expected {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(wanted)),
+                "missing {wanted:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
     }
 
     #[test]
