@@ -102,8 +102,14 @@ async fn reload(
             state.version = version;
             let zones = state.zones.len();
             publisher.send_replace(Arc::new(state));
-            wait_for_plan(responder, version).await;
-            tracing::info!(version, zones, "reloaded zone files");
+            if wait_for_plan(responder, version, PLAN_TIMEOUT).await {
+                tracing::info!(version, zones, "reloaded zone files");
+            } else {
+                tracing::error!(
+                    version,
+                    "reload not installed within {PLAN_TIMEOUT:?}; still serving the previous zones"
+                );
+            }
         }
         Ok(Err(error)) => {
             for problem in &error.problems {
@@ -114,11 +120,20 @@ async fn reload(
     }
 }
 
-/// Waits until the responder answers from the plan of `version` (or a later one).
-async fn wait_for_plan(responder: &Responder, version: u64) {
+/// How long a plan may take to compile and install before the node gives up on it.
+const PLAN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Waits until the responder answers from the plan of `version` (or a later one); false
+/// after `timeout` (a compile that failed leaves the previous plan in place).
+async fn wait_for_plan(responder: &Responder, version: u64, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
     while responder.plan_version() < version {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    true
 }
 
 /// Runs the node until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the
@@ -144,7 +159,9 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
         config.responder.clone(),
     ));
     let follower = spawn_plan_follower(watch, responder.clone());
-    wait_for_plan(&responder, version).await;
+    if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
+        anyhow::bail!("the answer plan was not ready within {PLAN_TIMEOUT:?}");
+    }
     let shutdown = CancellationToken::new();
     let listeners = spawn_listeners(&config.listeners, responder.clone(), shutdown.clone())?;
     let stats = listeners.stats();
