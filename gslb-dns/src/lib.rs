@@ -23,9 +23,11 @@
 
 use std::net::SocketAddr;
 
+pub mod client;
 pub mod follow;
 pub mod net;
 pub mod plan;
+pub mod policy;
 pub mod responder;
 pub mod wire;
 

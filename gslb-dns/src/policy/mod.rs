@@ -1,0 +1,64 @@
+//! The policy engine: which endpoints a GSLB record answers for one client, now.
+//!
+//! Pure core: `(CompiledRecord, PolicyInputs, ClientFacts, now, entropy) → Decision`. The DNS
+//! path calls `evaluate`; `/v1/resolve`, `gslbctl resolve --explain` and `drill plan` call
+//! `evaluate_explained`, which runs the very same evaluator with a recording tracer, so an
+//! explanation can never disagree with an answer.
+//!
+//! - `inputs`: `PolicyInputs` — regions, endpoints, health with votes, leases, overrides,
+//!   latency; built once per plan version (`from_model` maps the store's model).
+//! - `compile`: `CompiledRecord::compile(&GslbRecord, &PolicyInputs)` — ids to indexes.
+//! - `eval`: the evaluator (health verdicts, every policy kind, spill, ECS scope, TTL).
+//! - `decision`: `Decision`, `Answers`, `Outcome`.
+//! - `explain`: `Tracer`, `NoTrace`, `Explainer`, `Explanation`.
+//! - `hash`, `distance`: rendezvous hashing and great-circle distance.
+//!
+//! Invariants: evaluation reads no clock and no global state, does no I/O and allocates
+//! nothing on the `NoTrace` path; the same inputs give the same decision on every node.
+
+pub mod compile;
+pub mod decision;
+pub mod distance;
+pub mod eval;
+pub mod explain;
+pub mod hash;
+pub mod inputs;
+
+pub use compile::CompiledRecord;
+pub use decision::{Answers, Decision, Outcome, MAX_ANSWERS};
+pub use explain::{Explainer, Explanation, NoTrace, Tracer};
+pub use inputs::{
+    EndpointInput, HealthInput, HealthStatus, InputError, LatencyTable, OverrideInput,
+    PolicyInputs, RegionInput, Votes,
+};
+
+use crate::client::ClientFacts;
+
+/// Evaluates `record` for `client` at `now_ms` (leader-clock unix millis). `entropy` feeds
+/// random choices (`weighted`, `capacity`, endpoint subsets): pass a fresh random value per
+/// query; consistent choices ignore it. The DNS path: no allocation, no explanation.
+#[inline]
+pub fn evaluate(
+    record: &CompiledRecord,
+    inputs: &PolicyInputs,
+    client: &ClientFacts,
+    now_ms: u64,
+    entropy: u64,
+) -> Decision {
+    eval::run(record, inputs, client, now_ms, entropy, &mut NoTrace)
+}
+
+/// `evaluate`, plus an `Explanation` of the path taken, the health inputs with their votes,
+/// overrides, leases, TTL and scope. Same evaluator, same decision for the same arguments.
+pub fn evaluate_explained(
+    record: &CompiledRecord,
+    inputs: &PolicyInputs,
+    client: &ClientFacts,
+    now_ms: u64,
+    entropy: u64,
+) -> (Decision, Explanation) {
+    let mut explainer = Explainer::new(record, inputs, now_ms);
+    let decision = eval::run(record, inputs, client, now_ms, entropy, &mut explainer);
+    let explanation = explainer.finish(client, &decision);
+    (decision, explanation)
+}
