@@ -18,8 +18,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::audit::{Actor, AuditEntry, AUDIT_RETAINED};
+use crate::model::check::Check;
 use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
+use crate::model::health::{self, ObservationReport};
 use crate::model::member::Member;
 use crate::model::name::DomainName;
 use crate::model::overrides::{Override, OverrideTarget};
@@ -129,6 +131,25 @@ pub enum Command {
     PutDrill {
         /// The drill.
         drill: Drill,
+    },
+    /// Create or replace a check; its subject and vantages must exist.
+    PutCheck {
+        /// The check.
+        check: Check,
+    },
+    /// Remove a check and its observations (idempotent).
+    DeleteCheck {
+        /// The check's id.
+        id: String,
+    },
+    /// A prober's batch of observations from one vantage: its transitions, or its periodic
+    /// digest of every check. Renews the health leases a quorum now confirms. Like
+    /// `ReportApplied` it does not move `State::last_change` and is not audited.
+    ReportObservations {
+        /// The reporting vantage (a region id, or an external reporter's name).
+        vantage: String,
+        /// One entry per check, each check at most once.
+        observations: Vec<ObservationReport>,
     },
     /// Several commands applied in order, all or nothing; later ones see earlier ones'
     /// effects.
@@ -263,7 +284,7 @@ fn run_batch(
 /// True when the command only carries applied-index reports.
 fn only_reports(command: &Command) -> bool {
     match command {
-        Command::ReportApplied { .. } => true,
+        Command::ReportApplied { .. } | Command::ReportObservations { .. } => true,
         Command::Batch { commands } => commands.iter().all(only_reports),
         _ => false,
     }
@@ -403,6 +424,12 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
                 );
             }
         }
+        Command::PutCheck { check } => check.validate(&field_path(path, "check"), state, errors),
+        Command::DeleteCheck { .. } => {}
+        Command::ReportObservations {
+            vantage,
+            observations,
+        } => health::validate_report(state, vantage, observations, path, errors),
         Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
     }
 }
@@ -502,6 +529,26 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutOverride { rule } => put(&mut state.overrides, rule.id.clone(), rule.clone()),
         Command::DeleteOverride { id } => state.overrides.remove(id).is_some(),
         Command::PutDrill { drill } => put(&mut state.drills, drill.id.clone(), drill.clone()),
+        Command::PutCheck { check } => put(&mut state.checks, check.id.clone(), check.clone()),
+        Command::DeleteCheck { id } => {
+            let removed = state.checks.remove(id).is_some();
+            state.health.remove(id).is_some() || removed
+        }
+        Command::ReportObservations {
+            vantage,
+            observations,
+        } => {
+            let recorded =
+                health::record_observations(&mut state.health, vantage, observations, at);
+            let renewed = health::renew_leases(
+                &state.health,
+                &state.checks,
+                &state.regions,
+                &mut state.leases,
+                at,
+            );
+            recorded || renewed
+        }
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }
 }
@@ -530,6 +577,12 @@ impl fmt::Display for Command {
             Command::PutOverride { rule } => write!(f, "put_override {}", rule.id),
             Command::DeleteOverride { id } => write!(f, "delete_override {id}"),
             Command::PutDrill { drill } => write!(f, "put_drill {}", drill.id),
+            Command::PutCheck { check } => write!(f, "put_check {}", check.id),
+            Command::DeleteCheck { id } => write!(f, "delete_check {id}"),
+            Command::ReportObservations {
+                vantage,
+                observations,
+            } => write!(f, "report_observations {vantage} ({})", observations.len()),
             Command::Batch { commands } => write!(f, "batch({})", commands.len()),
         }
     }

@@ -10,11 +10,15 @@
 //! - `member`: the nodes (`Member`), with their reported applied index.
 //! - `token`, `audit`: API credentials (hashed) and who changed what (`AuditEntry`).
 //! - `overrides`, `drill`: operator decisions that beat health, and failure exercises.
+//! - `check`, `health`: how probers look at endpoints and regions (`Check`), what they saw
+//!   (`Observation`), and the quorum rule and leases derived from it (`derive_health`).
 
 pub mod audit;
+pub mod check;
 pub mod drill;
 pub mod endpoint;
 pub mod gslb_record;
+pub mod health;
 pub mod ident;
 pub mod member;
 pub mod name;
@@ -27,9 +31,13 @@ pub mod validation;
 pub mod zone;
 
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
+pub use check::{Check, CheckKind, CheckSubject, JsonCondition};
 pub use drill::{Drill, DrillMode, DrillStatus};
 pub use endpoint::{AdminState, Endpoint, EndpointTarget};
 pub use gslb_record::{GslbRecord, PolicyNode, UnknownAs, WhenAllDown};
+pub use health::{
+    derive_health, HealthStatus, HealthView, Observation, ObservationReport, RegionLease, Votes,
+};
 pub use member::{Member, NodeRole, RaftRole};
 pub use overrides::{Override, OverrideAction, OverrideTarget};
 pub use region::{Location, Region};

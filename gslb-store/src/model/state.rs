@@ -7,8 +7,10 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::model::audit::AuditEntry;
+use crate::model::check::Check;
 use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
+use crate::model::health::{Observations, RegionLease};
 use crate::model::member::{Member, NodeRole};
 use crate::model::name::DomainName;
 use crate::model::overrides::Override;
@@ -58,6 +60,16 @@ pub struct State {
     /// The newest `AUDIT_RETAINED` audit entries, oldest first.
     #[serde(default)]
     pub audit: VecDeque<AuditEntry>,
+    /// Checks by id.
+    #[serde(default)]
+    pub checks: BTreeMap<String, Check>,
+    /// The latest observation per check id and vantage; `derive_health` turns it into
+    /// verdicts.
+    #[serde(default)]
+    pub health: Observations,
+    /// Health leases by region id (the split-brain guard), renewed by observations.
+    #[serde(default)]
+    pub leases: BTreeMap<String, RegionLease>,
 }
 
 impl State {
