@@ -763,4 +763,183 @@ mod tests {
         assert_eq!(lease.remaining_ms(35_000), 5_000);
         assert_eq!(lease.remaining_ms(50_000), 0);
     }
+
+    fn stamped(command: crate::command::Command, at: u64) -> crate::command::StampedCommand {
+        crate::command::StampedCommand {
+            at,
+            actor: crate::model::audit::Actor::new("prober"),
+            command,
+        }
+    }
+
+    fn replication_check() -> Check {
+        serde_json::from_value(serde_json::json!({
+            "id": "eu-repl", "subject": {"kind": "region", "id": "eu"},
+            "target": "192.0.2.9", "interval_ms": 1000, "timeout_ms": 500,
+            "kind": {"type": "replication", "port": 8080,
+                     "conditions": ["/replication/in_quorum == true"], "lease_ms": 30000}
+        }))
+        .unwrap()
+    }
+
+    fn report(check: &str, up: bool) -> ObservationReport {
+        ObservationReport {
+            check: check.to_string(),
+            up,
+            rtt_us: Some(1_000),
+            error: (!up).then(|| "in_quorum is false".to_string()),
+            capacity: None,
+        }
+    }
+
+    /// Through `apply`: a quorum confirming replication renews the lease, a minority cannot,
+    /// and without renewals the lease runs out by itself; reports are not audited.
+    #[test]
+    fn leases_follow_a_quorum_through_apply() {
+        use crate::command::{apply, Command};
+        let (regions, endpoints) = world();
+        let mut state = State::default();
+        let mut index = 0;
+        let mut run = |state: &mut State, command: Command, at: u64| {
+            index += 1;
+            apply(state, &stamped(command, at), index)
+        };
+        for region in regions.into_values() {
+            run(&mut state, Command::PutRegion { region }, 1).unwrap();
+        }
+        for endpoint in endpoints.into_values() {
+            run(&mut state, Command::PutEndpoint { endpoint }, 1).unwrap();
+        }
+        let check = replication_check();
+        run(&mut state, Command::PutCheck { check }, 1).unwrap();
+        let audited = state.audit.len();
+        let observe = |vantage: &str, up| Command::ReportObservations {
+            vantage: vantage.to_string(),
+            observations: vec![report("eu-repl", up)],
+        };
+        run(&mut state, observe("eu", true), 10_000).unwrap();
+        // One vote of one fresh vantage is a majority of the fresh: it renews.
+        assert_eq!(state.leases["eu"].expires_at, 40_000);
+        run(&mut state, observe("us", true), 11_000).unwrap();
+        assert_eq!(state.leases["eu"].expires_at, 41_000);
+        // Two of three now say replication lost quorum: no renewal.
+        run(&mut state, observe("us", false), 20_000).unwrap();
+        run(&mut state, observe("ap", false), 21_000).unwrap();
+        assert_eq!(state.leases["eu"].expires_at, 41_000);
+        assert!(state.leases["eu"].is_valid(40_999));
+        assert!(!state.leases["eu"].is_valid(41_000));
+        let view = state.health_view(21_000);
+        assert_eq!(view.regions["eu"].deep, HealthStatus::Down);
+        assert_eq!(view.regions["eu"].status, HealthStatus::Down);
+        assert_eq!(view.checks["eu-repl"].votes.down, 2);
+        assert_eq!(state.audit.len(), audited, "reports are not audited");
+
+        let rejected = run(
+            &mut state,
+            Command::ReportObservations {
+                vantage: "eu".to_string(),
+                observations: vec![report("nope", true)],
+            },
+            22_000,
+        );
+        assert_eq!(
+            rejected.unwrap_err().to_string(),
+            "command rejected: observations[0].check: no check \"nope\""
+        );
+        let deleted = run(
+            &mut state,
+            Command::DeleteCheck {
+                id: "eu-repl".to_string(),
+            },
+            23_000,
+        );
+        assert!(deleted.unwrap().changed);
+        assert!(state.health.is_empty());
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const VANTAGES: [&str; 3] = ["eu", "us", "ap"];
+
+        /// Derives the tcp check's endpoint status from `(vantage index, up, age ms)` votes.
+        fn status(votes: &[(usize, bool, u64)], now: u64) -> EndpointHealth {
+            let votes: Vec<(&str, bool, u64)> = votes
+                .iter()
+                .map(|(vantage, up, age)| (VANTAGES[*vantage], *up, now - age))
+                .collect();
+            endpoint_status(&votes, now)
+        }
+
+        proptest! {
+            /// With three fresh vantages, one lying vantage cannot flip an endpoint in
+            /// either direction.
+            #[test]
+            fn one_liar_cannot_flip(truth: bool, liar in 0usize..3,
+                                    ages in proptest::array::uniform3(0u64..=30_000)) {
+                let now = 1_000_000;
+                let votes: Vec<(usize, bool, u64)> = (0..3)
+                    .map(|vantage| (vantage, if vantage == liar { !truth } else { truth }, ages[vantage]))
+                    .collect();
+                let expected = if truth { HealthStatus::Up } else { HealthStatus::Down };
+                prop_assert_eq!(status(&votes, now).status, expected);
+            }
+
+            /// Stale votes, whatever they say, change nothing: the verdict equals the one
+            /// from the fresh votes alone.
+            #[test]
+            fn stale_votes_never_count(
+                votes in proptest::collection::vec((0usize..3, any::<bool>(), any::<bool>()), 0..6),
+            ) {
+                let now = 1_000_000;
+                let mut latest: BTreeMap<usize, (bool, bool)> = BTreeMap::new();
+                for (vantage, up, stale) in &votes {
+                    latest.insert(*vantage, (*up, *stale));
+                }
+                let all: Vec<(usize, bool, u64)> = latest
+                    .iter()
+                    .map(|(vantage, (up, stale))| (*vantage, *up, if *stale { 30_001 } else { 0 }))
+                    .collect();
+                let fresh_only: Vec<(usize, bool, u64)> =
+                    all.iter().copied().filter(|(_, _, age)| *age == 0).collect();
+                let with_stale = status(&all, now);
+                prop_assert_eq!(with_stale.status, status(&fresh_only, now).status);
+                prop_assert_eq!(with_stale.votes.stale as usize, 3 - fresh_only.len());
+            }
+
+            /// Without a fresh vote nothing is ever down: it is unknown.
+            #[test]
+            fn unknown_never_becomes_down_silently(
+                stale in proptest::collection::vec((0usize..3, any::<bool>(), 30_001u64..1_000_000), 0..4),
+            ) {
+                prop_assert_eq!(status(&stale, 1_000_000).status, HealthStatus::Unknown);
+            }
+
+            /// A lease granted at `renewed` runs out at `renewed + lease_ms` unless a fresh
+            /// quorum renews it; later derivations without fresh votes never extend it.
+            #[test]
+            fn a_lease_runs_out_without_a_quorum(renewed in 0u64..1_000_000, later in 0u64..200_000) {
+                let (regions, _) = world();
+                let check = replication_check();
+                let checks: BTreeMap<String, Check> = [(check.id.clone(), check)].into();
+                let mut observations = Observations::new();
+                for vantage in VANTAGES {
+                    record_observations(&mut observations, vantage, &[report("eu-repl", true)], renewed);
+                }
+                let mut leases = BTreeMap::new();
+                prop_assert!(renew_leases(&observations, &checks, &regions, &mut leases, renewed));
+                let lease = leases["eu"];
+                prop_assert_eq!(lease.expires_at, renewed + 30_000);
+                // Time passes with no new reports: renewals only happen while votes are fresh
+                // (30 s), never past the first lease.
+                let now = renewed + later;
+                renew_leases(&observations, &checks, &regions, &mut leases, now);
+                let fresh = later <= 30_000;
+                let expected_expiry = if fresh { now + 30_000 } else { renewed + 30_000 };
+                prop_assert_eq!(leases["eu"].expires_at, expected_expiry);
+                prop_assert!(!leases["eu"].is_valid(expected_expiry));
+            }
+        }
+    }
 }
