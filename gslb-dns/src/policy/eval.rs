@@ -315,16 +315,18 @@ impl<T: Tracer> Eval<'_, T> {
             .filter(|p| available & (1 << p) != 0)
             .map(|p| spare(self, p))
             .sum();
+        // How much of the lost share each survivor takes on: by spare capacity first, the
+        // rest by capacity; without capacity figures, in proportion to the survivors' shares.
         let spill_weight = |eval: &Self, position: usize| {
             if !spill_capacity {
                 return share(position);
             }
             let own_spare = spare(eval, position);
             if total_spare >= lost && total_spare > 0.0 {
-                share(position) + lost * own_spare / total_spare
+                lost * own_spare / total_spare
             } else {
                 let capacity = eval.healthy_capacity(children[position].1).unwrap_or(0.0);
-                share(position) + own_spare + (lost - total_spare) * capacity / healthy_total
+                own_spare + (lost - total_spare) * capacity / healthy_total
             }
         };
         let spill_base = mix64(base ^ SPILL_SALT);
