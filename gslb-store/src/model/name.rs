@@ -38,20 +38,101 @@ pub enum NameError {
     NotAbsolute(String),
 }
 
-/// An absolute domain name, stored as its lower-cased labels (raw octets, escapes decoded).
+/// An absolute domain name, stored as its lower-cased, uncompressed wire form.
 ///
+/// One heap buffer per name (not one per label) keeps a million-record `State` small.
 /// Ordering is by labels from the root down (`com.` < `example.com.` < `www.example.com.`),
 /// which keeps the records of one zone and its subtrees together in sorted maps.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct DomainName {
-    /// Labels from the leftmost (most specific) to the one below the root, lower-cased ASCII.
-    labels: Vec<Box<[u8]>>,
+    /// Length-prefixed labels, most specific first, ending with the root's zero octet;
+    /// lower-cased ASCII. Always well formed and ≤ 255 octets.
+    wire: Box<[u8]>,
 }
+
+/// The labels of a `DomainName`, most specific first; iterable from either end.
+#[derive(Clone)]
+pub struct Labels<'a> {
+    wire: &'a [u8],
+    /// Start offset of each label's length octet (a name has at most 127 labels).
+    offsets: [u8; 128],
+    front: usize,
+    back: usize,
+}
+
+impl<'a> Labels<'a> {
+    fn new(wire: &'a [u8]) -> Self {
+        let mut offsets = [0u8; 128];
+        let mut count = 0;
+        let mut position = 0;
+        while wire[position] != 0 {
+            offsets[count] = position as u8;
+            count += 1;
+            position += 1 + wire[position] as usize;
+        }
+        Labels {
+            wire,
+            offsets,
+            front: 0,
+            back: count,
+        }
+    }
+
+    fn label(&self, index: usize) -> &'a [u8] {
+        let start = self.offsets[index] as usize;
+        let len = self.wire[start] as usize;
+        &self.wire[start + 1..start + 1 + len]
+    }
+}
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.front == self.back {
+            return None;
+        }
+        self.front += 1;
+        Some(self.label(self.front - 1))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.back - self.front, Some(self.back - self.front))
+    }
+}
+
+impl DoubleEndedIterator for Labels<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        Some(self.label(self.back))
+    }
+}
+
+impl ExactSizeIterator for Labels<'_> {}
 
 impl DomainName {
     /// The root name `.`.
     pub fn root() -> Self {
-        DomainName { labels: Vec::new() }
+        DomainName {
+            wire: Box::new([0]),
+        }
+    }
+
+    /// Builds a name from validated labels (each 1..=63 octets); checks the total length.
+    fn from_checked_labels<'l>(labels: impl Iterator<Item = &'l [u8]>) -> Result<Self, usize> {
+        let mut wire = Vec::with_capacity(32);
+        for label in labels {
+            wire.push(label.len() as u8);
+            wire.extend(label.iter().map(u8::to_ascii_lowercase));
+        }
+        wire.push(0);
+        if wire.len() > MAX_NAME_WIRE_LEN {
+            return Err(wire.len());
+        }
+        Ok(DomainName {
+            wire: wire.into_boxed_slice(),
+        })
     }
 
     /// Parses an absolute name in presentation format (a trailing dot is required).
@@ -133,18 +214,13 @@ impl DomainName {
         }
         if !absolute {
             match origin {
-                Some(origin) => labels.extend(origin.labels.iter().cloned()),
+                Some(origin) => labels.extend(origin.labels().map(Box::from)),
                 None => return Ok(None),
             }
         }
-        for label in &mut labels {
-            label.make_ascii_lowercase();
-        }
-        let name = DomainName { labels };
-        if name.wire_len() > MAX_NAME_WIRE_LEN {
-            return Err(NameError::NameTooLong(text.to_string()));
-        }
-        Ok(Some(name))
+        DomainName::from_checked_labels(labels.iter().map(|label| &**label))
+            .map(Some)
+            .map_err(|_| NameError::NameTooLong(text.to_string()))
     }
 
     /// Builds a name from raw wire labels (most specific first), lower-casing them.
@@ -153,79 +229,86 @@ impl DomainName {
         I: IntoIterator<Item = L>,
         L: AsRef<[u8]>,
     {
-        let mut out = Vec::new();
+        let mut out: Vec<L> = Vec::new();
         for label in labels {
-            let label = label.as_ref();
-            if label.is_empty() {
-                return Err(NameError::EmptyLabel(String::from_utf8_lossy(label).into()));
+            let bytes = label.as_ref();
+            if bytes.is_empty() {
+                return Err(NameError::EmptyLabel(String::from_utf8_lossy(bytes).into()));
             }
-            if label.len() > MAX_LABEL_LEN {
+            if bytes.len() > MAX_LABEL_LEN {
                 return Err(NameError::LabelTooLong(
-                    String::from_utf8_lossy(label).into(),
+                    String::from_utf8_lossy(bytes).into(),
                 ));
             }
-            out.push(label.to_ascii_lowercase().into_boxed_slice());
+            if out.len() >= 127 {
+                return Err(NameError::NameTooLong(format!("{} labels", out.len() + 1)));
+            }
+            out.push(label);
         }
-        let name = DomainName { labels: out };
-        if name.wire_len() > MAX_NAME_WIRE_LEN {
-            return Err(NameError::NameTooLong(name.to_string()));
-        }
-        Ok(name)
+        DomainName::from_checked_labels(out.iter().map(AsRef::as_ref))
+            .map_err(|len| NameError::NameTooLong(format!("{len} octets")))
     }
 
     /// The labels, most specific first, without the root label.
-    pub fn labels(&self) -> impl DoubleEndedIterator<Item = &[u8]> + ExactSizeIterator {
-        self.labels.iter().map(|label| &**label)
+    pub fn labels(&self) -> Labels<'_> {
+        Labels::new(&self.wire)
     }
 
     /// Number of labels, not counting the root.
     pub fn label_count(&self) -> usize {
-        self.labels.len()
+        self.labels().len()
     }
 
     /// True for the root name.
     pub fn is_root(&self) -> bool {
-        self.labels.is_empty()
+        self.wire.len() == 1
     }
 
     /// Length of the uncompressed wire form, root label included.
     pub fn wire_len(&self) -> usize {
-        1 + self
-            .labels
-            .iter()
-            .map(|label| label.len() + 1)
-            .sum::<usize>()
+        self.wire.len()
+    }
+
+    /// The uncompressed wire form, lower-cased.
+    pub fn as_wire(&self) -> &[u8] {
+        &self.wire
     }
 
     /// Appends the uncompressed wire form to `out`.
     pub fn write_wire(&self, out: &mut Vec<u8>) {
-        for label in &self.labels {
-            out.push(label.len() as u8);
-            out.extend_from_slice(label);
-        }
-        out.push(0);
+        out.extend_from_slice(&self.wire);
     }
 
     /// The uncompressed wire form.
     pub fn to_wire(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.wire_len());
-        self.write_wire(&mut out);
-        out
+        self.wire.to_vec()
     }
 
     /// True when `self` equals `ancestor` or lies below it.
     pub fn is_subdomain_of(&self, ancestor: &DomainName) -> bool {
-        self.labels.len() >= ancestor.labels.len()
-            && self.labels[self.labels.len() - ancestor.labels.len()..] == ancestor.labels[..]
+        if ancestor.wire.len() > self.wire.len() {
+            return false;
+        }
+        let start = self.wire.len() - ancestor.wire.len();
+        if self.wire[start..] != ancestor.wire[..] {
+            return false;
+        }
+        // The suffix must begin at a label boundary, not inside a label.
+        let mut position = 0;
+        while position < start {
+            position += 1 + self.wire[position] as usize;
+        }
+        position == start
     }
 
     /// The name one label up, or `None` for the root.
     pub fn parent(&self) -> Option<DomainName> {
-        if self.labels.is_empty() {
+        if self.is_root() {
             None
         } else {
+            let skip = 1 + self.wire[0] as usize;
             Some(DomainName {
-                labels: self.labels[1..].to_vec(),
+                wire: self.wire[skip..].into(),
             })
         }
     }
@@ -237,7 +320,7 @@ impl DomainName {
 
     /// True when the leftmost label is `*` (an RFC 4592 wildcard owner).
     pub fn is_wildcard(&self) -> bool {
-        self.labels.first().is_some_and(|label| &**label == b"*")
+        self.labels().next() == Some(b"*")
     }
 
     /// The name relative to `origin` in presentation form (`@` for the origin itself), or the
@@ -249,9 +332,9 @@ impl DomainName {
         if !self.is_subdomain_of(origin) || origin.is_root() {
             return self.to_string();
         }
-        let keep = self.labels.len() - origin.labels.len();
+        let keep = self.label_count() - origin.label_count();
         let mut text = String::new();
-        for (index, label) in self.labels[..keep].iter().enumerate() {
+        for (index, label) in self.labels().take(keep).enumerate() {
             if index > 0 {
                 text.push('.');
             }
@@ -276,11 +359,11 @@ fn write_label(text: &mut String, label: &[u8]) {
 
 impl fmt::Display for DomainName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.labels.is_empty() {
+        if self.is_root() {
             return f.write_str(".");
         }
         let mut text = String::with_capacity(self.wire_len() + 8);
-        for label in &self.labels {
+        for label in self.labels() {
             write_label(&mut text, label);
             text.push('.');
         }
@@ -304,7 +387,7 @@ impl FromStr for DomainName {
 impl Ord for DomainName {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // Canonical DNS order (RFC 4034 §6.1): compare labels from the root down.
-        self.labels.iter().rev().cmp(other.labels.iter().rev())
+        self.labels().rev().cmp(other.labels().rev())
     }
 }
 
@@ -370,6 +453,20 @@ mod tests {
             DomainName::parse_absolute("\\256.x."),
             Err(NameError::BadEscape(_))
         ));
+    }
+
+    #[test]
+    fn subdomain_only_at_label_boundaries() {
+        let ancestor = DomainName::parse_absolute("b.c.").unwrap();
+        let inside_label = DomainName::parse_absolute("x\\001b.c.").unwrap();
+        assert!(!inside_label.is_subdomain_of(&ancestor));
+        let below = DomainName::parse_absolute("x.b.c.").unwrap();
+        assert!(below.is_subdomain_of(&ancestor));
+        assert_eq!(below.parent().unwrap(), ancestor);
+        assert_eq!(below.labels().rev().next(), Some(&b"c"[..]));
+        assert_eq!(below.label_count(), 3);
+        assert!(DomainName::root().is_root());
+        assert!(ancestor.is_subdomain_of(&DomainName::root()));
     }
 
     #[test]
