@@ -210,7 +210,12 @@ impl ClientLocator {
         }
         match self.geoip.as_ref().and_then(|db| db.lookup(addr)) {
             Some(hit) => {
-                let prefix = hit.network_prefix.max(found.cell_prefix);
+                // An IPv4 address in a database without an IPv4 subtree reports an IPv6
+                // network; clamp to the family so the scope stays a valid length.
+                let prefix = hit
+                    .network_prefix
+                    .max(found.cell_prefix)
+                    .min(family_width(addr));
                 let source = if hit.facts.is_unknown() {
                     GeoSource::Unknown
                 } else {
