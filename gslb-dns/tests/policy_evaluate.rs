@@ -383,3 +383,83 @@ fn compile_names_unknown_ids_and_wrong_types() {
          policy.weighted[1].node.endpoints[0]: endpoint \"eu-v6\" cannot answer A"
     );
 }
+
+/// Inputs built from a `State` and a derived `HealthView` carry verdicts, votes, leases,
+/// capacity, the vantage's RTT and overrides into evaluation.
+#[test]
+fn inputs_follow_the_state_and_its_health_view() {
+    use gslb_store::model::health::{EndpointHealth, RegionHealth};
+    use gslb_store::model::{HealthView, Override, OverrideTarget, RegionLease, State};
+
+    let (regions, endpoints) = model();
+    let mut state = State {
+        regions,
+        endpoints,
+        ..State::default()
+    };
+    state.overrides.insert(
+        "keep-ap-out".into(),
+        Override {
+            id: "keep-ap-out".into(),
+            target: OverrideTarget::Region("ap".into()),
+            action: OverrideAction::Drain,
+            reason: "maintenance".into(),
+            expires_at: None,
+            drill: None,
+        },
+    );
+    let mut view = HealthView {
+        at: NOW,
+        ..HealthView::default()
+    };
+    for (id, status) in [
+        ("eu", HealthStatus::Down),
+        ("us", HealthStatus::Up),
+        ("ap", HealthStatus::Up),
+    ] {
+        let mut health = RegionHealth {
+            status,
+            capacity: Some(4),
+            lease: Some(RegionLease {
+                expires_at: NOW + 9_000,
+                renewed_at: NOW,
+            }),
+            ..RegionHealth::default()
+        };
+        health.rtt_us.insert("eu".into(), 1_000);
+        view.regions.insert(id.into(), health);
+    }
+    for id in state.endpoints.keys() {
+        view.endpoints.insert(
+            id.clone(),
+            EndpointHealth {
+                status: HealthStatus::Up,
+                ..EndpointHealth::default()
+            },
+        );
+    }
+    let inputs = gslb_dns::policy::PolicyInputs::from_state(&state, &view, Some("eu")).unwrap();
+    let us = &inputs.regions[inputs.region_index("us").unwrap()];
+    assert_eq!(
+        (us.reported_capacity, us.lease_expires_at, us.vantage_rtt_us),
+        (Some(4), Some(NOW + 9_000), Some(1_000))
+    );
+    let record = compile(FAILOVER, r#""split_brain_guard":true"#, &inputs);
+    let decision = evaluate(&record, &inputs, &client("192.0.2.1"), NOW, 0);
+    assert_eq!((region_of(&decision, &inputs), decision.ttl), ("us", 9));
+    // us down too: ap is healthy but drained, so nothing is available; fail_open hands out
+    // the down regions but never the drained one.
+    let mut inputs = inputs;
+    set_region(&mut inputs, "us", down());
+    let record = compile(
+        FAILOVER,
+        r#""split_brain_guard":true,"max_answers":8"#,
+        &inputs,
+    );
+    let decision = evaluate(&record, &inputs, &client("192.0.2.1"), NOW, 0);
+    assert_eq!(decision.outcome, Outcome::AllDownOpen);
+    assert_eq!(
+        answers(&decision, &inputs),
+        ["eu-1", "eu-2", "us-1", "us-2"]
+    );
+}

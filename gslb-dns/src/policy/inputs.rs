@@ -5,45 +5,22 @@
 //! query. Health is filled in by whoever derives it (the store's quorum rule); what is not
 //! reported is `Unknown`, which each record reads through its `unknown_as`.
 //!
-//! Mapping from the model (done by `PolicyInputs::from_model`): `Region` → `RegionInput`
-//! (location, declared capacity), `Endpoint` → `EndpointInput` (target, weight, admin),
-//! `Override` → `OverrideInput` on its target. Health, leases, reported capacity and RTTs are
-//! set with the `*_mut` accessors until `State` carries them.
+//! Mapping from the model: `from_model` takes `Region` → `RegionInput` (location, declared
+//! capacity), `Endpoint` → `EndpointInput` (target, weight, admin) and `Override` →
+//! `OverrideInput` on its target; `apply_health` copies a derived `HealthView` in (status and
+//! votes per endpoint and region, `kube-local` capacity, the region lease, and the RTT from
+//! the answering node's vantage); `from_state` does both from a `State`.
 
 use std::collections::BTreeMap;
 
 use gslb_store::model::gslb_record::Cidr;
+pub use gslb_store::model::health::{HealthStatus, Votes};
 use gslb_store::model::{
-    AdminState, Endpoint, EndpointTarget, Override, OverrideAction, OverrideTarget, Region,
+    AdminState, Endpoint, EndpointTarget, HealthView, Override, OverrideAction, OverrideTarget,
+    Region, State,
 };
 
 use crate::client::table::PrefixTable;
-
-/// Observed health of one endpoint or region.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HealthStatus {
-    /// A quorum of fresh vantages reports it healthy.
-    Up,
-    /// A quorum of fresh vantages reports it failed.
-    Down,
-    /// Nothing has reported yet (cold start, new endpoint): each record decides.
-    #[default]
-    Unknown,
-}
-
-/// How the vantages voted, for explanations.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Votes {
-    /// Fresh vantages reporting up.
-    pub up: u16,
-    /// Fresh vantages reporting down.
-    pub down: u16,
-    /// Vantages whose last report is too old to count.
-    pub stale: u16,
-    /// Votes needed for a verdict.
-    pub quorum: u16,
-}
 
 /// Health of one endpoint or region as the store derived it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -206,10 +183,13 @@ impl PolicyInputs {
         endpoints: &BTreeMap<String, Endpoint>,
         overrides: &BTreeMap<String, Override>,
     ) -> Result<PolicyInputs, InputError> {
+        // Several overrides on one target: the one that lasts longest speaks (expired ones are
+        // ignored at evaluation anyway).
         let override_for = |target: OverrideTarget| {
             overrides
                 .values()
-                .find(|o| o.target == target)
+                .filter(|o| o.target == target)
+                .max_by_key(|o| o.expires_at.unwrap_or(u64::MAX))
                 .map(|o| OverrideInput {
                     id: o.id.clone(),
                     action: o.action,
@@ -255,6 +235,47 @@ impl PolicyInputs {
             });
         }
         PolicyInputs::new(region_inputs, endpoint_inputs)
+    }
+
+    /// Inputs for a DNS node at `vantage` (its region id, for prober RTTs) from a state and
+    /// the health derived from it (`gslb_store::model::derive_health`).
+    pub fn from_state(
+        state: &State,
+        health: &HealthView,
+        vantage: Option<&str>,
+    ) -> Result<PolicyInputs, InputError> {
+        let mut inputs =
+            PolicyInputs::from_model(&state.regions, &state.endpoints, &state.overrides)?;
+        inputs.apply_health(health, vantage);
+        Ok(inputs)
+    }
+
+    /// Copies a derived health view in: verdicts with votes for every endpoint and region,
+    /// reported capacity, leases, and the RTT measured from `vantage`. Ids the view does not
+    /// know stay `Unknown`.
+    pub fn apply_health(&mut self, view: &HealthView, vantage: Option<&str>) {
+        for region in &mut self.regions {
+            let Some(health) = view.regions.get(&region.id) else {
+                continue;
+            };
+            region.health = HealthInput {
+                status: health.status,
+                votes: health.votes,
+                since: None,
+            };
+            region.reported_capacity = health.capacity;
+            region.lease_expires_at = health.lease.map(|lease| lease.expires_at);
+            region.vantage_rtt_us = vantage.and_then(|v| health.rtt_us.get(v).copied());
+        }
+        for endpoint in &mut self.endpoints {
+            if let Some(health) = view.endpoints.get(&endpoint.id) {
+                endpoint.health = HealthInput {
+                    status: health.status,
+                    votes: health.votes,
+                    since: health.since,
+                };
+            }
+        }
     }
 
     /// Index of a region by id.
