@@ -13,8 +13,9 @@ use crate::client::Code;
 use crate::policy::hash::hash_bytes;
 use crate::policy::inputs::PolicyInputs;
 
-/// The most children one node may have (evaluation tracks them in a 64-bit mask).
-pub const MAX_CHILDREN: usize = 64;
+/// The most children one node may have (evaluation tracks them in a 64-bit mask); the
+/// model's write-time validation enforces the same bound.
+pub const MAX_CHILDREN: usize = gslb_store::model::gslb_record::MAX_CHILDREN;
 
 /// A record ready for `evaluate`.
 #[derive(Debug, Clone, PartialEq)]

@@ -42,6 +42,9 @@ pub const MAX_POLICY_DEPTH: usize = 8;
 /// The most nodes one policy tree may hold.
 pub const MAX_POLICY_NODES: usize = 256;
 
+/// The most children one policy node may have.
+pub const MAX_CHILDREN: usize = 64;
+
 /// The largest proximity bias, in percent (100 is neutral).
 pub const MAX_BIAS_PERCENT: u32 = 10_000;
 
@@ -424,6 +427,20 @@ impl PolicyNode {
         }
         let kind = self.kind();
         let here = format!("{}{kind}", prefix(path));
+        let n_children = match self {
+            PolicyNode::Failover(children)
+            | PolicyNode::Latency(children)
+            | PolicyNode::Capacity(children) => children.len(),
+            PolicyNode::Weighted(choices) | PolicyNode::Consistent(choices) => choices.len(),
+            PolicyNode::Proximity(choices) => choices.len(),
+            PolicyNode::Geo(_) | PolicyNode::Endpoints(_) | PolicyNode::Region(_) => 0,
+        };
+        if n_children > MAX_CHILDREN {
+            errors.push(
+                &here,
+                format!("must have at most {MAX_CHILDREN} children, got {n_children}"),
+            );
+        }
         let mut child = |node: &PolicyNode, child_path: String, errors: &mut FieldErrors| {
             node.validate_at(
                 &child_path,
@@ -961,6 +978,18 @@ mod tests {
         node.validate("policy", RecordType::A, &regions, &endpoints, &mut errors);
         assert_eq!(errors.0.len(), 1, "{errors}");
         assert!(errors.0[0].message.contains("levels deep"), "{errors}");
+    }
+
+    #[test]
+    fn wide_nodes_are_refused() {
+        let node = PolicyNode::Failover(vec![PolicyNode::Region("eu".into()); 65]);
+        let (regions, endpoints) = world();
+        let mut errors = FieldErrors::default();
+        node.validate("policy", RecordType::A, &regions, &endpoints, &mut errors);
+        assert_eq!(
+            errors.to_string(),
+            "policy.failover: must have at most 64 children, got 65"
+        );
     }
 
     #[test]
