@@ -236,3 +236,36 @@ proptest! {
         std::fs::remove_file(path).ok();
     }
 }
+
+/// The reloader task picks up a replaced file by itself and stops on shutdown.
+#[tokio::test]
+async fn the_reloader_follows_the_file() {
+    let (path, db) = open("US");
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let task = tokio::spawn(gslb_dns::client::geoip::run_geoip_reloader(
+        Arc::clone(&db),
+        std::time::Duration::from_millis(10),
+        shutdown.clone(),
+    ));
+    replace(&path, &database("CA"));
+    // Wait for the condition, with a reason, instead of sleeping a fixed time.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let country = db
+            .lookup("198.51.100.1".parse().unwrap())
+            .unwrap()
+            .facts
+            .country;
+        if country == Code::new("CA") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reloader never picked up the new database"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    shutdown.cancel();
+    task.await.unwrap();
+    std::fs::remove_file(path).ok();
+}
