@@ -15,6 +15,18 @@
 //!
 //! Invariants: evaluation reads no clock and no global state, does no I/O and allocates
 //! nothing on the `NoTrace` path; the same inputs give the same decision on every node.
+//!
+//! Wiring (plan compiler and responder):
+//! 1. per `State` version: `view = derive_health(..)`, `inputs = PolicyInputs::from_state(&state,
+//!    &view, Some(my_region))`, then `CompiledRecord::compile(&record, &inputs)` per GSLB record
+//!    (pre-render each endpoint's RR by its index in `inputs.endpoints`);
+//! 2. per query: `facts = locator.facts(ctx.client.ip(), ecs.map(|s| (s.addr(),
+//!    s.source_prefix)))`, `decision = evaluate(&compiled, &inputs, &facts, now_ms, rand)`;
+//! 3. answer `decision.answers` (endpoint indexes) with `decision.ttl`; echo ECS with
+//!    `decision.scope`; `Outcome::AllDownClosed` (or `AllDownOpen` with no answer) is NODATA,
+//!    `Outcome::Fallback` is a CNAME to `decision.fallback_target(&compiled)`. A cached answer
+//!    is valid for the client's address masked to `decision.scope` until the plan changes or
+//!    the TTL-capping lease runs out.
 
 pub mod compile;
 pub mod decision;
@@ -31,6 +43,8 @@ pub use inputs::{
     EndpointInput, HealthInput, HealthStatus, InputError, LatencyTable, OverrideInput,
     PolicyInputs, RegionInput, Votes,
 };
+
+use gslb_store::model::{FieldErrors, GslbRecord};
 
 use crate::client::ClientFacts;
 
@@ -61,4 +75,19 @@ pub fn evaluate_explained(
     let decision = eval::run(record, inputs, client, now_ms, entropy, &mut explainer);
     let explanation = explainer.finish(client, &decision);
     (decision, explanation)
+}
+
+/// Compiles and explains in one step, for `/v1/resolve` and `drill plan`, which see a record
+/// once: the same compile and evaluator the DNS path uses.
+pub fn explain_record(
+    record: &GslbRecord,
+    inputs: &PolicyInputs,
+    client: &ClientFacts,
+    now_ms: u64,
+    entropy: u64,
+) -> Result<(Decision, Explanation), FieldErrors> {
+    let compiled = CompiledRecord::compile(record, inputs)?;
+    Ok(evaluate_explained(
+        &compiled, inputs, client, now_ms, entropy,
+    ))
 }
