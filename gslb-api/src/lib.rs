@@ -1,8 +1,412 @@
-//! gslb-api: the REST API, auth, OpenAPI, `/metrics`, `/v1/resolve`, change tracking and the
-//! `gslbctl` client library. Not yet built: see issue "REST API, auth, OpenAPI, audit and
-//! gslbctl"; today it only re-exports the model it will serve.
+//! gslb-api: the REST API of the control plane (axum), its auth, OpenAPI document, metrics,
+//! change tracking and audit, and `client`, the library `gslbctl` is built on.
+//!
+//! Entry points:
+//! - `api_router(node, options)`: every API route of one node; merge it with
+//!   `gslb_store::raft::raft_router(node)` on the node's HTTP server.
+//! - `serve(listener, node, options, shutdown)`: exactly that, with client addresses for the
+//!   audit log and graceful shutdown; what `gslb serve` runs for the API role.
+//! - `client::Client`: typed calls of every route, and waiting for `INSYNC`.
+//!
+//! Code map:
+//! - `dto`: the JSON types, apart from the model, converted by hand.
+//! - `routes`: one file per resource; `routes::mod` has the write path every route shares.
+//! - `auth`: bearer tokens (sha256, constant-time), scopes by method and path, `Caller`.
+//! - `extract`: JSON bodies with field paths, ETags and preconditions, pagination.
+//! - `error`: `ApiError` and the one error body `{code, message, fields}`.
+//! - `metrics`: the Prometheus registry.
+//! - `client`: the HTTP client library.
+//!
+//! Invariant: the API holds no state of its own; every read is the node's `Arc<State>`, every
+//! write one `Command` through `NodeHandle::write` (one Raft entry, audited by `apply`).
+//! Invariant: nothing answers without a token except `/healthz`, `/readyz` and, when
+//! configured open, `/metrics`.
+//! Invariant: every error response is JSON `{code, message, fields}`.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod client;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod routes;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use gslb_store::raft::{raft_router, NodeHandle};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 pub use gslb_store::model;
+
+use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
+use crate::metrics::ApiMetrics;
+use crate::routes::{changes, cluster, endpoints, ops, records, regions, tokens, zones};
+
+/// How the API of one node behaves.
+#[derive(Clone)]
+pub struct ApiOptions {
+    /// A token from the node's config or command line that is accepted with `admin` scope
+    /// besides the tokens in the replicated state; how the first real tokens get created.
+    /// Never stored; only its hash is kept in memory.
+    pub bootstrap_token: Option<String>,
+    /// Serve `/metrics` without a token (for Prometheus scrapers on a trusted network).
+    pub metrics_open: bool,
+    /// Largest request body, bytes; larger ones get 413 before anything is parsed.
+    pub max_body_bytes: usize,
+    /// Longest a request may take, reading a slow client's body included; then 408.
+    pub request_timeout: Duration,
+    /// A node that has not heard from a leader for this long reports itself stale
+    /// (`/readyz`, `/metrics`, `gslbctl cluster status`) and keeps serving.
+    pub stale_after: Duration,
+    /// How long a write waits for this node to apply it before answering (read-your-writes
+    /// on a follower or learner).
+    pub write_wait: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            bootstrap_token: None,
+            metrics_open: false,
+            max_body_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            stale_after: Duration::from_secs(30),
+            write_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+impl fmt::Debug for ApiOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiOptions")
+            .field(
+                "bootstrap_token",
+                &self.bootstrap_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("metrics_open", &self.metrics_open)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("request_timeout", &self.request_timeout)
+            .field("stale_after", &self.stale_after)
+            .field("write_wait", &self.write_wait)
+            .finish()
+    }
+}
+
+/// What every handler shares: the node, the options and the metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct ApiContext {
+    /// The node whose state the API serves and through which it writes.
+    pub node: NodeHandle,
+    /// The options.
+    pub options: Arc<ApiOptions>,
+    /// Hash of `options.bootstrap_token`.
+    pub(crate) bootstrap_hash: Option<Arc<str>>,
+    /// The Prometheus registry.
+    pub metrics: Arc<ApiMetrics>,
+    /// The rendered OpenAPI document (set once the router is built).
+    pub(crate) openapi_json: Arc<OnceLock<String>>,
+}
+
+impl ApiContext {
+    /// `options.stale_after` in milliseconds.
+    pub fn stale_after_ms(&self) -> u64 {
+        u64::try_from(self.options.stale_after.as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gslb API",
+        description = "Global server load balancer control plane: zones, records, regions, \
+                       endpoints, tokens, cluster, audit and change tracking. Every error \
+                       answers `{code, message, fields}`; writes return the version to poll \
+                       at `/v1/changes/{version}`.",
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(ErrorBody, FieldErrorBody)),
+)]
+struct ApiDoc;
+
+/// Adds the bearer security scheme.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route with its documentation, before state and layers.
+fn documented_routes() -> (
+    OpenApiRouter<ApiContext>,
+    OpenApiRouter<ApiContext>,
+    OpenApiRouter<ApiContext>,
+) {
+    let protected = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(zones::list_zones, zones::create_zone))
+        .routes(routes!(
+            zones::get_zone,
+            zones::put_zone,
+            zones::delete_zone
+        ))
+        .routes(routes!(zones::get_zonefile, zones::put_zonefile))
+        .routes(routes!(records::list_records, records::create_record))
+        .routes(routes!(
+            records::get_record,
+            records::put_record,
+            records::delete_record
+        ))
+        .routes(routes!(regions::list_regions, regions::create_region))
+        .routes(routes!(
+            regions::get_region,
+            regions::put_region,
+            regions::delete_region
+        ))
+        .routes(routes!(
+            endpoints::list_endpoints,
+            endpoints::create_endpoint
+        ))
+        .routes(routes!(
+            endpoints::get_endpoint,
+            endpoints::put_endpoint,
+            endpoints::delete_endpoint
+        ))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::get_token, tokens::delete_token))
+        .routes(routes!(cluster::get_cluster))
+        .routes(routes!(cluster::add_learner))
+        .routes(routes!(cluster::change_voters))
+        .routes(routes!(changes::post_changes))
+        .routes(routes!(changes::get_change))
+        .routes(routes!(changes::list_audit))
+        .routes(routes!(ops::openapi));
+    let open = OpenApiRouter::new()
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz));
+    let metrics = OpenApiRouter::new().routes(routes!(ops::metrics));
+    (protected, open, metrics)
+}
+
+/// The OpenAPI document of every route (what `/openapi.json` serves).
+pub fn openapi() -> OpenApiDoc {
+    let (protected, open, metrics) = documented_routes();
+    let (_, mut doc) = protected.merge(open).merge(metrics).split_for_parts();
+    add_error_responses(&mut doc);
+    doc
+}
+
+/// Documents the error answers every operation can give, with the `ErrorBody` schema.
+fn add_error_responses(doc: &mut OpenApiDoc) {
+    let error_response = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let open = path == "/healthz" || path == "/readyz";
+        let operations = [
+            (&mut item.get, false),
+            (&mut item.put, true),
+            (&mut item.post, true),
+            (&mut item.delete, true),
+            (&mut item.patch, true),
+        ];
+        for (operation, writes) in operations {
+            let Some(operation) = operation.as_mut() else {
+                continue;
+            };
+            let mut codes: Vec<(&str, &str)> = vec![
+                ("400", "malformed request or parameter"),
+                ("408", "the request took too long"),
+                ("500", "internal error"),
+            ];
+            if !open {
+                codes.push(("401", "missing or unknown token"));
+                codes.push(("403", "the token lacks the scope"));
+            }
+            if path.contains('{') {
+                codes.push(("404", "no such resource"));
+            }
+            if writes {
+                codes.extend([
+                    ("409", "conflicts with the current state"),
+                    ("412", "an If-Match / If-None-Match precondition failed"),
+                    ("413", "the body is too large"),
+                    ("415", "unsupported media type"),
+                    ("422", "invalid fields, each named by its path"),
+                    ("503", "no leader; retry (writes are idempotent)"),
+                ]);
+            }
+            for (code, description) in codes {
+                operation
+                    .responses
+                    .responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| error_response(description));
+            }
+        }
+    }
+}
+
+/// Every API route of `node`: `/v1/...`, `/openapi.json`, `/metrics`, `/healthz`, `/readyz`,
+/// with auth, body limits, timeouts, request metrics and JSON errors. Merge it with
+/// `raft_router(node)` (or use `serve`) and serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` so the audit log records client
+/// addresses.
+pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
+    let bootstrap_hash = options
+        .bootstrap_token
+        .as_deref()
+        .map(|token| Arc::from(auth::hash_secret(token).as_str()));
+    let context = ApiContext {
+        node,
+        options: Arc::new(options),
+        bootstrap_hash,
+        metrics: Arc::new(ApiMetrics::new()),
+        openapi_json: Arc::new(OnceLock::new()),
+    };
+    let auth_layer = middleware::from_fn_with_state(context.clone(), auth::require_token);
+    let (protected, open, metrics) = documented_routes();
+    let metrics = if context.options.metrics_open {
+        metrics
+    } else {
+        metrics.route_layer(auth_layer.clone())
+    };
+    let (router, mut doc) = protected
+        .route_layer(auth_layer)
+        .merge(open)
+        .merge(metrics)
+        .split_for_parts();
+    add_error_responses(&mut doc);
+    let json = doc
+        .to_json()
+        .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
+    let _ = context.openapi_json.set(json);
+    router
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            context.clone(),
+            request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(context.options.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            context.clone(),
+            metrics::count_requests,
+        ))
+        .layer(middleware::from_fn(json_errors))
+        .with_state(context)
+}
+
+/// Serves `node`'s Raft RPC and API on `listener` until `shutdown` resolves, then stops
+/// accepting and lets requests in flight finish. Client addresses reach the audit log.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    node: NodeHandle,
+    options: ApiOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = raft_router(node.clone()).merge(api_router(node, options));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Unknown paths: JSON 404.
+async fn not_found(request: Request) -> ApiError {
+    ApiError::NotFound(format!(
+        "no route {} {}",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+/// Bounds a request's whole life (a slow client's body included) by `request_timeout`.
+async fn request_timeout(
+    State(context): State<ApiContext>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limit = context.options.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            ApiError::Timeout(format!("request not completed within {limit:?}")).into_response()
+        }
+    }
+}
+
+/// Turns any error response that is not JSON (axum's own 405, 413, query rejections) into
+/// the JSON error body.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let body = ErrorBody {
+        code: code_for(status).to_string(),
+        message,
+        fields: Vec::new(),
+    };
+    let mut response = Response::from_parts(
+        parts,
+        Body::from(serde_json::to_vec(&body).unwrap_or_default()),
+    );
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        tracing::debug!("method not allowed");
+    }
+    response
+}

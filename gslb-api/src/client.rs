@@ -1,0 +1,502 @@
+//! `Client`: typed calls of the REST API over HTTP, used by `gslbctl` and the tests.
+//!
+//! Every failure is a `ClientError`; an API error keeps the server's `ErrorBody`, so callers
+//! print its message and fields as they came. Lists follow `next` until the last page.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::dto::{
+    AddLearnerRequest, AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto,
+    ChangeVotersRequest, ClusterStatus, EndpointDto, EndpointPage, MembershipResult, RecordPage,
+    RecordSetDto, RegionDto, RegionPage, SyncStatus, TokenCreate, TokenCreated, TokenDto,
+    TokenPage, WriteResult, ZoneDto, ZonePage, ZoneSummary,
+};
+use crate::error::ErrorBody;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server could not be reached or the connection broke.
+    #[error("cannot reach {url}: {detail}")]
+    Transport {
+        /// The URL called.
+        url: String,
+        /// What failed.
+        detail: String,
+    },
+    /// The API answered with an error.
+    #[error("{} ({status}): {}", body.code, body.message)]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The server's error body.
+        body: ErrorBody,
+    },
+    /// The answer was not what the API documents.
+    #[error("unexpected answer from {url}: {detail}")]
+    Decode {
+        /// The URL called.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A change did not reach every DNS node in time.
+    #[error(
+        "version {version} not INSYNC after {waited:?}; still waiting for DNS nodes {waiting:?}"
+    )]
+    NotInSync {
+        /// The version waited for.
+        version: u64,
+        /// How long it waited.
+        waited: Duration,
+        /// The DNS nodes still behind.
+        waiting: Vec<u64>,
+    },
+    /// The base URL is unusable.
+    #[error("bad api url {0:?}: must start with http:// or https://")]
+    BadUrl(String),
+}
+
+impl ClientError {
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Percent-encodes one path segment (names may hold `*`, `\` escapes, `/`).
+pub fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~@".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// A page of a list, for `Client::list_all`.
+pub trait Paged: DeserializeOwned {
+    /// The item type.
+    type Item;
+    /// The items and the cursor of the next page.
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+macro_rules! paged {
+    ($page:ty, $item:ty) => {
+        impl Paged for $page {
+            type Item = $item;
+            fn into_parts(self) -> (Vec<$item>, Option<String>) {
+                (self.items, self.next)
+            }
+        }
+    };
+}
+paged!(ZonePage, ZoneSummary);
+paged!(RecordPage, RecordSetDto);
+paged!(RegionPage, RegionDto);
+paged!(EndpointPage, EndpointDto);
+paged!(TokenPage, TokenDto);
+paged!(AuditPage, AuditEntryDto);
+
+/// A client of one API base URL with an optional bearer token. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// The HTTP client.
+    http: reqwest::Client,
+    /// `http://host:port`, without a trailing slash.
+    base: String,
+    /// The bearer token.
+    token: Option<String>,
+}
+
+/// A successful answer: its body and headers.
+#[derive(Debug)]
+pub struct Answer<T> {
+    /// The decoded body.
+    pub body: T,
+    /// The response headers (`ETag`, `x-gslb-version`).
+    pub headers: HeaderMap,
+}
+
+impl Client {
+    /// A client of `base` (e.g. `http://127.0.0.1:8053`).
+    pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
+        let base = base.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::BadUrl(base));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|error| ClientError::Transport {
+                url: base.clone(),
+                detail: error.to_string(),
+            })?;
+        Ok(Client { http, base, token })
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends a request and returns the raw response when it succeeded.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(Vec<u8>, &'static str)>,
+        headers: HeaderMap,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.request(method, &url).headers(headers);
+        if let Some(token) = &self.token {
+            if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
+                request = request.header(AUTHORIZATION, value);
+            }
+        }
+        if let Some((bytes, content_type)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(bytes);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| ClientError::Transport {
+                url: url.clone(),
+                detail: error.to_string(),
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let bytes = response.bytes().await.unwrap_or_default();
+        let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+            code: status.as_str().to_string(),
+            message: String::from_utf8_lossy(&bytes).trim().to_string(),
+            fields: Vec::new(),
+        });
+        Err(ClientError::Api {
+            status: status.as_u16(),
+            body,
+        })
+    }
+
+    /// Calls `method path` with an optional JSON body and decodes the JSON answer.
+    pub async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        headers: HeaderMap,
+    ) -> Result<Answer<T>, ClientError> {
+        let body = match body {
+            Some(body) => Some((
+                serde_json::to_vec(body).map_err(|error| ClientError::Decode {
+                    url: path.to_string(),
+                    detail: error.to_string(),
+                })?,
+                "application/json",
+            )),
+            None => None,
+        };
+        let response = self.send(method, path, body, headers).await?;
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| ClientError::Transport {
+                url: path.to_string(),
+                detail: error.to_string(),
+            })?;
+        let body = serde_json::from_slice(&bytes).map_err(|error| ClientError::Decode {
+            url: path.to_string(),
+            detail: error.to_string(),
+        })?;
+        Ok(Answer { body, headers })
+    }
+
+    /// GET a JSON resource.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        Ok(self
+            .call::<(), T>(Method::GET, path, None, HeaderMap::new())
+            .await?
+            .body)
+    }
+
+    /// Sends a JSON body and expects a `WriteResult`.
+    pub async fn write<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<WriteResult, ClientError> {
+        Ok(self.call(method, path, body, HeaderMap::new()).await?.body)
+    }
+
+    /// Every item of a paginated list.
+    pub async fn list_all<P: Paged>(&self, path: &str) -> Result<Vec<P::Item>, ClientError> {
+        let mut items = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let url = match &after {
+                Some(after) => format!("{path}?limit=1000&after={}", segment(after)),
+                None => format!("{path}?limit=1000"),
+            };
+            let (page, next) = self.get::<P>(&url).await?.into_parts();
+            items.extend(page);
+            match next {
+                Some(next) => after = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// All zones.
+    pub async fn list_zones(&self) -> Result<Vec<ZoneSummary>, ClientError> {
+        self.list_all::<ZonePage>("/v1/zones").await
+    }
+
+    /// One zone with its records.
+    pub async fn get_zone(&self, apex: &str) -> Result<ZoneDto, ClientError> {
+        self.get(&format!("/v1/zones/{}", segment(apex))).await
+    }
+
+    /// Creates or replaces a zone.
+    pub async fn put_zone(&self, zone: &ZoneDto) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/zones/{}", segment(&zone.apex));
+        self.write(Method::PUT, &path, Some(zone)).await
+    }
+
+    /// Deletes a zone.
+    pub async fn delete_zone(&self, apex: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/zones/{}", segment(apex));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// Imports an RFC 1035 master file as zone `apex`.
+    pub async fn import_zone(&self, apex: &str, text: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/zones/{}/zonefile", segment(apex));
+        let response = self
+            .send(
+                Method::PUT,
+                &path,
+                Some((text.as_bytes().to_vec(), "text/dns")),
+                HeaderMap::new(),
+            )
+            .await?;
+        response
+            .json::<WriteResult>()
+            .await
+            .map_err(|error| ClientError::Decode {
+                url: path,
+                detail: error.to_string(),
+            })
+    }
+
+    /// Exports zone `apex` as an RFC 1035 master file.
+    pub async fn export_zone(&self, apex: &str) -> Result<String, ClientError> {
+        let path = format!("/v1/zones/{}/zonefile", segment(apex));
+        let response = self
+            .send(Method::GET, &path, None, HeaderMap::new())
+            .await?;
+        response.text().await.map_err(|error| ClientError::Decode {
+            url: path,
+            detail: error.to_string(),
+        })
+    }
+
+    /// All record sets of a zone.
+    pub async fn list_records(&self, apex: &str) -> Result<Vec<RecordSetDto>, ClientError> {
+        self.list_all::<RecordPage>(&format!("/v1/zones/{}/records", segment(apex)))
+            .await
+    }
+
+    /// Creates or replaces one record set.
+    pub async fn put_record(
+        &self,
+        apex: &str,
+        record: &RecordSetDto,
+    ) -> Result<WriteResult, ClientError> {
+        let rtype = serde_json::to_value(record.rtype)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let path = format!(
+            "/v1/zones/{}/records/{}/{}",
+            segment(apex),
+            segment(&record.name),
+            rtype
+        );
+        self.write(Method::PUT, &path, Some(record)).await
+    }
+
+    /// Deletes one record set.
+    pub async fn delete_record(
+        &self,
+        apex: &str,
+        name: &str,
+        rtype: &str,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!(
+            "/v1/zones/{}/records/{}/{}",
+            segment(apex),
+            segment(name),
+            segment(rtype)
+        );
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// All regions.
+    pub async fn list_regions(&self) -> Result<Vec<RegionDto>, ClientError> {
+        self.list_all::<RegionPage>("/v1/regions").await
+    }
+
+    /// Creates or replaces a region.
+    pub async fn put_region(&self, region: &RegionDto) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/regions/{}", segment(&region.id));
+        self.write(Method::PUT, &path, Some(region)).await
+    }
+
+    /// Deletes a region.
+    pub async fn delete_region(&self, id: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/regions/{}", segment(id));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// All endpoints.
+    pub async fn list_endpoints(&self) -> Result<Vec<EndpointDto>, ClientError> {
+        self.list_all::<EndpointPage>("/v1/endpoints").await
+    }
+
+    /// Creates or replaces an endpoint.
+    pub async fn put_endpoint(&self, endpoint: &EndpointDto) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/endpoints/{}", segment(&endpoint.id));
+        self.write(Method::PUT, &path, Some(endpoint)).await
+    }
+
+    /// Deletes an endpoint.
+    pub async fn delete_endpoint(&self, id: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/endpoints/{}", segment(id));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// All tokens (without secrets).
+    pub async fn list_tokens(&self) -> Result<Vec<TokenDto>, ClientError> {
+        self.list_all::<TokenPage>("/v1/tokens").await
+    }
+
+    /// Creates a token; the answer holds its secret, shown once.
+    pub async fn create_token(&self, request: &TokenCreate) -> Result<TokenCreated, ClientError> {
+        Ok(self
+            .call(Method::POST, "/v1/tokens", Some(request), HeaderMap::new())
+            .await?
+            .body)
+    }
+
+    /// Deletes a token.
+    pub async fn delete_token(&self, id: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/tokens/{}", segment(id));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// The answering node's cluster view.
+    pub async fn cluster(&self) -> Result<ClusterStatus, ClientError> {
+        self.get("/v1/cluster").await
+    }
+
+    /// Adds a learner.
+    pub async fn add_learner(&self, id: u64, addr: &str) -> Result<MembershipResult, ClientError> {
+        let request = AddLearnerRequest {
+            id,
+            addr: addr.to_string(),
+        };
+        Ok(self
+            .call(
+                Method::POST,
+                "/v1/cluster/learners",
+                Some(&request),
+                HeaderMap::new(),
+            )
+            .await?
+            .body)
+    }
+
+    /// Sets the voters.
+    pub async fn change_voters(
+        &self,
+        voters: Vec<u64>,
+        retain: bool,
+    ) -> Result<MembershipResult, ClientError> {
+        let request = ChangeVotersRequest { voters, retain };
+        Ok(self
+            .call(
+                Method::PUT,
+                "/v1/cluster/voters",
+                Some(&request),
+                HeaderMap::new(),
+            )
+            .await?
+            .body)
+    }
+
+    /// The audit log.
+    pub async fn audit(&self) -> Result<Vec<AuditEntryDto>, ClientError> {
+        self.list_all::<AuditPage>("/v1/audit").await
+    }
+
+    /// Applies several changes atomically.
+    pub async fn batch(&self, batch: &BatchRequest) -> Result<WriteResult, ClientError> {
+        self.write(Method::POST, "/v1/changes", Some(batch)).await
+    }
+
+    /// Where the change that produced `version` stands.
+    pub async fn change(&self, version: u64) -> Result<ChangeStatusDto, ClientError> {
+        self.get(&format!("/v1/changes/{version}")).await
+    }
+
+    /// Polls `GET /v1/changes/{version}` until `INSYNC` on every DNS node, or `timeout`;
+    /// returns how long it took.
+    pub async fn wait_insync(
+        &self,
+        version: u64,
+        timeout: Duration,
+    ) -> Result<Duration, ClientError> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(20);
+        loop {
+            let waiting = match self.change(version).await {
+                Ok(status) if status.status == SyncStatus::Insync => return Ok(started.elapsed()),
+                Ok(status) => status.waiting,
+                // The answering node may not have applied the version yet.
+                Err(ClientError::Api { status, .. })
+                    if status == StatusCode::NOT_FOUND.as_u16() =>
+                {
+                    Vec::new()
+                }
+                Err(error) => return Err(error),
+            };
+            if started.elapsed() >= timeout {
+                return Err(ClientError::NotInSync {
+                    version,
+                    waited: started.elapsed(),
+                    waiting,
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(250));
+        }
+    }
+}

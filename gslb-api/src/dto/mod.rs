@@ -1,0 +1,33 @@
+//! The REST JSON types (DTOs), apart from the model: the model is the Raft log and snapshot
+//! format and changes only by adding fields; these are the API's contract and are converted
+//! by hand (`to_model` / `from_model`), so either can evolve without breaking the other.
+//!
+//! - `zone`, `record`: zones and static record sets (data in presentation format).
+//! - `region`, `endpoint`: where traffic goes.
+//! - `token`: scopes and tokens.
+//! - `change`: write results, change tracking, the atomic batch, audit entries.
+//! - `cluster`: Raft status, members, membership requests, readiness.
+//! - `page`: `?limit=&after=` and the list types.
+
+pub mod change;
+pub mod cluster;
+pub mod endpoint;
+pub mod page;
+pub mod record;
+pub mod region;
+pub mod token;
+pub mod zone;
+
+pub use change::{
+    AuditEntryDto, BatchRequest, ChangeDto, ChangeStatusDto, SyncStatus, WriteResult,
+};
+pub use cluster::{
+    AddLearnerRequest, ChangeVotersRequest, ClusterStatus, MemberDto, MembershipResult,
+    NodeStatusDto, ReadyDto,
+};
+pub use endpoint::EndpointDto;
+pub use page::{AuditPage, EndpointPage, PageQuery, RecordPage, RegionPage, TokenPage, ZonePage};
+pub use record::{RecordSetDto, RecordTypeDto};
+pub use region::{LocationDto, RegionDto};
+pub use token::{ScopeDto, TokenCreate, TokenCreated, TokenDto};
+pub use zone::{SoaDto, ZoneDto, ZoneSummary};

@@ -1,0 +1,382 @@
+//! Static record sets on the wire: `RecordSetDto`, whose data are presentation-format strings
+//! (`"192.0.2.1"`, `"10 mail"`, `"0 issue \"ca.example.net\""`), and the hand conversion to
+//! and from the model's structured `RData`.
+//!
+//! Names inside data and the owner name may be relative to the zone apex (as in a zone file):
+//! `www` in zone `example.com.` is `www.example.com.`, `@` is the apex. Output is always
+//! absolute.
+
+use gslb_store::model::{DomainName, FieldErrors, RData, RecordSet, RecordType};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The record types a static record set may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(clippy::upper_case_acronyms)]
+pub enum RecordTypeDto {
+    /// IPv4 address.
+    A,
+    /// IPv6 address.
+    AAAA,
+    /// Alias; alone at its name.
+    CNAME,
+    /// Mail exchange: `"<preference> <exchange>"`.
+    MX,
+    /// Text: one or more quoted strings, or one unquoted string.
+    TXT,
+    /// Service: `"<priority> <weight> <port> <target>"`.
+    SRV,
+    /// CA authorization: `"<flags> <tag> \"<value>\""`.
+    CAA,
+    /// Name server (apex or delegation).
+    NS,
+    /// Pointer.
+    PTR,
+}
+
+impl RecordTypeDto {
+    /// The model's type.
+    pub fn to_model(self) -> RecordType {
+        match self {
+            RecordTypeDto::A => RecordType::A,
+            RecordTypeDto::AAAA => RecordType::AAAA,
+            RecordTypeDto::CNAME => RecordType::CNAME,
+            RecordTypeDto::MX => RecordType::MX,
+            RecordTypeDto::TXT => RecordType::TXT,
+            RecordTypeDto::SRV => RecordType::SRV,
+            RecordTypeDto::CAA => RecordType::CAA,
+            RecordTypeDto::NS => RecordType::NS,
+            RecordTypeDto::PTR => RecordType::PTR,
+        }
+    }
+
+    /// The DTO for a model type; `None` for SOA, which is not a record set.
+    pub fn from_model(rtype: RecordType) -> Option<RecordTypeDto> {
+        Some(match rtype {
+            RecordType::A => RecordTypeDto::A,
+            RecordType::AAAA => RecordTypeDto::AAAA,
+            RecordType::CNAME => RecordTypeDto::CNAME,
+            RecordType::MX => RecordTypeDto::MX,
+            RecordType::TXT => RecordTypeDto::TXT,
+            RecordType::SRV => RecordTypeDto::SRV,
+            RecordType::CAA => RecordTypeDto::CAA,
+            RecordType::NS => RecordTypeDto::NS,
+            RecordType::PTR => RecordTypeDto::PTR,
+            RecordType::SOA => return None,
+        })
+    }
+
+    /// Parses a mnemonic (`a`, `AAAA`), case-insensitively.
+    pub fn parse(text: &str) -> Option<RecordTypeDto> {
+        RecordType::from_mnemonic(text).and_then(RecordTypeDto::from_model)
+    }
+}
+
+/// One static record set: every record of one owner name and type, sharing one TTL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSetDto {
+    /// Owner name: absolute (`www.example.com.`), relative to the zone (`www`), or `@`.
+    pub name: String,
+    /// The record type.
+    #[serde(rename = "type")]
+    pub rtype: RecordTypeDto,
+    /// TTL in seconds; the zone's default TTL when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u32>,
+    /// The records in presentation format, at least one.
+    pub data: Vec<String>,
+}
+
+impl RecordSetDto {
+    /// Converts to the model inside zone `apex`, reporting faults under `path` (`""` at the
+    /// top of a body, `records[3]` inside a zone).
+    pub fn to_model(
+        &self,
+        apex: &DomainName,
+        default_ttl: u32,
+        path: &str,
+        errors: &mut FieldErrors,
+    ) -> Option<RecordSet> {
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}.")
+        };
+        let name = match DomainName::parse_relative_to(&self.name, apex) {
+            Ok(name) => Some(name),
+            Err(error) => {
+                errors.push(format!("{prefix}name"), error.to_string());
+                None
+            }
+        };
+        let rtype = self.rtype.to_model();
+        let mut rdata = Vec::with_capacity(self.data.len());
+        for (index, text) in self.data.iter().enumerate() {
+            match parse_rdata(rtype, text, apex) {
+                Ok(parsed) => rdata.push(parsed),
+                Err(message) => errors.push(format!("{prefix}data[{index}]"), message),
+            }
+        }
+        if self.data.is_empty() {
+            errors.push(format!("{prefix}data"), "must hold at least one record");
+        }
+        let name = name?;
+        (rdata.len() == self.data.len()).then(|| RecordSet {
+            name,
+            rtype,
+            ttl: self.ttl.unwrap_or(default_ttl),
+            rdata,
+        })
+    }
+
+    /// The DTO of a model set (absolute names); `None` for a set the API cannot show (SOA).
+    pub fn from_model(set: &RecordSet) -> Option<RecordSetDto> {
+        Some(RecordSetDto {
+            name: set.name.to_string(),
+            rtype: RecordTypeDto::from_model(set.rtype)?,
+            ttl: Some(set.ttl),
+            data: set.rdata.iter().map(render_rdata).collect(),
+        })
+    }
+}
+
+/// Parses one record's data of type `rtype` in presentation format; names may be relative to
+/// `origin`. The error names the value.
+pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result<RData, String> {
+    let name = |field: &str| {
+        DomainName::parse_relative_to(field, origin)
+            .map_err(|error| format!("bad name {field:?}: {error}"))
+    };
+    let number = |field: Option<&str>, what: &str| -> Result<u16, String> {
+        let field = field.ok_or_else(|| format!("missing {what} in {text:?}"))?;
+        field
+            .parse::<u16>()
+            .map_err(|_| format!("{what} must be 0-65535, got {field:?}"))
+    };
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let expect_fields = |count: usize, shape: &str| {
+        if fields.len() == count {
+            Ok(())
+        } else {
+            Err(format!("expected {shape}, got {text:?}"))
+        }
+    };
+    match rtype {
+        RecordType::A => text
+            .trim()
+            .parse()
+            .map(RData::A)
+            .map_err(|_| format!("bad IPv4 address {text:?}")),
+        RecordType::AAAA => text
+            .trim()
+            .parse()
+            .map(RData::AAAA)
+            .map_err(|_| format!("bad IPv6 address {text:?}")),
+        RecordType::CNAME | RecordType::NS | RecordType::PTR => {
+            expect_fields(1, "one name")?;
+            let target = name(fields[0])?;
+            Ok(match rtype {
+                RecordType::CNAME => RData::CNAME(target),
+                RecordType::NS => RData::NS(target),
+                _ => RData::PTR(target),
+            })
+        }
+        RecordType::MX => {
+            expect_fields(2, "\"<preference> <exchange>\"")?;
+            Ok(RData::MX {
+                preference: number(fields.first().copied(), "preference")?,
+                exchange: name(fields[1])?,
+            })
+        }
+        RecordType::SRV => {
+            expect_fields(4, "\"<priority> <weight> <port> <target>\"")?;
+            Ok(RData::SRV {
+                priority: number(Some(fields[0]), "priority")?,
+                weight: number(Some(fields[1]), "weight")?,
+                port: number(Some(fields[2]), "port")?,
+                target: name(fields[3])?,
+            })
+        }
+        RecordType::CAA => {
+            let mut parts = text.trim().splitn(3, char::is_whitespace);
+            let flags = parts.next().unwrap_or_default();
+            let tag = parts.next().unwrap_or_default();
+            let value = parts.next().unwrap_or_default().trim();
+            let flags = flags
+                .parse::<u8>()
+                .map_err(|_| format!("flags must be 0-255, got {flags:?}"))?;
+            if tag.is_empty() || value.is_empty() {
+                return Err(format!(
+                    "expected \"<flags> <tag> \\\"<value>\\\"\", got {text:?}"
+                ));
+            }
+            let value = if value.starts_with('"') {
+                let strings = parse_quoted(value)?;
+                if strings.len() != 1 {
+                    return Err(format!("a CAA value is one string, got {value:?}"));
+                }
+                strings.into_iter().next().unwrap_or_default()
+            } else {
+                value.as_bytes().to_vec()
+            };
+            Ok(RData::CAA {
+                flags,
+                tag: tag.to_string(),
+                value,
+            })
+        }
+        RecordType::TXT => {
+            let trimmed = text.trim();
+            if trimmed.starts_with('"') {
+                Ok(RData::TXT(parse_quoted(trimmed)?))
+            } else {
+                Ok(RData::TXT(vec![text.as_bytes().to_vec()]))
+            }
+        }
+        RecordType::SOA => Err("SOA is the zone's soa field, not a record set".to_string()),
+    }
+}
+
+/// Parses one or more `"..."` strings separated by blanks, with `\"`, `\\` and `\DDD`.
+fn parse_quoted(text: &str) -> Result<Vec<Vec<u8>>, String> {
+    let bytes = text.as_bytes();
+    let mut strings = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b' ' | b'\t' => index += 1,
+            b'"' => {
+                index += 1;
+                let mut current = Vec::new();
+                loop {
+                    match bytes.get(index) {
+                        None => return Err(format!("unterminated quoted string in {text:?}")),
+                        Some(b'"') => {
+                            index += 1;
+                            break;
+                        }
+                        Some(b'\\') => {
+                            let rest = &bytes[index + 1..];
+                            if rest.len() >= 3 && rest[..3].iter().all(u8::is_ascii_digit) {
+                                let value = u32::from(rest[0] - b'0') * 100
+                                    + u32::from(rest[1] - b'0') * 10
+                                    + u32::from(rest[2] - b'0');
+                                let byte = u8::try_from(value)
+                                    .map_err(|_| format!("bad escape \\{value} in {text:?}"))?;
+                                current.push(byte);
+                                index += 4;
+                            } else if let Some(&next) = rest.first() {
+                                current.push(next);
+                                index += 2;
+                            } else {
+                                return Err(format!("bad escape at the end of {text:?}"));
+                            }
+                        }
+                        Some(&byte) => {
+                            current.push(byte);
+                            index += 1;
+                        }
+                    }
+                }
+                strings.push(current);
+            }
+            _ => return Err(format!("expected quoted strings, got {text:?}")),
+        }
+    }
+    Ok(strings)
+}
+
+/// Quotes raw octets: printable ASCII as is (with `"` and `\` escaped), others as `\DDD`.
+fn quote(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &byte in bytes {
+        match byte {
+            b'"' | b'\\' => {
+                out.push('\\');
+                out.push(byte as char);
+            }
+            0x20..=0x7e => out.push(byte as char),
+            _ => out.push_str(&format!("\\{byte:03}")),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Renders one record's data in presentation format with absolute names; `parse_rdata`
+/// reads it back to the same value.
+pub fn render_rdata(rdata: &RData) -> String {
+    match rdata {
+        RData::A(address) => address.to_string(),
+        RData::AAAA(address) => address.to_string(),
+        RData::CNAME(name) | RData::NS(name) | RData::PTR(name) => name.to_string(),
+        RData::MX {
+            preference,
+            exchange,
+        } => format!("{preference} {exchange}"),
+        RData::TXT(strings) => strings
+            .iter()
+            .map(|string| quote(string))
+            .collect::<Vec<_>>()
+            .join(" "),
+        RData::SRV {
+            priority,
+            weight,
+            port,
+            target,
+        } => format!("{priority} {weight} {port} {target}"),
+        RData::CAA { flags, tag, value } => format!("{flags} {tag} {}", quote(value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin() -> DomainName {
+        DomainName::parse_absolute("example.com.").unwrap()
+    }
+
+    fn check(rtype: RecordType, text: &str, rendered: &str) {
+        let parsed = parse_rdata(rtype, text, &origin()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(render_rdata(&parsed), rendered);
+        let again = parse_rdata(rtype, rendered, &origin()).unwrap();
+        assert_eq!(again, parsed, "round trip of {rendered:?}");
+    }
+
+    #[test]
+    fn every_type_round_trips() {
+        check(RecordType::A, "192.0.2.1", "192.0.2.1");
+        check(RecordType::AAAA, "2001:db8::1", "2001:db8::1");
+        check(RecordType::CNAME, "www", "www.example.com.");
+        check(RecordType::NS, "ns1.example.net.", "ns1.example.net.");
+        check(RecordType::MX, "10 mail", "10 mail.example.com.");
+        check(RecordType::SRV, "1 2 443 web", "1 2 443 web.example.com.");
+        check(RecordType::CAA, "0 issue \"ca.net\"", "0 issue \"ca.net\"");
+        check(RecordType::TXT, "hello world", "\"hello world\"");
+        check(
+            RecordType::TXT,
+            "\"a\\\"b\" \"c\\255\"",
+            "\"a\\\"b\" \"c\\255\"",
+        );
+        check(RecordType::PTR, "@", "example.com.");
+    }
+
+    #[test]
+    fn bad_data_is_named() {
+        for (rtype, text, wanted) in [
+            (RecordType::A, "10.0.0.300", "bad IPv4 address"),
+            (RecordType::AAAA, "10.0.0.1", "bad IPv6 address"),
+            (RecordType::MX, "x mail", "preference must be 0-65535"),
+            (RecordType::MX, "10", "expected"),
+            (RecordType::TXT, "\"open", "unterminated"),
+            (RecordType::CAA, "300 issue x", "flags must be 0-255"),
+        ] {
+            let error = parse_rdata(rtype, text, &origin()).unwrap_err();
+            assert!(error.contains(wanted), "{text:?}: {error}");
+        }
+    }
+}

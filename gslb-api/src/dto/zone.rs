@@ -1,0 +1,185 @@
+//! Zones on the wire: `ZoneDto` (the whole zone with its record sets), `SoaDto` with
+//! defaults for the timers, and `ZoneSummary` for lists.
+
+use gslb_store::model::{DomainName, FieldErrors, Soa, Zone};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::dto::record::RecordSetDto;
+
+/// A zone: its SOA, default TTL and every static record set (the apex NS set included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneDto {
+    /// The apex, e.g. `svc.example.com.` (a trailing dot is added when missing).
+    pub apex: String,
+    /// The start of authority.
+    pub soa: SoaDto,
+    /// TTL of records given without one, seconds (default 300).
+    #[serde(default = "default_ttl")]
+    pub default_ttl: u32,
+    /// The record sets; names may be relative to the apex.
+    #[serde(default)]
+    pub records: Vec<RecordSetDto>,
+}
+
+/// The SOA fields; the timers have RFC 1912 style defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SoaDto {
+    /// Primary name server (may be relative to the apex).
+    pub mname: String,
+    /// Responsible mailbox in name form, e.g. `hostmaster` (may be relative).
+    pub rname: String,
+    /// Serial number (default 1).
+    #[serde(default = "default_serial")]
+    pub serial: u32,
+    /// Refresh, seconds (default 3600).
+    #[serde(default = "default_refresh")]
+    pub refresh: u32,
+    /// Retry, seconds (default 600).
+    #[serde(default = "default_retry")]
+    pub retry: u32,
+    /// Expire, seconds (default 1209600).
+    #[serde(default = "default_expire")]
+    pub expire: u32,
+    /// Negative-caching TTL, seconds (default 300).
+    #[serde(default = "default_ttl")]
+    pub minimum: u32,
+    /// TTL of the SOA record, seconds (default 3600).
+    #[serde(default = "default_refresh")]
+    pub ttl: u32,
+}
+
+fn default_ttl() -> u32 {
+    300
+}
+fn default_serial() -> u32 {
+    1
+}
+fn default_refresh() -> u32 {
+    3600
+}
+fn default_retry() -> u32 {
+    600
+}
+fn default_expire() -> u32 {
+    1_209_600
+}
+
+/// One line of the zone list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ZoneSummary {
+    /// The apex.
+    pub apex: String,
+    /// The SOA serial.
+    pub serial: u32,
+    /// How many record sets the zone holds.
+    pub record_sets: usize,
+}
+
+/// Parses a zone name given in a path or body: absolute, or made absolute by adding the dot.
+pub fn parse_apex(text: &str) -> Result<DomainName, String> {
+    let absolute = if text.ends_with('.') {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    };
+    DomainName::parse_absolute(&absolute).map_err(|error| error.to_string())
+}
+
+impl ZoneDto {
+    /// Converts to the model, reporting every fault under `path` (`""` at the top of a body).
+    /// Record sets keep their order, so the store's `rrsets[i]` is this DTO's `records[i]`.
+    pub fn to_model(&self, path: &str) -> Result<Zone, FieldErrors> {
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}.")
+        };
+        let mut errors = FieldErrors::default();
+        let apex = match parse_apex(&self.apex) {
+            Ok(apex) => apex,
+            Err(message) => {
+                errors.push(format!("{prefix}apex"), message);
+                return Err(errors);
+            }
+        };
+        let mut name = |field: &str, value: &str| match DomainName::parse_relative_to(value, &apex)
+        {
+            Ok(name) => Some(name),
+            Err(error) => {
+                errors.push(format!("{prefix}soa.{field}"), error.to_string());
+                None
+            }
+        };
+        let mname = name("mname", &self.soa.mname);
+        let rname = name("rname", &self.soa.rname);
+        let mut rrsets = Vec::with_capacity(self.records.len());
+        for (index, record) in self.records.iter().enumerate() {
+            if let Some(set) = record.to_model(
+                &apex,
+                self.default_ttl,
+                &format!("{prefix}records[{index}]"),
+                &mut errors,
+            ) {
+                rrsets.push(set);
+            }
+        }
+        let (Some(mname), Some(rname)) = (mname, rname) else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Zone {
+            apex,
+            soa: Soa {
+                mname,
+                rname,
+                serial: self.soa.serial,
+                refresh: self.soa.refresh,
+                retry: self.soa.retry,
+                expire: self.soa.expire,
+                minimum: self.soa.minimum,
+                ttl: self.soa.ttl,
+            },
+            default_ttl: self.default_ttl,
+            rrsets,
+        })
+    }
+
+    /// The DTO of a model zone, with absolute names.
+    pub fn from_model(zone: &Zone) -> ZoneDto {
+        ZoneDto {
+            apex: zone.apex.to_string(),
+            soa: SoaDto {
+                mname: zone.soa.mname.to_string(),
+                rname: zone.soa.rname.to_string(),
+                serial: zone.soa.serial,
+                refresh: zone.soa.refresh,
+                retry: zone.soa.retry,
+                expire: zone.soa.expire,
+                minimum: zone.soa.minimum,
+                ttl: zone.soa.ttl,
+            },
+            default_ttl: zone.default_ttl,
+            records: zone
+                .rrsets
+                .iter()
+                .filter_map(RecordSetDto::from_model)
+                .collect(),
+        }
+    }
+}
+
+impl ZoneSummary {
+    /// The summary of a model zone.
+    pub fn from_model(zone: &Zone) -> ZoneSummary {
+        ZoneSummary {
+            apex: zone.apex.to_string(),
+            serial: zone.soa.serial,
+            record_sets: zone.rrsets.len(),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! `ApiError`: every way a request can fail, and the one JSON body every error answers with:
+//! `{"code": "...", "message": "...", "fields": [{"path": "...", "message": "..."}]}`.
+//!
+//! Field paths use the shape of the request body (`location.lat`, `changes[2].endpoint.weight`),
+//! messages are lowercase and name the value at fault.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gslb_store::model::FieldErrors;
+use gslb_store::raft::WriteError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A stable machine-readable code: `bad_request`, `invalid`, `unauthorized`, `forbidden`,
+    /// `not_found`, `conflict`, `precondition_failed`, `payload_too_large`, `timeout`,
+    /// `unavailable`, `not_implemented`, `method_not_allowed`, `unsupported_media_type`.
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// Every field at fault; empty when the error is not about a field.
+    #[serde(default)]
+    pub fields: Vec<FieldErrorBody>,
+}
+
+/// One field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// Where, as a path into the request body (`location.lat`, `data[1]`).
+    pub path: String,
+    /// What is wrong, naming the value.
+    pub message: String,
+}
+
+/// Why a request failed; each variant maps to one status code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not parseable at all (broken JSON, wrong media type content).
+    #[error("{message}")]
+    BadRequest {
+        /// What is wrong.
+        message: String,
+        /// Fields at fault, when known.
+        fields: FieldErrors,
+    },
+    /// The body parsed but does not describe a valid change (400 family: 422).
+    #[error("invalid request: {fields}")]
+    Invalid {
+        /// Every field at fault.
+        fields: FieldErrors,
+    },
+    /// No credentials, or unknown ones.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials without the scope the route needs.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state (exists already, still in use).
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+        /// Fields at fault, when known.
+        fields: FieldErrors,
+    },
+    /// An `If-Match` / `If-None-Match` precondition does not hold.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// The body's media type is not one the route reads.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The body is larger than the configured limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// No leader, or the outcome of a write is unknown: retry (writes are idempotent).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The request took longer than the configured request timeout (a slow client, or a
+    /// write that did not commit in time; writes are idempotent, retry).
+    #[error("{0}")]
+    Timeout(String),
+    /// The route exists but its engine is not wired yet.
+    #[error("{0}")]
+    NotImplemented(String),
+    /// Something that should not happen; the message says what.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A 422 with one field error.
+    pub fn field(path: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let mut fields = FieldErrors::default();
+        fields.push(path, message);
+        ApiError::Invalid { fields }
+    }
+
+    /// A 400 without fields.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::BadRequest {
+            message: message.into(),
+            fields: FieldErrors::default(),
+        }
+    }
+
+    /// A 409 without fields.
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::Conflict {
+            message: message.into(),
+            fields: FieldErrors::default(),
+        }
+    }
+
+    /// The status code this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        let (message, fields) = match self {
+            ApiError::BadRequest { message, fields } | ApiError::Conflict { message, fields } => {
+                (message.clone(), fields)
+            }
+            ApiError::Invalid { fields } => (format!("invalid request: {fields}"), fields),
+            other => (other.to_string(), &FieldErrors::default() as &FieldErrors),
+        };
+        ErrorBody {
+            code: code_for(self.status()).to_string(),
+            message,
+            fields: fields
+                .0
+                .iter()
+                .map(|error| FieldErrorBody {
+                    path: error.path.clone(),
+                    message: error.message.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Maps a failed write of a command. `delete` marks commands that remove something:
+    /// their validation failures are references still in use, hence conflicts. `rename`
+    /// rewrites the store's field paths into the request body's.
+    pub fn from_write(error: WriteError, delete: bool, rename: impl Fn(&str) -> String) -> Self {
+        let renamed = |errors: FieldErrors| {
+            FieldErrors(
+                errors
+                    .0
+                    .into_iter()
+                    .map(|mut error| {
+                        error.path = rename(&error.path);
+                        error.message = error.message.replace("rrsets[", "records[");
+                        error
+                    })
+                    .collect(),
+            )
+        };
+        match error {
+            WriteError::Invalid { errors } if delete => ApiError::Conflict {
+                message: format!("cannot delete: {errors}"),
+                fields: renamed(errors),
+            },
+            WriteError::Invalid { errors } => ApiError::Invalid {
+                fields: renamed(errors),
+            },
+            WriteError::Rejected { version, errors } => ApiError::Conflict {
+                message: format!(
+                    "the change met a newer state at version {version} and was rejected: {errors}"
+                ),
+                fields: renamed(errors),
+            },
+            other @ (WriteError::NoLeader
+            | WriteError::NotLeader { .. }
+            | WriteError::Unavailable { .. }) => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The `code` for a status.
+pub fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PRECONDITION_FAILED => "precondition_failed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::NOT_IMPLEMENTED => "not_implemented",
+        status if status.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(%status, "api error: {self}");
+        }
+        let mut response = (status, axum::Json(self.body())).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gslb\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,83 @@
+//! `/v1/changes`: where a write stands (`GET /v1/changes/{version}`: `PENDING` until every
+//! DNS node applied it, then `INSYNC`), the atomic multi-resource change (`POST /v1/changes`,
+//! one Raft entry), and `/v1/audit`.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::Json;
+use gslb_store::Command;
+
+use crate::auth::Caller;
+use crate::dto::{AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto, PageQuery, WriteResult};
+use crate::error::ApiError;
+use crate::extract::{page_limit, paginate, JsonBody};
+use crate::routes::written;
+use crate::ApiContext;
+
+/// Where the change that produced `version` stands across DNS nodes.
+#[utoipa::path(get, path = "/v1/changes/{version}", tag = "changes",
+    params(("version" = u64, Path, description = "the version a write returned")),
+    responses((status = 200, description = "PENDING or INSYNC", body = ChangeStatusDto)))]
+pub async fn get_change(
+    State(context): State<ApiContext>,
+    Path(version): Path<u64>,
+) -> Result<Json<ChangeStatusDto>, ApiError> {
+    let status = context
+        .node
+        .change_status(version)
+        .map_err(|error| ApiError::NotFound(error.to_string()))?;
+    Ok(Json(ChangeStatusDto::from_model(version, &status)))
+}
+
+/// Applies several changes atomically, in order, as one Raft entry: all or nothing. Faults
+/// are named `changes[i].<field>`.
+#[utoipa::path(post, path = "/v1/changes", tag = "changes", request_body = BatchRequest,
+    responses((status = 200, description = "applied", body = WriteResult)))]
+pub async fn post_changes(
+    State(context): State<ApiContext>,
+    Caller(actor): Caller,
+    JsonBody(body): JsonBody<BatchRequest>,
+) -> Result<Response, ApiError> {
+    let state = context.node.state();
+    let commands = body
+        .to_commands(&state)
+        .map_err(|fields| ApiError::Invalid { fields })?;
+    let outcome = context
+        .write(Command::Batch { commands }, actor, false, "")
+        .await?;
+    Ok(written(false, None, outcome))
+}
+
+/// The audit log (the newest entries the state retains), oldest first; `after` is a version.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(PageQuery),
+    responses((status = 200, description = "a page of audit entries", body = AuditPage)))]
+pub async fn list_audit(
+    State(context): State<ApiContext>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let limit = page_limit(&query)?;
+    let after = query
+        .after
+        .as_deref()
+        .map(|text| {
+            text.parse::<u64>().map_err(|_| ApiError::BadRequest {
+                message: format!("after must be a version number, got {text:?}"),
+                fields: Default::default(),
+            })
+        })
+        .transpose()?;
+    let state = context.node.state();
+    let keyed: Vec<(u64, &gslb_store::model::AuditEntry)> = state
+        .audit
+        .iter()
+        .map(|entry| (entry.version, entry))
+        .collect();
+    let (items, next) = paginate(
+        keyed.iter().map(|(version, entry)| (version, *entry)),
+        after.as_ref(),
+        limit,
+        ToString::to_string,
+        |entry| Some(AuditEntryDto::from_model(entry)),
+    );
+    Ok(Json(AuditPage { items, next }))
+}

@@ -1,0 +1,145 @@
+//! The REST routes, one file per resource, and the helpers every write shares.
+//!
+//! A write: parse the body (`JsonBody`) → convert the DTO to the model → check
+//! preconditions against the current resource's ETag → `NodeHandle::write` (validated on the
+//! leader, forwarded from other nodes, one Raft entry) → wait until this node serves the new
+//! version (read-your-writes) → answer `WriteResult` with the new ETag.
+
+pub mod changes;
+pub mod cluster;
+pub mod endpoints;
+pub mod ops;
+pub mod records;
+pub mod regions;
+pub mod tokens;
+pub mod zones;
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gslb_store::model::Actor;
+use gslb_store::raft::WriteOutcome;
+use gslb_store::Command;
+
+use crate::dto::WriteResult;
+use crate::error::ApiError;
+use crate::extract::etag_header;
+use crate::ApiContext;
+
+/// The header carrying the state version a write produced.
+pub const VERSION_HEADER: &str = "x-gslb-version";
+
+/// Rewrites a store field path into the request body's terms: drops `strip` (the command's
+/// payload field, e.g. `region.`), and renames `commands[i]` → `changes[i]`, `rrsets` →
+/// `records`, `rdata` → `data`, `rrset` → `record`.
+pub fn body_path(path: &str, strip: &str) -> String {
+    let path = if strip.is_empty() {
+        path
+    } else if path == strip.trim_end_matches('.') {
+        ""
+    } else {
+        path.strip_prefix(strip).unwrap_or(path)
+    };
+    let renamed = path
+        .replace("commands[", "changes[")
+        .replace("rrsets[", "records[")
+        .replace(".rdata", ".data")
+        .replace("rrset.", "record.");
+    let renamed = renamed
+        .strip_prefix("rdata")
+        .map_or(renamed.clone(), |rest| format!("data{rest}"));
+    if renamed.ends_with(".rrset") || renamed == "rrset" {
+        format!("{}record", renamed.trim_end_matches("rrset"))
+    } else {
+        renamed
+    }
+}
+
+impl ApiContext {
+    /// Writes `command` for `actor` and waits until this node serves the result.
+    pub async fn write(
+        &self,
+        command: Command,
+        actor: Actor,
+        delete: bool,
+        strip: &str,
+    ) -> Result<WriteOutcome, ApiError> {
+        let outcome =
+            self.node.write(command, actor).await.map_err(|error| {
+                ApiError::from_write(error, delete, |path| body_path(path, strip))
+            })?;
+        if self
+            .node
+            .wait_for_version(outcome.version, self.options.write_wait)
+            .await
+            .is_none()
+        {
+            tracing::warn!(
+                version = outcome.version,
+                "write committed but this node did not apply it within {:?}",
+                self.options.write_wait
+            );
+        }
+        Ok(outcome)
+    }
+}
+
+/// The response to a successful write: `201` when it created the resource, else `200`, with
+/// the new ETag (when the resource still exists) and the version header.
+pub fn written(created: bool, etag: Option<String>, outcome: WriteOutcome) -> Response {
+    let status = if created && outcome.changed {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (
+        status,
+        Json(WriteResult {
+            version: outcome.version,
+            changed: outcome.changed,
+        }),
+    )
+        .into_response();
+    if let Some(etag) = etag {
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag_header(&etag));
+    }
+    if let Ok(value) = HeaderValue::from_str(&outcome.version.to_string()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(VERSION_HEADER), value);
+    }
+    response
+}
+
+/// A JSON resource with its ETag.
+pub fn with_etag<T: serde::Serialize>(value: T, etag: &str) -> Response {
+    let mut response = Json(value).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag_header(etag));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_path;
+
+    #[test]
+    fn store_paths_become_body_paths() {
+        assert_eq!(
+            body_path("zone.rrsets[2].rdata[0]", "zone."),
+            "records[2].data[0]"
+        );
+        assert_eq!(body_path("rrset.rdata[0].tag", "rrset."), "data[0].tag");
+        assert_eq!(body_path("rrset", "rrset."), "");
+        assert_eq!(body_path("zone.rrsets[1]", "rrset."), "zone.records[1]");
+        assert_eq!(body_path("endpoint.weight", "endpoint."), "weight");
+        assert_eq!(
+            body_path("commands[1].rrset.rdata[0]", ""),
+            "changes[1].record.data[0]"
+        );
+        assert_eq!(body_path("commands[0].zone", ""), "changes[0].zone");
+    }
+}

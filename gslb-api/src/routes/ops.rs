@@ -1,0 +1,78 @@
+//! Operations routes: `/healthz` (the process answers), `/readyz` (the node has state;
+//! reports staleness), `/metrics` (Prometheus) and `/openapi.json`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::dto::cluster::{is_stale, role_name};
+use crate::dto::ReadyDto;
+use crate::ApiContext;
+
+/// Liveness: 200 while the process serves HTTP. Needs no token.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "alive", body = String, content_type = "text/plain")))]
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: 200 once the node has applied state (it keeps answering from it when stale:
+/// `stale` says so), 503 before. Needs no token.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, description = "ready", body = ReadyDto),
+              (status = 503, description = "no state yet", body = ReadyDto)))]
+pub async fn readyz(State(context): State<ApiContext>) -> Response {
+    let metrics = context.node.metrics();
+    let version = context.node.state().version;
+    let ready = metrics.applied_index > 0;
+    let body = ReadyDto {
+        ready,
+        stale: is_stale(&metrics, context.stale_after_ms()),
+        applied_index: metrics.applied_index,
+        version,
+        role: role_name(metrics.state).to_string(),
+        millis_since_leader_contact: metrics.millis_since_leader_contact,
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// Prometheus metrics (OpenMetrics text). Needs a read token unless configured open.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "metrics", body = String,
+               content_type = "application/openmetrics-text")))]
+pub async fn metrics(State(context): State<ApiContext>) -> Response {
+    let node = context.node.metrics();
+    let version = context.node.state().version;
+    let text = context
+        .metrics
+        .render(&node, version, context.stale_after_ms());
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+/// The OpenAPI 3.1 document of every route, generated from the code.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "the OpenAPI document", body = Object)))]
+pub async fn openapi(State(context): State<ApiContext>) -> Response {
+    let mut response = context
+        .openapi_json
+        .get()
+        .cloned()
+        .unwrap_or_default()
+        .into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

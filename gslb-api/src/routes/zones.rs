@@ -1,0 +1,249 @@
+//! `/v1/zones`: list, create, read, replace and delete zones, and `/v1/zones/{zone}/zonefile`
+//! to import (RFC 1035 text, as `text/dns` or JSON `{"text": ...}`) and export a zone.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use gslb_store::model::{DomainName, Zone};
+use gslb_store::zonefile::{export_zone, parse_zone};
+use gslb_store::Command;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::dto::zone::parse_apex;
+use crate::dto::{PageQuery, WriteResult, ZoneDto, ZonePage, ZoneSummary};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{
+    check_preconditions, etag_of, is_json, page_limit, paginate, parse_json, read_body, JsonBody,
+};
+use crate::routes::{with_etag, written};
+use crate::ApiContext;
+
+/// The JSON form of a zone-file import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneFileBody {
+    /// The RFC 1035 master file.
+    pub text: String,
+}
+
+/// Parses a `{zone}` path segment.
+pub fn apex_param(text: &str) -> Result<DomainName, ApiError> {
+    parse_apex(text).map_err(|message| ApiError::BadRequest {
+        message: format!("zone {text:?} is not a domain name: {message}"),
+        fields: {
+            let mut fields = gslb_store::model::FieldErrors::default();
+            fields.push("zone", message);
+            fields
+        },
+    })
+}
+
+/// The zone at `apex`, or 404.
+pub fn zone_or_404<'a>(
+    state: &'a gslb_store::model::State,
+    apex: &DomainName,
+) -> Result<&'a Zone, ApiError> {
+    state
+        .zones
+        .get(apex)
+        .ok_or_else(|| ApiError::NotFound(format!("no zone {apex}")))
+}
+
+/// The ETag of a zone.
+pub fn zone_etag(zone: &Zone) -> String {
+    etag_of(&ZoneDto::from_model(zone))
+}
+
+/// Lists zones.
+#[utoipa::path(get, path = "/v1/zones", tag = "zones", params(PageQuery),
+    responses((status = 200, description = "a page of zones", body = ZonePage)))]
+pub async fn list_zones(
+    State(context): State<ApiContext>,
+    Query(query): Query<PageQuery>,
+) -> Result<axum::Json<ZonePage>, ApiError> {
+    let limit = page_limit(&query)?;
+    let after = query.after.as_deref().map(apex_param).transpose()?;
+    let state = context.node.state();
+    let (items, next) = paginate(
+        state.zones.iter(),
+        after.as_ref(),
+        limit,
+        ToString::to_string,
+        |zone| Some(ZoneSummary::from_model(zone)),
+    );
+    Ok(axum::Json(ZonePage { items, next }))
+}
+
+/// Creates a zone; 409 when it exists.
+#[utoipa::path(post, path = "/v1/zones", tag = "zones", request_body = ZoneDto,
+    responses((status = 201, description = "created", body = WriteResult),
+              (status = 409, description = "the zone exists", body = ErrorBody)))]
+pub async fn create_zone(
+    State(context): State<ApiContext>,
+    Caller(actor): Caller,
+    JsonBody(body): JsonBody<ZoneDto>,
+) -> Result<Response, ApiError> {
+    let zone = body
+        .to_model("")
+        .map_err(|fields| ApiError::Invalid { fields })?;
+    if context.node.state().zones.contains_key(&zone.apex) {
+        return Err(ApiError::conflict(format!(
+            "zone {} exists; use PUT /v1/zones/{} to replace it",
+            zone.apex, zone.apex
+        )));
+    }
+    put(context, actor, zone, true).await
+}
+
+async fn put(
+    context: ApiContext,
+    actor: gslb_store::model::Actor,
+    mut zone: Zone,
+    created: bool,
+) -> Result<Response, ApiError> {
+    let outcome = context
+        .write(
+            Command::PutZone { zone: zone.clone() },
+            actor,
+            false,
+            "zone.",
+        )
+        .await?;
+    zone.normalize();
+    Ok(written(created, Some(zone_etag(&zone)), outcome))
+}
+
+/// Reads a zone with every record set.
+#[utoipa::path(get, path = "/v1/zones/{zone}", tag = "zones",
+    params(("zone" = String, Path, description = "the apex, e.g. example.com.")),
+    responses((status = 200, description = "the zone", body = ZoneDto)))]
+pub async fn get_zone(
+    State(context): State<ApiContext>,
+    Path(zone): Path<String>,
+) -> Result<Response, ApiError> {
+    let apex = apex_param(&zone)?;
+    let state = context.node.state();
+    let zone = zone_or_404(&state, &apex)?;
+    let dto = ZoneDto::from_model(zone);
+    let etag = etag_of(&dto);
+    Ok(with_etag(dto, &etag))
+}
+
+/// Creates or replaces a zone (idempotent); honours `If-Match` / `If-None-Match`.
+#[utoipa::path(put, path = "/v1/zones/{zone}", tag = "zones", request_body = ZoneDto,
+    params(("zone" = String, Path, description = "the apex; must equal the body's")),
+    responses((status = 200, description = "replaced (or unchanged)", body = WriteResult),
+              (status = 201, description = "created", body = WriteResult)))]
+pub async fn put_zone(
+    State(context): State<ApiContext>,
+    Path(zone): Path<String>,
+    headers: HeaderMap,
+    Caller(actor): Caller,
+    JsonBody(body): JsonBody<ZoneDto>,
+) -> Result<Response, ApiError> {
+    let apex = apex_param(&zone)?;
+    let model = body
+        .to_model("")
+        .map_err(|fields| ApiError::Invalid { fields })?;
+    if model.apex != apex {
+        return Err(ApiError::field(
+            "apex",
+            format!(
+                "must equal the zone in the path ({apex}), got {}",
+                model.apex
+            ),
+        ));
+    }
+    let state = context.node.state();
+    let current = state.zones.get(&apex).map(zone_etag);
+    check_preconditions(&headers, current.as_deref())?;
+    put(context, actor, model, current.is_none()).await
+}
+
+/// Deletes a zone and its records (idempotent: 404 only when it never existed here).
+#[utoipa::path(delete, path = "/v1/zones/{zone}", tag = "zones",
+    params(("zone" = String, Path, description = "the apex")),
+    responses((status = 200, description = "deleted", body = WriteResult)))]
+pub async fn delete_zone(
+    State(context): State<ApiContext>,
+    Path(zone): Path<String>,
+    headers: HeaderMap,
+    Caller(actor): Caller,
+) -> Result<Response, ApiError> {
+    let apex = apex_param(&zone)?;
+    let state = context.node.state();
+    let current = zone_or_404(&state, &apex).map(zone_etag)?;
+    check_preconditions(&headers, Some(&current))?;
+    let outcome = context
+        .write(Command::DeleteZone { apex }, actor, true, "")
+        .await?;
+    Ok(written(false, None, outcome))
+}
+
+/// Exports a zone as an RFC 1035 master file (`text/dns`).
+#[utoipa::path(get, path = "/v1/zones/{zone}/zonefile", tag = "zones",
+    params(("zone" = String, Path, description = "the apex")),
+    responses((status = 200, description = "the master file", body = String, content_type = "text/dns")))]
+pub async fn get_zonefile(
+    State(context): State<ApiContext>,
+    Path(zone): Path<String>,
+) -> Result<Response, ApiError> {
+    let apex = apex_param(&zone)?;
+    let state = context.node.state();
+    let zone = zone_or_404(&state, &apex)?;
+    let mut response = export_zone(zone).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/dns"));
+    Ok(response)
+}
+
+/// Imports an RFC 1035 master file as the whole zone (created or replaced; all or nothing).
+/// The body is the file as `text/dns` (or `text/plain`), or JSON `{"text": "..."}`. Problems
+/// are 422 with `fields[].path` = `line <n>`.
+#[utoipa::path(put, path = "/v1/zones/{zone}/zonefile", tag = "zones",
+    params(("zone" = String, Path, description = "the apex; relative names complete to it")),
+    request_body(content(
+        (String = "text/dns"),
+        (ZoneFileBody = "application/json"),
+    )),
+    responses((status = 200, description = "replaced (or unchanged)", body = WriteResult),
+              (status = 201, description = "created", body = WriteResult)))]
+pub async fn put_zonefile(
+    State(context): State<ApiContext>,
+    Path(zone): Path<String>,
+    Caller(actor): Caller,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let apex = apex_param(&zone)?;
+    let headers = request.headers().clone();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("text/dns")
+        .to_ascii_lowercase();
+    let bytes = read_body(request, &()).await?;
+    let text = if content_type.starts_with("text/") {
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| ApiError::bad_request("the zone file is not UTF-8"))?
+    } else if is_json(&headers) {
+        parse_json::<ZoneFileBody>(&bytes)?.text
+    } else {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "expected text/dns or application/json, got {content_type}"
+        )));
+    };
+    let model = parse_zone(&text, &apex.to_string(), Some(&apex), None).map_err(|error| {
+        let mut fields = gslb_store::model::FieldErrors::default();
+        for problem in &error.problems {
+            fields.push(format!("line {}", problem.line), problem.message.clone());
+        }
+        ApiError::Invalid { fields }
+    })?;
+    let state = context.node.state();
+    let current = state.zones.get(&apex).map(zone_etag);
+    check_preconditions(&headers, current.as_deref())?;
+    put(context, actor, model, current.is_none()).await
+}

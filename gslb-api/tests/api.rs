@@ -1,0 +1,879 @@
+//! REST API end to end on a real one-voter node over HTTP: auth and scopes, zone import and
+//! read-back, ETags and preconditions, idempotent PUT, bad payloads named by field and
+//! changing nothing, the atomic batch, pagination, audit, change tracking, body limits,
+//! slow clients, metrics and the OpenAPI document.
+
+mod fixture;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use fixture::*;
+use gslb_store::model::{Actor, Member, NodeRole, RaftRole};
+use gslb_store::Command;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Asserts an error answer: status, JSON `code`, and (when given) a field path in `fields`.
+fn assert_error(
+    answer: &(StatusCode, reqwest::header::HeaderMap, Value),
+    status: StatusCode,
+    path: Option<&str>,
+) {
+    let (got, _, body) = answer;
+    assert_eq!(*got, status, "body: {body}");
+    assert!(body["code"].is_string(), "error body has a code: {body}");
+    assert!(
+        body["message"].is_string(),
+        "error body has a message: {body}"
+    );
+    assert!(body["fields"].is_array(), "error body has fields: {body}");
+    if let Some(path) = path {
+        let paths: Vec<&str> = body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|field| field["path"].as_str())
+            .collect();
+        assert!(paths.contains(&path), "expected field {path:?} in {body}");
+    }
+}
+
+/// What does this test do: /healthz and /readyz answer without a token; everything else
+/// needs one (401 without, 401 with an unknown one); a read token reads but cannot write
+/// (403), a prober token cannot read zones (403), and /metrics needs a token unless open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_and_scopes_guard_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+
+    let (status, _, _) = node.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, ready) = node.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["ready"], true);
+    assert_eq!(ready["stale"], false);
+
+    for path in [
+        "/v1/zones",
+        "/v1/regions",
+        "/v1/audit",
+        "/openapi.json",
+        "/metrics",
+    ] {
+        let answer = node.call(Method::GET, path, None, None).await;
+        assert_error(&answer, StatusCode::UNAUTHORIZED, None);
+        assert_eq!(answer.2["code"], "unauthorized");
+        let answer = node
+            .call(Method::GET, path, Some("not-a-token"), None)
+            .await;
+        assert_error(&answer, StatusCode::UNAUTHORIZED, None);
+    }
+
+    tracing::info!("phase: tokens with scopes");
+    let (status, _, reader) = node
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"id": "reader", "scopes": ["read"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reader}");
+    let reader_secret = reader["secret"].as_str().unwrap().to_string();
+    let (status, _, prober) = node
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"id": "prober-eu", "scopes": ["prober"], "secret": "prober-secret-0123456789"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{prober}");
+    let (status, _, listed) = node.admin(Method::GET, "/v1/tokens", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        !listed.to_string().contains("sha256"),
+        "no hashes listed: {listed}"
+    );
+    assert!(
+        !listed.to_string().contains(&reader_secret),
+        "no secrets listed"
+    );
+
+    let (status, _, _) = node
+        .call(Method::GET, "/v1/zones", Some(&reader_secret), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = node
+        .call(
+            Method::PUT,
+            "/v1/regions/eu-1",
+            Some(&reader_secret),
+            Some(region("eu-1")),
+        )
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, None);
+    assert_eq!(answer.2["code"], "forbidden");
+    let answer = node
+        .call(Method::GET, "/v1/tokens", Some(&reader_secret), None)
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, None);
+    let answer = node
+        .call(
+            Method::GET,
+            "/v1/zones",
+            Some("prober-secret-0123456789"),
+            None,
+        )
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, None);
+    let (status, _, _) = node
+        .call(Method::GET, "/metrics", Some(&reader_secret), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    tracing::info!("phase: a deleted token stops working");
+    let (status, _, _) = node.admin(Method::DELETE, "/v1/tokens/reader", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = node
+        .call(Method::GET, "/v1/zones", Some(&reader_secret), None)
+        .await;
+    assert_error(&answer, StatusCode::UNAUTHORIZED, None);
+    node.stop().await;
+}
+
+/// What does this test do: imports an RFC 1035 zone file, reads the zone back as JSON and
+/// as a zone file (same records), pages through its record sets, and edits one record set
+/// through the records routes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_import_reads_back_and_records_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+
+    let response = http()
+        .put(format!("{}/v1/zones/example.test./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/dns")
+        .body(ZONE_FILE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let written: Value = response.json().await.unwrap();
+    assert_eq!(written["changed"], true);
+
+    let (status, headers, zone) = node
+        .admin(Method::GET, "/v1/zones/example.test", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{zone}");
+    assert!(headers.get("etag").is_some());
+    assert_eq!(zone["apex"], "example.test.");
+    assert_eq!(zone["soa"]["serial"], 7);
+    let records = zone["records"].as_array().unwrap();
+    let www = records
+        .iter()
+        .find(|set| set["name"] == "www.example.test." && set["type"] == "A")
+        .expect("www A");
+    assert_eq!(www["data"], json!(["192.0.2.10", "192.0.2.11"]));
+    let txt = records.iter().find(|set| set["type"] == "TXT").unwrap();
+    assert_eq!(txt["data"], json!(["\"hello world\" \"two\""]));
+
+    tracing::info!("phase: export parses back to the same zone");
+    let exported = http()
+        .get(format!("{}/v1/zones/example.test./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let apex = gslb_store::model::DomainName::parse_absolute("example.test.").unwrap();
+    let reparsed =
+        gslb_store::zonefile::parse_zone(&exported, "export", Some(&apex), None).unwrap();
+    assert_eq!(&reparsed, node.handle.state().zones.get(&apex).unwrap());
+
+    tracing::info!("phase: the same import again changes nothing");
+    let (status, _, again) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test./zonefile",
+            Some(json!({"text": ZONE_FILE})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["changed"], false);
+
+    tracing::info!("phase: pages of two");
+    let mut seen = Vec::new();
+    let mut path = "/v1/zones/example.test./records?limit=2".to_string();
+    loop {
+        let (status, _, page) = node.admin(Method::GET, &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        for item in page["items"].as_array().unwrap() {
+            seen.push(format!(
+                "{} {}",
+                item["name"].as_str().unwrap(),
+                item["type"].as_str().unwrap()
+            ));
+        }
+        match page["next"].as_str() {
+            Some(next) => {
+                path = format!(
+                    "/v1/zones/example.test./records?limit=2&after={}",
+                    gslb_api::client::segment(next)
+                )
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), records.len(), "{seen:?}");
+
+    tracing::info!("phase: edit one record set");
+    let (status, _, _) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test./records/api/AAAA",
+            Some(json!({"name": "api", "type": "AAAA", "ttl": 60, "data": ["2001:db8::1"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, set) = node
+        .admin(
+            Method::GET,
+            "/v1/zones/example.test./records/api.example.test./aaaa",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(set["ttl"], 60);
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/zones/example.test./records",
+            Some(json!({"name": "api", "type": "AAAA", "data": ["2001:db8::2"]})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::CONFLICT, None);
+    let (status, _, _) = node
+        .admin(
+            Method::DELETE,
+            "/v1/zones/example.test./records/api/AAAA",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = node
+        .admin(
+            Method::GET,
+            "/v1/zones/example.test./records/api/AAAA",
+            None,
+        )
+        .await;
+    assert_error(&answer, StatusCode::NOT_FOUND, None);
+    node.stop().await;
+}
+
+/// What does this test do: PUT is idempotent (a repeat answers changed=false), every
+/// resource carries an ETag, a stale If-Match gets 412 and changes nothing, a fresh one
+/// succeeds, If-None-Match: * refuses to overwrite, POST of an existing id is 409, and a
+/// region in use cannot be deleted (409).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etags_preconditions_and_idempotent_puts() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+
+    let (status, headers, first) = node
+        .admin(Method::PUT, "/v1/regions/eu-1", Some(region("eu-1")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (status, headers, repeat) = node
+        .admin(Method::PUT, "/v1/regions/eu-1", Some(region("eu-1")))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(repeat["changed"], false);
+    assert_eq!(
+        headers["etag"].to_str().unwrap(),
+        etag,
+        "same content, same etag"
+    );
+    let (_, headers, read) = node.admin(Method::GET, "/v1/regions/eu-1", None).await;
+    assert_eq!(headers["etag"].to_str().unwrap(), etag);
+    assert_eq!(read["location"]["lat"], 50.1109);
+
+    tracing::info!("phase: a change moves the etag; the old one is stale");
+    let mut bigger = region("eu-1");
+    bigger["capacity"] = json!(16);
+    let response = http()
+        .put(format!("{}/v1/regions/eu-1", node.url))
+        .bearer_auth(ADMIN)
+        .header("if-match", &etag)
+        .json(&bigger)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let version_before = node.handle.state().version;
+    let mut smaller = region("eu-1");
+    smaller["capacity"] = json!(2);
+    let response = http()
+        .put(format!("{}/v1/regions/eu-1", node.url))
+        .bearer_auth(ADMIN)
+        .header("if-match", &etag)
+        .json(&smaller)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "precondition_failed");
+    assert_eq!(
+        node.handle.state().version,
+        version_before,
+        "412 wrote nothing"
+    );
+    assert_eq!(node.handle.state().regions["eu-1"].capacity, Some(16));
+    let response = http()
+        .delete(format!("{}/v1/regions/eu-1", node.url))
+        .bearer_auth(ADMIN)
+        .header("if-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+    let response = http()
+        .put(format!("{}/v1/regions/eu-1", node.url))
+        .bearer_auth(ADMIN)
+        .header("if-none-match", "*")
+        .json(&smaller)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+
+    tracing::info!("phase: conflicts");
+    let answer = node
+        .admin(Method::POST, "/v1/regions", Some(region("eu-1")))
+        .await;
+    assert_error(&answer, StatusCode::CONFLICT, None);
+    let (status, _, _) = node
+        .admin(
+            Method::POST,
+            "/v1/endpoints",
+            Some(endpoint("web-1", "eu-1", "192.0.2.10")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let answer = node.admin(Method::DELETE, "/v1/regions/eu-1", None).await;
+    assert_error(&answer, StatusCode::CONFLICT, Some("id"));
+    assert!(node.handle.state().regions.contains_key("eu-1"));
+    let (status, _, _) = node
+        .admin(Method::DELETE, "/v1/endpoints/web-1", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = node.admin(Method::DELETE, "/v1/regions/eu-1", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = node.admin(Method::GET, "/v1/regions/eu-1", None).await;
+    assert_error(&answer, StatusCode::NOT_FOUND, None);
+    node.stop().await;
+}
+
+/// What does this test do: bad payloads — wrong types, unknown fields, a weight out of
+/// range, an invalid address, duplicate record sets, a CNAME beside other data, a record in
+/// a zone that does not exist, broken JSON, a wrong media type — each get a 4xx JSON error
+/// naming the field, and none changes the state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_payloads_name_the_field_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let (status, _, _) = node
+        .admin(Method::PUT, "/v1/regions/eu-1", Some(region("eu-1")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let zone = |records: Value| json!({"apex": "bad.test.", "soa": {"mname": "ns1", "rname": "hostmaster"}, "records": records});
+    let ns = json!({"name": "@", "type": "NS", "data": ["ns1"]});
+    let before = node.handle.state();
+
+    let mut wrong_type = region("eu-2");
+    wrong_type["location"]["lat"] = json!("north");
+    let mut unknown = region("eu-2");
+    unknown["colour"] = json!("blue");
+    let mut out_of_range = region("eu-2");
+    out_of_range["location"]["lat"] = json!(91.5);
+    let mut weight = endpoint("web-1", "eu-1", "192.0.2.10");
+    weight["weight"] = json!(2_000_000);
+    let mut negative = endpoint("web-1", "eu-1", "192.0.2.10");
+    negative["weight"] = json!(-1);
+    let cases: Vec<(Method, &str, Value, StatusCode, &str)> = vec![
+        (
+            Method::PUT,
+            "/v1/regions/eu-2",
+            wrong_type,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "location.lat",
+        ),
+        (
+            Method::PUT,
+            "/v1/regions/eu-2",
+            unknown,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "colour",
+        ),
+        (
+            Method::PUT,
+            "/v1/regions/eu-2",
+            out_of_range,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "location.lat",
+        ),
+        (
+            Method::PUT,
+            "/v1/regions/Bad_Id",
+            region("Bad_Id"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "id",
+        ),
+        (
+            Method::PUT,
+            "/v1/regions/eu-3",
+            region("eu-2"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "id",
+        ),
+        (
+            Method::PUT,
+            "/v1/endpoints/web-1",
+            weight,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weight",
+        ),
+        (
+            Method::PUT,
+            "/v1/endpoints/web-1",
+            negative,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weight",
+        ),
+        (
+            Method::PUT,
+            "/v1/endpoints/web-1",
+            endpoint("web-1", "eu-1", "10.0.0.300"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "address",
+        ),
+        (
+            Method::PUT,
+            "/v1/endpoints/web-1",
+            endpoint("web-1", "nowhere", "192.0.2.1"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "region",
+        ),
+        (
+            Method::PUT,
+            "/v1/zones/bad.test.",
+            zone(
+                json!([ns, {"name": "www", "type": "A", "data": ["192.0.2.1"]},
+                        {"name": "www", "type": "A", "data": ["192.0.2.2"]}]),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "records[2]",
+        ),
+        (
+            Method::PUT,
+            "/v1/zones/bad.test.",
+            zone(
+                json!([ns, {"name": "www", "type": "CNAME", "data": ["web"]},
+                        {"name": "www", "type": "A", "data": ["192.0.2.2"]}]),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "records[1]",
+        ),
+        (
+            Method::PUT,
+            "/v1/zones/bad.test.",
+            zone(json!([ns, {"name": "www", "type": "A", "data": ["192.0.2.300"]}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "records[1].data[0]",
+        ),
+        (
+            Method::PUT,
+            "/v1/zones/bad.test.",
+            zone(json!([{"name": "www", "type": "BOGUS", "data": ["x"]}])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "records[0].type",
+        ),
+        (
+            Method::POST,
+            "/v1/zones/missing.test./records",
+            json!({"name": "www", "type": "A", "data": ["192.0.2.1"]}),
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+        (
+            Method::POST,
+            "/v1/changes",
+            json!({"changes": [{"op": "put_record", "zone": "missing.test.",
+                                "record": {"name": "www", "type": "A", "data": ["192.0.2.1"]}}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "changes[0].zone",
+        ),
+    ];
+    for (method, path, body, status, field) in cases {
+        let answer = node.admin(method.clone(), path, Some(body.clone())).await;
+        let field = (!field.is_empty()).then_some(field);
+        assert_error(&answer, status, field);
+        println!("{method} {path} -> {} {}", answer.0, answer.2);
+    }
+
+    tracing::info!("phase: unparseable bodies");
+    let response = http()
+        .put(format!("{}/v1/regions/eu-2", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body("{\"id\": \"eu-2\", ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "bad_request");
+    let response = http()
+        .put(format!("{}/v1/regions/eu-2", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/xml")
+        .body("<region/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let response = http()
+        .put(format!("{}/v1/zones/bad.test./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/dns")
+        .body("$ORIGIN bad.test.\n@ IN SOA ns1 hostmaster 1 2 3 4 5\n@ IN NS ns1\nwww IN A 10.0.0.300\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["fields"][0]["path"], "line 4", "{body}");
+
+    let after = node.handle.state();
+    assert_eq!(
+        after.version, before.version,
+        "no bad payload reached the log"
+    );
+    assert_eq!(after.as_ref(), before.as_ref());
+    node.stop().await;
+}
+
+/// What does this test do: POST /v1/changes applies regions, endpoints, a zone and a record
+/// as one Raft entry (one version, one audit entry); a batch with one bad change names it
+/// (`changes[i]...`) and applies none of the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_is_one_atomic_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let batch = json!({"changes": [
+        {"op": "put_region", "region": region("eu-1")},
+        {"op": "put_region", "region": region("us-1")},
+        {"op": "put_endpoint", "endpoint": endpoint("web-eu", "eu-1", "192.0.2.10")},
+        {"op": "put_endpoint", "endpoint": endpoint("web-us", "us-1", "2001:db8::10")},
+        {"op": "put_zone", "zone": {"apex": "svc.test", "soa": {"mname": "ns1", "rname": "hostmaster"},
+                                    "records": [{"name": "@", "type": "NS", "data": ["ns1"]},
+                                                {"name": "ns1", "type": "A", "data": ["192.0.2.53"]}]}},
+        {"op": "put_record", "zone": "svc.test.", "record": {"name": "www", "type": "CNAME", "data": ["web.example.net."]}}
+    ]});
+    let (status, _, written) = node.admin(Method::POST, "/v1/changes", Some(batch)).await;
+    assert_eq!(status, StatusCode::OK, "{written}");
+    let state = node.handle.state();
+    assert_eq!(state.version, written["version"].as_u64().unwrap());
+    assert_eq!(state.regions.len(), 2);
+    assert_eq!(state.endpoints.len(), 2);
+    let zone = state.zones.values().next().unwrap();
+    assert_eq!(zone.rrsets.len(), 3);
+    assert_eq!(
+        zone.rrsets
+            .iter()
+            .find(|s| s.rtype.as_str() == "CNAME")
+            .unwrap()
+            .ttl,
+        300
+    );
+    assert_eq!(state.audit.back().unwrap().summary, "batch(6)");
+
+    let bad = json!({"changes": [
+        {"op": "delete_endpoint", "id": "web-eu"},
+        {"op": "put_endpoint", "endpoint": endpoint("web-x", "mars-1", "192.0.2.99")},
+        {"op": "put_region", "region": region("ap-1")}
+    ]});
+    let answer = node.admin(Method::POST, "/v1/changes", Some(bad)).await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("changes[1].endpoint.region"),
+    );
+    let unchanged = node.handle.state();
+    assert_eq!(unchanged.version, state.version);
+    assert!(unchanged.endpoints.contains_key("web-eu"));
+    assert!(!unchanged.regions.contains_key("ap-1"));
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/changes",
+            Some(json!({"changes": [{"op": "explode"}]})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, None);
+    node.stop().await;
+}
+
+/// What does this test do: every write lands in /v1/audit with who (the token id or
+/// bootstrap), when and from where (the client address), paged by version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_records_who_when_and_from_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let (_, _, writer) = node
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"id": "ci", "scopes": ["write"]})),
+        )
+        .await;
+    let secret = writer["secret"].as_str().unwrap().to_string();
+    for id in ["eu-1", "eu-2", "eu-3"] {
+        let (status, _, _) = node
+            .call(
+                Method::PUT,
+                &format!("/v1/regions/{id}"),
+                Some(&secret),
+                Some(region(id)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, _, page) = node.admin(Method::GET, "/v1/audit?limit=2", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["who"], "bootstrap");
+    assert_eq!(items[0]["summary"], "put_token ci");
+    assert!(
+        items[0]["from"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{page}"
+    );
+    assert!(items[0]["at"].as_u64().unwrap() > 1_600_000_000_000);
+    let next = page["next"].as_str().unwrap();
+    let (_, _, rest) = node
+        .admin(Method::GET, &format!("/v1/audit?after={next}"), None)
+        .await;
+    let rest = rest["items"].as_array().unwrap().clone();
+    assert_eq!(rest.len(), 2);
+    assert!(rest.iter().all(|entry| entry["who"] == "token:ci"));
+    let answer = node.admin(Method::GET, "/v1/audit?limit=0", None).await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, Some("limit"));
+    node.stop().await;
+}
+
+/// What does this test do: /v1/changes/{version} says PENDING while a DNS member has not
+/// reported the version, lists it in `waiting`, turns INSYNC once it reports, and answers
+/// 404 for a version from the future.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_track_dns_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let member = Member {
+        id: 9,
+        addr: "127.0.0.1:9".to_string(),
+        dns_addr: None,
+        region: None,
+        raft_role: RaftRole::Learner,
+        roles: BTreeSet::from([NodeRole::Dns]),
+        applied_index: 0,
+        reported_at: 0,
+    };
+    node.handle
+        .write(Command::PutMember { member }, Actor::new("test"))
+        .await
+        .unwrap();
+    let (_, _, written) = node
+        .admin(Method::PUT, "/v1/regions/eu-1", Some(region("eu-1")))
+        .await;
+    let version = written["version"].as_u64().unwrap();
+    let (status, _, change) = node
+        .admin(Method::GET, &format!("/v1/changes/{version}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(change["status"], "PENDING");
+    assert_eq!(change["waiting"], json!([9]));
+    node.handle
+        .write(
+            Command::ReportApplied {
+                node: 9,
+                index: version,
+            },
+            Actor::new("node:9"),
+        )
+        .await
+        .unwrap();
+    let (_, _, change) = node
+        .admin(Method::GET, &format!("/v1/changes/{version}"), None)
+        .await;
+    assert_eq!(change["status"], "INSYNC");
+    let answer = node.admin(Method::GET, "/v1/changes/999999", None).await;
+    assert_error(&answer, StatusCode::NOT_FOUND, None);
+    node.stop().await;
+}
+
+/// What does this test do: a body over the limit is refused with 413 before parsing, deeply
+/// nested JSON is refused without harm, a client that stops sending its body gets 408 after
+/// the request timeout, an unknown route is a JSON 404 and a wrong method a JSON 405.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_deep_and_slow_requests_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+
+    let huge = format!("{{\"id\": \"{}\"}}", "x".repeat(1024 * 1024));
+    let response = http()
+        .put(format!("{}/v1/regions/eu-1", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "payload_too_large");
+
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let response = http()
+        .post(format!("{}/v1/changes", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let body: Value = response.json().await.unwrap();
+    assert!(body["code"].is_string());
+
+    tracing::info!("phase: a slow client");
+    let mut stream = tokio::net::TcpStream::connect(&node.addr).await.unwrap();
+    let head = format!(
+        "PUT /v1/regions/eu-1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"id\""
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buffer).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            reply.extend_from_slice(&buffer[..n]);
+            if String::from_utf8_lossy(&reply).contains("\"code\"") {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(
+        read.is_ok(),
+        "the server answered a stalled body within the timeout"
+    );
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("\"timeout\""), "{reply}");
+
+    let answer = node.admin(Method::GET, "/v1/nothing-here", None).await;
+    assert_error(&answer, StatusCode::NOT_FOUND, None);
+    let answer = node.admin(Method::PATCH, "/v1/regions", None).await;
+    assert_error(&answer, StatusCode::METHOD_NOT_ALLOWED, None);
+    node.stop().await;
+}
+
+/// What does this test do: /metrics exposes API request counters by route and the node's
+/// Raft role, term, applied index and staleness; with `metrics_open` it needs no token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_expose_requests_and_raft() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = api_options();
+    options.metrics_open = true;
+    let node = single_node_with(dir.path(), options).await;
+    let (status, _, _) = node.admin(Method::GET, "/v1/zones", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = http()
+        .get(format!("{}/metrics", node.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for wanted in [
+        "gslb_api_requests_total{method=\"GET\",route=\"/v1/zones\",status=\"200\"} 1",
+        "gslb_raft_role{role=\"leader\"} 1",
+        "gslb_raft_term ",
+        "gslb_raft_applied_index ",
+        "gslb_state_stale 0",
+    ] {
+        assert!(text.contains(wanted), "missing {wanted:?} in\n{text}");
+    }
+    node.stop().await;
+}
+
+/// What does this test do: /openapi.json documents every route with its methods, the
+/// bearer scheme and the error body, and matches `gslb_api::openapi()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_every_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let (status, _, doc) = node.admin(Method::GET, "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/v1/zones", &["get", "post"][..]),
+        ("/v1/zones/{zone}", &["get", "put", "delete"]),
+        ("/v1/zones/{zone}/zonefile", &["get", "put"]),
+        ("/v1/zones/{zone}/records", &["get", "post"]),
+        (
+            "/v1/zones/{zone}/records/{name}/{type}",
+            &["get", "put", "delete"],
+        ),
+        ("/v1/regions", &["get", "post"]),
+        ("/v1/regions/{id}", &["get", "put", "delete"]),
+        ("/v1/endpoints", &["get", "post"]),
+        ("/v1/endpoints/{id}", &["get", "put", "delete"]),
+        ("/v1/tokens", &["get", "post"]),
+        ("/v1/tokens/{id}", &["get", "delete"]),
+        ("/v1/cluster", &["get"]),
+        ("/v1/cluster/learners", &["post"]),
+        ("/v1/cluster/voters", &["put"]),
+        ("/v1/changes", &["post"]),
+        ("/v1/changes/{version}", &["get"]),
+        ("/v1/audit", &["get"]),
+        ("/healthz", &["get"]),
+        ("/readyz", &["get"]),
+        ("/metrics", &["get"]),
+        ("/openapi.json", &["get"]),
+    ] {
+        let item = paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} undocumented"));
+        for method in methods {
+            assert!(item.get(*method).is_some(), "{method} {path} undocumented");
+        }
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["paths"]["/v1/regions/{id}"]["put"]["responses"]["412"].is_object());
+    assert_eq!(doc, serde_json::to_value(gslb_api::openapi()).unwrap());
+    node.stop().await;
+}
