@@ -463,3 +463,36 @@ fn inputs_follow_the_state_and_its_health_view() {
         ["eu-1", "eu-2", "us-1", "us-2"]
     );
 }
+
+/// Consistent hashing keys IPv6 clients on /56 and IPv4 on /24; the scope says so, clamped
+/// to what the resolver sent.
+#[test]
+fn consistent_scope_is_the_hashed_prefix() {
+    let inputs = world();
+    let record = compile(
+        r#"{"consistent":[{"weight":1,"node":{"region":"eu"}},{"weight":1,"node":{"region":"us"}}]}"#,
+        "",
+        &inputs,
+    );
+    let locator = ClientLocator::default();
+    let transport = "127.0.0.1".parse().unwrap();
+    let scope = |addr: &str, source: u8| {
+        let facts = locator.facts(transport, Some((addr.parse().unwrap(), source)));
+        evaluate(&record, &inputs, &facts, NOW, 0).scope
+    };
+    assert_eq!(scope("2001:db8:1:200::", 56), 56);
+    assert_eq!(scope("2001:db8:1::", 48), 48);
+    assert_eq!(scope("2001:db8:1:200::1", 64), 56);
+    assert_eq!(scope("192.0.2.0", 24), 24);
+    assert_eq!(scope("192.0.2.7", 32), 24);
+    assert_eq!(scope("192.0.0.0", 16), 16);
+    // Every /64 inside one /56 lands on the same region.
+    let region = |addr: &str| {
+        let facts = locator.facts(transport, Some((addr.parse().unwrap(), 64)));
+        region_of(&evaluate(&record, &inputs, &facts, NOW, 0), &inputs).to_string()
+    };
+    let first = region("2001:db8:1:200::");
+    for n in 1..=255u32 {
+        assert_eq!(region(&format!("2001:db8:1:2{n:02x}::")), first);
+    }
+}
