@@ -1,0 +1,132 @@
+//! The API on a real 3-voter cluster with a learner: membership through the API, writes
+//! through any node (forwarded to the leader), reads on the learner, and change tracking
+//! that waits for the learner (a DNS node) to report.
+
+mod fixture;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use fixture::*;
+use gslb_api::client::Client;
+use gslb_api::dto::{RegionDto, SyncStatus};
+use gslb_store::model::{Actor, Member, NodeRole, RaftRole};
+use gslb_store::Command;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+/// What does this test do: three voters elect a leader; an admin adds node 4 as a learner
+/// through a follower's API; a region written through the learner's API is forwarded to the
+/// leader and served by every node; `/v1/cluster` on the learner shows its role and the
+/// voters; once the learner is a DNS member that reports, the client's wait for INSYNC ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_voters_and_a_learner_serve_the_api() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let mut nodes = Vec::new();
+    for id in 1..=3 {
+        let dir = root.path().join(format!("node-{id}"));
+        nodes.push(ApiNode::start(id, &dir, api_options()).await);
+    }
+    let voters: BTreeMap<u64, String> = nodes.iter().map(|n| (n.id, n.addr.clone())).collect();
+    nodes[0].handle.initialize(voters).await.unwrap();
+    let leader = nodes[0]
+        .handle
+        .wait_metrics(WAIT, "a leader", |m| m.leader.is_some())
+        .await
+        .unwrap()
+        .leader
+        .unwrap();
+    tracing::info!(leader, "phase: add the learner through a follower's API");
+    let follower = nodes.iter().find(|n| n.id != leader).unwrap();
+    let learner =
+        ApiNode::start_reporting(4, &root.path().join("node-4"), api_options(), true).await;
+    let (status, _, added) = follower
+        .admin(
+            Method::POST,
+            "/v1/cluster/learners",
+            Some(json!({"id": 4, "addr": learner.addr})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    learner
+        .handle
+        .wait_metrics(WAIT, "the learner to catch up", |m| {
+            m.applied_index >= added["index"].as_u64().unwrap()
+        })
+        .await
+        .unwrap();
+
+    tracing::info!("phase: the learner is a DNS member that reports");
+    nodes[0]
+        .handle
+        .write(
+            Command::PutMember {
+                member: Member {
+                    id: 4,
+                    addr: learner.addr.clone(),
+                    dns_addr: None,
+                    region: None,
+                    raft_role: RaftRole::Learner,
+                    roles: BTreeSet::from([NodeRole::Dns]),
+                    applied_index: 0,
+                    reported_at: 0,
+                },
+            },
+            Actor::new("test"),
+        )
+        .await
+        .unwrap();
+
+    tracing::info!("phase: write through the learner, read everywhere");
+    let client = Client::new(&learner.url, Some(ADMIN.to_string())).unwrap();
+    let region: RegionDto = serde_json::from_value(region("eu-1")).unwrap();
+    let written = client.put_region(&region).await.unwrap();
+    assert!(written.changed);
+    assert_eq!(client.list_regions().await.unwrap(), vec![region.clone()]);
+    for node in &nodes {
+        let reader = Client::new(&node.url, Some(ADMIN.to_string())).unwrap();
+        wait_for("the region on every voter", || {
+            let reader = reader.clone();
+            async move { reader.list_regions().await.ok().filter(|r| r.len() == 1) }
+        })
+        .await;
+    }
+    let took = client
+        .wait_insync(written.version, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        client.change(written.version).await.unwrap().status,
+        SyncStatus::Insync,
+        "insync after {took:?}"
+    );
+    let audit = client.audit().await.unwrap();
+    let entry = audit.iter().find(|e| e.version == written.version).unwrap();
+    assert_eq!(entry.who, "bootstrap");
+    assert!(entry
+        .from
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("127.0.0.1"));
+
+    tracing::info!("phase: cluster status on the learner");
+    let status = client.cluster().await.unwrap();
+    assert_eq!(status.node.id, 4);
+    assert_eq!(status.node.role, "learner");
+    assert_eq!(status.node.voters, vec![1, 2, 3]);
+    assert_eq!(status.node.learners, vec![4]);
+    assert!(!status.node.stale);
+    assert_eq!(status.members.len(), 1);
+    let (status, _, ready) = learner.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+
+    tracing::info!("phase: a voter change through the API is refused for a non-member");
+    let error = client.change_voters(vec![1, 2, 9], true).await.unwrap_err();
+    assert!(matches!(error.status(), Some(409) | Some(503)), "{error}");
+
+    learner.stop().await;
+    for node in nodes {
+        node.stop().await;
+    }
+}
