@@ -32,6 +32,7 @@
 //! origin = "example.test."   # optional when the file has $ORIGIN
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -40,6 +41,7 @@ use std::time::Duration;
 
 use gslb_dns::net::{Cidr, ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
 use gslb_dns::ResponderOptions;
+use gslb_store::raft::{ClusterSecret, RaftSettings};
 use gslb_store::DomainName;
 use serde::Deserialize;
 use toml::Spanned;
@@ -54,9 +56,13 @@ pub struct RawConfig {
     /// Logging; defaults to text at info.
     #[serde(default)]
     pub log: RawLog,
-    /// The DNS role; required until other roles exist.
+    /// The DNS role; absent on a pure control-plane voter.
     pub dns: Option<RawDns>,
-    /// Zone files served (until the control plane replicates zones).
+    /// The control-plane replica (Raft voter or learner) and its HTTP server; absent = a
+    /// standalone DNS node serving its zone files.
+    pub control: Option<RawControl>,
+    /// Zone files: served directly without `[control]`; with it, imported once into a fresh
+    /// cluster by the bootstrap node.
     #[serde(default)]
     pub zones: Vec<RawZone>,
 }
@@ -246,6 +252,89 @@ pub struct RawZone {
     pub default_ttl: Option<u32>,
 }
 
+/// `[control]`: this node's control-plane replica and its HTTP server (Raft RPC and API).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawControl {
+    /// The Raft node id, unique in the cluster and never reused for another data dir.
+    pub node_id: Sp<u64>,
+    /// Where the Raft log and snapshot live, relative to the config file's directory.
+    pub data_dir: Sp<String>,
+    /// HTTP address for Raft RPC and the API; port 0 picks a free port.
+    pub listen: Sp<String>,
+    /// `host:port` peers use to reach this node; defaults to the bound listen address.
+    pub advertise: Option<Sp<String>>,
+    /// The shared secret of Raft routes (at least 16 characters).
+    pub cluster_secret: Option<Sp<String>>,
+    /// A file holding the shared secret (trailing whitespace ignored).
+    pub cluster_secret_file: Option<Sp<String>>,
+    /// `voter` or `learner`; defaults to learner with `[dns]`, voter without.
+    pub role: Option<Sp<String>>,
+    /// Present on the one node that creates the cluster on first start.
+    pub bootstrap: Option<RawBootstrap>,
+    /// `host:port` of voters a joining node asks to be added through.
+    #[serde(default)]
+    pub seeds: Vec<Sp<String>>,
+    /// The initial admin token of the REST API.
+    pub api_token: Option<Sp<String>>,
+    /// A file holding the initial admin token.
+    pub api_token_file: Option<Sp<String>>,
+    /// `[control.raft]`.
+    #[serde(default)]
+    pub raft: RawRaft,
+}
+
+/// `control.bootstrap`: the first voter set, created once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBootstrap {
+    /// Node id → `host:port`; must include this node.
+    pub voters: Sp<std::collections::BTreeMap<String, Sp<String>>>,
+}
+
+/// `[control.raft]`: Raft timing; the defaults suit voters spread over regions.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRaft {
+    /// Leader heartbeat period.
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat: Sp<String>,
+    /// Lower bound of the randomised election timeout (at least 3 heartbeats).
+    #[serde(default = "default_election_min")]
+    pub election_min: Sp<String>,
+    /// Upper bound of the randomised election timeout.
+    #[serde(default = "default_election_max")]
+    pub election_max: Sp<String>,
+    /// Take a snapshot every this many applied entries.
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: Sp<u64>,
+}
+
+impl Default for RawRaft {
+    fn default() -> RawRaft {
+        RawRaft {
+            heartbeat: default_heartbeat(),
+            election_min: default_election_min(),
+            election_max: default_election_max(),
+            snapshot_every: default_snapshot_every(),
+        }
+    }
+}
+
+fn default_heartbeat() -> Sp<String> {
+    let settings = RaftSettings::default();
+    unspanned(format!("{}ms", settings.heartbeat_ms))
+}
+fn default_election_min() -> Sp<String> {
+    unspanned(format!("{}ms", RaftSettings::default().election_min_ms))
+}
+fn default_election_max() -> Sp<String> {
+    unspanned(format!("{}ms", RaftSettings::default().election_max_ms))
+}
+fn default_snapshot_every() -> Sp<u64> {
+    unspanned(RaftSettings::default().snapshot_every)
+}
+
 fn unspanned<T>(value: T) -> Sp<T> {
     Spanned::new(0..0, value)
 }
@@ -263,8 +352,48 @@ pub struct NodeConfig {
     pub listeners: ListenerConfig,
     /// Answering settings for the DNS role.
     pub responder: ResponderOptions,
-    /// Zone files to serve, paths resolved.
+    /// True when `[dns]` is present: the node answers DNS.
+    pub dns: bool,
+    /// Zone files, paths resolved: served directly without `control`, imported once by the
+    /// bootstrap node with it.
     pub zones: Vec<ZoneSource>,
+    /// The control-plane replica, when `[control]` is present.
+    pub control: Option<ControlConfig>,
+}
+
+/// The validated `[control]` section.
+#[derive(Debug, Clone)]
+pub struct ControlConfig {
+    /// The Raft node id (≥ 1).
+    pub node_id: u64,
+    /// Where the log and snapshot live, resolved.
+    pub data_dir: PathBuf,
+    /// HTTP listen address (Raft RPC and API); port 0 picks one.
+    pub listen: SocketAddr,
+    /// `host:port` peers reach; `None` = the bound listen address.
+    pub advertise: Option<String>,
+    /// Secret of the Raft routes.
+    pub cluster_secret: ClusterSecret,
+    /// Voter or learner.
+    pub role: ControlRole,
+    /// The first voter set (id → `host:port`), on the bootstrap node only. This node's own
+    /// entry stands for its advertised address.
+    pub bootstrap: Option<BTreeMap<u64, String>>,
+    /// Voters a joining node asks through.
+    pub seeds: Vec<String>,
+    /// Raft timing, validated.
+    pub raft: RaftSettings,
+    /// The REST API's initial admin token.
+    pub api_token: Option<String>,
+}
+
+/// A control-plane node's place in Raft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlRole {
+    /// Votes and can lead.
+    Voter,
+    /// Replicates without voting (every DNS node).
+    Learner,
 }
 
 /// One zone file to load.
@@ -528,8 +657,14 @@ impl RawConfig {
 
         let mut listeners = ListenerConfig::default();
         let mut responder = ResponderOptions::default();
+        let serves_dns = self.dns.is_some();
         match self.dns {
-            None => problems.push_at(None, "dns", "no role configured; add a [dns] section"),
+            None if self.control.is_none() => problems.push_at(
+                None,
+                "dns",
+                "no role configured; add a [dns] or a [control] section",
+            ),
+            None => {}
             Some(dns) => {
                 listeners.listen = addresses(&dns.listen, "dns.listen", &mut problems);
                 if dns.listen.is_empty() {
@@ -641,6 +776,21 @@ impl RawConfig {
             });
         }
 
+        let control = self
+            .control
+            .as_ref()
+            .and_then(|raw| control(raw, serves_dns, &base, &mut problems));
+        if let (Some(raw), Some(first)) = (&self.control, self.zones.first()) {
+            if raw.bootstrap.is_none() {
+                problems.push(
+                    first.file.span(),
+                    "zones",
+                    "with [control], zone files are imported only by the bootstrap node \
+                     (control.bootstrap); import them through the API instead",
+                );
+            }
+        }
+
         if !problems.found.is_empty() {
             return Err(problems.into_error());
         }
@@ -650,8 +800,337 @@ impl RawConfig {
             log_filter,
             listeners,
             responder,
+            dns: serves_dns,
             zones,
+            control,
         })
+    }
+}
+
+/// Checks `[control]`, every problem with its line; `None` when any was found.
+fn control(
+    raw: &RawControl,
+    serves_dns: bool,
+    base: &Path,
+    problems: &mut Problems<'_>,
+) -> Option<ControlConfig> {
+    let before = problems.found.len();
+    let node_id = *raw.node_id.get_ref();
+    if node_id == 0 {
+        problems.push(raw.node_id.span(), "control.node_id", "must be ≥ 1, got 0");
+    }
+    if raw.data_dir.get_ref().trim().is_empty() {
+        problems.push(raw.data_dir.span(), "control.data_dir", "must not be empty");
+    }
+    let listen = match raw.listen.get_ref().parse::<SocketAddr>() {
+        Ok(address) => Some(address),
+        Err(_) => {
+            problems.push(
+                raw.listen.span(),
+                "control.listen",
+                format!(
+                    "invalid socket address {:?} (want IP:PORT or [IPv6]:PORT)",
+                    raw.listen.get_ref()
+                ),
+            );
+            None
+        }
+    };
+    let advertise = raw.advertise.as_ref().and_then(|advertise| {
+        check_host_port(advertise, "control.advertise", problems).map(str::to_string)
+    });
+    if let (Some(listen), None) = (listen, &raw.advertise) {
+        if listen.ip().is_unspecified() {
+            problems.push(
+                raw.listen.span(),
+                "control.advertise",
+                format!("required when control.listen is {listen} (peers cannot reach it)"),
+            );
+        }
+    }
+    let secret = secret_or_file(
+        &raw.cluster_secret,
+        &raw.cluster_secret_file,
+        "control.cluster_secret",
+        base,
+        problems,
+    );
+    let cluster_secret = secret.and_then(|(secret, span)| match ClusterSecret::new(secret) {
+        Ok(secret) => Some(secret),
+        Err(error) => {
+            let message = error.to_string();
+            let message = message
+                .strip_prefix("cluster_secret: ")
+                .unwrap_or(&message)
+                .to_string();
+            problems.push(span, "control.cluster_secret", message);
+            None
+        }
+    });
+    if raw.cluster_secret.is_none() && raw.cluster_secret_file.is_none() {
+        problems.push(
+            raw.node_id.span(),
+            "control.cluster_secret",
+            "missing; set cluster_secret or cluster_secret_file",
+        );
+    }
+    let api_token = if raw.api_token.is_some() || raw.api_token_file.is_some() {
+        secret_or_file(
+            &raw.api_token,
+            &raw.api_token_file,
+            "control.api_token",
+            base,
+            problems,
+        )
+        .and_then(|(token, span)| {
+            if token.is_empty() || token.chars().any(char::is_whitespace) {
+                problems.push(
+                    span,
+                    "control.api_token",
+                    "must be non-empty without whitespace",
+                );
+                None
+            } else {
+                Some(token)
+            }
+        })
+    } else {
+        None
+    };
+    let role = match raw
+        .role
+        .as_ref()
+        .map(|role| (role.get_ref().as_str(), role))
+    {
+        None if serves_dns => ControlRole::Learner,
+        None => ControlRole::Voter,
+        Some(("voter", _)) => ControlRole::Voter,
+        Some(("learner", _)) => ControlRole::Learner,
+        Some((other, role)) => {
+            problems.push(
+                role.span(),
+                "control.role",
+                format!("must be \"voter\" or \"learner\", got {other:?}"),
+            );
+            ControlRole::Voter
+        }
+    };
+    let mut seeds = Vec::new();
+    for (index, seed) in raw.seeds.iter().enumerate() {
+        let field = format!("control.seeds[{index}]");
+        if let Some(seed_text) = check_host_port(seed, &field, problems) {
+            if seeds.iter().any(|known| known == seed_text) {
+                problems.push(seed.span(), field, format!("{seed_text} is listed twice"));
+            }
+            seeds.push(seed_text.to_string());
+        }
+    }
+    let bootstrap = raw.bootstrap.as_ref().map(|bootstrap| {
+        let span = bootstrap.voters.span();
+        let mut voters = BTreeMap::new();
+        for (key, address) in bootstrap.voters.get_ref() {
+            let field = format!("control.bootstrap.voters.{key}");
+            let id = match key.parse::<u64>() {
+                Ok(id) if id > 0 => Some(id),
+                _ => {
+                    problems.push(
+                        address.span(),
+                        field.clone(),
+                        format!("node id must be a number ≥ 1, got {key:?}"),
+                    );
+                    None
+                }
+            };
+            let Some(address_text) = check_host_port(address, &field, problems) else {
+                continue;
+            };
+            if let Some((other, _)) = voters
+                .iter()
+                .find(|(_, known): &(&u64, &String)| known.as_str() == address_text)
+            {
+                problems.push(
+                    address.span(),
+                    field,
+                    format!("{address_text} is listed twice (also voter {other})"),
+                );
+            } else if let Some(id) = id {
+                voters.insert(id, address_text.to_string());
+            }
+        }
+        if voters.is_empty() && !bootstrap.voters.get_ref().is_empty() {
+            // Every entry was reported above.
+        } else if !voters.contains_key(&node_id) {
+            problems.push(
+                span.clone(),
+                "control.bootstrap.voters",
+                format!("must include this node (control.node_id = {node_id})"),
+            );
+        } else if let (Some(own), Some(listen)) = (voters.get(&node_id), listen) {
+            let expected = advertise.clone().unwrap_or_else(|| listen.to_string());
+            if *own != expected {
+                problems.push(
+                    span.clone(),
+                    format!("control.bootstrap.voters.{node_id}"),
+                    format!(
+                        "this node's own entry {own} differs from its advertised address {expected}"
+                    ),
+                );
+            }
+        }
+        if role == ControlRole::Learner {
+            problems.push(
+                span,
+                "control.bootstrap",
+                "only a voter can bootstrap the cluster (control.role = \"learner\")",
+            );
+        }
+        voters
+    });
+    if bootstrap.is_none() && seeds.is_empty() {
+        problems.push(
+            raw.node_id.span(),
+            "control.seeds",
+            "a node without control.bootstrap needs at least one seed to join through",
+        );
+    }
+    let raft = raft_settings(&raw.raft, problems);
+
+    if problems.found.len() > before {
+        return None;
+    }
+    Some(ControlConfig {
+        node_id,
+        data_dir: base.join(raw.data_dir.get_ref()),
+        listen: listen?,
+        advertise,
+        cluster_secret: cluster_secret?,
+        role,
+        bootstrap,
+        seeds,
+        raft,
+        api_token,
+    })
+}
+
+/// Checks `[control.raft]` with lines, then the store's own rules for the rest.
+fn raft_settings(raw: &RawRaft, problems: &mut Problems<'_>) -> RaftSettings {
+    let before = problems.found.len();
+    let heartbeat = duration(&raw.heartbeat, "control.raft.heartbeat", problems);
+    let election_min = duration(&raw.election_min, "control.raft.election_min", problems);
+    let election_max = duration(&raw.election_max, "control.raft.election_max", problems);
+    let snapshot_every = *raw.snapshot_every.get_ref();
+    if problems.found.len() == before {
+        if heartbeat.is_zero() {
+            problems.push(
+                raw.heartbeat.span(),
+                "control.raft.heartbeat",
+                "must be > 0",
+            );
+        }
+        if election_min < heartbeat * 3 {
+            problems.push(
+                raw.election_min.span(),
+                "control.raft.election_min",
+                format!(
+                    "must be at least 3 heartbeats ({:?}), got {election_min:?}",
+                    heartbeat * 3
+                ),
+            );
+        }
+        if election_max <= election_min {
+            problems.push(
+                raw.election_max.span(),
+                "control.raft.election_max",
+                format!("must be > election_min ({election_min:?}), got {election_max:?}"),
+            );
+        }
+    }
+    if snapshot_every == 0 {
+        problems.push(
+            raw.snapshot_every.span(),
+            "control.raft.snapshot_every",
+            "must be > 0, got 0",
+        );
+    }
+    let defaults = RaftSettings::default();
+    let settings = RaftSettings {
+        heartbeat_ms: heartbeat.as_millis() as u64,
+        election_min_ms: election_min.as_millis() as u64,
+        election_max_ms: election_max.as_millis() as u64,
+        install_snapshot_timeout_ms: defaults
+            .install_snapshot_timeout_ms
+            .max(heartbeat.as_millis() as u64),
+        snapshot_every,
+        replication_lag_threshold: defaults.replication_lag_threshold.max(snapshot_every),
+        ..defaults
+    };
+    if problems.found.len() == before {
+        if let Err(error) = settings.validate() {
+            for fault in error.0 .0 {
+                problems.push_at(None, format!("control.raft.{}", fault.path), fault.message);
+            }
+        }
+    }
+    settings
+}
+
+/// Checks a `host:port` value (a name or an address, numeric port); returns it trimmed.
+fn check_host_port<'a>(
+    entry: &'a Sp<String>,
+    field: &str,
+    problems: &mut Problems<'_>,
+) -> Option<&'a str> {
+    let text = entry.get_ref().trim();
+    let valid = text.parse::<SocketAddr>().is_ok()
+        || text.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty() && !host.contains(['/', ' ', '[', ']']) && port.parse::<u16>().is_ok()
+        });
+    if valid {
+        Some(text)
+    } else {
+        problems.push(
+            entry.span(),
+            field,
+            format!("invalid address {:?} (want HOST:PORT)", entry.get_ref()),
+        );
+        None
+    }
+}
+
+/// The value of `inline` or the content of `file` (trimmed), never both; with the span to
+/// blame.
+fn secret_or_file(
+    inline: &Option<Sp<String>>,
+    file: &Option<Sp<String>>,
+    field: &str,
+    base: &Path,
+    problems: &mut Problems<'_>,
+) -> Option<(String, Range<usize>)> {
+    match (inline, file) {
+        (Some(inline), Some(_)) => {
+            problems.push(
+                inline.span(),
+                field,
+                format!("set either {field} or {field}_file, not both"),
+            );
+            None
+        }
+        (Some(inline), None) => Some((inline.get_ref().clone(), inline.span())),
+        (None, Some(file)) => {
+            let path = base.join(file.get_ref());
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Some((text.trim().to_string(), file.span())),
+                Err(error) => {
+                    problems.push(
+                        file.span(),
+                        format!("{field}_file"),
+                        format!("cannot read {}: {error}", path.display()),
+                    );
+                    None
+                }
+            }
+        }
+        (None, None) => None,
     }
 }
 
@@ -892,6 +1371,123 @@ origin = \"bad..name\"
             );
         }
         assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    }
+
+    const SECRET_LINE: &str = "cluster_secret = \"0123456789abcdef0123\"\n";
+
+    #[test]
+    fn a_bootstrap_voter_takes_the_control_defaults() {
+        let text = format!(
+            "[control]\nnode_id = 1\ndata_dir = \"data\"\nlisten = \"127.0.0.1:8061\"\n{SECRET_LINE}\
+             bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\", 2 = \"127.0.0.1:8062\" }} }}\n"
+        );
+        let config = parse(&text, Path::new("/etc/gslb/node.toml")).unwrap();
+        assert!(!config.dns);
+        let control = config.control.unwrap();
+        assert_eq!(control.role, ControlRole::Voter);
+        assert_eq!(control.data_dir, PathBuf::from("/etc/gslb/data"));
+        assert_eq!(control.raft, RaftSettings::default());
+        assert_eq!(control.bootstrap.unwrap().len(), 2);
+        assert_eq!(control.advertise, None);
+    }
+
+    #[test]
+    fn a_dns_node_with_control_is_a_learner_by_default() {
+        let text = format!(
+            "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
+             seeds = [\"127.0.0.1:8061\", \"voter-2.gslb:8061\"]\n[control.raft]\n\
+             heartbeat = \"100ms\"\nelection_min = \"500ms\"\nelection_max = \"1s\"\n[dns]\n"
+        );
+        let config = parse(&text, Path::new("node.toml")).unwrap();
+        assert!(config.dns);
+        let control = config.control.unwrap();
+        assert_eq!(control.role, ControlRole::Learner);
+        assert_eq!(control.seeds.len(), 2);
+        assert_eq!(control.raft.heartbeat_ms, 100);
+        assert_eq!(control.raft.election_max_ms, 1000);
+    }
+
+    #[test]
+    fn every_bad_control_field_is_reported_with_its_line() {
+        let text = "\
+[control]
+node_id = 0
+data_dir = \"d\"
+listen = \"0.0.0.0:8061\"
+cluster_secret = \"short\"
+role = \"boss\"
+bootstrap = { voters = { 1 = \"a:1\", 2 = \"a:1\", x = \"b:2\" } }
+seeds = [\"nope\"]
+[control.raft]
+heartbeat = \"500ms\"
+election_min = \"400ms\"
+election_max = \"300ms\"
+snapshot_every = 0
+[[zones]]
+file = \"a.zone\"
+";
+        let problems = problems_of(text);
+        let expected = [
+            "node.toml:2: control.node_id: must be ≥ 1, got 0",
+            "node.toml:4: control.advertise: required when control.listen is 0.0.0.0:8061",
+            "node.toml:5: control.cluster_secret: must be at least 16 characters",
+            "node.toml:6: control.role: must be \"voter\" or \"learner\", got \"boss\"",
+            "node.toml:7: control.bootstrap.voters.2: a:1 is listed twice (also voter 1)",
+            "node.toml:7: control.bootstrap.voters.x: node id must be a number ≥ 1",
+            "node.toml:7: control.bootstrap.voters: must include this node (control.node_id = 0)",
+            "node.toml:8: control.seeds[0]: invalid address \"nope\"",
+            "node.toml:11: control.raft.election_min: must be at least 3 heartbeats (1.5s), got 400ms",
+            "node.toml:12: control.raft.election_max: must be > election_min (400ms), got 300ms",
+            "node.toml:13: control.raft.snapshot_every: must be > 0, got 0",
+        ];
+        for wanted in expected {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(wanted)),
+                "missing {wanted:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    }
+
+    #[test]
+    fn zone_files_with_control_need_the_bootstrap_node() {
+        let text = format!(
+            "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
+             seeds = [\"127.0.0.1:8061\"]\n[dns]\n[[zones]]\nfile = \"a.zone\"\n"
+        );
+        let problems = problems_of(&text);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("node.toml:9: zones: with [control], zone files are imported only by the bootstrap node"),
+            "{problems:?}"
+        );
+        let learner_bootstrap = format!(
+            "[control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n{SECRET_LINE}\
+             role = \"learner\"\nbootstrap = {{ voters = {{ 1 = \"127.0.0.1:1\" }} }}\n"
+        );
+        let problems = problems_of(&learner_bootstrap);
+        assert!(
+            problems == ["node.toml:7: control.bootstrap: only a voter can bootstrap the cluster (control.role = \"learner\")"],
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_secret_comes_from_exactly_one_place() {
+        let both = "[control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n\
+                    cluster_secret = \"0123456789abcdef0123\"\ncluster_secret_file = \"s\"\n\
+                    seeds = [\"127.0.0.1:2\"]\n";
+        let problems = problems_of(both);
+        assert!(
+            problems == ["node.toml:5: control.cluster_secret: set either control.cluster_secret or control.cluster_secret_file, not both"],
+            "{problems:?}"
+        );
+        let none = "[control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\nseeds = [\"127.0.0.1:2\"]\n";
+        let problems = problems_of(none);
+        assert!(
+            problems == ["node.toml:2: control.cluster_secret: missing; set cluster_secret or cluster_secret_file"],
+            "{problems:?}"
+        );
     }
 
     #[test]

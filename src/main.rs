@@ -2,7 +2,9 @@
 //!
 //! Code map:
 //! - `config`: the node config file (TOML) and its validation, every error with its line.
-//! - `serve`: `gslb serve`, one node (today: the DNS role over zone files).
+//! - `serve`: `gslb serve`, one node; the DNS role over zone files without `[control]`.
+//! - `control`: `gslb serve` with `[control]`: a Raft voter or learner, its HTTP server, and
+//!   the DNS role following the replicated state.
 //! - `demo`: `gslb demo`, a local multi-process setup with a sample zone.
 //! - `process`: the few process-control syscalls (parent-death signal, SIGTERM to children).
 //! - `logging`: text or JSON logs on stderr.
@@ -14,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod control;
 mod demo;
 mod logging;
 mod process;

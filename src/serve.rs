@@ -1,5 +1,6 @@
-//! `gslb serve`: run one node with the roles its config names. Today that is the DNS role
-//! serving the zone files the config lists; the control plane will replace the files.
+//! `gslb serve`: run one node with the roles its config names. Without `[control]` that is
+//! the DNS role serving the zone files the config lists (this file); with it, `control` runs
+//! a Raft replica and the DNS role follows the replicated state.
 //!
 //! Start-up is all-or-nothing: every zone file must load, every listener must bind, or the
 //! node refuses to start and says why. SIGTERM or SIGINT shut it down gracefully; SIGHUP
@@ -121,11 +122,11 @@ async fn reload(
 }
 
 /// How long a plan may take to compile and install before the node gives up on it.
-const PLAN_TIMEOUT: Duration = Duration::from_secs(120);
+pub const PLAN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Waits until the responder answers from the plan of `version` (or a later one); false
 /// after `timeout` (a compile that failed leaves the previous plan in place).
-async fn wait_for_plan(responder: &Responder, version: u64, timeout: Duration) -> bool {
+pub async fn wait_for_plan(responder: &Responder, version: u64, timeout: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;
     while responder.plan_version() < version {
         if tokio::time::Instant::now() >= deadline {
@@ -145,7 +146,11 @@ pub fn run(config: NodeConfig, state: State) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, state))
+    if config.control.is_some() {
+        runtime.block_on(crate::control::serve(config, state))
+    } else {
+        runtime.block_on(serve(config, state))
+    }
 }
 
 async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {

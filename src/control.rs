@@ -1,0 +1,380 @@
+//! `gslb serve` with a `[control]` section: one control-plane replica (voter or learner) and
+//! its HTTP server, plus the DNS role answering from the replicated state.
+//!
+//! Start-up, in order: bind the HTTP listener (log `listening on http ADDR`), start the Raft
+//! node on its data directory (it restores its last state from disk before anything else), serve
+//! the Raft routes (and the API once `gslb-api` provides it), start the DNS listeners once the
+//! plan of the restored state is installed, then take the node's place in the cluster in the
+//! background:
+//! - a node whose id is in `control.bootstrap.voters` and is the lowest there initializes a new
+//!   cluster on first start, then imports the config's zone files once (`PutZone`); the other
+//!   voters of that table wait for the leader to reach them;
+//! - any other node joins as a learner through `control.seeds`, retrying with backoff until a
+//!   leader accepts; a `role = "voter"` joiner then asks to be made a voter;
+//! - every node records itself as a `Member` (address, DNS address, roles), so DNS nodes can
+//!   report their applied index for change tracking.
+//!
+//! Static stability: the DNS role only ever reads the node's state watch. When the voters are
+//! unreachable the node keeps answering from its last applied state, and a restart restores
+//! that state from disk without any peer.
+//!
+//! SIGTERM or SIGINT: stop the DNS listeners (in-flight TCP queries finish), stop the HTTP
+//! server, then shut the Raft node down (flushes and releases the data directory).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::State as AxumState;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use gslb_dns::net::spawn_listeners;
+use gslb_dns::{spawn_plan_follower, AnswerPlan, Responder};
+use gslb_store::raft::{
+    raft_router, spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError,
+};
+use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ControlConfig, ControlRole, NodeConfig};
+use crate::serve::{wait_for_plan, PLAN_TIMEOUT};
+
+/// First wait between two join attempts; doubles up to `RETRY_MAX`.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+/// Longest wait between two attempts of a background cluster step.
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// How long shutdown lets open HTTP requests finish.
+const HTTP_DRAIN: Duration = Duration::from_secs(5);
+/// A DNS node that has not heard from a leader for this long says so in `/readyz`.
+const STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// Runs a control-plane node until SIGTERM/SIGINT. `import` holds the config's zone files,
+/// written into the cluster once by the node that creates it.
+pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
+    let control = config
+        .control
+        .clone()
+        .context("serve_control needs a [control] section")?;
+    let listener = tokio::net::TcpListener::bind(control.listen)
+        .await
+        .with_context(|| format!("control.listen: cannot bind http {}", control.listen))?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the bound http address")?;
+    let advertise = control
+        .advertise
+        .clone()
+        .unwrap_or_else(|| bound.to_string());
+    tracing::info!("listening on http {bound}");
+
+    let mut options = NodeOptions::new(
+        control.node_id,
+        control.data_dir.clone(),
+        advertise.clone(),
+        control.cluster_secret.clone(),
+    );
+    options.raft = control.raft.clone();
+    options.report_applied = config.dns;
+    let node = spawn_node(options)
+        .await
+        .with_context(|| format!("cannot start raft node {}", control.node_id))?;
+    if control.api_token.is_some() {
+        // Handed to the API once gslb-api provides its router.
+        tracing::warn!("control.api_token is set but the REST API is not served yet");
+    }
+
+    let http_stop = CancellationToken::new();
+    let app = http_router(node.clone(), config.dns);
+    let http = tokio::spawn({
+        let stop = http_stop.clone();
+        async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+    });
+
+    let dns_stop = CancellationToken::new();
+    let mut dns = None;
+    let mut dns_addr = None;
+    if config.dns {
+        let responder = Arc::new(Responder::new(
+            AnswerPlan::empty(),
+            config.responder.clone(),
+        ));
+        let follower = spawn_plan_follower(node.state_watch(), responder.clone());
+        let version = node.state().version;
+        if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
+            anyhow::bail!(
+                "the answer plan of version {version} was not ready within {PLAN_TIMEOUT:?}"
+            );
+        }
+        tracing::info!(version, "answering from the replicated state");
+        let listeners = spawn_listeners(&config.listeners, responder, dns_stop.clone())?;
+        dns_addr = listeners.bound().udp.first().map(ToString::to_string);
+        dns = Some((listeners, follower));
+    }
+
+    let zones: Vec<Zone> = import.zones.into_values().collect();
+    let membership = tokio::spawn(take_place(
+        node.clone(),
+        control.clone(),
+        advertise,
+        dns_addr,
+        zones,
+    ));
+
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let signal = loop {
+        tokio::select! {
+            _ = terminate.recv() => break "SIGTERM",
+            _ = tokio::signal::ctrl_c() => break "SIGINT",
+            _ = hangup.recv() => tracing::warn!(
+                "SIGHUP ignored: with [control] zones change through the API, not zone files"
+            ),
+        }
+    };
+    tracing::info!("{signal} received, shutting down");
+    membership.abort();
+    dns_stop.cancel();
+    if let Some((listeners, follower)) = dns {
+        let left = listeners.wait().await;
+        follower.abort();
+        tracing::info!(tcp_connections_cut = left, "dns stopped");
+    }
+    http_stop.cancel();
+    match tokio::time::timeout(HTTP_DRAIN, http).await {
+        Ok(Ok(Ok(()))) => tracing::info!("http stopped"),
+        Ok(Ok(Err(error))) => tracing::warn!("http server: {error}"),
+        Ok(Err(error)) => tracing::warn!("http server task: {error}"),
+        Err(_) => tracing::warn!("http requests still open after {HTTP_DRAIN:?}; cut"),
+    }
+    node.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The node's HTTP routes: Raft RPC, plus `/healthz` and `/readyz` until the API crate
+/// serves its own.
+fn http_router(node: NodeHandle, serves_dns: bool) -> Router {
+    let probes = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .with_state((node.clone(), serves_dns));
+    raft_router(node).merge(probes)
+}
+
+/// Ready when the node can do its job: a DNS node once it answers from a replicated state
+/// (it stays ready through a control-plane outage, saying it is stale), a voter once it
+/// knows a leader.
+async fn readyz(
+    AxumState((node, serves_dns)): AxumState<(NodeHandle, bool)>,
+) -> (StatusCode, String) {
+    let metrics = node.metrics();
+    let version = node.state().version;
+    let stale = metrics
+        .millis_since_leader_contact
+        .is_none_or(|millis| millis > STALE_AFTER.as_millis() as u64);
+    if serves_dns {
+        if version == 0 {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: no replicated state yet\n".to_string(),
+            );
+        }
+        if stale {
+            return (
+                StatusCode::OK,
+                format!("ready (stale: no leader contact for over {STALE_AFTER:?}), version {version}\n"),
+            );
+        }
+        return (StatusCode::OK, format!("ready, version {version}\n"));
+    }
+    match metrics.leader {
+        Some(leader) => (
+            StatusCode::OK,
+            format!("ready, leader {leader}, version {version}\n"),
+        ),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no leader known\n".to_string(),
+        ),
+    }
+}
+
+/// Takes this node's place in the cluster (bootstrap, join, promote), records it as a member
+/// and imports the zone files into a cluster it just created. Every step retries with backoff
+/// until it succeeds, logging each failure; none gives up or panics.
+async fn take_place(
+    node: NodeHandle,
+    control: ControlConfig,
+    advertise: String,
+    dns_addr: Option<String>,
+    zones: Vec<Zone>,
+) {
+    let id = control.node_id;
+    let mut created = false;
+    if let Some(bootstrap) = &control.bootstrap {
+        let first = bootstrap.keys().next().copied() == Some(id);
+        if first && !node.is_initialized().await {
+            let mut voters = bootstrap.clone();
+            voters.insert(id, advertise.clone());
+            match node.initialize(voters.clone()).await {
+                Ok(()) => {
+                    created = true;
+                    tracing::info!(
+                        voters = ?voters.keys().collect::<Vec<_>>(),
+                        "initialized a new cluster"
+                    );
+                }
+                Err(MembershipError::AlreadyInitialized { .. }) => {}
+                Err(error) => tracing::error!("cannot initialize the cluster: {error}"),
+            }
+        } else if !first {
+            tracing::info!("waiting for the bootstrap voter to reach this node");
+        }
+    } else {
+        let known = node
+            .state()
+            .members
+            .get(&id)
+            .is_some_and(|member| member.addr == advertise);
+        if !node.is_initialized().await || !known {
+            join_as_learner(&node, &control.seeds).await;
+        }
+        if control.role == ControlRole::Voter {
+            become_voter(&node).await;
+        }
+    }
+    record_member(&node, &control, &advertise, dns_addr).await;
+    if created {
+        import_zones(&node, zones).await;
+    }
+}
+
+/// Asks the seeds to add this node as a learner until one does.
+async fn join_as_learner(node: &NodeHandle, seeds: &[String]) {
+    let mut wait = RETRY_FIRST;
+    loop {
+        match node.join_as_learner(seeds).await {
+            Ok(index) => {
+                tracing::info!(index, "joined the cluster as a learner");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(seeds = ?seeds, "join failed, retrying in {wait:?}: {error}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+        }
+    }
+}
+
+/// Once the learner sees itself in the membership, asks the leader to add it to the voters,
+/// until it is one.
+async fn become_voter(node: &NodeHandle) {
+    let id = node.id();
+    let mut wait = RETRY_FIRST;
+    loop {
+        let metrics = node.metrics();
+        if metrics.voters.contains(&id) {
+            tracing::info!(voters = ?metrics.voters, "joined the cluster as a voter");
+            return;
+        }
+        if metrics.learners.contains(&id) {
+            let voters: BTreeSet<u64> = metrics.voters.iter().copied().chain([id]).collect();
+            match node.change_membership(voters, true).await {
+                Ok(index) => {
+                    tracing::info!(index, "promoted to voter");
+                    wait = RETRY_FIRST;
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!("promotion to voter failed, retrying in {wait:?}: {error}")
+                }
+            }
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(RETRY_MAX);
+    }
+}
+
+/// Writes this node's `Member` record unless the state already holds the same one.
+async fn record_member(
+    node: &NodeHandle,
+    control: &ControlConfig,
+    advertise: &str,
+    dns_addr: Option<String>,
+) {
+    let mut roles = BTreeSet::from([NodeRole::Api]);
+    if dns_addr.is_some() {
+        roles.insert(NodeRole::Dns);
+    }
+    let raft_role = match control.role {
+        ControlRole::Voter => {
+            roles.insert(NodeRole::Control);
+            RaftRole::Voter
+        }
+        ControlRole::Learner => RaftRole::Learner,
+    };
+    let wanted = Member {
+        id: control.node_id,
+        addr: advertise.to_string(),
+        dns_addr,
+        region: None,
+        raft_role,
+        roles,
+        applied_index: 0,
+        reported_at: 0,
+    };
+    let same = |member: &Member| {
+        member.addr == wanted.addr
+            && member.dns_addr == wanted.dns_addr
+            && member.raft_role == wanted.raft_role
+            && member.roles == wanted.roles
+    };
+    if node.state().members.get(&wanted.id).is_some_and(same) {
+        return;
+    }
+    let command = Command::PutMember {
+        member: wanted.clone(),
+    };
+    if write_until_done(node, command, "member record").await {
+        tracing::info!(addr = %wanted.addr, dns = ?wanted.dns_addr, "recorded this node as a member");
+    }
+}
+
+/// Writes each zone of the config into the cluster this node just created.
+async fn import_zones(node: &NodeHandle, zones: Vec<Zone>) {
+    for zone in zones {
+        let apex = zone.apex.to_string();
+        if write_until_done(node, Command::PutZone { zone }, &format!("zone {apex}")).await {
+            tracing::info!(zone = %apex, "imported zone file into the cluster");
+        }
+    }
+}
+
+/// Writes `command` as this node, retrying while no leader can take it; false when the
+/// cluster refused it (logged).
+async fn write_until_done(node: &NodeHandle, command: Command, what: &str) -> bool {
+    let actor = Actor::new(format!("node:{}", node.id()));
+    let mut wait = RETRY_FIRST;
+    loop {
+        match node.write(command.clone(), actor.clone()).await {
+            Ok(_) => return true,
+            Err(error @ (WriteError::Invalid { .. } | WriteError::Rejected { .. })) => {
+                tracing::error!("{what} refused by the cluster: {error}");
+                return false;
+            }
+            Err(error) => {
+                tracing::warn!("writing {what} failed, retrying in {wait:?}: {error}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+        }
+    }
+}
