@@ -1,0 +1,327 @@
+//! A control-plane cluster of real `gslb serve` processes on loopback: voters and DNS
+//! learners with `[control]` configs, HTTP and DNS on port 0 (the bound ports are read from
+//! the `listening on` lines and pinned for restarts, since Raft remembers peers by address),
+//! writes through the store's `/raft/forward` route, and a minimal HTTP client for it.
+//!
+//! Every process is killed on `Drop`; every wait has a deadline and a reason.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{dig, listening_address, DigReply, LogLines, TempDir, GSLB, START_TIMEOUT};
+
+/// The cluster secret every test node shares.
+pub const SECRET: &str = "test-cluster-secret-0123456789";
+
+/// Raft timing for tests: fast elections on loopback, still several heartbeats each.
+const RAFT_TIMING: &str =
+    "[control.raft]\nheartbeat = \"100ms\"\nelection_min = \"500ms\"\nelection_max = \"1000ms\"\n";
+
+/// The zone the bootstrap voter imports from its config.
+pub const ZONE: &str = "$ORIGIN cp.test.
+$TTL 60
+@    3600 IN SOA ns1 hostmaster 1 3600 600 86400 60
+@    3600 IN NS  ns1
+ns1       IN A   192.0.2.1
+www       IN A   192.0.2.10
+";
+
+/// What a node runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The voter that creates the cluster and imports the zone file.
+    Bootstrap,
+    /// A voter that joins through seeds and asks to be promoted.
+    Voter,
+    /// A learner that answers DNS.
+    DnsLearner,
+}
+
+/// One `gslb serve` process of the cluster.
+pub struct ClusterNode {
+    /// `voter-1`, `dns-4`, ...
+    pub name: String,
+    /// Its Raft id.
+    pub id: u64,
+    /// Its role.
+    pub kind: Kind,
+    /// The running process, if any.
+    pub child: Option<Child>,
+    /// Its stderr, this run.
+    pub log: LogLines,
+    /// Bound HTTP address (Raft RPC, probes).
+    pub http: SocketAddr,
+    /// Bound DNS address, for DNS learners.
+    pub dns: Option<SocketAddr>,
+    /// Seeds it joins through.
+    seeds: Vec<SocketAddr>,
+    /// Its directory (config, data).
+    dir: PathBuf,
+}
+
+impl ClusterNode {
+    /// Starts node `id` of `kind` in a subdirectory of `root` on port 0.
+    pub fn start(root: &TempDir, id: u64, kind: Kind, seeds: &[SocketAddr]) -> ClusterNode {
+        let name = match kind {
+            Kind::DnsLearner => format!("dns-{id}"),
+            _ => format!("voter-{id}"),
+        };
+        let dir = root.0.join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut node = ClusterNode {
+            name,
+            id,
+            kind,
+            child: None,
+            log: LogLines::default(),
+            http: "127.0.0.1:0".parse().unwrap(),
+            dns: (kind == Kind::DnsLearner).then(|| "127.0.0.1:0".parse().unwrap()),
+            seeds: seeds.to_vec(),
+            dir,
+        };
+        node.spawn();
+        node
+    }
+
+    /// The config for the current addresses (port 0 on first start, the bound ports after).
+    fn config(&self) -> String {
+        let mut text = format!(
+            "[log]\nlevel = \"info\"\n\n[control]\nnode_id = {}\ndata_dir = \"data\"\n\
+             listen = \"{}\"\ncluster_secret = \"{SECRET}\"\n",
+            self.id, self.http
+        );
+        match self.kind {
+            Kind::Bootstrap => text.push_str(&format!(
+                "role = \"voter\"\nbootstrap = {{ voters = {{ {} = \"{}\" }} }}\n",
+                self.id, self.http
+            )),
+            Kind::Voter => text.push_str("role = \"voter\"\n"),
+            Kind::DnsLearner => text.push_str("role = \"learner\"\n"),
+        }
+        if !self.seeds.is_empty() {
+            let seeds: Vec<String> = self.seeds.iter().map(|s| format!("\"{s}\"")).collect();
+            text.push_str(&format!("seeds = [{}]\n", seeds.join(", ")));
+        }
+        text.push_str(RAFT_TIMING);
+        if let Some(dns) = self.dns {
+            text.push_str(&format!("\n[dns]\nlisten = [\"{dns}\"]\nudp_workers = 1\n"));
+        }
+        if self.kind == Kind::Bootstrap {
+            text.push_str("\n[[zones]]\nfile = \"cp.test.zone\"\norigin = \"cp.test.\"\n");
+        }
+        text
+    }
+
+    /// Starts the process with the current config and waits for its listeners.
+    pub fn spawn(&mut self) {
+        assert!(self.child.is_none(), "{} already runs", self.name);
+        std::fs::write(self.dir.join("cp.test.zone"), ZONE).unwrap();
+        let config = self.dir.join("node.toml");
+        std::fs::write(&config, self.config()).unwrap();
+        let mut child = Command::new(GSLB)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start gslb serve");
+        let log = LogLines::follow(child.stderr.take().unwrap());
+        self.child = Some(child);
+        self.log = log;
+        let Some(line) = self.log.wait_for("listening on http ", START_TIMEOUT) else {
+            panic!(
+                "{} did not listen on http; its log:\n{}",
+                self.name,
+                self.log.text()
+            );
+        };
+        self.http = listening_address(&line, "http").unwrap();
+        if self.dns.is_some() {
+            let Some(line) = self.log.wait_for("listening on udp ", START_TIMEOUT) else {
+                panic!(
+                    "{} did not listen on udp; its log:\n{}",
+                    self.name,
+                    self.log.text()
+                );
+            };
+            self.dns = Some(listening_address(&line, "udp").unwrap());
+        }
+        eprintln!(
+            "-- {} (id {}) pid {} http {} dns {:?}",
+            self.name,
+            self.id,
+            self.pid(),
+            self.http,
+            self.dns
+        );
+    }
+
+    /// The process id of the current run.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            eprintln!("-- kill -9 {} (pid {})", self.name, child.id());
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            super::send_signal(child.id(), "TERM");
+            let status = super::wait_exit(&mut child, Duration::from_secs(15));
+            let status = status.unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!(
+                    "{} did not exit on SIGTERM; its log:\n{}",
+                    self.name,
+                    self.log.text()
+                )
+            });
+            assert!(
+                status.success(),
+                "{} exited {status}:\n{}",
+                self.name,
+                self.log.text()
+            );
+        }
+    }
+
+    /// Queries this node's DNS listener.
+    pub fn dig(&self, args: &[&str]) -> DigReply {
+        dig(self.dns.expect("a DNS learner"), args)
+    }
+
+    /// The addresses `dig NAME A` returns, sorted (empty on failure).
+    pub fn addresses(&self, name: &str) -> Vec<String> {
+        let reply = self.dig(&[name, "A", "+norec"]);
+        let mut found: Vec<String> = reply
+            .records("ANSWER")
+            .into_iter()
+            .filter(|fields| fields.get(3).map(String::as_str) == Some("A"))
+            .filter_map(|fields| fields.get(4).cloned())
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// `GET /readyz`: status and body.
+    pub fn readyz(&self) -> Option<(u16, String)> {
+        http(self.http, "GET", "/readyz", None, None)
+    }
+}
+
+impl Drop for ClusterNode {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Writes an A record set `name` → `address` through node `via`'s `/raft/forward` (a
+/// learner forwards to the leader). `Ok(version)` only when the write was acknowledged.
+pub fn put_a(via: SocketAddr, zone: &str, name: &str, address: &str) -> Result<u64, String> {
+    let body = format!(
+        r#"{{"command":{{"op":"put_record_set","zone":"{zone}","rrset":{{"name":"{name}","type":"A","ttl":60,"rdata":[{{"A":"{address}"}}]}}}},"actor":{{"who":"test"}}}}"#
+    );
+    let (status, reply) = http(via, "POST", "/raft/forward", Some(SECRET), Some(&body))
+        .ok_or_else(|| format!("no reply from {via}"))?;
+    if status != 200 {
+        return Err(format!("status {status}: {reply}"));
+    }
+    // `{"Ok":{"version":7,"changed":true}}` or `{"Err":{...}}`.
+    let Some(rest) = reply.strip_prefix(r#"{"Ok":{"version":"#) else {
+        return Err(reply);
+    };
+    rest[..rest.find(',').ok_or_else(|| reply.clone())?]
+        .parse()
+        .map_err(|_| reply.clone())
+}
+
+/// One HTTP/1.1 request with `Connection: close`; `None` when the server cannot be reached
+/// or does not answer within 15 s.
+pub fn http(
+    to: SocketAddr,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<&str>,
+) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&to, Duration::from_secs(2)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .ok()?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {to}\r\nConnection: close\r\n");
+    if let Some(token) = bearer {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() {
+        request.push_str("Content-Type: application/json\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).ok()?;
+    let reply = String::from_utf8_lossy(&reply).into_owned();
+    let status = reply.split_whitespace().nth(1)?.parse().ok()?;
+    let (head, body) = reply.split_once("\r\n\r\n")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((status, body))
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Polls `condition` every 100 ms until it holds; panics naming `reason` at the deadline.
+pub fn wait_until(timeout: Duration, reason: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {reason}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The leader's id as a voter's `/readyz` reports it.
+pub fn leader_of(voter: &ClusterNode) -> Option<u64> {
+    let (status, body) = voter.readyz()?;
+    if status != 200 {
+        return None;
+    }
+    let rest = &body[body.find("leader ")? + 7..];
+    rest[..rest.find(',')?].parse().ok()
+}
