@@ -89,7 +89,7 @@ pub(super) async fn run(address: IpAddr, params: &DnsCheck) -> Attempt {
             (ResponseCode::NoError | ResponseCode::NXDomain, false) => Attempt::pass(rtt),
             (code, _) => Attempt::fail(
                 format!(
-                    "{peer} answered {code} for {} {}",
+                    "{peer} answered rcode {code:?} for {} {}",
                     params.name, params.qtype
                 ),
                 Some(rtt),

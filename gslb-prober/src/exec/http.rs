@@ -89,10 +89,16 @@ async fn get(
         request = request.header(name.as_str(), value.as_str());
     }
     let started = Instant::now();
-    let response = request
-        .send()
-        .await
-        .map_err(|error| format!("GET {peer}{path}: {}", describe(&error)))?;
+    let response = request.send().await.map_err(|error| {
+        if error.is_timeout() {
+            format!(
+                "GET {peer}{path}: timed out after {} ms",
+                timeout.as_millis()
+            )
+        } else {
+            format!("GET {peer}{path}: {}", describe(&error))
+        }
+    })?;
     Ok((response, started.elapsed()))
 }
 
@@ -280,11 +286,20 @@ pub(super) async fn run_kube_local(
     params: &KubeLocalCheck,
     timeout: Duration,
 ) -> Attempt {
+    // Each node gets four fifths of the attempt's time, so that one hanging node is
+    // reported as such and the others still count, before the attempt itself times out.
+    let node_timeout = timeout * 4 / 5;
     let mut nodes = tokio::task::JoinSet::new();
     for (index, node) in params.nodes.iter().enumerate() {
         let peer = SocketAddr::new(*node, params.port);
-        let future = probe_node(client.clone(), peer, params.path.clone(), timeout);
-        nodes.spawn(async move { (index, peer, future.await) });
+        let future = probe_node(client.clone(), peer, params.path.clone(), node_timeout);
+        nodes.spawn(async move {
+            let result = match tokio::time::timeout(node_timeout, future).await {
+                Ok(result) => result,
+                Err(_) => Err(format!("timed out after {} ms", node_timeout.as_millis())),
+            };
+            (index, peer, result)
+        });
     }
     let mut results = Vec::with_capacity(params.nodes.len());
     while let Some(joined) = nodes.join_next().await {
