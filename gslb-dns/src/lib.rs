@@ -1,9 +1,10 @@
 //! gslb-dns: the authoritative DNS data plane.
 //!
 //! A query flows: `net` (UDP/TCP/PROXY v2 listeners) → `Responder::respond` → one
-//! `ArcSwap::load` of the current `AnswerPlan` → the wire fast path (`wire` parses the
-//! question in place, the plan hands back a pre-encoded answer) or the hickory-based slow
-//! path for anything unusual → the reply bytes go back out on the same socket.
+//! `ArcSwap::load` of the current `AnswerPlan` → `wire` parses header, question and OPT/ECS
+//! in place → the plan hands back pre-encoded answer bytes (or builds an error reply by hand)
+//! → the reply goes back out on the same socket. Every case, unusual ones included, is on
+//! this hand-written path; hickory-proto is used by the tests to build and check messages.
 //!
 //! Code map:
 //! - `responder`: `Responder`, the one entry point from transports into answering.
@@ -12,6 +13,10 @@
 //! - `wire`: in-place parsing of queries (header, question, OPT/ECS) and reply encoding.
 //! - `follow`: `spawn_plan_follower`, which recompiles and swaps the plan on every new
 //!   `State` version.
+//! - `policy`: the pure, health-aware policy engine for GSLB records (`evaluate`,
+//!   `evaluate_explained`): the same code answers DNS and explains answers.
+//! - `client`: client facts (ECS / PROXY / packet source, GeoIP from a MaxMind DB with
+//!   reload, a CIDR table that wins over it) and the ECS scope they justify.
 //! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
 //!   PROXY v2), the only module allowed `unsafe` (socket syscalls).
 //!
