@@ -3,9 +3,9 @@
 //!
 //! Start-up, in order: bind the HTTP listener (log `listening on http ADDR`), start the Raft
 //! node on its data directory (it restores its last state from disk before anything else), serve
-//! the Raft routes (and the API once `gslb-api` provides it), start the DNS listeners once the
-//! plan of the restored state is installed, then take the node's place in the cluster in the
-//! background:
+//! the Raft routes and the REST API (`gslb_api::serve`, with `control.api_token` as the first
+//! admin token), start the DNS listeners once the plan of the restored state is installed, then
+//! take the node's place in the cluster in the background:
 //! - a node whose id is in `control.bootstrap.voters` and is the lowest there initializes a new
 //!   cluster on first start, then imports the config's zone files once (`PutZone`); the other
 //!   voters of that table wait for the leader to reach them;
@@ -26,15 +26,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::State as AxumState;
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
+use gslb_api::ApiOptions;
 use gslb_dns::net::spawn_listeners;
 use gslb_dns::{spawn_plan_follower, AnswerPlan, Responder};
-use gslb_store::raft::{
-    raft_router, spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError,
-};
+use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
 use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
@@ -48,8 +43,6 @@ const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 /// How long shutdown lets open HTTP requests finish.
 const HTTP_DRAIN: Duration = Duration::from_secs(5);
-/// A DNS node that has not heard from a leader for this long says so in `/readyz`.
-const STALE_AFTER: Duration = Duration::from_secs(30);
 
 /// Runs a control-plane node until SIGTERM/SIGINT. `import` holds the config's zone files,
 /// written into the cluster once by the node that creates it.
@@ -81,21 +74,21 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
-    if control.api_token.is_some() {
-        // Handed to the API once gslb-api provides its router.
-        tracing::warn!("control.api_token is set but the REST API is not served yet");
+    if control.api_token.is_none() {
+        tracing::info!("no control.api_token: the API accepts only tokens already in the state");
     }
 
     let http_stop = CancellationToken::new();
-    let app = http_router(node.clone(), config.dns);
-    let http = tokio::spawn({
-        let stop = http_stop.clone();
-        async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-        }
-    });
+    let api_options = ApiOptions {
+        bootstrap_token: control.api_token.clone(),
+        ..ApiOptions::default()
+    };
+    let http = tokio::spawn(gslb_api::serve(
+        listener,
+        node.clone(),
+        api_options,
+        http_stop.clone().cancelled_owned(),
+    ));
 
     let dns_stop = CancellationToken::new();
     let mut dns = None;
@@ -156,54 +149,6 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     node.shutdown().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The node's HTTP routes: Raft RPC, plus `/healthz` and `/readyz` until the API crate
-/// serves its own.
-fn http_router(node: NodeHandle, serves_dns: bool) -> Router {
-    let probes = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .with_state((node.clone(), serves_dns));
-    raft_router(node).merge(probes)
-}
-
-/// Ready when the node can do its job: a DNS node once it answers from a replicated state
-/// (it stays ready through a control-plane outage, saying it is stale), a voter once it
-/// knows a leader.
-async fn readyz(
-    AxumState((node, serves_dns)): AxumState<(NodeHandle, bool)>,
-) -> (StatusCode, String) {
-    let metrics = node.metrics();
-    let version = node.state().version;
-    let stale = metrics
-        .millis_since_leader_contact
-        .is_none_or(|millis| millis > STALE_AFTER.as_millis() as u64);
-    if serves_dns {
-        if version == 0 {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not ready: no replicated state yet\n".to_string(),
-            );
-        }
-        if stale {
-            return (
-                StatusCode::OK,
-                format!("ready (stale: no leader contact for over {STALE_AFTER:?}), version {version}\n"),
-            );
-        }
-        return (StatusCode::OK, format!("ready, version {version}\n"));
-    }
-    match metrics.leader {
-        Some(leader) => (
-            StatusCode::OK,
-            format!("ready, leader {leader}, version {version}\n"),
-        ),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no leader known\n".to_string(),
-        ),
-    }
 }
 
 /// Takes this node's place in the cluster (bootstrap, join, promote), records it as a member

@@ -1,7 +1,7 @@
 //! A control-plane cluster of real `gslb serve` processes on loopback: voters and DNS
 //! learners with `[control]` configs, HTTP and DNS on port 0 (the bound ports are read from
 //! the `listening on` lines and pinned for restarts, since Raft remembers peers by address),
-//! writes through the store's `/raft/forward` route, and a minimal HTTP client for it.
+//! writes and cluster status through the REST API, and a minimal HTTP client for it.
 //!
 //! Every process is killed on `Drop`; every wait has a deadline and a reason.
 
@@ -15,6 +15,9 @@ use super::{dig, listening_address, DigReply, LogLines, TempDir, GSLB, START_TIM
 
 /// The cluster secret every test node shares.
 pub const SECRET: &str = "test-cluster-secret-0123456789";
+
+/// The API's initial admin token on every test node.
+pub const TOKEN: &str = "test-api-token-0123456789";
 
 /// Raft timing for tests: fast elections on loopback, still several heartbeats each.
 const RAFT_TIMING: &str =
@@ -90,7 +93,7 @@ impl ClusterNode {
     fn config(&self) -> String {
         let mut text = format!(
             "[log]\nlevel = \"info\"\n\n[control]\nnode_id = {}\ndata_dir = \"data\"\n\
-             listen = \"{}\"\ncluster_secret = \"{SECRET}\"\n",
+             listen = \"{}\"\ncluster_secret = \"{SECRET}\"\napi_token = \"{TOKEN}\"\n",
             self.id, self.http
         );
         match self.kind {
@@ -219,6 +222,16 @@ impl ClusterNode {
     pub fn readyz(&self) -> Option<(u16, String)> {
         http(self.http, "GET", "/readyz", None, None)
     }
+
+    /// The status of change `version` as this node's API reports it (`PENDING`, `INSYNC`).
+    pub fn change_status(&self, version: u64) -> Option<String> {
+        let (status, body) = api_get(self.http, &format!("/v1/changes/{version}"))?;
+        if status != 200 {
+            return None;
+        }
+        let rest = &body[body.find("\"status\":\"")? + 10..];
+        Some(rest[..rest.find('"')?].to_string())
+    }
 }
 
 impl Drop for ClusterNode {
@@ -230,24 +243,32 @@ impl Drop for ClusterNode {
     }
 }
 
-/// Writes an A record set `name` → `address` through node `via`'s `/raft/forward` (a
-/// learner forwards to the leader). `Ok(version)` only when the write was acknowledged.
+/// Writes an A record set `name` → `address` through node `via`'s REST API (any node: a
+/// follower or learner forwards to the leader). `Ok(version)` only when acknowledged.
 pub fn put_a(via: SocketAddr, zone: &str, name: &str, address: &str) -> Result<u64, String> {
-    let body = format!(
-        r#"{{"command":{{"op":"put_record_set","zone":"{zone}","rrset":{{"name":"{name}","type":"A","ttl":60,"rdata":[{{"A":"{address}"}}]}}}},"actor":{{"who":"test"}}}}"#
-    );
-    let (status, reply) = http(via, "POST", "/raft/forward", Some(SECRET), Some(&body))
+    let body = format!(r#"{{"name":"{name}","type":"A","ttl":60,"data":["{address}"]}}"#);
+    let path = format!("/v1/zones/{zone}/records/{name}/A");
+    let (status, reply) = http(via, "PUT", &path, Some(TOKEN), Some(&body))
         .ok_or_else(|| format!("no reply from {via}"))?;
-    if status != 200 {
+    if status != 200 && status != 201 {
         return Err(format!("status {status}: {reply}"));
     }
-    // `{"Ok":{"version":7,"changed":true}}` or `{"Err":{...}}`.
-    let Some(rest) = reply.strip_prefix(r#"{"Ok":{"version":"#) else {
-        return Err(reply);
-    };
-    rest[..rest.find(',').ok_or_else(|| reply.clone())?]
-        .parse()
-        .map_err(|_| reply.clone())
+    json_number(&reply, "version").ok_or(reply)
+}
+
+/// The number after `"key":` in a JSON text.
+pub fn json_number(json: &str, key: &str) -> Option<u64> {
+    let marker = format!("\"{key}\":");
+    let rest = &json[json.find(&marker)? + marker.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// `GET path` on node `via` with the admin token: status and body.
+pub fn api_get(via: SocketAddr, path: &str) -> Option<(u16, String)> {
+    http(via, "GET", path, Some(TOKEN), None)
 }
 
 /// One HTTP/1.1 request with `Connection: close`; `None` when the server cannot be reached
@@ -316,12 +337,11 @@ pub fn wait_until(timeout: Duration, reason: &str, mut condition: impl FnMut() -
     }
 }
 
-/// The leader's id as a voter's `/readyz` reports it.
-pub fn leader_of(voter: &ClusterNode) -> Option<u64> {
-    let (status, body) = voter.readyz()?;
+/// The leader's id as `/v1/cluster` on `node` reports it.
+pub fn leader_of(node: &ClusterNode) -> Option<u64> {
+    let (status, body) = api_get(node.http, "/v1/cluster")?;
     if status != 200 {
         return None;
     }
-    let rest = &body[body.find("leader ")? + 7..];
-    rest[..rest.find(',')?].parse().ok()
+    json_number(&body, "leader")
 }
