@@ -1,13 +1,45 @@
-//! `gslbctl`: the operator's command-line client of the REST API.
+//! `gslbctl`: the operator's command-line client of the REST API, built on
+//! `gslb_api::client::Client`.
 //!
-//! Only the skeleton exists: the global flags DESIGN.md fixes. The subcommands arrive with
-//! the API; until then `gslbctl --help` documents the flags and nothing else is offered.
+//! Flags are parsed (clap), then one command runs; every write waits until the change is
+//! `INSYNC` on all DNS nodes (polling `GET /v1/changes/{version}`) and says how long that
+//! took, unless `--no-wait`. Errors are printed once, at the top, with the API's message and
+//! every field at fault, and the exit status is 1.
 
-use clap::Parser;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
 
-/// Client of the gslb REST API (subcommands arrive with the API).
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use gslb_api::client::{Client, ClientError};
+use gslb_api::dto::{
+    AuditEntryDto, BatchRequest, ChangeDto, ClusterStatus, EndpointDto, RecordSetDto,
+    RecordTypeDto, RegionDto, ScopeDto, TokenCreate, TokenDto, WriteResult, ZoneDto, ZoneSummary,
+};
+use gslb_store::model::{DomainName, FieldErrors};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Client of the gslb REST API.
+///
+/// Every write waits until the change is INSYNC on all DNS nodes and says how long that
+/// took (--no-wait, --timeout). Errors print the API's message and every field at fault,
+/// and exit with status 1.
 #[derive(Debug, Parser)]
-#[command(name = "gslbctl", version)]
+#[command(
+    name = "gslbctl",
+    version,
+    after_help = "Examples:\n  \
+        gslbctl zone import example.com.zone\n  \
+        gslbctl get zone example.com. -o yaml\n  \
+        gslbctl apply -f gslb.yaml --dry-run\n  \
+        gslbctl delete record www --zone example.com. --type A\n  \
+        gslbctl token create ci --scope write\n  \
+        gslbctl cluster status"
+)]
 struct Cli {
     /// API base URL.
     #[arg(
@@ -20,12 +52,1245 @@ struct Cli {
     /// Bearer token.
     #[arg(long, env = "GSLB_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
-    /// Output format: table, json or yaml.
-    #[arg(short = 'o', long = "output", default_value = "table", global = true)]
-    output: String,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table, global = true)]
+    output: Output,
+    /// Do not wait for writes to be INSYNC on every DNS node.
+    #[arg(long, global = true)]
+    no_wait: bool,
+    /// How long a write waits for INSYNC (e.g. 30s, 2m, 500ms).
+    #[arg(long, global = true, default_value = "60s", value_parser = parse_duration)]
+    timeout: Duration,
+    /// What to do.
+    #[command(subcommand)]
+    command: Commands,
 }
 
-fn main() {
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// Human tables.
+    Table,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// Resource kinds for `get`, `create` and `delete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    /// Zones (NAME = apex).
+    #[value(alias = "zone")]
+    Zones,
+    /// Record sets of a zone (`--zone`; NAME = owner name, `--type`).
+    #[value(alias = "record")]
+    Records,
+    /// Regions (NAME = id).
+    #[value(alias = "region")]
+    Regions,
+    /// Endpoints (NAME = id).
+    #[value(alias = "endpoint")]
+    Endpoints,
+    /// API tokens (NAME = id; admin).
+    #[value(alias = "token")]
+    Tokens,
+    /// The audit log.
+    Audit,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Show resources: `get zones`, `get zone example.com.`, `get records --zone Z`, `get audit`.
+    Get {
+        /// What to show.
+        kind: Kind,
+        /// One resource by name or id.
+        name: Option<String>,
+        /// The zone, for records.
+        #[arg(long)]
+        zone: Option<String>,
+        /// The record type, for one record set.
+        #[arg(long = "type")]
+        rtype: Option<String>,
+    },
+    /// Create or replace resources from a JSON or YAML file of one resource or a list
+    /// (`-` reads stdin).
+    Create {
+        /// What to create.
+        kind: Kind,
+        /// The file.
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// The zone, for records.
+        #[arg(long)]
+        zone: Option<String>,
+    },
+    /// Delete one resource.
+    Delete {
+        /// What to delete.
+        kind: Kind,
+        /// Its name or id.
+        name: String,
+        /// The zone, for records.
+        #[arg(long)]
+        zone: Option<String>,
+        /// The record type, for records.
+        #[arg(long = "type")]
+        rtype: Option<String>,
+    },
+    /// Zone files.
+    Zone {
+        /// What to do.
+        #[command(subcommand)]
+        command: ZoneCommand,
+    },
+    /// Make the state match a declarative YAML/JSON file of zones, regions, endpoints and
+    /// records, in one atomic change.
+    Apply {
+        /// The file (`-` reads stdin).
+        #[arg(short = 'f', long = "file")]
+        file: PathBuf,
+        /// Print the diff and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete what the file's sections do not declare (only kinds the file has).
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Cluster membership and Raft status.
+    Cluster {
+        /// What to do.
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// API tokens.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Where a change stands: PENDING or INSYNC (waits with --wait).
+    Change {
+        /// The version a write returned.
+        version: u64,
+        /// Wait until INSYNC (up to --timeout).
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ZoneCommand {
+    /// Import an RFC 1035 master file as a whole zone (created or replaced).
+    Import {
+        /// The zone file.
+        file: PathBuf,
+        /// The zone's origin; default: the file's first $ORIGIN.
+        #[arg(long)]
+        zone: Option<String>,
+    },
+    /// Print a zone as an RFC 1035 master file.
+    Export {
+        /// The zone's apex.
+        zone: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClusterCommand {
+    /// The answering node's Raft view and the members.
+    Status,
+    /// Add (or re-address) a learner.
+    AddLearner {
+        /// Its Raft id.
+        id: u64,
+        /// Its host:port.
+        addr: String,
+    },
+    /// Make these node ids the voters.
+    SetVoters {
+        /// The voter ids.
+        #[arg(required = true)]
+        voters: Vec<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print its secret (shown once).
+    Create {
+        /// Its id.
+        id: String,
+        /// Its scopes: read, write, prober, admin.
+        #[arg(long = "scope", required = true, value_parser = parse_scope)]
+        scopes: Vec<ScopeDto>,
+        /// Expiry, unix millis.
+        #[arg(long)]
+        expires_at: Option<u64>,
+    },
+    /// List tokens.
+    List,
+    /// Delete a token.
+    Delete {
+        /// Its id.
+        id: String,
+    },
+}
+
+fn parse_scope(text: &str) -> Result<ScopeDto, String> {
+    serde_json::from_value(Value::String(text.to_lowercase()))
+        .map_err(|_| format!("scope must be read, write, prober or admin, got {text:?}"))
+}
+
+/// Parses `30s`, `2m`, `500ms`, `1h` or plain seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration like 30s, got {text:?}"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown duration unit {unit:?} in {text:?}")),
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let _ = (&cli.api, &cli.token, &cli.output);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error once: the API's message and each field at fault.
+fn report(error: &anyhow::Error) {
+    if let Some(ClientError::Api { status, body }) = error.downcast_ref::<ClientError>() {
+        let context = error
+            .chain()
+            .next()
+            .map(|top| top.to_string())
+            .filter(|top| !top.starts_with(&body.code));
+        match context {
+            Some(context) if !context.contains(&body.message) => {
+                eprintln!(
+                    "error: {context}: {} ({status} {})",
+                    body.message, body.code
+                )
+            }
+            _ => eprintln!("error: {} ({status} {})", body.message, body.code),
+        }
+        for field in &body.fields {
+            eprintln!("  {}: {}", field.path, field.message);
+        }
+    } else {
+        eprintln!("error: {error:#}");
+    }
+}
+
+/// Everything a command needs.
+struct Ctl {
+    client: Client,
+    output: Output,
+    wait: bool,
+    timeout: Duration,
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let ctl = Ctl {
+        client: Client::new(&cli.api, cli.token.clone())?,
+        output: cli.output,
+        wait: !cli.no_wait,
+        timeout: cli.timeout,
+    };
+    match cli.command {
+        Commands::Get {
+            kind,
+            name,
+            zone,
+            rtype,
+        } => ctl.get(kind, name, zone, rtype).await,
+        Commands::Create { kind, file, zone } => ctl.create(kind, &file, zone).await,
+        Commands::Delete {
+            kind,
+            name,
+            zone,
+            rtype,
+        } => ctl.delete(kind, &name, zone, rtype).await,
+        Commands::Zone { command } => match command {
+            ZoneCommand::Import { file, zone } => ctl.zone_import(&file, zone).await,
+            ZoneCommand::Export { zone } => {
+                print!("{}", ctl.client.export_zone(&zone).await?);
+                Ok(())
+            }
+        },
+        Commands::Apply {
+            file,
+            dry_run,
+            prune,
+        } => ctl.apply(&file, dry_run, prune).await,
+        Commands::Cluster { command } => match command {
+            ClusterCommand::Status => {
+                let status = ctl.client.cluster().await?;
+                ctl.show(&status, || cluster_table(&status))
+            }
+            ClusterCommand::AddLearner { id, addr } => {
+                let result = ctl.client.add_learner(id, &addr).await?;
+                ctl.show(&result, || {
+                    println!(
+                        "learner {id} at {addr} added (membership entry {})",
+                        result.index
+                    )
+                })
+            }
+            ClusterCommand::SetVoters { voters } => {
+                let result = ctl.client.change_voters(voters.clone(), true).await?;
+                ctl.show(&result, || {
+                    println!(
+                        "voters are now {voters:?} (membership entry {})",
+                        result.index
+                    )
+                })
+            }
+        },
+        Commands::Token { command } => match command {
+            TokenCommand::Create {
+                id,
+                scopes,
+                expires_at,
+            } => {
+                let created = ctl
+                    .client
+                    .create_token(&TokenCreate {
+                        id,
+                        scopes,
+                        expires_at,
+                        secret: None,
+                    })
+                    .await?;
+                ctl.show(&created, || {
+                    println!(
+                        "token {} created; its secret (shown once):",
+                        created.token.id
+                    );
+                    println!("{}", created.secret);
+                })?;
+                ctl.after_write(created.version).await
+            }
+            TokenCommand::List => {
+                let tokens = ctl.client.list_tokens().await?;
+                ctl.show(&tokens, || token_table(&tokens))
+            }
+            TokenCommand::Delete { id } => {
+                let result = ctl.client.delete_token(&id).await?;
+                ctl.written(&format!("token {id} deleted"), result).await
+            }
+        },
+        Commands::Change { version, wait } => {
+            if wait {
+                ctl.wait_for(version).await
+            } else {
+                let status = ctl.client.change(version).await?;
+                ctl.show(&status, || {
+                    println!(
+                        "version {}: {:?}{}",
+                        status.version,
+                        status.status,
+                        if status.waiting.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (waiting for nodes {:?})", status.waiting)
+                        }
+                    )
+                })
+            }
+        }
+    }
+}
+
+impl Ctl {
+    /// Prints `value` as JSON or YAML, or runs `table` for humans.
+    fn show<T: Serialize>(&self, value: &T, table: impl FnOnce()) -> Result<()> {
+        match self.output {
+            Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
+            Output::Yaml => print!("{}", serde_norway::to_string(value)?),
+            Output::Table => table(),
+        }
+        Ok(())
+    }
+
+    /// Reports a write and waits for INSYNC.
+    async fn written(&self, what: &str, result: WriteResult) -> Result<()> {
+        if self.output == Output::Table {
+            let changed = if result.changed { "" } else { " (unchanged)" };
+            println!("{what}{changed} at version {}", result.version);
+        } else {
+            self.show(&result, || {})?;
+        }
+        self.after_write(result.version).await
+    }
+
+    /// Waits for INSYNC unless `--no-wait`.
+    async fn after_write(&self, version: u64) -> Result<()> {
+        if self.wait {
+            self.wait_for(version).await
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn wait_for(&self, version: u64) -> Result<()> {
+        let took = self.client.wait_insync(version, self.timeout).await?;
+        eprintln!(
+            "version {version} INSYNC on all DNS nodes after {:.2}s",
+            took.as_secs_f64()
+        );
+        Ok(())
+    }
+
+    async fn get(
+        &self,
+        kind: Kind,
+        name: Option<String>,
+        zone: Option<String>,
+        rtype: Option<String>,
+    ) -> Result<()> {
+        let client = &self.client;
+        match (kind, name) {
+            (Kind::Zones, None) => {
+                let zones = client.list_zones().await?;
+                self.show(&zones, || zone_table(&zones))
+            }
+            (Kind::Zones, Some(apex)) => {
+                let zone = client.get_zone(&apex).await?;
+                self.show(&zone, || {
+                    println!(
+                        "zone {}  serial {}  default ttl {}  soa {} {}",
+                        zone.apex,
+                        zone.soa.serial,
+                        zone.default_ttl,
+                        zone.soa.mname,
+                        zone.soa.rname
+                    );
+                    record_table(&zone.records);
+                })
+            }
+            (Kind::Records, name) => {
+                let zone = zone.ok_or_else(|| anyhow!("get records needs --zone ZONE"))?;
+                let mut records = client.list_records(&zone).await?;
+                if let Some(name) = name {
+                    let apex = parse_apex(&zone)?;
+                    let owner = DomainName::parse_relative_to(&name, &apex)
+                        .map_err(|error| anyhow!("bad name {name:?}: {error}"))?
+                        .to_string();
+                    records.retain(|set| {
+                        set.name == owner
+                            && rtype
+                                .as_deref()
+                                .is_none_or(|t| type_name(set.rtype).eq_ignore_ascii_case(t))
+                    });
+                    if records.is_empty() {
+                        bail!(
+                            "no record set {owner} {} in {zone}",
+                            rtype.unwrap_or_default()
+                        );
+                    }
+                }
+                self.show(&records, || record_table(&records))
+            }
+            (Kind::Regions, name) => {
+                let mut regions = client.list_regions().await?;
+                if let Some(id) = name {
+                    regions.retain(|region| region.id == id);
+                    if regions.is_empty() {
+                        bail!("no region {id:?}");
+                    }
+                }
+                self.show(&regions, || region_table(&regions))
+            }
+            (Kind::Endpoints, name) => {
+                let mut endpoints = client.list_endpoints().await?;
+                if let Some(id) = name {
+                    endpoints.retain(|endpoint| endpoint.id == id);
+                    if endpoints.is_empty() {
+                        bail!("no endpoint {id:?}");
+                    }
+                }
+                self.show(&endpoints, || endpoint_table(&endpoints))
+            }
+            (Kind::Tokens, name) => {
+                let mut tokens = client.list_tokens().await?;
+                if let Some(id) = name {
+                    tokens.retain(|token| token.id == id);
+                    if tokens.is_empty() {
+                        bail!("no token {id:?}");
+                    }
+                }
+                self.show(&tokens, || token_table(&tokens))
+            }
+            (Kind::Audit, _) => {
+                let entries = client.audit().await?;
+                self.show(&entries, || audit_table(&entries))
+            }
+        }
+    }
+
+    async fn create(&self, kind: Kind, file: &Path, zone: Option<String>) -> Result<()> {
+        let text = read_input(file)?;
+        let client = &self.client;
+        match kind {
+            Kind::Zones => {
+                for zone in parse_one_or_many::<ZoneDto>(&text, file)? {
+                    let result = client.put_zone(&zone).await?;
+                    self.written(&format!("zone {}", zone.apex), result).await?;
+                }
+            }
+            Kind::Records => {
+                let zone = zone.ok_or_else(|| anyhow!("create records needs --zone ZONE"))?;
+                for record in parse_one_or_many::<RecordSetDto>(&text, file)? {
+                    let result = client.put_record(&zone, &record).await?;
+                    self.written(
+                        &format!(
+                            "record {} {} in {zone}",
+                            record.name,
+                            type_name(record.rtype)
+                        ),
+                        result,
+                    )
+                    .await?;
+                }
+            }
+            Kind::Regions => {
+                for region in parse_one_or_many::<RegionDto>(&text, file)? {
+                    let result = client.put_region(&region).await?;
+                    self.written(&format!("region {}", region.id), result)
+                        .await?;
+                }
+            }
+            Kind::Endpoints => {
+                for endpoint in parse_one_or_many::<EndpointDto>(&text, file)? {
+                    let result = client.put_endpoint(&endpoint).await?;
+                    self.written(&format!("endpoint {}", endpoint.id), result)
+                        .await?;
+                }
+            }
+            Kind::Tokens => bail!("create tokens with: gslbctl token create ID --scope SCOPE"),
+            Kind::Audit => bail!("the audit log is written by the server, not created"),
+        }
+        Ok(())
+    }
+
+    async fn delete(
+        &self,
+        kind: Kind,
+        name: &str,
+        zone: Option<String>,
+        rtype: Option<String>,
+    ) -> Result<()> {
+        let client = &self.client;
+        let (what, result) = match kind {
+            Kind::Zones => (format!("zone {name}"), client.delete_zone(name).await?),
+            Kind::Records => {
+                let zone = zone.ok_or_else(|| anyhow!("delete records needs --zone ZONE"))?;
+                let rtype = rtype.ok_or_else(|| anyhow!("delete records needs --type TYPE"))?;
+                (
+                    format!("record {name} {rtype} in {zone}"),
+                    client.delete_record(&zone, name, &rtype).await?,
+                )
+            }
+            Kind::Regions => (format!("region {name}"), client.delete_region(name).await?),
+            Kind::Endpoints => (
+                format!("endpoint {name}"),
+                client.delete_endpoint(name).await?,
+            ),
+            Kind::Tokens => (format!("token {name}"), client.delete_token(name).await?),
+            Kind::Audit => bail!("the audit log cannot be deleted"),
+        };
+        self.written(&format!("{what} deleted"), result).await
+    }
+
+    async fn zone_import(&self, file: &Path, zone: Option<String>) -> Result<()> {
+        let text = read_input(file)?;
+        let file_name = file.display().to_string();
+        let apex = match zone {
+            Some(zone) => parse_apex(&zone)?,
+            None => {
+                // Parse locally to learn the origin (and report file:line problems early).
+                let parsed = gslb_store::zonefile::parse_zone(&text, &file_name, None, None)
+                    .map_err(|error| anyhow!("{error}"))?;
+                parsed.apex
+            }
+        };
+        let result = self
+            .client
+            .import_zone(&apex.to_string(), &text)
+            .await
+            .map_err(|error| match error {
+                ClientError::Api { status, mut body } => {
+                    for field in &mut body.fields {
+                        if let Some(line) = field.path.strip_prefix("line ") {
+                            field.path = format!("{file_name}:{line}");
+                        }
+                    }
+                    ClientError::Api { status, body }
+                }
+                other => other,
+            })?;
+        self.written(&format!("zone {apex} imported from {file_name}"), result)
+            .await
+    }
+
+    async fn apply(&self, file: &Path, dry_run: bool, prune: bool) -> Result<()> {
+        let text = read_input(file)?;
+        let desired: ApplyFile = parse_document(&text, file)?;
+        let plan = plan_apply(&self.client, desired, prune).await?;
+        if self.output == Output::Table || dry_run {
+            if plan.lines.is_empty() {
+                println!("no changes");
+            }
+            for line in &plan.lines {
+                println!("{line}");
+            }
+        }
+        if dry_run || plan.changes.is_empty() {
+            return Ok(());
+        }
+        let n_changes = plan.changes.len();
+        let result = self
+            .client
+            .batch(&BatchRequest {
+                changes: plan.changes,
+            })
+            .await?;
+        self.written(&format!("applied {n_changes} changes"), result)
+            .await
+    }
+}
+
+/// A declarative file for `apply`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyFile {
+    /// Whole zones (their records replace the zone's).
+    #[serde(default)]
+    zones: Vec<ZoneDto>,
+    /// Regions.
+    #[serde(default)]
+    regions: Vec<RegionDto>,
+    /// Endpoints.
+    #[serde(default)]
+    endpoints: Vec<EndpointDto>,
+    /// Record sets of existing zones (or of zones in `zones`).
+    #[serde(default)]
+    records: Vec<ZonedRecord>,
+}
+
+/// A record set with its zone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct ZonedRecord {
+    /// The zone's apex.
+    zone: String,
+    /// Owner name (absolute, relative to the zone, or `@`).
+    name: String,
+    /// Type.
+    #[serde(rename = "type")]
+    rtype: RecordTypeDto,
+    /// TTL (the zone's default when omitted).
+    #[serde(default)]
+    ttl: Option<u32>,
+    /// The records.
+    data: Vec<String>,
+}
+
+impl ZonedRecord {
+    fn record(&self) -> RecordSetDto {
+        RecordSetDto {
+            name: self.name.clone(),
+            rtype: self.rtype,
+            ttl: self.ttl,
+            data: self.data.clone(),
+        }
+    }
+}
+
+/// What `apply` will do: human diff lines and the batch.
+struct Plan {
+    lines: Vec<String>,
+    changes: Vec<ChangeDto>,
+}
+
+fn fields_error(what: &str, errors: FieldErrors) -> anyhow::Error {
+    let details: Vec<String> = errors.0.iter().map(|e| format!("  {e}")).collect();
+    anyhow!("{what} is invalid:\n{}", details.join("\n"))
+}
+
+/// Normalizes a record set inside `apex` as the server would store it.
+fn normalize_record(
+    record: &RecordSetDto,
+    apex: &DomainName,
+    default_ttl: u32,
+    what: &str,
+) -> Result<RecordSetDto> {
+    let mut errors = FieldErrors::default();
+    let model = record.to_model(apex, default_ttl, "", &mut errors);
+    match model {
+        Some(model) if errors.is_empty() => RecordSetDto::from_model(&model)
+            .ok_or_else(|| anyhow!("{what}: SOA is not a record set")),
+        _ => Err(fields_error(what, errors)),
+    }
+}
+
+/// Compares desired with current and builds the batch.
+async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<Plan> {
+    let mut lines = Vec::new();
+    let mut puts = Vec::new();
+    let mut deletes = Vec::new();
+
+    // Regions.
+    let current: BTreeMap<String, RegionDto> = client
+        .list_regions()
+        .await?
+        .into_iter()
+        .map(|region| (region.id.clone(), region))
+        .collect();
+    let mut declared = BTreeSet::new();
+    for region in &desired.regions {
+        let model = region
+            .to_model("")
+            .map_err(|errors| fields_error(&format!("region {}", region.id), errors))?;
+        let normalized = RegionDto::from_model(&model);
+        declared.insert(normalized.id.clone());
+        if diff_line(
+            &mut lines,
+            "region",
+            &normalized.id,
+            current.get(&normalized.id),
+            &normalized,
+        ) {
+            puts.push(ChangeDto::PutRegion { region: normalized });
+        }
+    }
+    if prune && !desired.regions.is_empty() {
+        for id in current.keys().filter(|id| !declared.contains(*id)) {
+            lines.push(format!("- region {id}"));
+            deletes.push((3, ChangeDto::DeleteRegion { id: id.clone() }));
+        }
+    }
+
+    // Endpoints.
+    let current: BTreeMap<String, EndpointDto> = client
+        .list_endpoints()
+        .await?
+        .into_iter()
+        .map(|endpoint| (endpoint.id.clone(), endpoint))
+        .collect();
+    let mut declared = BTreeSet::new();
+    for endpoint in &desired.endpoints {
+        let model = endpoint
+            .to_model("")
+            .map_err(|errors| fields_error(&format!("endpoint {}", endpoint.id), errors))?;
+        let normalized = EndpointDto::from_model(&model);
+        declared.insert(normalized.id.clone());
+        if diff_line(
+            &mut lines,
+            "endpoint",
+            &normalized.id,
+            current.get(&normalized.id),
+            &normalized,
+        ) {
+            puts.push(ChangeDto::PutEndpoint {
+                endpoint: normalized,
+            });
+        }
+    }
+    if prune && !desired.endpoints.is_empty() {
+        for id in current.keys().filter(|id| !declared.contains(*id)) {
+            lines.push(format!("- endpoint {id}"));
+            deletes.push((1, ChangeDto::DeleteEndpoint { id: id.clone() }));
+        }
+    }
+
+    // Zones, with the `records` of declared zones merged in.
+    let current_zones: Vec<ZoneSummary> = client.list_zones().await?;
+    let mut declared_zones = BTreeSet::new();
+    for zone in &desired.zones {
+        let mut model = zone
+            .to_model("")
+            .map_err(|errors| fields_error(&format!("zone {}", zone.apex), errors))?;
+        for extra in desired
+            .records
+            .iter()
+            .filter(|r| parse_apex(&r.zone).ok().as_ref() == Some(&model.apex))
+        {
+            let mut errors = FieldErrors::default();
+            let Some(set) =
+                extra
+                    .record()
+                    .to_model(&model.apex, model.default_ttl, "", &mut errors)
+            else {
+                return Err(fields_error(
+                    &format!("record {} in {}", extra.name, extra.zone),
+                    errors,
+                ));
+            };
+            model
+                .rrsets
+                .retain(|existing| !(existing.name == set.name && existing.rtype == set.rtype));
+            model.rrsets.push(set);
+        }
+        model.normalize();
+        let normalized = ZoneDto::from_model(&model);
+        declared_zones.insert(normalized.apex.clone());
+        let current = if current_zones.iter().any(|z| z.apex == normalized.apex) {
+            Some(client.get_zone(&normalized.apex).await?)
+        } else {
+            None
+        };
+        if diff_line(
+            &mut lines,
+            "zone",
+            &normalized.apex,
+            current.as_ref(),
+            &normalized,
+        ) {
+            puts.push(ChangeDto::PutZone { zone: normalized });
+        }
+    }
+
+    // Records of zones not declared whole.
+    let mut by_zone: BTreeMap<String, Vec<&ZonedRecord>> = BTreeMap::new();
+    for record in &desired.records {
+        let apex = parse_apex(&record.zone)?.to_string();
+        if !declared_zones.contains(&apex) {
+            by_zone.entry(apex).or_default().push(record);
+        }
+    }
+    for (apex_text, records) in &by_zone {
+        let apex = parse_apex(apex_text)?;
+        let zone = client
+            .get_zone(apex_text)
+            .await
+            .with_context(|| format!("records for zone {apex_text}"))?;
+        let current: BTreeMap<(String, RecordTypeDto), RecordSetDto> = zone
+            .records
+            .iter()
+            .map(|set| ((set.name.clone(), set.rtype), set.clone()))
+            .collect();
+        let mut declared = BTreeSet::new();
+        for record in records {
+            let what = format!(
+                "record {} {} in {apex_text}",
+                record.name,
+                type_name(record.rtype)
+            );
+            let normalized = normalize_record(&record.record(), &apex, zone.default_ttl, &what)?;
+            let key = (normalized.name.clone(), normalized.rtype);
+            declared.insert(key.clone());
+            let label = format!(
+                "{} {} in {apex_text}",
+                normalized.name,
+                type_name(normalized.rtype)
+            );
+            if diff_line(&mut lines, "record", &label, current.get(&key), &normalized) {
+                puts.push(ChangeDto::PutRecord {
+                    zone: apex_text.clone(),
+                    record: normalized,
+                });
+            }
+        }
+        if prune {
+            for ((name, rtype), _) in current.iter().filter(|(key, _)| !declared.contains(*key)) {
+                if *name == apex.to_string() && *rtype == RecordTypeDto::NS {
+                    continue;
+                }
+                lines.push(format!(
+                    "- record {name} {} in {apex_text}",
+                    type_name(*rtype)
+                ));
+                deletes.push((
+                    0,
+                    ChangeDto::DeleteRecord {
+                        zone: apex_text.clone(),
+                        name: name.clone(),
+                        rtype: *rtype,
+                    },
+                ));
+            }
+        }
+    }
+    if prune && !desired.zones.is_empty() {
+        for zone in current_zones
+            .iter()
+            .filter(|z| !declared_zones.contains(&z.apex) && !by_zone.contains_key(&z.apex))
+        {
+            lines.push(format!("- zone {}", zone.apex));
+            deletes.push((
+                2,
+                ChangeDto::DeleteZone {
+                    zone: zone.apex.clone(),
+                },
+            ));
+        }
+    }
+    // Deletes after puts, dependents first: records, endpoints, zones, regions.
+    deletes.sort_by_key(|(order, _)| *order);
+    let mut changes = puts;
+    changes.extend(deletes.into_iter().map(|(_, change)| change));
+    Ok(Plan { lines, changes })
+}
+
+/// Adds the diff of one resource to `lines`; true when it must be written.
+fn diff_line<T: Serialize + PartialEq>(
+    lines: &mut Vec<String>,
+    kind: &str,
+    name: &str,
+    current: Option<&T>,
+    desired: &T,
+) -> bool {
+    match current {
+        None => {
+            lines.push(format!("+ {kind} {name}"));
+            true
+        }
+        Some(current) if current == desired => false,
+        Some(current) => {
+            lines.push(format!("~ {kind} {name}"));
+            let before = flatten(&serde_json::to_value(current).unwrap_or(Value::Null));
+            let after = flatten(&serde_json::to_value(desired).unwrap_or(Value::Null));
+            let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+            for key in keys {
+                match (before.get(key), after.get(key)) {
+                    (Some(old), Some(new)) if old != new => {
+                        lines.push(format!("    {key}: {old} -> {new}"))
+                    }
+                    (Some(old), None) => lines.push(format!("    - {key}: {old}")),
+                    (None, Some(new)) => lines.push(format!("    + {key}: {new}")),
+                    _ => {}
+                }
+            }
+            true
+        }
+    }
+}
+
+/// Leaf values of a JSON document by path (`location.lat`, `records[2].data[0]`).
+fn flatten(value: &Value) -> BTreeMap<String, String> {
+    fn walk(value: &Value, path: String, out: &mut BTreeMap<String, String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    let next = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    walk(child, next, out);
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter().enumerate() {
+                    walk(child, format!("{path}[{index}]"), out);
+                }
+            }
+            leaf => {
+                out.insert(path, leaf.to_string());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(value, String::new(), &mut out);
+    out
+}
+
+fn parse_apex(text: &str) -> Result<DomainName> {
+    gslb_api::dto::zone::parse_apex(text).map_err(|error| anyhow!("bad zone {text:?}: {error}"))
+}
+
+fn type_name(rtype: RecordTypeDto) -> String {
+    serde_json::to_value(rtype)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Reads a file, or stdin for `-`.
+fn read_input(file: &Path) -> Result<String> {
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading stdin")?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+    }
+}
+
+/// Parses JSON (when it starts with `{` or `[`) or YAML, naming the file on error.
+fn parse_document<T: serde::de::DeserializeOwned>(text: &str, file: &Path) -> Result<T> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        serde_json::from_str(text).with_context(|| format!("{} is not valid", file.display()))
+    } else {
+        serde_norway::from_str(text).with_context(|| format!("{} is not valid", file.display()))
+    }
+}
+
+/// One resource or a list of them.
+fn parse_one_or_many<T: serde::de::DeserializeOwned>(text: &str, file: &Path) -> Result<Vec<T>> {
+    let value: Value = parse_document(text, file)?;
+    let items = match value {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| {
+            serde_json::from_value(item)
+                .with_context(|| format!("{} item {index} is not valid", file.display()))
+        })
+        .collect()
+}
+
+/// Prints rows under headers, columns padded to their widest cell.
+fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (index, cell) in row.iter().enumerate() {
+            if let Some(width) = widths.get_mut(index) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(index, cell)| format!("{cell:<width$}", width = widths[index]))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}
+
+fn zone_table(zones: &[ZoneSummary]) {
+    print_table(
+        &["APEX", "SERIAL", "RECORD SETS"],
+        zones
+            .iter()
+            .map(|z| {
+                vec![
+                    z.apex.clone(),
+                    z.serial.to_string(),
+                    z.record_sets.to_string(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn record_table(records: &[RecordSetDto]) {
+    print_table(
+        &["NAME", "TYPE", "TTL", "DATA"],
+        records
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    type_name(r.rtype),
+                    r.ttl.map(|t| t.to_string()).unwrap_or_default(),
+                    r.data.join(", "),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn region_table(regions: &[RegionDto]) {
+    print_table(
+        &["ID", "LAT", "LON", "COUNTRY", "CONTINENT", "CAPACITY"],
+        regions
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.location.lat.to_string(),
+                    r.location.lon.to_string(),
+                    r.location.country.clone(),
+                    r.location.continent.clone(),
+                    r.capacity
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".to_string()),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn endpoint_table(endpoints: &[EndpointDto]) {
+    print_table(
+        &["ID", "REGION", "TARGET", "WEIGHT", "ENABLED", "LABELS"],
+        endpoints
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.clone(),
+                    e.region.clone(),
+                    e.address
+                        .clone()
+                        .or_else(|| e.cname.clone())
+                        .unwrap_or_default(),
+                    e.weight.to_string(),
+                    e.enabled.to_string(),
+                    e.labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn token_table(tokens: &[TokenDto]) {
+    print_table(
+        &["ID", "SCOPES", "EXPIRES"],
+        tokens
+            .iter()
+            .map(|t| {
+                vec![
+                    t.id.clone(),
+                    t.scopes
+                        .iter()
+                        .map(|s| format!("{s:?}").to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    t.expires_at
+                        .map(format_millis)
+                        .unwrap_or_else(|| "never".to_string()),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn audit_table(entries: &[AuditEntryDto]) {
+    print_table(
+        &["VERSION", "AT", "WHO", "FROM", "WHAT"],
+        entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.version.to_string(),
+                    format_millis(e.at),
+                    e.who.clone(),
+                    e.from.clone().unwrap_or_else(|| "-".to_string()),
+                    e.summary.clone(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn cluster_table(status: &ClusterStatus) {
+    let node = &status.node;
+    println!(
+        "node {}  role {}  term {}  leader {}  applied {}  version {}  {}",
+        node.id,
+        node.role,
+        node.term,
+        node.leader
+            .map(|l| l.to_string())
+            .unwrap_or_else(|| "none".to_string()),
+        node.applied_index,
+        status.version,
+        if node.stale { "STALE" } else { "fresh" }
+    );
+    println!("voters {:?}  learners {:?}", node.voters, node.learners);
+    if !status.members.is_empty() {
+        println!();
+        print_table(
+            &["ID", "ADDR", "ROLE", "RUNS", "REGION", "APPLIED"],
+            status
+                .members
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.id.to_string(),
+                        m.addr.clone(),
+                        m.raft_role.clone(),
+                        m.roles.join(","),
+                        m.region.clone().unwrap_or_else(|| "-".to_string()),
+                        m.applied_index.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+}
+
+/// Unix millis as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+fn format_millis(millis: u64) -> String {
+    let seconds = millis / 1000;
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        (rest % 3600) / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_dates_parse() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(format_millis(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_millis(1_700_000_000_000), "2023-11-14T22:13:20Z");
+    }
 }

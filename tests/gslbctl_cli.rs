@@ -1,0 +1,264 @@
+//! Black-box tests of the real `gslbctl` binary against an in-process node (one Raft voter
+//! serving `gslb_api::serve` on 127.0.0.1 port 0): zone import and export, `apply` with
+//! `--dry-run` and `--prune`, output formats, errors that name the field, and auth.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use gslb_api::ApiOptions;
+use gslb_store::raft::{spawn_node, ClusterSecret, NodeHandle, NodeOptions, RaftSettings};
+use serde_json::Value;
+
+const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
+const TOKEN: &str = "bootstrap-admin-token-0123456789";
+
+/// A running one-voter node with the API.
+struct Node {
+    url: String,
+    handle: NodeHandle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Node {
+    async fn start(dir: &Path) -> Node {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let mut options = NodeOptions::new(
+            1,
+            dir,
+            &addr,
+            ClusterSecret::new("test-cluster-secret-0123456789").unwrap(),
+        );
+        options.raft = RaftSettings {
+            heartbeat_ms: 100,
+            election_min_ms: 400,
+            election_max_ms: 800,
+            ..RaftSettings::default()
+        };
+        options.kv_cache_bytes = 8 * 1024 * 1024;
+        let handle = spawn_node(options).await.unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let api = ApiOptions {
+            bootstrap_token: Some(TOKEN.to_string()),
+            ..ApiOptions::default()
+        };
+        tokio::spawn(gslb_api::serve(listener, handle.clone(), api, async move {
+            let _ = stopped.await;
+        }));
+        handle
+            .initialize(BTreeMap::from([(1, addr.clone())]))
+            .await
+            .unwrap();
+        handle
+            .wait_metrics(Duration::from_secs(30), "a leader", |m| {
+                m.leader == Some(1) && m.applied_index > 0
+            })
+            .await
+            .unwrap();
+        Node {
+            url: format!("http://{addr}"),
+            handle,
+            stop: Some(stop),
+        }
+    }
+
+    /// Runs gslbctl with the node's URL and token; returns (success, stdout, stderr).
+    async fn ctl(&self, args: &[&str]) -> (bool, String, String) {
+        self.ctl_as(Some(TOKEN), args).await
+    }
+
+    async fn ctl_as(&self, token: Option<&str>, args: &[&str]) -> (bool, String, String) {
+        let mut command = tokio::process::Command::new(GSLBCTL);
+        command.env_remove("GSLB_TOKEN").arg("--api").arg(&self.url);
+        if let Some(token) = token {
+            command.arg("--token").arg(token);
+        }
+        let output = command.args(args).output().await.unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        eprintln!("$ gslbctl {}\n{stdout}{stderr}", args.join(" "));
+        (output.status.success(), stdout, stderr)
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.handle.shutdown().await;
+    }
+}
+
+const ZONE: &str = "$ORIGIN example.test.\n$TTL 300\n\
+@ 3600 IN SOA ns1 hostmaster 7 7200 900 1209600 300\n\
+@ IN NS ns1\n\
+ns1 IN A 192.0.2.53\n\
+www IN A 192.0.2.10\n";
+
+const APPLY: &str = "\
+regions:
+  - id: eu-1
+    location: {lat: 50.11, lon: 8.68, country: DE, continent: EU}
+    capacity: 8
+  - id: us-1
+    location: {lat: 39.04, lon: -77.49, country: US, continent: NA}
+endpoints:
+  - id: web-eu
+    region: eu-1
+    address: 192.0.2.10
+    weight: 10
+  - id: web-us
+    region: us-1
+    address: 2001:db8::10
+records:
+  - zone: example.test.
+    name: api
+    type: AAAA
+    data: ['2001:db8::1']
+";
+
+/// What does this test do: imports a zone file with `gslbctl zone import` (waiting for
+/// INSYNC), reads it back with `get` in table, JSON and YAML, and exports it; then
+/// `apply --dry-run` prints the diff without changing anything, `apply` changes the state in
+/// one version, a second apply has no changes, `--prune` removes what the file dropped, a
+/// bad file fails naming the field, and a missing token is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gslbctl_imports_applies_and_reports_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(&dir.path().join("node")).await;
+    let zone_file = dir.path().join("example.test.zone");
+    std::fs::write(&zone_file, ZONE).unwrap();
+
+    eprintln!("phase: zone import and read back");
+    let (ok, stdout, stderr) = node
+        .ctl(&["zone", "import", zone_file.to_str().unwrap()])
+        .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("zone example.test. imported"), "{stdout}");
+    assert!(stderr.contains("INSYNC on all DNS nodes after"), "{stderr}");
+    let (ok, stdout, _) = node.ctl(&["get", "zones"]).await;
+    assert!(ok);
+    assert!(
+        stdout.contains("APEX") && stdout.contains("example.test."),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = node
+        .ctl(&["get", "zone", "example.test.", "-o", "json"])
+        .await;
+    assert!(ok);
+    let zone: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(zone["soa"]["serial"], 7);
+    let (ok, stdout, _) = node
+        .ctl(&["get", "records", "--zone", "example.test.", "-o", "yaml"])
+        .await;
+    assert!(ok);
+    assert!(stdout.contains("name: www.example.test."), "{stdout}");
+    let (ok, stdout, _) = node.ctl(&["zone", "export", "example.test."]).await;
+    assert!(ok);
+    assert!(stdout.contains("192.0.2.10"), "{stdout}");
+
+    eprintln!("phase: apply --dry-run changes nothing");
+    let apply_file = dir.path().join("apply.yaml");
+    std::fs::write(&apply_file, APPLY).unwrap();
+    let version = node.handle.state().version;
+    let (ok, stdout, _) = node
+        .ctl(&["apply", "-f", apply_file.to_str().unwrap(), "--dry-run"])
+        .await;
+    assert!(ok);
+    for wanted in [
+        "+ region eu-1",
+        "+ region us-1",
+        "+ endpoint web-eu",
+        "+ record api.example.test. AAAA in example.test.",
+    ] {
+        assert!(stdout.contains(wanted), "missing {wanted:?} in {stdout}");
+    }
+    assert_eq!(node.handle.state().version, version);
+
+    eprintln!("phase: apply, then apply again");
+    let (ok, stdout, stderr) = node
+        .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
+        .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("applied 5 changes"), "{stdout}");
+    let state = node.handle.state();
+    assert_eq!(state.version, version + 1, "one atomic entry");
+    assert_eq!(state.regions.len(), 2);
+    assert_eq!(state.endpoints["web-us"].weight, 1);
+    let (ok, stdout, _) = node
+        .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
+        .await;
+    assert!(ok);
+    assert!(stdout.contains("no changes"), "{stdout}");
+
+    eprintln!("phase: prune");
+    let pruned = APPLY
+        .replace("    capacity: 8\n", "    capacity: 16\n")
+        .replace(
+            "  - id: web-us\n    region: us-1\n    address: 2001:db8::10\n",
+            "",
+        );
+    std::fs::write(&apply_file, &pruned).unwrap();
+    let (ok, stdout, stderr) = node
+        .ctl(&["apply", "-f", apply_file.to_str().unwrap(), "--prune"])
+        .await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("~ region eu-1"), "{stdout}");
+    assert!(stdout.contains("capacity: 8 -> 16"), "{stdout}");
+    assert!(stdout.contains("- endpoint web-us"), "{stdout}");
+    assert!(
+        stdout.contains("- record www.example.test. A in example.test."),
+        "{stdout}"
+    );
+    let state = node.handle.state();
+    assert!(!state.endpoints.contains_key("web-us"));
+    assert_eq!(state.regions["eu-1"].capacity, Some(16));
+
+    eprintln!("phase: errors name the field and change nothing");
+    let version = node.handle.state().version;
+    std::fs::write(
+        &apply_file,
+        "endpoints:\n  - id: web-eu\n    region: eu-1\n    address: 192.0.2.10\n    weight: 5000000\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = node
+        .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
+        .await;
+    assert!(!ok);
+    assert!(stderr.contains("changes[0].endpoint.weight"), "{stderr}");
+    std::fs::write(&apply_file, "regions:\n  - id: eu-9\n    colour: blue\n").unwrap();
+    let (ok, _, stderr) = node
+        .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
+        .await;
+    assert!(!ok);
+    assert!(stderr.contains("colour"), "{stderr}");
+    let (ok, _, stderr) = node.ctl(&["delete", "region", "eu-1", "--no-wait"]).await;
+    assert!(!ok, "eu-1 still has an endpoint");
+    assert!(stderr.contains("409 conflict"), "{stderr}");
+    assert_eq!(node.handle.state().version, version);
+
+    eprintln!("phase: auth");
+    let (ok, _, stderr) = node.ctl_as(None, &["get", "zones"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("401 unauthorized"), "{stderr}");
+    let (ok, stdout, _) = node
+        .ctl(&["token", "create", "reader", "--scope", "read"])
+        .await;
+    assert!(ok);
+    let secret = stdout.lines().nth(1).unwrap().trim().to_string();
+    let (ok, _, _) = node.ctl_as(Some(&secret), &["get", "regions"]).await;
+    assert!(ok);
+    let (ok, _, stderr) = node
+        .ctl_as(Some(&secret), &["delete", "zone", "example.test."])
+        .await;
+    assert!(!ok);
+    assert!(stderr.contains("403 forbidden"), "{stderr}");
+
+    let (ok, stdout, _) = node.ctl(&["cluster", "status", "-o", "yaml"]).await;
+    assert!(ok);
+    assert!(stdout.contains("role: leader"), "{stdout}");
+    let (ok, stdout, _) = node.ctl(&["get", "audit"]).await;
+    assert!(ok);
+    assert!(stdout.contains("batch(5)"), "{stdout}");
+    node.stop().await;
+}
