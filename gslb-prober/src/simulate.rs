@@ -95,7 +95,7 @@ pub fn simulate_write_rate(scenario: &Scenario) -> WriteRate {
         })
         .collect();
     let healthy = |check: usize, now: u64| {
-        if scenario.flap_one_in == 0 || check % scenario.flap_one_in != 0 {
+        if scenario.flap_one_in == 0 || !check.is_multiple_of(scenario.flap_one_in) {
             return true;
         }
         let phase = (now + check as u64 * 997) % 60_000;

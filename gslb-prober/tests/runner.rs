@@ -252,7 +252,10 @@ async fn three_vantages_decide_through_the_store() {
         "interval_ms": 100, "timeout_ms": 80, "rise": 1, "fall": 2
     }))
     .unwrap();
-    sink.write(Command::PutCheck { check }).unwrap();
+    sink.write(Command::PutCheck {
+        check: Box::new(check),
+    })
+    .unwrap();
 
     let mut probers = Vec::new();
     for vantage in ["eu", "us", "ap"] {

@@ -134,8 +134,8 @@ pub enum Command {
     },
     /// Create or replace a check; its subject and vantages must exist.
     PutCheck {
-        /// The check.
-        check: Check,
+        /// The check (boxed: it is the largest payload and would size every command).
+        check: Box<Check>,
     },
     /// Remove a check and its observations (idempotent).
     DeleteCheck {
@@ -529,7 +529,9 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutOverride { rule } => put(&mut state.overrides, rule.id.clone(), rule.clone()),
         Command::DeleteOverride { id } => state.overrides.remove(id).is_some(),
         Command::PutDrill { drill } => put(&mut state.drills, drill.id.clone(), drill.clone()),
-        Command::PutCheck { check } => put(&mut state.checks, check.id.clone(), check.clone()),
+        Command::PutCheck { check } => {
+            put(&mut state.checks, check.id.clone(), check.as_ref().clone())
+        }
         Command::DeleteCheck { id } => {
             let removed = state.checks.remove(id).is_some();
             state.health.remove(id).is_some() || removed

@@ -397,15 +397,14 @@ pub fn derive_health(
         } else {
             endpoint_rtt
         };
-        let by_endpoints = if health.endpoints_enabled == 0 {
-            HealthStatus::Up
-        } else if health.endpoints_up >= health.min_healthy {
-            HealthStatus::Up
-        } else if health.endpoints_up + health.endpoints_unknown >= health.min_healthy {
-            HealthStatus::Unknown
-        } else {
-            HealthStatus::Down
-        };
+        let by_endpoints =
+            if health.endpoints_enabled == 0 || health.endpoints_up >= health.min_healthy {
+                HealthStatus::Up
+            } else if health.endpoints_up + health.endpoints_unknown >= health.min_healthy {
+                HealthStatus::Unknown
+            } else {
+                HealthStatus::Down
+            };
         health.status = if deep_checks == 0 && health.endpoints_enabled == 0 {
             HealthStatus::Unknown
         } else {
@@ -811,7 +810,14 @@ mod tests {
             run(&mut state, Command::PutEndpoint { endpoint }, 1).unwrap();
         }
         let check = replication_check();
-        run(&mut state, Command::PutCheck { check }, 1).unwrap();
+        run(
+            &mut state,
+            Command::PutCheck {
+                check: Box::new(check),
+            },
+            1,
+        )
+        .unwrap();
         let audited = state.audit.len();
         let observe = |vantage: &str, up| Command::ReportObservations {
             vantage: vantage.to_string(),
