@@ -78,6 +78,17 @@ async fn three_voters_and_a_learner_serve_the_api() {
         .await
         .unwrap();
 
+    tracing::info!("phase: a second id at a member's address, or a voter as learner, is refused");
+    for body in [
+        json!({"id": 5, "addr": learner.addr}),
+        json!({"id": 1, "addr": "127.0.0.1:1"}),
+    ] {
+        let (status, _, refused) = follower
+            .admin(Method::POST, "/v1/cluster/learners", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    }
+
     tracing::info!("phase: write through the learner, read everywhere");
     let client = Client::new(&learner.url, Some(ADMIN.to_string())).unwrap();
     let region: RegionDto = serde_json::from_value(region("eu-1")).unwrap();

@@ -68,6 +68,7 @@ impl ChangeStatusDto {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// The changes; later ones see earlier ones (a zone put first can receive records).
+    #[schema(min_items = 1)]
     pub changes: Vec<ChangeDto>,
 }
 

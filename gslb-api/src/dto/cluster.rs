@@ -151,6 +151,7 @@ pub struct AddLearnerRequest {
 #[serde(deny_unknown_fields)]
 pub struct ChangeVotersRequest {
     /// The new voter set; each must already be a member (add it as a learner first).
+    #[schema(min_items = 1)]
     pub voters: Vec<u64>,
     /// Keep removed voters as learners (default true).
     #[serde(default = "default_retain")]

@@ -11,8 +11,10 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct EndpointDto {
     /// Stable id, a slug.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$")]
     pub id: String,
     /// The region it lives in; must exist.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$")]
     pub region: String,
     /// An IPv4 or IPv6 address (answered as A/AAAA); exactly one of `address` and `cname`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -22,6 +24,7 @@ pub struct EndpointDto {
     pub cname: Option<String>,
     /// Relative share in weighted choices, 0-1000000 (default 1; 0 = standby).
     #[serde(default = "default_weight")]
+    #[schema(maximum = 1_000_000)]
     pub weight: u32,
     /// False keeps it out of every answer whatever its health (default true).
     #[serde(default = "default_enabled")]

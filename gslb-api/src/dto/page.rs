@@ -21,6 +21,7 @@ pub const MAX_LIMIT: usize = 1000;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page, 1-1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Start after this key (the `next` of the previous page).
     pub after: Option<String>,

@@ -86,6 +86,7 @@ pub struct RecordSetDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u32>,
     /// The records in presentation format, at least one.
+    #[schema(min_items = 1)]
     pub data: Vec<String>,
 }
 

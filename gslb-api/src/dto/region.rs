@@ -10,10 +10,12 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct RegionDto {
     /// Stable id, a slug (`eu-west-1`).
+    #[schema(pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$")]
     pub id: String,
     /// Where it is.
     pub location: LocationDto,
     /// Declared capacity (> 0), e.g. nodes behind its load balancer; omit when checks report it.
+    #[schema(minimum = 1)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
 }
@@ -23,12 +25,16 @@ pub struct RegionDto {
 #[serde(deny_unknown_fields)]
 pub struct LocationDto {
     /// Latitude in degrees, -90..90 (kept to 6 decimals).
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
     /// Longitude in degrees, -180..180 (kept to 6 decimals).
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
     /// ISO 3166-1 alpha-2 country code, upper case (`DE`).
+    #[schema(pattern = r"^[A-Z]{2}$")]
     pub country: String,
     /// Continent code: AF, AN, AS, EU, NA, OC or SA.
+    #[schema(pattern = r"^(AF|AN|AS|EU|NA|OC|SA)$")]
     pub continent: String,
 }
 

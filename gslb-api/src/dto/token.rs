@@ -61,13 +61,16 @@ pub struct TokenDto {
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
     /// Stable id, a slug; must be new.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$")]
     pub id: String,
     /// What it may do; at least one.
+    #[schema(min_items = 1)]
     pub scopes: Vec<ScopeDto>,
     /// Unix millis after which it is refused; absent = never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
     /// The secret to use (at least 16 characters); a random one is made when absent.
+    #[schema(min_length = 16, pattern = r"^\S+$")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use axum::extract::State;
 use axum::Json;
+use gslb_store::model::FieldErrors;
 use gslb_store::raft::MembershipError;
 
 use crate::auth::Caller;
@@ -15,6 +16,12 @@ use crate::dto::{
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::ApiContext;
+
+fn field_errors(path: &str, message: String) -> FieldErrors {
+    let mut fields = FieldErrors::default();
+    fields.push(path, message);
+    fields
+}
 
 fn membership_error(error: MembershipError) -> ApiError {
     match error {
@@ -49,6 +56,26 @@ pub async fn add_learner(
             "addr",
             format!("must be host:port, got {:?}", body.addr),
         ));
+    }
+    // Two node ids at one address would make a node replicate to itself (openraft asserts
+    // on an append from its own term), so an address already held by another member is
+    // refused; so is turning a voter into a learner.
+    let state = context.node.state();
+    if let Some(holder) = state
+        .members
+        .values()
+        .find(|member| member.addr == body.addr && member.id != body.id)
+    {
+        return Err(ApiError::Conflict {
+            message: format!("address {} belongs to node {}", body.addr, holder.id),
+            fields: field_errors("addr", format!("already used by node {}", holder.id)),
+        });
+    }
+    if context.node.metrics().voters.contains(&body.id) {
+        return Err(ApiError::Conflict {
+            message: format!("node {} is a voter; change voters instead", body.id),
+            fields: field_errors("id", format!("node {} is a voter", body.id)),
+        });
     }
     tracing::info!(who = %actor.who, from = ?actor.from, learner = body.id, addr = %body.addr, "add learner");
     let index = context
