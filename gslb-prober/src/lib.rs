@@ -15,8 +15,8 @@
 //! - `runner`: `spawn_prober`, the tokio loop that ties them together.
 //! - `simulate`: `simulate_write_rate`, the pure core over simulated time (write load).
 //!
-//! Not yet: `https` checks (reqwest is built without a TLS provider; they fail with a clear
-//! reason), so `ca_pem` and `skip_verify` are accepted by the store but unused.
+//! TLS: reqwest with rustls on the ring provider (`http_client` installs it as the process
+//! default when none is), so no C toolchain beyond ring's is needed.
 //!
 //! Invariant: nothing here blocks without a timeout or reads more than `MAX_BODY_BYTES` from
 //! a backend; a failing sink never stops probing.

@@ -129,8 +129,62 @@ async fn http_checks_judge_status_body_and_misbehaviour() {
 
     let refused = probe(http_kind(1, json!({})), Some("127.0.0.1"), 500);
     assert_fails(&attempt(&refused).await, "GET 127.0.0.1:1/healthz");
-    let https = probe(json!({"type": "https"}), Some("127.0.0.1"), 500);
-    assert_fails(&attempt(&https).await, "https checks are not supported");
+}
+
+/// https: SNI and certificate name from `host`, a custom CA, skip-verify, and the failures
+/// when the certificate does not fit.
+#[tokio::test]
+async fn https_checks_verify_against_the_given_ca() {
+    let backend = HttpBackend::start_tls(Behavior::Respond(
+        200,
+        "text/plain",
+        "secure ok".to_string(),
+    ))
+    .await;
+    let port = backend.addr.port();
+    let ca = HttpBackend::test_ca_pem();
+    let https = |extra: serde_json::Value| {
+        let mut kind = json!({"type": "https", "port": port, "path": "/healthz",
+                              "body_contains": "secure ok"});
+        kind.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        probe(kind, Some("127.0.0.1"), 1_000)
+    };
+    let named = attempt(&https(json!({"host": "www.example.test", "ca_pem": ca}))).await;
+    assert!(named.ok, "{named:?}");
+    let request = backend.last_request.lock().unwrap().to_lowercase();
+    assert!(request.contains("host: www.example.test"), "{request}");
+    let by_address = attempt(&https(json!({"ca_pem": ca}))).await;
+    assert!(
+        by_address.ok,
+        "the certificate names 127.0.0.1 too: {by_address:?}"
+    );
+    assert!(
+        attempt(&https(
+            json!({"host": "www.example.test", "skip_verify": true})
+        ))
+        .await
+        .ok
+    );
+
+    let untrusted = attempt(&https(json!({"host": "www.example.test"}))).await;
+    println!("untrusted: {:?}", untrusted.error);
+    assert_fails(&untrusted, "certificate");
+    let wrong_name = attempt(&https(json!({"host": "other.example.test", "ca_pem": ca}))).await;
+    assert_fails(&wrong_name, "certificate");
+    let plain = HttpBackend::start(
+        "127.0.0.1",
+        0,
+        Behavior::Respond(200, "text/plain", "secure ok".to_string()),
+    )
+    .await;
+    let mut not_tls = https(json!({"ca_pem": ca}));
+    if let gslb_store::model::CheckKind::Https(params) = &mut not_tls.check.kind {
+        params.port = Some(plain.addr.port());
+    }
+    let not_tls = attempt(&not_tls).await;
+    assert!(!not_tls.ok, "{not_tls:?}");
 }
 
 /// tcp: connect, send/expect, refused, silent.

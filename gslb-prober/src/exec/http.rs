@@ -1,5 +1,6 @@
-//! HTTP-based checks over one shared `reqwest` client: `http` (status, headers, body
-//! substring or regex, Host header, a check address apart from the answered one),
+//! HTTP-based checks over shared `reqwest` clients: `http` and `https` (status, headers, body
+//! substring or regex, Host header and SNI, a custom CA or no verification, a check address
+//! apart from the answered one),
 //! `replication` (a JSON document on which `JsonCondition`s must hold) and `kube-local`
 //! (kube-proxy's `healthCheckNodePort` on every node, counting nodes with
 //! `localEndpoints ≥ 1`).
@@ -7,7 +8,9 @@
 //! Bodies are read in chunks up to `MAX_BODY_BYTES` and no further, so an endless body costs
 //! 64 KiB and a clear failure, never a stuck prober.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gslb_store::model::check::{HttpCheck, JsonCondition, KubeLocalCheck, ReplicationCheck};
@@ -16,18 +19,84 @@ use reqwest::header::HOST;
 use super::tcp::contains;
 use super::{micros, Attempt, MAX_BODY_BYTES};
 
-/// The HTTP client every check of a prober shares.
-pub type HttpClient = reqwest::Client;
+/// The most distinct TLS setups cached; past it the cache starts over.
+const MAX_TLS_CLIENTS: usize = 4096;
 
-/// A client for probing: no proxies from the environment, no redirects followed, no pooled
-/// connections (each attempt opens its own, so a dead listener is seen at once).
-pub fn http_client() -> Result<HttpClient, reqwest::Error> {
+/// The HTTP clients every check of a prober shares: one plain client, and one TLS client per
+/// distinct (SNI host, address, CA, verification) setup, built on first use. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    /// For `http`, `replication` and `kube-local`.
+    plain: reqwest::Client,
+    /// For `https`, by setup.
+    tls: Arc<Mutex<BTreeMap<TlsSetup, reqwest::Client>>>,
+}
+
+/// What makes one TLS client differ from another.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct TlsSetup {
+    /// The name sent as SNI and verified against the certificate.
+    host: String,
+    /// Where that name connects.
+    peer: SocketAddr,
+    /// The only trusted CA, when given.
+    ca_pem: Option<String>,
+    /// Accept any certificate.
+    skip_verify: bool,
+}
+
+/// The settings every probing client shares: no proxies from the environment, no redirects
+/// followed, no pooled connections (each attempt opens its own, so a dead listener is seen at
+/// once).
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
         .user_agent(concat!("gslb-prober/", env!("CARGO_PKG_VERSION")))
-        .build()
+}
+
+/// Builds the prober's clients, installing ring as the process's rustls provider if none is.
+pub fn http_client() -> Result<HttpClient, reqwest::Error> {
+    // Err only means a provider is already installed, which is as good.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(HttpClient {
+        plain: builder().build()?,
+        tls: Arc::new(Mutex::new(BTreeMap::new())),
+    })
+}
+
+impl HttpClient {
+    /// The TLS client for `setup`, built once.
+    fn tls_client(&self, setup: TlsSetup) -> Result<reqwest::Client, String> {
+        let mut clients = self
+            .tls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(client) = clients.get(&setup) {
+            return Ok(client.clone());
+        }
+        let mut tls = builder();
+        if setup.host.parse::<IpAddr>().is_err() {
+            tls = tls.resolve(&setup.host, setup.peer);
+        }
+        if let Some(pem) = &setup.ca_pem {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|error| format!("ca_pem: {}", describe(&error)))?;
+            tls = tls.tls_certs_only(certificates);
+        }
+        if setup.skip_verify {
+            tls = tls.danger_accept_invalid_certs(true);
+        }
+        let client = tls
+            .build()
+            .map_err(|error| format!("tls client: {}", describe(&error)))?;
+        if clients.len() >= MAX_TLS_CLIENTS {
+            clients.clear();
+        }
+        clients.insert(setup, client.clone());
+        Ok(client)
+    }
 }
 
 /// A request error with its causes, lowercase as reqwest writes them.
@@ -71,8 +140,8 @@ async fn read_bounded(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool
     }
 }
 
-/// Sends a GET to `peer` + `path` with an optional Host header; returns the response and the
-/// time to its headers.
+/// Sends a plain-HTTP GET to `peer` + `path` with an optional Host header; returns the
+/// response and the time to its headers.
 async fn get(
     client: &HttpClient,
     peer: SocketAddr,
@@ -81,7 +150,21 @@ async fn get(
     headers: &[(&String, &String)],
     timeout: Duration,
 ) -> Result<(reqwest::Response, Duration), String> {
-    let mut request = client.get(format!("http://{peer}{path}")).timeout(timeout);
+    let url = format!("http://{peer}{path}");
+    send(&client.plain, url, peer, path, host, headers, timeout).await
+}
+
+/// Sends a GET to `url` (which connects to `peer`), naming `peer` and `path` in errors.
+async fn send(
+    client: &reqwest::Client,
+    url: String,
+    peer: SocketAddr,
+    path: &str,
+    host: Option<&str>,
+    headers: &[(&String, &String)],
+    timeout: Duration,
+) -> Result<(reqwest::Response, Duration), String> {
+    let mut request = client.get(url).timeout(timeout);
     if let Some(host) = host {
         request = request.header(HOST, host);
     }
@@ -102,25 +185,50 @@ async fn get(
     Ok((response, started.elapsed()))
 }
 
-/// The `http` check.
+/// The `http` check, or with `tls` the `https` one: SNI and certificate name are `host`
+/// (else the address), connecting to `address` whatever `host` resolves to.
 pub(super) async fn run_http(
     client: &HttpClient,
     address: IpAddr,
     params: &HttpCheck,
     timeout: Duration,
+    tls: bool,
 ) -> Attempt {
-    let peer = SocketAddr::new(address, params.port.unwrap_or(80));
+    let peer = SocketAddr::new(address, params.port.unwrap_or(if tls { 443 } else { 80 }));
     let headers: Vec<_> = params.headers.iter().collect();
-    let (mut response, rtt) = match get(
-        client,
-        peer,
-        &params.path,
-        params.host.as_deref(),
-        &headers,
-        timeout,
-    )
-    .await
-    {
+    let answer = if tls {
+        let host = params.host.clone().unwrap_or_else(|| address.to_string());
+        let setup = TlsSetup {
+            host: host.clone(),
+            peer,
+            ca_pem: params.ca_pem.clone(),
+            skip_verify: params.skip_verify,
+        };
+        let tls_client = match client.tls_client(setup) {
+            Ok(tls_client) => tls_client,
+            Err(error) => return Attempt::fail(error, None),
+        };
+        let authority = match address {
+            _ if params.host.is_some() => host,
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => format!("[{v6}]"),
+        };
+        let url = format!("https://{authority}:{}{}", peer.port(), params.path);
+        send(
+            &tls_client,
+            url,
+            peer,
+            &params.path,
+            None,
+            &headers,
+            timeout,
+        )
+        .await
+    } else {
+        let host = params.host.as_deref();
+        get(client, peer, &params.path, host, &headers, timeout).await
+    };
+    let (mut response, rtt) = match answer {
         Ok(answer) => answer,
         Err(error) => return Attempt::fail(error, None),
     };

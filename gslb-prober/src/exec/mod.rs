@@ -4,7 +4,7 @@
 //! reads more than `MAX_BODY_BYTES` of anything.
 //!
 //! - `tcp`: connect, optional send/expect.
-//! - `http`: `http` (https is refused for now: no TLS provider is compiled in),
+//! - `http`: `http` and `https` (rustls with ring; SNI, custom CA, skip-verify),
 //!   `replication` (JSON conditions) and `kube-local` (per node, `localEndpoints`).
 //! - `dns`: one UDP query built with hickory-proto.
 
@@ -87,12 +87,11 @@ async fn run(probe: &Probe, client: &HttpClient, timeout: Duration) -> Attempt {
     match (&probe.check.kind, address) {
         (CheckKind::Tcp(tcp), Some(address)) => tcp::run(address, tcp).await,
         (CheckKind::Http(params), Some(address)) => {
-            http::run_http(client, address, params, timeout).await
+            http::run_http(client, address, params, timeout, false).await
         }
-        (CheckKind::Https(_), _) => Attempt::fail(
-            "https checks are not supported by this prober build (no TLS provider)",
-            None,
-        ),
+        (CheckKind::Https(params), Some(address)) => {
+            http::run_http(client, address, params, timeout, true).await
+        }
         (CheckKind::Dns(params), Some(address)) => dns::run(address, params).await,
         (CheckKind::Replication(params), Some(address)) => {
             http::run_replication(client, address, params, timeout).await

@@ -1,6 +1,9 @@
 //! Local backends for the prober's tests: a raw HTTP server on 127.0.0.x whose behaviour a
 //! test switches at run time (healthy, failing, hanging, garbage, endless body, JSON), and a
 //! UDP DNS server. Raw sockets keep each misbehaviour exact.
+//!
+//! `data/` holds a test CA and a server certificate for `www.example.test` and 127.0.0.1
+//! (P-256, valid for 100 years), made with `openssl req -x509` and `openssl x509 -req`.
 
 #![allow(dead_code)]
 
@@ -11,8 +14,10 @@ use std::time::Duration;
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{RData, Record};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 
 /// What the HTTP backend does with the next request.
 #[derive(Debug, Clone)]
@@ -40,6 +45,41 @@ pub struct HttpBackend {
 impl HttpBackend {
     /// Starts a backend on `ip` (port 0 unless `port` is given).
     pub async fn start(ip: &str, port: u16, behavior: Behavior) -> HttpBackend {
+        HttpBackend::start_with(ip, port, behavior, None).await
+    }
+
+    /// Starts an HTTPS backend on 127.0.0.1:0 with the test server certificate.
+    pub async fn start_tls(behavior: Behavior) -> HttpBackend {
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+        let certificates: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(format!("{data}/server.pem"))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(format!("{data}/server.key")).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certificates, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        HttpBackend::start_with("127.0.0.1", 0, behavior, Some(acceptor)).await
+    }
+
+    /// The test CA's PEM, for `ca_pem`.
+    pub fn test_ca_pem() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ca.pem")).unwrap()
+    }
+
+    /// Starts a backend, with TLS when `acceptor` is given.
+    async fn start_with(
+        ip: &str,
+        port: u16,
+        behavior: Behavior,
+        acceptor: Option<tokio_rustls::TlsAcceptor>,
+    ) -> HttpBackend {
         let listener = TcpListener::bind((ip.parse::<IpAddr>().unwrap(), port))
             .await
             .expect("bind backend");
@@ -53,7 +93,19 @@ impl HttpBackend {
                     return;
                 };
                 let behavior = shared.lock().unwrap().clone();
-                tokio::spawn(serve(stream, behavior, last.clone()));
+                let last = last.clone();
+                match acceptor.clone() {
+                    None => {
+                        tokio::spawn(serve(stream, behavior, last));
+                    }
+                    Some(acceptor) => {
+                        tokio::spawn(async move {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                serve(stream, behavior, last).await;
+                            }
+                        });
+                    }
+                }
             }
         });
         HttpBackend {
@@ -75,7 +127,11 @@ impl HttpBackend {
 }
 
 /// Serves one connection.
-async fn serve(mut stream: TcpStream, behavior: Behavior, last: Arc<Mutex<String>>) {
+async fn serve(
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+    behavior: Behavior,
+    last: Arc<Mutex<String>>,
+) {
     let mut head = Vec::new();
     let mut buffer = [0u8; 1024];
     while !head.windows(4).any(|window| window == b"\r\n\r\n") && head.len() < 16_384 {
