@@ -38,11 +38,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run one node with the roles its config names (today: DNS over zone files).
+    /// Run one node with the roles its config names: DNS over zone files, or with
+    /// `[control]` a Raft voter or learner serving Raft RPC and the REST API over HTTP, its
+    /// DNS role (if any) answering from the replicated state.
     ///
-    /// Logs `listening on udp ADDR` / `tcp ADDR` once bound (port 0 picks a free port);
-    /// SIGTERM or SIGINT stop accepting, let in-flight TCP queries finish, and exit 0;
-    /// SIGHUP reloads the zone files (a broken one keeps the previous zones).
+    /// Logs `listening on udp ADDR` / `tcp ADDR` / `http ADDR` once bound (port 0 picks a
+    /// free port); SIGTERM or SIGINT stop accepting, let in-flight TCP queries finish, stop
+    /// the HTTP server and the Raft node, and exit 0; SIGHUP reloads the zone files of a
+    /// node without `[control]` (a broken one keeps the previous zones).
     Serve {
         /// The node config (TOML); relative paths in it resolve against its directory.
         #[arg(long, value_name = "FILE")]
@@ -57,16 +60,20 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// Start a local demo: two DNS nodes serving a sample zone, and `dig` lines to try.
+    /// Start a local demo: 3 control-plane voters and 2 DNS nodes, a sample zone written
+    /// through the control plane, and `dig` / `curl` / `gslbctl` lines to try.
     ///
     /// The nodes are child processes (`gslb serve`); Ctrl-C stops everything it started, and
-    /// the nodes also stop if the demo is killed. The control plane, probers and API of the
-    /// full demo are not built yet.
+    /// the nodes also stop if the demo is killed. Probers, sample regions with health
+    /// backends and GSLB records of the full demo are not built yet.
     Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any HTTP client exists: reqwest's rustls has no provider of its own here, and
+    // the Raft client would panic without one. Ignored when one is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
         Command::Serve { config } => run_serve(config),
         Command::CheckConfig { file } => check_config(file),
