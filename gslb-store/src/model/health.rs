@@ -317,16 +317,21 @@ pub fn derive_health(
         at: now,
         ..HealthView::default()
     };
+    // Check ids per subject, so the walk below is linear in checks + endpoints + regions.
+    let mut by_subject: BTreeMap<&CheckSubject, Vec<&str>> = BTreeMap::new();
     for (id, check) in checks {
         let health = judge_check(check, observations.get(id), regions.keys(), now);
         view.checks.insert(id.clone(), health);
+        by_subject.entry(&check.subject).or_default().push(id);
     }
+    let checks_of = |subject: &CheckSubject| -> Vec<&str> {
+        by_subject.get(subject).cloned().unwrap_or_default()
+    };
     for id in endpoints.keys() {
         let subject = CheckSubject::Endpoint(id.clone());
-        let mine = checks
-            .values()
-            .filter(|check| check.subject == subject)
-            .map(|check| &view.checks[&check.id]);
+        let mine = checks_of(&subject)
+            .into_iter()
+            .map(|check_id| &view.checks[check_id]);
         let mut health = EndpointHealth::default();
         let mut decided: Option<&CheckHealth> = None;
         for check in mine {
@@ -357,9 +362,9 @@ pub fn derive_health(
         };
         let mut deep_checks = 0;
         let mut decided: Option<&CheckHealth> = None;
-        for check in checks.values().filter(|check| check.subject == subject) {
+        for check_id in checks_of(&subject) {
             deep_checks += 1;
-            let judged = &view.checks[&check.id];
+            let judged = &view.checks[check_id];
             health.deep = health.deep.worst(judged.status);
             if let Some(capacity) = judged.capacity {
                 health.capacity = Some(health.capacity.unwrap_or(0).saturating_add(capacity));
@@ -861,6 +866,137 @@ mod tests {
         );
         assert!(deleted.unwrap().changed);
         assert!(state.health.is_empty());
+    }
+
+    /// Records `(check, vantage, up, capacity)` votes at `at`.
+    fn votes(
+        observations: &mut Observations,
+        entries: &[(&str, &str, bool, Option<u32>)],
+        at: u64,
+    ) {
+        for (check, vantage, up, capacity) in entries {
+            let entry = ObservationReport {
+                check: check.to_string(),
+                up: *up,
+                rtt_us: None,
+                error: None,
+                capacity: *capacity,
+            };
+            record_observations(observations, vantage, &[entry], at);
+        }
+    }
+
+    fn kube_check() -> Check {
+        serde_json::from_value(serde_json::json!({
+            "id": "eu-kube", "subject": {"kind": "region", "id": "eu"},
+            "kind": {"type": "kube-local", "nodes": ["192.0.2.1", "192.0.2.2"], "port": 31000},
+            "interval_ms": 1000, "timeout_ms": 500
+        }))
+        .unwrap()
+    }
+
+    /// A region is up only when its deep checks pass and an endpoint is up; unknown while
+    /// either is unknown; capacity is the median of the up votes, so one vantage cannot
+    /// inflate it.
+    #[test]
+    fn region_health_combines_deep_checks_endpoints_and_capacity() {
+        let (regions, endpoints) = world();
+        let checks: BTreeMap<String, Check> = [tcp_check(), kube_check()]
+            .into_iter()
+            .map(|check| (check.id.clone(), check))
+            .collect();
+        let derive = |observations: &Observations| {
+            derive_health(
+                observations,
+                &checks,
+                &regions,
+                &endpoints,
+                &BTreeMap::new(),
+                1_000,
+            )
+        };
+        let mut observations = Observations::new();
+        let view = derive(&observations);
+        assert_eq!(view.regions["eu"].status, HealthStatus::Unknown);
+        assert_eq!(
+            view.regions["us"].status,
+            HealthStatus::Unknown,
+            "nothing to judge"
+        );
+
+        votes(
+            &mut observations,
+            &[
+                ("eu-kube", "eu", true, Some(4)),
+                ("eu-kube", "us", true, Some(5)),
+                ("eu-kube", "ap", true, Some(500)),
+            ],
+            1_000,
+        );
+        let view = derive(&observations);
+        assert_eq!(view.regions["eu"].deep, HealthStatus::Up);
+        assert_eq!(
+            view.regions["eu"].capacity,
+            Some(5),
+            "the median, not the liar's 500"
+        );
+        assert_eq!(
+            view.regions["eu"].status,
+            HealthStatus::Unknown,
+            "its endpoint never reported"
+        );
+
+        votes(
+            &mut observations,
+            &[("web-tcp", "eu", true, None), ("web-tcp", "us", true, None)],
+            1_000,
+        );
+        assert_eq!(derive(&observations).regions["eu"].status, HealthStatus::Up);
+
+        votes(
+            &mut observations,
+            &[
+                ("eu-kube", "eu", false, Some(0)),
+                ("eu-kube", "us", false, Some(0)),
+            ],
+            1_000,
+        );
+        let view = derive(&observations);
+        assert_eq!(view.regions["eu"].status, HealthStatus::Down);
+        assert_eq!(view.regions["eu"].capacity, Some(0));
+    }
+
+    /// Pushed observations count for their TTL, from any reporter when the check names none.
+    #[test]
+    fn external_observations_lapse_after_their_ttl() {
+        let (regions, endpoints) = world();
+        let check: Check = serde_json::from_value(serde_json::json!({
+            "id": "web-ext", "subject": {"kind": "endpoint", "id": "web"},
+            "kind": {"type": "external", "ttl_ms": 5000},
+            "interval_ms": 1000, "timeout_ms": 500
+        }))
+        .unwrap();
+        let checks: BTreeMap<String, Check> = [(check.id.clone(), check)].into();
+        let mut observations = Observations::new();
+        votes(
+            &mut observations,
+            &[("web-ext", "ci-pipeline", true, None)],
+            10_000,
+        );
+        let at = |now| {
+            derive_health(
+                &observations,
+                &checks,
+                &regions,
+                &endpoints,
+                &BTreeMap::new(),
+                now,
+            )
+            .endpoints["web"]
+                .status
+        };
+        assert_eq!(at(15_000), HealthStatus::Up);
+        assert_eq!(at(15_001), HealthStatus::Unknown);
     }
 
     mod props {
