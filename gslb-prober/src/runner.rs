@@ -4,7 +4,7 @@
 //! sink at a time. A failing sink only delays reporting: probing goes on, the outbox keeps
 //! one entry per check, and retries back off.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +31,8 @@ pub struct ProberConfig {
     /// Most attempts running at once; a check due while the limit is reached waits for its
     /// next turn.
     pub max_in_flight: usize,
+    /// How long one send to the sink may take before it counts as unavailable, ms.
+    pub send_timeout_ms: u64,
 }
 
 impl ProberConfig {
@@ -40,6 +42,7 @@ impl ProberConfig {
             vantage: vantage.into(),
             outbox: OutboxConfig::default(),
             max_in_flight: 1024,
+            send_timeout_ms: 10_000,
         }
     }
 }
@@ -182,6 +185,8 @@ async fn run<S: ObservationSink>(
     };
     core.set_probes(&probes_rx.borrow_and_update());
     let mut attempts: JoinSet<(String, Attempt)> = JoinSet::new();
+    // Which check each attempt task runs, so that a panicking attempt still frees its check.
+    let mut attempt_checks: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut sends: JoinSet<(Vec<ObservationReport>, Result<(), SinkError>)> = JoinSet::new();
     loop {
         let now = core.now();
@@ -195,17 +200,26 @@ async fn run<S: ObservationSink>(
             };
             core.running.insert(id.clone());
             let client = client.clone();
-            attempts.spawn(async move {
+            let check_id = id.clone();
+            let task = attempts.spawn(async move {
                 let attempt = execute(&probe, &client).await;
                 (id, attempt)
             });
+            attempt_checks.insert(task.id(), check_id);
         }
         if sends.is_empty() {
             if let Some(batch) = core.outbox.poll(now) {
                 let sink = Arc::clone(&sink);
                 let vantage = config.vantage.clone();
+                let send_timeout = Duration::from_millis(config.send_timeout_ms);
                 sends.spawn(async move {
-                    let result = sink.send(&vantage, &batch).await;
+                    let sent = tokio::time::timeout(send_timeout, sink.send(&vantage, &batch));
+                    let result = sent.await.unwrap_or_else(|_| {
+                        Err(SinkError::Unavailable(format!(
+                            "no answer within {} ms",
+                            send_timeout.as_millis()
+                        )))
+                    });
                     (batch, result)
                 });
             }
@@ -217,10 +231,18 @@ async fn run<S: ObservationSink>(
         let sleep = tokio::time::sleep_until(start + Duration::from_millis(wake.max(now)));
         tokio::select! {
             _ = sleep => {}
-            Some(joined) = attempts.join_next(), if !attempts.is_empty() => {
+            Some(joined) = attempts.join_next_with_id(), if !attempts.is_empty() => {
                 match joined {
-                    Ok((id, attempt)) => core.record(&id, attempt),
-                    Err(error) => tracing::error!(%error, "a check attempt panicked"),
+                    Ok((task, (id, attempt))) => {
+                        attempt_checks.remove(&task);
+                        core.record(&id, attempt);
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "a check attempt panicked");
+                        if let Some(id) = attempt_checks.remove(&error.id()) {
+                            core.record(&id, Attempt::fail("the check attempt panicked", None));
+                        }
+                    }
                 }
             }
             Some(joined) = sends.join_next(), if !sends.is_empty() => {

@@ -164,6 +164,63 @@ async fn an_unavailable_sink_is_retried_with_backoff_and_no_flood() {
     prober.shutdown().await;
 }
 
+/// A sink that never answers while `hang` is set (an API that accepts and stalls).
+struct HangingSink {
+    /// Stall every send while true.
+    hang: std::sync::atomic::AtomicBool,
+    /// Where sends go otherwise.
+    inner: MemorySink,
+}
+
+impl ObservationSink for HangingSink {
+    async fn send(
+        &self,
+        vantage: &str,
+        observations: &[ObservationReport],
+    ) -> Result<(), SinkError> {
+        if self.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.send(vantage, observations).await
+    }
+}
+
+/// A sink that stalls is cut off by the send timeout and retried, so reporting resumes as
+/// soon as it answers again.
+#[tokio::test]
+async fn a_stalled_sink_times_out_and_reporting_resumes() {
+    let backend = HttpBackend::start(
+        "127.0.0.1",
+        0,
+        Behavior::Respond(200, "text/plain", "ok".to_string()),
+    )
+    .await;
+    let sink = Arc::new(HangingSink {
+        hang: std::sync::atomic::AtomicBool::new(true),
+        inner: MemorySink::new(),
+    });
+    let mut stalling = config("eu");
+    stalling.send_timeout_ms = 200;
+    let prober = spawn_prober(
+        stalling,
+        vec![http_probe(backend.addr.port())],
+        sink.clone(),
+        http_client().unwrap(),
+    );
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(sink.inner.batches().is_empty());
+    sink.hang.store(false, Ordering::SeqCst);
+    assert!(
+        sink.inner
+            .wait_for(Duration::from_secs(3), |batches| verdicts(
+                batches, "web-http"
+            ) == [true])
+            .await,
+        "reporting did not resume"
+    );
+    prober.shutdown().await;
+}
+
 /// Applies reports to a shared `State` like the leader would (wall-clock `at`).
 struct StoreSink {
     /// The replicated state, as one node sees it.
