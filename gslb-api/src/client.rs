@@ -133,6 +133,8 @@ pub struct Answer<T> {
 impl Client {
     /// A client of `base` (e.g. `http://127.0.0.1:8053`).
     pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
+        // A no-op when a provider is installed already (by the binary, or a previous call).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::BadUrl(base));

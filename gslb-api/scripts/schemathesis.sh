@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs schemathesis (PyPI) against a live one-voter `gslb serve`: every route of
+# /openapi.json is fuzzed; the run fails on any 5xx, schema violation, wrong status or
+# content type. Needs the debug binaries built (cargo build -p gslb --bins) and python3.
+#
+# Usage: gslb-api/scripts/schemathesis.sh [SECONDS]   (default 150)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+budget="${1:-150}"
+work="$(mktemp -d)"
+venv="${SCHEMATHESIS_VENV:-$work/venv}"
+port=18061
+token="schemathesis-admin-token-0123"
+if [ ! -x "$venv/bin/schemathesis" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q schemathesis
+fi
+cat > "$work/voter.toml" <<TOML
+[log]
+format = "text"
+level = "warn"
+
+[control]
+node_id = 1
+data_dir = "$work/data"
+listen = "127.0.0.1:$port"
+cluster_secret = "schemathesis-cluster-secret-0123"
+api_token = "$token"
+role = "voter"
+bootstrap = { voters = { 1 = "127.0.0.1:$port" } }
+TOML
+"$root/target/debug/gslb" serve --config "$work/voter.toml" > "$work/server.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+"$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+    --wait-for-schema 30 \
+    -H "Authorization: Bearer $token" \
+    --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+    --phases examples,coverage,fuzzing \
+    --max-time "$budget"
+if grep -q panicked "$work/server.log"; then
+    echo "the server panicked; see $work/server.log" >&2
+    exit 1
+fi
