@@ -1045,6 +1045,46 @@ mod tests {
         assert!(old.checks.is_empty() && old.health.is_empty() && old.leases.is_empty());
     }
 
+    /// How long deriving the view takes for 1,000 endpoints × 3 vantages (printed; the DNS
+    /// nodes derive it once per state version).
+    #[test]
+    fn derive_health_scales_linearly() {
+        let (regions, _) = world();
+        let mut endpoints = BTreeMap::new();
+        let mut checks = BTreeMap::new();
+        let mut observations = Observations::new();
+        for index in 0..1_000 {
+            let (_, mut template) = world();
+            let mut endpoint = template.remove("web").unwrap();
+            endpoint.id = format!("web-{index}");
+            let mut check = tcp_check();
+            check.id = format!("web-{index}-tcp");
+            check.subject = CheckSubject::Endpoint(endpoint.id.clone());
+            for vantage in ["eu", "us", "ap"] {
+                votes(
+                    &mut observations,
+                    &[(check.id.as_str(), vantage, true, None)],
+                    1_000,
+                );
+            }
+            endpoints.insert(endpoint.id.clone(), endpoint);
+            checks.insert(check.id.clone(), check);
+        }
+        let started = std::time::Instant::now();
+        let view = derive_health(
+            &observations,
+            &checks,
+            &regions,
+            &endpoints,
+            &BTreeMap::new(),
+            2_000,
+        );
+        let took = started.elapsed();
+        println!("derive_health, 1000 endpoints x 3 vantages: {took:?}");
+        assert_eq!(view.regions["eu"].endpoints_up, 1_000);
+        assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
@@ -1102,6 +1142,37 @@ mod tests {
                 stale in proptest::collection::vec((0usize..3, any::<bool>(), 30_001u64..1_000_000), 0..4),
             ) {
                 prop_assert_eq!(status(&stale, 1_000_000).status, HealthStatus::Unknown);
+            }
+
+            /// Validation before proposal and apply agree on reports from any vantage about
+            /// any check id, and a rejected report changes nothing.
+            #[test]
+            fn validate_agrees_with_apply_for_reports(
+                vantage in proptest::sample::select(vec!["eu", "us", "mars", "Bad id"]),
+                entries in proptest::collection::vec(
+                    (proptest::sample::select(vec!["eu-repl", "web-tcp", "nope"]), any::<bool>()),
+                    0..4,
+                ),
+            ) {
+                use crate::command::{apply, validate, Command};
+                let (regions, endpoints) = world();
+                let mut state = State::default();
+                state.regions = regions;
+                state.endpoints = endpoints;
+                for check in [replication_check(), tcp_check()] {
+                    state.checks.insert(check.id.clone(), check);
+                }
+                let command = Command::ReportObservations {
+                    vantage: vantage.to_string(),
+                    observations: entries.iter().map(|(check, up)| report(check, *up)).collect(),
+                };
+                let valid = validate(&state, &command).is_ok();
+                let before = state.clone();
+                let applied = apply(&mut state, &stamped(command, 1_000), 1);
+                prop_assert_eq!(valid, applied.is_ok());
+                if !valid {
+                    prop_assert_eq!(state, before);
+                }
             }
 
             /// A lease granted at `renewed` runs out at `renewed + lease_ms` unless a fresh
