@@ -61,12 +61,14 @@ impl Principal {
     }
 }
 
-/// The scope a request needs: tokens and cluster changes need `admin`, other writes `write`,
-/// reads `read` (token lists `admin`).
+/// The scope a request needs: tokens and cluster changes need `admin`, observations
+/// `prober`, other writes `write`, reads `read` (token lists `admin`).
 pub fn required_scope(method: &Method, path: &str) -> Scope {
     let admin_area = path.starts_with("/v1/tokens") || path.starts_with("/v1/cluster/");
     let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if path.starts_with("/v1/tokens") || (admin_area && !reads) {
+    if path.starts_with("/v1/observations") && !reads {
+        Scope::Observe
+    } else if path.starts_with("/v1/tokens") || (admin_area && !reads) {
         Scope::Admin
     } else if reads {
         Scope::Read
@@ -196,6 +198,10 @@ mod tests {
         assert_eq!(required_scope(&Method::PUT, "/v1/zones/x"), Scope::Write);
         assert_eq!(required_scope(&Method::GET, "/v1/tokens"), Scope::Admin);
         assert_eq!(required_scope(&Method::GET, "/v1/cluster"), Scope::Read);
+        assert_eq!(
+            required_scope(&Method::POST, "/v1/observations"),
+            Scope::Observe
+        );
         assert_eq!(
             required_scope(&Method::POST, "/v1/cluster/learners"),
             Scope::Admin

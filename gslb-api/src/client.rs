@@ -454,6 +454,28 @@ impl Client {
             .body)
     }
 
+    /// Health of every region, endpoint and check.
+    pub async fn health(&self) -> Result<crate::dto::health::HealthDto, ClientError> {
+        self.get("/v1/health").await
+    }
+
+    /// Reports a prober's observations from `vantage` (needs the `prober` scope).
+    pub async fn report_observations(
+        &self,
+        vantage: &str,
+        observations: &[gslb_store::model::health::ObservationReport],
+    ) -> Result<WriteResult, ClientError> {
+        let batch = crate::dto::health::ObservationBatch {
+            vantage: vantage.to_string(),
+            observations: observations
+                .iter()
+                .map(crate::dto::health::ObservationDto::from_model)
+                .collect(),
+        };
+        self.write(Method::POST, "/v1/observations", Some(&batch))
+            .await
+    }
+
     /// The audit log.
     pub async fn audit(&self) -> Result<Vec<AuditEntryDto>, ClientError> {
         self.list_all::<AuditPage>("/v1/audit").await

@@ -254,7 +254,11 @@ mod tests {
         assert_eq!(error_of(r#"{"items":[{"#).0, StatusCode::BAD_REQUEST);
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         let error = parse_json::<serde_json::Value>(deep.as_bytes()).unwrap_err();
-        assert_eq!(error.status(), StatusCode::BAD_REQUEST, "deep nesting is refused");
+        assert_eq!(
+            error.status(),
+            StatusCode::BAD_REQUEST,
+            "deep nesting is refused"
+        );
     }
 
     #[test]

@@ -877,3 +877,94 @@ async fn openapi_documents_every_route() {
     assert_eq!(doc, serde_json::to_value(gslb_api::openapi()).unwrap());
     node.stop().await;
 }
+
+/// What does this test do: a prober token reports observations (and may do nothing else),
+/// a write token may not report them, and /v1/health shows the derived verdict with its
+/// votes for the check, the endpoint and the region.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probers_report_and_health_is_derived() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    node.admin(Method::PUT, "/v1/regions/eu-1", Some(region("eu-1")))
+        .await;
+    node.admin(
+        Method::PUT,
+        "/v1/endpoints/web-1",
+        Some(endpoint("web-1", "eu-1", "192.0.2.10")),
+    )
+    .await;
+    let check: gslb_store::model::Check = serde_json::from_value(json!({
+        "id": "web-tcp",
+        "subject": {"kind": "endpoint", "id": "web-1"},
+        "kind": {"type": "tcp", "port": 80},
+        "target": "192.0.2.10",
+        "vantages": ["eu-1"]
+    }))
+    .unwrap();
+    node.handle
+        .write(
+            Command::PutCheck {
+                check: Box::new(check),
+            },
+            Actor::new("test"),
+        )
+        .await
+        .unwrap();
+    for (id, scope) in [("prober-eu", "prober"), ("ci", "write")] {
+        let (status, _, _) = node
+            .admin(
+                Method::POST,
+                "/v1/tokens",
+                Some(json!({"id": id, "scopes": [scope], "secret": format!("{id}-secret-0123456789")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let report = json!({"vantage": "eu-1", "observations": [{"check": "web-tcp", "up": true, "rtt_us": 1200}]});
+    let answer = node
+        .call(
+            Method::POST,
+            "/v1/observations",
+            Some("ci-secret-0123456789"),
+            Some(report.clone()),
+        )
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, None);
+    let answer = node
+        .call(
+            Method::PUT,
+            "/v1/regions/eu-1",
+            Some("prober-eu-secret-0123456789"),
+            Some(region("eu-1")),
+        )
+        .await;
+    assert_error(&answer, StatusCode::FORBIDDEN, None);
+    let (status, _, written) = node
+        .call(
+            Method::POST,
+            "/v1/observations",
+            Some("prober-eu-secret-0123456789"),
+            Some(report),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{written}");
+    let bad = json!({"vantage": "eu-1", "observations": [{"check": "nope", "up": true}]});
+    let answer = node
+        .call(
+            Method::POST,
+            "/v1/observations",
+            Some("prober-eu-secret-0123456789"),
+            Some(bad),
+        )
+        .await;
+    assert!(answer.0.is_client_error(), "{}", answer.2);
+
+    let (status, _, health) = node.admin(Method::GET, "/v1/health", None).await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!(health["checks"][0]["id"], "web-tcp");
+    assert_eq!(health["checks"][0]["status"], "up");
+    assert_eq!(health["checks"][0]["votes"]["up"], 1);
+    assert_eq!(health["endpoints"][0]["status"], "up");
+    assert_eq!(health["regions"][0]["status"], "up", "{health}");
+    node.stop().await;
+}

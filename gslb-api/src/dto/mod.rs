@@ -5,6 +5,7 @@
 //! - `zone`, `record`: zones and static record sets (data in presentation format).
 //! - `region`, `endpoint`: where traffic goes.
 //! - `token`: scopes and tokens.
+//! - `health`: probers' observation batches and the derived health view.
 //! - `change`: write results, change tracking, the atomic batch, audit entries.
 //! - `cluster`: Raft status, members, membership requests, readiness.
 //! - `page`: `?limit=&after=` and the list types.
@@ -12,6 +13,7 @@
 pub mod change;
 pub mod cluster;
 pub mod endpoint;
+pub mod health;
 pub mod page;
 pub mod record;
 pub mod region;

@@ -8,6 +8,7 @@
 pub mod changes;
 pub mod cluster;
 pub mod endpoints;
+pub mod health;
 pub mod ops;
 pub mod records;
 pub mod regions;

@@ -1,0 +1,39 @@
+//! `/v1/health` (read): health derived now from the replicated observations, per region,
+//! endpoint and check; `/v1/observations` (prober scope): a prober's batch, one Raft entry.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use gslb_store::Command;
+
+use crate::auth::{now_millis, Caller};
+use crate::dto::health::{HealthDto, ObservationBatch};
+use crate::dto::WriteResult;
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::routes::written;
+use crate::ApiContext;
+
+/// Health of every region, endpoint and check, derived at this node's clock.
+#[utoipa::path(get, path = "/v1/health", tag = "health",
+    responses((status = 200, description = "the derived health", body = HealthDto)))]
+pub async fn get_health(State(context): State<ApiContext>) -> Json<HealthDto> {
+    let state = context.node.state();
+    Json(HealthDto::from_model(&state.health_view(now_millis())))
+}
+
+/// Records a prober's observations (transitions and RTT digests) from one vantage.
+#[utoipa::path(post, path = "/v1/observations", tag = "health", request_body = ObservationBatch,
+    responses((status = 200, description = "recorded", body = WriteResult)))]
+pub async fn post_observations(
+    State(context): State<ApiContext>,
+    Caller(actor): Caller,
+    JsonBody(body): JsonBody<ObservationBatch>,
+) -> Result<Response, ApiError> {
+    let command = Command::ReportObservations {
+        vantage: body.vantage,
+        observations: body.observations.iter().map(|o| o.to_model()).collect(),
+    };
+    let outcome = context.write(command, actor, false, "").await?;
+    Ok(written(false, None, outcome))
+}
