@@ -1156,9 +1156,11 @@ mod tests {
             ) {
                 use crate::command::{apply, validate, Command};
                 let (regions, endpoints) = world();
-                let mut state = State::default();
-                state.regions = regions;
-                state.endpoints = endpoints;
+                let mut state = State {
+                    regions,
+                    endpoints,
+                    ..State::default()
+                };
                 for check in [replication_check(), tcp_check()] {
                     state.checks.insert(check.id.clone(), check);
                 }
