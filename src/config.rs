@@ -780,6 +780,23 @@ impl RawConfig {
             .control
             .as_ref()
             .and_then(|raw| control(raw, serves_dns, &base, &mut problems));
+        if let (Some(raw), Some(control)) = (&self.control, &control) {
+            let http = control.listen;
+            let taken = serves_dns
+                && http.port() != 0
+                && (listeners.listen.contains(&http)
+                    || listeners
+                        .proxy
+                        .as_ref()
+                        .is_some_and(|proxy| proxy.listen.contains(&http)));
+            if taken {
+                problems.push(
+                    raw.listen.span(),
+                    "control.listen",
+                    format!("{http} is also a dns listener (tcp)"),
+                );
+            }
+        }
         if let (Some(raw), Some(first)) = (&self.control, self.zones.first()) {
             if raw.bootstrap.is_none() {
                 problems.push(
@@ -1468,6 +1485,20 @@ file = \"a.zone\"
         let problems = problems_of(&learner_bootstrap);
         assert!(
             problems == ["node.toml:7: control.bootstrap: only a voter can bootstrap the cluster (control.role = \"learner\")"],
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn the_http_listener_may_not_take_a_dns_port() {
+        let text = format!(
+            "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:5353\"\n{SECRET_LINE}\
+             seeds = [\"127.0.0.1:8061\"]\n[dns]\nlisten = [\"127.0.0.1:5353\"]\n"
+        );
+        let problems = problems_of(&text);
+        assert!(
+            problems
+                == ["node.toml:4: control.listen: 127.0.0.1:5353 is also a dns listener (tcp)"],
             "{problems:?}"
         );
     }

@@ -100,10 +100,26 @@ fn check_config(path: PathBuf) -> anyhow::Result<()> {
     let config = config::load(&path).map_err(refused)?;
     let state = serve::load_state(&config).map_err(refused)?;
     let record_sets: usize = state.zones.values().map(|zone| zone.rrsets.len()).sum();
-    println!(
-        "config ok: {} zone(s), {record_sets} record set(s)",
-        state.zones.len()
-    );
+    let zones = state.zones.len();
+    match &config.control {
+        None => println!("config ok: {zones} zone(s), {record_sets} record set(s)"),
+        Some(control) => {
+            let role = match control.role {
+                config::ControlRole::Voter => "voter",
+                config::ControlRole::Learner => "learner",
+            };
+            let place = match &control.bootstrap {
+                Some(voters) => format!("bootstrap voters {:?}", voters.keys().collect::<Vec<_>>()),
+                None => format!("joins through {} seed(s)", control.seeds.len()),
+            };
+            let dns = if config.dns { ", dns" } else { "" };
+            println!(
+                "config ok: node {} {role}{dns}, {place}; {zones} zone(s) to import, \
+                 {record_sets} record set(s)",
+                control.node_id
+            );
+        }
+    }
     Ok(())
 }
 

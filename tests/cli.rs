@@ -297,3 +297,62 @@ fn check_config_reports_problems_of_every_zone_file() {
         assert!(stderr.contains(wanted), "missing {wanted:?} in {stderr}");
     }
 }
+
+/// A DNS learner whose seeds are all unreachable starts anyway: it listens (DNS and HTTP),
+/// logs each failed join at warn and keeps retrying, never panics, and SIGTERM stops it
+/// cleanly. check-config describes its role.
+#[test]
+fn a_learner_without_reachable_seeds_retries_and_stops_on_sigterm() {
+    let dir = TempDir::new("lonely-learner");
+    // A port nobody listens on: bound, read, released.
+    let unreachable = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = format!(
+        "[control]\nnode_id = 7\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\n\
+         cluster_secret = \"0123456789abcdef0123\"\nseeds = [\"{unreachable}\"]\n\
+         [dns]\nlisten = [\"127.0.0.1:0\"]\nudp_workers = 1\n"
+    );
+    let (ok, stdout, _) = check_config(&dir, &config);
+    assert!(ok);
+    assert!(
+        stdout.contains("config ok: node 7 learner, dns, joins through 1 seed(s)"),
+        "{stdout}"
+    );
+    let path = dir.write("node.toml", &config);
+    let mut child = Command::new(GSLB)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = LogLines::follow(child.stderr.take().unwrap());
+    let listening = [
+        "listening on http ",
+        "listening on udp ",
+        "join failed, retrying",
+    ];
+    for needle in listening {
+        if log.wait_for(needle, Duration::from_secs(20)).is_none() {
+            let _ = child.kill();
+            panic!("no {needle:?} line; log:\n{}", log.text());
+        }
+    }
+    common::send_signal(child.id(), "TERM");
+    let status = common::wait_exit(&mut child, Duration::from_secs(10));
+    let _ = child.kill();
+    let text = log.text();
+    assert!(
+        status.is_some_and(|status| status.success()),
+        "{status:?}\n{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(
+        text.contains("WARN") && text.contains("join failed"),
+        "{text}"
+    );
+}
