@@ -109,6 +109,8 @@ paged!(RegionPage, RegionDto);
 paged!(EndpointPage, EndpointDto);
 paged!(TokenPage, TokenDto);
 paged!(AuditPage, AuditEntryDto);
+paged!(crate::dto::OverridePage, crate::dto::OverrideDto);
+paged!(crate::dto::DrillPage, crate::dto::DrillDto);
 
 /// A client of one API base URL with an optional bearer token. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -393,6 +395,32 @@ impl Client {
     pub async fn delete_endpoint(&self, id: &str) -> Result<WriteResult, ClientError> {
         let path = format!("/v1/endpoints/{}", segment(id));
         self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// All overrides.
+    pub async fn list_overrides(&self) -> Result<Vec<crate::dto::OverrideDto>, ClientError> {
+        self.list_all::<crate::dto::OverridePage>("/v1/overrides")
+            .await
+    }
+
+    /// Creates or replaces an override.
+    pub async fn put_override(
+        &self,
+        rule: &crate::dto::OverrideDto,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/overrides/{}", segment(&rule.id));
+        self.write(Method::PUT, &path, Some(rule)).await
+    }
+
+    /// Deletes an override.
+    pub async fn delete_override(&self, id: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/overrides/{}", segment(id));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// All drills.
+    pub async fn list_drills(&self) -> Result<Vec<crate::dto::DrillDto>, ClientError> {
+        self.list_all::<crate::dto::DrillPage>("/v1/drills").await
     }
 
     /// All tokens (without secrets).

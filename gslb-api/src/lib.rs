@@ -57,7 +57,9 @@ pub use gslb_store::model;
 
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;
-use crate::routes::{changes, cluster, endpoints, health, ops, records, regions, tokens, zones};
+use crate::routes::{
+    changes, cluster, endpoints, health, ops, overrides, records, regions, tokens, zones,
+};
 
 /// How the API of one node behaves.
 #[derive(Clone)]
@@ -202,6 +204,17 @@ fn documented_routes() -> (
         .routes(routes!(changes::post_changes))
         .routes(routes!(changes::get_change))
         .routes(routes!(changes::list_audit))
+        .routes(routes!(
+            overrides::list_overrides,
+            overrides::create_override
+        ))
+        .routes(routes!(
+            overrides::get_override,
+            overrides::put_override,
+            overrides::delete_override
+        ))
+        .routes(routes!(overrides::list_drills))
+        .routes(routes!(overrides::get_drill))
         .routes(routes!(health::get_health))
         .routes(routes!(health::post_observations))
         .routes(routes!(ops::openapi));

@@ -859,6 +859,12 @@ async fn openapi_documents_every_route() {
         ("/v1/changes", &["post"]),
         ("/v1/changes/{version}", &["get"]),
         ("/v1/audit", &["get"]),
+        ("/v1/overrides", &["get", "post"]),
+        ("/v1/overrides/{id}", &["get", "put", "delete"]),
+        ("/v1/drills", &["get"]),
+        ("/v1/drills/{id}", &["get"]),
+        ("/v1/health", &["get"]),
+        ("/v1/observations", &["post"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
         ("/metrics", &["get"]),
@@ -966,5 +972,50 @@ async fn probers_report_and_health_is_derived() {
     assert_eq!(health["checks"][0]["votes"]["up"], 1);
     assert_eq!(health["endpoints"][0]["status"], "up");
     assert_eq!(health["regions"][0]["status"], "up", "{health}");
+    node.stop().await;
+}
+
+/// What does this test do: an override drains a region until deleted; its target must
+/// exist (422 naming `region`), exactly one target is allowed, it is listed with an ETag,
+/// the region cannot be deleted while the override holds it, and drills list empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overrides_hold_their_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    node.admin(Method::PUT, "/v1/regions/eu-1", Some(region("eu-1")))
+        .await;
+    let drain =
+        json!({"id": "drain-eu", "region": "eu-1", "action": "drain", "reason": "maintenance"});
+    let (status, headers, _) = node
+        .admin(Method::PUT, "/v1/overrides/drain-eu", Some(drain.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(headers.get("etag").is_some());
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/overrides",
+            Some(json!({"id": "x", "region": "mars", "action": "force_down", "reason": "test"})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("region"));
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/overrides",
+            Some(json!({"id": "x", "region": "eu-1", "endpoint": "web", "action": "drain", "reason": "r"})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("region"));
+    let (_, _, page) = node.admin(Method::GET, "/v1/overrides", None).await;
+    assert_eq!(page["items"][0], drain);
+    let answer = node.admin(Method::DELETE, "/v1/regions/eu-1", None).await;
+    assert_error(&answer, StatusCode::CONFLICT, Some("id"));
+    let (status, _, _) = node
+        .admin(Method::DELETE, "/v1/overrides/drain-eu", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, drills) = node.admin(Method::GET, "/v1/drills", None).await;
+    assert_eq!(drills["items"], json!([]));
     node.stop().await;
 }

@@ -5,6 +5,7 @@
 //! - `zone`, `record`: zones and static record sets (data in presentation format).
 //! - `region`, `endpoint`: where traffic goes.
 //! - `token`: scopes and tokens.
+//! - `overrides`: operator overrides and (read-only) drills.
 //! - `health`: probers' observation batches and the derived health view.
 //! - `change`: write results, change tracking, the atomic batch, audit entries.
 //! - `cluster`: Raft status, members, membership requests, readiness.
@@ -14,6 +15,7 @@ pub mod change;
 pub mod cluster;
 pub mod endpoint;
 pub mod health;
+pub mod overrides;
 pub mod page;
 pub mod record;
 pub mod region;
@@ -28,7 +30,11 @@ pub use cluster::{
     NodeStatusDto, ReadyDto,
 };
 pub use endpoint::EndpointDto;
-pub use page::{AuditPage, EndpointPage, PageQuery, RecordPage, RegionPage, TokenPage, ZonePage};
+pub use overrides::{DrillDto, OverrideActionDto, OverrideDto};
+pub use page::{
+    AuditPage, DrillPage, EndpointPage, OverridePage, PageQuery, RecordPage, RegionPage, TokenPage,
+    ZonePage,
+};
 pub use record::{RecordSetDto, RecordTypeDto};
 pub use region::{LocationDto, RegionDto};
 pub use token::{ScopeDto, TokenCreate, TokenCreated, TokenDto};

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::change::AuditEntryDto;
 use crate::dto::endpoint::EndpointDto;
+use crate::dto::overrides::{DrillDto, OverrideDto};
 use crate::dto::record::RecordSetDto;
 use crate::dto::region::RegionDto;
 use crate::dto::token::TokenDto;
@@ -70,4 +71,14 @@ page_type!(
     /// A page of audit entries, oldest first (key: version).
     AuditPage,
     AuditEntryDto
+);
+page_type!(
+    /// A page of overrides.
+    OverridePage,
+    OverrideDto
+);
+page_type!(
+    /// A page of drills.
+    DrillPage,
+    DrillDto
 );

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod endpoints;
 pub mod health;
 pub mod ops;
+pub mod overrides;
 pub mod records;
 pub mod regions;
 pub mod tokens;
