@@ -30,7 +30,27 @@
 //! [[zones]]
 //! file = "zones/example.test.zone"
 //! origin = "example.test."   # optional when the file has $ORIGIN
+//!
+//! [control]                  # optional: a Raft replica; DNS then follows its state
+//! node_id = 1
+//! data_dir = "/var/lib/gslb"
+//! listen = "127.0.0.1:8061"  # HTTP: Raft RPC and the REST API; port 0 picks one
+//! advertise = "10.0.0.1:8061" # optional; defaults to the bound listen address
+//! cluster_secret_file = "/etc/gslb/cluster-secret"   # or cluster_secret = "..."
+//! api_token_file = "/etc/gslb/api-token"             # or api_token = "..."
+//! role = "voter"             # voter | learner (default: learner with [dns])
+//! bootstrap = { voters = { 1 = "10.0.0.1:8061", 2 = "10.0.0.2:8061", 3 = "10.0.0.3:8061" } }
+//! # seeds = ["10.0.0.1:8061"] # instead of bootstrap: join an existing cluster
+//!
+//! [control.raft]
+//! heartbeat = "300ms"
+//! election_min = "1500ms"    # at least 3 heartbeats
+//! election_max = "3000ms"
+//! snapshot_every = 5000
 //! ```
+//!
+//! With `[control]`, `[[zones]]` files are allowed only next to `control.bootstrap`: the
+//! node that creates the cluster imports them once; every later change goes through the API.
 
 use std::collections::BTreeMap;
 use std::fmt;
