@@ -15,8 +15,9 @@
 //! - `runner`: `spawn_prober`, the tokio loop that ties them together.
 //! - `simulate`: `simulate_write_rate`, the pure core over simulated time (write load).
 //!
-//! TLS: reqwest with rustls on the ring provider (`http_client` installs it as the process
-//! default when none is), so no C toolchain beyond ring's is needed.
+//! TLS: `https` runs on rustls (ring provider) and hyper, not reqwest: reqwest's rustls
+//! features would unify into every reqwest client of the `gslb` binary, and reqwest panics
+//! building any client when no process-wide provider is installed.
 //!
 //! Invariant: nothing here blocks without a timeout or reads more than `MAX_BODY_BYTES` from
 //! a backend; a failing sink never stops probing.

@@ -1,6 +1,6 @@
-//! HTTP-based checks over shared `reqwest` clients: `http` and `https` (status, headers, body
-//! substring or regex, Host header and SNI, a custom CA or no verification, a check address
-//! apart from the answered one),
+//! HTTP-based checks: `http` over one shared `reqwest` client and `https` over `tls` (status,
+//! headers, body substring or regex, Host header and SNI, a custom CA or no verification, a
+//! check address apart from the answered one),
 //! `replication` (a JSON document on which `JsonCondition`s must hold) and `kube-local`
 //! (kube-proxy's `healthCheckNodePort` on every node, counting nodes with
 //! `localEndpoints ≥ 1`).
@@ -17,85 +17,63 @@ use gslb_store::model::check::{HttpCheck, JsonCondition, KubeLocalCheck, Replica
 use reqwest::header::HOST;
 
 use super::tcp::contains;
+use super::tls::{self, Fetched};
 use super::{micros, Attempt, MAX_BODY_BYTES};
 
 /// The most distinct TLS setups cached; past it the cache starts over.
-const MAX_TLS_CLIENTS: usize = 4096;
+const MAX_TLS_CONFIGS: usize = 1024;
 
-/// The HTTP clients every check of a prober shares: one plain client, and one TLS client per
-/// distinct (SNI host, address, CA, verification) setup, built on first use. Cheap to clone.
+/// The clients every check of a prober shares: one reqwest client for plain HTTP, and one
+/// rustls configuration per distinct (CA, skip_verify) of `https` checks, built on first
+/// use. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
     /// For `http`, `replication` and `kube-local`.
     plain: reqwest::Client,
-    /// For `https`, by setup.
-    tls: Arc<Mutex<BTreeMap<TlsSetup, reqwest::Client>>>,
+    /// For `https`, by (ca_pem, skip_verify).
+    tls: Arc<Mutex<TlsConfigs>>,
 }
 
-/// What makes one TLS client differ from another.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct TlsSetup {
-    /// The name sent as SNI and verified against the certificate.
-    host: String,
-    /// Where that name connects.
-    peer: SocketAddr,
-    /// The only trusted CA, when given.
-    ca_pem: Option<String>,
-    /// Accept any certificate.
-    skip_verify: bool,
-}
+/// TLS configurations by (ca_pem, skip_verify).
+type TlsConfigs = BTreeMap<(Option<String>, bool), Arc<rustls::ClientConfig>>;
 
-/// The settings every probing client shares: no proxies from the environment, no redirects
-/// followed, no pooled connections (each attempt opens its own, so a dead listener is seen at
-/// once).
-fn builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
+/// Builds the prober's clients. Plain HTTP: no proxies from the environment, no redirects
+/// followed, no pooled connections (each attempt opens its own, so a dead listener is seen
+/// at once).
+pub fn http_client() -> Result<HttpClient, reqwest::Error> {
+    let plain = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
         .user_agent(concat!("gslb-prober/", env!("CARGO_PKG_VERSION")))
-}
-
-/// Builds the prober's clients, installing ring as the process's rustls provider if none is.
-pub fn http_client() -> Result<HttpClient, reqwest::Error> {
-    // Err only means a provider is already installed, which is as good.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+        .build()?;
     Ok(HttpClient {
-        plain: builder().build()?,
+        plain,
         tls: Arc::new(Mutex::new(BTreeMap::new())),
     })
 }
 
 impl HttpClient {
-    /// The TLS client for `setup`, built once.
-    fn tls_client(&self, setup: TlsSetup) -> Result<reqwest::Client, String> {
-        let mut clients = self
+    /// The TLS configuration for a CA and verification choice, built once.
+    fn tls_config(
+        &self,
+        ca_pem: Option<&str>,
+        skip_verify: bool,
+    ) -> Result<Arc<rustls::ClientConfig>, String> {
+        let key = (ca_pem.map(str::to_string), skip_verify);
+        let mut configs = self
             .tls
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(client) = clients.get(&setup) {
-            return Ok(client.clone());
+        if let Some(config) = configs.get(&key) {
+            return Ok(config.clone());
         }
-        let mut tls = builder();
-        if setup.host.parse::<IpAddr>().is_err() {
-            tls = tls.resolve(&setup.host, setup.peer);
+        let config = tls::client_config(ca_pem, skip_verify)?;
+        if configs.len() >= MAX_TLS_CONFIGS {
+            configs.clear();
         }
-        if let Some(pem) = &setup.ca_pem {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
-                .map_err(|error| format!("ca_pem: {}", describe(&error)))?;
-            tls = tls.tls_certs_only(certificates);
-        }
-        if setup.skip_verify {
-            tls = tls.danger_accept_invalid_certs(true);
-        }
-        let client = tls
-            .build()
-            .map_err(|error| format!("tls client: {}", describe(&error)))?;
-        if clients.len() >= MAX_TLS_CLIENTS {
-            clients.clear();
-        }
-        clients.insert(setup, client.clone());
-        Ok(client)
+        configs.insert(key, config.clone());
+        Ok(config)
     }
 }
 
@@ -140,8 +118,8 @@ async fn read_bounded(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool
     }
 }
 
-/// Sends a plain-HTTP GET to `peer` + `path` with an optional Host header; returns the
-/// response and the time to its headers.
+/// Sends a GET to `peer` + `path` with an optional Host header; returns the response and the
+/// time to its headers.
 async fn get(
     client: &HttpClient,
     peer: SocketAddr,
@@ -150,21 +128,10 @@ async fn get(
     headers: &[(&String, &String)],
     timeout: Duration,
 ) -> Result<(reqwest::Response, Duration), String> {
-    let url = format!("http://{peer}{path}");
-    send(&client.plain, url, peer, path, host, headers, timeout).await
-}
-
-/// Sends a GET to `url` (which connects to `peer`), naming `peer` and `path` in errors.
-async fn send(
-    client: &reqwest::Client,
-    url: String,
-    peer: SocketAddr,
-    path: &str,
-    host: Option<&str>,
-    headers: &[(&String, &String)],
-    timeout: Duration,
-) -> Result<(reqwest::Response, Duration), String> {
-    let mut request = client.get(url).timeout(timeout);
+    let mut request = client
+        .plain
+        .get(format!("http://{peer}{path}"))
+        .timeout(timeout);
     if let Some(host) = host {
         request = request.header(HOST, host);
     }
@@ -185,8 +152,56 @@ async fn send(
     Ok((response, started.elapsed()))
 }
 
-/// The `http` check, or with `tls` the `https` one: SNI and certificate name are `host`
-/// (else the address), connecting to `address` whatever `host` resolves to.
+/// Fetches for the `http` check (plain) or the `https` one (`tls`): SNI and certificate
+/// name are `host` (else the address), connecting to `address` whatever `host` resolves to.
+async fn fetch_http(
+    client: &HttpClient,
+    peer: SocketAddr,
+    params: &HttpCheck,
+    timeout: Duration,
+    tls: bool,
+) -> Result<Fetched, (String, Option<Duration>)> {
+    let headers: Vec<_> = params.headers.iter().collect();
+    let read_body = params.body_contains.is_some() || params.body_regex.is_some();
+    if tls {
+        let config = client
+            .tls_config(params.ca_pem.as_deref(), params.skip_verify)
+            .map_err(|error| (error, None))?;
+        let address = peer.ip().to_string();
+        let name = params.host.as_deref().unwrap_or(&address);
+        // The Host header carries the port unless it is the default.
+        let host = match peer.port() {
+            443 => name.to_string(),
+            port => format!("{name}:{port}"),
+        };
+        let path = &params.path;
+        return tls::fetch(
+            config, peer, name, &host, path, &headers, read_body, timeout,
+        )
+        .await;
+    }
+    let host = params.host.as_deref();
+    let (mut response, rtt) = get(client, peer, &params.path, host, &headers, timeout)
+        .await
+        .map_err(|error| (error, None))?;
+    let body = if read_body {
+        Some(
+            read_bounded(&mut response)
+                .await
+                .map_err(|error| (error, Some(rtt)))?,
+        )
+    } else {
+        None
+    };
+    Ok(Fetched {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body,
+        rtt,
+    })
+}
+
+/// The `http` and `https` checks.
 pub(super) async fn run_http(
     client: &HttpClient,
     address: IpAddr,
@@ -194,45 +209,14 @@ pub(super) async fn run_http(
     timeout: Duration,
     tls: bool,
 ) -> Attempt {
-    let peer = SocketAddr::new(address, params.port.unwrap_or(if tls { 443 } else { 80 }));
-    let headers: Vec<_> = params.headers.iter().collect();
-    let answer = if tls {
-        let host = params.host.clone().unwrap_or_else(|| address.to_string());
-        let setup = TlsSetup {
-            host: host.clone(),
-            peer,
-            ca_pem: params.ca_pem.clone(),
-            skip_verify: params.skip_verify,
-        };
-        let tls_client = match client.tls_client(setup) {
-            Ok(tls_client) => tls_client,
-            Err(error) => return Attempt::fail(error, None),
-        };
-        let authority = match address {
-            _ if params.host.is_some() => host,
-            IpAddr::V4(v4) => v4.to_string(),
-            IpAddr::V6(v6) => format!("[{v6}]"),
-        };
-        let url = format!("https://{authority}:{}{}", peer.port(), params.path);
-        send(
-            &tls_client,
-            url,
-            peer,
-            &params.path,
-            None,
-            &headers,
-            timeout,
-        )
-        .await
-    } else {
-        let host = params.host.as_deref();
-        get(client, peer, &params.path, host, &headers, timeout).await
+    let default_port = if tls { 443 } else { 80 };
+    let peer = SocketAddr::new(address, params.port.unwrap_or(default_port));
+    let fetched = match fetch_http(client, peer, params, timeout, tls).await {
+        Ok(fetched) => fetched,
+        Err((error, rtt)) => return Attempt::fail(error, rtt),
     };
-    let (mut response, rtt) = match answer {
-        Ok(answer) => answer,
-        Err(error) => return Attempt::fail(error, None),
-    };
-    let status = response.status().as_u16();
+    let rtt = fetched.rtt;
+    let status = fetched.status;
     if !params.accepts(status) {
         let wanted = if params.status.is_empty() {
             "200-399".to_string()
@@ -247,8 +231,8 @@ pub(super) async fn run_http(
         return Attempt::fail(format!("status {status}, expected {wanted}"), Some(rtt));
     }
     for (name, wanted) in &params.expect_headers {
-        let found = response
-            .headers()
+        let found = fetched
+            .headers
             .get(name.as_str())
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
         if found.as_deref() != Some(wanted.as_str()) {
@@ -258,12 +242,8 @@ pub(super) async fn run_http(
             );
         }
     }
-    if params.body_contains.is_none() && params.body_regex.is_none() {
+    let Some((body, truncated)) = fetched.body else {
         return Attempt::pass(rtt);
-    }
-    let (body, truncated) = match read_bounded(&mut response).await {
-        Ok(read) => read,
-        Err(error) => return Attempt::fail(error, Some(rtt)),
     };
     let scope = if truncated {
         format!("the first {MAX_BODY_BYTES} bytes of the body")

@@ -4,13 +4,15 @@
 //! reads more than `MAX_BODY_BYTES` of anything.
 //!
 //! - `tcp`: connect, optional send/expect.
-//! - `http`: `http` and `https` (rustls with ring; SNI, custom CA, skip-verify),
-//!   `replication` (JSON conditions) and `kube-local` (per node, `localEndpoints`).
+//! - `http`: `http` and `https` (via `tls`: rustls on ring + hyper; SNI, custom CA,
+//!   skip-verify), `replication` (JSON conditions) and `kube-local` (per node,
+//!   `localEndpoints`).
 //! - `dns`: one UDP query built with hickory-proto.
 
 mod dns;
 mod http;
 mod tcp;
+mod tls;
 
 use std::time::{Duration, Instant};
 
