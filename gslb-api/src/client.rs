@@ -504,6 +504,20 @@ impl Client {
             .await
     }
 
+    /// What an authoritative answer for `name`/`rtype` holds, with its explanation.
+    pub async fn resolve(
+        &self,
+        name: &str,
+        rtype: &str,
+        client: Option<&str>,
+    ) -> Result<crate::routes::resolve::ResolveDto, ClientError> {
+        let mut path = format!("/v1/resolve?name={}&type={}", segment(name), segment(rtype));
+        if let Some(client) = client {
+            path.push_str(&format!("&client={}", segment(client)));
+        }
+        self.get(&path).await
+    }
+
     /// The audit log.
     pub async fn audit(&self) -> Result<Vec<AuditEntryDto>, ClientError> {
         self.list_all::<AuditPage>("/v1/audit").await

@@ -58,7 +58,7 @@ pub use gslb_store::model;
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    changes, cluster, endpoints, health, ops, overrides, records, regions, tokens, zones,
+    changes, cluster, endpoints, health, ops, overrides, records, regions, resolve, tokens, zones,
 };
 
 /// How the API of one node behaves.
@@ -215,6 +215,7 @@ fn documented_routes() -> (
         ))
         .routes(routes!(overrides::list_drills))
         .routes(routes!(overrides::get_drill))
+        .routes(routes!(resolve::resolve))
         .routes(routes!(health::get_health))
         .routes(routes!(health::post_observations))
         .routes(routes!(ops::openapi));

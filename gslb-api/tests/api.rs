@@ -864,6 +864,7 @@ async fn openapi_documents_every_route() {
         ("/v1/drills", &["get"]),
         ("/v1/drills/{id}", &["get"]),
         ("/v1/health", &["get"]),
+        ("/v1/resolve", &["get"]),
         ("/v1/observations", &["post"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
@@ -1017,5 +1018,70 @@ async fn overrides_hold_their_target() {
     assert_eq!(status, StatusCode::OK);
     let (_, _, drills) = node.admin(Method::GET, "/v1/drills", None).await;
     assert_eq!(drills["items"], json!([]));
+    node.stop().await;
+}
+
+/// What does this test do: /v1/resolve answers static names from the state the way the
+/// authoritative server would — records, a CNAME chain inside our zones, a wildcard, a
+/// delegation, NODATA, NXDOMAIN and REFUSED — and explains each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_answers_static_names_and_explains() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let zone = format!(
+        "{ZONE_FILE}alias IN CNAME www\n*.apps IN A 192.0.2.80\nsub IN NS ns.sub\nns.sub IN A 192.0.2.99\n"
+    );
+    let (status, _, _) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test./zonefile",
+            Some(json!({"text": zone})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let ask = |name: &str, rtype: &str| format!("/v1/resolve?name={name}&type={rtype}");
+    let (status, _, www) = node
+        .admin(Method::GET, &ask("www.example.test", "A"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{www}");
+    assert_eq!(www["rcode"], "NOERROR");
+    assert_eq!(
+        www["answers"][0]["data"],
+        json!(["192.0.2.10", "192.0.2.11"])
+    );
+    let (_, _, alias) = node
+        .admin(Method::GET, &ask("alias.example.test.", "A"), None)
+        .await;
+    assert_eq!(alias["answers"][0]["type"], "CNAME");
+    assert_eq!(alias["answers"][1]["name"], "www.example.test.");
+    let (_, _, wild) = node
+        .admin(Method::GET, &ask("x.apps.example.test.", "A"), None)
+        .await;
+    assert_eq!(wild["answers"][0]["name"], "x.apps.example.test.", "{wild}");
+    let (_, _, referral) = node
+        .admin(Method::GET, &ask("a.sub.example.test.", "A"), None)
+        .await;
+    assert_eq!(referral["answers"], json!([]));
+    assert_eq!(referral["authority"][0]["type"], "NS");
+    let (_, _, nodata) = node
+        .admin(Method::GET, &ask("www.example.test.", "AAAA"), None)
+        .await;
+    assert_eq!(
+        (nodata["rcode"].clone(), nodata["answers"].clone()),
+        (json!("NOERROR"), json!([]))
+    );
+    let (_, _, missing) = node
+        .admin(Method::GET, &ask("nope.example.test.", "A"), None)
+        .await;
+    assert_eq!(missing["rcode"], "NXDOMAIN");
+    let (_, _, outside) = node
+        .admin(Method::GET, &ask("example.org.", "A"), None)
+        .await;
+    assert_eq!(outside["rcode"], "REFUSED");
+    assert!(!outside["explain"].as_array().unwrap().is_empty());
+    let answer = node
+        .admin(Method::GET, &ask("www.example.test.", "SOA"), None)
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, Some("type"));
     node.stop().await;
 }

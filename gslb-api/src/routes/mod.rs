@@ -13,6 +13,7 @@ pub mod ops;
 pub mod overrides;
 pub mod records;
 pub mod regions;
+pub mod resolve;
 pub mod tokens;
 pub mod zones;
 

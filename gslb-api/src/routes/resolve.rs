@@ -1,0 +1,220 @@
+//! `/v1/resolve`: what an authoritative answer for a name and type would hold, computed from
+//! the replicated state with the static-zone rules (delegations, CNAME chains inside our
+//! zones, wildcards, NODATA, NXDOMAIN, REFUSED outside our zones), with an explanation.
+//!
+//! GSLB records (policy trees) are not in the replicated state yet; once they are, this
+//! route must call `gslb_dns::policy::explain_record` — the same evaluator DNS answers with.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use gslb_store::model::{DomainName, RecordSet, RecordType, State as StoreState, Zone};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::dto::zone::parse_apex;
+use crate::dto::{RecordSetDto, RecordTypeDto};
+use crate::error::ApiError;
+use crate::ApiContext;
+
+/// How many CNAMEs a chain may follow inside our zones.
+const MAX_CNAME_HOPS: usize = 8;
+
+/// `?name=&type=&client=`.
+#[derive(Debug, Clone, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResolveQuery {
+    /// The name asked (a trailing dot is added when missing).
+    pub name: String,
+    /// The type asked (default A).
+    #[serde(rename = "type")]
+    pub rtype: Option<String>,
+    /// The client address or subnet (`192.0.2.7` or `192.0.2.0/24`); static records do not
+    /// depend on it.
+    pub client: Option<String>,
+}
+
+/// The answer an authoritative server would give.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ResolveDto {
+    /// The name asked, absolute.
+    pub name: String,
+    /// The type asked.
+    #[serde(rename = "type")]
+    pub rtype: RecordTypeDto,
+    /// The zone that answers, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// `NOERROR`, `NXDOMAIN` or `REFUSED` (NODATA is NOERROR without answers).
+    pub rcode: String,
+    /// The answer section, as record sets (a CNAME chain first).
+    pub answers: Vec<RecordSetDto>,
+    /// The authority section of a referral: the delegation's NS set (negative answers name
+    /// the zone's SOA in `explain`).
+    pub authority: Vec<RecordSetDto>,
+    /// Why, step by step.
+    pub explain: Vec<String>,
+}
+
+/// Resolves a name from the state.
+#[utoipa::path(get, path = "/v1/resolve", tag = "resolve", params(ResolveQuery),
+    responses((status = 200, description = "the answer and its explanation", body = ResolveDto)))]
+pub async fn resolve(
+    State(context): State<ApiContext>,
+    Query(query): Query<ResolveQuery>,
+) -> Result<Json<ResolveDto>, ApiError> {
+    let name = parse_apex(&query.name).map_err(|message| ApiError::BadRequest {
+        message: format!("name {:?} is not a domain name: {message}", query.name),
+        fields: one_field("name", message),
+    })?;
+    let rtype_text = query.rtype.as_deref().unwrap_or("A");
+    let rtype = RecordTypeDto::parse(rtype_text).ok_or_else(|| ApiError::BadRequest {
+        message: format!("type {rtype_text:?} is not one the zones hold"),
+        fields: one_field(
+            "type",
+            format!("must be A, AAAA, CNAME, MX, TXT, SRV, CAA, NS or PTR, got {rtype_text:?}"),
+        ),
+    })?;
+    let state = context.node.state();
+    let mut answer = resolve_static(&state, &name, rtype.to_model());
+    answer.rtype = rtype;
+    if let Some(client) = &query.client {
+        answer.explain.push(format!(
+            "client {client}: static records answer every client alike (ECS scope /0)"
+        ));
+    }
+    Ok(Json(answer))
+}
+
+fn one_field(path: &str, message: String) -> gslb_store::model::FieldErrors {
+    let mut fields = gslb_store::model::FieldErrors::default();
+    fields.push(path, message);
+    fields
+}
+
+/// The static-zone answer for `name`/`rtype` in `state`.
+pub fn resolve_static(state: &StoreState, name: &DomainName, rtype: RecordType) -> ResolveDto {
+    let mut out = ResolveDto {
+        name: name.to_string(),
+        rtype: RecordTypeDto::from_model(rtype).unwrap_or(RecordTypeDto::A),
+        zone: None,
+        rcode: "NOERROR".to_string(),
+        answers: Vec::new(),
+        authority: Vec::new(),
+        explain: Vec::new(),
+    };
+    let mut current = name.clone();
+    for hop in 0..=MAX_CNAME_HOPS {
+        let Some(zone) = state.zone_for(&current) else {
+            if hop == 0 {
+                out.rcode = "REFUSED".to_string();
+                out.explain
+                    .push(format!("{current} is in none of our zones: REFUSED"));
+            } else {
+                out.explain.push(format!(
+                    "{current} is outside our zones: the resolver follows it"
+                ));
+            }
+            return out;
+        };
+        if hop == 0 {
+            out.zone = Some(zone.apex.to_string());
+            out.explain.push(format!("zone {} answers", zone.apex));
+        }
+        if let Some(cut) = delegation(zone, &current) {
+            out.authority.extend(RecordSetDto::from_model(cut));
+            out.explain
+                .push(format!("{current} is delegated at {}: referral", cut.name));
+            return out;
+        }
+        if let Some(set) = zone.rrset(&current, rtype) {
+            out.answers.extend(RecordSetDto::from_model(set));
+            out.explain
+                .push(format!("{current} {rtype}: {} record(s)", set.rdata.len()));
+            return out;
+        }
+        if let Some(alias) = zone.rrset(&current, RecordType::CNAME) {
+            out.answers.extend(RecordSetDto::from_model(alias));
+            let Some(gslb_store::model::RData::CNAME(target)) = alias.rdata.first() else {
+                return out;
+            };
+            out.explain
+                .push(format!("{current} is an alias of {target}"));
+            current = target.clone();
+            continue;
+        }
+        if exists(zone, &current) {
+            out.explain
+                .push(format!("{current} exists without {rtype} data: NODATA"));
+            return negative(out, zone);
+        }
+        if let Some(wildcard) = wildcard_for(zone, &current, rtype) {
+            let mut synthesized = wildcard.clone();
+            synthesized.name = current.clone();
+            out.answers.extend(RecordSetDto::from_model(&synthesized));
+            out.explain
+                .push(format!("{current} matches the wildcard {}", wildcard.name));
+            return out;
+        }
+        if hop == 0 {
+            out.rcode = "NXDOMAIN".to_string();
+        }
+        out.explain
+            .push(format!("{current} does not exist: NXDOMAIN"));
+        return negative(out, zone);
+    }
+    out.explain.push(format!(
+        "more than {MAX_CNAME_HOPS} CNAMEs: the chain stops"
+    ));
+    out
+}
+
+/// Names the zone's SOA and negative TTL in `explain` for a negative answer.
+fn negative(mut out: ResolveDto, zone: &Zone) -> ResolveDto {
+    out.explain.push(format!(
+        "authority: {} SOA {} {} {} (negative TTL {})",
+        zone.apex,
+        zone.soa.mname,
+        zone.soa.rname,
+        zone.soa.serial,
+        zone.soa.negative_ttl()
+    ));
+    out
+}
+
+/// The NS set of a delegation at or above `name` (below the apex), if any.
+fn delegation<'a>(zone: &'a Zone, name: &DomainName) -> Option<&'a RecordSet> {
+    let mut candidate = Some(name.clone());
+    while let Some(current) = candidate {
+        if current == zone.apex {
+            return None;
+        }
+        if let Some(set) = zone.rrset(&current, RecordType::NS) {
+            return Some(set);
+        }
+        candidate = current.parent();
+    }
+    None
+}
+
+/// True when `name` owns data or is an empty non-terminal.
+fn exists(zone: &Zone, name: &DomainName) -> bool {
+    zone.rrsets.iter().any(|set| set.name.is_subdomain_of(name))
+}
+
+/// The wildcard set that covers `name` (RFC 4592: `*.` the closest encloser), if any.
+fn wildcard_for<'a>(zone: &'a Zone, name: &DomainName, rtype: RecordType) -> Option<&'a RecordSet> {
+    let mut encloser = name.parent();
+    while let Some(current) = encloser {
+        if exists(zone, &current) || current == zone.apex {
+            let wildcard = current.prepend_label(b"*").ok()?;
+            return zone
+                .rrset(&wildcard, rtype)
+                .or_else(|| zone.rrset(&wildcard, RecordType::CNAME));
+        }
+        if !current.is_subdomain_of(&zone.apex) {
+            return None;
+        }
+        encloser = current.parent();
+    }
+    None
+}
