@@ -981,6 +981,14 @@ fn control(
             let Some(address_text) = check_host_port(address, &field, problems) else {
                 continue;
             };
+            if id.is_some_and(|id| id != node_id) && address_text.ends_with(":0") {
+                problems.push(
+                    address.span(),
+                    field,
+                    format!("{address_text}: port 0 is allowed only in this node's own entry"),
+                );
+                continue;
+            }
             if let Some((other, _)) = voters
                 .iter()
                 .find(|(_, known): &(&u64, &String)| known.as_str() == address_text)
@@ -1453,7 +1461,7 @@ data_dir = \"d\"
 listen = \"0.0.0.0:8061\"
 cluster_secret = \"short\"
 role = \"boss\"
-bootstrap = { voters = { 1 = \"a:1\", 2 = \"a:1\", x = \"b:2\" } }
+bootstrap = { voters = { 1 = \"a:1\", 2 = \"a:1\", x = \"b:2\", 3 = \"c:0\" } }
 seeds = [\"nope\"]
 [control.raft]
 heartbeat = \"500ms\"
@@ -1471,6 +1479,7 @@ file = \"a.zone\"
             "node.toml:6: control.role: must be \"voter\" or \"learner\", got \"boss\"",
             "node.toml:7: control.bootstrap.voters.2: a:1 is listed twice (also voter 1)",
             "node.toml:7: control.bootstrap.voters.x: node id must be a number ≥ 1",
+            "node.toml:7: control.bootstrap.voters.3: c:0: port 0 is allowed only in this node's own entry",
             "node.toml:7: control.bootstrap.voters: must include this node (control.node_id = 0)",
             "node.toml:8: control.seeds[0]: invalid address \"nope\"",
             "node.toml:11: control.raft.election_min: must be at least 3 heartbeats (1.5s), got 400ms",
