@@ -524,10 +524,16 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
     println!("  # ... and both DNS nodes answer it");
     println!("  dig {} new.demo.gslb.test A", at(dns[0]));
     println!("  dig {} new.demo.gslb.test A", at(dns[1]));
+    // The gslbctl built next to this binary, when there is one (`cargo run -- demo`).
+    let gslbctl = std::env::current_exe()
+        .ok()
+        .map(|exe| exe.with_file_name("gslbctl"))
+        .filter(|path| path.exists())
+        .map_or_else(|| "gslbctl".to_string(), |path| path.display().to_string());
     println!("  # the same with gslbctl");
     println!("  export GSLB_API={api} GSLB_TOKEN={token}");
-    println!("  gslbctl cluster status");
-    println!("  gslbctl zone export {DEMO_ZONE}");
+    println!("  {gslbctl} cluster status");
+    println!("  {gslbctl} zone export {DEMO_ZONE}");
     println!();
     println!("not built yet, so not started: probers, sample regions with health backends");
     println!("(health, replication status, healthCheckNodePort), and GSLB records answered by");
