@@ -1,6 +1,7 @@
 //! Black-box tests of the real `gslbctl` binary against an in-process node (one Raft voter
 //! serving `gslb_api::serve` on 127.0.0.1 port 0): zone import and export, `apply` with
-//! `--dry-run` and `--prune`, output formats, errors that name the field, and auth.
+//! `--dry-run` and `--prune`, output formats, errors that name the field, auth, `resolve`
+//! and `health`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -257,6 +258,27 @@ async fn gslbctl_imports_applies_and_reports_errors() {
     let (ok, stdout, _) = node.ctl(&["cluster", "status", "-o", "yaml"]).await;
     assert!(ok);
     assert!(stdout.contains("role: leader"), "{stdout}");
+    let (ok, stdout, _) = node
+        .ctl(&[
+            "resolve",
+            "api.example.test.",
+            "--type",
+            "AAAA",
+            "--explain",
+        ])
+        .await;
+    assert!(ok);
+    assert!(
+        stdout.contains("NOERROR") && stdout.contains("2001:db8::1"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("zone example.test. answers"), "{stdout}");
+    let (ok, stdout, _) = node.ctl(&["health"]).await;
+    assert!(ok);
+    assert!(
+        stdout.contains("REGIONS") && stdout.contains("eu-1"),
+        "{stdout}"
+    );
     let (ok, stdout, _) = node.ctl(&["get", "audit"]).await;
     assert!(ok);
     assert!(stdout.contains("batch(5)"), "{stdout}");

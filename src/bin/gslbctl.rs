@@ -95,6 +95,12 @@ enum Kind {
     /// API tokens (NAME = id; admin).
     #[value(alias = "token")]
     Tokens,
+    /// Overrides (NAME = id).
+    #[value(alias = "override")]
+    Overrides,
+    /// Drills (read-only).
+    #[value(alias = "drill")]
+    Drills,
     /// The audit log.
     Audit,
 }
@@ -169,6 +175,23 @@ enum Commands {
         /// What to do.
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Health of every region, endpoint and check, with the votes behind each verdict.
+    Health,
+    /// What an authoritative answer for NAME holds (static names; GSLB records are not in
+    /// the state yet).
+    Resolve {
+        /// The name.
+        name: String,
+        /// The type.
+        #[arg(long = "type", default_value = "A")]
+        rtype: String,
+        /// The client address or subnet (IP[/LEN]).
+        #[arg(long)]
+        client: Option<String>,
+        /// Show why, step by step.
+        #[arg(long)]
+        explain: bool,
     },
     /// Where a change stands: PENDING or INSYNC (waits with --wait).
     Change {
@@ -407,6 +430,43 @@ async fn run(cli: Cli) -> Result<()> {
                 ctl.written(&format!("token {id} deleted"), result).await
             }
         },
+        Commands::Health => {
+            let health = ctl.client.health().await?;
+            ctl.show(&health, || health_table(&health))
+        }
+        Commands::Resolve {
+            name,
+            rtype,
+            client,
+            explain,
+        } => {
+            let answer = ctl.client.resolve(&name, &rtype, client.as_deref()).await?;
+            ctl.show(&answer, || {
+                println!(
+                    "{} {} -> {}{}",
+                    answer.name,
+                    type_name(answer.rtype),
+                    answer.rcode,
+                    answer
+                        .zone
+                        .as_ref()
+                        .map(|zone| format!(" (zone {zone})"))
+                        .unwrap_or_default()
+                );
+                if !answer.answers.is_empty() {
+                    record_table(&answer.answers);
+                }
+                if !answer.authority.is_empty() {
+                    println!("authority:");
+                    record_table(&answer.authority);
+                }
+                if explain {
+                    for line in &answer.explain {
+                        println!("  - {line}");
+                    }
+                }
+            })
+        }
         Commands::Change { version, wait } => {
             if wait {
                 ctl.wait_for(version).await
@@ -549,6 +609,26 @@ impl Ctl {
                 }
                 self.show(&tokens, || token_table(&tokens))
             }
+            (Kind::Overrides, name) => {
+                let mut rules = client.list_overrides().await?;
+                if let Some(id) = name {
+                    rules.retain(|rule| rule.id == id);
+                    if rules.is_empty() {
+                        bail!("no override {id:?}");
+                    }
+                }
+                self.show(&rules, || override_table(&rules))
+            }
+            (Kind::Drills, name) => {
+                let mut drills = client.list_drills().await?;
+                if let Some(id) = name {
+                    drills.retain(|drill| drill.id == id);
+                    if drills.is_empty() {
+                        bail!("no drill {id:?}");
+                    }
+                }
+                self.show(&drills, || drill_table(&drills))
+            }
             (Kind::Audit, _) => {
                 let entries = client.audit().await?;
                 self.show(&entries, || audit_table(&entries))
@@ -595,6 +675,14 @@ impl Ctl {
                         .await?;
                 }
             }
+            Kind::Overrides => {
+                for rule in parse_one_or_many::<gslb_api::dto::OverrideDto>(&text, file)? {
+                    let result = client.put_override(&rule).await?;
+                    self.written(&format!("override {}", rule.id), result)
+                        .await?;
+                }
+            }
+            Kind::Drills => bail!("drills are started by the drill runner, not created here"),
             Kind::Tokens => bail!("create tokens with: gslbctl token create ID --scope SCOPE"),
             Kind::Audit => bail!("the audit log is written by the server, not created"),
         }
@@ -625,6 +713,11 @@ impl Ctl {
                 client.delete_endpoint(name).await?,
             ),
             Kind::Tokens => (format!("token {name}"), client.delete_token(name).await?),
+            Kind::Overrides => (
+                format!("override {name}"),
+                client.delete_override(name).await?,
+            ),
+            Kind::Drills => bail!("drills cannot be deleted"),
             Kind::Audit => bail!("the audit log cannot be deleted"),
         };
         self.written(&format!("{what} deleted"), result).await
@@ -1195,6 +1288,111 @@ fn token_table(tokens: &[TokenDto]) {
                     t.expires_at
                         .map(format_millis)
                         .unwrap_or_else(|| "never".to_string()),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn override_table(rules: &[gslb_api::dto::OverrideDto]) {
+    print_table(
+        &["ID", "TARGET", "ACTION", "EXPIRES", "REASON"],
+        rules
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    match (&r.region, &r.endpoint) {
+                        (Some(region), _) => format!("region/{region}"),
+                        (_, Some(endpoint)) => format!("endpoint/{endpoint}"),
+                        _ => "-".to_string(),
+                    },
+                    format!("{:?}", r.action).to_lowercase(),
+                    r.expires_at
+                        .map(format_millis)
+                        .unwrap_or_else(|| "never".to_string()),
+                    r.reason.clone(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn drill_table(drills: &[gslb_api::dto::DrillDto]) {
+    print_table(
+        &["ID", "REGION", "MODE", "STATUS", "STARTED", "ENDS"],
+        drills
+            .iter()
+            .map(|d| {
+                vec![
+                    d.id.clone(),
+                    d.region.clone(),
+                    d.mode.clone(),
+                    d.status.clone(),
+                    format_millis(d.started_at),
+                    format_millis(d.planned_end),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn health_table(health: &gslb_api::dto::health::HealthDto) {
+    let status = |s: gslb_api::dto::health::StatusDto| format!("{s:?}").to_uppercase();
+    let votes = |v: &gslb_api::dto::health::VotesDto| {
+        format!(
+            "{}/{} up (quorum {}, {} stale)",
+            v.up, v.total, v.quorum, v.stale
+        )
+    };
+    println!("REGIONS");
+    print_table(
+        &["ID", "STATUS", "DEEP", "ENDPOINTS UP", "VOTES", "LEASE"],
+        health
+            .regions
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    status(r.status),
+                    status(r.deep),
+                    format!(
+                        "{}/{} (need {})",
+                        r.endpoints_up, r.endpoints_enabled, r.min_healthy
+                    ),
+                    votes(&r.votes),
+                    r.lease_expires_at
+                        .map(format_millis)
+                        .unwrap_or_else(|| "-".to_string()),
+                ]
+            })
+            .collect(),
+    );
+    println!("\nENDPOINTS");
+    print_table(
+        &["ID", "STATUS", "VOTES"],
+        health
+            .endpoints
+            .iter()
+            .map(|e| vec![e.id.clone(), status(e.status), votes(&e.votes)])
+            .collect(),
+    );
+    println!("\nCHECKS");
+    print_table(
+        &["ID", "STATUS", "VOTES", "ERRORS"],
+        health
+            .checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    status(c.status),
+                    votes(&c.votes),
+                    c.errors
+                        .iter()
+                        .map(|(vantage, error)| format!("{vantage}: {error}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 ]
             })
             .collect(),
