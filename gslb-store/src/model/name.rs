@@ -463,7 +463,7 @@ mod tests {
         let below = DomainName::parse_absolute("x.b.c.").unwrap();
         assert!(below.is_subdomain_of(&ancestor));
         assert_eq!(below.parent().unwrap(), ancestor);
-        assert_eq!(below.labels().rev().next(), Some(&b"c"[..]));
+        assert_eq!(below.labels().next_back(), Some(&b"c"[..]));
         assert_eq!(below.label_count(), 3);
         assert!(DomainName::root().is_root());
         assert!(ancestor.is_subdomain_of(&DomainName::root()));
