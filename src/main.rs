@@ -71,8 +71,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Before any HTTP client exists: reqwest's rustls has no provider of its own here, and
-    // the Raft client would panic without one. Ignored when one is already installed.
+    // Before any HTTP client exists: should feature unification build reqwest with
+    // `rustls-no-provider` (it did once, through gslb-prober), the Raft client would panic
+    // without a process-wide provider. Ignored when one is already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
         Command::Serve { config } => run_serve(config),
