@@ -109,6 +109,7 @@ paged!(RegionPage, RegionDto);
 paged!(EndpointPage, EndpointDto);
 paged!(TokenPage, TokenDto);
 paged!(AuditPage, AuditEntryDto);
+paged!(crate::dto::CheckPage, crate::dto::CheckDto);
 paged!(crate::dto::OverridePage, crate::dto::OverrideDto);
 paged!(crate::dto::DrillPage, crate::dto::DrillDto);
 
@@ -394,6 +395,26 @@ impl Client {
     /// Deletes an endpoint.
     pub async fn delete_endpoint(&self, id: &str) -> Result<WriteResult, ClientError> {
         let path = format!("/v1/endpoints/{}", segment(id));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// All checks.
+    pub async fn list_checks(&self) -> Result<Vec<crate::dto::CheckDto>, ClientError> {
+        self.list_all::<crate::dto::CheckPage>("/v1/checks").await
+    }
+
+    /// Creates or replaces a check.
+    pub async fn put_check(
+        &self,
+        check: &crate::dto::CheckDto,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/checks/{}", segment(&check.id));
+        self.write(Method::PUT, &path, Some(check)).await
+    }
+
+    /// Deletes a check.
+    pub async fn delete_check(&self, id: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/checks/{}", segment(id));
         self.write::<()>(Method::DELETE, &path, None).await
     }
 

@@ -58,7 +58,8 @@ pub use gslb_store::model;
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    changes, cluster, endpoints, health, ops, overrides, records, regions, resolve, tokens, zones,
+    changes, checks, cluster, endpoints, health, ops, overrides, records, regions, resolve, tokens,
+    zones,
 };
 
 /// How the API of one node behaves.
@@ -195,6 +196,12 @@ fn documented_routes() -> (
             endpoints::get_endpoint,
             endpoints::put_endpoint,
             endpoints::delete_endpoint
+        ))
+        .routes(routes!(checks::list_checks, checks::create_check))
+        .routes(routes!(
+            checks::get_check,
+            checks::put_check,
+            checks::delete_check
         ))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::get_token, tokens::delete_token))

@@ -859,6 +859,8 @@ async fn openapi_documents_every_route() {
         ("/v1/changes", &["post"]),
         ("/v1/changes/{version}", &["get"]),
         ("/v1/audit", &["get"]),
+        ("/v1/checks", &["get", "post"]),
+        ("/v1/checks/{id}", &["get", "put", "delete"]),
         ("/v1/overrides", &["get", "post"]),
         ("/v1/overrides/{id}", &["get", "put", "delete"]),
         ("/v1/drills", &["get"]),
@@ -885,9 +887,10 @@ async fn openapi_documents_every_route() {
     node.stop().await;
 }
 
-/// What does this test do: a prober token reports observations (and may do nothing else),
-/// a write token may not report them, and /v1/health shows the derived verdict with its
-/// votes for the check, the endpoint and the region.
+/// What does this test do: a check is created through /v1/checks (model defaults filled in,
+/// a missing subject or a bad node address named), a prober token reports observations (and
+/// may do nothing else), a write token may not report them, and /v1/health shows the
+/// derived verdict with its votes for the check, the endpoint and the region.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probers_report_and_health_is_derived() {
     let dir = tempfile::tempdir().unwrap();
@@ -900,23 +903,37 @@ async fn probers_report_and_health_is_derived() {
         Some(endpoint("web-1", "eu-1", "192.0.2.10")),
     )
     .await;
-    let check: gslb_store::model::Check = serde_json::from_value(json!({
+    let check = json!({
         "id": "web-tcp",
-        "subject": {"kind": "endpoint", "id": "web-1"},
+        "endpoint": "web-1",
         "kind": {"type": "tcp", "port": 80},
         "target": "192.0.2.10",
         "vantages": ["eu-1"]
-    }))
-    .unwrap();
-    node.handle
-        .write(
-            Command::PutCheck {
-                check: Box::new(check),
-            },
-            Actor::new("test"),
-        )
-        .await
-        .unwrap();
+    });
+    let (status, headers, created) = node
+        .admin(Method::PUT, "/v1/checks/web-tcp", Some(check.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert!(headers.get("etag").is_some());
+    let (_, _, read) = node.admin(Method::GET, "/v1/checks/web-tcp", None).await;
+    assert_eq!(read["kind"], json!({"type": "tcp", "port": 80}));
+    assert_eq!(read["interval_ms"], 10000, "model defaults are filled in");
+    let mut orphan = check.clone();
+    orphan["endpoint"] = json!("nowhere");
+    let answer = node
+        .admin(Method::PUT, "/v1/checks/web-tcp", Some(orphan))
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("endpoint"));
+    let mut bad_kind = check.clone();
+    bad_kind["kind"] = json!({"type": "kube-local", "nodes": ["10.0.0.300"], "port": 30000});
+    let answer = node
+        .admin(Method::PUT, "/v1/checks/web-tcp", Some(bad_kind))
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("kind.nodes[0]"),
+    );
     for (id, scope) in [("prober-eu", "prober"), ("ci", "write")] {
         let (status, _, _) = node
             .admin(

@@ -3,7 +3,7 @@
 //! by hand (`to_model` / `from_model`), so either can evolve without breaking the other.
 //!
 //! - `zone`, `record`: zones and static record sets (data in presentation format).
-//! - `region`, `endpoint`: where traffic goes.
+//! - `region`, `endpoint`: where traffic goes; `check`: how probers test it.
 //! - `token`: scopes and tokens.
 //! - `overrides`: operator overrides and (read-only) drills.
 //! - `health`: probers' observation batches and the derived health view.
@@ -12,6 +12,7 @@
 //! - `page`: `?limit=&after=` and the list types.
 
 pub mod change;
+pub mod check;
 pub mod cluster;
 pub mod endpoint;
 pub mod health;
@@ -25,6 +26,7 @@ pub mod zone;
 pub use change::{
     AuditEntryDto, BatchRequest, ChangeDto, ChangeStatusDto, SyncStatus, WriteResult,
 };
+pub use check::CheckDto;
 pub use cluster::{
     AddLearnerRequest, ChangeVotersRequest, ClusterStatus, MemberDto, MembershipResult,
     NodeStatusDto, ReadyDto,
@@ -32,8 +34,8 @@ pub use cluster::{
 pub use endpoint::EndpointDto;
 pub use overrides::{DrillDto, OverrideActionDto, OverrideDto};
 pub use page::{
-    AuditPage, DrillPage, EndpointPage, OverridePage, PageQuery, RecordPage, RegionPage, TokenPage,
-    ZonePage,
+    AuditPage, CheckPage, DrillPage, EndpointPage, OverridePage, PageQuery, RecordPage, RegionPage,
+    TokenPage, ZonePage,
 };
 pub use record::{RecordSetDto, RecordTypeDto};
 pub use region::{LocationDto, RegionDto};

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::change::AuditEntryDto;
+use crate::dto::check::CheckDto;
 use crate::dto::endpoint::EndpointDto;
 use crate::dto::overrides::{DrillDto, OverrideDto};
 use crate::dto::record::RecordSetDto;
@@ -81,4 +82,9 @@ page_type!(
     /// A page of drills.
     DrillPage,
     DrillDto
+);
+page_type!(
+    /// A page of checks.
+    CheckPage,
+    CheckDto
 );

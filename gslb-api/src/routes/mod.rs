@@ -6,6 +6,7 @@
 //! version (read-your-writes) → answer `WriteResult` with the new ETag.
 
 pub mod changes;
+pub mod checks;
 pub mod cluster;
 pub mod endpoints;
 pub mod health;
