@@ -218,6 +218,15 @@ fn killing_the_leader_loses_no_acknowledged_write() {
         cluster.wait_voters_hold(name, address);
     }
 
+    // 30 writes and the membership entries pass `snapshot_every = 20`: the restart below
+    // restores every surviving node from a snapshot plus the log after it.
+    for node in cluster.all().filter(|node| node.child.is_some()) {
+        let name = node.name.clone();
+        wait_until(CONVERGE, &format!("{name} to take a snapshot"), || {
+            node.has_snapshot()
+        });
+    }
+
     eprintln!("-- phase: stop and restart every process");
     for node in cluster.all() {
         node.stop();

@@ -19,9 +19,10 @@ pub const SECRET: &str = "test-cluster-secret-0123456789";
 /// The API's initial admin token on every test node.
 pub const TOKEN: &str = "test-api-token-0123456789";
 
-/// Raft timing for tests: fast elections on loopback, still several heartbeats each.
-const RAFT_TIMING: &str =
-    "[control.raft]\nheartbeat = \"100ms\"\nelection_min = \"500ms\"\nelection_max = \"1000ms\"\n";
+/// Raft timing for tests: fast elections on loopback, still several heartbeats each, and a
+/// snapshot every 20 entries so restarts restore from a snapshot plus the log after it.
+const RAFT_TIMING: &str = "[control.raft]\nheartbeat = \"100ms\"\nelection_min = \"500ms\"\n\
+                           election_max = \"1000ms\"\nsnapshot_every = 20\n";
 
 /// The zone the bootstrap voter imports from its config.
 pub const ZONE: &str = "$ORIGIN cp.test.
@@ -216,6 +217,11 @@ impl ClusterNode {
             .collect();
         found.sort();
         found
+    }
+
+    /// True once the node wrote a state-machine snapshot into its data dir.
+    pub fn has_snapshot(&self) -> bool {
+        self.dir.join("data").join("snapshot.json").exists()
     }
 
     /// `GET /readyz`: status and body.
