@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use common::{send_signal, wait_exit, TempDir, GSLB};
 
-/// Starts the demo on free ports, runs each printed `curl` line (a write through the API)
-/// and `dig` line in order and expects NOERROR with data (answer or, for the referral,
+/// Starts the demo on free ports, runs each printed `curl` line (a write through the API),
+/// `gslbctl` line (with the printed `export`) and `dig` line in order and expects NOERROR with data (answer or, for the referral,
 /// authority); then SIGINT stops the demo and its five nodes, and a second run on the same
 /// data dir resumes the cluster from disk, the record written in the first run included.
 #[test]
@@ -90,12 +90,37 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
             .iter()
             .filter(|line| {
                 let line = line.trim_start();
-                line.starts_with("dig ") || line.starts_with("curl ")
+                let program = line.split_whitespace().next().unwrap_or("");
+                ["dig", "curl", "export"].contains(&program) || program.ends_with("gslbctl")
             })
             .collect();
-        assert!(commands.len() >= 13, "{commands:?}");
+        assert!(commands.len() >= 16, "{commands:?}");
+        let mut exported: Vec<(String, String)> = Vec::new();
         for line in commands {
-            if line.trim_start().starts_with("curl ") {
+            let program = line.split_whitespace().next().unwrap();
+            if program == "export" {
+                for pair in line.split_whitespace().skip(1) {
+                    let (key, value) = pair.split_once('=').expect("KEY=VALUE");
+                    exported.push((key.to_string(), value.to_string()));
+                }
+                continue;
+            }
+            if program.ends_with("gslbctl") {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                let output = Command::new(words[0])
+                    .args(&words[1..])
+                    .envs(exported.iter().map(|(key, value)| (key, value)))
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&output.stdout);
+                assert!(
+                    output.status.success() && !text.trim().is_empty(),
+                    "{line}:\n{text}\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                continue;
+            }
+            if program == "curl" {
                 let output = Command::new("sh").args(["-c", line]).output().unwrap();
                 let text = String::from_utf8_lossy(&output.stdout);
                 assert!(text.contains("\"version\""), "{line}:\n{text}");
