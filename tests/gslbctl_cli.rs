@@ -111,6 +111,10 @@ endpoints:
   - id: web-us
     region: us-1
     address: 2001:db8::10
+checks:
+  - id: web-eu-tcp
+    endpoint: web-eu
+    kind: {type: tcp, port: 443}
 records:
   - zone: example.test.
     name: api
@@ -170,6 +174,7 @@ async fn gslbctl_imports_applies_and_reports_errors() {
         "+ region eu-1",
         "+ region us-1",
         "+ endpoint web-eu",
+        "+ check web-eu-tcp",
         "+ record api.example.test. AAAA in example.test.",
     ] {
         assert!(stdout.contains(wanted), "missing {wanted:?} in {stdout}");
@@ -181,11 +186,12 @@ async fn gslbctl_imports_applies_and_reports_errors() {
         .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
         .await;
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("applied 5 changes"), "{stdout}");
+    assert!(stdout.contains("applied 6 changes"), "{stdout}");
     let state = node.handle.state();
     assert_eq!(state.version, version + 1, "one atomic entry");
     assert_eq!(state.regions.len(), 2);
     assert_eq!(state.endpoints["web-us"].weight, 1);
+    assert_eq!(state.checks["web-eu-tcp"].interval_ms, 10_000);
     let (ok, stdout, _) = node
         .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
         .await;
@@ -281,6 +287,6 @@ async fn gslbctl_imports_applies_and_reports_errors() {
     );
     let (ok, stdout, _) = node.ctl(&["get", "audit"]).await;
     assert!(ok);
-    assert!(stdout.contains("batch(5)"), "{stdout}");
+    assert!(stdout.contains("batch(6)"), "{stdout}");
     node.stop().await;
 }

@@ -95,6 +95,9 @@ enum Kind {
     /// API tokens (NAME = id; admin).
     #[value(alias = "token")]
     Tokens,
+    /// Health checks (NAME = id).
+    #[value(alias = "check")]
+    Checks,
     /// Overrides (NAME = id).
     #[value(alias = "override")]
     Overrides,
@@ -151,8 +154,8 @@ enum Commands {
         #[command(subcommand)]
         command: ZoneCommand,
     },
-    /// Make the state match a declarative YAML/JSON file of zones, regions, endpoints and
-    /// records, in one atomic change.
+    /// Make the state match a declarative YAML/JSON file of zones, regions, endpoints,
+    /// checks and records, in one atomic change.
     Apply {
         /// The file (`-` reads stdin).
         #[arg(short = 'f', long = "file")]
@@ -609,6 +612,16 @@ impl Ctl {
                 }
                 self.show(&tokens, || token_table(&tokens))
             }
+            (Kind::Checks, name) => {
+                let mut checks = client.list_checks().await?;
+                if let Some(id) = name {
+                    checks.retain(|check| check.id == id);
+                    if checks.is_empty() {
+                        bail!("no check {id:?}");
+                    }
+                }
+                self.show(&checks, || check_table(&checks))
+            }
             (Kind::Overrides, name) => {
                 let mut rules = client.list_overrides().await?;
                 if let Some(id) = name {
@@ -675,6 +688,12 @@ impl Ctl {
                         .await?;
                 }
             }
+            Kind::Checks => {
+                for check in parse_one_or_many::<gslb_api::dto::CheckDto>(&text, file)? {
+                    let result = client.put_check(&check).await?;
+                    self.written(&format!("check {}", check.id), result).await?;
+                }
+            }
             Kind::Overrides => {
                 for rule in parse_one_or_many::<gslb_api::dto::OverrideDto>(&text, file)? {
                     let result = client.put_override(&rule).await?;
@@ -713,6 +732,7 @@ impl Ctl {
                 client.delete_endpoint(name).await?,
             ),
             Kind::Tokens => (format!("token {name}"), client.delete_token(name).await?),
+            Kind::Checks => (format!("check {name}"), client.delete_check(name).await?),
             Kind::Overrides => (
                 format!("override {name}"),
                 client.delete_override(name).await?,
@@ -797,6 +817,9 @@ struct ApplyFile {
     /// Record sets of existing zones (or of zones in `zones`).
     #[serde(default)]
     records: Vec<ZonedRecord>,
+    /// Health checks of endpoints and regions.
+    #[serde(default)]
+    checks: Vec<gslb_api::dto::CheckDto>,
 }
 
 /// A record set with its zone.
@@ -888,7 +911,7 @@ async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<
     if prune && !desired.regions.is_empty() {
         for id in current.keys().filter(|id| !declared.contains(*id)) {
             lines.push(format!("- region {id}"));
-            deletes.push((3, ChangeDto::DeleteRegion { id: id.clone() }));
+            deletes.push((4, ChangeDto::DeleteRegion { id: id.clone() }));
         }
     }
 
@@ -921,7 +944,38 @@ async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<
     if prune && !desired.endpoints.is_empty() {
         for id in current.keys().filter(|id| !declared.contains(*id)) {
             lines.push(format!("- endpoint {id}"));
-            deletes.push((1, ChangeDto::DeleteEndpoint { id: id.clone() }));
+            deletes.push((2, ChangeDto::DeleteEndpoint { id: id.clone() }));
+        }
+    }
+
+    // Checks.
+    let current: BTreeMap<String, gslb_api::dto::CheckDto> = client
+        .list_checks()
+        .await?
+        .into_iter()
+        .map(|check| (check.id.clone(), check))
+        .collect();
+    let mut declared = BTreeSet::new();
+    for check in &desired.checks {
+        let model = check
+            .to_model("")
+            .map_err(|errors| fields_error(&format!("check {}", check.id), errors))?;
+        let normalized = gslb_api::dto::CheckDto::from_model(&model);
+        declared.insert(normalized.id.clone());
+        if diff_line(
+            &mut lines,
+            "check",
+            &normalized.id,
+            current.get(&normalized.id),
+            &normalized,
+        ) {
+            puts.push(ChangeDto::PutCheck { check: normalized });
+        }
+    }
+    if prune && !desired.checks.is_empty() {
+        for id in current.keys().filter(|id| !declared.contains(*id)) {
+            lines.push(format!("- check {id}"));
+            deletes.push((1, ChangeDto::DeleteCheck { id: id.clone() }));
         }
     }
 
@@ -1047,7 +1101,7 @@ async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<
             ));
         }
     }
-    // Deletes after puts, dependents first: records, endpoints, zones, regions.
+    // Deletes after puts, dependents first: records, checks, endpoints, zones, regions.
     deletes.sort_by_key(|(order, _)| *order);
     let mut changes = puts;
     changes.extend(deletes.into_iter().map(|(_, change)| change));
@@ -1312,6 +1366,45 @@ fn override_table(rules: &[gslb_api::dto::OverrideDto]) {
                         .map(format_millis)
                         .unwrap_or_else(|| "never".to_string()),
                     r.reason.clone(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn check_table(checks: &[gslb_api::dto::CheckDto]) {
+    print_table(
+        &[
+            "ID",
+            "SUBJECT",
+            "TYPE",
+            "TARGET",
+            "INTERVAL",
+            "RISE/FALL",
+            "VANTAGES",
+        ],
+        checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    match (&c.endpoint, &c.region) {
+                        (Some(endpoint), _) => format!("endpoint/{endpoint}"),
+                        (_, Some(region)) => format!("region/{region}"),
+                        _ => "-".to_string(),
+                    },
+                    serde_json::to_value(&c.kind)
+                        .ok()
+                        .and_then(|kind| kind["type"].as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    c.target.clone().unwrap_or_else(|| "-".to_string()),
+                    format!("{}ms", c.interval_ms),
+                    format!("{}/{}", c.rise, c.fall),
+                    if c.vantages.is_empty() {
+                        "all".to_string()
+                    } else {
+                        c.vantages.join(",")
+                    },
                 ]
             })
             .collect(),

@@ -9,6 +9,7 @@ use gslb_store::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::dto::check::CheckDto;
 use crate::dto::endpoint::EndpointDto;
 use crate::dto::record::{RecordSetDto, RecordTypeDto};
 use crate::dto::region::RegionDto;
@@ -123,6 +124,16 @@ pub enum ChangeDto {
         /// Its id.
         id: String,
     },
+    /// Create or replace a check.
+    PutCheck {
+        /// The check.
+        check: CheckDto,
+    },
+    /// Delete a check and its observations.
+    DeleteCheck {
+        /// Its id.
+        id: String,
+    },
 }
 
 impl BatchRequest {
@@ -205,6 +216,16 @@ impl BatchRequest {
                 ChangeDto::DeleteEndpoint { id } => {
                     Some(Command::DeleteEndpoint { id: id.clone() })
                 }
+                ChangeDto::PutCheck { check } => match check.to_model(&format!("{path}.check")) {
+                    Ok(check) => Some(Command::PutCheck {
+                        check: Box::new(check),
+                    }),
+                    Err(found) => {
+                        errors.0.extend(found.0);
+                        None
+                    }
+                },
+                ChangeDto::DeleteCheck { id } => Some(Command::DeleteCheck { id: id.clone() }),
             };
             commands.extend(command);
         }
