@@ -969,7 +969,9 @@ async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<
             current.get(&normalized.id),
             &normalized,
         ) {
-            puts.push(ChangeDto::PutCheck { check: normalized });
+            puts.push(ChangeDto::PutCheck {
+                check: Box::new(normalized),
+            });
         }
     }
     if prune && !desired.checks.is_empty() {

@@ -126,8 +126,8 @@ pub enum ChangeDto {
     },
     /// Create or replace a check.
     PutCheck {
-        /// The check.
-        check: CheckDto,
+        /// The check (boxed: it is the largest change).
+        check: Box<CheckDto>,
     },
     /// Delete a check and its observations.
     DeleteCheck {
