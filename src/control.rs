@@ -7,7 +7,8 @@
 //! admin token), start the DNS listeners once the plan of the restored state is installed, then
 //! take the node's place in the cluster in the background:
 //! - a node whose id is in `control.bootstrap.voters` and is the lowest there initializes a new
-//!   cluster on first start, then imports the config's zone files once (`PutZone`); the other
+//!   cluster on first start, then imports the config's zone files once (`PutZone`; again on a
+//!   restart only while the cluster holds no zone and no write but the nodes' own); the other
 //!   voters of that table wait for the leader to reach them;
 //! - any other node joins as a learner through `control.seeds`, retrying with backoff until a
 //!   leader accepts; a `role = "voter"` joiner then asks to be made a voter;
@@ -165,7 +166,11 @@ async fn take_place(
     let mut created = false;
     if let Some(bootstrap) = &control.bootstrap {
         let first = bootstrap.keys().next().copied() == Some(id);
-        if first && !node.is_initialized().await {
+        if first && node.is_initialized().await && untouched(&node.state()) && !zones.is_empty() {
+            // Stopped after creating the cluster but before its zones were in.
+            tracing::info!("the cluster this node created holds no zone yet; importing them");
+            created = true;
+        } else if first && !node.is_initialized().await {
             let mut voters = bootstrap.clone();
             voters.insert(id, advertise.clone());
             match node.initialize(voters.clone()).await {
@@ -199,6 +204,16 @@ async fn take_place(
     if created {
         import_zones(&node, zones).await;
     }
+}
+
+/// True while no zone exists and nothing but nodes wrote to the state: a cluster whose
+/// bootstrap import has not happened yet.
+fn untouched(state: &State) -> bool {
+    state.zones.is_empty()
+        && state
+            .audit
+            .iter()
+            .all(|entry| entry.actor.who.starts_with("node:"))
 }
 
 /// Asks the seeds to add this node as a learner until one does.

@@ -241,3 +241,33 @@ fn killing_the_leader_loses_no_acknowledged_write() {
     cluster.put_until_acknowledged("again.cp.test.", "192.0.2.99");
     cluster.wait_answers("again.cp.test", "192.0.2.99");
 }
+
+/// A bootstrap voter restarted with a zone file added to its config imports it while the
+/// cluster it created is still untouched (no zone, no user write), e.g. after stopping
+/// between creating the cluster and importing; a DNS learner then answers it.
+#[test]
+fn an_untouched_cluster_imports_zone_files_on_restart() {
+    let root = TempDir::new("cp-late-import");
+    let mut voter = ClusterNode::start_with(&root, 1, Kind::Bootstrap, &[], false);
+    wait_until(CONVERGE, "voter 1 to lead its new cluster", || {
+        leader_of(&voter) == Some(1)
+    });
+    let learner = ClusterNode::start(&root, 2, Kind::DnsLearner, &[voter.http]);
+    assert!(
+        learner
+            .log
+            .wait_for("recorded this node as a member", CONVERGE)
+            .is_some(),
+        "learner joined; its log:\n{}",
+        learner.log.text()
+    );
+    assert_eq!(learner.dig(&["www.cp.test", "A"]).status(), "REFUSED");
+
+    eprintln!("-- phase: restart the voter with a zone file in its config");
+    voter.stop();
+    voter.import_zone = true;
+    voter.spawn();
+    wait_until(CONVERGE, "the learner to answer the imported zone", || {
+        learner.addresses("www.cp.test") == ["192.0.2.10"]
+    });
+}

@@ -62,6 +62,9 @@ pub struct ClusterNode {
     pub dns: Option<SocketAddr>,
     /// Seeds it joins through.
     seeds: Vec<SocketAddr>,
+    /// For the bootstrap voter: list the zone file in its config (takes effect at the next
+    /// `spawn`).
+    pub import_zone: bool,
     /// Its directory (config, data).
     dir: PathBuf,
 }
@@ -69,6 +72,17 @@ pub struct ClusterNode {
 impl ClusterNode {
     /// Starts node `id` of `kind` in a subdirectory of `root` on port 0.
     pub fn start(root: &TempDir, id: u64, kind: Kind, seeds: &[SocketAddr]) -> ClusterNode {
+        ClusterNode::start_with(root, id, kind, seeds, kind == Kind::Bootstrap)
+    }
+
+    /// `start`, saying whether a bootstrap voter lists the zone file.
+    pub fn start_with(
+        root: &TempDir,
+        id: u64,
+        kind: Kind,
+        seeds: &[SocketAddr],
+        import_zone: bool,
+    ) -> ClusterNode {
         let name = match kind {
             Kind::DnsLearner => format!("dns-{id}"),
             _ => format!("voter-{id}"),
@@ -84,6 +98,7 @@ impl ClusterNode {
             http: "127.0.0.1:0".parse().unwrap(),
             dns: (kind == Kind::DnsLearner).then(|| "127.0.0.1:0".parse().unwrap()),
             seeds: seeds.to_vec(),
+            import_zone,
             dir,
         };
         node.spawn();
@@ -113,7 +128,7 @@ impl ClusterNode {
         if let Some(dns) = self.dns {
             text.push_str(&format!("\n[dns]\nlisten = [\"{dns}\"]\nudp_workers = 1\n"));
         }
-        if self.kind == Kind::Bootstrap {
+        if self.import_zone {
             text.push_str("\n[[zones]]\nfile = \"cp.test.zone\"\norigin = \"cp.test.\"\n");
         }
         text
