@@ -21,6 +21,7 @@ use crate::model::audit::{Actor, AuditEntry, AUDIT_RETAINED};
 use crate::model::check::Check;
 use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
+use crate::model::gslb_record::{check_against_zone, check_fallback_cycles, GslbRecord, Target};
 use crate::model::health::{self, ObservationReport};
 use crate::model::member::Member;
 use crate::model::name::DomainName;
@@ -150,6 +151,22 @@ pub enum Command {
         vantage: String,
         /// One entry per check, each check at most once.
         observations: Vec<ObservationReport>,
+    },
+    /// Create or replace the GSLB record with this name and type. Its zone must exist, its
+    /// policy may name only existing regions and endpoints that can answer its type, it may
+    /// not collide with static data or other GSLB records at its name, and its fallback may
+    /// not close a cycle.
+    PutGslbRecord {
+        /// The record.
+        record: GslbRecord,
+    },
+    /// Remove a GSLB record (idempotent).
+    DeleteGslbRecord {
+        /// Owner name of the record.
+        name: DomainName,
+        /// Its type.
+        #[serde(rename = "type")]
+        rtype: RecordType,
     },
     /// Several commands applied in order, all or nothing; later ones see earlier ones'
     /// effects.
@@ -303,7 +320,10 @@ fn field_path(path: &str, field: &str) -> String {
 /// before proposal (its own index is unknown then).
 fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &mut FieldErrors) {
     match command {
-        Command::PutZone { zone } => zone.validate(&field_path(path, "zone"), errors),
+        Command::PutZone { zone } => {
+            zone.validate(&field_path(path, "zone"), errors);
+            check_zone_against_gslb(state, zone, &field_path(path, "zone"), errors);
+        }
         Command::DeleteZone { .. } => {}
         Command::PutRecordSet { zone, rrset } => {
             let Some(existing) = state.zones.get(zone) else {
@@ -329,6 +349,7 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
                 };
                 errors.push(field_path(path, &field), error.message);
             }
+            check_rrset_against_gslb(state, zone, rrset, &field_path(path, "rrset.name"), errors);
         }
         Command::DeleteRecordSet { zone, name, rtype } => {
             // Deleting cannot create a conflict; it can only remove what makes a zone servable.
@@ -369,6 +390,7 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
                     format!("region {id:?} is still used by drills {drills:?}"),
                 );
             }
+            check_unreferenced_by_gslb(state, Target::Region(id), &field_path(path, "id"), errors);
         }
         Command::PutEndpoint { endpoint } => {
             endpoint.validate(&field_path(path, "endpoint"), errors);
@@ -382,6 +404,12 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
         Command::DeleteEndpoint { id } => {
             let target = OverrideTarget::Endpoint(id.clone());
             check_unreferenced_by_overrides(state, &target, &field_path(path, "id"), errors);
+            check_unreferenced_by_gslb(
+                state,
+                Target::Endpoint(id),
+                &field_path(path, "id"),
+                errors,
+            );
         }
         Command::PutToken { token } => token.validate(&field_path(path, "token"), errors),
         Command::DeleteToken { .. } | Command::DeleteMember { .. } => {}
@@ -430,7 +458,153 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
             vantage,
             observations,
         } => health::validate_report(state, vantage, observations, path, errors),
+        Command::PutGslbRecord { record } => {
+            check_gslb_record(state, record, &field_path(path, "record"), errors)
+        }
+        Command::DeleteGslbRecord { .. } => {}
         Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
+    }
+}
+
+/// Every check of a GSLB record about to be put: its own fields, its zone, collisions with
+/// static data and other GSLB records at its name, and fallback cycles over all records.
+fn check_gslb_record(state: &State, record: &GslbRecord, path: &str, errors: &mut FieldErrors) {
+    record.validate(path, &state.regions, &state.endpoints, errors);
+    let name_path = field_path(path, "name");
+    let Some(zone) = state.zone_for(&record.name) else {
+        errors.push(
+            name_path,
+            format!("no zone holds {} (create its zone first)", record.name),
+        );
+        return;
+    };
+    check_against_zone(zone, [(path.to_string(), record)], errors);
+    if let Some(others) = state.gslb_records.get(&record.name) {
+        for other in others.values().filter(|other| other.rtype != record.rtype) {
+            if other.rtype == RecordType::CNAME || record.rtype == RecordType::CNAME {
+                errors.push(
+                    &name_path,
+                    format!(
+                        "a CNAME cannot sit beside other data at {} (GSLB {} record)",
+                        record.name, other.rtype
+                    ),
+                );
+            }
+        }
+    }
+    let others = state
+        .all_gslb_records()
+        .filter(|other| !(other.name == record.name && other.rtype == record.rtype))
+        .map(|other| (format!("{} {}", other.name, other.rtype), other));
+    let mut cycle_errors = FieldErrors::default();
+    check_fallback_cycles(
+        others.chain(std::iter::once((path.to_string(), record))),
+        &mut cycle_errors,
+    );
+    let own = format!("{}when_all_down", crate::model::ident::prefix(path));
+    for error in cycle_errors.0 {
+        if error.path.starts_with(&own) {
+            errors.push(error.path, error.message);
+        }
+    }
+}
+
+/// Refuses a zone whose static data would collide with a GSLB record that lives (or would
+/// live, once the zone exists) in it.
+fn check_zone_against_gslb(state: &State, zone: &Zone, path: &str, errors: &mut FieldErrors) {
+    let records: Vec<(String, &GslbRecord)> = state
+        .all_gslb_records()
+        .filter(|record| record.name.is_subdomain_of(&zone.apex))
+        .filter(|record| {
+            state
+                .zone_for(&record.name)
+                .is_none_or(|current| current.apex.label_count() <= zone.apex.label_count())
+        })
+        .map(|record| (String::new(), record))
+        .collect();
+    let mut conflicts = FieldErrors::default();
+    for (_, record) in &records {
+        check_against_zone(zone, [(String::new(), *record)], &mut conflicts);
+    }
+    for error in conflicts.0 {
+        errors.push(
+            field_path(path, "rrsets"),
+            format!("collides with a gslb record: {}", error.message),
+        );
+    }
+}
+
+/// Refuses a static set that would sit where a GSLB record answers: the same name and type,
+/// or a CNAME beside other data (either way round).
+fn check_rrset_against_gslb(
+    state: &State,
+    apex: &DomainName,
+    rrset: &RecordSet,
+    path: &str,
+    errors: &mut FieldErrors,
+) {
+    let Some(records) = state.gslb_records.get(&rrset.name) else {
+        return;
+    };
+    if state
+        .zone_for(&rrset.name)
+        .is_none_or(|zone| &zone.apex != apex)
+    {
+        return;
+    }
+    let name = &rrset.name;
+    if records.contains_key(&rrset.rtype) {
+        errors.push(
+            path,
+            format!(
+                "{name} already has a GSLB {} record; a name has one {} answer",
+                rrset.rtype, rrset.rtype
+            ),
+        );
+    } else if rrset.rtype == RecordType::CNAME {
+        let types: Vec<String> = records.keys().map(|rtype| rtype.to_string()).collect();
+        errors.push(
+            path,
+            format!(
+                "a CNAME cannot sit beside other data at {name} (GSLB {})",
+                types.join(", ")
+            ),
+        );
+    } else if records.contains_key(&RecordType::CNAME) {
+        errors.push(
+            path,
+            format!("{name} holds a GSLB CNAME record, so no other data may sit beside it"),
+        );
+    }
+}
+
+/// Refuses deleting a region or endpoint that a GSLB record's policy still names.
+fn check_unreferenced_by_gslb(
+    state: &State,
+    target: Target<'_>,
+    path: &str,
+    errors: &mut FieldErrors,
+) {
+    let users: Vec<String> = state
+        .all_gslb_records()
+        .filter(|record| {
+            let mut named = false;
+            record
+                .policy
+                .for_each_target(&mut |seen| named |= seen == target);
+            named
+        })
+        .map(|record| format!("{} {}", record.name, record.rtype))
+        .collect();
+    if !users.is_empty() {
+        let (kind, id) = match target {
+            Target::Region(id) => ("region", id),
+            Target::Endpoint(id) => ("endpoint", id),
+        };
+        errors.push(
+            path,
+            format!("{kind} {id:?} is still used by gslb records {users:?}"),
+        );
     }
 }
 
@@ -478,7 +652,17 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             zone.normalize();
             put(&mut state.zones, zone.apex.clone(), zone)
         }
-        Command::DeleteZone { apex } => state.zones.remove(apex).is_some(),
+        Command::DeleteZone { apex } => {
+            // The zone's GSLB records go with it ("everything in it").
+            let doomed: Vec<(DomainName, RecordType)> = state
+                .gslb_records_in_zone(apex)
+                .map(|record| (record.name.clone(), record.rtype))
+                .collect();
+            for (name, rtype) in &doomed {
+                remove_gslb_record(state, name, *rtype);
+            }
+            state.zones.remove(apex).is_some() || !doomed.is_empty()
+        }
         Command::PutRecordSet { zone, rrset } => {
             let Some(existing) = state.zones.get_mut(zone) else {
                 return false;
@@ -551,8 +735,26 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             );
             recorded || renewed
         }
+        Command::PutGslbRecord { record } => {
+            let by_type = state.gslb_records.entry(record.name.clone()).or_default();
+            put(by_type, record.rtype, record.clone())
+        }
+        Command::DeleteGslbRecord { name, rtype } => remove_gslb_record(state, name, *rtype),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }
+}
+
+/// Removes one GSLB record, dropping its name's entry when it was the last; returns whether
+/// it existed.
+fn remove_gslb_record(state: &mut State, name: &DomainName, rtype: RecordType) -> bool {
+    let Some(by_type) = state.gslb_records.get_mut(name) else {
+        return false;
+    };
+    let removed = by_type.remove(&rtype).is_some();
+    if by_type.is_empty() {
+        state.gslb_records.remove(name);
+    }
+    removed
 }
 
 impl fmt::Display for Command {
@@ -585,6 +787,12 @@ impl fmt::Display for Command {
                 vantage,
                 observations,
             } => write!(f, "report_observations {vantage} ({})", observations.len()),
+            Command::PutGslbRecord { record } => {
+                write!(f, "put_gslb_record {} {}", record.name, record.rtype)
+            }
+            Command::DeleteGslbRecord { name, rtype } => {
+                write!(f, "delete_gslb_record {name} {rtype}")
+            }
             Command::Batch { commands } => write!(f, "batch({})", commands.len()),
         }
     }
@@ -594,6 +802,7 @@ impl fmt::Display for Command {
 mod tests {
     use super::*;
     use crate::model::endpoint::{AdminState, EndpointTarget};
+    use crate::model::gslb_record::{PolicyNode, WhenAllDown};
     use crate::model::member::{NodeRole, RaftRole};
     use crate::model::record::RData;
     use crate::model::region::Location;
@@ -888,5 +1097,215 @@ mod tests {
         );
         let back: Command = serde_json::from_str(&json).unwrap();
         assert_eq!(back, command);
+    }
+
+    fn gslb(owner: &str, rtype: RecordType, policy: PolicyNode) -> GslbRecord {
+        GslbRecord {
+            name: name(owner),
+            rtype,
+            ttl: 30,
+            failover_ttl: None,
+            policy,
+            max_answers: 1,
+            when_all_down: WhenAllDown::FailOpen,
+            unknown_as: crate::model::UnknownAs::Down,
+            split_brain_guard: false,
+        }
+    }
+
+    fn put_gslb(record: GslbRecord) -> Command {
+        Command::PutGslbRecord { record }
+    }
+
+    /// Region `eu-1`, endpoint `web-1` in it, zone `example.com.`.
+    fn gslb_base() -> Vec<Command> {
+        vec![
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+            Command::PutEndpoint {
+                endpoint: endpoint("web-1", "eu-1"),
+            },
+            Command::PutZone { zone: zone() },
+        ]
+    }
+
+    /// What does this test do: puts GSLB records and checks each refusal names the field —
+    /// a name without a zone, an unknown endpoint, a static set of the same type, a CNAME
+    /// beside a GSLB record — and that a valid put and delete round-trip.
+    #[test]
+    fn gslb_records_are_checked_against_zones_and_each_other() {
+        let www = || {
+            gslb(
+                "www.example.com.",
+                RecordType::A,
+                PolicyNode::Region("eu-1".into()),
+            )
+        };
+        let mut commands = gslb_base();
+        commands.extend([
+            put_gslb(gslb(
+                "www.example.org.",
+                RecordType::A,
+                PolicyNode::Region("eu-1".into()),
+            )),
+            put_gslb(gslb(
+                "www.example.com.",
+                RecordType::A,
+                PolicyNode::Endpoints(vec!["nope".into()]),
+            )),
+            put_gslb(www()),
+            put_gslb(www()),
+            Command::PutRecordSet {
+                zone: name("example.com."),
+                rrset: RecordSet {
+                    name: name("www.example.com."),
+                    rtype: RecordType::A,
+                    ttl: 60,
+                    rdata: vec![RData::A("192.0.2.1".parse().unwrap())],
+                },
+            },
+            Command::PutRecordSet {
+                zone: name("example.com."),
+                rrset: RecordSet {
+                    name: name("www.example.com."),
+                    rtype: RecordType::CNAME,
+                    ttl: 60,
+                    rdata: vec![RData::CNAME(name("other.example.net."))],
+                },
+            },
+            put_gslb(gslb(
+                "www.example.com.",
+                RecordType::CNAME,
+                PolicyNode::Region("eu-1".into()),
+            )),
+        ]);
+        let (state, results) = run(commands);
+        assert_eq!(
+            messages(&results[3]),
+            ["record.name: no zone holds www.example.org. (create its zone first)"]
+        );
+        assert_eq!(messages(&results[4]).len(), 1, "{:?}", results[4]);
+        assert!(
+            messages(&results[4])[0].starts_with("record.policy.endpoints[0]"),
+            "{:?}",
+            results[4]
+        );
+        assert!(results[5].as_ref().unwrap().changed);
+        assert!(!results[6].as_ref().unwrap().changed, "idempotent");
+        assert_eq!(
+            messages(&results[7]),
+            ["rrset.name: www.example.com. already has a GSLB A record; a name has one A answer"]
+        );
+        assert_eq!(
+            messages(&results[8]),
+            ["rrset.name: a CNAME cannot sit beside other data at www.example.com. (GSLB A)"]
+        );
+        let cname = messages(&results[9]);
+        assert!(
+            cname.iter().any(|m| m
+                == "record.name: a CNAME cannot sit beside other data at www.example.com. \
+                    (GSLB A record)"),
+            "{cname:?}"
+        );
+        assert!(state
+            .gslb_record(&name("www.example.com."), RecordType::A)
+            .is_some());
+        assert_eq!(
+            state.audit.back().unwrap().summary,
+            "put_gslb_record www.example.com. A"
+        );
+
+        let (state, results) = run({
+            let mut commands = gslb_base();
+            commands.push(put_gslb(www()));
+            commands.push(Command::DeleteGslbRecord {
+                name: name("www.example.com."),
+                rtype: RecordType::A,
+            });
+            commands.push(Command::DeleteGslbRecord {
+                name: name("www.example.com."),
+                rtype: RecordType::A,
+            });
+            commands
+        });
+        assert!(results[4].as_ref().unwrap().changed);
+        assert!(!results[5].as_ref().unwrap().changed);
+        assert!(state.gslb_records.is_empty());
+    }
+
+    /// What does this test do: a region or endpoint a GSLB record names cannot be deleted
+    /// (the error names the record), a fallback cycle is refused, and deleting a zone takes
+    /// its GSLB records with it.
+    #[test]
+    fn gslb_references_fallback_cycles_and_zone_deletion() {
+        let mut a = gslb(
+            "a.example.com.",
+            RecordType::A,
+            PolicyNode::Endpoints(vec!["web-1".into()]),
+        );
+        a.when_all_down = WhenAllDown::Fallback(name("b.example.com."));
+        let mut b = gslb(
+            "b.example.com.",
+            RecordType::A,
+            PolicyNode::Region("eu-1".into()),
+        );
+        b.when_all_down = WhenAllDown::Fallback(name("a.example.com."));
+        let mut commands = gslb_base();
+        commands.extend([
+            put_gslb(a),
+            put_gslb(b),
+            Command::DeleteEndpoint { id: "web-1".into() },
+            Command::DeleteRegion { id: "eu-1".into() },
+            Command::DeleteZone {
+                apex: name("example.com."),
+            },
+        ]);
+        let (state, results) = run(commands);
+        assert!(results[3].is_ok(), "{:?}", results[3]);
+        assert_eq!(
+            messages(&results[4]),
+            [
+                "record.when_all_down.fallback: fallback targets form a cycle: \
+              b.example.com. → a.example.com. → b.example.com."
+            ]
+        );
+        assert_eq!(
+            messages(&results[5]),
+            ["id: endpoint \"web-1\" is still used by gslb records [\"a.example.com. A\"]"]
+        );
+        assert!(messages(&results[6])
+            .contains(&"id: region \"eu-1\" is still used by endpoints [\"web-1\"]".to_string()));
+        assert!(results[7].as_ref().unwrap().changed);
+        assert!(
+            state.gslb_records.is_empty(),
+            "the zone took its records along"
+        );
+    }
+
+    #[test]
+    fn a_zone_put_cannot_hide_a_gslb_record() {
+        let mut commands = gslb_base();
+        commands.push(put_gslb(gslb(
+            "www.example.com.",
+            RecordType::A,
+            PolicyNode::Region("eu-1".into()),
+        )));
+        let mut clashing = zone();
+        clashing.rrsets.push(RecordSet {
+            name: name("www.example.com."),
+            rtype: RecordType::CNAME,
+            ttl: 60,
+            rdata: vec![RData::CNAME(name("elsewhere.example.net."))],
+        });
+        commands.push(Command::PutZone { zone: clashing });
+        let (_, results) = run(commands);
+        assert_eq!(
+            messages(&results[4]),
+            [
+                "zone.rrsets: collides with a gslb record: www.example.com. holds a static CNAME, \
+              so no other data may sit beside it"
+            ]
+        );
     }
 }

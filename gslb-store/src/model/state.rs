@@ -10,10 +10,12 @@ use crate::model::audit::AuditEntry;
 use crate::model::check::Check;
 use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
+use crate::model::gslb_record::GslbRecord;
 use crate::model::health::{Observations, RegionLease};
 use crate::model::member::{Member, NodeRole};
 use crate::model::name::DomainName;
 use crate::model::overrides::Override;
+use crate::model::record::RecordType;
 use crate::model::region::Region;
 use crate::model::token::Token;
 use crate::model::zone::Zone;
@@ -70,6 +72,10 @@ pub struct State {
     /// Health leases by region id (the split-brain guard), renewed by observations.
     #[serde(default)]
     pub leases: BTreeMap<String, RegionLease>,
+    /// GSLB records by owner name, then type (A, AAAA or CNAME). Each sits in the zone
+    /// `zone_for(name)` finds; `PutGslbRecord` keeps them consistent with the static data.
+    #[serde(default)]
+    pub gslb_records: BTreeMap<DomainName, BTreeMap<RecordType, GslbRecord>>,
 }
 
 impl State {
@@ -83,6 +89,29 @@ impl State {
             candidate = current.parent();
         }
         None
+    }
+
+    /// Every GSLB record, in name then type order.
+    pub fn all_gslb_records(&self) -> impl Iterator<Item = &GslbRecord> {
+        self.gslb_records
+            .values()
+            .flat_map(|by_type| by_type.values())
+    }
+
+    /// The GSLB record of `name` and `rtype`, if any.
+    pub fn gslb_record(&self, name: &DomainName, rtype: RecordType) -> Option<&GslbRecord> {
+        self.gslb_records.get(name)?.get(&rtype)
+    }
+
+    /// The GSLB records whose zone (the longest matching apex) is `apex`.
+    pub fn gslb_records_in_zone<'a>(
+        &'a self,
+        apex: &'a DomainName,
+    ) -> impl Iterator<Item = &'a GslbRecord> + 'a {
+        self.all_gslb_records().filter(move |record| {
+            self.zone_for(&record.name)
+                .is_some_and(|zone| &zone.apex == apex)
+        })
     }
 }
 
