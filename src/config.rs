@@ -38,6 +38,8 @@
 //! advertise = "10.0.0.1:8061" # optional; defaults to the bound listen address
 //! cluster_secret_file = "/etc/gslb/cluster-secret"   # or cluster_secret = "..."
 //! api_token_file = "/etc/gslb/api-token"             # or api_token = "..."
+//! stale_after = "30s"        # no leader contact this long: /readyz and metrics say stale
+//! metrics_open = false       # true serves /metrics without a token
 //! role = "voter"             # voter | learner (default: learner with [dns])
 //! bootstrap = { voters = { 1 = "10.0.0.1:8061", 2 = "10.0.0.2:8061", 3 = "10.0.0.3:8061" } }
 //! # seeds = ["10.0.0.1:8061"] # instead of bootstrap: join an existing cluster
@@ -299,9 +301,19 @@ pub struct RawControl {
     pub api_token: Option<Sp<String>>,
     /// A file holding the initial admin token.
     pub api_token_file: Option<Sp<String>>,
+    /// A node without leader contact for this long reports itself stale (and keeps serving).
+    #[serde(default = "default_stale_after")]
+    pub stale_after: Sp<String>,
+    /// Serve `/metrics` without a token (Prometheus on a trusted network).
+    #[serde(default)]
+    pub metrics_open: bool,
     /// `[control.raft]`.
     #[serde(default)]
     pub raft: RawRaft,
+}
+
+fn default_stale_after() -> Sp<String> {
+    unspanned("30s".to_string())
 }
 
 /// `control.bootstrap`: the first voter set, created once.
@@ -405,6 +417,10 @@ pub struct ControlConfig {
     pub raft: RaftSettings,
     /// The REST API's initial admin token.
     pub api_token: Option<String>,
+    /// How long without leader contact before `/readyz` and metrics say stale.
+    pub stale_after: Duration,
+    /// `/metrics` without a token.
+    pub metrics_open: bool,
 }
 
 /// A control-plane node's place in Raft.
@@ -1039,6 +1055,15 @@ fn control(
         );
     }
     let raft = raft_settings(&raw.raft, problems);
+    let stale_after = duration(&raw.stale_after, "control.stale_after", problems);
+    if stale_after.is_zero()
+        && !problems
+            .found
+            .iter()
+            .any(|problem| problem.field == "control.stale_after")
+    {
+        problems.push(raw.stale_after.span(), "control.stale_after", "must be > 0");
+    }
 
     if problems.found.len() > before {
         return None;
@@ -1054,6 +1079,8 @@ fn control(
         seeds,
         raft,
         api_token,
+        stale_after,
+        metrics_open: raw.metrics_open,
     })
 }
 
@@ -1434,6 +1461,8 @@ origin = \"bad..name\"
         assert_eq!(control.raft, RaftSettings::default());
         assert_eq!(control.bootstrap.unwrap().len(), 2);
         assert_eq!(control.advertise, None);
+        assert_eq!(control.stale_after, Duration::from_secs(30));
+        assert!(!control.metrics_open);
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let http_stop = CancellationToken::new();
     let api_options = ApiOptions {
         bootstrap_token: control.api_token.clone(),
+        stale_after: control.stale_after,
+        metrics_open: control.metrics_open,
         ..ApiOptions::default()
     };
     let http = tokio::spawn(gslb_api::serve(

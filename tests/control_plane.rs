@@ -122,7 +122,7 @@ fn put_until_acknowledged(vias: &[SocketAddr], name: &str, address: &str) -> u64
 }
 
 /// A write shows in both learners' DNS answers; with every voter killed the
-/// learners keep answering, a learner restarted meanwhile answers its last state, and once
+/// learners keep answering (ready, and stale in `/readyz`), a learner restarted meanwhile answers its last state, and once
 /// the voters are back a new write goes through again.
 #[test]
 fn learners_answer_writes_and_outlive_the_voters() {
@@ -160,6 +160,19 @@ fn learners_answer_writes_and_outlive_the_voters() {
                 );
             }
         }
+    }
+
+    // ... and say so in /readyz, still ready (stale_after is 1 s in these configs).
+    for learner in &cluster.learners {
+        wait_until(
+            CONVERGE,
+            &format!("{} to report stale", learner.name),
+            || {
+                learner
+                    .readyz()
+                    .is_some_and(|(status, body)| status == 200 && body.contains("\"stale\":true"))
+            },
+        );
     }
 
     eprintln!("-- phase: restart a learner while the voters are down");

@@ -109,7 +109,7 @@ impl ClusterNode {
     fn config(&self) -> String {
         let mut text = format!(
             "[log]\nlevel = \"info\"\n\n[control]\nnode_id = {}\ndata_dir = \"data\"\n\
-             listen = \"{}\"\ncluster_secret = \"{SECRET}\"\napi_token = \"{TOKEN}\"\n",
+             listen = \"{}\"\ncluster_secret = \"{SECRET}\"\napi_token = \"{TOKEN}\"\nstale_after = \"1s\"\n",
             self.id, self.http
         );
         match self.kind {
