@@ -883,6 +883,10 @@ async fn openapi_documents_every_route() {
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
     assert!(doc["paths"]["/v1/regions/{id}"]["put"]["responses"]["412"].is_object());
+    assert!(
+        doc["components"]["schemas"]["TcpDto"]["additionalProperties"].is_null(),
+        "a tagged variant's schema must allow its tag"
+    );
     assert_eq!(doc, serde_json::to_value(gslb_api::openapi()).unwrap());
     node.stop().await;
 }
@@ -924,6 +928,13 @@ async fn probers_report_and_health_is_derived() {
         .admin(Method::PUT, "/v1/checks/web-tcp", Some(orphan))
         .await;
     assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("endpoint"));
+    let mut unknown = check.clone();
+    unknown["kind"] = json!({"type": "tcp", "port": 80, "colour": "blue"});
+    let answer = node
+        .admin(Method::PUT, "/v1/checks/web-tcp", Some(unknown))
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, None);
+    assert!(answer.2["message"].as_str().unwrap().contains("colour"));
     let mut bad_kind = check.clone();
     bad_kind["kind"] = json!({"type": "kube-local", "nodes": ["10.0.0.300"], "port": 30000});
     let answer = node
