@@ -1,54 +1,98 @@
-//! `spawn_plan_follower`: keeps a `Responder`'s plan in step with the replicated state.
+//! `spawn_plan_follower`: keeps a `Responder`'s plan in step with the replicated state and
+//! with the passing of time.
 //!
 //! On every new `State` version the follower compiles a fresh `AnswerPlan` on the blocking
 //! pool (compiling a large zone takes long enough to stall an async worker) and installs it
 //! with one atomic swap, so a query in flight sees the old plan or the new one, never a mix.
 //! Versions that arrive while a compile runs are coalesced: the next compile takes the newest
 //! state.
+//!
+//! Health in a plan is derived at its compile instant, so a state with GSLB records is also
+//! recompiled every `HEALTH_REFRESH` even when no new version arrives: a DNS node cut off
+//! from the control plane sees prober votes go stale on its own clock (DESIGN "the data
+//! plane outlives the control plane"). Leases need no recompile: `evaluate` checks them per
+//! query against the query's clock, and caps the TTL at the lease left.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use gslb_store::StateWatch;
+use gslb_store::{State, StateWatch};
 
-use crate::plan::compile_plan;
+use crate::plan::compile_plan_at;
 use crate::responder::Responder;
 
-/// Starts a task that compiles and installs a plan for the current state now and for every
-/// later version; it ends when the state channel closes.
+/// How often health is re-derived for a state with GSLB records when nothing else changes.
+pub const HEALTH_REFRESH: Duration = Duration::from_secs(1);
+
+/// Starts a task that compiles and installs a plan for the current state now, for every
+/// later version, and every `HEALTH_REFRESH` while the state has GSLB records; it ends when
+/// the state channel closes.
 pub fn spawn_plan_follower(
     mut watch: StateWatch,
     responder: Arc<Responder>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut first = true;
+        let mut refresh_due = false;
         loop {
             let state = watch.borrow_and_update().clone();
-            if first || state.version != responder.plan_version() {
+            if first || refresh_due || state.version != responder.plan_version() {
                 first = false;
-                let version = state.version;
-                let started = Instant::now();
-                match tokio::task::spawn_blocking(move || compile_plan(&state)).await {
-                    Ok(plan) => {
-                        let names = plan.name_count();
-                        responder.install_plan(Arc::new(plan));
-                        tracing::info!(
-                            version,
-                            names,
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            "installed answer plan"
-                        );
-                    }
-                    Err(error) => {
-                        // Keep answering from the previous plan; the next version retries.
-                        tracing::error!(version, %error, "answer plan compile failed");
+                install(&responder, state.clone()).await;
+            }
+            let refresh = !state.gslb_records.is_empty();
+            refresh_due = false;
+            tokio::select! {
+                changed = watch.changed() => {
+                    if changed.is_err() {
+                        tracing::debug!("state channel closed, plan follower stops");
+                        return;
                     }
                 }
-            }
-            if watch.changed().await.is_err() {
-                tracing::debug!("state channel closed, plan follower stops");
-                return;
+                _ = tokio::time::sleep(HEALTH_REFRESH), if refresh => refresh_due = true,
             }
         }
     })
+}
+
+/// Compiles `state` at the current time on the blocking pool and installs the plan; on
+/// failure keeps the previous plan (the next version or refresh retries).
+async fn install(responder: &Arc<Responder>, state: Arc<State>) {
+    let version = state.version;
+    let vantage = responder.options().vantage.clone();
+    let started = Instant::now();
+    let compiled = tokio::task::spawn_blocking(move || {
+        compile_plan_at(&state, unix_millis(), vantage.as_deref())
+    })
+    .await;
+    match compiled {
+        Ok(plan) => {
+            let names = plan.name_count();
+            let gslb_records = plan.gslb().len();
+            let replaces = responder.plan_version();
+            responder.install_plan(Arc::new(plan));
+            // A refresh of the same version is routine; log it quietly.
+            if replaces == version {
+                tracing::trace!(version, gslb_records, "refreshed answer plan health");
+            } else {
+                tracing::info!(
+                    version,
+                    names,
+                    gslb_records,
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "installed answer plan"
+                );
+            }
+        }
+        Err(error) => {
+            tracing::error!(version, %error, "answer plan compile failed");
+        }
+    }
+}
+
+/// The wall clock in unix millis (0 before 1970, which no real clock reports).
+fn unix_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }

@@ -4,8 +4,14 @@
 //! The whole path is hand-written wire code: parse the query in place (`wire`), load the plan
 //! once (`ArcSwap::load`, a guard, no reference-count traffic), copy header and question into
 //! the caller's reused buffer, let `plan::write_answer` copy the pre-rendered sections, then
-//! append the OPT (with the client subnet echoed, SCOPE 0) and patch ID and flags. No lock,
-//! no allocation once `out` has grown to the largest reply.
+//! append the OPT (with the client subnet echoed) and patch ID and flags. No lock, no
+//! allocation once `out` has grown to the largest reply.
+//!
+//! GSLB names are answered on the same path: the client is located (ECS source if present,
+//! else the transport address) only when a GSLB record is met, `policy::evaluate` chooses
+//! with the clock read then (the system clock, or a manual one for tests and drills) and the
+//! query ID as entropy, and the ECS SCOPE echoed is the decision's scope (0 for static
+//! answers: they do not depend on the client).
 //!
 //! Decisions, each with its RFC (and Knot DNS as the reference where RFCs leave a choice):
 //! - QR=1 or fewer than 12 octets → silence; other malformed packets → FORMERR with the ID
@@ -22,11 +28,13 @@
 //!   other class, names outside our zones, and AXFR/IXFR (we do not transfer zones yet)
 //!   → REFUSED without AA.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::plan::{write_answer, AnswerPlan, Sections};
+use crate::client::ClientLocator;
+use crate::plan::{write_answer, AnswerPlan, Dynamic, Sections};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
     HEADER_LEN,
@@ -49,6 +57,9 @@ pub struct ResponderOptions {
     pub hostname_bind: Option<String>,
     /// Largest UDP reply we send and advertise, whatever the client offers; never below 512.
     pub max_udp_payload: u16,
+    /// This node's region id: `latency` policies use the RTTs its probers measured. `None`
+    /// leaves latency to a loaded client-network table (or the first child).
+    pub vantage: Option<String>,
 }
 
 impl Default for ResponderOptions {
@@ -58,6 +69,7 @@ impl Default for ResponderOptions {
             id_server: None,
             hostname_bind: None,
             max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD,
+            vantage: None,
         }
     }
 }
@@ -69,6 +81,10 @@ pub struct Responder {
     plan: ArcSwap<AnswerPlan>,
     /// Operator settings, fixed for the responder's life.
     options: ResponderOptions,
+    /// Locates clients for GSLB records (CIDR table, GeoIP).
+    locator: ClientLocator,
+    /// A manual clock (unix millis) for GSLB decisions; `None` reads the system clock.
+    clock: Option<Arc<AtomicU64>>,
 }
 
 impl Default for Responder {
@@ -83,7 +99,27 @@ impl Responder {
         Responder {
             plan: ArcSwap::from_pointee(plan),
             options,
+            locator: ClientLocator::default(),
+            clock: None,
         }
+    }
+
+    /// The same responder locating clients with `locator` (its CIDR table and GeoIP).
+    pub fn with_locator(mut self, locator: ClientLocator) -> Responder {
+        self.locator = locator;
+        self
+    }
+
+    /// The same responder reading "now" (unix millis) for GSLB decisions from `clock`
+    /// instead of the system clock: tests and drill predictions move time by hand.
+    pub fn with_manual_clock(mut self, clock: Arc<AtomicU64>) -> Responder {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The locator GSLB answers use.
+    pub fn locator(&self) -> &ClientLocator {
+        &self.locator
     }
 
     /// Replaces the plan atomically: each query sees either the old or the new plan whole.
@@ -147,26 +183,32 @@ impl Responder {
         };
         out.extend_from_slice(&query[..parsed.question_end]);
 
-        let sections = match parsed.edns {
-            Some(edns) if edns.version > 0 => refusal(rcode::BADVERS),
+        let (sections, scope) = match parsed.edns {
+            Some(edns) if edns.version > 0 => (refusal(rcode::BADVERS), 0),
             _ => match parsed.qclass {
-                types::CLASS_IN | types::CLASS_ANY => self.answer_internet(&parsed, out),
-                types::CLASS_CH => self.answer_chaos(&parsed, out),
-                _ => refusal(rcode::REFUSED),
+                types::CLASS_IN | types::CLASS_ANY => self.answer_internet(&parsed, context, out),
+                types::CLASS_CH => (self.answer_chaos(&parsed, out), 0),
+                _ => (refusal(rcode::REFUSED), 0),
             },
         };
-        self.finish(&parsed, sections, context.transport, out);
+        self.finish(&parsed, sections, scope, context.transport, out);
         true
     }
 
-    /// Answers class IN (and ANY) from the plan.
-    fn answer_internet(&self, parsed: &ParsedQuery, out: &mut Vec<u8>) -> Sections {
+    /// Answers class IN (and ANY) from the plan; also returns the ECS scope the answer
+    /// depends on.
+    fn answer_internet(
+        &self,
+        parsed: &ParsedQuery,
+        context: &QueryContext,
+        out: &mut Vec<u8>,
+    ) -> (Sections, u8) {
         if matches!(parsed.qtype, types::AXFR | types::IXFR) {
-            return refusal(rcode::REFUSED);
+            return (refusal(rcode::REFUSED), 0);
         }
         let plan = self.plan.load();
         let Some(mut zone) = plan.find_zone(&parsed.name) else {
-            return refusal(rcode::REFUSED);
+            return (refusal(rcode::REFUSED), 0);
         };
         if parsed.qtype == types::DS && zone.is_apex(&parsed.name) {
             // DS lives on the parent side of the cut: answer from the parent zone when we
@@ -178,7 +220,20 @@ impl Responder {
                 }
             }
         }
-        write_answer(zone, &parsed.name, parsed.qtype, out)
+        let ecs = parsed
+            .edns
+            .and_then(|edns| edns.client_subnet)
+            .map(|subnet| (subnet.addr(), subnet.source_prefix));
+        let mut dynamic = Dynamic::new(
+            plan.gslb(),
+            &self.locator,
+            context.client.ip(),
+            ecs,
+            self.clock.as_deref(),
+            entropy(parsed.header.id),
+        );
+        let sections = write_answer(zone, &parsed.name, parsed.qtype, &mut dynamic, out);
+        (sections, dynamic.scope)
     }
 
     /// Answers the CHAOS identity names with one TXT (TTL 0), or REFUSED.
@@ -226,6 +281,7 @@ impl Responder {
         &self,
         parsed: &ParsedQuery,
         sections: Sections,
+        scope: u8,
         transport: Transport,
         out: &mut Vec<u8>,
     ) {
@@ -266,7 +322,7 @@ impl Responder {
                 sections.rcode,
                 edns.dnssec_ok,
                 edns.client_subnet.as_ref(),
-                0,
+                scope,
             );
             counts[3] += 1;
         }
@@ -277,6 +333,15 @@ impl Responder {
         };
         patch_header(out, &parsed.header, flags, counts);
     }
+}
+
+/// Spreads a 16-bit query ID over 64 bits (splitmix64's finalizer), so random policy
+/// choices see well-mixed entropy; the ID is random per query for any decent resolver.
+fn entropy(id: u16) -> u64 {
+    let mut z = u64::from(id).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Sections of a reply that carries only an RCODE.

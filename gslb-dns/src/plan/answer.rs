@@ -17,11 +17,16 @@
 //!   additional (RFC 1034 §4.3.2 step 3b); DS at the cut itself is answered from the parent
 //!   side: NODATA with our SOA (RFC 4035 §3.1.4.1).
 //!
+//! - a GSLB record at the name (a `SetRole::Gslb` entry) is evaluated per query through
+//!   `Dynamic`: its chosen RRs answer, a fallback CNAME is followed like a static CNAME, and
+//!   nothing to answer (`fail_closed`, or `fail_open` with every endpoint taken out) is
+//!   NODATA with the SOA, so resolvers retry after the negative TTL;
 //! - NS, MX and SRV answers carry the A/AAAA of their in-zone targets in additional (as
 //!   Knot); a UDP reply too big for them drops them rather than set TC (RFC 2181 §9), while
 //!   referral glue is required and a referral too big for it is truncated (RFC 9471 §3).
 
-use crate::plan::zone::{Lookup, SetEntry, ZonePlan};
+use crate::plan::gslb::Dynamic;
+use crate::plan::zone::{Lookup, SetEntry, SetRole, ZonePlan};
 use crate::wire::{rcode, types, QueryName, HEADER_LEN};
 
 /// The most CNAME links followed after the first (RFC 1034 §3.6.2 asks for loop safety).
@@ -63,17 +68,14 @@ fn copy_set(out: &mut Vec<u8>, block: &[u8], owner: usize) {
     }
 }
 
-/// Where the first CNAME target of a copied CNAME set starts in `out`.
-fn cname_target_offset(set_start: usize) -> usize {
-    set_start + 12
-}
-
 /// Writes the answer, authority and additional sections for `name`/`qtype` in `zone` into
 /// `out`, which holds the header and the echoed question (the question name at offset 12).
+/// GSLB records met on the way are evaluated through `dynamic`.
 pub(crate) fn write_answer(
     zone: &ZonePlan,
     name: &QueryName,
     qtype: u16,
+    dynamic: &mut Dynamic<'_>,
     out: &mut Vec<u8>,
 ) -> Sections {
     let apex_pointer = HEADER_LEN + name.suffix_offset(name.label_count() - zone.apex_labels());
@@ -110,7 +112,31 @@ pub(crate) fn write_answer(
     let mut owner = HEADER_LEN;
     let mut node = node;
     for _ in 0..=MAX_CHAIN {
-        if let Some(entry) = pick(zone, node, qtype) {
+        let (entry, via_cname) = match pick(zone, node, qtype) {
+            Some(entry) => (entry, false),
+            None => match zone
+                .set(node, types::CNAME)
+                .filter(|_| qtype != types::CNAME)
+            {
+                Some(cname) => (cname, true),
+                None => {
+                    negative(out, &mut sections, rcode::NOERROR);
+                    return sections;
+                }
+            },
+        };
+        let set_start = out.len();
+        if entry.role == SetRole::Gslb {
+            let Some(written) = dynamic.write(entry.start, owner, out) else {
+                negative(out, &mut sections, rcode::NOERROR);
+                return sections;
+            };
+            sections.answers += written.count;
+            // A CNAME (the record's own, or a fallback) is followed unless it was asked for.
+            if written.rtype != types::CNAME || qtype == types::CNAME || qtype == types::ANY {
+                return sections;
+            }
+        } else if !via_cname {
             copy_set(out, zone.bytes(entry), owner);
             sections.answers += entry.count;
             if let Some(additional) = zone.additional(node, entry.rtype) {
@@ -119,21 +145,17 @@ pub(crate) fn write_answer(
                 sections.additionals = additional.count;
             }
             return sections;
+        } else {
+            let block = zone.bytes(entry);
+            let first_record = &block[..(12 + u16::from_be_bytes([block[10], block[11]]) as usize)];
+            copy_set(out, first_record, owner);
+            sections.answers += 1;
         }
-        let Some(cname) = zone
-            .set(node, types::CNAME)
-            .filter(|_| qtype != types::CNAME)
+        // Follow the CNAME just written at `set_start`: its target starts 12 octets in.
+        let target_offset = set_start + 12;
+        let rdlength = u16::from_be_bytes([out[set_start + 10], out[set_start + 11]]) as usize;
+        let Some(target) = QueryName::from_wire(&out[target_offset..target_offset + rdlength])
         else {
-            negative(out, &mut sections, rcode::NOERROR);
-            return sections;
-        };
-        let set_start = out.len();
-        let block = zone.bytes(cname);
-        let first_record = &block[..(12 + u16::from_be_bytes([block[10], block[11]]) as usize)];
-        copy_set(out, first_record, owner);
-        sections.answers += 1;
-        let target_offset = cname_target_offset(set_start);
-        let Some(target) = QueryName::from_wire(&first_record[12..]) else {
             return sections;
         };
         if target_offset > 0x3FFF || !zone.contains(&target) {

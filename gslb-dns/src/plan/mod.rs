@@ -6,16 +6,25 @@
 //! - `answer`: writes the reply sections for one question from a `ZonePlan`.
 //! - `render`: model data → wire RRs, once per plan.
 //! - `index`: the arena-keyed hash table both levels use.
+//! - `gslb`: `GslbTable`, the GSLB records compiled with the health of the compile instant,
+//!   and `Dynamic`, which evaluates one per query (`policy::evaluate`) and copies its RRs.
+//!
+//! Health in a plan is as of its compile (`compile_plan_at`'s `now_ms`): votes go stale and
+//! health is re-derived only when a plan is compiled, so the follower recompiles on a timer
+//! too. Leases and override expiry are checked per query against the query's clock.
 //!
 //! Invariant: an `AnswerPlan` is never mutated after `compile_plan` returns; looking anything
 //! up in it neither locks nor allocates.
 
 mod answer;
+mod gslb;
 mod index;
 mod render;
 mod zone;
 
 pub(crate) use answer::{write_answer, Sections};
+pub(crate) use gslb::Dynamic;
+pub use gslb::GslbTable;
 pub use zone::ZonePlan;
 
 use gslb_store::State;
@@ -36,6 +45,10 @@ pub struct AnswerPlan {
     min_apex_labels: usize,
     /// Most labels of any apex: longer suffixes need no lookup.
     max_apex_labels: usize,
+    /// The GSLB records and the policy inputs they are evaluated against.
+    gslb: GslbTable,
+    /// The instant (unix millis) health was derived for.
+    compiled_at: u64,
 }
 
 impl std::fmt::Debug for AnswerPlan {
@@ -43,25 +56,40 @@ impl std::fmt::Debug for AnswerPlan {
         f.debug_struct("AnswerPlan")
             .field("version", &self.version)
             .field("zones", &self.zones)
+            .field("gslb_records", &self.gslb.len())
+            .field("compiled_at", &self.compiled_at)
             .finish()
     }
 }
 
-/// Compiles every zone of `state` into an `AnswerPlan`. Pure: the same state gives the same
-/// plan; never fails (data the model would reject is skipped, see `ZonePlan::compile`).
+/// Compiles every zone of `state` into an `AnswerPlan`, deriving health as of the state's
+/// own last command time (`State::last_at`) and measuring latency from no vantage. Pure:
+/// the same state gives the same plan; never fails (data the model would reject is skipped,
+/// see `ZonePlan::compile`). Serving nodes use `compile_plan_at` with their clock.
 pub fn compile_plan(state: &State) -> AnswerPlan {
+    compile_plan_at(state, state.last_at, None)
+}
+
+/// Compiles `state` with health derived at `now_ms` (unix millis: votes older than their
+/// freshness window no longer count) and prober RTTs taken from `vantage` (this node's
+/// region id) for `latency` policies.
+pub fn compile_plan_at(state: &State, now_ms: u64, vantage: Option<&str>) -> AnswerPlan {
+    let (gslb, mut gslb_by_zone) = GslbTable::compile(state, now_ms, vantage);
     let mut plan = AnswerPlan {
         version: state.version,
         zones: Vec::with_capacity(state.zones.len()),
         index: NameIndex::with_capacity(state.zones.len()),
         min_apex_labels: usize::MAX,
         max_apex_labels: 0,
+        gslb,
+        compiled_at: now_ms,
     };
     for zone in state.zones.values() {
         if zone.apex.is_root() {
             continue;
         }
-        let compiled = ZonePlan::compile(zone);
+        let records = gslb_by_zone.remove(&zone.apex).unwrap_or_default();
+        let compiled = ZonePlan::compile_with(zone, &records);
         let position = plan.zones.len() as u32;
         plan.min_apex_labels = plan.min_apex_labels.min(compiled.apex_labels());
         plan.max_apex_labels = plan.max_apex_labels.max(compiled.apex_labels());
@@ -97,7 +125,19 @@ impl AnswerPlan {
 
     /// Approximate heap use in octets.
     pub fn heap_bytes(&self) -> usize {
-        self.zones.iter().map(ZonePlan::heap_bytes).sum::<usize>() + self.index.heap_bytes()
+        self.zones.iter().map(ZonePlan::heap_bytes).sum::<usize>()
+            + self.index.heap_bytes()
+            + self.gslb.heap_bytes()
+    }
+
+    /// The GSLB records and the inputs (health included) DNS evaluates them against.
+    pub fn gslb(&self) -> &GslbTable {
+        &self.gslb
+    }
+
+    /// The instant (unix millis) this plan's health was derived for.
+    pub fn compiled_at(&self) -> u64 {
+        self.compiled_at
     }
 
     /// The zone with the longest apex that `name` is in or below.

@@ -12,6 +12,7 @@
 
 use gslb_store::{RecordType, Zone};
 
+use crate::plan::gslb::GslbName;
 use crate::plan::index::NameIndex;
 use crate::plan::render;
 use crate::wire::QueryName;
@@ -27,6 +28,9 @@ pub(crate) enum SetRole {
     /// A/AAAA of the in-zone targets of the node's NS/MX/SRV set of the same type, owners
     /// written in full: glue for a referral, additional data for an answer.
     Additional,
+    /// A GSLB record of this type: `start` is its index in the plan's `GslbTable`, `count`
+    /// and `len` are 0; its RRs are chosen per query (`plan::gslb`).
+    Gslb,
 }
 
 /// One name of the zone.
@@ -118,6 +122,13 @@ impl ZonePlan {
     /// Compiles `zone`. Tolerates unvalidated input: sets outside the zone, SOA sets and
     /// RDATA of the wrong type are skipped, duplicate (name, type) sets keep the first.
     pub fn compile(zone: &Zone) -> ZonePlan {
+        ZonePlan::compile_with(zone, &[])
+    }
+
+    /// Compiles `zone` with the GSLB records that live in it: each name becomes a node
+    /// carrying a `SetRole::Gslb` entry. A static set of the same name and type wins (the
+    /// store refuses such a pair; this only keeps hand-built states answerable).
+    pub(crate) fn compile_with(zone: &Zone, gslb: &[GslbName]) -> ZonePlan {
         let apex = zone.apex.to_wire();
         let apex_len = apex.len();
         let mut plan = ZonePlan {
@@ -174,6 +185,25 @@ impl ZonePlan {
                 delegations.push(node);
             }
         }
+        let mut dynamic: Vec<(u32, SetEntry)> = Vec::with_capacity(gslb.len());
+        for record in gslb {
+            if !record.name.is_subdomain_of(&zone.apex) {
+                continue;
+            }
+            scratch.clear();
+            record.name.write_wire(&mut scratch);
+            let node = plan.ensure_node(&scratch[..scratch.len() - apex_len]);
+            dynamic.push((
+                node,
+                SetEntry {
+                    rtype: record.rtype.code(),
+                    role: SetRole::Gslb,
+                    count: 0,
+                    start: record.index,
+                    len: 0,
+                },
+            ));
+        }
         let start = plan.data.len();
         render::write_soa(&mut plan.data, &zone.soa, zone.soa.ttl);
         pending.push((
@@ -196,7 +226,10 @@ impl ZonePlan {
         if !delegations.is_empty() {
             plan.mark_cuts(delegations.iter().copied());
         }
-        if plan.add_additionals(&mut pending) {
+        let added = plan.add_additionals(&mut pending);
+        if added || !dynamic.is_empty() {
+            // Added after the additionals, which must only see static A/AAAA.
+            pending.extend(dynamic);
             pending.sort_by_key(|(node, entry)| (*node, entry.rtype, entry.role));
         }
 
@@ -437,11 +470,12 @@ impl ZonePlan {
         &self.sets[node.sets_start as usize..node.sets_start as usize + node.sets_len as usize]
     }
 
-    /// The RRsets of `node`, by type.
+    /// The RRsets of `node`, by type: static sets and GSLB entries (a static set sorts
+    /// before a GSLB entry of the same type, so it wins).
     pub(crate) fn sets(&self, node: u32) -> impl Iterator<Item = &SetEntry> {
         self.entries(node)
             .iter()
-            .filter(|entry| entry.role == SetRole::Answer)
+            .filter(|entry| entry.role != SetRole::Additional)
     }
 
     /// The RRset of `rtype` at `node`.
@@ -461,8 +495,11 @@ impl ZonePlan {
         self.nodes[node as usize].key_len as usize
     }
 
-    /// The rendered bytes of an RRset entry.
+    /// The rendered bytes of an RRset entry (empty for a GSLB entry).
     pub(crate) fn bytes(&self, entry: &SetEntry) -> &[u8] {
+        if entry.role == SetRole::Gslb {
+            return &[];
+        }
         &self.data[entry.start as usize..(entry.start + entry.len) as usize]
     }
 

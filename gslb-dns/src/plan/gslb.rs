@@ -1,0 +1,309 @@
+//! GSLB records in the plan: `GslbTable`, compiled once per plan (policy inputs with health
+//! folded in, one `CompiledRecord` per record, one pre-rendered RR per endpoint), and
+//! `Dynamic`, which evaluates a record for one query and copies the chosen RRs out.
+//!
+//! A GSLB record's name is an ordinary node of its zone's name table, carrying a
+//! `SetRole::Gslb` entry of the record's type whose `start` is the record's index here. So
+//! NXDOMAIN, NODATA (another type at a GSLB name), wildcards and delegations stay exactly the
+//! static logic; only the RRs of the answer are chosen per query.
+//!
+//! Per query: client facts (ECS source if present, else the transport address) are located
+//! once, lazily, the first time a GSLB entry is met; `policy::evaluate` picks endpoint
+//! indexes, TTL and ECS scope; each chosen endpoint's RR is copied with the decision's TTL
+//! patched in. `AllDownClosed` (or an empty answer) writes nothing: the caller answers NODATA
+//! with the SOA. `Fallback` writes a CNAME to the record's fallback target, which the caller
+//! follows inside the zone like a static CNAME.
+//!
+//! Invariant: `Dynamic::write` allocates nothing once `out` has grown (evaluation does not,
+//! the facts are `Copy`, RRs are copied from the table's arena).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gslb_store::model::endpoint::EndpointTarget;
+use gslb_store::model::gslb_record::WhenAllDown;
+use gslb_store::{DomainName, RData, RecordType, State};
+
+use crate::client::{ClientFacts, ClientLocator};
+use crate::plan::render;
+use crate::policy::{evaluate, CompiledRecord, Outcome, PolicyInputs};
+use crate::wire::types;
+
+/// One pre-rendered RR in `GslbTable::data` (owner = question-name placeholder, TTL 0).
+#[derive(Debug, Clone, Copy, Default)]
+struct Rendered {
+    /// TYPE code (A, AAAA or CNAME); 0 when nothing was rendered.
+    rtype: u16,
+    /// Start in `GslbTable::data`.
+    start: u32,
+    /// Length in octets.
+    len: u32,
+}
+
+/// One compiled GSLB record.
+#[derive(Debug, Clone)]
+struct GslbEntry {
+    /// The record, ids resolved to indexes of `GslbTable::inputs`.
+    record: CompiledRecord,
+    /// The CNAME to the fallback target, for `Outcome::Fallback`.
+    fallback: Rendered,
+}
+
+/// Every GSLB record of one plan, with the inputs they are evaluated against.
+#[derive(Debug, Clone, Default)]
+pub struct GslbTable {
+    /// Regions, endpoints, health, leases and overrides as of the plan's compile.
+    inputs: PolicyInputs,
+    /// The records; a zone's `SetRole::Gslb` entry holds an index into this.
+    records: Vec<GslbEntry>,
+    /// Per endpoint index of `inputs`: its RR.
+    endpoints: Vec<Rendered>,
+    /// Rendered RRs.
+    data: Vec<u8>,
+}
+
+/// Where one compiled record lives: its zone's apex, name and type, and its table index.
+#[derive(Debug, Clone)]
+pub(crate) struct GslbName {
+    /// Owner name.
+    pub(crate) name: DomainName,
+    /// A, AAAA or CNAME.
+    pub(crate) rtype: RecordType,
+    /// Index into `GslbTable::records`.
+    pub(crate) index: u32,
+}
+
+impl GslbTable {
+    /// Compiles every GSLB record of `state` with health derived at `now_ms` and RTTs from
+    /// `vantage`. Returns the table and, per zone apex, the names to add to that zone.
+    /// Records that do not compile (the store refuses them, so only hand-built states have
+    /// them) are skipped with a warning.
+    pub(crate) fn compile(
+        state: &State,
+        now_ms: u64,
+        vantage: Option<&str>,
+    ) -> (GslbTable, BTreeMap<DomainName, Vec<GslbName>>) {
+        let mut by_zone: BTreeMap<DomainName, Vec<GslbName>> = BTreeMap::new();
+        if state.gslb_records.is_empty() {
+            return (GslbTable::default(), by_zone);
+        }
+        let view = state.health_view(now_ms);
+        let inputs = match PolicyInputs::from_state(state, &view, vantage) {
+            Ok(inputs) => inputs,
+            Err(error) => {
+                tracing::warn!(%error, "policy inputs do not build; gslb records are not served");
+                return (GslbTable::default(), by_zone);
+            }
+        };
+        let mut table = GslbTable {
+            endpoints: Vec::with_capacity(inputs.endpoints.len()),
+            inputs,
+            records: Vec::new(),
+            data: Vec::new(),
+        };
+        for endpoint in 0..table.inputs.endpoints.len() {
+            let rdata = match &table.inputs.endpoints[endpoint].target {
+                EndpointTarget::Address(IpAddr::V4(address)) => RData::A(*address),
+                EndpointTarget::Address(IpAddr::V6(address)) => RData::AAAA(*address),
+                EndpointTarget::Cname(target) => RData::CNAME(target.clone()),
+            };
+            let rendered = table.render(&rdata);
+            table.endpoints.push(rendered);
+        }
+        for record in state.all_gslb_records() {
+            let Some(zone) = state.zone_for(&record.name) else {
+                continue;
+            };
+            let compiled = match CompiledRecord::compile(record, &table.inputs) {
+                Ok(compiled) => compiled,
+                Err(errors) => {
+                    tracing::warn!(record = %record.name, %errors, "gslb record skipped");
+                    continue;
+                }
+            };
+            let fallback = match &record.when_all_down {
+                WhenAllDown::Fallback(target) => table.render(&RData::CNAME(target.clone())),
+                _ => Rendered::default(),
+            };
+            let index = table.records.len() as u32;
+            table.records.push(GslbEntry {
+                record: compiled,
+                fallback,
+            });
+            by_zone
+                .entry(zone.apex.clone())
+                .or_default()
+                .push(GslbName {
+                    name: record.name.clone(),
+                    rtype: record.rtype,
+                    index,
+                });
+        }
+        table.data.shrink_to_fit();
+        (table, by_zone)
+    }
+
+    /// Renders one RR with TTL 0 (patched per answer).
+    fn render(&mut self, rdata: &RData) -> Rendered {
+        let start = self.data.len();
+        let rtype = rdata.record_type().code();
+        if !render::write_record(&mut self.data, rtype, 0, rdata) {
+            return Rendered::default();
+        }
+        Rendered {
+            rtype,
+            start: start as u32,
+            len: (self.data.len() - start) as u32,
+        }
+    }
+
+    /// The policy inputs the records are evaluated against.
+    pub fn inputs(&self) -> &PolicyInputs {
+        &self.inputs
+    }
+
+    /// Number of compiled records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when the plan has no GSLB record.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The compiled record for `name` and `rtype`, for explaining an answer with the very
+    /// inputs DNS uses.
+    pub fn record(&self, name: &DomainName, rtype: RecordType) -> Option<&CompiledRecord> {
+        self.records
+            .iter()
+            .map(|entry| &entry.record)
+            .find(|record| &record.name == name && record.rtype == rtype)
+    }
+
+    /// Approximate heap use in octets.
+    pub fn heap_bytes(&self) -> usize {
+        self.data.capacity()
+            + self.endpoints.capacity() * std::mem::size_of::<Rendered>()
+            + self.records.capacity() * std::mem::size_of::<GslbEntry>()
+    }
+
+    fn bytes(&self, rendered: &Rendered) -> &[u8] {
+        &self.data[rendered.start as usize..(rendered.start + rendered.len) as usize]
+    }
+}
+
+/// What one query knows for evaluating GSLB records, and what they decided.
+pub(crate) struct Dynamic<'a> {
+    /// The plan's records and inputs.
+    table: &'a GslbTable,
+    /// Locates the client.
+    locator: &'a ClientLocator,
+    /// The transport (or trusted proxy) source address.
+    transport: IpAddr,
+    /// The ECS address and SOURCE PREFIX-LENGTH, when the query had the option.
+    ecs: Option<(IpAddr, u8)>,
+    /// A manual clock (unix millis), else the system clock is read.
+    clock: Option<&'a AtomicU64>,
+    /// Feeds random choices.
+    entropy: u64,
+    /// The located client, once a record needed it.
+    facts: Option<ClientFacts>,
+    /// The clock reading, once a record needed it.
+    now_ms: Option<u64>,
+    /// The ECS scope to return: the longest scope of the decisions made (0 without any).
+    pub(crate) scope: u8,
+}
+
+/// What `Dynamic::write` put into the reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// Number of RRs.
+    pub(crate) count: u16,
+    /// Their TYPE (CNAME for a fallback, whatever the record's type).
+    pub(crate) rtype: u16,
+}
+
+impl<'a> Dynamic<'a> {
+    /// Context for one query.
+    pub(crate) fn new(
+        table: &'a GslbTable,
+        locator: &'a ClientLocator,
+        transport: IpAddr,
+        ecs: Option<(IpAddr, u8)>,
+        clock: Option<&'a AtomicU64>,
+        entropy: u64,
+    ) -> Dynamic<'a> {
+        Dynamic {
+            table,
+            locator,
+            transport,
+            ecs,
+            clock,
+            entropy,
+            facts: None,
+            now_ms: None,
+            scope: 0,
+        }
+    }
+
+    /// Evaluates record `index` and appends the chosen RRs, owners pointing at `owner`, with
+    /// the decision's TTL. `None` when there is nothing to answer (NODATA).
+    pub(crate) fn write(&mut self, index: u32, owner: usize, out: &mut Vec<u8>) -> Option<Written> {
+        let table = self.table;
+        let entry = table.records.get(index as usize)?;
+        let facts = *self
+            .facts
+            .get_or_insert_with(|| self.locator.facts(self.transport, self.ecs));
+        let clock = self.clock;
+        let now_ms = *self.now_ms.get_or_insert_with(|| read_clock(clock));
+        let decision = evaluate(&entry.record, &table.inputs, &facts, now_ms, self.entropy);
+        self.scope = self.scope.max(decision.scope);
+        if decision.outcome == Outcome::Fallback {
+            if entry.fallback.rtype == 0 {
+                return None;
+            }
+            copy_rr(out, table.bytes(&entry.fallback), owner, decision.ttl);
+            return Some(Written {
+                count: 1,
+                rtype: types::CNAME,
+            });
+        }
+        let wanted = entry.record.rtype.code();
+        let mut count = 0u16;
+        for endpoint in decision.answers.iter() {
+            let Some(rendered) = table.endpoints.get(endpoint) else {
+                continue;
+            };
+            if rendered.rtype != wanted {
+                continue;
+            }
+            copy_rr(out, table.bytes(rendered), owner, decision.ttl);
+            count += 1;
+        }
+        (count > 0).then_some(Written {
+            count,
+            rtype: wanted,
+        })
+    }
+}
+
+/// Unix millis from `clock` if given, else from the system clock (a vDSO read, no
+/// allocation).
+fn read_clock(clock: Option<&AtomicU64>) -> u64 {
+    match clock {
+        Some(clock) => clock.load(Ordering::Relaxed),
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_millis() as u64),
+    }
+}
+
+/// Appends one pre-rendered RR with its owner pointing at `owner` and TTL `ttl`.
+fn copy_rr(out: &mut Vec<u8>, rr: &[u8], owner: usize, ttl: u32) {
+    let start = out.len();
+    out.extend_from_slice(rr);
+    out[start..start + 2].copy_from_slice(&(0xC000 | owner as u16).to_be_bytes());
+    out[start + 6..start + 10].copy_from_slice(&ttl.to_be_bytes());
+}
