@@ -1,8 +1,10 @@
-//! `ApiMetrics`: the Prometheus registry of the API role — requests by route and status,
+//! `ApiMetrics`: the Prometheus registry of the API role — requests by route and status and
+//! their latency,
 //! and, sampled at scrape time, the node's Raft role, term, applied index, state version and
 //! staleness. Rendered in OpenMetrics text by `/metrics`.
 
 use std::sync::Mutex;
+use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -13,6 +15,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::dto::cluster::{is_stale, role_name};
@@ -30,6 +33,15 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// Labels of the latency histogram (no status, to keep the series few).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// HTTP method.
+    pub method: String,
+    /// The route template.
+    pub route: String,
+}
+
 /// Labels of the role gauge.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RoleLabels {
@@ -44,6 +56,8 @@ pub struct ApiMetrics {
     registry: Mutex<Registry>,
     /// `gslb_api_requests_total`.
     requests: Family<RequestLabels, Counter>,
+    /// `gslb_api_request_duration_seconds`, by method and route.
+    durations: Family<RouteLabels, Histogram>,
     /// `gslb_raft_role`: 1 for the current role.
     role: Family<RoleLabels, Gauge>,
     /// `gslb_raft_term`.
@@ -77,6 +91,15 @@ impl ApiMetrics {
             "gslb_api_requests",
             "API requests by method, route and status",
             requests.clone(),
+        );
+        let durations = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            // 1 ms .. ~16 s: reads answer in microseconds, writes wait for a commit.
+            Histogram::new(exponential_buckets(0.001, 2.0, 15))
+        });
+        registry.register(
+            "gslb_api_request_duration_seconds",
+            "API request latency by method and route",
+            durations.clone(),
         );
         let role = Family::<RoleLabels, Gauge>::default();
         registry.register(
@@ -119,6 +142,7 @@ impl ApiMetrics {
         ApiMetrics {
             registry: Mutex::new(registry),
             requests,
+            durations,
             role,
             term,
             applied_index,
@@ -130,8 +154,14 @@ impl ApiMetrics {
         }
     }
 
-    /// Counts one request.
-    pub fn count_request(&self, method: &str, route: &str, status: u16) {
+    /// Counts one request and records how long it took.
+    pub fn count_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.durations
+            .get_or_create(&RouteLabels {
+                method: method.to_string(),
+                route: route.to_string(),
+            })
+            .observe(seconds);
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_string(),
@@ -188,9 +218,13 @@ pub async fn count_requests(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let started = Instant::now();
     let response = next.run(request).await;
-    context
-        .metrics
-        .count_request(&method, &route, response.status().as_u16());
+    context.metrics.count_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }

@@ -819,6 +819,7 @@ async fn metrics_expose_requests_and_raft() {
     for wanted in [
         "gslb_api_requests_total{method=\"GET\",route=\"/v1/zones\",status=\"200\"} 1",
         "gslb_raft_role{role=\"leader\"} 1",
+        "gslb_api_request_duration_seconds_count{method=\"GET\",route=\"/v1/zones\"} 1",
         "gslb_raft_term ",
         "gslb_raft_applied_index ",
         "gslb_state_stale 0",

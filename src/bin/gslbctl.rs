@@ -124,7 +124,8 @@ enum Commands {
         rtype: Option<String>,
     },
     /// Create or replace resources from a JSON or YAML file of one resource or a list
-    /// (`-` reads stdin).
+    /// (`-` reads stdin); `update` is the same.
+    #[command(alias = "update")]
     Create {
         /// What to create.
         kind: Kind,
