@@ -230,7 +230,7 @@ impl Responder {
             context.client.ip(),
             ecs,
             self.clock.as_deref(),
-            entropy(parsed.header.id),
+            query_entropy(parsed.header.id),
         );
         let sections = write_answer(zone, &parsed.name, parsed.qtype, &mut dynamic, out);
         (sections, dynamic.scope)
@@ -335,9 +335,10 @@ impl Responder {
     }
 }
 
-/// Spreads a 16-bit query ID over 64 bits (splitmix64's finalizer), so random policy
-/// choices see well-mixed entropy; the ID is random per query for any decent resolver.
-fn entropy(id: u16) -> u64 {
+/// The entropy a query with ID `id` feeds to random policy choices: the ID spread over 64
+/// bits (splitmix64's finalizer). The ID is random per query for any decent resolver;
+/// explanations pass the same value to reproduce a DNS answer exactly.
+pub fn query_entropy(id: u16) -> u64 {
     let mut z = u64::from(id).wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

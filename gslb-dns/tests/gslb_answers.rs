@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use common::{context, query, rtype, set, with_edns, zone};
 use gslb_dns::plan::compile_plan_at;
+use gslb_dns::policy::evaluate_explained;
 use gslb_dns::{Responder, ResponderOptions, Transport};
 use gslb_store::command::apply;
 use gslb_store::model::health::ObservationReport;
@@ -357,4 +358,193 @@ fn healthy_records_answer_by_policy() {
     );
     let nxdomain = ask(&responder, "nothere.svc.example.", "A", 5, None);
     assert_eq!((nxdomain.rcode, nxdomain.soa), (ResponseCode::NXDomain, 1));
+}
+
+/// What does this test do: probers report endpoints down, each report makes a new state and
+/// plan, and the answers follow — failover moves to us with the lower failover TTL, then
+/// with us down too a fail_closed record answers NODATA with the SOA and a record with a
+/// fallback answers a CNAME to its static target, followed inside the zone.
+#[test]
+fn health_flips_change_the_answers() {
+    let mut world = world();
+    world.report(T0 + 1_000, &["eu-1-tcp", "eu-2-tcp"]);
+    let (responder, _clock) = responder_at(&world.state, T0 + 1_500);
+    let failover = ask(&responder, "failover.svc.example.", "A", 1, None);
+    assert_eq!(sorted(failover.answers), ["10.1.0.1", "10.1.0.2"]);
+    assert_eq!(failover.ttls, [5, 5], "degraded answers use failover_ttl");
+    let closed = ask(&responder, "closed.svc.example.", "A", 2, None);
+    assert_eq!(closed.answers, ["10.1.0.1"]);
+
+    world.report(
+        T0 + 2_000,
+        &["eu-1-tcp", "eu-2-tcp", "us-1-tcp", "us-2-tcp"],
+    );
+    let (responder, _clock) = responder_at(&world.state, T0 + 2_500);
+    let closed = ask(&responder, "closed.svc.example.", "A", 3, None);
+    assert_eq!(
+        (closed.rcode, closed.answers.len(), closed.soa),
+        (ResponseCode::NoError, 0, 1),
+        "fail_closed with nothing healthy is NODATA"
+    );
+    let fallback = ask(&responder, "fallback.svc.example.", "A", 4, None);
+    assert_eq!(
+        fallback.answers,
+        ["cname static.svc.example.", "192.0.2.99"],
+        "{fallback:?}"
+    );
+    assert_eq!(fallback.ttls[1], 600, "the static target keeps its own TTL");
+    // The fallback stands in for the record's own type only: the name holds no CNAME.
+    let fallback_cname = ask(&responder, "fallback.svc.example.", "CNAME", 5, None);
+    assert_eq!((fallback_cname.answers.len(), fallback_cname.soa), (0, 1));
+
+    world.report(T0 + 3_000, &[]);
+    let (responder, _clock) = responder_at(&world.state, T0 + 3_500);
+    let failover = ask(&responder, "failover.svc.example.", "A", 6, None);
+    assert_eq!(sorted(failover.answers), ["10.0.0.1", "10.0.0.2"]);
+    assert_eq!(failover.ttls, [30, 30]);
+}
+
+/// What does this test do: a guarded record answers region eu only while eu's lease (renewed
+/// by the replication reports at T0, LEASE_MS long) is valid, with a TTL that never exceeds
+/// the lease left; as the responder's clock passes the expiry — same plan, no new state, as
+/// on a node cut off from the control plane — eu leaves the answer (NODATA, fail_closed).
+/// Votes going stale is the other half: a plan compiled long after the last report treats
+/// health as unknown, which this record reads as down.
+#[test]
+fn leases_run_out_and_votes_go_stale_with_time() {
+    let world = world();
+    let (responder, clock) = responder_at(&world.state, T0 + 500);
+    let guarded = ask(&responder, "guarded.svc.example.", "A", 1, None);
+    assert_eq!(sorted(guarded.answers.clone()), ["10.0.0.1", "10.0.0.2"]);
+    let lease_left_s = ((T0 + LEASE_MS) - (T0 + 500)) / 1000;
+    assert!(
+        guarded
+            .ttls
+            .iter()
+            .all(|&ttl| ttl > 0 && u64::from(ttl) <= lease_left_s + 1),
+        "ttl capped by the lease left ({lease_left_s} s): {guarded:?}"
+    );
+
+    clock.store(T0 + LEASE_MS - 1_500, std::sync::atomic::Ordering::Relaxed);
+    let late = ask(&responder, "guarded.svc.example.", "A", 2, None);
+    assert_eq!(late.answers.len(), 2);
+    assert!(late.ttls.iter().all(|&ttl| ttl <= 2), "{late:?}");
+
+    clock.store(T0 + LEASE_MS + 1, std::sync::atomic::Ordering::Relaxed);
+    let expired = ask(&responder, "guarded.svc.example.", "A", 3, None);
+    assert_eq!(
+        (expired.rcode, expired.answers.len(), expired.soa),
+        (ResponseCode::NoError, 0, 1),
+        "the lease ran out: {expired:?}"
+    );
+    let unguarded = ask(&responder, "failover.svc.example.", "A", 4, None);
+    assert_eq!(unguarded.answers.len(), 2, "unguarded records keep serving");
+
+    let (stale, _clock) = responder_at(&world.state, T0 + 60_000);
+    let closed = ask(&stale, "closed.svc.example.", "A", 5, None);
+    assert_eq!(
+        closed.answers.len(),
+        0,
+        "stale votes are unknown, read as down"
+    );
+}
+
+/// What does this test do: for a battery of clients (ECS v4 and v6 subnets, /0, none) and
+/// the records whose choice does not depend on entropy, the DNS answer and
+/// `evaluate_explained` over the very plan's compiled record and inputs pick the same
+/// endpoints and the same scope.
+#[test]
+fn explanations_agree_with_dns_answers() {
+    let world = world();
+    let now = T0 + 500;
+    let (responder, _clock) = responder_at(&world.state, now);
+    let plan = responder.plan();
+    let clients: [Option<(&str, u8)>; 7] = [
+        None,
+        Some(("192.0.2.0", 24)),
+        Some(("192.0.2.128", 25)),
+        Some(("198.51.100.0", 24)),
+        Some(("203.0.113.0", 24)),
+        Some(("2001:db8:42::", 56)),
+        Some(("0.0.0.0", 0)),
+    ];
+    for name in [
+        "geo.svc.example.",
+        "sticky.svc.example.",
+        "failover.svc.example.",
+        "guarded.svc.example.",
+    ] {
+        let compiled = plan
+            .gslb()
+            .record(&common::name(name), gslb_store::RecordType::A)
+            .unwrap_or_else(|| panic!("{name} is in the plan"));
+        for (index, client) in clients.iter().enumerate() {
+            let reply = ask(&responder, name, "A", index as u16, *client);
+            let transport = context(Transport::Udp).client.ip();
+            let ecs = client.map(|(addr, prefix)| (addr.parse::<IpAddr>().unwrap(), prefix));
+            let facts = responder.locator().facts(transport, ecs);
+            let entropy = gslb_dns::responder::query_entropy(index as u16);
+            let (decision, explanation) =
+                evaluate_explained(compiled, plan.gslb().inputs(), &facts, now, entropy);
+            let explained: Vec<String> = decision
+                .answers
+                .iter()
+                .map(
+                    |endpoint| match &plan.gslb().inputs().endpoints[endpoint].target {
+                        EndpointTarget::Address(address) => address.to_string(),
+                        EndpointTarget::Cname(target) => format!("cname {target}"),
+                    },
+                )
+                .collect();
+            assert_eq!(
+                sorted(reply.answers.clone()),
+                sorted(explained),
+                "{name} for {client:?}: {explanation:?}"
+            );
+            if client.is_some() {
+                assert_eq!(reply.scope, Some(decision.scope), "{name} for {client:?}");
+            }
+            assert_eq!(
+                reply.ttls.first().copied().unwrap_or(decision.ttl),
+                decision.ttl
+            );
+        }
+    }
+}
+
+/// What does this test do: the plan follower, with no new state version, recompiles on its
+/// timer, so a node that stops hearing prober reports sees their votes go stale on its own
+/// clock and a fail_closed record stops answering.
+#[tokio::test]
+async fn the_follower_lets_votes_go_stale_without_new_versions() {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut world = world();
+    // Reported 29.5 s ago: fresh for another half second (3 × the 10 s report interval).
+    world.report(wall - 29_500, &[]);
+    let (_publisher, watch) = gslb_store::state_channel(world.state.clone());
+    let responder = Arc::new(Responder::new(
+        gslb_dns::AnswerPlan::empty(),
+        ResponderOptions::default(),
+    ));
+    let follower = gslb_dns::spawn_plan_follower(watch, responder.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut saw_answer = false;
+    loop {
+        let closed = ask(&responder, "closed.svc.example.", "A", 1, None);
+        if closed.answers.len() == 1 {
+            saw_answer = true;
+        }
+        if saw_answer && closed.rcode == ResponseCode::NoError && closed.answers.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waiting for the follower to let votes go stale: {closed:?} (answered once: {saw_answer})"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    follower.abort();
 }

@@ -18,7 +18,8 @@
 //!   side: NODATA with our SOA (RFC 4035 §3.1.4.1).
 //!
 //! - a GSLB record at the name (a `SetRole::Gslb` entry) is evaluated per query through
-//!   `Dynamic`: its chosen RRs answer, a fallback CNAME is followed like a static CNAME, and
+//!   `Dynamic`: its chosen RRs answer, a fallback CNAME is followed like a static CNAME (it
+//!   stands in for the record's own type only; other types at the name stay NODATA), and
 //!   nothing to answer (`fail_closed`, or `fail_open` with every endpoint taken out) is
 //!   NODATA with the SOA, so resolvers retry after the negative TTL;
 //! - NS, MX and SRV answers carry the A/AAAA of their in-zone targets in additional (as
