@@ -275,7 +275,7 @@ async fn zone_import_reads_back_and_records_page() {
 }
 
 /// What does this test do: PUT is idempotent (a repeat answers changed=false), every
-/// resource carries an ETag, a stale If-Match gets 412 and changes nothing, a fresh one
+/// resource carries an ETag (a GET with a matching If-None-Match is 304), a stale If-Match gets 412 and changes nothing, a fresh one
 /// succeeds, If-None-Match: * refuses to overwrite, POST of an existing id is 409, and a
 /// region in use cannot be deleted (409).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -301,6 +301,14 @@ async fn etags_preconditions_and_idempotent_puts() {
     let (_, headers, read) = node.admin(Method::GET, "/v1/regions/eu-1", None).await;
     assert_eq!(headers["etag"].to_str().unwrap(), etag);
     assert_eq!(read["location"]["lat"], 50.1109);
+    let response = http()
+        .get(format!("{}/v1/regions/eu-1", node.url))
+        .bearer_auth(ADMIN)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
 
     tracing::info!("phase: a change moves the etag; the old one is stale");
     let mut bigger = region("eu-1");
@@ -1112,5 +1120,21 @@ async fn resolve_answers_static_names_and_explains() {
         .admin(Method::GET, &ask("www.example.test.", "SOA"), None)
         .await;
     assert_error(&answer, StatusCode::BAD_REQUEST, Some("type"));
+    node.stop().await;
+}
+
+/// What does this test do: a node that has not joined a cluster has no state, so /readyz
+/// answers 503 with `ready: false` (and says it is stale), while /healthz answers 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_waits_for_state() {
+    init_logging();
+    let dir = tempfile::tempdir().unwrap();
+    let node = ApiNode::start(7, dir.path(), api_options()).await;
+    let (status, _, _) = node.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, ready) = node.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(ready["ready"], false);
+    assert_eq!(ready["stale"], true);
     node.stop().await;
 }

@@ -13,7 +13,7 @@ use crate::dto::check::CheckDto;
 use crate::dto::{CheckPage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag, written};
+use crate::routes::{with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(check: &Check) -> String {
@@ -96,6 +96,7 @@ pub async fn create_check(
 pub async fn get_check(
     State(context): State<ApiContext>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let state = context.node.state();
     let check = state
@@ -104,7 +105,7 @@ pub async fn get_check(
         .ok_or_else(|| ApiError::NotFound(format!("no check {id:?}")))?;
     let dto = CheckDto::from_model(check);
     let tag = etag_of(&dto);
-    Ok(with_etag(dto, &tag))
+    Ok(with_etag_for(&headers, dto, &tag))
 }
 
 /// Creates or replaces a check (idempotent); honours `If-Match` / `If-None-Match`.

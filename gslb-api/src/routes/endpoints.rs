@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::dto::{EndpointDto, EndpointPage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag, written};
+use crate::routes::{with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(endpoint: &Endpoint) -> String {
@@ -68,6 +68,7 @@ pub async fn create_endpoint(
 pub async fn get_endpoint(
     State(context): State<ApiContext>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let state = context.node.state();
     let endpoint = state
@@ -76,7 +77,7 @@ pub async fn get_endpoint(
         .ok_or_else(|| ApiError::NotFound(format!("no endpoint {id:?}")))?;
     let dto = EndpointDto::from_model(endpoint);
     let tag = etag_of(&dto);
-    Ok(with_etag(dto, &tag))
+    Ok(with_etag_for(&headers, dto, &tag))
 }
 
 /// Creates or replaces an endpoint (idempotent); honours `If-Match` / `If-None-Match`.

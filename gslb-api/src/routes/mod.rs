@@ -117,6 +117,32 @@ pub fn written(created: bool, etag: Option<String>, outcome: WriteOutcome) -> Re
     response
 }
 
+/// A JSON resource with its ETag, or `304 Not Modified` when the request's
+/// `If-None-Match` already names that ETag.
+pub fn with_etag_for<T: serde::Serialize>(
+    headers: &axum::http::HeaderMap,
+    value: T,
+    etag: &str,
+) -> Response {
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|wanted| {
+            wanted
+                .split(',')
+                .map(str::trim)
+                .any(|candidate| candidate == etag || candidate == "*")
+        });
+    if unchanged {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response
+            .headers_mut()
+            .insert(header::ETAG, etag_header(etag));
+        return response;
+    }
+    with_etag(value, etag)
+}
+
 /// A JSON resource with its ETag.
 pub fn with_etag<T: serde::Serialize>(value: T, etag: &str) -> Response {
     let mut response = Json(value).into_response();

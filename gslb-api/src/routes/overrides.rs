@@ -12,7 +12,7 @@ use crate::dto::overrides::{DrillDto, OverrideDto};
 use crate::dto::{DrillPage, OverridePage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag, written};
+use crate::routes::{with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(rule: &Override) -> String {
@@ -89,6 +89,7 @@ pub async fn create_override(
 pub async fn get_override(
     State(context): State<ApiContext>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let state = context.node.state();
     let rule = state
@@ -97,7 +98,7 @@ pub async fn get_override(
         .ok_or_else(|| ApiError::NotFound(format!("no override {id:?}")))?;
     let dto = OverrideDto::from_model(rule);
     let tag = etag_of(&dto);
-    Ok(with_etag(dto, &tag))
+    Ok(with_etag_for(&headers, dto, &tag))
 }
 
 /// Creates or replaces an override (idempotent); honours `If-Match` / `If-None-Match`.
@@ -179,6 +180,7 @@ pub async fn list_drills(
 pub async fn get_drill(
     State(context): State<ApiContext>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let state = context.node.state();
     let drill = state
@@ -187,5 +189,5 @@ pub async fn get_drill(
         .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))?;
     let dto = DrillDto::from_model(drill);
     let tag = etag_of(&dto);
-    Ok(with_etag(dto, &tag))
+    Ok(with_etag_for(&headers, dto, &tag))
 }

@@ -12,7 +12,7 @@ use crate::dto::{PageQuery, RecordPage, RecordSetDto, RecordTypeDto, WriteResult
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
 use crate::routes::zones::{apex_param, zone_or_404};
-use crate::routes::{with_etag, written};
+use crate::routes::{with_etag_for, written};
 use crate::ApiContext;
 
 /// The ETag of a record set.
@@ -131,6 +131,7 @@ pub async fn create_record(
 pub async fn get_record(
     State(context): State<ApiContext>,
     Path((zone, name, rtype)): Path<(String, String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let apex = apex_param(&zone)?;
     let (name, rtype) = key_params(&apex, &name, &rtype)?;
@@ -141,7 +142,7 @@ pub async fn get_record(
         .and_then(RecordSetDto::from_model)
         .ok_or_else(|| ApiError::NotFound(format!("no record set {name} {rtype} in {apex}")))?;
     let etag = etag_of(&set);
-    Ok(with_etag(set, &etag))
+    Ok(with_etag_for(&headers, set, &etag))
 }
 
 /// Creates or replaces one record set (idempotent); honours `If-Match` / `If-None-Match`.

@@ -10,7 +10,7 @@ use crate::auth::Caller;
 use crate::dto::{PageQuery, RegionDto, RegionPage, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag, written};
+use crate::routes::{with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(region: &Region) -> String {
@@ -68,6 +68,7 @@ pub async fn create_region(
 pub async fn get_region(
     State(context): State<ApiContext>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let state = context.node.state();
     let region = state
@@ -76,7 +77,7 @@ pub async fn get_region(
         .ok_or_else(|| ApiError::NotFound(format!("no region {id:?}")))?;
     let dto = RegionDto::from_model(region);
     let tag = etag_of(&dto);
-    Ok(with_etag(dto, &tag))
+    Ok(with_etag_for(&headers, dto, &tag))
 }
 
 /// Creates or replaces a region (idempotent); honours `If-Match` / `If-None-Match`.

@@ -14,7 +14,7 @@ use crate::auth::{generate_secret, hash_secret, Caller};
 use crate::dto::{PageQuery, TokenCreate, TokenCreated, TokenDto, TokenPage, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag, written};
+use crate::routes::{with_etag_for, written};
 use crate::ApiContext;
 
 /// The shortest secret a caller may choose.
@@ -105,6 +105,7 @@ pub async fn create_token(
 pub async fn get_token(
     State(context): State<ApiContext>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let state = context.node.state();
     let token = state
@@ -113,7 +114,7 @@ pub async fn get_token(
         .ok_or_else(|| ApiError::NotFound(format!("no token {id:?}")))?;
     let dto = TokenDto::from_model(token);
     let tag = etag_of(&dto);
-    Ok(with_etag(dto, &tag))
+    Ok(with_etag_for(&headers, dto, &tag))
 }
 
 /// Deletes (revokes) a token.

@@ -17,7 +17,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{
     check_preconditions, etag_of, is_json, page_limit, paginate, parse_json, read_body, JsonBody,
 };
-use crate::routes::{with_etag, written};
+use crate::routes::{with_etag_for, written};
 use crate::ApiContext;
 
 /// The JSON form of a zone-file import.
@@ -122,13 +122,14 @@ async fn put(
 pub async fn get_zone(
     State(context): State<ApiContext>,
     Path(zone): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let apex = apex_param(&zone)?;
     let state = context.node.state();
     let zone = zone_or_404(&state, &apex)?;
     let dto = ZoneDto::from_model(zone);
     let etag = etag_of(&dto);
-    Ok(with_etag(dto, &etag))
+    Ok(with_etag_for(&headers, dto, &etag))
 }
 
 /// Creates or replaces a zone (idempotent); honours `If-Match` / `If-None-Match`.
