@@ -2,6 +2,9 @@
 //! system one, the responder answers every kind of query once to size the reused buffer (and
 //! let arc-swap set up its per-thread slot), then thousands more queries must not allocate.
 //!
+//! GSLB names are in the same loop: weighted, consistent, geo by CIDR with ECS, failover,
+//! and a fail_closed record answering NODATA, evaluated per query by the policy engine.
+//!
 //! This file holds a single test so no other test thread allocates while counting. The
 //! allocator shim is the only `unsafe` in the crate's tests: `GlobalAlloc` is an unsafe trait.
 
@@ -11,8 +14,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use common::{context, query, rtype, sample_responder, with_edns};
-use gslb_dns::Transport;
+use common::{context, query, rtype, sample_responder, sample_state, with_edns};
+use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
+use gslb_store::{AdminState, Endpoint, EndpointTarget, GslbRecord, Location, Region};
 
 /// Counts allocations made by the measuring thread while `COUNTING` is on (the test
 /// harness's own threads may allocate at any time; they are not the answer path).
@@ -56,12 +60,75 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
+/// The sample state plus regions eu and us (two endpoints each, health never reported) and
+/// GSLB records in `example.com.` that read unknown health as up.
+fn gslb_responder() -> Responder {
+    let mut state = sample_state(8);
+    for (index, id) in ["eu", "us"].into_iter().enumerate() {
+        state.regions.insert(
+            id.to_string(),
+            Region {
+                id: id.to_string(),
+                location: Location {
+                    lat_micro: 0,
+                    lon_micro: 0,
+                    country: "DE".to_string(),
+                    continent: "EU".to_string(),
+                },
+                capacity: None,
+            },
+        );
+        for n in 1..=2 {
+            let endpoint = format!("{id}-{n}");
+            state.endpoints.insert(
+                endpoint.clone(),
+                Endpoint {
+                    id: endpoint,
+                    region: id.to_string(),
+                    target: EndpointTarget::Address(format!("10.{index}.0.{n}").parse().unwrap()),
+                    weight: 1,
+                    admin: if n == 2 && id == "us" {
+                        AdminState::Disabled
+                    } else {
+                        AdminState::Enabled
+                    },
+                    labels: Default::default(),
+                },
+            );
+        }
+    }
+    for json in [
+        r#"{"name":"weighted.example.com.","type":"A","ttl":30,"max_answers":2,
+            "policy":{"weighted":[{"weight":3,"node":{"region":"eu"}},
+                                  {"weight":1,"node":{"region":"us"}}]}}"#,
+        r#"{"name":"sticky.example.com.","type":"A","ttl":30,
+            "policy":{"consistent":[{"weight":1,"node":{"region":"eu"}},
+                                    {"weight":1,"node":{"region":"us"}}]}}"#,
+        r#"{"name":"geo.example.com.","type":"A","ttl":30,
+            "policy":{"geo":{"rules":[{"match":[{"cidr":"192.0.2.0/24"}],"node":{"region":"us"}}],
+                             "default":{"failover":[{"region":"eu"},{"region":"us"}]}}}}"#,
+        r#"{"name":"closed.example.com.","type":"A","ttl":30,
+            "policy":{"endpoints":["us-2"]},"when_all_down":"fail_closed"}"#,
+    ] {
+        let mut record: GslbRecord = serde_json::from_str(json).unwrap();
+        record.unknown_as = gslb_store::UnknownAs::Up;
+        state
+            .gslb_records
+            .entry(record.name.clone())
+            .or_default()
+            .insert(record.rtype, record);
+    }
+    Responder::new(compile_plan(&state), ResponderOptions::default())
+}
+
 /// The fast path answers positive, NXDOMAIN, NODATA, wildcard, CNAME, referral, refused,
-/// CHAOS, truncated and malformed queries, with and without EDNS and ECS, allocating nothing.
+/// CHAOS, truncated and malformed queries, and GSLB names, with and without EDNS and ECS,
+/// allocating nothing.
 #[test]
 fn the_answer_path_does_not_allocate_once_warm() {
     MEASURED_THREAD.with(|measured| measured.set(true));
     let responder = sample_responder();
+    let gslb = gslb_responder();
     let mut packets: Vec<Vec<u8>> = Vec::new();
     for (name, qtype) in [
         ("www.example.com.", "A"),
@@ -78,6 +145,11 @@ fn the_answer_path_does_not_allocate_once_warm() {
         ("example.com.", "ANY"),
         ("example.com.", "MX"),
         ("mxmany.example.com.", "MX"),
+        ("weighted.example.com.", "A"),
+        ("sticky.example.com.", "A"),
+        ("geo.example.com.", "A"),
+        ("closed.example.com.", "A"),
+        ("weighted.example.com.", "AAAA"),
     ] {
         let plain = query(name, rtype(qtype));
         packets.push(plain.to_vec().unwrap());
@@ -104,7 +176,17 @@ fn the_answer_path_does_not_allocate_once_warm() {
     for packet in &packets {
         assert!(responder.respond(packet, &udp, &mut out));
         assert!(responder.respond(packet, &tcp, &mut out));
+        assert!(gslb.respond(packet, &udp, &mut out));
+        assert!(gslb.respond(packet, &tcp, &mut out));
     }
+    // The GSLB names really are answered by policy (weighted: two eu, or one us address).
+    let weighted = query("weighted.example.com.", rtype("A")).to_vec().unwrap();
+    assert!(gslb.respond(&weighted, &udp, &mut out));
+    let ancount = u16::from_be_bytes([out[6], out[7]]);
+    assert!(
+        (1..=2).contains(&ancount),
+        "weighted answered {ancount} records"
+    );
 
     // The counter itself must see an allocation, or a zero below would prove nothing.
     COUNTING.store(true, Ordering::SeqCst);
@@ -122,11 +204,13 @@ fn the_answer_path_does_not_allocate_once_warm() {
         for packet in &packets {
             answered += usize::from(responder.respond(packet, &udp, &mut out));
             answered += usize::from(responder.respond(packet, &tcp, &mut out));
+            answered += usize::from(gslb.respond(packet, &udp, &mut out));
+            answered += usize::from(gslb.respond(packet, &tcp, &mut out));
         }
     }
     COUNTING.store(false, Ordering::SeqCst);
     let allocations = ALLOCATIONS.load(Ordering::SeqCst);
-    assert_eq!(answered, 500 * packets.len() * 2);
+    assert_eq!(answered, 500 * packets.len() * 4);
     assert_eq!(
         allocations, 0,
         "{allocations} allocations over {answered} queries"
