@@ -1116,6 +1116,22 @@ async fn resolve_answers_static_names_and_explains() {
         .await;
     assert_eq!(outside["rcode"], "REFUSED");
     assert!(!outside["explain"].as_array().unwrap().is_empty());
+    let (status, _, with_client) = node
+        .admin(
+            Method::GET,
+            &format!("{}&client=192.0.2.0/24", ask("www.example.test.", "A")),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{with_client}");
+    let answer = node
+        .admin(
+            Method::GET,
+            &format!("{}&client=nope/99", ask("www.example.test.", "A")),
+            None,
+        )
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, Some("client"));
     let answer = node
         .admin(Method::GET, &ask("www.example.test.", "SOA"), None)
         .await;

@@ -78,6 +78,23 @@ pub async fn resolve(
     let mut answer = resolve_static(&state, &name, rtype.to_model());
     answer.rtype = rtype;
     if let Some(client) = &query.client {
+        let (address, length) = client.split_once('/').unwrap_or((client, ""));
+        let parsed: Option<std::net::IpAddr> = address.parse().ok();
+        let max = if parsed.is_some_and(|ip| ip.is_ipv4()) {
+            32
+        } else {
+            128
+        };
+        let length_ok = length.is_empty() || length.parse::<u8>().is_ok_and(|len| len <= max);
+        if parsed.is_none() || !length_ok {
+            return Err(ApiError::BadRequest {
+                message: format!("client {client:?} is not IP or IP/LEN"),
+                fields: one_field(
+                    "client",
+                    format!("must be an address or a subnet (IP/LEN), got {client:?}"),
+                ),
+            });
+        }
         answer.explain.push(format!(
             "client {client}: static records answer every client alike (ECS scope /0)"
         ));
