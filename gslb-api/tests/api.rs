@@ -1154,3 +1154,39 @@ async fn readyz_waits_for_state() {
     assert_eq!(ready["stale"], true);
     node.stop().await;
 }
+
+/// What does this test do: graceful shutdown stops accepting new connections but lets a
+/// request in flight (a body still arriving) finish and commit; then the server stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = single_node(dir.path()).await;
+    let body = serde_json::to_string(&region("eu-1")).unwrap();
+    let (first, rest) = body.split_at(10);
+    let mut stream = tokio::net::TcpStream::connect(&node.addr).await.unwrap();
+    let head = format!(
+        "PUT /v1/regions/eu-1 HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\n\
+         content-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{first}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    tracing::info!("phase: shut down with a request in flight");
+    node.begin_shutdown();
+    wait_for("the listener to close", || {
+        let addr = node.addr.clone();
+        async move { tokio::net::TcpStream::connect(addr).await.err() }
+    })
+    .await;
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut reply))
+        .await
+        .expect("the request in flight is answered")
+        .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 201"), "{reply}");
+    assert!(node.server_stopped().await, "the server stops once idle");
+    assert!(node.handle.state().regions.contains_key("eu-1"));
+    node.stop().await;
+}
