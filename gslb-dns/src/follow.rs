@@ -8,9 +8,9 @@
 //! state.
 //!
 //! Health in a plan is derived at its compile instant, so a state with GSLB records is also
-//! recompiled every `HEALTH_REFRESH` even when no new version arrives: a DNS node cut off
-//! from the control plane sees prober votes go stale on its own clock (DESIGN "the data
-//! plane outlives the control plane"). Leases need no recompile: `evaluate` checks them per
+//! re-derived every `HEALTH_REFRESH` even when no new version arrives, and recompiled when
+//! that changes anything: a DNS node cut off from the control plane sees prober votes go
+//! stale on its own clock (DESIGN "the data plane outlives the control plane"). Leases need no recompile: `evaluate` checks them per
 //! query against the query's clock, and caps the TTL at the lease left.
 
 use std::sync::Arc;
@@ -36,9 +36,11 @@ pub fn spawn_plan_follower(
         let mut refresh_due = false;
         loop {
             let state = watch.borrow_and_update().clone();
-            if first || refresh_due || state.version != responder.plan_version() {
+            if first || state.version != responder.plan_version() {
                 first = false;
                 install(&responder, state.clone()).await;
+            } else if refresh_due {
+                refresh(&responder, state.clone()).await;
             }
             let refresh = !state.gslb_records.is_empty();
             refresh_due = false;
@@ -53,6 +55,24 @@ pub fn spawn_plan_follower(
             }
         }
     })
+}
+
+/// Recompiles `state` only when its health, derived now, differs from the plan's (a vote
+/// went stale): deriving health is cheap, compiling every zone is not.
+async fn refresh(responder: &Arc<Responder>, state: Arc<State>) {
+    let plan = responder.plan();
+    let vantage = responder.options().vantage.clone();
+    let now = unix_millis();
+    let current = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            plan.gslb_inputs_current(&state, now, vantage.as_deref())
+        })
+        .await
+    };
+    if !matches!(current, Ok(true)) {
+        install(responder, state).await;
+    }
 }
 
 /// Compiles `state` at the current time on the blocking pool and installs the plan; on

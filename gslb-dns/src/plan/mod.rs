@@ -140,6 +140,23 @@ impl AnswerPlan {
         self.compiled_at
     }
 
+    /// True when compiling `state` at `now_ms` from `vantage` would give the GSLB records
+    /// exactly the inputs this plan holds (same version, and no vote went stale or fresh
+    /// since): a timed refresh can then skip the full compile.
+    pub fn gslb_inputs_current(&self, state: &State, now_ms: u64, vantage: Option<&str>) -> bool {
+        if state.version != self.version {
+            return false;
+        }
+        if state.gslb_records.is_empty() {
+            return self.gslb.is_empty();
+        }
+        let view = state.health_view(now_ms);
+        match crate::policy::PolicyInputs::from_state(state, &view, vantage) {
+            Ok(inputs) => inputs == *self.gslb.inputs(),
+            Err(_) => false,
+        }
+    }
+
     /// The zone with the longest apex that `name` is in or below.
     pub(crate) fn find_zone(&self, name: &QueryName) -> Option<&ZonePlan> {
         self.find_zone_above(name, 0)

@@ -29,9 +29,8 @@ pub struct State {
     pub version: u64,
     /// Zones by apex.
     pub zones: BTreeMap<DomainName, Zone>,
-    // Fields below were added with the control plane; `serde(default)` keeps older snapshots
-    // readable. Checks, GSLB records and health plug in here as further maps keyed by id
-    // (issues "health" and "policy").
+    // Fields below were added with the control plane and later; `serde(default)` keeps older
+    // snapshots readable.
     /// The version of the last command that changed anything but members' applied reports;
     /// nodes report their applied index only when this moves, so reports do not feed
     /// themselves.
