@@ -479,6 +479,19 @@ fn check_gslb_record(state: &State, record: &GslbRecord, path: &str, errors: &mu
         return;
     };
     check_against_zone(zone, [(path.to_string(), record)], errors);
+    if let Some(cut) = zone.rrsets.iter().find(|set| {
+        set.rtype == RecordType::NS
+            && set.name != zone.apex
+            && record.name.is_subdomain_of(&set.name)
+    }) {
+        errors.push(
+            &name_path,
+            format!(
+                "{} is at or below the delegation {}, so it would never be answered",
+                record.name, cut.name
+            ),
+        );
+    }
     if let Some(others) = state.gslb_records.get(&record.name) {
         for other in others.values().filter(|other| other.rtype != record.rtype) {
             if other.rtype == RecordType::CNAME || record.rtype == RecordType::CNAME {
@@ -543,6 +556,28 @@ fn check_rrset_against_gslb(
     path: &str,
     errors: &mut FieldErrors,
 ) {
+    if rrset.rtype == RecordType::NS && &rrset.name != apex {
+        let hidden: Vec<String> = state
+            .all_gslb_records()
+            .filter(|record| record.name.is_subdomain_of(&rrset.name))
+            .filter(|record| {
+                // A record in a zone of its own below the cut is what the delegation is for.
+                state
+                    .zone_for(&record.name)
+                    .is_some_and(|zone| &zone.apex == apex)
+            })
+            .map(|record| format!("{} {}", record.name, record.rtype))
+            .collect();
+        if !hidden.is_empty() {
+            errors.push(
+                path,
+                format!(
+                    "a delegation at {} would hide gslb records {hidden:?}",
+                    rrset.name
+                ),
+            );
+        }
+    }
     let Some(records) = state.gslb_records.get(&rrset.name) else {
         return;
     };
@@ -1280,6 +1315,53 @@ mod tests {
         assert!(
             state.gslb_records.is_empty(),
             "the zone took its records along"
+        );
+    }
+
+    /// What does this test do: a GSLB record below a delegation is refused, and so is a
+    /// delegation above an existing GSLB record.
+    #[test]
+    fn delegations_and_gslb_records_exclude_each_other() {
+        let delegation = |owner: &str| Command::PutRecordSet {
+            zone: name("example.com."),
+            rrset: RecordSet {
+                name: name(owner),
+                rtype: RecordType::NS,
+                ttl: 60,
+                rdata: vec![RData::NS(name("ns.elsewhere.net."))],
+            },
+        };
+        let mut commands = gslb_base();
+        commands.extend([
+            delegation("sub.example.com."),
+            put_gslb(gslb(
+                "www.sub.example.com.",
+                RecordType::A,
+                PolicyNode::Region("eu-1".into()),
+            )),
+            put_gslb(gslb(
+                "www.other.example.com.",
+                RecordType::A,
+                PolicyNode::Region("eu-1".into()),
+            )),
+            delegation("other.example.com."),
+        ]);
+        let (_, results) = run(commands);
+        assert!(results[3].is_ok(), "{:?}", results[3]);
+        assert_eq!(
+            messages(&results[4]),
+            [
+                "record.name: www.sub.example.com. is at or below the delegation \
+              sub.example.com., so it would never be answered"
+            ]
+        );
+        assert!(results[5].is_ok(), "{:?}", results[5]);
+        assert_eq!(
+            messages(&results[6]),
+            [
+                "rrset.name: a delegation at other.example.com. would hide gslb records \
+              [\"www.other.example.com. A\"]"
+            ]
         );
     }
 
