@@ -7,6 +7,9 @@
 //! and `*.<closest encloser>` answers for the name if it exists, else NXDOMAIN. Because
 //! empty non-terminals are nodes, a wildcard never matches a name that exists.
 //!
+//! A GSLB record's name is a node like any other; its entry (`SetRole::Gslb`) points into the
+//! plan's `GslbTable` instead of the arena, and its RRs are chosen per query.
+//!
 //! Invariant: lookups never allocate; a node and an RRset entry are 16 octets each, so a
 //! million single-record names cost about 64 MiB (measured by `examples/plan_scale.rs`).
 
@@ -641,5 +644,70 @@ mod tests {
             .bytes(glue)
             .starts_with(b"\x02ns\x01d\x07example\x03com\x00\x00\x01"));
         assert_eq!(zone.bytes(zone.negative_soa())[6..10], 30u32.to_be_bytes());
+    }
+
+    /// A GSLB name becomes a node (with its empty non-terminals), its entry is an RRset of
+    /// role `Gslb`, and a static set of the same type at the same name wins.
+    #[test]
+    fn gslb_names_are_nodes_with_dynamic_entries() {
+        let gslb = |owner: &str, rtype: RecordType, index: u32| GslbName {
+            name: name(owner),
+            rtype,
+            index,
+        };
+        let zone = {
+            let set = |owner: &str, rdata: RData| RecordSet {
+                name: name(owner),
+                rtype: rdata.record_type(),
+                ttl: 60,
+                rdata: vec![rdata],
+            };
+            Zone {
+                rrsets: vec![
+                    set("example.com.", RData::NS(name("ns.example.com."))),
+                    set("both.example.com.", RData::A("192.0.2.1".parse().unwrap())),
+                ],
+                ..sample_zone_model()
+            }
+        };
+        let plan = ZonePlan::compile_with(
+            &zone,
+            &[
+                gslb("www.deep.example.com.", RecordType::A, 0),
+                gslb("www.deep.example.com.", RecordType::AAAA, 1),
+                gslb("both.example.com.", RecordType::A, 2),
+                gslb("www.example.net.", RecordType::A, 3),
+            ],
+        );
+        // apex, both, deep (empty non-terminal), www.deep
+        assert_eq!(plan.name_count(), 4);
+        let www = plan.find(b"\x03www\x04deep").unwrap();
+        let a = plan.set(www, RecordType::A.code()).unwrap();
+        assert_eq!((a.role, a.start), (SetRole::Gslb, 0));
+        assert_eq!(plan.set(www, RecordType::AAAA.code()).unwrap().start, 1);
+        assert!(plan.bytes(a).is_empty());
+        let both = plan.find(b"\x04both").unwrap();
+        assert_eq!(
+            plan.set(both, RecordType::A.code()).unwrap().role,
+            SetRole::Answer
+        );
+    }
+
+    fn sample_zone_model() -> Zone {
+        Zone {
+            apex: name("example.com."),
+            soa: Soa {
+                mname: name("ns.example.com."),
+                rname: name("h.example.com."),
+                serial: 1,
+                refresh: 1,
+                retry: 1,
+                expire: 1,
+                minimum: 30,
+                ttl: 60,
+            },
+            default_ttl: 60,
+            rrsets: Vec::new(),
+        }
     }
 }
