@@ -130,7 +130,22 @@ impl Kv {
             // Durability comes from our explicit flushes; the background flusher only bounds
             // how much unacknowledged data sits in memory.
             .flush_every_ms(Some(1000));
-        let opened = catch_unwind(AssertUnwindSafe(|| config.open()));
+        // sled's background flusher thread keeps the file lock for a moment after the last
+        // handle in this process is dropped, so a reopen right after a close (a node restarted
+        // in-process) can see the lock still held. Retry a lock error briefly before calling
+        // the directory taken; a second process still gets the error, just not at once.
+        let deadline = std::time::Instant::now() + LOCK_RETRY_FOR;
+        let opened = loop {
+            let attempt = catch_unwind(AssertUnwindSafe(|| config.open()));
+            let lock_held = matches!(
+                &attempt,
+                Ok(Err(sled::Error::Io(io))) if io.to_string().contains("could not acquire lock")
+            );
+            if !lock_held || std::time::Instant::now() >= deadline {
+                break attempt;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         match opened {
             Ok(Ok(db)) => {
                 let kv = Kv {
@@ -309,6 +324,9 @@ impl Space {
 }
 
 /// Maps an engine error to ours, telling a held lock and corruption apart from other I/O.
+/// How long `Kv::open` retries a directory whose lock is held.
+const LOCK_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn classify(path: &Path, operation: &'static str, error: sled::Error) -> KvError {
     let path = path.to_path_buf();
     match error {
