@@ -109,6 +109,7 @@ paged!(RegionPage, RegionDto);
 paged!(EndpointPage, EndpointDto);
 paged!(TokenPage, TokenDto);
 paged!(AuditPage, AuditEntryDto);
+paged!(crate::dto::GslbRecordPage, crate::dto::GslbRecordDto);
 paged!(crate::dto::CheckPage, crate::dto::CheckDto);
 paged!(crate::dto::OverridePage, crate::dto::OverrideDto);
 paged!(crate::dto::DrillPage, crate::dto::DrillDto);
@@ -357,6 +358,53 @@ impl Client {
     ) -> Result<WriteResult, ClientError> {
         let path = format!(
             "/v1/zones/{}/records/{}/{}",
+            segment(apex),
+            segment(name),
+            segment(rtype)
+        );
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// All GSLB records of a zone.
+    pub async fn list_gslb_records(
+        &self,
+        apex: &str,
+    ) -> Result<Vec<crate::dto::GslbRecordDto>, ClientError> {
+        self.list_all::<crate::dto::GslbRecordPage>(&format!(
+            "/v1/zones/{}/gslb-records",
+            segment(apex)
+        ))
+        .await
+    }
+
+    /// Creates or replaces a GSLB record.
+    pub async fn put_gslb_record(
+        &self,
+        apex: &str,
+        record: &crate::dto::GslbRecordDto,
+    ) -> Result<WriteResult, ClientError> {
+        let rtype = serde_json::to_value(record.rtype)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let path = format!(
+            "/v1/zones/{}/gslb-records/{}/{}",
+            segment(apex),
+            segment(&record.name),
+            rtype
+        );
+        self.write(Method::PUT, &path, Some(record)).await
+    }
+
+    /// Deletes a GSLB record.
+    pub async fn delete_gslb_record(
+        &self,
+        apex: &str,
+        name: &str,
+        rtype: &str,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!(
+            "/v1/zones/{}/gslb-records/{}/{}",
             segment(apex),
             segment(name),
             segment(rtype)

@@ -14,7 +14,7 @@
 //! - `/v1/zones` GET, POST; `/v1/zones/{zone}` GET, PUT, DELETE;
 //!   `/v1/zones/{zone}/zonefile` GET (export), PUT (import, `text/dns` or `{"text"}`).
 //! - `/v1/zones/{zone}/records` GET, POST; `/v1/zones/{zone}/records/{name}/{type}` GET,
-//!   PUT, DELETE.
+//!   PUT, DELETE; the same under `/v1/zones/{zone}/gslb-records` for policy-answered names.
 //! - `/v1/regions`, `/v1/endpoints`, `/v1/checks`, `/v1/overrides` GET, POST, and
 //!   `/{id}` GET, PUT, DELETE; `/v1/drills`, `/v1/drills/{id}` GET.
 //! - `/v1/tokens` GET, POST, `/v1/tokens/{id}` GET, DELETE (admin).
@@ -77,8 +77,8 @@ pub use gslb_store::model;
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    changes, checks, cluster, endpoints, health, ops, overrides, records, regions, resolve, tokens,
-    zones,
+    changes, checks, cluster, endpoints, gslb_records, health, ops, overrides, records, regions,
+    resolve, tokens, zones,
 };
 
 /// How the API of one node behaves.
@@ -200,6 +200,15 @@ fn documented_routes() -> (
             records::get_record,
             records::put_record,
             records::delete_record
+        ))
+        .routes(routes!(
+            gslb_records::list_gslb_records,
+            gslb_records::create_gslb_record
+        ))
+        .routes(routes!(
+            gslb_records::get_gslb_record,
+            gslb_records::put_gslb_record,
+            gslb_records::delete_gslb_record
         ))
         .routes(routes!(regions::list_regions, regions::create_region))
         .routes(routes!(

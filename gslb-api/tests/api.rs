@@ -856,6 +856,11 @@ async fn openapi_documents_every_route() {
             "/v1/zones/{zone}/records/{name}/{type}",
             &["get", "put", "delete"],
         ),
+        ("/v1/zones/{zone}/gslb-records", &["get", "post"]),
+        (
+            "/v1/zones/{zone}/gslb-records/{name}/{type}",
+            &["get", "put", "delete"],
+        ),
         ("/v1/regions", &["get", "post"]),
         ("/v1/regions/{id}", &["get", "put", "delete"]),
         ("/v1/endpoints", &["get", "post"]),
@@ -1188,5 +1193,107 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     assert!(reply.starts_with("HTTP/1.1 201"), "{reply}");
     assert!(node.server_stopped().await, "the server stops once idle");
     assert!(node.handle.state().regions.contains_key("eu-1"));
+    node.stop().await;
+}
+
+/// What does this test do: GSLB records are created, read (with an ETag), listed, put in a
+/// batch and deleted under /v1/zones/{zone}/gslb-records; a policy naming a missing region,
+/// a bad geo CIDR and a name that collides with static data are 422 naming the field and
+/// change nothing; /v1/resolve answers 501 for a GSLB name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gslb_records_are_managed_and_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    node.admin(
+        Method::PUT,
+        "/v1/zones/example.test./zonefile",
+        Some(json!({"text": ZONE_FILE})),
+    )
+    .await;
+    for (id, address) in [("eu-1", "192.0.2.10"), ("us-1", "192.0.2.20")] {
+        node.admin(Method::PUT, &format!("/v1/regions/{id}"), Some(region(id)))
+            .await;
+        let (status, _, _) = node
+            .admin(
+                Method::PUT,
+                &format!("/v1/endpoints/web-{id}"),
+                Some(endpoint(&format!("web-{id}"), id, address)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let app = json!({
+        "name": "app", "type": "A", "ttl": 30,
+        "policy": {"failover": [{"region": "eu-1"}, {"endpoints": ["web-us-1"]}]}
+    });
+    let path = "/v1/zones/example.test./gslb-records/app/A";
+    let (status, headers, written) = node.admin(Method::PUT, path, Some(app.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    assert!(headers.get("etag").is_some());
+    let (status, _, read) = node.admin(Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["name"], "app.example.test.");
+    assert_eq!(read["policy"], app["policy"]);
+    assert_eq!(read["when_all_down"], "fail_open");
+
+    let before = node.handle.state().version;
+    let mut missing = app.clone();
+    missing["policy"] = json!({"region": "mars-1"});
+    let answer = node.admin(Method::PUT, path, Some(missing)).await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, None);
+    assert!(answer.2["fields"][0]["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("policy"));
+    let mut bad_cidr = app.clone();
+    bad_cidr["policy"] = json!({"geo": {"rules": [{"match": [{"cidr": "10.0.0.1/8"}], "node": {"region": "eu-1"}}],
+                                        "default": {"region": "us-1"}}});
+    let answer = node.admin(Method::PUT, path, Some(bad_cidr)).await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("policy.geo.rules[0].match[0].cidr"),
+    );
+    let mut clash = app.clone();
+    clash["name"] = json!("www");
+    let answer = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test./gslb-records/www/A",
+            Some(clash),
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, None);
+    assert_eq!(
+        node.handle.state().version,
+        before,
+        "refused records change nothing"
+    );
+
+    let answer = node
+        .admin(
+            Method::GET,
+            "/v1/resolve?name=app.example.test.&type=A",
+            None,
+        )
+        .await;
+    assert_error(&answer, StatusCode::NOT_IMPLEMENTED, None);
+    assert_eq!(answer.2["code"], "not_implemented");
+
+    let batch = json!({"changes": [
+        {"op": "put_gslb_record", "zone": "example.test.",
+         "record": {"name": "api", "type": "A", "ttl": 30, "policy": {"weighted": [
+             {"weight": 3, "node": {"region": "eu-1"}}, {"weight": 1, "node": {"region": "us-1"}}]}}}
+    ]});
+    let (status, _, written) = node.admin(Method::POST, "/v1/changes", Some(batch)).await;
+    assert_eq!(status, StatusCode::OK, "{written}");
+    let (_, _, page) = node
+        .admin(Method::GET, "/v1/zones/example.test./gslb-records", None)
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2, "{page}");
+    let (status, _, _) = node.admin(Method::DELETE, path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let answer = node.admin(Method::GET, path, None).await;
+    assert_error(&answer, StatusCode::NOT_FOUND, None);
     node.stop().await;
 }

@@ -41,14 +41,23 @@ async fn three_voters_and_a_learner_serve_the_api() {
     let follower = nodes.iter().find(|n| n.id != leader).unwrap();
     let learner =
         ApiNode::start_reporting(4, &root.path().join("node-4"), api_options(), true).await;
-    let (status, _, added) = follower
-        .admin(
-            Method::POST,
-            "/v1/cluster/learners",
-            Some(json!({"id": 4, "addr": learner.addr})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{added}");
+    // Right after the election the first membership entry may still be uncommitted (409)
+    // or the follower may not know the leader yet (503): both are retryable.
+    let added = wait_for("the learner to be added", || async {
+        let (status, _, added) = follower
+            .admin(
+                Method::POST,
+                "/v1/cluster/learners",
+                Some(json!({"id": 4, "addr": learner.addr})),
+            )
+            .await;
+        assert!(
+            matches!(status.as_u16(), 200 | 409 | 503),
+            "{status} {added}"
+        );
+        (status == StatusCode::OK).then_some(added)
+    })
+    .await;
     learner
         .handle
         .wait_metrics(WAIT, "the learner to catch up", |m| {
@@ -79,6 +88,11 @@ async fn three_voters_and_a_learner_serve_the_api() {
         .unwrap();
 
     tracing::info!("phase: a second id at a member's address, or a voter as learner, is refused");
+    wait_for("the follower to know member 4", || {
+        let known = follower.handle.state().members.contains_key(&4);
+        async move { known.then_some(()) }
+    })
+    .await;
     for body in [
         json!({"id": 5, "addr": learner.addr}),
         json!({"id": 1, "addr": "127.0.0.1:1"}),

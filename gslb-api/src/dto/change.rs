@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::dto::check::CheckDto;
 use crate::dto::endpoint::EndpointDto;
+use crate::dto::gslb_record::GslbRecordDto;
 use crate::dto::record::{RecordSetDto, RecordTypeDto};
 use crate::dto::region::RegionDto;
 use crate::dto::zone::{parse_apex, ZoneDto};
@@ -124,6 +125,23 @@ pub enum ChangeDto {
         /// Its id.
         id: String,
     },
+    /// Create or replace a GSLB record of a zone.
+    PutGslbRecord {
+        /// The zone's apex.
+        zone: String,
+        /// The record (boxed: a policy tree is large).
+        record: Box<GslbRecordDto>,
+    },
+    /// Delete a GSLB record.
+    DeleteGslbRecord {
+        /// The zone's apex (names may be relative to it).
+        zone: String,
+        /// Owner name.
+        name: String,
+        /// Its type.
+        #[serde(rename = "type")]
+        rtype: RecordTypeDto,
+    },
     /// Create or replace a check.
     PutCheck {
         /// The check (boxed: it is the largest change).
@@ -225,6 +243,28 @@ impl BatchRequest {
                         None
                     }
                 },
+                ChangeDto::PutGslbRecord { zone, record } => {
+                    zone_of(zone, &mut errors).and_then(|apex| {
+                        match record.to_model(&apex, &format!("{path}.record")) {
+                            Ok(record) => Some(Command::PutGslbRecord { record }),
+                            Err(found) => {
+                                errors.0.extend(found.0);
+                                None
+                            }
+                        }
+                    })
+                }
+                ChangeDto::DeleteGslbRecord { zone, name, rtype } => zone_of(zone, &mut errors)
+                    .and_then(|apex| match DomainName::parse_relative_to(name, &apex) {
+                        Ok(name) => Some(Command::DeleteGslbRecord {
+                            name,
+                            rtype: rtype.to_model(),
+                        }),
+                        Err(error) => {
+                            errors.push(format!("{path}.name"), error.to_string());
+                            None
+                        }
+                    }),
                 ChangeDto::DeleteCheck { id } => Some(Command::DeleteCheck { id: id.clone() }),
             };
             commands.extend(command);

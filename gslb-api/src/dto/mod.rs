@@ -2,7 +2,8 @@
 //! format and changes only by adding fields; these are the API's contract and are converted
 //! by hand (`to_model` / `from_model`), so either can evolve without breaking the other.
 //!
-//! - `zone`, `record`: zones and static record sets (data in presentation format).
+//! - `zone`, `record`: zones and static record sets (data in presentation format);
+//!   `gslb_record`: names answered by a policy tree.
 //! - `region`, `endpoint`: where traffic goes; `check`: how probers test it.
 //! - `token`: scopes and tokens.
 //! - `overrides`: operator overrides and (read-only) drills.
@@ -15,6 +16,7 @@ pub mod change;
 pub mod check;
 pub mod cluster;
 pub mod endpoint;
+pub mod gslb_record;
 pub mod health;
 pub mod overrides;
 pub mod page;
@@ -32,10 +34,11 @@ pub use cluster::{
     NodeStatusDto, ReadyDto,
 };
 pub use endpoint::EndpointDto;
+pub use gslb_record::{GslbRecordDto, PolicyNodeDto};
 pub use overrides::{DrillDto, OverrideActionDto, OverrideDto};
 pub use page::{
-    AuditPage, CheckPage, DrillPage, EndpointPage, OverridePage, PageQuery, RecordPage, RegionPage,
-    TokenPage, ZonePage,
+    AuditPage, CheckPage, DrillPage, EndpointPage, GslbRecordPage, OverridePage, PageQuery,
+    RecordPage, RegionPage, TokenPage, ZonePage,
 };
 pub use record::{RecordSetDto, RecordTypeDto};
 pub use region::{LocationDto, RegionDto};

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::dto::change::AuditEntryDto;
 use crate::dto::check::CheckDto;
 use crate::dto::endpoint::EndpointDto;
+use crate::dto::gslb_record::GslbRecordDto;
 use crate::dto::overrides::{DrillDto, OverrideDto};
 use crate::dto::record::RecordSetDto;
 use crate::dto::region::RegionDto;
@@ -87,4 +88,9 @@ page_type!(
     /// A page of checks.
     CheckPage,
     CheckDto
+);
+page_type!(
+    /// A page of GSLB records (key: `<name> <TYPE>`).
+    GslbRecordPage,
+    GslbRecordDto
 );

@@ -9,6 +9,7 @@ pub mod changes;
 pub mod checks;
 pub mod cluster;
 pub mod endpoints;
+pub mod gslb_records;
 pub mod health;
 pub mod ops;
 pub mod overrides;

@@ -2,8 +2,9 @@
 //! the replicated state with the static-zone rules (delegations, CNAME chains inside our
 //! zones, wildcards, NODATA, NXDOMAIN, REFUSED outside our zones), with an explanation.
 //!
-//! GSLB records (policy trees) are not in the replicated state yet; once they are, this
-//! route must call `gslb_dns::policy::explain_record` — the same evaluator DNS answers with.
+//! A name that reaches a GSLB record answers 501 for now: explaining it must call
+//! `gslb_dns::policy::explain_record`, the same evaluator DNS answers with, which needs the
+//! DNS crate's policy inputs (GeoIP, latency table) wired into the API.
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -53,6 +54,10 @@ pub struct ResolveDto {
     pub authority: Vec<RecordSetDto>,
     /// Why, step by step.
     pub explain: Vec<String>,
+    /// The GSLB record the answer reached, if any (its policy answer is not computed here
+    /// yet: the route answers 501 for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gslb: Option<String>,
 }
 
 /// Resolves a name from the state.
@@ -99,6 +104,12 @@ pub async fn resolve(
             "client {client}: static records answer every client alike (ECS scope /0)"
         ));
     }
+    if let Some(record) = &answer.gslb {
+        return Err(ApiError::NotImplemented(format!(
+            "{record} is a GSLB record; the policy engine is not wired into /v1/resolve yet \
+             (use dig against a DNS node)"
+        )));
+    }
     Ok(Json(answer))
 }
 
@@ -118,6 +129,7 @@ pub fn resolve_static(state: &StoreState, name: &DomainName, rtype: RecordType) 
         answers: Vec::new(),
         authority: Vec::new(),
         explain: Vec::new(),
+        gslb: None,
     };
     let mut current = name.clone();
     for hop in 0..=MAX_CNAME_HOPS {
@@ -141,6 +153,17 @@ pub fn resolve_static(state: &StoreState, name: &DomainName, rtype: RecordType) 
             out.authority.extend(RecordSetDto::from_model(cut));
             out.explain
                 .push(format!("{current} is delegated at {}: referral", cut.name));
+            return out;
+        }
+        if let Some(record) = state
+            .gslb_record(&current, rtype)
+            .or_else(|| state.gslb_record(&current, RecordType::CNAME))
+        {
+            out.explain.push(format!(
+                "{current} {} is a GSLB record: its answer depends on health and the client",
+                record.rtype
+            ));
+            out.gslb = Some(current.to_string());
             return out;
         }
         if let Some(set) = zone.rrset(&current, rtype) {
