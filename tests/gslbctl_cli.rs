@@ -115,6 +115,15 @@ checks:
   - id: web-eu-tcp
     endpoint: web-eu
     kind: {type: tcp, port: 443}
+gslb_records:
+  - zone: example.test.
+    name: app
+    type: A
+    ttl: 30
+    policy:
+      failover:
+        - region: eu-1
+        - endpoints: [web-eu]
 records:
   - zone: example.test.
     name: api
@@ -175,6 +184,7 @@ async fn gslbctl_imports_applies_and_reports_errors() {
         "+ region us-1",
         "+ endpoint web-eu",
         "+ check web-eu-tcp",
+        "+ gslb record app.example.test. A in example.test.",
         "+ record api.example.test. AAAA in example.test.",
     ] {
         assert!(stdout.contains(wanted), "missing {wanted:?} in {stdout}");
@@ -186,12 +196,13 @@ async fn gslbctl_imports_applies_and_reports_errors() {
         .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
         .await;
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("applied 6 changes"), "{stdout}");
+    assert!(stdout.contains("applied 7 changes"), "{stdout}");
     let state = node.handle.state();
     assert_eq!(state.version, version + 1, "one atomic entry");
     assert_eq!(state.regions.len(), 2);
     assert_eq!(state.endpoints["web-us"].weight, 1);
     assert_eq!(state.checks["web-eu-tcp"].interval_ms, 10_000);
+    assert_eq!(state.all_gslb_records().count(), 1);
     let (ok, stdout, _) = node
         .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
         .await;
@@ -279,6 +290,17 @@ async fn gslbctl_imports_applies_and_reports_errors() {
         "{stdout}"
     );
     assert!(stdout.contains("zone example.test. answers"), "{stdout}");
+    let (ok, stdout, _) = node
+        .ctl(&["get", "gslb-records", "--zone", "example.test."])
+        .await;
+    assert!(ok);
+    assert!(
+        stdout.contains("app.example.test.") && stdout.contains("failover"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = node.ctl(&["resolve", "app.example.test."]).await;
+    assert!(!ok);
+    assert!(stderr.contains("501 not_implemented"), "{stderr}");
     let (ok, stdout, _) = node.ctl(&["health"]).await;
     assert!(ok);
     assert!(
@@ -287,6 +309,6 @@ async fn gslbctl_imports_applies_and_reports_errors() {
     );
     let (ok, stdout, _) = node.ctl(&["get", "audit"]).await;
     assert!(ok);
-    assert!(stdout.contains("batch(6)"), "{stdout}");
+    assert!(stdout.contains("batch(7)"), "{stdout}");
     node.stop().await;
 }

@@ -95,6 +95,9 @@ enum Kind {
     /// API tokens (NAME = id; admin).
     #[value(alias = "token")]
     Tokens,
+    /// GSLB records of a zone (`--zone`; NAME = owner name, `--type`).
+    #[value(name = "gslb-records", alias = "gslb-record")]
+    GslbRecords,
     /// Health checks (NAME = id).
     #[value(alias = "check")]
     Checks,
@@ -156,7 +159,7 @@ enum Commands {
         command: ZoneCommand,
     },
     /// Make the state match a declarative YAML/JSON file of zones, regions, endpoints,
-    /// checks and records, in one atomic change.
+    /// checks, records and GSLB records, in one atomic change.
     Apply {
         /// The file (`-` reads stdin).
         #[arg(short = 'f', long = "file")]
@@ -613,6 +616,26 @@ impl Ctl {
                 }
                 self.show(&tokens, || token_table(&tokens))
             }
+            (Kind::GslbRecords, name) => {
+                let zone = zone.ok_or_else(|| anyhow!("get gslb-records needs --zone ZONE"))?;
+                let mut records = client.list_gslb_records(&zone).await?;
+                if let Some(name) = name {
+                    let apex = parse_apex(&zone)?;
+                    let owner = DomainName::parse_relative_to(&name, &apex)
+                        .map_err(|error| anyhow!("bad name {name:?}: {error}"))?
+                        .to_string();
+                    records.retain(|record| {
+                        record.name == owner
+                            && rtype
+                                .as_deref()
+                                .is_none_or(|t| type_name(record.rtype).eq_ignore_ascii_case(t))
+                    });
+                    if records.is_empty() {
+                        bail!("no gslb record {owner} in {zone}");
+                    }
+                }
+                self.show(&records, || gslb_record_table(&records))
+            }
             (Kind::Checks, name) => {
                 let mut checks = client.list_checks().await?;
                 if let Some(id) = name {
@@ -689,6 +712,21 @@ impl Ctl {
                         .await?;
                 }
             }
+            Kind::GslbRecords => {
+                let zone = zone.ok_or_else(|| anyhow!("create gslb-records needs --zone ZONE"))?;
+                for record in parse_one_or_many::<gslb_api::dto::GslbRecordDto>(&text, file)? {
+                    let result = client.put_gslb_record(&zone, &record).await?;
+                    self.written(
+                        &format!(
+                            "gslb record {} {} in {zone}",
+                            record.name,
+                            type_name(record.rtype)
+                        ),
+                        result,
+                    )
+                    .await?;
+                }
+            }
             Kind::Checks => {
                 for check in parse_one_or_many::<gslb_api::dto::CheckDto>(&text, file)? {
                     let result = client.put_check(&check).await?;
@@ -734,6 +772,15 @@ impl Ctl {
             ),
             Kind::Tokens => (format!("token {name}"), client.delete_token(name).await?),
             Kind::Checks => (format!("check {name}"), client.delete_check(name).await?),
+            Kind::GslbRecords => {
+                let zone = zone.ok_or_else(|| anyhow!("delete gslb-records needs --zone ZONE"))?;
+                let rtype =
+                    rtype.ok_or_else(|| anyhow!("delete gslb-records needs --type TYPE"))?;
+                (
+                    format!("gslb record {name} {rtype} in {zone}"),
+                    client.delete_gslb_record(&zone, name, &rtype).await?,
+                )
+            }
             Kind::Overrides => (
                 format!("override {name}"),
                 client.delete_override(name).await?,
@@ -821,6 +868,19 @@ struct ApplyFile {
     /// Health checks of endpoints and regions.
     #[serde(default)]
     checks: Vec<gslb_api::dto::CheckDto>,
+    /// GSLB records, each with its `zone`.
+    #[serde(default)]
+    gslb_records: Vec<ZonedGslbRecord>,
+}
+
+/// A GSLB record with its zone.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+struct ZonedGslbRecord {
+    /// The zone's apex.
+    zone: String,
+    /// The record.
+    #[serde(flatten)]
+    record: gslb_api::dto::GslbRecordDto,
 }
 
 /// A record set with its zone.
@@ -1082,6 +1142,73 @@ async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<
                 deletes.push((
                     0,
                     ChangeDto::DeleteRecord {
+                        zone: apex_text.clone(),
+                        name: name.clone(),
+                        rtype: *rtype,
+                    },
+                ));
+            }
+        }
+    }
+    // GSLB records, after the zones and endpoints they need.
+    let mut gslb_zones: BTreeMap<String, Vec<&ZonedGslbRecord>> = BTreeMap::new();
+    for zoned in &desired.gslb_records {
+        gslb_zones
+            .entry(parse_apex(&zoned.zone)?.to_string())
+            .or_default()
+            .push(zoned);
+    }
+    for (apex_text, records) in &gslb_zones {
+        let apex = parse_apex(apex_text)?;
+        let current: BTreeMap<(String, RecordTypeDto), gslb_api::dto::GslbRecordDto> =
+            if current_zones.iter().any(|z| &z.apex == apex_text) {
+                client
+                    .list_gslb_records(apex_text)
+                    .await?
+                    .into_iter()
+                    .map(|record| ((record.name.clone(), record.rtype), record))
+                    .collect()
+            } else {
+                BTreeMap::new()
+            };
+        let mut declared = BTreeSet::new();
+        for zoned in records {
+            let what = format!("gslb record {} in {apex_text}", zoned.record.name);
+            let model = zoned
+                .record
+                .to_model(&apex, "")
+                .map_err(|errors| fields_error(&what, errors))?;
+            let normalized = gslb_api::dto::GslbRecordDto::from_model(&model)
+                .ok_or_else(|| anyhow!("{what}: unsupported type"))?;
+            let key = (normalized.name.clone(), normalized.rtype);
+            declared.insert(key.clone());
+            let label = format!(
+                "{} {} in {apex_text}",
+                normalized.name,
+                type_name(normalized.rtype)
+            );
+            if diff_line(
+                &mut lines,
+                "gslb record",
+                &label,
+                current.get(&key),
+                &normalized,
+            ) {
+                puts.push(ChangeDto::PutGslbRecord {
+                    zone: apex_text.clone(),
+                    record: Box::new(normalized),
+                });
+            }
+        }
+        if prune {
+            for (name, rtype) in current.keys().filter(|key| !declared.contains(*key)) {
+                lines.push(format!(
+                    "- gslb record {name} {} in {apex_text}",
+                    type_name(*rtype)
+                ));
+                deletes.push((
+                    0,
+                    ChangeDto::DeleteGslbRecord {
                         zone: apex_text.clone(),
                         name: name.clone(),
                         rtype: *rtype,
@@ -1369,6 +1496,30 @@ fn override_table(rules: &[gslb_api::dto::OverrideDto]) {
                         .map(format_millis)
                         .unwrap_or_else(|| "never".to_string()),
                     r.reason.clone(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+fn gslb_record_table(records: &[gslb_api::dto::GslbRecordDto]) {
+    print_table(
+        &["NAME", "TYPE", "TTL", "POLICY", "WHEN ALL DOWN", "GUARD"],
+        records
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    type_name(r.rtype),
+                    r.ttl.to_string(),
+                    serde_json::to_string(&r.policy).unwrap_or_default(),
+                    serde_json::to_value(&r.when_all_down)
+                        .map(|v| match v {
+                            Value::String(text) => text,
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default(),
+                    r.split_brain_guard.to_string(),
                 ]
             })
             .collect(),
