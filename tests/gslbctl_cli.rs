@@ -298,9 +298,12 @@ async fn gslbctl_imports_applies_and_reports_errors() {
         stdout.contains("app.example.test.") && stdout.contains("failover"),
         "{stdout}"
     );
-    let (ok, _, stderr) = node.ctl(&["resolve", "app.example.test."]).await;
-    assert!(!ok);
-    assert!(stderr.contains("501 not_implemented"), "{stderr}");
+    let (ok, stdout, _) = node
+        .ctl(&["resolve", "app.example.test.", "--explain"])
+        .await;
+    assert!(ok);
+    assert!(stdout.contains("is a GSLB record"), "{stdout}");
+    assert!(stdout.contains("policy answered"), "{stdout}");
     let (ok, stdout, _) = node.ctl(&["health"]).await;
     assert!(ok);
     assert!(

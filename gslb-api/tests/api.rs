@@ -1199,7 +1199,7 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
 /// What does this test do: GSLB records are created, read (with an ETag), listed, put in a
 /// batch and deleted under /v1/zones/{zone}/gslb-records; a policy naming a missing region,
 /// a bad geo CIDR and a name that collides with static data are 422 naming the field and
-/// change nothing; /v1/resolve answers 501 for a GSLB name.
+/// change nothing; /v1/resolve answers a GSLB name with the DNS evaluator's explanation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gslb_records_are_managed_and_validated() {
     let dir = tempfile::tempdir().unwrap();
@@ -1270,15 +1270,22 @@ async fn gslb_records_are_managed_and_validated() {
         "refused records change nothing"
     );
 
-    let answer = node
+    let (status, _, resolved) = node
         .admin(
             Method::GET,
-            "/v1/resolve?name=app.example.test.&type=A",
+            "/v1/resolve?name=app.example.test.&type=A&client=198.51.100.7",
             None,
         )
         .await;
-    assert_error(&answer, StatusCode::NOT_IMPLEMENTED, None);
-    assert_eq!(answer.2["code"], "not_implemented");
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert_eq!(resolved["gslb"], "app.example.test.");
+    assert_eq!(resolved["policy"]["outcome"], "all_down_open", "{resolved}");
+    assert_eq!(resolved["policy"]["client"]["address"], "198.51.100.7");
+    assert_eq!(
+        resolved["answers"][0]["data"],
+        json!(["192.0.2.10"]),
+        "unknown health fails open to the first child: {resolved}"
+    );
 
     let batch = json!({"changes": [
         {"op": "put_gslb_record", "zone": "example.test.",

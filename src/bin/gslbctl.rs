@@ -185,8 +185,8 @@ enum Commands {
     },
     /// Health of every region, endpoint and check, with the votes behind each verdict.
     Health,
-    /// What an authoritative answer for NAME holds (static names; GSLB records are not in
-    /// the state yet).
+    /// What an authoritative answer for NAME holds, and why (GSLB records are evaluated by
+    /// the DNS policy engine on the current health).
     Resolve {
         /// The name.
         name: String,

@@ -2,9 +2,11 @@
 //! the replicated state with the static-zone rules (delegations, CNAME chains inside our
 //! zones, wildcards, NODATA, NXDOMAIN, REFUSED outside our zones), with an explanation.
 //!
-//! A name that reaches a GSLB record answers 501 for now: explaining it must call
-//! `gslb_dns::policy::explain_record`, the same evaluator DNS answers with, which needs the
-//! DNS crate's policy inputs (GeoIP, latency table) wired into the API.
+//! A name that reaches a GSLB record is answered by `gslb_dns::policy::explain_record`, the
+//! very evaluator DNS answers with, on the health derived now from the replicated state; its
+//! `Explanation` (policy path, health votes, overrides, leases, TTL, scope) is returned as
+//! `policy`. The API has no GeoIP database or latency table, so geo rules see an unknown
+//! location and latency uses prober RTTs only; weighted choices use a fixed entropy.
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -12,6 +14,12 @@ use gslb_store::model::{DomainName, RecordSet, RecordType, State as StoreState, 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use std::net::IpAddr;
+
+use gslb_dns::client::{ClientFacts, ClientOrigin};
+use gslb_dns::policy::{explain_record, PolicyInputs};
+
+use crate::auth::now_millis;
 use crate::dto::zone::parse_apex;
 use crate::dto::{RecordSetDto, RecordTypeDto};
 use crate::error::ApiError;
@@ -54,10 +62,14 @@ pub struct ResolveDto {
     pub authority: Vec<RecordSetDto>,
     /// Why, step by step.
     pub explain: Vec<String>,
-    /// The GSLB record the answer reached, if any (its policy answer is not computed here
-    /// yet: the route answers 501 for it).
+    /// The GSLB record the answer reached, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gslb: Option<String>,
+    /// The policy evaluator's explanation for a GSLB record: path, health inputs with their
+    /// votes, overrides, leases, TTL and ECS scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub policy: Option<serde_json::Value>,
 }
 
 /// Resolves a name from the state.
@@ -82,6 +94,7 @@ pub async fn resolve(
     let state = context.node.state();
     let mut answer = resolve_static(&state, &name, rtype.to_model());
     answer.rtype = rtype;
+    let mut client_facts = None;
     if let Some(client) = &query.client {
         let (address, length) = client.split_once('/').unwrap_or((client, ""));
         let parsed: Option<std::net::IpAddr> = address.parse().ok();
@@ -100,17 +113,72 @@ pub async fn resolve(
                 ),
             });
         }
+        if let Some(address) = parsed {
+            let prefix = if length.is_empty() {
+                max
+            } else {
+                length.parse::<u8>().unwrap_or(max)
+            };
+            client_facts = Some(ClientFacts::bare(address, prefix, ClientOrigin::Ecs));
+        }
         answer.explain.push(format!(
             "client {client}: static records answer every client alike (ECS scope /0)"
         ));
     }
-    if let Some(record) = &answer.gslb {
-        return Err(ApiError::NotImplemented(format!(
-            "{record} is a GSLB record; the policy engine is not wired into /v1/resolve yet \
-             (use dig against a DNS node)"
-        )));
+    if answer.gslb.is_some() {
+        let client = client_facts
+            .unwrap_or_else(|| ClientFacts::bare(IpAddr::from([0, 0, 0, 0]), 0, ClientOrigin::Ecs));
+        explain_gslb(&state, &mut answer, rtype.to_model(), &client)?;
     }
     Ok(Json(answer))
+}
+
+/// Fills `answer` for the GSLB record it reached, with the DNS evaluator's explanation.
+fn explain_gslb(
+    state: &StoreState,
+    answer: &mut ResolveDto,
+    rtype: RecordType,
+    client: &ClientFacts,
+) -> Result<(), ApiError> {
+    let Some(name) = answer
+        .gslb
+        .as_deref()
+        .and_then(|name| DomainName::parse_absolute(name).ok())
+    else {
+        return Ok(());
+    };
+    let Some(record) = state
+        .gslb_record(&name, rtype)
+        .or_else(|| state.gslb_record(&name, RecordType::CNAME))
+    else {
+        return Ok(());
+    };
+    let now = now_millis();
+    let view = state.health_view(now);
+    let inputs = PolicyInputs::from_state(state, &view, None)
+        .map_err(|error| ApiError::Internal(format!("policy inputs: {error}")))?;
+    let (_decision, explanation) = explain_record(record, &inputs, client, now, 0)
+        .map_err(|errors| ApiError::Internal(format!("gslb record {name}: {errors}")))?;
+    if !explanation.answers.is_empty() {
+        answer.answers.push(RecordSetDto {
+            name: name.to_string(),
+            rtype: RecordTypeDto::from_model(record.rtype).unwrap_or(RecordTypeDto::A),
+            ttl: Some(explanation.ttl),
+            data: explanation
+                .answers
+                .iter()
+                .map(|line| line.target.clone())
+                .collect(),
+        });
+    }
+    answer.explain.push(format!(
+        "policy answered {} endpoint(s) with TTL {} and ECS scope /{}",
+        explanation.answers.len(),
+        explanation.ttl,
+        explanation.scope
+    ));
+    answer.policy = serde_json::to_value(&explanation).ok();
+    Ok(())
 }
 
 fn one_field(path: &str, message: String) -> gslb_store::model::FieldErrors {
@@ -130,6 +198,7 @@ pub fn resolve_static(state: &StoreState, name: &DomainName, rtype: RecordType) 
         authority: Vec::new(),
         explain: Vec::new(),
         gslb: None,
+        policy: None,
     };
     let mut current = name.clone();
     for hop in 0..=MAX_CNAME_HOPS {
