@@ -36,6 +36,15 @@
 //! - `metrics`: the Prometheus registry.
 //! - `client`: the HTTP client library.
 //!
+//! Known limits (each needs the store or another crate, not this one):
+//! - `If-Match` is checked against this node's state just before the write is proposed; a
+//!   write committed in between (through any node) is not detected. Closing that needs a
+//!   guarded command checked inside `apply` (e.g. `Command::Guarded { expect, command }`).
+//!   On a lagging follower or learner the check may also see an older state.
+//! - No TLS: serve plain HTTP behind a TLS-terminating proxy (issue "TLS" open).
+//! - `/v1/resolve` has no GeoIP database or latency table, so geo rules see an unknown
+//!   client location.
+//!
 //! Invariant: the API holds no state of its own; every read is the node's `Arc<State>`, every
 //! write one `Command` through `NodeHandle::write` (one Raft entry, audited by `apply`).
 //! Invariant: nothing answers without a token except `/healthz`, `/readyz` and, when
