@@ -41,7 +41,7 @@
 //!   write committed in between (through any node) is not detected. Closing that needs a
 //!   guarded command checked inside `apply` (e.g. `Command::Guarded { expect, command }`).
 //!   On a lagging follower or learner the check may also see an older state.
-//! - No TLS: serve plain HTTP behind a TLS-terminating proxy (issue "TLS" open).
+//! - No TLS yet (rustls is planned): serve plain HTTP behind a TLS-terminating proxy.
 //! - `/v1/resolve` has no GeoIP database or latency table, so geo rules see an unknown
 //!   client location.
 //!
