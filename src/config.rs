@@ -12,6 +12,8 @@
 //! listen = ["127.0.0.1:5353", "[::1]:5353"]   # UDP and TCP on each
 //! udp_workers = 0            # threads (SO_REUSEPORT sockets) per address; 0 = one per core
 //! max_udp_payload = 1232
+//! region = "eu-west"         # the region this node runs in: latency policies use the RTTs
+//!                            # its probers measured
 //!
 //! [dns.tcp]
 //! idle_timeout = "10s"
@@ -26,6 +28,19 @@
 //! [dns.chaos]                # CH TXT version.bind / id.server
 //! enabled = true
 //! id = "dns-1"
+//!
+//! [dns.geo]                  # where clients are, for geo/proximity GSLB policies
+//! mmdb = "GeoLite2-City.mmdb" # optional MaxMind DB; must load at start
+//! reload_interval = "60s"    # re-read when the file changed; a bad file keeps the last good
+//!
+//! [[dns.geo.networks]]       # operator table; the longest prefix wins over the mmdb
+//! cidr = "198.51.100.0/24"
+//! country = "DE"             # any of: country, continent, subdivision, asn, lat + lon
+//! continent = "EU"
+//! subdivision = "DE-BY"
+//! asn = 64500
+//! lat = 48.1
+//! lon = 11.6
 //!
 //! [[zones]]
 //! file = "zones/example.test.zone"
@@ -61,10 +76,15 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use gslb_dns::client::{Code, GeoFacts, GeoIpDatabase, PrefixTable};
 use gslb_dns::net::{Cidr, ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
 use gslb_dns::ResponderOptions;
+use gslb_store::model::gslb_record::Cidr as ClientCidr;
+use gslb_store::model::ident::validate_id;
 use gslb_store::raft::{ClusterSecret, RaftSettings};
-use gslb_store::DomainName;
+use gslb_store::{DomainName, FieldErrors};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -158,6 +178,60 @@ pub struct RawDns {
     /// `[dns.chaos]`.
     #[serde(default)]
     pub chaos: RawChaos,
+    /// The region this node runs in (a region id): `latency` policies use the RTTs measured
+    /// by its probers, and its member record names it.
+    pub region: Option<Sp<String>>,
+    /// `[dns.geo]`: where clients are.
+    #[serde(default)]
+    pub geo: RawGeo,
+}
+
+/// `[dns.geo]`: client locations for geo and proximity policies.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGeo {
+    /// A MaxMind DB (City, Country, ASN or merged), relative to the config file.
+    pub mmdb: Option<Sp<String>>,
+    /// How often the database file is checked for a replacement.
+    #[serde(default = "default_geo_reload_interval")]
+    pub reload_interval: Sp<String>,
+    /// `[[dns.geo.networks]]`: operator-declared locations; they win over the database.
+    #[serde(default)]
+    pub networks: Vec<RawGeoNetwork>,
+}
+
+impl Default for RawGeo {
+    fn default() -> RawGeo {
+        RawGeo {
+            mmdb: None,
+            reload_interval: default_geo_reload_interval(),
+            networks: Vec::new(),
+        }
+    }
+}
+
+fn default_geo_reload_interval() -> Sp<String> {
+    unspanned("60s".to_string())
+}
+
+/// `[[dns.geo.networks]]`: one client network and where it is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGeoNetwork {
+    /// The network (`198.51.100.0/24`), host bits zero.
+    pub cidr: Sp<String>,
+    /// ISO 3166-1 alpha-2 country (`DE`).
+    pub country: Option<Sp<String>>,
+    /// Continent code: AF, AN, AS, EU, NA, OC or SA.
+    pub continent: Option<Sp<String>>,
+    /// ISO 3166-2 subdivision (`DE-BY`, or `BY` next to `country`).
+    pub subdivision: Option<Sp<String>>,
+    /// Autonomous system number.
+    pub asn: Option<Sp<u32>>,
+    /// Latitude in degrees (with `lon`).
+    pub lat: Option<Sp<f64>>,
+    /// Longitude in degrees (with `lat`).
+    pub lon: Option<Sp<f64>>,
 }
 
 fn default_listen() -> Vec<Sp<String>> {
@@ -382,8 +456,10 @@ pub struct NodeConfig {
     pub log_filter: String,
     /// Listener settings for the DNS role.
     pub listeners: ListenerConfig,
-    /// Answering settings for the DNS role.
+    /// Answering settings for the DNS role (`vantage` is `dns.region`).
     pub responder: ResponderOptions,
+    /// Client locations for the DNS role (`[dns.geo]`).
+    pub geo: GeoConfig,
     /// True when `[dns]` is present: the node answers DNS.
     pub dns: bool,
     /// Zone files, paths resolved: served directly without `control`, imported once by the
@@ -421,6 +497,29 @@ pub struct ControlConfig {
     pub stale_after: Duration,
     /// `/metrics` without a token.
     pub metrics_open: bool,
+}
+
+/// The validated `[dns.geo]` section, its database already opened.
+#[derive(Debug, Clone, Default)]
+pub struct GeoConfig {
+    /// The operator's CIDR → location table.
+    pub networks: PrefixTable<GeoFacts>,
+    /// The MaxMind DB, opened during validation so a missing or corrupt file refuses the
+    /// config with its line.
+    pub database: Option<Arc<GeoIpDatabase>>,
+    /// How often the database file is checked for a replacement.
+    pub reload_interval: Duration,
+}
+
+impl GeoConfig {
+    /// True when the settings a running node cannot change differ (the database path, the
+    /// table or the interval).
+    pub fn differs_from(&self, other: &GeoConfig) -> bool {
+        let path = |geo: &GeoConfig| geo.database.as_ref().map(|db| db.path().to_path_buf());
+        self.networks != other.networks
+            || path(self) != path(other)
+            || self.reload_interval != other.reload_interval
+    }
 }
 
 /// A control-plane node's place in Raft.
@@ -693,6 +792,10 @@ impl RawConfig {
 
         let mut listeners = ListenerConfig::default();
         let mut responder = ResponderOptions::default();
+        let mut geo = GeoConfig {
+            reload_interval: Duration::from_secs(60),
+            ..GeoConfig::default()
+        };
         let serves_dns = self.dns.is_some();
         match self.dns {
             None if self.control.is_none() => problems.push_at(
@@ -771,6 +874,15 @@ impl RawConfig {
                 }
                 responder.version_bind = dns.chaos.enabled.then(|| dns.chaos.version.clone());
                 responder.id_server = dns.chaos.id.clone().filter(|_| dns.chaos.enabled);
+                if let Some(region) = &dns.region {
+                    let mut errors = FieldErrors::default();
+                    validate_id("dns.region", region.get_ref(), &mut errors);
+                    for error in errors.0 {
+                        problems.push(region.span(), "dns.region", error.message);
+                    }
+                    responder.vantage = Some(region.get_ref().clone());
+                }
+                geo = geo_config(&dns.geo, &base, &mut problems);
             }
         }
 
@@ -853,11 +965,183 @@ impl RawConfig {
             log_filter,
             listeners,
             responder,
+            geo,
             dns: serves_dns,
             zones,
             control,
         })
     }
+}
+
+/// The continent codes GeoIP databases use.
+const CONTINENTS: [&str; 7] = ["AF", "AN", "AS", "EU", "NA", "OC", "SA"];
+
+/// Checks `[dns.geo]` and opens its database, every problem with its line.
+fn geo_config(raw: &RawGeo, base: &Path, problems: &mut Problems<'_>) -> GeoConfig {
+    let reload_interval = duration(&raw.reload_interval, "dns.geo.reload_interval", problems);
+    if reload_interval.is_zero()
+        && !problems
+            .found
+            .iter()
+            .any(|problem| problem.field == "dns.geo.reload_interval")
+    {
+        problems.push(
+            raw.reload_interval.span(),
+            "dns.geo.reload_interval",
+            "must be > 0",
+        );
+    }
+    let mut networks = PrefixTable::default();
+    let mut seen: Vec<ClientCidr> = Vec::new();
+    for (index, network) in raw.networks.iter().enumerate() {
+        let field = format!("dns.geo.networks[{index}]");
+        if let Some(facts) = geo_network(network, &field, problems) {
+            match network.cidr.get_ref().trim().parse::<ClientCidr>() {
+                Ok(cidr) if seen.contains(&cidr) => problems.push(
+                    network.cidr.span(),
+                    format!("{field}.cidr"),
+                    format!("{cidr} is listed twice"),
+                ),
+                Ok(cidr) => {
+                    seen.push(cidr);
+                    networks.insert(cidr, facts);
+                }
+                Err(error) => problems.push(
+                    network.cidr.span(),
+                    format!("{field}.cidr"),
+                    error.to_string(),
+                ),
+            }
+        }
+    }
+    let database = raw.mmdb.as_ref().and_then(|mmdb| {
+        if mmdb.get_ref().trim().is_empty() {
+            problems.push(mmdb.span(), "dns.geo.mmdb", "must not be empty");
+            return None;
+        }
+        match GeoIpDatabase::open(base.join(mmdb.get_ref())) {
+            Ok(database) => Some(Arc::new(database)),
+            Err(error) => {
+                problems.push(mmdb.span(), "dns.geo.mmdb", error.to_string());
+                None
+            }
+        }
+    });
+    GeoConfig {
+        networks,
+        database,
+        reload_interval,
+    }
+}
+
+/// The facts of one `[[dns.geo.networks]]` entry; `None` after reporting a problem.
+fn geo_network(raw: &RawGeoNetwork, field: &str, problems: &mut Problems<'_>) -> Option<GeoFacts> {
+    let before = problems.found.len();
+    let mut code = |entry: &Option<Sp<String>>, name: &str, valid: &dyn Fn(&str) -> bool| {
+        let entry = entry.as_ref()?;
+        let text = entry.get_ref().trim().to_ascii_uppercase();
+        match Code::new(&text).filter(|_| valid(&text)) {
+            Some(code) => Some(code),
+            None => {
+                problems.push(
+                    entry.span(),
+                    format!("{field}.{name}"),
+                    format!("invalid {name} code {:?}", entry.get_ref()),
+                );
+                None
+            }
+        }
+    };
+    let letters = |text: &str, n: usize| {
+        text.len() == n && text.bytes().all(|byte| byte.is_ascii_uppercase())
+    };
+    let country = code(&raw.country, "country", &|text| letters(text, 2));
+    let continent = code(&raw.continent, "continent", &|text| {
+        CONTINENTS.contains(&text)
+    });
+    let subdivision_text = raw.subdivision.as_ref().map(|entry| {
+        let text = entry.get_ref().trim().to_ascii_uppercase();
+        match (&country, text.contains('-')) {
+            (Some(country), false) => format!("{country}-{text}"),
+            _ => text,
+        }
+    });
+    let subdivision = raw.subdivision.as_ref().and_then(|entry| {
+        let text = subdivision_text.clone().unwrap_or_default();
+        let valid = text.split_once('-').is_some_and(|(country_part, sub)| {
+            letters(country_part, 2)
+                && (1..=3).contains(&sub.len())
+                && sub.bytes().all(|byte| byte.is_ascii_alphanumeric())
+        });
+        match Code::new(&text).filter(|_| valid) {
+            Some(code) => Some(code),
+            None => {
+                problems.push(
+                    entry.span(),
+                    format!("{field}.subdivision"),
+                    format!(
+                        "invalid subdivision {:?} (want ISO 3166-2 such as \"DE-BY\", or \"BY\" \
+                         beside country)",
+                        entry.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    });
+    let degrees = |entry: &Option<Sp<f64>>, name: &str, limit: f64, problems: &mut Problems<'_>| {
+        let entry = entry.as_ref()?;
+        let value = *entry.get_ref();
+        if value.is_finite() && value.abs() <= limit {
+            Some(value)
+        } else {
+            problems.push(
+                entry.span(),
+                format!("{field}.{name}"),
+                format!("must be within ±{limit} degrees, got {value}"),
+            );
+            None
+        }
+    };
+    let lat = degrees(&raw.lat, "lat", 90.0, problems);
+    let lon = degrees(&raw.lon, "lon", 180.0, problems);
+    let lat_lon = match (&raw.lat, &raw.lon) {
+        (Some(_), None) | (None, Some(_)) => {
+            let span = raw
+                .lat
+                .as_ref()
+                .map(Spanned::span)
+                .or(raw.lon.as_ref().map(Spanned::span))
+                .unwrap_or(raw.cidr.span());
+            let missing = if raw.lat.is_some() { "lon" } else { "lat" };
+            problems.push(
+                span,
+                format!("{field}.{missing}"),
+                "missing; give lat and lon together",
+            );
+            None
+        }
+        _ => lat.zip(lon),
+    };
+    let facts = GeoFacts {
+        continent,
+        country,
+        subdivision,
+        asn: raw.asn.as_ref().map(|asn| *asn.get_ref()),
+        lat_lon,
+    };
+    if problems.found.len() > before {
+        return None;
+    }
+    if facts.is_unknown() {
+        problems.push(
+            raw.cidr.span(),
+            field.to_string(),
+            "must give at least one of country, continent, subdivision, asn, lat and lon",
+        );
+        return None;
+    }
+    Some(facts)
 }
 
 /// Checks `[control]`, every problem with its line; `None` when any was found.
@@ -1577,6 +1861,88 @@ file = \"a.zone\"
             problems == ["node.toml:2: control.cluster_secret: missing; set cluster_secret or cluster_secret_file"],
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn geo_networks_and_region_become_the_locator_table_and_vantage() {
+        let text = "\
+[dns]
+region = \"eu-west\"
+[dns.geo]
+reload_interval = \"5s\"
+[[dns.geo.networks]]
+cidr = \"198.51.100.0/24\"
+country = \"de\"
+continent = \"EU\"
+subdivision = \"BY\"
+asn = 64500
+lat = 48.1
+lon = 11.6
+[[dns.geo.networks]]
+cidr = \"2001:db8::/32\"
+asn = 64501
+";
+        let config = parse(text, Path::new("node.toml")).unwrap();
+        assert_eq!(config.responder.vantage.as_deref(), Some("eu-west"));
+        assert_eq!(config.geo.reload_interval, Duration::from_secs(5));
+        assert!(config.geo.database.is_none());
+        let found = config.geo.networks.lookup("198.51.100.7".parse().unwrap());
+        let (_, facts) = found.entry.unwrap();
+        assert_eq!(facts.country, Code::new("DE"));
+        assert_eq!(facts.continent, Code::new("EU"));
+        assert_eq!(facts.subdivision, Code::new("DE-BY"));
+        assert_eq!(facts.asn, Some(64500));
+        assert_eq!(facts.lat_lon, Some((48.1, 11.6)));
+        assert_eq!(config.geo.networks.len(), 2);
+    }
+
+    #[test]
+    fn every_bad_geo_field_is_reported_with_its_line() {
+        let text = "\
+[dns]
+region = \"EU West\"
+[dns.geo]
+mmdb = \"missing.mmdb\"
+reload_interval = \"0s\"
+[[dns.geo.networks]]
+cidr = \"198.51.100.1/24\"
+country = \"DE\"
+[[dns.geo.networks]]
+cidr = \"203.0.113.0/24\"
+country = \"Germany\"
+continent = \"XX\"
+lat = 91.0
+[[dns.geo.networks]]
+cidr = \"192.0.2.0/24\"
+[[dns.geo.networks]]
+cidr = \"192.0.2.0/24\"
+asn = 1
+[[dns.geo.networks]]
+cidr = \"192.0.2.0/24\"
+asn = 2
+colour = \"red\"
+";
+        let problems = problems_of(text);
+        let expected = [
+            "node.toml:2: dns.region: must be 1-63 characters",
+            "node.toml:4: dns.geo.mmdb: geoip database missing.mmdb: cannot read:",
+            "node.toml:5: dns.geo.reload_interval: must be > 0",
+            "node.toml:7: dns.geo.networks[0].cidr: cidr \"198.51.100.1/24\" has host bits set",
+            "node.toml:11: dns.geo.networks[1].country: invalid country code \"Germany\"",
+            "node.toml:12: dns.geo.networks[1].continent: invalid continent code \"XX\"",
+            "node.toml:13: dns.geo.networks[1].lat: must be within ±90 degrees, got 91",
+            "node.toml:13: dns.geo.networks[1].lon: missing; give lat and lon together",
+            "node.toml:15: dns.geo.networks[2]: must give at least one of country",
+            "node.toml:20: dns.geo.networks[4].cidr: 192.0.2.0/24 is listed twice",
+            "node.toml:22: unknown field `colour`",
+        ];
+        for wanted in expected {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(wanted)),
+                "missing {wanted:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
     }
 
     #[test]

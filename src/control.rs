@@ -12,8 +12,8 @@
 //!   voters of that table wait for the leader to reach them;
 //! - any other node joins as a learner through `control.seeds`, retrying with backoff until a
 //!   leader accepts; a `role = "voter"` joiner then asks to be made a voter;
-//! - every node records itself as a `Member` (address, DNS address, roles), so DNS nodes can
-//!   report their applied index for change tracking.
+//! - every node records itself as a `Member` (address, DNS address, `dns.region`, roles), so
+//!   DNS nodes can report their applied index for change tracking.
 //!
 //! Static stability: the DNS role only ever reads the node's state watch. When the voters are
 //! unreachable the node keeps answering from its last applied state, and a restart restores
@@ -29,14 +29,14 @@ use std::time::Duration;
 use anyhow::Context;
 use gslb_api::ApiOptions;
 use gslb_dns::net::spawn_listeners;
-use gslb_dns::{spawn_plan_follower, AnswerPlan, Responder};
+use gslb_dns::spawn_plan_follower;
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
 use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ControlConfig, ControlRole, NodeConfig};
-use crate::serve::{wait_for_plan, PLAN_TIMEOUT};
+use crate::serve::{build_responder, spawn_geoip_reloader, wait_for_plan, PLAN_TIMEOUT};
 
 /// First wait between two join attempts; doubles up to `RETRY_MAX`.
 const RETRY_FIRST: Duration = Duration::from_millis(200);
@@ -97,10 +97,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let mut dns = None;
     let mut dns_addr = None;
     if config.dns {
-        let responder = Arc::new(Responder::new(
-            AnswerPlan::empty(),
-            config.responder.clone(),
-        ));
+        let responder = Arc::new(build_responder(&config));
         let follower = spawn_plan_follower(node.state_watch(), responder.clone());
         let version = node.state().version;
         if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
@@ -111,7 +108,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         tracing::info!(version, "answering from the replicated state");
         let listeners = spawn_listeners(&config.listeners, responder, dns_stop.clone())?;
         dns_addr = listeners.bound().udp.first().map(ToString::to_string);
-        dns = Some((listeners, follower));
+        let reloader = spawn_geoip_reloader(&config, dns_stop.clone());
+        dns = Some((listeners, follower, reloader));
     }
 
     let zones: Vec<Zone> = import.zones.into_values().collect();
@@ -120,6 +118,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         control.clone(),
         advertise,
         dns_addr,
+        config.responder.vantage.clone(),
         zones,
     ));
 
@@ -137,9 +136,12 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     tracing::info!("{signal} received, shutting down");
     membership.abort();
     dns_stop.cancel();
-    if let Some((listeners, follower)) = dns {
+    if let Some((listeners, follower, reloader)) = dns {
         let left = listeners.wait().await;
         follower.abort();
+        if let Some(reloader) = reloader {
+            let _ = reloader.await;
+        }
         tracing::info!(tcp_connections_cut = left, "dns stopped");
     }
     http_stop.cancel();
@@ -162,6 +164,7 @@ async fn take_place(
     control: ControlConfig,
     advertise: String,
     dns_addr: Option<String>,
+    region: Option<String>,
     zones: Vec<Zone>,
 ) {
     let id = control.node_id;
@@ -202,7 +205,7 @@ async fn take_place(
             become_voter(&node).await;
         }
     }
-    record_member(&node, &control, &advertise, dns_addr).await;
+    record_member(&node, &control, &advertise, dns_addr, region).await;
     if created {
         import_zones(&node, zones).await;
     }
@@ -265,12 +268,14 @@ async fn become_voter(node: &NodeHandle) {
     }
 }
 
-/// Writes this node's `Member` record unless the state already holds the same one.
+/// Writes this node's `Member` record (with `dns.region` as its region) unless the state
+/// already holds the same one.
 async fn record_member(
     node: &NodeHandle,
     control: &ControlConfig,
     advertise: &str,
     dns_addr: Option<String>,
+    region: Option<String>,
 ) {
     let mut roles = BTreeSet::from([NodeRole::Api]);
     if dns_addr.is_some() {
@@ -287,7 +292,7 @@ async fn record_member(
         id: control.node_id,
         addr: advertise.to_string(),
         dns_addr,
-        region: None,
+        region,
         raft_role,
         roles,
         applied_index: 0,
@@ -296,6 +301,7 @@ async fn record_member(
     let same = |member: &Member| {
         member.addr == wanted.addr
             && member.dns_addr == wanted.dns_addr
+            && member.region == wanted.region
             && member.raft_role == wanted.raft_role
             && member.roles == wanted.roles
     };

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use gslb_dns::client::geoip::run_geoip_reloader;
+use gslb_dns::client::ClientLocator;
 use gslb_dns::net::spawn_listeners;
 use gslb_dns::{spawn_plan_follower, AnswerPlan, Responder};
 use gslb_store::zonefile::parse_zone;
@@ -97,8 +99,13 @@ async fn reload(
     .await;
     match loaded {
         Ok(Ok((fresh, mut state))) => {
-            if fresh.listeners != config.listeners || fresh.responder != config.responder {
-                tracing::warn!("listener and chaos changes take effect after a restart");
+            if fresh.listeners != config.listeners
+                || fresh.responder != config.responder
+                || fresh.geo.differs_from(&config.geo)
+            {
+                tracing::warn!(
+                    "listener, chaos, region and geo changes take effect after a restart"
+                );
             }
             state.version = version;
             let zones = state.zones.len();
@@ -119,6 +126,43 @@ async fn reload(
         }
         Err(error) => tracing::error!("reload failed: {error}"),
     }
+}
+
+/// The DNS role's responder: an empty plan (the follower installs the first one), the
+/// config's answering options (`vantage` = `dns.region`) and its client locator (the
+/// `[[dns.geo.networks]]` table, then the MaxMind DB).
+pub fn build_responder(config: &NodeConfig) -> Responder {
+    let geo = &config.geo;
+    if let Some(database) = &geo.database {
+        tracing::info!(
+            mmdb = %database.path().display(),
+            database_type = database.database_type().as_deref().unwrap_or("unknown"),
+            "geoip database loaded"
+        );
+    }
+    if !geo.networks.is_empty() {
+        tracing::info!(
+            networks = geo.networks.len(),
+            "client location table loaded"
+        );
+    }
+    let locator = ClientLocator::new(geo.networks.clone(), geo.database.clone());
+    Responder::new(AnswerPlan::empty(), config.responder.clone()).with_locator(locator)
+}
+
+/// Starts the GeoIP reloader when `[dns.geo]` names a database: it re-reads the file every
+/// `reload_interval` when it changed, and keeps the last good one (logged at warn) when the
+/// new file is missing or corrupt, until `shutdown`.
+pub fn spawn_geoip_reloader(
+    config: &NodeConfig,
+    shutdown: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let database = config.geo.database.clone()?;
+    Some(tokio::spawn(run_geoip_reloader(
+        database,
+        config.geo.reload_interval,
+        shutdown,
+    )))
 }
 
 /// How long a plan may take to compile and install before the node gives up on it.
@@ -159,15 +203,13 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     // once the first plan is in, so no query meets an empty plan.
     let version = state.version;
     let (publisher, watch) = state_channel(state);
-    let responder = Arc::new(Responder::new(
-        AnswerPlan::empty(),
-        config.responder.clone(),
-    ));
+    let responder = Arc::new(build_responder(&config));
     let follower = spawn_plan_follower(watch, responder.clone());
     if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
         anyhow::bail!("the answer plan was not ready within {PLAN_TIMEOUT:?}");
     }
     let shutdown = CancellationToken::new();
+    let reloader = spawn_geoip_reloader(&config, shutdown.clone());
     let listeners = spawn_listeners(&config.listeners, responder.clone(), shutdown.clone())?;
     let stats = listeners.stats();
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
@@ -186,6 +228,9 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     tracing::info!("{signal} received, shutting down");
     shutdown.cancel();
     let left = listeners.wait().await;
+    if let Some(reloader) = reloader {
+        let _ = reloader.await;
+    }
     drop(publisher);
     let _ = follower.await;
     let count = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);

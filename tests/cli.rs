@@ -356,3 +356,45 @@ fn a_learner_without_reachable_seeds_retries_and_stops_on_sigterm() {
         "{text}"
     );
 }
+
+/// A `[dns.geo]` whose `mmdb` file does not exist is refused by check-config and by serve,
+/// naming the resolved path, the reason and the line of the `mmdb` key.
+#[test]
+fn a_missing_geoip_database_is_refused_naming_path_and_line() {
+    let dir = TempDir::new("geo-missing");
+    let config =
+        "[dns]\nlisten = [\"127.0.0.1:0\"]\n\n[dns.geo]\nmmdb = \"absent/GeoLite2-City.mmdb\"\n";
+    let (ok, _, stderr) = check_config(&dir, config);
+    assert!(!ok, "a missing mmdb was accepted");
+    let missing = dir.0.join("absent/GeoLite2-City.mmdb");
+    for wanted in [
+        "node.toml:5: dns.geo.mmdb:".to_string(),
+        missing.display().to_string(),
+        "cannot read".to_string(),
+    ] {
+        assert!(stderr.contains(&wanted), "missing {wanted:?} in {stderr}");
+    }
+
+    let output = Command::new(GSLB)
+        .args(["serve", "--config"])
+        .arg(dir.0.join("node.toml"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("node.toml:5: dns.geo.mmdb:"), "{stderr}");
+    assert!(!stderr.contains("listening on"), "{stderr}");
+
+    eprintln!("-- phase: a corrupt file is refused as not a maxmind db");
+    dir.write("corrupt.mmdb", "not a maxmind database");
+    let (ok, _, stderr) = check_config(
+        &dir,
+        "[dns]\nlisten = [\"127.0.0.1:0\"]\n[dns.geo]\nmmdb = \"corrupt.mmdb\"\n",
+    );
+    assert!(!ok, "a corrupt mmdb was accepted");
+    assert!(
+        stderr.contains("node.toml:4: dns.geo.mmdb:") && stderr.contains("not a valid maxmind db"),
+        "{stderr}"
+    );
+}
