@@ -146,9 +146,16 @@ async fn three_voters_and_a_learner_serve_the_api() {
     let (status, _, ready) = learner.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
 
-    tracing::info!("phase: a voter change through the API is refused for a non-member");
+    tracing::info!("phase: a voter change naming a non-learner is refused");
     let error = client.change_voters(vec![1, 2, 9], true).await.unwrap_err();
-    assert!(matches!(error.status(), Some(409) | Some(503)), "{error}");
+    assert_eq!(error.status(), Some(409), "{error}");
+    assert!(error.to_string().contains("not a learner"), "{error}");
+
+    tracing::info!("phase: the caught-up learner is promoted to voter through the API");
+    let promoted = client.change_voters(vec![1, 2, 3, 4], true).await.unwrap();
+    assert!(promoted.index > 0);
+    let status = client.cluster().await.unwrap();
+    assert!(status.node.voters.contains(&4), "{status:?}");
 
     learner.stop().await;
     for node in nodes {

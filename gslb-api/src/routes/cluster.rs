@@ -97,6 +97,7 @@ pub async fn change_voters(
     if body.voters.is_empty() {
         return Err(ApiError::field("voters", "must name at least one voter"));
     }
+    check_new_voters_ready(&context, &body.voters).await?;
     tracing::info!(who = %actor.who, from = ?actor.from, voters = ?body.voters, "change voters");
     let voters: BTreeSet<u64> = body.voters.into_iter().collect();
     let index = context
@@ -105,4 +106,67 @@ pub async fn change_voters(
         .await
         .map_err(membership_error)?;
     Ok(Json(MembershipResult { index }))
+}
+
+/// How far behind this node a new voter may be, in log entries.
+const MAX_NEW_VOTER_LAG: u64 = 1000;
+
+/// Refuses to make a node a voter unless it is a learner, has a member record, and answers
+/// `/readyz` caught up: an unreachable or lagging voter would leave the joint configuration
+/// without a quorum and every write stuck (schemathesis bricked a cluster with
+/// `{"voters": [0]}` after adding learner 0 at a junk address).
+async fn check_new_voters_ready(context: &ApiContext, voters: &[u64]) -> Result<(), ApiError> {
+    let metrics = context.node.metrics();
+    let state = context.node.state();
+    for id in voters.iter().filter(|id| !metrics.voters.contains(id)) {
+        let refuse = |message: String| ApiError::Conflict {
+            fields: field_errors("voters", message.clone()),
+            message,
+        };
+        if !metrics.learners.contains(id) {
+            return Err(refuse(format!(
+                "node {id} is not a learner; add it with POST /v1/cluster/learners first"
+            )));
+        }
+        let Some(member) = state.members.get(id) else {
+            return Err(refuse(format!(
+                "node {id} has no member record, so its readiness cannot be checked"
+            )));
+        };
+        let url = format!("http://{}/readyz", member.addr);
+        // A no-op when the binary installed a TLS provider already (see `client`).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let ready = async {
+            let response = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(2))
+                .build()
+                .map_err(|error| error.to_string())?
+                .get(&url)
+                .send()
+                .await
+                .map_err(|error| error.to_string())?;
+            response
+                .json::<crate::dto::ReadyDto>()
+                .await
+                .map_err(|error| error.to_string())
+        }
+        .await;
+        match ready {
+            Ok(ready)
+                if ready.ready
+                    && ready.applied_index + MAX_NEW_VOTER_LAG >= metrics.applied_index => {}
+            Ok(ready) => {
+                return Err(refuse(format!(
+                    "node {id} is not caught up (applied {} of {})",
+                    ready.applied_index, metrics.applied_index
+                )))
+            }
+            Err(error) => {
+                return Err(refuse(format!(
+                    "node {id} at {url} is unreachable: {error}"
+                )))
+            }
+        }
+    }
+    Ok(())
 }
