@@ -67,6 +67,8 @@ pub struct ClusterNode {
     pub import_zone: bool,
     /// Its directory (config, data).
     dir: PathBuf,
+    /// Lines appended to a DNS learner's `[dns]` table (`region = ...`, `[dns.geo]` tables).
+    pub dns_extra: String,
 }
 
 impl ClusterNode {
@@ -82,6 +84,28 @@ impl ClusterNode {
         kind: Kind,
         seeds: &[SocketAddr],
         import_zone: bool,
+    ) -> ClusterNode {
+        ClusterNode::start_configured(root, id, kind, seeds, import_zone, "")
+    }
+
+    /// Starts DNS learner `id` with `dns_extra` appended to its `[dns]` table (settings,
+    /// then sub-tables such as `[dns.geo]`), kept for restarts.
+    pub fn start_dns_learner_with(
+        root: &TempDir,
+        id: u64,
+        seeds: &[SocketAddr],
+        dns_extra: &str,
+    ) -> ClusterNode {
+        ClusterNode::start_configured(root, id, Kind::DnsLearner, seeds, false, dns_extra)
+    }
+
+    fn start_configured(
+        root: &TempDir,
+        id: u64,
+        kind: Kind,
+        seeds: &[SocketAddr],
+        import_zone: bool,
+        dns_extra: &str,
     ) -> ClusterNode {
         let name = match kind {
             Kind::DnsLearner => format!("dns-{id}"),
@@ -100,6 +124,7 @@ impl ClusterNode {
             seeds: seeds.to_vec(),
             import_zone,
             dir,
+            dns_extra: dns_extra.to_string(),
         };
         node.spawn();
         node
@@ -127,6 +152,8 @@ impl ClusterNode {
         text.push_str(RAFT_TIMING);
         if let Some(dns) = self.dns {
             text.push_str(&format!("\n[dns]\nlisten = [\"{dns}\"]\nudp_workers = 1\n"));
+            text.push_str(&self.dns_extra);
+            text.push('\n');
         }
         if self.import_zone {
             text.push_str("\n[[zones]]\nfile = \"cp.test.zone\"\norigin = \"cp.test.\"\n");

@@ -1,0 +1,377 @@
+//! Black-box tests of GSLB answers from real processes: a bootstrap voter and a DNS learner
+//! whose config has `dns.region` and a `[dns.geo]` CIDR table. Regions, endpoints, checks
+//! and GSLB records are written through the REST API, health through `/v1/observations`,
+//! and the learner is asked with real `dig` and `kdig`, with and without ECS
+//! (`+subnet=`): geo answers follow the client subnet with the deciding prefix as ECS
+//! scope, static names answer with scope 0, weighted answers split by weight, a failover
+//! record moves when health is reported down, and `/v1/resolve` agrees with DNS.
+//!
+//! Every wait is on a condition with a deadline and a reason; every process is killed on
+//! `Drop`.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::cluster::TOKEN;
+use common::cluster::{api_get, http, json_number, leader_of, wait_until, ClusterNode, Kind};
+use common::{kdig, DigReply, TempDir};
+
+/// How long a write may take to show in the learner's answers.
+const CONVERGE: Duration = Duration::from_secs(20);
+
+/// The learner's `[dns]` additions: its region, and a client table placing
+/// 198.51.100.0/24 in Germany and 203.0.113.0/24 in the US.
+const LEARNER_DNS: &str = "region = \"eu\"
+
+[dns.geo]
+reload_interval = \"1s\"
+
+[[dns.geo.networks]]
+cidr = \"198.51.100.0/24\"
+country = \"DE\"
+continent = \"EU\"
+
+[[dns.geo.networks]]
+cidr = \"203.0.113.0/24\"
+country = \"US\"
+continent = \"NA\"
+";
+
+/// A bootstrap voter (holding zone `cp.test.`) and one DNS learner configured with
+/// `LEARNER_DNS`, with three regions (eu, us, ap), one endpoint each, and an external check
+/// per endpoint that only `/v1/observations` reports.
+struct Cluster {
+    voter: ClusterNode,
+    learner: ClusterNode,
+}
+
+impl Cluster {
+    fn start(root: &TempDir) -> Cluster {
+        eprintln!("-- phase: start a voter and a DNS learner with [dns.geo]");
+        let voter = ClusterNode::start(root, 1, Kind::Bootstrap, &[]);
+        wait_until(CONVERGE, "voter 1 to lead its new cluster", || {
+            leader_of(&voter) == Some(1)
+        });
+        let learner = ClusterNode::start_dns_learner_with(root, 2, &[voter.http], LEARNER_DNS);
+        wait_until(CONVERGE, "the learner to answer www.cp.test", || {
+            learner.addresses("www.cp.test") == ["192.0.2.10"]
+        });
+        let cluster = Cluster { voter, learner };
+
+        eprintln!("-- phase: write regions, endpoints and checks through the API");
+        for (id, country, continent) in [("eu", "DE", "EU"), ("us", "US", "NA"), ("ap", "SG", "AS")]
+        {
+            cluster.post(
+                "/v1/regions",
+                &format!(
+                    r#"{{"id":"{id}","location":{{"lat":0,"lon":0,"country":"{country}","continent":"{continent}"}}}}"#
+                ),
+            );
+        }
+        for (id, region, address) in [
+            ("eu-1", "eu", "10.0.0.1"),
+            ("us-1", "us", "10.1.0.1"),
+            ("ap-1", "ap", "10.2.0.1"),
+        ] {
+            cluster.post(
+                "/v1/endpoints",
+                &format!(r#"{{"id":"{id}","region":"{region}","address":"{address}"}}"#),
+            );
+            cluster.post(
+                "/v1/checks",
+                &format!(
+                    r#"{{"id":"{id}-ext","endpoint":"{id}","kind":{{"type":"external","ttl_ms":600000}},
+                        "vantages":["monitor"],"quorum":1}}"#
+                ),
+            );
+        }
+        cluster
+    }
+
+    /// Writes `body` with `POST path` through the voter's API; panics unless created.
+    fn post(&self, path: &str, body: &str) -> u64 {
+        self.write("POST", path, body)
+    }
+
+    /// One write through the voter's API; panics naming the status and body unless it is
+    /// acknowledged. Returns the new state version.
+    fn write(&self, method: &str, path: &str, body: &str) -> u64 {
+        let (status, reply) = http(self.voter.http, method, path, Some(TOKEN), Some(body))
+            .unwrap_or_else(|| panic!("{method} {path}: no reply"));
+        assert!(
+            status == 200 || status == 201,
+            "{method} {path} {body}: status {status}: {reply}"
+        );
+        json_number(&reply, "version").unwrap_or_else(|| panic!("no version in {reply}"))
+    }
+
+    /// Creates a GSLB record in `cp.test.` and waits until the learner answers its name.
+    fn put_gslb_record(&self, json: &str) {
+        self.post("/v1/zones/cp.test./gslb-records", json);
+        let name: serde_json::Value = serde_json::from_str(json).unwrap();
+        let name = format!("{}.cp.test", name["name"].as_str().unwrap());
+        wait_until(CONVERGE, &format!("the learner to answer {name}"), || {
+            !ask(self.learner.dns.unwrap(), &name, None)
+                .answers
+                .is_empty()
+        });
+    }
+
+    /// Reports every check from vantage `monitor`: up unless listed in `down`.
+    fn report(&self, down: &[&str]) {
+        let observations: Vec<String> = ["eu-1-ext", "us-1-ext", "ap-1-ext"]
+            .iter()
+            .map(|check| format!(r#"{{"check":"{check}","up":{}}}"#, !down.contains(check)))
+            .collect();
+        self.post(
+            "/v1/observations",
+            &format!(
+                r#"{{"vantage":"monitor","observations":[{}]}}"#,
+                observations.join(",")
+            ),
+        );
+    }
+}
+
+/// What one query returned: the A addresses and the ECS scope echoed, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Answer {
+    answers: Vec<String>,
+    scope: Option<u8>,
+}
+
+/// Parses dig's or kdig's output: the A records of the answer section (sorted) and the
+/// SCOPE PREFIX-LENGTH of the `CLIENT-SUBNET: ADDR/SOURCE/SCOPE` line.
+fn answer_of(reply: &DigReply) -> Answer {
+    let mut answers: Vec<String> = reply
+        .text
+        .lines()
+        .filter(|line| !line.starts_with(';'))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|fields| fields.len() >= 5 && fields[3] == "A")
+        .map(|fields| fields[4].to_string())
+        .collect();
+    answers.sort();
+    let scope = reply
+        .text
+        .lines()
+        .find_map(|line| line.split_once("CLIENT-SUBNET: ").map(|(_, rest)| rest))
+        .and_then(|subnet| subnet.trim().rsplit('/').next()?.parse().ok());
+    Answer { answers, scope }
+}
+
+/// `dig NAME A +norec [+subnet=SUBNET]` against `dns`.
+fn ask(dns: SocketAddr, name: &str, subnet: Option<&str>) -> Answer {
+    let mut args = vec![name.to_string(), "A".to_string(), "+norec".to_string()];
+    if let Some(subnet) = subnet {
+        args.push(format!("+subnet={subnet}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    answer_of(&common::dig(dns, &args))
+}
+
+/// `kdig NAME A +norec +subnet=SUBNET` against `dns`.
+fn kask(dns: SocketAddr, name: &str, subnet: &str) -> Answer {
+    answer_of(&kdig(
+        dns,
+        &[name, "A", "+norec", &format!("+subnet={subnet}")],
+    ))
+}
+
+/// The addresses and scope `/v1/resolve` gives for `name` and `client`.
+fn resolve(via: SocketAddr, name: &str, client: &str) -> Answer {
+    let path = format!("/v1/resolve?name={name}&type=A&client={client}");
+    let (status, body) = api_get(via, &path).expect("a reply from /v1/resolve");
+    eprintln!("$ GET {path}\n{body}");
+    assert_eq!(status, 200, "{path}: {body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut answers: Vec<String> = json["answers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|set| set["type"] == "A")
+        .flat_map(|set| set["data"].as_array().unwrap().clone())
+        .map(|data| data.as_str().unwrap().to_string())
+        .collect();
+    answers.sort();
+    let scope = json["policy"]["scope"].as_u64().map(|scope| scope as u8);
+    Answer { answers, scope }
+}
+
+/// What does this test do: a geo record by country answers each ECS subnet from the region
+/// the learner's `[dns.geo]` table places it in, with the table's prefix as ECS scope (dig
+/// and kdig agree); a geo record by CIDR answers by the record's own networks, with the
+/// deciding prefix as scope, and `/v1/resolve` gives the same for the same client; a static
+/// name answers with scope 0; and the learner's member record carries its `dns.region`.
+#[test]
+fn geo_answers_follow_the_client_subnet_with_the_deciding_scope() {
+    let root = TempDir::new("gslb-dns-geo");
+    let cluster = Cluster::start(&root);
+    let dns = cluster.learner.dns.unwrap();
+
+    eprintln!("-- phase: the learner's member record names its region");
+    wait_until(
+        CONVERGE,
+        "the learner's member record to say region eu",
+        || {
+            api_get(cluster.voter.http, "/v1/cluster")
+                .is_some_and(|(status, body)| status == 200 && body.contains(r#""region":"eu""#))
+        },
+    );
+
+    eprintln!("-- phase: geo by country, located by the [dns.geo] table");
+    cluster.put_gslb_record(
+        r#"{"name":"country","type":"A","ttl":30,"unknown_as":"up",
+            "policy":{"geo":{"rules":[{"match":[{"country":"DE"}],"node":{"region":"eu"}},
+                                      {"match":[{"country":"US"}],"node":{"region":"us"}}],
+                             "default":{"region":"ap"}}}}"#,
+    );
+    let germany = ask(dns, "country.cp.test", Some("198.51.100.0/24"));
+    assert_eq!(
+        germany.answers,
+        ["10.0.0.1"],
+        "198.51.100.0/24 is DE: {germany:?}"
+    );
+    assert_eq!(
+        germany.scope,
+        Some(24),
+        "the table's /24 decided: {germany:?}"
+    );
+    let america = ask(dns, "country.cp.test", Some("203.0.113.0/24"));
+    assert_eq!(
+        america.answers,
+        ["10.1.0.1"],
+        "203.0.113.0/24 is US: {america:?}"
+    );
+    assert_eq!(america.scope, Some(24), "{america:?}");
+    assert_eq!(
+        kask(dns, "country.cp.test", "203.0.113.0/24"),
+        america,
+        "kdig and dig see the same answer and scope"
+    );
+    let host = ask(dns, "country.cp.test", Some("198.51.100.77/32"));
+    assert_eq!(host.answers, ["10.0.0.1"], "{host:?}");
+    assert_eq!(
+        host.scope,
+        Some(24),
+        "a /32 source still caches as the /24: {host:?}"
+    );
+    let elsewhere = ask(dns, "country.cp.test", Some("192.0.2.0/24"));
+    assert_eq!(
+        elsewhere.answers,
+        ["10.2.0.1"],
+        "unknown → default ap: {elsewhere:?}"
+    );
+    let scope = elsewhere.scope.expect("an ECS option in the reply");
+    assert!(
+        (1..24).contains(&scope),
+        "the default branch holds for a wider cell than the /24 asked: {elsewhere:?}"
+    );
+
+    eprintln!("-- phase: geo by the record's own CIDR rules");
+    cluster.put_gslb_record(
+        r#"{"name":"cidr","type":"A","ttl":30,"unknown_as":"up",
+            "policy":{"geo":{"rules":[{"match":[{"cidr":"192.0.2.0/24"}],"node":{"region":"ap"}}],
+                             "default":{"region":"eu"}}}}"#,
+    );
+    let matched = ask(dns, "cidr.cp.test", Some("192.0.2.0/24"));
+    assert_eq!(matched.answers, ["10.2.0.1"], "{matched:?}");
+    assert_eq!(matched.scope, Some(24), "the /24 rule decided: {matched:?}");
+    assert_eq!(kask(dns, "cidr.cp.test", "192.0.2.0/24"), matched);
+    let other = ask(dns, "cidr.cp.test", Some("10.9.0.0/16"));
+    assert_eq!(other.answers, ["10.0.0.1"], "{other:?}");
+
+    eprintln!("-- phase: /v1/resolve agrees with dig for the same client");
+    for (client, reply) in [("192.0.2.0/24", &matched), ("10.9.0.0/16", &other)] {
+        let explained = resolve(cluster.learner.http, "cidr.cp.test", client);
+        assert_eq!(explained.answers, reply.answers, "resolve for {client}");
+        assert_eq!(explained.scope, reply.scope, "resolve scope for {client}");
+    }
+
+    eprintln!("-- phase: a static name does not depend on the client");
+    let fixed = ask(dns, "www.cp.test", Some("198.51.100.0/24"));
+    assert_eq!(fixed.answers, ["192.0.2.10"]);
+    assert_eq!(
+        fixed.scope,
+        Some(0),
+        "static answers cache for everyone: {fixed:?}"
+    );
+    let explained = resolve(cluster.learner.http, "www.cp.test", "198.51.100.0/24");
+    assert_eq!(explained.answers, fixed.answers);
+}
+
+/// What does this test do: a record weighted 3:1 between eu and us, asked with many
+/// different ECS subnets, answers eu about three times in four (well inside 60–90 % over
+/// 200 queries), never anything else, and with scope 0 (the weighted choice does not
+/// depend on the client).
+#[test]
+fn weighted_answers_split_by_weight_over_many_subnets() {
+    let root = TempDir::new("gslb-dns-weighted");
+    let cluster = Cluster::start(&root);
+    let dns = cluster.learner.dns.unwrap();
+    cluster.put_gslb_record(
+        r#"{"name":"weighted","type":"A","ttl":30,"unknown_as":"up",
+            "policy":{"weighted":[{"weight":3,"node":{"region":"eu"}},
+                                  {"weight":1,"node":{"region":"us"}}]}}"#,
+    );
+
+    eprintln!("-- phase: 200 queries from 200 subnets");
+    let (mut eu, mut us) = (0, 0);
+    for index in 0..200u32 {
+        let subnet = format!("10.{}.{}.0/24", index / 256, index % 256);
+        let reply = ask(dns, "weighted.cp.test", Some(&subnet));
+        match reply.answers.as_slice() {
+            [address] if address == "10.0.0.1" => eu += 1,
+            [address] if address == "10.1.0.1" => us += 1,
+            _ => panic!("weighted.cp.test for {subnet}: {reply:?}"),
+        }
+        assert_eq!(reply.scope, Some(0), "{subnet}: {reply:?}");
+    }
+    let share = f64::from(eu) / f64::from(eu + us);
+    assert!(
+        (0.6..=0.9).contains(&share),
+        "3:1 by weight, got eu {eu} us {us}"
+    );
+}
+
+/// What does this test do: a failover record (eu, then us) whose endpoints are judged by
+/// external checks answers eu once `/v1/observations` reports everything up, moves to us
+/// when eu's check is reported down, and comes back when it is reported up again.
+#[test]
+fn reported_health_moves_a_failover_record() {
+    let root = TempDir::new("gslb-dns-failover");
+    let cluster = Cluster::start(&root);
+    let dns = cluster.learner.dns.unwrap();
+    cluster.report(&[]);
+    cluster.put_gslb_record(
+        r#"{"name":"failover","type":"A","ttl":30,"failover_ttl":5,
+            "policy":{"failover":[{"region":"eu"},{"region":"us"}]}}"#,
+    );
+    let answers = || ask(dns, "failover.cp.test", None).answers;
+    wait_until(
+        CONVERGE,
+        "failover.cp.test to answer eu while all is up",
+        || answers() == ["10.0.0.1"],
+    );
+
+    eprintln!("-- phase: report eu down");
+    cluster.report(&["eu-1-ext"]);
+    wait_until(CONVERGE, "failover.cp.test to move to us", || {
+        answers() == ["10.1.0.1"]
+    });
+    let reply = common::dig(dns, &["failover.cp.test", "A", "+norec"]);
+    let ttl = reply.records("ANSWER")[0][1].clone();
+    assert_eq!(
+        ttl, "5",
+        "the failover TTL while failing over: {}",
+        reply.text
+    );
+
+    eprintln!("-- phase: report eu up again");
+    cluster.report(&[]);
+    wait_until(CONVERGE, "failover.cp.test to come back to eu", || {
+        answers() == ["10.0.0.1"]
+    });
+}
