@@ -4,7 +4,8 @@
 //! and the learner is asked with real `dig` and `kdig`, with and without ECS
 //! (`+subnet=`): geo answers follow the client subnet with the deciding prefix as ECS
 //! scope, static names answer with scope 0, weighted answers split by weight, a failover
-//! record moves when health is reported down, and `/v1/resolve` agrees with DNS.
+//! record moves when health is reported down, `/v1/resolve` agrees with DNS, and a MaxMind
+//! DB named by `[dns.geo] mmdb` locates clients and is reloaded, keeping the last good one.
 //!
 //! Every wait is on a condition with a deadline and a reason; every process is killed on
 //! `Drop`.
@@ -12,6 +13,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use common::cluster::TOKEN;
@@ -39,6 +41,54 @@ country = \"US\"
 continent = \"NA\"
 ";
 
+/// The geo record the GeoIP test asks: DE → eu, US → us, anything else → ap.
+const COUNTRY_RECORD: &str = r#"{"name":"country","type":"A","ttl":30,"unknown_as":"up",
+    "policy":{"geo":{"rules":[{"match":[{"country":"DE"}],"node":{"region":"eu"}},
+                              {"match":[{"country":"US"}],"node":{"region":"us"}}],
+                     "default":{"region":"ap"}}}}"#;
+
+/// A GeoIP2-City style record: what `GeoIpDatabase` reads.
+#[derive(serde::Serialize)]
+struct CityRecord {
+    continent: CodeField,
+    country: IsoField,
+}
+
+/// `{"code": ..}`.
+#[derive(serde::Serialize)]
+struct CodeField {
+    code: &'static str,
+}
+
+/// `{"iso_code": ..}`.
+#[derive(serde::Serialize)]
+struct IsoField {
+    iso_code: &'static str,
+}
+
+/// Writes a City database to `path` by rename (as MaxMind's updater does): each network
+/// with its (country, continent).
+fn write_mmdb(path: &Path, networks: &[(&str, &'static str, &'static str)]) {
+    let mut writer = mmdb_writer::Writer::new("GeoIP2-City");
+    for (network, country, continent) in networks {
+        let record = CityRecord {
+            continent: CodeField { code: continent },
+            country: IsoField { iso_code: country },
+        };
+        writer
+            .insert(network.parse::<ipnet::IpNet>().unwrap(), &record)
+            .unwrap();
+    }
+    replace_file(path, &writer.to_bytes().unwrap());
+}
+
+/// Replaces `path` by writing a sibling and renaming it over.
+fn replace_file(path: &Path, bytes: &[u8]) {
+    let staging = path.with_extension("staging");
+    std::fs::write(&staging, bytes).unwrap();
+    std::fs::rename(&staging, path).unwrap();
+}
+
 /// A bootstrap voter (holding zone `cp.test.`) and one DNS learner configured with
 /// `LEARNER_DNS`, with three regions (eu, us, ap), one endpoint each, and an external check
 /// per endpoint that only `/v1/observations` reports.
@@ -49,12 +99,17 @@ struct Cluster {
 
 impl Cluster {
     fn start(root: &TempDir) -> Cluster {
+        Cluster::start_with(root, LEARNER_DNS)
+    }
+
+    /// `start` with `dns_extra` as the learner's `[dns]` additions.
+    fn start_with(root: &TempDir, dns_extra: &str) -> Cluster {
         eprintln!("-- phase: start a voter and a DNS learner with [dns.geo]");
         let voter = ClusterNode::start(root, 1, Kind::Bootstrap, &[]);
         wait_until(CONVERGE, "voter 1 to lead its new cluster", || {
             leader_of(&voter) == Some(1)
         });
-        let learner = ClusterNode::start_dns_learner_with(root, 2, &[voter.http], LEARNER_DNS);
+        let learner = ClusterNode::start_dns_learner_with(root, 2, &[voter.http], dns_extra);
         wait_until(CONVERGE, "the learner to answer www.cp.test", || {
             learner.addresses("www.cp.test") == ["192.0.2.10"]
         });
@@ -222,12 +277,7 @@ fn geo_answers_follow_the_client_subnet_with_the_deciding_scope() {
     );
 
     eprintln!("-- phase: geo by country, located by the [dns.geo] table");
-    cluster.put_gslb_record(
-        r#"{"name":"country","type":"A","ttl":30,"unknown_as":"up",
-            "policy":{"geo":{"rules":[{"match":[{"country":"DE"}],"node":{"region":"eu"}},
-                                      {"match":[{"country":"US"}],"node":{"region":"us"}}],
-                             "default":{"region":"ap"}}}}"#,
-    );
+    cluster.put_gslb_record(COUNTRY_RECORD);
     let germany = ask(dns, "country.cp.test", Some("198.51.100.0/24"));
     assert_eq!(
         germany.answers,
@@ -374,4 +424,84 @@ fn reported_health_moves_a_failover_record() {
     wait_until(CONVERGE, "failover.cp.test to come back to eu", || {
         answers() == ["10.0.0.1"]
     });
+}
+
+/// What does this test do: a learner with `[dns.geo] mmdb` answers a geo-by-country record
+/// from the MaxMind DB (its /23 network as ECS scope) while its `[[dns.geo.networks]]`
+/// table still wins where it has an entry; a corrupt replacement file is logged at warn and
+/// the last good database keeps answering; a valid replacement is picked up by the reloader
+/// and moves the answer.
+#[test]
+fn a_geoip_database_locates_clients_and_reloads_keeping_the_last_good() {
+    let root = TempDir::new("gslb-dns-mmdb");
+    let mmdb = root.0.join("GeoIP2-City.mmdb");
+    write_mmdb(
+        &mmdb,
+        &[
+            ("192.0.2.0/23", "US", "NA"),
+            ("198.51.100.0/24", "SG", "AS"),
+        ],
+    );
+    let dns_extra = LEARNER_DNS.replace(
+        "[dns.geo]\n",
+        &format!("[dns.geo]\nmmdb = \"{}\"\n", mmdb.display()),
+    );
+    let cluster = Cluster::start_with(&root, &dns_extra);
+    let dns = cluster.learner.dns.unwrap();
+    assert!(
+        cluster
+            .learner
+            .log
+            .wait_for("geoip database loaded", CONVERGE)
+            .is_some(),
+        "no geoip line in the learner's log:\n{}",
+        cluster.learner.log.text()
+    );
+    cluster.put_gslb_record(COUNTRY_RECORD);
+
+    eprintln!("-- phase: the database locates, the table wins where it has an entry");
+    let located = ask(dns, "country.cp.test", Some("192.0.2.0/24"));
+    assert_eq!(
+        located.answers,
+        ["10.1.0.1"],
+        "192.0.2.0/23 is US: {located:?}"
+    );
+    assert_eq!(
+        located.scope,
+        Some(23),
+        "the database's /23 decided: {located:?}"
+    );
+    let table = ask(dns, "country.cp.test", Some("198.51.100.0/24"));
+    assert_eq!(
+        table.answers,
+        ["10.0.0.1"],
+        "the table's DE beats the db's SG: {table:?}"
+    );
+
+    eprintln!("-- phase: a corrupt replacement keeps the last good database");
+    replace_file(&mmdb, b"this is not a maxmind database");
+    assert!(
+        cluster
+            .learner
+            .log
+            .wait_for("keeping the last good database", CONVERGE)
+            .is_some(),
+        "no reload warning in the learner's log:\n{}",
+        cluster.learner.log.text()
+    );
+    assert_eq!(
+        ask(dns, "country.cp.test", Some("192.0.2.0/24")).answers,
+        ["10.1.0.1"]
+    );
+
+    eprintln!("-- phase: a valid replacement is picked up");
+    write_mmdb(&mmdb, &[("192.0.2.0/23", "DE", "EU")]);
+    wait_until(CONVERGE, "192.0.2.0/24 to be located in DE (eu)", || {
+        ask(dns, "country.cp.test", Some("192.0.2.0/24")).answers == ["10.0.0.1"]
+    });
+    assert!(cluster
+        .learner
+        .log
+        .text()
+        .contains("geoip database reloaded"));
 }
