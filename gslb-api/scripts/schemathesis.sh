@@ -4,12 +4,15 @@
 # content type. Needs the debug binaries built (cargo build -p gslb --bins) and python3.
 #
 # Usage: gslb-api/scripts/schemathesis.sh [SECONDS]   (default 150)
+# Env: GSLB_BIN (the gslb binary), SCHEMATHESIS_VENV (a venv that has schemathesis; else one
+# is made and filled from PyPI), SCHEMATHESIS_PORT (default 18061).
+# `cargo test --test schemathesis` runs it (tests/schemathesis.rs); .ci/run prepares the venv.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 budget="${1:-150}"
 work="$(mktemp -d)"
 venv="${SCHEMATHESIS_VENV:-$work/venv}"
-port=18061
+port="${SCHEMATHESIS_PORT:-18061}"
 token="schemathesis-admin-token-0123"
 if [ ! -x "$venv/bin/schemathesis" ]; then
     python3 -m venv "$venv"
@@ -29,7 +32,7 @@ api_token = "$token"
 role = "voter"
 bootstrap = { voters = { 1 = "127.0.0.1:$port" } }
 TOML
-"$root/target/debug/gslb" serve --config "$work/voter.toml" > "$work/server.log" 2>&1 &
+"${GSLB_BIN:-$root/target/debug/gslb}" serve --config "$work/voter.toml" > "$work/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
