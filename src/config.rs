@@ -59,6 +59,11 @@
 //! bootstrap = { voters = { 1 = "10.0.0.1:8061", 2 = "10.0.0.2:8061", 3 = "10.0.0.3:8061" } }
 //! # seeds = ["10.0.0.1:8061"] # instead of bootstrap: join an existing cluster
 //!
+//! [prober]                   # optional, needs [control]: run this region's health checks
+//! vantage = "us-east"        # the region id this prober reports as
+//! api = "http://127.0.0.1:8061"  # optional; defaults to this node's own control.listen
+//! token_file = "/etc/gslb/prober-token"  # or token = "..."; a token with the prober scope
+//!
 //! [control.raft]
 //! heartbeat = "300ms"
 //! election_min = "1500ms"    # at least 3 heartbeats
@@ -103,6 +108,9 @@ pub struct RawConfig {
     /// The control-plane replica (Raft voter or learner) and its HTTP server; absent = a
     /// standalone DNS node serving its zone files.
     pub control: Option<RawControl>,
+    /// The prober role: runs the checks of its vantage from the node's replicated state and
+    /// reports through the API; needs `[control]`.
+    pub prober: Option<RawProber>,
     /// Zone files: served directly without `[control]`; with it, imported once into a fresh
     /// cluster by the bootstrap node.
     #[serde(default)]
@@ -390,6 +398,20 @@ fn default_stale_after() -> Sp<String> {
     unspanned("30s".to_string())
 }
 
+/// `[prober]`: the health checks this node runs, as one vantage.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProber {
+    /// The region id the prober reports as; it runs the checks that name it or name none.
+    pub vantage: Sp<String>,
+    /// Base URL of the REST API it reports to; defaults to the node's own `control.listen`.
+    pub api: Option<Sp<String>>,
+    /// A token with the `prober` scope.
+    pub token: Option<Sp<String>>,
+    /// A file holding that token (trailing whitespace ignored).
+    pub token_file: Option<Sp<String>>,
+}
+
 /// `control.bootstrap`: the first voter set, created once.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -467,6 +489,19 @@ pub struct NodeConfig {
     pub zones: Vec<ZoneSource>,
     /// The control-plane replica, when `[control]` is present.
     pub control: Option<ControlConfig>,
+    /// The prober role, when `[prober]` is present (always with `control`).
+    pub prober: Option<ProberSettings>,
+}
+
+/// The validated `[prober]` section.
+#[derive(Debug, Clone)]
+pub struct ProberSettings {
+    /// The vantage (region id) it reports as.
+    pub vantage: String,
+    /// The API base URL (`http://host:port`); `None` = the node's own bound HTTP address.
+    pub api: Option<String>,
+    /// The bearer token with the `prober` scope.
+    pub token: String,
 }
 
 /// The validated `[control]` section.
@@ -798,7 +833,7 @@ impl RawConfig {
         };
         let serves_dns = self.dns.is_some();
         match self.dns {
-            None if self.control.is_none() => problems.push_at(
+            None if self.control.is_none() && self.prober.is_none() => problems.push_at(
                 None,
                 "dns",
                 "no role configured; add a [dns] or a [control] section",
@@ -956,6 +991,11 @@ impl RawConfig {
             }
         }
 
+        let prober = self
+            .prober
+            .as_ref()
+            .and_then(|raw| prober_settings(raw, self.control.is_some(), &base, &mut problems));
+
         if !problems.found.is_empty() {
             return Err(problems.into_error());
         }
@@ -969,8 +1009,79 @@ impl RawConfig {
             dns: serves_dns,
             zones,
             control,
+            prober,
         })
     }
+}
+
+/// Checks `[prober]`, every problem with its line; `None` when any was found.
+fn prober_settings(
+    raw: &RawProber,
+    has_control: bool,
+    base: &Path,
+    problems: &mut Problems<'_>,
+) -> Option<ProberSettings> {
+    let before = problems.found.len();
+    if !has_control {
+        problems.push(
+            raw.vantage.span(),
+            "prober",
+            "needs a [control] section in the same config: the prober runs the checks it \
+             reads from this node's replicated state",
+        );
+    }
+    let vantage = raw.vantage.get_ref().trim().to_string();
+    let mut errors = FieldErrors::default();
+    validate_id("prober.vantage", &vantage, &mut errors);
+    for error in errors.0 {
+        problems.push(raw.vantage.span(), "prober.vantage", error.message);
+    }
+    let api = raw.api.as_ref().and_then(|api| {
+        let text = api.get_ref().trim().trim_end_matches('/');
+        let rest = text
+            .strip_prefix("http://")
+            .or_else(|| text.strip_prefix("https://"));
+        match rest {
+            Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => {
+                Some(text.to_string())
+            }
+            _ => {
+                problems.push(
+                    api.span(),
+                    "prober.api",
+                    format!(
+                        "invalid url {:?} (want http://HOST:PORT or https://HOST:PORT)",
+                        api.get_ref()
+                    ),
+                );
+                None
+            }
+        }
+    });
+    let token = secret_or_file(&raw.token, &raw.token_file, "prober.token", base, problems)
+        .and_then(|(token, span)| {
+            if token.is_empty() || token.chars().any(char::is_whitespace) {
+                problems.push(span, "prober.token", "must be non-empty without whitespace");
+                None
+            } else {
+                Some(token)
+            }
+        });
+    if raw.token.is_none() && raw.token_file.is_none() {
+        problems.push(
+            raw.vantage.span(),
+            "prober.token",
+            "missing; set token or token_file (a token with the prober scope)",
+        );
+    }
+    if problems.found.len() > before {
+        return None;
+    }
+    Some(ProberSettings {
+        vantage,
+        api,
+        token: token?,
+    })
 }
 
 /// The continent codes GeoIP databases use.
@@ -1943,6 +2054,58 @@ colour = \"red\"
             );
         }
         assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_prober_section_takes_its_vantage_token_and_api() {
+        let text = format!(
+            "[control]\nnode_id = 7\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
+             seeds = [\"127.0.0.1:8061\"]\n[prober]\nvantage = \"us-east\"\ntoken = \"prober-secret-1\"\n"
+        );
+        let config = parse(&text, Path::new("node.toml")).unwrap();
+        let prober = config.prober.unwrap();
+        assert_eq!(prober.vantage, "us-east");
+        assert_eq!(prober.api, None, "defaults to the node's own listener");
+        assert_eq!(prober.token, "prober-secret-1");
+        let with_api = text.replace("[prober]\n", "[prober]\napi = \"http://10.0.0.1:8061/\"\n");
+        let config = parse(&with_api, Path::new("node.toml")).unwrap();
+        assert_eq!(
+            config.prober.unwrap().api.as_deref(),
+            Some("http://10.0.0.1:8061")
+        );
+    }
+
+    #[test]
+    fn every_bad_prober_field_is_reported_with_its_line() {
+        let text = "\
+[dns]
+[prober]
+vantage = \"US East\"
+api = \"10.0.0.1:8061\"
+token = \"a\"
+token_file = \"t\"
+";
+        let problems = problems_of(text);
+        let expected = [
+            "node.toml:3: prober: needs a [control] section in the same config",
+            "node.toml:3: prober.vantage: must be 1-63 characters",
+            "node.toml:4: prober.api: invalid url \"10.0.0.1:8061\"",
+            "node.toml:5: prober.token: set either prober.token or prober.token_file, not both",
+        ];
+        for wanted in expected {
+            assert!(
+                problems.iter().any(|problem| problem.starts_with(wanted)),
+                "missing {wanted:?} in {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+        let no_token = "[dns]\n[prober]\nvantage = \"eu\"\n";
+        let problems = problems_of(no_token);
+        assert!(
+            problems.iter().any(|problem| problem
+                .starts_with("node.toml:3: prober.token: missing; set token or token_file")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -19,8 +19,11 @@
 //! unreachable the node keeps answering from its last applied state, and a restart restores
 //! that state from disk without any peer.
 //!
-//! SIGTERM or SIGINT: stop the DNS listeners (in-flight TCP queries finish), stop the HTTP
-//! server, then shut the Raft node down (flushes and releases the data directory).
+//! With `[prober]` the node also runs its vantage's health checks (`crate::prober`), planned
+//! from its own replicated state and reported through the API.
+//!
+//! SIGTERM or SIGINT: stop the prober, the DNS listeners (in-flight TCP queries finish), stop
+//! the HTTP server, then shut the Raft node down (flushes and releases the data directory).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -112,13 +115,29 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         dns = Some((listeners, follower, reloader));
     }
 
+    let prober = match &config.prober {
+        Some(settings) => Some(crate::prober::spawn_prober_role(
+            settings,
+            bound,
+            node.state_watch(),
+        )?),
+        None => None,
+    };
+
     let zones: Vec<Zone> = import.zones.into_values().collect();
+    let region = config.responder.vantage.clone().or_else(|| {
+        config
+            .prober
+            .as_ref()
+            .map(|settings| settings.vantage.clone())
+    });
     let membership = tokio::spawn(take_place(
         node.clone(),
         control.clone(),
         advertise,
         dns_addr,
-        config.responder.vantage.clone(),
+        region,
+        config.prober.is_some(),
         zones,
     ));
 
@@ -135,6 +154,9 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     };
     tracing::info!("{signal} received, shutting down");
     membership.abort();
+    if let Some(prober) = prober {
+        prober.shutdown().await;
+    }
     dns_stop.cancel();
     if let Some((listeners, follower, reloader)) = dns {
         let left = listeners.wait().await;
@@ -165,6 +187,7 @@ async fn take_place(
     advertise: String,
     dns_addr: Option<String>,
     region: Option<String>,
+    probes: bool,
     zones: Vec<Zone>,
 ) {
     let id = control.node_id;
@@ -205,7 +228,7 @@ async fn take_place(
             become_voter(&node).await;
         }
     }
-    record_member(&node, &control, &advertise, dns_addr, region).await;
+    record_member(&node, &control, &advertise, dns_addr, region, probes).await;
     if created {
         import_zones(&node, zones).await;
     }
@@ -268,18 +291,22 @@ async fn become_voter(node: &NodeHandle) {
     }
 }
 
-/// Writes this node's `Member` record (with `dns.region` as its region) unless the state
-/// already holds the same one.
+/// Writes this node's `Member` record (with `dns.region`, else `prober.vantage`, as its
+/// region; `probes` adds the prober role) unless the state already holds the same one.
 async fn record_member(
     node: &NodeHandle,
     control: &ControlConfig,
     advertise: &str,
     dns_addr: Option<String>,
     region: Option<String>,
+    probes: bool,
 ) {
     let mut roles = BTreeSet::from([NodeRole::Api]);
     if dns_addr.is_some() {
         roles.insert(NodeRole::Dns);
+    }
+    if probes {
+        roles.insert(NodeRole::Prober);
     }
     let raft_role = match control.role {
         ControlRole::Voter => {

@@ -5,7 +5,9 @@
 //! - `serve`: `gslb serve`, one node; the DNS role over zone files without `[control]`.
 //! - `control`: `gslb serve` with `[control]`: a Raft voter or learner, its HTTP server, and
 //!   the DNS role following the replicated state.
+//! - `prober`: the `[prober]` role, `gslb-prober` wired to the node's state and the API.
 //! - `demo`: `gslb demo`, a local multi-process setup with a sample zone.
+//! - `demo_backend`: `gslb demo-backend` (hidden), one sample region's HTTP backend.
 //! - `process`: the few process-control syscalls (parent-death signal, SIGTERM to children).
 //! - `logging`: text or JSON logs on stderr.
 //!
@@ -18,7 +20,9 @@
 mod config;
 mod control;
 mod demo;
+mod demo_backend;
 mod logging;
+mod prober;
 mod process;
 mod serve;
 
@@ -67,6 +71,10 @@ enum Command {
     /// the nodes also stop if the demo is killed. Probers, sample regions with health
     /// backends and GSLB records of the full demo are not built yet.
     Demo(demo::DemoArgs),
+    /// One sample region's backend for `gslb demo` (health, replication status, simulated
+    /// kube-proxy nodes and their controls); started by the demo.
+    #[command(hide = true)]
+    DemoBackend(demo_backend::BackendArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +87,7 @@ fn main() -> ExitCode {
         Command::Serve { config } => run_serve(config),
         Command::CheckConfig { file } => check_config(file),
         Command::Demo(args) => demo::run(args),
+        Command::DemoBackend(args) => demo_backend::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -114,8 +123,13 @@ fn check_config(path: PathBuf) -> anyhow::Result<()> {
                 None => format!("joins through {} seed(s)", control.seeds.len()),
             };
             let dns = if config.dns { ", dns" } else { "" };
+            let prober = config
+                .prober
+                .as_ref()
+                .map(|prober| format!(", prober {}", prober.vantage))
+                .unwrap_or_default();
             println!(
-                "config ok: node {} {role}{dns}, {place}; {zones} zone(s) to import, \
+                "config ok: node {} {role}{dns}{prober}, {place}; {zones} zone(s) to import, \
                  {record_sets} record set(s)",
                 control.node_id
             );
