@@ -42,6 +42,8 @@ pub enum Kind {
     Voter,
     /// A learner that answers DNS.
     DnsLearner,
+    /// A learner without DNS (e.g. a prober node, its `[prober]` table in `extra`).
+    Learner,
 }
 
 /// One `gslb serve` process of the cluster.
@@ -69,6 +71,8 @@ pub struct ClusterNode {
     dir: PathBuf,
     /// Lines appended to a DNS learner's `[dns]` table (`region = ...`, `[dns.geo]` tables).
     pub dns_extra: String,
+    /// Tables appended at the end of the config (`[prober]`), kept for restarts.
+    pub extra: String,
 }
 
 impl ClusterNode {
@@ -99,7 +103,35 @@ impl ClusterNode {
         ClusterNode::start_configured(root, id, Kind::DnsLearner, seeds, false, dns_extra)
     }
 
+    /// Starts learner `id` without DNS, with `extra` tables (such as `[prober]`) appended to
+    /// its config, kept for restarts.
+    pub fn start_learner_with(
+        root: &TempDir,
+        id: u64,
+        seeds: &[SocketAddr],
+        extra: &str,
+    ) -> ClusterNode {
+        let mut node = ClusterNode::configure(root, id, Kind::Learner, seeds, false, "");
+        node.extra = extra.to_string();
+        node.spawn();
+        node
+    }
+
     fn start_configured(
+        root: &TempDir,
+        id: u64,
+        kind: Kind,
+        seeds: &[SocketAddr],
+        import_zone: bool,
+        dns_extra: &str,
+    ) -> ClusterNode {
+        let mut node = ClusterNode::configure(root, id, kind, seeds, import_zone, dns_extra);
+        node.spawn();
+        node
+    }
+
+    /// The node as `start_configured` describes it, not started yet.
+    fn configure(
         root: &TempDir,
         id: u64,
         kind: Kind,
@@ -109,11 +141,12 @@ impl ClusterNode {
     ) -> ClusterNode {
         let name = match kind {
             Kind::DnsLearner => format!("dns-{id}"),
+            Kind::Learner => format!("learner-{id}"),
             _ => format!("voter-{id}"),
         };
         let dir = root.0.join(&name);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut node = ClusterNode {
+        ClusterNode {
             name,
             id,
             kind,
@@ -125,9 +158,8 @@ impl ClusterNode {
             import_zone,
             dir,
             dns_extra: dns_extra.to_string(),
-        };
-        node.spawn();
-        node
+            extra: String::new(),
+        }
     }
 
     /// The config for the current addresses (port 0 on first start, the bound ports after).
@@ -143,7 +175,7 @@ impl ClusterNode {
                 self.id, self.http
             )),
             Kind::Voter => text.push_str("role = \"voter\"\n"),
-            Kind::DnsLearner => text.push_str("role = \"learner\"\n"),
+            Kind::DnsLearner | Kind::Learner => text.push_str("role = \"learner\"\n"),
         }
         if !self.seeds.is_empty() {
             let seeds: Vec<String> = self.seeds.iter().map(|s| format!("\"{s}\"")).collect();
@@ -153,6 +185,11 @@ impl ClusterNode {
         if let Some(dns) = self.dns {
             text.push_str(&format!("\n[dns]\nlisten = [\"{dns}\"]\nudp_workers = 1\n"));
             text.push_str(&self.dns_extra);
+            text.push('\n');
+        }
+        if !self.extra.is_empty() {
+            text.push('\n');
+            text.push_str(&self.extra);
             text.push('\n');
         }
         if self.import_zone {
