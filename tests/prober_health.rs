@@ -393,3 +393,56 @@ fn probers_move_a_failover_record_by_quorum() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// What does this test do: a prober node whose `[prober]` names the voter's API explicitly
+/// but holds a token the cluster does not know runs its check and is refused (401): the
+/// refusal is logged at warn as rejected (not retried as an outage), and the check's health
+/// stays unknown, since nothing it says is taken.
+#[test]
+fn a_prober_with_an_unknown_token_is_rejected_and_changes_nothing() {
+    let root = TempDir::new("prober-bad-token");
+    let backend = Backend::start("127.0.0.1");
+    let voter = ClusterNode::start(&root, 1, Kind::Bootstrap, &[]);
+    wait_until(CONVERGE, "voter 1 to lead its new cluster", || {
+        leader_of(&voter) == Some(1)
+    });
+    write(
+        voter.http,
+        TOKEN,
+        "POST",
+        "/v1/regions",
+        r#"{"id":"eu","location":{"lat":0,"lon":0,"country":"DE","continent":"EU"}}"#,
+    );
+    write(
+        voter.http,
+        TOKEN,
+        "POST",
+        "/v1/endpoints",
+        r#"{"id":"eu-1","region":"eu","address":"127.0.0.1"}"#,
+    );
+    write(
+        voter.http,
+        TOKEN,
+        "POST",
+        "/v1/checks",
+        &format!(
+            r#"{{"id":"eu-1-http","endpoint":"eu-1","kind":{{"type":"http","port":{},"path":"/healthz"}},
+                "interval_ms":500,"timeout_ms":400,"rise":1,"fall":1}}"#,
+            backend.address.port()
+        ),
+    );
+    let prober = format!(
+        "[prober]\nvantage = \"eu\"\napi = \"http://{}\"\ntoken = \"not-a-known-token-0123456789\"\n",
+        voter.http
+    );
+    let prober = ClusterNode::start_learner_with(&root, 2, &[voter.http], &prober);
+    let line = prober
+        .log
+        .wait_for("observations rejected", CONVERGE)
+        .unwrap_or_else(|| panic!("no rejection in the prober's log:\n{}", prober.log.text()));
+    eprintln!("-- prober log: {line}");
+    assert!(line.contains("WARN"), "logged at warn: {line}");
+    assert!(line.contains("401"), "names the status: {line}");
+    let (status, up, down) = endpoint_health(voter.http, "eu-1").expect("eu-1 health");
+    assert_eq!((status.as_str(), up, down), ("unknown", 0, 0));
+}
