@@ -159,3 +159,48 @@ fn reachable(address: SocketAddr) -> SocketAddr {
     };
     SocketAddr::new(ip, address.port())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gslb_api::error::ErrorBody;
+
+    fn api_error(status: u16) -> ClientError {
+        ClientError::Api {
+            status,
+            body: ErrorBody {
+                code: "code".to_string(),
+                message: "message".to_string(),
+                fields: Vec::new(),
+            },
+        }
+    }
+
+    /// Refusals are dropped, outages retried: 4xx but 408/429 reject, the rest is
+    /// unavailable.
+    #[test]
+    fn client_errors_become_rejections_or_outages() {
+        let rejected = |error| matches!(sink_error(error), SinkError::Rejected(_));
+        for status in [400, 401, 403, 404, 422] {
+            assert!(rejected(api_error(status)), "{status}");
+        }
+        for status in [408, 429, 500, 503] {
+            assert!(!rejected(api_error(status)), "{status}");
+        }
+        let refused = ClientError::Transport {
+            url: "http://127.0.0.1:1/v1/observations".to_string(),
+            detail: "connection refused".to_string(),
+        };
+        assert!(!rejected(refused));
+    }
+
+    #[test]
+    fn an_unspecified_listener_is_called_on_loopback() {
+        let any: SocketAddr = "0.0.0.0:8061".parse().unwrap();
+        assert_eq!(reachable(any), "127.0.0.1:8061".parse().unwrap());
+        let any6: SocketAddr = "[::]:8061".parse().unwrap();
+        assert_eq!(reachable(any6), "[::1]:8061".parse().unwrap());
+        let own: SocketAddr = "10.0.0.1:8061".parse().unwrap();
+        assert_eq!(reachable(own), own);
+    }
+}
