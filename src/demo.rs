@@ -1,22 +1,26 @@
-//! `gslb demo`: a 3-voter control plane and two DNS nodes (Raft learners) running as real
-//! child processes (`gslb serve --config ...` of this very binary) on loopback. The first
-//! voter creates the cluster and writes the sample zone through it (`PutZone`); the demo waits
-//! until both DNS nodes answer it, then prints `dig`, `curl` and `gslbctl` lines that work as
-//! printed, with the API's address and token.
+//! `gslb demo`: a 3-voter control plane, two DNS nodes (Raft learners) and, per sample region
+//! (us-east, eu-west, ap-south), a prober node (a learner with `[prober]`) and a backend
+//! (`gslb demo-backend`: `/healthz`, a replication status and simulated kube-proxy nodes),
+//! all real child processes of this very binary on loopback. The first voter creates the
+//! cluster and imports the sample zone; the demo then writes the regions, endpoints, checks
+//! and GSLB records (`www` geo + latency with failover, `api` weighted 95/5, `db` guarded by
+//! replication leases, fail closed) through the REST API in one batch, waits until both DNS
+//! nodes serve it, and prints `dig`, `curl` and `gslbctl` lines that work as printed.
 //!
-//! What DESIGN.md's demo adds later (probers, sample regions with health backends, GSLB
-//! records) is not built yet; the demo says so. Children get a parent-death signal, and
-//! Ctrl-C / SIGTERM stop every one of them. A `--data-dir` of an earlier run resumes that
-//! cluster from disk (same ports, since Raft knows voters by address).
+//! Children get a parent-death signal, and Ctrl-C / SIGTERM stop every one of them. A
+//! `--data-dir` of an earlier run resumes that cluster from disk (same ports, since Raft
+//! knows voters by address); the backends take fresh ports, and the batch rewrites the
+//! checks that point at them.
 
 use std::fs;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use serde_json::json;
 
 use crate::process;
 
@@ -28,6 +32,65 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How long a node gets to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether the demo starts a prober per region (`[prober]` in a learner's config).
+const WITH_PROBERS: bool = true;
+
+/// Simulated Kubernetes nodes per region backend.
+const NODES_PER_REGION: u32 = 3;
+
+/// Nodes with local endpoints a region needs (its `kube-local` check's `min_nodes`).
+const MIN_READY_NODES: u32 = 2;
+
+/// One sample region: where it is, the address its endpoint answers with, and the client
+/// network the DNS nodes' `[dns.geo]` table places there (what `dig +subnet=` stands for).
+struct SampleRegion {
+    id: &'static str,
+    lat: f64,
+    lon: f64,
+    country: &'static str,
+    continent: &'static str,
+    /// The endpoint's answered address: just data, nobody connects to it.
+    address: &'static str,
+    /// A client network located in the region.
+    clients: &'static str,
+    /// One client of `clients`, for `gslbctl resolve --client`.
+    client: &'static str,
+}
+
+/// The three sample regions, in the order backends and probers start.
+const REGIONS: [SampleRegion; 3] = [
+    SampleRegion {
+        id: "us-east",
+        lat: 39.0,
+        lon: -77.5,
+        country: "US",
+        continent: "NA",
+        address: "192.0.2.10",
+        clients: "203.0.113.0/24",
+        client: "203.0.113.7",
+    },
+    SampleRegion {
+        id: "eu-west",
+        lat: 53.3,
+        lon: -6.3,
+        country: "IE",
+        continent: "EU",
+        address: "192.0.2.20",
+        clients: "198.51.100.0/24",
+        client: "198.51.100.7",
+    },
+    SampleRegion {
+        id: "ap-south",
+        lat: 19.1,
+        lon: 72.9,
+        country: "IN",
+        continent: "AS",
+        address: "192.0.2.30",
+        clients: "100.64.0.0/24",
+        client: "100.64.0.7",
+    },
+];
 
 /// `gslb demo` flags.
 #[derive(Debug, clap::Args)]
@@ -48,16 +111,20 @@ pub struct DemoArgs {
     data_dir: Option<PathBuf>,
 }
 
-/// What a demo node runs.
+/// What a demo child runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     /// A control-plane voter (Raft RPC and API on `http`).
     Voter,
     /// A DNS node: a Raft learner answering DNS.
     Dns,
+    /// A region's prober: a Raft learner with `[prober]`.
+    Prober,
+    /// A region's backend (`gslb demo-backend`), not a cluster node.
+    Backend,
 }
 
-/// One running node.
+/// One running child.
 struct Node {
     name: String,
     role: Role,
@@ -65,7 +132,7 @@ struct Node {
     log: PathBuf,
     /// DNS address (UDP and TCP), for DNS nodes.
     address: Option<SocketAddr>,
-    /// HTTP address: Raft RPC and the API.
+    /// HTTP address: Raft RPC and the API, or a backend's HTTP server.
     http: SocketAddr,
 }
 
@@ -123,50 +190,202 @@ struct Plan {
 fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
     let plan = plan(args, data_dir)?;
     let executable = std::env::current_exe().context("cannot find the gslb executable")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let mut nodes = Nodes(Vec::new());
+    // Everything starts at once; the waits below follow. Backends first: they are quick,
+    // and their ports go into the checks.
+    for region in &REGIONS {
+        let name = format!("backend-{}", region.id);
+        let mut command = Command::new(&executable);
+        command
+            .arg("demo-backend")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--region")
+            .arg(region.id)
+            .arg("--nodes")
+            .arg(NODES_PER_REGION.to_string());
+        nodes
+            .0
+            .push(spawn_child(command, &name, Role::Backend, data_dir)?);
+    }
     for (name, role, config_text) in &plan.nodes {
         let config = data_dir.join(format!("{name}.toml"));
         fs::write(&config, config_text)
             .with_context(|| format!("cannot write {}", config.display()))?;
-        let log = data_dir.join(format!("{name}.log"));
-        let log_file =
-            fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
         let mut command = Command::new(&executable);
-        command
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log_file);
-        // Own process group: a terminal's Ctrl-C reaches only the demo, which then stops
-        // the nodes itself (and reports no node as "exited on its own").
-        command.process_group(0);
-        process::die_with_parent(&mut command);
-        let child = command
-            .spawn()
-            .with_context(|| format!("cannot start {name}"))?;
-        let mut node = Node {
-            name: name.clone(),
-            role: *role,
-            child,
-            log,
-            address: None,
-            http: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        wait_until_listening(&mut node)?;
-        nodes.0.push(node);
+        command.arg("serve").arg("--config").arg(&config);
+        nodes.0.push(spawn_child(command, name, *role, data_dir)?);
+    }
+    for node in &mut nodes.0 {
+        wait_until_listening(node)?;
     }
     for node in nodes.0.iter_mut().filter(|node| node.role == Role::Dns) {
-        wait_until_answering(node)?;
+        wait_until_answering(node, DEMO_ZONE, 6, false)?;
+    }
+    let api = format!("http://{}", nodes.0[REGIONS.len()].http);
+    runtime.block_on(write_sample(&api, &plan.token, &nodes.0))?;
+    if WITH_PROBERS {
+        // `db` answers once the probers confirmed every region's replication: a lease.
+        for node in nodes.0.iter_mut().filter(|node| node.role == Role::Dns) {
+            wait_until_answering(node, &format!("db.{DEMO_ZONE}"), 1, true)?;
+        }
     }
 
     print_banner(args, data_dir, &plan, &nodes.0);
-    wait_for_stop(&mut nodes)?;
-    println!("stopping {} node(s)", nodes.0.len());
+    runtime.block_on(wait_for_stop(&mut nodes))?;
+    println!("stopping {} child process(es)", nodes.0.len());
     drop(nodes);
     println!("stopped");
+    Ok(())
+}
+
+/// Starts `command` with its stderr in `NAME.log` in `data_dir`, in its own process group
+/// (a terminal's Ctrl-C reaches only the demo, which then stops the children itself) and
+/// with a parent-death signal.
+fn spawn_child(
+    mut command: Command,
+    name: &str,
+    role: Role,
+    data_dir: &Path,
+) -> anyhow::Result<Node> {
+    let log = data_dir.join(format!("{name}.log"));
+    let log_file =
+        fs::File::create(&log).with_context(|| format!("cannot create {}", log.display()))?;
+    command
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file);
+    command.process_group(0);
+    process::die_with_parent(&mut command);
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot start {name}"))?;
+    Ok(Node {
+        name: name.to_string(),
+        role,
+        child,
+        log,
+        address: None,
+        http: SocketAddr::from(([127, 0, 0, 1], 0)),
+    })
+}
+
+/// The backend of `region` among `nodes`.
+fn backend_of<'a>(nodes: &'a [Node], region: &str) -> Option<&'a Node> {
+    let name = format!("backend-{region}");
+    nodes
+        .iter()
+        .find(|node| node.role == Role::Backend && node.name == name)
+}
+
+/// The loopback addresses of a backend's simulated nodes (see `demo_backend`): its own
+/// address plus 1..=N in the last octet.
+fn kube_nodes(backend: SocketAddr) -> Vec<String> {
+    let IpAddr::V4(ip) = backend.ip() else {
+        return Vec::new();
+    };
+    let octets = ip.octets();
+    (1..=NODES_PER_REGION)
+        .filter_map(|node| {
+            let last = u8::try_from(u32::from(octets[3]) + node).ok()?;
+            Some(Ipv4Addr::new(octets[0], octets[1], octets[2], last).to_string())
+        })
+        .collect()
+}
+
+/// The regions, endpoints, checks and GSLB records of the demo as one batch (`POST
+/// /v1/changes`), pointing the checks at the running backends.
+fn sample_batch(nodes: &[Node]) -> anyhow::Result<gslb_api::dto::BatchRequest> {
+    let mut changes = Vec::new();
+    for region in &REGIONS {
+        let backend = backend_of(nodes, region.id)
+            .with_context(|| format!("no backend for region {}", region.id))?
+            .http;
+        let id = region.id;
+        let target = backend.ip().to_string();
+        let port = backend.port();
+        changes.push(json!({"op": "put_region", "region": {
+            "id": id,
+            "location": {"lat": region.lat, "lon": region.lon,
+                         "country": region.country, "continent": region.continent}}}));
+        changes.push(json!({"op": "put_endpoint", "endpoint": {
+            "id": format!("{id}-1"), "region": id, "address": region.address}}));
+        let timing = json!({"interval_ms": 1000, "timeout_ms": 500, "rise": 1, "fall": 2});
+        let mut checks = vec![
+            json!({"id": format!("{id}-http"), "endpoint": format!("{id}-1"), "target": target,
+                   "kind": {"type": "http", "port": port, "path": "/healthz"}}),
+            json!({"id": format!("{id}-replication"), "region": id, "target": target,
+                   "kind": {"type": "replication", "port": port, "path": "/replication",
+                            "conditions": ["/replication/in_quorum == true",
+                                           "/replication/lag_seconds < 5"]}}),
+            json!({"id": format!("{id}-nodes"), "region": id,
+                   "kind": {"type": "kube-local", "nodes": kube_nodes(backend), "port": port,
+                            "path": "/healthz", "min_nodes": MIN_READY_NODES}}),
+        ];
+        for check in &mut checks {
+            if let (Some(check), Some(timing)) = (check.as_object_mut(), timing.as_object()) {
+                check.extend(timing.clone());
+            }
+            changes.push(json!({"op": "put_check", "check": check}));
+        }
+    }
+    let region = |id: &str| json!({"region": id});
+    let records = [
+        json!({"name": "www", "type": "A", "ttl": 30, "failover_ttl": 5, "unknown_as": "up",
+               "policy": {"geo": {
+                   "rules": [
+                       {"match": [{"continent": "NA"}],
+                        "node": {"failover": [region("us-east"), region("eu-west")]}},
+                       {"match": [{"continent": "EU"}],
+                        "node": {"failover": [region("eu-west"), region("us-east")]}},
+                       {"match": [{"continent": "AS"}],
+                        "node": {"failover": [region("ap-south"), region("eu-west")]}}],
+                   "default": {"latency": [region("us-east"), region("eu-west"),
+                                           region("ap-south")]}}}}),
+        json!({"name": "api", "type": "A", "ttl": 30, "failover_ttl": 5, "unknown_as": "up",
+               "policy": {"weighted": [{"weight": 95, "node": region("us-east")},
+                                       {"weight": 5, "node": region("ap-south")}]}}),
+        json!({"name": "db", "type": "A", "ttl": 10, "max_answers": 3,
+               "split_brain_guard": true, "when_all_down": "fail_closed",
+               "policy": {"endpoints": ["us-east-1", "eu-west-1", "ap-south-1"]}}),
+    ];
+    for record in records {
+        changes.push(json!({"op": "put_gslb_record", "zone": DEMO_ZONE, "record": record}));
+    }
+    serde_json::from_value(json!({ "changes": changes }))
+        .context("the demo's sample batch does not fit the API's shapes")
+}
+
+/// Writes the sample regions, endpoints, checks and GSLB records through the API (one
+/// atomic batch, idempotent on a resumed cluster, where it repoints the checks at this
+/// run's backends) and waits until every DNS node serves it.
+async fn write_sample(api: &str, token: &str, nodes: &[Node]) -> anyhow::Result<()> {
+    let batch = sample_batch(nodes)?;
+    let client = gslb_api::client::Client::new(api, Some(token.to_string()))
+        .with_context(|| format!("cannot build a client of {api}"))?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    let written = loop {
+        match client.batch(&batch).await {
+            Ok(written) => break written,
+            // Refusals are the demo's bug; transport trouble may be an election in progress.
+            Err(error @ gslb_api::client::ClientError::Api { .. }) => {
+                return Err(error).context("the API refused the demo's sample batch")
+            }
+            Err(error) if Instant::now() >= deadline => {
+                return Err(error).context("cannot write the demo's sample batch")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    client
+        .wait_insync(written.version, START_TIMEOUT)
+        .await
+        .context("the sample batch did not reach every DNS node")?;
     Ok(())
 }
 
@@ -174,10 +393,7 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
 /// ones on the asked and free ports.
 fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
     let token_file = data_dir.join("api-token");
-    let saved: Vec<(String, Role)> = NODE_NAMES
-        .iter()
-        .map(|(name, role)| (name.to_string(), *role))
-        .collect();
+    let saved = node_names();
     if saved
         .iter()
         .all(|(name, _)| data_dir.join(format!("{name}.toml")).exists())
@@ -248,6 +464,8 @@ fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         .map(|address| format!("\"{address}\""))
         .collect::<Vec<_>>()
         .join(", ");
+    // Learners keep their HTTP port too: the leader replicates to the address they joined
+    // with, so a resumed learner on a fresh port would never catch up.
     let mut nodes = Vec::new();
     for (index, address) in voters.iter().enumerate() {
         let id = index + 1;
@@ -264,16 +482,44 @@ fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         );
         nodes.push((name, Role::Voter, text));
     }
+    let geo: String = REGIONS
+        .iter()
+        .map(|region| {
+            format!(
+                "\n[[dns.geo.networks]]\ncidr = \"{}\"\ncountry = \"{}\"\ncontinent = \"{}\"\n\
+                 lat = {:.1}\nlon = {:.1}\n",
+                region.clients, region.country, region.continent, region.lat, region.lon
+            )
+        })
+        .collect();
     for (index, address) in [args.dns, second_dns].into_iter().enumerate() {
         let id = index + 4;
         let name = format!("dns-{}", index + 1);
         let text = format!(
-            "# gslb demo node {name}: a DNS node (Raft learner)\n{}\
+            "# gslb demo node {name}: a DNS node (Raft learner) in region {}\n{}\
              role = \"learner\"\nseeds = [{seeds}]\n{RAFT_TIMING}\n\
-             [dns]\nlisten = [\"{address}\"]\nudp_workers = 1\n\n[dns.chaos]\nid = \"{name}\"\n",
-            control_section(&name, id, loopback, &secret)
+             [dns]\nlisten = [\"{address}\"]\nudp_workers = 1\nregion = \"{}\"\n\n\
+             [dns.chaos]\nid = \"{name}\"\n\n[dns.geo]\nreload_interval = \"60s\"\n{geo}",
+            REGIONS[index].id,
+            control_section(&name, id, free_port(loopback)?, &secret),
+            REGIONS[index].id,
         );
         nodes.push((name, Role::Dns, text));
+    }
+    if WITH_PROBERS {
+        for (index, region) in REGIONS.iter().enumerate() {
+            let id = index + 6;
+            let name = format!("prober-{}", region.id);
+            let text = format!(
+                "# gslb demo node {name}: the prober of region {} (a Raft learner)\n{}\
+                 role = \"learner\"\nseeds = [{seeds}]\n{RAFT_TIMING}\n\
+                 [prober]\nvantage = \"{}\"\napi = \"http://{api}\"\ntoken = \"{token}\"\n",
+                region.id,
+                control_section(&name, id, free_port(loopback)?, &secret),
+                region.id,
+            );
+            nodes.push((name, Role::Prober, text));
+        }
     }
     Ok(Plan {
         nodes,
@@ -282,14 +528,24 @@ fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
     })
 }
 
-/// The nodes of the demo, in start order.
-const NODE_NAMES: [(&str, Role); 5] = [
-    ("voter-1", Role::Voter),
-    ("voter-2", Role::Voter),
-    ("voter-3", Role::Voter),
-    ("dns-1", Role::Dns),
-    ("dns-2", Role::Dns),
-];
+/// The cluster nodes of the demo, in start order.
+fn node_names() -> Vec<(String, Role)> {
+    let mut names: Vec<(String, Role)> = vec![
+        ("voter-1".to_string(), Role::Voter),
+        ("voter-2".to_string(), Role::Voter),
+        ("voter-3".to_string(), Role::Voter),
+        ("dns-1".to_string(), Role::Dns),
+        ("dns-2".to_string(), Role::Dns),
+    ];
+    if WITH_PROBERS {
+        names.extend(
+            REGIONS
+                .iter()
+                .map(|region| (format!("prober-{}", region.id), Role::Prober)),
+        );
+    }
+    names
+}
 
 /// Loopback timing: quick elections, still several heartbeats each.
 const RAFT_TIMING: &str =
@@ -342,8 +598,8 @@ fn fresh_temp_dir() -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Reads the node's log until it reports its HTTP listener (and, on a DNS node, its UDP and
-/// TCP listeners); records the bound addresses. Fails with the log's tail if the node exits
+/// Reads the child's log until it reports its HTTP listener (and, on a DNS node, its UDP and
+/// TCP listeners); records the bound addresses. Fails with the log's tail if the child exits
 /// or takes too long.
 fn wait_until_listening(node: &mut Node) -> anyhow::Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
@@ -353,13 +609,13 @@ fn wait_until_listening(node: &mut Node) -> anyhow::Result<()> {
         let udp = listening_address(&text, "udp");
         let tcp = listening_address(&text, "tcp");
         match (node.role, http, udp, tcp) {
-            (Role::Voter, Some(http), _, _) => {
-                node.http = http;
-                return Ok(());
-            }
             (Role::Dns, Some(http), Some(udp), Some(_)) => {
                 node.http = http;
                 node.address = Some(udp);
+                return Ok(());
+            }
+            (Role::Voter | Role::Prober | Role::Backend, Some(http), _, _) => {
+                node.http = http;
                 return Ok(());
             }
             _ => {}
@@ -382,21 +638,26 @@ fn wait_until_listening(node: &mut Node) -> anyhow::Result<()> {
     }
 }
 
-/// Sends the SOA query of the demo zone over UDP until the node answers it with NOERROR,
-/// i.e. until the zone written through the control plane has reached it. (A hand-built
-/// 12-octet header and question: the demo only checks that the node is up; DNS itself is
-/// gslb-dns's business.)
-fn wait_until_answering(node: &mut Node) -> anyhow::Result<()> {
+/// Sends a query for `name` (absolute) of type `qtype` (IN) over UDP until the node answers
+/// it with NOERROR (and, when `need_answer`, at least one answer record): the zone, or a
+/// GSLB record's healthy answer, has reached it. (A hand-built 12-octet header and
+/// question: the demo only checks that the node is up; DNS itself is gslb-dns's business.)
+fn wait_until_answering(
+    node: &mut Node,
+    name: &str,
+    qtype: u8,
+    need_answer: bool,
+) -> anyhow::Result<()> {
     let address = node.address.context("not a DNS node")?;
     let socket = UdpSocket::bind(SocketAddr::new(address.ip(), 0))
         .context("cannot open a udp socket to probe the nodes")?;
     socket.set_read_timeout(Some(Duration::from_millis(200)))?;
     let mut query = vec![0x47, 0x53, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
-    for label in DEMO_ZONE.trim_end_matches('.').split('.') {
+    for label in name.trim_end_matches('.').split('.') {
         query.push(label.len() as u8);
         query.extend_from_slice(label.as_bytes());
     }
-    query.extend_from_slice(&[0, 0, 6, 0, 1]); // root label, SOA, IN
+    query.extend_from_slice(&[0, 0, qtype, 0, 1]); // root label, type, IN
     let deadline = Instant::now() + START_TIMEOUT;
     let mut reply = [0u8; 1500];
     loop {
@@ -405,7 +666,8 @@ fn wait_until_answering(node: &mut Node) -> anyhow::Result<()> {
             let answered = length >= 12
                 && reply[..2] == query[..2]
                 && reply[2] & 0x80 != 0
-                && reply[3] & 0x0f == 0;
+                && reply[3] & 0x0f == 0
+                && (!need_answer || reply[6..8] != [0, 0]);
             if answered {
                 return Ok(());
             }
@@ -416,9 +678,14 @@ fn wait_until_answering(node: &mut Node) -> anyhow::Result<()> {
         }
         if Instant::now() >= deadline {
             let text = fs::read_to_string(&node.log).unwrap_or_default();
+            let what = if need_answer {
+                "with an answer"
+            } else {
+                "with NOERROR"
+            };
             bail!(
-                "{} listens on {address} but does not answer {DEMO_ZONE} SOA within \
-                 {START_TIMEOUT:?}; its log:\n{}",
+                "{} listens on {address} but does not answer {name} (type {qtype}) {what} \
+                 within {START_TIMEOUT:?}; its log:\n{}",
                 node.name,
                 tail(&text)
             );
@@ -447,9 +714,16 @@ fn tail(text: &str) -> String {
 
 fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
     let dns: Vec<SocketAddr> = nodes.iter().filter_map(|node| node.address).collect();
-    let api = format!("http://{}", nodes[0].http);
+    let voter = nodes
+        .iter()
+        .find(|node| node.role == Role::Voter)
+        .map_or(args.api, |node| node.http);
+    let api = format!("http://{voter}");
     let token = &plan.token;
     let at = |address: SocketAddr| format!("@{} -p {}", address.ip(), address.port());
+    let backend = |region: &str| {
+        backend_of(nodes, region).map_or_else(String::new, |node| format!("http://{}", node.http))
+    };
     if plan.resumed {
         println!(
             "gslb demo: resumed the cluster of an earlier run in {} (its ports; --dns, --api \
@@ -457,36 +731,79 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
             data_dir.display()
         );
     }
+    let probers = if WITH_PROBERS {
+        ", a prober per region"
+    } else {
+        ""
+    };
     println!(
-        "gslb demo: a 3-voter control plane and {} DNS nodes (Raft learners) on loopback; \
-         zone {DEMO_ZONE} written through the control plane",
+        "gslb demo: a 3-voter control plane and {} DNS nodes (Raft learners){probers} on \
+         loopback; zone {DEMO_ZONE} with GSLB records www, api and db written through the \
+         control plane",
         dns.len()
     );
     for node in nodes {
-        match node.address {
-            Some(address) => println!(
-                "  node {} pid {} dns udp+tcp {address} http {} log {}",
-                node.name,
-                node.child.id(),
-                node.http,
-                node.log.display()
+        let pid = node.child.id();
+        let log = node.log.display();
+        match (node.role, node.address) {
+            (Role::Dns, Some(address)) => println!(
+                "  node {} pid {pid} dns udp+tcp {address} http {} log {log}",
+                node.name, node.http
             ),
-            None => println!(
-                "  node {} pid {} api+raft http {} log {}",
-                node.name,
-                node.child.id(),
-                node.http,
-                node.log.display()
+            (Role::Backend, _) => {
+                let port = node.http.port();
+                let kube = kube_nodes(node.http)
+                    .iter()
+                    .map(|ip| format!("{ip}:{port}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                println!(
+                    "  {} pid {pid} http {} (healthz, replication) nodes {kube} log {log}",
+                    node.name, node.http
+                );
+            }
+            (Role::Prober, _) => println!(
+                "  node {} pid {pid} prober http {} log {log}",
+                node.name, node.http
+            ),
+            _ => println!(
+                "  node {} pid {pid} api+raft http {} log {log}",
+                node.name, node.http
             ),
         }
     }
     println!("  data dir {}", data_dir.display());
     println!("  api {api}  token {token}");
     println!();
+    println!("regions (endpoint address, clients placed there by [dns.geo]):");
+    for region in &REGIONS {
+        println!(
+            "  {:<9} {}  {} {}  clients {}",
+            region.id, region.address, region.country, region.continent, region.clients
+        );
+    }
+    println!();
     println!("try:");
+    let first = at(dns[0]);
+    println!("  # www: geo by continent with failover inside (ECS +subnet= says where the");
+    println!("  # client is), the lowest RTT from this DNS node's prober for anyone else");
+    for region in &REGIONS {
+        println!(
+            "  dig {first} www.demo.gslb.test A +subnet={}",
+            region.clients
+        );
+    }
+    println!("  dig {first} www.demo.gslb.test A");
+    println!("  # api: weighted, 95% primary (us-east) and 5% disaster recovery (ap-south)");
+    println!("  dig {first} api.demo.gslb.test A");
+    println!("  # db: every region whose replication a quorum of probers confirmed (a lease);");
+    println!("  # split_brain_guard, and fail_closed: no answer rather than a split region");
+    println!("  dig {first} db.demo.gslb.test A");
     let lines = [
-        ("a name with two addresses", "www.demo.gslb.test A"),
-        ("its IPv6 address", "www.demo.gslb.test AAAA"),
+        (
+            "static records beside them: an IPv6 address",
+            "www.demo.gslb.test AAAA",
+        ),
         ("an alias (CNAME) of www", "shop.demo.gslb.test A"),
         (
             "mail, policy and CA records at the apex",
@@ -510,7 +827,7 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
         if !what.is_empty() {
             println!("  # {what}");
         }
-        println!("  dig {} {query}", at(dns[0]));
+        println!("  dig {first} {query}");
     }
     println!("  # the second DNS node answers the same");
     println!("  dig {} www.demo.gslb.test A", at(dns[1]));
@@ -522,7 +839,7 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
          {api}/v1/zones/{DEMO_ZONE}/records/new/A"
     );
     println!("  # ... and both DNS nodes answer it");
-    println!("  dig {} new.demo.gslb.test A", at(dns[0]));
+    println!("  dig {first} new.demo.gslb.test A");
     println!("  dig {} new.demo.gslb.test A", at(dns[1]));
     // The gslbctl built next to this binary, when there is one (`cargo run -- demo`).
     let gslbctl = std::env::current_exe()
@@ -530,15 +847,56 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
         .map(|exe| exe.with_file_name("gslbctl"))
         .filter(|path| path.exists())
         .map_or_else(|| "gslbctl".to_string(), |path| path.display().to_string());
-    println!("  # the same with gslbctl");
+    let resolve = format!("{gslbctl} resolve");
+    println!("  # the same with gslbctl: status, health with every vote, and why www answers");
+    println!("  # a client what it does (the API does not place clients yet: [dns.geo] is the DNS");
+    println!("  # nodes', so resolve shows the branch for clients of unknown location)");
     println!("  export GSLB_API={api} GSLB_TOKEN={token}");
     println!("  {gslbctl} cluster status");
+    println!("  {gslbctl} health");
+    println!(
+        "  {resolve} www.demo.gslb.test --client {} --explain",
+        REGIONS[0].client
+    );
     println!("  {gslbctl} zone export {DEMO_ZONE}");
     println!();
-    println!("not built yet, so not started: probers, sample regions with health backends");
-    println!("(health, replication status, healthCheckNodePort), and GSLB records answered by");
-    println!("policy; the zone is static records only.");
-    if args.api.port() != 0 && nodes[0].http != args.api {
+    if WITH_PROBERS {
+        let eu = backend("eu-west");
+        let ap = backend("ap-south");
+        println!("  # cut eu-west's replication: its probers' check fails within ~2 s, the region");
+        println!("  # goes down, and db stops answering 192.0.2.20 (EU clients of www move on)");
+        println!("  curl -sS -X POST {eu}/demo/replication -d '{{\"in_quorum\": false}}'");
+        println!("  dig {first} db.demo.gslb.test A");
+        println!(
+            "  dig {first} www.demo.gslb.test A +subnet={}",
+            REGIONS[1].clients
+        );
+        println!("  {resolve} db.demo.gslb.test --explain");
+        println!("  # heal it: the next confirmation renews its lease and db answers it again");
+        println!("  curl -sS -X POST {eu}/demo/replication -d '{{\"in_quorum\": true}}'");
+        println!();
+        println!(
+            "  # a drill: leave ap-south {} ready node(s) of {NODES_PER_REGION} (its kube-local \
+             check needs {MIN_READY_NODES}),",
+            MIN_READY_NODES - 1
+        );
+        println!("  # watch its clients fail over to eu-west, then bring the nodes back");
+        println!(
+            "  curl -sS -X POST {ap}/demo/nodes -d '{{\"ready\": {}}}'",
+            MIN_READY_NODES - 1
+        );
+        println!("  {gslbctl} health");
+        println!(
+            "  dig {first} www.demo.gslb.test A +subnet={}",
+            REGIONS[2].clients
+        );
+        println!("  curl -sS -X POST {ap}/demo/nodes -d '{{\"ready\": {NODES_PER_REGION}}}'");
+    } else {
+        println!("not built yet, so not started: probers. Nothing probes the backends, so");
+        println!("health stays unknown: www and api answer as if up (unknown_as up), and db,");
+        println!("guarded by replication leases only probers renew, answers nothing.");
+    }
+    if args.api.port() != 0 && voter != args.api {
         println!(
             "  (--api {} not used: the resumed cluster keeps its ports)",
             args.api
@@ -548,36 +906,31 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
     println!("press Ctrl-C to stop");
 }
 
-/// Blocks until SIGINT/SIGTERM, or fails when a node exits on its own.
-fn wait_for_stop(nodes: &mut Nodes) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .context("cannot watch SIGTERM")?;
-        let mut check = tokio::time::interval(Duration::from_millis(200));
-        loop {
-            tokio::select! {
-                biased;
-                _ = terminate.recv() => return Ok(()),
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-                _ = check.tick() => {
-                    for node in &mut nodes.0 {
-                        if let Ok(Some(status)) = node.child.try_wait() {
-                            let log = fs::read_to_string(&node.log).unwrap_or_default();
-                            bail!("{} exited ({status}); its log:\n{}", node.name, tail(&log));
-                        }
+/// Blocks until SIGINT/SIGTERM, or fails when a child exits on its own.
+async fn wait_for_stop(nodes: &mut Nodes) -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot watch SIGTERM")?;
+    let mut check = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            biased;
+            _ = terminate.recv() => return Ok(()),
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = check.tick() => {
+                for node in &mut nodes.0 {
+                    if let Ok(Some(status)) = node.child.try_wait() {
+                        let log = fs::read_to_string(&node.log).unwrap_or_default();
+                        bail!("{} exited ({status}); its log:\n{}", node.name, tail(&log));
                     }
                 }
             }
         }
-    })
+    }
 }
 
-/// Touches every record type the answer path serves today.
+/// Touches every record type the answer path serves today; `www`, `api` and `db` are GSLB
+/// records the demo writes through the API (a name has one answer per type, so they have
+/// no static A sets here).
 const DEMO_ZONE_FILE: &str = r#"; gslb demo zone
 $ORIGIN demo.gslb.test.
 $TTL 300
@@ -590,11 +943,7 @@ ns2              IN A    127.0.0.2
 mail             IN A    192.0.2.25
 @                IN TXT  "v=spf1 mx -all"
 @                IN CAA  0 issue "letsencrypt.org"
-www              IN A    192.0.2.10
-www              IN A    192.0.2.11
 www              IN AAAA 2001:db8::10
-api              IN A    192.0.2.20
-db               IN A    192.0.2.30
 shop             IN CNAME www
 _sip._tcp        IN SRV  10 60 5060 sip
 sip              IN A    192.0.2.40
@@ -622,7 +971,7 @@ mod tests {
             data_dir: None,
         };
         let plan = plan(&args, &dir).unwrap();
-        assert_eq!(plan.nodes.len(), 5);
+        assert_eq!(plan.nodes.len(), node_names().len());
         for (name, _, text) in &plan.nodes {
             let path = dir.join(format!("{name}.toml"));
             if let Err(error) = crate::config::parse(text, &path) {
@@ -630,6 +979,14 @@ mod tests {
             }
         }
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn kube_nodes_follow_the_backend_address() {
+        assert_eq!(
+            kube_nodes("127.0.0.1:4000".parse().unwrap()),
+            ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
+        );
     }
 
     #[test]

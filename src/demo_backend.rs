@@ -275,7 +275,7 @@ struct ReplicationChange {
 async fn set_replication(State(backend): State<Backend>, body: Bytes) -> Response {
     let change: ReplicationChange = match parse(&body) {
         Ok(change) => change,
-        Err(response) => return response,
+        Err(message) => return refuse(message),
     };
     if let Some(lag) = change.lag_seconds {
         if !lag.is_finite() || lag < 0.0 {
@@ -305,7 +305,7 @@ struct NodesChange {
 async fn set_nodes(State(backend): State<Backend>, body: Bytes) -> Response {
     let change: NodesChange = match parse(&body) {
         Ok(change) => change,
-        Err(response) => return response,
+        Err(message) => return refuse(message),
     };
     if change.ready > backend.nodes {
         return refuse(format!(
@@ -340,8 +340,8 @@ async fn node_health(backend: Backend, node: u32) -> Response {
 }
 
 /// A control body as JSON, whatever its content type (so a bare `curl -d` works).
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|error| refuse(format!("body: {error}")))
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|error| format!("body: {error}"))
 }
 
 fn refuse(message: String) -> Response {

@@ -1,6 +1,9 @@
-//! Black-box test of `gslb demo`: every `dig` and `curl` line it prints works as printed
-//! (a zone written through the control plane, a record added through the API and answered
-//! by both DNS nodes), and Ctrl-C stops every node it started.
+//! Black-box test of `gslb demo`: every `dig`, `curl` and `gslbctl` line it prints works as
+//! printed (a zone written through the control plane, GSLB records `www`, `api` and `db`
+//! answered by policy on what the probers see of the sample backends, a record added
+//! through the API and answered by both DNS nodes, eu-west's replication cut and `db`
+//! dropping it, a drill that fails ap-south's clients over), and Ctrl-C stops every child
+//! it started.
 
 mod common;
 
@@ -11,10 +14,13 @@ use std::time::{Duration, Instant};
 
 use common::{send_signal, wait_exit, TempDir, GSLB};
 
-/// Starts the demo on free ports, runs each printed `curl` line (a write through the API),
-/// `gslbctl` line (with the printed `export`) and `dig` line in order and expects NOERROR with data (answer or, for the referral,
-/// authority); then SIGINT stops the demo and its five nodes, and a second run on the same
-/// data dir resumes the cluster from disk, the record written in the first run included.
+/// Starts the demo on free ports, runs each printed `curl` line (a write through the API or
+/// a backend's control), `gslbctl` line (with the printed `export`) and `dig` line in order
+/// and expects NOERROR with data (answer or, for the referral, authority); `db` answers
+/// eu-west's address until its replication is cut and then, within seconds, no longer, and
+/// the drill's ap-south clients move to eu-west. Then SIGINT stops the demo and its eleven
+/// children, and a second run on the same data dir resumes the cluster from disk, the
+/// record written in the first run included.
 #[test]
 fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
     let dir = TempDir::new("demo");
@@ -63,9 +69,18 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
         let banner_text = banner.join("\n");
         eprintln!("{banner_text}");
         assert!(
-            banner_text.contains("not built yet"),
-            "says what is missing"
+            banner_text.contains("a prober per region"),
+            "starts the probers"
         );
+        for name in ["www", "api", "db"] {
+            assert!(
+                banner
+                    .iter()
+                    .any(|line| line.trim_start().starts_with("dig")
+                        && line.contains(&format!(" {name}.demo.gslb.test A"))),
+                "prints a dig line for {name}"
+            );
+        }
         assert!(
             banner_text.contains("t0k3n"),
             "prints the token it was given"
@@ -78,7 +93,11 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
                 rest.split_whitespace().next()?.parse().ok()
             })
             .collect();
-        assert_eq!(pids.len(), 5, "three voters and two DNS nodes: {pids:?}");
+        assert_eq!(
+            pids.len(),
+            CHILDREN,
+            "three backends, three voters, two DNS nodes, three probers: {pids:?}"
+        );
         if run == 1 {
             assert!(
                 banner_text.contains("resumed the cluster"),
@@ -96,6 +115,10 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
             .collect();
         assert!(commands.len() >= 16, "{commands:?}");
         let mut exported: Vec<(String, String)> = Vec::new();
+        // What the backend controls run so far have changed: eu-west's replication cut, and
+        // ap-south's nodes below the minimum.
+        let mut cut = false;
+        let mut drill = false;
         for line in commands {
             let program = line.split_whitespace().next().unwrap();
             if program == "export" {
@@ -123,10 +146,41 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
             if program == "curl" {
                 let output = Command::new("sh").args(["-c", line]).output().unwrap();
                 let text = String::from_utf8_lossy(&output.stdout);
-                assert!(text.contains("\"version\""), "{line}:\n{text}");
+                // An API write answers its version; a backend control its new status.
+                assert!(
+                    text.contains("\"version\"") || text.contains("\"replication\""),
+                    "{line}:\n{text}"
+                );
+                if line.contains("/demo/replication") {
+                    cut = line.contains("\"in_quorum\": false");
+                }
+                if line.contains("/demo/nodes") {
+                    drill = !line.contains("\"ready\": 3");
+                }
                 continue;
             }
             let words: Vec<&str> = line.split_whitespace().collect();
+            // Health moves within seconds of a control: wait for the answer it leads to.
+            let expected: Option<(&str, bool)> = if line.contains(" db.demo.gslb.test A") {
+                Some((EU_WEST, !cut))
+            } else if cut && line.contains("+subnet=198.51.100.0/24") {
+                Some((EU_WEST, false))
+            } else if drill && line.contains("+subnet=100.64.0.0/24") {
+                Some((EU_WEST, true))
+            } else {
+                None
+            };
+            if let Some((address, present)) = expected {
+                let text = dig_until(&words, |text| {
+                    text.contains("status: NOERROR") && text.contains(address) == present
+                });
+                assert!(
+                    text.contains("status: NOERROR") && text.contains(address) == present,
+                    "{line}: expected {address} {}:\n{text}",
+                    if present { "in the answer" } else { "gone" }
+                );
+                continue;
+            }
             let output = Command::new(words[0])
                 .args(&words[1..])
                 .args(["+time=2", "+tries=1"])
@@ -197,7 +251,7 @@ fn demo_nodes_die_with_the_demo() {
             break;
         }
     }
-    assert_eq!(pids.len(), 5);
+    assert_eq!(pids.len(), CHILDREN);
     demo.kill().unwrap();
     demo.wait().unwrap();
     for pid in pids {
@@ -205,6 +259,30 @@ fn demo_nodes_die_with_the_demo() {
             wait_until(Duration::from_secs(5), || !process_alive(pid)),
             "node pid {pid} outlived the demo"
         );
+    }
+}
+
+/// Children of one demo: three backends, three voters, two DNS nodes, three probers.
+const CHILDREN: usize = 11;
+
+/// eu-west's endpoint address in the demo's answers.
+const EU_WEST: &str = "192.0.2.20";
+
+/// Runs `words` (a dig line) until its output satisfies `wanted`, for up to 20 s (a few
+/// check intervals, the vote and the state reaching the DNS node); the last output.
+fn dig_until(words: &[&str], wanted: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let output = Command::new(words[0])
+            .args(&words[1..])
+            .args(["+time=2", "+tries=1"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if wanted(&text) || Instant::now() >= deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
