@@ -6,7 +6,7 @@
 //! - `control`: `gslb serve` with `[control]`: a Raft voter or learner, its HTTP server, and
 //!   the DNS role following the replicated state.
 //! - `prober`: the `[prober]` role, `gslb-prober` wired to the node's state and the API.
-//! - `demo`: `gslb demo`, a local multi-process setup with a sample zone.
+//! - `demo`: `gslb demo`, a local multi-process setup with sample regions and zone.
 //! - `demo_backend`: `gslb demo-backend` (hidden), one sample region's HTTP backend.
 //! - `process`: the few process-control syscalls (parent-death signal, SIGTERM to children).
 //! - `logging`: text or JSON logs on stderr.
@@ -64,12 +64,13 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
-    /// Start a local demo: 3 control-plane voters and 2 DNS nodes, a sample zone written
-    /// through the control plane, and `dig` / `curl` / `gslbctl` lines to try.
+    /// Start a local demo: 3 control-plane voters, 2 DNS nodes, and per sample region
+    /// (us-east, eu-west, ap-south) a prober and an HTTP backend (health, replication status,
+    /// kube-proxy style nodes); a sample zone with GSLB records `www`, `api` and `db`, and
+    /// `dig` / `curl` / `gslbctl` lines to try, including cutting a region's replication.
     ///
-    /// The nodes are child processes (`gslb serve`); Ctrl-C stops everything it started, and
-    /// the nodes also stop if the demo is killed. Probers, sample regions with health
-    /// backends and GSLB records of the full demo are not built yet.
+    /// Everything runs as child processes on loopback; Ctrl-C stops everything it started,
+    /// and the children also stop if the demo is killed.
     Demo(demo::DemoArgs),
     /// One sample region's backend for `gslb demo` (health, replication status, simulated
     /// kube-proxy nodes and their controls); started by the demo.
