@@ -55,7 +55,7 @@
 //! api_token_file = "/etc/gslb/api-token"             # or api_token = "..."
 //! stale_after = "30s"        # no leader contact this long: /readyz and metrics say stale
 //! metrics_open = false       # true serves /metrics without a token
-//! role = "voter"             # voter | learner (default: learner with [dns])
+//! role = "voter"             # voter | learner (default: learner with [dns] or [prober])
 //! bootstrap = { voters = { 1 = "10.0.0.1:8061", 2 = "10.0.0.2:8061", 3 = "10.0.0.3:8061" } }
 //! # seeds = ["10.0.0.1:8061"] # instead of bootstrap: join an existing cluster
 //!
@@ -372,7 +372,8 @@ pub struct RawControl {
     pub cluster_secret: Option<Sp<String>>,
     /// A file holding the shared secret (trailing whitespace ignored).
     pub cluster_secret_file: Option<Sp<String>>,
-    /// `voter` or `learner`; defaults to learner with `[dns]`, voter without.
+    /// `voter` or `learner`; defaults to learner with `[dns]` (or `[prober]` on a node
+    /// without `bootstrap`), voter otherwise.
     pub role: Option<Sp<String>>,
     /// Present on the one node that creates the cluster on first start.
     pub bootstrap: Option<RawBootstrap>,
@@ -959,10 +960,12 @@ impl RawConfig {
             });
         }
 
-        let control = self
-            .control
-            .as_ref()
-            .and_then(|raw| control(raw, serves_dns, &base, &mut problems));
+        let control = self.control.as_ref().and_then(|raw| {
+            // A prober is a learner by default too, unless it creates the cluster.
+            let learner_by_default =
+                serves_dns || (self.prober.is_some() && raw.bootstrap.is_none());
+            control(raw, learner_by_default, &base, &mut problems)
+        });
         if let (Some(raw), Some(control)) = (&self.control, &control) {
             let http = control.listen;
             let taken = serves_dns
@@ -1258,7 +1261,7 @@ fn geo_network(raw: &RawGeoNetwork, field: &str, problems: &mut Problems<'_>) ->
 /// Checks `[control]`, every problem with its line; `None` when any was found.
 fn control(
     raw: &RawControl,
-    serves_dns: bool,
+    learner_by_default: bool,
     base: &Path,
     problems: &mut Problems<'_>,
 ) -> Option<ControlConfig> {
@@ -1350,7 +1353,7 @@ fn control(
         .as_ref()
         .map(|role| (role.get_ref().as_str(), role))
     {
-        None if serves_dns => ControlRole::Learner,
+        None if learner_by_default => ControlRole::Learner,
         None => ControlRole::Voter,
         Some(("voter", _)) => ControlRole::Voter,
         Some(("learner", _)) => ControlRole::Learner,
@@ -2063,6 +2066,11 @@ colour = \"red\"
              seeds = [\"127.0.0.1:8061\"]\n[prober]\nvantage = \"us-east\"\ntoken = \"prober-secret-1\"\n"
         );
         let config = parse(&text, Path::new("node.toml")).unwrap();
+        assert_eq!(
+            config.control.unwrap().role,
+            ControlRole::Learner,
+            "a prober node is a learner by default"
+        );
         let prober = config.prober.unwrap();
         assert_eq!(prober.vantage, "us-east");
         assert_eq!(prober.api, None, "defaults to the node's own listener");
