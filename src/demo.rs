@@ -224,14 +224,16 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
         wait_until_listening(node)?;
     }
     for node in nodes.0.iter_mut().filter(|node| node.role == Role::Dns) {
-        wait_until_answering(node, DEMO_ZONE, 6, false)?;
+        wait_until_answering(node, DEMO_ZONE, 6, 0)?;
     }
     let api = format!("http://{}", nodes.0[REGIONS.len()].http);
     runtime.block_on(write_sample(&api, &plan.token, &nodes.0))?;
     if WITH_PROBERS {
-        // `db` answers once the probers confirmed every region's replication: a lease.
+        // `db` answers a region once the probers confirmed its replication (a lease): wait
+        // for all of them, so the first `dig` shows the whole picture.
+        let regions = REGIONS.len() as u16;
         for node in nodes.0.iter_mut().filter(|node| node.role == Role::Dns) {
-            wait_until_answering(node, &format!("db.{DEMO_ZONE}"), 1, true)?;
+            wait_until_answering(node, &format!("db.{DEMO_ZONE}"), 1, regions)?;
         }
     }
 
@@ -639,14 +641,14 @@ fn wait_until_listening(node: &mut Node) -> anyhow::Result<()> {
 }
 
 /// Sends a query for `name` (absolute) of type `qtype` (IN) over UDP until the node answers
-/// it with NOERROR (and, when `need_answer`, at least one answer record): the zone, or a
-/// GSLB record's healthy answer, has reached it. (A hand-built 12-octet header and
+/// it with NOERROR and at least `min_answers` answer records: the zone, or a GSLB record's
+/// healthy answers, have reached it. (A hand-built 12-octet header and
 /// question: the demo only checks that the node is up; DNS itself is gslb-dns's business.)
 fn wait_until_answering(
     node: &mut Node,
     name: &str,
     qtype: u8,
-    need_answer: bool,
+    min_answers: u16,
 ) -> anyhow::Result<()> {
     let address = node.address.context("not a DNS node")?;
     let socket = UdpSocket::bind(SocketAddr::new(address.ip(), 0))
@@ -667,7 +669,7 @@ fn wait_until_answering(
                 && reply[..2] == query[..2]
                 && reply[2] & 0x80 != 0
                 && reply[3] & 0x0f == 0
-                && (!need_answer || reply[6..8] != [0, 0]);
+                && u16::from_be_bytes([reply[6], reply[7]]) >= min_answers;
             if answered {
                 return Ok(());
             }
@@ -678,14 +680,9 @@ fn wait_until_answering(
         }
         if Instant::now() >= deadline {
             let text = fs::read_to_string(&node.log).unwrap_or_default();
-            let what = if need_answer {
-                "with an answer"
-            } else {
-                "with NOERROR"
-            };
             bail!(
-                "{} listens on {address} but does not answer {name} (type {qtype}) {what} \
-                 within {START_TIMEOUT:?}; its log:\n{}",
+                "{} listens on {address} but does not answer {name} (type {qtype}) with \
+                 NOERROR and {min_answers} answer(s) within {START_TIMEOUT:?}; its log:\n{}",
                 node.name,
                 tail(&text)
             );
