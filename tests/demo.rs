@@ -16,7 +16,8 @@ use common::{send_signal, wait_exit, TempDir, GSLB};
 
 /// Starts the demo on free ports, runs each printed `curl` line (a write through the API or
 /// a backend's control), `gslbctl` line (with the printed `export`) and `dig` line in order
-/// and expects NOERROR with data (answer or, for the referral, authority); `db` answers
+/// and expects NOERROR with data (answer or, for the referral, authority); `www` answers
+/// each region's clients (`+subnet=`) with that region's endpoint; `db` answers
 /// eu-west's address until its replication is cut and then, within seconds, no longer, and
 /// the drill's ap-south clients move to eu-west. Then SIGINT stops the demo and its eleven
 /// children, and a second run on the same data dir resumes the cluster from disk, the
@@ -167,6 +168,11 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
                 Some((EU_WEST, false))
             } else if drill && line.contains("+subnet=100.64.0.0/24") {
                 Some((EU_WEST, true))
+            } else if line.contains(" www.demo.gslb.test A +subnet=") && !cut && !drill {
+                // Geo: each region's clients get that region's endpoint.
+                GEO.iter()
+                    .find(|(subnet, _)| line.ends_with(&format!("+subnet={subnet}")))
+                    .map(|(_, address)| (*address, true))
             } else {
                 None
             };
@@ -267,6 +273,13 @@ const CHILDREN: usize = 11;
 
 /// eu-west's endpoint address in the demo's answers.
 const EU_WEST: &str = "192.0.2.20";
+
+/// The demo's client networks (`[dns.geo]`) and the endpoint of the region they are in.
+const GEO: [(&str, &str); 3] = [
+    ("203.0.113.0/24", "192.0.2.10"),
+    ("198.51.100.0/24", EU_WEST),
+    ("100.64.0.0/24", "192.0.2.30"),
+];
 
 /// Runs `words` (a dig line) until its output satisfies `wanted`, for up to 20 s (a few
 /// check intervals, the vote and the state reaching the DNS node); the last output.
