@@ -21,7 +21,8 @@
 //! Prints a Markdown table with the targets of issues 4 and 7 (met, or missed by how much).
 //!
 //! Run: `cargo bench -p gslb --bench control_plane` (release build; `harness = false`, so
-//! it is a plain `main`). Loopback only; nothing is left behind but the tempdirs' removal.
+//! it is a plain `main`); `GSLB_BENCH_RATE=25` changes the rate of phase (c). Loopback
+//! only; the tempdirs are removed at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -50,7 +51,7 @@ const ADMIN: &str = "bench-admin-token-0123456789abcdef";
 const N_SEQUENTIAL: usize = 500;
 /// Concurrent writers in the pipelined variant of (a).
 const N_CONCURRENT_WRITERS: usize = 16;
-/// Offered rate of phase (c), writes per second.
+/// Offered rate of phase (c), writes per second, unless `GSLB_BENCH_RATE` says otherwise.
 const PACED_RATE: u64 = 100;
 /// Length of phase (c).
 const PACED_FOR: Duration = Duration::from_secs(10);
@@ -158,18 +159,19 @@ async fn run(cluster: &Cluster) -> Result<Vec<Row>> {
         Some(started.elapsed()),
     ));
 
-    let n_paced = (PACED_RATE * PACED_FOR.as_secs()) as usize;
-    eprintln!("phase (c): {n_paced} writes paced at {PACED_RATE}/s, each to INSYNC");
+    let paced_rate = paced_rate()?;
+    let n_paced = (paced_rate * PACED_FOR.as_secs()) as usize;
+    eprintln!("phase (c): {n_paced} writes paced at {paced_rate}/s, each to INSYNC");
     let started = Instant::now();
-    let (to_applied, to_insync) = phase("c", paced_writes(cluster, n_paced)).await?;
+    let (to_applied, to_insync) = phase("c", paced_writes(cluster, paced_rate, n_paced)).await?;
     let offered_for = started.elapsed();
     rows.push(Row::latencies(
-        &format!("(c) write → applied on both learners, {PACED_RATE} writes/s for {PACED_FOR:?}"),
+        &format!("(c) write → applied on both learners, {paced_rate} writes/s for {PACED_FOR:?}"),
         &to_applied,
         None,
     ));
     let mut insync_row = Row::latencies(
-        &format!("(c) write → INSYNC, {PACED_RATE} writes/s for {PACED_FOR:?}"),
+        &format!("(c) write → INSYNC, {paced_rate} writes/s for {PACED_FOR:?}"),
         &to_insync,
         None,
     );
@@ -241,17 +243,18 @@ async fn run(cluster: &Cluster) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Phase (c): one write every `1 / PACED_RATE` s, each in its own task (open loop: a slow
+/// Phase (c): one write every `1 / rate` s, each in its own task (open loop: a slow
 /// write does not delay the next). Returns, per write, send → applied on both learners and
 /// send → INSYNC in the leader's state.
 async fn paced_writes(
     cluster: &Cluster,
+    rate: u64,
     n_writes: usize,
 ) -> Result<(Vec<Duration>, Vec<Duration>)> {
     let leader = cluster.leader().handle.clone();
     let learners: Arc<Vec<NodeHandle>> =
         Arc::new(cluster.learners.iter().map(|n| n.handle.clone()).collect());
-    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / PACED_RATE));
+    let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut writes = Vec::with_capacity(n_writes);
     for index in 0..n_writes {
@@ -322,6 +325,17 @@ async fn wait_insync(node: &NodeHandle, version: u64) -> Result<()> {
             "version {version} not INSYNC on node {} within {WAIT_LIMIT:?}",
             node.id()
         ),
+    }
+}
+
+/// The rate of phase (c): `GSLB_BENCH_RATE` (writes per second, 1..=1000) or `PACED_RATE`.
+fn paced_rate() -> Result<u64> {
+    let Ok(text) = std::env::var("GSLB_BENCH_RATE") else {
+        return Ok(PACED_RATE);
+    };
+    match text.parse::<u64>() {
+        Ok(rate @ 1..=1000) => Ok(rate),
+        _ => bail!("GSLB_BENCH_RATE: must be writes per second in 1..=1000, got {text:?}"),
     }
 }
 
