@@ -6,6 +6,12 @@
 //! Invariant: `save_vote`, `append` (before `log_io_completed`), `truncate`, `purge` and
 //! `save_committed` have flushed to disk when they report success. openraft calls them from
 //! one task, in order, so there is a single writer.
+//!
+//! Group commit: `append` writes the entries (readable at once) and hands its callback to
+//! one flusher task, then returns, so openraft keeps accepting proposals during the fsync.
+//! The flusher takes every request waiting, flushes once, and completes them all in order;
+//! every flush of this store, the synchronous ones included, goes through it, so sled sees a
+//! single flushing writer and one fsync covers many entries.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
@@ -25,12 +31,46 @@ const VOTE_KEY: &[u8] = b"vote";
 const COMMITTED_KEY: &[u8] = b"committed";
 const LAST_PURGED_KEY: &[u8] = b"last_purged";
 
+/// A request to the flusher task.
+enum FlushRequest {
+    /// Entries appended: complete openraft's callback once they are durable.
+    Append(LogFlushed<TypeConfig>),
+    /// A synchronous flush: answer once everything written so far is durable.
+    Wait(tokio::sync::oneshot::Sender<Result<(), String>>),
+}
+
+/// Starts the one task that flushes `kv` for this store (see the module doc).
+fn spawn_flusher(kv: Kv) -> tokio::sync::mpsc::UnboundedSender<FlushRequest> {
+    let (sender, mut requests) = tokio::sync::mpsc::unbounded_channel::<FlushRequest>();
+    tokio::spawn(async move {
+        let mut waiting = Vec::new();
+        while let Some(first) = requests.recv().await {
+            waiting.push(first);
+            while let Ok(more) = requests.try_recv() {
+                waiting.push(more);
+            }
+            let flushed = kv.flush().await.map_err(|error| error.to_string());
+            for request in waiting.drain(..) {
+                match request {
+                    FlushRequest::Append(callback) => {
+                        callback.log_io_completed(flushed.clone().map_err(std::io::Error::other))
+                    }
+                    FlushRequest::Wait(reply) => {
+                        let _ = reply.send(flushed.clone());
+                    }
+                }
+            }
+        }
+    });
+    sender
+}
+
 /// The Raft log, vote and committed pointer of one node. Cloning shares the storage (the
 /// clone serves as openraft's log reader).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LogStore {
-    /// The engine, for flushes.
-    kv: Kv,
+    /// The flusher task: every flush of this store goes through it.
+    flusher: tokio::sync::mpsc::UnboundedSender<FlushRequest>,
     /// Entries by index.
     log: Space,
     /// Vote, committed pointer, last purged id.
@@ -41,19 +81,26 @@ type StorageResult<T> = Result<T, StorageError<NodeId>>;
 
 impl LogStore {
     /// The log store inside an open `kv`.
+    /// The log store inside an open `kv`; starts its flusher task (needs a tokio runtime).
     pub fn open(kv: Kv) -> Result<LogStore, KvError> {
         Ok(LogStore {
             log: kv.space(LOG_SPACE)?,
             meta: kv.space(META_SPACE)?,
-            kv,
+            flusher: spawn_flusher(kv),
         })
     }
 
     async fn flush(&self, subject: ErrorSubject<NodeId>, verb: ErrorVerb) -> StorageResult<()> {
-        self.kv
-            .flush()
-            .await
-            .map_err(|error| StorageIOError::new(subject, verb, &error).into())
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let detail = match self.flusher.send(FlushRequest::Wait(reply)) {
+            Ok(()) => match answer.await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(detail)) => detail,
+                Err(_) => "the flusher task stopped".to_string(),
+            },
+            Err(_) => "the flusher task stopped".to_string(),
+        };
+        Err(StorageIOError::new(subject, verb, &std::io::Error::other(detail)).into())
     }
 
     fn read_meta<T: serde::de::DeserializeOwned>(
@@ -178,18 +225,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.log
             .batch(ops)
             .map_err(|error| StorageIOError::write_logs(&error))?;
-        // Durable before openraft may count this entry towards a quorum.
-        let flushed = self.kv.flush().await;
-        match flushed {
-            Ok(()) => {
-                callback.log_io_completed(Ok(()));
-                Ok(())
-            }
-            Err(error) => {
-                callback.log_io_completed(Err(std::io::Error::other(error.to_string())));
-                Err(StorageIOError::write_logs(&error).into())
-            }
+        // Durable before openraft may count this entry towards a quorum: the flusher completes
+        // the callback only after its fsync.
+        if let Err(error) = self.flusher.send(FlushRequest::Append(callback)) {
+            let FlushRequest::Append(callback) = error.0 else {
+                unreachable!("the request sent was an append");
+            };
+            let failure = std::io::Error::other("the flusher task stopped");
+            let report = StorageIOError::write_logs(&failure);
+            callback.log_io_completed(Err(failure));
+            return Err(report.into());
         }
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
@@ -249,10 +296,15 @@ mod tests {
                 })
                 .collect();
             store.log.batch(ops).unwrap();
-            store.kv.flush().await.unwrap();
+            store
+                .flush(ErrorSubject::Logs, ErrorVerb::Write)
+                .await
+                .unwrap();
             store.purge(log_id(1)).await.unwrap();
             store.truncate(log_id(4)).await.unwrap();
         }
+        // Let the flusher task see its channel close and release the engine's lock.
+        tokio::task::yield_now().await;
         let mut store =
             LogStore::open(Kv::open(dir.path(), &KvOptions::default()).unwrap()).unwrap();
         assert_eq!(store.read_vote().await.unwrap(), Some(Vote::new(3, 1)));
