@@ -121,9 +121,16 @@ pub async fn resolve(
             };
             client_facts = Some(ClientFacts::bare(address, prefix, ClientOrigin::Ecs));
         }
-        answer.explain.push(format!(
-            "client {client}: static records answer every client alike (ECS scope /0)"
-        ));
+        if answer.gslb.is_some() {
+            answer.explain.push(format!(
+                "client {client}: located by address only; GeoIP and CIDR tables are the DNS \
+                 nodes' config, so geo rules by country or continent see an unknown location here"
+            ));
+        } else {
+            answer.explain.push(format!(
+                "client {client}: static records answer every client alike (ECS scope /0)"
+            ));
+        }
     }
     if answer.gslb.is_some() {
         let client = client_facts
