@@ -588,32 +588,17 @@ impl Ctl {
             }
             (Kind::Regions, name) => {
                 let mut regions = client.list_regions().await?;
-                if let Some(id) = name {
-                    regions.retain(|region| region.id == id);
-                    if regions.is_empty() {
-                        bail!("no region {id:?}");
-                    }
-                }
+                keep_only_id(&mut regions, name, |region| &region.id, "region")?;
                 self.show(&regions, || region_table(&regions))
             }
             (Kind::Endpoints, name) => {
                 let mut endpoints = client.list_endpoints().await?;
-                if let Some(id) = name {
-                    endpoints.retain(|endpoint| endpoint.id == id);
-                    if endpoints.is_empty() {
-                        bail!("no endpoint {id:?}");
-                    }
-                }
+                keep_only_id(&mut endpoints, name, |endpoint| &endpoint.id, "endpoint")?;
                 self.show(&endpoints, || endpoint_table(&endpoints))
             }
             (Kind::Tokens, name) => {
                 let mut tokens = client.list_tokens().await?;
-                if let Some(id) = name {
-                    tokens.retain(|token| token.id == id);
-                    if tokens.is_empty() {
-                        bail!("no token {id:?}");
-                    }
-                }
+                keep_only_id(&mut tokens, name, |token| &token.id, "token")?;
                 self.show(&tokens, || token_table(&tokens))
             }
             (Kind::GslbRecords, name) => {
@@ -638,32 +623,17 @@ impl Ctl {
             }
             (Kind::Checks, name) => {
                 let mut checks = client.list_checks().await?;
-                if let Some(id) = name {
-                    checks.retain(|check| check.id == id);
-                    if checks.is_empty() {
-                        bail!("no check {id:?}");
-                    }
-                }
+                keep_only_id(&mut checks, name, |check| &check.id, "check")?;
                 self.show(&checks, || check_table(&checks))
             }
             (Kind::Overrides, name) => {
                 let mut rules = client.list_overrides().await?;
-                if let Some(id) = name {
-                    rules.retain(|rule| rule.id == id);
-                    if rules.is_empty() {
-                        bail!("no override {id:?}");
-                    }
-                }
+                keep_only_id(&mut rules, name, |rule| &rule.id, "override")?;
                 self.show(&rules, || override_table(&rules))
             }
             (Kind::Drills, name) => {
                 let mut drills = client.list_drills().await?;
-                if let Some(id) = name {
-                    drills.retain(|drill| drill.id == id);
-                    if drills.is_empty() {
-                        bail!("no drill {id:?}");
-                    }
-                }
+                keep_only_id(&mut drills, name, |drill| &drill.id, "drill")?;
                 self.show(&drills, || drill_table(&drills))
             }
             (Kind::Audit, _) => {
@@ -1738,4 +1708,20 @@ mod tests {
         assert_eq!(format_millis(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_millis(1_700_000_000_000), "2023-11-14T22:13:20Z");
     }
+}
+
+/// With `id`, keeps only the item with that id, or fails naming the `kind`.
+fn keep_only_id<T>(
+    items: &mut Vec<T>,
+    id: Option<String>,
+    id_of: impl Fn(&T) -> &String,
+    kind: &str,
+) -> Result<()> {
+    if let Some(id) = id {
+        items.retain(|item| *id_of(item) == id);
+        if items.is_empty() {
+            bail!("no {kind} {id:?}");
+        }
+    }
+    Ok(())
 }
