@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{send_signal, wait_exit, TempDir, GSLB};
+use common::{dns_listen_address, send_signal, wait_exit, TempDir, GSLB};
 
 /// Starts the demo on free ports, runs each printed `curl` line (a write through the API or
 /// a backend's control), `gslbctl` line (with the printed `export`) and `dig` line in order
@@ -31,7 +31,7 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
             .args([
                 "demo",
                 "--dns",
-                "127.0.0.1:0",
+                &dns_listen_address().to_string(),
                 "--api",
                 "127.0.0.1:0",
                 "--token",
@@ -226,7 +226,7 @@ fn demo_nodes_die_with_the_demo() {
         .args([
             "demo",
             "--dns",
-            "127.0.0.1:0",
+            &dns_listen_address().to_string(),
             "--api",
             "127.0.0.1:0",
             "--data-dir",

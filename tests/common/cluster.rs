@@ -153,7 +153,7 @@ impl ClusterNode {
             child: None,
             log: LogLines::default(),
             http: "127.0.0.1:0".parse().unwrap(),
-            dns: (kind == Kind::DnsLearner).then(|| "127.0.0.1:0".parse().unwrap()),
+            dns: (kind == Kind::DnsLearner).then(super::dns_listen_address),
             seeds: seeds.to_vec(),
             import_zone,
             dir,

@@ -130,6 +130,28 @@ pub fn listening_address(line: &str, kind: &str) -> Option<SocketAddr> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
+/// A loopback address whose port is free for both UDP and TCP and lies *below* the kernel's
+/// ephemeral range (32768-60999 by default).
+///
+/// A DNS listener must not take an ephemeral port in tests: `dig` binds its client socket
+/// with `SO_REUSEPORT`, so the kernel may hand it the server's own port, and a query sent
+/// from 127.0.0.1:P to 127.0.0.1:P comes straight back to dig's connected socket ("query
+/// response not set", an echo of its own query). Seen once in CI as a flaky empty answer.
+pub fn dns_listen_address() -> SocketAddr {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(7919);
+    for _ in 0..2000 {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(step.wrapping_mul(97)) % 12_000) as u16;
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        if UdpSocket::bind(address).is_ok() && std::net::TcpListener::bind(address).is_ok() {
+            return address;
+        }
+    }
+    panic!("no free port for DNS in 20000..32000 on 127.0.0.1");
+}
+
 /// A running `gslb serve`.
 pub struct Server {
     /// The child process; killed on drop.
@@ -150,8 +172,9 @@ impl Server {
     pub fn start_with(dns_extra: &str, tail: &str) -> Server {
         let dir = TempDir::new("server");
         dir.write("example.test.zone", &example_zone());
+        let listen = dns_listen_address();
         let config = format!(
-            "[log]\nlevel = \"info\"\n\n[dns]\nlisten = [\"127.0.0.1:0\"]\nudp_workers = 2\n{dns_extra}\n\n\
+            "[log]\nlevel = \"info\"\n\n[dns]\nlisten = [\"{listen}\"]\nudp_workers = 2\n{dns_extra}\n\n\
              [dns.chaos]\nid = \"test-node\"\n\n\
              [[zones]]\nfile = \"example.test.zone\"\norigin = \"example.test.\"\n{tail}\n"
         );
