@@ -1,6 +1,6 @@
-//! `gslb demo-backend` (hidden): one sample region's backend for `gslb demo`, an HTTP server
-//! on loopback that stands in for the region's service, its database's replication status
-//! and its Kubernetes nodes.
+//! `gslb demo-backend` (hidden): one sample region's backend for `gslb demo` and the network
+//! namespace tests, an HTTP server that stands in for the region's service, its database's
+//! replication status and its Kubernetes nodes.
 //!
 //! On `--listen ADDR` (port 0 picks one, call it P) it serves:
 //! - `GET /healthz`: 200 `ok` (what the `http` check of the region's endpoint asks);
@@ -17,12 +17,21 @@
 //! path with 200 `{"localEndpoints": 1}`, the others with 503 `{"localEndpoints": 0}`; the
 //! first `ready` nodes are the ready ones.
 //!
-//! Bounded: loopback addresses only, at most `MAX_NODES` nodes, request bodies of at most
-//! `MAX_BODY` bytes. It logs `listening on http ADDR` once every listener is bound, and
+//! With `--peers ADDR:PORT,…` the region's database is one member of a replicated set whose
+//! other members are those backends: every `PEER_PROBE_INTERVAL` it asks each peer's
+//! `/healthz` from its own address (the "database link"), and reports `in_quorum: true` only
+//! while it reaches a majority of the set (itself included) within `PEER_FRESH`. Cut the
+//! link between regions and the minority's replication status fails by itself, the way a
+//! real database's would; `POST /demo/replication` can still force it out.
+//!
+//! Bounded: loopback addresses or the benchmarking network 198.18.0.0/15 (RFC 2544, what the
+//! namespace tests use) only, at most `MAX_NODES` nodes and `MAX_PEERS` peers, request
+//! bodies of at most `MAX_BODY` bytes, peer replies of at most `MAX_PEER_REPLY` bytes. It logs `listening on http ADDR` once every listener is bound, and
 //! exits 0 on SIGTERM or SIGINT (the demo gives its children a parent-death SIGTERM).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use axum::body::Bytes;
@@ -33,7 +42,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket};
 
 /// The most simulated nodes one backend runs.
 pub const MAX_NODES: u32 = 32;
@@ -47,11 +57,26 @@ const BIND_ATTEMPTS: usize = 20;
 /// The replication lag reported while nothing set another.
 const DEFAULT_LAG_SECONDS: f64 = 0.4;
 
+/// The most replication peers one backend follows.
+pub const MAX_PEERS: usize = 8;
+
+/// How often the database link to each peer is tried.
+const PEER_PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How long one try of the database link may take.
+const PEER_PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A peer counts as reachable while its last good answer is at most this old.
+const PEER_FRESH: Duration = Duration::from_millis(1000);
+
+/// The most bytes read of a peer's answer (its status line is all that matters).
+const MAX_PEER_REPLY: usize = 256;
+
 /// `gslb demo-backend` flags.
 #[derive(Debug, clap::Args)]
 pub struct BackendArgs {
-    /// The loopback address of the backend (port 0 picks one); node `i` listens on this
-    /// address plus `i` in the last octet, same port.
+    /// The address of the backend, on loopback or in 198.18.0.0/15 (port 0 picks one); node
+    /// `i` listens on this address plus `i` in the last octet, same port.
     #[arg(long, value_name = "ADDR:PORT")]
     listen: SocketAddr,
     /// The region it stands for (shown in its answers and log).
@@ -60,12 +85,18 @@ pub struct BackendArgs {
     /// Simulated Kubernetes nodes (all ready at start).
     #[arg(long, value_name = "N", default_value_t = 3)]
     nodes: u32,
+    /// The other members of the region's replicated database (their backends' addresses):
+    /// the replication status is in quorum only while a majority of them and this one can
+    /// reach each other. None: a database of one, always in quorum unless told otherwise.
+    #[arg(long, value_name = "ADDR:PORT", value_delimiter = ',')]
+    peers: Vec<SocketAddr>,
 }
 
 /// What a demo user can change.
 #[derive(Debug, Clone, Copy)]
 struct Status {
-    /// Whether the region's database is in quorum.
+    /// Whether the region's database is in quorum as far as the operator says (`POST
+    /// /demo/replication`); the reported status also needs the peers (`peers_in_quorum`).
     in_quorum: bool,
     /// The replication lag reported, in seconds.
     lag_seconds: f64,
@@ -81,6 +112,10 @@ struct Shared {
     nodes: u32,
     /// The status; a plain mutex: held for a copy or an assignment, never across an await.
     status: Mutex<Status>,
+    /// The other database members, in `--peers` order.
+    peers: Vec<SocketAddr>,
+    /// When each peer last answered over the database link (same order as `peers`).
+    peer_seen: Mutex<Vec<Option<Instant>>>,
 }
 
 type Backend = Arc<Shared>;
@@ -102,23 +137,74 @@ impl Shared {
         *status
     }
 
+    /// How many peers answered over the database link within `PEER_FRESH` of `now`.
+    fn peers_reachable(&self, now: Instant) -> usize {
+        self.peer_seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .flatten()
+            .filter(|seen| now.saturating_duration_since(**seen) <= PEER_FRESH)
+            .count()
+    }
+
+    /// Whether this member and the peers it reaches are a majority of the database.
+    fn peers_in_quorum(&self, now: Instant) -> bool {
+        has_majority(self.peers_reachable(now), self.peers.len())
+    }
+
+    /// The replication status as the `replication` check reads it.
+    fn replication(&self, status: Status) -> serde_json::Value {
+        let now = Instant::now();
+        json!({
+            "in_quorum": status.in_quorum && self.peers_in_quorum(now),
+            "lag_seconds": status.lag_seconds,
+            "members": self.peers.len() + 1,
+            "members_reachable": self.peers_reachable(now) + 1,
+        })
+    }
+
     fn describe(&self, status: Status) -> serde_json::Value {
         json!({
             "region": self.region,
-            "replication": { "in_quorum": status.in_quorum, "lag_seconds": status.lag_seconds },
+            "replication": self.replication(status),
             "nodes": self.nodes,
             "ready": status.ready,
         })
     }
 }
 
+/// Whether this member plus `reachable` of its `peers` peers make a strict majority.
+fn has_majority(reachable: usize, peers: usize) -> bool {
+    2 * (reachable + 1) > peers + 1
+}
+
+/// Whether `ip` is one a backend may listen on: loopback, or the benchmarking network
+/// 198.18.0.0/15 (RFC 2544) the namespace tests give their regions.
+fn allowed_listen_ip(ip: Ipv4Addr) -> bool {
+    let octets = ip.octets();
+    ip.is_loopback() || (octets[0] == 198 && octets[1] & 0xfe == 18)
+}
+
 /// Runs the backend until SIGTERM or SIGINT.
 pub fn run(args: BackendArgs) -> anyhow::Result<()> {
     let IpAddr::V4(ip) = args.listen.ip() else {
-        bail!("--listen {}: must be an IPv4 loopback address", args.listen);
+        bail!("--listen {}: must be an IPv4 address", args.listen);
     };
-    if !ip.is_loopback() {
-        bail!("--listen {}: must be a loopback address", args.listen);
+    if !allowed_listen_ip(ip) {
+        bail!(
+            "--listen {}: must be a loopback address or in 198.18.0.0/15",
+            args.listen
+        );
+    }
+    if args.peers.len() > MAX_PEERS {
+        bail!(
+            "--peers: at most {MAX_PEERS} peers, got {}",
+            args.peers.len()
+        );
+    }
+    if let Some(own) = args.peers.iter().find(|peer| peer.ip() == args.listen.ip()) {
+        bail!("--peers: {own} is this backend's own address");
     }
     if args.nodes == 0 || args.nodes > MAX_NODES {
         bail!("--nodes {}: must be within 1..={MAX_NODES}", args.nodes);
@@ -147,6 +233,8 @@ async fn serve(args: BackendArgs, ip: Ipv4Addr) -> anyhow::Result<()> {
             lag_seconds: DEFAULT_LAG_SECONDS,
             ready: args.nodes,
         }),
+        peers: args.peers.clone(),
+        peer_seen: Mutex::new(vec![None; args.peers.len()]),
     });
     let address = main.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -160,6 +248,14 @@ async fn serve(args: BackendArgs, ip: Ipv4Addr) -> anyhow::Result<()> {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(backend.clone());
     servers.spawn(serve_until(main, app, stop_rx.clone()));
+    for index in 0..backend.peers.len() {
+        servers.spawn(follow_peer(
+            backend.clone(),
+            index,
+            address.ip(),
+            stop_rx.clone(),
+        ));
+    }
     for (index, listener) in nodes.into_iter().enumerate() {
         let node = u32::try_from(index).unwrap_or(u32::MAX).saturating_add(1);
         eprintln!(
@@ -252,11 +348,75 @@ async fn serve_until(
         .context("http server failed")
 }
 
+/// Tries the database link to peer `index` every `PEER_PROBE_INTERVAL` from `source` (this
+/// backend's own address, so a firewall rule on that pair of addresses cuts exactly this
+/// link) until `stop`, recording when it last answered.
+async fn follow_peer(
+    backend: Backend,
+    index: usize,
+    source: IpAddr,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let peer = backend.peers[index];
+    let mut reachable = false;
+    loop {
+        let answered = tokio::time::timeout(PEER_PROBE_TIMEOUT, peer_answers(source, peer))
+            .await
+            .unwrap_or(false);
+        if answered {
+            let mut seen = backend
+                .peer_seen
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            seen[index] = Some(Instant::now());
+        }
+        if answered != reachable {
+            eprintln!(
+                "region {}: database link to {peer} {}",
+                backend.region,
+                if answered { "up" } else { "down" }
+            );
+            reachable = answered;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(PEER_PROBE_INTERVAL) => {}
+            _ = stop.wait_for(|stop| *stop) => return Ok(()),
+        }
+    }
+}
+
+/// One try of the database link: `GET /healthz` on `peer` from `source`, true on a 200.
+async fn peer_answers(source: IpAddr, peer: SocketAddr) -> bool {
+    let Ok(socket) = TcpSocket::new_v4() else {
+        return false;
+    };
+    if socket.bind(SocketAddr::new(source, 0)).is_err() {
+        return false;
+    }
+    let Ok(mut stream) = socket.connect(peer).await else {
+        return false;
+    };
+    let request = format!("GET /healthz HTTP/1.1\r\nHost: {peer}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut reply = [0u8; MAX_PEER_REPLY];
+    let mut length = 0;
+    while length < reply.len() {
+        match stream.read(&mut reply[length..]).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => length += read,
+        }
+        if reply[..length].contains(&b'\n') {
+            break;
+        }
+    }
+    reply[..length].starts_with(b"HTTP/1.1 200") || reply[..length].starts_with(b"HTTP/1.0 200")
+}
+
 async fn replication(State(backend): State<Backend>) -> Json<serde_json::Value> {
     let status = backend.status();
-    Json(json!({
-        "replication": { "in_quorum": status.in_quorum, "lag_seconds": status.lag_seconds }
-    }))
+    Json(json!({ "replication": backend.replication(status) }))
 }
 
 async fn demo_status(State(backend): State<Backend>) -> Json<serde_json::Value> {
@@ -350,4 +510,48 @@ fn refuse(message: String) -> Response {
         Json(json!({ "code": "invalid", "message": message })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of three is in quorum with one peer reachable, not with none; one of one
+    /// always is; four members need two peers.
+    #[test]
+    fn a_majority_counts_this_member_too() {
+        for (reachable, peers, expected) in [
+            (0, 0, true),
+            (0, 2, false),
+            (1, 2, true),
+            (2, 2, true),
+            (1, 3, false),
+            (2, 3, true),
+        ] {
+            assert_eq!(
+                has_majority(reachable, peers),
+                expected,
+                "{reachable} of {peers} peers"
+            );
+        }
+    }
+
+    /// Loopback and 198.18.0.0/15 are allowed; the neighbours of that network and public
+    /// addresses are not.
+    #[test]
+    fn backends_listen_on_loopback_or_the_benchmarking_network_only() {
+        for (ip, expected) in [
+            ("127.0.0.1", true),
+            ("127.3.4.5", true),
+            ("198.18.0.1", true),
+            ("198.19.255.254", true),
+            ("198.17.255.255", false),
+            ("198.20.0.1", false),
+            ("192.0.2.1", false),
+            ("0.0.0.0", false),
+        ] {
+            let ip: Ipv4Addr = ip.parse().unwrap();
+            assert_eq!(allowed_listen_ip(ip), expected, "{ip}");
+        }
+    }
 }
