@@ -7,22 +7,88 @@
 //! replication leases, fail closed) through the REST API in one batch, waits until both DNS
 //! nodes serve it, and prints `dig`, `curl` and `gslbctl` lines that work as printed.
 //!
-//! Children get a parent-death signal, and Ctrl-C / SIGTERM stop every one of them. A
+//! Children get a parent-death signal, and Ctrl-C / SIGTERM stop every one of them; so do a
+//! panic (a hook signals them before unwinding, the `Nodes` guard reaps them) and any early
+//! return. Printing never panics: with stdout closed (`gslb demo | head -3`) the demo says so
+//! once on stderr and keeps running quietly until stopped, as a server whose log reader went
+//! away would. A
 //! `--data-dir` of an earlier run resumes that cluster from disk (same ports, since Raft
 //! knows voters by address); the backends take fresh ports, and the batch rewrites the
 //! checks that point at them.
 
+use std::fmt;
 use std::fs;
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde_json::json;
 
 use crate::process;
+
+/// Prints one line of the demo's output on stdout, never panicking (see [`say`]).
+macro_rules! say {
+    () => {
+        say(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        say(format_args!($($arg)*))
+    };
+}
+
+/// Set once stdout refused a line: the rest of the output is dropped.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `line` to stdout. `println!` panics when the reader has gone (EPIPE, as after
+/// `gslb demo | head -3`); here the first failure is reported once on stderr and later lines
+/// are dropped, while the cluster keeps running until Ctrl-C or SIGTERM: the printed lines
+/// are a guide to the demo, not its purpose.
+fn say(line: fmt::Arguments<'_>) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        // stderr may be closed too: ignore that as well.
+        let _ = writeln!(
+            std::io::stderr(),
+            "gslb demo: stdout is closed; still running quietly (Ctrl-C or SIGTERM stops it)"
+        );
+    }
+}
+
+/// Pids of the running children, for the panic hook. Only touched when a child starts,
+/// when `Nodes` has reaped them all, and by the hook.
+static CHILD_PIDS: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// Makes any panic SIGTERM every child first, then report as before. With unwinding the
+/// `Nodes` guard then waits for them (and kills the slow ones); should the binary ever be
+/// built with `panic = "abort"`, the guard would not run, and this is what stops them.
+fn install_panic_hook() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            // try_lock: the panic may have come from inside the lock.
+            if let Ok(pids) = CHILD_PIDS.try_lock() {
+                for pid in pids.iter() {
+                    process::terminate(*pid);
+                }
+            }
+            previous(info);
+        }));
+    });
+}
 
 /// The sample zone's apex.
 const DEMO_ZONE: &str = "demo.gslb.test.";
@@ -158,11 +224,16 @@ impl Drop for Nodes {
                 }
             }
         }
+        // Reaped: their pids may be reused now.
+        if let Ok(mut pids) = CHILD_PIDS.lock() {
+            pids.clear();
+        }
     }
 }
 
 /// Runs the demo until Ctrl-C or SIGTERM.
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    install_panic_hook();
     let (data_dir, remove_after) = match &args.data_dir {
         Some(dir) => (dir.clone(), false),
         None => (fresh_temp_dir()?, true),
@@ -237,11 +308,18 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
         }
     }
 
+    // Watch the signals before the banner says "press Ctrl-C": a SIGTERM sent as soon as
+    // the banner (or, with stdout closed, the stderr notice) appears must stop the demo
+    // cleanly, not kill it by the default action.
+    let signals = {
+        let _context = runtime.enter();
+        StopSignals::watch()?
+    };
     print_banner(args, data_dir, &plan, &nodes.0);
-    runtime.block_on(wait_for_stop(&mut nodes))?;
-    println!("stopping {} child process(es)", nodes.0.len());
+    runtime.block_on(wait_for_stop(signals, &mut nodes))?;
+    say!("stopping {} child process(es)", nodes.0.len());
     drop(nodes);
-    println!("stopped");
+    say!("stopped");
     Ok(())
 }
 
@@ -267,6 +345,9 @@ fn spawn_child(
     let child = command
         .spawn()
         .with_context(|| format!("cannot start {name}"))?;
+    if let Ok(mut pids) = CHILD_PIDS.lock() {
+        pids.push(child.id());
+    }
     Ok(Node {
         name: name.to_string(),
         role,
@@ -722,7 +803,7 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
         backend_of(nodes, region).map_or_else(String::new, |node| format!("http://{}", node.http))
     };
     if plan.resumed {
-        println!(
+        say!(
             "gslb demo: resumed the cluster of an earlier run in {} (its ports; --dns, --api \
              and --token apply to a fresh data dir only)",
             data_dir.display()
@@ -733,7 +814,7 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
     } else {
         ""
     };
-    println!(
+    say!(
         "gslb demo: a 3-voter control plane and {} DNS nodes (Raft learners){probers} on \
          loopback; zone {DEMO_ZONE} with GSLB records www, api and db written through the \
          control plane",
@@ -743,9 +824,10 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
         let pid = node.child.id();
         let log = node.log.display();
         match (node.role, node.address) {
-            (Role::Dns, Some(address)) => println!(
+            (Role::Dns, Some(address)) => say!(
                 "  node {} pid {pid} dns udp+tcp {address} http {} log {log}",
-                node.name, node.http
+                node.name,
+                node.http
             ),
             (Role::Backend, _) => {
                 let port = node.http.port();
@@ -754,48 +836,55 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
                     .map(|ip| format!("{ip}:{port}"))
                     .collect::<Vec<_>>()
                     .join(" ");
-                println!(
+                say!(
                     "  {} pid {pid} http {} (healthz, replication) nodes {kube} log {log}",
-                    node.name, node.http
+                    node.name,
+                    node.http
                 );
             }
-            (Role::Prober, _) => println!(
+            (Role::Prober, _) => say!(
                 "  node {} pid {pid} prober http {} log {log}",
-                node.name, node.http
+                node.name,
+                node.http
             ),
-            _ => println!(
+            _ => say!(
                 "  node {} pid {pid} api+raft http {} log {log}",
-                node.name, node.http
+                node.name,
+                node.http
             ),
         }
     }
-    println!("  data dir {}", data_dir.display());
-    println!("  api {api}  token {token}");
-    println!();
-    println!("regions (endpoint address, clients placed there by [dns.geo]):");
+    say!("  data dir {}", data_dir.display());
+    say!("  api {api}  token {token}");
+    say!();
+    say!("regions (endpoint address, clients placed there by [dns.geo]):");
     for region in &REGIONS {
-        println!(
+        say!(
             "  {:<9} {}  {} {}  clients {}",
-            region.id, region.address, region.country, region.continent, region.clients
+            region.id,
+            region.address,
+            region.country,
+            region.continent,
+            region.clients
         );
     }
-    println!();
-    println!("try:");
+    say!();
+    say!("try:");
     let first = at(dns[0]);
-    println!("  # www: geo by continent with failover inside (ECS +subnet= says where the");
-    println!("  # client is), the lowest RTT from this DNS node's prober for anyone else");
+    say!("  # www: geo by continent with failover inside (ECS +subnet= says where the");
+    say!("  # client is), the lowest RTT from this DNS node's prober for anyone else");
     for region in &REGIONS {
-        println!(
+        say!(
             "  dig {first} www.demo.gslb.test A +subnet={}",
             region.clients
         );
     }
-    println!("  dig {first} www.demo.gslb.test A");
-    println!("  # api: weighted, 95% primary (us-east) and 5% disaster recovery (ap-south)");
-    println!("  dig {first} api.demo.gslb.test A");
-    println!("  # db: every region whose replication a quorum of probers confirmed (a lease);");
-    println!("  # split_brain_guard, and fail_closed: no answer rather than a split region");
-    println!("  dig {first} db.demo.gslb.test A");
+    say!("  dig {first} www.demo.gslb.test A");
+    say!("  # api: weighted, 95% primary (us-east) and 5% disaster recovery (ap-south)");
+    say!("  dig {first} api.demo.gslb.test A");
+    say!("  # db: every region whose replication a quorum of probers confirmed (a lease);");
+    say!("  # split_brain_guard, and fail_closed: no answer rather than a split region");
+    say!("  dig {first} db.demo.gslb.test A");
     let lines = [
         (
             "static records beside them: an IPv6 address",
@@ -822,22 +911,22 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
     ];
     for (what, query) in lines {
         if !what.is_empty() {
-            println!("  # {what}");
+            say!("  # {what}");
         }
-        println!("  dig {first} {query}");
+        say!("  dig {first} {query}");
     }
-    println!("  # the second DNS node answers the same");
-    println!("  dig {} www.demo.gslb.test A", at(dns[1]));
-    println!();
-    println!("  # change the zone through the API (any node forwards to the leader) ...");
-    println!(
+    say!("  # the second DNS node answers the same");
+    say!("  dig {} www.demo.gslb.test A", at(dns[1]));
+    say!();
+    say!("  # change the zone through the API (any node forwards to the leader) ...");
+    say!(
         "  curl -sS -X PUT -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \
          -d '{{\"name\":\"new\",\"type\":\"A\",\"data\":[\"192.0.2.99\"]}}' \
          {api}/v1/zones/{DEMO_ZONE}/records/new/A"
     );
-    println!("  # ... and both DNS nodes answer it");
-    println!("  dig {first} new.demo.gslb.test A");
-    println!("  dig {} new.demo.gslb.test A", at(dns[1]));
+    say!("  # ... and both DNS nodes answer it");
+    say!("  dig {first} new.demo.gslb.test A");
+    say!("  dig {} new.demo.gslb.test A", at(dns[1]));
     // The gslbctl built next to this binary, when there is one (`cargo run -- demo`).
     let gslbctl = std::env::current_exe()
         .ok()
@@ -845,74 +934,88 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
         .filter(|path| path.exists())
         .map_or_else(|| "gslbctl".to_string(), |path| path.display().to_string());
     let resolve = format!("{gslbctl} resolve");
-    println!("  # the same with gslbctl: status, health with every vote, and why www answers");
-    println!("  # a client what it does (the API does not place clients yet: [dns.geo] is the DNS");
-    println!("  # nodes', so resolve shows the branch for clients of unknown location)");
-    println!("  export GSLB_API={api} GSLB_TOKEN={token}");
-    println!("  {gslbctl} cluster status");
-    println!("  {gslbctl} health");
-    println!(
+    say!("  # the same with gslbctl: status, health with every vote, and why www answers");
+    say!("  # a client what it does (the API does not place clients yet: [dns.geo] is the DNS");
+    say!("  # nodes', so resolve shows the branch for clients of unknown location)");
+    say!("  export GSLB_API={api} GSLB_TOKEN={token}");
+    say!("  {gslbctl} cluster status");
+    say!("  {gslbctl} health");
+    say!(
         "  {resolve} www.demo.gslb.test --client {} --explain",
         REGIONS[0].client
     );
-    println!("  {gslbctl} zone export {DEMO_ZONE}");
-    println!();
+    say!("  {gslbctl} zone export {DEMO_ZONE}");
+    say!();
     if WITH_PROBERS {
         let eu = backend("eu-west");
         let ap = backend("ap-south");
-        println!("  # cut eu-west's replication: its probers' check fails within ~2 s, the region");
-        println!("  # goes down, and db stops answering 192.0.2.20 (EU clients of www move on)");
-        println!("  curl -sS -X POST {eu}/demo/replication -d '{{\"in_quorum\": false}}'");
-        println!("  dig {first} db.demo.gslb.test A");
-        println!(
+        say!("  # cut eu-west's replication: its probers' check fails within ~2 s, the region");
+        say!("  # goes down, and db stops answering 192.0.2.20 (EU clients of www move on)");
+        say!("  curl -sS -X POST {eu}/demo/replication -d '{{\"in_quorum\": false}}'");
+        say!("  dig {first} db.demo.gslb.test A");
+        say!(
             "  dig {first} www.demo.gslb.test A +subnet={}",
             REGIONS[1].clients
         );
-        println!("  {resolve} db.demo.gslb.test --explain");
-        println!("  # heal it: the next confirmation renews its lease and db answers it again");
-        println!("  curl -sS -X POST {eu}/demo/replication -d '{{\"in_quorum\": true}}'");
-        println!();
-        println!(
+        say!("  {resolve} db.demo.gslb.test --explain");
+        say!("  # heal it: the next confirmation renews its lease and db answers it again");
+        say!("  curl -sS -X POST {eu}/demo/replication -d '{{\"in_quorum\": true}}'");
+        say!();
+        say!(
             "  # a drill: leave ap-south {} ready node(s) of {NODES_PER_REGION} (its kube-local \
              check needs {MIN_READY_NODES}),",
             MIN_READY_NODES - 1
         );
-        println!("  # watch its clients fail over to eu-west, then bring the nodes back");
-        println!(
+        say!("  # watch its clients fail over to eu-west, then bring the nodes back");
+        say!(
             "  curl -sS -X POST {ap}/demo/nodes -d '{{\"ready\": {}}}'",
             MIN_READY_NODES - 1
         );
-        println!("  {gslbctl} health");
-        println!(
+        say!("  {gslbctl} health");
+        say!(
             "  dig {first} www.demo.gslb.test A +subnet={}",
             REGIONS[2].clients
         );
-        println!("  curl -sS -X POST {ap}/demo/nodes -d '{{\"ready\": {NODES_PER_REGION}}}'");
+        say!("  curl -sS -X POST {ap}/demo/nodes -d '{{\"ready\": {NODES_PER_REGION}}}'");
     } else {
-        println!("not built yet, so not started: probers. Nothing probes the backends, so");
-        println!("health stays unknown: www and api answer as if up (unknown_as up), and db,");
-        println!("guarded by replication leases only probers renew, answers nothing.");
+        say!("not built yet, so not started: probers. Nothing probes the backends, so");
+        say!("health stays unknown: www and api answer as if up (unknown_as up), and db,");
+        say!("guarded by replication leases only probers renew, answers nothing.");
     }
     if args.api.port() != 0 && voter != args.api {
-        println!(
+        say!(
             "  (--api {} not used: the resumed cluster keeps its ports)",
             args.api
         );
     }
-    println!();
-    println!("press Ctrl-C to stop");
+    say!();
+    say!("press Ctrl-C to stop");
+}
+
+/// SIGINT and SIGTERM, watched from the moment this is made (needs a runtime context).
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn watch() -> anyhow::Result<StopSignals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+        })
+    }
 }
 
 /// Blocks until SIGINT/SIGTERM, or fails when a child exits on its own.
-async fn wait_for_stop(nodes: &mut Nodes) -> anyhow::Result<()> {
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot watch SIGTERM")?;
+async fn wait_for_stop(mut signals: StopSignals, nodes: &mut Nodes) -> anyhow::Result<()> {
     let mut check = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             biased;
-            _ = terminate.recv() => return Ok(()),
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = signals.terminate.recv() => return Ok(()),
+            _ = signals.interrupt.recv() => return Ok(()),
             _ = check.tick() => {
                 for node in &mut nodes.0 {
                     if let Ok(Some(status)) = node.child.try_wait() {

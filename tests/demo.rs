@@ -374,3 +374,87 @@ fn demo_refuses_a_port_in_use() {
         "{stderr}"
     );
 }
+
+/// With its stdout closed before the banner (as in `gslb demo | true`, or `| head -3` once
+/// head has gone), the demo neither panics on the broken pipe nor stops: it says so once on
+/// stderr and keeps serving, SIGTERM then stops it with status 0, and none of its eleven
+/// children outlives it (their pids are gone and the DNS port is free again).
+#[test]
+fn demo_with_stdout_closed_keeps_serving_and_stops_every_child() {
+    let dir = TempDir::new("demo-closed-stdout");
+    let dns = dns_listen_address();
+    let mut demo = Command::new(GSLB)
+        .args(["demo", "--dns", &dns.to_string(), "--api", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(&dir.0)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the demo has written anything.
+    drop(demo.stdout.take());
+    let stderr = common::LogLines::follow(demo.stderr.take().unwrap());
+
+    eprintln!("-- the demo notices the closed stdout at its banner and keeps running");
+    let notice = stderr.wait_for("stdout is closed", Duration::from_secs(60));
+    assert!(
+        notice.is_some(),
+        "no notice of the closed stdout; stderr:\n{}",
+        stderr.text()
+    );
+    let dns_port = dns.port().to_string();
+    let dig = [
+        "dig",
+        "@127.0.0.1",
+        "-p",
+        &dns_port,
+        "www.demo.gslb.test",
+        "A",
+    ];
+    let answer = retry_dig(&dig);
+    assert!(answered_with_data(&answer), "still serving:\n{answer}");
+    assert!(demo.try_wait().unwrap().is_none(), "the demo is running");
+    let children = children_of(demo.id());
+    assert_eq!(children.len(), CHILDREN, "children: {children:?}");
+
+    eprintln!("-- SIGTERM stops the demo cleanly and every child with it");
+    send_signal(demo.id(), "TERM");
+    let status = wait_exit(&mut demo, Duration::from_secs(30)).expect("the demo exits");
+    let log = stderr.text();
+    assert!(status.success(), "exit {status}; stderr:\n{log}");
+    assert!(!log.contains("panicked"), "stderr:\n{log}");
+    for pid in children {
+        assert!(
+            wait_until(Duration::from_secs(5), || !process_alive(pid)),
+            "child pid {pid} outlived the demo"
+        );
+    }
+    assert!(
+        std::net::UdpSocket::bind(dns).is_ok() && std::net::TcpListener::bind(dns).is_ok(),
+        "the DNS address {dns} is still held"
+    );
+}
+
+/// Pids of the live processes whose parent is `parent` (from `/proc/*/stat`).
+fn children_of(parent: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+        let ppid = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|ppid| ppid.parse::<u32>().ok());
+        if ppid == Some(parent) && process_alive(pid) {
+            children.push(pid);
+        }
+    }
+    children
+}
