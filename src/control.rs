@@ -4,7 +4,8 @@
 //! Start-up, in order: bind the HTTP listener (log `listening on http ADDR`), start the Raft
 //! node on its data directory (it restores its last state from disk before anything else), serve
 //! the Raft routes and the REST API (`gslb_api::serve`, with `control.api_token` as the first
-//! admin token), start the DNS listeners once the plan of the restored state is installed, then
+//! admin token), start the DNS listeners once the plan of the restored state is installed (a
+//! restarted node first catches up with the leader, for at most `CATCH_UP_TIMEOUT`), then
 //! take the node's place in the cluster in the background:
 //! - a node whose id is in `control.bootstrap.voters` and is the lowest there initializes a new
 //!   cluster on first start, then imports the config's zone files once (`PutZone`; again on a
@@ -17,7 +18,7 @@
 //!
 //! Static stability: the DNS role only ever reads the node's state watch. When the voters are
 //! unreachable the node keeps answering from its last applied state, and a restart restores
-//! that state from disk without any peer.
+//! that state from disk without any peer (after `CATCH_UP_TIMEOUT` without a leader).
 //!
 //! With `[prober]` the node also runs its vantage's health checks (`crate::prober`), planned
 //! from its own replicated state and reported through the API.
@@ -47,6 +48,9 @@ const RETRY_FIRST: Duration = Duration::from_millis(200);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 /// How long shutdown lets open HTTP requests finish.
 const HTTP_DRAIN: Duration = Duration::from_secs(5);
+/// How long a restarted DNS node waits to catch up with a leader before it answers from its
+/// restored state anyway (a leader reaches a member within a heartbeat or two).
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Runs a control-plane node until SIGTERM/SIGINT. `import` holds the config's zone files,
 /// written into the cluster once by the node that creates it.
@@ -102,7 +106,22 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     if config.dns {
         let responder = Arc::new(build_responder(&config));
         let follower = spawn_plan_follower(node.state_watch(), responder.clone());
-        let version = node.state().version;
+        let mut version = node.state().version;
+        if version > 0 {
+            // Restarted: answer like the peers from the first query, not from the state this
+            // node had when it went down (DESIGN "deterministic cold start"); without a
+            // leader, static stability: serve the restored state.
+            match node.catch_up(CATCH_UP_TIMEOUT).await {
+                Ok(applied) => {
+                    tracing::info!(restored = version, applied, "caught up with the leader");
+                    version = applied;
+                }
+                Err(error) => tracing::warn!(
+                    restored = version,
+                    "answering from the restored state, no leader caught up with: {error}"
+                ),
+            }
+        }
         if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
             anyhow::bail!(
                 "the answer plan of version {version} was not ready within {PLAN_TIMEOUT:?}"

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -323,6 +324,9 @@ pub(crate) struct NodeInner {
     pub(crate) secret: ClusterSecret,
     /// When this node last accepted an append-entries call from a leader.
     pub(crate) last_leader_contact: Mutex<Option<Instant>>,
+    /// The highest commit index a leader's append-entries call carried since start: what
+    /// `catch_up` waits to have applied.
+    pub(crate) leader_commit_seen: AtomicU64,
     /// See `NodeOptions::commit_timeout`.
     pub(crate) commit_timeout: Duration,
     /// Snapshot builders still running; shutdown waits for them.
@@ -421,6 +425,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             client,
             secret: options.cluster_secret,
             last_leader_contact: Mutex::new(None),
+            leader_commit_seen: AtomicU64::new(0),
             commit_timeout: options.commit_timeout,
             snapshot_builders,
             reporter: Mutex::new(None),
@@ -672,6 +677,22 @@ impl NodeHandle {
         }
     }
 
+    /// Waits until this node has applied everything a leader had committed when it first
+    /// reached this node since start (or until it is the leader itself), up to `timeout`;
+    /// the version reached. A restarted DNS node calls it before it answers, so its first
+    /// answer is its peers' and not the state it had when it went down. `Err` (with the
+    /// reason) when no leader came within `timeout`: the caller then serves what it has.
+    pub async fn catch_up(&self, timeout: Duration) -> Result<u64, String> {
+        let seen = &self.inner.leader_commit_seen;
+        self.wait_metrics(timeout, "a leader's commit index applied", |metrics| {
+            metrics.state == RaftState::Leader
+                || (metrics.millis_since_leader_contact.is_some()
+                    && metrics.applied_index >= seen.load(Ordering::SeqCst))
+        })
+        .await
+        .map(|metrics| metrics.applied_index)
+    }
+
     /// Takes a snapshot now (and lets openraft purge the log below it).
     pub async fn trigger_snapshot(&self) -> Result<(), String> {
         self.inner
@@ -907,8 +928,13 @@ impl NodeHandle {
         }
     }
 
-    /// Records that a leader just reached this node.
-    pub(crate) fn note_leader_contact(&self) {
+    /// Records that a leader just reached this node, telling its commit index if it did.
+    pub(crate) fn note_leader_contact(&self, leader_commit: Option<u64>) {
+        if let Some(index) = leader_commit {
+            self.inner
+                .leader_commit_seen
+                .fetch_max(index, Ordering::SeqCst);
+        }
         *self
             .inner
             .last_leader_contact

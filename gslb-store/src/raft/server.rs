@@ -66,6 +66,7 @@ async fn append(
     State(node): State<NodeHandle>,
     Json(request): Json<AppendEntriesRequest<TypeConfig>>,
 ) -> Response {
+    let leader_commit = request.leader_commit.map(|log_id| log_id.index);
     let result = node.inner.raft.append_entries(request).await;
     if matches!(
         &result,
@@ -73,7 +74,7 @@ async fn append(
             | AppendEntriesResponse::PartialSuccess(_)
             | AppendEntriesResponse::Conflict)
     ) {
-        node.note_leader_contact();
+        node.note_leader_contact(leader_commit);
     }
     Json(result).into_response()
 }
@@ -91,7 +92,7 @@ async fn snapshot(
 ) -> Response {
     let result = node.inner.raft.install_snapshot(request).await;
     if result.is_ok() {
-        node.note_leader_contact();
+        node.note_leader_contact(None);
     }
     Json(result).into_response()
 }
