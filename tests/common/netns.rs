@@ -70,12 +70,18 @@ pub fn require_root_and_netns() -> bool {
         "the network namespace tests need root (effective uid {euid:?}): run them as root \
          (CI does), or set GSLB_SKIP_NETNS=1 to skip them explicitly"
     );
-    for (program, args) in [("ip", &["netns", "list"][..]), ("nft", &["--version"][..])] {
+    for (program, args, package) in [
+        ("ip", &["netns", "list"][..], "iproute2"),
+        ("nft", &["--version"][..], "nftables"),
+        ("dig", &["-v"][..], "bind9-dnsutils"),
+        ("curl", &["--version"][..], "curl"),
+    ] {
         let works = run_quietly(program, args).is_some_and(|output| output.status.success());
         assert!(
             works,
-            "`{program} {}` does not work here: install iproute2 and nftables (the tests need \
-             `ip netns` and `nft`), or set GSLB_SKIP_NETNS=1 to skip them explicitly",
+            "`{program} {}` does not work here: install {package} (the namespace tests drive \
+             `ip netns`, `nft`, `dig` and `curl`), or set GSLB_SKIP_NETNS=1 to skip them \
+             explicitly",
             args.join(" ")
         );
     }
