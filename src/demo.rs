@@ -11,8 +11,9 @@
 //! panic (a hook signals them before unwinding, the `Nodes` guard reaps them) and any early
 //! return. Printing never panics: with stdout closed (`gslb demo | head -3`) the demo says so
 //! once on stderr and keeps running quietly until stopped, as a server whose log reader went
-//! away would. A
-//! `--data-dir` of an earlier run resumes that cluster from disk (same ports, since Raft
+//! away would.
+//!
+//! A `--data-dir` of an earlier run resumes that cluster from disk (same ports, since Raft
 //! knows voters by address); the backends take fresh ports, and the batch rewrites the
 //! checks that point at them.
 
