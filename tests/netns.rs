@@ -958,6 +958,15 @@ fn a_database_link_cut_takes_the_minority_out_and_leases_run_out_offline() {
         "dns-2 answered db {} ms past the last lease",
         emptied_at.saturating_sub(last_expiry)
     );
+    let ready = world.api(dns_api(1), "GET", "/readyz", None);
+    let ready: Value = ready
+        .as_ref()
+        .and_then(|(_, body)| serde_json::from_str(body).ok())
+        .unwrap_or(Value::Null);
+    assert!(
+        ready["ready"] == true && ready["stale"] == true,
+        "cut-off dns-2 says in /readyz that it serves, stale: {ready}"
+    );
     assert_eq!(
         world.addresses(1, "all.cp.test"),
         Some(majority.clone()),
