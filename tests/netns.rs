@@ -869,8 +869,8 @@ fn a_database_link_cut_takes_the_minority_out_and_leases_run_out_offline() {
     let _isolated = Cut::new(
         &world.dns_ns[1],
         "dns-2 <-> everything but the client",
-        &[format!("ip daddr != {CLIENT_IP} drop")],
-        &[format!("ip saddr != {CLIENT_IP} drop")],
+        &[format!("oifname \"eth0\" ip daddr != {CLIENT_IP} drop")],
+        &[format!("iifname \"eth0\" ip saddr != {CLIENT_IP} drop")],
     );
     let isolated_at = unix_ms();
     // The leases dns-2 holds, per answered address: it hears of no renewal from now on.
