@@ -399,11 +399,18 @@ impl Drop for Proc {
 
 /// Runs `dig @server name A +norec` inside namespace `ns`, one try of at most 1 s.
 pub fn client_dig(ns: &str, server: SocketAddr, name: &str) -> DigReply {
+    client_dig_with(ns, server, name, &[])
+}
+
+/// `client_dig` with more dig options (`+tcp`: a closed port answers with a reset at once,
+/// where UDP waits out dig's timeout once ICMP port-unreachable is rate limited).
+pub fn client_dig_with(ns: &str, server: SocketAddr, name: &str, options: &[&str]) -> DigReply {
     let output = Command::new("ip")
         .args(["netns", "exec", ns, "dig"])
         .arg(format!("@{}", server.ip()))
         .args(["-p", &server.port().to_string(), name, "A", "+norec"])
         .args(["+time=1", "+tries=1"])
+        .args(options)
         .stdin(Stdio::null())
         .output()
         .expect("run dig");
