@@ -327,6 +327,56 @@ async fn learner_restarted_while_voters_are_down_keeps_its_state() {
     learner.stop().await;
 }
 
+/// What does this test do: a learner stopped while writes go on, then restarted, reaches
+/// through `catch_up` a version at least that of every write acknowledged while it was down
+/// (what a restarted DNS node waits for before it answers); with every voter down,
+/// `catch_up` gives up after its timeout, naming what it waited for, and the learner keeps
+/// serving its restored state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_learner_catches_up_with_the_leader_or_gives_up() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let mut nodes = start_cluster(root.path(), 3, 1, &fast_settings()).await;
+    let first = write(&nodes[0].handle, put_region("before")).await.version;
+    let learner = nodes.pop().unwrap();
+    wait_state(&learner.handle, "the first write", |s| s.version >= first).await;
+
+    tracing::info!("phase: writes while the learner is down");
+    let stopped = learner.stop().await;
+    let mut last = first;
+    for index in 0..5 {
+        last = write(&nodes[0].handle, put_region(&format!("while-down-{index}")))
+            .await
+            .version;
+    }
+    let learner = stopped.restart().await;
+    let caught_up = learner
+        .handle
+        .catch_up(Duration::from_secs(10))
+        .await
+        .expect("a leader reaches the restarted learner");
+    assert!(caught_up >= last, "caught up to {caught_up}, want {last}");
+    assert!(learner.handle.state().version >= last);
+    assert!(learner.handle.state().regions.contains_key("while-down-4"));
+
+    tracing::info!("phase: every voter down; catch_up gives up");
+    let stopped = learner.stop().await;
+    for voter in nodes {
+        voter.stop().await;
+    }
+    let learner = stopped.restart().await;
+    let started = std::time::Instant::now();
+    let error = learner
+        .handle
+        .catch_up(Duration::from_millis(500))
+        .await
+        .expect_err("no leader to catch up with");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert!(error.contains("a leader's commit index applied"), "{error}");
+    assert!(learner.handle.state().version >= last, "keeps its state");
+    learner.stop().await;
+}
+
 /// What does this test do: with a small snapshot threshold the leader purges its log; a
 /// learner added afterwards can only catch up by installing a snapshot, and ends equal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
