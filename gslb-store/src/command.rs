@@ -19,13 +19,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::audit::{Actor, AuditEntry, AUDIT_RETAINED};
 use crate::model::check::Check;
-use crate::model::drill::Drill;
+use crate::model::drill::{Drill, DrillMode, DrillStatus, DrillUpdate};
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::{check_against_zone, check_fallback_cycles, GslbRecord, Target};
 use crate::model::health::{self, ObservationReport};
 use crate::model::member::Member;
 use crate::model::name::DomainName;
-use crate::model::overrides::{Override, OverrideTarget};
+use crate::model::overrides::{Override, OverrideAction, OverrideTarget};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
 use crate::model::state::State;
@@ -128,10 +128,29 @@ pub enum Command {
         /// The override's id.
         id: String,
     },
-    /// Create or replace a drill; its region must exist.
-    PutDrill {
+    /// Start a drill: its region must exist and not be in another running drill, its id must
+    /// be new and its status `running`. A `drain` drill also writes its expiring override.
+    StartDrill {
         /// The drill.
         drill: Drill,
+    },
+    /// Append what the drill supervisor observed to a drill. Like `ReportApplied` it does not
+    /// move `State::last_change` and is not audited.
+    RecordDrill {
+        /// The drill's id; must exist.
+        id: String,
+        /// What to append.
+        update: DrillUpdate,
+    },
+    /// End a running drill (at its expiry, on an abort or a tripped guard): set its status
+    /// and end, remove its override. Ending an ended drill changes nothing.
+    EndDrill {
+        /// The drill's id; must exist.
+        id: String,
+        /// `completed` or `aborted`.
+        status: DrillStatus,
+        /// Why, for the report and the audit log.
+        reason: String,
     },
     /// Create or replace a check; its subject and vantages must exist.
     PutCheck {
@@ -301,7 +320,9 @@ fn run_batch(
 /// True when the command only carries applied-index reports.
 fn only_reports(command: &Command) -> bool {
     match command {
-        Command::ReportApplied { .. } | Command::ReportObservations { .. } => true,
+        Command::ReportApplied { .. }
+        | Command::ReportObservations { .. }
+        | Command::RecordDrill { .. } => true,
         Command::Batch { commands } => commands.iter().all(only_reports),
         _ => false,
     }
@@ -381,13 +402,13 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
             let drills: Vec<&str> = state
                 .drills
                 .values()
-                .filter(|drill| &drill.region == id)
+                .filter(|drill| &drill.region == id && drill.status == DrillStatus::Running)
                 .map(|drill| drill.id.as_str())
                 .collect();
             if !drills.is_empty() {
                 errors.push(
                     field_path(path, "id"),
-                    format!("region {id:?} is still used by drills {drills:?}"),
+                    format!("region {id:?} is in running drills {drills:?}"),
                 );
             }
             check_unreferenced_by_gslb(state, Target::Region(id), &field_path(path, "id"), errors);
@@ -443,13 +464,24 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
             }
         }
         Command::DeleteOverride { .. } => {}
-        Command::PutDrill { drill } => {
-            drill.validate(&field_path(path, "drill"), errors);
-            if !state.regions.contains_key(&drill.region) {
+        Command::StartDrill { drill } => check_start_drill(state, drill, path, errors),
+        Command::RecordDrill { id, .. } => {
+            if !state.drills.contains_key(id) {
+                errors.push(field_path(path, "id"), format!("no drill {id:?}"));
+            }
+        }
+        Command::EndDrill { id, status, reason } => {
+            if !state.drills.contains_key(id) {
+                errors.push(field_path(path, "id"), format!("no drill {id:?}"));
+            }
+            if *status == DrillStatus::Running {
                 errors.push(
-                    field_path(path, "drill.region"),
-                    format!("no region {:?}", drill.region),
+                    field_path(path, "status"),
+                    "must be completed or aborted, got running",
                 );
+            }
+            if reason.trim().is_empty() {
+                errors.push(field_path(path, "reason"), "must say why");
             }
         }
         Command::PutCheck { check } => check.validate(&field_path(path, "check"), state, errors),
@@ -463,6 +495,50 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
         }
         Command::DeleteGslbRecord { .. } => {}
         Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
+    }
+}
+
+/// Every check of a drill about to start: its fields, its region, its id and override id
+/// unused, and no running drill on the same region that would overlap it.
+fn check_start_drill(state: &State, drill: &Drill, path: &str, errors: &mut FieldErrors) {
+    let own = field_path(path, "drill");
+    drill.validate(&own, errors);
+    if drill.status != DrillStatus::Running {
+        errors.push(
+            field_path(&own, "status"),
+            format!("a drill starts running, got {:?}", drill.status),
+        );
+    }
+    if !state.regions.contains_key(&drill.region) {
+        errors.push(
+            field_path(&own, "region"),
+            format!("no region {:?}", drill.region),
+        );
+    }
+    if state.drills.contains_key(&drill.id) {
+        errors.push(
+            field_path(&own, "id"),
+            format!("drill {:?} exists; a drill id is used once", drill.id),
+        );
+    }
+    if drill.mode == DrillMode::Drain && state.overrides.contains_key(&drill.override_id()) {
+        errors.push(
+            field_path(&own, "id"),
+            format!("override {:?} exists", drill.override_id()),
+        );
+    }
+    if let Some(other) = state.drills.values().find(|other| {
+        other.region == drill.region
+            && other.status == DrillStatus::Running
+            && other.planned_end > drill.started_at
+    }) {
+        errors.push(
+            field_path(&own, "region"),
+            format!(
+                "region {:?} is already in drill {:?} (running until {})",
+                drill.region, other.id, other.planned_end
+            ),
+        );
     }
 }
 
@@ -747,7 +823,57 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         },
         Command::PutOverride { rule } => put(&mut state.overrides, rule.id.clone(), rule.clone()),
         Command::DeleteOverride { id } => state.overrides.remove(id).is_some(),
-        Command::PutDrill { drill } => put(&mut state.drills, drill.id.clone(), drill.clone()),
+        Command::StartDrill { drill } => {
+            let mut drill = drill.clone();
+            let started = format!(
+                "{} drill of {} started by {} until {}",
+                match drill.mode {
+                    DrillMode::Drain => "drain",
+                    DrillMode::Fail => "fail",
+                },
+                drill.region,
+                drill.started_by,
+                drill.planned_end
+            );
+            drill.note(drill.started_at, started);
+            if drill.mode == DrillMode::Drain {
+                let rule = Override {
+                    id: drill.override_id(),
+                    target: OverrideTarget::Region(drill.region.clone()),
+                    action: OverrideAction::Drain,
+                    reason: format!("drill {}", drill.id),
+                    expires_at: Some(drill.planned_end),
+                    drill: Some(drill.id.clone()),
+                };
+                state.overrides.insert(rule.id.clone(), rule);
+            }
+            state.drills.insert(drill.id.clone(), drill);
+            true
+        }
+        Command::RecordDrill { id, update } => state
+            .drills
+            .get_mut(id)
+            .is_some_and(|drill| drill.record(update)),
+        Command::EndDrill { id, status, reason } => {
+            let Some(drill) = state.drills.get_mut(id) else {
+                return false;
+            };
+            if drill.status != DrillStatus::Running {
+                return false;
+            }
+            drill.status = *status;
+            drill.ended_at = Some(at);
+            drill.end_reason = Some(reason.clone());
+            let word = match status {
+                DrillStatus::Aborted => "aborted",
+                _ => "completed",
+            };
+            drill.note(at, format!("{word}: {reason}"));
+            state
+                .overrides
+                .retain(|_, rule| rule.drill.as_deref() != Some(id.as_str()));
+            true
+        }
         Command::PutCheck { check } => {
             put(&mut state.checks, check.id.clone(), check.as_ref().clone())
         }
@@ -815,7 +941,13 @@ impl fmt::Display for Command {
             Command::ReportApplied { node, index } => write!(f, "report_applied {node}@{index}"),
             Command::PutOverride { rule } => write!(f, "put_override {}", rule.id),
             Command::DeleteOverride { id } => write!(f, "delete_override {id}"),
-            Command::PutDrill { drill } => write!(f, "put_drill {}", drill.id),
+            Command::StartDrill { drill } => {
+                write!(f, "start_drill {} of {} ({:?})", drill.id, drill.region, drill.mode)
+            }
+            Command::RecordDrill { id, .. } => write!(f, "record_drill {id}"),
+            Command::EndDrill { id, status, reason } => {
+                write!(f, "end_drill {id} ({status:?}): {reason}")
+            }
             Command::PutCheck { check } => write!(f, "put_check {}", check.id),
             Command::DeleteCheck { id } => write!(f, "delete_check {id}"),
             Command::ReportObservations {
@@ -1389,5 +1521,134 @@ mod tests {
               so no other data may sit beside it"
             ]
         );
+    }
+
+    fn drill(id: &str, region: &str, mode: DrillMode, started_at: u64) -> Drill {
+        Drill {
+            id: id.to_string(),
+            region: region.to_string(),
+            mode,
+            started_at,
+            planned_end: started_at + 60_000,
+            status: DrillStatus::Running,
+            started_by: "alice".to_string(),
+            max_load_percent: None,
+            records: Vec::new(),
+            ended_at: None,
+            end_reason: None,
+            convergence_ms: Default::default(),
+            restore_ms: Default::default(),
+            answers: Vec::new(),
+            guards: Vec::new(),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// A drain drill writes its expiring override; ending it removes the override, records
+    /// the end and lets another drill of the region start; the drill is audited but its
+    /// progress reports are not.
+    #[test]
+    fn a_drain_drill_writes_and_removes_its_override() {
+        let (state, results) = run(vec![
+            Command::PutRegion { region: region("eu") },
+            Command::StartDrill {
+                drill: drill("d1", "eu", DrillMode::Drain, 2_000),
+            },
+            Command::RecordDrill {
+                id: "d1".into(),
+                update: DrillUpdate::Converged {
+                    node: 4,
+                    direction: crate::model::drill::Direction::Out,
+                    after_ms: 250,
+                },
+            },
+        ]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let rule = &state.overrides["drill-d1"];
+        assert_eq!(rule.action, OverrideAction::Drain);
+        assert_eq!(rule.expires_at, Some(62_000));
+        assert_eq!(rule.drill.as_deref(), Some("d1"));
+        assert_eq!(state.drills["d1"].convergence_ms[&4], 250);
+        assert_eq!(state.last_change, 2, "progress reports do not move last_change");
+        let summaries: Vec<&str> = state.audit.iter().map(|e| e.summary.as_str()).collect();
+        assert_eq!(summaries, ["put_region eu", "start_drill d1 of eu (Drain)"]);
+
+        let mut state = state;
+        let end = Command::EndDrill {
+            id: "d1".into(),
+            status: DrillStatus::Aborted,
+            reason: "aborted by alice".into(),
+        };
+        let ended = apply(&mut state, &stamped(end.clone(), 9_000), 4).unwrap();
+        assert!(ended.changed);
+        assert!(state.overrides.is_empty());
+        let drill = &state.drills["d1"];
+        assert_eq!(drill.status, DrillStatus::Aborted);
+        assert_eq!(drill.ended_at, Some(9_000));
+        assert_eq!(drill.end_reason.as_deref(), Some("aborted by alice"));
+        let again = apply(&mut state, &stamped(end, 10_000), 5).unwrap();
+        assert!(!again.changed, "ending an ended drill changes nothing");
+        let next = Command::StartDrill {
+            drill: drill_for_next(),
+        };
+        apply(&mut state, &stamped(next, 11_000), 6).unwrap();
+        assert!(state.drills["d2"].is_active(11_000));
+    }
+
+    fn drill_for_next() -> Drill {
+        drill("d2", "eu", DrillMode::Fail, 11_000)
+    }
+
+    /// Bad drills are refused naming the field: unknown region, overlapping drill on the
+    /// same region, reused id, an end that is not after the start, a running "end".
+    #[test]
+    fn bad_drills_are_refused_with_their_field() {
+        let mut backwards = drill("d3", "eu", DrillMode::Drain, 5_000);
+        backwards.planned_end = 5_000;
+        let (_, results) = run(vec![
+            Command::PutRegion { region: region("eu") },
+            Command::StartDrill {
+                drill: drill("d1", "eu", DrillMode::Drain, 2_000),
+            },
+            Command::StartDrill {
+                drill: drill("d2", "eu", DrillMode::Fail, 3_000),
+            },
+            Command::StartDrill {
+                drill: drill("d1", "us", DrillMode::Fail, 3_000),
+            },
+            Command::StartDrill { drill: backwards },
+            Command::EndDrill {
+                id: "d1".into(),
+                status: DrillStatus::Running,
+                reason: " ".into(),
+            },
+            Command::RecordDrill {
+                id: "nope".into(),
+                update: DrillUpdate::Event {
+                    event: crate::model::drill::DrillEvent {
+                        at: 1,
+                        text: "x".into(),
+                    },
+                },
+            },
+            Command::DeleteRegion { id: "eu".into() },
+        ]);
+        assert!(results[1].is_ok());
+        assert!(messages(&results[2])
+            .iter()
+            .any(|m| m.starts_with("drill.region: region \"eu\" is already in drill \"d1\"")));
+        let third = messages(&results[3]);
+        assert!(third.iter().any(|m| m.starts_with("drill.region: no region")), "{third:?}");
+        assert!(third.iter().any(|m| m.starts_with("drill.id: drill \"d1\" exists")));
+        assert!(messages(&results[4])
+            .iter()
+            .any(|m| m.starts_with("drill.planned_end: must be after")));
+        let end = messages(&results[5]);
+        assert!(end.iter().any(|m| m.starts_with("status: must be completed")));
+        assert!(end.iter().any(|m| m.starts_with("reason: must say why")));
+        assert!(messages(&results[6])[0].starts_with("id: no drill"));
+        assert!(messages(&results[7])
+            .iter()
+            .any(|m| m.contains("is in running drills [\"d1\"]")));
     }
 }

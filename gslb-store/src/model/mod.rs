@@ -32,7 +32,10 @@ pub mod zone;
 
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
 pub use check::{Check, CheckKind, CheckSubject, JsonCondition};
-pub use drill::{Drill, DrillMode, DrillStatus};
+pub use drill::{
+    AnswerRow, Direction, Drill, DrillEvent, DrillMode, DrillPhase, DrillStatus, DrillUpdate,
+    GuardCheck, PhaseAnswers,
+};
 pub use endpoint::{AdminState, Endpoint, EndpointTarget};
 pub use gslb_record::{GslbRecord, PolicyNode, UnknownAs, WhenAllDown};
 pub use health::{
