@@ -1,9 +1,12 @@
-//! `Probe`: one check as a vantage runs it — the check and the address it connects to —
-//! and `plan_probes`, which picks from a `State` the checks a vantage runs. Pure.
+//! `Probe`: one check as a vantage runs it — the check, the address it connects to, and the
+//! `fail` drill that makes it fail on purpose — and `plan_probes`, which picks from a `State`
+//! the checks a vantage runs. Pure.
 
 use std::net::IpAddr;
 
-use gslb_store::model::{Check, CheckKind, CheckSubject, EndpointTarget, State};
+use gslb_store::model::{
+    Check, CheckKind, CheckSubject, DrillMode, DrillStatus, EndpointTarget, State,
+};
 
 /// One check to run, with its address resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +16,36 @@ pub struct Probe {
     /// Where to connect: `check.target`, else the endpoint's address. `None` for kinds that
     /// need none (`kube-local` lists its nodes).
     pub address: Option<IpAddr>,
+    /// A running `fail` drill of the check's region: until its end the check fails without
+    /// being run, so the region leaves DNS through the real health path (thresholds,
+    /// reports, quorum, plan), and comes back through it.
+    pub drill: Option<SimulatedFailure>,
+}
+
+/// A `fail` drill as a probe sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulatedFailure {
+    /// The drill id.
+    pub drill: String,
+    /// The region it fails.
+    pub region: String,
+    /// Wall time (unix millis) it ends by itself, even if no leader ever says so.
+    pub until_ms: u64,
+}
+
+impl SimulatedFailure {
+    /// Whether it still applies at wall time `now_ms`.
+    pub fn applies_at(&self, now_ms: u64) -> bool {
+        now_ms < self.until_ms
+    }
+
+    /// The error the failed attempt reports.
+    pub fn error(&self) -> String {
+        format!(
+            "drill {}: region {} failed on purpose (fail mode)",
+            self.drill, self.region
+        )
+    }
 }
 
 /// The checks `vantage` runs in `state`, with addresses resolved: every check whose
@@ -33,6 +66,11 @@ pub fn plan_probes(state: &State, vantage: &str) -> Vec<Probe> {
                 },
                 CheckSubject::Region(_) => None,
             };
+            let region = match &check.subject {
+                CheckSubject::Endpoint(id) => state.endpoints.get(id).map(|e| e.region.as_str()),
+                CheckSubject::Region(id) => Some(id.as_str()),
+            };
+            let drill = region.and_then(|region| failing_drill(state, region));
             let address = check.target.or(endpoint_address);
             if check.kind.needs_target() && address.is_none() {
                 return None;
@@ -40,9 +78,27 @@ pub fn plan_probes(state: &State, vantage: &str) -> Vec<Probe> {
             Some(Probe {
                 check: check.clone(),
                 address,
+                drill,
             })
         })
         .collect()
+}
+
+/// The running `fail` drill of `region`, if any (at most one runs per region).
+fn failing_drill(state: &State, region: &str) -> Option<SimulatedFailure> {
+    state
+        .drills
+        .values()
+        .find(|drill| {
+            drill.region == region
+                && drill.mode == DrillMode::Fail
+                && drill.status == DrillStatus::Running
+        })
+        .map(|drill| SimulatedFailure {
+            drill: drill.id.clone(),
+            region: region.to_string(),
+            until_ms: drill.planned_end,
+        })
 }
 
 #[cfg(test)]
@@ -95,6 +151,25 @@ mod tests {
                 ("web-tcp".to_string(), Some(web))
             ]
         );
+        let mut drilled = state.clone();
+        drilled.drills.insert(
+            "d1".into(),
+            serde_json::from_value(json!({
+                "id": "d1", "region": "eu", "mode": "fail", "started_at": 1,
+                "planned_end": 9_000, "status": "running"
+            }))
+            .unwrap(),
+        );
+        let probes = plan_probes(&drilled, "eu");
+        assert!(probes
+            .iter()
+            .all(|probe| probe.drill.as_ref().is_some_and(|sim| {
+                sim.drill == "d1" && sim.region == "eu" && sim.until_ms == 9_000
+            })));
+        drilled.drills.get_mut("d1").unwrap().status = DrillStatus::Completed;
+        assert!(plan_probes(&drilled, "eu")
+            .iter()
+            .all(|probe| probe.drill.is_none()));
         assert_eq!(
             planned("us"),
             [

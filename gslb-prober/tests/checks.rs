@@ -20,6 +20,7 @@ fn probe(kind: serde_json::Value, address: Option<&str>, timeout_ms: u64) -> Pro
     Probe {
         check,
         address: address.map(|address| address.parse().unwrap()),
+        drill: None,
     }
 }
 
@@ -334,4 +335,31 @@ async fn dns_checks_need_an_answer() {
         &attempt(&probe(kind(silent.port(), true), Some("127.0.0.1"), 300)).await,
         "timed out after 300 ms",
     );
+}
+
+/// A probe under a running `fail` drill fails at once with the drill's reason, without
+/// connecting (the target here would pass); once the drill's end has passed it runs again.
+#[tokio::test]
+async fn a_fail_drill_fails_the_probe_until_its_end() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut failing = probe(json!({"type": "tcp", "port": port}), Some("127.0.0.1"), 500);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    failing.drill = Some(gslb_prober::probe::SimulatedFailure {
+        drill: "d1".into(),
+        region: "eu".into(),
+        until_ms: now + 60_000,
+    });
+    let failed = attempt(&failing).await;
+    assert!(!failed.ok);
+    assert_eq!(
+        failed.error.as_deref(),
+        Some("drill d1: region eu failed on purpose (fail mode)")
+    );
+    failing.drill.as_mut().unwrap().until_ms = now - 1;
+    let passed = attempt(&failing).await;
+    assert!(passed.ok, "{passed:?}");
 }

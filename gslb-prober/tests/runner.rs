@@ -44,6 +44,7 @@ fn http_probe(port: u16) -> Probe {
     Probe {
         check,
         address: Some("127.0.0.1".parse().unwrap()),
+        drill: None,
     }
 }
 

@@ -942,7 +942,11 @@ impl fmt::Display for Command {
             Command::PutOverride { rule } => write!(f, "put_override {}", rule.id),
             Command::DeleteOverride { id } => write!(f, "delete_override {id}"),
             Command::StartDrill { drill } => {
-                write!(f, "start_drill {} of {} ({:?})", drill.id, drill.region, drill.mode)
+                write!(
+                    f,
+                    "start_drill {} of {} ({:?})",
+                    drill.id, drill.region, drill.mode
+                )
             }
             Command::RecordDrill { id, .. } => write!(f, "record_drill {id}"),
             Command::EndDrill { id, status, reason } => {
@@ -1550,7 +1554,9 @@ mod tests {
     #[test]
     fn a_drain_drill_writes_and_removes_its_override() {
         let (state, results) = run(vec![
-            Command::PutRegion { region: region("eu") },
+            Command::PutRegion {
+                region: region("eu"),
+            },
             Command::StartDrill {
                 drill: drill("d1", "eu", DrillMode::Drain, 2_000),
             },
@@ -1569,7 +1575,10 @@ mod tests {
         assert_eq!(rule.expires_at, Some(62_000));
         assert_eq!(rule.drill.as_deref(), Some("d1"));
         assert_eq!(state.drills["d1"].convergence_ms[&4], 250);
-        assert_eq!(state.last_change, 2, "progress reports do not move last_change");
+        assert_eq!(
+            state.last_change, 2,
+            "progress reports do not move last_change"
+        );
         let summaries: Vec<&str> = state.audit.iter().map(|e| e.summary.as_str()).collect();
         assert_eq!(summaries, ["put_region eu", "start_drill d1 of eu (Drain)"]);
 
@@ -1606,7 +1615,9 @@ mod tests {
         let mut backwards = drill("d3", "eu", DrillMode::Drain, 5_000);
         backwards.planned_end = 5_000;
         let (_, results) = run(vec![
-            Command::PutRegion { region: region("eu") },
+            Command::PutRegion {
+                region: region("eu"),
+            },
             Command::StartDrill {
                 drill: drill("d1", "eu", DrillMode::Drain, 2_000),
             },
@@ -1638,13 +1649,22 @@ mod tests {
             .iter()
             .any(|m| m.starts_with("drill.region: region \"eu\" is already in drill \"d1\"")));
         let third = messages(&results[3]);
-        assert!(third.iter().any(|m| m.starts_with("drill.region: no region")), "{third:?}");
-        assert!(third.iter().any(|m| m.starts_with("drill.id: drill \"d1\" exists")));
+        assert!(
+            third
+                .iter()
+                .any(|m| m.starts_with("drill.region: no region")),
+            "{third:?}"
+        );
+        assert!(third
+            .iter()
+            .any(|m| m.starts_with("drill.id: drill \"d1\" exists")));
         assert!(messages(&results[4])
             .iter()
             .any(|m| m.starts_with("drill.planned_end: must be after")));
         let end = messages(&results[5]);
-        assert!(end.iter().any(|m| m.starts_with("status: must be completed")));
+        assert!(end
+            .iter()
+            .any(|m| m.starts_with("status: must be completed")));
         assert!(end.iter().any(|m| m.starts_with("reason: must say why")));
         assert!(messages(&results[6])[0].starts_with("id: no drill"));
         assert!(messages(&results[7])

@@ -255,22 +255,16 @@ impl Drill {
                     Direction::Out => self.started_at,
                     Direction::Back => self.ended_at.unwrap_or(self.planned_end),
                 };
-                let text = format!(
-                    "dns node {node} {word} {} after {after_ms} ms",
-                    self.region
-                );
+                let text = format!("dns node {node} {word} {} after {after_ms} ms", self.region);
                 self.note(base + after_ms, text);
                 true
             }
             DrillUpdate::Answers { answers } => {
-                if self
-                    .answers
-                    .iter()
-                    .any(|existing| existing == answers)
-                {
+                if self.answers.iter().any(|existing| existing == answers) {
                     return false;
                 }
-                self.answers.retain(|existing| existing.phase != answers.phase);
+                self.answers
+                    .retain(|existing| existing.phase != answers.phase);
                 self.answers.push(answers.clone());
                 self.answers.sort_by_key(|existing| existing.phase);
                 true
