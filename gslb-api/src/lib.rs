@@ -57,6 +57,7 @@
 pub mod auth;
 pub mod client;
 pub mod dto;
+pub mod drills;
 pub mod error;
 pub mod extract;
 pub mod metrics;
