@@ -56,8 +56,8 @@
 
 pub mod auth;
 pub mod client;
-pub mod dto;
 pub mod drills;
+pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod metrics;

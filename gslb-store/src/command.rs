@@ -1538,6 +1538,7 @@ mod tests {
             started_by: "alice".to_string(),
             max_load_percent: None,
             records: Vec::new(),
+            measured_nodes: Default::default(),
             ended_at: None,
             end_reason: None,
             convergence_ms: Default::default(),

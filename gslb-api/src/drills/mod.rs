@@ -10,5 +10,7 @@
 //! - `report`: a drill as Markdown.
 
 pub mod plan;
+pub mod query;
+pub mod supervisor;
 
 pub use plan::{plan_drill, DrillPlan, PlanError};

@@ -23,8 +23,8 @@ use gslb_dns::policy::hash::mix64;
 use gslb_dns::policy::{evaluate, CompiledRecord, Outcome, PolicyInputs};
 use gslb_store::model::gslb_record::GeoMatch;
 use gslb_store::model::{
-    AnswerRow, DrillMode, EndpointTarget, GslbRecord, HealthStatus, HealthView, Override,
-    OverrideAction, OverrideTarget, PolicyNode, State,
+    AnswerRow, CheckKind, CheckSubject, DrillMode, EndpointTarget, GslbRecord, HealthStatus,
+    HealthView, Override, OverrideAction, OverrideTarget, PolicyNode, State,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -190,6 +190,12 @@ pub fn plan_drill(
             _ => {}
         }
     }
+    if mode == DrillMode::Fail && !probed(state, region) {
+        plan.blockers.push(format!(
+            "fail mode needs checks that probers run on {region} (its endpoints or the \
+             region); it has none, so nothing would fail: use --mode drain"
+        ));
+    }
     plan.records = changed.into_iter().collect();
     if plan.records.is_empty() {
         plan.warnings.push(format!(
@@ -214,7 +220,8 @@ pub fn plan_drill(
             .map(|health| health.status)
             .unwrap_or_default();
         if entry.share_before > 0 && status == HealthStatus::Down {
-            plan.warnings.push(format!("survivor {} is down now", entry.region));
+            plan.warnings
+                .push(format!("survivor {} is down now", entry.region));
         }
         if let Some(limit) = max_load_percent {
             if entry.load_after_percent > limit {
@@ -236,6 +243,21 @@ pub fn plan_drill(
     }
     plan.load = load;
     Ok(plan)
+}
+
+/// Whether probers run any check on `region` or its endpoints (external checks are pushed,
+/// not probed, so a fail drill cannot fail them).
+fn probed(state: &State, region: &str) -> bool {
+    state.checks.values().any(|check| {
+        !matches!(check.kind, CheckKind::External(_))
+            && match &check.subject {
+                CheckSubject::Region(id) => id == region,
+                CheckSubject::Endpoint(id) => state
+                    .endpoints
+                    .get(id)
+                    .is_some_and(|endpoint| endpoint.region == region),
+            }
+    })
 }
 
 /// A percentage as a ratio: 150 → `1.50×`.
@@ -300,10 +322,7 @@ pub fn client_groups(state: &State) -> Vec<ClientGroup> {
         let mut facts = ClientFacts::bare(SAMPLE_ADDRESS, 24, ClientOrigin::Ecs);
         facts.geo.continent = Code::new(&region.location.continent);
         facts.geo.country = Code::new(&region.location.country);
-        facts.geo.lat_lon = Some((
-            region.location.lat_degrees(),
-            region.location.lon_degrees(),
-        ));
+        facts.geo.lat_lon = Some((region.location.lat_degrees(), region.location.lon_degrees()));
         groups.push(ClientGroup {
             label: format!("near {}", region.id),
             facts,
@@ -481,14 +500,19 @@ fn region_loads(
             region
                 .reported_capacity
                 .map(|capacity| (capacity, "reported"))
-                .or(region.declared_capacity.map(|capacity| (capacity, "declared")))
+                .or(region
+                    .declared_capacity
+                    .map(|capacity| (capacity, "declared")))
                 .map(|(capacity, source)| (region.id.clone(), capacity, source))
         })
         .collect();
     let mean = if known.is_empty() {
         1
     } else {
-        (known.iter().map(|(_, capacity, _)| u64::from(*capacity)).sum::<u64>()
+        (known
+            .iter()
+            .map(|(_, capacity, _)| u64::from(*capacity))
+            .sum::<u64>()
             / known.len() as u64)
             .max(1) as u32
     };
@@ -630,7 +654,10 @@ mod tests {
             .iter()
             .find(|row| row.record == "www.example. A" && row.clients == "continent EU")
             .expect("the EU clients of www move");
-        assert_eq!(eu_clients.before, BTreeMap::from([("eu".to_string(), 1000)]));
+        assert_eq!(
+            eu_clients.before,
+            BTreeMap::from([("eu".to_string(), 1000)])
+        );
         assert!(!eu_clients.after.contains_key("eu"), "{eu_clients:?}");
         assert_eq!(eu_clients.after.values().sum::<u32>(), 1000);
         assert!(
@@ -653,7 +680,16 @@ mod tests {
     fn max_load_blocks_and_idle_regions_warn() {
         let plan = plan_drill(&state(), "eu", DrillMode::Fail, 1_000, Some(101)).unwrap();
         assert!(
-            plan.blockers.iter().any(|b| b.contains("over --max-load 1.01×")),
+            plan.blockers
+                .iter()
+                .any(|b| b.starts_with("fail mode needs checks")),
+            "{:?}",
+            plan.blockers
+        );
+        assert!(
+            plan.blockers
+                .iter()
+                .any(|b| b.contains("over --max-load 1.01×")),
             "{:?}",
             plan.blockers
         );

@@ -7,7 +7,7 @@
 //! when a guard trips. Everything lives in the replicated state, so a new leader carries on
 //! where the old one stopped and the report survives restarts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,10 @@ pub struct Drill {
     /// queries every DNS node for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<String>,
+    /// DNS nodes (Raft ids) that answered with the region just before the drill, as the
+    /// node that started it saw them; their convergence out and back is measured.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub measured_nodes: BTreeSet<u64>,
     /// Leader time (unix millis) it ended, once it has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<u64>,
@@ -299,6 +303,7 @@ mod tests {
             started_by: "ops".into(),
             max_load_percent: None,
             records: vec!["www.example. A".into()],
+            measured_nodes: BTreeSet::new(),
             ended_at: None,
             end_reason: None,
             convergence_ms: BTreeMap::new(),
