@@ -492,6 +492,59 @@ impl Client {
         self.list_all::<crate::dto::DrillPage>("/v1/drills").await
     }
 
+    /// One drill.
+    pub async fn get_drill(&self, id: &str) -> Result<crate::dto::DrillDto, ClientError> {
+        self.get(&format!("/v1/drills/{}", segment(id))).await
+    }
+
+    /// Plans a drill (changes nothing).
+    pub async fn plan_drill(
+        &self,
+        request: &crate::routes::drills::PlanRequest,
+    ) -> Result<crate::drills::DrillPlan, ClientError> {
+        Ok(self
+            .call(Method::POST, "/v1/drills/plan", Some(request), HeaderMap::new())
+            .await?
+            .body)
+    }
+
+    /// Starts a drill.
+    pub async fn start_drill(
+        &self,
+        request: &crate::routes::drills::StartRequest,
+    ) -> Result<crate::routes::drills::DrillStarted, ClientError> {
+        Ok(self
+            .call(Method::POST, "/v1/drills", Some(request), HeaderMap::new())
+            .await?
+            .body)
+    }
+
+    /// Aborts a running drill.
+    pub async fn abort_drill(
+        &self,
+        id: &str,
+        reason: Option<String>,
+    ) -> Result<crate::dto::DrillDto, ClientError> {
+        let body = crate::routes::drills::AbortRequest { reason };
+        let path = format!("/v1/drills/{}/abort", segment(id));
+        Ok(self
+            .call(Method::POST, &path, Some(&body), HeaderMap::new())
+            .await?
+            .body)
+    }
+
+    /// A drill's Markdown report.
+    pub async fn drill_report(&self, id: &str) -> Result<String, ClientError> {
+        let path = format!("/v1/drills/{}/report?format=markdown", segment(id));
+        let response = self
+            .send(Method::GET, &path, None, HeaderMap::new())
+            .await?;
+        response.text().await.map_err(|error| ClientError::Decode {
+            url: path,
+            detail: error.to_string(),
+        })
+    }
+
     /// All tokens (without secrets).
     pub async fn list_tokens(&self) -> Result<Vec<TokenDto>, ClientError> {
         self.list_all::<TokenPage>("/v1/tokens").await

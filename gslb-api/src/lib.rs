@@ -87,8 +87,8 @@ pub use gslb_store::model;
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    changes, checks, cluster, endpoints, gslb_records, health, ops, overrides, records, regions,
-    resolve, tokens, zones,
+    changes, checks, cluster, drills as drill_routes, endpoints, gslb_records, health, ops,
+    overrides, records, regions, resolve, tokens, zones,
 };
 
 /// How the API of one node behaves.
@@ -110,6 +110,8 @@ pub struct ApiOptions {
     /// How long a write waits for this node to apply it before answering (read-your-writes
     /// on a follower or learner).
     pub write_wait: Duration,
+    /// The longest drill `POST /v1/drills` accepts.
+    pub max_drill: Duration,
 }
 
 impl Default for ApiOptions {
@@ -121,6 +123,7 @@ impl Default for ApiOptions {
             request_timeout: Duration::from_secs(30),
             stale_after: Duration::from_secs(30),
             write_wait: Duration::from_secs(5),
+            max_drill: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -137,6 +140,7 @@ impl fmt::Debug for ApiOptions {
             .field("request_timeout", &self.request_timeout)
             .field("stale_after", &self.stale_after)
             .field("write_wait", &self.write_wait)
+            .field("max_drill", &self.max_drill)
             .finish()
     }
 }
@@ -258,8 +262,11 @@ fn documented_routes() -> (
             overrides::put_override,
             overrides::delete_override
         ))
-        .routes(routes!(overrides::list_drills))
-        .routes(routes!(overrides::get_drill))
+        .routes(routes!(drill_routes::list_drills, drill_routes::start))
+        .routes(routes!(drill_routes::plan))
+        .routes(routes!(drill_routes::get_drill))
+        .routes(routes!(drill_routes::abort))
+        .routes(routes!(drill_routes::report))
         .routes(routes!(resolve::resolve))
         .routes(routes!(health::get_health))
         .routes(routes!(health::post_observations))

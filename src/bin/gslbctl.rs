@@ -6,6 +6,7 @@
 //! took, unless `--no-wait`. Errors are printed once, at the top, with the API's message and
 //! every field at fault, and the exit status is 1.
 
+use gslb_api::drills::report::format_millis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -1671,29 +1672,6 @@ fn cluster_table(status: &ClusterStatus) {
     }
 }
 
-/// Unix millis as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
-fn format_millis(millis: u64) -> String {
-    let seconds = millis / 1000;
-    let days = (seconds / 86_400) as i64;
-    let rest = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        (rest % 3600) / 60,
-        rest % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1705,8 +1683,6 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
         assert!(parse_duration("soon").is_err());
-        assert_eq!(format_millis(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_millis(1_700_000_000_000), "2023-11-14T22:13:20Z");
     }
 }
 

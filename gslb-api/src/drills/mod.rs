@@ -11,6 +11,7 @@
 
 pub mod plan;
 pub mod query;
+pub mod report;
 pub mod supervisor;
 
 pub use plan::{plan_drill, DrillPlan, PlanError};

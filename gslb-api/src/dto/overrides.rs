@@ -3,9 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::{
-    Drill, DrillMode, DrillStatus, FieldErrors, Override, OverrideAction, OverrideTarget,
-};
+use gslb_store::model::{Drill, FieldErrors, Override, OverrideAction, OverrideTarget};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -102,8 +100,8 @@ impl OverrideDto {
     }
 }
 
-/// A drill as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+/// A drill as recorded: what it is, where it stands, and everything it measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DrillDto {
     /// Drill id.
     pub id: String,
@@ -117,34 +115,70 @@ pub struct DrillDto {
     pub planned_end: u64,
     /// `running`, `completed` or `aborted`.
     pub status: String,
-    /// Per DNS node id, milliseconds until it stopped answering with the region.
+    /// Who started it.
+    pub started_by: String,
+    /// The load guard as a ratio of a survivor's capacity share (1.5), if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_load: Option<f64>,
+    /// The GSLB records the plan said would change (`name TYPE`).
+    pub records: Vec<String>,
+    /// DNS nodes whose convergence is measured (they answered with the region before).
+    pub measured_nodes: Vec<u64>,
+    /// Unix millis it ended, once it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<u64>,
+    /// Why it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    /// Per DNS node id, milliseconds from the start until it stopped answering with the
+    /// region.
     pub convergence_ms: BTreeMap<String, u64>,
+    /// Per DNS node id, milliseconds from the end until it answered with it again.
+    pub restore_ms: BTreeMap<String, u64>,
+    /// Answers per client group and record: `[{phase, at, rows: [{record, clients,
+    /// regions: {id: thousandths}, outcome}]}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub answers: Vec<serde_json::Value>,
+    /// Guard evaluations: `[{at, guard, tripped, detail}]`.
+    #[schema(value_type = Vec<Object>)]
+    pub guards: Vec<serde_json::Value>,
+    /// What happened: `[{at, text}]`, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub timeline: Vec<serde_json::Value>,
 }
 
 impl DrillDto {
     /// The DTO of a model drill.
     pub fn from_model(drill: &Drill) -> DrillDto {
+        let by_node = |map: &BTreeMap<u64, u64>| {
+            map.iter()
+                .map(|(node, ms)| (node.to_string(), *ms))
+                .collect::<BTreeMap<String, u64>>()
+        };
         DrillDto {
             id: drill.id.clone(),
             region: drill.region.clone(),
-            mode: match drill.mode {
-                DrillMode::Drain => "drain",
-                DrillMode::Fail => "fail",
-            }
-            .to_string(),
+            mode: crate::drills::report::mode_word(drill.mode).to_string(),
             started_at: drill.started_at,
             planned_end: drill.planned_end,
-            status: match drill.status {
-                DrillStatus::Running => "running",
-                DrillStatus::Completed => "completed",
-                DrillStatus::Aborted => "aborted",
-            }
-            .to_string(),
-            convergence_ms: drill
-                .convergence_ms
-                .iter()
-                .map(|(node, ms)| (node.to_string(), *ms))
-                .collect(),
+            status: crate::drills::report::status_word(drill.status).to_string(),
+            started_by: drill.started_by.clone(),
+            max_load: drill
+                .max_load_percent
+                .map(|percent| f64::from(percent) / 100.0),
+            records: drill.records.clone(),
+            measured_nodes: drill.measured_nodes.iter().copied().collect(),
+            ended_at: drill.ended_at,
+            end_reason: drill.end_reason.clone(),
+            convergence_ms: by_node(&drill.convergence_ms),
+            restore_ms: by_node(&drill.restore_ms),
+            answers: drill.answers.iter().map(to_value).collect(),
+            guards: drill.guards.iter().map(to_value).collect(),
+            timeline: drill.timeline.iter().map(to_value).collect(),
         }
     }
+}
+
+fn to_value(item: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(item).unwrap_or(serde_json::Value::Null)
 }

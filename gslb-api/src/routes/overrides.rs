@@ -1,5 +1,5 @@
 //! `/v1/overrides`: list, create, read, replace and delete overrides (drain, force down or
-//! up a region or endpoint, until an expiry); `/v1/drills`: read the drills recorded.
+//! up a region or endpoint, until an expiry).
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -8,8 +8,8 @@ use gslb_store::model::Override;
 use gslb_store::Command;
 
 use crate::auth::Caller;
-use crate::dto::overrides::{DrillDto, OverrideDto};
-use crate::dto::{DrillPage, OverridePage, PageQuery, WriteResult};
+use crate::dto::overrides::OverrideDto;
+use crate::dto::{OverridePage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
 use crate::routes::{with_etag_for, written};
@@ -152,42 +152,4 @@ pub async fn delete_override(
         .write(Command::DeleteOverride { id }, actor, true, "")
         .await?;
     Ok(written(false, None, outcome))
-}
-
-/// Lists the drills recorded (the drill runner writes them).
-#[utoipa::path(get, path = "/v1/drills", tag = "drills", params(PageQuery),
-    responses((status = 200, description = "a page of drills", body = DrillPage)))]
-pub async fn list_drills(
-    State(context): State<ApiContext>,
-    Query(query): Query<PageQuery>,
-) -> Result<axum::Json<DrillPage>, ApiError> {
-    let limit = page_limit(&query)?;
-    let state = context.node.state();
-    let (items, next) = paginate(
-        state.drills.iter(),
-        query.after.as_ref(),
-        limit,
-        Clone::clone,
-        |drill| Some(DrillDto::from_model(drill)),
-    );
-    Ok(axum::Json(DrillPage { items, next }))
-}
-
-/// Reads one drill.
-#[utoipa::path(get, path = "/v1/drills/{id}", tag = "drills",
-    params(("id" = String, Path, description = "drill id")),
-    responses((status = 200, description = "the drill", body = DrillDto)))]
-pub async fn get_drill(
-    State(context): State<ApiContext>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let drill = state
-        .drills
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))?;
-    let dto = DrillDto::from_model(drill);
-    let tag = etag_of(&dto);
-    Ok(with_etag_for(&headers, dto, &tag))
 }
