@@ -100,6 +100,9 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         http_stop.clone().cancelled_owned(),
     ));
 
+    // Every node watches drills; only the leader's supervisor acts.
+    let drills = gslb_api::drills::supervisor::spawn_supervisor(node.clone());
+
     let dns_stop = CancellationToken::new();
     let mut dns = None;
     let mut dns_addr = None;
@@ -173,6 +176,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     };
     tracing::info!("{signal} received, shutting down");
     membership.abort();
+    drills.abort();
     if let Some(prober) = prober {
         prober.shutdown().await;
     }

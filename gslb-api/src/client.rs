@@ -503,7 +503,12 @@ impl Client {
         request: &crate::routes::drills::PlanRequest,
     ) -> Result<crate::drills::DrillPlan, ClientError> {
         Ok(self
-            .call(Method::POST, "/v1/drills/plan", Some(request), HeaderMap::new())
+            .call(
+                Method::POST,
+                "/v1/drills/plan",
+                Some(request),
+                HeaderMap::new(),
+            )
             .await?
             .body)
     }

@@ -6,6 +6,9 @@
 //! took, unless `--no-wait`. Errors are printed once, at the top, with the API's message and
 //! every field at fault, and the exit status is 1.
 
+#[path = "gslbctl/drill.rs"]
+mod drill;
+
 use gslb_api::drills::report::format_millis;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -39,6 +42,8 @@ use serde_json::Value;
         gslbctl apply -f gslb.yaml --dry-run\n  \
         gslbctl delete record www --zone example.com. --type A\n  \
         gslbctl token create ci --scope write\n  \
+        gslbctl drill plan --region eu-west\n  \
+        gslbctl drill start --region eu-west --for 10m --max-load 1.5\n  \
         gslbctl cluster status"
 )]
 struct Cli {
@@ -183,6 +188,12 @@ enum Commands {
         /// What to do.
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Failover drills: plan, start, status, abort, report.
+    Drill {
+        /// What to do.
+        #[command(subcommand)]
+        command: drill::DrillCommand,
     },
     /// Health of every region, endpoint and check, with the votes behind each verdict.
     Health,
@@ -438,6 +449,7 @@ async fn run(cli: Cli) -> Result<()> {
                 ctl.written(&format!("token {id} deleted"), result).await
             }
         },
+        Commands::Drill { command } => drill::run(&ctl, command).await,
         Commands::Health => {
             let health = ctl.client.health().await?;
             ctl.show(&health, || health_table(&health))
@@ -1672,20 +1684,6 @@ fn cluster_table(status: &ClusterStatus) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_and_dates_parse() {
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
-        assert!(parse_duration("soon").is_err());
-    }
-}
-
 /// With `id`, keeps only the item with that id, or fails naming the `kind`.
 fn keep_only_id<T>(
     items: &mut Vec<T>,
@@ -1700,4 +1698,18 @@ fn keep_only_id<T>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_dates_parse() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("soon").is_err());
+    }
 }
