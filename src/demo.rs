@@ -963,8 +963,8 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
         say!("  curl -sS -X POST {eu}/demo/replication -d '{{\"in_quorum\": true}}'");
         say!();
         say!(
-            "  # a drill: leave ap-south {} ready node(s) of {NODES_PER_REGION} (its kube-local \
-             check needs {MIN_READY_NODES}),",
+            "  # lose capacity: leave ap-south {} ready node(s) of {NODES_PER_REGION} (its \
+             kube-local check needs {MIN_READY_NODES}),",
             MIN_READY_NODES - 1
         );
         say!("  # watch its clients fail over to eu-west, then bring the nodes back");
@@ -978,6 +978,13 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
             REGIONS[2].clients
         );
         say!("  curl -sS -X POST {ap}/demo/nodes -d '{{\"ready\": {NODES_PER_REGION}}}'");
+        say!();
+        say!("  # a failover drill: preview where eu-west's clients go and each survivor's");
+        say!("  # load, then fail eu-west for 10 s through the probers; it ends by itself,");
+        say!("  # and the report gives each DNS node's convergence out and back");
+        say!("  {gslbctl} drill plan --region eu-west --mode fail");
+        say!("  {gslbctl} drill start --region eu-west --mode fail --for 10s");
+        say!("  {gslbctl} drill status");
     } else {
         say!("not built yet, so not started: probers. Nothing probes the backends, so");
         say!("health stays unknown: www and api answer as if up (unknown_as up), and db,");

@@ -825,15 +825,17 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::DeleteOverride { id } => state.overrides.remove(id).is_some(),
         Command::StartDrill { drill } => {
             let mut drill = drill.clone();
+            let length = drill.planned_end - drill.started_at;
             let started = format!(
-                "{} drill of {} started by {} until {}",
+                "{} drill of {} started by {} for {}.{:03} s",
                 match drill.mode {
                     DrillMode::Drain => "drain",
                     DrillMode::Fail => "fail",
                 },
                 drill.region,
                 drill.started_by,
-                drill.planned_end
+                length / 1000,
+                length % 1000
             );
             drill.note(drill.started_at, started);
             if drill.mode == DrillMode::Drain {
@@ -964,7 +966,17 @@ impl fmt::Display for Command {
             Command::DeleteGslbRecord { name, rtype } => {
                 write!(f, "delete_gslb_record {name} {rtype}")
             }
-            Command::Batch { commands } => write!(f, "batch({})", commands.len()),
+            Command::Batch { commands } => {
+                // A batch of one change and reports (a drill's end with its guard results)
+                // reads as that change in the audit log.
+                let mut changes = commands.iter().filter(|command| !only_reports(command));
+                match (changes.next(), changes.next()) {
+                    (Some(change), None) if commands.len() > 1 => {
+                        write!(f, "{change} (+{} reports)", commands.len() - 1)
+                    }
+                    _ => write!(f, "batch({})", commands.len()),
+                }
+            }
         }
     }
 }
@@ -1538,6 +1550,7 @@ mod tests {
             started_by: "alice".to_string(),
             max_load_percent: None,
             records: Vec::new(),
+            survivors: Default::default(),
             measured_nodes: Default::default(),
             ended_at: None,
             end_reason: None,

@@ -202,7 +202,7 @@ pub fn plan_drill(
             "no GSLB record answers with {region} now, so the drill changes no answer"
         ));
     }
-    let (load, assumed) = region_loads(state, &before, &rows_before, &rows_after);
+    let (load, assumed) = region_loads(state, &before, &rows_before, &rows_after, None);
     if assumed {
         plan.warnings.push(
             "some regions report and declare no capacity; they are assumed to have the \
@@ -279,12 +279,18 @@ pub fn answer_rows(state: &State, now_ms: u64) -> Result<Vec<AnswerRow>, PlanErr
 }
 
 /// Every region's share and load under `state` now, the way `plan_drill` computes them
-/// for "after"; the drill supervisor's `max_load` guard reads it.
-pub fn current_loads(state: &State, now_ms: u64) -> Result<Vec<RegionLoad>, PlanError> {
+/// for "after" of a drill of `drilled`: capacity shares are over the regions answering now
+/// plus `drilled`, as the plan's were over the regions answering before the drill. The
+/// drill supervisor's `max_load` guard reads it.
+pub fn current_loads(
+    state: &State,
+    now_ms: u64,
+    drilled: &str,
+) -> Result<Vec<RegionLoad>, PlanError> {
     let view = state.health_view(now_ms);
     let inputs = inputs(state, &view, None)?;
     let rows = answer_rows_with(state, &inputs, &client_groups(state), now_ms);
-    Ok(region_loads(state, &inputs, &rows, &rows).0)
+    Ok(region_loads(state, &inputs, &rows, &rows, Some(drilled)).0)
 }
 
 /// Policy inputs for `state` with `extra` overriding (the simulated drill), if any.
@@ -469,12 +475,15 @@ pub fn outcome_word(outcome: Outcome) -> &'static str {
     }
 }
 
-/// Shares and loads per region, and whether any capacity had to be assumed.
+/// Shares and loads per region, and whether any capacity had to be assumed. Capacity
+/// shares are over the regions answering `before`, plus `also_serving` (the drilled region,
+/// when `before` is already the state during the drill).
 fn region_loads(
     state: &State,
     inputs: &PolicyInputs,
     before: &[AnswerRow],
     after: &[AnswerRow],
+    also_serving: Option<&str>,
 ) -> (Vec<RegionLoad>, bool) {
     let shares = |rows: &[AnswerRow]| -> BTreeMap<String, f64> {
         let mut sums: BTreeMap<String, f64> = BTreeMap::new();
@@ -536,7 +545,10 @@ fn region_loads(
     let serving: f64 = state
         .regions
         .keys()
-        .filter(|id| share_before.get(*id).is_some_and(|share| *share > 0.0))
+        .filter(|id| {
+            share_before.get(*id).is_some_and(|share| *share > 0.0)
+                || also_serving == Some(id.as_str())
+        })
         .map(|id| f64::from(capacity(id).0))
         .sum();
     let mut loads = Vec::new();

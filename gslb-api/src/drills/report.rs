@@ -94,7 +94,18 @@ pub fn render_markdown(drill: &Drill, dns_nodes: &[u64]) -> String {
     } else {
         drill.records.join(", ")
     };
-    let _ = writeln!(out, "| Records | {records} |\n");
+    let _ = writeln!(out, "| Records | {records} |");
+    let survivors = if drill.survivors.is_empty() {
+        "none".to_string()
+    } else {
+        drill
+            .survivors
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(out, "| Survivors | {survivors} |\n");
 
     let _ = writeln!(out, "## Convergence per DNS node\n");
     let _ = writeln!(out, "| DNS node | out | back |\n|---|---|---|");

@@ -13,8 +13,8 @@
 //!   never came back).
 //!
 //! Everything it learns goes through Raft (`RecordDrill`, `EndDrill`); what it keeps in
-//! memory (clean-round streaks, the survivors already down at start) is only a cache a new
-//! leader rebuilds.
+//! memory (clean-round streaks, the highest load seen) is only a cache a new leader
+//! rebuilds.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
@@ -139,10 +139,10 @@ pub fn spawn_supervisor(node: NodeHandle) -> JoinHandle<()> {
 struct Memory {
     /// Per (drill, node, direction): clean rounds in a row and when the first began.
     streaks: HashMap<(String, u64), (u32, u64)>,
-    /// Per drill: survivors already down when this leader first looked.
-    down_at_start: HashMap<String, BTreeSet<String>>,
     /// Per drill: when guards were last evaluated.
     guarded_at: HashMap<String, u64>,
+    /// Per drill: the highest survivor load seen (region, percent).
+    worst_load: HashMap<String, (String, u32)>,
 }
 
 async fn run(node: NodeHandle) {
@@ -180,13 +180,7 @@ async fn tick(
     let now = now_millis();
     if drill.status == DrillStatus::Running {
         if now >= drill.planned_end {
-            return end(
-                node,
-                drill,
-                DrillStatus::Completed,
-                "expired at its planned end".into(),
-            )
-            .await;
+            return expire(node, drill, now, memory).await;
         }
         if let Some(trip) = guards(state, drill, now, memory) {
             return abort_on_guard(node, drill, trip, now).await;
@@ -204,28 +198,14 @@ fn guards(state: &State, drill: &Drill, now: u64, memory: &mut Memory) -> Option
         return None;
     }
     *last = now;
+    // Survivors are the regions that gain the drilled region's clients, so each was
+    // answering (not down) at the start.
     let view = state.health_view(now);
-    let survivors: BTreeSet<String> = drill
-        .answers
-        .iter()
-        .filter(|answers| answers.phase == DrillPhase::Before)
-        .flat_map(|answers| answers.rows.iter())
-        .flat_map(|row| row.regions.keys().cloned())
-        .filter(|region| region != &drill.region)
-        .collect();
-    let is_down = |region: &String| {
+    if let Some(region) = drill.survivors.iter().find(|region| {
         view.regions
-            .get(region)
+            .get(*region)
             .is_some_and(|health| health.status == HealthStatus::Down)
-    };
-    let already = memory
-        .down_at_start
-        .entry(drill.id.clone())
-        .or_insert_with(|| survivors.iter().filter(|r| is_down(r)).cloned().collect());
-    if let Some(region) = survivors
-        .iter()
-        .find(|region| is_down(region) && !already.contains(*region))
-    {
+    }) {
         return Some(GuardCheck {
             at: now,
             guard: "survivors_healthy".into(),
@@ -234,11 +214,18 @@ fn guards(state: &State, drill: &Drill, now: u64, memory: &mut Memory) -> Option
         });
     }
     let limit = drill.max_load_percent?;
-    let loads = current_loads(state, now).ok()?;
+    let loads = current_loads(state, now, &drill.region).ok()?;
     let worst = loads
         .iter()
         .filter(|load| load.region != drill.region)
         .max_by_key(|load| load.load_after_percent)?;
+    let seen = memory
+        .worst_load
+        .entry(drill.id.clone())
+        .or_insert_with(|| (worst.region.clone(), worst.load_after_percent));
+    if worst.load_after_percent > seen.1 {
+        *seen = (worst.region.clone(), worst.load_after_percent);
+    }
     (worst.load_after_percent > limit).then(|| GuardCheck {
         at: now,
         guard: "max_load".into(),
@@ -274,21 +261,41 @@ async fn abort_on_guard(
     write(node, Command::Batch { commands }).await
 }
 
-async fn end(
-    node: &NodeHandle,
-    drill: &Drill,
-    status: DrillStatus,
-    reason: String,
-) -> Result<(), String> {
-    write(
-        node,
-        Command::EndDrill {
-            id: drill.id.clone(),
-            status,
-            reason,
-        },
-    )
-    .await
+/// Ends a drill at its planned end, recording the guards it passed (as this leader saw
+/// them) in the same write.
+async fn expire(node: &NodeHandle, drill: &Drill, now: u64, memory: &Memory) -> Result<(), String> {
+    let record = |check: GuardCheck| Command::RecordDrill {
+        id: drill.id.clone(),
+        update: DrillUpdate::Guard { check },
+    };
+    let mut commands = vec![record(GuardCheck {
+        at: now,
+        guard: "survivors_healthy".into(),
+        tripped: false,
+        detail: "no survivor turned down during the drill".into(),
+    })];
+    if let Some(limit) = drill.max_load_percent {
+        let detail = match memory.worst_load.get(&drill.id) {
+            Some((region, percent)) => format!(
+                "highest survivor load seen: {region} at {} (limit {})",
+                ratio(*percent),
+                ratio(limit)
+            ),
+            None => format!("no survivor load measured (limit {})", ratio(limit)),
+        };
+        commands.push(record(GuardCheck {
+            at: now,
+            guard: "max_load".into(),
+            tripped: false,
+            detail,
+        }));
+    }
+    commands.push(Command::EndDrill {
+        id: drill.id.clone(),
+        status: DrillStatus::Completed,
+        reason: "expired at its planned end".into(),
+    });
+    write(node, Command::Batch { commands }).await
 }
 
 async fn write(node: &NodeHandle, command: Command) -> Result<(), String> {

@@ -122,6 +122,9 @@ pub struct DrillDto {
     pub max_load: Option<f64>,
     /// The GSLB records the plan said would change (`name TYPE`).
     pub records: Vec<String>,
+    /// The regions that take the drilled region's clients; the drill aborts when one of
+    /// them turns down.
+    pub survivors: Vec<String>,
     /// DNS nodes whose convergence is measured (they answered with the region before).
     pub measured_nodes: Vec<u64>,
     /// Unix millis it ended, once it has.
@@ -167,6 +170,7 @@ impl DrillDto {
                 .max_load_percent
                 .map(|percent| f64::from(percent) / 100.0),
             records: drill.records.clone(),
+            survivors: drill.survivors.iter().cloned().collect(),
             measured_nodes: drill.measured_nodes.iter().copied().collect(),
             ended_at: drill.ended_at,
             end_reason: drill.end_reason.clone(),

@@ -235,6 +235,12 @@ pub async fn start(
         started_by: actor.who.clone(),
         max_load_percent: max_load,
         records: plan.records.clone(),
+        survivors: plan
+            .load
+            .iter()
+            .filter(|load| load.region != body.region && load.share_after > load.share_before)
+            .map(|load| load.region.clone())
+            .collect(),
         measured_nodes: measured,
         ended_at: None,
         end_reason: None,

@@ -43,6 +43,10 @@ pub struct Drill {
     /// queries every DNS node for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<String>,
+    /// The regions the plan said take the drilled region's clients; the `survivors_healthy`
+    /// guard aborts the drill when one of them turns down.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub survivors: BTreeSet<String>,
     /// DNS nodes (Raft ids) that answered with the region just before the drill, as the
     /// node that started it saw them; their convergence out and back is measured.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -303,6 +307,7 @@ mod tests {
             started_by: "ops".into(),
             max_load_percent: None,
             records: vec!["www.example. A".into()],
+            survivors: BTreeSet::new(),
             measured_nodes: BTreeSet::new(),
             ended_at: None,
             end_reason: None,
