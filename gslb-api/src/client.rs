@@ -242,6 +242,17 @@ impl Client {
             .body)
     }
 
+    /// GET a text resource (a zone file, a report).
+    pub async fn get_text(&self, path: String) -> Result<String, ClientError> {
+        let response = self
+            .send(Method::GET, &path, None, HeaderMap::new())
+            .await?;
+        response.text().await.map_err(|error| ClientError::Decode {
+            url: path,
+            detail: error.to_string(),
+        })
+    }
+
     /// Sends a JSON body and expects a `WriteResult`.
     pub async fn write<B: Serialize>(
         &self,
@@ -314,14 +325,8 @@ impl Client {
 
     /// Exports zone `apex` as an RFC 1035 master file.
     pub async fn export_zone(&self, apex: &str) -> Result<String, ClientError> {
-        let path = format!("/v1/zones/{}/zonefile", segment(apex));
-        let response = self
-            .send(Method::GET, &path, None, HeaderMap::new())
-            .await?;
-        response.text().await.map_err(|error| ClientError::Decode {
-            url: path,
-            detail: error.to_string(),
-        })
+        self.get_text(format!("/v1/zones/{}/zonefile", segment(apex)))
+            .await
     }
 
     /// All record sets of a zone.
@@ -540,14 +545,8 @@ impl Client {
 
     /// A drill's Markdown report.
     pub async fn drill_report(&self, id: &str) -> Result<String, ClientError> {
-        let path = format!("/v1/drills/{}/report?format=markdown", segment(id));
-        let response = self
-            .send(Method::GET, &path, None, HeaderMap::new())
-            .await?;
-        response.text().await.map_err(|error| ClientError::Decode {
-            url: path,
-            detail: error.to_string(),
-        })
+        self.get_text(format!("/v1/drills/{}/report?format=markdown", segment(id)))
+            .await
     }
 
     /// All tokens (without secrets).

@@ -131,8 +131,8 @@ pub enum Command {
     /// Start a drill: its region must exist and not be in another running drill, its id must
     /// be new and its status `running`. A `drain` drill also writes its expiring override.
     StartDrill {
-        /// The drill.
-        drill: Drill,
+        /// The drill (boxed: with its answers it is among the largest payloads).
+        drill: Box<Drill>,
     },
     /// Append what the drill supervisor observed to a drill. Like `ReportApplied` it does not
     /// move `State::last_change` and is not audited.
@@ -824,7 +824,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutOverride { rule } => put(&mut state.overrides, rule.id.clone(), rule.clone()),
         Command::DeleteOverride { id } => state.overrides.remove(id).is_some(),
         Command::StartDrill { drill } => {
-            let mut drill = drill.clone();
+            let mut drill = drill.as_ref().clone();
             let length = drill.planned_end - drill.started_at;
             let started = format!(
                 "{} drill of {} started by {} for {}.{:03} s",
@@ -1572,7 +1572,7 @@ mod tests {
                 region: region("eu"),
             },
             Command::StartDrill {
-                drill: drill("d1", "eu", DrillMode::Drain, 2_000),
+                drill: Box::new(drill("d1", "eu", DrillMode::Drain, 2_000)),
             },
             Command::RecordDrill {
                 id: "d1".into(),
@@ -1612,7 +1612,7 @@ mod tests {
         let again = apply(&mut state, &stamped(end, 10_000), 5).unwrap();
         assert!(!again.changed, "ending an ended drill changes nothing");
         let next = Command::StartDrill {
-            drill: drill_for_next(),
+            drill: Box::new(drill_for_next()),
         };
         apply(&mut state, &stamped(next, 11_000), 6).unwrap();
         assert!(state.drills["d2"].is_active(11_000));
@@ -1633,15 +1633,17 @@ mod tests {
                 region: region("eu"),
             },
             Command::StartDrill {
-                drill: drill("d1", "eu", DrillMode::Drain, 2_000),
+                drill: Box::new(drill("d1", "eu", DrillMode::Drain, 2_000)),
             },
             Command::StartDrill {
-                drill: drill("d2", "eu", DrillMode::Fail, 3_000),
+                drill: Box::new(drill("d2", "eu", DrillMode::Fail, 3_000)),
             },
             Command::StartDrill {
-                drill: drill("d1", "us", DrillMode::Fail, 3_000),
+                drill: Box::new(drill("d1", "us", DrillMode::Fail, 3_000)),
             },
-            Command::StartDrill { drill: backwards },
+            Command::StartDrill {
+                drill: Box::new(backwards),
+            },
             Command::EndDrill {
                 id: "d1".into(),
                 status: DrillStatus::Running,

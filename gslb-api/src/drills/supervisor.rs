@@ -348,6 +348,31 @@ async fn record_answers(
     record(node, drill, DrillUpdate::Answers { answers }).await
 }
 
+/// One round of watch queries to one DNS node.
+struct Look {
+    /// Wall time (unix millis) the round began.
+    started_ms: u64,
+    /// Whether an answer held the drilled region.
+    result: Result<bool, QueryError>,
+}
+
+/// One round of the drill's watch queries to each of `nodes` that has a DNS address.
+async fn look(state: &State, drill: &Drill, nodes: &[u64]) -> Vec<(u64, Look)> {
+    let queries = watch_queries(before_rows(drill), &drill.records, &drill.region);
+    let targets = region_targets(state, &drill.region);
+    let addresses: HashMap<u64, SocketAddr> = dns_nodes(state).into_iter().collect();
+    let mut looks = Vec::new();
+    for id in nodes {
+        let Some(address) = addresses.get(id) else {
+            continue;
+        };
+        let started_ms = now_millis();
+        let result = sees_region(*address, &queries, &targets).await;
+        looks.push((*id, Look { started_ms, result }));
+    }
+    looks
+}
+
 /// The out phase: query the measured nodes that have not converged yet.
 async fn converge_out(
     node: &NodeHandle,
@@ -368,16 +393,10 @@ async fn converge_out(
         }
         return Ok(());
     }
-    let queries = watch_queries(before_rows(drill), &drill.records, &drill.region);
-    let targets = region_targets(state, &drill.region);
-    let addresses: HashMap<u64, SocketAddr> = dns_nodes(state).into_iter().collect();
-    for id in pending {
-        let Some(address) = addresses.get(&id) else {
-            continue;
-        };
-        let round_start = now_millis();
+    for (id, seen) in look(state, drill, &pending).await {
+        let round_start = seen.started_ms;
         let key = (format!("{}/out", drill.id), id);
-        match sees_region(*address, &queries, &targets).await {
+        match seen.result {
             Ok(false) => {
                 let streak = memory.streaks.entry(key).or_insert((0, round_start));
                 if streak.0 == 0 {
@@ -432,19 +451,12 @@ async fn converge_back(
         record(node, drill, DrillUpdate::Event { event }).await?;
         return record_answers(node, state, drill, DrillPhase::After, now).await;
     }
-    let queries = watch_queries(before_rows(drill), &drill.records, &drill.region);
-    let targets = region_targets(state, &drill.region);
-    let addresses: HashMap<u64, SocketAddr> = dns_nodes(state).into_iter().collect();
-    for id in pending {
-        let Some(address) = addresses.get(&id) else {
-            continue;
-        };
-        let round_start = now_millis();
-        if let Ok(true) = sees_region(*address, &queries, &targets).await {
+    for (id, seen) in look(state, drill, &pending).await {
+        if let Ok(true) = seen.result {
             let update = DrillUpdate::Converged {
                 node: id,
                 direction: Direction::Back,
-                after_ms: round_start.saturating_sub(ended),
+                after_ms: seen.started_ms.saturating_sub(ended),
             };
             record(node, drill, update).await?;
         }

@@ -293,7 +293,14 @@ pub async fn start(
         }
     }
     let outcome = context
-        .write(Command::StartDrill { drill }, actor, false, "drill.")
+        .write(
+            Command::StartDrill {
+                drill: Box::new(drill),
+            },
+            actor,
+            false,
+            "drill.",
+        )
         .await?;
     let state = context.node.state();
     let started = state
@@ -342,10 +349,7 @@ pub async fn get_drill(
     Path(id): Path<String>,
 ) -> Result<Json<DrillDto>, ApiError> {
     let state = context.node.state();
-    let drill = state
-        .drills
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))?;
+    let drill = find(&state, &id)?;
     Ok(Json(DrillDto::from_model(drill)))
 }
 
@@ -367,10 +371,7 @@ pub async fn abort(
         parse_json(&body)?
     };
     let state = context.node.state();
-    let drill = state
-        .drills
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))?;
+    let drill = find(&state, &id)?;
     if drill.status != DrillStatus::Running {
         return Err(ApiError::conflict(format!(
             "drill {id:?} is not running (it is {})",
@@ -390,10 +391,7 @@ pub async fn abort(
     };
     context.write(command, actor, false, "").await?;
     let state = context.node.state();
-    let drill = state
-        .drills
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))?;
+    let drill = find(&state, &id)?;
     Ok(Json(DrillDto::from_model(drill)))
 }
 
@@ -407,10 +405,7 @@ pub async fn report(
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let state = context.node.state();
-    let drill = state
-        .drills
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))?;
+    let drill = find(&state, &id)?;
     match query.format.as_deref().unwrap_or("markdown") {
         "markdown" | "md" => {
             let nodes: Vec<u64> = dns_nodes(&state).into_iter().map(|(id, _)| id).collect();
@@ -426,4 +421,12 @@ pub async fn report(
             format!("must be markdown or json, got {other:?}"),
         )),
     }
+}
+
+/// The drill `id`, or 404.
+fn find<'s>(state: &'s gslb_store::model::State, id: &str) -> Result<&'s Drill, ApiError> {
+    state
+        .drills
+        .get(id)
+        .ok_or_else(|| ApiError::NotFound(format!("no drill {id:?}")))
 }
