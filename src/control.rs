@@ -33,7 +33,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gslb_api::ApiOptions;
 use gslb_dns::net::spawn_listeners;
-use gslb_dns::spawn_plan_follower;
+use gslb_dns::{contact_clock, spawn_plan_follower};
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
 use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use tokio::signal::unix::{signal, SignalKind};
@@ -54,6 +54,10 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Runs a control-plane node until SIGTERM/SIGINT. `import` holds the config's zone files,
 /// written into the cluster once by the node that creates it.
+/// How long without hearing from a leader before a DNS node stops letting prober votes go
+/// stale on its own clock (a few heartbeats and an election's worth).
+const HEALTH_CONTACT_GRACE_MS: u64 = 2_000;
+
 pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let control = config
         .control
@@ -108,7 +112,13 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let mut dns_addr = None;
     if config.dns {
         let responder = Arc::new(build_responder(&config));
-        let follower = spawn_plan_follower(node.state_watch(), responder.clone());
+        // Health as of the last leader contact: a node cut off keeps the health it knew.
+        let contact = node.clone();
+        let clock = contact_clock(
+            move || contact.metrics().millis_since_leader_contact,
+            HEALTH_CONTACT_GRACE_MS,
+        );
+        let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
         let mut version = node.state().version;
         if version > 0 {
             // Restarted: answer like the peers from the first query, not from the state this

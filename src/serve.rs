@@ -204,7 +204,7 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     let version = state.version;
     let (publisher, watch) = state_channel(state);
     let responder = Arc::new(build_responder(&config));
-    let follower = spawn_plan_follower(watch, responder.clone());
+    let follower = spawn_plan_follower(watch, responder.clone(), gslb_dns::wall_clock());
     if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
         anyhow::bail!("the answer plan was not ready within {PLAN_TIMEOUT:?}");
     }

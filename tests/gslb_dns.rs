@@ -505,3 +505,57 @@ fn a_geoip_database_locates_clients_and_reloads_keeping_the_last_good() {
         .text()
         .contains("geoip database reloaded"));
 }
+
+/// What does this test do: health from external votes with a 3 s TTL follows the wall clock
+/// while the DNS node hears from the leader (a silent reporter's votes go stale, and the
+/// failover record answers as `unknown_as: up` says), but once the node is cut off from the
+/// control plane it keeps the health it last knew for as long as the cut lasts (static
+/// stability) instead of letting every vote go stale on its own clock.
+#[test]
+fn a_cut_off_dns_node_keeps_the_health_it_last_knew() {
+    let root = TempDir::new("gslb-dns-static-health");
+    let mut cluster = Cluster::start(&root);
+    let dns = cluster.learner.dns.unwrap();
+    for id in ["eu-1", "us-1", "ap-1"] {
+        cluster.write(
+            "PUT",
+            &format!("/v1/checks/{id}-ext"),
+            &format!(
+                r#"{{"id":"{id}-ext","endpoint":"{id}","kind":{{"type":"external","ttl_ms":3000}},
+                    "vantages":["monitor"],"quorum":1}}"#
+            ),
+        );
+    }
+    cluster.report(&["eu-1-ext"]);
+    cluster.put_gslb_record(
+        r#"{"name":"stable","type":"A","ttl":30,"unknown_as":"up",
+            "policy":{"failover":[{"region":"eu"},{"region":"us"}]}}"#,
+    );
+    let answer = || ask(dns, "stable.cp.test", None).answers;
+    wait_until(CONVERGE, "eu reported down: us answers", || {
+        answer() == ["10.1.0.1"]
+    });
+
+    eprintln!("-- phase: connected, the reporter goes silent: its votes go stale");
+    wait_until(
+        Duration::from_secs(8),
+        "stale votes: unknown, as up: eu",
+        || answer() == ["10.0.0.1"],
+    );
+
+    eprintln!("-- phase: cut off from the control plane: the last health holds");
+    cluster.report(&["eu-1-ext"]);
+    wait_until(CONVERGE, "eu reported down again: us answers", || {
+        answer() == ["10.1.0.1"]
+    });
+    cluster.voter.kill();
+    let until = std::time::Instant::now() + Duration::from_secs(8);
+    while std::time::Instant::now() < until {
+        assert_eq!(
+            answer(),
+            ["10.1.0.1"],
+            "a cut-off node must keep the health it last knew"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}

@@ -7,11 +7,15 @@
 //! Versions that arrive while a compile runs are coalesced: the next compile takes the newest
 //! state.
 //!
-//! Health in a plan is derived at its compile instant, so a state with GSLB records is also
-//! re-derived every `HEALTH_REFRESH` even when no new version arrives, and recompiled when
-//! that changes anything: a DNS node cut off from the control plane sees prober votes go
-//! stale on its own clock (DESIGN "the data plane outlives the control plane"). Leases need no recompile: `evaluate` checks them per
-//! query against the query's clock, and caps the TTL at the lease left.
+//! Health in a plan is derived as of an instant the `HealthClock` gives, so a state with GSLB
+//! records is also re-derived every `HEALTH_REFRESH` even when no new version arrives, and
+//! recompiled when that changes anything (a prober went silent and its votes went stale).
+//! The clock of a Raft node is the time it last heard from a leader, not the wall clock: a
+//! DNS node cut off from the control plane cannot receive votes, so their going stale on its
+//! own clock would be an artifact of the cut, and it keeps the health it last knew (static
+//! stability, DESIGN "Beyond the anchors" 1). Leases are different: `evaluate` checks them per
+//! query against the wall clock and caps the TTL at the lease left, so a guarded region still
+//! leaves a cut-off node when its lease runs out.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -24,12 +28,37 @@ use crate::responder::Responder;
 /// How often health is re-derived for a state with GSLB records when nothing else changes.
 pub const HEALTH_REFRESH: Duration = Duration::from_secs(1);
 
+/// The instant (unix millis) health is derived as of: when votes stop counting as fresh.
+pub type HealthClock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The wall clock, for nodes without a control plane to lose (and for tests).
+pub fn wall_clock() -> HealthClock {
+    Arc::new(unix_millis)
+}
+
+/// A clock for a Raft node: the wall clock while a leader was heard from within `grace_ms`,
+/// else the time of that last contact (`contact_age` gives milliseconds since it, `None` when
+/// never, which uses the wall clock).
+pub fn contact_clock(
+    contact_age: impl Fn() -> Option<u64> + Send + Sync + 'static,
+    grace_ms: u64,
+) -> HealthClock {
+    Arc::new(move || {
+        let now = unix_millis();
+        match contact_age() {
+            Some(age) if age > grace_ms => now.saturating_sub(age),
+            _ => now,
+        }
+    })
+}
+
 /// Starts a task that compiles and installs a plan for the current state now, for every
-/// later version, and every `HEALTH_REFRESH` while the state has GSLB records; it ends when
-/// the state channel closes.
+/// later version, and every `HEALTH_REFRESH` while the state has GSLB records, with health
+/// derived as of `clock`; it ends when the state channel closes.
 pub fn spawn_plan_follower(
     mut watch: StateWatch,
     responder: Arc<Responder>,
+    clock: HealthClock,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut first = true;
@@ -38,9 +67,9 @@ pub fn spawn_plan_follower(
             let state = watch.borrow_and_update().clone();
             if first || state.version != responder.plan_version() {
                 first = false;
-                install(&responder, state.clone()).await;
+                install(&responder, state.clone(), clock()).await;
             } else if refresh_due {
-                refresh(&responder, state.clone()).await;
+                refresh(&responder, state.clone(), clock()).await;
             }
             let refresh = !state.gslb_records.is_empty();
             refresh_due = false;
@@ -59,10 +88,9 @@ pub fn spawn_plan_follower(
 
 /// Recompiles `state` only when its health, derived now, differs from the plan's (a vote
 /// went stale): deriving health is cheap, compiling every zone is not.
-async fn refresh(responder: &Arc<Responder>, state: Arc<State>) {
+async fn refresh(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     let plan = responder.plan();
     let vantage = responder.options().vantage.clone();
-    let now = unix_millis();
     let current = {
         let state = state.clone();
         tokio::task::spawn_blocking(move || {
@@ -71,20 +99,18 @@ async fn refresh(responder: &Arc<Responder>, state: Arc<State>) {
         .await
     };
     if !matches!(current, Ok(true)) {
-        install(responder, state).await;
+        install(responder, state, now).await;
     }
 }
 
-/// Compiles `state` at the current time on the blocking pool and installs the plan; on
+/// Compiles `state` with health as of `now` on the blocking pool and installs the plan; on
 /// failure keeps the previous plan (the next version or refresh retries).
-async fn install(responder: &Arc<Responder>, state: Arc<State>) {
+async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     let version = state.version;
     let vantage = responder.options().vantage.clone();
     let started = Instant::now();
-    let compiled = tokio::task::spawn_blocking(move || {
-        compile_plan_at(&state, unix_millis(), vantage.as_deref())
-    })
-    .await;
+    let compiled =
+        tokio::task::spawn_blocking(move || compile_plan_at(&state, now, vantage.as_deref())).await;
     match compiled {
         Ok(plan) => {
             let names = plan.name_count();
@@ -115,4 +141,23 @@ fn unix_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contact clock is the wall clock while a leader was heard from lately (or never),
+    /// and the time of the last contact after the grace.
+    #[test]
+    fn the_contact_clock_stops_at_the_last_contact() {
+        let within = contact_clock(|| Some(500), 2_000)();
+        let wall = unix_millis();
+        assert!(wall.abs_diff(within) < 1_000);
+        let never = contact_clock(|| None, 2_000)();
+        assert!(unix_millis().abs_diff(never) < 1_000);
+        let cut = contact_clock(|| Some(60_000), 2_000)();
+        let expected = unix_millis() - 60_000;
+        assert!(expected.abs_diff(cut) < 1_000, "{cut} vs {expected}");
+    }
 }

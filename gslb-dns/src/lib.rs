@@ -36,7 +36,7 @@ pub mod policy;
 pub mod responder;
 pub mod wire;
 
-pub use follow::spawn_plan_follower;
+pub use follow::{contact_clock, spawn_plan_follower, wall_clock, HealthClock};
 pub use plan::{compile_plan, AnswerPlan, ZonePlan};
 pub use responder::{Responder, ResponderOptions};
 

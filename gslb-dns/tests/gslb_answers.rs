@@ -529,7 +529,7 @@ async fn the_follower_lets_votes_go_stale_without_new_versions() {
         gslb_dns::AnswerPlan::empty(),
         ResponderOptions::default(),
     ));
-    let follower = gslb_dns::spawn_plan_follower(watch, responder.clone());
+    let follower = gslb_dns::spawn_plan_follower(watch, responder.clone(), gslb_dns::wall_clock());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut saw_answer = false;
     loop {

@@ -69,7 +69,7 @@ async fn follower_installs_every_new_state_version() {
         AnswerPlan::empty(),
         ResponderOptions::default(),
     ));
-    let follower = spawn_plan_follower(watch, responder.clone());
+    let follower = spawn_plan_follower(watch, responder.clone(), gslb_dns::wall_clock());
 
     wait_for_version(&responder, 1, "the initial plan").await;
     assert_eq!(answer_of(&responder), first);
