@@ -1,7 +1,9 @@
 //! `ApiMetrics`: the Prometheus registry of the API role — requests by route and status and
-//! their latency,
-//! and, sampled at scrape time, the node's Raft role, term, applied index, state version and
-//! staleness. Rendered in OpenMetrics text by `/metrics`.
+//! their latency, the RTTs of the observations this node received — and, sampled at scrape
+//! time, the node's Raft role, term, applied index, state version and staleness, and the
+//! health this node derives from its replica: every check, endpoint and region with its
+//! status and votes, per-vantage RTT, region capacity and lease left, and running drills.
+//! Rendered in OpenMetrics text by `/metrics`.
 
 use std::sync::Mutex;
 use std::time::Instant;
@@ -9,6 +11,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use gslb_store::model::{DrillStatus, HealthStatus, State as StoreState};
 use gslb_store::raft::{NodeMetrics, RaftState};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -49,6 +52,198 @@ pub struct RoleLabels {
     pub role: String,
 }
 
+/// Labels of a health state set: one series per subject and status, 1 for the current one.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    /// The check, endpoint or region id.
+    pub id: String,
+    /// `up`, `down` or `unknown`.
+    pub status: String,
+}
+
+/// Labels naming one subject.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IdLabels {
+    /// The check, region or drill id.
+    pub id: String,
+}
+
+/// Labels of a per-vantage value.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VantageLabels {
+    /// The check id.
+    pub check: String,
+    /// The vantage that measured it.
+    pub vantage: String,
+}
+
+/// Labels of a vote count.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VoteLabels {
+    /// The check id.
+    pub check: String,
+    /// `up`, `down` or `stale`.
+    pub vote: String,
+}
+
+/// Labels of the probe RTT histogram (per region, not per check, to keep series few).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProbeLabels {
+    /// The vantage that measured.
+    pub vantage: String,
+    /// The region of the check's subject.
+    pub region: String,
+}
+
+/// Labels of the observation counter.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ObservationLabels {
+    /// The reporting vantage.
+    pub vantage: String,
+    /// `up` or `down`.
+    pub result: String,
+}
+
+/// The health metrics, refreshed from the state at every scrape (cleared first, so a
+/// deleted check leaves no series behind).
+#[derive(Debug, Default)]
+struct HealthMetrics {
+    check_status: Family<StatusLabels, Gauge>,
+    check_votes: Family<VoteLabels, Gauge>,
+    check_rtt: Family<VantageLabels, Gauge>,
+    endpoint_status: Family<StatusLabels, Gauge>,
+    region_status: Family<StatusLabels, Gauge>,
+    region_capacity: Family<IdLabels, Gauge>,
+    region_lease: Family<IdLabels, Gauge>,
+    drill_running: Family<IdLabels, Gauge>,
+}
+
+impl HealthMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "gslb_check_status",
+            "1 for each check's current derived status (up, down, unknown)",
+            self.check_status.clone(),
+        );
+        registry.register(
+            "gslb_check_votes",
+            "vantages voting up or down, or stale, on each check",
+            self.check_votes.clone(),
+        );
+        registry.register(
+            "gslb_check_rtt_microseconds",
+            "the last RTT each vantage reported for each check",
+            self.check_rtt.clone(),
+        );
+        registry.register(
+            "gslb_endpoint_status",
+            "1 for each endpoint's current derived status",
+            self.endpoint_status.clone(),
+        );
+        registry.register(
+            "gslb_region_status",
+            "1 for each region's current derived status",
+            self.region_status.clone(),
+        );
+        registry.register(
+            "gslb_region_capacity",
+            "live capacity checks report for each region (kube-local ready nodes)",
+            self.region_capacity.clone(),
+        );
+        registry.register(
+            "gslb_region_lease_remaining_seconds",
+            "seconds left on each guarded region's health lease (0: expired)",
+            self.region_lease.clone(),
+        );
+        registry.register(
+            "gslb_drill_running",
+            "1 for each region in a running drill",
+            self.drill_running.clone(),
+        );
+    }
+
+    fn refresh(&self, state: &StoreState, now: u64) {
+        let word = |status: HealthStatus| match status {
+            HealthStatus::Up => "up",
+            HealthStatus::Down => "down",
+            HealthStatus::Unknown => "unknown",
+        };
+        let set = |family: &Family<StatusLabels, Gauge>, id: &str, current: HealthStatus| {
+            for status in [HealthStatus::Up, HealthStatus::Down, HealthStatus::Unknown] {
+                family
+                    .get_or_create(&StatusLabels {
+                        id: id.to_string(),
+                        status: word(status).to_string(),
+                    })
+                    .set(i64::from(status == current));
+            }
+        };
+        for family in [
+            &self.check_status,
+            &self.endpoint_status,
+            &self.region_status,
+        ] {
+            family.clear();
+        }
+        self.check_votes.clear();
+        self.check_rtt.clear();
+        self.region_capacity.clear();
+        self.region_lease.clear();
+        self.drill_running.clear();
+        let view = state.health_view(now);
+        for (id, check) in &view.checks {
+            set(&self.check_status, id, check.status);
+            for (vote, count) in [
+                ("up", check.votes.up),
+                ("down", check.votes.down),
+                ("stale", check.votes.stale),
+            ] {
+                self.check_votes
+                    .get_or_create(&VoteLabels {
+                        check: id.clone(),
+                        vote: vote.to_string(),
+                    })
+                    .set(i64::from(count));
+            }
+            for (vantage, rtt) in &check.rtt_us {
+                self.check_rtt
+                    .get_or_create(&VantageLabels {
+                        check: id.clone(),
+                        vantage: vantage.clone(),
+                    })
+                    .set(i64::from(*rtt));
+            }
+        }
+        for (id, endpoint) in &view.endpoints {
+            set(&self.endpoint_status, id, endpoint.status);
+        }
+        for (id, region) in &view.regions {
+            set(&self.region_status, id, region.status);
+            let labels = IdLabels { id: id.clone() };
+            if let Some(capacity) = region.capacity {
+                self.region_capacity
+                    .get_or_create(&labels)
+                    .set(i64::from(capacity));
+            }
+            if let Some(lease) = region.lease {
+                let left = lease.remaining_ms(now) / 1000;
+                self.region_lease
+                    .get_or_create(&labels)
+                    .set(i64::try_from(left).unwrap_or(i64::MAX));
+            }
+        }
+        for drill in state.drills.values() {
+            if drill.status == DrillStatus::Running && drill.is_active(now) {
+                self.drill_running
+                    .get_or_create(&IdLabels {
+                        id: drill.region.clone(),
+                    })
+                    .set(1);
+            }
+        }
+    }
+}
+
 /// Every metric the API exports.
 #[derive(Debug)]
 pub struct ApiMetrics {
@@ -74,6 +269,12 @@ pub struct ApiMetrics {
     stale: Gauge,
     /// `gslb_storage_bytes`.
     storage_bytes: Gauge,
+    /// Health, refreshed from the state at every scrape.
+    health: HealthMetrics,
+    /// `gslb_probe_rtt_seconds`: RTTs in the observations this node received.
+    probe_rtt: Family<ProbeLabels, Histogram>,
+    /// `gslb_observations_total`: observations this node received, by vantage and result.
+    observations: Family<ObservationLabels, Counter>,
 }
 
 impl Default for ApiMetrics {
@@ -139,6 +340,23 @@ impl ApiMetrics {
             "gslb_storage_bytes",
             "bytes of Raft storage on disk",
         );
+        let health = HealthMetrics::default();
+        health.register(&mut registry);
+        let probe_rtt = Family::<ProbeLabels, Histogram>::new_with_constructor(|| {
+            // 100 µs .. ~3.3 s.
+            Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+        });
+        registry.register(
+            "gslb_probe_rtt_seconds",
+            "RTTs probers reported to this node, by vantage and region",
+            probe_rtt.clone(),
+        );
+        let observations = Family::<ObservationLabels, Counter>::default();
+        registry.register(
+            "gslb_observations",
+            "observations probers reported to this node, by vantage and result",
+            observations.clone(),
+        );
         ApiMetrics {
             registry: Mutex::new(registry),
             requests,
@@ -151,6 +369,33 @@ impl ApiMetrics {
             state_version,
             stale,
             storage_bytes,
+            health,
+            probe_rtt,
+            observations,
+        }
+    }
+
+    /// Counts one reported observation of a check in `region` (if known) from `vantage`.
+    pub fn observe_report(
+        &self,
+        vantage: &str,
+        region: Option<&str>,
+        up: bool,
+        rtt_us: Option<u32>,
+    ) {
+        self.observations
+            .get_or_create(&ObservationLabels {
+                vantage: vantage.to_string(),
+                result: if up { "up" } else { "down" }.to_string(),
+            })
+            .inc();
+        if let (Some(region), Some(rtt)) = (region, rtt_us) {
+            self.probe_rtt
+                .get_or_create(&ProbeLabels {
+                    vantage: vantage.to_string(),
+                    region: region.to_string(),
+                })
+                .observe(f64::from(rtt) / 1e6);
         }
     }
 
@@ -171,8 +416,17 @@ impl ApiMetrics {
             .inc();
     }
 
-    /// Refreshes the node gauges and renders everything as OpenMetrics text.
-    pub fn render(&self, node: &NodeMetrics, version: u64, stale_after_ms: u64) -> String {
+    /// Refreshes the node and health gauges (health derived from `state` at `now`) and
+    /// renders everything as OpenMetrics text.
+    pub fn render(
+        &self,
+        node: &NodeMetrics,
+        state: &StoreState,
+        now: u64,
+        stale_after_ms: u64,
+    ) -> String {
+        let version = state.version;
+        self.health.refresh(state, now);
         for state in [
             RaftState::Leader,
             RaftState::Follower,

@@ -877,11 +877,14 @@ async fn openapi_documents_every_route() {
         ("/v1/checks/{id}", &["get", "put", "delete"]),
         ("/v1/overrides", &["get", "post"]),
         ("/v1/overrides/{id}", &["get", "put", "delete"]),
-        ("/v1/drills", &["get"]),
-        ("/v1/drills/{id}", &["get"]),
         ("/v1/health", &["get"]),
         ("/v1/resolve", &["get"]),
         ("/v1/observations", &["post"]),
+        ("/v1/drills", &["get", "post"]),
+        ("/v1/drills/plan", &["post"]),
+        ("/v1/drills/{id}", &["get"]),
+        ("/v1/drills/{id}/abort", &["post"]),
+        ("/v1/drills/{id}/report", &["get"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
         ("/metrics", &["get"]),
@@ -1015,6 +1018,28 @@ async fn probers_report_and_health_is_derived() {
     assert_eq!(health["checks"][0]["votes"]["up"], 1);
     assert_eq!(health["endpoints"][0]["status"], "up");
     assert_eq!(health["regions"][0]["status"], "up", "{health}");
+
+    let text = http()
+        .get(format!("{}/metrics", node.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for wanted in [
+        "gslb_check_status{id=\"web-tcp\",status=\"up\"} 1",
+        "gslb_check_status{id=\"web-tcp\",status=\"down\"} 0",
+        "gslb_check_votes{check=\"web-tcp\",vote=\"up\"} 1",
+        "gslb_check_rtt_microseconds{check=\"web-tcp\",vantage=\"eu-1\"} 1200",
+        "gslb_endpoint_status{id=\"web-1\",status=\"up\"} 1",
+        "gslb_region_status{id=\"eu-1\",status=\"up\"} 1",
+        "gslb_probe_rtt_seconds_count{vantage=\"eu-1\",region=\"eu-1\"} 1",
+        "gslb_observations_total{vantage=\"eu-1\",result=\"up\"} 1",
+    ] {
+        assert!(text.contains(wanted), "missing {wanted:?} in\n{text}");
+    }
     node.stop().await;
 }
 

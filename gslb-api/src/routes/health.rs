@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use gslb_store::model::CheckSubject;
 use gslb_store::Command;
 
 use crate::auth::{now_millis, Caller};
@@ -31,9 +32,25 @@ pub async fn post_observations(
     JsonBody(body): JsonBody<ObservationBatch>,
 ) -> Result<Response, ApiError> {
     let command = Command::ReportObservations {
-        vantage: body.vantage,
+        vantage: body.vantage.clone(),
         observations: body.observations.iter().map(|o| o.to_model()).collect(),
     };
     let outcome = context.write(command, actor, false, "").await?;
+    let state = context.node.state();
+    for observation in &body.observations {
+        let region = state
+            .checks
+            .get(&observation.check)
+            .and_then(|check| match &check.subject {
+                CheckSubject::Endpoint(id) => state
+                    .endpoints
+                    .get(id)
+                    .map(|endpoint| endpoint.region.as_str()),
+                CheckSubject::Region(id) => Some(id.as_str()),
+            });
+        context
+            .metrics
+            .observe_report(&body.vantage, region, observation.up, observation.rtt_us);
+    }
     Ok(written(false, None, outcome))
 }

@@ -48,10 +48,13 @@ pub async fn readyz(State(context): State<ApiContext>) -> Response {
                content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(context): State<ApiContext>) -> Response {
     let node = context.node.metrics();
-    let version = context.node.state().version;
-    let text = context
-        .metrics
-        .render(&node, version, context.stale_after_ms());
+    let state = context.node.state();
+    let text = context.metrics.render(
+        &node,
+        &state,
+        crate::auth::now_millis(),
+        context.stale_after_ms(),
+    );
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
