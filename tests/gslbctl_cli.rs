@@ -315,3 +315,42 @@ async fn gslbctl_imports_applies_and_reports_errors() {
     assert!(stdout.contains("batch(7)"), "{stdout}");
     node.stop().await;
 }
+
+/// What does this test do: `gslbctl completion bash` prints a script that bash sources
+/// and that registers completion for gslbctl, naming the subcommands (drill among them);
+/// zsh and fish scripts are produced too.
+#[test]
+fn completion_scripts_load_in_their_shell() {
+    let output = std::process::Command::new(GSLBCTL)
+        .args(["completion", "bash"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let script = String::from_utf8(output.stdout).unwrap();
+    for word in ["drill", "zone", "apply", "resolve"] {
+        assert!(script.contains(word), "{word} missing from the bash script");
+    }
+    let sourced = std::process::Command::new("bash")
+        .args([
+            "-c",
+            &format!("source <({GSLBCTL} completion bash) && complete -p gslbctl"),
+        ])
+        .output()
+        .unwrap();
+    let registered = String::from_utf8_lossy(&sourced.stdout);
+    assert!(
+        sourced.status.success() && registered.contains("_gslbctl gslbctl"),
+        "{registered}{}",
+        String::from_utf8_lossy(&sourced.stderr)
+    );
+    for shell in ["zsh", "fish"] {
+        let output = std::process::Command::new(GSLBCTL)
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success() && output.stdout.len() > 1000,
+            "{shell}"
+        );
+    }
+}

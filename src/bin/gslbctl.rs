@@ -212,6 +212,11 @@ enum Commands {
         #[arg(long)]
         explain: bool,
     },
+    /// Print a shell completion script: `source <(gslbctl completion bash)`.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Where a change stands: PENDING or INSYNC (waits with --wait).
     Change {
         /// The version a write returned.
@@ -307,6 +312,16 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Commands::Completion { shell } = cli.command {
+        // Needs no API and no runtime.
+        use clap::CommandFactory;
+        let mut command = Cli::command();
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "gslbctl", &mut script);
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = std::io::Write::write_all(&mut std::io::stdout(), &script);
+        return ExitCode::SUCCESS;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -487,6 +502,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
             })
         }
+        Commands::Completion { .. } => unreachable!("handled before the runtime starts"),
         Commands::Change { version, wait } => {
             if wait {
                 ctl.wait_for(version).await
