@@ -175,6 +175,23 @@ impl ApiError {
                     .collect(),
             )
         };
+        let failed_precondition = match &error {
+            WriteError::Invalid { errors } | WriteError::Rejected { errors, .. } => errors
+                .0
+                .iter()
+                .find(|error| error.path == "precondition")
+                .map(|error| error.message.clone()),
+            _ => None,
+        };
+        if let Some(message) = failed_precondition {
+            // A create that met an existing resource is a conflict; a conditional write that
+            // met a change is a failed precondition.
+            return if message.ends_with("exists already") {
+                ApiError::conflict(message)
+            } else {
+                ApiError::PreconditionFailed(message)
+            };
+        }
         match error {
             WriteError::Invalid { errors } if delete => ApiError::Conflict {
                 message: format!("cannot delete: {errors}"),

@@ -806,6 +806,73 @@ async fn oversized_deep_and_slow_requests_are_bounded() {
     node.stop().await;
 }
 
+/// What does this test do: conditional writes are atomic: eight PUTs racing with the same
+/// If-Match ETag leave exactly one winner (the rest get 412, none silently overwrites the
+/// winner), and eight POSTs racing to create the same id leave exactly one 201 (the rest get
+/// 409) — the precondition is checked inside `apply`, not only before proposing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditional_writes_race_to_one_winner() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let (status, headers, _) = node
+        .admin(Method::PUT, "/v1/regions/eu-1", Some(region("eu-1")))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let puts = (101..=108u32).map(|capacity| {
+        let mut body = region("eu-1");
+        body["capacity"] = json!(capacity);
+        http()
+            .put(format!("{}/v1/regions/eu-1", node.url))
+            .bearer_auth(ADMIN)
+            .header("if-match", &etag)
+            .json(&body)
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures_statuses(puts).await;
+    let won = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let lost = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::PRECONDITION_FAILED)
+        .count();
+    assert_eq!((won, lost), (1, 7), "{statuses:?}");
+
+    let posts = (1..=8u32).map(|capacity| {
+        let mut body = region("us-1");
+        body["capacity"] = json!(capacity);
+        http()
+            .post(format!("{}/v1/regions", node.url))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+    });
+    let statuses: Vec<StatusCode> = futures_statuses(posts).await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, refused), (1, 7), "{statuses:?}");
+    node.stop().await;
+}
+
+/// Runs the requests at once; their statuses in order.
+async fn futures_statuses(
+    requests: impl Iterator<
+        Item = impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static,
+    >,
+) -> Vec<StatusCode> {
+    let tasks: Vec<_> = requests.map(tokio::spawn).collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().unwrap().status());
+    }
+    statuses
+}
+
 /// What does this test do: /metrics exposes API request counters by route and the node's
 /// Raft role, term, applied index and staleness; with `metrics_open` it needs no token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

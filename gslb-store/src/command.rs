@@ -26,6 +26,7 @@ use crate::model::health::{self, ObservationReport};
 use crate::model::member::Member;
 use crate::model::name::DomainName;
 use crate::model::overrides::{Override, OverrideAction, OverrideTarget};
+use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
 use crate::model::state::State;
@@ -187,6 +188,17 @@ pub enum Command {
         #[serde(rename = "type")]
         rtype: RecordType,
     },
+    /// `command`, only if `resource` is still as the writer read it (`If-Match`), or still
+    /// absent (`If-None-Match: *`, creates); otherwise rejected under the field path
+    /// `precondition`, so no write overwrites a change it did not see.
+    Guarded {
+        /// The resource the writer read.
+        resource: ResourceRef,
+        /// What it saw.
+        expected: Expected,
+        /// The write.
+        command: Box<Command>,
+    },
     /// Several commands applied in order, all or nothing; later ones see earlier ones'
     /// effects.
     Batch {
@@ -324,6 +336,7 @@ fn only_reports(command: &Command) -> bool {
         | Command::ReportObservations { .. }
         | Command::RecordDrill { .. } => true,
         Command::Batch { commands } => commands.iter().all(only_reports),
+        Command::Guarded { command, .. } => only_reports(command),
         _ => false,
     }
 }
@@ -494,6 +507,38 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
             check_gslb_record(state, record, &field_path(path, "record"), errors)
         }
         Command::DeleteGslbRecord { .. } => {}
+        Command::Guarded {
+            resource,
+            expected,
+            command,
+        } => {
+            if matches!(
+                command.as_ref(),
+                Command::Batch { .. } | Command::Guarded { .. }
+            ) {
+                errors.push(path, "a guard holds one plain command");
+                return;
+            }
+            let current = resource.current(state);
+            let holds = match expected {
+                Expected::Absent => current.is_none(),
+                Expected::Digest(digest) => current.as_deref() == Some(digest.as_str()),
+            };
+            if !holds {
+                let found = if current.is_some() {
+                    "it changed since it was read"
+                } else {
+                    "it no longer exists"
+                };
+                let message = match expected {
+                    Expected::Absent => format!("{resource} exists already"),
+                    Expected::Digest(_) => format!("{resource}: {found}; re-read and retry"),
+                };
+                errors.push(field_path(path, "precondition"), message);
+                return;
+            }
+            check(state, command, path, log_index, errors);
+        }
         Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
     }
 }
@@ -903,6 +948,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             put(by_type, record.rtype, record.clone())
         }
         Command::DeleteGslbRecord { name, rtype } => remove_gslb_record(state, name, *rtype),
+        Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }
 }
@@ -966,6 +1012,13 @@ impl fmt::Display for Command {
             Command::DeleteGslbRecord { name, rtype } => {
                 write!(f, "delete_gslb_record {name} {rtype}")
             }
+            // A create reads as what it did; a conditional change says it was conditional.
+            Command::Guarded {
+                command,
+                expected: Expected::Absent,
+                ..
+            } => write!(f, "{command}"),
+            Command::Guarded { command, .. } => write!(f, "{command} (if unchanged)"),
             Command::Batch { commands } => {
                 // A batch of one change and reports (a drill's end with its guard results)
                 // reads as that change in the audit log.
@@ -1686,5 +1739,40 @@ mod tests {
         assert!(messages(&results[7])
             .iter()
             .any(|m| m.contains("is in running drills [\"d1\"]")));
+    }
+
+    /// A guarded write applies only while its resource is as the writer saw it: a change in
+    /// between, or a create racing another create, is rejected under `precondition`.
+    #[test]
+    fn guarded_writes_see_every_change_in_between() {
+        use crate::model::precondition::{digest_of, Expected, ResourceRef};
+        let region_ref = ResourceRef::Region { id: "eu".into() };
+        let mut moved = region("eu");
+        moved.capacity = Some(3);
+        let guarded = |expected: Expected, region: Region| Command::Guarded {
+            resource: ResourceRef::Region { id: "eu".into() },
+            expected,
+            command: Box::new(Command::PutRegion { region }),
+        };
+        let (state, results) = run(vec![
+            guarded(Expected::Absent, region("eu")),
+            guarded(Expected::Absent, region("eu")),
+            guarded(Expected::Digest(digest_of(&region("eu"))), moved.clone()),
+            guarded(Expected::Digest(digest_of(&region("eu"))), region("eu")),
+        ]);
+        assert!(results[0].is_ok(), "{results:?}");
+        assert_eq!(
+            messages(&results[1]),
+            ["precondition: region eu exists already"]
+        );
+        assert!(results[2].is_ok(), "{results:?}");
+        assert_eq!(
+            messages(&results[3]),
+            ["precondition: region eu: it changed since it was read; re-read and retry"]
+        );
+        assert_eq!(state.regions["eu"], moved);
+        assert_eq!(region_ref.current(&state), Some(digest_of(&moved)));
+        let summaries: Vec<&str> = state.audit.iter().map(|e| e.summary.as_str()).collect();
+        assert_eq!(summaries, ["put_region eu", "put_region eu (if unchanged)"]);
     }
 }

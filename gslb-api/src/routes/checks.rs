@@ -6,6 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use gslb_store::model::Check;
 use gslb_store::model::State as StoreState;
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::Command;
 
 use crate::auth::Caller;
@@ -13,7 +14,7 @@ use crate::dto::check::CheckDto;
 use crate::dto::{CheckPage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(check: &Check) -> String {
@@ -68,8 +69,15 @@ pub async fn create_check(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<CheckDto>,
 ) -> Result<Response, ApiError> {
-    let check = to_model(&context.node.state(), &body)?;
-    if context.node.state().checks.contains_key(&check.id) {
+    let state = context.node.state();
+    let check = to_model(&state, &body)?;
+    let guard = Some((
+        ResourceRef::Check {
+            id: check.id.clone(),
+        },
+        Expected::Absent,
+    ));
+    if state.checks.contains_key(&check.id) {
         return Err(ApiError::conflict(format!(
             "check {:?} exists; use PUT /v1/checks/{} to replace it",
             check.id, check.id
@@ -77,7 +85,8 @@ pub async fn create_check(
     }
     let tag = etag(&check);
     let outcome = context
-        .write(
+        .write_if(
+            guard,
             Command::PutCheck {
                 check: Box::new(check),
             },
@@ -126,12 +135,15 @@ pub async fn put_check(
             format!("must equal the id in the path ({id:?}), got {:?}", body.id),
         ));
     }
-    let check = to_model(&context.node.state(), &body)?;
-    let current = context.node.state().checks.get(&id).map(etag);
+    let state = context.node.state();
+    let check = to_model(&state, &body)?;
+    let current = state.checks.get(&id).map(etag);
     check_preconditions(&headers, current.as_deref())?;
+    let guard = precondition(&headers, ResourceRef::Check { id: id.clone() }, &state);
     let tag = etag(&check);
     let outcome = context
-        .write(
+        .write_if(
+            guard,
             Command::PutCheck {
                 check: Box::new(check),
             },
@@ -154,16 +166,16 @@ pub async fn delete_check(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let current = context
-        .node
-        .state()
+    let state = context.node.state();
+    let current = state
         .checks
         .get(&id)
         .map(etag)
         .ok_or_else(|| ApiError::NotFound(format!("no check {id:?}")))?;
     check_preconditions(&headers, Some(&current))?;
+    let guard = precondition(&headers, ResourceRef::Check { id: id.clone() }, &state);
     let outcome = context
-        .write(Command::DeleteCheck { id }, actor, true, "")
+        .write_if(guard, Command::DeleteCheck { id }, actor, true, "")
         .await?;
     Ok(written(false, None, outcome))
 }

@@ -4,13 +4,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gslb_store::model::Endpoint;
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::Command;
 
 use crate::auth::Caller;
 use crate::dto::{EndpointDto, EndpointPage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(endpoint: &Endpoint) -> String {
@@ -48,7 +49,14 @@ pub async fn create_endpoint(
     let endpoint = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    if context.node.state().endpoints.contains_key(&endpoint.id) {
+    let state = context.node.state();
+    let guard = Some((
+        ResourceRef::Endpoint {
+            id: endpoint.id.clone(),
+        },
+        Expected::Absent,
+    ));
+    if state.endpoints.contains_key(&endpoint.id) {
         return Err(ApiError::conflict(format!(
             "endpoint {:?} exists; use PUT /v1/endpoints/{} to replace it",
             endpoint.id, endpoint.id
@@ -56,7 +64,13 @@ pub async fn create_endpoint(
     }
     let tag = etag(&endpoint);
     let outcome = context
-        .write(Command::PutEndpoint { endpoint }, actor, false, "endpoint.")
+        .write_if(
+            guard,
+            Command::PutEndpoint { endpoint },
+            actor,
+            false,
+            "endpoint.",
+        )
         .await?;
     Ok(written(true, Some(tag), outcome))
 }
@@ -101,11 +115,19 @@ pub async fn put_endpoint(
     let endpoint = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    let current = context.node.state().endpoints.get(&id).map(etag);
+    let state = context.node.state();
+    let current = state.endpoints.get(&id).map(etag);
     check_preconditions(&headers, current.as_deref())?;
+    let guard = precondition(&headers, ResourceRef::Endpoint { id: id.clone() }, &state);
     let tag = etag(&endpoint);
     let outcome = context
-        .write(Command::PutEndpoint { endpoint }, actor, false, "endpoint.")
+        .write_if(
+            guard,
+            Command::PutEndpoint { endpoint },
+            actor,
+            false,
+            "endpoint.",
+        )
         .await?;
     Ok(written(current.is_none(), Some(tag), outcome))
 }
@@ -121,16 +143,16 @@ pub async fn delete_endpoint(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let current = context
-        .node
-        .state()
+    let state = context.node.state();
+    let current = state
         .endpoints
         .get(&id)
         .map(etag)
         .ok_or_else(|| ApiError::NotFound(format!("no endpoint {id:?}")))?;
     check_preconditions(&headers, Some(&current))?;
+    let guard = precondition(&headers, ResourceRef::Endpoint { id: id.clone() }, &state);
     let outcome = context
-        .write(Command::DeleteEndpoint { id }, actor, true, "")
+        .write_if(guard, Command::DeleteEndpoint { id }, actor, true, "")
         .await?;
     Ok(written(false, None, outcome))
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gslb_store::model::{DomainName, FieldErrors, GslbRecord, RecordType};
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::Command;
 
 use crate::auth::Caller;
@@ -13,7 +14,7 @@ use crate::dto::{GslbRecordPage, PageQuery, RecordTypeDto, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
 use crate::routes::zones::{apex_param, zone_or_404};
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 fn record_etag(record: &GslbRecord) -> Option<String> {
@@ -103,9 +104,22 @@ pub async fn create_gslb_record(
             record.name, record.rtype
         )));
     }
+    let guard = Some((
+        ResourceRef::GslbRecord {
+            name: record.name.clone(),
+            rtype: record.rtype,
+        },
+        Expected::Absent,
+    ));
     let etag = record_etag(&record);
     let outcome = context
-        .write(Command::PutGslbRecord { record }, actor, false, "record.")
+        .write_if(
+            guard,
+            Command::PutGslbRecord { record },
+            actor,
+            false,
+            "record.",
+        )
         .await?;
     Ok(written(true, etag, outcome))
 }
@@ -179,9 +193,20 @@ pub async fn put_gslb_record(
         .map_err(|fields| ApiError::Invalid { fields })?;
     let current = state.gslb_record(&name, rtype).and_then(record_etag);
     check_preconditions(&headers, current.as_deref())?;
+    let resource = ResourceRef::GslbRecord {
+        name: name.clone(),
+        rtype,
+    };
+    let guard = precondition(&headers, resource, &state);
     let etag = record_etag(&record);
     let outcome = context
-        .write(Command::PutGslbRecord { record }, actor, false, "record.")
+        .write_if(
+            guard,
+            Command::PutGslbRecord { record },
+            actor,
+            false,
+            "record.",
+        )
         .await?;
     Ok(written(current.is_none(), etag, outcome))
 }
@@ -207,8 +232,19 @@ pub async fn delete_gslb_record(
         .and_then(record_etag)
         .ok_or_else(|| ApiError::NotFound(format!("no gslb record {name} {rtype}")))?;
     check_preconditions(&headers, Some(&current))?;
+    let resource = ResourceRef::GslbRecord {
+        name: name.clone(),
+        rtype,
+    };
+    let guard = precondition(&headers, resource, &state);
     let outcome = context
-        .write(Command::DeleteGslbRecord { name, rtype }, actor, true, "")
+        .write_if(
+            guard,
+            Command::DeleteGslbRecord { name, rtype },
+            actor,
+            true,
+            "",
+        )
         .await?;
     Ok(written(false, None, outcome))
 }

@@ -20,10 +20,10 @@ pub mod resolve;
 pub mod tokens;
 pub mod zones;
 
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gslb_store::model::Actor;
+use gslb_store::model::{Actor, Expected, ResourceRef, State as StoreState};
 use gslb_store::raft::WriteOutcome;
 use gslb_store::Command;
 
@@ -61,7 +61,44 @@ pub fn body_path(path: &str, strip: &str) -> String {
     }
 }
 
+/// The precondition of a conditional request (`If-Match`, `If-None-Match`): `resource` as
+/// `state` shows it, the state the ETag check just passed on. `apply` refuses the write if the
+/// resource changed in between, whichever node the other write went through.
+pub fn precondition(
+    headers: &HeaderMap,
+    resource: ResourceRef,
+    state: &StoreState,
+) -> Option<(ResourceRef, Expected)> {
+    let conditional =
+        headers.contains_key(header::IF_MATCH) || headers.contains_key(header::IF_NONE_MATCH);
+    conditional.then(|| {
+        let expected = resource.expected_in(state);
+        (resource, expected)
+    })
+}
+
 impl ApiContext {
+    /// `write`, guarded by `guard` when there is one (see `precondition`; creates pass
+    /// `Expected::Absent`, so two racing creates cannot both succeed).
+    pub async fn write_if(
+        &self,
+        guard: Option<(ResourceRef, Expected)>,
+        command: Command,
+        actor: Actor,
+        delete: bool,
+        strip: &str,
+    ) -> Result<WriteOutcome, ApiError> {
+        let command = match guard {
+            Some((resource, expected)) => Command::Guarded {
+                resource,
+                expected,
+                command: Box::new(command),
+            },
+            None => command,
+        };
+        self.write(command, actor, delete, strip).await
+    }
+
     /// Writes `command` for `actor` and waits until this node serves the result.
     pub async fn write(
         &self,

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gslb_store::model::Override;
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::Command;
 
 use crate::auth::Caller;
@@ -12,7 +13,7 @@ use crate::dto::overrides::OverrideDto;
 use crate::dto::{OverridePage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(rule: &Override) -> String {
@@ -69,7 +70,14 @@ pub async fn create_override(
     JsonBody(body): JsonBody<OverrideDto>,
 ) -> Result<Response, ApiError> {
     let rule = to_model(&context, &body)?;
-    if context.node.state().overrides.contains_key(&rule.id) {
+    let state = context.node.state();
+    let guard = Some((
+        ResourceRef::Override {
+            id: rule.id.clone(),
+        },
+        Expected::Absent,
+    ));
+    if state.overrides.contains_key(&rule.id) {
         return Err(ApiError::conflict(format!(
             "override {:?} exists; use PUT /v1/overrides/{} to replace it",
             rule.id, rule.id
@@ -77,7 +85,13 @@ pub async fn create_override(
     }
     let tag = etag(&rule);
     let outcome = context
-        .write(Command::PutOverride { rule }, actor, false, "override.")
+        .write_if(
+            guard,
+            Command::PutOverride { rule },
+            actor,
+            false,
+            "override.",
+        )
         .await?;
     Ok(written(true, Some(tag), outcome))
 }
@@ -120,11 +134,19 @@ pub async fn put_override(
         ));
     }
     let rule = to_model(&context, &body)?;
-    let current = context.node.state().overrides.get(&id).map(etag);
+    let state = context.node.state();
+    let current = state.overrides.get(&id).map(etag);
     check_preconditions(&headers, current.as_deref())?;
+    let guard = precondition(&headers, ResourceRef::Override { id: id.clone() }, &state);
     let tag = etag(&rule);
     let outcome = context
-        .write(Command::PutOverride { rule }, actor, false, "override.")
+        .write_if(
+            guard,
+            Command::PutOverride { rule },
+            actor,
+            false,
+            "override.",
+        )
         .await?;
     Ok(written(current.is_none(), Some(tag), outcome))
 }
@@ -140,16 +162,16 @@ pub async fn delete_override(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let current = context
-        .node
-        .state()
+    let state = context.node.state();
+    let current = state
         .overrides
         .get(&id)
         .map(etag)
         .ok_or_else(|| ApiError::NotFound(format!("no override {id:?}")))?;
     check_preconditions(&headers, Some(&current))?;
+    let guard = precondition(&headers, ResourceRef::Override { id: id.clone() }, &state);
     let outcome = context
-        .write(Command::DeleteOverride { id }, actor, true, "")
+        .write_if(guard, Command::DeleteOverride { id }, actor, true, "")
         .await?;
     Ok(written(false, None, outcome))
 }

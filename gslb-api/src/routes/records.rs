@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gslb_store::model::{DomainName, FieldErrors, RecordSet, RecordType};
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::Command;
 
 use crate::auth::Caller;
@@ -12,7 +13,7 @@ use crate::dto::{PageQuery, RecordPage, RecordSetDto, RecordTypeDto, WriteResult
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
 use crate::routes::zones::{apex_param, zone_or_404};
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 /// The ETag of a record set.
@@ -110,9 +111,18 @@ pub async fn create_record(
             rrset.name, rrset.rtype
         )));
     }
+    let guard = Some((
+        ResourceRef::RecordSet {
+            zone: apex.clone(),
+            name: rrset.name.clone(),
+            rtype: rrset.rtype,
+        },
+        Expected::Absent,
+    ));
     let etag = set_etag(&rrset);
     let outcome = context
-        .write(
+        .write_if(
+            guard,
             Command::PutRecordSet { zone: apex, rrset },
             actor,
             false,
@@ -191,9 +201,16 @@ pub async fn put_record(
     };
     let current = zone.rrset(&name, rtype).and_then(set_etag);
     check_preconditions(&headers, current.as_deref())?;
+    let resource = ResourceRef::RecordSet {
+        zone: apex.clone(),
+        name: name.clone(),
+        rtype,
+    };
+    let guard = precondition(&headers, resource, &state);
     let etag = set_etag(&rrset);
     let outcome = context
-        .write(
+        .write_if(
+            guard,
             Command::PutRecordSet { zone: apex, rrset },
             actor,
             false,
@@ -224,8 +241,15 @@ pub async fn delete_record(
         .and_then(set_etag)
         .ok_or_else(|| ApiError::NotFound(format!("no record set {name} {rtype} in {apex}")))?;
     check_preconditions(&headers, Some(&current))?;
+    let resource = ResourceRef::RecordSet {
+        zone: apex.clone(),
+        name: name.clone(),
+        rtype,
+    };
+    let guard = precondition(&headers, resource, &state);
     let outcome = context
-        .write(
+        .write_if(
+            guard,
             Command::DeleteRecordSet {
                 zone: apex,
                 name,

@@ -4,13 +4,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gslb_store::model::Region;
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::Command;
 
 use crate::auth::Caller;
 use crate::dto::{PageQuery, RegionDto, RegionPage, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 fn etag(region: &Region) -> String {
@@ -48,7 +49,14 @@ pub async fn create_region(
     let region = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    if context.node.state().regions.contains_key(&region.id) {
+    let state = context.node.state();
+    let guard = Some((
+        ResourceRef::Region {
+            id: region.id.clone(),
+        },
+        Expected::Absent,
+    ));
+    if state.regions.contains_key(&region.id) {
         return Err(ApiError::conflict(format!(
             "region {:?} exists; use PUT /v1/regions/{} to replace it",
             region.id, region.id
@@ -56,7 +64,13 @@ pub async fn create_region(
     }
     let tag = etag(&region);
     let outcome = context
-        .write(Command::PutRegion { region }, actor, false, "region.")
+        .write_if(
+            guard,
+            Command::PutRegion { region },
+            actor,
+            false,
+            "region.",
+        )
         .await?;
     Ok(written(true, Some(tag), outcome))
 }
@@ -101,11 +115,19 @@ pub async fn put_region(
     let region = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    let current = context.node.state().regions.get(&id).map(etag);
+    let state = context.node.state();
+    let current = state.regions.get(&id).map(etag);
     check_preconditions(&headers, current.as_deref())?;
+    let guard = precondition(&headers, ResourceRef::Region { id: id.clone() }, &state);
     let tag = etag(&region);
     let outcome = context
-        .write(Command::PutRegion { region }, actor, false, "region.")
+        .write_if(
+            guard,
+            Command::PutRegion { region },
+            actor,
+            false,
+            "region.",
+        )
         .await?;
     Ok(written(current.is_none(), Some(tag), outcome))
 }
@@ -121,16 +143,16 @@ pub async fn delete_region(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let current = context
-        .node
-        .state()
+    let state = context.node.state();
+    let current = state
         .regions
         .get(&id)
         .map(etag)
         .ok_or_else(|| ApiError::NotFound(format!("no region {id:?}")))?;
     check_preconditions(&headers, Some(&current))?;
+    let guard = precondition(&headers, ResourceRef::Region { id: id.clone() }, &state);
     let outcome = context
-        .write(Command::DeleteRegion { id }, actor, true, "")
+        .write_if(guard, Command::DeleteRegion { id }, actor, true, "")
         .await?;
     Ok(written(false, None, outcome))
 }

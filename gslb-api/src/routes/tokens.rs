@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::model::{FieldErrors, Token};
 use gslb_store::Command;
 
@@ -14,7 +15,7 @@ use crate::auth::{generate_secret, hash_secret, Caller};
 use crate::dto::{PageQuery, TokenCreate, TokenCreated, TokenDto, TokenPage, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 /// The shortest secret a caller may choose.
@@ -63,6 +64,12 @@ pub async fn create_token(
     fields
         .into_result()
         .map_err(|fields| ApiError::Invalid { fields })?;
+    let guard = Some((
+        ResourceRef::Token {
+            id: body.id.clone(),
+        },
+        Expected::Absent,
+    ));
     if context.node.state().tokens.contains_key(&body.id) {
         return Err(ApiError::conflict(format!(
             "token {:?} exists; delete it first to rotate",
@@ -85,7 +92,7 @@ pub async fn create_token(
     };
     let dto = TokenDto::from_model(&token);
     let outcome = context
-        .write(Command::PutToken { token }, actor, false, "token.")
+        .write_if(guard, Command::PutToken { token }, actor, false, "token.")
         .await?;
     Ok((
         axum::http::StatusCode::CREATED,
@@ -127,16 +134,16 @@ pub async fn delete_token(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let current = context
-        .node
-        .state()
+    let state = context.node.state();
+    let current = state
         .tokens
         .get(&id)
         .map(|token| etag_of(&TokenDto::from_model(token)))
         .ok_or_else(|| ApiError::NotFound(format!("no token {id:?}")))?;
     check_preconditions(&headers, Some(&current))?;
+    let guard = precondition(&headers, ResourceRef::Token { id: id.clone() }, &state);
     let outcome = context
-        .write(Command::DeleteToken { id }, actor, true, "")
+        .write_if(guard, Command::DeleteToken { id }, actor, true, "")
         .await?;
     Ok(written(false, None, outcome))
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use gslb_store::model::{DomainName, Zone};
+use gslb_store::model::{Expected, ResourceRef};
 use gslb_store::zonefile::{export_zone, parse_zone};
 use gslb_store::Command;
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{
     check_preconditions, etag_of, is_json, page_limit, paginate, parse_json, read_body, JsonBody,
 };
-use crate::routes::{with_etag_for, written};
+use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 /// The JSON form of a zone-file import.
@@ -94,17 +95,26 @@ pub async fn create_zone(
             zone.apex, zone.apex
         )));
     }
-    put(context, actor, zone, true).await
+    let guard = Some((
+        ResourceRef::Zone {
+            apex: zone.apex.clone(),
+        },
+        Expected::Absent,
+    ));
+    put(context, actor, zone, true, guard).await
 }
 
+/// Writes a whole zone, guarded by `guard` (see `precondition`).
 async fn put(
     context: ApiContext,
     actor: gslb_store::model::Actor,
     mut zone: Zone,
     created: bool,
+    guard: Option<(ResourceRef, Expected)>,
 ) -> Result<Response, ApiError> {
     let outcome = context
-        .write(
+        .write_if(
+            guard,
             Command::PutZone { zone: zone.clone() },
             actor,
             false,
@@ -160,7 +170,8 @@ pub async fn put_zone(
     let state = context.node.state();
     let current = state.zones.get(&apex).map(zone_etag);
     check_preconditions(&headers, current.as_deref())?;
-    put(context, actor, model, current.is_none()).await
+    let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
+    put(context, actor, model, current.is_none(), guard).await
 }
 
 /// Deletes a zone and its records (idempotent: 404 only when it never existed here).
@@ -177,8 +188,10 @@ pub async fn delete_zone(
     let state = context.node.state();
     let current = zone_or_404(&state, &apex).map(zone_etag)?;
     check_preconditions(&headers, Some(&current))?;
+    let resource = ResourceRef::Zone { apex: apex.clone() };
+    let guard = precondition(&headers, resource, &state);
     let outcome = context
-        .write(Command::DeleteZone { apex }, actor, true, "")
+        .write_if(guard, Command::DeleteZone { apex }, actor, true, "")
         .await?;
     Ok(written(false, None, outcome))
 }
@@ -246,5 +259,6 @@ pub async fn put_zonefile(
     let state = context.node.state();
     let current = state.zones.get(&apex).map(zone_etag);
     check_preconditions(&headers, current.as_deref())?;
-    put(context, actor, model, current.is_none()).await
+    let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
+    put(context, actor, model, current.is_none(), guard).await
 }

@@ -10,6 +10,7 @@
 //! - `member`: the nodes (`Member`), with their reported applied index.
 //! - `token`, `audit`: API credentials (hashed) and who changed what (`AuditEntry`).
 //! - `overrides`, `drill`: operator decisions that beat health, and failure exercises.
+//! - `precondition`: `ResourceRef` and `Expected`, the If-Match checks `apply` makes.
 //! - `check`, `health`: how probers look at endpoints and regions (`Check`), what they saw
 //!   (`Observation`), and the quorum rule and leases derived from it (`derive_health`).
 
@@ -23,6 +24,7 @@ pub mod ident;
 pub mod member;
 pub mod name;
 pub mod overrides;
+pub mod precondition;
 pub mod record;
 pub mod region;
 pub mod state;
@@ -43,6 +45,7 @@ pub use health::{
 };
 pub use member::{Member, NodeRole, RaftRole};
 pub use overrides::{Override, OverrideAction, OverrideTarget};
+pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};
 pub use token::{Scope, Token};
 
