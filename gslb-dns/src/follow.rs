@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use gslb_store::{State, StateWatch};
 
-use crate::plan::compile_plan_at;
+use crate::plan::compile_plan_from;
 use crate::responder::Responder;
 
 /// How often health is re-derived for a state with GSLB records when nothing else changes.
@@ -109,8 +109,11 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     let version = state.version;
     let vantage = responder.options().vantage.clone();
     let started = Instant::now();
-    let compiled =
-        tokio::task::spawn_blocking(move || compile_plan_at(&state, now, vantage.as_deref())).await;
+    let previous = responder.plan();
+    let compiled = tokio::task::spawn_blocking(move || {
+        compile_plan_from(&previous, &state, now, vantage.as_deref())
+    })
+    .await;
     match compiled {
         Ok(plan) => {
             let names = plan.name_count();

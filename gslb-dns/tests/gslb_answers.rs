@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use common::{context, query, rtype, set, with_edns, zone};
-use gslb_dns::plan::compile_plan_at;
+use gslb_dns::plan::{compile_plan_at, compile_plan_from};
 use gslb_dns::policy::evaluate_explained;
 use gslb_dns::{Responder, ResponderOptions, Transport};
 use gslb_store::command::apply;
@@ -402,6 +402,73 @@ fn health_flips_change_the_answers() {
     let failover = ask(&responder, "failover.svc.example.", "A", 6, None);
     assert_eq!(sorted(failover.answers), ["10.0.0.1", "10.0.0.2"]);
     assert_eq!(failover.ttls, [30, 30]);
+}
+
+/// What does this test do: a plan re-derived for new health only (`compile_plan_from`, what
+/// DNS nodes do on every report) shares the compiled zones and records yet answers exactly
+/// like a full compile, through a flip down and back; a structural change (a new GSLB record)
+/// is never re-derived but compiled in full, so the new name answers.
+#[test]
+fn health_only_plans_answer_like_full_compiles() {
+    let mut world = world();
+    let mut plan = compile_plan_at(&world.state, T0 + 500, None);
+    for (at, down) in [
+        (T0 + 1_000, &["eu-1-tcp", "eu-2-tcp"][..]),
+        (
+            T0 + 2_000,
+            &["eu-1-tcp", "eu-2-tcp", "us-1-tcp", "us-2-tcp"][..],
+        ),
+        (T0 + 3_000, &[][..]),
+    ] {
+        world.report(at, down);
+        let rederived = plan
+            .rederive(&world.state, at + 500, None)
+            .expect("only health moved: re-derived, not compiled");
+        let full = compile_plan_at(&world.state, at + 500, None);
+        let clock = Arc::new(AtomicU64::new(at + 500));
+        let fast = Responder::new(rederived.clone(), ResponderOptions::default())
+            .with_manual_clock(clock.clone());
+        let slow = Responder::new(full, ResponderOptions::default()).with_manual_clock(clock);
+        for (id, name) in [
+            "failover.svc.example.",
+            "closed.svc.example.",
+            "fallback.svc.example.",
+            "guarded.svc.example.",
+            "static.svc.example.",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let a = ask(&fast, name, "A", id as u16, None);
+            let b = ask(&slow, name, "A", id as u16, None);
+            assert_eq!(
+                (a.rcode, sorted(a.answers), a.ttls, a.soa),
+                (b.rcode, sorted(b.answers), b.ttls, b.soa),
+                "{name} at {at}"
+            );
+        }
+        plan = rederived;
+    }
+
+    world.apply(
+        Command::PutGslbRecord {
+            record: record(
+                r#"{"name":"new.svc.example.","type":"A","ttl":30,"policy":{"region":"us"}}"#,
+            ),
+        },
+        T0 + 4_000,
+    );
+    assert!(
+        plan.rederive(&world.state, T0 + 4_500, None).is_none(),
+        "a new record needs a full compile"
+    );
+    let next = compile_plan_from(&plan, &world.state, T0 + 4_500, None);
+    let responder = Responder::new(next, ResponderOptions::default());
+    let fresh = ask(&responder, "new.svc.example.", "A", 9, None);
+    assert!(
+        matches!(fresh.answers.as_slice(), [one] if one.starts_with("10.1.0.")),
+        "one of us's endpoints: {fresh:?}"
+    );
 }
 
 /// What does this test do: a guarded record answers region eu only while eu's lease (renewed

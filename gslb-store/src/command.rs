@@ -21,7 +21,7 @@ use crate::model::audit::{Actor, AuditEntry, AUDIT_RETAINED};
 use crate::model::check::Check;
 use crate::model::drill::{Drill, DrillMode, DrillStatus, DrillUpdate};
 use crate::model::endpoint::Endpoint;
-use crate::model::gslb_record::{check_against_zone, check_fallback_cycles, GslbRecord, Target};
+use crate::model::gslb_record::{check_against_zone, GslbRecord, Target, WhenAllDown};
 use crate::model::health::{self, ObservationReport};
 use crate::model::member::Member;
 use crate::model::name::DomainName;
@@ -626,19 +626,52 @@ fn check_gslb_record(state: &State, record: &GslbRecord, path: &str, errors: &mu
             }
         }
     }
-    let others = state
-        .all_gslb_records()
-        .filter(|other| !(other.name == record.name && other.rtype == record.rtype))
-        .map(|other| (format!("{} {}", other.name, other.rtype), other));
-    let mut cycle_errors = FieldErrors::default();
-    check_fallback_cycles(
-        others.chain(std::iter::once((path.to_string(), record))),
-        &mut cycle_errors,
-    );
-    let own = format!("{}when_all_down", crate::model::ident::prefix(path));
-    for error in cycle_errors.0 {
-        if error.path.starts_with(&own) {
-            errors.push(error.path, error.message);
+    check_own_fallback_cycle(state, record, path, errors);
+}
+
+/// Refuses a record whose fallback chain leads back to itself. Walks the chain by lookups
+/// (O(chain length)), so putting N records costs O(N), not O(N²): only a record with a
+/// fallback can close a cycle, and only through its own chain.
+fn check_own_fallback_cycle(
+    state: &State,
+    record: &GslbRecord,
+    path: &str,
+    errors: &mut FieldErrors,
+) {
+    let WhenAllDown::Fallback(first) = &record.when_all_down else {
+        return;
+    };
+    let mut chain: Vec<&DomainName> = vec![&record.name];
+    let mut next = first;
+    loop {
+        if next == &record.name {
+            chain.push(next);
+            let shown: Vec<String> = chain.iter().map(|name| name.to_string()).collect();
+            errors.push(
+                format!(
+                    "{}when_all_down.fallback",
+                    crate::model::ident::prefix(path)
+                ),
+                format!("fallback targets form a cycle: {}", shown.join(" → ")),
+            );
+            return;
+        }
+        if chain.contains(&next) {
+            return; // a cycle that does not pass through this record
+        }
+        chain.push(next);
+        let following = state.gslb_records.get(next).and_then(|by_type| {
+            by_type
+                .values()
+                .filter(|other| !(other.name == record.name && other.rtype == record.rtype))
+                .find_map(|other| match &other.when_all_down {
+                    WhenAllDown::Fallback(target) => Some(target),
+                    _ => None,
+                })
+        });
+        match following {
+            Some(target) => next = target,
+            None => return,
         }
     }
 }

@@ -20,6 +20,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use gslb_store::model::endpoint::EndpointTarget;
 use gslb_store::model::gslb_record::WhenAllDown;
@@ -51,10 +52,21 @@ struct GslbEntry {
 }
 
 /// Every GSLB record of one plan, with the inputs they are evaluated against.
+///
+/// The compiled part is shared (`Arc`): a plan re-derived for new health only
+/// (`with_inputs`) reuses it, since compiled records refer to regions and endpoints by index
+/// and those do not move while only health changes.
 #[derive(Debug, Clone, Default)]
 pub struct GslbTable {
     /// Regions, endpoints, health, leases and overrides as of the plan's compile.
     inputs: PolicyInputs,
+    /// Records, endpoint RRs and their bytes.
+    compiled: Arc<Compiled>,
+}
+
+/// The part of a `GslbTable` that depends on records, regions and endpoints, not health.
+#[derive(Debug, Default)]
+struct Compiled {
     /// The records; a zone's `SetRole::Gslb` entry holds an index into this.
     records: Vec<GslbEntry>,
     /// Per endpoint index of `inputs`: its RR.
@@ -96,14 +108,13 @@ impl GslbTable {
                 return (GslbTable::default(), by_zone);
             }
         };
-        let mut table = GslbTable {
+        let mut table = Compiled {
             endpoints: Vec::with_capacity(inputs.endpoints.len()),
-            inputs,
             records: Vec::new(),
             data: Vec::new(),
         };
-        for endpoint in 0..table.inputs.endpoints.len() {
-            let rdata = match &table.inputs.endpoints[endpoint].target {
+        for endpoint in 0..inputs.endpoints.len() {
+            let rdata = match &inputs.endpoints[endpoint].target {
                 EndpointTarget::Address(IpAddr::V4(address)) => RData::A(*address),
                 EndpointTarget::Address(IpAddr::V6(address)) => RData::AAAA(*address),
                 EndpointTarget::Cname(target) => RData::CNAME(target.clone()),
@@ -115,7 +126,7 @@ impl GslbTable {
             let Some(zone) = state.zone_for(&record.name) else {
                 continue;
             };
-            let compiled = match CompiledRecord::compile(record, &table.inputs) {
+            let compiled = match CompiledRecord::compile(record, &inputs) {
                 Ok(compiled) => compiled,
                 Err(errors) => {
                     tracing::warn!(record = %record.name, %errors, "gslb record skipped");
@@ -141,9 +152,65 @@ impl GslbTable {
                 });
         }
         table.data.shrink_to_fit();
+        let table = GslbTable {
+            inputs,
+            compiled: Arc::new(table),
+        };
         (table, by_zone)
     }
 
+    /// This table's compiled records evaluated against `inputs` instead: valid only when
+    /// `inputs` has the same regions and endpoints in the same order (health, leases, RTTs
+    /// and capacity may differ), which `same_targets` checks.
+    pub(crate) fn with_inputs(&self, inputs: PolicyInputs) -> Option<GslbTable> {
+        if !same_targets(&self.inputs, &inputs) {
+            return None;
+        }
+        Some(GslbTable {
+            inputs,
+            compiled: Arc::clone(&self.compiled),
+        })
+    }
+
+    /// The policy inputs the records are evaluated against.
+    pub fn inputs(&self) -> &PolicyInputs {
+        &self.inputs
+    }
+
+    /// Number of compiled records.
+    pub fn len(&self) -> usize {
+        self.compiled.records.len()
+    }
+
+    /// True when the plan has no GSLB record.
+    pub fn is_empty(&self) -> bool {
+        self.compiled.records.is_empty()
+    }
+
+    /// The compiled record for `name` and `rtype`, for explaining an answer with the very
+    /// inputs DNS uses.
+    pub fn record(&self, name: &DomainName, rtype: RecordType) -> Option<&CompiledRecord> {
+        self.compiled
+            .records
+            .iter()
+            .map(|entry| &entry.record)
+            .find(|record| &record.name == name && record.rtype == rtype)
+    }
+
+    /// Approximate heap use in octets.
+    pub fn heap_bytes(&self) -> usize {
+        self.compiled.data.capacity()
+            + self.compiled.endpoints.capacity() * std::mem::size_of::<Rendered>()
+            + self.compiled.records.capacity() * std::mem::size_of::<GslbEntry>()
+    }
+
+    fn bytes(&self, rendered: &Rendered) -> &[u8] {
+        let data = &self.compiled.data;
+        &data[rendered.start as usize..(rendered.start + rendered.len) as usize]
+    }
+}
+
+impl Compiled {
     /// Renders one RR with TTL 0 (patched per answer).
     fn render(&mut self, rdata: &RData) -> Rendered {
         let start = self.data.len();
@@ -157,41 +224,23 @@ impl GslbTable {
             len: (self.data.len() - start) as u32,
         }
     }
+}
 
-    /// The policy inputs the records are evaluated against.
-    pub fn inputs(&self) -> &PolicyInputs {
-        &self.inputs
-    }
-
-    /// Number of compiled records.
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    /// True when the plan has no GSLB record.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
-    /// The compiled record for `name` and `rtype`, for explaining an answer with the very
-    /// inputs DNS uses.
-    pub fn record(&self, name: &DomainName, rtype: RecordType) -> Option<&CompiledRecord> {
-        self.records
+/// True when two inputs list the same regions and endpoints (ids and targets) in the same
+/// order, so indexes compiled against one are valid in the other.
+fn same_targets(old: &PolicyInputs, new: &PolicyInputs) -> bool {
+    old.regions.len() == new.regions.len()
+        && old.endpoints.len() == new.endpoints.len()
+        && old
+            .regions
             .iter()
-            .map(|entry| &entry.record)
-            .find(|record| &record.name == name && record.rtype == rtype)
-    }
-
-    /// Approximate heap use in octets.
-    pub fn heap_bytes(&self) -> usize {
-        self.data.capacity()
-            + self.endpoints.capacity() * std::mem::size_of::<Rendered>()
-            + self.records.capacity() * std::mem::size_of::<GslbEntry>()
-    }
-
-    fn bytes(&self, rendered: &Rendered) -> &[u8] {
-        &self.data[rendered.start as usize..(rendered.start + rendered.len) as usize]
-    }
+            .zip(&new.regions)
+            .all(|(a, b)| a.id == b.id)
+        && old
+            .endpoints
+            .iter()
+            .zip(&new.endpoints)
+            .all(|(a, b)| a.id == b.id && a.region == b.region && a.target == b.target)
 }
 
 /// What one query knows for evaluating GSLB records, and what they decided.
@@ -252,7 +301,7 @@ impl<'a> Dynamic<'a> {
     /// the decision's TTL. `None` when there is nothing to answer (NODATA).
     pub(crate) fn write(&mut self, index: u32, owner: usize, out: &mut Vec<u8>) -> Option<Written> {
         let table = self.table;
-        let entry = table.records.get(index as usize)?;
+        let entry = table.compiled.records.get(index as usize)?;
         let facts = *self
             .facts
             .get_or_insert_with(|| self.locator.facts(self.transport, self.ecs));
@@ -273,7 +322,7 @@ impl<'a> Dynamic<'a> {
         let wanted = entry.record.rtype.code();
         let mut count = 0u16;
         for endpoint in decision.answers.iter() {
-            let Some(rendered) = table.endpoints.get(endpoint) else {
+            let Some(rendered) = table.compiled.endpoints.get(endpoint) else {
                 continue;
             };
             if rendered.rtype != wanted {

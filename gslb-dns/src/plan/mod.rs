@@ -27,6 +27,8 @@ pub(crate) use gslb::Dynamic;
 pub use gslb::GslbTable;
 pub use zone::ZonePlan;
 
+use std::sync::Arc;
+
 use gslb_store::State;
 
 use crate::plan::index::NameIndex;
@@ -37,10 +39,14 @@ use crate::wire::QueryName;
 pub struct AnswerPlan {
     /// The `State::version` this plan was compiled from.
     version: u64,
-    /// The zones; `index` maps apex wire form → position.
-    zones: Vec<ZonePlan>,
+    /// The zones; `index` maps apex wire form → position. Shared with plans re-derived for
+    /// new health only (`rederive`).
+    zones: Arc<Vec<ZonePlan>>,
     /// Apex (lower-cased wire form) → zone.
-    index: NameIndex,
+    index: Arc<NameIndex>,
+    /// `State::last_change` of the state compiled: while it stays, only health, leases and
+    /// reports moved, and the compiled zones and records stay valid.
+    last_change: u64,
     /// Fewest labels of any apex: shorter suffixes of a query name need no lookup.
     min_apex_labels: usize,
     /// Most labels of any apex: longer suffixes need no lookup.
@@ -75,37 +81,90 @@ pub fn compile_plan(state: &State) -> AnswerPlan {
 /// region id) for `latency` policies.
 pub fn compile_plan_at(state: &State, now_ms: u64, vantage: Option<&str>) -> AnswerPlan {
     let (gslb, mut gslb_by_zone) = GslbTable::compile(state, now_ms, vantage);
-    let mut plan = AnswerPlan {
-        version: state.version,
-        zones: Vec::with_capacity(state.zones.len()),
-        index: NameIndex::with_capacity(state.zones.len()),
-        min_apex_labels: usize::MAX,
-        max_apex_labels: 0,
-        gslb,
-        compiled_at: now_ms,
-    };
+    let mut zones: Vec<ZonePlan> = Vec::with_capacity(state.zones.len());
+    let mut index = NameIndex::with_capacity(state.zones.len());
+    let (mut min_apex_labels, mut max_apex_labels) = (usize::MAX, 0);
     for zone in state.zones.values() {
         if zone.apex.is_root() {
             continue;
         }
         let records = gslb_by_zone.remove(&zone.apex).unwrap_or_default();
         let compiled = ZonePlan::compile_with(zone, &records);
-        let position = plan.zones.len() as u32;
-        plan.min_apex_labels = plan.min_apex_labels.min(compiled.apex_labels());
-        plan.max_apex_labels = plan.max_apex_labels.max(compiled.apex_labels());
-        plan.zones.push(compiled);
-        let AnswerPlan { zones, index, .. } = &mut plan;
+        let position = zones.len() as u32;
+        min_apex_labels = min_apex_labels.min(compiled.apex_labels());
+        max_apex_labels = max_apex_labels.max(compiled.apex_labels());
+        zones.push(compiled);
         index.insert(zones[position as usize].apex(), position, |z| {
             zones[z as usize].apex()
         });
     }
-    plan
+    AnswerPlan {
+        version: state.version,
+        zones: Arc::new(zones),
+        index: Arc::new(index),
+        last_change: state.last_change,
+        min_apex_labels,
+        max_apex_labels,
+        gslb,
+        compiled_at: now_ms,
+    }
+}
+
+/// `compile_plan_at`, reusing `previous` when only health moved since it was compiled (the
+/// same `State::last_change`: reports, leases, applied indexes): then the zones and compiled
+/// GSLB records are shared and only the policy inputs are derived again, which costs
+/// O(regions + endpoints + checks) instead of a compile of every zone and record.
+pub fn compile_plan_from(
+    previous: &AnswerPlan,
+    state: &State,
+    now_ms: u64,
+    vantage: Option<&str>,
+) -> AnswerPlan {
+    previous
+        .rederive(state, now_ms, vantage)
+        .unwrap_or_else(|| compile_plan_at(state, now_ms, vantage))
 }
 
 impl AnswerPlan {
     /// A plan with no zones (every query is REFUSED), at version 0.
     pub fn empty() -> AnswerPlan {
         AnswerPlan::default()
+    }
+
+    /// This plan for `state` with health derived at `now_ms`, sharing everything compiled,
+    /// when nothing but health moved since (see `compile_plan_from`); `None` otherwise.
+    pub fn rederive(
+        &self,
+        state: &State,
+        now_ms: u64,
+        vantage: Option<&str>,
+    ) -> Option<AnswerPlan> {
+        // `last_change` 0 means a state not built by the control plane (zone files), whose
+        // every version may differ anywhere.
+        let unchanged = self.last_change != 0 && state.last_change == self.last_change;
+        if !unchanged || state.version < self.version {
+            return None;
+        }
+        let gslb = if state.gslb_records.is_empty() {
+            if !self.gslb.is_empty() {
+                return None;
+            }
+            self.gslb.clone()
+        } else {
+            let view = state.health_view(now_ms);
+            let inputs = crate::policy::PolicyInputs::from_state(state, &view, vantage).ok()?;
+            self.gslb.with_inputs(inputs)?
+        };
+        Some(AnswerPlan {
+            version: state.version,
+            zones: Arc::clone(&self.zones),
+            index: Arc::clone(&self.index),
+            last_change: self.last_change,
+            min_apex_labels: self.min_apex_labels,
+            max_apex_labels: self.max_apex_labels,
+            gslb,
+            compiled_at: now_ms,
+        })
     }
 
     /// The `State::version` this plan answers for.
