@@ -4,6 +4,8 @@
 //! Code map:
 //! - `model`: the types every crate shares (`State`, `Zone`, `RecordSet`, `DomainName`,
 //!   `Region`, `Endpoint`, `Member`, ...).
+//! - `backup`: the backup file format (header line, sha256-checked state payload) and the
+//!   cluster identity derived from the cluster secret.
 //! - `command`: `Command` (one arm per write), `validate` and the deterministic `apply`.
 //! - `kv`: the only module that names sled; a small ordered key-value surface.
 //! - `raft`: the only modules that name openraft: log store and state machine on `kv`, HTTP
@@ -16,6 +18,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod command;
 pub mod kv;
 pub mod model;

@@ -10,6 +10,8 @@
 //! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
 //! - `server`: `raft_router`, the axum routes that receive RPC, guarded by the cluster secret.
 //! - `node`: `spawn_node` and `NodeHandle`, the one entry point the binary and the API use.
+//! - `restore`: offline rewriting of a stopped node's data directory: a one-voter cluster from
+//!   a backup (`gslb restore`) or from a survivor's own state (`gslb recover`).
 //!
 //! Persistence design: the log (and vote, committed pointer, last purged id) lives in sled;
 //! the state machine lives in memory and is persisted as a snapshot file (`snapshot.json`,
@@ -54,6 +56,7 @@ pub mod config;
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod restore;
 pub mod server;
 pub mod state_machine;
 
@@ -83,5 +86,9 @@ pub use node::{
     spawn_node, ChangeStatusError, ClusterSecret, MembershipError, NodeError, NodeHandle,
     NodeMetrics, NodeOptions, RaftState, ReadError, WriteError, WriteOutcome,
     DEFAULT_COMMIT_TIMEOUT,
+};
+pub use restore::{
+    has_node_data, move_node_data_aside, read_survivor, write_single_voter, RestoreError,
+    SingleVoter, SurvivorState,
 };
 pub use server::raft_router;

@@ -60,6 +60,12 @@ impl ClusterSecret {
         Ok(ClusterSecret(secret))
     }
 
+    /// The identity of the cluster this secret belongs to (`backup::cluster_id_for`); it
+    /// never reveals the secret.
+    pub fn cluster_id(&self) -> String {
+        crate::backup::cluster_id_for(&self.0)
+    }
+
     /// The secret itself, for the `Authorization` header.
     pub(crate) fn expose(&self) -> &str {
         &self.0
@@ -691,6 +697,31 @@ impl NodeHandle {
         })
         .await
         .map(|metrics| metrics.applied_index)
+    }
+
+    /// The identity of this node's cluster (derived from the cluster secret).
+    pub fn cluster_id(&self) -> String {
+        self.inner.secret.cluster_id()
+    }
+
+    /// A backup file's bytes: the whole state at one applied index. Unless `stale`, only
+    /// the leader answers, after a linearizable read (nothing acknowledged before the call
+    /// is missing); with `stale`, any node answers with its own applied state.
+    pub async fn backup(&self, stale: bool) -> Result<Vec<u8>, ReadError> {
+        let state = if stale {
+            self.state()
+        } else {
+            self.linearizable_read().await?
+        };
+        let info = crate::backup::BackupInfo {
+            cluster_id: self.cluster_id(),
+            created_at_ms: now_millis(),
+            node: self.inner.id,
+            linearizable: !stale,
+        };
+        crate::backup::encode(&info, &state).map_err(|error| ReadError::Unavailable {
+            detail: error.to_string(),
+        })
     }
 
     /// Takes a snapshot now (and lets openraft purge the log below it).

@@ -45,11 +45,11 @@ pub struct SnapshotLoadError {
 
 /// The newest snapshot, shared by the state machine and its builders.
 #[derive(Debug, Clone)]
-struct StoredSnapshot {
+pub(crate) struct StoredSnapshot {
     /// Its Raft metadata.
-    meta: Meta,
+    pub(crate) meta: Meta,
     /// The JSON of `State`.
-    data: Arc<Vec<u8>>,
+    pub(crate) data: Arc<Vec<u8>>,
 }
 
 /// Where snapshots live: one file plus the in-memory copy. Writers are serialised and an
@@ -91,7 +91,7 @@ impl SnapshotFiles {
 }
 
 /// tmp + fsync + rename + fsync(dir).
-fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("json.tmp");
     {
@@ -109,7 +109,9 @@ fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> std::io::Resu
 }
 
 /// Reads a snapshot file, if there is one.
-fn load_snapshot(path: &Path) -> Result<Option<(StoredSnapshot, State)>, SnapshotLoadError> {
+pub(crate) fn load_snapshot(
+    path: &Path,
+) -> Result<Option<(StoredSnapshot, State)>, SnapshotLoadError> {
     let fail = |detail: String| SnapshotLoadError {
         path: path.to_path_buf(),
         detail,
