@@ -61,9 +61,13 @@ impl Principal {
     }
 }
 
-/// The scope a request needs: tokens and cluster changes need `admin`, observations
-/// `prober`, other writes `write`, reads `read` (token lists `admin`).
+/// The scope a request needs: tokens, cluster changes and backups need `admin`,
+/// observations `prober`, other writes `write`, reads `read` (token lists `admin`; a backup
+/// holds every token hash, so reading one is `admin` too).
 pub fn required_scope(method: &Method, path: &str) -> Scope {
+    if path.starts_with("/v1/cluster/snapshot") {
+        return Scope::Admin;
+    }
     let admin_area = path.starts_with("/v1/tokens") || path.starts_with("/v1/cluster/");
     let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if path.starts_with("/v1/observations") && !reads {
@@ -204,6 +208,10 @@ mod tests {
         );
         assert_eq!(
             required_scope(&Method::POST, "/v1/cluster/learners"),
+            Scope::Admin
+        );
+        assert_eq!(
+            required_scope(&Method::GET, "/v1/cluster/snapshot"),
             Scope::Admin
         );
     }

@@ -608,6 +608,59 @@ impl Client {
             .body)
     }
 
+    /// A backup file's bytes from the answering node (`GET /v1/cluster/snapshot`): without
+    /// `stale`, only the leader answers (409 otherwise).
+    pub async fn snapshot(&self, stale: bool) -> Result<Vec<u8>, ClientError> {
+        let path = format!("/v1/cluster/snapshot?stale={stale}");
+        let response = self
+            .send(Method::GET, &path, None, HeaderMap::new())
+            .await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| ClientError::Transport {
+                url: path,
+                detail: error.to_string(),
+            })?;
+        Ok(bytes.to_vec())
+    }
+
+    /// `snapshot(false)`, asked of the leader: when the answering node is not the leader,
+    /// looks the leader's address up in its `/v1/cluster` and asks there once (same token).
+    /// Returns the bytes and the base URL that served them.
+    pub async fn snapshot_from_leader(&self) -> Result<(Vec<u8>, String), ClientError> {
+        match self.snapshot(false).await {
+            Ok(bytes) => Ok((bytes, self.base.clone())),
+            Err(refused @ ClientError::Api { status: 409, .. }) => {
+                let status = self.cluster().await?;
+                let leader = status
+                    .node
+                    .leader
+                    .filter(|leader| *leader != status.node.id);
+                let recorded = leader.and_then(|leader| {
+                    status
+                        .members
+                        .iter()
+                        .find(|member| member.id == leader)
+                        .map(|member| member.addr.clone())
+                });
+                // The Raft membership's address first: voters need no member record.
+                let Some(addr) = leader.and(status.node.leader_addr.or(recorded)) else {
+                    return Err(refused);
+                };
+                let scheme = if self.base.starts_with("https://") {
+                    "https"
+                } else {
+                    "http"
+                };
+                let leader = Client::new(&format!("{scheme}://{addr}"), self.token.clone())?;
+                let bytes = leader.snapshot(false).await?;
+                Ok((bytes, leader.base))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
     /// Health of every region, endpoint and check.
     pub async fn health(&self) -> Result<crate::dto::health::HealthDto, ClientError> {
         self.get("/v1/health").await

@@ -18,7 +18,8 @@
 //! - `/v1/regions`, `/v1/endpoints`, `/v1/checks`, `/v1/overrides` GET, POST, and
 //!   `/{id}` GET, PUT, DELETE; `/v1/drills`, `/v1/drills/{id}` GET.
 //! - `/v1/tokens` GET, POST, `/v1/tokens/{id}` GET, DELETE (admin).
-//! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/voters` PUT (admin).
+//! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/voters` PUT,
+//!   `/v1/cluster/snapshot` GET (a backup file; admin).
 //! - `/v1/changes` POST (atomic batch, one Raft entry); `/v1/changes/{version}` GET
 //!   (`PENDING` / `INSYNC`); `/v1/audit` GET.
 //! - `/v1/health` GET; `/v1/observations` POST (prober); `/v1/resolve` GET.
@@ -250,6 +251,7 @@ fn documented_routes() -> (
         .routes(routes!(cluster::get_cluster))
         .routes(routes!(cluster::add_learner))
         .routes(routes!(cluster::change_voters))
+        .routes(routes!(cluster::get_snapshot))
         .routes(routes!(changes::post_changes))
         .routes(routes!(changes::get_change))
         .routes(routes!(changes::list_audit))

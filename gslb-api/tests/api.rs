@@ -937,6 +937,7 @@ async fn openapi_documents_every_route() {
         ("/v1/cluster", &["get"]),
         ("/v1/cluster/learners", &["post"]),
         ("/v1/cluster/voters", &["put"]),
+        ("/v1/cluster/snapshot", &["get"]),
         ("/v1/changes", &["post"]),
         ("/v1/changes/{version}", &["get"]),
         ("/v1/audit", &["get"]),

@@ -146,6 +146,41 @@ async fn three_voters_and_a_learner_serve_the_api() {
     let (status, _, ready) = learner.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
 
+    tracing::info!("phase: backups: the leader's is linearizable, a learner's only stale");
+    let refused = client.snapshot(false).await.unwrap_err();
+    assert_eq!(refused.status(), Some(409), "{refused}");
+    assert!(refused.to_string().contains("not the leader"), "{refused}");
+    let stale = gslb_store::backup::decode(&client.snapshot(true).await.unwrap()).unwrap();
+    assert!(!stale.header.linearizable);
+    assert_eq!(stale.header.node, 4);
+    assert!(stale.state.regions.contains_key("eu-1"));
+    let (bytes, served_by) = client.snapshot_from_leader().await.unwrap();
+    assert_ne!(
+        served_by, learner.url,
+        "the learner must hand over to the leader"
+    );
+    let backup = gslb_store::backup::decode(&bytes).unwrap();
+    assert!(backup.header.linearizable);
+    assert_eq!(backup.header.node, leader);
+    assert_eq!(
+        backup.header.cluster_id,
+        gslb_store::backup::cluster_id_for(SECRET)
+    );
+    assert!(backup.header.applied_index >= written.version);
+    assert!(backup.state.regions.contains_key("eu-1"));
+    let reader = client
+        .create_token(&gslb_api::dto::TokenCreate {
+            id: "reader".to_string(),
+            scopes: vec![gslb_api::dto::ScopeDto::Read],
+            expires_at: None,
+            secret: Some("reader-secret-0123456789".to_string()),
+        })
+        .await
+        .unwrap();
+    let reader = Client::new(&learner.url, Some(reader.secret)).unwrap();
+    let forbidden = reader.snapshot(true).await.unwrap_err();
+    assert_eq!(forbidden.status(), Some(403), "{forbidden}");
+
     tracing::info!("phase: a voter change naming a non-learner is refused");
     let error = client.change_voters(vec![1, 2, 9], true).await.unwrap_err();
     assert_eq!(error.status(), Some(409), "{error}");

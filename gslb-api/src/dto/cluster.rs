@@ -29,6 +29,9 @@ pub struct NodeStatusDto {
     /// The leader it knows of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leader: Option<u64>,
+    /// The leader's `host:port` (its HTTP server: Raft RPC and API), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leader_addr: Option<String>,
     /// Last applied log index (= state version).
     pub applied_index: u64,
     /// Last log index.
@@ -55,6 +58,7 @@ impl NodeStatusDto {
             role: role_name(metrics.state).to_string(),
             term: metrics.term,
             leader: metrics.leader,
+            leader_addr: metrics.leader_addr.clone(),
             applied_index: metrics.applied_index,
             last_log_index: metrics.last_log_index,
             snapshot_index: metrics.snapshot_index,

@@ -1,12 +1,16 @@
 //! `/v1/cluster`: this node's Raft status and the recorded members (read), adding learners
-//! and changing the voter set (admin).
+//! and changing the voter set (admin), and the backup snapshot of the whole state (admin).
 
 use std::collections::BTreeSet;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gslb_store::model::FieldErrors;
-use gslb_store::raft::MembershipError;
+use gslb_store::raft::{MembershipError, ReadError};
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 
 use crate::auth::Caller;
 use crate::dto::{
@@ -41,6 +45,68 @@ pub async fn get_cluster(State(context): State<ApiContext>) -> Json<ClusterStatu
         version: state.version,
         members: state.members.values().map(MemberDto::from_model).collect(),
     })
+}
+
+/// The media type of a backup file (a JSON header line, then the JSON state).
+pub const SNAPSHOT_MEDIA_TYPE: &str = "application/vnd.gslb.backup";
+
+/// `?stale=`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SnapshotQuery {
+    /// Serve this node's own applied state without confirming leadership (any node answers,
+    /// even without a quorum; the file says `"linearizable": false`). Default false: only
+    /// the leader answers, after a linearizable read.
+    #[serde(default)]
+    pub stale: bool,
+}
+
+/// A consistent backup of the whole replicated state at one applied index: a header line
+/// (`format`, `version`, `cluster_id`, `applied_index`, `created_at_ms`, `node`,
+/// `linearizable`, `payload_bytes`, `payload_sha256`), a newline, then the state's JSON.
+/// `gslb restore --from FILE` rebuilds a cluster from it. Without `stale=true` only the
+/// leader answers (409 names the leader otherwise).
+#[utoipa::path(get, path = "/v1/cluster/snapshot", tag = "cluster", params(SnapshotQuery),
+    responses((status = 200, description = "the backup file", content_type = "application/vnd.gslb.backup", body = Vec<u8>)))]
+pub async fn get_snapshot(
+    State(context): State<ApiContext>,
+    Caller(actor): Caller,
+    Query(query): Query<SnapshotQuery>,
+) -> Result<Response, ApiError> {
+    let bytes = context
+        .node
+        .backup(query.stale)
+        .await
+        .map_err(|error| match error {
+            ReadError::NotLeader { leader } => {
+                let metrics = context.node.metrics();
+                let leader = match (leader, metrics.leader_addr) {
+                    (Some(id), Some(addr)) => format!("node {id} at {addr}"),
+                    (Some(id), None) => format!("node {id}"),
+                    (None, _) => "not known".to_string(),
+                };
+                ApiError::conflict(format!(
+                    "node {} is not the leader (the leader is {leader}): ask the leader for a \
+                     linearizable snapshot, or pass stale=true for this node's state",
+                    context.node.id()
+                ))
+            }
+            ReadError::Unavailable { detail } => ApiError::Unavailable(detail),
+        })?;
+    tracing::info!(who = %actor.who, from = ?actor.from, bytes = bytes.len(), stale = query.stale, "backup snapshot served");
+    let filename = format!(
+        "attachment; filename=\"gslb-{}-{}.backup\"",
+        context.node.id(),
+        context.node.state().version
+    );
+    Ok((
+        [
+            (CONTENT_TYPE, SNAPSHOT_MEDIA_TYPE.to_string()),
+            (CONTENT_DISPOSITION, filename),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Adds (or re-addresses) a learner; returns once the membership entry is committed.

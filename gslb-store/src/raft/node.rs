@@ -286,6 +286,9 @@ pub struct NodeMetrics {
     pub term: u64,
     /// The leader it knows of.
     pub leader: Option<NodeId>,
+    /// The leader's `host:port` in the Raft membership (its HTTP server), when known.
+    #[serde(default)]
+    pub leader_addr: Option<String>,
     /// Last applied index (= the published state's version).
     pub applied_index: u64,
     /// Last index in its log.
@@ -643,6 +646,10 @@ impl NodeHandle {
             state,
             term: metrics.current_term,
             leader: metrics.current_leader,
+            leader_addr: metrics
+                .current_leader
+                .and_then(|leader| membership.get_node(&leader))
+                .map(|node| node.addr.clone()),
             applied_index: metrics.last_applied.map_or(0, |log_id| log_id.index),
             last_log_index: metrics.last_log_index.unwrap_or(0),
             snapshot_index: metrics.snapshot.map(|log_id| log_id.index),
