@@ -254,7 +254,10 @@ async fn take_place(
             .members
             .get(&id)
             .is_some_and(|member| member.addr == advertise);
-        if !node.is_initialized().await || !known {
+        // A voter (e.g. the one `gslb restore` or `gslb recover` made) never joins as a
+        // learner: it is in the membership already, possibly alone.
+        let voter = node.metrics().voters.contains(&id);
+        if !voter && (!node.is_initialized().await || !known) {
             join_as_learner(&node, &control.seeds).await;
         }
         if control.role == ControlRole::Voter {

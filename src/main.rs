@@ -8,6 +8,8 @@
 //! - `prober`: the `[prober]` role, `gslb-prober` wired to the node's state and the API.
 //! - `demo`: `gslb demo`, a local multi-process setup with sample regions and zone.
 //! - `demo_backend`: `gslb demo-backend` (hidden), one sample region's HTTP backend.
+//! - `restore`: `gslb restore` (a one-voter cluster from a backup) and `gslb recover` (the
+//!   same from a survivor's own data when quorum is lost for good).
 //! - `process`: the few process-control syscalls (parent-death signal, SIGTERM to children).
 //! - `logging`: text or JSON logs on stderr.
 //!
@@ -24,6 +26,7 @@ mod demo_backend;
 mod logging;
 mod prober;
 mod process;
+mod restore;
 mod serve;
 
 use std::path::PathBuf;
@@ -64,6 +67,18 @@ enum Command {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Rebuild a one-node cluster from a backup (`gslbctl cluster snapshot --file FILE`) in
+    /// the data dir of NODE.toml; `gslb serve --config NODE.toml` then starts it as the only
+    /// voter, holding exactly the backup's state, and other nodes join through seeds.
+    ///
+    /// Refuses a corrupt or truncated file (sha256, length, parse), a backup of another
+    /// cluster (its cluster id must match the one NODE.toml's cluster_secret implies) and a
+    /// data dir that already holds node data (unless --force, which moves it aside).
+    Restore(restore::RestoreArgs),
+    /// Disaster recovery when a majority of voters is lost for good: make this stopped node
+    /// the only voter, keeping its whole state (its log included); its learners stay.
+    /// The lost voters must never come back with their data.
+    Recover(restore::RecoverArgs),
     /// Start a local demo: 3 control-plane voters, 2 DNS nodes, and per sample region
     /// (us-east, eu-west, ap-south) a prober and an HTTP backend (health, replication status,
     /// kube-proxy style nodes); a sample zone with GSLB records `www`, `api` and `db`, and
@@ -87,6 +102,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { config } => run_serve(config),
         Command::CheckConfig { file } => check_config(file),
+        Command::Restore(args) => {
+            load_config(&args.config).and_then(|config| restore::restore(args, config))
+        }
+        Command::Recover(args) => {
+            load_config(&args.config).and_then(|config| restore::recover(args, config))
+        }
         Command::Demo(args) => demo::run(args),
         Command::DemoBackend(args) => demo_backend::run(args),
     };
@@ -105,6 +126,13 @@ fn run_serve(path: PathBuf) -> anyhow::Result<()> {
     let state = serve::load_state(&config).map_err(refused)?;
     tracing::info!(config = %path.display(), zones = state.zones.len(), "starting node");
     serve::run(config, state)
+}
+
+/// Loads a node config for an offline command (restore, recover), logging to stderr.
+fn load_config(path: &std::path::Path) -> anyhow::Result<config::NodeConfig> {
+    let config = config::load(path).map_err(refused)?;
+    logging::init(config.log_format, &config.log_filter);
+    Ok(config)
 }
 
 fn check_config(path: PathBuf) -> anyhow::Result<()> {
