@@ -130,6 +130,12 @@ impl ClusterNode {
         node
     }
 
+    /// Node `id` of `kind`, configured (HTTP on port 0) but not started: set `http` to a
+    /// fixed port first when an offline command needs the address (`gslb restore`).
+    pub fn prepare(root: &TempDir, id: u64, kind: Kind, seeds: &[SocketAddr]) -> ClusterNode {
+        ClusterNode::configure(root, id, kind, seeds, false, "")
+    }
+
     /// The node as `start_configured` describes it, not started yet.
     fn configure(
         root: &TempDir,
@@ -198,12 +204,25 @@ impl ClusterNode {
         text
     }
 
-    /// Starts the process with the current config and waits for its listeners.
-    pub fn spawn(&mut self) {
-        assert!(self.child.is_none(), "{} already runs", self.name);
+    /// Writes `node.toml` (and the zone file it may name) for the current addresses and
+    /// returns its path: what `spawn` runs, and what offline commands (`gslb restore`,
+    /// `gslb recover`) read.
+    pub fn write_config(&self) -> PathBuf {
         std::fs::write(self.dir.join("cp.test.zone"), ZONE).unwrap();
         let config = self.dir.join("node.toml");
         std::fs::write(&config, self.config()).unwrap();
+        config
+    }
+
+    /// The node's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Starts the process with the current config and waits for its listeners.
+    pub fn spawn(&mut self) {
+        assert!(self.child.is_none(), "{} already runs", self.name);
+        let config = self.write_config();
         let mut child = Command::new(GSLB)
             .args(["serve", "--config"])
             .arg(&config)
@@ -300,7 +319,7 @@ impl ClusterNode {
 
     /// True once the node wrote a state-machine snapshot into its data dir.
     pub fn has_snapshot(&self) -> bool {
-        self.dir.join("data").join("snapshot.json").exists()
+        self.data_dir().join("snapshot.json").exists()
     }
 
     /// `GET /readyz`: status and body.
