@@ -190,3 +190,9 @@ pub struct ReadyDto {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub millis_since_leader_contact: Option<u64>,
 }
+
+/// A backup file as `GET /v1/cluster/snapshot` sends it: a JSON header line, a newline, then
+/// the state's JSON (see `gslb_store::backup`). Documentation only: the route sends bytes.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct BackupFile(pub Vec<u8>);

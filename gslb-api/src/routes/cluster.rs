@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use crate::auth::Caller;
+use crate::dto::cluster::BackupFile;
 use crate::dto::{
     AddLearnerRequest, ChangeVotersRequest, ClusterStatus, MemberDto, MembershipResult,
     NodeStatusDto,
@@ -67,7 +68,7 @@ pub struct SnapshotQuery {
 /// `gslb restore --from FILE` rebuilds a cluster from it. Without `stale=true` only the
 /// leader answers (409 names the leader otherwise).
 #[utoipa::path(get, path = "/v1/cluster/snapshot", tag = "cluster", params(SnapshotQuery),
-    responses((status = 200, description = "the backup file", content_type = "application/vnd.gslb.backup", body = Vec<u8>),
+    responses((status = 200, description = "the backup file", content_type = "application/vnd.gslb.backup", body = BackupFile),
               (status = 409, description = "not the leader (the message names it): ask it, or pass stale=true", body = ErrorBody),
               (status = 503, description = "leadership not confirmed by a quorum", body = ErrorBody)))]
 pub async fn get_snapshot(

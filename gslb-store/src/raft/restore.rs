@@ -37,11 +37,11 @@ const NODE_DATA: [&str; 3] = ["kv", SNAPSHOT_FILE, "snapshot.json.tmp"];
 
 /// Why a data directory could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("data dir {path}: {detail}")]
+#[error("{detail}")]
 pub struct RestoreError {
     /// The data directory.
     pub path: PathBuf,
-    /// What went wrong.
+    /// What went wrong, naming the directory or file.
     pub detail: String,
 }
 
@@ -89,7 +89,7 @@ pub fn move_node_data_aside(data_dir: &Path, label: &str) -> Result<Option<PathB
     }
     let fail = |detail: String| RestoreError {
         path: data_dir.to_path_buf(),
-        detail,
+        detail: format!("data dir {}: {detail}", data_dir.display()),
     };
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -117,6 +117,11 @@ pub async fn write_single_voter(
     survivor: Option<&SurvivorState>,
 ) -> Result<(), RestoreError> {
     let fail = |detail: String| RestoreError {
+        path: data_dir.to_path_buf(),
+        detail: format!("data dir {}: {detail}", data_dir.display()),
+    };
+    // Storage errors name their directory already.
+    let as_is = |detail: String| RestoreError {
         path: data_dir.to_path_buf(),
         detail,
     };
@@ -166,8 +171,8 @@ pub async fn write_single_voter(
                 cache_bytes: DEFAULT_CACHE_BYTES,
             },
         )
-        .map_err(|error| fail(error.to_string()))?;
-        let mut log_store = LogStore::open(kv).map_err(|error| fail(error.to_string()))?;
+        .map_err(|error| as_is(error.to_string()))?;
+        let mut log_store = LogStore::open(kv).map_err(|error| as_is(error.to_string()))?;
         log_store
             .save_vote(&Vote::new(survivor.term, node.id))
             .await
@@ -182,6 +187,11 @@ pub async fn write_single_voter(
 /// `--force-new-cluster` does).
 pub async fn read_survivor(data_dir: &Path) -> Result<SurvivorState, RestoreError> {
     let fail = |detail: String| RestoreError {
+        path: data_dir.to_path_buf(),
+        detail: format!("data dir {}: {detail}", data_dir.display()),
+    };
+    // Storage errors name their directory already.
+    let as_is = |detail: String| RestoreError {
         path: data_dir.to_path_buf(),
         detail,
     };
@@ -198,11 +208,11 @@ pub async fn read_survivor(data_dir: &Path) -> Result<SurvivorState, RestoreErro
             cache_bytes: DEFAULT_CACHE_BYTES,
         },
     )
-    .map_err(|error| fail(format!("{error} (stop the node before recovering it)")))?;
-    let mut log_store = LogStore::open(kv).map_err(|error| fail(error.to_string()))?;
+    .map_err(|error| as_is(format!("{error} (stop the node before recovering it)")))?;
+    let mut log_store = LogStore::open(kv).map_err(|error| as_is(error.to_string()))?;
     let storage = |error: openraft::StorageError<NodeId>| fail(error.to_string());
     let loaded =
-        load_snapshot(&data_dir.join(SNAPSHOT_FILE)).map_err(|error| fail(error.to_string()))?;
+        load_snapshot(&data_dir.join(SNAPSHOT_FILE)).map_err(|error| as_is(error.to_string()))?;
     let (mut state, mut last_log_id, mut membership) = match loaded {
         Some((snapshot, state)) => (
             state,
