@@ -123,8 +123,9 @@ fn free_http_address() -> SocketAddr {
 /// What does this test do: writes four records through different nodes of a 3-voter cluster,
 /// downloads a backup with `gslbctl cluster snapshot --file` through a follower (it asks the
 /// leader), kills the whole cluster, and checks that `gslb restore` refuses a corrupt, a
-/// truncated and another cluster's backup (exit ≠ 0, a message naming the fault); restores
-/// into a fresh data dir, refuses a second restore there without `--force`; starts the
+/// truncated and another cluster's backup (exit ≠ 0, a message naming the fault) unless
+/// `--allow-other-cluster`; restores into a fresh data dir, refuses a second restore there
+/// without `--force` and with it moves the old data aside; starts the
 /// restored node and checks every record through its API and through the DNS answers of a
 /// new learner that joins it; and writes a new record that the learner then answers.
 #[test]
@@ -218,6 +219,47 @@ fn a_backup_restores_into_a_new_cluster() {
     );
     assert!(output.status.success(), "restore failed");
     restore_refused(&backup, &config, &[], "already holds node data");
+    let output = run(
+        GSLB,
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert!(output.status.success(), "restore --force failed");
+    let moved = std::fs::read_dir(restored.data_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("pre-restore-")
+        });
+    assert!(
+        moved,
+        "--force must move the previous data aside, not delete it"
+    );
+    let output = run(
+        GSLB,
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--config",
+            other_config.to_str().unwrap(),
+            "--allow-other-cluster",
+        ],
+    );
+    assert!(
+        output.status.success(),
+        "restore --allow-other-cluster failed"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("WARNING: adopting"));
 
     eprintln!("-- phase: the restored node serves every record");
     restored.spawn();
