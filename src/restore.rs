@@ -166,7 +166,7 @@ pub fn recover(args: RecoverArgs, config: NodeConfig) -> anyhow::Result<()> {
     eprintln!(
         "WARNING: forcing a new membership. Node {id} becomes the ONLY voter of its cluster.\n\
          - voters {lost:?} are thrown out for good: never restart them with their data; wipe their \
-         data dirs and let them rejoin through seeds = [\"{addr}\"]\n\
+         data dirs and let them rejoin with new node ids through seeds = [\"{addr}\"]\n\
          - the state kept is this node's: everything up to index {last} ({uncertain} entr(y/ies) \
          past the committed index {committed} are kept too); any write the lost voters committed \
          after that is lost\n\

@@ -127,7 +127,8 @@ fn free_http_address() -> SocketAddr {
 /// `--allow-other-cluster`; restores into a fresh data dir, refuses a second restore there
 /// without `--force` and with it moves the old data aside; starts the
 /// restored node and checks every record through its API and through the DNS answers of a
-/// new learner that joins it; and writes a new record that the learner then answers.
+/// new learner that joins it; a new voter joins through seeds and is promoted; and a new
+/// record written through that voter reaches the learner's answers.
 #[test]
 fn a_backup_restores_into_a_new_cluster() {
     let root = TempDir::new("backup-restore");
@@ -282,8 +283,21 @@ fn a_backup_restores_into_a_new_cluster() {
         });
     }
 
+    eprintln!("-- phase: a voter joins the restored cluster through seeds");
+    let voter = ClusterNode::start(&fresh, 2, Kind::Voter, &[restored.http]);
+    assert!(
+        voter
+            .log
+            .wait_for("joined the cluster as a voter", CONVERGE)
+            .is_some(),
+        "voter 2 was not promoted; its log:\n{}",
+        voter.log.text()
+    );
+    let (_, cluster) = api_get(restored.http, "/v1/cluster").unwrap();
+    assert!(cluster.contains("\"voters\":[1,2]"), "{cluster}");
+
     eprintln!("-- phase: new writes work and continue the versions");
-    let version = put(restored.http, "echo", "198.51.100.5");
+    let version = put(voter.http, "echo", "198.51.100.5");
     assert!(
         version > applied,
         "version {version} after a backup at {applied}"
@@ -297,7 +311,8 @@ fn a_backup_restores_into_a_new_cluster() {
 /// good and checks that writes now fail (no quorum); stops voter 1, checks `gslb recover`
 /// refuses to act without `--yes-i-know-quorum-is-lost`, then recovers it with the flag;
 /// restarts it and checks it is the only voter, still holds the records, takes new writes,
-/// and that the learner (never restarted) answers them.
+/// and that the learner (never restarted) answers them; a replacement voter then joins
+/// through seeds, is promoted, and a write through it reaches the learner.
 #[test]
 fn the_survivor_of_a_lost_quorum_is_recovered() {
     let root = TempDir::new("recover");
@@ -347,4 +362,21 @@ fn the_survivor_of_a_lost_quorum_is_recovered() {
         || nodes[3].addresses("bravo.cp.test") == ["198.51.100.2"],
     );
     assert_eq!(nodes[3].addresses("alpha.cp.test"), ["198.51.100.1"]);
+
+    eprintln!("-- phase: a replacement voter joins the recovered cluster");
+    let replacement = ClusterNode::start(&root, 6, Kind::Voter, &[nodes[0].http]);
+    assert!(
+        replacement
+            .log
+            .wait_for("joined the cluster as a voter", CONVERGE)
+            .is_some(),
+        "voter 6 was not promoted; its log:\n{}",
+        replacement.log.text()
+    );
+    put(replacement.http, "charlie", "198.51.100.3");
+    wait_until(
+        CONVERGE,
+        "the learner to answer a write through voter 6",
+        || nodes[3].addresses("charlie.cp.test") == ["198.51.100.3"],
+    );
 }
