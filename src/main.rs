@@ -69,7 +69,8 @@ enum Command {
     },
     /// Rebuild a one-node cluster from a backup (`gslbctl cluster snapshot --file FILE`) in
     /// the data dir of NODE.toml; `gslb serve --config NODE.toml` then starts it as the only
-    /// voter, holding exactly the backup's state, and other nodes join through seeds.
+    /// voter, holding the backup's state (less the old cluster's member records), and other
+    /// nodes join through seeds.
     ///
     /// Refuses a corrupt or truncated file (sha256, length, parse), a backup of another
     /// cluster (its cluster id must match the one NODE.toml's cluster_secret implies) and a
