@@ -477,3 +477,122 @@ fn a_drill_ends_at_its_expiry_after_the_leader_dies() {
     );
     assert_eq!(dns.addresses("app.cp.test"), [EU]);
 }
+
+/// What does this test do: a `fail` drill on the demo (three regions with real backends,
+/// a prober per region, two DNS nodes) takes eu-west out through the real health path — the
+/// probers fail its checks, the quorum turns it down, both DNS nodes stop answering it — and
+/// back after the drill's end; the drill records both DNS nodes' convergence each way, and
+/// out takes at least the checks' fall (it went through the probers, not an override).
+#[test]
+fn fail_drill_goes_through_the_probers_on_the_demo() {
+    let dir = TempDir::new("drill-demo");
+    let mut demo = Command::new(common::GSLB)
+        .args([
+            "demo",
+            "--dns",
+            &common::dns_listen_address().to_string(),
+            "--api",
+            "127.0.0.1:0",
+            "--token",
+            "t0k3n",
+            "--data-dir",
+        ])
+        .arg(&dir.0)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            common::send_signal(self.0.id(), "TERM");
+            let _ = common::wait_exit(&mut self.0, Duration::from_secs(10));
+            let _ = self.0.kill();
+        }
+    }
+    let stdout = demo.stdout.take().unwrap();
+    let demo = Stop(demo);
+    let mut api = None;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("api http://") {
+            api = rest.split_whitespace().next().map(str::to_string);
+        }
+        if line.contains("press Ctrl-C") {
+            break;
+        }
+    }
+    let api = api.expect("the demo prints its API address");
+    let gslbctl = |args: &[&str]| {
+        let output = Command::new(GSLBCTL)
+            .args(args)
+            .env("GSLB_API", format!("http://{api}"))
+            .env("GSLB_TOKEN", "t0k3n")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "gslbctl {args:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    // The demo is ready when both DNS nodes answer; health needs a moment more.
+    wait_until(CONVERGE, "eu-west to be up", || {
+        gslbctl(&["health", "-o", "json"]).contains("\"eu-west\"")
+            && serde_json::from_str::<Value>(&gslbctl(&["health", "-o", "json"]))
+                .ok()
+                .and_then(|health| {
+                    health["regions"].as_array().map(|regions| {
+                        regions
+                            .iter()
+                            .any(|region| region["id"] == "eu-west" && region["status"] == "up")
+                    })
+                })
+                .unwrap_or(false)
+    });
+    let started: Value = serde_json::from_str(&gslbctl(&[
+        "drill", "start", "--region", "eu-west", "--mode", "fail", "--for", "6s", "-o", "json",
+    ]))
+    .unwrap();
+    let id = started["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        started["measured_nodes"],
+        serde_json::json!([4, 5]),
+        "{started}"
+    );
+    let mut drill = Value::Null;
+    wait_until(
+        Duration::from_secs(40),
+        "the fail drill to end and come back",
+        || {
+            drill = serde_json::from_str(&gslbctl(&["drill", "status", &id, "-o", "json"]))
+                .map(|list: Value| list[0].clone())
+                .unwrap_or(Value::Null);
+            drill["status"] == "completed"
+                && drill["answers"]
+                    .as_array()
+                    .is_some_and(|phases| phases.iter().any(|phase| phase["phase"] == "after"))
+        },
+    );
+    let out = times(&drill, "convergence_ms");
+    let back = times(&drill, "restore_ms");
+    eprintln!("fail drill: out {out:?}, back {back:?}");
+    assert_eq!(
+        out.iter().map(|(node, _)| *node).collect::<Vec<_>>(),
+        [4, 5],
+        "{drill}"
+    );
+    assert_eq!(
+        back.iter().map(|(node, _)| *node).collect::<Vec<_>>(),
+        [4, 5],
+        "{drill}"
+    );
+    assert!(
+        out.iter().all(|(_, ms)| (500..6_000).contains(ms)),
+        "out through the probers takes their fall, within the drill: {out:?}"
+    );
+    drop(demo);
+}
