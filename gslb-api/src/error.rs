@@ -207,6 +207,7 @@ impl ApiError {
                 fields: renamed(errors),
             },
             other @ (WriteError::NoLeader
+            | WriteError::NoQuorum { .. }
             | WriteError::NotLeader { .. }
             | WriteError::Unavailable { .. }) => ApiError::Unavailable(other.to_string()),
         }

@@ -616,8 +616,9 @@ async fn whole_cluster_restart_keeps_state_and_takes_writes() {
 }
 
 /// What does this test do: when two of three voters are down the leader cannot commit; a
-/// write answers `Unavailable` within the commit timeout instead of hanging, and a learner
-/// keeps serving its last state while its leader-contact age grows (static stability).
+/// write answers `Unavailable` within the commit timeout instead of hanging, and once the
+/// quorum's last acknowledgement is older than the election timeout, `NoQuorum` at once; a
+/// learner keeps serving its last state while its leader-contact age grows (static stability).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_quorum_writes_fail_fast_and_learners_keep_serving() {
     init_logging();
@@ -646,7 +647,10 @@ async fn without_quorum_writes_fail_fast_and_learners_keep_serving() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, WriteError::Unavailable { .. } | WriteError::NoLeader),
+        matches!(
+            error,
+            WriteError::Unavailable { .. } | WriteError::NoLeader | WriteError::NoQuorum { .. }
+        ),
         "{error}"
     );
     assert!(
@@ -662,6 +666,23 @@ async fn without_quorum_writes_fail_fast_and_learners_keep_serving() {
         })
         .await
         .unwrap();
+    // Past the election timeout it refuses at once, and for certain: nothing proposed.
+    let started = std::time::Instant::now();
+    let error = survivor
+        .handle
+        .write(put_region("ap-south"), Actor::new("test"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, WriteError::NoQuorum { .. }),
+        "a leader without quorum must say so: {error}"
+    );
+    assert!(error.to_string().contains("no quorum"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the refusal took {:?}",
+        started.elapsed()
+    );
 
     tracing::info!("phase: stop the last voter; the learner serves on, and says how stale");
     // A quorum-less leader still heartbeats, so learners only notice once it is gone.

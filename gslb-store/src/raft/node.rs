@@ -193,6 +193,18 @@ pub enum WriteError {
     /// No leader is known right now (election in progress, or no quorum).
     #[error("no leader known; retry later")]
     NoLeader,
+    /// This node leads, but has not heard from a majority of voters for `silent_ms`
+    /// (partitioned away, or the others are down); nothing was proposed.
+    #[error(
+        "no quorum: node {leader} has not heard from a majority of voters for {silent_ms} ms; \
+         nothing was written, retry on the majority side"
+    )]
+    NoQuorum {
+        /// This node's id.
+        leader: NodeId,
+        /// Milliseconds since a majority last acknowledged it.
+        silent_ms: u64,
+    },
     /// A forwarded write reached a node that is no longer the leader.
     #[error("node is not the leader (leader: {leader:?})")]
     NotLeader {
@@ -338,6 +350,10 @@ pub(crate) struct NodeInner {
     pub(crate) leader_commit_seen: AtomicU64,
     /// See `NodeOptions::commit_timeout`.
     pub(crate) commit_timeout: Duration,
+    /// A leader that has not heard from a majority of voters for longer than this (the
+    /// election timeout's upper bound: by then the others may have elected a new leader)
+    /// refuses writes at once with `WriteError::NoQuorum` instead of proposing them.
+    pub(crate) quorum_lost_after: Duration,
     /// Snapshot builders still running; shutdown waits for them.
     pub(crate) snapshot_builders: BuildersInFlight,
     /// The applied-index reporter, when enabled.
@@ -436,6 +452,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             last_leader_contact: Mutex::new(None),
             leader_commit_seen: AtomicU64::new(0),
             commit_timeout: options.commit_timeout,
+            quorum_lost_after: Duration::from_millis(options.raft.election_max_ms),
             snapshot_builders,
             reporter: Mutex::new(None),
         }),
@@ -800,6 +817,17 @@ impl NodeHandle {
                 return self.forward_write(leader, addr, command, actor).await;
             }
             None => return Err(WriteError::NoLeader),
+        }
+        // A leader cut off from the majority would only time out after `commit_timeout`
+        // with an unknown outcome; say at once, and for certain, that nothing was written.
+        let silent_ms = self.inner.raft.metrics().borrow().millis_since_quorum_ack;
+        if let Some(silent_ms) = silent_ms {
+            if u128::from(silent_ms) > self.inner.quorum_lost_after.as_millis() {
+                return Err(WriteError::NoQuorum {
+                    leader: self.inner.id,
+                    silent_ms,
+                });
+            }
         }
         let state = self.state();
         command::validate(&state, &command).map_err(|errors| WriteError::Invalid { errors })?;
