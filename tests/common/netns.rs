@@ -284,6 +284,19 @@ impl Cut {
             what: what.to_string(),
         }
     }
+
+    /// Cuts `ns` off from `peers` (addresses) both ways: drops what it sends them and what
+    /// they send it, established connections included (the rules are stateless). Other
+    /// members (the client) still reach it.
+    pub fn isolate(ns: &str, what: &str, peers: &[&str]) -> Cut {
+        let set = peers.join(", ");
+        Cut::new(
+            ns,
+            what,
+            &[format!("ip daddr {{ {set} }} drop")],
+            &[format!("ip saddr {{ {set} }} drop")],
+        )
+    }
 }
 
 impl Drop for Cut {
