@@ -188,53 +188,56 @@ impl World {
         Some(found)
     }
 
-    /// Node `id`'s whole retained audit log: (version, summary), oldest first.
-    fn audit(&self, id: u64) -> Option<Vec<(u64, String)>> {
-        let mut entries = Vec::new();
+    /// Every item of paginated list `path` on node `id` (pages of 1000 at most).
+    fn list(&self, id: u64, path: &str) -> Option<Vec<Value>> {
+        let mut items = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..20 {
-            let path = match &after {
-                Some(after) => format!("/v1/audit?limit=1000&after={after}"),
-                None => "/v1/audit?limit=1000".to_string(),
+            let page_path = match &after {
+                Some(after) => format!("{path}?limit=1000&after={after}"),
+                None => format!("{path}?limit=1000"),
             };
-            let (status, body) = self.api(id, "GET", &path, None)?;
+            let (status, body) = self.api(id, "GET", &page_path, None)?;
             if status != 200 {
                 return None;
             }
             let page: Value = serde_json::from_str(&body).ok()?;
-            for item in page["items"].as_array()? {
-                entries.push((item["version"].as_u64()?, item["summary"].as_str()?.into()));
-            }
+            items.extend(page["items"].as_array()?.iter().cloned());
             match page["next"].as_str() {
                 Some(next) => after = Some(next.to_string()),
-                None => return Some(entries),
+                None => return Some(items),
             }
         }
         None
     }
 
-    /// The data of record set `name` A on node `id` (`Some(vec![])` when it does not exist).
-    fn record(&self, id: u64, name: &str) -> Option<Vec<String>> {
-        let (status, body) = self.api(
-            id,
-            "GET",
-            &format!("/v1/zones/cp.test./records/{name}/A"),
-            None,
-        )?;
-        match status {
-            404 => Some(Vec::new()),
-            200 => {
-                let value: Value = serde_json::from_str(&body).ok()?;
-                Some(
-                    value["data"]
-                        .as_array()?
-                        .iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect(),
-                )
-            }
-            _ => None,
-        }
+    /// Node `id`'s whole retained audit log: (version, summary), oldest first.
+    fn audit(&self, id: u64) -> Option<Vec<(u64, String)>> {
+        self.list(id, "/v1/audit")?
+            .iter()
+            .map(|item| Some((item["version"].as_u64()?, item["summary"].as_str()?.into())))
+            .collect()
+    }
+
+    /// Node `id`'s record sets of cp.test.: (name, type) → data.
+    fn records(&self, id: u64) -> Option<BTreeMap<(String, String), Vec<String>>> {
+        self.list(id, "/v1/zones/cp.test./records")?
+            .iter()
+            .map(|item| {
+                let data = item["data"]
+                    .as_array()?
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<String>>>()?;
+                Some((
+                    (
+                        item["name"].as_str()?.to_string(),
+                        item["type"].as_str()?.to_string(),
+                    ),
+                    data,
+                ))
+            })
+            .collect()
     }
 
     /// Polls `condition` every 100 ms; panics naming `reason` and every node's cluster view
@@ -370,6 +373,20 @@ fn check_elements(world: &World, version: u64, log: &[(String, String, Outcome)]
             index + 1
         );
     }
+    let records: Vec<BTreeMap<(String, String), Vec<String>>> = (1..=4)
+        .map(|id| {
+            world
+                .records(id)
+                .unwrap_or_else(|| panic!("node {id}: record sets not readable"))
+        })
+        .collect();
+    for (index, sets) in records.iter().enumerate().skip(1) {
+        assert!(
+            sets == &records[0],
+            "node {} and node 1 hold different record sets at version {version}",
+            index + 1
+        );
+    }
     let mut counts: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
     for (at, summary) in &audits[0] {
         counts.entry(summary.as_str()).or_default().push(*at);
@@ -391,18 +408,25 @@ fn check_elements(world: &World, version: u64, log: &[(String, String, Outcome)]
                     vec![*at],
                     "{name}: acknowledged at version {at}, applied at {applied:?}"
                 );
-                for id in 1..=4 {
+                for (index, sets) in records.iter().enumerate() {
                     assert_eq!(
-                        world.record(id, name),
-                        Some(vec![address.clone()]),
-                        "node {id} lost acknowledged {name} A {address} (version {at})"
+                        sets.get(&(name.clone(), "A".to_string())),
+                        Some(&vec![address.clone()]),
+                        "node {} lost acknowledged {name} A {address} (version {at})",
+                        index + 1
                     );
                 }
             }
-            Outcome::Refused(why) => assert!(
-                applied.is_empty(),
-                "{name} was refused for certain ({why}) but applied at {applied:?}"
-            ),
+            Outcome::Refused(why) => {
+                assert!(
+                    applied.is_empty(),
+                    "{name} was refused for certain ({why}) but applied at {applied:?}"
+                );
+                assert!(
+                    !records[0].contains_key(&(name.clone(), "A".to_string())),
+                    "{name} was refused for certain ({why}) but exists"
+                );
+            }
             Outcome::Unknown(_) => {}
         }
     }
@@ -723,4 +747,17 @@ fn random_faults_lose_no_acknowledged_add_and_apply_none_twice() {
         started.elapsed().as_secs()
     );
     check_elements(&world, version, &log);
+    // The data plane too: the learner answers a sample of acknowledged adds over DNS.
+    let acked: Vec<&(String, String, Outcome)> = log
+        .iter()
+        .filter(|(_, _, result)| matches!(result, Outcome::Acked(_)))
+        .collect();
+    for (name, address, _) in acked.iter().step_by(acked.len().div_ceil(20).max(1)) {
+        let name = name.trim_end_matches('.');
+        world.wait_until(
+            Duration::from_secs(5),
+            &format!("the learner answers {name} A {address} over DNS"),
+            |world| world.dig(name).as_deref() == Some(std::slice::from_ref(address)),
+        );
+    }
 }
