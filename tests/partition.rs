@@ -83,15 +83,23 @@ fn outcome(reply: Option<(u16, String)>) -> Outcome {
             Some(version) => Outcome::Acked(version),
             None => Outcome::Unknown(format!("2xx without a version: {body}")),
         },
-        Some((status, body))
-            if (400..500).contains(&status) && status != 408
-                || body.contains("no quorum")
-                || body.contains("no leader known")
-                || body.contains("is not the leader") =>
-        {
-            Outcome::Refused(format!("{status}: {body}"))
+        Some((status, body)) => {
+            let message = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|value| value["message"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            // "write outcome unknown: not committed within 8s (no quorum?)" is not a refusal.
+            let certain = !message.starts_with("write outcome unknown")
+                && ((400..500).contains(&status) && status != 408
+                    || message.starts_with("no quorum:")
+                    || message.starts_with("no leader known")
+                    || message.starts_with("node is not the leader"));
+            if certain {
+                Outcome::Refused(format!("{status}: {body}"))
+            } else {
+                Outcome::Unknown(format!("{status}: {body}"))
+            }
         }
-        Some((status, body)) => Outcome::Unknown(format!("{status}: {body}")),
         None => Outcome::Unknown("no reply".to_string()),
     }
 }
@@ -439,6 +447,19 @@ fn check_elements(world: &World, version: u64, log: &[(String, String, Outcome)]
         }),
         "the audit log no longer retains every acknowledged add (starts at {audit_start})"
     );
+    let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, _, result) in log {
+        if let Outcome::Refused(why) | Outcome::Unknown(why) = result {
+            let message =
+                serde_json::from_str::<Value>(why.split_once(": ").map_or("", |(_, b)| b))
+                    .ok()
+                    .and_then(|body| body["message"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| why.clone());
+            let kind: String = message.chars().take(40).collect();
+            *reasons.entry(kind).or_default() += 1;
+        }
+    }
+    eprintln!("-- why adds were not acknowledged: {reasons:?}");
     eprintln!(
         "-- {} adds: {acked} acknowledged, {} refused, {} unknown; all on every node once",
         log.len(),
