@@ -860,29 +860,22 @@ impl NodeHandle {
                     errors,
                 }),
             },
-            Err(error) => {
-                let forward = match &error {
-                    RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
-                        Some(forward.clone())
-                    }
-                    _ => None,
-                };
-                match forward {
-                    Some(forward) if may_forward => match forward.leader_id {
-                        Some(leader) => {
-                            let addr = forward.leader_node.map(|node| node.addr);
-                            self.forward_write(leader, addr, command, actor).await
-                        }
-                        None => Err(WriteError::NoLeader),
-                    },
-                    Some(forward) => Err(WriteError::NotLeader {
-                        leader: forward.leader_id,
-                    }),
-                    None => Err(WriteError::Unavailable {
-                        detail: error.to_string(),
-                    }),
-                }
+            // `ForwardToLeader` here may come after the entry was appended: openraft also
+            // sends it when a leader that lost its term truncates the entry from its own log,
+            // and with five voters an entry truncated on the proposer can still be committed
+            // by another leader that holds it. So it is neither a certain refusal nor safe to
+            // forward again (that could apply the command twice): the outcome is unknown.
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))) => {
+                Err(WriteError::Unavailable {
+                    detail: format!(
+                        "leadership moved (to {:?}) while the write was in flight; retry",
+                        forward.leader_id
+                    ),
+                })
             }
+            Err(error) => Err(WriteError::Unavailable {
+                detail: error.to_string(),
+            }),
         }
     }
 
