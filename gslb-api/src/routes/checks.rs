@@ -1,24 +1,53 @@
 //! `/v1/checks`: list, create, read, replace and delete health checks of endpoints (and
 //! deep checks of regions).
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::Check;
-use gslb_store::model::State as StoreState;
-use gslb_store::model::{Expected, ResourceRef};
+use gslb_store::model::{Check, ResourceRef, State as StoreState};
 use gslb_store::Command;
 
 use crate::auth::Caller;
 use crate::dto::check::CheckDto;
 use crate::dto::{CheckPage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{precondition, with_etag_for, written};
+use crate::extract::JsonBody;
+use crate::routes::crud::{self, IdResource};
 use crate::ApiContext;
 
-fn etag(check: &Check) -> String {
-    etag_of(&CheckDto::from_model(check))
+impl IdResource for Check {
+    type Dto = CheckDto;
+    const NOUN: &'static str = "check";
+    const COLLECTION: &'static str = "/v1/checks";
+    const STRIP: &'static str = "check.";
+
+    fn all(state: &StoreState) -> &BTreeMap<String, Self> {
+        &state.checks
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn dto(&self) -> CheckDto {
+        CheckDto::from_model(self)
+    }
+
+    fn put(self) -> Command {
+        Command::PutCheck {
+            check: Box::new(self),
+        }
+    }
+
+    fn delete(id: String) -> Command {
+        Command::DeleteCheck { id }
+    }
+
+    fn resource(id: String) -> ResourceRef {
+        ResourceRef::Check { id }
+    }
 }
 
 /// Converts the body and checks that its subject exists, naming `endpoint` or `region`.
@@ -48,15 +77,7 @@ pub async fn list_checks(
     State(context): State<ApiContext>,
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<CheckPage>, ApiError> {
-    let limit = page_limit(&query)?;
-    let state = context.node.state();
-    let (items, next) = paginate(
-        state.checks.iter(),
-        query.after.as_ref(),
-        limit,
-        Clone::clone,
-        |check| Some(CheckDto::from_model(check)),
-    );
+    let (items, next) = crud::list::<Check>(&context, &query)?;
     Ok(axum::Json(CheckPage { items, next }))
 }
 
@@ -69,33 +90,8 @@ pub async fn create_check(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<CheckDto>,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let check = to_model(&state, &body)?;
-    let guard = Some((
-        ResourceRef::Check {
-            id: check.id.clone(),
-        },
-        Expected::Absent,
-    ));
-    if state.checks.contains_key(&check.id) {
-        return Err(ApiError::conflict(format!(
-            "check {:?} exists; use PUT /v1/checks/{} to replace it",
-            check.id, check.id
-        )));
-    }
-    let tag = etag(&check);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutCheck {
-                check: Box::new(check),
-            },
-            actor,
-            false,
-            "check.",
-        )
-        .await?;
-    Ok(written(true, Some(tag), outcome))
+    let item = to_model(&context.node.state(), &body)?;
+    crud::create(&context, actor, item).await
 }
 
 /// Reads a check.
@@ -107,14 +103,7 @@ pub async fn get_check(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let check = state
-        .checks
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no check {id:?}")))?;
-    let dto = CheckDto::from_model(check);
-    let tag = etag_of(&dto);
-    Ok(with_etag_for(&headers, dto, &tag))
+    crud::read::<Check>(&context, &id, &headers)
 }
 
 /// Creates or replaces a check (idempotent); honours `If-Match` / `If-None-Match`.
@@ -129,30 +118,9 @@ pub async fn put_check(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<CheckDto>,
 ) -> Result<Response, ApiError> {
-    if body.id != id {
-        return Err(ApiError::field(
-            "id",
-            format!("must equal the id in the path ({id:?}), got {:?}", body.id),
-        ));
-    }
-    let state = context.node.state();
-    let check = to_model(&state, &body)?;
-    let current = state.checks.get(&id).map(etag);
-    check_preconditions(&headers, current.as_deref())?;
-    let guard = precondition(&headers, ResourceRef::Check { id: id.clone() }, &state);
-    let tag = etag(&check);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutCheck {
-                check: Box::new(check),
-            },
-            actor,
-            false,
-            "check.",
-        )
-        .await?;
-    Ok(written(current.is_none(), Some(tag), outcome))
+    crud::same_id(&body.id, &id)?;
+    let item = to_model(&context.node.state(), &body)?;
+    crud::replace(&context, id, &headers, actor, item).await
 }
 
 /// Deletes a check and its observations.
@@ -166,16 +134,5 @@ pub async fn delete_check(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let current = state
-        .checks
-        .get(&id)
-        .map(etag)
-        .ok_or_else(|| ApiError::NotFound(format!("no check {id:?}")))?;
-    check_preconditions(&headers, Some(&current))?;
-    let guard = precondition(&headers, ResourceRef::Check { id: id.clone() }, &state);
-    let outcome = context
-        .write_if(guard, Command::DeleteCheck { id }, actor, true, "")
-        .await?;
-    Ok(written(false, None, outcome))
+    crud::delete::<Check>(&context, id, &headers, actor).await
 }

@@ -1,21 +1,49 @@
 //! `/v1/endpoints`: list, create, read, replace and delete endpoints (the region must exist).
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::Endpoint;
-use gslb_store::model::{Expected, ResourceRef};
+use gslb_store::model::{Endpoint, ResourceRef, State as StoreState};
 use gslb_store::Command;
 
 use crate::auth::Caller;
 use crate::dto::{EndpointDto, EndpointPage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{precondition, with_etag_for, written};
+use crate::extract::JsonBody;
+use crate::routes::crud::{self, IdResource};
 use crate::ApiContext;
 
-fn etag(endpoint: &Endpoint) -> String {
-    etag_of(&EndpointDto::from_model(endpoint))
+impl IdResource for Endpoint {
+    type Dto = EndpointDto;
+    const NOUN: &'static str = "endpoint";
+    const COLLECTION: &'static str = "/v1/endpoints";
+    const STRIP: &'static str = "endpoint.";
+
+    fn all(state: &StoreState) -> &BTreeMap<String, Self> {
+        &state.endpoints
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn dto(&self) -> EndpointDto {
+        EndpointDto::from_model(self)
+    }
+
+    fn put(self) -> Command {
+        Command::PutEndpoint { endpoint: self }
+    }
+
+    fn delete(id: String) -> Command {
+        Command::DeleteEndpoint { id }
+    }
+
+    fn resource(id: String) -> ResourceRef {
+        ResourceRef::Endpoint { id }
+    }
 }
 
 /// Lists endpoints by id.
@@ -25,15 +53,7 @@ pub async fn list_endpoints(
     State(context): State<ApiContext>,
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<EndpointPage>, ApiError> {
-    let limit = page_limit(&query)?;
-    let state = context.node.state();
-    let (items, next) = paginate(
-        state.endpoints.iter(),
-        query.after.as_ref(),
-        limit,
-        Clone::clone,
-        |endpoint| Some(EndpointDto::from_model(endpoint)),
-    );
+    let (items, next) = crud::list::<Endpoint>(&context, &query)?;
     Ok(axum::Json(EndpointPage { items, next }))
 }
 
@@ -46,33 +66,10 @@ pub async fn create_endpoint(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<EndpointDto>,
 ) -> Result<Response, ApiError> {
-    let endpoint = body
+    let item = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    let state = context.node.state();
-    let guard = Some((
-        ResourceRef::Endpoint {
-            id: endpoint.id.clone(),
-        },
-        Expected::Absent,
-    ));
-    if state.endpoints.contains_key(&endpoint.id) {
-        return Err(ApiError::conflict(format!(
-            "endpoint {:?} exists; use PUT /v1/endpoints/{} to replace it",
-            endpoint.id, endpoint.id
-        )));
-    }
-    let tag = etag(&endpoint);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutEndpoint { endpoint },
-            actor,
-            false,
-            "endpoint.",
-        )
-        .await?;
-    Ok(written(true, Some(tag), outcome))
+    crud::create(&context, actor, item).await
 }
 
 /// Reads an endpoint.
@@ -84,14 +81,7 @@ pub async fn get_endpoint(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let endpoint = state
-        .endpoints
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no endpoint {id:?}")))?;
-    let dto = EndpointDto::from_model(endpoint);
-    let tag = etag_of(&dto);
-    Ok(with_etag_for(&headers, dto, &tag))
+    crud::read::<Endpoint>(&context, &id, &headers)
 }
 
 /// Creates or replaces an endpoint (idempotent); honours `If-Match` / `If-None-Match`.
@@ -106,30 +96,11 @@ pub async fn put_endpoint(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<EndpointDto>,
 ) -> Result<Response, ApiError> {
-    if body.id != id {
-        return Err(ApiError::field(
-            "id",
-            format!("must equal the id in the path ({id:?}), got {:?}", body.id),
-        ));
-    }
-    let endpoint = body
+    crud::same_id(&body.id, &id)?;
+    let item = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    let state = context.node.state();
-    let current = state.endpoints.get(&id).map(etag);
-    check_preconditions(&headers, current.as_deref())?;
-    let guard = precondition(&headers, ResourceRef::Endpoint { id: id.clone() }, &state);
-    let tag = etag(&endpoint);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutEndpoint { endpoint },
-            actor,
-            false,
-            "endpoint.",
-        )
-        .await?;
-    Ok(written(current.is_none(), Some(tag), outcome))
+    crud::replace(&context, id, &headers, actor, item).await
 }
 
 /// Deletes an endpoint; 409 while an override targets it.
@@ -143,16 +114,5 @@ pub async fn delete_endpoint(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let current = state
-        .endpoints
-        .get(&id)
-        .map(etag)
-        .ok_or_else(|| ApiError::NotFound(format!("no endpoint {id:?}")))?;
-    check_preconditions(&headers, Some(&current))?;
-    let guard = precondition(&headers, ResourceRef::Endpoint { id: id.clone() }, &state);
-    let outcome = context
-        .write_if(guard, Command::DeleteEndpoint { id }, actor, true, "")
-        .await?;
-    Ok(written(false, None, outcome))
+    crud::delete::<Endpoint>(&context, id, &headers, actor).await
 }

@@ -8,6 +8,7 @@
 pub mod changes;
 pub mod checks;
 pub mod cluster;
+pub(crate) mod crud;
 pub mod drills;
 pub mod endpoints;
 pub mod gslb_records;

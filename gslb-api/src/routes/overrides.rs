@@ -1,23 +1,51 @@
 //! `/v1/overrides`: list, create, read, replace and delete overrides (drain, force down or
 //! up a region or endpoint, until an expiry).
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::Override;
-use gslb_store::model::{Expected, ResourceRef};
+use gslb_store::model::{Override, ResourceRef, State as StoreState};
 use gslb_store::Command;
 
 use crate::auth::Caller;
 use crate::dto::overrides::OverrideDto;
 use crate::dto::{OverridePage, PageQuery, WriteResult};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{precondition, with_etag_for, written};
+use crate::extract::JsonBody;
+use crate::routes::crud::{self, IdResource};
 use crate::ApiContext;
 
-fn etag(rule: &Override) -> String {
-    etag_of(&OverrideDto::from_model(rule))
+impl IdResource for Override {
+    type Dto = OverrideDto;
+    const NOUN: &'static str = "override";
+    const COLLECTION: &'static str = "/v1/overrides";
+    const STRIP: &'static str = "override.";
+
+    fn all(state: &StoreState) -> &BTreeMap<String, Self> {
+        &state.overrides
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn dto(&self) -> OverrideDto {
+        OverrideDto::from_model(self)
+    }
+
+    fn put(self) -> Command {
+        Command::PutOverride { rule: self }
+    }
+
+    fn delete(id: String) -> Command {
+        Command::DeleteOverride { id }
+    }
+
+    fn resource(id: String) -> ResourceRef {
+        ResourceRef::Override { id }
+    }
 }
 
 /// Converts the body and checks that its target exists, naming `region` or `endpoint`.
@@ -48,15 +76,7 @@ pub async fn list_overrides(
     State(context): State<ApiContext>,
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<OverridePage>, ApiError> {
-    let limit = page_limit(&query)?;
-    let state = context.node.state();
-    let (items, next) = paginate(
-        state.overrides.iter(),
-        query.after.as_ref(),
-        limit,
-        Clone::clone,
-        |rule| Some(OverrideDto::from_model(rule)),
-    );
+    let (items, next) = crud::list::<Override>(&context, &query)?;
     Ok(axum::Json(OverridePage { items, next }))
 }
 
@@ -69,31 +89,8 @@ pub async fn create_override(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<OverrideDto>,
 ) -> Result<Response, ApiError> {
-    let rule = to_model(&context, &body)?;
-    let state = context.node.state();
-    let guard = Some((
-        ResourceRef::Override {
-            id: rule.id.clone(),
-        },
-        Expected::Absent,
-    ));
-    if state.overrides.contains_key(&rule.id) {
-        return Err(ApiError::conflict(format!(
-            "override {:?} exists; use PUT /v1/overrides/{} to replace it",
-            rule.id, rule.id
-        )));
-    }
-    let tag = etag(&rule);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutOverride { rule },
-            actor,
-            false,
-            "override.",
-        )
-        .await?;
-    Ok(written(true, Some(tag), outcome))
+    let item = to_model(&context, &body)?;
+    crud::create(&context, actor, item).await
 }
 
 /// Reads an override.
@@ -105,14 +102,7 @@ pub async fn get_override(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let rule = state
-        .overrides
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no override {id:?}")))?;
-    let dto = OverrideDto::from_model(rule);
-    let tag = etag_of(&dto);
-    Ok(with_etag_for(&headers, dto, &tag))
+    crud::read::<Override>(&context, &id, &headers)
 }
 
 /// Creates or replaces an override (idempotent); honours `If-Match` / `If-None-Match`.
@@ -127,28 +117,9 @@ pub async fn put_override(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<OverrideDto>,
 ) -> Result<Response, ApiError> {
-    if body.id != id {
-        return Err(ApiError::field(
-            "id",
-            format!("must equal the id in the path ({id:?}), got {:?}", body.id),
-        ));
-    }
-    let rule = to_model(&context, &body)?;
-    let state = context.node.state();
-    let current = state.overrides.get(&id).map(etag);
-    check_preconditions(&headers, current.as_deref())?;
-    let guard = precondition(&headers, ResourceRef::Override { id: id.clone() }, &state);
-    let tag = etag(&rule);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutOverride { rule },
-            actor,
-            false,
-            "override.",
-        )
-        .await?;
-    Ok(written(current.is_none(), Some(tag), outcome))
+    crud::same_id(&body.id, &id)?;
+    let item = to_model(&context, &body)?;
+    crud::replace(&context, id, &headers, actor, item).await
 }
 
 /// Deletes an override (the region or endpoint it held returns to its health).
@@ -162,16 +133,5 @@ pub async fn delete_override(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let current = state
-        .overrides
-        .get(&id)
-        .map(etag)
-        .ok_or_else(|| ApiError::NotFound(format!("no override {id:?}")))?;
-    check_preconditions(&headers, Some(&current))?;
-    let guard = precondition(&headers, ResourceRef::Override { id: id.clone() }, &state);
-    let outcome = context
-        .write_if(guard, Command::DeleteOverride { id }, actor, true, "")
-        .await?;
-    Ok(written(false, None, outcome))
+    crud::delete::<Override>(&context, id, &headers, actor).await
 }

@@ -1,21 +1,49 @@
 //! `/v1/regions`: list, create, read, replace and delete regions.
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::Region;
-use gslb_store::model::{Expected, ResourceRef};
+use gslb_store::model::{Region, ResourceRef, State as StoreState};
 use gslb_store::Command;
 
 use crate::auth::Caller;
 use crate::dto::{PageQuery, RegionDto, RegionPage, WriteResult};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::{precondition, with_etag_for, written};
+use crate::extract::JsonBody;
+use crate::routes::crud::{self, IdResource};
 use crate::ApiContext;
 
-fn etag(region: &Region) -> String {
-    etag_of(&RegionDto::from_model(region))
+impl IdResource for Region {
+    type Dto = RegionDto;
+    const NOUN: &'static str = "region";
+    const COLLECTION: &'static str = "/v1/regions";
+    const STRIP: &'static str = "region.";
+
+    fn all(state: &StoreState) -> &BTreeMap<String, Self> {
+        &state.regions
+    }
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn dto(&self) -> RegionDto {
+        RegionDto::from_model(self)
+    }
+
+    fn put(self) -> Command {
+        Command::PutRegion { region: self }
+    }
+
+    fn delete(id: String) -> Command {
+        Command::DeleteRegion { id }
+    }
+
+    fn resource(id: String) -> ResourceRef {
+        ResourceRef::Region { id }
+    }
 }
 
 /// Lists regions by id.
@@ -25,15 +53,7 @@ pub async fn list_regions(
     State(context): State<ApiContext>,
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<RegionPage>, ApiError> {
-    let limit = page_limit(&query)?;
-    let state = context.node.state();
-    let (items, next) = paginate(
-        state.regions.iter(),
-        query.after.as_ref(),
-        limit,
-        Clone::clone,
-        |region| Some(RegionDto::from_model(region)),
-    );
+    let (items, next) = crud::list::<Region>(&context, &query)?;
     Ok(axum::Json(RegionPage { items, next }))
 }
 
@@ -46,33 +66,10 @@ pub async fn create_region(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<RegionDto>,
 ) -> Result<Response, ApiError> {
-    let region = body
+    let item = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    let state = context.node.state();
-    let guard = Some((
-        ResourceRef::Region {
-            id: region.id.clone(),
-        },
-        Expected::Absent,
-    ));
-    if state.regions.contains_key(&region.id) {
-        return Err(ApiError::conflict(format!(
-            "region {:?} exists; use PUT /v1/regions/{} to replace it",
-            region.id, region.id
-        )));
-    }
-    let tag = etag(&region);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutRegion { region },
-            actor,
-            false,
-            "region.",
-        )
-        .await?;
-    Ok(written(true, Some(tag), outcome))
+    crud::create(&context, actor, item).await
 }
 
 /// Reads a region.
@@ -84,14 +81,7 @@ pub async fn get_region(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let region = state
-        .regions
-        .get(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no region {id:?}")))?;
-    let dto = RegionDto::from_model(region);
-    let tag = etag_of(&dto);
-    Ok(with_etag_for(&headers, dto, &tag))
+    crud::read::<Region>(&context, &id, &headers)
 }
 
 /// Creates or replaces a region (idempotent); honours `If-Match` / `If-None-Match`.
@@ -106,30 +96,11 @@ pub async fn put_region(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<RegionDto>,
 ) -> Result<Response, ApiError> {
-    if body.id != id {
-        return Err(ApiError::field(
-            "id",
-            format!("must equal the id in the path ({id:?}), got {:?}", body.id),
-        ));
-    }
-    let region = body
+    crud::same_id(&body.id, &id)?;
+    let item = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
-    let state = context.node.state();
-    let current = state.regions.get(&id).map(etag);
-    check_preconditions(&headers, current.as_deref())?;
-    let guard = precondition(&headers, ResourceRef::Region { id: id.clone() }, &state);
-    let tag = etag(&region);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutRegion { region },
-            actor,
-            false,
-            "region.",
-        )
-        .await?;
-    Ok(written(current.is_none(), Some(tag), outcome))
+    crud::replace(&context, id, &headers, actor, item).await
 }
 
 /// Deletes a region; 409 while endpoints, overrides or drills use it.
@@ -143,16 +114,5 @@ pub async fn delete_region(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let state = context.node.state();
-    let current = state
-        .regions
-        .get(&id)
-        .map(etag)
-        .ok_or_else(|| ApiError::NotFound(format!("no region {id:?}")))?;
-    check_preconditions(&headers, Some(&current))?;
-    let guard = precondition(&headers, ResourceRef::Region { id: id.clone() }, &state);
-    let outcome = context
-        .write_if(guard, Command::DeleteRegion { id }, actor, true, "")
-        .await?;
-    Ok(written(false, None, outcome))
+    crud::delete::<Region>(&context, id, &headers, actor).await
 }
