@@ -16,11 +16,36 @@ core saturates before the fast servers do, so their saturated QPS is a floor.
 Loopback only: every server listens on, and dnsperf sends to, 127.0.0.1.
 Every run is bounded in time and every server is killed on exit.
 
+Workloads (--workload):
+
+  * static   (default) the generated zone above: 80 % answers, 10 % NODATA,
+             10 % NXDOMAIN; gslb, Knot, NSD, gdnsd, PowerDNS, Hickory.
+  * weighted every query asks w.bench.test A (EDNS0, no ECS): one address
+             of three by weight 50/30/20, drawn per query.  gslb: a GSLB
+             `weighted` record over three regions written through the API;
+             gdnsd: the `weighted` plugin; PowerDNS: a LUA record with
+             pickwrandom().
+  * geo      every query asks geo.bench.test A with an ECS option (RFC 7871,
+             a /24 inside one of 48 client /16 networks, drawn per query):
+             36 networks sit in EU, NA or AS and answer that continent's
+             address, 12 are unknown and take the default.  gslb: a GSLB
+             `geo` record matching continents, clients placed by a
+             [[dns.geo.networks]] table; gdnsd: the `geoip` plugin with
+             `nets` data (no GeoIP database); PowerDNS: a LUA record with
+             view() over the same networks (continent() needs the GeoIP
+             backend and a database, which the CIDR workload does not use).
+  dnsperf's text input cannot vary EDNS options per query (-E sets one for
+  all), so the dynamic workloads feed it wire-format queries (-B, the
+  TCP-stream binary format: 2-octet length, message) generated here.
+  gslb runs as a one-node cluster (a single voter with [dns]): GSLB records
+  live in the replicated state only.
+
 Standard library only.  See benches/dns/run.sh and docs/perf.md.
 """
 
 import argparse
 import atexit
+import json
 import datetime
 import os
 import random
@@ -33,6 +58,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -101,6 +128,220 @@ def gen_queries(path, n=20000, seed=1):
             out.append("nx%d.bench.test A" % rnd.randrange(1000000))
     with open(path, "w") as f:
         f.write("\n".join(out) + "\n")
+
+
+# --------------------------------------------------------------------------
+# dynamic workloads: weighted and geo (ECS)
+
+# The three places answers point at: gslb region, continent, country, address, lat, lon.
+DCS = [
+    ("us-east", "NA", "US", "192.0.2.10", 39.0, -77.5),
+    ("eu-west", "EU", "IE", "192.0.2.20", 53.3, -6.3),
+    ("ap-south", "AS", "IN", "192.0.2.30", 19.1, 72.9),
+]
+WEIGHTS = [50, 30, 20]          # weighted record: us-east, eu-west, ap-south
+DEFAULT_DC = 0                  # geo record: clients of no known place get us-east
+COUNTRIES = {"NA": ["US", "CA", "MX"], "EU": ["DE", "FR", "IE"], "AS": ["IN", "JP", "SG"]}
+N_NETS = 48                     # client /16 networks in the geo workload
+WEIGHTED_NAME = "w." + ORIGIN
+GEO_NAME = "geo." + ORIGIN
+DYN_TTL = 30
+
+
+def client_nets():
+    """[(cidr, continent or None, country or None, expected dc index)]: 48 client /16s,
+    one in four in each of NA, EU, AS, the fourth in no known place (the default).
+    The addresses are only ECS data: nothing is ever sent to them."""
+    nets = []
+    for i in range(N_NETS):
+        cidr = "%d.%d.0.0/16" % (24 + i, (i * 37) % 256)
+        kind = i % 4
+        if kind == 3:
+            nets.append((cidr, None, None, DEFAULT_DC))
+        else:
+            continent = DCS[kind][1]
+            nets.append((cidr, continent, COUNTRIES[continent][(i // 4) % 3], kind))
+    return nets
+
+
+def wire_query(name, qtype=1, ecs=None, qid=0):
+    """A query with EDNS0 (1232) and, if ecs=(address, prefix), an ECS option (RFC 7871)."""
+    q = struct.pack(">HHHHHH", qid, 0x0000, 1, 0, 0, 1)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    q += b"\0" + struct.pack(">HH", qtype, 1)
+    opt = b""
+    if ecs:
+        address, prefix = ecs
+        octets = socket.inet_aton(address)[:(prefix + 7) // 8]
+        opt = struct.pack(">HHHBB", 8, 4 + len(octets), 1, prefix, 0) + octets
+    return q + b"\0" + struct.pack(">HHIH", 41, 1232, 0, len(opt)) + opt
+
+
+def random_client(rnd, nets):
+    """A /24 inside one of the client networks, and that network's entry."""
+    net = rnd.choice(nets)
+    first, second = net[0].split(".")[:2]
+    return ("%s.%s.%d.0" % (first, second, rnd.randrange(256)), 24), net
+
+
+def gen_dyn_queries(path, workload, n=20000, seed=1):
+    """dnsperf -B input: each query as a 2-octet length and the message."""
+    rnd = random.Random(seed)
+    nets = client_nets()
+    with open(path, "wb") as f:
+        for _ in range(n):
+            if workload == "weighted":
+                q = wire_query(WEIGHTED_NAME)
+            else:
+                ecs, _net = random_client(rnd, nets)
+                q = wire_query(GEO_NAME, ecs=ecs)
+            f.write(struct.pack(">H", len(q)) + q)
+
+
+def skip_name(data, off):
+    while True:
+        n = data[off]
+        if n == 0:
+            return off + 1
+        if n & 0xC0 == 0xC0:
+            return off + 2
+        off += 1 + n
+
+
+def dyn_query(port, name, ecs=None, timeout=1.0):
+    """Sends one query; returns rcode, AA, the A addresses and the ECS scope echoed."""
+    qid = random.randrange(65536)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(wire_query(name, 1, ecs, qid), (ADDR, port))
+        data, _ = s.recvfrom(4096)
+    finally:
+        s.close()
+    rid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", data[:12])
+    if rid != qid:
+        raise RuntimeError("wrong id")
+    off = 12
+    for _ in range(qd):
+        off = skip_name(data, off) + 4
+    addrs, scope = [], None
+    for section, count in (("an", an), ("ns", ns), ("ar", ar)):
+        for _ in range(count):
+            off = skip_name(data, off)
+            rtype, _cls, _ttl, rdlen = struct.unpack(">HHIH", data[off:off + 10])
+            off += 10
+            if section == "an" and rtype == 1 and rdlen == 4:
+                addrs.append(socket.inet_ntoa(data[off:off + 4]))
+            if section == "ar" and rtype == 41:
+                o = off
+                while o + 4 <= off + rdlen:
+                    code, length = struct.unpack(">HH", data[o:o + 4])
+                    if code == 8 and length >= 4:
+                        scope = data[o + 7]
+                    o += 4 + length
+            off += rdlen
+    return {"rcode": flags & 15, "aa": bool(flags & 0x0400), "addrs": addrs, "scope": scope}
+
+
+def check_dynamic(port, workload):
+    """(problems, note): every answer one address of the expected set; weighted shares
+    near 50/30/20 over 1,000 queries; each geo network answered with its place's
+    address. The note reports the shares or the ECS scopes echoed."""
+    problems = []
+    if workload == "weighted":
+        counts = {dc[3]: 0 for dc in DCS}
+        n = 1000
+        for _ in range(n):
+            try:
+                r = dyn_query(port, WEIGHTED_NAME)
+            except Exception as e:  # noqa: BLE001
+                problems.append("%s: %s" % (WEIGHTED_NAME, e))
+                break
+            if r["rcode"] != 0 or len(r["addrs"]) != 1 or r["addrs"][0] not in counts or not r["aa"]:
+                problems.append("%s: rcode %d aa %s addresses %s" % (
+                    WEIGHTED_NAME, r["rcode"], r["aa"], r["addrs"]))
+                break
+            counts[r["addrs"][0]] += 1
+        shares = [100.0 * counts[dc[3]] / n for dc in DCS]
+        for share, want, dc in zip(shares, WEIGHTS, DCS):
+            if abs(share - want) > 6:
+                problems.append("%s share %.1f%% (want %d%%)" % (dc[0], share, want))
+        return problems, "shares %s over %d queries" % ("/".join("%.1f" % x for x in shares), n)
+    scopes = {}
+    rnd = random.Random(7)
+    for cidr, _continent, _country, dc in client_nets():
+        first, second = cidr.split(".")[:2]
+        ecs = ("%s.%s.%d.0" % (first, second, rnd.randrange(256)), 24)
+        try:
+            r = dyn_query(port, GEO_NAME, ecs)
+        except Exception as e:  # noqa: BLE001
+            problems.append("%s from %s/24: %s" % (GEO_NAME, ecs[0], e))
+            continue
+        want = DCS[dc][3]
+        if r["rcode"] != 0 or r["addrs"] != [want] or not r["aa"]:
+            problems.append("%s from %s/24: rcode %d addresses %s (want %s)" % (
+                GEO_NAME, ecs[0], r["rcode"], r["addrs"], want))
+        scopes[r["scope"]] = scopes.get(r["scope"], 0) + 1
+    return problems, "ECS scopes echoed %s" % ", ".join(
+        "/%s×%d" % (k, v) for k, v in sorted(scopes.items(), key=lambda kv: str(kv[0])))
+
+
+def gslb_dyn_batch():
+    """The regions, endpoints and both GSLB records, as one POST /v1/changes batch."""
+    changes = []
+    for region, continent, country, address, lat, lon in DCS:
+        changes.append({"op": "put_region", "region": {
+            "id": region, "location": {"lat": lat, "lon": lon, "country": country,
+                                       "continent": continent}}})
+        changes.append({"op": "put_endpoint", "endpoint": {
+            "id": region + "-1", "region": region, "address": address}})
+    weighted = {"name": "w", "type": "A", "ttl": DYN_TTL, "unknown_as": "up",
+                "policy": {"weighted": [{"weight": w, "node": {"region": dc[0]}}
+                                        for w, dc in zip(WEIGHTS, DCS)]}}
+    geo = {"name": "geo", "type": "A", "ttl": DYN_TTL, "unknown_as": "up",
+           "policy": {"geo": {
+               "rules": [{"match": [{"continent": dc[1]}], "node": {"region": dc[0]}}
+                         for dc in DCS],
+               "default": {"region": DCS[DEFAULT_DC][0]}}}}
+    for record in (weighted, geo):
+        changes.append({"op": "put_gslb_record", "zone": ORIGIN, "record": record})
+    return {"changes": changes}
+
+
+def gslb_load_records(http_port, token, dns_port, timeout=30.0):
+    """Writes the batch through the API (retrying while the node elects itself) and
+    waits until DNS answers both records. Returns None or a problem."""
+    body = json.dumps(gslb_dyn_batch()).encode()
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        req = urllib.request.Request(
+            "http://%s:%d/v1/changes" % (ADDR, http_port), data=body, method="POST",
+            headers={"Content-Type": "application/json", "Authorization": "Bearer " + token})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as resp:
+                json.load(resp)
+            break
+        except urllib.error.HTTPError as e:
+            last = "HTTP %d: %s" % (e.code, e.read()[:300].decode(errors="replace"))
+            if e.code < 500 and e.code != 409:
+                return "the API refused the batch: " + last
+        except OSError as e:
+            last = str(e)
+        time.sleep(0.2)
+    else:
+        return "cannot write the records: %s" % last
+    while time.time() < deadline:
+        try:
+            a = dyn_query(dns_port, WEIGHTED_NAME, timeout=0.3)
+            b = dyn_query(dns_port, GEO_NAME, ("24.0.1.0", 24), timeout=0.3)
+            if a["addrs"] and b["addrs"]:
+                return None
+        except Exception:  # noqa: BLE001
+            pass
+        time.sleep(0.1)
+    return "DNS did not answer %s and %s within %.0fs" % (WEIGHTED_NAME, GEO_NAME, timeout)
 
 
 # --------------------------------------------------------------------------
@@ -297,7 +538,7 @@ zone:
     return [exe, "-d", "-c", d + "/nsd.conf"], None
 
 
-def srv_gdnsd(d, zone, port, _args):
+def srv_gdnsd(d, zone, port, args):
     exe = shutil.which("gdnsd") or ("/usr/sbin/gdnsd" if os.path.exists("/usr/sbin/gdnsd") else None)
     if not exe:
         return None, "gdnsd not installed"
@@ -305,6 +546,43 @@ def srv_gdnsd(d, zone, port, _args):
     os.makedirs(d + "/run", exist_ok=True)
     os.makedirs(d + "/state", exist_ok=True)
     shutil.copy(zone, d + "/cfg/zones/" + ORIGIN.rstrip("."))
+    plugins = ""
+    if args.workload != "static":
+        with open(d + "/cfg/zones/" + ORIGIN.rstrip("."), "a") as f:
+            f.write("w %d DYNA weighted!w\ngeo %d DYNA geoip!geo\n" % (DYN_TTL, DYN_TTL))
+        weighted = "\n".join("            %s = [ %s, %d ]" % (dc[0], dc[3], w)
+                             for w, dc in zip(WEIGHTS, DCS))
+        nets = "\n".join("                    %s => %s" % (cidr, DCS[dc][0])
+                         for cidr, _c, _n, dc in client_nets())
+        dcmap = "\n".join("                    %s => %s" % (dc[0], dc[3]) for dc in DCS)
+        # gdnsd's datacenters list order is the default for unlisted clients.
+        order = [DCS[DEFAULT_DC][0]] + [dc[0] for i, dc in enumerate(DCS) if i != DEFAULT_DC]
+        plugins = """plugins => {{
+    weighted => {{
+        w => {{
+{weighted}
+        }}
+    }}
+    geoip => {{
+        maps => {{
+            clients => {{
+                datacenters => [ {order} ]
+                nets => {{
+{nets}
+                }}
+            }}
+        }}
+        resources => {{
+            geo => {{
+                map => clients
+                dcmap => {{
+{dcmap}
+                }}
+            }}
+        }}
+    }}
+}}
+""".format(weighted=weighted, order=", ".join(order), nets=nets, dcmap=dcmap)
     with open(d + "/cfg/config", "w") as f:
         f.write("""options => {{
     listen => [ {a}:{p} ]
@@ -314,14 +592,31 @@ def srv_gdnsd(d, zone, port, _args):
     state_dir => {d}/state
     zones_rfc1035_threads => 1
 }}
-""".format(a=ADDR, p=port, d=d))
+""".format(a=ADDR, p=port, d=d) + plugins)
     return [exe, "-c", d + "/cfg", "start"], None
 
 
-def srv_pdns(d, zone, port, _args):
+def srv_pdns(d, zone, port, args):
     exe = shutil.which("pdns_server") or ("/usr/sbin/pdns_server" if os.path.exists("/usr/sbin/pdns_server") else None)
     if not exe:
         return None, "pdns_server not installed"
+    extra = []
+    if args.workload != "static":
+        # LUA records in the zone file (the bind backend reads them) and ECS as the
+        # client address (bestwho) for view().
+        lua_zone = d + "/bench.test.zone"
+        shutil.copy(zone, lua_zone)
+        pick = ",".join("{%d,'%s'}" % (w, dc[3]) for w, dc in zip(WEIGHTS, DCS))
+        views = []
+        for i, dc in enumerate(DCS):
+            cidrs = ",".join("'%s'" % cidr for cidr, _c, _n, k in client_nets() if k == i and _c)
+            views.append("{{%s},{'%s'}}" % (cidrs, dc[3]))
+        views.append("{{'0.0.0.0/0'},{'%s'}}" % DCS[DEFAULT_DC][3])
+        with open(lua_zone, "a") as f:
+            f.write('w %d IN LUA A "pickwrandom({%s})"\n' % (DYN_TTL, pick))
+            f.write('geo %d IN LUA A "view({%s})"\n' % (DYN_TTL, ",".join(views)))
+        zone = lua_zone
+        extra = ["--enable-lua-records=yes", "--edns-subnet-processing=yes"]
     with open(d + "/named.conf", "w") as f:
         f.write('zone "%s" { type master; file "%s"; };\n' % (ORIGIN.rstrip("."), zone))
     open(d + "/pdns.conf", "w").close()
@@ -329,7 +624,7 @@ def srv_pdns(d, zone, port, _args):
             "--loglevel=3", "--socket-dir=" + d, "--local-address=" + ADDR,
             "--local-port=%d" % port, "--launch=bind", "--bind-config=" + d + "/named.conf",
             "--receiver-threads=1", "--distributor-threads=1", "--signing-threads=1",
-            "--reuseport=no", "--webserver=no", "--api=no", "--setuid=", "--setgid="], None
+            "--reuseport=no", "--webserver=no", "--api=no", "--setuid=", "--setgid="] + extra, None
 
 
 def find_hickory():
@@ -386,11 +681,55 @@ origin = "{o}"
     return path
 
 
+GSLB_HTTP_PORT = 15360          # the one-node cluster's API (dynamic workloads)
+GSLB_TOKEN = "gslb-dnsbench-token"
+
+
+def gslb_cluster_config(d, zone, port):
+    """The gslb entry for the dynamic workloads: a one-node cluster (a single voter that
+    also serves DNS, one UDP worker) that imports the zone when it creates the cluster;
+    clients are placed by a [[dns.geo.networks]] table of the 36 located networks."""
+    path = d + "/gslb.toml"
+    with open(d + "/api-token", "w") as f:
+        f.write(GSLB_TOKEN + "\n")
+    nets = "".join('\n[[dns.geo.networks]]\ncidr = "%s"\ncountry = "%s"\ncontinent = "%s"\n'
+                   % (cidr, country, continent)
+                   for cidr, continent, country, _dc in client_nets() if continent)
+    with open(path, "w") as f:
+        f.write("""# written by benches/dns/bench.py --workload (format: src/config.rs)
+[log]
+level = "warn"
+
+[control]
+node_id = 1
+data_dir = "{d}/data"
+listen = "{a}:{h}"
+cluster_secret = "gslb-dnsbench-cluster-secret"
+api_token_file = "api-token"
+role = "voter"
+bootstrap = {{ voters = {{ 1 = "{a}:{h}" }} }}
+
+[dns]
+listen = ["{a}:{p}"]
+udp_workers = 1
+
+[dns.geo]
+{nets}
+[[zones]]
+file = "{z}"
+origin = "{o}"
+""".format(a=ADDR, p=port, h=GSLB_HTTP_PORT, d=d, o=ORIGIN, z=zone, nets=nets))
+    return path
+
+
 def srv_gslb(d, zone, port, args):
     exe = args.gslb_bin
     if not os.path.exists(exe):
         return None, "%s missing (cargo build --release -p gslb)" % exe
-    cfg = gslb_config(d, zone, port)
+    if args.workload != "static":
+        cfg = gslb_cluster_config(d, zone, port)
+    else:
+        cfg = gslb_config(d, zone, port)
     env = dict(os.environ, RUST_LOG=os.environ.get("GSLB_BENCH_LOG", "warn"))
     return [exe, "serve", "--config", cfg], env
 
@@ -466,6 +805,8 @@ def run_dnsperf(port, qfile, args, outfile, rate=None, verbose=False):
     argv = nice_prefix(args) + ["taskset", "-c", str(args.client_cpu), "dnsperf", "-s", ADDR,
                                 "-p", str(port), "-d", qfile, "-l", str(args.seconds),
                                 "-c", "1", "-T", "1", "-q", str(args.outstanding), "-t", "1"]
+    if args.workload != "static":
+        argv += ["-B"]  # wire-format queries: per-query ECS
     if rate:
         argv += ["-Q", str(rate)]
     if verbose:
@@ -567,8 +908,12 @@ def ms(x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--servers", default=",".join(s[0] for s in SERVERS),
-                    help="comma-separated subset of: " + ",".join(s[0] for s in SERVERS))
+    ap.add_argument("--servers", default=None,
+                    help="comma-separated subset of: " + ",".join(s[0] for s in SERVERS) +
+                    " (default: all for static, gslb,gdnsd,pdns for weighted and geo)")
+    ap.add_argument("--workload", choices=["static", "weighted", "geo"], default="static",
+                    help="static zone (default), a weighted record, or a geo record with "
+                         "ECS on every query")
     ap.add_argument("--seconds", type=int, default=10, help="length of each dnsperf run (max 30)")
     ap.add_argument("--rate", type=int, default=50000, help="fixed offered QPS for the latency run")
     ap.add_argument("--outstanding", type=int, default=300, help="dnsperf -q at saturation")
@@ -584,6 +929,9 @@ def main():
     ap.add_argument("--raw", action="store_true", help="print dnsperf's own output too")
     args = ap.parse_args()
     args.seconds = max(1, min(args.seconds, 30))
+    if args.servers is None:
+        args.servers = ",".join(s[0] for s in SERVERS) if args.workload == "static" \
+            else "gslb,gdnsd,pdns"
 
     if not shutil.which("dnsperf") or not shutil.which("taskset"):
         sys.exit("dnsperf and taskset are needed: benches/dns/install-peers.sh")
@@ -603,17 +951,23 @@ def main():
     qfile = os.path.join(work, "queries.txt")
     gen_zone(zone)
     os.chmod(zone, 0o644)
-    gen_queries(qfile)
+    if args.workload == "static":
+        gen_queries(qfile)
+    else:
+        qfile = os.path.join(work, "queries.bin")
+        gen_dyn_queries(qfile, args.workload)
 
     wanted = [s for s in args.servers.split(",") if s]
     table = {}
     skipped = {}
     print("$ benches/dns/run.sh " + " ".join(sys.argv[1:]))
-    print("# DNS benchmark %s UTC, %s, %d CPUs; server on CPU %d, dnsperf on CPU %d; %ds runs, "
-          "fixed rate %d QPS, -q %d" % (
+    print("# DNS benchmark (workload %s) %s UTC, %s, %d CPUs; server on CPU %d, dnsperf on CPU %d; "
+          "%ds runs, fixed rate %d QPS, -q %d; load average %s" % (
+              args.workload,
               datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               os.uname().release, os.cpu_count(), args.server_cpu, args.client_cpu,
-              args.seconds, args.rate, args.outstanding), flush=True)
+              args.seconds, args.rate, args.outstanding,
+              " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
     for name, fn, port in SERVERS:
         if name not in wanted:
             continue
@@ -624,10 +978,21 @@ def main():
             skipped[name] = err.split("\n")[0]
             continue
         try:
-            problems = check_answers(port)
+            note = None
+            if args.workload == "static":
+                problems = check_answers(port)
+            else:
+                problems = []
+                if name == "gslb":
+                    err = gslb_load_records(GSLB_HTTP_PORT, GSLB_TOKEN, port)
+                    if err:
+                        problems.append(err)
+                if not problems:
+                    problems, note = check_dynamic(port, args.workload)
+                print("answer check: %s" % note, flush=True)
             if problems:
                 print("WRONG ANSWERS:\n  " + "\n  ".join(problems), flush=True)
-            res = {"problems": problems}
+            res = {"problems": problems, "note": note}
             if not args.no_saturation:
                 res["sat"] = measure(p, port, qfile, args)
                 print("saturation: %(qps).0f QPS, server CPU %(server_cpu_pct).0f%%, "
@@ -699,8 +1064,13 @@ def main():
             print("WRONG ANSWERS from %s: %s" % (name, "; ".join(r["problems"])))
         if "sat" in r:
             print("rcodes %s: %s" % (name, r["sat"]["rcodes"]))
+    for name, r in table.items():
+        if r.get("note"):
+            print("answers %s: %s" % (name, r["note"]))
+    targets = (("knot", 1.2), ("hickory", 2.5)) if args.workload == "static" \
+        else (("gdnsd", 1.0), ("pdns", 40.0))
     if ref:
-        for peer, target in (("knot", 1.2), ("hickory", 2.5)):
+        for peer, target in targets:
             if peer in table:
                 ratio = ref["fix"]["q_per_cpu_s"] / max(table[peer]["fix"]["q_per_cpu_s"], 1e-9)
                 print("target vs %s: %.2f× (want ≥ %.1f×) %s" % (
