@@ -5,6 +5,7 @@ restarted one by one (issue 9 item 4).
     cargo build --release -p gslb
     benches/dns/rolling_restart.py                      # 10k QPS per DNS node, LB model
     benches/dns/rolling_restart.py --rate 5000 --direct # also count a node's own downtime
+    benches/dns/rolling_restart.py --down 2             # each node down 2 s: leader elections
     benches/dns/rolling_restart.py --gslb-bin /tmp/gslb-release-XXXX --keep
 
 What it does, all on 127.0.0.1, every step under a time limit, every process it started
@@ -17,8 +18,10 @@ stopped on exit (also on Ctrl-C / SIGTERM):
   2. puts one dnsperf on each DNS node at a fixed rate (--rate, default 10,000 QPS each;
      the static mix of bench.py plus the two GSLB names), DNS nodes and dnsperf under
      SCHED_FIFO as in bench.py (--sched none to change), every node on CPU 0, dnsperf on 1;
-  3. restarts voter-1, voter-2, voter-3, dns-1, dns-2 in turn: SIGTERM, wait for the exit,
-     start it again with the same config and data dir, wait until `/readyz` says ready,
+  3. restarts voter-1, voter-2, voter-3, dns-1, dns-2 in turn: SIGTERM, wait for the exit
+     (and --down seconds: a restart of the leader quicker than the election timeout finds
+     it leader again, openraft keeps its committed vote; --down 2 forces an election), start
+     it again with the same config and data dir, wait until `/readyz` says ready,
      not stale, with a leader (a voter: follower or leader again), and a DNS node answers
      DNS, then --pause seconds before the next;
   4. stops the load and reports, per DNS node, queries offered (rate × run time), sent,
@@ -350,6 +353,9 @@ def main():
                     help="no balancer model: dnsperf keeps sending to a node while it restarts")
     ap.add_argument("--gslb-bin", default=os.path.join(bench.REPO, "target/release/gslb"))
     ap.add_argument("--ready-timeout", type=float, default=30.0)
+    ap.add_argument("--down", type=float, default=0.0,
+                    help="seconds each node stays stopped before it is started again (above "
+                         "the 0.5-1 s election timeout, restarting the leader forces an election)")
     ap.add_argument("--segment", type=int, default=5, help="seconds per dnsperf run")
     ap.add_argument("--sched", choices=["fifo", "none"], default="fifo",
                     help="fifo: DNS nodes and dnsperf under chrt -f 1 (default)")
@@ -358,6 +364,7 @@ def main():
     args.rate = max(100, min(args.rate, 20000))
     args.max_seconds = 300  # no restart starts after this; every dnsperf run is bounded too
     args.segment = max(1, min(args.segment, 30))
+    args.down = max(0.0, min(args.down, 30.0))
     if not os.path.exists(args.gslb_bin):
         sys.exit("%s missing: cargo build --release -p gslb" % args.gslb_bin)
     if not shutil.which("dnsperf"):
@@ -410,8 +417,14 @@ def main():
         if name in loads and not args.direct:
             loads[name].pause()
             log("%s: out of rotation (its dnsperf segment ended with its answers in)" % name)
+        try:
+            role = http_json(cfgs[name][1], "/readyz", timeout=0.5)[1].get("role")
+        except Exception:  # noqa: BLE001
+            role = "?"
         exit_s = stop_node(name)
-        log("%s: SIGTERM, exited after %.2fs" % (name, exit_s))
+        log("%s (%s): SIGTERM, exited after %.2fs" % (name, role, exit_s))
+        if args.down:
+            time.sleep(args.down)
         start_node(name, cfgs[name], args)
         ready_s, dns_s = wait_ready(name, cfgs[name], args.ready_timeout)
         log("%s: started again, /readyz ready after %.2fs%s" % (
@@ -419,7 +432,7 @@ def main():
         if name in loads and not args.direct:
             loads[name].resume()
             log("%s: back in rotation" % name)
-        events.append((name, exit_s, ready_s, dns_s, time.time() - t0))
+        events.append(("%s (%s)" % (name, role), exit_s, ready_s, dns_s, time.time() - t0))
         time.sleep(args.pause)
     for load in loads.values():
         load.stop()
