@@ -36,7 +36,8 @@ before SIGTERM reaches it, and puts it back once it is ready. The script does wh
 balancer does: load runs as back-to-back dnsperf runs of --segment seconds; before SIGTERM
 to a DNS node the script lets that node's current run end (dnsperf stops sending at its time
 limit and collects the answers in flight: stopping it with SIGINT would count its in-flight
-queries as lost) and starts no other until the node is ready again. So the figure measures what the product is responsible for: nothing lost on
+queries as lost) and starts no other until the node's /readyz answers 200 again, the
+moment a balancer's health check would put it back. So the figure measures what the product is responsible for: nothing lost on
 a DNS node while any *other* node (voters included) restarts, no wrong or missing answers
 right after a node says it is ready, and every query sent before the drain answered.
 
@@ -164,30 +165,36 @@ def http_json(port, path, timeout=1.0, body=None):
             return e.code, None
 
 
-def wait_ready(name, cfg, timeout):
-    """Waits until /readyz says 200, not stale, with a known role (leader, follower or
-    learner) and leader contact (a quorum ack on a leader) since this start, less than 1 s
-    ago (so a restarted voter is back in the cluster before the next goes), and, on a DNS node, DNS answers bench.test SOA. Returns (seconds to /readyz
-    ready, seconds to DNS answering or None); a DNS node that /readyz calls ready before
-    it answers would take load from a balancer too early, so both are reported."""
+def wait_ready(name, cfg, timeout, on_ready=None):
+    """Polls /readyz and, on a DNS node, DNS (bench.test SOA) until both hold. Returns
+    (seconds to /readyz 200, seconds to DNS answering or None). `on_ready` is called the
+    moment /readyz first answers 200: that is all a load balancer's health check sees, so
+    the balancer model puts load back on the node then, not when the script has seen DNS
+    answer. Before the next node goes, a node must also be in the cluster again: not
+    stale, with a known role, and leader contact (a quorum ack on a leader) since this
+    start, less than 1 s ago."""
     _path, http, dns_port = cfg
     t0 = time.time()
     deadline = t0 + timeout
     last = None
     ready_at = dns_at = None
+    in_cluster = False
     while time.time() < deadline:
         p = CHILDREN[name]
         if p.poll() is not None:
             raise RuntimeError("%s exited (code %s); see %s.log" % (name, p.returncode, name))
-        if ready_at is None:
+        if not in_cluster:
             try:
                 status, body = http_json(http, "/readyz", timeout=0.5)
                 last = (status, body)
-                contact = body.get("millis_since_leader_contact") if body else None
-                if status == 200 and not body.get("stale") and \
-                        body.get("role") in ("leader", "follower", "learner") and \
-                        contact is not None and contact < 1000:
+                if status == 200 and ready_at is None:
                     ready_at = time.time() - t0
+                    if on_ready:
+                        on_ready()
+                contact = body.get("millis_since_leader_contact") if body else None
+                in_cluster = status == 200 and not body.get("stale") and \
+                    body.get("role") in ("leader", "follower", "learner") and \
+                    contact is not None and contact < 1000
             except Exception as e:  # noqa: BLE001
                 last = str(e)
         if dns_port and dns_at is None:
@@ -197,7 +204,7 @@ def wait_ready(name, cfg, timeout):
                     dns_at = time.time() - t0
             except Exception:  # noqa: BLE001
                 pass
-        if ready_at is not None and (dns_at is not None or not dns_port):
+        if in_cluster and (dns_at is not None or not dns_port):
             return ready_at, dns_at
         time.sleep(0.02)
     raise RuntimeError("%s not ready within %.0fs (last /readyz: %s)" % (name, timeout, last))
@@ -426,12 +433,13 @@ def main():
         if args.down:
             time.sleep(args.down)
         start_node(name, cfgs[name], args)
-        ready_s, dns_s = wait_ready(name, cfgs[name], args.ready_timeout)
-        log("%s: started again, /readyz ready after %.2fs%s" % (
-            name, ready_s, "" if dns_s is None else ", DNS answering after %.2fs" % dns_s))
+        resume = None
         if name in loads and not args.direct:
-            loads[name].resume()
-            log("%s: back in rotation" % name)
+            resume = loads[name].resume  # the balancer: back in rotation on /readyz 200
+        ready_s, dns_s = wait_ready(name, cfgs[name], args.ready_timeout, resume)
+        log("%s: started again, /readyz 200 after %.2fs%s%s" % (
+            name, ready_s, "" if dns_s is None else ", DNS answering after %.2fs" % dns_s,
+            ", back in rotation at /readyz 200" if resume else ""))
         events.append(("%s (%s)" % (name, role), exit_s, ready_s, dns_s, time.time() - t0))
         time.sleep(args.pause)
     for load in loads.values():
@@ -441,11 +449,18 @@ def main():
 
     print()
     print("## Restarts\n")
-    print("| node | SIGTERM → exit s | start → /readyz ready s | start → DNS answers s | whole step s |")
-    print("|---|---:|---:|---:|---:|")
+    # A DNS node answers nothing from SIGTERM until its new process answers; with a
+    # balancer, /readyz 200 before DNS answers is the window that costs queries.
+    print("| node | SIGTERM → exit s | start → /readyz 200 s | start → DNS answers s "
+          "| no DNS from SIGTERM s | /readyz 200 before DNS s | whole step s |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, exit_s, ready_s, dns_s, step in events:
-        print("| %s | %.2f | %.2f | %s | %.2f |" % (
-            name, exit_s, ready_s, "–" if dns_s is None else "%.2f" % dns_s, step))
+        if dns_s is None:
+            print("| %s | %.2f | %.2f | – | – | – | %.2f |" % (name, exit_s, ready_s, step))
+        else:
+            print("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (
+                name, exit_s, ready_s, dns_s, exit_s + args.down + dns_s,
+                max(0.0, dns_s - ready_s), step))
     print()
     print("## Load per DNS node (%s, %d QPS offered)\n" % (
         "direct: dnsperf kept sending through the node's own restart" if args.direct
@@ -472,6 +487,10 @@ def main():
     for name in dns_names:
         for i, r in enumerate(runs[name]):
             print("%s run %d: %.1fs, %.0f QPS, rcodes %s" % (name, i, r["runtime"], r["qps"], r["rcodes"]))
+    print("(dnsperf keeps at most 500 queries outstanding: while a node answers nothing it "
+          "loses ~500 per second of its 1 s timeout, then catches up on the rate, so its loss "
+          "during an outage is a floor; rate × the no-DNS window is what a client population "
+          "sending straight to the node would lose)")
     log("done in %.0fs; worst DNS node %.4f %% lost or failed" % (elapsed, worst))
     if args.keep:
         print("work directory kept: " + args.work)
