@@ -27,6 +27,7 @@
 //! the HTTP server, then shut the Raft node down (flushes and releases the data directory).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,7 +92,10 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     }
 
     let http_stop = CancellationToken::new();
+    // Set once the DNS listeners answer, cleared on SIGTERM: what /readyz reports.
+    let dns_serving = config.dns.then(|| Arc::new(AtomicBool::new(false)));
     let api_options = ApiOptions {
+        dns_serving: dns_serving.clone(),
         bootstrap_token: control.api_token.clone(),
         stale_after: control.stale_after,
         metrics_open: control.metrics_open,
@@ -142,6 +146,9 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         }
         tracing::info!(version, "answering from the replicated state");
         let listeners = spawn_listeners(&config.listeners, responder, dns_stop.clone())?;
+        if let Some(serving) = &dns_serving {
+            serving.store(true, Ordering::Release);
+        }
         dns_addr = listeners.bound().udp.first().map(ToString::to_string);
         let reloader = spawn_geoip_reloader(&config, dns_stop.clone());
         dns = Some((listeners, follower, reloader));
@@ -185,6 +192,9 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         }
     };
     tracing::info!("{signal} received, shutting down");
+    if let Some(serving) = &dns_serving {
+        serving.store(false, Ordering::Release);
+    }
     membership.abort();
     drills.abort();
     if let Some(prober) = prober {

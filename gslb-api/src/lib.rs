@@ -67,6 +67,7 @@ pub mod routes;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -113,6 +114,11 @@ pub struct ApiOptions {
     pub write_wait: Duration,
     /// The longest drill `POST /v1/drills` accepts.
     pub max_drill: Duration,
+    /// On a DNS node: true while its DNS listeners answer from a caught-up plan. `/readyz`
+    /// says ready only then, so a load balancer neither sends queries to a restarted node
+    /// that is still catching up (its listeners are not bound yet) nor keeps sending to one
+    /// that is shutting down. `None` on nodes without the DNS role.
+    pub dns_serving: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ApiOptions {
@@ -125,6 +131,7 @@ impl Default for ApiOptions {
             stale_after: Duration::from_secs(30),
             write_wait: Duration::from_secs(5),
             max_drill: Duration::from_secs(24 * 3600),
+            dns_serving: None,
         }
     }
 }
@@ -142,6 +149,7 @@ impl fmt::Debug for ApiOptions {
             .field("stale_after", &self.stale_after)
             .field("write_wait", &self.write_wait)
             .field("max_drill", &self.max_drill)
+            .field("dns_serving", &self.dns_serving)
             .finish()
     }
 }

@@ -1253,6 +1253,33 @@ async fn readyz_waits_for_state() {
     node.stop().await;
 }
 
+/// What does this test do: on a DNS node /readyz follows `dns_serving` too: with state
+/// applied it is 503 (`dns_serving: false`) until the DNS listeners answer, 200 while they
+/// do, and 503 again once shutdown clears the flag, so a load balancer sends no queries to
+/// a node that is catching up after a restart or draining.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_on_a_dns_node_waits_for_dns() {
+    let dir = tempfile::tempdir().unwrap();
+    let serving = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = gslb_api::ApiOptions {
+        dns_serving: Some(serving.clone()),
+        ..api_options()
+    };
+    let node = single_node_with(dir.path(), options).await;
+    let (status, _, ready) = node.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(ready["ready"], false);
+    assert_eq!(ready["dns_serving"], false);
+    serving.store(true, std::sync::atomic::Ordering::Release);
+    let (status, _, ready) = node.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["dns_serving"], true);
+    serving.store(false, std::sync::atomic::Ordering::Release);
+    let (status, _, ready) = node.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    node.stop().await;
+}
+
 /// What does this test do: graceful shutdown stops accepting new connections but lets a
 /// request in flight (a body still arriving) finish and commit; then the server stops.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

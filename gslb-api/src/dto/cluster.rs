@@ -176,8 +176,13 @@ pub struct MembershipResult {
 /// `/readyz`: whether this node has state to serve, and whether it is stale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReadyDto {
-    /// True once the node has applied anything (it can serve a state).
+    /// True once the node has applied anything (it can serve a state) and, on a DNS node,
+    /// answers DNS.
     pub ready: bool,
+    /// On a DNS node: whether its DNS listeners answer from a caught-up plan (false while
+    /// it catches up after a start and from SIGTERM on). Absent on other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_serving: Option<bool>,
     /// True when no leader was heard from within `stale_after` (it keeps serving).
     pub stale: bool,
     /// Its applied index.

@@ -1,5 +1,7 @@
-//! Operations routes: `/healthz` (the process answers), `/readyz` (the node has state;
-//! reports staleness), `/metrics` (Prometheus) and `/openapi.json`.
+//! Operations routes: `/healthz` (the process answers), `/readyz` (the node has state and,
+//! on a DNS node, answers DNS; reports staleness), `/metrics` (Prometheus) and `/openapi.json`.
+
+use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -17,17 +19,24 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: 200 once the node has applied state (it keeps answering from it when stale:
-/// `stale` says so), 503 before. Needs no token.
+/// Readiness: 200 once the node has applied state and, on a DNS node, its DNS listeners
+/// answer from a caught-up plan (it keeps answering when stale: `stale` says so); 503
+/// before, and on a DNS node again from SIGTERM on. Needs no token.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses((status = 200, description = "ready", body = ReadyDto),
               (status = 503, description = "no state yet", body = ReadyDto)))]
 pub async fn readyz(State(context): State<ApiContext>) -> Response {
     let metrics = context.node.metrics();
     let version = context.node.state().version;
-    let ready = metrics.applied_index > 0;
+    let dns_serving = context
+        .options
+        .dns_serving
+        .as_ref()
+        .map(|serving| serving.load(Ordering::Acquire));
+    let ready = metrics.applied_index > 0 && dns_serving.unwrap_or(true);
     let body = ReadyDto {
         ready,
+        dns_serving,
         stale: is_stale(&metrics, context.stale_after_ms()),
         applied_index: metrics.applied_index,
         version,
