@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Run the DNS benchmark: gslb against Knot, NSD, gdnsd, PowerDNS and Hickory DNS.
+# Run the DNS benchmark: gslb against Knot, NSD, gdnsd, PowerDNS and Hickory DNS
+# (static zone), or against gdnsd plugins and PowerDNS LUA records (dynamic answers).
 #
 #   benches/dns/install-peers.sh               # once: peers, dnsperf, hickory-dns
 #   cargo build --release -p gslb              # the gslb under test
 #   benches/dns/run.sh                         # all servers, 10 s runs, fixed rate 50k QPS
 #   benches/dns/run.sh --servers gslb,knot --rate 100000 --seconds 5
+#   benches/dns/run.sh --workload weighted     # GSLB weighted vs gdnsd weighted, PowerDNS LUA
+#   benches/dns/run.sh --workload geo          # GSLB geo + ECS per query vs gdnsd geoip, LUA
 #
 # Everything runs on 127.0.0.1 only; servers are pinned to CPU 0, dnsperf to
 # CPU 1 (taskset); all servers are killed when it exits. See bench.py --help.
