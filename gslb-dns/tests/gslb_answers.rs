@@ -84,6 +84,7 @@ fn region(id: &str, country: &str, continent: &str) -> Region {
             continent: continent.to_string(),
         },
         capacity: None,
+        min_healthy: None,
     }
 }
 

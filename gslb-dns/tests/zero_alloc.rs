@@ -76,6 +76,7 @@ fn gslb_responder() -> Responder {
                     continent: "EU".to_string(),
                 },
                 capacity: None,
+                min_healthy: None,
             },
         );
         for n in 1..=2 {

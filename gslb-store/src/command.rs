@@ -1091,6 +1091,7 @@ mod tests {
                 continent: "EU".to_string(),
             },
             capacity: None,
+            min_healthy: None,
         }
     }
 

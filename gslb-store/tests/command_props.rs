@@ -22,6 +22,7 @@ fn region(id: &str, capacity: u32) -> Region {
             continent: "EU".to_string(),
         },
         capacity: Some(capacity),
+        min_healthy: None,
     }
 }
 

@@ -18,6 +18,10 @@ pub struct RegionDto {
     #[schema(minimum = 1)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// Enabled endpoints that must be up for the region to be up (≥ 1; default 1).
+    #[schema(minimum = 1)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_healthy: Option<u32>,
 }
 
 /// A point on the globe with its country and continent.
@@ -81,6 +85,7 @@ impl RegionDto {
                 continent: self.location.continent.clone(),
             },
             capacity: self.capacity,
+            min_healthy: self.min_healthy,
         })
     }
 
@@ -95,6 +100,7 @@ impl RegionDto {
                 continent: region.location.continent.clone(),
             },
             capacity: region.capacity,
+            min_healthy: region.min_healthy,
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn model() -> (BTreeMap<String, Region>, BTreeMap<String, Endpoint>) {
                     continent: continent.to_string(),
                 },
                 capacity: None,
+                min_healthy: None,
             },
         );
         for n in 1..=2u8 {

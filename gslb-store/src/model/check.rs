@@ -861,6 +861,7 @@ mod tests {
                         continent: "EU".to_string(),
                     },
                     capacity: None,
+                    min_healthy: None,
                 },
             );
         }

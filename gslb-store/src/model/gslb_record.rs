@@ -844,6 +844,7 @@ mod tests {
                     continent: "EU".into(),
                 },
                 capacity: None,
+                min_healthy: None,
             },
         )
     }

@@ -352,11 +352,11 @@ pub fn derive_health(
         }
         view.endpoints.insert(id.clone(), health);
     }
-    for id in regions.keys() {
+    for (id, region) in regions {
         let subject = CheckSubject::Region(id.clone());
         let mut health = RegionHealth {
             deep: HealthStatus::Up,
-            min_healthy: DEFAULT_MIN_HEALTHY,
+            min_healthy: region.min_healthy.unwrap_or(DEFAULT_MIN_HEALTHY),
             lease: leases.get(id).copied(),
             ..RegionHealth::default()
         };
@@ -621,6 +621,7 @@ mod tests {
                 continent: "EU".to_string(),
             },
             capacity: None,
+            min_healthy: None,
         }
     }
 
@@ -964,6 +965,57 @@ mod tests {
         let view = derive(&observations);
         assert_eq!(view.regions["eu"].status, HealthStatus::Down);
         assert_eq!(view.regions["eu"].capacity, Some(0));
+    }
+
+    /// A region's `min_healthy` sets how many enabled endpoints must be up: with 2 of 3 it
+    /// is down while only one is up, and up from two.
+    #[test]
+    fn min_healthy_counts_up_endpoints() {
+        let (mut regions, mut endpoints) = world();
+        regions.get_mut("eu").unwrap().min_healthy = Some(2);
+        let mut checks = BTreeMap::new();
+        for id in ["web", "web-2", "web-3"] {
+            let mut endpoint = endpoints["web"].clone();
+            endpoint.id = id.to_string();
+            endpoints.insert(id.to_string(), endpoint);
+            let mut check = tcp_check();
+            check.id = format!("{id}-tcp");
+            check.subject = CheckSubject::Endpoint(id.to_string());
+            checks.insert(check.id.clone(), check);
+        }
+        let derive = |up: &[&str]| {
+            let mut observations = Observations::new();
+            for id in ["web", "web-2", "web-3"] {
+                for vantage in ["eu", "us", "ap"] {
+                    let report = ObservationReport {
+                        check: format!("{id}-tcp"),
+                        up: up.contains(&id),
+                        rtt_us: None,
+                        error: None,
+                        capacity: None,
+                    };
+                    record_observations(&mut observations, vantage, &[report], 1_000);
+                }
+            }
+            let view = derive_health(
+                &observations,
+                &checks,
+                &regions,
+                &endpoints,
+                &BTreeMap::new(),
+                1_000,
+            );
+            (view.regions["eu"].status, view.regions["eu"].min_healthy)
+        };
+        assert_eq!(derive(&["web"]), (HealthStatus::Down, 2));
+        assert_eq!(derive(&["web", "web-3"]), (HealthStatus::Up, 2));
+        let mut bad = region("eu");
+        bad.min_healthy = Some(0);
+        let mut errors = FieldErrors::default();
+        bad.validate("", &mut errors);
+        assert!(errors.0[0]
+            .to_string()
+            .starts_with("min_healthy: must be at least 1"));
     }
 
     /// Pushed observations count for their TTL, from any reporter when the check names none.

@@ -21,6 +21,10 @@ pub struct Region {
     /// checks report it. Spill on failure is proportional to spare capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<u32>,
+    /// Enabled endpoints that must be up for the region to be up (default 1): a region of
+    /// eight endpoints that can only carry its load with five says `5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_healthy: Option<u32>,
 }
 
 /// A point on the globe with its country and continent.
@@ -100,6 +104,12 @@ impl Region {
             errors.push(
                 format!("{prefix}capacity"),
                 "must be > 0 when given, got 0 (omit it instead)",
+            );
+        }
+        if self.min_healthy == Some(0) {
+            errors.push(
+                format!("{prefix}min_healthy"),
+                "must be at least 1 when given, got 0 (omit it for the default of 1)",
             );
         }
     }
