@@ -341,16 +341,7 @@ impl Client {
         apex: &str,
         record: &RecordSetDto,
     ) -> Result<WriteResult, ClientError> {
-        let rtype = serde_json::to_value(record.rtype)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let path = format!(
-            "/v1/zones/{}/records/{}/{}",
-            segment(apex),
-            segment(&record.name),
-            rtype
-        );
+        let path = keyed_path("records", apex, &record.name, &type_text(record.rtype));
         self.write(Method::PUT, &path, Some(record)).await
     }
 
@@ -361,12 +352,7 @@ impl Client {
         name: &str,
         rtype: &str,
     ) -> Result<WriteResult, ClientError> {
-        let path = format!(
-            "/v1/zones/{}/records/{}/{}",
-            segment(apex),
-            segment(name),
-            segment(rtype)
-        );
+        let path = keyed_path("records", apex, name, rtype);
         self.write::<()>(Method::DELETE, &path, None).await
     }
 
@@ -388,16 +374,7 @@ impl Client {
         apex: &str,
         record: &crate::dto::GslbRecordDto,
     ) -> Result<WriteResult, ClientError> {
-        let rtype = serde_json::to_value(record.rtype)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let path = format!(
-            "/v1/zones/{}/gslb-records/{}/{}",
-            segment(apex),
-            segment(&record.name),
-            rtype
-        );
+        let path = keyed_path("gslb-records", apex, &record.name, &type_text(record.rtype));
         self.write(Method::PUT, &path, Some(record)).await
     }
 
@@ -408,12 +385,7 @@ impl Client {
         name: &str,
         rtype: &str,
     ) -> Result<WriteResult, ClientError> {
-        let path = format!(
-            "/v1/zones/{}/gslb-records/{}/{}",
-            segment(apex),
-            segment(name),
-            segment(rtype)
-        );
+        let path = keyed_path("gslb-records", apex, name, rtype);
         self.write::<()>(Method::DELETE, &path, None).await
     }
 
@@ -744,4 +716,22 @@ impl Client {
             delay = (delay * 2).min(Duration::from_millis(250));
         }
     }
+}
+
+/// `/v1/zones/{apex}/{kind}/{name}/{type}`, each part escaped.
+fn keyed_path(kind: &str, apex: &str, name: &str, rtype: &str) -> String {
+    format!(
+        "/v1/zones/{}/{kind}/{}/{}",
+        segment(apex),
+        segment(name),
+        segment(rtype)
+    )
+}
+
+/// A record type as the API spells it (`A`, `AAAA`, ...).
+fn type_text(rtype: impl Serialize) -> String {
+    serde_json::to_value(rtype)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -183,11 +183,11 @@ async fn tick(
             return expire(node, drill, now, memory).await;
         }
         if let Some(trip) = guards(state, drill, now, memory) {
-            return abort_on_guard(node, drill, trip, now).await;
+            return abort_on_guard(node, drill, trip).await;
         }
         converge_out(node, state, drill, now, memory).await
     } else {
-        converge_back(node, state, drill, now, memory).await
+        converge_back(node, state, drill, now).await
     }
 }
 
@@ -240,12 +240,7 @@ fn guards(state: &State, drill: &Drill, now: u64, memory: &mut Memory) -> Option
 }
 
 /// Records the trip and aborts, in one write.
-async fn abort_on_guard(
-    node: &NodeHandle,
-    drill: &Drill,
-    trip: GuardCheck,
-    _now: u64,
-) -> Result<(), String> {
+async fn abort_on_guard(node: &NodeHandle, drill: &Drill, trip: GuardCheck) -> Result<(), String> {
     let reason = format!("guard {} tripped: {}", trip.guard, trip.detail);
     let commands = vec![
         Command::RecordDrill {
@@ -427,7 +422,6 @@ async fn converge_back(
     state: &State,
     drill: &Drill,
     now: u64,
-    _memory: &mut Memory,
 ) -> Result<(), String> {
     let ended = drill.ended_at.unwrap_or(drill.planned_end);
     let pending: Vec<u64> = drill

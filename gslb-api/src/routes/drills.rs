@@ -226,7 +226,7 @@ pub async fn start(
         .clone()
         .unwrap_or_else(|| format!("{}-{}", body.region, now / 1000));
     let mut drill = Drill {
-        id,
+        id: id.clone(),
         region: body.region.clone(),
         mode,
         started_at: now,
@@ -303,14 +303,7 @@ pub async fn start(
         )
         .await?;
     let state = context.node.state();
-    let started = state
-        .drills
-        .values()
-        .find(|drill| drill.region == body.region && drill.started_at == now)
-        .map(DrillDto::from_model)
-        .ok_or_else(|| {
-            ApiError::Internal("the drill was written but is not in the state".into())
-        })?;
+    let started = DrillDto::from_model(find(&state, &id)?);
     Ok((
         StatusCode::CREATED,
         Json(DrillStarted {

@@ -5,6 +5,7 @@
 //! finishes with the report. `status` shows one drill (or all); `report` prints the
 //! Markdown report (`-o json` the drill itself).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -183,18 +184,17 @@ pub async fn run(ctl: &Ctl, command: DrillCommand) -> Result<()> {
 /// for), printing each change, then prints the report. Ctrl-C stops following, not the
 /// drill.
 async fn follow(ctl: &Ctl, id: &str) -> Result<()> {
-    let mut seen_out = 0;
-    let mut seen_back = 0;
+    let mut seen_out = BTreeSet::new();
+    let mut seen_back = BTreeSet::new();
     let mut seen_status = String::from("running");
     loop {
         let drill = ctl.client.get_drill(id).await?;
-        for (node, ms) in drill.convergence_ms.iter().skip(seen_out) {
+        for (node, ms) in newly_converged(&drill.convergence_ms, &mut seen_out) {
             println!(
                 "  dns node {node} stopped answering with {} after {ms} ms",
                 drill.region
             );
         }
-        seen_out = drill.convergence_ms.len();
         if drill.status != seen_status {
             println!(
                 "drill {}: {}",
@@ -203,13 +203,12 @@ async fn follow(ctl: &Ctl, id: &str) -> Result<()> {
             );
             seen_status = drill.status.clone();
         }
-        for (node, ms) in drill.restore_ms.iter().skip(seen_back) {
+        for (node, ms) in newly_converged(&drill.restore_ms, &mut seen_back) {
             println!(
                 "  dns node {node} answers with {} again after {ms} ms",
                 drill.region
             );
         }
-        seen_back = drill.restore_ms.len();
         let done = drill.status != "running"
             && drill
                 .answers
@@ -228,6 +227,18 @@ async fn follow(ctl: &Ctl, id: &str) -> Result<()> {
             }
         }
     }
+}
+
+/// The nodes in `times` not printed yet, remembered in `seen`. Nodes converge in any order,
+/// so what is new is not a suffix of the id-ordered map.
+fn newly_converged<'t>(
+    times: &'t BTreeMap<String, u64>,
+    seen: &mut BTreeSet<String>,
+) -> Vec<(&'t String, &'t u64)> {
+    times
+        .iter()
+        .filter(|(node, _)| seen.insert((*node).clone()))
+        .collect()
 }
 
 fn print_plan(plan: &DrillPlan) {
@@ -289,7 +300,7 @@ fn print_plan(plan: &DrillPlan) {
     }
 }
 
-fn shares(regions: &std::collections::BTreeMap<String, u32>) -> String {
+fn shares(regions: &BTreeMap<String, u32>) -> String {
     if regions.is_empty() {
         return "nothing".into();
     }
@@ -337,10 +348,33 @@ fn drill_status_table(drills: &[DrillDto]) {
 }
 
 /// `2/2 nodes, max 180 ms`.
-fn converged(times: &std::collections::BTreeMap<String, u64>, measured: usize) -> String {
+fn converged(times: &BTreeMap<String, u64>, measured: usize) -> String {
     match times.values().max() {
         Some(max) => format!("{}/{measured} nodes, max {max} ms", times.len()),
         None if measured == 0 => "not measured".into(),
         None => format!("0/{measured} nodes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node with a smaller id converging after a larger one is still printed once, and
+    /// nothing is printed twice.
+    #[test]
+    fn newly_converged_follows_arrival_not_id_order() {
+        let mut seen = BTreeSet::new();
+        let mut times = BTreeMap::from([("5".to_string(), 40)]);
+        assert_eq!(
+            newly_converged(&times, &mut seen),
+            [(&"5".to_string(), &40)]
+        );
+        times.insert("4".to_string(), 90);
+        assert_eq!(
+            newly_converged(&times, &mut seen),
+            [(&"4".to_string(), &90)]
+        );
+        assert!(newly_converged(&times, &mut seen).is_empty());
     }
 }
