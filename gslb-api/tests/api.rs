@@ -806,6 +806,34 @@ async fn oversized_deep_and_slow_requests_are_bounded() {
     node.stop().await;
 }
 
+/// What does this test do: a region's `min_healthy` round-trips through the API, a 0 is
+/// refused with 422 naming `min_healthy`, and /v1/health shows the region's rule with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_says_how_many_endpoints_must_be_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let mut body = region("eu-1");
+    body["min_healthy"] = json!(0);
+    let answer = node
+        .admin(Method::PUT, "/v1/regions/eu-1", Some(body.clone()))
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("min_healthy"),
+    );
+    body["min_healthy"] = json!(2);
+    let (status, _, _) = node
+        .admin(Method::PUT, "/v1/regions/eu-1", Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, _, read) = node.admin(Method::GET, "/v1/regions/eu-1", None).await;
+    assert_eq!(read["min_healthy"], 2);
+    let (_, _, health) = node.admin(Method::GET, "/v1/health", None).await;
+    assert_eq!(health["regions"][0]["min_healthy"], 2, "{health}");
+    node.stop().await;
+}
+
 /// What does this test do: conditional writes are atomic: eight PUTs racing with the same
 /// If-Match ETag leave exactly one winner (the rest get 412, none silently overwrites the
 /// winner), and eight POSTs racing to create the same id leave exactly one 201 (the rest get
