@@ -48,6 +48,17 @@ impl SimulatedFailure {
     }
 }
 
+impl Probe {
+    /// Whether `other` probes the same thing: same subject, kind (port, path, expectations,
+    /// ...) and address. Only such an edit (interval, timeout, rise, fall, vantages, quorum, a
+    /// drill) may keep the rise/fall runs; results about another target say nothing of this one.
+    pub fn same_target(&self, other: &Probe) -> bool {
+        self.address == other.address
+            && self.check.subject == other.check.subject
+            && self.check.kind == other.check.kind
+    }
+}
+
 /// The checks `vantage` runs in `state`, with addresses resolved: every check whose
 /// `vantages` is empty or names it, except `external` checks (pushed, never probed) and
 /// checks whose address cannot be found (validation prevents those; an endpoint edited to a

@@ -101,6 +101,9 @@ struct Core {
     thresholds: BTreeMap<String, Threshold>,
     /// Checks with an attempt in flight.
     running: BTreeSet<String>,
+    /// Checks whose attempt in flight probes a target the check no longer has; its result
+    /// is dropped.
+    outdated: BTreeSet<String>,
     /// What is owed to the store.
     outbox: Outbox,
 }
@@ -111,7 +114,8 @@ impl Core {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Replaces the set of checks.
+    /// Replaces the set of checks. A check whose target changed (address, kind or subject)
+    /// restarts its rise/fall runs; other edits keep them with the new limits.
     fn set_probes(&mut self, probes: &[Probe]) {
         let now = self.now();
         let next: BTreeMap<String, Probe> = probes
@@ -120,6 +124,9 @@ impl Core {
             .collect();
         for id in self.probes.keys() {
             if !next.contains_key(id) {
+                if self.running.contains(id) {
+                    self.outdated.insert(id.clone());
+                }
                 self.schedule.remove(id);
                 self.thresholds.remove(id);
                 self.outbox.forget(id);
@@ -127,7 +134,20 @@ impl Core {
         }
         for (id, probe) in &next {
             self.schedule.upsert(id, probe.check.interval_ms, now);
-            if let Some(threshold) = self.thresholds.get_mut(id) {
+            let retargeted = self
+                .probes
+                .get(id)
+                .is_some_and(|old| !old.same_target(probe));
+            if retargeted {
+                // The runs counted so far were about another address or test: start over, so
+                // the first verdict about the new target needs `rise` or `fall` agreeing
+                // attempts of its own. Until then the store keeps the last verdict reported.
+                tracing::info!(check = %id, "check retargeted: rise/fall counting restarts");
+                self.thresholds.remove(id);
+                if self.running.contains(id) {
+                    self.outdated.insert(id.clone());
+                }
+            } else if let Some(threshold) = self.thresholds.get_mut(id) {
                 threshold.set_limits(probe.check.rise, probe.check.fall);
             }
         }
@@ -137,6 +157,9 @@ impl Core {
     /// Feeds one attempt's result to the check's threshold and the outbox.
     fn record(&mut self, id: &str, attempt: Attempt) {
         self.running.remove(id);
+        if self.outdated.remove(id) {
+            return;
+        }
         let Some(probe) = self.probes.get(id) else {
             return;
         };
@@ -181,6 +204,7 @@ async fn run<S: ObservationSink>(
         schedule: Schedule::new(&config.vantage),
         thresholds: BTreeMap::new(),
         running: BTreeSet::new(),
+        outdated: BTreeSet::new(),
         outbox: Outbox::new(config.outbox.clone(), 0),
     };
     core.set_probes(&probes_rx.borrow_and_update());
@@ -293,4 +317,70 @@ fn truncate(mut text: String, limit: usize) -> String {
     text.truncate(cut);
     text.push_str("...");
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Probe;
+    use gslb_store::model::Check;
+    use serde_json::json;
+
+    fn probe(address: &str, rise: u32) -> Probe {
+        let check: Check = serde_json::from_value(json!({
+            "id": "web-tcp", "subject": {"kind": "endpoint", "id": "web"},
+            "kind": {"type": "tcp", "port": 443}, "rise": rise, "fall": 2
+        }))
+        .unwrap();
+        Probe {
+            check,
+            address: Some(address.parse().unwrap()),
+            drill: None,
+        }
+    }
+
+    fn core() -> Core {
+        Core {
+            start: Instant::now(),
+            probes: BTreeMap::new(),
+            schedule: Schedule::new("eu"),
+            thresholds: BTreeMap::new(),
+            running: BTreeSet::new(),
+            outdated: BTreeSet::new(),
+            outbox: Outbox::new(OutboxConfig::default(), 0),
+        }
+    }
+
+    fn verdict(core: &Core) -> Option<Verdict> {
+        core.thresholds.get("web-tcp").map(Threshold::verdict)
+    }
+
+    #[test]
+    fn a_new_target_restarts_rise_and_fall_but_a_new_limit_does_not() {
+        let mut core = core();
+        core.set_probes(&[probe("192.0.2.1", 2)]);
+        core.record("web-tcp", Attempt::fail("refused", None));
+        core.record("web-tcp", Attempt::fail("refused", None));
+        assert_eq!(verdict(&core), Some(Verdict::Down));
+
+        // Raising rise keeps the verdict and the runs.
+        core.set_probes(&[probe("192.0.2.1", 3)]);
+        assert_eq!(verdict(&core), Some(Verdict::Down));
+
+        // An attempt in flight against the old address when the check is retargeted is
+        // dropped, and the old address's failures do not count for the new one.
+        core.running.insert("web-tcp".to_string());
+        core.set_probes(&[probe("192.0.2.2", 3)]);
+        assert_eq!(verdict(&core), None, "runs restart for the new target");
+        core.record("web-tcp", Attempt::fail("refused (old address)", None));
+        assert_eq!(verdict(&core), None, "the old target's attempt is dropped");
+        core.record("web-tcp", Attempt::fail("refused", None));
+        assert_eq!(verdict(&core), Some(Verdict::Unknown));
+        core.record("web-tcp", Attempt::fail("refused", None));
+        assert_eq!(
+            verdict(&core),
+            Some(Verdict::Down),
+            "fall=2 agreeing attempts about the new target decide"
+        );
+    }
 }
