@@ -1,7 +1,7 @@
 //! `Outbox`: what a vantage owes the store, and when to send it. Pure: time in, batches out.
 //!
-//! Only two things are written: **transitions** (a check's verdict changed after rise/fall),
-//! sent after a short `flush_delay_ms` so that a burst of flips becomes one write, and the
+//! Only two things are written: **transitions** (a check's verdict changed after rise/fall,
+//! or its live capacity moved — the runner decides, `capacity_moved` tells), sent after a short `flush_delay_ms` so that a burst of flips becomes one write, and the
 //! **digest** every `digest_interval_ms`: every check's current verdict with its last RTT,
 //! error and capacity, which also keeps this vantage's votes fresh in the store. Steady state
 //! is therefore one write per vantage per digest interval, whatever the number of checks.
@@ -95,6 +95,14 @@ impl Outbox {
         self.current.insert(report.check.clone(), report.clone());
         self.pending.insert(report.check.clone(), report);
         self.pending_since.get_or_insert(now);
+    }
+
+    /// Whether `report` carries another capacity than the check's last report (a check that
+    /// never reported has none to differ from).
+    pub fn capacity_moved(&self, report: &ObservationReport) -> bool {
+        self.current
+            .get(&report.check)
+            .is_some_and(|last| last.capacity != report.capacity)
     }
 
     /// Forgets a check that no longer exists.

@@ -183,6 +183,12 @@ impl Core {
             tracing::info!(check = id, from = ?transition.from, to = ?transition.to, "check changed");
             let now = self.now();
             self.outbox.transition(report, now);
+        } else if self.outbox.capacity_moved(&report) {
+            // Live capacity decides how a failed region's share spills: a region that lost
+            // nodes must not wait for the next digest to stop taking their share.
+            tracing::info!(check = id, capacity = ?report.capacity, "capacity changed");
+            let now = self.now();
+            self.outbox.transition(report, now);
         } else {
             self.outbox.update(report);
         }
@@ -349,6 +355,39 @@ mod tests {
             outdated: BTreeSet::new(),
             outbox: Outbox::new(OutboxConfig::default(), 0),
         }
+    }
+
+    #[test]
+    fn a_capacity_change_is_sent_without_waiting_for_the_digest() {
+        let mut core = core();
+        core.set_probes(&[probe("192.0.2.1", 1)]);
+        let live = |nodes| Attempt {
+            capacity: Some(nodes),
+            ..Attempt::pass(std::time::Duration::from_millis(1))
+        };
+        core.record("web-tcp", live(3));
+        assert_eq!(
+            core.outbox.pending_len(),
+            1,
+            "the first verdict is a transition"
+        );
+        let sent = core.outbox.poll(100_000).expect("the transition is due");
+        assert_eq!(sent[0].capacity, Some(3));
+        core.outbox.on_sent();
+        core.record("web-tcp", live(3));
+        assert_eq!(
+            core.outbox.pending_len(),
+            0,
+            "same verdict, same capacity: digest only"
+        );
+        core.record("web-tcp", live(2));
+        assert_eq!(
+            core.outbox.pending_len(),
+            1,
+            "a capacity change is written promptly"
+        );
+        let sent = core.outbox.poll(200_000).expect("the change is due");
+        assert_eq!((sent[0].up, sent[0].capacity), (true, Some(2)));
     }
 
     fn verdict(core: &Core) -> Option<Verdict> {
