@@ -34,7 +34,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gslb_api::ApiOptions;
 use gslb_dns::net::spawn_listeners;
-use gslb_dns::{contact_clock, spawn_plan_follower};
+use gslb_dns::{contact_clock, spawn_plan_follower, CONTACT_GRACE_MS};
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
 use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use tokio::signal::unix::{signal, SignalKind};
@@ -55,10 +55,6 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Runs a control-plane node until SIGTERM/SIGINT. `import` holds the config's zone files,
 /// written into the cluster once by the node that creates it.
-/// How long without hearing from a leader before a DNS node stops letting prober votes go
-/// stale on its own clock (a few heartbeats and an election's worth).
-const HEALTH_CONTACT_GRACE_MS: u64 = 2_000;
-
 pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let control = config
         .control
@@ -120,7 +116,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         let contact = node.clone();
         let clock = contact_clock(
             move || contact.metrics().millis_since_leader_contact,
-            HEALTH_CONTACT_GRACE_MS,
+            CONTACT_GRACE_MS,
         );
         let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
         let mut version = node.state().version;

@@ -558,4 +558,48 @@ fn a_cut_off_dns_node_keeps_the_health_it_last_knew() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+
+    eprintln!("-- phase: the cut-off node's API and metrics say what its DNS does");
+    let (status, health) = api_get(cluster.learner.http, "/v1/health").expect("/v1/health");
+    assert_eq!(status, 200, "{health}");
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    let check_status = |id: &str| {
+        health["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|check| check["id"] == id)
+            .map(|check| check["status"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        check_status("eu-1-ext").as_deref(),
+        Some("down"),
+        "{health}"
+    );
+    assert_eq!(check_status("us-1-ext").as_deref(), Some("up"), "{health}");
+    let (status, metrics) = api_get(cluster.learner.http, "/metrics").expect("/metrics");
+    assert_eq!(status, 200, "{metrics}");
+    let sample = |series: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .map(|value| value.parse::<f64>().unwrap())
+    };
+    assert_eq!(
+        sample(r#"gslb_check_status{id="eu-1-ext",status="down"}"#),
+        Some(1.0),
+        "metrics must show the health the node answers with:\n{metrics}"
+    );
+    assert_eq!(
+        sample(r#"gslb_check_status{id="us-1-ext",status="up"}"#),
+        Some(1.0),
+        "{metrics}"
+    );
+    // eu-1-ext went down, stale (unknown), down again: the flips are counted as they happen.
+    let went_down =
+        sample(r#"gslb_check_transitions_total{id="eu-1-ext",from="unknown",to="down"}"#);
+    assert!(
+        went_down.is_some_and(|count| count >= 2.0),
+        "two unknown -> down transitions of eu-1-ext expected:\n{metrics}"
+    );
 }

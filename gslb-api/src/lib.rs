@@ -34,7 +34,8 @@
 //! - `auth`: bearer tokens (sha256, constant-time), scopes by method and path, `Caller`.
 //! - `extract`: JSON bodies with field paths, ETags and preconditions, pagination.
 //! - `error`: `ApiError` and the one error body `{code, message, fields}`.
-//! - `metrics`: the Prometheus registry.
+//! - `metrics`: the Prometheus registry; `health_transitions`: status changes counted as they
+//!   happen, not sampled at scrape.
 //! - `client`: the HTTP client library.
 //!
 //! Known limits (each needs the store or another crate, not this one):
@@ -61,6 +62,7 @@ pub mod drills;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod health_transitions;
 pub mod metrics;
 pub mod routes;
 
@@ -170,6 +172,14 @@ pub struct ApiContext {
 }
 
 impl ApiContext {
+    /// The instant (unix millis) this node derives health at, as its DNS answers do: the wall
+    /// clock, or the last leader contact once none was heard for `CONTACT_GRACE_MS` (a node
+    /// cut off from the control plane keeps the health it last knew; see `gslb_dns::follow`).
+    /// Leases are not judged by it: they run out on the wall clock.
+    pub fn health_now(&self) -> u64 {
+        health_now(&self.node)
+    }
+
     /// `options.stale_after` in milliseconds.
     pub fn stale_after_ms(&self) -> u64 {
         u64::try_from(self.options.stale_after.as_millis()).unwrap_or(u64::MAX)
@@ -400,6 +410,12 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
         metrics: Arc::new(ApiMetrics::new()),
         openapi_json: Arc::new(OnceLock::new()),
     };
+    if tokio::runtime::Handle::try_current().is_ok() {
+        tokio::spawn(health_transitions::follow_transitions(
+            context.node.downgrade(),
+            Arc::downgrade(&context.metrics),
+        ));
+    }
     let auth_layer = middleware::from_fn_with_state(context.clone(), auth::require_token);
     let (protected, open, metrics) = documented_routes();
     let metrics = if context.options.metrics_open {
@@ -448,6 +464,15 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// `ApiContext::health_now` for `node`.
+pub(crate) fn health_now(node: &NodeHandle) -> u64 {
+    gslb_dns::contact_instant(
+        auth::now_millis(),
+        node.metrics().millis_since_leader_contact,
+        gslb_dns::CONTACT_GRACE_MS,
+    )
 }
 
 /// Unknown paths: JSON 404.

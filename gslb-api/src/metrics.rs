@@ -2,7 +2,8 @@
 //! their latency, the RTTs of the observations this node received — and, sampled at scrape
 //! time, the node's Raft role, term, applied index, state version and staleness, and the
 //! health this node derives from its replica: every check, endpoint and region with its
-//! status and votes, per-vantage RTT, region capacity and lease left, and running drills.
+//! status and votes, per-vantage RTT, region capacity and lease left, and running drills;
+//! and the health transitions `health_transitions` counts between scrapes.
 //! Rendered in OpenMetrics text by `/metrics`.
 
 use std::sync::Mutex;
@@ -22,6 +23,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::dto::cluster::{is_stale, role_name};
+use crate::health_transitions::{status_word, TransitionCounters};
 use crate::ApiContext;
 
 /// Labels of one API request.
@@ -162,18 +164,15 @@ impl HealthMetrics {
         );
     }
 
-    fn refresh(&self, state: &StoreState, now: u64) {
-        let word = |status: HealthStatus| match status {
-            HealthStatus::Up => "up",
-            HealthStatus::Down => "down",
-            HealthStatus::Unknown => "unknown",
-        };
+    /// Health derived at `health_now` (the node's health clock, as its DNS answers), leases
+    /// and drills judged at `wall_now` (they run out on the wall clock everywhere).
+    fn refresh(&self, state: &StoreState, health_now: u64, wall_now: u64) {
         let set = |family: &Family<StatusLabels, Gauge>, id: &str, current: HealthStatus| {
             for status in [HealthStatus::Up, HealthStatus::Down, HealthStatus::Unknown] {
                 family
                     .get_or_create(&StatusLabels {
                         id: id.to_string(),
-                        status: word(status).to_string(),
+                        status: status_word(status).to_string(),
                     })
                     .set(i64::from(status == current));
             }
@@ -190,7 +189,7 @@ impl HealthMetrics {
         self.region_capacity.clear();
         self.region_lease.clear();
         self.drill_running.clear();
-        let view = state.health_view(now);
+        let view = state.health_view(health_now);
         for (id, check) in &view.checks {
             set(&self.check_status, id, check.status);
             for (vote, count) in [
@@ -226,14 +225,14 @@ impl HealthMetrics {
                     .set(i64::from(capacity));
             }
             if let Some(lease) = region.lease {
-                let left = lease.remaining_ms(now) / 1000;
+                let left = lease.remaining_ms(wall_now) / 1000;
                 self.region_lease
                     .get_or_create(&labels)
                     .set(i64::try_from(left).unwrap_or(i64::MAX));
             }
         }
         for drill in state.drills.values() {
-            if drill.status == DrillStatus::Running && drill.is_active(now) {
+            if drill.status == DrillStatus::Running && drill.is_active(wall_now) {
                 self.drill_running
                     .get_or_create(&IdLabels {
                         id: drill.region.clone(),
@@ -275,6 +274,8 @@ pub struct ApiMetrics {
     probe_rtt: Family<ProbeLabels, Histogram>,
     /// `gslb_observations_total`: observations this node received, by vantage and result.
     observations: Family<ObservationLabels, Counter>,
+    /// `gslb_{check,endpoint,region}_transitions_total`, counted by `follow_transitions`.
+    transitions: TransitionCounters,
 }
 
 impl Default for ApiMetrics {
@@ -357,6 +358,8 @@ impl ApiMetrics {
             "observations probers reported to this node, by vantage and result",
             observations.clone(),
         );
+        let transitions = TransitionCounters::default();
+        transitions.register(&mut registry);
         ApiMetrics {
             registry: Mutex::new(registry),
             requests,
@@ -372,7 +375,13 @@ impl ApiMetrics {
             health,
             probe_rtt,
             observations,
+            transitions,
         }
+    }
+
+    /// The health transition counters.
+    pub fn transitions(&self) -> &TransitionCounters {
+        &self.transitions
     }
 
     /// Counts one reported observation of a check in `region` (if known) from `vantage`.
@@ -416,17 +425,17 @@ impl ApiMetrics {
             .inc();
     }
 
-    /// Refreshes the node and health gauges (health derived from `state` at `now`) and
-    /// renders everything as OpenMetrics text.
+    /// Refreshes the node and health gauges (health derived from `state` at `health_now`,
+    /// leases at `wall_now`) and renders everything as OpenMetrics text.
     pub fn render(
         &self,
         node: &NodeMetrics,
         state: &StoreState,
-        now: u64,
+        (health_now, wall_now): (u64, u64),
         stale_after_ms: u64,
     ) -> String {
         let version = state.version;
-        self.health.refresh(state, now);
+        self.health.refresh(state, health_now, wall_now);
         for state in [
             RaftState::Leader,
             RaftState::Follower,

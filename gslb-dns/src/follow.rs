@@ -28,6 +28,11 @@ use crate::responder::Responder;
 /// How often health is re-derived for a state with GSLB records when nothing else changes.
 pub const HEALTH_REFRESH: Duration = Duration::from_secs(1);
 
+/// How long a Raft node may go without hearing from a leader before its health clock stops at
+/// the last contact (a few heartbeats and an election's worth): shorter gaps are ordinary
+/// elections and keep the wall clock.
+pub const CONTACT_GRACE_MS: u64 = 2_000;
+
 /// The instant (unix millis) health is derived as of: when votes stop counting as fresh.
 pub type HealthClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
@@ -43,13 +48,16 @@ pub fn contact_clock(
     contact_age: impl Fn() -> Option<u64> + Send + Sync + 'static,
     grace_ms: u64,
 ) -> HealthClock {
-    Arc::new(move || {
-        let now = unix_millis();
-        match contact_age() {
-            Some(age) if age > grace_ms => now.saturating_sub(age),
-            _ => now,
-        }
-    })
+    Arc::new(move || contact_instant(unix_millis(), contact_age(), grace_ms))
+}
+
+/// What a contact clock reads at wall time `now` when the last leader contact was
+/// `contact_age` ms ago (`None`: never): `now` within `grace_ms`, else the contact's instant.
+pub fn contact_instant(now: u64, contact_age: Option<u64>, grace_ms: u64) -> u64 {
+    match contact_age {
+        Some(age) if age > grace_ms => now.saturating_sub(age),
+        _ => now,
+    }
 }
 
 /// Starts a task that compiles and installs a plan for the current state now, for every

@@ -36,7 +36,9 @@ pub mod policy;
 pub mod responder;
 pub mod wire;
 
-pub use follow::{contact_clock, spawn_plan_follower, wall_clock, HealthClock};
+pub use follow::{
+    contact_clock, contact_instant, spawn_plan_follower, wall_clock, HealthClock, CONTACT_GRACE_MS,
+};
 pub use plan::{compile_plan, AnswerPlan, ZonePlan};
 pub use responder::{Responder, ResponderOptions};
 

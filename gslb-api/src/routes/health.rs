@@ -7,7 +7,7 @@ use axum::Json;
 use gslb_store::model::CheckSubject;
 use gslb_store::Command;
 
-use crate::auth::{now_millis, Caller};
+use crate::auth::Caller;
 use crate::dto::health::{HealthDto, ObservationBatch};
 use crate::dto::WriteResult;
 use crate::error::ApiError;
@@ -15,12 +15,15 @@ use crate::extract::JsonBody;
 use crate::routes::written;
 use crate::ApiContext;
 
-/// Health of every region, endpoint and check, derived at this node's clock.
+/// Health of every region, endpoint and check, derived at this node's health clock (`at`):
+/// the wall clock, or its last leader contact while it is cut off, as its DNS answers.
 #[utoipa::path(get, path = "/v1/health", tag = "health",
     responses((status = 200, description = "the derived health", body = HealthDto)))]
 pub async fn get_health(State(context): State<ApiContext>) -> Json<HealthDto> {
     let state = context.node.state();
-    Json(HealthDto::from_model(&state.health_view(now_millis())))
+    Json(HealthDto::from_model(
+        &state.health_view(context.health_now()),
+    ))
 }
 
 /// Records a prober's observations (transitions and RTT digests) from one vantage.

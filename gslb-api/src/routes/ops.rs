@@ -61,7 +61,7 @@ pub async fn metrics(State(context): State<ApiContext>) -> Response {
     let text = context.metrics.render(
         &node,
         &state,
-        crate::auth::now_millis(),
+        (context.health_now(), crate::auth::now_millis()),
         context.stale_after_ms(),
     );
     let mut response = text.into_response();

@@ -84,7 +84,7 @@ pub(crate) type Raft = openraft::Raft<TypeConfig>;
 pub use config::{RaftSettings, SettingsError};
 pub use node::{
     spawn_node, ChangeStatusError, ClusterSecret, MembershipError, NodeError, NodeHandle,
-    NodeMetrics, NodeOptions, RaftState, ReadError, WriteError, WriteOutcome,
+    NodeMetrics, NodeOptions, RaftState, ReadError, WeakNodeHandle, WriteError, WriteOutcome,
     DEFAULT_COMMIT_TIMEOUT,
 };
 pub use restore::{

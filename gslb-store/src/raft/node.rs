@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use openraft::error::{ChangeMembershipError, ClientWriteError, InitializeError, RaftError};
@@ -327,6 +327,21 @@ pub struct NodeHandle {
     pub(crate) inner: Arc<NodeInner>,
 }
 
+/// A reference to a node that does not keep it alive: for background tasks that should end
+/// with the node instead of holding its storage open.
+#[derive(Clone)]
+pub struct WeakNodeHandle {
+    /// The node's internals, if they still exist.
+    inner: Weak<NodeInner>,
+}
+
+impl WeakNodeHandle {
+    /// The node, unless every `NodeHandle` of it is gone.
+    pub fn upgrade(&self) -> Option<NodeHandle> {
+        self.inner.upgrade().map(|inner| NodeHandle { inner })
+    }
+}
+
 /// What every clone of a `NodeHandle` shares.
 pub(crate) struct NodeInner {
     /// This node's id.
@@ -472,6 +487,13 @@ fn now_millis() -> u64 {
 }
 
 impl NodeHandle {
+    /// A handle that does not keep the node alive.
+    pub fn downgrade(&self) -> WeakNodeHandle {
+        WeakNodeHandle {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
     /// This node's id.
     pub fn id(&self) -> NodeId {
         self.inner.id
