@@ -19,6 +19,7 @@ pub mod records;
 pub mod regions;
 pub mod resolve;
 pub mod tokens;
+pub(crate) mod zone_crud;
 pub mod zones;
 
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};

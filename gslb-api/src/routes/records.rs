@@ -1,56 +1,83 @@
 //! `/v1/zones/{zone}/records`: the static record sets of one zone, each addressed by
-//! `{name}/{type}` (name absolute, relative to the zone, or `@`).
+//! `{name}/{type}` (name absolute, relative to the zone, or `@`). The bodies are
+//! `zone_crud`'s; this file says what a record set is to them and documents the routes.
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::{DomainName, FieldErrors, RecordSet, RecordType};
-use gslb_store::model::{Expected, ResourceRef};
+use gslb_store::model::{
+    DomainName, FieldErrors, RecordSet, RecordType, ResourceRef, State as StoreState, Zone,
+};
 use gslb_store::Command;
 
 use crate::auth::Caller;
 use crate::dto::{PageQuery, RecordPage, RecordSetDto, RecordTypeDto, WriteResult};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
-use crate::routes::zones::{apex_param, zone_or_404};
-use crate::routes::{precondition, with_etag_for, written};
+use crate::extract::JsonBody;
+use crate::routes::zone_crud::{self, ZoneResource};
 use crate::ApiContext;
 
-/// The ETag of a record set.
-fn set_etag(set: &RecordSet) -> Option<String> {
-    RecordSetDto::from_model(set).map(|dto| etag_of(&dto))
-}
+impl ZoneResource for RecordSet {
+    type Dto = RecordSetDto;
+    const NOUN: &'static str = "record set";
+    const STRIP: &'static str = "rrset.";
+    const TYPES: &'static str = "A, AAAA, CNAME, MX, TXT, SRV, CAA, NS or PTR";
 
-/// Parses `{name}` and `{type}` path segments inside zone `apex`.
-fn key_params(
-    apex: &DomainName,
-    name: &str,
-    rtype: &str,
-) -> Result<(DomainName, RecordType), ApiError> {
-    let mut fields = FieldErrors::default();
-    let parsed_name = DomainName::parse_relative_to(name, apex)
-        .map_err(|error| fields.push("name", error.to_string()))
-        .ok();
-    let parsed_type = RecordTypeDto::parse(rtype);
-    if parsed_type.is_none() {
-        fields.push(
-            "type",
-            format!("must be A, AAAA, CNAME, MX, TXT, SRV, CAA, NS or PTR, got {rtype:?}"),
-        );
+    fn parse_type(text: &str) -> Option<RecordType> {
+        RecordTypeDto::parse(text).map(RecordTypeDto::to_model)
     }
-    match (parsed_name, parsed_type) {
-        (Some(name), Some(rtype)) => Ok((name, rtype.to_model())),
-        _ => Err(ApiError::BadRequest {
-            message: format!("bad record key {name}/{rtype}: {fields}"),
-            fields,
-        }),
-    }
-}
 
-/// Parses a record-list cursor: `<name> <TYPE>`.
-fn cursor(apex: &DomainName, text: &str) -> Result<(DomainName, RecordType), ApiError> {
-    let (name, rtype) = text.rsplit_once(' ').unwrap_or((text, ""));
-    key_params(apex, name, rtype)
+    fn in_zone<'a>(_: &'a StoreState, zone: &'a Zone) -> Vec<&'a RecordSet> {
+        zone.rrsets.iter().collect()
+    }
+
+    fn find<'a>(
+        _: &'a StoreState,
+        zone: &'a Zone,
+        name: &DomainName,
+        rtype: RecordType,
+    ) -> Option<&'a RecordSet> {
+        zone.rrset(name, rtype)
+    }
+
+    fn key(&self) -> (&DomainName, RecordType) {
+        (&self.name, self.rtype)
+    }
+
+    fn dto(&self) -> Option<RecordSetDto> {
+        RecordSetDto::from_model(self)
+    }
+
+    fn from_body(body: &RecordSetDto, zone: &Zone) -> Result<RecordSet, FieldErrors> {
+        let mut fields = FieldErrors::default();
+        match body.to_model(&zone.apex, zone.default_ttl, "", &mut fields) {
+            Some(rrset) if fields.is_empty() => Ok(rrset),
+            _ => Err(fields),
+        }
+    }
+
+    fn put(self, apex: DomainName) -> Command {
+        Command::PutRecordSet {
+            zone: apex,
+            rrset: self,
+        }
+    }
+
+    fn delete(apex: DomainName, name: DomainName, rtype: RecordType) -> Command {
+        Command::DeleteRecordSet {
+            zone: apex,
+            name,
+            rtype,
+        }
+    }
+
+    fn resource(apex: DomainName, name: DomainName, rtype: RecordType) -> ResourceRef {
+        ResourceRef::RecordSet {
+            zone: apex,
+            name,
+            rtype,
+        }
+    }
 }
 
 /// Lists a zone's record sets, ordered by name then type.
@@ -62,27 +89,7 @@ pub async fn list_records(
     Path(zone): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<RecordPage>, ApiError> {
-    let apex = apex_param(&zone)?;
-    let limit = page_limit(&query)?;
-    let after = query
-        .after
-        .as_deref()
-        .map(|text| cursor(&apex, text))
-        .transpose()?;
-    let state = context.node.state();
-    let zone = zone_or_404(&state, &apex)?;
-    let keyed: Vec<((DomainName, RecordType), &RecordSet)> = zone
-        .rrsets
-        .iter()
-        .map(|set| ((set.name.clone(), set.rtype), set))
-        .collect();
-    let (items, next) = paginate(
-        keyed.iter().map(|(key, set)| (key, *set)),
-        after.as_ref(),
-        limit,
-        |(name, rtype)| format!("{name} {rtype}"),
-        RecordSetDto::from_model,
-    );
+    let (items, next) = zone_crud::list::<RecordSet>(&context, &zone, &query)?;
     Ok(axum::Json(RecordPage { items, next }))
 }
 
@@ -98,38 +105,7 @@ pub async fn create_record(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<RecordSetDto>,
 ) -> Result<Response, ApiError> {
-    let apex = apex_param(&zone)?;
-    let state = context.node.state();
-    let zone = zone_or_404(&state, &apex)?;
-    let mut fields = FieldErrors::default();
-    let Some(rrset) = body.to_model(&apex, zone.default_ttl, "", &mut fields) else {
-        return Err(ApiError::Invalid { fields });
-    };
-    if zone.rrset(&rrset.name, rrset.rtype).is_some() {
-        return Err(ApiError::conflict(format!(
-            "record set {} {} exists; use PUT to replace it",
-            rrset.name, rrset.rtype
-        )));
-    }
-    let guard = Some((
-        ResourceRef::RecordSet {
-            zone: apex.clone(),
-            name: rrset.name.clone(),
-            rtype: rrset.rtype,
-        },
-        Expected::Absent,
-    ));
-    let etag = set_etag(&rrset);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutRecordSet { zone: apex, rrset },
-            actor,
-            false,
-            "rrset.",
-        )
-        .await?;
-    Ok(written(true, etag, outcome))
+    zone_crud::create::<RecordSet>(&context, &zone, actor, &body).await
 }
 
 /// Reads one record set.
@@ -143,16 +119,7 @@ pub async fn get_record(
     Path((zone, name, rtype)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let apex = apex_param(&zone)?;
-    let (name, rtype) = key_params(&apex, &name, &rtype)?;
-    let state = context.node.state();
-    let zone = zone_or_404(&state, &apex)?;
-    let set = zone
-        .rrset(&name, rtype)
-        .and_then(RecordSetDto::from_model)
-        .ok_or_else(|| ApiError::NotFound(format!("no record set {name} {rtype} in {apex}")))?;
-    let etag = etag_of(&set);
-    Ok(with_etag_for(&headers, set, &etag))
+    zone_crud::read::<RecordSet>(&context, (&zone, &name, &rtype), &headers)
 }
 
 /// Creates or replaces one record set (idempotent); honours `If-Match` / `If-None-Match`.
@@ -170,54 +137,7 @@ pub async fn put_record(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<RecordSetDto>,
 ) -> Result<Response, ApiError> {
-    let apex = apex_param(&zone)?;
-    let (name, rtype) = key_params(&apex, &name, &rtype)?;
-    let state = context.node.state();
-    let zone = zone_or_404(&state, &apex)?;
-    let mut fields = FieldErrors::default();
-    let rrset = body.to_model(&apex, zone.default_ttl, "", &mut fields);
-    if let Some(rrset) = &rrset {
-        if rrset.name != name {
-            fields.push(
-                "name",
-                format!(
-                    "must equal the name in the path ({name}), got {}",
-                    rrset.name
-                ),
-            );
-        }
-        if rrset.rtype != rtype {
-            fields.push(
-                "type",
-                format!(
-                    "must equal the type in the path ({rtype}), got {}",
-                    rrset.rtype
-                ),
-            );
-        }
-    }
-    let Some(rrset) = rrset.filter(|_| fields.is_empty()) else {
-        return Err(ApiError::Invalid { fields });
-    };
-    let current = zone.rrset(&name, rtype).and_then(set_etag);
-    check_preconditions(&headers, current.as_deref())?;
-    let resource = ResourceRef::RecordSet {
-        zone: apex.clone(),
-        name: name.clone(),
-        rtype,
-    };
-    let guard = precondition(&headers, resource, &state);
-    let etag = set_etag(&rrset);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutRecordSet { zone: apex, rrset },
-            actor,
-            false,
-            "rrset.",
-        )
-        .await?;
-    Ok(written(current.is_none(), etag, outcome))
+    zone_crud::replace::<RecordSet>(&context, (&zone, &name, &rtype), &headers, actor, &body).await
 }
 
 /// Deletes one record set.
@@ -232,33 +152,5 @@ pub async fn delete_record(
     headers: HeaderMap,
     Caller(actor): Caller,
 ) -> Result<Response, ApiError> {
-    let apex = apex_param(&zone)?;
-    let (name, rtype) = key_params(&apex, &name, &rtype)?;
-    let state = context.node.state();
-    let zone = zone_or_404(&state, &apex)?;
-    let current = zone
-        .rrset(&name, rtype)
-        .and_then(set_etag)
-        .ok_or_else(|| ApiError::NotFound(format!("no record set {name} {rtype} in {apex}")))?;
-    check_preconditions(&headers, Some(&current))?;
-    let resource = ResourceRef::RecordSet {
-        zone: apex.clone(),
-        name: name.clone(),
-        rtype,
-    };
-    let guard = precondition(&headers, resource, &state);
-    let outcome = context
-        .write_if(
-            guard,
-            Command::DeleteRecordSet {
-                zone: apex,
-                name,
-                rtype,
-            },
-            actor,
-            true,
-            "",
-        )
-        .await?;
-    Ok(written(false, None, outcome))
+    zone_crud::delete::<RecordSet>(&context, (&zone, &name, &rtype), &headers, actor).await
 }
