@@ -118,8 +118,11 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     let vantage = responder.options().vantage.clone();
     let started = Instant::now();
     let previous = responder.plan();
+    let metrics = responder.metrics().clone();
     let compiled = tokio::task::spawn_blocking(move || {
-        compile_plan_from(&previous, &state, now, vantage.as_deref())
+        let mut plan = compile_plan_from(&previous, &state, now, vantage.as_deref());
+        metrics.attach(&mut plan);
+        plan
     })
     .await;
     match compiled {

@@ -17,6 +17,8 @@
 //!   `evaluate_explained`): the same code answers DNS and explains answers.
 //! - `client`: client facts (ECS / PROXY / packet source, GeoIP from a MaxMind DB with
 //!   reload, a CIDR table that wins over it) and the ECS scope they justify.
+//! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
+//!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
 //! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
 //!   PROXY v2), the only module allowed `unsafe` (socket syscalls).
 //!
@@ -30,6 +32,7 @@ use std::net::SocketAddr;
 
 pub mod client;
 pub mod follow;
+pub mod metrics;
 pub mod net;
 pub mod plan;
 pub mod policy;
@@ -39,6 +42,7 @@ pub mod wire;
 pub use follow::{
     contact_clock, contact_instant, spawn_plan_follower, wall_clock, HealthClock, CONTACT_GRACE_MS,
 };
+pub use metrics::DnsMetrics;
 pub use plan::{compile_plan, AnswerPlan, ZonePlan};
 pub use responder::{Responder, ResponderOptions};
 

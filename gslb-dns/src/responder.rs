@@ -13,6 +13,11 @@
 //! query ID as entropy, and the ECS SCOPE echoed is the decision's scope (0 for static
 //! answers: they do not depend on the client).
 //!
+//! Every reply is counted in the responder's `DnsMetrics` (transport, RCODE, query type; a
+//! GSLB evaluation also by record, decision, causes and regions), on the calling thread's
+//! shard: relaxed atomic adds, no lock, no allocation. Packets given no reply are counted
+//! apart.
+//!
 //! Decisions, each with its RFC (and Knot DNS as the reference where RFCs leave a choice):
 //! - QR=1 or fewer than 12 octets → silence; other malformed packets → FORMERR with the ID
 //!   (and the question when it parsed), no OPT (the OPT itself may be what is malformed).
@@ -34,6 +39,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::client::ClientLocator;
+use crate::metrics::{thread_shard, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, Dynamic, Sections};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
@@ -85,6 +91,8 @@ pub struct Responder {
     locator: ClientLocator,
     /// A manual clock (unix millis) for GSLB decisions; `None` reads the system clock.
     clock: Option<Arc<AtomicU64>>,
+    /// What answering counts; shared with the node's `/metrics`.
+    metrics: Arc<DnsMetrics>,
 }
 
 impl Default for Responder {
@@ -95,13 +103,30 @@ impl Default for Responder {
 
 impl Responder {
     /// A responder answering from `plan`.
-    pub fn new(plan: AnswerPlan, options: ResponderOptions) -> Responder {
+    pub fn new(mut plan: AnswerPlan, options: ResponderOptions) -> Responder {
+        let metrics = Arc::new(DnsMetrics::new());
+        metrics.attach(&mut plan);
         Responder {
             plan: ArcSwap::from_pointee(plan),
             options,
             locator: ClientLocator::default(),
             clock: None,
+            metrics,
         }
+    }
+
+    /// The same responder counting into `metrics` (a set the node's `/metrics` also reads).
+    pub fn with_metrics(mut self, metrics: Arc<DnsMetrics>) -> Responder {
+        let mut plan = AnswerPlan::clone(&self.plan.load());
+        metrics.attach(&mut plan);
+        self.plan.store(Arc::new(plan));
+        self.metrics = metrics;
+        self
+    }
+
+    /// The counters this responder writes.
+    pub fn metrics(&self) -> &Arc<DnsMetrics> {
+        &self.metrics
     }
 
     /// The same responder locating clients with `locator` (its CIDR table and GeoIP).
@@ -123,7 +148,16 @@ impl Responder {
     }
 
     /// Replaces the plan atomically: each query sees either the old or the new plan whole.
+    /// A plan whose GSLB records do not count into this responder's metrics yet gets its
+    /// counters first (the follower attaches them off the async threads already).
     pub fn install_plan(&self, plan: Arc<AnswerPlan>) {
+        let plan = if self.metrics.is_attached(&plan) {
+            plan
+        } else {
+            let mut plan = Arc::unwrap_or_clone(plan);
+            self.metrics.attach(&mut plan);
+            Arc::new(plan)
+        };
         self.plan.store(plan);
     }
 
@@ -145,11 +179,34 @@ impl Responder {
     /// Writes the reply to `query` into `out` (cleared first) and returns true, or returns
     /// false when the query gets no reply at all (QR=1, shorter than a header).
     pub fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
+        let shard = thread_shard();
+        match self.reply(query, context, out, shard) {
+            Some((code, qtype)) => {
+                self.metrics
+                    .count_reply(shard, context.transport, code, qtype);
+                true
+            }
+            None => {
+                self.metrics.count_ignored(shard, context.transport);
+                false
+            }
+        }
+    }
+
+    /// `respond`'s work: writes the reply and returns its RCODE and the query type (`None`
+    /// when the question could not be read), or `None` for no reply.
+    fn reply(
+        &self,
+        query: &[u8],
+        context: &QueryContext,
+        out: &mut Vec<u8>,
+        shard: usize,
+    ) -> Option<(u16, Option<u16>)> {
         out.clear();
         let mut parsed = ParsedQuery::default();
         match parsed.parse_into(query) {
             Ok(()) => {}
-            Err(QueryError::TooShort(_) | QueryError::Response) => return false,
+            Err(QueryError::TooShort(_) | QueryError::Response) => return None,
             Err(QueryError::NotImplemented {
                 header,
                 question_end,
@@ -170,7 +227,7 @@ impl Responder {
                     );
                     out[11] = 1;
                 }
-                return true;
+                return Some((rcode::NOTIMP, question_type(query, question_end)));
             }
             Err(QueryError::Malformed {
                 header,
@@ -178,7 +235,7 @@ impl Responder {
                 ..
             }) => {
                 write_error(query, &header, question_end, rcode::FORMERR, out);
-                return true;
+                return Some((rcode::FORMERR, question_type(query, question_end)));
             }
         };
         out.extend_from_slice(&query[..parsed.question_end]);
@@ -186,13 +243,16 @@ impl Responder {
         let (sections, scope) = match parsed.edns {
             Some(edns) if edns.version > 0 => (refusal(rcode::BADVERS), 0),
             _ => match parsed.qclass {
-                types::CLASS_IN | types::CLASS_ANY => self.answer_internet(&parsed, context, out),
+                types::CLASS_IN | types::CLASS_ANY => {
+                    self.answer_internet(&parsed, context, out, shard)
+                }
                 types::CLASS_CH => (self.answer_chaos(&parsed, out), 0),
                 _ => (refusal(rcode::REFUSED), 0),
             },
         };
+        let code = sections.rcode;
         self.finish(&parsed, sections, scope, context.transport, out);
-        true
+        Some((code, Some(parsed.qtype)))
     }
 
     /// Answers class IN (and ANY) from the plan; also returns the ECS scope the answer
@@ -202,6 +262,7 @@ impl Responder {
         parsed: &ParsedQuery,
         context: &QueryContext,
         out: &mut Vec<u8>,
+        shard: usize,
     ) -> (Sections, u8) {
         if matches!(parsed.qtype, types::AXFR | types::IXFR) {
             return (refusal(rcode::REFUSED), 0);
@@ -231,6 +292,7 @@ impl Responder {
             ecs,
             self.clock.as_deref(),
             query_entropy(parsed.header.id),
+            shard,
         );
         let sections = write_answer(zone, &parsed.name, parsed.qtype, &mut dynamic, out);
         (sections, dynamic.scope)
@@ -343,6 +405,13 @@ pub fn query_entropy(id: u16) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The QTYPE of the question that ends at `question_end` in `query`, if one was read.
+fn question_type(query: &[u8], question_end: Option<usize>) -> Option<u16> {
+    let end = question_end?;
+    let bytes = query.get(end.checked_sub(4)?..end.checked_sub(2)?)?;
+    Some(u16::from_be_bytes([bytes[0], bytes[1]]))
 }
 
 /// Sections of a reply that carries only an RCODE.

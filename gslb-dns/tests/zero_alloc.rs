@@ -216,4 +216,10 @@ fn the_answer_path_does_not_allocate_once_warm() {
         allocations, 0,
         "{allocations} allocations over {answered} queries"
     );
+    // And the counters were written on that path: every reply, every GSLB evaluation.
+    let snapshot = gslb.metrics().snapshot();
+    let replies: u64 = snapshot.replies.iter().map(|(_, _, count)| count).sum();
+    assert_eq!(replies, 501 * packets.len() as u64 * 2 + 1);
+    let weighted = snapshot.record("weighted.example.com.", "A").unwrap();
+    assert!(weighted.decision("normal") >= 501 * 4 * 2, "{weighted:?}");
 }

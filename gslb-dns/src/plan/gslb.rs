@@ -14,6 +14,9 @@
 //! with the SOA. `Fallback` writes a CNAME to the record's fallback target, which the caller
 //! follows inside the zone like a static CNAME.
 //!
+//! Each evaluation is counted in the `GslbCounters` the responder attached to the table
+//! (decision, causes, regions answered), on the query thread's shard.
+//!
 //! Invariant: `Dynamic::write` allocates nothing once `out` has grown (evaluation does not,
 //! the facts are `Copy`, RRs are copied from the table's arena).
 
@@ -27,8 +30,9 @@ use gslb_store::model::gslb_record::WhenAllDown;
 use gslb_store::{DomainName, RData, RecordType, State};
 
 use crate::client::{ClientFacts, ClientLocator};
+use crate::metrics::{DnsMetrics, GslbCounters};
 use crate::plan::render;
-use crate::policy::{evaluate, CompiledRecord, Outcome, PolicyInputs};
+use crate::policy::{evaluate_with_causes, CompiledRecord, Outcome, PolicyInputs};
 use crate::wire::types;
 
 /// One pre-rendered RR in `GslbTable::data` (owner = question-name placeholder, TTL 0).
@@ -62,6 +66,9 @@ pub struct GslbTable {
     inputs: PolicyInputs,
     /// Records, endpoint RRs and their bytes.
     compiled: Arc<Compiled>,
+    /// Where evaluations are counted: attached by the responder's metrics before the plan
+    /// is installed, kept by `with_inputs` (records and regions keep their indexes there).
+    counters: Option<Arc<GslbCounters>>,
 }
 
 /// The part of a `GslbTable` that depends on records, regions and endpoints, not health.
@@ -155,6 +162,7 @@ impl GslbTable {
         let table = GslbTable {
             inputs,
             compiled: Arc::new(table),
+            counters: None,
         };
         (table, by_zone)
     }
@@ -169,7 +177,32 @@ impl GslbTable {
         Some(GslbTable {
             inputs,
             compiled: Arc::clone(&self.compiled),
+            counters: self.counters.clone(),
         })
+    }
+
+    /// Takes this table's counters from `metrics` (the same ones earlier plans had for the
+    /// same records and regions), unless it already counts there.
+    pub(crate) fn attach_counters(&mut self, metrics: &DnsMetrics) {
+        if self.is_empty() || self.counters_attached(metrics) {
+            return;
+        }
+        let records = self
+            .compiled
+            .records
+            .iter()
+            .map(|entry| (&entry.record.name, entry.record.rtype));
+        let regions = self.inputs.regions.iter().map(|region| region.id.as_str());
+        self.counters = Some(Arc::new(metrics.gslb_counters(records, regions)));
+    }
+
+    /// Whether this table counts into `metrics` (trivially so without records).
+    pub(crate) fn counters_attached(&self, metrics: &DnsMetrics) -> bool {
+        self.is_empty()
+            || self
+                .counters
+                .as_ref()
+                .is_some_and(|counters| counters.belong_to(metrics))
     }
 
     /// The policy inputs the records are evaluated against.
@@ -261,6 +294,8 @@ pub(crate) struct Dynamic<'a> {
     facts: Option<ClientFacts>,
     /// The clock reading, once a record needed it.
     now_ms: Option<u64>,
+    /// The metrics shard of the answering thread.
+    shard: usize,
     /// The ECS scope to return: the longest scope of the decisions made (0 without any).
     pub(crate) scope: u8,
 }
@@ -283,6 +318,7 @@ impl<'a> Dynamic<'a> {
         ecs: Option<(IpAddr, u8)>,
         clock: Option<&'a AtomicU64>,
         entropy: u64,
+        shard: usize,
     ) -> Dynamic<'a> {
         Dynamic {
             table,
@@ -293,6 +329,7 @@ impl<'a> Dynamic<'a> {
             entropy,
             facts: None,
             now_ms: None,
+            shard,
             scope: 0,
         }
     }
@@ -307,7 +344,11 @@ impl<'a> Dynamic<'a> {
             .get_or_insert_with(|| self.locator.facts(self.transport, self.ecs));
         let clock = self.clock;
         let now_ms = *self.now_ms.get_or_insert_with(|| read_clock(clock));
-        let decision = evaluate(&entry.record, &table.inputs, &facts, now_ms, self.entropy);
+        let (decision, causes) =
+            evaluate_with_causes(&entry.record, &table.inputs, &facts, now_ms, self.entropy);
+        if let Some(counters) = &table.counters {
+            counters.count(index, &decision, causes, &table.inputs, self.shard);
+        }
         self.scope = self.scope.max(decision.scope);
         if decision.outcome == Outcome::Fallback {
             if entry.fallback.rtype == 0 {

@@ -13,8 +13,9 @@
 //! health is re-derived only when a plan is compiled, so the follower recompiles on a timer
 //! too. Leases and override expiry are checked per query against the query's clock.
 //!
-//! Invariant: an `AnswerPlan` is never mutated after `compile_plan` returns; looking anything
-//! up in it neither locks nor allocates.
+//! Invariant: an `AnswerPlan` is never mutated once installed (before, the responder's
+//! metrics attach their GSLB counters to it); looking anything up in it neither locks nor
+//! allocates.
 
 mod answer;
 mod gslb;
@@ -31,6 +32,7 @@ use std::sync::Arc;
 
 use gslb_store::State;
 
+use crate::metrics::DnsMetrics;
 use crate::plan::index::NameIndex;
 use crate::wire::QueryName;
 
@@ -197,6 +199,17 @@ impl AnswerPlan {
     /// The instant (unix millis) this plan's health was derived for.
     pub fn compiled_at(&self) -> u64 {
         self.compiled_at
+    }
+
+    /// Gives the GSLB records and regions their counters from `metrics` (see
+    /// `DnsMetrics::attach`).
+    pub(crate) fn attach_counters(&mut self, metrics: &DnsMetrics) {
+        self.gslb.attach_counters(metrics);
+    }
+
+    /// Whether this plan's GSLB records count into `metrics`.
+    pub(crate) fn counters_attached(&self, metrics: &DnsMetrics) -> bool {
+        self.gslb.counters_attached(metrics)
     }
 
     /// True when compiling `state` at `now_ms` from `vantage` would give the GSLB records

@@ -10,6 +10,8 @@
 //! - `compile`: `CompiledRecord::compile(&GslbRecord, &PolicyInputs)` — ids to indexes.
 //! - `eval`: the evaluator (health verdicts, every policy kind, spill, ECS scope, TTL).
 //! - `decision`: `Decision`, `Answers`, `Outcome`.
+//! - `causes`: `Causes`, the overrides and lapsed leases that took part in a decision
+//!   (`evaluate_with_causes`, what the DNS path counts in its metrics).
 //! - `explain`: `Tracer`, `NoTrace`, `Explainer`, `Explanation`.
 //! - `hash`, `distance`: rendezvous hashing and great-circle distance.
 //!
@@ -28,6 +30,7 @@
 //!    is valid for the client's address masked to `decision.scope` until the plan changes or
 //!    the TTL-capping lease runs out.
 
+pub mod causes;
 pub mod compile;
 pub mod decision;
 pub mod distance;
@@ -36,6 +39,7 @@ pub mod explain;
 pub mod hash;
 pub mod inputs;
 
+pub use causes::{Cause, CauseTracer, Causes};
 pub use compile::CompiledRecord;
 pub use decision::{Answers, Decision, Outcome, MAX_ANSWERS};
 pub use explain::{Explainer, Explanation, NoTrace, Tracer};
@@ -60,6 +64,21 @@ pub fn evaluate(
     entropy: u64,
 ) -> Decision {
     eval::run(record, inputs, client, now_ms, entropy, &mut NoTrace)
+}
+
+/// `evaluate`, also telling which overrides and lapsed leases took part (`Causes`): the DNS
+/// path, which counts them. Same evaluator, same decision; no allocation.
+#[inline]
+pub fn evaluate_with_causes(
+    record: &CompiledRecord,
+    inputs: &PolicyInputs,
+    client: &ClientFacts,
+    now_ms: u64,
+    entropy: u64,
+) -> (Decision, Causes) {
+    let mut tracer = CauseTracer::default();
+    let decision = eval::run(record, inputs, client, now_ms, entropy, &mut tracer);
+    (decision, tracer.causes)
 }
 
 /// `evaluate`, plus an `Explanation` of the path taken, the health inputs with their votes,
