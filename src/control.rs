@@ -90,8 +90,11 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let http_stop = CancellationToken::new();
     // Set once the DNS listeners answer, cleared on SIGTERM: what /readyz reports.
     let dns_serving = config.dns.then(|| Arc::new(AtomicBool::new(false)));
+    // The responder's counters, which /metrics exports.
+    let dns_metrics = config.dns.then(|| Arc::new(gslb_dns::DnsMetrics::new()));
     let api_options = ApiOptions {
         dns_serving: dns_serving.clone(),
+        dns_metrics: dns_metrics.clone(),
         bootstrap_token: control.api_token.clone(),
         stale_after: control.stale_after,
         metrics_open: control.metrics_open,
@@ -111,7 +114,11 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let mut dns = None;
     let mut dns_addr = None;
     if config.dns {
-        let responder = Arc::new(build_responder(&config));
+        let responder = build_responder(&config);
+        let responder = Arc::new(match &dns_metrics {
+            Some(metrics) => responder.with_metrics(metrics.clone()),
+            None => responder,
+        });
         // Health as of the last leader contact: a node cut off keeps the health it knew.
         let contact = node.clone();
         let clock = contact_clock(

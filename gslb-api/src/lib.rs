@@ -121,6 +121,8 @@ pub struct ApiOptions {
     /// that is still catching up (its listeners are not bound yet) nor keeps sending to one
     /// that is shutting down. `None` on nodes without the DNS role.
     pub dns_serving: Option<Arc<AtomicBool>>,
+    /// On a DNS node: its responder's counters, exported by `/metrics` (`gslb_dns_*`).
+    pub dns_metrics: Option<Arc<gslb_dns::DnsMetrics>>,
 }
 
 impl Default for ApiOptions {
@@ -134,6 +136,7 @@ impl Default for ApiOptions {
             write_wait: Duration::from_secs(5),
             max_drill: Duration::from_secs(24 * 3600),
             dns_serving: None,
+            dns_metrics: None,
         }
     }
 }
@@ -152,6 +155,7 @@ impl fmt::Debug for ApiOptions {
             .field("write_wait", &self.write_wait)
             .field("max_drill", &self.max_drill)
             .field("dns_serving", &self.dns_serving)
+            .field("dns_metrics", &self.dns_metrics.is_some())
             .finish()
     }
 }
@@ -403,11 +407,15 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
         .bootstrap_token
         .as_deref()
         .map(|token| Arc::from(auth::hash_secret(token).as_str()));
+    let metrics = ApiMetrics::new();
+    if let Some(dns) = &options.dns_metrics {
+        metrics.register_dns(dns.clone());
+    }
     let context = ApiContext {
         node,
         options: Arc::new(options),
         bootstrap_hash,
-        metrics: Arc::new(ApiMetrics::new()),
+        metrics: Arc::new(metrics),
         openapi_json: Arc::new(OnceLock::new()),
     };
     if tokio::runtime::Handle::try_current().is_ok() {

@@ -3,20 +3,27 @@
 //! time, the node's Raft role, term, applied index, state version and staleness, and the
 //! health this node derives from its replica: every check, endpoint and region with its
 //! status and votes, per-vantage RTT, region capacity and lease left, and running drills;
-//! and the health transitions `health_transitions` counts between scrapes.
+//! and the health transitions `health_transitions` counts between scrapes. On a DNS node also the responder's counters (`gslb_dns_*`, summed from its `DnsMetrics`
+//! at scrape time by `DnsCollector`): replies by transport, RCODE and type, and GSLB answers
+//! by record, decision, cause and region.
 //! Rendered in OpenMetrics text by `/metrics`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use gslb_dns::metrics::DECISION_NAMES;
+use gslb_dns::policy::Cause;
+use gslb_dns::DnsMetrics;
 use gslb_store::model::{DrillStatus, HealthStatus, State as StoreState};
 use gslb_store::raft::{NodeMetrics, RaftState};
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -104,6 +111,171 @@ pub struct ObservationLabels {
     pub vantage: String,
     /// `up` or `down`.
     pub result: String,
+}
+
+/// Labels of DNS replies.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyLabels {
+    /// `udp` or `tcp`.
+    transport: &'static str,
+    /// `NOERROR`, `NXDOMAIN`, `REFUSED`, ... or `other`.
+    rcode: &'static str,
+}
+
+/// Labels of DNS replies by query type.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QtypeLabels {
+    /// `A`, `AAAA`, ..., `other`, or `none` when the question could not be read.
+    qtype: &'static str,
+}
+
+/// Labels of packets given no reply.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportLabels {
+    /// `udp` or `tcp`.
+    transport: &'static str,
+}
+
+/// Labels of one GSLB record's decisions.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    /// Owner name, absolute.
+    record: String,
+    /// A, AAAA or CNAME.
+    r#type: String,
+    /// `normal`, `failover`, `fail_open`, `fail_closed` or `fallback`.
+    decision: &'static str,
+}
+
+/// Labels of one GSLB record's causes.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CauseLabels {
+    /// Owner name, absolute.
+    record: String,
+    /// A, AAAA or CNAME.
+    r#type: String,
+    /// `override`, `lease_expired` or `no_lease`.
+    cause: &'static str,
+}
+
+/// Labels naming a region.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RegionLabels {
+    /// The region id.
+    region: String,
+}
+
+/// Encodes a DNS node's `DnsMetrics` at each scrape: counters live on the answer path,
+/// summed here, so nothing is copied between scrapes.
+#[derive(Debug)]
+struct DnsCollector {
+    /// The responder's counters.
+    dns: Arc<DnsMetrics>,
+}
+
+/// Encodes one counter family: `name` (`_total` is appended), `help`, and one series per
+/// label set.
+fn encode_counters<L: EncodeLabelSet>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    series: impl Iterator<Item = (L, u64)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(
+        name,
+        help,
+        None,
+        prometheus_client::metrics::MetricType::Counter,
+    )?;
+    for (labels, value) in series {
+        ConstCounter::new(value).encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+impl Collector for DnsCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let snapshot = self.dns.snapshot();
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_queries",
+            "DNS queries answered, by transport and response code",
+            snapshot
+                .replies
+                .iter()
+                .map(|&(transport, rcode, count)| (ReplyLabels { transport, rcode }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_queries_by_type",
+            "DNS queries answered, by query type (none: the question could not be read)",
+            snapshot
+                .qtypes
+                .iter()
+                .map(|&(qtype, count)| (QtypeLabels { qtype }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_queries_ignored",
+            "packets given no reply (a response, or shorter than a DNS header)",
+            snapshot
+                .ignored
+                .iter()
+                .map(|&(transport, count)| (TransportLabels { transport }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_gslb_answers",
+            "GSLB record evaluations by record, type and decision: normal (every choice took \
+             its preferred child), failover (a failover, spill or geo default skipped one), \
+             fail_open, fail_closed or fallback (nothing was available: when_all_down)",
+            snapshot.records.iter().flat_map(|record| {
+                DECISION_NAMES
+                    .iter()
+                    .zip(record.decisions)
+                    .map(|(&decision, count)| {
+                        let labels = DecisionLabels {
+                            record: record.name.clone(),
+                            r#type: record.rtype.clone(),
+                            decision,
+                        };
+                        (labels, count)
+                    })
+            }),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_gslb_answer_causes",
+            "GSLB record evaluations an operator override (override) or a guarded region's \
+             lapsed (lease_expired) or missing (no_lease) lease took part in",
+            snapshot.records.iter().flat_map(|record| {
+                Cause::ALL
+                    .iter()
+                    .zip(record.causes)
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(cause, count)| {
+                        let labels = CauseLabels {
+                            record: record.name.clone(),
+                            r#type: record.rtype.clone(),
+                            cause: cause.name(),
+                        };
+                        (labels, count)
+                    })
+            }),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_gslb_region_answers",
+            "GSLB answers that included at least one endpoint of each region",
+            snapshot.regions.iter().map(|(region, count)| {
+                let labels = RegionLabels {
+                    region: region.clone(),
+                };
+                (labels, *count)
+            }),
+        )?;
+        Ok(())
+    }
 }
 
 /// The health metrics, refreshed from the state at every scrape (cleared first, so a
@@ -382,6 +554,14 @@ impl ApiMetrics {
     /// The health transition counters.
     pub fn transitions(&self) -> &TransitionCounters {
         &self.transitions
+    }
+
+    /// Exports a DNS node's responder counters (`gslb_dns_*`) with every scrape.
+    pub fn register_dns(&self, dns: Arc<DnsMetrics>) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .register_collector(Box::new(DnsCollector { dns }));
     }
 
     /// Counts one reported observation of a check in `region` (if known) from `vantage`.
