@@ -2,7 +2,8 @@
 //!
 //! Run: `cargo bench -p gslb-dns --bench respond`. Prints nanoseconds per query for a
 //! positive answer, NXDOMAIN, NODATA, a wildcard, a CNAME chain, a referral, and a positive
-//! answer with EDNS + ECS, on one thread.
+//! answer with EDNS + ECS, and a GSLB name (a weighted record over two regions, evaluated by
+//! the policy engine and counted in the metrics per query), on one thread.
 
 use std::hint::black_box;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -60,7 +61,40 @@ fn responder() -> Responder {
     };
     let mut state = State::default();
     state.zones.insert(zone.apex.clone(), zone);
+    add_gslb(&mut state);
     Responder::new(compile_plan(&state), ResponderOptions::default())
+}
+
+/// Regions eu and us with two endpoints each and `gslb.example.com.` A, weighted 3:1 over
+/// them, reading unknown health as up.
+fn add_gslb(state: &mut State) {
+    for (index, id) in ["eu", "us"].into_iter().enumerate() {
+        let region = serde_json::json!({"id": id, "location": {"lat_micro": 0, "lon_micro": 0,
+            "country": "DE", "continent": "EU"}});
+        state
+            .regions
+            .insert(id.to_string(), serde_json::from_value(region).unwrap());
+        for n in 1..=2 {
+            let endpoint = serde_json::json!({"id": format!("{id}-{n}"), "region": id,
+                "target": {"kind": "address", "value": format!("10.{index}.0.{n}")}, "weight": 1,
+                "admin": "enabled"});
+            state.endpoints.insert(
+                format!("{id}-{n}"),
+                serde_json::from_value(endpoint).unwrap(),
+            );
+        }
+    }
+    let mut record: gslb_store::GslbRecord = serde_json::from_value(serde_json::json!({
+        "name": "gslb.example.com.", "type": "A", "ttl": 30, "max_answers": 2,
+        "policy": {"weighted": [{"weight": 3, "node": {"region": "eu"}},
+                                {"weight": 1, "node": {"region": "us"}}]}}))
+    .unwrap();
+    record.unknown_as = gslb_store::UnknownAs::Up;
+    state
+        .gslb_records
+        .entry(record.name.clone())
+        .or_default()
+        .insert(record.rtype, record);
 }
 
 fn packet(qname: &[u8], qtype: u16, edns_ecs: bool) -> Vec<u8> {
@@ -82,7 +116,7 @@ fn main() {
         client: SocketAddr::from(([127, 0, 0, 1], 5353)),
         transport: Transport::Udp,
     };
-    let cases: [(&str, Vec<u8>); 7] = [
+    let cases: [(&str, Vec<u8>); 8] = [
         (
             "positive",
             packet(b"\x03WwW\x07example\x03com\x00", 1, false),
@@ -111,6 +145,7 @@ fn main() {
             "positive+ecs",
             packet(b"\x03www\x07example\x03com\x00", 1, true),
         ),
+        ("gslb", packet(b"\x04gslb\x07example\x03com\x00", 1, false)),
     ];
     let mut out = Vec::with_capacity(512);
     let rounds = 1_000_000;
