@@ -55,6 +55,14 @@ pub fn transport_name(transport: Transport) -> &'static str {
     }
 }
 
+/// The slot of a transport in `TRANSPORTS`.
+fn transport_slot(transport: Transport) -> usize {
+    match transport {
+        Transport::Udp => 0,
+        Transport::Tcp => 1,
+    }
+}
+
 /// The slot of an RCODE in `RCODE_NAMES`.
 pub fn rcode_slot(code: u16) -> usize {
     match code {
@@ -76,14 +84,14 @@ pub fn qtype_slot(qtype: Option<u16>) -> usize {
         Some(types::NS) => 1,
         Some(types::CNAME) => 2,
         Some(types::SOA) => 3,
-        Some(12) => 4, // PTR
-        Some(15) => 5, // MX
+        Some(types::PTR) => 4,
+        Some(types::MX) => 5,
         Some(types::TXT) => 6,
         Some(types::AAAA) => 7,
-        Some(33) => 8, // SRV
+        Some(types::SRV) => 8,
         Some(types::DS) => 9,
-        Some(257) => 10, // CAA
-        Some(65) => 11,  // HTTPS
+        Some(types::CAA) => 10,
+        Some(types::HTTPS) => 11,
         Some(types::ANY) => 12,
         Some(types::AXFR) => 13,
         Some(types::IXFR) => 14,
@@ -135,14 +143,14 @@ struct Line(AtomicU64);
 /// The counters of one GSLB record (owner name and type), kept across plan recompiles.
 #[derive(Debug)]
 pub struct RecordCounters {
-    /// Per-thread shards.
+    /// Per-thread shards, as many as the owning `DnsMetrics` has (a power of two).
     shards: Box<[RecordShard]>,
 }
 
 /// The counter of GSLB answers that included one region, kept across plan recompiles.
 #[derive(Debug)]
 pub struct RegionCounters {
-    /// Per-thread shards.
+    /// Per-thread shards, as many as the owning `DnsMetrics` has (a power of two).
     shards: Box<[Line]>,
 }
 
@@ -175,7 +183,7 @@ impl GslbCounters {
         shard: usize,
     ) {
         if let Some(record) = self.records.get(index as usize) {
-            let line = &record.shards[shard % record.shards.len()];
+            let line = &record.shards[shard & (record.shards.len() - 1)];
             line.decisions[decision_slot(decision.outcome)].fetch_add(1, Ordering::Relaxed);
             if !causes.is_empty() {
                 for (slot, cause) in Cause::ALL.into_iter().enumerate() {
@@ -198,7 +206,7 @@ impl GslbCounters {
                 continue;
             }
             if let Some(counter) = region.and_then(|region| self.regions.get(region)) {
-                counter.shards[shard % counter.shards.len()]
+                counter.shards[shard & (counter.shards.len() - 1)]
                     .0
                     .fetch_add(1, Ordering::Relaxed);
             }
@@ -295,7 +303,7 @@ impl DnsMetrics {
     #[inline]
     pub fn count_reply(&self, shard: usize, transport: Transport, code: u16, qtype: Option<u16>) {
         let line = &self.shards[shard & (self.shards.len() - 1)];
-        line.replies[transport as usize][rcode_slot(code)].fetch_add(1, Ordering::Relaxed);
+        line.replies[transport_slot(transport)][rcode_slot(code)].fetch_add(1, Ordering::Relaxed);
         line.qtypes[qtype_slot(qtype)].fetch_add(1, Ordering::Relaxed);
     }
 
@@ -303,7 +311,7 @@ impl DnsMetrics {
     #[inline]
     pub fn count_ignored(&self, shard: usize, transport: Transport) {
         let line = &self.shards[shard & (self.shards.len() - 1)];
-        line.ignored[transport as usize].fetch_add(1, Ordering::Relaxed);
+        line.ignored[transport_slot(transport)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Gives `plan`'s GSLB records and regions their counters from this set (the same ones a
@@ -366,7 +374,7 @@ impl DnsMetrics {
         let mut replies = Vec::with_capacity(TRANSPORTS.len() * RCODE_NAMES.len());
         let mut ignored = Vec::with_capacity(TRANSPORTS.len());
         for transport in TRANSPORTS {
-            let t = transport as usize;
+            let t = transport_slot(transport);
             for (slot, name) in RCODE_NAMES.iter().enumerate() {
                 let count = sum(&|shard| shard.replies[t][slot].load(Ordering::Relaxed));
                 replies.push((transport_name(transport), *name, count));
@@ -506,5 +514,52 @@ impl DnsSnapshot {
             .iter()
             .find(|(region, _)| region == id)
             .map_or(0, |(_, count)| *count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every named query type's slot is the slot of its name (codes from hickory-proto, so a
+    /// typo in either table shows), unknown types are `other`, no question is `none`.
+    #[test]
+    fn query_type_slots_match_their_names() {
+        for (slot, name) in QTYPE_NAMES.iter().enumerate() {
+            let code = match *name {
+                "other" | "none" => continue,
+                // hickory-proto does not parse IXFR from text.
+                "IXFR" => 251,
+                _ => u16::from(name.parse::<hickory_proto::rr::RecordType>().unwrap()),
+            };
+            assert_eq!(qtype_slot(Some(code)), slot, "{name} ({code})");
+        }
+        assert_eq!(QTYPE_NAMES[qtype_slot(Some(99))], "other");
+        assert_eq!(QTYPE_NAMES[qtype_slot(None)], "none");
+    }
+
+    /// Every named RCODE's slot is the slot of its name; unlisted codes are `other`.
+    #[test]
+    fn rcode_slots_match_their_names() {
+        for (code, name) in [
+            (0, "NOERROR"),
+            (1, "FORMERR"),
+            (2, "SERVFAIL"),
+            (3, "NXDOMAIN"),
+            (4, "NOTIMP"),
+            (5, "REFUSED"),
+            (16, "BADVERS"),
+            (9, "other"),
+        ] {
+            assert_eq!(RCODE_NAMES[rcode_slot(code)], name, "{code}");
+        }
+    }
+
+    /// Shard counts are powers of two within bounds, so a thread's shard is a mask away.
+    #[test]
+    fn shard_counts_are_bounded_powers_of_two() {
+        for (asked, got) in [(0, 1), (1, 1), (3, 4), (8, 8), (1000, 64)] {
+            assert_eq!(DnsMetrics::with_shards(asked).shard_count(), got, "{asked}");
+        }
     }
 }

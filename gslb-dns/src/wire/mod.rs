@@ -41,14 +41,24 @@ pub mod types {
     pub const CNAME: u16 = 5;
     /// Start of authority.
     pub const SOA: u16 = 6;
+    /// Domain name pointer (reverse lookups).
+    pub const PTR: u16 = 12;
     /// Host information (RFC 8482 synthesis).
     pub const HINFO: u16 = 13;
+    /// Mail exchange.
+    pub const MX: u16 = 15;
     /// Text.
     pub const TXT: u16 = 16;
     /// IPv6 address.
     pub const AAAA: u16 = 28;
+    /// Service location (RFC 2782).
+    pub const SRV: u16 = 33;
     /// Delegation signer: lives on the parent side of a cut.
     pub const DS: u16 = 43;
+    /// HTTPS service binding (RFC 9460).
+    pub const HTTPS: u16 = 65;
+    /// Certification authority authorization (RFC 8659).
+    pub const CAA: u16 = 257;
     /// Incremental zone transfer.
     pub const IXFR: u16 = 251;
     /// Full zone transfer.
