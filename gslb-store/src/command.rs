@@ -25,6 +25,7 @@ use crate::model::gslb_record::{check_against_zone, GslbRecord, Target, WhenAllD
 use crate::model::health::{self, ObservationReport};
 use crate::model::member::Member;
 use crate::model::name::DomainName;
+use crate::model::network::Network;
 use crate::model::overrides::{Override, OverrideAction, OverrideTarget};
 use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
@@ -187,6 +188,16 @@ pub enum Command {
         /// Its type.
         #[serde(rename = "type")]
         rtype: RecordType,
+    },
+    /// Create or replace the client-network entry of this CIDR.
+    PutNetwork {
+        /// The entry.
+        network: Network,
+    },
+    /// Remove a client-network entry (idempotent).
+    DeleteNetwork {
+        /// The network's canonical CIDR text (`198.51.100.0/24`).
+        cidr: String,
     },
     /// `command`, only if `resource` is still as the writer read it (`If-Match`), or still
     /// absent (`If-None-Match: *`, creates); otherwise rejected under the field path
@@ -507,6 +518,17 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
             check_gslb_record(state, record, &field_path(path, "record"), errors)
         }
         Command::DeleteGslbRecord { .. } => {}
+        Command::PutNetwork { network } => network.validate(&field_path(path, "network"), errors),
+        Command::DeleteNetwork { cidr } => {
+            match cidr.parse::<crate::model::gslb_record::Cidr>() {
+                Ok(parsed) if parsed.to_string() == *cidr => {}
+                Ok(parsed) => errors.push(
+                    field_path(path, "cidr"),
+                    format!("write the network as {parsed}, got {cidr:?}"),
+                ),
+                Err(error) => errors.push(field_path(path, "cidr"), error.to_string()),
+            }
+        }
         Command::Guarded {
             resource,
             expected,
@@ -981,6 +1003,8 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             put(by_type, record.rtype, record.clone())
         }
         Command::DeleteGslbRecord { name, rtype } => remove_gslb_record(state, name, *rtype),
+        Command::PutNetwork { network } => put(&mut state.networks, network.key(), network.clone()),
+        Command::DeleteNetwork { cidr } => state.networks.remove(cidr).is_some(),
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }
@@ -1045,6 +1069,8 @@ impl fmt::Display for Command {
             Command::DeleteGslbRecord { name, rtype } => {
                 write!(f, "delete_gslb_record {name} {rtype}")
             }
+            Command::PutNetwork { network } => write!(f, "put_network {}", network.cidr),
+            Command::DeleteNetwork { cidr } => write!(f, "delete_network {cidr}"),
             // A create reads as what it did; a conditional change says it was conditional.
             Command::Guarded {
                 command,
@@ -1808,5 +1834,126 @@ mod tests {
         assert_eq!(region_ref.current(&state), Some(digest_of(&moved)));
         let summaries: Vec<&str> = state.audit.iter().map(|e| e.summary.as_str()).collect();
         assert_eq!(summaries, ["put_region eu", "put_region eu (if unchanged)"]);
+    }
+
+    fn network(cidr: &str, country: &str) -> Network {
+        Network {
+            cidr: cidr.parse().unwrap(),
+            continent: Some("EU".into()),
+            country: Some(country.into()),
+            subdivision: None,
+            asn: None,
+            lat_micro: None,
+            lon_micro: None,
+        }
+    }
+
+    /// Client networks are put, replaced idempotently, kept in a snapshot's JSON and deleted;
+    /// a bad entry is refused with its field, also inside a batch, and changes nothing.
+    #[test]
+    fn networks_are_put_validated_and_deleted() {
+        let mut bad = network("198.51.100.0/24", "DE");
+        bad.continent = Some("XX".into());
+        bad.lat_micro = Some(95_000_000);
+        bad.lon_micro = Some(0);
+        let (state, results) = run(vec![
+            Command::PutNetwork {
+                network: network("198.51.100.0/24", "DE"),
+            },
+            Command::PutNetwork {
+                network: network("198.51.100.0/24", "DE"),
+            },
+            Command::PutNetwork {
+                network: network("2001:db8::/32", "FR"),
+            },
+            Command::Batch {
+                commands: vec![
+                    Command::PutNetwork {
+                        network: network("203.0.113.0/24", "NL"),
+                    },
+                    Command::PutNetwork { network: bad },
+                ],
+            },
+            Command::DeleteNetwork {
+                cidr: "198.51.100.1/24".into(),
+            },
+            Command::DeleteNetwork {
+                cidr: "2001:DB8::/32".into(),
+            },
+            Command::DeleteNetwork {
+                cidr: "2001:db8::/32".into(),
+            },
+        ]);
+        assert!(results[0].as_ref().unwrap().changed);
+        assert!(!results[1].as_ref().unwrap().changed, "a repeat changes nothing");
+        assert!(results[2].as_ref().unwrap().changed);
+        assert_eq!(
+            messages(&results[3]),
+            [
+                "commands[1].network.continent: must be one of AF, AN, AS, EU, NA, OC, SA, got \"XX\"",
+                "commands[1].network.lat_micro: must be within ±90 degrees, got 95000000",
+            ]
+        );
+        assert_eq!(
+            messages(&results[4]),
+            ["cidr: cidr \"198.51.100.1/24\" has host bits set (network is 198.51.100.0/24)"]
+        );
+        assert_eq!(
+            messages(&results[5]),
+            ["cidr: write the network as 2001:db8::/32, got \"2001:DB8::/32\""]
+        );
+        assert!(results[6].as_ref().unwrap().changed);
+        let keys: Vec<&str> = state.networks.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["198.51.100.0/24"], "the batch changed nothing");
+        let json = serde_json::to_string(&state).unwrap();
+        let back: State = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.networks, state.networks, "snapshots carry the table");
+        let summaries: Vec<&str> = state.audit.iter().map(|e| e.summary.as_str()).collect();
+        assert_eq!(
+            summaries,
+            [
+                "put_network 198.51.100.0/24",
+                "put_network 198.51.100.0/24",
+                "put_network 2001:db8::/32",
+                "delete_network 2001:db8::/32"
+            ]
+        );
+    }
+
+    /// A guarded network write sees a change in between, like every resource.
+    #[test]
+    fn guarded_network_writes_see_every_change() {
+        use crate::model::precondition::{digest_of, Expected, ResourceRef};
+        let resource = ResourceRef::Network {
+            cidr: "198.51.100.0/24".into(),
+        };
+        let guarded = |expected: Expected, network: Network| Command::Guarded {
+            resource: resource.clone(),
+            expected,
+            command: Box::new(Command::PutNetwork { network }),
+        };
+        let first = network("198.51.100.0/24", "DE");
+        let (state, results) = run(vec![
+            guarded(Expected::Absent, first.clone()),
+            guarded(Expected::Absent, first.clone()),
+            guarded(
+                Expected::Digest(digest_of(&first)),
+                network("198.51.100.0/24", "FR"),
+            ),
+            guarded(Expected::Digest(digest_of(&first)), first.clone()),
+        ]);
+        assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+        assert_eq!(
+            messages(&results[1]),
+            ["precondition: network 198.51.100.0/24 exists already"]
+        );
+        assert_eq!(
+            messages(&results[3]),
+            ["precondition: network 198.51.100.0/24: it changed since it was read; re-read and retry"]
+        );
+        assert_eq!(
+            state.networks["198.51.100.0/24"].country.as_deref(),
+            Some("FR")
+        );
     }
 }

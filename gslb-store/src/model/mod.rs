@@ -13,6 +13,8 @@
 //! - `precondition`: `ResourceRef` and `Expected`, the If-Match checks `apply` makes.
 //! - `check`, `health`: how probers look at endpoints and regions (`Check`), what they saw
 //!   (`Observation`), and the quorum rule and leases derived from it (`derive_health`).
+//! - `network`: the replicated client-network table (`Network`: CIDR → location) that
+//!   places clients for geo and proximity policies, beside each node's config table.
 
 pub mod audit;
 pub mod check;
@@ -23,6 +25,7 @@ pub mod health;
 pub mod ident;
 pub mod member;
 pub mod name;
+pub mod network;
 pub mod overrides;
 pub mod precondition;
 pub mod record;
@@ -44,6 +47,7 @@ pub use health::{
     derive_health, HealthStatus, HealthView, Observation, ObservationReport, RegionLease, Votes,
 };
 pub use member::{Member, NodeRole, RaftRole};
+pub use network::Network;
 pub use overrides::{Override, OverrideAction, OverrideTarget};
 pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};

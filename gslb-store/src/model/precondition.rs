@@ -65,6 +65,11 @@ pub enum ResourceRef {
         /// Its id.
         id: String,
     },
+    /// A client network by its canonical CIDR text.
+    Network {
+        /// Its CIDR (`198.51.100.0/24`).
+        cidr: String,
+    },
 }
 
 /// What the writer saw.
@@ -104,6 +109,7 @@ impl ResourceRef {
             ResourceRef::Check { id } => state.checks.get(id).map(digest_of),
             ResourceRef::Override { id } => state.overrides.get(id).map(digest_of),
             ResourceRef::Token { id } => state.tokens.get(id).map(digest_of),
+            ResourceRef::Network { cidr } => state.networks.get(cidr).map(digest_of),
         }
     }
 
@@ -129,6 +135,7 @@ impl std::fmt::Display for ResourceRef {
             ResourceRef::Check { id } => write!(f, "check {id}"),
             ResourceRef::Override { id } => write!(f, "override {id}"),
             ResourceRef::Token { id } => write!(f, "token {id}"),
+            ResourceRef::Network { cidr } => write!(f, "network {cidr}"),
         }
     }
 }

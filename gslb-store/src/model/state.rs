@@ -14,6 +14,7 @@ use crate::model::gslb_record::GslbRecord;
 use crate::model::health::{Observations, RegionLease};
 use crate::model::member::{Member, NodeRole};
 use crate::model::name::DomainName;
+use crate::model::network::Network;
 use crate::model::overrides::Override;
 use crate::model::record::RecordType;
 use crate::model::region::Region;
@@ -75,6 +76,10 @@ pub struct State {
     /// `zone_for(name)` finds; `PutGslbRecord` keeps them consistent with the static data.
     #[serde(default)]
     pub gslb_records: BTreeMap<DomainName, BTreeMap<RecordType, GslbRecord>>,
+    /// The client-network table (CIDR → location) by the network's canonical text
+    /// (`Network::key`); DNS nodes and `/v1/resolve` locate clients by it.
+    #[serde(default)]
+    pub networks: BTreeMap<String, Network>,
 }
 
 impl State {
