@@ -5,7 +5,8 @@
 //! pool (compiling a large zone takes long enough to stall an async worker) and installs it
 //! with one atomic swap, so a query in flight sees the old plan or the new one, never a mix.
 //! Versions that arrive while a compile runs are coalesced: the next compile takes the newest
-//! state.
+//! state. The responder's client locator takes the state's network table (`/v1/networks`)
+//! just before the plan of the same version goes in, rebuilt only when the table changed.
 //!
 //! Health in a plan is derived as of an instant the `HealthClock` gives, so a state with GSLB
 //! records is also re-derived every `HEALTH_REFRESH` even when no new version arrives, and
@@ -117,6 +118,13 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     let version = state.version;
     let vantage = responder.options().vantage.clone();
     let started = Instant::now();
+    if responder.locator().follow_networks(&state.networks) {
+        tracing::info!(
+            version,
+            networks = state.networks.len(),
+            "client network table changed"
+        );
+    }
     let previous = responder.plan();
     let metrics = responder.metrics().clone();
     let compiled = tokio::task::spawn_blocking(move || {

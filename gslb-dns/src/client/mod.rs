@@ -2,9 +2,17 @@
 //!
 //! The client address is the ECS source (RFC 7871) when the query carries one, else the PROXY
 //! v2 source from a trusted proxy, else the packet source (the transport folds the last two
-//! into one address). Its location comes from the operator's CIDR → location table when an
+//! into one address). Its location comes from the operator's CIDR → location tables when an
 //! entry covers it, else from the GeoIP database, else it is unknown (geo policies take their
 //! default branch).
+//!
+//! There are two tables: the node's `[[dns.geo.networks]]` config and the replicated network
+//! table (`State::networks`, managed through `/v1/networks`). Precedence: the longest
+//! prefix covering the address wins across both; at an equal prefix the node's config entry
+//! wins (the operator of that node said so locally); either table wins over the GeoIP
+//! database. The replicated table follows `State` versions (`ClientLocator::follow_networks`,
+//! called by the plan follower and `/v1/resolve`, never on the query path) and is swapped in
+//! whole, so a query reads it with one `ArcSwap` load and allocates nothing.
 //!
 //! Besides the facts, `ClientFacts` carries `geo_prefix`: the widest prefix around the
 //! address inside which every address has the same facts. The policy engine combines it with
@@ -16,11 +24,14 @@
 pub mod geoip;
 pub mod table;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use gslb_store::model::gslb_record::{family_width, mask};
+use gslb_store::model::Network;
 
 pub use geoip::{GeoIpDatabase, GeoIpError, GeoIpHit, Reload};
 pub use table::{cell_prefix_for, PrefixMatch, PrefixTable};
@@ -117,8 +128,10 @@ pub enum ClientOrigin {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GeoSource {
-    /// An entry of the operator's CIDR → location table.
+    /// An entry of this node's `[[dns.geo.networks]]` config table.
     Table,
+    /// An entry of the replicated network table (`/v1/networks`).
+    Network,
     /// The GeoIP database.
     GeoIp,
     /// Nothing knows this address.
@@ -159,23 +172,79 @@ impl ClientFacts {
     }
 }
 
-/// Turns a query's addresses into `ClientFacts`: the CIDR → location table first, then the
-/// GeoIP database. Cheap to share (`Arc` inside); lookups allocate nothing.
+/// Turns a query's addresses into `ClientFacts`: the CIDR → location tables first (the
+/// node's config and the replicated one, longest prefix wins), then the GeoIP database.
+/// Cheap to share (`Arc` inside; clones follow the same replicated table); lookups allocate
+/// nothing.
 #[derive(Debug, Clone, Default)]
 pub struct ClientLocator {
-    /// Operator-declared locations; an entry covering the client wins over GeoIP.
+    /// This node's `[[dns.geo.networks]]`; wins over the replicated table at an equal prefix.
     table: Arc<PrefixTable<GeoFacts>>,
+    /// The replicated table as of the last `follow_networks`, swapped in whole.
+    networks: Arc<ArcSwap<NetworkTable>>,
     /// The GeoIP database, if configured.
     geoip: Option<Arc<GeoIpDatabase>>,
 }
 
+/// The replicated network table compiled for lookups, with the entries it was built from
+/// (to rebuild only when they change).
+#[derive(Debug, Default)]
+struct NetworkTable {
+    /// The entries as `State::networks` had them.
+    source: BTreeMap<String, Network>,
+    /// The same entries as facts.
+    table: PrefixTable<GeoFacts>,
+}
+
+/// The facts one replicated `Network` entry gives.
+pub fn network_facts(network: &Network) -> GeoFacts {
+    GeoFacts {
+        continent: network.continent.as_deref().and_then(Code::new),
+        country: network.country.as_deref().and_then(Code::new),
+        subdivision: network.subdivision.as_deref().and_then(Code::new),
+        asn: network.asn,
+        lat_lon: network.lat_lon_degrees(),
+    }
+}
+
 impl ClientLocator {
-    /// A locator over `table` and an optional GeoIP database.
+    /// A locator over this node's `table` and an optional GeoIP database; the replicated
+    /// table starts empty (see `follow_networks`).
     pub fn new(table: PrefixTable<GeoFacts>, geoip: Option<Arc<GeoIpDatabase>>) -> Self {
         ClientLocator {
             table: Arc::new(table),
+            networks: Arc::default(),
             geoip,
         }
+    }
+
+    /// Takes the replicated table `networks` (`State::networks`) into use when it differs
+    /// from the one in use; returns whether it did. Compares and builds off the query path;
+    /// queries see the old table or the new one whole.
+    pub fn follow_networks(&self, networks: &BTreeMap<String, Network>) -> bool {
+        if self.networks.load().source == *networks {
+            return false;
+        }
+        let table = PrefixTable::new(
+            networks
+                .values()
+                .map(|network| (network.cidr, network_facts(network))),
+        );
+        self.networks.store(Arc::new(NetworkTable {
+            source: networks.clone(),
+            table,
+        }));
+        true
+    }
+
+    /// Entries of the replicated table in use.
+    pub fn network_count(&self) -> usize {
+        self.networks.load().table.len()
+    }
+
+    /// True when a GeoIP database is configured.
+    pub fn has_geoip(&self) -> bool {
+        self.geoip.is_some()
     }
 
     /// Facts for one query. `transport` is the packet or trusted-proxy source; `ecs` is the
@@ -203,10 +272,25 @@ impl ClientLocator {
     }
 
     /// Location facts for `addr`, the width of the cell that shares them, and their source.
+    ///
+    /// The cell is the longer of the two tables' cells (inside it neither table's verdict
+    /// changes), widened to the GeoIP network when the database decides.
     pub fn locate(&self, addr: IpAddr) -> (GeoFacts, u8, GeoSource) {
-        let found = self.table.lookup(addr);
-        if let Some((_, geo)) = found.entry {
-            return (*geo, found.cell_prefix, GeoSource::Table);
+        let local = self.table.lookup(addr);
+        let replicated = self.networks.load();
+        let shared = replicated.table.lookup(addr);
+        let cell_prefix = local.cell_prefix.max(shared.cell_prefix);
+        match (local.entry, shared.entry) {
+            (Some((local_cidr, local_geo)), Some((shared_cidr, shared_geo))) => {
+                return if shared_cidr.prefix() > local_cidr.prefix() {
+                    (*shared_geo, cell_prefix, GeoSource::Network)
+                } else {
+                    (*local_geo, cell_prefix, GeoSource::Table)
+                };
+            }
+            (Some((_, geo)), None) => return (*geo, cell_prefix, GeoSource::Table),
+            (None, Some((_, geo))) => return (*geo, cell_prefix, GeoSource::Network),
+            (None, None) => {}
         }
         match self.geoip.as_ref().and_then(|db| db.lookup(addr)) {
             Some(hit) => {
@@ -214,7 +298,7 @@ impl ClientLocator {
                 // network; clamp to the family so the scope stays a valid length.
                 let prefix = hit
                     .network_prefix
-                    .max(found.cell_prefix)
+                    .max(cell_prefix)
                     .min(family_width(addr));
                 let source = if hit.facts.is_unknown() {
                     GeoSource::Unknown
@@ -223,7 +307,7 @@ impl ClientLocator {
                 };
                 (hit.facts, prefix, source)
             }
-            None => (GeoFacts::default(), found.cell_prefix, GeoSource::Unknown),
+            None => (GeoFacts::default(), cell_prefix, GeoSource::Unknown),
         }
     }
 }
@@ -270,5 +354,67 @@ mod tests {
         );
         assert_eq!(withheld.source_prefix, 0);
         assert_eq!(withheld.geo, de);
+    }
+
+    fn network(cidr: &str, country: &str) -> Network {
+        Network {
+            cidr: cidr.parse().unwrap(),
+            continent: Some("EU".into()),
+            country: Some(country.into()),
+            subdivision: None,
+            asn: Some(64_501),
+            lat_micro: Some(48_000_000),
+            lon_micro: Some(2_000_000),
+        }
+    }
+
+    /// The longest prefix wins across the config and the replicated table; at an equal
+    /// prefix the config entry wins; the cell never crosses either table's networks; the
+    /// replicated table is rebuilt only when it changed, and clones follow it.
+    #[test]
+    fn the_replicated_table_joins_the_config_table_by_longest_prefix() {
+        let de = GeoFacts {
+            country: Code::new("DE"),
+            continent: Code::new("EU"),
+            ..GeoFacts::default()
+        };
+        let locator = ClientLocator::new(
+            PrefixTable::new([
+                ("10.0.0.0/8".parse().unwrap(), de),
+                ("192.0.2.0/24".parse().unwrap(), de),
+            ]),
+            None,
+        );
+        let clone = locator.clone();
+        let mut networks = BTreeMap::new();
+        for entry in [
+            network("10.1.0.0/16", "FR"),
+            network("192.0.2.0/24", "NL"),
+            network("203.0.113.0/24", "BE"),
+        ] {
+            networks.insert(entry.key(), entry);
+        }
+        assert!(locator.follow_networks(&networks));
+        assert!(!locator.follow_networks(&networks), "unchanged: not rebuilt");
+        assert_eq!(clone.network_count(), 3, "clones share the table");
+        let at = |addr: &str| clone.locate(addr.parse().unwrap());
+        let (geo, prefix, source) = at("10.1.2.3");
+        assert_eq!((geo.country, prefix, source), (Code::new("FR"), 16, GeoSource::Network));
+        assert_eq!(geo.lat_lon, Some((48.0, 2.0)));
+        assert_eq!(geo.asn, Some(64_501));
+        let (geo, prefix, source) = at("10.0.0.1");
+        assert_eq!(
+            (geo.country, prefix, source),
+            (Code::new("DE"), 16, GeoSource::Table),
+            "inside 10/8, beside 10.1/16"
+        );
+        let (geo, prefix, source) = at("192.0.2.9");
+        assert_eq!((geo.country, prefix, source), (Code::new("DE"), 24, GeoSource::Table));
+        let (geo, prefix, source) = at("203.0.113.9");
+        assert_eq!((geo.country, prefix, source), (Code::new("BE"), 24, GeoSource::Network));
+        networks.remove("203.0.113.0/24");
+        assert!(locator.follow_networks(&networks));
+        let (geo, _, source) = at("203.0.113.9");
+        assert_eq!((geo, source), (GeoFacts::default(), GeoSource::Unknown));
     }
 }
