@@ -34,6 +34,7 @@ use std::time::Duration;
 use anyhow::Context;
 use gslb_api::ApiOptions;
 use gslb_dns::net::spawn_listeners;
+use gslb_dns::client::ClientLocator;
 use gslb_dns::{contact_clock, spawn_plan_follower, CONTACT_GRACE_MS};
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
 use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
@@ -98,6 +99,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         bootstrap_token: control.api_token.clone(),
         stale_after: control.stale_after,
         metrics_open: control.metrics_open,
+        // `/v1/resolve` places clients as this node's DNS role would.
+        locator: ClientLocator::new(config.geo.networks.clone(), config.geo.database.clone()),
         ..ApiOptions::default()
     };
     let http = tokio::spawn(gslb_api::serve(

@@ -17,6 +17,8 @@
 //!   PUT, DELETE; the same under `/v1/zones/{zone}/gslb-records` for policy-answered names.
 //! - `/v1/regions`, `/v1/endpoints`, `/v1/checks`, `/v1/overrides` GET, POST, and
 //!   `/{id}` GET, PUT, DELETE; `/v1/drills`, `/v1/drills/{id}` GET.
+//! - `/v1/networks` GET, POST, and `/v1/networks/{cidr}` GET, PUT, DELETE (the replicated
+//!   client-network table; the CIDR's `/` percent-encoded: `198.51.100.0%2F24`).
 //! - `/v1/tokens` GET, POST, `/v1/tokens/{id}` GET, DELETE (admin).
 //! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/voters` PUT,
 //!   `/v1/cluster/snapshot` GET (a backup file; admin).
@@ -44,8 +46,9 @@
 //!   guarded command checked inside `apply` (e.g. `Command::Guarded { expect, command }`).
 //!   On a lagging follower or learner the check may also see an older state.
 //! - No TLS yet (rustls is planned): serve plain HTTP behind a TLS-terminating proxy.
-//! - `/v1/resolve` has no GeoIP database or latency table, so geo rules see an unknown
-//!   client location.
+//! - `/v1/resolve` locates clients like a DNS node (replicated network table, then the
+//!   node's `[dns.geo]` table and MaxMind DB when it has them) but has no client-network
+//!   latency table.
 //!
 //! Invariant: the API holds no state of its own; every read is the node's `Arc<State>`, every
 //! write one `Command` through `NodeHandle::write` (one Raft entry, audited by `apply`).
@@ -79,6 +82,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use gslb_dns::client::ClientLocator;
 use gslb_store::raft::{raft_router, NodeHandle};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder, Schema};
@@ -91,8 +95,8 @@ pub use gslb_store::model;
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    changes, checks, cluster, drills as drill_routes, endpoints, gslb_records, health, ops,
-    overrides, records, regions, resolve, tokens, zones,
+    changes, checks, cluster, drills as drill_routes, endpoints, gslb_records, health, networks,
+    ops, overrides, records, regions, resolve, tokens, zones,
 };
 
 /// How the API of one node behaves.
@@ -123,6 +127,9 @@ pub struct ApiOptions {
     pub dns_serving: Option<Arc<AtomicBool>>,
     /// On a DNS node: its responder's counters, exported by `/metrics` (`gslb_dns_*`).
     pub dns_metrics: Option<Arc<gslb_dns::DnsMetrics>>,
+    /// How `/v1/resolve` places a client: this node's `[dns.geo]` table and MaxMind DB (empty
+    /// on nodes without them); the replicated network table joins it per request.
+    pub locator: ClientLocator,
 }
 
 impl Default for ApiOptions {
@@ -137,6 +144,7 @@ impl Default for ApiOptions {
             max_drill: Duration::from_secs(24 * 3600),
             dns_serving: None,
             dns_metrics: None,
+            locator: ClientLocator::default(),
         }
     }
 }
@@ -156,6 +164,7 @@ impl fmt::Debug for ApiOptions {
             .field("max_drill", &self.max_drill)
             .field("dns_serving", &self.dns_serving)
             .field("dns_metrics", &self.dns_metrics.is_some())
+            .field("locator", &self.locator)
             .finish()
     }
 }
@@ -267,6 +276,15 @@ fn documented_routes() -> (
             checks::get_check,
             checks::put_check,
             checks::delete_check
+        ))
+        .routes(routes!(
+            networks::list_networks,
+            networks::create_network
+        ))
+        .routes(routes!(
+            networks::get_network,
+            networks::put_network,
+            networks::delete_network
         ))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::get_token, tokens::delete_token))

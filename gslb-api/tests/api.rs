@@ -1452,3 +1452,193 @@ async fn gslb_records_are_managed_and_validated() {
     assert_error(&answer, StatusCode::NOT_FOUND, None);
     node.stop().await;
 }
+
+/// What does this test do: the client-network table is a resource like the others: PUT
+/// creates (201) and repeats idempotently, GET reads it with an ETag under its
+/// percent-encoded CIDR (canonical form too), bad entries get 422 naming the field, a stale
+/// If-Match gets 412 and writes nothing, POST of an existing CIDR is 409, a batch listing a
+/// CIDR twice is refused, and DELETE removes it. `/v1/resolve` places a client inside an
+/// entry by it, and says when it falls through to a node without a GeoIP database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn networks_are_managed_and_place_resolve_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let path = "/v1/networks/198.51.100.0%2F24";
+    let entry = json!({"cidr": "198.51.100.0/24", "continent": "EU", "country": "DE",
+                       "subdivision": "DE-BY", "asn": 64500, "lat": 48.137, "lon": 11.575});
+
+    tracing::info!("phase: round trip with etag");
+    let (status, headers, written) = node.admin(Method::PUT, path, Some(entry.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (status, headers, read) = node.admin(Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read, entry, "what was written reads back");
+    assert_eq!(headers["etag"].to_str().unwrap(), etag);
+    let (_, _, repeat) = node.admin(Method::PUT, path, Some(entry.clone())).await;
+    assert_eq!(repeat["changed"], false);
+    let (status, _, v6) = node
+        .admin(
+            Method::PUT,
+            "/v1/networks/2001%3ADB8%3A%3A%2F32",
+            Some(json!({"cidr": "2001:db8::/32", "continent": "NA", "country": "US"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v6}");
+    let (status, _, v6) = node
+        .admin(Method::GET, "/v1/networks/2001%3Adb8%3A%3A%2F32", None)
+        .await;
+    assert_eq!((status, &v6["country"]), (StatusCode::OK, &json!("US")));
+    let (_, _, page) = node.admin(Method::GET, "/v1/networks?limit=1", None).await;
+    assert_eq!(page["items"][0]["cidr"], "198.51.100.0/24", "{page}");
+    assert_eq!(page["next"], "198.51.100.0/24");
+    let (_, _, page) = node
+        .admin(Method::GET, "/v1/networks?after=198.51.100.0%2F24", None)
+        .await;
+    assert_eq!(page["items"][0]["cidr"], "2001:db8::/32", "{page}");
+
+    tracing::info!("phase: bad entries name their field and change nothing");
+    let before = node.handle.state().version;
+    for (body, url, field) in [
+        (
+            json!({"cidr": "198.51.100.1/24", "country": "DE"}),
+            "/v1/networks/198.51.100.1%2F24",
+            "cidr",
+        ),
+        (json!({"cidr": "198.51.100.0/24", "continent": "XX"}), path, "continent"),
+        (json!({"cidr": "198.51.100.0/24", "country": "Germany"}), path, "country"),
+        (json!({"cidr": "198.51.100.0/24", "lat": 91.0, "lon": 0.0}), path, "lat"),
+        (json!({"cidr": "198.51.100.0/24", "lat": 45.0}), path, "lon"),
+        (json!({"cidr": "198.51.100.0/24"}), path, "cidr"),
+        (
+            json!({"cidr": "203.0.113.0/24", "country": "DE"}),
+            path,
+            "cidr",
+        ),
+    ] {
+        let answer = node.admin(Method::PUT, url, Some(body.clone())).await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some(field));
+    }
+    let answer = node
+        .admin(Method::POST, "/v1/networks", Some(entry.clone()))
+        .await;
+    assert_error(&answer, StatusCode::CONFLICT, None);
+    let twice = json!({"changes": [
+        {"op": "put_network", "network": {"cidr": "203.0.113.0/24", "country": "NL"}},
+        {"op": "put_network", "network": {"cidr": "203.0.113.0/24", "country": "BE"}}]});
+    let answer = node.admin(Method::POST, "/v1/changes", Some(twice)).await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("changes[1].network.cidr"),
+    );
+    assert_eq!(node.handle.state().version, before, "refusals change nothing");
+
+    tracing::info!("phase: a stale If-Match gets 412");
+    let mut moved = entry.clone();
+    moved["country"] = json!("AT");
+    moved["subdivision"] = json!("AT-9");
+    let fresh = http()
+        .put(format!("{}{path}", node.url))
+        .bearer_auth(ADMIN)
+        .header("if-match", &etag)
+        .json(&moved)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.status(), StatusCode::OK);
+    let stale = http()
+        .put(format!("{}{path}", node.url))
+        .bearer_auth(ADMIN)
+        .header("if-match", &etag)
+        .json(&entry)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        node.handle.state().networks["198.51.100.0/24"]
+            .country
+            .as_deref(),
+        Some("AT"),
+        "412 wrote nothing"
+    );
+
+    tracing::info!("phase: /v1/resolve places clients by the table");
+    node.admin(
+        Method::PUT,
+        "/v1/zones/example.test./zonefile",
+        Some(json!({"text": ZONE_FILE})),
+    )
+    .await;
+    for (id, address) in [("eu-1", "192.0.2.10"), ("us-1", "192.0.2.20")] {
+        node.admin(Method::PUT, &format!("/v1/regions/{id}"), Some(region(id)))
+            .await;
+        node.admin(
+            Method::PUT,
+            &format!("/v1/endpoints/web-{id}"),
+            Some(endpoint(&format!("web-{id}"), id, address)),
+        )
+        .await;
+    }
+    let geo = json!({
+        "name": "geo", "type": "A", "ttl": 30, "unknown_as": "up",
+        "policy": {"geo": {"rules": [{"match": [{"country": "AT"}], "node": {"region": "eu-1"}}],
+                           "default": {"region": "us-1"}}}
+    });
+    let (status, _, written) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test./gslb-records/geo/A",
+            Some(geo),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    let (status, _, inside) = node
+        .admin(
+            Method::GET,
+            "/v1/resolve?name=geo.example.test&client=198.51.100.7/32",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{inside}");
+    assert_eq!(inside["answers"][0]["data"], json!(["192.0.2.10"]), "{inside}");
+    assert_eq!(inside["policy"]["client"]["geo_source"], "network", "{inside}");
+    assert_eq!(inside["policy"]["client"]["country"], "AT");
+    assert_eq!(inside["policy"]["scope"], 24, "the entry decides: scope /24");
+    let explain = inside["explain"].to_string();
+    assert!(
+        explain.contains("by the replicated network table"),
+        "{explain}"
+    );
+    let (_, _, outside) = node
+        .admin(
+            Method::GET,
+            "/v1/resolve?name=geo.example.test&client=203.0.113.7",
+            None,
+        )
+        .await;
+    assert_eq!(outside["answers"][0]["data"], json!(["192.0.2.20"]), "{outside}");
+    assert_eq!(outside["policy"]["client"]["geo_source"], "unknown");
+    assert!(
+        outside["explain"]
+            .to_string()
+            .contains("this node has no GeoIP database"),
+        "{outside}"
+    );
+
+    tracing::info!("phase: delete, and the client falls back to the default");
+    let (status, _, _) = node.admin(Method::DELETE, path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = node.admin(Method::GET, path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, after) = node
+        .admin(
+            Method::GET,
+            "/v1/resolve?name=geo.example.test&client=198.51.100.7/32",
+            None,
+        )
+        .await;
+    assert_eq!(after["answers"][0]["data"], json!(["192.0.2.20"]), "{after}");
+    node.stop().await;
+}

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::dto::check::CheckDto;
 use crate::dto::endpoint::EndpointDto;
 use crate::dto::gslb_record::GslbRecordDto;
+use crate::dto::network::{parse_cidr, NetworkDto};
 use crate::dto::record::{RecordSetDto, RecordTypeDto};
 use crate::dto::region::RegionDto;
 use crate::dto::zone::{parse_apex, ZoneDto};
@@ -125,6 +126,16 @@ pub enum ChangeDto {
         /// Its id.
         id: String,
     },
+    /// Create or replace a client network's location.
+    PutNetwork {
+        /// The entry.
+        network: NetworkDto,
+    },
+    /// Delete a client network.
+    DeleteNetwork {
+        /// Its CIDR.
+        cidr: String,
+    },
     /// Create or replace a GSLB record of a zone.
     PutGslbRecord {
         /// The zone's apex.
@@ -162,6 +173,8 @@ impl BatchRequest {
         let mut errors = FieldErrors::default();
         let mut commands = Vec::with_capacity(self.changes.len());
         let mut batch_ttls: BTreeMap<DomainName, u32> = BTreeMap::new();
+        // A network put twice in one batch is a mistake in the file, not a replace.
+        let mut batch_networks: BTreeMap<String, usize> = BTreeMap::new();
         if self.changes.is_empty() {
             errors.push("changes", "must hold at least one change");
         }
@@ -266,6 +279,36 @@ impl BatchRequest {
                         }
                     }),
                 ChangeDto::DeleteCheck { id } => Some(Command::DeleteCheck { id: id.clone() }),
+                ChangeDto::PutNetwork { network } => {
+                    match network.to_model(&format!("{path}.network")) {
+                        Ok(network) => {
+                            let key = network.key();
+                            match batch_networks.insert(key.clone(), index) {
+                                Some(first) => {
+                                    errors.push(
+                                        format!("{path}.network.cidr"),
+                                        format!("{key} is listed twice (first at changes[{first}])"),
+                                    );
+                                    None
+                                }
+                                None => Some(Command::PutNetwork { network }),
+                            }
+                        }
+                        Err(found) => {
+                            errors.0.extend(found.0);
+                            None
+                        }
+                    }
+                }
+                ChangeDto::DeleteNetwork { cidr } => match parse_cidr(cidr) {
+                    Ok(cidr) => Some(Command::DeleteNetwork {
+                        cidr: cidr.to_string(),
+                    }),
+                    Err(message) => {
+                        errors.push(format!("{path}.cidr"), message);
+                        None
+                    }
+                },
             };
             commands.extend(command);
         }

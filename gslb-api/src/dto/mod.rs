@@ -5,6 +5,7 @@
 //! - `zone`, `record`: zones and static record sets (data in presentation format);
 //!   `gslb_record`: names answered by a policy tree.
 //! - `region`, `endpoint`: where traffic goes; `check`: how probers test it.
+//! - `network`: the replicated client-network table (CIDR → location).
 //! - `token`: scopes and tokens.
 //! - `overrides`: operator overrides and (read-only) drills.
 //! - `health`: probers' observation batches and the derived health view.
@@ -18,6 +19,7 @@ pub mod cluster;
 pub mod endpoint;
 pub mod gslb_record;
 pub mod health;
+pub mod network;
 pub mod overrides;
 pub mod page;
 pub mod record;
@@ -35,9 +37,11 @@ pub use cluster::{
 };
 pub use endpoint::EndpointDto;
 pub use gslb_record::{GslbRecordDto, PolicyNodeDto};
+pub use network::NetworkDto;
 pub use overrides::{DrillDto, OverrideActionDto, OverrideDto};
 pub use page::{
-    AuditPage, CheckPage, DrillPage, EndpointPage, GslbRecordPage, OverridePage, PageQuery,
+    AuditPage, CheckPage, DrillPage, EndpointPage, GslbRecordPage, NetworkPage, OverridePage,
+    PageQuery,
     RecordPage, RegionPage, TokenPage, ZonePage,
 };
 pub use record::{RecordSetDto, RecordTypeDto};

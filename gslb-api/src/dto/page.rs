@@ -8,6 +8,7 @@ use crate::dto::change::AuditEntryDto;
 use crate::dto::check::CheckDto;
 use crate::dto::endpoint::EndpointDto;
 use crate::dto::gslb_record::GslbRecordDto;
+use crate::dto::network::NetworkDto;
 use crate::dto::overrides::{DrillDto, OverrideDto};
 use crate::dto::record::RecordSetDto;
 use crate::dto::region::RegionDto;
@@ -93,4 +94,9 @@ page_type!(
     /// A page of GSLB records (key: `<name> <TYPE>`).
     GslbRecordPage,
     GslbRecordDto
+);
+page_type!(
+    /// A page of client networks (key: the canonical CIDR text).
+    NetworkPage,
+    NetworkDto
 );

@@ -27,8 +27,8 @@ impl IdResource for Check {
         &state.checks
     }
 
-    fn id(&self) -> &str {
-        &self.id
+    fn id(&self) -> std::borrow::Cow<'_, str> {
+        self.id.as_str().into()
     }
 
     fn dto(&self) -> CheckDto {

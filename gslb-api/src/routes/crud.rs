@@ -1,4 +1,5 @@
-//! The shared bodies of the id-keyed resources (regions, endpoints, checks, overrides):
+//! The shared bodies of the id-keyed resources (regions, endpoints, checks, overrides,
+//! networks):
 //! list, create (409 when the id is taken), read with an ETag, replace (idempotent, honouring
 //! `If-Match` / `If-None-Match`) and delete (404 when absent). Every write is guarded inside
 //! `apply` (`precondition`), so creates and conditional writes cannot race each other.
@@ -32,8 +33,8 @@ pub(crate) trait IdResource: Sized {
     const STRIP: &'static str;
     /// Every one of them in the state, by id.
     fn all(state: &StoreState) -> &BTreeMap<String, Self>;
-    /// Its id.
-    fn id(&self) -> &str;
+    /// Its id (the map key; computed for resources keyed by a canonical form, e.g. a CIDR).
+    fn id(&self) -> std::borrow::Cow<'_, str>;
     /// Its JSON form.
     fn dto(&self) -> Self::Dto;
     /// The write that creates or replaces it.

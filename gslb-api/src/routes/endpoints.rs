@@ -25,8 +25,8 @@ impl IdResource for Endpoint {
         &state.endpoints
     }
 
-    fn id(&self) -> &str {
-        &self.id
+    fn id(&self) -> std::borrow::Cow<'_, str> {
+        self.id.as_str().into()
     }
 
     fn dto(&self) -> EndpointDto {

@@ -13,6 +13,7 @@ pub mod drills;
 pub mod endpoints;
 pub mod gslb_records;
 pub mod health;
+pub mod networks;
 pub mod ops;
 pub mod overrides;
 pub mod records;

@@ -5,8 +5,14 @@
 //! A name that reaches a GSLB record is answered by `gslb_dns::policy::explain_record`, the
 //! very evaluator DNS answers with, on the health derived now from the replicated state; its
 //! `Explanation` (policy path, health votes, overrides, leases, TTL, scope) is returned as
-//! `policy`. The API has no GeoIP database or latency table, so geo rules see an unknown
-//! location and latency uses prober RTTs only; weighted choices use a fixed entropy.
+//! `policy`.
+//!
+//! The client (`?client=IP[/LEN]`, taken as an ECS source) is placed the way a DNS node
+//! places it (`gslb_dns::client::ClientLocator`): the replicated network table
+//! (`/v1/networks`) and this node's `[dns.geo]` table, longest prefix first, then this node's
+//! MaxMind DB. A node without a MaxMind DB says so in `explain`, since a DNS node with one
+//! may place the client where this one cannot. There is no client-network latency table, so
+//! latency uses prober RTTs only; weighted choices use a fixed entropy.
 
 use axum::extract::{Query, State};
 use axum::Json;
@@ -16,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use std::net::IpAddr;
 
-use gslb_dns::client::{ClientFacts, ClientOrigin};
+use gslb_dns::client::{ClientFacts, ClientLocator, ClientOrigin, GeoFacts, GeoSource};
 use gslb_dns::policy::{explain_record, PolicyInputs};
 
 use crate::auth::now_millis;
@@ -119,14 +125,15 @@ pub async fn resolve(
             } else {
                 length.parse::<u8>().unwrap_or(max)
             };
-            client_facts = Some(ClientFacts::bare(address, prefix, ClientOrigin::Ecs));
+            let locator = &context.options.locator;
+            locator.follow_networks(&state.networks);
+            let facts = locator.facts(address, Some((address, prefix)));
+            if answer.gslb.is_some() {
+                answer.explain.push(placement(client, &facts, locator));
+            }
+            client_facts = Some(facts);
         }
-        if answer.gslb.is_some() {
-            answer.explain.push(format!(
-                "client {client}: located by address only; GeoIP and CIDR tables are the DNS \
-                 nodes' config, so geo rules by country or continent see an unknown location here"
-            ));
-        } else {
+        if answer.gslb.is_none() {
             answer.explain.push(format!(
                 "client {client}: static records answer every client alike (ECS scope /0)"
             ));
@@ -186,6 +193,55 @@ fn explain_gslb(
     ));
     answer.policy = serde_json::to_value(&explanation).ok();
     Ok(())
+}
+
+/// One `explain` line saying where the client was placed and by what.
+fn placement(client: &str, facts: &ClientFacts, locator: &ClientLocator) -> String {
+    let cell = format!("{}/{}", facts.addr, facts.geo_prefix);
+    match facts.geo_source {
+        GeoSource::Network => format!(
+            "client {client}: {} by the replicated network table (/v1/networks), alike for {cell}",
+            describe(&facts.geo)
+        ),
+        GeoSource::Table => format!(
+            "client {client}: {} by this node's [dns.geo] networks, alike for {cell}",
+            describe(&facts.geo)
+        ),
+        GeoSource::GeoIp => format!(
+            "client {client}: {} by the GeoIP database, alike for {cell}",
+            describe(&facts.geo)
+        ),
+        GeoSource::Unknown if locator.has_geoip() => format!(
+            "client {client}: location unknown (no network table entry, not in the GeoIP \
+             database): geo rules take their default"
+        ),
+        GeoSource::Unknown => format!(
+            "client {client}: location unknown (no network table entry) and this node has no \
+             GeoIP database (MaxMind DB), so geo rules take their default here; a DNS node \
+             with one may place the client"
+        ),
+    }
+}
+
+/// `continent EU, country DE, subdivision DE-BY, AS64500` (what is known).
+fn describe(geo: &GeoFacts) -> String {
+    let mut parts = Vec::new();
+    if let Some(code) = geo.continent {
+        parts.push(format!("continent {code}"));
+    }
+    if let Some(code) = geo.country {
+        parts.push(format!("country {code}"));
+    }
+    if let Some(code) = geo.subdivision {
+        parts.push(format!("subdivision {code}"));
+    }
+    if let Some(asn) = geo.asn {
+        parts.push(format!("AS{asn}"));
+    }
+    if let Some((lat, lon)) = geo.lat_lon {
+        parts.push(format!("at {lat:.3},{lon:.3}"));
+    }
+    format!("placed in {}", parts.join(", "))
 }
 
 fn one_field(path: &str, message: String) -> gslb_store::model::FieldErrors {
