@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use gslb_api::ApiOptions;
-use gslb_dns::net::spawn_listeners;
 use gslb_dns::client::ClientLocator;
+use gslb_dns::net::spawn_listeners;
 use gslb_dns::{contact_clock, spawn_plan_follower, CONTACT_GRACE_MS};
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
 use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};

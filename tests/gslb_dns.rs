@@ -603,3 +603,156 @@ fn a_cut_off_dns_node_keeps_the_health_it_last_knew() {
         "two unknown -> down transitions of eu-1-ext expected:\n{metrics}"
     );
 }
+
+/// `/v1/resolve` for `name` and `client` through `via`: the answer and scope, where the
+/// client was placed (`policy.client.geo_source`), and the `explain` lines as one text.
+fn resolve_placed(via: SocketAddr, name: &str, client: &str) -> (Answer, String, String) {
+    let path = format!("/v1/resolve?name={name}&type=A&client={client}");
+    let (status, body) = api_get(via, &path).expect("a reply from /v1/resolve");
+    assert_eq!(status, 200, "{path}: {body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let source = json["policy"]["client"]["geo_source"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (
+        resolve(via, name, client),
+        source,
+        json["explain"].to_string(),
+    )
+}
+
+/// What does this test do: the client-network table written through the API places DNS
+/// clients without a restart. A learner with a MaxMind DB (192.0.2.0/23 → US) and a
+/// `[dns.geo]` table (198.51.100.0/24 → DE) answers a geo-by-country record; `/v1/resolve`
+/// on the learner agrees with dig on answer and scope while the database decides, and the
+/// voter (no database) says so in its explanation. A `PUT /v1/networks/192.0.2.128%2F25`
+/// (DE) moves ECS clients inside it to eu with scope /25, and `/v1/resolve` on both nodes
+/// gives the same answer, scope and placement; an equal-prefix entry loses to the node's
+/// config and a longer one wins over it; deleting the entry sends DNS back to the database's
+/// answer.
+#[test]
+fn the_network_table_from_the_api_places_dns_clients() {
+    let root = TempDir::new("gslb-dns-networks");
+    let mmdb = root.0.join("GeoIP2-City.mmdb");
+    write_mmdb(&mmdb, &[("192.0.2.0/23", "US", "NA")]);
+    let dns_extra = LEARNER_DNS.replace(
+        "[dns.geo]\n",
+        &format!("[dns.geo]\nmmdb = \"{}\"\n", mmdb.display()),
+    );
+    let cluster = Cluster::start_with(&root, &dns_extra);
+    let dns = cluster.learner.dns.unwrap();
+    let learner_api = cluster.learner.http;
+    cluster.put_gslb_record(COUNTRY_RECORD);
+
+    eprintln!("-- phase: the MaxMind DB places the client; /v1/resolve agrees with DNS");
+    let located = ask(dns, "country.cp.test", Some("192.0.2.200/32"));
+    assert_eq!(
+        located.answers,
+        ["10.1.0.1"],
+        "192.0.2.0/23 is US: {located:?}"
+    );
+    assert_eq!(located.scope, Some(23), "{located:?}");
+    let (explained, source, _) = resolve_placed(learner_api, "country.cp.test", "192.0.2.200/32");
+    assert_eq!(
+        explained, located,
+        "the learner's /v1/resolve agrees with dig"
+    );
+    assert_eq!(source, "geo_ip");
+    let (voter_view, source, explain) =
+        resolve_placed(cluster.voter.http, "country.cp.test", "192.0.2.200/32");
+    assert_eq!(source, "unknown");
+    assert_eq!(
+        voter_view.answers,
+        ["10.2.0.1"],
+        "the voter has no database: default ap"
+    );
+    assert!(
+        explain.contains("this node has no GeoIP database"),
+        "the voter says why: {explain}"
+    );
+
+    eprintln!("-- phase: PUT a network entry; DNS follows without a restart");
+    cluster.write(
+        "PUT",
+        "/v1/networks/192.0.2.128%2F25",
+        r#"{"cidr":"192.0.2.128/25","country":"DE","continent":"EU"}"#,
+    );
+    wait_until(CONVERGE, "192.0.2.200 to be placed in DE (eu)", || {
+        ask(dns, "country.cp.test", Some("192.0.2.200/32")).answers == ["10.0.0.1"]
+    });
+    let inside = ask(dns, "country.cp.test", Some("192.0.2.200/32"));
+    assert_eq!(
+        inside.scope,
+        Some(25),
+        "the entry's /25 decided: {inside:?}"
+    );
+    assert_eq!(
+        kask(dns, "country.cp.test", "192.0.2.128/25"),
+        inside,
+        "kdig with the whole /25 sees the same"
+    );
+    let beside = ask(dns, "country.cp.test", Some("192.0.2.0/24"));
+    assert_eq!(
+        beside.answers,
+        ["10.1.0.1"],
+        "the rest of the /23 is still US: {beside:?}"
+    );
+    assert_eq!(
+        beside.scope,
+        Some(24),
+        "the scope never exceeds the /24 source: {beside:?}"
+    );
+    for via in [learner_api, cluster.voter.http] {
+        let (explained, source, explain) = resolve_placed(via, "country.cp.test", "192.0.2.200/32");
+        assert_eq!(explained, inside, "/v1/resolve agrees with dig via {via}");
+        assert_eq!(
+            source, "network",
+            "placed by the replicated table: {explain}"
+        );
+        assert!(explain.contains("192.0.2.128/25"), "{explain}");
+    }
+    let (explained, _, _) = resolve_placed(learner_api, "country.cp.test", "192.0.2.0/24");
+    assert_eq!(explained, beside, "/v1/resolve agrees beside the entry");
+
+    eprintln!("-- phase: the node's config wins at an equal prefix, a longer entry wins over it");
+    cluster.write(
+        "PUT",
+        "/v1/networks/198.51.100.0%2F24",
+        r#"{"cidr":"198.51.100.0/24","country":"US","continent":"NA"}"#,
+    );
+    let version = cluster.write(
+        "PUT",
+        "/v1/networks/198.51.100.128%2F25",
+        r#"{"cidr":"198.51.100.128/25","country":"US","continent":"NA"}"#,
+    );
+    wait_until(CONVERGE, "198.51.100.200 to be placed in the US", || {
+        ask(dns, "country.cp.test", Some("198.51.100.200/32")).answers == ["10.1.0.1"]
+    });
+    wait_until(CONVERGE, "the learner to report the version", || {
+        cluster.learner.change_status(version).as_deref() == Some("INSYNC")
+    });
+    let config_wins = ask(dns, "country.cp.test", Some("198.51.100.7/32"));
+    assert_eq!(
+        config_wins.answers,
+        ["10.0.0.1"],
+        "the config's DE /24 beats the table's US /24: {config_wins:?}"
+    );
+    assert_eq!(config_wins.scope, Some(25), "{config_wins:?}");
+    let (explained, source, _) = resolve_placed(learner_api, "country.cp.test", "198.51.100.7/32");
+    assert_eq!((explained, source.as_str()), (config_wins, "table"));
+
+    eprintln!("-- phase: delete the entry; DNS goes back to the MaxMind DB");
+    cluster.write("DELETE", "/v1/networks/192.0.2.128%2F25", "");
+    wait_until(CONVERGE, "192.0.2.200 to be placed in the US again", || {
+        ask(dns, "country.cp.test", Some("192.0.2.200/32")).answers == ["10.1.0.1"]
+    });
+    let back = ask(dns, "country.cp.test", Some("192.0.2.200/32"));
+    assert_eq!(
+        back.scope,
+        Some(23),
+        "the database's /23 decides again: {back:?}"
+    );
+    let (explained, source, _) = resolve_placed(learner_api, "country.cp.test", "192.0.2.200/32");
+    assert_eq!((explained, source.as_str()), (back, "geo_ip"));
+}

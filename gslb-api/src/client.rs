@@ -112,6 +112,7 @@ paged!(AuditPage, AuditEntryDto);
 paged!(crate::dto::GslbRecordPage, crate::dto::GslbRecordDto);
 paged!(crate::dto::CheckPage, crate::dto::CheckDto);
 paged!(crate::dto::OverridePage, crate::dto::OverrideDto);
+paged!(crate::dto::NetworkPage, crate::dto::NetworkDto);
 paged!(crate::dto::DrillPage, crate::dto::DrillDto);
 
 /// A client of one API base URL with an optional bearer token. Cheap to clone.
@@ -461,6 +462,27 @@ impl Client {
     /// Deletes an override.
     pub async fn delete_override(&self, id: &str) -> Result<WriteResult, ClientError> {
         let path = format!("/v1/overrides/{}", segment(id));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// The whole client-network table.
+    pub async fn list_networks(&self) -> Result<Vec<crate::dto::NetworkDto>, ClientError> {
+        self.list_all::<crate::dto::NetworkPage>("/v1/networks")
+            .await
+    }
+
+    /// Creates or replaces a client network (keyed by its CIDR).
+    pub async fn put_network(
+        &self,
+        network: &crate::dto::NetworkDto,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/networks/{}", segment(network.cidr.trim()));
+        self.write(Method::PUT, &path, Some(network)).await
+    }
+
+    /// Deletes a client network by its CIDR.
+    pub async fn delete_network(&self, cidr: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/networks/{}", segment(cidr.trim()));
         self.write::<()>(Method::DELETE, &path, None).await
     }
 

@@ -277,10 +277,7 @@ fn documented_routes() -> (
             checks::put_check,
             checks::delete_check
         ))
-        .routes(routes!(
-            networks::list_networks,
-            networks::create_network
-        ))
+        .routes(routes!(networks::list_networks, networks::create_network))
         .routes(routes!(
             networks::get_network,
             networks::put_network,

@@ -1505,9 +1505,21 @@ async fn networks_are_managed_and_place_resolve_clients() {
             "/v1/networks/198.51.100.1%2F24",
             "cidr",
         ),
-        (json!({"cidr": "198.51.100.0/24", "continent": "XX"}), path, "continent"),
-        (json!({"cidr": "198.51.100.0/24", "country": "Germany"}), path, "country"),
-        (json!({"cidr": "198.51.100.0/24", "lat": 91.0, "lon": 0.0}), path, "lat"),
+        (
+            json!({"cidr": "198.51.100.0/24", "continent": "XX"}),
+            path,
+            "continent",
+        ),
+        (
+            json!({"cidr": "198.51.100.0/24", "country": "Germany"}),
+            path,
+            "country",
+        ),
+        (
+            json!({"cidr": "198.51.100.0/24", "lat": 91.0, "lon": 0.0}),
+            path,
+            "lat",
+        ),
         (json!({"cidr": "198.51.100.0/24", "lat": 45.0}), path, "lon"),
         (json!({"cidr": "198.51.100.0/24"}), path, "cidr"),
         (
@@ -1532,7 +1544,11 @@ async fn networks_are_managed_and_place_resolve_clients() {
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("changes[1].network.cidr"),
     );
-    assert_eq!(node.handle.state().version, before, "refusals change nothing");
+    assert_eq!(
+        node.handle.state().version,
+        before,
+        "refusals change nothing"
+    );
 
     tracing::info!("phase: a stale If-Match gets 412");
     let mut moved = entry.clone();
@@ -1602,10 +1618,20 @@ async fn networks_are_managed_and_place_resolve_clients() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{inside}");
-    assert_eq!(inside["answers"][0]["data"], json!(["192.0.2.10"]), "{inside}");
-    assert_eq!(inside["policy"]["client"]["geo_source"], "network", "{inside}");
+    assert_eq!(
+        inside["answers"][0]["data"],
+        json!(["192.0.2.10"]),
+        "{inside}"
+    );
+    assert_eq!(
+        inside["policy"]["client"]["geo_source"], "network",
+        "{inside}"
+    );
     assert_eq!(inside["policy"]["client"]["country"], "AT");
-    assert_eq!(inside["policy"]["scope"], 24, "the entry decides: scope /24");
+    assert_eq!(
+        inside["policy"]["scope"], 24,
+        "the entry decides: scope /24"
+    );
     let explain = inside["explain"].to_string();
     assert!(
         explain.contains("by the replicated network table"),
@@ -1618,7 +1644,11 @@ async fn networks_are_managed_and_place_resolve_clients() {
             None,
         )
         .await;
-    assert_eq!(outside["answers"][0]["data"], json!(["192.0.2.20"]), "{outside}");
+    assert_eq!(
+        outside["answers"][0]["data"],
+        json!(["192.0.2.20"]),
+        "{outside}"
+    );
     assert_eq!(outside["policy"]["client"]["geo_source"], "unknown");
     assert!(
         outside["explain"]
@@ -1639,6 +1669,10 @@ async fn networks_are_managed_and_place_resolve_clients() {
             None,
         )
         .await;
-    assert_eq!(after["answers"][0]["data"], json!(["192.0.2.20"]), "{after}");
+    assert_eq!(
+        after["answers"][0]["data"],
+        json!(["192.0.2.20"]),
+        "{after}"
+    );
     node.stop().await;
 }

@@ -519,16 +519,14 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
         }
         Command::DeleteGslbRecord { .. } => {}
         Command::PutNetwork { network } => network.validate(&field_path(path, "network"), errors),
-        Command::DeleteNetwork { cidr } => {
-            match cidr.parse::<crate::model::gslb_record::Cidr>() {
-                Ok(parsed) if parsed.to_string() == *cidr => {}
-                Ok(parsed) => errors.push(
-                    field_path(path, "cidr"),
-                    format!("write the network as {parsed}, got {cidr:?}"),
-                ),
-                Err(error) => errors.push(field_path(path, "cidr"), error.to_string()),
-            }
-        }
+        Command::DeleteNetwork { cidr } => match cidr.parse::<crate::model::gslb_record::Cidr>() {
+            Ok(parsed) if parsed.to_string() == *cidr => {}
+            Ok(parsed) => errors.push(
+                field_path(path, "cidr"),
+                format!("write the network as {parsed}, got {cidr:?}"),
+            ),
+            Err(error) => errors.push(field_path(path, "cidr"), error.to_string()),
+        },
         Command::Guarded {
             resource,
             expected,
@@ -1885,7 +1883,10 @@ mod tests {
             },
         ]);
         assert!(results[0].as_ref().unwrap().changed);
-        assert!(!results[1].as_ref().unwrap().changed, "a repeat changes nothing");
+        assert!(
+            !results[1].as_ref().unwrap().changed,
+            "a repeat changes nothing"
+        );
         assert!(results[2].as_ref().unwrap().changed);
         assert_eq!(
             messages(&results[3]),

@@ -41,6 +41,7 @@ use serde_json::Value;
         gslbctl get zone example.com. -o yaml\n  \
         gslbctl apply -f gslb.yaml --dry-run\n  \
         gslbctl delete record www --zone example.com. --type A\n  \
+        gslbctl get networks; gslbctl delete network 198.51.100.0/24\n  \
         gslbctl token create ci --scope write\n  \
         gslbctl drill plan --region eu-west\n  \
         gslbctl drill start --region eu-west --for 10m --max-load 1.5\n  \
@@ -111,6 +112,9 @@ enum Kind {
     /// Overrides (NAME = id).
     #[value(alias = "override")]
     Overrides,
+    /// The client-network table, CIDR → location (NAME = CIDR, e.g. 198.51.100.0/24).
+    #[value(alias = "network")]
+    Networks,
     /// Drills (read-only).
     #[value(alias = "drill")]
     Drills,
@@ -166,7 +170,7 @@ enum Commands {
         command: ZoneCommand,
     },
     /// Make the state match a declarative YAML/JSON file of zones, regions, endpoints,
-    /// checks, records and GSLB records, in one atomic change.
+    /// checks, records, GSLB records and client networks, in one atomic change.
     Apply {
         /// The file (`-` reads stdin).
         #[arg(short = 'f', long = "file")]
@@ -724,6 +728,12 @@ impl Ctl {
                 keep_only_id(&mut rules, name, |rule| &rule.id, "override")?;
                 self.show(&rules, || override_table(&rules))
             }
+            (Kind::Networks, name) => {
+                let mut networks = client.list_networks().await?;
+                let name = name.map(|cidr| canonical_cidr(&cidr)).transpose()?;
+                keep_only_id(&mut networks, name, |network| &network.cidr, "network")?;
+                self.show(&networks, || network_table(&networks))
+            }
             (Kind::Drills, name) => {
                 let mut drills = client.list_drills().await?;
                 keep_only_id(&mut drills, name, |drill| &drill.id, "drill")?;
@@ -803,6 +813,13 @@ impl Ctl {
                         .await?;
                 }
             }
+            Kind::Networks => {
+                for network in parse_one_or_many::<gslb_api::dto::NetworkDto>(&text, file)? {
+                    let result = client.put_network(&network).await?;
+                    self.written(&format!("network {}", network.cidr), result)
+                        .await?;
+                }
+            }
             Kind::Drills => bail!("drills are started by the drill runner, not created here"),
             Kind::Tokens => bail!("create tokens with: gslbctl token create ID --scope SCOPE"),
             Kind::Audit => bail!("the audit log is written by the server, not created"),
@@ -848,6 +865,13 @@ impl Ctl {
                 format!("override {name}"),
                 client.delete_override(name).await?,
             ),
+            Kind::Networks => {
+                let cidr = canonical_cidr(name)?;
+                (
+                    format!("network {cidr}"),
+                    client.delete_network(&cidr).await?,
+                )
+            }
             Kind::Drills => bail!("drills cannot be deleted"),
             Kind::Audit => bail!("the audit log cannot be deleted"),
         };
@@ -934,6 +958,9 @@ struct ApplyFile {
     /// GSLB records, each with its `zone`.
     #[serde(default)]
     gslb_records: Vec<ZonedGslbRecord>,
+    /// Client networks (CIDR → location).
+    #[serde(default)]
+    networks: Vec<gslb_api::dto::NetworkDto>,
 }
 
 /// A GSLB record with its zone.
@@ -1036,6 +1063,41 @@ async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<
         for id in current.keys().filter(|id| !declared.contains(*id)) {
             lines.push(format!("- region {id}"));
             deletes.push((4, ChangeDto::DeleteRegion { id: id.clone() }));
+        }
+    }
+
+    // Client networks.
+    let current: BTreeMap<String, gslb_api::dto::NetworkDto> = client
+        .list_networks()
+        .await?
+        .into_iter()
+        .map(|network| (network.cidr.clone(), network))
+        .collect();
+    let mut declared = BTreeSet::new();
+    for network in &desired.networks {
+        let model = network
+            .to_model("")
+            .map_err(|errors| fields_error(&format!("network {}", network.cidr), errors))?;
+        let normalized = gslb_api::dto::NetworkDto::from_model(&model);
+        if !declared.insert(normalized.cidr.clone()) {
+            bail!("network {} is listed twice", normalized.cidr);
+        }
+        if diff_line(
+            &mut lines,
+            "network",
+            &normalized.cidr,
+            current.get(&normalized.cidr),
+            &normalized,
+        ) {
+            puts.push(ChangeDto::PutNetwork {
+                network: normalized,
+            });
+        }
+    }
+    if prune && !desired.networks.is_empty() {
+        for cidr in current.keys().filter(|cidr| !declared.contains(*cidr)) {
+            lines.push(format!("- network {cidr}"));
+            deletes.push((0, ChangeDto::DeleteNetwork { cidr: cidr.clone() }));
         }
     }
 
@@ -1294,7 +1356,8 @@ async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<
             ));
         }
     }
-    // Deletes after puts, dependents first: records, checks, endpoints, zones, regions.
+    // Deletes after puts, dependents first: records, checks, endpoints, zones, regions
+    // (networks depend on nothing and nothing on them).
     deletes.sort_by_key(|(order, _)| *order);
     let mut changes = puts;
     changes.extend(deletes.into_iter().map(|(_, change)| change));
@@ -1491,6 +1554,42 @@ fn region_table(regions: &[RegionDto]) {
             })
             .collect(),
     );
+}
+
+fn network_table(networks: &[gslb_api::dto::NetworkDto]) {
+    let or_dash = |text: Option<String>| text.unwrap_or_else(|| "-".to_string());
+    print_table(
+        &[
+            "CIDR",
+            "CONTINENT",
+            "COUNTRY",
+            "SUBDIVISION",
+            "ASN",
+            "LAT",
+            "LON",
+        ],
+        networks
+            .iter()
+            .map(|n| {
+                vec![
+                    n.cidr.clone(),
+                    or_dash(n.continent.clone()),
+                    or_dash(n.country.clone()),
+                    or_dash(n.subdivision.clone()),
+                    or_dash(n.asn.map(|asn| asn.to_string())),
+                    or_dash(n.lat.map(|lat| lat.to_string())),
+                    or_dash(n.lon.map(|lon| lon.to_string())),
+                ]
+            })
+            .collect(),
+    );
+}
+
+/// `text` as the canonical CIDR the server keys networks by.
+fn canonical_cidr(text: &str) -> Result<String> {
+    gslb_api::dto::network::parse_cidr(text)
+        .map(|cidr| cidr.to_string())
+        .map_err(|message| anyhow!("bad network {text:?}: {message}"))
 }
 
 fn endpoint_table(endpoints: &[EndpointDto]) {

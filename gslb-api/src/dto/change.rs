@@ -287,7 +287,9 @@ impl BatchRequest {
                                 Some(first) => {
                                     errors.push(
                                         format!("{path}.network.cidr"),
-                                        format!("{key} is listed twice (first at changes[{first}])"),
+                                        format!(
+                                            "{key} is listed twice (first at changes[{first}])"
+                                        ),
                                     );
                                     None
                                 }

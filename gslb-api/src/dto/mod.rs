@@ -41,8 +41,7 @@ pub use network::NetworkDto;
 pub use overrides::{DrillDto, OverrideActionDto, OverrideDto};
 pub use page::{
     AuditPage, CheckPage, DrillPage, EndpointPage, GslbRecordPage, NetworkPage, OverridePage,
-    PageQuery,
-    RecordPage, RegionPage, TokenPage, ZonePage,
+    PageQuery, RecordPage, RegionPage, TokenPage, ZonePage,
 };
 pub use record::{RecordSetDto, RecordTypeDto};
 pub use region::{LocationDto, RegionDto};

@@ -54,7 +54,9 @@ fn micro(path: &str, value: Option<f64>, limit: f64, errors: &mut FieldErrors) -
 
 /// The canonical text of a CIDR given by a user, or the reason it is not one.
 pub fn parse_cidr(text: &str) -> Result<Cidr, String> {
-    text.trim().parse::<Cidr>().map_err(|error| error.to_string())
+    text.trim()
+        .parse::<Cidr>()
+        .map_err(|error| error.to_string())
 }
 
 impl NetworkDto {
@@ -70,8 +72,12 @@ impl NetworkDto {
         let lat_micro = micro(&format!("{prefix}lat"), self.lat, 90.0, &mut errors);
         let lon_micro = micro(&format!("{prefix}lon"), self.lon, 180.0, &mut errors);
         match (self.lat, self.lon) {
-            (Some(_), None) => errors.push(format!("{prefix}lon"), "missing; give lat and lon together"),
-            (None, Some(_)) => errors.push(format!("{prefix}lat"), "missing; give lat and lon together"),
+            (Some(_), None) => {
+                errors.push(format!("{prefix}lon"), "missing; give lat and lon together")
+            }
+            (None, Some(_)) => {
+                errors.push(format!("{prefix}lat"), "missing; give lat and lon together")
+            }
             _ => {}
         }
         let cidr = match parse_cidr(&self.cidr) {

@@ -197,7 +197,11 @@ fn explain_gslb(
 
 /// One `explain` line saying where the client was placed and by what.
 fn placement(client: &str, facts: &ClientFacts, locator: &ClientLocator) -> String {
-    let cell = format!("{}/{}", facts.addr, facts.geo_prefix);
+    let cell = format!(
+        "{}/{}",
+        gslb_store::model::gslb_record::mask(facts.addr, facts.geo_prefix),
+        facts.geo_prefix
+    );
     match facts.geo_source {
         GeoSource::Network => format!(
             "client {client}: {} by the replicated network table (/v1/networks), alike for {cell}",

@@ -296,10 +296,7 @@ impl ClientLocator {
             Some(hit) => {
                 // An IPv4 address in a database without an IPv4 subtree reports an IPv6
                 // network; clamp to the family so the scope stays a valid length.
-                let prefix = hit
-                    .network_prefix
-                    .max(cell_prefix)
-                    .min(family_width(addr));
+                let prefix = hit.network_prefix.max(cell_prefix).min(family_width(addr));
                 let source = if hit.facts.is_unknown() {
                     GeoSource::Unknown
                 } else {
@@ -395,11 +392,17 @@ mod tests {
             networks.insert(entry.key(), entry);
         }
         assert!(locator.follow_networks(&networks));
-        assert!(!locator.follow_networks(&networks), "unchanged: not rebuilt");
+        assert!(
+            !locator.follow_networks(&networks),
+            "unchanged: not rebuilt"
+        );
         assert_eq!(clone.network_count(), 3, "clones share the table");
         let at = |addr: &str| clone.locate(addr.parse().unwrap());
         let (geo, prefix, source) = at("10.1.2.3");
-        assert_eq!((geo.country, prefix, source), (Code::new("FR"), 16, GeoSource::Network));
+        assert_eq!(
+            (geo.country, prefix, source),
+            (Code::new("FR"), 16, GeoSource::Network)
+        );
         assert_eq!(geo.lat_lon, Some((48.0, 2.0)));
         assert_eq!(geo.asn, Some(64_501));
         let (geo, prefix, source) = at("10.0.0.1");
@@ -409,9 +412,15 @@ mod tests {
             "inside 10/8, beside 10.1/16"
         );
         let (geo, prefix, source) = at("192.0.2.9");
-        assert_eq!((geo.country, prefix, source), (Code::new("DE"), 24, GeoSource::Table));
+        assert_eq!(
+            (geo.country, prefix, source),
+            (Code::new("DE"), 24, GeoSource::Table)
+        );
         let (geo, prefix, source) = at("203.0.113.9");
-        assert_eq!((geo.country, prefix, source), (Code::new("BE"), 24, GeoSource::Network));
+        assert_eq!(
+            (geo.country, prefix, source),
+            (Code::new("BE"), 24, GeoSource::Network)
+        );
         networks.remove("203.0.113.0/24");
         assert!(locator.follow_networks(&networks));
         let (geo, _, source) = at("203.0.113.9");

@@ -62,10 +62,7 @@ impl Network {
             if v6.to_ipv4_mapped().is_some() && self.cidr.prefix() >= 96 {
                 errors.push(
                     format!("{prefix}cidr"),
-                    format!(
-                        "{} is an IPv4-mapped network; write it as IPv4",
-                        self.cidr
-                    ),
+                    format!("{} is an IPv4-mapped network; write it as IPv4", self.cidr),
                 );
             }
         }
@@ -73,7 +70,10 @@ impl Network {
             if !CONTINENTS.contains(&continent.as_str()) {
                 errors.push(
                     format!("{prefix}continent"),
-                    format!("must be one of {}, got {continent:?}", CONTINENTS.join(", ")),
+                    format!(
+                        "must be one of {}, got {continent:?}",
+                        CONTINENTS.join(", ")
+                    ),
                 );
             }
         }
@@ -240,8 +240,10 @@ mod tests {
         };
         assert_eq!(
             check(&empty),
-            ["network.cidr: must give at least one of continent, country, subdivision, asn, \
-              lat and lon"]
+            [
+                "network.cidr: must give at least one of continent, country, subdivision, asn, \
+              lat and lon"
+            ]
         );
         let far = Network {
             lon_micro: Some(-180_000_001),
@@ -255,7 +257,11 @@ mod tests {
 
     #[test]
     fn bad_cidrs_never_become_networks() {
-        let parse = |json: &str| serde_json::from_str::<Network>(json).unwrap_err().to_string();
+        let parse = |json: &str| {
+            serde_json::from_str::<Network>(json)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(parse(r#"{"cidr":"198.51.100.1/24","country":"DE"}"#).contains("host bits set"));
         assert!(parse(r#"{"cidr":"198.51.100.0/33","country":"DE"}"#).contains("bad prefix"));
         assert!(parse(r#"{"cidr":"nonsense","country":"DE"}"#).contains("no '/prefix'"));
