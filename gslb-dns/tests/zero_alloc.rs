@@ -119,7 +119,24 @@ fn gslb_responder() -> Responder {
             .or_default()
             .insert(record.rtype, record);
     }
-    Responder::new(compile_plan(&state), ResponderOptions::default())
+    let responder = Responder::new(compile_plan(&state), ResponderOptions::default());
+    // A replicated client-network table (`/v1/networks`) that covers the ECS subnets asked,
+    // so locating through it is measured too.
+    let mut networks = std::collections::BTreeMap::new();
+    for (cidr, country) in [("192.0.2.0/25", "DE"), ("2001:db8::/48", "US")] {
+        let network = gslb_store::model::Network {
+            cidr: cidr.parse().unwrap(),
+            continent: None,
+            country: Some(country.to_string()),
+            subdivision: None,
+            asn: None,
+            lat_micro: None,
+            lon_micro: None,
+        };
+        networks.insert(network.key(), network);
+    }
+    assert!(responder.locator().follow_networks(&networks));
+    responder
 }
 
 /// The fast path answers positive, NXDOMAIN, NODATA, wildcard, CNAME, referral, refused,
