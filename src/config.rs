@@ -33,7 +33,8 @@
 //! mmdb = "GeoLite2-City.mmdb" # optional MaxMind DB; must load at start
 //! reload_interval = "60s"    # re-read when the file changed; a bad file keeps the last good
 //!
-//! [[dns.geo.networks]]       # operator table; the longest prefix wins over the mmdb
+//! [[dns.geo.networks]]       # this node's table; with /v1/networks the longest prefix wins
+//!                            # (this table at an equal prefix), both win over the mmdb
 //! cidr = "198.51.100.0/24"
 //! country = "DE"             # any of: country, continent, subdivision, asn, lat + lon
 //! continent = "EU"

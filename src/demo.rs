@@ -936,8 +936,9 @@ fn print_banner(args: &DemoArgs, data_dir: &Path, plan: &Plan, nodes: &[Node]) {
         .map_or_else(|| "gslbctl".to_string(), |path| path.display().to_string());
     let resolve = format!("{gslbctl} resolve");
     say!("  # the same with gslbctl: status, health with every vote, and why www answers");
-    say!("  # a client what it does (the API does not place clients yet: [dns.geo] is the DNS");
-    say!("  # nodes', so resolve shows the branch for clients of unknown location)");
+    say!("  # a client what it does (the API places clients by /v1/networks and its own");
+    say!("  # [dns.geo]; the demo's table is the DNS nodes' [dns.geo], so resolve shows the");
+    say!("  # branch for clients of unknown location unless you `gslbctl create networks`)");
     say!("  export GSLB_API={api} GSLB_TOKEN={token}");
     say!("  {gslbctl} cluster status");
     say!("  {gslbctl} health");

@@ -354,3 +354,93 @@ fn completion_scripts_load_in_their_shell() {
         );
     }
 }
+
+/// What does this test do: `gslbctl create networks -f` writes client networks, `get
+/// networks` lists them (table and JSON, one by CIDR in any spelling), `apply -f` with a
+/// `networks:` section diffs and changes them in one version and `--prune` removes the
+/// undeclared, a file listing a CIDR twice or holding a bad one fails naming it, and `delete
+/// network` removes one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gslbctl_manages_the_network_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path()).await;
+    let file = dir.path().join("nets.yaml");
+    std::fs::write(
+        &file,
+        "- {cidr: 198.51.100.0/24, country: DE, continent: EU, subdivision: DE-BY, asn: 64500}\n\
+         - {cidr: '2001:db8::/32', country: US, lat: 39.04, lon: -77.49}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (ok, stdout, stderr) = node
+        .ctl(&["create", "networks", "-f", path, "--no-wait"])
+        .await;
+    assert!(ok, "{stdout}{stderr}");
+    let (ok, table, _) = node.ctl(&["get", "networks"]).await;
+    assert!(ok);
+    assert!(
+        table.contains("CIDR") && table.contains("198.51.100.0/24"),
+        "{table}"
+    );
+    assert!(
+        table.contains("DE-BY") && table.contains("64500"),
+        "{table}"
+    );
+    let (ok, json, _) = node
+        .ctl(&["get", "network", "2001:DB8::/32", "-o", "json"])
+        .await;
+    assert!(ok, "{json}");
+    let one: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(one[0]["cidr"], "2001:db8::/32", "{json}");
+    assert_eq!(one[0]["lon"], -77.49);
+
+    let apply = dir.path().join("apply.yaml");
+    std::fs::write(
+        &apply,
+        "networks:\n  - {cidr: 198.51.100.0/24, country: AT, continent: EU}\n  \
+         - {cidr: 203.0.113.0/24, country: NL}\n",
+    )
+    .unwrap();
+    let apply_path = apply.to_str().unwrap();
+    let (ok, diff, _) = node
+        .ctl(&["apply", "-f", apply_path, "--dry-run", "--prune"])
+        .await;
+    assert!(ok, "{diff}");
+    assert!(diff.contains("~ network 198.51.100.0/24"), "{diff}");
+    assert!(diff.contains("+ network 203.0.113.0/24"), "{diff}");
+    assert!(diff.contains("- network 2001:db8::/32"), "{diff}");
+    let before = node.handle.state().version;
+    let (ok, out, err) = node
+        .ctl(&["apply", "-f", apply_path, "--prune", "--no-wait"])
+        .await;
+    assert!(ok, "{out}{err}");
+    let state = node.handle.state();
+    assert_eq!(state.version, before + 1, "one atomic change");
+    let keys: Vec<&str> = state.networks.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["198.51.100.0/24", "203.0.113.0/24"]);
+    assert_eq!(
+        state.networks["198.51.100.0/24"].country.as_deref(),
+        Some("AT")
+    );
+
+    std::fs::write(
+        &apply,
+        "networks:\n  - {cidr: 203.0.113.0/24, country: NL}\n  - {cidr: 203.0.113.0/24, country: BE}\n",
+    )
+    .unwrap();
+    let (ok, _, err) = node.ctl(&["apply", "-f", apply_path]).await;
+    assert!(!ok);
+    assert!(err.contains("203.0.113.0/24 is listed twice"), "{err}");
+    std::fs::write(&file, "- {cidr: 203.0.113.1/24, country: NL}\n").unwrap();
+    let (ok, _, err) = node.ctl(&["create", "networks", "-f", path]).await;
+    assert!(!ok);
+    assert!(err.contains("cidr") && err.contains("host bits"), "{err}");
+
+    let (ok, out, err) = node
+        .ctl(&["delete", "network", "203.0.113.0/24", "--no-wait"])
+        .await;
+    assert!(ok, "{out}{err}");
+    let keys: Vec<String> = node.handle.state().networks.keys().cloned().collect();
+    assert_eq!(keys, ["198.51.100.0/24"]);
+    node.stop().await;
+}
