@@ -756,3 +756,102 @@ fn the_network_table_from_the_api_places_dns_clients() {
     let (explained, source, _) = resolve_placed(learner_api, "country.cp.test", "192.0.2.200/32");
     assert_eq!((explained, source.as_str()), (back, "geo_ip"));
 }
+
+/// What does this test do: a `latency` record orders regions by the client-network latency
+/// table (`rtt_ms` of `/v1/networks` entries) for ECS clients inside a listed network, with
+/// the entry's prefix as the ECS scope, and by the node's probe RTTs (none here: children in
+/// order) for everyone else; a region that goes down passes its clients to the next nearest;
+/// `/v1/resolve` agrees with dig. An entry with RTTs only places nobody: the MaxMind DB still
+/// locates its clients for geo records. An RTT for an unknown region is refused, named.
+#[test]
+fn latency_records_follow_the_network_rtt_table() {
+    let root = TempDir::new("gslb-dns-latency-table");
+    let mmdb = root.0.join("GeoIP2-City.mmdb");
+    write_mmdb(&mmdb, &[("192.0.2.0/23", "US", "NA")]);
+    let dns_extra = LEARNER_DNS.replace(
+        "[dns.geo]\n",
+        &format!("[dns.geo]\nmmdb = \"{}\"\n", mmdb.display()),
+    );
+    let cluster = Cluster::start_with(&root, &dns_extra);
+    let dns = cluster.learner.dns.unwrap();
+    for id in ["eu-1", "us-1", "ap-1"] {
+        cluster.write(
+            "PUT",
+            &format!("/v1/checks/{id}-ext"),
+            &format!(
+                r#"{{"id":"{id}-ext","endpoint":"{id}","kind":{{"type":"external","ttl_ms":60000}},
+                    "vantages":["monitor"],"quorum":1}}"#
+            ),
+        );
+    }
+    cluster.report(&[]);
+    cluster.put_gslb_record(
+        r#"{"name":"near","type":"A","ttl":30,"unknown_as":"up",
+            "policy":{"latency":[{"region":"eu"},{"region":"us"},{"region":"ap"}]}}"#,
+    );
+    cluster.put_gslb_record(COUNTRY_RECORD);
+    let near = |subnet: &str| ask(dns, "near.cp.test", Some(subnet));
+    assert_eq!(
+        near("192.0.2.0/24").answers,
+        ["10.0.0.1"],
+        "no RTT known: children in order"
+    );
+
+    eprintln!("-- phase: RTTs for 192.0.2.0/24 through the API");
+    let (status, body) = http(
+        cluster.voter.http,
+        "PUT",
+        "/v1/networks/192.0.2.0%2F24",
+        Some(TOKEN),
+        Some(r#"{"cidr":"192.0.2.0/24","rtt_ms":{"eu":120,"mars":3}}"#),
+    )
+    .expect("a reply");
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("rtt_ms.mars") && body.contains("no region"),
+        "{body}"
+    );
+    cluster.write(
+        "PUT",
+        "/v1/networks/192.0.2.0%2F24",
+        r#"{"cidr":"192.0.2.0/24","rtt_ms":{"eu":120,"us":15,"ap":200}}"#,
+    );
+    wait_until(
+        CONVERGE,
+        "192.0.2.0/24 to be sent to us, its nearest",
+        || near("192.0.2.0/24").answers == ["10.1.0.1"],
+    );
+    let inside = near("192.0.2.7/32");
+    assert_eq!(inside.answers, ["10.1.0.1"], "{inside:?}");
+    assert_eq!(
+        inside.scope,
+        Some(24),
+        "the table's /24 decides: {inside:?}"
+    );
+    assert_eq!(
+        resolve(cluster.learner.http, "near.cp.test", "192.0.2.7/32"),
+        inside,
+        "/v1/resolve agrees with dig"
+    );
+    assert_eq!(
+        near("198.18.5.0/24").answers,
+        ["10.0.0.1"],
+        "a client outside the table: probe RTTs (none), children in order"
+    );
+    assert_eq!(
+        ask(dns, "country.cp.test", Some("192.0.2.7/32")).answers,
+        ["10.1.0.1"],
+        "an RTT-only entry places nobody: the MaxMind DB still says US"
+    );
+
+    eprintln!("-- phase: the nearest region goes down: the next nearest takes its clients");
+    cluster.report(&["us-1-ext"]);
+    wait_until(CONVERGE, "us down: eu (120 ms) before ap (200 ms)", || {
+        near("192.0.2.0/24").answers == ["10.0.0.1"]
+    });
+    assert_eq!(
+        resolve(cluster.learner.http, "near.cp.test", "192.0.2.0/24"),
+        near("192.0.2.0/24"),
+        "/v1/resolve agrees with dig"
+    );
+}

@@ -26,6 +26,7 @@ fn locator_with(n: u32) -> (ClientLocator, Duration) {
             asn: None,
             lat_micro: None,
             lon_micro: None,
+            rtt_ms: Default::default(),
         };
         networks.insert(network.key(), network);
     }

@@ -132,6 +132,7 @@ fn gslb_responder() -> Responder {
             asn: None,
             lat_micro: None,
             lon_micro: None,
+            rtt_ms: Default::default(),
         };
         networks.insert(network.key(), network);
     }

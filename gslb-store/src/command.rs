@@ -518,7 +518,18 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
             check_gslb_record(state, record, &field_path(path, "record"), errors)
         }
         Command::DeleteGslbRecord { .. } => {}
-        Command::PutNetwork { network } => network.validate(&field_path(path, "network"), errors),
+        Command::PutNetwork { network } => {
+            let path = field_path(path, "network");
+            network.validate(&path, errors);
+            for region in network.rtt_ms.keys() {
+                if !state.regions.contains_key(region) {
+                    errors.push(
+                        format!("{path}.rtt_ms.{region}"),
+                        format!("no region {region:?}"),
+                    );
+                }
+            }
+        }
         Command::DeleteNetwork { cidr } => match cidr.parse::<crate::model::gslb_record::Cidr>() {
             Ok(parsed) if parsed.to_string() == *cidr => {}
             Ok(parsed) => errors.push(
@@ -1843,6 +1854,7 @@ mod tests {
             asn: None,
             lat_micro: None,
             lon_micro: None,
+            rtt_ms: Default::default(),
         }
     }
 

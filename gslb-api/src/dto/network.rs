@@ -2,12 +2,15 @@
 //! table with its coordinates in degrees (the model keeps integer micro-degrees, so the
 //! value survives JSON round trips bit for bit).
 
+use std::collections::BTreeMap;
+
 use gslb_store::model::gslb_record::Cidr;
 use gslb_store::model::{FieldErrors, Network};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// One client network and where its clients are; give at least one fact.
+/// One client network, where its clients are, and how far from each region; give at least
+/// one fact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkDto {
@@ -37,6 +40,11 @@ pub struct NetworkDto {
     #[schema(minimum = -180.0, maximum = 180.0)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lon: Option<f64>,
+    /// Round-trip time from this network to regions in milliseconds (0..=60000), by region
+    /// id: `latency` policies order regions by it for clients inside the network. An entry
+    /// with only RTTs places nobody (geo lookups pass over it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rtt_ms: BTreeMap<String, u32>,
 }
 
 /// Degrees to micro-degrees, refusing what is out of `limit`.
@@ -96,6 +104,7 @@ impl NetworkDto {
             asn: self.asn,
             lat_micro,
             lon_micro,
+            rtt_ms: self.rtt_ms.clone(),
         })
     }
 
@@ -110,6 +119,7 @@ impl NetworkDto {
             asn: network.asn,
             lat,
             lon,
+            rtt_ms: network.rtt_ms.clone(),
         }
     }
 }

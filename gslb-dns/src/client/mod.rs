@@ -225,9 +225,11 @@ impl ClientLocator {
         if self.networks.load().source == *networks {
             return false;
         }
+        // Entries with RTTs only place nobody: they must not hide the MaxMind DB's answer.
         let table = PrefixTable::new(
             networks
                 .values()
+                .filter(|network| network.has_location())
                 .map(|network| (network.cidr, network_facts(network))),
         );
         self.networks.store(Arc::new(NetworkTable {
@@ -362,6 +364,7 @@ mod tests {
             asn: Some(64_501),
             lat_micro: Some(48_000_000),
             lon_micro: Some(2_000_000),
+            rtt_ms: Default::default(),
         }
     }
 

@@ -238,7 +238,8 @@ impl PolicyInputs {
     }
 
     /// Inputs for a DNS node at `vantage` (its region id, for prober RTTs) from a state and
-    /// the health derived from it (`gslb_store::model::derive_health`).
+    /// the health derived from it (`gslb_store::model::derive_health`), with the replicated
+    /// networks' `rtt_ms` as the client-network latency table.
     pub fn from_state(
         state: &State,
         health: &HealthView,
@@ -247,6 +248,22 @@ impl PolicyInputs {
         let mut inputs =
             PolicyInputs::from_model(&state.regions, &state.endpoints, &state.overrides)?;
         inputs.apply_health(health, vantage);
+        let measured: Vec<_> = state
+            .networks
+            .values()
+            .filter(|network| !network.rtt_ms.is_empty())
+            .map(|network| {
+                let rtts = network
+                    .rtt_ms
+                    .iter()
+                    .map(|(region, ms)| (region.clone(), ms.saturating_mul(1000)))
+                    .collect();
+                (network.cidr, rtts)
+            })
+            .collect();
+        if !measured.is_empty() {
+            inputs.set_latency_table(measured);
+        }
         Ok(inputs)
     }
 

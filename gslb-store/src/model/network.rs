@@ -1,11 +1,18 @@
 //! `Network`: one entry of the replicated client-network table, a CIDR and where the clients
-//! inside it are (continent, country, subdivision, ASN, coordinates).
+//! inside it are (continent, country, subdivision, ASN, coordinates), and how far they are
+//! from each region (`rtt_ms`: the client-network latency table `latency` policies prefer
+//! to the probers' RTTs, as operators measure it with RUM or resolver-side probes).
+//!
+//! An entry with only `rtt_ms` places nobody: the location lookup skips it, so it never
+//! hides a MaxMind answer for its network.
 //!
 //! DNS nodes and `/v1/resolve` locate a client by this table together with their own
 //! `[[dns.geo.networks]]` config table (the longest prefix wins across both; at an equal
 //! prefix the node's config entry wins) and only then by their GeoIP database. The table is
 //! keyed by the network's canonical text (`198.51.100.0/24`, `2001:db8::/32`), so each network
 //! appears once.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,12 +45,29 @@ pub struct Network {
     /// Longitude in millionths of a degree (with `lat_micro`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lon_micro: Option<i32>,
+    /// Round-trip time from this network to regions, milliseconds, by region id: `latency`
+    /// policies order regions by it for clients inside the network (else by the answering
+    /// node's probe RTTs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rtt_ms: BTreeMap<String, u32>,
 }
+
+/// The largest RTT an entry may give, milliseconds.
+pub const MAX_RTT_MS: u32 = 60_000;
 
 impl Network {
     /// The table key: the network's canonical text.
     pub fn key(&self) -> String {
         self.cidr.to_string()
+    }
+
+    /// Whether it says anything about where its clients are (else it only carries RTTs).
+    pub fn has_location(&self) -> bool {
+        self.continent.is_some()
+            || self.country.is_some()
+            || self.subdivision.is_some()
+            || self.asn.is_some()
+            || self.lat_micro.is_some()
     }
 
     /// Latitude and longitude in degrees, when both are given.
@@ -137,16 +161,19 @@ impl Network {
             ),
             _ => {}
         }
-        let nothing = self.continent.is_none()
-            && self.country.is_none()
-            && self.subdivision.is_none()
-            && self.asn.is_none()
-            && self.lat_micro.is_none()
-            && self.lon_micro.is_none();
-        if nothing {
+        for (region, rtt) in &self.rtt_ms {
+            if *rtt > MAX_RTT_MS {
+                errors.push(
+                    format!("{prefix}rtt_ms.{region}"),
+                    format!("must be at most {MAX_RTT_MS} ms, got {rtt}"),
+                );
+            }
+        }
+        if !self.has_location() && self.lon_micro.is_none() && self.rtt_ms.is_empty() {
             errors.push(
                 format!("{prefix}cidr"),
-                "must give at least one of continent, country, subdivision, asn, lat and lon",
+                "must give at least one of continent, country, subdivision, asn, lat and lon, \
+                 or rtt_ms",
             );
         }
     }
@@ -170,6 +197,7 @@ mod tests {
             asn: Some(64_500),
             lat_micro: Some(48_137_000),
             lon_micro: Some(11_575_000),
+            rtt_ms: BTreeMap::new(),
         }
     }
 
@@ -206,6 +234,7 @@ mod tests {
             asn: None,
             lat_micro: Some(91_000_000),
             lon_micro: None,
+            rtt_ms: Default::default(),
         };
         let faults = check(&bad);
         for field in [
@@ -237,14 +266,25 @@ mod tests {
             asn: None,
             lat_micro: None,
             lon_micro: None,
+            rtt_ms: Default::default(),
         };
         assert_eq!(
             check(&empty),
             [
                 "network.cidr: must give at least one of continent, country, subdivision, asn, \
-              lat and lon"
+              lat and lon, or rtt_ms"
             ]
         );
+        let latency_only = Network {
+            rtt_ms: [("eu".to_string(), 12), ("us".to_string(), 60_001)].into(),
+            ..empty.clone()
+        };
+        assert_eq!(
+            check(&latency_only),
+            ["network.rtt_ms.us: must be at most 60000 ms, got 60001"],
+            "RTTs alone are a fact; each is bounded"
+        );
+        assert!(!latency_only.has_location());
         let far = Network {
             lon_micro: Some(-180_000_001),
             ..network()
