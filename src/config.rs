@@ -65,6 +65,15 @@
 //! api = "http://127.0.0.1:8061"  # optional; defaults to this node's own control.listen
 //! token_file = "/etc/gslb/prober-token"  # or token = "..."; a token with the prober scope
 //!
+//! [control.tls]             # optional: the HTTP listener speaks only TLS, peers are called
+//!                            # with https (set it on every node of the cluster)
+//! cert = "tls/node.crt"      # PEM chain, end entity first; relative to this file
+//! key = "tls/node.key"       # PEM private key (PKCS#8, PKCS#1 or SEC1) of that certificate
+//! ca = "tls/ca.crt"          # optional: the CAs peers' certificates are checked against
+//!                            # (else the system roots)
+//! reload_interval = "60s"    # cert and key are re-read when they change; a bad pair keeps
+//!                            # the last good one
+//!
 //! [control.raft]
 //! heartbeat = "300ms"
 //! election_min = "1500ms"    # at least 3 heartbeats
@@ -84,12 +93,13 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use gslb_api::tls::{ServerTls, TlsFile};
 use gslb_dns::client::{Code, GeoFacts, GeoIpDatabase, PrefixTable};
 use gslb_dns::net::{Cidr, ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
 use gslb_dns::ResponderOptions;
 use gslb_store::model::gslb_record::Cidr as ClientCidr;
 use gslb_store::model::ident::validate_id;
-use gslb_store::raft::{ClusterSecret, RaftSettings};
+use gslb_store::raft::{ClientTls, ClusterSecret, RaftSettings};
 use gslb_store::{DomainName, FieldErrors};
 use serde::Deserialize;
 use toml::Spanned;
@@ -394,6 +404,27 @@ pub struct RawControl {
     /// `[control.raft]`.
     #[serde(default)]
     pub raft: RawRaft,
+    /// `[control.tls]`: absent = plain HTTP.
+    pub tls: Option<RawTls>,
+}
+
+/// `[control.tls]`: the node's HTTP listener speaks only TLS and it calls peers with https.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// PEM certificate chain, end entity first.
+    pub cert: Sp<String>,
+    /// PEM private key of that certificate.
+    pub key: Sp<String>,
+    /// PEM CAs peers' certificates are verified with; absent = the system roots.
+    pub ca: Option<Sp<String>>,
+    /// How often cert and key are checked for a change.
+    #[serde(default = "default_tls_reload_interval")]
+    pub reload_interval: Sp<String>,
+}
+
+fn default_tls_reload_interval() -> Sp<String> {
+    unspanned("60s".to_string())
 }
 
 fn default_stale_after() -> Sp<String> {
@@ -534,6 +565,19 @@ pub struct ControlConfig {
     pub stale_after: Duration,
     /// `/metrics` without a token.
     pub metrics_open: bool,
+    /// The HTTP listener's TLS, when `[control.tls]` is present (certificate loaded).
+    pub tls: Option<TlsSettings>,
+    /// How this node calls peers' (and its own) HTTP: plain, or https with `[control.tls].ca`.
+    pub peer_tls: ClientTls,
+}
+
+/// The validated `[control.tls]` section.
+#[derive(Debug, Clone)]
+pub struct TlsSettings {
+    /// The certificate and key, loaded and checked against each other.
+    pub server: ServerTls,
+    /// How often the files are checked for a change.
+    pub reload_interval: Duration,
 }
 
 /// The validated `[dns.geo]` section, its database already opened.
@@ -1463,6 +1507,10 @@ fn control(
     {
         problems.push(raw.stale_after.span(), "control.stale_after", "must be > 0");
     }
+    let (tls, peer_tls) = match &raw.tls {
+        Some(tls) => tls_settings(tls, base, problems),
+        None => (None, Some(ClientTls::plain())),
+    };
 
     if problems.found.len() > before {
         return None;
@@ -1480,7 +1528,68 @@ fn control(
         api_token,
         stale_after,
         metrics_open: raw.metrics_open,
+        tls,
+        peer_tls: peer_tls?,
     })
+}
+
+/// Checks `[control.tls]`: loads the certificate and key (they must match) and the CAs,
+/// each problem with its line and path.
+fn tls_settings(
+    raw: &RawTls,
+    base: &Path,
+    problems: &mut Problems<'_>,
+) -> (Option<TlsSettings>, Option<ClientTls>) {
+    let before = problems.found.len();
+    let reload_interval = duration(
+        &raw.reload_interval,
+        "control.tls.reload_interval",
+        problems,
+    );
+    if reload_interval.is_zero() && problems.found.len() == before {
+        problems.push(
+            raw.reload_interval.span(),
+            "control.tls.reload_interval",
+            "must be > 0",
+        );
+    }
+    let cert_path = base.join(raw.cert.get_ref());
+    let key_path = base.join(raw.key.get_ref());
+    let server = match ServerTls::load(cert_path, key_path) {
+        Ok(server) => Some(server),
+        Err(error) => {
+            let (span, field) = match error.file {
+                TlsFile::Cert => (raw.cert.span(), "control.tls.cert"),
+                TlsFile::Key => (raw.key.span(), "control.tls.key"),
+            };
+            problems.push(span, field, error.message);
+            None
+        }
+    };
+    let peer_tls = match &raw.ca {
+        None => Some(ClientTls::https(None).expect("no CA file to parse")),
+        Some(ca) => {
+            let path = base.join(ca.get_ref());
+            let parsed = std::fs::read(&path)
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))
+                .and_then(|pem| {
+                    ClientTls::https(Some(&pem))
+                        .map_err(|error| format!("{}: {error}", path.display()))
+                });
+            match parsed {
+                Ok(tls) => Some(tls),
+                Err(message) => {
+                    problems.push(ca.span(), "control.tls.ca", message);
+                    None
+                }
+            }
+        }
+    };
+    let settings = server.map(|server| TlsSettings {
+        server,
+        reload_interval,
+    });
+    (settings, peer_tls)
 }
 
 /// Checks `[control.raft]` with lines, then the store's own rules for the rest.

@@ -71,7 +71,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         .advertise
         .clone()
         .unwrap_or_else(|| bound.to_string());
-    tracing::info!("listening on http {bound}");
+    tracing::info!(tls = control.tls.is_some(), "listening on http {bound}");
 
     let mut options = NodeOptions::new(
         control.node_id,
@@ -81,6 +81,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     );
     options.raft = control.raft.clone();
     options.report_applied = config.dns;
+    options.peer_tls = control.peer_tls.clone();
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
@@ -101,14 +102,30 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         metrics_open: control.metrics_open,
         // `/v1/resolve` places clients as this node's DNS role would.
         locator: ClientLocator::new(config.geo.networks.clone(), config.geo.database.clone()),
+        peer_tls: control.peer_tls.clone(),
         ..ApiOptions::default()
     };
-    let http = tokio::spawn(gslb_api::serve(
-        listener,
-        node.clone(),
-        api_options,
-        http_stop.clone().cancelled_owned(),
-    ));
+    let http_shutdown = http_stop.clone().cancelled_owned();
+    let (http, cert_reloader) = match &control.tls {
+        None => (
+            tokio::spawn(gslb_api::serve(
+                listener,
+                node.clone(),
+                api_options,
+                http_shutdown,
+            )),
+            None,
+        ),
+        Some(tls) => {
+            let server = tls.server.clone();
+            let reloader = server.spawn_reloader(tls.reload_interval);
+            let node = node.clone();
+            let serve = async move {
+                gslb_api::serve_tls(listener, &server, node, api_options, http_shutdown).await
+            };
+            (tokio::spawn(serve), Some(reloader))
+        }
+    };
 
     // Every node watches drills; only the leader's supervisor acts.
     let drills = gslb_api::drills::supervisor::spawn_supervisor(node.clone());
@@ -164,6 +181,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         Some(settings) => Some(crate::prober::spawn_prober_role(
             settings,
             bound,
+            &advertise,
+            &control.peer_tls,
             node.state_watch(),
         )?),
         None => None,
@@ -216,6 +235,9 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         tracing::info!(tcp_connections_cut = left, "dns stopped");
     }
     http_stop.cancel();
+    if let Some(reloader) = cert_reloader {
+        reloader.abort();
+    }
     match tokio::time::timeout(HTTP_DRAIN, http).await {
         Ok(Ok(Ok(()))) => tracing::info!("http stopped"),
         Ok(Ok(Err(error))) => tracing::warn!("http server: {error}"),

@@ -18,6 +18,7 @@ use gslb_prober::{
     http_client, plan_probes, spawn_prober, ObservationSink, Probe, ProberConfig, ProberHandle,
     SinkError,
 };
+use gslb_store::raft::ClientTls;
 use gslb_store::StateWatch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -92,17 +93,23 @@ impl ProberRole {
 }
 
 /// Starts the prober of `settings.vantage` on the checks of `state`, reporting to
-/// `settings.api` or else to this node's own HTTP server at `own_http`.
+/// `settings.api` or else to this node's own HTTP server at `own_http` (over https, when
+/// `tls` says the listener speaks it, at `advertise`: the name its certificate is for).
 pub fn spawn_prober_role(
     settings: &ProberSettings,
     own_http: SocketAddr,
+    advertise: &str,
+    tls: &ClientTls,
     mut state: StateWatch,
 ) -> Result<ProberRole, ProberError> {
-    let api = settings
-        .api
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", reachable(own_http)));
-    let client = Client::new(&api, Some(settings.token.clone()))?;
+    let api = settings.api.clone().unwrap_or_else(|| {
+        if tls.is_https() {
+            tls.url(advertise, "")
+        } else {
+            format!("http://{}", reachable(own_http))
+        }
+    });
+    let client = Client::with_tls(&api, Some(settings.token.clone()), tls)?;
     let checks_client = http_client().map_err(|error| ProberError::Checks(error.to_string()))?;
     let vantage = settings.vantage.clone();
     let probes = plan_probes(&state.borrow_and_update(), &vantage);

@@ -1,4 +1,5 @@
-//! `Client`: typed calls of the REST API over HTTP, used by `gslbctl` and the tests.
+//! `Client`: typed calls of the REST API over HTTP or https, used by `gslbctl`, the prober
+//! and the tests.
 //!
 //! Every failure is a `ClientError`; an API error keeps the server's `ErrorBody`, so callers
 //! print its message and fields as they came. Lists follow `next` until the last page.
@@ -17,6 +18,7 @@ use crate::dto::{
     TokenPage, WriteResult, ZoneDto, ZonePage, ZoneSummary,
 };
 use crate::error::ErrorBody;
+use gslb_store::raft::ClientTls;
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +72,19 @@ impl ClientError {
             _ => None,
         }
     }
+}
+
+/// An error with its causes (`error sending request: ...: invalid peer certificate: ...`):
+/// reqwest's own message hides why TLS or the connection failed.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Percent-encodes one path segment (names may hold `*`, `\` escapes, `/`).
@@ -136,15 +151,25 @@ pub struct Answer<T> {
 }
 
 impl Client {
-    /// A client of `base` (e.g. `http://127.0.0.1:8053`).
+    /// A client of `base` (e.g. `http://127.0.0.1:8053`); an `https://` base trusts the
+    /// system roots.
     pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
-        // A no-op when a provider is installed already (by the binary, or a previous call).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        Client::with_tls(base, token, &ClientTls::plain())
+    }
+
+    /// A client of `base` whose https connections trust as `tls` says (gslbctl's
+    /// `--ca-cert`, a prober's `[control.tls].ca`).
+    pub fn with_tls(
+        base: &str,
+        token: Option<String>,
+        tls: &ClientTls,
+    ) -> Result<Client, ClientError> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::BadUrl(base));
         }
-        let http = reqwest::Client::builder()
+        let http = tls
+            .builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
             .build()
@@ -183,7 +208,7 @@ impl Client {
             .await
             .map_err(|error| ClientError::Transport {
                 url: url.clone(),
-                detail: error.to_string(),
+                detail: error_chain(&error),
             })?;
         let status = response.status();
         if status.is_success() {

@@ -6,6 +6,7 @@
 //!   `gslb_store::raft::raft_router(node)` on the node's HTTP server.
 //! - `serve(listener, node, options, shutdown)`: exactly that, with client addresses for the
 //!   audit log and graceful shutdown; what `gslb serve` runs for the API role.
+//!   `serve_tls(listener, tls, ...)`: the same speaking only TLS (`[control.tls]`).
 //! - `client::Client`: typed calls of every route, and waiting for `INSYNC`.
 //!
 //! Routes (scope needed; `admin` ⊇ everything, `write` ⊇ `read`):
@@ -39,16 +40,12 @@
 //! - `metrics`: the Prometheus registry; `health_transitions`: status changes counted as they
 //!   happen, not sampled at scrape.
 //! - `client`: the HTTP client library.
+//! - `tls`: the server's certificate (PEM files, reloaded when they change) and the TLS
+//!   listener with bounded handshakes.
 //!
-//! Known limits (each needs the store or another crate, not this one):
-//! - `If-Match` is checked against this node's state just before the write is proposed; a
-//!   write committed in between (through any node) is not detected. Closing that needs a
-//!   guarded command checked inside `apply` (e.g. `Command::Guarded { expect, command }`).
-//!   On a lagging follower or learner the check may also see an older state.
-//! - No TLS yet (rustls is planned): serve plain HTTP behind a TLS-terminating proxy.
-//! - `/v1/resolve` locates clients like a DNS node (replicated network table, then the
-//!   node's `[dns.geo]` table and MaxMind DB when it has them) but has no client-network
-//!   latency table.
+//! `If-Match` is checked twice: against this node's state before the write is proposed (a
+//! quick 412), and inside `apply` (`Command::Guarded`), so a write committed in between
+//! through any node is detected too.
 //!
 //! Invariant: the API holds no state of its own; every read is the node's `Arc<State>`, every
 //! write one `Command` through `NodeHandle::write` (one Raft entry, audited by `apply`).
@@ -68,6 +65,7 @@ pub mod extract;
 pub mod health_transitions;
 pub mod metrics;
 pub mod routes;
+pub mod tls;
 
 use std::fmt;
 use std::future::Future;
@@ -81,9 +79,10 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use axum::Router;
 use gslb_dns::client::ClientLocator;
-use gslb_store::raft::{raft_router, NodeHandle};
+use gslb_store::raft::{raft_router, ClientTls, NodeHandle};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
@@ -130,6 +129,9 @@ pub struct ApiOptions {
     /// How `/v1/resolve` places a client: this node's `[dns.geo]` table and MaxMind DB (empty
     /// on nodes without them); the replicated network table joins it per request.
     pub locator: ClientLocator,
+    /// How this node calls other nodes' HTTP (the readiness check of a new voter): plain,
+    /// or https trusting `[control.tls].ca`.
+    pub peer_tls: ClientTls,
 }
 
 impl Default for ApiOptions {
@@ -145,6 +147,7 @@ impl Default for ApiOptions {
             dns_serving: None,
             dns_metrics: None,
             locator: ClientLocator::default(),
+            peer_tls: ClientTls::plain(),
         }
     }
 }
@@ -165,6 +168,7 @@ impl fmt::Debug for ApiOptions {
             .field("dns_serving", &self.dns_serving)
             .field("dns_metrics", &self.dns_metrics.is_some())
             .field("locator", &self.locator)
+            .field("peer_tls", &self.peer_tls)
             .finish()
     }
 }
@@ -496,6 +500,28 @@ pub(crate) fn health_now(node: &NodeHandle) -> u64 {
         node.metrics().millis_since_leader_contact,
         gslb_dns::CONTACT_GRACE_MS,
     )
+}
+
+/// `serve`, speaking only TLS with `tls`'s certificate: handshakes are bounded by
+/// `tls::HANDSHAKE_TIMEOUT` and run apart from the accept loop; on `shutdown` the listener
+/// stops accepting (handshakes in progress are dropped) and requests in flight finish.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: &tls::ServerTls,
+    node: NodeHandle,
+    options: ApiOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = raft_router(node.clone()).merge(api_router(node, options));
+    // `tap_io` adds nothing but lets axum's `ConnectInfo<SocketAddr>` (the audit log's
+    // client address) apply to a listener other than `TcpListener`.
+    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Unknown paths: JSON 404.

@@ -24,6 +24,7 @@ use gslb_api::dto::{
     RecordTypeDto, RegionDto, ScopeDto, TokenCreate, TokenDto, WriteResult, ZoneDto, ZoneSummary,
 };
 use gslb_store::model::{DomainName, FieldErrors};
+use gslb_store::raft::ClientTls;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -60,6 +61,9 @@ struct Cli {
     /// Bearer token.
     #[arg(long, env = "GSLB_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
+    /// PEM file of the CA(s) an https `--api` is verified with, instead of the system roots.
+    #[arg(long, env = "GSLB_CA_CERT", global = true, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Output::Table, global = true)]
     output: Output,
@@ -433,6 +437,20 @@ fn report(error: &anyhow::Error) {
     }
 }
 
+/// The API client `--api`, `--token` and `--ca-cert` describe.
+fn api_client(cli: &Cli) -> Result<Client> {
+    let tls = match &cli.ca_cert {
+        None => ClientTls::plain(),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert: cannot read {}", path.display()))?;
+            ClientTls::trusting(&pem)
+                .map_err(|error| anyhow!("--ca-cert: {}: {error}", path.display()))?
+        }
+    };
+    Ok(Client::with_tls(&cli.api, cli.token.clone(), &tls)?)
+}
+
 /// Everything a command needs.
 struct Ctl {
     client: Client,
@@ -443,7 +461,7 @@ struct Ctl {
 
 async fn run(cli: Cli) -> Result<()> {
     let ctl = Ctl {
-        client: Client::new(&cli.api, cli.token.clone())?,
+        client: api_client(&cli)?,
         output: cli.output,
         wait: !cli.no_wait,
         timeout: cli.timeout,

@@ -202,11 +202,11 @@ async fn check_new_voters_ready(context: &ApiContext, voters: &[u64]) -> Result<
                 "node {id} has no member record, so its readiness cannot be checked"
             )));
         };
-        let url = format!("http://{}/readyz", member.addr);
-        // A no-op when the binary installed a TLS provider already (see `client`).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let peers = &context.options.peer_tls;
+        let url = peers.url(&member.addr, "/readyz");
         let ready = async {
-            let response = reqwest::Client::builder()
+            let response = peers
+                .builder()
                 .timeout(std::time::Duration::from_secs(2))
                 .build()
                 .map_err(|error| error.to_string())?

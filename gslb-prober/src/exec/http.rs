@@ -41,6 +41,9 @@ type TlsConfigs = BTreeMap<(Option<String>, bool), Arc<rustls::ClientConfig>>;
 /// followed, no pooled connections (each attempt opens its own, so a dead listener is seen
 /// at once).
 pub fn http_client() -> Result<HttpClient, reqwest::Error> {
+    // reqwest has rustls without a provider (gslb-store's https peers) and panics at
+    // `build` unless one is installed; a no-op when the binary installed ring's already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let plain = reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())

@@ -82,6 +82,7 @@ pub type NodeId = u64;
 pub(crate) type Raft = openraft::Raft<TypeConfig>;
 
 pub use config::{RaftSettings, SettingsError};
+pub use network::ClientTls;
 pub use node::{
     spawn_node, ChangeStatusError, ClusterSecret, MembershipError, NodeError, NodeHandle,
     NodeMetrics, NodeOptions, RaftState, ReadError, WeakNodeHandle, WriteError, WriteOutcome,

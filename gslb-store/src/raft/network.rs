@@ -1,10 +1,14 @@
 //! The client side of Raft RPC over HTTP (reqwest): one `HttpNetwork` per node, one
-//! `HttpConnection` per peer, JSON bodies, the cluster secret as a bearer token.
+//! `HttpConnection` per peer, JSON bodies, the cluster secret as a bearer token. `ClientTls`
+//! says whether peers speak https and which CAs to trust; every HTTP client a node builds
+//! (Raft, the API's node-to-node calls, the prober's reports, gslbctl) starts from it.
 //!
 //! Errors map to what openraft needs to pace itself: a refused or unroutable connection is
 //! `Unreachable` (openraft backs off with `backoff()`), anything else on the way is `Network`,
 //! and an error the peer's Raft returned is `RemoteError`.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
@@ -63,6 +67,88 @@ pub enum RpcFailure {
     },
 }
 
+/// How a node's HTTP clients reach other nodes: plain HTTP (the default), or https when the
+/// cluster's listeners speak TLS, trusting either the system roots or only the configured
+/// CAs. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct ClientTls {
+    /// Peers given as `host:port` are called with `https://` (every node's listener speaks
+    /// TLS: `[control.tls]` is cluster-wide).
+    https: bool,
+    /// The CAs trusted instead of the system roots, when configured.
+    ca: Option<Arc<[reqwest::Certificate]>>,
+}
+
+impl fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("https", &self.https)
+            .field("ca_certificates", &self.ca.as_ref().map(|ca| ca.len()))
+            .finish()
+    }
+}
+
+impl ClientTls {
+    /// Plain HTTP to peers; https URLs (e.g. gslbctl's `--api`) trust the system roots.
+    pub fn plain() -> ClientTls {
+        ClientTls::default()
+    }
+
+    /// https to peers, trusting the CAs of `ca_pem` (one or more PEM certificates) or, when
+    /// `None`, the system roots. Fails when the PEM holds no certificate or does not parse.
+    pub fn https(ca_pem: Option<&[u8]>) -> Result<ClientTls, String> {
+        Ok(ClientTls {
+            https: true,
+            ca: ca_pem.map(parse_ca).transpose()?,
+        })
+    }
+
+    /// Plain HTTP to peers given as `host:port`, but https URLs trust only the CAs of
+    /// `ca_pem`: gslbctl's `--ca-cert` (its `--api` URL carries its scheme).
+    pub fn trusting(ca_pem: &[u8]) -> Result<ClientTls, String> {
+        Ok(ClientTls {
+            https: false,
+            ca: Some(parse_ca(ca_pem)?),
+        })
+    }
+
+    /// True when peers are called with https.
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    /// `scheme://addr{path}`: `addr` is a peer's `host:port` (one already carrying a scheme
+    /// is kept as it is).
+    pub fn url(&self, addr: &str, path: &str) -> String {
+        if addr.starts_with("http://") || addr.starts_with("https://") {
+            return format!("{}{path}", addr.trim_end_matches('/'));
+        }
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{addr}{path}")
+    }
+
+    /// A reqwest builder with this trust; installs ring as the process-wide rustls provider
+    /// first (a no-op when one is installed), without which reqwest panics at `build`.
+    pub fn builder(&self) -> reqwest::ClientBuilder {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let builder = reqwest::Client::builder();
+        match &self.ca {
+            Some(ca) => builder.tls_certs_only(ca.iter().cloned()),
+            None => builder,
+        }
+    }
+}
+
+/// The certificates of a PEM bundle, at least one.
+fn parse_ca(pem: &[u8]) -> Result<Arc<[reqwest::Certificate]>, String> {
+    let certificates = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|error| format!("not a PEM certificate bundle: {error}"))?;
+    if certificates.is_empty() {
+        return Err("holds no PEM certificate".to_string());
+    }
+    Ok(certificates.into())
+}
+
 /// The HTTP client shared by every connection of one node.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -70,20 +156,27 @@ pub struct HttpClient {
     client: reqwest::Client,
     /// Presented on every request.
     secret: ClusterSecret,
+    /// The scheme peers are called with.
+    tls: ClientTls,
 }
 
 impl HttpClient {
-    /// A client presenting `secret`.
-    pub fn new(secret: ClusterSecret) -> HttpClient {
-        let client = reqwest::Client::builder()
+    /// A client presenting `secret`, reaching peers as `tls` says.
+    pub fn new(secret: ClusterSecret, tls: ClientTls) -> HttpClient {
+        let client = tls
+            .builder()
             .connect_timeout(Duration::from_secs(2))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
-            .expect("a plain-HTTP reqwest client always builds");
-        HttpClient { client, secret }
+            .expect("a reqwest client with a crypto provider installed always builds");
+        HttpClient {
+            client,
+            secret,
+            tls,
+        }
     }
 
-    /// POSTs `body` as JSON to `http://{addr}{path}` and decodes the JSON reply.
+    /// POSTs `body` as JSON to `http(s)://{addr}{path}` and decodes the JSON reply.
     pub async fn post<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         target: NodeId,
@@ -100,7 +193,7 @@ impl HttpClient {
         };
         let response = self
             .client
-            .post(format!("http://{addr}{path}"))
+            .post(self.tls.url(addr, path))
             .bearer_auth(self.secret.expose())
             .timeout(timeout)
             .json(body)

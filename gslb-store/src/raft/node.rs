@@ -28,7 +28,9 @@ use crate::model::state::{state_channel, ChangeStatus, State, StateWatch};
 use crate::model::validation::FieldErrors;
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::log_store::LogStore;
-use crate::raft::network::{HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH};
+use crate::raft::network::{
+    ClientTls, HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
+};
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 use crate::raft::{NodeId, Raft};
 
@@ -113,6 +115,8 @@ pub struct NodeOptions {
     /// How long the leader waits for a write to commit, or for a quorum to confirm a
     /// linearizable read, before answering `Unavailable` (without a quorum it never would).
     pub commit_timeout: Duration,
+    /// How peers are called: plain HTTP, or https with the CAs of `[control.tls]`.
+    pub peer_tls: ClientTls,
 }
 
 impl NodeOptions {
@@ -133,6 +137,7 @@ impl NodeOptions {
             kv_cache_bytes: DEFAULT_CACHE_BYTES,
             report_applied: false,
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
+            peer_tls: ClientTls::plain(),
         }
     }
 }
@@ -435,7 +440,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     let (publisher, state) = state_channel(State::default());
     let state_machine = StateMachine::open(&options.data_dir, publisher)?;
     let snapshot_builders = state_machine.builders();
-    let client = HttpClient::new(options.cluster_secret.clone());
+    let client = HttpClient::new(options.cluster_secret.clone(), options.peer_tls.clone());
     let raft = Raft::new(
         options.id,
         config,
