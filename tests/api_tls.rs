@@ -420,3 +420,56 @@ fn check_config_names_the_line_of_a_bad_certificate_or_key() {
         "{stderr}"
     );
 }
+
+/// What does this test do: a node with `reload_interval = "1s"` serves a certificate of one
+/// CA; once the cert and key files are replaced by a pair of another CA, new handshakes get
+/// the new certificate without a restart (curl trusting only the new CA gets 200), and a
+/// mismatched pair written later is refused while the node keeps serving the last good one.
+#[test]
+fn a_replaced_certificate_is_served_without_a_restart() {
+    let root = TempDir::new("api-tls-reload");
+    let old = make_pki(&root.0.join("old"));
+    let new = make_pki(&root.0.join("new"));
+    let live_cert = root.0.join("live.crt");
+    let live_key = root.0.join("live.key");
+    std::fs::copy(&old.cert, &live_cert).unwrap();
+    std::fs::copy(&old.key, &live_key).unwrap();
+
+    eprintln!("-- phase: start with the old pair");
+    let mut node = ClusterNode::prepare(&root, 1, Kind::Bootstrap, &[]);
+    node.extra = format!(
+        "[control.tls]\ncert = \"{}\"\nkey = \"{}\"\nca = \"{}\"\nreload_interval = \"1s\"\n",
+        live_cert.display(),
+        live_key.display(),
+        old.ca.display()
+    );
+    node.spawn();
+    let url = format!("https://{}/healthz", node.http);
+    let trusting = |pki: &Pki| curl(&url, &["--cacert", pki.ca.to_str().unwrap()]).1;
+    assert_eq!(trusting(&old), "200");
+    assert_eq!(trusting(&new), "000");
+
+    eprintln!("-- phase: replace cert and key with the new pair");
+    std::fs::copy(&new.cert, &live_cert).unwrap();
+    std::fs::copy(&new.key, &live_key).unwrap();
+    wait_until(CONVERGE, "the new certificate to be served", || {
+        trusting(&new) == "200"
+    });
+    assert_eq!(trusting(&old), "000");
+
+    eprintln!("-- phase: a key of another certificate is refused, the last good pair kept");
+    let refusals = || {
+        node.log
+            .text()
+            .matches("tls certificate not reloaded")
+            .count()
+    };
+    let before = refusals();
+    std::fs::copy(&new.other_key, &live_key).unwrap();
+    wait_until(CONVERGE, "the mismatched key to be refused", || {
+        refusals() > before
+    });
+    assert!(node.log.text().contains("does not match the certificate"));
+    assert_eq!(trusting(&new), "200");
+    node.stop();
+}
