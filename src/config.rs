@@ -2088,6 +2088,36 @@ file = \"a.zone\"
     }
 
     #[test]
+    fn every_bad_tls_field_is_reported_with_its_line_and_path() {
+        let text = "[control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n\
+                    cluster_secret = \"0123456789abcdef0123\"\nseeds = [\"127.0.0.1:2\"]\n\
+                    [control.tls]\ncert = \"no-such.crt\"\nkey = \"no-such.key\"\n\
+                    ca = \"no-such-ca.crt\"\nreload_interval = \"0s\"\n";
+        let problems = problems_of(text);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].starts_with("node.toml:8: control.tls.cert: cannot read no-such.crt: "),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("node.toml:10: control.tls.ca: cannot read no-such-ca.crt: "),
+            "{problems:?}"
+        );
+        assert_eq!(
+            problems[2],
+            "node.toml:11: control.tls.reload_interval: must be > 0"
+        );
+        let unknown = text.replace("ca = ", "cafile = ");
+        let problems = problems_of(&unknown);
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.starts_with("node.toml:10:") && problem.contains("cafile")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn geo_networks_and_region_become_the_locator_table_and_vantage() {
         let text = "\
 [dns]

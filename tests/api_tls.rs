@@ -424,7 +424,9 @@ fn check_config_names_the_line_of_a_bad_certificate_or_key() {
 /// What does this test do: a node with `reload_interval = "1s"` serves a certificate of one
 /// CA; once the cert and key files are replaced by a pair of another CA, new handshakes get
 /// the new certificate without a restart (curl trusting only the new CA gets 200), and a
-/// mismatched pair written later is refused while the node keeps serving the last good one.
+/// mismatched pair written later is refused while the node keeps serving the last good one; a
+/// client that connects and never starts its handshake is cut after the 10 s handshake
+/// timeout without holding up anyone else.
 #[test]
 fn a_replaced_certificate_is_served_without_a_restart() {
     let root = TempDir::new("api-tls-reload");
@@ -471,5 +473,32 @@ fn a_replaced_certificate_is_served_without_a_restart() {
     });
     assert!(node.log.text().contains("does not match the certificate"));
     assert_eq!(trusting(&new), "200");
+
+    eprintln!("-- phase: a client that never sends its hello is cut, others are served");
+    let mut silent = std::net::TcpStream::connect(node.http).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let opened = std::time::Instant::now();
+    assert_eq!(
+        trusting(&new),
+        "200",
+        "a silent client blocked the listener"
+    );
+    let mut byte = [0u8; 1];
+    let read = std::io::Read::read(&mut silent, &mut byte);
+    let held = opened.elapsed();
+    assert!(
+        matches!(read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|error| error.kind() != std::io::ErrorKind::WouldBlock
+                    && error.kind() != std::io::ErrorKind::TimedOut),
+        "the silent connection was not closed: {read:?} after {held:?}"
+    );
+    assert!(
+        held >= Duration::from_secs(9) && held < Duration::from_secs(15),
+        "closed after {held:?}, want the 10 s handshake timeout"
+    );
     node.stop();
 }
