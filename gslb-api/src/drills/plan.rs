@@ -3,7 +3,7 @@
 //!
 //! Clients are grouped the way the records themselves tell them apart: one group per geo rule
 //! condition any record uses (`continent EU`, `country DE`, `198.51.100.0/24`, `asn 64500`),
-//! one per region (`near eu-west`: a client at the region's location, for proximity and
+//! one per network of the latency table (a `/v1/networks` entry with `rtt_ms`), one per region (`near eu-west`: a client at the region's location, for proximity and
 //! geo defaults), and `unlocated` (what a node without GeoIP sees). Each record is evaluated
 //! for each group `SAMPLES` times with fixed entropy, before and after the region is taken out
 //! (a `drain` override for `drain`, `force_down` for `fail`), giving shares of answers per
@@ -308,11 +308,12 @@ fn inputs(
     let mut inputs = PolicyInputs::from_model(&state.regions, &state.endpoints, &overrides)
         .map_err(|error| PlanError::Inputs(error.to_string()))?;
     inputs.apply_health(view, None);
+    inputs.set_latency_from_networks(&state.networks);
     Ok(inputs)
 }
 
-/// The client groups the records tell apart, in a stable order: geo conditions, regions,
-/// `unlocated`.
+/// The client groups the records tell apart, in a stable order: geo conditions, networks of
+/// the latency table, regions, `unlocated`.
 pub fn client_groups(state: &State) -> Vec<ClientGroup> {
     let mut conditions: BTreeSet<String> = BTreeSet::new();
     let mut groups = Vec::new();
@@ -323,6 +324,13 @@ pub fn client_groups(state: &State) -> Vec<ClientGroup> {
                 groups.push(geo_group(label, condition));
             }
         });
+    }
+    // Networks of the latency table: `latency` records may send each elsewhere.
+    for network in state.networks.values() {
+        let label = network.cidr.to_string();
+        if !network.rtt_ms.is_empty() && conditions.insert(label.clone()) {
+            groups.push(geo_group(label, &GeoMatch::Cidr(network.cidr)));
+        }
     }
     for region in state.regions.values() {
         let mut facts = ClientFacts::bare(SAMPLE_ADDRESS, 24, ClientOrigin::Ecs);
@@ -684,6 +692,38 @@ mod tests {
         assert_eq!(eu.capacity_source, "declared");
         let us = plan.load.iter().find(|load| load.region == "us").unwrap();
         assert!(us.load_after_percent > us.load_before_percent, "{us:?}");
+    }
+
+    /// A latency record's clients in a network of the latency table form their own group:
+    /// draining their nearest region (us, 10 ms) sends them to the next nearest (ap), not
+    /// to the first child as an unmeasured client would go.
+    #[test]
+    fn latency_table_networks_are_client_groups() {
+        let mut state = state();
+        let near = json!({"name": "near.example.", "type": "A", "ttl": 30,
+                          "policy": {"latency": [{"region": "eu"}, {"region": "us"},
+                                                 {"region": "ap"}]},
+                          "max_answers": 1, "when_all_down": "fail_open",
+                          "unknown_as": "up", "split_brain_guard": false});
+        state.gslb_records.insert(
+            "near.example.".parse().unwrap(),
+            serde_json::from_value(json!({"A": near})).unwrap(),
+        );
+        let network: gslb_store::model::Network = serde_json::from_value(json!({
+            "cidr": "198.51.100.0/24", "rtt_ms": {"eu": 90, "us": 10, "ap": 40}
+        }))
+        .unwrap();
+        state.networks.insert(network.key(), network);
+        let plan = plan_drill(&state, "us", DrillMode::Drain, 1_000, None).unwrap();
+        let row = |clients: &str| {
+            plan.clients
+                .iter()
+                .find(|row| row.record == "near.example. A" && row.clients == clients)
+                .unwrap_or_else(|| panic!("no {clients} row in {:#?}", plan.clients))
+        };
+        let measured = row("198.51.100.0/24");
+        assert_eq!(measured.before, BTreeMap::from([("us".to_string(), 1000)]));
+        assert_eq!(measured.after, BTreeMap::from([("ap".to_string(), 1000)]));
     }
 
     /// The max-load guard blocks a drill that would overload a survivor at once; a region

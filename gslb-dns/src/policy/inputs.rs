@@ -248,22 +248,7 @@ impl PolicyInputs {
         let mut inputs =
             PolicyInputs::from_model(&state.regions, &state.endpoints, &state.overrides)?;
         inputs.apply_health(health, vantage);
-        let measured: Vec<_> = state
-            .networks
-            .values()
-            .filter(|network| !network.rtt_ms.is_empty())
-            .map(|network| {
-                let rtts = network
-                    .rtt_ms
-                    .iter()
-                    .map(|(region, ms)| (region.clone(), ms.saturating_mul(1000)))
-                    .collect();
-                (network.cidr, rtts)
-            })
-            .collect();
-        if !measured.is_empty() {
-            inputs.set_latency_table(measured);
-        }
+        inputs.set_latency_from_networks(&state.networks);
         Ok(inputs)
     }
 
@@ -315,6 +300,29 @@ impl PolicyInputs {
     pub fn endpoint_mut(&mut self, id: &str) -> Option<&mut EndpointInput> {
         let index = self.endpoint_index(id)?;
         self.endpoints.get_mut(index)
+    }
+
+    /// Loads the client-network latency table from the replicated networks' `rtt_ms`
+    /// (none when no entry has RTTs).
+    pub fn set_latency_from_networks(
+        &mut self,
+        networks: &std::collections::BTreeMap<String, gslb_store::model::Network>,
+    ) {
+        let measured: Vec<_> = networks
+            .values()
+            .filter(|network| !network.rtt_ms.is_empty())
+            .map(|network| {
+                let rtts = network
+                    .rtt_ms
+                    .iter()
+                    .map(|(region, ms)| (region.clone(), ms.saturating_mul(1000)))
+                    .collect();
+                (network.cidr, rtts)
+            })
+            .collect();
+        if !measured.is_empty() {
+            self.set_latency_table(measured);
+        }
     }
 
     /// Loads a client-network latency table given as (network, [(region id, RTT µs)]);
