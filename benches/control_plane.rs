@@ -12,8 +12,8 @@
 //! - (b) the same 500 sequential writes through the REST API (`Client::put_record` against
 //!   the leader's API): API overhead over (a).
 //! - (c) writes paced at 100/s for 10 s (open loop, each write its own task): time from send
-//!   to applied on both learners, and to `INSYNC` as the leader's state tells it (both
-//!   learners' `ReportApplied` committed at or past the write's version).
+//!   to applied on both learners, and to `INSYNC` as the leader tells it (both learners'
+//!   applied-index reports, kept in memory on the voters, at or past the write's version).
 //! - (d) one `PutZone` of 10,000 record sets as one command (one Raft entry) through
 //!   `NodeHandle::write`: time to commit, to applied on both learners, to `INSYNC`; and the
 //!   same zone (another apex) through `PUT /v1/zones/{zone}`.
@@ -34,8 +34,7 @@ use gslb_api::client::Client;
 use gslb_api::dto::{RecordSetDto, ZoneDto};
 use gslb_api::ApiOptions;
 use gslb_store::model::{
-    Actor, ChangeStatus, DomainName, Member, NodeRole, RData, RaftRole, RecordSet, RecordType,
-    State, Zone,
+    Actor, DomainName, Member, NodeRole, RData, RaftRole, RecordSet, RecordType, Zone,
 };
 use gslb_store::raft::{spawn_node, ClusterSecret, NodeHandle, NodeOptions};
 use gslb_store::zonefile::parse_zone;
@@ -308,23 +307,16 @@ async fn wait_everywhere(
     Ok((applied, sent.elapsed()))
 }
 
-/// Waits on `node`'s state watch (no polling) until the change `version` is INSYNC there.
+/// Waits (woken by each applied-index report, no polling) until the change `version` is
+/// INSYNC on `node`: what `GET /v1/changes/{v}` answers there.
 async fn wait_insync(node: &NodeHandle, version: u64) -> Result<()> {
-    let mut watch = node.state_watch();
-    let reached = tokio::time::timeout(
-        WAIT_LIMIT,
-        watch.wait_for(|state: &Arc<State>| {
-            state.version >= version && state.change_status(version) == ChangeStatus::Insync
-        }),
-    )
-    .await;
-    match reached {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(_)) => bail!("node {} stopped before {version} was INSYNC", node.id()),
-        Err(_) => bail!(
+    if node.wait_insync(version, WAIT_LIMIT).await {
+        Ok(())
+    } else {
+        bail!(
             "version {version} not INSYNC on node {} within {WAIT_LIMIT:?}",
             node.id()
-        ),
+        )
     }
 }
 

@@ -111,8 +111,10 @@ pub enum Command {
         /// The node's Raft id.
         id: u64,
     },
-    /// A node says it has applied up to `index`; feeds change tracking. Does not move
-    /// `State::last_change` and is not audited.
+    /// A node says it has applied up to `index`. Legacy: nodes no longer write it (they post
+    /// their applied index to the voters, kept in memory: `raft::reports`); it stays so
+    /// that older logs and snapshots decode and apply, and change tracking still counts the
+    /// index it recorded. Does not move `State::last_change` and is not audited.
     ReportApplied {
         /// The reporting node's Raft id; must be a member.
         node: u64,

@@ -148,11 +148,58 @@ async fn a_reporting_learner_makes_changes_insync() {
     )
     .await;
     let outcome = write(&voters[0].handle, put_region("eu-west")).await;
-    wait_state(&voters[0].handle, "the learner's report", |s| {
-        s.change_status(outcome.version) == ChangeStatus::Insync
-    })
-    .await;
+    // Reports live in memory on the voters, not in the log: every voter (not only the
+    // leader) learns the learner's applied index, and the learner itself answers from the
+    // leader's table.
+    for voter in &voters {
+        assert!(
+            voter.handle.wait_insync(outcome.version, WAIT).await,
+            "node {}: version {} never INSYNC",
+            voter.id,
+            outcome.version
+        );
+        let reports = voter.handle.applied_reports().await;
+        assert!(reports[&9].index >= outcome.version, "{reports:?}");
+    }
+    assert_eq!(
+        learner.handle.change_status(outcome.version).await.unwrap(),
+        ChangeStatus::Insync
+    );
+    // No report goes through Raft: the state records none.
+    let state = voters[0].handle.state();
+    assert_eq!(state.members[&9].applied_index, 0);
+    assert_eq!(
+        state.change_status(outcome.version),
+        ChangeStatus::Pending { waiting: vec![9] }
+    );
+
+    // A DNS member that stops reporting holds the next change PENDING, named in `waiting`,
+    // on the voters and on any node that asks them.
     learner.stop().await;
+    let next = write(&voters[0].handle, put_region("eu-east")).await;
+    for voter in &voters {
+        voter
+            .handle
+            .wait_for_version(next.version, WAIT)
+            .await
+            .expect("every voter applies the write");
+        assert_eq!(
+            voter.handle.change_status(next.version).await.unwrap(),
+            ChangeStatus::Pending { waiting: vec![9] }
+        );
+    }
+    assert!(
+        !voters[1]
+            .handle
+            .wait_insync(next.version, Duration::from_millis(500))
+            .await
+    );
+    let beyond = voters[0]
+        .handle
+        .change_status(next.version + 1000)
+        .await
+        .unwrap_err();
+    assert_eq!(beyond.version, next.version + 1000);
     for node in voters {
         node.stop().await;
     }
@@ -442,6 +489,8 @@ async fn unauthenticated_rpc_is_refused_and_bad_writes_name_the_field() {
         "/raft/append",
         "/raft/snapshot",
         "/raft/forward",
+        "/raft/applied",
+        "/raft/applied/table",
     ] {
         let url = format!("http://{}{path}", nodes[0].addr);
         let response = client.post(&url).body("{}").send().await.unwrap();

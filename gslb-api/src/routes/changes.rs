@@ -14,7 +14,8 @@ use crate::extract::{page_limit, paginate, JsonBody};
 use crate::routes::written;
 use crate::ApiContext;
 
-/// Where the change that produced `version` stands across DNS nodes.
+/// Where the change that produced `version` stands across DNS nodes, judged from their
+/// applied-index reports (on a learner, the leader's table).
 #[utoipa::path(get, path = "/v1/changes/{version}", tag = "changes",
     params(("version" = u64, Path, description = "the version a write returned")),
     responses((status = 200, description = "PENDING or INSYNC", body = ChangeStatusDto)))]
@@ -25,6 +26,7 @@ pub async fn get_change(
     let status = context
         .node
         .change_status(version)
+        .await
         .map_err(|error| ApiError::NotFound(error.to_string()))?;
     Ok(Json(ChangeStatusDto::from_model(version, &status)))
 }

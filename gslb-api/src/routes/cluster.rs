@@ -35,16 +35,31 @@ fn membership_error(error: MembershipError) -> ApiError {
     }
 }
 
-/// The answering node's Raft view and the members the state records.
+/// The answering node's Raft view and the members the state records, with the applied
+/// index each last reported.
 #[utoipa::path(get, path = "/v1/cluster", tag = "cluster",
     responses((status = 200, description = "cluster status", body = ClusterStatus)))]
 pub async fn get_cluster(State(context): State<ApiContext>) -> Json<ClusterStatus> {
     let metrics = context.node.metrics();
     let state = context.node.state();
+    // A member's applied index is what it last reported (in memory on the voters, not in
+    // the state), or what an older log recorded in the member, whichever is higher.
+    let reports = context.node.applied_reports().await;
+    let members = state
+        .members
+        .values()
+        .map(|member| {
+            let mut dto = MemberDto::from_model(member);
+            if let Some(report) = reports.get(&member.id) {
+                dto.applied_index = dto.applied_index.max(report.index);
+            }
+            dto
+        })
+        .collect();
     Json(ClusterStatus {
         node: NodeStatusDto::from_metrics(&metrics, context.stale_after_ms()),
         version: state.version,
-        members: state.members.values().map(MemberDto::from_model).collect(),
+        members,
     })
 }
 

@@ -133,14 +133,25 @@ pub enum ChangeStatus {
 }
 
 impl State {
-    /// Where the write that produced `version` stands, judged from the members' reported
-    /// applied indexes (`ReportApplied`). With no DNS members a change is trivially in sync.
+    /// Where the write that produced `version` stands, judged only from the applied indexes
+    /// recorded in the members (`ReportApplied` entries of older logs; nodes no longer write
+    /// them). `change_status_with` adds the in-memory reports that nodes send now.
     pub fn change_status(&self, version: u64) -> ChangeStatus {
+        self.change_status_with(version, &BTreeMap::new())
+    }
+
+    /// Where the write that produced `version` stands across the DNS members, each judged by
+    /// the higher of its recorded `applied_index` and its entry in `reported` (node id →
+    /// applied index). With no DNS members a change is trivially in sync.
+    pub fn change_status_with(&self, version: u64, reported: &BTreeMap<u64, u64>) -> ChangeStatus {
         let waiting: Vec<u64> = self
             .members
             .values()
             .filter(|member| member.roles.contains(&NodeRole::Dns))
-            .filter(|member| member.applied_index < version)
+            .filter(|member| {
+                let applied = reported.get(&member.id).copied().unwrap_or(0);
+                member.applied_index.max(applied) < version
+            })
             .map(|member| member.id)
             .collect();
         if waiting.is_empty() {

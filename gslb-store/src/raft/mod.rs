@@ -10,6 +10,8 @@
 //! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
 //! - `server`: `raft_router`, the axum routes that receive RPC, guarded by the cluster secret.
 //! - `node`: `spawn_node` and `NodeHandle`, the one entry point the binary and the API use.
+//! - `reports`: DNS nodes' applied-index reports, posted to every voter and kept in memory
+//!   (not in the log); change tracking (`NodeHandle::change_status`) reads them.
 //! - `restore`: offline rewriting of a stopped node's data directory: a one-voter cluster from
 //!   a backup (`gslb restore`) or from a survivor's own state (`gslb recover`).
 //!
@@ -56,6 +58,7 @@ pub mod config;
 pub mod log_store;
 pub mod network;
 pub mod node;
+pub mod reports;
 pub mod restore;
 pub mod server;
 pub mod state_machine;
@@ -88,6 +91,7 @@ pub use node::{
     NodeMetrics, NodeOptions, RaftState, ReadError, WeakNodeHandle, WriteError, WriteOutcome,
     DEFAULT_COMMIT_TIMEOUT,
 };
+pub use reports::AppliedReport;
 pub use restore::{
     has_node_data, move_node_data_aside, read_survivor, write_single_voter, RestoreError,
     SingleVoter, SurvivorState,

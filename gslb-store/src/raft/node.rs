@@ -31,6 +31,7 @@ use crate::raft::log_store::LogStore;
 use crate::raft::network::{
     ClientTls, HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
 };
+use crate::raft::reports::{run_reporter, AppliedReport, AppliedReports, APPLIED_TABLE_PATH};
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 use crate::raft::{NodeId, Raft};
 
@@ -109,8 +110,9 @@ pub struct NodeOptions {
     pub cluster_secret: ClusterSecret,
     /// Storage engine cache, bytes.
     pub kv_cache_bytes: u64,
-    /// When true the node writes `ReportApplied` for itself whenever the state's
-    /// `last_change` moves (DNS nodes; requires a `Member` record with its id).
+    /// When true the node reports its applied index to every voter (in memory, outside the
+    /// Raft log; see `raft::reports`) on every applied version and at least every second.
+    /// DNS nodes do, so change tracking waits for them (with a `Member` record, DNS role).
     pub report_applied: bool,
     /// How long the leader waits for a write to commit, or for a quorum to confirm a
     /// linearizable read, before answering `Unavailable` (without a quorum it never would).
@@ -378,6 +380,8 @@ pub(crate) struct NodeInner {
     pub(crate) snapshot_builders: BuildersInFlight,
     /// The applied-index reporter, when enabled.
     pub(crate) reporter: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Applied-index reports received from DNS nodes (on voters), and this node's own.
+    pub(crate) applied_reports: AppliedReports,
 }
 
 /// A write forwarded to the leader.
@@ -475,10 +479,11 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             quorum_lost_after: Duration::from_millis(options.raft.election_max_ms),
             snapshot_builders,
             reporter: Mutex::new(None),
+            applied_reports: AppliedReports::new(),
         }),
     };
     if options.report_applied {
-        let task = tokio::spawn(report_applied(handle.clone()));
+        let task = tokio::spawn(run_reporter(handle.clone()));
         *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
     }
     Ok(handle)
@@ -525,9 +530,11 @@ impl NodeHandle {
         }
     }
 
-    /// Where the write that produced `version` stands across DNS nodes, as this node's state
-    /// knows it.
-    pub fn change_status(&self, version: u64) -> Result<ChangeStatus, ChangeStatusError> {
+    /// Where the write that produced `version` stands across the DNS members of this node's
+    /// state, judged from their applied-index reports (`applied_reports`). On a node that
+    /// is not a voter the reports come from the leader; if it cannot be asked, only what
+    /// this node knows counts, so the answer may say PENDING too long, never INSYNC too early.
+    pub async fn change_status(&self, version: u64) -> Result<ChangeStatus, ChangeStatusError> {
         let state = self.state();
         if version > state.version {
             return Err(ChangeStatusError {
@@ -535,7 +542,116 @@ impl NodeHandle {
                 newest: state.version,
             });
         }
-        Ok(state.change_status(version))
+        let reports = self.applied_reports().await;
+        Ok(state.change_status_with(version, &applied_indexes(&reports)))
+    }
+
+    /// Waits until the change `version` is INSYNC as this node judges it, up to `timeout`;
+    /// whether it got there. On a voter it wakes on each report; elsewhere it asks the
+    /// leader every 20 ms. For tests, benchmarks and orchestration.
+    pub async fn wait_insync(&self, version: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut reports = self.inner.applied_reports.subscribe();
+        let mut states = self.state_watch();
+        loop {
+            let is_voter = self.is_voter();
+            if let Ok(ChangeStatus::Insync) = self.change_status(version).await {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            let wake = async {
+                let woken = if is_voter {
+                    tokio::select! {
+                        changed = reports.changed() => changed.is_ok(),
+                        changed = states.changed() => changed.is_ok(),
+                    }
+                } else {
+                    false
+                };
+                if !woken {
+                    // Not a voter (ask the leader again), or the node is shutting down.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            // Membership may change under us: look again at least every 200 ms.
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), wake).await;
+        }
+    }
+
+    /// The applied-index reports this node can see: on a voter its own table (every
+    /// reporting node posts to every voter); on a learner the leader's table merged with its
+    /// own (falling back to its own when the leader cannot be asked). Newest index per node.
+    pub async fn applied_reports(&self) -> BTreeMap<NodeId, AppliedReport> {
+        let mut table = self.inner.applied_reports.table();
+        if self.is_voter() {
+            return table;
+        }
+        let Some((leader, Some(addr))) = self.leader() else {
+            return table;
+        };
+        let asked: Result<BTreeMap<NodeId, AppliedReport>, _> = self
+            .inner
+            .client
+            .post(
+                leader,
+                &addr,
+                APPLIED_TABLE_PATH,
+                &(),
+                FORWARD_TIMEOUT.min(Duration::from_secs(2)),
+            )
+            .await;
+        match asked {
+            Ok(remote) => {
+                for (node, report) in remote {
+                    let entry = table.entry(node).or_insert(report);
+                    if report.index > entry.index {
+                        *entry = report;
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::debug!(
+                    node = self.inner.id,
+                    "asking the leader for applied reports: {error}"
+                );
+            }
+        }
+        table
+    }
+
+    /// This node's own table of applied-index reports, without asking anybody.
+    pub(crate) fn local_applied_reports(&self) -> BTreeMap<NodeId, AppliedReport> {
+        self.inner.applied_reports.table()
+    }
+
+    /// Records a report received from `node`.
+    pub(crate) fn record_applied_report(&self, node: NodeId, index: u64) {
+        self.inner.applied_reports.record(node, index);
+    }
+
+    /// True when this node is a voter of its current membership.
+    fn is_voter(&self) -> bool {
+        self.inner
+            .raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|id| id == self.inner.id)
+    }
+
+    /// The voters of the current membership with their addresses.
+    pub(crate) fn voter_addrs(&self) -> BTreeSet<(NodeId, String)> {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        let membership = metrics.membership_config.membership();
+        membership
+            .voter_ids()
+            .filter_map(|id| Some((id, membership.get_node(&id)?.addr.clone())))
+            .collect()
     }
 
     /// True once this node has a log or vote: it was initialized or joined before, so it must
@@ -1029,44 +1145,12 @@ impl NodeHandle {
     }
 }
 
-/// Writes `ReportApplied` for this node whenever the state's `last_change` moves past what it
-/// last reported. Reports do not move `last_change`, so they never trigger each other.
-async fn report_applied(node: NodeHandle) {
-    let mut watch = node.state_watch();
-    let mut reported_change = 0u64;
-    loop {
-        let (version, last_change, is_member) = {
-            let state = watch.borrow_and_update();
-            (
-                state.version,
-                state.last_change,
-                state.members.contains_key(&node.id()),
-            )
-        };
-        if is_member && last_change > reported_change {
-            let command = Command::ReportApplied {
-                node: node.id(),
-                index: version,
-            };
-            match node
-                .write(command, Actor::new(format!("node:{}", node.id())))
-                .await
-            {
-                Ok(_) => reported_change = last_change,
-                Err(error) => {
-                    tracing::debug!(
-                        node = node.id(),
-                        "applied-index report failed, will retry: {error}"
-                    );
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-            }
-        }
-        if watch.changed().await.is_err() {
-            return;
-        }
-    }
+/// The index of each report.
+fn applied_indexes(reports: &BTreeMap<NodeId, AppliedReport>) -> BTreeMap<NodeId, u64> {
+    reports
+        .iter()
+        .map(|(node, report)| (*node, report.index))
+        .collect()
 }
 
 #[cfg(test)]

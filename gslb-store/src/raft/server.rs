@@ -19,6 +19,7 @@ use crate::raft::network::{
     APPEND_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH, VOTE_PATH,
 };
 use crate::raft::node::{ForwardedWrite, MembershipRequest, NodeHandle};
+use crate::raft::reports::{AppliedReportBody, APPLIED_TABLE_PATH, REPORT_APPLIED_PATH};
 use crate::raft::{NodeId, TypeConfig};
 
 /// Largest RPC body accepted: a snapshot chunk (1 MiB by default) is JSON-encoded as an array
@@ -26,7 +27,7 @@ use crate::raft::{NodeId, TypeConfig};
 const MAX_RPC_BODY: usize = 64 * 1024 * 1024;
 
 /// The Raft routes of `node` (`/raft/append`, `/raft/vote`, `/raft/snapshot`,
-/// `/raft/forward`, `/raft/forward/membership`), guarded by the node's cluster secret. Merge
+/// `/raft/forward`, `/raft/forward/membership`, `/raft/applied`, `/raft/applied/table`), guarded by the node's cluster secret. Merge
 /// it into the node's axum server next to the API.
 pub fn raft_router(node: NodeHandle) -> Router {
     Router::new()
@@ -35,6 +36,8 @@ pub fn raft_router(node: NodeHandle) -> Router {
         .route(SNAPSHOT_PATH, post(snapshot))
         .route(FORWARD_WRITE_PATH, post(forward_write))
         .route(FORWARD_MEMBERSHIP_PATH, post(forward_membership))
+        .route(REPORT_APPLIED_PATH, post(report_applied))
+        .route(APPLIED_TABLE_PATH, post(applied_table))
         .layer(middleware::from_fn_with_state(node.clone(), require_secret))
         .layer(DefaultBodyLimit::max(MAX_RPC_BODY))
         .with_state(node)
@@ -119,4 +122,18 @@ async fn forward_membership(
             .await,
     )
     .into_response()
+}
+
+/// A DNS node's applied-index report (`raft::reports`): kept in memory, answered with `null`.
+async fn report_applied(
+    State(node): State<NodeHandle>,
+    Json(report): Json<AppliedReportBody>,
+) -> Response {
+    node.record_applied_report(report.node, report.index);
+    Json(()).into_response()
+}
+
+/// Every applied-index report this node holds (a learner asks the leader for it).
+async fn applied_table(State(node): State<NodeHandle>) -> Response {
+    Json(node.local_applied_reports()).into_response()
 }

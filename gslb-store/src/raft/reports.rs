@@ -1,0 +1,195 @@
+//! Applied-index reports: how far each DNS node has applied the log, kept in memory, outside
+//! Raft.
+//!
+//! A DNS node's applied index is volatile telemetry, not replicated state: writing it as a
+//! Raft entry (the old `Command::ReportApplied`) cost one log entry per DNS node per change
+//! and tripled the entries the leader had to commit. Instead every reporting node posts
+//! `{node, index}` to every voter over the authenticated Raft HTTP channel
+//! (`REPORT_APPLIED_PATH`), and each receiver keeps the newest report per node in
+//! `AppliedReports`. `NodeHandle::change_status` then compares a write's version with the
+//! reports of the DNS members that `State.members` lists.
+//!
+//! Reporter, per target voter: at most one request in flight, the newest applied index
+//! wins (versions applied while a request is in flight are coalesced into the next one), sent
+//! on every newly applied version and as a keepalive every `KEEPALIVE`, so a voter that
+//! restarted (or a newly elected leader that never heard from a learner) knows every
+//! reporting node within about a second. A failed post is retried at the next keepalive.
+//!
+//! A learner keeps no reports of other nodes: it asks the leader for its table
+//! (`APPLIED_TABLE_PATH`) when it must answer a change status.
+//!
+//! Invariant: a report only ever says what its node has applied, so a change reported INSYNC
+//! is applied on every DNS member that reported (reports are per-sender ordered: one request
+//! in flight per sender and target, so a receiver never goes back to an older value from the
+//! same sender process).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::raft::node::NodeHandle;
+use crate::raft::NodeId;
+
+/// Route where a node reports its applied index to a voter.
+pub const REPORT_APPLIED_PATH: &str = "/raft/applied";
+/// Route where a node asks a voter for every applied-index report it holds.
+pub const APPLIED_TABLE_PATH: &str = "/raft/applied/table";
+/// How often a reporter repeats its applied index when nothing changes.
+pub const KEEPALIVE: Duration = Duration::from_secs(1);
+/// Time limit of one report or table request.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The body of `REPORT_APPLIED_PATH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AppliedReportBody {
+    /// The reporting node.
+    pub(crate) node: NodeId,
+    /// The newest index it has applied (its published state's version).
+    pub(crate) index: u64,
+}
+
+/// One node's newest report, as the receiver holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedReport {
+    /// The index the node said it has applied.
+    pub index: u64,
+    /// When the receiver got it (unix millis, the receiver's clock).
+    pub at_ms: u64,
+}
+
+/// The reports a node received, newest per reporting node, and a watch that ticks on each.
+pub(crate) struct AppliedReports {
+    /// Newest report per node.
+    table: Mutex<BTreeMap<NodeId, AppliedReport>>,
+    /// Bumped on every report that changed an index, so waiters need not poll.
+    changed: watch::Sender<u64>,
+}
+
+impl AppliedReports {
+    /// An empty table.
+    pub(crate) fn new() -> AppliedReports {
+        AppliedReports {
+            table: Mutex::new(BTreeMap::new()),
+            changed: watch::channel(0).0,
+        }
+    }
+
+    /// Records `index` as `node`'s newest applied index (the newest report wins).
+    pub(crate) fn record(&self, node: NodeId, index: u64) {
+        let moved = {
+            let mut table = self.table.lock().expect("applied reports lock");
+            let report = AppliedReport {
+                index,
+                at_ms: now_millis(),
+            };
+            table.insert(node, report).map(|old| old.index) != Some(index)
+        };
+        if moved {
+            self.changed
+                .send_modify(|tick| *tick = tick.wrapping_add(1));
+        }
+    }
+
+    /// A copy of the table.
+    pub(crate) fn table(&self) -> BTreeMap<NodeId, AppliedReport> {
+        self.table.lock().expect("applied reports lock").clone()
+    }
+
+    /// A receiver that changes whenever a report moves an index.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// Runs the reporter of `node` until the state channel closes: keeps one sender task per
+/// current voter (started and stopped as the membership changes), each posting this node's
+/// newest applied index.
+pub(crate) async fn run_reporter(node: NodeHandle) {
+    let (latest_tx, latest) = watch::channel(node.state().version);
+    node.record_applied_report(node.id(), node.state().version);
+    let mut state = node.state_watch();
+    let mut senders: BTreeMap<(NodeId, String), tokio::task::JoinHandle<()>> = BTreeMap::new();
+    let mut membership_check = tokio::time::interval(KEEPALIVE);
+    membership_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            changed = state.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let version = state.borrow_and_update().version;
+                node.record_applied_report(node.id(), version);
+                latest_tx.send_replace(version);
+            }
+            _ = membership_check.tick() => {}
+        }
+        let voters = node.voter_addrs();
+        senders.retain(|target, task| {
+            let keep = voters.contains(target) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for target in voters {
+            if let std::collections::btree_map::Entry::Vacant(slot) = senders.entry(target) {
+                let (id, addr) = slot.key().clone();
+                slot.insert(tokio::spawn(send_reports(
+                    node.clone(),
+                    id,
+                    addr,
+                    latest.clone(),
+                )));
+            }
+        }
+    }
+    for task in senders.into_values() {
+        task.abort();
+    }
+}
+
+/// Posts `latest` to one voter: on every change (one request at a time, the newest value
+/// each time) and at least every `KEEPALIVE`.
+async fn send_reports(
+    node: NodeHandle,
+    target: NodeId,
+    addr: String,
+    mut latest: watch::Receiver<u64>,
+) {
+    let me = node.id();
+    loop {
+        let index = *latest.borrow_and_update();
+        let started = Instant::now();
+        if target == me {
+            node.record_applied_report(me, index);
+        } else {
+            let body = AppliedReportBody { node: me, index };
+            let sent: Result<(), _> = node
+                .inner
+                .client
+                .post(target, &addr, REPORT_APPLIED_PATH, &body, REPORT_TIMEOUT)
+                .await;
+            if let Err(error) = sent {
+                tracing::debug!(node = me, target, "applied-index report failed: {error}");
+                // Retry at the next keepalive, not in a tight loop against a dead peer.
+                let left = KEEPALIVE.saturating_sub(started.elapsed());
+                tokio::time::sleep(left).await;
+                continue;
+            }
+        }
+        // Wake on a newer index, or after `KEEPALIVE` to repeat the last one.
+        if let Ok(Err(_)) = tokio::time::timeout(KEEPALIVE, latest.changed()).await {
+            return;
+        }
+    }
+}
