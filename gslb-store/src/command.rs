@@ -377,6 +377,16 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
                 errors.push(field_path(path, "zone"), format!("no zone {zone}"));
                 return;
             };
+            if rrset_fits_valid_zone(existing, rrset) {
+                check_rrset_against_gslb(
+                    state,
+                    zone,
+                    rrset,
+                    &field_path(path, "rrset.name"),
+                    errors,
+                );
+                return;
+            }
             let mut next = existing.clone();
             replace_rrset(&mut next, rrset.clone());
             let rrset_index = next
@@ -848,6 +858,35 @@ fn check_unreferenced_by_overrides(
 }
 
 /// Replaces (or inserts) the set with `rrset`'s name and type, keeping canonical order.
+/// The fast path of checking `PutRecordSet` (a whole-zone `validate` costs O(zone) per write,
+/// which made every small write to a large zone slow on every replica): true when the zone,
+/// which is valid as stored, stays valid with `rrset` put in. Only the sets the new one can
+/// conflict with are validated: those at its owner name, at names above it (a delegation cut
+/// or the apex) and at names below it (what a new cut would occlude). False means "not
+/// shown valid" — the caller then validates the whole zone, for exact error paths.
+fn rrset_fits_valid_zone(zone: &Zone, rrset: &RecordSet) -> bool {
+    if rrset.name == zone.apex {
+        return false;
+    }
+    let mut local = Zone {
+        apex: zone.apex.clone(),
+        soa: zone.soa.clone(),
+        default_ttl: zone.default_ttl,
+        rrsets: zone
+            .rrsets
+            .iter()
+            .filter(|set| {
+                rrset.name.is_subdomain_of(&set.name) || set.name.is_subdomain_of(&rrset.name)
+            })
+            .cloned()
+            .collect(),
+    };
+    replace_rrset(&mut local, rrset.clone());
+    let mut local_errors = FieldErrors::default();
+    local.validate("", &mut local_errors);
+    local_errors.is_empty()
+}
+
 fn replace_rrset(zone: &mut Zone, rrset: RecordSet) {
     zone.rrsets
         .retain(|set| !(set.name == rrset.name && set.rtype == rrset.rtype));
@@ -1300,6 +1339,98 @@ mod tests {
         apply(&mut state, &stamped(good, 5), 1).unwrap();
         assert_eq!(state.endpoints.len(), 1);
         assert_eq!(state.audit.back().unwrap().summary, "batch(2)");
+    }
+
+    /// The incremental `PutRecordSet` check (`rrset_fits_valid_zone`) accepts exactly what
+    /// a whole-zone validation accepts, for sets that conflict at their own name, below a cut,
+    /// or by becoming a cut above existing data.
+    #[test]
+    fn the_incremental_record_set_check_agrees_with_the_whole_zone() {
+        let set = |owner: &str, rtype: RecordType, rdata: RData| RecordSet {
+            name: name(owner),
+            rtype,
+            ttl: 300,
+            rdata: vec![rdata],
+        };
+        let a = |owner: &str| set(owner, RecordType::A, RData::A("192.0.2.1".parse().unwrap()));
+        let mut base = zone();
+        replace_rrset(&mut base, a("www.example.com."));
+        replace_rrset(
+            &mut base,
+            set(
+                "deep.app.example.com.",
+                RecordType::TXT,
+                RData::TXT(vec![b"x".to_vec()]),
+            ),
+        );
+        replace_rrset(
+            &mut base,
+            set(
+                "sub.example.com.",
+                RecordType::NS,
+                RData::NS(name("ns.sub.example.com.")),
+            ),
+        );
+        replace_rrset(&mut base, a("ns.sub.example.com."));
+        let mut errors = FieldErrors::default();
+        base.validate("", &mut errors);
+        assert!(errors.is_empty(), "{errors}");
+        let cases = [
+            (a("new.example.com."), true),
+            (a("glue.sub.example.com."), true),
+            (
+                set(
+                    "www.example.com.",
+                    RecordType::CNAME,
+                    RData::CNAME(name("x.example.net.")),
+                ),
+                false,
+            ),
+            (
+                set(
+                    "mx.sub.example.com.",
+                    RecordType::TXT,
+                    RData::TXT(vec![b"x".to_vec()]),
+                ),
+                false,
+            ),
+            (
+                set(
+                    "app.example.com.",
+                    RecordType::NS,
+                    RData::NS(name("ns.example.net.")),
+                ),
+                false,
+            ),
+            (
+                set(
+                    "sub.example.com.",
+                    RecordType::TXT,
+                    RData::TXT(vec![b"x".to_vec()]),
+                ),
+                false,
+            ),
+        ];
+        for (rrset, valid) in cases {
+            let mut whole = base.clone();
+            replace_rrset(&mut whole, rrset.clone());
+            let mut errors = FieldErrors::default();
+            whole.validate("", &mut errors);
+            assert_eq!(
+                errors.is_empty(),
+                valid,
+                "{} {}: {errors}",
+                rrset.name,
+                rrset.rtype
+            );
+            assert_eq!(
+                rrset_fits_valid_zone(&base, &rrset),
+                valid,
+                "{} {}",
+                rrset.name,
+                rrset.rtype
+            );
+        }
     }
 
     #[test]
