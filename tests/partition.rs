@@ -7,7 +7,9 @@
 //!    printed) and keeps acknowledging writes; the old leader refuses writes at once with a
 //!    503 saying there is no quorum (and that nothing was written); the DNS learner cut off
 //!    from every voter keeps answering; after healing the old leader steps down and every
-//!    node holds every acknowledged write exactly once, and the refused one nowhere.
+//!    node holds every acknowledged write exactly once, and the refused one nowhere. A write
+//!    sent to the cut-off learner fails within a few election timeouts (not the 10 s forward
+//!    timeout) with a 503 that names the lost leader contact.
 //! b. A randomized fault test in the spirit of Jepsen's set test: seeded rounds of kill -9,
 //!    restart, partition and heal while a client adds unique A record sets through whichever
 //!    node it picks, never retrying; afterwards every acknowledged add is on every node,
@@ -599,6 +601,37 @@ fn a_partitioned_leader_refuses_writes_and_the_majority_goes_on() {
             }
         }
     }
+    eprintln!("-- phase: a write through the cut-off learner fails fast, naming the cause");
+    let asked = Instant::now();
+    let reply = world.api(
+        4,
+        "PUT",
+        "/v1/zones/cp.test./records/cutoff.cp.test./A",
+        Some(r#"{"name":"cutoff.cp.test.","type":"A","ttl":60,"data":["192.0.2.97"]}"#),
+    );
+    let took = asked.elapsed();
+    eprintln!(
+        "-- the cut-off learner answered in {} ms: {reply:?}",
+        took.as_millis()
+    );
+    let (status, body) = reply.clone().expect("the cut-off learner answers");
+    assert_eq!(status, 503, "a cut-off learner cannot forward: {body}");
+    assert!(
+        body.contains("heard from leader") || body.contains("lost contact with leader"),
+        "the refusal must name the lost leader contact: {body}"
+    );
+    // The forward timeout is 10 s; the election timeout here is 1 s.
+    assert!(
+        took < Duration::from_millis(ELECTION_MAX_MS * 4),
+        "the cut-off learner took {took:?} to refuse"
+    );
+    // The outcome is unknown to the client (the request may have left before the cut was
+    // noticed), so the checks below accept it either way.
+    log.push((
+        "cutoff.cp.test.".into(),
+        "192.0.2.97".into(),
+        outcome(reply),
+    ));
     world.wait_until(
         Duration::from_secs(10),
         "the learner reports stale",

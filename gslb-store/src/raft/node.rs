@@ -39,6 +39,8 @@ use crate::raft::{NodeId, Raft};
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default of `NodeOptions::commit_timeout`.
 pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(8);
+/// How often a forwarded write in flight checks that this node still hears from the leader.
+const LEADER_CONTACT_CHECK: Duration = Duration::from_millis(100);
 /// How long a node waits for its own state to reach a version it wrote through the leader.
 const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(5);
 
@@ -1032,17 +1034,47 @@ impl NodeHandle {
         let Some(addr) = addr else {
             return Err(WriteError::NoLeader);
         };
-        let reply: Result<Result<WriteOutcome, WriteError>, _> = self
-            .inner
-            .client
-            .post(
-                leader,
-                &addr,
-                FORWARD_WRITE_PATH,
-                &ForwardedWrite { command, actor },
-                FORWARD_TIMEOUT,
-            )
-            .await;
+        // A follower cut off from its leader would wait the whole forward timeout; once it
+        // has not heard from the leader for longer than the election timeout, say so.
+        if let Some(silent_ms) = self.leader_silent_beyond_election_timeout() {
+            return Err(WriteError::Unavailable {
+                detail: format!(
+                    "node {} has not heard from leader {leader} for {silent_ms} ms (longer \
+                     than the election timeout, {} ms): cut off from it or it is down; \
+                     nothing was forwarded, retry on another node",
+                    self.inner.id,
+                    self.inner.quorum_lost_after.as_millis()
+                ),
+            });
+        }
+        let body = ForwardedWrite { command, actor };
+        let post =
+            self.inner
+                .client
+                .post(leader, &addr, FORWARD_WRITE_PATH, &body, FORWARD_TIMEOUT);
+        let cut_off = async {
+            loop {
+                tokio::time::sleep(LEADER_CONTACT_CHECK).await;
+                if let Some(silent_ms) = self.leader_silent_beyond_election_timeout() {
+                    return silent_ms;
+                }
+            }
+        };
+        let reply: Result<Result<WriteOutcome, WriteError>, _> = tokio::select! {
+            reply = post => reply,
+            silent_ms = cut_off => {
+                return Err(WriteError::Unavailable {
+                    detail: format!(
+                        "node {} lost contact with leader {leader} while the forwarded write \
+                         was in flight (nothing heard for {silent_ms} ms, longer than the \
+                         election timeout, {} ms); the write may or may not have happened: \
+                         retry on another node",
+                        self.inner.id,
+                        self.inner.quorum_lost_after.as_millis()
+                    ),
+                });
+            }
+        };
         match reply {
             Ok(Ok(outcome)) => {
                 // Read-your-writes on this node; if it is slow, the write is still done.
@@ -1056,6 +1088,18 @@ impl NodeHandle {
                 detail: failure.to_string(),
             }),
         }
+    }
+
+    /// Milliseconds since this node (not leading) last heard from a leader, when that is
+    /// longer than the election timeout; `None` while in contact or before any contact.
+    fn leader_silent_beyond_election_timeout(&self) -> Option<u64> {
+        let last = (*self
+            .inner
+            .last_leader_contact
+            .lock()
+            .expect("leader contact lock"))?;
+        let silent = last.elapsed();
+        (silent > self.inner.quorum_lost_after).then_some(silent.as_millis() as u64)
     }
 
     /// Applies a membership change on the leader, or forwards it once when `may_forward`.
