@@ -16,6 +16,8 @@
 //!    applied exactly once, at the version its acknowledgement named; adds refused for
 //!    certain are nowhere; and every node converged to the same version and audit log.
 //!    `GSLB_FAULT_SEED=<n>` replays a seed; the seed is printed at the start and on failure.
+//!    It runs twice: three voters (24 rounds), and five voters (voters 5 and 6 join; 10
+//!    rounds, to keep it near a minute).
 //!
 //! The tests need root, `ip netns`, `nft`, `dig` and `curl`; without them they fail saying
 //! so, unless `GSLB_SKIP_NETNS=1` is set. Every wait has a deadline; processes, namespaces
@@ -43,6 +45,8 @@ const CONVERGE: Duration = Duration::from_secs(45);
 const HTTP_PORT: u16 = 8080;
 /// Voters 1..=3, in namespaces `v1`..`v3`.
 const VOTER_IPS: [&str; 3] = ["198.18.0.1", "198.18.0.2", "198.18.0.3"];
+/// Voters 5 and 6 of a five-voter lab (node 4 stays the DNS learner).
+const EXTRA_VOTER_IPS: [&str; 2] = ["198.18.0.5", "198.18.0.6"];
 /// The DNS learner (node 4).
 const DNS_IP: &str = "198.18.0.4";
 /// The client namespace.
@@ -50,12 +54,18 @@ const CLIENT_IP: &str = "198.18.0.100";
 /// The election timeout's upper bound in these configs, ms.
 const ELECTION_MAX_MS: u64 = 1000;
 
-/// The address of node `id` (1-based; 4 is the learner).
+/// The address of node `id` (1-based; 4 is the learner, 5 and 6 the extra voters).
 fn ip_of(id: u64) -> &'static str {
     match id {
         1..=3 => VOTER_IPS[(id - 1) as usize],
-        _ => DNS_IP,
+        4 => DNS_IP,
+        _ => EXTRA_VOTER_IPS[(id - 5) as usize],
     }
+}
+
+/// The voter ids of a lab with `voters` voters (3 or 5).
+fn voter_ids(voters: u64) -> Vec<u64> {
+    (1..=voters + 1).filter(|id| *id != 4).collect()
 }
 
 /// The API of node `id`.
@@ -108,8 +118,10 @@ fn outcome(reply: Option<(u16, String)>) -> Outcome {
 
 /// The lab: processes first (dropped first), the namespaces last.
 struct World {
-    /// Voters 1..=3 then the DNS learner (node 4), by index id - 1.
+    /// Voters 1..=3, the DNS learner (node 4), then voters 5 and 6 if any, by index id - 1.
     nodes: Vec<Proc>,
+    /// How many voters (3 or 5).
+    voters: u64,
     /// Namespaces of the nodes, same order.
     ns: Vec<String>,
     /// The client namespace.
@@ -121,33 +133,42 @@ struct World {
 }
 
 impl World {
-    /// Starts voter 1 (bootstrap, imports cp.test.), voters 2 and 3 (promoted), and the DNS
-    /// learner; waits until the learner answers the zone.
-    fn start(label: &str) -> World {
+    /// Starts voter 1 (bootstrap, imports cp.test.), voters 2 and 3 (promoted), the DNS
+    /// learner and, with `voters` = 5, voters 5 and 6; waits until the learner answers the
+    /// zone.
+    fn start(label: &str, voters: u64) -> World {
+        assert!(voters == 3 || voters == 5, "a lab has 3 or 5 voters");
         let started = Instant::now();
         let root = TempDir::new(label);
         let mut lab = Lab::new();
-        let mut ns: Vec<String> = (1..=3u64)
-            .map(|id| lab.member(&format!("v{id}"), &[ip_of(id)]).ns)
+        let ns: Vec<String> = (1..=voters + 1)
+            .map(|id| {
+                let name = if id == 4 {
+                    "dns4".to_string()
+                } else {
+                    format!("v{id}")
+                };
+                lab.member(&name, &[ip_of(id)]).ns
+            })
             .collect();
-        ns.push(lab.member("dns4", &[DNS_IP]).ns);
         let client = lab.member("client", &[CLIENT_IP]).ns;
         let mut world = World {
             nodes: Vec::new(),
+            voters,
             ns,
             client,
             _root: root,
             _lab: lab,
         };
-        for id in 1..=4u64 {
-            let node = spawn_node(&world._root, &world.ns[(id - 1) as usize], id);
+        for id in world.ids() {
+            let node = spawn_node(&world._root, &world.ns[(id - 1) as usize], id, voters);
             node.expect_log("listening on http", CONVERGE, "the node starts");
             world.nodes.push(node);
             if id == 1 {
                 world.wait_until(CONVERGE, "voter 1 leads", |world| {
                     world.cluster(1).and_then(|c| c["node"]["leader"].as_u64()) == Some(1)
                 });
-            } else if id <= 3 {
+            } else if id != 4 {
                 world.nodes[(id - 1) as usize].expect_log(
                     "joined the cluster as a voter",
                     CONVERGE,
@@ -160,6 +181,11 @@ impl World {
         });
         eprintln!("-- lab ready in {} ms", started.elapsed().as_millis());
         world
+    }
+
+    /// Every node id of the lab.
+    fn ids(&self) -> std::ops::RangeInclusive<u64> {
+        1..=self.voters + 1
     }
 
     /// One API request from the client namespace.
@@ -261,7 +287,8 @@ impl World {
         let deadline = Instant::now() + timeout;
         while !condition(self) {
             if Instant::now() >= deadline {
-                let views: Vec<String> = (1..=4)
+                let views: Vec<String> = self
+                    .ids()
                     .map(|id| {
                         format!(
                             "node {id}: {:?}",
@@ -283,7 +310,7 @@ impl World {
     fn converge(&self, timeout: Duration) -> u64 {
         let mut version = 0;
         self.wait_until(timeout, "every node applied the same version", |world| {
-            let views: Vec<Option<Value>> = (1..=4).map(|id| world.cluster(id)).collect();
+            let views: Vec<Option<Value>> = world.ids().map(|id| world.cluster(id)).collect();
             let Some(views) = views.into_iter().collect::<Option<Vec<Value>>>() else {
                 return false;
             };
@@ -302,9 +329,10 @@ impl World {
 }
 
 /// Writes node `id`'s config and starts it in `ns`: voter 1 bootstraps and imports
-/// cp.test., voters 2 and 3 join through it, node 4 is a DNS learner seeded with every voter.
-fn spawn_node(root: &TempDir, ns: &str, id: u64) -> Proc {
-    let name = if id <= 3 {
+/// cp.test., the other voters join through it, node 4 is a DNS learner seeded with every
+/// voter of a lab of `voters` voters.
+fn spawn_node(root: &TempDir, ns: &str, id: u64, voters: u64) -> Proc {
+    let name = if id != 4 {
         format!("voter-{id}")
     } else {
         format!("dns-{id}")
@@ -317,21 +345,21 @@ fn spawn_node(root: &TempDir, ns: &str, id: u64) -> Proc {
          listen = \"{listen}\"\ncluster_secret = \"{SECRET}\"\napi_token = \"{TOKEN}\"\n\
          stale_after = \"1s\"\n"
     );
-    let voters: Vec<String> = VOTER_IPS
-        .iter()
-        .map(|ip| format!("\"{ip}:{HTTP_PORT}\""))
+    let seeds: Vec<String> = voter_ids(voters)
+        .into_iter()
+        .map(|voter| format!("\"{}:{HTTP_PORT}\"", ip_of(voter)))
         .collect();
     match id {
         1 => config.push_str(&format!(
             "role = \"voter\"\nbootstrap = {{ voters = {{ 1 = \"{listen}\" }} }}\n"
         )),
-        2 | 3 => config.push_str(&format!(
+        2 | 3 | 5 | 6 => config.push_str(&format!(
             "role = \"voter\"\nseeds = [\"{}:{HTTP_PORT}\"]\n",
             VOTER_IPS[0]
         )),
         _ => config.push_str(&format!(
             "role = \"learner\"\nseeds = [{}]\n",
-            voters.join(", ")
+            seeds.join(", ")
         )),
     }
     config.push_str(&format!(
@@ -368,7 +396,8 @@ fn summary_of(name: &str) -> String {
 /// named; an add refused for certain is nowhere; none is applied twice; every node's
 /// audit log is the same.
 fn check_elements(world: &World, version: u64, log: &[(String, String, Outcome)]) {
-    let audits: Vec<Vec<(u64, String)>> = (1..=4)
+    let audits: Vec<Vec<(u64, String)>> = world
+        .ids()
         .map(|id| {
             world
                 .audit(id)
@@ -383,7 +412,8 @@ fn check_elements(world: &World, version: u64, log: &[(String, String, Outcome)]
             index + 1
         );
     }
-    let records: Vec<BTreeMap<(String, String), Vec<String>>> = (1..=4)
+    let records: Vec<BTreeMap<(String, String), Vec<String>>> = world
+        .ids()
         .map(|id| {
             world
                 .records(id)
@@ -486,7 +516,7 @@ fn a_partitioned_leader_refuses_writes_and_the_majority_goes_on() {
         return;
     }
     let _turn = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let world = World::start("partition-leader");
+    let world = World::start("partition-leader", 3);
     let mut log: Vec<(String, String, Outcome)> = Vec::new();
     for index in 0..5 {
         let (name, address) = (
@@ -706,6 +736,22 @@ const ROUNDS: usize = 24;
 /// (`check_elements`).
 #[test]
 fn random_faults_lose_no_acknowledged_add_and_apply_none_twice() {
+    random_faults("partition-faults", 3, ROUNDS);
+}
+
+/// Rounds of the five-voter fault test (fewer: it runs six processes on two cores).
+const ROUNDS_FIVE_VOTERS: usize = 10;
+
+/// The same set test with five voters (a quorum of three; up to two nodes down at once, up
+/// to two cut off), so elections, commits and catch-up run with the larger quorum.
+#[test]
+fn random_faults_with_five_voters_lose_no_acknowledged_add() {
+    random_faults("partition-faults-5", 5, ROUNDS_FIVE_VOTERS);
+}
+
+/// The body of the fault tests: `rounds` seeded fault rounds on a lab of `voters` voters
+/// and the DNS learner, then heal, converge and check the set-test invariants.
+fn random_faults(label: &str, voters: u64, rounds: usize) {
     if !require_root_and_netns() {
         return;
     }
@@ -723,7 +769,14 @@ fn random_faults_lose_no_acknowledged_add_and_apply_none_twice() {
     let _print_seed = SeedOnFailure(seed);
     let mut rng = Rng(seed);
     let started = Instant::now();
-    let mut world = World::start("partition-faults");
+    let mut world = World::start(label, voters);
+    let n_nodes = voters + 1;
+    world.wait_until(CONVERGE, "the lab's membership is in place", |world| {
+        world.cluster(1).is_some_and(|c| {
+            c["node"]["voters"] == serde_json::json!(voter_ids(voters))
+                && c["node"]["learners"] == serde_json::json!([4])
+        })
+    });
     let client = world.client.clone();
 
     // The client: adds element k through a node chosen by its own seeded generator, once.
@@ -737,7 +790,7 @@ fn random_faults_lose_no_acknowledged_add_and_apply_none_twice() {
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                let id = 1 + rng.below(4);
+                let id = 1 + rng.below(n_nodes);
                 let name = format!("e{index}.cp.test.");
                 let address = format!("10.{}.{}.{}", index >> 16, (index >> 8) & 255, index & 255);
                 let body =
@@ -753,12 +806,13 @@ fn random_faults_lose_no_acknowledged_add_and_apply_none_twice() {
     };
 
     let mut cuts: Vec<Cut> = Vec::new();
-    for round in 0..ROUNDS {
-        let down: Vec<u64> = (1..=4)
+    for round in 0..rounds {
+        let down: Vec<u64> = world
+            .ids()
             .filter(|id| world.nodes[(*id - 1) as usize].child.is_none())
             .collect();
         let action = rng.below(6);
-        let target = 1 + rng.below(4);
+        let target = 1 + rng.below(n_nodes);
         let index = (target - 1) as usize;
         match action {
             0 | 1 if world.nodes[index].child.is_some() && down.len() < 2 => {
@@ -771,7 +825,7 @@ fn random_faults_lose_no_acknowledged_add_and_apply_none_twice() {
                 world.nodes[(id - 1) as usize].start();
             }
             3 | 4 if cuts.len() < 2 => {
-                let peers: Vec<&str> = (1..=4).filter(|id| *id != target).map(ip_of).collect();
+                let peers: Vec<&str> = world.ids().filter(|id| *id != target).map(ip_of).collect();
                 eprintln!("-- round {round}: cut node {target} off");
                 cuts.push(Cut::isolate(
                     &world.ns[index],
@@ -797,7 +851,7 @@ fn random_faults_lose_no_acknowledged_add_and_apply_none_twice() {
     }
     let version = world.converge(Duration::from_secs(60));
     eprintln!(
-        "-- converged at version {version} after {ROUNDS} rounds, {} s in all",
+        "-- converged at version {version} after {rounds} rounds ({voters} voters), {} s in all",
         started.elapsed().as_secs()
     );
     check_elements(&world, version, &log);
