@@ -102,6 +102,21 @@ impl Cluster {
         Cluster::start_with(root, LEARNER_DNS)
     }
 
+    /// `start` with a MaxMind DB of `networks` (CIDR, country, continent) at `root/`
+    /// `GeoIP2-City.mmdb` named in the learner's `[dns.geo]`; returns its path too.
+    fn start_with_mmdb(
+        root: &TempDir,
+        networks: &[(&str, &'static str, &'static str)],
+    ) -> (Cluster, std::path::PathBuf) {
+        let mmdb = root.0.join("GeoIP2-City.mmdb");
+        write_mmdb(&mmdb, networks);
+        let dns_extra = LEARNER_DNS.replace(
+            "[dns.geo]\n",
+            &format!("[dns.geo]\nmmdb = \"{}\"\n", mmdb.display()),
+        );
+        (Cluster::start_with(root, &dns_extra), mmdb)
+    }
+
     /// `start` with `dns_extra` as the learner's `[dns]` additions.
     fn start_with(root: &TempDir, dns_extra: &str) -> Cluster {
         eprintln!("-- phase: start a voter and a DNS learner with [dns.geo]");
@@ -172,6 +187,21 @@ impl Cluster {
                 .answers
                 .is_empty()
         });
+    }
+
+    /// An `external` check per endpoint (`eu-1-ext`, ...), fed by vantage `monitor` through
+    /// `report`, its votes fresh for `ttl_ms`.
+    fn add_external_checks(&self, ttl_ms: u64) {
+        for id in ["eu-1", "us-1", "ap-1"] {
+            self.write(
+                "PUT",
+                &format!("/v1/checks/{id}-ext"),
+                &format!(
+                    r#"{{"id":"{id}-ext","endpoint":"{id}","kind":{{"type":"external","ttl_ms":{ttl_ms}}},
+                        "vantages":["monitor"],"quorum":1}}"#
+                ),
+            );
+        }
     }
 
     /// Reports every check from vantage `monitor`: up unless listed in `down`.
@@ -434,19 +464,13 @@ fn reported_health_moves_a_failover_record() {
 #[test]
 fn a_geoip_database_locates_clients_and_reloads_keeping_the_last_good() {
     let root = TempDir::new("gslb-dns-mmdb");
-    let mmdb = root.0.join("GeoIP2-City.mmdb");
-    write_mmdb(
-        &mmdb,
+    let (cluster, mmdb) = Cluster::start_with_mmdb(
+        &root,
         &[
             ("192.0.2.0/23", "US", "NA"),
             ("198.51.100.0/24", "SG", "AS"),
         ],
     );
-    let dns_extra = LEARNER_DNS.replace(
-        "[dns.geo]\n",
-        &format!("[dns.geo]\nmmdb = \"{}\"\n", mmdb.display()),
-    );
-    let cluster = Cluster::start_with(&root, &dns_extra);
     let dns = cluster.learner.dns.unwrap();
     assert!(
         cluster
@@ -516,16 +540,7 @@ fn a_cut_off_dns_node_keeps_the_health_it_last_knew() {
     let root = TempDir::new("gslb-dns-static-health");
     let mut cluster = Cluster::start(&root);
     let dns = cluster.learner.dns.unwrap();
-    for id in ["eu-1", "us-1", "ap-1"] {
-        cluster.write(
-            "PUT",
-            &format!("/v1/checks/{id}-ext"),
-            &format!(
-                r#"{{"id":"{id}-ext","endpoint":"{id}","kind":{{"type":"external","ttl_ms":3000}},
-                    "vantages":["monitor"],"quorum":1}}"#
-            ),
-        );
-    }
+    cluster.add_external_checks(3000);
     cluster.report(&["eu-1-ext"]);
     cluster.put_gslb_record(
         r#"{"name":"stable","type":"A","ttl":30,"unknown_as":"up",
@@ -634,13 +649,7 @@ fn resolve_placed(via: SocketAddr, name: &str, client: &str) -> (Answer, String,
 #[test]
 fn the_network_table_from_the_api_places_dns_clients() {
     let root = TempDir::new("gslb-dns-networks");
-    let mmdb = root.0.join("GeoIP2-City.mmdb");
-    write_mmdb(&mmdb, &[("192.0.2.0/23", "US", "NA")]);
-    let dns_extra = LEARNER_DNS.replace(
-        "[dns.geo]\n",
-        &format!("[dns.geo]\nmmdb = \"{}\"\n", mmdb.display()),
-    );
-    let cluster = Cluster::start_with(&root, &dns_extra);
+    let (cluster, _) = Cluster::start_with_mmdb(&root, &[("192.0.2.0/23", "US", "NA")]);
     let dns = cluster.learner.dns.unwrap();
     let learner_api = cluster.learner.http;
     cluster.put_gslb_record(COUNTRY_RECORD);
@@ -766,24 +775,9 @@ fn the_network_table_from_the_api_places_dns_clients() {
 #[test]
 fn latency_records_follow_the_network_rtt_table() {
     let root = TempDir::new("gslb-dns-latency-table");
-    let mmdb = root.0.join("GeoIP2-City.mmdb");
-    write_mmdb(&mmdb, &[("192.0.2.0/23", "US", "NA")]);
-    let dns_extra = LEARNER_DNS.replace(
-        "[dns.geo]\n",
-        &format!("[dns.geo]\nmmdb = \"{}\"\n", mmdb.display()),
-    );
-    let cluster = Cluster::start_with(&root, &dns_extra);
+    let (cluster, _) = Cluster::start_with_mmdb(&root, &[("192.0.2.0/23", "US", "NA")]);
     let dns = cluster.learner.dns.unwrap();
-    for id in ["eu-1", "us-1", "ap-1"] {
-        cluster.write(
-            "PUT",
-            &format!("/v1/checks/{id}-ext"),
-            &format!(
-                r#"{{"id":"{id}-ext","endpoint":"{id}","kind":{{"type":"external","ttl_ms":60000}},
-                    "vantages":["monitor"],"quorum":1}}"#
-            ),
-        );
-    }
+    cluster.add_external_checks(60000);
     cluster.report(&[]);
     cluster.put_gslb_record(
         r#"{"name":"near","type":"A","ttl":30,"unknown_as":"up",

@@ -12,9 +12,7 @@ use std::sync::Arc;
 use common::{exchange, query, rtype, sample_responder, sample_state, with_edns};
 use gslb_dns::metrics::{DnsSnapshot, QTYPE_NAMES, RCODE_NAMES};
 use gslb_dns::{compile_plan, DnsMetrics, Responder, ResponderOptions, Transport};
-use gslb_store::{
-    AdminState, Endpoint, EndpointTarget, GslbRecord, Location, Override, Region, State,
-};
+use gslb_store::{GslbRecord, Override, State};
 use hickory_proto::op::{Message, OpCode};
 
 /// Every reply counted on one transport.
@@ -126,40 +124,7 @@ fn replies_are_counted_by_transport_rcode_and_type() {
 /// override) and one GSLB record per decision, all reading unknown health as up.
 fn gslb_state(version: u64) -> State {
     let mut state = sample_state(version);
-    for (index, id) in ["eu", "us", "ap"].into_iter().enumerate() {
-        state.regions.insert(
-            id.to_string(),
-            Region {
-                id: id.to_string(),
-                location: Location {
-                    lat_micro: 0,
-                    lon_micro: 0,
-                    country: "DE".to_string(),
-                    continent: "EU".to_string(),
-                },
-                capacity: None,
-                min_healthy: None,
-            },
-        );
-        for n in 1..=2 {
-            let endpoint = format!("{id}-{n}");
-            state.endpoints.insert(
-                endpoint.clone(),
-                Endpoint {
-                    id: endpoint,
-                    region: id.to_string(),
-                    target: EndpointTarget::Address(format!("10.{index}.0.{n}").parse().unwrap()),
-                    weight: 1,
-                    admin: if n == 2 && id == "us" {
-                        AdminState::Disabled
-                    } else {
-                        AdminState::Enabled
-                    },
-                    labels: Default::default(),
-                },
-            );
-        }
-    }
+    common::add_regions(&mut state, &["eu", "us", "ap"]);
     let drain: Override = serde_json::from_str(
         r#"{"id":"drain-ap","target":{"kind":"region","id":"ap"},"action":"drain",
             "reason":"maintenance"}"#,

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::{context, query, rtype, sample_responder, sample_state, with_edns};
 use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
-use gslb_store::{AdminState, Endpoint, EndpointTarget, GslbRecord, Location, Region};
+use gslb_store::GslbRecord;
 
 /// Counts allocations made by the measuring thread while `COUNTING` is on (the test
 /// harness's own threads may allocate at any time; they are not the answer path).
@@ -64,40 +64,7 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 /// GSLB records in `example.com.` that read unknown health as up.
 fn gslb_responder() -> Responder {
     let mut state = sample_state(8);
-    for (index, id) in ["eu", "us"].into_iter().enumerate() {
-        state.regions.insert(
-            id.to_string(),
-            Region {
-                id: id.to_string(),
-                location: Location {
-                    lat_micro: 0,
-                    lon_micro: 0,
-                    country: "DE".to_string(),
-                    continent: "EU".to_string(),
-                },
-                capacity: None,
-                min_healthy: None,
-            },
-        );
-        for n in 1..=2 {
-            let endpoint = format!("{id}-{n}");
-            state.endpoints.insert(
-                endpoint.clone(),
-                Endpoint {
-                    id: endpoint,
-                    region: id.to_string(),
-                    target: EndpointTarget::Address(format!("10.{index}.0.{n}").parse().unwrap()),
-                    weight: 1,
-                    admin: if n == 2 && id == "us" {
-                        AdminState::Disabled
-                    } else {
-                        AdminState::Enabled
-                    },
-                    labels: Default::default(),
-                },
-            );
-        }
-    }
+    common::add_regions(&mut state, &["eu", "us"]);
     for json in [
         r#"{"name":"weighted.example.com.","type":"A","ttl":30,"max_answers":2,
             "policy":{"weighted":[{"weight":3,"node":{"region":"eu"}},

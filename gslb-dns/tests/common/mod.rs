@@ -7,7 +7,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
-use gslb_store::{DomainName, RData, RecordSet, RecordType, Soa, State, Zone};
+use gslb_store::{
+    AdminState, DomainName, Endpoint, EndpointTarget, Location, RData, RecordSet, RecordType,
+    Region, Soa, State, Zone,
+};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query};
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{DNSClass, Name, RecordType as HickoryType};
@@ -62,6 +65,45 @@ fn a(text: &str) -> RData {
 
 fn txt(text: &str) -> RData {
     RData::TXT(vec![text.as_bytes().to_vec()])
+}
+
+/// Adds regions `ids` (located in DE/EU) to `state`, each with endpoints `<id>-1` and
+/// `<id>-2` at `10.<index>.0.<n>`; `us-2` is disabled.
+pub fn add_regions(state: &mut State, ids: &[&str]) {
+    for (index, id) in ids.iter().enumerate() {
+        state.regions.insert(
+            id.to_string(),
+            Region {
+                id: id.to_string(),
+                location: Location {
+                    lat_micro: 0,
+                    lon_micro: 0,
+                    country: "DE".to_string(),
+                    continent: "EU".to_string(),
+                },
+                capacity: None,
+                min_healthy: None,
+            },
+        );
+        for n in 1..=2 {
+            let endpoint = format!("{id}-{n}");
+            state.endpoints.insert(
+                endpoint.clone(),
+                Endpoint {
+                    id: endpoint,
+                    region: id.to_string(),
+                    target: EndpointTarget::Address(format!("10.{index}.0.{n}").parse().unwrap()),
+                    weight: 1,
+                    admin: if n == 2 && *id == "us" {
+                        AdminState::Disabled
+                    } else {
+                        AdminState::Enabled
+                    },
+                    labels: Default::default(),
+                },
+            );
+        }
+    }
 }
 
 /// The sample state: `example.com.` (every case) and `child.example.com.` (a zone of its own).

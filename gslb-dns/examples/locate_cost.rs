@@ -1,8 +1,9 @@
 //! Measures `ClientLocator::locate` against the size of the replicated network table
 //! (`/v1/networks`), which operators may fill with thousands of networks: the lookup walks a
-//! trie, so its cost must not grow with the table. Ignored by default (a timing test wants
-//! a release build and a quiet machine):
-//! `cargo test --release -p gslb-dns --test locate_cost -- --ignored --nocapture`.
+//! trie, so its cost must not grow with the table. A measurement, not a test (timings want a
+//! release build and a quiet machine); it still checks every answer's source and cell.
+//!
+//! Run: `cargo run --release -p gslb-dns --example locate_cost`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -35,12 +36,10 @@ fn locator_with(n: u32) -> (ClientLocator, Duration) {
     (locator, started.elapsed())
 }
 
-/// What does this test do: builds tables of 10 to 10,000 networks, times 200,000 lookups of
-/// addresses half inside and half beside them, checks every answer's source and cell, and
-/// asserts a lookup in the largest table costs under 2 µs (a linear scan took 26 µs).
-#[test]
-#[ignore = "timing; run in release with --ignored"]
-fn locate_cost_does_not_grow_with_the_table() {
+/// Builds tables of 10 to 10,000 networks, times 200,000 lookups of addresses half inside
+/// and half beside them, checks every answer's source and cell, and prints the cost per
+/// lookup; says whether the largest table stays under 2 µs a lookup (a linear scan took 26 µs).
+fn main() {
     let rounds = 200_000u32;
     let mut largest = Duration::ZERO;
     for n in [10u32, 100, 1_000, 10_000] {
@@ -60,8 +59,10 @@ fn locate_cost_does_not_grow_with_the_table() {
         println!("networks={n:>6} build={build:>12.3?} locate={per_lookup:?}");
         largest = per_lookup;
     }
-    assert!(
-        largest < Duration::from_micros(2),
-        "a lookup in 10,000 networks took {largest:?}"
-    );
+    let verdict = if largest < Duration::from_micros(2) {
+        "flat: under 2 µs"
+    } else {
+        "GROWS: over 2 µs"
+    };
+    println!("a lookup in 10,000 networks: {largest:?} ({verdict})");
 }
