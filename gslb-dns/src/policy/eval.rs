@@ -231,8 +231,10 @@ impl<T: Tracer> Eval<'_, T> {
         false
     }
 
-    /// `weighted` / `consistent`: rendezvous over all children by weight; an unavailable
-    /// winner's client spills over the available children by spare capacity.
+    /// `weighted` / `consistent`: a draw over all children by weight (`consistent`: rendezvous
+    /// on the client subnet, so a lost child moves only its own clients; `weighted`: one
+    /// random draw over the cumulative weights); an unavailable winner's client spills over
+    /// the available children by spare capacity.
     fn weighted(
         &mut self,
         node: usize,
@@ -252,14 +254,23 @@ impl<T: Tracer> Eval<'_, T> {
         } else {
             hash_words(&[self.record.salt, node as u64, self.entropy])
         };
-        let mut first: Option<(f64, usize)> = None;
-        for (position, &(weight, _)) in children.iter().enumerate() {
-            let score = rendezvous_score(hash_words(&[base, position as u64]), f64::from(weight));
-            if first.is_none_or(|(best, _)| score < best) {
-                first = Some((score, position));
+        let first = if consistent {
+            // Rendezvous: losing a child moves only that child's clients.
+            let mut first: Option<(f64, usize)> = None;
+            for (position, &(weight, _)) in children.iter().enumerate() {
+                let score =
+                    rendezvous_score(hash_words(&[base, position as u64]), f64::from(weight));
+                if first.is_none_or(|(best, _)| score < best) {
+                    first = Some((score, position));
+                }
             }
-        }
-        let Some((_, first)) = first else {
+            first.map(|(_, position)| position)
+        } else {
+            // A random draw keeps nothing between queries: one draw over the cumulative
+            // weights has the same distribution as rendezvous, without a logarithm per child.
+            cumulative_pick(children.iter().map(|&(weight, _)| weight), base)
+        };
+        let Some(first) = first else {
             return false;
         };
         if self.visit(children[first].1, write) {
@@ -886,4 +897,22 @@ impl ChildIds {
     fn as_slice(&self) -> &[usize] {
         &self.ids[..self.len]
     }
+}
+
+/// The index `draw` picks among `weights` in proportion to them (`None` when they sum to 0):
+/// the position whose cumulative range holds `draw` modulo the total.
+fn cumulative_pick(weights: impl Iterator<Item = u32> + Clone, draw: u64) -> Option<usize> {
+    let total: u64 = weights.clone().map(u64::from).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut point = draw % total;
+    for (position, weight) in weights.enumerate() {
+        let weight = u64::from(weight);
+        if point < weight {
+            return Some(position);
+        }
+        point -= weight;
+    }
+    None
 }
