@@ -284,3 +284,100 @@ fn an_untouched_cluster_imports_zone_files_on_restart() {
         learner.addresses("www.cp.test") == ["192.0.2.10"]
     });
 }
+
+/// What does this test do: a DNS node gone for good keeps every change `PENDING` until an
+/// operator removes it. `gslbctl cluster remove 5` takes learner 5 out of the membership and
+/// forgets its member record; the pending change then turns `INSYNC` on the remaining DNS
+/// node, and `/v1/cluster` no longer lists node 5. Removing a voter is refused with a reason.
+#[test]
+fn removing_a_dead_dns_node_lets_changes_go_insync() {
+    let root = TempDir::new("cp-remove");
+    let voter = ClusterNode::start(&root, 1, Kind::Bootstrap, &[]);
+    wait_until(CONVERGE, "voter 1 to lead its new cluster", || {
+        leader_of(&voter) == Some(1)
+    });
+    let mut learners: Vec<ClusterNode> = [4, 5]
+        .into_iter()
+        .map(|id| ClusterNode::start(&root, id, Kind::DnsLearner, &[voter.http]))
+        .collect();
+    for learner in &learners {
+        wait_until(CONVERGE, &format!("{} to answer", learner.name), || {
+            learner.addresses("www.cp.test") == ["192.0.2.10"]
+        });
+    }
+
+    wait_until(CONVERGE, "both DNS nodes to be recorded as members", || {
+        api_get(voter.http, "/v1/cluster").is_some_and(|(_, body)| {
+            body.contains("\"id\":4,") && body.contains("\"id\":5,")
+        })
+    });
+
+    eprintln!("-- phase: learner 5 dies; a write stays PENDING");
+    learners[1].kill();
+    let version =
+        put_a(voter.http, "cp.test.", "gone.cp.test.", "192.0.2.55").expect("acknowledged");
+    wait_until(CONVERGE, "learner 4 to answer the write", || {
+        learners[0].addresses("gone.cp.test") == ["192.0.2.55"]
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        voter.change_status(version).as_deref(),
+        Some("PENDING"),
+        "node 5 never applied it"
+    );
+
+    let gslbctl = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_gslbctl"))
+            .args(["--api", &format!("http://{}", voter.http)])
+            .args(["--token", common::cluster::TOKEN])
+            .args(args)
+            .output()
+            .expect("gslbctl runs");
+        (
+            output.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    eprintln!("-- phase: a voter cannot be removed this way");
+    let (ok, output) = gslbctl(&["cluster", "remove", "1"]);
+    assert!(!ok && output.contains("is a voter"), "{output}");
+
+    eprintln!("-- phase: gslbctl cluster remove 5");
+    let (ok, output) = gslbctl(&["cluster", "remove", "5"]);
+    assert!(ok, "{output}");
+    wait_until(CONVERGE, "the pending change to turn INSYNC", || {
+        voter.change_status(version).as_deref() == Some("INSYNC")
+    });
+    let (status, body) = api_get(voter.http, "/v1/cluster").expect("/v1/cluster");
+    assert_eq!(status, 200, "{body}");
+    let cluster: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ids = |key: &str| -> Vec<u64> {
+        cluster[key]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item.as_u64().or_else(|| item["id"].as_u64()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(!ids("members").contains(&5), "{body}");
+    assert!(ids("members").contains(&4), "{body}");
+    let learners: Vec<u64> = cluster["node"]["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|id| id.as_u64())
+        .collect();
+    assert_eq!(learners, [4], "node 5 left the Raft membership: {body}");
+    let (ok, output) = gslbctl(&["cluster", "remove", "5"]);
+    assert!(
+        !ok && output.contains("no learner 5"),
+        "removed once: {output}"
+    );
+}

@@ -609,6 +609,19 @@ impl Client {
             .body)
     }
 
+    /// Removes a learner and its member record.
+    pub async fn remove_learner(&self, id: u64) -> Result<MembershipResult, ClientError> {
+        Ok(self
+            .call(
+                Method::DELETE,
+                &format!("/v1/cluster/learners/{id}"),
+                None::<&()>,
+                HeaderMap::new(),
+            )
+            .await?
+            .body)
+    }
+
     /// Sets the voters.
     pub async fn change_voters(
         &self,

@@ -21,7 +21,8 @@
 //! - `/v1/networks` GET, POST, and `/v1/networks/{cidr}` GET, PUT, DELETE (the replicated
 //!   client-network table; the CIDR's `/` percent-encoded: `198.51.100.0%2F24`).
 //! - `/v1/tokens` GET, POST, `/v1/tokens/{id}` GET, DELETE (admin).
-//! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/voters` PUT,
+//! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/learners/{id}` DELETE,
+//!   `/v1/cluster/voters` PUT,
 //!   `/v1/cluster/snapshot` GET (a backup file; admin).
 //! - `/v1/changes` POST (atomic batch, one Raft entry); `/v1/changes/{version}` GET
 //!   (`PENDING` / `INSYNC`); `/v1/audit` GET.
@@ -291,6 +292,7 @@ fn documented_routes() -> (
         .routes(routes!(tokens::get_token, tokens::delete_token))
         .routes(routes!(cluster::get_cluster))
         .routes(routes!(cluster::add_learner))
+        .routes(routes!(cluster::remove_learner))
         .routes(routes!(cluster::change_voters))
         .routes(routes!(cluster::get_snapshot))
         .routes(routes!(changes::post_changes))

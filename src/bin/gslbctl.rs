@@ -264,7 +264,14 @@ enum ClusterCommand {
         /// Its host:port.
         addr: String,
     },
-    /// Make these node ids the voters.
+    /// Remove a learner (a DNS node) from the cluster and forget its member record, so
+    /// writes no longer wait for it to be INSYNC. Demote a voter with set-voters first.
+    Remove {
+        /// Its Raft id.
+        id: u64,
+    },
+    /// Make these node ids the voters; removed voters stay as learners (remove them with
+    /// `cluster remove`).
     SetVoters {
         /// The voter ids.
         #[arg(required = true)]
@@ -504,6 +511,12 @@ async fn run(cli: Cli) -> Result<()> {
                         "learner {id} at {addr} added (membership entry {})",
                         result.index
                     )
+                })
+            }
+            ClusterCommand::Remove { id } => {
+                let result = ctl.client.remove_learner(id).await?;
+                ctl.show(&result, || {
+                    println!("node {id} removed (entry {})", result.index)
                 })
             }
             ClusterCommand::Snapshot { file, stale } => ctl.snapshot(&file, stale).await,

@@ -1,14 +1,16 @@
-//! `/v1/cluster`: this node's Raft status and the recorded members (read), adding learners
-//! and changing the voter set (admin), and the backup snapshot of the whole state (admin).
+//! `/v1/cluster`: this node's Raft status and the recorded members (read), adding and
+//! removing learners and changing the voter set (admin), and the backup snapshot of the whole
+//! state (admin).
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gslb_store::model::FieldErrors;
 use gslb_store::raft::{MembershipError, ReadError};
+use gslb_store::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
@@ -167,6 +169,49 @@ pub async fn add_learner(
         .add_learner(body.id, body.addr)
         .await
         .map_err(membership_error)?;
+    Ok(Json(MembershipResult { index }))
+}
+
+/// Removes a learner (a DNS node, or a node never promoted) from the membership and deletes
+/// its member record, so `INSYNC` stops waiting for it; 409 for a voter (demote it with
+/// `PUT /v1/cluster/voters` first), 404 when the id is neither a learner nor a member.
+#[utoipa::path(delete, path = "/v1/cluster/learners/{id}", tag = "cluster",
+    params(("id" = u64, Path, description = "the learner's node id")),
+    responses((status = 200, description = "removed", body = MembershipResult),
+              (status = 404, description = "no such learner", body = ErrorBody),
+              (status = 409, description = "a voter", body = ErrorBody)))]
+pub async fn remove_learner(
+    State(context): State<ApiContext>,
+    Caller(actor): Caller,
+    Path(id): Path<u64>,
+) -> Result<Json<MembershipResult>, ApiError> {
+    let metrics = context.node.metrics();
+    if metrics.voters.contains(&id) {
+        return Err(ApiError::Conflict {
+            message: format!("node {id} is a voter; demote it with PUT /v1/cluster/voters first"),
+            fields: field_errors("id", format!("node {id} is a voter")),
+        });
+    }
+    let is_learner = metrics.learners.contains(&id);
+    let is_member = context.node.state().members.contains_key(&id);
+    if !is_learner && !is_member {
+        return Err(ApiError::NotFound(format!("no learner {id}")));
+    }
+    tracing::info!(who = %actor.who, from = ?actor.from, learner = id, "remove learner");
+    let mut index = 0;
+    if is_learner {
+        index = context
+            .node
+            .remove_learner(id)
+            .await
+            .map_err(membership_error)?;
+    }
+    if is_member {
+        let outcome = context
+            .write(Command::DeleteMember { id }, actor, true, "")
+            .await?;
+        index = index.max(outcome.version);
+    }
     Ok(Json(MembershipResult { index }))
 }
 

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use openraft::error::{ChangeMembershipError, ClientWriteError, InitializeError, RaftError};
+use openraft::ChangeMembers;
 use openraft::{BasicNode, ServerState};
 use serde::{Deserialize, Serialize};
 
@@ -424,6 +425,11 @@ pub(crate) enum ForwardedMembership {
         /// Keep removed voters as learners.
         retain: bool,
     },
+    /// `remove_learner`.
+    RemoveLearner {
+        /// Its id.
+        id: NodeId,
+    },
 }
 
 /// Starts a node: opens its storage (refusing a locked or corrupt directory), restores the
@@ -739,6 +745,14 @@ impl NodeHandle {
             true,
         )
         .await
+    }
+
+    /// Removes learner `id` from the membership (a voter must be demoted first, with
+    /// `change_membership`); forwarded to the leader when needed. Its member record is not
+    /// touched: the caller deletes it (`Command::DeleteMember`) so INSYNC stops waiting on it.
+    pub async fn remove_learner(&self, id: NodeId) -> Result<u64, MembershipError> {
+        self.change_or_forward(ForwardedMembership::RemoveLearner { id }, true)
+            .await
     }
 
     /// Writes `command` on behalf of `actor`; on a non-leader, forwards it to the leader.
@@ -1154,6 +1168,13 @@ impl NodeHandle {
             }
             ForwardedMembership::ChangeMembership { voters, retain } => {
                 self.inner.raft.change_membership(voters, retain).await
+            }
+            ForwardedMembership::RemoveLearner { id } => {
+                let nodes = BTreeSet::from([id]);
+                self.inner
+                    .raft
+                    .change_membership(ChangeMembers::RemoveNodes(nodes), false)
+                    .await
             }
         };
         match result {
