@@ -307,9 +307,8 @@ fn removing_a_dead_dns_node_lets_changes_go_insync() {
     }
 
     wait_until(CONVERGE, "both DNS nodes to be recorded as members", || {
-        api_get(voter.http, "/v1/cluster").is_some_and(|(_, body)| {
-            body.contains("\"id\":4,") && body.contains("\"id\":5,")
-        })
+        api_get(voter.http, "/v1/cluster")
+            .is_some_and(|(_, body)| body.contains("\"id\":4,") && body.contains("\"id\":5,"))
     });
 
     eprintln!("-- phase: learner 5 dies; a write stays PENDING");
