@@ -131,14 +131,7 @@ fn ask(dns: SocketAddr, name: &str, qtype: &str, extra: &[&str]) -> String {
 
 /// The A addresses `dig` returns for `name`, sorted.
 fn addresses(dns: SocketAddr, name: &str) -> Vec<String> {
-    let mut found: Vec<String> = dig(dns, &[name, "A", "+norec"])
-        .records("ANSWER")
-        .into_iter()
-        .filter(|fields| fields.get(3).map(String::as_str) == Some("A"))
-        .filter_map(|fields| fields.get(4).cloned())
-        .collect();
-    found.sort();
-    found
+    dig(dns, &[name, "A", "+norec"]).a_addresses()
 }
 
 /// What does this test do: the learner's `/metrics` counts the queries `dig` sent, by

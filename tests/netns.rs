@@ -333,14 +333,7 @@ impl World {
         if !reply.text.contains("status: ") {
             return None;
         }
-        let mut addresses: Vec<String> = reply
-            .records("ANSWER")
-            .into_iter()
-            .filter(|fields| fields.get(3).map(String::as_str) == Some("A"))
-            .filter_map(|fields| fields.get(4).cloned())
-            .collect();
-        addresses.sort();
-        Some((reply.status().to_string(), addresses))
+        Some((reply.status().to_string(), reply.a_addresses()))
     }
 
     /// The addresses DNS node `node` answers for `name`; `None` when it did not answer.

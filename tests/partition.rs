@@ -214,14 +214,7 @@ impl World {
         if !reply.text.contains("status: ") {
             return None;
         }
-        let mut found: Vec<String> = reply
-            .records("ANSWER")
-            .into_iter()
-            .filter(|fields| fields.get(3).map(String::as_str) == Some("A"))
-            .filter_map(|fields| fields.get(4).cloned())
-            .collect();
-        found.sort();
-        Some(found)
+        Some(reply.a_addresses())
     }
 
     /// Every item of paginated list `path` on node `id` (pages of 1000 at most).

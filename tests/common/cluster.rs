@@ -306,15 +306,7 @@ impl ClusterNode {
 
     /// The addresses `dig NAME A` returns, sorted (empty on failure).
     pub fn addresses(&self, name: &str) -> Vec<String> {
-        let reply = self.dig(&[name, "A", "+norec"]);
-        let mut found: Vec<String> = reply
-            .records("ANSWER")
-            .into_iter()
-            .filter(|fields| fields.get(3).map(String::as_str) == Some("A"))
-            .filter_map(|fields| fields.get(4).cloned())
-            .collect();
-        found.sort();
-        found
+        self.dig(&[name, "A", "+norec"]).a_addresses()
     }
 
     /// True once the node wrote a state-machine snapshot into its data dir.

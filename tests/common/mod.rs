@@ -333,6 +333,18 @@ impl DigReply {
             .collect()
     }
 
+    /// The A addresses of the answer section, sorted.
+    pub fn a_addresses(&self) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .records("ANSWER")
+            .into_iter()
+            .filter(|fields| fields.get(3).map(String::as_str) == Some("A"))
+            .filter_map(|fields| fields.get(4).cloned())
+            .collect();
+        found.sort();
+        found
+    }
+
     /// The `; EDNS:` line, if the reply had an OPT.
     pub fn edns_line(&self) -> Option<String> {
         self.text
