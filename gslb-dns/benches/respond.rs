@@ -90,11 +90,7 @@ fn add_gslb(state: &mut State) {
                                 {"weight": 1, "node": {"region": "us"}}]}}))
     .unwrap();
     record.unknown_as = gslb_store::UnknownAs::Up;
-    state
-        .gslb_records
-        .entry(record.name.clone())
-        .or_default()
-        .insert(record.rtype, record);
+    state.insert_gslb_record(record);
 }
 
 fn packet(qname: &[u8], qtype: u16, edns_ecs: bool) -> Vec<u8> {

@@ -151,11 +151,7 @@ fn gslb_state(version: u64) -> State {
     ] {
         let mut record: GslbRecord = serde_json::from_str(json).unwrap();
         record.unknown_as = gslb_store::UnknownAs::Up;
-        state
-            .gslb_records
-            .entry(record.name.clone())
-            .or_default()
-            .insert(record.rtype, record);
+        state.insert_gslb_record(record);
     }
     state
 }

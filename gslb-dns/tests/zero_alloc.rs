@@ -80,11 +80,7 @@ fn gslb_responder() -> Responder {
     ] {
         let mut record: GslbRecord = serde_json::from_str(json).unwrap();
         record.unknown_as = gslb_store::UnknownAs::Up;
-        state
-            .gslb_records
-            .entry(record.name.clone())
-            .or_default()
-            .insert(record.rtype, record);
+        state.insert_gslb_record(record);
     }
     let responder = Responder::new(compile_plan(&state), ResponderOptions::default());
     // A replicated client-network table (`/v1/networks`) that covers the ECS subnets asked,

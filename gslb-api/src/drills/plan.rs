@@ -705,10 +705,7 @@ mod tests {
                                                  {"region": "ap"}]},
                           "max_answers": 1, "when_all_down": "fail_open",
                           "unknown_as": "up", "split_brain_guard": false});
-        state.gslb_records.insert(
-            "near.example.".parse().unwrap(),
-            serde_json::from_value(json!({"A": near})).unwrap(),
-        );
+        state.insert_gslb_record(serde_json::from_value(near).unwrap());
         let network: gslb_store::model::Network = serde_json::from_value(json!({
             "cidr": "198.51.100.0/24", "rtt_ms": {"eu": 90, "us": 10, "ap": 40}
         }))

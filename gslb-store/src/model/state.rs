@@ -107,6 +107,15 @@ impl State {
         self.gslb_records.get(name)?.get(&rtype)
     }
 
+    /// Puts `record` under its name and type, replacing what was there (states built by
+    /// hand in tests and benches; writes go through `Command::PutGslbRecord`).
+    pub fn insert_gslb_record(&mut self, record: GslbRecord) {
+        self.gslb_records
+            .entry(record.name.clone())
+            .or_default()
+            .insert(record.rtype, record);
+    }
+
     /// The GSLB records whose zone (the longest matching apex) is `apex`.
     pub fn gslb_records_in_zone<'a>(
         &'a self,
