@@ -610,6 +610,7 @@ impl ApiMetrics {
     pub fn render(
         &self,
         node: &NodeMetrics,
+        storage_bytes: u64,
         state: &StoreState,
         (health_now, wall_now): (u64, u64),
         stale_after_ms: u64,
@@ -637,7 +638,7 @@ impl ApiMetrics {
             .set(node.millis_since_leader_contact.map_or(-1, clamp));
         self.state_version.set(clamp(version));
         self.stale.set(i64::from(is_stale(node, stale_after_ms)));
-        self.storage_bytes.set(clamp(node.storage_bytes));
+        self.storage_bytes.set(clamp(storage_bytes));
         let mut text = String::new();
         let registry = self
             .registry

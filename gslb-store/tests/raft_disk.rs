@@ -70,11 +70,12 @@ async fn many_writes_keep_disk_bounded() {
         let log_len = metrics.last_log_index - metrics.purged_index.unwrap_or(0);
         peak_log_len = peak_log_len.max(log_len);
         let dir_bytes = dir_size(root.path());
-        sizes.push((metrics.applied_index, metrics.storage_bytes, dir_bytes));
+        let storage_bytes = node.storage_bytes();
+        sizes.push((metrics.applied_index, storage_bytes, dir_bytes));
         tracing::info!(
             applied = metrics.applied_index,
             log_len,
-            bytes = metrics.storage_bytes,
+            bytes = storage_bytes,
             dir_bytes,
             "phase: checkpoint"
         );

@@ -60,6 +60,7 @@ pub async fn metrics(State(context): State<ApiContext>) -> Response {
     let state = context.node.state();
     let text = context.metrics.render(
         &node,
+        context.node.storage_bytes(),
         &state,
         (context.health_now(), crate::auth::now_millis()),
         context.stale_after_ms(),

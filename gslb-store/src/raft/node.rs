@@ -326,8 +326,6 @@ pub struct NodeMetrics {
     /// Milliseconds since it last heard from a leader (on the leader: since a quorum last
     /// acknowledged it). `None` when never. Staleness for `/readyz` is judged on this.
     pub millis_since_leader_contact: Option<u64>,
-    /// Bytes its storage occupies on disk (log and metadata, not the snapshot file).
-    pub storage_bytes: u64,
 }
 
 /// The handle to a running node. Cheap to clone; all clones drive the same node.
@@ -833,8 +831,14 @@ impl NodeHandle {
             voters: membership.voter_ids().collect(),
             learners: membership.learner_ids().collect(),
             millis_since_leader_contact,
-            storage_bytes: self.inner.kv.size_on_disk().unwrap_or(0),
         }
+    }
+
+    /// Bytes this node's storage occupies on disk (log and metadata, not the snapshot
+    /// file). Walks the data directory, so it is kept out of `metrics`, which the plan
+    /// follower's health clock and the drill supervisor read many times a second.
+    pub fn storage_bytes(&self) -> u64 {
+        self.inner.kv.size_on_disk().unwrap_or(0)
     }
 
     /// Waits until `condition` holds on this node's metrics, up to `timeout`; `reason` names
