@@ -3,10 +3,12 @@
 //! the same lookup result. That cell is what the ECS scope of an answer is built from.
 //!
 //! Tables come from operator config and the replicated network table (`/v1/networks`), which
-//! may hold thousands of networks, so lookups walk a binary trie per address family: one step
-//! per prefix bit (at most 32 or 128), whatever the table's size, allocating nothing. The cell
-//! falls out of the same walk: it is at least the deepest entry on the address's path, and
-//! reaches one bit past every depth where another branch holds networks the address is not in.
+//! may hold thousands of networks, so lookups walk a path-compressed binary trie per address
+//! family: one step per branching point or network on the address's path (a handful, at
+//! most 33 or 129), whatever the table's size, allocating nothing. The cell falls out of the
+//! same walk: it is at least the deepest entry on the address's path, and reaches one bit
+//! past every depth where another branch holds networks the address is not in (including
+//! the bit where the address leaves a compressed run of single-child steps).
 
 use std::net::IpAddr;
 
@@ -42,10 +44,52 @@ impl<T: PartialEq> PartialEq for PrefixTable<T> {
 
 /// A binary trie of network prefixes in one arena. Every node lies on the path of at least
 /// one entry (nothing is ever removed), so a non-empty child means networks down that branch.
+///
+/// `nodes` is the one-bit-per-step form that `insert` extends; `radix` is the same trie with
+/// every run of entry-less single-child nodes folded into the edge below it, which is what
+/// lookups walk. `compress` rebuilds `radix` from `nodes`.
 #[derive(Debug, Clone)]
 struct Trie {
     /// Node 0 is the root; child index 0 means "no child" (the root is never a child).
     nodes: Vec<TrieNode>,
+    /// The compressed trie, root first, child 0 again meaning "no child".
+    radix: Vec<RadixNode>,
+}
+
+/// One node of the compressed trie: a root, a network, or a point where branches part.
+/// 32 octets, two to a cache line (lookups are bound by cache misses, not arithmetic).
+#[derive(Debug, Clone, Copy)]
+struct RadixNode {
+    /// The address bits that lead here, left-aligned (high word first), zero from `depth`
+    /// on; two words rather than a `u128` to keep the node 8-aligned.
+    bits: [u64; 2],
+    /// The children for bit `depth` = 0 and 1; 0 when absent.
+    children: [u32; 2],
+    /// The index in `entries` of the network that ends here, or `NO_ENTRY`.
+    entry: u32,
+    /// How many bits lead here.
+    depth: u8,
+}
+
+/// `RadixNode::entry` of a node where no network ends.
+const NO_ENTRY: u32 = u32::MAX;
+
+impl Default for RadixNode {
+    fn default() -> Self {
+        RadixNode {
+            bits: [0, 0],
+            children: [0, 0],
+            entry: NO_ENTRY,
+            depth: 0,
+        }
+    }
+}
+
+impl RadixNode {
+    /// The bits that lead here as one left-aligned number.
+    fn bits(&self) -> u128 {
+        (u128::from(self.bits[0]) << 64) | u128::from(self.bits[1])
+    }
 }
 
 /// One node: the prefix of its depth along the bits that lead to it.
@@ -61,7 +105,16 @@ impl Default for Trie {
     fn default() -> Self {
         Trie {
             nodes: vec![TrieNode::default()],
+            radix: vec![RadixNode::default()],
         }
+    }
+}
+
+/// The first `depth` bits set, left-aligned.
+fn prefix_mask(depth: u8) -> u128 {
+    match depth {
+        0 => 0,
+        _ => u128::MAX << (128 - u32::from(depth)),
     }
 }
 
@@ -98,8 +151,89 @@ impl Trie {
         self.nodes[node].entry = Some(entry);
     }
 
+    /// Rebuilds the compressed form from the one-bit-per-step form.
+    fn compress(&mut self) {
+        self.radix.clear();
+        self.fold(0, 0, 0);
+    }
+
+    /// Appends one-bit node `node` (at `depth`, reached by `bits`) and, below it, its children
+    /// with each run of entry-less single-child nodes skipped; returns its radix index.
+    fn fold(&mut self, node: usize, depth: u8, bits: u128) -> u32 {
+        let index = self.radix.len();
+        self.radix.push(RadixNode {
+            bits: [(bits >> 64) as u64, bits as u64],
+            children: [0, 0],
+            entry: self.nodes[node].entry.unwrap_or(NO_ENTRY),
+            depth,
+        });
+        for branch in 0..2 {
+            let mut child = self.nodes[node].children[branch] as usize;
+            if child == 0 {
+                continue;
+            }
+            let mut child_depth = depth + 1;
+            let mut child_bits = bits | ((branch as u128) << (127 - u32::from(depth)));
+            loop {
+                let here = &self.nodes[child];
+                let only = match here.children {
+                    [next, 0] if next != 0 => 0,
+                    [0, next] if next != 0 => 1,
+                    _ => break,
+                };
+                if here.entry.is_some() {
+                    break;
+                }
+                child_bits |= (only as u128) << (127 - u32::from(child_depth));
+                child = here.children[only] as usize;
+                child_depth += 1;
+            }
+            let folded = self.fold(child, child_depth, child_bits);
+            self.radix[index].children[branch] = folded;
+        }
+        index as u32
+    }
+
     /// The index of the most specific entry containing the address, and the cell prefix.
     fn lookup(&self, bits: u128, width: u8) -> (Option<u32>, u8) {
+        let mut best = None;
+        let mut cell_prefix = 0u8;
+        let mut here = &self.radix[0];
+        loop {
+            if here.entry != NO_ENTRY {
+                // Every deeper entry on the path is more specific; the cell stays inside it.
+                best = Some(here.entry);
+                cell_prefix = here.depth;
+            }
+            let depth = here.depth;
+            if depth == width {
+                break;
+            }
+            let branch = bit(bits, depth);
+            if here.children[1 - branch] != 0 {
+                // Networks the address is not in diverge here: the cell must not reach them.
+                cell_prefix = depth + 1;
+            }
+            let child = match here.children[branch] {
+                0 => break,
+                next => &self.radix[next as usize],
+            };
+            let differ = (bits ^ child.bits()) & prefix_mask(child.depth);
+            if differ != 0 {
+                // The address leaves the folded run at its first differing bit, where the
+                // run's networks go the other way.
+                let parted = differ.leading_zeros() as u8;
+                cell_prefix = cell_prefix.max(parted + 1);
+                break;
+            }
+            here = child;
+        }
+        (best, cell_prefix)
+    }
+
+    /// The same lookup, one bit per step over the one-bit nodes: what `put` uses while the
+    /// compressed form is being rebuilt.
+    fn lookup_unfolded(&self, bits: u128, width: u8) -> (Option<u32>, u8) {
         let mut best = None;
         let mut cell_prefix = 0u8;
         let mut node = 0usize;
@@ -107,7 +241,6 @@ impl Trie {
         loop {
             let here = &self.nodes[node];
             if let Some(entry) = here.entry {
-                // Every deeper entry on the path is more specific; the cell stays inside it.
                 best = Some(entry);
                 cell_prefix = depth;
             }
@@ -116,7 +249,6 @@ impl Trie {
             }
             let branch = bit(bits, depth);
             if here.children[1 - branch] != 0 {
-                // Networks the address is not in diverge here: the cell must not reach them.
                 cell_prefix = depth + 1;
             }
             match here.children[branch] {
@@ -144,18 +276,29 @@ impl<T> PrefixTable<T> {
     pub fn new(entries: impl IntoIterator<Item = (Cidr, T)>) -> Self {
         let mut table = PrefixTable::default();
         for (cidr, value) in entries {
-            table.insert(cidr, value);
+            table.put(cidr, value);
         }
+        table.v4.compress();
+        table.v6.compress();
         table
     }
 
     /// Adds or replaces the value for `cidr`.
     pub fn insert(&mut self, cidr: Cidr, value: T) {
+        self.put(cidr, value);
+        match cidr.addr() {
+            IpAddr::V4(_) => self.v4.compress(),
+            IpAddr::V6(_) => self.v6.compress(),
+        }
+    }
+
+    /// Adds or replaces the value for `cidr` in the one-bit trie only (`compress` follows).
+    fn put(&mut self, cidr: Cidr, value: T) {
         let trie = match cidr.addr() {
             IpAddr::V4(_) => &mut self.v4,
             IpAddr::V6(_) => &mut self.v6,
         };
-        let (found, _) = trie.lookup(bits_of(cidr.addr()).0, cidr.prefix());
+        let (found, _) = trie.lookup_unfolded(bits_of(cidr.addr()).0, cidr.prefix());
         match found.filter(|index| self.entries[*index as usize].0 == cidr) {
             Some(index) => self.entries[index as usize].1 = value,
             None => {
