@@ -2,16 +2,18 @@
 //! the current `AnswerPlan`, and `ResponderOptions`, what an operator can tune about it.
 //!
 //! The whole path is hand-written wire code: parse the query in place (`wire`), load the plan
-//! once (`ArcSwap::load`, a guard, no reference-count traffic), copy header and question into
+//! once per received batch (`ArcSwap::load`, a guard, no reference-count traffic; see
+//! `begin_batch`), copy header and question into
 //! the caller's reused buffer, let `plan::write_answer` copy the pre-rendered sections, then
 //! append the OPT (with the client subnet echoed) and patch ID and flags. No lock, no
 //! allocation once `out` has grown to the largest reply.
 //!
-//! GSLB names are answered on the same path: the client is located (ECS source if present,
-//! else the transport address) only when a GSLB record is met, `policy::evaluate` chooses
-//! with the clock read then (the system clock, or a manual one for tests and drills) and the
-//! query ID as entropy, and the ECS SCOPE echoed is the decision's scope (0 for static
-//! answers: they do not depend on the client).
+//! GSLB names are answered on the same path: the client (ECS source if present, else the
+//! transport address) is taken only when a GSLB record is met and located only when the
+//! record reads location; `policy::evaluate` chooses with the clock read once per batch (the
+//! coarse system clock, or a manual one for tests and drills) and the query ID as entropy,
+//! and the ECS SCOPE echoed is the decision's scope (0 for static answers: they do not
+//! depend on the client).
 //!
 //! Every reply is counted in the responder's `DnsMetrics` (transport, RCODE, query type; a
 //! GSLB evaluation also by record, decision, causes and regions), on the calling thread's
@@ -40,7 +42,7 @@ use arc_swap::ArcSwap;
 
 use crate::client::ClientLocator;
 use crate::metrics::{thread_shard, DnsMetrics};
-use crate::plan::{write_answer, AnswerPlan, Dynamic, Sections};
+use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
     HEADER_LEN,
@@ -77,6 +79,29 @@ impl Default for ResponderOptions {
             max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD,
             vantage: None,
         }
+    }
+}
+
+/// What the queries of one batch share (see `Responder::begin_batch`): the plan, loaded
+/// once per batch instead of once per query, and the GSLB facts (network table, clock).
+pub struct ResponderBatch {
+    /// The plan every query of the batch is answered from.
+    plan: arc_swap::Guard<Arc<AnswerPlan>>,
+    /// The replicated network table and clock reading GSLB answers share.
+    facts: BatchFacts,
+    /// The query being answered, overwritten by each (cleared once per batch instead of
+    /// ~400 octets on the stack per query).
+    parsed: ParsedQuery,
+    /// The metrics shard of the answering thread.
+    shard: usize,
+}
+
+impl std::fmt::Debug for ResponderBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponderBatch")
+            .field("plan_version", &self.plan.version())
+            .field("facts", &self.facts)
+            .finish()
     }
 }
 
@@ -179,8 +204,34 @@ impl Responder {
     /// Writes the reply to `query` into `out` (cleared first) and returns true, or returns
     /// false when the query gets no reply at all (QR=1, shorter than a header).
     pub fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
-        let shard = thread_shard();
-        match self.reply(query, context, out, shard) {
+        self.respond_in(&mut self.begin_batch(), query, context, out)
+    }
+
+    /// What a batch of queries answered together shares: the plan in use and the GSLB
+    /// facts. Answer them with `respond_in`, then drop it (it keeps its plan alive).
+    pub fn begin_batch(&self) -> ResponderBatch {
+        ResponderBatch {
+            plan: self.plan.load(),
+            facts: BatchFacts::at(
+                self.clock
+                    .as_ref()
+                    .map(|clock| clock.load(std::sync::atomic::Ordering::Relaxed)),
+            ),
+            parsed: ParsedQuery::default(),
+            shard: thread_shard(),
+        }
+    }
+
+    /// `respond` for one query of `batch`.
+    pub fn respond_in(
+        &self,
+        batch: &mut ResponderBatch,
+        query: &[u8],
+        context: &QueryContext,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let shard = batch.shard;
+        match self.reply(batch, query, context, out) {
             Some((code, qtype)) => {
                 self.metrics
                     .count_reply(shard, context.transport, code, qtype);
@@ -197,13 +248,18 @@ impl Responder {
     /// when the question could not be read), or `None` for no reply.
     fn reply(
         &self,
+        batch: &mut ResponderBatch,
         query: &[u8],
         context: &QueryContext,
         out: &mut Vec<u8>,
-        shard: usize,
     ) -> Option<(u16, Option<u16>)> {
         out.clear();
-        let mut parsed = ParsedQuery::default();
+        let ResponderBatch {
+            plan,
+            facts,
+            parsed,
+            shard,
+        } = batch;
         match parsed.parse_into(query) {
             Ok(()) => {}
             Err(QueryError::TooShort(_) | QueryError::Response) => return None,
@@ -244,14 +300,14 @@ impl Responder {
             Some(edns) if edns.version > 0 => (refusal(rcode::BADVERS), 0),
             _ => match parsed.qclass {
                 types::CLASS_IN | types::CLASS_ANY => {
-                    self.answer_internet(&parsed, context, out, shard)
+                    self.answer_internet(plan, facts, parsed, context, out, *shard)
                 }
-                types::CLASS_CH => (self.answer_chaos(&parsed, out), 0),
+                types::CLASS_CH => (self.answer_chaos(parsed, out), 0),
                 _ => (refusal(rcode::REFUSED), 0),
             },
         };
         let code = sections.rcode;
-        self.finish(&parsed, sections, scope, context.transport, out);
+        self.finish(parsed, sections, scope, context.transport, out);
         Some((code, Some(parsed.qtype)))
     }
 
@@ -259,6 +315,8 @@ impl Responder {
     /// depends on.
     fn answer_internet(
         &self,
+        plan: &AnswerPlan,
+        facts: &mut BatchFacts,
         parsed: &ParsedQuery,
         context: &QueryContext,
         out: &mut Vec<u8>,
@@ -267,7 +325,6 @@ impl Responder {
         if matches!(parsed.qtype, types::AXFR | types::IXFR) {
             return (refusal(rcode::REFUSED), 0);
         }
-        let plan = self.plan.load();
         let Some(mut zone) = plan.find_zone(&parsed.name) else {
             return (refusal(rcode::REFUSED), 0);
         };
@@ -290,7 +347,7 @@ impl Responder {
             &self.locator,
             context.client.ip(),
             ecs,
-            self.clock.as_deref(),
+            facts,
             query_entropy(parsed.header.id),
             shard,
         );

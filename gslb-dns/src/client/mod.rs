@@ -157,6 +157,26 @@ pub struct ClientFacts {
 }
 
 impl ClientFacts {
+    /// The client of one query, not located yet. `transport` is the packet or trusted-proxy
+    /// source; `ecs` is the ECS (address, SOURCE PREFIX-LENGTH) when the query carries the
+    /// option.
+    ///
+    /// An ECS source of /0 means the resolver withholds the client (RFC 7871 §7.1.2): the
+    /// transport address is used instead, and the scope will be 0.
+    pub fn unlocated(transport: IpAddr, ecs: Option<(IpAddr, u8)>) -> ClientFacts {
+        match ecs {
+            Some((addr, source_prefix)) if source_prefix > 0 => {
+                ClientFacts::bare(addr, source_prefix, ClientOrigin::Ecs)
+            }
+            Some((_, _)) => {
+                let mut facts = ClientFacts::bare(transport, 128, ClientOrigin::Ecs);
+                facts.source_prefix = 0;
+                facts
+            }
+            None => ClientFacts::bare(transport, 128, ClientOrigin::Transport),
+        }
+    }
+
     /// Facts for an address with no location (tests, and nodes without GeoIP or table).
     pub fn bare(addr: IpAddr, source_prefix: u8, origin: ClientOrigin) -> ClientFacts {
         let addr = addr.to_canonical();
@@ -184,6 +204,21 @@ pub struct ClientLocator {
     networks: Arc<ArcSwap<NetworkTable>>,
     /// The GeoIP database, if configured.
     geoip: Option<Arc<GeoIpDatabase>>,
+}
+
+/// The replicated network table as one caller loaded it, held so that many lookups share
+/// one load; empty until the first lookup through it.
+#[derive(Default)]
+pub struct PinnedNetworks(Option<arc_swap::Guard<Arc<NetworkTable>>>);
+
+impl fmt::Debug for PinnedNetworks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "PinnedNetworks(loaded)"
+        } else {
+            "PinnedNetworks(empty)"
+        })
+    }
 }
 
 /// The replicated network table compiled for lookups, with the entries it was built from
@@ -251,26 +286,26 @@ impl ClientLocator {
 
     /// Facts for one query. `transport` is the packet or trusted-proxy source; `ecs` is the
     /// ECS (address, SOURCE PREFIX-LENGTH) when the query carries the option.
-    ///
-    /// An ECS source of /0 means the resolver withholds the client (RFC 7871 §7.1.2): the
-    /// transport address is located instead, and the scope will be 0.
     pub fn facts(&self, transport: IpAddr, ecs: Option<(IpAddr, u8)>) -> ClientFacts {
-        let mut facts = match ecs {
-            Some((addr, source_prefix)) if source_prefix > 0 => {
-                ClientFacts::bare(addr, source_prefix, ClientOrigin::Ecs)
-            }
-            Some((_, _)) => {
-                let mut facts = ClientFacts::bare(transport, 128, ClientOrigin::Ecs);
-                facts.source_prefix = 0;
-                facts
-            }
-            None => ClientFacts::bare(transport, 128, ClientOrigin::Transport),
-        };
-        let (geo, geo_prefix, geo_source) = self.locate(facts.addr);
+        let mut facts = ClientFacts::unlocated(transport, ecs);
+        self.locate_into(&mut facts);
+        facts
+    }
+
+    /// Fills in where `facts.addr` is (`geo`, `geo_prefix`, `geo_source`).
+    pub fn locate_into(&self, facts: &mut ClientFacts) {
+        self.locate_pinned(&mut PinnedNetworks::default(), facts);
+    }
+
+    /// `locate_into` reading the replicated table through `pin`: the first call loads the
+    /// table in use and later calls with the same pin reuse it (the DNS path pins once per
+    /// received batch).
+    pub fn locate_pinned(&self, pin: &mut PinnedNetworks, facts: &mut ClientFacts) {
+        let replicated = pin.0.get_or_insert_with(|| self.networks.load());
+        let (geo, geo_prefix, geo_source) = self.locate_in(&replicated.table, facts.addr);
         facts.geo = geo;
         facts.geo_prefix = geo_prefix;
         facts.geo_source = geo_source;
-        facts
     }
 
     /// Location facts for `addr`, the width of the cell that shares them, and their source.
@@ -278,9 +313,17 @@ impl ClientLocator {
     /// The cell is the longer of the two tables' cells (inside it neither table's verdict
     /// changes), widened to the GeoIP network when the database decides.
     pub fn locate(&self, addr: IpAddr) -> (GeoFacts, u8, GeoSource) {
+        self.locate_in(&self.networks.load().table, addr)
+    }
+
+    /// `locate` with `replicated` as the replicated table.
+    fn locate_in(
+        &self,
+        replicated: &PrefixTable<GeoFacts>,
+        addr: IpAddr,
+    ) -> (GeoFacts, u8, GeoSource) {
         let local = self.table.lookup(addr);
-        let replicated = self.networks.load();
-        let shared = replicated.table.lookup(addr);
+        let shared = replicated.lookup(addr);
         let cell_prefix = local.cell_prefix.max(shared.cell_prefix);
         match (local.entry, shared.entry) {
             (Some((local_cidr, local_geo)), Some((shared_cidr, shared_geo))) => {

@@ -36,19 +36,50 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use proxy::{Cidr, CidrError, TrustedProxies};
+pub(crate) use sys::coarse_unix_millis;
 
 use crate::{QueryContext, Responder};
 
 /// What answers a query; `Responder` in production, small fakes in tests.
 pub trait QueryHandler: Send + Sync + 'static {
+    /// What the queries of one received UDP batch share (the `Responder`'s plan in use),
+    /// taken once per batch so that per-query work does not repeat it.
+    type Batch;
+
+    /// Starts a batch. Must not block; the UDP worker drops it before it waits again.
+    fn begin_batch(&self) -> Self::Batch;
+
     /// Writes the reply to `query` into `out` and returns true, or returns false for
     /// silence. Must not block.
-    fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool;
+    fn respond_in(
+        &self,
+        batch: &mut Self::Batch,
+        query: &[u8],
+        context: &QueryContext,
+        out: &mut Vec<u8>,
+    ) -> bool;
+
+    /// `respond_in` for a query answered on its own (TCP).
+    fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
+        self.respond_in(&mut self.begin_batch(), query, context, out)
+    }
 }
 
 impl QueryHandler for Responder {
-    fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
-        Responder::respond(self, query, context, out)
+    type Batch = crate::responder::ResponderBatch;
+
+    fn begin_batch(&self) -> Self::Batch {
+        Responder::begin_batch(self)
+    }
+
+    fn respond_in(
+        &self,
+        batch: &mut Self::Batch,
+        query: &[u8],
+        context: &QueryContext,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        Responder::respond_in(self, batch, query, context, out)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The socket syscalls std and socket2 do not offer: `recvmmsg`/`sendmmsg` batches, packet
 //! info (so wildcard sockets reply from the address queried) and the privileged
-//! buffer-size options. Every `unsafe` block of the crate lives here.
+//! buffer-size options; and the coarse real-time clock GSLB answers read. Every `unsafe`
+//! block of the crate lives here.
 //!
 //! Why unsafe: batching many datagrams per syscall is the largest single saving on the UDP
 //! path (the kernel, not our lookup, dominates the cost per query; see
@@ -47,6 +48,8 @@ pub(crate) struct Batch {
     send_iovecs: Vec<libc::iovec>,
     send_headers: Vec<libc::mmsghdr>,
     received: usize,
+    /// Whether every receive header has been armed once (see `receive`).
+    armed: bool,
 }
 
 // SAFETY: the raw pointers inside the iovec/mmsghdr arrays only ever point into this
@@ -77,41 +80,42 @@ impl Batch {
             send_iovecs: vec![zero_iovec; slots],
             send_headers: vec![zero_header; slots],
             received: 0,
+            armed: false,
         }
     }
 
     /// Receives up to `slots` datagrams with one `recvmmsg(MSG_WAITFORONE)`: blocks (up to
     /// the socket's read timeout) for the first, then takes whatever else is queued.
+    ///
+    /// Only the headers the previous call could have written are re-armed (the kernel
+    /// writes back the name, control and flags fields of the datagrams it returned, and of
+    /// none after them), so after a call that returned two datagrams the next re-arms three
+    /// headers, not `slots`.
     pub(crate) fn receive(&mut self, socket: &impl AsRawFd) -> io::Result<usize> {
         let slots = self.receive_headers.len();
-        let base = self.receive_buffer.as_mut_ptr();
-        for slot in 0..slots {
-            self.receive_iovecs[slot] = libc::iovec {
-                // SAFETY: slot * slot_size + slot_size <= receive_buffer.len() by construction.
-                iov_base: unsafe { base.add(slot * self.slot_size) }.cast(),
-                iov_len: self.slot_size,
-            };
-            let header = &mut self.receive_headers[slot];
-            header.msg_hdr.msg_name = (&mut self.names[slot] as *mut libc::sockaddr_storage).cast();
-            header.msg_hdr.msg_namelen =
-                mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-            header.msg_hdr.msg_iov = &mut self.receive_iovecs[slot];
-            header.msg_hdr.msg_iovlen = 1;
-            header.msg_hdr.msg_control = self.control[slot * CONTROL_WORDS..].as_mut_ptr().cast();
-            header.msg_hdr.msg_controllen = CONTROL_WORDS * mem::size_of::<u64>();
-            header.msg_hdr.msg_flags = 0;
-            header.msg_len = 0;
+        let touched = if self.armed {
+            (self.received + 1).min(slots)
+        } else {
+            slots
+        };
+        for slot in 0..touched {
+            self.arm(slot);
         }
+        self.armed = true;
         self.received = 0;
-        // SAFETY: every header points at live buffers of this Batch (set just above) whose
-        // sizes are given in iov_len / msg_namelen; the kernel writes at most that much.
+        // SAFETY: every header points at live buffers of this Batch (armed above or by an
+        // earlier call; the buffers are never resized, so the pointers stay valid) whose
+        // sizes are given in iov_len / msg_namelen / msg_controllen; the kernel writes at
+        // most that much. The raw syscall skips libc's cancellation-point bookkeeping (we
+        // never cancel threads) and behaves as `recvmmsg(3)` otherwise.
         let count = unsafe {
-            libc::recvmmsg(
+            libc::syscall(
+                libc::SYS_recvmmsg,
                 socket.as_raw_fd(),
                 self.receive_headers.as_mut_ptr(),
                 slots as libc::c_uint,
                 libc::MSG_WAITFORONE,
-                std::ptr::null_mut(),
+                std::ptr::null_mut::<libc::timespec>(),
             )
         };
         if count < 0 {
@@ -119,6 +123,25 @@ impl Batch {
         }
         self.received = count as usize;
         Ok(self.received)
+    }
+
+    /// Points receive header `slot` at its buffer, name and control room, lengths reset.
+    fn arm(&mut self, slot: usize) {
+        let base = self.receive_buffer.as_mut_ptr();
+        self.receive_iovecs[slot] = libc::iovec {
+            // SAFETY: slot * slot_size + slot_size <= receive_buffer.len() by construction.
+            iov_base: unsafe { base.add(slot * self.slot_size) }.cast(),
+            iov_len: self.slot_size,
+        };
+        let header = &mut self.receive_headers[slot];
+        header.msg_hdr.msg_name = (&mut self.names[slot] as *mut libc::sockaddr_storage).cast();
+        header.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        header.msg_hdr.msg_iov = &mut self.receive_iovecs[slot];
+        header.msg_hdr.msg_iovlen = 1;
+        header.msg_hdr.msg_control = self.control[slot * CONTROL_WORDS..].as_mut_ptr().cast();
+        header.msg_hdr.msg_controllen = CONTROL_WORDS * mem::size_of::<u64>();
+        header.msg_hdr.msg_flags = 0;
+        header.msg_len = 0;
     }
 
     /// Runs `answer(datagram, reply_buffer) -> bool` for every datagram of the last receive;
@@ -182,9 +205,11 @@ impl Batch {
         let mut start = 0;
         while start < pending {
             // SAFETY: headers[start..pending] point at reply buffers and peer names of this
-            // Batch, filled just above and not touched until the call returns.
+            // Batch, filled just above and not touched until the call returns. The raw
+            // syscall, as for `recvmmsg` in `receive`.
             let count = unsafe {
-                libc::sendmmsg(
+                libc::syscall(
+                    libc::SYS_sendmmsg,
                     socket.as_raw_fd(),
                     self.send_headers.as_mut_ptr().add(start),
                     (pending - start) as libc::c_uint,
@@ -247,6 +272,22 @@ pub(crate) fn enable_packet_info(socket: &socket2::Socket, ipv6: bool) -> io::Re
     } else {
         Err(io::Error::last_os_error())
     }
+}
+
+/// Unix time in milliseconds from `CLOCK_REALTIME_COARSE`: the time of the last scheduler
+/// tick, read from the vDSO without a TSC read (a few nanoseconds instead of ~25), with one
+/// tick of resolution (1–10 ms). 0 if the clock cannot be read.
+pub(crate) fn coarse_unix_millis() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: passes a pointer to a live timespec, which the call fills.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) };
+    if result != 0 || now.tv_sec < 0 {
+        return 0;
+    }
+    now.tv_sec as u64 * 1000 + now.tv_nsec as u64 / 1_000_000
 }
 
 /// Decodes a kernel-filled socket address.

@@ -17,7 +17,17 @@ use super::*;
 struct Echo;
 
 impl QueryHandler for Echo {
-    fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
+    type Batch = ();
+
+    fn begin_batch(&self) {}
+
+    fn respond_in(
+        &self,
+        _batch: &mut (),
+        query: &[u8],
+        context: &QueryContext,
+        out: &mut Vec<u8>,
+    ) -> bool {
         if query == b"silent" {
             return false;
         }

@@ -2,7 +2,9 @@
 //! in a blocking `recvmmsg` → answer → `sendmmsg` loop over preallocated buffers.
 //!
 //! Invariant: after a worker starts, answering a datagram allocates nothing here; the only
-//! per-query work besides `QueryHandler::respond` is reading the PROXY v2 header (zero-copy).
+//! per-query work besides `QueryHandler::respond_in` is reading the PROXY v2 header
+//! (zero-copy). What the queries of a batch share (the plan in use) is taken once per batch
+//! (`QueryHandler::begin_batch`) and dropped before the worker waits for the next.
 
 use std::io;
 use std::net::SocketAddr;
@@ -103,6 +105,7 @@ impl<H: QueryHandler> UdpWorker<H> {
             // A panicking handler costs its batch, not the worker: a dead worker would
             // silently black-hole its SO_REUSEPORT share of the traffic.
             let answered = panic::catch_unwind(AssertUnwindSafe(|| {
+                let mut shared = handler.begin_batch();
                 batch.answer_each(|datagram, reply| {
                     let Some(peer) = datagram.peer else {
                         dropped += 1;
@@ -136,7 +139,7 @@ impl<H: QueryHandler> UdpWorker<H> {
                         client,
                         transport: Transport::Udp,
                     };
-                    handler.respond(query, &context, reply)
+                    handler.respond_in(&mut shared, query, &context, reply)
                 })
             }));
             if answered.is_err() {

@@ -7,8 +7,9 @@
 //! NXDOMAIN, NODATA (another type at a GSLB name), wildcards and delegations stay exactly the
 //! static logic; only the RRs of the answer are chosen per query.
 //!
-//! Per query: client facts (ECS source if present, else the transport address) are located
-//! once, lazily, the first time a GSLB entry is met; `policy::evaluate` picks endpoint
+//! Per query: client facts (ECS source if present, else the transport address) are taken
+//! once, lazily, the first time a GSLB entry is met, and located only when a record reads
+//! location (geo rules on places, proximity); `policy::evaluate` picks endpoint
 //! indexes, TTL and ECS scope; each chosen endpoint's RR is copied with the decision's TTL
 //! patched in. `AllDownClosed` (or an empty answer) writes nothing: the caller answers NODATA
 //! with the SOA. `Fallback` writes a CNAME to the record's fallback target, which the caller
@@ -22,15 +23,15 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use gslb_store::model::endpoint::EndpointTarget;
 use gslb_store::model::gslb_record::WhenAllDown;
 use gslb_store::{DomainName, RData, RecordType, State};
 
-use crate::client::{ClientFacts, ClientLocator};
+use crate::client::{ClientFacts, ClientLocator, PinnedNetworks};
 use crate::metrics::{DnsMetrics, GslbCounters};
+use crate::net::coarse_unix_millis;
 use crate::plan::render;
 use crate::policy::{evaluate_with_causes, CompiledRecord, Outcome, PolicyInputs};
 use crate::wire::types;
@@ -286,18 +287,43 @@ pub(crate) struct Dynamic<'a> {
     transport: IpAddr,
     /// The ECS address and SOURCE PREFIX-LENGTH, when the query had the option.
     ecs: Option<(IpAddr, u8)>,
-    /// A manual clock (unix millis), else the system clock is read.
-    clock: Option<&'a AtomicU64>,
+    /// The network table and clock reading shared with the rest of the batch.
+    shared: &'a mut BatchFacts,
     /// Feeds random choices.
     entropy: u64,
-    /// The located client, once a record needed it.
+    /// The client, once a record needed it.
     facts: Option<ClientFacts>,
-    /// The clock reading, once a record needed it.
-    now_ms: Option<u64>,
+    /// Whether `facts` has been located (only records that read location need it).
+    located: bool,
     /// The metrics shard of the answering thread.
     shard: usize,
     /// The ECS scope to return: the longest scope of the decisions made (0 without any).
     pub(crate) scope: u8,
+}
+
+/// What the queries of one received batch share for GSLB answers: the replicated network
+/// table and the clock, each read at most once per batch (the batch is answered within
+/// microseconds; a coarse clock reading is good for milliseconds anyway).
+#[derive(Debug, Default)]
+pub struct BatchFacts {
+    /// The replicated network table, loaded by the batch's first located client.
+    networks: PinnedNetworks,
+    /// Unix millis: read by the batch's first GSLB answer from the system's coarse
+    /// real-time clock (a vDSO read of the last tick, no TSC read; a few milliseconds of
+    /// resolution is plenty for leases and staleness counted in seconds), unless a manual
+    /// clock set it when the batch began.
+    now_ms: Option<u64>,
+}
+
+impl BatchFacts {
+    /// Facts for a batch answered at `now_ms` (a manual clock), or at the system clock's
+    /// time when `None`.
+    pub(crate) fn at(now_ms: Option<u64>) -> BatchFacts {
+        BatchFacts {
+            networks: PinnedNetworks::default(),
+            now_ms,
+        }
+    }
 }
 
 /// What `Dynamic::write` put into the reply.
@@ -316,7 +342,7 @@ impl<'a> Dynamic<'a> {
         locator: &'a ClientLocator,
         transport: IpAddr,
         ecs: Option<(IpAddr, u8)>,
-        clock: Option<&'a AtomicU64>,
+        shared: &'a mut BatchFacts,
         entropy: u64,
         shard: usize,
     ) -> Dynamic<'a> {
@@ -325,10 +351,10 @@ impl<'a> Dynamic<'a> {
             locator,
             transport,
             ecs,
-            clock,
+            shared,
             entropy,
             facts: None,
-            now_ms: None,
+            located: false,
             shard,
             scope: 0,
         }
@@ -339,11 +365,16 @@ impl<'a> Dynamic<'a> {
     pub(crate) fn write(&mut self, index: u32, owner: usize, out: &mut Vec<u8>) -> Option<Written> {
         let table = self.table;
         let entry = table.compiled.records.get(index as usize)?;
-        let facts = *self
+        let (transport, ecs) = (self.transport, self.ecs);
+        let facts = self
             .facts
-            .get_or_insert_with(|| self.locator.facts(self.transport, self.ecs));
-        let clock = self.clock;
-        let now_ms = *self.now_ms.get_or_insert_with(|| read_clock(clock));
+            .get_or_insert_with(|| ClientFacts::unlocated(transport, ecs));
+        if entry.record.uses_location && !self.located {
+            self.locator.locate_pinned(&mut self.shared.networks, facts);
+            self.located = true;
+        }
+        let facts = *facts;
+        let now_ms = *self.shared.now_ms.get_or_insert_with(coarse_unix_millis);
         let (decision, causes) =
             evaluate_with_causes(&entry.record, &table.inputs, &facts, now_ms, self.entropy);
         if let Some(counters) = &table.counters {
@@ -376,17 +407,6 @@ impl<'a> Dynamic<'a> {
             count,
             rtype: wanted,
         })
-    }
-}
-
-/// Unix millis from `clock` if given, else from the system clock (a vDSO read, no
-/// allocation).
-fn read_clock(clock: Option<&AtomicU64>) -> u64 {
-    match clock {
-        Some(clock) => clock.load(Ordering::Relaxed),
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_millis() as u64),
     }
 }
 

@@ -24,6 +24,7 @@ mod render;
 mod zone;
 
 pub(crate) use answer::{write_answer, Sections};
+pub use gslb::BatchFacts;
 pub(crate) use gslb::Dynamic;
 pub use gslb::GslbTable;
 pub use zone::ZonePlan;

@@ -43,6 +43,10 @@ pub struct CompiledRecord {
     pub(crate) all_endpoints: Vec<usize>,
     /// Per-record salt for hashing, so two records do not split clients identically.
     pub(crate) salt: u64,
+    /// Whether evaluating reads the client's location (a geo rule on continent, country,
+    /// subdivision or ASN, or a proximity node); otherwise the address alone decides, and
+    /// the DNS path skips locating the client.
+    pub(crate) uses_location: bool,
 }
 
 /// One node of a compiled tree.
@@ -138,6 +142,15 @@ impl CompiledRecord {
                 }
             }
         }
+        let uses_location = nodes.iter().any(|node| match &node.kind {
+            NodeKind::Geo { rules, .. } => rules.iter().any(|rule| {
+                rule.conditions
+                    .iter()
+                    .any(|condition| !matches!(condition, Condition::Cidr(_)))
+            }),
+            NodeKind::Proximity(_) => true,
+            _ => false,
+        });
         let max_answers = match record.rtype {
             RecordType::CNAME => 1,
             _ => record
@@ -156,6 +169,7 @@ impl CompiledRecord {
             nodes,
             all_endpoints,
             salt: hash_bytes(&record.name.to_wire()),
+            uses_location,
         })
     }
 
