@@ -54,6 +54,9 @@ struct Trie {
     nodes: Vec<TrieNode>,
     /// The compressed trie, root first, child 0 again meaning "no child".
     radix: Vec<RadixNode>,
+    /// Per value of the address's first `JUMP_BITS` bits, where its walk of `radix` goes
+    /// on: the first levels of the trie cost one read instead of a node per level.
+    jump: Vec<Jump>,
 }
 
 /// One node of the compressed trie: a root, a network, or a point where branches part.
@@ -73,6 +76,31 @@ struct RadixNode {
 
 /// `RadixNode::entry` of a node where no network ends.
 const NO_ENTRY: u32 = u32::MAX;
+
+/// How many leading bits the jump table resolves in one read.
+const JUMP_BITS: u8 = 8;
+
+/// `Jump::node` when the first `JUMP_BITS` bits decide the lookup on their own.
+const NO_NODE: u32 = u32::MAX;
+
+/// Where a lookup stands after the first `JUMP_BITS` bits of the address.
+#[derive(Debug, Clone, Copy)]
+struct Jump {
+    /// The node to walk on from, or `NO_NODE` when `best` and `cell` are the result.
+    node: u32,
+    /// The most specific entry found above `node` (`NO_ENTRY` for none).
+    best: u32,
+    /// The cell prefix found above `node`.
+    cell: u8,
+}
+
+/// How a walk of the compressed trie ended.
+enum Walk {
+    /// The lookup's result: best entry (`NO_ENTRY` for none) and cell prefix.
+    Done(u32, u8),
+    /// Stopped before a child below the depth limit: the node, and what was found above it.
+    Resume(u32, u32, u8),
+}
 
 impl Default for RadixNode {
     fn default() -> Self {
@@ -106,6 +134,14 @@ impl Default for Trie {
         Trie {
             nodes: vec![TrieNode::default()],
             radix: vec![RadixNode::default()],
+            jump: vec![
+                Jump {
+                    node: NO_NODE,
+                    best: NO_ENTRY,
+                    cell: 0,
+                };
+                1 << JUMP_BITS
+            ],
         }
     }
 }
@@ -155,6 +191,7 @@ impl Trie {
     fn compress(&mut self) {
         self.radix.clear();
         self.fold(0, 0, 0);
+        self.fill_jumps();
     }
 
     /// Appends one-bit node `node` (at `depth`, reached by `bits`) and, below it, its children
@@ -196,13 +233,35 @@ impl Trie {
 
     /// The index of the most specific entry containing the address, and the cell prefix.
     fn lookup(&self, bits: u128, width: u8) -> (Option<u32>, u8) {
-        let mut best = None;
-        let mut cell_prefix = 0u8;
-        let mut here = &self.radix[0];
+        let jump = self.jump[(bits >> (128 - u32::from(JUMP_BITS))) as usize];
+        let end = if jump.node == NO_NODE {
+            Walk::Done(jump.best, jump.cell)
+        } else {
+            self.walk(bits, width, jump.node, (jump.best, jump.cell), u8::MAX)
+        };
+        match end {
+            Walk::Done(best, cell) | Walk::Resume(_, best, cell) => {
+                ((best != NO_ENTRY).then_some(best), cell)
+            }
+        }
+    }
+
+    /// Walks the compressed trie from node `from` with `(best, cell)` found above it.
+    /// Returns the result, or `Resume` at the first node whose own decisions read a bit at
+    /// or past `stop_below` (with what was found above that node), for the jump table.
+    fn walk(&self, bits: u128, width: u8, from: u32, found: (u32, u8), stop_below: u8) -> Walk {
+        let (mut best, mut cell_prefix) = found;
+        let mut at = from;
         loop {
+            let here = &self.radix[at as usize];
+            let above = (best, cell_prefix);
+            if here.depth >= stop_below {
+                // Its branch reads a bit past the limit.
+                return Walk::Resume(at, above.0, above.1);
+            }
             if here.entry != NO_ENTRY {
                 // Every deeper entry on the path is more specific; the cell stays inside it.
-                best = Some(here.entry);
+                best = here.entry;
                 cell_prefix = here.depth;
             }
             let depth = here.depth;
@@ -214,10 +273,14 @@ impl Trie {
                 // Networks the address is not in diverge here: the cell must not reach them.
                 cell_prefix = depth + 1;
             }
-            let child = match here.children[branch] {
-                0 => break,
-                next => &self.radix[next as usize],
-            };
+            let next = here.children[branch];
+            if next == 0 {
+                break;
+            }
+            let child = &self.radix[next as usize];
+            if child.depth > stop_below {
+                return Walk::Resume(at, above.0, above.1);
+            }
             let differ = (bits ^ child.bits()) & prefix_mask(child.depth);
             if differ != 0 {
                 // The address leaves the folded run at its first differing bit, where the
@@ -226,9 +289,28 @@ impl Trie {
                 cell_prefix = cell_prefix.max(parted + 1);
                 break;
             }
-            here = child;
+            at = next;
         }
-        (best, cell_prefix)
+        Walk::Done(best, cell_prefix)
+    }
+
+    /// Fills the jump table: for each value of the first `JUMP_BITS` bits, where the walk
+    /// stands once it has decided everything those bits decide.
+    fn fill_jumps(&mut self) {
+        let jumps = (0..1u128 << JUMP_BITS)
+            .map(|first| {
+                let bits = first << (128 - u32::from(JUMP_BITS));
+                match self.walk(bits, 128, 0, (NO_ENTRY, 0), JUMP_BITS) {
+                    Walk::Done(best, cell) => Jump {
+                        node: NO_NODE,
+                        best,
+                        cell,
+                    },
+                    Walk::Resume(node, best, cell) => Jump { node, best, cell },
+                }
+            })
+            .collect();
+        self.jump = jumps;
     }
 
     /// The same lookup, one bit per step over the one-bit nodes: what `put` uses while the
