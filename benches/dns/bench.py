@@ -746,6 +746,9 @@ SERVERS = [  # name, start function, base port
 
 def start_server(name, fn, port, zone, work, args):
     d = os.path.join(work, name)
+    # Each start begins from nothing (a --rounds repeat must not find the last round's
+    # cluster, zone files or caches).
+    shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d, exist_ok=True)
     if not port_free(port):
         return None, "port %d on %s is busy" % (port, ADDR)
@@ -925,6 +928,10 @@ def main():
     ap.add_argument("--sched", choices=["fifo", "nice", "none"], default="fifo",
                     help="scheduling of server and dnsperf: fifo = chrt -f 1 (default; the "
                          "kernel's RT throttle still leaves 5%% to others), nice = nice -n -10")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure every server this many times, in turn (gslb, peer, gslb, "
+                         "peer, ...), and report the ratio of each round and their median: "
+                         "the machine drifts by a few %% between runs, so one pair is noise")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--raw", action="store_true", help="print dnsperf's own output too")
     args = ap.parse_args()
@@ -968,53 +975,58 @@ def main():
               os.uname().release, os.cpu_count(), args.server_cpu, args.client_cpu,
               args.seconds, args.rate, args.outstanding,
               " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
-    for name, fn, port in SERVERS:
-        if name not in wanted:
-            continue
-        print("\n## %s (127.0.0.1:%d)" % (name, port), flush=True)
-        p, err = start_server(name, fn, port, zone, work, args)
-        if p is None:
-            print("SKIPPED: " + err, flush=True)
-            skipped[name] = err.split("\n")[0]
-            continue
-        try:
-            note = None
-            if args.workload == "static":
-                problems = check_answers(port)
-            else:
-                problems = []
-                if name == "gslb":
-                    err = gslb_load_records(GSLB_HTTP_PORT, GSLB_TOKEN, port)
-                    if err:
-                        problems.append(err)
-                if not problems:
-                    problems, note = check_dynamic(port, args.workload)
-                print("answer check: %s" % note, flush=True)
-            if problems:
-                print("WRONG ANSWERS:\n  " + "\n  ".join(problems), flush=True)
-            res = {"problems": problems, "note": note}
-            if not args.no_saturation:
-                res["sat"] = measure(p, port, qfile, args)
-                print("saturation: %(qps).0f QPS, server CPU %(server_cpu_pct).0f%%, "
-                      "%(q_per_cpu_s).0f q/CPU-s, loss %(loss_pct).3f%%, dnsperf CPU "
-                      "%(client_cpu_pct).0f%%, rcodes %(rcodes)s" % res["sat"], flush=True)
+    rounds = []
+    for round_index in range(args.rounds):
+        rounds.append({})
+        round_label = "" if args.rounds == 1 else ", round %d of %d" % (round_index + 1, args.rounds)
+        for name, fn, port in SERVERS:
+            if name not in wanted:
+                continue
+            print("\n## %s (127.0.0.1:%d)%s" % (name, port, round_label), flush=True)
+            p, err = start_server(name, fn, port, zone, work, args)
+            if p is None:
+                print("SKIPPED: " + err, flush=True)
+                skipped[name] = err.split("\n")[0]
+                continue
+            try:
+                note = None
+                if args.workload == "static":
+                    problems = check_answers(port)
+                else:
+                    problems = []
+                    if name == "gslb":
+                        err = gslb_load_records(GSLB_HTTP_PORT, GSLB_TOKEN, port)
+                        if err:
+                            problems.append(err)
+                    if not problems:
+                        problems, note = check_dynamic(port, args.workload)
+                    print("answer check: %s" % note, flush=True)
+                if problems:
+                    print("WRONG ANSWERS:\n  " + "\n  ".join(problems), flush=True)
+                res = {"problems": problems, "note": note}
+                if not args.no_saturation:
+                    res["sat"] = measure(p, port, qfile, args)
+                    print("saturation: %(qps).0f QPS, server CPU %(server_cpu_pct).0f%%, "
+                          "%(q_per_cpu_s).0f q/CPU-s, loss %(loss_pct).3f%%, dnsperf CPU "
+                          "%(client_cpu_pct).0f%%, rcodes %(rcodes)s" % res["sat"], flush=True)
+                    if args.raw:
+                        print(res["sat"]["raw"])
+                time.sleep(1)
+                res["fix"] = measure(p, port, qfile, args, rate=args.rate, verbose=True)
+                f = res["fix"]
+                print("fixed %d QPS: %.0f QPS, server CPU %.0f%%, %.0f q/CPU-s (%.2f µs/q), "
+                      "p50 %s ms, p99 %s ms, loss %.3f%%, dnsperf CPU %.0f%%" % (
+                          args.rate, f["qps"], f["server_cpu_pct"], f["q_per_cpu_s"], f["us_per_q"],
+                          ms(f["p50"]), ms(f["p99"]), f["loss_pct"], f["client_cpu_pct"]), flush=True)
                 if args.raw:
-                    print(res["sat"]["raw"])
-            time.sleep(1)
-            res["fix"] = measure(p, port, qfile, args, rate=args.rate, verbose=True)
-            f = res["fix"]
-            print("fixed %d QPS: %.0f QPS, server CPU %.0f%%, %.0f q/CPU-s (%.2f µs/q), "
-                  "p50 %s ms, p99 %s ms, loss %.3f%%, dnsperf CPU %.0f%%" % (
-                      args.rate, f["qps"], f["server_cpu_pct"], f["q_per_cpu_s"], f["us_per_q"],
-                      ms(f["p50"]), ms(f["p99"]), f["loss_pct"], f["client_cpu_pct"]), flush=True)
-            if args.raw:
-                print(f["raw"])
-            if p.poll() is not None:
-                print("server exited during the run (code %s)" % p.returncode)
-                res["problems"].append("exited during the run")
-            table[name] = res
-        finally:
-            stop_server(p)
+                    print(f["raw"])
+                if p.poll() is not None:
+                    print("server exited during the run (code %s)" % p.returncode)
+                    res["problems"].append("exited during the run")
+                table[name] = res
+                rounds[-1][name] = res
+            finally:
+                stop_server(p)
 
     # ---- summary
     ref = table.get("gslb")
@@ -1075,6 +1087,21 @@ def main():
                 ratio = ref["fix"]["q_per_cpu_s"] / max(table[peer]["fix"]["q_per_cpu_s"], 1e-9)
                 print("target vs %s: %.2f× (want ≥ %.1f×) %s" % (
                     peer, ratio, target, "MET" if ratio >= target else "NOT MET"))
+    if args.rounds > 1 and ref:
+        print("\n## Rounds (the summary above is the last round)\n")
+        for peer, target in targets:
+            per_round = [(r["gslb"], r[peer]) for r in rounds if "gslb" in r and peer in r]
+            if not per_round:
+                continue
+            for key, label in (("fix", "@%dk" % (args.rate // 1000)), ("sat", "saturation")):
+                ratios = [g[key]["q_per_cpu_s"] / max(o[key]["q_per_cpu_s"], 1e-9)
+                          for g, o in per_round if key in g and key in o]
+                if ratios:
+                    median = sorted(ratios)[len(ratios) // 2] if len(ratios) % 2 else \
+                        sum(sorted(ratios)[len(ratios) // 2 - 1:len(ratios) // 2 + 1]) / 2
+                    print("gslb / %s %s per round: %s; median %.2f× (want ≥ %.1f×) %s" % (
+                        peer, label, " ".join("%.2f×" % r for r in ratios), median, target,
+                        "MET" if median >= target else "NOT MET"))
     if args.keep:
         print("work directory kept: " + work)
 
