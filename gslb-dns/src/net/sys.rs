@@ -370,4 +370,72 @@ mod tests {
             );
         }
     }
+
+    /// Headers are re-armed only where the kernel wrote: a wildcard socket (which gets a
+    /// packet-info control message per datagram) answers a batch of one, then of four, then
+    /// of two from alternating senders, each reply reaching its own sender from the address
+    /// queried.
+    #[test]
+    fn batches_of_changing_size_keep_names_and_packet_info_apart() {
+        let server = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )
+        .unwrap();
+        enable_packet_info(&server, false).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        server
+            .bind(&"0.0.0.0:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        let port = server.local_addr().unwrap().as_socket().unwrap().port();
+        let queried: SocketAddr = ([127, 0, 0, 3], port).into();
+        let clients: Vec<UdpSocket> = (0..2)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let mut batch = Batch::new(8, 512, 512);
+        for (sequence, size) in [1usize, 4, 2].into_iter().enumerate() {
+            let sequence = sequence as u8;
+            for index in 0..size {
+                clients[index % 2]
+                    .send_to(&[sequence, index as u8], queried)
+                    .unwrap();
+            }
+            let mut total = 0;
+            while total < size {
+                let count = batch.receive(&server).unwrap();
+                batch.answer_each(|datagram, reply| {
+                    reply.extend_from_slice(datagram.payload);
+                    reply.extend_from_slice(&datagram.peer.unwrap().port().to_be_bytes());
+                    true
+                });
+                assert_eq!(batch.send(&server), count);
+                total += count;
+            }
+            for index in 0..size {
+                let client = &clients[index % 2];
+                client
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .unwrap();
+                let mut buffer = [0u8; 16];
+                let (length, from) = client.recv_from(&mut buffer).unwrap();
+                assert_eq!(from, queried, "the reply comes from the address queried");
+                let own_port = client.local_addr().unwrap().port().to_be_bytes();
+                assert_eq!(length, 4);
+                assert_eq!(buffer[0], sequence, "a reply from this round");
+                assert_eq!(
+                    usize::from(buffer[1]) % 2,
+                    index % 2,
+                    "to the client that asked"
+                );
+                assert_eq!(
+                    &buffer[2..4],
+                    &own_port,
+                    "the peer name read for that datagram"
+                );
+            }
+        }
+    }
 }
