@@ -168,8 +168,10 @@ fn bit(bits: u128, depth: u8) -> usize {
 }
 
 impl Trie {
-    /// Marks `entry` at the end of `cidr`'s path, making the path as needed.
-    fn insert(&mut self, cidr: &Cidr, entry: u32) {
+    /// Marks `entry` at the end of `cidr`'s path, making the path as needed, unless a
+    /// network already ends there: then returns that one's entry and changes nothing
+    /// (networks are masked, so one path end is one network).
+    fn insert(&mut self, cidr: &Cidr, entry: u32) -> Option<u32> {
         let (bits, _) = bits_of(cidr.addr());
         let mut node = 0usize;
         for depth in 0..cidr.prefix() {
@@ -184,7 +186,9 @@ impl Trie {
                 next as usize
             };
         }
-        self.nodes[node].entry = Some(entry);
+        let existing = self.nodes[node].entry;
+        self.nodes[node].entry.get_or_insert(entry);
+        existing
     }
 
     /// Rebuilds the compressed form from the one-bit-per-step form.
@@ -312,35 +316,6 @@ impl Trie {
             .collect();
         self.jump = jumps;
     }
-
-    /// The same lookup, one bit per step over the one-bit nodes: what `put` uses while the
-    /// compressed form is being rebuilt.
-    fn lookup_unfolded(&self, bits: u128, width: u8) -> (Option<u32>, u8) {
-        let mut best = None;
-        let mut cell_prefix = 0u8;
-        let mut node = 0usize;
-        let mut depth = 0u8;
-        loop {
-            let here = &self.nodes[node];
-            if let Some(entry) = here.entry {
-                best = Some(entry);
-                cell_prefix = depth;
-            }
-            if depth == width {
-                break;
-            }
-            let branch = bit(bits, depth);
-            if here.children[1 - branch] != 0 {
-                cell_prefix = depth + 1;
-            }
-            match here.children[branch] {
-                0 => break,
-                next => node = next as usize,
-            }
-            depth += 1;
-        }
-        (best, cell_prefix)
-    }
 }
 
 /// What one lookup found.
@@ -380,13 +355,9 @@ impl<T> PrefixTable<T> {
             IpAddr::V4(_) => &mut self.v4,
             IpAddr::V6(_) => &mut self.v6,
         };
-        let (found, _) = trie.lookup_unfolded(bits_of(cidr.addr()).0, cidr.prefix());
-        match found.filter(|index| self.entries[*index as usize].0 == cidr) {
+        match trie.insert(&cidr, self.entries.len() as u32) {
             Some(index) => self.entries[index as usize].1 = value,
-            None => {
-                trie.insert(&cidr, self.entries.len() as u32);
-                self.entries.push((cidr, value));
-            }
+            None => self.entries.push((cidr, value)),
         }
     }
 
