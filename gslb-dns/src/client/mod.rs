@@ -288,18 +288,13 @@ impl ClientLocator {
     /// ECS (address, SOURCE PREFIX-LENGTH) when the query carries the option.
     pub fn facts(&self, transport: IpAddr, ecs: Option<(IpAddr, u8)>) -> ClientFacts {
         let mut facts = ClientFacts::unlocated(transport, ecs);
-        self.locate_into(&mut facts);
+        self.locate_pinned(&mut PinnedNetworks::default(), &mut facts);
         facts
     }
 
-    /// Fills in where `facts.addr` is (`geo`, `geo_prefix`, `geo_source`).
-    pub fn locate_into(&self, facts: &mut ClientFacts) {
-        self.locate_pinned(&mut PinnedNetworks::default(), facts);
-    }
-
-    /// `locate_into` reading the replicated table through `pin`: the first call loads the
-    /// table in use and later calls with the same pin reuse it (the DNS path pins once per
-    /// received batch).
+    /// Fills in where `facts.addr` is (`geo`, `geo_prefix`, `geo_source`), reading the
+    /// replicated table through `pin`: the first call loads the table in use and later calls
+    /// with the same pin reuse it (the DNS path pins once per received batch).
     pub fn locate_pinned(&self, pin: &mut PinnedNetworks, facts: &mut ClientFacts) {
         let replicated = pin.0.get_or_insert_with(|| self.networks.load());
         let (geo, geo_prefix, geo_source) = self.locate_in(&replicated.table, facts.addr);
