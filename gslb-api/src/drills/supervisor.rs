@@ -1,6 +1,7 @@
 //! The drill supervisor: a task on every API node that acts only while its node leads.
 //!
-//! Every `TICK` it reads the replicated state and, for each drill:
+//! Every `TICK` while a drill needs it (running, or ended and not yet seen back), it reads
+//! the replicated state and, for each such drill:
 //! - running and past `planned_end`: ends it (`completed`), so expiry holds across leader
 //!   changes and restarts (a drain override also expires by itself on every DNS node, and a
 //!   fail drill's probes stop failing at the end without being told);
@@ -11,6 +12,10 @@
 //! - ended: queries the nodes again until each answers with the region once more, then
 //!   records the answers `after` (or gives up after `BACK_WINDOW_MS`, saying which nodes
 //!   never came back).
+//!
+//! With no such drill, or on a node that does not lead, it sleeps until the state changes
+//! (a drill starts) or `IDLE_LOOK` passes (leadership moves without a state change), so an
+//! idle node does not wake ten times a second for nothing.
 //!
 //! Everything it learns goes through Raft (`RecordDrill`, `EndDrill`); what it keeps in
 //! memory (clean-round streaks, the highest load seen) is only a cache a new leader
@@ -26,7 +31,7 @@ use gslb_store::model::{
     Actor, AnswerRow, Direction, Drill, DrillEvent, DrillPhase, DrillStatus, DrillUpdate,
     GuardCheck, HealthStatus, NodeRole, PhaseAnswers, State,
 };
-use gslb_store::raft::{NodeHandle, RaftState};
+use gslb_store::raft::NodeHandle;
 use gslb_store::Command;
 use tokio::task::JoinHandle;
 
@@ -34,8 +39,12 @@ use crate::auth::now_millis;
 use crate::drills::plan::{answer_rows, current_loads, ratio, region_targets};
 use crate::drills::query::{ask, QueryError};
 
-/// How often the supervisor looks.
+/// How often the supervisor looks while a drill needs it.
 pub const TICK: Duration = Duration::from_millis(100);
+
+/// How long the supervisor sleeps, at most, while no drill needs it: bounds how late a
+/// node that just became leader takes over a running drill.
+pub const IDLE_LOOK: Duration = Duration::from_secs(1);
 
 /// How long one query to a DNS node may take.
 const QUERY_TIMEOUT: Duration = Duration::from_millis(400);
@@ -147,27 +156,42 @@ struct Memory {
 
 async fn run(node: NodeHandle) {
     let mut memory = Memory::default();
+    let mut changes = node.state_watch();
+    let mut watching = true;
     loop {
-        tokio::time::sleep(TICK).await;
-        if node.metrics().state != RaftState::Leader {
+        if watching {
+            tokio::time::sleep(TICK).await;
+        } else {
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(IDLE_LOOK) => {}
+            }
+        }
+        changes.mark_unchanged();
+        if !node.is_leader() {
             memory = Memory::default();
+            watching = false;
             continue;
         }
         let state = node.state();
-        for drill in state.drills.values() {
-            let busy = drill.status == DrillStatus::Running
-                || !drill
-                    .answers
-                    .iter()
-                    .any(|answers| answers.phase == DrillPhase::After);
-            if !busy {
-                continue;
-            }
+        watching = false;
+        for drill in state.drills.values().filter(|drill| needs_watching(drill)) {
+            watching = true;
             if let Err(error) = tick(&node, &state, drill, &mut memory).await {
                 tracing::warn!(drill = %drill.id, %error, "drill supervisor: will retry");
             }
         }
     }
+}
+
+/// Whether the supervisor still has work on `drill`: it runs, or it ended and its answers
+/// `after` are not recorded yet.
+fn needs_watching(drill: &Drill) -> bool {
+    drill.status == DrillStatus::Running
+        || !drill
+            .answers
+            .iter()
+            .any(|answers| answers.phase == DrillPhase::After)
 }
 
 /// One look at one drill.

@@ -331,6 +331,11 @@ pub fn spawn_listeners<H: QueryHandler>(
     }
 
     // Everything is bound; from here on only thread/task start-up can fail.
+    // Duplicates of the UDP sockets, to wake their workers when it is time to stop.
+    let wakers: Vec<Socket> = udp_sockets
+        .iter()
+        .filter_map(|(socket, _)| socket.try_clone().ok())
+        .collect();
     let mut udp_threads = Vec::new();
     for (index, (socket, source)) in udp_sockets.into_iter().enumerate() {
         let worker = udp::UdpWorker {
@@ -385,11 +390,13 @@ pub fn spawn_listeners<H: QueryHandler>(
         };
         tracker.spawn_on(server.run(), &runtime);
     }
-    // The UDP threads poll this flag; flip it as soon as shutdown is asked for.
+    // The UDP threads look at this flag after each receive; flip it as soon as shutdown is
+    // asked for, then wake them.
     let stop_on_shutdown = shutdown.clone();
     runtime.spawn(async move {
         stop_on_shutdown.cancelled().await;
         stop.store(true, Ordering::Relaxed);
+        wakers.iter().for_each(udp::wake_for_stop);
     });
 
     for address in &bound.udp {

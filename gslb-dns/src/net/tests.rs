@@ -442,3 +442,29 @@ fn a_client_that_never_reads_is_cut_off() {
     }
     assert_eq!(running.stats().tcp_accepted.load(Ordering::Relaxed), 1);
 }
+
+/// Stopping does not wait for the receive timeout: a worker blocked in `recvmmsg` with no
+/// timeout at all is woken by `wake_for_stop` on a duplicate of its socket.
+#[test]
+fn a_blocked_receive_is_woken_for_the_stop() {
+    let socket = udp::bind_udp("127.0.0.1:0".parse().unwrap(), 0).unwrap();
+    socket.set_read_timeout(None).unwrap();
+    let waker = socket.try_clone().unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let mut batch = sys::Batch::new(4, 512, 512);
+        let result = batch.receive(&socket);
+        done.send(()).unwrap();
+        result
+    });
+    // The worker is blocked (nothing was sent); it must still be after a while.
+    assert!(finished.recv_timeout(Duration::from_millis(200)).is_err());
+    udp::wake_for_stop(&waker);
+    finished
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the blocked receive returned after the wake");
+    worker
+        .join()
+        .unwrap()
+        .expect("a receive side shut down is an end, not an error");
+}

@@ -20,9 +20,10 @@ use crate::net::sys::{self, Batch};
 use crate::net::{ListenerStats, QueryHandler};
 use crate::{QueryContext, Transport};
 
-/// How long a worker blocks in `recvmmsg` before it looks at the stop flag again; bounds
-/// how long shutdown waits for an idle worker.
-pub(crate) const STOP_POLL: Duration = Duration::from_millis(100);
+/// How long a worker blocks in `recvmmsg` before it looks at the stop flag again. Stopping
+/// wakes workers at once (`wake_for_stop`); this only bounds the wait should that wake be
+/// lost, and is long because every timeout wakes an idle worker for nothing.
+pub(crate) const STOP_POLL: Duration = Duration::from_secs(1);
 
 /// Largest datagram a worker accepts; longer ones arrive cut and are dropped.
 const SLOT_SIZE: usize = 4096;
@@ -50,6 +51,18 @@ pub(crate) fn bind_udp(address: SocketAddr, buffer_bytes: usize) -> io::Result<S
     Ok(socket)
 }
 
+/// Wakes the workers blocked on `socket` (a duplicate of a worker's socket) after the stop
+/// flag was set: shutting down the receive side of a UDP socket wakes every `recvmmsg`
+/// waiting on it, which then returns at once. The kernel answers `ENOTCONN` for an
+/// unconnected socket but has still done both, so that error means nothing here.
+pub(crate) fn wake_for_stop(socket: &Socket) {
+    match socket.shutdown(std::net::Shutdown::Read) {
+        Ok(()) => {}
+        Err(error) if error.raw_os_error() == Some(libc::ENOTCONN) => {}
+        Err(error) => tracing::debug!("waking a udp worker to stop: {error}"),
+    }
+}
+
 /// Where a worker's datagrams come from: clients directly, or trusted PROXY v2 senders.
 #[derive(Debug, Clone)]
 pub(crate) enum UdpSource {
@@ -70,7 +83,8 @@ pub(crate) struct UdpWorker<H> {
 }
 
 impl<H: QueryHandler> UdpWorker<H> {
-    /// The worker loop; returns when `stop` is set (within `STOP_POLL`).
+    /// The worker loop; returns when `stop` is set (at once when `wake_for_stop` follows,
+    /// else within `STOP_POLL`).
     pub(crate) fn run(self) {
         let UdpWorker {
             socket,
@@ -83,6 +97,8 @@ impl<H: QueryHandler> UdpWorker<H> {
         let mut batch = Batch::new(batch_size, SLOT_SIZE, REPLY_CAPACITY);
         while !stop.load(Ordering::Relaxed) {
             let received = match batch.receive(&socket) {
+                // A receive side shut down for the stop returns empty datagrams.
+                Ok(_) if stop.load(Ordering::Relaxed) => break,
                 Ok(count) => count,
                 Err(error)
                     if matches!(

@@ -795,6 +795,12 @@ impl NodeHandle {
         }
     }
 
+    /// Whether this node leads right now: one look at openraft's metrics, without
+    /// copying them as `metrics` does (for loops that only act on the leader).
+    pub fn is_leader(&self) -> bool {
+        self.inner.raft.metrics().borrow().state == ServerState::Leader
+    }
+
     /// A snapshot of this node's Raft metrics.
     pub fn metrics(&self) -> NodeMetrics {
         let metrics = self.inner.raft.metrics().borrow().clone();
