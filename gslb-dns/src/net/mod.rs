@@ -167,6 +167,9 @@ pub enum ListenError {
     /// A worker thread could not be started.
     #[error("cannot start udp worker thread: {0}")]
     Thread(#[source] io::Error),
+    /// A UDP socket could not be duplicated (the handle that wakes its worker to stop).
+    #[error("cannot duplicate a udp socket (out of file descriptors?): {0}")]
+    Duplicate(#[source] io::Error),
     /// `spawn_listeners` was called outside a tokio runtime.
     #[error("listeners need a tokio runtime")]
     NoRuntime,
@@ -331,11 +334,7 @@ pub fn spawn_listeners<H: QueryHandler>(
     }
 
     // Everything is bound; from here on only thread/task start-up can fail.
-    // Duplicates of the UDP sockets, to wake their workers when it is time to stop.
-    let wakers: Vec<Socket> = udp_sockets
-        .iter()
-        .filter_map(|(socket, _)| socket.try_clone().ok())
-        .collect();
+    let udp_stop = UdpStop::new(stop.clone(), &udp_sockets)?;
     let mut udp_threads = Vec::new();
     for (index, (socket, source)) in udp_sockets.into_iter().enumerate() {
         let worker = udp::UdpWorker {
@@ -352,7 +351,7 @@ pub fn spawn_listeners<H: QueryHandler>(
         match thread {
             Ok(thread) => udp_threads.push(thread),
             Err(error) => {
-                stop.store(true, Ordering::Relaxed);
+                udp_stop.stop();
                 return Err(ListenError::Thread(error));
             }
         }
@@ -369,7 +368,7 @@ pub fn spawn_listeners<H: QueryHandler>(
             Ok(listener) => listener,
             Err(source) => {
                 // Start-up failed: stop the UDP workers and TCP tasks already started.
-                stop.store(true, Ordering::Relaxed);
+                udp_stop.stop();
                 shutdown.cancel();
                 return Err(ListenError::Bind {
                     kind: if proxy.is_some() { "proxy-tcp" } else { "tcp" },
@@ -390,13 +389,10 @@ pub fn spawn_listeners<H: QueryHandler>(
         };
         tracker.spawn_on(server.run(), &runtime);
     }
-    // The UDP threads look at this flag after each receive; flip it as soon as shutdown is
-    // asked for, then wake them.
     let stop_on_shutdown = shutdown.clone();
     runtime.spawn(async move {
         stop_on_shutdown.cancelled().await;
-        stop.store(true, Ordering::Relaxed);
-        wakers.iter().for_each(udp::wake_for_stop);
+        udp_stop.stop();
     });
 
     for address in &bound.udp {
@@ -420,6 +416,34 @@ pub fn spawn_listeners<H: QueryHandler>(
         udp_threads,
         drain_timeout: config.drain_timeout,
     })
+}
+
+/// Stops the UDP workers: sets the flag they look at after each receive, then wakes the
+/// ones waiting (they wait without a timeout) through duplicates of their sockets.
+struct UdpStop {
+    flag: Arc<AtomicBool>,
+    wakers: Vec<Socket>,
+}
+
+impl UdpStop {
+    /// A stopper for the workers of `sockets`; fails only if a socket cannot be duplicated
+    /// (out of file descriptors), before any worker started.
+    fn new(
+        flag: Arc<AtomicBool>,
+        sockets: &[(Socket, udp::UdpSource)],
+    ) -> Result<UdpStop, ListenError> {
+        let wakers = sockets
+            .iter()
+            .map(|(socket, _)| socket.try_clone())
+            .collect::<io::Result<Vec<Socket>>>()
+            .map_err(ListenError::Duplicate)?;
+        Ok(UdpStop { flag, wakers })
+    }
+
+    fn stop(&self) {
+        self.flag.store(true, Ordering::Relaxed);
+        self.wakers.iter().for_each(udp::wake_for_stop);
+    }
 }
 
 /// Attempts to find a port free for both UDP and TCP when port 0 is asked for.

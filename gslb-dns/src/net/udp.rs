@@ -11,7 +11,6 @@ use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -19,11 +18,6 @@ use crate::net::proxy::{parse_proxy_header, ProxyHeader, TrustedProxies};
 use crate::net::sys::{self, Batch};
 use crate::net::{ListenerStats, QueryHandler};
 use crate::{QueryContext, Transport};
-
-/// How long a worker blocks in `recvmmsg` before it looks at the stop flag again. Stopping
-/// wakes workers at once (`wake_for_stop`); this only bounds the wait should that wake be
-/// lost, and is long because every timeout wakes an idle worker for nothing.
-pub(crate) const STOP_POLL: Duration = Duration::from_secs(1);
 
 /// Largest datagram a worker accepts; longer ones arrive cut and are dropped.
 const SLOT_SIZE: usize = 4096;
@@ -46,15 +40,17 @@ pub(crate) fn bind_udp(address: SocketAddr, buffer_bytes: usize) -> io::Result<S
         sys::enable_packet_info(&socket, address.is_ipv6())?;
     }
     sys::set_buffer_sizes(&socket, buffer_bytes);
-    socket.set_read_timeout(Some(STOP_POLL))?;
+    // No receive timeout: a worker waits for datagrams alone (a timeout would arm and
+    // disarm a kernel timer at every wait, and wake idle workers for nothing); stopping
+    // wakes it with `wake_for_stop`.
     socket.bind(&address.into())?;
     Ok(socket)
 }
 
 /// Wakes the workers blocked on `socket` (a duplicate of a worker's socket) after the stop
 /// flag was set: shutting down the receive side of a UDP socket wakes every `recvmmsg`
-/// waiting on it, which then returns at once. The kernel answers `ENOTCONN` for an
-/// unconnected socket but has still done both, so that error means nothing here.
+/// waiting on it, and every later one returns at once. The kernel answers `ENOTCONN` for
+/// an unconnected socket but has still done both, so that error means nothing here.
 pub(crate) fn wake_for_stop(socket: &Socket) {
     match socket.shutdown(std::net::Shutdown::Read) {
         Ok(()) => {}
@@ -83,8 +79,7 @@ pub(crate) struct UdpWorker<H> {
 }
 
 impl<H: QueryHandler> UdpWorker<H> {
-    /// The worker loop; returns when `stop` is set (at once when `wake_for_stop` follows,
-    /// else within `STOP_POLL`).
+    /// The worker loop; returns once `stop` is set and `wake_for_stop` woke the socket.
     pub(crate) fn run(self) {
         let UdpWorker {
             socket,
