@@ -298,7 +298,7 @@ impl Responder {
 
         let (sections, scope) = match parsed.edns {
             Some(edns) if edns.version > 0 => (refusal(rcode::BADVERS), 0),
-            _ => match parsed.qclass {
+            _ => match parsed.qclass() {
                 types::CLASS_IN | types::CLASS_ANY => {
                     self.answer_internet(plan, facts, parsed, context, out, *shard)
                 }
@@ -308,7 +308,7 @@ impl Responder {
         };
         let code = sections.rcode;
         self.finish(parsed, sections, scope, context.transport, out);
-        Some((code, Some(parsed.qtype)))
+        Some((code, Some(parsed.qtype())))
     }
 
     /// Answers class IN (and ANY) from the plan; also returns the ECS scope the answer
@@ -322,13 +322,13 @@ impl Responder {
         out: &mut Vec<u8>,
         shard: usize,
     ) -> (Sections, u8) {
-        if matches!(parsed.qtype, types::AXFR | types::IXFR) {
+        if matches!(parsed.qtype(), types::AXFR | types::IXFR) {
             return (refusal(rcode::REFUSED), 0);
         }
         let Some(mut zone) = plan.find_zone(&parsed.name) else {
             return (refusal(rcode::REFUSED), 0);
         };
-        if parsed.qtype == types::DS && zone.is_apex(&parsed.name) {
+        if parsed.qtype() == types::DS && zone.is_apex(&parsed.name) {
             // DS lives on the parent side of the cut: answer from the parent zone when we
             // serve it and it delegates here (RFC 4035 §3.1.4.1). Without that delegation
             // the parent would say NXDOMAIN for a name that exists, so the child answers.
@@ -351,7 +351,7 @@ impl Responder {
             query_entropy(parsed.header.id),
             shard,
         );
-        let sections = write_answer(zone, &parsed.name, parsed.qtype, &mut dynamic, out);
+        let sections = write_answer(zone, &parsed.name, parsed.qtype(), &mut dynamic, out);
         (sections, dynamic.scope)
     }
 
@@ -367,7 +367,7 @@ impl Responder {
         } else {
             None
         };
-        let Some(text) = text.filter(|_| matches!(parsed.qtype, types::TXT | types::ANY)) else {
+        let Some(text) = text.filter(|_| matches!(parsed.qtype(), types::TXT | types::ANY)) else {
             return refusal(rcode::REFUSED);
         };
         let text = &text.as_bytes()[..text.len().min(255)];

@@ -24,6 +24,39 @@ pub struct QueryName {
     n_labels: usize,
 }
 
+/// Copies `from` into `to` (same length) with ASCII upper case letters lowered, eight
+/// octets at a time. Length octets (at most 63) are below `A` and pass unchanged, so a
+/// whole wire name can go through at once.
+fn lower_case_into(to: &mut [u8], from: &[u8]) {
+    let mut to_chunks = to.chunks_exact_mut(8);
+    let mut from_chunks = from.chunks_exact(8);
+    for (out, chunk) in (&mut to_chunks).zip(&mut from_chunks) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("chunks of eight"));
+        out.copy_from_slice(&lower_case_word(word).to_le_bytes());
+    }
+    for (out, byte) in to_chunks
+        .into_remainder()
+        .iter_mut()
+        .zip(from_chunks.remainder())
+    {
+        *out = byte.to_ascii_lowercase();
+    }
+}
+
+/// Eight octets with each of `A`..=`Z` lowered and every other octet unchanged: per octet,
+/// adding to its low seven bits sets the top bit from `A` on (`+ 0x3F`) and from past `Z` on
+/// (`+ 0x25`), without carries between octets; octets with the top bit set are no letters.
+#[inline]
+fn lower_case_word(word: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    let low = word & LOW7;
+    let from_a = low + 0x3F3F_3F3F_3F3F_3F3F;
+    let past_z = low + 0x2525_2525_2525_2525;
+    let upper = from_a & !past_z & !word & TOP;
+    word | upper >> 2
+}
+
 /// Why a name could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NameParseError {
@@ -69,6 +102,12 @@ impl QueryName {
     /// `parse` into an existing value (the answer path reuses one on its stack instead of
     /// moving a 400-octet value around); returns the offset just past the name.
     pub fn parse_into(&mut self, packet: &[u8], mut pos: usize) -> Result<usize, NameParseError> {
+        // First walk the length octets (the name is uncompressed, so it is one run of the
+        // packet), then copy that run lower-cased eight octets at a time; lengths are kept
+        // in locals and stored once.
+        let first = pos;
+        let mut used = 0;
+        let mut labels = 0;
         self.len = 0;
         self.n_labels = 0;
         loop {
@@ -79,33 +118,26 @@ impl QueryName {
                 _ => return Err(NameParseError::ReservedLabelType),
             }
             if len == 0 {
-                if self.len + 1 > MAX_NAME_LEN {
-                    return Err(NameParseError::TooLong);
-                }
-                self.starts[self.n_labels] = self.len as u8;
-                self.lower[self.len] = 0;
-                self.len += 1;
-                return Ok(pos + 1);
+                break;
             }
             // Label plus its length octet plus at least the root label must fit.
-            if self.len + 1 + len + 1 > MAX_NAME_LEN {
+            if used + 1 + len + 1 > MAX_NAME_LEN {
                 return Err(NameParseError::TooLong);
             }
-            let label = packet
-                .get(pos + 1..pos + 1 + len)
-                .ok_or(NameParseError::Truncated)?;
-            self.starts[self.n_labels] = self.len as u8;
-            self.n_labels += 1;
-            self.lower[self.len] = len as u8;
-            for (slot, byte) in self.lower[self.len + 1..self.len + 1 + len]
-                .iter_mut()
-                .zip(label)
-            {
-                *slot = byte.to_ascii_lowercase();
+            if pos + 1 + len > packet.len() {
+                return Err(NameParseError::Truncated);
             }
-            self.len += 1 + len;
+            self.starts[labels] = used as u8;
+            labels += 1;
+            used += 1 + len;
             pos += 1 + len;
         }
+        self.starts[labels] = used as u8;
+        let wire = used + 1;
+        lower_case_into(&mut self.lower[..wire], &packet[first..first + wire]);
+        self.len = wire;
+        self.n_labels = labels;
+        Ok(pos + 1)
     }
 
     /// Reads a lower-cased uncompressed wire name held in our own data (a CNAME target).
@@ -174,6 +206,39 @@ impl std::fmt::Debug for QueryName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_lower_exactly_the_ascii_capitals() {
+        for byte in 0..=255u8 {
+            for position in 0..8 {
+                // Neighbours of every kind, so no carry or borrow leaks between octets.
+                for fill in [0x00u8, 0x40, 0x41, 0x5A, 0x5B, 0x7F, 0x80, 0xC1, 0xFF] {
+                    let mut octets = [fill; 8];
+                    octets[position] = byte;
+                    let lowered = lower_case_word(u64::from_le_bytes(octets)).to_le_bytes();
+                    assert_eq!(
+                        lowered,
+                        octets.map(|o| o.to_ascii_lowercase()),
+                        "{octets:x?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_of_every_length_are_lowered_whole() {
+        for length in 1..=63usize {
+            let label: Vec<u8> = (0..length).map(|i| b"AbZz-0Q_"[i % 8]).collect();
+            let mut wire = vec![length as u8];
+            wire.extend_from_slice(&label);
+            wire.extend_from_slice(b"\x03COM\x00");
+            let (name, end) = QueryName::parse(&wire, 0).unwrap();
+            assert_eq!(end, wire.len());
+            assert_eq!(name.as_wire(), wire.to_ascii_lowercase().as_slice());
+            assert_eq!(name.label_count(), 2);
+        }
+    }
 
     fn check(packet: &[u8], expected: Result<(&[u8], usize, usize), NameParseError>) {
         let got = QueryName::parse(packet, 0)
