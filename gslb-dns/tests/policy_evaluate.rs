@@ -52,6 +52,45 @@ fn unknown_health_reads_as_the_record_says() {
     );
 }
 
+/// Inputs say whether answers can depend on the time (the DNS path skips reading the clock
+/// when they cannot): only an override (it lapses) or a health lease (it runs out) makes
+/// them, and evaluation without either gives the same answer at any time.
+#[test]
+fn only_overrides_and_leases_make_answers_read_the_clock() {
+    // The fixture's regions hold leases; without them nothing is timed.
+    let unleased = || {
+        let mut inputs = world();
+        for region in &mut inputs.regions {
+            region.lease_expires_at = None;
+        }
+        inputs
+    };
+    let inputs = unleased();
+    assert!(!inputs.read_the_clock());
+    let record = compile(FAILOVER, "", &inputs);
+    let who = client("192.0.2.1");
+    assert_eq!(
+        evaluate(&record, &inputs, &who, 0, 0),
+        evaluate(&record, &inputs, &who, NOW, 0)
+    );
+
+    let mut drained = unleased();
+    drained.region_mut("eu").unwrap().admin_override = Some(OverrideInput {
+        id: "drill-1".into(),
+        action: OverrideAction::Drain,
+        reason: "drill".into(),
+        expires_at: Some(NOW + 1),
+    });
+    assert!(drained.read_the_clock());
+    let mut endpoint_override = unleased();
+    endpoint_override.endpoints[0].admin_override =
+        drained.region_mut("eu").unwrap().admin_override.clone();
+    assert!(endpoint_override.read_the_clock());
+    let mut leased = unleased();
+    leased.region_mut("us").unwrap().lease_expires_at = Some(NOW);
+    assert!(leased.read_the_clock());
+}
+
 /// Overrides beat health until they expire; admin-disabled endpoints never answer.
 #[test]
 fn overrides_win_until_they_expire() {

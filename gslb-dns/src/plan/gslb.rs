@@ -65,6 +65,8 @@ struct GslbEntry {
 pub struct GslbTable {
     /// Regions, endpoints, health, leases and overrides as of the plan's compile.
     inputs: PolicyInputs,
+    /// `inputs.read_the_clock()`: when false, answers skip reading the clock.
+    reads_clock: bool,
     /// Records, endpoint RRs and their bytes.
     compiled: Arc<Compiled>,
     /// Where evaluations are counted: attached by the responder's metrics before the plan
@@ -161,6 +163,7 @@ impl GslbTable {
         }
         table.data.shrink_to_fit();
         let table = GslbTable {
+            reads_clock: inputs.read_the_clock(),
             inputs,
             compiled: Arc::new(table),
             counters: None,
@@ -176,6 +179,7 @@ impl GslbTable {
             return None;
         }
         Some(GslbTable {
+            reads_clock: inputs.read_the_clock(),
             inputs,
             compiled: Arc::clone(&self.compiled),
             counters: self.counters.clone(),
@@ -374,7 +378,13 @@ impl<'a> Dynamic<'a> {
             self.located = true;
         }
         let facts = *facts;
-        let now_ms = *self.shared.now_ms.get_or_insert_with(coarse_unix_millis);
+        // Without overrides or leases nothing reads the time: skip the clock (a cold vDSO
+        // page after every wake-up). Evaluation then never looks at `now_ms`.
+        let now_ms = if table.reads_clock {
+            *self.shared.now_ms.get_or_insert_with(coarse_unix_millis)
+        } else {
+            0
+        };
         let (decision, causes) =
             evaluate_with_causes(&entry.record, &table.inputs, &facts, now_ms, self.entropy);
         if let Some(counters) = &table.counters {

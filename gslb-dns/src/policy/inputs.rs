@@ -138,6 +138,19 @@ pub enum InputError {
 }
 
 impl PolicyInputs {
+    /// Whether evaluating against these inputs can depend on the time: only overrides
+    /// (they lapse) and health leases (they run out) are read against the clock; health
+    /// itself was derived when the inputs were built.
+    pub fn read_the_clock(&self) -> bool {
+        self.regions
+            .iter()
+            .any(|region| region.lease_expires_at.is_some() || region.admin_override.is_some())
+            || self
+                .endpoints
+                .iter()
+                .any(|endpoint| endpoint.admin_override.is_some())
+    }
+
     /// Inputs from indexed regions and endpoints.
     pub fn new(
         regions: Vec<RegionInput>,
