@@ -57,6 +57,10 @@ struct Trie {
     /// Per value of the address's first `JUMP_BITS` bits, where its walk of `radix` goes
     /// on: the first levels of the trie cost one read instead of a node per level.
     jump: Vec<Jump>,
+    /// No network of this family: a lookup answers at once, without reading the jump
+    /// table (a cache miss per query for a table that is often empty, such as the
+    /// replicated networks beside a config table, or IPv6 beside IPv4).
+    empty: bool,
 }
 
 /// One node of the compressed trie: a root, a network, or a point where branches part.
@@ -142,6 +146,7 @@ impl Default for Trie {
                 };
                 1 << JUMP_BITS
             ],
+            empty: true,
         }
     }
 }
@@ -196,6 +201,7 @@ impl Trie {
         self.radix.clear();
         self.fold(0, 0, 0);
         self.fill_jumps();
+        self.empty = self.radix.len() == 1 && self.radix[0].entry == NO_ENTRY;
     }
 
     /// Appends one-bit node `node` (at `depth`, reached by `bits`) and, below it, its children
@@ -237,6 +243,9 @@ impl Trie {
 
     /// The index of the most specific entry containing the address, and the cell prefix.
     fn lookup(&self, bits: u128, width: u8) -> (Option<u32>, u8) {
+        if self.empty {
+            return (None, 0);
+        }
         let jump = self.jump[(bits >> (128 - u32::from(JUMP_BITS))) as usize];
         let end = if jump.node == NO_NODE {
             Walk::Done(jump.best, jump.cell)
