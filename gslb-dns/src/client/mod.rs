@@ -163,6 +163,7 @@ impl ClientFacts {
     ///
     /// An ECS source of /0 means the resolver withholds the client (RFC 7871 §7.1.2): the
     /// transport address is used instead, and the scope will be 0.
+    #[inline]
     pub fn unlocated(transport: IpAddr, ecs: Option<(IpAddr, u8)>) -> ClientFacts {
         match ecs {
             Some((addr, source_prefix)) if source_prefix > 0 => {

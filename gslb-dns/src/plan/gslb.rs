@@ -33,7 +33,7 @@ use crate::client::{ClientFacts, ClientLocator, PinnedNetworks};
 use crate::metrics::{DnsMetrics, GslbCounters};
 use crate::net::coarse_unix_millis;
 use crate::plan::render;
-use crate::policy::{evaluate_with_causes, CompiledRecord, Outcome, PolicyInputs};
+use crate::policy::{evaluate_into, CompiledRecord, Decision, Outcome, PolicyInputs};
 use crate::wire::types;
 
 /// One pre-rendered RR in `GslbTable::data` (owner = question-name placeholder, TTL 0).
@@ -369,6 +369,13 @@ impl<'a> Dynamic<'a> {
     pub(crate) fn write(&mut self, index: u32, owner: usize, out: &mut Vec<u8>) -> Option<Written> {
         let table = self.table;
         let entry = table.compiled.records.get(index as usize)?;
+        // Without overrides or leases nothing reads the time: skip the clock (a cold vDSO
+        // page after every wake-up). Evaluation then never looks at `now_ms`.
+        let now_ms = if table.reads_clock {
+            *self.shared.now_ms.get_or_insert_with(coarse_unix_millis)
+        } else {
+            0
+        };
         let (transport, ecs) = (self.transport, self.ecs);
         let facts = self
             .facts
@@ -377,16 +384,17 @@ impl<'a> Dynamic<'a> {
             self.locator.locate_pinned(&mut self.shared.networks, facts);
             self.located = true;
         }
-        let facts = *facts;
-        // Without overrides or leases nothing reads the time: skip the clock (a cold vDSO
-        // page after every wake-up). Evaluation then never looks at `now_ms`.
-        let now_ms = if table.reads_clock {
-            *self.shared.now_ms.get_or_insert_with(coarse_unix_millis)
-        } else {
-            0
-        };
-        let (decision, causes) =
-            evaluate_with_causes(&entry.record, &table.inputs, &facts, now_ms, self.entropy);
+        // The facts and the decision are read where they were written: copied whole right
+        // after being written field by field, they cost a store-forwarding stall each.
+        let mut decision = Decision::default();
+        let causes = evaluate_into(
+            &entry.record,
+            &table.inputs,
+            facts,
+            now_ms,
+            self.entropy,
+            &mut decision,
+        );
         if let Some(counters) = &table.counters {
             counters.count(index, &decision, causes, &table.inputs, self.shard);
         }

@@ -27,6 +27,11 @@ impl Answers {
         }
     }
 
+    /// Removes every answer.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
     /// Number of answers.
     pub fn len(&self) -> usize {
         self.len as usize
@@ -57,10 +62,11 @@ impl std::fmt::Debug for Answers {
 }
 
 /// How the record stood when answering.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Every choice on the path took its preferred child.
+    #[default]
     Healthy,
     /// A failover took a later child, a geo match fell back to its default, a share spilled,
     /// or a latency/proximity choice skipped a better child: `failover_ttl` applies.
@@ -75,7 +81,7 @@ pub enum Outcome {
 }
 
 /// The result of evaluating one record for one client at one instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Decision {
     /// Chosen endpoints (empty for `AllDownClosed` and `Fallback`).
     pub answers: Answers,

@@ -42,6 +42,33 @@ pub fn run<T: Tracer>(
     entropy: u64,
     tracer: &mut T,
 ) -> Decision {
+    let mut decision = Decision::default();
+    run_into(
+        record,
+        inputs,
+        client,
+        now_ms,
+        entropy,
+        tracer,
+        &mut decision,
+    );
+    decision
+}
+
+/// `run`, writing the decision into `out` (which it resets) field by field: the DNS path
+/// reads it in place. Returned by value, the decision went through memory in pieces and was
+/// read back in 16-octet moves, which stall until the pieces are in the cache.
+#[inline]
+pub fn run_into<T: Tracer>(
+    record: &CompiledRecord,
+    inputs: &PolicyInputs,
+    client: &ClientFacts,
+    now_ms: u64,
+    entropy: u64,
+    tracer: &mut T,
+    out: &mut Decision,
+) {
+    out.answers.clear();
     let mut eval = Eval {
         record,
         inputs,
@@ -52,7 +79,7 @@ pub fn run<T: Tracer>(
         scope: 0,
         degraded: false,
         quiet: 0,
-        answers: Answers::default(),
+        answers: &mut out.answers,
     };
     let outcome = if record.nodes.is_empty() {
         eval.all_down()
@@ -79,12 +106,9 @@ pub fn run<T: Tracer>(
             format!("ecs scope /{scope}")
         }
     });
-    Decision {
-        answers: eval.answers,
-        ttl,
-        scope,
-        outcome,
-    }
+    out.ttl = ttl;
+    out.scope = scope;
+    out.outcome = outcome;
 }
 
 /// One evaluation in progress.
@@ -108,7 +132,7 @@ struct Eval<'a, T: Tracer> {
     /// >0 while probing availability: no notes, no answers, no degradation.
     quiet: u32,
     /// Answers so far.
-    answers: Answers,
+    answers: &'a mut Answers,
 }
 
 impl<T: Tracer> Eval<'_, T> {

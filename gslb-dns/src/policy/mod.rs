@@ -76,9 +76,25 @@ pub fn evaluate_with_causes(
     now_ms: u64,
     entropy: u64,
 ) -> (Decision, Causes) {
+    let mut decision = Decision::default();
+    let causes = evaluate_into(record, inputs, client, now_ms, entropy, &mut decision);
+    (decision, causes)
+}
+
+/// `evaluate_with_causes` writing the decision into `out` (the DNS path reads it in place,
+/// see `eval::run_into`); returns the causes.
+#[inline]
+pub fn evaluate_into(
+    record: &CompiledRecord,
+    inputs: &PolicyInputs,
+    client: &ClientFacts,
+    now_ms: u64,
+    entropy: u64,
+    out: &mut Decision,
+) -> Causes {
     let mut tracer = CauseTracer::default();
-    let decision = eval::run(record, inputs, client, now_ms, entropy, &mut tracer);
-    (decision, tracer.causes)
+    eval::run_into(record, inputs, client, now_ms, entropy, &mut tracer, out);
+    tracer.causes
 }
 
 /// `evaluate`, plus an `Explanation` of the path taken, the health inputs with their votes,
