@@ -274,6 +274,34 @@ pub(crate) fn enable_packet_info(socket: &socket2::Socket, ipv6: bool) -> io::Re
     }
 }
 
+/// Makes `socket` send every datagram with DF set and never fragment it, whatever path MTU
+/// the kernel has learnt (`IP_PMTUDISC_PROBE` / `IPV6_PMTUDISC_PROBE`): DNS replies are
+/// not to be fragmented (DNS Flag Day 2020; `max_udp_payload` defaults to 1232 for that),
+/// and ICMP "fragmentation needed" messages, easily spoofed, no longer shrink what we send.
+/// A reply larger than the interface MTU then fails to send (and is dropped, as a router
+/// would drop it with DF) instead of leaving in fragments. It also spares the kernel the
+/// IPv4 identification hash per reply: an atomic datagram with DF gets ID 0 (RFC 6864).
+pub(crate) fn set_dont_fragment(socket: &socket2::Socket, ipv6: bool) -> io::Result<()> {
+    let (level, option, value) = if ipv6 {
+        (
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU_DISCOVER,
+            libc::IPV6_PMTUDISC_PROBE,
+        )
+    } else {
+        (
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            libc::IP_PMTUDISC_PROBE,
+        )
+    };
+    if set_option(socket.as_raw_fd(), level, option, value as usize) {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Unix time in milliseconds from `CLOCK_REALTIME_COARSE`: the time of the last scheduler
 /// tick, read from the vDSO without a TSC read (a few nanoseconds instead of ~25), with one
 /// tick of resolution (1–10 ms). 0 if the clock cannot be read.
@@ -329,6 +357,39 @@ mod tests {
     use super::*;
     use std::net::UdpSocket;
     use std::time::Duration;
+
+    fn get_option(fd: RawFd, level: libc::c_int, option: libc::c_int) -> libc::c_int {
+        let mut value: libc::c_int = -1;
+        let mut length = mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: passes a live c_int and its size; the kernel writes at most that.
+        let result = unsafe {
+            libc::getsockopt(
+                fd,
+                level,
+                option,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut length,
+            )
+        };
+        assert_eq!(result, 0, "{}", io::Error::last_os_error());
+        value
+    }
+
+    /// The workers' sockets never fragment a reply and ignore learnt path MTUs, on both
+    /// families.
+    #[test]
+    fn worker_sockets_send_with_dont_fragment() {
+        let v4 = crate::net::udp::bind_udp("127.0.0.1:0".parse().unwrap(), 0).unwrap();
+        assert_eq!(
+            get_option(v4.as_raw_fd(), libc::IPPROTO_IP, libc::IP_MTU_DISCOVER),
+            libc::IP_PMTUDISC_PROBE
+        );
+        let v6 = crate::net::udp::bind_udp("[::1]:0".parse().unwrap(), 0).unwrap();
+        assert_eq!(
+            get_option(v6.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER),
+            libc::IPV6_PMTUDISC_PROBE
+        );
+    }
 
     /// Three datagrams arrive in one batch and each gets its own reply, to its own sender.
     #[test]

@@ -40,6 +40,9 @@ pub(crate) fn bind_udp(address: SocketAddr, buffer_bytes: usize) -> io::Result<S
         sys::enable_packet_info(&socket, address.is_ipv6())?;
     }
     sys::set_buffer_sizes(&socket, buffer_bytes);
+    if let Err(error) = sys::set_dont_fragment(&socket, address.is_ipv6()) {
+        tracing::warn!("udp {address}: replies may leave fragmented: {error}");
+    }
     // No receive timeout: a worker waits for datagrams alone (a timeout would arm and
     // disarm a kernel timer at every wait, and wake idle workers for nothing); stopping
     // wakes it with `wake_for_stop`.
