@@ -60,7 +60,7 @@ fn tail_word(rest: &[u8]) -> u64 {
 /// short (names, at most 255 octets), for which a call to `memcmp` costs more than the
 /// comparison.
 #[inline]
-pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+fn same_key(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

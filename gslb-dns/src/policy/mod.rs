@@ -1,9 +1,10 @@
 //! The policy engine: which endpoints a GSLB record answers for one client, now.
 //!
 //! Pure core: `(CompiledRecord, PolicyInputs, ClientFacts, now, entropy) → Decision`. The DNS
-//! path calls `evaluate`; `/v1/resolve`, `gslbctl resolve --explain` and `drill plan` call
-//! `evaluate_explained`, which runs the very same evaluator with a recording tracer, so an
-//! explanation can never disagree with an answer.
+//! path calls `evaluate_into` (`evaluate` plus the causes it counts); `/v1/resolve`,
+//! `gslbctl resolve --explain` and `drill plan` call `evaluate_explained`, which runs the
+//! very same evaluator with a recording tracer, so an explanation can never disagree with
+//! an answer.
 //!
 //! - `inputs`: `PolicyInputs` — regions, endpoints, health with votes, leases, overrides,
 //!   latency; built once per plan version (`from_model` maps the store's model).
@@ -11,7 +12,7 @@
 //! - `eval`: the evaluator (health verdicts, every policy kind, spill, ECS scope, TTL).
 //! - `decision`: `Decision`, `Answers`, `Outcome`.
 //! - `causes`: `Causes`, the overrides and lapsed leases that took part in a decision
-//!   (`evaluate_with_causes`, what the DNS path counts in its metrics).
+//!   (`evaluate_into`, what the DNS path counts in its metrics).
 //! - `explain`: `Tracer`, `NoTrace`, `Explainer`, `Explanation`.
 //! - `hash`, `distance`: rendezvous hashing and great-circle distance.
 //!
@@ -66,23 +67,9 @@ pub fn evaluate(
     eval::run(record, inputs, client, now_ms, entropy, &mut NoTrace)
 }
 
-/// `evaluate`, also telling which overrides and lapsed leases took part (`Causes`): the DNS
-/// path, which counts them. Same evaluator, same decision; no allocation.
-#[inline]
-pub fn evaluate_with_causes(
-    record: &CompiledRecord,
-    inputs: &PolicyInputs,
-    client: &ClientFacts,
-    now_ms: u64,
-    entropy: u64,
-) -> (Decision, Causes) {
-    let mut decision = Decision::default();
-    let causes = evaluate_into(record, inputs, client, now_ms, entropy, &mut decision);
-    (decision, causes)
-}
-
-/// `evaluate_with_causes` writing the decision into `out` (the DNS path reads it in place,
-/// see `eval::run_into`); returns the causes.
+/// `evaluate` for the DNS path: writes the decision into `out` (read there in place, see
+/// `eval::run_into`) and returns which overrides and lapsed leases took part (`Causes`),
+/// which the DNS path counts. Same evaluator, same decision; no allocation.
 #[inline]
 pub fn evaluate_into(
     record: &CompiledRecord,
