@@ -468,3 +468,43 @@ fn a_blocked_receive_is_woken_for_the_stop() {
         .unwrap()
         .expect("a receive side shut down is an end, not an error");
 }
+
+/// What a client receives from a running listener carries DF and IPv4 ID 0: the reply was
+/// sent as an atomic datagram that is never fragmented (`IP_PMTUDISC_PROBE`), not under the
+/// default mode, which sets DF but hashes a fresh ID per reply. Read with a raw socket,
+/// which sees the IP header; needs root (CAP_NET_RAW), as CI runs.
+#[test]
+fn replies_leave_with_dont_fragment_and_no_ip_id() {
+    let running = Running::start(config());
+    let server = running.bound().udp[0];
+    let raw = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::UDP))
+        .expect("a raw socket to read IP headers: this test needs root (CAP_NET_RAW)");
+    raw.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    client.send_to(b"q", server).unwrap();
+    let mut packet = [0u8; 2048];
+    loop {
+        let length = (&raw)
+            .read(&mut packet)
+            .expect("the reply reached the raw socket");
+        let header = usize::from(packet[0] & 0x0F) * 4;
+        if length < header + 8 {
+            continue;
+        }
+        let udp = &packet[header..length];
+        let source = u16::from_be_bytes([udp[0], udp[1]]);
+        let destination = u16::from_be_bytes([udp[2], udp[3]]);
+        if source != server.port() || destination != client_port {
+            continue;
+        }
+        assert_eq!(packet[6] & 0x40, 0x40, "DF set");
+        assert_eq!(
+            u16::from_be_bytes([packet[6], packet[7]]) & 0x3FFF,
+            0,
+            "not a fragment"
+        );
+        assert_eq!(u16::from_be_bytes([packet[4], packet[5]]), 0, "IP ID 0");
+        break;
+    }
+}
