@@ -33,12 +33,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use gslb_api::client::Client;
 use gslb_api::dto::{RecordSetDto, ZoneDto};
 use gslb_api::ApiOptions;
-use gslb_store::model::{
+use gslb_model::model::{
     Actor, DomainName, Member, NodeRole, RData, RaftRole, RecordSet, RecordType, Zone,
 };
+use gslb_model::zonefile::parse_zone;
+use gslb_model::Command;
 use gslb_store::raft::{spawn_node, ClusterSecret, NodeHandle, NodeOptions};
-use gslb_store::zonefile::parse_zone;
-use gslb_store::Command;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

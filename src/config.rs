@@ -97,10 +97,10 @@ use gslb_api::tls::{ServerTls, TlsFile};
 use gslb_dns::client::{Code, GeoFacts, GeoIpDatabase, PrefixTable};
 use gslb_dns::net::{Cidr, ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
 use gslb_dns::ResponderOptions;
-use gslb_store::model::gslb_record::Cidr as ClientCidr;
-use gslb_store::model::ident::validate_id;
+use gslb_model::model::gslb_record::Cidr as ClientCidr;
+use gslb_model::model::ident::validate_id;
+use gslb_model::{DomainName, FieldErrors};
 use gslb_store::raft::{ClientTls, ClusterSecret, RaftSettings};
-use gslb_store::{DomainName, FieldErrors};
 use serde::Deserialize;
 use toml::Spanned;
 

@@ -36,8 +36,8 @@ use gslb_api::ApiOptions;
 use gslb_dns::client::ClientLocator;
 use gslb_dns::net::spawn_listeners;
 use gslb_dns::{contact_clock, spawn_plan_follower, CONTACT_GRACE_MS};
+use gslb_model::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
-use gslb_store::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 

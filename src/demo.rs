@@ -1067,8 +1067,8 @@ mod tests {
 
     #[test]
     fn the_demo_zone_and_node_configs_are_valid() {
-        let origin = gslb_store::DomainName::parse_absolute(DEMO_ZONE).unwrap();
-        let zone = gslb_store::zonefile::parse_zone(DEMO_ZONE_FILE, "demo", Some(&origin), None)
+        let origin = gslb_model::DomainName::parse_absolute(DEMO_ZONE).unwrap();
+        let zone = gslb_model::zonefile::parse_zone(DEMO_ZONE_FILE, "demo", Some(&origin), None)
             .unwrap_or_else(|error| panic!("{error}"));
         assert!(zone.rrsets.len() > 10);
         let dir = std::env::temp_dir().join(format!("gslb-demo-unit-{}", std::process::id()));

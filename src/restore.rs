@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use gslb_store::backup;
+use gslb_model::backup;
 use gslb_store::raft::{
     has_node_data, move_node_data_aside, read_survivor, write_single_voter, SingleVoter,
 };

@@ -16,8 +16,9 @@ use gslb_dns::client::geoip::run_geoip_reloader;
 use gslb_dns::client::ClientLocator;
 use gslb_dns::net::spawn_listeners;
 use gslb_dns::{spawn_plan_follower, AnswerPlan, Responder};
-use gslb_store::zonefile::parse_zone;
-use gslb_store::{state_channel, State, StatePublisher};
+use gslb_model::zonefile::parse_zone;
+use gslb_model::State;
+use gslb_store::{state_channel, StatePublisher};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 

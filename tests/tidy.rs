@@ -1,5 +1,7 @@
 //! Tidy checks that keep the architecture visible: every Rust source file opens with a `//!`
-//! doc saying what it owns, and `docs/ARCHITECTURE.md` names every crate of the workspace.
+//! doc saying what it owns, `docs/ARCHITECTURE.md` names every crate of the workspace, and the
+//! crate layering holds (from `cargo metadata`): the pure domain pulls in no runtime, storage or
+//! network crate, and the DNS path and the prober do not depend on the control plane.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +33,7 @@ fn every_rust_file_has_a_module_doc() {
     let mut files = Vec::new();
     for dir in [
         "src",
+        "gslb-model",
         "gslb-dns",
         "gslb-store",
         "gslb-api",
@@ -76,6 +79,7 @@ fn architecture_doc_names_every_crate() {
     let doc = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md"))
         .expect("docs/ARCHITECTURE.md exists");
     for krate in [
+        "gslb-model",
         "gslb-dns",
         "gslb-store",
         "gslb-api",
@@ -86,5 +90,111 @@ fn architecture_doc_names_every_crate() {
             doc.contains(krate),
             "docs/ARCHITECTURE.md does not mention {krate}"
         );
+    }
+}
+
+/// The normal (non-dev, non-build) dependency closure of a workspace package, by crate name,
+/// read from `cargo metadata` for this machine's target (so no other platform's crates need
+/// downloading).
+fn normal_dependency_closure(package: &str) -> std::collections::BTreeSet<String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc -vV runs");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_string))
+        .expect("rustc -vV names the host");
+    let output = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--filter-platform",
+            &host,
+        ])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let name_of: BTreeMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    let nodes: BTreeMap<&str, &serde_json::Value> = metadata["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| (node["id"].as_str().unwrap(), node))
+        .collect();
+    let root = name_of
+        .iter()
+        .find(|(_, name)| **name == package)
+        .map(|(id, _)| *id)
+        .unwrap_or_else(|| panic!("{package} is not in the workspace"));
+    let mut seen = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        for dep in nodes[id]["deps"].as_array().unwrap() {
+            let normal = dep["dep_kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|kind| kind["kind"].is_null());
+            if normal {
+                let dep_id = dep["pkg"].as_str().unwrap();
+                names.insert(name_of[dep_id].to_string());
+                stack.push(dep_id);
+            }
+        }
+    }
+    names
+}
+
+fn assert_no_dependency_on(package: &str, forbidden: &[&str]) {
+    let closure = normal_dependency_closure(package);
+    let found: Vec<&&str> = forbidden
+        .iter()
+        .filter(|name| closure.contains(**name))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "{package} must not depend on {found:?} (directly or through another crate)"
+    );
+}
+
+/// The pure domain crate depends on no runtime, storage or network crate (ARCHITECTURE.md,
+/// `gslb-model`'s invariant).
+#[test]
+fn the_model_depends_on_no_runtime_storage_or_network_crate() {
+    assert_no_dependency_on(
+        "gslb-model",
+        &["tokio", "sled", "openraft", "axum", "hyper", "reqwest"],
+    );
+}
+
+/// The DNS data plane and the prober read the replicated state through a watch channel; they
+/// do not compile the control plane (ARCHITECTURE.md, `gslb-dns` and `gslb-prober`).
+#[test]
+fn the_dns_path_and_the_prober_do_not_depend_on_the_control_plane() {
+    assert!(
+        normal_dependency_closure("gslb-api").contains("openraft"),
+        "the dependency walk is broken: gslb-api reaches openraft through gslb-store"
+    );
+    for package in ["gslb-dns", "gslb-prober"] {
+        assert_no_dependency_on(package, &["gslb-store", "openraft", "sled", "axum"]);
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 use common::{codes, example_zone, query_packet};
 use gslb_dns::net::{spawn_listeners, ListenerConfig};
 use gslb_dns::{compile_plan, Responder, ResponderOptions};
-use gslb_store::zonefile::parse_zone;
-use gslb_store::State;
+use gslb_model::zonefile::parse_zone;
+use gslb_model::State;
 use tokio_util::sync::CancellationToken;
 
 /// Counts allocations while `COUNTING` is on.

@@ -8,7 +8,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::OnceLock;
 
 use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
-use gslb_store::{DomainName, RData, RecordSet, Soa, State, Zone};
+use gslb_model::{DomainName, RData, RecordSet, Soa, State, Zone};
 use libfuzzer_sys::fuzz_target;
 
 fn name(text: &str) -> DomainName {

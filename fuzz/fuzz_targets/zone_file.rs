@@ -3,7 +3,7 @@
 
 #![no_main]
 
-use gslb_store::zonefile::{export_zone, parse_zone};
+use gslb_model::zonefile::{export_zone, parse_zone};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

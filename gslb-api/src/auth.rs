@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gslb_store::model::{Actor, Scope, State as StoreState};
+use gslb_model::model::{Actor, Scope, State as StoreState};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -194,7 +194,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gslb_store::model::Token;
+    use gslb_model::model::Token;
 
     #[test]
     fn scopes_follow_method_and_path() {

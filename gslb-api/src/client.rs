@@ -702,7 +702,7 @@ impl Client {
     pub async fn report_observations(
         &self,
         vantage: &str,
-        observations: &[gslb_store::model::health::ObservationReport],
+        observations: &[gslb_model::model::health::ObservationReport],
     ) -> Result<WriteResult, ClientError> {
         let batch = crate::dto::health::ObservationBatch {
             vantage: vantage.to_string(),

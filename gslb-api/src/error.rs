@@ -6,7 +6,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gslb_store::model::FieldErrors;
+use gslb_model::model::FieldErrors;
 use gslb_store::raft::WriteError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

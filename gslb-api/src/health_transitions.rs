@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use gslb_store::model::health::freshness_window_ms;
-use gslb_store::model::{HealthStatus, HealthView, State as StoreState};
+use gslb_model::model::health::freshness_window_ms;
+use gslb_model::model::{HealthStatus, HealthView, State as StoreState};
 use gslb_store::raft::WeakNodeHandle;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -176,7 +176,7 @@ pub async fn follow_transitions(node: WeakNodeHandle, metrics: Weak<ApiMetrics>)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gslb_store::model::health::CheckHealth;
+    use gslb_model::model::health::CheckHealth;
     use prometheus_client::encoding::text::encode;
 
     fn view(checks: &[(&str, HealthStatus)]) -> HealthView {

@@ -90,7 +90,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use gslb_store::model;
+pub use gslb_model::model;
 
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;

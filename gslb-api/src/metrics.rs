@@ -17,7 +17,7 @@ use axum::response::Response;
 use gslb_dns::metrics::DECISION_NAMES;
 use gslb_dns::policy::Cause;
 use gslb_dns::DnsMetrics;
-use gslb_store::model::{DrillStatus, HealthStatus, State as StoreState};
+use gslb_model::model::{DrillStatus, HealthStatus, State as StoreState};
 use gslb_store::raft::{NodeMetrics, RaftState};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;

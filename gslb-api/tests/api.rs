@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use fixture::*;
-use gslb_store::model::{Actor, Member, NodeRole, RaftRole};
-use gslb_store::Command;
+use gslb_model::model::{Actor, Member, NodeRole, RaftRole};
+use gslb_model::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -188,9 +188,9 @@ async fn zone_import_reads_back_and_records_page() {
         .text()
         .await
         .unwrap();
-    let apex = gslb_store::model::DomainName::parse_absolute("example.test.").unwrap();
+    let apex = gslb_model::model::DomainName::parse_absolute("example.test.").unwrap();
     let reparsed =
-        gslb_store::zonefile::parse_zone(&exported, "export", Some(&apex), None).unwrap();
+        gslb_model::zonefile::parse_zone(&exported, "export", Some(&apex), None).unwrap();
     assert_eq!(&reparsed, node.handle.state().zones.get(&apex).unwrap());
 
     tracing::info!("phase: the same import again changes nothing");

@@ -10,8 +10,8 @@ use std::time::Duration;
 use fixture::*;
 use gslb_api::client::Client;
 use gslb_api::dto::{RegionDto, SyncStatus};
-use gslb_store::model::{Actor, Member, NodeRole, RaftRole};
-use gslb_store::Command;
+use gslb_model::model::{Actor, Member, NodeRole, RaftRole};
+use gslb_model::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -150,7 +150,7 @@ async fn three_voters_and_a_learner_serve_the_api() {
     let refused = client.snapshot(false).await.unwrap_err();
     assert_eq!(refused.status(), Some(409), "{refused}");
     assert!(refused.to_string().contains("not the leader"), "{refused}");
-    let stale = gslb_store::backup::decode(&client.snapshot(true).await.unwrap()).unwrap();
+    let stale = gslb_model::backup::decode(&client.snapshot(true).await.unwrap()).unwrap();
     assert!(!stale.header.linearizable);
     assert_eq!(stale.header.node, 4);
     assert!(stale.state.regions.contains_key("eu-1"));
@@ -159,12 +159,12 @@ async fn three_voters_and_a_learner_serve_the_api() {
         served_by, learner.url,
         "the learner must hand over to the leader"
     );
-    let backup = gslb_store::backup::decode(&bytes).unwrap();
+    let backup = gslb_model::backup::decode(&bytes).unwrap();
     assert!(backup.header.linearizable);
     assert_eq!(backup.header.node, leader);
     assert_eq!(
         backup.header.cluster_id,
-        gslb_store::backup::cluster_id_for(SECRET)
+        gslb_model::backup::cluster_id_for(SECRET)
     );
     assert!(backup.header.applied_index >= written.version);
     assert!(backup.state.regions.contains_key("eu-1"));

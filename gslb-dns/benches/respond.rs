@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
-use gslb_store::{DomainName, RData, RecordSet, Soa, State, Zone};
+use gslb_model::{DomainName, RData, RecordSet, Soa, State, Zone};
 
 fn name(text: &str) -> DomainName {
     DomainName::parse_absolute(text).expect("valid name")
@@ -84,12 +84,12 @@ fn add_gslb(state: &mut State) {
             );
         }
     }
-    let mut record: gslb_store::GslbRecord = serde_json::from_value(serde_json::json!({
+    let mut record: gslb_model::GslbRecord = serde_json::from_value(serde_json::json!({
         "name": "gslb.example.com.", "type": "A", "ttl": 30, "max_answers": 2,
         "policy": {"weighted": [{"weight": 3, "node": {"region": "eu"}},
                                 {"weight": 1, "node": {"region": "us"}}]}}))
     .unwrap();
-    record.unknown_as = gslb_store::UnknownAs::Up;
+    record.unknown_as = gslb_model::UnknownAs::Up;
     state.insert_gslb_record(record);
 }
 

@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use gslb_dns::plan::{compile_plan_at, compile_plan_from};
-use gslb_store::command::{apply, StampedCommand};
-use gslb_store::{Actor, Command, DomainName, RData, RecordSet, RecordType, Soa, State, Zone};
+use gslb_model::command::{apply, StampedCommand};
+use gslb_model::{Actor, Command, DomainName, RData, RecordSet, RecordType, Soa, State, Zone};
 
 fn state_with(records: usize) -> State {
     let mut state = State::default();

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use gslb_dns::client::{ClientLocator, GeoSource, PrefixTable};
-use gslb_store::model::Network;
+use gslb_model::model::Network;
 
 /// A locator whose replicated table holds `n` /24 networks from 10.0.0.0 up.
 fn locator_with(n: u32) -> (ClientLocator, Duration) {

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
-use gslb_store::{DomainName, RData, RecordSet, RecordType, Soa, State, Zone};
+use gslb_model::{DomainName, RData, RecordSet, RecordType, Soa, State, Zone};
 
 /// Resident set size in MiB, from /proc/self/status (0 where unavailable).
 fn rss_mib() -> f64 {

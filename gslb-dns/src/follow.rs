@@ -21,7 +21,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use gslb_store::{State, StateWatch};
+use gslb_model::State;
+use tokio::sync::watch;
 
 use crate::plan::compile_plan_from;
 use crate::responder::Responder;
@@ -65,7 +66,7 @@ pub fn contact_instant(now: u64, contact_age: Option<u64>, grace_ms: u64) -> u64
 /// later version, and every `HEALTH_REFRESH` while the state has GSLB records, with health
 /// derived as of `clock`; it ends when the state channel closes.
 pub fn spawn_plan_follower(
-    mut watch: StateWatch,
+    mut watch: watch::Receiver<Arc<State>>,
     responder: Arc<Responder>,
     clock: HealthClock,
 ) -> tokio::task::JoinHandle<()> {

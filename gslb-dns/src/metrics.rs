@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use gslb_store::{DomainName, RecordType};
+use gslb_model::{DomainName, RecordType};
 
 use crate::plan::AnswerPlan;
 use crate::policy::{Cause, Causes, Decision, Outcome, PolicyInputs};

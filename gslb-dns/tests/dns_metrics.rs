@@ -12,7 +12,7 @@ use std::sync::Arc;
 use common::{exchange, query, rtype, sample_responder, sample_state, with_edns};
 use gslb_dns::metrics::{DnsSnapshot, QTYPE_NAMES, RCODE_NAMES};
 use gslb_dns::{compile_plan, DnsMetrics, Responder, ResponderOptions, Transport};
-use gslb_store::{GslbRecord, Override, State};
+use gslb_model::{GslbRecord, Override, State};
 use hickory_proto::op::{Message, OpCode};
 
 /// Every reply counted on one transport.
@@ -150,7 +150,7 @@ fn gslb_state(version: u64) -> State {
             "policy":{"region":"eu"},"when_all_down":"fail_closed"}"#,
     ] {
         let mut record: GslbRecord = serde_json::from_str(json).unwrap();
-        record.unknown_as = gslb_store::UnknownAs::Up;
+        record.unknown_as = gslb_model::UnknownAs::Up;
         state.insert_gslb_record(record);
     }
     state

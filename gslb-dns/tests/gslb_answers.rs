@@ -16,9 +16,9 @@ use common::{context, query, rtype, set, with_edns, zone};
 use gslb_dns::plan::{compile_plan_at, compile_plan_from};
 use gslb_dns::policy::evaluate_explained;
 use gslb_dns::{Responder, ResponderOptions, Transport};
-use gslb_store::command::apply;
-use gslb_store::model::health::ObservationReport;
-use gslb_store::{
+use gslb_model::command::apply;
+use gslb_model::model::health::ObservationReport;
+use gslb_model::{
     Actor, AdminState, Check, Command, Endpoint, EndpointTarget, GslbRecord, Location, RData,
     Region, StampedCommand, State,
 };
@@ -544,7 +544,7 @@ fn explanations_agree_with_dns_answers() {
     ] {
         let compiled = plan
             .gslb()
-            .record(&common::name(name), gslb_store::RecordType::A)
+            .record(&common::name(name), gslb_model::RecordType::A)
             .unwrap_or_else(|| panic!("{name} is in the plan"));
         for (index, client) in clients.iter().enumerate() {
             let reply = ask(&responder, name, "A", index as u16, *client);
@@ -592,7 +592,7 @@ async fn the_follower_lets_votes_go_stale_without_new_versions() {
     let mut world = world();
     // Reported 29.5 s ago: fresh for another half second (3 × the 10 s report interval).
     world.report(wall - 29_500, &[]);
-    let (_publisher, watch) = gslb_store::state_channel(world.state.clone());
+    let (_publisher, watch) = tokio::sync::watch::channel(Arc::new(world.state.clone()));
     let responder = Arc::new(Responder::new(
         gslb_dns::AnswerPlan::empty(),
         ResponderOptions::default(),

@@ -7,7 +7,7 @@ mod common;
 
 use common::{exchange, query, rtype, set};
 use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
-use gslb_store::{DomainName, RData, RecordType, State};
+use gslb_model::{DomainName, RData, RecordType, State};
 use hickory_proto::op::Message;
 use proptest::prelude::*;
 

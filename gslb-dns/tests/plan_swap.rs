@@ -13,7 +13,7 @@ use common::{context, query, rtype, set, zone};
 use gslb_dns::{
     compile_plan, spawn_plan_follower, AnswerPlan, Responder, ResponderOptions, Transport,
 };
-use gslb_store::{state_channel, RData, State};
+use gslb_model::{RData, State};
 use hickory_proto::op::Message;
 use hickory_proto::rr::RData as HickoryRData;
 
@@ -64,7 +64,7 @@ async fn wait_for_version(responder: &Responder, version: u64, why: &str) {
 async fn follower_installs_every_new_state_version() {
     let first = [Ipv4Addr::new(192, 0, 2, 1)];
     let second = [Ipv4Addr::new(192, 0, 2, 2), Ipv4Addr::new(192, 0, 2, 3)];
-    let (publisher, watch) = state_channel(state_with(1, &first));
+    let (publisher, watch) = tokio::sync::watch::channel(Arc::new(state_with(1, &first)));
     let responder = Arc::new(Responder::new(
         AnswerPlan::empty(),
         ResponderOptions::default(),

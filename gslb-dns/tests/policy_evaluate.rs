@@ -6,7 +6,7 @@ mod policy_fixture;
 
 use gslb_dns::client::{ClientFacts, ClientLocator, Code, GeoFacts, PrefixTable};
 use gslb_dns::policy::{evaluate, evaluate_explained, HealthStatus, Outcome, OverrideInput};
-use gslb_store::model::OverrideAction;
+use gslb_model::model::OverrideAction;
 use policy_fixture::*;
 
 const FAILOVER: &str = r#"{"failover":[{"region":"eu"},{"region":"us"},{"region":"ap"}]}"#;
@@ -124,7 +124,7 @@ fn overrides_win_until_they_expire() {
         "us"
     );
 
-    inputs.endpoint_mut("us-1").unwrap().admin = gslb_store::model::AdminState::Disabled;
+    inputs.endpoint_mut("us-1").unwrap().admin = gslb_model::model::AdminState::Disabled;
     let decision = evaluate(&record, &inputs, &who, NOW, 0);
     assert_eq!(answers(&decision, &inputs), ["us-2"]);
 }
@@ -427,8 +427,8 @@ fn compile_names_unknown_ids_and_wrong_types() {
 /// capacity, the vantage's RTT and overrides into evaluation.
 #[test]
 fn inputs_follow_the_state_and_its_health_view() {
-    use gslb_store::model::health::{EndpointHealth, RegionHealth};
-    use gslb_store::model::{HealthView, Override, OverrideTarget, RegionLease, State};
+    use gslb_model::model::health::{EndpointHealth, RegionHealth};
+    use gslb_model::model::{HealthView, Override, OverrideTarget, RegionLease, State};
 
     let (regions, endpoints) = model();
     let mut state = State {

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::{context, query, rtype, sample_responder, sample_state, with_edns};
 use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
-use gslb_store::GslbRecord;
+use gslb_model::GslbRecord;
 
 /// Counts allocations made by the measuring thread while `COUNTING` is on (the test
 /// harness's own threads may allocate at any time; they are not the answer path).
@@ -79,7 +79,7 @@ fn gslb_responder() -> Responder {
             "policy":{"endpoints":["us-2"]},"when_all_down":"fail_closed"}"#,
     ] {
         let mut record: GslbRecord = serde_json::from_str(json).unwrap();
-        record.unknown_as = gslb_store::UnknownAs::Up;
+        record.unknown_as = gslb_model::UnknownAs::Up;
         state.insert_gslb_record(record);
     }
     let responder = Responder::new(compile_plan(&state), ResponderOptions::default());
@@ -87,7 +87,7 @@ fn gslb_responder() -> Responder {
     // so locating through it is measured too.
     let mut networks = std::collections::BTreeMap::new();
     for (cidr, country) in [("192.0.2.0/25", "DE"), ("2001:db8::/48", "US")] {
-        let network = gslb_store::model::Network {
+        let network = gslb_model::model::Network {
             cidr: cidr.parse().unwrap(),
             continent: None,
             country: Some(country.to_string()),

@@ -1,7 +1,7 @@
 //! gslb-prober: one prober per region (its *vantage*) runs every check the store assigns to
 //! it, applies rise/fall thresholds, and writes only transitions and a periodic RTT digest to
 //! the store, so Raft write load stays flat as endpoints grow. It never decides global health:
-//! that is the store's quorum rule (`gslb_store::model::health`).
+//! that is the store's quorum rule (`gslb_model::model::health`).
 //!
 //! Code map (pure core first, then the IO shell):
 //! - `threshold`: `Threshold::observe(ok) -> Option<Transition>`, the rise/fall machine.
@@ -35,7 +35,7 @@ pub mod sink;
 pub mod threshold;
 
 pub use exec::{execute, http_client, Attempt, HttpClient, MAX_BODY_BYTES};
-pub use gslb_store::model;
+pub use gslb_model::model;
 pub use outbox::{Outbox, OutboxConfig};
 pub use probe::{plan_probes, Probe};
 pub use runner::{spawn_prober, ProberConfig, ProberHandle};

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::health::{ObservationReport, REPORT_INTERVAL_MS};
+use gslb_model::model::health::{ObservationReport, REPORT_INTERVAL_MS};
 
 /// Timing of the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]

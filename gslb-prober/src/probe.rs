@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use gslb_store::model::{
+use gslb_model::model::{
     Check, CheckKind, CheckSubject, DrillMode, DrillStatus, EndpointTarget, State,
 };
 

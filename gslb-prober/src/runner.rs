@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gslb_store::model::health::MAX_ERROR_LEN;
-use gslb_store::model::ObservationReport;
+use gslb_model::model::health::MAX_ERROR_LEN;
+use gslb_model::model::ObservationReport;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -329,7 +329,7 @@ fn truncate(mut text: String, limit: usize) -> String {
 mod tests {
     use super::*;
     use crate::probe::Probe;
-    use gslb_store::model::Check;
+    use gslb_model::model::Check;
     use serde_json::json;
 
     fn probe(address: &str, rise: u32) -> Probe {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::ObservationReport;
+use gslb_model::model::ObservationReport;
 
 use crate::outbox::{Outbox, OutboxConfig};
 use crate::schedule::Schedule;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use gslb_store::model::ObservationReport;
+use gslb_model::model::ObservationReport;
 
 /// Why a batch was not taken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,8 +6,8 @@ mod backends;
 use std::time::{Duration, Instant};
 
 use backends::{dns_backend, Behavior, DnsBehavior, HttpBackend};
+use gslb_model::model::Check;
 use gslb_prober::{execute, http_client, Attempt, Probe};
-use gslb_store::model::Check;
 use serde_json::json;
 
 /// A probe of `kind` at `address` with a 1 s interval and `timeout_ms`.
@@ -181,7 +181,7 @@ async fn https_checks_verify_against_the_given_ca() {
     )
     .await;
     let mut not_tls = https(json!({"ca_pem": ca}));
-    if let gslb_store::model::CheckKind::Https(params) = &mut not_tls.check.kind {
+    if let gslb_model::model::CheckKind::Https(params) = &mut not_tls.check.kind {
         params.port = Some(plain.addr.port());
     }
     let not_tls = attempt(&not_tls).await;

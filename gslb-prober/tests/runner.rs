@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use backends::{Behavior, HttpBackend};
+use gslb_model::command::apply;
+use gslb_model::model::{Actor, Check, HealthStatus, ObservationReport, State};
+use gslb_model::{Command, StampedCommand};
 use gslb_prober::sink::Batch;
 use gslb_prober::{
     http_client, plan_probes, spawn_prober, MemorySink, ObservationSink, OutboxConfig, Probe,
     ProberConfig, SinkError,
 };
-use gslb_store::command::apply;
-use gslb_store::model::{Actor, Check, HealthStatus, ObservationReport, State};
-use gslb_store::{Command, StampedCommand};
 use serde_json::json;
 
 /// Fast timing for tests: transitions flushed after 20 ms, digests every 2 s, short backoff.

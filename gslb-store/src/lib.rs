@@ -1,29 +1,22 @@
-//! gslb-store: the domain model, its validation, and (as the control plane lands) the
-//! commands, the deterministic `apply` and the Raft-replicated state.
+//! gslb-store: the IO shell around the pure domain of `gslb-model`: the Raft-replicated log and
+//! state machine on sled, snapshots, the Raft RPC, and the watch channel that publishes each
+//! committed `State`.
 //!
 //! Code map:
-//! - `model`: the types every crate shares (`State`, `Zone`, `RecordSet`, `DomainName`,
-//!   `Region`, `Endpoint`, `Member`, ...).
-//! - `backup`: the backup file format (header line, sha256-checked state payload) and the
-//!   cluster identity derived from the cluster secret.
-//! - `command`: `Command` (one arm per write), `validate` and the deterministic `apply`.
 //! - `kv`: the only module that names sled; a small ordered key-value surface.
 //! - `raft`: the only modules that name openraft: log store and state machine on `kv`, HTTP
 //!   RPC (`raft_router`), and `spawn_node` / `NodeHandle`, the entry point for the binary.
-//! - `zonefile`: RFC 1035 master-file import and export.
+//! - `watch`: `StateWatch` / `StatePublisher`, the channel of `Arc<State>`.
 //!
-//! Invariant: nothing here knows the DNS wire format beyond name limits, or HTTP routes other
-//! than the Raft RPC routes of `raft::server`.
+//! Invariant: nothing here knows the DNS wire format, or HTTP routes other than the Raft RPC
+//! routes of `raft::server`. The domain (model, commands, `apply`, zone files, the backup
+//! format) is `gslb-model`'s; this crate only stores and replicates it.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod backup;
-pub mod command;
 pub mod kv;
-pub mod model;
 pub mod raft;
-pub mod zonefile;
+pub mod watch;
 
-pub use command::{ApplyError, CmdResult, Command, StampedCommand};
-pub use model::*;
+pub use watch::{state_channel, StatePublisher, StateWatch};

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fixture::*;
-use gslb_store::model::{Actor, ChangeStatus, Member, NodeRole, RaftRole, State};
+use gslb_model::model::{Actor, ChangeStatus, Member, NodeRole, RaftRole, State};
+use gslb_model::Command;
 use gslb_store::raft::{spawn_node, MembershipError, WriteError};
-use gslb_store::Command;
 
 fn member(id: u64, addr: &str) -> Member {
     Member {

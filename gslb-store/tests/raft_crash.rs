@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command as Process, Stdio};
 
 use fixture::*;
-use gslb_store::model::Actor;
+use gslb_model::model::Actor;
 use gslb_store::raft::spawn_node;
 
 const CHILD_DIR_VAR: &str = "GSLB_STORE_CRASH_CHILD_DIR";

@@ -9,7 +9,7 @@ mod fixture;
 use std::sync::Arc;
 
 use fixture::*;
-use gslb_store::model::Actor;
+use gslb_model::model::Actor;
 use gslb_store::raft::RaftSettings;
 
 /// What does this test do: a single voter takes a long stream of writes (bounded key space,
@@ -52,7 +52,7 @@ async fn many_writes_keep_disk_bounded() {
                 let mut region = region(&id);
                 region.capacity = Some((index % 1000 + 1) as u32);
                 node.write(
-                    gslb_store::Command::PutRegion { region },
+                    gslb_model::Command::PutRegion { region },
                     Actor::new("soak"),
                 )
                 .await

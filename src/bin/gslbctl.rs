@@ -23,7 +23,7 @@ use gslb_api::dto::{
     AuditEntryDto, BatchRequest, ChangeDto, ClusterStatus, EndpointDto, RecordSetDto,
     RecordTypeDto, RegionDto, ScopeDto, TokenCreate, TokenDto, WriteResult, ZoneDto, ZoneSummary,
 };
-use gslb_store::model::{DomainName, FieldErrors};
+use gslb_model::model::{DomainName, FieldErrors};
 use gslb_store::raft::ClientTls;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -382,7 +382,7 @@ impl Ctl {
         } else {
             self.client.snapshot_from_leader().await?
         };
-        let backup = gslb_store::backup::decode(&bytes)
+        let backup = gslb_model::backup::decode(&bytes)
             .with_context(|| format!("the snapshot {served_by} sent is unusable"))?;
         write_file_atomically(file, &bytes)
             .with_context(|| format!("cannot write {}", file.display()))?;
@@ -916,7 +916,7 @@ impl Ctl {
             Some(zone) => parse_apex(&zone)?,
             None => {
                 // Parse locally to learn the origin (and report file:line problems early).
-                let parsed = gslb_store::zonefile::parse_zone(&text, &file_name, None, None)
+                let parsed = gslb_model::zonefile::parse_zone(&text, &file_name, None, None)
                     .map_err(|error| anyhow!("{error}"))?;
                 parsed.apex
             }

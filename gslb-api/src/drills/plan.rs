@@ -21,8 +21,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use gslb_dns::client::{ClientFacts, ClientOrigin, Code};
 use gslb_dns::policy::hash::mix64;
 use gslb_dns::policy::{evaluate, CompiledRecord, Outcome, PolicyInputs};
-use gslb_store::model::gslb_record::GeoMatch;
-use gslb_store::model::{
+use gslb_model::model::gslb_record::GeoMatch;
+use gslb_model::model::{
     AnswerRow, CheckKind, CheckSubject, DrillMode, EndpointTarget, GslbRecord, HealthStatus,
     HealthView, Override, OverrideAction, OverrideTarget, PolicyNode, State,
 };
@@ -706,7 +706,7 @@ mod tests {
                           "max_answers": 1, "when_all_down": "fail_open",
                           "unknown_as": "up", "split_brain_guard": false});
         state.insert_gslb_record(serde_json::from_value(near).unwrap());
-        let network: gslb_store::model::Network = serde_json::from_value(json!({
+        let network: gslb_model::model::Network = serde_json::from_value(json!({
             "cidr": "198.51.100.0/24", "rtt_ms": {"eu": 90, "us": 10, "ap": 40}
         }))
         .unwrap();

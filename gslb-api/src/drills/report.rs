@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use gslb_store::model::{Drill, DrillMode, DrillPhase, DrillStatus};
+use gslb_model::model::{Drill, DrillMode, DrillPhase, DrillStatus};
 
 /// Unix millis as `YYYY-MM-DDTHH:MM:SSZ` (UTC).
 pub fn format_millis(millis: u64) -> String {
@@ -216,7 +216,7 @@ fn seconds(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gslb_store::model::{AnswerRow, GuardCheck, PhaseAnswers};
+    use gslb_model::model::{AnswerRow, GuardCheck, PhaseAnswers};
     use std::collections::BTreeMap;
 
     /// Dates format as UTC.

@@ -26,13 +26,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use gslb_store::model::gslb_record::Cidr;
-use gslb_store::model::{
+use gslb_model::model::gslb_record::Cidr;
+use gslb_model::model::{
     Actor, AnswerRow, Direction, Drill, DrillEvent, DrillPhase, DrillStatus, DrillUpdate,
     GuardCheck, HealthStatus, NodeRole, PhaseAnswers, State,
 };
+use gslb_model::Command;
 use gslb_store::raft::NodeHandle;
-use gslb_store::Command;
 use tokio::task::JoinHandle;
 
 use crate::auth::now_millis;

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::{AuditEntry, ChangeStatus, DomainName, FieldErrors, State};
-use gslb_store::Command;
+use gslb_model::model::{AuditEntry, ChangeStatus, DomainName, FieldErrors, State};
+use gslb_model::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use gslb_store::model::check::{
+use gslb_model::model::check::{
     Check, CheckKind, CheckSubject, DnsCheck, ExternalCheck, HttpCheck, KubeLocalCheck,
     ReplicationCheck, StatusRange, TcpCheck,
 };
-use gslb_store::model::{DomainName, FieldErrors};
+use gslb_model::model::{DomainName, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -1,7 +1,7 @@
 //! The cluster on the wire: this node's Raft view (`NodeStatusDto`), the members the state
 //! knows (`MemberDto`), membership requests, and `/readyz`'s `ReadyDto`.
 
-use gslb_store::model::{Member, NodeRole, RaftRole};
+use gslb_model::model::{Member, NodeRole, RaftRole};
 use gslb_store::raft::{NodeMetrics, RaftState};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -197,7 +197,7 @@ pub struct ReadyDto {
 }
 
 /// A backup file as `GET /v1/cluster/snapshot` sends it: a JSON header line, a newline, then
-/// the state's JSON (see `gslb_store::backup`). Documentation only: the route sends bytes.
+/// the state's JSON (see `gslb_model::backup`). Documentation only: the route sends bytes.
 #[derive(Debug, Clone, ToSchema)]
 #[schema(value_type = String, format = Binary)]
 pub struct BackupFile(pub Vec<u8>);

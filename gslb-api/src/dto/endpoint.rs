@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::{AdminState, DomainName, Endpoint, EndpointTarget, FieldErrors};
+use gslb_model::model::{AdminState, DomainName, Endpoint, EndpointTarget, FieldErrors};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -2,10 +2,10 @@
 //! key per node kind: `{"failover": [...]}`, `{"weighted": [{"weight": 3, "node": ...}]}`,
 //! `{"geo": {"rules": [...], "default": ...}}`), converted by hand to the model.
 
-use gslb_store::model::gslb_record::{
+use gslb_model::model::gslb_record::{
     Cidr, GeoMatch, GeoPolicy, GeoRule, ProximityChoice, WeightedChoice,
 };
-use gslb_store::model::{DomainName, FieldErrors, GslbRecord, PolicyNode, UnknownAs, WhenAllDown};
+use gslb_model::model::{DomainName, FieldErrors, GslbRecord, PolicyNode, UnknownAs, WhenAllDown};
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};

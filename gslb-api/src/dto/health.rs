@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::health::{
+use gslb_model::model::health::{
     CheckHealth, EndpointHealth, HealthStatus, HealthView, ObservationReport, RegionHealth, Votes,
 };
 use serde::{Deserialize, Serialize};

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::gslb_record::Cidr;
-use gslb_store::model::{FieldErrors, Network};
+use gslb_model::model::gslb_record::Cidr;
+use gslb_model::model::{FieldErrors, Network};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

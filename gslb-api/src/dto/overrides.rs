@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::{Drill, FieldErrors, Override, OverrideAction, OverrideTarget};
+use gslb_model::model::{Drill, FieldErrors, Override, OverrideAction, OverrideTarget};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -6,7 +6,7 @@
 //! `www` in zone `example.com.` is `www.example.com.`, `@` is the apex. Output is always
 //! absolute.
 
-use gslb_store::model::{DomainName, FieldErrors, RData, RecordSet, RecordType};
+use gslb_model::model::{DomainName, FieldErrors, RData, RecordSet, RecordType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

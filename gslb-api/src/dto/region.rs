@@ -1,7 +1,7 @@
 //! Regions on the wire: `RegionDto` with its location in degrees (the model keeps integer
 //! micro-degrees, so the value survives JSON round trips bit for bit).
 
-use gslb_store::model::{FieldErrors, Location, Region};
+use gslb_model::model::{FieldErrors, Location, Region};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

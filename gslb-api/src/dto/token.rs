@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use gslb_store::model::{Scope, Token};
+use gslb_model::model::{Scope, Token};
 
 /// A permission. `admin` implies every other; `write` implies `read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]

@@ -1,7 +1,7 @@
 //! Zones on the wire: `ZoneDto` (the whole zone with its record sets), `SoaDto` with
 //! defaults for the timers, and `ZoneSummary` for lists.
 
-use gslb_store::model::{DomainName, FieldErrors, Soa, Zone};
+use gslb_model::model::{DomainName, FieldErrors, Soa, Zone};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

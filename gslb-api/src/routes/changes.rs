@@ -5,7 +5,7 @@
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::Json;
-use gslb_store::Command;
+use gslb_model::Command;
 
 use crate::auth::Caller;
 use crate::dto::{AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto, PageQuery, WriteResult};
@@ -69,7 +69,7 @@ pub async fn list_audit(
         })
         .transpose()?;
     let state = context.node.state();
-    let keyed: Vec<(u64, &gslb_store::model::AuditEntry)> = state
+    let keyed: Vec<(u64, &gslb_model::model::AuditEntry)> = state
         .audit
         .iter()
         .map(|entry| (entry.version, entry))

@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gslb_store::model::FieldErrors;
+use gslb_model::model::FieldErrors;
+use gslb_model::Command;
 use gslb_store::raft::{MembershipError, ReadError};
-use gslb_store::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::{Actor, Expected, ResourceRef, State as StoreState};
-use gslb_store::Command;
+use gslb_model::model::{Actor, Expected, ResourceRef, State as StoreState};
+use gslb_model::Command;
 use serde::Serialize;
 
 use crate::dto::PageQuery;

@@ -9,10 +9,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gslb_store::model::{
+use gslb_model::model::{
     Drill, DrillMode, DrillPhase, DrillStatus, FieldErrors, GuardCheck, PhaseAnswers,
 };
-use gslb_store::Command;
+use gslb_model::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -417,7 +417,7 @@ pub async fn report(
 }
 
 /// The drill `id`, or 404.
-fn find<'s>(state: &'s gslb_store::model::State, id: &str) -> Result<&'s Drill, ApiError> {
+fn find<'s>(state: &'s gslb_model::model::State, id: &str) -> Result<&'s Drill, ApiError> {
     state
         .drills
         .get(id)

@@ -4,8 +4,8 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
-use gslb_store::model::CheckSubject;
-use gslb_store::Command;
+use gslb_model::model::CheckSubject;
+use gslb_model::Command;
 
 use crate::auth::Caller;
 use crate::dto::health::{HealthDto, ObservationBatch};

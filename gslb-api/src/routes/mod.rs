@@ -26,9 +26,9 @@ pub mod zones;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gslb_store::model::{Actor, Expected, ResourceRef, State as StoreState};
+use gslb_model::model::{Actor, Expected, ResourceRef, State as StoreState};
+use gslb_model::Command;
 use gslb_store::raft::WriteOutcome;
-use gslb_store::Command;
 
 use crate::dto::WriteResult;
 use crate::error::ApiError;

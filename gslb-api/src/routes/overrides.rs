@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::{Override, ResourceRef, State as StoreState};
-use gslb_store::Command;
+use gslb_model::model::{Override, ResourceRef, State as StoreState};
+use gslb_model::Command;
 
 use crate::auth::Caller;
 use crate::dto::overrides::OverrideDto;

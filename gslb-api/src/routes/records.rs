@@ -5,10 +5,10 @@
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::{
+use gslb_model::model::{
     DomainName, FieldErrors, RecordSet, RecordType, ResourceRef, State as StoreState, Zone,
 };
-use gslb_store::Command;
+use gslb_model::Command;
 
 use crate::auth::Caller;
 use crate::dto::{PageQuery, RecordPage, RecordSetDto, RecordTypeDto, WriteResult};

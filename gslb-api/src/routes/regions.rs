@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::{Region, ResourceRef, State as StoreState};
-use gslb_store::Command;
+use gslb_model::model::{Region, ResourceRef, State as StoreState};
+use gslb_model::Command;
 
 use crate::auth::Caller;
 use crate::dto::{PageQuery, RegionDto, RegionPage, WriteResult};

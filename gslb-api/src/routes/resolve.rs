@@ -16,7 +16,7 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
-use gslb_store::model::{DomainName, RecordSet, RecordType, State as StoreState, Zone};
+use gslb_model::model::{DomainName, RecordSet, RecordType, State as StoreState, Zone};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -199,7 +199,7 @@ fn explain_gslb(
 fn placement(client: &str, facts: &ClientFacts, locator: &ClientLocator) -> String {
     let cell = format!(
         "{}/{}",
-        gslb_store::model::gslb_record::mask(facts.addr, facts.geo_prefix),
+        gslb_model::model::gslb_record::mask(facts.addr, facts.geo_prefix),
         facts.geo_prefix
     );
     match facts.geo_source {
@@ -248,8 +248,8 @@ fn describe(geo: &GeoFacts) -> String {
     format!("placed in {}", parts.join(", "))
 }
 
-fn one_field(path: &str, message: String) -> gslb_store::model::FieldErrors {
-    let mut fields = gslb_store::model::FieldErrors::default();
+fn one_field(path: &str, message: String) -> gslb_model::model::FieldErrors {
+    let mut fields = gslb_model::model::FieldErrors::default();
     fields.push(path, message);
     fields
 }
@@ -310,7 +310,7 @@ pub fn resolve_static(state: &StoreState, name: &DomainName, rtype: RecordType) 
         }
         if let Some(alias) = zone.rrset(&current, RecordType::CNAME) {
             out.answers.extend(RecordSetDto::from_model(alias));
-            let Some(gslb_store::model::RData::CNAME(target)) = alias.rdata.first() else {
+            let Some(gslb_model::model::RData::CNAME(target)) = alias.rdata.first() else {
                 return out;
             };
             out.explain

@@ -7,9 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gslb_store::model::{Expected, ResourceRef};
-use gslb_store::model::{FieldErrors, Token};
-use gslb_store::Command;
+use gslb_model::model::{Expected, ResourceRef};
+use gslb_model::model::{FieldErrors, Token};
+use gslb_model::Command;
 
 use crate::auth::{generate_secret, hash_secret, Caller};
 use crate::dto::{PageQuery, TokenCreate, TokenCreated, TokenDto, TokenPage, WriteResult};

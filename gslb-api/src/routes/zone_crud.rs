@@ -9,10 +9,10 @@
 
 use axum::http::HeaderMap;
 use axum::response::Response;
-use gslb_store::model::{
+use gslb_model::model::{
     Actor, DomainName, Expected, FieldErrors, RecordType, ResourceRef, State as StoreState, Zone,
 };
-use gslb_store::Command;
+use gslb_model::Command;
 use serde::Serialize;
 
 use crate::dto::PageQuery;

@@ -4,10 +4,10 @@
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use gslb_store::model::{DomainName, Zone};
-use gslb_store::model::{Expected, ResourceRef};
-use gslb_store::zonefile::{export_zone, parse_zone};
-use gslb_store::Command;
+use gslb_model::model::{DomainName, Zone};
+use gslb_model::model::{Expected, ResourceRef};
+use gslb_model::zonefile::{export_zone, parse_zone};
+use gslb_model::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -34,7 +34,7 @@ pub fn apex_param(text: &str) -> Result<DomainName, ApiError> {
     parse_apex(text).map_err(|message| ApiError::BadRequest {
         message: format!("zone {text:?} is not a domain name: {message}"),
         fields: {
-            let mut fields = gslb_store::model::FieldErrors::default();
+            let mut fields = gslb_model::model::FieldErrors::default();
             fields.push("zone", message);
             fields
         },
@@ -43,7 +43,7 @@ pub fn apex_param(text: &str) -> Result<DomainName, ApiError> {
 
 /// The zone at `apex`, or 404.
 pub fn zone_or_404<'a>(
-    state: &'a gslb_store::model::State,
+    state: &'a gslb_model::model::State,
     apex: &DomainName,
 ) -> Result<&'a Zone, ApiError> {
     state
@@ -107,7 +107,7 @@ pub async fn create_zone(
 /// Writes a whole zone, guarded by `guard` (see `precondition`).
 async fn put(
     context: ApiContext,
-    actor: gslb_store::model::Actor,
+    actor: gslb_model::model::Actor,
     mut zone: Zone,
     created: bool,
     guard: Option<(ResourceRef, Expected)>,
@@ -250,7 +250,7 @@ pub async fn put_zonefile(
         )));
     };
     let model = parse_zone(&text, &apex.to_string(), Some(&apex), None).map_err(|error| {
-        let mut fields = gslb_store::model::FieldErrors::default();
+        let mut fields = gslb_model::model::FieldErrors::default();
         for problem in &error.problems {
             fields.push(format!("line {}", problem.line), problem.message.clone());
         }

@@ -30,8 +30,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use gslb_store::model::gslb_record::{family_width, mask};
-use gslb_store::model::Network;
+use gslb_model::model::gslb_record::{family_width, mask};
+use gslb_model::model::Network;
 
 pub use geoip::{GeoIpDatabase, GeoIpError, GeoIpHit, Reload};
 pub use table::{cell_prefix_for, PrefixMatch, PrefixTable};

@@ -25,9 +25,9 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use gslb_store::model::endpoint::EndpointTarget;
-use gslb_store::model::gslb_record::WhenAllDown;
-use gslb_store::{DomainName, RData, RecordType, State};
+use gslb_model::model::endpoint::EndpointTarget;
+use gslb_model::model::gslb_record::WhenAllDown;
+use gslb_model::{DomainName, RData, RecordType, State};
 
 use crate::client::{ClientFacts, ClientLocator, PinnedNetworks};
 use crate::metrics::{DnsMetrics, GslbCounters};

@@ -31,7 +31,7 @@ pub use zone::ZonePlan;
 
 use std::sync::Arc;
 
-use gslb_store::State;
+use gslb_model::State;
 
 use crate::metrics::DnsMetrics;
 use crate::plan::index::NameIndex;

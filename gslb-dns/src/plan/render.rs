@@ -7,7 +7,7 @@
 //! them for newer types anyway, and keeping blocks position-independent avoids per-query
 //! fix-ups).
 
-use gslb_store::{RData, Soa};
+use gslb_model::{RData, Soa};
 
 /// The owner placeholder: a pointer to offset 12, where the question name starts.
 pub(crate) const OWNER_QNAME: [u8; 2] = [0xC0, 0x0C];

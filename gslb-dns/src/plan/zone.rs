@@ -13,7 +13,7 @@
 //! Invariant: lookups never allocate; a node and an RRset entry are 16 octets each, so a
 //! million single-record names cost about 64 MiB (measured by `examples/plan_scale.rs`).
 
-use gslb_store::{RecordType, Zone};
+use gslb_model::{RecordType, Zone};
 
 use crate::plan::gslb::GslbName;
 use crate::plan::index::NameIndex;
@@ -515,7 +515,7 @@ impl ZonePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gslb_store::{DomainName, RData, RecordSet, Soa};
+    use gslb_model::{DomainName, RData, RecordSet, Soa};
 
     fn name(text: &str) -> DomainName {
         DomainName::parse_absolute(text).unwrap()

@@ -4,10 +4,10 @@
 //!
 //! Compile once per plan version (records and inputs change together); evaluate per query.
 
-use gslb_store::model::gslb_record::{
+use gslb_model::model::gslb_record::{
     answers_type, Cidr, GeoMatch, GslbRecord, PolicyNode, UnknownAs, WhenAllDown,
 };
-use gslb_store::model::{DomainName, FieldErrors, RecordType};
+use gslb_model::model::{DomainName, FieldErrors, RecordType};
 
 use crate::client::Code;
 use crate::policy::hash::hash_bytes;
@@ -15,7 +15,7 @@ use crate::policy::inputs::PolicyInputs;
 
 /// The most children one node may have (evaluation tracks them in a 64-bit mask); the
 /// model's write-time validation enforces the same bound.
-pub const MAX_CHILDREN: usize = gslb_store::model::gslb_record::MAX_CHILDREN;
+pub const MAX_CHILDREN: usize = gslb_model::model::gslb_record::MAX_CHILDREN;
 
 /// A record ready for `evaluate`.
 #[derive(Debug, Clone, PartialEq)]

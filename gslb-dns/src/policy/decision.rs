@@ -1,13 +1,13 @@
 //! `Decision`: what `evaluate` hands to the wire (and to explanations): the chosen endpoints,
 //! the TTL, the ECS scope and how the record stood. Fixed size, no allocation.
 
-use gslb_store::model::gslb_record::WhenAllDown;
-use gslb_store::model::DomainName;
+use gslb_model::model::gslb_record::WhenAllDown;
+use gslb_model::model::DomainName;
 
 use crate::policy::compile::CompiledRecord;
 
 /// The most answers a decision holds (the model's `MAX_ANSWERS`).
-pub const MAX_ANSWERS: usize = gslb_store::model::gslb_record::MAX_ANSWERS as usize;
+pub const MAX_ANSWERS: usize = gslb_model::model::gslb_record::MAX_ANSWERS as usize;
 
 /// Chosen endpoints as indexes into `PolicyInputs::endpoints`, in answer order.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]

@@ -6,7 +6,7 @@
 //! Both paths run the same evaluator (`policy::eval`), so an explanation cannot disagree with
 //! the answer it explains.
 
-use gslb_store::model::{EndpointTarget, OverrideAction};
+use gslb_model::model::{EndpointTarget, OverrideAction};
 use serde::Serialize;
 
 use crate::client::{ClientFacts, ClientOrigin, GeoSource};

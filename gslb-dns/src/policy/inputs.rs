@@ -13,9 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use gslb_store::model::gslb_record::Cidr;
-pub use gslb_store::model::health::{HealthStatus, Votes};
-use gslb_store::model::{
+use gslb_model::model::gslb_record::Cidr;
+pub use gslb_model::model::health::{HealthStatus, Votes};
+use gslb_model::model::{
     AdminState, Endpoint, EndpointTarget, HealthView, Override, OverrideAction, OverrideTarget,
     Region, State,
 };
@@ -251,7 +251,7 @@ impl PolicyInputs {
     }
 
     /// Inputs for a DNS node at `vantage` (its region id, for prober RTTs) from a state and
-    /// the health derived from it (`gslb_store::model::derive_health`), with the replicated
+    /// the health derived from it (`gslb_model::model::derive_health`), with the replicated
     /// networks' `rtt_ms` as the client-network latency table.
     pub fn from_state(
         state: &State,
@@ -319,7 +319,7 @@ impl PolicyInputs {
     /// (none when no entry has RTTs).
     pub fn set_latency_from_networks(
         &mut self,
-        networks: &std::collections::BTreeMap<String, gslb_store::model::Network>,
+        networks: &std::collections::BTreeMap<String, gslb_model::model::Network>,
     ) {
         let measured: Vec<_> = networks
             .values()

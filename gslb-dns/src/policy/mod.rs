@@ -49,7 +49,7 @@ pub use inputs::{
     PolicyInputs, RegionInput, Votes,
 };
 
-use gslb_store::model::{FieldErrors, GslbRecord};
+use gslb_model::model::{FieldErrors, GslbRecord};
 
 use crate::client::ClientFacts;
 

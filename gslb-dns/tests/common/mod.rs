@@ -7,7 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
-use gslb_store::{
+use gslb_model::{
     AdminState, DomainName, Endpoint, EndpointTarget, Location, RData, RecordSet, RecordType,
     Region, Soa, State, Zone,
 };

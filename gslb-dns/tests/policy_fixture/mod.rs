@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use gslb_dns::client::{ClientFacts, ClientOrigin};
 use gslb_dns::policy::{CompiledRecord, Decision, HealthInput, HealthStatus, PolicyInputs, Votes};
-use gslb_store::model::{
+use gslb_model::model::{
     AdminState, DomainName, Endpoint, EndpointTarget, GslbRecord, Location, Region,
 };
 

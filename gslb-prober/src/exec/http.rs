@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gslb_store::model::check::{HttpCheck, JsonCondition, KubeLocalCheck, ReplicationCheck};
+use gslb_model::model::check::{HttpCheck, JsonCondition, KubeLocalCheck, ReplicationCheck};
 use reqwest::header::HOST;
 
 use super::tcp::contains;

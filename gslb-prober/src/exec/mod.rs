@@ -17,7 +17,7 @@ mod tls;
 use std::time::{Duration, Instant};
 
 use crate::probe::Probe;
-use gslb_store::model::CheckKind;
+use gslb_model::model::CheckKind;
 
 pub use http::{http_client, HttpClient};
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::validation::FieldErrors;
+use gslb_model::model::validation::FieldErrors;
 
 /// Raft settings, as they appear in a node's config file (`[raft]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,7 +65,7 @@ pub mod state_machine;
 
 use std::io::Cursor;
 
-use crate::command::{ApplyError, CmdResult, StampedCommand};
+use gslb_model::command::{ApplyError, CmdResult, StampedCommand};
 
 openraft::declare_raft_types!(
     /// The openraft type configuration: our log payload is `StampedCommand`, each applied

@@ -22,11 +22,7 @@ use openraft::ChangeMembers;
 use openraft::{BasicNode, ServerState};
 use serde::{Deserialize, Serialize};
 
-use crate::command::{self, ApplyError, Command, StampedCommand};
 use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
-use crate::model::audit::Actor;
-use crate::model::state::{state_channel, ChangeStatus, State, StateWatch};
-use crate::model::validation::FieldErrors;
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
@@ -35,6 +31,11 @@ use crate::raft::network::{
 use crate::raft::reports::{run_reporter, AppliedReport, AppliedReports, APPLIED_TABLE_PATH};
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 use crate::raft::{NodeId, Raft};
+use crate::watch::{state_channel, StateWatch};
+use gslb_model::command::{self, ApplyError, Command, StampedCommand};
+use gslb_model::model::audit::Actor;
+use gslb_model::model::state::{ChangeStatus, State};
+use gslb_model::model::validation::FieldErrors;
 
 /// How long a forwarded write may take end to end.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,7 +70,7 @@ impl ClusterSecret {
     /// The identity of the cluster this secret belongs to (`backup::cluster_id_for`); it
     /// never reveals the secret.
     pub fn cluster_id(&self) -> String {
-        crate::backup::cluster_id_for(&self.0)
+        gslb_model::backup::cluster_id_for(&self.0)
     }
 
     /// The secret itself, for the `Authorization` header.
@@ -906,13 +907,13 @@ impl NodeHandle {
         } else {
             self.linearizable_read().await?
         };
-        let info = crate::backup::BackupInfo {
+        let info = gslb_model::backup::BackupInfo {
             cluster_id: self.cluster_id(),
             created_at_ms: now_millis(),
             node: self.inner.id,
             linearizable: !stale,
         };
-        crate::backup::encode(&info, &state).map_err(|error| ReadError::Unavailable {
+        gslb_model::backup::encode(&info, &state).map_err(|error| ReadError::Unavailable {
             detail: error.to_string(),
         })
     }

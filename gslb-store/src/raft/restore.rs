@@ -25,12 +25,12 @@ use openraft::{
     StoredMembership, Vote,
 };
 
-use crate::command;
 use crate::kv::{Kv, KvOptions, DEFAULT_CACHE_BYTES};
-use crate::model::state::State;
 use crate::raft::log_store::LogStore;
 use crate::raft::state_machine::{load_snapshot, write_atomically, SNAPSHOT_FILE};
 use crate::raft::NodeId;
+use gslb_model::command;
+use gslb_model::model::state::State;
 
 /// The names in a data directory that hold node data (the rest is ignored and kept).
 const NODE_DATA: [&str; 3] = ["kv", SNAPSHOT_FILE, "snapshot.json.tmp"];
@@ -287,10 +287,10 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::command::Command;
-    use crate::model::audit::Actor;
-    use crate::model::{Member, NodeRole, RaftRole};
     use crate::raft::{spawn_node, ClusterSecret, NodeOptions, RaftState};
+    use gslb_model::command::Command;
+    use gslb_model::model::audit::Actor;
+    use gslb_model::model::{Member, NodeRole, RaftRole};
 
     fn member(id: NodeId) -> Member {
         Member {

@@ -23,9 +23,10 @@ use openraft::{
     StorageError, StorageIOError, StoredMembership,
 };
 
-use crate::command::{self, ApplyError, CmdResult};
-use crate::model::state::{State, StatePublisher};
 use crate::raft::{NodeId, TypeConfig};
+use crate::watch::StatePublisher;
+use gslb_model::command::{self, ApplyError, CmdResult};
+use gslb_model::model::state::State;
 
 /// The snapshot file's name inside the data directory.
 pub const SNAPSHOT_FILE: &str = "snapshot.json";

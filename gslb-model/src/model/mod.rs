@@ -3,7 +3,7 @@
 //! - `name`: `DomainName`, validated presentation-format names.
 //! - `record`: static record sets (`RecordType`, `RData`, `RecordSet`).
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
-//! - `state`: `State`, the versioned whole, and the watch channel that publishes it.
+//! - `state`: `State`, the versioned whole.
 //! - `validation`: `FieldErrors`, every fault named by its field path.
 //! - `ident`: the slug rule for ids.
 //! - `region`, `endpoint`: where traffic goes (`Region`, `Location`, `Endpoint`).
@@ -55,6 +55,6 @@ pub use token::{Scope, Token};
 
 pub use name::{DomainName, NameError};
 pub use record::{RData, RecordSet, RecordType, MAX_TTL};
-pub use state::{state_channel, ChangeStatus, State, StatePublisher, StateWatch};
+pub use state::{ChangeStatus, State};
 pub use validation::{FieldError, FieldErrors};
 pub use zone::{Soa, Zone};

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use gslb_store::zonefile::{export_zone, parse_zone};
-use gslb_store::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
+use gslb_model::zonefile::{export_zone, parse_zone};
+use gslb_model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
 use proptest::prelude::*;
 
 const FIXTURE: &str = include_str!("data/zones/example.zone");

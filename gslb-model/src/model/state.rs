@@ -2,7 +2,6 @@
 //! through which every consumer (the DNS plan compiler above all) follows new versions.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -169,15 +168,4 @@ impl State {
             ChangeStatus::Pending { waiting }
         }
     }
-}
-
-/// The receiving side of the state channel: `borrow()` gives the newest committed state.
-pub type StateWatch = tokio::sync::watch::Receiver<Arc<State>>;
-
-/// The sending side of the state channel, held by whatever applies commands.
-pub type StatePublisher = tokio::sync::watch::Sender<Arc<State>>;
-
-/// A channel that starts at `initial`.
-pub fn state_channel(initial: State) -> (StatePublisher, StateWatch) {
-    tokio::sync::watch::channel(Arc::new(initial))
 }

@@ -2,12 +2,12 @@
 //! (batch included) changes nothing, validation before proposal agrees with apply, apply is
 //! deterministic, and the state survives a JSON round trip (the snapshot format) unchanged.
 
-use gslb_store::command::{apply, validate};
-use gslb_store::model::{
+use gslb_model::command::{apply, validate};
+use gslb_model::model::{
     Actor, AdminState, Endpoint, EndpointTarget, Location, Override, OverrideAction,
     OverrideTarget, Region, State,
 };
-use gslb_store::{Command, StampedCommand};
+use gslb_model::{Command, StampedCommand};
 use proptest::prelude::*;
 
 const IDS: [&str; 4] = ["a", "b", "c", "bad id"];
