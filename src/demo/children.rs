@@ -5,7 +5,7 @@ use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -60,6 +60,42 @@ pub(super) struct Node {
     pub(super) address: Option<SocketAddr>,
     /// HTTP address: Raft RPC and the API, or a backend's HTTP server.
     pub(super) http: SocketAddr,
+    /// The program and arguments it was started with, to print how to restart it.
+    pub(super) command_line: Vec<String>,
+    /// Set once it exited on its own and was reaped: its pid may belong to another
+    /// process now, so it is never signalled again.
+    pub(super) exited: bool,
+}
+
+impl Node {
+    /// The shell command that starts this node again with its own config and data (a
+    /// backend on the address its checks point at), appending to its log.
+    pub(super) fn restart_command(&self) -> String {
+        let mut words = self.command_line.clone();
+        if self.role == Role::Backend {
+            if let Some(at) = words.iter().position(|word| word == "--listen") {
+                if let Some(listen) = words.get_mut(at + 1) {
+                    *listen = self.http.to_string();
+                }
+            }
+        }
+        let words: Vec<String> = words.iter().map(|word| shell_quote(word)).collect();
+        format!(
+            "{} 2>>{}",
+            words.join(" "),
+            shell_quote(&self.log.display().to_string())
+        )
+    }
+}
+
+/// `word` as one shell word: as is when it holds only safe characters, else single-quoted.
+fn shell_quote(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Stops every child on drop, whatever path leaves `run`.
@@ -67,11 +103,11 @@ pub(super) struct Nodes(pub(super) Vec<Node>);
 
 impl Drop for Nodes {
     fn drop(&mut self) {
-        for node in &self.0 {
+        for node in self.0.iter().filter(|node| !node.exited) {
             process::terminate(node.child.id());
         }
         let deadline = Instant::now() + STOP_TIMEOUT;
-        for node in &mut self.0 {
+        for node in self.0.iter_mut().filter(|node| !node.exited) {
             loop {
                 match node.child.try_wait() {
                     Ok(Some(_)) | Err(_) => break,
@@ -110,6 +146,10 @@ pub(super) fn spawn_child(
         .stderr(log_file);
     command.process_group(0);
     process::die_with_parent(&mut command);
+    let command_line = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(|word| word.to_string_lossy().into_owned())
+        .collect();
     let child = command
         .spawn()
         .with_context(|| format!("cannot start {name}"))?;
@@ -123,6 +163,8 @@ pub(super) fn spawn_child(
         log,
         address: None,
         http: SocketAddr::from(([127, 0, 0, 1], 0)),
+        command_line,
+        exited: false,
     })
 }
 
@@ -251,25 +293,42 @@ impl StopSignals {
     }
 }
 
-/// Blocks until SIGINT/SIGTERM, or fails when a child exits on its own.
-pub(super) async fn wait_for_stop(
-    mut signals: StopSignals,
-    nodes: &mut Nodes,
-) -> anyhow::Result<()> {
+/// Blocks until SIGINT/SIGTERM. A child that exits on its own is reported (name, pid, exit
+/// status, the tail of its log and the command that restarts it) and the others keep
+/// running: a dead voter or DNS node is a failure the cluster is there to survive.
+pub(super) async fn wait_for_stop(mut signals: StopSignals, nodes: &mut Nodes) {
     let mut check = tokio::time::interval(Duration::from_millis(200));
     loop {
         tokio::select! {
             biased;
-            _ = signals.terminate.recv() => return Ok(()),
-            _ = signals.interrupt.recv() => return Ok(()),
+            _ = signals.terminate.recv() => return,
+            _ = signals.interrupt.recv() => return,
             _ = check.tick() => {
-                for node in &mut nodes.0 {
+                for node in nodes.0.iter_mut().filter(|node| !node.exited) {
                     if let Ok(Some(status)) = node.child.try_wait() {
-                        let log = fs::read_to_string(&node.log).unwrap_or_default();
-                        bail!("{} exited ({status}); its log:\n{}", node.name, tail(&log));
+                        node.exited = true;
+                        report_exit(node, status);
                     }
                 }
             }
         }
     }
+}
+
+/// Says which child exited and how to start it again.
+fn report_exit(node: &Node, status: ExitStatus) {
+    let pid = node.child.id();
+    if let Ok(mut pids) = CHILD_PIDS.lock() {
+        pids.retain(|known| *known != pid);
+    }
+    let log = fs::read_to_string(&node.log).unwrap_or_default();
+    say!(
+        "{} (pid {pid}) exited ({status}); the other nodes keep running. Its log ends:",
+        node.name
+    );
+    for line in tail(&log).lines() {
+        say!("    {line}");
+    }
+    say!("restart it (it keeps its config and data; stop it yourself, Ctrl-C here no longer does) with:");
+    say!("  {}", node.restart_command());
 }

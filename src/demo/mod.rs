@@ -160,8 +160,9 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
         StopSignals::watch()?
     };
     print_banner(args, data_dir, &plan, &nodes.0);
-    runtime.block_on(wait_for_stop(signals, &mut nodes))?;
-    say!("stopping {} child process(es)", nodes.0.len());
+    runtime.block_on(wait_for_stop(signals, &mut nodes));
+    let running = nodes.0.iter().filter(|node| !node.exited).count();
+    say!("stopping {running} child process(es)");
     drop(nodes);
     say!("stopped");
     Ok(())
