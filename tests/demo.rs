@@ -8,6 +8,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -538,6 +539,17 @@ fn demo_survives_a_killed_voter_and_says_how_to_restart_it() {
     }
     assert_eq!(children.len(), CHILDREN, "{children:?}");
     assert_eq!(dns_nodes.len(), 2, "{dns_nodes:?}");
+    eprintln!("-- the files holding the cluster secret and tokens are 0600");
+    let mut private = 0;
+    for entry in std::fs::read_dir(&dir.0).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "api-token" || name.ends_with(".toml") {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name} has mode {mode:o}");
+            private += 1;
+        }
+    }
+    assert_eq!(private, 1 + 8, "api-token and eight node configs");
     let api = api.expect("the banner exports GSLB_API");
     let (_, victim, victim_http) = children
         .iter()
@@ -636,4 +648,25 @@ fn demo_survives_a_killed_voter_and_says_how_to_restart_it() {
             "{name} (pid {pid}) outlived the demo"
         );
     }
+}
+
+/// `gslb demo --token` with fewer than 16 characters is refused before anything starts,
+/// naming the flag and the rule.
+#[test]
+fn demo_refuses_a_short_token() {
+    let dir = TempDir::new("demo-short-token");
+    let output = Command::new(GSLB)
+        .args(["demo", "--api", "127.0.0.1:0", "--dns", "127.0.0.1:0"])
+        .args(["--token", "t0k3n", "--data-dir"])
+        .arg(&dir.0)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--token") && stderr.contains("must be at least 16 characters, got 5"),
+        "{stderr}"
+    );
+    assert!(!dir.0.join("api-token").exists(), "nothing was written");
 }

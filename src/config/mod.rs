@@ -173,5 +173,9 @@ pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
     }
 }
 
+/// The fewest characters an admin token or a cluster secret may have: the cluster
+/// secret's own rule, applied to every credential that grants admin or Raft access.
+pub const MIN_SECRET_LEN: usize = gslb_store::raft::ClusterSecret::MIN_LEN;
+
 /// Unknown keys reported in one run at most (each costs a parse).
 const MAX_UNKNOWN_KEYS: usize = 32;

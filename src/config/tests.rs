@@ -436,3 +436,24 @@ fn durations_take_one_unit() {
     assert_eq!(parse_duration("s"), None);
     assert_eq!(parse_duration("1d"), None);
 }
+
+#[test]
+fn a_short_admin_token_or_cluster_secret_is_refused_with_its_line() {
+    let text = "[control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n\
+                cluster_secret = \"short\"\napi_token = \"t0k3n\"\nseeds = [\"127.0.0.1:2\"]\n";
+    let problems = problems_of(text);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0].starts_with("node.toml:5: control.cluster_secret: ")
+            && problems[0].contains("16"),
+        "{problems:?}"
+    );
+    assert_eq!(
+        problems[1],
+        "node.toml:6: control.api_token: must be at least 16 characters, got 5"
+    );
+    let sixteen = text
+        .replace("\"short\"", "\"0123456789abcdef\"")
+        .replace("\"t0k3n\"", "\"0123456789abcdef\"");
+    assert_eq!(problems_of(&sixteen), Vec::<String>::new());
+}

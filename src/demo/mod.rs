@@ -77,13 +77,29 @@ pub struct DemoArgs {
     /// HTTP address of the first voter: the REST API (and Raft RPC); port 0 picks one.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8053")]
     api: SocketAddr,
-    /// The API's admin token (default: a random one, printed).
-    #[arg(long, value_name = "TOKEN")]
+    /// The API's admin token, at least 16 characters without whitespace (default: a random
+    /// one, printed).
+    #[arg(long, value_name = "TOKEN", value_parser = admin_token)]
     token: Option<String>,
     /// Where configs, Raft data, the zone file and node logs go (default: a fresh temporary
     /// directory, removed on exit). A directory of an earlier run resumes its cluster.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+}
+
+/// Checks `--token`: the same strength rule as `control.api_token` in a node config.
+fn admin_token(token: &str) -> Result<String, String> {
+    let length = token.chars().count();
+    if token.chars().any(char::is_whitespace) {
+        Err("must not contain whitespace".to_string())
+    } else if length < crate::config::MIN_SECRET_LEN {
+        Err(format!(
+            "must be at least {} characters, got {length}",
+            crate::config::MIN_SECRET_LEN
+        ))
+    } else {
+        Ok(token.to_string())
+    }
 }
 
 /// Runs the demo until Ctrl-C or SIGTERM.
@@ -129,8 +145,7 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
     }
     for (name, role, config_text) in &plan.nodes {
         let config = data_dir.join(format!("{name}.toml"));
-        fs::write(&config, config_text)
-            .with_context(|| format!("cannot write {}", config.display()))?;
+        plan::write_private(&config, config_text)?;
         let mut command = Command::new(&executable);
         command.arg("serve").arg("--config").arg(&config);
         nodes.0.push(spawn_child(command, name, *role, data_dir)?);
@@ -186,7 +201,7 @@ mod tests {
         let args = DemoArgs {
             dns: "127.0.0.1:0".parse().unwrap(),
             api: "127.0.0.1:0".parse().unwrap(),
-            token: Some("t0k3n".to_string()),
+            token: Some("demo-unit-token-0123".to_string()),
             data_dir: None,
         };
         let plan = plan(&args, &dir).unwrap();

@@ -2,7 +2,9 @@
 //! data dir (Raft knows voters by address, so a resumed cluster keeps its ports).
 
 use std::fs;
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -83,8 +85,7 @@ pub(super) fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         Some(token) => token.clone(),
         None => random_hex(16)?,
     };
-    fs::write(&token_file, format!("{token}\n"))
-        .with_context(|| format!("cannot write {}", token_file.display()))?;
+    write_private(&token_file, &format!("{token}\n"))?;
     let secret = random_hex(24)?;
     let bootstrap = voters
         .iter()
@@ -227,6 +228,26 @@ pub(super) fn fresh_temp_dir() -> anyhow::Result<PathBuf> {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.subsec_nanos());
     let dir = std::env::temp_dir().join(format!("gslb-demo-{}-{nanos}", std::process::id()));
-    fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // Owner only: it holds the cluster secret and the tokens.
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Writes `text` to `path` readable by its owner only (0600), also when the file was there
+/// before with wider permissions: node configs hold the cluster secret and tokens.
+pub(super) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let write = || -> std::io::Result<()> {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        file.write_all(text.as_bytes())
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
 }

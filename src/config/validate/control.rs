@@ -13,6 +13,7 @@ use crate::config::duration::duration;
 use crate::config::node::{ControlConfig, ControlRole};
 use crate::config::problems::Problems;
 use crate::config::raw::{RawBootstrap, RawControl};
+use crate::config::MIN_SECRET_LEN;
 
 /// Checks `[control]`, every problem with its line; `None` when any was found.
 pub(crate) fn control(
@@ -90,11 +91,19 @@ pub(crate) fn control(
             problems,
         )
         .and_then(|(token, span)| {
+            let length = token.chars().count();
             if token.is_empty() || token.chars().any(char::is_whitespace) {
                 problems.push(
                     span,
                     "control.api_token",
                     "must be non-empty without whitespace",
+                );
+                None
+            } else if length < MIN_SECRET_LEN {
+                problems.push(
+                    span,
+                    "control.api_token",
+                    format!("must be at least {MIN_SECRET_LEN} characters, got {length}"),
                 );
                 None
             } else {
