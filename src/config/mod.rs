@@ -110,7 +110,7 @@ pub use problems::{ConfigError, ConfigProblem};
 pub use raw::{LogFormat, RawConfig};
 
 use problems::{line_of, Problems};
-use spans::{blank, entry_range};
+use spans::{blank, entry_range, placeholder_for, substitute, value_path};
 
 /// Reads and validates the config at `path`.
 pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
@@ -123,17 +123,60 @@ pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
             message: format!("cannot read config: {error}"),
         }],
     })?;
-    parse(&text, path)
+    parse(&text, path).map_err(|mut error| {
+        // Zone files are read only once the config is valid; name the missing ones now
+        // too, so one run reports every problem.
+        error.problems.extend(missing_zone_files(&text, path));
+        error.problems.sort_by_key(|problem| problem.line);
+        error
+    })
+}
+
+/// Every `[[zones]].file` of `text` that cannot be opened, read straight from the TOML so
+/// that it works on a config that did not validate.
+fn missing_zone_files(text: &str, path: &Path) -> Vec<ConfigProblem> {
+    let Ok(document) = toml_edit::ImDocument::parse(text) else {
+        return Vec::new();
+    };
+    let Some(zones) = document
+        .get("zones")
+        .and_then(toml_edit::Item::as_array_of_tables)
+    else {
+        return Vec::new();
+    };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut problems = Vec::new();
+    for (index, zone) in zones.iter().enumerate() {
+        let Some(file) = zone.get("file").and_then(toml_edit::Item::as_value) else {
+            continue;
+        };
+        let Some(name) = file.as_str().filter(|name| !name.trim().is_empty()) else {
+            continue;
+        };
+        let resolved = base.join(name);
+        if let Err(error) = std::fs::File::open(&resolved) {
+            problems.push(ConfigProblem {
+                file: path.display().to_string(),
+                line: file.span().map(|span| line_of(text, span.start)),
+                field: format!("zones[{index}].file"),
+                message: format!("cannot read {}: {error}", resolved.display()),
+            });
+        }
+    }
+    problems
 }
 
 /// Parses and validates config `text` read from `path`, reporting every unknown key and
 /// every bad value at once.
 pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
     let mut structural = Problems::new(path, text);
-    // serde stops at the first unknown key. To name them all, each one is blanked out
-    // (spaces; newlines kept, so every line number stays true) and parsing is retried.
+    // serde stops at the first unknown key or wrong type. To name them all, each unknown
+    // key is blanked out (spaces; newlines kept, so every line number stays true), each
+    // wrong-typed value is replaced by a stand-in of the right type, and parsing is retried.
     let mut current = text.to_string();
     let mut raw = None;
+    // Fields whose value was a stand-in: what validation says of them is not the user's.
+    let mut stand_ins: Vec<String> = Vec::new();
     for _ in 0..MAX_UNKNOWN_KEYS {
         match toml::from_str::<RawConfig>(&current) {
             Ok(parsed) => {
@@ -143,30 +186,49 @@ pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
             Err(error) => {
                 let message = error.message().trim_end().replace('\n', "; ");
                 let span = error.span();
-                structural.push_at(
-                    span.clone().map(|span| line_of(text, span.start)),
-                    "",
-                    message.clone(),
-                );
-                let blanked = span
-                    .filter(|_| message.starts_with("unknown field"))
-                    .and_then(|span| entry_range(&current, span.start));
-                match blanked {
-                    Some(range) => blank(&mut current, range),
-                    None => break,
+                // Lines from `current`: it keeps every newline of `text`, while a stand-in
+                // may have moved the byte offsets after it.
+                let line = span.clone().map(|span| line_of(&current, span.start));
+                if message.starts_with("unknown field") {
+                    structural.push_at(line, "", message.clone());
+                    match span.and_then(|span| entry_range(&current, span.start)) {
+                        Some(range) => blank(&mut current, range),
+                        None => break,
+                    }
+                    continue;
                 }
+                let field = span
+                    .clone()
+                    .and_then(|span| value_path(&current, span.start))
+                    .unwrap_or_default();
+                structural.push_at(line, field.clone(), message.clone());
+                let replaced =
+                    span.zip(placeholder_for(&message))
+                        .is_some_and(|(span, placeholder)| {
+                            substitute(&mut current, span, &placeholder)
+                        });
+                if !replaced || field.is_empty() {
+                    break;
+                }
+                stand_ins.push(field);
             }
         }
     }
     let Some(raw) = raw else {
         return Err(structural.into_error());
     };
-    match raw.validate(text, path) {
+    match raw.validate(&current, path) {
         Ok(config) if structural.found.is_empty() => Ok(config),
         Ok(_) => Err(structural.into_error()),
         Err(semantic) => {
             let mut problems = structural.found;
-            problems.extend(semantic.problems);
+            problems.extend(semantic.problems.into_iter().filter(|problem| {
+                !stand_ins.iter().any(|field| {
+                    problem.field == *field
+                        || problem.field.starts_with(&format!("{field}["))
+                        || problem.field.starts_with(&format!("{field}."))
+                })
+            }));
             problems.sort_by_key(|problem| problem.line);
             Err(ConfigError { problems })
         }
@@ -177,5 +239,5 @@ pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
 /// secret's own rule, applied to every credential that grants admin or Raft access.
 pub const MIN_SECRET_LEN: usize = gslb_store::raft::ClusterSecret::MIN_LEN;
 
-/// Unknown keys reported in one run at most (each costs a parse).
+/// Unknown keys and wrong types reported in one run at most (each costs a parse).
 const MAX_UNKNOWN_KEYS: usize = 32;

@@ -457,3 +457,63 @@ fn a_short_admin_token_or_cluster_secret_is_refused_with_its_line() {
         .replace("\"t0k3n\"", "\"0123456789abcdef\"");
     assert_eq!(problems_of(&sixteen), Vec::<String>::new());
 }
+
+#[test]
+fn listeners_that_overlap_on_a_protocol_and_port_are_refused() {
+    let text = "[dns]\nlisten = [\"0.0.0.0:5353\", \"127.0.3.40:5353\"]\n\
+                [dns.proxy]\nlisten = [\"127.0.0.1:5353\"]\ntrusted = []\n\
+                [control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"0.0.0.0:5353\"\n\
+                advertise = \"10.0.0.1:5353\"\ncluster_secret = \"0123456789abcdef0123\"\n\
+                seeds = [\"10.0.0.2:8061\"]\n";
+    let problems = problems_of(text);
+    assert!(
+        problems.contains(
+            &"node.toml:2: dns.listen[1]: 127.0.3.40:5353 overlaps dns.listen[0] (0.0.0.0:5353) \
+              on udp and tcp port 5353; both cannot be bound"
+                .to_string()
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|problem| problem.starts_with(
+            "node.toml:4: dns.proxy.listen[0]: 127.0.0.1:5353 overlaps dns.listen[0]"
+        )),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|problem| problem.starts_with(
+            "node.toml:9: control.listen: 0.0.0.0:5353 overlaps dns.listen[1] (127.0.3.40:5353) on tcp"
+        )),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn every_wrong_type_is_reported_with_its_line_and_field() {
+    let text = "[log]\nformat = \"xml\"\n\
+                [dns]\nlisten = \"127.0.0.1:53\"\nudp_workers = \"four\"\nmax_udp_payload = 1232\n\
+                [dns.tcp]\nmax_connections = true\n\
+                [control]\nnode_id = \"one\"\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n\
+                cluster_secret = \"0123456789abcdef0123\"\nseeds = [\"127.0.0.1:2\"]\n\
+                metrics_open = \"yes\"\n";
+    let problems = problems_of(text);
+    let fields: Vec<&str> = problems
+        .iter()
+        .map(|problem| problem.split(": ").nth(1).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "log.format",
+            "dns.listen",
+            "dns.udp_workers",
+            "dns.tcp.max_connections",
+            "control.node_id",
+            "control.metrics_open"
+        ],
+        "{problems:#?}"
+    );
+    assert!(problems[0].starts_with("node.toml:2: "), "{problems:?}");
+    assert!(problems[4].starts_with("node.toml:10: "), "{problems:?}");
+    assert!(problems[4].contains("expected u64"), "{problems:?}");
+}

@@ -4,6 +4,7 @@
 mod control;
 mod dns;
 mod geo;
+mod listeners;
 mod prober;
 mod raft;
 mod tls;
@@ -93,6 +94,8 @@ impl RawConfig {
                 );
             }
         }
+
+        listeners::check_overlaps(&self, &mut problems);
 
         let prober = self
             .prober
