@@ -84,8 +84,9 @@ enum Command {
     /// kube-proxy style nodes); a sample zone with GSLB records `www`, `api` and `db`, and
     /// `dig` / `curl` / `gslbctl` lines to try, including cutting a region's replication.
     ///
-    /// Everything runs as child processes on loopback; Ctrl-C stops everything it started,
-    /// and the children also stop if the demo is killed.
+    /// Everything runs as child processes on loopback; a child that exits is reported with
+    /// the command that restarts it while the others keep running; Ctrl-C stops everything
+    /// it started, and the children also stop if the demo is killed.
     Demo(demo::DemoArgs),
     /// One sample region's backend for `gslb demo` (health, replication status, simulated
     /// kube-proxy nodes and their controls); started by the demo.

@@ -7,7 +7,10 @@
 //! replication leases, fail closed) through the REST API in one batch, waits until both DNS
 //! nodes serve it, and prints `dig`, `curl` and `gslbctl` lines that work as printed.
 //!
-//! Children get a parent-death signal, and Ctrl-C / SIGTERM stop every one of them; so do a
+//! A child that exits on its own (a killed voter, a stopped DNS node) is reported with the
+//! command that restarts it, and the others keep running: surviving that is what the
+//! cluster is for. Children get a parent-death signal, and Ctrl-C / SIGTERM stop every one
+//! of them; so do a
 //! panic (a hook signals them before unwinding, the `Nodes` guard reaps them) and any early
 //! return. Printing never panics: with stdout closed (`gslb demo | head -3`) the demo says so
 //! once on stderr and keeps running quietly until stopped, as a server whose log reader went
