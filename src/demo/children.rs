@@ -332,3 +332,61 @@ fn report_exit(node: &Node, status: ExitStatus) {
     say!("restart it (it keeps its config and data; stop it yourself, Ctrl-C here no longer does) with:");
     say!("  {}", node.restart_command());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(role: Role, command_line: &[&str], log: &str) -> Node {
+        Node {
+            name: "n".to_string(),
+            role,
+            child: Command::new("true").spawn().unwrap(),
+            log: PathBuf::from(log),
+            address: None,
+            http: "127.0.0.1:41000".parse().unwrap(),
+            command_line: command_line.iter().map(|word| word.to_string()).collect(),
+            exited: false,
+        }
+    }
+
+    #[test]
+    fn a_restart_command_keeps_the_config_and_quotes_what_the_shell_would_split() {
+        let mut voter = node(
+            Role::Voter,
+            &[
+                "/opt/gslb",
+                "serve",
+                "--config",
+                "/tmp/my demo/voter-2.toml",
+            ],
+            "/tmp/my demo/voter-2.log",
+        );
+        assert_eq!(
+            voter.restart_command(),
+            "/opt/gslb serve --config '/tmp/my demo/voter-2.toml' 2>>'/tmp/my demo/voter-2.log'"
+        );
+        let _ = voter.child.wait();
+    }
+
+    #[test]
+    fn a_restarted_backend_takes_the_address_its_checks_point_at() {
+        let mut backend = node(
+            Role::Backend,
+            &[
+                "gslb",
+                "demo-backend",
+                "--listen",
+                "127.0.0.1:0",
+                "--region",
+                "eu-west",
+            ],
+            "/d/backend-eu-west.log",
+        );
+        assert_eq!(
+            backend.restart_command(),
+            "gslb demo-backend --listen 127.0.0.1:41000 --region eu-west 2>>/d/backend-eu-west.log"
+        );
+        let _ = backend.child.wait();
+    }
+}

@@ -56,63 +56,7 @@ pub(crate) fn control(
             );
         }
     }
-    let secret = secret_or_file(
-        &raw.cluster_secret,
-        &raw.cluster_secret_file,
-        "control.cluster_secret",
-        base,
-        problems,
-    );
-    let cluster_secret = secret.and_then(|(secret, span)| match ClusterSecret::new(secret) {
-        Ok(secret) => Some(secret),
-        Err(error) => {
-            let message = error.to_string();
-            let message = message
-                .strip_prefix("cluster_secret: ")
-                .unwrap_or(&message)
-                .to_string();
-            problems.push(span, "control.cluster_secret", message);
-            None
-        }
-    });
-    if raw.cluster_secret.is_none() && raw.cluster_secret_file.is_none() {
-        problems.push(
-            raw.node_id.span(),
-            "control.cluster_secret",
-            "missing; set cluster_secret or cluster_secret_file",
-        );
-    }
-    let api_token = if raw.api_token.is_some() || raw.api_token_file.is_some() {
-        secret_or_file(
-            &raw.api_token,
-            &raw.api_token_file,
-            "control.api_token",
-            base,
-            problems,
-        )
-        .and_then(|(token, span)| {
-            let length = token.chars().count();
-            if token.is_empty() || token.chars().any(char::is_whitespace) {
-                problems.push(
-                    span,
-                    "control.api_token",
-                    "must be non-empty without whitespace",
-                );
-                None
-            } else if length < MIN_SECRET_LEN {
-                problems.push(
-                    span,
-                    "control.api_token",
-                    format!("must be at least {MIN_SECRET_LEN} characters, got {length}"),
-                );
-                None
-            } else {
-                Some(token)
-            }
-        })
-    } else {
-        None
-    };
+    let (cluster_secret, api_token) = credentials(raw, base, problems);
     let role = match raw
         .role
         .as_ref()
@@ -263,4 +207,71 @@ fn bootstrap_voters(
         );
     }
     voters
+}
+
+/// The cluster secret and the initial admin token, inline or from their files, each at
+/// least `MIN_SECRET_LEN` characters; `None` for a missing or refused one (reported).
+fn credentials(
+    raw: &RawControl,
+    base: &Path,
+    problems: &mut Problems<'_>,
+) -> (Option<ClusterSecret>, Option<String>) {
+    let secret = secret_or_file(
+        &raw.cluster_secret,
+        &raw.cluster_secret_file,
+        "control.cluster_secret",
+        base,
+        problems,
+    );
+    let cluster_secret = secret.and_then(|(secret, span)| match ClusterSecret::new(secret) {
+        Ok(secret) => Some(secret),
+        Err(error) => {
+            let message = error.to_string();
+            let message = message
+                .strip_prefix("cluster_secret: ")
+                .unwrap_or(&message)
+                .to_string();
+            problems.push(span, "control.cluster_secret", message);
+            None
+        }
+    });
+    if raw.cluster_secret.is_none() && raw.cluster_secret_file.is_none() {
+        problems.push(
+            raw.node_id.span(),
+            "control.cluster_secret",
+            "missing; set cluster_secret or cluster_secret_file",
+        );
+    }
+    let api_token = if raw.api_token.is_some() || raw.api_token_file.is_some() {
+        secret_or_file(
+            &raw.api_token,
+            &raw.api_token_file,
+            "control.api_token",
+            base,
+            problems,
+        )
+        .and_then(|(token, span)| {
+            let length = token.chars().count();
+            if token.is_empty() || token.chars().any(char::is_whitespace) {
+                problems.push(
+                    span,
+                    "control.api_token",
+                    "must be non-empty without whitespace",
+                );
+                None
+            } else if length < MIN_SECRET_LEN {
+                problems.push(
+                    span,
+                    "control.api_token",
+                    format!("must be at least {MIN_SECRET_LEN} characters, got {length}"),
+                );
+                None
+            } else {
+                Some(token)
+            }
+        })
+    } else {
+        None
+    };
+    (cluster_secret, api_token)
 }
