@@ -480,8 +480,8 @@ fn banner_child(line: &str) -> Option<(String, u32, Option<String>)> {
 /// SIGKILL of one voter leaves the demo and its ten other children running: the demo says
 /// which child exited and prints the command that restarts it, DNS still answers, a write
 /// through the API is still acknowledged and answered by both DNS nodes (two voters of three
-/// keep quorum), and the printed command brings the voter back. SIGINT then stops the demo
-/// and no child is left.
+/// keep quorum); SIGTERM of a DNS node is reported the same way while the other answers; the
+/// printed command brings the voter back. SIGINT then stops the demo and no child is left.
 #[test]
 fn demo_survives_a_killed_voter_and_says_how_to_restart_it() {
     let dir = TempDir::new("demo-survive");
@@ -614,6 +614,29 @@ fn demo_survives_a_killed_voter_and_says_how_to_restart_it() {
         let answer = dig_until(&words, |text| text.contains("192.0.2.77"));
         assert!(answer.contains("192.0.2.77"), "dns node {dns}:\n{answer}");
     }
+
+    eprintln!("-- SIGTERM of dns-2 is reported too, and dns-1 keeps answering");
+    let (_, dns_2, _) = children
+        .iter()
+        .find(|(name, _, _)| name == "dns-2")
+        .cloned()
+        .expect("a dns-2 line");
+    send_signal(dns_2, "TERM");
+    let reported = loop {
+        let line = next_line(Duration::from_secs(15)).expect("the demo reports dns-2");
+        if line.contains(&format!("dns-2 (pid {dns_2}) exited")) {
+            break line;
+        }
+    };
+    assert!(reported.contains("exit status: 0"), "{reported}");
+    assert!(demo.try_wait().unwrap().is_none(), "the demo is running");
+    let (ip, port) = dns_nodes[0].rsplit_once(':').unwrap();
+    let server = format!("@{ip}");
+    let answer = retry_dig(&["dig", &server, "-p", port, "survivor.demo.gslb.test", "A"]);
+    assert!(
+        answer.contains("192.0.2.77"),
+        "dns-1 still answers:\n{answer}"
+    );
 
     eprintln!("-- the printed command restarts voter-2");
     let mut restarted = Command::new("sh")

@@ -201,6 +201,10 @@ pub fn parse(text: &str, path: &Path) -> Result<NodeConfig, ConfigError> {
                     .clone()
                     .and_then(|span| value_path(&current, span.start))
                     .unwrap_or_default();
+                if stand_ins.contains(&field) {
+                    // The stand-in did not fit either: the problem is already reported.
+                    break;
+                }
                 structural.push_at(line, field.clone(), message.clone());
                 let replaced =
                     span.zip(placeholder_for(&message))

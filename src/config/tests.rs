@@ -517,3 +517,20 @@ fn every_wrong_type_is_reported_with_its_line_and_field() {
     assert!(problems[4].starts_with("node.toml:10: "), "{problems:?}");
     assert!(problems[4].contains("expected u64"), "{problems:?}");
 }
+
+#[test]
+fn a_wrong_type_inside_an_array_or_inline_table_is_reported_once() {
+    let text = "[dns]\nlisten = [\"127.0.0.1:53\", 5]\n\
+                [control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n\
+                cluster_secret = \"0123456789abcdef0123\"\nrole = \"voter\"\n\
+                bootstrap = { voters = { 1 = 7 } }\n";
+    let problems = problems_of(text);
+    assert_eq!(
+        problems,
+        [
+            "node.toml:2: dns.listen: invalid type: integer `5`, expected a string",
+            "node.toml:9: control.bootstrap.voters.1: invalid type: integer `7`, expected a string",
+        ],
+        "{problems:#?}"
+    );
+}
