@@ -25,6 +25,8 @@
 //!
 //! SIGTERM or SIGINT: stop the prober, the DNS listeners (in-flight TCP queries finish), stop
 //! the HTTP server, then shut the Raft node down (flushes and releases the data directory).
+//! A learner whose storage was found damaged at start began empty (see
+//! `NodeOptions::resync_damaged`) and answers only once caught up.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +84,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     options.raft = control.raft.clone();
     options.report_applied = config.dns;
     options.peer_tls = control.peer_tls.clone();
+    // A learner holds nothing the voters lack: damaged storage is moved aside and re-synced.
+    options.resync_damaged = control.role == ControlRole::Learner;
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
@@ -147,7 +151,10 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         );
         let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
         let mut version = node.state().version;
-        if version > 0 {
+        if node.resynced() {
+            // Its damaged storage was moved aside: it has nothing of its own to answer from.
+            version = catch_up_after_resync(&node).await;
+        } else if version > 0 {
             // Restarted: answer like the peers from the first query, not from the state this
             // node had when it went down (DESIGN "deterministic cold start"); without a
             // leader, static stability: serve the restored state.
@@ -247,6 +254,22 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     node.shutdown().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits, however long it takes, until a learner that started empty after its storage was
+/// found damaged has applied what the leader had committed: it must not answer (nor report
+/// ready) from an empty or partial state.
+async fn catch_up_after_resync(node: &NodeHandle) -> u64 {
+    loop {
+        match node.catch_up(CATCH_UP_TIMEOUT).await {
+            Ok(applied) if applied > 0 => {
+                tracing::info!(applied, "re-synced from the leader after damaged storage");
+                return applied;
+            }
+            Ok(_) => tokio::time::sleep(RETRY_FIRST).await,
+            Err(error) => tracing::warn!("not answering yet, still re-syncing: {error}"),
+        }
+    }
 }
 
 /// Takes this node's place in the cluster (bootstrap, join, promote), records it as a member
