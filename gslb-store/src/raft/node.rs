@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,6 +47,10 @@ pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(8);
 const LEADER_CONTACT_CHECK: Duration = Duration::from_millis(100);
 /// How long a node waits for its own state to reach a version it wrote through the leader.
 const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(5);
+/// The longest each of the four steps of `NodeHandle::shutdown` may take.
+const SHUTDOWN_STEP: Duration = Duration::from_secs(4);
+/// The longest `NodeHandle::shutdown` takes in all (well inside a 30 s grace period).
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(16);
 
 /// The shared secret every node presents on Raft routes. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -247,6 +251,13 @@ pub enum WriteError {
         /// The leader it knows of, if any.
         leader: Option<NodeId>,
     },
+    /// This node's storage failed (a full disk): nothing was proposed, and nothing will be
+    /// until it is restarted with room again.
+    #[error("{detail}; nothing was written")]
+    Storage {
+        /// What failed, naming the path (`no space left on PATH (...)`).
+        detail: String,
+    },
     /// The outcome is unknown: the leader could not be reached or did not answer in time.
     #[error("write outcome unknown: {detail}")]
     Unavailable {
@@ -413,6 +424,8 @@ pub(crate) struct NodeInner {
     pub(crate) resynced: bool,
     /// Keeps `applied.json` current; written a last time at shutdown.
     pub(crate) recorder: Arc<AppliedRecorder>,
+    /// Set by `shutdown`: a stopped core is then no fault.
+    pub(crate) stopping: AtomicBool,
 }
 
 /// A write forwarded to the leader.
@@ -608,6 +621,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             applied_reports: AppliedReports::new(),
             resynced,
             recorder,
+            stopping: AtomicBool::new(false),
         }),
     };
     if options.report_applied {
@@ -1021,6 +1035,49 @@ impl NodeHandle {
         self.inner.resynced
     }
 
+    /// Why this node can no longer persist or replicate, if it cannot: its storage failed
+    /// (`no space left on PATH ...`), or its Raft core stopped on an error. From then on it
+    /// acknowledges nothing; it must be restarted (with room on its disk again).
+    pub fn fault(&self) -> Option<String> {
+        if let Some(error) = self.inner.kv.fault() {
+            return Some(error.to_string());
+        }
+        let metrics = self.inner.raft.metrics();
+        let metrics = metrics.borrow();
+        match &metrics.running_state {
+            Err(fatal) if !self.inner.stopping.load(Ordering::SeqCst) => {
+                Some(format!("raft core stopped: {fatal}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Waits until `fault` says something, and returns it. For the binary, which then
+    /// reports it and exits so a supervisor restarts the node.
+    pub async fn wait_fault(&self) -> String {
+        let mut changes = self.inner.raft.metrics();
+        loop {
+            if let Some(fault) = self.fault() {
+                return fault;
+            }
+            // A storage failure does not always change openraft's metrics: look every 200 ms.
+            let _ = tokio::time::timeout(Duration::from_millis(200), changes.changed()).await;
+        }
+    }
+
+    /// Waits until the file system of the node's storage has room again (a 1 MiB probe
+    /// file can be written and synced), looking every 2 s.
+    pub async fn wait_for_room(&self) {
+        loop {
+            let kv = self.inner.kv.clone();
+            let room = tokio::task::spawn_blocking(move || kv.has_room_for(1024 * 1024)).await;
+            if room.unwrap_or(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
     /// The identity of this node's cluster (derived from the cluster secret).
     pub fn cluster_id(&self) -> String {
         self.inner.secret.cluster_id()
@@ -1057,33 +1114,46 @@ impl NodeHandle {
     }
 
     /// Stops Raft (this node stops voting and replicating) and the reporter, waits for a
-    /// snapshot build in progress, and flushes. The storage is released once every clone of
-    /// the handle is dropped.
+    /// snapshot build in progress, and flushes. Every step is bounded, so the whole takes at
+    /// most `SHUTDOWN_BOUND` even when the storage failed (a full disk). The storage is
+    /// released once every clone of the handle is dropped.
     pub async fn shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
         if let Some(task) = self.inner.reporter.lock().expect("reporter lock").take() {
             task.abort();
         }
-        if let Err(error) = self.inner.raft.shutdown().await {
-            tracing::warn!(node = self.inner.id, "raft shutdown: {error}");
+        let id = self.inner.id;
+        match tokio::time::timeout(SHUTDOWN_STEP, self.inner.raft.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(node = id, "raft shutdown: {error}"),
+            Err(_) => tracing::warn!(node = id, "raft did not stop within {SHUTDOWN_STEP:?}"),
         }
         // A snapshot build openraft started may still be writing the snapshot file; let it
         // finish so the directory is quiet when the caller reuses it.
-        if !self
-            .inner
-            .snapshot_builders
-            .wait_idle(Duration::from_secs(30))
-            .await
-        {
+        if !self.inner.snapshot_builders.wait_idle(SHUTDOWN_STEP).await {
             tracing::warn!(
-                node = self.inner.id,
-                "a snapshot build did not finish within 30 s"
+                node = id,
+                "a snapshot build did not finish within {SHUTDOWN_STEP:?}"
             );
         }
-        if let Err(error) = self.inner.kv.flush().await {
-            tracing::warn!(node = self.inner.id, "final flush: {error}");
+        match tokio::time::timeout(SHUTDOWN_STEP, self.inner.kv.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(node = id, "final flush: {error}"),
+            Err(_) => tracing::warn!(
+                node = id,
+                "final flush did not end within {SHUTDOWN_STEP:?}"
+            ),
         }
-        self.inner.recorder.write_latest().await;
-        tracing::info!(node = self.inner.id, "raft node stopped");
+        if tokio::time::timeout(SHUTDOWN_STEP, self.inner.recorder.write_latest())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                node = id,
+                "the applied record was not written within {SHUTDOWN_STEP:?}"
+            );
+        }
+        tracing::info!(node = id, "raft node stopped");
     }
 
     /// The leader's id and address, as this node knows them.
@@ -1127,6 +1197,10 @@ impl NodeHandle {
                     silent_ms,
                 });
             }
+        }
+        // A leader whose storage failed cannot persist anything: say so at once and exactly.
+        if let Some(fault) = self.fault() {
+            return Err(WriteError::Storage { detail: fault });
         }
         let state = self.state();
         command::validate(&state, &command).map_err(|errors| WriteError::Invalid { errors })?;
@@ -1172,8 +1246,10 @@ impl NodeHandle {
                     ),
                 })
             }
+            // The storage failed under this write (its entry may have reached followers, so the
+            // outcome is unknown), or anything else stopped the core.
             Err(error) => Err(WriteError::Unavailable {
-                detail: error.to_string(),
+                detail: self.fault().unwrap_or_else(|| error.to_string()),
             }),
         }
     }

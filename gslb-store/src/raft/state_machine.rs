@@ -82,18 +82,36 @@ impl SnapshotFiles {
         let meta_json = serde_json::to_vec(&snapshot.meta)
             .map_err(|error| StorageIOError::write_snapshot(Some(signature.clone()), &error))?;
         let data = snapshot.data.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &meta_json, &data))
-            .await
-            .map_err(|error| {
-                StorageIOError::write_snapshot(
-                    Some(signature.clone()),
-                    &std::io::Error::other(error),
-                )
-            })?
-            .map_err(|error| StorageIOError::write_snapshot(Some(signature), &error))?;
+        tokio::task::spawn_blocking(move || {
+            write_atomically(&path, &meta_json, &data).map_err(|error| name_no_space(&path, error))
+        })
+        .await
+        .map_err(|error| {
+            StorageIOError::write_snapshot(Some(signature.clone()), &std::io::Error::other(error))
+        })?
+        .map_err(|error| StorageIOError::write_snapshot(Some(signature), &error))?;
         *current = Some(snapshot);
         Ok(())
     }
+}
+
+/// Says `no space left on DIR` for a full file system, so the reason a node stops names the
+/// place to free; other errors pass unchanged.
+fn name_no_space(path: &Path, error: std::io::Error) -> std::io::Error {
+    let full = matches!(error.raw_os_error(), Some(28 | 122))
+        || error.kind() == std::io::ErrorKind::StorageFull;
+    if !full {
+        return error;
+    }
+    let dir = path.parent().unwrap_or(path);
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "no space left on {} (writing {})",
+            dir.display(),
+            path.display()
+        ),
+    )
 }
 
 /// tmp + fsync + rename + fsync(dir).
