@@ -25,6 +25,10 @@
 //!
 //! SIGTERM or SIGINT: stop the prober, the DNS listeners (in-flight TCP queries finish), stop
 //! the HTTP server, then shut the Raft node down (flushes and releases the data directory).
+//! A storage failure (full disk) or a stopped Raft core takes the same path and then exits
+//! non-zero so a supervisor restarts the node; a DNS node first keeps answering from memory
+//! until its disk has room again. A learner whose storage was found damaged at start began
+//! empty (see `NodeOptions::resync_damaged`) and answers only once caught up.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +86,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     options.raft = control.raft.clone();
     options.report_applied = config.dns;
     options.peer_tls = control.peer_tls.clone();
+    // A learner holds nothing the voters lack: damaged storage is moved aside and re-synced.
+    options.resync_damaged = control.role == ControlRole::Learner;
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
@@ -147,7 +153,10 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         );
         let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
         let mut version = node.state().version;
-        if version > 0 {
+        if node.resynced() {
+            // Its damaged storage was moved aside: it has nothing of its own to answer from.
+            version = catch_up_after_resync(&node).await;
+        } else if version > 0 {
             // Restarted: answer like the peers from the first query, not from the state this
             // node had when it went down (DESIGN "deterministic cold start"); without a
             // leader, static stability: serve the restored state.
@@ -207,10 +216,17 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
 
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let fault = wait_fault_then_room(node.clone(), config.dns);
+    tokio::pin!(fault);
+    let mut failed = None;
     let signal = loop {
         tokio::select! {
             _ = terminate.recv() => break "SIGTERM",
             _ = tokio::signal::ctrl_c() => break "SIGINT",
+            reason = &mut fault => {
+                failed = Some(reason);
+                break "a storage failure";
+            }
             _ = hangup.recv() => tracing::warn!(
                 "SIGHUP ignored: with [control] zones change through the API, not zone files"
             ),
@@ -245,8 +261,47 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("http requests still open after {HTTP_DRAIN:?}; cut"),
     }
     node.shutdown().await;
+    if let Some(reason) = failed {
+        anyhow::bail!(
+            "stopped after a storage failure ({reason}); start it again once its disk has room: \
+             nothing acknowledged is lost"
+        );
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves once the node can no longer persist (full disk, Raft core stopped) and should
+/// exit so a supervisor restarts it. A DNS node first keeps answering from memory (its
+/// state is all there) until its disk has room again, then asks to exit; `/readyz` says why
+/// meanwhile.
+async fn wait_fault_then_room(node: NodeHandle, answers_dns: bool) -> String {
+    let reason = node.wait_fault().await;
+    tracing::error!("{reason}: this node acknowledges nothing more and is not ready");
+    if answers_dns {
+        tracing::error!(
+            version = node.state().version,
+            "still answering DNS from memory; exiting for a restart once the disk has room"
+        );
+        node.wait_for_room().await;
+    }
+    reason
+}
+
+/// Waits, however long it takes, until a learner that started empty after its storage was
+/// found damaged has applied what the leader had committed: it must not answer (nor report
+/// ready) from an empty or partial state.
+async fn catch_up_after_resync(node: &NodeHandle) -> u64 {
+    loop {
+        match node.catch_up(CATCH_UP_TIMEOUT).await {
+            Ok(applied) if applied > 0 => {
+                tracing::info!(applied, "re-synced from the leader after damaged storage");
+                return applied;
+            }
+            Ok(_) => tokio::time::sleep(RETRY_FIRST).await,
+            Err(error) => tracing::warn!("not answering yet, still re-syncing: {error}"),
+        }
+    }
 }
 
 /// Takes this node's place in the cluster (bootstrap, join, promote), records it as a member
