@@ -734,6 +734,21 @@ impl Client {
         self.list_all::<AuditPage>("/v1/audit").await
     }
 
+    /// Server-side apply of a declarative document (`POST /v1/apply`): the diff and, unless
+    /// `dry_run`, the version written.
+    pub async fn apply(
+        &self,
+        document: &crate::apply::ApplyDocument,
+        dry_run: bool,
+        prune: bool,
+    ) -> Result<crate::apply::ApplyResult, ClientError> {
+        let path = format!("/v1/apply?dry_run={dry_run}&prune={prune}");
+        Ok(self
+            .call(Method::POST, &path, Some(document), HeaderMap::new())
+            .await?
+            .body)
+    }
+
     /// Applies several changes atomically.
     pub async fn batch(&self, batch: &BatchRequest) -> Result<WriteResult, ClientError> {
         self.write(Method::POST, "/v1/changes", Some(batch)).await
