@@ -10,7 +10,6 @@
 mod drill;
 
 use gslb_api::drills::report::format_millis;
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,14 +17,15 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use gslb_api::apply::ApplyDocument;
 use gslb_api::client::{Client, ClientError};
 use gslb_api::dto::{
-    AuditEntryDto, BatchRequest, ChangeDto, ClusterStatus, EndpointDto, RecordSetDto,
-    RecordTypeDto, RegionDto, ScopeDto, TokenCreate, TokenDto, WriteResult, ZoneDto, ZoneSummary,
+    AuditEntryDto, ClusterStatus, EndpointDto, RecordSetDto, RecordTypeDto, RegionDto, ScopeDto,
+    TokenCreate, TokenDto, WriteResult, ZoneDto, ZoneSummary,
 };
-use gslb_model::model::{DomainName, FieldErrors};
+use gslb_model::model::DomainName;
 use gslb_store::raft::ClientTls;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 /// Client of the gslb REST API.
@@ -50,7 +50,9 @@ use serde_json::Value;
         gslbctl cluster snapshot --file gslb.backup"
 )]
 struct Cli {
-    /// API base URL.
+    /// API base URL, or several separated by commas: tried in order, moving to the next
+    /// when one cannot be reached; refusals known not to have been written (no leader, no
+    /// quorum) are retried with backoff within --timeout.
     #[arg(
         long,
         env = "GSLB_API",
@@ -305,6 +307,9 @@ enum TokenCommand {
         /// Expiry, unix millis.
         #[arg(long)]
         expires_at: Option<u64>,
+        /// The one vantage (region) an `observe` token may report observations for.
+        #[arg(long, value_name = "REGION")]
+        vantage: Option<String>,
     },
     /// List tokens.
     List,
@@ -455,7 +460,7 @@ fn api_client(cli: &Cli) -> Result<Client> {
                 .map_err(|error| anyhow!("--ca-cert: {}: {error}", path.display()))?
         }
     };
-    Ok(Client::with_tls(&cli.api, cli.token.clone(), &tls)?)
+    Ok(Client::with_tls(&cli.api, cli.token.clone(), &tls)?.retrying_within(cli.timeout))
 }
 
 /// Everything a command needs.
@@ -535,16 +540,15 @@ async fn run(cli: Cli) -> Result<()> {
                 id,
                 scopes,
                 expires_at,
+                vantage,
             } => {
-                let created = ctl
-                    .client
-                    .create_token(&TokenCreate {
-                        id,
-                        scopes,
-                        expires_at,
-                        secret: None,
-                    })
-                    .await?;
+                let request = TokenCreate {
+                    id,
+                    scopes,
+                    expires_at,
+                    secret: None,
+                };
+                let created = ctl.client.create_token_for(&request, vantage).await?;
                 ctl.show(&created, || {
                     println!(
                         "token {} created; its secret (shown once):",
@@ -940,522 +944,30 @@ impl Ctl {
             .await
     }
 
+    /// `apply -f`: the server reconciles (`POST /v1/apply`); this prints its diff.
     async fn apply(&self, file: &Path, dry_run: bool, prune: bool) -> Result<()> {
         let text = read_input(file)?;
-        let desired: ApplyFile = parse_document(&text, file)?;
-        let plan = plan_apply(&self.client, desired, prune).await?;
+        let document: ApplyDocument = parse_document(&text, file)?;
+        let result = self.client.apply(&document, dry_run, prune).await?;
         if self.output == Output::Table || dry_run {
-            if plan.lines.is_empty() {
+            let lines = result.lines();
+            if lines.is_empty() {
                 println!("no changes");
             }
-            for line in &plan.lines {
+            for line in &lines {
                 println!("{line}");
             }
         }
-        if dry_run || plan.changes.is_empty() {
+        let Some(version) = result.version else {
             return Ok(());
-        }
-        let n_changes = plan.changes.len();
-        let result = self
-            .client
-            .batch(&BatchRequest {
-                changes: plan.changes,
-            })
-            .await?;
-        self.written(&format!("applied {n_changes} changes"), result)
-            .await
-    }
-}
-
-/// A declarative file for `apply`.
-#[derive(Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct ApplyFile {
-    /// Whole zones (their records replace the zone's).
-    #[serde(default)]
-    zones: Vec<ZoneDto>,
-    /// Regions.
-    #[serde(default)]
-    regions: Vec<RegionDto>,
-    /// Endpoints.
-    #[serde(default)]
-    endpoints: Vec<EndpointDto>,
-    /// Record sets of existing zones (or of zones in `zones`).
-    #[serde(default)]
-    records: Vec<ZonedRecord>,
-    /// Health checks of endpoints and regions.
-    #[serde(default)]
-    checks: Vec<gslb_api::dto::CheckDto>,
-    /// GSLB records, each with its `zone`.
-    #[serde(default)]
-    gslb_records: Vec<ZonedGslbRecord>,
-    /// Client networks (CIDR → location).
-    #[serde(default)]
-    networks: Vec<gslb_api::dto::NetworkDto>,
-}
-
-/// A GSLB record with its zone.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-struct ZonedGslbRecord {
-    /// The zone's apex.
-    zone: String,
-    /// The record.
-    #[serde(flatten)]
-    record: gslb_api::dto::GslbRecordDto,
-}
-
-/// A record set with its zone.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-struct ZonedRecord {
-    /// The zone's apex.
-    zone: String,
-    /// Owner name (absolute, relative to the zone, or `@`).
-    name: String,
-    /// Type.
-    #[serde(rename = "type")]
-    rtype: RecordTypeDto,
-    /// TTL (the zone's default when omitted).
-    #[serde(default)]
-    ttl: Option<u32>,
-    /// The records.
-    data: Vec<String>,
-}
-
-impl ZonedRecord {
-    fn record(&self) -> RecordSetDto {
-        RecordSetDto {
-            name: self.name.clone(),
-            rtype: self.rtype,
-            ttl: self.ttl,
-            data: self.data.clone(),
-        }
-    }
-}
-
-/// What `apply` will do: human diff lines and the batch.
-struct Plan {
-    lines: Vec<String>,
-    changes: Vec<ChangeDto>,
-}
-
-fn fields_error(what: &str, errors: FieldErrors) -> anyhow::Error {
-    let details: Vec<String> = errors.0.iter().map(|e| format!("  {e}")).collect();
-    anyhow!("{what} is invalid:\n{}", details.join("\n"))
-}
-
-/// Normalizes a record set inside `apex` as the server would store it.
-fn normalize_record(
-    record: &RecordSetDto,
-    apex: &DomainName,
-    default_ttl: u32,
-    what: &str,
-) -> Result<RecordSetDto> {
-    let mut errors = FieldErrors::default();
-    let model = record.to_model(apex, default_ttl, "", &mut errors);
-    match model {
-        Some(model) if errors.is_empty() => RecordSetDto::from_model(&model)
-            .ok_or_else(|| anyhow!("{what}: SOA is not a record set")),
-        _ => Err(fields_error(what, errors)),
-    }
-}
-
-/// Compares desired with current and builds the batch.
-async fn plan_apply(client: &Client, desired: ApplyFile, prune: bool) -> Result<Plan> {
-    let mut lines = Vec::new();
-    let mut puts = Vec::new();
-    let mut deletes = Vec::new();
-
-    // Regions.
-    let current: BTreeMap<String, RegionDto> = client
-        .list_regions()
-        .await?
-        .into_iter()
-        .map(|region| (region.id.clone(), region))
-        .collect();
-    let mut declared = BTreeSet::new();
-    for region in &desired.regions {
-        let model = region
-            .to_model("")
-            .map_err(|errors| fields_error(&format!("region {}", region.id), errors))?;
-        let normalized = RegionDto::from_model(&model);
-        declared.insert(normalized.id.clone());
-        if diff_line(
-            &mut lines,
-            "region",
-            &normalized.id,
-            current.get(&normalized.id),
-            &normalized,
-        ) {
-            puts.push(ChangeDto::PutRegion { region: normalized });
-        }
-    }
-    if prune && !desired.regions.is_empty() {
-        for id in current.keys().filter(|id| !declared.contains(*id)) {
-            lines.push(format!("- region {id}"));
-            deletes.push((4, ChangeDto::DeleteRegion { id: id.clone() }));
-        }
-    }
-
-    // Client networks.
-    let current: BTreeMap<String, gslb_api::dto::NetworkDto> = client
-        .list_networks()
-        .await?
-        .into_iter()
-        .map(|network| (network.cidr.clone(), network))
-        .collect();
-    let mut declared = BTreeSet::new();
-    for network in &desired.networks {
-        let model = network
-            .to_model("")
-            .map_err(|errors| fields_error(&format!("network {}", network.cidr), errors))?;
-        let normalized = gslb_api::dto::NetworkDto::from_model(&model);
-        if !declared.insert(normalized.cidr.clone()) {
-            bail!("network {} is listed twice", normalized.cidr);
-        }
-        if diff_line(
-            &mut lines,
-            "network",
-            &normalized.cidr,
-            current.get(&normalized.cidr),
-            &normalized,
-        ) {
-            puts.push(ChangeDto::PutNetwork {
-                network: normalized,
-            });
-        }
-    }
-    if prune && !desired.networks.is_empty() {
-        for cidr in current.keys().filter(|cidr| !declared.contains(*cidr)) {
-            lines.push(format!("- network {cidr}"));
-            deletes.push((0, ChangeDto::DeleteNetwork { cidr: cidr.clone() }));
-        }
-    }
-
-    // Endpoints.
-    let current: BTreeMap<String, EndpointDto> = client
-        .list_endpoints()
-        .await?
-        .into_iter()
-        .map(|endpoint| (endpoint.id.clone(), endpoint))
-        .collect();
-    let mut declared = BTreeSet::new();
-    for endpoint in &desired.endpoints {
-        let model = endpoint
-            .to_model("")
-            .map_err(|errors| fields_error(&format!("endpoint {}", endpoint.id), errors))?;
-        let normalized = EndpointDto::from_model(&model);
-        declared.insert(normalized.id.clone());
-        if diff_line(
-            &mut lines,
-            "endpoint",
-            &normalized.id,
-            current.get(&normalized.id),
-            &normalized,
-        ) {
-            puts.push(ChangeDto::PutEndpoint {
-                endpoint: normalized,
-            });
-        }
-    }
-    if prune && !desired.endpoints.is_empty() {
-        for id in current.keys().filter(|id| !declared.contains(*id)) {
-            lines.push(format!("- endpoint {id}"));
-            deletes.push((2, ChangeDto::DeleteEndpoint { id: id.clone() }));
-        }
-    }
-
-    // Checks.
-    let current: BTreeMap<String, gslb_api::dto::CheckDto> = client
-        .list_checks()
-        .await?
-        .into_iter()
-        .map(|check| (check.id.clone(), check))
-        .collect();
-    let mut declared = BTreeSet::new();
-    for check in &desired.checks {
-        let model = check
-            .to_model("")
-            .map_err(|errors| fields_error(&format!("check {}", check.id), errors))?;
-        let normalized = gslb_api::dto::CheckDto::from_model(&model);
-        declared.insert(normalized.id.clone());
-        if diff_line(
-            &mut lines,
-            "check",
-            &normalized.id,
-            current.get(&normalized.id),
-            &normalized,
-        ) {
-            puts.push(ChangeDto::PutCheck {
-                check: Box::new(normalized),
-            });
-        }
-    }
-    if prune && !desired.checks.is_empty() {
-        for id in current.keys().filter(|id| !declared.contains(*id)) {
-            lines.push(format!("- check {id}"));
-            deletes.push((1, ChangeDto::DeleteCheck { id: id.clone() }));
-        }
-    }
-
-    // Zones, with the `records` of declared zones merged in.
-    let current_zones: Vec<ZoneSummary> = client.list_zones().await?;
-    let mut declared_zones = BTreeSet::new();
-    for zone in &desired.zones {
-        let mut model = zone
-            .to_model("")
-            .map_err(|errors| fields_error(&format!("zone {}", zone.apex), errors))?;
-        for extra in desired
-            .records
-            .iter()
-            .filter(|r| parse_apex(&r.zone).ok().as_ref() == Some(&model.apex))
-        {
-            let mut errors = FieldErrors::default();
-            let Some(set) =
-                extra
-                    .record()
-                    .to_model(&model.apex, model.default_ttl, "", &mut errors)
-            else {
-                return Err(fields_error(
-                    &format!("record {} in {}", extra.name, extra.zone),
-                    errors,
-                ));
-            };
-            model
-                .rrsets
-                .retain(|existing| !(existing.name == set.name && existing.rtype == set.rtype));
-            model.rrsets.push(set);
-        }
-        model.normalize();
-        let normalized = ZoneDto::from_model(&model);
-        declared_zones.insert(normalized.apex.clone());
-        let current = if current_zones.iter().any(|z| z.apex == normalized.apex) {
-            Some(client.get_zone(&normalized.apex).await?)
-        } else {
-            None
         };
-        if diff_line(
-            &mut lines,
-            "zone",
-            &normalized.apex,
-            current.as_ref(),
-            &normalized,
-        ) {
-            puts.push(ChangeDto::PutZone { zone: normalized });
-        }
-    }
-
-    // Records of zones not declared whole.
-    let mut by_zone: BTreeMap<String, Vec<&ZonedRecord>> = BTreeMap::new();
-    for record in &desired.records {
-        let apex = parse_apex(&record.zone)?.to_string();
-        if !declared_zones.contains(&apex) {
-            by_zone.entry(apex).or_default().push(record);
-        }
-    }
-    for (apex_text, records) in &by_zone {
-        let apex = parse_apex(apex_text)?;
-        let zone = client
-            .get_zone(apex_text)
+        let written = WriteResult {
+            version,
+            changed: result.changed,
+        };
+        self.written(&format!("applied {} changes", result.n_changes), written)
             .await
-            .with_context(|| format!("records for zone {apex_text}"))?;
-        let current: BTreeMap<(String, RecordTypeDto), RecordSetDto> = zone
-            .records
-            .iter()
-            .map(|set| ((set.name.clone(), set.rtype), set.clone()))
-            .collect();
-        let mut declared = BTreeSet::new();
-        for record in records {
-            let what = format!(
-                "record {} {} in {apex_text}",
-                record.name,
-                type_name(record.rtype)
-            );
-            let normalized = normalize_record(&record.record(), &apex, zone.default_ttl, &what)?;
-            let key = (normalized.name.clone(), normalized.rtype);
-            declared.insert(key.clone());
-            let label = format!(
-                "{} {} in {apex_text}",
-                normalized.name,
-                type_name(normalized.rtype)
-            );
-            if diff_line(&mut lines, "record", &label, current.get(&key), &normalized) {
-                puts.push(ChangeDto::PutRecord {
-                    zone: apex_text.clone(),
-                    record: normalized,
-                });
-            }
-        }
-        if prune {
-            for ((name, rtype), _) in current.iter().filter(|(key, _)| !declared.contains(*key)) {
-                if *name == apex.to_string() && *rtype == RecordTypeDto::NS {
-                    continue;
-                }
-                lines.push(format!(
-                    "- record {name} {} in {apex_text}",
-                    type_name(*rtype)
-                ));
-                deletes.push((
-                    0,
-                    ChangeDto::DeleteRecord {
-                        zone: apex_text.clone(),
-                        name: name.clone(),
-                        rtype: *rtype,
-                    },
-                ));
-            }
-        }
     }
-    // GSLB records, after the zones and endpoints they need.
-    let mut gslb_zones: BTreeMap<String, Vec<&ZonedGslbRecord>> = BTreeMap::new();
-    for zoned in &desired.gslb_records {
-        gslb_zones
-            .entry(parse_apex(&zoned.zone)?.to_string())
-            .or_default()
-            .push(zoned);
-    }
-    for (apex_text, records) in &gslb_zones {
-        let apex = parse_apex(apex_text)?;
-        let current: BTreeMap<(String, RecordTypeDto), gslb_api::dto::GslbRecordDto> =
-            if current_zones.iter().any(|z| &z.apex == apex_text) {
-                client
-                    .list_gslb_records(apex_text)
-                    .await?
-                    .into_iter()
-                    .map(|record| ((record.name.clone(), record.rtype), record))
-                    .collect()
-            } else {
-                BTreeMap::new()
-            };
-        let mut declared = BTreeSet::new();
-        for zoned in records {
-            let what = format!("gslb record {} in {apex_text}", zoned.record.name);
-            let model = zoned
-                .record
-                .to_model(&apex, "")
-                .map_err(|errors| fields_error(&what, errors))?;
-            let normalized = gslb_api::dto::GslbRecordDto::from_model(&model)
-                .ok_or_else(|| anyhow!("{what}: unsupported type"))?;
-            let key = (normalized.name.clone(), normalized.rtype);
-            declared.insert(key.clone());
-            let label = format!(
-                "{} {} in {apex_text}",
-                normalized.name,
-                type_name(normalized.rtype)
-            );
-            if diff_line(
-                &mut lines,
-                "gslb record",
-                &label,
-                current.get(&key),
-                &normalized,
-            ) {
-                puts.push(ChangeDto::PutGslbRecord {
-                    zone: apex_text.clone(),
-                    record: Box::new(normalized),
-                });
-            }
-        }
-        if prune {
-            for (name, rtype) in current.keys().filter(|key| !declared.contains(*key)) {
-                lines.push(format!(
-                    "- gslb record {name} {} in {apex_text}",
-                    type_name(*rtype)
-                ));
-                deletes.push((
-                    0,
-                    ChangeDto::DeleteGslbRecord {
-                        zone: apex_text.clone(),
-                        name: name.clone(),
-                        rtype: *rtype,
-                    },
-                ));
-            }
-        }
-    }
-    if prune && !desired.zones.is_empty() {
-        for zone in current_zones
-            .iter()
-            .filter(|z| !declared_zones.contains(&z.apex) && !by_zone.contains_key(&z.apex))
-        {
-            lines.push(format!("- zone {}", zone.apex));
-            deletes.push((
-                2,
-                ChangeDto::DeleteZone {
-                    zone: zone.apex.clone(),
-                },
-            ));
-        }
-    }
-    // Deletes after puts, dependents first: records, checks, endpoints, zones, regions
-    // (networks depend on nothing and nothing on them).
-    deletes.sort_by_key(|(order, _)| *order);
-    let mut changes = puts;
-    changes.extend(deletes.into_iter().map(|(_, change)| change));
-    Ok(Plan { lines, changes })
-}
-
-/// Adds the diff of one resource to `lines`; true when it must be written.
-fn diff_line<T: Serialize + PartialEq>(
-    lines: &mut Vec<String>,
-    kind: &str,
-    name: &str,
-    current: Option<&T>,
-    desired: &T,
-) -> bool {
-    match current {
-        None => {
-            lines.push(format!("+ {kind} {name}"));
-            true
-        }
-        Some(current) if current == desired => false,
-        Some(current) => {
-            lines.push(format!("~ {kind} {name}"));
-            let before = flatten(&serde_json::to_value(current).unwrap_or(Value::Null));
-            let after = flatten(&serde_json::to_value(desired).unwrap_or(Value::Null));
-            let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
-            for key in keys {
-                match (before.get(key), after.get(key)) {
-                    (Some(old), Some(new)) if old != new => {
-                        lines.push(format!("    {key}: {old} -> {new}"))
-                    }
-                    (Some(old), None) => lines.push(format!("    - {key}: {old}")),
-                    (None, Some(new)) => lines.push(format!("    + {key}: {new}")),
-                    _ => {}
-                }
-            }
-            true
-        }
-    }
-}
-
-/// Leaf values of a JSON document by path (`location.lat`, `records[2].data[0]`).
-fn flatten(value: &Value) -> BTreeMap<String, String> {
-    fn walk(value: &Value, path: String, out: &mut BTreeMap<String, String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map {
-                    let next = if path.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{path}.{key}")
-                    };
-                    walk(child, next, out);
-                }
-            }
-            Value::Array(items) => {
-                for (index, child) in items.iter().enumerate() {
-                    walk(child, format!("{path}[{index}]"), out);
-                }
-            }
-            leaf => {
-                out.insert(path, leaf.to_string());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(value, String::new(), &mut out);
-    out
 }
 
 fn parse_apex(text: &str) -> Result<DomainName> {
