@@ -126,6 +126,20 @@ async fn apply_creates_every_kind_in_one_version_and_dry_run_writes_nothing() {
     assert_eq!((again.n_changes, again.version), (0, None));
     assert!(again.kinds.is_empty(), "{:?}", again.kinds);
 
+    eprintln!("phase: a read-only token may not apply, not even a dry run");
+    let reader = client
+        .create_token(&gslb_api::dto::TokenCreate {
+            id: "reader".to_string(),
+            scopes: vec![gslb_api::dto::ScopeDto::Read],
+            expires_at: None,
+            secret: None,
+        })
+        .await
+        .unwrap();
+    let reader = Client::new(&node.url, Some(reader.secret)).unwrap();
+    let status = reader.apply(&doc, true, false).await.unwrap_err().status();
+    assert_eq!(status, Some(403));
+
     eprintln!("phase: an update names the field");
     let mut changed = every_kind();
     changed["endpoints"][0]["weight"] = json!(20);
