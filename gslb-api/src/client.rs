@@ -173,11 +173,13 @@ pub enum RetryClass {
 }
 
 /// Messages of `503` refusals the store gives only when nothing was proposed
-/// (`gslb_store::raft::WriteError`'s `NoLeader`, `NoQuorum`, `NotLeader`).
-const NOT_APPLIED_503: [&str; 3] = [
+/// (`gslb_store::raft::WriteError`'s `NoLeader`, `NoQuorum`, `NotLeader`, and the follower
+/// that did not forward because its leader had gone silent).
+const NOT_APPLIED_503: [&str; 4] = [
     "no leader known",
     "nothing was written",
     "is not the leader",
+    "nothing was forwarded",
 ];
 
 /// Whether `error`, met sending a `method` request, may be retried and how. Reads (GET,
@@ -1011,10 +1013,14 @@ mod tests {
         let no_quorum = "no quorum: node 1 has not heard from a majority of voters for 3000 ms; \
                          nothing was written, retry on the majority side";
         let moved = "node is not the leader (leader: Some(2))";
-        let unknown = "write outcome unknown: forwarding to node 2 timed out";
+        let not_forwarded = "write outcome unknown: node 2 has not heard from leader 1 for \
+                             1200 ms (longer than the election timeout, 1000 ms): cut off from \
+                             it or it is down; nothing was forwarded, retry on another node";
+        let unknown = "write outcome unknown: node 2 lost contact with leader 1 while the \
+                       forwarded write was in flight; the write may or may not have happened";
         for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
             check(method.clone(), refused(), RetryClass::NextAddress);
-            for message in [no_leader, no_quorum, moved] {
+            for message in [no_leader, no_quorum, moved, not_forwarded] {
                 check(method.clone(), unavailable(message), RetryClass::Backoff);
             }
         }
