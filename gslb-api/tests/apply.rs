@@ -121,7 +121,7 @@ async fn apply_creates_every_kind_in_one_version_and_dry_run_writes_nothing() {
         .await
         .unwrap();
 
-    eprintln!("phase: a repeat changes nothing");
+    eprintln!("phase: a repeat changes nothing (the zone's serial moved on the server)");
     let again = client.apply(&doc, false, false).await.unwrap();
     assert_eq!((again.n_changes, again.version), (0, None));
     assert!(again.kinds.is_empty(), "{:?}", again.kinds);
@@ -151,6 +151,34 @@ async fn apply_creates_every_kind_in_one_version_and_dry_run_writes_nothing() {
     assert_eq!(update.fields[0].path, "weight");
     assert_eq!(update.fields[0].before.as_deref(), Some("10"));
     assert_eq!(update.fields[0].after.as_deref(), Some("20"));
+
+    eprintln!("phase: the server moves a changed zone's serial; a repeat is still clean");
+    let mut grown = every_kind();
+    grown["zones"][0]["records"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "www", "type": "A", "data": ["192.0.2.80"]}));
+    let applied = client
+        .apply(&document(grown.clone()), false, false)
+        .await
+        .unwrap();
+    assert_eq!(summary(&applied), [("zone".to_string(), 0, 1, 0)]);
+    let fields: Vec<&str> = applied.kinds[0].updates[0]
+        .fields
+        .iter()
+        .map(|field| field.path.as_str())
+        .collect();
+    assert!(
+        !fields.iter().any(|path| path.contains("serial")),
+        "{fields:?}"
+    );
+    let apex = gslb_api::dto::zone::parse_apex("svc.test.").unwrap();
+    assert!(
+        node.handle.state().zones[&apex].soa.serial > 1,
+        "the serial moved"
+    );
+    let again = client.apply(&document(grown), true, false).await.unwrap();
+    assert!(again.kinds.is_empty(), "{:?}", again.kinds);
     node.stop().await;
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use gslb_model::model::serial::serial_is_newer;
 use gslb_model::model::{DomainName, FieldErrors, RecordType, State};
 use serde::Serialize;
 
@@ -430,17 +431,30 @@ impl ResourceKind for Zones {
     type Dto = ZoneDto;
     const NOUN: &'static str = "zone";
 
+    /// The SOA serial is the server's to move (on every change, by the zone's serial
+    /// policy): a declared serial that is not newer than the current one (RFC 1982) is taken
+    /// as the current one, so it neither shows in the diff nor makes a repeat apply write.
     fn declared(
         document: &ApplyDocument,
-        _state: &State,
+        state: &State,
         errors: &mut FieldErrors,
     ) -> Vec<Declared<ZoneDto>> {
         (0..document.zones.len())
             .filter_map(|index| {
-                Zones::fold(document, index, errors).map(|dto| Declared {
-                    key: Self::key(&dto),
-                    path: format!("zones[{index}]"),
-                    dto,
+                Zones::fold(document, index, errors).map(|mut dto| {
+                    let current = parse_apex(&dto.apex)
+                        .ok()
+                        .and_then(|apex| state.zones.get(&apex));
+                    if let Some(current) = current {
+                        if !serial_is_newer(dto.soa.serial, current.soa.serial) {
+                            dto.soa.serial = current.soa.serial;
+                        }
+                    }
+                    Declared {
+                        key: Self::key(&dto),
+                        path: format!("zones[{index}]"),
+                        dto,
+                    }
                 })
             })
             .collect()
