@@ -248,7 +248,7 @@ async fn gslbctl_imports_applies_and_reports_errors() {
         .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
         .await;
     assert!(!ok);
-    assert!(stderr.contains("changes[0].endpoint.weight"), "{stderr}");
+    assert!(stderr.contains("endpoints[0].weight"), "{stderr}");
     std::fs::write(&apply_file, "regions:\n  - id: eu-9\n    colour: blue\n").unwrap();
     let (ok, _, stderr) = node
         .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
@@ -448,4 +448,196 @@ async fn gslbctl_manages_the_network_table() {
     let keys: Vec<String> = node.handle.state().networks.keys().cloned().collect();
     assert_eq!(keys, ["198.51.100.0/24"]);
     node.stop().await;
+}
+
+/// Runs gslbctl with exactly `args` and `env` (no `--api` added); returns (success, stdout,
+/// stderr).
+async fn gslbctl(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut command = tokio::process::Command::new(GSLBCTL);
+    command.env_remove("GSLB_TOKEN").env_remove("GSLB_API");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.args(args).output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("$ gslbctl {}\n{stdout}{stderr}", args.join(" "));
+    (output.status.success(), stdout, stderr)
+}
+
+/// An `http://127.0.0.1:port` nothing listens on (bound, then closed).
+fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{addr}")
+}
+
+/// What does this test do: `--api` listing a dead address before the live node reads, and
+/// applies a file (waiting for INSYNC), through the live one; `GSLB_API` takes the same
+/// list; with only dead addresses the error says the connection failed, within `--timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gslbctl_moves_past_a_dead_api_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path()).await;
+    let dead = dead_url();
+    let both = format!("{dead},{}", node.url);
+
+    eprintln!("phase: --api DEAD,LIVE");
+    let (ok, stdout, stderr) =
+        gslbctl(&["--api", &both, "--token", TOKEN, "get", "zones"], &[]).await;
+    assert!(ok, "{stdout}{stderr}");
+    let file = dir.path().join("regions.yaml");
+    std::fs::write(
+        &file,
+        "regions:\n  - id: eu-1\n    location: {lat: 50.11, lon: 8.68, country: DE, continent: EU}\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let (ok, stdout, stderr) = gslbctl(
+        &["--api", &both, "--token", TOKEN, "apply", "-f", file],
+        &[],
+    )
+    .await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("+ region eu-1"), "{stdout}");
+    assert!(stdout.contains("applied 1 changes"), "{stdout}");
+    assert!(stderr.contains("INSYNC on all DNS nodes"), "{stderr}");
+    assert!(node.handle.state().regions.contains_key("eu-1"));
+
+    eprintln!("phase: GSLB_API=DEAD,LIVE");
+    let (ok, stdout, stderr) = gslbctl(
+        &["get", "regions"],
+        &[("GSLB_API", &both), ("GSLB_TOKEN", TOKEN)],
+    )
+    .await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("eu-1"), "{stdout}");
+
+    eprintln!("phase: only dead addresses");
+    let started = std::time::Instant::now();
+    let (ok, _, stderr) = gslbctl(
+        &[
+            "--api",
+            &dead,
+            "--token",
+            TOKEN,
+            "--timeout",
+            "1s",
+            "get",
+            "zones",
+        ],
+        &[],
+    )
+    .await;
+    assert!(!ok);
+    assert!(stderr.contains("cannot connect to"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "bounded by --timeout"
+    );
+    node.stop().await;
+}
+
+/// A stand-in API for `POST /v1/tokens`: refuses the first `refusals` requests with 503 and
+/// `message`, then creates; records every body it got.
+#[derive(Clone, Default)]
+struct FakeTokens {
+    refusals: usize,
+    message: String,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+}
+
+impl FakeTokens {
+    /// Serves on 127.0.0.1 port 0; returns its URL.
+    async fn serve(self) -> String {
+        use axum::http::StatusCode;
+        use axum::response::IntoResponse;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = axum::Router::new().route(
+            "/v1/tokens",
+            axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+                let fake = self.clone();
+                async move {
+                    let seen = {
+                        let mut bodies = fake.bodies.lock().unwrap();
+                        bodies.push(body.clone());
+                        bodies.len()
+                    };
+                    if seen <= fake.refusals {
+                        let refusal = serde_json::json!({"code": "unavailable",
+                            "message": fake.message, "fields": []});
+                        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(refusal))
+                            .into_response();
+                    }
+                    let created = serde_json::json!({
+                        "token": {"id": body["id"], "scopes": body["scopes"]},
+                        "secret": "fake-secret-0123456789abcdef",
+                        "version": 7
+                    });
+                    (StatusCode::CREATED, axum::Json(created)).into_response()
+                }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        url
+    }
+}
+
+/// What does this test do: `token create --vantage REGION` sends `"vantage"` in the body; a
+/// write refused with "no leader" (known not applied) is sent again with backoff and
+/// succeeds, while one whose outcome is unknown is sent exactly once and its error shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gslbctl_retries_only_writes_known_not_applied() {
+    let create = [
+        "token",
+        "create",
+        "probe-eu",
+        "--scope",
+        "observe",
+        "--vantage",
+        "eu-1",
+        "--no-wait",
+    ];
+
+    eprintln!("phase: two 'no leader' refusals, then created");
+    let fake = FakeTokens {
+        refusals: 2,
+        message: "no leader known; retry later".to_string(),
+        ..FakeTokens::default()
+    };
+    let bodies = fake.bodies.clone();
+    let url = fake.serve().await;
+    let args: Vec<&str> = ["--api", url.as_str(), "--token", TOKEN, "--timeout", "20s"]
+        .into_iter()
+        .chain(create)
+        .collect();
+    let (ok, stdout, stderr) = gslbctl(&args, &[]).await;
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("fake-secret-0123456789abcdef"), "{stdout}");
+    let bodies = bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 3, "sent again after each refusal: {bodies:?}");
+    assert_eq!(bodies[2]["vantage"], "eu-1");
+    assert_eq!(bodies[2]["id"], "probe-eu");
+    assert_eq!(bodies[2]["scopes"], serde_json::json!(["prober"]));
+
+    eprintln!("phase: outcome unknown is never sent twice");
+    let fake = FakeTokens {
+        refusals: 1,
+        message: "write outcome unknown: the leader did not answer in time".to_string(),
+        ..FakeTokens::default()
+    };
+    let bodies = fake.bodies.clone();
+    let url = fake.serve().await;
+    let args: Vec<&str> = ["--api", url.as_str(), "--token", TOKEN, "--timeout", "20s"]
+        .into_iter()
+        .chain(create)
+        .collect();
+    let (ok, _, stderr) = gslbctl(&args, &[]).await;
+    assert!(!ok);
+    assert!(stderr.contains("outcome unknown"), "{stderr}");
+    assert_eq!(bodies.lock().unwrap().len(), 1, "not retried blindly");
 }

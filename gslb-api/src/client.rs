@@ -4,6 +4,8 @@
 //! Every failure is a `ClientError`; an API error keeps the server's `ErrorBody`, so callers
 //! print its message and fields as they came. Lists follow `next` until the last page.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
@@ -23,6 +25,14 @@ use gslb_store::raft::ClientTls;
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// No connection could be made: the request was never sent.
+    #[error("cannot connect to {url}: {detail}")]
+    Unreachable {
+        /// The URL called.
+        url: String,
+        /// What failed.
+        detail: String,
+    },
     /// The server could not be reached or the connection broke.
     #[error("cannot reach {url}: {detail}")]
     Transport {
@@ -130,15 +140,66 @@ paged!(crate::dto::OverridePage, crate::dto::OverrideDto);
 paged!(crate::dto::NetworkPage, crate::dto::NetworkDto);
 paged!(crate::dto::DrillPage, crate::dto::DrillDto);
 
-/// A client of one API base URL with an optional bearer token. Cheap to clone.
+/// A client of one or several API base URLs (`http://a:8053,http://b:8053`, tried in
+/// order) with an optional bearer token. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
     /// The HTTP client.
     http: reqwest::Client,
-    /// `http://host:port`, without a trailing slash.
-    base: String,
+    /// Every base URL (`http://host:port`, without a trailing slash), in the order given; a call moves to the next when one is unreachable.
+    bases: Arc<[String]>,
+    /// The index into `bases` that answered last: later calls start there, so a dead first
+    /// address costs one refused connection, not one per call.
+    preferred: Arc<AtomicUsize>,
+    /// How long a call keeps retrying refusals that are known not to have been applied
+    /// (see `retry_class`) with backoff; zero: one pass over `bases`.
+    retry_within: Duration,
     /// The bearer token.
     token: Option<String>,
+}
+
+/// What a failed attempt allows: whether the same request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryClass {
+    /// The request never reached a server (connection refused, unreachable, DNS): send it
+    /// to the next address at once.
+    NextAddress,
+    /// The server refused it and says nothing was written (no leader, no quorum, not the
+    /// leader), or it was a read: send it again after a backoff, to any address.
+    Backoff,
+    /// Final: an answer to give the caller, or a write whose outcome is unknown (sending
+    /// it again could apply it twice).
+    Final,
+}
+
+/// Messages of `503` refusals the store gives only when nothing was proposed
+/// (`gslb_store::raft::WriteError`'s `NoLeader`, `NoQuorum`, `NotLeader`, and the follower
+/// that did not forward because its leader had gone silent).
+const NOT_APPLIED_503: [&str; 4] = [
+    "no leader known",
+    "nothing was written",
+    "is not the leader",
+    "nothing was forwarded",
+];
+
+/// Whether `error`, met sending a `method` request, may be retried and how. Reads (GET,
+/// HEAD) are always safe to repeat; a write is repeated only when it is known not to have
+/// been applied.
+pub fn retry_class(method: &Method, error: &ClientError) -> RetryClass {
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    match error {
+        ClientError::Unreachable { .. } => RetryClass::NextAddress,
+        ClientError::Transport { .. } if read => RetryClass::Backoff,
+        ClientError::Api { status: 503, body }
+            if read
+                || NOT_APPLIED_503
+                    .iter()
+                    .any(|text| body.message.contains(text)) =>
+        {
+            RetryClass::Backoff
+        }
+        _ => RetryClass::Final,
+    }
 }
 
 /// A successful answer: its body and headers.
@@ -158,15 +219,26 @@ impl Client {
     }
 
     /// A client of `base` whose https connections trust as `tls` says (gslbctl's
-    /// `--ca-cert`, a prober's `[control.tls].ca`).
+    /// `--ca-cert`, a prober's `[control.tls].ca`). `base` may list several URLs separated
+    /// by commas; they are tried in order.
     pub fn with_tls(
         base: &str,
         token: Option<String>,
         tls: &ClientTls,
     ) -> Result<Client, ClientError> {
-        let base = base.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(ClientError::BadUrl(base));
+        let bases: Vec<String> = base
+            .split(',')
+            .map(|one| one.trim().trim_end_matches('/').to_string())
+            .filter(|one| !one.is_empty())
+            .collect();
+        if bases.is_empty() {
+            return Err(ClientError::BadUrl(base.to_string()));
+        }
+        if let Some(bad) = bases
+            .iter()
+            .find(|one| !(one.starts_with("http://") || one.starts_with("https://")))
+        {
+            return Err(ClientError::BadUrl(bad.clone()));
         }
         let http = tls
             .builder()
@@ -174,18 +246,34 @@ impl Client {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|error| ClientError::Transport {
-                url: base.clone(),
+                url: base.to_string(),
                 detail: error.to_string(),
             })?;
-        Ok(Client { http, base, token })
+        Ok(Client {
+            http,
+            bases: bases.into(),
+            preferred: Arc::new(AtomicUsize::new(0)),
+            retry_within: Duration::ZERO,
+            token,
+        })
     }
 
-    /// The base URL.
+    /// This client, retrying refusals known not to have been applied (and reads) with
+    /// backoff for up to `budget` per call (gslbctl passes its `--timeout`).
+    pub fn retrying_within(mut self, budget: Duration) -> Client {
+        self.retry_within = budget;
+        self
+    }
+
+    /// The base URL that answered last (the first one before any call).
     pub fn base(&self) -> &str {
-        &self.base
+        &self.bases[self.preferred.load(Ordering::Relaxed) % self.bases.len()]
     }
 
-    /// Sends a request and returns the raw response when it succeeded.
+    /// Sends a request and returns the raw response when it succeeded: to each base URL in
+    /// turn, starting with the one that answered last, moving on when one cannot be
+    /// connected to, and repeating refusals that `retry_class` allows with backoff inside
+    /// `retry_within`.
     pub async fn send(
         &self,
         method: Method,
@@ -193,7 +281,49 @@ impl Client {
         body: Option<(Vec<u8>, &'static str)>,
         headers: HeaderMap,
     ) -> Result<reqwest::Response, ClientError> {
-        let url = format!("{}{path}", self.base);
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let first = self.preferred.load(Ordering::Relaxed);
+            let mut last_error = None;
+            for step in 0..self.bases.len() {
+                let index = (first + step) % self.bases.len();
+                let attempt = self
+                    .send_to(&self.bases[index], &method, path, &body, &headers)
+                    .await;
+                match attempt {
+                    Ok(response) => {
+                        self.preferred.store(index, Ordering::Relaxed);
+                        return Ok(response);
+                    }
+                    Err(error) => match retry_class(&method, &error) {
+                        RetryClass::Final => return Err(error),
+                        RetryClass::NextAddress | RetryClass::Backoff => last_error = Some(error),
+                    },
+                }
+            }
+            let error = last_error.unwrap_or_else(|| ClientError::BadUrl(String::new()));
+            if started.elapsed() + delay > self.retry_within {
+                return Err(error);
+            }
+            tracing::debug!("retrying {method} {path} in {delay:?}: {error}");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+    }
+
+    /// One attempt of `send` against `base`.
+    async fn send_to(
+        &self,
+        base: &str,
+        method: &Method,
+        path: &str,
+        body: &Option<(Vec<u8>, &'static str)>,
+        headers: &HeaderMap,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = format!("{base}{path}");
+        let method = method.clone();
+        let headers = headers.clone();
         let mut request = self.http.request(method, &url).headers(headers);
         if let Some(token) = &self.token {
             if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
@@ -201,15 +331,24 @@ impl Client {
             }
         }
         if let Some((bytes, content_type)) = body {
-            request = request.header(CONTENT_TYPE, content_type).body(bytes);
+            request = request
+                .header(CONTENT_TYPE, *content_type)
+                .body(bytes.clone());
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| ClientError::Transport {
-                url: url.clone(),
-                detail: error_chain(&error),
-            })?;
+        let response = request.send().await.map_err(|error| {
+            let detail = error_chain(&error);
+            if error.is_connect() {
+                ClientError::Unreachable {
+                    url: url.clone(),
+                    detail,
+                }
+            } else {
+                ClientError::Transport {
+                    url: url.clone(),
+                    detail,
+                }
+            }
+        })?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -581,6 +720,30 @@ impl Client {
             .body)
     }
 
+    /// `create_token` for `vantage`: an `observe` token that may report only for that
+    /// vantage (sent as `"vantage"` in the body; a server without per-vantage tokens refuses
+    /// the unknown field rather than create a token that speaks for every vantage).
+    pub async fn create_token_for(
+        &self,
+        request: &TokenCreate,
+        vantage: Option<String>,
+    ) -> Result<TokenCreated, ClientError> {
+        let Some(vantage) = vantage else {
+            return self.create_token(request).await;
+        };
+        let mut body = serde_json::to_value(request).map_err(|error| ClientError::Decode {
+            url: "/v1/tokens".to_string(),
+            detail: error.to_string(),
+        })?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("vantage".to_string(), serde_json::Value::String(vantage));
+        }
+        Ok(self
+            .call(Method::POST, "/v1/tokens", Some(&body), HeaderMap::new())
+            .await?
+            .body)
+    }
+
     /// Deletes a token.
     pub async fn delete_token(&self, id: &str) -> Result<WriteResult, ClientError> {
         let path = format!("/v1/tokens/{}", segment(id));
@@ -662,7 +825,7 @@ impl Client {
     /// Returns the bytes and the base URL that served them.
     pub async fn snapshot_from_leader(&self) -> Result<(Vec<u8>, String), ClientError> {
         match self.snapshot(false).await {
-            Ok(bytes) => Ok((bytes, self.base.clone())),
+            Ok(bytes) => Ok((bytes, self.base().to_string())),
             Err(refused @ ClientError::Api { status: 409, .. }) => {
                 let status = self.cluster().await?;
                 let leader = status
@@ -680,14 +843,14 @@ impl Client {
                 let Some(addr) = leader.and(status.node.leader_addr.or(recorded)) else {
                     return Err(refused);
                 };
-                let scheme = if self.base.starts_with("https://") {
+                let scheme = if self.base().starts_with("https://") {
                     "https"
                 } else {
                     "http"
                 };
                 let leader = Client::new(&format!("{scheme}://{addr}"), self.token.clone())?;
                 let bytes = leader.snapshot(false).await?;
-                Ok((bytes, leader.base))
+                Ok((bytes, leader.base().to_string()))
             }
             Err(error) => Err(error),
         }
@@ -732,6 +895,21 @@ impl Client {
     /// The audit log.
     pub async fn audit(&self) -> Result<Vec<AuditEntryDto>, ClientError> {
         self.list_all::<AuditPage>("/v1/audit").await
+    }
+
+    /// Server-side apply of a declarative document (`POST /v1/apply`): the diff and, unless
+    /// `dry_run`, the version written.
+    pub async fn apply(
+        &self,
+        document: &crate::apply::ApplyDocument,
+        dry_run: bool,
+        prune: bool,
+    ) -> Result<crate::apply::ApplyResult, ClientError> {
+        let path = format!("/v1/apply?dry_run={dry_run}&prune={prune}");
+        Ok(self
+            .call(Method::POST, &path, Some(document), HeaderMap::new())
+            .await?
+            .body)
     }
 
     /// Applies several changes atomically.
@@ -794,4 +972,84 @@ fn type_text(rtype: impl Serialize) -> String {
         .ok()
         .and_then(|value| value.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unavailable(message: &str) -> ClientError {
+        ClientError::Api {
+            status: 503,
+            body: ErrorBody {
+                code: "unavailable".to_string(),
+                message: message.to_string(),
+                fields: Vec::new(),
+            },
+        }
+    }
+
+    fn check(method: Method, error: ClientError, expected: RetryClass) {
+        assert_eq!(
+            retry_class(&method, &error),
+            expected,
+            "{method} after {error}"
+        );
+    }
+
+    /// A write is sent again only when it cannot have been applied; reads always may be.
+    #[test]
+    fn only_refusals_known_not_applied_are_retried() {
+        let refused = || ClientError::Unreachable {
+            url: "http://127.0.0.1:1/v1/zones".to_string(),
+            detail: "connection refused".to_string(),
+        };
+        let broken = || ClientError::Transport {
+            url: "http://127.0.0.1:1/v1/zones".to_string(),
+            detail: "connection reset".to_string(),
+        };
+        // The store's own words (gslb_store::raft::WriteError) for "nothing was proposed".
+        let no_leader = "no leader known; retry later";
+        let no_quorum = "no quorum: node 1 has not heard from a majority of voters for 3000 ms; \
+                         nothing was written, retry on the majority side";
+        let moved = "node is not the leader (leader: Some(2))";
+        let not_forwarded = "write outcome unknown: node 2 has not heard from leader 1 for \
+                             1200 ms (longer than the election timeout, 1000 ms): cut off from \
+                             it or it is down; nothing was forwarded, retry on another node";
+        let unknown = "write outcome unknown: node 2 lost contact with leader 1 while the \
+                       forwarded write was in flight; the write may or may not have happened";
+        for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+            check(method.clone(), refused(), RetryClass::NextAddress);
+            for message in [no_leader, no_quorum, moved, not_forwarded] {
+                check(method.clone(), unavailable(message), RetryClass::Backoff);
+            }
+        }
+        check(Method::GET, broken(), RetryClass::Backoff);
+        check(Method::GET, unavailable(unknown), RetryClass::Backoff);
+        for method in [Method::POST, Method::PUT, Method::DELETE] {
+            check(method.clone(), broken(), RetryClass::Final);
+            check(method.clone(), unavailable(unknown), RetryClass::Final);
+        }
+        let invalid = ClientError::Api {
+            status: 422,
+            body: ErrorBody {
+                code: "invalid".to_string(),
+                message: "invalid request".to_string(),
+                fields: Vec::new(),
+            },
+        };
+        check(Method::GET, invalid, RetryClass::Final);
+    }
+
+    /// Several base URLs are read from one comma-separated `--api`; a bad one is named.
+    #[test]
+    fn several_base_urls_are_accepted_and_checked() {
+        let client = Client::new("http://127.0.0.1:1/, http://127.0.0.1:2", None).unwrap();
+        assert_eq!(&*client.bases, ["http://127.0.0.1:1", "http://127.0.0.1:2"]);
+        assert_eq!(client.base(), "http://127.0.0.1:1");
+        match Client::new("http://127.0.0.1:1,127.0.0.1:2", None) {
+            Err(ClientError::BadUrl(bad)) => assert_eq!(bad, "127.0.0.1:2"),
+            other => panic!("expected a bad url, got {other:?}"),
+        }
+    }
 }

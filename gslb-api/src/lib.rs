@@ -24,6 +24,8 @@
 //! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/learners/{id}` DELETE,
 //!   `/v1/cluster/voters` PUT,
 //!   `/v1/cluster/snapshot` GET (a backup file; admin).
+//! - `/v1/apply` POST (server-side apply of a declarative document, `?dry_run&prune`;
+//!   the diff per kind, one Raft entry);
 //! - `/v1/changes` POST (atomic batch, one Raft entry); `/v1/changes/{version}` GET
 //!   (`PENDING` / `INSYNC`); `/v1/audit` GET.
 //! - `/v1/health` GET; `/v1/observations` POST (prober); `/v1/resolve` GET.
@@ -34,6 +36,7 @@
 //!
 //! Code map:
 //! - `dto`: the JSON types, apart from the model, converted by hand.
+//! - `apply`: server-side apply, one generic reconcile over resource kinds.
 //! - `routes`: one file per resource; `routes::mod` has the write path every route shares.
 //! - `auth`: bearer tokens (sha256, constant-time), scopes by method and path, `Caller`.
 //! - `extract`: JSON bodies with field paths, ETags and preconditions, pagination.
@@ -57,6 +60,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod apply;
 pub mod auth;
 pub mod client;
 pub mod drills;
@@ -95,8 +99,8 @@ pub use gslb_model::model;
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    changes, checks, cluster, drills as drill_routes, endpoints, gslb_records, health, networks,
-    ops, overrides, records, regions, resolve, tokens, zones,
+    apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints,
+    gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens, zones,
 };
 
 /// How the API of one node behaves.
@@ -296,6 +300,7 @@ fn documented_routes() -> (
         .routes(routes!(cluster::change_voters))
         .routes(routes!(cluster::get_snapshot))
         .routes(routes!(changes::post_changes))
+        .routes(routes!(apply_routes::post_apply))
         .routes(routes!(changes::get_change))
         .routes(routes!(changes::list_audit))
         .routes(routes!(

@@ -967,6 +967,7 @@ async fn openapi_documents_every_route() {
         ("/v1/cluster/voters", &["put"]),
         ("/v1/cluster/snapshot", &["get"]),
         ("/v1/changes", &["post"]),
+        ("/v1/apply", &["post"]),
         ("/v1/changes/{version}", &["get"]),
         ("/v1/audit", &["get"]),
         ("/v1/checks", &["get", "post"]),
@@ -995,6 +996,13 @@ async fn openapi_documents_every_route() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["schemas"]["ApplyDocument"].is_object());
+    assert!(doc["components"]["schemas"]["ApplyResult"].is_object());
+    let apply_params = doc["paths"]["/v1/apply"]["post"]["parameters"].to_string();
+    assert!(
+        apply_params.contains("dry_run") && apply_params.contains("prune"),
+        "{apply_params}"
+    );
     assert!(doc["paths"]["/v1/regions/{id}"]["put"]["responses"]["412"].is_object());
     assert!(
         doc["components"]["schemas"]["TcpDto"]["additionalProperties"].is_null(),

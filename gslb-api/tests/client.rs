@@ -95,7 +95,7 @@ async fn client_drives_every_resource() {
     let missing = Client::new("http://127.0.0.1:9", None).unwrap();
     assert!(matches!(
         missing.list_zones().await.unwrap_err(),
-        ClientError::Transport { .. }
+        ClientError::Unreachable { .. }
     ));
     node.stop().await;
 }

@@ -5,6 +5,7 @@
 //! leader, forwarded from other nodes, one Raft entry) → wait until this node serves the new
 //! version (read-your-writes) → answer `WriteResult` with the new ETag.
 
+pub mod apply;
 pub mod changes;
 pub mod checks;
 pub mod cluster;
@@ -110,10 +111,24 @@ impl ApiContext {
         delete: bool,
         strip: &str,
     ) -> Result<WriteOutcome, ApiError> {
-        let outcome =
-            self.node.write(command, actor).await.map_err(|error| {
-                ApiError::from_write(error, delete, |path| body_path(path, strip))
-            })?;
+        self.write_named(command, actor, delete, |path| body_path(path, strip))
+            .await
+    }
+
+    /// `write`, naming faults with `rename(store path)` (server-side apply names the
+    /// document's items).
+    pub async fn write_named(
+        &self,
+        command: Command,
+        actor: Actor,
+        delete: bool,
+        rename: impl Fn(&str) -> String,
+    ) -> Result<WriteOutcome, ApiError> {
+        let outcome = self
+            .node
+            .write(command, actor)
+            .await
+            .map_err(|error| ApiError::from_write(error, delete, rename))?;
         if self
             .node
             .wait_for_version(outcome.version, self.options.write_wait)

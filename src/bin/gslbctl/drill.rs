@@ -15,7 +15,11 @@ use gslb_api::drills::DrillPlan;
 use gslb_api::dto::DrillDto;
 use gslb_api::routes::drills::{PlanRequest, StartRequest};
 
-use crate::{format_millis, parse_duration, print_table, Ctl, Output};
+use gslb_api::drills::report::format_millis;
+
+use crate::ctl::Ctl;
+use crate::print::print_table;
+use crate::{parse_duration, Output};
 
 /// How a drill takes its region out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

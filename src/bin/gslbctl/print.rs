@@ -1,0 +1,388 @@
+//! The human tables of every resource (`-o table`); JSON and YAML are `Ctl::show`'s.
+
+use gslb_api::drills::report::format_millis;
+use gslb_api::dto::{
+    AuditEntryDto, ClusterStatus, EndpointDto, RecordSetDto, RegionDto, TokenDto, ZoneSummary,
+};
+
+use serde_json::Value;
+
+use crate::ctl::type_name;
+
+/// Prints rows under headers, columns padded to their widest cell.
+pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in &rows {
+        for (index, cell) in row.iter().enumerate() {
+            if let Some(width) = widths.get_mut(index) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(index, cell)| format!("{cell:<width$}", width = widths[index]))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(headers.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row);
+    }
+}
+
+pub(crate) fn zone_table(zones: &[ZoneSummary]) {
+    print_table(
+        &["APEX", "SERIAL", "RECORD SETS"],
+        zones
+            .iter()
+            .map(|z| {
+                vec![
+                    z.apex.clone(),
+                    z.serial.to_string(),
+                    z.record_sets.to_string(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn record_table(records: &[RecordSetDto]) {
+    print_table(
+        &["NAME", "TYPE", "TTL", "DATA"],
+        records
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    type_name(r.rtype),
+                    r.ttl.map(|t| t.to_string()).unwrap_or_default(),
+                    r.data.join(", "),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn region_table(regions: &[RegionDto]) {
+    print_table(
+        &["ID", "LAT", "LON", "COUNTRY", "CONTINENT", "CAPACITY"],
+        regions
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    r.location.lat.to_string(),
+                    r.location.lon.to_string(),
+                    r.location.country.clone(),
+                    r.location.continent.clone(),
+                    r.capacity
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".to_string()),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn network_table(networks: &[gslb_api::dto::NetworkDto]) {
+    let or_dash = |text: Option<String>| text.unwrap_or_else(|| "-".to_string());
+    print_table(
+        &[
+            "CIDR",
+            "CONTINENT",
+            "COUNTRY",
+            "SUBDIVISION",
+            "ASN",
+            "LAT",
+            "LON",
+        ],
+        networks
+            .iter()
+            .map(|n| {
+                vec![
+                    n.cidr.clone(),
+                    or_dash(n.continent.clone()),
+                    or_dash(n.country.clone()),
+                    or_dash(n.subdivision.clone()),
+                    or_dash(n.asn.map(|asn| asn.to_string())),
+                    or_dash(n.lat.map(|lat| lat.to_string())),
+                    or_dash(n.lon.map(|lon| lon.to_string())),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn endpoint_table(endpoints: &[EndpointDto]) {
+    print_table(
+        &["ID", "REGION", "TARGET", "WEIGHT", "ENABLED", "LABELS"],
+        endpoints
+            .iter()
+            .map(|e| {
+                vec![
+                    e.id.clone(),
+                    e.region.clone(),
+                    e.address
+                        .clone()
+                        .or_else(|| e.cname.clone())
+                        .unwrap_or_default(),
+                    e.weight.to_string(),
+                    e.enabled.to_string(),
+                    e.labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn token_table(tokens: &[TokenDto]) {
+    print_table(
+        &["ID", "SCOPES", "EXPIRES"],
+        tokens
+            .iter()
+            .map(|t| {
+                vec![
+                    t.id.clone(),
+                    t.scopes
+                        .iter()
+                        .map(|s| format!("{s:?}").to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    t.expires_at
+                        .map(format_millis)
+                        .unwrap_or_else(|| "never".to_string()),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn override_table(rules: &[gslb_api::dto::OverrideDto]) {
+    print_table(
+        &["ID", "TARGET", "ACTION", "EXPIRES", "REASON"],
+        rules
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    match (&r.region, &r.endpoint) {
+                        (Some(region), _) => format!("region/{region}"),
+                        (_, Some(endpoint)) => format!("endpoint/{endpoint}"),
+                        _ => "-".to_string(),
+                    },
+                    format!("{:?}", r.action).to_lowercase(),
+                    r.expires_at
+                        .map(format_millis)
+                        .unwrap_or_else(|| "never".to_string()),
+                    r.reason.clone(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn gslb_record_table(records: &[gslb_api::dto::GslbRecordDto]) {
+    print_table(
+        &["NAME", "TYPE", "TTL", "POLICY", "WHEN ALL DOWN", "GUARD"],
+        records
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    type_name(r.rtype),
+                    r.ttl.to_string(),
+                    serde_json::to_string(&r.policy).unwrap_or_default(),
+                    serde_json::to_value(&r.when_all_down)
+                        .map(|v| match v {
+                            Value::String(text) => text,
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default(),
+                    r.split_brain_guard.to_string(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn check_table(checks: &[gslb_api::dto::CheckDto]) {
+    print_table(
+        &[
+            "ID",
+            "SUBJECT",
+            "TYPE",
+            "TARGET",
+            "INTERVAL",
+            "RISE/FALL",
+            "VANTAGES",
+        ],
+        checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    match (&c.endpoint, &c.region) {
+                        (Some(endpoint), _) => format!("endpoint/{endpoint}"),
+                        (_, Some(region)) => format!("region/{region}"),
+                        _ => "-".to_string(),
+                    },
+                    serde_json::to_value(&c.kind)
+                        .ok()
+                        .and_then(|kind| kind["type"].as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    c.target.clone().unwrap_or_else(|| "-".to_string()),
+                    format!("{}ms", c.interval_ms),
+                    format!("{}/{}", c.rise, c.fall),
+                    if c.vantages.is_empty() {
+                        "all".to_string()
+                    } else {
+                        c.vantages.join(",")
+                    },
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn drill_table(drills: &[gslb_api::dto::DrillDto]) {
+    print_table(
+        &["ID", "REGION", "MODE", "STATUS", "STARTED", "ENDS"],
+        drills
+            .iter()
+            .map(|d| {
+                vec![
+                    d.id.clone(),
+                    d.region.clone(),
+                    d.mode.clone(),
+                    d.status.clone(),
+                    format_millis(d.started_at),
+                    format_millis(d.planned_end),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn health_table(health: &gslb_api::dto::health::HealthDto) {
+    let status = |s: gslb_api::dto::health::StatusDto| format!("{s:?}").to_uppercase();
+    let votes = |v: &gslb_api::dto::health::VotesDto| {
+        format!(
+            "{}/{} up (quorum {}, {} stale)",
+            v.up, v.total, v.quorum, v.stale
+        )
+    };
+    println!("REGIONS");
+    print_table(
+        &["ID", "STATUS", "DEEP", "ENDPOINTS UP", "VOTES", "LEASE"],
+        health
+            .regions
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    status(r.status),
+                    status(r.deep),
+                    format!(
+                        "{}/{} (need {})",
+                        r.endpoints_up, r.endpoints_enabled, r.min_healthy
+                    ),
+                    votes(&r.votes),
+                    r.lease_expires_at
+                        .map(format_millis)
+                        .unwrap_or_else(|| "-".to_string()),
+                ]
+            })
+            .collect(),
+    );
+    println!("\nENDPOINTS");
+    print_table(
+        &["ID", "STATUS", "VOTES"],
+        health
+            .endpoints
+            .iter()
+            .map(|e| vec![e.id.clone(), status(e.status), votes(&e.votes)])
+            .collect(),
+    );
+    println!("\nCHECKS");
+    print_table(
+        &["ID", "STATUS", "VOTES", "ERRORS"],
+        health
+            .checks
+            .iter()
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    status(c.status),
+                    votes(&c.votes),
+                    c.errors
+                        .iter()
+                        .map(|(vantage, error)| format!("{vantage}: {error}"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn audit_table(entries: &[AuditEntryDto]) {
+    print_table(
+        &["VERSION", "AT", "WHO", "FROM", "WHAT"],
+        entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.version.to_string(),
+                    format_millis(e.at),
+                    e.who.clone(),
+                    e.from.clone().unwrap_or_else(|| "-".to_string()),
+                    e.summary.clone(),
+                ]
+            })
+            .collect(),
+    );
+}
+
+pub(crate) fn cluster_table(status: &ClusterStatus) {
+    let node = &status.node;
+    println!(
+        "node {}  role {}  term {}  leader {}  applied {}  version {}  {}",
+        node.id,
+        node.role,
+        node.term,
+        node.leader
+            .map(|l| l.to_string())
+            .unwrap_or_else(|| "none".to_string()),
+        node.applied_index,
+        status.version,
+        if node.stale { "STALE" } else { "fresh" }
+    );
+    println!("voters {:?}  learners {:?}", node.voters, node.learners);
+    if !status.members.is_empty() {
+        println!();
+        print_table(
+            &["ID", "ADDR", "ROLE", "RUNS", "REGION", "APPLIED"],
+            status
+                .members
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.id.to_string(),
+                        m.addr.clone(),
+                        m.raft_role.clone(),
+                        m.roles.join(","),
+                        m.region.clone().unwrap_or_else(|| "-".to_string()),
+                        m.applied_index.to_string(),
+                    ]
+                })
+                .collect(),
+        );
+    }
+}

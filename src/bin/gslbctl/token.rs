@@ -1,0 +1,44 @@
+//! `token create|list|delete`: API tokens (admin); a secret is shown once.
+
+use anyhow::Result;
+use gslb_api::dto::TokenCreate;
+
+use crate::ctl::Ctl;
+use crate::print::token_table;
+use crate::TokenCommand;
+
+/// Runs one `token` command.
+pub(crate) async fn run(ctl: &Ctl, command: TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Create {
+            id,
+            scopes,
+            expires_at,
+            vantage,
+        } => {
+            let request = TokenCreate {
+                id,
+                scopes,
+                expires_at,
+                secret: None,
+            };
+            let created = ctl.client.create_token_for(&request, vantage).await?;
+            ctl.show(&created, || {
+                println!(
+                    "token {} created; its secret (shown once):",
+                    created.token.id
+                );
+                println!("{}", created.secret);
+            })?;
+            ctl.after_write(created.version).await
+        }
+        TokenCommand::List => {
+            let tokens = ctl.client.list_tokens().await?;
+            ctl.show(&tokens, || token_table(&tokens))
+        }
+        TokenCommand::Delete { id } => {
+            let result = ctl.client.delete_token(&id).await?;
+            ctl.written(&format!("token {id} deleted"), result).await
+        }
+    }
+}
