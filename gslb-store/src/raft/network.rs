@@ -67,6 +67,15 @@ pub enum RpcFailure {
     },
 }
 
+impl RpcFailure {
+    /// Whether the request certainly never reached the peer: the connection (TCP, or the TLS
+    /// handshake) could not be made, so nothing was sent. Everything else (a timeout, a reset
+    /// mid-exchange, an unreadable reply) may have been acted on.
+    pub fn never_sent(&self) -> bool {
+        matches!(self, RpcFailure::Http { source, .. } if source.is_connect())
+    }
+}
+
 /// How a node's HTTP clients reach other nodes: plain HTTP (the default), or https when the
 /// cluster's listeners speak TLS, trusting either the system roots or only the configured
 /// CAs. Cheap to clone.

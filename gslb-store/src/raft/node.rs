@@ -1314,6 +1314,16 @@ impl NodeHandle {
                 Ok(outcome)
             }
             Ok(Err(error)) => Err(error),
+            // A leader that was just killed refuses connections for up to an election
+            // timeout before a new one is known: nothing left this node, so the client may
+            // safely retry (gslbctl retries what says "nothing was forwarded").
+            Err(failure) if failure.never_sent() => Err(WriteError::Unavailable {
+                detail: format!(
+                    "node {} could not reach leader {leader} ({failure}); nothing was \
+                     forwarded, retry on another node",
+                    self.inner.id
+                ),
+            }),
             Err(failure) => Err(WriteError::Unavailable {
                 detail: failure.to_string(),
             }),
