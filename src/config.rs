@@ -56,6 +56,14 @@
 //! api_token_file = "/etc/gslb/api-token"             # or api_token = "..."
 //! stale_after = "30s"        # no leader contact this long: /readyz and metrics say stale
 //! metrics_open = false       # true serves /metrics without a token
+//! # [control.limits]         # optional table (after the keys of [control]); defaults:
+//! # header_read_timeout = "10s"     # a request header must arrive within this
+//! # idle_timeout = "60s"            # a silent connection is closed (> 30 s request timeout)
+//! # max_connections = 512           # at once, connections from cluster members not counted
+//! # max_connections_per_source = 64 # at once from one address
+//! # max_body_bytes = 4194304        # larger bodies get 413 naming the limit
+//! # auth_failure_burst = 20         # failed logins in a row from one address, then 429
+//! # auth_failures_per_minute = 30   # ... and this many a minute after that
 //! role = "voter"             # voter | learner (default: learner with [dns] or [prober])
 //! bootstrap = { voters = { 1 = "10.0.0.1:8061", 2 = "10.0.0.2:8061", 3 = "10.0.0.3:8061" } }
 //! # seeds = ["10.0.0.1:8061"] # instead of bootstrap: join an existing cluster
@@ -406,6 +414,131 @@ pub struct RawControl {
     pub raft: RawRaft,
     /// `[control.tls]`: absent = plain HTTP.
     pub tls: Option<RawTls>,
+    /// `[control.limits]`: the HTTP listener's caps and timeouts.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[control.limits]`: what bounds the control HTTP listener (`gslb_api::listener`) and
+/// failed logins. Every key is optional; the defaults are `gslb_api::listener::DEFAULT_*`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// A request header must arrive within this of its first byte (default 10s).
+    pub header_read_timeout: Option<Sp<String>>,
+    /// A connection silent this long is closed (default 60s; above the 30 s request timeout).
+    pub idle_timeout: Option<Sp<String>>,
+    /// Connections at once, members' not counted (default 512).
+    pub max_connections: Option<Sp<usize>>,
+    /// Connections at once from one address (default 64).
+    pub max_connections_per_source: Option<Sp<usize>>,
+    /// Largest request body in bytes; larger ones get 413 naming the limit (default 4 MiB).
+    pub max_body_bytes: Option<Sp<usize>>,
+    /// Failed logins one address may make in a row before it gets 429 (default 20).
+    pub auth_failure_burst: Option<Sp<u32>>,
+    /// Failed logins a throttled address earns back per minute (default 30).
+    pub auth_failures_per_minute: Option<Sp<u32>>,
+}
+
+/// The validated `[control.limits]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlLimits {
+    /// Caps and timeouts of the listener.
+    pub listener: gslb_api::listener::ListenerLimits,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Failed logins in a row before 429.
+    pub auth_failure_burst: u32,
+    /// Failed logins earned back per minute.
+    pub auth_failures_per_minute: u32,
+}
+
+/// Checks `[control.limits]`: durations parse and are > 0, counts are > 0, and the idle
+/// timeout exceeds the request timeout (a slow request is not cut as idle).
+fn control_limits(raw: &RawLimits, problems: &mut Problems<'_>) -> ControlLimits {
+    let defaults = gslb_api::ApiOptions::default();
+    let mut listener = defaults.listener;
+    let mut positive_duration = |entry: &Option<Sp<String>>, field: &str, target: &mut Duration| {
+        if let Some(entry) = entry {
+            let value = duration(entry, field, problems);
+            if value.is_zero() {
+                problems.push(entry.span(), field, "must be > 0");
+            }
+            *target = value;
+        }
+    };
+    positive_duration(
+        &raw.header_read_timeout,
+        "control.limits.header_read_timeout",
+        &mut listener.header_read_timeout,
+    );
+    positive_duration(
+        &raw.idle_timeout,
+        "control.limits.idle_timeout",
+        &mut listener.idle_timeout,
+    );
+    if let Some(entry) = &raw.idle_timeout {
+        if listener.idle_timeout <= defaults.request_timeout && !listener.idle_timeout.is_zero() {
+            problems.push(
+                entry.span(),
+                "control.limits.idle_timeout",
+                format!(
+                    "must exceed the request timeout of {:?}, got {:?}",
+                    defaults.request_timeout, listener.idle_timeout
+                ),
+            );
+        }
+    }
+    fn count<T: Copy + Default + PartialEq>(
+        entry: &Option<Sp<T>>,
+        field: &str,
+        problems: &mut Problems<'_>,
+        target: &mut T,
+    ) {
+        if let Some(entry) = entry {
+            if *entry.get_ref() == T::default() {
+                problems.push(entry.span(), field, "must be > 0, got 0");
+            }
+            *target = *entry.get_ref();
+        }
+    }
+    count(
+        &raw.max_connections,
+        "control.limits.max_connections",
+        problems,
+        &mut listener.max_connections,
+    );
+    count(
+        &raw.max_connections_per_source,
+        "control.limits.max_connections_per_source",
+        problems,
+        &mut listener.max_connections_per_source,
+    );
+    let mut limits = ControlLimits {
+        listener,
+        max_body_bytes: defaults.max_body_bytes,
+        auth_failure_burst: defaults.auth_failure_burst,
+        auth_failures_per_minute: defaults.auth_failures_per_minute,
+    };
+    count(
+        &raw.max_body_bytes,
+        "control.limits.max_body_bytes",
+        problems,
+        &mut limits.max_body_bytes,
+    );
+    count(
+        &raw.auth_failure_burst,
+        "control.limits.auth_failure_burst",
+        problems,
+        &mut limits.auth_failure_burst,
+    );
+    count(
+        &raw.auth_failures_per_minute,
+        "control.limits.auth_failures_per_minute",
+        problems,
+        &mut limits.auth_failures_per_minute,
+    );
+    limits
 }
 
 /// `[control.tls]`: the node's HTTP listener speaks only TLS and it calls peers with https.
@@ -569,6 +702,8 @@ pub struct ControlConfig {
     pub tls: Option<TlsSettings>,
     /// How this node calls peers' (and its own) HTTP: plain, or https with `[control.tls].ca`.
     pub peer_tls: ClientTls,
+    /// `[control.limits]`, validated.
+    pub limits: ControlLimits,
 }
 
 /// The validated `[control.tls]` section.
@@ -1511,6 +1646,7 @@ fn control(
         Some(tls) => tls_settings(tls, base, problems),
         None => (None, Some(ClientTls::plain())),
     };
+    let limits = control_limits(&raw.limits, problems);
 
     if problems.found.len() > before {
         return None;
@@ -1530,6 +1666,7 @@ fn control(
         metrics_open: raw.metrics_open,
         tls,
         peer_tls: peer_tls?,
+        limits,
     })
 }
 

@@ -255,6 +255,9 @@ struct Plan {
     nodes: Vec<(String, Role, String)>,
     /// The API's admin token.
     token: String,
+    /// Each prober's own observe token, (vantage, secret), to create on a fresh cluster:
+    /// a prober speaks only for its vantage and never holds the admin token.
+    prober_tokens: Vec<(String, String)>,
     /// True when an earlier run's cluster is resumed.
     resumed: bool,
 }
@@ -299,7 +302,7 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
         wait_until_answering(node, DEMO_ZONE, 6, 0)?;
     }
     let api = format!("http://{}", nodes.0[REGIONS.len()].http);
-    runtime.block_on(write_sample(&api, &plan.token, &nodes.0))?;
+    runtime.block_on(write_sample(&api, &plan, &nodes.0))?;
     if WITH_PROBERS {
         // `db` answers a region once the probers confirmed its replication (a lease): wait
         // for all of them, so the first `dig` shows the whole picture.
@@ -448,11 +451,14 @@ fn sample_batch(nodes: &[Node]) -> anyhow::Result<gslb_api::dto::BatchRequest> {
 /// Writes the sample regions, endpoints, checks and GSLB records through the API (one
 /// atomic batch, idempotent on a resumed cluster, where it repoints the checks at this
 /// run's backends) and waits until every DNS node serves it.
-async fn write_sample(api: &str, token: &str, nodes: &[Node]) -> anyhow::Result<()> {
+async fn write_sample(api: &str, plan: &Plan, nodes: &[Node]) -> anyhow::Result<()> {
     let batch = sample_batch(nodes)?;
-    let client = gslb_api::client::Client::new(api, Some(token.to_string()))
+    let client = gslb_api::client::Client::new(api, Some(plan.token.clone()))
         .with_context(|| format!("cannot build a client of {api}"))?;
     let deadline = Instant::now() + START_TIMEOUT;
+    for (vantage, secret) in &plan.prober_tokens {
+        create_prober_token(&client, vantage, secret, deadline).await?;
+    }
     let written = loop {
         match client.batch(&batch).await {
             Ok(written) => break written,
@@ -471,6 +477,36 @@ async fn write_sample(api: &str, token: &str, nodes: &[Node]) -> anyhow::Result<
         .await
         .context("the sample batch did not reach every DNS node")?;
     Ok(())
+}
+
+/// Creates the observe token of the prober of `vantage` (already there on a resumed
+/// cluster: kept).
+async fn create_prober_token(
+    client: &gslb_api::client::Client,
+    vantage: &str,
+    secret: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let request = gslb_api::dto::TokenCreate {
+        id: format!("prober-{vantage}"),
+        scopes: vec![gslb_api::dto::ScopeDto::Prober],
+        expires_at: None,
+        vantage: Some(vantage.to_string()),
+        secret: Some(secret.to_string()),
+    };
+    loop {
+        match client.create_token(&request).await {
+            Ok(_) => return Ok(()),
+            Err(error) if error.status() == Some(409) => return Ok(()),
+            Err(error @ gslb_api::client::ClientError::Api { .. }) => {
+                return Err(error).context("the API refused a prober's token")
+            }
+            Err(error) if Instant::now() >= deadline => {
+                return Err(error).context("cannot create a prober's token")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// Decides every node's config: the saved ones of an earlier run in `data_dir`, or fresh
@@ -497,6 +533,7 @@ fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         return Ok(Plan {
             nodes,
             token,
+            prober_tokens: Vec::new(),
             resumed: true,
         });
     }
@@ -590,10 +627,13 @@ fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         );
         nodes.push((name, Role::Dns, text));
     }
+    let mut prober_tokens = Vec::new();
     if WITH_PROBERS {
         for (index, region) in REGIONS.iter().enumerate() {
             let id = index + 6;
             let name = format!("prober-{}", region.id);
+            let token = format!("gslb_{}", random_hex(24)?);
+            prober_tokens.push((region.id.to_string(), token.clone()));
             let text = format!(
                 "# gslb demo node {name}: the prober of region {} (a Raft learner)\n{}\
                  role = \"learner\"\nseeds = [{seeds}]\n{RAFT_TIMING}\n\
@@ -608,6 +648,7 @@ fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
     Ok(Plan {
         nodes,
         token,
+        prober_tokens,
         resumed: false,
     })
 }

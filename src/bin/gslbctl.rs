@@ -542,6 +542,7 @@ async fn run(cli: Cli) -> Result<()> {
                         id,
                         scopes,
                         expires_at,
+                        vantage: None,
                         secret: None,
                     })
                     .await?;
