@@ -175,3 +175,69 @@ fn a_follower_flooded_with_idle_connections_stays_in_the_cluster() {
         follower.log.text()
     );
 }
+
+/// `GET path` with `token` on `to`, sent from `source`; the status and the whole reply.
+fn get_from(source: &str, to: SocketAddr, path: &str, token: &str) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut stream = runtime.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(SocketAddr::new(source.parse().unwrap(), 0))
+            .unwrap();
+        socket.connect(to).await.unwrap().into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {to}\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut reply).unwrap();
+    let status = reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, reply)
+}
+
+/// What does this test do: one node; an address guessing tokens gets 401 for its first 20
+/// failures, then 429 with `Retry-After` (even for the right token: the answer tells a
+/// guesser nothing), while the right token from another address is still answered.
+#[test]
+fn failed_logins_are_throttled_per_source() {
+    let root = TempDir::new("auth-throttle");
+    let node = ClusterNode::start(&root, 1, Kind::Bootstrap, &[]);
+    wait_until(CONVERGE, "the node to lead", || leader_of(&node) == Some(1));
+    let guesser = "127.0.0.4";
+    for attempt in 0..20 {
+        let (status, reply) = get_from(guesser, node.http, "/v1/zones", "guess-0123456789abcdef");
+        assert_eq!(status, 401, "attempt {attempt}: {reply}");
+    }
+    let (status, reply) = get_from(guesser, node.http, "/v1/zones", "guess-0123456789abcdef");
+    assert_eq!(status, 429, "{reply}");
+    assert!(reply.to_lowercase().contains("retry-after: "), "{reply}");
+    let (status, _) = get_from(guesser, node.http, "/v1/zones", common::cluster::TOKEN);
+    assert_eq!(
+        status, 429,
+        "a throttled source waits even with the right token"
+    );
+    let (status, reply) = get_from("127.0.0.5", node.http, "/v1/zones", common::cluster::TOKEN);
+    assert_eq!(status, 200, "another address is not throttled: {reply}");
+    let log = node.log.text();
+    let lines = log
+        .lines()
+        .filter(|line| line.contains("failed api authentication"))
+        .count();
+    assert!(
+        lines <= 2,
+        "failed logins are summarised, not logged one by one ({lines} lines):\n{log}"
+    );
+}
