@@ -109,6 +109,10 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         // `/v1/resolve` places clients as this node's DNS role would.
         locator: ClientLocator::new(config.geo.networks.clone(), config.geo.database.clone()),
         peer_tls: control.peer_tls.clone(),
+        listener: control.limits.listener,
+        max_body_bytes: control.limits.max_body_bytes,
+        auth_failure_burst: control.limits.auth_failure_burst,
+        auth_failures_per_minute: control.limits.auth_failures_per_minute,
         ..ApiOptions::default()
     };
     let http_shutdown = http_stop.clone().cancelled_owned();

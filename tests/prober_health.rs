@@ -24,8 +24,11 @@ use common::TempDir;
 /// How long setup steps (start, join, first verdicts) may take.
 const CONVERGE: Duration = Duration::from_secs(30);
 
-/// The secret of the token the probers report with (scope `prober`).
-const PROBER_TOKEN: &str = "test-prober-token-0123456789";
+/// The secret of the token the prober of `region` reports with (scope `prober`, vantage
+/// `region`): each prober has its own, and it speaks only for its region.
+fn prober_token(region: &str) -> String {
+    format!("test-prober-token-0123456789-{region}")
+}
 
 /// Check timing: an attempt every second, 500 ms each, up after 2 successes, down after 2
 /// failures.
@@ -182,15 +185,19 @@ impl Setup {
             learner.addresses("www.cp.test") == ["192.0.2.10"]
         });
 
-        eprintln!("-- phase: a prober token, regions, endpoints and http checks");
-        write(
-            voter.http,
-            TOKEN,
-            "POST",
-            "/v1/tokens",
-            &format!(r#"{{"id":"probers","scopes":["prober"],"secret":"{PROBER_TOKEN}"}}"#),
-        );
+        eprintln!("-- phase: a token per prober, regions, endpoints and http checks");
         for ((region, ip), backend) in REGIONS.iter().zip(&backends) {
+            write(
+                voter.http,
+                TOKEN,
+                "POST",
+                "/v1/tokens",
+                &format!(
+                    r#"{{"id":"prober-{region}","scopes":["prober"],"vantage":"{region}",
+                        "secret":"{}"}}"#,
+                    prober_token(region)
+                ),
+            );
             write(
                 voter.http,
                 TOKEN,
@@ -226,8 +233,10 @@ impl Setup {
             .iter()
             .enumerate()
             .map(|(index, (region, _))| {
-                let prober =
-                    format!("[prober]\nvantage = \"{region}\"\ntoken = \"{PROBER_TOKEN}\"\n");
+                let prober = format!(
+                    "[prober]\nvantage = \"{region}\"\ntoken = \"{}\"\n",
+                    prober_token(region)
+                );
                 ClusterNode::start_learner_with(root, 3 + index as u64, &[voter.http], &prober)
             })
             .collect();
@@ -375,7 +384,7 @@ fn probers_move_a_failover_record_by_quorum() {
     );
     write(
         setup.probers[0].http,
-        PROBER_TOKEN,
+        &prober_token("ap"),
         "POST",
         "/v1/observations",
         r#"{"vantage":"ap","observations":[{"check":"eu-1-http","up":false,"error":"lying"}]}"#,
@@ -389,6 +398,40 @@ fn probers_move_a_failover_record_by_quorum() {
             setup.answers(),
             ["127.0.0.11"],
             "one lying vantage moved the answer"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    eprintln!("-- phase: one prober's token cannot speak for the other vantages");
+    // us's token reporting eu down as eu and ap would make a quorum of three "down" votes
+    // (the drain of a healthy region); reporting as another vantage that a dead region is
+    // up is how it would keep a quorum-lost region in. Both are refused, and audited.
+    let us = prober_token("us");
+    for (vantage, up) in [("eu", false), ("ap", false), ("eu", true)] {
+        let body = format!(
+            r#"{{"vantage":"{vantage}","observations":[{{"check":"eu-1-http","up":{up}}}]}}"#
+        );
+        let (status, reply) = http(voter, "POST", "/v1/observations", Some(&us), Some(&body))
+            .expect("the voter answers");
+        assert_eq!(status, 403, "us's token reported as {vantage}: {reply}");
+        assert!(
+            reply.contains(&format!(
+                r#"may report only for vantage \"us\", not \"{vantage}\""#
+            )),
+            "the refusal names both vantages: {reply}"
+        );
+    }
+    let (_, audit) = http(voter, "GET", "/v1/audit", Some(TOKEN), None).expect("audit");
+    assert!(
+        audit.contains("refused report_observations eu: token:prober-us may report only"),
+        "the refusal is in the audit log: {audit}"
+    );
+    let watch_until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < watch_until {
+        assert_eq!(
+            setup.answers(),
+            ["127.0.0.11"],
+            "a refused report moved the answer"
         );
         std::thread::sleep(Duration::from_millis(100));
     }

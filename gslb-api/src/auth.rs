@@ -5,10 +5,13 @@
 //! (never stored). The scope a request needs follows from its method and path alone
 //! (`required_scope`), so a new route cannot forget its check.
 //!
+//! Failed authentications are throttled per source (`throttle::AuthThrottle`: 429 with
+//! `Retry-After`) and logged as rate-limited summaries (`RefusalLog`), never one line each.
+//!
 //! Invariant: no secret is stored, logged or compared with `==`.
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -48,6 +51,8 @@ pub struct Principal {
     pub who: String,
     /// What it may do.
     pub scopes: Vec<Scope>,
+    /// The one vantage it may report observations for (an `observe` token's), if any.
+    pub vantage: Option<String>,
 }
 
 impl Principal {
@@ -95,6 +100,7 @@ pub fn authenticate(
             found = Some(Principal {
                 who: "bootstrap".to_string(),
                 scopes: vec![Scope::Admin],
+                vantage: None,
             });
         }
     }
@@ -106,6 +112,7 @@ pub fn authenticate(
             found = Some(Principal {
                 who: format!("token:{}", token.id),
                 scopes: token.scopes.iter().copied().collect(),
+                vantage: token.vantage.clone(),
             });
         }
     }
@@ -126,6 +133,22 @@ pub async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let source = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    if let Some(source) = source {
+        if let Err(wait) = context.auth_throttle.check(source, Instant::now()) {
+            return ApiError::TooManyRequests {
+                message: format!(
+                    "too many failed authentications from {source}; retry in {}s",
+                    wait.as_secs()
+                ),
+                retry_after: wait.as_secs(),
+            }
+            .into_response();
+        }
+    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
@@ -149,6 +172,12 @@ pub async fn require_token(
         &state,
         now_millis(),
     ) else {
+        let now = Instant::now();
+        if let Some(source) = source {
+            context.auth_throttle.fail(source, now);
+        }
+        let reason = format!("{} {}", request.method(), request.uri().path());
+        context.auth_refusals.record(source, &reason, now);
         return ApiError::Unauthorized("unknown or expired token".to_string()).into_response();
     };
     let needed = required_scope(request.method(), request.uri().path());
@@ -226,6 +255,7 @@ mod tests {
                 secret_hash: hash_secret("s3cret-s3cret-s3cret"),
                 scopes: [Scope::Write].into(),
                 expires_at: Some(1000),
+                vantage: None,
             },
         );
         let found = authenticate("s3cret-s3cret-s3cret", None, &state, 999).unwrap();

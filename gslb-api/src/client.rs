@@ -720,30 +720,6 @@ impl Client {
             .body)
     }
 
-    /// `create_token` for `vantage`: an `observe` token that may report only for that
-    /// vantage (sent as `"vantage"` in the body; a server without per-vantage tokens refuses
-    /// the unknown field rather than create a token that speaks for every vantage).
-    pub async fn create_token_for(
-        &self,
-        request: &TokenCreate,
-        vantage: Option<String>,
-    ) -> Result<TokenCreated, ClientError> {
-        let Some(vantage) = vantage else {
-            return self.create_token(request).await;
-        };
-        let mut body = serde_json::to_value(request).map_err(|error| ClientError::Decode {
-            url: "/v1/tokens".to_string(),
-            detail: error.to_string(),
-        })?;
-        if let Some(fields) = body.as_object_mut() {
-            fields.insert("vantage".to_string(), serde_json::Value::String(vantage));
-        }
-        Ok(self
-            .call(Method::POST, "/v1/tokens", Some(&body), HeaderMap::new())
-            .await?
-            .body)
-    }
-
     /// Deletes a token.
     pub async fn delete_token(&self, id: &str) -> Result<WriteResult, ClientError> {
         let path = format!("/v1/tokens/{}", segment(id));

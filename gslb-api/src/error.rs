@@ -84,6 +84,15 @@ pub enum ApiError {
     /// write that did not commit in time; writes are idempotent, retry).
     #[error("{0}")]
     Timeout(String),
+    /// Too many failed authentications from this source; retry after `retry_after` seconds
+    /// (sent as `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was throttled.
+        message: String,
+        /// Seconds until the source may try again.
+        retry_after: u64,
+    },
     /// The route exists but its engine is not wired yet.
     #[error("{0}")]
     NotImplemented(String),
@@ -130,6 +139,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -229,6 +239,7 @@ pub fn code_for(status: StatusCode) -> &'static str {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         StatusCode::NOT_IMPLEMENTED => "not_implemented",
         status if status.is_server_error() => "internal",
@@ -239,6 +250,10 @@ pub fn code_for(status: StatusCode) -> &'static str {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
         if status.is_server_error() {
             tracing::warn!(%status, "api error: {self}");
         }
@@ -248,6 +263,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"gslb\""),
             );
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

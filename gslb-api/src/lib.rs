@@ -39,6 +39,7 @@
 //! - `apply`: server-side apply, one generic reconcile over resource kinds.
 //! - `routes`: one file per resource; `routes::mod` has the write path every route shares.
 //! - `auth`: bearer tokens (sha256, constant-time), scopes by method and path, `Caller`.
+//! - `throttle`: failed authentications throttled per source (429 with `Retry-After`).
 //! - `extract`: JSON bodies with field paths, ETags and preconditions, pagination.
 //! - `error`: `ApiError` and the one error body `{code, message, fields}`.
 //! - `metrics`: the Prometheus registry; `health_transitions`: status changes counted as they
@@ -46,6 +47,8 @@
 //! - `client`: the HTTP client library.
 //! - `tls`: the server's certificate (PEM files, reloaded when they change) and the TLS
 //!   listener with bounded handshakes.
+//! - `listener`: the limits of the control listener (connection caps overall and per source,
+//!   header read and idle timeouts), for plain and TLS alike.
 //!
 //! `If-Match` is checked twice: against this node's state before the write is proposed (a
 //! quick 412), and inside `apply` (`Command::Guarded`), so a write committed in between
@@ -68,10 +71,13 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health_transitions;
+pub mod listener;
 pub mod metrics;
 pub mod routes;
+pub mod throttle;
 pub mod tls;
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -88,6 +94,7 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use gslb_dns::client::ClientLocator;
 use gslb_store::raft::{raft_router, ClientTls, NodeHandle};
+use gslb_store::refusal_log::{spawn_refusal_flusher, RefusalLog};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi};
@@ -97,6 +104,7 @@ use utoipa_axum::routes;
 pub use gslb_model::model;
 
 use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
+use crate::listener::{BoundedListener, PeerSources};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
     apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints,
@@ -137,6 +145,12 @@ pub struct ApiOptions {
     /// How this node calls other nodes' HTTP (the readiness check of a new voter): plain,
     /// or https trusting `[control.tls].ca`.
     pub peer_tls: ClientTls,
+    /// The control listener's connection caps and timeouts (`serve`, `serve_tls`).
+    pub listener: listener::ListenerLimits,
+    /// Failed authentications a source may make in a row before it gets 429.
+    pub auth_failure_burst: u32,
+    /// Failed authentications a throttled source earns back per minute.
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for ApiOptions {
@@ -153,6 +167,9 @@ impl Default for ApiOptions {
             dns_metrics: None,
             locator: ClientLocator::default(),
             peer_tls: ClientTls::plain(),
+            listener: listener::ListenerLimits::default(),
+            auth_failure_burst: 20,
+            auth_failures_per_minute: 30,
         }
     }
 }
@@ -174,6 +191,9 @@ impl fmt::Debug for ApiOptions {
             .field("dns_metrics", &self.dns_metrics.is_some())
             .field("locator", &self.locator)
             .field("peer_tls", &self.peer_tls)
+            .field("listener", &self.listener)
+            .field("auth_failure_burst", &self.auth_failure_burst)
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
             .finish()
     }
 }
@@ -191,6 +211,13 @@ pub struct ApiContext {
     pub metrics: Arc<ApiMetrics>,
     /// The rendered OpenAPI document (set once the router is built).
     pub(crate) openapi_json: Arc<OnceLock<String>>,
+    /// Failed authentications per source.
+    pub(crate) auth_throttle: Arc<throttle::AuthThrottle>,
+    /// Failed authentications, logged as summaries.
+    pub(crate) auth_refusals: Arc<RefusalLog>,
+    /// Observation reports refused for their vantage, audited at most once per token a
+    /// minute (the 403 answers every one).
+    pub(crate) vantage_refusals: Arc<health::VantageRefusals>,
 }
 
 impl ApiContext {
@@ -437,12 +464,23 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
     if let Some(dns) = &options.dns_metrics {
         metrics.register_dns(dns.clone());
     }
+    let auth_refusals = Arc::new(RefusalLog::new(
+        "failed api authentication",
+        Duration::from_secs(10),
+    ));
+    spawn_refusal_flusher(&auth_refusals);
     let context = ApiContext {
         node,
+        auth_throttle: Arc::new(throttle::AuthThrottle::new(
+            options.auth_failure_burst,
+            options.auth_failures_per_minute,
+        )),
         options: Arc::new(options),
         bootstrap_hash,
         metrics: Arc::new(metrics),
         openapi_json: Arc::new(OnceLock::new()),
+        auth_refusals,
+        vantage_refusals: Arc::default(),
     };
     if tokio::runtime::Handle::try_current().is_ok() {
         tokio::spawn(health_transitions::follow_transitions(
@@ -475,6 +513,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
             request_timeout,
         ))
         .layer(DefaultBodyLimit::max(context.options.max_body_bytes))
+        .layer(middleware::from_fn_with_state(context.clone(), body_limit))
         .layer(middleware::from_fn_with_state(
             context.clone(),
             metrics::count_requests,
@@ -491,13 +530,51 @@ pub async fn serve(
     options: ApiOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = options.listener;
+    let peers = spawn_peer_sources(&node);
     let app = raft_router(node.clone()).merge(api_router(node, options));
+    let listener = BoundedListener::new(listener, limits, peers).tap_io(|_| {});
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// The source addresses of `node`'s cluster members, kept up to date from the replicated
+/// member records (addresses that are not IP literals are resolved once per change).
+fn spawn_peer_sources(node: &NodeHandle) -> PeerSources {
+    let peers: PeerSources = Arc::default();
+    if tokio::runtime::Handle::try_current().is_err() {
+        return peers;
+    }
+    let mut states = node.state_watch();
+    let weak = Arc::downgrade(&peers);
+    tokio::spawn(async move {
+        let mut known: Vec<String> = Vec::new();
+        loop {
+            let addresses: Vec<String> = {
+                let state = states.borrow_and_update().clone();
+                state.members.values().map(|m| m.addr.clone()).collect()
+            };
+            if addresses != known {
+                let mut ips = HashSet::new();
+                for address in &addresses {
+                    if let Ok(found) = tokio::net::lookup_host(address.as_str()).await {
+                        ips.extend(found.map(|socket| socket.ip()));
+                    }
+                }
+                let Some(peers) = weak.upgrade() else { return };
+                peers.store(Arc::new(ips));
+                known = addresses;
+            }
+            if states.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    peers
 }
 
 /// `ApiContext::health_now` for `node`.
@@ -519,10 +596,13 @@ pub async fn serve_tls(
     options: ApiOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = options.listener;
+    let peers = spawn_peer_sources(&node);
     let app = raft_router(node.clone()).merge(api_router(node, options));
     // `tap_io` adds nothing but lets axum's `ConnectInfo<SocketAddr>` (the audit log's
     // client address) apply to a listener other than `TcpListener`.
-    let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+    let listener = tls::TlsListener::new(listener, tls)?;
+    let listener = BoundedListener::new(listener, limits, peers).tap_io(|_| {});
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -553,6 +633,31 @@ async fn request_timeout(
             ApiError::Timeout(format!("request not completed within {limit:?}")).into_response()
         }
     }
+}
+
+/// Answers 413 naming the limit: at once for a declared `Content-Length` over it, and in
+/// place of the extractor's own 413 for a streamed body that grew past it.
+async fn body_limit(State(context): State<ApiContext>, request: Request, next: Next) -> Response {
+    let limit = context.options.max_body_bytes;
+    let too_large = |size: String| {
+        ApiError::PayloadTooLarge(format!(
+            "request body of {size} exceeds the limit of {limit} bytes (control.max_body_bytes)"
+        ))
+        .into_response()
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if let Some(declared) = declared.filter(|&size| size > limit as u64) {
+        return too_large(format!("{declared} bytes"));
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return too_large("more bytes".to_string());
+    }
+    response
 }
 
 /// Turns any error response that is not JSON (axum's own 405, 413, query rejections) into

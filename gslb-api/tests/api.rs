@@ -89,6 +89,16 @@ async fn tokens_and_scopes_guard_every_route() {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{prober}");
+    for weak in ["0000000000000000", "abcdabcdabcdabcd", "short-secret"] {
+        let answer = node
+            .admin(
+                Method::POST,
+                "/v1/tokens",
+                Some(json!({"id": "weak", "scopes": ["read"], "secret": weak})),
+            )
+            .await;
+        assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("secret"));
+    }
     let (status, _, listed) = node.admin(Method::GET, "/v1/tokens", None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -1066,16 +1076,29 @@ async fn probers_report_and_health_is_derived() {
         StatusCode::UNPROCESSABLE_ENTITY,
         Some("kind.nodes[0]"),
     );
-    for (id, scope) in [("prober-eu", "prober"), ("ci", "write")] {
-        let (status, _, _) = node
-            .admin(
-                Method::POST,
-                "/v1/tokens",
-                Some(json!({"id": id, "scopes": [scope], "secret": format!("{id}-secret-0123456789")})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED);
+    for (id, scope, vantage) in [
+        ("prober-eu", "prober", Some("eu-1")),
+        ("prober-us", "prober", Some("us-1")),
+        ("prober-none", "prober", None),
+        ("ci", "write", None),
+    ] {
+        let mut body =
+            json!({"id": id, "scopes": [scope], "secret": format!("{id}-secret-0123456789")});
+        if let Some(vantage) = vantage {
+            body["vantage"] = json!(vantage);
+        }
+        let (status, _, created) = node.admin(Method::POST, "/v1/tokens", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(created["token"]["vantage"], json!(vantage));
     }
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"id": "ci-2", "scopes": ["write"], "vantage": "eu-1"})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("vantage"));
     let report = json!({"vantage": "eu-1", "observations": [{"check": "web-tcp", "up": true, "rtt_us": 1200}]});
     let answer = node
         .call(
@@ -1100,10 +1123,41 @@ async fn probers_report_and_health_is_derived() {
             Method::POST,
             "/v1/observations",
             Some("prober-eu-secret-0123456789"),
-            Some(report),
+            Some(report.clone()),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{written}");
+
+    tracing::info!("phase: a prober token speaks only for its own vantage");
+    for (secret, expected) in [
+        (
+            "prober-us-secret-0123456789",
+            "may report only for vantage \"us-1\", not \"eu-1\"",
+        ),
+        ("prober-none-secret-0123456789", "names no vantage"),
+    ] {
+        let answer = node
+            .call(
+                Method::POST,
+                "/v1/observations",
+                Some(secret),
+                Some(report.clone()),
+            )
+            .await;
+        assert_error(&answer, StatusCode::FORBIDDEN, None);
+        let message = answer.2["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{message}");
+    }
+    let (_, _, audit) = node.admin(Method::GET, "/v1/audit", None).await;
+    let audit = audit.to_string();
+    assert!(
+        audit.contains("refused report_observations eu-1: token:prober-us may report only"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("token:prober-none names no vantage"),
+        "{audit}"
+    );
     let bad = json!({"vantage": "eu-1", "observations": [{"check": "nope", "up": true}]});
     let answer = node
         .call(

@@ -133,6 +133,7 @@ async fn apply_creates_every_kind_in_one_version_and_dry_run_writes_nothing() {
             scopes: vec![gslb_api::dto::ScopeDto::Read],
             expires_at: None,
             secret: None,
+            vantage: None,
         })
         .await
         .unwrap();

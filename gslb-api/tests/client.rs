@@ -73,6 +73,7 @@ async fn client_drives_every_resource() {
             id: "ci".to_string(),
             scopes: vec![ScopeDto::Read],
             expires_at: None,
+            vantage: None,
             secret: None,
         })
         .await

@@ -173,6 +173,7 @@ async fn three_voters_and_a_learner_serve_the_api() {
             id: "reader".to_string(),
             scopes: vec![gslb_api::dto::ScopeDto::Read],
             expires_at: None,
+            vantage: None,
             secret: Some("reader-secret-0123456789".to_string()),
         })
         .await

@@ -214,6 +214,14 @@ pub enum Command {
         /// The write.
         command: Box<Command>,
     },
+    /// A request the API refused that the audit log must show (a prober reporting for a
+    /// vantage its token does not name). Changes nothing else and, like a report, does not
+    /// move `State::last_change`; unlike one, it is audited.
+    RecordRefusal {
+        /// What was refused and why, e.g. `report_observations us-east: token:p1 may report
+        /// only for vantage "eu-west"`.
+        reason: String,
+    },
     /// Several commands applied in order, all or nothing; later ones see earlier ones'
     /// effects.
     Batch {
@@ -221,6 +229,9 @@ pub enum Command {
         commands: Vec<Command>,
     },
 }
+
+/// The longest reason a `RecordRefusal` may carry, so refusals cannot bloat the audit log.
+pub const MAX_REFUSAL_LEN: usize = 300;
 
 /// A command as it enters the Raft log: stamped by the leader.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,7 +312,9 @@ pub fn apply(
     state.version = log_index;
     state.last_at = state.last_at.max(command.at);
     if !only_reports(&command.command) {
-        state.last_change = log_index;
+        if !matches!(command.command, Command::RecordRefusal { .. }) {
+            state.last_change = log_index;
+        }
         state.audit.push_back(AuditEntry {
             version: log_index,
             at: command.at,
@@ -590,6 +603,15 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
         } => health::validate_report(state, vantage, observations, path, errors),
         Command::PutGslbRecord { record } => {
             check_gslb_record(state, record, &field_path(path, "record"), errors)
+        }
+        Command::RecordRefusal { reason } => {
+            let length = reason.chars().count();
+            if reason.trim().is_empty() || length > MAX_REFUSAL_LEN {
+                errors.push(
+                    field_path(path, "reason"),
+                    format!("must say why in 1 to {MAX_REFUSAL_LEN} characters, got {length}"),
+                );
+            }
         }
         Command::DeleteGslbRecord { .. } => {}
         Command::PutNetwork { network } => {
@@ -1118,6 +1140,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::DeleteGslbRecord { name, rtype } => remove_gslb_record(state, name, *rtype),
         Command::PutNetwork { network } => put(&mut state.networks, network.key(), network.clone()),
         Command::DeleteNetwork { cidr } => state.networks.remove(cidr).is_some(),
+        Command::RecordRefusal { .. } => false,
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }
@@ -1184,6 +1207,7 @@ impl fmt::Display for Command {
             }
             Command::PutNetwork { network } => write!(f, "put_network {}", network.cidr),
             Command::DeleteNetwork { cidr } => write!(f, "delete_network {cidr}"),
+            Command::RecordRefusal { reason } => write!(f, "refused {reason}"),
             // A create reads as what it did; a conditional change says it was conditional.
             Command::Guarded {
                 command,
@@ -1298,6 +1322,33 @@ mod tests {
             Err(ApplyError::Rejected(errors)) => errors.0.iter().map(|e| e.to_string()).collect(),
             Ok(_) => Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_refusal_is_audited_but_changes_nothing() {
+        let (state, results) = run(vec![
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+            Command::RecordRefusal {
+                reason: "report_observations us-1: token:p1 may report only for eu-1".into(),
+            },
+            Command::RecordRefusal { reason: " ".into() },
+        ]);
+        assert!(results[1].is_ok());
+        assert_eq!(
+            state.last_change, 1,
+            "a refusal does not recompile anything"
+        );
+        assert_eq!(state.audit.len(), 2);
+        assert!(state.audit[1]
+            .summary
+            .starts_with("refused report_observations us-1"));
+        assert!(
+            messages(&results[2])[0].contains("reason"),
+            "{:?}",
+            results[2]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - `raft`: the only modules that name openraft: log store and state machine on `kv`, HTTP
 //!   RPC (`raft_router`), and `spawn_node` / `NodeHandle`, the entry point for the binary.
 //! - `watch`: `StateWatch` / `StatePublisher`, the channel of `Arc<State>`.
+//! - `refusal_log`: refusals (wrong secrets, failed logins) logged as rate-limited summaries.
 //!
 //! Invariant: nothing here knows the DNS wire format, or HTTP routes other than the Raft RPC
 //! routes of `raft::server`. The domain (model, commands, `apply`, zone files, the backup
@@ -17,6 +18,7 @@
 
 pub mod kv;
 pub mod raft;
+pub mod refusal_log;
 pub mod watch;
 
 pub use watch::{state_channel, StatePublisher, StateWatch};

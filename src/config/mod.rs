@@ -56,6 +56,14 @@
 //! api_token_file = "/etc/gslb/api-token"             # or api_token = "..."
 //! stale_after = "30s"        # no leader contact this long: /readyz and metrics say stale
 //! metrics_open = false       # true serves /metrics without a token
+//! # [control.limits]         # optional table (after the keys of [control]); defaults:
+//! # header_read_timeout = "10s"     # a request header must arrive within this
+//! # idle_timeout = "60s"            # a silent connection is closed (> 30 s request timeout)
+//! # max_connections = 512           # at once, connections from cluster members not counted
+//! # max_connections_per_source = 64 # at once from one address
+//! # max_body_bytes = 4194304        # larger bodies get 413 naming the limit
+//! # auth_failure_burst = 20         # failed logins in a row from one address, then 429
+//! # auth_failures_per_minute = 30   # ... and this many a minute after that
 //! role = "voter"             # voter | learner (default: learner with [dns] or [prober])
 //! bootstrap = { voters = { 1 = "10.0.0.1:8061", 2 = "10.0.0.2:8061", 3 = "10.0.0.3:8061" } }
 //! # seeds = ["10.0.0.1:8061"] # instead of bootstrap: join an existing cluster

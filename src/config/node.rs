@@ -84,6 +84,21 @@ pub struct ControlConfig {
     pub tls: Option<TlsSettings>,
     /// How this node calls peers' (and its own) HTTP: plain, or https with `[control.tls].ca`.
     pub peer_tls: ClientTls,
+    /// `[control.limits]`, validated.
+    pub limits: ControlLimits,
+}
+
+/// The validated `[control.limits]`.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlLimits {
+    /// Caps and timeouts of the listener.
+    pub listener: gslb_api::listener::ListenerLimits,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Failed logins in a row before 429.
+    pub auth_failure_burst: u32,
+    /// Failed logins earned back per minute.
+    pub auth_failures_per_minute: u32,
 }
 
 /// The validated `[control.tls]` section.

@@ -307,6 +307,30 @@ pub struct RawControl {
     pub raft: RawRaft,
     /// `[control.tls]`: absent = plain HTTP.
     pub tls: Option<RawTls>,
+    /// `[control.limits]`: the HTTP listener's caps and timeouts.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[control.limits]`: what bounds the control HTTP listener (`gslb_api::listener`) and
+/// failed logins. Every key is optional; the defaults are `gslb_api::listener::DEFAULT_*`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// A request header must arrive within this of its first byte (default 10s).
+    pub header_read_timeout: Option<Sp<String>>,
+    /// A connection silent this long is closed (default 60s; above the 30 s request timeout).
+    pub idle_timeout: Option<Sp<String>>,
+    /// Connections at once, members' not counted (default 512).
+    pub max_connections: Option<Sp<usize>>,
+    /// Connections at once from one address (default 64).
+    pub max_connections_per_source: Option<Sp<usize>>,
+    /// Largest request body in bytes; larger ones get 413 naming the limit (default 4 MiB).
+    pub max_body_bytes: Option<Sp<usize>>,
+    /// Failed logins one address may make in a row before it gets 429 (default 20).
+    pub auth_failure_burst: Option<Sp<u32>>,
+    /// Failed logins a throttled address earns back per minute (default 30).
+    pub auth_failures_per_minute: Option<Sp<u32>>,
 }
 
 /// `[control.tls]`: the node's HTTP listener speaks only TLS and it calls peers with https.

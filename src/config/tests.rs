@@ -534,3 +534,55 @@ fn a_wrong_type_inside_an_array_or_inline_table_is_reported_once() {
         "{problems:#?}"
     );
 }
+#[test]
+fn control_limits_take_defaults_and_name_bad_values() {
+    let base = format!(
+        "[control]\nnode_id = 1\ndata_dir = \"data\"\nlisten = \"127.0.0.1:8061\"\n\
+             {SECRET_LINE}bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\" }} }}\n"
+    );
+    let control = parse(&base, Path::new("node.toml"))
+        .unwrap()
+        .control
+        .unwrap();
+    assert_eq!(
+        control.limits.listener,
+        gslb_api::listener::ListenerLimits::default()
+    );
+    let text = format!(
+        "{base}[control.limits]\nheader_read_timeout = \"5s\"\nmax_connections = 100\n\
+             max_body_bytes = 65536\nauth_failure_burst = 5\n"
+    );
+    let control = parse(&text, Path::new("node.toml"))
+        .unwrap()
+        .control
+        .unwrap();
+    assert_eq!(
+        control.limits.listener.header_read_timeout,
+        Duration::from_secs(5)
+    );
+    assert_eq!(control.limits.listener.max_connections, 100);
+    assert_eq!(control.limits.max_body_bytes, 65536);
+    assert_eq!(control.limits.auth_failure_burst, 5);
+    let problems = problems_of(&format!(
+        "{base}[control.limits]\nidle_timeout = \"10s\"\nmax_connections_per_source = 0\n\
+             header_read_timeout = \"0s\"\n"
+    ));
+    let text = problems.join("\n");
+    assert!(
+        text.contains("control.limits.idle_timeout: must exceed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("control.limits.max_connections_per_source: must be > 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("control.limits.header_read_timeout: must be > 0"),
+        "{text}"
+    );
+    let problems = problems_of(&format!("{base}[control.limits]\nmax_conections = 5\n"));
+    assert!(
+        problems.join("\n").contains("max_conections"),
+        "{problems:?}"
+    );
+}

@@ -20,6 +20,9 @@ pub(super) struct Plan {
     pub(super) nodes: Vec<(String, Role, String)>,
     /// The API's admin token.
     pub(super) token: String,
+    /// Each prober's own observe token, (vantage, secret), to create on a fresh cluster:
+    /// a prober speaks only for its vantage and never holds the admin token.
+    pub(super) prober_tokens: Vec<(String, String)>,
     /// True when an earlier run's cluster is resumed.
     pub(super) resumed: bool,
 }
@@ -48,6 +51,7 @@ pub(super) fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         return Ok(Plan {
             nodes,
             token,
+            prober_tokens: Vec::new(),
             resumed: true,
         });
     }
@@ -140,17 +144,20 @@ pub(super) fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         );
         nodes.push((name, Role::Dns, text));
     }
+    let mut prober_tokens = Vec::new();
     if WITH_PROBERS {
         for (index, region) in REGIONS.iter().enumerate() {
             let id = index + 6;
             let name = format!("prober-{}", region.id);
+            let prober_token = format!("gslb_{}", random_hex(24)?);
+            prober_tokens.push((region.id.to_string(), prober_token.clone()));
             let text = format!(
                 "# gslb demo node {name}: the prober of region {} (a Raft learner)\n{}\
                  role = \"learner\"\nseeds = [{seeds}]\n{RAFT_TIMING}\n\
                  {}",
                 region.id,
                 control_section(&name, id, free_port(loopback)?, &secret),
-                prober_section(region.id, api, &token),
+                prober_section(region.id, api, &prober_token),
             );
             nodes.push((name, Role::Prober, text));
         }
@@ -158,13 +165,14 @@ pub(super) fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
     Ok(Plan {
         nodes,
         token,
+        prober_tokens,
         resumed: false,
     })
 }
 
 /// The `[prober]` section of `region`'s prober: the vantage it reports as, the API it
-/// reports to and the token it reports with (today the admin token). Kept alone so the
-/// way a prober gets its token can change in one place.
+/// reports to and the token it reports with: its own, good only for its vantage (the demo
+/// creates it through the API, `sample::create_prober_token`).
 fn prober_section(region: &str, api: SocketAddr, token: &str) -> String {
     format!("[prober]\nvantage = \"{region}\"\napi = \"http://{api}\"\ntoken = \"{token}\"\n")
 }

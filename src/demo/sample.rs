@@ -8,6 +8,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::children::{Node, Role};
+use super::plan::Plan;
 use super::{DEMO_ZONE, MIN_READY_NODES, NODES_PER_REGION, START_TIMEOUT};
 
 /// One sample region: where it is, the address its endpoint answers with, and the client
@@ -149,11 +150,14 @@ pub(super) fn sample_batch(nodes: &[Node]) -> anyhow::Result<gslb_api::dto::Batc
 /// Writes the sample regions, endpoints, checks and GSLB records through the API (one
 /// atomic batch, idempotent on a resumed cluster, where it repoints the checks at this
 /// run's backends) and waits until every DNS node serves it.
-pub(super) async fn write_sample(api: &str, token: &str, nodes: &[Node]) -> anyhow::Result<()> {
+pub(super) async fn write_sample(api: &str, plan: &Plan, nodes: &[Node]) -> anyhow::Result<()> {
     let batch = sample_batch(nodes)?;
-    let client = gslb_api::client::Client::new(api, Some(token.to_string()))
+    let client = gslb_api::client::Client::new(api, Some(plan.token.clone()))
         .with_context(|| format!("cannot build a client of {api}"))?;
     let deadline = Instant::now() + START_TIMEOUT;
+    for (vantage, secret) in &plan.prober_tokens {
+        create_prober_token(&client, vantage, secret, deadline).await?;
+    }
     let written = loop {
         match client.batch(&batch).await {
             Ok(written) => break written,
@@ -172,6 +176,36 @@ pub(super) async fn write_sample(api: &str, token: &str, nodes: &[Node]) -> anyh
         .await
         .context("the sample batch did not reach every DNS node")?;
     Ok(())
+}
+
+/// Creates the observe token of the prober of `vantage` (already there on a resumed
+/// cluster: kept).
+async fn create_prober_token(
+    client: &gslb_api::client::Client,
+    vantage: &str,
+    secret: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let request = gslb_api::dto::TokenCreate {
+        id: format!("prober-{vantage}"),
+        scopes: vec![gslb_api::dto::ScopeDto::Prober],
+        expires_at: None,
+        vantage: Some(vantage.to_string()),
+        secret: Some(secret.to_string()),
+    };
+    loop {
+        match client.create_token(&request).await {
+            Ok(_) => return Ok(()),
+            Err(error) if error.status() == Some(409) => return Ok(()),
+            Err(error @ gslb_api::client::ClientError::Api { .. }) => {
+                return Err(error).context("the API refused a prober's token")
+            }
+            Err(error) if Instant::now() >= deadline => {
+                return Err(error).context("cannot create a prober's token")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
 }
 
 /// Touches every record type the answer path serves today; `www`, `api` and `db` are GSLB

@@ -54,6 +54,9 @@ pub struct TokenDto {
     /// Unix millis after which it is refused; absent = never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
+    /// The one vantage a `prober` token may report observations for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vantage: Option<String>,
 }
 
 /// A request to create a token.
@@ -69,7 +72,14 @@ pub struct TokenCreate {
     /// Unix millis after which it is refused; absent = never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
-    /// The secret to use (at least 16 characters); a random one is made when absent.
+    /// The one vantage (region id or external reporter) a `prober` token may report
+    /// observations for; a `prober` token without one cannot report. Only with `prober`.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vantage: Option<String>,
+    /// The secret to use; a random one is made when absent (the normal way). A chosen one
+    /// must be at least 16 characters without blanks, with at least 8 different characters
+    /// and not a run like `abcdefgh...`.
     #[schema(min_length = 16, pattern = r"^\S+$")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
@@ -98,6 +108,7 @@ impl TokenDto {
                 .map(ScopeDto::from_model)
                 .collect(),
             expires_at: token.expires_at,
+            vantage: token.vantage.clone(),
         }
     }
 }

@@ -7,19 +7,23 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gslb_model::model::ident::validate_id;
+use gslb_model::model::token::check_secret_strength;
 use gslb_model::model::{Expected, ResourceRef};
 use gslb_model::model::{FieldErrors, Token};
 use gslb_model::Command;
 
 use crate::auth::{generate_secret, hash_secret, Caller};
-use crate::dto::{PageQuery, TokenCreate, TokenCreated, TokenDto, TokenPage, WriteResult};
+use crate::dto::{
+    PageQuery, ScopeDto, TokenCreate, TokenCreated, TokenDto, TokenPage, WriteResult,
+};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{check_preconditions, etag_of, page_limit, paginate, JsonBody};
 use crate::routes::{precondition, with_etag_for, written};
 use crate::ApiContext;
 
 /// The shortest secret a caller may choose.
-pub const MIN_SECRET_LEN: usize = 16;
+pub use gslb_model::model::token::MIN_SECRET_LEN;
 
 /// Lists tokens (never their secrets).
 #[utoipa::path(get, path = "/v1/tokens", tag = "tokens", params(PageQuery),
@@ -51,15 +55,18 @@ pub async fn create_token(
 ) -> Result<Response, ApiError> {
     let mut fields = FieldErrors::default();
     if let Some(secret) = &body.secret {
-        if secret.chars().count() < MIN_SECRET_LEN || secret.chars().any(char::is_whitespace) {
-            fields.push(
-                "secret",
-                format!(
-                    "must be at least {MIN_SECRET_LEN} characters without blanks, got {}",
-                    secret.chars().count()
-                ),
-            );
+        if let Err(problem) = check_secret_strength(secret) {
+            fields.push("secret", problem);
         }
+    }
+    let observes = body.scopes.contains(&ScopeDto::Prober);
+    match &body.vantage {
+        Some(vantage) if !observes => fields.push(
+            "vantage",
+            format!("only a prober token names a vantage, got {vantage:?}"),
+        ),
+        Some(vantage) => validate_id("vantage", vantage, &mut fields),
+        None => {}
     }
     fields
         .into_result()
@@ -89,6 +96,7 @@ pub async fn create_token(
             .map(|scope| scope.to_model())
             .collect::<BTreeSet<_>>(),
         expires_at: body.expires_at,
+        vantage: body.vantage,
     };
     let dto = TokenDto::from_model(&token);
     let outcome = context

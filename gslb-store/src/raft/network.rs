@@ -37,6 +37,10 @@ pub const FORWARD_WRITE_PATH: &str = "/raft/forward";
 /// Route where followers forward membership changes to the leader.
 pub const FORWARD_MEMBERSHIP_PATH: &str = "/raft/forward/membership";
 
+/// How long a node's HTTP clients keep an idle pooled connection: half the control
+/// listener's default idle timeout (60 s, `control.limits.idle_timeout`).
+pub const CLIENT_POOL_IDLE: Duration = Duration::from_secs(30);
+
 /// Why an RPC failed below Raft.
 #[derive(Debug, thiserror::Error)]
 pub enum RpcFailure {
@@ -138,9 +142,11 @@ impl ClientTls {
 
     /// A reqwest builder with this trust; installs ring as the process-wide rustls provider
     /// first (a no-op when one is installed), without which reqwest panics at `build`.
+    /// Idle pooled connections are dropped after `CLIENT_POOL_IDLE`, before a server's idle
+    /// timeout can close one just as a request is sent on it.
     pub fn builder(&self) -> reqwest::ClientBuilder {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let builder = reqwest::Client::builder();
+        let builder = reqwest::Client::builder().pool_idle_timeout(CLIENT_POOL_IDLE);
         match &self.ca {
             Some(ca) => builder.tls_certs_only(ca.iter().cloned()),
             None => builder,
@@ -175,7 +181,6 @@ impl HttpClient {
         let client = tls
             .builder()
             .connect_timeout(Duration::from_secs(2))
-            .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .expect("a reqwest client with a crypto provider installed always builds");
         HttpClient {

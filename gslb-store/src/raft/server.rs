@@ -1,11 +1,16 @@
 //! `raft_router`: the axum routes through which a node receives Raft RPC and forwarded
 //! writes. Every route requires `Authorization: Bearer <cluster secret>`, compared in
-//! constant time; anything else gets 401 and a warning in the log.
+//! constant time; anything else gets 401, logged as a rate-limited summary (`RefusalLog`),
+//! so a stranger hammering the port cannot flood the log.
 //!
 //! Replies are the JSON of openraft's `Result`, so the client side can tell a remote Raft
 //! error from a transport failure.
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +26,17 @@ use crate::raft::network::{
 use crate::raft::node::{ForwardedWrite, MembershipRequest, NodeHandle};
 use crate::raft::reports::{AppliedReportBody, APPLIED_TABLE_PATH, REPORT_APPLIED_PATH};
 use crate::raft::{NodeId, TypeConfig};
+use crate::refusal_log::{spawn_refusal_flusher, RefusalLog};
+
+/// Raft RPC refused for a missing or wrong cluster secret, summarised every 10 s.
+static REFUSED_RPC: LazyLock<Arc<RefusalLog>> = LazyLock::new(|| {
+    let log = Arc::new(RefusalLog::new(
+        "raft rpc refused (missing or wrong cluster secret)",
+        Duration::from_secs(10),
+    ));
+    spawn_refusal_flusher(&log);
+    log
+});
 
 /// Largest RPC body accepted: a snapshot chunk (1 MiB by default) is JSON-encoded as an array
 /// of numbers, up to ~4x its size, and appends carry up to `max_entries_per_append` entries.
@@ -52,12 +68,21 @@ async fn require_secret(State(node): State<NodeHandle>, request: Request, next: 
     if node.inner.secret.matches_header(presented) {
         return next.run(request).await;
     }
-    tracing::warn!(
-        node = node.id(),
-        path = %request.uri().path(),
-        has_header = !presented.is_empty(),
-        "raft rpc refused: missing or wrong cluster secret"
+    let source = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let reason = format!(
+        "node {} {} ({})",
+        node.id(),
+        request.uri().path(),
+        if presented.is_empty() {
+            "no secret"
+        } else {
+            "wrong secret"
+        }
     );
+    REFUSED_RPC.record(source, &reason, Instant::now());
     (
         StatusCode::UNAUTHORIZED,
         "missing or wrong cluster secret\n",

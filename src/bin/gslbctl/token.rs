@@ -21,8 +21,9 @@ pub(crate) async fn run(ctl: &Ctl, command: TokenCommand) -> Result<()> {
                 scopes,
                 expires_at,
                 secret: None,
+                vantage,
             };
-            let created = ctl.client.create_token_for(&request, vantage).await?;
+            let created = ctl.client.create_token(&request).await?;
             ctl.show(&created, || {
                 println!(
                     "token {} created; its secret (shown once):",

@@ -110,6 +110,7 @@ pub(crate) fn control(
         Some(tls) => tls_settings(tls, base, problems),
         None => (None, Some(ClientTls::plain())),
     };
+    let limits = super::limits::control_limits(&raw.limits, problems);
 
     if problems.found.len() > before {
         return None;
@@ -129,6 +130,7 @@ pub(crate) fn control(
         metrics_open: raw.metrics_open,
         tls,
         peer_tls: peer_tls?,
+        limits,
     })
 }
 

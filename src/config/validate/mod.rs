@@ -4,6 +4,7 @@
 mod control;
 mod dns;
 mod geo;
+mod limits;
 mod listeners;
 mod prober;
 mod raft;
