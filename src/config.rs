@@ -14,6 +14,9 @@
 //! max_udp_payload = 1232
 //! region = "eu-west"         # the region this node runs in: latency policies use the RTTs
 //!                            # its probers measured
+//! serve_before_sync = false  # with [control]: true answers at once from whatever state the
+//!                            # node has (stale, or none); false (default) stays silent until
+//!                            # it joined, caught up and is counted by INSYNC
 //!
 //! [dns.tcp]
 //! idle_timeout = "10s"
@@ -203,6 +206,10 @@ pub struct RawDns {
     /// `[dns.geo]`: where clients are.
     #[serde(default)]
     pub geo: RawGeo,
+    /// With `[control]`: answer before the node has joined and caught up (stale answers,
+    /// REFUSED before any state) instead of staying silent until then.
+    #[serde(default)]
+    pub serve_before_sync: bool,
 }
 
 /// `[dns.geo]`: client locations for geo and proximity policies.
@@ -517,6 +524,9 @@ pub struct NodeConfig {
     pub geo: GeoConfig,
     /// True when `[dns]` is present: the node answers DNS.
     pub dns: bool,
+    /// `dns.serve_before_sync`: with `[control]`, open the DNS listeners before the node has
+    /// joined, caught up and registered (false: only after).
+    pub serve_before_sync: bool,
     /// Zone files, paths resolved: served directly without `control`, imported once by the
     /// bootstrap node with it.
     pub zones: Vec<ZoneSource>,
@@ -878,6 +888,7 @@ impl RawConfig {
             ..GeoConfig::default()
         };
         let serves_dns = self.dns.is_some();
+        let serve_before_sync = self.dns.as_ref().is_some_and(|dns| dns.serve_before_sync);
         match self.dns {
             None if self.control.is_none() && self.prober.is_none() => problems.push_at(
                 None,
@@ -1055,6 +1066,7 @@ impl RawConfig {
             responder,
             geo,
             dns: serves_dns,
+            serve_before_sync,
             zones,
             control,
             prober,
@@ -2114,6 +2126,25 @@ file = \"a.zone\"
                 .iter()
                 .any(|problem| problem.starts_with("node.toml:10:") && problem.contains("cafile")),
             "{problems:?}"
+        );
+    }
+
+    /// `dns.serve_before_sync` is false unless set; a non-boolean is refused at its line.
+    #[test]
+    fn serve_before_sync_defaults_to_false() {
+        let config = parse("[dns]\n", Path::new("node.toml")).unwrap();
+        assert!(!config.serve_before_sync);
+        let config = parse("[dns]\nserve_before_sync = true\n", Path::new("node.toml")).unwrap();
+        assert!(config.serve_before_sync);
+        let error = parse(
+            "[dns]\nserve_before_sync = \"yes\"\n",
+            Path::new("node.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("node.toml:2:") && error.contains("boolean"),
+            "{error}"
         );
     }
 

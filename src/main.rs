@@ -23,6 +23,7 @@ mod config;
 mod control;
 mod demo;
 mod demo_backend;
+mod dns_role;
 mod logging;
 mod prober;
 mod process;
