@@ -217,3 +217,80 @@ fn a_learner_joining_during_writes_never_refuses_a_held_zone() {
     });
     assert_eq!(learner.addresses("last.cp.test"), ["192.0.2.77"]);
 }
+
+/// How many times the demo is started for the script test (each run starts 11 processes).
+const DEMO_RUNS: usize = 3;
+
+/// `gslb demo` as a child, stopped (SIGTERM, then SIGKILL) on drop; its children follow it.
+struct Demo(std::process::Child);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        common::send_signal(self.0.id(), "TERM");
+        if common::wait_exit(&mut self.0, Duration::from_secs(15)).is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// A loopback TCP address free right now, for the demo's `--api`.
+fn free_api_address() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("a bound address")
+}
+
+/// What does this test do: starts `gslb demo` `DEMO_RUNS` times and drives it as a script
+/// would, without reading its banner: as soon as the first DNS node (`--dns`) answers anything
+/// and the API's `/healthz` is ok, `gslbctl zone import` of a small zone (which waits for
+/// INSYNC); right after, both DNS nodes (`--dns` and the port after it) must answer its SOA.
+#[test]
+fn a_script_driving_the_demo_sees_every_dns_node_answer_after_insync() {
+    for run in 0..DEMO_RUNS {
+        eprintln!("-- phase: demo run {run}");
+        let dir = TempDir::new(&format!("insync-demo{run}"));
+        let dns = common::dns_listen_address();
+        let second_dns = SocketAddr::new(dns.ip(), dns.port() + 1);
+        let api = free_api_address();
+        let demo = Demo(
+            std::process::Command::new(common::GSLB)
+                .args(["demo", "--dns", &dns.to_string(), "--api", &api.to_string()])
+                .args(["--token", TOKEN, "--data-dir"])
+                .arg(&dir.0)
+                .env_remove("RUST_LOG")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("start gslb demo"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let answers = soa_reply(dns, "insync.test.", Duration::from_millis(100)).is_some();
+            let healthy =
+                http(api, "GET", "/healthz", None, None).is_some_and(|(status, _)| status == 200);
+            if answers && healthy {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "run {run}: the demo's DNS never answered"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let zone_file = dir.write("insync.test.zone", IMPORTED);
+        let (ok, output) = gslbctl(
+            api,
+            &["zone", "import", zone_file.to_str().expect("utf-8 path")],
+        );
+        assert!(ok && output.contains("INSYNC"), "run {run}: {output}");
+        for node in [dns, second_dns] {
+            assert_eq!(
+                soa_reply(node, "insync.test.", Duration::from_secs(2)),
+                Some((0, 1)),
+                "run {run}: DNS node {node} right after INSYNC"
+            );
+        }
+        drop(demo);
+    }
+}
