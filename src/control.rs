@@ -171,27 +171,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         tokio::spawn(role.open(synced, dns_serving.clone()))
     });
 
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
     let mut dns = None;
-    let stopped: anyhow::Result<&str> = loop {
-        tokio::select! {
-            _ = terminate.recv() => break Ok("SIGTERM"),
-            _ = tokio::signal::ctrl_c() => break Ok("SIGINT"),
-            _ = hangup.recv() => tracing::warn!(
-                "SIGHUP ignored: with [control] zones change through the API, not zone files"
-            ),
-            opened = async { opening.as_mut().expect("checked by the guard").await },
-                if opening.is_some() => {
-                opening = None;
-                match opened {
-                    Ok(Ok(role)) => dns = Some(role),
-                    Ok(Err(error)) => break Err(error),
-                    Err(error) => break Err(anyhow::anyhow!("the dns role task failed: {error}")),
-                }
-            }
-        }
-    };
+    let stopped = wait_for_stop(&mut opening, &mut dns).await;
     match &stopped {
         Ok(signal) => tracing::info!("{signal} received, shutting down"),
         Err(error) => tracing::error!("shutting down: {error:#}"),
@@ -227,6 +208,36 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     node.shutdown().await;
     tracing::info!("stopped");
     stopped.map(|_| ())
+}
+
+/// Runs until SIGTERM or SIGINT (`Ok` with its name; SIGHUP is only logged), taking the DNS
+/// role from `opening` into `dns` when it starts answering; `Err` when it failed to.
+async fn wait_for_stop(
+    opening: &mut Option<tokio::task::JoinHandle<anyhow::Result<DnsRole>>>,
+    dns: &mut Option<DnsRole>,
+) -> anyhow::Result<&'static str> {
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => return Ok("SIGTERM"),
+            _ = tokio::signal::ctrl_c() => return Ok("SIGINT"),
+            _ = hangup.recv() => tracing::warn!(
+                "SIGHUP ignored: with [control] zones change through the API, not zone files"
+            ),
+            opened = async { opening.as_mut().expect("checked by the guard").await },
+                if opening.is_some() => {
+                *opening = None;
+                match opened {
+                    Ok(Ok(role)) => *dns = Some(role),
+                    Ok(Err(error)) => return Err(error),
+                    Err(error) => {
+                        return Err(anyhow::anyhow!("the dns role task failed: {error}"))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Serves the Raft routes and the REST API on `listener` (TLS with `[control.tls]`, the
