@@ -139,8 +139,9 @@ fn every_dns_node_answers_an_import_right_after_insync() {
 
 /// What does this test do: a voter holds zone `cp.test.` and takes a stream of writes; a
 /// fresh DNS learner joins meanwhile. Its DNS address is queried for the zone's SOA every few
-/// milliseconds from the moment it starts: it must stay silent, then answer NOERROR, and never
-/// answer REFUSED. Once it answers, the next write must be served by it once INSYNC.
+/// milliseconds from the moment it starts: it must stay silent (and `/readyz` not ready),
+/// then answer NOERROR, and never answer REFUSED. Once it answers, the next write must be
+/// served by it once INSYNC.
 #[test]
 fn a_learner_joining_during_writes_never_refuses_a_held_zone() {
     let root = TempDir::new("insync-writes");
@@ -177,8 +178,13 @@ fn a_learner_joining_during_writes_never_refuses_a_held_zone() {
     let mut first_answer = None;
     let (mut silent, mut answered) = (0u32, 0u32);
     while Instant::now() < deadline {
+        // Asked first: once /readyz says ready, DNS must already answer.
+        let ready = learner.readyz().is_some_and(|(status, _)| status == 200);
         match soa_reply(dns, "cp.test.", Duration::from_millis(50)) {
-            None => silent += 1,
+            None => {
+                assert!(!ready, "/readyz was ready while DNS was silent");
+                silent += 1;
+            }
             Some((rcode, answers)) => {
                 assert_ne!(
                     rcode,
