@@ -300,3 +300,39 @@ fn a_script_driving_the_demo_sees_every_dns_node_answer_after_insync() {
         drop(demo);
     }
 }
+
+/// What does this test do: a DNS learner with `dns.serve_before_sync = true` whose seed
+/// nobody answers answers DNS at once (REFUSED: it holds no zone yet) instead of staying
+/// silent until it has joined, and says so in its log; SIGTERM stops it cleanly.
+#[test]
+fn serve_before_sync_answers_before_joining() {
+    let dir = TempDir::new("insync-before-sync");
+    let unreachable = free_api_address();
+    let dns = common::dns_listen_address();
+    let config = format!(
+        "[control]\nnode_id = 7\ndata_dir = \"data\"\nlisten = \"127.0.0.1:0\"\n\
+         cluster_secret = \"0123456789abcdef0123\"\nseeds = [\"{unreachable}\"]\n\
+         [dns]\nlisten = [\"{dns}\"]\nudp_workers = 1\nserve_before_sync = true\n"
+    );
+    let path = dir.write("node.toml", &config);
+    let mut child = std::process::Command::new(common::GSLB)
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start gslb serve");
+    let log = common::LogLines::follow(child.stderr.take().expect("stderr"));
+    let line = log.wait_for("listening on udp ", Duration::from_secs(20));
+    let reply = soa_reply(dns, "cp.test.", Duration::from_secs(2));
+    common::send_signal(child.id(), "TERM");
+    let status = common::wait_exit(&mut child, Duration::from_secs(10));
+    let _ = child.kill();
+    let text = log.text();
+    assert!(line.is_some(), "no listening on udp line:\n{text}");
+    assert_eq!(reply.map(|(rcode, _)| rcode), Some(REFUSED), "{text}");
+    assert!(text.contains("join failed"), "it has not joined:\n{text}");
+    assert!(status.is_some_and(|status| status.success()), "{text}");
+}
