@@ -15,6 +15,10 @@
 //! restarted (or a newly elected leader that never heard from a learner) knows every
 //! reporting node within about a second. A failed post is retried at the next keepalive.
 //!
+//! What a node reports is its state's version, or, when its owner gives a source
+//! (`NodeOptions::report_source`), the newest value of that: a DNS node reports the version
+//! of the answer plan it installed, never more than it has applied.
+//!
 //! A learner keeps no reports of other nodes: it asks the leader for its table
 //! (`APPLIED_TABLE_PATH`) when it must answer a change status.
 //!
