@@ -6,8 +6,8 @@
 //! - `control`: `gslb serve` with `[control]`: a Raft voter or learner, its HTTP server, and
 //!   the DNS role following the replicated state.
 //! - `prober`: the `[prober]` role, `gslb-prober` wired to the node's state and the API.
-//! - `demo`: `gslb demo`, a local multi-process setup with sample regions and zone.
-//! - `demo_backend`: `gslb demo-backend` (hidden), one sample region's HTTP backend.
+//! - `demo`: `gslb demo`, a local multi-process setup with sample regions and zone;
+//!   `demo::backend` is `gslb demo-backend` (hidden), one sample region's HTTP backend.
 //! - `restore`: `gslb restore` (a one-voter cluster from a backup) and `gslb recover` (the
 //!   same from a survivor's own data when quorum is lost for good).
 //! - `process`: the few process-control syscalls (parent-death signal, SIGTERM to children).
@@ -22,7 +22,6 @@
 mod config;
 mod control;
 mod demo;
-mod demo_backend;
 mod dns_role;
 mod logging;
 mod prober;
@@ -86,13 +85,14 @@ enum Command {
     /// kube-proxy style nodes); a sample zone with GSLB records `www`, `api` and `db`, and
     /// `dig` / `curl` / `gslbctl` lines to try, including cutting a region's replication.
     ///
-    /// Everything runs as child processes on loopback; Ctrl-C stops everything it started,
-    /// and the children also stop if the demo is killed.
+    /// Everything runs as child processes on loopback; a child that exits is reported with
+    /// the command that restarts it while the others keep running; Ctrl-C stops everything
+    /// it started, and the children also stop if the demo is killed.
     Demo(demo::DemoArgs),
     /// One sample region's backend for `gslb demo` (health, replication status, simulated
     /// kube-proxy nodes and their controls); started by the demo.
     #[command(hide = true)]
-    DemoBackend(demo_backend::BackendArgs),
+    DemoBackend(demo::backend::BackendArgs),
 }
 
 fn main() -> ExitCode {
@@ -111,7 +111,7 @@ fn main() -> ExitCode {
             load_config(&args.config).and_then(|config| restore::recover(args, config))
         }
         Command::Demo(args) => demo::run(args),
-        Command::DemoBackend(args) => demo_backend::run(args),
+        Command::DemoBackend(args) => demo::backend::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -35,7 +36,7 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
                 "--api",
                 "127.0.0.1:0",
                 "--token",
-                "t0k3n",
+                DEMO_TOKEN,
                 "--data-dir",
             ])
             .arg(&dir.0)
@@ -83,7 +84,7 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
             );
         }
         assert!(
-            banner_text.contains("t0k3n"),
+            banner_text.contains(DEMO_TOKEN),
             "prints the token it was given"
         );
 
@@ -457,4 +458,238 @@ fn children_of(parent: u32) -> Vec<u32> {
         }
     }
     children
+}
+
+/// The admin token the tests give the demo (at least 16 characters, as the demo requires).
+const DEMO_TOKEN: &str = "demo-test-token-0123";
+
+/// One child line of the banner: `node NAME pid PID ... http ADDR ...` (or `NAME pid PID`).
+fn banner_child(line: &str) -> Option<(String, u32, Option<String>)> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let at = words.iter().position(|word| *word == "pid")?;
+    let name = words.get(at.checked_sub(1)?)?.to_string();
+    let pid = words.get(at + 1)?.parse().ok()?;
+    let http = words
+        .iter()
+        .position(|word| *word == "http")
+        .and_then(|index| words.get(index + 1))
+        .map(|address| address.to_string());
+    Some((name, pid, http))
+}
+
+/// SIGKILL of one voter leaves the demo and its ten other children running: the demo says
+/// which child exited and prints the command that restarts it, DNS still answers, a write
+/// through the API is still acknowledged and answered by both DNS nodes (two voters of three
+/// keep quorum); SIGTERM of a DNS node is reported the same way while the other answers; the
+/// printed command brings the voter back. SIGINT then stops the demo and no child is left.
+#[test]
+fn demo_survives_a_killed_voter_and_says_how_to_restart_it() {
+    let dir = TempDir::new("demo-survive");
+    let mut demo = Command::new(GSLB)
+        .args([
+            "demo",
+            "--dns",
+            &dns_listen_address().to_string(),
+            "--api",
+            "127.0.0.1:0",
+            "--token",
+            DEMO_TOKEN,
+            "--data-dir",
+        ])
+        .arg(&dir.0)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines_rx) = mpsc::channel();
+    let stdout = demo.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_line = |timeout: Duration| lines_rx.recv_timeout(timeout).ok();
+
+    eprintln!("-- the demo starts and prints its children");
+    let mut children = Vec::new();
+    let mut dig_lines = Vec::new();
+    let mut api = None;
+    let mut dns_nodes = Vec::new();
+    loop {
+        let line = next_line(Duration::from_secs(60)).expect("the demo prints its banner");
+        if let Some(child) = banner_child(&line) {
+            children.push(child);
+        }
+        if let Some(rest) = line.split(" udp+tcp ").nth(1) {
+            dns_nodes.extend(rest.split_whitespace().next().map(str::to_string));
+        }
+        if let Some(rest) = line.trim_start().strip_prefix("export GSLB_API=") {
+            api = rest.split_whitespace().next().map(str::to_string);
+        }
+        if line.trim_start().starts_with("dig ") && line.contains(" www.demo.gslb.test A") {
+            dig_lines.push(line.trim().to_string());
+        }
+        if line.contains("press Ctrl-C") {
+            break;
+        }
+    }
+    assert_eq!(children.len(), CHILDREN, "{children:?}");
+    assert_eq!(dns_nodes.len(), 2, "{dns_nodes:?}");
+    eprintln!("-- the files holding the cluster secret and tokens are 0600");
+    let mut private = 0;
+    for entry in std::fs::read_dir(&dir.0).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "api-token" || name.ends_with(".toml") {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name} has mode {mode:o}");
+            private += 1;
+        }
+    }
+    assert_eq!(private, 1 + 8, "api-token and eight node configs");
+    let api = api.expect("the banner exports GSLB_API");
+    let (_, victim, victim_http) = children
+        .iter()
+        .find(|(name, _, _)| name == "voter-2")
+        .cloned()
+        .expect("a voter-2 line");
+
+    eprintln!("-- SIGKILL voter-2 (pid {victim})");
+    send_signal(victim, "KILL");
+    let mut report = Vec::new();
+    let restart = loop {
+        let line = next_line(Duration::from_secs(10)).expect("the demo reports the exit");
+        report.push(line.clone());
+        if line.trim_start().starts_with("restart it") {
+            break next_line(Duration::from_secs(5)).expect("the restart command");
+        }
+    };
+    let report_text = report.join("\n");
+    assert!(
+        report_text.contains(&format!("voter-2 (pid {victim}) exited"))
+            && report_text.contains("signal: 9"),
+        "{report_text}"
+    );
+    let restart = restart.trim().to_string();
+    assert!(
+        restart.contains(" serve --config ") && restart.contains("voter-2.toml"),
+        "{restart}"
+    );
+
+    eprintln!("-- the demo and the other ten children keep running");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(demo.try_wait().unwrap().is_none(), "the demo is running");
+    for (name, pid, _) in children.iter().filter(|(_, pid, _)| *pid != victim) {
+        assert!(
+            process_alive(*pid),
+            "{name} (pid {pid}) stopped with voter-2"
+        );
+    }
+
+    eprintln!("-- DNS answers, and a write through the API is acknowledged and served");
+    for line in &dig_lines[..1] {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let answer = retry_dig(&words);
+        assert!(answered_with_data(&answer), "{line}:\n{answer}");
+    }
+    let written = wait_until(Duration::from_secs(15), || {
+        Command::new("curl")
+            .args(["-sSf", "-m", "5", "-X", "PUT", "-H"])
+            .arg(format!("Authorization: Bearer {DEMO_TOKEN}"))
+            .args(["-H", "Content-Type: application/json", "-d"])
+            .arg(r#"{"name":"survivor","type":"A","data":["192.0.2.77"]}"#)
+            .arg(format!("{api}/v1/zones/demo.gslb.test./records/survivor/A"))
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    });
+    assert!(written, "a write through {api} with one voter down");
+    for dns in &dns_nodes {
+        let (ip, port) = dns.rsplit_once(':').unwrap();
+        let server = format!("@{ip}");
+        let words = ["dig", &server, "-p", port, "survivor.demo.gslb.test", "A"];
+        let answer = dig_until(&words, |text| text.contains("192.0.2.77"));
+        assert!(answer.contains("192.0.2.77"), "dns node {dns}:\n{answer}");
+    }
+
+    eprintln!("-- SIGTERM of dns-2 is reported too, and dns-1 keeps answering");
+    let (_, dns_2, _) = children
+        .iter()
+        .find(|(name, _, _)| name == "dns-2")
+        .cloned()
+        .expect("a dns-2 line");
+    send_signal(dns_2, "TERM");
+    let reported = loop {
+        let line = next_line(Duration::from_secs(15)).expect("the demo reports dns-2");
+        if line.contains(&format!("dns-2 (pid {dns_2}) exited")) {
+            break line;
+        }
+    };
+    assert!(reported.contains("exit status: 0"), "{reported}");
+    assert!(demo.try_wait().unwrap().is_none(), "the demo is running");
+    let (ip, port) = dns_nodes[0].rsplit_once(':').unwrap();
+    let server = format!("@{ip}");
+    let answer = retry_dig(&["dig", &server, "-p", port, "survivor.demo.gslb.test", "A"]);
+    assert!(
+        answer.contains("192.0.2.77"),
+        "dns-1 still answers:\n{answer}"
+    );
+
+    eprintln!("-- the printed command restarts voter-2");
+    let mut restarted = Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec {restart}"))
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = victim_http.expect("voter-2's http address");
+    let back = wait_until(Duration::from_secs(20), || {
+        Command::new("curl")
+            .args(["-sSf", "-m", "2"])
+            .arg(format!("http://{http}/healthz"))
+            .output()
+            .is_ok_and(|output| output.status.success())
+    });
+    let alive = restarted.try_wait().unwrap().is_none();
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+    assert!(
+        back && alive,
+        "voter-2 restarted from {restart:?} answers on {http}"
+    );
+
+    eprintln!("-- SIGINT stops the demo and every child it still has");
+    send_signal(demo.id(), "INT");
+    let status = wait_exit(&mut demo, Duration::from_secs(15)).expect("demo exits");
+    assert!(status.success(), "{status}");
+    for (name, pid, _) in &children {
+        assert!(
+            wait_until(Duration::from_secs(5), || !process_alive(*pid)),
+            "{name} (pid {pid}) outlived the demo"
+        );
+    }
+}
+
+/// `gslb demo --token` with fewer than 16 characters is refused before anything starts,
+/// naming the flag and the rule.
+#[test]
+fn demo_refuses_a_short_token() {
+    let dir = TempDir::new("demo-short-token");
+    let output = Command::new(GSLB)
+        .args(["demo", "--api", "127.0.0.1:0", "--dns", "127.0.0.1:0"])
+        .args(["--token", "t0k3n", "--data-dir"])
+        .arg(&dir.0)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--token") && stderr.contains("must be at least 16 characters, got 5"),
+        "{stderr}"
+    );
+    assert!(!dir.0.join("api-token").exists(), "nothing was written");
 }

@@ -494,7 +494,7 @@ fn fail_drill_goes_through_the_probers_on_the_demo() {
             "--api",
             "127.0.0.1:0",
             "--token",
-            "t0k3n",
+            "drill-demo-token-0123",
             "--data-dir",
         ])
         .arg(&dir.0)
@@ -528,7 +528,7 @@ fn fail_drill_goes_through_the_probers_on_the_demo() {
         let output = Command::new(GSLBCTL)
             .args(args)
             .env("GSLB_API", format!("http://{api}"))
-            .env("GSLB_TOKEN", "t0k3n")
+            .env("GSLB_TOKEN", "drill-demo-token-0123")
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();

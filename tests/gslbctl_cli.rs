@@ -203,6 +203,11 @@ async fn gslbctl_imports_applies_and_reports_errors() {
     assert_eq!(state.endpoints["web-us"].weight, 1);
     assert_eq!(state.checks["web-eu-tcp"].interval_ms, 10_000);
     assert_eq!(state.all_gslb_records().count(), 1);
+    let apex = gslb_model::DomainName::parse_absolute("example.test.").unwrap();
+    assert_eq!(
+        state.zones[&apex].soa.serial, 8,
+        "the apply changed the zone's records: its serial moved once, from 7"
+    );
     let (ok, stdout, _) = node
         .ctl(&["apply", "-f", apply_file.to_str().unwrap()])
         .await;

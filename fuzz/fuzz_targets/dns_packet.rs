@@ -41,6 +41,7 @@ fn responder() -> &'static Responder {
                 ttl: 3600,
             },
             default_ttl: 300,
+            serial_policy: Default::default(),
             rrsets: vec![
                 set("example.com.", vec![RData::NS(name("ns1.example.com."))]),
                 set("ns1.example.com.", vec![a(1)]),

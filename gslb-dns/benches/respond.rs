@@ -45,6 +45,7 @@ fn responder() -> Responder {
         rrsets.push(set(&format!("host{index}.example.com."), vec![a(9)]));
     }
     let zone = Zone {
+        serial_policy: Default::default(),
         apex: name("example.com."),
         soa: Soa {
             mname: name("ns1.example.com."),

@@ -50,6 +50,7 @@ fn build_state(n_records: usize) -> State {
         });
     }
     let zone = Zone {
+        serial_policy: Default::default(),
         apex: apex.clone(),
         soa: Soa {
             mname: name("ns1.big.example."),

@@ -13,6 +13,7 @@
 //! Invariant: every `Put*` and `Delete*` is idempotent, so a client retrying a write whose
 //! acknowledgement was lost (leader change) cannot apply it twice in effect.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ use crate::model::overrides::{Override, OverrideAction, OverrideTarget};
 use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
+use crate::model::serial;
 use crate::model::state::State;
 use crate::model::token::Token;
 use crate::model::validation::FieldErrors;
@@ -290,7 +292,10 @@ pub fn apply(
             if !errors.is_empty() {
                 return Err(ApplyError::Rejected(errors));
             }
-            mutate(state, single, command.at)
+            let mut serials_before = SerialsBefore::new();
+            let changed = mutate_zone_content(state, single, command.at, &mut serials_before);
+            move_serials(state, serials_before, command.at);
+            changed
         }
     };
     state.version = log_index;
@@ -323,6 +328,7 @@ fn run_batch(
     errors: &mut FieldErrors,
 ) -> bool {
     let mut changed = false;
+    let mut serials_before = SerialsBefore::new();
     if commands.is_empty() {
         errors.push("commands", "a batch needs at least one command");
     }
@@ -336,10 +342,66 @@ fn run_batch(
         check(state, command, &path, log_index, errors);
         if errors.0.len() == before {
             // Mutating after a failure elsewhere is harmless: the scratch copy is dropped.
-            changed |= mutate(state, command, at);
+            changed |= mutate_zone_content(state, command, at, &mut serials_before);
         }
     }
+    move_serials(state, serials_before, at);
     changed
+}
+
+/// The serial each zone whose content a command changed had before its first change (`None`
+/// for a zone the command created).
+type SerialsBefore = BTreeMap<DomainName, Option<u32>>;
+
+/// `mutate`, noting in `serials_before` the zone whose content it changed, if any.
+fn mutate_zone_content(
+    state: &mut State,
+    command: &Command,
+    at: u64,
+    serials_before: &mut SerialsBefore,
+) -> bool {
+    let touched = zone_content_of(state, command);
+    let serial = touched
+        .as_ref()
+        .map(|apex| state.zones.get(apex).map(|zone| zone.soa.serial));
+    let changed = mutate(state, command, at);
+    if let (true, Some(apex), Some(serial)) = (changed, touched, serial) {
+        serials_before.entry(apex).or_insert(serial);
+    }
+    changed
+}
+
+/// The zone whose served content `command` writes: its record sets, its SOA, or a GSLB
+/// record inside it. Deleting a whole zone writes none (there is no serial left to move).
+fn zone_content_of(state: &State, command: &Command) -> Option<DomainName> {
+    match command {
+        Command::PutZone { zone } => Some(zone.apex.clone()),
+        Command::PutRecordSet { zone, .. } | Command::DeleteRecordSet { zone, .. } => {
+            Some(zone.clone())
+        }
+        Command::PutGslbRecord { record } => {
+            state.zone_for(&record.name).map(|zone| zone.apex.clone())
+        }
+        Command::DeleteGslbRecord { name, .. } => {
+            state.zone_for(name).map(|zone| zone.apex.clone())
+        }
+        Command::Guarded { command, .. } => zone_content_of(state, command),
+        _ => None,
+    }
+}
+
+/// Moves the serial of every zone a committed command changed, once per command whatever
+/// the number of changes in it: a serial written explicitly is kept when it moves forward
+/// (RFC 1982), otherwise the zone's policy takes the next one after the serial before. A
+/// zone the command created keeps the serial it was given.
+fn move_serials(state: &mut State, serials_before: SerialsBefore, at: u64) {
+    for (apex, before) in serials_before {
+        let (Some(zone), Some(before)) = (state.zones.get_mut(&apex), before) else {
+            continue;
+        };
+        zone.soa.serial =
+            serial::serial_after_explicit(before, zone.soa.serial, zone.serial_policy, at);
+    }
 }
 
 /// True when the command only carries applied-index reports.
@@ -869,6 +931,7 @@ fn rrset_fits_valid_zone(zone: &Zone, rrset: &RecordSet) -> bool {
         return false;
     }
     let mut local = Zone {
+        serial_policy: Default::default(),
         apex: zone.apex.clone(),
         soa: zone.soa.clone(),
         default_ttl: zone.default_ttl,
@@ -1184,6 +1247,7 @@ mod tests {
 
     fn zone() -> Zone {
         Zone {
+            serial_policy: Default::default(),
             apex: name("example.com."),
             soa: Soa {
                 mname: name("ns1.example.com."),

@@ -462,6 +462,7 @@ fn build_zone(
         }
     }
     let mut zone = Zone {
+        serial_policy: Default::default(),
         apex,
         soa,
         default_ttl,

@@ -1,7 +1,7 @@
 //! Zones on the wire: `ZoneDto` (the whole zone with its record sets), `SoaDto` with
 //! defaults for the timers, and `ZoneSummary` for lists.
 
-use gslb_model::model::{DomainName, FieldErrors, Soa, Zone};
+use gslb_model::model::{DomainName, FieldErrors, SerialPolicy, Soa, Zone};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -21,6 +21,42 @@ pub struct ZoneDto {
     /// The record sets; names may be relative to the apex.
     #[serde(default)]
     pub records: Vec<RecordSetDto>,
+    /// How the SOA serial moves on every committed change to the zone (default `increment`).
+    /// A serial written explicitly (here or by a zone import) is kept when it is newer in RFC
+    /// 1982 terms than the zone's current one.
+    #[serde(default)]
+    pub serial_policy: SerialPolicyDto,
+}
+
+/// How a zone's SOA serial moves on each committed change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SerialPolicyDto {
+    /// One more than the serial before.
+    #[default]
+    Increment,
+    /// Seconds since the Unix epoch, or one more when that is not newer.
+    Unixtime,
+    /// `YYYYMMDDnn` of the change's UTC day.
+    Dateserial,
+}
+
+impl SerialPolicyDto {
+    fn to_model(self) -> SerialPolicy {
+        match self {
+            SerialPolicyDto::Increment => SerialPolicy::Increment,
+            SerialPolicyDto::Unixtime => SerialPolicy::Unixtime,
+            SerialPolicyDto::Dateserial => SerialPolicy::Dateserial,
+        }
+    }
+
+    fn from_model(policy: SerialPolicy) -> Self {
+        match policy {
+            SerialPolicy::Increment => SerialPolicyDto::Increment,
+            SerialPolicy::Unixtime => SerialPolicyDto::Unixtime,
+            SerialPolicy::Dateserial => SerialPolicyDto::Dateserial,
+        }
+    }
 }
 
 /// The SOA fields; the timers have RFC 1912 style defaults.
@@ -133,6 +169,7 @@ impl ZoneDto {
             return Err(errors);
         }
         Ok(Zone {
+            serial_policy: self.serial_policy.to_model(),
             apex,
             soa: Soa {
                 mname,
@@ -169,6 +206,7 @@ impl ZoneDto {
                 .iter()
                 .filter_map(RecordSetDto::from_model)
                 .collect(),
+            serial_policy: SerialPolicyDto::from_model(zone.serial_policy),
         }
     }
 }

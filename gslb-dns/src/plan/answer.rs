@@ -6,8 +6,10 @@
 //! - exact match → the RRset of QTYPE, AA=1 (RFC 1034 §4.3.2 step 3a);
 //! - CNAME at the name → the CNAME, then the chain is followed inside the zone for at most
 //!   `MAX_CHAIN` links (RFC 1034 §4.3.2, RFC 6604 §2: the RCODE is the last link's); a target
-//!   outside the zone or below a delegation ends the chain with the CNAMEs alone; a loop ends
-//!   at the bound;
+//!   outside the zone ends the chain with the CNAMEs alone; a target at or below a delegation
+//!   ends it with the child's referral (its NS in authority, glue in additional, AA kept for
+//!   the authoritative CNAMEs, as NSD and Knot answer); a loop ends at the first name met
+//!   again, so each link is answered once;
 //! - ANY → one RRset, the first of the node in type order, as Knot does (RFC 8482 §4.2);
 //! - name exists without that type, empty non-terminals included → NODATA: NOERROR, no
 //!   answer, the SOA in authority with TTL min(SOA TTL, MINIMUM) (RFC 2308 §2.2, §5);
@@ -105,14 +107,21 @@ pub(crate) fn write_answer(
             return sections;
         }
         Lookup::Referral { cut, .. } => {
-            write_referral(zone, name, cut, out, &mut sections);
+            sections.authoritative = false;
+            write_referral(zone, name, HEADER_LEN, cut, out, &mut sections);
             return sections;
         }
     };
 
     let mut owner = HEADER_LEN;
     let mut node = node;
-    for _ in 0..=MAX_CHAIN {
+    // The nodes whose CNAME was answered, so a loop stops at the first name met again.
+    let mut visited = [u32::MAX; MAX_CHAIN + 1];
+    for link in 0..=MAX_CHAIN {
+        if visited[..link].contains(&node) {
+            return sections;
+        }
+        visited[link] = node;
         let (entry, via_cname) = match pick(zone, node, qtype) {
             Some(entry) => (entry, false),
             None => match zone
@@ -171,7 +180,10 @@ pub(crate) fn write_answer(
                 negative(out, &mut sections, rcode::NXDOMAIN);
                 return sections;
             }
-            Lookup::Referral { .. } => return sections,
+            Lookup::Referral { cut, .. } => {
+                write_referral(zone, &target, target_offset, cut, out, &mut sections);
+                return sections;
+            }
         }
     }
     sections
@@ -186,19 +198,23 @@ fn pick(zone: &ZonePlan, node: u32, qtype: u16) -> Option<&SetEntry> {
     }
 }
 
-/// NS of the delegation in authority (owner = the cut, a suffix of the question name), glue
-/// in additional, AA clear.
+/// NS of the delegation in authority (owner = the cut, a suffix of `name`, which stands
+/// uncompressed at `name_offset` in `out`: the question, or a CNAME target), glue in
+/// additional. The caller sets AA.
 fn write_referral(
     zone: &ZonePlan,
     name: &QueryName,
+    name_offset: usize,
     cut: u32,
     out: &mut Vec<u8>,
     sections: &mut Sections,
 ) {
-    sections.authoritative = false;
     let below_apex = name.label_count() - zone.apex_labels();
     let rel_len = name.suffix_offset(below_apex);
-    let cut_pointer = HEADER_LEN + rel_len - zone.key_len(cut);
+    let cut_pointer = name_offset + rel_len - zone.key_len(cut);
+    if cut_pointer > 0x3FFF {
+        return;
+    }
     if let Some(ns) = zone.set(cut, types::NS) {
         copy_set(out, zone.bytes(ns), cut_pointer);
         sections.authorities = ns.count;

@@ -269,6 +269,9 @@ impl ZonePlan {
             let is_referral = set.rtype == RecordType::NS.code() && owner != 0;
             let start = self.data.len();
             let mut count = 0u16;
+            // Targets already rendered: two records naming one target add its addresses once
+            // (RFC 2181 §5.5: no duplicate RRs in a section).
+            let mut rendered_targets: Vec<u32> = Vec::new();
             let mut pos = set.start as usize;
             let end = (set.start + set.len) as usize;
             while pos + 12 <= end {
@@ -292,6 +295,10 @@ impl ZonePlan {
                 if !is_referral && self.nodes[node as usize].cut != NO_CUT {
                     continue;
                 }
+                if rendered_targets.contains(&node) {
+                    continue;
+                }
+                rendered_targets.push(node);
                 let first = pending[..n_sets].partition_point(|(n, _)| *n < node);
                 for (_, entry) in pending[first..n_sets]
                     .iter()
@@ -530,6 +537,7 @@ mod tests {
         };
         let a = RData::A("192.0.2.1".parse().unwrap());
         let zone = Zone {
+            serial_policy: Default::default(),
             apex: name("example.com."),
             soa: Soa {
                 mname: name("ns.example.com."),
@@ -695,6 +703,7 @@ mod tests {
 
     fn sample_zone_model() -> Zone {
         Zone {
+            serial_policy: Default::default(),
             apex: name("example.com."),
             soa: Soa {
                 mname: name("ns.example.com."),

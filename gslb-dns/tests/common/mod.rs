@@ -41,6 +41,7 @@ pub fn zone(apex: &str, mut rrsets: Vec<RecordSet>) -> Zone {
         ],
     ));
     let mut zone = Zone {
+        serial_policy: Default::default(),
         apex: name(apex),
         soa: Soa {
             mname: name(&format!("ns1.{apex}")),
@@ -191,6 +192,30 @@ pub fn sample_state(version: u64) -> State {
                 "loop2.example.com.",
                 60,
                 vec![RData::CNAME(name("loop1.example.com."))],
+            ),
+            set(
+                "self.example.com.",
+                60,
+                vec![RData::CNAME(name("self.example.com."))],
+            ),
+            set(
+                "tochild.example.com.",
+                60,
+                vec![RData::CNAME(name("www.sub.example.com."))],
+            ),
+            set(
+                "mxtwice.example.com.",
+                300,
+                vec![
+                    RData::MX {
+                        preference: 10,
+                        exchange: name("www.example.com."),
+                    },
+                    RData::MX {
+                        preference: 20,
+                        exchange: name("www.example.com."),
+                    },
+                ],
             ),
             set(
                 "out.example.com.",

@@ -483,6 +483,32 @@ impl PolicyNode {
                 if !regions.contains_key(id) {
                     errors.push(&here, format!("unknown region {id:?}"));
                 }
+                // A region whose endpoints all have the other address family (or are names
+                // for an address record) would leave this leaf empty forever. A region with
+                // no endpoints yet is accepted: they may come in a later write.
+                let in_region: Vec<&Endpoint> = endpoints
+                    .values()
+                    .filter(|endpoint| &endpoint.region == id)
+                    .collect();
+                if !in_region.is_empty()
+                    && !in_region
+                        .iter()
+                        .any(|endpoint| answers_type(&endpoint.target, rtype))
+                {
+                    let listed: Vec<String> = in_region
+                        .iter()
+                        .map(|endpoint| {
+                            format!("{} ({})", endpoint.id, describe_target(&endpoint.target))
+                        })
+                        .collect();
+                    errors.push(
+                        &here,
+                        format!(
+                            "no endpoint of region {id:?} can answer {rtype}: {}",
+                            listed.join(", ")
+                        ),
+                    );
+                }
             }
             PolicyNode::Failover(children)
             | PolicyNode::Latency(children)
@@ -964,8 +990,26 @@ mod tests {
             &[
                 "records[0].max_answers: must be 1 for a CNAME record (a name has one CNAME), got 2",
                 "records[0].policy.proximity[0].bias_percent: must be within 1..=10000, got 0",
+                "records[0].policy.proximity[0].node.region: no endpoint of region \"eu\" can answer CNAME: eu-vip (the IPv4 address 192.0.2.1)",
             ],
         );
+    }
+
+    /// An AAAA record over a region whose endpoints are all IPv4 would answer NODATA forever;
+    /// it is refused naming the region's endpoints. A region with an endpoint of the record's
+    /// family passes, and so does one without endpoints yet.
+    #[test]
+    fn a_region_without_an_endpoint_of_the_record_family_is_named() {
+        check(
+            r#"{"name":"a.example.","type":"AAAA","ttl":30,"policy":{"failover":[{"region":"eu"},{"region":"us"}]}}"#,
+            &["records[0].policy.failover[0].region: no endpoint of region \"eu\" can answer AAAA: eu-vip (the IPv4 address 192.0.2.1)"],
+        );
+        let (mut regions, endpoints) = world();
+        regions.extend([region("empty")]);
+        let mut errors = FieldErrors::default();
+        record(r#"{"name":"a.example.","type":"AAAA","ttl":30,"policy":{"region":"empty"}}"#)
+            .validate("records[0]", &regions, &endpoints, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

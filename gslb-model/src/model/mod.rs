@@ -3,6 +3,7 @@
 //! - `name`: `DomainName`, validated presentation-format names.
 //! - `record`: static record sets (`RecordType`, `RData`, `RecordSet`).
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
+//! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
 //! - `state`: `State`, the versioned whole.
 //! - `validation`: `FieldErrors`, every fault named by its field path.
 //! - `ident`: the slug rule for ids.
@@ -30,6 +31,7 @@ pub mod overrides;
 pub mod precondition;
 pub mod record;
 pub mod region;
+pub mod serial;
 pub mod state;
 pub mod token;
 pub mod validation;
@@ -51,6 +53,7 @@ pub use network::Network;
 pub use overrides::{Override, OverrideAction, OverrideTarget};
 pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};
+pub use serial::SerialPolicy;
 pub use token::{Scope, Token};
 
 pub use name::{DomainName, NameError};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::name::DomainName;
 use crate::model::record::{RData, RecordSet, RecordType, MAX_TTL};
+use crate::model::serial::SerialPolicy;
 use crate::model::validation::FieldErrors;
 
 /// The start-of-authority data of a zone.
@@ -52,6 +53,14 @@ pub struct Zone {
     /// Static record sets, the apex NS set (required) and glue included; sorted by
     /// (name, type) and unique per (name, type) once validated.
     pub rrsets: Vec<RecordSet>,
+    /// How `apply` moves the SOA serial on each committed change to the zone's content
+    /// (absent in states written before serials moved: `increment`).
+    #[serde(default, skip_serializing_if = "is_default_policy")]
+    pub serial_policy: SerialPolicy,
+}
+
+fn is_default_policy(policy: &SerialPolicy) -> bool {
+    *policy == SerialPolicy::default()
 }
 
 impl Zone {
@@ -255,6 +264,7 @@ mod tests {
 
     fn zone(rrsets: Vec<RecordSet>) -> Zone {
         Zone {
+            serial_policy: Default::default(),
             apex: name("example.com."),
             soa: Soa {
                 mname: name("ns1.example.com."),
