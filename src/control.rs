@@ -33,6 +33,10 @@
 //!
 //! SIGTERM or SIGINT: stop the prober, the DNS listeners (in-flight TCP queries finish), stop
 //! the HTTP server, then shut the Raft node down (flushes and releases the data directory).
+//! A storage failure (full disk) or a stopped Raft core takes the same path and then exits
+//! non-zero so a supervisor restarts the node; a DNS node first keeps answering from memory
+//! until its disk has room again. A learner whose storage was found damaged at start began
+//! empty (see `NodeOptions::resync_damaged`) and answers only once caught up.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -98,6 +102,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     // A DNS node reports the plans it answers from, so INSYNC means "answered".
     options.report_source = responder.as_ref().map(|r| r.installed_versions());
     options.peer_tls = control.peer_tls.clone();
+    // A learner holds nothing the voters lack: damaged storage is moved aside and re-synced.
+    options.resync_damaged = control.role == ControlRole::Learner;
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
@@ -172,11 +178,9 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     });
 
     let mut dns = None;
-    let stopped = wait_for_stop(&mut opening, &mut dns).await;
-    match &stopped {
-        Ok(signal) => tracing::info!("{signal} received, shutting down"),
-        Err(error) => tracing::error!("shutting down: {error:#}"),
-    }
+    let fault = wait_fault_then_room(node.clone(), config.dns);
+    let stopped = wait_for_stop(&mut opening, &mut dns, fault).await;
+    let failed = announce(&stopped);
     if let Some(serving) = &dns_serving {
         serving.store(false, Ordering::Release);
     }
@@ -206,22 +210,52 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("http requests still open after {HTTP_DRAIN:?}; cut"),
     }
     node.shutdown().await;
+    if let Some(reason) = failed {
+        anyhow::bail!(
+            "stopped after a storage failure ({reason}); start it again once its disk has room: \
+             nothing acknowledged is lost"
+        );
+    }
     tracing::info!("stopped");
     stopped.map(|_| ())
 }
 
-/// Runs until SIGTERM or SIGINT (`Ok` with its name; SIGHUP is only logged), taking the DNS
+/// Logs why the node stops; the storage failure's reason, if that was it.
+fn announce(stopped: &anyhow::Result<Stopped>) -> Option<String> {
+    match stopped {
+        Ok(Stopped::Signal(signal)) => tracing::info!("{signal} received, shutting down"),
+        Ok(Stopped::Fault(reason)) => {
+            tracing::info!("a storage failure, shutting down");
+            return Some(reason.clone());
+        }
+        Err(error) => tracing::error!("shutting down: {error:#}"),
+    }
+    None
+}
+
+/// Why a node stops.
+enum Stopped {
+    /// SIGTERM or SIGINT.
+    Signal(&'static str),
+    /// Its storage failed (`wait_fault_then_room`): it exits non-zero for a restart.
+    Fault(String),
+}
+
+/// Runs until SIGTERM, SIGINT or a storage `fault` (SIGHUP is only logged), taking the DNS
 /// role from `opening` into `dns` when it starts answering; `Err` when it failed to.
 async fn wait_for_stop(
     opening: &mut Option<tokio::task::JoinHandle<anyhow::Result<DnsRole>>>,
     dns: &mut Option<DnsRole>,
-) -> anyhow::Result<&'static str> {
+    fault: impl std::future::Future<Output = String>,
+) -> anyhow::Result<Stopped> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    tokio::pin!(fault);
     loop {
         tokio::select! {
-            _ = terminate.recv() => return Ok("SIGTERM"),
-            _ = tokio::signal::ctrl_c() => return Ok("SIGINT"),
+            _ = terminate.recv() => return Ok(Stopped::Signal("SIGTERM")),
+            _ = tokio::signal::ctrl_c() => return Ok(Stopped::Signal("SIGINT")),
+            reason = &mut fault => return Ok(Stopped::Fault(reason)),
             _ = hangup.recv() => tracing::warn!(
                 "SIGHUP ignored: with [control] zones change through the API, not zone files"
             ),
@@ -391,6 +425,10 @@ async fn synced_version(
     restarted: bool,
 ) -> u64 {
     let restored = node.state().version;
+    if node.resynced() {
+        // Its damaged storage was moved aside: it has nothing of its own to answer from.
+        return catch_up_after_resync(&node).await;
+    }
     if serve_before_sync {
         tracing::info!(
             version = restored,
@@ -442,6 +480,39 @@ struct Place {
     region: Option<String>,
     /// True when it runs the prober role.
     probes: bool,
+}
+
+/// Resolves once the node can no longer persist (full disk, Raft core stopped) and should
+/// exit so a supervisor restarts it. A DNS node first keeps answering from memory (its
+/// state is all there) until its disk has room again, then asks to exit; `/readyz` says why
+/// meanwhile.
+async fn wait_fault_then_room(node: NodeHandle, answers_dns: bool) -> String {
+    let reason = node.wait_fault().await;
+    tracing::error!("{reason}: this node acknowledges nothing more and is not ready");
+    if answers_dns {
+        tracing::error!(
+            version = node.state().version,
+            "still answering DNS from memory; exiting for a restart once the disk has room"
+        );
+        node.wait_for_room().await;
+    }
+    reason
+}
+
+/// Waits, however long it takes, until a learner that started empty after its storage was
+/// found damaged has applied what the leader had committed: it must not answer (nor report
+/// ready) from an empty or partial state.
+async fn catch_up_after_resync(node: &NodeHandle) -> u64 {
+    loop {
+        match node.catch_up(CATCH_UP_TIMEOUT).await {
+            Ok(applied) if applied > 0 => {
+                tracing::info!(applied, "re-synced from the leader after damaged storage");
+                return applied;
+            }
+            Ok(_) => tokio::time::sleep(RETRY_FIRST).await,
+            Err(error) => tracing::warn!("not answering yet, still re-syncing: {error}"),
+        }
+    }
 }
 
 /// Takes this node's place in the cluster (bootstrap, join, promote), records it as a member

@@ -209,6 +209,7 @@ impl ApiError {
             other @ (WriteError::NoLeader
             | WriteError::NoQuorum { .. }
             | WriteError::NotLeader { .. }
+            | WriteError::Storage { .. }
             | WriteError::Unavailable { .. }) => ApiError::Unavailable(other.to_string()),
         }
     }

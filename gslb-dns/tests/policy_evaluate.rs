@@ -316,6 +316,65 @@ fn proximity_and_latency_rank_children() {
     assert_eq!((region_of(&decision, &inputs), decision.scope), ("eu", 24));
 }
 
+/// Latency choices do not flap: RTT samples jittering ±15 % around two close regions (eu
+/// listed first, us 5 % faster on average) are smoothed as `apply` keeps them and compared
+/// with the record's margin, so the answer never switches; with no margin and raw samples the
+/// same series switches many times. A real change (us three times faster) moves traffic, once.
+#[test]
+fn latency_choices_hold_under_jitter_and_follow_real_changes() {
+    use gslb_model::model::health::smooth_rtt;
+    let mut inputs = world();
+    let munich = client("192.0.2.1");
+    let policy = r#"{"latency":[{"region":"eu"},{"region":"us"}]}"#;
+    let margined = compile(policy, "", &inputs);
+    let bare = compile(
+        policy,
+        r#""latency_margin":{"percent":0,"micros":0}"#,
+        &inputs,
+    );
+    // A fixed pseudo-random series (a linear congruential generator), so the test is exact.
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut jitter = |base: u32| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let offset = (seed >> 33) % 31; // 0..=30 → -15 %..=+15 %
+        (u64::from(base) * (85 + offset) / 100) as u32
+    };
+    let (mut smoothed_eu, mut smoothed_us) = (20_000u32, 19_000u32);
+    let (mut last_margined, mut last_bare) = (String::new(), String::new());
+    let (mut switches_margined, mut switches_bare) = (0, 0);
+    for round in 0..300 {
+        let us_base = if round < 200 { 19_000 } else { 6_000 };
+        let (sample_eu, sample_us) = (jitter(20_000), jitter(us_base));
+        smoothed_eu = smooth_rtt(smoothed_eu, sample_eu);
+        smoothed_us = smooth_rtt(smoothed_us, sample_us);
+
+        inputs.region_mut("eu").unwrap().vantage_rtt_us = Some(smoothed_eu);
+        inputs.region_mut("us").unwrap().vantage_rtt_us = Some(smoothed_us);
+        let region = region_of(&evaluate(&margined, &inputs, &munich, NOW, 0), &inputs);
+        if round < 200 {
+            assert_eq!(region, "eu", "round {round}: noise moved traffic");
+        }
+        if !last_margined.is_empty() && region != last_margined {
+            switches_margined += 1;
+        }
+        last_margined = region.to_string();
+
+        inputs.region_mut("eu").unwrap().vantage_rtt_us = Some(sample_eu);
+        inputs.region_mut("us").unwrap().vantage_rtt_us = Some(sample_us);
+        let region = region_of(&evaluate(&bare, &inputs, &munich, NOW, 0), &inputs);
+        if !last_bare.is_empty() && region != last_bare {
+            switches_bare += 1;
+        }
+        last_bare = region.to_string();
+    }
+    assert_eq!(last_margined, "us", "a real change moves traffic");
+    assert_eq!(switches_margined, 1, "one switch: the real change");
+    assert!(
+        switches_bare > 20,
+        "without smoothing and margin the same series flaps ({switches_bare} switches)"
+    );
+}
+
 /// Capacity shares follow healthy capacity: 8 nodes against 2 gets about 80 %.
 #[test]
 fn capacity_shares_follow_healthy_capacity() {

@@ -1603,6 +1603,7 @@ mod tests {
 
     fn gslb(owner: &str, rtype: RecordType, policy: PolicyNode) -> GslbRecord {
         GslbRecord {
+            latency_margin: Default::default(),
             name: name(owner),
             rtype,
             ttl: 30,

@@ -9,10 +9,13 @@
 //! each come back as a `KvError` that names the path.
 //! Invariant: a write is durable only after `flush` returned `Ok`; callers that acknowledge
 //! (vote, log append) flush first.
+//! Invariant: once a write or flush has failed, `Kv::fault` says so for good (the engine may
+//! have lost buffered writes): the node stops acknowledging and must be restarted.
 
 use std::ops::Bound;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// Cache a DNS node gives the engine by default: the replicated state itself lives in memory
 /// as `State`, so the engine only caches log tails and metadata.
@@ -46,6 +49,14 @@ pub enum KvError {
         path: PathBuf,
         /// What was found.
         detail: String,
+    },
+    /// The file system is full: nothing more can be persisted until space is freed.
+    #[error("no space left on {path} ({operation} failed)")]
+    NoSpace {
+        /// The data directory.
+        path: PathBuf,
+        /// What we were doing (`flush`, `write`, ...).
+        operation: &'static str,
     },
     /// Any other I/O failure.
     #[error("data dir {path}: {operation} failed: {detail}")]
@@ -81,7 +92,12 @@ pub struct Kv {
     db: sled::Db,
     /// The directory, for error messages.
     path: PathBuf,
+    /// The first write or flush failure, shared by every clone and space.
+    fault: Fault,
 }
+
+/// The first failure of a write or flush, once there was one.
+type Fault = Arc<OnceLock<KvError>>;
 
 /// One named key space (ordered by key bytes). Cheap to clone.
 #[derive(Clone)]
@@ -90,6 +106,8 @@ pub struct Space {
     tree: sled::Tree,
     /// The directory, for error messages.
     path: PathBuf,
+    /// The store's fault slot (see `Kv::fault`).
+    fault: Fault,
 }
 
 /// One stored pair: key bytes, value bytes.
@@ -151,6 +169,7 @@ impl Kv {
                 let kv = Kv {
                     db,
                     path: path.to_path_buf(),
+                    fault: Fault::default(),
                 };
                 kv.check_marker()?;
                 Ok(kv)
@@ -220,7 +239,26 @@ impl Kv {
         Ok(Space {
             tree,
             path: self.path.clone(),
+            fault: self.fault.clone(),
         })
+    }
+
+    /// The first write or flush failure of this store, if there was one: from then on
+    /// nothing written may be acknowledged.
+    pub fn fault(&self) -> Option<KvError> {
+        self.fault.get().cloned()
+    }
+
+    /// Whether the file system of the store has room again: writes and syncs `bytes` bytes
+    /// into a probe file beside the store, then removes it.
+    pub fn has_room_for(&self, bytes: usize) -> bool {
+        let probe = self.path.join("space-probe.tmp");
+        let written = std::fs::File::create(&probe).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, &vec![0u8; bytes])?;
+            file.sync_all()
+        });
+        let _ = std::fs::remove_file(&probe);
+        written.is_ok()
     }
 
     /// Makes every write done so far durable (all spaces share one log). Runs the blocking
@@ -229,15 +267,16 @@ impl Kv {
     pub async fn flush(&self) -> Result<(), KvError> {
         let db = self.db.clone();
         let path = self.path.clone();
-        match tokio::task::spawn_blocking(move || db.flush()).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(classify(&path, "flush", error)),
-            Err(join) => Err(KvError::Io {
+        let result = match tokio::task::spawn_blocking(move || db.flush()).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(error)) => classify(&path, "flush", error),
+            Err(join) => KvError::Io {
                 path,
                 operation: "flush",
                 detail: format!("flush task failed: {join}"),
-            }),
-        }
+            },
+        };
+        Err(record_fault(&self.fault, result))
     }
 
     /// Bytes the store occupies on disk (a metric: alert on growth).
@@ -262,7 +301,7 @@ impl Space {
         self.tree
             .insert(key, value)
             .map(|_| ())
-            .map_err(|error| classify(&self.path, "write", error))
+            .map_err(|error| record_fault(&self.fault, classify(&self.path, "write", error)))
     }
 
     /// Applies puts and removes atomically (not durable until `Kv::flush`).
@@ -276,7 +315,7 @@ impl Space {
         }
         self.tree
             .apply_batch(batch)
-            .map_err(|error| classify(&self.path, "write", error))
+            .map_err(|error| record_fault(&self.fault, classify(&self.path, "write", error)))
     }
 
     /// Key-value pairs with keys in `(start, end)`, in key order.
@@ -318,15 +357,24 @@ impl Space {
         }
         self.tree
             .apply_batch(batch)
-            .map_err(|error| classify(&self.path, "write", error))?;
+            .map_err(|error| record_fault(&self.fault, classify(&self.path, "write", error)))?;
         Ok(removed)
     }
 }
 
-/// Maps an engine error to ours, telling a held lock and corruption apart from other I/O.
 /// How long `Kv::open` retries a directory whose lock is held.
 const LOCK_RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Keeps the first failure in `fault` and returns `error`.
+fn record_fault(fault: &Fault, error: KvError) -> KvError {
+    if fault.set(error.clone()).is_ok() {
+        tracing::error!("storage failed, nothing more is acknowledged: {error}");
+    }
+    error
+}
+
+/// Maps an engine error to ours, telling a held lock, a full disk and corruption apart from
+/// other I/O.
 fn classify(path: &Path, operation: &'static str, error: sled::Error) -> KvError {
     let path = path.to_path_buf();
     match error {
@@ -336,6 +384,7 @@ fn classify(path: &Path, operation: &'static str, error: sled::Error) -> KvError
                 detail: io.to_string(),
             }
         }
+        sled::Error::Io(io) if is_no_space(&io) => KvError::NoSpace { path, operation },
         sled::Error::Corruption { at, .. } => KvError::Corrupt {
             path,
             detail: format!("checksum or framing error at {at:?}"),
@@ -349,6 +398,14 @@ fn classify(path: &Path, operation: &'static str, error: sled::Error) -> KvError
             detail: other.to_string(),
         },
     }
+}
+
+/// True for ENOSPC (and EDQUOT, a full quota), however the engine wrapped it.
+fn is_no_space(error: &std::io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(28 | 122))
+        || error.kind() == std::io::ErrorKind::StorageFull
+        || error.kind() == std::io::ErrorKind::QuotaExceeded
+        || error.to_string().contains("No space left on device")
 }
 
 /// The message of a caught panic.

@@ -194,6 +194,11 @@ pub struct ReadyDto {
     /// Milliseconds since it last heard from a leader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub millis_since_leader_contact: Option<u64>,
+    /// Why the node is not ready when it cannot persist or replicate any more (its storage
+    /// failed, e.g. `no space left on PATH`, or its Raft core stopped): it will exit so a
+    /// supervisor restarts it. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A backup file as `GET /v1/cluster/snapshot` sends it: a JSON header line, a newline, then

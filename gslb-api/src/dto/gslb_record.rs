@@ -5,7 +5,9 @@
 use gslb_model::model::gslb_record::{
     Cidr, GeoMatch, GeoPolicy, GeoRule, ProximityChoice, WeightedChoice,
 };
-use gslb_model::model::{DomainName, FieldErrors, GslbRecord, PolicyNode, UnknownAs, WhenAllDown};
+use gslb_model::model::{
+    DomainName, FieldErrors, GslbRecord, LatencyMargin, PolicyNode, UnknownAs, WhenAllDown,
+};
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +49,42 @@ pub struct GslbRecordDto {
     /// Answer a region only while its health lease is valid (split-brain fencing).
     #[serde(default)]
     pub split_brain_guard: bool,
+    /// How much lower a `latency` child's RTT must be to take traffic from one listed before
+    /// it: the larger of `percent` of the lowest RTT (default 20) and `micros` (default 1000).
+    #[serde(default)]
+    pub latency_margin: LatencyMarginDto,
+}
+
+/// The switching margin of `latency` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyMarginDto {
+    /// Percent of the lowest RTT, 0..=1000 (default 20).
+    #[serde(default = "default_margin_percent")]
+    #[schema(maximum = 1000)]
+    pub percent: u16,
+    /// Microseconds, 0..=10000000 (default 1000).
+    #[serde(default = "default_margin_micros")]
+    #[schema(maximum = 10_000_000)]
+    pub micros: u32,
+}
+
+fn default_margin_percent() -> u16 {
+    LatencyMargin::default().percent
+}
+
+fn default_margin_micros() -> u32 {
+    LatencyMargin::default().micros
+}
+
+impl Default for LatencyMarginDto {
+    fn default() -> Self {
+        let margin = LatencyMargin::default();
+        LatencyMarginDto {
+            percent: margin.percent,
+            micros: margin.micros,
+        }
+    }
 }
 
 fn default_max_answers() -> u8 {
@@ -346,6 +384,10 @@ impl GslbRecordDto {
         };
         errors.into_result()?;
         Ok(GslbRecord {
+            latency_margin: LatencyMargin {
+                percent: self.latency_margin.percent,
+                micros: self.latency_margin.micros,
+            },
             name,
             rtype: self.rtype.to_model(),
             ttl: self.ttl,
@@ -380,6 +422,10 @@ impl GslbRecordDto {
                 UnknownAs::Down => UnknownAsDto::Down,
             },
             split_brain_guard: record.split_brain_guard,
+            latency_margin: LatencyMarginDto {
+                percent: record.latency_margin.percent,
+                micros: record.latency_margin.micros,
+            },
         })
     }
 }

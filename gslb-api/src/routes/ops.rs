@@ -21,10 +21,12 @@ pub async fn healthz() -> &'static str {
 
 /// Readiness: 200 once the node has applied state and, on a DNS node, its DNS listeners
 /// answer from a caught-up plan (it keeps answering when stale: `stale` says so); 503
-/// before, and on a DNS node again from SIGTERM on. Needs no token.
+/// before, on a DNS node again from SIGTERM on, and with `reason` once the node cannot
+/// persist or replicate any more (full disk, Raft core stopped). Needs no token.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses((status = 200, description = "ready", body = ReadyDto),
-              (status = 503, description = "no state yet", body = ReadyDto)))]
+              (status = 503, description = "no state yet, stopping, or failed (`reason`)",
+               body = ReadyDto)))]
 pub async fn readyz(State(context): State<ApiContext>) -> Response {
     let metrics = context.node.metrics();
     let version = context.node.state().version;
@@ -33,7 +35,8 @@ pub async fn readyz(State(context): State<ApiContext>) -> Response {
         .dns_serving
         .as_ref()
         .map(|serving| serving.load(Ordering::Acquire));
-    let ready = metrics.applied_index > 0 && dns_serving.unwrap_or(true);
+    let reason = context.node.fault();
+    let ready = metrics.applied_index > 0 && dns_serving.unwrap_or(true) && reason.is_none();
     let body = ReadyDto {
         ready,
         dns_serving,
@@ -42,6 +45,7 @@ pub async fn readyz(State(context): State<ApiContext>) -> Response {
         version,
         role: role_name(metrics.state).to_string(),
         millis_since_leader_contact: metrics.millis_since_leader_contact,
+        reason,
     };
     let status = if ready {
         StatusCode::OK

@@ -7,7 +7,7 @@
 use gslb_model::model::gslb_record::{
     answers_type, Cidr, GeoMatch, GslbRecord, PolicyNode, UnknownAs, WhenAllDown,
 };
-use gslb_model::model::{DomainName, FieldErrors, RecordType};
+use gslb_model::model::{DomainName, FieldErrors, LatencyMargin, RecordType};
 
 use crate::client::Code;
 use crate::policy::hash::hash_bytes;
@@ -36,6 +36,8 @@ pub struct CompiledRecord {
     pub unknown_as: UnknownAs,
     /// Whether regions need a valid lease.
     pub split_brain_guard: bool,
+    /// Within this margin of the lowest RTT, `latency` children count as equal.
+    pub latency_margin: LatencyMargin,
     /// The tree, root first; children always come after their parent.
     pub(crate) nodes: Vec<CompiledNode>,
     /// Every endpoint the tree names that can answer the type, in tree order, once each
@@ -166,6 +168,7 @@ impl CompiledRecord {
             when_all_down: record.when_all_down.clone(),
             unknown_as: record.unknown_as,
             split_brain_guard: record.split_brain_guard,
+            latency_margin: record.latency_margin,
             nodes,
             all_endpoints,
             salt: hash_bytes(&record.name.to_wire()),

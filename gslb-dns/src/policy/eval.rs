@@ -491,14 +491,26 @@ impl<T: Tracer> Eval<'_, T> {
         } else {
             "vantage probes"
         };
-        self.ordered(node, children, write, "rtt µs", source, |eval, child| {
+        let child_rtt = |eval: &Self, child: usize| -> Option<u32> {
             eval.record.nodes[child]
                 .regions
                 .iter()
                 .filter(|&&r| eval.region_verdict(r).usable)
                 .filter_map(|&r| rtt_of(r))
                 .min()
-                .map(f64::from)
+        };
+        // Children within the margin of the lowest RTT are equals: the first listed of them
+        // answers, so probe noise below the margin never moves traffic.
+        let equal_up_to = children
+            .iter()
+            .filter_map(|&child| child_rtt(self, child))
+            .min()
+            .map(|lowest| (lowest, self.record.latency_margin.equal_up_to(lowest)));
+        self.ordered(node, children, write, "rtt µs", source, |eval, child| {
+            child_rtt(eval, child).map(|rtt| match equal_up_to {
+                Some((lowest, limit)) if rtt <= limit => f64::from(lowest),
+                _ => f64::from(rtt),
+            })
         })
     }
 

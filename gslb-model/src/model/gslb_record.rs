@@ -79,6 +79,56 @@ pub struct GslbRecord {
     /// never exceeds the lease left (DESIGN "split-brain fencing by lease").
     #[serde(default)]
     pub split_brain_guard: bool,
+    /// How much lower a `latency` child's RTT must be to take traffic from a child listed
+    /// before it (absent in records written before it existed: the default).
+    #[serde(default, skip_serializing_if = "LatencyMargin::is_default")]
+    pub latency_margin: LatencyMargin,
+}
+
+/// The switching margin of `latency` choices: children whose RTT lies within the margin of
+/// the lowest are equals, and the one listed first among them answers. Probe noise below the
+/// margin therefore never moves traffic, and every DNS node with the same inputs picks the
+/// same child. The margin is the larger of `percent` of the lowest RTT and `micros`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyMargin {
+    /// Relative margin, percent of the lowest RTT (default 20).
+    #[serde(default = "default_margin_percent")]
+    pub percent: u16,
+    /// Absolute margin, microseconds (default 1000: below a millisecond, RTTs are noise).
+    #[serde(default = "default_margin_micros")]
+    pub micros: u32,
+}
+
+fn default_margin_percent() -> u16 {
+    20
+}
+
+fn default_margin_micros() -> u32 {
+    1_000
+}
+
+impl Default for LatencyMargin {
+    fn default() -> Self {
+        LatencyMargin {
+            percent: default_margin_percent(),
+            micros: default_margin_micros(),
+        }
+    }
+}
+
+impl LatencyMargin {
+    /// Whether this is the default margin (not written in states).
+    pub fn is_default(&self) -> bool {
+        *self == LatencyMargin::default()
+    }
+
+    /// The highest RTT that still counts as equal to `lowest`.
+    pub fn equal_up_to(&self, lowest: u32) -> u32 {
+        let relative = u64::from(lowest) * u64::from(self.percent) / 100;
+        let margin = relative.max(u64::from(self.micros));
+        (u64::from(lowest) + margin).min(u64::from(u32::MAX)) as u32
+    }
 }
 
 /// The default for `max_answers`.
@@ -690,6 +740,21 @@ impl GslbRecord {
                     ),
                 );
             }
+        }
+        if self.latency_margin.percent > 1_000 {
+            errors.push(
+                format!("{prefix}latency_margin.percent"),
+                format!("must be ≤ 1000, got {}", self.latency_margin.percent),
+            );
+        }
+        if self.latency_margin.micros > 10_000_000 {
+            errors.push(
+                format!("{prefix}latency_margin.micros"),
+                format!(
+                    "must be ≤ 10000000 (10 s), got {}",
+                    self.latency_margin.micros
+                ),
+            );
         }
         if self.max_answers == 0 || self.max_answers > MAX_ANSWERS {
             errors.push(

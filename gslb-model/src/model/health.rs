@@ -511,15 +511,20 @@ pub fn record_observations(
     let mut changed = false;
     for report in reports {
         let per_vantage = observations.entry(report.check.clone()).or_default();
-        let since = match per_vantage.get(vantage) {
+        let previous = per_vantage.get(vantage);
+        let since = match previous {
             Some(previous) if previous.up == report.up => previous.since,
             _ => at,
+        };
+        let rtt_us = match (previous.and_then(|previous| previous.rtt_us), report.rtt_us) {
+            (Some(smoothed), Some(sample)) => Some(smooth_rtt(smoothed, sample)),
+            (_, sample) => sample,
         };
         let next = Observation {
             up: report.up,
             since,
             reported_at: at,
-            rtt_us: report.rtt_us,
+            rtt_us,
             error: report.error.clone(),
             capacity: report.capacity,
         };
@@ -529,6 +534,16 @@ pub fn record_observations(
         }
     }
     changed
+}
+
+/// The RTT kept after a new `sample`: an exponentially weighted moving average that gives
+/// the sample a quarter of the weight (as TCP's SRTT gives 1/8), in integers so every node
+/// computes the same value. One noisy probe moves the kept RTT by a quarter of its noise, so
+/// latency choices (which also need a margin to switch, see `LatencyMargin`) do not flap.
+pub fn smooth_rtt(smoothed: u32, sample: u32) -> u32 {
+    let smoothed = u64::from(smoothed);
+    let sample = u64::from(sample);
+    ((smoothed * 3 + sample + 2) / 4) as u32
 }
 
 /// Checks a report against `state`: the vantage is a slug allowed to run each check, every
@@ -755,6 +770,33 @@ mod tests {
         assert_eq!(observations["c"]["eu"].reported_at, 20);
         record_observations(&mut observations, "eu", &[report(false)], 30);
         assert_eq!(observations["c"]["eu"].since, 30);
+    }
+
+    /// Each vantage's RTT is kept as a moving average: one sample moves it by a quarter of
+    /// the difference, a report without an RTT keeps it, and the first sample is taken whole.
+    #[test]
+    fn rtts_are_smoothed_per_vantage() {
+        let mut observations = Observations::new();
+        let report = |rtt_us| ObservationReport {
+            check: "c".to_string(),
+            up: true,
+            rtt_us,
+            error: None,
+            capacity: None,
+        };
+        record_observations(&mut observations, "eu", &[report(Some(10_000))], 10);
+        assert_eq!(observations["c"]["eu"].rtt_us, Some(10_000));
+        record_observations(&mut observations, "eu", &[report(Some(20_000))], 20);
+        assert_eq!(observations["c"]["eu"].rtt_us, Some(12_500));
+        record_observations(&mut observations, "us", &[report(Some(1_000))], 20);
+        assert_eq!(observations["c"]["us"].rtt_us, Some(1_000), "per vantage");
+        record_observations(&mut observations, "eu", &[report(None)], 30);
+        assert_eq!(
+            observations["c"]["eu"].rtt_us, None,
+            "no sample: none reported"
+        );
+        assert_eq!(smooth_rtt(u32::MAX, u32::MAX), u32::MAX, "no overflow");
+        assert_eq!(smooth_rtt(100, 100), 100, "a steady RTT stays put");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use drill::{
     GuardCheck, PhaseAnswers,
 };
 pub use endpoint::{AdminState, Endpoint, EndpointTarget};
-pub use gslb_record::{GslbRecord, PolicyNode, UnknownAs, WhenAllDown};
+pub use gslb_record::{GslbRecord, LatencyMargin, PolicyNode, UnknownAs, WhenAllDown};
 pub use health::{
     derive_health, HealthStatus, HealthView, Observation, ObservationReport, RegionLease, Votes,
 };

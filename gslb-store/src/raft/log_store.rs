@@ -31,6 +31,9 @@ const VOTE_KEY: &[u8] = b"vote";
 const COMMITTED_KEY: &[u8] = b"committed";
 const LAST_PURGED_KEY: &[u8] = b"last_purged";
 
+/// What `LogStore::read_all_checked` found: the committed pointer and every entry's log id.
+pub(crate) type CheckedLog = (Option<LogId<NodeId>>, Vec<LogId<NodeId>>);
+
 /// A request to the flusher task.
 enum FlushRequest {
     /// Entries appended: complete openraft's callback once they are durable.
@@ -101,6 +104,43 @@ impl LogStore {
             Err(_) => "the flusher task stopped".to_string(),
         };
         Err(StorageIOError::new(subject, verb, &std::io::Error::other(detail)).into())
+    }
+
+    /// Reads the whole log and the committed pointer, as a start-up check: every entry must
+    /// decode, sit under its own index, and follow the previous one without a gap. Returns
+    /// the committed pointer and the log id of every entry, or what is wrong.
+    pub(crate) fn read_all_checked(&self) -> Result<CheckedLog, String> {
+        let committed: Option<Option<LogId<NodeId>>> = self
+            .read_meta(COMMITTED_KEY, ErrorSubject::Store)
+            .map_err(|error| format!("committed pointer unreadable: {error}"))?;
+        let pairs = self
+            .log
+            .range(Bound::Unbounded, Bound::Unbounded)
+            .map_err(|error| format!("log unreadable: {error}"))?;
+        let mut log_ids: Vec<LogId<NodeId>> = Vec::with_capacity(pairs.len());
+        for (key, value) in &pairs {
+            let index = <[u8; 8]>::try_from(key.as_slice())
+                .map(u64::from_be_bytes)
+                .map_err(|_| format!("log key {key:?} is not an index"))?;
+            let entry = decode_entry(value)
+                .map_err(|error| format!("log entry {index} does not decode: {error}"))?;
+            if entry.log_id.index != index {
+                return Err(format!(
+                    "log entry stored under index {index} says it is entry {}",
+                    entry.log_id.index
+                ));
+            }
+            if let Some(previous) = log_ids.last() {
+                if previous.index + 1 != index {
+                    return Err(format!(
+                        "log has a gap: entry {} follows entry {}",
+                        index, previous.index
+                    ));
+                }
+            }
+            log_ids.push(entry.log_id);
+        }
+        Ok((committed.flatten(), log_ids))
     }
 
     fn read_meta<T: serde::de::DeserializeOwned>(

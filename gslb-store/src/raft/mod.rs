@@ -12,13 +12,16 @@
 //! - `node`: `spawn_node` and `NodeHandle`, the one entry point the binary and the API use.
 //! - `reports`: DNS nodes' applied-index reports, posted to every voter and kept in memory
 //!   (not in the log); change tracking (`NodeHandle::change_status`) reads them.
+//! - `integrity`: the applied record (`applied.json`, checksummed) and the start-up check
+//!   that the storage still gives back everything the node applied; a damaged learner's data
+//!   is moved aside and re-synced, a damaged voter refuses to start.
 //! - `restore`: offline rewriting of a stopped node's data directory: a one-voter cluster from
 //!   a backup (`gslb restore`) or from a survivor's own state (`gslb recover`).
 //!
 //! Persistence design: the log (and vote, committed pointer, last purged id) lives in sled;
 //! the state machine lives in memory and is persisted as a snapshot file (`snapshot.json`,
 //! written tmp + fsync + rename) every `snapshot_every` entries. On start the node loads the
-//! snapshot and openraft re-applies the log from the snapshot up to the saved `committed`
+//! snapshot (checksummed) and openraft re-applies the log from the snapshot up to the saved `committed`
 //! pointer, so a restarted learner serves at least what it served before, even while no
 //! leader is reachable. Logs are purged only below the snapshot (minus
 //! `logs_kept_after_snapshot`), so disk stays bounded.
@@ -55,6 +58,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod config;
+pub mod integrity;
 pub mod log_store;
 pub mod network;
 pub mod node;
@@ -85,6 +89,7 @@ pub type NodeId = u64;
 pub(crate) type Raft = openraft::Raft<TypeConfig>;
 
 pub use config::{RaftSettings, SettingsError};
+pub use integrity::{DamageError, APPLIED_FILE};
 pub use network::ClientTls;
 pub use node::{
     spawn_node, ChangeStatusError, ClusterSecret, MembershipError, NodeError, NodeHandle,

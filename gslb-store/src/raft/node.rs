@@ -12,8 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -24,11 +24,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
 use crate::raft::config::{RaftSettings, SettingsError};
+use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
     ClientTls, HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
 };
 use crate::raft::reports::{run_reporter, AppliedReport, AppliedReports, APPLIED_TABLE_PATH};
+use crate::raft::restore::move_node_data_aside;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 use crate::raft::{NodeId, Raft};
 use crate::watch::{state_channel, StateWatch};
@@ -45,6 +47,10 @@ pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(8);
 const LEADER_CONTACT_CHECK: Duration = Duration::from_millis(100);
 /// How long a node waits for its own state to reach a version it wrote through the leader.
 const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(5);
+/// The longest each of the four steps of `NodeHandle::shutdown` may take.
+const SHUTDOWN_STEP: Duration = Duration::from_secs(4);
+/// The longest `NodeHandle::shutdown` takes in all (well inside a 30 s grace period).
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(16);
 
 /// The shared secret every node presents on Raft routes. Its `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -127,6 +133,12 @@ pub struct NodeOptions {
     pub commit_timeout: Duration,
     /// How peers are called: plain HTTP, or https with the CAs of `[control.tls]`.
     pub peer_tls: ClientTls,
+    /// What to do when the data directory is damaged (a corrupt file, or a storage that
+    /// gives back less than the node had applied): when true (a learner: it holds nothing
+    /// the voters lack) move the data aside into `damaged-<unix seconds>/` and start empty,
+    /// to be re-synced by the leader (`NodeHandle::resynced` says so); when false (a voter)
+    /// refuse to start with `NodeError::Damaged`.
+    pub resync_damaged: bool,
 }
 
 impl NodeOptions {
@@ -149,6 +161,7 @@ impl NodeOptions {
             report_source: None,
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
             peer_tls: ClientTls::plain(),
+            resync_damaged: false,
         }
     }
 }
@@ -165,6 +178,22 @@ pub enum NodeError {
     /// The snapshot file is unreadable; the message names it.
     #[error(transparent)]
     Snapshot(#[from] SnapshotLoadError),
+    /// The data directory does not hold what this node had (a voter does not start on it;
+    /// see `NodeOptions::resync_damaged`); the message names the file.
+    #[error(
+        "data dir {data_dir}: damaged storage, refusing to start: {damage}; a voter must not \
+         run on storage that may have lost acknowledged entries: if the other voters still \
+         hold quorum, remove this node from the membership and add it back with an empty \
+         data dir; otherwise rebuild it with `gslb restore --from BACKUP --config FILE`, or \
+         with `gslb recover --config FILE --yes-i-know-quorum-is-lost` on the best surviving \
+         voter (docs/operations.md, \"Backup and disaster recovery\")"
+    )]
+    Damaged {
+        /// The node's data directory.
+        data_dir: PathBuf,
+        /// What is wrong, naming the file.
+        damage: String,
+    },
     /// The cluster secret is unusable.
     #[error("{0}")]
     Secret(String),
@@ -226,6 +255,13 @@ pub enum WriteError {
     NotLeader {
         /// The leader it knows of, if any.
         leader: Option<NodeId>,
+    },
+    /// This node's storage failed (a full disk): nothing was proposed, and nothing will be
+    /// until it is restarted with room again.
+    #[error("{detail}; nothing was written")]
+    Storage {
+        /// What failed, naming the path (`no space left on PATH (...)`).
+        detail: String,
     },
     /// The outcome is unknown: the leader could not be reached or did not answer in time.
     #[error("write outcome unknown: {detail}")]
@@ -389,6 +425,12 @@ pub(crate) struct NodeInner {
     pub(crate) reporter: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Applied-index reports received from DNS nodes (on voters), and this node's own.
     pub(crate) applied_reports: AppliedReports,
+    /// True when this start found damaged storage and began empty (see `resynced`).
+    pub(crate) resynced: bool,
+    /// Keeps `applied.json` current; written a last time at shutdown.
+    pub(crate) recorder: Arc<AppliedRecorder>,
+    /// Set by `shutdown`: a stopped core is then no fault.
+    pub(crate) stopping: AtomicBool,
 }
 
 /// A write forwarded to the leader.
@@ -436,9 +478,100 @@ pub(crate) enum ForwardedMembership {
     },
 }
 
-/// Starts a node: opens its storage (refusing a locked or corrupt directory), restores the
-/// state from the snapshot and the committed log, and starts Raft. The node then waits to be
-/// contacted by a leader, or to be `initialize`d if it is the bootstrap node of a new cluster.
+/// The storage of one node, opened and checked, ready for openraft.
+struct OpenedStorage {
+    /// The engine (for flushes and size metrics).
+    kv: Kv,
+    /// openraft's log store.
+    log_store: LogStore,
+    /// openraft's state machine, holding the restored snapshot.
+    state_machine: StateMachine,
+    /// Where the state machine publishes.
+    state: StateWatch,
+    /// Keeps `applied.json` current.
+    recorder: Arc<AppliedRecorder>,
+}
+
+/// Why the storage could not be opened.
+enum OpenFailure {
+    /// The data does not hold what the node had (the text names the file).
+    Damage(String),
+    /// Anything else (locked, unreadable directory, bad settings).
+    Other(NodeError),
+}
+
+impl From<KvError> for OpenFailure {
+    fn from(error: KvError) -> Self {
+        match error {
+            KvError::Corrupt { .. } => OpenFailure::Damage(error.to_string()),
+            other => OpenFailure::Other(NodeError::Storage(other)),
+        }
+    }
+}
+
+/// Opens the log store and the state machine of `data_dir` and checks that together they
+/// give back everything the applied record says this node applied (`raft::integrity`).
+fn open_storage(data_dir: &Path, cache_bytes: u64) -> Result<OpenedStorage, OpenFailure> {
+    let kv_dir = data_dir.join("kv");
+    let kv = Kv::open(&kv_dir, &KvOptions { cache_bytes })?;
+    let log_store = LogStore::open(kv.clone())?;
+    let (committed, log) = log_store
+        .read_all_checked()
+        .map_err(|detail| OpenFailure::Damage(format!("{}: {detail}", kv_dir.display())))?;
+    let recorded =
+        integrity::read_record(data_dir).map_err(|error| OpenFailure::Damage(error.to_string()))?;
+    let recorder = AppliedRecorder::spawn(data_dir, recorded);
+    let (publisher, state) = state_channel(State::default());
+    let state_machine = StateMachine::open(data_dir, publisher, recorder.clone())
+        .map_err(|error| OpenFailure::Damage(error.to_string()))?;
+    let restorable = Restorable {
+        snapshot: state_machine.snapshot_log_id(),
+        committed,
+        log,
+    };
+    integrity::check_restorable(&kv_dir, recorded, &restorable)
+        .map_err(|error| OpenFailure::Damage(error.to_string()))?;
+    Ok(OpenedStorage {
+        kv,
+        log_store,
+        state_machine,
+        state,
+        recorder,
+    })
+}
+
+/// Opens the storage; when it is damaged, moves it aside and starts empty if `options` allow
+/// (a learner), else refuses. Returns the storage and whether it was re-created.
+fn open_or_discard_storage(options: &NodeOptions) -> Result<(OpenedStorage, bool), NodeError> {
+    let damaged = |damage: String| NodeError::Damaged {
+        data_dir: options.data_dir.clone(),
+        damage,
+    };
+    let damage = match open_storage(&options.data_dir, options.kv_cache_bytes) {
+        Ok(opened) => return Ok((opened, false)),
+        Err(OpenFailure::Other(error)) => return Err(error),
+        Err(OpenFailure::Damage(damage)) if !options.resync_damaged => return Err(damaged(damage)),
+        Err(OpenFailure::Damage(damage)) => damage,
+    };
+    let aside = move_node_data_aside(&options.data_dir, "damaged")
+        .map_err(|error| damaged(format!("{damage}; moving it aside failed: {error}")))?;
+    tracing::error!(
+        node = options.id,
+        moved_to = %aside.as_deref().unwrap_or(Path::new("-")).display(),
+        "damaged storage ({damage}); moved it aside and starting empty: this learner \
+         re-syncs everything from the leader before it reports ready"
+    );
+    match open_storage(&options.data_dir, options.kv_cache_bytes) {
+        Ok(opened) => Ok((opened, true)),
+        Err(OpenFailure::Other(error)) => Err(error),
+        Err(OpenFailure::Damage(again)) => Err(damaged(again)),
+    }
+}
+
+/// Starts a node: opens its storage (refusing a locked directory, and a damaged one unless
+/// `resync_damaged`), restores the state from the snapshot and the committed log, and starts
+/// Raft. The node then waits to be contacted by a leader, or to be `initialize`d if it is the
+/// bootstrap node of a new cluster.
 pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     let config = Arc::new(options.raft.to_openraft(&options.cluster_name)?);
     std::fs::create_dir_all(&options.data_dir).map_err(|error| KvError::Io {
@@ -446,15 +579,14 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         operation: "create directory",
         detail: error.to_string(),
     })?;
-    let kv = Kv::open(
-        &options.data_dir.join("kv"),
-        &KvOptions {
-            cache_bytes: options.kv_cache_bytes,
-        },
-    )?;
-    let log_store = LogStore::open(kv.clone())?;
-    let (publisher, state) = state_channel(State::default());
-    let state_machine = StateMachine::open(&options.data_dir, publisher)?;
+    let (storage, resynced) = open_or_discard_storage(&options)?;
+    let OpenedStorage {
+        kv,
+        log_store,
+        state_machine,
+        state,
+        recorder,
+    } = storage;
     let snapshot_builders = state_machine.builders();
     let client = HttpClient::new(options.cluster_secret.clone(), options.peer_tls.clone());
     let raft = Raft::new(
@@ -492,6 +624,9 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             snapshot_builders,
             reporter: Mutex::new(None),
             applied_reports: AppliedReports::new(),
+            resynced,
+            recorder,
+            stopping: AtomicBool::new(false),
         }),
     };
     if options.report_applied {
@@ -898,6 +1033,56 @@ impl NodeHandle {
         .map(|metrics| metrics.applied_index)
     }
 
+    /// True when this start found the data directory damaged and began empty (a learner
+    /// with `resync_damaged`): until `catch_up` succeeds its state is not the cluster's, so
+    /// it must not answer from it.
+    pub fn resynced(&self) -> bool {
+        self.inner.resynced
+    }
+
+    /// Why this node can no longer persist or replicate, if it cannot: its storage failed
+    /// (`no space left on PATH ...`), or its Raft core stopped on an error. From then on it
+    /// acknowledges nothing; it must be restarted (with room on its disk again).
+    pub fn fault(&self) -> Option<String> {
+        if let Some(error) = self.inner.kv.fault() {
+            return Some(error.to_string());
+        }
+        let metrics = self.inner.raft.metrics();
+        let metrics = metrics.borrow();
+        match &metrics.running_state {
+            Err(fatal) if !self.inner.stopping.load(Ordering::SeqCst) => {
+                Some(format!("raft core stopped: {fatal}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// Waits until `fault` says something, and returns it. For the binary, which then
+    /// reports it and exits so a supervisor restarts the node.
+    pub async fn wait_fault(&self) -> String {
+        let mut changes = self.inner.raft.metrics();
+        loop {
+            if let Some(fault) = self.fault() {
+                return fault;
+            }
+            // A storage failure does not always change openraft's metrics: look every 200 ms.
+            let _ = tokio::time::timeout(Duration::from_millis(200), changes.changed()).await;
+        }
+    }
+
+    /// Waits until the file system of the node's storage has room again (a 1 MiB probe
+    /// file can be written and synced), looking every 2 s.
+    pub async fn wait_for_room(&self) {
+        loop {
+            let kv = self.inner.kv.clone();
+            let room = tokio::task::spawn_blocking(move || kv.has_room_for(1024 * 1024)).await;
+            if room.unwrap_or(false) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
+
     /// The identity of this node's cluster (derived from the cluster secret).
     pub fn cluster_id(&self) -> String {
         self.inner.secret.cluster_id()
@@ -934,32 +1119,46 @@ impl NodeHandle {
     }
 
     /// Stops Raft (this node stops voting and replicating) and the reporter, waits for a
-    /// snapshot build in progress, and flushes. The storage is released once every clone of
-    /// the handle is dropped.
+    /// snapshot build in progress, and flushes. Every step is bounded, so the whole takes at
+    /// most `SHUTDOWN_BOUND` even when the storage failed (a full disk). The storage is
+    /// released once every clone of the handle is dropped.
     pub async fn shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
         if let Some(task) = self.inner.reporter.lock().expect("reporter lock").take() {
             task.abort();
         }
-        if let Err(error) = self.inner.raft.shutdown().await {
-            tracing::warn!(node = self.inner.id, "raft shutdown: {error}");
+        let id = self.inner.id;
+        match tokio::time::timeout(SHUTDOWN_STEP, self.inner.raft.shutdown()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(node = id, "raft shutdown: {error}"),
+            Err(_) => tracing::warn!(node = id, "raft did not stop within {SHUTDOWN_STEP:?}"),
         }
         // A snapshot build openraft started may still be writing the snapshot file; let it
         // finish so the directory is quiet when the caller reuses it.
-        if !self
-            .inner
-            .snapshot_builders
-            .wait_idle(Duration::from_secs(30))
-            .await
-        {
+        if !self.inner.snapshot_builders.wait_idle(SHUTDOWN_STEP).await {
             tracing::warn!(
-                node = self.inner.id,
-                "a snapshot build did not finish within 30 s"
+                node = id,
+                "a snapshot build did not finish within {SHUTDOWN_STEP:?}"
             );
         }
-        if let Err(error) = self.inner.kv.flush().await {
-            tracing::warn!(node = self.inner.id, "final flush: {error}");
+        match tokio::time::timeout(SHUTDOWN_STEP, self.inner.kv.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(node = id, "final flush: {error}"),
+            Err(_) => tracing::warn!(
+                node = id,
+                "final flush did not end within {SHUTDOWN_STEP:?}"
+            ),
         }
-        tracing::info!(node = self.inner.id, "raft node stopped");
+        if tokio::time::timeout(SHUTDOWN_STEP, self.inner.recorder.write_latest())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                node = id,
+                "the applied record was not written within {SHUTDOWN_STEP:?}"
+            );
+        }
+        tracing::info!(node = id, "raft node stopped");
     }
 
     /// The leader's id and address, as this node knows them.
@@ -1003,6 +1202,10 @@ impl NodeHandle {
                     silent_ms,
                 });
             }
+        }
+        // A leader whose storage failed cannot persist anything: say so at once and exactly.
+        if let Some(fault) = self.fault() {
+            return Err(WriteError::Storage { detail: fault });
         }
         let state = self.state();
         command::validate(&state, &command).map_err(|errors| WriteError::Invalid { errors })?;
@@ -1048,8 +1251,10 @@ impl NodeHandle {
                     ),
                 })
             }
+            // The storage failed under this write (its entry may have reached followers, so the
+            // outcome is unknown), or anything else stopped the core.
             Err(error) => Err(WriteError::Unavailable {
-                detail: error.to_string(),
+                detail: self.fault().unwrap_or_else(|| error.to_string()),
             }),
         }
     }

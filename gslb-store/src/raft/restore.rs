@@ -26,6 +26,7 @@ use openraft::{
 };
 
 use crate::kv::{Kv, KvOptions, DEFAULT_CACHE_BYTES};
+use crate::raft::integrity::APPLIED_FILE;
 use crate::raft::log_store::LogStore;
 use crate::raft::state_machine::{load_snapshot, write_atomically, SNAPSHOT_FILE};
 use crate::raft::NodeId;
@@ -33,7 +34,13 @@ use gslb_model::command;
 use gslb_model::model::state::State;
 
 /// The names in a data directory that hold node data (the rest is ignored and kept).
-const NODE_DATA: [&str; 3] = ["kv", SNAPSHOT_FILE, "snapshot.json.tmp"];
+const NODE_DATA: [&str; 5] = [
+    "kv",
+    SNAPSHOT_FILE,
+    "snapshot.json.tmp",
+    APPLIED_FILE,
+    "applied.json.tmp",
+];
 
 /// Why a data directory could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,10 +2,14 @@
 //! `command::apply`, publishes each new `Arc<State>` on the watch channel the DNS data plane
 //! follows, and keeps the newest snapshot both in memory and as a file.
 //!
-//! Snapshot file (`snapshot.json` in the data directory): one line of JSON `SnapshotMeta`
-//! (last log id, membership, id), a newline, then the JSON of `State` — the very bytes sent to
-//! a lagging learner. It is written to a temporary file, fsynced, renamed over the old one and
-//! the directory fsynced, so a crash leaves either the old snapshot or the new one.
+//! Snapshot file (`snapshot.json` in the data directory): a header line of JSON
+//! `{"format":"gslb-snapshot","version":1,"body_bytes":N,"body_sha256":"…"}`, then the body:
+//! one line of JSON `SnapshotMeta` (last log id, membership, id), a newline, and the JSON of
+//! `State` — the very bytes sent to a lagging learner. The checksum covers the body's exact
+//! bytes, as a backup's does (`gslb_model::backup`). A file whose first line is the metadata
+//! itself was written before the header existed and still loads, unchecked. It is written to
+//! a temporary file, fsynced, renamed over the old one and the directory fsynced, so a crash
+//! leaves either the old snapshot or the new one.
 //!
 //! Invariant: the state published on the watch always has `version` = the last applied index.
 //! Invariant: `install_snapshot` has the snapshot on disk before it returns (openraft may purge
@@ -23,6 +27,7 @@ use openraft::{
     StorageError, StorageIOError, StoredMembership,
 };
 
+use crate::raft::integrity::AppliedRecorder;
 use crate::raft::{NodeId, TypeConfig};
 use crate::watch::StatePublisher;
 use gslb_model::command::{self, ApplyError, CmdResult};
@@ -77,29 +82,58 @@ impl SnapshotFiles {
         let meta_json = serde_json::to_vec(&snapshot.meta)
             .map_err(|error| StorageIOError::write_snapshot(Some(signature.clone()), &error))?;
         let data = snapshot.data.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &meta_json, &data))
-            .await
-            .map_err(|error| {
-                StorageIOError::write_snapshot(
-                    Some(signature.clone()),
-                    &std::io::Error::other(error),
-                )
-            })?
-            .map_err(|error| StorageIOError::write_snapshot(Some(signature), &error))?;
+        tokio::task::spawn_blocking(move || {
+            write_atomically(&path, &meta_json, &data).map_err(|error| name_no_space(&path, error))
+        })
+        .await
+        .map_err(|error| {
+            StorageIOError::write_snapshot(Some(signature.clone()), &std::io::Error::other(error))
+        })?
+        .map_err(|error| StorageIOError::write_snapshot(Some(signature), &error))?;
         *current = Some(snapshot);
         Ok(())
     }
+}
+
+/// Says `no space left on DIR` for a full file system, so the reason a node stops names the
+/// place to free; other errors pass unchanged.
+fn name_no_space(path: &Path, error: std::io::Error) -> std::io::Error {
+    let full = matches!(error.raw_os_error(), Some(28 | 122))
+        || error.kind() == std::io::ErrorKind::StorageFull;
+    if !full {
+        return error;
+    }
+    let dir = path.parent().unwrap_or(path);
+    std::io::Error::new(
+        std::io::ErrorKind::StorageFull,
+        format!(
+            "no space left on {} (writing {})",
+            dir.display(),
+            path.display()
+        ),
+    )
 }
 
 /// tmp + fsync + rename + fsync(dir).
 pub(crate) fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("json.tmp");
+    let mut body = Vec::with_capacity(meta_json.len() + 1 + data.len());
+    body.extend_from_slice(meta_json);
+    body.push(b'\n');
+    body.extend_from_slice(data);
+    let header = SnapshotHeader {
+        format: SNAPSHOT_FORMAT.to_string(),
+        version: SNAPSHOT_VERSION,
+        body_bytes: body.len() as u64,
+        body_sha256: gslb_model::backup::sha256_hex(&body),
+    };
+    let header = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
     {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(meta_json)?;
+        file.write_all(&header)?;
         file.write_all(b"\n")?;
-        file.write_all(data)?;
+        file.write_all(&body)?;
         file.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
@@ -107,6 +141,73 @@ pub(crate) fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> st
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// The `format` of a snapshot file's header line.
+const SNAPSHOT_FORMAT: &str = "gslb-snapshot";
+/// The header version this build writes and reads.
+const SNAPSHOT_VERSION: u32 = 1;
+
+/// The first line of a snapshot file: what follows, and its checksum.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct SnapshotHeader {
+    /// Always `gslb-snapshot`.
+    format: String,
+    /// `SNAPSHOT_VERSION`; a newer one is refused.
+    version: u32,
+    /// Length of the body (everything after the header line).
+    body_bytes: u64,
+    /// sha256 of the body, lower-case hex.
+    body_sha256: String,
+}
+
+/// The body of a snapshot file (metadata line, newline, state) after checking the header's
+/// length and checksum; a file without a header (written before it existed) is all body.
+fn verified_body(bytes: &[u8]) -> Result<&[u8], String> {
+    let first_line_end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(bytes.len());
+    let first_line = &bytes[..first_line_end];
+    let header: SnapshotHeader = match serde_json::from_slice::<serde_json::Value>(first_line) {
+        Ok(value) if value.get("format").is_some() => {
+            serde_json::from_value(value).map_err(|error| format!("bad header line: {error}"))?
+        }
+        // The metadata line of a snapshot written before headers existed.
+        Ok(value) if value.get("last_log_id").is_some() => return Ok(bytes),
+        Ok(_) => return Err("the first line is neither a snapshot header nor metadata".into()),
+        Err(error) => return Err(format!("bad header line: {error}: the file is corrupt")),
+    };
+    if header.format != SNAPSHOT_FORMAT {
+        return Err(format!(
+            "format: expected {SNAPSHOT_FORMAT:?}, got {:?}",
+            header.format
+        ));
+    }
+    if header.version > SNAPSHOT_VERSION {
+        return Err(format!(
+            "version: {} is newer than this build reads ({SNAPSHOT_VERSION})",
+            header.version
+        ));
+    }
+    let body = bytes.get(first_line_end + 1..).unwrap_or_default();
+    if body.len() as u64 != header.body_bytes {
+        return Err(format!(
+            "length mismatch: header says {} body bytes, found {}: the file is corrupt or \
+             truncated",
+            header.body_bytes,
+            body.len()
+        ));
+    }
+    let actual = gslb_model::backup::sha256_hex(body);
+    if actual != header.body_sha256 {
+        return Err(format!(
+            "checksum mismatch: header says sha256 {}, body hashes to {actual}: the file is \
+             corrupt",
+            header.body_sha256
+        ));
+    }
+    Ok(body)
 }
 
 /// Reads a snapshot file, if there is one.
@@ -122,13 +223,14 @@ pub(crate) fn load_snapshot(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(fail(format!("cannot read: {error}"))),
     };
-    let split = bytes
+    let body = verified_body(&bytes).map_err(fail)?;
+    let split = body
         .iter()
         .position(|&b| b == b'\n')
         .ok_or_else(|| fail("no newline after the metadata line".to_string()))?;
-    let meta: Meta = serde_json::from_slice(&bytes[..split])
+    let meta: Meta = serde_json::from_slice(&body[..split])
         .map_err(|error| fail(format!("bad metadata: {error}")))?;
-    let data = bytes[split + 1..].to_vec();
+    let data = body[split + 1..].to_vec();
     let mut state: State =
         serde_json::from_slice(&data).map_err(|error| fail(format!("bad state: {error}")))?;
     state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
@@ -157,6 +259,8 @@ pub struct StateMachine {
     snapshot_seq: u64,
     /// Snapshot builders alive (they outlive the state machine when Raft stops mid-build).
     builders: BuildersInFlight,
+    /// Keeps `applied.json` (see `raft::integrity`) following `last_applied`.
+    recorder: Arc<AppliedRecorder>,
 }
 
 /// Counts snapshot builders that may still write the snapshot file, so a stopping node can
@@ -181,9 +285,10 @@ impl BuildersInFlight {
 impl StateMachine {
     /// Opens the state machine of `data_dir`: loads the snapshot file if any and publishes
     /// its state. openraft then re-applies the log up to the saved committed index.
-    pub fn open(
+    pub(crate) fn open(
         data_dir: &Path,
         publisher: StatePublisher,
+        recorder: Arc<AppliedRecorder>,
     ) -> Result<StateMachine, SnapshotLoadError> {
         let path = data_dir.join(SNAPSHOT_FILE);
         let loaded = load_snapshot(&path)?;
@@ -208,7 +313,13 @@ impl StateMachine {
             },
             snapshot_seq: 0,
             builders: BuildersInFlight::default(),
+            recorder,
         })
+    }
+
+    /// The last log id of the snapshot loaded at open (`None` without one).
+    pub(crate) fn snapshot_log_id(&self) -> Option<LogId<NodeId>> {
+        self.last_applied
     }
 
     /// The counter of live snapshot builders, for shutdown.
@@ -322,6 +433,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             results.push(result);
         }
         self.publisher.send_replace(self.state.clone());
+        self.recorder.note(self.last_applied);
         Ok(results)
     }
 
@@ -362,6 +474,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         self.publisher.send_replace(self.state.clone());
+        self.recorder.note(self.last_applied);
         Ok(())
     }
 
@@ -371,5 +484,95 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: stored.meta.clone(),
             snapshot: Box::new(Cursor::new(stored.data.to_vec())),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openraft::CommittedLeaderId;
+
+    /// A snapshot file of a state with one region named `eu-west`, at index 7.
+    fn sample_files(dir: &Path) -> (PathBuf, Vec<u8>, Vec<u8>) {
+        let mut state = State::default();
+        let command = gslb_model::command::StampedCommand {
+            at: 1,
+            actor: gslb_model::model::audit::Actor::new("test"),
+            command: gslb_model::Command::PutRegion {
+                region: gslb_model::model::Region {
+                    id: "eu-west".to_string(),
+                    location: gslb_model::model::Location {
+                        lat_micro: 50_110_000,
+                        lon_micro: 8_680_000,
+                        country: "DE".to_string(),
+                        continent: "EU".to_string(),
+                    },
+                    capacity: Some(4),
+                    min_healthy: None,
+                },
+            },
+        };
+        command::apply(&mut state, &command, 7).unwrap();
+        let meta = Meta {
+            last_log_id: Some(LogId::new(CommittedLeaderId::new(2, 1), 7)),
+            last_membership: StoredMembership::default(),
+            snapshot_id: "2-7-1".to_string(),
+        };
+        let meta_json = serde_json::to_vec(&meta).unwrap();
+        let data = serde_json::to_vec(&state).unwrap();
+        (dir.join(SNAPSHOT_FILE), meta_json, data)
+    }
+
+    #[test]
+    fn a_written_snapshot_loads_with_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, meta_json, data) = sample_files(dir.path());
+        write_atomically(&path, &meta_json, &data).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\"format\":\"gslb-snapshot\""), "{text}");
+        let (snapshot, state) = load_snapshot(&path).unwrap().unwrap();
+        assert_eq!(state.version, 7);
+        assert!(state.regions.contains_key("eu-west"));
+        assert_eq!(snapshot.data.as_slice(), data.as_slice());
+    }
+
+    /// A file written before the header existed (metadata line first) still loads.
+    #[test]
+    fn a_snapshot_without_a_header_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, meta_json, data) = sample_files(dir.path());
+        let mut old = meta_json.clone();
+        old.push(b'\n');
+        old.extend_from_slice(&data);
+        std::fs::write(&path, old).unwrap();
+        let (_, state) = load_snapshot(&path).unwrap().unwrap();
+        assert!(state.regions.contains_key("eu-west"));
+    }
+
+    /// An edit that keeps the JSON valid (the issue's "edited address") is caught by the
+    /// checksum, and so is any single changed byte; each error names the file.
+    #[test]
+    fn a_changed_byte_anywhere_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, meta_json, data) = sample_files(dir.path());
+        write_atomically(&path, &meta_json, &data).unwrap();
+        let good = std::fs::read(&path).unwrap();
+        let text = String::from_utf8(good.clone()).unwrap();
+        let edited = text.replace("\"DE\"", "\"FR\"");
+        assert_ne!(edited, text);
+        std::fs::write(&path, &edited).unwrap();
+        let error = load_snapshot(&path).unwrap_err().to_string();
+        assert!(error.contains("checksum mismatch"), "{error}");
+        assert!(error.contains(&path.display().to_string()), "{error}");
+        for offset in (0..good.len()).step_by(7) {
+            let mut bad = good.clone();
+            bad[offset] ^= 0x20;
+            std::fs::write(&path, &bad).unwrap();
+            let result = load_snapshot(&path);
+            assert!(result.is_err(), "a flipped bit at {offset} was accepted");
+        }
+        std::fs::write(&path, &good[..good.len() - 3]).unwrap();
+        let error = load_snapshot(&path).unwrap_err().to_string();
+        assert!(error.contains("length mismatch"), "{error}");
     }
 }
