@@ -4,9 +4,8 @@
 //! Start-up, in order: bind the HTTP listener (log `listening on http ADDR`), start the Raft
 //! node on its data directory (it restores its last state from disk before anything else), serve
 //! the Raft routes and the REST API (`gslb_api::serve`, with `control.api_token` as the first
-//! admin token), start the DNS listeners once the plan of the restored state is installed (a
-//! restarted node first catches up with the leader, for at most `CATCH_UP_TIMEOUT`), then
-//! take the node's place in the cluster in the background:
+//! admin token), bind the DNS sockets without reading them, then take the node's place in the
+//! cluster in the background:
 //! - a node whose id is in `control.bootstrap.voters` and is the lowest there initializes a new
 //!   cluster on first start, then imports the config's zone files once (`PutZone`; again on a
 //!   restart only while the cluster holds no zone and no write but the nodes' own); the other
@@ -15,6 +14,15 @@
 //!   leader accepts; a `role = "voter"` joiner then asks to be made a voter;
 //! - every node records itself as a `Member` (address, DNS address, `dns.region`, roles), so
 //!   DNS nodes can report their applied index for change tracking.
+//!
+//! A DNS node answers (its listeners start, `/readyz` turns ready, `listening on udp` is
+//! logged) only once it serves the state it must (`synced_version`): a fresh or re-added node
+//! after its member record is written and applied here (so it has caught up past the
+//! leader's commit index at its join, and every write INSYNC after that waits for it); a
+//! restarted member after catching up with the leader, for at most `CATCH_UP_TIMEOUT`. Until
+//! then it is silent. `dns.serve_before_sync = true` answers at once instead (stale data, or
+//! REFUSED before any state). It reports the version of the answer plan it installed, so
+//! INSYNC means its answers include the write.
 //!
 //! Static stability: the DNS role only ever reads the node's state watch. When the voters are
 //! unreachable the node keeps answering from its last applied state, and a restart restores
@@ -38,15 +46,16 @@ use std::time::Duration;
 use anyhow::Context;
 use gslb_api::ApiOptions;
 use gslb_dns::client::ClientLocator;
-use gslb_dns::net::spawn_listeners;
-use gslb_dns::{contact_clock, spawn_plan_follower, CONTACT_GRACE_MS};
+use gslb_dns::net::{bind_listeners, BoundListeners, DnsListeners};
+use gslb_dns::{contact_clock, spawn_plan_follower, Responder, CONTACT_GRACE_MS};
 use gslb_model::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ControlConfig, ControlRole, NodeConfig};
-use crate::serve::{build_responder, spawn_geoip_reloader, wait_for_plan, PLAN_TIMEOUT};
+use crate::dns_role::{build_responder, open_when_synced, spawn_geoip_reloader};
 
 /// First wait between two join attempts; doubles up to `RETRY_MAX`.
 const RETRY_FIRST: Duration = Duration::from_millis(200);
@@ -77,6 +86,11 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         .unwrap_or_else(|| bound.to_string());
     tracing::info!(tls = control.tls.is_some(), "listening on http {bound}");
 
+    // The responder's counters, which /metrics exports.
+    let dns_metrics = config.dns.then(|| Arc::new(gslb_dns::DnsMetrics::new()));
+    let responder = dns_metrics
+        .as_ref()
+        .map(|metrics| Arc::new(build_responder(&config).with_metrics(metrics.clone())));
     let mut options = NodeOptions::new(
         control.node_id,
         control.data_dir.clone(),
@@ -85,6 +99,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     );
     options.raft = control.raft.clone();
     options.report_applied = config.dns;
+    // A DNS node reports the plans it answers from, so INSYNC means "answered".
+    options.report_source = responder.as_ref().map(|r| r.installed_versions());
     options.peer_tls = control.peer_tls.clone();
     // A learner holds nothing the voters lack: damaged storage is moved aside and re-synced.
     options.resync_damaged = control.role == ControlRole::Learner;
@@ -95,14 +111,12 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         tracing::info!("no control.api_token: the API accepts only tokens already in the state");
     }
 
-    let http_stop = CancellationToken::new();
     // Set once the DNS listeners answer, cleared on SIGTERM: what /readyz reports.
     let dns_serving = config.dns.then(|| Arc::new(AtomicBool::new(false)));
-    // The responder's counters, which /metrics exports.
-    let dns_metrics = config.dns.then(|| Arc::new(gslb_dns::DnsMetrics::new()));
+    let http_stop = CancellationToken::new();
     let api_options = ApiOptions {
         dns_serving: dns_serving.clone(),
-        dns_metrics: dns_metrics.clone(),
+        dns_metrics,
         bootstrap_token: control.api_token.clone(),
         stale_after: control.stale_after,
         metrics_open: control.metrics_open,
@@ -115,80 +129,19 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         auth_failures_per_minute: control.limits.auth_failures_per_minute,
         ..ApiOptions::default()
     };
-    let http_shutdown = http_stop.clone().cancelled_owned();
-    let (http, cert_reloader) = match &control.tls {
-        None => (
-            tokio::spawn(gslb_api::serve(
-                listener,
-                node.clone(),
-                api_options,
-                http_shutdown,
-            )),
-            None,
-        ),
-        Some(tls) => {
-            let server = tls.server.clone();
-            let reloader = server.spawn_reloader(tls.reload_interval);
-            let node = node.clone();
-            let serve = async move {
-                gslb_api::serve_tls(listener, &server, node, api_options, http_shutdown).await
-            };
-            (tokio::spawn(serve), Some(reloader))
-        }
-    };
+    let (http, cert_reloader) = spawn_http(listener, &control, &node, api_options, &http_stop);
 
     // Every node watches drills; only the leader's supervisor acts.
     let drills = gslb_api::drills::supervisor::spawn_supervisor(node.clone());
 
+    // The DNS sockets are bound now (their addresses go into the member record) but read
+    // only once the node serves the cluster's state: `open_dns`.
     let dns_stop = CancellationToken::new();
-    let mut dns = None;
-    let mut dns_addr = None;
-    if config.dns {
-        let responder = build_responder(&config);
-        let responder = Arc::new(match &dns_metrics {
-            Some(metrics) => responder.with_metrics(metrics.clone()),
-            None => responder,
-        });
-        // Health as of the last leader contact: a node cut off keeps the health it knew.
-        let contact = node.clone();
-        let clock = contact_clock(
-            move || contact.metrics().millis_since_leader_contact,
-            CONTACT_GRACE_MS,
-        );
-        let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
-        let mut version = node.state().version;
-        if node.resynced() {
-            // Its damaged storage was moved aside: it has nothing of its own to answer from.
-            version = catch_up_after_resync(&node).await;
-        } else if version > 0 {
-            // Restarted: answer like the peers from the first query, not from the state this
-            // node had when it went down (DESIGN "deterministic cold start"); without a
-            // leader, static stability: serve the restored state.
-            match node.catch_up(CATCH_UP_TIMEOUT).await {
-                Ok(applied) => {
-                    tracing::info!(restored = version, applied, "caught up with the leader");
-                    version = applied;
-                }
-                Err(error) => tracing::warn!(
-                    restored = version,
-                    "answering from the restored state, no leader caught up with: {error}"
-                ),
-            }
-        }
-        if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
-            anyhow::bail!(
-                "the answer plan of version {version} was not ready within {PLAN_TIMEOUT:?}"
-            );
-        }
-        tracing::info!(version, "answering from the replicated state");
-        let listeners = spawn_listeners(&config.listeners, responder, dns_stop.clone())?;
-        if let Some(serving) = &dns_serving {
-            serving.store(true, Ordering::Release);
-        }
-        dns_addr = listeners.bound().udp.first().map(ToString::to_string);
-        let reloader = spawn_geoip_reloader(&config, dns_stop.clone());
-        dns = Some((listeners, follower, reloader));
-    }
+    let dns_role = match &responder {
+        Some(responder) => Some(DnsRole::bind(&config, &node, responder.clone(), &dns_stop)?),
+        None => None,
+    };
+    let dns_addr = dns_role.as_ref().and_then(DnsRole::addr);
 
     let prober = match &config.prober {
         Some(settings) => Some(crate::prober::spawn_prober_role(
@@ -208,35 +161,30 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
             .as_ref()
             .map(|settings| settings.vantage.clone())
     });
+    let (placed_tx, placed) = watch::channel(None);
+    let restarted =
+        dns_role.is_some() && registered(&node.state(), &control, &advertise, &dns_addr);
     let membership = tokio::spawn(take_place(
         node.clone(),
         control.clone(),
-        advertise,
-        dns_addr,
-        region,
-        config.prober.is_some(),
+        Place {
+            advertise,
+            dns_addr,
+            region,
+            probes: config.prober.is_some(),
+        },
         zones,
+        placed_tx,
     ));
+    let mut opening = dns_role.map(|role| {
+        let synced = synced_version(node.clone(), placed, config.serve_before_sync, restarted);
+        tokio::spawn(role.open(synced, dns_serving.clone()))
+    });
 
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let mut dns = None;
     let fault = wait_fault_then_room(node.clone(), config.dns);
-    tokio::pin!(fault);
-    let mut failed = None;
-    let signal = loop {
-        tokio::select! {
-            _ = terminate.recv() => break "SIGTERM",
-            _ = tokio::signal::ctrl_c() => break "SIGINT",
-            reason = &mut fault => {
-                failed = Some(reason);
-                break "a storage failure";
-            }
-            _ = hangup.recv() => tracing::warn!(
-                "SIGHUP ignored: with [control] zones change through the API, not zone files"
-            ),
-        }
-    };
-    tracing::info!("{signal} received, shutting down");
+    let stopped = wait_for_stop(&mut opening, &mut dns, fault).await;
+    let failed = announce(&stopped);
     if let Some(serving) = &dns_serving {
         serving.store(false, Ordering::Release);
     }
@@ -246,13 +194,14 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         prober.shutdown().await;
     }
     dns_stop.cancel();
-    if let Some((listeners, follower, reloader)) = dns {
-        let left = listeners.wait().await;
-        follower.abort();
-        if let Some(reloader) = reloader {
-            let _ = reloader.await;
+    if let Some(opening) = opening {
+        // Still waiting to answer: it returns at once on the cancelled token.
+        if let Ok(Ok(role)) = opening.await {
+            dns = Some(role);
         }
-        tracing::info!(tcp_connections_cut = left, "dns stopped");
+    }
+    if let Some(role) = dns {
+        role.stop().await;
     }
     http_stop.cancel();
     if let Some(reloader) = cert_reloader {
@@ -272,7 +221,269 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         );
     }
     tracing::info!("stopped");
-    Ok(())
+    stopped.map(|_| ())
+}
+
+/// Logs why the node stops; the storage failure's reason, if that was it.
+fn announce(stopped: &anyhow::Result<Stopped>) -> Option<String> {
+    match stopped {
+        Ok(Stopped::Signal(signal)) => tracing::info!("{signal} received, shutting down"),
+        Ok(Stopped::Fault(reason)) => {
+            tracing::info!("a storage failure, shutting down");
+            return Some(reason.clone());
+        }
+        Err(error) => tracing::error!("shutting down: {error:#}"),
+    }
+    None
+}
+
+/// Why a node stops.
+enum Stopped {
+    /// SIGTERM or SIGINT.
+    Signal(&'static str),
+    /// Its storage failed (`wait_fault_then_room`): it exits non-zero for a restart.
+    Fault(String),
+}
+
+/// Runs until SIGTERM, SIGINT or a storage `fault` (SIGHUP is only logged), taking the DNS
+/// role from `opening` into `dns` when it starts answering; `Err` when it failed to.
+async fn wait_for_stop(
+    opening: &mut Option<tokio::task::JoinHandle<anyhow::Result<DnsRole>>>,
+    dns: &mut Option<DnsRole>,
+    fault: impl std::future::Future<Output = String>,
+) -> anyhow::Result<Stopped> {
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    tokio::pin!(fault);
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => return Ok(Stopped::Signal("SIGTERM")),
+            _ = tokio::signal::ctrl_c() => return Ok(Stopped::Signal("SIGINT")),
+            reason = &mut fault => return Ok(Stopped::Fault(reason)),
+            _ = hangup.recv() => tracing::warn!(
+                "SIGHUP ignored: with [control] zones change through the API, not zone files"
+            ),
+            opened = async { opening.as_mut().expect("checked by the guard").await },
+                if opening.is_some() => {
+                *opening = None;
+                match opened {
+                    Ok(Ok(role)) => *dns = Some(role),
+                    Ok(Err(error)) => return Err(error),
+                    Err(error) => {
+                        return Err(anyhow::anyhow!("the dns role task failed: {error}"))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Serves the Raft routes and the REST API on `listener` (TLS with `[control.tls]`, the
+/// certificate reloaded when its files change) until `stop`.
+#[allow(clippy::type_complexity)]
+fn spawn_http(
+    listener: tokio::net::TcpListener,
+    control: &ControlConfig,
+    node: &NodeHandle,
+    api_options: ApiOptions,
+    stop: &CancellationToken,
+) -> (
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    Option<tokio::task::JoinHandle<()>>,
+) {
+    let http_shutdown = stop.clone().cancelled_owned();
+    match &control.tls {
+        None => (
+            tokio::spawn(gslb_api::serve(
+                listener,
+                node.clone(),
+                api_options,
+                http_shutdown,
+            )),
+            None,
+        ),
+        Some(tls) => {
+            let server = tls.server.clone();
+            let reloader = server.spawn_reloader(tls.reload_interval);
+            let node = node.clone();
+            let serve = async move {
+                gslb_api::serve_tls(listener, &server, node, api_options, http_shutdown).await
+            };
+            (tokio::spawn(serve), Some(reloader))
+        }
+    }
+}
+
+/// The DNS role of a Raft node: its responder following the node's state, its sockets,
+/// bound at start and answering from `open` on, and the GeoIP reloader.
+struct DnsRole {
+    /// Bound, not read yet (`None` once answering).
+    bound: Option<BoundListeners>,
+    /// Answering (after `open`).
+    listeners: Option<DnsListeners>,
+    /// Answers from the plan the follower keeps in step with the node's state.
+    responder: Arc<Responder>,
+    /// Compiles each state version into the responder's plan.
+    follower: tokio::task::JoinHandle<()>,
+    /// Re-reads the MaxMind DB, when one is configured.
+    reloader: Option<tokio::task::JoinHandle<()>>,
+    /// Stops the listeners and the reloader.
+    stop: CancellationToken,
+}
+
+impl DnsRole {
+    /// Starts the plan follower on `node`'s state and binds every DNS socket of `config`
+    /// without reading from it (a DNS address in use fails the start, as before).
+    fn bind(
+        config: &NodeConfig,
+        node: &NodeHandle,
+        responder: Arc<Responder>,
+        stop: &CancellationToken,
+    ) -> anyhow::Result<DnsRole> {
+        // Health as of the last leader contact: a node cut off keeps the health it knew.
+        let contact = node.clone();
+        let clock = contact_clock(
+            move || contact.metrics().millis_since_leader_contact,
+            CONTACT_GRACE_MS,
+        );
+        let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
+        let bound = bind_listeners(&config.listeners)?;
+        let reloader = spawn_geoip_reloader(config, stop.clone());
+        Ok(DnsRole {
+            bound: Some(bound),
+            listeners: None,
+            responder,
+            follower,
+            reloader,
+            stop: stop.clone(),
+        })
+    }
+
+    /// The first plain UDP address (what the member record advertises).
+    fn addr(&self) -> Option<String> {
+        let bound = self.bound.as_ref()?.bound();
+        bound.udp.first().map(ToString::to_string)
+    }
+
+    /// Answers once `synced` gives the version to serve and the plan reached it (see
+    /// `dns_role::open_when_synced`).
+    async fn open(
+        mut self,
+        synced: impl std::future::Future<Output = u64>,
+        serving: Option<Arc<AtomicBool>>,
+    ) -> anyhow::Result<DnsRole> {
+        let bound = self.bound.take().context("the dns role is open already")?;
+        self.listeners = open_when_synced(
+            synced,
+            self.responder.clone(),
+            bound,
+            serving,
+            self.stop.clone(),
+        )
+        .await?;
+        Ok(self)
+    }
+
+    /// Stops answering (in-flight TCP queries finish), the follower and the reloader.
+    async fn stop(self) {
+        self.stop.cancel();
+        if let Some(listeners) = self.listeners {
+            let left = listeners.wait().await;
+            tracing::info!(tcp_connections_cut = left, "dns stopped");
+        }
+        self.follower.abort();
+        if let Some(reloader) = self.reloader {
+            let _ = reloader.await;
+        }
+    }
+}
+
+/// True when `state` (restored from disk) records this node as the DNS member it is now
+/// (same HTTP and DNS address): a restart, counted by INSYNC from its first answer.
+fn registered(
+    state: &State,
+    control: &ControlConfig,
+    advertise: &str,
+    dns_addr: &Option<String>,
+) -> bool {
+    state.members.get(&control.node_id).is_some_and(|member| {
+        member.addr == advertise
+            && &member.dns_addr == dns_addr
+            && member.roles.contains(&NodeRole::Dns)
+    })
+}
+
+/// The state version a DNS node must serve before it answers at all.
+/// - `serve_before_sync`: whatever it has now (stale, or nothing yet).
+/// - Restarted as a recorded member: what a leader had committed when it first reached the
+///   node (`NodeHandle::catch_up`); without a leader within `CATCH_UP_TIMEOUT`, the restored
+///   state (static stability: its record is in it, so INSYNC counts it).
+/// - Fresh or re-added: the version that holds its member record (written once it joined,
+///   so it is past the leader's commit index at the join), applied here. Until then it
+///   stays silent; any write committed after the record waits for it, any write before is
+///   in what it serves.
+async fn synced_version(
+    node: NodeHandle,
+    mut placed: watch::Receiver<Option<u64>>,
+    serve_before_sync: bool,
+    restarted: bool,
+) -> u64 {
+    let restored = node.state().version;
+    if node.resynced() {
+        // Its damaged storage was moved aside: it has nothing of its own to answer from.
+        return catch_up_after_resync(&node).await;
+    }
+    if serve_before_sync {
+        tracing::info!(
+            version = restored,
+            "dns.serve_before_sync: answering at once"
+        );
+        return restored;
+    }
+    if restarted {
+        // Answer like the peers from the first query, not from the state this node had
+        // when it went down (DESIGN "deterministic cold start").
+        return match node.catch_up(CATCH_UP_TIMEOUT).await {
+            Ok(applied) => {
+                tracing::info!(restored, applied, "caught up with the leader");
+                applied
+            }
+            Err(error) => {
+                tracing::warn!(
+                    restored,
+                    "answering from the restored state, no leader caught up with: {error}"
+                );
+                restored
+            }
+        };
+    }
+    tracing::info!("dns stays silent until this node has joined, caught up and registered");
+    let placed = placed
+        .wait_for(Option::is_some)
+        .await
+        .map(|version| (*version).unwrap_or(0));
+    let Ok(registered_at) = placed else {
+        // The membership task ended without placing the node (it logged why).
+        return std::future::pending().await;
+    };
+    loop {
+        if let Some(state) = node.wait_for_version(registered_at, RETRY_MAX).await {
+            return state.version;
+        }
+        tracing::info!(registered_at, "waiting to apply this node's member record");
+    }
+}
+
+/// What this node's member record says about it.
+struct Place {
+    /// Its HTTP address, as peers reach it.
+    advertise: String,
+    /// Its DNS address, on a DNS node.
+    dns_addr: Option<String>,
+    /// `dns.region`, else `prober.vantage`.
+    region: Option<String>,
+    /// True when it runs the prober role.
+    probes: bool,
 }
 
 /// Resolves once the node can no longer persist (full disk, Raft core stopped) and should
@@ -309,17 +520,17 @@ async fn catch_up_after_resync(node: &NodeHandle) -> u64 {
 }
 
 /// Takes this node's place in the cluster (bootstrap, join, promote), records it as a member
-/// and imports the zone files into a cluster it just created. Every step retries with backoff
-/// until it succeeds, logging each failure; none gives up or panics.
+/// (then tells `placed` the version that holds the record) and imports the zone files into a
+/// cluster it just created. Every step retries with backoff until it succeeds, logging each
+/// failure; none gives up or panics.
 async fn take_place(
     node: NodeHandle,
     control: ControlConfig,
-    advertise: String,
-    dns_addr: Option<String>,
-    region: Option<String>,
-    probes: bool,
+    place: Place,
     zones: Vec<Zone>,
+    placed: watch::Sender<Option<u64>>,
 ) {
+    let advertise = place.advertise.clone();
     let id = control.node_id;
     let mut created = false;
     if let Some(bootstrap) = &control.bootstrap {
@@ -361,7 +572,9 @@ async fn take_place(
             become_voter(&node).await;
         }
     }
-    record_member(&node, &control, &advertise, dns_addr, region, probes).await;
+    if let Some(version) = record_member(&node, &control, place).await {
+        placed.send_replace(Some(version));
+    }
     if created {
         import_zones(&node, zones).await;
     }
@@ -426,14 +639,14 @@ async fn become_voter(node: &NodeHandle) {
 
 /// Writes this node's `Member` record (with `dns.region`, else `prober.vantage`, as its
 /// region; `probes` adds the prober role) unless the state already holds the same one.
-async fn record_member(
-    node: &NodeHandle,
-    control: &ControlConfig,
-    advertise: &str,
-    dns_addr: Option<String>,
-    region: Option<String>,
-    probes: bool,
-) {
+/// The version that holds the record; `None` when the cluster refused it (logged).
+async fn record_member(node: &NodeHandle, control: &ControlConfig, place: Place) -> Option<u64> {
+    let Place {
+        advertise,
+        dns_addr,
+        region,
+        probes,
+    } = place;
     let mut roles = BTreeSet::from([NodeRole::Api]);
     if dns_addr.is_some() {
         roles.insert(NodeRole::Dns);
@@ -465,38 +678,43 @@ async fn record_member(
             && member.raft_role == wanted.raft_role
             && member.roles == wanted.roles
     };
-    if node.state().members.get(&wanted.id).is_some_and(same) {
-        return;
+    let state = node.state();
+    if state.members.get(&wanted.id).is_some_and(same) {
+        return Some(state.version);
     }
     let command = Command::PutMember {
         member: wanted.clone(),
     };
-    if write_until_done(node, command, "member record").await {
-        tracing::info!(addr = %wanted.addr, dns = ?wanted.dns_addr, "recorded this node as a member");
-    }
+    let version = write_until_done(node, command, "member record").await?;
+    tracing::info!(addr = %wanted.addr, dns = ?wanted.dns_addr, version, "recorded this node as a member");
+    Some(version)
 }
 
 /// Writes each zone of the config into the cluster this node just created.
 async fn import_zones(node: &NodeHandle, zones: Vec<Zone>) {
     for zone in zones {
         let apex = zone.apex.to_string();
-        if write_until_done(node, Command::PutZone { zone }, &format!("zone {apex}")).await {
+        let what = format!("zone {apex}");
+        if write_until_done(node, Command::PutZone { zone }, &what)
+            .await
+            .is_some()
+        {
             tracing::info!(zone = %apex, "imported zone file into the cluster");
         }
     }
 }
 
-/// Writes `command` as this node, retrying while no leader can take it; false when the
-/// cluster refused it (logged).
-async fn write_until_done(node: &NodeHandle, command: Command, what: &str) -> bool {
+/// Writes `command` as this node, retrying while no leader can take it; the version that
+/// holds it, or `None` when the cluster refused it (logged).
+async fn write_until_done(node: &NodeHandle, command: Command, what: &str) -> Option<u64> {
     let actor = Actor::new(format!("node:{}", node.id()));
     let mut wait = RETRY_FIRST;
     loop {
         match node.write(command.clone(), actor.clone()).await {
-            Ok(_) => return true,
+            Ok(outcome) => return Some(outcome.version),
             Err(error @ (WriteError::Invalid { .. } | WriteError::Rejected { .. })) => {
                 tracing::error!("{what} refused by the cluster: {error}");
-                return false;
+                return None;
             }
             Err(error) => {
                 tracing::warn!("writing {what} failed, retrying in {wait:?}: {error}");

@@ -22,6 +22,7 @@
 mod config;
 mod control;
 mod demo;
+mod dns_role;
 mod logging;
 mod prober;
 mod process;

@@ -9,13 +9,10 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
-use gslb_dns::client::geoip::run_geoip_reloader;
-use gslb_dns::client::ClientLocator;
 use gslb_dns::net::spawn_listeners;
-use gslb_dns::{spawn_plan_follower, AnswerPlan, Responder};
+use gslb_dns::{spawn_plan_follower, Responder};
 use gslb_model::zonefile::parse_zone;
 use gslb_model::State;
 use gslb_store::{state_channel, StatePublisher};
@@ -23,6 +20,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{ConfigError, ConfigProblem, NodeConfig};
+use crate::dns_role::{build_responder, spawn_geoip_reloader, wait_for_plan, PLAN_TIMEOUT};
 
 /// Loads every zone file of `config` into one `State` (version 1), reporting every problem
 /// of every file.
@@ -127,59 +125,6 @@ async fn reload(
         }
         Err(error) => tracing::error!("reload failed: {error}"),
     }
-}
-
-/// The DNS role's responder: an empty plan (the follower installs the first one), the
-/// config's answering options (`vantage` = `dns.region`) and its client locator (the
-/// `[[dns.geo.networks]]` table, then the MaxMind DB).
-pub fn build_responder(config: &NodeConfig) -> Responder {
-    let geo = &config.geo;
-    if let Some(database) = &geo.database {
-        tracing::info!(
-            mmdb = %database.path().display(),
-            database_type = database.database_type().as_deref().unwrap_or("unknown"),
-            "geoip database loaded"
-        );
-    }
-    if !geo.networks.is_empty() {
-        tracing::info!(
-            networks = geo.networks.len(),
-            "client location table loaded"
-        );
-    }
-    let locator = ClientLocator::new(geo.networks.clone(), geo.database.clone());
-    Responder::new(AnswerPlan::empty(), config.responder.clone()).with_locator(locator)
-}
-
-/// Starts the GeoIP reloader when `[dns.geo]` names a database: it re-reads the file every
-/// `reload_interval` when it changed, and keeps the last good one (logged at warn) when the
-/// new file is missing or corrupt, until `shutdown`.
-pub fn spawn_geoip_reloader(
-    config: &NodeConfig,
-    shutdown: CancellationToken,
-) -> Option<tokio::task::JoinHandle<()>> {
-    let database = config.geo.database.clone()?;
-    Some(tokio::spawn(run_geoip_reloader(
-        database,
-        config.geo.reload_interval,
-        shutdown,
-    )))
-}
-
-/// How long a plan may take to compile and install before the node gives up on it.
-pub const PLAN_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Waits until the responder answers from the plan of `version` (or a later one); false
-/// after `timeout` (a compile that failed leaves the previous plan in place).
-pub async fn wait_for_plan(responder: &Responder, version: u64, timeout: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while responder.plan_version() < version {
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    true
 }
 
 /// Runs the node until SIGTERM/SIGINT, then shuts down gracefully; SIGHUP reloads the

@@ -298,9 +298,9 @@ fn check_config_reports_problems_of_every_zone_file() {
     }
 }
 
-/// A DNS learner whose seeds are all unreachable starts anyway: it listens (DNS and HTTP),
-/// logs each failed join at warn and keeps retrying, never panics, and SIGTERM stops it
-/// cleanly. check-config describes its role.
+/// A DNS learner whose seeds are all unreachable starts anyway: it listens on HTTP, keeps
+/// its DNS silent (it has not joined: issue 22), logs each failed join at warn and keeps
+/// retrying, never panics, and SIGTERM stops it cleanly. check-config describes its role.
 #[test]
 fn a_learner_without_reachable_seeds_retries_and_stops_on_sigterm() {
     let dir = TempDir::new("lonely-learner");
@@ -333,7 +333,7 @@ fn a_learner_without_reachable_seeds_retries_and_stops_on_sigterm() {
     let log = LogLines::follow(child.stderr.take().unwrap());
     let listening = [
         "listening on http ",
-        "listening on udp ",
+        "dns stays silent until this node has joined",
         "join failed, retrying",
     ];
     for needle in listening {
@@ -351,6 +351,7 @@ fn a_learner_without_reachable_seeds_retries_and_stops_on_sigterm() {
         "{status:?}\n{text}"
     );
     assert!(!text.contains("panicked"), "{text}");
+    assert!(!text.contains("listening on udp"), "{text}");
     assert!(
         text.contains("WARN") && text.contains("join failed"),
         "{text}"

@@ -118,6 +118,9 @@ pub struct Responder {
     clock: Option<Arc<AtomicU64>>,
     /// What answering counts; shared with the node's `/metrics`.
     metrics: Arc<DnsMetrics>,
+    /// The version of each plan installed, for whoever must know what this responder
+    /// answers from (a DNS node reports it as applied, so INSYNC means "answered").
+    installed: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Responder {
@@ -131,12 +134,14 @@ impl Responder {
     pub fn new(mut plan: AnswerPlan, options: ResponderOptions) -> Responder {
         let metrics = Arc::new(DnsMetrics::new());
         metrics.attach(&mut plan);
+        let installed = tokio::sync::watch::Sender::new(plan.version());
         Responder {
             plan: ArcSwap::from_pointee(plan),
             options,
             locator: ClientLocator::default(),
             clock: None,
             metrics,
+            installed,
         }
     }
 
@@ -183,7 +188,15 @@ impl Responder {
             self.metrics.attach(&mut plan);
             Arc::new(plan)
         };
+        let version = plan.version();
         self.plan.store(plan);
+        self.installed.send_replace(version);
+    }
+
+    /// A receiver of the version of every plan installed from now on (its current value is
+    /// the plan in use): what this responder answers from, without polling.
+    pub fn installed_versions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.installed.subscribe()
     }
 
     /// The `State` version of the plan in use.

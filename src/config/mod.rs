@@ -14,6 +14,9 @@
 //! max_udp_payload = 1232
 //! region = "eu-west"         # the region this node runs in: latency policies use the RTTs
 //!                            # its probers measured
+//! serve_before_sync = false  # with [control]: true answers at once from whatever state the
+//!                            # node has (stale, or none); false (default) stays silent until
+//!                            # it joined, caught up and is counted by INSYNC
 //!
 //! [dns.tcp]
 //! idle_timeout = "10s"

@@ -32,6 +32,9 @@ pub struct NodeConfig {
     pub geo: GeoConfig,
     /// True when `[dns]` is present: the node answers DNS.
     pub dns: bool,
+    /// `dns.serve_before_sync`: with `[control]`, open the DNS listeners before the node has
+    /// joined, caught up and registered (false: only after).
+    pub serve_before_sync: bool,
     /// Zone files, paths resolved: served directly without `control`, imported once by the
     /// bootstrap node with it.
     pub zones: Vec<ZoneSource>,

@@ -104,6 +104,10 @@ pub struct RawDns {
     /// `[dns.geo]`: where clients are.
     #[serde(default)]
     pub geo: RawGeo,
+    /// With `[control]`: answer before the node has joined and caught up (stale answers,
+    /// REFUSED before any state) instead of staying silent until then.
+    #[serde(default)]
+    pub serve_before_sync: bool,
 }
 
 /// `[dns.geo]`: client locations for geo and proximity policies.

@@ -287,6 +287,22 @@ fn every_bad_tls_field_is_reported_with_its_line_and_path() {
     );
 }
 
+/// `dns.serve_before_sync` is false unless set; a non-boolean is refused at its line.
+#[test]
+fn serve_before_sync_defaults_to_false() {
+    let config = parse("[dns]\n", Path::new("node.toml")).unwrap();
+    assert!(!config.serve_before_sync);
+    let config = parse("[dns]\nserve_before_sync = true\n", Path::new("node.toml")).unwrap();
+    assert!(config.serve_before_sync);
+    let problems = problems_of("[dns]\nserve_before_sync = \"yes\"\n");
+    assert!(
+        problems
+            .iter()
+            .any(|problem| problem.starts_with("node.toml:2:") && problem.contains("bool")),
+        "{problems:?}"
+    );
+}
+
 #[test]
 fn geo_networks_and_region_become_the_locator_table_and_vantage() {
     let text = "\

@@ -221,6 +221,30 @@ impl ClusterNode {
 
     /// Starts the process with the current config and waits for its listeners.
     pub fn spawn(&mut self) {
+        self.spawn_until_http();
+        if self.dns.is_some() {
+            let Some(line) = self.log.wait_for("listening on udp ", START_TIMEOUT) else {
+                panic!(
+                    "{} did not listen on udp; its log:\n{}",
+                    self.name,
+                    self.log.text()
+                );
+            };
+            self.dns = Some(listening_address(&line, "udp").unwrap());
+        }
+        eprintln!(
+            "-- {} (id {}) pid {} http {} dns {:?}",
+            self.name,
+            self.id,
+            self.pid(),
+            self.http,
+            self.dns
+        );
+    }
+
+    /// Starts the process with the current config and waits only for its HTTP listener (a
+    /// DNS learner's DNS address is the fixed one of its config): what a script sees.
+    pub fn spawn_until_http(&mut self) {
         assert!(self.child.is_none(), "{} already runs", self.name);
         let config = self.write_config();
         let mut child = Command::new(GSLB)
@@ -243,24 +267,6 @@ impl ClusterNode {
             );
         };
         self.http = listening_address(&line, "http").unwrap();
-        if self.dns.is_some() {
-            let Some(line) = self.log.wait_for("listening on udp ", START_TIMEOUT) else {
-                panic!(
-                    "{} did not listen on udp; its log:\n{}",
-                    self.name,
-                    self.log.text()
-                );
-            };
-            self.dns = Some(listening_address(&line, "udp").unwrap());
-        }
-        eprintln!(
-            "-- {} (id {}) pid {} http {} dns {:?}",
-            self.name,
-            self.id,
-            self.pid(),
-            self.http,
-            self.dns
-        );
     }
 
     /// The process id of the current run.

@@ -12,7 +12,9 @@
 //! Entry point: `spawn_listeners(&ListenerConfig, Arc<handler>, CancellationToken)` binds
 //! everything (port 0 works: the same port is used for UDP and TCP), logs one
 //! `listening on <kind> <address>` line per socket at info, and returns `DnsListeners`,
-//! whose `wait` drains and returns after the token is cancelled.
+//! whose `wait` drains and returns after the token is cancelled. It is `bind_listeners`
+//! (sockets bound, addresses known, nothing read) then `BoundListeners::spawn`: a DNS node
+//! registers its addresses between the two and answers only once it has caught up.
 //!
 //! Invariants: a reply goes back to the socket peer (for PROXY, the balancer); the client
 //! address given to the handler is the PROXY source only for a trusted peer; nothing here
@@ -270,17 +272,35 @@ pub fn spawn_listeners<H: QueryHandler>(
     handler: Arc<H>,
     shutdown: CancellationToken,
 ) -> Result<DnsListeners, ListenError> {
-    let runtime = tokio::runtime::Handle::try_current().map_err(|_| ListenError::NoRuntime)?;
-    // Our own child token: cancelled by the caller's, and by us alone if start-up fails.
-    let shutdown = shutdown.child_token();
+    bind_listeners(config)?.spawn(handler, shutdown)
+}
+
+/// Every socket of a `ListenerConfig`, bound (port 0 resolved) but not read yet: a node
+/// learns its DNS addresses (to register them) before it answers anything. Datagrams and
+/// connections that arrive meanwhile wait in the kernel's queues (or are dropped when those
+/// fill), so a client meets silence or a late answer from `spawn`'s plan, never an answer
+/// from before it. Dropping it closes the sockets.
+#[derive(Debug)]
+pub struct BoundListeners {
+    /// The settings the workers and TCP servers take when spawned.
+    config: ListenerConfig,
+    /// UDP workers per address.
+    workers: usize,
+    /// What was bound.
+    bound: BoundAddresses,
+    /// One socket per UDP worker, with how its datagrams carry the client.
+    udp_sockets: Vec<(Socket, udp::UdpSource)>,
+    /// One listener per address, with the proxies it trusts (PROXY listeners).
+    tcp_listeners: Vec<(std::net::TcpListener, Option<TrustedProxies>)>,
+}
+
+/// Binds every listener in `config` without reading from it (see `BoundListeners`).
+pub fn bind_listeners(config: &ListenerConfig) -> Result<BoundListeners, ListenError> {
     let workers = if config.udp_workers == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         config.udp_workers
     };
-    let stats = Arc::new(ListenerStats::default());
-    let tracker = TaskTracker::new();
-    let stop = Arc::new(AtomicBool::new(false));
     let mut bound = BoundAddresses::default();
     let mut udp_sockets: Vec<(Socket, udp::UdpSource)> = Vec::new();
     let mut tcp_listeners: Vec<(std::net::TcpListener, Option<TrustedProxies>)> = Vec::new();
@@ -333,7 +353,54 @@ pub fn spawn_listeners<H: QueryHandler>(
         }
     }
 
-    // Everything is bound; from here on only thread/task start-up can fail.
+    Ok(BoundListeners {
+        config: config.clone(),
+        workers,
+        bound,
+        udp_sockets,
+        tcp_listeners,
+    })
+}
+
+impl BoundListeners {
+    /// The bound addresses.
+    pub fn bound(&self) -> &BoundAddresses {
+        &self.bound
+    }
+
+    /// Starts answering: the UDP worker threads and the TCP accept tasks (on the current
+    /// tokio runtime), then logs `listening on <kind> <address>`. Cancelling `shutdown`
+    /// stops them all; `DnsListeners::wait` waits for that.
+    pub fn spawn<H: QueryHandler>(
+        self,
+        handler: Arc<H>,
+        shutdown: CancellationToken,
+    ) -> Result<DnsListeners, ListenError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ListenError::NoRuntime)?;
+        // Our own child token: cancelled by the caller's, and by us alone if start-up fails.
+        let shutdown = shutdown.child_token();
+        start(self, handler, shutdown, runtime)
+    }
+}
+
+/// The second half of `spawn_listeners`: every socket is bound; from here on only thread
+/// and task start-up can fail.
+fn start<H: QueryHandler>(
+    listeners: BoundListeners,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+    runtime: tokio::runtime::Handle,
+) -> Result<DnsListeners, ListenError> {
+    let BoundListeners {
+        config,
+        workers,
+        bound,
+        udp_sockets,
+        tcp_listeners,
+    } = listeners;
+    let stats = Arc::new(ListenerStats::default());
+    let tracker = TaskTracker::new();
+    let stop = Arc::new(AtomicBool::new(false));
     let udp_stop = UdpStop::new(stop.clone(), &udp_sockets)?;
     let mut udp_threads = Vec::new();
     for (index, (socket, source)) in udp_sockets.into_iter().enumerate() {

@@ -124,6 +124,10 @@ pub struct NodeOptions {
     /// Raft log; see `raft::reports`) on every applied version and at least every second.
     /// DNS nodes do, so change tracking waits for them (with a `Member` record, DNS role).
     pub report_applied: bool,
+    /// What a reporting node reports instead of its state's version, when set: a DNS node
+    /// passes the versions of the answer plans it installs, so INSYNC means its answers
+    /// include the write, not just its state.
+    pub report_source: Option<tokio::sync::watch::Receiver<u64>>,
     /// How long the leader waits for a write to commit, or for a quorum to confirm a
     /// linearizable read, before answering `Unavailable` (without a quorum it never would).
     pub commit_timeout: Duration,
@@ -154,6 +158,7 @@ impl NodeOptions {
             cluster_secret,
             kv_cache_bytes: DEFAULT_CACHE_BYTES,
             report_applied: false,
+            report_source: None,
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
             peer_tls: ClientTls::plain(),
             resync_damaged: false,
@@ -625,7 +630,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         }),
     };
     if options.report_applied {
-        let task = tokio::spawn(run_reporter(handle.clone()));
+        let task = tokio::spawn(run_reporter(handle.clone(), options.report_source));
         *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
     }
     Ok(handle)

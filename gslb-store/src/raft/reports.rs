@@ -15,6 +15,10 @@
 //! restarted (or a newly elected leader that never heard from a learner) knows every
 //! reporting node within about a second. A failed post is retried at the next keepalive.
 //!
+//! What a node reports is its state's version, or, when its owner gives a source
+//! (`NodeOptions::report_source`), the newest value of that: a DNS node reports the version
+//! of the answer plan it installed, never more than it has applied.
+//!
 //! A learner keeps no reports of other nodes: it asks the leader for its table
 //! (`APPLIED_TABLE_PATH`) when it must answer a change status.
 //!
@@ -111,13 +115,43 @@ fn now_millis() -> u64 {
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
-/// Runs the reporter of `node` until the state channel closes: keeps one sender task per
-/// current voter (started and stopped as the membership changes), each posting this node's
-/// newest applied index.
-pub(crate) async fn run_reporter(node: NodeHandle) {
-    let (latest_tx, latest) = watch::channel(node.state().version);
-    node.record_applied_report(node.id(), node.state().version);
-    let mut state = node.state_watch();
+/// What a reporter reports: the node's applied state, or versions given by its owner.
+enum Applied {
+    /// The version of each applied state.
+    State(crate::watch::StateWatch),
+    /// Versions the owner publishes (a DNS node's installed answer plans).
+    Given(watch::Receiver<u64>),
+}
+
+impl Applied {
+    /// The newest value, marked seen.
+    fn current(&mut self) -> u64 {
+        match self {
+            Applied::State(state) => state.borrow_and_update().version,
+            Applied::Given(versions) => *versions.borrow_and_update(),
+        }
+    }
+
+    /// Waits for a newer value; `Err` once its sender is gone.
+    async fn changed(&mut self) -> Result<(), watch::error::RecvError> {
+        match self {
+            Applied::State(state) => state.changed().await,
+            Applied::Given(versions) => versions.changed().await,
+        }
+    }
+}
+
+/// Runs the reporter of `node` until its source closes: keeps one sender task per current
+/// voter (started and stopped as the membership changes), each posting this node's newest
+/// applied index: its state's version, or the newest value of `source` when given.
+pub(crate) async fn run_reporter(node: NodeHandle, source: Option<watch::Receiver<u64>>) {
+    let mut state = match source {
+        Some(versions) => Applied::Given(versions),
+        None => Applied::State(node.state_watch()),
+    };
+    let first = state.current();
+    let (latest_tx, latest) = watch::channel(first);
+    node.record_applied_report(node.id(), first);
     let mut senders: BTreeMap<(NodeId, String), tokio::task::JoinHandle<()>> = BTreeMap::new();
     let mut membership_check = tokio::time::interval(KEEPALIVE);
     membership_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -127,7 +161,7 @@ pub(crate) async fn run_reporter(node: NodeHandle) {
                 if changed.is_err() {
                     break;
                 }
-                let version = state.borrow_and_update().version;
+                let version = state.current();
                 node.record_applied_report(node.id(), version);
                 latest_tx.send_replace(version);
             }

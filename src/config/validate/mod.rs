@@ -43,6 +43,7 @@ impl RawConfig {
         let log_filter = format!("{level},hickory_server=warn,hickory_proto=warn");
 
         let serves_dns = self.dns.is_some();
+        let serve_before_sync = self.dns.as_ref().is_some_and(|dns| dns.serve_before_sync);
         let (listeners, responder, geo) = match &self.dns {
             None => {
                 if self.control.is_none() && self.prober.is_none() {
@@ -114,6 +115,7 @@ impl RawConfig {
             responder,
             geo,
             dns: serves_dns,
+            serve_before_sync,
             zones,
             control,
             prober,

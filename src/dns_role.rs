@@ -1,0 +1,100 @@
+//! The DNS role's parts that `gslb serve` uses with and without `[control]`: the responder
+//! built from the config, waiting until it answers from a given state version, the GeoIP
+//! reloader, and `open_when_synced`, which starts answering on listeners bound earlier only
+//! once the node serves the state it must (`serve.rs` after the zone files, `control.rs`
+//! after joining, catching up and registering).
+//!
+//! Both `serve.rs` and `control.rs` use this module and it uses neither, so the two do not
+//! import each other's helpers.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gslb_dns::client::geoip::run_geoip_reloader;
+use gslb_dns::client::ClientLocator;
+use gslb_dns::net::{BoundListeners, DnsListeners};
+use gslb_dns::{AnswerPlan, Responder};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::NodeConfig;
+
+/// How long a plan may take to compile and install before the node gives up on it.
+pub const PLAN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The DNS role's responder: an empty plan (the follower installs the first one), the
+/// config's answering options (`vantage` = `dns.region`) and its client locator (the
+/// `[[dns.geo.networks]]` table, then the MaxMind DB).
+pub fn build_responder(config: &NodeConfig) -> Responder {
+    let geo = &config.geo;
+    if let Some(database) = &geo.database {
+        tracing::info!(
+            mmdb = %database.path().display(),
+            database_type = database.database_type().as_deref().unwrap_or("unknown"),
+            "geoip database loaded"
+        );
+    }
+    if !geo.networks.is_empty() {
+        tracing::info!(
+            networks = geo.networks.len(),
+            "client location table loaded"
+        );
+    }
+    let locator = ClientLocator::new(geo.networks.clone(), geo.database.clone());
+    Responder::new(AnswerPlan::empty(), config.responder.clone()).with_locator(locator)
+}
+
+/// Starts the GeoIP reloader when `[dns.geo]` names a database: it re-reads the file every
+/// `reload_interval` when it changed, and keeps the last good one (logged at warn) when the
+/// new file is missing or corrupt, until `shutdown`.
+pub fn spawn_geoip_reloader(
+    config: &NodeConfig,
+    shutdown: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let database = config.geo.database.clone()?;
+    Some(tokio::spawn(run_geoip_reloader(
+        database,
+        config.geo.reload_interval,
+        shutdown,
+    )))
+}
+
+/// Waits until the responder answers from the plan of `version` (or a later one); false
+/// after `timeout` (a compile that failed leaves the previous plan in place).
+pub async fn wait_for_plan(responder: &Responder, version: u64, timeout: Duration) -> bool {
+    let mut installed = responder.installed_versions();
+    let reached = tokio::time::timeout(timeout, installed.wait_for(|plan| *plan >= version));
+    let reached = matches!(reached.await, Ok(Ok(_)));
+    reached
+}
+
+/// Answers on `bound` once `synced` says which state version the node must serve and the
+/// responder's plan has reached it; then sets `serving` (what `/readyz` reports). Until then
+/// the sockets are bound but unread: clients meet silence, never an answer from an older
+/// state. `Ok(None)` when `stop` is cancelled first.
+pub async fn open_when_synced(
+    synced: impl Future<Output = u64>,
+    responder: Arc<Responder>,
+    bound: BoundListeners,
+    serving: Option<Arc<AtomicBool>>,
+    stop: CancellationToken,
+) -> anyhow::Result<Option<DnsListeners>> {
+    let version = tokio::select! {
+        version = synced => version,
+        _ = stop.cancelled() => return Ok(None),
+    };
+    let installed = tokio::select! {
+        installed = wait_for_plan(&responder, version, PLAN_TIMEOUT) => installed,
+        _ = stop.cancelled() => return Ok(None),
+    };
+    if !installed {
+        anyhow::bail!("the answer plan of version {version} was not ready within {PLAN_TIMEOUT:?}");
+    }
+    tracing::info!(version, "answering from the replicated state");
+    let listeners = bound.spawn(responder, stop)?;
+    if let Some(serving) = serving {
+        serving.store(true, Ordering::Release);
+    }
+    Ok(Some(listeners))
+}
