@@ -95,9 +95,9 @@ use std::sync::Arc;
 
 use gslb_api::tls::{ServerTls, TlsFile};
 use gslb_dns::client::{Code, GeoFacts, GeoIpDatabase, PrefixTable};
-use gslb_dns::net::{Cidr, ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
+use gslb_dns::net::{ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
 use gslb_dns::ResponderOptions;
-use gslb_model::model::gslb_record::Cidr as ClientCidr;
+use gslb_model::ip::Cidr;
 use gslb_model::model::ident::validate_id;
 use gslb_model::{DomainName, FieldErrors};
 use gslb_store::raft::{ClientTls, ClusterSecret, RaftSettings};
@@ -930,12 +930,12 @@ impl RawConfig {
                     }
                     let mut trusted = Vec::new();
                     for (index, entry) in proxy.trusted.iter().enumerate() {
-                        match entry.get_ref().parse::<Cidr>() {
+                        match Cidr::parse_host_or_network(entry.get_ref()) {
                             Ok(cidr) => trusted.push(cidr),
                             Err(error) => problems.push(
                                 entry.span(),
                                 format!("dns.proxy.trusted[{index}]"),
-                                format!("{error} in {:?}", entry.get_ref()),
+                                error.to_string(),
                             ),
                         }
                     }
@@ -1151,11 +1151,11 @@ fn geo_config(raw: &RawGeo, base: &Path, problems: &mut Problems<'_>) -> GeoConf
         );
     }
     let mut networks = PrefixTable::default();
-    let mut seen: Vec<ClientCidr> = Vec::new();
+    let mut seen: Vec<Cidr> = Vec::new();
     for (index, network) in raw.networks.iter().enumerate() {
         let field = format!("dns.geo.networks[{index}]");
         if let Some(facts) = geo_network(network, &field, problems) {
-            match network.cidr.get_ref().trim().parse::<ClientCidr>() {
+            match network.cidr.get_ref().trim().parse::<Cidr>() {
                 Ok(cidr) if seen.contains(&cidr) => problems.push(
                     network.cidr.span(),
                     format!("{field}.cidr"),
@@ -1819,20 +1819,9 @@ fn duration(entry: &Sp<String>, field: &str, problems: &mut Problems<'_>) -> Dur
     }
 }
 
-/// Parses `500ms`, `10s`, `2m`, `1h` (one number, one unit).
+/// Parses `500ms`, `10s`, `2m`, `1h`, `2d`, `1h30m` or plain seconds (`gslb_model::duration`).
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let millis = match unit.trim() {
-        "ms" => number,
-        "s" => number.checked_mul(1000)?,
-        "m" => number.checked_mul(60_000)?,
-        "h" => number.checked_mul(3_600_000)?,
-        _ => return None,
-    };
-    Some(Duration::from_millis(millis))
+    gslb_model::duration::parse_duration(text).ok()
 }
 
 #[cfg(test)]
@@ -1941,7 +1930,7 @@ origin = \"bad..name\"
             "node.toml:5: dns.udp_batch: must be in 1..=1024, got 0",
             "node.toml:7: dns.tcp.idle_timeout: invalid duration \"10 parsecs\"",
             "node.toml:8: dns.tcp.max_connections: must be > 0, got 0",
-            "node.toml:11: dns.proxy.trusted[0]: invalid prefix length \"33\"",
+            "node.toml:11: dns.proxy.trusted[0]: cidr \"10.0.0.0/33\" has a bad prefix length",
             "node.toml:14: zones[0].origin: invalid name \"bad..name\"",
         ];
         for wanted in expected {
@@ -2262,8 +2251,8 @@ token_file = \"t\"
         assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
         assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("10"), None);
+        assert_eq!(parse_duration("10"), Some(Duration::from_secs(10)));
         assert_eq!(parse_duration("s"), None);
-        assert_eq!(parse_duration("1d"), None);
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
     }
 }
