@@ -38,6 +38,7 @@ fn every_rust_file_has_a_module_doc() {
         "gslb-store",
         "gslb-api",
         "gslb-prober",
+        "gslb-testkit",
         "tests",
         "fuzz",
         "benches",
@@ -84,6 +85,7 @@ fn architecture_doc_names_every_crate() {
         "gslb-store",
         "gslb-api",
         "gslb-prober",
+        "gslb-testkit",
         "`gslb`",
     ] {
         assert!(
