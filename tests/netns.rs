@@ -27,13 +27,14 @@ mod common;
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use common::cluster::{json_number, SECRET, TOKEN, ZONE};
 use common::netns::{
     client_dig, client_dig_with, client_http, require_root_and_netns, Cut, Lab, Proc,
 };
 use common::TempDir;
+use gslb_model::clock::unix_millis;
 use serde_json::{json, Value};
 
 /// One lab at a time: the detection-time assertions should not compete with another lab's
@@ -101,17 +102,6 @@ fn every_backend_address() -> Vec<String> {
         .iter()
         .flat_map(|(_, octet)| (0..=3).map(move |node| format!("198.18.{octet}.{}", 10 + node)))
         .collect()
-}
-
-/// Now, unix millis (the nodes run on the same clock).
-fn unix_ms() -> u64 {
-    u64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis(),
-    )
-    .unwrap()
 }
 
 /// What a DNS node said: the RCODE and the A addresses, sorted; `None` when it did not
@@ -887,7 +877,7 @@ fn a_database_link_cut_takes_the_minority_out_and_leases_run_out_offline() {
         &[format!("oifname \"eth0\" ip daddr != {CLIENT_IP} drop")],
         &[format!("iifname \"eth0\" ip saddr != {CLIENT_IP} drop")],
     );
-    let isolated_at = unix_ms();
+    let isolated_at = unix_millis();
     // The leases dns-2 holds, per answered address: it hears of no renewal from now on.
     let leases: Vec<(String, u64)> = [("eu", 1), ("us", 2)]
         .iter()
@@ -914,7 +904,7 @@ fn a_database_link_cut_takes_the_minority_out_and_leases_run_out_offline() {
     let mut answered_last: Vec<(String, u64)> = Vec::new();
     let emptied_at = loop {
         let reply = client_dig(&world.client_ns, dns_address(1), "db.cp.test");
-        let now = unix_ms();
+        let now = unix_millis();
         assert!(
             reply.text.contains("status: "),
             "dns-2 answers while cut off:\n{}",

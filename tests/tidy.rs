@@ -38,6 +38,7 @@ fn every_rust_file_has_a_module_doc() {
         "gslb-store",
         "gslb-api",
         "gslb-prober",
+        "gslb-testkit",
         "tests",
         "fuzz",
         "benches",
@@ -84,6 +85,7 @@ fn architecture_doc_names_every_crate() {
         "gslb-store",
         "gslb-api",
         "gslb-prober",
+        "gslb-testkit",
         "`gslb`",
     ] {
         assert!(
@@ -196,5 +198,59 @@ fn the_dns_path_and_the_prober_do_not_depend_on_the_control_plane() {
     );
     for package in ["gslb-dns", "gslb-prober"] {
         assert_no_dependency_on(package, &["gslb-store", "openraft", "sled", "axum"]);
+    }
+}
+
+/// Clippy reads only the `clippy.toml` nearest a crate's `Cargo.toml`, with no merging, so a
+/// crate-level file (gslb-model's clock ban, gslb-dns's `Mutex` ban) would silently drop the
+/// workspace bans. Every crate-level `clippy.toml` repeats each banned path of the workspace
+/// one, and the crate-level bans STYLE.md asks for are in place.
+#[test]
+fn crate_clippy_configs_keep_the_workspace_bans() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let banned_paths = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|line| line.split_once("path = \"").map(|(_, rest)| rest))
+            .filter_map(|rest| rest.split_once('"').map(|(path, _)| path.to_string()))
+            .collect()
+    };
+    let workspace = std::fs::read_to_string(root.join("clippy.toml")).expect("clippy.toml");
+    let workspace_bans = banned_paths(&workspace);
+    assert!(
+        workspace_bans
+            .iter()
+            .any(|path| path == "std::env::set_var"),
+        "the workspace clippy.toml lost its set_var ban: {workspace_bans:?}"
+    );
+    let mut crate_configs = 0;
+    for entry in std::fs::read_dir(root).unwrap().flatten() {
+        let config = entry.path().join("clippy.toml");
+        let Ok(text) = std::fs::read_to_string(&config) else {
+            continue;
+        };
+        crate_configs += 1;
+        let bans = banned_paths(&text);
+        for path in &workspace_bans {
+            assert!(
+                bans.contains(path),
+                "{} does not repeat the workspace ban of {path}",
+                config.display()
+            );
+        }
+    }
+    assert!(
+        crate_configs >= 2,
+        "found {crate_configs} crate clippy.toml files"
+    );
+    for (config, path) in [
+        ("gslb-model/clippy.toml", "std::time::SystemTime::now"),
+        ("gslb-model/clippy.toml", "std::time::Instant::now"),
+        ("gslb-dns/clippy.toml", "std::sync::Mutex"),
+    ] {
+        let text = std::fs::read_to_string(root.join(config)).unwrap_or_default();
+        assert!(
+            banned_paths(&text).iter().any(|banned| banned == path),
+            "{config} must ban {path}"
+        );
     }
 }

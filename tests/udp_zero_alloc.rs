@@ -8,9 +8,7 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,37 +17,11 @@ use gslb_dns::net::{spawn_listeners, ListenerConfig};
 use gslb_dns::{compile_plan, Responder, ResponderOptions};
 use gslb_model::zonefile::parse_zone;
 use gslb_model::State;
+use gslb_testkit::{CountingAllocator, Scope};
 use tokio_util::sync::CancellationToken;
 
-/// Counts allocations while `COUNTING` is on.
-struct CountingAllocator;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+static GLOBAL: CountingAllocator = CountingAllocator::new();
 
 /// Queries of several kinds, each answered.
 fn packets() -> Vec<Vec<u8>> {
@@ -146,24 +118,16 @@ fn the_udp_listener_does_not_allocate_once_warm() {
     assert_eq!(exchange(&client, server, &packets, 1), packets.len());
     assert_eq!(exchange(&client, server, &many, many.len()), many.len());
 
-    // The counter itself must see an allocation, or a zero below would prove nothing.
-    COUNTING.store(true, Ordering::SeqCst);
-    drop(std::hint::black_box(Box::new(7u64)));
-    COUNTING.store(false, Ordering::SeqCst);
-    assert!(
-        ALLOCATIONS.load(Ordering::SeqCst) >= 1,
-        "the counting allocator is not in use"
-    );
-
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    let mut answered = 0;
-    for _ in 0..100 {
-        answered += exchange(&client, server, &packets, 1);
-        answered += exchange(&client, server, &many, many.len());
-    }
-    COUNTING.store(false, Ordering::SeqCst);
-    let allocations = ALLOCATIONS.load(Ordering::SeqCst);
+    // `count` first checks that the allocator sees a probe allocation, so a zero means
+    // something; the listener runs on other threads, so the whole process counts.
+    let (answered, allocations) = GLOBAL.count(Scope::Process, || {
+        let mut answered = 0;
+        for _ in 0..100 {
+            answered += exchange(&client, server, &packets, 1);
+            answered += exchange(&client, server, &many, many.len());
+        }
+        answered
+    });
     assert_eq!(answered, 100 * (packets.len() + many.len()));
     assert_eq!(
         allocations, 0,

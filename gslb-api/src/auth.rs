@@ -11,7 +11,7 @@
 //! Invariant: no secret is stored, logged or compared with `==`.
 
 use std::net::SocketAddr;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -119,12 +119,9 @@ pub fn authenticate(
     found
 }
 
-/// Milliseconds since the Unix epoch on this machine.
-pub fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
+/// Milliseconds since the Unix epoch on this machine (the one clock, under the name the API's
+/// routes use).
+pub use gslb_model::clock::unix_millis as now_millis;
 
 /// The middleware: 401 without a known token, 403 without the route's scope; otherwise the
 /// `Principal` is put into the request's extensions for handlers and the audit log.

@@ -19,8 +19,9 @@
 //! leaves a cut-off node when its lease runs out.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use gslb_model::clock::unix_millis;
 use gslb_model::State;
 use tokio::sync::watch;
 
@@ -157,13 +158,6 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
             tracing::error!(version, %error, "answer plan compile failed");
         }
     }
-}
-
-/// The wall clock in unix millis (0 before 1970, which no real clock reports).
-fn unix_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// clippy.toml (this crate's) bans `std::sync::Mutex`: the query path never waits on a lock.
+#![deny(clippy::disallowed_types)]
 
 use std::net::SocketAddr;
 

@@ -2,60 +2,20 @@
 //! one, and thousands of evaluations of every policy kind (spill, all-down, GeoIP-located
 //! clients, latency tables) must not allocate on the measuring thread.
 //!
-//! This file holds a single test so no other test thread allocates while counting. The
-//! allocator shim is the only `unsafe` here: `GlobalAlloc` is an unsafe trait.
+//! This file holds a single test so no other test thread allocates while counting; the
+//! counting allocator (`gslb_testkit`) counts only the measuring thread.
 
 mod policy_fixture;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use gslb_dns::client::{ClientLocator, Code, GeoFacts, PrefixTable};
 use gslb_dns::policy::{evaluate, hash::mix64};
+use gslb_testkit::{CountingAllocator, Scope};
 use policy_fixture::*;
 
-/// Counts allocations made by the measuring thread while `COUNTING` is on.
-struct CountingAllocator;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// True on the thread whose allocations count; const-initialised, so reading it never
-    /// allocates.
-    static MEASURED_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counts() -> bool {
-    COUNTING.load(Ordering::Relaxed) && MEASURED_THREAD.with(Cell::get)
-}
-
-#[allow(unsafe_code)]
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counts() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counts() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+static GLOBAL: CountingAllocator = CountingAllocator::new();
 
 /// Every policy kind, healthy and degraded, located and not, evaluates without allocating.
 #[test]
@@ -112,20 +72,20 @@ fn evaluate_allocates_nothing() {
     }
     let worlds = [&inputs, &degraded, &dead];
 
-    MEASURED_THREAD.with(|measured| measured.set(true));
-    COUNTING.store(true, Ordering::SeqCst);
-    let mut answered = 0usize;
-    for round in 0..2_000u64 {
-        for record in &records {
-            for client in &clients {
-                for world in worlds {
-                    let decision = evaluate(record, world, client, NOW, mix64(round));
-                    answered += decision.answers.len();
+    let (answered, allocations) = GLOBAL.count(Scope::ThisThread, || {
+        let mut answered = 0usize;
+        for round in 0..2_000u64 {
+            for record in &records {
+                for client in &clients {
+                    for world in worlds {
+                        let decision = evaluate(record, world, client, NOW, mix64(round));
+                        answered += decision.answers.len();
+                    }
                 }
             }
         }
-    }
-    COUNTING.store(false, Ordering::SeqCst);
+        answered
+    });
     assert!(answered > 0);
-    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0, "evaluate allocated");
+    assert_eq!(allocations, 0, "evaluate allocated");
 }

@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use gslb_dns::client::{ClientLocator, Code, GeoFacts, PrefixTable};
 use gslb_dns::policy::{evaluate, HealthInput, HealthStatus, PolicyInputs};
-use gslb_model::model::gslb_record::mask;
+use gslb_model::ip::mask;
 use policy_fixture::*;
 use proptest::prelude::*;
 

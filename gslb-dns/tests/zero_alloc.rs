@@ -5,60 +5,18 @@
 //! GSLB names are in the same loop: weighted, consistent, geo by CIDR with ECS, failover,
 //! and a fail_closed record answering NODATA, evaluated per query by the policy engine.
 //!
-//! This file holds a single test so no other test thread allocates while counting. The
-//! allocator shim is the only `unsafe` in the crate's tests: `GlobalAlloc` is an unsafe trait.
+//! This file holds a single test so no other test thread allocates while counting; the
+//! counting allocator (`gslb_testkit`) counts only the measuring thread.
 
 mod common;
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use common::{context, query, rtype, sample_responder, sample_state, with_edns};
 use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
 use gslb_model::GslbRecord;
-
-/// Counts allocations made by the measuring thread while `COUNTING` is on (the test
-/// harness's own threads may allocate at any time; they are not the answer path).
-struct CountingAllocator;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    /// True on the thread whose allocations count; const-initialised, so reading it never
-    /// allocates.
-    static MEASURED_THREAD: Cell<bool> = const { Cell::new(false) };
-}
-
-fn counts() -> bool {
-    COUNTING.load(Ordering::Relaxed) && MEASURED_THREAD.with(Cell::get)
-}
-
-#[allow(unsafe_code)]
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counts() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counts() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use gslb_testkit::{CountingAllocator, Scope};
 
 #[global_allocator]
-static GLOBAL: CountingAllocator = CountingAllocator;
+static GLOBAL: CountingAllocator = CountingAllocator::new();
 
 /// The sample state plus regions eu and us (two endpoints each, health never reported) and
 /// GSLB records in `example.com.` that read unknown health as up.
@@ -108,7 +66,6 @@ fn gslb_responder() -> Responder {
 /// allocating nothing.
 #[test]
 fn the_answer_path_does_not_allocate_once_warm() {
-    MEASURED_THREAD.with(|measured| measured.set(true));
     let responder = sample_responder();
     let gslb = gslb_responder();
     let mut packets: Vec<Vec<u8>> = Vec::new();
@@ -170,28 +127,20 @@ fn the_answer_path_does_not_allocate_once_warm() {
         "weighted answered {ancount} records"
     );
 
-    // The counter itself must see an allocation, or a zero below would prove nothing.
-    COUNTING.store(true, Ordering::SeqCst);
-    drop(std::hint::black_box(Box::new(7u64)));
-    COUNTING.store(false, Ordering::SeqCst);
-    assert!(
-        ALLOCATIONS.load(Ordering::SeqCst) >= 1,
-        "the counting allocator is not in use"
-    );
-
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    let mut answered = 0usize;
-    for _ in 0..500 {
-        for packet in &packets {
-            answered += usize::from(responder.respond(packet, &udp, &mut out));
-            answered += usize::from(responder.respond(packet, &tcp, &mut out));
-            answered += usize::from(gslb.respond(packet, &udp, &mut out));
-            answered += usize::from(gslb.respond(packet, &tcp, &mut out));
+    // `count` first checks that the allocator sees a probe allocation, so a zero means
+    // something.
+    let (answered, allocations) = GLOBAL.count(Scope::ThisThread, || {
+        let mut answered = 0usize;
+        for _ in 0..500 {
+            for packet in &packets {
+                answered += usize::from(responder.respond(packet, &udp, &mut out));
+                answered += usize::from(responder.respond(packet, &tcp, &mut out));
+                answered += usize::from(gslb.respond(packet, &udp, &mut out));
+                answered += usize::from(gslb.respond(packet, &tcp, &mut out));
+            }
         }
-    }
-    COUNTING.store(false, Ordering::SeqCst);
-    let allocations = ALLOCATIONS.load(Ordering::SeqCst);
+        answered
+    });
     assert_eq!(answered, 500 * packets.len() * 4);
     assert_eq!(
         allocations, 0,

@@ -626,7 +626,7 @@ fn check(state: &State, command: &Command, path: &str, log_index: u64, errors: &
                 }
             }
         }
-        Command::DeleteNetwork { cidr } => match cidr.parse::<crate::model::gslb_record::Cidr>() {
+        Command::DeleteNetwork { cidr } => match cidr.parse::<crate::ip::Cidr>() {
             Ok(parsed) if parsed.to_string() == *cidr => {}
             Ok(parsed) => errors.push(
                 field_path(path, "cidr"),

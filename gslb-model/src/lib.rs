@@ -7,6 +7,9 @@
 //! - `command`: `Command` (one arm per write), `validate` against the current state with field
 //!   paths, and the deterministic `apply`.
 //! - `zonefile`: RFC 1035 master-file import and export.
+//! - `ip`: the one CIDR type and the prefix helpers (mask, family width, common prefix).
+//! - `clock`: the wall clock as unix millis, for the IO shells (never called by `apply`).
+//! - `duration`: the one duration parser (`30s`, `1h30m`, `2d`) for config, CLI and zone files.
 //! - `backup`: the backup file format (header line, sha256-checked state payload) and the
 //!   cluster identity derived from the cluster secret.
 //!
@@ -17,9 +20,14 @@
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// clippy.toml (this crate's) bans wall-clock reads: `apply` must take time from the command.
+#![deny(clippy::disallowed_methods)]
 
 pub mod backup;
+pub mod clock;
 pub mod command;
+pub mod duration;
+pub mod ip;
 pub mod model;
 pub mod zonefile;
 

@@ -1,4 +1,5 @@
-//! Durations in the config: `500ms`, `10s`, `2m`, `1h` (one number, one unit).
+//! Durations in the config, read by the one parser in `gslb_model::duration`: `500ms`,
+//! `10s`, `2m`, `1h`, `1h30m`, or plain seconds.
 
 use std::time::Duration;
 
@@ -23,18 +24,8 @@ pub(crate) fn duration(entry: &Sp<String>, field: &str, problems: &mut Problems<
     }
 }
 
-/// Parses `500ms`, `10s`, `2m`, `1h` (one number, one unit).
+/// Parses a duration as `gslb_model::duration` does: `500ms`, `10s`, `2m`, `1h`, `2d`,
+/// `1w`, combinations like `1h30m`, or plain seconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let millis = match unit.trim() {
-        "ms" => number,
-        "s" => number.checked_mul(1000)?,
-        "m" => number.checked_mul(60_000)?,
-        "h" => number.checked_mul(3_600_000)?,
-        _ => return None,
-    };
-    Some(Duration::from_millis(millis))
+    gslb_model::duration::parse_duration(text).ok()
 }

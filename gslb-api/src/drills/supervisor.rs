@@ -26,7 +26,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
-use gslb_model::model::gslb_record::Cidr;
+use gslb_model::ip::Cidr;
 use gslb_model::model::{
     Actor, AnswerRow, Direction, Drill, DrillEvent, DrillPhase, DrillStatus, DrillUpdate,
     GuardCheck, HealthStatus, NodeRole, PhaseAnswers, State,

@@ -2,8 +2,9 @@
 //! key per node kind: `{"failover": [...]}`, `{"weighted": [{"weight": 3, "node": ...}]}`,
 //! `{"geo": {"rules": [...], "default": ...}}`), converted by hand to the model.
 
+use gslb_model::ip::Cidr;
 use gslb_model::model::gslb_record::{
-    Cidr, GeoMatch, GeoPolicy, GeoRule, ProximityChoice, WeightedChoice,
+    GeoMatch, GeoPolicy, GeoRule, ProximityChoice, WeightedChoice,
 };
 use gslb_model::model::{
     DomainName, FieldErrors, GslbRecord, LatencyMargin, PolicyNode, UnknownAs, WhenAllDown,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_model::model::gslb_record::Cidr;
+use gslb_model::ip::Cidr;
 use gslb_model::model::{FieldErrors, Network};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

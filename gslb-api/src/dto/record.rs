@@ -1,6 +1,7 @@
 //! Static record sets on the wire: `RecordSetDto`, whose data are presentation-format strings
 //! (`"192.0.2.1"`, `"10 mail"`, `"0 issue \"ca.example.net\""`), and the hand conversion to
-//! and from the model's structured `RData`.
+//! and from the model's structured `RData` (printed by its `Display`, the same presentation
+//! format the zone file export writes).
 //!
 //! Names inside data and the owner name may be relative to the zone apex (as in a zone file):
 //! `www` in zone `example.com.` is `www.example.com.`, `@` is the apex. Output is always
@@ -138,7 +139,7 @@ impl RecordSetDto {
             name: set.name.to_string(),
             rtype: RecordTypeDto::from_model(set.rtype)?,
             ttl: Some(set.ttl),
-            data: set.rdata.iter().map(render_rdata).collect(),
+            data: set.rdata.iter().map(ToString::to_string).collect(),
         })
     }
 }
@@ -289,50 +290,6 @@ fn parse_quoted(text: &str) -> Result<Vec<Vec<u8>>, String> {
     Ok(strings)
 }
 
-/// Quotes raw octets: printable ASCII as is (with `"` and `\` escaped), others as `\DDD`.
-fn quote(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('"');
-    for &byte in bytes {
-        match byte {
-            b'"' | b'\\' => {
-                out.push('\\');
-                out.push(byte as char);
-            }
-            0x20..=0x7e => out.push(byte as char),
-            _ => out.push_str(&format!("\\{byte:03}")),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Renders one record's data in presentation format with absolute names; `parse_rdata`
-/// reads it back to the same value.
-pub fn render_rdata(rdata: &RData) -> String {
-    match rdata {
-        RData::A(address) => address.to_string(),
-        RData::AAAA(address) => address.to_string(),
-        RData::CNAME(name) | RData::NS(name) | RData::PTR(name) => name.to_string(),
-        RData::MX {
-            preference,
-            exchange,
-        } => format!("{preference} {exchange}"),
-        RData::TXT(strings) => strings
-            .iter()
-            .map(|string| quote(string))
-            .collect::<Vec<_>>()
-            .join(" "),
-        RData::SRV {
-            priority,
-            weight,
-            port,
-            target,
-        } => format!("{priority} {weight} {port} {target}"),
-        RData::CAA { flags, tag, value } => format!("{flags} {tag} {}", quote(value)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,7 +300,7 @@ mod tests {
 
     fn check(rtype: RecordType, text: &str, rendered: &str) {
         let parsed = parse_rdata(rtype, text, &origin()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(render_rdata(&parsed), rendered);
+        assert_eq!(parsed.to_string(), rendered);
         let again = parse_rdata(rtype, rendered, &origin()).unwrap();
         assert_eq!(again, parsed, "round trip of {rendered:?}");
     }

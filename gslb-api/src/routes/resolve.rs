@@ -199,7 +199,7 @@ fn explain_gslb(
 fn placement(client: &str, facts: &ClientFacts, locator: &ClientLocator) -> String {
     let cell = format!(
         "{}/{}",
-        gslb_model::model::gslb_record::mask(facts.addr, facts.geo_prefix),
+        gslb_model::ip::mask(facts.addr, facts.geo_prefix),
         facts.geo_prefix
     );
     match facts.geo_source {

@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use gslb_model::model::gslb_record::{family_width, mask};
+use gslb_model::ip::{family_width, mask};
 use gslb_model::model::Network;
 
 pub use geoip::{GeoIpDatabase, GeoIpError, GeoIpHit, Reload};

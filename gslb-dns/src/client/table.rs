@@ -12,7 +12,7 @@
 
 use std::net::IpAddr;
 
-use gslb_model::model::gslb_record::{common_prefix_len, Cidr};
+use gslb_model::ip::{common_prefix_len, Cidr};
 
 /// Networks with a value each; the most specific network containing an address wins.
 #[derive(Debug, Clone)]
@@ -420,7 +420,7 @@ impl<T> PrefixTable<T> {
         }
         PrefixMatch {
             entry: best,
-            cell_prefix: cell_prefix.min(gslb_model::model::gslb_record::family_width(addr)),
+            cell_prefix: cell_prefix.min(gslb_model::ip::family_width(addr)),
         }
     }
 }

@@ -37,7 +37,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use proxy::{Cidr, CidrError, TrustedProxies};
+pub use proxy::TrustedProxies;
 pub(crate) use sys::coarse_unix_millis;
 
 use crate::{QueryContext, Responder};

@@ -4,8 +4,9 @@
 //!
 //! Compile once per plan version (records and inputs change together); evaluate per query.
 
+use gslb_model::ip::Cidr;
 use gslb_model::model::gslb_record::{
-    answers_type, Cidr, GeoMatch, GslbRecord, PolicyNode, UnknownAs, WhenAllDown,
+    answers_type, GeoMatch, GslbRecord, PolicyNode, UnknownAs, WhenAllDown,
 };
 use gslb_model::model::{DomainName, FieldErrors, LatencyMargin, RecordType};
 

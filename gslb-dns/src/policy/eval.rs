@@ -13,7 +13,8 @@
 //!   clients never move), then spill an unavailable child's clients over the available ones
 //!   in proportion to their spare capacity.
 
-use gslb_model::model::gslb_record::{mask, UnknownAs, WhenAllDown};
+use gslb_model::ip::mask;
+use gslb_model::model::gslb_record::{UnknownAs, WhenAllDown};
 use gslb_model::model::{AdminState, OverrideAction};
 
 use crate::client::{cell_prefix_for, ClientFacts};

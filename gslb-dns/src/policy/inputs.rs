@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use gslb_model::model::gslb_record::Cidr;
+use gslb_model::ip::Cidr;
 pub use gslb_model::model::health::{HealthStatus, Votes};
 use gslb_model::model::{
     AdminState, Endpoint, EndpointTarget, HealthView, Override, OverrideAction, OverrideTarget,

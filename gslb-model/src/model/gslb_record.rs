@@ -18,12 +18,11 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
+use crate::ip::Cidr;
 use crate::model::endpoint::{Endpoint, EndpointTarget, MAX_WEIGHT};
 use crate::model::ident::prefix;
 use crate::model::name::DomainName;
@@ -253,146 +252,6 @@ pub struct ProximityChoice {
 /// The default proximity bias: neutral.
 fn default_bias_percent() -> u32 {
     100
-}
-
-/// An IP network in CIDR notation with no host bits set (`192.0.2.0/24`, `2001:db8::/32`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Cidr {
-    /// The network address (host bits zero).
-    addr: IpAddr,
-    /// The prefix length, at most 32 (IPv4) or 128 (IPv6).
-    prefix: u8,
-}
-
-/// Why a string is not a CIDR network.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CidrError {
-    /// No `/` separating address and length.
-    #[error("cidr {0:?} has no '/prefix'")]
-    NoPrefix(String),
-    /// The address part does not parse.
-    #[error("cidr {0:?} has a bad address")]
-    BadAddress(String),
-    /// The length is not a number within the family's width.
-    #[error("cidr {0:?} has a bad prefix length")]
-    BadPrefix(String),
-    /// Bits beyond the prefix are set.
-    #[error("cidr {0:?} has host bits set (network is {1})")]
-    HostBits(String, Cidr),
-}
-
-impl Cidr {
-    /// A network from an address and length; host bits are cleared. `None` when the length
-    /// exceeds the family's width.
-    pub fn new(addr: IpAddr, prefix: u8) -> Option<Cidr> {
-        if prefix > family_width(addr) {
-            return None;
-        }
-        Some(Cidr {
-            addr: mask(addr, prefix),
-            prefix,
-        })
-    }
-
-    /// The network address.
-    pub fn addr(&self) -> IpAddr {
-        self.addr
-    }
-
-    /// The prefix length.
-    pub fn prefix(&self) -> u8 {
-        self.prefix
-    }
-
-    /// Whether `ip` (of the same family) is inside.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        common_prefix_len(self.addr, ip).is_some_and(|common| common >= self.prefix)
-    }
-}
-
-/// 32 for IPv4, 128 for IPv6.
-pub fn family_width(ip: IpAddr) -> u8 {
-    match ip {
-        IpAddr::V4(_) => 32,
-        IpAddr::V6(_) => 128,
-    }
-}
-
-/// `ip` with every bit past `prefix` cleared (a prefix past the width keeps it whole).
-pub fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => {
-            let bits = u32::from(v4);
-            let kept = if prefix == 0 {
-                0
-            } else {
-                bits & (u32::MAX << (32 - u32::from(prefix.min(32))))
-            };
-            IpAddr::V4(kept.into())
-        }
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6);
-            let kept = if prefix == 0 {
-                0
-            } else {
-                bits & (u128::MAX << (128 - u32::from(prefix.min(128))))
-            };
-            IpAddr::V6(kept.into())
-        }
-    }
-}
-
-/// How many leading bits `a` and `b` share; `None` across families.
-pub fn common_prefix_len(a: IpAddr, b: IpAddr) -> Option<u8> {
-    match (a, b) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => {
-            Some((u32::from(a) ^ u32::from(b)).leading_zeros().min(32) as u8)
-        }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            Some((u128::from(a) ^ u128::from(b)).leading_zeros().min(128) as u8)
-        }
-        _ => None,
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = CidrError;
-
-    fn from_str(text: &str) -> Result<Cidr, CidrError> {
-        let (addr, len) = text
-            .split_once('/')
-            .ok_or_else(|| CidrError::NoPrefix(text.to_string()))?;
-        let addr: IpAddr = addr
-            .parse()
-            .map_err(|_| CidrError::BadAddress(text.to_string()))?;
-        let prefix: u8 = len
-            .parse()
-            .map_err(|_| CidrError::BadPrefix(text.to_string()))?;
-        let cidr = Cidr::new(addr, prefix).ok_or_else(|| CidrError::BadPrefix(text.to_string()))?;
-        if cidr.addr != addr {
-            return Err(CidrError::HostBits(text.to_string(), cidr));
-        }
-        Ok(cidr)
-    }
-}
-
-impl Serialize for Cidr {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Cidr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Cidr, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
 }
 
 impl PolicyNode {
@@ -1172,22 +1031,5 @@ mod tests {
                 "records[3].name: www.other. is outside zone example.",
             ]
         );
-    }
-
-    #[test]
-    fn cidr_parses_masks_and_contains() {
-        let cidr: Cidr = "10.1.0.0/16".parse().unwrap();
-        assert!(cidr.contains("10.1.255.3".parse().unwrap()));
-        assert!(!cidr.contains("10.2.0.0".parse().unwrap()));
-        assert!(!cidr.contains("::1".parse().unwrap()));
-        assert!("10.1.0.1/16".parse::<Cidr>().is_err());
-        assert!("10.1.0.0/33".parse::<Cidr>().is_err());
-        assert_eq!(
-            Cidr::new("2001:db8::1".parse().unwrap(), 32)
-                .unwrap()
-                .to_string(),
-            "2001:db8::/32"
-        );
-        assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().prefix(), 0);
     }
 }

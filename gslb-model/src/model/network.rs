@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::gslb_record::Cidr;
+use crate::ip::Cidr;
 use crate::model::region::CONTINENTS;
 use crate::model::validation::FieldErrors;
 

@@ -3,8 +3,12 @@
 //!
 //! RDATA is kept structured (not as wire bytes) so the Raft log, snapshots and the API stay
 //! readable and validation can name the field at fault; `gslb-dns` renders it to wire once per
-//! answer-plan version.
+//! answer-plan version. Its presentation format (RFC 1035 §5.1: `10 mail.example.com.`,
+//! `"quoted" "strings"`) is written here once, as `Display` (absolute names) and
+//! `RData::relative_to` (names relative to an origin, for zone files); the zone file export and
+//! the API's record DTOs both print through it.
 
+use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
@@ -154,6 +158,100 @@ pub enum RData {
     NS(DomainName),
     /// A pointer.
     PTR(DomainName),
+}
+
+impl RData {
+    /// The data in presentation format with names relative to `origin` (`@` for the origin
+    /// itself, absolute for names outside it), as a zone file with `$ORIGIN origin` writes it.
+    pub fn relative_to<'a>(&'a self, origin: &'a DomainName) -> RDataPresentation<'a> {
+        RDataPresentation {
+            rdata: self,
+            origin: Some(origin),
+        }
+    }
+}
+
+/// Presentation format of absolute names: `10 mail.example.com.`, `"v=spf1 -all"`,
+/// `0 issue "ca.example.net"`. TXT strings and CAA values are always quoted, escaping `"` and
+/// `\` and writing bytes outside printable ASCII as `\DDD`.
+impl fmt::Display for RData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        RDataPresentation {
+            rdata: self,
+            origin: None,
+        }
+        .fmt(f)
+    }
+}
+
+/// `RData` printed in presentation format, names relative to an origin when there is one.
+#[derive(Debug, Clone, Copy)]
+pub struct RDataPresentation<'a> {
+    /// What to print.
+    rdata: &'a RData,
+    /// The origin names are written relative to; `None` writes them absolute.
+    origin: Option<&'a DomainName>,
+}
+
+impl RDataPresentation<'_> {
+    fn name(&self, f: &mut fmt::Formatter<'_>, name: &DomainName) -> fmt::Result {
+        match self.origin {
+            Some(origin) => f.write_str(&name.relative_to(origin)),
+            None => write!(f, "{name}"),
+        }
+    }
+}
+
+impl fmt::Display for RDataPresentation<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.rdata {
+            RData::A(address) => write!(f, "{address}"),
+            RData::AAAA(address) => write!(f, "{address}"),
+            RData::CNAME(name) | RData::NS(name) | RData::PTR(name) => self.name(f, name),
+            RData::MX {
+                preference,
+                exchange,
+            } => {
+                write!(f, "{preference} ")?;
+                self.name(f, exchange)
+            }
+            RData::TXT(strings) => {
+                for (index, string) in strings.iter().enumerate() {
+                    if index > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write_quoted(f, string)?;
+                }
+                Ok(())
+            }
+            RData::SRV {
+                priority,
+                weight,
+                port,
+                target,
+            } => {
+                write!(f, "{priority} {weight} {port} ")?;
+                self.name(f, target)
+            }
+            RData::CAA { flags, tag, value } => {
+                write!(f, "{flags} {tag} ")?;
+                write_quoted(f, value)
+            }
+        }
+    }
+}
+
+/// A quoted character-string: `"` and `\` escaped, bytes outside printable ASCII as `\DDD`.
+fn write_quoted(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
+    f.write_str("\"")?;
+    for &byte in bytes {
+        match byte {
+            b'"' | b'\\' => write!(f, "\\{}", byte as char)?,
+            0x20..=0x7e => write!(f, "{}", byte as char)?,
+            _ => write!(f, "\\{byte:03}")?,
+        }
+    }
+    f.write_str("\"")
 }
 
 impl RData {

@@ -4,13 +4,13 @@
 //! The output starts with `$ORIGIN` and `$TTL`, then the SOA (spread over lines in
 //! parentheses, each timer commented), then the apex NS set, then the other record sets in the zone's order. Names are
 //! written relative to the apex (`@` for the apex itself) with escapes where a label needs
-//! them; TXT strings and CAA values are always quoted, escaping `"`, `\` and bytes outside
-//! printable ASCII as `\DDD`. Every record carries its TTL and class, so nothing depends on
+//! them; record data is printed by `RData::relative_to` (TXT strings and CAA values always
+//! quoted, escaping `"`, `\` and bytes outside printable ASCII as `\DDD`). Every record carries its TTL and class, so nothing depends on
 //! defaults; a record with the owner of the record before it starts with blank space instead.
 
 use std::fmt::Write;
 
-use crate::model::{DomainName, RData, RecordSet, RecordType, Zone};
+use crate::model::{RecordSet, RecordType, Zone};
 
 /// Owners longer than this are not padded to line up the columns after them.
 const MAX_OWNER_COLUMN: usize = 32;
@@ -70,53 +70,9 @@ pub fn export_zone(zone: &Zone) -> String {
                 "{owner:<owner_width$} {} IN {} {}",
                 set.ttl,
                 set.rtype,
-                render_rdata(rdata, apex)
+                rdata.relative_to(apex)
             );
         }
     }
     out
-}
-
-pub(super) fn render_rdata(rdata: &RData, apex: &DomainName) -> String {
-    match rdata {
-        RData::A(address) => address.to_string(),
-        RData::AAAA(address) => address.to_string(),
-        RData::CNAME(name) | RData::NS(name) | RData::PTR(name) => name.relative_to(apex),
-        RData::MX {
-            preference,
-            exchange,
-        } => format!("{preference} {}", exchange.relative_to(apex)),
-        RData::TXT(strings) => strings
-            .iter()
-            .map(|string| quote(string))
-            .collect::<Vec<_>>()
-            .join(" "),
-        RData::SRV {
-            priority,
-            weight,
-            port,
-            target,
-        } => format!("{priority} {weight} {port} {}", target.relative_to(apex)),
-        RData::CAA { flags, tag, value } => format!("{flags} {tag} {}", quote(value)),
-    }
-}
-
-/// A quoted character-string: `"` and `\` escaped, bytes outside printable ASCII as `\DDD`.
-fn quote(bytes: &[u8]) -> String {
-    let mut text = String::with_capacity(bytes.len() + 2);
-    text.push('"');
-    for &byte in bytes {
-        match byte {
-            b'"' | b'\\' => {
-                text.push('\\');
-                text.push(byte as char);
-            }
-            0x20..=0x7e => text.push(byte as char),
-            _ => {
-                let _ = write!(text, "\\{byte:03}");
-            }
-        }
-    }
-    text.push('"');
-    text
 }

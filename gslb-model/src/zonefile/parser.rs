@@ -862,61 +862,15 @@ enum DurationError {
     TooLarge,
 }
 
-/// Seconds, or BIND's unit form (`1w2d3h4m5s`, units in either case); at most `max`.
+/// Whole seconds, at most `max`, in any form `duration::parse_duration` reads (seconds or
+/// BIND's units, `1w2d3h4m5s`); sub-second values are malformed in a zone file.
 fn parse_duration(text: &str, max: u64) -> Result<u64, DurationError> {
-    if text.is_empty() {
-        return Err(DurationError::Malformed);
-    }
-    let bytes = text.as_bytes();
-    if bytes.iter().all(u8::is_ascii_digit) {
-        let value = text.trim_start_matches('0').parse::<u64>().or_else(|_| {
-            if text.trim_start_matches('0').is_empty() {
-                Ok(0)
-            } else {
-                Err(DurationError::TooLarge)
-            }
-        })?;
-        return if value > max {
-            Err(DurationError::TooLarge)
-        } else {
-            Ok(value)
-        };
-    }
-    let mut total: u64 = 0;
-    let mut number: Option<u64> = None;
-    for &byte in bytes {
-        if byte.is_ascii_digit() {
-            let digit = u64::from(byte - b'0');
-            let value = number
-                .unwrap_or(0)
-                .checked_mul(10)
-                .and_then(|value| value.checked_add(digit))
-                .ok_or(DurationError::TooLarge)?;
-            number = Some(value);
-            continue;
-        }
-        let unit: u64 = match byte.to_ascii_lowercase() {
-            b's' => 1,
-            b'm' => 60,
-            b'h' => 3_600,
-            b'd' => 86_400,
-            b'w' => 604_800,
-            _ => return Err(DurationError::Malformed),
-        };
-        let value = number.take().ok_or(DurationError::Malformed)?;
-        total = value
-            .checked_mul(unit)
-            .and_then(|seconds| total.checked_add(seconds))
-            .ok_or(DurationError::TooLarge)?;
-    }
-    if number.is_some() {
-        // BIND wants a unit on every part once one has a unit (`1h30` is an error).
-        return Err(DurationError::Malformed);
-    }
-    if total > max {
-        Err(DurationError::TooLarge)
-    } else {
-        Ok(total)
+    match crate::duration::parse_duration(text) {
+        Ok(duration) if duration.subsec_nanos() != 0 => Err(DurationError::Malformed),
+        Ok(duration) if duration.as_secs() > max => Err(DurationError::TooLarge),
+        Ok(duration) => Ok(duration.as_secs()),
+        Err(crate::duration::DurationError::TooLarge(_)) => Err(DurationError::TooLarge),
+        Err(_) => Err(DurationError::Malformed),
     }
 }
 

@@ -68,7 +68,7 @@ pub(crate) fn micros(duration: Duration) -> u32 {
 /// Runs one attempt of `probe`, bounded by its `timeout_ms`.
 pub async fn execute(probe: &Probe, client: &HttpClient) -> Attempt {
     if let Some(drill) = &probe.drill {
-        if drill.applies_at(wall_millis()) {
+        if drill.applies_at(gslb_model::clock::unix_millis()) {
             return Attempt::fail(drill.error(), None);
         }
     }
@@ -109,13 +109,4 @@ async fn run(probe: &Probe, client: &HttpClient, timeout: Duration) -> Attempt {
         }
         (kind, None) => Attempt::fail(format!("no address to run the {} check", kind.name()), None),
     }
-}
-
-/// Wall time, unix millis (drill ends are leader wall times).
-fn wall_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
-        })
 }

@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use openraft::error::{ChangeMembershipError, ClientWriteError, InitializeError, RaftError};
 use openraft::ChangeMembers;
@@ -34,6 +34,7 @@ use crate::raft::restore::move_node_data_aside;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 use crate::raft::{NodeId, Raft};
 use crate::watch::{state_channel, StateWatch};
+use gslb_model::clock::unix_millis;
 use gslb_model::command::{self, ApplyError, Command, StampedCommand};
 use gslb_model::model::audit::Actor;
 use gslb_model::model::state::{ChangeStatus, State};
@@ -636,13 +637,6 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     Ok(handle)
 }
 
-/// Milliseconds since the Unix epoch on this machine: the stamp a leader puts on commands.
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
-}
-
 impl NodeHandle {
     /// A handle that does not keep the node alive.
     pub fn downgrade(&self) -> WeakNodeHandle {
@@ -1099,7 +1093,7 @@ impl NodeHandle {
         };
         let info = gslb_model::backup::BackupInfo {
             cluster_id: self.cluster_id(),
-            created_at_ms: now_millis(),
+            created_at_ms: unix_millis(),
             node: self.inner.id,
             linearizable: !stale,
         };
@@ -1210,7 +1204,7 @@ impl NodeHandle {
         let state = self.state();
         command::validate(&state, &command).map_err(|errors| WriteError::Invalid { errors })?;
         let stamped = StampedCommand {
-            at: now_millis(),
+            at: unix_millis(),
             actor: actor.clone(),
             command: command.clone(),
         };

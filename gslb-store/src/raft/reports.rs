@@ -29,13 +29,14 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::raft::node::NodeHandle;
 use crate::raft::NodeId;
+use gslb_model::clock::unix_millis;
 
 /// Route where a node reports its applied index to a voter.
 pub const REPORT_APPLIED_PATH: &str = "/raft/applied";
@@ -88,7 +89,7 @@ impl AppliedReports {
             let mut table = self.table.lock().expect("applied reports lock");
             let report = AppliedReport {
                 index,
-                at_ms: now_millis(),
+                at_ms: unix_millis(),
             };
             table.insert(node, report).map(|old| old.index) != Some(index)
         };
@@ -107,12 +108,6 @@ impl AppliedReports {
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }
-}
-
-fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
 /// What a reporter reports: the node's applied state, or versions given by its owner.

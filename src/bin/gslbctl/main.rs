@@ -331,22 +331,12 @@ fn parse_scope(text: &str) -> Result<ScopeDto, String> {
 
 /// Parses `30s`, `2m`, `500ms`, `1h` or plain seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("expected a duration like 30s, got {text:?}"))?;
-    let seconds = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("unknown duration unit {unit:?} in {text:?}")),
-    };
-    Ok(Duration::from_secs_f64(seconds))
+    gslb_model::duration::parse_duration(text).map_err(|error| match error {
+        gslb_model::duration::DurationError::UnknownUnit { text, unit } => {
+            format!("unknown duration unit {unit:?} in {text:?}")
+        }
+        _ => format!("expected a duration like 30s, got {:?}", text.trim()),
+    })
 }
 
 fn main() -> ExitCode {

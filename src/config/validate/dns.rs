@@ -3,8 +3,9 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use gslb_dns::net::{Cidr, ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
+use gslb_dns::net::{ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
 use gslb_dns::ResponderOptions;
+use gslb_model::ip::Cidr;
 use gslb_model::model::ident::validate_id;
 use gslb_model::FieldErrors;
 
@@ -61,12 +62,12 @@ pub(crate) fn dns_section(
         }
         let mut trusted = Vec::new();
         for (index, entry) in proxy.trusted.iter().enumerate() {
-            match entry.get_ref().parse::<Cidr>() {
+            match Cidr::parse_host_or_network(entry.get_ref()) {
                 Ok(cidr) => trusted.push(cidr),
                 Err(error) => problems.push(
                     entry.span(),
                     format!("dns.proxy.trusted[{index}]"),
-                    format!("{error} in {:?}", entry.get_ref()),
+                    error.to_string(),
                 ),
             }
         }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gslb_dns::client::{Code, GeoFacts, GeoIpDatabase, PrefixTable};
-use gslb_model::model::gslb_record::Cidr as ClientCidr;
+use gslb_model::ip::Cidr;
 use toml::Spanned;
 
 use crate::config::duration::duration;
@@ -31,11 +31,11 @@ pub(crate) fn geo_config(raw: &RawGeo, base: &Path, problems: &mut Problems<'_>)
         );
     }
     let mut networks = PrefixTable::default();
-    let mut seen: Vec<ClientCidr> = Vec::new();
+    let mut seen: Vec<Cidr> = Vec::new();
     for (index, network) in raw.networks.iter().enumerate() {
         let field = format!("dns.geo.networks[{index}]");
         if let Some(facts) = geo_network(network, &field, problems) {
-            match network.cidr.get_ref().trim().parse::<ClientCidr>() {
+            match network.cidr.get_ref().trim().parse::<Cidr>() {
                 Ok(cidr) if seen.contains(&cidr) => problems.push(
                     network.cidr.span(),
                     format!("{field}.cidr"),
