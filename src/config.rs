@@ -17,9 +17,19 @@
 //!
 //! [dns.tcp]
 //! idle_timeout = "10s"
-//! max_connections = 1024
+//! max_connections = 1024     # when full, the longest-idle connection is closed
+//! max_connections_per_source = 64
+//! message_timeout = "2s"     # a started message must complete this fast (slowloris)
 //! max_queries_per_connection = 1000
 //! max_connection_time = "2m"
+//!
+//! [dns.rrl]                  # response rate limiting on UDP (docs/operations.md)
+//! rate = 200                 # replies/s per client /24 (/56), class and name; 0 = off
+//! slip = 2                   # every 2nd limited reply is sent truncated, the rest dropped
+//! exempt = ["192.0.2.0/24"]  # never limited (big resolvers, monitoring)
+//!
+//! [dns.cookies]              # DNS Cookies (RFC 7873, RFC 9018 server cookies)
+//! secret = "…32 hex digits…" # share it across an anycast group; absent = random per start
 //!
 //! [dns.proxy]                # PROXY v2 from load balancers, UDP and TCP
 //! listen = ["127.0.0.1:5300"]
@@ -194,6 +204,12 @@ pub struct RawDns {
     pub tcp: RawTcp,
     /// `[dns.proxy]`, absent = no PROXY listener.
     pub proxy: Option<RawProxy>,
+    /// `[dns.rrl]`: response rate limiting on UDP (on by default).
+    #[serde(default)]
+    pub rrl: gslb_dns::rrl::RawRrl,
+    /// `[dns.cookies]`: DNS Cookies, RFC 9018 server cookies (on by default).
+    #[serde(default)]
+    pub cookies: gslb_dns::cookie::RawCookies,
     /// `[dns.chaos]`.
     #[serde(default)]
     pub chaos: RawChaos,
@@ -279,9 +295,15 @@ pub struct RawTcp {
     /// Close a connection silent for this long (e.g. `10s`, `500ms`).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout: Sp<String>,
-    /// Connections at once per listener; more are closed at once.
+    /// Connections at once per listener; when full the longest idle one is closed.
     #[serde(default = "default_max_connections")]
     pub max_connections: Sp<usize>,
+    /// Connections at once per source address; more are closed at once.
+    #[serde(default = "default_max_connections_per_source")]
+    pub max_connections_per_source: Sp<usize>,
+    /// A started message must be complete within this long (slowloris).
+    #[serde(default = "default_message_timeout")]
+    pub message_timeout: Sp<String>,
     /// Close after answering this many queries.
     #[serde(default = "default_max_queries_per_connection")]
     pub max_queries_per_connection: Sp<u32>,
@@ -295,6 +317,8 @@ impl Default for RawTcp {
         RawTcp {
             idle_timeout: default_idle_timeout(),
             max_connections: default_max_connections(),
+            max_connections_per_source: default_max_connections_per_source(),
+            message_timeout: default_message_timeout(),
             max_queries_per_connection: default_max_queries_per_connection(),
             max_connection_time: default_max_connection_time(),
         }
@@ -306,6 +330,12 @@ fn default_idle_timeout() -> Sp<String> {
 }
 fn default_max_connections() -> Sp<usize> {
     unspanned(1024)
+}
+fn default_max_connections_per_source() -> Sp<usize> {
+    unspanned(64)
+}
+fn default_message_timeout() -> Sp<String> {
+    unspanned("2s".to_string())
 }
 fn default_max_queries_per_connection() -> Sp<u32> {
     unspanned(1000)
@@ -916,6 +946,15 @@ impl RawConfig {
                     );
                 }
                 responder.max_udp_payload = payload;
+                match (dns.rrl.validate(), dns.cookies.validate()) {
+                    (Ok(rrl), Ok(cookies)) => (responder.rrl, responder.cookies) = (rrl, cookies),
+                    (rrl, cookies) => rrl
+                        .err()
+                        .into_iter()
+                        .flatten()
+                        .chain(cookies.err())
+                        .for_each(|(field, message)| problems.push_at(None, field, message)),
+                }
                 listeners.drain_timeout =
                     duration(&dns.drain_timeout, "dns.drain_timeout", &mut problems);
                 listeners.tcp = tcp_limits(&dns.tcp, &mut problems);
@@ -1762,6 +1801,8 @@ fn tcp_limits(raw: &RawTcp, problems: &mut Problems<'_>) -> TcpLimits {
     let limits = TcpLimits {
         idle_timeout: duration(&raw.idle_timeout, "dns.tcp.idle_timeout", problems),
         max_connections: *raw.max_connections.get_ref(),
+        max_connections_per_source: *raw.max_connections_per_source.get_ref(),
+        message_timeout: duration(&raw.message_timeout, "dns.tcp.message_timeout", problems),
         max_queries_per_connection: *raw.max_queries_per_connection.get_ref(),
         max_connection_time: duration(
             &raw.max_connection_time,
@@ -1773,6 +1814,13 @@ fn tcp_limits(raw: &RawTcp, problems: &mut Problems<'_>) -> TcpLimits {
         problems.push(
             raw.max_connections.span(),
             "dns.tcp.max_connections",
+            "must be > 0, got 0",
+        );
+    }
+    if limits.max_connections_per_source == 0 {
+        problems.push(
+            raw.max_connections_per_source.span(),
+            "dns.tcp.max_connections_per_source",
             "must be > 0, got 0",
         );
     }
@@ -1793,6 +1841,11 @@ fn tcp_limits(raw: &RawTcp, problems: &mut Problems<'_>) -> TcpLimits {
             limits.max_connection_time,
             "dns.tcp.max_connection_time",
             raw.max_connection_time.span(),
+        ),
+        (
+            limits.message_timeout,
+            "dns.tcp.message_timeout",
+            raw.message_timeout.span(),
         ),
     ] {
         if value.is_zero() && !problems.found.iter().any(|problem| problem.field == field) {
@@ -1868,6 +1921,29 @@ mod tests {
             "a.test."
         );
         assert_eq!(config.zones[0].line, Some(3));
+    }
+
+    /// RRL and cookies are on by default; every bad `[dns.rrl]` / `[dns.cookies]` field is
+    /// named, and an unknown key in them is refused.
+    #[test]
+    fn rate_limiting_and_cookies_are_on_by_default_and_checked() {
+        let config = parse("[dns]\n", Path::new("node.toml")).unwrap();
+        assert_eq!(config.responder.rrl.rate, gslb_dns::rrl::DEFAULT_RATE);
+        assert!(config.responder.cookies.secret.is_some());
+        let text = "[dns]\n[dns.rrl]\nslip = 500\nexempt = [\"10.0.0.0/33\"]\n\
+                    [dns.cookies]\nsecret = \"abc\"\n";
+        let problems = problems_of(text);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0].contains("dns.rrl.slip: must be ≤ 100, got 500"));
+        assert!(problems[1].contains("dns.rrl.exempt[0]"));
+        assert!(problems[2].contains("dns.cookies.secret: must be 32 hexadecimal digits"));
+        let problems = problems_of("[dns]\n[dns.rrl]\nrate_limit = 5\n");
+        assert!(
+            problems[0].contains("unknown field `rate_limit`"),
+            "{problems:?}"
+        );
+        let config = parse("[dns]\n[dns.rrl]\nrate = 0\n", Path::new("node.toml")).unwrap();
+        assert_eq!(config.responder.rrl.rate, 0);
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl RrlSettings {
 }
 
 /// Default replies per second per bucket.
-pub const DEFAULT_RATE: u32 = 100;
+pub const DEFAULT_RATE: u32 = 200;
 /// Default slip (Knot's `rate-limit-slip` default is 1; BIND's is 2).
 pub const DEFAULT_SLIP: u32 = 2;
 /// Default number of buckets (Knot's `rate-limit-table-size`).
