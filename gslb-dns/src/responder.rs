@@ -349,7 +349,7 @@ impl Responder {
             }
         };
         out.extend_from_slice(&query[..parsed.question_end]);
-        let cookie = self.check_cookie(parsed, context, *now_secs);
+        let cookie = self.check_cookie(parsed, context, *now_secs, *shard);
 
         let (sections, scope) = match parsed.edns {
             Some(edns) if edns.version > 0 => (refusal(rcode::BADVERS), 0),
@@ -404,6 +404,7 @@ impl Responder {
         parsed: &ParsedQuery,
         context: &QueryContext,
         now_secs: u64,
+        shard: usize,
     ) -> Option<CookieReply> {
         let secret = self.options.cookies.secret.as_ref()?;
         let sent = parsed.edns?.cookie?;
@@ -416,7 +417,7 @@ impl Responder {
             (false, true) => CookieVerdict::Valid,
             (false, false) => CookieVerdict::Invalid,
         };
-        self.metrics.count_cookie(thread_shard(), verdict);
+        self.metrics.count_cookie(shard, verdict);
         let mut bytes = [0u8; CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN];
         bytes[..CLIENT_COOKIE_LEN].copy_from_slice(&sent.client);
         bytes[CLIENT_COOKIE_LEN..].copy_from_slice(&secret.server_cookie(
