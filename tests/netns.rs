@@ -63,8 +63,11 @@ const MARGIN: Duration = Duration::from_millis(1500);
 /// Probers write a digest every 10 s, so a lease must outlast one digest interval.
 const LEASE_MS: u64 = 12_000;
 
-/// The secret of the probers' token (scope `prober`).
-const PROBER_TOKEN: &str = "netns-prober-token-0123456789";
+/// The secret of a prober's token (scope `prober`): each region's prober has its own, tied to
+/// its vantage, since an observe token speaks for one vantage only.
+fn prober_token(vantage: &str) -> String {
+    format!("netns-prober-token-0123456789-{vantage}")
+}
 
 /// The port every node's HTTP server (Raft RPC, API) listens on: each has its own address.
 const HTTP_PORT: u16 = 8080;
@@ -196,12 +199,15 @@ impl World {
                     .is_some_and(|(status, _)| status == 200)
         });
 
-        eprintln!("-- phase: the probers' token, regions, endpoints, checks and records");
-        world.write(
-            "POST",
-            "/v1/tokens",
-            &json!({"id": "probers", "scopes": ["prober"], "secret": PROBER_TOKEN}),
-        );
+        eprintln!("-- phase: the probers' tokens, regions, endpoints, checks and records");
+        for (region, _) in REGIONS {
+            world.write(
+                "POST",
+                "/v1/tokens",
+                &json!({"id": format!("prober-{region}"), "scopes": ["prober"],
+                        "vantage": region, "secret": prober_token(region)}),
+            );
+        }
         world.write("POST", "/v1/changes", &model_batch());
 
         eprintln!("-- phase: two DNS nodes and a prober per region join");
@@ -525,7 +531,8 @@ fn spawn_node(
     }
     if let Some(vantage) = vantage {
         config.push_str(&format!(
-            "\n[prober]\nvantage = \"{vantage}\"\ntoken = \"{PROBER_TOKEN}\"\n"
+            "\n[prober]\nvantage = \"{vantage}\"\ntoken = \"{}\"\n",
+            prober_token(vantage)
         ));
     }
     if id == 1 {

@@ -497,6 +497,60 @@ fn check_elements(world: &World, version: u64, log: &[(String, String, Outcome)]
     );
 }
 
+/// A follower cut off from every other node by nft for several election timeouts neither
+/// raises its term nor, once healed, deposes the healthy leader: it campaigns only when a
+/// majority of the voters agree no leader is alive (the campaign gate, Raft's pre-vote), and
+/// a cut-off voter cannot reach a majority. Without the gate it would time out, campaign,
+/// raise its term every election timeout, and the higher term would depose the leader on
+/// healing (issue: "a follower out of descriptors campaigned 57 times").
+#[test]
+fn a_cut_off_follower_does_not_depose_the_leader_when_it_comes_back() {
+    if !require_root_and_netns() {
+        return;
+    }
+    let _turn = ONE_LAB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let world = World::start("partition-follower", 3);
+    let term_and_leader = |id: u64| {
+        world
+            .cluster(id)
+            .and_then(|c| Some((c["node"]["term"].as_u64()?, c["node"]["leader"].as_u64()?)))
+    };
+    let (term, leader) = term_and_leader(1).expect("voter 1 knows the leader and term");
+    let follower = (1..=3).find(|id| *id != leader).unwrap();
+    let peers: Vec<&str> = (1..=4).filter(|id| *id != follower).map(ip_of).collect();
+
+    eprintln!(
+        "-- phase: cut follower {follower} off from {peers:?} (leader {leader}, term {term})"
+    );
+    let cut = Cut::isolate(
+        &world.ns[(follower - 1) as usize],
+        "a follower from everyone",
+        &peers,
+    );
+    std::thread::sleep(Duration::from_millis(ELECTION_MAX_MS * 6));
+    let (cut_off_term, _) = world
+        .cluster(follower)
+        .and_then(|c| Some((c["node"]["term"].as_u64()?, ())))
+        .expect("the cut-off follower answers its own API");
+    assert_eq!(
+        cut_off_term, term,
+        "the cut-off follower raised its term: it campaigned without a majority"
+    );
+
+    eprintln!("-- phase: heal; the leader and the term stay");
+    drop(cut);
+    let result = world.add(leader, "afterheal.cp.test.", "192.0.2.77");
+    assert!(matches!(result, Outcome::Acked(_)), "{result:?}");
+    std::thread::sleep(Duration::from_millis(ELECTION_MAX_MS * 3));
+    for id in 1..=3 {
+        assert_eq!(
+            term_and_leader(id),
+            Some((term, leader)),
+            "voter {id} after healing: the leader was deposed or the term moved"
+        );
+    }
+}
+
 /// The leader is cut off from the other voters and the learner by nft: the majority elects
 /// a new leader (measured) and acknowledges writes at once; the old leader refuses a write
 /// within 2 s with a 503 saying there is no quorum; the learner, then cut off from every

@@ -57,6 +57,7 @@
 // it in our helpers would only add conversions at each call.
 #![allow(clippy::result_large_err)]
 
+pub mod campaign;
 pub mod config;
 pub mod integrity;
 pub mod log_store;

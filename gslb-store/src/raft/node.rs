@@ -23,6 +23,7 @@ use openraft::{BasicNode, ServerState};
 use serde::{Deserialize, Serialize};
 
 use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
+use crate::raft::campaign::{run_campaign_gate, PrevoteReply, PREVOTE_PATH};
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
@@ -424,6 +425,11 @@ pub(crate) struct NodeInner {
     pub(crate) snapshot_builders: BuildersInFlight,
     /// The applied-index reporter, when enabled.
     pub(crate) reporter: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The campaign gate (`campaign`): elections only when a majority sees no leader.
+    pub(crate) campaign_gate: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The lower bound of the election timeout: how recent a leader's contact must be for
+    /// this node to call the leader alive when a peer asks before campaigning.
+    pub(crate) election_min: Duration,
     /// Applied-index reports received from DNS nodes (on voters), and this node's own.
     pub(crate) applied_reports: AppliedReports,
     /// True when this start found damaged storage and began empty (see `resynced`).
@@ -624,12 +630,19 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             quorum_lost_after: Duration::from_millis(options.raft.election_max_ms),
             snapshot_builders,
             reporter: Mutex::new(None),
+            campaign_gate: Mutex::new(None),
+            election_min: Duration::from_millis(options.raft.election_min_ms),
             applied_reports: AppliedReports::new(),
             resynced,
             recorder,
             stopping: AtomicBool::new(false),
         }),
     };
+    let gate = tokio::spawn(run_campaign_gate(
+        handle.downgrade(),
+        Duration::from_millis(options.raft.heartbeat_ms.clamp(20, 200)),
+    ));
+    *handle.inner.campaign_gate.lock().expect("gate lock") = Some(gate);
     if options.report_applied {
         let task = tokio::spawn(run_reporter(handle.clone(), options.report_source));
         *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
@@ -1118,6 +1131,9 @@ impl NodeHandle {
     /// released once every clone of the handle is dropped.
     pub async fn shutdown(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
+        if let Some(task) = self.inner.campaign_gate.lock().expect("gate lock").take() {
+            task.abort();
+        }
         if let Some(task) = self.inner.reporter.lock().expect("reporter lock").take() {
             task.abort();
         }
@@ -1421,6 +1437,50 @@ impl NodeHandle {
     }
 
     /// Records that a leader just reached this node, telling its commit index if it did.
+    /// The openraft instance (for the campaign gate's runtime switches).
+    pub(crate) fn raft(&self) -> &Raft {
+        &self.inner.raft
+    }
+
+    /// Whether the node is shutting down.
+    pub(crate) fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::SeqCst)
+    }
+
+    /// The lower bound of the election timeout.
+    pub(crate) fn election_min(&self) -> Duration {
+        self.inner.election_min
+    }
+
+    /// Whether this node leads, or heard from a leader within the minimum election timeout:
+    /// what it answers a peer that asks before campaigning.
+    pub(crate) fn leader_alive(&self) -> bool {
+        if self.is_leader() {
+            return true;
+        }
+        let last = *self
+            .inner
+            .last_leader_contact
+            .lock()
+            .expect("leader contact lock");
+        last.is_some_and(|last| last.elapsed() < self.inner.election_min)
+    }
+
+    /// Asks voter `id` at `addr` whether it sees a live leader; `None` when it cannot be
+    /// asked within `timeout` (which counts as not agreeing to an election).
+    pub(crate) async fn ask_prevote(
+        &self,
+        id: NodeId,
+        addr: &str,
+        timeout: Duration,
+    ) -> Option<PrevoteReply> {
+        self.inner
+            .client
+            .post(id, addr, PREVOTE_PATH, &(), timeout)
+            .await
+            .ok()
+    }
+
     pub(crate) fn note_leader_contact(&self, leader_commit: Option<u64>) {
         if let Some(index) = leader_commit {
             self.inner

@@ -20,6 +20,7 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
 };
 
+use crate::raft::campaign::{PrevoteReply, PREVOTE_PATH};
 use crate::raft::network::{
     APPEND_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH, VOTE_PATH,
 };
@@ -49,6 +50,7 @@ pub fn raft_router(node: NodeHandle) -> Router {
     Router::new()
         .route(APPEND_PATH, post(append))
         .route(VOTE_PATH, post(vote))
+        .route(PREVOTE_PATH, post(prevote))
         .route(SNAPSHOT_PATH, post(snapshot))
         .route(FORWARD_WRITE_PATH, post(forward_write))
         .route(FORWARD_MEMBERSHIP_PATH, post(forward_membership))
@@ -112,6 +114,15 @@ async fn vote(
     Json(request): Json<VoteRequest<NodeId>>,
 ) -> Response {
     Json(node.inner.raft.vote(request).await).into_response()
+}
+
+/// Answers a peer that asks before campaigning whether this node sees a live leader
+/// (`campaign`).
+async fn prevote(State(node): State<NodeHandle>) -> Response {
+    Json(PrevoteReply {
+        leader_alive: node.leader_alive(),
+    })
+    .into_response()
 }
 
 async fn snapshot(
