@@ -1,0 +1,275 @@
+//! Black-box tests of what operators see through the real `gslbctl` binary: how
+//! gslbctl behaves when things around it go wrong: its output pipe closes early (`| head -1`), the node is frozen (`--timeout` bounds
+//! connecting and reading), `--api` names something that is not a gslb API (a web server's
+//! 404, a server that does not speak HTTP), a token is missing (a hint at `--token` and
+//! `GSLB_TOKEN`), and `--help` documents the exit statuses.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gslb_api::ApiOptions;
+use gslb_store::raft::{spawn_node, ClusterSecret, NodeHandle, NodeOptions, RaftSettings};
+
+const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
+const TOKEN: &str = "bootstrap-admin-token-0123456789";
+
+/// A running one-voter node with the API, in this process.
+struct Node {
+    url: String,
+    handle: NodeHandle,
+    _dir: TempDir,
+}
+
+/// A directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Node {
+    async fn start(label: &str) -> Node {
+        let dir = std::env::temp_dir().join(format!(
+            "gslbctl-ops-{label}-{}-{}",
+            std::process::id(),
+            Instant::now().elapsed().as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let mut options = NodeOptions::new(
+            1,
+            &dir,
+            &addr,
+            ClusterSecret::new("test-cluster-secret-0123456789").unwrap(),
+        );
+        options.raft = RaftSettings {
+            heartbeat_ms: 100,
+            election_min_ms: 400,
+            election_max_ms: 800,
+            ..RaftSettings::default()
+        };
+        options.kv_cache_bytes = 8 * 1024 * 1024;
+        let handle = spawn_node(options).await.unwrap();
+        let api = ApiOptions {
+            bootstrap_token: Some(TOKEN.to_string()),
+            ..ApiOptions::default()
+        };
+        tokio::spawn(gslb_api::serve(
+            listener,
+            handle.clone(),
+            api,
+            std::future::pending(),
+        ));
+        handle
+            .initialize(BTreeMap::from([(1, addr.clone())]))
+            .await
+            .unwrap();
+        handle
+            .wait_metrics(Duration::from_secs(30), "a leader", |m| {
+                m.leader == Some(1) && m.applied_index > 0
+            })
+            .await
+            .unwrap();
+        Node {
+            url: format!("http://{addr}"),
+            handle,
+            _dir: TempDir(dir),
+        }
+    }
+}
+
+/// Runs gslbctl against `api` with `args`; returns (exit code, stdout, stderr, how long).
+fn ctl(api: &str, token: Option<&str>, args: &[&str]) -> (Option<i32>, String, String, Duration) {
+    let mut command = Command::new(GSLBCTL);
+    command
+        .env_remove("GSLB_TOKEN")
+        .env_remove("GSLB_API")
+        .arg("--api")
+        .arg(api);
+    if let Some(token) = token {
+        command.arg("--token").arg(token);
+    }
+    let started = Instant::now();
+    let output = command.args(args).output().unwrap();
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("$ gslbctl {} ({took:?})\n{stdout}{stderr}", args.join(" "));
+    (output.status.code(), stdout, stderr, took)
+}
+
+/// Runs gslbctl with its stdout a pipe whose reading end is already closed, as when
+/// `| head -1` has read its line and gone; returns (exit code, stderr).
+fn ctl_into_closed_pipe(api: &str, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(GSLBCTL)
+        .env_remove("GSLB_TOKEN")
+        .arg("--api")
+        .arg(api)
+        .arg("--token")
+        .arg(TOKEN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    eprintln!(
+        "$ gslbctl {} | (closed): {status}\n{stderr}",
+        args.join(" ")
+    );
+    (status.code(), stderr)
+}
+
+/// Serves every connection on a thread with `answer` (written, then the connection is
+/// closed) and returns the base URL.
+fn fake_server(answer: &'static [u8]) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(32) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(answer);
+        }
+    });
+    url
+}
+
+/// What does this test do: `gslbctl get zones` and `gslbctl health` whose reader has gone
+/// exit 0 without a panic or a word on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_gslbctl_quietly() {
+    let node = Node::start("pipe").await;
+    let zone =
+        "$ORIGIN pipe.test.\n$TTL 300\n@ 3600 IN SOA ns1 hostmaster 1 7200 900 1209600 300\n\
+                @ IN NS ns1\nns1 IN A 192.0.2.53\n";
+    let file = node._dir.0.join("pipe.test.zone");
+    std::fs::write(&file, zone).unwrap();
+    let url = node.url.clone();
+    let file_arg = file.display().to_string();
+    let (code, _, stderr, _) = tokio::task::spawn_blocking(move || {
+        ctl(
+            &url,
+            Some(TOKEN),
+            &["--no-wait", "zone", "import", &file_arg],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+
+    for args in [
+        &["get", "zones"][..],
+        &["health"][..],
+        &["get", "zones", "-o", "json"][..],
+    ] {
+        let url = node.url.clone();
+        let (code, stderr) = tokio::task::spawn_blocking(move || ctl_into_closed_pipe(&url, args))
+            .await
+            .unwrap();
+        assert_eq!(
+            code,
+            Some(0),
+            "gslbctl {args:?} into a closed pipe: {stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "gslbctl {args:?} panicked: {stderr}"
+        );
+        assert!(
+            stderr.trim().is_empty(),
+            "gslbctl {args:?} complained: {stderr}"
+        );
+    }
+    node.handle.shutdown().await;
+}
+
+/// What does this test do: against a node that accepts connections but never answers,
+/// `--timeout 1s` ends the call in about a second, naming the URL and the limit.
+#[test]
+fn timeout_bounds_a_frozen_node() {
+    // Accepted by the kernel (backlog), never read or answered.
+    let frozen = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", frozen.local_addr().unwrap());
+    let (code, _, stderr, took) = ctl(&url, Some(TOKEN), &["--timeout", "1s", "get", "zones"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        took < Duration::from_secs(8),
+        "took {took:?} despite --timeout 1s"
+    );
+    assert!(stderr.contains("no answer from"), "{stderr}");
+    assert!(stderr.contains("within 1"), "{stderr}");
+    assert!(stderr.contains("--timeout"), "{stderr}");
+    drop(frozen);
+}
+
+/// What does this test do: a web server's 404 and a server that does not speak HTTP are
+/// named as not a gslb API, with a hint at --api, instead of `error:  (404 404)`.
+#[test]
+fn a_non_gslb_endpoint_is_named() {
+    let web = fake_server(
+        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 22\r\n\
+          Connection: close\r\n\r\n<html>not here</html>\n",
+    );
+    let (code, _, stderr, _) = ctl(&web, Some(TOKEN), &["--timeout", "5s", "get", "zones"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("is not a gslb API"), "{stderr}");
+    assert!(stderr.contains("404"), "{stderr}");
+    assert!(!stderr.contains("(404 404)"), "{stderr}");
+    assert!(stderr.contains("hint: --api"), "{stderr}");
+
+    let ssh = fake_server(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
+    let (code, _, stderr, _) = ctl(&ssh, Some(TOKEN), &["--timeout", "5s", "get", "zones"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("does not speak HTTP"), "{stderr}");
+    assert!(stderr.contains("hint: --api"), "{stderr}");
+}
+
+/// What does this test do: a call without a token is refused with 401 and a hint at
+/// `--token` and `GSLB_TOKEN`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_hints_at_the_token() {
+    let node = Node::start("auth").await;
+    let url = node.url.clone();
+    let (code, _, stderr, _) =
+        tokio::task::spawn_blocking(move || ctl(&url, None, &["get", "zones"]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(
+        stderr.contains("--token") && stderr.contains("GSLB_TOKEN"),
+        "{stderr}"
+    );
+    node.handle.shutdown().await;
+}
+
+/// What does this test do: `--help` lists the exit statuses, and a bad command line exits
+/// with the status it documents for that (2).
+#[test]
+fn help_documents_exit_statuses() {
+    let (code, stdout, _, _) = ctl("http://127.0.0.1:9", None, &["--help"]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("Exit status:"), "{stdout}");
+    for line in ["0  success", "1  the command failed", "2  bad command line"] {
+        assert!(stdout.contains(line), "--help lacks {line:?}:\n{stdout}");
+    }
+    let (code, _, stderr, _) = ctl("http://127.0.0.1:9", None, &["get", "--no-such-flag"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
