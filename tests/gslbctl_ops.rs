@@ -1,4 +1,5 @@
-//! Black-box tests of what operators see through the real `gslbctl` binary: how
+//! Black-box tests of what operators see through the real `gslbctl` binary: `zone export`
+//! with the zone's GSLB records as a commented block that `zone import` ignores; and how
 //! gslbctl behaves when things around it go wrong: its output pipe closes early (`| head -1`), the node is frozen (`--timeout` bounds
 //! connecting and reading), `--api` names something that is not a gslb API (a web server's
 //! 404, a server that does not speak HTTP), a token is missing (a hint at `--token` and
@@ -272,4 +273,118 @@ fn help_documents_exit_statuses() {
     }
     let (code, _, stderr, _) = ctl("http://127.0.0.1:9", None, &["get", "--no-such-flag"]);
     assert_eq!(code, Some(2), "{stderr}");
+}
+
+const ZONE: &str = "$ORIGIN export.test.\n$TTL 300\n\
+@ 3600 IN SOA ns1 hostmaster 7 7200 900 1209600 300\n\
+@ IN NS ns1\n\
+ns1 IN A 192.0.2.53\n\
+static IN A 192.0.2.10\n";
+
+const GSLB: &str = "\
+regions:
+  - id: eu-1
+    location: {lat: 50.11, lon: 8.68, country: DE, continent: EU}
+endpoints:
+  - id: web-eu
+    region: eu-1
+    address: 192.0.2.20
+gslb_records:
+  - zone: export.test.
+    name: www
+    type: A
+    ttl: 30
+    policy:
+      failover:
+        - region: eu-1
+";
+
+/// What does this test do: a zone with a GSLB record exports its static records and a
+/// commented `; gslb A www {...}` block; importing that export changes nothing (the static
+/// part round-trips, the GSLB record stays), and the block's JSON is what
+/// `create gslb-records` reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_export_keeps_gslb_records_as_a_comment_block() {
+    let node = Node::start("export").await;
+    let dir = node._dir.0.clone();
+    let url = node.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            let (code, stdout, stderr, _) = ctl(&url, Some(TOKEN), args);
+            assert_eq!(code, Some(0), "gslbctl {args:?}: {stderr}");
+            stdout
+        };
+        let zone_file = dir.join("export.test.zone");
+        std::fs::write(&zone_file, ZONE).unwrap();
+        run(&["--no-wait", "zone", "import", zone_file.to_str().unwrap()]);
+        let gslb_file = dir.join("gslb.yaml");
+        std::fs::write(&gslb_file, GSLB).unwrap();
+        run(&["--no-wait", "apply", "-f", gslb_file.to_str().unwrap()]);
+
+        // phase: export shows both parts
+        let exported = run(&["zone", "export", "export.test."]);
+        assert!(exported.contains("static"), "{exported}");
+        let gslb_lines: Vec<&str> = exported
+            .lines()
+            .filter(|line| line.starts_with("; gslb "))
+            .collect();
+        assert_eq!(gslb_lines.len(), 1, "{exported}");
+        assert!(
+            gslb_lines[0].starts_with("; gslb A www {"),
+            "{}",
+            gslb_lines[0]
+        );
+        assert!(gslb_lines[0].contains("eu-1"), "{}", gslb_lines[0]);
+
+        // phase: import of the export changes nothing and keeps the GSLB record
+        let exported_file = dir.join("exported.zone");
+        std::fs::write(&exported_file, &exported).unwrap();
+        let imported = run(&[
+            "--no-wait",
+            "zone",
+            "import",
+            exported_file.to_str().unwrap(),
+        ]);
+        assert!(imported.contains("(unchanged)"), "{imported}");
+        let again = run(&["zone", "export", "export.test."]);
+        assert_eq!(again, exported, "export -> import -> export differs");
+        let records = run(&[
+            "get",
+            "gslb-records",
+            "--zone",
+            "export.test.",
+            "-o",
+            "json",
+        ]);
+        assert!(records.contains("www.export.test."), "{records}");
+
+        // phase: the block's JSON is what create gslb-records reads
+        run(&[
+            "--no-wait",
+            "delete",
+            "gslb-record",
+            "www",
+            "--zone",
+            "export.test.",
+            "--type",
+            "A",
+        ]);
+        let json = gslb_lines[0].splitn(5, ' ').nth(4).unwrap();
+        let json_file = dir.join("www.json");
+        std::fs::write(&json_file, json).unwrap();
+        run(&[
+            "--no-wait",
+            "create",
+            "gslb-records",
+            "--zone",
+            "export.test.",
+            "-f",
+            json_file.to_str().unwrap(),
+        ]);
+        let restored = run(&["zone", "export", "export.test."]);
+        assert!(restored.contains(gslb_lines[0]), "{restored}");
+    })
+    .await
+    .unwrap();
+    node.handle.shutdown().await;
 }
