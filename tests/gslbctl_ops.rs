@@ -388,3 +388,97 @@ async fn zone_export_keeps_gslb_records_as_a_comment_block() {
     .unwrap();
     node.handle.shutdown().await;
 }
+
+/// What does this test do: a drained region shows `DRAINED` in `gslbctl health`, `drained`
+/// with the override's reason and expiry (and its checks' verdict kept) in `/v1/health`, and
+/// `gslb_region_status{id,status="drained"} 1` with `status="unknown"` at 0 in `/metrics`;
+/// deleting the drain brings the health verdict back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_shows_a_drain() {
+    let node = Node::start("drain").await;
+    let dir = node._dir.0.clone();
+    let url = node.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            let (code, stdout, stderr, _) = ctl(&url, Some(TOKEN), args);
+            assert_eq!(code, Some(0), "gslbctl {args:?}: {stderr}");
+            stdout
+        };
+        let metrics = || {
+            let output = Command::new("curl")
+                .args(["-sS", "--max-time", "10", "-H"])
+                .arg(format!("Authorization: Bearer {TOKEN}"))
+                .arg(format!("{url}/metrics"))
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        };
+        let zone_file = dir.join("export.test.zone");
+        std::fs::write(&zone_file, ZONE).unwrap();
+        run(&["--no-wait", "zone", "import", zone_file.to_str().unwrap()]);
+        let gslb_file = dir.join("gslb.yaml");
+        std::fs::write(&gslb_file, GSLB).unwrap();
+        run(&["--no-wait", "apply", "-f", gslb_file.to_str().unwrap()]);
+
+        // phase: before the drain, the region shows its checks' verdict
+        let table = run(&["health"]);
+        assert!(!table.contains("DRAINED"), "{table}");
+        let text = metrics();
+        assert!(
+            text.contains(r#"gslb_region_status{id="eu-1",status="drained"} 0"#),
+            "{text}"
+        );
+
+        // phase: drain it
+        let drain = dir.join("drain.json");
+        std::fs::write(
+            &drain,
+            r#"{"id": "eu-1-maint", "region": "eu-1", "action": "drain",
+                "reason": "kernel upgrade", "expires_at": 4102444800000}"#,
+        )
+        .unwrap();
+        run(&[
+            "--no-wait",
+            "create",
+            "overrides",
+            "-f",
+            drain.to_str().unwrap(),
+        ]);
+        let table = run(&["health"]);
+        let row = table
+            .lines()
+            .find(|line| line.starts_with("eu-1"))
+            .unwrap_or_else(|| panic!("no eu-1 row:\n{table}"));
+        assert!(row.contains("DRAINED"), "{table}");
+        let json: serde_json::Value =
+            serde_json::from_str(&run(&["health", "-o", "json"])).unwrap();
+        let region = &json["regions"][0];
+        assert_eq!(region["id"], "eu-1", "{json}");
+        assert_eq!(region["status"], "drained", "{json}");
+        assert_eq!(region["health"], "unknown", "{json}");
+        assert_eq!(region["overrides"][0]["reason"], "kernel upgrade", "{json}");
+        assert_eq!(
+            region["overrides"][0]["expires_at"], 4102444800000u64,
+            "{json}"
+        );
+        let text = metrics();
+        assert!(
+            text.contains(r#"gslb_region_status{id="eu-1",status="drained"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"gslb_region_status{id="eu-1",status="unknown"} 0"#),
+            "{text}"
+        );
+
+        // phase: undrain
+        run(&["--no-wait", "delete", "override", "eu-1-maint"]);
+        let json: serde_json::Value =
+            serde_json::from_str(&run(&["health", "-o", "json"])).unwrap();
+        assert_eq!(json["regions"][0]["status"], "unknown", "{json}");
+        assert!(json["regions"][0].get("overrides").is_none(), "{json}");
+    })
+    .await
+    .unwrap();
+    node.handle.shutdown().await;
+}
