@@ -822,12 +822,18 @@ impl Client {
             .body)
     }
 
-    /// Removes a learner and its member record.
-    pub async fn remove_learner(&self, id: u64) -> Result<MembershipResult, ClientError> {
+    /// Removes a learner and its member record; without `force` the API refuses (409) a
+    /// node that reported recently.
+    pub async fn remove_learner(
+        &self,
+        id: u64,
+        force: bool,
+    ) -> Result<MembershipResult, ClientError> {
+        let query = if force { "?force=true" } else { "" };
         Ok(self
             .call(
                 Method::DELETE,
-                &format!("/v1/cluster/learners/{id}"),
+                &format!("/v1/cluster/learners/{id}{query}"),
                 None::<&()>,
                 HeaderMap::new(),
             )

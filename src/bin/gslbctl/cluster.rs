@@ -25,8 +25,8 @@ pub(crate) async fn run(ctl: &Ctl, command: ClusterCommand) -> Result<()> {
                 )
             })
         }
-        ClusterCommand::Remove { id } => {
-            let result = ctl.client.remove_learner(id).await?;
+        ClusterCommand::Remove { id, force } => {
+            let result = ctl.client.remove_learner(id, force).await?;
             ctl.show(&result, || {
                 outln!("node {id} removed (entry {})", result.index)
             })

@@ -282,9 +282,13 @@ enum ClusterCommand {
     },
     /// Remove a learner (a DNS node) from the cluster and forget its member record, so
     /// writes no longer wait for it to be INSYNC. Demote a voter with set-voters first.
+    /// Refused for a node that reported recently (it is alive): stop it first, or --force.
     Remove {
         /// Its Raft id.
         id: u64,
+        /// Remove it even though it is reachable.
+        #[arg(long)]
+        force: bool,
     },
     /// Make these node ids the voters; removed voters stay as learners (remove them with
     /// `cluster remove`).

@@ -368,7 +368,15 @@ pub(crate) fn cluster_table(status: &ClusterStatus) {
     if !status.members.is_empty() {
         outln!();
         print_table(
-            &["ID", "ADDR", "ROLE", "RUNS", "REGION", "APPLIED"],
+            &[
+                "ID",
+                "ADDR",
+                "ROLE",
+                "RUNS",
+                "REGION",
+                "APPLIED",
+                "LAST CONTACT",
+            ],
             status
                 .members
                 .iter()
@@ -380,6 +388,11 @@ pub(crate) fn cluster_table(status: &ClusterStatus) {
                         m.roles.join(","),
                         m.region.clone().unwrap_or_else(|| "-".to_string()),
                         m.applied_index.to_string(),
+                        match m.last_contact_ms {
+                            Some(ago) if m.reachable => format!("{:.1}s ago", ago as f64 / 1000.0),
+                            Some(ago) => format!("{:.1}s ago (UNREACHABLE)", ago as f64 / 1000.0),
+                            None => "never (UNREACHABLE)".to_string(),
+                        },
                     ]
                 })
                 .collect(),
