@@ -288,7 +288,9 @@ fn an_untouched_cluster_imports_zone_files_on_restart() {
 /// What does this test do: a DNS node gone for good keeps every change `PENDING` until an
 /// operator removes it. `gslbctl cluster remove 5` takes learner 5 out of the membership and
 /// forgets its member record; the pending change then turns `INSYNC` on the remaining DNS
-/// node, and `/v1/cluster` no longer lists node 5. Removing a voter is refused with a reason.
+/// node, and `/v1/cluster` no longer lists node 5. Removing a voter is refused with a reason,
+/// and so is removing the live node 4 without `--force`; `cluster status` shows each
+/// member's last contact.
 #[test]
 fn removing_a_dead_dns_node_lets_changes_go_insync() {
     let root = TempDir::new("cp-remove");
@@ -344,6 +346,24 @@ fn removing_a_dead_dns_node_lets_changes_go_insync() {
     eprintln!("-- phase: a voter cannot be removed this way");
     let (ok, output) = gslbctl(&["cluster", "remove", "1"]);
     assert!(!ok && output.contains("is a voter"), "{output}");
+
+    eprintln!("-- phase: a live DNS node is refused without --force, naming why");
+    let (ok, output) = gslbctl(&["cluster", "remove", "4"]);
+    assert!(
+        !ok && output.contains("node 4 is reachable") && output.contains("--force"),
+        "{output}"
+    );
+    eprintln!("-- phase: cluster status shows last contact; node 5 goes unreachable");
+    wait_until(CONVERGE, "node 5 to be shown unreachable", || {
+        let (ok, output) = gslbctl(&["cluster", "status"]);
+        ok && output.contains("LAST CONTACT")
+            && output
+                .lines()
+                .any(|line| line.starts_with('5') && line.contains("UNREACHABLE"))
+            && output.lines().any(|line| {
+                line.starts_with('4') && line.contains("s ago") && !line.contains("UNREACHABLE")
+            })
+    });
 
     eprintln!("-- phase: gslbctl cluster remove 5");
     let (ok, output) = gslbctl(&["cluster", "remove", "5"]);

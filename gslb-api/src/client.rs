@@ -41,6 +41,23 @@ pub enum ClientError {
         /// What failed.
         detail: String,
     },
+    /// No complete answer came within the call's time limit (connecting and reading).
+    #[error("no answer from {url} within {after:?}")]
+    TimedOut {
+        /// The URL called.
+        url: String,
+        /// The limit that ran out.
+        after: Duration,
+    },
+    /// Something answered that is not a gslb API: not HTTP at all, or an HTTP error
+    /// without the API's JSON error body (a web server's 404 page).
+    #[error("{url} is not a gslb API: {detail}")]
+    NotGslb {
+        /// The URL called.
+        url: String,
+        /// What came back instead.
+        detail: String,
+    },
     /// The API answered with an error.
     #[error("{} ({status}): {}", body.code, body.message)]
     Api {
@@ -95,6 +112,31 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The start of an unexpected body, for an error message: `: "<html>..."` or nothing.
+fn body_excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let excerpt: String = text.chars().take(80).collect();
+    format!(": {excerpt:?}")
+}
+
+/// Whether a transport error means the peer does not speak HTTP (hyper could not parse
+/// what came back).
+fn is_not_http(detail: &str) -> bool {
+    [
+        "invalid HTTP",
+        "http parse",
+        "invalid status",
+        "invalid header",
+        "message head is too large",
+    ]
+    .iter()
+    .any(|needle| detail.contains(needle))
 }
 
 /// Percent-encodes one path segment (names may hold `*`, `\` escapes, `/`).
@@ -189,7 +231,7 @@ pub fn retry_class(method: &Method, error: &ClientError) -> RetryClass {
     let read = matches!(*method, Method::GET | Method::HEAD);
     match error {
         ClientError::Unreachable { .. } => RetryClass::NextAddress,
-        ClientError::Transport { .. } if read => RetryClass::Backoff,
+        ClientError::Transport { .. } | ClientError::TimedOut { .. } if read => RetryClass::Backoff,
         ClientError::Api { status: 503, body }
             if read
                 || NOT_APPLIED_503
@@ -259,7 +301,9 @@ impl Client {
     }
 
     /// This client, retrying refusals known not to have been applied (and reads) with
-    /// backoff for up to `budget` per call (gslbctl passes its `--timeout`).
+    /// backoff for up to `budget` per call, and giving up on a call (connecting, sending
+    /// and reading the answer, retries included) once `budget` has passed: gslbctl passes
+    /// its `--timeout`.
     pub fn retrying_within(mut self, budget: Duration) -> Client {
         self.retry_within = budget;
         self
@@ -288,13 +332,25 @@ impl Client {
             let mut last_error = None;
             for step in 0..self.bases.len() {
                 let index = (first + step) % self.bases.len();
+                let limit = (!self.retry_within.is_zero()).then(|| {
+                    self.retry_within
+                        .saturating_sub(started.elapsed())
+                        .max(Duration::from_millis(1))
+                });
                 let attempt = self
-                    .send_to(&self.bases[index], &method, path, &body, &headers)
+                    .send_to(&self.bases[index], &method, path, &body, &headers, limit)
                     .await;
                 match attempt {
                     Ok(response) => {
                         self.preferred.store(index, Ordering::Relaxed);
                         return Ok(response);
+                    }
+                    Err(ClientError::TimedOut { url, .. }) if !self.retry_within.is_zero() => {
+                        // The whole budget is what ran out, not this attempt's rest of it.
+                        return Err(ClientError::TimedOut {
+                            url,
+                            after: self.retry_within,
+                        });
                     }
                     Err(error) => match retry_class(&method, &error) {
                         RetryClass::Final => return Err(error),
@@ -312,7 +368,7 @@ impl Client {
         }
     }
 
-    /// One attempt of `send` against `base`.
+    /// One attempt of `send` against `base`, taking at most `limit` when there is one.
     async fn send_to(
         &self,
         base: &str,
@@ -320,11 +376,15 @@ impl Client {
         path: &str,
         body: &Option<(Vec<u8>, &'static str)>,
         headers: &HeaderMap,
+        limit: Option<Duration>,
     ) -> Result<reqwest::Response, ClientError> {
         let url = format!("{base}{path}");
         let method = method.clone();
         let headers = headers.clone();
         let mut request = self.http.request(method, &url).headers(headers);
+        if let Some(limit) = limit {
+            request = request.timeout(limit);
+        }
         if let Some(token) = &self.token {
             if let Ok(value) = HeaderValue::from_str(&format!("Bearer {token}")) {
                 request = request.header(AUTHORIZATION, value);
@@ -337,10 +397,20 @@ impl Client {
         }
         let response = request.send().await.map_err(|error| {
             let detail = error_chain(&error);
-            if error.is_connect() {
+            if error.is_timeout() {
+                ClientError::TimedOut {
+                    url: url.clone(),
+                    after: limit.unwrap_or(Duration::from_secs(60)),
+                }
+            } else if error.is_connect() {
                 ClientError::Unreachable {
                     url: url.clone(),
                     detail,
+                }
+            } else if is_not_http(&detail) {
+                ClientError::NotGslb {
+                    url: url.clone(),
+                    detail: format!("it does not speak HTTP ({detail})"),
                 }
             } else {
                 ClientError::Transport {
@@ -354,15 +424,19 @@ impl Client {
             return Ok(response);
         }
         let bytes = response.bytes().await.unwrap_or_default();
-        let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
-            code: status.as_str().to_string(),
-            message: String::from_utf8_lossy(&bytes).trim().to_string(),
-            fields: Vec::new(),
-        });
-        Err(ClientError::Api {
-            status: status.as_u16(),
-            body,
-        })
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(ClientError::Api {
+                status: status.as_u16(),
+                body,
+            }),
+            Err(_) => Err(ClientError::NotGslb {
+                url,
+                detail: format!(
+                    "it answered {status} without the API's JSON error body{}",
+                    body_excerpt(&bytes)
+                ),
+            }),
+        }
     }
 
     /// Calls `method path` with an optional JSON body and decodes the JSON answer.
@@ -748,12 +822,18 @@ impl Client {
             .body)
     }
 
-    /// Removes a learner and its member record.
-    pub async fn remove_learner(&self, id: u64) -> Result<MembershipResult, ClientError> {
+    /// Removes a learner and its member record; without `force` the API refuses (409) a
+    /// node that reported recently.
+    pub async fn remove_learner(
+        &self,
+        id: u64,
+        force: bool,
+    ) -> Result<MembershipResult, ClientError> {
+        let query = if force { "?force=true" } else { "" };
         Ok(self
             .call(
                 Method::DELETE,
-                &format!("/v1/cluster/learners/{id}"),
+                &format!("/v1/cluster/learners/{id}{query}"),
                 None::<&()>,
                 HeaderMap::new(),
             )

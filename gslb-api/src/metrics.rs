@@ -30,8 +30,10 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::dto::cluster::{is_stale, role_name};
+use crate::dto::health::{effective_status, StatusDto};
 use crate::health_transitions::{status_word, TransitionCounters};
 use crate::ApiContext;
+use gslb_model::model::overrides::OverrideTarget;
 
 /// Labels of one API request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -345,12 +347,12 @@ impl HealthMetrics {
         );
         registry.register(
             "gslb_endpoint_status",
-            "1 for each endpoint's current derived status",
+            "1 for each endpoint's current status (up, down, unknown; drained by an override)",
             self.endpoint_status.clone(),
         );
         registry.register(
             "gslb_region_status",
-            "1 for each region's current derived status",
+            "1 for each region's current status (up, down, unknown; drained by an override)",
             self.region_status.clone(),
         );
         registry.register(
@@ -419,11 +421,32 @@ impl HealthMetrics {
                     .set(i64::from(*rtt));
             }
         }
+        // Regions and endpoints show what answers see: an override in force wins over
+        // health, a drain as `status="drained"`.
+        let set_effective =
+            |family: &Family<StatusLabels, Gauge>, id: &str, target, derived: HealthStatus| {
+                let (current, _) = effective_status(
+                    state.overrides.values(),
+                    &target,
+                    StatusDto::from_model(derived),
+                    health_now,
+                );
+                for status in StatusDto::ALL {
+                    family
+                        .get_or_create(&StatusLabels {
+                            id: id.to_string(),
+                            status: status.word().to_string(),
+                        })
+                        .set(i64::from(status == current));
+                }
+            };
         for (id, endpoint) in &view.endpoints {
-            set(&self.endpoint_status, id, endpoint.status);
+            let target = OverrideTarget::Endpoint(id.clone());
+            set_effective(&self.endpoint_status, id, target, endpoint.status);
         }
         for (id, region) in &view.regions {
-            set(&self.region_status, id, region.status);
+            let target = OverrideTarget::Region(id.clone());
+            set_effective(&self.region_status, id, target, region.status);
             let labels = IdLabels { id: id.clone() };
             if let Some(capacity) = region.capacity {
                 self.region_capacity

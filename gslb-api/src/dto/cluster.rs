@@ -107,6 +107,14 @@ pub struct MemberDto {
     pub roles: Vec<String>,
     /// The highest index it reported applied.
     pub applied_index: u64,
+    /// Milliseconds since the answering node last heard its applied-index report (voters
+    /// hear them; a learner asks its leader); absent when none was heard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_contact_ms: Option<u64>,
+    /// Whether that report is recent (within the API's `stale_after`, at least 3 s): the
+    /// node is alive.
+    #[serde(default)]
+    pub reachable: bool,
 }
 
 impl MemberDto {
@@ -136,6 +144,8 @@ impl MemberDto {
                 })
                 .collect(),
             applied_index: member.applied_index,
+            last_contact_ms: None,
+            reachable: false,
         }
     }
 }

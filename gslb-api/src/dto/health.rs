@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use gslb_model::model::health::{
     CheckHealth, EndpointHealth, HealthStatus, HealthView, ObservationReport, RegionHealth, Votes,
 };
+use gslb_model::model::overrides::{Override, OverrideAction, OverrideTarget};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use crate::dto::overrides::OverrideDto;
 
 /// `POST /v1/observations`: one prober's batch from one vantage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -73,6 +76,55 @@ pub enum StatusDto {
     Down,
     /// No fresh report: never reported or every vote stale.
     Unknown,
+    /// An override drains it: no new clients whatever health says (`health` keeps the
+    /// verdict of the checks).
+    Drained,
+}
+
+impl StatusDto {
+    /// The word for metrics labels: `up`, `down`, `unknown` or `drained`.
+    pub fn word(self) -> &'static str {
+        match self {
+            StatusDto::Up => "up",
+            StatusDto::Down => "down",
+            StatusDto::Unknown => "unknown",
+            StatusDto::Drained => "drained",
+        }
+    }
+
+    /// Every status, for metrics that set one series per status.
+    pub const ALL: [StatusDto; 4] = [
+        StatusDto::Up,
+        StatusDto::Down,
+        StatusDto::Unknown,
+        StatusDto::Drained,
+    ];
+}
+
+/// What answers see for `target` with health verdict `derived`: the overrides in force at
+/// `now` (leader time, unix millis) win over health, a drain showing as `drained`,
+/// `force_down` as down and `force_up` as up; with the overrides that decided it.
+pub fn effective_status<'a>(
+    overrides: impl IntoIterator<Item = &'a Override>,
+    target: &OverrideTarget,
+    derived: StatusDto,
+    now: u64,
+) -> (StatusDto, Vec<&'a Override>) {
+    let active: Vec<&Override> = overrides
+        .into_iter()
+        .filter(|rule| &rule.target == target && rule.is_active(now))
+        .collect();
+    let has = |action| active.iter().any(|rule| rule.action == action);
+    let status = if has(OverrideAction::Drain) {
+        StatusDto::Drained
+    } else if has(OverrideAction::ForceDown) {
+        StatusDto::Down
+    } else if has(OverrideAction::ForceUp) {
+        StatusDto::Up
+    } else {
+        derived
+    };
+    (status, active)
 }
 
 impl StatusDto {
@@ -131,6 +183,13 @@ pub struct HealthDto {
 pub struct RegionHealthDto {
     /// Region id.
     pub id: String,
+    /// The verdict of the checks, when an override in force replaced it in `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<StatusDto>,
+    /// The overrides in force on it (drains, forced states, drills' overrides), with
+    /// their reason and expiry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<OverrideDto>,
     /// The verdict.
     pub status: StatusDto,
     /// The verdict of its deep checks alone.
@@ -156,6 +215,13 @@ pub struct RegionHealthDto {
 pub struct EndpointHealthDto {
     /// Endpoint id.
     pub id: String,
+    /// The verdict of the checks, when an override in force replaced it in `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<StatusDto>,
+    /// The overrides in force on it (drains, forced states, drills' overrides), with
+    /// their reason and expiry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<OverrideDto>,
     /// The verdict over its checks.
     pub status: StatusDto,
     /// Votes of the deciding check.
@@ -195,6 +261,8 @@ impl HealthDto {
                 .iter()
                 .map(|(id, region): (&String, &RegionHealth)| RegionHealthDto {
                     id: id.clone(),
+                    health: None,
+                    overrides: Vec::new(),
                     status: StatusDto::from_model(region.status),
                     deep: StatusDto::from_model(region.deep),
                     votes: VotesDto::from_model(&region.votes),
@@ -211,6 +279,8 @@ impl HealthDto {
                 .map(
                     |(id, endpoint): (&String, &EndpointHealth)| EndpointHealthDto {
                         id: id.clone(),
+                        health: None,
+                        overrides: Vec::new(),
                         status: StatusDto::from_model(endpoint.status),
                         votes: VotesDto::from_model(&endpoint.votes),
                         since: endpoint.since,
@@ -231,5 +301,41 @@ impl HealthDto {
                 })
                 .collect(),
         }
+    }
+
+    /// This view with the overrides in force at `now` applied: a drained region or
+    /// endpoint shows `drained` (its checks' verdict kept in `health`), and each lists the
+    /// overrides on it.
+    pub fn with_overrides(mut self, overrides: &BTreeMap<String, Override>, now: u64) -> HealthDto {
+        let apply = |target: OverrideTarget,
+                     status: &mut StatusDto,
+                     health: &mut Option<StatusDto>,
+                     listed: &mut Vec<OverrideDto>| {
+            let (effective, active) = effective_status(overrides.values(), &target, *status, now);
+            if effective != *status {
+                *health = Some(*status);
+                *status = effective;
+            }
+            *listed = active.into_iter().map(OverrideDto::from_model).collect();
+        };
+        for region in &mut self.regions {
+            let target = OverrideTarget::Region(region.id.clone());
+            apply(
+                target,
+                &mut region.status,
+                &mut region.health,
+                &mut region.overrides,
+            );
+        }
+        for endpoint in &mut self.endpoints {
+            let target = OverrideTarget::Endpoint(endpoint.id.clone());
+            apply(
+                target,
+                &mut endpoint.status,
+                &mut endpoint.health,
+                &mut endpoint.overrides,
+            );
+        }
+        self
     }
 }

@@ -47,6 +47,7 @@ pub async fn get_cluster(State(context): State<ApiContext>) -> Json<ClusterStatu
     // A member's applied index is what it last reported (in memory on the voters, not in
     // the state), or what an older log recorded in the member, whichever is higher.
     let reports = context.node.applied_reports().await;
+    let now = gslb_model::clock::unix_millis();
     let members = state
         .members
         .values()
@@ -54,6 +55,9 @@ pub async fn get_cluster(State(context): State<ApiContext>) -> Json<ClusterStatu
             let mut dto = MemberDto::from_model(member);
             if let Some(report) = reports.get(&member.id) {
                 dto.applied_index = dto.applied_index.max(report.index);
+                let ago = now.saturating_sub(report.at_ms);
+                dto.last_contact_ms = Some(ago);
+                dto.reachable = ago <= reachable_within_ms(&context);
             }
             dto
         })
@@ -172,20 +176,54 @@ pub async fn add_learner(
     Ok(Json(MembershipResult { index }))
 }
 
+/// How recent a member's applied-index report must be for it to count as reachable: the
+/// API's `stale_after`, but never under 3 s, three of the reporters' ~1 s keepalives, so a
+/// live node never looks gone between two reports.
+fn reachable_within_ms(context: &ApiContext) -> u64 {
+    context.stale_after_ms().max(3_000)
+}
+
+/// `DELETE /v1/cluster/learners/{id}` options.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveQuery {
+    /// Remove it even though it reported recently (it is alive and will notice).
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// Removes a learner (a DNS node, or a node never promoted) from the membership and deletes
 /// its member record, so `INSYNC` stops waiting for it; 409 for a voter (demote it with
-/// `PUT /v1/cluster/voters` first), 404 when the id is neither a learner nor a member.
+/// `PUT /v1/cluster/voters` first) and for a node that reported within `stale_after` (it is
+/// alive: stop it first, or `force=true`), 404 when the id is neither a learner nor a member.
 #[utoipa::path(delete, path = "/v1/cluster/learners/{id}", tag = "cluster",
-    params(("id" = u64, Path, description = "the learner's node id")),
+    params(("id" = u64, Path, description = "the learner's node id"), RemoveQuery),
     responses((status = 200, description = "removed", body = MembershipResult),
               (status = 404, description = "no such learner", body = ErrorBody),
-              (status = 409, description = "a voter", body = ErrorBody)))]
+              (status = 409, description = "a voter, or reachable without force", body = ErrorBody)))]
 pub async fn remove_learner(
     State(context): State<ApiContext>,
     Caller(actor): Caller,
     Path(id): Path<u64>,
+    Query(query): Query<RemoveQuery>,
 ) -> Result<Json<MembershipResult>, ApiError> {
     let metrics = context.node.metrics();
+    if !query.force {
+        let reports = context.node.applied_reports().await;
+        if let Some(report) = reports.get(&id) {
+            let ago = gslb_model::clock::unix_millis().saturating_sub(report.at_ms);
+            if ago <= reachable_within_ms(&context) {
+                return Err(ApiError::Conflict {
+                    message: format!(
+                        "node {id} is reachable: it reported applied index {} {ago} ms ago; \
+                         stop it first, or pass force=true (gslbctl cluster remove --force)",
+                        report.index
+                    ),
+                    fields: field_errors("id", format!("node {id} is reachable")),
+                });
+            }
+        }
+    }
     if metrics.voters.contains(&id) {
         return Err(ApiError::Conflict {
             message: format!("node {id} is a voter; demote it with PUT /v1/cluster/voters first"),

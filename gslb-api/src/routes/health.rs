@@ -33,9 +33,8 @@ use crate::ApiContext;
     responses((status = 200, description = "the derived health", body = HealthDto)))]
 pub async fn get_health(State(context): State<ApiContext>) -> Json<HealthDto> {
     let state = context.node.state();
-    Json(HealthDto::from_model(
-        &state.health_view(context.health_now()),
-    ))
+    let now = context.health_now();
+    Json(HealthDto::from_model(&state.health_view(now)).with_overrides(&state.overrides, now))
 }
 
 /// Records a prober's observations (transitions and RTT digests) from one vantage.

@@ -1,5 +1,12 @@
 //! `/v1/zones`: list, create, read, replace and delete zones, and `/v1/zones/{zone}/zonefile`
 //! to import (RFC 1035 text, as `text/dns` or JSON `{"text": ...}`) and export a zone.
+//!
+//! An export ends with the zone's GSLB records as a commented block (`; gslb A www {...}`),
+//! one line per record holding its JSON as `GET /v1/zones/{zone}/gslb-records` gives it (what
+//! `gslbctl create gslb-records --zone ZONE -f` reads). A comment, not records: the file stays
+//! a valid master file for any tool (another server loading it would otherwise serve one
+//! fixed answer for a name whose answer depends on live health), and `zone import` of the
+//! file ignores the block and leaves the zone's GSLB records as they are.
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -207,11 +214,39 @@ pub async fn get_zonefile(
     let apex = apex_param(&zone)?;
     let state = context.node.state();
     let zone = zone_or_404(&state, &apex)?;
-    let mut response = export_zone(zone).into_response();
+    let mut text = export_zone(zone);
+    text.push_str(&gslb_block(&state, &apex));
+    let mut response = text.into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/dns"));
     Ok(response)
+}
+
+/// The zone's GSLB records as master-file comments (empty when it has none): a header
+/// saying what the block is, then `; gslb TYPE OWNER JSON` per record.
+pub fn gslb_block(state: &gslb_model::model::State, apex: &DomainName) -> String {
+    let lines: Vec<String> = state
+        .gslb_records_in_zone(apex)
+        .filter_map(|record| {
+            let dto = crate::dto::GslbRecordDto::from_model(record)?;
+            let json = serde_json::to_string(&dto).ok()?;
+            Some(format!(
+                "; gslb {} {} {json}\n",
+                record.rtype,
+                record.name.relative_to(apex)
+            ))
+        })
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n; GSLB records: answered from live health by the policy engine, not static data.\n\
+         ; zone import ignores these comments and keeps the zone's GSLB records; each JSON is\n\
+         ; what `gslbctl create gslb-records --zone {apex} -f FILE` reads.\n{}",
+        lines.concat()
+    )
 }
 
 /// Imports an RFC 1035 master file as the whole zone (created or replaced; all or nothing).

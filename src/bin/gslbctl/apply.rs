@@ -19,10 +19,10 @@ impl Ctl {
         if self.output == Output::Table || dry_run {
             let lines = result.lines();
             if lines.is_empty() {
-                println!("no changes");
+                outln!("no changes");
             }
             for line in &lines {
-                println!("{line}");
+                outln!("{line}");
             }
         }
         let Some(version) = result.version else {

@@ -19,23 +19,23 @@ pub(crate) async fn run(ctl: &Ctl, command: ClusterCommand) -> Result<()> {
         ClusterCommand::AddLearner { id, addr } => {
             let result = ctl.client.add_learner(id, &addr).await?;
             ctl.show(&result, || {
-                println!(
+                outln!(
                     "learner {id} at {addr} added (membership entry {})",
                     result.index
                 )
             })
         }
-        ClusterCommand::Remove { id } => {
-            let result = ctl.client.remove_learner(id).await?;
+        ClusterCommand::Remove { id, force } => {
+            let result = ctl.client.remove_learner(id, force).await?;
             ctl.show(&result, || {
-                println!("node {id} removed (entry {})", result.index)
+                outln!("node {id} removed (entry {})", result.index)
             })
         }
         ClusterCommand::Snapshot { file, stale } => ctl.snapshot(&file, stale).await,
         ClusterCommand::SetVoters { voters } => {
             let result = ctl.client.change_voters(voters.clone(), true).await?;
             ctl.show(&result, || {
-                println!(
+                outln!(
                     "voters are now {voters:?} (membership entry {})",
                     result.index
                 )
@@ -61,7 +61,7 @@ impl Ctl {
             .with_context(|| format!("cannot write {}", file.display()))?;
         let header = &backup.header;
         self.show(header, || {
-            println!(
+            outln!(
                 "wrote {} ({} bytes): cluster {}, applied index {}, {} zone(s), taken {} by node {} at {}{}\nsha256 {}",
                 file.display(),
                 bytes.len(),

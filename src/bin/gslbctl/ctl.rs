@@ -26,8 +26,8 @@ impl Ctl {
     /// Prints `value` as JSON or YAML, or runs `table` for humans.
     pub(crate) fn show<T: Serialize>(&self, value: &T, table: impl FnOnce()) -> Result<()> {
         match self.output {
-            Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
-            Output::Yaml => print!("{}", serde_norway::to_string(value)?),
+            Output::Json => outln!("{}", serde_json::to_string_pretty(value)?),
+            Output::Yaml => out!("{}", serde_norway::to_string(value)?),
             Output::Table => table(),
         }
         Ok(())
@@ -37,7 +37,7 @@ impl Ctl {
     pub(crate) async fn written(&self, what: &str, result: WriteResult) -> Result<()> {
         if self.output == Output::Table {
             let changed = if result.changed { "" } else { " (unchanged)" };
-            println!("{what}{changed} at version {}", result.version);
+            outln!("{what}{changed} at version {}", result.version);
         } else {
             self.show(&result, || {})?;
         }

@@ -126,7 +126,7 @@ pub async fn run(ctl: &Ctl, command: DrillCommand) -> Result<()> {
             };
             if ctl.output == Output::Table {
                 print_plan(&ctl.client.plan_drill(&plan_request).await?);
-                println!();
+                outln!();
             }
             let request = StartRequest {
                 region,
@@ -141,7 +141,7 @@ pub async fn run(ctl: &Ctl, command: DrillCommand) -> Result<()> {
             if ctl.output != Output::Table {
                 return ctl.show(&drill, || {});
             }
-            println!(
+            outln!(
                 "drill {} started: {} {} until {} (version {})",
                 drill.id,
                 drill.mode,
@@ -150,7 +150,7 @@ pub async fn run(ctl: &Ctl, command: DrillCommand) -> Result<()> {
                 started.version
             );
             if !ctl.wait {
-                println!("follow it with: gslbctl drill status {}", drill.id);
+                outln!("follow it with: gslbctl drill status {}", drill.id);
                 return Ok(());
             }
             follow(ctl, &drill.id).await
@@ -165,7 +165,7 @@ pub async fn run(ctl: &Ctl, command: DrillCommand) -> Result<()> {
         DrillCommand::Abort { id, reason } => {
             let drill = ctl.client.abort_drill(&id, reason).await?;
             ctl.show(&drill, || {
-                println!(
+                outln!(
                     "drill {} aborted: {}",
                     drill.id,
                     drill.end_reason.as_deref().unwrap_or("")
@@ -174,7 +174,7 @@ pub async fn run(ctl: &Ctl, command: DrillCommand) -> Result<()> {
         }
         DrillCommand::Report { id } => {
             if ctl.output == Output::Table {
-                print!("{}", ctl.client.drill_report(&id).await?);
+                out!("{}", ctl.client.drill_report(&id).await?);
                 Ok(())
             } else {
                 let drill = ctl.client.get_drill(&id).await?;
@@ -194,13 +194,13 @@ async fn follow(ctl: &Ctl, id: &str) -> Result<()> {
     loop {
         let drill = ctl.client.get_drill(id).await?;
         for (node, ms) in newly_converged(&drill.convergence_ms, &mut seen_out) {
-            println!(
+            outln!(
                 "  dns node {node} stopped answering with {} after {ms} ms",
                 drill.region
             );
         }
         if drill.status != seen_status {
-            println!(
+            outln!(
                 "drill {}: {}",
                 drill.status,
                 drill.end_reason.as_deref().unwrap_or("")
@@ -208,7 +208,7 @@ async fn follow(ctl: &Ctl, id: &str) -> Result<()> {
             seen_status = drill.status.clone();
         }
         for (node, ms) in newly_converged(&drill.restore_ms, &mut seen_back) {
-            println!(
+            outln!(
                 "  dns node {node} answers with {} again after {ms} ms",
                 drill.region
             );
@@ -219,14 +219,14 @@ async fn follow(ctl: &Ctl, id: &str) -> Result<()> {
                 .iter()
                 .any(|answers| answers["phase"] == "after");
         if done {
-            println!();
-            print!("{}", ctl.client.drill_report(id).await?);
+            outln!();
+            out!("{}", ctl.client.drill_report(id).await?);
             return Ok(());
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = tokio::signal::ctrl_c() => {
-                println!("stopped following; the drill goes on: gslbctl drill status {id}");
+                outln!("stopped following; the drill goes on: gslbctl drill status {id}");
                 return Ok(());
             }
         }
@@ -246,14 +246,14 @@ fn newly_converged<'t>(
 }
 
 fn print_plan(plan: &DrillPlan) {
-    println!("drill plan: {} {}", plan.mode, plan.region);
+    outln!("drill plan: {} {}", plan.mode, plan.region);
     if plan.records.is_empty() {
-        println!("records that change: none");
+        outln!("records that change: none");
     } else {
-        println!("records that change: {}", plan.records.join(", "));
+        outln!("records that change: {}", plan.records.join(", "));
     }
     if !plan.clients.is_empty() {
-        println!();
+        outln!();
         print_table(
             &["RECORD", "CLIENTS", "BEFORE", "AFTER", "OUTCOME"],
             plan.clients
@@ -271,7 +271,7 @@ fn print_plan(plan: &DrillPlan) {
         );
     }
     if !plan.load.is_empty() {
-        println!();
+        outln!();
         print_table(
             &[
                 "REGION",
@@ -297,10 +297,10 @@ fn print_plan(plan: &DrillPlan) {
         );
     }
     for warning in &plan.warnings {
-        println!("warning: {warning}");
+        outln!("warning: {warning}");
     }
     for blocker in &plan.blockers {
-        println!("BLOCKER: {blocker} (start refuses without --force)");
+        outln!("BLOCKER: {blocker} (start refuses without --force)");
     }
 }
 
@@ -317,7 +317,7 @@ fn shares(regions: &BTreeMap<String, u32>) -> String {
 
 fn drill_status_table(drills: &[DrillDto]) {
     if drills.is_empty() {
-        println!("no drills");
+        outln!("no drills");
         return;
     }
     print_table(

@@ -22,7 +22,7 @@ pub(crate) async fn resolve(
 ) -> Result<()> {
     let answer = ctl.client.resolve(&name, &rtype, client.as_deref()).await?;
     ctl.show(&answer, || {
-        println!(
+        outln!(
             "{} {} -> {}{}",
             answer.name,
             type_name(answer.rtype),
@@ -37,12 +37,12 @@ pub(crate) async fn resolve(
             record_table(&answer.answers);
         }
         if !answer.authority.is_empty() {
-            println!("authority:");
+            outln!("authority:");
             record_table(&answer.authority);
         }
         if explain {
             for line in &answer.explain {
-                println!("  - {line}");
+                outln!("  - {line}");
             }
         }
     })
@@ -55,7 +55,7 @@ pub(crate) async fn change(ctl: &Ctl, version: u64, wait: bool) -> Result<()> {
     } else {
         let status = ctl.client.change(version).await?;
         ctl.show(&status, || {
-            println!(
+            outln!(
                 "version {}: {:?}{}",
                 status.version,
                 status.status,

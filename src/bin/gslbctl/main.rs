@@ -10,6 +10,9 @@
 //! module (`resources`: get/create/delete, `zone`, `apply`, `inspect`: health/resolve/change,
 //! `drill`, `cluster`, `token`), `ctl` what they share, and `print` the human tables.
 
+#[macro_use]
+mod out;
+
 mod apply;
 mod cluster;
 mod ctl;
@@ -52,7 +55,12 @@ use crate::ctl::Ctl;
         gslbctl drill plan --region eu-west\n  \
         gslbctl drill start --region eu-west --for 10m --max-load 1.5\n  \
         gslbctl cluster status\n  \
-        gslbctl cluster snapshot --file gslb.backup"
+        gslbctl cluster snapshot --file gslb.backup\n\n\
+        Exit status:\n  \
+        0  success; also when the reader of the output goes away (`| head -1`)\n  \
+        1  the command failed: refused by the API, unreachable, no answer within --timeout,\n     \
+           not a gslb API, or a write not INSYNC in time\n  \
+        2  bad command line (unknown flag, missing or malformed argument)"
 )]
 struct Cli {
     /// API base URL, or several separated by commas: tried in order, moving to the next
@@ -77,7 +85,8 @@ struct Cli {
     /// Do not wait for writes to be INSYNC on every DNS node.
     #[arg(long, global = true)]
     no_wait: bool,
-    /// How long a write waits for INSYNC (e.g. 30s, 2m, 500ms).
+    /// How long a call may take, connecting and reading included, and how long a write
+    /// waits for INSYNC (e.g. 30s, 2m, 500ms).
     #[arg(long, global = true, default_value = "60s", value_parser = parse_duration)]
     timeout: Duration,
     /// What to do.
@@ -273,9 +282,13 @@ enum ClusterCommand {
     },
     /// Remove a learner (a DNS node) from the cluster and forget its member record, so
     /// writes no longer wait for it to be INSYNC. Demote a voter with set-voters first.
+    /// Refused for a node that reported recently (it is alive): stop it first, or --force.
     Remove {
         /// Its Raft id.
         id: u64,
+        /// Remove it even though it is reachable.
+        #[arg(long)]
+        force: bool,
     },
     /// Make these node ids the voters; removed voters stay as learners (remove them with
     /// `cluster remove`).
@@ -390,8 +403,24 @@ fn report(error: &anyhow::Error) {
         for field in &body.fields {
             eprintln!("  {}: {}", field.path, field.message);
         }
+        if *status == 401 {
+            eprintln!(
+                "hint: pass an API token with --token TOKEN or the GSLB_TOKEN environment variable"
+            );
+        }
     } else {
         eprintln!("error: {error:#}");
+        match error.downcast_ref::<ClientError>() {
+            Some(ClientError::NotGslb { .. } | ClientError::Decode { .. }) => {
+                eprintln!("hint: --api (or GSLB_API) must name a gslb API node, e.g. http://127.0.0.1:8053")
+            }
+            Some(ClientError::TimedOut { .. }) => {
+                eprintln!(
+                    "hint: the node may be frozen or overloaded; --timeout sets how long to wait"
+                )
+            }
+            _ => {}
+        }
     }
 }
 

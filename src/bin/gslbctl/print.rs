@@ -25,7 +25,7 @@ pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
             .enumerate()
             .map(|(index, cell)| format!("{cell:<width$}", width = widths[index]))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(headers.iter().map(|h| h.to_string()).collect());
     for row in rows {
@@ -278,7 +278,7 @@ pub(crate) fn health_table(health: &gslb_api::dto::health::HealthDto) {
             v.up, v.total, v.quorum, v.stale
         )
     };
-    println!("REGIONS");
+    outln!("REGIONS");
     print_table(
         &["ID", "STATUS", "DEEP", "ENDPOINTS UP", "VOTES", "LEASE"],
         health
@@ -301,7 +301,7 @@ pub(crate) fn health_table(health: &gslb_api::dto::health::HealthDto) {
             })
             .collect(),
     );
-    println!("\nENDPOINTS");
+    outln!("\nENDPOINTS");
     print_table(
         &["ID", "STATUS", "VOTES"],
         health
@@ -310,7 +310,7 @@ pub(crate) fn health_table(health: &gslb_api::dto::health::HealthDto) {
             .map(|e| vec![e.id.clone(), status(e.status), votes(&e.votes)])
             .collect(),
     );
-    println!("\nCHECKS");
+    outln!("\nCHECKS");
     print_table(
         &["ID", "STATUS", "VOTES", "ERRORS"],
         health
@@ -352,7 +352,7 @@ pub(crate) fn audit_table(entries: &[AuditEntryDto]) {
 
 pub(crate) fn cluster_table(status: &ClusterStatus) {
     let node = &status.node;
-    println!(
+    outln!(
         "node {}  role {}  term {}  leader {}  applied {}  version {}  {}",
         node.id,
         node.role,
@@ -364,11 +364,19 @@ pub(crate) fn cluster_table(status: &ClusterStatus) {
         status.version,
         if node.stale { "STALE" } else { "fresh" }
     );
-    println!("voters {:?}  learners {:?}", node.voters, node.learners);
+    outln!("voters {:?}  learners {:?}", node.voters, node.learners);
     if !status.members.is_empty() {
-        println!();
+        outln!();
         print_table(
-            &["ID", "ADDR", "ROLE", "RUNS", "REGION", "APPLIED"],
+            &[
+                "ID",
+                "ADDR",
+                "ROLE",
+                "RUNS",
+                "REGION",
+                "APPLIED",
+                "LAST CONTACT",
+            ],
             status
                 .members
                 .iter()
@@ -380,6 +388,11 @@ pub(crate) fn cluster_table(status: &ClusterStatus) {
                         m.roles.join(","),
                         m.region.clone().unwrap_or_else(|| "-".to_string()),
                         m.applied_index.to_string(),
+                        match m.last_contact_ms {
+                            Some(ago) if m.reachable => format!("{:.1}s ago", ago as f64 / 1000.0),
+                            Some(ago) => format!("{:.1}s ago (UNREACHABLE)", ago as f64 / 1000.0),
+                            None => "never (UNREACHABLE)".to_string(),
+                        },
                     ]
                 })
                 .collect(),

@@ -28,7 +28,7 @@ impl Ctl {
             (Kind::Zones, Some(apex)) => {
                 let zone = client.get_zone(&apex).await?;
                 self.show(&zone, || {
-                    println!(
+                    outln!(
                         "zone {}  serial {}  default ttl {}  soa {} {}",
                         zone.apex,
                         zone.soa.serial,

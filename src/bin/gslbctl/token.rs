@@ -25,11 +25,11 @@ pub(crate) async fn run(ctl: &Ctl, command: TokenCommand) -> Result<()> {
             };
             let created = ctl.client.create_token(&request).await?;
             ctl.show(&created, || {
-                println!(
+                outln!(
                     "token {} created; its secret (shown once):",
                     created.token.id
                 );
-                println!("{}", created.secret);
+                outln!("{}", created.secret);
             })?;
             ctl.after_write(created.version).await
         }

@@ -13,7 +13,7 @@ pub(crate) async fn run(ctl: &Ctl, command: ZoneCommand) -> Result<()> {
     match command {
         ZoneCommand::Import { file, zone } => ctl.zone_import(&file, zone).await,
         ZoneCommand::Export { zone } => {
-            print!("{}", ctl.client.export_zone(&zone).await?);
+            out!("{}", ctl.client.export_zone(&zone).await?);
             Ok(())
         }
     }
