@@ -186,6 +186,8 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
         udp_dropped = count(&stats.udp_dropped),
         tcp_accepted = count(&stats.tcp_accepted),
         tcp_refused = count(&stats.tcp_refused),
+        tcp_evicted = count(&stats.tcp_evicted),
+        tcp_slow_closed = count(&stats.tcp_slow_closed),
         tcp_queries = count(&stats.tcp_queries),
         proxy_untrusted_dropped = count(&stats.proxy_untrusted_dropped),
         tcp_connections_cut = left,

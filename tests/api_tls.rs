@@ -335,7 +335,7 @@ fn a_cluster_with_tls_replicates_and_refuses_untrusted_clients() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
-        stderr.contains("cannot reach") && stderr.contains("certificate"),
+        stderr.contains("cannot connect") && stderr.contains("certificate"),
         "gslbctl should say the certificate is not trusted: {stderr}"
     );
     let output = Command::new(GSLBCTL)

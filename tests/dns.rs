@@ -336,7 +336,8 @@ fn rfc7766_6_2_3_max_queries_per_connection() {
     assert!(closed_by_peer(&mut stream), "closed after the third");
 }
 
-/// Connections beyond `max_connections` are closed at once; the ones inside are served.
+/// When `max_connections` are open, the connection idle the longest is closed to admit a
+/// new one (RFC 7766 §6.2.3), and the new one is served.
 #[test]
 fn rfc7766_6_2_3_max_connections() {
     let server = Server::start_with("", "[dns.tcp]\nmax_connections = 1\n");
@@ -347,11 +348,13 @@ fn rfc7766_6_2_3_max_connections() {
     );
     assert!(read_framed(&mut first).is_some());
     let mut second = tcp_connect(server.address);
-    let _ = std::io::Write::write_all(
+    send_all(
         &mut second,
         &framed(&query_packet(2, 0, "www.example.test", codes::A, codes::IN)),
     );
-    assert!(closed_by_peer(&mut second));
+    let reply = read_framed(&mut second).expect("the new connection is served");
+    assert_eq!(reply_header(&reply).id, 2);
+    assert!(closed_by_peer(&mut first), "the idle one was closed for it");
 }
 
 fn proxy_server(trusted: &str) -> Server {

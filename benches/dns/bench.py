@@ -658,11 +658,12 @@ file = "bench.test.zone"
     return [exe, "-q", "--workers", "1", "-c", d + "/hickory.toml", "-z", d, "-p", str(port)], None
 
 
-def gslb_config(d, zone, port):
+def gslb_config(d, zone, port, dns_extra=""):
     """The gslb entry: a config serving the zone with one UDP worker.
 
     Kept in one function so the harness follows the config format as it
-    changes (deploy/examples/*.toml, src/config.rs).
+    changes (deploy/examples/*.toml, src/config.rs). `dns_extra` is appended
+    (more [dns.*] tables: the RRL variants).
     """
     path = d + "/gslb.toml"
     with open(path, "w") as f:
@@ -677,7 +678,8 @@ udp_workers = 1
 [[zones]]
 file = "{z}"
 origin = "{o}"
-""".format(a=ADDR, p=port, o=ORIGIN, z=zone))
+{x}
+""".format(a=ADDR, p=port, o=ORIGIN, z=zone, x=dns_extra))
     return path
 
 
@@ -734,6 +736,25 @@ def srv_gslb(d, zone, port, args):
     return [exe, "serve", "--config", cfg], env
 
 
+# The RRL cost variants (--workload static): every UDP reply goes through the rate
+# limiter's bucket table and passes (a rate no bucket reaches, so what is measured is the
+# bookkeeping, not cheaper drops), against the limiter switched off. The 20,000-query
+# file spreads the load over many (network, class, name) buckets as many sources would.
+RRL_PASS = "[dns.rrl]\nrate = 1000000\n"
+RRL_OFF = "[dns.rrl]\nrate = 0\n"
+
+
+def srv_gslb_rrl(extra):
+    def start(d, zone, port, args):
+        exe = args.gslb_bin
+        if not os.path.exists(exe):
+            return None, "%s missing (cargo build --release -p gslb)" % exe
+        cfg = gslb_config(d, zone, port, extra)
+        env = dict(os.environ, RUST_LOG=os.environ.get("GSLB_BENCH_LOG", "warn"))
+        return [exe, "serve", "--config", cfg], env
+    return start
+
+
 SERVERS = [  # name, start function, base port
     ("gslb", srv_gslb, 15350),
     ("knot", srv_knot, 15351),
@@ -741,6 +762,8 @@ SERVERS = [  # name, start function, base port
     ("gdnsd", srv_gdnsd, 15353),
     ("pdns", srv_pdns, 15354),
     ("hickory", srv_hickory, 15355),
+    ("gslb-rrl-on", srv_gslb_rrl(RRL_PASS), 15356),
+    ("gslb-rrl-off", srv_gslb_rrl(RRL_OFF), 15357),
 ]
 
 
@@ -937,8 +960,8 @@ def main():
     args = ap.parse_args()
     args.seconds = max(1, min(args.seconds, 30))
     if args.servers is None:
-        args.servers = ",".join(s[0] for s in SERVERS) if args.workload == "static" \
-            else "gslb,gdnsd,pdns"
+        args.servers = ",".join(s[0] for s in SERVERS if not s[0].startswith("gslb-rrl")) \
+            if args.workload == "static" else "gslb,gdnsd,pdns"
 
     if not shutil.which("dnsperf") or not shutil.which("taskset"):
         sys.exit("dnsperf and taskset are needed: benches/dns/install-peers.sh")

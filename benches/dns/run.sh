@@ -9,6 +9,8 @@
 #   benches/dns/run.sh --workload weighted     # GSLB weighted vs gdnsd weighted, PowerDNS LUA
 #   benches/dns/run.sh --workload geo          # GSLB geo + ECS per query vs gdnsd geoip, LUA
 #   benches/dns/run.sh --workload geo --servers gslb,gdnsd --rounds 3   # medians of 3 rounds
+#   benches/dns/run.sh --servers gslb-rrl-on,gslb-rrl-off --rate 100000 --seconds 5 \
+#       --no-saturation                        # server CPU per query with RRL on vs off
 #
 # Everything runs on 127.0.0.1 only; servers are pinned to CPU 0, dnsperf to
 # CPU 1 (taskset); all servers are killed when it exits. See bench.py --help.

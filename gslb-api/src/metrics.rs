@@ -122,6 +122,22 @@ struct ReplyLabels {
     rcode: &'static str,
 }
 
+/// Labels of response rate limiting decisions.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RrlLabels {
+    /// The reply's class: `answer`, `nodata`, `nxdomain`, `referral`, `error`.
+    class: &'static str,
+    /// What RRL did: `pass`, `slip` (sent truncated), `drop`, `exempt`, ...
+    action: &'static str,
+}
+
+/// Labels of DNS Cookie verdicts.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CookieLabels {
+    /// What the query's COOKIE option was judged.
+    verdict: &'static str,
+}
+
 /// Labels of DNS replies by query type.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QtypeLabels {
@@ -262,6 +278,24 @@ impl Collector for DnsCollector {
                         (labels, count)
                     })
             }),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_rrl",
+            "UDP replies by class and what response rate limiting did with them",
+            snapshot
+                .rrl
+                .iter()
+                .map(|&(class, action, count)| (RrlLabels { class, action }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_cookies",
+            "queries by the verdict on their DNS Cookie (RFC 7873)",
+            snapshot
+                .cookies
+                .iter()
+                .map(|&(verdict, count)| (CookieLabels { verdict }, count)),
         )?;
         encode_counters(
             &mut encoder,

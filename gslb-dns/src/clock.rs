@@ -1,9 +1,9 @@
 //! The coarse real-time clock GSLB answers read: one `clock_gettime(CLOCK_REALTIME_COARSE)`.
 //!
-//! A leaf module of its own so the plan (which reads it at most once per query)
-//! does not reach into `net` for it: `plan` and `net` each depend on this leaf, not on each
-//! other. The one `unsafe` block outside `net/sys.rs`; it passes the kernel a pointer to a
-//! local `timespec`.
+//! A leaf module of its own so the plan (GSLB decisions) and the responder (RRL's second,
+//! cookies' timestamp) read it without reaching into `net`: `plan`, `responder` and `net`
+//! each depend on this leaf, not on each other for the time. The one `unsafe` block outside
+//! `net/sys.rs`; it passes the kernel a pointer to a local `timespec`.
 
 #![allow(unsafe_code)]
 

@@ -17,6 +17,9 @@
 //!   `evaluate_explained`): the same code answers DNS and explains answers.
 //! - `client`: client facts (ECS / PROXY / packet source, GeoIP from a MaxMind DB with
 //!   reload, a CIDR table that wins over it) and the ECS scope they justify.
+//! - `rrl`: response rate limiting (`[dns.rrl]`): a fixed table of hashed buckets per
+//!   client network, reply class and name, updated lock-free; UDP only.
+//! - `cookie`: DNS Cookies (`[dns.cookies]`): RFC 9018 server cookies (SipHash-2-4).
 //! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
 //! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
@@ -36,12 +39,14 @@ use std::net::SocketAddr;
 
 pub mod client;
 mod clock;
+pub mod cookie;
 pub mod follow;
 pub mod metrics;
 pub mod net;
 pub mod plan;
 pub mod policy;
 pub mod responder;
+pub mod rrl;
 pub mod wire;
 
 pub use follow::{

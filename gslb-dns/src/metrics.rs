@@ -2,6 +2,10 @@
 //! type, packets given no reply, and for GSLB records the decision each evaluation took (per
 //! record and type), the overrides and lapsed leases that took part, and the regions answered.
 //!
+//! Response rate limiting counts every UDP reply it looked at by class and action (pass,
+//! slip, drop), and DNS Cookies count queries by what their cookie was (client cookie only,
+//! a valid server cookie, an invalid one).
+//!
 //! Hot path: a relaxed `fetch_add` on fixed arrays indexed by small enums, in per-thread
 //! shards aligned to cache lines, so two listener threads never write the same line; no
 //! lock, no allocation. A scrape (`snapshot`) sums the shards.
@@ -22,6 +26,7 @@ use std::sync::Arc;
 use gslb_model::{DomainName, RecordType};
 
 use crate::policy::{Cause, Causes, Decision, Outcome, PolicyInputs};
+use crate::rrl::{ReplyClass, RrlAction};
 use crate::wire::{rcode, types};
 use crate::Transport;
 
@@ -43,6 +48,20 @@ pub const QTYPE_NAMES: [&str; 17] = [
 /// GSLB decision labels, in slot order (see `decision_slot`).
 pub const DECISION_NAMES: [&str; 5] =
     ["normal", "failover", "fail_open", "fail_closed", "fallback"];
+
+/// What the COOKIE option of a query was (with cookies on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookieVerdict {
+    /// Only a client cookie: a first contact.
+    ClientOnly,
+    /// A server cookie we made, still fresh: the client is exempt from RRL.
+    Valid,
+    /// A server cookie that is not ours, stale, or for another address.
+    Invalid,
+}
+
+/// Cookie verdict labels, in slot order.
+pub const COOKIE_VERDICT_NAMES: [&str; 3] = ["client_only", "valid", "invalid"];
 
 /// The most shards a metrics set keeps (threads beyond share them).
 const MAX_SHARDS: usize = 64;
@@ -123,6 +142,10 @@ struct QueryShard {
     qtypes: [AtomicU64; QTYPE_NAMES.len()],
     /// Packets given no reply (a response, or shorter than a header), by transport.
     ignored: [AtomicU64; 2],
+    /// UDP replies rate limiting looked at, by class and action.
+    rrl: [[AtomicU64; RrlAction::ALL.len()]; ReplyClass::ALL.len()],
+    /// Queries with a COOKIE option, by verdict.
+    cookies: [AtomicU64; COOKIE_VERDICT_NAMES.len()],
 }
 
 /// One thread's share of one GSLB record's counters: exactly one cache line.
@@ -320,6 +343,20 @@ impl DnsMetrics {
         line.ignored[transport_slot(transport)].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one UDP reply rate limiting decided on.
+    #[inline]
+    pub fn count_rrl(&self, shard: usize, class: ReplyClass, action: RrlAction) {
+        let line = &self.shards[shard & (self.shards.len() - 1)];
+        line.rrl[class as usize][action as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one query with a COOKIE option.
+    #[inline]
+    pub fn count_cookie(&self, shard: usize, verdict: CookieVerdict) {
+        let line = &self.shards[shard & (self.shards.len() - 1)];
+        line.cookies[verdict as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters for these records and regions (in their order), from the registry.
     pub(crate) fn gslb_counters<'a>(
         &self,
@@ -387,6 +424,23 @@ impl DnsMetrics {
                 )
             })
             .collect();
+        let mut rrl = Vec::with_capacity(ReplyClass::ALL.len() * RrlAction::ALL.len());
+        for class in ReplyClass::ALL {
+            for action in RrlAction::ALL {
+                let count = sum(&|shard| {
+                    shard.rrl[class as usize][action as usize].load(Ordering::Relaxed)
+                });
+                rrl.push((class.name(), action.name(), count));
+            }
+        }
+        let cookies = COOKIE_VERDICT_NAMES
+            .iter()
+            .enumerate()
+            .map(|(slot, name)| {
+                let count = sum(&|shard| shard.cookies[slot].load(Ordering::Relaxed));
+                (*name, count)
+            })
+            .collect();
         let mut registry = self.lock();
         registry.prune();
         let mut records: Vec<RecordSnapshot> = registry
@@ -431,6 +485,8 @@ impl DnsMetrics {
             ignored,
             records,
             regions,
+            rrl,
+            cookies,
         }
     }
 
@@ -477,6 +533,10 @@ pub struct DnsSnapshot {
     pub records: Vec<RecordSnapshot>,
     /// (region id, GSLB answers that included it), by id.
     pub regions: Vec<(String, u64)>,
+    /// (reply class, RRL action, UDP replies), every combination.
+    pub rrl: Vec<(&'static str, &'static str, u64)>,
+    /// (cookie verdict, queries), every verdict.
+    pub cookies: Vec<(&'static str, u64)>,
 }
 
 impl DnsSnapshot {
@@ -501,6 +561,32 @@ impl DnsSnapshot {
         self.records
             .iter()
             .find(|record| record.name == name && record.rtype == rtype)
+    }
+
+    /// UDP replies of `class` that rate limiting gave `action` (labels as in `ReplyClass`
+    /// and `RrlAction` names).
+    pub fn rrl(&self, class: &str, action: &str) -> u64 {
+        self.rrl
+            .iter()
+            .find(|(c, a, _)| *c == class && *a == action)
+            .map_or(0, |(_, _, count)| *count)
+    }
+
+    /// RRL actions summed over the classes.
+    pub fn rrl_total(&self, action: &str) -> u64 {
+        self.rrl
+            .iter()
+            .filter(|(_, a, _)| *a == action)
+            .map(|(_, _, count)| count)
+            .sum()
+    }
+
+    /// Queries whose cookie got `verdict`.
+    pub fn cookie(&self, verdict: &str) -> u64 {
+        self.cookies
+            .iter()
+            .find(|(name, _)| *name == verdict)
+            .map_or(0, |(_, count)| *count)
     }
 
     /// GSLB answers that included region `id`.

@@ -34,6 +34,15 @@
 //!   `id.server` and `hostname.bind` TXT when configured, REFUSED otherwise (as Knot); any
 //!   other class, names outside our zones, and AXFR/IXFR (we do not transfer zones yet)
 //!   → REFUSED without AA.
+//! - DNS Cookies (RFC 7873, server cookies per RFC 9018, `cookie`): a COOKIE option of a
+//!   malformed length → FORMERR; with cookies on, a reply to a query with a client cookie
+//!   carries it back with a fresh server cookie. A valid server cookie exempts its client
+//!   from rate limiting; a limited client that sent a cookie without a valid server cookie
+//!   gets BADCOOKIE with a fresh one instead of a truncated reply (RFC 7873 §5.2.3–5.2.4:
+//!   discard, BADCOOKIE or answer are the server's choices), so it retries with it.
+//! - Response rate limiting (`rrl`) on UDP only: after the reply is built, its class
+//!   (answer, nodata, NXDOMAIN, referral, error) and the client's network pick a bucket;
+//!   a limited reply is dropped or, every `slip`-th, cut to header + question with TC=1.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -41,8 +50,10 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::client::ClientLocator;
-use crate::metrics::{thread_shard, DnsMetrics};
+use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
+use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
+use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
     HEADER_LEN,
@@ -68,6 +79,11 @@ pub struct ResponderOptions {
     /// This node's region id: `latency` policies use the RTTs its probers measured. `None`
     /// leaves latency to a loaded client-network table (or the first child).
     pub vantage: Option<String>,
+    /// Response rate limiting on UDP (`[dns.rrl]`); off in `default()`, on in the node
+    /// config's defaults.
+    pub rrl: RrlSettings,
+    /// DNS Cookies (`[dns.cookies]`); off in `default()`, on in the node config's defaults.
+    pub cookies: CookieSettings,
 }
 
 impl Default for ResponderOptions {
@@ -78,6 +94,8 @@ impl Default for ResponderOptions {
             hostname_bind: None,
             max_udp_payload: DEFAULT_MAX_UDP_PAYLOAD,
             vantage: None,
+            rrl: RrlSettings::off(),
+            cookies: CookieSettings::default(),
         }
     }
 }
@@ -94,6 +112,8 @@ pub struct ResponderBatch {
     parsed: ParsedQuery,
     /// The metrics shard of the answering thread.
     shard: usize,
+    /// Unix seconds (coarse clock) when the batch began: RRL's second, cookies' timestamp.
+    now_secs: u64,
 }
 
 impl std::fmt::Debug for ResponderBatch {
@@ -121,6 +141,27 @@ pub struct Responder {
     /// The version of each plan installed, for whoever must know what this responder
     /// answers from (a DNS node reports it as applied, so INSYNC means "answered").
     installed: tokio::sync::watch::Sender<u64>,
+    /// The RRL bucket table; `None` when RRL is off.
+    limiter: Option<RateLimiter>,
+}
+
+/// What became of one packet.
+enum Outcome {
+    /// A reply with this RCODE to a question of this type (`None`: unreadable).
+    Replied(u16, Option<u16>),
+    /// No reply: a response, or shorter than a header.
+    Ignored,
+    /// No reply: rate limiting dropped it (already counted).
+    Limited,
+}
+
+/// What the cookie of one query decided.
+#[derive(Clone, Copy)]
+struct CookieReply {
+    /// The client's server cookie was one of ours and fresh: exempt from RRL.
+    valid: bool,
+    /// Client cookie | fresh server cookie, for the reply's OPT.
+    bytes: [u8; CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN],
 }
 
 impl Default for Responder {
@@ -135,6 +176,7 @@ impl Responder {
         let metrics = Arc::new(DnsMetrics::new());
         plan.attach_counters(&metrics);
         let installed = tokio::sync::watch::Sender::new(plan.version());
+        let limiter = RateLimiter::new(options.rrl.clone());
         Responder {
             plan: ArcSwap::from_pointee(plan),
             options,
@@ -142,6 +184,7 @@ impl Responder {
             clock: None,
             metrics,
             installed,
+            limiter,
         }
     }
 
@@ -232,6 +275,7 @@ impl Responder {
             ),
             parsed: ParsedQuery::default(),
             shard: thread_shard(),
+            now_secs: crate::clock::coarse_unix_millis() / 1000,
         }
     }
 
@@ -245,37 +289,38 @@ impl Responder {
     ) -> bool {
         let shard = batch.shard;
         match self.reply(batch, query, context, out) {
-            Some((code, qtype)) => {
+            Outcome::Replied(code, qtype) => {
                 self.metrics
                     .count_reply(shard, context.transport, code, qtype);
                 true
             }
-            None => {
+            Outcome::Ignored => {
                 self.metrics.count_ignored(shard, context.transport);
                 false
             }
+            Outcome::Limited => false,
         }
     }
 
-    /// `respond`'s work: writes the reply and returns its RCODE and the query type (`None`
-    /// when the question could not be read), or `None` for no reply.
+    /// `respond`'s work: writes the reply and says what became of the packet.
     fn reply(
         &self,
         batch: &mut ResponderBatch,
         query: &[u8],
         context: &QueryContext,
         out: &mut Vec<u8>,
-    ) -> Option<(u16, Option<u16>)> {
+    ) -> Outcome {
         out.clear();
         let ResponderBatch {
             plan,
             facts,
             parsed,
             shard,
+            now_secs,
         } = batch;
         match parsed.parse_into(query) {
             Ok(()) => {}
-            Err(QueryError::TooShort(_) | QueryError::Response) => return None,
+            Err(QueryError::TooShort(_) | QueryError::Response) => return Outcome::Ignored,
             Err(QueryError::NotImplemented {
                 header,
                 question_end,
@@ -293,10 +338,15 @@ impl Responder {
                         edns.dnssec_ok,
                         subnet.as_ref(),
                         0,
+                        None,
                     );
                     out[11] = 1;
                 }
-                return Some((rcode::NOTIMP, question_type(query, question_end)));
+                let class = ReplyClass::Error;
+                if self.limit_error(context, class, *now_secs, *shard, out) {
+                    return Outcome::Limited;
+                }
+                return Outcome::Replied(rcode::NOTIMP, question_type(query, question_end));
             }
             Err(QueryError::Malformed {
                 header,
@@ -304,10 +354,15 @@ impl Responder {
                 ..
             }) => {
                 write_error(query, &header, question_end, rcode::FORMERR, out);
-                return Some((rcode::FORMERR, question_type(query, question_end)));
+                let class = ReplyClass::Error;
+                if self.limit_error(context, class, *now_secs, *shard, out) {
+                    return Outcome::Limited;
+                }
+                return Outcome::Replied(rcode::FORMERR, question_type(query, question_end));
             }
         };
         out.extend_from_slice(&query[..parsed.question_end]);
+        let cookie = self.check_cookie(parsed, context, *now_secs, *shard);
 
         let (sections, scope) = match parsed.edns {
             Some(edns) if edns.version > 0 => (refusal(rcode::BADVERS), 0),
@@ -319,9 +374,132 @@ impl Responder {
                 _ => (refusal(rcode::REFUSED), 0),
             },
         };
+        let (sections, slipped) =
+            match self.limit(parsed, &sections, cookie, context, *now_secs, *shard) {
+                RrlAction::Pass => (sections, false),
+                RrlAction::Drop => return Outcome::Limited,
+                RrlAction::Slip => {
+                    out.truncate(parsed.question_end);
+                    match cookie {
+                        // A client that speaks cookies learns a fresh one (RFC 7873 §5.2.3).
+                        Some(_) => (refusal(rcode::BADCOOKIE), false),
+                        None => (
+                            Sections {
+                                answers: 0,
+                                authorities: 0,
+                                additionals: 0,
+                                optional_additional_from: None,
+                                ..sections
+                            },
+                            true,
+                        ),
+                    }
+                }
+            };
         let code = sections.rcode;
-        self.finish(parsed, sections, scope, context.transport, out);
-        Some((code, Some(parsed.qtype())))
+        let cookie_bytes = cookie.as_ref().map(|cookie| &cookie.bytes[..]);
+        self.finish(
+            parsed,
+            sections,
+            scope,
+            context.transport,
+            cookie_bytes,
+            slipped,
+            out,
+        );
+        Outcome::Replied(code, Some(parsed.qtype()))
+    }
+
+    /// Checks the query's COOKIE option (cookies on, OPT with a cookie) and makes the
+    /// reply's: the client cookie with a server cookie stamped now for this client.
+    fn check_cookie(
+        &self,
+        parsed: &ParsedQuery,
+        context: &QueryContext,
+        now_secs: u64,
+        shard: usize,
+    ) -> Option<CookieReply> {
+        let secret = self.options.cookies.secret.as_ref()?;
+        let sent = parsed.edns?.cookie?;
+        let client = context.client.ip();
+        let now = now_secs as u32;
+        let server = sent.server();
+        let valid = !server.is_empty() && secret.is_valid(&sent.client, server, client, now);
+        let verdict = match (server.is_empty(), valid) {
+            (true, _) => CookieVerdict::ClientOnly,
+            (false, true) => CookieVerdict::Valid,
+            (false, false) => CookieVerdict::Invalid,
+        };
+        self.metrics.count_cookie(shard, verdict);
+        let mut bytes = [0u8; CLIENT_COOKIE_LEN + SERVER_COOKIE_LEN];
+        bytes[..CLIENT_COOKIE_LEN].copy_from_slice(&sent.client);
+        bytes[CLIENT_COOKIE_LEN..].copy_from_slice(&secret.server_cookie(
+            &sent.client,
+            client,
+            now,
+        ));
+        Some(CookieReply { valid, bytes })
+    }
+
+    /// Rate limiting of a built reply: UDP only, not for exempt networks nor for a client
+    /// with a valid server cookie. Counts the action taken.
+    fn limit(
+        &self,
+        parsed: &ParsedQuery,
+        sections: &Sections,
+        cookie: Option<CookieReply>,
+        context: &QueryContext,
+        now_secs: u64,
+        shard: usize,
+    ) -> RrlAction {
+        let Some(limiter) = &self.limiter else {
+            return RrlAction::Pass;
+        };
+        if context.transport != Transport::Udp || cookie.is_some_and(|cookie| cookie.valid) {
+            return RrlAction::Pass;
+        }
+        let client = context.client.ip();
+        if limiter.is_exempt(client) {
+            return RrlAction::Pass;
+        }
+        let class = ReplyClass::of(
+            sections.rcode,
+            sections.authoritative,
+            sections.answers,
+            sections.authorities,
+        );
+        let action = limiter.decide(client, class, parsed.name.as_wire(), now_secs);
+        self.metrics.count_rrl(shard, class, action);
+        action
+    }
+
+    /// Rate limiting of an error reply built before the question was understood (FORMERR,
+    /// NOTIMP): true when it is dropped; a slip sets TC on the (already minimal) reply.
+    fn limit_error(
+        &self,
+        context: &QueryContext,
+        class: ReplyClass,
+        now_secs: u64,
+        shard: usize,
+        out: &mut [u8],
+    ) -> bool {
+        let Some(limiter) = &self.limiter else {
+            return false;
+        };
+        let client = context.client.ip();
+        if context.transport != Transport::Udp || limiter.is_exempt(client) {
+            return false;
+        }
+        let action = limiter.decide(client, class, &[], now_secs);
+        self.metrics.count_rrl(shard, class, action);
+        match action {
+            RrlAction::Pass => false,
+            RrlAction::Slip => {
+                out[2] |= 0x02;
+                false
+            }
+            RrlAction::Drop => true,
+        }
     }
 
     /// Answers class IN (and ANY) from the plan; also returns the ECS scope the answer
@@ -408,13 +586,17 @@ impl Responder {
             .max(MIN_UDP_PAYLOAD)
     }
 
-    /// Appends the OPT, truncates for UDP when needed, and writes the header.
+    /// Appends the OPT (with `cookie` when given), truncates for UDP when needed (or when
+    /// `slipped`: RRL cut it already), and writes the header.
+    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         parsed: &ParsedQuery,
         sections: Sections,
         scope: u8,
         transport: Transport,
+        cookie: Option<&[u8]>,
+        slipped: bool,
         out: &mut Vec<u8>,
     ) {
         let payload = parsed.edns.map(|edns| self.reply_payload(edns.udp_payload));
@@ -422,6 +604,7 @@ impl Responder {
             11 + edns
                 .client_subnet
                 .map_or(0, |subnet| 8 + subnet.address_bytes().len())
+                + cookie.map_or(0, |cookie| 4 + cookie.len())
         });
         let limit = match transport {
             Transport::Udp => payload.unwrap_or(MIN_UDP_PAYLOAD) as usize,
@@ -433,7 +616,7 @@ impl Responder {
             sections.authorities,
             sections.additionals,
         ];
-        let mut truncated = false;
+        let mut truncated = slipped;
         if out.len() + opt_len > limit {
             if let Some(from) = sections.optional_additional_from {
                 if from + opt_len <= limit {
@@ -455,6 +638,7 @@ impl Responder {
                 edns.dnssec_ok,
                 edns.client_subnet.as_ref(),
                 scope,
+                cookie,
             );
             counts[3] += 1;
         }

@@ -5,12 +5,19 @@
 //! GSLB names are in the same loop: weighted, consistent, geo by CIDR with ECS, failover,
 //! and a fail_closed record answering NODATA, evaluated per query by the policy engine.
 //!
+//! Rate limiting and DNS Cookies are on in two of the responders: one whose rate no query
+//! reaches (every reply goes through the bucket table and is sent) and one limited to one
+//! reply per second (its replies are dropped or slipped), and a third of the packets carry
+//! a COOKIE option, so hashing, checking and writing cookies is measured too.
+//!
 //! This file holds a single test so no other test thread allocates while counting; the
 //! counting allocator (`gslb_testkit`) counts only the measuring thread.
 
 mod common;
 
 use common::{context, query, rtype, sample_responder, sample_state, with_edns};
+use gslb_dns::cookie::CookieSecret;
+use gslb_dns::rrl::RawRrl;
 use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
 use gslb_model::GslbRecord;
 use gslb_testkit::{CountingAllocator, Scope};
@@ -20,7 +27,7 @@ static GLOBAL: CountingAllocator = CountingAllocator::new();
 
 /// The sample state plus regions eu and us (two endpoints each, health never reported) and
 /// GSLB records in `example.com.` that read unknown health as up.
-fn gslb_responder() -> Responder {
+fn gslb_responder(rate: u32) -> Responder {
     let mut state = sample_state(8);
     common::add_regions(&mut state, &["eu", "us"]);
     for json in [
@@ -40,7 +47,20 @@ fn gslb_responder() -> Responder {
         record.unknown_as = gslb_model::UnknownAs::Up;
         state.insert_gslb_record(record);
     }
-    let responder = Responder::new(compile_plan(&state), ResponderOptions::default());
+    let options = ResponderOptions {
+        rrl: RawRrl {
+            rate,
+            table_size: 4096,
+            ..RawRrl::default()
+        }
+        .validate()
+        .unwrap(),
+        cookies: gslb_dns::cookie::CookieSettings {
+            secret: Some(CookieSecret::from_hex("e5e973e5a6b2a43f48e7dc849e37bfcf").unwrap()),
+        },
+        ..ResponderOptions::default()
+    };
+    let responder = Responder::new(compile_plan(&state), options);
     // A replicated client-network table (`/v1/networks`) that covers the ECS subnets asked,
     // so locating through it is measured too.
     let mut networks = std::collections::BTreeMap::new();
@@ -67,7 +87,8 @@ fn gslb_responder() -> Responder {
 #[test]
 fn the_answer_path_does_not_allocate_once_warm() {
     let responder = sample_responder();
-    let gslb = gslb_responder();
+    let gslb = gslb_responder(1_000_000);
+    let limited = gslb_responder(1);
     let mut packets: Vec<Vec<u8>> = Vec::new();
     for (name, qtype) in [
         ("www.example.com.", "A"),
@@ -100,7 +121,14 @@ fn the_answer_path_does_not_allocate_once_warm() {
                 .unwrap(),
         );
         let subnet6 = Some(("2001:db8::".parse().unwrap(), 56));
-        packets.push(with_edns(plain, 512, false, subnet6).to_vec().unwrap());
+        packets.push(
+            with_edns(plain.clone(), 512, false, subnet6)
+                .to_vec()
+                .unwrap(),
+        );
+        let edns = with_edns(plain, 1232, false, None).to_vec().unwrap();
+        packets.push(with_cookie(edns.clone(), &[7; 8]));
+        packets.push(with_cookie(edns, &[7; 24]));
     }
     let mut chaos = query("version.bind.", rtype("TXT"));
     chaos.queries[0].set_query_class(hickory_proto::rr::DNSClass::CH);
@@ -117,6 +145,7 @@ fn the_answer_path_does_not_allocate_once_warm() {
         assert!(responder.respond(packet, &tcp, &mut out));
         assert!(gslb.respond(packet, &udp, &mut out));
         assert!(gslb.respond(packet, &tcp, &mut out));
+        limited.respond(packet, &udp, &mut out);
     }
     // The GSLB names really are answered by policy (weighted: two eu, or one us address).
     let weighted = query("weighted.example.com.", rtype("A")).to_vec().unwrap();
@@ -137,6 +166,7 @@ fn the_answer_path_does_not_allocate_once_warm() {
                 answered += usize::from(responder.respond(packet, &tcp, &mut out));
                 answered += usize::from(gslb.respond(packet, &udp, &mut out));
                 answered += usize::from(gslb.respond(packet, &tcp, &mut out));
+                limited.respond(packet, &udp, &mut out);
             }
         }
         answered
@@ -152,4 +182,20 @@ fn the_answer_path_does_not_allocate_once_warm() {
     assert_eq!(replies, 501 * packets.len() as u64 * 2 + 1);
     let weighted = snapshot.record("weighted.example.com.", "A").unwrap();
     assert!(weighted.decision("normal") >= 501 * 4 * 2, "{weighted:?}");
+    // RRL looked at every UDP reply, and the limited responder dropped and slipped some.
+    assert_eq!(snapshot.rrl_total("pass"), 501 * packets.len() as u64 + 1);
+    assert!(snapshot.cookie("client_only") > 0 && snapshot.cookie("invalid") > 0);
+    let limited = limited.metrics().snapshot();
+    assert!(limited.rrl_total("drop") > 0 && limited.rrl_total("slip") > 0);
+}
+
+/// `packet` (whose last record is an OPT without options) with a COOKIE option added.
+fn with_cookie(mut packet: Vec<u8>, cookie: &[u8]) -> Vec<u8> {
+    let at = packet.len() - 2;
+    assert_eq!(packet[at..], [0, 0], "the OPT must be last and empty");
+    packet[at..].copy_from_slice(&(4 + cookie.len() as u16).to_be_bytes());
+    packet.extend_from_slice(&[0, 10]);
+    packet.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+    packet.extend_from_slice(cookie);
+    packet
 }

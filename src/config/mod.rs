@@ -20,9 +20,19 @@
 //!
 //! [dns.tcp]
 //! idle_timeout = "10s"
-//! max_connections = 1024
+//! max_connections = 1024     # when full, the longest-idle connection is closed
+//! max_connections_per_source = 64
+//! message_timeout = "2s"     # a started message must complete this fast (slowloris)
 //! max_queries_per_connection = 1000
 //! max_connection_time = "2m"
+//!
+//! [dns.rrl]                  # response rate limiting on UDP (docs/operations.md)
+//! rate = 200                 # replies/s per client /24 (/56), class and name; 0 = off
+//! slip = 2                   # every 2nd limited reply is sent truncated, the rest dropped
+//! exempt = ["192.0.2.0/24"]  # never limited (big resolvers, monitoring)
+//!
+//! [dns.cookies]              # DNS Cookies (RFC 7873, RFC 9018 server cookies)
+//! secret = "…32 hex digits…" # share it across an anycast group; absent = random per start
 //!
 //! [dns.proxy]                # PROXY v2 from load balancers, UDP and TCP
 //! listen = ["127.0.0.1:5300"]

@@ -95,6 +95,12 @@ pub struct RawDns {
     pub tcp: RawTcp,
     /// `[dns.proxy]`, absent = no PROXY listener.
     pub proxy: Option<RawProxy>,
+    /// `[dns.rrl]`: response rate limiting on UDP (on by default).
+    #[serde(default)]
+    pub rrl: gslb_dns::rrl::RawRrl,
+    /// `[dns.cookies]`: DNS Cookies, RFC 9018 server cookies (on by default).
+    #[serde(default)]
+    pub cookies: gslb_dns::cookie::RawCookies,
     /// `[dns.chaos]`.
     #[serde(default)]
     pub chaos: RawChaos,
@@ -184,9 +190,15 @@ pub struct RawTcp {
     /// Close a connection silent for this long (e.g. `10s`, `500ms`).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout: Sp<String>,
-    /// Connections at once per listener; more are closed at once.
+    /// Connections at once per listener; when full the longest idle one is closed.
     #[serde(default = "default_max_connections")]
     pub max_connections: Sp<usize>,
+    /// Connections at once per source address; more are closed at once.
+    #[serde(default = "default_max_connections_per_source")]
+    pub max_connections_per_source: Sp<usize>,
+    /// A started message must be complete within this long (slowloris).
+    #[serde(default = "default_message_timeout")]
+    pub message_timeout: Sp<String>,
     /// Close after answering this many queries.
     #[serde(default = "default_max_queries_per_connection")]
     pub max_queries_per_connection: Sp<u32>,
@@ -200,6 +212,8 @@ impl Default for RawTcp {
         RawTcp {
             idle_timeout: default_idle_timeout(),
             max_connections: default_max_connections(),
+            max_connections_per_source: default_max_connections_per_source(),
+            message_timeout: default_message_timeout(),
             max_queries_per_connection: default_max_queries_per_connection(),
             max_connection_time: default_max_connection_time(),
         }
@@ -211,6 +225,12 @@ fn default_idle_timeout() -> Sp<String> {
 }
 fn default_max_connections() -> Sp<usize> {
     unspanned(1024)
+}
+fn default_max_connections_per_source() -> Sp<usize> {
+    unspanned(64)
+}
+fn default_message_timeout() -> Sp<String> {
+    unspanned("2s".to_string())
 }
 fn default_max_queries_per_connection() -> Sp<u32> {
     unspanned(1000)

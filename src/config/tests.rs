@@ -602,3 +602,26 @@ fn control_limits_take_defaults_and_name_bad_values() {
         "{problems:?}"
     );
 }
+
+/// RRL and cookies are on by default; every bad `[dns.rrl]` / `[dns.cookies]` field is
+/// named, and an unknown key in them is refused.
+#[test]
+fn rate_limiting_and_cookies_are_on_by_default_and_checked() {
+    let config = parse("[dns]\n", Path::new("node.toml")).unwrap();
+    assert_eq!(config.responder.rrl.rate, gslb_dns::rrl::DEFAULT_RATE);
+    assert!(config.responder.cookies.secret.is_some());
+    let text = "[dns]\n[dns.rrl]\nslip = 500\nexempt = [\"10.0.0.0/33\"]\n\
+                [dns.cookies]\nsecret = \"abc\"\n";
+    let problems = problems_of(text);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].contains("dns.rrl.slip: must be ≤ 100, got 500"));
+    assert!(problems[1].contains("dns.rrl.exempt[0]"));
+    assert!(problems[2].contains("dns.cookies.secret: must be 32 hexadecimal digits"));
+    let problems = problems_of("[dns]\n[dns.rrl]\nrate_limit = 5\n");
+    assert!(
+        problems[0].contains("unknown field `rate_limit`"),
+        "{problems:?}"
+    );
+    let config = parse("[dns]\n[dns.rrl]\nrate = 0\n", Path::new("node.toml")).unwrap();
+    assert_eq!(config.responder.rrl.rate, 0);
+}

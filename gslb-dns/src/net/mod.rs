@@ -34,7 +34,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -88,10 +87,19 @@ impl QueryHandler for Responder {
 /// Limits on DNS over TCP (RFC 7766 §6.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcpLimits {
-    /// Close a connection that sends nothing for this long between or within queries.
+    /// Close a connection that sends nothing for this long between queries. Shrinks under
+    /// pressure: above half of `max_connections` open it scales down with the free share,
+    /// to at most one second when full (RFC 7766 §6.2.3).
     pub idle_timeout: Duration,
-    /// Connections served at once; a connection beyond it is closed right after accept.
+    /// Connections served at once per listener; when full, the longest-idle connection is
+    /// closed to admit a new one.
     pub max_connections: usize,
+    /// Connections one source address may hold at once on a plain listener; more are
+    /// closed right after accept (PROXY listeners are exempt: their peer is a balancer).
+    pub max_connections_per_source: usize,
+    /// A message, once its first octet arrived, must be complete within this long: a
+    /// sender stuck mid-message (slowloris) is closed.
+    pub message_timeout: Duration,
     /// Close a connection after answering this many queries.
     pub max_queries_per_connection: u32,
     /// Close a connection this long after it opened, whatever it does.
@@ -103,6 +111,8 @@ impl Default for TcpLimits {
         TcpLimits {
             idle_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            max_connections_per_source: 64,
+            message_timeout: Duration::from_secs(2),
             max_queries_per_connection: 1000,
             max_connection_time: Duration::from_secs(120),
         }
@@ -207,8 +217,13 @@ pub struct ListenerStats {
     pub tcp_accepted: AtomicU64,
     /// TCP connections open now (plain and PROXY).
     pub tcp_open: AtomicU64,
-    /// TCP connections closed at once because `max_connections` were open.
+    /// TCP connections closed at once because their source held
+    /// `max_connections_per_source` already.
     pub tcp_refused: AtomicU64,
+    /// TCP connections closed because the listener was full and they were the longest idle.
+    pub tcp_evicted: AtomicU64,
+    /// TCP connections closed because a message did not complete within `message_timeout`.
+    pub tcp_slow_closed: AtomicU64,
     /// Queries read over TCP.
     pub tcp_queries: AtomicU64,
     /// Datagrams and connections on a PROXY listener from an untrusted peer.
@@ -449,7 +464,7 @@ fn start<H: QueryHandler>(
             proxy,
             handler: handler.clone(),
             limits: config.tcp.clone(),
-            connections: Arc::new(Semaphore::new(config.tcp.max_connections)),
+            connections: Arc::new(tcp::ConnectionTable::new(&config.tcp)),
             shutdown: shutdown.clone(),
             tracker: tracker.clone(),
             stats: stats.clone(),

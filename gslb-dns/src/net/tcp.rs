@@ -2,19 +2,26 @@
 //! an idle timeout, a cap on connections, on queries per connection and on a connection's
 //! lifetime; optionally behind a PROXY v2 header from a trusted balancer.
 //!
+//! Under pressure (RFC 7766 §6.2.3), the `ConnectionTable` of a listener keeps it usable:
+//! a source address holds at most `max_connections_per_source` connections; when the
+//! listener is full, the connection idle the longest is closed to admit the new one; above
+//! half full the idle timeout shrinks with the free share (to at most a second when full);
+//! and a message whose first octet arrived must complete within `message_timeout`. So idle
+//! or trickling connections from one address cannot shut others out.
+//!
 //! One task per connection reads a query, answers it and queues the reply; replies are
 //! flushed whenever no complete query is waiting, so a pipelining client gets its answers
 //! in batches and a one-at-a-time client gets each at once.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -32,7 +39,7 @@ pub(crate) struct TcpServer<H> {
     pub proxy: Option<TrustedProxies>,
     pub handler: Arc<H>,
     pub limits: TcpLimits,
-    pub connections: Arc<Semaphore>,
+    pub connections: Arc<ConnectionTable>,
     pub shutdown: CancellationToken,
     pub tracker: TaskTracker,
     pub stats: Arc<ListenerStats>,
@@ -64,10 +71,20 @@ impl<H: QueryHandler> TcpServer<H> {
                     continue;
                 }
             }
-            let Ok(permit) = self.connections.clone().try_acquire_owned() else {
-                self.stats.tcp_refused.fetch_add(1, Ordering::Relaxed);
-                drop(stream);
-                continue;
+            // Behind PROXY the peer is a balancer: its clients are not one source.
+            let source = self.proxy.is_none().then_some(peer.ip());
+            let slot = match self.connections.admit(source) {
+                Admission::Refused => {
+                    self.stats.tcp_refused.fetch_add(1, Ordering::Relaxed);
+                    drop(stream);
+                    continue;
+                }
+                Admission::Admitted { slot, evicted } => {
+                    if evicted {
+                        self.stats.tcp_evicted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    slot
+                }
             };
             self.stats.tcp_accepted.fetch_add(1, Ordering::Relaxed);
             self.stats.tcp_open.fetch_add(1, Ordering::Relaxed);
@@ -79,13 +96,20 @@ impl<H: QueryHandler> TcpServer<H> {
                 limits: self.limits.clone(),
                 shutdown: self.shutdown.clone(),
                 stats: self.stats.clone(),
+                table: self.connections.clone(),
+                slot: slot.clone(),
             };
             self.tracker.spawn(async move {
-                if let Err(error) = connection.serve(stream).await {
-                    tracing::debug!("tcp connection from {peer} ended: {error}");
+                // Eviction drops the connection's future, which closes its socket.
+                tokio::select! {
+                    _ = slot.evict.cancelled() => {
+                        tracing::trace!("tcp connection from {peer} evicted (longest idle)");
+                    }
+                    served = connection.serve(stream) => if let Err(error) = served {
+                        tracing::debug!("tcp connection from {peer} ended: {error}");
+                    },
                 }
                 stats.tcp_open.fetch_sub(1, Ordering::Relaxed);
-                drop(permit);
             });
         }
     }
@@ -99,7 +123,162 @@ struct Connection<H> {
     limits: TcpLimits,
     shutdown: CancellationToken,
     stats: Arc<ListenerStats>,
+    /// The listener's table, which sets the idle timeout from how full it is.
+    table: Arc<ConnectionTable>,
+    /// This connection's entry, whose activity time it updates; leaves the table on drop.
+    slot: Arc<Slot>,
 }
+
+impl<H> Drop for Connection<H> {
+    fn drop(&mut self) {
+        self.table.release(&self.slot);
+    }
+}
+
+/// What a listener knows of its open connections; see the module doc for the rules.
+#[derive(Debug)]
+pub(crate) struct ConnectionTable {
+    /// Open connections by slot id, and connections per source address.
+    open: Mutex<OpenConnections>,
+    /// How many `open` holds, readable without the lock (for the idle timeout).
+    n_open: AtomicUsize,
+    max_connections: usize,
+    max_per_source: usize,
+    /// Millisecond clock origin for `Slot::last_active`.
+    origin: Instant,
+}
+
+#[derive(Debug, Default)]
+struct OpenConnections {
+    slots: HashMap<u64, Arc<Slot>>,
+    per_source: HashMap<IpAddr, usize>,
+    next_id: u64,
+}
+
+/// One open connection, as its table sees it.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    id: u64,
+    /// The source counted against the per-source cap (`None` behind PROXY).
+    source: Option<IpAddr>,
+    /// Milliseconds after the table's origin when the connection last read a message.
+    last_active: AtomicU64,
+    /// Cancelled to close the connection (it was the longest idle of a full listener).
+    evict: CancellationToken,
+}
+
+/// What `ConnectionTable::admit` decided.
+pub(crate) enum Admission {
+    /// Serve the connection; `evicted` says whether another was closed to make room.
+    Admitted { slot: Arc<Slot>, evicted: bool },
+    /// Its source has `max_connections_per_source` open already.
+    Refused,
+}
+
+impl ConnectionTable {
+    pub(crate) fn new(limits: &TcpLimits) -> ConnectionTable {
+        ConnectionTable {
+            open: Mutex::new(OpenConnections::default()),
+            n_open: AtomicUsize::new(0),
+            max_connections: limits.max_connections.max(1),
+            max_per_source: limits.max_connections_per_source.max(1),
+            origin: Instant::now(),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.origin.elapsed().as_millis() as u64
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OpenConnections> {
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Admits a connection from `source` (`None`: not counted per source), closing the
+    /// longest-idle connection when the listener is full.
+    pub(crate) fn admit(&self, source: Option<IpAddr>) -> Admission {
+        let now = self.now_ms();
+        let mut open = self.lock();
+        if let Some(address) = source {
+            if open.per_source.get(&address).copied().unwrap_or(0) >= self.max_per_source {
+                return Admission::Refused;
+            }
+        }
+        let mut evicted = false;
+        if open.slots.len() >= self.max_connections {
+            let idlest = open
+                .slots
+                .values()
+                .min_by_key(|slot| slot.last_active.load(Ordering::Relaxed))
+                .cloned();
+            if let Some(idlest) = idlest {
+                idlest.evict.cancel();
+                open.forget(&idlest);
+                evicted = true;
+            }
+        }
+        let id = open.next_id;
+        open.next_id += 1;
+        let slot = Arc::new(Slot {
+            id,
+            source,
+            last_active: AtomicU64::new(now),
+            evict: CancellationToken::new(),
+        });
+        open.slots.insert(id, slot.clone());
+        if let Some(address) = source {
+            *open.per_source.entry(address).or_insert(0) += 1;
+        }
+        self.n_open.store(open.slots.len(), Ordering::Relaxed);
+        Admission::Admitted { slot, evicted }
+    }
+
+    /// Removes a closed connection (a no-op when it was evicted already).
+    fn release(&self, slot: &Slot) {
+        let mut open = self.lock();
+        open.forget(slot);
+        self.n_open.store(open.slots.len(), Ordering::Relaxed);
+    }
+
+    /// Marks `slot` active now.
+    fn touch(&self, slot: &Slot) {
+        slot.last_active.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// The idle timeout now: `configured` up to half full, then scaled by the free share,
+    /// never above one second when full.
+    fn idle_timeout(&self, configured: Duration) -> Duration {
+        let open = self.n_open.load(Ordering::Relaxed);
+        let half = self.max_connections.div_ceil(2);
+        if open <= half {
+            return configured;
+        }
+        let free = self.max_connections.saturating_sub(open);
+        let scaled = configured.mul_f64(free as f64 / half as f64);
+        scaled.max(PRESSURE_IDLE_FLOOR.min(configured))
+    }
+}
+
+impl OpenConnections {
+    fn forget(&mut self, slot: &Slot) {
+        if self.slots.remove(&slot.id).is_none() {
+            return;
+        }
+        if let Some(address) = slot.source {
+            if let Some(count) = self.per_source.get_mut(&address) {
+                *count -= 1;
+                if *count == 0 {
+                    self.per_source.remove(&address);
+                }
+            }
+        }
+    }
+}
+
+/// The idle timeout of a full listener.
+const PRESSURE_IDLE_FLOOR: Duration = Duration::from_secs(1);
 
 /// Why a connection stopped reading.
 #[derive(Debug, PartialEq, Eq)]
@@ -158,7 +337,8 @@ impl<H: QueryHandler> Connection<H> {
             if !complete_message_buffered(reader.buffer()) {
                 timed(self.write_deadline(closes_at), writer.flush()).await?;
             }
-            let idle_until = closes_at.min(Instant::now() + self.limits.idle_timeout);
+            let idle = self.table.idle_timeout(self.limits.idle_timeout);
+            let idle_until = closes_at.min(Instant::now() + idle);
             let mut prefix = [0u8; 2];
             let next = if reader.buffer().is_empty() {
                 // Idle between queries: this is where shutdown may close the connection.
@@ -177,15 +357,22 @@ impl<H: QueryHandler> Connection<H> {
             if length == 0 {
                 break;
             }
-            // The rest of the message gets its own idle timeout from its first octets.
-            let body_until = closes_at.min(Instant::now() + self.limits.idle_timeout);
+            // The rest of the message must follow promptly: a sender stuck mid-message
+            // (slowloris) is closed after `message_timeout`.
+            let body_until = closes_at.min(Instant::now() + self.limits.message_timeout);
             if query.len() < length {
                 query.resize(length, 0);
             }
             let message = &mut query[..length];
-            if completed(timeout_at(body_until, reader.read_exact(message)).await).is_err() {
-                break;
+            match timeout_at(body_until, reader.read_exact(message)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    self.stats.tcp_slow_closed.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
             }
+            self.table.touch(&self.slot);
             reply.clear();
             self.stats.tcp_queries.fetch_add(1, Ordering::Relaxed);
             if self.handler.respond(message, &context, &mut reply) {

@@ -245,30 +245,139 @@ fn tcp_idle_timeout_closes_a_silent_connection() {
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
-/// Over `max_connections`, a new connection is closed at once; a freed slot is reused.
+/// A connection from `source` (a loopback address) to `to`.
+fn tcp_connect_from(source: &str, to: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let source: SocketAddr = format!("{source}:0").parse().unwrap();
+    socket.bind(&source.into()).unwrap();
+    socket.connect(&to.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
+}
+
+/// When `max_connections` are open, a new connection is admitted and the one idle the
+/// longest is closed to make room (RFC 7766 §6.2.3).
 #[test]
-fn tcp_connections_beyond_the_limit_are_closed_at_once() {
+fn a_full_listener_closes_its_longest_idle_connection() {
     let mut config = config();
-    config.tcp.max_connections = 1;
+    config.tcp.max_connections = 2;
     let running = Running::start(config);
-    let mut first = tcp_connect(running.bound().tcp[0]);
+    let address = running.bound().tcp[0];
+    let mut first = tcp_connect(address);
     first.write_all(&framed(b"one")).unwrap();
     assert!(read_framed(&mut first).is_some(), "the first is served");
-    let mut second = tcp_connect(running.bound().tcp[0]);
-    let _ = second.write_all(&framed(b"two"));
-    assert!(closed_by_server(&mut second), "the second is closed");
+    std::thread::sleep(Duration::from_millis(20));
+    let mut second = tcp_connect(address);
+    second.write_all(&framed(b"two")).unwrap();
+    assert!(read_framed(&mut second).is_some(), "the second is served");
+    let mut third = tcp_connect(address);
+    third.write_all(&framed(b"three")).unwrap();
+    assert!(read_framed(&mut third).is_some(), "the third is served");
+    assert!(closed_by_server(&mut first), "the longest idle was closed");
+    second.write_all(&framed(b"again")).unwrap();
+    assert!(read_framed(&mut second).is_some(), "the other stays open");
+    assert_eq!(running.stats().tcp_evicted.load(Ordering::Relaxed), 1);
+}
+
+/// One source address holds at most `max_connections_per_source`; others are unaffected.
+#[test]
+fn a_source_over_its_cap_is_closed_at_once() {
+    let mut config = config();
+    config.tcp.max_connections_per_source = 2;
+    let running = Running::start(config);
+    let address = running.bound().tcp[0];
+    let mut held: Vec<TcpStream> = (0..2)
+        .map(|_| tcp_connect_from("127.0.0.2", address))
+        .collect();
+    for stream in &mut held {
+        stream.write_all(&framed(b"q")).unwrap();
+        assert!(read_framed(stream).is_some());
+    }
+    let mut over = tcp_connect_from("127.0.0.2", address);
+    let _ = over.write_all(&framed(b"over"));
+    assert!(
+        closed_by_server(&mut over),
+        "the third from 127.0.0.2 is closed"
+    );
+    let mut other = tcp_connect_from("127.0.0.3", address);
+    other.write_all(&framed(b"other")).unwrap();
+    assert!(read_framed(&mut other).is_some(), "127.0.0.3 is served");
     assert_eq!(running.stats().tcp_refused.load(Ordering::Relaxed), 1);
-    drop(first);
-    // The slot frees once the server sees the first close; retry until it does.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let mut third = tcp_connect(running.bound().tcp[0]);
-        let _ = third.write_all(&framed(b"three"));
-        if read_framed(&mut third).is_some() {
+}
+
+/// 1,024 idle connections from 127.0.0.2 do not stop a query from 127.0.0.3 being
+/// answered within a second: with the default limits (the per-source cap refuses most of
+/// them), and with the per-source cap lifted (the full listener closes the longest idle).
+#[test]
+fn idle_connections_from_one_address_do_not_shut_out_another() {
+    for per_source in [TcpLimits::default().max_connections_per_source, 1024] {
+        let mut config = config();
+        config.tcp.max_connections_per_source = per_source;
+        let running = Running::start(config);
+        let address = running.bound().tcp[0];
+        let idle: Vec<TcpStream> = (0..1024)
+            .map(|_| tcp_connect_from("127.0.0.2", address))
+            .collect();
+        // Wait until the server took them all in (accepted, refused or evicted).
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let stats = running.stats();
+        while stats.tcp_accepted.load(Ordering::Relaxed) + stats.tcp_refused.load(Ordering::Relaxed)
+            < 1024
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the server accepts the idle connections"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let started = Instant::now();
+        let mut other = tcp_connect_from("127.0.0.3", address);
+        other.write_all(&framed(b"hello")).unwrap();
+        let reply = read_framed(&mut other).expect("127.0.0.3 is answered");
+        assert!(reply.starts_with(b"hello|127.0.0.3:"));
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "answered after {took:?} (per source {per_source})"
+        );
+        drop(idle);
+    }
+}
+
+/// A sender that starts a message and then trickles (or stops) is closed after
+/// `message_timeout`, though each octet comes well within the idle timeout.
+#[test]
+fn a_sender_stuck_mid_message_is_closed_after_the_deadline() {
+    let mut config = config();
+    config.tcp.message_timeout = Duration::from_millis(400);
+    let running = Running::start(config);
+    let mut stream = tcp_connect(running.bound().tcp[0]);
+    let started = Instant::now();
+    stream.write_all(&[0, 10, b'a']).unwrap();
+    let mut closed = false;
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(150));
+        if stream.write_all(b"b").is_err() {
+            closed = true;
             break;
         }
-        assert!(Instant::now() < deadline, "a freed slot is reused");
     }
+    stream
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    assert!(
+        closed || closed_by_server(&mut stream),
+        "the slow sender is closed"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(running.stats().tcp_slow_closed.load(Ordering::Relaxed), 1);
 }
 
 fn proxy_config(trusted: &str) -> ListenerConfig {

@@ -9,8 +9,8 @@ pub mod query;
 
 pub use name::{NameParseError, QueryName, MAX_NAME_LEN};
 pub use query::{
-    ClientSubnet, EdnsRequest, ParsedQuery, QueryError, QueryHeader, HEADER_LEN,
-    OPTION_CLIENT_SUBNET, TYPE_OPT,
+    ClientSubnet, CookieOption, EdnsRequest, ParsedQuery, QueryError, QueryHeader, HEADER_LEN,
+    OPTION_CLIENT_SUBNET, OPTION_COOKIE, TYPE_OPT,
 };
 
 /// RCODE values this server sends (RFC 1035 §4.1.1, RFC 6891 §9).
@@ -29,6 +29,8 @@ pub mod rcode {
     pub const REFUSED: u16 = 5;
     /// EDNS version not supported (extended RCODE, needs an OPT).
     pub const BADVERS: u16 = 16;
+    /// A bad or missing server cookie (RFC 7873 §8, extended RCODE, needs an OPT).
+    pub const BADCOOKIE: u16 = 23;
 }
 
 /// Record types and classes the answer path names.
@@ -101,7 +103,8 @@ pub fn patch_header(out: &mut [u8], query: &QueryHeader, flags: ReplyFlags, coun
 
 /// Appends the reply OPT record (RFC 6891 §6.1.2): our payload size, version 0, the DO bit
 /// copied, the upper RCODE bits, and the client subnet echoed with SCOPE = `scope`
-/// (RFC 7871 §7.2.1: FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as sent).
+/// (RFC 7871 §7.2.1: FAMILY, SOURCE PREFIX-LENGTH and ADDRESS as sent), then the COOKIE
+/// option (client | server cookie, RFC 7873 §4) when one is given.
 pub fn write_opt(
     out: &mut Vec<u8>,
     payload: u16,
@@ -109,6 +112,7 @@ pub fn write_opt(
     dnssec_ok: bool,
     subnet: Option<&ClientSubnet>,
     scope: u8,
+    cookie: Option<&[u8]>,
 ) {
     out.push(0);
     out.extend_from_slice(&TYPE_OPT.to_be_bytes());
@@ -117,18 +121,23 @@ pub fn write_opt(
     out.push(0);
     out.push(if dnssec_ok { 0x80 } else { 0 });
     out.push(0);
-    match subnet {
-        None => out.extend_from_slice(&[0, 0]),
-        Some(subnet) => {
-            let address = subnet.address_bytes();
-            let option_len = 4 + address.len() as u16;
-            out.extend_from_slice(&(4 + option_len).to_be_bytes());
-            out.extend_from_slice(&OPTION_CLIENT_SUBNET.to_be_bytes());
-            out.extend_from_slice(&option_len.to_be_bytes());
-            out.extend_from_slice(&subnet.family.to_be_bytes());
-            out.push(subnet.source_prefix);
-            out.push(scope);
-            out.extend_from_slice(address);
-        }
+    let rdlength_at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    if let Some(subnet) = subnet {
+        let address = subnet.address_bytes();
+        let option_len = 4 + address.len() as u16;
+        out.extend_from_slice(&OPTION_CLIENT_SUBNET.to_be_bytes());
+        out.extend_from_slice(&option_len.to_be_bytes());
+        out.extend_from_slice(&subnet.family.to_be_bytes());
+        out.push(subnet.source_prefix);
+        out.push(scope);
+        out.extend_from_slice(address);
     }
+    if let Some(cookie) = cookie {
+        out.extend_from_slice(&OPTION_COOKIE.to_be_bytes());
+        out.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+        out.extend_from_slice(cookie);
+    }
+    let rdlength = (out.len() - rdlength_at - 2) as u16;
+    out[rdlength_at..rdlength_at + 2].copy_from_slice(&rdlength.to_be_bytes());
 }

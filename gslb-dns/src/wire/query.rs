@@ -15,6 +15,8 @@ pub const HEADER_LEN: usize = 12;
 pub const TYPE_OPT: u16 = 41;
 /// EDNS option code of Client Subnet (RFC 7871 §6).
 pub const OPTION_CLIENT_SUBNET: u16 = 8;
+/// EDNS option code of COOKIE (RFC 7873 §4).
+pub const OPTION_COOKIE: u16 = 10;
 
 /// The header bits of a query that a reply copies or reacts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -113,6 +115,46 @@ impl ClientSubnet {
     }
 }
 
+/// A COOKIE option as the client sent it (RFC 7873 §4), its length already checked: an
+/// 8-octet client cookie and, when the client has one, an 8 to 32-octet server cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CookieOption {
+    /// The client cookie.
+    pub client: [u8; 8],
+    /// The server cookie octets (the first `server_len`).
+    server: [u8; 32],
+    /// Octets used in `server`; 0 when the client sent only its own cookie.
+    server_len: u8,
+}
+
+impl CookieOption {
+    /// The server cookie the client returned (empty when it sent none).
+    pub fn server(&self) -> &[u8] {
+        &self.server[..self.server_len as usize]
+    }
+
+    /// Reads the option data; lengths RFC 7873 §5.2.2 calls malformed are an error.
+    fn parse(data: &[u8]) -> Result<CookieOption, &'static str> {
+        if data.len() < 8 {
+            return Err("cookie option shorter than a client cookie");
+        }
+        if data.len() > 40 {
+            return Err("cookie option longer than 40 octets");
+        }
+        if (9..16).contains(&data.len()) {
+            return Err("server cookie shorter than 8 octets");
+        }
+        let mut cookie = CookieOption {
+            client: [0; 8],
+            server: [0; 32],
+            server_len: (data.len() - 8) as u8,
+        };
+        cookie.client.copy_from_slice(&data[..8]);
+        cookie.server[..data.len() - 8].copy_from_slice(&data[8..]);
+        Ok(cookie)
+    }
+}
+
 /// What the OPT record of a query said (RFC 6891 §6.1.2–6.1.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EdnsRequest {
@@ -124,6 +166,8 @@ pub struct EdnsRequest {
     pub dnssec_ok: bool,
     /// The client subnet option, if one was sent.
     pub client_subnet: Option<ClientSubnet>,
+    /// The first COOKIE option, if one was sent (RFC 7873 §5.2: later ones are ignored).
+    pub cookie: Option<CookieOption>,
 }
 
 /// One query read in place from a packet.
@@ -362,6 +406,7 @@ impl ParsedQuery {
         let dnssec_ok = fixed[6] & 0x80 != 0;
         let mut options = &fixed[10..];
         let mut client_subnet = None;
+        let mut cookie = None;
         while !options.is_empty() {
             if options.len() < 4 {
                 return Err("truncated edns option");
@@ -376,6 +421,8 @@ impl ParsedQuery {
                     return Err("more than one client subnet option");
                 }
                 client_subnet = Some(ClientSubnet::parse(data)?);
+            } else if code == OPTION_COOKIE && cookie.is_none() {
+                cookie = Some(CookieOption::parse(data)?);
             }
             options = &options[4 + len..];
         }
@@ -384,6 +431,7 @@ impl ParsedQuery {
             version,
             dnssec_ok,
             client_subnet,
+            cookie,
         })
     }
 }

@@ -53,6 +53,15 @@ pub(crate) fn dns_section(
         );
     }
     responder.max_udp_payload = payload;
+    match (dns.rrl.validate(), dns.cookies.validate()) {
+        (Ok(rrl), Ok(cookies)) => (responder.rrl, responder.cookies) = (rrl, cookies),
+        (rrl, cookies) => rrl
+            .err()
+            .into_iter()
+            .flatten()
+            .chain(cookies.err())
+            .for_each(|(field, message)| problems.push_at(None, field, message)),
+    }
     listeners.drain_timeout = duration(&dns.drain_timeout, "dns.drain_timeout", problems);
     listeners.tcp = tcp_limits(&dns.tcp, problems);
     if let Some(proxy) = &dns.proxy {
@@ -132,6 +141,8 @@ fn tcp_limits(raw: &RawTcp, problems: &mut Problems<'_>) -> TcpLimits {
     let limits = TcpLimits {
         idle_timeout: duration(&raw.idle_timeout, "dns.tcp.idle_timeout", problems),
         max_connections: *raw.max_connections.get_ref(),
+        max_connections_per_source: *raw.max_connections_per_source.get_ref(),
+        message_timeout: duration(&raw.message_timeout, "dns.tcp.message_timeout", problems),
         max_queries_per_connection: *raw.max_queries_per_connection.get_ref(),
         max_connection_time: duration(
             &raw.max_connection_time,
@@ -143,6 +154,13 @@ fn tcp_limits(raw: &RawTcp, problems: &mut Problems<'_>) -> TcpLimits {
         problems.push(
             raw.max_connections.span(),
             "dns.tcp.max_connections",
+            "must be > 0, got 0",
+        );
+    }
+    if limits.max_connections_per_source == 0 {
+        problems.push(
+            raw.max_connections_per_source.span(),
+            "dns.tcp.max_connections_per_source",
             "must be > 0, got 0",
         );
     }
@@ -163,6 +181,11 @@ fn tcp_limits(raw: &RawTcp, problems: &mut Problems<'_>) -> TcpLimits {
             limits.max_connection_time,
             "dns.tcp.max_connection_time",
             raw.max_connection_time.span(),
+        ),
+        (
+            limits.message_timeout,
+            "dns.tcp.message_timeout",
+            raw.message_timeout.span(),
         ),
     ] {
         if value.is_zero() && !problems.found.iter().any(|problem| problem.field == field) {
