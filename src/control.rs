@@ -91,19 +91,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let responder = dns_metrics
         .as_ref()
         .map(|metrics| Arc::new(build_responder(&config).with_metrics(metrics.clone())));
-    let mut options = NodeOptions::new(
-        control.node_id,
-        control.data_dir.clone(),
-        advertise.clone(),
-        control.cluster_secret.clone(),
-    );
-    options.raft = control.raft.clone();
-    options.report_applied = config.dns;
-    // A DNS node reports the plans it answers from, so INSYNC means "answered".
-    options.report_source = responder.as_ref().map(|r| r.installed_versions());
-    options.peer_tls = control.peer_tls.clone();
-    // A learner holds nothing the voters lack: damaged storage is moved aside and re-synced.
-    options.resync_damaged = control.role == ControlRole::Learner;
+    let options = node_options(&config, &control, &advertise, responder.as_deref());
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
@@ -114,21 +102,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     // Set once the DNS listeners answer, cleared on SIGTERM: what /readyz reports.
     let dns_serving = config.dns.then(|| Arc::new(AtomicBool::new(false)));
     let http_stop = CancellationToken::new();
-    let api_options = ApiOptions {
-        dns_serving: dns_serving.clone(),
-        dns_metrics,
-        bootstrap_token: control.api_token.clone(),
-        stale_after: control.stale_after,
-        metrics_open: control.metrics_open,
-        // `/v1/resolve` places clients as this node's DNS role would.
-        locator: ClientLocator::new(config.geo.networks.clone(), config.geo.database.clone()),
-        peer_tls: control.peer_tls.clone(),
-        listener: control.limits.listener,
-        max_body_bytes: control.limits.max_body_bytes,
-        auth_failure_burst: control.limits.auth_failure_burst,
-        auth_failures_per_minute: control.limits.auth_failures_per_minute,
-        ..ApiOptions::default()
-    };
+    let api_options = api_options(&config, &control, dns_serving.clone(), dns_metrics);
     let (http, cert_reloader) = spawn_http(listener, &control, &node, api_options, &http_stop);
 
     // Every node watches drills; only the leader's supervisor acts.
@@ -222,6 +196,55 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     stopped.map(|_| ())
+}
+
+/// The Raft node's options from the config: a DNS node reports the plans its `responder`
+/// answers from, a learner re-syncs damaged storage.
+fn node_options(
+    config: &NodeConfig,
+    control: &ControlConfig,
+    advertise: &str,
+    responder: Option<&Responder>,
+) -> NodeOptions {
+    let mut options = NodeOptions::new(
+        control.node_id,
+        control.data_dir.clone(),
+        advertise.to_string(),
+        control.cluster_secret.clone(),
+    );
+    options.raft = control.raft.clone();
+    options.report_applied = config.dns;
+    // A DNS node reports the plans it answers from, so INSYNC means "answered".
+    options.report_source = responder.map(|r| r.installed_versions());
+    options.peer_tls = control.peer_tls.clone();
+    // A learner holds nothing the voters lack: damaged storage is moved aside and re-synced.
+    options.resync_damaged = control.role == ControlRole::Learner;
+    options
+}
+
+/// The REST API's options from the config; `dns_serving` and `dns_metrics` are the DNS
+/// role's readiness flag and counters (`None` on a node without DNS).
+fn api_options(
+    config: &NodeConfig,
+    control: &ControlConfig,
+    dns_serving: Option<Arc<AtomicBool>>,
+    dns_metrics: Option<Arc<gslb_dns::DnsMetrics>>,
+) -> ApiOptions {
+    ApiOptions {
+        dns_serving,
+        dns_metrics,
+        bootstrap_token: control.api_token.clone(),
+        stale_after: control.stale_after,
+        metrics_open: control.metrics_open,
+        // `/v1/resolve` places clients as this node's DNS role would.
+        locator: ClientLocator::new(config.geo.networks.clone(), config.geo.database.clone()),
+        peer_tls: control.peer_tls.clone(),
+        listener: control.limits.listener,
+        max_body_bytes: control.limits.max_body_bytes,
+        auth_failure_burst: control.limits.auth_failure_burst,
+        auth_failures_per_minute: control.limits.auth_failures_per_minute,
+        ..ApiOptions::default()
+    }
 }
 
 /// Logs why the node stops; the storage failure's reason, if that was it.

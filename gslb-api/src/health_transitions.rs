@@ -21,8 +21,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
-use crate::metrics::ApiMetrics;
-
 /// The longest wait without a new version before health is derived again, whatever
 /// `next_staleness` says (a backstop; health changes without a version only as votes age).
 const BACKSTOP: Duration = Duration::from_secs(5);
@@ -147,25 +145,27 @@ impl TransitionCounters {
     }
 }
 
-/// Counts `node`'s health transitions into `metrics` until the node or the metrics are gone.
-pub async fn follow_transitions(node: WeakNodeHandle, metrics: Weak<ApiMetrics>) {
+/// Counts `node`'s health transitions into `counters` until the node or the counters are
+/// gone. Takes the counters, not `ApiMetrics`, so this module does not depend on `metrics`
+/// (which reads `TransitionCounters` from here).
+pub async fn follow_transitions(node: WeakNodeHandle, counters: Weak<TransitionCounters>) {
     let Some(mut watch) = node.upgrade().map(|node| node.state_watch()) else {
         return;
     };
     let mut last = LastStatuses::default();
     loop {
-        let (Some(node), Some(metrics)) = (node.upgrade(), metrics.upgrade()) else {
+        let (Some(node), Some(counters)) = (node.upgrade(), counters.upgrade()) else {
             return;
         };
         let state = Arc::clone(&watch.borrow_and_update());
         let now = crate::health_now(&node);
         let view = state.health_view(now);
-        metrics.transitions().count(&mut last, &view);
+        counters.count(&mut last, &view);
         let wake = next_staleness(&state, now)
             .map(|at| Duration::from_millis(at - now))
             .unwrap_or(BACKSTOP)
             .min(BACKSTOP);
-        drop((node, metrics, state));
+        drop((node, counters, state));
         tokio::select! {
             changed = watch.changed() => if changed.is_err() { return },
             _ = tokio::time::sleep(wake) => {}

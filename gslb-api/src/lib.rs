@@ -485,7 +485,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
     if tokio::runtime::Handle::try_current().is_ok() {
         tokio::spawn(health_transitions::follow_transitions(
             context.node.downgrade(),
-            Arc::downgrade(&context.metrics),
+            Arc::downgrade(context.metrics.transitions()),
         ));
     }
     let auth_layer = middleware::from_fn_with_state(context.clone(), auth::require_token);

@@ -504,7 +504,7 @@ pub struct ApiMetrics {
     /// `gslb_observations_total`: observations this node received, by vantage and result.
     observations: Family<ObservationLabels, Counter>,
     /// `gslb_{check,endpoint,region}_transitions_total`, counted by `follow_transitions`.
-    transitions: TransitionCounters,
+    transitions: Arc<TransitionCounters>,
 }
 
 impl Default for ApiMetrics {
@@ -587,7 +587,7 @@ impl ApiMetrics {
             "observations probers reported to this node, by vantage and result",
             observations.clone(),
         );
-        let transitions = TransitionCounters::default();
+        let transitions = Arc::new(TransitionCounters::default());
         transitions.register(&mut registry);
         ApiMetrics {
             registry: Mutex::new(registry),
@@ -609,7 +609,7 @@ impl ApiMetrics {
     }
 
     /// The health transition counters.
-    pub fn transitions(&self) -> &TransitionCounters {
+    pub fn transitions(&self) -> &Arc<TransitionCounters> {
         &self.transitions
     }
 

@@ -3,14 +3,12 @@
 //! changing nothing, the atomic batch, pagination, audit, change tracking, body limits,
 //! slow clients, metrics and the OpenAPI document.
 
-mod fixture;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use fixture::*;
 use gslb_model::model::{Actor, Member, NodeRole, RaftRole};
 use gslb_model::Command;
+use gslb_testkit::cluster::api::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -3,11 +3,9 @@
 //! kind, naming both items; prune deletes dependents before what they depend on; a dry run
 //! writes nothing; faults name the document item.
 
-mod fixture;
-
-use fixture::*;
 use gslb_api::apply::{ApplyDocument, ApplyResult};
 use gslb_api::client::{Client, ClientError};
+use gslb_testkit::cluster::api::*;
 use serde_json::{json, Value};
 
 /// A document holding one item of every kind: zone `svc.test.` whole, a record set of

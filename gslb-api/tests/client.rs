@@ -2,13 +2,11 @@
 //! page, zone import and export, the atomic batch, waiting for INSYNC, and API errors that
 //! keep the server's field paths.
 
-mod fixture;
-
 use std::time::Duration;
 
-use fixture::*;
 use gslb_api::client::{Client, ClientError};
 use gslb_api::dto::{BatchRequest, ChangeDto, EndpointDto, RegionDto, ScopeDto, TokenCreate};
+use gslb_testkit::cluster::api::*;
 
 /// What does this test do: drives every typed call of `Client`, including a list longer
 /// than one page, and checks that an invalid write surfaces as `ClientError::Api` with the

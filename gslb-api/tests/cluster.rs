@@ -2,16 +2,14 @@
 //! through any node (forwarded to the leader), reads on the learner, and change tracking
 //! that waits for the learner (a DNS node) to report.
 
-mod fixture;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use fixture::*;
 use gslb_api::client::Client;
 use gslb_api::dto::{RegionDto, SyncStatus};
 use gslb_model::model::{Actor, Member, NodeRole, RaftRole};
 use gslb_model::Command;
+use gslb_testkit::cluster::api::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

@@ -131,7 +131,7 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     let metrics = responder.metrics().clone();
     let compiled = tokio::task::spawn_blocking(move || {
         let mut plan = compile_plan_from(&previous, &state, now, vantage.as_deref());
-        metrics.attach(&mut plan);
+        plan.attach_counters(&metrics);
         plan
     })
     .await;

@@ -23,7 +23,9 @@
 //! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
 //! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
-//!   PROXY v2), the only module allowed `unsafe` (socket syscalls).
+//!   PROXY v2), the only module allowed `unsafe` (socket syscalls) besides `clock`.
+//! - `clock`: the coarse real-time clock (`CLOCK_REALTIME_COARSE`) GSLB answers read; a leaf,
+//!   so `plan` reads time without reaching into `net`.
 //!
 //! Invariants: nothing here touches sled or Raft; the answer path never blocks, never awaits
 //! the control plane and does not allocate for a static name.
@@ -36,6 +38,7 @@
 use std::net::SocketAddr;
 
 pub mod client;
+mod clock;
 pub mod cookie;
 pub mod follow;
 pub mod metrics;

@@ -11,10 +11,11 @@
 //! lock, no allocation. A scrape (`snapshot`) sums the shards.
 //!
 //! Per-record and per-region counters come from a registry keyed by (name, type) and region
-//! id. A plan gets them attached before it is installed (`attach`), and a recompiled plan
-//! gets the same counters back, so a counter never goes backwards while its record exists;
-//! counters no plan holds any more (a deleted record) leave the registry at the next scrape
-//! or compile. Labels are only GSLB record names and region ids from the replicated state,
+//! id. A plan gets them attached before it is installed (`AnswerPlan::attach_counters`: the
+//! plan reaches into this module, never the other way round), and a recompiled plan gets the
+//! same counters back, so a counter never goes backwards while its record exists; counters no
+//! plan holds any more (a deleted record) leave the registry at the next scrape or compile.
+//! Labels are only GSLB record names and region ids from the replicated state,
 //! never names a client sent, so the number of series is bounded by the configuration.
 
 use std::cell::Cell;
@@ -24,7 +25,6 @@ use std::sync::Arc;
 
 use gslb_model::{DomainName, RecordType};
 
-use crate::plan::AnswerPlan;
 use crate::policy::{Cause, Causes, Decision, Outcome, PolicyInputs};
 use crate::rrl::{ReplyClass, RrlAction};
 use crate::wire::{rcode, types};
@@ -355,17 +355,6 @@ impl DnsMetrics {
     pub fn count_cookie(&self, shard: usize, verdict: CookieVerdict) {
         let line = &self.shards[shard & (self.shards.len() - 1)];
         line.cookies[verdict as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Gives `plan`'s GSLB records and regions their counters from this set (the same ones a
-    /// previous plan had for the same record or region). Cheap when already done.
-    pub fn attach(&self, plan: &mut AnswerPlan) {
-        plan.attach_counters(self);
-    }
-
-    /// Whether `plan` counts into this set.
-    pub fn is_attached(&self, plan: &AnswerPlan) -> bool {
-        plan.counters_attached(self)
     }
 
     /// The counters for these records and regions (in their order), from the registry.

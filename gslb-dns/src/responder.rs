@@ -174,7 +174,7 @@ impl Responder {
     /// A responder answering from `plan`.
     pub fn new(mut plan: AnswerPlan, options: ResponderOptions) -> Responder {
         let metrics = Arc::new(DnsMetrics::new());
-        metrics.attach(&mut plan);
+        plan.attach_counters(&metrics);
         let installed = tokio::sync::watch::Sender::new(plan.version());
         let limiter = RateLimiter::new(options.rrl.clone());
         Responder {
@@ -191,7 +191,7 @@ impl Responder {
     /// The same responder counting into `metrics` (a set the node's `/metrics` also reads).
     pub fn with_metrics(mut self, metrics: Arc<DnsMetrics>) -> Responder {
         let mut plan = AnswerPlan::clone(&self.plan.load());
-        metrics.attach(&mut plan);
+        plan.attach_counters(&metrics);
         self.plan.store(Arc::new(plan));
         self.metrics = metrics;
         self
@@ -224,11 +224,11 @@ impl Responder {
     /// A plan whose GSLB records do not count into this responder's metrics yet gets its
     /// counters first (the follower attaches them off the async threads already).
     pub fn install_plan(&self, plan: Arc<AnswerPlan>) {
-        let plan = if self.metrics.is_attached(&plan) {
+        let plan = if plan.counters_attached(&self.metrics) {
             plan
         } else {
             let mut plan = Arc::unwrap_or_clone(plan);
-            self.metrics.attach(&mut plan);
+            plan.attach_counters(&self.metrics);
             Arc::new(plan)
         };
         let version = plan.version();
@@ -275,7 +275,7 @@ impl Responder {
             ),
             parsed: ParsedQuery::default(),
             shard: thread_shard(),
-            now_secs: crate::net::coarse_unix_millis() / 1000,
+            now_secs: crate::clock::coarse_unix_millis() / 1000,
         }
     }
 

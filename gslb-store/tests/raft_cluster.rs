@@ -1,16 +1,14 @@
 //! In-process control-plane tests: real nodes over real HTTP on loopback, each with its own
 //! data directory, driven only through `NodeHandle` and `raft_router`.
 
-mod fixture;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fixture::*;
 use gslb_model::model::{Actor, ChangeStatus, Member, NodeRole, RaftRole, State};
 use gslb_model::Command;
 use gslb_store::raft::{spawn_node, MembershipError, WriteError};
+use gslb_testkit::cluster::*;
 
 fn member(id: u64, addr: &str) -> Member {
     Member {
@@ -509,7 +507,7 @@ async fn unauthenticated_rpc_is_refused_and_bad_writes_name_the_field() {
         );
     }
 
-    let mut bad = fixture::region("eu-west");
+    let mut bad = gslb_testkit::cluster::region("eu-west");
     bad.location.country = "germany".to_string();
     let error = nodes[0]
         .handle

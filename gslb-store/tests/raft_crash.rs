@@ -4,15 +4,13 @@
 //! The test binary runs itself as the child (`crash_child`, ignored unless the parent sets
 //! `GSLB_STORE_CRASH_CHILD_DIR`), so the kill is a real process kill, not a graceful stop.
 
-mod fixture;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command as Process, Stdio};
 
-use fixture::*;
 use gslb_model::model::Actor;
 use gslb_store::raft::spawn_node;
+use gslb_testkit::cluster::*;
 
 const CHILD_DIR_VAR: &str = "GSLB_STORE_CRASH_CHILD_DIR";
 

@@ -5,14 +5,12 @@
 //!
 //! Rounds per test: `GSLB_STORE_DAMAGE_ROUNDS` (default 12); a failing round prints its seed.
 
-mod fixture;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use fixture::*;
 use gslb_model::model::State;
 use gslb_store::raft::{raft_router, spawn_node, NodeError, NodeHandle, RaftSettings};
+use gslb_testkit::cluster::*;
 
 /// Writes acknowledged before the node under test is stopped.
 const WRITES: u64 = 150;

@@ -4,13 +4,11 @@
 //! The default run writes 20,000 commands (about a minute on two shared cores); set
 //! `GSLB_STORE_SOAK_WRITES=100000` for the full soak.
 
-mod fixture;
-
 use std::sync::Arc;
 
-use fixture::*;
 use gslb_model::model::Actor;
 use gslb_store::raft::RaftSettings;
+use gslb_testkit::cluster::*;
 
 /// What does this test do: a single voter takes a long stream of writes (bounded key space,
 /// 16 writers in parallel); the Raft log never holds much more than one snapshot interval,

@@ -6,8 +6,9 @@
 //!   query limits, a connection lifetime cap).
 //! - `proxy`: PROXY protocol v2 from trusted balancers, on its own UDP and TCP addresses.
 //! - `sys`: the raw syscalls. **This is the one place of the crate that may use `unsafe`**
-//!   (`#![allow(unsafe_code)]` at its top): `recvmmsg`/`sendmmsg` and the `SO_*BUFFORCE`
-//!   options exist only as `libc` calls, and batching is what makes the UDP path cheap.
+//!   (`#![allow(unsafe_code)]` at its top), but for the one `clock_gettime` of
+//!   `crate::clock`: `recvmmsg`/`sendmmsg` and the `SO_*BUFFORCE` options exist only as
+//!   `libc` calls, and batching is what makes the UDP path cheap.
 //!
 //! Entry point: `spawn_listeners(&ListenerConfig, Arc<handler>, CancellationToken)` binds
 //! everything (port 0 works: the same port is used for UDP and TCP), logs one
@@ -37,7 +38,6 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use proxy::TrustedProxies;
-pub(crate) use sys::coarse_unix_millis;
 
 use crate::{QueryContext, Responder};
 

@@ -1,7 +1,7 @@
 //! The socket syscalls std and socket2 do not offer: `recvmmsg`/`sendmmsg` batches, packet
 //! info (so wildcard sockets reply from the address queried) and the privileged
-//! buffer-size options; and the coarse real-time clock GSLB answers read. Every `unsafe`
-//! block of the crate lives here.
+//! buffer-size options. Every `unsafe` block of the crate lives here, but for the one
+//! `clock_gettime` of `crate::clock`.
 //!
 //! Why unsafe: batching many datagrams per syscall is the largest single saving on the UDP
 //! path (the kernel, not our lookup, dominates the cost per query; see
@@ -300,22 +300,6 @@ pub(crate) fn set_dont_fragment(socket: &socket2::Socket, ipv6: bool) -> io::Res
     } else {
         Err(io::Error::last_os_error())
     }
-}
-
-/// Unix time in milliseconds from `CLOCK_REALTIME_COARSE`: the time of the last scheduler
-/// tick, read from the vDSO without a TSC read (a few nanoseconds instead of ~25), with one
-/// tick of resolution (1–10 ms). 0 if the clock cannot be read.
-pub(crate) fn coarse_unix_millis() -> u64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: passes a pointer to a live timespec, which the call fills.
-    let result = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut now) };
-    if result != 0 || now.tv_sec < 0 {
-        return 0;
-    }
-    now.tv_sec as u64 * 1000 + now.tv_nsec as u64 / 1_000_000
 }
 
 /// Decodes a kernel-filled socket address.

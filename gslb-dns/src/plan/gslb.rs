@@ -30,8 +30,8 @@ use gslb_model::model::gslb_record::WhenAllDown;
 use gslb_model::{DomainName, RData, RecordType, State};
 
 use crate::client::{ClientFacts, ClientLocator, PinnedNetworks};
+use crate::clock::coarse_unix_millis;
 use crate::metrics::{DnsMetrics, GslbCounters};
-use crate::net::coarse_unix_millis;
 use crate::plan::render;
 use crate::policy::{evaluate_into, CompiledRecord, Decision, Outcome, PolicyInputs};
 use crate::wire::types;

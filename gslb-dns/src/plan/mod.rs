@@ -202,14 +202,15 @@ impl AnswerPlan {
         self.compiled_at
     }
 
-    /// Gives the GSLB records and regions their counters from `metrics` (see
-    /// `DnsMetrics::attach`).
-    pub(crate) fn attach_counters(&mut self, metrics: &DnsMetrics) {
+    /// Gives the GSLB records and regions their counters from `metrics` (the same ones a
+    /// previous plan had for the same record or region). Cheap when already done. The plan
+    /// reaches into the metrics, never the other way round, so `metrics` does not know plans.
+    pub fn attach_counters(&mut self, metrics: &DnsMetrics) {
         self.gslb.attach_counters(metrics);
     }
 
     /// Whether this plan's GSLB records count into `metrics`.
-    pub(crate) fn counters_attached(&self, metrics: &DnsMetrics) -> bool {
+    pub fn counters_attached(&self, metrics: &DnsMetrics) -> bool {
         self.gslb.counters_attached(metrics)
     }
 

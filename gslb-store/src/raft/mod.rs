@@ -8,6 +8,7 @@
 //! - `state_machine`: applies `StampedCommand`s with `command::apply`, publishes every new
 //!   `Arc<State>` on the watch channel, and keeps the newest snapshot as a file.
 //! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
+//! - `secret`: `ClusterSecret`, the shared secret `network` presents and `server` checks.
 //! - `server`: `raft_router`, the axum routes that receive RPC, guarded by the cluster secret.
 //! - `node`: `spawn_node` and `NodeHandle`, the one entry point the binary and the API use.
 //! - `reports`: DNS nodes' applied-index reports, posted to every voter and kept in memory
@@ -65,6 +66,7 @@ pub mod network;
 pub mod node;
 pub mod reports;
 pub mod restore;
+pub mod secret;
 pub mod server;
 pub mod state_machine;
 
@@ -93,8 +95,8 @@ pub use config::{RaftSettings, SettingsError};
 pub use integrity::{DamageError, APPLIED_FILE};
 pub use network::ClientTls;
 pub use node::{
-    spawn_node, ChangeStatusError, ClusterSecret, MembershipError, NodeError, NodeHandle,
-    NodeMetrics, NodeOptions, RaftState, ReadError, WeakNodeHandle, WriteError, WriteOutcome,
+    spawn_node, ChangeStatusError, MembershipError, NodeError, NodeHandle, NodeMetrics,
+    NodeOptions, RaftState, ReadError, WeakNodeHandle, WriteError, WriteOutcome,
     DEFAULT_COMMIT_TIMEOUT,
 };
 pub use reports::AppliedReport;
@@ -102,4 +104,5 @@ pub use restore::{
     has_node_data, move_node_data_aside, read_survivor, write_single_voter, RestoreError,
     SingleVoter, SurvivorState,
 };
+pub use secret::{ClusterSecret, SecretError};
 pub use server::raft_router;

@@ -23,7 +23,7 @@ use openraft::BasicNode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::raft::node::ClusterSecret;
+use crate::raft::secret::ClusterSecret;
 use crate::raft::{NodeId, TypeConfig};
 
 /// Route of append-entries RPC.

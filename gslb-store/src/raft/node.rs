@@ -11,7 +11,6 @@
 //! client reading from the node it wrote to sees its write.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
@@ -32,6 +31,7 @@ use crate::raft::network::{
 };
 use crate::raft::reports::{run_reporter, AppliedReport, AppliedReports, APPLIED_TABLE_PATH};
 use crate::raft::restore::move_node_data_aside;
+use crate::raft::secret::ClusterSecret;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 use crate::raft::{NodeId, Raft};
 use crate::watch::{state_channel, StateWatch};
@@ -53,57 +53,6 @@ const READ_YOUR_WRITE_WAIT: Duration = Duration::from_secs(5);
 const SHUTDOWN_STEP: Duration = Duration::from_secs(4);
 /// The longest `NodeHandle::shutdown` takes in all (well inside a 30 s grace period).
 pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(16);
-
-/// The shared secret every node presents on Raft routes. Its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClusterSecret(String);
-
-impl ClusterSecret {
-    /// The shortest secret accepted.
-    pub const MIN_LEN: usize = 16;
-
-    /// Wraps `secret`, refusing short ones.
-    pub fn new(secret: impl Into<String>) -> Result<ClusterSecret, NodeError> {
-        let secret = secret.into();
-        if secret.len() < Self::MIN_LEN || secret.chars().any(char::is_whitespace) {
-            return Err(NodeError::Secret(format!(
-                "cluster_secret: must be at least {} characters without whitespace, got {}",
-                Self::MIN_LEN,
-                secret.len()
-            )));
-        }
-        Ok(ClusterSecret(secret))
-    }
-
-    /// The identity of the cluster this secret belongs to (`backup::cluster_id_for`); it
-    /// never reveals the secret.
-    pub fn cluster_id(&self) -> String {
-        gslb_model::backup::cluster_id_for(&self.0)
-    }
-
-    /// The secret itself, for the `Authorization` header.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Compares a presented `Authorization` header value with `Bearer <secret>` in time that
-    /// does not depend on where they differ.
-    pub(crate) fn matches_header(&self, header: &[u8]) -> bool {
-        let expected = format!("Bearer {}", self.0);
-        let expected = expected.as_bytes();
-        let mut difference = u8::from(expected.len() != header.len());
-        for (index, byte) in expected.iter().enumerate() {
-            difference |= byte ^ header.get(index).copied().unwrap_or(0);
-        }
-        difference == 0
-    }
-}
-
-impl fmt::Debug for ClusterSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ClusterSecret(<redacted>)")
-    }
-}
 
 /// Everything needed to run one replica.
 #[derive(Debug, Clone)]
@@ -196,9 +145,6 @@ pub enum NodeError {
         /// What is wrong, naming the file.
         damage: String,
     },
-    /// The cluster secret is unusable.
-    #[error("{0}")]
-    Secret(String),
     /// openraft refused to start.
     #[error("raft node {id}: {detail}")]
     Raft {
@@ -1501,21 +1447,4 @@ fn applied_indexes(reports: &BTreeMap<NodeId, AppliedReport>) -> BTreeMap<NodeId
         .iter()
         .map(|(node, report)| (*node, report.index))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_comparison_accepts_only_the_exact_header() {
-        let secret = ClusterSecret::new("0123456789abcdef").unwrap();
-        assert!(secret.matches_header(b"Bearer 0123456789abcdef"));
-        assert!(!secret.matches_header(b"Bearer 0123456789abcdeg"));
-        assert!(!secret.matches_header(b"Bearer 0123456789abcde"));
-        assert!(!secret.matches_header(b"Bearer 0123456789abcdef0"));
-        assert!(!secret.matches_header(b""));
-        assert!(ClusterSecret::new("short").is_err());
-        assert_eq!(format!("{secret:?}"), "ClusterSecret(<redacted>)");
-    }
 }

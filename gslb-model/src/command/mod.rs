@@ -1,0 +1,386 @@
+//! `Command`, one arm per write, and `apply`, the one deterministic function that turns a
+//! committed command into the next `State`.
+//!
+//! A write travels as a `StampedCommand`: the leader adds `at` (its clock, unix millis) and the
+//! `Actor` before the entry enters the Raft log, so every replica applies exactly the same
+//! input. `validate` runs on the leader against its current state before proposing, so users
+//! get every error at once with the field at fault; `apply` checks again against the state the
+//! entry actually meets (which may have changed since) and leaves the content untouched when it
+//! rejects.
+//!
+//! Layout, each file depending only on those above it:
+//! - `mod.rs` (this file): the `Command` enum, `StampedCommand`, `CmdResult`, `ApplyError` and
+//!   the one-line `Display` written to the audit log.
+//! - `check.rs`: every check of one command against a state, with field paths; reads only.
+//! - `apply.rs`: `validate` and `apply` (a batch runs on a scratch copy, so validating a batch
+//!   is applying it there), `mutate` and the serial moves.
+//!
+//! Invariant: nothing here reads a clock, a random source, the environment or the disk.
+//! Invariant: a rejected command changes nothing; a `Batch` is applied all or nothing.
+//! Invariant: every `Put*` and `Delete*` is idempotent, so a client retrying a write whose
+//! acknowledgement was lost (leader change) cannot apply it twice in effect.
+
+mod apply;
+mod check;
+#[cfg(test)]
+mod test_support;
+
+pub use apply::{apply, validate};
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::audit::Actor;
+use crate::model::check::Check;
+use crate::model::drill::{Drill, DrillStatus, DrillUpdate};
+use crate::model::endpoint::Endpoint;
+use crate::model::gslb_record::GslbRecord;
+use crate::model::health::ObservationReport;
+use crate::model::member::Member;
+use crate::model::name::DomainName;
+use crate::model::network::Network;
+use crate::model::overrides::Override;
+use crate::model::precondition::{Expected, ResourceRef};
+use crate::model::record::{RecordSet, RecordType};
+use crate::model::region::Region;
+use crate::model::token::Token;
+use crate::model::validation::FieldErrors;
+use crate::model::zone::Zone;
+
+/// One write to the replicated state. The Raft log and snapshots store it as JSON tagged by
+/// `op`; arms and fields are only ever added.
+///
+/// Health observations, checks and GSLB records join here as `PutCheck`, `Observe`, ... with
+/// their issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Command {
+    /// Create or replace a whole zone (its record sets included).
+    PutZone {
+        /// The zone; record sets are sorted on apply.
+        zone: Zone,
+    },
+    /// Remove a zone and everything in it (idempotent).
+    DeleteZone {
+        /// The zone's apex.
+        apex: DomainName,
+    },
+    /// Create or replace one record set of an existing zone.
+    PutRecordSet {
+        /// The apex of the zone that holds it.
+        zone: DomainName,
+        /// The set; it replaces the set with the same name and type.
+        rrset: RecordSet,
+    },
+    /// Remove one record set (idempotent).
+    DeleteRecordSet {
+        /// The apex of the zone that holds it.
+        zone: DomainName,
+        /// Owner name of the set.
+        name: DomainName,
+        /// Type of the set.
+        #[serde(rename = "type")]
+        rtype: RecordType,
+    },
+    /// Create or replace a region.
+    PutRegion {
+        /// The region.
+        region: Region,
+    },
+    /// Remove a region (idempotent); refused while endpoints, overrides or drills use it.
+    DeleteRegion {
+        /// The region's id.
+        id: String,
+    },
+    /// Create or replace an endpoint; its region must exist.
+    PutEndpoint {
+        /// The endpoint.
+        endpoint: Endpoint,
+    },
+    /// Remove an endpoint (idempotent); refused while an override targets it.
+    DeleteEndpoint {
+        /// The endpoint's id.
+        id: String,
+    },
+    /// Create or replace an API token.
+    PutToken {
+        /// The token, with its secret already hashed.
+        token: Token,
+    },
+    /// Remove an API token (idempotent).
+    DeleteToken {
+        /// The token's id.
+        id: String,
+    },
+    /// Register or update a node's descriptive record; a larger applied index already
+    /// reported is kept.
+    PutMember {
+        /// The member.
+        member: Member,
+    },
+    /// Forget a node's descriptive record (idempotent).
+    DeleteMember {
+        /// The node's Raft id.
+        id: u64,
+    },
+    /// A node says it has applied up to `index`. Legacy: nodes no longer write it (they post
+    /// their applied index to the voters, kept in memory: `raft::reports`); it stays so
+    /// that older logs and snapshots decode and apply, and change tracking still counts the
+    /// index it recorded. Does not move `State::last_change` and is not audited.
+    ReportApplied {
+        /// The reporting node's Raft id; must be a member.
+        node: u64,
+        /// Its applied index; must be below the index of this very entry.
+        index: u64,
+    },
+    /// Create or replace an override; its target must exist.
+    PutOverride {
+        /// The override.
+        #[serde(rename = "override")]
+        rule: Override,
+    },
+    /// Remove an override (idempotent).
+    DeleteOverride {
+        /// The override's id.
+        id: String,
+    },
+    /// Start a drill: its region must exist and not be in another running drill, its id must
+    /// be new and its status `running`. A `drain` drill also writes its expiring override.
+    StartDrill {
+        /// The drill (boxed: with its answers it is among the largest payloads).
+        drill: Box<Drill>,
+    },
+    /// Append what the drill supervisor observed to a drill. Like `ReportApplied` it does not
+    /// move `State::last_change` and is not audited.
+    RecordDrill {
+        /// The drill's id; must exist.
+        id: String,
+        /// What to append.
+        update: DrillUpdate,
+    },
+    /// End a running drill (at its expiry, on an abort or a tripped guard): set its status
+    /// and end, remove its override. Ending an ended drill changes nothing.
+    EndDrill {
+        /// The drill's id; must exist.
+        id: String,
+        /// `completed` or `aborted`.
+        status: DrillStatus,
+        /// Why, for the report and the audit log.
+        reason: String,
+    },
+    /// Create or replace a check; its subject and vantages must exist.
+    PutCheck {
+        /// The check (boxed: it is the largest payload and would size every command).
+        check: Box<Check>,
+    },
+    /// Remove a check and its observations (idempotent).
+    DeleteCheck {
+        /// The check's id.
+        id: String,
+    },
+    /// A prober's batch of observations from one vantage: its transitions, or its periodic
+    /// digest of every check. Renews the health leases a quorum now confirms. Like
+    /// `ReportApplied` it does not move `State::last_change` and is not audited.
+    ReportObservations {
+        /// The reporting vantage (a region id, or an external reporter's name).
+        vantage: String,
+        /// One entry per check, each check at most once.
+        observations: Vec<ObservationReport>,
+    },
+    /// Create or replace the GSLB record with this name and type. Its zone must exist, its
+    /// policy may name only existing regions and endpoints that can answer its type, it may
+    /// not collide with static data or other GSLB records at its name, and its fallback may
+    /// not close a cycle.
+    PutGslbRecord {
+        /// The record.
+        record: GslbRecord,
+    },
+    /// Remove a GSLB record (idempotent).
+    DeleteGslbRecord {
+        /// Owner name of the record.
+        name: DomainName,
+        /// Its type.
+        #[serde(rename = "type")]
+        rtype: RecordType,
+    },
+    /// Create or replace the client-network entry of this CIDR.
+    PutNetwork {
+        /// The entry.
+        network: Network,
+    },
+    /// Remove a client-network entry (idempotent).
+    DeleteNetwork {
+        /// The network's canonical CIDR text (`198.51.100.0/24`).
+        cidr: String,
+    },
+    /// `command`, only if `resource` is still as the writer read it (`If-Match`), or still
+    /// absent (`If-None-Match: *`, creates); otherwise rejected under the field path
+    /// `precondition`, so no write overwrites a change it did not see.
+    Guarded {
+        /// The resource the writer read.
+        resource: ResourceRef,
+        /// What it saw.
+        expected: Expected,
+        /// The write.
+        command: Box<Command>,
+    },
+    /// A request the API refused that the audit log must show (a prober reporting for a
+    /// vantage its token does not name). Changes nothing else and, like a report, does not
+    /// move `State::last_change`; unlike one, it is audited.
+    RecordRefusal {
+        /// What was refused and why, e.g. `report_observations us-east: token:p1 may report
+        /// only for vantage "eu-west"`.
+        reason: String,
+    },
+    /// Several commands applied in order, all or nothing; later ones see earlier ones'
+    /// effects.
+    Batch {
+        /// The commands; a batch may not contain a batch.
+        commands: Vec<Command>,
+    },
+}
+
+/// The longest reason a `RecordRefusal` may carry, so refusals cannot bloat the audit log.
+pub const MAX_REFUSAL_LEN: usize = 300;
+
+/// A command as it enters the Raft log: stamped by the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StampedCommand {
+    /// The leader's clock when it proposed the command, unix millis; the only "now" `apply`
+    /// knows.
+    pub at: u64,
+    /// Who asked, for the audit log.
+    pub actor: Actor,
+    /// The write.
+    pub command: Command,
+}
+
+/// What applying a command produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CmdResult {
+    /// The state version (log index) the command produced.
+    pub version: u64,
+    /// False when the command found the state already as it asked (an idempotent repeat).
+    pub changed: bool,
+}
+
+/// Why a committed command was not applied. The entry still consumes its log index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApplyError {
+    /// The command does not fit the state it met; every fault is named by its field path.
+    #[error("command rejected: {0}")]
+    Rejected(FieldErrors),
+}
+
+/// True when the command only carries applied-index reports.
+fn only_reports(command: &Command) -> bool {
+    match command {
+        Command::ReportApplied { .. }
+        | Command::ReportObservations { .. }
+        | Command::RecordDrill { .. } => true,
+        Command::Batch { commands } => commands.iter().all(only_reports),
+        Command::Guarded { command, .. } => only_reports(command),
+        _ => false,
+    }
+}
+
+impl fmt::Display for Command {
+    /// A one-line summary for audit entries and logs: the operation and its key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::PutZone { zone } => write!(f, "put_zone {}", zone.apex),
+            Command::DeleteZone { apex } => write!(f, "delete_zone {apex}"),
+            Command::PutRecordSet { zone, rrset } => {
+                write!(f, "put_record_set {} {} in {zone}", rrset.name, rrset.rtype)
+            }
+            Command::DeleteRecordSet { zone, name, rtype } => {
+                write!(f, "delete_record_set {name} {rtype} in {zone}")
+            }
+            Command::PutRegion { region } => write!(f, "put_region {}", region.id),
+            Command::DeleteRegion { id } => write!(f, "delete_region {id}"),
+            Command::PutEndpoint { endpoint } => write!(f, "put_endpoint {}", endpoint.id),
+            Command::DeleteEndpoint { id } => write!(f, "delete_endpoint {id}"),
+            Command::PutToken { token } => write!(f, "put_token {}", token.id),
+            Command::DeleteToken { id } => write!(f, "delete_token {id}"),
+            Command::PutMember { member } => write!(f, "put_member {}", member.id),
+            Command::DeleteMember { id } => write!(f, "delete_member {id}"),
+            Command::ReportApplied { node, index } => write!(f, "report_applied {node}@{index}"),
+            Command::PutOverride { rule } => write!(f, "put_override {}", rule.id),
+            Command::DeleteOverride { id } => write!(f, "delete_override {id}"),
+            Command::StartDrill { drill } => {
+                write!(
+                    f,
+                    "start_drill {} of {} ({:?})",
+                    drill.id, drill.region, drill.mode
+                )
+            }
+            Command::RecordDrill { id, .. } => write!(f, "record_drill {id}"),
+            Command::EndDrill { id, status, reason } => {
+                write!(f, "end_drill {id} ({status:?}): {reason}")
+            }
+            Command::PutCheck { check } => write!(f, "put_check {}", check.id),
+            Command::DeleteCheck { id } => write!(f, "delete_check {id}"),
+            Command::ReportObservations {
+                vantage,
+                observations,
+            } => write!(f, "report_observations {vantage} ({})", observations.len()),
+            Command::PutGslbRecord { record } => {
+                write!(f, "put_gslb_record {} {}", record.name, record.rtype)
+            }
+            Command::DeleteGslbRecord { name, rtype } => {
+                write!(f, "delete_gslb_record {name} {rtype}")
+            }
+            Command::PutNetwork { network } => write!(f, "put_network {}", network.cidr),
+            Command::DeleteNetwork { cidr } => write!(f, "delete_network {cidr}"),
+            Command::RecordRefusal { reason } => write!(f, "refused {reason}"),
+            // A create reads as what it did; a conditional change says it was conditional.
+            Command::Guarded {
+                command,
+                expected: Expected::Absent,
+                ..
+            } => write!(f, "{command}"),
+            Command::Guarded { command, .. } => write!(f, "{command} (if unchanged)"),
+            Command::Batch { commands } => {
+                // A batch of one change and reports (a drill's end with its guard results)
+                // reads as that change in the audit log.
+                let mut changes = commands.iter().filter(|command| !only_reports(command));
+                match (changes.next(), changes.next()) {
+                    (Some(change), None) if commands.len() > 1 => {
+                        write!(f, "{change} (+{} reports)", commands.len() - 1)
+                    }
+                    _ => write!(f, "batch({})", commands.len()),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::model::overrides::OverrideTarget;
+
+    #[test]
+    fn commands_round_trip_as_tagged_json() {
+        let command = Command::PutOverride {
+            rule: Override {
+                id: "drain-eu".to_string(),
+                target: OverrideTarget::Region("eu-1".to_string()),
+                action: crate::model::overrides::OverrideAction::Drain,
+                reason: "maintenance".to_string(),
+                expires_at: Some(10),
+                drill: None,
+            },
+        };
+        let json = serde_json::to_string(&command).unwrap();
+        assert!(
+            json.starts_with("{\"op\":\"put_override\",\"override\":{"),
+            "{json}"
+        );
+        let back: Command = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, command);
+    }
+}
