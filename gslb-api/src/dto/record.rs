@@ -7,13 +7,20 @@
 //! `www` in zone `example.com.` is `www.example.com.`, `@` is the apex. Output is always
 //! absolute.
 
+use std::borrow::Cow;
+
+use gslb_model::model::generic::parse_generic;
 use gslb_model::model::{DomainName, FieldErrors, RData, RecordSet, RecordType};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
-/// The record types a static record set may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
+/// The record types a static record set may hold. Serialized as the mnemonic (`"AAAA"`), or
+/// `"TYPEnnn"` for any other type, whose data is given in RFC 3597 generic form
+/// (`"\\# 3 0A0B0C"`); its schema is written by hand below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 #[allow(clippy::upper_case_acronyms)]
 pub enum RecordTypeDto {
     /// IPv4 address.
@@ -34,6 +41,8 @@ pub enum RecordTypeDto {
     NS,
     /// Pointer.
     PTR,
+    /// Any other type by code (`TYPE65280`), data as `"\\# <length> <hex>"` (RFC 3597).
+    Unknown(u16),
 }
 
 impl RecordTypeDto {
@@ -49,6 +58,7 @@ impl RecordTypeDto {
             RecordTypeDto::CAA => RecordType::CAA,
             RecordTypeDto::NS => RecordType::NS,
             RecordTypeDto::PTR => RecordType::PTR,
+            RecordTypeDto::Unknown(code) => RecordType::Unknown(code),
         }
     }
 
@@ -64,13 +74,53 @@ impl RecordTypeDto {
             RecordType::CAA => RecordTypeDto::CAA,
             RecordType::NS => RecordTypeDto::NS,
             RecordType::PTR => RecordTypeDto::PTR,
+            RecordType::Unknown(code) => RecordTypeDto::Unknown(code),
             RecordType::SOA => return None,
         })
     }
 
-    /// Parses a mnemonic (`a`, `AAAA`), case-insensitively.
+    /// Parses a mnemonic (`a`, `AAAA`) case-insensitively, or `TYPEnnn` (`TYPE1` is `A`).
     pub fn parse(text: &str) -> Option<RecordTypeDto> {
         RecordType::from_mnemonic(text).and_then(RecordTypeDto::from_model)
+    }
+}
+
+impl From<RecordTypeDto> for String {
+    fn from(rtype: RecordTypeDto) -> String {
+        rtype.to_model().as_str().into_owned()
+    }
+}
+
+impl TryFrom<String> for RecordTypeDto {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<RecordTypeDto, String> {
+        RecordTypeDto::parse(&text).ok_or_else(|| {
+            format!(
+                "unknown record type {text:?} (A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, \
+                 or TYPEnnn)"
+            )
+        })
+    }
+}
+
+impl PartialSchema for RecordTypeDto {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, or TYPEnnn for any \
+                 other type (RFC 3597), whose data is then \"\\\\# <length> <hex>\".",
+            ))
+            .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
+            .examples(["AAAA", "TYPE65280"])
+            .into()
+    }
+}
+
+impl ToSchema for RecordTypeDto {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RecordTypeDto")
     }
 }
 
@@ -158,6 +208,9 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result
             .map_err(|_| format!("{what} must be 0-65535, got {field:?}"))
     };
     let fields: Vec<&str> = text.split_whitespace().collect();
+    if fields.first() == Some(&"\\#") {
+        return parse_generic(rtype, &fields[1..]);
+    }
     let expect_fields = |count: usize, shape: &str| {
         if fields.len() == count {
             Ok(())
@@ -238,6 +291,9 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result
             }
         }
         RecordType::SOA => Err("SOA is the zone's soa field, not a record set".to_string()),
+        RecordType::Unknown(code) => Err(format!(
+            "TYPE{code} data must be in RFC 3597 generic form \"\\\\# <length> <hex>\", got {text:?}"
+        )),
     }
 }
 
@@ -321,6 +377,62 @@ mod tests {
             "\"a\\\"b\" \"c\\255\"",
         );
         check(RecordType::PTR, "@", "example.com.");
+    }
+
+    /// RFC 3597: `TYPEnnn` types with `\\# len hex` data, the same text the zone file takes;
+    /// a structured type in generic form reads as that type; bad or refused data is named.
+    #[test]
+    fn generic_data_and_types() {
+        check(RecordType::Unknown(65280), "\\# 3 0a0b0c", "\\# 3 0A0B0C");
+        check(RecordType::Unknown(65280), "\\# 0", "\\# 0");
+        check(RecordType::A, "\\# 4 c0 00 02 01", "192.0.2.1");
+        for (rtype, text, wanted) in [
+            (
+                RecordType::Unknown(65280),
+                "0a0b0c",
+                "must be in RFC 3597 generic form",
+            ),
+            (RecordType::Unknown(65280), "\\# 2 0a0b0c", "says 2 octets"),
+            (
+                RecordType::Unknown(39),
+                "\\# 0",
+                "DNAME needs answer synthesis",
+            ),
+            (RecordType::Unknown(41), "\\# 0", "OPT is a pseudo-record"),
+        ] {
+            let error = parse_rdata(rtype, text, &origin()).unwrap_err();
+            assert!(error.contains(wanted), "{text:?}: {error}");
+        }
+        for (json, rtype) in [
+            ("\"TYPE65280\"", RecordTypeDto::Unknown(65280)),
+            ("\"MX\"", RecordTypeDto::MX),
+        ] {
+            assert_eq!(serde_json::from_str::<RecordTypeDto>(json).unwrap(), rtype);
+            assert_eq!(serde_json::to_string(&rtype).unwrap(), json);
+        }
+        assert_eq!(
+            serde_json::from_str::<RecordTypeDto>("\"type1\"").unwrap(),
+            RecordTypeDto::A
+        );
+        let error = serde_json::from_str::<RecordTypeDto>("\"SOA\"").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown record type \"SOA\""),
+            "{error}"
+        );
+        let dto: RecordSetDto =
+            serde_json::from_str(r#"{"name": "g", "type": "TYPE65280", "data": ["\\# 2 0102"]}"#)
+                .unwrap();
+        let mut errors = FieldErrors::default();
+        let set = dto.to_model(&origin(), 300, "", &mut errors).unwrap();
+        assert_eq!(set.rtype, RecordType::Unknown(65280));
+        assert_eq!(
+            RecordSetDto::from_model(&set).unwrap(),
+            RecordSetDto {
+                name: "g.example.com.".to_string(),
+                ttl: Some(300),
+                ..dto
+            }
+        );
     }
 
     #[test]

@@ -110,5 +110,7 @@ fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
             out.extend_from_slice(tag);
             out.extend_from_slice(value);
         }
+        // RFC 3597 §3: opaque data goes out exactly as given.
+        RData::Unknown { data, .. } => out.extend_from_slice(data),
     }
 }

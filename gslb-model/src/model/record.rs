@@ -8,11 +8,13 @@
 //! `RData::relative_to` (names relative to an origin, for zone files); the zone file export and
 //! the API's record DTOs both print through it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::model::generic::generic_refusal;
 use crate::model::name::DomainName;
 use crate::model::validation::FieldErrors;
 
@@ -20,8 +22,10 @@ use crate::model::validation::FieldErrors;
 pub const MAX_TTL: u32 = 0x7fff_ffff;
 
 /// The record types a static record set may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+///
+/// Serialized as its mnemonic (`"A"`, `"AAAA"`), and `"TYPEnnn"` for `Unknown` (RFC 3597 §5),
+/// so states written before `Unknown` existed load unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(clippy::upper_case_acronyms)]
 pub enum RecordType {
     /// IPv4 address (RFC 1035).
@@ -44,6 +48,9 @@ pub enum RecordType {
     PTR,
     /// Start of authority; held by `Zone::soa`, never in `Zone::rrsets`.
     SOA,
+    /// Any other type, by code, holding opaque data (RFC 3597); never the code of a type
+    /// above (`from_code_any` makes sure).
+    Unknown(u16),
 }
 
 impl RecordType {
@@ -74,19 +81,25 @@ impl RecordType {
             RecordType::AAAA => 28,
             RecordType::SRV => 33,
             RecordType::CAA => 257,
+            RecordType::Unknown(code) => code,
         }
     }
 
-    /// The type for a wire code, if it is one we store.
+    /// The type for a wire code, if it is one we store structured.
     pub fn from_code(code: u16) -> Option<RecordType> {
         RecordType::ALL
             .into_iter()
             .find(|rtype| rtype.code() == code)
     }
 
-    /// The mnemonic (`A`, `AAAA`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
+    /// The type for any wire code: a structured one when we have it, else `Unknown`.
+    pub fn from_code_any(code: u16) -> RecordType {
+        RecordType::from_code(code).unwrap_or(RecordType::Unknown(code))
+    }
+
+    /// The mnemonic (`A`, `AAAA`, ...), `TYPEnnn` for other types.
+    pub fn as_str(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
             RecordType::A => "A",
             RecordType::AAAA => "AAAA",
             RecordType::CNAME => "CNAME",
@@ -97,20 +110,50 @@ impl RecordType {
             RecordType::NS => "NS",
             RecordType::PTR => "PTR",
             RecordType::SOA => "SOA",
-        }
+            RecordType::Unknown(code) => return Cow::Owned(format!("TYPE{code}")),
+        })
     }
 
-    /// The type for a mnemonic, case-insensitively.
+    /// The type for a mnemonic, case-insensitively, or for `TYPEnnn` (RFC 3597 §5; `TYPE1` is
+    /// `A`). Refusing the types gslb cannot serve is left to validation.
     pub fn from_mnemonic(text: &str) -> Option<RecordType> {
-        RecordType::ALL
+        if let Some(rtype) = RecordType::ALL
             .into_iter()
             .find(|rtype| rtype.as_str().eq_ignore_ascii_case(text))
+        {
+            return Some(rtype);
+        }
+        let digits = text
+            .get(..4)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("TYPE"))
+            .and_then(|_| text.get(4..))?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<u16>().ok().map(RecordType::from_code_any)
+    }
+}
+
+impl Serialize for RecordType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(deserializer)?;
+        RecordType::from_mnemonic(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown record type {text:?} (a mnemonic such as AAAA, or TYPEnnn)"
+            ))
+        })
     }
 }
 
 impl std::fmt::Display for RecordType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.as_str())
     }
 }
 
@@ -158,6 +201,14 @@ pub enum RData {
     NS(DomainName),
     /// A pointer.
     PTR(DomainName),
+    /// Data of any other type, kept as the octets of its wire RDATA (RFC 3597); printed as
+    /// `\# <length> <hex>`.
+    Unknown {
+        /// The type code; never one of the structured types above.
+        rtype: u16,
+        /// The wire RDATA, at most 65535 octets.
+        data: Vec<u8>,
+    },
 }
 
 impl RData {
@@ -237,6 +288,13 @@ impl fmt::Display for RDataPresentation<'_> {
                 write!(f, "{flags} {tag} ")?;
                 write_quoted(f, value)
             }
+            RData::Unknown { data, .. } => {
+                write!(f, "\\# {}", data.len())?;
+                if !data.is_empty() {
+                    write!(f, " {}", hex::encode_upper(data))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -267,6 +325,7 @@ impl RData {
             RData::CAA { .. } => RecordType::CAA,
             RData::NS(_) => RecordType::NS,
             RData::PTR(_) => RecordType::PTR,
+            RData::Unknown { rtype, .. } => RecordType::Unknown(*rtype),
         }
     }
 
@@ -307,6 +366,22 @@ impl RData {
                     errors.push(format!("{path}.value"), "value too long".to_string());
                 }
             }
+            RData::Unknown { rtype, data } => {
+                if let Some(typed) = RecordType::from_code(*rtype) {
+                    errors.push(
+                        format!("{path}.rtype"),
+                        format!("TYPE{rtype} is {typed}; give it as structured {typed} data"),
+                    );
+                } else if let Some(reason) = generic_refusal(*rtype) {
+                    errors.push(format!("{path}.rtype"), format!("TYPE{rtype}: {reason}"));
+                }
+                if data.len() > usize::from(u16::MAX) {
+                    errors.push(
+                        format!("{path}.data"),
+                        format!("RDATA longer than 65535 octets, got {}", data.len()),
+                    );
+                }
+            }
             _ => {}
         }
     }
@@ -325,4 +400,65 @@ pub struct RecordSet {
     pub ttl: u32,
     /// The records; at least one, no duplicates.
     pub rdata: Vec<RData>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored form of a type stays its mnemonic, so states written before `Unknown`
+    /// existed load unchanged; other types are `TYPEnnn`, and `TYPE1` reads as `A`.
+    #[test]
+    fn record_types_serialize_as_mnemonics() {
+        for (rtype, json) in [
+            (RecordType::A, "\"A\""),
+            (RecordType::CAA, "\"CAA\""),
+            (RecordType::Unknown(65280), "\"TYPE65280\""),
+        ] {
+            assert_eq!(serde_json::to_string(&rtype).unwrap(), json);
+            assert_eq!(serde_json::from_str::<RecordType>(json).unwrap(), rtype);
+        }
+        let read = |json: &str| serde_json::from_str::<RecordType>(json);
+        assert_eq!(read("\"TYPE1\"").unwrap(), RecordType::A);
+        assert_eq!(read("\"aaaa\"").unwrap(), RecordType::AAAA);
+        for bad in ["\"TYPE\"", "\"TYPE65536\"", "\"TYPE-1\"", "\"HINFO\"", "1"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        let old = r#"{"name":"x.example.com.","type":"MX","ttl":60,
+                      "rdata":[{"MX":{"preference":10,"exchange":"m.example.com."}}]}"#;
+        let set: RecordSet = serde_json::from_str(old).unwrap();
+        assert_eq!(set.rtype, RecordType::MX);
+        let generic = RecordSet {
+            rtype: RecordType::Unknown(731),
+            rdata: vec![RData::Unknown {
+                rtype: 731,
+                data: vec![1, 2],
+            }],
+            ..set
+        };
+        let json = serde_json::to_string(&generic).unwrap();
+        assert_eq!(serde_json::from_str::<RecordSet>(&json).unwrap(), generic);
+    }
+
+    /// `Unknown` data must not hide a structured or refused type.
+    #[test]
+    fn unknown_data_of_special_types_is_refused() {
+        for (rtype, wanted) in [(1, "TYPE1 is A"), (39, "DNAME"), (250, "meta types")] {
+            let mut errors = FieldErrors::default();
+            RData::Unknown {
+                rtype,
+                data: vec![],
+            }
+            .validate("rdata[0]", &mut errors);
+            let text = format!("{errors:?}");
+            assert!(text.contains(wanted), "TYPE{rtype}: {text}");
+        }
+        let mut errors = FieldErrors::default();
+        RData::Unknown {
+            rtype: 731,
+            data: vec![0; 10],
+        }
+        .validate("rdata[0]", &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+    }
 }
