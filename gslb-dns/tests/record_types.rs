@@ -93,3 +93,23 @@ fn generic_records_are_answered_as_given_rfc3597() {
     let tail = &reply[reply.len() - 10..];
     assert_eq!(tail, [0xff, 0x00, 0, 1, 0, 0, 1, 44, 0, 0], "{reply:02x?}");
 }
+
+/// SSHFP (RFC 4255 §3.2) and TLSA (RFC 6698 §2.2) from their presentation format, hex split
+/// by blanks and parentheses included, answered with the same data.
+#[test]
+fn sshfp_and_tlsa_are_answered_rfc4255_rfc6698() {
+    let responder = serve(&format!(
+        "{HEAD}s SSHFP 4 2 0a0b0c0d\n\
+         _443._tcp TLSA 3 1 1 ( AbCd\n ef01 )\n"
+    ));
+    // hickory-proto prints hex in lower case (we, like dig, in upper case; RFC 4255 §3.2 and
+    // RFC 6698 §2.2 leave the case free).
+    assert_eq!(
+        ask(&responder, "s.example.org.", 44).1,
+        ["s.example.org. 300 SSHFP 4 2 0a0b0c0d"]
+    );
+    assert_eq!(
+        ask(&responder, "_443._tcp.example.org.", 52).1,
+        ["_443._tcp.example.org. 300 TLSA 3 1 1 abcdef01"]
+    );
+}

@@ -190,7 +190,7 @@ fn syntax_errors_are_all_reported_with_their_lines() {
         "zones/t.zone:6: class CS is not supported (only IN)".to_string(),
         "zones/t.zone:7: class HS is not supported (only IN)".to_string(),
         "zones/t.zone:8: bad TYPE39 record: TYPE39 in generic form is refused: DNAME needs answer synthesis (RFC 6672), which gslb does not do".to_string(),
-        "zones/t.zone:9: record type \"SPF\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA, or TYPEnnn in RFC 3597 generic form)".to_string(),
+        "zones/t.zone:9: record type \"SPF\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SOA, or TYPEnnn in RFC 3597 generic form)".to_string(),
         "zones/t.zone:10: bad MX preference \"70000\" (must be 0-65535)".to_string(),
         "zones/t.zone:11: missing exchange in the MX record".to_string(),
         "zones/t.zone:12: unexpected \"192.0.2.2\" after the A data".to_string(),
@@ -227,7 +227,10 @@ fn generic_records_import_and_export() {
          g TYPE65280 \\# 0\n\
          g type731 \\# ( 2\n 0102 )\n\
          a TYPE1 \\# 4 C0000201\n\
-         m MX \\# 5 000a 016d 00\n"
+         m MX \\# 5 000a 016d 00\n\
+         s SSHFP 4 2 ( 0a0b\n 0C0D )\n\
+         _443._tcp TLSA 3 1 1 AbCd\n\
+         t TYPE52 \\# 5 03010100ff\n"
     );
     let zone = parse_zone(&text, "t.zone", Some(&origin), None).unwrap();
     let set = |owner: &str, rtype: RecordType| {
@@ -248,6 +251,12 @@ fn generic_records_import_and_export() {
     );
     assert_eq!(set("a.example.com.", RecordType::A), ["192.0.2.1"]);
     assert_eq!(set("m.example.com.", RecordType::MX), ["10 m."]);
+    assert_eq!(set("s.example.com.", RecordType::SSHFP), ["4 2 0A0B0C0D"]);
+    assert_eq!(
+        set("_443._tcp.example.com.", RecordType::TLSA),
+        ["3 1 1 ABCD"]
+    );
+    assert_eq!(set("t.example.com.", RecordType::TLSA), ["3 1 1 00FF"]);
     let exported = export_zone(&zone);
     assert!(exported.contains("TYPE65280 \\# 3 0A0B0C\n"), "{exported}");
     assert!(exported.contains("TYPE731 \\# 2 0102\n"), "{exported}");
@@ -260,15 +269,19 @@ fn generic_records_import_and_export() {
              z TYPE46 \\# 0\n\
              w TYPE41 \\# 0\n\
              v TYPE252 \\# 0\n\
-             u TYPE65280 \\# 1 \"0a\"\n"
+             u TYPE65280 \\# 1 \"0a\"\n\
+             s SSHFP 4 2 xyz\n\
+             t TLSA 3 1 1\n"
         ),
         &[
-            "zones/t.zone:4: TYPE65280 data must be in RFC 3597 generic form (\\# <length> <hex>); the structured types are A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA",
+            "zones/t.zone:4: TYPE65280 data must be in RFC 3597 generic form (\\# <length> <hex>); the structured types are A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SOA",
             "zones/t.zone:5: bad SOA record: SOA in generic form is refused: SOA is held by the zone's soa field; write it in its usual form",
             "zones/t.zone:6: bad TYPE46 record: TYPE46 in generic form is refused: DNSSEC signature and denial records cannot be served: gslb's answers change with health, so a static signature would make validating resolvers reject them",
             "zones/t.zone:7: bad TYPE41 record: TYPE41 in generic form is refused: OPT is a pseudo-record of a message (RFC 6891), not zone data",
             "zones/t.zone:8: bad TYPE252 record: TYPE252 in generic form is refused: query and meta types (RFC 6895 §3.1) are not zone data",
             "zones/t.zone:9: generic TYPE65280 data cannot hold the quoted string \"0a\"",
+            "zones/t.zone:10: bad SSHFP fingerprint \"xyz\" (hexadecimal octets)",
+            "zones/t.zone:11: missing certificate association data in the TLSA record",
         ],
     );
 }
@@ -420,6 +433,28 @@ fn rdata(apex: DomainName) -> impl Strategy<Value = RData> {
         )
             .prop_map(|(flags, tag, value)| RData::CAA { flags, tag, value }),
         near().prop_map(RData::PTR),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            prop::collection::vec(any::<u8>(), 1..40)
+        )
+            .prop_map(|(algorithm, fingerprint_type, fingerprint)| RData::SSHFP {
+                algorithm,
+                fingerprint_type,
+                fingerprint
+            }),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            any::<u8>(),
+            prop::collection::vec(any::<u8>(), 1..40)
+        )
+            .prop_map(|(usage, selector, matching_type, data)| RData::TLSA {
+                usage,
+                selector,
+                matching_type,
+                data
+            }),
         (
             (256u16..65535).prop_filter("refused in generic form", |code| {
                 gslb_model::model::generic::generic_refusal(*code).is_none()

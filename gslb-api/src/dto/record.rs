@@ -41,6 +41,10 @@ pub enum RecordTypeDto {
     NS,
     /// Pointer.
     PTR,
+    /// SSH fingerprint: `"<algorithm> <type> <hex>"`.
+    SSHFP,
+    /// DANE TLS association: `"<usage> <selector> <matching type> <hex>"`.
+    TLSA,
     /// Any other type by code (`TYPE65280`), data as `"\\# <length> <hex>"` (RFC 3597).
     Unknown(u16),
 }
@@ -58,6 +62,8 @@ impl RecordTypeDto {
             RecordTypeDto::CAA => RecordType::CAA,
             RecordTypeDto::NS => RecordType::NS,
             RecordTypeDto::PTR => RecordType::PTR,
+            RecordTypeDto::SSHFP => RecordType::SSHFP,
+            RecordTypeDto::TLSA => RecordType::TLSA,
             RecordTypeDto::Unknown(code) => RecordType::Unknown(code),
         }
     }
@@ -74,6 +80,8 @@ impl RecordTypeDto {
             RecordType::CAA => RecordTypeDto::CAA,
             RecordType::NS => RecordTypeDto::NS,
             RecordType::PTR => RecordTypeDto::PTR,
+            RecordType::SSHFP => RecordTypeDto::SSHFP,
+            RecordType::TLSA => RecordTypeDto::TLSA,
             RecordType::Unknown(code) => RecordTypeDto::Unknown(code),
             RecordType::SOA => return None,
         })
@@ -98,7 +106,7 @@ impl TryFrom<String> for RecordTypeDto {
         RecordTypeDto::parse(&text).ok_or_else(|| {
             format!(
                 "unknown record type {text:?} (A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, \
-                 or TYPEnnn)"
+                 SSHFP, TLSA or TYPEnnn)"
             )
         })
     }
@@ -109,7 +117,7 @@ impl PartialSchema for RecordTypeDto {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .description(Some(
-                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, or TYPEnnn for any \
+                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, or TYPEnnn for any \
                  other type (RFC 3597), whose data is then \"\\\\# <length> <hex>\".",
             ))
             .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
@@ -290,11 +298,51 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result
                 Ok(RData::TXT(vec![text.as_bytes().to_vec()]))
             }
         }
+        RecordType::SSHFP => {
+            let numbers = octets(&fields, 2, "\"<algorithm> <fingerprint type> <hex>\"")?;
+            Ok(RData::SSHFP {
+                algorithm: numbers.0[0],
+                fingerprint_type: numbers.0[1],
+                fingerprint: numbers.1,
+            })
+        }
+        RecordType::TLSA => {
+            let numbers = octets(
+                &fields,
+                3,
+                "\"<usage> <selector> <matching type> <hex>\"",
+            )?;
+            Ok(RData::TLSA {
+                usage: numbers.0[0],
+                selector: numbers.0[1],
+                matching_type: numbers.0[2],
+                data: numbers.1,
+            })
+        }
         RecordType::SOA => Err("SOA is the zone's soa field, not a record set".to_string()),
         RecordType::Unknown(code) => Err(format!(
             "TYPE{code} data must be in RFC 3597 generic form \"\\\\# <length> <hex>\", got {text:?}"
         )),
     }
+}
+
+/// Reads `count` leading octet fields and the hex after them (blanks may split it).
+fn octets(fields: &[&str], count: usize, shape: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if fields.len() <= count {
+        return Err(format!("expected {shape}, got {:?}", fields.join(" ")));
+    }
+    let numbers = fields[..count]
+        .iter()
+        .map(|field| {
+            field
+                .parse::<u8>()
+                .map_err(|_| format!("{shape}: numbers must be 0-255, got {field:?}"))
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    let hex_text = fields[count..].concat();
+    let data = hex::decode(&hex_text)
+        .map_err(|_| format!("{shape}: bad hexadecimal data {hex_text:?}"))?;
+    Ok((numbers, data))
 }
 
 /// Parses one or more `"..."` strings separated by blanks, with `\"`, `\\` and `\DDD`.
@@ -377,6 +425,8 @@ mod tests {
             "\"a\\\"b\" \"c\\255\"",
         );
         check(RecordType::PTR, "@", "example.com.");
+        check(RecordType::SSHFP, "4 2 ab CD", "4 2 ABCD");
+        check(RecordType::TLSA, "3 1 1 0a0b", "3 1 1 0A0B");
     }
 
     /// RFC 3597: `TYPEnnn` types with `\\# len hex` data, the same text the zone file takes;
@@ -444,6 +494,17 @@ mod tests {
             (RecordType::MX, "10", "expected"),
             (RecordType::TXT, "\"open", "unterminated"),
             (RecordType::CAA, "300 issue x", "flags must be 0-255"),
+            (RecordType::SSHFP, "4 2", "expected \"<algorithm>"),
+            (
+                RecordType::TLSA,
+                "3 1 1 xyz",
+                "bad hexadecimal data \"xyz\"",
+            ),
+            (
+                RecordType::TLSA,
+                "3 1 256 ab",
+                "numbers must be 0-255, got \"256\"",
+            ),
         ] {
             let error = parse_rdata(rtype, text, &origin()).unwrap_err();
             assert!(error.contains(wanted), "{text:?}: {error}");

@@ -110,6 +110,23 @@ fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
             out.extend_from_slice(tag);
             out.extend_from_slice(value);
         }
+        RData::SSHFP {
+            algorithm,
+            fingerprint_type,
+            fingerprint,
+        } => {
+            out.extend_from_slice(&[*algorithm, *fingerprint_type]);
+            out.extend_from_slice(fingerprint);
+        }
+        RData::TLSA {
+            usage,
+            selector,
+            matching_type,
+            data,
+        } => {
+            out.extend_from_slice(&[*usage, *selector, *matching_type]);
+            out.extend_from_slice(data);
+        }
         // RFC 3597 §3: opaque data goes out exactly as given.
         RData::Unknown { data, .. } => out.extend_from_slice(data),
     }

@@ -103,6 +103,17 @@ pub fn from_wire(rtype: RecordType, data: Vec<u8>) -> Result<RData, String> {
             reader.pos = data.len();
             RData::CAA { flags, tag, value }
         }
+        RecordType::SSHFP => RData::SSHFP {
+            algorithm: reader.array::<1>("algorithm")?[0],
+            fingerprint_type: reader.array::<1>("fingerprint type")?[0],
+            fingerprint: reader.rest(),
+        },
+        RecordType::TLSA => RData::TLSA {
+            usage: reader.array::<1>("usage")?[0],
+            selector: reader.array::<1>("selector")?[0],
+            matching_type: reader.array::<1>("matching type")?[0],
+            data: reader.rest(),
+        },
     };
     if reader.pos != data.len() {
         return Err(format!(
@@ -135,6 +146,12 @@ impl WireReader<'_> {
             .ok_or_else(|| self.short(what))?;
         self.pos += N;
         Ok(bytes.try_into().unwrap_or([0; N]))
+    }
+
+    fn rest(&mut self) -> Vec<u8> {
+        let rest = self.data[self.pos..].to_vec();
+        self.pos = self.data.len();
+        rest
     }
 
     fn u16(&mut self, what: &str) -> Result<u16, String> {
@@ -198,6 +215,9 @@ mod tests {
         check(RecordType::TXT, "6 0268690161 00", "\"hi\" \"a\" \"\"");
         check(RecordType::CAA, "8 00 05 6973737565 78", "0 issue \"x\"");
         check(RecordType::A, "5 C000020101", "1 octets left over");
+        check(RecordType::SSHFP, "4 04 02 abcd", "4 2 ABCD");
+        check(RecordType::TLSA, "5 03 01 01 abcd", "3 1 1 ABCD");
+        check(RecordType::TLSA, "2 03 01", "ends inside the matching type");
         check(RecordType::NS, "3 C00C 00", "compressed");
     }
 

@@ -46,6 +46,10 @@ pub enum RecordType {
     NS,
     /// Pointer (RFC 1035).
     PTR,
+    /// SSH host key fingerprint (RFC 4255).
+    SSHFP,
+    /// TLS certificate association for DANE (RFC 6698).
+    TLSA,
     /// Start of authority; held by `Zone::soa`, never in `Zone::rrsets`.
     SOA,
     /// Any other type, by code, holding opaque data (RFC 3597); never the code of a type
@@ -55,7 +59,7 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every type, in a fixed order.
-    pub const ALL: [RecordType; 10] = [
+    pub const ALL: [RecordType; 12] = [
         RecordType::A,
         RecordType::AAAA,
         RecordType::CNAME,
@@ -65,6 +69,8 @@ impl RecordType {
         RecordType::CAA,
         RecordType::NS,
         RecordType::PTR,
+        RecordType::SSHFP,
+        RecordType::TLSA,
         RecordType::SOA,
     ];
 
@@ -80,6 +86,8 @@ impl RecordType {
             RecordType::TXT => 16,
             RecordType::AAAA => 28,
             RecordType::SRV => 33,
+            RecordType::SSHFP => 44,
+            RecordType::TLSA => 52,
             RecordType::CAA => 257,
             RecordType::Unknown(code) => code,
         }
@@ -109,6 +117,8 @@ impl RecordType {
             RecordType::CAA => "CAA",
             RecordType::NS => "NS",
             RecordType::PTR => "PTR",
+            RecordType::SSHFP => "SSHFP",
+            RecordType::TLSA => "TLSA",
             RecordType::SOA => "SOA",
             RecordType::Unknown(code) => return Cow::Owned(format!("TYPE{code}")),
         })
@@ -201,6 +211,26 @@ pub enum RData {
     NS(DomainName),
     /// A pointer.
     PTR(DomainName),
+    /// An SSH host key fingerprint.
+    SSHFP {
+        /// Key algorithm (1 RSA, 2 DSA, 3 ECDSA, 4 Ed25519, ...).
+        algorithm: u8,
+        /// Fingerprint type (1 SHA-1, 2 SHA-256).
+        fingerprint_type: u8,
+        /// The fingerprint octets; printed as hex.
+        fingerprint: Vec<u8>,
+    },
+    /// A TLS certificate association.
+    TLSA {
+        /// Certificate usage (0-3).
+        usage: u8,
+        /// Which part of the certificate is matched (0 full, 1 public key).
+        selector: u8,
+        /// How it is matched (0 exact, 1 SHA-256, 2 SHA-512).
+        matching_type: u8,
+        /// The certificate association data; printed as hex.
+        data: Vec<u8>,
+    },
     /// Data of any other type, kept as the octets of its wire RDATA (RFC 3597); printed as
     /// `\# <length> <hex>`.
     Unknown {
@@ -288,6 +318,25 @@ impl fmt::Display for RDataPresentation<'_> {
                 write!(f, "{flags} {tag} ")?;
                 write_quoted(f, value)
             }
+            RData::SSHFP {
+                algorithm,
+                fingerprint_type,
+                fingerprint,
+            } => write!(
+                f,
+                "{algorithm} {fingerprint_type} {}",
+                hex::encode_upper(fingerprint)
+            ),
+            RData::TLSA {
+                usage,
+                selector,
+                matching_type,
+                data,
+            } => write!(
+                f,
+                "{usage} {selector} {matching_type} {}",
+                hex::encode_upper(data)
+            ),
             RData::Unknown { data, .. } => {
                 write!(f, "\\# {}", data.len())?;
                 if !data.is_empty() {
@@ -325,6 +374,8 @@ impl RData {
             RData::CAA { .. } => RecordType::CAA,
             RData::NS(_) => RecordType::NS,
             RData::PTR(_) => RecordType::PTR,
+            RData::SSHFP { .. } => RecordType::SSHFP,
+            RData::TLSA { .. } => RecordType::TLSA,
             RData::Unknown { rtype, .. } => RecordType::Unknown(*rtype),
         }
     }
@@ -365,6 +416,12 @@ impl RData {
                 if value.len() > 65_000 {
                     errors.push(format!("{path}.value"), "value too long".to_string());
                 }
+            }
+            RData::SSHFP { fingerprint, .. } if fingerprint.is_empty() => {
+                errors.push(format!("{path}.fingerprint"), "must not be empty");
+            }
+            RData::TLSA { data, .. } if data.is_empty() => {
+                errors.push(format!("{path}.data"), "must not be empty");
             }
             RData::Unknown { rtype, data } => {
                 if let Some(typed) = RecordType::from_code(*rtype) {

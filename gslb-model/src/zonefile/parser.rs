@@ -735,6 +735,28 @@ impl<'a> Fields<'_, '_, 'a> {
                     value: value?,
                 }
             }
+            RecordType::SSHFP => {
+                let algorithm = self.number::<u8>("algorithm");
+                let fingerprint_type = self.number::<u8>("fingerprint type");
+                let fingerprint = self.hex_rest("fingerprint");
+                RData::SSHFP {
+                    algorithm: algorithm?,
+                    fingerprint_type: fingerprint_type?,
+                    fingerprint: fingerprint?,
+                }
+            }
+            RecordType::TLSA => {
+                let usage = self.number::<u8>("usage");
+                let selector = self.number::<u8>("selector");
+                let matching_type = self.number::<u8>("matching type");
+                let data = self.hex_rest("certificate association data");
+                RData::TLSA {
+                    usage: usage?,
+                    selector: selector?,
+                    matching_type: matching_type?,
+                    data: data?,
+                }
+            }
             RecordType::SOA => unreachable!("the SOA is read by Fields::soa"),
             RecordType::Unknown(_) => unreachable!("read by Parser::generic_rdata"),
         };
@@ -789,6 +811,23 @@ impl<'a> Fields<'_, '_, 'a> {
                 self.ok = false;
                 None
             }
+        }
+    }
+
+    /// Reads every remaining token as one hex string (blanks may split it, RFC 4255 §3.2).
+    fn hex_rest(&mut self, what: &str) -> Option<Vec<u8>> {
+        let first = self.take(what)?;
+        let mut text = first.text.to_string();
+        while let Some(token) = self.tokens.get(self.next) {
+            text.push_str(token.text);
+            self.next += 1;
+        }
+        match hex::decode(&text) {
+            Ok(bytes) if !first.quoted => Some(bytes),
+            _ => self.bad(
+                &first,
+                format!("bad {} {what} {text:?} (hexadecimal octets)", self.rtype),
+            ),
         }
     }
 
