@@ -94,13 +94,17 @@ fn generic_records_are_answered_as_given_rfc3597() {
     assert_eq!(tail, [0xff, 0x00, 0, 1, 0, 0, 1, 44, 0, 0], "{reply:02x?}");
 }
 
-/// SSHFP (RFC 4255 §3.2) and TLSA (RFC 6698 §2.2) from their presentation format, hex split
-/// by blanks and parentheses included, answered with the same data.
+/// SSHFP (RFC 4255 §3.2), TLSA (RFC 6698 §2.2), SMIMEA (RFC 8162), HINFO and SPF from their
+/// presentation format, hex split by blanks and parentheses included, answered with the
+/// same data.
 #[test]
-fn sshfp_and_tlsa_are_answered_rfc4255_rfc6698() {
+fn typed_records_are_answered_as_imported() {
     let responder = serve(&format!(
         "{HEAD}s SSHFP 4 2 0a0b0c0d\n\
-         _443._tcp TLSA 3 1 1 ( AbCd\n ef01 )\n"
+         _443._tcp TLSA 3 1 1 ( AbCd\n ef01 )\n\
+         _smime SMIMEA 3 0 1 ab\n\
+         h HINFO \"x86\" linux\n\
+         @ SPF \"v=spf1 -all\"\n"
     ));
     // hickory-proto prints hex in lower case (we, like dig, in upper case; RFC 4255 §3.2 and
     // RFC 6698 §2.2 leave the case free).
@@ -111,5 +115,19 @@ fn sshfp_and_tlsa_are_answered_rfc4255_rfc6698() {
     assert_eq!(
         ask(&responder, "_443._tcp.example.org.", 52).1,
         ["_443._tcp.example.org. 300 TLSA 3 1 1 abcdef01"]
+    );
+    assert_eq!(
+        ask(&responder, "_smime.example.org.", 53).1,
+        ["_smime.example.org. 300 SMIMEA 3 0 1 ab"]
+    );
+    assert_eq!(
+        ask(&responder, "h.example.org.", 13).1,
+        // hickory-proto prints HINFO's character-strings unquoted.
+        ["h.example.org. 300 HINFO x86 linux"]
+    );
+    assert_eq!(
+        ask(&responder, "example.org.", 99).1,
+        // hickory-proto has no SPF type: one character-string, length 11, "v=spf1 -all".
+        ["example.org. 300 TYPE99 \\# 12 0B763D73706631202D616C6C"]
     );
 }

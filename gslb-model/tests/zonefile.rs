@@ -162,7 +162,7 @@ fn syntax_errors_are_all_reported_with_their_lines() {
          c CS A 192.0.2.1\n\
          d 60 HS A 192.0.2.1\n\
          e TYPE39 \\# 1 00\n\
-         f SPF \"v=spf1\"\n\
+         f URI \"v=spf1\"\n\
          g MX 70000 mail\n\
          h MX 10\n\
          i A 192.0.2.1 192.0.2.2\n\
@@ -190,7 +190,7 @@ fn syntax_errors_are_all_reported_with_their_lines() {
         "zones/t.zone:6: class CS is not supported (only IN)".to_string(),
         "zones/t.zone:7: class HS is not supported (only IN)".to_string(),
         "zones/t.zone:8: bad TYPE39 record: TYPE39 in generic form is refused: DNAME needs answer synthesis (RFC 6672), which gslb does not do".to_string(),
-        "zones/t.zone:9: record type \"SPF\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SOA, or TYPEnnn in RFC 3597 generic form)".to_string(),
+        "zones/t.zone:9: record type \"URI\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA, or TYPEnnn in RFC 3597 generic form)".to_string(),
         "zones/t.zone:10: bad MX preference \"70000\" (must be 0-65535)".to_string(),
         "zones/t.zone:11: missing exchange in the MX record".to_string(),
         "zones/t.zone:12: unexpected \"192.0.2.2\" after the A data".to_string(),
@@ -230,7 +230,10 @@ fn generic_records_import_and_export() {
          m MX \\# 5 000a 016d 00\n\
          s SSHFP 4 2 ( 0a0b\n 0C0D )\n\
          _443._tcp TLSA 3 1 1 AbCd\n\
-         t TYPE52 \\# 5 03010100ff\n"
+         t TYPE52 \\# 5 03010100ff\n\
+         _smime SMIMEA 3 0 1 ab\n\
+         h HINFO \"x86\" linux\n\
+         @ SPF \"v=spf1\" \" -all\"\n"
     );
     let zone = parse_zone(&text, "t.zone", Some(&origin), None).unwrap();
     let set = |owner: &str, rtype: RecordType| {
@@ -257,6 +260,15 @@ fn generic_records_import_and_export() {
         ["3 1 1 ABCD"]
     );
     assert_eq!(set("t.example.com.", RecordType::TLSA), ["3 1 1 00FF"]);
+    assert_eq!(set("_smime.example.com.", RecordType::SMIMEA), ["3 0 1 AB"]);
+    assert_eq!(
+        set("h.example.com.", RecordType::HINFO),
+        ["\"x86\" \"linux\""]
+    );
+    assert_eq!(
+        set("example.com.", RecordType::SPF),
+        ["\"v=spf1\" \" -all\""]
+    );
     let exported = export_zone(&zone);
     assert!(exported.contains("TYPE65280 \\# 3 0A0B0C\n"), "{exported}");
     assert!(exported.contains("TYPE731 \\# 2 0102\n"), "{exported}");
@@ -274,7 +286,7 @@ fn generic_records_import_and_export() {
              t TLSA 3 1 1\n"
         ),
         &[
-            "zones/t.zone:4: TYPE65280 data must be in RFC 3597 generic form (\\# <length> <hex>); the structured types are A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SOA",
+            "zones/t.zone:4: TYPE65280 data must be in RFC 3597 generic form (\\# <length> <hex>); the structured types are A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA",
             "zones/t.zone:5: bad SOA record: SOA in generic form is refused: SOA is held by the zone's soa field; write it in its usual form",
             "zones/t.zone:6: bad TYPE46 record: TYPE46 in generic form is refused: DNSSEC signature and denial records cannot be served: gslb's answers change with health, so a static signature would make validating resolvers reject them",
             "zones/t.zone:7: bad TYPE41 record: TYPE41 in generic form is refused: OPT is a pseudo-record of a message (RFC 6891), not zone data",

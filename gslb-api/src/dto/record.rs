@@ -45,6 +45,12 @@ pub enum RecordTypeDto {
     SSHFP,
     /// DANE TLS association: `"<usage> <selector> <matching type> <hex>"`.
     TLSA,
+    /// S/MIME association, as TLSA.
+    SMIMEA,
+    /// Host information: `"\"<cpu>\" \"<os>\""`.
+    HINFO,
+    /// Sender policy, as TXT.
+    SPF,
     /// Any other type by code (`TYPE65280`), data as `"\\# <length> <hex>"` (RFC 3597).
     Unknown(u16),
 }
@@ -64,6 +70,9 @@ impl RecordTypeDto {
             RecordTypeDto::PTR => RecordType::PTR,
             RecordTypeDto::SSHFP => RecordType::SSHFP,
             RecordTypeDto::TLSA => RecordType::TLSA,
+            RecordTypeDto::SMIMEA => RecordType::SMIMEA,
+            RecordTypeDto::HINFO => RecordType::HINFO,
+            RecordTypeDto::SPF => RecordType::SPF,
             RecordTypeDto::Unknown(code) => RecordType::Unknown(code),
         }
     }
@@ -82,6 +91,9 @@ impl RecordTypeDto {
             RecordType::PTR => RecordTypeDto::PTR,
             RecordType::SSHFP => RecordTypeDto::SSHFP,
             RecordType::TLSA => RecordTypeDto::TLSA,
+            RecordType::SMIMEA => RecordTypeDto::SMIMEA,
+            RecordType::HINFO => RecordTypeDto::HINFO,
+            RecordType::SPF => RecordTypeDto::SPF,
             RecordType::Unknown(code) => RecordTypeDto::Unknown(code),
             RecordType::SOA => return None,
         })
@@ -106,7 +118,7 @@ impl TryFrom<String> for RecordTypeDto {
         RecordTypeDto::parse(&text).ok_or_else(|| {
             format!(
                 "unknown record type {text:?} (A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, \
-                 SSHFP, TLSA or TYPEnnn)"
+                 SSHFP, TLSA, SMIMEA, HINFO, SPF or TYPEnnn)"
             )
         })
     }
@@ -117,7 +129,7 @@ impl PartialSchema for RecordTypeDto {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .description(Some(
-                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, or TYPEnnn for any \
+                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, or TYPEnnn for any \
                  other type (RFC 3597), whose data is then \"\\\\# <length> <hex>\".",
             ))
             .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
@@ -290,13 +302,18 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result
                 value,
             })
         }
-        RecordType::TXT => {
+        RecordType::TXT | RecordType::SPF => {
             let trimmed = text.trim();
-            if trimmed.starts_with('"') {
-                Ok(RData::TXT(parse_quoted(trimmed)?))
+            let strings = if trimmed.starts_with('"') {
+                parse_quoted(trimmed)?
             } else {
-                Ok(RData::TXT(vec![text.as_bytes().to_vec()]))
-            }
+                vec![text.as_bytes().to_vec()]
+            };
+            Ok(if rtype == RecordType::SPF {
+                RData::SPF(strings)
+            } else {
+                RData::TXT(strings)
+            })
         }
         RecordType::SSHFP => {
             let numbers = octets(&fields, 2, "\"<algorithm> <fingerprint type> <hex>\"")?;
@@ -306,18 +323,36 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result
                 fingerprint: numbers.1,
             })
         }
-        RecordType::TLSA => {
+        RecordType::TLSA | RecordType::SMIMEA => {
             let numbers = octets(
                 &fields,
                 3,
                 "\"<usage> <selector> <matching type> <hex>\"",
             )?;
-            Ok(RData::TLSA {
-                usage: numbers.0[0],
-                selector: numbers.0[1],
-                matching_type: numbers.0[2],
-                data: numbers.1,
+            let (usage, selector, matching_type) = (numbers.0[0], numbers.0[1], numbers.0[2]);
+            let data = numbers.1;
+            Ok(if rtype == RecordType::TLSA {
+                RData::TLSA {
+                    usage,
+                    selector,
+                    matching_type,
+                    data,
+                }
+            } else {
+                RData::SMIMEA {
+                    usage,
+                    selector,
+                    matching_type,
+                    data,
+                }
             })
+        }
+        RecordType::HINFO => {
+            let strings = parse_quoted(text.trim())?;
+            match <[Vec<u8>; 2]>::try_from(strings) {
+                Ok([cpu, os]) => Ok(RData::HINFO { cpu, os }),
+                Err(_) => Err(format!("expected \"\\\"<cpu>\\\" \\\"<os>\\\"\", got {text:?}")),
+            }
         }
         RecordType::SOA => Err("SOA is the zone's soa field, not a record set".to_string()),
         RecordType::Unknown(code) => Err(format!(
@@ -427,6 +462,9 @@ mod tests {
         check(RecordType::PTR, "@", "example.com.");
         check(RecordType::SSHFP, "4 2 ab CD", "4 2 ABCD");
         check(RecordType::TLSA, "3 1 1 0a0b", "3 1 1 0A0B");
+        check(RecordType::SMIMEA, "3 0 1 0a0b", "3 0 1 0A0B");
+        check(RecordType::HINFO, "\"x86\" \"linux\"", "\"x86\" \"linux\"");
+        check(RecordType::SPF, "v=spf1 -all", "\"v=spf1 -all\"");
     }
 
     /// RFC 3597: `TYPEnnn` types with `\\# len hex` data, the same text the zone file takes;
@@ -495,6 +533,7 @@ mod tests {
             (RecordType::TXT, "\"open", "unterminated"),
             (RecordType::CAA, "300 issue x", "flags must be 0-255"),
             (RecordType::SSHFP, "4 2", "expected \"<algorithm>"),
+            (RecordType::HINFO, "\"x86\"", "expected \"\\\"<cpu>"),
             (
                 RecordType::TLSA,
                 "3 1 1 xyz",

@@ -84,7 +84,7 @@ fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
             out.extend_from_slice(&preference.to_be_bytes());
             exchange.write_wire(out);
         }
-        RData::TXT(strings) => {
+        RData::TXT(strings) | RData::SPF(strings) => {
             for string in strings {
                 // The model caps strings at 255 octets; cut defensively rather than panic.
                 let string = &string[..string.len().min(255)];
@@ -118,7 +118,20 @@ fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
             out.extend_from_slice(&[*algorithm, *fingerprint_type]);
             out.extend_from_slice(fingerprint);
         }
+        RData::HINFO { cpu, os } => {
+            for string in [cpu, os] {
+                let string = &string[..string.len().min(255)];
+                out.push(string.len() as u8);
+                out.extend_from_slice(string);
+            }
+        }
         RData::TLSA {
+            usage,
+            selector,
+            matching_type,
+            data,
+        }
+        | RData::SMIMEA {
             usage,
             selector,
             matching_type,

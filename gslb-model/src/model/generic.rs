@@ -88,13 +88,27 @@ pub fn from_wire(rtype: RecordType, data: Vec<u8>) -> Result<RData, String> {
             port: reader.u16("port")?,
             target: reader.name("target")?,
         },
-        RecordType::TXT => {
+        RecordType::TXT | RecordType::SPF => {
             let mut strings = Vec::new();
             while reader.pos < data.len() || strings.is_empty() {
                 strings.push(reader.string("character-string")?);
             }
-            RData::TXT(strings)
+            if rtype == RecordType::SPF {
+                RData::SPF(strings)
+            } else {
+                RData::TXT(strings)
+            }
         }
+        RecordType::HINFO => RData::HINFO {
+            cpu: reader.string("cpu")?,
+            os: reader.string("os")?,
+        },
+        RecordType::SMIMEA => RData::SMIMEA {
+            usage: reader.array::<1>("usage")?[0],
+            selector: reader.array::<1>("selector")?[0],
+            matching_type: reader.array::<1>("matching type")?[0],
+            data: reader.rest(),
+        },
         RecordType::CAA => {
             let flags = reader.array::<1>("flags")?[0];
             let tag = String::from_utf8(reader.string("tag")?)
@@ -218,6 +232,9 @@ mod tests {
         check(RecordType::SSHFP, "4 04 02 abcd", "4 2 ABCD");
         check(RecordType::TLSA, "5 03 01 01 abcd", "3 1 1 ABCD");
         check(RecordType::TLSA, "2 03 01", "ends inside the matching type");
+        check(RecordType::SMIMEA, "4 03 01 01 ab", "3 1 1 AB");
+        check(RecordType::HINFO, "4 0161 0162", "\"a\" \"b\"");
+        check(RecordType::SPF, "3 02 6869", "\"hi\"");
         check(RecordType::NS, "3 C00C 00", "compressed");
     }
 

@@ -50,6 +50,12 @@ pub enum RecordType {
     SSHFP,
     /// TLS certificate association for DANE (RFC 6698).
     TLSA,
+    /// S/MIME certificate association (RFC 8162).
+    SMIMEA,
+    /// Host information (RFC 1035, RFC 8482).
+    HINFO,
+    /// Sender policy, the TXT format under its own type (RFC 4408; RFC 7208 deprecates it).
+    SPF,
     /// Start of authority; held by `Zone::soa`, never in `Zone::rrsets`.
     SOA,
     /// Any other type, by code, holding opaque data (RFC 3597); never the code of a type
@@ -59,7 +65,7 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every type, in a fixed order.
-    pub const ALL: [RecordType; 12] = [
+    pub const ALL: [RecordType; 15] = [
         RecordType::A,
         RecordType::AAAA,
         RecordType::CNAME,
@@ -71,6 +77,9 @@ impl RecordType {
         RecordType::PTR,
         RecordType::SSHFP,
         RecordType::TLSA,
+        RecordType::SMIMEA,
+        RecordType::HINFO,
+        RecordType::SPF,
         RecordType::SOA,
     ];
 
@@ -88,6 +97,9 @@ impl RecordType {
             RecordType::SRV => 33,
             RecordType::SSHFP => 44,
             RecordType::TLSA => 52,
+            RecordType::SMIMEA => 53,
+            RecordType::HINFO => 13,
+            RecordType::SPF => 99,
             RecordType::CAA => 257,
             RecordType::Unknown(code) => code,
         }
@@ -119,6 +131,9 @@ impl RecordType {
             RecordType::PTR => "PTR",
             RecordType::SSHFP => "SSHFP",
             RecordType::TLSA => "TLSA",
+            RecordType::SMIMEA => "SMIMEA",
+            RecordType::HINFO => "HINFO",
+            RecordType::SPF => "SPF",
             RecordType::SOA => "SOA",
             RecordType::Unknown(code) => return Cow::Owned(format!("TYPE{code}")),
         })
@@ -231,6 +246,26 @@ pub enum RData {
         /// The certificate association data; printed as hex.
         data: Vec<u8>,
     },
+    /// An S/MIME certificate association; fields as in TLSA.
+    SMIMEA {
+        /// Certificate usage (0-3).
+        usage: u8,
+        /// Which part of the certificate is matched.
+        selector: u8,
+        /// How it is matched.
+        matching_type: u8,
+        /// The certificate association data; printed as hex.
+        data: Vec<u8>,
+    },
+    /// Host information: two character-strings.
+    HINFO {
+        /// The CPU type.
+        cpu: Vec<u8>,
+        /// The operating system.
+        os: Vec<u8>,
+    },
+    /// Sender policy character-strings, as TXT.
+    SPF(Vec<Vec<u8>>),
     /// Data of any other type, kept as the octets of its wire RDATA (RFC 3597); printed as
     /// `\# <length> <hex>`.
     Unknown {
@@ -296,7 +331,12 @@ impl fmt::Display for RDataPresentation<'_> {
                 write!(f, "{preference} ")?;
                 self.name(f, exchange)
             }
-            RData::TXT(strings) => {
+            RData::HINFO { cpu, os } => {
+                write_quoted(f, cpu)?;
+                f.write_str(" ")?;
+                write_quoted(f, os)
+            }
+            RData::TXT(strings) | RData::SPF(strings) => {
                 for (index, string) in strings.iter().enumerate() {
                     if index > 0 {
                         f.write_str(" ")?;
@@ -328,6 +368,12 @@ impl fmt::Display for RDataPresentation<'_> {
                 hex::encode_upper(fingerprint)
             ),
             RData::TLSA {
+                usage,
+                selector,
+                matching_type,
+                data,
+            }
+            | RData::SMIMEA {
                 usage,
                 selector,
                 matching_type,
@@ -376,6 +422,9 @@ impl RData {
             RData::PTR(_) => RecordType::PTR,
             RData::SSHFP { .. } => RecordType::SSHFP,
             RData::TLSA { .. } => RecordType::TLSA,
+            RData::SMIMEA { .. } => RecordType::SMIMEA,
+            RData::HINFO { .. } => RecordType::HINFO,
+            RData::SPF(_) => RecordType::SPF,
             RData::Unknown { rtype, .. } => RecordType::Unknown(*rtype),
         }
     }
@@ -383,7 +432,7 @@ impl RData {
     /// Checks the limits the wire format imposes, reporting under `path`.
     pub fn validate(&self, path: &str, errors: &mut FieldErrors) {
         match self {
-            RData::TXT(strings) => {
+            RData::TXT(strings) | RData::SPF(strings) => {
                 if strings.is_empty() {
                     errors.push(path, "TXT needs at least one character-string".to_string());
                 }
@@ -420,7 +469,20 @@ impl RData {
             RData::SSHFP { fingerprint, .. } if fingerprint.is_empty() => {
                 errors.push(format!("{path}.fingerprint"), "must not be empty");
             }
-            RData::TLSA { data, .. } if data.is_empty() => {
+            RData::HINFO { cpu, os } => {
+                for (field, value) in [("cpu", cpu), ("os", os)] {
+                    if value.len() > 255 {
+                        errors.push(
+                            format!("{path}.{field}"),
+                            format!(
+                                "character-string longer than 255 octets, got {}",
+                                value.len()
+                            ),
+                        );
+                    }
+                }
+            }
+            RData::TLSA { data, .. } | RData::SMIMEA { data, .. } if data.is_empty() => {
                 errors.push(format!("{path}.data"), "must not be empty");
             }
             RData::Unknown { rtype, data } => {
@@ -478,7 +540,7 @@ mod tests {
         let read = |json: &str| serde_json::from_str::<RecordType>(json);
         assert_eq!(read("\"TYPE1\"").unwrap(), RecordType::A);
         assert_eq!(read("\"aaaa\"").unwrap(), RecordType::AAAA);
-        for bad in ["\"TYPE\"", "\"TYPE65536\"", "\"TYPE-1\"", "\"HINFO\"", "1"] {
+        for bad in ["\"TYPE\"", "\"TYPE65536\"", "\"TYPE-1\"", "\"NAPTR\"", "1"] {
             assert!(read(bad).is_err(), "{bad}");
         }
         let old = r#"{"name":"x.example.com.","type":"MX","ttl":60,

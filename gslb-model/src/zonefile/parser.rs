@@ -687,7 +687,12 @@ impl<'a> Fields<'_, '_, 'a> {
                     target: target?,
                 }
             }
-            RecordType::TXT => {
+            RecordType::HINFO => {
+                let cpu = self.take("cpu").and_then(|token| self.string(&token));
+                let os = self.take("os").and_then(|token| self.string(&token));
+                RData::HINFO { cpu: cpu?, os: os? }
+            }
+            RecordType::TXT | RecordType::SPF => {
                 let mut strings = Vec::new();
                 self.take("text")?;
                 self.next -= 1;
@@ -707,7 +712,11 @@ impl<'a> Fields<'_, '_, 'a> {
                         strings.push(string);
                     }
                 }
-                RData::TXT(strings)
+                if self.rtype == RecordType::SPF {
+                    RData::SPF(strings)
+                } else {
+                    RData::TXT(strings)
+                }
             }
             RecordType::CAA => {
                 let flags = self.number::<u8>("flags");
@@ -745,16 +754,27 @@ impl<'a> Fields<'_, '_, 'a> {
                     fingerprint: fingerprint?,
                 }
             }
-            RecordType::TLSA => {
+            RecordType::TLSA | RecordType::SMIMEA => {
                 let usage = self.number::<u8>("usage");
                 let selector = self.number::<u8>("selector");
                 let matching_type = self.number::<u8>("matching type");
                 let data = self.hex_rest("certificate association data");
-                RData::TLSA {
-                    usage: usage?,
-                    selector: selector?,
-                    matching_type: matching_type?,
-                    data: data?,
+                let (usage, selector, matching_type, data) =
+                    (usage?, selector?, matching_type?, data?);
+                if self.rtype == RecordType::TLSA {
+                    RData::TLSA {
+                        usage,
+                        selector,
+                        matching_type,
+                        data,
+                    }
+                } else {
+                    RData::SMIMEA {
+                        usage,
+                        selector,
+                        matching_type,
+                        data,
+                    }
                 }
             }
             RecordType::SOA => unreachable!("the SOA is read by Fields::soa"),
