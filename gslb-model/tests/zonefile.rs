@@ -161,8 +161,8 @@ fn syntax_errors_are_all_reported_with_their_lines() {
          b AAAA 2001:db8::g\n\
          c CS A 192.0.2.1\n\
          d 60 HS A 192.0.2.1\n\
-         e TYPE123 \\# 1 00\n\
-         f SPF \"v=spf1\"\n\
+         e TYPE39 \\# 1 00\n\
+         f URI \"v=spf1\"\n\
          g MX 70000 mail\n\
          h MX 10\n\
          i A 192.0.2.1 192.0.2.2\n\
@@ -173,7 +173,7 @@ fn syntax_errors_are_all_reported_with_their_lines() {
          n CAA 0 is-sue \"x\"\n\
          o TXT \"bad \\256 escape\"\n\
          p TXT \"{}\"\n\
-         q A \\# 4 c0000201\n\
+         q A \\# 5 c0000201\n\
          r\n\
          s 60 IN\n\
          {}.x A 192.0.2.1\n\
@@ -189,8 +189,8 @@ fn syntax_errors_are_all_reported_with_their_lines() {
         "zones/t.zone:5: bad IPv6 address \"2001:db8::g\"".to_string(),
         "zones/t.zone:6: class CS is not supported (only IN)".to_string(),
         "zones/t.zone:7: class HS is not supported (only IN)".to_string(),
-        "zones/t.zone:8: record type \"TYPE123\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA)".to_string(),
-        "zones/t.zone:9: record type \"SPF\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA)".to_string(),
+        "zones/t.zone:8: bad TYPE39 record: TYPE39 in generic form is refused: DNAME needs answer synthesis (RFC 6672), which gslb does not do".to_string(),
+        "zones/t.zone:9: record type \"URI\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA, or TYPEnnn in RFC 3597 generic form)".to_string(),
         "zones/t.zone:10: bad MX preference \"70000\" (must be 0-65535)".to_string(),
         "zones/t.zone:11: missing exchange in the MX record".to_string(),
         "zones/t.zone:12: unexpected \"192.0.2.2\" after the A data".to_string(),
@@ -201,7 +201,7 @@ fn syntax_errors_are_all_reported_with_their_lines() {
         "zones/t.zone:17: bad CAA tag \"is-sue\" (1-255 ASCII letters and digits)".to_string(),
         "zones/t.zone:18: bad escape in \"bad \\\\256 escape\"".to_string(),
         "zones/t.zone:19: TXT character-string longer than 255 octets (256 octets)".to_string(),
-        "zones/t.zone:20: generic RDATA (\\#) is not supported; write the A data in its usual form".to_string(),
+        "zones/t.zone:20: bad A record: RDATA length after \\# says 5 octets, the hex holds 4".to_string(),
         "zones/t.zone:21: missing record type".to_string(),
         "zones/t.zone:22: missing record type".to_string(),
         format!("zones/t.zone:23: bad owner name: label longer than 63 octets in \"{long}.x\""),
@@ -212,6 +212,89 @@ fn syntax_errors_are_all_reported_with_their_lines() {
     check_errors(
         &text,
         &expected.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+/// RFC 3597: any type in `TYPEnnn \\# len hex` form imports as opaque data and exports in the
+/// same form; a structured type in generic form is decoded into its usual data; types the
+/// server would have to act on, and unknown types in a non-generic form, are refused.
+#[test]
+fn generic_records_import_and_export() {
+    let origin = name("example.com.");
+    let text = format!(
+        "{HEAD}\
+         g TYPE65280 \\# 3 0a0B0c\n\
+         g TYPE65280 \\# 0\n\
+         g type731 \\# ( 2\n 0102 )\n\
+         a TYPE1 \\# 4 C0000201\n\
+         m MX \\# 5 000a 016d 00\n\
+         s SSHFP 4 2 ( 0a0b\n 0C0D )\n\
+         _443._tcp TLSA 3 1 1 AbCd\n\
+         t TYPE52 \\# 5 03010100ff\n\
+         _smime SMIMEA 3 0 1 ab\n\
+         h HINFO \"x86\" linux\n\
+         @ SPF \"v=spf1\" \" -all\"\n"
+    );
+    let zone = parse_zone(&text, "t.zone", Some(&origin), None).unwrap();
+    let set = |owner: &str, rtype: RecordType| {
+        zone.rrset(&name(owner), rtype)
+            .unwrap_or_else(|| panic!("no {rtype} at {owner}"))
+            .rdata
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        set("g.example.com.", RecordType::Unknown(65280)),
+        ["\\# 3 0A0B0C", "\\# 0"]
+    );
+    assert_eq!(
+        set("g.example.com.", RecordType::Unknown(731)),
+        ["\\# 2 0102"]
+    );
+    assert_eq!(set("a.example.com.", RecordType::A), ["192.0.2.1"]);
+    assert_eq!(set("m.example.com.", RecordType::MX), ["10 m."]);
+    assert_eq!(set("s.example.com.", RecordType::SSHFP), ["4 2 0A0B0C0D"]);
+    assert_eq!(
+        set("_443._tcp.example.com.", RecordType::TLSA),
+        ["3 1 1 ABCD"]
+    );
+    assert_eq!(set("t.example.com.", RecordType::TLSA), ["3 1 1 00FF"]);
+    assert_eq!(set("_smime.example.com.", RecordType::SMIMEA), ["3 0 1 AB"]);
+    assert_eq!(
+        set("h.example.com.", RecordType::HINFO),
+        ["\"x86\" \"linux\""]
+    );
+    assert_eq!(
+        set("example.com.", RecordType::SPF),
+        ["\"v=spf1\" \" -all\""]
+    );
+    let exported = export_zone(&zone);
+    assert!(exported.contains("TYPE65280 \\# 3 0A0B0C\n"), "{exported}");
+    assert!(exported.contains("TYPE731 \\# 2 0102\n"), "{exported}");
+    let again = parse_zone(&exported, "t.zone", None, None).unwrap();
+    assert_eq!(again, zone, "round trip of:\n{exported}");
+    check_errors(
+        &format!(
+            "{HEAD}x TYPE65280 0a\n\
+             y TYPE6 \\# 0\n\
+             z TYPE46 \\# 0\n\
+             w TYPE41 \\# 0\n\
+             v TYPE252 \\# 0\n\
+             u TYPE65280 \\# 1 \"0a\"\n\
+             s SSHFP 4 2 xyz\n\
+             t TLSA 3 1 1\n"
+        ),
+        &[
+            "zones/t.zone:4: TYPE65280 data must be in RFC 3597 generic form (\\# <length> <hex>); the structured types are A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA",
+            "zones/t.zone:5: bad SOA record: SOA in generic form is refused: SOA is held by the zone's soa field; write it in its usual form",
+            "zones/t.zone:6: bad TYPE46 record: TYPE46 in generic form is refused: DNSSEC signature and denial records cannot be served: gslb's answers change with health, so a static signature would make validating resolvers reject them",
+            "zones/t.zone:7: bad TYPE41 record: TYPE41 in generic form is refused: OPT is a pseudo-record of a message (RFC 6891), not zone data",
+            "zones/t.zone:8: bad TYPE252 record: TYPE252 in generic form is refused: query and meta types (RFC 6895 §3.1) are not zone data",
+            "zones/t.zone:9: generic TYPE65280 data cannot hold the quoted string \"0a\"",
+            "zones/t.zone:10: bad SSHFP fingerprint \"xyz\" (hexadecimal octets)",
+            "zones/t.zone:11: missing certificate association data in the TLSA record",
+        ],
     );
 }
 
@@ -362,6 +445,36 @@ fn rdata(apex: DomainName) -> impl Strategy<Value = RData> {
         )
             .prop_map(|(flags, tag, value)| RData::CAA { flags, tag, value }),
         near().prop_map(RData::PTR),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            prop::collection::vec(any::<u8>(), 1..40)
+        )
+            .prop_map(|(algorithm, fingerprint_type, fingerprint)| RData::SSHFP {
+                algorithm,
+                fingerprint_type,
+                fingerprint
+            }),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            any::<u8>(),
+            prop::collection::vec(any::<u8>(), 1..40)
+        )
+            .prop_map(|(usage, selector, matching_type, data)| RData::TLSA {
+                usage,
+                selector,
+                matching_type,
+                data
+            }),
+        (
+            (256u16..65535).prop_filter("refused in generic form", |code| {
+                gslb_model::model::generic::generic_refusal(*code).is_none()
+                    && RecordType::from_code(*code).is_none()
+            }),
+            prop::collection::vec(any::<u8>(), 0..40)
+        )
+            .prop_map(|(rtype, data)| RData::Unknown { rtype, data }),
     ]
 }
 

@@ -7,13 +7,20 @@
 //! `www` in zone `example.com.` is `www.example.com.`, `@` is the apex. Output is always
 //! absolute.
 
+use std::borrow::Cow;
+
+use gslb_model::model::generic::parse_generic;
 use gslb_model::model::{DomainName, FieldErrors, RData, RecordSet, RecordType};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
-/// The record types a static record set may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "UPPERCASE")]
+/// The record types a static record set may hold. Serialized as the mnemonic (`"AAAA"`), or
+/// `"TYPEnnn"` for any other type, whose data is given in RFC 3597 generic form
+/// (`"\\# 3 0A0B0C"`); its schema is written by hand below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 #[allow(clippy::upper_case_acronyms)]
 pub enum RecordTypeDto {
     /// IPv4 address.
@@ -34,6 +41,18 @@ pub enum RecordTypeDto {
     NS,
     /// Pointer.
     PTR,
+    /// SSH fingerprint: `"<algorithm> <type> <hex>"`.
+    SSHFP,
+    /// DANE TLS association: `"<usage> <selector> <matching type> <hex>"`.
+    TLSA,
+    /// S/MIME association, as TLSA.
+    SMIMEA,
+    /// Host information: `"\"<cpu>\" \"<os>\""`.
+    HINFO,
+    /// Sender policy, as TXT.
+    SPF,
+    /// Any other type by code (`TYPE65280`), data as `"\\# <length> <hex>"` (RFC 3597).
+    Unknown(u16),
 }
 
 impl RecordTypeDto {
@@ -49,6 +68,12 @@ impl RecordTypeDto {
             RecordTypeDto::CAA => RecordType::CAA,
             RecordTypeDto::NS => RecordType::NS,
             RecordTypeDto::PTR => RecordType::PTR,
+            RecordTypeDto::SSHFP => RecordType::SSHFP,
+            RecordTypeDto::TLSA => RecordType::TLSA,
+            RecordTypeDto::SMIMEA => RecordType::SMIMEA,
+            RecordTypeDto::HINFO => RecordType::HINFO,
+            RecordTypeDto::SPF => RecordType::SPF,
+            RecordTypeDto::Unknown(code) => RecordType::Unknown(code),
         }
     }
 
@@ -64,13 +89,58 @@ impl RecordTypeDto {
             RecordType::CAA => RecordTypeDto::CAA,
             RecordType::NS => RecordTypeDto::NS,
             RecordType::PTR => RecordTypeDto::PTR,
+            RecordType::SSHFP => RecordTypeDto::SSHFP,
+            RecordType::TLSA => RecordTypeDto::TLSA,
+            RecordType::SMIMEA => RecordTypeDto::SMIMEA,
+            RecordType::HINFO => RecordTypeDto::HINFO,
+            RecordType::SPF => RecordTypeDto::SPF,
+            RecordType::Unknown(code) => RecordTypeDto::Unknown(code),
             RecordType::SOA => return None,
         })
     }
 
-    /// Parses a mnemonic (`a`, `AAAA`), case-insensitively.
+    /// Parses a mnemonic (`a`, `AAAA`) case-insensitively, or `TYPEnnn` (`TYPE1` is `A`).
     pub fn parse(text: &str) -> Option<RecordTypeDto> {
         RecordType::from_mnemonic(text).and_then(RecordTypeDto::from_model)
+    }
+}
+
+impl From<RecordTypeDto> for String {
+    fn from(rtype: RecordTypeDto) -> String {
+        rtype.to_model().as_str().into_owned()
+    }
+}
+
+impl TryFrom<String> for RecordTypeDto {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<RecordTypeDto, String> {
+        RecordTypeDto::parse(&text).ok_or_else(|| {
+            format!(
+                "unknown record type {text:?} (A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, \
+                 SSHFP, TLSA, SMIMEA, HINFO, SPF or TYPEnnn)"
+            )
+        })
+    }
+}
+
+impl PartialSchema for RecordTypeDto {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, or TYPEnnn for any \
+                 other type (RFC 3597), whose data is then \"\\\\# <length> <hex>\".",
+            ))
+            .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
+            .examples(["AAAA", "TYPE65280"])
+            .into()
+    }
+}
+
+impl ToSchema for RecordTypeDto {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RecordTypeDto")
     }
 }
 
@@ -158,6 +228,9 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result
             .map_err(|_| format!("{what} must be 0-65535, got {field:?}"))
     };
     let fields: Vec<&str> = text.split_whitespace().collect();
+    if fields.first() == Some(&"\\#") {
+        return parse_generic(rtype, &fields[1..]);
+    }
     let expect_fields = |count: usize, shape: &str| {
         if fields.len() == count {
             Ok(())
@@ -229,16 +302,82 @@ pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result
                 value,
             })
         }
-        RecordType::TXT => {
+        RecordType::TXT | RecordType::SPF => {
             let trimmed = text.trim();
-            if trimmed.starts_with('"') {
-                Ok(RData::TXT(parse_quoted(trimmed)?))
+            let strings = if trimmed.starts_with('"') {
+                parse_quoted(trimmed)?
             } else {
-                Ok(RData::TXT(vec![text.as_bytes().to_vec()]))
+                vec![text.as_bytes().to_vec()]
+            };
+            Ok(if rtype == RecordType::SPF {
+                RData::SPF(strings)
+            } else {
+                RData::TXT(strings)
+            })
+        }
+        RecordType::SSHFP => {
+            let numbers = octets(&fields, 2, "\"<algorithm> <fingerprint type> <hex>\"")?;
+            Ok(RData::SSHFP {
+                algorithm: numbers.0[0],
+                fingerprint_type: numbers.0[1],
+                fingerprint: numbers.1,
+            })
+        }
+        RecordType::TLSA | RecordType::SMIMEA => {
+            let numbers = octets(
+                &fields,
+                3,
+                "\"<usage> <selector> <matching type> <hex>\"",
+            )?;
+            let (usage, selector, matching_type) = (numbers.0[0], numbers.0[1], numbers.0[2]);
+            let data = numbers.1;
+            Ok(if rtype == RecordType::TLSA {
+                RData::TLSA {
+                    usage,
+                    selector,
+                    matching_type,
+                    data,
+                }
+            } else {
+                RData::SMIMEA {
+                    usage,
+                    selector,
+                    matching_type,
+                    data,
+                }
+            })
+        }
+        RecordType::HINFO => {
+            let strings = parse_quoted(text.trim())?;
+            match <[Vec<u8>; 2]>::try_from(strings) {
+                Ok([cpu, os]) => Ok(RData::HINFO { cpu, os }),
+                Err(_) => Err(format!("expected \"\\\"<cpu>\\\" \\\"<os>\\\"\", got {text:?}")),
             }
         }
         RecordType::SOA => Err("SOA is the zone's soa field, not a record set".to_string()),
+        RecordType::Unknown(code) => Err(format!(
+            "TYPE{code} data must be in RFC 3597 generic form \"\\\\# <length> <hex>\", got {text:?}"
+        )),
     }
+}
+
+/// Reads `count` leading octet fields and the hex after them (blanks may split it).
+fn octets(fields: &[&str], count: usize, shape: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    if fields.len() <= count {
+        return Err(format!("expected {shape}, got {:?}", fields.join(" ")));
+    }
+    let numbers = fields[..count]
+        .iter()
+        .map(|field| {
+            field
+                .parse::<u8>()
+                .map_err(|_| format!("{shape}: numbers must be 0-255, got {field:?}"))
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    let hex_text = fields[count..].concat();
+    let data = hex::decode(&hex_text)
+        .map_err(|_| format!("{shape}: bad hexadecimal data {hex_text:?}"))?;
+    Ok((numbers, data))
 }
 
 /// Parses one or more `"..."` strings separated by blanks, with `\"`, `\\` and `\DDD`.
@@ -321,6 +460,67 @@ mod tests {
             "\"a\\\"b\" \"c\\255\"",
         );
         check(RecordType::PTR, "@", "example.com.");
+        check(RecordType::SSHFP, "4 2 ab CD", "4 2 ABCD");
+        check(RecordType::TLSA, "3 1 1 0a0b", "3 1 1 0A0B");
+        check(RecordType::SMIMEA, "3 0 1 0a0b", "3 0 1 0A0B");
+        check(RecordType::HINFO, "\"x86\" \"linux\"", "\"x86\" \"linux\"");
+        check(RecordType::SPF, "v=spf1 -all", "\"v=spf1 -all\"");
+    }
+
+    /// RFC 3597: `TYPEnnn` types with `\\# len hex` data, the same text the zone file takes;
+    /// a structured type in generic form reads as that type; bad or refused data is named.
+    #[test]
+    fn generic_data_and_types() {
+        check(RecordType::Unknown(65280), "\\# 3 0a0b0c", "\\# 3 0A0B0C");
+        check(RecordType::Unknown(65280), "\\# 0", "\\# 0");
+        check(RecordType::A, "\\# 4 c0 00 02 01", "192.0.2.1");
+        for (rtype, text, wanted) in [
+            (
+                RecordType::Unknown(65280),
+                "0a0b0c",
+                "must be in RFC 3597 generic form",
+            ),
+            (RecordType::Unknown(65280), "\\# 2 0a0b0c", "says 2 octets"),
+            (
+                RecordType::Unknown(39),
+                "\\# 0",
+                "DNAME needs answer synthesis",
+            ),
+            (RecordType::Unknown(41), "\\# 0", "OPT is a pseudo-record"),
+        ] {
+            let error = parse_rdata(rtype, text, &origin()).unwrap_err();
+            assert!(error.contains(wanted), "{text:?}: {error}");
+        }
+        for (json, rtype) in [
+            ("\"TYPE65280\"", RecordTypeDto::Unknown(65280)),
+            ("\"MX\"", RecordTypeDto::MX),
+        ] {
+            assert_eq!(serde_json::from_str::<RecordTypeDto>(json).unwrap(), rtype);
+            assert_eq!(serde_json::to_string(&rtype).unwrap(), json);
+        }
+        assert_eq!(
+            serde_json::from_str::<RecordTypeDto>("\"type1\"").unwrap(),
+            RecordTypeDto::A
+        );
+        let error = serde_json::from_str::<RecordTypeDto>("\"SOA\"").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown record type \"SOA\""),
+            "{error}"
+        );
+        let dto: RecordSetDto =
+            serde_json::from_str(r#"{"name": "g", "type": "TYPE65280", "data": ["\\# 2 0102"]}"#)
+                .unwrap();
+        let mut errors = FieldErrors::default();
+        let set = dto.to_model(&origin(), 300, "", &mut errors).unwrap();
+        assert_eq!(set.rtype, RecordType::Unknown(65280));
+        assert_eq!(
+            RecordSetDto::from_model(&set).unwrap(),
+            RecordSetDto {
+                name: "g.example.com.".to_string(),
+                ttl: Some(300),
+                ..dto
+            }
+        );
     }
 
     #[test]
@@ -332,6 +532,18 @@ mod tests {
             (RecordType::MX, "10", "expected"),
             (RecordType::TXT, "\"open", "unterminated"),
             (RecordType::CAA, "300 issue x", "flags must be 0-255"),
+            (RecordType::SSHFP, "4 2", "expected \"<algorithm>"),
+            (RecordType::HINFO, "\"x86\"", "expected \"\\\"<cpu>"),
+            (
+                RecordType::TLSA,
+                "3 1 1 xyz",
+                "bad hexadecimal data \"xyz\"",
+            ),
+            (
+                RecordType::TLSA,
+                "3 1 256 ab",
+                "numbers must be 0-255, got \"256\"",
+            ),
         ] {
             let error = parse_rdata(rtype, text, &origin()).unwrap_err();
             assert!(error.contains(wanted), "{text:?}: {error}");

@@ -84,7 +84,7 @@ fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
             out.extend_from_slice(&preference.to_be_bytes());
             exchange.write_wire(out);
         }
-        RData::TXT(strings) => {
+        RData::TXT(strings) | RData::SPF(strings) => {
             for string in strings {
                 // The model caps strings at 255 octets; cut defensively rather than panic.
                 let string = &string[..string.len().min(255)];
@@ -110,5 +110,37 @@ fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
             out.extend_from_slice(tag);
             out.extend_from_slice(value);
         }
+        RData::SSHFP {
+            algorithm,
+            fingerprint_type,
+            fingerprint,
+        } => {
+            out.extend_from_slice(&[*algorithm, *fingerprint_type]);
+            out.extend_from_slice(fingerprint);
+        }
+        RData::HINFO { cpu, os } => {
+            for string in [cpu, os] {
+                let string = &string[..string.len().min(255)];
+                out.push(string.len() as u8);
+                out.extend_from_slice(string);
+            }
+        }
+        RData::TLSA {
+            usage,
+            selector,
+            matching_type,
+            data,
+        }
+        | RData::SMIMEA {
+            usage,
+            selector,
+            matching_type,
+            data,
+        } => {
+            out.extend_from_slice(&[*usage, *selector, *matching_type]);
+            out.extend_from_slice(data);
+        }
+        // RFC 3597 §3: opaque data goes out exactly as given.
+        RData::Unknown { data, .. } => out.extend_from_slice(data),
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - `name`: `DomainName`, validated presentation-format names.
 //! - `record`: static record sets (`RecordType`, `RData`, `RecordSet`).
+//! - `generic`: RFC 3597 `\# len hex` data, and the types refused in that form.
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
 //! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
 //! - `state`: `State`, the versioned whole.
@@ -21,6 +22,7 @@ pub mod audit;
 pub mod check;
 pub mod drill;
 pub mod endpoint;
+pub mod generic;
 pub mod gslb_record;
 pub mod health;
 pub mod ident;

@@ -8,11 +8,13 @@
 //! `RData::relative_to` (names relative to an origin, for zone files); the zone file export and
 //! the API's record DTOs both print through it.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::model::generic::generic_refusal;
 use crate::model::name::DomainName;
 use crate::model::validation::FieldErrors;
 
@@ -20,8 +22,10 @@ use crate::model::validation::FieldErrors;
 pub const MAX_TTL: u32 = 0x7fff_ffff;
 
 /// The record types a static record set may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
+///
+/// Serialized as its mnemonic (`"A"`, `"AAAA"`), and `"TYPEnnn"` for `Unknown` (RFC 3597 §5),
+/// so states written before `Unknown` existed load unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[allow(clippy::upper_case_acronyms)]
 pub enum RecordType {
     /// IPv4 address (RFC 1035).
@@ -42,13 +46,26 @@ pub enum RecordType {
     NS,
     /// Pointer (RFC 1035).
     PTR,
+    /// SSH host key fingerprint (RFC 4255).
+    SSHFP,
+    /// TLS certificate association for DANE (RFC 6698).
+    TLSA,
+    /// S/MIME certificate association (RFC 8162).
+    SMIMEA,
+    /// Host information (RFC 1035, RFC 8482).
+    HINFO,
+    /// Sender policy, the TXT format under its own type (RFC 4408; RFC 7208 deprecates it).
+    SPF,
     /// Start of authority; held by `Zone::soa`, never in `Zone::rrsets`.
     SOA,
+    /// Any other type, by code, holding opaque data (RFC 3597); never the code of a type
+    /// above (`from_code_any` makes sure).
+    Unknown(u16),
 }
 
 impl RecordType {
     /// Every type, in a fixed order.
-    pub const ALL: [RecordType; 10] = [
+    pub const ALL: [RecordType; 15] = [
         RecordType::A,
         RecordType::AAAA,
         RecordType::CNAME,
@@ -58,6 +75,11 @@ impl RecordType {
         RecordType::CAA,
         RecordType::NS,
         RecordType::PTR,
+        RecordType::SSHFP,
+        RecordType::TLSA,
+        RecordType::SMIMEA,
+        RecordType::HINFO,
+        RecordType::SPF,
         RecordType::SOA,
     ];
 
@@ -73,20 +95,31 @@ impl RecordType {
             RecordType::TXT => 16,
             RecordType::AAAA => 28,
             RecordType::SRV => 33,
+            RecordType::SSHFP => 44,
+            RecordType::TLSA => 52,
+            RecordType::SMIMEA => 53,
+            RecordType::HINFO => 13,
+            RecordType::SPF => 99,
             RecordType::CAA => 257,
+            RecordType::Unknown(code) => code,
         }
     }
 
-    /// The type for a wire code, if it is one we store.
+    /// The type for a wire code, if it is one we store structured.
     pub fn from_code(code: u16) -> Option<RecordType> {
         RecordType::ALL
             .into_iter()
             .find(|rtype| rtype.code() == code)
     }
 
-    /// The mnemonic (`A`, `AAAA`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
+    /// The type for any wire code: a structured one when we have it, else `Unknown`.
+    pub fn from_code_any(code: u16) -> RecordType {
+        RecordType::from_code(code).unwrap_or(RecordType::Unknown(code))
+    }
+
+    /// The mnemonic (`A`, `AAAA`, ...), `TYPEnnn` for other types.
+    pub fn as_str(self) -> Cow<'static, str> {
+        Cow::Borrowed(match self {
             RecordType::A => "A",
             RecordType::AAAA => "AAAA",
             RecordType::CNAME => "CNAME",
@@ -96,21 +129,56 @@ impl RecordType {
             RecordType::CAA => "CAA",
             RecordType::NS => "NS",
             RecordType::PTR => "PTR",
+            RecordType::SSHFP => "SSHFP",
+            RecordType::TLSA => "TLSA",
+            RecordType::SMIMEA => "SMIMEA",
+            RecordType::HINFO => "HINFO",
+            RecordType::SPF => "SPF",
             RecordType::SOA => "SOA",
-        }
+            RecordType::Unknown(code) => return Cow::Owned(format!("TYPE{code}")),
+        })
     }
 
-    /// The type for a mnemonic, case-insensitively.
+    /// The type for a mnemonic, case-insensitively, or for `TYPEnnn` (RFC 3597 §5; `TYPE1` is
+    /// `A`). Refusing the types gslb cannot serve is left to validation.
     pub fn from_mnemonic(text: &str) -> Option<RecordType> {
-        RecordType::ALL
+        if let Some(rtype) = RecordType::ALL
             .into_iter()
             .find(|rtype| rtype.as_str().eq_ignore_ascii_case(text))
+        {
+            return Some(rtype);
+        }
+        let digits = text
+            .get(..4)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("TYPE"))
+            .and_then(|_| text.get(4..))?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse::<u16>().ok().map(RecordType::from_code_any)
+    }
+}
+
+impl Serialize for RecordType {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(deserializer)?;
+        RecordType::from_mnemonic(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown record type {text:?} (a mnemonic such as AAAA, or TYPEnnn)"
+            ))
+        })
     }
 }
 
 impl std::fmt::Display for RecordType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.as_str())
     }
 }
 
@@ -158,6 +226,54 @@ pub enum RData {
     NS(DomainName),
     /// A pointer.
     PTR(DomainName),
+    /// An SSH host key fingerprint.
+    SSHFP {
+        /// Key algorithm (1 RSA, 2 DSA, 3 ECDSA, 4 Ed25519, ...).
+        algorithm: u8,
+        /// Fingerprint type (1 SHA-1, 2 SHA-256).
+        fingerprint_type: u8,
+        /// The fingerprint octets; printed as hex.
+        fingerprint: Vec<u8>,
+    },
+    /// A TLS certificate association.
+    TLSA {
+        /// Certificate usage (0-3).
+        usage: u8,
+        /// Which part of the certificate is matched (0 full, 1 public key).
+        selector: u8,
+        /// How it is matched (0 exact, 1 SHA-256, 2 SHA-512).
+        matching_type: u8,
+        /// The certificate association data; printed as hex.
+        data: Vec<u8>,
+    },
+    /// An S/MIME certificate association; fields as in TLSA.
+    SMIMEA {
+        /// Certificate usage (0-3).
+        usage: u8,
+        /// Which part of the certificate is matched.
+        selector: u8,
+        /// How it is matched.
+        matching_type: u8,
+        /// The certificate association data; printed as hex.
+        data: Vec<u8>,
+    },
+    /// Host information: two character-strings.
+    HINFO {
+        /// The CPU type.
+        cpu: Vec<u8>,
+        /// The operating system.
+        os: Vec<u8>,
+    },
+    /// Sender policy character-strings, as TXT.
+    SPF(Vec<Vec<u8>>),
+    /// Data of any other type, kept as the octets of its wire RDATA (RFC 3597); printed as
+    /// `\# <length> <hex>`.
+    Unknown {
+        /// The type code; never one of the structured types above.
+        rtype: u16,
+        /// The wire RDATA, at most 65535 octets.
+        data: Vec<u8>,
+    },
 }
 
 impl RData {
@@ -215,7 +331,12 @@ impl fmt::Display for RDataPresentation<'_> {
                 write!(f, "{preference} ")?;
                 self.name(f, exchange)
             }
-            RData::TXT(strings) => {
+            RData::HINFO { cpu, os } => {
+                write_quoted(f, cpu)?;
+                f.write_str(" ")?;
+                write_quoted(f, os)
+            }
+            RData::TXT(strings) | RData::SPF(strings) => {
                 for (index, string) in strings.iter().enumerate() {
                     if index > 0 {
                         f.write_str(" ")?;
@@ -236,6 +357,38 @@ impl fmt::Display for RDataPresentation<'_> {
             RData::CAA { flags, tag, value } => {
                 write!(f, "{flags} {tag} ")?;
                 write_quoted(f, value)
+            }
+            RData::SSHFP {
+                algorithm,
+                fingerprint_type,
+                fingerprint,
+            } => write!(
+                f,
+                "{algorithm} {fingerprint_type} {}",
+                hex::encode_upper(fingerprint)
+            ),
+            RData::TLSA {
+                usage,
+                selector,
+                matching_type,
+                data,
+            }
+            | RData::SMIMEA {
+                usage,
+                selector,
+                matching_type,
+                data,
+            } => write!(
+                f,
+                "{usage} {selector} {matching_type} {}",
+                hex::encode_upper(data)
+            ),
+            RData::Unknown { data, .. } => {
+                write!(f, "\\# {}", data.len())?;
+                if !data.is_empty() {
+                    write!(f, " {}", hex::encode_upper(data))?;
+                }
+                Ok(())
             }
         }
     }
@@ -267,13 +420,19 @@ impl RData {
             RData::CAA { .. } => RecordType::CAA,
             RData::NS(_) => RecordType::NS,
             RData::PTR(_) => RecordType::PTR,
+            RData::SSHFP { .. } => RecordType::SSHFP,
+            RData::TLSA { .. } => RecordType::TLSA,
+            RData::SMIMEA { .. } => RecordType::SMIMEA,
+            RData::HINFO { .. } => RecordType::HINFO,
+            RData::SPF(_) => RecordType::SPF,
+            RData::Unknown { rtype, .. } => RecordType::Unknown(*rtype),
         }
     }
 
     /// Checks the limits the wire format imposes, reporting under `path`.
     pub fn validate(&self, path: &str, errors: &mut FieldErrors) {
         match self {
-            RData::TXT(strings) => {
+            RData::TXT(strings) | RData::SPF(strings) => {
                 if strings.is_empty() {
                     errors.push(path, "TXT needs at least one character-string".to_string());
                 }
@@ -307,6 +466,41 @@ impl RData {
                     errors.push(format!("{path}.value"), "value too long".to_string());
                 }
             }
+            RData::SSHFP { fingerprint, .. } if fingerprint.is_empty() => {
+                errors.push(format!("{path}.fingerprint"), "must not be empty");
+            }
+            RData::HINFO { cpu, os } => {
+                for (field, value) in [("cpu", cpu), ("os", os)] {
+                    if value.len() > 255 {
+                        errors.push(
+                            format!("{path}.{field}"),
+                            format!(
+                                "character-string longer than 255 octets, got {}",
+                                value.len()
+                            ),
+                        );
+                    }
+                }
+            }
+            RData::TLSA { data, .. } | RData::SMIMEA { data, .. } if data.is_empty() => {
+                errors.push(format!("{path}.data"), "must not be empty");
+            }
+            RData::Unknown { rtype, data } => {
+                if let Some(typed) = RecordType::from_code(*rtype) {
+                    errors.push(
+                        format!("{path}.rtype"),
+                        format!("TYPE{rtype} is {typed}; give it as structured {typed} data"),
+                    );
+                } else if let Some(reason) = generic_refusal(*rtype) {
+                    errors.push(format!("{path}.rtype"), format!("TYPE{rtype}: {reason}"));
+                }
+                if data.len() > usize::from(u16::MAX) {
+                    errors.push(
+                        format!("{path}.data"),
+                        format!("RDATA longer than 65535 octets, got {}", data.len()),
+                    );
+                }
+            }
             _ => {}
         }
     }
@@ -325,4 +519,65 @@ pub struct RecordSet {
     pub ttl: u32,
     /// The records; at least one, no duplicates.
     pub rdata: Vec<RData>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored form of a type stays its mnemonic, so states written before `Unknown`
+    /// existed load unchanged; other types are `TYPEnnn`, and `TYPE1` reads as `A`.
+    #[test]
+    fn record_types_serialize_as_mnemonics() {
+        for (rtype, json) in [
+            (RecordType::A, "\"A\""),
+            (RecordType::CAA, "\"CAA\""),
+            (RecordType::Unknown(65280), "\"TYPE65280\""),
+        ] {
+            assert_eq!(serde_json::to_string(&rtype).unwrap(), json);
+            assert_eq!(serde_json::from_str::<RecordType>(json).unwrap(), rtype);
+        }
+        let read = |json: &str| serde_json::from_str::<RecordType>(json);
+        assert_eq!(read("\"TYPE1\"").unwrap(), RecordType::A);
+        assert_eq!(read("\"aaaa\"").unwrap(), RecordType::AAAA);
+        for bad in ["\"TYPE\"", "\"TYPE65536\"", "\"TYPE-1\"", "\"NAPTR\"", "1"] {
+            assert!(read(bad).is_err(), "{bad}");
+        }
+        let old = r#"{"name":"x.example.com.","type":"MX","ttl":60,
+                      "rdata":[{"MX":{"preference":10,"exchange":"m.example.com."}}]}"#;
+        let set: RecordSet = serde_json::from_str(old).unwrap();
+        assert_eq!(set.rtype, RecordType::MX);
+        let generic = RecordSet {
+            rtype: RecordType::Unknown(731),
+            rdata: vec![RData::Unknown {
+                rtype: 731,
+                data: vec![1, 2],
+            }],
+            ..set
+        };
+        let json = serde_json::to_string(&generic).unwrap();
+        assert_eq!(serde_json::from_str::<RecordSet>(&json).unwrap(), generic);
+    }
+
+    /// `Unknown` data must not hide a structured or refused type.
+    #[test]
+    fn unknown_data_of_special_types_is_refused() {
+        for (rtype, wanted) in [(1, "TYPE1 is A"), (39, "DNAME"), (250, "meta types")] {
+            let mut errors = FieldErrors::default();
+            RData::Unknown {
+                rtype,
+                data: vec![],
+            }
+            .validate("rdata[0]", &mut errors);
+            let text = format!("{errors:?}");
+            assert!(text.contains(wanted), "TYPE{rtype}: {text}");
+        }
+        let mut errors = FieldErrors::default();
+        RData::Unknown {
+            rtype: 731,
+            data: vec![0; 10],
+        }
+        .validate("rdata[0]", &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+    }
 }

@@ -282,7 +282,7 @@ mod tests {
                 // Said too, since the NS line did not parse.
                 "t.zone:2: the apex example.com. needs an NS record set",
                 "t.zone:3: record type \"ns1\" is not supported (only A, AAAA, CNAME, MX, TXT, \
-                 SRV, CAA, NS, PTR, SOA); if \"NS\" is meant as the type, indent the line to \
+                 SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA, or TYPEnnn in RFC 3597 generic form); if \"NS\" is meant as the type, indent the line to \
                  repeat the owner before it",
                 &format!("t.zone:4: bad owner name: name longer than 255 octets in \"{long}\""),
             ],
@@ -297,7 +297,7 @@ mod tests {
              @ 60 NS ns1\n\
              a 60 A 10.0.0.300\n\
              b 60 CH A 192.0.2.1\n\
-             c 60 HINFO x y\n\
+             c 60 NAPTR x y\n\
              d 4294967295 A 192.0.2.1\n\
              e 60 MX 10\n\
              f 60 A 192.0.2.1 extra\n\
@@ -305,7 +305,7 @@ mod tests {
             &[
                 "t.zone:4: bad IPv4 address \"10.0.0.300\"",
                 "t.zone:5: class CH is not supported (only IN)",
-                "t.zone:6: record type \"HINFO\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SOA)",
+                "t.zone:6: record type \"NAPTR\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA, or TYPEnnn in RFC 3597 generic form)",
                 "t.zone:7: TTL 4294967295 is larger than 2147483647 (RFC 2181 §8)",
                 "t.zone:8: missing exchange in the MX record",
                 "t.zone:9: unexpected \"extra\" after the A data",

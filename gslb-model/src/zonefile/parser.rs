@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::model::generic;
 use crate::model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
 use crate::zonefile::lexer::{lex, Entry, Token};
 
@@ -292,7 +293,7 @@ impl Parser {
                         self.problem(
                             token.line,
                             format!(
-                                "record type {:?} is not supported (only {}){hint}",
+                                "record type {:?} is not supported (only {}, or TYPEnnn in RFC 3597 generic form){hint}",
                                 token.text,
                                 supported_types()
                             ),
@@ -305,14 +306,24 @@ impl Parser {
         self.soa_seen |= rtype == RecordType::SOA;
         let fields = &entry.tokens[index..];
         let type_line = entry.tokens[index - 1].line;
-        if let Some(first) = fields.first() {
-            if !first.quoted && first.text == "\\#" {
-                self.problem(
-                    first.line,
-                    format!("generic RDATA (\\#) is not supported; write the {rtype} data in its usual form"),
-                );
-                return;
+        let generic = fields
+            .first()
+            .is_some_and(|first| !first.quoted && first.text == "\\#");
+        if generic || matches!(rtype, RecordType::Unknown(_)) {
+            let parsed = self.generic_rdata(rtype, fields, type_line, generic);
+            if let Some(value) = ttl {
+                self.last_explicit_ttl = Some(value);
             }
+            let resolved_ttl = ttl.or(self.default_ttl).or(self.last_explicit_ttl);
+            if let (Some(owner), Some(rdata), true) = (owner, parsed, ok) {
+                self.records.push(Record {
+                    owner,
+                    rdata,
+                    ttl: resolved_ttl,
+                    line: entry.line,
+                });
+            }
+            return;
         }
         let mut fields = Fields {
             parser: self,
@@ -344,6 +355,46 @@ impl Parser {
                 ttl: resolved_ttl,
                 line: entry.line,
             }),
+        }
+    }
+
+    /// Reads RFC 3597 generic RDATA (`\\# <length> <hex>...`), the only form a type we do not
+    /// keep structured may take; `generic` says whether the fields start with `\\#`.
+    fn generic_rdata(
+        &mut self,
+        rtype: RecordType,
+        fields: &[Token<'_>],
+        type_line: usize,
+        generic: bool,
+    ) -> Option<RData> {
+        if !generic {
+            self.problem(
+                type_line,
+                format!(
+                    "{rtype} data must be in RFC 3597 generic form (\\# <length> <hex>); the \
+                     structured types are {}",
+                    supported_types()
+                ),
+            );
+            return None;
+        }
+        if let Some(quoted) = fields.iter().find(|token| token.quoted) {
+            self.problem(
+                quoted.line,
+                format!(
+                    "generic {rtype} data cannot hold the quoted string \"{}\"",
+                    quoted.text
+                ),
+            );
+            return None;
+        }
+        let texts: Vec<&str> = fields[1..].iter().map(|token| token.text).collect();
+        match generic::parse_generic(rtype, &texts) {
+            Ok(rdata) => Some(rdata),
+            Err(message) => {
+                self.problem(fields[0].line, format!("bad {rtype} record: {message}"));
+                None
+            }
         }
     }
 
@@ -636,7 +687,12 @@ impl<'a> Fields<'_, '_, 'a> {
                     target: target?,
                 }
             }
-            RecordType::TXT => {
+            RecordType::HINFO => {
+                let cpu = self.take("cpu").and_then(|token| self.string(&token));
+                let os = self.take("os").and_then(|token| self.string(&token));
+                RData::HINFO { cpu: cpu?, os: os? }
+            }
+            RecordType::TXT | RecordType::SPF => {
                 let mut strings = Vec::new();
                 self.take("text")?;
                 self.next -= 1;
@@ -656,7 +712,11 @@ impl<'a> Fields<'_, '_, 'a> {
                         strings.push(string);
                     }
                 }
-                RData::TXT(strings)
+                if self.rtype == RecordType::SPF {
+                    RData::SPF(strings)
+                } else {
+                    RData::TXT(strings)
+                }
             }
             RecordType::CAA => {
                 let flags = self.number::<u8>("flags");
@@ -684,7 +744,41 @@ impl<'a> Fields<'_, '_, 'a> {
                     value: value?,
                 }
             }
+            RecordType::SSHFP => {
+                let algorithm = self.number::<u8>("algorithm");
+                let fingerprint_type = self.number::<u8>("fingerprint type");
+                let fingerprint = self.hex_rest("fingerprint");
+                RData::SSHFP {
+                    algorithm: algorithm?,
+                    fingerprint_type: fingerprint_type?,
+                    fingerprint: fingerprint?,
+                }
+            }
+            RecordType::TLSA | RecordType::SMIMEA => {
+                let usage = self.number::<u8>("usage");
+                let selector = self.number::<u8>("selector");
+                let matching_type = self.number::<u8>("matching type");
+                let data = self.hex_rest("certificate association data");
+                let (usage, selector, matching_type, data) =
+                    (usage?, selector?, matching_type?, data?);
+                if self.rtype == RecordType::TLSA {
+                    RData::TLSA {
+                        usage,
+                        selector,
+                        matching_type,
+                        data,
+                    }
+                } else {
+                    RData::SMIMEA {
+                        usage,
+                        selector,
+                        matching_type,
+                        data,
+                    }
+                }
+            }
             RecordType::SOA => unreachable!("the SOA is read by Fields::soa"),
+            RecordType::Unknown(_) => unreachable!("read by Parser::generic_rdata"),
         };
         self.ok.then_some(rdata)
     }
@@ -737,6 +831,23 @@ impl<'a> Fields<'_, '_, 'a> {
                 self.ok = false;
                 None
             }
+        }
+    }
+
+    /// Reads every remaining token as one hex string (blanks may split it, RFC 4255 §3.2).
+    fn hex_rest(&mut self, what: &str) -> Option<Vec<u8>> {
+        let first = self.take(what)?;
+        let mut text = first.text.to_string();
+        while let Some(token) = self.tokens.get(self.next) {
+            text.push_str(token.text);
+            self.next += 1;
+        }
+        match hex::decode(&text) {
+            Ok(bytes) if !first.quoted => Some(bytes),
+            _ => self.bad(
+                &first,
+                format!("bad {} {what} {text:?} (hexadecimal octets)", self.rtype),
+            ),
         }
     }
 

@@ -20,7 +20,7 @@ pub(super) async fn run(address: IpAddr, params: &DnsCheck) -> Attempt {
         Ok(name) => name,
         Err(error) => return Attempt::fail(format!("query name {}: {error}", params.name), None),
     };
-    let Ok(qtype) = RecordType::from_str(params.qtype.as_str()) else {
+    let Ok(qtype) = RecordType::from_str(&params.qtype.as_str()) else {
         return Attempt::fail(
             format!("query type {} is not supported", params.qtype),
             None,
