@@ -13,7 +13,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::cluster::{
-    api_get, json_number, leader_of, put_a, wait_until, ClusterNode, Kind, SECRET, TOKEN,
+    api_get, json_number, leader_of, put_a, start_three_voters_and_a_learner, wait_until,
+    ClusterNode, Kind, SECRET, TOKEN,
 };
 use common::{TempDir, GSLB};
 
@@ -29,34 +30,6 @@ const RECORDS: [(&str, &str); 4] = [
     ("charlie", "198.51.100.3"),
     ("delta", "198.51.100.4"),
 ];
-
-/// Three voters (1 bootstraps and imports the zone) and DNS learner 4.
-fn start_cluster(root: &TempDir) -> Vec<ClusterNode> {
-    eprintln!("-- phase: start 3 voters and a DNS learner");
-    let first = ClusterNode::start(root, 1, Kind::Bootstrap, &[]);
-    wait_until(CONVERGE, "voter 1 to lead its new cluster", || {
-        leader_of(&first) == Some(1)
-    });
-    let mut nodes = vec![first];
-    for id in [2, 3] {
-        let voter = ClusterNode::start(root, id, Kind::Voter, &[nodes[0].http]);
-        assert!(
-            voter
-                .log
-                .wait_for("joined the cluster as a voter", CONVERGE)
-                .is_some(),
-            "voter {id} was not promoted; its log:\n{}",
-            voter.log.text()
-        );
-        nodes.push(voter);
-    }
-    let seeds: Vec<SocketAddr> = nodes.iter().map(|node| node.http).collect();
-    nodes.push(ClusterNode::start(root, 4, Kind::DnsLearner, &seeds));
-    wait_until(CONVERGE, "the learner to answer the imported zone", || {
-        nodes[3].addresses("www.cp.test") == ["192.0.2.10"]
-    });
-    nodes
-}
 
 /// Writes `name` A `address` through `via` until acknowledged.
 fn put(via: SocketAddr, name: &str, address: &str) -> u64 {
@@ -132,7 +105,7 @@ fn free_http_address() -> SocketAddr {
 #[test]
 fn a_backup_restores_into_a_new_cluster() {
     let root = TempDir::new("backup-restore");
-    let mut nodes = start_cluster(&root);
+    let mut nodes = start_three_voters_and_a_learner(&root, CONVERGE);
     eprintln!("-- phase: write records through every voter");
     let mut newest = 0;
     for (index, (name, address)) in RECORDS.iter().enumerate() {
@@ -316,7 +289,7 @@ fn a_backup_restores_into_a_new_cluster() {
 #[test]
 fn the_survivor_of_a_lost_quorum_is_recovered() {
     let root = TempDir::new("recover");
-    let mut nodes = start_cluster(&root);
+    let mut nodes = start_three_voters_and_a_learner(&root, CONVERGE);
     put(nodes[0].http, "alpha", "198.51.100.1");
     wait_until(CONVERGE, "the learner to answer alpha", || {
         nodes[3].addresses("alpha.cp.test") == ["198.51.100.1"]

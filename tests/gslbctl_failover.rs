@@ -10,10 +10,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::cluster::{leader_of, wait_until, ClusterNode, Kind, TOKEN};
+use common::cluster::{leader_of, start_three_voters_and_a_learner, wait_until, TOKEN};
 use common::TempDir;
 
 const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
@@ -31,33 +30,6 @@ const LAST_ALL_ACKNOWLEDGED: usize = 10;
 /// retries on the next address within `--timeout`.
 const MIN_ACKNOWLEDGED: usize = 30;
 
-/// Three voters (1 bootstraps and imports the zone `cp.test.`) and DNS learner 4.
-fn start_cluster(root: &TempDir) -> Vec<ClusterNode> {
-    let first = ClusterNode::start(root, 1, Kind::Bootstrap, &[]);
-    wait_until(CONVERGE, "voter 1 to lead its new cluster", || {
-        leader_of(&first) == Some(1)
-    });
-    let mut nodes = vec![first];
-    for id in [2, 3] {
-        let voter = ClusterNode::start(root, id, Kind::Voter, &[nodes[0].http]);
-        assert!(
-            voter
-                .log
-                .wait_for("joined the cluster as a voter", CONVERGE)
-                .is_some(),
-            "voter {id} was not promoted; its log:\n{}",
-            voter.log.text()
-        );
-        nodes.push(voter);
-    }
-    let seeds: Vec<SocketAddr> = nodes.iter().map(|node| node.http).collect();
-    nodes.push(ClusterNode::start(root, 4, Kind::DnsLearner, &seeds));
-    wait_until(CONVERGE, "the learner to answer the imported zone", || {
-        nodes[3].addresses("www.cp.test") == ["192.0.2.10"]
-    });
-    nodes
-}
-
 /// What does this test do: starts the cluster, lists the leader's API first in `--api`
 /// (then the other voters), writes `N_WRITES` A records with `gslbctl create records`
 /// (each waiting for INSYNC; after a refusal the next waits 250 ms, as an operator's retry
@@ -68,7 +40,7 @@ fn start_cluster(root: &TempDir) -> Vec<ClusterNode> {
 fn gslbctl_keeps_writing_when_the_leader_is_killed() {
     let root = TempDir::new("gslbctl-failover");
     eprintln!("-- phase: start 3 voters and a DNS learner");
-    let mut nodes = start_cluster(&root);
+    let mut nodes = start_three_voters_and_a_learner(&root, CONVERGE);
     let leader = leader_of(&nodes[0]).expect("a leader") as usize;
     let mut order: Vec<usize> = vec![leader - 1];
     order.extend((0..3).filter(|index| *index != leader - 1));

@@ -447,3 +447,33 @@ pub fn leader_of(node: &ClusterNode) -> Option<u64> {
     }
     json_number(&body, "leader")
 }
+
+/// Three voters (1 bootstraps and imports the zone `cp.test.`, 2 and 3 join and are promoted)
+/// and DNS learner 4 seeded with all three, waiting up to `converge` for each step; returns
+/// them in id order once the learner answers the imported zone.
+pub fn start_three_voters_and_a_learner(root: &TempDir, converge: Duration) -> Vec<ClusterNode> {
+    eprintln!("-- phase: start 3 voters and a DNS learner");
+    let first = ClusterNode::start(root, 1, Kind::Bootstrap, &[]);
+    wait_until(converge, "voter 1 to lead its new cluster", || {
+        leader_of(&first) == Some(1)
+    });
+    let mut nodes = vec![first];
+    for id in [2, 3] {
+        let voter = ClusterNode::start(root, id, Kind::Voter, &[nodes[0].http]);
+        assert!(
+            voter
+                .log
+                .wait_for("joined the cluster as a voter", converge)
+                .is_some(),
+            "voter {id} was not promoted; its log:\n{}",
+            voter.log.text()
+        );
+        nodes.push(voter);
+    }
+    let seeds: Vec<SocketAddr> = nodes.iter().map(|node| node.http).collect();
+    nodes.push(ClusterNode::start(root, 4, Kind::DnsLearner, &seeds));
+    wait_until(converge, "the learner to answer the imported zone", || {
+        nodes[3].addresses("www.cp.test") == ["192.0.2.10"]
+    });
+    nodes
+}
