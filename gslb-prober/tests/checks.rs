@@ -275,10 +275,14 @@ async fn kube_local_counts_nodes_with_local_endpoints() {
                    "serviceProxyHealthy": true}),
         )
     };
-    let first = HttpBackend::start("127.0.0.1", 0, node(2)).await;
+    let backends = HttpBackend::start_on_shared_port(&[
+        ("127.0.0.1", node(2)),
+        ("127.0.0.2", node(1)),
+        ("127.0.0.3", node(0)),
+    ])
+    .await;
+    let [first, second, third] = <[HttpBackend; 3]>::try_from(backends).ok().unwrap();
     let port = first.addr.port();
-    let second = HttpBackend::start("127.0.0.2", port, node(1)).await;
-    let third = HttpBackend::start("127.0.0.3", port, node(0)).await;
     let kube = probe(
         json!({"type": "kube-local", "port": port,
                "nodes": ["127.0.0.1", "127.0.0.2", "127.0.0.3"]}),

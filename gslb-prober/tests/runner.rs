@@ -286,10 +286,14 @@ async fn three_vantages_decide_through_the_store() {
             json!({"replication": {"in_quorum": in_quorum, "lag_seconds": 0}}),
         )
     };
-    let real = HttpBackend::start("127.0.0.1", 0, status(true)).await;
-    let port = real.addr.port();
     // The "lying" vantage's view of the region: same port on another loopback address.
-    let liar_view = HttpBackend::start("127.0.0.4", port, status(false)).await;
+    let backends = HttpBackend::start_on_shared_port(&[
+        ("127.0.0.1", status(true)),
+        ("127.0.0.4", status(false)),
+    ])
+    .await;
+    let [real, liar_view] = <[HttpBackend; 2]>::try_from(backends).ok().unwrap();
+    let port = real.addr.port();
 
     let sink = Arc::new(StoreSink {
         state: Mutex::new(State::default()),

@@ -48,6 +48,35 @@ impl HttpBackend {
         HttpBackend::start_with(ip, port, behavior, None).await
     }
 
+    /// Starts one backend per address in `ips`, all on the same port, each with its behaviour.
+    /// The port is free on the first address when it is picked, but another test may hold it on
+    /// the others, so a clash picks a new port (at most 50 tries).
+    pub async fn start_on_shared_port(ips: &[(&str, Behavior)]) -> Vec<HttpBackend> {
+        'pick: for _ in 0..50 {
+            let mut listeners = Vec::new();
+            let mut port = 0;
+            for (ip, _) in ips {
+                let address = (ip.parse::<IpAddr>().unwrap(), port);
+                let Ok(listener) = TcpListener::bind(address).await else {
+                    continue 'pick;
+                };
+                port = listener.local_addr().unwrap().port();
+                listeners.push(listener);
+            }
+            return listeners
+                .into_iter()
+                .zip(ips)
+                .map(|(listener, (_, behavior))| {
+                    HttpBackend::serve_on(listener, behavior.clone(), None)
+                })
+                .collect();
+        }
+        panic!(
+            "no port free on all of {:?} in 50 tries",
+            ips.iter().map(|(ip, _)| ip).collect::<Vec<_>>()
+        );
+    }
+
     /// Starts an HTTPS backend on 127.0.0.1:0 with the test server certificate.
     pub async fn start_tls(behavior: Behavior) -> HttpBackend {
         let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
@@ -83,6 +112,15 @@ impl HttpBackend {
         let listener = TcpListener::bind((ip.parse::<IpAddr>().unwrap(), port))
             .await
             .expect("bind backend");
+        HttpBackend::serve_on(listener, behavior, acceptor)
+    }
+
+    /// Serves on a bound listener, with TLS when `acceptor` is given.
+    fn serve_on(
+        listener: TcpListener,
+        behavior: Behavior,
+        acceptor: Option<tokio_rustls::TlsAcceptor>,
+    ) -> HttpBackend {
         let addr = listener.local_addr().unwrap();
         let behavior = Arc::new(Mutex::new(behavior));
         let last_request = Arc::new(Mutex::new(String::new()));
