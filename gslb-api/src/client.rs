@@ -17,7 +17,7 @@ use crate::dto::{
     AddLearnerRequest, AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto,
     ChangeVotersRequest, ClusterStatus, EndpointDto, EndpointPage, MembershipResult, RecordPage,
     RecordSetDto, RegionDto, RegionPage, SyncStatus, TokenCreate, TokenCreated, TokenDto,
-    TokenPage, WriteResult, ZoneDto, ZonePage, ZoneSummary,
+    TokenPage, WriteResult, ZoneDto, ZonePage, ZoneSummary, ZoneTransferDto,
 };
 use crate::error::ErrorBody;
 use gslb_store::raft::ClientTls;
@@ -560,6 +560,22 @@ impl Client {
                 url: path,
                 detail: error.to_string(),
             })
+    }
+
+    /// The transfer settings of zone `apex`.
+    pub async fn get_zone_transfer(&self, apex: &str) -> Result<ZoneTransferDto, ClientError> {
+        self.get(&format!("/v1/zones/{}/transfer", segment(apex)))
+            .await
+    }
+
+    /// Replaces the transfer settings of zone `apex`.
+    pub async fn put_zone_transfer(
+        &self,
+        apex: &str,
+        transfer: &ZoneTransferDto,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/zones/{}/transfer", segment(apex));
+        self.write(Method::PUT, &path, Some(transfer)).await
     }
 
     /// Exports zone `apex` as an RFC 1035 master file.

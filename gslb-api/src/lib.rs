@@ -13,7 +13,8 @@
 //! - `GET /healthz`, `GET /readyz` (no token); `GET /metrics` (read, or none when open);
 //!   `GET /openapi.json` (read).
 //! - `/v1/zones` GET, POST; `/v1/zones/{zone}` GET, PUT, DELETE;
-//!   `/v1/zones/{zone}/zonefile` GET (export), PUT (import, `text/dns` or `{"text"}`).
+//!   `/v1/zones/{zone}/zonefile` GET (export), PUT (import, `text/dns` or `{"text"}`);
+//!   `/v1/zones/{zone}/transfer` GET, PUT (AXFR/IXFR allow list, NOTIFY targets).
 //! - `/v1/zones/{zone}/records` GET, POST; `/v1/zones/{zone}/records/{name}/{type}` GET,
 //!   PUT, DELETE; the same under `/v1/zones/{zone}/gslb-records` for policy-answered names.
 //! - `/v1/regions`, `/v1/endpoints`, `/v1/checks`, `/v1/overrides` GET, POST, and
@@ -277,6 +278,7 @@ fn documented_routes() -> (
             zones::delete_zone
         ))
         .routes(routes!(zones::get_zonefile, zones::put_zonefile))
+        .routes(routes!(zones::get_transfer, zones::put_transfer))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(
             records::get_record,

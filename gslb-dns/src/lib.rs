@@ -24,6 +24,8 @@
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
 //! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
 //!   PROXY v2), the only module allowed `unsafe` (socket syscalls) besides `clock`.
+//! - `transfer`: AXFR/IXFR out over TCP (the slow path `net::tcp` hands transfer requests
+//!   to), and the RFC 9432 catalog zone; `notify`: NOTIFY to secondaries on serial changes.
 //! - `clock`: the coarse real-time clock (`CLOCK_REALTIME_COARSE`) GSLB answers read; a leaf,
 //!   so `plan` reads time without reaching into `net`.
 //!
@@ -43,10 +45,12 @@ pub mod cookie;
 pub mod follow;
 pub mod metrics;
 pub mod net;
+pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod responder;
 pub mod rrl;
+pub mod transfer;
 pub mod wire;
 
 pub use follow::{

@@ -49,6 +49,8 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use gslb_model::{DomainName, State};
+
 use crate::client::ClientLocator;
 use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
@@ -84,6 +86,9 @@ pub struct ResponderOptions {
     pub rrl: RrlSettings,
     /// DNS Cookies (`[dns.cookies]`); off in `default()`, on in the node config's defaults.
     pub cookies: CookieSettings,
+    /// The name of the catalog zone (RFC 9432) listing every zone (`[dns] catalog_zone`),
+    /// served and transferred like a zone; `None`: no catalog.
+    pub catalog_zone: Option<DomainName>,
 }
 
 impl Default for ResponderOptions {
@@ -96,6 +101,7 @@ impl Default for ResponderOptions {
             vantage: None,
             rrl: RrlSettings::off(),
             cookies: CookieSettings::default(),
+            catalog_zone: None,
         }
     }
 }
@@ -143,6 +149,9 @@ pub struct Responder {
     installed: tokio::sync::watch::Sender<u64>,
     /// The RRL bucket table; `None` when RRL is off.
     limiter: Option<RateLimiter>,
+    /// The replicated state of the installed plan: what zone transfers and NOTIFY read
+    /// (never the answer path).
+    state: ArcSwap<State>,
 }
 
 /// What became of one packet.
@@ -185,6 +194,7 @@ impl Responder {
             metrics,
             installed,
             limiter,
+            state: ArcSwap::from_pointee(State::default()),
         }
     }
 
@@ -234,6 +244,17 @@ impl Responder {
         let version = plan.version();
         self.plan.store(plan);
         self.installed.send_replace(version);
+    }
+
+    /// Installs the state a plan was compiled from, before that plan: transfers and NOTIFY
+    /// read it (the answer path reads only the plan).
+    pub fn install_state(&self, state: Arc<State>) {
+        self.state.store(state);
+    }
+
+    /// The state of the installed plan (an empty state before the first).
+    pub fn state(&self) -> Arc<State> {
+        self.state.load_full()
     }
 
     /// A receiver of the version of every plan installed from now on (its current value is

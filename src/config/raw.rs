@@ -114,6 +114,9 @@ pub struct RawDns {
     /// REFUSED before any state) instead of staying silent until then.
     #[serde(default)]
     pub serve_before_sync: bool,
+    /// The name of the catalog zone (RFC 9432 version 2) listing every zone, e.g.
+    /// `catalog.invalid.`; absent = no catalog zone.
+    pub catalog_zone: Option<Sp<String>>,
 }
 
 /// `[dns.geo]`: client locations for geo and proximity policies.

@@ -46,4 +46,4 @@ pub use page::{
 pub use record::{RecordSetDto, RecordTypeDto};
 pub use region::{LocationDto, RegionDto};
 pub use token::{ScopeDto, TokenCreate, TokenCreated, TokenDto};
-pub use zone::{SoaDto, ZoneDto, ZoneSummary};
+pub use zone::{SoaDto, ZoneDto, ZoneSummary, ZoneTransferDto};

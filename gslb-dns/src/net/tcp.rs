@@ -382,7 +382,19 @@ impl<H: QueryHandler> Connection<H> {
             self.table.touch(&self.slot);
             reply.clear();
             self.stats.tcp_queries.fetch_add(1, Ordering::Relaxed);
-            if self.handler.respond(message, &context, &mut reply) {
+            if let Some(mut transfer) = self.handler.transfer(message, &context) {
+                // A zone transfer: its messages are built one at a time while the previous
+                // one is written, so a large zone is never held whole in wire form.
+                while let Some(bytes) = transfer.next_message() {
+                    let Ok(length) = u16::try_from(bytes.len()) else {
+                        tracing::warn!("transfer message to {client} over 65535 bytes; stopped");
+                        break;
+                    };
+                    let deadline = self.write_deadline(closes_at);
+                    timed(deadline, writer.write_all(&length.to_be_bytes())).await?;
+                    timed(deadline, writer.write_all(&bytes)).await?;
+                }
+            } else if self.handler.respond(message, &context, &mut reply) {
                 let Ok(reply_length) = u16::try_from(reply.len()) else {
                     tracing::warn!(
                         "tcp reply to {client} dropped: {} bytes exceed 65535",

@@ -39,6 +39,17 @@ pub(super) fn check(
             check_zone_against_gslb(state, zone, &field_path(path, "zone"), errors);
         }
         Command::DeleteZone { .. } => {}
+        Command::PutZoneTransfer { zone, transfer } => {
+            let Some(existing) = state.zones.get(zone) else {
+                errors.push(field_path(path, "zone"), format!("no zone {zone}"));
+                return;
+            };
+            transfer.validate(
+                existing,
+                &format!("{}.", field_path(path, "transfer")),
+                errors,
+            );
+        }
         Command::PutRecordSet { zone, rrset } => {
             let Some(existing) = state.zones.get(zone) else {
                 errors.push(field_path(path, "zone"), format!("no zone {zone}"));
@@ -545,6 +556,7 @@ fn rrset_fits_valid_zone(zone: &Zone, rrset: &RecordSet) -> bool {
     }
     let mut local = Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex: zone.apex.clone(),
         soa: zone.soa.clone(),
         default_ttl: zone.default_ttl,

@@ -45,6 +45,7 @@ use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
 use crate::model::token::Token;
+use crate::model::transfer::ZoneTransfer;
 use crate::model::validation::FieldErrors;
 use crate::model::zone::Zone;
 
@@ -65,6 +66,14 @@ pub enum Command {
     DeleteZone {
         /// The zone's apex.
         apex: DomainName,
+    },
+    /// Replace the transfer settings (allow list, NOTIFY targets, GSLB names left out) of an
+    /// existing zone. Not a change of the zone's content: the serial stays.
+    PutZoneTransfer {
+        /// The zone's apex.
+        zone: DomainName,
+        /// The new settings, replacing the old whole.
+        transfer: ZoneTransfer,
     },
     /// Create or replace one record set of an existing zone.
     PutRecordSet {
@@ -292,6 +301,7 @@ impl fmt::Display for Command {
         match self {
             Command::PutZone { zone } => write!(f, "put_zone {}", zone.apex),
             Command::DeleteZone { apex } => write!(f, "delete_zone {apex}"),
+            Command::PutZoneTransfer { zone, .. } => write!(f, "put_zone_transfer {zone}"),
             Command::PutRecordSet { zone, rrset } => {
                 write!(f, "put_record_set {} {} in {zone}", rrset.name, rrset.rtype)
             }

@@ -6,6 +6,8 @@
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
 //! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
 //! - `state`: `State`, the versioned whole.
+//! - `transfer`: who may AXFR/IXFR a zone and whom to NOTIFY (`ZoneTransfer`), and the
+//!   bounded history of differences IXFR answers from (`ZoneDiff`).
 //! - `validation`: `FieldErrors`, every fault named by its field path.
 //! - `ident`: the slug rule for ids.
 //! - `region`, `endpoint`: where traffic goes (`Region`, `Location`, `Endpoint`).
@@ -36,6 +38,7 @@ pub mod region;
 pub mod serial;
 pub mod state;
 pub mod token;
+pub mod transfer;
 pub mod validation;
 pub mod zone;
 
@@ -57,6 +60,7 @@ pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};
 pub use serial::SerialPolicy;
 pub use token::{Scope, Token};
+pub use transfer::{TransferPeer, ZoneDiff, ZoneTransfer};
 
 pub use name::{DomainName, NameError};
 pub use record::{RData, RecordSet, RecordType, MAX_TTL};

@@ -18,6 +18,7 @@ use crate::model::overrides::Override;
 use crate::model::record::RecordType;
 use crate::model::region::Region;
 use crate::model::token::Token;
+use crate::model::transfer::ZoneDiff;
 use crate::model::zone::Zone;
 
 /// Everything the control plane has committed, as of one version.
@@ -79,6 +80,18 @@ pub struct State {
     /// (`Network::key`); DNS nodes and `/v1/resolve` locate clients by it.
     #[serde(default)]
     pub networks: BTreeMap<String, Network>,
+    /// Per zone, the differences of its last committed changes, oldest first, bounded
+    /// (`transfer::record_diff`): what IXFR answers from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub zone_history: BTreeMap<DomainName, VecDeque<ZoneDiff>>,
+    /// The version of the last command that added or removed a zone (0: none since this
+    /// field exists); the catalog zone's serial.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub zones_changed: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl State {

@@ -104,6 +104,19 @@ pub(crate) fn dns_section(
         }
         responder.vantage = Some(region.get_ref().clone());
     }
+    if let Some(catalog) = &dns.catalog_zone {
+        let text = catalog.get_ref();
+        let absolute = if text.ends_with('.') {
+            text.clone()
+        } else {
+            format!("{text}.")
+        };
+        match gslb_model::DomainName::parse_absolute(&absolute) {
+            Ok(name) if !name.is_root() => responder.catalog_zone = Some(name),
+            Ok(_) => problems.push(catalog.span(), "dns.catalog_zone", "cannot be the root"),
+            Err(error) => problems.push(catalog.span(), "dns.catalog_zone", error.to_string()),
+        }
+    }
     let geo = geo_config(&dns.geo, base, problems);
     (listeners, responder, geo)
 }

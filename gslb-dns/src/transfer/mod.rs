@@ -1,0 +1,521 @@
+//! Zone transfers out over TCP: AXFR (RFC 5936) and IXFR (RFC 1995), the slow path beside
+//! the answer path. `net::tcp` hands a request whose question is AXFR or IXFR to
+//! `Responder::transfer`, which checks the zone's allow list and returns a `Transfer`: the
+//! response messages, built one at a time (each up to ~64 KiB) while the connection writes
+//! the previous one, so a large zone is never held twice in memory.
+//!
+//! - Who: the zone's `ZoneTransfer::allow` (source networks; `key:NAME` entries need a
+//!   verified TSIG key, which this build does not check yet, so they never match and a signed
+//!   request is answered NOTAUTH: fail closed). Anyone else: REFUSED.
+//! - What: the zone's static records from the replicated state, plus each GSLB name (unless
+//!   listed in `omit_gslb`) as the answer a client of unknown location gets at that moment,
+//!   so a secondary at another provider answers sensibly if gslb becomes unreachable.
+//! - IXFR: the current serial (or newer) gets one SOA; an older serial the zone's history
+//!   (`State::zone_history`, written by `apply`) reaches gets the difference sequences; else,
+//!   and always for zones that transfer GSLB names (their answers are not in the history),
+//!   the whole zone (RFC 1995 §4 allows that).
+//! - The catalog zone (`catalog`) transfers like a zone to anyone allowed to transfer at least
+//!   one zone.
+//!
+//! Messages are built with hickory-proto (a low-rate path where its allocations do not
+//! matter); RDATA comes from the plan's renderer, so both paths encode records alike.
+
+pub mod catalog;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use gslb_model::model::transfer::diffs_since;
+use gslb_model::serial::serial_is_newer;
+use gslb_model::{DomainName, RecordSet, RecordType, Soa, State, Zone};
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::rdata::NULL;
+use hickory_proto::rr::{Name, RData, Record, RecordType as WireType};
+
+use crate::plan::write_rdata;
+use crate::wire::types;
+use crate::{QueryContext, Responder, Transport};
+
+/// Past this many octets a message is sent and the next one started; records are counted
+/// uncompressed, so messages stay below 65535 whatever compression saves.
+const MESSAGE_BUDGET: usize = 60_000;
+
+/// True when `query` is a standard query whose one question asks AXFR or IXFR: what the TCP
+/// path hands to `Responder::transfer` instead of answering.
+pub fn is_transfer_request(query: &[u8]) -> bool {
+    if query.len() < 12 || query[2] & 0x80 != 0 || (query[2] >> 3) & 0x0F != 0 {
+        return false;
+    }
+    if u16::from_be_bytes([query[4], query[5]]) != 1 {
+        return false;
+    }
+    let mut pos = 12;
+    while let Some(&length) = query.get(pos) {
+        if length == 0 {
+            let qtype = query
+                .get(pos + 1..pos + 3)
+                .map(|bytes| u16::from_be_bytes([bytes[0], bytes[1]]));
+            return matches!(qtype, Some(types::AXFR | types::IXFR));
+        }
+        if length & 0xC0 != 0 {
+            return false;
+        }
+        pos += 1 + usize::from(length);
+    }
+    false
+}
+
+/// The messages answering one transfer request, produced on demand.
+pub struct Transfer {
+    /// The request's id and question, echoed in every message.
+    id: u16,
+    /// The question as asked (name case kept).
+    question: Option<Query>,
+    /// Records still to send, in order.
+    parts: VecDeque<Part>,
+    /// The state the transfer reads, fixed for its whole length.
+    state: Arc<State>,
+    /// The zone when it is not in the state (the catalog).
+    derived: Option<Zone>,
+    /// The zone's apex.
+    apex: DomainName,
+    /// A finished error or single-message answer waiting to be sent.
+    single: Option<Message>,
+    /// Whether the first message went out (the question is sent in every message).
+    started: bool,
+}
+
+/// One stretch of a transfer's record sequence.
+enum Part {
+    /// One SOA record at the apex.
+    Soa(Soa),
+    /// The zone's static record sets from this index on.
+    ZoneSets(usize),
+    /// Records of the history's `diff`-th entry (of those sent): removed or added sets from
+    /// `next` on.
+    DiffSets {
+        /// Index into `State::zone_history[apex]`.
+        diff: usize,
+        /// The added sets (else the removed).
+        added: bool,
+        /// The next set to send.
+        next: usize,
+    },
+    /// Records prepared before (the GSLB answers).
+    Ready(VecDeque<Record>),
+}
+
+/// How a request was answered, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferKind {
+    /// The whole zone.
+    Full,
+    /// Difference sequences.
+    Incremental,
+    /// One SOA: the client is current.
+    UpToDate,
+    /// Refused, not authorized or malformed.
+    Refused,
+}
+
+impl TransferKind {
+    /// The metrics label.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransferKind::Full => "full",
+            TransferKind::Incremental => "incremental",
+            TransferKind::UpToDate => "up_to_date",
+            TransferKind::Refused => "refused",
+        }
+    }
+}
+
+impl Transfer {
+    /// A transfer that is one error message.
+    fn error(
+        request: Option<&Message>,
+        id: u16,
+        code: ResponseCode,
+        state: Arc<State>,
+    ) -> Transfer {
+        let op = request.map_or(OpCode::Query, |request| request.metadata.op_code);
+        let mut message = Message::error_msg(id, op, code);
+        if let Some(request) = request {
+            message.add_queries(request.queries.iter().cloned());
+        }
+        Transfer {
+            id,
+            question: None,
+            parts: VecDeque::new(),
+            state,
+            derived: None,
+            apex: DomainName::root(),
+            single: Some(message),
+            started: false,
+        }
+    }
+
+    /// The next message in wire form, `None` when the transfer is complete.
+    pub fn next_message(&mut self) -> Option<Vec<u8>> {
+        if let Some(message) = self.single.take() {
+            self.started = true;
+            return message.to_vec().ok();
+        }
+        if self.parts.is_empty() && self.started {
+            return None;
+        }
+        self.started = true;
+        let mut message = Message::response(self.id, OpCode::Query);
+        message.metadata.authoritative = true;
+        message.metadata.message_type = MessageType::Response;
+        let mut budget = 12;
+        if let Some(question) = &self.question {
+            budget += question.name.len() + 4;
+            message.add_query(question.clone());
+        }
+        while let Some(record) = self.next_record() {
+            budget += record_size(&record);
+            message.add_answer(record);
+            if budget >= MESSAGE_BUDGET {
+                break;
+            }
+        }
+        match message.to_vec() {
+            Ok(bytes) => Some(bytes),
+            Err(error) => {
+                tracing::warn!(zone = %self.apex, %error, "zone transfer message failed to encode");
+                self.parts.clear();
+                None
+            }
+        }
+    }
+
+    /// The zone transferred.
+    fn zone(&self) -> Option<&Zone> {
+        self.derived
+            .as_ref()
+            .or_else(|| self.state.zones.get(&self.apex))
+    }
+
+    /// The next record of the sequence, advancing through the parts.
+    fn next_record(&mut self) -> Option<Record> {
+        loop {
+            let record = match self.parts.front_mut()? {
+                Part::Soa(soa) => {
+                    let record = soa_record(&self.apex, soa);
+                    self.parts.pop_front();
+                    return Some(record);
+                }
+                Part::Ready(records) => match records.pop_front() {
+                    Some(record) => return Some(record),
+                    None => None,
+                },
+                Part::ZoneSets(next) => {
+                    let index = *next;
+                    *next += 1;
+                    let set = self.zone().and_then(|zone| zone.rrsets.get(index)).cloned();
+                    set.map(|set| set_records(&set))
+                }
+                Part::DiffSets { diff, added, next } => {
+                    let (diff, added, index) = (*diff, *added, *next);
+                    *next += 1;
+                    self.state
+                        .zone_history
+                        .get(&self.apex)
+                        .and_then(|history| history.get(diff))
+                        .and_then(|diff| if added { &diff.added } else { &diff.removed }.get(index))
+                        .map(set_records)
+                }
+            };
+            match record {
+                Some(records) if !records.is_empty() => {
+                    // A set's records go in front as one ready part.
+                    self.parts.push_front(Part::Ready(records.into()));
+                }
+                Some(_) => {}
+                None => {
+                    self.parts.pop_front();
+                }
+            }
+        }
+    }
+}
+
+/// What the TCP path needs of a request to answer it as a transfer.
+impl Responder {
+    /// Answers the AXFR/IXFR request `query` from `context.client` (the transport's client:
+    /// the PROXY source behind a trusted balancer): the zone's allow list decides, then the
+    /// request's serial picks full, incremental or a single SOA. Counted in the metrics by
+    /// kind. Call only for `is_transfer_request` messages.
+    pub fn transfer(&self, query: &[u8], context: &QueryContext) -> Transfer {
+        let (transfer, kind) = self.plan_transfer(query, context.client.ip());
+        self.metrics().count_transfer(kind.name());
+        transfer
+    }
+
+    fn plan_transfer(&self, query: &[u8], source: IpAddr) -> (Transfer, TransferKind) {
+        let state = self.state();
+        let id = if query.len() >= 2 {
+            u16::from_be_bytes([query[0], query[1]])
+        } else {
+            0
+        };
+        let Ok(request) = Message::from_vec(query) else {
+            let error = Transfer::error(None, id, ResponseCode::FormErr, state);
+            return (error, TransferKind::Refused);
+        };
+        let refuse = |code: ResponseCode, state: Arc<State>| {
+            (
+                Transfer::error(Some(&request), id, code, state),
+                TransferKind::Refused,
+            )
+        };
+        let Some(question) = request.queries.first().cloned() else {
+            return refuse(ResponseCode::FormErr, state);
+        };
+        let Ok(apex) = DomainName::parse_absolute(&question.name.to_ascii().to_ascii_lowercase())
+        else {
+            return refuse(ResponseCode::Refused, state);
+        };
+        if request.signature.is_some() {
+            // TSIG is not verified by this build: a signed request cannot be trusted to be
+            // who it says (RFC 8945 §5.2: an unknown key is NOTAUTH), and it is not let
+            // through on its source address either.
+            tracing::info!(zone = %apex, %source, "signed transfer request refused: TSIG keys are not verified here");
+            return refuse(ResponseCode::NotAuth, state);
+        }
+        let catalog_name = self.options().catalog_zone.as_ref();
+        let (derived, allowed) = if catalog_name == Some(&apex) && !state.zones.contains_key(&apex)
+        {
+            let allowed = state
+                .zones
+                .values()
+                .any(|zone| zone.transfer.allows(source, None));
+            (Some(catalog::catalog_zone(&state, &apex)), allowed)
+        } else {
+            match state.zones.get(&apex) {
+                Some(zone) => (None, zone.transfer.allows(source, None)),
+                None => return refuse(ResponseCode::NotAuth, state),
+            }
+        };
+        if !allowed {
+            tracing::info!(zone = %apex, %source, "transfer refused: source not allowed");
+            return refuse(ResponseCode::Refused, state);
+        }
+        let zone = derived
+            .as_ref()
+            .or_else(|| state.zones.get(&apex))
+            .expect("checked above");
+        let current = zone.soa.clone();
+        let gslb = if derived.is_some() {
+            VecDeque::new()
+        } else {
+            self.gslb_records_for_transfer(&state, zone)
+        };
+        let mut transfer = Transfer {
+            id,
+            question: Some(question.clone()),
+            parts: VecDeque::new(),
+            state: state.clone(),
+            derived: None,
+            apex: apex.clone(),
+            single: None,
+            started: false,
+        };
+        let mut kind = TransferKind::Full;
+        if question.query_type == WireType::IXFR {
+            let client_serial = request
+                .authorities
+                .iter()
+                .find_map(|record| match &record.data {
+                    RData::SOA(soa) => Some(soa.serial),
+                    _ => None,
+                });
+            match client_serial {
+                Some(serial) if !serial_is_newer(current.serial, serial) => {
+                    transfer.parts.push_back(Part::Soa(current));
+                    transfer.derived = derived;
+                    return (transfer, TransferKind::UpToDate);
+                }
+                Some(serial) if gslb.is_empty() && derived.is_none() => {
+                    if let Some(chain) = state
+                        .zone_history
+                        .get(&apex)
+                        .and_then(|history| diffs_since(history, serial, current.serial))
+                    {
+                        let first = state.zone_history[&apex].len() - chain.len();
+                        transfer.parts.push_back(Part::Soa(current.clone()));
+                        for (offset, diff) in chain.iter().enumerate() {
+                            let index = first + offset;
+                            transfer.parts.push_back(Part::Soa(diff.from.clone()));
+                            transfer.parts.push_back(Part::DiffSets {
+                                diff: index,
+                                added: false,
+                                next: 0,
+                            });
+                            transfer.parts.push_back(Part::Soa(diff.to.clone()));
+                            transfer.parts.push_back(Part::DiffSets {
+                                diff: index,
+                                added: true,
+                                next: 0,
+                            });
+                        }
+                        transfer.parts.push_back(Part::Soa(current.clone()));
+                        kind = TransferKind::Incremental;
+                    }
+                }
+                // No SOA in the authority section: RFC 1995 §3 requires one; answer in full.
+                _ => {}
+            }
+        }
+        if kind == TransferKind::Full {
+            transfer.parts.push_back(Part::Soa(current.clone()));
+            transfer.parts.push_back(Part::ZoneSets(0));
+            transfer.parts.push_back(Part::Ready(gslb));
+            transfer.parts.push_back(Part::Soa(current));
+        }
+        transfer.derived = derived;
+        (transfer, kind)
+    }
+
+    /// The records of every GSLB name of `zone` not left out of transfers: the answer a
+    /// client of unknown location gets now, asked of this very responder.
+    fn gslb_records_for_transfer(&self, state: &State, zone: &Zone) -> VecDeque<Record> {
+        let mut records = VecDeque::new();
+        let unlocated = QueryContext {
+            client: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+            transport: Transport::Tcp,
+        };
+        let mut reply = Vec::with_capacity(512);
+        for record in state.gslb_records_in_zone(&zone.apex) {
+            if zone.transfer.omit_gslb.contains(&record.name) {
+                continue;
+            }
+            let Ok(name) = Name::from_ascii(record.name.to_string()) else {
+                continue;
+            };
+            let wire_type = WireType::from(record.rtype.code());
+            let mut query = Message::query();
+            query.metadata.recursion_desired = false;
+            query.add_query(Query::query(name.clone(), wire_type));
+            let Ok(bytes) = query.to_vec() else {
+                continue;
+            };
+            reply.clear();
+            if !self.respond(&bytes, &unlocated, &mut reply) {
+                continue;
+            }
+            let Ok(answer) = Message::from_vec(&reply) else {
+                continue;
+            };
+            records.extend(
+                answer
+                    .answers
+                    .into_iter()
+                    .filter(|answer| answer.record_type() == wire_type && answer.name == name),
+            );
+        }
+        records
+    }
+}
+
+/// The records of one set, owner as stored.
+fn set_records(set: &RecordSet) -> Vec<Record> {
+    set_records_of(set)
+}
+
+/// `set_records`, also for tests and the benchmark's checks.
+fn set_records_of(set: &RecordSet) -> Vec<Record> {
+    let Ok(owner) = Name::from_ascii(set.name.to_string()) else {
+        return Vec::new();
+    };
+    let code = WireType::from(set.rtype.code());
+    set.rdata
+        .iter()
+        .map(|rdata| {
+            let mut bytes = Vec::with_capacity(32);
+            write_rdata(&mut bytes, rdata);
+            Record::from_rdata(
+                owner.clone(),
+                set.ttl,
+                RData::Unknown {
+                    code,
+                    rdata: null_of(bytes),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Opaque RDATA (an empty one is legal: RFC 3597 `\# 0`).
+fn null_of(bytes: Vec<u8>) -> NULL {
+    if bytes.is_empty() {
+        NULL::new()
+    } else {
+        NULL::with(bytes)
+    }
+}
+
+/// The SOA record of the zone at `apex`.
+pub(crate) fn soa_record(apex: &DomainName, soa: &Soa) -> Record {
+    let mut bytes = Vec::with_capacity(64);
+    soa.mname.write_wire(&mut bytes);
+    soa.rname.write_wire(&mut bytes);
+    for value in [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum] {
+        bytes.extend_from_slice(&value.to_be_bytes());
+    }
+    let owner = Name::from_ascii(apex.to_string()).unwrap_or_else(|_| Name::root());
+    Record::from_rdata(
+        owner,
+        soa.ttl,
+        RData::Unknown {
+            code: WireType::from(RecordType::SOA.code()),
+            rdata: NULL::with(bytes),
+        },
+    )
+}
+
+/// An upper bound of a record's wire size (its owner uncompressed).
+fn record_size(record: &Record) -> usize {
+    let rdata = match &record.data {
+        RData::Unknown { rdata, .. } => rdata.anything.len(),
+        // GSLB answers: addresses or a CNAME target.
+        _ => 255,
+    };
+    record.name.len() + 10 + rdata
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(name: &str, qtype: WireType) -> Vec<u8> {
+        let mut message = Message::query();
+        message.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+        message.to_vec().unwrap()
+    }
+
+    #[test]
+    fn only_transfer_questions_are_taken_off_the_answer_path() {
+        assert!(is_transfer_request(&request(
+            "example.com.",
+            WireType::AXFR
+        )));
+        assert!(is_transfer_request(&request(
+            "example.com.",
+            WireType::IXFR
+        )));
+        assert!(!is_transfer_request(&request(
+            "example.com.",
+            WireType::SOA
+        )));
+        assert!(!is_transfer_request(&[0; 11]));
+        let mut response = request("example.com.", WireType::AXFR);
+        response[2] |= 0x80;
+        assert!(
+            !is_transfer_request(&response),
+            "a response is not a request"
+        );
+    }
+}
