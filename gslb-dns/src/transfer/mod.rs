@@ -191,6 +191,37 @@ impl Transfer {
         }
     }
 
+    /// Queues the difference sequences from `serial` to `current` (RFC 1995 §4) when the
+    /// zone's history reaches back to `serial` unbroken; false (nothing queued) otherwise.
+    fn push_history(&mut self, serial: u32, current: &Soa) -> bool {
+        let Some(history) = self.state.zone_history.get(&self.apex) else {
+            return false;
+        };
+        let Some(chain) = diffs_since(history, serial, current.serial) else {
+            return false;
+        };
+        let first = history.len() - chain.len();
+        let mut parts = vec![Part::Soa(current.clone())];
+        for (offset, diff) in chain.iter().enumerate() {
+            let index = first + offset;
+            parts.push(Part::Soa(diff.from.clone()));
+            parts.push(Part::DiffSets {
+                diff: index,
+                added: false,
+                next: 0,
+            });
+            parts.push(Part::Soa(diff.to.clone()));
+            parts.push(Part::DiffSets {
+                diff: index,
+                added: true,
+                next: 0,
+            });
+        }
+        parts.push(Part::Soa(current.clone()));
+        self.parts.extend(parts);
+        true
+    }
+
     /// The zone transferred.
     fn zone(&self) -> Option<&Zone> {
         self.derived
@@ -256,62 +287,28 @@ impl Responder {
 
     fn plan_transfer(&self, query: &[u8], source: IpAddr) -> (Transfer, TransferKind) {
         let state = self.state();
-        let id = if query.len() >= 2 {
-            u16::from_be_bytes([query[0], query[1]])
-        } else {
-            0
-        };
+        let id = query
+            .get(..2)
+            .map_or(0, |bytes| u16::from_be_bytes([bytes[0], bytes[1]]));
         let Ok(request) = Message::from_vec(query) else {
             let error = Transfer::error(None, id, ResponseCode::FormErr, state);
             return (error, TransferKind::Refused);
         };
-        let refuse = |code: ResponseCode, state: Arc<State>| {
-            (
-                Transfer::error(Some(&request), id, code, state),
-                TransferKind::Refused,
-            )
-        };
-        let Some(question) = request.queries.first().cloned() else {
-            return refuse(ResponseCode::FormErr, state);
-        };
-        let Ok(apex) = DomainName::parse_absolute(&question.name.to_ascii().to_ascii_lowercase())
-        else {
-            return refuse(ResponseCode::Refused, state);
-        };
-        if request.signature.is_some() {
-            // TSIG is not verified by this build: a signed request cannot be trusted to be
-            // who it says (RFC 8945 §5.2: an unknown key is NOTAUTH), and it is not let
-            // through on its source address either.
-            tracing::info!(zone = %apex, %source, "signed transfer request refused: TSIG keys are not verified here");
-            return refuse(ResponseCode::NotAuth, state);
-        }
-        let catalog_name = self.options().catalog_zone.as_ref();
-        let (derived, allowed) = if catalog_name == Some(&apex) && !state.zones.contains_key(&apex)
-        {
-            let allowed = state
-                .zones
-                .values()
-                .any(|zone| zone.transfer.allows(source, None));
-            (Some(catalog::catalog_zone(&state, &apex)), allowed)
-        } else {
-            match state.zones.get(&apex) {
-                Some(zone) => (None, zone.transfer.allows(source, None)),
-                None => return refuse(ResponseCode::NotAuth, state),
+        let (question, apex, derived) = match self.authorize(&request, &state, source) {
+            Ok(granted) => granted,
+            Err(code) => {
+                let error = Transfer::error(Some(&request), id, code, state);
+                return (error, TransferKind::Refused);
             }
         };
-        if !allowed {
-            tracing::info!(zone = %apex, %source, "transfer refused: source not allowed");
-            return refuse(ResponseCode::Refused, state);
-        }
         let zone = derived
             .as_ref()
             .or_else(|| state.zones.get(&apex))
-            .expect("checked above");
+            .expect("authorize found the zone");
         let current = zone.soa.clone();
-        let gslb = if derived.is_some() {
-            VecDeque::new()
-        } else {
-            self.gslb_records_for_transfer(&state, zone)
+        let gslb = match derived {
+            Some(_) => VecDeque::new(),
+            None => self.gslb_records_for_transfer(&state, zone),
         };
         let mut transfer = Transfer {
             id,
@@ -319,64 +316,77 @@ impl Responder {
             parts: VecDeque::new(),
             state: state.clone(),
             derived: None,
-            apex: apex.clone(),
+            apex,
             single: None,
             started: false,
         };
-        let mut kind = TransferKind::Full;
-        if question.query_type == WireType::IXFR {
-            let client_serial = request
-                .authorities
-                .iter()
-                .find_map(|record| match &record.data {
-                    RData::SOA(soa) => Some(soa.serial),
-                    _ => None,
-                });
-            match client_serial {
-                Some(serial) if !serial_is_newer(current.serial, serial) => {
-                    transfer.parts.push_back(Part::Soa(current));
-                    transfer.derived = derived;
-                    return (transfer, TransferKind::UpToDate);
-                }
-                Some(serial) if gslb.is_empty() && derived.is_none() => {
-                    if let Some(chain) = state
-                        .zone_history
-                        .get(&apex)
-                        .and_then(|history| diffs_since(history, serial, current.serial))
-                    {
-                        let first = state.zone_history[&apex].len() - chain.len();
-                        transfer.parts.push_back(Part::Soa(current.clone()));
-                        for (offset, diff) in chain.iter().enumerate() {
-                            let index = first + offset;
-                            transfer.parts.push_back(Part::Soa(diff.from.clone()));
-                            transfer.parts.push_back(Part::DiffSets {
-                                diff: index,
-                                added: false,
-                                next: 0,
-                            });
-                            transfer.parts.push_back(Part::Soa(diff.to.clone()));
-                            transfer.parts.push_back(Part::DiffSets {
-                                diff: index,
-                                added: true,
-                                next: 0,
-                            });
-                        }
-                        transfer.parts.push_back(Part::Soa(current.clone()));
-                        kind = TransferKind::Incremental;
-                    }
-                }
-                // No SOA in the authority section: RFC 1995 §3 requires one; answer in full.
-                _ => {}
+        let client_serial = (question.query_type == WireType::IXFR)
+            .then(|| request_serial(&request))
+            .flatten();
+        // Only static records are in the history; GSLB answers and the catalog are not.
+        let history_applies = gslb.is_empty() && derived.is_none();
+        let kind = match client_serial {
+            Some(serial) if !serial_is_newer(current.serial, serial) => {
+                transfer.parts.push_back(Part::Soa(current));
+                TransferKind::UpToDate
             }
-        }
-        if kind == TransferKind::Full {
-            transfer.parts.push_back(Part::Soa(current.clone()));
-            transfer.parts.push_back(Part::ZoneSets(0));
-            transfer.parts.push_back(Part::Ready(gslb));
-            transfer.parts.push_back(Part::Soa(current));
-        }
+            Some(serial) if history_applies && transfer.push_history(serial, &current) => {
+                TransferKind::Incremental
+            }
+            // AXFR; IXFR from before the history, of a zone with GSLB names, or without the
+            // SOA RFC 1995 §3 asks for: the whole zone.
+            _ => {
+                transfer.parts.push_back(Part::Soa(current.clone()));
+                transfer.parts.push_back(Part::ZoneSets(0));
+                transfer.parts.push_back(Part::Ready(gslb));
+                transfer.parts.push_back(Part::Soa(current));
+                TransferKind::Full
+            }
+        };
         transfer.derived = derived;
         (transfer, kind)
+    }
+
+    /// Who may have what: the question, the zone's apex and, for the catalog, the zone
+    /// derived for it; or the RCODE of the refusal.
+    #[allow(clippy::type_complexity)]
+    fn authorize(
+        &self,
+        request: &Message,
+        state: &State,
+        source: IpAddr,
+    ) -> Result<(Query, DomainName, Option<Zone>), ResponseCode> {
+        let question = request
+            .queries
+            .first()
+            .cloned()
+            .ok_or(ResponseCode::FormErr)?;
+        let apex = DomainName::parse_absolute(&question.name.to_ascii().to_ascii_lowercase())
+            .map_err(|_| ResponseCode::Refused)?;
+        if request.signature.is_some() {
+            // TSIG is not verified by this build: a signed request cannot be trusted to be
+            // who it says (RFC 8945 §5.2: an unknown key is NOTAUTH), and it is not let
+            // through on its source address either.
+            tracing::info!(zone = %apex, %source, "signed transfer request refused: TSIG keys are not verified here");
+            return Err(ResponseCode::NotAuth);
+        }
+        let is_catalog =
+            self.options().catalog_zone.as_ref() == Some(&apex) && !state.zones.contains_key(&apex);
+        let (derived, allowed) = if is_catalog {
+            let allowed = state
+                .zones
+                .values()
+                .any(|zone| zone.transfer.allows(source, None));
+            (Some(catalog::catalog_zone(state, &apex)), allowed)
+        } else {
+            let zone = state.zones.get(&apex).ok_or(ResponseCode::NotAuth)?;
+            (None, zone.transfer.allows(source, None))
+        };
+        if !allowed {
+            tracing::info!(zone = %apex, %source, "transfer refused: source not allowed");
+            return Err(ResponseCode::Refused);
+        }
+        Ok((question, apex, derived))
     }
 
     /// The records of every GSLB name of `zone` not left out of transfers: the answer a
@@ -420,13 +430,19 @@ impl Responder {
     }
 }
 
-/// The records of one set, owner as stored.
-fn set_records(set: &RecordSet) -> Vec<Record> {
-    set_records_of(set)
+/// The serial of the SOA in an IXFR request's authority section (the secondary's).
+fn request_serial(request: &Message) -> Option<u32> {
+    request
+        .authorities
+        .iter()
+        .find_map(|record| match &record.data {
+            RData::SOA(soa) => Some(soa.serial),
+            _ => None,
+        })
 }
 
-/// `set_records`, also for tests and the benchmark's checks.
-fn set_records_of(set: &RecordSet) -> Vec<Record> {
+/// The records of one set, owner as stored.
+fn set_records(set: &RecordSet) -> Vec<Record> {
     let Ok(owner) = Name::from_ascii(set.name.to_string()) else {
         return Vec::new();
     };
