@@ -54,6 +54,7 @@ use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
+use crate::slow::{SlowPath, SlowPathCell, OPCODE_UPDATE};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
     HEADER_LEN,
@@ -143,6 +144,9 @@ pub struct Responder {
     installed: tokio::sync::watch::Sender<u64>,
     /// The RRL bucket table; `None` when RRL is off.
     limiter: Option<RateLimiter>,
+    /// Where UPDATEs and TSIG-signed messages go (`slow::attach_slow_path`); without one
+    /// they are answered here as before (UPDATE → NOTIMP).
+    slow: SlowPathCell,
 }
 
 /// What became of one packet.
@@ -153,6 +157,8 @@ enum Outcome {
     Ignored,
     /// No reply: rate limiting dropped it (already counted).
     Limited,
+    /// No reply here: an UPDATE or a signed message, for the slow path.
+    HandedOff,
 }
 
 /// What the cookie of one query decided.
@@ -185,7 +191,18 @@ impl Responder {
             metrics,
             installed,
             limiter,
+            slow: SlowPathCell::new(),
         }
+    }
+
+    /// Sets the slow path (once; `slow::attach_slow_path` calls it).
+    pub(crate) fn set_slow_path(&self, slow: SlowPath) {
+        let _ = self.slow.set(slow);
+    }
+
+    /// The slow path, when one is attached.
+    pub fn slow_path(&self) -> Option<&SlowPath> {
+        self.slow.get()
     }
 
     /// The same responder counting into `metrics` (a set the node's `/metrics` also reads).
@@ -298,7 +315,7 @@ impl Responder {
                 self.metrics.count_ignored(shard, context.transport);
                 false
             }
-            Outcome::Limited => false,
+            Outcome::Limited | Outcome::HandedOff => false,
         }
     }
 
@@ -321,6 +338,10 @@ impl Responder {
         match parsed.parse_into(query) {
             Ok(()) => {}
             Err(QueryError::TooShort(_) | QueryError::Response) => return Outcome::Ignored,
+            Err(QueryError::NotImplemented {
+                opcode: OPCODE_UPDATE,
+                ..
+            }) if self.slow.get().is_some() => return Outcome::HandedOff,
             Err(QueryError::NotImplemented {
                 header,
                 question_end,
@@ -361,6 +382,9 @@ impl Responder {
                 return Outcome::Replied(rcode::FORMERR, question_type(query, question_end));
             }
         };
+        if parsed.signed && self.slow.get().is_some() {
+            return Outcome::HandedOff;
+        }
         out.extend_from_slice(&query[..parsed.question_end]);
         let cookie = self.check_cookie(parsed, context, *now_secs, *shard);
 
