@@ -1004,7 +1004,11 @@ async fn zone_transfer_settings_are_kept_apart_from_the_content() {
             Some(json!({"omit_gslb": ["x.other.test."]})),
         )
         .await;
-    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("omit_gslb[0]"));
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("omit_gslb[0]"),
+    );
     let answer = node
         .admin(
             Method::PUT,

@@ -19,6 +19,8 @@
 //!   reload, a CIDR table that wins over it) and the ECS scope they justify.
 //! - `rrl`: response rate limiting (`[dns.rrl]`): a fixed table of hashed buckets per
 //!   client network, reply class and name, updated lock-free; UDP only.
+//! - `slow`: the slow path for RFC 2136 UPDATE and TSIG-signed messages (RFC 8945 in
+//!   `slow::tsig`), on tokio tasks; the fast path hands them off and never waits for it.
 //! - `cookie`: DNS Cookies (`[dns.cookies]`): RFC 9018 server cookies (SipHash-2-4).
 //! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
@@ -50,6 +52,7 @@ pub mod plan;
 pub mod policy;
 pub mod responder;
 pub mod rrl;
+pub mod slow;
 pub mod transfer;
 pub mod wire;
 

@@ -56,6 +56,7 @@ use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
+use crate::slow::{SlowPath, SlowPathCell, OPCODE_UPDATE};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
     HEADER_LEN,
@@ -152,6 +153,9 @@ pub struct Responder {
     /// The replicated state of the installed plan: what zone transfers and NOTIFY read
     /// (never the answer path).
     state: ArcSwap<State>,
+    /// Where UPDATEs and TSIG-signed messages go (`slow::attach_slow_path`); without one
+    /// they are answered here as before (UPDATE → NOTIMP).
+    slow: SlowPathCell,
 }
 
 /// What became of one packet.
@@ -162,6 +166,8 @@ enum Outcome {
     Ignored,
     /// No reply: rate limiting dropped it (already counted).
     Limited,
+    /// No reply here: an UPDATE or a signed message, for the slow path.
+    HandedOff,
 }
 
 /// What the cookie of one query decided.
@@ -195,7 +201,18 @@ impl Responder {
             installed,
             limiter,
             state: ArcSwap::from_pointee(State::default()),
+            slow: SlowPathCell::new(),
         }
+    }
+
+    /// Sets the slow path (once; `slow::attach_slow_path` calls it).
+    pub(crate) fn set_slow_path(&self, slow: SlowPath) {
+        let _ = self.slow.set(slow);
+    }
+
+    /// The slow path, when one is attached.
+    pub fn slow_path(&self) -> Option<&SlowPath> {
+        self.slow.get()
     }
 
     /// The same responder counting into `metrics` (a set the node's `/metrics` also reads).
@@ -319,7 +336,7 @@ impl Responder {
                 self.metrics.count_ignored(shard, context.transport);
                 false
             }
-            Outcome::Limited => false,
+            Outcome::Limited | Outcome::HandedOff => false,
         }
     }
 
@@ -342,6 +359,10 @@ impl Responder {
         match parsed.parse_into(query) {
             Ok(()) => {}
             Err(QueryError::TooShort(_) | QueryError::Response) => return Outcome::Ignored,
+            Err(QueryError::NotImplemented {
+                opcode: OPCODE_UPDATE,
+                ..
+            }) if self.slow.get().is_some() => return Outcome::HandedOff,
             Err(QueryError::NotImplemented {
                 header,
                 question_end,
@@ -382,6 +403,9 @@ impl Responder {
                 return Outcome::Replied(rcode::FORMERR, question_type(query, question_end));
             }
         };
+        if parsed.signed && self.slow.get().is_some() {
+            return Outcome::HandedOff;
+        }
         out.extend_from_slice(&query[..parsed.question_end]);
         let cookie = self.check_cookie(parsed, context, *now_secs, *shard);
 

@@ -61,6 +61,12 @@ pub trait QueryHandler: Send + Sync + 'static {
         out: &mut Vec<u8>,
     ) -> bool;
 
+    /// The slow path messages `respond_in` leaves unanswered are handed to (UPDATE,
+    /// TSIG-signed); `None`: there is none.
+    fn slow_path(&self) -> Option<&crate::slow::SlowPath> {
+        None
+    }
+
     /// `respond_in` for a query answered on its own (TCP).
     fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
         self.respond_in(&mut self.begin_batch(), query, context, out)
@@ -92,6 +98,10 @@ impl QueryHandler for Responder {
         out: &mut Vec<u8>,
     ) -> bool {
         Responder::respond_in(self, batch, query, context, out)
+    }
+
+    fn slow_path(&self) -> Option<&crate::slow::SlowPath> {
+        Responder::slow_path(self)
     }
 }
 

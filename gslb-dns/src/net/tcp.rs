@@ -31,6 +31,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::net::proxy::{parse_proxy_header, ProxyHeader, TrustedProxies, FIXED_HEADER_LENGTH};
 use crate::net::{ListenerStats, QueryHandler, TcpLimits};
+use crate::slow::{SlowPath, ANSWER_TIMEOUT};
 use crate::{QueryContext, Transport};
 
 /// Largest PROXY v2 header we read (fixed part + addresses + TLVs).
@@ -394,17 +395,34 @@ impl<H: QueryHandler> Connection<H> {
                     timed(deadline, writer.write_all(&length.to_be_bytes())).await?;
                     timed(deadline, writer.write_all(&bytes)).await?;
                 }
-            } else if self.handler.respond(message, &context, &mut reply) {
-                let Ok(reply_length) = u16::try_from(reply.len()) else {
-                    tracing::warn!(
-                        "tcp reply to {client} dropped: {} bytes exceed 65535",
-                        reply.len()
-                    );
-                    break;
-                };
-                let deadline = self.write_deadline(closes_at);
-                timed(deadline, writer.write_all(&reply_length.to_be_bytes())).await?;
-                timed(deadline, writer.write_all(&reply)).await?;
+            } else {
+                let mut answered_now = self.handler.respond(message, &context, &mut reply);
+                if !answered_now {
+                    if let Some(slow) = self
+                        .handler
+                        .slow_path()
+                        .filter(|_| SlowPath::accepts(message))
+                    {
+                        let handed =
+                            tokio::time::timeout(ANSWER_TIMEOUT, slow.answer(message, context));
+                        if let Ok(Some(slow_reply)) = handed.await {
+                            reply = slow_reply;
+                            answered_now = true;
+                        }
+                    }
+                }
+                if answered_now {
+                    let Ok(reply_length) = u16::try_from(reply.len()) else {
+                        tracing::warn!(
+                            "tcp reply to {client} dropped: {} bytes exceed 65535",
+                            reply.len()
+                        );
+                        break;
+                    };
+                    let deadline = self.write_deadline(closes_at);
+                    timed(deadline, writer.write_all(&reply_length.to_be_bytes())).await?;
+                    timed(deadline, writer.write_all(&reply)).await?;
+                }
             }
             answered += 1;
             if answered >= self.limits.max_queries_per_connection || Instant::now() >= closes_at {

@@ -4,9 +4,11 @@
 //! response messages, built one at a time (each up to ~64 KiB) while the connection writes
 //! the previous one, so a large zone is never held twice in memory.
 //!
-//! - Who: the zone's `ZoneTransfer::allow` (source networks; `key:NAME` entries need a
-//!   verified TSIG key, which this build does not check yet, so they never match and a signed
-//!   request is answered NOTAUTH: fail closed). Anyone else: REFUSED.
+//! - Who: the zone's `ZoneTransfer::allow` (source networks, and `key:NAME` entries that a
+//!   request signed with that key matches once its TSIG verifies), or a verified key whose own
+//!   transfer list names the zone. A TSIG that fails gets NOTAUTH with the RFC 8945 §5.2
+//!   error; anyone else gets REFUSED. Every message answering a signed request is signed
+//!   (§5.3.1), with the slow path's `ResponseSigner`.
 //! - What: the zone's static records from the replicated state, plus each GSLB name (unless
 //!   listed in `omit_gslb`) as the answer a client of unknown location gets at that moment,
 //!   so a secondary at another provider answers sensibly if gslb becomes unreachable.
@@ -28,12 +30,13 @@ use std::sync::Arc;
 
 use gslb_model::model::transfer::diffs_since;
 use gslb_model::serial::serial_is_newer;
-use gslb_model::{DomainName, RecordSet, RecordType, Soa, State, Zone};
+use gslb_model::{DomainName, RecordSet, RecordType, Soa, State, TsigKey, Zone};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{Name, RData, Record, RecordType as WireType};
 
 use crate::plan::write_rdata;
+use crate::slow::tsig::{self, verify_request, ResponseSigner, Verification};
 use crate::wire::types;
 use crate::{QueryContext, Responder, Transport};
 
@@ -80,8 +83,11 @@ pub struct Transfer {
     derived: Option<Zone>,
     /// The zone's apex.
     apex: DomainName,
-    /// A finished error or single-message answer waiting to be sent.
-    single: Option<Message>,
+    /// A finished error answer waiting to be sent (wire form, unsigned).
+    single: Option<Vec<u8>>,
+    /// Signs every message (RFC 8945 §5.3.1) when the request was signed with a verified
+    /// key, with this node's fudge.
+    signer: Option<(ResponseSigner, u16)>,
     /// Whether the first message went out (the question is sent in every message).
     started: bool,
 }
@@ -144,6 +150,11 @@ impl Transfer {
         if let Some(request) = request {
             message.add_queries(request.queries.iter().cloned());
         }
+        Transfer::raw(message.to_vec().unwrap_or_default(), id, state)
+    }
+
+    /// A transfer that is the one message `bytes` (already complete).
+    fn raw(bytes: Vec<u8>, id: u16, state: Arc<State>) -> Transfer {
         Transfer {
             id,
             question: None,
@@ -151,16 +162,30 @@ impl Transfer {
             state,
             derived: None,
             apex: DomainName::root(),
-            single: Some(message),
+            single: Some(bytes).filter(|bytes| !bytes.is_empty()),
+            signer: None,
             started: false,
         }
+    }
+
+    /// `message` signed when the request was (RFC 8945 §5.3.1: every message of the
+    /// answer, each MAC chained to the one before).
+    fn signed(&mut self, mut message: Vec<u8>) -> Vec<u8> {
+        if let Some((signer, fudge)) = &mut self.signer {
+            signer.sign(
+                &mut message,
+                crate::clock::coarse_unix_millis() / 1000,
+                *fudge,
+            );
+        }
+        message
     }
 
     /// The next message in wire form, `None` when the transfer is complete.
     pub fn next_message(&mut self) -> Option<Vec<u8>> {
         if let Some(message) = self.single.take() {
             self.started = true;
-            return message.to_vec().ok();
+            return Some(self.signed(message));
         }
         if self.parts.is_empty() && self.started {
             return None;
@@ -182,7 +207,7 @@ impl Transfer {
             }
         }
         match message.to_vec() {
-            Ok(bytes) => Some(bytes),
+            Ok(bytes) => Some(self.signed(bytes)),
             Err(error) => {
                 tracing::warn!(zone = %self.apex, %error, "zone transfer message failed to encode");
                 self.parts.clear();
@@ -294,10 +319,35 @@ impl Responder {
             let error = Transfer::error(None, id, ResponseCode::FormErr, state);
             return (error, TransferKind::Refused);
         };
-        let (question, apex, derived) = match self.authorize(&request, &state, source) {
+        let now = crate::clock::coarse_unix_millis() / 1000;
+        let fudge = self
+            .slow_path()
+            .map_or(tsig::DEFAULT_FUDGE, |slow| slow.tsig_fudge());
+        let signed = match verify_request(query, &state.tsig_keys, now, fudge) {
+            Ok(Verification::Unsigned) => None,
+            Ok(Verification::Signed(signed)) => Some(signed),
+            Ok(Verification::Failed(failure)) => {
+                tracing::info!(%source, key = %failure.record.key_name, error = ?failure.error,
+                    "transfer refused: tsig check failed");
+                let mut reply = Message::error_msg(id, OpCode::Query, ResponseCode::NotAuth);
+                reply.add_queries(request.queries.iter().cloned());
+                let mut bytes = reply.to_vec().unwrap_or_default();
+                tsig::error_response(&failure, &mut bytes, now, fudge);
+                return (Transfer::raw(bytes, id, state), TransferKind::Refused);
+            }
+            Err(error) => {
+                tracing::debug!(%source, "transfer request: {error}");
+                let error = Transfer::error(Some(&request), id, ResponseCode::FormErr, state);
+                return (error, TransferKind::Refused);
+            }
+        };
+        let key = signed.as_ref().map(|signed| &signed.key);
+        let signer = signed.as_ref().map(|signed| (signed.signer(), fudge));
+        let (question, apex, derived) = match self.authorize(&request, &state, source, key) {
             Ok(granted) => granted,
             Err(code) => {
-                let error = Transfer::error(Some(&request), id, code, state);
+                let mut error = Transfer::error(Some(&request), id, code, state);
+                error.signer = signer;
                 return (error, TransferKind::Refused);
             }
         };
@@ -318,6 +368,7 @@ impl Responder {
             derived: None,
             apex,
             single: None,
+            signer,
             started: false,
         };
         let client_serial = (question.query_type == WireType::IXFR)
@@ -348,13 +399,17 @@ impl Responder {
     }
 
     /// Who may have what: the question, the zone's apex and, for the catalog, the zone
-    /// derived for it; or the RCODE of the refusal.
+    /// derived for it; or the RCODE of the refusal. A request signed with a verified `key`
+    /// may transfer a zone whose allow list names `key:NAME` or that the key's own transfer
+    /// list names (`gslbctl tsig create --transfer ZONE`): the same grant written on either
+    /// side.
     #[allow(clippy::type_complexity)]
     fn authorize(
         &self,
         request: &Message,
         state: &State,
         source: IpAddr,
+        key: Option<&TsigKey>,
     ) -> Result<(Query, DomainName, Option<Zone>), ResponseCode> {
         let question = request
             .queries
@@ -363,27 +418,24 @@ impl Responder {
             .ok_or(ResponseCode::FormErr)?;
         let apex = DomainName::parse_absolute(&question.name.to_ascii().to_ascii_lowercase())
             .map_err(|_| ResponseCode::Refused)?;
-        if request.signature.is_some() {
-            // TSIG is not verified by this build: a signed request cannot be trusted to be
-            // who it says (RFC 8945 §5.2: an unknown key is NOTAUTH), and it is not let
-            // through on its source address either.
-            tracing::info!(zone = %apex, %source, "signed transfer request refused: TSIG keys are not verified here");
-            return Err(ResponseCode::NotAuth);
-        }
+        let key_name = key.map(|key| key.name.to_string());
+        let key_name = key_name.as_deref().map(|name| name.trim_end_matches('.'));
+        let may = |zone: &Zone| {
+            zone.transfer.allows(source, key_name)
+                || key.is_some_and(|key| key.transfer.contains(&zone.apex))
+        };
         let is_catalog =
             self.options().catalog_zone.as_ref() == Some(&apex) && !state.zones.contains_key(&apex);
         let (derived, allowed) = if is_catalog {
-            let allowed = state
-                .zones
-                .values()
-                .any(|zone| zone.transfer.allows(source, None));
+            let allowed = state.zones.values().any(may);
             (Some(catalog::catalog_zone(state, &apex)), allowed)
         } else {
             let zone = state.zones.get(&apex).ok_or(ResponseCode::NotAuth)?;
-            (None, zone.transfer.allows(source, None))
+            (None, may(zone))
         };
         if !allowed {
-            tracing::info!(zone = %apex, %source, "transfer refused: source not allowed");
+            tracing::info!(zone = %apex, %source, key = key_name.unwrap_or("-"),
+                "transfer refused: not allowed");
             return Err(ResponseCode::Refused);
         }
         Ok((question, apex, derived))

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use super::check::{check, replace_rrset};
 use super::{only_reports, ApplyError, CmdResult, Command, StampedCommand};
 use crate::model::audit::{AuditEntry, AUDIT_RETAINED};
+use crate::model::dns_update::evaluate_update;
 use crate::model::drill::{DrillMode, DrillStatus};
 use crate::model::health;
 use crate::model::name::DomainName;
@@ -208,6 +209,7 @@ fn zone_content_of(state: &State, command: &Command) -> Option<DomainName> {
             state.zone_for(name).map(|zone| zone.apex.clone())
         }
         Command::Guarded { command, .. } => zone_content_of(state, command),
+        Command::DnsUpdate { update } => Some(update.zone.clone()),
         _ => None,
     }
 }
@@ -408,6 +410,23 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutNetwork { network } => put(&mut state.networks, network.key(), network.clone()),
         Command::DeleteNetwork { cidr } => state.networks.remove(cidr).is_some(),
         Command::RecordRefusal { .. } => false,
+        Command::PutTsigKey { key } => put(&mut state.tsig_keys, key.name.clone(), key.clone()),
+        Command::DeleteTsigKey { name } => state.tsig_keys.remove(name).is_some(),
+        Command::PutUnsignedUpdateSources { zone, sources } => {
+            if sources.is_empty() {
+                state.unsigned_update_sources.remove(zone).is_some()
+            } else {
+                put(
+                    &mut state.unsigned_update_sources,
+                    zone.clone(),
+                    sources.clone(),
+                )
+            }
+        }
+        Command::DnsUpdate { update } => match evaluate_update(state, update) {
+            Ok(zone) => put(&mut state.zones, zone.apex.clone(), zone),
+            Err(_) => false,
+        },
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }

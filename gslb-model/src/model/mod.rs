@@ -17,11 +17,14 @@
 //! - `precondition`: `ResourceRef` and `Expected`, the If-Match checks `apply` makes.
 //! - `check`, `health`: how probers look at endpoints and regions (`Check`), what they saw
 //!   (`Observation`), and the quorum rule and leases derived from it (`derive_health`).
+//! - `tsig_key`, `dns_update`: TSIG keys (RFC 8945) with what each may update or transfer,
+//!   and RFC 2136 updates: their prerequisites and changes, checked and applied as one.
 //! - `network`: the replicated client-network table (`Network`: CIDR → location) that
 //!   places clients for geo and proximity policies, beside each node's config table.
 
 pub mod audit;
 pub mod check;
+pub mod dns_update;
 pub mod drill;
 pub mod endpoint;
 pub mod generic;
@@ -39,6 +42,7 @@ pub mod serial;
 pub mod state;
 pub mod token;
 pub mod transfer;
+pub mod tsig_key;
 pub mod validation;
 pub mod zone;
 
@@ -61,6 +65,7 @@ pub use region::{Location, Region};
 pub use serial::SerialPolicy;
 pub use token::{Scope, Token};
 pub use transfer::{TransferPeer, ZoneDiff, ZoneTransfer};
+pub use tsig_key::{TsigAlgorithm, TsigKey, UpdateGrant};
 
 pub use name::{DomainName, NameError};
 pub use record::{RData, RecordSet, RecordType, MAX_TTL};

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ip::Cidr;
 use crate::model::audit::AuditEntry;
 use crate::model::check::Check;
 use crate::model::drill::Drill;
@@ -19,6 +20,7 @@ use crate::model::record::RecordType;
 use crate::model::region::Region;
 use crate::model::token::Token;
 use crate::model::transfer::ZoneDiff;
+use crate::model::tsig_key::TsigKey;
 use crate::model::zone::Zone;
 
 /// Everything the control plane has committed, as of one version.
@@ -88,6 +90,12 @@ pub struct State {
     /// field exists); the catalog zone's serial.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub zones_changed: u64,
+    /// TSIG keys by name (secrets included: every DNS node verifies and signs with them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tsig_keys: BTreeMap<DomainName, TsigKey>,
+    /// Per zone, the networks it accepts unsigned RFC 2136 updates from (absent: none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsigned_update_sources: BTreeMap<DomainName, Vec<Cidr>>,
 }
 
 fn is_zero(value: &u64) -> bool {

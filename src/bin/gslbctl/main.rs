@@ -21,6 +21,7 @@ mod inspect;
 mod print;
 mod resources;
 mod token;
+mod tsig;
 mod zone;
 
 use std::path::PathBuf;
@@ -213,6 +214,12 @@ enum Commands {
         /// What to do.
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// TSIG keys (RFC 8945) for RFC 2136 updates and zone transfers (admin).
+    Tsig {
+        /// What to do.
+        #[command(subcommand)]
+        command: tsig::TsigCommand,
     },
     /// Failover drills: plan, start, status, abort, report.
     Drill {
@@ -490,6 +497,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => ctl.apply(&file, dry_run, prune).await,
         Commands::Cluster { command } => cluster::run(&ctl, command).await,
         Commands::Token { command } => token::run(&ctl, command).await,
+        Commands::Tsig { command } => tsig::run(&ctl, command).await,
         Commands::Drill { command } => drill::run(&ctl, command).await,
         Commands::Health => inspect::health(&ctl).await,
         Commands::Resolve {
