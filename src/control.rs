@@ -47,6 +47,7 @@ use anyhow::Context;
 use gslb_api::ApiOptions;
 use gslb_dns::client::ClientLocator;
 use gslb_dns::net::{bind_listeners, BoundListeners, DnsListeners};
+use gslb_dns::slow::attach_slow_path;
 use gslb_dns::{contact_clock, spawn_plan_follower, Responder, CONTACT_GRACE_MS};
 use gslb_model::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
@@ -56,6 +57,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{ControlConfig, ControlRole, NodeConfig};
 use crate::dns_role::{build_responder, open_when_synced, spawn_geoip_reloader};
+use crate::update_sink::RaftUpdateSink;
 
 /// First wait between two join attempts; doubles up to `RETRY_MAX`.
 const RETRY_FIRST: Duration = Duration::from_millis(200);
@@ -370,6 +372,13 @@ impl DnsRole {
             CONTACT_GRACE_MS,
         );
         let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
+        let sink = RaftUpdateSink::new(node, config.slow_path.update_insync_timeout);
+        attach_slow_path(
+            &responder,
+            node.state_watch(),
+            Some(sink),
+            config.slow_path.clone(),
+        );
         let bound = bind_listeners(&config.listeners)?;
         let reloader = spawn_geoip_reloader(config, stop.clone());
         Ok(DnsRole {

@@ -1,6 +1,6 @@
 //! The DNS role's parts that `gslb serve` uses with and without `[control]`: the responder
 //! built from the config, waiting until it answers from a given state version, the GeoIP
-//! reloader, and `open_when_synced`, which starts answering on listeners bound earlier only
+//! reloader, and `open_when_synced`, which starts answering (and notifying secondaries) on listeners bound earlier only
 //! once the node serves the state it must (`serve.rs` after the zone files, `control.rs`
 //! after joining, catching up and registering).
 //!
@@ -92,6 +92,9 @@ pub async fn open_when_synced(
         anyhow::bail!("the answer plan of version {version} was not ready within {PLAN_TIMEOUT:?}");
     }
     tracing::info!(version, "answering from the replicated state");
+    // NOTIFY goes out from this node's DNS address, which secondaries know as a primary.
+    let source = bound.bound().udp.first().map(|address| address.ip());
+    gslb_dns::notify::spawn_notifier(responder.clone(), source, stop.clone());
     let listeners = bound.spawn(responder, stop)?;
     if let Some(serving) = serving {
         serving.store(true, Ordering::Release);

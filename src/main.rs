@@ -28,6 +28,7 @@ mod prober;
 mod process;
 mod restore;
 mod serve;
+mod update_sink;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use gslb_dns::net::spawn_listeners;
+use gslb_dns::slow::attach_slow_path;
 use gslb_dns::{spawn_plan_follower, Responder};
 use gslb_model::zonefile::parse_zone;
 use gslb_model::State;
@@ -150,6 +151,9 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     let version = state.version;
     let (publisher, watch) = state_channel(state);
     let responder = Arc::new(build_responder(&config));
+    // Zone files are the truth here: TSIG-signed queries are checked (no keys: BADKEY),
+    // updates are REFUSED.
+    attach_slow_path(&responder, watch.clone(), None, config.slow_path.clone());
     let follower = spawn_plan_follower(watch, responder.clone(), gslb_dns::wall_clock());
     if !wait_for_plan(&responder, version, PLAN_TIMEOUT).await {
         anyhow::bail!("the answer plan was not ready within {PLAN_TIMEOUT:?}");

@@ -42,6 +42,7 @@ fn responder() -> &'static Responder {
             },
             default_ttl: 300,
             serial_policy: Default::default(),
+            transfer: Default::default(),
             rrsets: vec![
                 set("example.com.", vec![RData::NS(name("ns1.example.com."))]),
                 set("ns1.example.com.", vec![a(1)]),

@@ -73,11 +73,16 @@ pub fn required_scope(method: &Method, path: &str) -> Scope {
     if path.starts_with("/v1/cluster/snapshot") {
         return Scope::Admin;
     }
-    let admin_area = path.starts_with("/v1/tokens") || path.starts_with("/v1/cluster/");
+    let admin_area = path.starts_with("/v1/tokens")
+        || path.starts_with("/v1/tsig-keys")
+        || path.starts_with("/v1/cluster/");
     let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if path.starts_with("/v1/observations") && !reads {
         Scope::Observe
-    } else if path.starts_with("/v1/tokens") || (admin_area && !reads) {
+    } else if path.starts_with("/v1/tokens")
+        || path.starts_with("/v1/tsig-keys")
+        || (admin_area && !reads)
+    {
         Scope::Admin
     } else if reads {
         Scope::Read

@@ -17,7 +17,8 @@ use crate::dto::{
     AddLearnerRequest, AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto,
     ChangeVotersRequest, ClusterStatus, EndpointDto, EndpointPage, MembershipResult, RecordPage,
     RecordSetDto, RegionDto, RegionPage, SyncStatus, TokenCreate, TokenCreated, TokenDto,
-    TokenPage, WriteResult, ZoneDto, ZonePage, ZoneSummary,
+    TokenPage, TsigKeyCreate, TsigKeyCreated, TsigKeyDto, TsigKeyPage, WriteResult, ZoneDto,
+    ZonePage, ZoneSummary, ZoneTransferDto,
 };
 use crate::error::ErrorBody;
 use gslb_store::raft::ClientTls;
@@ -175,6 +176,7 @@ paged!(RecordPage, RecordSetDto);
 paged!(RegionPage, RegionDto);
 paged!(EndpointPage, EndpointDto);
 paged!(TokenPage, TokenDto);
+paged!(TsigKeyPage, TsigKeyDto);
 paged!(AuditPage, AuditEntryDto);
 paged!(crate::dto::GslbRecordPage, crate::dto::GslbRecordDto);
 paged!(crate::dto::CheckPage, crate::dto::CheckDto);
@@ -562,6 +564,22 @@ impl Client {
             })
     }
 
+    /// The transfer settings of zone `apex`.
+    pub async fn get_zone_transfer(&self, apex: &str) -> Result<ZoneTransferDto, ClientError> {
+        self.get(&format!("/v1/zones/{}/transfer", segment(apex)))
+            .await
+    }
+
+    /// Replaces the transfer settings of zone `apex`.
+    pub async fn put_zone_transfer(
+        &self,
+        apex: &str,
+        transfer: &ZoneTransferDto,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/zones/{}/transfer", segment(apex));
+        self.write(Method::PUT, &path, Some(transfer)).await
+    }
+
     /// Exports zone `apex` as an RFC 1035 master file.
     pub async fn export_zone(&self, apex: &str) -> Result<String, ClientError> {
         self.get_text(format!("/v1/zones/{}/zonefile", segment(apex)))
@@ -797,6 +815,33 @@ impl Client {
     /// Deletes a token.
     pub async fn delete_token(&self, id: &str) -> Result<WriteResult, ClientError> {
         let path = format!("/v1/tokens/{}", segment(id));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// Lists TSIG keys (never their secrets).
+    pub async fn list_tsig_keys(&self) -> Result<Vec<TsigKeyDto>, ClientError> {
+        self.list_all::<TsigKeyPage>("/v1/tsig-keys").await
+    }
+
+    /// Creates a TSIG key; the answer holds its secret, shown once.
+    pub async fn create_tsig_key(
+        &self,
+        request: &TsigKeyCreate,
+    ) -> Result<TsigKeyCreated, ClientError> {
+        Ok(self
+            .call(
+                Method::POST,
+                "/v1/tsig-keys",
+                Some(request),
+                HeaderMap::new(),
+            )
+            .await?
+            .body)
+    }
+
+    /// Deletes a TSIG key.
+    pub async fn delete_tsig_key(&self, name: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/tsig-keys/{}", segment(name));
         self.write::<()>(Method::DELETE, &path, None).await
     }
 

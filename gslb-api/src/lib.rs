@@ -13,7 +13,8 @@
 //! - `GET /healthz`, `GET /readyz` (no token); `GET /metrics` (read, or none when open);
 //!   `GET /openapi.json` (read).
 //! - `/v1/zones` GET, POST; `/v1/zones/{zone}` GET, PUT, DELETE;
-//!   `/v1/zones/{zone}/zonefile` GET (export), PUT (import, `text/dns` or `{"text"}`).
+//!   `/v1/zones/{zone}/zonefile` GET (export), PUT (import, `text/dns` or `{"text"}`);
+//!   `/v1/zones/{zone}/transfer` GET, PUT (AXFR/IXFR allow list, NOTIFY targets).
 //! - `/v1/zones/{zone}/records` GET, POST; `/v1/zones/{zone}/records/{name}/{type}` GET,
 //!   PUT, DELETE; the same under `/v1/zones/{zone}/gslb-records` for policy-answered names.
 //! - `/v1/regions`, `/v1/endpoints`, `/v1/checks`, `/v1/overrides` GET, POST, and
@@ -21,6 +22,8 @@
 //! - `/v1/networks` GET, POST, and `/v1/networks/{cidr}` GET, PUT, DELETE (the replicated
 //!   client-network table; the CIDR's `/` percent-encoded: `198.51.100.0%2F24`).
 //! - `/v1/tokens` GET, POST, `/v1/tokens/{id}` GET, DELETE (admin).
+//! - `/v1/tsig-keys` GET, POST, `/v1/tsig-keys/{name}` GET, DELETE (admin; the secret only
+//!   in the POST's answer).
 //! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/learners/{id}` DELETE,
 //!   `/v1/cluster/voters` PUT,
 //!   `/v1/cluster/snapshot` GET (a backup file; admin).
@@ -108,7 +111,8 @@ use crate::listener::{BoundedListener, PeerSources};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
     apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints,
-    gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens, zones,
+    gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens, tsig_keys,
+    zones,
 };
 
 /// How the API of one node behaves.
@@ -277,6 +281,7 @@ fn documented_routes() -> (
             zones::delete_zone
         ))
         .routes(routes!(zones::get_zonefile, zones::put_zonefile))
+        .routes(routes!(zones::get_transfer, zones::put_transfer))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(
             records::get_record,
@@ -321,6 +326,11 @@ fn documented_routes() -> (
         ))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::get_token, tokens::delete_token))
+        .routes(routes!(
+            tsig_keys::list_tsig_keys,
+            tsig_keys::create_tsig_key
+        ))
+        .routes(routes!(tsig_keys::get_tsig_key, tsig_keys::delete_tsig_key))
         .routes(routes!(cluster::get_cluster))
         .routes(routes!(cluster::add_learner))
         .routes(routes!(cluster::remove_learner))

@@ -140,6 +140,20 @@ struct CookieLabels {
     verdict: &'static str,
 }
 
+/// Labels of NOTIFY outcomes.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NotifyLabels {
+    /// sent, acknowledged or failed.
+    result: &'static str,
+}
+
+/// Labels of zone transfer requests.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransferLabels {
+    /// full, incremental, up_to_date or refused.
+    kind: &'static str,
+}
+
 /// Labels of DNS replies by query type.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QtypeLabels {
@@ -298,6 +312,24 @@ impl Collector for DnsCollector {
                 .cookies
                 .iter()
                 .map(|&(verdict, count)| (CookieLabels { verdict }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_notify",
+            "NOTIFY messages to secondaries: sent (tries), acknowledged, failed (given up)",
+            snapshot
+                .notify
+                .iter()
+                .map(|&(result, count)| (NotifyLabels { result }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_transfers",
+            "zone transfer requests by how they were answered",
+            snapshot
+                .transfers
+                .iter()
+                .map(|&(kind, count)| (TransferLabels { kind }, count)),
         )?;
         encode_counters(
             &mut encoder,

@@ -940,6 +940,112 @@ async fn metrics_expose_requests_and_raft() {
     node.stop().await;
 }
 
+/// What does this test do: a zone's transfer settings are written and read at
+/// /v1/zones/{zone}/transfer without moving the serial, bad entries are named by field and
+/// change nothing, a zone PUT or zone-file import without `transfer` keeps them, and a zone
+/// PUT with `transfer` replaces them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zone_transfer_settings_are_kept_apart_from_the_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let response = http()
+        .put(format!("{}/v1/zones/example.test./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/dns")
+        .body(ZONE_FILE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let serial = |zone: &Value| zone["soa"]["serial"].as_u64().unwrap();
+    let (_, _, zone) = node
+        .admin(Method::GET, "/v1/zones/example.test.", None)
+        .await;
+    let before = serial(&zone);
+
+    let settings = json!({"allow": ["192.0.2.0/24", "key:xfr-key", "2001:db8::1"],
+                          "notify": ["192.0.2.53", "[2001:db8::53]:5300"]});
+    let (status, _, body) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test./transfer",
+            Some(settings),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, read) = node
+        .admin(Method::GET, "/v1/zones/example.test./transfer", None)
+        .await;
+    assert_eq!(
+        read["allow"],
+        json!(["192.0.2.0/24", "key:xfr-key", "2001:db8::1/128"])
+    );
+    assert_eq!(
+        read["notify"],
+        json!(["192.0.2.53:53", "[2001:db8::53]:5300"])
+    );
+    let (_, _, zone) = node
+        .admin(Method::GET, "/v1/zones/example.test.", None)
+        .await;
+    assert_eq!(serial(&zone), before, "settings are not content");
+    assert_eq!(zone["transfer"]["allow"][0], "192.0.2.0/24");
+
+    let bad =
+        json!({"allow": ["192.0.2.1/24"], "notify": ["nowhere"], "omit_gslb": ["x.other.test."]});
+    let answer = node
+        .admin(Method::PUT, "/v1/zones/example.test./transfer", Some(bad))
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("allow[0]"));
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("notify[0]"));
+    let answer = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test./transfer",
+            Some(json!({"omit_gslb": ["x.other.test."]})),
+        )
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("omit_gslb[0]"),
+    );
+    let answer = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/nowhere.test./transfer",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(answer.0, StatusCode::NOT_FOUND, "{}", answer.2);
+
+    // A whole zone written without `transfer` keeps the settings; with it, replaces them.
+    let mut without = zone.clone();
+    without.as_object_mut().unwrap().remove("transfer");
+    let (status, _, body) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.test.",
+            Some(without.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, read) = node
+        .admin(Method::GET, "/v1/zones/example.test./transfer", None)
+        .await;
+    assert_eq!(read["allow"].as_array().unwrap().len(), 3, "{read}");
+    without["transfer"] = json!({"allow": ["10.0.0.0/8"]});
+    let (status, _, body) = node
+        .admin(Method::PUT, "/v1/zones/example.test.", Some(without))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, read) = node
+        .admin(Method::GET, "/v1/zones/example.test./transfer", None)
+        .await;
+    assert_eq!(read["allow"], json!(["10.0.0.0/8"]));
+    assert_eq!(read["notify"], json!([]));
+    node.stop().await;
+}
+
 /// What does this test do: /openapi.json documents every route with its methods, the
 /// bearer scheme and the error body, and matches `gslb_api::openapi()`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -954,6 +1060,7 @@ async fn openapi_documents_every_route() {
         ("/v1/zones", &["get", "post"][..]),
         ("/v1/zones/{zone}", &["get", "put", "delete"]),
         ("/v1/zones/{zone}/zonefile", &["get", "put"]),
+        ("/v1/zones/{zone}/transfer", &["get", "put"]),
         ("/v1/zones/{zone}/records", &["get", "post"]),
         (
             "/v1/zones/{zone}/records/{name}/{type}",

@@ -46,6 +46,7 @@ fn responder() -> Responder {
     }
     let zone = Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex: name("example.com."),
         soa: Soa {
             mname: name("ns1.example.com."),

@@ -28,6 +28,7 @@ fn state_with(records: usize) -> State {
     let name = |text: &str| DomainName::parse_absolute(text).expect("valid name");
     let zone = Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex: name("scale.example."),
         soa: Soa {
             mname: name("ns1.scale.example."),

@@ -51,6 +51,7 @@ fn build_state(n_records: usize) -> State {
     }
     let zone = Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex: apex.clone(),
         soa: Soa {
             mname: name("ns1.big.example."),

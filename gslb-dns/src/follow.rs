@@ -25,8 +25,9 @@ use gslb_model::clock::unix_millis;
 use gslb_model::State;
 use tokio::sync::watch;
 
-use crate::plan::compile_plan_from;
+use crate::plan::compile_plan_from_with;
 use crate::responder::Responder;
+use crate::transfer::catalog::catalog_zone;
 
 /// How often health is re-derived for a state with GSLB records when nothing else changes.
 pub const HEALTH_REFRESH: Duration = Duration::from_secs(1);
@@ -129,8 +130,13 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     }
     let previous = responder.plan();
     let metrics = responder.metrics().clone();
+    let catalog_name = responder.options().catalog_zone.clone();
+    let compiled_state = state.clone();
     let compiled = tokio::task::spawn_blocking(move || {
-        let mut plan = compile_plan_from(&previous, &state, now, vantage.as_deref());
+        let state = compiled_state;
+        let catalog = catalog_name.map(|apex| catalog_zone(&state, &apex));
+        let mut plan =
+            compile_plan_from_with(&previous, &state, now, vantage.as_deref(), catalog.as_ref());
         plan.attach_counters(&metrics);
         plan
     })
@@ -140,6 +146,7 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
             let names = plan.name_count();
             let gslb_records = plan.gslb().len();
             let replaces = responder.plan_version();
+            responder.install_state(state);
             responder.install_plan(Arc::new(plan));
             // A refresh of the same version is routine; log it quietly.
             if replaces == version {

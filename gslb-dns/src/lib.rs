@@ -19,11 +19,15 @@
 //!   reload, a CIDR table that wins over it) and the ECS scope they justify.
 //! - `rrl`: response rate limiting (`[dns.rrl]`): a fixed table of hashed buckets per
 //!   client network, reply class and name, updated lock-free; UDP only.
+//! - `slow`: the slow path for RFC 2136 UPDATE and TSIG-signed messages (RFC 8945 in
+//!   `slow::tsig`), on tokio tasks; the fast path hands them off and never waits for it.
 //! - `cookie`: DNS Cookies (`[dns.cookies]`): RFC 9018 server cookies (SipHash-2-4).
 //! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
 //! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
 //!   PROXY v2), the only module allowed `unsafe` (socket syscalls) besides `clock`.
+//! - `transfer`: AXFR/IXFR out over TCP (the slow path `net::tcp` hands transfer requests
+//!   to), and the RFC 9432 catalog zone; `notify`: NOTIFY to secondaries on serial changes.
 //! - `clock`: the coarse real-time clock (`CLOCK_REALTIME_COARSE`) GSLB answers read; a leaf,
 //!   so `plan` reads time without reaching into `net`.
 //!
@@ -43,10 +47,13 @@ pub mod cookie;
 pub mod follow;
 pub mod metrics;
 pub mod net;
+pub mod notify;
 pub mod plan;
 pub mod policy;
 pub mod responder;
 pub mod rrl;
+pub mod slow;
+pub mod transfer;
 pub mod wire;
 
 pub use follow::{

@@ -272,7 +272,20 @@ pub struct DnsMetrics {
     /// Per-record and per-region counters; locked when a plan is attached and on scrapes,
     /// never on the answer path.
     registry: RegistryLock,
+    /// NOTIFY messages by `NOTIFY_RESULTS` (slow path: not sharded).
+    notify: [AtomicU64; NOTIFY_RESULTS.len()],
+    /// Zone transfers by `TRANSFER_KINDS` (slow path: not sharded).
+    transfers: [AtomicU64; TRANSFER_KINDS.len()],
 }
+
+/// What became of NOTIFY messages: each sent (first tries and retries), each acknowledged
+/// by a secondary, each target given up on (no acknowledgement after the last retry, or an
+/// error RCODE).
+pub const NOTIFY_RESULTS: [&str; 3] = ["sent", "acknowledged", "failed"];
+
+/// How zone transfer requests were answered: a full zone (AXFR, or IXFR answered in full),
+/// an incremental one, a single SOA (IXFR from the current serial), or refused.
+pub const TRANSFER_KINDS: [&str; 4] = ["full", "incremental", "up_to_date", "refused"];
 
 impl Default for DnsMetrics {
     fn default() -> Self {
@@ -319,6 +332,8 @@ impl DnsMetrics {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             shards: (0..shards).map(|_| QueryShard::default()).collect(),
             registry: RegistryLock::new(Registry::default()),
+            notify: Default::default(),
+            transfers: Default::default(),
         }
     }
 
@@ -396,6 +411,20 @@ impl DnsMetrics {
             owner: self.id,
             records,
             regions,
+        }
+    }
+
+    /// Counts one NOTIFY event, `result` one of `NOTIFY_RESULTS`.
+    pub fn count_notify(&self, result: &str) {
+        if let Some(slot) = NOTIFY_RESULTS.iter().position(|name| *name == result) {
+            self.notify[slot].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one transfer request, `kind` one of `TRANSFER_KINDS`.
+    pub fn count_transfer(&self, kind: &str) {
+        if let Some(slot) = TRANSFER_KINDS.iter().position(|name| *name == kind) {
+            self.transfers[slot].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -479,6 +508,13 @@ impl DnsMetrics {
             })
             .collect();
         regions.sort();
+        let read = |counters: &[AtomicU64], names: &[&'static str]| {
+            names
+                .iter()
+                .zip(counters)
+                .map(|(name, counter)| (*name, counter.load(Ordering::Relaxed)))
+                .collect()
+        };
         DnsSnapshot {
             replies,
             qtypes,
@@ -487,6 +523,8 @@ impl DnsMetrics {
             regions,
             rrl,
             cookies,
+            notify: read(&self.notify, &NOTIFY_RESULTS),
+            transfers: read(&self.transfers, &TRANSFER_KINDS),
         }
     }
 
@@ -537,6 +575,10 @@ pub struct DnsSnapshot {
     pub rrl: Vec<(&'static str, &'static str, u64)>,
     /// (cookie verdict, queries), every verdict.
     pub cookies: Vec<(&'static str, u64)>,
+    /// (NOTIFY result, count), every result.
+    pub notify: Vec<(&'static str, u64)>,
+    /// (transfer kind, requests), every kind.
+    pub transfers: Vec<(&'static str, u64)>,
 }
 
 impl DnsSnapshot {

@@ -49,11 +49,14 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use gslb_model::{DomainName, State};
+
 use crate::client::ClientLocator;
 use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
+use crate::slow::{SlowPath, SlowPathCell, OPCODE_UPDATE};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
     HEADER_LEN,
@@ -84,6 +87,9 @@ pub struct ResponderOptions {
     pub rrl: RrlSettings,
     /// DNS Cookies (`[dns.cookies]`); off in `default()`, on in the node config's defaults.
     pub cookies: CookieSettings,
+    /// The name of the catalog zone (RFC 9432) listing every zone (`[dns] catalog_zone`),
+    /// served and transferred like a zone; `None`: no catalog.
+    pub catalog_zone: Option<DomainName>,
 }
 
 impl Default for ResponderOptions {
@@ -96,6 +102,7 @@ impl Default for ResponderOptions {
             vantage: None,
             rrl: RrlSettings::off(),
             cookies: CookieSettings::default(),
+            catalog_zone: None,
         }
     }
 }
@@ -143,6 +150,12 @@ pub struct Responder {
     installed: tokio::sync::watch::Sender<u64>,
     /// The RRL bucket table; `None` when RRL is off.
     limiter: Option<RateLimiter>,
+    /// The replicated state of the installed plan: what zone transfers and NOTIFY read
+    /// (never the answer path).
+    state: ArcSwap<State>,
+    /// Where UPDATEs and TSIG-signed messages go (`slow::attach_slow_path`); without one
+    /// they are answered here as before (UPDATE → NOTIMP).
+    slow: SlowPathCell,
 }
 
 /// What became of one packet.
@@ -153,6 +166,8 @@ enum Outcome {
     Ignored,
     /// No reply: rate limiting dropped it (already counted).
     Limited,
+    /// No reply here: an UPDATE or a signed message, for the slow path.
+    HandedOff,
 }
 
 /// What the cookie of one query decided.
@@ -185,7 +200,19 @@ impl Responder {
             metrics,
             installed,
             limiter,
+            state: ArcSwap::from_pointee(State::default()),
+            slow: SlowPathCell::new(),
         }
+    }
+
+    /// Sets the slow path (once; `slow::attach_slow_path` calls it).
+    pub(crate) fn set_slow_path(&self, slow: SlowPath) {
+        let _ = self.slow.set(slow);
+    }
+
+    /// The slow path, when one is attached.
+    pub fn slow_path(&self) -> Option<&SlowPath> {
+        self.slow.get()
     }
 
     /// The same responder counting into `metrics` (a set the node's `/metrics` also reads).
@@ -234,6 +261,17 @@ impl Responder {
         let version = plan.version();
         self.plan.store(plan);
         self.installed.send_replace(version);
+    }
+
+    /// Installs the state a plan was compiled from, before that plan: transfers and NOTIFY
+    /// read it (the answer path reads only the plan).
+    pub fn install_state(&self, state: Arc<State>) {
+        self.state.store(state);
+    }
+
+    /// The state of the installed plan (an empty state before the first).
+    pub fn state(&self) -> Arc<State> {
+        self.state.load_full()
     }
 
     /// A receiver of the version of every plan installed from now on (its current value is
@@ -298,7 +336,7 @@ impl Responder {
                 self.metrics.count_ignored(shard, context.transport);
                 false
             }
-            Outcome::Limited => false,
+            Outcome::Limited | Outcome::HandedOff => false,
         }
     }
 
@@ -321,6 +359,10 @@ impl Responder {
         match parsed.parse_into(query) {
             Ok(()) => {}
             Err(QueryError::TooShort(_) | QueryError::Response) => return Outcome::Ignored,
+            Err(QueryError::NotImplemented {
+                opcode: OPCODE_UPDATE,
+                ..
+            }) if self.slow.get().is_some() => return Outcome::HandedOff,
             Err(QueryError::NotImplemented {
                 header,
                 question_end,
@@ -361,6 +403,9 @@ impl Responder {
                 return Outcome::Replied(rcode::FORMERR, question_type(query, question_end));
             }
         };
+        if parsed.signed && self.slow.get().is_some() {
+            return Outcome::HandedOff;
+        }
         out.extend_from_slice(&query[..parsed.question_end]);
         let cookie = self.check_cookie(parsed, context, *now_secs, *shard);
 

@@ -576,6 +576,7 @@ fn build_zone(
     }
     let mut zone = Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex,
         soa,
         default_ttl,

@@ -17,6 +17,9 @@
 //! serve_before_sync = false  # with [control]: true answers at once from whatever state the
 //!                            # node has (stale, or none); false (default) stays silent until
 //!                            # it joined, caught up and is counted by INSYNC
+//! tsig_fudge = 300           # seconds a TSIG-signed request's time may be off (RFC 8945)
+//! update_insync_timeout = "10s"  # an RFC 2136 update is acknowledged once every DNS node
+//!                            # has it, or after this long (committed anyway); "0s": at commit
 //!
 //! [dns.tcp]
 //! idle_timeout = "10s"

@@ -35,6 +35,8 @@ pub struct NodeConfig {
     /// `dns.serve_before_sync`: with `[control]`, open the DNS listeners before the node has
     /// joined, caught up and registered (false: only after).
     pub serve_before_sync: bool,
+    /// The slow path's settings (`dns.tsig_fudge`, `dns.update_insync_timeout`).
+    pub slow_path: gslb_dns::slow::SlowPathSettings,
     /// Zone files, paths resolved: served directly without `control`, imported once by the
     /// bootstrap node with it.
     pub zones: Vec<ZoneSource>,

@@ -114,6 +114,17 @@ pub struct RawDns {
     /// REFUSED before any state) instead of staying silent until then.
     #[serde(default)]
     pub serve_before_sync: bool,
+    /// The name of the catalog zone (RFC 9432 version 2) listing every zone, e.g.
+    /// `catalog.invalid.`; absent = no catalog zone.
+    pub catalog_zone: Option<Sp<String>>,
+    /// TSIG time fudge, seconds: signed requests more than this far from our clock get
+    /// BADTIME (RFC 8945 §5.2.3).
+    #[serde(default = "default_tsig_fudge")]
+    pub tsig_fudge: Sp<u16>,
+    /// How long an RFC 2136 update waits for every DNS node to apply it (INSYNC) before it
+    /// is acknowledged anyway; "0s" acknowledges at commit.
+    #[serde(default = "default_update_insync_timeout")]
+    pub update_insync_timeout: Sp<String>,
 }
 
 /// `[dns.geo]`: client locations for geo and proximity policies.
@@ -179,6 +190,14 @@ fn default_socket_buffer_bytes() -> Sp<usize> {
 fn default_max_udp_payload() -> Sp<u16> {
     unspanned(1232)
 }
+fn default_tsig_fudge() -> Sp<u16> {
+    unspanned(gslb_dns::slow::tsig::DEFAULT_FUDGE)
+}
+
+fn default_update_insync_timeout() -> Sp<String> {
+    unspanned("10s".to_string())
+}
+
 fn default_drain_timeout() -> Sp<String> {
     unspanned("5s".to_string())
 }

@@ -25,6 +25,7 @@ pub mod page;
 pub mod record;
 pub mod region;
 pub mod token;
+pub mod tsig_key;
 pub mod zone;
 
 pub use change::{
@@ -41,9 +42,10 @@ pub use network::NetworkDto;
 pub use overrides::{DrillDto, OverrideActionDto, OverrideDto};
 pub use page::{
     AuditPage, CheckPage, DrillPage, EndpointPage, GslbRecordPage, NetworkPage, OverridePage,
-    PageQuery, RecordPage, RegionPage, TokenPage, ZonePage,
+    PageQuery, RecordPage, RegionPage, TokenPage, TsigKeyPage, ZonePage,
 };
 pub use record::{RecordSetDto, RecordTypeDto};
 pub use region::{LocationDto, RegionDto};
 pub use token::{ScopeDto, TokenCreate, TokenCreated, TokenDto};
-pub use zone::{SoaDto, ZoneDto, ZoneSummary};
+pub use tsig_key::{TsigKeyCreate, TsigKeyCreated, TsigKeyDto};
+pub use zone::{SoaDto, ZoneDto, ZoneSummary, ZoneTransferDto};

@@ -13,6 +13,7 @@ use crate::dto::overrides::{DrillDto, OverrideDto};
 use crate::dto::record::RecordSetDto;
 use crate::dto::region::RegionDto;
 use crate::dto::token::TokenDto;
+use crate::dto::tsig_key::TsigKeyDto;
 use crate::dto::zone::ZoneSummary;
 
 /// The default page size.
@@ -69,6 +70,11 @@ page_type!(
     /// A page of tokens.
     TokenPage,
     TokenDto
+);
+page_type!(
+    /// A page of TSIG keys (never their secrets).
+    TsigKeyPage,
+    TsigKeyDto
 );
 page_type!(
     /// A page of audit entries, oldest first (key: version).

@@ -1,7 +1,10 @@
 //! Zones on the wire: `ZoneDto` (the whole zone with its record sets), `SoaDto` with
 //! defaults for the timers, and `ZoneSummary` for lists.
 
-use gslb_model::model::{DomainName, FieldErrors, SerialPolicy, Soa, Zone};
+use gslb_model::model::transfer::parse_notify_target;
+use gslb_model::model::{
+    DomainName, FieldErrors, SerialPolicy, Soa, TransferPeer, Zone, ZoneTransfer,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -26,6 +29,64 @@ pub struct ZoneDto {
     /// 1982 terms than the zone's current one.
     #[serde(default)]
     pub serial_policy: SerialPolicyDto,
+    /// Who may AXFR/IXFR the zone and which secondaries get NOTIFY. Absent in a `PUT` or a
+    /// zone import: the zone keeps its settings; absent in an apply document: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<ZoneTransferDto>,
+}
+
+/// A zone's transfer settings (`/v1/zones/{zone}/transfer`, `gslbctl zone transfer`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneTransferDto {
+    /// Who may AXFR/IXFR: `key:NAME` (a TSIG key) or a source network (`192.0.2.0/24`,
+    /// or a bare address). Anyone else is REFUSED.
+    #[serde(default)]
+    pub allow: Vec<String>,
+    /// Secondaries notified (RFC 1996) on every serial change: `ADDR` (port 53) or
+    /// `ADDR:PORT` (`[V6]:PORT`).
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// GSLB names left out of transfers (relative to the apex, or absolute). Others are
+    /// transferred as the answer a client of unknown location gets at that moment.
+    #[serde(default)]
+    pub omit_gslb: Vec<String>,
+}
+
+impl ZoneTransferDto {
+    /// Converts to the model, naming every bad entry under `path` (e.g. `transfer.`).
+    pub fn to_model(&self, apex: &DomainName, path: &str) -> Result<ZoneTransfer, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut transfer = ZoneTransfer::default();
+        for (index, text) in self.allow.iter().enumerate() {
+            match text.parse::<TransferPeer>() {
+                Ok(peer) => transfer.allow.push(peer),
+                Err(message) => errors.push(format!("{path}allow[{index}]"), message),
+            }
+        }
+        for (index, text) in self.notify.iter().enumerate() {
+            match parse_notify_target(text) {
+                Ok(target) => transfer.notify.push(target),
+                Err(message) => errors.push(format!("{path}notify[{index}]"), message),
+            }
+        }
+        for (index, text) in self.omit_gslb.iter().enumerate() {
+            match DomainName::parse_relative_to(text, apex) {
+                Ok(name) => transfer.omit_gslb.push(name),
+                Err(error) => errors.push(format!("{path}omit_gslb[{index}]"), error.to_string()),
+            }
+        }
+        errors.into_result().map(|()| transfer)
+    }
+
+    /// The DTO of model settings.
+    pub fn from_model(transfer: &ZoneTransfer) -> ZoneTransferDto {
+        ZoneTransferDto {
+            allow: transfer.allow.iter().map(ToString::to_string).collect(),
+            notify: transfer.notify.iter().map(ToString::to_string).collect(),
+            omit_gslb: transfer.omit_gslb.iter().map(ToString::to_string).collect(),
+        }
+    }
 }
 
 /// How a zone's SOA serial moves on each committed change.
@@ -165,10 +226,21 @@ impl ZoneDto {
         let (Some(mname), Some(rname)) = (mname, rname) else {
             return Err(errors);
         };
+        let transfer = match &self.transfer {
+            Some(transfer) => match transfer.to_model(&apex, &format!("{prefix}transfer.")) {
+                Ok(transfer) => transfer,
+                Err(more) => {
+                    errors.0.extend(more.0);
+                    ZoneTransfer::default()
+                }
+            },
+            None => ZoneTransfer::default(),
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
         Ok(Zone {
+            transfer,
             serial_policy: self.serial_policy.to_model(),
             apex,
             soa: Soa {
@@ -207,6 +279,8 @@ impl ZoneDto {
                 .filter_map(RecordSetDto::from_model)
                 .collect(),
             serial_policy: SerialPolicyDto::from_model(zone.serial_policy),
+            transfer: (!zone.transfer.is_empty())
+                .then(|| ZoneTransferDto::from_model(&zone.transfer)),
         }
     }
 }

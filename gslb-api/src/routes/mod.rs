@@ -21,6 +21,7 @@ pub mod records;
 pub mod regions;
 pub mod resolve;
 pub mod tokens;
+pub mod tsig_keys;
 pub(crate) mod zone_crud;
 pub mod zones;
 

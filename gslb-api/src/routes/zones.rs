@@ -11,6 +11,7 @@
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use gslb_model::model::{DomainName, Zone};
 use gslb_model::model::{Expected, ResourceRef};
 use gslb_model::zonefile::{export_zone, parse_zone};
@@ -19,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::dto::zone::parse_apex;
+use crate::dto::zone::{parse_apex, ZoneTransferDto};
 use crate::dto::{PageQuery, WriteResult, ZoneDto, ZonePage, ZoneSummary};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{
@@ -162,7 +163,7 @@ pub async fn put_zone(
     JsonBody(body): JsonBody<ZoneDto>,
 ) -> Result<Response, ApiError> {
     let apex = apex_param(&zone)?;
-    let model = body
+    let mut model = body
         .to_model("")
         .map_err(|fields| ApiError::Invalid { fields })?;
     if model.apex != apex {
@@ -175,10 +176,67 @@ pub async fn put_zone(
         ));
     }
     let state = context.node.state();
+    if body.transfer.is_none() {
+        keep_transfer(&state, &mut model);
+    }
     let current = state.zones.get(&apex).map(zone_etag);
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
     put(context, actor, model, current.is_none(), guard).await
+}
+
+/// A zone written without transfer settings keeps the ones it has: they are set apart
+/// (`/v1/zones/{zone}/transfer`), and a zone file cannot carry them.
+fn keep_transfer(state: &gslb_model::model::State, zone: &mut Zone) {
+    if let Some(existing) = state.zones.get(&zone.apex) {
+        zone.transfer = existing.transfer.clone();
+    }
+}
+
+/// Reads a zone's transfer settings.
+#[utoipa::path(get, path = "/v1/zones/{zone}/transfer", tag = "zones",
+    params(("zone" = String, Path, description = "the apex")),
+    responses((status = 200, description = "the settings", body = ZoneTransferDto)))]
+pub async fn get_transfer(
+    State(context): State<ApiContext>,
+    Path(zone): Path<String>,
+) -> Result<Response, ApiError> {
+    let apex = apex_param(&zone)?;
+    let state = context.node.state();
+    let zone = zone_or_404(&state, &apex)?;
+    Ok(Json(ZoneTransferDto::from_model(&zone.transfer)).into_response())
+}
+
+/// Replaces a zone's transfer settings whole: who may AXFR/IXFR it, which secondaries get
+/// NOTIFY, which GSLB names transfers leave out. Does not move the serial.
+#[utoipa::path(put, path = "/v1/zones/{zone}/transfer", tag = "zones",
+    request_body = ZoneTransferDto,
+    params(("zone" = String, Path, description = "the apex")),
+    responses((status = 200, description = "replaced (or unchanged)", body = WriteResult)))]
+pub async fn put_transfer(
+    State(context): State<ApiContext>,
+    Path(zone): Path<String>,
+    Caller(actor): Caller,
+    JsonBody(body): JsonBody<ZoneTransferDto>,
+) -> Result<Response, ApiError> {
+    let apex = apex_param(&zone)?;
+    zone_or_404(&context.node.state(), &apex)?;
+    let transfer = body
+        .to_model(&apex, "")
+        .map_err(|fields| ApiError::Invalid { fields })?;
+    let outcome = context
+        .write_if(
+            None,
+            Command::PutZoneTransfer {
+                zone: apex,
+                transfer,
+            },
+            actor,
+            false,
+            "transfer.",
+        )
+        .await?;
+    Ok(written(false, None, outcome))
 }
 
 /// Deletes a zone and its records (idempotent: 404 only when it never existed here).
@@ -292,6 +350,8 @@ pub async fn put_zonefile(
         ApiError::Invalid { fields }
     })?;
     let state = context.node.state();
+    let mut model = model;
+    keep_transfer(&state, &mut model);
     let current = state.zones.get(&apex).map(zone_etag);
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);

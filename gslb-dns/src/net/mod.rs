@@ -39,6 +39,7 @@ use tokio_util::task::TaskTracker;
 
 pub use proxy::TrustedProxies;
 
+use crate::transfer::{is_transfer_request, Transfer};
 use crate::{QueryContext, Responder};
 
 /// What answers a query; `Responder` in production, small fakes in tests.
@@ -60,14 +61,30 @@ pub trait QueryHandler: Send + Sync + 'static {
         out: &mut Vec<u8>,
     ) -> bool;
 
+    /// The slow path messages `respond_in` leaves unanswered are handed to (UPDATE,
+    /// TSIG-signed); `None`: there is none.
+    fn slow_path(&self) -> Option<&crate::slow::SlowPath> {
+        None
+    }
+
     /// `respond_in` for a query answered on its own (TCP).
     fn respond(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
         self.respond_in(&mut self.begin_batch(), query, context, out)
+    }
+
+    /// The messages answering `query` when it is a zone transfer request (TCP only: the
+    /// slow path); `None` answers it as a query. Must not block.
+    fn transfer(&self, _query: &[u8], _context: &QueryContext) -> Option<Transfer> {
+        None
     }
 }
 
 impl QueryHandler for Responder {
     type Batch = crate::responder::ResponderBatch;
+
+    fn transfer(&self, query: &[u8], context: &QueryContext) -> Option<Transfer> {
+        is_transfer_request(query).then(|| Responder::transfer(self, query, context))
+    }
 
     fn begin_batch(&self) -> Self::Batch {
         Responder::begin_batch(self)
@@ -81,6 +98,10 @@ impl QueryHandler for Responder {
         out: &mut Vec<u8>,
     ) -> bool {
         Responder::respond_in(self, batch, query, context, out)
+    }
+
+    fn slow_path(&self) -> Option<&crate::slow::SlowPath> {
+        Responder::slow_path(self)
     }
 }
 

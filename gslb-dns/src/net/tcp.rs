@@ -31,6 +31,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::net::proxy::{parse_proxy_header, ProxyHeader, TrustedProxies, FIXED_HEADER_LENGTH};
 use crate::net::{ListenerStats, QueryHandler, TcpLimits};
+use crate::slow::{SlowPath, ANSWER_TIMEOUT};
 use crate::{QueryContext, Transport};
 
 /// Largest PROXY v2 header we read (fixed part + addresses + TLVs).
@@ -382,17 +383,46 @@ impl<H: QueryHandler> Connection<H> {
             self.table.touch(&self.slot);
             reply.clear();
             self.stats.tcp_queries.fetch_add(1, Ordering::Relaxed);
-            if self.handler.respond(message, &context, &mut reply) {
-                let Ok(reply_length) = u16::try_from(reply.len()) else {
-                    tracing::warn!(
-                        "tcp reply to {client} dropped: {} bytes exceed 65535",
-                        reply.len()
-                    );
-                    break;
-                };
-                let deadline = self.write_deadline(closes_at);
-                timed(deadline, writer.write_all(&reply_length.to_be_bytes())).await?;
-                timed(deadline, writer.write_all(&reply)).await?;
+            if let Some(mut transfer) = self.handler.transfer(message, &context) {
+                // A zone transfer: its messages are built one at a time while the previous
+                // one is written, so a large zone is never held whole in wire form.
+                while let Some(bytes) = transfer.next_message() {
+                    let Ok(length) = u16::try_from(bytes.len()) else {
+                        tracing::warn!("transfer message to {client} over 65535 bytes; stopped");
+                        break;
+                    };
+                    let deadline = self.write_deadline(closes_at);
+                    timed(deadline, writer.write_all(&length.to_be_bytes())).await?;
+                    timed(deadline, writer.write_all(&bytes)).await?;
+                }
+            } else {
+                let mut answered_now = self.handler.respond(message, &context, &mut reply);
+                if !answered_now {
+                    if let Some(slow) = self
+                        .handler
+                        .slow_path()
+                        .filter(|_| SlowPath::accepts(message))
+                    {
+                        let handed =
+                            tokio::time::timeout(ANSWER_TIMEOUT, slow.answer(message, context));
+                        if let Ok(Some(slow_reply)) = handed.await {
+                            reply = slow_reply;
+                            answered_now = true;
+                        }
+                    }
+                }
+                if answered_now {
+                    let Ok(reply_length) = u16::try_from(reply.len()) else {
+                        tracing::warn!(
+                            "tcp reply to {client} dropped: {} bytes exceed 65535",
+                            reply.len()
+                        );
+                        break;
+                    };
+                    let deadline = self.write_deadline(closes_at);
+                    timed(deadline, writer.write_all(&reply_length.to_be_bytes())).await?;
+                    timed(deadline, writer.write_all(&reply)).await?;
+                }
             }
             answered += 1;
             if answered >= self.limits.max_queries_per_connection || Instant::now() >= closes_at {

@@ -17,6 +17,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use crate::net::proxy::{parse_proxy_header, ProxyHeader, TrustedProxies};
 use crate::net::sys::{self, Batch};
 use crate::net::{ListenerStats, QueryHandler};
+use crate::slow::SlowPath;
 use crate::{QueryContext, Transport};
 
 /// Largest datagram a worker accepts; longer ones arrive cut and are dropped.
@@ -93,6 +94,15 @@ impl<H: QueryHandler> UdpWorker<H> {
             stats,
         } = self;
         let mut batch = Batch::new(batch_size, SLOT_SIZE, REPLY_CAPACITY);
+        // The slow path answers from a duplicate of this socket (same local address);
+        // without one (out of descriptors) hand-offs get no reply.
+        let reply_socket = handler.slow_path().and_then(|_| match socket.try_clone() {
+            Ok(duplicate) => Some(Arc::new(std::net::UdpSocket::from(duplicate))),
+            Err(error) => {
+                tracing::warn!("udp worker: slow path replies disabled: {error}");
+                None
+            }
+        });
         while !stop.load(Ordering::Relaxed) {
             let received = match batch.receive(&socket) {
                 // A receive side shut down for the stop returns empty datagrams.
@@ -153,7 +163,15 @@ impl<H: QueryHandler> UdpWorker<H> {
                         client,
                         transport: Transport::Udp,
                     };
-                    handler.respond_in(&mut shared, query, &context, reply)
+                    if handler.respond_in(&mut shared, query, &context, reply) {
+                        return true;
+                    }
+                    if let (Some(slow), Some(reply_socket)) = (handler.slow_path(), &reply_socket) {
+                        if SlowPath::accepts(query) {
+                            slow.submit_datagram(query, context, reply_socket.clone(), peer);
+                        }
+                    }
+                    false
                 })
             }));
             if answered.is_err() {

@@ -27,11 +27,12 @@ pub(crate) use answer::{write_answer, Sections};
 pub use gslb::BatchFacts;
 pub(crate) use gslb::Dynamic;
 pub use gslb::GslbTable;
+pub(crate) use render::write_rdata;
 pub use zone::ZonePlan;
 
 use std::sync::Arc;
 
-use gslb_model::State;
+use gslb_model::{State, Zone};
 
 use crate::metrics::DnsMetrics;
 use crate::plan::index::NameIndex;
@@ -83,11 +84,23 @@ pub fn compile_plan(state: &State) -> AnswerPlan {
 /// freshness window no longer count) and prober RTTs taken from `vantage` (this node's
 /// region id) for `latency` policies.
 pub fn compile_plan_at(state: &State, now_ms: u64, vantage: Option<&str>) -> AnswerPlan {
+    compile_plan_with(state, now_ms, vantage, None)
+}
+
+/// `compile_plan_at` with one more zone not in the state (the catalog zone a node derives
+/// from it); a zone of the state with the same apex wins.
+pub fn compile_plan_with(
+    state: &State,
+    now_ms: u64,
+    vantage: Option<&str>,
+    extra: Option<&Zone>,
+) -> AnswerPlan {
     let (gslb, mut gslb_by_zone) = GslbTable::compile(state, now_ms, vantage);
-    let mut zones: Vec<ZonePlan> = Vec::with_capacity(state.zones.len());
-    let mut index = NameIndex::with_capacity(state.zones.len());
+    let mut zones: Vec<ZonePlan> = Vec::with_capacity(state.zones.len() + 1);
+    let mut index = NameIndex::with_capacity(state.zones.len() + 1);
     let (mut min_apex_labels, mut max_apex_labels) = (usize::MAX, 0);
-    for zone in state.zones.values() {
+    let extra = extra.filter(|zone| !state.zones.contains_key(&zone.apex));
+    for zone in state.zones.values().chain(extra) {
         if zone.apex.is_root() {
             continue;
         }
@@ -123,9 +136,21 @@ pub fn compile_plan_from(
     now_ms: u64,
     vantage: Option<&str>,
 ) -> AnswerPlan {
+    compile_plan_from_with(previous, state, now_ms, vantage, None)
+}
+
+/// `compile_plan_from` with one more zone not in the state (see `compile_plan_with`); the
+/// extra zone must depend only on what moves `State::last_change` (the catalog does).
+pub fn compile_plan_from_with(
+    previous: &AnswerPlan,
+    state: &State,
+    now_ms: u64,
+    vantage: Option<&str>,
+    extra: Option<&Zone>,
+) -> AnswerPlan {
     previous
         .rederive(state, now_ms, vantage)
-        .unwrap_or_else(|| compile_plan_at(state, now_ms, vantage))
+        .unwrap_or_else(|| compile_plan_with(state, now_ms, vantage, extra))
 }
 
 impl AnswerPlan {

@@ -72,7 +72,7 @@ fn finish_rdlength(out: &mut Vec<u8>, start: usize, rdata_start: usize) -> bool 
     }
 }
 
-fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
+pub(crate) fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
     match rdata {
         RData::A(address) => out.extend_from_slice(&address.octets()),
         RData::AAAA(address) => out.extend_from_slice(&address.octets()),

@@ -538,6 +538,7 @@ mod tests {
         let a = RData::A("192.0.2.1".parse().unwrap());
         let zone = Zone {
             serial_policy: Default::default(),
+            transfer: Default::default(),
             apex: name("example.com."),
             soa: Soa {
                 mname: name("ns.example.com."),
@@ -704,6 +705,7 @@ mod tests {
     fn sample_zone_model() -> Zone {
         Zone {
             serial_policy: Default::default(),
+            transfer: Default::default(),
             apex: name("example.com."),
             soa: Soa {
                 mname: name("ns.example.com."),

@@ -13,6 +13,8 @@ use crate::wire::name::{NameParseError, QueryName};
 pub const HEADER_LEN: usize = 12;
 /// TYPE of the OPT pseudo-record (RFC 6891 §6.1.1).
 pub const TYPE_OPT: u16 = 41;
+/// TYPE of TSIG (RFC 8945 §4.2).
+pub const TYPE_TSIG: u16 = 250;
 /// EDNS option code of Client Subnet (RFC 7871 §6).
 pub const OPTION_CLIENT_SUBNET: u16 = 8;
 /// EDNS option code of COOKIE (RFC 7873 §4).
@@ -186,6 +188,9 @@ pub struct ParsedQuery {
     pub question_end: usize,
     /// The OPT record, if the query had one.
     pub edns: Option<EdnsRequest>,
+    /// True when the additional section ends with a TSIG record: the message is the slow
+    /// path's (RFC 8945), not answered here.
+    pub signed: bool,
 }
 
 /// Why a packet is not a query we answer normally.
@@ -316,7 +321,7 @@ impl ParsedQuery {
             let (question_end, edns) = match question {
                 Some(Ok(end)) => {
                     let edns = Self::parse_sections(packet, end, counts);
-                    (Some(end), edns.ok().flatten())
+                    (Some(end), edns.ok().and_then(|(edns, _)| edns))
                 }
                 _ => (None, None),
             };
@@ -337,14 +342,18 @@ impl ParsedQuery {
         if self.qtype() == TYPE_OPT {
             return Err(in_question("qtype opt is a meta-type"));
         }
-        self.edns = Self::parse_sections(packet, question_end, counts).map_err(in_question)?;
+        let (edns, signed) =
+            Self::parse_sections(packet, question_end, counts).map_err(in_question)?;
+        self.edns = edns;
+        self.signed = signed;
         self.header = header;
         self.question_end = question_end;
         Ok(())
     }
 
     /// Skips the answer and authority sections and reads the additional section from `pos`,
-    /// returning the OPT if there is exactly one; the packet must end with the last record.
+    /// returning the OPT if there is exactly one, and whether a TSIG record is in it (the
+    /// slow path checks that it is last); the packet must end with the last record.
     /// Inlined: returned through memory, the `Result` was stored in pieces and read back
     /// whole, a failed store-to-load forward that cost more than reading the OPT.
     #[inline(always)]
@@ -352,11 +361,12 @@ impl ParsedQuery {
         packet: &[u8],
         mut pos: usize,
         [ancount, nscount, arcount]: [u16; 3],
-    ) -> Result<Option<EdnsRequest>, &'static str> {
+    ) -> Result<(Option<EdnsRequest>, bool), &'static str> {
         for _ in 0..(ancount as usize + nscount as usize) {
             pos = Self::skip_record(packet, pos)?;
         }
         let mut edns = None;
+        let mut signed = false;
         for _ in 0..arcount {
             let record_start = pos;
             let name_end = skip_name(packet, pos)?;
@@ -371,12 +381,13 @@ impl ParsedQuery {
                 }
                 edns = Some(Self::parse_opt(&packet[name_end..end])?);
             }
+            signed |= rtype == TYPE_TSIG;
             pos = end;
         }
         if pos != packet.len() {
             return Err("octets after the last record");
         }
-        Ok(edns)
+        Ok((edns, signed))
     }
 
     /// Reads the question into `self`; returns the offset after it.

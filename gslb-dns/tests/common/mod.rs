@@ -42,6 +42,7 @@ pub fn zone(apex: &str, mut rrsets: Vec<RecordSet>) -> Zone {
     ));
     let mut zone = Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex: name(apex),
         soa: Soa {
             mname: name(&format!("ns1.{apex}")),

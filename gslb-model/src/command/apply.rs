@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use super::check::{check, replace_rrset};
 use super::{only_reports, ApplyError, CmdResult, Command, StampedCommand};
 use crate::model::audit::{AuditEntry, AUDIT_RETAINED};
+use crate::model::dns_update::evaluate_update;
 use crate::model::drill::{DrillMode, DrillStatus};
 use crate::model::health;
 use crate::model::name::DomainName;
@@ -16,7 +17,9 @@ use crate::model::overrides::{Override, OverrideAction, OverrideTarget};
 use crate::model::record::RecordType;
 use crate::model::serial;
 use crate::model::state::State;
+use crate::model::transfer::{self, SetsBefore, ZoneDiff};
 use crate::model::validation::FieldErrors;
+use crate::model::zone::Soa;
 
 /// Checks `command` against `state` without changing it, collecting every fault with its
 /// field path relative to the command's payload (`rrsets[2].rdata[0]`, or
@@ -59,7 +62,8 @@ pub fn apply(
                 return Err(ApplyError::Rejected(errors));
             }
             let mut serials_before = SerialsBefore::new();
-            let changed = mutate_zone_content(state, single, command.at, &mut serials_before);
+            let changed =
+                mutate_zone_content(state, single, command.at, log_index, &mut serials_before);
             move_serials(state, serials_before, command.at);
             changed
         }
@@ -110,33 +114,84 @@ fn run_batch(
         check(state, command, &path, log_index, errors);
         if errors.0.len() == before {
             // Mutating after a failure elsewhere is harmless: the scratch copy is dropped.
-            changed |= mutate_zone_content(state, command, at, &mut serials_before);
+            changed |= mutate_zone_content(state, command, at, log_index, &mut serials_before);
         }
     }
     move_serials(state, serials_before, at);
     changed
 }
 
-/// The serial each zone whose content a command changed had before its first change (`None`
-/// for a zone the command created).
-type SerialsBefore = BTreeMap<DomainName, Option<u32>>;
+/// Per zone whose content a command changed: its SOA before the first change (`None` for a
+/// zone the command created) and the record sets touched, as they were before.
+type SerialsBefore = BTreeMap<DomainName, ZoneBefore>;
 
-/// `mutate`, noting in `serials_before` the zone whose content it changed, if any.
+/// One zone's content before a command changed it.
+struct ZoneBefore {
+    /// The SOA then; `None` when the command created the zone.
+    soa: Option<Soa>,
+    /// The record sets the command touched, as they were then.
+    sets: SetsBefore,
+}
+
+/// `mutate`, noting in `serials_before` the zone whose content it changed, if any, with the
+/// record sets it touched as they were (the IXFR history's difference), and in
+/// `State::zones_changed` a zone added or removed.
 fn mutate_zone_content(
     state: &mut State,
     command: &Command,
     at: u64,
+    log_index: u64,
     serials_before: &mut SerialsBefore,
 ) -> bool {
     let touched = zone_content_of(state, command);
-    let serial = touched
-        .as_ref()
-        .map(|apex| state.zones.get(apex).map(|zone| zone.soa.serial));
+    let before = touched.as_ref().map(|apex| {
+        let zone = state.zones.get(apex);
+        let sets: SetsBefore = touched_sets(state, command)
+            .into_iter()
+            .map(|key| {
+                let set = zone.and_then(|zone| zone.rrset(&key.0, key.1)).cloned();
+                (key, set)
+            })
+            .collect();
+        (zone.map(|zone| zone.soa.clone()), sets)
+    });
+    let zones_before = state.zones.len();
     let changed = mutate(state, command, at);
-    if let (true, Some(apex), Some(serial)) = (changed, touched, serial) {
-        serials_before.entry(apex).or_insert(serial);
+    if state.zones.len() != zones_before {
+        state.zones_changed = log_index;
+        state
+            .zone_history
+            .retain(|apex, _| state.zones.contains_key(apex));
+    }
+    if let (true, Some(apex), Some((soa, sets))) = (changed, touched, before) {
+        let entry = serials_before.entry(apex).or_insert_with(|| ZoneBefore {
+            soa,
+            sets: SetsBefore::new(),
+        });
+        for (key, set) in sets {
+            entry.sets.entry(key).or_insert(set);
+        }
     }
     changed
+}
+
+/// The (owner, type) keys of the static record sets `command` writes: one for a record set
+/// write, every set of the old and the new zone for a whole zone.
+fn touched_sets(state: &State, command: &Command) -> Vec<(DomainName, RecordType)> {
+    match command {
+        Command::PutZone { zone } => {
+            let old = state.zones.get(&zone.apex);
+            old.into_iter()
+                .flat_map(|old| old.rrsets.iter())
+                .chain(zone.rrsets.iter())
+                .map(|set| (set.name.clone(), set.rtype))
+                .collect()
+        }
+        Command::PutRecordSet { rrset, .. } => vec![(rrset.name.clone(), rrset.rtype)],
+        Command::DeleteRecordSet { name, rtype, .. } => vec![(name.clone(), *rtype)],
+        Command::Guarded { command, .. } => touched_sets(state, command),
+        _ => Vec::new(),
+    }
 }
 
 /// The zone whose served content `command` writes: its record sets, its SOA, or a GSLB
@@ -154,6 +209,7 @@ fn zone_content_of(state: &State, command: &Command) -> Option<DomainName> {
             state.zone_for(name).map(|zone| zone.apex.clone())
         }
         Command::Guarded { command, .. } => zone_content_of(state, command),
+        Command::DnsUpdate { update } => Some(update.zone.clone()),
         _ => None,
     }
 }
@@ -161,14 +217,27 @@ fn zone_content_of(state: &State, command: &Command) -> Option<DomainName> {
 /// Moves the serial of every zone a committed command changed, once per command whatever
 /// the number of changes in it: a serial written explicitly is kept when it moves forward
 /// (RFC 1982), otherwise the zone's policy takes the next one after the serial before. A
-/// zone the command created keeps the serial it was given.
+/// zone the command created keeps the serial it was given. Each move is recorded in the
+/// zone's IXFR history with the static records that changed.
 fn move_serials(state: &mut State, serials_before: SerialsBefore, at: u64) {
     for (apex, before) in serials_before {
-        let (Some(zone), Some(before)) = (state.zones.get_mut(&apex), before) else {
+        let (Some(zone), Some(soa_before)) = (state.zones.get_mut(&apex), before.soa) else {
             continue;
         };
-        zone.soa.serial =
-            serial::serial_after_explicit(before, zone.soa.serial, zone.serial_policy, at);
+        zone.soa.serial = serial::serial_after_explicit(
+            soa_before.serial,
+            zone.soa.serial,
+            zone.serial_policy,
+            at,
+        );
+        let (removed, added) = transfer::diff_sets(zone, &before.sets);
+        let diff = ZoneDiff {
+            from: soa_before,
+            to: zone.soa.clone(),
+            removed,
+            added,
+        };
+        transfer::record_diff(state.zone_history.entry(apex).or_default(), diff);
     }
 }
 
@@ -202,6 +271,13 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             }
             state.zones.remove(apex).is_some() || !doomed.is_empty()
         }
+        Command::PutZoneTransfer { zone, transfer } => match state.zones.get_mut(zone) {
+            Some(existing) if existing.transfer != *transfer => {
+                existing.transfer = transfer.clone();
+                true
+            }
+            _ => false,
+        },
         Command::PutRecordSet { zone, rrset } => {
             let Some(existing) = state.zones.get_mut(zone) else {
                 return false;
@@ -334,6 +410,23 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutNetwork { network } => put(&mut state.networks, network.key(), network.clone()),
         Command::DeleteNetwork { cidr } => state.networks.remove(cidr).is_some(),
         Command::RecordRefusal { .. } => false,
+        Command::PutTsigKey { key } => put(&mut state.tsig_keys, key.name.clone(), key.clone()),
+        Command::DeleteTsigKey { name } => state.tsig_keys.remove(name).is_some(),
+        Command::PutUnsignedUpdateSources { zone, sources } => {
+            if sources.is_empty() {
+                state.unsigned_update_sources.remove(zone).is_some()
+            } else {
+                put(
+                    &mut state.unsigned_update_sources,
+                    zone.clone(),
+                    sources.clone(),
+                )
+            }
+        }
+        Command::DnsUpdate { update } => match evaluate_update(state, update) {
+            Ok(zone) => put(&mut state.zones, zone.apex.clone(), zone),
+            Err(_) => false,
+        },
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }

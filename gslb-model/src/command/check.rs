@@ -4,6 +4,7 @@
 //! Invariant: reads the state, never changes it; `apply.rs` runs these before every mutation.
 
 use super::{Command, MAX_REFUSAL_LEN};
+use crate::model::dns_update::{evaluate_update, validate_unsigned_sources};
 use crate::model::drill::{Drill, DrillMode, DrillStatus};
 use crate::model::gslb_record::{check_against_zone, GslbRecord, Target, WhenAllDown};
 use crate::model::health;
@@ -39,6 +40,17 @@ pub(super) fn check(
             check_zone_against_gslb(state, zone, &field_path(path, "zone"), errors);
         }
         Command::DeleteZone { .. } => {}
+        Command::PutZoneTransfer { zone, transfer } => {
+            let Some(existing) = state.zones.get(zone) else {
+                errors.push(field_path(path, "zone"), format!("no zone {zone}"));
+                return;
+            };
+            transfer.validate(
+                existing,
+                &format!("{}.", field_path(path, "transfer")),
+                errors,
+            );
+        }
         Command::PutRecordSet { zone, rrset } => {
             let Some(existing) = state.zones.get(zone) else {
                 errors.push(field_path(path, "zone"), format!("no zone {zone}"));
@@ -257,6 +269,19 @@ pub(super) fn check(
                 return;
             }
             check(state, command, path, log_index, errors);
+        }
+        Command::PutTsigKey { key } => key.validate(&field_path(path, "key"), errors),
+        Command::DeleteTsigKey { .. } => {}
+        Command::PutUnsignedUpdateSources { zone, sources } => {
+            if !state.zones.contains_key(zone) {
+                errors.push(field_path(path, "zone"), format!("no zone {zone}"));
+            }
+            validate_unsigned_sources(&field_path(path, "sources"), sources, errors);
+        }
+        Command::DnsUpdate { update } => {
+            if let Err(refusal) = evaluate_update(state, update) {
+                refusal.push_to(path, errors);
+            }
         }
         Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
     }
@@ -545,6 +570,7 @@ fn rrset_fits_valid_zone(zone: &Zone, rrset: &RecordSet) -> bool {
     }
     let mut local = Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex: zone.apex.clone(),
         soa: zone.soa.clone(),
         default_ttl: zone.default_ttl,

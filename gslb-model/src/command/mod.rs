@@ -31,8 +31,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ip::Cidr;
 use crate::model::audit::Actor;
 use crate::model::check::Check;
+use crate::model::dns_update::DnsUpdate;
 use crate::model::drill::{Drill, DrillStatus, DrillUpdate};
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
@@ -45,6 +47,8 @@ use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
 use crate::model::token::Token;
+use crate::model::transfer::ZoneTransfer;
+use crate::model::tsig_key::TsigKey;
 use crate::model::validation::FieldErrors;
 use crate::model::zone::Zone;
 
@@ -65,6 +69,14 @@ pub enum Command {
     DeleteZone {
         /// The zone's apex.
         apex: DomainName,
+    },
+    /// Replace the transfer settings (allow list, NOTIFY targets, GSLB names left out) of an
+    /// existing zone. Not a change of the zone's content: the serial stays.
+    PutZoneTransfer {
+        /// The zone's apex.
+        zone: DomainName,
+        /// The new settings, replacing the old whole.
+        transfer: ZoneTransfer,
     },
     /// Create or replace one record set of an existing zone.
     PutRecordSet {
@@ -233,6 +245,31 @@ pub enum Command {
         /// only for vantage "eu-west"`.
         reason: String,
     },
+    /// Create or replace a TSIG key (its secret in the clear: every DNS node verifies with
+    /// it).
+    PutTsigKey {
+        /// The key.
+        key: TsigKey,
+    },
+    /// Remove a TSIG key (idempotent).
+    DeleteTsigKey {
+        /// The key's name.
+        name: DomainName,
+    },
+    /// Set the networks a zone accepts unsigned RFC 2136 updates from; an empty list
+    /// accepts none (the default).
+    PutUnsignedUpdateSources {
+        /// The zone's apex; the zone must exist.
+        zone: DomainName,
+        /// The networks.
+        sources: Vec<Cidr>,
+    },
+    /// One RFC 2136 UPDATE, applied all or nothing: authorization, prerequisites and
+    /// changes are checked against the state the entry meets (`model::dns_update`).
+    DnsUpdate {
+        /// The decoded update.
+        update: Box<DnsUpdate>,
+    },
     /// Several commands applied in order, all or nothing; later ones see earlier ones'
     /// effects.
     Batch {
@@ -292,6 +329,7 @@ impl fmt::Display for Command {
         match self {
             Command::PutZone { zone } => write!(f, "put_zone {}", zone.apex),
             Command::DeleteZone { apex } => write!(f, "delete_zone {apex}"),
+            Command::PutZoneTransfer { zone, .. } => write!(f, "put_zone_transfer {zone}"),
             Command::PutRecordSet { zone, rrset } => {
                 write!(f, "put_record_set {} {} in {zone}", rrset.name, rrset.rtype)
             }
@@ -335,6 +373,24 @@ impl fmt::Display for Command {
             Command::PutNetwork { network } => write!(f, "put_network {}", network.cidr),
             Command::DeleteNetwork { cidr } => write!(f, "delete_network {cidr}"),
             Command::RecordRefusal { reason } => write!(f, "refused {reason}"),
+            Command::PutTsigKey { key } => write!(f, "put_tsig_key {}", key.name),
+            Command::DeleteTsigKey { name } => write!(f, "delete_tsig_key {name}"),
+            Command::PutUnsignedUpdateSources { zone, sources } => {
+                write!(f, "put_unsigned_update_sources {zone} ({})", sources.len())
+            }
+            Command::DnsUpdate { update } => {
+                let by = match &update.key {
+                    Some(key) => format!("key {key}"),
+                    None => format!("unsigned from {}", update.client),
+                };
+                write!(
+                    f,
+                    "dns_update {} by {by}: {} prerequisites, {} changes",
+                    update.zone,
+                    update.prerequisites.len(),
+                    update.changes.len()
+                )
+            }
             // A create reads as what it did; a conditional change says it was conditional.
             Command::Guarded {
                 command,

@@ -51,6 +51,7 @@ pub(super) fn endpoint(id: &str, region: &str) -> Endpoint {
 pub(super) fn zone() -> Zone {
     Zone {
         serial_policy: Default::default(),
+        transfer: Default::default(),
         apex: name("example.com."),
         soa: Soa {
             mname: name("ns1.example.com."),

@@ -6,6 +6,8 @@
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
 //! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
 //! - `state`: `State`, the versioned whole.
+//! - `transfer`: who may AXFR/IXFR a zone and whom to NOTIFY (`ZoneTransfer`), and the
+//!   bounded history of differences IXFR answers from (`ZoneDiff`).
 //! - `validation`: `FieldErrors`, every fault named by its field path.
 //! - `ident`: the slug rule for ids.
 //! - `region`, `endpoint`: where traffic goes (`Region`, `Location`, `Endpoint`).
@@ -15,11 +17,14 @@
 //! - `precondition`: `ResourceRef` and `Expected`, the If-Match checks `apply` makes.
 //! - `check`, `health`: how probers look at endpoints and regions (`Check`), what they saw
 //!   (`Observation`), and the quorum rule and leases derived from it (`derive_health`).
+//! - `tsig_key`, `dns_update`: TSIG keys (RFC 8945) with what each may update or transfer,
+//!   and RFC 2136 updates: their prerequisites and changes, checked and applied as one.
 //! - `network`: the replicated client-network table (`Network`: CIDR → location) that
 //!   places clients for geo and proximity policies, beside each node's config table.
 
 pub mod audit;
 pub mod check;
+pub mod dns_update;
 pub mod drill;
 pub mod endpoint;
 pub mod generic;
@@ -36,6 +41,8 @@ pub mod region;
 pub mod serial;
 pub mod state;
 pub mod token;
+pub mod transfer;
+pub mod tsig_key;
 pub mod validation;
 pub mod zone;
 
@@ -57,6 +64,8 @@ pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};
 pub use serial::SerialPolicy;
 pub use token::{Scope, Token};
+pub use transfer::{TransferPeer, ZoneDiff, ZoneTransfer};
+pub use tsig_key::{TsigAlgorithm, TsigKey, UpdateGrant};
 
 pub use name::{DomainName, NameError};
 pub use record::{RData, RecordSet, RecordType, MAX_TTL};

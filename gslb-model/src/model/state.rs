@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use crate::ip::Cidr;
 use crate::model::audit::AuditEntry;
 use crate::model::check::Check;
 use crate::model::drill::Drill;
@@ -18,6 +19,8 @@ use crate::model::overrides::Override;
 use crate::model::record::RecordType;
 use crate::model::region::Region;
 use crate::model::token::Token;
+use crate::model::transfer::ZoneDiff;
+use crate::model::tsig_key::TsigKey;
 use crate::model::zone::Zone;
 
 /// Everything the control plane has committed, as of one version.
@@ -79,6 +82,24 @@ pub struct State {
     /// (`Network::key`); DNS nodes and `/v1/resolve` locate clients by it.
     #[serde(default)]
     pub networks: BTreeMap<String, Network>,
+    /// Per zone, the differences of its last committed changes, oldest first, bounded
+    /// (`transfer::record_diff`): what IXFR answers from.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub zone_history: BTreeMap<DomainName, VecDeque<ZoneDiff>>,
+    /// The version of the last command that added or removed a zone (0: none since this
+    /// field exists); the catalog zone's serial.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub zones_changed: u64,
+    /// TSIG keys by name (secrets included: every DNS node verifies and signs with them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tsig_keys: BTreeMap<DomainName, TsigKey>,
+    /// Per zone, the networks it accepts unsigned RFC 2136 updates from (absent: none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unsigned_update_sources: BTreeMap<DomainName, Vec<Cidr>>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl State {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::name::DomainName;
 use crate::model::record::{RData, RecordSet, RecordType, MAX_TTL};
 use crate::model::serial::SerialPolicy;
+use crate::model::transfer::ZoneTransfer;
 use crate::model::validation::FieldErrors;
 
 /// The start-of-authority data of a zone.
@@ -57,6 +58,9 @@ pub struct Zone {
     /// (absent in states written before serials moved: `increment`).
     #[serde(default, skip_serializing_if = "is_default_policy")]
     pub serial_policy: SerialPolicy,
+    /// Who may transfer the zone and which secondaries are notified (absent: nobody).
+    #[serde(default, skip_serializing_if = "ZoneTransfer::is_empty")]
+    pub transfer: ZoneTransfer,
 }
 
 fn is_default_policy(policy: &SerialPolicy) -> bool {
@@ -97,6 +101,8 @@ impl Zone {
         } else {
             format!("{path}.")
         };
+        self.transfer
+            .validate(self, &format!("{prefix}transfer."), errors);
         if self.apex.is_root() {
             errors.push(format!("{prefix}apex"), "the root zone cannot be served");
         }
@@ -265,6 +271,7 @@ mod tests {
     fn zone(rrsets: Vec<RecordSet>) -> Zone {
         Zone {
             serial_policy: Default::default(),
+            transfer: Default::default(),
             apex: name("example.com."),
             soa: Soa {
                 mname: name("ns1.example.com."),

@@ -486,6 +486,7 @@ impl Parser {
         let default_ttl = self.file_ttl.or(self.default_ttl).unwrap_or(soa.minimum);
         let mut zone = Zone {
             serial_policy: Default::default(),
+            transfer: Default::default(),
             apex,
             soa,
             default_ttl,

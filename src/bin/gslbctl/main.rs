@@ -21,6 +21,7 @@ mod inspect;
 mod print;
 mod resources;
 mod token;
+mod tsig;
 mod zone;
 
 use std::path::PathBuf;
@@ -214,6 +215,12 @@ enum Commands {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// TSIG keys (RFC 8945) for RFC 2136 updates and zone transfers (admin).
+    Tsig {
+        /// What to do.
+        #[command(subcommand)]
+        command: tsig::TsigCommand,
+    },
     /// Failover drills: plan, start, status, abort, report.
     Drill {
         /// What to do.
@@ -266,6 +273,29 @@ enum ZoneCommand {
     Export {
         /// The zone's apex.
         zone: String,
+    },
+    /// Say who may AXFR/IXFR a zone and which secondaries get NOTIFY on every serial change.
+    /// The flags given replace the zone's settings whole; with none, print them.
+    #[command(after_help = "Examples:\n  \
+        gslbctl zone transfer example.com. --allow 192.0.2.0/24 --notify 192.0.2.53\n  \
+        gslbctl zone transfer example.com. --allow key:xfr-key --notify '[2001:db8::53]:5300'\n  \
+        gslbctl zone transfer example.com. --clear")]
+    Transfer {
+        /// The zone's apex.
+        zone: String,
+        /// Who may transfer: `key:NAME` (a TSIG key) or a source network (CIDR or address).
+        #[arg(long, value_name = "key:NAME|CIDR")]
+        allow: Vec<String>,
+        /// A secondary to notify: `ADDR` (port 53) or `ADDR:PORT`.
+        #[arg(long, value_name = "ADDR[:PORT]")]
+        notify: Vec<String>,
+        /// A GSLB name to leave out of transfers (default: each is transferred as the answer
+        /// a client of unknown location gets at that moment).
+        #[arg(long, value_name = "NAME")]
+        omit_gslb: Vec<String>,
+        /// Remove every setting: nobody may transfer the zone, nobody is notified.
+        #[arg(long, conflicts_with_all = ["allow", "notify", "omit_gslb"])]
+        clear: bool,
     },
 }
 
@@ -467,6 +497,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => ctl.apply(&file, dry_run, prune).await,
         Commands::Cluster { command } => cluster::run(&ctl, command).await,
         Commands::Token { command } => token::run(&ctl, command).await,
+        Commands::Tsig { command } => tsig::run(&ctl, command).await,
         Commands::Drill { command } => drill::run(&ctl, command).await,
         Commands::Health => inspect::health(&ctl).await,
         Commands::Resolve {

@@ -164,6 +164,22 @@ pub(crate) fn token_table(tokens: &[TokenDto]) {
     );
 }
 
+pub(crate) fn tsig_key_table(keys: &[gslb_api::dto::TsigKeyDto]) {
+    print_table(
+        &["NAME", "ALGORITHM", "UPDATE", "TRANSFER"],
+        keys.iter()
+            .map(|key| {
+                vec![
+                    key.name.clone(),
+                    key.algorithm.clone(),
+                    key.update.join(" "),
+                    key.transfer.join(" "),
+                ]
+            })
+            .collect(),
+    );
+}
+
 pub(crate) fn override_table(rules: &[gslb_api::dto::OverrideDto]) {
     print_table(
         &["ID", "TARGET", "ACTION", "EXPIRES", "REASON"],

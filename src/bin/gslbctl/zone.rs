@@ -1,9 +1,11 @@
-//! `zone import` (an RFC 1035 master file, all or nothing) and `zone export`.
+//! `zone import` (an RFC 1035 master file, all or nothing), `zone export` and
+//! `zone transfer` (who may AXFR/IXFR a zone, whom to NOTIFY).
 
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
 use gslb_api::client::ClientError;
+use gslb_api::dto::ZoneTransferDto;
 
 use crate::ctl::{parse_apex, read_input, Ctl};
 use crate::ZoneCommand;
@@ -16,10 +18,53 @@ pub(crate) async fn run(ctl: &Ctl, command: ZoneCommand) -> Result<()> {
             out!("{}", ctl.client.export_zone(&zone).await?);
             Ok(())
         }
+        ZoneCommand::Transfer {
+            zone,
+            allow,
+            notify,
+            omit_gslb,
+            clear,
+        } => {
+            let settings = ZoneTransferDto {
+                allow,
+                notify,
+                omit_gslb,
+            };
+            ctl.zone_transfer(&zone, settings, clear).await
+        }
     }
 }
 
 impl Ctl {
+    /// `zone transfer`: replaces the settings when any flag is given, else prints them.
+    pub(crate) async fn zone_transfer(
+        &self,
+        zone: &str,
+        settings: ZoneTransferDto,
+        clear: bool,
+    ) -> Result<()> {
+        let apex = parse_apex(zone)?.to_string();
+        if !clear && settings == ZoneTransferDto::default() {
+            let current = self.client.get_zone_transfer(&apex).await?;
+            return self.show(&current, || {
+                let list = |items: &[String]| {
+                    if items.is_empty() {
+                        "-".to_string()
+                    } else {
+                        items.join(" ")
+                    }
+                };
+                outln!("zone       {apex}");
+                outln!("allow      {}", list(&current.allow));
+                outln!("notify     {}", list(&current.notify));
+                outln!("omit_gslb  {}", list(&current.omit_gslb));
+            });
+        }
+        let result = self.client.put_zone_transfer(&apex, &settings).await?;
+        self.written(&format!("transfer settings of {apex} written"), result)
+            .await
+    }
+
     pub(crate) async fn zone_import(&self, file: &Path, zone: Option<String>) -> Result<()> {
         let text = read_input(file)?;
         let file_name = file.display().to_string();

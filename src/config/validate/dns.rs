@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use gslb_dns::net::{ListenerConfig, ProxyListenerConfig, TcpLimits, TrustedProxies};
+use gslb_dns::slow::SlowPathSettings;
 use gslb_dns::ResponderOptions;
 use gslb_model::ip::Cidr;
 use gslb_model::model::ident::validate_id;
@@ -104,8 +105,43 @@ pub(crate) fn dns_section(
         }
         responder.vantage = Some(region.get_ref().clone());
     }
+    if let Some(catalog) = &dns.catalog_zone {
+        let text = catalog.get_ref();
+        let absolute = if text.ends_with('.') {
+            text.clone()
+        } else {
+            format!("{text}.")
+        };
+        match gslb_model::DomainName::parse_absolute(&absolute) {
+            Ok(name) if !name.is_root() => responder.catalog_zone = Some(name),
+            Ok(_) => problems.push(catalog.span(), "dns.catalog_zone", "cannot be the root"),
+            Err(error) => problems.push(catalog.span(), "dns.catalog_zone", error.to_string()),
+        }
+    }
     let geo = geo_config(&dns.geo, base, problems);
     (listeners, responder, geo)
+}
+
+/// `dns.tsig_fudge` and `dns.update_insync_timeout`: how the slow path (TSIG, RFC 2136)
+/// behaves.
+pub(crate) fn slow_path_section(dns: &RawDns, problems: &mut Problems<'_>) -> SlowPathSettings {
+    let tsig_fudge = *dns.tsig_fudge.get_ref();
+    if tsig_fudge == 0 {
+        problems.push(
+            dns.tsig_fudge.span(),
+            "dns.tsig_fudge",
+            "must be at least 1 second, got 0",
+        );
+    }
+    SlowPathSettings {
+        tsig_fudge,
+        update_insync_timeout: duration(
+            &dns.update_insync_timeout,
+            "dns.update_insync_timeout",
+            problems,
+        ),
+        ..SlowPathSettings::default()
+    }
 }
 
 /// Parses socket addresses, reporting bad and repeated ones as `field[index]`.

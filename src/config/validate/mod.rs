@@ -61,6 +61,11 @@ impl RawConfig {
             }
             Some(dns) => dns::dns_section(dns, &base, &mut problems),
         };
+        let slow_path = self
+            .dns
+            .as_ref()
+            .map(|dns| dns::slow_path_section(dns, &mut problems))
+            .unwrap_or_default();
         let zones = zone_sources(&self.zones, &base, text, &mut problems);
 
         let control = self.control.as_ref().and_then(|raw| {
@@ -116,6 +121,7 @@ impl RawConfig {
             geo,
             dns: serves_dns,
             serve_before_sync,
+            slow_path,
             zones,
             control,
             prober,

@@ -1,0 +1,235 @@
+//! NOTIFY (RFC 1996) to each zone's secondaries on every serial change, sent by every DNS
+//! node once it answers from the new serial.
+//!
+//! Why the DNS nodes and not the leader: a secondary that hears NOTIFY asks for the SOA and
+//! then IXFR from the server that notified it (or from its configured primaries, which are
+//! DNS nodes too); a DNS node notifies only after it installed the plan of the new serial, so
+//! that transfer finds the serial there. The leader may be ahead of every DNS node, and need
+//! not serve DNS at all. Several DNS nodes notifying the same secondary is harmless (RFC 1996
+//! §3.10: a secondary that is current ignores it).
+//!
+//! Each (zone, secondary) gets its own task: the message is resent with doubling timeouts
+//! (1 s, 2 s, 4 s, 8 s, 16 s) until a NOERROR NOTIFY response with the same id arrives; a
+//! newer serial for the same pair replaces a task still retrying. Counted in
+//! `gslb_dns_notify_total{result=sent|acknowledged|failed}`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gslb_model::{DomainName, Soa, State};
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RecordType};
+use tokio::net::UdpSocket;
+use tokio_util::sync::CancellationToken;
+
+use crate::transfer::catalog::catalog_zone;
+use crate::transfer::soa_record;
+use crate::{DnsMetrics, Responder};
+
+/// Tries per (zone, secondary, serial) before giving up.
+const NOTIFY_TRIES: u32 = 5;
+/// The first try's wait for an answer; each retry doubles it.
+const FIRST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What must be notified for one zone: its SOA now and its secondaries.
+type Wanted = HashMap<DomainName, (Soa, Vec<SocketAddr>)>;
+
+/// Starts the notifier: on every plan the responder installs it compares each zone's serial
+/// with the last it notified (every zone counts as changed at start, as BIND and Knot do on
+/// load) and notifies the zone's secondaries, sending from `source` (this node's DNS
+/// address, so secondaries that check a NOTIFY's source against their primaries accept it;
+/// `None`: the system picks). Ends on `shutdown`.
+pub fn spawn_notifier(
+    responder: Arc<Responder>,
+    source: Option<IpAddr>,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut installed = responder.installed_versions();
+        let mut notified: HashMap<DomainName, u32> = HashMap::new();
+        let mut running: HashMap<(DomainName, SocketAddr), CancellationToken> = HashMap::new();
+        loop {
+            let state = responder.state();
+            if state.version > 0 {
+                let wanted = wanted(&state, responder.options().catalog_zone.as_ref());
+                for (apex, (soa, targets)) in wanted {
+                    if notified.get(&apex) == Some(&soa.serial) {
+                        continue;
+                    }
+                    notified.insert(apex.clone(), soa.serial);
+                    for target in targets {
+                        let token = shutdown.child_token();
+                        if let Some(old) = running.insert((apex.clone(), target), token.clone()) {
+                            old.cancel();
+                        }
+                        let metrics = responder.metrics().clone();
+                        tokio::spawn(notify_one(
+                            apex.clone(),
+                            soa.clone(),
+                            target,
+                            source,
+                            metrics,
+                            token,
+                        ));
+                    }
+                }
+                running.retain(|_, token| !token.is_cancelled());
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                changed = installed.changed() => if changed.is_err() { return },
+            }
+        }
+    })
+}
+
+/// Every zone with secondaries to notify, and the catalog zone (notified to every zone's
+/// secondaries) when there is one.
+fn wanted(state: &State, catalog: Option<&DomainName>) -> Wanted {
+    let mut wanted: Wanted = state
+        .zones
+        .values()
+        .filter(|zone| !zone.transfer.notify.is_empty())
+        .map(|zone| {
+            (
+                zone.apex.clone(),
+                (zone.soa.clone(), zone.transfer.notify.clone()),
+            )
+        })
+        .collect();
+    if let Some(apex) = catalog.filter(|apex| !state.zones.contains_key(*apex)) {
+        let mut targets: Vec<SocketAddr> = state
+            .zones
+            .values()
+            .flat_map(|zone| zone.transfer.notify.iter().copied())
+            .collect();
+        targets.sort();
+        targets.dedup();
+        if !targets.is_empty() {
+            wanted.insert(apex.clone(), (catalog_zone(state, apex).soa, targets));
+        }
+    }
+    wanted
+}
+
+/// Notifies `target` of `apex` at `soa.serial`, retrying with backoff until acknowledged,
+/// refused, out of tries or cancelled (a newer serial, or shutdown).
+async fn notify_one(
+    apex: DomainName,
+    soa: Soa,
+    target: SocketAddr,
+    source: Option<IpAddr>,
+    metrics: Arc<DnsMetrics>,
+    cancel: CancellationToken,
+) {
+    let bind_ip = match (source, target) {
+        (Some(ip), _) if ip.is_ipv4() == target.is_ipv4() && !ip.is_unspecified() => ip,
+        (_, SocketAddr::V4(_)) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        (_, SocketAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let socket = match UdpSocket::bind(SocketAddr::new(bind_ip, 0)).await {
+        Ok(socket) => socket,
+        Err(error) => {
+            tracing::warn!(zone = %apex, %target, %error, "notify socket failed");
+            metrics.count_notify("failed");
+            return;
+        }
+    };
+    let Some((id, message)) = notify_message(&apex, &soa) else {
+        metrics.count_notify("failed");
+        return;
+    };
+    let mut timeout = FIRST_TIMEOUT;
+    let mut reply = vec![0u8; 4096];
+    for attempt in 1..=NOTIFY_TRIES {
+        if cancel.is_cancelled() {
+            return;
+        }
+        if let Err(error) = socket.send_to(&message, target).await {
+            tracing::debug!(zone = %apex, %target, %error, attempt, "notify send failed");
+        } else {
+            metrics.count_notify("sent");
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let received = tokio::select! {
+                _ = cancel.cancelled() => return,
+                received = tokio::time::timeout_at(deadline, socket.recv_from(&mut reply)) => received,
+            };
+            let Ok(Ok((length, from))) = received else {
+                break;
+            };
+            if from != target {
+                continue;
+            }
+            let Ok(answer) = Message::from_vec(&reply[..length]) else {
+                continue;
+            };
+            if answer.metadata.id != id
+                || answer.metadata.message_type != MessageType::Response
+                || answer.metadata.op_code != OpCode::Notify
+            {
+                continue;
+            }
+            if answer.metadata.response_code == ResponseCode::NoError {
+                metrics.count_notify("acknowledged");
+                tracing::debug!(zone = %apex, %target, serial = soa.serial, "notify acknowledged");
+            } else {
+                metrics.count_notify("failed");
+                tracing::warn!(zone = %apex, %target, serial = soa.serial,
+                    rcode = %answer.metadata.response_code, "notify refused by the secondary");
+            }
+            return;
+        }
+        timeout *= 2;
+    }
+    metrics.count_notify("failed");
+    tracing::warn!(zone = %apex, %target, serial = soa.serial, tries = NOTIFY_TRIES,
+        "notify not acknowledged; giving up");
+}
+
+/// A NOTIFY for `apex` carrying its SOA (RFC 1996 §3.7: a hint of the new serial), with a
+/// random id.
+fn notify_message(apex: &DomainName, soa: &Soa) -> Option<(u16, Vec<u8>)> {
+    let name = Name::from_ascii(apex.to_string()).ok()?;
+    let mut message = Message::query();
+    message.metadata.op_code = OpCode::Notify;
+    message.metadata.authoritative = true;
+    message.metadata.recursion_desired = false;
+    message.add_query(Query::query(name, RecordType::SOA));
+    message.add_answer(soa_record(apex, soa));
+    let id = message.metadata.id;
+    message.to_vec().ok().map(|bytes| (id, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notify_names_the_zone_and_carries_its_soa() {
+        let apex = DomainName::parse_absolute("example.com.").unwrap();
+        let soa = Soa {
+            mname: DomainName::parse_absolute("ns1.example.com.").unwrap(),
+            rname: DomainName::parse_absolute("hostmaster.example.com.").unwrap(),
+            serial: 77,
+            refresh: 3600,
+            retry: 600,
+            expire: 86400,
+            minimum: 300,
+            ttl: 3600,
+        };
+        let (id, bytes) = notify_message(&apex, &soa).unwrap();
+        let parsed = Message::from_vec(&bytes).unwrap();
+        assert_eq!(parsed.metadata.id, id);
+        assert_eq!(parsed.metadata.op_code, OpCode::Notify);
+        assert!(parsed.metadata.authoritative);
+        assert_eq!(parsed.queries[0].query_type, RecordType::SOA);
+        match &parsed.answers[0].data {
+            hickory_proto::rr::RData::SOA(soa) => assert_eq!(soa.serial, 77),
+            other => panic!("not a SOA: {other:?}"),
+        }
+    }
+}
