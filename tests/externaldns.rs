@@ -13,7 +13,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::cluster::{http, leader_of, wait_until, ClusterNode, Kind, TOKEN};
+use common::cluster::{http, put_region, start_voter_and_learner, TOKEN};
 use common::{listening_address, LogLines, TempDir, GSLB};
 use serde_json::{json, Value};
 
@@ -249,30 +249,9 @@ fn set_endpoint(name: &str, set: &str, address: &str, region: &str, priority: u3
 #[test]
 fn replayed_externaldns_sync_loop_drives_dns() {
     let root = TempDir::new("externaldns");
-    eprintln!("-- phase: start a voter and a DNS learner");
-    let voter = ClusterNode::start(&root, 1, Kind::Bootstrap, &[]);
-    wait_until(CONVERGE, "voter 1 to lead", || leader_of(&voter) == Some(1));
-    let learner = ClusterNode::start(&root, 2, Kind::DnsLearner, &[voter.http]);
-    wait_until(CONVERGE, "the learner to answer the zone", || {
-        learner.addresses("www.cp.test") == ["192.0.2.10"]
-    });
-    for (id, country, continent) in [("eu", "DE", "EU"), ("us", "US", "NA")] {
-        let body = format!(
-            r#"{{"id":"{id}","location":{{"lat":10,"lon":10,"country":"{country}","continent":"{continent}"}}}}"#
-        );
-        let (status, reply) = http(
-            voter.http,
-            "PUT",
-            &format!("/v1/regions/{id}"),
-            Some(TOKEN),
-            Some(&body),
-        )
-        .expect("region write");
-        assert!(
-            status == 200 || status == 201,
-            "region {id}: {status} {reply}"
-        );
-    }
+    let (voter, learner) = start_voter_and_learner(&root, CONVERGE);
+    put_region(voter.http, "eu", "DE", "EU");
+    put_region(voter.http, "us", "US", "NA");
 
     eprintln!("-- phase: negotiation and health");
     let webhook = Webhook::start(&root, voter.http);
