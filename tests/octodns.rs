@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use common::cluster::{put_region, start_voter_and_learner, ClusterNode, TOKEN};
-use common::TempDir;
+use common::{output_text, python_venv, TempDir};
 
 /// How long a change may take to reach every node.
 const CONVERGE: Duration = Duration::from_secs(30);
@@ -81,38 +81,16 @@ const APP_YAML: &str = "app:
     - 192.0.2.51
 ";
 
-/// The venv's directory, created with `PACKAGES` once when it is missing.
+/// The venv's directory (`OCTODNS_VENV` or `$HOME/.cache/gslb-octodns`).
 fn venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
-        let venv = match std::env::var_os("OCTODNS_VENV") {
-            Some(venv) => PathBuf::from(venv),
-            None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/gslb-octodns"),
-        };
-        if !venv.join("bin/octodns-sync").exists() || !venv.join("bin/pytest").exists() {
-            eprintln!("creating {} with {PACKAGES:?}", venv.display());
-            let created = Command::new("python3")
-                .args(["-m", "venv"])
-                .arg(&venv)
-                .output();
-            let installed = created.and_then(|_| {
-                Command::new(venv.join("bin/pip"))
-                    .args(["install", "-q"])
-                    .args(PACKAGES)
-                    .output()
-            });
-            match installed {
-                Ok(output) if output.status.success() => {}
-                Ok(output) => panic!(
-                    "cannot install {PACKAGES:?} into {} (run .ci/run or set OCTODNS_VENV): {}",
-                    venv.display(),
-                    text(&output)
-                ),
-                Err(error) => panic!("cannot create {}: {error}", venv.display()),
-            }
-        }
-        venv
+        python_venv(
+            "OCTODNS_VENV",
+            "gslb-octodns",
+            &["octodns-sync", "pytest"],
+            &PACKAGES,
+        )
     })
     .clone()
 }
@@ -120,15 +98,6 @@ fn venv() -> PathBuf {
 /// The provider's source, put on `PYTHONPATH` (the venv stays free of it).
 fn provider_source() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("integrations/octodns")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Writes the octoDNS config for `voter` into `dir`, with or without the `app` record.
@@ -188,7 +157,7 @@ fn provider_unit_tests_pass() {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("run pytest");
-    assert!(output.status.success(), "{}", text(&output));
+    assert!(output.status.success(), "{}", output_text(&output));
 }
 
 /// octodns-sync writes static and dynamic records that DNS answers, a second sync plans
@@ -203,7 +172,7 @@ fn octodns_sync_drives_dns_and_is_idempotent() {
 
     eprintln!("-- phase: the first sync writes every record");
     let first = sync(&config, true);
-    assert!(first.status.success(), "{}", text(&first));
+    assert!(first.status.success(), "{}", output_text(&first));
     assert_eq!(
         learner.addresses("app.cp.test"),
         ["192.0.2.50", "192.0.2.51"]
@@ -222,18 +191,22 @@ fn octodns_sync_drives_dns_and_is_idempotent() {
 
     eprintln!("-- phase: a second sync plans no changes");
     let again = sync(&config, false);
-    assert!(again.status.success(), "{}", text(&again));
+    assert!(again.status.success(), "{}", output_text(&again));
     let plan = format!(
         "{}{}",
         String::from_utf8_lossy(&again.stdout),
         String::from_utf8_lossy(&again.stderr)
     );
-    assert!(plan.contains("No changes were planned"), "{}", text(&again));
+    assert!(
+        plan.contains("No changes were planned"),
+        "{}",
+        output_text(&again)
+    );
 
     eprintln!("-- phase: a record removed from the YAML leaves DNS");
     let config = write_config(&root.0, &voter, false);
     let removal = sync(&config, true);
-    assert!(removal.status.success(), "{}", text(&removal));
+    assert!(removal.status.success(), "{}", output_text(&removal));
     let gone = learner.dig(&["app.cp.test", "A"]);
     assert_eq!(gone.status(), "NXDOMAIN", "{}", gone.text);
     assert_eq!(learner.addresses("shop.cp.test"), ["192.0.2.61"]);
@@ -243,5 +216,9 @@ fn octodns_sync_drives_dns_and_is_idempotent() {
         String::from_utf8_lossy(&after.stdout),
         String::from_utf8_lossy(&after.stderr)
     );
-    assert!(plan.contains("No changes were planned"), "{}", text(&after));
+    assert!(
+        plan.contains("No changes were planned"),
+        "{}",
+        output_text(&after)
+    );
 }

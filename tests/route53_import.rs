@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::cluster::{put_region, start_voter_and_learner, ClusterNode, TOKEN};
-use common::TempDir;
+use common::{output_text, TempDir};
 
 const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
 
@@ -35,15 +35,6 @@ fn import(voter: &ClusterNode, file: &str, extra: &[&str]) -> Output {
         .expect("run gslbctl")
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// The documented record shapes import in one apply and answer over DNS as Route 53 would.
 #[test]
 fn route53_zone_imports_and_answers() {
@@ -53,7 +44,7 @@ fn route53_zone_imports_and_answers() {
 
     eprintln!("-- phase: the dry run prints the diff and writes nothing");
     let dry = import(&voter, "records.json", &["--dry-run"]);
-    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(dry.status.success(), "{}", output_text(&dry));
     let diff = String::from_utf8_lossy(&dry.stdout);
     for line in [
         "+ zone example.com.",
@@ -72,11 +63,11 @@ fn route53_zone_imports_and_answers() {
 
     eprintln!("-- phase: the import writes it all and waits for INSYNC");
     let done = import(&voter, "records.json", &[]);
-    assert!(done.status.success(), "{}", text(&done));
+    assert!(done.status.success(), "{}", output_text(&done));
     assert!(
         String::from_utf8_lossy(&done.stderr).contains("INSYNC on all DNS nodes"),
         "{}",
-        text(&done)
+        output_text(&done)
     );
     assert_eq!(learner.addresses("mail.example.com"), ["192.0.2.25"]);
     let wildcard = learner.dig(&["anything.example.com", "CNAME", "+short"]);
@@ -103,12 +94,12 @@ fn route53_zone_imports_and_answers() {
 
     eprintln!("-- phase: a second import changes nothing");
     let again = import(&voter, "records.json", &["--dry-run"]);
-    assert!(again.status.success(), "{}", text(&again));
+    assert!(again.status.success(), "{}", output_text(&again));
     assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "no changes");
 
     eprintln!("-- phase: unsupported features are refused, every record named");
     let refused = import(&voter, "unsupported.json", &["--dry-run"]);
-    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert_eq!(refused.status.code(), Some(1), "{}", output_text(&refused));
     let listed = String::from_utf8_lossy(&refused.stdout);
     for name in [
         "elb.example.com. A",
@@ -121,7 +112,7 @@ fn route53_zone_imports_and_answers() {
         assert!(
             listed.contains(&format!("refused: {name}")),
             "{name} not listed:\n{}",
-            text(&refused)
+            output_text(&refused)
         );
     }
     // Nothing of the refused file was written (ok.example.com only matches the wildcard).
