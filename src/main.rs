@@ -98,10 +98,10 @@ enum Command {
     /// Plain endpoints become record sets; endpoints with a setIdentifier and the
     /// annotations `external-dns.alpha.kubernetes.io/webhook-gslb-region` (required),
     /// `-gslb-weight`, `-gslb-policy` (weighted|consistent|failover|latency|proximity|capacity),
-    /// `-gslb-priority`, `-gslb-bias`, `-gslb-when-all-down` become one GSLB record over regions;
-    /// ownership TXT records are ordinary TXT. Each change set is one atomic write, answered
-    /// 204 once INSYNC on every DNS node; an endpoint gslb cannot represent is refused (422)
-    /// by name. Logs `listening on webhook ADDR` and `listening on health ADDR`.
+    /// `-gslb-priority`, `-gslb-bias`, `-gslb-when-all-down`, `-gslb-unknown-as` become one
+    /// GSLB record over regions; ownership TXT records are ordinary TXT. Each change set is
+    /// one atomic write, answered 204 once INSYNC on every DNS node; an endpoint gslb cannot
+    /// represent is refused (422) by name (docs/coming-from.md). Logs `listening on webhook ADDR` and `listening on health ADDR`.
     ExternaldnsWebhook(externaldns::WebhookArgs),
     /// One sample region's backend for `gslb demo` (health, replication status, simulated
     /// kube-proxy nodes and their controls); started by the demo.
