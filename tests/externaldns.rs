@@ -125,8 +125,13 @@ fn ownership(endpoint: &Value) -> Value {
         "targets": [format!("\"heritage=external-dns,external-dns/owner={OWNER},external-dns/resource=service/default/{name}\"")],
         "recordType": "TXT",
     });
+    // As ExternalDNS's TXT registry does: the owned record's set identifier and
+    // provider-specific settings are copied onto its TXT.
     if !set.is_empty() {
         txt["setIdentifier"] = json!(set);
+    }
+    if let Some(specific) = endpoint.get("providerSpecific") {
+        txt["providerSpecific"] = specific.clone();
     }
     txt
 }
@@ -142,12 +147,15 @@ fn plan(webhook: &Webhook, desired: &[Value]) -> Option<Value> {
         .iter()
         .map(|endpoint| (key(endpoint), endpoint.clone()))
         .collect();
-    let mut wanted: Vec<Value> = desired.to_vec();
-    wanted.extend(desired.iter().map(ownership));
-    let adjusted = webhook.json("POST", "/adjustendpoints", Some(&Value::Array(wanted)));
-    let adjusted: BTreeMap<_, _> = adjusted
-        .as_array()
-        .unwrap()
+    // ExternalDNS adjusts the desired records; its registry then adds their TXT.
+    let adjusted = webhook.json(
+        "POST",
+        "/adjustendpoints",
+        Some(&Value::Array(desired.to_vec())),
+    );
+    let mut wanted: Vec<Value> = adjusted.as_array().unwrap().clone();
+    wanted.extend(adjusted.as_array().unwrap().iter().map(ownership));
+    let adjusted: BTreeMap<_, _> = wanted
         .iter()
         .map(|endpoint| (key(endpoint), endpoint.clone()))
         .collect();
@@ -173,6 +181,8 @@ fn plan(webhook: &Webhook, desired: &[Value]) -> Option<Value> {
     for (endpoint_key, endpoint) in &adjusted {
         match current.get(endpoint_key) {
             None => create.push(endpoint.clone()),
+            // The registry rewrites TXT only with their records: no update of their own.
+            Some(_) if endpoint_key.1 == "TXT" => {}
             Some(existing) if owned(endpoint_key) => {
                 let sorted = |e: &Value| {
                     let mut targets: Vec<String> = e["targets"]

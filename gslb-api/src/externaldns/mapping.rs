@@ -76,8 +76,8 @@ pub fn list_endpoints(snapshot: &Snapshot, filter: &DomainFilter) -> Vec<Endpoin
 }
 
 /// Desired endpoints as this provider stores them: names lowercase without the trailing
-/// dot, TXT targets quoted, and on plain endpoints only the provider-specific properties
-/// that are ours (others are not stored, so they would differ forever). Never refuses:
+/// dot, TXT targets quoted, on plain endpoints only the provider-specific properties that
+/// are ours and on TXT none (others are not stored, so they would differ forever). Never refuses:
 /// `POST /records` does, naming the endpoint.
 pub fn adjust_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
     endpoints
@@ -92,7 +92,9 @@ pub fn adjust_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
                     *target = target.trim_end_matches('.').to_string();
                 }
             }
-            if endpoint.set_identifier.is_empty() || endpoint.record_type == "TXT" {
+            if endpoint.record_type == "TXT" {
+                endpoint.provider_specific.clear();
+            } else if endpoint.set_identifier.is_empty() {
                 endpoint
                     .provider_specific
                     .retain(|property| gslb_setting(&property.name).is_some());
@@ -255,11 +257,10 @@ fn plan_group(
     } else if rtype == "TXT" {
         let mut data = Vec::new();
         let mut ttl = None;
+        // ExternalDNS's TXT registry copies the owned record's set identifier and
+        // provider-specific settings onto its TXT records: the settings are not the TXT's.
         for endpoint in group {
             ttl = ttl.or(configured_ttl(endpoint));
-            if let Some(problem) = refuse_gslb_settings(endpoint) {
-                problems.push(problem);
-            }
             for target in &endpoint.targets {
                 match txt_data(target, &endpoint.set_identifier, &origin) {
                     Ok(datum) if !data.contains(&datum) => data.push(datum),
@@ -569,8 +570,8 @@ fn setting(endpoint: &Endpoint, key: &str) -> Option<String> {
         .map(|property| property.value.trim().to_string())
 }
 
-/// A plain endpoint or a TXT endpoint carrying `gslb-*` settings: they need a set
-/// identifier on A, AAAA or CNAME.
+/// A plain endpoint carrying `gslb-*` settings: they need a set identifier on A, AAAA or
+/// CNAME.
 fn refuse_gslb_settings(endpoint: &Endpoint) -> Option<String> {
     let names: Vec<&str> = endpoint
         .provider_specific
@@ -1000,6 +1001,26 @@ mod tests {
         let batch = plan_changes(&state, &filter, &delete).unwrap();
         apply(&mut state, &batch);
         assert_eq!(state.endpoints.len(), 1, "{:?}", state.endpoints);
+        // The TXT registry copies the record's settings onto its TXT: accepted, not stored.
+        let registry_txt = Changes {
+            create: Some(vec![endpoint(
+                serde_json::json!({"dnsName": "a-www.example.com",
+                "targets": ["\"heritage=external-dns,external-dns/owner=other\""],
+                "recordType": "TXT", "setIdentifier": "us",
+                "providerSpecific": [{"name": "webhook/gslb-region", "value": "us"}]}),
+            )]),
+            ..Changes::default()
+        };
+        let batch = plan_changes(&state, &filter, &registry_txt).unwrap();
+        apply(&mut state, &batch);
+        let listed = list_endpoints(&state, &filter);
+        let key = (
+            "a-www.example.com.".to_string(),
+            "TXT".to_string(),
+            "us".to_string(),
+        );
+        let txt = listed.iter().find(|e| key_of(e) == key).unwrap();
+        assert!(txt.provider_specific.is_empty(), "{txt:?}");
     }
 
     /// Unrepresentable endpoints are refused whole, each named with its reason.
