@@ -360,6 +360,8 @@ pub(crate) fn convert(
             }
             _ => None,
         };
+        // A missing region or check is reported and the set still converted, so the same
+        // run names the set's other problems (its check, its group's shape) too.
         let region = match aws_region {
             Some(region) if existing.regions.contains(&region) => region,
             Some(region) => match AWS_REGIONS.iter().find(|(id, ..)| *id == region) {
@@ -373,7 +375,7 @@ pub(crate) fn convert(
                 }
                 None => {
                     problems.push(format!("{label}: unknown AWS region {region:?}"));
-                    continue;
+                    String::new()
                 }
             },
             None => match &existing.default_region {
@@ -382,13 +384,13 @@ pub(crate) fn convert(
                     problems.push(format!(
                         "{label}: --default-region {region:?} does not exist in gslb"
                     ));
-                    continue;
+                    String::new()
                 }
                 None => {
                     problems.push(format!(
                         "{label}: needs a gslb region for its endpoints; pass --default-region"
                     ));
-                    continue;
+                    String::new()
                 }
             },
         };
@@ -405,7 +407,7 @@ pub(crate) fn convert(
                             ""
                         }
                     ));
-                    continue;
+                    None
                 }
             },
         };
@@ -863,6 +865,22 @@ mod tests {
             assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
         }
         assert_eq!(problems.len(), 6, "{text}");
+        // Without a region for them, the sets' own problems are still named.
+        let without_region = Existing {
+            default_region: None,
+            ..existing()
+        };
+        let problems = convert(
+            "example.com.",
+            &fixture("unsupported.json"),
+            Some(&fixture("health-checks.json")),
+            &without_region,
+        )
+        .unwrap_err()
+        .join("\n");
+        assert!(problems.contains("calc.example.com. A [one]: needs a gslb region"));
+        assert!(problems.contains("calc.example.com. A [one]: health check 0000calc"));
+        assert!(problems.contains("nodefault.example.com. A: geolocation without a default"));
     }
 
     #[test]
