@@ -12,6 +12,8 @@
 //!   same from a survivor's own data when quorum is lost for good).
 //! - `process`: the few process-control syscalls (parent-death signal, SIGTERM to children).
 //! - `logging`: text or JSON logs on stderr.
+//! - `externaldns`: `gslb externaldns-webhook`, the flags of the ExternalDNS webhook provider
+//!   (`gslb_api::externaldns`).
 //!
 //! Invariant: no DNS logic lives here; answering is `gslb-dns`, the model is `gslb-store`.
 //! Errors are printed once, here, and the process exits with status 1 (2 for usage errors).
@@ -23,6 +25,7 @@ mod config;
 mod control;
 mod demo;
 mod dns_role;
+mod externaldns;
 mod logging;
 mod prober;
 mod process;
@@ -90,6 +93,17 @@ enum Command {
     /// the command that restarts it while the others keep running; Ctrl-C stops everything
     /// it started, and the children also stop if the demo is killed.
     Demo(demo::DemoArgs),
+    /// The ExternalDNS webhook provider: run it as a sidecar of ExternalDNS
+    /// (`--provider=webhook`); it manages gslb records through the API at --api.
+    ///
+    /// Plain endpoints become record sets; endpoints with a setIdentifier and the
+    /// annotations `external-dns.alpha.kubernetes.io/webhook-gslb-region` (required),
+    /// `-gslb-weight`, `-gslb-policy` (weighted|consistent|failover|latency|proximity|capacity),
+    /// `-gslb-priority`, `-gslb-bias`, `-gslb-when-all-down`, `-gslb-unknown-as` become one
+    /// GSLB record over regions; ownership TXT records are ordinary TXT. Each change set is
+    /// one atomic write, answered 204 once INSYNC on every DNS node; an endpoint gslb cannot
+    /// represent is refused (422) by name (docs/coming-from.md). Logs `listening on webhook ADDR` and `listening on health ADDR`.
+    ExternaldnsWebhook(externaldns::WebhookArgs),
     /// One sample region's backend for `gslb demo` (health, replication status, simulated
     /// kube-proxy nodes and their controls); started by the demo.
     #[command(hide = true)]
@@ -113,6 +127,7 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => demo::run(args),
         Command::DemoBackend(args) => demo::backend::run(args),
+        Command::ExternaldnsWebhook(args) => externaldns::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -17,6 +17,8 @@
 //! is installed, its built-in kustomize renders every kustomization too and must produce
 //! the same objects.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -564,42 +566,13 @@ fn validator() -> PathBuf {
     static VALIDATOR: OnceLock<PathBuf> = OnceLock::new();
     VALIDATOR
         .get_or_init(|| {
-            let venv = match std::env::var_os("KUBERNETES_VALIDATE_VENV") {
-                Some(venv) => PathBuf::from(venv),
-                None => {
-                    let home = std::env::var_os("HOME").expect("HOME is set");
-                    PathBuf::from(home).join(".cache/gslb-kubernetes-validate")
-                }
-            };
-            let executable = venv.join("bin/kubernetes-validate");
-            if !executable.exists() {
-                eprintln!("creating {} with {VALIDATOR_PACKAGE}", venv.display());
-                let created = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&venv)
-                    .output();
-                let installed = created.and_then(|_| {
-                    Command::new(venv.join("bin/pip"))
-                        .args(["install", "-q", VALIDATOR_PACKAGE])
-                        .output()
-                });
-                match installed {
-                    Ok(output) if output.status.success() => {}
-                    Ok(output) => panic!(
-                        "cannot install {VALIDATOR_PACKAGE} into {} (run .ci/run or set \
-                         KUBERNETES_VALIDATE_VENV): {}",
-                        venv.display(),
-                        text(&output)
-                    ),
-                    Err(error) => panic!(
-                        "cannot create {} (needs python3 with venv; .ci/run installs it): \
-                         {error}",
-                        venv.display()
-                    ),
-                }
-            }
-            assert!(executable.exists(), "no {}", executable.display());
-            executable
+            common::python_venv(
+                "KUBERNETES_VALIDATE_VENV",
+                "gslb-kubernetes-validate",
+                &["kubernetes-validate"],
+                &[VALIDATOR_PACKAGE],
+            )
+            .join("bin/kubernetes-validate")
         })
         .clone()
 }

@@ -48,6 +48,8 @@
 //! - `metrics`: the Prometheus registry; `health_transitions`: status changes counted as they
 //!   happen, not sampled at scrape.
 //! - `client`: the HTTP client library.
+//! - `externaldns`: the ExternalDNS webhook provider (`gslb externaldns-webhook`), a client
+//!   of this API.
 //! - `tls`: the server's certificate (PEM files, reloaded when they change) and the TLS
 //!   listener with bounded handshakes.
 //! - `listener`: the limits of the control listener (connection caps overall and per source,
@@ -72,6 +74,7 @@ pub mod client;
 pub mod drills;
 pub mod dto;
 pub mod error;
+pub mod externaldns;
 pub mod extract;
 pub mod health_transitions;
 pub mod listener;

@@ -477,3 +477,37 @@ pub fn start_three_voters_and_a_learner(root: &TempDir, converge: Duration) -> V
     });
     nodes
 }
+
+/// The smallest cluster with DNS: voter 1 (bootstraps and imports `cp.test.`) and DNS
+/// learner 2 seeded with it, returned once the learner answers the imported zone.
+pub fn start_voter_and_learner(root: &TempDir, converge: Duration) -> (ClusterNode, ClusterNode) {
+    eprintln!("-- phase: start a voter and a DNS learner");
+    let voter = ClusterNode::start(root, 1, Kind::Bootstrap, &[]);
+    wait_until(converge, "voter 1 to lead its new cluster", || {
+        leader_of(&voter) == Some(1)
+    });
+    let learner = ClusterNode::start(root, 2, Kind::DnsLearner, &[voter.http]);
+    wait_until(converge, "the learner to answer the imported zone", || {
+        learner.addresses("www.cp.test") == ["192.0.2.10"]
+    });
+    (voter, learner)
+}
+
+/// Creates region `id` (at an arbitrary place in `country`/`continent`) through `via`.
+pub fn put_region(via: SocketAddr, id: &str, country: &str, continent: &str) {
+    let body = format!(
+        r#"{{"id":"{id}","location":{{"lat":10,"lon":10,"country":"{country}","continent":"{continent}"}}}}"#
+    );
+    let (status, reply) = http(
+        via,
+        "PUT",
+        &format!("/v1/regions/{id}"),
+        Some(TOKEN),
+        Some(&body),
+    )
+    .expect("an answer to the region write");
+    assert!(
+        status == 200 || status == 201,
+        "region {id}: {status} {reply}"
+    );
+}

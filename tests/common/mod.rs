@@ -502,3 +502,54 @@ pub mod codes {
     /// RCODE NOERROR.
     pub const NOERROR: u8 = 0;
 }
+
+/// A finished command's status, stdout and stderr, for assertion messages.
+pub fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A venv of Python tools from PyPI kept across runs: `$ENV_VAR`, else
+/// `$HOME/.cache/CACHE_NAME`; created with `packages` when one of `tools` (names under
+/// `bin/`) is missing, as `.ci/run` prepares it. Panics with the reason when it cannot be.
+pub fn python_venv(env_var: &str, cache_name: &str, tools: &[&str], packages: &[&str]) -> PathBuf {
+    let venv = match std::env::var_os(env_var) {
+        Some(venv) => PathBuf::from(venv),
+        None => PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+            .join(".cache")
+            .join(cache_name),
+    };
+    if tools
+        .iter()
+        .all(|tool| venv.join("bin").join(tool).exists())
+    {
+        return venv;
+    }
+    eprintln!("creating {} with {packages:?}", venv.display());
+    let created = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .output();
+    let installed = created.and_then(|_| {
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "-q"])
+            .args(packages)
+            .output()
+    });
+    match installed {
+        Ok(output) if output.status.success() => venv,
+        Ok(output) => panic!(
+            "cannot install {packages:?} into {} (run .ci/run or set {env_var}): {}",
+            venv.display(),
+            output_text(&output)
+        ),
+        Err(error) => panic!(
+            "cannot create {} (needs python3 with venv; .ci/run installs it): {error}",
+            venv.display()
+        ),
+    }
+}

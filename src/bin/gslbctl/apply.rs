@@ -15,7 +15,18 @@ impl Ctl {
     pub(crate) async fn apply(&self, file: &Path, dry_run: bool, prune: bool) -> Result<()> {
         let text = read_input(file)?;
         let document: ApplyDocument = parse_document(&text, file)?;
-        let result = self.client.apply(&document, dry_run, prune).await?;
+        self.apply_document(&document, dry_run, prune).await
+    }
+
+    /// Server-side apply of `document`: prints the diff the server answers and, unless
+    /// `dry_run`, waits for INSYNC (`apply -f`, `import route53`).
+    pub(crate) async fn apply_document(
+        &self,
+        document: &ApplyDocument,
+        dry_run: bool,
+        prune: bool,
+    ) -> Result<()> {
+        let result = self.client.apply(document, dry_run, prune).await?;
         if self.output == Output::Table || dry_run {
             let lines = result.lines();
             if lines.is_empty() {

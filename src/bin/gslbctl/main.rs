@@ -8,7 +8,8 @@
 //!
 //! Layout: this file holds the clap tree and the dispatch only; each command group has its
 //! module (`resources`: get/create/delete, `zone`, `apply`, `inspect`: health/resolve/change,
-//! `drill`, `cluster`, `token`), `ctl` what they share, and `print` the human tables.
+//! `drill`, `cluster`, `token`, `route53`: import from Route 53), `ctl` what they share, and
+//! `print` the human tables.
 
 #[macro_use]
 mod out;
@@ -20,6 +21,7 @@ mod drill;
 mod inspect;
 mod print;
 mod resources;
+mod route53;
 mod token;
 mod tsig;
 mod zone;
@@ -202,6 +204,13 @@ enum Commands {
         /// Also delete what the file's sections do not declare (only kinds the file has).
         #[arg(long)]
         prune: bool,
+    },
+    /// Import another DNS service's records: `import route53 --zone Z FILE.json
+    /// [--health-checks FILE.json] [--default-region R] [--dry-run]`.
+    Import {
+        /// From where.
+        #[command(subcommand)]
+        command: route53::ImportCommand,
     },
     /// Cluster membership and Raft status.
     Cluster {
@@ -495,6 +504,7 @@ async fn run(cli: Cli) -> Result<()> {
             dry_run,
             prune,
         } => ctl.apply(&file, dry_run, prune).await,
+        Commands::Import { command } => route53::run(&ctl, command).await,
         Commands::Cluster { command } => cluster::run(&ctl, command).await,
         Commands::Token { command } => token::run(&ctl, command).await,
         Commands::Tsig { command } => tsig::run(&ctl, command).await,
