@@ -381,7 +381,14 @@ fn gslb_record(
     let mut unknown_as = UnknownAsDto::Down;
     for endpoint in sets {
         let label = describe(endpoint);
-        ttl = ttl.or(configured_ttl(endpoint));
+        match (ttl, configured_ttl(endpoint)) {
+            (Some(first), Some(this)) if first != this => problems.push(format!(
+                "{label}: recordTTL {this} differs from {first} of another set identifier; \
+                 one GSLB record has one TTL"
+            )),
+            (None, this) => ttl = this,
+            _ => {}
+        }
         for property in &endpoint.provider_specific {
             if let Some(setting) = gslb_setting(&property.name) {
                 if !KNOWN_SETTINGS.contains(&setting) {
@@ -1054,6 +1061,14 @@ mod tests {
                     "recordType": "A",
                     "providerSpecific": [{"name": "webhook-gslb-weight", "value": "2"}]}),
                 ),
+                endpoint(serde_json::json!({"dnsName": "t.example.com",
+                    "targets": ["192.0.2.1"], "recordType": "A", "setIdentifier": "eu",
+                    "recordTTL": 30,
+                    "providerSpecific": [{"name": "webhook-gslb-region", "value": "eu"}]})),
+                endpoint(serde_json::json!({"dnsName": "t.example.com",
+                    "targets": ["192.0.2.2"], "recordType": "A", "setIdentifier": "us",
+                    "recordTTL": 60,
+                    "providerSpecific": [{"name": "webhook-gslb-region", "value": "us"}]})),
             ]),
             ..Changes::default()
         };
@@ -1065,6 +1080,7 @@ mod tests {
             "y.example.org A: outside the webhook's domain filter",
             "z.example.com A [eu]: a setIdentifier needs the provider-specific gslb-region",
             "p.example.com A: [\"webhook-gslb-weight\"] apply only to",
+            "t.example.com A [us]: recordTTL 60 differs from 30",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from {text}");
         }
