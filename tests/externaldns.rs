@@ -347,6 +347,15 @@ fn replayed_externaldns_sync_loop_drives_dns() {
         body.contains("endpoint api.cp.test A [mars]: gslb-region \"mars\" does not exist"),
         "{body}"
     );
+    // A conflict only the API sees (a CNAME beside the zone's A) is named by endpoint too.
+    let conflict = json!({"create": [
+        {"dnsName": "www.cp.test", "targets": ["elsewhere.example"], "recordType": "CNAME"}]});
+    let (status, _, body) = webhook.call("POST", "/records", Some(&conflict));
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("refused by the gslb API, nothing written: endpoint www.cp.test CNAME: "),
+        "{body}"
+    );
     // Nothing of the refused change set was written.
     let half = learner.dig(&["half.cp.test", "A"]);
     assert_eq!(half.status(), "NXDOMAIN", "{}", half.text);

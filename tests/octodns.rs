@@ -2,7 +2,7 @@
 //! octoDNS from PyPI against a real cluster (a voter and a DNS learner): a YAML config with
 //! static and dynamic records is synced with `octodns-sync --doit`, the answers are checked
 //! with dig (a subnet rule through ECS), a second sync plans no changes, and a record
-//! removed from the YAML leaves DNS. The provider's own unit tests (pytest) run here too.
+//! removed from the YAML leaves DNS while a changed pool value replaces the old one. The provider's own unit tests (pytest) run here too.
 //!
 //! Needs python3 and either `OCTODNS_VENV` (a venv with octodns, requests and pytest, as
 //! `.ci/run` prepares) or PyPI to fill `$HOME/.cache/gslb-octodns`.
@@ -64,7 +64,7 @@ shop:
             status: down
       us:
         values:
-          - value: 192.0.2.61
+          - value: {us}
             status: up
     rules:
       - subnets:
@@ -100,10 +100,13 @@ fn provider_source() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("integrations/octodns")
 }
 
-/// Writes the octoDNS config for `voter` into `dir`, with or without the `app` record.
-fn write_config(dir: &Path, voter: &ClusterNode, with_app: bool) -> PathBuf {
+/// Writes the octoDNS config for `voter` into `dir`: the first version (with the `app`
+/// record, pool `us` at 192.0.2.61) or the second (no `app`, pool `us` at 192.0.2.63).
+fn write_config(dir: &Path, voter: &ClusterNode, first: bool) -> PathBuf {
     std::fs::create_dir_all(dir.join("zones")).unwrap();
-    let zone = ZONE_YAML.replace("{app}", if with_app { APP_YAML } else { "" });
+    let zone = ZONE_YAML
+        .replace("{app}", if first { APP_YAML } else { "" })
+        .replace("{us}", if first { "192.0.2.61" } else { "192.0.2.63" });
     std::fs::write(dir.join("zones/cp.test.yaml"), zone).unwrap();
     let config = format!(
         "manager:
@@ -203,13 +206,18 @@ fn octodns_sync_drives_dns_and_is_idempotent() {
         output_text(&again)
     );
 
-    eprintln!("-- phase: a record removed from the YAML leaves DNS");
+    eprintln!("-- phase: a record removed from the YAML leaves DNS, a changed pool value moves");
     let config = write_config(&root.0, &voter, false);
     let removal = sync(&config, true);
     assert!(removal.status.success(), "{}", output_text(&removal));
     let gone = learner.dig(&["app.cp.test", "A"]);
     assert_eq!(gone.status(), "NXDOMAIN", "{}", gone.text);
-    assert_eq!(learner.addresses("shop.cp.test"), ["192.0.2.61"]);
+    assert_eq!(learner.addresses("shop.cp.test"), ["192.0.2.63"]);
+    let (_, endpoints) = common::cluster::api_get(voter.http, "/v1/endpoints?limit=1000").unwrap();
+    assert!(
+        !endpoints.contains("192.0.2.61"),
+        "stale endpoint left: {endpoints}"
+    );
     let after = sync(&config, false);
     let plan = format!(
         "{}{}",

@@ -104,13 +104,39 @@ pub fn adjust_endpoints(endpoints: Vec<Endpoint>) -> Vec<Endpoint> {
         .collect()
 }
 
+/// The batch a change set becomes, with where each change came from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PlannedBatch {
+    /// The changes, in the order the batch applies them.
+    pub changes: Vec<ChangeDto>,
+    /// For each change, the endpoints it came from (`endpoint www.example.com A`), so a
+    /// fault the API finds in `changes[i]` is named in ExternalDNS's terms.
+    pub origins: Vec<String>,
+}
+
+impl PlannedBatch {
+    /// A fault path of the batch (`changes[3].record.data[0]`) in ExternalDNS's terms
+    /// (`endpoint www.example.com A: record.data[0]`).
+    pub fn describe_path(&self, path: &str) -> String {
+        let parsed = path.strip_prefix("changes[").and_then(|rest| {
+            let (index, rest) = rest.split_once(']')?;
+            Some((index.parse::<usize>().ok()?, rest.trim_start_matches('.')))
+        });
+        match parsed.and_then(|(index, rest)| Some((self.origins.get(index)?, rest))) {
+            Some((origin, "")) => origin.clone(),
+            Some((origin, rest)) => format!("{origin}: {rest}"),
+            None => path.to_string(),
+        }
+    }
+}
+
 /// The one batch that turns the current state into the state `changes` ask for, or every
 /// endpoint that cannot be represented.
 pub fn plan_changes(
     snapshot: &Snapshot,
     filter: &DomainFilter,
     changes: &Changes,
-) -> Result<Vec<ChangeDto>, Refusal> {
+) -> Result<PlannedBatch, Refusal> {
     let mut problems = Vec::new();
     let list = |list: &Option<Vec<Endpoint>>| list.clone().unwrap_or_default();
     let (create, update_old, update_new, delete) = (
@@ -167,12 +193,18 @@ pub fn plan_changes(
             .map(|(_, endpoint)| endpoint)
             .collect();
         let planned = plan_group(snapshot, zone, name, rtype, &group);
+        let origin = format!("endpoint {} {rtype}", name.trim_end_matches('.'));
+        let with_origin = |list: Vec<ChangeDto>| {
+            list.into_iter()
+                .map(|change| (change, origin.clone()))
+                .collect::<Vec<_>>()
+        };
         match planned {
             Ok(plan) => {
-                removals.extend(plan.removals);
-                endpoint_puts.extend(plan.endpoint_puts);
-                record_puts.extend(plan.record_puts);
-                endpoint_deletes.extend(plan.endpoint_deletes);
+                removals.extend(with_origin(plan.removals));
+                endpoint_puts.extend(with_origin(plan.endpoint_puts));
+                record_puts.extend(with_origin(plan.record_puts));
+                endpoint_deletes.extend(with_origin(plan.endpoint_deletes));
             }
             Err(found) => problems.extend(found),
         }
@@ -180,12 +212,13 @@ pub fn plan_changes(
     if !problems.is_empty() {
         return Err(Refusal { problems });
     }
-    Ok(removals
+    let (changes, origins) = removals
         .into_iter()
         .chain(endpoint_puts)
         .chain(record_puts)
         .chain(endpoint_deletes)
-        .collect())
+        .unzip();
+    Ok(PlannedBatch { changes, origins })
 }
 
 /// The changes of one name and type, in the four groups the batch orders.
@@ -381,7 +414,14 @@ fn gslb_record(
     let mut unknown_as = UnknownAsDto::Down;
     for endpoint in sets {
         let label = describe(endpoint);
-        ttl = ttl.or(configured_ttl(endpoint));
+        match (ttl, configured_ttl(endpoint)) {
+            (Some(first), Some(this)) if first != this => problems.push(format!(
+                "{label}: recordTTL {this} differs from {first} of another set identifier; \
+                 one GSLB record has one TTL"
+            )),
+            (None, this) => ttl = this,
+            _ => {}
+        }
         for property in &endpoint.provider_specific {
             if let Some(setting) = gslb_setting(&property.name) {
                 if !KNOWN_SETTINGS.contains(&setting) {
@@ -971,7 +1011,11 @@ mod tests {
             ..Changes::default()
         };
         let batch = plan_changes(&state, &filter, &changes).unwrap();
-        apply(&mut state, &batch);
+        assert_eq!(
+            batch.describe_path("changes[0].record.data[0]"),
+            format!("{}: record.data[0]", batch.origins[0])
+        );
+        apply(&mut state, &batch.changes);
         let listed = list_endpoints(&state, &filter);
         for wanted in &desired {
             let found = listed
@@ -999,7 +1043,7 @@ mod tests {
             ..Changes::default()
         };
         let batch = plan_changes(&state, &filter, &delete).unwrap();
-        apply(&mut state, &batch);
+        apply(&mut state, &batch.changes);
         assert_eq!(state.endpoints.len(), 1, "{:?}", state.endpoints);
         // The TXT registry copies the record's settings onto its TXT: accepted, not stored.
         let registry_txt = Changes {
@@ -1012,7 +1056,7 @@ mod tests {
             ..Changes::default()
         };
         let batch = plan_changes(&state, &filter, &registry_txt).unwrap();
-        apply(&mut state, &batch);
+        apply(&mut state, &batch.changes);
         let listed = list_endpoints(&state, &filter);
         let key = (
             "a-www.example.com.".to_string(),
@@ -1054,6 +1098,14 @@ mod tests {
                     "recordType": "A",
                     "providerSpecific": [{"name": "webhook-gslb-weight", "value": "2"}]}),
                 ),
+                endpoint(serde_json::json!({"dnsName": "t.example.com",
+                    "targets": ["192.0.2.1"], "recordType": "A", "setIdentifier": "eu",
+                    "recordTTL": 30,
+                    "providerSpecific": [{"name": "webhook-gslb-region", "value": "eu"}]})),
+                endpoint(serde_json::json!({"dnsName": "t.example.com",
+                    "targets": ["192.0.2.2"], "recordType": "A", "setIdentifier": "us",
+                    "recordTTL": 60,
+                    "providerSpecific": [{"name": "webhook-gslb-region", "value": "us"}]})),
             ]),
             ..Changes::default()
         };
@@ -1065,6 +1117,7 @@ mod tests {
             "y.example.org A: outside the webhook's domain filter",
             "z.example.com A [eu]: a setIdentifier needs the provider-specific gslb-region",
             "p.example.com A: [\"webhook-gslb-weight\"] apply only to",
+            "t.example.com A [us]: recordTTL 60 differs from 30",
         ] {
             assert!(text.contains(needle), "{needle:?} missing from {text}");
         }

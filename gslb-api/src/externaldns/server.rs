@@ -172,12 +172,31 @@ async fn apply_changes(State(webhook): State<Arc<Webhook>>, body: Bytes) -> Resp
             )
         }
     };
-    if batch.is_empty() {
+    if batch.changes.is_empty() {
         return webhook_response(StatusCode::NO_CONTENT, Vec::new());
     }
-    let n_changes = batch.len();
-    let written = match client.batch(&BatchRequest { changes: batch }).await {
+    let n_changes = batch.changes.len();
+    let request = BatchRequest {
+        changes: batch.changes.clone(),
+    };
+    let written = match client.batch(&request).await {
         Ok(written) => written,
+        Err(ClientError::Api { status, body }) if (400..500).contains(&status) => {
+            let faults: Vec<String> = body
+                .fields
+                .iter()
+                .map(|field| format!("{}: {}", batch.describe_path(&field.path), field.message))
+                .collect();
+            let detail = if faults.is_empty() {
+                body.message.clone()
+            } else {
+                faults.join("; ")
+            };
+            return refused(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+                format!("refused by the gslb API, nothing written: {detail}"),
+            );
+        }
         Err(error) => return refused(status_of(&error), format!("writing the changes: {error}")),
     };
     match client
