@@ -274,6 +274,16 @@ enum ZoneCommand {
         /// The zone's apex.
         zone: String,
     },
+    /// Set the networks the zone accepts unsigned RFC 2136 updates from (replacing the
+    /// list; none given: unsigned updates are refused again, the default). Signed updates
+    /// follow the TSIG keys' grants (`gslbctl tsig create --update`).
+    AllowUnsignedUpdates {
+        /// The zone's apex.
+        zone: String,
+        /// Networks (CIDR, or one address).
+        #[arg(value_name = "CIDR")]
+        sources: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

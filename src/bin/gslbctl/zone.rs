@@ -1,4 +1,5 @@
-//! `zone import` (an RFC 1035 master file, all or nothing) and `zone export`.
+//! `zone import` (an RFC 1035 master file, all or nothing), `zone export`, and
+//! `zone allow-unsigned-updates` (the networks a zone takes unsigned RFC 2136 updates from).
 
 use std::path::Path;
 
@@ -15,6 +16,22 @@ pub(crate) async fn run(ctl: &Ctl, command: ZoneCommand) -> Result<()> {
         ZoneCommand::Export { zone } => {
             out!("{}", ctl.client.export_zone(&zone).await?);
             Ok(())
+        }
+        ZoneCommand::AllowUnsignedUpdates { zone, sources } => {
+            let apex = parse_apex(&zone)?.to_string();
+            let result = ctl
+                .client
+                .put_update_sources(&apex, sources.clone())
+                .await?;
+            let what = if sources.is_empty() {
+                format!("zone {apex} refuses unsigned updates")
+            } else {
+                format!(
+                    "zone {apex} accepts unsigned updates from {}",
+                    sources.join(", ")
+                )
+            };
+            ctl.written(&what, result).await
         }
     }
 }
