@@ -232,6 +232,11 @@ mod tests {
         assert_eq!(required_scope(&Method::GET, "/v1/zones"), Scope::Read);
         assert_eq!(required_scope(&Method::PUT, "/v1/zones/x"), Scope::Write);
         assert_eq!(required_scope(&Method::GET, "/v1/tokens"), Scope::Admin);
+        assert_eq!(required_scope(&Method::GET, "/v1/tsig-keys"), Scope::Admin);
+        assert_eq!(
+            required_scope(&Method::DELETE, "/v1/tsig-keys/acme-key"),
+            Scope::Admin
+        );
         assert_eq!(required_scope(&Method::GET, "/v1/cluster"), Scope::Read);
         assert_eq!(
             required_scope(&Method::POST, "/v1/observations"),

@@ -818,6 +818,17 @@ impl Client {
         self.write::<()>(Method::DELETE, &path, None).await
     }
 
+    /// Replaces the networks `zone` accepts unsigned RFC 2136 updates from.
+    pub async fn put_update_sources(
+        &self,
+        zone: &str,
+        sources: Vec<String>,
+    ) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/zones/{}/unsigned-update-sources", segment(zone));
+        let body = crate::routes::update_sources::UpdateSourcesDto { sources };
+        self.write(Method::PUT, &path, Some(&body)).await
+    }
+
     /// Lists TSIG keys (never their secrets).
     pub async fn list_tsig_keys(&self) -> Result<Vec<TsigKeyDto>, ClientError> {
         self.list_all::<TsigKeyPage>("/v1/tsig-keys").await

@@ -22,6 +22,8 @@
 //! - `/v1/networks` GET, POST, and `/v1/networks/{cidr}` GET, PUT, DELETE (the replicated
 //!   client-network table; the CIDR's `/` percent-encoded: `198.51.100.0%2F24`).
 //! - `/v1/tokens` GET, POST, `/v1/tokens/{id}` GET, DELETE (admin).
+//! - `/v1/zones/{zone}/unsigned-update-sources` GET, PUT: networks a zone takes unsigned
+//!   RFC 2136 updates from.
 //! - `/v1/tsig-keys` GET, POST, `/v1/tsig-keys/{name}` GET, DELETE (admin; the secret only
 //!   in the POST's answer).
 //! - `/v1/cluster` GET; `/v1/cluster/learners` POST, `/v1/cluster/learners/{id}` DELETE,
@@ -115,7 +117,7 @@ use crate::metrics::ApiMetrics;
 use crate::routes::{
     apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints,
     gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens, tsig_keys,
-    zones,
+    update_sources, zones,
 };
 
 /// How the API of one node behaves.
@@ -285,6 +287,10 @@ fn documented_routes() -> (
         ))
         .routes(routes!(zones::get_zonefile, zones::put_zonefile))
         .routes(routes!(zones::get_transfer, zones::put_transfer))
+        .routes(routes!(
+            update_sources::get_update_sources,
+            update_sources::put_update_sources
+        ))
         .routes(routes!(records::list_records, records::create_record))
         .routes(routes!(
             records::get_record,

@@ -1077,6 +1077,9 @@ async fn openapi_documents_every_route() {
         ("/v1/endpoints/{id}", &["get", "put", "delete"]),
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{id}", &["get", "delete"]),
+        ("/v1/tsig-keys", &["get", "post"]),
+        ("/v1/tsig-keys/{name}", &["get", "delete"]),
+        ("/v1/zones/{zone}/unsigned-update-sources", &["get", "put"]),
         ("/v1/cluster", &["get"]),
         ("/v1/cluster/learners", &["post"]),
         ("/v1/cluster/voters", &["put"]),
@@ -1841,5 +1844,112 @@ async fn networks_are_managed_and_place_resolve_clients() {
         json!(["192.0.2.20"]),
         "{after}"
     );
+    node.stop().await;
+}
+
+/// What does this test do: a TSIG key is created with its secret shown once (base64 and a
+/// BIND key block), listed and read without it, refused when its name is taken or its
+/// algorithm or grant is wrong, and deleted; a zone's unsigned update sources are set,
+/// read back and cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tsig_keys_show_their_secret_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let (status, _, created) = node
+        .admin(
+            Method::POST,
+            "/v1/tsig-keys",
+            Some(json!({"name": "acme-key", "algorithm": "hmac-md5",
+                        "update": ["example.com:_acme-challenge.*:TXT"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let secret = created["secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 24, "16 octets in base64: {secret}");
+    let bind = created["bind"].as_str().unwrap();
+    assert!(
+        bind.starts_with("key \"acme-key\" {\n\talgorithm hmac-md5;"),
+        "{bind}"
+    );
+    assert!(bind.contains(secret));
+
+    let (status, _, listed) = node.admin(Method::GET, "/v1/tsig-keys", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed["items"][0]["name"], "acme-key");
+    assert_eq!(
+        listed["items"][0]["update"][0],
+        "example.com.:_acme-challenge.*:TXT"
+    );
+    assert!(!listed.to_string().contains(secret), "{listed}");
+    let (status, _, read) = node
+        .admin(Method::GET, "/v1/tsig-keys/acme-key.", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!read.to_string().contains(secret), "{read}");
+
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/tsig-keys",
+            Some(json!({"name": "acme-key"})),
+        )
+        .await;
+    assert_eq!(answer.0, StatusCode::CONFLICT, "{}", answer.2);
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/tsig-keys",
+            Some(json!({"name": "k2", "algorithm": "gss-tsig"})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("algorithm"));
+    let answer = node
+        .admin(
+            Method::POST,
+            "/v1/tsig-keys",
+            Some(json!({"name": "k2", "update": ["example.com:x:BOGUS"]})),
+        )
+        .await;
+    assert_error(&answer, StatusCode::UNPROCESSABLE_ENTITY, Some("update[0]"));
+
+    let (status, _, _) = node
+        .admin(Method::DELETE, "/v1/tsig-keys/acme-key", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = node
+        .admin(Method::GET, "/v1/tsig-keys/acme-key", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let zone = json!({"apex": "example.com.", "soa": {"mname": "ns1", "rname": "hostmaster"},
+                      "records": [{"name": "@", "type": "NS", "data": ["ns1"]},
+                                  {"name": "ns1", "type": "A", "data": ["192.0.2.1"]}]});
+    let (status, _, body) = node
+        .admin(Method::PUT, "/v1/zones/example.com.", Some(zone))
+        .await;
+    assert!(status.is_success(), "{body}");
+    let path = "/v1/zones/example.com./unsigned-update-sources";
+    let (status, _, body) = node
+        .admin(
+            Method::PUT,
+            path,
+            Some(json!({"sources": ["10.0.0.0/8", "192.0.2.7"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, _, read) = node.admin(Method::GET, path, None).await;
+    assert_eq!(read["sources"], json!(["10.0.0.0/8", "192.0.2.7/32"]));
+    let answer = node
+        .admin(Method::PUT, path, Some(json!({"sources": ["10.0.0.1/8"]})))
+        .await;
+    assert_error(
+        &answer,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        Some("sources[0]"),
+    );
+    node.admin(Method::PUT, path, Some(json!({"sources": []})))
+        .await;
+    let (_, _, read) = node.admin(Method::GET, path, None).await;
+    assert_eq!(read["sources"], json!([]));
     node.stop().await;
 }

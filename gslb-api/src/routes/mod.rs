@@ -22,6 +22,7 @@ pub mod regions;
 pub mod resolve;
 pub mod tokens;
 pub mod tsig_keys;
+pub mod update_sources;
 pub(crate) mod zone_crud;
 pub mod zones;
 

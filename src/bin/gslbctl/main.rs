@@ -306,6 +306,16 @@ enum ZoneCommand {
         #[arg(long, conflicts_with_all = ["allow", "notify", "omit_gslb"])]
         clear: bool,
     },
+    /// Set the networks the zone accepts unsigned RFC 2136 updates from (replacing the
+    /// list; none given: unsigned updates are refused again, the default). Signed updates
+    /// follow the TSIG keys' grants (`gslbctl tsig create --update`).
+    AllowUnsignedUpdates {
+        /// The zone's apex.
+        zone: String,
+        /// Networks (CIDR, or one address).
+        #[arg(value_name = "CIDR")]
+        sources: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,6 @@
-//! `zone import` (an RFC 1035 master file, all or nothing), `zone export` and
-//! `zone transfer` (who may AXFR/IXFR a zone, whom to NOTIFY).
+//! `zone import` (an RFC 1035 master file, all or nothing), `zone export`,
+//! `zone transfer` (who may AXFR/IXFR a zone, whom to NOTIFY) and
+//! `zone allow-unsigned-updates` (the networks a zone takes unsigned RFC 2136 updates from).
 
 use std::path::Path;
 
@@ -31,6 +32,22 @@ pub(crate) async fn run(ctl: &Ctl, command: ZoneCommand) -> Result<()> {
                 omit_gslb,
             };
             ctl.zone_transfer(&zone, settings, clear).await
+        }
+        ZoneCommand::AllowUnsignedUpdates { zone, sources } => {
+            let apex = parse_apex(&zone)?.to_string();
+            let result = ctl
+                .client
+                .put_update_sources(&apex, sources.clone())
+                .await?;
+            let what = if sources.is_empty() {
+                format!("zone {apex} refuses unsigned updates")
+            } else {
+                format!(
+                    "zone {apex} accepts unsigned updates from {}",
+                    sources.join(", ")
+                )
+            };
+            ctl.written(&what, result).await
         }
     }
 }
