@@ -128,7 +128,11 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         None => None,
     };
 
-    let zones: Vec<Zone> = import.zones.into_values().collect();
+    let zones: Vec<Zone> = import
+        .zones
+        .into_values()
+        .map(std::sync::Arc::unwrap_or_clone)
+        .collect();
     let region = config.responder.vantage.clone().or_else(|| {
         config
             .prober

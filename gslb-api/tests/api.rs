@@ -199,7 +199,7 @@ async fn zone_import_reads_back_and_records_page() {
     let apex = gslb_model::model::DomainName::parse_absolute("example.test.").unwrap();
     let reparsed =
         gslb_model::zonefile::parse_zone(&exported, "export", Some(&apex), None).unwrap();
-    assert_eq!(&reparsed, node.handle.state().zones.get(&apex).unwrap());
+    assert_eq!(&reparsed, &**node.handle.state().zones.get(&apex).unwrap());
 
     tracing::info!("phase: the same import again changes nothing");
     let (status, _, again) = node

@@ -56,6 +56,7 @@ pub fn zone_or_404<'a>(
     state
         .zones
         .get(apex)
+        .map(|zone| &**zone)
         .ok_or_else(|| ApiError::NotFound(format!("no zone {apex}")))
 }
 
@@ -175,7 +176,7 @@ pub async fn put_zone(
         ));
     }
     let state = context.node.state();
-    let current = state.zones.get(&apex).map(zone_etag);
+    let current = state.zones.get(&apex).map(|zone| zone_etag(zone));
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
     put(context, actor, model, current.is_none(), guard).await
@@ -292,7 +293,7 @@ pub async fn put_zonefile(
         ApiError::Invalid { fields }
     })?;
     let state = context.node.state();
-    let current = state.zones.get(&apex).map(zone_etag);
+    let current = state.zones.get(&apex).map(|zone| zone_etag(zone));
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
     put(context, actor, model, current.is_none(), guard).await

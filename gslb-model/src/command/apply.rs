@@ -5,9 +5,10 @@
 //! Invariant: the result depends only on the state, the stamped command and the log index.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::check::{check, replace_rrset};
-use super::{only_reports, ApplyError, CmdResult, Command, StampedCommand};
+use super::{only_reports, only_staging, staging, ApplyError, CmdResult, Command, StampedCommand};
 use crate::model::audit::{AuditEntry, AUDIT_RETAINED};
 use crate::model::drill::{DrillMode, DrillStatus};
 use crate::model::health;
@@ -55,19 +56,38 @@ pub fn apply(
         }
         single => {
             check(state, single, "", log_index, &mut errors);
+            // A staged commit is validated as the whole zone it installs, built once here.
+            let staged_zone = if errors.is_empty() {
+                staging::assemble(state, single, &mut errors)
+            } else {
+                None
+            };
             if !errors.is_empty() {
                 return Err(ApplyError::Rejected(errors));
             }
             let mut serials_before = SerialsBefore::new();
-            let changed = mutate_zone_content(state, single, command.at, &mut serials_before);
+            let changed = match staged_zone {
+                Some((import_id, zone)) => {
+                    let apex = zone.apex.clone();
+                    let (changed, serial) = staging::commit(state, &import_id, zone);
+                    if changed {
+                        serials_before.insert(apex, serial);
+                    }
+                    changed
+                }
+                None => mutate_zone_content(state, single, command.at, &mut serials_before),
+            };
             move_serials(state, serials_before, command.at);
             changed
         }
     };
+    staging::expire(state, command.at);
     state.version = log_index;
     state.last_at = state.last_at.max(command.at);
-    if !only_reports(&command.command) {
-        if !matches!(command.command, Command::RecordRefusal { .. }) {
+    let staging_only = only_staging(&command.command);
+    let stage_chunk = matches!(command.command, Command::StageZoneRecords { .. });
+    if !only_reports(&command.command) && !stage_chunk {
+        if !matches!(command.command, Command::RecordRefusal { .. }) && !staging_only {
             state.last_change = log_index;
         }
         state.audit.push_back(AuditEntry {
@@ -104,6 +124,15 @@ fn run_batch(
         let path = format!("commands[{index}]");
         if matches!(command, Command::Batch { .. }) {
             errors.push(path, "a batch cannot contain a batch");
+            continue;
+        }
+        if matches!(
+            command,
+            Command::StageZoneRecords { .. }
+                | Command::CommitStagedZone { .. }
+                | Command::AbortStagedZone { .. }
+        ) {
+            errors.push(path, "a staged zone import cannot be part of a batch");
             continue;
         }
         let before = errors.0.len();
@@ -167,6 +196,7 @@ fn move_serials(state: &mut State, serials_before: SerialsBefore, at: u64) {
         let (Some(zone), Some(before)) = (state.zones.get_mut(&apex), before) else {
             continue;
         };
+        let zone = Arc::make_mut(zone);
         zone.soa.serial =
             serial::serial_after_explicit(before, zone.soa.serial, zone.serial_policy, at);
     }
@@ -189,7 +219,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutZone { zone } => {
             let mut zone = zone.clone();
             zone.normalize();
-            put(&mut state.zones, zone.apex.clone(), zone)
+            put(&mut state.zones, zone.apex.clone(), Arc::new(zone))
         }
         Command::DeleteZone { apex } => {
             // The zone's GSLB records go with it ("everything in it").
@@ -209,13 +239,21 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             if existing.rrset(&rrset.name, rrset.rtype) == Some(rrset) {
                 return false;
             }
-            replace_rrset(existing, rrset.clone());
+            replace_rrset(Arc::make_mut(existing), rrset.clone());
             true
         }
         Command::DeleteRecordSet { zone, name, rtype } => {
             let Some(existing) = state.zones.get_mut(zone) else {
                 return false;
             };
+            if !existing
+                .rrsets
+                .iter()
+                .any(|set| &set.name == name && set.rtype == *rtype)
+            {
+                return false;
+            }
+            let existing = Arc::make_mut(existing);
             let before = existing.rrsets.len();
             existing
                 .rrsets
@@ -334,6 +372,18 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutNetwork { network } => put(&mut state.networks, network.key(), network.clone()),
         Command::DeleteNetwork { cidr } => state.networks.remove(cidr).is_some(),
         Command::RecordRefusal { .. } => false,
+        Command::StageZoneRecords {
+            import_id,
+            apex,
+            rrsets,
+        } => {
+            staging::stage(state, import_id, apex, rrsets, at);
+            true
+        }
+        // `apply` installs a commit through `staging::assemble` and `staging::commit`; a
+        // batch refuses one, so none reaches here.
+        Command::CommitStagedZone { .. } => false,
+        Command::AbortStagedZone { import_id } => state.staged_imports.remove(import_id).is_some(),
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }

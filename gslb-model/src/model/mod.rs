@@ -6,6 +6,7 @@
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
 //! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
 //! - `state`: `State`, the versioned whole.
+//! - `staged`: `StagedImport`, a big zone import's record sets on their way through the log.
 //! - `validation`: `FieldErrors`, every fault named by its field path.
 //! - `ident`: the slug rule for ids.
 //! - `region`, `endpoint`: where traffic goes (`Region`, `Location`, `Endpoint`).
@@ -34,6 +35,7 @@ pub mod precondition;
 pub mod record;
 pub mod region;
 pub mod serial;
+pub mod staged;
 pub mod state;
 pub mod token;
 pub mod validation;
@@ -56,6 +58,7 @@ pub use overrides::{Override, OverrideAction, OverrideTarget};
 pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};
 pub use serial::SerialPolicy;
+pub use staged::{StagedImport, MAX_STAGED_IMPORTS, STAGED_IMPORT_TTL_MS};
 pub use token::{Scope, Token};
 
 pub use name::{DomainName, NameError};
