@@ -638,13 +638,20 @@ async fn not_found(request: Request) -> ApiError {
     ))
 }
 
-/// Bounds a request's whole life (a slow client's body included) by `request_timeout`.
+/// Bounds a request's whole life (a slow client's body included) by `request_timeout`; a
+/// zone-file import only while its body arrives.
 async fn request_timeout(
     State(context): State<ApiContext>,
     request: Request,
     next: Next,
 ) -> Response {
     let limit = context.options.request_timeout;
+    if zone_import::is_zone_file_import(request.method(), request.uri().path()) {
+        // A zone import bounds its body read by `request_timeout` itself; the import after
+        // it (staging a big zone through Raft) is bounded by each write's commit timeout,
+        // and is aborted, not half-applied, if the client goes away.
+        return next.run(request).await;
+    }
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

@@ -22,15 +22,38 @@ use crate::extract::etag_of;
 use crate::routes::body_path;
 use crate::{request_too_large, ApiContext};
 
-/// The most bytes of record sets (as JSON) one `StageZoneRecords` entry carries: small
-/// enough that writing, sending and applying one entry takes milliseconds, big enough that
-/// a million records take ~60 entries.
-pub const STAGE_CHUNK_BYTES: usize = 512 * 1024;
+/// The most bytes of record sets (as JSON) one `StageZoneRecords` entry carries. openraft
+/// gives one append-entries call a heartbeat interval to complete (serialising, sending,
+/// the follower's parse and fsync included), or it is retried from scratch, for ever: an
+/// entry must be small enough for that on a loaded machine. A million short records take
+/// ~550 entries.
+pub const STAGE_CHUNK_BYTES: usize = 128 * 1024;
+
+/// Chunk writes in flight at once: the leader batches them into one append call each round
+/// trip (chunks are independent; the commit sorts them), so staging is not one round trip
+/// per chunk.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// True for `PUT /v1/zones/{zone}/zonefile`, whose body read alone is bounded by the
+/// request timeout (see `read_body_within`).
+pub fn is_zone_file_import(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::PUT
+        && path.starts_with("/v1/zones/")
+        && path.ends_with("/zonefile")
+}
 
 /// Reads a request body as it arrives, keeping at most `limit` bytes: 413 naming
-/// `control.limits.max_request_bytes` as soon as it grows past it.
-pub async fn read_body_within(body: axum::body::Body, limit: usize) -> Result<Vec<u8>, ApiError> {
-    match axum::body::to_bytes(body, limit).await {
+/// `control.limits.max_request_bytes` as soon as it grows past it, 408 when it has not all
+/// arrived within `timeout`.
+pub async fn read_body_within(
+    body: axum::body::Body,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, ApiError> {
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| ApiError::Timeout(format!("request body not received within {timeout:?}")))?;
+    match read {
         Ok(bytes) => Ok(bytes.to_vec()),
         Err(error) => {
             let over_limit = std::error::Error::source(&error)
@@ -79,7 +102,8 @@ pub async fn check_zone(
         });
     }
     let state = context.node.state();
-    tokio::task::spawn_blocking(move || {
+    let started = std::time::Instant::now();
+    let checked = tokio::task::spawn_blocking(move || {
         // Validated in the body's order, so faults name the body's indexes; sorted after.
         let put = Command::PutZone { zone };
         let checked = command::validate(&state, &put);
@@ -96,7 +120,12 @@ pub async fn check_zone(
         Ok(CheckedZone { zone, etag })
     })
     .await
-    .map_err(|error| ApiError::Internal(format!("zone check failed: {error}")))?
+    .map_err(|error| ApiError::Internal(format!("zone check failed: {error}")))?;
+    tracing::info!(
+        took_ms = started.elapsed().as_millis() as u64,
+        "import: zone validated"
+    );
+    checked
 }
 
 /// Writes a checked zone: one `PutZone` when it fits one chunk, else staged chunks and a
@@ -108,6 +137,7 @@ pub async fn write_zone(
     guard: Option<(ResourceRef, Expected)>,
     strip: &'static str,
 ) -> Result<WriteOutcome, ApiError> {
+    let started = std::time::Instant::now();
     let (header, chunks) = tokio::task::spawn_blocking(move || split_into_chunks(zone))
         .await
         .map_err(|error| ApiError::Internal(format!("zone split failed: {error}")))?;
@@ -127,17 +157,22 @@ pub async fn write_zone(
     };
     let n_chunks = chunks.len();
     tracing::info!(zone = %header.apex, import = %import_id, chunks = n_chunks, "import: staging");
+    let mut in_flight = tokio::task::JoinSet::new();
     for rrsets in chunks {
+        if in_flight.len() >= CHUNKS_IN_FLIGHT {
+            joined_chunk(in_flight.join_next().await)?;
+        }
         let chunk = Command::StageZoneRecords {
             import_id: import_id.clone(),
             apex: header.apex.clone(),
             rrsets,
         };
-        context
-            .node
-            .write(chunk, actor.clone())
-            .await
-            .map_err(|error| ApiError::from_write(error, false, |path| body_path(path, "")))?;
+        let node = context.node.clone();
+        let actor = actor.clone();
+        in_flight.spawn(async move { node.write(chunk, actor).await });
+    }
+    while let Some(joined) = in_flight.join_next().await {
+        joined_chunk(Some(joined))?;
     }
     let commit = Command::CommitStagedZone {
         import_id: import_id.clone(),
@@ -145,8 +180,27 @@ pub async fn write_zone(
     };
     let outcome = context.write_if(guard, commit, actor, false, strip).await?;
     staging.open = false;
-    tracing::info!(import = %import_id, version = outcome.version, "import: committed");
+    tracing::info!(
+        import = %import_id,
+        version = outcome.version,
+        chunks = n_chunks,
+        took_ms = started.elapsed().as_millis() as u64,
+        "import: committed"
+    );
     Ok(outcome)
+}
+
+/// The outcome of one chunk write as the API answers it.
+fn joined_chunk(
+    joined: Option<Result<Result<WriteOutcome, WriteError>, tokio::task::JoinError>>,
+) -> Result<(), ApiError> {
+    match joined {
+        None | Some(Ok(Ok(_))) => Ok(()),
+        Some(Ok(Err(error))) => Err(ApiError::from_write(error, false, |path| {
+            body_path(path, "")
+        })),
+        Some(Err(error)) => Err(ApiError::Internal(format!("a chunk write failed: {error}"))),
+    }
 }
 
 /// Splits `zone` into its header (no record sets) and chunks of record sets of at most

@@ -274,9 +274,13 @@ pub async fn put_zonefile(
             "expected text/dns or application/json, got {content_type}"
         )));
     }
-    let bytes =
-        zone_import::read_body_within(request.into_body(), context.options.max_request_bytes)
-            .await?;
+    let bytes = zone_import::read_body_within(
+        request.into_body(),
+        context.options.max_request_bytes,
+        context.options.request_timeout,
+    )
+    .await?;
+    let started = std::time::Instant::now();
     let origin = apex.clone();
     // Parsing a big file is seconds of CPU: off the runtime the Raft core shares.
     let model = tokio::task::spawn_blocking(move || -> Result<Zone, ApiError> {
@@ -296,6 +300,12 @@ pub async fn put_zonefile(
     })
     .await
     .map_err(|error| ApiError::Internal(format!("zone file parse failed: {error}")))??;
+    tracing::info!(
+        zone = %apex,
+        rrsets = model.rrsets.len(),
+        took_ms = started.elapsed().as_millis() as u64,
+        "import: zone file parsed"
+    );
     let state = context.node.state();
     let current = state.zones.get(&apex).map(|zone| zone_etag(zone));
     check_preconditions(&headers, current.as_deref())?;

@@ -42,10 +42,11 @@ pub const FORWARD_MEMBERSHIP_PATH: &str = "/raft/forward/membership";
 pub const CLIENT_POOL_IDLE: Duration = Duration::from_secs(30);
 
 /// The most bytes of entries one append-entries call carries (at least one entry goes
-/// whatever its size). openraft bounds a call by entry count only (`max_entries_per_append`);
-/// with zone-import chunks of up to a megabyte each, a lagging peer would otherwise get
-/// hundreds of megabytes in one call, and the leader would spend seconds serialising it.
-pub const MAX_APPEND_BYTES: usize = 4 * 1024 * 1024;
+/// whatever its size). openraft bounds a call by entry count only (`max_entries_per_append`)
+/// and gives it one heartbeat interval to complete, the follower's fsync included, before it
+/// retries the same call from scratch; with zone-import chunks of 128 KiB, a lagging peer
+/// would otherwise get tens of megabytes in one call that can never finish in time.
+pub const MAX_APPEND_BYTES: usize = 512 * 1024;
 
 /// Cuts `request` to the longest prefix of its entries whose JSON fits in `budget` bytes
 /// (never fewer than one entry). Returns the request and, when it was cut, the last log id
