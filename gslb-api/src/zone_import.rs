@@ -160,7 +160,12 @@ pub async fn write_zone(
     let mut in_flight = tokio::task::JoinSet::new();
     for rrsets in chunks {
         if in_flight.len() >= CHUNKS_IN_FLIGHT {
-            joined_chunk(in_flight.join_next().await)?;
+            if let Err(error) = joined_chunk(in_flight.join_next().await) {
+                // The abort (the staging guard's) must come after every chunk still in
+                // flight, or a late chunk would open the staging area again.
+                while in_flight.join_next().await.is_some() {}
+                return Err(error);
+            }
         }
         let chunk = Command::StageZoneRecords {
             import_id: import_id.clone(),
@@ -171,8 +176,14 @@ pub async fn write_zone(
         let actor = actor.clone();
         in_flight.spawn(async move { node.write(chunk, actor).await });
     }
+    let mut failed = None;
     while let Some(joined) = in_flight.join_next().await {
-        joined_chunk(Some(joined))?;
+        if let Err(error) = joined_chunk(Some(joined)) {
+            failed.get_or_insert(error);
+        }
+    }
+    if let Some(error) = failed {
+        return Err(error);
     }
     let commit = Command::CommitStagedZone {
         import_id: import_id.clone(),
