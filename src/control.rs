@@ -130,7 +130,11 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
         None => None,
     };
 
-    let zones: Vec<Zone> = import.zones.into_values().collect();
+    let zones: Vec<Zone> = import
+        .zones
+        .into_values()
+        .map(std::sync::Arc::unwrap_or_clone)
+        .collect();
     let region = config.responder.vantage.clone().or_else(|| {
         config
             .prober
@@ -242,7 +246,8 @@ fn api_options(
         locator: ClientLocator::new(config.geo.networks.clone(), config.geo.database.clone()),
         peer_tls: control.peer_tls.clone(),
         listener: control.limits.listener,
-        max_body_bytes: control.limits.max_body_bytes,
+        max_request_bytes: control.limits.max_request_bytes,
+        max_zone_records: control.limits.max_zone_records,
         auth_failure_burst: control.limits.auth_failure_burst,
         auth_failures_per_minute: control.limits.auth_failures_per_minute,
         ..ApiOptions::default()

@@ -58,7 +58,7 @@ pub fn load_state(config: &NodeConfig) -> Result<State, ConfigError> {
                         message: format!("zone {} is loaded twice", zone.apex),
                     });
                 } else {
-                    zones.insert(zone.apex.clone(), zone);
+                    zones.insert(zone.apex.clone(), std::sync::Arc::new(zone));
                 }
             }
             Err(error) => {

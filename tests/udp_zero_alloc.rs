@@ -81,7 +81,9 @@ fn the_udp_listener_does_not_allocate_once_warm() {
         version: 1,
         ..State::default()
     };
-    state.zones.insert(zone.apex.clone(), zone);
+    state
+        .zones
+        .insert(zone.apex.clone(), std::sync::Arc::new(zone));
     let responder = Arc::new(Responder::new(
         compile_plan(&state),
         ResponderOptions::default(),

@@ -77,6 +77,16 @@ pub enum ApiError {
     /// The body is larger than the configured limit.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request is over a configured limit: 413 whose one field is the limit's config key
+    /// (`control.limits.max_request_bytes`, `control.limits.max_zone_records`) and whose
+    /// message gives the limit and the size seen.
+    #[error("{message}")]
+    OverLimit {
+        /// The config key of the limit.
+        limit: String,
+        /// The limit and the size seen, e.g. `request body of 27000000 bytes is over ...`.
+        message: String,
+    },
     /// No leader, or the outcome of a write is unknown: retry (writes are idempotent).
     #[error("{0}")]
     Unavailable(String),
@@ -136,7 +146,9 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) | ApiError::OverLimit { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -152,6 +164,22 @@ impl ApiError {
                 (message.clone(), fields)
             }
             ApiError::Invalid { fields } => (format!("invalid request: {fields}"), fields),
+            ApiError::OverLimit { limit, message } => {
+                let mut fields = FieldErrors::default();
+                fields.push(limit.clone(), message.clone());
+                return ErrorBody {
+                    code: code_for(self.status()).to_string(),
+                    message: message.clone(),
+                    fields: fields
+                        .0
+                        .into_iter()
+                        .map(|error| FieldErrorBody {
+                            path: error.path,
+                            message: error.message,
+                        })
+                        .collect(),
+                };
+            }
             other => (other.to_string(), &FieldErrors::default() as &FieldErrors),
         };
         ErrorBody {
@@ -225,6 +253,11 @@ impl ApiError {
     }
 }
 
+/// Marks a 413 response that already names its limit, so the body-limit middleware leaves
+/// it as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitNamed;
+
 /// The `code` for a status.
 pub fn code_for(status: StatusCode) -> &'static str {
     match status {
@@ -257,7 +290,11 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(%status, "api error: {self}");
         }
+        let named_limit = matches!(self, ApiError::OverLimit { .. });
         let mut response = (status, axum::Json(self.body())).into_response();
+        if named_limit {
+            response.extensions_mut().insert(LimitNamed);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -43,6 +43,9 @@
 //! - `dto`: the JSON types, apart from the model, converted by hand.
 //! - `apply`: server-side apply, one generic reconcile over resource kinds.
 //! - `routes`: one file per resource; `routes::mod` has the write path every route shares.
+//! - `zone_import`: whole-zone writes of any size: the body streamed under
+//!   `max_request_bytes`, parse and validation off the runtime, `max_zone_records`, and big
+//!   zones staged through Raft in bounded chunks switched in by one commit.
 //! - `auth`: bearer tokens (sha256, constant-time), scopes by method and path, `Caller`.
 //! - `throttle`: failed authentications throttled per source (429 with `Retry-After`).
 //! - `extract`: JSON bodies with field paths, ETags and preconditions, pagination.
@@ -84,6 +87,7 @@ pub mod metrics;
 pub mod routes;
 pub mod throttle;
 pub mod tls;
+pub mod zone_import;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -120,6 +124,13 @@ use crate::routes::{
     update_sources, zones,
 };
 
+/// Default of `ApiOptions::max_request_bytes`: 64 MiB, room for a zone file of two million
+/// short records (a million `hN A` lines are 27 MB).
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+
+/// Default of `ApiOptions::max_zone_records`.
+pub const DEFAULT_MAX_ZONE_RECORDS: usize = 2_000_000;
+
 /// How the API of one node behaves.
 #[derive(Clone)]
 pub struct ApiOptions {
@@ -129,8 +140,13 @@ pub struct ApiOptions {
     pub bootstrap_token: Option<String>,
     /// Serve `/metrics` without a token (for Prometheus scrapers on a trusted network).
     pub metrics_open: bool,
-    /// Largest request body, bytes; larger ones get 413 before anything is parsed.
-    pub max_body_bytes: usize,
+    /// Largest request body, bytes (`control.limits.max_request_bytes`); larger ones get 413
+    /// naming the limit and the size, before anything is parsed. A zone import's body is
+    /// counted as it streams in, never buffered past this.
+    pub max_request_bytes: usize,
+    /// Most records (RDATA entries) one zone may hold (`control.limits.max_zone_records`);
+    /// a zone write or import over it gets 413 naming the limit and the count.
+    pub max_zone_records: usize,
     /// Longest a request may take, reading a slow client's body included; then 408.
     pub request_timeout: Duration,
     /// A node that has not heard from a leader for this long reports itself stale
@@ -167,7 +183,8 @@ impl Default for ApiOptions {
         ApiOptions {
             bootstrap_token: None,
             metrics_open: false,
-            max_body_bytes: 4 * 1024 * 1024,
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            max_zone_records: DEFAULT_MAX_ZONE_RECORDS,
             request_timeout: Duration::from_secs(30),
             stale_after: Duration::from_secs(30),
             write_wait: Duration::from_secs(5),
@@ -191,7 +208,8 @@ impl fmt::Debug for ApiOptions {
                 &self.bootstrap_token.as_ref().map(|_| "<redacted>"),
             )
             .field("metrics_open", &self.metrics_open)
-            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("max_zone_records", &self.max_zone_records)
             .field("request_timeout", &self.request_timeout)
             .field("stale_after", &self.stale_after)
             .field("write_wait", &self.write_wait)
@@ -531,7 +549,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
             context.clone(),
             request_timeout,
         ))
-        .layer(DefaultBodyLimit::max(context.options.max_body_bytes))
+        .layer(DefaultBodyLimit::max(context.options.max_request_bytes))
         .layer(middleware::from_fn_with_state(context.clone(), body_limit))
         .layer(middleware::from_fn_with_state(
             context.clone(),
@@ -639,13 +657,20 @@ async fn not_found(request: Request) -> ApiError {
     ))
 }
 
-/// Bounds a request's whole life (a slow client's body included) by `request_timeout`.
+/// Bounds a request's whole life (a slow client's body included) by `request_timeout`; a
+/// zone-file import only while its body arrives.
 async fn request_timeout(
     State(context): State<ApiContext>,
     request: Request,
     next: Next,
 ) -> Response {
     let limit = context.options.request_timeout;
+    if zone_import::is_zone_file_import(request.method(), request.uri().path()) {
+        // A zone import bounds its body read by `request_timeout` itself; the import after
+        // it (staging a big zone through Raft) is bounded by each write's commit timeout,
+        // and is aborted, not half-applied, if the client goes away.
+        return next.run(request).await;
+    }
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
@@ -654,29 +679,37 @@ async fn request_timeout(
     }
 }
 
-/// Answers 413 naming the limit: at once for a declared `Content-Length` over it, and in
-/// place of the extractor's own 413 for a streamed body that grew past it.
+/// Answers 413 naming the limit (`control.limits.max_request_bytes`) and the size seen: at
+/// once for a declared `Content-Length` over it, and in place of the extractor's own 413 for
+/// a streamed body that grew past it. A 413 that already names its limit passes unchanged.
 async fn body_limit(State(context): State<ApiContext>, request: Request, next: Next) -> Response {
-    let limit = context.options.max_body_bytes;
-    let too_large = |size: String| {
-        ApiError::PayloadTooLarge(format!(
-            "request body of {size} exceeds the limit of {limit} bytes (control.max_body_bytes)"
-        ))
-        .into_response()
-    };
+    let limit = context.options.max_request_bytes;
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     if let Some(declared) = declared.filter(|&size| size > limit as u64) {
-        return too_large(format!("{declared} bytes"));
+        return request_too_large(limit, &format!("{declared} bytes")).into_response();
     }
     let response = next.run(request).await;
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return too_large("more bytes".to_string());
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.extensions().get::<error::LimitNamed>().is_none()
+    {
+        return request_too_large(limit, &format!("more than {limit} bytes")).into_response();
     }
     response
+}
+
+/// The 413 of a request body over `limit` bytes; `seen` says how big it was.
+pub(crate) fn request_too_large(limit: usize, seen: &str) -> ApiError {
+    ApiError::OverLimit {
+        limit: "control.limits.max_request_bytes".to_string(),
+        message: format!(
+            "request body of {seen} is over the limit of {limit} bytes \
+             (control.limits.max_request_bytes)"
+        ),
+    }
 }
 
 /// Turns any error response that is not JSON (axum's own 405, 413, query rejections) into

@@ -517,6 +517,11 @@ pub struct ApiMetrics {
     role: Family<RoleLabels, Gauge>,
     /// `gslb_raft_term`.
     term: Gauge,
+    /// `gslb_raft_elections_total`: election rounds this node saw since it started (how far
+    /// its term rose); 0 across a big import is the target.
+    elections: Counter,
+    /// `gslb_zone_imports_staged`: zone imports in progress (staging areas in the state).
+    imports_staged: Gauge,
     /// `gslb_raft_applied_index`.
     applied_index: Gauge,
     /// `gslb_raft_last_log_index`.
@@ -576,6 +581,17 @@ impl ApiMetrics {
             gauge
         };
         let term = gauge(&mut registry, "gslb_raft_term", "current Raft term");
+        let elections = Counter::default();
+        registry.register(
+            "gslb_raft_elections",
+            "election rounds this node saw since it started (rises of its term)",
+            elections.clone(),
+        );
+        let imports_staged = gauge(
+            &mut registry,
+            "gslb_zone_imports_staged",
+            "zone imports in progress: staging areas not yet committed, aborted or expired",
+        );
         let applied_index = gauge(
             &mut registry,
             "gslb_raft_applied_index",
@@ -627,6 +643,8 @@ impl ApiMetrics {
             durations,
             role,
             term,
+            elections,
+            imports_staged,
             applied_index,
             last_log_index,
             leader_contact_ms,
@@ -721,6 +739,11 @@ impl ApiMetrics {
         }
         let clamp = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         self.term.set(clamp(node.term));
+        self.elections
+            .inner()
+            .store(node.elections, std::sync::atomic::Ordering::Relaxed);
+        self.imports_staged
+            .set(clamp(state.staged_imports.len() as u64));
         self.applied_index.set(clamp(node.applied_index));
         self.last_log_index.set(clamp(node.last_log_index));
         self.leader_contact_ms

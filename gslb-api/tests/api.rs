@@ -199,7 +199,7 @@ async fn zone_import_reads_back_and_records_page() {
     let apex = gslb_model::model::DomainName::parse_absolute("example.test.").unwrap();
     let reparsed =
         gslb_model::zonefile::parse_zone(&exported, "export", Some(&apex), None).unwrap();
-    assert_eq!(&reparsed, node.handle.state().zones.get(&apex).unwrap());
+    assert_eq!(&reparsed, &**node.handle.state().zones.get(&apex).unwrap());
 
     tracing::info!("phase: the same import again changes nothing");
     let (status, _, again) = node
@@ -763,6 +763,14 @@ async fn oversized_deep_and_slow_requests_are_bounded() {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "payload_too_large");
+    assert_eq!(
+        body["fields"][0]["path"], "control.limits.max_request_bytes",
+        "the 413 names the limit: {body}"
+    );
+    let message = body["message"].as_str().unwrap();
+    let declared = format!("{} bytes", 1024 * 1024 + 10);
+    assert!(message.contains(&declared), "the size seen: {message}");
+    assert!(message.contains("262144 bytes"), "the limit: {message}");
 
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let response = http()

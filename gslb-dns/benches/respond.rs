@@ -62,7 +62,9 @@ fn responder() -> Responder {
         rrsets,
     };
     let mut state = State::default();
-    state.zones.insert(zone.apex.clone(), zone);
+    state
+        .zones
+        .insert(zone.apex.clone(), std::sync::Arc::new(zone));
     add_gslb(&mut state);
     Responder::new(compile_plan(&state), ResponderOptions::default())
 }

@@ -70,7 +70,7 @@ fn build_state(n_records: usize) -> State {
         version: 1,
         ..State::default()
     };
-    state.zones.insert(apex, zone);
+    state.zones.insert(apex, std::sync::Arc::new(zone));
     state
 }
 

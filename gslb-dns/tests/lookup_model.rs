@@ -137,7 +137,7 @@ proptest! {
         let zone = common::zone("z.test.", rrsets);
         prop_assume!(zone.rrsets.iter().filter(|s| s.rtype == RecordType::NS).count() == cuts.len() + 1);
         let mut state = State::default();
-        state.zones.insert(zone.apex.clone(), zone);
+        state.zones.insert(zone.apex.clone(), std::sync::Arc::new(zone));
         let responder = Responder::new(compile_plan(&state), ResponderOptions::default());
         for qname in &names {
             let packet = query(&qname.to_string(), rtype("A")).to_vec().unwrap();

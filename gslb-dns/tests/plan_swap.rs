@@ -25,7 +25,9 @@ fn state_with(version: u64, addresses: &[Ipv4Addr]) -> State {
         version,
         ..State::default()
     };
-    state.zones.insert(zone.apex.clone(), zone);
+    state
+        .zones
+        .insert(zone.apex.clone(), std::sync::Arc::new(zone));
     state
 }
 

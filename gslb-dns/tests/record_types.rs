@@ -17,7 +17,9 @@ fn serve(text: &str) -> Responder {
     let apex = DomainName::parse_absolute("example.org.").unwrap();
     let zone = parse_zone(text, "t.zone", Some(&apex), None).unwrap_or_else(|e| panic!("{e}"));
     let mut state = State::default();
-    state.zones.insert(zone.apex.clone(), zone);
+    state
+        .zones
+        .insert(zone.apex.clone(), std::sync::Arc::new(zone));
     Responder::new(compile_plan(&state), ResponderOptions::default())
 }
 

@@ -23,7 +23,7 @@ use hickory_proto::rr::{Name, RData as WireData, Record, RecordType as WireType}
 const APEX: &str = "example.com.";
 
 fn allowing(state: &mut State, apex: &str, allow: &[&str]) {
-    let zone = state.zones.get_mut(&name(apex)).unwrap();
+    let zone = Arc::make_mut(state.zones.get_mut(&name(apex)).unwrap());
     zone.transfer = ZoneTransfer {
         allow: allow.iter().map(|peer| peer.parse().unwrap()).collect(),
         ..Default::default()
@@ -164,10 +164,7 @@ fn axfr_sends_soa_every_record_gslb_answers_and_soa() {
     assert!(matches!(&app[0].data, WireData::A(a) if a.0.to_string() == "10.0.0.1"));
 
     // Left out when the zone says so.
-    state
-        .zones
-        .get_mut(&name(APEX))
-        .unwrap()
+    Arc::make_mut(state.zones.get_mut(&name(APEX)).unwrap())
         .transfer
         .omit_gslb
         .push(name("app.example.com."));
@@ -255,7 +252,7 @@ fn a_large_zone_streams_in_messages_that_fit() {
         })
         .collect();
     let big = zone("big.test.", rrsets);
-    state.zones.insert(big.apex.clone(), big);
+    state.zones.insert(big.apex.clone(), Arc::new(big));
     allowing(&mut state, "big.test.", &["127.0.0.0/8"]);
     let responder = responder_over(state, ResponderOptions::default());
     let messages = transfer(

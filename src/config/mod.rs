@@ -77,7 +77,9 @@
 //! # idle_timeout = "60s"            # a silent connection is closed (> 30 s request timeout)
 //! # max_connections = 512           # at once, connections from cluster members not counted
 //! # max_connections_per_source = 64 # at once from one address
-//! # max_body_bytes = 4194304        # larger bodies get 413 naming the limit
+//! # max_request_bytes = 67108864    # larger bodies get 413 naming the limit and the size
+//! #                                 # (older name: max_body_bytes)
+//! # max_zone_records = 2000000      # records in one zone; more gets 413 naming the limit
 //! # auth_failure_burst = 20         # failed logins in a row from one address, then 429
 //! # auth_failures_per_minute = 30   # ... and this many a minute after that
 //! role = "voter"             # voter | learner (default: learner with [dns] or [prober])

@@ -98,8 +98,10 @@ pub struct ControlConfig {
 pub struct ControlLimits {
     /// Caps and timeouts of the listener.
     pub listener: gslb_api::listener::ListenerLimits,
-    /// Largest request body, bytes.
-    pub max_body_bytes: usize,
+    /// Largest request body, bytes (`max_request_bytes`).
+    pub max_request_bytes: usize,
+    /// Most records in one zone.
+    pub max_zone_records: usize,
     /// Failed logins in a row before 429.
     pub auth_failure_burst: u32,
     /// Failed logins earned back per minute.

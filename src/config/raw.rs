@@ -368,8 +368,14 @@ pub struct RawLimits {
     pub max_connections: Option<Sp<usize>>,
     /// Connections at once from one address (default 64).
     pub max_connections_per_source: Option<Sp<usize>>,
-    /// Largest request body in bytes; larger ones get 413 naming the limit (default 4 MiB).
+    /// Largest request body in bytes; larger ones get 413 naming the limit and the size
+    /// (default 64 MiB).
+    pub max_request_bytes: Option<Sp<usize>>,
+    /// The older name of `max_request_bytes`, still read; setting both is an error.
     pub max_body_bytes: Option<Sp<usize>>,
+    /// Most records one zone may hold; a zone write or import over it gets 413 naming the
+    /// limit and the count (default 2000000).
+    pub max_zone_records: Option<Sp<usize>>,
     /// Failed logins one address may make in a row before it gets 429 (default 20).
     pub auth_failure_burst: Option<Sp<u32>>,
     /// Failed logins a throttled address earns back per minute (default 30).

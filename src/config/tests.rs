@@ -577,8 +577,28 @@ fn control_limits_take_defaults_and_name_bad_values() {
         Duration::from_secs(5)
     );
     assert_eq!(control.limits.listener.max_connections, 100);
-    assert_eq!(control.limits.max_body_bytes, 65536);
+    assert_eq!(control.limits.max_request_bytes, 65536);
     assert_eq!(control.limits.auth_failure_burst, 5);
+    let text =
+        format!("{base}[control.limits]\nmax_request_bytes = 1048576\nmax_zone_records = 50000\n");
+    let control = parse(&text, Path::new("node.toml"))
+        .unwrap()
+        .control
+        .unwrap();
+    assert_eq!(control.limits.max_request_bytes, 1_048_576);
+    assert_eq!(control.limits.max_zone_records, 50_000);
+    let problems = problems_of(&format!(
+        "{base}[control.limits]\nmax_request_bytes = 0\nmax_zone_records = 0\n\
+         max_body_bytes = 10\n"
+    ));
+    let text = problems.join("\n");
+    for expected in [
+        "control.limits.max_request_bytes: must be > 0",
+        "control.limits.max_zone_records: must be > 0",
+        "control.limits.max_body_bytes: is the older name of max_request_bytes",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
     let problems = problems_of(&format!(
         "{base}[control.limits]\nidle_timeout = \"10s\"\nmax_connections_per_source = 0\n\
              header_read_timeout = \"0s\"\n"

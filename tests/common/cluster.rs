@@ -73,6 +73,9 @@ pub struct ClusterNode {
     pub dns_extra: String,
     /// Tables appended at the end of the config (`[prober]`), kept for restarts.
     pub extra: String,
+    /// The `[control.raft]` table (default `RAFT_TIMING`); a test that must not see an
+    /// election on a loaded machine sets longer timeouts before `spawn`.
+    pub raft_timing: String,
 }
 
 impl ClusterNode {
@@ -165,6 +168,7 @@ impl ClusterNode {
             dir,
             dns_extra: dns_extra.to_string(),
             extra: String::new(),
+            raft_timing: RAFT_TIMING.to_string(),
         }
     }
 
@@ -187,7 +191,7 @@ impl ClusterNode {
             let seeds: Vec<String> = self.seeds.iter().map(|s| format!("\"{s}\"")).collect();
             text.push_str(&format!("seeds = [{}]\n", seeds.join(", ")));
         }
-        text.push_str(RAFT_TIMING);
+        text.push_str(&self.raft_timing);
         if let Some(dns) = self.dns {
             text.push_str(&format!("\n[dns]\nlisten = [\"{dns}\"]\nudp_workers = 1\n"));
             text.push_str(&self.dns_extra);

@@ -477,7 +477,7 @@ impl ResourceKind for Zones {
                 .zones
                 .values()
                 .filter(|zone| whole.contains(&zone.apex) || !named.contains(&zone.apex))
-                .map(ZoneDto::from_model),
+                .map(|zone| ZoneDto::from_model(zone)),
         )
     }
 

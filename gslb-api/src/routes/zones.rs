@@ -24,9 +24,10 @@ use crate::dto::zone::{parse_apex, ZoneTransferDto};
 use crate::dto::{PageQuery, WriteResult, ZoneDto, ZonePage, ZoneSummary};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{
-    check_preconditions, etag_of, is_json, page_limit, paginate, parse_json, read_body, JsonBody,
+    check_preconditions, etag_of, is_json, page_limit, paginate, parse_json, JsonBody,
 };
 use crate::routes::{precondition, with_etag_for, written};
+use crate::zone_import;
 use crate::ApiContext;
 
 /// The JSON form of a zone-file import.
@@ -57,6 +58,7 @@ pub fn zone_or_404<'a>(
     state
         .zones
         .get(apex)
+        .map(|zone| &**zone)
         .ok_or_else(|| ApiError::NotFound(format!("no zone {apex}")))
 }
 
@@ -112,25 +114,18 @@ pub async fn create_zone(
     put(context, actor, zone, true, guard).await
 }
 
-/// Writes a whole zone, guarded by `guard` (see `precondition`).
+/// Writes a whole zone, guarded by `guard` (see `precondition`): validated off the runtime,
+/// and staged through Raft in bounded pieces when it is big (`zone_import`).
 async fn put(
     context: ApiContext,
     actor: gslb_model::model::Actor,
-    mut zone: Zone,
+    zone: Zone,
     created: bool,
     guard: Option<(ResourceRef, Expected)>,
 ) -> Result<Response, ApiError> {
-    let outcome = context
-        .write_if(
-            guard,
-            Command::PutZone { zone: zone.clone() },
-            actor,
-            false,
-            "zone.",
-        )
-        .await?;
-    zone.normalize();
-    Ok(written(created, Some(zone_etag(&zone)), outcome))
+    let checked = zone_import::check_zone(&context, zone, "zone.").await?;
+    let outcome = zone_import::write_zone(&context, actor, checked.zone, guard, "zone.").await?;
+    Ok(written(created, Some(checked.etag), outcome))
 }
 
 /// Reads a zone with every record set.
@@ -179,7 +174,7 @@ pub async fn put_zone(
     if body.transfer.is_none() {
         keep_transfer(&state, &mut model);
     }
-    let current = state.zones.get(&apex).map(zone_etag);
+    let current = state.zones.get(&apex).map(|zone| zone_etag(zone));
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
     put(context, actor, model, current.is_none(), guard).await
@@ -331,28 +326,48 @@ pub async fn put_zonefile(
         .and_then(|value| value.to_str().ok())
         .unwrap_or("text/dns")
         .to_ascii_lowercase();
-    let bytes = read_body(request, &()).await?;
-    let text = if content_type.starts_with("text/") {
-        String::from_utf8(bytes.to_vec())
-            .map_err(|_| ApiError::bad_request("the zone file is not UTF-8"))?
-    } else if is_json(&headers) {
-        parse_json::<ZoneFileBody>(&bytes)?.text
-    } else {
+    let text_body = content_type.starts_with("text/");
+    if !text_body && !is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType(format!(
             "expected text/dns or application/json, got {content_type}"
         )));
-    };
-    let model = parse_zone(&text, &apex.to_string(), Some(&apex), None).map_err(|error| {
-        let mut fields = gslb_model::model::FieldErrors::default();
-        for problem in &error.problems {
-            fields.push(format!("line {}", problem.line), problem.message.clone());
-        }
-        ApiError::Invalid { fields }
-    })?;
+    }
+    let bytes = zone_import::read_body_within(
+        request.into_body(),
+        context.options.max_request_bytes,
+        context.options.request_timeout,
+    )
+    .await?;
+    let started = std::time::Instant::now();
+    let origin = apex.clone();
+    // Parsing a big file is seconds of CPU: off the runtime the Raft core shares.
+    let model = tokio::task::spawn_blocking(move || -> Result<Zone, ApiError> {
+        let text = if text_body {
+            String::from_utf8(bytes)
+                .map_err(|_| ApiError::bad_request("the zone file is not UTF-8"))?
+        } else {
+            parse_json::<ZoneFileBody>(&bytes)?.text
+        };
+        parse_zone(&text, &origin.to_string(), Some(&origin), None).map_err(|error| {
+            let mut fields = gslb_model::model::FieldErrors::default();
+            for problem in &error.problems {
+                fields.push(format!("line {}", problem.line), problem.message.clone());
+            }
+            ApiError::Invalid { fields }
+        })
+    })
+    .await
+    .map_err(|error| ApiError::Internal(format!("zone file parse failed: {error}")))??;
+    tracing::info!(
+        zone = %apex,
+        rrsets = model.rrsets.len(),
+        took_ms = started.elapsed().as_millis() as u64,
+        "import: zone file parsed"
+    );
     let state = context.node.state();
     let mut model = model;
     keep_transfer(&state, &mut model);
-    let current = state.zones.get(&apex).map(zone_etag);
+    let current = state.zones.get(&apex).map(|zone| zone_etag(zone));
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
     put(context, actor, model, current.is_none(), guard).await

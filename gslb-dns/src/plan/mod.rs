@@ -100,7 +100,7 @@ pub fn compile_plan_with(
     let mut index = NameIndex::with_capacity(state.zones.len() + 1);
     let (mut min_apex_labels, mut max_apex_labels) = (usize::MAX, 0);
     let extra = extra.filter(|zone| !state.zones.contains_key(&zone.apex));
-    for zone in state.zones.values().chain(extra) {
+    for zone in state.zones.values().map(|zone| &**zone).chain(extra) {
         if zone.apex.is_root() {
             continue;
         }

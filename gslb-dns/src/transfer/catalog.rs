@@ -100,7 +100,7 @@ mod tests {
         for apex in ["a.test.", "b.test."] {
             let mut zone = catalog_zone(&State::default(), &name(apex));
             zone.apex = name(apex);
-            state.zones.insert(name(apex), zone);
+            state.zones.insert(name(apex), std::sync::Arc::new(zone));
         }
         state.zones_changed = 42;
         let catalog = catalog_zone(&state, &catalog_apex);

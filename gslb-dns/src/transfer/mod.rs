@@ -251,7 +251,7 @@ impl Transfer {
     fn zone(&self) -> Option<&Zone> {
         self.derived
             .as_ref()
-            .or_else(|| self.state.zones.get(&self.apex))
+            .or_else(|| self.state.zones.get(&self.apex).map(|zone| &**zone))
     }
 
     /// The next record of the sequence, advancing through the parts.
@@ -353,7 +353,7 @@ impl Responder {
         };
         let zone = derived
             .as_ref()
-            .or_else(|| state.zones.get(&apex))
+            .or_else(|| state.zones.get(&apex).map(|zone| &**zone))
             .expect("authorize found the zone");
         let current = zone.soa.clone();
         let gslb = match derived {
@@ -427,7 +427,7 @@ impl Responder {
         let is_catalog =
             self.options().catalog_zone.as_ref() == Some(&apex) && !state.zones.contains_key(&apex);
         let (derived, allowed) = if is_catalog {
-            let allowed = state.zones.values().any(may);
+            let allowed = state.zones.values().any(|zone| may(zone));
             (Some(catalog::catalog_zone(state, &apex)), allowed)
         } else {
             let zone = state.zones.get(&apex).ok_or(ResponseCode::NotAuth)?;

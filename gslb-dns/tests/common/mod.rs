@@ -296,8 +296,12 @@ pub fn sample_state(version: u64) -> State {
         version,
         ..State::default()
     };
-    state.zones.insert(example.apex.clone(), example);
-    state.zones.insert(child.apex.clone(), child);
+    state
+        .zones
+        .insert(example.apex.clone(), std::sync::Arc::new(example));
+    state
+        .zones
+        .insert(child.apex.clone(), std::sync::Arc::new(child));
     state
 }
 

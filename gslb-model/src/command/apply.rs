@@ -5,9 +5,10 @@
 //! Invariant: the result depends only on the state, the stamped command and the log index.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::check::{check, replace_rrset};
-use super::{only_reports, ApplyError, CmdResult, Command, StampedCommand};
+use super::{only_reports, only_staging, staging, ApplyError, CmdResult, Command, StampedCommand};
 use crate::model::audit::{AuditEntry, AUDIT_RETAINED};
 use crate::model::dns_update::evaluate_update;
 use crate::model::drill::{DrillMode, DrillStatus};
@@ -19,7 +20,7 @@ use crate::model::serial;
 use crate::model::state::State;
 use crate::model::transfer::{self, SetsBefore, ZoneDiff};
 use crate::model::validation::FieldErrors;
-use crate::model::zone::Soa;
+use crate::model::zone::{Soa, Zone};
 
 /// Checks `command` against `state` without changing it, collecting every fault with its
 /// field path relative to the command's payload (`rrsets[2].rdata[0]`, or
@@ -58,20 +59,39 @@ pub fn apply(
         }
         single => {
             check(state, single, "", log_index, &mut errors);
+            // A staged commit is validated as the whole zone it installs, built once here.
+            let staged_zone = if errors.is_empty() {
+                staging::assemble(state, single, &mut errors)
+            } else {
+                None
+            };
             if !errors.is_empty() {
                 return Err(ApplyError::Rejected(errors));
             }
             let mut serials_before = SerialsBefore::new();
-            let changed =
-                mutate_zone_content(state, single, command.at, log_index, &mut serials_before);
+            let changed = match staged_zone {
+                Some((import_id, zone)) => {
+                    commit_staged_zone(state, &import_id, zone, log_index, &mut serials_before)
+                }
+                None => mutate_zone_content(
+                    state,
+                    single,
+                    command.at,
+                    log_index,
+                    &mut serials_before,
+                ),
+            };
             move_serials(state, serials_before, command.at);
             changed
         }
     };
+    staging::expire(state, command.at);
     state.version = log_index;
     state.last_at = state.last_at.max(command.at);
-    if !only_reports(&command.command) {
-        if !matches!(command.command, Command::RecordRefusal { .. }) {
+    let staging_only = only_staging(&command.command);
+    let stage_chunk = matches!(command.command, Command::StageZoneRecords { .. });
+    if !only_reports(&command.command) && !stage_chunk {
+        if !matches!(command.command, Command::RecordRefusal { .. }) && !staging_only {
             state.last_change = log_index;
         }
         state.audit.push_back(AuditEntry {
@@ -110,6 +130,15 @@ fn run_batch(
             errors.push(path, "a batch cannot contain a batch");
             continue;
         }
+        if matches!(
+            command,
+            Command::StageZoneRecords { .. }
+                | Command::CommitStagedZone { .. }
+                | Command::AbortStagedZone { .. }
+        ) {
+            errors.push(path, "a staged zone import cannot be part of a batch");
+            continue;
+        }
         let before = errors.0.len();
         check(state, command, &path, log_index, errors);
         if errors.0.len() == before {
@@ -131,6 +160,8 @@ struct ZoneBefore {
     soa: Option<Soa>,
     /// The record sets the command touched, as they were then.
     sets: SetsBefore,
+    /// Whether the command replaced the zone whole (a staged import): no difference is kept.
+    whole: bool,
 }
 
 /// `mutate`, noting in `serials_before` the zone whose content it changed, if any, with the
@@ -167,10 +198,40 @@ fn mutate_zone_content(
         let entry = serials_before.entry(apex).or_insert_with(|| ZoneBefore {
             soa,
             sets: SetsBefore::new(),
+            whole: false,
         });
         for (key, set) in sets {
             entry.sets.entry(key).or_insert(set);
         }
+    }
+    changed
+}
+
+/// Installs a staged import's assembled zone (`staging::commit`), noting it in
+/// `serials_before` as replaced whole and in `State::zones_changed` when it is new.
+fn commit_staged_zone(
+    state: &mut State,
+    import_id: &str,
+    zone: Zone,
+    log_index: u64,
+    serials_before: &mut SerialsBefore,
+) -> bool {
+    let apex = zone.apex.clone();
+    let soa = state.zones.get(&apex).map(|old| old.soa.clone());
+    let created = soa.is_none();
+    let (changed, _) = staging::commit(state, import_id, zone);
+    if changed {
+        if created {
+            state.zones_changed = log_index;
+        }
+        serials_before.insert(
+            apex,
+            ZoneBefore {
+                soa,
+                sets: SetsBefore::new(),
+                whole: true,
+            },
+        );
     }
     changed
 }
@@ -224,12 +285,19 @@ fn move_serials(state: &mut State, serials_before: SerialsBefore, at: u64) {
         let (Some(zone), Some(soa_before)) = (state.zones.get_mut(&apex), before.soa) else {
             continue;
         };
+        let zone = Arc::make_mut(zone);
         zone.soa.serial = serial::serial_after_explicit(
             soa_before.serial,
             zone.soa.serial,
             zone.serial_policy,
             at,
         );
+        if before.whole {
+            // A staged import replaced the zone whole: no difference is kept for it, so an
+            // IXFR from any older serial falls back to a full transfer.
+            state.zone_history.remove(&apex);
+            continue;
+        }
         let (removed, added) = transfer::diff_sets(zone, &before.sets);
         let diff = ZoneDiff {
             from: soa_before,
@@ -258,7 +326,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutZone { zone } => {
             let mut zone = zone.clone();
             zone.normalize();
-            put(&mut state.zones, zone.apex.clone(), zone)
+            put(&mut state.zones, zone.apex.clone(), Arc::new(zone))
         }
         Command::DeleteZone { apex } => {
             // The zone's GSLB records go with it ("everything in it").
@@ -273,7 +341,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         }
         Command::PutZoneTransfer { zone, transfer } => match state.zones.get_mut(zone) {
             Some(existing) if existing.transfer != *transfer => {
-                existing.transfer = transfer.clone();
+                Arc::make_mut(existing).transfer = transfer.clone();
                 true
             }
             _ => false,
@@ -285,13 +353,21 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             if existing.rrset(&rrset.name, rrset.rtype) == Some(rrset) {
                 return false;
             }
-            replace_rrset(existing, rrset.clone());
+            replace_rrset(Arc::make_mut(existing), rrset.clone());
             true
         }
         Command::DeleteRecordSet { zone, name, rtype } => {
             let Some(existing) = state.zones.get_mut(zone) else {
                 return false;
             };
+            if !existing
+                .rrsets
+                .iter()
+                .any(|set| &set.name == name && set.rtype == *rtype)
+            {
+                return false;
+            }
+            let existing = Arc::make_mut(existing);
             let before = existing.rrsets.len();
             existing
                 .rrsets
@@ -424,9 +500,21 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             }
         }
         Command::DnsUpdate { update } => match evaluate_update(state, update) {
-            Ok(zone) => put(&mut state.zones, zone.apex.clone(), zone),
+            Ok(zone) => put(&mut state.zones, zone.apex.clone(), Arc::new(zone)),
             Err(_) => false,
         },
+        Command::StageZoneRecords {
+            import_id,
+            apex,
+            rrsets,
+        } => {
+            staging::stage(state, import_id, apex, rrsets, at);
+            true
+        }
+        // `apply` installs a commit through `staging::assemble` and `staging::commit`; a
+        // batch refuses one, so none reaches here.
+        Command::CommitStagedZone { .. } => false,
+        Command::AbortStagedZone { import_id } => state.staged_imports.remove(import_id).is_some(),
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }

@@ -3,7 +3,7 @@
 //!
 //! Invariant: reads the state, never changes it; `apply.rs` runs these before every mutation.
 
-use super::{Command, MAX_REFUSAL_LEN};
+use super::{staging, Command, MAX_REFUSAL_LEN};
 use crate::model::dns_update::{evaluate_update, validate_unsigned_sources};
 use crate::model::drill::{Drill, DrillMode, DrillStatus};
 use crate::model::gslb_record::{check_against_zone, GslbRecord, Target, WhenAllDown};
@@ -17,7 +17,7 @@ use crate::model::validation::FieldErrors;
 use crate::model::zone::Zone;
 
 /// Joins a command's path and a field: `commands[1]` + `id` → `commands[1].id`.
-fn field_path(path: &str, field: &str) -> String {
+pub(super) fn field_path(path: &str, field: &str) -> String {
     match (path.is_empty(), field.is_empty()) {
         (true, _) => field.to_string(),
         (false, true) => path.to_string(),
@@ -66,7 +66,7 @@ pub(super) fn check(
                 );
                 return;
             }
-            let mut next = existing.clone();
+            let mut next = Zone::clone(existing);
             replace_rrset(&mut next, rrset.clone());
             let rrset_index = next
                 .rrsets
@@ -218,6 +218,17 @@ pub(super) fn check(
             }
         }
         Command::DeleteGslbRecord { .. } => {}
+        Command::StageZoneRecords {
+            import_id,
+            apex,
+            rrsets,
+        } => staging::check_stage(state, import_id, apex, rrsets, path, errors),
+        Command::CommitStagedZone { import_id, zone } => {
+            staging::check_commit(state, import_id, zone, path, errors)
+        }
+        Command::AbortStagedZone { import_id } => {
+            staging::check_import_id(import_id, &field_path(path, "import_id"), errors)
+        }
         Command::PutNetwork { network } => {
             let path = field_path(path, "network");
             network.validate(&path, errors);
@@ -422,7 +433,12 @@ fn check_own_fallback_cycle(
 
 /// Refuses a zone whose static data would collide with a GSLB record that lives (or would
 /// live, once the zone exists) in it.
-fn check_zone_against_gslb(state: &State, zone: &Zone, path: &str, errors: &mut FieldErrors) {
+pub(super) fn check_zone_against_gslb(
+    state: &State,
+    zone: &Zone,
+    path: &str,
+    errors: &mut FieldErrors,
+) {
     let records: Vec<(String, &GslbRecord)> = state
         .all_gslb_records()
         .filter(|record| record.name.is_subdomain_of(&zone.apex))

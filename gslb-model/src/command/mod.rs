@@ -12,6 +12,7 @@
 //! - `mod.rs` (this file): the `Command` enum, `StampedCommand`, `CmdResult`, `ApplyError` and
 //!   the one-line `Display` written to the audit log.
 //! - `check.rs`: every check of one command against a state, with field paths; reads only.
+//! - `staging.rs`: staged zone imports (chunks, the commit that switches them in, expiry).
 //! - `apply.rs`: `validate` and `apply` (a batch runs on a scratch copy, so validating a batch
 //!   is applying it there), `mutate` and the serial moves.
 //!
@@ -22,6 +23,7 @@
 
 mod apply;
 mod check;
+mod staging;
 #[cfg(test)]
 mod test_support;
 
@@ -270,6 +272,34 @@ pub enum Command {
         /// The decoded update.
         update: Box<DnsUpdate>,
     },
+    /// Adds one chunk of record sets to the staging area `import_id` of a zone import (the
+    /// first chunk opens it). Nothing staged is served; a big zone travels as several of
+    /// these, each a Raft entry of bounded size, then one `CommitStagedZone`. Neither moves
+    /// `State::last_change` nor is audited: the commit is the change.
+    StageZoneRecords {
+        /// Names the import; chosen by the API, unique per import.
+        import_id: String,
+        /// The zone the import is for; every chunk of one import names the same.
+        apex: DomainName,
+        /// The record sets of this chunk, checked as a whole zone only at the commit.
+        rrsets: Vec<RecordSet>,
+    },
+    /// Replaces (or creates) the zone `zone.apex` with `zone` plus every record set staged
+    /// under `import_id`, validated as one zone, and drops the staging area: readers see the
+    /// old zone or the whole new one. A zone that fails validation changes nothing.
+    CommitStagedZone {
+        /// The staging area to switch in.
+        import_id: String,
+        /// The zone's SOA, TTLs and serial policy; its `rrsets` join the staged ones (usually
+        /// none).
+        zone: Zone,
+    },
+    /// Drops the staging area `import_id` of an import that failed or was cut off
+    /// (idempotent). Audited; does not move `State::last_change`.
+    AbortStagedZone {
+        /// The staging area to drop.
+        import_id: String,
+    },
     /// Several commands applied in order, all or nothing; later ones see earlier ones'
     /// effects.
     Batch {
@@ -309,6 +339,16 @@ pub enum ApplyError {
     /// The command does not fit the state it met; every fault is named by its field path.
     #[error("command rejected: {0}")]
     Rejected(FieldErrors),
+}
+
+/// True when the command touches only a staging area (`State::staged_imports`), which
+/// nothing serves: it does not move `State::last_change`, so DNS nodes recompile nothing.
+fn only_staging(command: &Command) -> bool {
+    match command {
+        Command::StageZoneRecords { .. } | Command::AbortStagedZone { .. } => true,
+        Command::Guarded { command, .. } => only_staging(command),
+        _ => false,
+    }
 }
 
 /// True when the command only carries applied-index reports.
@@ -390,6 +430,21 @@ impl fmt::Display for Command {
                     update.prerequisites.len(),
                     update.changes.len()
                 )
+            }
+            Command::StageZoneRecords {
+                import_id,
+                apex,
+                rrsets,
+            } => write!(
+                f,
+                "stage_zone_records {apex} ({} record sets, import {import_id})",
+                rrsets.len()
+            ),
+            Command::CommitStagedZone { import_id, zone } => {
+                write!(f, "commit_staged_zone {} (import {import_id})", zone.apex)
+            }
+            Command::AbortStagedZone { import_id } => {
+                write!(f, "abort_staged_zone (import {import_id})")
             }
             // A create reads as what it did; a conditional change says it was conditional.
             Command::Guarded {

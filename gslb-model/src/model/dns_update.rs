@@ -618,6 +618,7 @@ mod tests {
     use super::*;
     use crate::model::tsig_key::{TsigAlgorithm, TsigKey, UpdateGrant};
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     fn name(text: &str) -> DomainName {
         DomainName::parse_absolute(text).unwrap()
@@ -667,7 +668,7 @@ mod tests {
             transfer: vec![],
         };
         State {
-            zones: BTreeMap::from([(apex, zone)]),
+            zones: BTreeMap::from([(apex, Arc::new(zone))]),
             tsig_keys: BTreeMap::from([(key.name.clone(), key)]),
             ..State::default()
         }
@@ -709,7 +710,7 @@ mod tests {
             vec![txt("token")]
         );
         let mut next = state.clone();
-        next.zones.insert(added.apex.clone(), added);
+        next.zones.insert(added.apex.clone(), Arc::new(added));
         let deleted = evaluate_update(
             &next,
             &update(

@@ -8,6 +8,7 @@
 //! - `state`: `State`, the versioned whole.
 //! - `transfer`: who may AXFR/IXFR a zone and whom to NOTIFY (`ZoneTransfer`), and the
 //!   bounded history of differences IXFR answers from (`ZoneDiff`).
+//! - `staged`: `StagedImport`, a big zone import's record sets on their way through the log.
 //! - `validation`: `FieldErrors`, every fault named by its field path.
 //! - `ident`: the slug rule for ids.
 //! - `region`, `endpoint`: where traffic goes (`Region`, `Location`, `Endpoint`).
@@ -39,6 +40,7 @@ pub mod precondition;
 pub mod record;
 pub mod region;
 pub mod serial;
+pub mod staged;
 pub mod state;
 pub mod token;
 pub mod transfer;
@@ -63,6 +65,7 @@ pub use overrides::{Override, OverrideAction, OverrideTarget};
 pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};
 pub use serial::SerialPolicy;
+pub use staged::{StagedImport, MAX_STAGED_IMPORTS, STAGED_IMPORT_TTL_MS};
 pub use token::{Scope, Token};
 pub use transfer::{TransferPeer, ZoneDiff, ZoneTransfer};
 pub use tsig_key::{TsigAlgorithm, TsigKey, UpdateGrant};

@@ -2,6 +2,7 @@
 //! through which every consumer (the DNS plan compiler above all) follows new versions.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,7 @@ use crate::model::network::Network;
 use crate::model::overrides::Override;
 use crate::model::record::RecordType;
 use crate::model::region::Region;
+use crate::model::staged::StagedImport;
 use crate::model::token::Token;
 use crate::model::transfer::ZoneDiff;
 use crate::model::tsig_key::TsigKey;
@@ -30,8 +32,10 @@ use crate::model::zone::Zone;
 pub struct State {
     /// The Raft applied index this state reflects (0 before anything was applied).
     pub version: u64,
-    /// Zones by apex.
-    pub zones: BTreeMap<DomainName, Zone>,
+    /// Zones by apex. Each zone is shared (`Arc`) so that copying the state for the next
+    /// version (`apply` on a state the DNS nodes still read) copies pointers, not records;
+    /// a write to one zone copies that zone only.
+    pub zones: BTreeMap<DomainName, Arc<Zone>>,
     // Fields below were added with the control plane and later; `serde(default)` keeps older
     // snapshots readable.
     /// The version of the last command that changed anything but members' applied reports;
@@ -96,6 +100,10 @@ pub struct State {
     /// Per zone, the networks it accepts unsigned RFC 2136 updates from (absent: none).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub unsigned_update_sources: BTreeMap<DomainName, Vec<Cidr>>,
+    /// Zone imports in progress by import id (`StageZoneRecords` … `CommitStagedZone`);
+    /// nothing here is served.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub staged_imports: BTreeMap<String, StagedImport>,
 }
 
 fn is_zero(value: &u64) -> bool {

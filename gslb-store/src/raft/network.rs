@@ -41,6 +41,59 @@ pub const FORWARD_MEMBERSHIP_PATH: &str = "/raft/forward/membership";
 /// listener's default idle timeout (60 s, `control.limits.idle_timeout`).
 pub const CLIENT_POOL_IDLE: Duration = Duration::from_secs(30);
 
+/// The most bytes of entries one append-entries call carries (at least one entry goes
+/// whatever its size). openraft bounds a call by entry count only (`max_entries_per_append`)
+/// and gives it one heartbeat interval to complete, the follower's fsync included, before it
+/// retries the same call from scratch; with zone-import chunks of 128 KiB, a lagging peer
+/// would otherwise get tens of megabytes in one call that can never finish in time.
+pub const MAX_APPEND_BYTES: usize = 512 * 1024;
+
+/// Cuts `request` to the longest prefix of its entries whose JSON fits in `budget` bytes
+/// (never fewer than one entry). Returns the request and, when it was cut, the last log id
+/// kept: the caller answers openraft's `Success` as `PartialSuccess` of it, which openraft
+/// allows for exactly this.
+fn within_append_budget(
+    mut request: AppendEntriesRequest<TypeConfig>,
+    budget: usize,
+) -> (
+    AppendEntriesRequest<TypeConfig>,
+    Option<openraft::LogId<NodeId>>,
+) {
+    let mut used = 0usize;
+    let mut keep = request.entries.len();
+    for (index, entry) in request.entries.iter().enumerate() {
+        let mut counter = ByteCounter(0);
+        if serde_json::to_writer(&mut counter, entry).is_err() {
+            break;
+        }
+        used = used.saturating_add(counter.0);
+        if used > budget && index > 0 {
+            keep = index;
+            break;
+        }
+    }
+    if keep == request.entries.len() {
+        return (request, None);
+    }
+    request.entries.truncate(keep);
+    let last = request.entries.last().map(|entry| entry.log_id);
+    (request, last)
+}
+
+/// A writer that only counts the bytes it is given.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Why an RPC failed below Raft.
 #[derive(Debug, thiserror::Error)]
 pub enum RpcFailure {
@@ -300,7 +353,15 @@ impl RaftNetwork<TypeConfig> for HttpConnection {
         request: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        self.call(APPEND_PATH, &request, &option).await
+        let (request, cut_after) = within_append_budget(request, MAX_APPEND_BYTES);
+        let response = self.call(APPEND_PATH, &request, &option).await?;
+        Ok(match (response, cut_after) {
+            // The peer took every entry sent, which is a prefix of what openraft asked for.
+            (AppendEntriesResponse::Success, Some(last_sent)) => {
+                AppendEntriesResponse::PartialSuccess(Some(last_sent))
+            }
+            (response, _) => response,
+        })
     }
 
     async fn install_snapshot(
@@ -328,5 +389,54 @@ impl RaftNetwork<TypeConfig> for HttpConnection {
         Backoff::new(
             (0u32..).map(|attempt| Duration::from_millis((250u64 << attempt.min(5)).min(5000))),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gslb_model::command::StampedCommand;
+    use gslb_model::model::Actor;
+    use gslb_model::Command;
+    use openraft::{CommittedLeaderId, Entry, EntryPayload, LogId, Vote};
+
+    /// An entry of roughly `bytes` bytes of JSON at `index`.
+    fn entry(index: u64, bytes: usize) -> Entry<TypeConfig> {
+        Entry {
+            log_id: LogId::new(CommittedLeaderId::new(1, 1), index),
+            payload: EntryPayload::Normal(StampedCommand {
+                at: 1,
+                actor: Actor::new("test"),
+                command: Command::RecordRefusal {
+                    reason: "x".repeat(bytes),
+                },
+            }),
+        }
+    }
+
+    fn request(sizes: &[usize]) -> AppendEntriesRequest<TypeConfig> {
+        AppendEntriesRequest {
+            vote: Vote::new_committed(1, 1),
+            prev_log_id: None,
+            leader_commit: None,
+            entries: sizes
+                .iter()
+                .enumerate()
+                .map(|(index, size)| entry(index as u64 + 1, *size))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_call_is_cut_to_its_byte_budget_and_names_the_last_entry_kept() {
+        let (cut, last) = within_append_budget(request(&[400, 400, 400, 400]), 1200);
+        assert_eq!(cut.entries.len(), 2);
+        assert_eq!(last.map(|log_id| log_id.index), Some(2));
+        let (whole, last) = within_append_budget(request(&[100, 100]), 1000);
+        assert_eq!(whole.entries.len(), 2);
+        assert_eq!(last, None, "nothing cut, plain success");
+        let (one, last) = within_append_budget(request(&[5000, 10]), 1000);
+        assert_eq!(one.entries.len(), 1, "one entry goes whatever its size");
+        assert_eq!(last.map(|log_id| log_id.index), Some(1));
     }
 }

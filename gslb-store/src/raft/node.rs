@@ -316,6 +316,11 @@ pub struct NodeMetrics {
     /// Milliseconds since it last heard from a leader (on the leader: since a quorum last
     /// acknowledged it). `None` when never. Staleness for `/readyz` is judged on this.
     pub millis_since_leader_contact: Option<u64>,
+    /// Election rounds this node saw since it started: how far its term rose (each
+    /// candidacy anywhere in the cluster raises it by one). A leader that stalls past the
+    /// election timeout shows here (`gslb_raft_elections_total`).
+    #[serde(default)]
+    pub elections: u64,
 }
 
 /// The handle to a running node. Cheap to clone; all clones drive the same node.
@@ -384,6 +389,9 @@ pub(crate) struct NodeInner {
     pub(crate) recorder: Arc<AppliedRecorder>,
     /// Set by `shutdown`: a stopped core is then no fault.
     pub(crate) stopping: AtomicBool,
+    /// The Raft term this node started in; every term since is one election round it saw
+    /// (`NodeMetrics::elections`).
+    pub(crate) term_at_start: u64,
 }
 
 /// A write forwarded to the leader.
@@ -561,8 +569,10 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
         version = state.borrow().version,
         "raft node started"
     );
+    let term_at_start = raft.metrics().borrow().current_term;
     let handle = NodeHandle {
         inner: Arc::new(NodeInner {
+            term_at_start,
             id: options.id,
             advertise_addr: options.advertise_addr.clone(),
             raft,
@@ -931,6 +941,9 @@ impl NodeHandle {
             voters: membership.voter_ids().collect(),
             learners: membership.learner_ids().collect(),
             millis_since_leader_contact,
+            elections: metrics
+                .current_term
+                .saturating_sub(self.inner.term_at_start),
         }
     }
 

@@ -352,7 +352,12 @@ impl Drop for SnapshotBuilder {
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
-        let data = serde_json::to_vec(&*self.state)
+        // Serialising a big state takes a while: off the runtime, so the Raft core keeps
+        // sending heartbeats meanwhile.
+        let state = self.state.clone();
+        let data = tokio::task::spawn_blocking(move || serde_json::to_vec(&*state))
+            .await
+            .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?
             .map_err(|error| StorageIOError::read_state_machine(&error))?;
         let snapshot_id = match self.last_applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.seq),
@@ -377,9 +382,17 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         );
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(data.to_vec())),
+            snapshot: Box::new(Cursor::new(copy_off_runtime(data).await?)),
         })
     }
+}
+
+/// A copy of snapshot bytes for openraft (which owns what it sends), made on a blocking
+/// thread: for a big state it is hundreds of megabytes.
+async fn copy_off_runtime(data: Arc<Vec<u8>>) -> StorageResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || data.to_vec())
+        .await
+        .map_err(|error| StorageIOError::read_snapshot(None, &std::io::Error::other(error)).into())
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -396,45 +409,31 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let entries = entries.into_iter();
-        let mut results = Vec::with_capacity(entries.size_hint().0);
-        let state = Arc::make_mut(&mut self.state);
-        for entry in entries {
-            let index = entry.log_id.index;
-            let result = match entry.payload {
-                EntryPayload::Blank => Ok(CmdResult {
-                    version: index,
-                    changed: false,
-                }),
-                EntryPayload::Normal(ref stamped) => {
-                    let result = command::apply(state, stamped, index);
-                    match &result {
-                        Ok(_) => tracing::debug!(index, command = %stamped.command, "applied"),
-                        Err(error) => tracing::info!(
-                            index,
-                            command = %stamped.command,
-                            who = %stamped.actor.who,
-                            "rejected at apply: {error}"
-                        ),
-                    }
-                    result
-                }
-                EntryPayload::Membership(ref membership) => {
-                    self.membership = StoredMembership::new(Some(entry.log_id), membership.clone());
-                    Ok(CmdResult {
-                        version: index,
-                        changed: true,
-                    })
-                }
-            };
-            // Every entry, applied or rejected, consumes its index: version = applied index.
-            state.version = index;
-            self.last_applied = Some(entry.log_id);
-            results.push(result);
+        let entries: Vec<Entry<TypeConfig>> = entries.into_iter().collect();
+        // Applying runs on a blocking thread: a zone commit validates and installs up to a
+        // million record sets, which must not hold a runtime worker that the Raft core (it
+        // sends the heartbeats) and the API share. The state is moved out so that
+        // `Arc::make_mut` copies it only when a reader still holds the previous version,
+        // and then only the top-level maps (zones are shared `Arc`s).
+        let state = std::mem::take(&mut self.state);
+        let membership = self.membership.clone();
+        let applied =
+            tokio::task::spawn_blocking(move || apply_entries(state, membership, entries))
+                .await
+                .map_err(|error| {
+                    StorageIOError::apply(
+                        self.last_applied.unwrap_or_default(),
+                        &std::io::Error::other(error),
+                    )
+                })?;
+        self.state = applied.state;
+        self.membership = applied.membership;
+        if applied.last_applied.is_some() {
+            self.last_applied = applied.last_applied;
         }
         self.publisher.send_replace(self.state.clone());
         self.recorder.note(self.last_applied);
-        Ok(results)
+        Ok(applied.results)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
@@ -460,7 +459,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> StorageResult<()> {
         let data = snapshot.into_inner();
-        let mut state: State = serde_json::from_slice(&data)
+        // Parsing a big snapshot is seconds of CPU: off the runtime.
+        let (data, parsed) = tokio::task::spawn_blocking(move || {
+            let parsed = serde_json::from_slice::<State>(&data);
+            (data, parsed)
+        })
+        .await
+        .map_err(|error| {
+            StorageIOError::read_snapshot(Some(meta.signature()), &std::io::Error::other(error))
+        })?;
+        let mut state = parsed
             .map_err(|error| StorageIOError::read_snapshot(Some(meta.signature()), &error))?;
         state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
         self.snapshots
@@ -479,11 +487,76 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
-        let current = self.snapshots.current.lock().await;
-        Ok(current.as_ref().map(|stored| Snapshot {
-            meta: stored.meta.clone(),
-            snapshot: Box::new(Cursor::new(stored.data.to_vec())),
+        let current = self.snapshots.current.lock().await.clone();
+        let Some(stored) = current else {
+            return Ok(None);
+        };
+        Ok(Some(Snapshot {
+            meta: stored.meta,
+            snapshot: Box::new(Cursor::new(copy_off_runtime(stored.data).await?)),
         }))
+    }
+}
+
+/// What `apply_entries` produced for one batch of entries.
+struct Applied {
+    /// The state after the last entry.
+    state: Arc<State>,
+    /// The newest membership.
+    membership: StoredMembership<NodeId, BasicNode>,
+    /// The last entry applied (`None` for an empty batch).
+    last_applied: Option<LogId<NodeId>>,
+    /// One result per entry.
+    results: Vec<Result<CmdResult, ApplyError>>,
+}
+
+/// Applies `entries` in order to `state` (copied on write): `command::apply` for normal
+/// entries; every entry, applied or rejected, consumes its index (version = applied index).
+fn apply_entries(
+    mut state: Arc<State>,
+    mut membership: StoredMembership<NodeId, BasicNode>,
+    entries: Vec<Entry<TypeConfig>>,
+) -> Applied {
+    let mut results = Vec::with_capacity(entries.len());
+    let mut last_applied = None;
+    let writable = Arc::make_mut(&mut state);
+    for entry in entries {
+        let index = entry.log_id.index;
+        let result = match entry.payload {
+            EntryPayload::Blank => Ok(CmdResult {
+                version: index,
+                changed: false,
+            }),
+            EntryPayload::Normal(ref stamped) => {
+                let result = command::apply(writable, stamped, index);
+                match &result {
+                    Ok(_) => tracing::debug!(index, command = %stamped.command, "applied"),
+                    Err(error) => tracing::info!(
+                        index,
+                        command = %stamped.command,
+                        who = %stamped.actor.who,
+                        "rejected at apply: {error}"
+                    ),
+                }
+                result
+            }
+            EntryPayload::Membership(ref changed) => {
+                membership = StoredMembership::new(Some(entry.log_id), changed.clone());
+                Ok(CmdResult {
+                    version: index,
+                    changed: true,
+                })
+            }
+        };
+        writable.version = index;
+        last_applied = Some(entry.log_id);
+        results.push(result);
+    }
+    Applied {
+        state,
+        membership,
+        last_applied,
+        results,
     }
 }
 

@@ -71,15 +71,35 @@ pub(super) fn control_limits(raw: &RawLimits, problems: &mut Problems<'_>) -> Co
     );
     let mut limits = ControlLimits {
         listener,
-        max_body_bytes: defaults.max_body_bytes,
+        max_request_bytes: defaults.max_request_bytes,
+        max_zone_records: defaults.max_zone_records,
         auth_failure_burst: defaults.auth_failure_burst,
         auth_failures_per_minute: defaults.auth_failures_per_minute,
     };
+    if let (Some(_), Some(older)) = (&raw.max_request_bytes, &raw.max_body_bytes) {
+        problems.push(
+            older.span(),
+            "control.limits.max_body_bytes",
+            "is the older name of max_request_bytes; set only max_request_bytes",
+        );
+    }
     count(
         &raw.max_body_bytes,
         "control.limits.max_body_bytes",
         problems,
-        &mut limits.max_body_bytes,
+        &mut limits.max_request_bytes,
+    );
+    count(
+        &raw.max_request_bytes,
+        "control.limits.max_request_bytes",
+        problems,
+        &mut limits.max_request_bytes,
+    );
+    count(
+        &raw.max_zone_records,
+        "control.limits.max_zone_records",
+        problems,
+        &mut limits.max_zone_records,
     );
     count(
         &raw.auth_failure_burst,

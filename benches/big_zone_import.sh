@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# benches/big_zone_import.sh — a big zone through the control plane, beside Knot.
+#
+# Generates big.test. with N A records (`hN A ...`, default 1,000,000), then in one run:
+#   1. Knot: load time of the file (start → first answer for the last name);
+#   2. the demo (3 voters, 2 DNS learners, release build): `gslbctl zone import` of the
+#      same file, timed until INSYNC on both DNS nodes (gslbctl waits for it);
+#      elections during the import (gslb_raft_elections_total on every voter, before and
+#      after); p99 of write → INSYNC of small writes another client makes meanwhile (one
+#      every 100 ms into the demo's sample zone); the last name checked on both DNS nodes.
+# Prints one table. Targets (issue 17): import → INSYNC ≤ 10 s, 0 elections, p99 ≤ 100 ms.
+#
+# Usage: cargo build --release --bins && benches/big_zone_import.sh [N]
+# Needs knotd and kdig (benches/dns/install-peers.sh), python3, curl.
+set -euo pipefail
+
+N=${1:-1000000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+GSLB=$ROOT/target/release/gslb
+GSLBCTL=$ROOT/target/release/gslbctl
+WORK=$(mktemp -d /tmp/gslb-big-zone.XXXXXX)
+TOKEN=bench-token-0123456789abcdef
+API_PORT=$((20000 + RANDOM % 10000))
+DNS_PORT=$((API_PORT + 1))
+KNOT_PORT=$((API_PORT + 2))
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+[ -x "$GSLB" ] && [ -x "$GSLBCTL" ] || { echo "build first: cargo build --release --bins" >&2; exit 2; }
+
+now_ms() { date +%s%3N; }
+
+# Polls `cmd` every 50 ms until it succeeds; fails after $1 seconds.
+wait_for() {
+    local limit=$1; shift
+    local deadline=$(( $(now_ms) + limit * 1000 ))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(now_ms)" -lt "$deadline" ] || { echo "timed out: $*" >&2; return 1; }
+        sleep 0.05
+    done
+}
+
+echo "# generating big.test. with $N A records" >&2
+python3 - "$N" "$WORK/big.test.zone" <<'EOF'
+import sys
+n, path = int(sys.argv[1]), sys.argv[2]
+with open(path, "w") as f:
+    f.write("$ORIGIN big.test.\n$TTL 300\n@ 3600 IN SOA ns1 hostmaster 1 3600 600 86400 60\n"
+            "@ 3600 IN NS ns1\nns1 IN A 192.0.2.53\n")
+    f.writelines(f"h{k} IN A 10.{k >> 16 & 255}.{k >> 8 & 255}.{k & 255}\n" for k in range(n))
+EOF
+LAST=h$((N - 1)).big.test.
+answers() { kdig @127.0.0.1 -p "$1" +short +timeout=1 +retry=0 "$LAST" A | grep -q '^10\.'; }
+
+echo "# knot: load time" >&2
+mkdir -p "$WORK/knot/db"
+cat > "$WORK/knot/knot.conf" <<EOF
+server:
+    rundir: "$WORK/knot"
+    listen: 127.0.0.1@$KNOT_PORT
+log:
+  - target: stderr
+    any: error
+database:
+    storage: "$WORK/knot/db"
+template:
+  - id: default
+    storage: "$WORK"
+    semantic-checks: off
+    zonefile-sync: -1
+    journal-content: none
+zone:
+  - domain: big.test.
+    file: "$WORK/big.test.zone"
+EOF
+started=$(now_ms)
+knotd -c "$WORK/knot/knot.conf" & KNOT=$!; PIDS+=("$KNOT")
+wait_for 300 answers "$KNOT_PORT"
+KNOT_MS=$(( $(now_ms) - started ))
+KNOT_RSS=$(awk '/VmRSS/ {print $2}' "/proc/$KNOT/status")
+kill "$KNOT"; wait "$KNOT" 2>/dev/null || true
+
+echo "# gslb demo" >&2
+"$GSLB" demo --data-dir "$WORK/demo" --token "$TOKEN" --api "127.0.0.1:$API_PORT" \
+    --dns "127.0.0.1:$DNS_PORT" > "$WORK/demo.log" 2>&1 & PIDS+=("$!")
+export GSLB_API="http://127.0.0.1:$API_PORT" GSLB_TOKEN="$TOKEN"
+wait_for 180 "$GSLBCTL" cluster status
+VOTERS=$(grep -h '^listen = ' "$WORK"/demo/voter-*.toml | sed 's/listen = "\(.*\)"/\1/')
+DNS_NODES=$(grep -h -A3 '^\[dns\]' "$WORK"/demo/dns-*.toml | sed -n 's/^listen = \["\(.*\)"\]/\1/p')
+SAMPLE_ZONE=$(ls "$WORK"/demo/*.zone | head -1 | xargs basename | sed 's/\.zone$//')
+wait_for 180 bash -c "for d in $DNS_NODES; do kdig @\${d%:*} -p \${d##*:} +short $SAMPLE_ZONE SOA | grep -q . || exit 1; done"
+
+elections() {
+    local total=0
+    for voter in $VOTERS; do
+        local value
+        value=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://$voter/metrics" \
+            | awk '/^gslb_raft_elections_total / {print int($2)}')
+        total=$((total + ${value:-0}))
+    done
+    echo "$total"
+}
+
+# Small writes from another client: one every 100 ms, each timed from the PUT to INSYNC.
+python3 - "127.0.0.1:$API_PORT" "$TOKEN" "$SAMPLE_ZONE" "$WORK/small-writes.txt" "$WORK/stop" <<'EOF' &
+import json, os, sys, time, urllib.request
+api, token, zone, out, stop = sys.argv[1:6]
+def call(method, path, body=None):
+    request = urllib.request.Request(f"http://{api}{path}", method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return json.load(reply)
+latencies, k = [], 0
+while not os.path.exists(stop):
+    k += 1
+    started = time.monotonic()
+    try:
+        name = f"small-{k % 50}.{zone}."
+        written = call("PUT", f"/v1/zones/{zone}./records/{name}/A",
+                       {"name": name, "type": "A", "ttl": 60, "data": [f"192.0.2.{k % 250 + 1}"]})
+        while call("GET", f"/v1/changes/{written['version']}")["status"] != "INSYNC":
+            time.sleep(0.002)
+        latencies.append((time.monotonic() - started) * 1000)
+    except Exception as error:
+        latencies.append(float("inf"))
+        print(f"small write failed: {error}", file=sys.stderr)
+    time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+with open(out, "w") as f:
+    f.write("\n".join(str(x) for x in latencies))
+EOF
+WRITER=$!; PIDS+=("$WRITER")
+sleep 1
+
+before=$(elections)
+started=$(now_ms)
+"$GSLBCTL" --timeout 600s zone import "$WORK/big.test.zone" --zone big.test. > "$WORK/import.txt" 2>&1 \
+    || { cat "$WORK/import.txt" >&2; exit 1; }
+IMPORT_MS=$(( $(now_ms) - started ))
+after=$(elections)
+touch "$WORK/stop"; wait "$WRITER" || true
+for d in $DNS_NODES; do answers "${d##*:}" || { echo "dns $d does not answer $LAST" >&2; exit 1; }; done
+VOTER_RSS=$(for pid in $(pgrep -f "serve --config $WORK/demo/voter" || true); do
+    awk '/VmRSS/ {print $2}' "/proc/$pid/status"; done | sort -n | tail -1)
+P99=$(python3 -c "
+import sys
+values = sorted(float(x) for x in open('$WORK/small-writes.txt').read().split())
+print('n/a' if not values else f'{values[min(len(values) - 1, int(len(values) * 0.99))]:.0f} ms (n={len(values)})')")
+
+echo
+echo "big.test. with $N A records, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
+printf '%-46s %s\n' "Knot: load → first answer" "${KNOT_MS} ms, RSS $((KNOT_RSS / 1024)) MiB"
+printf '%-46s %s\n' "gslb demo: zone import → INSYNC on both DNS" "${IMPORT_MS} ms (target ≤ 10000; $(awk "BEGIN {printf \"%.1f\", $IMPORT_MS / $KNOT_MS}")× Knot's load)"
+printf '%-46s %s\n' "elections during the import (all voters)" "$((after - before)) (target 0)"
+printf '%-46s %s\n' "small writes → INSYNC during it, p99" "$P99 (target ≤ 100 ms)"
+printf '%-46s %s\n' "largest voter RSS after the import" "$(( ${VOTER_RSS:-0} / 1024 )) MiB (target ≤ 2× Knot)"
+echo "gslbctl: $(tail -1 "$WORK/import.txt")"
