@@ -227,7 +227,7 @@ fn dname_synthesis_rfc6672() {
 fn ds_at_a_delegation_is_answered_by_the_parent_rfc4035() {
     let responder = serve(&format!(
         "{HEAD}child NS ns.child\n\
-         child DS 60485 13 2 ( 2BB183AF5F22588179A53B0A98631FAD1A292118 )\n\
+         child DS 60485 13 1 ( 2BB183AF5F22588179A53B0A98631FAD1A292118 )\n\
          ns.child A 192.0.2.53\n\
          other NS ns.elsewhere.net.\n"
     ));
@@ -236,8 +236,8 @@ fn ds_at_a_delegation_is_answered_by_the_parent_rfc4035() {
     assert_eq!(
         answers,
         // hickory-proto without its DNSSEC feature shows DS data as base64 of the wire octets:
-        // EC45 (60485) 0D (13) 02 (2) 2BB183AF...
-        ["child.example.org. 300 DS 7EUNAiuxg69fIliBeaU7CphjH60aKSEY"]
+        // EC45 (60485) 0D (13) 01 (SHA-1) 2BB183AF...
+        ["child.example.org. 300 DS 7EUNASuxg69fIliBeaU7CphjH60aKSEY"]
     );
     assert!(authority.is_empty(), "{authority:?}");
     let (_, aa, [answers, authority, additional]) =

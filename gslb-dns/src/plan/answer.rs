@@ -105,7 +105,7 @@ pub(crate) fn write_answer(
         Lookup::Exact(node) | Lookup::Wildcard(node) => node,
         Lookup::NxDomain => match zone.dname_above(name) {
             Some((dname_node, skip)) => {
-                match write_dname(zone, name, dname_node, skip, out, &mut sections) {
+                match write_dname(zone, name, qtype, dname_node, skip, out, &mut sections) {
                     Some((next, target_offset)) => {
                         owner = target_offset;
                         next
@@ -214,12 +214,13 @@ pub(crate) fn write_answer(
 /// Answers a name below the DNAME at `dname_node` (`skip` labels of `name` lie below it,
 /// RFC 6672 §3.2): the DNAME, then a CNAME from the question name to the substituted name
 /// with the DNAME's TTL. A substituted name longer than 255 octets is YXDOMAIN with the DNAME
-/// alone (§2.2). Returns the node to go on with and where the CNAME target stands in `out`
+/// alone (§2.2). A CNAME question ends with the synthesized CNAME. Returns the node to go on with and where the CNAME target stands in `out`
 /// when the target lies inside the zone and exists; otherwise the sections are complete
 /// (a referral or NXDOMAIN for a target below a cut or missing).
 fn write_dname(
     zone: &ZonePlan,
     name: &QueryName,
+    qtype: u16,
     dname_node: u32,
     skip: usize,
     out: &mut Vec<u8>,
@@ -246,6 +247,10 @@ fn write_dname(
     out.extend_from_slice(prefix);
     out.extend_from_slice(target);
     sections.answers += 1;
+    if qtype == types::CNAME {
+        // The synthesized CNAME is the answer; it is not followed (as NSD and Knot).
+        return None;
+    }
     let substituted = QueryName::from_wire(&out[target_offset..])?;
     if target_offset > 0x3FFF || !zone.contains(&substituted) {
         return None;
