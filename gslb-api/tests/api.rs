@@ -170,6 +170,29 @@ async fn zone_import_reads_back_and_records_page() {
     let written: Value = response.json().await.unwrap();
     assert_eq!(written["changed"], true);
 
+    tracing::info!("phase: a repeated record is merged, with a Warning header naming its line");
+    let response = http()
+        .put(format!("{}/v1/zones/example.test./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/dns")
+        .body(format!("{ZONE_FILE}www IN A 192.0.2.11\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let warnings: Vec<String> = response
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        warnings,
+        ["299 gslb \"line 10: www.example.test. A 192.0.2.11 repeats line 7; merged into one record\""]
+    );
+    let written: Value = response.json().await.unwrap();
+    assert_eq!(written["changed"], false, "the same zone once merged");
+
     let (status, headers, zone) = node
         .admin(Method::GET, "/v1/zones/example.test", None)
         .await;

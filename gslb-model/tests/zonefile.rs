@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use gslb_model::zonefile::{export_zone, parse_zone};
+use gslb_model::zonefile::{export_zone, parse_zone, parse_zone_with_warnings};
 use gslb_model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
 use proptest::prelude::*;
 
@@ -355,12 +355,11 @@ fn zone_rules_point_at_the_records() {
     check_errors(
         &format!(
             "{HEAD}www A 192.0.2.1\nwww CNAME web\nout.example.org. A 192.0.2.2\n\
-             x A 192.0.2.3\nx A 192.0.2.3\ny 60 A 192.0.2.4\ny 70 A 192.0.2.5\n"
+             x A 192.0.2.3\nx A 192.0.2.4\ny 60 A 192.0.2.4\ny 70 A 192.0.2.5\n"
         ),
         &[
             "zones/t.zone:5: www.example.com. has a CNAME and other data (A, CNAME)",
             "zones/t.zone:6: out.example.org. is outside zone example.com.",
-            "zones/t.zone:8: x.example.com. A: duplicate record in the set",
             "zones/t.zone:10: TTL 70 of y.example.com. A differs from 60 on line 9; a record set has one TTL (RFC 2181 §5.2)",
         ],
     );
@@ -662,4 +661,34 @@ proptest! {
             prop_assert_eq!(parse_zone(&exported, "e.zone", None, None).ok(), Some(zone));
         }
     }
+}
+
+/// Identical records in one set are merged, as BIND, NSD and Knot do, each repeat named in a
+/// warning with its line and the line it repeats; the zone holds the record once.
+#[test]
+fn identical_records_are_merged_with_a_warning() {
+    let text = format!(
+        "{HEAD}x A 192.0.2.3\nx 300 IN A 192.0.2.3\nx A 192.0.2.4\n\
+         t TXT \"a\" \"b\"\nt TXT \"a\" \"b\"\nt TXT \"a b\"\n"
+    );
+    let origin = DomainName::parse_absolute("example.com.").unwrap();
+    let (zone, warnings) =
+        parse_zone_with_warnings(&text, "zones/t.zone", Some(&origin), None).unwrap();
+    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "zones/t.zone:5: x.example.com. A 192.0.2.3 repeats line 4; merged into one record",
+            "zones/t.zone:8: t.example.com. TXT \"a\" \"b\" repeats line 7; merged into one record",
+        ]
+    );
+    let set = |name: &str| {
+        zone.rrsets
+            .iter()
+            .find(|set| set.name.to_string() == name)
+            .unwrap()
+            .rdata
+            .len()
+    };
+    assert_eq!((set("x.example.com."), set("t.example.com.")), (2, 2));
 }

@@ -216,7 +216,8 @@ pub struct RecordSetDto {
     /// TTL in seconds; the zone's default TTL when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u32>,
-    /// The records in presentation format, at least one.
+    /// The records in presentation format, at least one; identical records are merged into
+    /// one, as a zone file import merges them.
     #[schema(min_items = 1)]
     pub data: Vec<String>,
 }
@@ -245,17 +246,23 @@ impl RecordSetDto {
         };
         let rtype = self.rtype.to_model();
         let mut rdata = Vec::with_capacity(self.data.len());
+        let mut parsed_all = true;
         for (index, text) in self.data.iter().enumerate() {
             match parse_rdata(rtype, text, apex) {
+                // Identical records are merged, as a zone file import merges them.
+                Ok(parsed) if rdata.contains(&parsed) => {}
                 Ok(parsed) => rdata.push(parsed),
-                Err(message) => errors.push(format!("{prefix}data[{index}]"), message),
+                Err(message) => {
+                    parsed_all = false;
+                    errors.push(format!("{prefix}data[{index}]"), message);
+                }
             }
         }
         if self.data.is_empty() {
             errors.push(format!("{prefix}data"), "must hold at least one record");
         }
         let name = name?;
-        (rdata.len() == self.data.len()).then(|| RecordSet {
+        parsed_all.then(|| RecordSet {
             name,
             rtype,
             ttl: self.ttl.unwrap_or(default_ttl),

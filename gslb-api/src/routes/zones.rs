@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use gslb_model::model::{DomainName, Zone};
 use gslb_model::model::{Expected, ResourceRef};
-use gslb_model::zonefile::{export_zone, parse_zone};
+use gslb_model::zonefile::{export_zone, parse_zone_with_warnings};
 use gslb_model::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -284,7 +284,8 @@ pub async fn put_zonefile(
             "expected text/dns or application/json, got {content_type}"
         )));
     };
-    let model = parse_zone(&text, &apex.to_string(), Some(&apex), None).map_err(|error| {
+    let (model, warnings) = parse_zone_with_warnings(&text, &apex.to_string(), Some(&apex), None)
+        .map_err(|error| {
         let mut fields = gslb_model::model::FieldErrors::default();
         for problem in &error.problems {
             fields.push(format!("line {}", problem.line), problem.message.clone());
@@ -295,5 +296,14 @@ pub async fn put_zonefile(
     let current = state.zones.get(&apex).map(zone_etag);
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
-    put(context, actor, model, current.is_none(), guard).await
+    let mut response = put(context, actor, model, current.is_none(), guard).await?;
+    // Identical records were merged (as BIND, NSD and Knot do): one `Warning` header each,
+    // `299 gslb "line N: ..."` (RFC 7234 §5.5's form for a persistent warning).
+    for warning in warnings {
+        let text = format!("line {}: {}", warning.line, warning.message).replace('"', "'");
+        if let Ok(value) = header::HeaderValue::from_str(&format!("299 gslb \"{text}\"")) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    Ok(response)
 }

@@ -50,16 +50,34 @@ pub fn parse_zone(
     origin: Option<&DomainName>,
     default_ttl: Option<u32>,
 ) -> Result<Zone, ZoneFileError> {
-    parser::parse(text, origin, default_ttl).map_err(|problems| ZoneFileError {
-        problems: problems
+    parse_zone_with_warnings(text, file_name, origin, default_ttl).map(|(zone, _)| zone)
+}
+
+/// `parse_zone`, also returning what was accepted but changed on the way, in line order:
+/// identical records in one set are merged into one (as BIND, NSD and Knot do), each repeat
+/// named with its line and the line it repeats.
+pub fn parse_zone_with_warnings(
+    text: &str,
+    file_name: &str,
+    origin: Option<&DomainName>,
+    default_ttl: Option<u32>,
+) -> Result<(Zone, Vec<ZoneFileProblem>), ZoneFileError> {
+    let located = |problems: Vec<(usize, String)>| -> Vec<ZoneFileProblem> {
+        problems
             .into_iter()
             .map(|(line, message)| ZoneFileProblem {
                 file_name: file_name.to_string(),
                 line,
                 message,
             })
-            .collect(),
-    })
+            .collect()
+    };
+    match parser::parse(text, origin, default_ttl) {
+        Ok((zone, warnings)) => Ok((zone, located(warnings))),
+        Err(problems) => Err(ZoneFileError {
+            problems: located(problems),
+        }),
+    }
 }
 
 /// Everything wrong with one master file; never empty.

@@ -14,18 +14,20 @@ use crate::zonefile::rdata;
 /// A problem: its 1-based line and its message.
 pub(crate) type Problem = (usize, String);
 
-/// Parses `text` into a validated zone, or returns every problem sorted by line.
+/// Parses `text` into a validated zone with the warnings (sorted by line), or returns every
+/// problem sorted by line.
 pub(crate) fn parse(
     text: &str,
     origin: Option<&DomainName>,
     default_ttl: Option<u32>,
-) -> Result<Zone, Vec<Problem>> {
+) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
     let (entries, lex_errors) = lex(text);
     let mut parser = Parser {
         problems: lex_errors
             .into_iter()
             .map(|error| (error.line, error.message))
             .collect(),
+        warnings: Vec::new(),
         apex: origin.cloned(),
         origin: origin.cloned(),
         default_ttl,
@@ -85,6 +87,8 @@ struct Record {
 struct Parser {
     /// Every problem so far.
     problems: Vec<Problem>,
+    /// What was accepted but changed on the way (identical records merged).
+    warnings: Vec<Problem>,
     /// The zone apex: the `origin` argument, else the first `$ORIGIN`.
     apex: Option<DomainName>,
     /// What relative names are completed with: the apex, or the last `$ORIGIN`.
@@ -355,8 +359,9 @@ impl Parser {
         self.soa = Some(SoaRecord { soa, ttl, line });
     }
 
-    /// Groups the records into sets, resolves TTLs and validates the zone.
-    fn finish(mut self) -> Result<Zone, Vec<Problem>> {
+    /// Groups the records into sets (merging identical records, with a warning), resolves
+    /// TTLs and validates the zone.
+    fn finish(mut self) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         // Records read before the origin was known were skipped; zone-wide checks would
         // only add noise then.
         let apex = match self.apex.clone() {
@@ -413,6 +418,18 @@ impl Parser {
                 );
                 continue;
             }
+            if let Some(index) = set.rdata.iter().position(|rdata| *rdata == record.rdata) {
+                // BIND, NSD and Knot merge identical records; so do we, and say so.
+                let first = set.lines[index];
+                self.warnings.push((
+                    record.line,
+                    format!(
+                        "{} {rtype} {} repeats line {first}; merged into one record",
+                        record.owner, record.rdata
+                    ),
+                ));
+                continue;
+            }
             set.lines.push(record.line);
             set.rdata.push(record.rdata);
         }
@@ -451,7 +468,8 @@ impl Parser {
             self.problem(line, message);
         }
         if self.problems.is_empty() {
-            Ok(zone)
+            self.warnings.sort_by_key(|(line, _)| *line);
+            Ok((zone, self.warnings))
         } else {
             Err(self.problems)
         }
