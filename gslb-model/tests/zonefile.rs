@@ -692,3 +692,23 @@ fn identical_records_are_merged_with_a_warning() {
     };
     assert_eq!((set("x.example.com."), set("t.example.com.")), (2, 2));
 }
+
+/// Unicode owner names and names in data become A-labels (IDNA 2008 / UTS 46), the same
+/// function as every other entry point; text with no A-label form is refused with its line.
+#[test]
+fn unicode_names_become_a_labels() {
+    let text = format!("{HEAD}bücher CNAME straße.example.net.\nmx MX 10 Mail.Bücher\n");
+    let origin = DomainName::parse_absolute("example.com.").unwrap();
+    let zone = parse_zone(&text, "t.zone", Some(&origin), None).unwrap();
+    let exported = export_zone(&zone);
+    assert!(
+        // IDNA 2008 keeps ß (IDNA 2003 mapped it to "ss").
+        exported.contains("xn--bcher-kva") && exported.contains("xn--strae-oqa.example.net."),
+        "{exported}"
+    );
+    assert!(exported.contains("10 mail.xn--bcher-kva\n"), "{exported}");
+    check_errors(
+        &format!("{HEAD}xn--a.bü A 192.0.2.1\n"),
+        &["zones/t.zone:4: bad owner name: \"xn--a.bü\" is not a valid internationalized name (IDNA 2008 / UTS 46): no A-label form"],
+    );
+}
