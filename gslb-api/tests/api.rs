@@ -1759,3 +1759,79 @@ async fn networks_are_managed_and_place_resolve_clients() {
     );
     node.stop().await;
 }
+
+/// What does this test do: every new record type goes zone file → API → export → zone file,
+/// and zone JSON → PUT → the same zone: the fixture of `tests/record_types_peers.rs` (SVCB,
+/// HTTPS, NAPTR, DS, DNSKEY, CDS, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48/64)
+/// is imported, exported and read back to the same stored zone, and its JSON (every type
+/// present) put back unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_type_round_trips_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let text = include_str!("../../tests/fixtures/record_types.zone");
+    let apex = gslb_model::model::DomainName::parse_absolute("example.org.").unwrap();
+
+    tracing::info!("phase: import the zone file");
+    let (status, _, written) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.org./zonefile",
+            Some(json!({ "text": text })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    let stored = node.handle.state().zones.get(&apex).unwrap().clone();
+    let local = gslb_model::zonefile::parse_zone(text, "fixture", Some(&apex), None).unwrap();
+    assert_eq!(stored.rrsets, local.rrsets);
+
+    tracing::info!("phase: the export reads back to the same zone");
+    let exported = http()
+        .get(format!("{}/v1/zones/example.org./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reparsed =
+        gslb_model::zonefile::parse_zone(&exported, "export", Some(&apex), None).unwrap();
+    assert_eq!(reparsed, stored, "{exported}");
+
+    tracing::info!("phase: the zone's JSON put back changes nothing");
+    let (status, _, zone) = node
+        .admin(Method::GET, "/v1/zones/example.org.", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{zone}");
+    let (status, _, again) = node
+        .admin(Method::PUT, "/v1/zones/example.org.", Some(zone.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["changed"], false, "{zone}");
+    let types: BTreeSet<String> = zone["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| set["type"].as_str().unwrap().to_string())
+        .collect();
+    for wanted in [
+        "HTTPS",
+        "SVCB",
+        "NAPTR",
+        "DS",
+        "DNSKEY",
+        "CDS",
+        "CDNSKEY",
+        "DNAME",
+        "LOC",
+        "URI",
+        "RP",
+        "CERT",
+        "OPENPGPKEY",
+        "EUI48",
+        "EUI64",
+    ] {
+        assert!(types.contains(wanted), "{wanted} missing from {types:?}");
+    }
+}
