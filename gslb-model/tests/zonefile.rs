@@ -712,3 +712,22 @@ fn unicode_names_become_a_labels() {
         &["zones/t.zone:4: bad owner name: \"xn--a.bü\" is not a valid internationalized name (IDNA 2008 / UTS 46): no A-label form"],
     );
 }
+
+/// DS lives at a delegation (or, as the parent's copy some zone files carry, at the apex);
+/// nothing may lie below a DNAME, and a name holds one DNAME.
+#[test]
+fn ds_and_dname_placement_rules() {
+    let origin = DomainName::parse_absolute("example.com.").unwrap();
+    let good = format!(
+        "{HEAD}@ DS 1 13 1 AB\nchild NS ns.example.net.\nchild DS 2 13 1 CD\nold DNAME new\n"
+    );
+    parse_zone(&good, "t.zone", Some(&origin), None).unwrap_or_else(|e| panic!("{e}"));
+    check_errors(
+        &format!("{HEAD}www DS 1 13 1 AB\nold DNAME new\nx.old A 192.0.2.1\nold DNAME other\n"),
+        &[
+            "zones/t.zone:4: www.example.com. DS: a DS belongs at a delegation (beside an NS set below the apex) or the apex, held by the parent (RFC 4035 §2.4)",
+            "zones/t.zone:5: old.example.com. DNAME: a DNAME set holds exactly one record, got 2",
+            "zones/t.zone:6: x.old.example.com. lies below the DNAME at old.example.com.; a DNAME's subtree holds no data (RFC 6672 §2.3)",
+        ],
+    );
+}

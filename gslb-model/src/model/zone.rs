@@ -236,12 +236,15 @@ impl Zone {
         }
         // Below a delegation only glue (A/AAAA) is allowed; anything else would be occluded.
         for (name, types) in &types_at {
-            if types.contains(&RecordType::DS) && !delegations.contains(name) {
+            // A DS at the apex is the parent's copy some zone files carry; served as data,
+            // as NSD and Knot do.
+            if types.contains(&RecordType::DS) && !delegations.contains(name) && *name != &self.apex
+            {
                 errors.push(
                     set_path_of(name, Some(RecordType::DS)),
                     format!(
                         "{name} DS: a DS belongs at a delegation (beside an NS set below the \
-                         apex), held by the parent (RFC 4035 §2.4)"
+                         apex) or the apex, held by the parent (RFC 4035 §2.4)"
                     ),
                 );
             }
