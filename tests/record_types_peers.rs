@@ -96,6 +96,7 @@ fn normalized(address: SocketAddr, name: &str, rtype: &str) -> Vec<String> {
 const QUESTIONS: &[(&str, &str, Agree)] = &[
     ("example.org.", "HTTPS", Agree::KnotOnly),
     ("_s.example.org.", "SVCB", Agree::KnotOnly),
+    ("self.example.org.", "HTTPS", Agree::Both),
     ("_t.example.org.", "SVCB", Agree::Both),
     ("n.example.org.", "NAPTR", Agree::Both),
     ("n2.example.org.", "NAPTR", Agree::Both),

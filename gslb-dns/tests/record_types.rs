@@ -262,6 +262,10 @@ fn svcb_and_naptr_targets_in_additional_rfc9460() {
          svc A 192.0.2.9\n\
          svc AAAA 2001:db8::9\n\
          _s SVCB 0 svc\n\
+         self HTTPS 1 . alpn=h2 ohttp\n\
+         self A 192.0.2.10\n\
+         alias HTTPS 0 .\n\
+         alias A 192.0.2.11\n\
          n NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.svc\n\
          _sip._udp.svc SRV 0 0 5060 svc\n"
     ));
@@ -280,6 +284,12 @@ fn svcb_and_naptr_targets_in_additional_rfc9460() {
     );
     let (_, _, [_, _, additional]) = sections(&responder, "_s.example.org.", 64);
     assert_eq!(additional.len(), 2, "{additional:?}");
+    // TargetName "." adds nothing, in ServiceMode (it names the owner, whose addresses the
+    // resolver asks for itself: Knot and NSD add none either) and AliasMode ("no service").
+    let (_, _, [_, _, additional]) = sections(&responder, "self.example.org.", 65);
+    assert!(additional.is_empty(), "{additional:?}");
+    let (_, _, [_, _, additional]) = sections(&responder, "alias.example.org.", 65);
+    assert!(additional.is_empty(), "{additional:?}");
     let (_, _, [answers, _, additional]) = sections(&responder, "n.example.org.", 35);
     assert_eq!(answers.len(), 1, "{answers:?}");
     assert!(

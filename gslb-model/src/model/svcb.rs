@@ -24,8 +24,8 @@ pub struct SvcParam {
     pub value: Vec<u8>,
 }
 
-/// The key names RFC 9460 §14.3.2 and RFC 9461 register; others are `keyNNNNN`.
-const KEY_NAMES: [(u16, &str); 8] = [
+/// The key names RFC 9460 §14.3.2, RFC 9461 and RFC 9540 register; others are `keyNNNNN`.
+const KEY_NAMES: [(u16, &str); 9] = [
     (0, "mandatory"),
     (1, "alpn"),
     (2, "no-default-alpn"),
@@ -34,6 +34,7 @@ const KEY_NAMES: [(u16, &str); 8] = [
     (5, "ech"),
     (6, "ipv6hint"),
     (7, "dohpath"),
+    (8, "ohttp"),
 ];
 
 /// The presentation name of a key.
@@ -98,9 +99,9 @@ pub fn parse_param(key_text: &str, value: Option<&[u8]>) -> Result<SvcParam, Str
                 wire.extend_from_slice(&item);
             }
         }
-        2 => {
+        2 | 8 => {
             if value.is_some_and(|bytes| !bytes.is_empty()) {
-                return Err("no-default-alpn takes no value".to_string());
+                return Err(format!("{key_text} takes no value"));
             }
         }
         3 => {
@@ -157,7 +158,7 @@ pub fn check_params(params: &[SvcParam]) -> Result<(), String> {
         let bad = match param.key {
             0 => length == 0 || !length.is_multiple_of(2),
             1 => length == 0 || split_alpn(&param.value).is_none(),
-            2 => length != 0,
+            2 | 8 => length != 0,
             3 => length != 2,
             4 => length == 0 || !length.is_multiple_of(4),
             6 => length == 0 || !length.is_multiple_of(16),
@@ -196,7 +197,7 @@ pub fn write_param(f: &mut fmt::Formatter<'_>, param: &SvcParam) -> fmt::Result 
     let name = key_name(param.key);
     let value = &param.value;
     match param.key {
-        2 if value.is_empty() => f.write_str(&name),
+        2 | 8 if value.is_empty() => f.write_str(&name),
         0 if value.len().is_multiple_of(2) => {
             let names: Vec<String> = value
                 .chunks(2)
