@@ -170,6 +170,29 @@ async fn zone_import_reads_back_and_records_page() {
     let written: Value = response.json().await.unwrap();
     assert_eq!(written["changed"], true);
 
+    tracing::info!("phase: a repeated record is merged, with a Warning header naming its line");
+    let response = http()
+        .put(format!("{}/v1/zones/example.test./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/dns")
+        .body(format!("{ZONE_FILE}www IN A 192.0.2.11\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let warnings: Vec<String> = response
+        .headers()
+        .get_all("warning")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        warnings,
+        ["299 gslb \"line 10: www.example.test. A 192.0.2.11 repeats line 7; merged into one record\""]
+    );
+    let written: Value = response.json().await.unwrap();
+    assert_eq!(written["changed"], false, "the same zone once merged");
+
     let (status, headers, zone) = node
         .admin(Method::GET, "/v1/zones/example.test", None)
         .await;
@@ -1960,4 +1983,80 @@ async fn tsig_keys_show_their_secret_once() {
     let (_, _, read) = node.admin(Method::GET, path, None).await;
     assert_eq!(read["sources"], json!([]));
     node.stop().await;
+}
+
+/// What does this test do: every new record type goes zone file → API → export → zone file,
+/// and zone JSON → PUT → the same zone: the fixture of `tests/record_types_peers.rs` (SVCB,
+/// HTTPS, NAPTR, DS, DNSKEY, CDS, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48/64)
+/// is imported, exported and read back to the same stored zone, and its JSON (every type
+/// present) put back unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_type_round_trips_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let text = include_str!("../../tests/fixtures/record_types.zone");
+    let apex = gslb_model::model::DomainName::parse_absolute("example.org.").unwrap();
+
+    tracing::info!("phase: import the zone file");
+    let (status, _, written) = node
+        .admin(
+            Method::PUT,
+            "/v1/zones/example.org./zonefile",
+            Some(json!({ "text": text })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{written}");
+    let stored = node.handle.state().zones.get(&apex).unwrap().clone();
+    let local = gslb_model::zonefile::parse_zone(text, "fixture", Some(&apex), None).unwrap();
+    assert_eq!(stored.rrsets, local.rrsets);
+
+    tracing::info!("phase: the export reads back to the same zone");
+    let exported = http()
+        .get(format!("{}/v1/zones/example.org./zonefile", node.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let reparsed =
+        gslb_model::zonefile::parse_zone(&exported, "export", Some(&apex), None).unwrap();
+    assert_eq!(reparsed, *stored, "{exported}");
+
+    tracing::info!("phase: the zone's JSON put back changes nothing");
+    let (status, _, zone) = node
+        .admin(Method::GET, "/v1/zones/example.org.", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{zone}");
+    let (status, _, again) = node
+        .admin(Method::PUT, "/v1/zones/example.org.", Some(zone.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["changed"], false, "{zone}");
+    let types: BTreeSet<String> = zone["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| set["type"].as_str().unwrap().to_string())
+        .collect();
+    for wanted in [
+        "HTTPS",
+        "SVCB",
+        "NAPTR",
+        "DS",
+        "DNSKEY",
+        "CDS",
+        "CDNSKEY",
+        "DNAME",
+        "LOC",
+        "URI",
+        "RP",
+        "CERT",
+        "OPENPGPKEY",
+        "EUI48",
+        "EUI64",
+    ] {
+        assert!(types.contains(wanted), "{wanted} missing from {types:?}");
+    }
 }

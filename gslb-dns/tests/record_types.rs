@@ -133,3 +133,169 @@ fn typed_records_are_answered_as_imported() {
         ["example.org. 300 TYPE99 \\# 12 0B763D73706631202D616C6C"]
     );
 }
+
+/// Asks over UDP and returns the rcode, the AA flag and each section as `name ttl TYPE data`.
+fn sections(
+    responder: &Responder,
+    qname: &str,
+    qtype: u16,
+) -> (ResponseCode, bool, [Vec<String>; 3]) {
+    let packet = query(qname, HickoryType::from(qtype)).to_vec().unwrap();
+    let mut out = Vec::new();
+    assert!(responder.respond(&packet, &context(Transport::Udp), &mut out));
+    let reply = Message::from_vec(&out).expect("the reply parses");
+    let show = |records: &[hickory_proto::rr::Record]| -> Vec<String> {
+        records
+            .iter()
+            .map(|record| {
+                format!(
+                    "{} {} {} {}",
+                    record.name,
+                    record.ttl,
+                    record.record_type(),
+                    record.data
+                )
+            })
+            .collect()
+    };
+    (
+        reply.metadata.response_code,
+        reply.metadata.authoritative,
+        [
+            show(&reply.answers),
+            show(&reply.authorities),
+            show(&reply.additionals),
+        ],
+    )
+}
+
+/// RFC 6672 §3.2: a name below a DNAME gets the DNAME, a CNAME synthesized with the DNAME's
+/// TTL, and the target followed inside the zone; the DNAME's own name answers normally;
+/// a substituted name over 255 octets is YXDOMAIN with the DNAME alone (§2.2).
+#[test]
+fn dname_synthesis_rfc6672() {
+    let long = "a".repeat(60);
+    let responder = serve(&format!(
+        "{HEAD}old 600 DNAME new\n\
+         new 60 A 192.0.2.7\n\
+         x.new 60 A 192.0.2.8\n\
+         away 600 DNAME example.net.\n\
+         deep 600 DNAME {long}.{long}.{long}.example.net.\n"
+    ));
+    let (rcode, aa, [answers, _, _]) = sections(&responder, "x.old.example.org.", 1);
+    assert_eq!((rcode, aa), (ResponseCode::NoError, true));
+    assert_eq!(
+        answers,
+        [
+            // hickory-proto shows DNAME data as base64 of its wire name: 3new7example3org0.
+            "old.example.org. 600 DNAME A25ldwdleGFtcGxlA29yZwA=",
+            "x.old.example.org. 600 CNAME x.new.example.org.",
+            "x.new.example.org. 60 A 192.0.2.8",
+        ]
+    );
+    let (rcode, _, [answers, authority, _]) = sections(&responder, "y.old.example.org.", 1);
+    assert_eq!(
+        rcode,
+        ResponseCode::NXDomain,
+        "the substituted name is missing"
+    );
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert!(authority[0].contains(" SOA "), "{authority:?}");
+    let (_, _, [answers, _, _]) = sections(&responder, "a.b.away.example.org.", 28);
+    assert_eq!(
+        answers,
+        [
+            "away.example.org. 600 DNAME B2V4YW1wbGUDbmV0AA==",
+            "a.b.away.example.org. 600 CNAME a.b.example.net.",
+        ]
+    );
+    let (rcode, _, [answers, _, _]) = sections(&responder, "old.example.org.", 39);
+    assert_eq!(rcode, ResponseCode::NoError);
+    assert_eq!(
+        answers,
+        ["old.example.org. 600 DNAME A25ldwdleGFtcGxlA29yZwA="]
+    );
+    let (rcode, _, [answers, _, _]) = sections(&responder, "old.example.org.", 1);
+    assert_eq!((rcode, answers.len()), (ResponseCode::NoError, 0), "NODATA");
+    let qname = format!("{long}.{long}.deep.example.org.");
+    let (rcode, _, [answers, _, _]) = sections(&responder, &qname, 1);
+    assert_eq!(rcode, ResponseCode::YXDomain);
+    assert_eq!(answers.len(), 1, "the DNAME alone: {answers:?}");
+}
+
+/// RFC 4035 §3.1.4.1: DS at a delegation is the parent's data, answered with AA; other types
+/// there are a referral; a delegation without DS answers DS with NODATA.
+#[test]
+fn ds_at_a_delegation_is_answered_by_the_parent_rfc4035() {
+    let responder = serve(&format!(
+        "{HEAD}child NS ns.child\n\
+         child DS 60485 13 1 ( 2BB183AF5F22588179A53B0A98631FAD1A292118 )\n\
+         ns.child A 192.0.2.53\n\
+         other NS ns.elsewhere.net.\n"
+    ));
+    let (rcode, aa, [answers, authority, _]) = sections(&responder, "child.example.org.", 43);
+    assert_eq!((rcode, aa), (ResponseCode::NoError, true));
+    assert_eq!(
+        answers,
+        // hickory-proto without its DNSSEC feature shows DS data as base64 of the wire octets:
+        // EC45 (60485) 0D (13) 01 (SHA-1) 2BB183AF...
+        ["child.example.org. 300 DS 7EUNASuxg69fIliBeaU7CphjH60aKSEY"]
+    );
+    assert!(authority.is_empty(), "{authority:?}");
+    let (_, aa, [answers, authority, additional]) =
+        sections(&responder, "www.child.example.org.", 1);
+    assert!(!aa && answers.is_empty());
+    assert_eq!(
+        authority,
+        ["child.example.org. 300 NS ns.child.example.org."]
+    );
+    assert_eq!(additional, ["ns.child.example.org. 300 A 192.0.2.53"]);
+    let (rcode, aa, [answers, authority, _]) = sections(&responder, "other.example.org.", 43);
+    assert_eq!((rcode, aa, answers.len()), (ResponseCode::NoError, true, 0));
+    assert!(authority[0].contains(" SOA "), "{authority:?}");
+}
+
+/// RFC 9460 §4: SVCB and HTTPS answers carry the in-zone A/AAAA of their TargetName, and
+/// NAPTR those of its replacement; SvcParams go out in wire form (RFC 9460 Appendix D).
+#[test]
+fn svcb_and_naptr_targets_in_additional_rfc9460() {
+    let responder = serve(&format!(
+        "{HEAD}@ HTTPS 1 svc alpn=h2,h3 port=8443 ipv4hint=192.0.2.9\n\
+         svc A 192.0.2.9\n\
+         svc AAAA 2001:db8::9\n\
+         _s SVCB 0 svc\n\
+         self HTTPS 1 . alpn=h2 ohttp\n\
+         self A 192.0.2.10\n\
+         alias HTTPS 0 .\n\
+         alias A 192.0.2.11\n\
+         n NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.svc\n\
+         _sip._udp.svc SRV 0 0 5060 svc\n"
+    ));
+    let (_, _, [answers, _, additional]) = sections(&responder, "example.org.", 65);
+    assert_eq!(answers.len(), 1);
+    assert!(
+        answers[0].contains("alpn=h2,h3") && answers[0].contains("port=8443"),
+        "{answers:?}"
+    );
+    assert_eq!(
+        additional,
+        [
+            "svc.example.org. 300 A 192.0.2.9",
+            "svc.example.org. 300 AAAA 2001:db8::9"
+        ]
+    );
+    let (_, _, [_, _, additional]) = sections(&responder, "_s.example.org.", 64);
+    assert_eq!(additional.len(), 2, "{additional:?}");
+    // TargetName "." adds nothing, in ServiceMode (it names the owner, whose addresses the
+    // resolver asks for itself: Knot and NSD add none either) and AliasMode ("no service").
+    let (_, _, [_, _, additional]) = sections(&responder, "self.example.org.", 65);
+    assert!(additional.is_empty(), "{additional:?}");
+    let (_, _, [_, _, additional]) = sections(&responder, "alias.example.org.", 65);
+    assert!(additional.is_empty(), "{additional:?}");
+    let (_, _, [answers, _, additional]) = sections(&responder, "n.example.org.", 35);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(
+        additional.is_empty(),
+        "the replacement has no address: {additional:?}"
+    );
+}

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use gslb_model::zonefile::{export_zone, parse_zone};
+use gslb_model::zonefile::{export_zone, parse_zone, parse_zone_with_warnings};
 use gslb_model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
 use proptest::prelude::*;
 
@@ -161,8 +161,8 @@ fn syntax_errors_are_all_reported_with_their_lines() {
          b AAAA 2001:db8::g\n\
          c CS A 192.0.2.1\n\
          d 60 HS A 192.0.2.1\n\
-         e TYPE39 \\# 1 00\n\
-         f URI \"v=spf1\"\n\
+         e TYPE46 \\# 1 00\n\
+         f WKS \"v=spf1\"\n\
          g MX 70000 mail\n\
          h MX 10\n\
          i A 192.0.2.1 192.0.2.2\n\
@@ -189,8 +189,8 @@ fn syntax_errors_are_all_reported_with_their_lines() {
         "zones/t.zone:5: bad IPv6 address \"2001:db8::g\"".to_string(),
         "zones/t.zone:6: class CS is not supported (only IN)".to_string(),
         "zones/t.zone:7: class HS is not supported (only IN)".to_string(),
-        "zones/t.zone:8: bad TYPE39 record: TYPE39 in generic form is refused: DNAME needs answer synthesis (RFC 6672), which gslb does not do".to_string(),
-        "zones/t.zone:9: record type \"URI\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA, or TYPEnnn in RFC 3597 generic form)".to_string(),
+        "zones/t.zone:8: bad TYPE46 record: TYPE46 in generic form is refused: DNSSEC signature and denial records cannot be served: gslb's answers change with health, so a static signature would make validating resolvers reject them".to_string(),
+        "zones/t.zone:9: record type \"WKS\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, SOA, or TYPEnnn in RFC 3597 generic form)".to_string(),
         "zones/t.zone:10: bad MX preference \"70000\" (must be 0-65535)".to_string(),
         "zones/t.zone:11: missing exchange in the MX record".to_string(),
         "zones/t.zone:12: unexpected \"192.0.2.2\" after the A data".to_string(),
@@ -286,7 +286,7 @@ fn generic_records_import_and_export() {
              t TLSA 3 1 1\n"
         ),
         &[
-            "zones/t.zone:4: TYPE65280 data must be in RFC 3597 generic form (\\# <length> <hex>); the structured types are A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA",
+            "zones/t.zone:4: TYPE65280 data must be in RFC 3597 generic form (\\# <length> <hex>); the structured types are A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, SOA",
             "zones/t.zone:5: bad SOA record: SOA in generic form is refused: SOA is held by the zone's soa field; write it in its usual form",
             "zones/t.zone:6: bad TYPE46 record: TYPE46 in generic form is refused: DNSSEC signature and denial records cannot be served: gslb's answers change with health, so a static signature would make validating resolvers reject them",
             "zones/t.zone:7: bad TYPE41 record: TYPE41 in generic form is refused: OPT is a pseudo-record of a message (RFC 6891), not zone data",
@@ -355,12 +355,11 @@ fn zone_rules_point_at_the_records() {
     check_errors(
         &format!(
             "{HEAD}www A 192.0.2.1\nwww CNAME web\nout.example.org. A 192.0.2.2\n\
-             x A 192.0.2.3\nx A 192.0.2.3\ny 60 A 192.0.2.4\ny 70 A 192.0.2.5\n"
+             x A 192.0.2.3\nx A 192.0.2.4\ny 60 A 192.0.2.4\ny 70 A 192.0.2.5\n"
         ),
         &[
             "zones/t.zone:5: www.example.com. has a CNAME and other data (A, CNAME)",
             "zones/t.zone:6: out.example.org. is outside zone example.com.",
-            "zones/t.zone:8: x.example.com. A: duplicate record in the set",
             "zones/t.zone:10: TTL 70 of y.example.com. A differs from 60 on line 9; a record set has one TTL (RFC 2181 §5.2)",
         ],
     );
@@ -663,4 +662,73 @@ proptest! {
             prop_assert_eq!(parse_zone(&exported, "e.zone", None, None).ok(), Some(zone));
         }
     }
+}
+
+/// Identical records in one set are merged, as BIND, NSD and Knot do, each repeat named in a
+/// warning with its line and the line it repeats; the zone holds the record once.
+#[test]
+fn identical_records_are_merged_with_a_warning() {
+    let text = format!(
+        "{HEAD}x A 192.0.2.3\nx 300 IN A 192.0.2.3\nx A 192.0.2.4\n\
+         t TXT \"a\" \"b\"\nt TXT \"a\" \"b\"\nt TXT \"a b\"\n"
+    );
+    let origin = DomainName::parse_absolute("example.com.").unwrap();
+    let (zone, warnings) =
+        parse_zone_with_warnings(&text, "zones/t.zone", Some(&origin), None).unwrap();
+    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "zones/t.zone:5: x.example.com. A 192.0.2.3 repeats line 4; merged into one record",
+            "zones/t.zone:8: t.example.com. TXT \"a\" \"b\" repeats line 7; merged into one record",
+        ]
+    );
+    let set = |name: &str| {
+        zone.rrsets
+            .iter()
+            .find(|set| set.name.to_string() == name)
+            .unwrap()
+            .rdata
+            .len()
+    };
+    assert_eq!((set("x.example.com."), set("t.example.com.")), (2, 2));
+}
+
+/// Unicode owner names and names in data become A-labels (IDNA 2008 / UTS 46), the same
+/// function as every other entry point; text with no A-label form is refused with its line.
+#[test]
+fn unicode_names_become_a_labels() {
+    let text = format!("{HEAD}bücher CNAME straße.example.net.\nmx MX 10 Mail.Bücher\n");
+    let origin = DomainName::parse_absolute("example.com.").unwrap();
+    let zone = parse_zone(&text, "t.zone", Some(&origin), None).unwrap();
+    let exported = export_zone(&zone);
+    assert!(
+        // IDNA 2008 keeps ß (IDNA 2003 mapped it to "ss").
+        exported.contains("xn--bcher-kva") && exported.contains("xn--strae-oqa.example.net."),
+        "{exported}"
+    );
+    assert!(exported.contains("10 mail.xn--bcher-kva\n"), "{exported}");
+    check_errors(
+        &format!("{HEAD}xn--a.bü A 192.0.2.1\n"),
+        &["zones/t.zone:4: bad owner name: \"xn--a.bü\" is not a valid internationalized name (IDNA 2008 / UTS 46): no A-label form"],
+    );
+}
+
+/// DS lives at a delegation (or, as the parent's copy some zone files carry, at the apex);
+/// nothing may lie below a DNAME, and a name holds one DNAME.
+#[test]
+fn ds_and_dname_placement_rules() {
+    let origin = DomainName::parse_absolute("example.com.").unwrap();
+    let good = format!(
+        "{HEAD}@ DS 1 13 1 AB\nchild NS ns.example.net.\nchild DS 2 13 1 CD\nold DNAME new\n"
+    );
+    parse_zone(&good, "t.zone", Some(&origin), None).unwrap_or_else(|e| panic!("{e}"));
+    check_errors(
+        &format!("{HEAD}www DS 1 13 1 AB\nold DNAME new\nx.old A 192.0.2.1\nold DNAME other\n"),
+        &[
+            "zones/t.zone:4: www.example.com. DS: a DS belongs at a delegation (beside an NS set below the apex) or the apex, held by the parent (RFC 4035 §2.4)",
+            "zones/t.zone:5: old.example.com. DNAME: a DNAME set holds exactly one record, got 2",
+            "zones/t.zone:6: x.old.example.com. lies below the DNAME at old.example.com.; a DNAME's subtree holds no data (RFC 6672 §2.3)",
+        ],
+    );
 }

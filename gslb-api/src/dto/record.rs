@@ -9,8 +9,8 @@
 
 use std::borrow::Cow;
 
-use gslb_model::model::generic::parse_generic;
-use gslb_model::model::{DomainName, FieldErrors, RData, RecordSet, RecordType};
+use gslb_model::model::{DomainName, FieldErrors, RecordSet, RecordType};
+use gslb_model::zonefile::parse_rdata;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -51,6 +51,36 @@ pub enum RecordTypeDto {
     HINFO,
     /// Sender policy, as TXT.
     SPF,
+    /// Naming authority pointer: `"<order> <preference> \"<flags>\" \"<services>\" \"<regexp>\" <replacement>"`.
+    NAPTR,
+    /// Delegation signer at a delegation: `"<key tag> <algorithm> <digest type> <hex>"`.
+    DS,
+    /// Child DS, as DS.
+    CDS,
+    /// Static DNSSEC key: `"<flags> <protocol> <algorithm> <base64>"`.
+    DNSKEY,
+    /// Child DNSKEY, as DNSKEY.
+    CDNSKEY,
+    /// Subtree redirection: one name.
+    DNAME,
+    /// Location (RFC 1876): `"52 22 23.000 N 4 53 32.000 E -2.00m"`.
+    LOC,
+    /// URI: `"<priority> <weight> \"<uri>\""`.
+    URI,
+    /// Responsible person: `"<mailbox name> <txt name>"`.
+    RP,
+    /// Certificate: `"<type> <key tag> <algorithm> <base64>"`.
+    CERT,
+    /// OpenPGP key: base64.
+    OPENPGPKEY,
+    /// MAC address: `"00-00-5e-00-53-2a"`.
+    EUI48,
+    /// EUI-64 address: `"00-00-5e-ef-10-00-00-2a"`.
+    EUI64,
+    /// Service binding: `"<priority> <target> [key=value ...]"`.
+    SVCB,
+    /// HTTPS binding, as SVCB.
+    HTTPS,
     /// Any other type by code (`TYPE65280`), data as `"\\# <length> <hex>"` (RFC 3597).
     Unknown(u16),
 }
@@ -73,6 +103,21 @@ impl RecordTypeDto {
             RecordTypeDto::SMIMEA => RecordType::SMIMEA,
             RecordTypeDto::HINFO => RecordType::HINFO,
             RecordTypeDto::SPF => RecordType::SPF,
+            RecordTypeDto::NAPTR => RecordType::NAPTR,
+            RecordTypeDto::DS => RecordType::DS,
+            RecordTypeDto::CDS => RecordType::CDS,
+            RecordTypeDto::DNSKEY => RecordType::DNSKEY,
+            RecordTypeDto::CDNSKEY => RecordType::CDNSKEY,
+            RecordTypeDto::DNAME => RecordType::DNAME,
+            RecordTypeDto::LOC => RecordType::LOC,
+            RecordTypeDto::URI => RecordType::URI,
+            RecordTypeDto::RP => RecordType::RP,
+            RecordTypeDto::CERT => RecordType::CERT,
+            RecordTypeDto::OPENPGPKEY => RecordType::OPENPGPKEY,
+            RecordTypeDto::EUI48 => RecordType::EUI48,
+            RecordTypeDto::EUI64 => RecordType::EUI64,
+            RecordTypeDto::SVCB => RecordType::SVCB,
+            RecordTypeDto::HTTPS => RecordType::HTTPS,
             RecordTypeDto::Unknown(code) => RecordType::Unknown(code),
         }
     }
@@ -94,6 +139,21 @@ impl RecordTypeDto {
             RecordType::SMIMEA => RecordTypeDto::SMIMEA,
             RecordType::HINFO => RecordTypeDto::HINFO,
             RecordType::SPF => RecordTypeDto::SPF,
+            RecordType::NAPTR => RecordTypeDto::NAPTR,
+            RecordType::DS => RecordTypeDto::DS,
+            RecordType::CDS => RecordTypeDto::CDS,
+            RecordType::DNSKEY => RecordTypeDto::DNSKEY,
+            RecordType::CDNSKEY => RecordTypeDto::CDNSKEY,
+            RecordType::DNAME => RecordTypeDto::DNAME,
+            RecordType::LOC => RecordTypeDto::LOC,
+            RecordType::URI => RecordTypeDto::URI,
+            RecordType::RP => RecordTypeDto::RP,
+            RecordType::CERT => RecordTypeDto::CERT,
+            RecordType::OPENPGPKEY => RecordTypeDto::OPENPGPKEY,
+            RecordType::EUI48 => RecordTypeDto::EUI48,
+            RecordType::EUI64 => RecordTypeDto::EUI64,
+            RecordType::SVCB => RecordTypeDto::SVCB,
+            RecordType::HTTPS => RecordTypeDto::HTTPS,
             RecordType::Unknown(code) => RecordTypeDto::Unknown(code),
             RecordType::SOA => return None,
         })
@@ -118,7 +178,7 @@ impl TryFrom<String> for RecordTypeDto {
         RecordTypeDto::parse(&text).ok_or_else(|| {
             format!(
                 "unknown record type {text:?} (A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, \
-                 SSHFP, TLSA, SMIMEA, HINFO, SPF or TYPEnnn)"
+                 SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS or TYPEnnn)"
             )
         })
     }
@@ -129,7 +189,7 @@ impl PartialSchema for RecordTypeDto {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .description(Some(
-                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, or TYPEnnn for any \
+                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, or TYPEnnn for any \
                  other type (RFC 3597), whose data is then \"\\\\# <length> <hex>\".",
             ))
             .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
@@ -156,7 +216,8 @@ pub struct RecordSetDto {
     /// TTL in seconds; the zone's default TTL when omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<u32>,
-    /// The records in presentation format, at least one.
+    /// The records in presentation format, at least one; identical records are merged into
+    /// one, as a zone file import merges them.
     #[schema(min_items = 1)]
     pub data: Vec<String>,
 }
@@ -185,17 +246,23 @@ impl RecordSetDto {
         };
         let rtype = self.rtype.to_model();
         let mut rdata = Vec::with_capacity(self.data.len());
+        let mut parsed_all = true;
         for (index, text) in self.data.iter().enumerate() {
             match parse_rdata(rtype, text, apex) {
+                // Identical records are merged, as a zone file import merges them.
+                Ok(parsed) if rdata.contains(&parsed) => {}
                 Ok(parsed) => rdata.push(parsed),
-                Err(message) => errors.push(format!("{prefix}data[{index}]"), message),
+                Err(message) => {
+                    parsed_all = false;
+                    errors.push(format!("{prefix}data[{index}]"), message);
+                }
             }
         }
         if self.data.is_empty() {
             errors.push(format!("{prefix}data"), "must hold at least one record");
         }
         let name = name?;
-        (rdata.len() == self.data.len()).then(|| RecordSet {
+        parsed_all.then(|| RecordSet {
             name,
             rtype,
             ttl: self.ttl.unwrap_or(default_ttl),
@@ -212,221 +279,6 @@ impl RecordSetDto {
             data: set.rdata.iter().map(ToString::to_string).collect(),
         })
     }
-}
-
-/// Parses one record's data of type `rtype` in presentation format; names may be relative to
-/// `origin`. The error names the value.
-pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result<RData, String> {
-    let name = |field: &str| {
-        DomainName::parse_relative_to(field, origin)
-            .map_err(|error| format!("bad name {field:?}: {error}"))
-    };
-    let number = |field: Option<&str>, what: &str| -> Result<u16, String> {
-        let field = field.ok_or_else(|| format!("missing {what} in {text:?}"))?;
-        field
-            .parse::<u16>()
-            .map_err(|_| format!("{what} must be 0-65535, got {field:?}"))
-    };
-    let fields: Vec<&str> = text.split_whitespace().collect();
-    if fields.first() == Some(&"\\#") {
-        return parse_generic(rtype, &fields[1..]);
-    }
-    let expect_fields = |count: usize, shape: &str| {
-        if fields.len() == count {
-            Ok(())
-        } else {
-            Err(format!("expected {shape}, got {text:?}"))
-        }
-    };
-    match rtype {
-        RecordType::A => text
-            .trim()
-            .parse()
-            .map(RData::A)
-            .map_err(|_| format!("bad IPv4 address {text:?}")),
-        RecordType::AAAA => text
-            .trim()
-            .parse()
-            .map(RData::AAAA)
-            .map_err(|_| format!("bad IPv6 address {text:?}")),
-        RecordType::CNAME | RecordType::NS | RecordType::PTR => {
-            expect_fields(1, "one name")?;
-            let target = name(fields[0])?;
-            Ok(match rtype {
-                RecordType::CNAME => RData::CNAME(target),
-                RecordType::NS => RData::NS(target),
-                _ => RData::PTR(target),
-            })
-        }
-        RecordType::MX => {
-            expect_fields(2, "\"<preference> <exchange>\"")?;
-            Ok(RData::MX {
-                preference: number(fields.first().copied(), "preference")?,
-                exchange: name(fields[1])?,
-            })
-        }
-        RecordType::SRV => {
-            expect_fields(4, "\"<priority> <weight> <port> <target>\"")?;
-            Ok(RData::SRV {
-                priority: number(Some(fields[0]), "priority")?,
-                weight: number(Some(fields[1]), "weight")?,
-                port: number(Some(fields[2]), "port")?,
-                target: name(fields[3])?,
-            })
-        }
-        RecordType::CAA => {
-            let mut parts = text.trim().splitn(3, char::is_whitespace);
-            let flags = parts.next().unwrap_or_default();
-            let tag = parts.next().unwrap_or_default();
-            let value = parts.next().unwrap_or_default().trim();
-            let flags = flags
-                .parse::<u8>()
-                .map_err(|_| format!("flags must be 0-255, got {flags:?}"))?;
-            if tag.is_empty() || value.is_empty() {
-                return Err(format!(
-                    "expected \"<flags> <tag> \\\"<value>\\\"\", got {text:?}"
-                ));
-            }
-            let value = if value.starts_with('"') {
-                let strings = parse_quoted(value)?;
-                if strings.len() != 1 {
-                    return Err(format!("a CAA value is one string, got {value:?}"));
-                }
-                strings.into_iter().next().unwrap_or_default()
-            } else {
-                value.as_bytes().to_vec()
-            };
-            Ok(RData::CAA {
-                flags,
-                tag: tag.to_string(),
-                value,
-            })
-        }
-        RecordType::TXT | RecordType::SPF => {
-            let trimmed = text.trim();
-            let strings = if trimmed.starts_with('"') {
-                parse_quoted(trimmed)?
-            } else {
-                vec![text.as_bytes().to_vec()]
-            };
-            Ok(if rtype == RecordType::SPF {
-                RData::SPF(strings)
-            } else {
-                RData::TXT(strings)
-            })
-        }
-        RecordType::SSHFP => {
-            let numbers = octets(&fields, 2, "\"<algorithm> <fingerprint type> <hex>\"")?;
-            Ok(RData::SSHFP {
-                algorithm: numbers.0[0],
-                fingerprint_type: numbers.0[1],
-                fingerprint: numbers.1,
-            })
-        }
-        RecordType::TLSA | RecordType::SMIMEA => {
-            let numbers = octets(
-                &fields,
-                3,
-                "\"<usage> <selector> <matching type> <hex>\"",
-            )?;
-            let (usage, selector, matching_type) = (numbers.0[0], numbers.0[1], numbers.0[2]);
-            let data = numbers.1;
-            Ok(if rtype == RecordType::TLSA {
-                RData::TLSA {
-                    usage,
-                    selector,
-                    matching_type,
-                    data,
-                }
-            } else {
-                RData::SMIMEA {
-                    usage,
-                    selector,
-                    matching_type,
-                    data,
-                }
-            })
-        }
-        RecordType::HINFO => {
-            let strings = parse_quoted(text.trim())?;
-            match <[Vec<u8>; 2]>::try_from(strings) {
-                Ok([cpu, os]) => Ok(RData::HINFO { cpu, os }),
-                Err(_) => Err(format!("expected \"\\\"<cpu>\\\" \\\"<os>\\\"\", got {text:?}")),
-            }
-        }
-        RecordType::SOA => Err("SOA is the zone's soa field, not a record set".to_string()),
-        RecordType::Unknown(code) => Err(format!(
-            "TYPE{code} data must be in RFC 3597 generic form \"\\\\# <length> <hex>\", got {text:?}"
-        )),
-    }
-}
-
-/// Reads `count` leading octet fields and the hex after them (blanks may split it).
-fn octets(fields: &[&str], count: usize, shape: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
-    if fields.len() <= count {
-        return Err(format!("expected {shape}, got {:?}", fields.join(" ")));
-    }
-    let numbers = fields[..count]
-        .iter()
-        .map(|field| {
-            field
-                .parse::<u8>()
-                .map_err(|_| format!("{shape}: numbers must be 0-255, got {field:?}"))
-        })
-        .collect::<Result<Vec<u8>, String>>()?;
-    let hex_text = fields[count..].concat();
-    let data = hex::decode(&hex_text)
-        .map_err(|_| format!("{shape}: bad hexadecimal data {hex_text:?}"))?;
-    Ok((numbers, data))
-}
-
-/// Parses one or more `"..."` strings separated by blanks, with `\"`, `\\` and `\DDD`.
-fn parse_quoted(text: &str) -> Result<Vec<Vec<u8>>, String> {
-    let bytes = text.as_bytes();
-    let mut strings = Vec::new();
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b' ' | b'\t' => index += 1,
-            b'"' => {
-                index += 1;
-                let mut current = Vec::new();
-                loop {
-                    match bytes.get(index) {
-                        None => return Err(format!("unterminated quoted string in {text:?}")),
-                        Some(b'"') => {
-                            index += 1;
-                            break;
-                        }
-                        Some(b'\\') => {
-                            let rest = &bytes[index + 1..];
-                            if rest.len() >= 3 && rest[..3].iter().all(u8::is_ascii_digit) {
-                                let value = u32::from(rest[0] - b'0') * 100
-                                    + u32::from(rest[1] - b'0') * 10
-                                    + u32::from(rest[2] - b'0');
-                                let byte = u8::try_from(value)
-                                    .map_err(|_| format!("bad escape \\{value} in {text:?}"))?;
-                                current.push(byte);
-                                index += 4;
-                            } else if let Some(&next) = rest.first() {
-                                current.push(next);
-                                index += 2;
-                            } else {
-                                return Err(format!("bad escape at the end of {text:?}"));
-                            }
-                        }
-                        Some(&byte) => {
-                            current.push(byte);
-                            index += 1;
-                        }
-                    }
-                }
-                strings.push(current);
-            }
-            _ => return Err(format!("expected quoted strings, got {text:?}")),
-        }
-    }
-    Ok(strings)
 }
 
 #[cfg(test)]
@@ -465,6 +317,58 @@ mod tests {
         check(RecordType::SMIMEA, "3 0 1 0a0b", "3 0 1 0A0B");
         check(RecordType::HINFO, "\"x86\" \"linux\"", "\"x86\" \"linux\"");
         check(RecordType::SPF, "v=spf1 -all", "\"v=spf1 -all\"");
+        check(
+            RecordType::NAPTR,
+            "100 10 S SIP+D2U \"!^.*$!sip:x@example.com!\" _sip._udp",
+            "100 10 \"S\" \"SIP+D2U\" \"!^.*$!sip:x@example.com!\" _sip._udp.example.com.",
+        );
+        check(
+            RecordType::DS,
+            "60485 RSASHA1 1 2BB183AF 5F22",
+            "60485 5 1 2BB183AF5F22",
+        );
+        check(RecordType::CDS, "0 0 0 00", "0 0 0 00");
+        check(
+            RecordType::DNSKEY,
+            "257 3 13 AQID BA==",
+            "257 3 13 AQIDBA==",
+        );
+        check(RecordType::CDNSKEY, "0 3 0 AA==", "0 3 0 AA==");
+        check(RecordType::DNAME, "other.net.", "other.net.");
+        check(
+            RecordType::LOC,
+            "42 21 54 N 71 06 18 W -24m 30m",
+            "42 21 54.000 N 71 6 18.000 W -24.00m 30m 10000m 10m",
+        );
+        check(
+            RecordType::URI,
+            "10 1 \"ftp://ftp1.example.com/\"",
+            "10 1 \"ftp://ftp1.example.com/\"",
+        );
+        check(
+            RecordType::RP,
+            "louie.trantor.umd.edu. .",
+            "louie.trantor.umd.edu. .",
+        );
+        check(RecordType::CERT, "PGP 0 0 AQID", "PGP 0 0 AQID");
+        check(RecordType::OPENPGPKEY, "AQID", "AQID");
+        check(RecordType::EUI48, "00-00-5E-00-53-2A", "00-00-5e-00-53-2a");
+        check(
+            RecordType::EUI64,
+            "00-00-5e-ef-10-00-00-2a",
+            "00-00-5e-ef-10-00-00-2a",
+        );
+        check(
+            RecordType::HTTPS,
+            "1 . alpn=h3,h2 port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech=AQID ipv6hint=2001:db8::1 mandatory=alpn,port",
+            "1 . mandatory=alpn,port alpn=h3,h2 port=8443 ipv4hint=192.0.2.1,192.0.2.2 ech=AQID ipv6hint=2001:db8::1",
+        );
+        check(RecordType::SVCB, "0 svc", "0 svc.example.com.");
+        check(
+            RecordType::SVCB,
+            r#"16 foo.example.org. alpn="f\\\\oo\\,bar,h2" no-default-alpn key65333=ex1"#,
+            r#"16 foo.example.org. alpn=f\\\\oo\\,bar,h2 no-default-alpn key65333="ex1""#,
+        );
     }
 
     /// RFC 3597: `TYPEnnn` types with `\\# len hex` data, the same text the zone file takes;
@@ -482,9 +386,9 @@ mod tests {
             ),
             (RecordType::Unknown(65280), "\\# 2 0a0b0c", "says 2 octets"),
             (
-                RecordType::Unknown(39),
+                RecordType::Unknown(46),
                 "\\# 0",
-                "DNAME needs answer synthesis",
+                "DNSSEC signature and denial records cannot be served",
             ),
             (RecordType::Unknown(41), "\\# 0", "OPT is a pseudo-record"),
         ] {
@@ -528,22 +432,52 @@ mod tests {
         for (rtype, text, wanted) in [
             (RecordType::A, "10.0.0.300", "bad IPv4 address"),
             (RecordType::AAAA, "10.0.0.1", "bad IPv6 address"),
-            (RecordType::MX, "x mail", "preference must be 0-65535"),
-            (RecordType::MX, "10", "expected"),
+            (
+                RecordType::MX,
+                "x mail",
+                "bad MX preference \"x\" (must be 0-65535)",
+            ),
+            (RecordType::MX, "10", "missing exchange in the MX record"),
             (RecordType::TXT, "\"open", "unterminated"),
-            (RecordType::CAA, "300 issue x", "flags must be 0-255"),
-            (RecordType::SSHFP, "4 2", "expected \"<algorithm>"),
-            (RecordType::HINFO, "\"x86\"", "expected \"\\\"<cpu>"),
+            (
+                RecordType::CAA,
+                "300 issue x",
+                "bad CAA flags \"300\" (must be 0-255)",
+            ),
+            (
+                RecordType::SSHFP,
+                "4 2",
+                "missing fingerprint in the SSHFP record",
+            ),
+            (
+                RecordType::HINFO,
+                "\"x86\"",
+                "missing os in the HINFO record",
+            ),
+            (
+                RecordType::A,
+                "192.0.2.1 192.0.2.2",
+                "unexpected \"192.0.2.2\"",
+            ),
             (
                 RecordType::TLSA,
                 "3 1 1 xyz",
-                "bad hexadecimal data \"xyz\"",
+                "bad TLSA certificate association data \"xyz\"",
             ),
             (
                 RecordType::TLSA,
                 "3 1 256 ab",
-                "numbers must be 0-255, got \"256\"",
+                "bad TLSA matching type \"256\" (must be 0-255)",
             ),
+            (RecordType::HTTPS, "1 . alpn=h2 alpn=h3", "given twice"),
+            (
+                RecordType::HTTPS,
+                "1 . mandatory=port",
+                "mandatory lists port",
+            ),
+            (RecordType::SVCB, "1 . port=x", "port must be 0-65535"),
+            (RecordType::LOC, "91 N 0 E 0m", "bad LOC data"),
+            (RecordType::EUI48, "00-00-5e-00-53", "6 hex octets"),
         ] {
             let error = parse_rdata(rtype, text, &origin()).unwrap_err();
             assert!(error.contains(wanted), "{text:?}: {error}");

@@ -24,7 +24,7 @@ use super::wire::{Changes, DomainFilter, Endpoint, ProviderSpecificProperty};
 use crate::dto::gslb_record::{
     LatencyMarginDto, ProximityChoiceDto, UnknownAsDto, WeightedChoiceDto, WhenAllDownDto,
 };
-use crate::dto::record::parse_rdata;
+use gslb_model::zonefile::parse_rdata;
 use crate::dto::{
     ChangeDto, EndpointDto, GslbRecordDto, PolicyNodeDto, RecordSetDto, RecordTypeDto, ZoneDto,
 };

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gslb_model::model::{DomainName, Zone};
 use gslb_model::model::{Expected, ResourceRef};
-use gslb_model::zonefile::{export_zone, parse_zone};
+use gslb_model::zonefile::{export_zone, parse_zone_with_warnings};
 use gslb_model::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -341,14 +341,14 @@ pub async fn put_zonefile(
     let started = std::time::Instant::now();
     let origin = apex.clone();
     // Parsing a big file is seconds of CPU: off the runtime the Raft core shares.
-    let model = tokio::task::spawn_blocking(move || -> Result<Zone, ApiError> {
+    let (model, warnings) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let text = if text_body {
             String::from_utf8(bytes)
                 .map_err(|_| ApiError::bad_request("the zone file is not UTF-8"))?
         } else {
             parse_json::<ZoneFileBody>(&bytes)?.text
         };
-        parse_zone(&text, &origin.to_string(), Some(&origin), None).map_err(|error| {
+        parse_zone_with_warnings(&text, &origin.to_string(), Some(&origin), None).map_err(|error| {
             let mut fields = gslb_model::model::FieldErrors::default();
             for problem in &error.problems {
                 fields.push(format!("line {}", problem.line), problem.message.clone());
@@ -370,5 +370,14 @@ pub async fn put_zonefile(
     let current = state.zones.get(&apex).map(|zone| zone_etag(zone));
     check_preconditions(&headers, current.as_deref())?;
     let guard = precondition(&headers, ResourceRef::Zone { apex }, &state);
-    put(context, actor, model, current.is_none(), guard).await
+    let mut response = put(context, actor, model, current.is_none(), guard).await?;
+    // Identical records were merged (as BIND, NSD and Knot do): one `Warning` header each,
+    // `299 gslb "line N: ..."` (RFC 7234 §5.5's form for a persistent warning).
+    for warning in warnings {
+        let text = format!("line {}: {}", warning.line, warning.message).replace('"', "'");
+        if let Ok(value) = header::HeaderValue::from_str(&format!("299 gslb \"{text}\"")) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    Ok(response)
 }

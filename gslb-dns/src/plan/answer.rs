@@ -17,15 +17,19 @@
 //! - wildcard → the wildcard's data owned by the query name (RFC 4592 §3.3.1);
 //! - at or below a delegation → referral: AA=0, the NS set in authority, in-zone glue in
 //!   additional (RFC 1034 §4.3.2 step 3b); DS at the cut itself is answered from the parent
-//!   side: NODATA with our SOA (RFC 4035 §3.1.4.1).
+//!   side with authority: the DS set held at the cut, else NODATA with our SOA (RFC 4035
+//!   §3.1.4.1);
+//! - a name below a DNAME → the DNAME, a synthesized CNAME to the substituted name with the
+//!   DNAME's TTL, then the target followed like a CNAME's; YXDOMAIN when the substituted name
+//!   would exceed 255 octets (RFC 6672 §2.2, §3.2);
 //!
 //! - a GSLB record at the name (a `SetRole::Gslb` entry) is evaluated per query through
 //!   `Dynamic`: its chosen RRs answer, a fallback CNAME is followed like a static CNAME (it
 //!   stands in for the record's own type only; other types at the name stay NODATA), and
 //!   nothing to answer (`fail_closed`, or `fail_open` with every endpoint taken out) is
 //!   NODATA with the SOA, so resolvers retry after the negative TTL;
-//! - NS, MX and SRV answers carry the A/AAAA of their in-zone targets in additional (as
-//!   Knot); a UDP reply too big for them drops them rather than set TC (RFC 2181 §9), while
+//! - NS, MX, SRV, NAPTR, SVCB and HTTPS answers carry the A/AAAA of their in-zone targets in
+//!   additional (as Knot; RFC 9460 §4); a UDP reply too big for them drops them rather than set TC (RFC 2181 §9), while
 //!   referral glue is required and a referral too big for it is truncated (RFC 9471 §3).
 
 use crate::plan::gslb::Dynamic;
@@ -96,14 +100,33 @@ pub(crate) fn write_answer(
         sections.authorities = 1;
     };
 
+    let mut owner = HEADER_LEN;
     let node = match zone.lookup(name) {
         Lookup::Exact(node) | Lookup::Wildcard(node) => node,
-        Lookup::NxDomain => {
-            negative(out, &mut sections, rcode::NXDOMAIN);
-            return sections;
-        }
-        Lookup::Referral { at_cut: true, .. } if qtype == types::DS => {
-            negative(out, &mut sections, rcode::NOERROR);
+        Lookup::NxDomain => match zone.dname_above(name) {
+            Some((dname_node, skip)) => {
+                match write_dname(zone, name, qtype, dname_node, skip, out, &mut sections) {
+                    Some((next, target_offset)) => {
+                        owner = target_offset;
+                        next
+                    }
+                    None => return sections,
+                }
+            }
+            _ => {
+                negative(out, &mut sections, rcode::NXDOMAIN);
+                return sections;
+            }
+        },
+        Lookup::Referral { cut, at_cut: true } if qtype == types::DS => {
+            // The parent answers DS at a cut with authority (RFC 4035 §3.1.4.1).
+            match zone.set(cut, types::DS) {
+                Some(ds) => {
+                    copy_set(out, zone.bytes(ds), HEADER_LEN);
+                    sections.answers = ds.count;
+                }
+                None => negative(out, &mut sections, rcode::NOERROR),
+            }
             return sections;
         }
         Lookup::Referral { cut, .. } => {
@@ -113,7 +136,6 @@ pub(crate) fn write_answer(
         }
     };
 
-    let mut owner = HEADER_LEN;
     let mut node = node;
     // The nodes whose CNAME was answered, so a loop stops at the first name met again.
     let mut visited = [u32::MAX; MAX_CHAIN + 1];
@@ -187,6 +209,67 @@ pub(crate) fn write_answer(
         }
     }
     sections
+}
+
+/// Answers a name below the DNAME at `dname_node` (`skip` labels of `name` lie below it,
+/// RFC 6672 §3.2): the DNAME, then a CNAME from the question name to the substituted name
+/// with the DNAME's TTL. A substituted name longer than 255 octets is YXDOMAIN with the DNAME
+/// alone (§2.2). A CNAME question ends with the synthesized CNAME. Returns the node to go on with and where the CNAME target stands in `out`
+/// when the target lies inside the zone and exists; otherwise the sections are complete
+/// (a referral or NXDOMAIN for a target below a cut or missing).
+fn write_dname(
+    zone: &ZonePlan,
+    name: &QueryName,
+    qtype: u16,
+    dname_node: u32,
+    skip: usize,
+    out: &mut Vec<u8>,
+    sections: &mut Sections,
+) -> Option<(u32, usize)> {
+    let dname = zone.set(dname_node, types::DNAME)?;
+    let block = zone.bytes(dname);
+    let rdlength = u16::from_be_bytes([block[10], block[11]]) as usize;
+    let first_record = &block[..12 + rdlength];
+    copy_set(out, first_record, HEADER_LEN + name.suffix_offset(skip));
+    sections.answers += 1;
+    let prefix = &name.as_wire()[..name.suffix_offset(skip)];
+    let target = &first_record[12..];
+    if prefix.len() + target.len() > 255 {
+        sections.rcode = rcode::YXDOMAIN;
+        return None;
+    }
+    out.extend_from_slice(&[0xC0, 0x0C]);
+    out.extend_from_slice(&types::CNAME.to_be_bytes());
+    out.extend_from_slice(&types::CLASS_IN.to_be_bytes());
+    out.extend_from_slice(&first_record[6..10]);
+    out.extend_from_slice(&((prefix.len() + target.len()) as u16).to_be_bytes());
+    let target_offset = out.len();
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(target);
+    sections.answers += 1;
+    if qtype == types::CNAME {
+        // The synthesized CNAME is the answer; it is not followed (as NSD and Knot).
+        return None;
+    }
+    let substituted = QueryName::from_wire(&out[target_offset..])?;
+    if target_offset > 0x3FFF || !zone.contains(&substituted) {
+        return None;
+    }
+    match zone.lookup(&substituted) {
+        Lookup::Exact(next) | Lookup::Wildcard(next) => Some((next, target_offset)),
+        Lookup::NxDomain => {
+            let apex_pointer = target_offset
+                + substituted.suffix_offset(substituted.label_count() - zone.apex_labels());
+            copy_set(out, zone.bytes(zone.negative_soa()), apex_pointer);
+            sections.rcode = rcode::NXDOMAIN;
+            sections.authorities = 1;
+            None
+        }
+        Lookup::Referral { cut, .. } => {
+            write_referral(zone, &substituted, target_offset, cut, out, sections);
+            None
+        }
+    }
 }
 
 /// The RRset answering `qtype` at `node`: the set of that type, or for ANY the node's first.

@@ -120,9 +120,7 @@ pub(crate) fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
         }
         RData::HINFO { cpu, os } => {
             for string in [cpu, os] {
-                let string = &string[..string.len().min(255)];
-                out.push(string.len() as u8);
-                out.extend_from_slice(string);
+                write_character_string(out, string);
             }
         }
         RData::TLSA {
@@ -140,7 +138,80 @@ pub(crate) fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
             out.extend_from_slice(&[*usage, *selector, *matching_type]);
             out.extend_from_slice(data);
         }
+        RData::NAPTR {
+            order,
+            preference,
+            flags,
+            services,
+            regexp,
+            replacement,
+        } => {
+            out.extend_from_slice(&order.to_be_bytes());
+            out.extend_from_slice(&preference.to_be_bytes());
+            for string in [flags, services, regexp] {
+                write_character_string(out, string);
+            }
+            replacement.write_wire(out);
+        }
+        RData::DS(ds) | RData::CDS(ds) => {
+            out.extend_from_slice(&ds.key_tag.to_be_bytes());
+            out.extend_from_slice(&[ds.algorithm, ds.digest_type]);
+            out.extend_from_slice(&ds.digest);
+        }
+        RData::DNSKEY(key) | RData::CDNSKEY(key) => {
+            out.extend_from_slice(&key.flags.to_be_bytes());
+            out.extend_from_slice(&[key.protocol, key.algorithm]);
+            out.extend_from_slice(&key.public_key);
+        }
+        RData::DNAME(name) => name.write_wire(out),
+        RData::LOC(loc) => out.extend_from_slice(&loc.to_wire()),
+        RData::URI {
+            priority,
+            weight,
+            target,
+        } => {
+            out.extend_from_slice(&priority.to_be_bytes());
+            out.extend_from_slice(&weight.to_be_bytes());
+            out.extend_from_slice(target);
+        }
+        RData::RP { mailbox, text } => {
+            mailbox.write_wire(out);
+            text.write_wire(out);
+        }
+        RData::CERT {
+            cert_type,
+            key_tag,
+            algorithm,
+            certificate,
+        } => {
+            out.extend_from_slice(&cert_type.to_be_bytes());
+            out.extend_from_slice(&key_tag.to_be_bytes());
+            out.push(*algorithm);
+            out.extend_from_slice(certificate);
+        }
+        RData::OPENPGPKEY(key) => out.extend_from_slice(key),
+        RData::EUI48(address) => out.extend_from_slice(address),
+        RData::EUI64(address) => out.extend_from_slice(address),
+        RData::SVCB(data) | RData::HTTPS(data) => {
+            out.extend_from_slice(&data.priority.to_be_bytes());
+            data.target.write_wire(out);
+            for param in &data.params {
+                // The model caps values at 65535 octets; cut defensively rather than panic.
+                let value = &param.value[..param.value.len().min(usize::from(u16::MAX))];
+                out.extend_from_slice(&param.key.to_be_bytes());
+                out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+                out.extend_from_slice(value);
+            }
+        }
         // RFC 3597 §3: opaque data goes out exactly as given.
         RData::Unknown { data, .. } => out.extend_from_slice(data),
     }
+}
+
+/// A length-prefixed character-string; the model caps strings at 255 octets, so this cuts
+/// defensively rather than panic.
+fn write_character_string(out: &mut Vec<u8>, string: &[u8]) {
+    let string = &string[..string.len().min(255)];
+    out.push(string.len() as u8);
+    out.extend_from_slice(string);
 }

@@ -18,7 +18,27 @@ use gslb_model::{RecordType, Zone};
 use crate::plan::gslb::GslbName;
 use crate::plan::index::NameIndex;
 use crate::plan::render;
-use crate::wire::QueryName;
+use crate::wire::{types, QueryName};
+
+/// Where the target name starts in the RDATA of an NS, MX, SRV, NAPTR, SVCB or HTTPS record
+/// (names uncompressed), or `None` when the data ends early.
+fn additional_target(rtype: u16, rdata: &[u8]) -> Option<usize> {
+    Some(match rtype {
+        2 => 0,       // NS: the name
+        15 => 2,      // MX: preference, exchange
+        33 => 6,      // SRV: priority, weight, port, target
+        64 | 65 => 2, // SVCB, HTTPS: priority, target, params
+        35 => {
+            // NAPTR: order, preference, three character-strings, replacement.
+            let mut offset = 4;
+            for _ in 0..3 {
+                offset += 1 + usize::from(*rdata.get(offset)?);
+            }
+            offset
+        }
+        _ => return None,
+    })
+}
 
 /// `Node::cut` for a node that is not at or below a delegation.
 pub(crate) const NO_CUT: u32 = u32::MAX;
@@ -251,8 +271,9 @@ impl ZonePlan {
         plan
     }
 
-    /// Renders, for every NS/MX/SRV set, the A/AAAA of its targets inside the zone (owners in
-    /// full) as an `Additional` entry of the same node and type. For a delegation's NS these
+    /// Renders, for every NS/MX/SRV/NAPTR/SVCB/HTTPS set, the A/AAAA of its targets inside
+    /// the zone (owners in full) as an `Additional` entry of the same node and type
+    /// (RFC 9460 §4 for SVCB/HTTPS; RFC 3403 §4.2 lets NAPTR do the same). For a delegation's NS these
     /// are the glue (targets at or below any cut qualify); otherwise occluded targets are
     /// left out, as they are not authoritative data. Returns true when it added entries.
     fn add_additionals(&mut self, pending: &mut Vec<(u32, SetEntry)>) -> bool {
@@ -260,12 +281,9 @@ impl ZonePlan {
         let mut added = false;
         for index in 0..n_sets {
             let (owner, set) = pending[index];
-            let target_offset = match set.rtype {
-                2 => 0,  // NS: the name
-                15 => 2, // MX: preference, exchange
-                33 => 6, // SRV: priority, weight, port, target
-                _ => continue,
-            };
+            if !matches!(set.rtype, 2 | 15 | 33 | 35 | 64 | 65) {
+                continue;
+            }
             let is_referral = set.rtype == RecordType::NS.code() && owner != 0;
             let start = self.data.len();
             let mut count = 0u16;
@@ -278,10 +296,12 @@ impl ZonePlan {
                 let rdlength = u16::from_be_bytes([self.data[pos + 10], self.data[pos + 11]]);
                 let rdata = (pos + 12, pos + 12 + rdlength as usize);
                 pos = rdata.1;
-                let Some(target) = self
-                    .data
-                    .get(rdata.0 + target_offset..rdata.1)
-                    .and_then(QueryName::from_wire)
+                // The target is the RDATA's last field but for SVCB/HTTPS, whose params follow.
+                let Some(target) = additional_target(set.rtype, &self.data[rdata.0..rdata.1])
+                    .and_then(|offset| {
+                        QueryName::parse(&self.data[..rdata.1], rdata.0 + offset).ok()
+                    })
+                    .map(|(name, _)| name)
                 else {
                     continue;
                 };
@@ -472,6 +492,23 @@ impl ZonePlan {
         }
         // Unreachable for names inside the zone: the apex (skip = below_apex) always exists.
         Lookup::NxDomain
+    }
+
+    /// For a name that does not exist (`lookup` said `NxDomain`): its closest encloser when
+    /// that holds a DNAME, with the number of the name's labels below it (RFC 6672 §3.2).
+    pub(crate) fn dname_above(&self, name: &QueryName) -> Option<(u32, usize)> {
+        let below_apex = name.label_count() - self.apex_labels;
+        let rel_end = name.suffix_offset(below_apex);
+        let wire = name.as_wire();
+        for skip in 1..=below_apex {
+            let Some(encloser) = self.find(&wire[name.suffix_offset(skip)..rel_end]) else {
+                continue;
+            };
+            let has_dname = self.nodes[encloser as usize].cut == NO_CUT
+                && self.set(encloser, types::DNAME).is_some();
+            return has_dname.then_some((encloser, skip));
+        }
+        None
     }
 
     /// The entries of `node`, RRsets and additional blocks, by type.

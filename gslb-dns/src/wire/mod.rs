@@ -27,6 +27,8 @@ pub mod rcode {
     pub const NOTIMP: u16 = 4;
     /// Policy refusal (not our zone, unsupported class).
     pub const REFUSED: u16 = 5;
+    /// A name that should not exist does: a DNAME substitution too long (RFC 6672 §2.2).
+    pub const YXDOMAIN: u16 = 6;
     /// EDNS version not supported (extended RCODE, needs an OPT).
     pub const BADVERS: u16 = 16;
     /// A bad or missing server cookie (RFC 7873 §8, extended RCODE, needs an OPT).
@@ -55,6 +57,8 @@ pub mod types {
     pub const AAAA: u16 = 28;
     /// Service location (RFC 2782).
     pub const SRV: u16 = 33;
+    /// Subtree redirection (RFC 6672).
+    pub const DNAME: u16 = 39;
     /// Delegation signer: lives on the parent side of a cut.
     pub const DS: u16 = 43;
     /// HTTPS service binding (RFC 9460).

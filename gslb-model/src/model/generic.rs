@@ -9,16 +9,17 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use crate::model::loc::Loc;
 use crate::model::name::DomainName;
-use crate::model::record::{RData, RecordType};
+use crate::model::record::{DnskeyData, DsData, RData, RecordType, SvcbData};
+use crate::model::svcb::SvcParam;
 
 /// Why `code` cannot be stored as opaque data, or `None` when it can.
 ///
 /// Refused: 0 and 65535 (reserved, RFC 6895 §3.1); SOA (6, the zone's `soa` field); SIG (24),
 /// NXT (30), RRSIG (46), NSEC (47), NSEC3 (50) and NSEC3PARAM (51), which claim the zone is
 /// signed while gslb's answers change with health and no signature of ours would cover them,
-/// so validating resolvers would turn every answer bogus; DNAME (39), which redirects a
-/// whole subtree and needs answer synthesis (RFC 6672) that gslb does not do yet; OPT (41), a
+/// so validating resolvers would turn every answer bogus; OPT (41), a
 /// pseudo-record that lives only in messages (RFC 6891 §6.1.1); and 128-255, the query and
 /// meta types (TKEY, TSIG, IXFR, AXFR, ANY, ...; RFC 6895 §3.1), which are never zone data.
 pub fn generic_refusal(code: u16) -> Option<&'static str> {
@@ -29,7 +30,6 @@ pub fn generic_refusal(code: u16) -> Option<&'static str> {
             "DNSSEC signature and denial records cannot be served: gslb's answers change with \
              health, so a static signature would make validating resolvers reject them"
         }
-        39 => "DNAME needs answer synthesis (RFC 6672), which gslb does not do",
         41 => "OPT is a pseudo-record of a message (RFC 6891), not zone data",
         128..=255 => "query and meta types (RFC 6895 §3.1) are not zone data",
         _ => return None,
@@ -122,6 +122,87 @@ pub fn from_wire(rtype: RecordType, data: Vec<u8>) -> Result<RData, String> {
             fingerprint_type: reader.array::<1>("fingerprint type")?[0],
             fingerprint: reader.rest(),
         },
+        RecordType::NAPTR => RData::NAPTR {
+            order: reader.u16("order")?,
+            preference: reader.u16("preference")?,
+            flags: reader.string("flags")?,
+            services: reader.string("services")?,
+            regexp: reader.string("regexp")?,
+            replacement: reader.name("replacement")?,
+        },
+        RecordType::DS | RecordType::CDS => {
+            let ds = DsData {
+                key_tag: reader.u16("key tag")?,
+                algorithm: reader.array::<1>("algorithm")?[0],
+                digest_type: reader.array::<1>("digest type")?[0],
+                digest: reader.rest(),
+            };
+            if rtype == RecordType::DS {
+                RData::DS(ds)
+            } else {
+                RData::CDS(ds)
+            }
+        }
+        RecordType::DNSKEY | RecordType::CDNSKEY => {
+            let key = DnskeyData {
+                flags: reader.u16("flags")?,
+                protocol: reader.array::<1>("protocol")?[0],
+                algorithm: reader.array::<1>("algorithm")?[0],
+                public_key: reader.rest(),
+            };
+            if rtype == RecordType::DNSKEY {
+                RData::DNSKEY(key)
+            } else {
+                RData::CDNSKEY(key)
+            }
+        }
+        RecordType::DNAME => RData::DNAME(reader.name("target")?),
+        RecordType::LOC => RData::LOC(Loc::from_wire(&reader.rest()).ok_or_else(|| {
+            "LOC RDATA in generic form must be 16 octets of version 0".to_string()
+        })?),
+        RecordType::URI => RData::URI {
+            priority: reader.u16("priority")?,
+            weight: reader.u16("weight")?,
+            target: reader.rest(),
+        },
+        RecordType::RP => RData::RP {
+            mailbox: reader.name("mailbox")?,
+            text: reader.name("text name")?,
+        },
+        RecordType::CERT => RData::CERT {
+            cert_type: reader.u16("type")?,
+            key_tag: reader.u16("key tag")?,
+            algorithm: reader.array::<1>("algorithm")?[0],
+            certificate: reader.rest(),
+        },
+        RecordType::OPENPGPKEY => RData::OPENPGPKEY(reader.rest()),
+        RecordType::EUI48 => RData::EUI48(reader.array::<6>("address")?),
+        RecordType::EUI64 => RData::EUI64(reader.array::<8>("address")?),
+        RecordType::SVCB | RecordType::HTTPS => {
+            let priority = reader.u16("priority")?;
+            let target = reader.name("target")?;
+            let mut params = Vec::new();
+            while reader.pos < data.len() {
+                let key = reader.u16("SvcParamKey")?;
+                let length = usize::from(reader.u16("SvcParam length")?);
+                let value = data
+                    .get(reader.pos..reader.pos + length)
+                    .ok_or_else(|| reader.short("SvcParam value"))?
+                    .to_vec();
+                reader.pos += length;
+                params.push(SvcParam { key, value });
+            }
+            let svcb = SvcbData {
+                priority,
+                target,
+                params,
+            };
+            if rtype == RecordType::SVCB {
+                RData::SVCB(svcb)
+            } else {
+                RData::HTTPS(svcb)
+            }
+        }
         RecordType::TLSA => RData::TLSA {
             usage: reader.array::<1>("usage")?[0],
             selector: reader.array::<1>("selector")?[0],
@@ -236,6 +317,15 @@ mod tests {
         check(RecordType::HINFO, "4 0161 0162", "\"a\" \"b\"");
         check(RecordType::SPF, "3 02 6869", "\"hi\"");
         check(RecordType::NS, "3 C00C 00", "compressed");
+        check(RecordType::DNAME, "3 0178 00", "x.");
+        check(RecordType::DS, "6 0001 08 02 abcd", "1 8 2 ABCD");
+        check(RecordType::EUI48, "6 00005e00532a", "00-00-5e-00-53-2a");
+        check(
+            RecordType::HTTPS,
+            "16 0001 00 0001 0003 026832 0003 0002 01bb",
+            "1 . alpn=h2 port=443",
+        );
+        check(RecordType::URI, "6 000a 0001 6162", "10 1 \"ab\"");
     }
 
     #[test]
@@ -260,7 +350,6 @@ mod tests {
     fn types_the_server_must_act_on_are_refused() {
         for (code, wanted) in [
             (6, "soa field"),
-            (39, "DNAME"),
             (41, "OPT"),
             (46, "DNSSEC"),
             (47, "DNSSEC"),

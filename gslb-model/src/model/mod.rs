@@ -2,6 +2,8 @@
 //!
 //! - `name`: `DomainName`, validated presentation-format names.
 //! - `record`: static record sets (`RecordType`, `RData`, `RecordSet`).
+//! - `svcb`, `loc`, `base64_text`: the presentation formats of SvcParams (RFC 9460), LOC
+//!   (RFC 1876) and base64 data.
 //! - `generic`: RFC 3597 `\# len hex` data, and the types refused in that form.
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
 //! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
@@ -24,6 +26,7 @@
 //!   places clients for geo and proximity policies, beside each node's config table.
 
 pub mod audit;
+pub mod base64_text;
 pub mod check;
 pub mod dns_update;
 pub mod drill;
@@ -32,6 +35,7 @@ pub mod generic;
 pub mod gslb_record;
 pub mod health;
 pub mod ident;
+pub mod loc;
 pub mod member;
 pub mod name;
 pub mod network;
@@ -42,6 +46,7 @@ pub mod region;
 pub mod serial;
 pub mod staged;
 pub mod state;
+pub mod svcb;
 pub mod token;
 pub mod transfer;
 pub mod tsig_key;
@@ -71,7 +76,7 @@ pub use transfer::{TransferPeer, ZoneDiff, ZoneTransfer};
 pub use tsig_key::{TsigAlgorithm, TsigKey, UpdateGrant};
 
 pub use name::{DomainName, NameError};
-pub use record::{RData, RecordSet, RecordType, MAX_TTL};
+pub use record::{DnskeyData, DsData, RData, RecordSet, RecordType, SvcbData, MAX_TTL};
 pub use state::{ChangeStatus, State};
 pub use validation::{FieldError, FieldErrors};
 pub use zone::{Soa, Zone};

@@ -36,6 +36,28 @@ pub enum NameError {
     /// A relative name where an absolute one is needed.
     #[error("name {0:?} is not absolute (no trailing dot)")]
     NotAbsolute(String),
+    /// Unicode text that has no A-label form under IDNA 2008 / UTS 46.
+    #[error("{0:?} is not a valid internationalized name (IDNA 2008 / UTS 46): {1}")]
+    Idna(String, &'static str),
+}
+
+/// Turns a name written in Unicode into its A-labels (`bücher.example.` →
+/// `xn--bcher-kva.example.`) by UTS 46 processing with IDNA 2008 rules (the `idna` crate),
+/// so every entry point (zone files, the REST API, `gslbctl`, apply YAML) stores the name a
+/// resolver asks for. ASCII text is returned as is; `_` and `*` stay allowed.
+pub fn to_a_labels(text: &str) -> Result<std::borrow::Cow<'_, str>, NameError> {
+    if text.is_ascii() {
+        return Ok(std::borrow::Cow::Borrowed(text));
+    }
+    if text.contains('\\') {
+        return Err(NameError::Idna(
+            text.to_string(),
+            "a Unicode name cannot also hold backslash escapes",
+        ));
+    }
+    idna::domain_to_ascii_cow(text.as_bytes(), idna::AsciiDenyList::EMPTY)
+        .map(|ascii| std::borrow::Cow::Owned(ascii.into_owned()))
+        .map_err(|_| NameError::Idna(text.to_string(), "no A-label form"))
 }
 
 /// An absolute domain name, stored as its lower-cased, uncompressed wire form.
@@ -154,6 +176,9 @@ impl DomainName {
     fn parse(text: &str, origin: Option<&DomainName>) -> Result<Option<Self>, NameError> {
         if text.is_empty() {
             return Err(NameError::Empty);
+        }
+        if !text.is_ascii() {
+            return Self::parse(&to_a_labels(text)?, origin);
         }
         if text == "@" {
             return Ok(origin.cloned());
@@ -418,6 +443,26 @@ mod tests {
         let name = DomainName::parse_absolute(text).unwrap();
         assert_eq!(name.to_string(), expected_display);
         assert_eq!(DomainName::parse_absolute(&name.to_string()).unwrap(), name);
+    }
+
+    /// Unicode names become A-labels (IDNA 2008 / UTS 46) wherever they enter, relative ones
+    /// too; text with no A-label form is refused with a clear error.
+    #[test]
+    fn unicode_names_become_a_labels() {
+        check("bücher.example.", "xn--bcher-kva.example.");
+        check("BÜCHER.Example.", "xn--bcher-kva.example.");
+        check("*.münchen.example.", "*.xn--mnchen-3ya.example.");
+        let origin = DomainName::parse_absolute("例え.jp.").unwrap();
+        assert_eq!(origin.to_string(), "xn--r8jz45g.jp.");
+        let relative = DomainName::parse_relative_to("テスト", &origin).unwrap();
+        assert_eq!(relative.to_string(), "xn--zckzah.xn--r8jz45g.jp.");
+        for bad in ["a\\.bü.example.", "xn--a.bü.example.", "\u{200d}.example."] {
+            let error = DomainName::parse_absolute(bad).unwrap_err();
+            assert!(
+                error.to_string().contains("IDNA 2008 / UTS 46"),
+                "{bad:?}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -14,8 +14,11 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::model::base64_text;
 use crate::model::generic::generic_refusal;
+use crate::model::loc::Loc;
 use crate::model::name::DomainName;
+use crate::model::svcb::{self, SvcParam};
 use crate::model::validation::FieldErrors;
 
 /// The largest TTL RFC 2181 §8 allows; larger values are treated as errors at write time.
@@ -56,6 +59,36 @@ pub enum RecordType {
     HINFO,
     /// Sender policy, the TXT format under its own type (RFC 4408; RFC 7208 deprecates it).
     SPF,
+    /// Naming authority pointer (RFC 3403).
+    NAPTR,
+    /// Delegation signer, held by the parent at a delegation point (RFC 4034 §5).
+    DS,
+    /// Child DS, what the child wants its parent's DS to be (RFC 7344).
+    CDS,
+    /// A static DNSSEC public key (RFC 4034 §2).
+    DNSKEY,
+    /// Child DNSKEY (RFC 7344).
+    CDNSKEY,
+    /// Redirection of a whole subtree, answered by CNAME synthesis (RFC 6672).
+    DNAME,
+    /// Location (RFC 1876).
+    LOC,
+    /// Uniform resource identifier (RFC 7553).
+    URI,
+    /// Responsible person (RFC 1183).
+    RP,
+    /// Certificate (RFC 4398).
+    CERT,
+    /// OpenPGP public key for DANE (RFC 7929).
+    OPENPGPKEY,
+    /// 48-bit MAC address (RFC 7043).
+    EUI48,
+    /// 64-bit MAC address (RFC 7043).
+    EUI64,
+    /// Service binding (RFC 9460).
+    SVCB,
+    /// Service binding for HTTPS origins (RFC 9460).
+    HTTPS,
     /// Start of authority; held by `Zone::soa`, never in `Zone::rrsets`.
     SOA,
     /// Any other type, by code, holding opaque data (RFC 3597); never the code of a type
@@ -65,7 +98,7 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every type, in a fixed order.
-    pub const ALL: [RecordType; 15] = [
+    pub const ALL: [RecordType; 30] = [
         RecordType::A,
         RecordType::AAAA,
         RecordType::CNAME,
@@ -80,6 +113,21 @@ impl RecordType {
         RecordType::SMIMEA,
         RecordType::HINFO,
         RecordType::SPF,
+        RecordType::NAPTR,
+        RecordType::DS,
+        RecordType::CDS,
+        RecordType::DNSKEY,
+        RecordType::CDNSKEY,
+        RecordType::DNAME,
+        RecordType::LOC,
+        RecordType::URI,
+        RecordType::RP,
+        RecordType::CERT,
+        RecordType::OPENPGPKEY,
+        RecordType::EUI48,
+        RecordType::EUI64,
+        RecordType::SVCB,
+        RecordType::HTTPS,
         RecordType::SOA,
     ];
 
@@ -100,6 +148,21 @@ impl RecordType {
             RecordType::SMIMEA => 53,
             RecordType::HINFO => 13,
             RecordType::SPF => 99,
+            RecordType::NAPTR => 35,
+            RecordType::DS => 43,
+            RecordType::CDS => 59,
+            RecordType::DNSKEY => 48,
+            RecordType::CDNSKEY => 60,
+            RecordType::DNAME => 39,
+            RecordType::LOC => 29,
+            RecordType::URI => 256,
+            RecordType::RP => 17,
+            RecordType::CERT => 37,
+            RecordType::OPENPGPKEY => 61,
+            RecordType::EUI48 => 108,
+            RecordType::EUI64 => 109,
+            RecordType::SVCB => 64,
+            RecordType::HTTPS => 65,
             RecordType::CAA => 257,
             RecordType::Unknown(code) => code,
         }
@@ -134,6 +197,21 @@ impl RecordType {
             RecordType::SMIMEA => "SMIMEA",
             RecordType::HINFO => "HINFO",
             RecordType::SPF => "SPF",
+            RecordType::NAPTR => "NAPTR",
+            RecordType::DS => "DS",
+            RecordType::CDS => "CDS",
+            RecordType::DNSKEY => "DNSKEY",
+            RecordType::CDNSKEY => "CDNSKEY",
+            RecordType::DNAME => "DNAME",
+            RecordType::LOC => "LOC",
+            RecordType::URI => "URI",
+            RecordType::RP => "RP",
+            RecordType::CERT => "CERT",
+            RecordType::OPENPGPKEY => "OPENPGPKEY",
+            RecordType::EUI48 => "EUI48",
+            RecordType::EUI64 => "EUI64",
+            RecordType::SVCB => "SVCB",
+            RecordType::HTTPS => "HTTPS",
             RecordType::SOA => "SOA",
             RecordType::Unknown(code) => return Cow::Owned(format!("TYPE{code}")),
         })
@@ -266,6 +344,70 @@ pub enum RData {
     },
     /// Sender policy character-strings, as TXT.
     SPF(Vec<Vec<u8>>),
+    /// A naming authority pointer.
+    NAPTR {
+        /// Lower is processed first.
+        order: u16,
+        /// Lower is preferred among equal orders.
+        preference: u16,
+        /// Flags character-string (`S`, `A`, `U`, `P`).
+        flags: Vec<u8>,
+        /// Services character-string (`SIP+D2U`).
+        services: Vec<u8>,
+        /// Substitution expression character-string.
+        regexp: Vec<u8>,
+        /// The next name to query; `.` when the regexp is used.
+        replacement: DomainName,
+    },
+    /// A delegation signer (at a delegation point, served by the parent).
+    DS(DsData),
+    /// A child delegation signer.
+    CDS(DsData),
+    /// A static DNSSEC public key.
+    DNSKEY(DnskeyData),
+    /// A child DNSKEY.
+    CDNSKEY(DnskeyData),
+    /// The target of a subtree redirection.
+    DNAME(DomainName),
+    /// A location.
+    LOC(Loc),
+    /// A URI.
+    URI {
+        /// Lower is tried first.
+        priority: u16,
+        /// Relative share among equal priorities.
+        weight: u16,
+        /// The URI octets (non-empty).
+        target: Vec<u8>,
+    },
+    /// A responsible person.
+    RP {
+        /// The person's mailbox as a name (`.` for none).
+        mailbox: DomainName,
+        /// A name holding TXT records about the person (`.` for none).
+        text: DomainName,
+    },
+    /// A certificate.
+    CERT {
+        /// Certificate type (1 PKIX, 2 SPKI, 3 PGP, ...).
+        cert_type: u16,
+        /// Key tag of the key the certificate is about.
+        key_tag: u16,
+        /// DNSSEC algorithm number.
+        algorithm: u8,
+        /// The certificate octets; printed as base64.
+        certificate: Vec<u8>,
+    },
+    /// An OpenPGP transferable public key; printed as base64.
+    OPENPGPKEY(Vec<u8>),
+    /// A 48-bit MAC address.
+    EUI48([u8; 6]),
+    /// A 64-bit MAC address.
+    EUI64([u8; 8]),
+    /// A service binding.
+    SVCB(SvcbData),
+    /// A service binding for HTTPS.
+    HTTPS(SvcbData),
     /// Data of any other type, kept as the octets of its wire RDATA (RFC 3597); printed as
     /// `\# <length> <hex>`.
     Unknown {
@@ -276,7 +418,57 @@ pub enum RData {
     },
 }
 
+/// The fields DS and CDS share (RFC 4034 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DsData {
+    /// The key tag of the DNSKEY it points at (0 in a CDS delete request).
+    pub key_tag: u16,
+    /// That key's algorithm.
+    pub algorithm: u8,
+    /// How the digest was computed (1 SHA-1, 2 SHA-256, 4 SHA-384).
+    pub digest_type: u8,
+    /// The digest; printed as hex.
+    pub digest: Vec<u8>,
+}
+
+/// The fields DNSKEY and CDNSKEY share (RFC 4034 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DnskeyData {
+    /// 256 zone key, 257 also secure entry point.
+    pub flags: u16,
+    /// Always 3.
+    pub protocol: u8,
+    /// The key's algorithm.
+    pub algorithm: u8,
+    /// The public key; printed as base64.
+    pub public_key: Vec<u8>,
+}
+
+/// The fields SVCB and HTTPS share (RFC 9460 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SvcbData {
+    /// 0 is AliasMode, others ServiceMode (lower preferred).
+    pub priority: u16,
+    /// The alias or service host; `.` means the owner itself (ServiceMode) or none.
+    pub target: DomainName,
+    /// The SvcParams, in strictly increasing key order.
+    pub params: Vec<SvcParam>,
+}
+
 impl RData {
+    /// The name this data asks the server to add addresses for in the additional section
+    /// (RFC 1035 §3.3.9, RFC 2782, RFC 9460 §4), if any; `.` is never one.
+    pub fn additional_target(&self) -> Option<&DomainName> {
+        let name = match self {
+            RData::MX { exchange, .. } => exchange,
+            RData::SRV { target, .. } => target,
+            RData::NAPTR { replacement, .. } => replacement,
+            RData::SVCB(data) | RData::HTTPS(data) => &data.target,
+            _ => return None,
+        };
+        (!name.is_root()).then_some(name)
+    }
+
     /// The data in presentation format with names relative to `origin` (`@` for the origin
     /// itself, absolute for names outside it), as a zone file with `$ORIGIN origin` writes it.
     pub fn relative_to<'a>(&'a self, origin: &'a DomainName) -> RDataPresentation<'a> {
@@ -383,6 +575,80 @@ impl fmt::Display for RDataPresentation<'_> {
                 "{usage} {selector} {matching_type} {}",
                 hex::encode_upper(data)
             ),
+            RData::NAPTR {
+                order,
+                preference,
+                flags,
+                services,
+                regexp,
+                replacement,
+            } => {
+                write!(f, "{order} {preference} ")?;
+                for string in [flags, services, regexp] {
+                    write_quoted(f, string)?;
+                    f.write_str(" ")?;
+                }
+                self.name(f, replacement)
+            }
+            RData::DS(ds) | RData::CDS(ds) => write!(
+                f,
+                "{} {} {} {}",
+                ds.key_tag,
+                ds.algorithm,
+                ds.digest_type,
+                hex::encode_upper(&ds.digest)
+            ),
+            RData::DNSKEY(key) | RData::CDNSKEY(key) => write!(
+                f,
+                "{} {} {} {}",
+                key.flags,
+                key.protocol,
+                key.algorithm,
+                base64_text::encode(&key.public_key)
+            ),
+            RData::DNAME(name) => self.name(f, name),
+            RData::LOC(loc) => write!(f, "{loc}"),
+            RData::URI {
+                priority,
+                weight,
+                target,
+            } => {
+                write!(f, "{priority} {weight} ")?;
+                write_quoted(f, target)
+            }
+            RData::RP { mailbox, text } => {
+                self.name(f, mailbox)?;
+                f.write_str(" ")?;
+                self.name(f, text)
+            }
+            RData::CERT {
+                cert_type,
+                key_tag,
+                algorithm,
+                certificate,
+            } => {
+                match cert_type_name(*cert_type) {
+                    Some(name) => f.write_str(name)?,
+                    None => write!(f, "{cert_type}")?,
+                }
+                write!(
+                    f,
+                    " {key_tag} {algorithm} {}",
+                    base64_text::encode(certificate)
+                )
+            }
+            RData::OPENPGPKEY(key) => f.write_str(&base64_text::encode(key)),
+            RData::EUI48(octets) => write_eui(f, octets),
+            RData::EUI64(octets) => write_eui(f, octets),
+            RData::SVCB(data) | RData::HTTPS(data) => {
+                write!(f, "{} ", data.priority)?;
+                self.name(f, &data.target)?;
+                for param in &data.params {
+                    f.write_str(" ")?;
+                    svcb::write_param(f, param)?;
+                }
+                Ok(())
+            }
             RData::Unknown { data, .. } => {
                 write!(f, "\\# {}", data.len())?;
                 if !data.is_empty() {
@@ -392,6 +658,48 @@ impl fmt::Display for RDataPresentation<'_> {
             }
         }
     }
+}
+
+/// The CERT type mnemonics of RFC 4398 §2.1.
+const CERT_TYPES: [(u16, &str); 10] = [
+    (1, "PKIX"),
+    (2, "SPKI"),
+    (3, "PGP"),
+    (4, "IPKIX"),
+    (5, "ISPKI"),
+    (6, "IPGP"),
+    (7, "ACPKIX"),
+    (8, "IACPKIX"),
+    (253, "URI"),
+    (254, "OID"),
+];
+
+/// The mnemonic of a CERT type, if it has one.
+pub fn cert_type_name(code: u16) -> Option<&'static str> {
+    CERT_TYPES
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map(|(_, name)| *name)
+}
+
+/// The CERT type for a mnemonic (case-insensitive) or a number.
+pub fn cert_type_from_text(text: &str) -> Option<u16> {
+    CERT_TYPES
+        .iter()
+        .find(|(_, name)| name.eq_ignore_ascii_case(text))
+        .map(|(code, _)| *code)
+        .or_else(|| text.parse().ok())
+}
+
+/// Hex octets joined by hyphens, as RFC 7043 §3.2 writes EUI48 and EUI64.
+fn write_eui(f: &mut fmt::Formatter<'_>, octets: &[u8]) -> fmt::Result {
+    for (index, octet) in octets.iter().enumerate() {
+        if index > 0 {
+            f.write_str("-")?;
+        }
+        write!(f, "{octet:02x}")?;
+    }
+    Ok(())
 }
 
 /// A quoted character-string: `"` and `\` escaped, bytes outside printable ASCII as `\DDD`.
@@ -425,6 +733,21 @@ impl RData {
             RData::SMIMEA { .. } => RecordType::SMIMEA,
             RData::HINFO { .. } => RecordType::HINFO,
             RData::SPF(_) => RecordType::SPF,
+            RData::NAPTR { .. } => RecordType::NAPTR,
+            RData::DS(_) => RecordType::DS,
+            RData::CDS(_) => RecordType::CDS,
+            RData::DNSKEY(_) => RecordType::DNSKEY,
+            RData::CDNSKEY(_) => RecordType::CDNSKEY,
+            RData::DNAME(_) => RecordType::DNAME,
+            RData::LOC(_) => RecordType::LOC,
+            RData::URI { .. } => RecordType::URI,
+            RData::RP { .. } => RecordType::RP,
+            RData::CERT { .. } => RecordType::CERT,
+            RData::OPENPGPKEY(_) => RecordType::OPENPGPKEY,
+            RData::EUI48(_) => RecordType::EUI48,
+            RData::EUI64(_) => RecordType::EUI64,
+            RData::SVCB(_) => RecordType::SVCB,
+            RData::HTTPS(_) => RecordType::HTTPS,
             RData::Unknown { rtype, .. } => RecordType::Unknown(*rtype),
         }
     }
@@ -485,6 +808,39 @@ impl RData {
             RData::TLSA { data, .. } | RData::SMIMEA { data, .. } if data.is_empty() => {
                 errors.push(format!("{path}.data"), "must not be empty");
             }
+            RData::NAPTR {
+                flags,
+                services,
+                regexp,
+                ..
+            } => {
+                for (field, value) in [("flags", flags), ("services", services), ("regexp", regexp)]
+                {
+                    if value.len() > 255 {
+                        errors.push(
+                            format!("{path}.{field}"),
+                            format!(
+                                "character-string longer than 255 octets, got {}",
+                                value.len()
+                            ),
+                        );
+                    }
+                }
+            }
+            RData::DS(ds) | RData::CDS(ds) if ds.digest.is_empty() => {
+                errors.push(format!("{path}.digest"), "must not be empty");
+            }
+            RData::URI { target, .. } if target.is_empty() => {
+                errors.push(
+                    format!("{path}.target"),
+                    "must not be empty (RFC 7553 §4.4)",
+                );
+            }
+            RData::SVCB(data) | RData::HTTPS(data) => {
+                if let Err(message) = svcb::check_params(&data.params) {
+                    errors.push(format!("{path}.params"), message);
+                }
+            }
             RData::Unknown { rtype, data } => {
                 if let Some(typed) = RecordType::from_code(*rtype) {
                     errors.push(
@@ -540,7 +896,7 @@ mod tests {
         let read = |json: &str| serde_json::from_str::<RecordType>(json);
         assert_eq!(read("\"TYPE1\"").unwrap(), RecordType::A);
         assert_eq!(read("\"aaaa\"").unwrap(), RecordType::AAAA);
-        for bad in ["\"TYPE\"", "\"TYPE65536\"", "\"TYPE-1\"", "\"NAPTR\"", "1"] {
+        for bad in ["\"TYPE\"", "\"TYPE65536\"", "\"TYPE-1\"", "\"NAPTRX\"", "1"] {
             assert!(read(bad).is_err(), "{bad}");
         }
         let old = r#"{"name":"x.example.com.","type":"MX","ttl":60,

@@ -157,11 +157,12 @@ impl Zone {
             if set.rtype == RecordType::NS && set.name != self.apex {
                 delegations.insert(&set.name);
             }
-            if set.rtype == RecordType::CNAME && set.rdata.len() > 1 {
+            if matches!(set.rtype, RecordType::CNAME | RecordType::DNAME) && set.rdata.len() > 1 {
                 errors.push(
                     format!("{set_path}.rdata"),
                     format!(
-                        "a CNAME set holds exactly one record, got {}",
+                        "a {} set holds exactly one record, got {}",
+                        set.rtype,
                         set.rdata.len()
                     ),
                 );
@@ -219,8 +220,40 @@ impl Zone {
                 format!("the apex {} needs an NS record set", self.apex),
             );
         }
+        // A DNAME redirects its whole subtree: nothing may live below it (RFC 6672 §2.3).
+        let dnames: Vec<&DomainName> = types_at
+            .iter()
+            .filter(|(_, types)| types.contains(&RecordType::DNAME))
+            .map(|(name, _)| *name)
+            .collect();
+        for name in types_at.keys() {
+            if let Some(owner) = dnames
+                .iter()
+                .find(|owner| name.is_subdomain_of(owner) && name != *owner)
+            {
+                errors.push(
+                    set_path_of(name, None),
+                    format!(
+                        "{name} lies below the DNAME at {owner}; a DNAME's subtree holds no \
+                         data (RFC 6672 §2.3)"
+                    ),
+                );
+            }
+        }
         // Below a delegation only glue (A/AAAA) is allowed; anything else would be occluded.
         for (name, types) in &types_at {
+            // A DS at the apex is the parent's copy some zone files carry; served as data,
+            // as NSD and Knot do.
+            if types.contains(&RecordType::DS) && !delegations.contains(name) && *name != &self.apex
+            {
+                errors.push(
+                    set_path_of(name, Some(RecordType::DS)),
+                    format!(
+                        "{name} DS: a DS belongs at a delegation (beside an NS set below the \
+                         apex) or the apex, held by the parent (RFC 4035 §2.4)"
+                    ),
+                );
+            }
             let cut = delegations
                 .iter()
                 .find(|cut| name.is_subdomain_of(cut) && *name != **cut);
@@ -236,14 +269,17 @@ impl Zone {
                 }
             }
             if delegations.contains(name)
-                && types
-                    .iter()
-                    .any(|t| !matches!(t, RecordType::NS | RecordType::A | RecordType::AAAA))
+                && types.iter().any(|t| {
+                    !matches!(
+                        t,
+                        RecordType::NS | RecordType::DS | RecordType::A | RecordType::AAAA
+                    )
+                })
             {
                 errors.push(
                     set_path_of(name, None),
                     format!(
-                        "{name} is a delegation; only NS and glue may be there ({})",
+                        "{name} is a delegation; only NS, DS and glue may be there ({})",
                         join_types(types)
                     ),
                 );

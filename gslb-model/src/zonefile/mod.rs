@@ -3,6 +3,7 @@
 //! Layout:
 //! - `lexer`: comments, quotes, escapes, parentheses and line numbers → logical lines.
 //! - `parser`: directives and records → a `Zone`, every problem with its line.
+//! - `rdata`: the one RDATA presentation reader, for zone files and the API (`parse_rdata`).
 //! - `export`: a `Zone` → master-file text that `parse_zone` turns back into the same `Zone`.
 //!
 //! Import is all-or-nothing: any problem (syntax, an unsupported type or class, or a zone
@@ -11,21 +12,24 @@
 //!
 //! Supported: `$ORIGIN`, `$TTL` (with BIND units such as `1h30m`), relative names and `@`,
 //! owner inheritance, optional TTL and class (IN only) in either order, parentheses, quoted
-//! strings with `\"`, `\\` and `\DDD`, comments, CRLF; types A, AAAA, CNAME, MX, TXT, SRV, CAA,
-//! NS, PTR and SOA. Refused with a named error: `$INCLUDE`, `$GENERATE`, other classes, other
-//! types (RFC 3597 `TYPEnnn` included), TTLs above 2^31 - 1.
+//! strings with `\"`, `\\` and `\DDD`, comments, CRLF; every type of `RecordType::ALL` in its
+//! own presentation format (SVCB/HTTPS SvcParams, LOC, base64 keys, ...), and any type in
+//! RFC 3597 generic form (`TYPEnnn \# len hex`). Refused with a named error: `$INCLUDE`,
+//! `$GENERATE`, other classes, the types `generic_refusal` names, TTLs above 2^31 - 1.
 //!
 //! Invariant: no input text makes the import panic (proptest here, `fuzz/fuzz_targets/zone_file.rs`).
 
 mod export;
 mod lexer;
 mod parser;
+mod rdata;
 
 use std::fmt;
 
 use crate::model::{DomainName, Zone};
 
 pub use export::export_zone;
+pub use rdata::parse_rdata;
 
 /// Parses a whole master file into a validated, normalized `Zone`.
 ///
@@ -46,16 +50,34 @@ pub fn parse_zone(
     origin: Option<&DomainName>,
     default_ttl: Option<u32>,
 ) -> Result<Zone, ZoneFileError> {
-    parser::parse(text, origin, default_ttl).map_err(|problems| ZoneFileError {
-        problems: problems
+    parse_zone_with_warnings(text, file_name, origin, default_ttl).map(|(zone, _)| zone)
+}
+
+/// `parse_zone`, also returning what was accepted but changed on the way, in line order:
+/// identical records in one set are merged into one (as BIND, NSD and Knot do), each repeat
+/// named with its line and the line it repeats.
+pub fn parse_zone_with_warnings(
+    text: &str,
+    file_name: &str,
+    origin: Option<&DomainName>,
+    default_ttl: Option<u32>,
+) -> Result<(Zone, Vec<ZoneFileProblem>), ZoneFileError> {
+    let located = |problems: Vec<(usize, String)>| -> Vec<ZoneFileProblem> {
+        problems
             .into_iter()
             .map(|(line, message)| ZoneFileProblem {
                 file_name: file_name.to_string(),
                 line,
                 message,
             })
-            .collect(),
-    })
+            .collect()
+    };
+    match parser::parse(text, origin, default_ttl) {
+        Ok((zone, warnings)) => Ok((zone, located(warnings))),
+        Err(problems) => Err(ZoneFileError {
+            problems: located(problems),
+        }),
+    }
 }
 
 /// Everything wrong with one master file; never empty.
@@ -282,7 +304,7 @@ mod tests {
                 // Said too, since the NS line did not parse.
                 "t.zone:2: the apex example.com. needs an NS record set",
                 "t.zone:3: record type \"ns1\" is not supported (only A, AAAA, CNAME, MX, TXT, \
-                 SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA, or TYPEnnn in RFC 3597 generic form); if \"NS\" is meant as the type, indent the line to \
+                 SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, SOA, or TYPEnnn in RFC 3597 generic form); if \"NS\" is meant as the type, indent the line to \
                  repeat the owner before it",
                 &format!("t.zone:4: bad owner name: name longer than 255 octets in \"{long}\""),
             ],
@@ -305,7 +327,8 @@ mod tests {
             &[
                 "t.zone:4: bad IPv4 address \"10.0.0.300\"",
                 "t.zone:5: class CH is not supported (only IN)",
-                "t.zone:6: record type \"NAPTR\" is not supported (only A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, SOA, or TYPEnnn in RFC 3597 generic form)",
+                "t.zone:6: bad NAPTR order \"x\" (must be 0-65535)",
+                "t.zone:6: bad NAPTR preference \"y\" (must be 0-65535)",
                 "t.zone:7: TTL 4294967295 is larger than 2147483647 (RFC 2181 §8)",
                 "t.zone:8: missing exchange in the MX record",
                 "t.zone:9: unexpected \"extra\" after the A data",

@@ -6,27 +6,28 @@
 //! line of the record at fault.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::model::generic;
 use crate::model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
 use crate::zonefile::lexer::{lex, Entry, Token};
+use crate::zonefile::rdata;
 
 /// A problem: its 1-based line and its message.
 pub(crate) type Problem = (usize, String);
 
-/// Parses `text` into a validated zone, or returns every problem sorted by line.
+/// Parses `text` into a validated zone with the warnings (sorted by line), or returns every
+/// problem sorted by line.
 pub(crate) fn parse(
     text: &str,
     origin: Option<&DomainName>,
     default_ttl: Option<u32>,
-) -> Result<Zone, Vec<Problem>> {
+) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
     let (entries, lex_errors) = lex(text);
     let mut parser = Parser {
         problems: lex_errors
             .into_iter()
             .map(|error| (error.line, error.message))
             .collect(),
+        warnings: Vec::new(),
         apex: origin.cloned(),
         origin: origin.cloned(),
         default_ttl,
@@ -86,6 +87,8 @@ struct Record {
 struct Parser {
     /// Every problem so far.
     problems: Vec<Problem>,
+    /// What was accepted but changed on the way (identical records merged).
+    warnings: Vec<Problem>,
     /// The zone apex: the `origin` argument, else the first `$ORIGIN`.
     apex: Option<DomainName>,
     /// What relative names are completed with: the apex, or the last `$ORIGIN`.
@@ -309,42 +312,17 @@ impl Parser {
         let generic = fields
             .first()
             .is_some_and(|first| !first.quoted && first.text == "\\#");
-        if generic || matches!(rtype, RecordType::Unknown(_)) {
-            let parsed = self.generic_rdata(rtype, fields, type_line, generic);
-            if let Some(value) = ttl {
-                self.last_explicit_ttl = Some(value);
-            }
-            let resolved_ttl = ttl.or(self.default_ttl).or(self.last_explicit_ttl);
-            if let (Some(owner), Some(rdata), true) = (owner, parsed, ok) {
-                self.records.push(Record {
-                    owner,
-                    rdata,
-                    ttl: resolved_ttl,
-                    line: entry.line,
-                });
-            }
-            return;
-        }
-        let mut fields = Fields {
-            parser: self,
-            rtype,
-            tokens: fields,
-            next: 0,
-            line: type_line,
-            origin: &origin,
-            ok: true,
-        };
-        let parsed = if rtype == RecordType::SOA {
-            fields.soa().map(ParsedData::Soa)
+        let parsed = if rtype == RecordType::SOA && !generic {
+            rdata::read_soa(fields, type_line, &origin, &mut self.problems).map(ParsedData::Soa)
         } else {
-            fields.rdata().map(ParsedData::Record)
+            rdata::read_rdata(rtype, fields, type_line, &origin, &mut self.problems)
+                .map(ParsedData::Record)
         };
-        let fields_ok = fields.finish();
         if let Some(value) = ttl {
             self.last_explicit_ttl = Some(value);
         }
         let resolved_ttl = ttl.or(self.default_ttl).or(self.last_explicit_ttl);
-        let (Some(owner), Some(parsed), true, true) = (owner, parsed, ok, fields_ok) else {
+        let (Some(owner), Some(parsed), true) = (owner, parsed, ok) else {
             return;
         };
         match parsed {
@@ -355,46 +333,6 @@ impl Parser {
                 ttl: resolved_ttl,
                 line: entry.line,
             }),
-        }
-    }
-
-    /// Reads RFC 3597 generic RDATA (`\\# <length> <hex>...`), the only form a type we do not
-    /// keep structured may take; `generic` says whether the fields start with `\\#`.
-    fn generic_rdata(
-        &mut self,
-        rtype: RecordType,
-        fields: &[Token<'_>],
-        type_line: usize,
-        generic: bool,
-    ) -> Option<RData> {
-        if !generic {
-            self.problem(
-                type_line,
-                format!(
-                    "{rtype} data must be in RFC 3597 generic form (\\# <length> <hex>); the \
-                     structured types are {}",
-                    supported_types()
-                ),
-            );
-            return None;
-        }
-        if let Some(quoted) = fields.iter().find(|token| token.quoted) {
-            self.problem(
-                quoted.line,
-                format!(
-                    "generic {rtype} data cannot hold the quoted string \"{}\"",
-                    quoted.text
-                ),
-            );
-            return None;
-        }
-        let texts: Vec<&str> = fields[1..].iter().map(|token| token.text).collect();
-        match generic::parse_generic(rtype, &texts) {
-            Ok(rdata) => Some(rdata),
-            Err(message) => {
-                self.problem(fields[0].line, format!("bad {rtype} record: {message}"));
-                None
-            }
         }
     }
 
@@ -421,8 +359,9 @@ impl Parser {
         self.soa = Some(SoaRecord { soa, ttl, line });
     }
 
-    /// Groups the records into sets, resolves TTLs and validates the zone.
-    fn finish(mut self) -> Result<Zone, Vec<Problem>> {
+    /// Groups the records into sets (merging identical records, with a warning), resolves
+    /// TTLs and validates the zone.
+    fn finish(mut self) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
         // Records read before the origin was known were skipped; zone-wide checks would
         // only add noise then.
         let apex = match self.apex.clone() {
@@ -479,6 +418,18 @@ impl Parser {
                 );
                 continue;
             }
+            if let Some(index) = set.rdata.iter().position(|rdata| *rdata == record.rdata) {
+                // BIND, NSD and Knot merge identical records; so do we, and say so.
+                let first = set.lines[index];
+                self.warnings.push((
+                    record.line,
+                    format!(
+                        "{} {rtype} {} repeats line {first}; merged into one record",
+                        record.owner, record.rdata
+                    ),
+                ));
+                continue;
+            }
             set.lines.push(record.line);
             set.rdata.push(record.rdata);
         }
@@ -518,7 +469,8 @@ impl Parser {
             self.problem(line, message);
         }
         if self.problems.is_empty() {
-            Ok(zone)
+            self.warnings.sort_by_key(|(line, _)| *line);
+            Ok((zone, self.warnings))
         } else {
             Err(self.problems)
         }
@@ -623,7 +575,7 @@ fn is_class(text: &str) -> bool {
             && text[5..].bytes().all(|b| b.is_ascii_digit())
 }
 
-fn supported_types() -> String {
+pub(crate) fn supported_types() -> String {
     RecordType::ALL
         .iter()
         .map(|rtype| rtype.as_str())
@@ -631,352 +583,14 @@ fn supported_types() -> String {
         .join(", ")
 }
 
-/// The RDATA tokens of one record, read left to right.
-struct Fields<'p, 't, 'a> {
-    parser: &'p mut Parser,
-    rtype: RecordType,
-    tokens: &'t [Token<'a>],
-    next: usize,
-    /// The line of the type token, for "missing field" problems.
-    line: usize,
-    origin: &'t DomainName,
-    /// False once a problem was reported.
-    ok: bool,
-}
-
-impl<'a> Fields<'_, '_, 'a> {
-    fn rdata(&mut self) -> Option<RData> {
-        let rdata = match self.rtype {
-            RecordType::A => {
-                let token = self.take("address")?;
-                match token.text.parse::<Ipv4Addr>() {
-                    Ok(address) => RData::A(address),
-                    Err(_) => {
-                        return self.bad(&token, format!("bad IPv4 address {:?}", token.text))
-                    }
-                }
-            }
-            RecordType::AAAA => {
-                let token = self.take("address")?;
-                match token.text.parse::<Ipv6Addr>() {
-                    Ok(address) => RData::AAAA(address),
-                    Err(_) => {
-                        return self.bad(&token, format!("bad IPv6 address {:?}", token.text))
-                    }
-                }
-            }
-            RecordType::CNAME => RData::CNAME(self.name("target")?),
-            RecordType::NS => RData::NS(self.name("name server")?),
-            RecordType::PTR => RData::PTR(self.name("target")?),
-            RecordType::MX => {
-                let preference = self.number("preference");
-                let exchange = self.name("exchange");
-                RData::MX {
-                    preference: preference?,
-                    exchange: exchange?,
-                }
-            }
-            RecordType::SRV => {
-                let priority = self.number("priority");
-                let weight = self.number("weight");
-                let port = self.number("port");
-                let target = self.name("target");
-                RData::SRV {
-                    priority: priority?,
-                    weight: weight?,
-                    port: port?,
-                    target: target?,
-                }
-            }
-            RecordType::HINFO => {
-                let cpu = self.take("cpu").and_then(|token| self.string(&token));
-                let os = self.take("os").and_then(|token| self.string(&token));
-                RData::HINFO { cpu: cpu?, os: os? }
-            }
-            RecordType::TXT | RecordType::SPF => {
-                let mut strings = Vec::new();
-                self.take("text")?;
-                self.next -= 1;
-                while self.next < self.tokens.len() {
-                    let token = self.tokens[self.next].clone();
-                    self.next += 1;
-                    if let Some(string) = self.string(&token) {
-                        if string.len() > 255 {
-                            self.bad::<()>(
-                                &token,
-                                format!(
-                                    "TXT character-string longer than 255 octets ({} octets)",
-                                    string.len()
-                                ),
-                            );
-                        }
-                        strings.push(string);
-                    }
-                }
-                if self.rtype == RecordType::SPF {
-                    RData::SPF(strings)
-                } else {
-                    RData::TXT(strings)
-                }
-            }
-            RecordType::CAA => {
-                let flags = self.number::<u8>("flags");
-                let tag = self.take("tag").and_then(|token| {
-                    if !token.quoted
-                        && !token.text.is_empty()
-                        && token.text.len() <= 255
-                        && token.text.bytes().all(|b| b.is_ascii_alphanumeric())
-                    {
-                        Some(token.text.to_string())
-                    } else {
-                        self.bad(
-                            &token,
-                            format!(
-                                "bad CAA tag {:?} (1-255 ASCII letters and digits)",
-                                token.text
-                            ),
-                        )
-                    }
-                });
-                let value = self.take("value").and_then(|token| self.string(&token));
-                RData::CAA {
-                    flags: flags?,
-                    tag: tag?,
-                    value: value?,
-                }
-            }
-            RecordType::SSHFP => {
-                let algorithm = self.number::<u8>("algorithm");
-                let fingerprint_type = self.number::<u8>("fingerprint type");
-                let fingerprint = self.hex_rest("fingerprint");
-                RData::SSHFP {
-                    algorithm: algorithm?,
-                    fingerprint_type: fingerprint_type?,
-                    fingerprint: fingerprint?,
-                }
-            }
-            RecordType::TLSA | RecordType::SMIMEA => {
-                let usage = self.number::<u8>("usage");
-                let selector = self.number::<u8>("selector");
-                let matching_type = self.number::<u8>("matching type");
-                let data = self.hex_rest("certificate association data");
-                let (usage, selector, matching_type, data) =
-                    (usage?, selector?, matching_type?, data?);
-                if self.rtype == RecordType::TLSA {
-                    RData::TLSA {
-                        usage,
-                        selector,
-                        matching_type,
-                        data,
-                    }
-                } else {
-                    RData::SMIMEA {
-                        usage,
-                        selector,
-                        matching_type,
-                        data,
-                    }
-                }
-            }
-            RecordType::SOA => unreachable!("the SOA is read by Fields::soa"),
-            RecordType::Unknown(_) => unreachable!("read by Parser::generic_rdata"),
-        };
-        self.ok.then_some(rdata)
-    }
-
-    fn soa(&mut self) -> Option<Soa> {
-        let mname = self.name("primary name server (MNAME)");
-        let rname = self.name("mailbox (RNAME)");
-        let serial = self.number::<u32>("serial");
-        let refresh = self.duration("refresh");
-        let retry = self.duration("retry");
-        let expire = self.duration("expire");
-        let minimum = self.duration("minimum");
-        Some(Soa {
-            mname: mname?,
-            rname: rname?,
-            serial: serial?,
-            refresh: refresh?,
-            retry: retry?,
-            expire: expire?,
-            minimum: minimum?,
-            ttl: 0,
-        })
-    }
-
-    /// Reports any token left over; true when the record had no problem.
-    fn finish(self) -> bool {
-        if let Some(extra) = self.tokens.get(self.next) {
-            self.parser.problem(
-                extra.line,
-                format!("unexpected {:?} after the {} data", extra.text, self.rtype),
-            );
-            return false;
-        }
-        self.ok
-    }
-
-    fn take(&mut self, what: &str) -> Option<Token<'a>> {
-        match self.tokens.get(self.next) {
-            Some(token) => {
-                self.next += 1;
-                Some(token.clone())
-            }
-            None => {
-                if self.ok {
-                    self.parser.problem(
-                        self.line,
-                        format!("missing {what} in the {} record", self.rtype),
-                    );
-                }
-                self.ok = false;
-                None
-            }
-        }
-    }
-
-    /// Reads every remaining token as one hex string (blanks may split it, RFC 4255 §3.2).
-    fn hex_rest(&mut self, what: &str) -> Option<Vec<u8>> {
-        let first = self.take(what)?;
-        let mut text = first.text.to_string();
-        while let Some(token) = self.tokens.get(self.next) {
-            text.push_str(token.text);
-            self.next += 1;
-        }
-        match hex::decode(&text) {
-            Ok(bytes) if !first.quoted => Some(bytes),
-            _ => self.bad(
-                &first,
-                format!("bad {} {what} {text:?} (hexadecimal octets)", self.rtype),
-            ),
-        }
-    }
-
-    fn bad<T>(&mut self, token: &Token<'_>, message: String) -> Option<T> {
-        self.parser.problem(token.line, message);
-        self.ok = false;
-        None
-    }
-
-    fn name(&mut self, what: &str) -> Option<DomainName> {
-        let token = self.take(what)?;
-        match DomainName::parse_relative_to(token.text, self.origin) {
-            Ok(name) => Some(name),
-            Err(error) => self.bad(&token, format!("bad {} {what}: {error}", self.rtype)),
-        }
-    }
-
-    fn number<T: TryFrom<u64> + num_bounds::Max>(&mut self, what: &str) -> Option<T> {
-        let token = self.take(what)?;
-        let value = if !token.quoted && !token.text.is_empty() && token.text.len() <= 20 {
-            token
-                .text
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| token.text.parse::<u64>().ok())
-                .flatten()
-                .and_then(|value| T::try_from(value).ok())
-        } else {
-            None
-        };
-        match value {
-            Some(value) => Some(value),
-            None => self.bad(
-                &token,
-                format!(
-                    "bad {} {what} {:?} (must be 0-{})",
-                    self.rtype,
-                    token.text,
-                    T::MAX
-                ),
-            ),
-        }
-    }
-
-    fn duration(&mut self, what: &str) -> Option<u32> {
-        let token = self.take(what)?;
-        match parse_duration(token.text, u64::from(u32::MAX)) {
-            Ok(value) => Some(value as u32),
-            Err(_) => self.bad(
-                &token,
-                format!(
-                    "bad SOA {what} {:?} (seconds or units such as 1h30m, at most {})",
-                    token.text,
-                    u32::MAX
-                ),
-            ),
-        }
-    }
-
-    fn string(&mut self, token: &Token<'_>) -> Option<Vec<u8>> {
-        match decode_string(token.text) {
-            Some(bytes) => Some(bytes),
-            None => self.bad(token, format!("bad escape in {:?}", token.text)),
-        }
-    }
-}
-
-/// The largest value of an integer type, for messages.
-mod num_bounds {
-    /// The largest value, as shown in "must be 0-N".
-    pub(crate) trait Max {
-        const MAX: u64;
-    }
-    impl Max for u8 {
-        const MAX: u64 = u8::MAX as u64;
-    }
-    impl Max for u16 {
-        const MAX: u64 = u16::MAX as u64;
-    }
-    impl Max for u32 {
-        const MAX: u64 = u32::MAX as u64;
-    }
-}
-
-/// Decodes a character-string: `\DDD` (three digits, ≤ 255) and `\X` escapes; `None` when an
-/// escape is malformed.
-pub(crate) fn decode_string(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        if byte != b'\\' {
-            out.push(byte);
-            index += 1;
-            continue;
-        }
-        let rest = &bytes[index + 1..];
-        match rest.first() {
-            None => return None,
-            Some(next) if next.is_ascii_digit() => {
-                let digits = rest.get(..3)?;
-                if !digits.iter().all(u8::is_ascii_digit) {
-                    return None;
-                }
-                let value = digits
-                    .iter()
-                    .fold(0u32, |acc, digit| acc * 10 + u32::from(digit - b'0'));
-                out.push(u8::try_from(value).ok()?);
-                index += 4;
-            }
-            Some(&next) => {
-                out.push(next);
-                index += 2;
-            }
-        }
-    }
-    Some(out)
-}
-
-enum DurationError {
+pub(crate) enum DurationError {
     Malformed,
     TooLarge,
 }
 
 /// Whole seconds, at most `max`, in any form `duration::parse_duration` reads (seconds or
 /// BIND's units, `1w2d3h4m5s`); sub-second values are malformed in a zone file.
-fn parse_duration(text: &str, max: u64) -> Result<u64, DurationError> {
+pub(crate) fn parse_duration(text: &str, max: u64) -> Result<u64, DurationError> {
     match crate::duration::parse_duration(text) {
         Ok(duration) if duration.subsec_nanos() != 0 => Err(DurationError::Malformed),
         Ok(duration) if duration.as_secs() > max => Err(DurationError::TooLarge),
@@ -1019,17 +633,5 @@ mod tests {
                 "{text:?}"
             );
         }
-    }
-
-    #[test]
-    fn strings_decode_escapes() {
-        assert_eq!(
-            decode_string(r#"a\"b\\c\065\000"#),
-            Some(b"a\"b\\cA\0".to_vec())
-        );
-        assert_eq!(decode_string(r"\256"), None);
-        assert_eq!(decode_string(r"\12"), None);
-        assert_eq!(decode_string(r"\1a3"), None);
-        assert_eq!(decode_string("\\"), None);
     }
 }

@@ -85,15 +85,20 @@ impl Ctl {
     pub(crate) async fn zone_import(&self, file: &Path, zone: Option<String>) -> Result<()> {
         let text = read_input(file)?;
         let file_name = file.display().to_string();
-        let apex = match zone {
-            Some(zone) => parse_apex(&zone)?,
-            None => {
-                // Parse locally to learn the origin (and report file:line problems early).
-                let parsed = gslb_model::zonefile::parse_zone(&text, &file_name, None, None)
-                    .map_err(|error| anyhow!("{error}"))?;
-                parsed.apex
-            }
-        };
+        let origin = zone.as_deref().map(parse_apex).transpose()?;
+        // Parse locally to learn the origin, report file:line problems early and say which
+        // identical records the import merges (the server merges them the same way).
+        let (parsed, warnings) = gslb_model::zonefile::parse_zone_with_warnings(
+            &text,
+            &file_name,
+            origin.as_ref(),
+            None,
+        )
+        .map_err(|error| anyhow!("{error}"))?;
+        for warning in &warnings {
+            outln!("warning: {warning}");
+        }
+        let apex = parsed.apex;
         let result = self
             .client
             .import_zone(&apex.to_string(), &text)
