@@ -29,6 +29,7 @@
 //! - `/v1/changes` POST (atomic batch, one Raft entry); `/v1/changes/{version}` GET
 //!   (`PENDING` / `INSYNC`); `/v1/audit` GET.
 //! - `/v1/health` GET; `/v1/observations` POST (prober); `/v1/resolve` GET.
+//! - `/v1/events` GET (the history of derived transitions, `?since=&record=&after=&limit=`).
 //!
 //! Every resource answers with an `ETag`; PUT and DELETE honour `If-Match` (412 on a stale
 //! one) and `If-None-Match: *`; PUT is idempotent (`changed: false` on a repeat); lists take
@@ -107,7 +108,7 @@ use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::listener::{BoundedListener, PeerSources};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints,
+    apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints, events,
     gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens, zones,
 };
 
@@ -347,6 +348,7 @@ fn documented_routes() -> (
         .routes(routes!(resolve::resolve))
         .routes(routes!(health::get_health))
         .routes(routes!(health::post_observations))
+        .routes(routes!(events::list_events))
         .routes(routes!(ops::openapi));
     let open = OpenApiRouter::new()
         .routes(routes!(ops::healthz))
@@ -487,6 +489,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
             context.node.downgrade(),
             Arc::downgrade(context.metrics.transitions()),
         ));
+        tokio::spawn(events::log_events(context.node.downgrade()));
     }
     let auth_layer = middleware::from_fn_with_state(context.clone(), auth::require_token);
     let (protected, open, metrics) = documented_routes();

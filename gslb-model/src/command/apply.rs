@@ -66,6 +66,7 @@ pub fn apply(
     };
     state.version = log_index;
     state.last_at = state.last_at.max(command.at);
+    crate::model::history::record_transitions(state, state.last_at, log_index);
     if !only_reports(&command.command) {
         if !matches!(command.command, Command::RecordRefusal { .. }) {
             state.last_change = log_index;

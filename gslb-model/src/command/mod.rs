@@ -23,6 +23,8 @@
 mod apply;
 mod check;
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod test_support;
 
 pub use apply::{apply, validate};

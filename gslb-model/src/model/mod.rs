@@ -15,6 +15,8 @@
 //! - `precondition`: `ResourceRef` and `Expected`, the If-Match checks `apply` makes.
 //! - `check`, `health`: how probers look at endpoints and regions (`Check`), what they saw
 //!   (`Observation`), and the quorum rule and leases derived from it (`derive_health`).
+//! - `history`: every derived transition as an `Event` (cause and effect), a bounded ring
+//!   filled deterministically by `apply`.
 //! - `network`: the replicated client-network table (`Network`: CIDR → location) that
 //!   places clients for geo and proximity policies, beside each node's config table.
 
@@ -25,6 +27,7 @@ pub mod endpoint;
 pub mod generic;
 pub mod gslb_record;
 pub mod health;
+pub mod history;
 pub mod ident;
 pub mod member;
 pub mod name;

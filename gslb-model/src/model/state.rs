@@ -11,6 +11,7 @@ use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
 use crate::model::health::{Observations, RegionLease};
+use crate::model::history::History;
 use crate::model::member::{Member, NodeRole};
 use crate::model::name::DomainName;
 use crate::model::network::Network;
@@ -79,6 +80,9 @@ pub struct State {
     /// (`Network::key`); DNS nodes and `/v1/resolve` locate clients by it.
     #[serde(default)]
     pub networks: BTreeMap<String, Network>,
+    /// The history of derived transitions (`history::record_transitions`), bounded.
+    #[serde(default)]
+    pub history: History,
 }
 
 impl State {
