@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::demo::spawn_demo;
+use common::demo::{read_banner, spawn_demo};
 use common::{dns_listen_address, send_signal, wait_exit, TempDir, GSLB};
 
 /// Starts the demo on free ports, runs each printed `curl` line (a write through the API or
@@ -29,19 +29,7 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
     for run in 0..2 {
         eprintln!("-- demo run {run}");
         let (mut demo, lines_rx) = spawn_demo(&dir, DEMO_TOKEN);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut banner = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = lines_rx
-                .recv_timeout(left)
-                .expect("the demo prints its banner");
-            let done = line.contains("press Ctrl-C");
-            banner.push(line);
-            if done {
-                break;
-            }
-        }
+        let banner = read_banner(&lines_rx, Duration::from_secs(30));
         let banner_text = banner.join("\n");
         eprintln!("{banner_text}");
         assert!(

@@ -42,6 +42,23 @@ pub fn spawn_demo(dir: &TempDir, token: &str) -> (Child, mpsc::Receiver<String>)
     (demo, lines_rx)
 }
 
+/// The banner's lines from `lines`, up to `press Ctrl-C`, waiting at most `timeout`.
+pub fn read_banner(lines: &mpsc::Receiver<String>, timeout: Duration) -> Vec<String> {
+    let deadline = Instant::now() + timeout;
+    let mut banner = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .expect("the demo prints its banner");
+        let done = line.contains("press Ctrl-C");
+        banner.push(line);
+        if done {
+            return banner;
+        }
+    }
+}
+
 /// A running demo and its banner.
 pub struct Demo {
     /// The `gslb demo` process.
