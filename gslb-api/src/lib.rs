@@ -10,8 +10,8 @@
 //! - `client::Client`: typed calls of every route, and waiting for `INSYNC`.
 //!
 //! Routes (scope needed; `admin` ⊇ everything, `write` ⊇ `read`):
-//! - `GET /healthz`, `GET /readyz` (no token); `GET /metrics` (read, or none when open);
-//!   `GET /openapi.json` (read).
+//! - `GET /healthz`, `GET /readyz`, `GET /ui` (the web console's page and assets; no
+//!   token); `GET /openapi.json` (no token); `GET /metrics` (read, or none when open).
 //! - `/v1/zones` GET, POST; `/v1/zones/{zone}` GET, PUT, DELETE;
 //!   `/v1/zones/{zone}/zonefile` GET (export), PUT (import, `text/dns` or `{"text"}`).
 //! - `/v1/zones/{zone}/records` GET, POST; `/v1/zones/{zone}/records/{name}/{type}` GET,
@@ -57,8 +57,8 @@
 //!
 //! Invariant: the API holds no state of its own; every read is the node's `Arc<State>`, every
 //! write one `Command` through `NodeHandle::write` (one Raft entry, audited by `apply`).
-//! Invariant: nothing answers without a token except `/healthz`, `/readyz` and, when
-//! configured open, `/metrics`.
+//! Invariant: nothing answers without a token except `/healthz`, `/readyz`, `/openapi.json`,
+//! the console's static files under `/ui` (no data) and, when configured open, `/metrics`.
 //! Invariant: every error response is JSON `{code, message, fields}`.
 
 #![deny(unsafe_code)]
@@ -348,9 +348,9 @@ fn documented_routes() -> (
         .routes(routes!(resolve::resolve))
         .routes(routes!(health::get_health))
         .routes(routes!(health::post_observations))
-        .routes(routes!(events::list_events))
-        .routes(routes!(ops::openapi));
+        .routes(routes!(events::list_events));
     let open = OpenApiRouter::new()
+        .routes(routes!(ops::openapi))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz));
     let metrics = OpenApiRouter::new().routes(routes!(ops::metrics));
@@ -407,7 +407,7 @@ fn add_error_responses(doc: &mut OpenApiDoc) {
         )
     };
     for (path, item) in doc.paths.paths.iter_mut() {
-        let open = path == "/healthz" || path == "/readyz";
+        let open = path == "/healthz" || path == "/readyz" || path == "/openapi.json";
         let operations = [
             (&mut item.get, false),
             (&mut item.put, true),

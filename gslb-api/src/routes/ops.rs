@@ -1,5 +1,5 @@
 //! Operations routes: `/healthz` (the process answers), `/readyz` (the node has state and,
-//! on a DNS node, answers DNS; reports staleness), `/metrics` (Prometheus) and `/openapi.json`.
+//! on a DNS node, answers DNS; reports staleness), `/metrics` (Prometheus) and `/openapi.json` (no token).
 
 use std::sync::atomic::Ordering;
 
@@ -78,8 +78,9 @@ pub async fn metrics(State(context): State<ApiContext>) -> Response {
     response
 }
 
-/// The OpenAPI 3.1 document of every route, generated from the code.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+/// The OpenAPI 3.1 document of every route, generated from the code. Needs no token, so
+/// tools can discover the API before they have one.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", security(()),
     responses((status = 200, description = "the OpenAPI document", body = Object)))]
 pub async fn openapi(State(context): State<ApiContext>) -> Response {
     let mut response = context
