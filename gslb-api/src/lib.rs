@@ -46,6 +46,7 @@
 //! - `metrics`: the Prometheus registry; `health_transitions`: status changes counted as they
 //!   happen, not sampled at scrape.
 //! - `client`: the HTTP client library.
+//! - `console`: the web console at `/ui` (embedded HTML/JS/CSS over the REST API).
 //! - `tls`: the server's certificate (PEM files, reloaded when they change) and the TLS
 //!   listener with bounded handshakes.
 //! - `listener`: the limits of the control listener (connection caps overall and per source,
@@ -67,6 +68,7 @@
 pub mod apply;
 pub mod auth;
 pub mod client;
+pub mod console;
 pub mod drills;
 pub mod dto;
 pub mod error;
@@ -510,6 +512,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
         .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
     let _ = context.openapi_json.set(json);
     router
+        .merge(console::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             context.clone(),

@@ -1,5 +1,6 @@
 //! Operations routes: `/healthz` (the process answers), `/readyz` (the node has state and,
-//! on a DNS node, answers DNS; reports staleness), `/metrics` (Prometheus) and `/openapi.json` (no token).
+//! on a DNS node, answers DNS; reports staleness), `/metrics` (Prometheus) and `/openapi.json`
+//! (no token).
 
 use std::sync::atomic::Ordering;
 
