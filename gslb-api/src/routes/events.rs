@@ -45,7 +45,8 @@ pub struct EventsQuery {
 
 /// The history, filtered; oldest first.
 #[utoipa::path(get, path = "/v1/events", tag = "health", params(EventsQuery),
-    responses((status = 200, description = "the matching events, oldest first", body = EventsDto)))]
+    responses((status = 200, description = "the matching events, oldest first", body = EventsDto),
+              (status = 422, description = "`since` or `limit` is not valid", body = crate::error::ErrorBody)))]
 pub async fn list_events(
     State(context): State<ApiContext>,
     Query(query): Query<EventsQuery>,
