@@ -93,7 +93,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let responder = dns_metrics
         .as_ref()
         .map(|metrics| Arc::new(build_responder(&config).with_metrics(metrics.clone())));
-    let options = node_options(&config, &control, &advertise, responder.as_deref());
+    let options = node_options(&control, &advertise, responder.as_deref());
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
@@ -204,10 +204,9 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     stopped.map(|_| ())
 }
 
-/// The Raft node's options from the config: a DNS node reports the plans its `responder`
-/// answers from, a learner re-syncs damaged storage.
+/// The Raft node's options from the config: every node reports its applied index (a DNS
+/// node the plans its `responder` answers from), a learner re-syncs damaged storage.
 fn node_options(
-    config: &NodeConfig,
     control: &ControlConfig,
     advertise: &str,
     responder: Option<&Responder>,
@@ -219,8 +218,10 @@ fn node_options(
         control.cluster_secret.clone(),
     );
     options.raft = control.raft.clone();
-    options.report_applied = config.dns;
-    // A DNS node reports the plans it answers from, so INSYNC means "answered".
+    // Every node reports its applied index, so `cluster status` shows voters' and probers'
+    // contact too and a removed node hears so from the leader (INSYNC counts DNS members
+    // only). A DNS node reports the plans it answers from, so INSYNC means "answered".
+    options.report_applied = true;
     options.report_source = responder.map(|r| r.installed_versions());
     options.peer_tls = control.peer_tls.clone();
     // A learner holds nothing the voters lack: damaged storage is moved aside and re-synced.

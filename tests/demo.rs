@@ -10,43 +10,10 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::demo::{read_banner, spawn_demo};
 use common::{dns_listen_address, send_signal, wait_exit, TempDir, GSLB};
-
-/// Starts `gslb demo` on a free DNS port and port 0 for the API, with `DEMO_TOKEN` and `dir`
-/// as its data dir; its stdout lines arrive on the returned channel.
-fn spawn_demo(dir: &TempDir) -> (std::process::Child, mpsc::Receiver<String>) {
-    let mut demo = Command::new(GSLB)
-        .args([
-            "demo",
-            "--dns",
-            &dns_listen_address().to_string(),
-            "--api",
-            "127.0.0.1:0",
-            "--token",
-            DEMO_TOKEN,
-            "--data-dir",
-        ])
-        .arg(&dir.0)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (lines_tx, lines_rx) = mpsc::channel();
-    let stdout = demo.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (demo, lines_rx)
-}
 
 /// Starts the demo on free ports, runs each printed `curl` line (a write through the API or
 /// a backend's control), `gslbctl` line (with the printed `export`) and `dig` line in order
@@ -61,20 +28,8 @@ fn demo_dig_lines_answer_and_ctrl_c_stops_every_node() {
     let dir = TempDir::new("demo");
     for run in 0..2 {
         eprintln!("-- demo run {run}");
-        let (mut demo, lines_rx) = spawn_demo(&dir);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut banner = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = lines_rx
-                .recv_timeout(left)
-                .expect("the demo prints its banner");
-            let done = line.contains("press Ctrl-C");
-            banner.push(line);
-            if done {
-                break;
-            }
-        }
+        let (mut demo, lines_rx) = spawn_demo(&dir, DEMO_TOKEN);
+        let banner = read_banner(&lines_rx, Duration::from_secs(30));
         let banner_text = banner.join("\n");
         eprintln!("{banner_text}");
         assert!(
@@ -492,7 +447,7 @@ fn banner_child(line: &str) -> Option<(String, u32, Option<String>)> {
 #[test]
 fn demo_survives_a_killed_voter_and_says_how_to_restart_it() {
     let dir = TempDir::new("demo-survive");
-    let (mut demo, lines_rx) = spawn_demo(&dir);
+    let (mut demo, lines_rx) = spawn_demo(&dir, DEMO_TOKEN);
     let next_line = |timeout: Duration| lines_rx.recv_timeout(timeout).ok();
 
     eprintln!("-- the demo starts and prints its children");

@@ -10,8 +10,8 @@
 //! - `client::Client`: typed calls of every route, and waiting for `INSYNC`.
 //!
 //! Routes (scope needed; `admin` ⊇ everything, `write` ⊇ `read`):
-//! - `GET /healthz`, `GET /readyz` (no token); `GET /metrics` (read, or none when open);
-//!   `GET /openapi.json` (read).
+//! - `GET /healthz`, `GET /readyz`, `GET /ui` (the web console's page and assets; no
+//!   token); `GET /openapi.json` (no token); `GET /metrics` (read, or none when open).
 //! - `/v1/zones` GET, POST; `/v1/zones/{zone}` GET, PUT, DELETE;
 //!   `/v1/zones/{zone}/zonefile` GET (export), PUT (import, `text/dns` or `{"text"}`);
 //!   `/v1/zones/{zone}/transfer` GET, PUT (AXFR/IXFR allow list, NOTIFY targets).
@@ -34,6 +34,7 @@
 //! - `/v1/changes` POST (atomic batch, one Raft entry); `/v1/changes/{version}` GET
 //!   (`PENDING` / `INSYNC`); `/v1/audit` GET.
 //! - `/v1/health` GET; `/v1/observations` POST (prober); `/v1/resolve` GET.
+//! - `/v1/events` GET (the history of derived transitions, `?since=&record=&after=&limit=`).
 //!
 //! Every resource answers with an `ETag`; PUT and DELETE honour `If-Match` (412 on a stale
 //! one) and `If-None-Match: *`; PUT is idempotent (`changed: false` on a repeat); lists take
@@ -55,6 +56,7 @@
 //! - `client`: the HTTP client library.
 //! - `externaldns`: the ExternalDNS webhook provider (`gslb externaldns-webhook`), a client
 //!   of this API.
+//! - `console`: the web console at `/ui` (embedded HTML/JS/CSS over the REST API).
 //! - `tls`: the server's certificate (PEM files, reloaded when they change) and the TLS
 //!   listener with bounded handshakes.
 //! - `listener`: the limits of the control listener (connection caps overall and per source,
@@ -66,8 +68,8 @@
 //!
 //! Invariant: the API holds no state of its own; every read is the node's `Arc<State>`, every
 //! write one `Command` through `NodeHandle::write` (one Raft entry, audited by `apply`).
-//! Invariant: nothing answers without a token except `/healthz`, `/readyz` and, when
-//! configured open, `/metrics`.
+//! Invariant: nothing answers without a token except `/healthz`, `/readyz`, `/openapi.json`,
+//! the console's static files under `/ui` (no data) and, when configured open, `/metrics`.
 //! Invariant: every error response is JSON `{code, message, fields}`.
 
 #![deny(unsafe_code)]
@@ -76,6 +78,7 @@
 pub mod apply;
 pub mod auth;
 pub mod client;
+pub mod console;
 pub mod drills;
 pub mod dto;
 pub mod error;
@@ -119,7 +122,7 @@ use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::listener::{BoundedListener, PeerSources};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints,
+    apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints, events,
     gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens, tsig_keys,
     update_sources, zones,
 };
@@ -384,8 +387,9 @@ fn documented_routes() -> (
         .routes(routes!(resolve::resolve))
         .routes(routes!(health::get_health))
         .routes(routes!(health::post_observations))
-        .routes(routes!(ops::openapi));
+        .routes(routes!(events::list_events));
     let open = OpenApiRouter::new()
+        .routes(routes!(ops::openapi))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz));
     let metrics = OpenApiRouter::new().routes(routes!(ops::metrics));
@@ -442,7 +446,7 @@ fn add_error_responses(doc: &mut OpenApiDoc) {
         )
     };
     for (path, item) in doc.paths.paths.iter_mut() {
-        let open = path == "/healthz" || path == "/readyz";
+        let open = path == "/healthz" || path == "/readyz" || path == "/openapi.json";
         let operations = [
             (&mut item.get, false),
             (&mut item.put, true),
@@ -524,6 +528,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
             context.node.downgrade(),
             Arc::downgrade(context.metrics.transitions()),
         ));
+        tokio::spawn(events::log_events(context.node.downgrade()));
     }
     let auth_layer = middleware::from_fn_with_state(context.clone(), auth::require_token);
     let (protected, open, metrics) = documented_routes();
@@ -544,6 +549,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
         .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
     let _ = context.openapi_json.set(json);
     router
+        .merge(console::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             context.clone(),

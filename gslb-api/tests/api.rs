@@ -57,7 +57,7 @@ async fn tokens_and_scopes_guard_every_route() {
         "/v1/zones",
         "/v1/regions",
         "/v1/audit",
-        "/openapi.json",
+        "/v1/events",
         "/metrics",
     ] {
         let answer = node.call(Method::GET, path, None, None).await;
@@ -68,6 +68,10 @@ async fn tokens_and_scopes_guard_every_route() {
             .await;
         assert_error(&answer, StatusCode::UNAUTHORIZED, None);
     }
+    // Tools discover the API before they have a token.
+    let (status, _, doc) = node.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    assert!(doc["paths"]["/v1/events"]["get"].is_object(), "{doc}");
 
     tracing::info!("phase: tokens with scopes");
     let (status, _, reader) = node
@@ -1131,6 +1135,7 @@ async fn openapi_documents_every_route() {
         ("/v1/drills/{id}", &["get"]),
         ("/v1/drills/{id}/abort", &["post"]),
         ("/v1/drills/{id}/report", &["get"]),
+        ("/v1/events", &["get"]),
         ("/healthz", &["get"]),
         ("/readyz", &["get"]),
         ("/metrics", &["get"]),

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod cluster;
+pub mod demo;
 pub mod netns;
 
 use std::io::{BufRead, BufReader, Read, Write};

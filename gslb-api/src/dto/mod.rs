@@ -17,6 +17,7 @@ pub mod change;
 pub mod check;
 pub mod cluster;
 pub mod endpoint;
+pub mod events;
 pub mod gslb_record;
 pub mod health;
 pub mod network;

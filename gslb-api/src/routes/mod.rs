@@ -12,6 +12,7 @@ pub mod cluster;
 pub(crate) mod crud;
 pub mod drills;
 pub mod endpoints;
+pub mod events;
 pub mod gslb_records;
 pub mod health;
 pub mod networks;

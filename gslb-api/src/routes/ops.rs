@@ -1,5 +1,6 @@
 //! Operations routes: `/healthz` (the process answers), `/readyz` (the node has state and,
-//! on a DNS node, answers DNS; reports staleness), `/metrics` (Prometheus) and `/openapi.json`.
+//! on a DNS node, answers DNS; reports staleness), `/metrics` (Prometheus) and `/openapi.json`
+//! (no token).
 
 use std::sync::atomic::Ordering;
 
@@ -22,7 +23,8 @@ pub async fn healthz() -> &'static str {
 /// Readiness: 200 once the node has applied state and, on a DNS node, its DNS listeners
 /// answer from a caught-up plan (it keeps answering when stale: `stale` says so); 503
 /// before, on a DNS node again from SIGTERM on, and with `reason` once the node cannot
-/// persist or replicate any more (full disk, Raft core stopped). Needs no token.
+/// persist or replicate any more (full disk, Raft core stopped) or the leader said it was
+/// removed from the cluster (`removed from the cluster: ...`). Needs no token.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses((status = 200, description = "ready", body = ReadyDto),
               (status = 503, description = "no state yet, stopping, or failed (`reason`)",
@@ -35,7 +37,7 @@ pub async fn readyz(State(context): State<ApiContext>) -> Response {
         .dns_serving
         .as_ref()
         .map(|serving| serving.load(Ordering::Acquire));
-    let reason = context.node.fault();
+    let reason = context.node.fault().or_else(|| context.node.removed());
     let ready = metrics.applied_index > 0 && dns_serving.unwrap_or(true) && reason.is_none();
     let body = ReadyDto {
         ready,
@@ -77,8 +79,9 @@ pub async fn metrics(State(context): State<ApiContext>) -> Response {
     response
 }
 
-/// The OpenAPI 3.1 document of every route, generated from the code.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+/// The OpenAPI 3.1 document of every route, generated from the code. Needs no token, so
+/// tools can discover the API before they have one.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", security(()),
     responses((status = 200, description = "the OpenAPI document", body = Object)))]
 pub async fn openapi(State(context): State<ApiContext>) -> Response {
     let mut response = context

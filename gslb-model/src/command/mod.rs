@@ -25,6 +25,8 @@ mod apply;
 mod check;
 mod staging;
 #[cfg(test)]
+mod history_tests;
+#[cfg(test)]
 mod test_support;
 
 pub use apply::{apply, validate};

@@ -22,6 +22,8 @@
 //!   (`Observation`), and the quorum rule and leases derived from it (`derive_health`).
 //! - `tsig_key`, `dns_update`: TSIG keys (RFC 8945) with what each may update or transfer,
 //!   and RFC 2136 updates: their prerequisites and changes, checked and applied as one.
+//! - `history`: every derived transition as an `Event` (cause and effect), a bounded ring
+//!   filled deterministically by `apply`.
 //! - `network`: the replicated client-network table (`Network`: CIDR → location) that
 //!   places clients for geo and proximity policies, beside each node's config table.
 
@@ -34,6 +36,7 @@ pub mod endpoint;
 pub mod generic;
 pub mod gslb_record;
 pub mod health;
+pub mod history;
 pub mod ident;
 pub mod loc;
 pub mod member;

@@ -13,6 +13,7 @@ use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
 use crate::model::health::{Observations, RegionLease};
+use crate::model::history::History;
 use crate::model::member::{Member, NodeRole};
 use crate::model::name::DomainName;
 use crate::model::network::Network;
@@ -104,6 +105,9 @@ pub struct State {
     /// nothing here is served.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub staged_imports: BTreeMap<String, StagedImport>,
+    /// The history of derived transitions (`history::record_transitions`), bounded.
+    #[serde(default)]
+    pub history: History,
 }
 
 fn is_zero(value: &u64) -> bool {

@@ -737,6 +737,35 @@ impl NodeHandle {
         self.inner.applied_reports.table()
     }
 
+    /// What the leader answers a report from `reporter`: "removed" when its membership
+    /// lists it neither as voter nor learner; `None` from members and from non-leaders.
+    pub(crate) fn reply_to_report(
+        &self,
+        reporter: NodeId,
+    ) -> Option<crate::raft::reports::ReportReply> {
+        let metrics = self.inner.raft.metrics().borrow().clone();
+        if metrics.state != ServerState::Leader {
+            return None;
+        }
+        let membership = metrics.membership_config.membership();
+        let member = membership.voter_ids().any(|id| id == reporter)
+            || membership.learner_ids().any(|id| id == reporter);
+        (!member).then_some(crate::raft::reports::ReportReply {
+            removed_by: self.inner.id,
+        })
+    }
+
+    /// Why this node is no longer part of the cluster, when the leader told it so (it still
+    /// answers from its last state). `/readyz` says 503 with it.
+    pub fn removed(&self) -> Option<String> {
+        self.inner.applied_reports.removed_by().map(|leader| {
+            format!(
+                "removed from the cluster: leader {leader} no longer lists node {} as a member",
+                self.inner.id
+            )
+        })
+    }
+
     /// Records a report received from `node`.
     pub(crate) fn record_applied_report(&self, node: NodeId, index: u64) {
         self.inner.applied_reports.record(node, index);

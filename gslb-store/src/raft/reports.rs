@@ -19,6 +19,12 @@
 //! (`NodeOptions::report_source`), the newest value of that: a DNS node reports the version
 //! of the answer plan it installed, never more than it has applied.
 //!
+//! The leader answers a report from a node its membership no longer lists with a
+//! `ReportReply` naming itself (members get `null`): that is how a removed node learns it
+//! was removed, though it no longer receives the log (`AppliedReports::removed_by`, shown on
+//! its `/readyz` and logged once). A later `null` from that leader (the node was added again)
+//! clears it. Only a leader answers so, because a follower's membership may lag.
+//!
 //! A learner keeps no reports of other nodes: it asks the leader for its table
 //! (`APPLIED_TABLE_PATH`) when it must answer a change status.
 //!
@@ -57,6 +63,13 @@ pub(crate) struct AppliedReportBody {
     pub(crate) index: u64,
 }
 
+/// The leader's answer to a report from a node it does not list as a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReportReply {
+    /// The leader that no longer lists the reporting node.
+    pub(crate) removed_by: NodeId,
+}
+
 /// One node's newest report, as the receiver holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppliedReport {
@@ -72,6 +85,8 @@ pub(crate) struct AppliedReports {
     table: Mutex<BTreeMap<NodeId, AppliedReport>>,
     /// Bumped on every report that changed an index, so waiters need not poll.
     changed: watch::Sender<u64>,
+    /// The leader that answered this node's own report with "not a member", if one did.
+    removed_by: Mutex<Option<NodeId>>,
 }
 
 impl AppliedReports {
@@ -80,6 +95,36 @@ impl AppliedReports {
         AppliedReports {
             table: Mutex::new(BTreeMap::new()),
             changed: watch::channel(0).0,
+            removed_by: Mutex::new(None),
+        }
+    }
+
+    /// The leader that says this node is no longer a member, if one does.
+    pub(crate) fn removed_by(&self) -> Option<NodeId> {
+        *self.removed_by.lock().expect("removed lock")
+    }
+
+    /// Notes what `target` answered to this node's (`me`) report, logging when it changes
+    /// whether this node is removed.
+    fn note_reply(&self, me: NodeId, target: NodeId, reply: Option<ReportReply>) {
+        let mut removed = self.removed_by.lock().expect("removed lock");
+        match (reply, *removed) {
+            (Some(reply), None) => {
+                tracing::error!(
+                    node = me,
+                    leader = reply.removed_by,
+                    "removed from the cluster: leader {} no longer lists node {me} as a member; \
+                     this node receives no more changes and answers from its last state \
+                     until it is stopped or added again",
+                    reply.removed_by
+                );
+                *removed = Some(reply.removed_by);
+            }
+            (None, Some(leader)) if leader == target => {
+                tracing::info!(node = me, leader, "a member of the cluster again");
+                *removed = None;
+            }
+            _ => {}
         }
     }
 
@@ -203,11 +248,14 @@ async fn send_reports(
             node.record_applied_report(me, index);
         } else {
             let body = AppliedReportBody { node: me, index };
-            let sent: Result<(), _> = node
+            let sent: Result<Option<ReportReply>, _> = node
                 .inner
                 .client
                 .post(target, &addr, REPORT_APPLIED_PATH, &body, REPORT_TIMEOUT)
                 .await;
+            if let Ok(reply) = &sent {
+                node.inner.applied_reports.note_reply(me, target, *reply);
+            }
             if let Err(error) = sent {
                 tracing::debug!(node = me, target, "applied-index report failed: {error}");
                 // Retry at the next keepalive, not in a tight loop against a dead peer.

@@ -160,13 +160,14 @@ async fn forward_membership(
     .into_response()
 }
 
-/// A DNS node's applied-index report (`raft::reports`): kept in memory, answered with `null`.
+/// A node's applied-index report (`raft::reports`): kept in memory, answered with `null`,
+/// or, by the leader to a node its membership no longer lists, with a `ReportReply`.
 async fn report_applied(
     State(node): State<NodeHandle>,
     Json(report): Json<AppliedReportBody>,
 ) -> Response {
     node.record_applied_report(report.node, report.index);
-    Json(()).into_response()
+    Json(node.reply_to_report(report.node)).into_response()
 }
 
 /// Every applied-index report this node holds (a learner asks the leader for it).

@@ -18,6 +18,7 @@ mod apply;
 mod cluster;
 mod ctl;
 mod drill;
+mod events;
 mod inspect;
 mod print;
 mod resources;
@@ -58,6 +59,7 @@ use crate::ctl::Ctl;
         gslbctl drill plan --region eu-west\n  \
         gslbctl drill start --region eu-west --for 10m --max-load 1.5\n  \
         gslbctl cluster status\n  \
+        gslbctl events --since 1h --record www.example.com\n  \
         gslbctl cluster snapshot --file gslb.backup\n\n\
         Exit status:\n  \
         0  success; also when the reader of the output goes away (`| head -1`)\n  \
@@ -238,6 +240,22 @@ enum Commands {
     },
     /// Health of every region, endpoint and check, with the votes behind each verdict.
     Health,
+    /// Why traffic moved: the history of derived transitions (check, endpoint and region
+    /// status, leases, overrides, drill steps), each with its time, the votes per vantage
+    /// behind it and the GSLB records it can change. Kept bounded (the newest 1000) and
+    /// the same on every node.
+    Events {
+        /// Only events since then: a duration back from now (30m, 1h, 2d) or an RFC 3339
+        /// time (2026-12-07T03:12:00Z).
+        #[arg(long, value_name = "DURATION|TIME")]
+        since: Option<String>,
+        /// Only events that can move this record (NAME, or "NAME TYPE").
+        #[arg(long, value_name = "NAME")]
+        record: Option<String>,
+        /// Keep printing new events as they happen (polls every second; Ctrl-C stops).
+        #[arg(long)]
+        follow: bool,
+    },
     /// What an authoritative answer for NAME holds, and why (GSLB records are evaluated by
     /// the DNS policy engine on the current health).
     Resolve {
@@ -520,6 +538,11 @@ async fn run(cli: Cli) -> Result<()> {
         Commands::Tsig { command } => tsig::run(&ctl, command).await,
         Commands::Drill { command } => drill::run(&ctl, command).await,
         Commands::Health => inspect::health(&ctl).await,
+        Commands::Events {
+            since,
+            record,
+            follow,
+        } => events::run(&ctl, since, record, follow).await,
         Commands::Resolve {
             name,
             rtype,
