@@ -19,6 +19,8 @@
 //!   reload, a CIDR table that wins over it) and the ECS scope they justify.
 //! - `rrl`: response rate limiting (`[dns.rrl]`): a fixed table of hashed buckets per
 //!   client network, reply class and name, updated lock-free; UDP only.
+//! - `dnssec`: online signing of DO=1 answers for signed zones (keys sealed in the state,
+//!   opened per node; a shared signature cache; compact denial of existence).
 //! - `cookie`: DNS Cookies (`[dns.cookies]`): RFC 9018 server cookies (SipHash-2-4).
 //! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
@@ -40,6 +42,7 @@ use std::net::SocketAddr;
 pub mod client;
 mod clock;
 pub mod cookie;
+pub mod dnssec;
 pub mod follow;
 pub mod metrics;
 pub mod net;

@@ -154,6 +154,11 @@ fn zone_content_of(state: &State, command: &Command) -> Option<DomainName> {
             state.zone_for(name).map(|zone| zone.apex.clone())
         }
         Command::Guarded { command, .. } => zone_content_of(state, command),
+        // The DNSKEY RRset is zone content: secondaries and caches see a new serial.
+        Command::EnableDnssec { zone, .. }
+        | Command::DisableDnssec { zone }
+        | Command::PutDnssecKey { zone, .. }
+        | Command::DeleteDnssecKey { zone, .. } => Some(zone.clone()),
         _ => None,
     }
 }
@@ -200,7 +205,8 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             for (name, rtype) in &doomed {
                 remove_gslb_record(state, name, *rtype);
             }
-            state.zones.remove(apex).is_some() || !doomed.is_empty()
+            let signed = state.dnssec.remove(apex).is_some();
+            state.zones.remove(apex).is_some() || !doomed.is_empty() || signed
         }
         Command::PutRecordSet { zone, rrset } => {
             let Some(existing) = state.zones.get_mut(zone) else {
@@ -334,6 +340,45 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         Command::PutNetwork { network } => put(&mut state.networks, network.key(), network.clone()),
         Command::DeleteNetwork { cidr } => state.networks.remove(cidr).is_some(),
         Command::RecordRefusal { .. } => false,
+        Command::EnableDnssec { zone, key } => {
+            let keys = crate::model::dnssec::ZoneKeys {
+                keys: vec![key.clone()],
+                enabled_at: at,
+                last_rollover_at: None,
+            };
+            match state.dnssec.get(zone) {
+                Some(existing) if existing.keys == keys.keys => false,
+                _ => {
+                    state.dnssec.insert(zone.clone(), keys);
+                    true
+                }
+            }
+        }
+        Command::DisableDnssec { zone } => state.dnssec.remove(zone).is_some(),
+        Command::PutDnssecKey { zone, key } => {
+            let Some(keys) = state.dnssec.get_mut(zone) else {
+                return false;
+            };
+            match keys.keys.iter_mut().find(|other| other.tag == key.tag) {
+                Some(existing) if existing == key => return false,
+                Some(existing) => *existing = key.clone(),
+                None => keys.keys.push(key.clone()),
+            }
+            keys.last_rollover_at = Some(at);
+            true
+        }
+        Command::DeleteDnssecKey { zone, tag } => {
+            let Some(keys) = state.dnssec.get_mut(zone) else {
+                return false;
+            };
+            let before = keys.keys.len();
+            keys.keys.retain(|key| key.tag != *tag);
+            let changed = keys.keys.len() != before;
+            if changed {
+                keys.last_rollover_at = Some(at);
+            }
+            changed
+        }
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }

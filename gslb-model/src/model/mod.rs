@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod check;
+pub mod dnssec;
 pub mod drill;
 pub mod endpoint;
 pub mod generic;
@@ -41,6 +42,7 @@ pub mod zone;
 
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
 pub use check::{Check, CheckKind, CheckSubject, JsonCondition};
+pub use dnssec::{DnssecAlgorithm, DnssecKey, KeyState, ZoneKeys};
 pub use drill::{
     AnswerRow, Direction, Drill, DrillEvent, DrillMode, DrillPhase, DrillStatus, DrillUpdate,
     GuardCheck, PhaseAnswers,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::audit::AuditEntry;
 use crate::model::check::Check;
+use crate::model::dnssec::ZoneKeys;
 use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
@@ -79,6 +80,9 @@ pub struct State {
     /// (`Network::key`); DNS nodes and `/v1/resolve` locate clients by it.
     #[serde(default)]
     pub networks: BTreeMap<String, Network>,
+    /// The keys of every signed zone, by apex (private keys sealed, see `model::dnssec`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dnssec: BTreeMap<DomainName, ZoneKeys>,
 }
 
 impl State {
