@@ -19,10 +19,13 @@ use parking_lot::Mutex;
 /// Shards: enough that workers rarely meet on one.
 const SHARDS: usize = 64;
 
+/// One shard: signed data → signature.
+type Shard = Mutex<HashMap<Box<[u8]>, Arc<[u8]>>>;
+
 /// A bounded map from signed data to signature, shared by the workers.
 pub struct SignatureCache {
     /// The shards.
-    shards: Box<[Mutex<HashMap<Box<[u8]>, Arc<[u8]>>>]>,
+    shards: Box<[Shard]>,
     /// Entries a shard holds at most.
     per_shard: usize,
     /// Picks a shard from the key.
