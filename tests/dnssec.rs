@@ -75,7 +75,11 @@ gslb_records:
 /// it with the DS from `gslbctl dnssec status -o json`, serves it with NSD, and resolves
 /// through a validating Unbound: A, AAAA, TXT, a CNAME chain, a wildcard, NXDOMAIN, NODATA,
 /// an empty non-terminal and the GSLB answer all come back with AD; `delv` through Unbound
-/// says "fully validated"; then a drain moves `app` to us-1 and the new answer validates too.
+/// says "fully validated"; then a drain moves `app` to us-1 and the new answer validates too;
+/// `/readyz` reports no DNSSEC problem. Last, a CSK rollover: step one publishes and signs
+/// with a second key (DNSKEY and CDS sets of two, answers still validated by Unbound, which
+/// cached the old DNSKEY set), step two is refused before the DNSKEY TTL unless forced, and
+/// after it the new key alone validates the zone (`delv` with it as the zone's anchor).
 #[test]
 fn signed_zone_validates_through_a_signed_root() {
     if !is_root() {
@@ -237,6 +241,98 @@ fn signed_zone_validates_through_a_signed_root() {
     wait_until(SETTLE, "app.example.test moves to us-1, validated", || {
         secure(&["app.example.test", "A"]).a_addresses() == ["192.0.2.201"]
     });
+    let (code, ready) = node.readyz().expect("/readyz answers");
+    assert_eq!(code, 200, "{ready}");
+    assert!(!ready.contains("dnssec_problems"), "{ready}");
+
+    eprintln!("-- phase: rollover step 1: a second key signs too, its DS is published as CDS");
+    let rolling: serde_json::Value = serde_json::from_str(&ctl(
+        &api,
+        &["-o", "json", "dnssec", "rollover", "example.test."],
+    ))
+    .unwrap();
+    assert_eq!(rolling["keys"].as_array().unwrap().len(), 2, "{rolling}");
+    assert_eq!(rolling["ds"].as_array().unwrap().len(), 4, "{rolling}");
+    let gslb = sock(GSLB_ADDR);
+    let keys = dig(gslb, &["+dnssec", "+norec", "example.test", "DNSKEY"]);
+    assert_eq!(
+        keys.records("ANSWER").len(),
+        4,
+        "2 DNSKEY + 2 RRSIG:\n{}",
+        keys.text
+    );
+    let cds = dig(gslb, &["+dnssec", "+norec", "example.test", "CDS"]);
+    assert_eq!(
+        cds.records("ANSWER").len(),
+        4,
+        "2 CDS + 2 RRSIG:\n{}",
+        cds.text
+    );
+    secure(&["www.example.test", "A"]);
+    secure(&["app.example.test", "A"]);
+
+    eprintln!("-- phase: rollover step 2 waits for the DNSKEY TTL unless forced");
+    let early = Command::new(GSLBCTL)
+        .args([
+            "--api",
+            &api,
+            "--token",
+            TOKEN,
+            "dnssec",
+            "rollover",
+            "example.test.",
+        ])
+        .output()
+        .unwrap();
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("try again later"),
+        "{early:?}"
+    );
+    let done: serde_json::Value = serde_json::from_str(&ctl(
+        &api,
+        &[
+            "-o",
+            "json",
+            "dnssec",
+            "rollover",
+            "--force",
+            "example.test.",
+        ],
+    ))
+    .unwrap();
+    let keys = done["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{done}");
+    assert_eq!(
+        keys[0]["tag"], rolling["keys"][1]["tag"],
+        "the new key stays: {done}"
+    );
+    let new_key = done["dnskey"][0].as_str().unwrap();
+    let fields: Vec<&str> = new_key.split_whitespace().collect();
+    let zone_anchors = dir.write(
+        "zone-anchors.conf",
+        &format!(
+            "trust-anchors {{ \"example.test.\" static-key {} {} {} \"{}\"; }};\n",
+            fields[4], fields[5], fields[6], fields[7]
+        ),
+    );
+    let output = run(
+        "delv",
+        &[
+            "-a",
+            path(&zone_anchors),
+            "+root=example.test",
+            &format!("@{GSLB_ADDR}"),
+            "www.example.test",
+            "A",
+        ],
+    );
+    let text = String::from_utf8_lossy(&output.stderr).to_string()
+        + &String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("fully validated"),
+        "after the rollover:\n{text}"
+    );
 }
 
 /// True when the test runs as root.

@@ -30,3 +30,14 @@ pub(crate) use signer::{Window, CDNSKEY, CDS, DNSKEY};
 pub use signer::{DNSKEY_TTL, MAX_SIGNED_TTL, VALIDITY_SECS};
 pub(crate) use table::ZoneSigning;
 pub use table::{Keyring, SigningTable};
+
+/// Why the signed zones of `state` could not be signed by a node whose cluster secret is
+/// `cluster_secret`: one line per zone whose keys do not open (what `/readyz` reports).
+pub fn key_problems(state: &gslb_model::State, cluster_secret: &[u8]) -> Vec<String> {
+    if state.dnssec.is_empty() {
+        return Vec::new();
+    }
+    Keyring::quiet(KeyEncryptionKey::derive(cluster_secret))
+        .open(&SigningTable::sealed(state))
+        .problems()
+}

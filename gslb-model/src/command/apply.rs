@@ -752,3 +752,121 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod dnssec_tests {
+    use crate::command::test_support::*;
+    use crate::command::Command;
+    use crate::model::dnssec::{DnssecAlgorithm, DnssecKey, KeyState};
+
+    fn key(tag: u16, state: KeyState) -> DnssecKey {
+        DnssecKey {
+            tag,
+            algorithm: DnssecAlgorithm::EcdsaP256Sha256,
+            flags: 257,
+            state,
+            public_key: format!("{tag:04x}").repeat(32),
+            sealed_private_key: "00".repeat(60),
+            created_at: 1,
+        }
+    }
+
+    fn apex() -> crate::model::DomainName {
+        name("example.com.")
+    }
+
+    #[test]
+    fn keys_follow_enable_rollover_and_disable() {
+        let (state, results) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            // A repeat of the same enable changes nothing.
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::PutDnssecKey {
+                zone: apex(),
+                key: key(2, KeyState::Active),
+            },
+            Command::DeleteDnssecKey {
+                zone: apex(),
+                tag: 1,
+            },
+        ]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert!(!results[2].as_ref().unwrap().changed);
+        let keys = &state.dnssec[&apex()];
+        assert_eq!(keys.keys.iter().map(|key| key.tag).collect::<Vec<_>>(), [2]);
+        assert_eq!(keys.last_rollover_at, Some(5000));
+        // Signing changes the zone's content: its serial moved.
+        assert!(state.zones[&apex()].soa.serial > 1);
+
+        let (state, _) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::DisableDnssec { zone: apex() },
+        ]);
+        assert!(state.dnssec.is_empty());
+    }
+
+    #[test]
+    fn a_zone_never_loses_its_last_signing_key() {
+        let (state, results) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::DeleteDnssecKey {
+                zone: apex(),
+                tag: 1,
+            },
+            Command::PutDnssecKey {
+                zone: apex(),
+                key: key(1, KeyState::Retired),
+            },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(3, KeyState::Active),
+            },
+            Command::EnableDnssec {
+                zone: name("other.com."),
+                key: key(4, KeyState::Active),
+            },
+        ]);
+        assert_eq!(
+            messages(&results[2]),
+            ["tag: example.com. would have no signing key"]
+        );
+        assert_eq!(
+            messages(&results[3]),
+            ["key.state: example.com. would have no signing key"]
+        );
+        assert_eq!(
+            messages(&results[4]),
+            ["zone: example.com. is signed already (roll its keys over instead)"]
+        );
+        assert_eq!(messages(&results[5]), ["zone: no zone other.com."]);
+        assert_eq!(state.dnssec[&apex()].keys, [key(1, KeyState::Active)]);
+    }
+
+    #[test]
+    fn deleting_a_zone_forgets_its_keys() {
+        let (state, _) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::DeleteZone { apex: apex() },
+        ]);
+        assert!(state.dnssec.is_empty());
+    }
+}
