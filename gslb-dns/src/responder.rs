@@ -61,6 +61,9 @@ use crate::wire::{
 };
 use crate::{QueryContext, Transport};
 
+/// Signed replies a responder keeps (each up to a UDP payload; a few MB in all).
+const SIGNED_REPLIES: usize = 8_192;
+
 /// The UDP payload size this server accepts and answers by default (DNS flag day 2020).
 pub const DEFAULT_MAX_UDP_PAYLOAD: u16 = 1232;
 /// The UDP reply limit without EDNS, and the floor with it (RFC 1035 §4.2.1, RFC 6891 §6.2.5).
@@ -148,6 +151,8 @@ pub struct Responder {
     keyring: Keyring,
     /// Signatures made, shared by every worker (DO=1 answers of signed zones only).
     signatures: SignatureCache,
+    /// Whole signed replies by what they depend on (see `dnssec::sign_reply_cached`).
+    signed_replies: SignatureCache,
 }
 
 /// What became of one packet.
@@ -192,6 +197,7 @@ impl Responder {
             limiter,
             keyring: Keyring::default(),
             signatures: SignatureCache::default(),
+            signed_replies: SignatureCache::with_capacity(SIGNED_REPLIES),
         }
     }
 
@@ -608,8 +614,10 @@ impl Responder {
             cache: &self.signatures,
             window: Window::at(now_secs),
         };
-        let sections = crate::dnssec::sign_reply(
+        let sections = crate::dnssec::sign_reply_cached(
             &signing,
+            &self.signed_replies,
+            plan.version(),
             zone,
             &parsed.name,
             qtype,

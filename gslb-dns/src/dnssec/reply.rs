@@ -74,6 +74,79 @@ pub(crate) fn write_key_answer(
     })
 }
 
+/// `sign_reply` through `replies`, a cache of whole signed replies keyed by everything the
+/// signed form depends on: the plan version (the zone's names and types), the signature
+/// window, the question and the unsigned records. A repeated answer then costs one lookup
+/// and a copy instead of reading the records back and looking up each signature. Signed
+/// records refer to the question only (owner pointers to offset 12), so the cached form fits
+/// any query for the same name, whatever its ID or letter case.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sign_reply_cached(
+    signing: &Signing<'_>,
+    replies: &SignatureCache,
+    plan_version: u64,
+    zone: &ZonePlan,
+    qname: &QueryName,
+    qtype: u16,
+    question_end: usize,
+    sections: Sections,
+    out: &mut Vec<u8>,
+) -> Sections {
+    let mut key = Vec::with_capacity(32 + qname.wire_len() + out.len() - question_end);
+    key.extend_from_slice(&plan_version.to_be_bytes());
+    key.extend_from_slice(&signing.window.inception.to_be_bytes());
+    key.extend_from_slice(&qtype.to_be_bytes());
+    key.extend_from_slice(&encode_sections(&sections));
+    key.extend_from_slice(qname.as_wire());
+    key.extend_from_slice(&out[question_end..]);
+    let cached = replies.get_or_sign(&key, || {
+        let mut scratch = out.clone();
+        let signed = sign_reply(
+            signing,
+            zone,
+            qname,
+            qtype,
+            question_end,
+            sections,
+            &mut scratch,
+        );
+        let mut value = encode_sections(&signed).to_vec();
+        value.extend_from_slice(&scratch[question_end..]);
+        value
+    });
+    out.truncate(question_end);
+    out.extend_from_slice(&cached[SECTIONS_LEN..]);
+    decode_sections(&cached[..SECTIONS_LEN])
+}
+
+/// Octets of `encode_sections`.
+const SECTIONS_LEN: usize = 9;
+
+/// RCODE, AA and the three counts of `sections` (signed replies have no optional
+/// additional records).
+fn encode_sections(sections: &Sections) -> [u8; SECTIONS_LEN] {
+    let mut bytes = [0u8; SECTIONS_LEN];
+    bytes[0..2].copy_from_slice(&sections.rcode.to_be_bytes());
+    bytes[2] = u8::from(sections.authoritative);
+    bytes[3..5].copy_from_slice(&sections.answers.to_be_bytes());
+    bytes[5..7].copy_from_slice(&sections.authorities.to_be_bytes());
+    bytes[7..9].copy_from_slice(&sections.additionals.to_be_bytes());
+    bytes
+}
+
+/// The inverse of `encode_sections`.
+fn decode_sections(bytes: &[u8]) -> Sections {
+    let read = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+    Sections {
+        rcode: read(0),
+        authoritative: bytes[2] != 0,
+        answers: read(3),
+        authorities: read(5),
+        additionals: read(7),
+        optional_additional_from: None,
+    }
+}
+
 /// Rewrites the unsigned reply in `out` (header, question up to `question_end`, then the
 /// records `sections` counts) into its signed form; returns the new counts and RCODE. A
 /// reply that does not read back (it always does: we wrote it) is left as it was.
