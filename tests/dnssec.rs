@@ -213,18 +213,13 @@ fn signed_zone_validates_through_a_signed_root() {
         ("app.example.test", "A"),
         ("nope.example.test", "A"),
     ] {
-        let output = run(
-            "delv",
-            &[
-                "-a",
-                path(&anchors),
-                &format!("@{UNBOUND_ADDR}"),
-                name,
-                rtype,
-            ],
-        );
-        let text = String::from_utf8_lossy(&output.stderr).to_string()
-            + &String::from_utf8_lossy(&output.stdout);
+        let text = delv(&[
+            "-a",
+            path(&anchors),
+            &format!("@{UNBOUND_ADDR}"),
+            name,
+            rtype,
+        ]);
         assert!(
             text.contains("fully validated"),
             "delv {name} {rtype}:\n{text}"
@@ -316,19 +311,14 @@ fn signed_zone_validates_through_a_signed_root() {
             fields[4], fields[5], fields[6], fields[7]
         ),
     );
-    let output = run(
-        "delv",
-        &[
-            "-a",
-            path(&zone_anchors),
-            "+root=example.test",
-            &format!("@{GSLB_ADDR}"),
-            "www.example.test",
-            "A",
-        ],
-    );
-    let text = String::from_utf8_lossy(&output.stderr).to_string()
-        + &String::from_utf8_lossy(&output.stdout);
+    let text = delv(&[
+        "-a",
+        path(&zone_anchors),
+        "+root=example.test",
+        &format!("@{GSLB_ADDR}"),
+        "www.example.test",
+        "A",
+    ]);
     assert!(
         text.contains("fully validated"),
         "after the rollover:\n{text}"
@@ -356,6 +346,12 @@ fn run(program: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|error| panic!("{program}: {error}"))
+}
+
+/// What `delv ARGS` printed, stderr (where it says "fully validated") then stdout.
+fn delv(args: &[&str]) -> String {
+    let output = run("delv", args);
+    String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout)
 }
 
 /// Runs `gslbctl` against `api` with the admin token; panics unless it succeeds.
