@@ -140,6 +140,13 @@ struct CookieLabels {
     verdict: &'static str,
 }
 
+/// Labels of online signing events.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DnssecLabels {
+    /// `reply_cached`, `reply_signed` or `signature_made`.
+    event: &'static str,
+}
+
 /// Labels of DNS replies by query type.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QtypeLabels {
@@ -298,6 +305,15 @@ impl Collector for DnsCollector {
                 .cookies
                 .iter()
                 .map(|&(verdict, count)| (CookieLabels { verdict }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_dnssec",
+            "DNSSEC online signing: signed replies from the reply cache, signed replies built, signatures made",
+            snapshot
+                .dnssec
+                .iter()
+                .map(|&(event, count)| (DnssecLabels { event }, count)),
         )?;
         encode_counters(
             &mut encoder,

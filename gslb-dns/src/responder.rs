@@ -613,6 +613,7 @@ impl Responder {
             signer,
             cache: &self.signatures,
             window: Window::at(now_secs),
+            metrics: (&self.metrics, shard),
         };
         let sections = crate::dnssec::sign_reply_cached(
             &signing,

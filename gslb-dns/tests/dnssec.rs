@@ -77,6 +77,15 @@ fn signed_zones_sign_do_queries_only() {
         assert_eq!(types(&keys.answers), ["DNSKEY"]);
         let cds = ask(&responder, "example.com.", "CDS", true);
         assert_eq!(types(&cds.answers), ["CDS", "RRSIG"]);
+
+        // The second signed answer to www comes whole from the reply cache.
+        let again = ask(&responder, "WWW.example.com.", "A", true);
+        assert_eq!(types(&again.answers), ["A", "RRSIG"]);
+        let counted = responder.metrics().snapshot().dnssec;
+        let count = |event: &str| counted.iter().find(|(name, _)| *name == event).unwrap().1;
+        assert_eq!(count("reply_cached"), 1, "{counted:?}");
+        assert_eq!(count("reply_signed"), 3, "{counted:?}");
+        assert_eq!(count("signature_made"), 4, "A, SOA, NSEC, CDS: {counted:?}");
     }
 }
 

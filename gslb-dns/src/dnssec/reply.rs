@@ -28,6 +28,7 @@ use crate::dnssec::denial::{
     nsec_rdata, predecessor, subtree_successor, successor, NSEC, NXNAME, RRSIG,
 };
 use crate::dnssec::signer::{label_count, Window, ZoneSigner, DNSKEY_TTL, MAX_SIGNED_TTL};
+use crate::metrics::{DnsMetrics, DnssecEvent};
 use crate::plan::{Lookup, Sections, ZonePlan};
 use crate::wire::{rcode, types, QueryName, HEADER_LEN};
 
@@ -39,6 +40,8 @@ pub(crate) struct Signing<'a> {
     pub(crate) cache: &'a SignatureCache,
     /// The validity of signatures made now.
     pub(crate) window: Window,
+    /// Where signing is counted, and the answering thread's shard.
+    pub(crate) metrics: (&'a DnsMetrics, usize),
 }
 
 /// One record read back from a reply.
@@ -99,7 +102,10 @@ pub(crate) fn sign_reply_cached(
     key.extend_from_slice(&encode_sections(&sections));
     key.extend_from_slice(qname.as_wire());
     key.extend_from_slice(&out[question_end..]);
+    let (metrics, shard) = signing.metrics;
+    let mut built = false;
     let cached = replies.get_or_sign(&key, || {
+        built = true;
         let mut scratch = out.clone();
         let signed = sign_reply(
             signing,
@@ -114,6 +120,12 @@ pub(crate) fn sign_reply_cached(
         value.extend_from_slice(&scratch[question_end..]);
         value
     });
+    let event = if built {
+        DnssecEvent::ReplySigned
+    } else {
+        DnssecEvent::ReplyCached
+    };
+    metrics.count_dnssec(shard, event);
     out.truncate(question_end);
     out.extend_from_slice(&cached[SECTIONS_LEN..]);
     decode_sections(&cached[..SECTIONS_LEN])
@@ -309,6 +321,7 @@ impl Writer<'_> {
         let mut rrsigs = Vec::new();
         self.signing.signer.sign_rrset(
             self.signing.cache,
+            self.signing.metrics,
             owner,
             labels,
             rtype,

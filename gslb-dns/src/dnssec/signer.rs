@@ -14,6 +14,7 @@ use gslb_model::{DomainName, ZoneKeys};
 
 use crate::dnssec::cache::SignatureCache;
 use crate::dnssec::keys::{ds_rdata, key_rdata, DigestType, OpenKey};
+use crate::metrics::{DnsMetrics, DnssecEvent};
 
 /// How long a signature is valid from its inception.
 pub const VALIDITY_SECS: u64 = 8 * 24 * 3600;
@@ -141,6 +142,7 @@ impl ZoneSigner {
     pub(crate) fn sign_rrset(
         &self,
         cache: &SignatureCache,
+        (metrics, shard): (&DnsMetrics, usize),
         owner: &[u8],
         labels: u8,
         rtype: u16,
@@ -174,7 +176,10 @@ impl ZoneSigner {
                 signed.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
                 signed.extend_from_slice(rdata);
             }
-            let signature = cache.get_or_sign(&signed, || key.open.sign(&signed));
+            let signature = cache.get_or_sign(&signed, || {
+                metrics.count_dnssec(shard, DnssecEvent::SignatureMade);
+                key.open.sign(&signed)
+            });
             rrsig.extend_from_slice(&signature);
             out.push(rrsig);
         }
