@@ -60,6 +60,11 @@ impl SigningTable {
         self.sealed.is_empty()
     }
 
+    /// True when the zone of `apex` is signed (whether or not its keys opened here).
+    pub fn is_signed(&self, apex: &DomainName) -> bool {
+        self.sealed.contains_key(apex)
+    }
+
     /// True when there are keys to open still.
     pub fn needs_opening(&self) -> bool {
         !self.opened && !self.sealed.is_empty()

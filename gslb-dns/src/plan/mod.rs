@@ -220,6 +220,13 @@ impl AnswerPlan {
         &self.signing
     }
 
+    /// True when the zone of `apex` is signed. Zone transfers of a signed zone are refused:
+    /// its signatures are made per answer and never stored, so a secondary would serve the
+    /// zone unsigned under the parent's DS (bogus to every validator).
+    pub fn is_signed(&self, apex: &gslb_model::DomainName) -> bool {
+        self.signing.is_signed(apex)
+    }
+
     /// True when this plan has sealed keys still to open (`open_keys`).
     pub fn keys_unopened(&self) -> bool {
         self.signing.needs_opening()
