@@ -970,6 +970,8 @@ async fn openapi_documents_every_route() {
         ("/v1/endpoints/{id}", &["get", "put", "delete"]),
         ("/v1/tokens", &["get", "post"]),
         ("/v1/tokens/{id}", &["get", "delete"]),
+        ("/v1/zones/{zone}/dnssec", &["get", "post", "delete"]),
+        ("/v1/zones/{zone}/dnssec/rollover", &["post"]),
         ("/v1/cluster", &["get"]),
         ("/v1/cluster/learners", &["post"]),
         ("/v1/cluster/voters", &["put"]),
