@@ -19,6 +19,7 @@ use gslb_dns::{AnswerPlan, Responder};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::NodeConfig;
+use gslb_dns::dnssec::KeyEncryptionKey;
 
 /// How long a plan may take to compile and install before the node gives up on it.
 pub const PLAN_TIMEOUT: Duration = Duration::from_secs(120);
@@ -42,7 +43,16 @@ pub fn build_responder(config: &NodeConfig) -> Responder {
         );
     }
     let locator = ClientLocator::new(geo.networks.clone(), geo.database.clone());
-    Responder::new(AnswerPlan::empty(), config.responder.clone()).with_locator(locator)
+    let responder =
+        Responder::new(AnswerPlan::empty(), config.responder.clone()).with_locator(locator);
+    // Signed zones' private keys are sealed with a key derived from the cluster secret:
+    // every node with `[control]` can open them, a DNS node without it cannot sign.
+    match &config.control {
+        Some(control) => responder.with_key_encryption_key(KeyEncryptionKey::derive(
+            control.cluster_secret.key_material(),
+        )),
+        None => responder,
+    }
 }
 
 /// Starts the GeoIP reloader when `[dns.geo]` names a database: it re-reads the file every

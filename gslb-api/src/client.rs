@@ -15,10 +15,10 @@ use serde::Serialize;
 
 use crate::dto::{
     AddLearnerRequest, AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto,
-    ChangeVotersRequest, ClusterStatus, EndpointDto, EndpointPage, MembershipResult, RecordPage,
-    RecordSetDto, RegionDto, RegionPage, SyncStatus, TokenCreate, TokenCreated, TokenDto,
-    TokenPage, TsigKeyCreate, TsigKeyCreated, TsigKeyDto, TsigKeyPage, WriteResult, ZoneDto,
-    ZonePage, ZoneSummary, ZoneTransferDto,
+    ChangeVotersRequest, ClusterStatus, DnssecEnable, DnssecRollover, DnssecStatusDto, EndpointDto,
+    EndpointPage, MembershipResult, RecordPage, RecordSetDto, RegionDto, RegionPage, SyncStatus,
+    TokenCreate, TokenCreated, TokenDto, TokenPage, TsigKeyCreate, TsigKeyCreated, TsigKeyDto,
+    TsigKeyPage, WriteResult, ZoneDto, ZonePage, ZoneSummary, ZoneTransferDto,
 };
 use crate::error::ErrorBody;
 use gslb_store::raft::ClientTls;
@@ -808,6 +808,46 @@ impl Client {
     pub async fn create_token(&self, request: &TokenCreate) -> Result<TokenCreated, ClientError> {
         Ok(self
             .call(Method::POST, "/v1/tokens", Some(request), HeaderMap::new())
+            .await?
+            .body)
+    }
+
+    /// A zone's DNSSEC status (keys, DNSKEY and DS records).
+    pub async fn dnssec_status(&self, apex: &str) -> Result<DnssecStatusDto, ClientError> {
+        self.get(&format!("/v1/zones/{}/dnssec", segment(apex)))
+            .await
+    }
+
+    /// Starts signing a zone (`algorithm`: `ecdsap256sha256` by default, or `ed25519`).
+    pub async fn dnssec_enable(
+        &self,
+        apex: &str,
+        algorithm: Option<String>,
+    ) -> Result<DnssecStatusDto, ClientError> {
+        let path = format!("/v1/zones/{}/dnssec", segment(apex));
+        let body = DnssecEnable { algorithm };
+        Ok(self
+            .call(Method::POST, &path, Some(&body), HeaderMap::new())
+            .await?
+            .body)
+    }
+
+    /// Stops signing a zone.
+    pub async fn dnssec_disable(&self, apex: &str) -> Result<WriteResult, ClientError> {
+        let path = format!("/v1/zones/{}/dnssec", segment(apex));
+        self.write::<()>(Method::DELETE, &path, None).await
+    }
+
+    /// Takes the next step of a zone's key rollover.
+    pub async fn dnssec_rollover(
+        &self,
+        apex: &str,
+        force: bool,
+    ) -> Result<DnssecStatusDto, ClientError> {
+        let path = format!("/v1/zones/{}/dnssec/rollover", segment(apex));
+        let body = DnssecRollover { force };
+        Ok(self
+            .call(Method::POST, &path, Some(&body), HeaderMap::new())
             .await?
             .body)
     }

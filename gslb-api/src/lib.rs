@@ -21,6 +21,8 @@
 //!   `/{id}` GET, PUT, DELETE; `/v1/drills`, `/v1/drills/{id}` GET.
 //! - `/v1/networks` GET, POST, and `/v1/networks/{cidr}` GET, PUT, DELETE (the replicated
 //!   client-network table; the CIDR's `/` percent-encoded: `198.51.100.0%2F24`).
+//! - `/v1/zones/{zone}/dnssec` GET (status: keys, DNSKEY, DS), POST (enable), DELETE
+//!   (disable); `/v1/zones/{zone}/dnssec/rollover` POST (next rollover step).
 //! - `/v1/tokens` GET, POST, `/v1/tokens/{id}` GET, DELETE (admin).
 //! - `/v1/zones/{zone}/unsigned-update-sources` GET, PUT: networks a zone takes unsigned
 //!   RFC 2136 updates from.
@@ -122,9 +124,9 @@ use crate::error::{code_for, ApiError, ErrorBody, FieldErrorBody};
 use crate::listener::{BoundedListener, PeerSources};
 use crate::metrics::ApiMetrics;
 use crate::routes::{
-    apply as apply_routes, changes, checks, cluster, drills as drill_routes, endpoints, events,
-    gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens, tsig_keys,
-    update_sources, zones,
+    apply as apply_routes, changes, checks, cluster, dnssec, drills as drill_routes, endpoints,
+    events, gslb_records, health, networks, ops, overrides, records, regions, resolve, tokens,
+    tsig_keys, update_sources, zones,
 };
 
 /// Default of `ApiOptions::max_request_bytes`: 64 MiB, room for a zone file of two million
@@ -354,6 +356,12 @@ fn documented_routes() -> (
             networks::put_network,
             networks::delete_network
         ))
+        .routes(routes!(
+            dnssec::get_dnssec,
+            dnssec::enable_dnssec,
+            dnssec::disable_dnssec
+        ))
+        .routes(routes!(dnssec::rollover_dnssec))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::get_token, tokens::delete_token))
         .routes(routes!(

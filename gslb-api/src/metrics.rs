@@ -154,6 +154,13 @@ struct TransferLabels {
     kind: &'static str,
 }
 
+/// Labels of online signing events.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DnssecLabels {
+    /// `reply_cached`, `reply_signed` or `signature_made`.
+    event: &'static str,
+}
+
 /// Labels of DNS replies by query type.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QtypeLabels {
@@ -330,6 +337,15 @@ impl Collector for DnsCollector {
                 .transfers
                 .iter()
                 .map(|&(kind, count)| (TransferLabels { kind }, count)),
+        )?;
+        encode_counters(
+            &mut encoder,
+            "gslb_dns_dnssec",
+            "DNSSEC online signing: signed replies from the reply cache, signed replies built, signatures made",
+            snapshot
+                .dnssec
+                .iter()
+                .map(|&(event, count)| (DnssecLabels { event }, count)),
         )?;
         encode_counters(
             &mut encoder,

@@ -1115,6 +1115,8 @@ async fn openapi_documents_every_route() {
         ("/v1/tsig-keys", &["get", "post"]),
         ("/v1/tsig-keys/{name}", &["get", "delete"]),
         ("/v1/zones/{zone}/unsigned-update-sources", &["get", "put"]),
+        ("/v1/zones/{zone}/dnssec", &["get", "post", "delete"]),
+        ("/v1/zones/{zone}/dnssec/rollover", &["post"]),
         ("/v1/cluster", &["get"]),
         ("/v1/cluster/learners", &["post"]),
         ("/v1/cluster/voters", &["put"]),

@@ -21,6 +21,8 @@
 //!   client network, reply class and name, updated lock-free; UDP only.
 //! - `slow`: the slow path for RFC 2136 UPDATE and TSIG-signed messages (RFC 8945 in
 //!   `slow::tsig`), on tokio tasks; the fast path hands them off and never waits for it.
+//! - `dnssec`: online signing of DO=1 answers for signed zones (keys sealed in the state,
+//!   opened per node; a shared signature cache; compact denial of existence).
 //! - `cookie`: DNS Cookies (`[dns.cookies]`): RFC 9018 server cookies (SipHash-2-4).
 //! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
@@ -44,6 +46,7 @@ use std::net::SocketAddr;
 pub mod client;
 mod clock;
 pub mod cookie;
+pub mod dnssec;
 pub mod follow;
 pub mod metrics;
 pub mod net;

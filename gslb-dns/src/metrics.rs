@@ -4,7 +4,8 @@
 //!
 //! Response rate limiting counts every UDP reply it looked at by class and action (pass,
 //! slip, drop), and DNS Cookies count queries by what their cookie was (client cookie only,
-//! a valid server cookie, an invalid one).
+//! a valid server cookie, an invalid one). DNSSEC counts signed replies served whole from
+//! the reply cache, signed replies built, and signatures made (cache misses).
 //!
 //! Hot path: a relaxed `fetch_add` on fixed arrays indexed by small enums, in per-thread
 //! shards aligned to cache lines, so two listener threads never write the same line; no
@@ -62,6 +63,20 @@ pub enum CookieVerdict {
 
 /// Cookie verdict labels, in slot order.
 pub const COOKIE_VERDICT_NAMES: [&str; 3] = ["client_only", "valid", "invalid"];
+
+/// What online signing did, in `DnssecEvent` order (the `event` label).
+pub const DNSSEC_EVENT_NAMES: [&str; 3] = ["reply_cached", "reply_signed", "signature_made"];
+
+/// One thing online signing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnssecEvent {
+    /// A signed reply came whole from the cache.
+    ReplyCached,
+    /// A signed reply was built (its signatures cached or made).
+    ReplySigned,
+    /// A signature was made (not in the signature cache).
+    SignatureMade,
+}
 
 /// The most shards a metrics set keeps (threads beyond share them).
 const MAX_SHARDS: usize = 64;
@@ -146,6 +161,8 @@ struct QueryShard {
     rrl: [[AtomicU64; RrlAction::ALL.len()]; ReplyClass::ALL.len()],
     /// Queries with a COOKIE option, by verdict.
     cookies: [AtomicU64; COOKIE_VERDICT_NAMES.len()],
+    /// Online signing events.
+    dnssec: [AtomicU64; DNSSEC_EVENT_NAMES.len()],
 }
 
 /// One thread's share of one GSLB record's counters: exactly one cache line.
@@ -372,6 +389,13 @@ impl DnsMetrics {
         line.cookies[verdict as usize].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts one online signing event.
+    #[inline]
+    pub fn count_dnssec(&self, shard: usize, event: DnssecEvent) {
+        let line = &self.shards[shard & (self.shards.len() - 1)];
+        line.dnssec[event as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The counters for these records and regions (in their order), from the registry.
     pub(crate) fn gslb_counters<'a>(
         &self,
@@ -470,6 +494,14 @@ impl DnsMetrics {
                 (*name, count)
             })
             .collect();
+        let dnssec = DNSSEC_EVENT_NAMES
+            .iter()
+            .enumerate()
+            .map(|(slot, name)| {
+                let count = sum(&|shard| shard.dnssec[slot].load(Ordering::Relaxed));
+                (*name, count)
+            })
+            .collect();
         let mut registry = self.lock();
         registry.prune();
         let mut records: Vec<RecordSnapshot> = registry
@@ -525,6 +557,7 @@ impl DnsMetrics {
             cookies,
             notify: read(&self.notify, &NOTIFY_RESULTS),
             transfers: read(&self.transfers, &TRANSFER_KINDS),
+            dnssec,
         }
     }
 
@@ -579,6 +612,8 @@ pub struct DnsSnapshot {
     pub notify: Vec<(&'static str, u64)>,
     /// (transfer kind, requests), every kind.
     pub transfers: Vec<(&'static str, u64)>,
+    /// (online signing event, count), every event.
+    pub dnssec: Vec<(&'static str, u64)>,
 }
 
 impl DnsSnapshot {

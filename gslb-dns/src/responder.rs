@@ -53,6 +53,7 @@ use gslb_model::{DomainName, State};
 
 use crate::client::ClientLocator;
 use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
+use crate::dnssec::{KeyEncryptionKey, Keyring, SignatureCache, Signing, Window, ZoneSigning};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
@@ -62,6 +63,9 @@ use crate::wire::{
     HEADER_LEN,
 };
 use crate::{QueryContext, Transport};
+
+/// Signed replies a responder keeps (each up to a UDP payload; a few MB in all).
+const SIGNED_REPLIES: usize = 8_192;
 
 /// The UDP payload size this server accepts and answers by default (DNS flag day 2020).
 pub const DEFAULT_MAX_UDP_PAYLOAD: u16 = 1232;
@@ -156,6 +160,12 @@ pub struct Responder {
     /// Where UPDATEs and TSIG-signed messages go (`slow::attach_slow_path`); without one
     /// they are answered here as before (UPDATE → NOTIMP).
     slow: SlowPathCell,
+    /// Opens signed zones' keys when a plan is installed (`with_key_encryption_key`).
+    keyring: Keyring,
+    /// Signatures made, shared by every worker (DO=1 answers of signed zones only).
+    signatures: SignatureCache,
+    /// Whole signed replies by what they depend on (see `dnssec::sign_reply_cached`).
+    signed_replies: SignatureCache,
 }
 
 /// What became of one packet.
@@ -202,6 +212,9 @@ impl Responder {
             limiter,
             state: ArcSwap::from_pointee(State::default()),
             slow: SlowPathCell::new(),
+            keyring: Keyring::default(),
+            signatures: SignatureCache::default(),
+            signed_replies: SignatureCache::with_capacity(SIGNED_REPLIES),
         }
     }
 
@@ -213,6 +226,27 @@ impl Responder {
     /// The slow path, when one is attached.
     pub fn slow_path(&self) -> Option<&SlowPath> {
         self.slow.get()
+    }
+
+    /// The same responder opening signed zones' private keys with `kek` (derived from the
+    /// cluster secret); without it a signed zone's DO=1 queries get SERVFAIL.
+    pub fn with_key_encryption_key(mut self, kek: KeyEncryptionKey) -> Responder {
+        self.keyring = Keyring::new(kek);
+        let mut plan = AnswerPlan::clone(&self.plan.load());
+        plan.open_keys(&self.keyring);
+        self.plan.store(Arc::new(plan));
+        self
+    }
+
+    /// Why signed zones are not signed on this node (keys that do not open), one line
+    /// each; empty when all is well. `/readyz` reports them.
+    pub fn dnssec_problems(&self) -> Vec<String> {
+        self.plan.load().signing().problems()
+    }
+
+    /// The shared signature cache (its counts feed `/metrics`).
+    pub fn signature_cache(&self) -> &SignatureCache {
+        &self.signatures
     }
 
     /// The same responder counting into `metrics` (a set the node's `/metrics` also reads).
@@ -251,11 +285,14 @@ impl Responder {
     /// A plan whose GSLB records do not count into this responder's metrics yet gets its
     /// counters first (the follower attaches them off the async threads already).
     pub fn install_plan(&self, plan: Arc<AnswerPlan>) {
-        let plan = if plan.counters_attached(&self.metrics) {
+        let plan = if plan.counters_attached(&self.metrics) && !plan.keys_unopened() {
             plan
         } else {
             let mut plan = Arc::unwrap_or_clone(plan);
             plan.attach_counters(&self.metrics);
+            if plan.keys_unopened() {
+                plan.open_keys(&self.keyring);
+            }
             Arc::new(plan)
         };
         let version = plan.version();
@@ -413,7 +450,7 @@ impl Responder {
             Some(edns) if edns.version > 0 => (refusal(rcode::BADVERS), 0),
             _ => match parsed.qclass() {
                 types::CLASS_IN | types::CLASS_ANY => {
-                    self.answer_internet(plan, facts, parsed, context, out, *shard)
+                    self.answer_internet(plan, facts, parsed, context, out, *shard, *now_secs)
                 }
                 types::CLASS_CH => (self.answer_chaos(parsed, out), 0),
                 _ => (refusal(rcode::REFUSED), 0),
@@ -548,7 +585,8 @@ impl Responder {
     }
 
     /// Answers class IN (and ANY) from the plan; also returns the ECS scope the answer
-    /// depends on.
+    /// depends on. A signed zone answers its apex key sets, and signs DO=1 answers.
+    #[allow(clippy::too_many_arguments)]
     fn answer_internet(
         &self,
         plan: &AnswerPlan,
@@ -557,6 +595,7 @@ impl Responder {
         context: &QueryContext,
         out: &mut Vec<u8>,
         shard: usize,
+        now_secs: u64,
     ) -> (Sections, u8) {
         if matches!(parsed.qtype(), types::AXFR | types::IXFR) {
             return (refusal(rcode::REFUSED), 0);
@@ -587,7 +626,51 @@ impl Responder {
             query_entropy(parsed.header.id),
             shard,
         );
-        let sections = write_answer(zone, &parsed.name, parsed.qtype(), &mut dynamic, out);
+        let dnssec_ok = parsed.edns.is_some_and(|edns| edns.dnssec_ok);
+        let signer = match plan.signing().zone(zone.apex()) {
+            Some(ZoneSigning::Ready(signer)) => Some(signer),
+            // Keys that do not open: no bogus data for validators (see `dnssec::table`).
+            Some(ZoneSigning::Broken(_)) if dnssec_ok => return (refusal(rcode::SERVFAIL), 0),
+            _ => None,
+        };
+        let Some(signer) = signer else {
+            let sections = write_answer(zone, &parsed.name, parsed.qtype(), &mut dynamic, out);
+            return (sections, dynamic.scope);
+        };
+        let qtype = parsed.qtype();
+        let key_answer = if matches!(
+            qtype,
+            crate::dnssec::DNSKEY | crate::dnssec::CDS | crate::dnssec::CDNSKEY
+        ) && zone.is_apex(&parsed.name)
+        {
+            crate::dnssec::write_key_answer(signer, qtype, out)
+        } else {
+            None
+        };
+        let sections = match key_answer {
+            Some(sections) => sections,
+            None => write_answer(zone, &parsed.name, qtype, &mut dynamic, out),
+        };
+        if !dnssec_ok {
+            return (sections, dynamic.scope);
+        }
+        let signing = Signing {
+            signer,
+            cache: &self.signatures,
+            window: Window::at(now_secs),
+            metrics: (&self.metrics, shard),
+        };
+        let sections = crate::dnssec::sign_reply_cached(
+            &signing,
+            &self.signed_replies,
+            plan.version(),
+            zone,
+            &parsed.name,
+            qtype,
+            parsed.question_end,
+            sections,
+            out,
+        );
         (sections, dynamic.scope)
     }
 

@@ -209,6 +209,10 @@ pub struct ReadyDto {
     /// supervisor restarts it. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// On a DNS node: signed zones whose keys this node cannot open (another cluster
+    /// secret, damaged data). Their DO=1 queries get SERVFAIL; the node is not ready.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dnssec_problems: Vec<String>,
 }
 
 /// A backup file as `GET /v1/cluster/snapshot` sends it: a JSON header line, a newline, then

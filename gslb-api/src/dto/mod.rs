@@ -7,6 +7,7 @@
 //! - `region`, `endpoint`: where traffic goes; `check`: how probers test it.
 //! - `network`: the replicated client-network table (CIDR → location).
 //! - `token`: scopes and tokens.
+//! - `dnssec`: a zone's signing status and keys (never private keys).
 //! - `overrides`: operator overrides and (read-only) drills.
 //! - `health`: probers' observation batches and the derived health view.
 //! - `change`: write results, change tracking, the atomic batch, audit entries.
@@ -16,6 +17,7 @@
 pub mod change;
 pub mod check;
 pub mod cluster;
+pub mod dnssec;
 pub mod endpoint;
 pub mod events;
 pub mod gslb_record;
@@ -37,6 +39,7 @@ pub use cluster::{
     AddLearnerRequest, ChangeVotersRequest, ClusterStatus, MemberDto, MembershipResult,
     NodeStatusDto, ReadyDto,
 };
+pub use dnssec::{DnssecEnable, DnssecKeyDto, DnssecRollover, DnssecStatusDto};
 pub use endpoint::EndpointDto;
 pub use gslb_record::{GslbRecordDto, PolicyNodeDto};
 pub use network::NetworkDto;

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod checks;
 pub mod cluster;
 pub(crate) mod crud;
+pub mod dnssec;
 pub mod drills;
 pub mod endpoints;
 pub mod events;

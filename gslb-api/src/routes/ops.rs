@@ -38,7 +38,19 @@ pub async fn readyz(State(context): State<ApiContext>) -> Response {
         .as_ref()
         .map(|serving| serving.load(Ordering::Acquire));
     let reason = context.node.fault().or_else(|| context.node.removed());
-    let ready = metrics.applied_index > 0 && dns_serving.unwrap_or(true) && reason.is_none();
+    // A DNS node signs with keys it opens itself: one it cannot open means SERVFAIL for
+    // validating resolvers, so the node says it is not ready (and why).
+    let dnssec_problems = match dns_serving {
+        Some(_) => gslb_dns::dnssec::key_problems(
+            &context.node.state(),
+            context.node.cluster_secret().key_material(),
+        ),
+        None => Vec::new(),
+    };
+    let ready = metrics.applied_index > 0
+        && dns_serving.unwrap_or(true)
+        && reason.is_none()
+        && dnssec_problems.is_empty();
     let body = ReadyDto {
         ready,
         dns_serving,
@@ -48,6 +60,7 @@ pub async fn readyz(State(context): State<ApiContext>) -> Response {
         role: role_name(metrics.state).to_string(),
         millis_since_leader_contact: metrics.millis_since_leader_contact,
         reason,
+        dnssec_problems,
     };
     let status = if ready {
         StatusCode::OK

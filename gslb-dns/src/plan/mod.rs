@@ -28,12 +28,14 @@ pub use gslb::BatchFacts;
 pub(crate) use gslb::Dynamic;
 pub use gslb::GslbTable;
 pub(crate) use render::write_rdata;
+pub(crate) use zone::Lookup;
 pub use zone::ZonePlan;
 
 use std::sync::Arc;
 
 use gslb_model::{State, Zone};
 
+use crate::dnssec::{Keyring, SigningTable};
 use crate::metrics::DnsMetrics;
 use crate::plan::index::NameIndex;
 use crate::wire::QueryName;
@@ -59,6 +61,8 @@ pub struct AnswerPlan {
     gslb: GslbTable,
     /// The instant (unix millis) health was derived for.
     compiled_at: u64,
+    /// The signed zones: keys sealed as compiled, opened once installed (`open_keys`).
+    signing: Arc<SigningTable>,
 }
 
 impl std::fmt::Debug for AnswerPlan {
@@ -123,6 +127,7 @@ pub fn compile_plan_with(
         max_apex_labels,
         gslb,
         compiled_at: now_ms,
+        signing: Arc::new(SigningTable::sealed(state)),
     }
 }
 
@@ -192,6 +197,7 @@ impl AnswerPlan {
             max_apex_labels: self.max_apex_labels,
             gslb,
             compiled_at: now_ms,
+            signing: Arc::clone(&self.signing),
         })
     }
 
@@ -232,6 +238,28 @@ impl AnswerPlan {
     /// reaches into the metrics, never the other way round, so `metrics` does not know plans.
     pub fn attach_counters(&mut self, metrics: &DnsMetrics) {
         self.gslb.attach_counters(metrics);
+    }
+
+    /// The signed zones.
+    pub fn signing(&self) -> &SigningTable {
+        &self.signing
+    }
+
+    /// True when the zone of `apex` is signed. Zone transfers of a signed zone are refused:
+    /// its signatures are made per answer and never stored, so a secondary would serve the
+    /// zone unsigned under the parent's DS (bogus to every validator).
+    pub fn is_signed(&self, apex: &gslb_model::DomainName) -> bool {
+        self.signing.is_signed(apex)
+    }
+
+    /// True when this plan has sealed keys still to open (`open_keys`).
+    pub fn keys_unopened(&self) -> bool {
+        self.signing.needs_opening()
+    }
+
+    /// Opens the signed zones' keys with `keyring` (before the plan is installed).
+    pub fn open_keys(&mut self, keyring: &Keyring) {
+        self.signing = Arc::new(keyring.open(&self.signing));
     }
 
     /// Whether this plan's GSLB records count into `metrics`.

@@ -537,6 +537,18 @@ impl ZonePlan {
             .find(|entry| entry.rtype == rtype && entry.role == SetRole::Additional)
     }
 
+    /// Number of labels of a node's name (the apex's included, the root's not).
+    pub(crate) fn node_labels(&self, node: u32) -> usize {
+        let key = key_of(&self.keys, &self.nodes, node);
+        let mut labels = 0;
+        let mut pos = 0;
+        while pos < key.len() && key[pos] != 0 {
+            pos += 1 + key[pos] as usize;
+            labels += 1;
+        }
+        self.apex_labels + labels
+    }
+
     /// Length of a node's key, i.e. of its name below the apex in wire form.
     pub(crate) fn key_len(&self, node: u32) -> usize {
         self.nodes[node as usize].key_len as usize

@@ -272,6 +272,11 @@ fn zone_content_of(state: &State, command: &Command) -> Option<DomainName> {
         }
         Command::Guarded { command, .. } => zone_content_of(state, command),
         Command::DnsUpdate { update } => Some(update.zone.clone()),
+        // The DNSKEY RRset is zone content: secondaries and caches see a new serial.
+        Command::EnableDnssec { zone, .. }
+        | Command::DisableDnssec { zone }
+        | Command::PutDnssecKey { zone, .. }
+        | Command::DeleteDnssecKey { zone, .. } => Some(zone.clone()),
         _ => None,
     }
 }
@@ -338,7 +343,8 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             for (name, rtype) in &doomed {
                 remove_gslb_record(state, name, *rtype);
             }
-            state.zones.remove(apex).is_some() || !doomed.is_empty()
+            let signed = state.dnssec.remove(apex).is_some();
+            state.zones.remove(apex).is_some() || !doomed.is_empty() || signed
         }
         Command::PutZoneTransfer { zone, transfer } => match state.zones.get_mut(zone) {
             Some(existing) if existing.transfer != *transfer => {
@@ -516,6 +522,45 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         // batch refuses one, so none reaches here.
         Command::CommitStagedZone { .. } => false,
         Command::AbortStagedZone { import_id } => state.staged_imports.remove(import_id).is_some(),
+        Command::EnableDnssec { zone, key } => {
+            let keys = crate::model::dnssec::ZoneKeys {
+                keys: vec![key.clone()],
+                enabled_at: at,
+                last_rollover_at: None,
+            };
+            match state.dnssec.get(zone) {
+                Some(existing) if existing.keys == keys.keys => false,
+                _ => {
+                    state.dnssec.insert(zone.clone(), keys);
+                    true
+                }
+            }
+        }
+        Command::DisableDnssec { zone } => state.dnssec.remove(zone).is_some(),
+        Command::PutDnssecKey { zone, key } => {
+            let Some(keys) = state.dnssec.get_mut(zone) else {
+                return false;
+            };
+            match keys.keys.iter_mut().find(|other| other.tag == key.tag) {
+                Some(existing) if existing == key => return false,
+                Some(existing) => *existing = key.clone(),
+                None => keys.keys.push(key.clone()),
+            }
+            keys.last_rollover_at = Some(at);
+            true
+        }
+        Command::DeleteDnssecKey { zone, tag } => {
+            let Some(keys) = state.dnssec.get_mut(zone) else {
+                return false;
+            };
+            let before = keys.keys.len();
+            keys.keys.retain(|key| key.tag != *tag);
+            let changed = keys.keys.len() != before;
+            if changed {
+                keys.last_rollover_at = Some(at);
+            }
+            changed
+        }
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
     }
@@ -887,5 +932,123 @@ mod tests {
             state.networks["198.51.100.0/24"].country.as_deref(),
             Some("FR")
         );
+    }
+}
+
+#[cfg(test)]
+mod dnssec_tests {
+    use crate::command::test_support::*;
+    use crate::command::Command;
+    use crate::model::dnssec::{DnssecAlgorithm, DnssecKey, KeyState};
+
+    fn key(tag: u16, state: KeyState) -> DnssecKey {
+        DnssecKey {
+            tag,
+            algorithm: DnssecAlgorithm::EcdsaP256Sha256,
+            flags: 257,
+            state,
+            public_key: format!("{tag:04x}").repeat(32),
+            sealed_private_key: "00".repeat(60),
+            created_at: 1,
+        }
+    }
+
+    fn apex() -> crate::model::DomainName {
+        name("example.com.")
+    }
+
+    #[test]
+    fn keys_follow_enable_rollover_and_disable() {
+        let (state, results) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            // A repeat of the same enable changes nothing.
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::PutDnssecKey {
+                zone: apex(),
+                key: key(2, KeyState::Active),
+            },
+            Command::DeleteDnssecKey {
+                zone: apex(),
+                tag: 1,
+            },
+        ]);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert!(!results[2].as_ref().unwrap().changed);
+        let keys = &state.dnssec[&apex()];
+        assert_eq!(keys.keys.iter().map(|key| key.tag).collect::<Vec<_>>(), [2]);
+        assert_eq!(keys.last_rollover_at, Some(5000));
+        // Signing changes the zone's content: its serial moved.
+        assert!(state.zones[&apex()].soa.serial > 1);
+
+        let (state, _) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::DisableDnssec { zone: apex() },
+        ]);
+        assert!(state.dnssec.is_empty());
+    }
+
+    #[test]
+    fn a_zone_never_loses_its_last_signing_key() {
+        let (state, results) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::DeleteDnssecKey {
+                zone: apex(),
+                tag: 1,
+            },
+            Command::PutDnssecKey {
+                zone: apex(),
+                key: key(1, KeyState::Retired),
+            },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(3, KeyState::Active),
+            },
+            Command::EnableDnssec {
+                zone: name("other.com."),
+                key: key(4, KeyState::Active),
+            },
+        ]);
+        assert_eq!(
+            messages(&results[2]),
+            ["tag: example.com. would have no signing key"]
+        );
+        assert_eq!(
+            messages(&results[3]),
+            ["key.state: example.com. would have no signing key"]
+        );
+        assert_eq!(
+            messages(&results[4]),
+            ["zone: example.com. is signed already (roll its keys over instead)"]
+        );
+        assert_eq!(messages(&results[5]), ["zone: no zone other.com."]);
+        assert_eq!(state.dnssec[&apex()].keys, [key(1, KeyState::Active)]);
+    }
+
+    #[test]
+    fn deleting_a_zone_forgets_its_keys() {
+        let (state, _) = run(vec![
+            Command::PutZone { zone: zone() },
+            Command::EnableDnssec {
+                zone: apex(),
+                key: key(1, KeyState::Active),
+            },
+            Command::DeleteZone { apex: apex() },
+        ]);
+        assert!(state.dnssec.is_empty());
     }
 }

@@ -229,6 +229,62 @@ pub(super) fn check(
         Command::AbortStagedZone { import_id } => {
             staging::check_import_id(import_id, &field_path(path, "import_id"), errors)
         }
+        Command::EnableDnssec { zone, key } => {
+            if !state.zones.contains_key(zone) {
+                errors.push(field_path(path, "zone"), format!("no zone {zone}"));
+            }
+            key.validate(&field_path(path, "key"), errors);
+            if !key.signs() {
+                errors.push(
+                    field_path(path, "key.state"),
+                    "the first key must be active".to_string(),
+                );
+            }
+            if let Some(existing) = state.dnssec.get(zone) {
+                if existing.keys.len() != 1 || existing.keys[0] != *key {
+                    errors.push(
+                        field_path(path, "zone"),
+                        format!("{zone} is signed already (roll its keys over instead)"),
+                    );
+                }
+            }
+        }
+        Command::DisableDnssec { .. } => {}
+        Command::PutDnssecKey { zone, key } => {
+            key.validate(&field_path(path, "key"), errors);
+            match state.dnssec.get(zone) {
+                None => errors.push(field_path(path, "zone"), format!("{zone} is not signed")),
+                Some(keys) => {
+                    let others_sign = keys.signing().any(|other| other.tag != key.tag);
+                    if !key.signs() && !others_sign {
+                        errors.push(
+                            field_path(path, "key.state"),
+                            format!("{zone} would have no signing key"),
+                        );
+                    }
+                    let clash = keys
+                        .keys
+                        .iter()
+                        .any(|other| other.tag == key.tag && other.public_key != key.public_key);
+                    if clash {
+                        errors.push(
+                            field_path(path, "key.tag"),
+                            format!("{zone} has another key with tag {}", key.tag),
+                        );
+                    }
+                }
+            }
+        }
+        Command::DeleteDnssecKey { zone, tag } => {
+            if let Some(keys) = state.dnssec.get(zone) {
+                if keys.key(*tag).is_some() && !keys.signing().any(|other| other.tag != *tag) {
+                    errors.push(
+                        field_path(path, "tag"),
+                        format!("{zone} would have no signing key"),
+                    );
+                }
+            }
+        }
         Command::PutNetwork { network } => {
             let path = field_path(path, "network");
             network.validate(&path, errors);

@@ -39,6 +39,7 @@ use crate::ip::Cidr;
 use crate::model::audit::Actor;
 use crate::model::check::Check;
 use crate::model::dns_update::DnsUpdate;
+use crate::model::dnssec::DnssecKey;
 use crate::model::drill::{Drill, DrillStatus, DrillUpdate};
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
@@ -229,6 +230,35 @@ pub enum Command {
     DeleteNetwork {
         /// The network's canonical CIDR text (`198.51.100.0/24`).
         cidr: String,
+    },
+    /// Start signing `zone` with its first key (generated and sealed by the leader's API).
+    /// Repeating it with the key the zone already has changes nothing.
+    EnableDnssec {
+        /// The zone's apex.
+        zone: DomainName,
+        /// Its first key.
+        key: DnssecKey,
+    },
+    /// Stop signing `zone` and forget its keys (idempotent). The operator removes the DS at
+    /// the parent first and waits its TTL out (see docs/operations.md).
+    DisableDnssec {
+        /// The zone's apex.
+        zone: DomainName,
+    },
+    /// Add a key to a signed zone, or replace the one with the same tag (a rollover step:
+    /// a new key, a state change).
+    PutDnssecKey {
+        /// The zone's apex.
+        zone: DomainName,
+        /// The key.
+        key: DnssecKey,
+    },
+    /// Remove a key from a signed zone (idempotent); the last signing key cannot go.
+    DeleteDnssecKey {
+        /// The zone's apex.
+        zone: DomainName,
+        /// The key's tag.
+        tag: u16,
     },
     /// `command`, only if `resource` is still as the writer read it (`If-Match`), or still
     /// absent (`If-None-Match: *`, creates); otherwise rejected under the field path
@@ -448,6 +478,14 @@ impl fmt::Display for Command {
             Command::AbortStagedZone { import_id } => {
                 write!(f, "abort_staged_zone (import {import_id})")
             }
+            Command::EnableDnssec { zone, key } => {
+                write!(f, "enable_dnssec {zone} (key {})", key.tag)
+            }
+            Command::DisableDnssec { zone } => write!(f, "disable_dnssec {zone}"),
+            Command::PutDnssecKey { zone, key } => {
+                write!(f, "put_dnssec_key {zone} {} {:?}", key.tag, key.state)
+            }
+            Command::DeleteDnssecKey { zone, tag } => write!(f, "delete_dnssec_key {zone} {tag}"),
             // A create reads as what it did; a conditional change says it was conditional.
             Command::Guarded {
                 command,

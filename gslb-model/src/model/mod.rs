@@ -31,6 +31,7 @@ pub mod audit;
 pub mod base64_text;
 pub mod check;
 pub mod dns_update;
+pub mod dnssec;
 pub mod drill;
 pub mod endpoint;
 pub mod generic;
@@ -58,6 +59,7 @@ pub mod zone;
 
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
 pub use check::{Check, CheckKind, CheckSubject, JsonCondition};
+pub use dnssec::{DnssecAlgorithm, DnssecKey, KeyState, ZoneKeys};
 pub use drill::{
     AnswerRow, Direction, Drill, DrillEvent, DrillMode, DrillPhase, DrillStatus, DrillUpdate,
     GuardCheck, PhaseAnswers,

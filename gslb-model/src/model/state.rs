@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::ip::Cidr;
 use crate::model::audit::AuditEntry;
 use crate::model::check::Check;
+use crate::model::dnssec::ZoneKeys;
 use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
@@ -108,6 +109,9 @@ pub struct State {
     /// The history of derived transitions (`history::record_transitions`), bounded.
     #[serde(default)]
     pub history: History,
+    /// The keys of every signed zone, by apex (private keys sealed, see `model::dnssec`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dnssec: BTreeMap<DomainName, ZoneKeys>,
 }
 
 fn is_zero(value: &u64) -> bool {

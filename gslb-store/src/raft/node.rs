@@ -1078,6 +1078,11 @@ impl NodeHandle {
         }
     }
 
+    /// The cluster secret, to derive keys from (`ClusterSecret::key_material`).
+    pub fn cluster_secret(&self) -> &ClusterSecret {
+        &self.inner.secret
+    }
+
     /// The identity of this node's cluster (derived from the cluster secret).
     pub fn cluster_id(&self) -> String {
         self.inner.secret.cluster_id()

@@ -43,6 +43,12 @@ impl ClusterSecret {
         gslb_model::backup::cluster_id_for(&self.0)
     }
 
+    /// The secret's octets as input to a key derivation (the DNSSEC key-encryption key,
+    /// `gslb_dns::dnssec::KeyEncryptionKey::derive`); never to be logged or stored.
+    pub fn key_material(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
     /// The secret itself, for the `Authorization` header.
     pub(crate) fn expose(&self) -> &str {
         &self.0

@@ -17,6 +17,7 @@ mod out;
 mod apply;
 mod cluster;
 mod ctl;
+mod dnssec;
 mod drill;
 mod events;
 mod inspect;
@@ -219,6 +220,12 @@ enum Commands {
         /// What to do.
         #[command(subcommand)]
         command: ClusterCommand,
+    },
+    /// DNSSEC online signing of a zone: enable, disable, status (keys, DS), rollover.
+    Dnssec {
+        /// What to do.
+        #[command(subcommand)]
+        command: dnssec::DnssecCommand,
     },
     /// API tokens.
     Token {
@@ -536,6 +543,7 @@ async fn run(cli: Cli) -> Result<()> {
         Commands::Cluster { command } => cluster::run(&ctl, command).await,
         Commands::Token { command } => token::run(&ctl, command).await,
         Commands::Tsig { command } => tsig::run(&ctl, command).await,
+        Commands::Dnssec { command } => dnssec::run(&ctl, command).await,
         Commands::Drill { command } => drill::run(&ctl, command).await,
         Commands::Health => inspect::health(&ctl).await,
         Commands::Events {
