@@ -52,8 +52,8 @@ impl ZoneTransfer {
         self.allow.is_empty() && self.notify.is_empty() && self.omit_gslb.is_empty()
     }
 
-    /// Whether a request from `source`, signed with the verified key `key` (if any), may
-    /// transfer the zone.
+    /// Whether a request from `source`, signed with the verified key `key` (if any, its name
+    /// without the trailing dot), may transfer the zone.
     pub fn allows(&self, source: IpAddr, key: Option<&str>) -> bool {
         self.allow.iter().any(|peer| match peer {
             TransferPeer::Network(network) => network.contains(source),
