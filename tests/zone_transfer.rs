@@ -4,7 +4,9 @@
 //! API sends NOTIFY and the secondaries catch up by IXFR, ending with the same serial and
 //! the same records as gslb; Knot reads the catalog zone and picks up a new zone by itself.
 //! Around that: a refused source gets REFUSED, IXFR from the current serial gets one SOA,
-//! IXFR from a serial older than the history gets the whole zone.
+//! IXFR from a serial older than the history gets the whole zone, and with a TSIG key on the
+//! allow list `kdig -y` transfers (checking the signature of every message) while a wrong
+//! secret or an unknown key gets NOTAUTH.
 //!
 //! A secondary whose server is not installed is skipped with a message (CI installs all
 //! three: `.ci/run`).
@@ -120,12 +122,17 @@ fn serial_of(address: SocketAddr, zone: &str) -> Option<u32> {
 
 /// The zone as `address` transfers it: one line per record, sorted, SOA once.
 fn axfr_lines(address: SocketAddr, zone: &str) -> Vec<String> {
-    let reply = kdig(address, &[zone, "AXFR", "+noall", "+answer"]);
-    let mut lines: Vec<String> = reply
-        .text
+    axfr_lines_of(&kdig(address, &[zone, "AXFR", "+noall", "+answer"]).text)
+}
+
+/// The records of a `kdig` transfer listing, one normalized line each, sorted, SOA once
+/// (TSIG records left out).
+fn axfr_lines_of(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
         .lines()
         .filter(|line| !line.starts_with(';') && !line.trim().is_empty())
         .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|line| line.split(' ').nth(3) != Some("TSIG"))
         .collect();
     lines.sort();
     lines.dedup();
@@ -427,6 +434,47 @@ fn secondaries_follow_the_primary_by_axfr_notify_and_ixfr() {
     assert!(
         fields(records[1])[3] == "SOA" && fields(records[1])[6] == before.to_string(),
         "difference sequence: {records:?}"
+    );
+
+    eprintln!("== phase: TSIG: a key on the allow list, every message signed");
+    let created = primary.gslbctl(&["tsig", "create", "xfr-key", "-o", "json"]);
+    let secret = created
+        .split("\"secret\":")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .unwrap_or_else(|| panic!("a secret in {created}"))
+        .to_string();
+    primary.gslbctl(&["zone", "transfer", "xfr.test.", "--allow", "key:xfr-key"]);
+    assert_eq!(
+        transfer_rcode(dns, "xfr.test.", 252),
+        5,
+        "unsigned: refused"
+    );
+    let key = format!("hmac-sha256:xfr-key:{secret}");
+    // kdig checks the TSIG of every message it receives and fails the transfer otherwise.
+    let signed = kdig(dns, &["-y", &key, "xfr.test.", "AXFR"]);
+    assert!(
+        !signed.text.contains(";; ERROR") && !signed.text.contains(";; WARNING"),
+        "{}",
+        signed.text
+    );
+    assert_eq!(
+        axfr_lines_of(&signed.text),
+        expected,
+        "the signed transfer carries the zone"
+    );
+    // A wrong secret and an unknown key: refused (NOTAUTH with BADSIG / BADKEY, which kdig
+    // reports on stderr and drops), nothing transferred.
+    let refused_before = primary.metric("gslb_dns_transfers_total{kind=\"refused\"}");
+    let wrong = format!("hmac-sha256:xfr-key:{}", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY");
+    let unknown = format!("hmac-sha256:nokey:{secret}");
+    for key in [&wrong, &unknown] {
+        let refused = kdig(dns, &["-y", key, "xfr.test.", "AXFR"]);
+        assert!(axfr_lines_of(&refused.text).is_empty(), "{}", refused.text);
+    }
+    assert_eq!(
+        primary.metric("gslb_dns_transfers_total{kind=\"refused\"}"),
+        refused_before + 2
     );
 
     primary.gslbctl(&["zone", "transfer", "xfr.test.", "--allow", "192.0.2.0/24"]);

@@ -176,6 +176,23 @@ async fn apply_creates_every_kind_in_one_version_and_dry_run_writes_nothing() {
         node.handle.state().zones[&apex].soa.serial > 1,
         "the serial moved"
     );
+    let again = client
+        .apply(&document(grown.clone()), true, false)
+        .await
+        .unwrap();
+    assert!(again.kinds.is_empty(), "{:?}", again.kinds);
+
+    eprintln!("phase: a zone's transfer settings are declared with it; a repeat is clean");
+    grown["zones"][0]["transfer"] = json!({"allow": ["127.0.0.1", "key:xfr"],
+                                           "notify": ["192.0.2.53"]});
+    let applied = client
+        .apply(&document(grown.clone()), false, false)
+        .await
+        .unwrap();
+    assert_eq!(summary(&applied), [("zone".to_string(), 0, 1, 0)]);
+    let transfer = node.handle.state().zones[&apex].transfer.clone();
+    assert_eq!(transfer.allow.len(), 2);
+    assert_eq!(transfer.notify, ["192.0.2.53:53".parse().unwrap()]);
     let again = client.apply(&document(grown), true, false).await.unwrap();
     assert!(again.kinds.is_empty(), "{:?}", again.kinds);
     node.stop().await;

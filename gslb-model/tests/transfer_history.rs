@@ -153,3 +153,28 @@ fn transfer_settings_are_checked() {
     };
     assert!(gslb_model::command::validate(&state, &missing).is_err());
 }
+
+#[test]
+fn a_large_zone_rewritten_whole_differs_by_what_changed() {
+    let mut state = State::default();
+    let mut zone = parse_zone(ZONE, "history.test.zone", None, None).unwrap();
+    for n in 0..20_000u32 {
+        zone.rrsets.push(RecordSet {
+            name: name(&format!("host-{n}.history.test.")),
+            rtype: RecordType::A,
+            ttl: 300,
+            rdata: vec![RData::A(std::net::Ipv4Addr::from(n))],
+        });
+    }
+    zone.normalize();
+    run(&mut state, Command::PutZone { zone: zone.clone() });
+    let changed = zone
+        .rrsets
+        .iter_mut()
+        .find(|set| set.name == name("host-7.history.test."))
+        .unwrap();
+    changed.rdata = vec![RData::A("192.0.2.7".parse().unwrap())];
+    run(&mut state, Command::PutZone { zone });
+    let last = state.zone_history[&apex()].back().unwrap();
+    assert_eq!((last.removed.len(), last.added.len()), (1, 1), "{last:?}");
+}

@@ -351,6 +351,14 @@ impl Responder {
                 return (error, TransferKind::Refused);
             }
         };
+        // A signed zone's signatures are made per answer and never stored: a secondary would
+        // serve it unsigned under the parent's DS, bogus to every validator.
+        if self.plan().is_signed(&apex) {
+            tracing::info!(%source, zone = %apex, "transfer refused: the zone is signed online");
+            let mut error = Transfer::error(Some(&request), id, ResponseCode::Refused, state);
+            error.signer = signer;
+            return (error, TransferKind::Refused);
+        }
         let zone = derived
             .as_ref()
             .or_else(|| state.zones.get(&apex).map(|zone| &**zone))

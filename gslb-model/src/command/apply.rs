@@ -178,13 +178,7 @@ fn mutate_zone_content(
     let touched = zone_content_of(state, command);
     let before = touched.as_ref().map(|apex| {
         let zone = state.zones.get(apex);
-        let sets: SetsBefore = touched_sets(state, command)
-            .into_iter()
-            .map(|key| {
-                let set = zone.and_then(|zone| zone.rrset(&key.0, key.1)).cloned();
-                (key, set)
-            })
-            .collect();
+        let sets = transfer::sets_at(zone, touched_sets(state, command));
         (zone.map(|zone| zone.soa.clone()), sets)
     });
     let zones_before = state.zones.len();

@@ -52,8 +52,8 @@ impl ZoneTransfer {
         self.allow.is_empty() && self.notify.is_empty() && self.omit_gslb.is_empty()
     }
 
-    /// Whether a request from `source`, signed with the verified key `key` (if any), may
-    /// transfer the zone.
+    /// Whether a request from `source`, signed with the verified key `key` (if any, its name
+    /// without the trailing dot), may transfer the zone.
     pub fn allows(&self, source: IpAddr, key: Option<&str>) -> bool {
         self.allow.iter().any(|peer| match peer {
             TransferPeer::Network(network) => network.contains(source),
@@ -193,12 +193,51 @@ impl ZoneDiff {
 /// → the set then, `None` where there was none.
 pub type SetsBefore = BTreeMap<(DomainName, RecordType), Option<RecordSet>>;
 
+/// The sets at `keys` in `zone` as they are now (`None` where there is none, or no zone):
+/// what `diff_sets` later compares with.
+pub fn sets_at(zone: Option<&Zone>, keys: Vec<(DomainName, RecordType)>) -> SetsBefore {
+    let lookup = SetLookup::new(zone, keys.len());
+    keys.into_iter()
+        .map(|key| {
+            let set = lookup.get(&key.0, key.1).cloned();
+            (key, set)
+        })
+        .collect()
+}
+
+/// Finds a zone's sets by owner and type: by a scan for a few, through an index for many
+/// (a whole zone rewritten touches every set), so a large zone costs O(n log n), not O(n²).
+struct SetLookup<'a> {
+    zone: Option<&'a Zone>,
+    index: Option<BTreeMap<(&'a DomainName, RecordType), &'a RecordSet>>,
+}
+
+impl<'a> SetLookup<'a> {
+    fn new(zone: Option<&'a Zone>, lookups: usize) -> SetLookup<'a> {
+        let index = zone.filter(|_| lookups > 16).map(|zone| {
+            zone.rrsets
+                .iter()
+                .map(|set| ((&set.name, set.rtype), set))
+                .collect()
+        });
+        SetLookup { zone, index }
+    }
+
+    fn get(&self, name: &DomainName, rtype: RecordType) -> Option<&'a RecordSet> {
+        match &self.index {
+            Some(index) => index.get(&(name, rtype)).copied(),
+            None => self.zone.and_then(|zone| zone.rrset(name, rtype)),
+        }
+    }
+}
+
 /// The difference between the sets `before` and the zone's sets now: a record whose TTL
 /// changed is removed and added again, as secondaries store TTLs per record.
 pub fn diff_sets(zone: &Zone, before: &SetsBefore) -> (Vec<RecordSet>, Vec<RecordSet>) {
+    let lookup = SetLookup::new(Some(zone), before.len());
     let (mut removed, mut added) = (Vec::new(), Vec::new());
     for ((name, rtype), old) in before {
-        let new = zone.rrset(name, *rtype);
+        let new = lookup.get(name, *rtype);
         let leaving = minus(old.as_ref(), new);
         let arriving = minus(new, old.as_ref());
         removed.extend(leaving);
