@@ -24,6 +24,7 @@
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
 //! - `net`: listeners (UDP `SO_REUSEPORT` workers with recvmmsg/sendmmsg, TCP per RFC 7766,
 //!   PROXY v2), the only module allowed `unsafe` (socket syscalls) besides `clock`.
+//! - `memory`: the process's resident memory (`/proc/self/status`), for phase log lines.
 //! - `clock`: the coarse real-time clock (`CLOCK_REALTIME_COARSE`) GSLB answers read; a leaf,
 //!   so `plan` reads time without reaching into `net`.
 //!
@@ -41,6 +42,7 @@ pub mod client;
 mod clock;
 pub mod cookie;
 pub mod follow;
+pub mod memory;
 pub mod metrics;
 pub mod net;
 pub mod plan;
@@ -53,7 +55,7 @@ pub use follow::{
     contact_clock, contact_instant, spawn_plan_follower, wall_clock, HealthClock, CONTACT_GRACE_MS,
 };
 pub use metrics::DnsMetrics;
-pub use plan::{compile_plan, AnswerPlan, ZonePlan};
+pub use plan::{compile_plan, compile_plan_since, AnswerPlan, ZonePlan};
 pub use responder::{Responder, ResponderOptions};
 
 /// How a query reached us; decides the reply size limit and truncation.
