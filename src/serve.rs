@@ -8,9 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use anyhow::Context;
+use gslb_dns::memory::ResidentMemory;
 use gslb_dns::net::spawn_listeners;
 use gslb_dns::slow::attach_slow_path;
 use gslb_dns::{spawn_plan_follower, Responder};
@@ -23,14 +25,23 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{ConfigError, ConfigProblem, NodeConfig};
 use crate::dns_role::{build_responder, spawn_geoip_reloader, wait_for_plan, PLAN_TIMEOUT};
 
+/// When this node began loading its zones: the first answer's log line says how long after.
+fn load_started() -> Instant {
+    static STARTED: OnceLock<Instant> = OnceLock::new();
+    *STARTED.get_or_init(Instant::now)
+}
+
 /// Loads every zone file of `config` into one `State` (version 1), reporting every problem
-/// of every file.
+/// of every file. Logs each file's read and parse with their time and the resident memory
+/// after them (peak included), the start-up phases `docs/perf.md` tabulates.
 pub fn load_state(config: &NodeConfig) -> Result<State, ConfigError> {
+    load_started();
     let mut problems = Vec::new();
     let mut zones = BTreeMap::new();
     let config_file = config.path.display().to_string();
     for (index, source) in config.zones.iter().enumerate() {
         let file_name = source.file.display().to_string();
+        let read_started = Instant::now();
         let text = match std::fs::read_to_string(&source.file) {
             Ok(text) => text,
             Err(error) => {
@@ -43,13 +54,31 @@ pub fn load_state(config: &NodeConfig) -> Result<State, ConfigError> {
                 continue;
             }
         };
-        match parse_zone(
+        tracing::info!(
+            file = %file_name,
+            bytes = text.len(),
+            elapsed_ms = read_started.elapsed().as_millis() as u64,
+            memory = %ResidentMemory::read(),
+            "read zone file"
+        );
+        let parse_started = Instant::now();
+        let parsed = parse_zone(
             &text,
             &file_name,
             source.origin.as_ref(),
             source.default_ttl,
-        ) {
+        );
+        // The text is not needed past the parse: give its memory back before the plan.
+        drop(text);
+        match parsed {
             Ok(zone) => {
+                tracing::info!(
+                    zone = %zone.apex,
+                    record_sets = zone.rrsets.len(),
+                    elapsed_ms = parse_started.elapsed().as_millis() as u64,
+                    memory = %ResidentMemory::read(),
+                    "parsed zone file"
+                );
                 if zones.contains_key(&zone.apex) {
                     problems.push(ConfigProblem {
                         file: config_file.clone(),
@@ -161,6 +190,11 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let reloader = spawn_geoip_reloader(&config, shutdown.clone());
     let listeners = spawn_listeners(&config.listeners, responder.clone(), shutdown.clone())?;
+    tracing::info!(
+        since_start_ms = load_started().elapsed().as_millis() as u64,
+        memory = %ResidentMemory::read(),
+        "answering"
+    );
     let stats = listeners.stats();
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;

@@ -358,6 +358,28 @@ impl Collector for DnsCollector {
                 (labels, *count)
             }),
         )?;
+        let swaps = &snapshot.plan_swaps;
+        // Per-bucket counts: the encoder adds them up.
+        let mut buckets: Vec<(f64, u64)> = Vec::with_capacity(swaps.buckets.len() + 1);
+        let mut below = 0;
+        for &(bound_micros, cumulative) in &swaps.buckets {
+            buckets.push((bound_micros as f64 / 1e6, cumulative - below));
+            below = cumulative;
+        }
+        buckets.push((f64::INFINITY, swaps.count - below));
+        let mut metric = encoder.encode_descriptor(
+            "gslb_dns_plan_swap_seconds",
+            "time from a new state version to its answer plan answering (incremental \
+             compiles of the changed names, or whole compiles)",
+            None,
+            prometheus_client::metrics::MetricType::Histogram,
+        )?;
+        metric.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+            swaps.sum_micros as f64 / 1e6,
+            swaps.count,
+            &buckets,
+            None,
+        )?;
         Ok(())
     }
 }

@@ -25,7 +25,7 @@ use gslb_model::clock::unix_millis;
 use gslb_model::State;
 use tokio::sync::watch;
 
-use crate::plan::compile_plan_from_with;
+use crate::plan::{compile_plan_from_with, compile_plan_since};
 use crate::responder::Responder;
 use crate::transfer::catalog::catalog_zone;
 
@@ -75,13 +75,20 @@ pub fn spawn_plan_follower(
     tokio::spawn(async move {
         let mut first = true;
         let mut refresh_due = false;
+        // The state the installed plan was compiled from: the next version compiles only the
+        // names it changed (`compile_plan_since`).
+        let mut installed: Option<Arc<State>> = None;
         loop {
             let state = watch.borrow_and_update().clone();
             if first || state.version != responder.plan_version() {
                 first = false;
-                install(&responder, state.clone(), clock()).await;
-            } else if refresh_due {
-                refresh(&responder, state.clone(), clock()).await;
+                if install(&responder, installed.take(), state.clone(), clock()).await {
+                    installed = Some(state.clone());
+                }
+            } else if refresh_due
+                && refresh(&responder, installed.take(), state.clone(), clock()).await
+            {
+                installed = Some(state.clone());
             }
             let refresh = !state.gslb_records.is_empty();
             refresh_due = false;
@@ -99,8 +106,14 @@ pub fn spawn_plan_follower(
 }
 
 /// Recompiles `state` only when its health, derived now, differs from the plan's (a vote
-/// went stale): deriving health is cheap, compiling every zone is not.
-async fn refresh(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
+/// went stale): deriving health is cheap, compiling every zone is not. True when the plan
+/// installed is `state`'s.
+async fn refresh(
+    responder: &Arc<Responder>,
+    installed: Option<Arc<State>>,
+    state: Arc<State>,
+    now: u64,
+) -> bool {
     let plan = responder.plan();
     let vantage = responder.options().vantage.clone();
     let current = {
@@ -110,14 +123,24 @@ async fn refresh(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
         })
         .await
     };
-    if !matches!(current, Ok(true)) {
-        install(responder, state, now).await;
+    if matches!(current, Ok(true)) {
+        installed.is_some()
+    } else {
+        install(responder, installed, state, now).await
     }
 }
 
 /// Compiles `state` with health as of `now` on the blocking pool and installs the plan; on
-/// failure keeps the previous plan (the next version or refresh retries).
-async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
+/// failure keeps the previous plan (the next version or refresh retries) and returns false.
+/// With `installed`, the state the current plan was compiled from, only the names changed
+/// since are compiled (`compile_plan_since`). The time from here to the swap is the plan
+/// swap time (`DnsMetrics::observe_plan_swap`, logged at debug).
+async fn install(
+    responder: &Arc<Responder>,
+    installed: Option<Arc<State>>,
+    state: Arc<State>,
+    now: u64,
+) -> bool {
     let version = state.version;
     let vantage = responder.options().vantage.clone();
     let started = Instant::now();
@@ -135,19 +158,36 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
     let compiled = tokio::task::spawn_blocking(move || {
         let state = compiled_state;
         let catalog = catalog_name.map(|apex| catalog_zone(&state, &apex));
-        let mut plan =
-            compile_plan_from_with(&previous, &state, now, vantage.as_deref(), catalog.as_ref());
+        let (vantage, catalog) = (vantage.as_deref(), catalog.as_ref());
+        let mut plan = match &installed {
+            Some(installed) => {
+                compile_plan_since(&previous, installed, &state, now, vantage, catalog)
+            }
+            None => compile_plan_from_with(&previous, &state, now, vantage, catalog),
+        };
         plan.attach_counters(&metrics);
-        plan
+        // The state compiled from before is handed back, to be dropped after the swap: for a
+        // big zone freeing it takes longer than the incremental compile.
+        (plan, installed)
     })
     .await;
     match compiled {
-        Ok(plan) => {
+        Ok((plan, before)) => {
             let names = plan.name_count();
             let gslb_records = plan.gslb().len();
             let replaces = responder.plan_version();
             responder.install_state(state);
             responder.install_plan(Arc::new(plan));
+            let swap = started.elapsed();
+            responder.metrics().observe_plan_swap(swap);
+            if let Some(before) = before {
+                tokio::task::spawn_blocking(move || drop(before));
+            }
+            tracing::debug!(
+                version,
+                swap_ms = swap.as_secs_f64() * 1000.0,
+                "plan swapped"
+            );
             // A refresh of the same version is routine; log it quietly.
             if replaces == version {
                 tracing::trace!(version, gslb_records, "refreshed answer plan health");
@@ -157,12 +197,15 @@ async fn install(responder: &Arc<Responder>, state: Arc<State>, now: u64) {
                     names,
                     gslb_records,
                     elapsed_ms = started.elapsed().as_millis() as u64,
+                    memory = %crate::memory::ResidentMemory::read(),
                     "installed answer plan"
                 );
             }
+            true
         }
         Err(error) => {
             tracing::error!(version, %error, "answer plan compile failed");
+            false
         }
     }
 }

@@ -30,6 +30,7 @@
 //!   PROXY v2), the only module allowed `unsafe` (socket syscalls) besides `clock`.
 //! - `transfer`: AXFR/IXFR out over TCP (the slow path `net::tcp` hands transfer requests
 //!   to), and the RFC 9432 catalog zone; `notify`: NOTIFY to secondaries on serial changes.
+//! - `memory`: the process's resident memory (`/proc/self/status`), for phase log lines.
 //! - `clock`: the coarse real-time clock (`CLOCK_REALTIME_COARSE`) GSLB answers read; a leaf,
 //!   so `plan` reads time without reaching into `net`.
 //!
@@ -48,6 +49,7 @@ mod clock;
 pub mod cookie;
 pub mod dnssec;
 pub mod follow;
+pub mod memory;
 pub mod metrics;
 pub mod net;
 pub mod notify;
@@ -63,7 +65,7 @@ pub use follow::{
     contact_clock, contact_instant, spawn_plan_follower, wall_clock, HealthClock, CONTACT_GRACE_MS,
 };
 pub use metrics::DnsMetrics;
-pub use plan::{compile_plan, AnswerPlan, ZonePlan};
+pub use plan::{compile_plan, compile_plan_since, AnswerPlan, ZonePlan};
 pub use responder::{Responder, ResponderOptions};
 
 /// How a query reached us; decides the reply size limit and truncation.

@@ -24,10 +24,10 @@ use super::wire::{Changes, DomainFilter, Endpoint, ProviderSpecificProperty};
 use crate::dto::gslb_record::{
     LatencyMarginDto, ProximityChoiceDto, UnknownAsDto, WeightedChoiceDto, WhenAllDownDto,
 };
-use gslb_model::zonefile::parse_rdata;
 use crate::dto::{
     ChangeDto, EndpointDto, GslbRecordDto, PolicyNodeDto, RecordSetDto, RecordTypeDto, ZoneDto,
 };
+use gslb_model::zonefile::parse_rdata;
 
 /// Label of a webhook endpoint: the GSLB record it serves (`www.example.com. A`).
 pub const LABEL_RECORD: &str = "externaldns.record";

@@ -86,7 +86,7 @@ struct Compiled {
 }
 
 /// Where one compiled record lives: its zone's apex, name and type, and its table index.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GslbName {
     /// Owner name.
     pub(crate) name: DomainName,

@@ -1,8 +1,11 @@
 //! The answer plan: `compile_plan(&State) -> AnswerPlan`, an immutable, query-ready image of
 //! every zone, rebuilt on each new `State` version and swapped in whole.
 //!
-//! - `zone`: `ZonePlan`, one zone's name table and pre-rendered RRsets, and its lookup
-//!   (exact, wildcard, referral, NXDOMAIN).
+//! - `zone`: `ZonePlan`, one zone's lookup (exact, wildcard, referral, NXDOMAIN) over its
+//!   name table, or over a patch of changed names on a shared base table.
+//! - `table`: `ZoneTable`, a name table and its pre-rendered RRsets in one arena.
+//! - `incremental`: `ZonePlan::patched`, the compile of only the names a new state changed
+//!   (`compile_plan_since`).
 //! - `answer`: writes the reply sections for one question from a `ZonePlan`.
 //! - `render`: model data → wire RRs, once per plan.
 //! - `index`: the arena-keyed hash table both levels use.
@@ -19,13 +22,16 @@
 
 mod answer;
 mod gslb;
+mod incremental;
 mod index;
 mod render;
+mod table;
 mod zone;
 
 pub(crate) use answer::{write_answer, Sections};
 pub use gslb::BatchFacts;
 pub(crate) use gslb::Dynamic;
+use gslb::GslbName;
 pub use gslb::GslbTable;
 pub(crate) use render::write_rdata;
 pub(crate) use zone::Lookup;
@@ -99,6 +105,20 @@ pub fn compile_plan_with(
     vantage: Option<&str>,
     extra: Option<&Zone>,
 ) -> AnswerPlan {
+    assemble(state, now_ms, vantage, extra, |zone, records| {
+        ZonePlan::compile_with(zone, records)
+    })
+}
+
+/// The plan of `state` (and `extra`), each zone compiled by `compile_zone` from the zone and
+/// its GSLB names.
+fn assemble(
+    state: &State,
+    now_ms: u64,
+    vantage: Option<&str>,
+    extra: Option<&Zone>,
+    mut compile_zone: impl FnMut(&Zone, &[GslbName]) -> ZonePlan,
+) -> AnswerPlan {
     let (gslb, mut gslb_by_zone) = GslbTable::compile(state, now_ms, vantage);
     let mut zones: Vec<ZonePlan> = Vec::with_capacity(state.zones.len() + 1);
     let mut index = NameIndex::with_capacity(state.zones.len() + 1);
@@ -109,7 +129,7 @@ pub fn compile_plan_with(
             continue;
         }
         let records = gslb_by_zone.remove(&zone.apex).unwrap_or_default();
-        let compiled = ZonePlan::compile_with(zone, &records);
+        let compiled = compile_zone(zone, &records);
         let position = zones.len() as u32;
         min_apex_labels = min_apex_labels.min(compiled.apex_labels());
         max_apex_labels = max_apex_labels.max(compiled.apex_labels());
@@ -129,6 +149,38 @@ pub fn compile_plan_with(
         compiled_at: now_ms,
         signing: Arc::new(SigningTable::sealed(state)),
     }
+}
+
+/// `compile_plan_from`, and when more than health moved, compiling only the names that
+/// changed since `previous_state` (the state `previous` was compiled from): each zone of
+/// `state` that `previous` has is patched (`ZonePlan::patched`) and compiled whole only when
+/// the change reaches beyond its names. Answers are byte for byte those of
+/// `compile_plan_at(state, ..)`.
+pub fn compile_plan_since(
+    previous: &AnswerPlan,
+    previous_state: &State,
+    state: &State,
+    now_ms: u64,
+    vantage: Option<&str>,
+    extra: Option<&Zone>,
+) -> AnswerPlan {
+    if let Some(plan) = previous.rederive(state, now_ms, vantage) {
+        return plan;
+    }
+    if previous_state.version != previous.version {
+        return compile_plan_with(state, now_ms, vantage, extra);
+    }
+    assemble(state, now_ms, vantage, extra, |zone, records| {
+        let before = previous_state.zones.get(&zone.apex);
+        let compiled = before.and_then(|before| {
+            let apex = zone.apex.as_wire();
+            let position = previous
+                .index
+                .find(apex, |z| previous.zones[z as usize].apex())?;
+            previous.zones[position as usize].patched(before, zone, records)
+        });
+        compiled.unwrap_or_else(|| ZonePlan::compile_with(zone, records))
+    })
 }
 
 /// `compile_plan_at`, reusing `previous` when only health moved since it was compiled (the
@@ -209,6 +261,15 @@ impl AnswerPlan {
     /// Number of zones.
     pub fn zone_count(&self) -> usize {
         self.zones.len()
+    }
+
+    /// Number of zones answered through a patch of changed names over a shared base table
+    /// (after `compile_plan_since`); 0 after a whole compile.
+    pub fn patched_zones(&self) -> usize {
+        self.zones
+            .iter()
+            .filter(|zone| zone.patch.is_some())
+            .count()
     }
 
     /// Number of names over all zones, empty non-terminals included.

@@ -1,90 +1,31 @@
-//! `ZonePlan`: one zone compiled for answering — a hash table of every name (empty
-//! non-terminals included) keyed by the name's lower-cased wire form relative to the apex,
-//! each node pointing at its pre-rendered RRsets in one byte arena.
+//! `ZonePlan`: one zone compiled for answering, and its lookup. It is a `ZoneTable`
+//! (`table.rs`) of every name, shared between plans, and optionally a patch: a small table of
+//! the names changed since that base was compiled (with their ancestors and the targets their
+//! additional records copy), plus the names removed since. A name is looked up in the patch
+//! first, then (unless removed) in the base, so a one-record change to a million-name zone
+//! compiles a few names (`incremental.rs`), not the zone.
 //!
 //! Lookup follows RFC 1034 §4.3.2 and RFC 4592: an exact match answers; a name at or below a
 //! delegation is a referral; otherwise the closest encloser is the longest existing ancestor,
 //! and `*.<closest encloser>` answers for the name if it exists, else NXDOMAIN. Because
 //! empty non-terminals are nodes, a wildcard never matches a name that exists.
 //!
-//! A GSLB record's name is a node like any other; its entry (`SetRole::Gslb`) points into the
-//! plan's `GslbTable` instead of the arena, and its RRs are chosen per query.
+//! Node numbers name a node of the base table, or with `PATCH` set one of the patch table.
 //!
-//! Invariant: lookups never allocate; a node and an RRset entry are 16 octets each, so a
-//! million single-record names cost about 64 MiB (measured by `examples/plan_scale.rs`).
+//! Invariant: lookups never allocate; a plan with a patch answers every query byte for byte
+//! as a plan compiled whole from the same zone (`tests/incremental_compile.rs`).
 
-use gslb_model::{RecordType, Zone};
+use std::sync::Arc;
+
+use gslb_model::{DomainName, Zone};
 
 use crate::plan::gslb::GslbName;
-use crate::plan::index::NameIndex;
-use crate::plan::render;
+use crate::plan::table::{Node, NO_CUT};
+pub(crate) use crate::plan::table::{SetEntry, SetRole, ZoneTable};
 use crate::wire::{types, QueryName};
 
-/// Where the target name starts in the RDATA of an NS, MX, SRV, NAPTR, SVCB or HTTPS record
-/// (names uncompressed), or `None` when the data ends early.
-fn additional_target(rtype: u16, rdata: &[u8]) -> Option<usize> {
-    Some(match rtype {
-        2 => 0,       // NS: the name
-        15 => 2,      // MX: preference, exchange
-        33 => 6,      // SRV: priority, weight, port, target
-        64 | 65 => 2, // SVCB, HTTPS: priority, target, params
-        35 => {
-            // NAPTR: order, preference, three character-strings, replacement.
-            let mut offset = 4;
-            for _ in 0..3 {
-                offset += 1 + usize::from(*rdata.get(offset)?);
-            }
-            offset
-        }
-        _ => return None,
-    })
-}
-
-/// `Node::cut` for a node that is not at or below a delegation.
-pub(crate) const NO_CUT: u32 = u32::MAX;
-
-/// What a pre-rendered block of RRs is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum SetRole {
-    /// The RRset itself, owned by the question-name placeholder.
-    Answer,
-    /// A/AAAA of the in-zone targets of the node's NS/MX/SRV set of the same type, owners
-    /// written in full: glue for a referral, additional data for an answer.
-    Additional,
-    /// A GSLB record of this type: `start` is its index in the plan's `GslbTable`, `count`
-    /// and `len` are 0; its RRs are chosen per query (`plan::gslb`).
-    Gslb,
-}
-
-/// One name of the zone.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Node {
-    /// Where the key (relative wire form) starts in `ZonePlan::keys`.
-    key_start: u32,
-    /// Key length in octets (≤ 254).
-    key_len: u8,
-    /// Number of RRset entries.
-    sets_len: u8,
-    /// First RRset entry in `ZonePlan::sets`.
-    sets_start: u32,
-    /// The topmost delegation at or above this node, or `NO_CUT`.
-    cut: u32,
-}
-
-/// One pre-rendered RRset (or the additional records that go with one).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SetEntry {
-    /// TYPE code.
-    pub(crate) rtype: u16,
-    /// Whether this is the RRset or its additional records.
-    pub(crate) role: SetRole,
-    /// Number of RRs.
-    pub(crate) count: u16,
-    /// Start in `ZonePlan::data`.
-    pub(crate) start: u32,
-    /// Length in octets.
-    pub(crate) len: u32,
-}
+/// Set in a node number for a node of the patch table.
+pub(crate) const PATCH: u32 = 1 << 31;
 
 /// What a name resolves to inside one zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,342 +45,147 @@ pub(crate) enum Lookup {
     NxDomain,
 }
 
-/// One zone, compiled.
+/// One zone, compiled: a base table and, after incremental compiles, a patch over it.
 #[derive(Clone)]
 pub struct ZonePlan {
-    /// The apex in lower-cased wire form.
-    apex: Box<[u8]>,
-    /// Number of labels of the apex.
-    apex_labels: usize,
-    /// Keys of all nodes, back to back.
-    keys: Vec<u8>,
-    /// All nodes; node 0 is the apex.
-    nodes: Vec<Node>,
-    /// Key → node.
-    index: NameIndex,
-    /// RRset entries, grouped by node, sorted by type within a node.
-    sets: Vec<SetEntry>,
-    /// Rendered RRs.
-    data: Vec<u8>,
-    /// The SOA rendered with the negative TTL (RFC 2308 §5), for NXDOMAIN/NODATA.
-    negative_soa: SetEntry,
+    /// Every name as of the last whole compile.
+    pub(crate) base: Arc<ZoneTable>,
+    /// The names changed since, if any.
+    pub(crate) patch: Option<Arc<Patch>>,
+    /// The GSLB names the tables were compiled with: their entries index the plan's
+    /// `GslbTable`, so a different list needs a whole compile.
+    pub(crate) gslb: Arc<[GslbName]>,
+}
+
+/// The names of a zone that changed since its base table was compiled.
+pub(crate) struct Patch {
+    /// The changed names, their ancestors and the targets their NS/MX/SRV sets name, as they
+    /// are now (node 0 is the apex, so the SOA is always the patch's).
+    pub(crate) table: ZoneTable,
+    /// Keys of names the base has that no longer exist, sorted.
+    pub(crate) removed: Vec<Box<[u8]>>,
+    /// Every name changed since the base was compiled, sorted: the next patch starts from it.
+    pub(crate) dirty: Vec<DomainName>,
+    /// Number of names of the zone, base and patch together.
+    pub(crate) name_count: usize,
 }
 
 impl std::fmt::Debug for ZonePlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ZonePlan")
-            .field("apex", &QueryName::from_wire(&self.apex))
-            .field("nodes", &self.nodes.len())
-            .field("rrsets", &self.sets.len())
-            .field("data_bytes", &self.data.len())
+            .field("base", &self.base)
+            .field("patch", &self.patch.as_ref().map(|patch| &patch.table))
             .finish()
     }
 }
 
-fn key_of<'a>(keys: &'a [u8], nodes: &[Node], node: u32) -> &'a [u8] {
-    let node = &nodes[node as usize];
-    &keys[node.key_start as usize..node.key_start as usize + node.key_len as usize]
-}
-
 impl ZonePlan {
-    /// Compiles `zone`. Tolerates unvalidated input: sets outside the zone, SOA sets and
-    /// RDATA of the wrong type are skipped, duplicate (name, type) sets keep the first.
+    /// Compiles `zone` whole (see `ZoneTable::compile_with`).
     pub fn compile(zone: &Zone) -> ZonePlan {
         ZonePlan::compile_with(zone, &[])
     }
 
-    /// Compiles `zone` with the GSLB records that live in it: each name becomes a node
-    /// carrying a `SetRole::Gslb` entry. A static set of the same name and type wins (the
-    /// store refuses such a pair; this only keeps hand-built states answerable).
+    /// Compiles `zone` whole with the GSLB records that live in it.
     pub(crate) fn compile_with(zone: &Zone, gslb: &[GslbName]) -> ZonePlan {
-        let apex = zone.apex.to_wire();
-        let apex_len = apex.len();
-        let mut plan = ZonePlan {
-            apex: apex.into_boxed_slice(),
-            apex_labels: zone.apex.label_count(),
-            keys: Vec::new(),
-            nodes: Vec::new(),
-            index: NameIndex::with_capacity(zone.rrsets.len() + 1),
-            sets: Vec::new(),
-            data: Vec::new(),
-            negative_soa: SetEntry {
-                rtype: RecordType::SOA.code(),
-                role: SetRole::Answer,
-                count: 1,
-                start: 0,
-                len: 0,
-            },
-        };
-        plan.ensure_node(&[]);
-        let mut pending: Vec<(u32, SetEntry)> = Vec::with_capacity(zone.rrsets.len() + 1);
-        let mut delegations = Vec::new();
-        let mut scratch = Vec::with_capacity(256);
-        for set in &zone.rrsets {
-            if !set.name.is_subdomain_of(&zone.apex) || set.rtype == RecordType::SOA {
-                continue;
-            }
-            scratch.clear();
-            set.name.write_wire(&mut scratch);
-            let node = plan.ensure_node(&scratch[..scratch.len() - apex_len]);
-            let start = plan.data.len();
-            let mut count = 0u16;
-            for rdata in &set.rdata {
-                if rdata.record_type() == set.rtype
-                    && count < u16::MAX
-                    && render::write_record(&mut plan.data, set.rtype.code(), set.ttl, rdata)
-                {
-                    count += 1;
-                }
-            }
-            if count == 0 {
-                continue;
-            }
-            pending.push((
-                node,
-                SetEntry {
-                    rtype: set.rtype.code(),
-                    role: SetRole::Answer,
-                    count,
-                    start: start as u32,
-                    len: (plan.data.len() - start) as u32,
-                },
-            ));
-            if set.rtype == RecordType::NS && node != 0 {
-                delegations.push(node);
-            }
-        }
-        let mut dynamic: Vec<(u32, SetEntry)> = Vec::with_capacity(gslb.len());
-        for record in gslb {
-            if !record.name.is_subdomain_of(&zone.apex) {
-                continue;
-            }
-            scratch.clear();
-            record.name.write_wire(&mut scratch);
-            let node = plan.ensure_node(&scratch[..scratch.len() - apex_len]);
-            dynamic.push((
-                node,
-                SetEntry {
-                    rtype: record.rtype.code(),
-                    role: SetRole::Gslb,
-                    count: 0,
-                    start: record.index,
-                    len: 0,
-                },
-            ));
-        }
-        let start = plan.data.len();
-        render::write_soa(&mut plan.data, &zone.soa, zone.soa.ttl);
-        pending.push((
-            0,
-            SetEntry {
-                rtype: RecordType::SOA.code(),
-                role: SetRole::Answer,
-                count: 1,
-                start: start as u32,
-                len: (plan.data.len() - start) as u32,
-            },
-        ));
-        let start = plan.data.len();
-        render::write_soa(&mut plan.data, &zone.soa, zone.soa.negative_ttl());
-        plan.negative_soa.start = start as u32;
-        plan.negative_soa.len = (plan.data.len() - start) as u32;
-
-        pending.sort_by_key(|(node, entry)| (*node, entry.rtype));
-        pending.dedup_by_key(|(node, entry)| (*node, entry.rtype));
-        if !delegations.is_empty() {
-            plan.mark_cuts(delegations.iter().copied());
-        }
-        let added = plan.add_additionals(&mut pending);
-        if added || !dynamic.is_empty() {
-            // Added after the additionals, which must only see static A/AAAA.
-            pending.extend(dynamic);
-            pending.sort_by_key(|(node, entry)| (*node, entry.rtype, entry.role));
-        }
-
-        plan.sets.reserve_exact(pending.len());
-        for (node, entry) in pending {
-            let node = &mut plan.nodes[node as usize];
-            if node.sets_len == 0 {
-                node.sets_start = plan.sets.len() as u32;
-            }
-            node.sets_len = node.sets_len.saturating_add(1);
-            plan.sets.push(entry);
-        }
-        plan.keys.shrink_to_fit();
-        plan.nodes.shrink_to_fit();
-        plan.data.shrink_to_fit();
-        plan
-    }
-
-    /// Renders, for every NS/MX/SRV/NAPTR/SVCB/HTTPS set, the A/AAAA of its targets inside
-    /// the zone (owners in full) as an `Additional` entry of the same node and type
-    /// (RFC 9460 §4 for SVCB/HTTPS; RFC 3403 §4.2 lets NAPTR do the same). For a delegation's NS these
-    /// are the glue (targets at or below any cut qualify); otherwise occluded targets are
-    /// left out, as they are not authoritative data. Returns true when it added entries.
-    fn add_additionals(&mut self, pending: &mut Vec<(u32, SetEntry)>) -> bool {
-        let n_sets = pending.len();
-        let mut added = false;
-        for index in 0..n_sets {
-            let (owner, set) = pending[index];
-            if !matches!(set.rtype, 2 | 15 | 33 | 35 | 64 | 65) {
-                continue;
-            }
-            let is_referral = set.rtype == RecordType::NS.code() && owner != 0;
-            let start = self.data.len();
-            let mut count = 0u16;
-            // Targets already rendered: two records naming one target add its addresses once
-            // (RFC 2181 §5.5: no duplicate RRs in a section).
-            let mut rendered_targets: Vec<u32> = Vec::new();
-            let mut pos = set.start as usize;
-            let end = (set.start + set.len) as usize;
-            while pos + 12 <= end {
-                let rdlength = u16::from_be_bytes([self.data[pos + 10], self.data[pos + 11]]);
-                let rdata = (pos + 12, pos + 12 + rdlength as usize);
-                pos = rdata.1;
-                // The target is the RDATA's last field but for SVCB/HTTPS, whose params follow.
-                let Some(target) = additional_target(set.rtype, &self.data[rdata.0..rdata.1])
-                    .and_then(|offset| {
-                        QueryName::parse(&self.data[..rdata.1], rdata.0 + offset).ok()
-                    })
-                    .map(|(name, _)| name)
-                else {
-                    continue;
-                };
-                if !self.contains(&target) {
-                    continue;
-                }
-                let key_len = target.wire_len() - self.apex.len();
-                let Some(node) = self.find(&target.as_wire()[..key_len]) else {
-                    continue;
-                };
-                if !is_referral && self.nodes[node as usize].cut != NO_CUT {
-                    continue;
-                }
-                if rendered_targets.contains(&node) {
-                    continue;
-                }
-                rendered_targets.push(node);
-                let first = pending[..n_sets].partition_point(|(n, _)| *n < node);
-                for (_, entry) in pending[first..n_sets]
-                    .iter()
-                    .take_while(|(n, _)| *n == node)
-                {
-                    if entry.rtype == RecordType::A.code() || entry.rtype == RecordType::AAAA.code()
-                    {
-                        let (from, to) = (entry.start as usize, (entry.start + entry.len) as usize);
-                        let block = self.data[from..to].to_vec();
-                        render::write_with_owner(&mut self.data, target.as_wire(), &block);
-                        count = count.saturating_add(entry.count);
-                    }
-                }
-            }
-            if count > 0 {
-                added = true;
-                pending.push((
-                    owner,
-                    SetEntry {
-                        rtype: set.rtype,
-                        role: SetRole::Additional,
-                        count,
-                        start: start as u32,
-                        len: (self.data.len() - start) as u32,
-                    },
-                ));
-            }
-        }
-        added
-    }
-
-    /// Records, for every node at or below a delegation, the topmost such delegation.
-    fn mark_cuts(&mut self, cuts: impl Iterator<Item = u32>) {
-        let mut is_cut = vec![false; self.nodes.len()];
-        for cut in cuts {
-            is_cut[cut as usize] = true;
-        }
-        for node in 0..self.nodes.len() {
-            let key = key_of(&self.keys, &self.nodes, node as u32);
-            // Walk the ancestors from just below the apex down to the node itself.
-            let mut offsets = [0u8; 128];
-            let mut n_labels = 0;
-            let mut pos = 0;
-            while pos < key.len() {
-                offsets[n_labels] = pos as u8;
-                n_labels += 1;
-                pos += 1 + key[pos] as usize;
-            }
-            let mut cut = NO_CUT;
-            for label in (0..n_labels).rev() {
-                let ancestor = &key[offsets[label] as usize..];
-                if let Some(found) = self.find(ancestor) {
-                    if is_cut[found as usize] {
-                        cut = found;
-                        break;
-                    }
-                }
-            }
-            self.nodes[node].cut = cut;
+        ZonePlan {
+            base: Arc::new(ZoneTable::compile_with(zone, gslb, &[], false)),
+            patch: None,
+            gslb: gslb.into(),
         }
     }
 
-    /// The node with `key`, creating it and its missing ancestors (empty non-terminals).
-    fn ensure_node(&mut self, key: &[u8]) -> u32 {
-        if let Some(node) = self.find(key) {
-            return node;
-        }
-        if !key.is_empty() {
-            let parent = &key[(1 + key[0] as usize).min(key.len())..];
-            self.ensure_node(parent);
-        }
-        let node = self.nodes.len() as u32;
-        let key_start = self.keys.len();
-        self.keys.extend_from_slice(key);
-        self.nodes.push(Node {
-            key_start: key_start as u32,
-            key_len: key.len() as u8,
-            sets_len: 0,
-            sets_start: 0,
-            cut: NO_CUT,
-        });
-        let ZonePlan {
-            keys, nodes, index, ..
-        } = self;
-        index.insert(&keys[key_start..], node, |n| key_of(keys, nodes, n));
-        node
-    }
-
-    /// The node whose relative key is `key`.
+    /// The node whose relative key is `key`: the patch's, else the base's unless removed.
     pub(crate) fn find(&self, key: &[u8]) -> Option<u32> {
-        self.index
-            .find(key, |node| key_of(&self.keys, &self.nodes, node))
+        if let Some(patch) = &self.patch {
+            if let Some(node) = patch.table.find(key) {
+                return Some(node | PATCH);
+            }
+            if !patch.removed.is_empty()
+                && patch
+                    .removed
+                    .binary_search_by(|removed| (**removed).cmp(key))
+                    .is_ok()
+            {
+                return None;
+            }
+        }
+        self.base.find(key)
+    }
+
+    /// The table holding `node` and its number there.
+    fn table(&self, node: u32) -> (&ZoneTable, u32) {
+        match &self.patch {
+            Some(patch) if node & PATCH != 0 => (&patch.table, node & !PATCH),
+            _ => (&self.base, node),
+        }
+    }
+
+    fn node(&self, node: u32) -> &Node {
+        let (table, node) = self.table(node);
+        table.node(node)
+    }
+
+    /// The topmost delegation at or above `node`, or `NO_CUT`. A patch node's cut is in the
+    /// patch (its ancestors are there); a base node's cut is unchanged since the base was
+    /// compiled (a change to a delegation compiles the zone whole).
+    fn cut_of(&self, node: u32) -> u32 {
+        match self.node(node).cut {
+            NO_CUT => NO_CUT,
+            cut => cut | (node & PATCH),
+        }
+    }
+
+    /// The key (name below the apex, wire form) of `node`.
+    #[cfg(test)]
+    pub(crate) fn key(&self, node: u32) -> &[u8] {
+        let (table, node) = self.table(node);
+        table.key(node)
+    }
+
+    /// True when the in-zone name `key` is, or would be once it exists, an NS/MX/SRV target
+    /// whose A/AAAA other names copy as additional records.
+    pub(crate) fn is_target(&self, key: &[u8]) -> bool {
+        let in_patch = self
+            .patch
+            .as_ref()
+            .is_some_and(|patch| patch.table.is_target(key));
+        in_patch || self.base.is_target(key)
     }
 
     /// The apex in lower-cased wire form.
     pub(crate) fn apex(&self) -> &[u8] {
-        &self.apex
+        self.base.apex()
     }
 
     /// Number of labels of the apex.
     pub(crate) fn apex_labels(&self) -> usize {
-        self.apex_labels
+        self.base.apex_labels()
     }
 
     /// Number of names (empty non-terminals included).
     pub fn name_count(&self) -> usize {
-        self.nodes.len()
+        match &self.patch {
+            Some(patch) => patch.name_count,
+            None => self.base.name_count(),
+        }
     }
 
-    /// Approximate heap use in octets.
+    /// Approximate heap use in octets (the base counted whole, though plans share it).
     pub fn heap_bytes(&self) -> usize {
-        self.keys.capacity()
-            + self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.index.heap_bytes()
-            + self.sets.capacity() * std::mem::size_of::<SetEntry>()
-            + self.data.capacity()
+        self.base.heap_bytes()
+            + self.patch.as_ref().map_or(0, |patch| {
+                patch.table.heap_bytes()
+                    + patch
+                        .removed
+                        .iter()
+                        .map(|key| key.len() + 16)
+                        .sum::<usize>()
+            })
     }
 
     /// True when `name` is the apex.
     pub(crate) fn is_apex(&self, name: &QueryName) -> bool {
-        name.eq_wire(&self.apex)
+        name.eq_wire(self.apex())
     }
 
     /// True when `name` (inside the zone) is a delegation point.
@@ -449,17 +195,16 @@ impl ZonePlan {
 
     /// True when `name` is the apex or below it.
     pub(crate) fn contains(&self, name: &QueryName) -> bool {
-        name.label_count() >= self.apex_labels
-            && name.suffix(name.label_count() - self.apex_labels) == &*self.apex
+        self.base.contains(name)
     }
 
     /// Resolves `name`, which must be inside the zone (`contains`).
     pub(crate) fn lookup(&self, name: &QueryName) -> Lookup {
-        let below_apex = name.label_count() - self.apex_labels;
+        let below_apex = name.label_count() - self.apex_labels();
         let rel_end = name.suffix_offset(below_apex);
         let wire = name.as_wire();
         if let Some(node) = self.find(&wire[..rel_end]) {
-            let cut = self.nodes[node as usize].cut;
+            let cut = self.cut_of(node);
             return if cut == NO_CUT {
                 Lookup::Exact(node)
             } else {
@@ -474,7 +219,7 @@ impl ZonePlan {
             let Some(encloser) = self.find(encloser_key) else {
                 continue;
             };
-            let cut = self.nodes[encloser as usize].cut;
+            let cut = self.cut_of(encloser);
             if cut != NO_CUT {
                 return Lookup::Referral { cut, at_cut: false };
             }
@@ -483,7 +228,7 @@ impl ZonePlan {
             wildcard[1] = b'*';
             wildcard[2..2 + encloser_key.len()].copy_from_slice(encloser_key);
             return match self.find(&wildcard[..2 + encloser_key.len()]) {
-                Some(node) => match self.nodes[node as usize].cut {
+                Some(node) => match self.cut_of(node) {
                     NO_CUT => Lookup::Wildcard(node),
                     cut => Lookup::Referral { cut, at_cut: false },
                 },
@@ -497,24 +242,37 @@ impl ZonePlan {
     /// For a name that does not exist (`lookup` said `NxDomain`): its closest encloser when
     /// that holds a DNAME, with the number of the name's labels below it (RFC 6672 §3.2).
     pub(crate) fn dname_above(&self, name: &QueryName) -> Option<(u32, usize)> {
-        let below_apex = name.label_count() - self.apex_labels;
+        let below_apex = name.label_count() - self.apex_labels();
         let rel_end = name.suffix_offset(below_apex);
         let wire = name.as_wire();
         for skip in 1..=below_apex {
             let Some(encloser) = self.find(&wire[name.suffix_offset(skip)..rel_end]) else {
                 continue;
             };
-            let has_dname = self.nodes[encloser as usize].cut == NO_CUT
-                && self.set(encloser, types::DNAME).is_some();
+            let has_dname =
+                self.cut_of(encloser) == NO_CUT && self.set(encloser, types::DNAME).is_some();
             return has_dname.then_some((encloser, skip));
         }
         None
     }
 
+    /// Number of labels of a node's name (the apex's included, the root's not).
+    pub(crate) fn node_labels(&self, node: u32) -> usize {
+        let (table, node) = self.table(node);
+        let key = table.key(node);
+        let mut labels = 0;
+        let mut pos = 0;
+        while pos < key.len() && key[pos] != 0 {
+            pos += 1 + key[pos] as usize;
+            labels += 1;
+        }
+        self.apex_labels() + labels
+    }
+
     /// The entries of `node`, RRsets and additional blocks, by type.
     fn entries(&self, node: u32) -> &[SetEntry] {
-        let node = &self.nodes[node as usize];
-        &self.sets[node.sets_start as usize..node.sets_start as usize + node.sets_len as usize]
+        let (table, node) = self.table(node);
+        table.entries(node)
     }
 
     /// The RRsets of `node`, by type: static sets and GSLB entries (a static set sorts
@@ -537,21 +295,10 @@ impl ZonePlan {
             .find(|entry| entry.rtype == rtype && entry.role == SetRole::Additional)
     }
 
-    /// Number of labels of a node's name (the apex's included, the root's not).
-    pub(crate) fn node_labels(&self, node: u32) -> usize {
-        let key = key_of(&self.keys, &self.nodes, node);
-        let mut labels = 0;
-        let mut pos = 0;
-        while pos < key.len() && key[pos] != 0 {
-            pos += 1 + key[pos] as usize;
-            labels += 1;
-        }
-        self.apex_labels + labels
-    }
-
     /// Length of a node's key, i.e. of its name below the apex in wire form.
     pub(crate) fn key_len(&self, node: u32) -> usize {
-        self.nodes[node as usize].key_len as usize
+        let (table, node) = self.table(node);
+        table.key_len(node)
     }
 
     /// The rendered bytes of an RRset entry (empty for a GSLB entry).
@@ -559,19 +306,26 @@ impl ZonePlan {
         if entry.role == SetRole::Gslb {
             return &[];
         }
-        &self.data[entry.start as usize..(entry.start + entry.len) as usize]
+        let data = match &self.patch {
+            Some(patch) if entry.patched => patch.table.data(),
+            _ => self.base.data(),
+        };
+        &data[entry.start as usize..(entry.start + entry.len) as usize]
     }
 
     /// The SOA for negative answers.
     pub(crate) fn negative_soa(&self) -> &SetEntry {
-        &self.negative_soa
+        match &self.patch {
+            Some(patch) => patch.table.negative_soa(),
+            None => self.base.negative_soa(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gslb_model::{DomainName, RData, RecordSet, Soa};
+    use gslb_model::{RData, RecordSet, RecordType, Soa};
 
     fn name(text: &str) -> DomainName {
         DomainName::parse_absolute(text).unwrap()
@@ -619,7 +373,7 @@ mod tests {
         let wire = name(text).to_wire();
         let query = QueryName::from_wire(&wire).unwrap();
         let describe = |node: u32| {
-            let key = key_of(&zone.keys, &zone.nodes, node);
+            let key = zone.key(node);
             let mut wire = key.to_vec();
             wire.extend_from_slice(zone.apex());
             format!("{:?}", QueryName::from_wire(&wire).unwrap())

@@ -73,13 +73,9 @@ pub fn apply(
                 Some((import_id, zone)) => {
                     commit_staged_zone(state, &import_id, zone, log_index, &mut serials_before)
                 }
-                None => mutate_zone_content(
-                    state,
-                    single,
-                    command.at,
-                    log_index,
-                    &mut serials_before,
-                ),
+                None => {
+                    mutate_zone_content(state, single, command.at, log_index, &mut serials_before)
+                }
             };
             move_serials(state, serials_before, command.at);
             changed
@@ -177,7 +173,7 @@ fn mutate_zone_content(
 ) -> bool {
     let touched = zone_content_of(state, command);
     let before = touched.as_ref().map(|apex| {
-        let zone = state.zones.get(apex);
+        let zone = state.zones.get(apex).map(|zone| &**zone);
         let sets = transfer::sets_at(zone, touched_sets(state, command));
         (zone.map(|zone| zone.soa.clone()), sets)
     });

@@ -23,9 +23,9 @@
 
 mod apply;
 mod check;
-mod staging;
 #[cfg(test)]
 mod history_tests;
+mod staging;
 #[cfg(test)]
 mod test_support;
 

@@ -186,19 +186,27 @@ impl DomainName {
         if text == "." {
             return Ok(Some(DomainName::root()));
         }
-        let mut labels: Vec<Box<[u8]>> = Vec::new();
-        let mut current: Vec<u8> = Vec::new();
-        let mut absolute = false;
+        // The wire form is written as the text is read: a length octet reserved at the start
+        // of each label and filled in at its end, so a name costs one allocation.
         let bytes = text.as_bytes();
+        let origin_len = origin.map_or(0, DomainName::wire_len);
+        let mut wire: Vec<u8> = Vec::with_capacity(bytes.len() + 1 + origin_len);
+        let mut label_at = 0;
+        wire.push(0);
+        let mut current = 0usize;
+        let mut absolute = false;
         let mut i = 0;
         while i < bytes.len() {
             let b = bytes[i];
             match b {
                 b'.' => {
-                    if current.is_empty() {
+                    if current == 0 {
                         return Err(NameError::EmptyLabel(text.to_string()));
                     }
-                    labels.push(std::mem::take(&mut current).into_boxed_slice());
+                    wire[label_at] = current as u8;
+                    label_at = wire.len();
+                    wire.push(0);
+                    current = 0;
                     if i == bytes.len() - 1 {
                         absolute = true;
                     }
@@ -213,39 +221,44 @@ impl DomainName {
                         if value > 255 {
                             return Err(NameError::BadEscape(text.to_string()));
                         }
-                        current.push(value as u8);
+                        wire.push((value as u8).to_ascii_lowercase());
+                        current += 1;
                         i += 4;
                     } else if let Some(&next) = rest.first() {
                         if next.is_ascii_digit() {
                             return Err(NameError::BadEscape(text.to_string()));
                         }
-                        current.push(next);
+                        wire.push(next.to_ascii_lowercase());
+                        current += 1;
                         i += 2;
                     } else {
                         return Err(NameError::BadEscape(text.to_string()));
                     }
                 }
                 _ => {
-                    current.push(b);
+                    wire.push(b.to_ascii_lowercase());
+                    current += 1;
                     i += 1;
                 }
             }
-            if current.len() > MAX_LABEL_LEN {
+            if current > MAX_LABEL_LEN {
                 return Err(NameError::LabelTooLong(text.to_string()));
             }
         }
-        if !current.is_empty() {
-            labels.push(current.into_boxed_slice());
-        }
         if !absolute {
+            // The last label is complete; the origin's labels and root follow it.
+            wire[label_at] = current as u8;
             match origin {
-                Some(origin) => labels.extend(origin.labels().map(Box::from)),
+                Some(origin) => wire.extend_from_slice(origin.as_wire()),
                 None => return Ok(None),
             }
         }
-        DomainName::from_checked_labels(labels.iter().map(|label| &**label))
-            .map(Some)
-            .map_err(|_| NameError::NameTooLong(text.to_string()))
+        if wire.len() > MAX_NAME_WIRE_LEN {
+            return Err(NameError::NameTooLong(text.to_string()));
+        }
+        Ok(Some(DomainName {
+            wire: wire.into_boxed_slice(),
+        }))
     }
 
     /// Builds a name from raw wire labels (most specific first), lower-casing them.

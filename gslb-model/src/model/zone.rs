@@ -1,7 +1,8 @@
 //! `Zone` and `Soa`: one authoritative zone with its static record sets, and the rules that
 //! make a zone servable (RFC 1034 §4.2.1, RFC 1912, RFC 2181).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
@@ -118,11 +119,30 @@ impl Zone {
                 );
             }
         }
-        let mut seen: BTreeMap<(&DomainName, RecordType), usize> = BTreeMap::new();
-        let mut types_at: BTreeMap<&DomainName, BTreeSet<RecordType>> = BTreeMap::new();
-        let mut delegations: BTreeSet<&DomainName> = BTreeSet::new();
+        // The sets in (name, type) order, equal keys in index order (a stable sort; a linear
+        // pass for a normalized zone): duplicates and the types of a name are neighbours, so
+        // no map per set or per name is built, which keeps a million-set zone cheap.
+        let mut order: Vec<u32> = (0..self.rrsets.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.rrsets[a as usize], &self.rrsets[b as usize]);
+            (&a.name, a.rtype).cmp(&(&b.name, b.rtype))
+        });
+        let same_key = |a: u32, b: u32| {
+            let (a, b) = (&self.rrsets[a as usize], &self.rrsets[b as usize]);
+            a.name == b.name && a.rtype == b.rtype
+        };
+        // A repeated (name, type) names the one before it, as in index order.
+        let mut previous_of: BTreeMap<u32, u32> = BTreeMap::new();
+        for pair in order.windows(2) {
+            if same_key(pair[0], pair[1]) {
+                previous_of.insert(pair[1], pair[0]);
+            }
+        }
+        let mut set_path = String::new();
+        let mut rdata_path = String::new();
         for (index, set) in self.rrsets.iter().enumerate() {
-            let set_path = format!("{prefix}rrsets[{index}]");
+            set_path.clear();
+            let _ = write!(set_path, "{prefix}rrsets[{index}]");
             if !set.name.is_subdomain_of(&self.apex) {
                 errors.push(
                     format!("{set_path}.name"),
@@ -144,7 +164,7 @@ impl Zone {
             if set.rdata.is_empty() {
                 errors.push(format!("{set_path}.rdata"), "must hold at least one record");
             }
-            if let Some(first) = seen.insert((&set.name, set.rtype), index) {
+            if let Some(first) = previous_of.get(&(index as u32)) {
                 errors.push(
                     set_path.clone(),
                     format!(
@@ -152,10 +172,6 @@ impl Zone {
                         set.name, set.rtype
                     ),
                 );
-            }
-            types_at.entry(&set.name).or_default().insert(set.rtype);
-            if set.rtype == RecordType::NS && set.name != self.apex {
-                delegations.insert(&set.name);
             }
             if matches!(set.rtype, RecordType::CNAME | RecordType::DNAME) && set.rdata.len() > 1 {
                 errors.push(
@@ -167,9 +183,10 @@ impl Zone {
                     ),
                 );
             }
-            let mut distinct = BTreeSet::new();
+            let mut distinct: HashSet<&RData> = HashSet::new();
             for (rindex, rdata) in set.rdata.iter().enumerate() {
-                let rdata_path = format!("{set_path}.rdata[{rindex}]");
+                rdata_path.clear();
+                let _ = write!(rdata_path, "{set_path}.rdata[{rindex}]");
                 if rdata.record_type() != set.rtype {
                     errors.push(
                         rdata_path.clone(),
@@ -177,118 +194,169 @@ impl Zone {
                     );
                 }
                 rdata.validate(&rdata_path, errors);
-                if !distinct.insert(format!("{rdata:?}")) {
-                    errors.push(rdata_path, "duplicate record in the set");
+                let repeated = if set.rdata.len() <= 8 {
+                    set.rdata[..rindex].contains(rdata)
+                } else {
+                    !distinct.insert(rdata)
+                };
+                if repeated {
+                    errors.push(rdata_path.clone(), "duplicate record in the set");
                 }
             }
         }
-        // Cross-set errors point at the set to blame: the CNAME for CNAME conflicts, else the
-        // first set at the owner name, so a zone-file reader can map them to a line.
-        let set_path_of = |name: &DomainName, preferred: Option<RecordType>| -> String {
-            let index = preferred
-                .and_then(|rtype| seen.get(&(name, rtype)).copied())
-                .or_else(|| {
-                    seen.iter()
-                        .find(|((owner, _), _)| *owner == name)
-                        .map(|(_, index)| *index)
-                });
-            match index {
-                Some(index) => format!("{prefix}rrsets[{index}]"),
-                None => format!("{prefix}rrsets"),
-            }
-        };
-        for (name, types) in &types_at {
-            if types.contains(&RecordType::CNAME) && types.len() > 1 {
-                errors.push(
-                    set_path_of(name, Some(RecordType::CNAME)),
-                    format!("{name} has a CNAME and other data ({})", join_types(types)),
-                );
-            }
-            if *name == &self.apex && types.contains(&RecordType::CNAME) {
-                errors.push(
-                    set_path_of(name, Some(RecordType::CNAME)),
-                    format!("the apex {name} cannot be a CNAME"),
-                );
+        // The names, each as its run of `order` (types ascending, each type once).
+        let mut names: Vec<(usize, usize)> = Vec::new();
+        for (position, &index) in order.iter().enumerate() {
+            match names.last_mut() {
+                Some((start, end))
+                    if self.rrsets[order[*start] as usize].name
+                        == self.rrsets[index as usize].name =>
+                {
+                    *end = position + 1
+                }
+                _ => names.push((position, position + 1)),
             }
         }
-        if !types_at
-            .get(&self.apex)
-            .is_some_and(|types| types.contains(&RecordType::NS))
-        {
+        let types_of = |(start, end): (usize, usize)| -> Vec<RecordType> {
+            let mut types: Vec<RecordType> = order[start..end]
+                .iter()
+                .map(|&index| self.rrsets[index as usize].rtype)
+                .collect();
+            types.dedup();
+            types
+        };
+        let name_of = |(start, _): (usize, usize)| &self.rrsets[order[start] as usize].name;
+        let is_delegation = |run: (usize, usize)| {
+            name_of(run) != &self.apex
+                && order[run.0..run.1]
+                    .iter()
+                    .any(|&index| self.rrsets[index as usize].rtype == RecordType::NS)
+        };
+        // Cross-set errors point at the set to blame: the CNAME for CNAME conflicts, else the
+        // first set at the owner name (the last of a repeated one), so a zone-file reader can
+        // map them to a line.
+        let set_path_of = |(start, end): (usize, usize), preferred: Option<RecordType>| {
+            let run = &order[start..end];
+            let rtype = preferred
+                .filter(|rtype| {
+                    run.iter()
+                        .any(|&index| self.rrsets[index as usize].rtype == *rtype)
+                })
+                .unwrap_or(self.rrsets[run[0] as usize].rtype);
+            let last = run
+                .iter()
+                .rev()
+                .find(|&&index| self.rrsets[index as usize].rtype == rtype)
+                .copied()
+                .unwrap_or(run[0]);
+            format!("{prefix}rrsets[{last}]")
+        };
+        let mut apex_has_ns = false;
+        for &run in &names {
+            let name = name_of(run);
+            let has = |rtype: RecordType| {
+                order[run.0..run.1]
+                    .iter()
+                    .any(|&index| self.rrsets[index as usize].rtype == rtype)
+            };
+            let has_cname = has(RecordType::CNAME);
+            if has_cname && run.1 - run.0 > 1 {
+                let types = types_of(run);
+                if types.len() > 1 {
+                    errors.push(
+                        set_path_of(run, Some(RecordType::CNAME)),
+                        format!("{name} has a CNAME and other data ({})", join_types(&types)),
+                    );
+                }
+            }
+            if name == &self.apex {
+                apex_has_ns = has(RecordType::NS);
+                if has_cname {
+                    errors.push(
+                        set_path_of(run, Some(RecordType::CNAME)),
+                        format!("the apex {name} cannot be a CNAME"),
+                    );
+                }
+            }
+        }
+        if !apex_has_ns {
             errors.push(
                 format!("{prefix}rrsets"),
                 format!("the apex {} needs an NS record set", self.apex),
             );
         }
-        // A DNAME redirects its whole subtree: nothing may live below it (RFC 6672 §2.3).
-        let dnames: Vec<&DomainName> = types_at
-            .iter()
-            .filter(|(_, types)| types.contains(&RecordType::DNAME))
-            .map(|(name, _)| *name)
-            .collect();
-        for name in types_at.keys() {
-            if let Some(owner) = dnames
-                .iter()
-                .find(|owner| name.is_subdomain_of(owner) && name != *owner)
-            {
-                errors.push(
-                    set_path_of(name, None),
-                    format!(
-                        "{name} lies below the DNAME at {owner}; a DNAME's subtree holds no \
-                         data (RFC 6672 §2.3)"
-                    ),
-                );
-            }
-        }
         // Below a delegation only glue (A/AAAA) is allowed; anything else would be occluded.
-        for (name, types) in &types_at {
+        // A name's descendants follow it in this order, so the topmost delegation above a name
+        // is the one the walk is still inside.
+        let mut topmost_cut: Option<&DomainName> = None;
+        let mut below_dname: Option<&DomainName> = None;
+        for &run in &names {
+            let name = name_of(run);
+            if topmost_cut.is_some_and(|cut| !name.is_subdomain_of(cut)) {
+                topmost_cut = None;
+            }
+            let delegation = is_delegation(run);
+            let types = || types_of(run);
             // A DS at the apex is the parent's copy some zone files carry; served as data,
             // as NSD and Knot do.
-            if types.contains(&RecordType::DS) && !delegations.contains(name) && *name != &self.apex
-            {
+            if !delegation && name != &self.apex && types().contains(&RecordType::DS) {
                 errors.push(
-                    set_path_of(name, Some(RecordType::DS)),
+                    set_path_of(run, Some(RecordType::DS)),
                     format!(
                         "{name} DS: a DS belongs at a delegation (beside an NS set below the \
                          apex) or the apex, held by the parent (RFC 4035 §2.4)"
                     ),
                 );
             }
-            let cut = delegations
-                .iter()
-                .find(|cut| name.is_subdomain_of(cut) && *name != **cut);
-            if let Some(cut) = cut {
-                if types
+            // A DNAME redirects its whole subtree: nothing may live below it (RFC 6672 §2.3).
+            if below_dname.is_some_and(|owner| !name.is_subdomain_of(owner)) {
+                below_dname = None;
+            }
+            if let Some(owner) = below_dname {
+                errors.push(
+                    set_path_of(run, None),
+                    format!(
+                        "{name} lies below the DNAME at {owner}; a DNAME's subtree holds no \
+                         data (RFC 6672 §2.3)"
+                    ),
+                );
+            } else if types().contains(&RecordType::DNAME) {
+                below_dname = Some(name);
+            }
+            if let Some(cut) = topmost_cut {
+                if types()
                     .iter()
                     .any(|t| !matches!(t, RecordType::A | RecordType::AAAA))
                 {
                     errors.push(
-                        set_path_of(name, None),
+                        set_path_of(run, None),
                         format!("{name} lies below the delegation {cut}; only glue (A/AAAA) may be there"),
                     );
                 }
             }
-            if delegations.contains(name)
-                && types.iter().any(|t| {
+            if delegation {
+                let types = types();
+                if types.iter().any(|t| {
                     !matches!(
                         t,
                         RecordType::NS | RecordType::DS | RecordType::A | RecordType::AAAA
                     )
-                })
-            {
-                errors.push(
-                    set_path_of(name, None),
-                    format!(
-                        "{name} is a delegation; only NS, DS and glue may be there ({})",
-                        join_types(types)
-                    ),
-                );
+                }) {
+                    errors.push(
+                        set_path_of(run, None),
+                        format!(
+                            "{name} is a delegation; only NS, DS and glue may be there ({})",
+                            join_types(&types)
+                        ),
+                    );
+                }
+                topmost_cut.get_or_insert(name);
             }
         }
     }
 }
 
-fn join_types(types: &BTreeSet<RecordType>) -> String {
+fn join_types(types: &[RecordType]) -> String {
     types
         .iter()
         .map(|t| t.as_str())

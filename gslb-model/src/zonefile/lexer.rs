@@ -39,32 +39,46 @@ pub(crate) struct LexError {
 
 /// Splits `text` into logical lines; broken lines are left out and described in the errors.
 pub(crate) fn lex(text: &str) -> (Vec<Entry<'_>>, Vec<LexError>) {
-    let mut lexer = Lexer {
-        text,
-        bytes: text.as_bytes(),
-        pos: 0,
-        line: 1,
-        entries: Vec::new(),
-        errors: Vec::new(),
-    };
-    lexer.run();
-    (lexer.entries, lexer.errors)
+    let mut lexer = Lexer::new(text);
+    let entries = std::iter::from_fn(|| lexer.next_entry()).collect();
+    (entries, lexer.errors)
 }
 
-struct Lexer<'a> {
+/// Reads logical lines one at a time (`next_entry`), so a big file is never held as a list
+/// of entries; the problems gather in `errors`.
+pub(crate) struct Lexer<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
     line: usize,
-    entries: Vec<Entry<'a>>,
-    errors: Vec<LexError>,
+    /// The entry `entry` finished last, taken by `next_entry`.
+    entry: Option<Entry<'a>>,
+    /// Every broken line so far.
+    pub(crate) errors: Vec<LexError>,
 }
 
 impl<'a> Lexer<'a> {
-    fn run(&mut self) {
+    /// A lexer at the start of `text`.
+    pub(crate) fn new(text: &'a str) -> Lexer<'a> {
+        Lexer {
+            text,
+            bytes: text.as_bytes(),
+            pos: 0,
+            line: 1,
+            entry: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The next good logical line, or `None` at the end of the text.
+    pub(crate) fn next_entry(&mut self) -> Option<Entry<'a>> {
         while self.pos < self.bytes.len() {
             self.entry();
+            if let Some(entry) = self.entry.take() {
+                return Some(entry);
+            }
         }
+        None
     }
 
     /// Reads one logical line, starting at the beginning of a physical line.
@@ -122,7 +136,7 @@ impl<'a> Lexer<'a> {
             broken = true;
         }
         if !broken && !tokens.is_empty() {
-            self.entries.push(Entry {
+            self.entry = Some(Entry {
                 line: tokens[0].line,
                 starts_with_blank,
                 tokens,

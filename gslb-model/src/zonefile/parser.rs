@@ -5,10 +5,8 @@
 //! into sets, TTLs are resolved, and `Zone::validate` runs with its errors mapped back to the
 //! line of the record at fault.
 
-use std::collections::BTreeMap;
-
 use crate::model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
-use crate::zonefile::lexer::{lex, Entry, Token};
+use crate::zonefile::lexer::{Entry, Lexer, Token};
 use crate::zonefile::rdata;
 
 /// A problem: its 1-based line and its message.
@@ -21,12 +19,9 @@ pub(crate) fn parse(
     origin: Option<&DomainName>,
     default_ttl: Option<u32>,
 ) -> Result<(Zone, Vec<Problem>), Vec<Problem>> {
-    let (entries, lex_errors) = lex(text);
+    let mut lexer = Lexer::new(text);
     let mut parser = Parser {
-        problems: lex_errors
-            .into_iter()
-            .map(|error| (error.line, error.message))
-            .collect(),
+        problems: Vec::new(),
         warnings: Vec::new(),
         apex: origin.cloned(),
         origin: origin.cloned(),
@@ -47,9 +42,18 @@ pub(crate) fn parse(
             ));
         }
     }
-    for entry in &entries {
-        parser.entry(entry);
+    // One logical line at a time: the file is never held as a list of entries too.
+    while let Some(entry) = lexer.next_entry() {
+        parser.entry(&entry);
     }
+    // The lexer's problems first, as if it had run ahead: the sort by line below is stable.
+    let mut problems: Vec<Problem> = lexer
+        .errors
+        .into_iter()
+        .map(|error| (error.line, error.message))
+        .collect();
+    problems.append(&mut parser.problems);
+    parser.problems = problems;
     let result = parser.finish();
     result.map_err(|mut problems| {
         problems.sort_by_key(|(line, _)| *line);
@@ -389,83 +393,78 @@ impl Parser {
             }
         };
 
-        let mut sets: BTreeMap<(DomainName, RecordType), SetInProgress> = BTreeMap::new();
-        let mut owner_lines: BTreeMap<DomainName, usize> = BTreeMap::new();
-        owner_lines.insert(apex.clone(), soa_line);
-        for record in std::mem::take(&mut self.records) {
+        // Sort the records by (owner, type), stably so each set keeps file order, and move
+        // each run of equal keys into one set: no map of sets, no copy of a name or RDATA.
+        let mut records = std::mem::take(&mut self.records);
+        records.sort_by(|a, b| {
+            (&a.owner, a.rdata.record_type()).cmp(&(&b.owner, b.rdata.record_type()))
+        });
+        let mut rrsets: Vec<RecordSet> = Vec::new();
+        let mut lines = SetLines::default();
+        for record in records {
             let rtype = record.rdata.record_type();
             let ttl = record.ttl.unwrap_or(soa.minimum);
-            owner_lines
-                .entry(record.owner.clone())
-                .or_insert(record.line);
-            let set = sets
-                .entry((record.owner.clone(), rtype))
-                .or_insert_with(|| SetInProgress {
-                    ttl,
-                    lines: Vec::new(),
-                    rdata: Vec::new(),
-                });
-            if set.ttl != ttl {
-                let first = set.lines[0];
-                let first_ttl = set.ttl;
-                self.problem(
-                    record.line,
-                    format!(
-                        "TTL {ttl} of {} {rtype} differs from {first_ttl} on line {first}; \
-                         a record set has one TTL (RFC 2181 §5.2)",
-                        record.owner
-                    ),
-                );
-                continue;
+            let line = record.line as u32;
+            match rrsets.last_mut() {
+                Some(set) if set.name == record.owner && set.rtype == rtype => {
+                    if set.ttl != ttl {
+                        let first = lines.first_of_last_set();
+                        let first_ttl = set.ttl;
+                        self.problem(
+                            record.line,
+                            format!(
+                                "TTL {ttl} of {} {rtype} differs from {first_ttl} on line {first}; \
+                                 a record set has one TTL (RFC 2181 §5.2)",
+                                record.owner
+                            ),
+                        );
+                        continue;
+                    }
+                    if let Some(index) = set.rdata.iter().position(|rdata| *rdata == record.rdata) {
+                        // BIND, NSD and Knot merge identical records; so do we, and say so.
+                        let first = lines.of(lines.starts.len() - 1)[index];
+                        self.warnings.push((
+                            record.line,
+                            format!(
+                                "{} {rtype} {} repeats line {first}; merged into one record",
+                                record.owner, record.rdata
+                            ),
+                        ));
+                        continue;
+                    }
+                    set.rdata.push(record.rdata);
+                    lines.push(line);
+                }
+                _ => {
+                    rrsets.push(RecordSet {
+                        name: record.owner,
+                        rtype,
+                        ttl,
+                        rdata: vec![record.rdata],
+                    });
+                    lines.start_set(line);
+                }
             }
-            if let Some(index) = set.rdata.iter().position(|rdata| *rdata == record.rdata) {
-                // BIND, NSD and Knot merge identical records; so do we, and say so.
-                let first = set.lines[index];
-                self.warnings.push((
-                    record.line,
-                    format!(
-                        "{} {rtype} {} repeats line {first}; merged into one record",
-                        record.owner, record.rdata
-                    ),
-                ));
-                continue;
-            }
-            set.lines.push(record.line);
-            set.rdata.push(record.rdata);
         }
+        rrsets.shrink_to_fit();
 
         let default_ttl = self.file_ttl.or(self.default_ttl).unwrap_or(soa.minimum);
-        let mut zone = Zone {
+        // Already in `Zone::normalize`'s order: the records were sorted by the same key.
+        let zone = Zone {
             serial_policy: Default::default(),
             transfer: Default::default(),
             apex,
             soa,
             default_ttl,
-            rrsets: sets
-                .iter()
-                .map(|((name, rtype), set)| RecordSet {
-                    name: name.clone(),
-                    rtype: *rtype,
-                    ttl: set.ttl,
-                    rdata: set.rdata.clone(),
-                })
-                .collect(),
+            rrsets,
         };
-        zone.normalize();
         let mut errors = FieldErrors::default();
         zone.validate("", &mut errors);
         for error in errors.0 {
             if soa_missing && error.path.starts_with("soa") {
                 continue;
             }
-            let (line, message) = locate(
-                &zone,
-                &sets,
-                &owner_lines,
-                soa_line,
-                &error.path,
-                &error.message,
-            );
+            let (line, message) = locate(&zone, &lines, soa_line, &error.path, &error.message);
             self.problem(line, message);
         }
         if self.problems.is_empty() {
@@ -477,11 +476,44 @@ impl Parser {
     }
 }
 
-/// A record set being gathered: the TTL of its first record and each record's line.
-struct SetInProgress {
-    ttl: u32,
-    lines: Vec<usize>,
-    rdata: Vec<RData>,
+/// The line of every record of every set, by set index: one flat list, so a million
+/// one-record sets cost eight octets each here, not a list apiece.
+#[derive(Default)]
+struct SetLines {
+    /// Where each set's lines start in `lines`.
+    starts: Vec<u32>,
+    /// The lines, set after set, each set's in file order.
+    lines: Vec<u32>,
+}
+
+impl SetLines {
+    fn start_set(&mut self, line: u32) {
+        self.starts.push(self.lines.len() as u32);
+        self.lines.push(line);
+    }
+
+    fn push(&mut self, line: u32) {
+        self.lines.push(line);
+    }
+
+    /// The first line of the set started last.
+    fn first_of_last_set(&self) -> u32 {
+        self.starts
+            .last()
+            .map_or(0, |&start| self.lines[start as usize])
+    }
+
+    /// The lines of set `index` (never empty for a set that exists).
+    fn of(&self, index: usize) -> &[u32] {
+        let Some(&start) = self.starts.get(index) else {
+            return &[];
+        };
+        let end = self
+            .starts
+            .get(index + 1)
+            .map_or(self.lines.len(), |&end| end as usize);
+        &self.lines[start as usize..end]
+    }
 }
 
 /// What a record line carries: the SOA goes to `Zone::soa`, the rest into sets.
@@ -493,23 +525,16 @@ enum ParsedData {
 /// Maps one `Zone::validate` error to a line and a message that makes sense in a zone file.
 fn locate(
     zone: &Zone,
-    sets: &BTreeMap<(DomainName, RecordType), SetInProgress>,
-    owner_lines: &BTreeMap<DomainName, usize>,
+    lines: &SetLines,
     soa_line: usize,
     path: &str,
     message: &str,
 ) -> (usize, String) {
     if let Some(rest) = path.strip_prefix("rrsets[") {
         let (index_text, field) = rest.split_once(']').unwrap_or((rest, ""));
-        let set = index_text
-            .parse::<usize>()
-            .ok()
-            .and_then(|index| zone.rrsets.get(index));
-        if let Some(set) = set {
-            let lines = sets
-                .get(&(set.name.clone(), set.rtype))
-                .map(|set| set.lines.as_slice())
-                .unwrap_or_default();
+        let index = index_text.parse::<usize>().ok();
+        if let Some((index, set)) = index.and_then(|index| Some((index, zone.rrsets.get(index)?))) {
+            let lines = lines.of(index);
             let record_index = field
                 .strip_prefix(".rdata[")
                 .and_then(|rest| rest.split_once(']'))
@@ -518,8 +543,7 @@ fn locate(
             let line = lines
                 .get(record_index)
                 .or(lines.first())
-                .copied()
-                .unwrap_or(soa_line);
+                .map_or(soa_line, |&line| line as usize);
             let name = set.name.to_string();
             let message = if message.contains(&name) {
                 message.to_string()
@@ -536,11 +560,23 @@ fn locate(
             .split_whitespace()
             .filter_map(|word| DomainName::parse_absolute(word).ok())
             .find_map(|name| {
-                let cname_line = sets
-                    .get(&(name.clone(), RecordType::CNAME))
+                let cname_line = position_of(zone, &name, Some(RecordType::CNAME))
                     .filter(|_| message.contains("CNAME"))
-                    .and_then(|set| set.lines.first().copied());
-                cname_line.or_else(|| owner_lines.get(&name).copied())
+                    .and_then(|index| lines.of(index).first().copied());
+                let owner_line = || {
+                    if name == zone.apex {
+                        return Some(soa_line as u32);
+                    }
+                    // The owner's first line: the earliest of its sets' first lines.
+                    let first = position_of(zone, &name, None)?;
+                    zone.rrsets[first..]
+                        .iter()
+                        .take_while(|set| set.name == name)
+                        .enumerate()
+                        .filter_map(|(offset, _)| lines.of(first + offset).first().copied())
+                        .min()
+                };
+                cname_line.or_else(owner_line).map(|line| line as usize)
             })
             .unwrap_or(soa_line);
         return (line, message.to_string());
@@ -549,6 +585,22 @@ fn locate(
         return (soa_line, format!("SOA {field}: {message}"));
     }
     (soa_line, format!("{path}: {message}"))
+}
+
+/// The index of the set `name`/`rtype` in the sorted `zone.rrsets`, or with `rtype` `None`
+/// of the first set at `name`.
+fn position_of(zone: &Zone, name: &DomainName, rtype: Option<RecordType>) -> Option<usize> {
+    let index = match rtype {
+        Some(rtype) => zone
+            .rrsets
+            .binary_search_by(|set| (&set.name, set.rtype).cmp(&(name, rtype)))
+            .ok()?,
+        None => zone.rrsets.partition_point(|set| &set.name < name),
+    };
+    zone.rrsets
+        .get(index)
+        .filter(|set| &set.name == name)
+        .map(|_| index)
 }
 
 fn placeholder_soa(apex: &DomainName) -> Soa {
