@@ -47,16 +47,30 @@ fn responder() -> &'static Responder {
                 set("example.com.", vec![RData::NS(name("ns1.example.com."))]),
                 set("ns1.example.com.", vec![a(1)]),
                 set("www.example.com.", vec![a(2), a(3)]),
-                set("alias.example.com.", vec![RData::CNAME(name("www.example.com."))]),
-                set("loop.example.com.", vec![RData::CNAME(name("loop.example.com."))]),
+                set(
+                    "alias.example.com.",
+                    vec![RData::CNAME(name("www.example.com."))],
+                ),
+                set(
+                    "loop.example.com.",
+                    vec![RData::CNAME(name("loop.example.com."))],
+                ),
                 set("*.wild.example.com.", vec![a(4)]),
-                set("a.b.c.example.com.", vec![RData::TXT(vec![vec![b'x'; 200]; 4])]),
-                set("sub.example.com.", vec![RData::NS(name("ns.sub.example.com."))]),
+                set(
+                    "a.b.c.example.com.",
+                    vec![RData::TXT(vec![vec![b'x'; 200]; 4])],
+                ),
+                set(
+                    "sub.example.com.",
+                    vec![RData::NS(name("ns.sub.example.com."))],
+                ),
                 set("ns.sub.example.com.", vec![a(5)]),
             ],
         };
         let mut state = State::default();
-        state.zones.insert(zone.apex.clone(), zone);
+        state
+            .zones
+            .insert(zone.apex.clone(), std::sync::Arc::new(zone));
         let options = ResponderOptions {
             id_server: Some("fuzz".into()),
             ..ResponderOptions::default()

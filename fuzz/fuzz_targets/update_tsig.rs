@@ -36,6 +36,7 @@ fn state() -> &'static State {
             },
             default_ttl: 300,
             serial_policy: Default::default(),
+            transfer: Default::default(),
             rrsets: vec![RecordSet {
                 name: name("example.com."),
                 rtype: gslb_model::RecordType::NS,
@@ -44,7 +45,9 @@ fn state() -> &'static State {
             }],
         };
         let mut state = State::default();
-        state.zones.insert(zone.apex.clone(), zone);
+        state
+            .zones
+            .insert(zone.apex.clone(), std::sync::Arc::new(zone));
         for (index, algorithm) in TsigAlgorithm::ALL.into_iter().enumerate() {
             let key = TsigKey {
                 name: name(&format!("k{index}.")),

@@ -49,10 +49,16 @@ fn responder() -> &'static Responder {
             set("example.com.", vec![RData::NS(name("ns1.example.com."))]),
             set("ns1.example.com.", vec![a(1)]),
             set("www.example.com.", vec![a(2), a(3)]),
-            set("a.b.c.example.com.", vec![RData::TXT(vec![vec![b'x'; 200]; 4])]),
+            set(
+                "a.b.c.example.com.",
+                vec![RData::TXT(vec![vec![b'x'; 200]; 4])],
+            ),
         ];
         for n in 0..500u16 {
-            rrsets.push(set(&format!("host{n}.example.com."), vec![a((n % 250) as u8)]));
+            rrsets.push(set(
+                &format!("host{n}.example.com."),
+                vec![a((n % 250) as u8)],
+            ));
         }
         let mut zone = Zone {
             apex: name("example.com."),
@@ -84,7 +90,9 @@ fn responder() -> &'static Responder {
                 },
             ]),
         );
-        state.zones.insert(zone.apex.clone(), zone);
+        state
+            .zones
+            .insert(zone.apex.clone(), std::sync::Arc::new(zone));
         let options = ResponderOptions {
             catalog_zone: Some(name("catalog.invalid.")),
             ..ResponderOptions::default()

@@ -208,6 +208,14 @@ pub async fn remove_learner(
     Query(query): Query<RemoveQuery>,
 ) -> Result<Json<MembershipResult>, ApiError> {
     let metrics = context.node.metrics();
+    // A voter first: every node reports its applied index now, so a live voter would
+    // otherwise be refused as merely reachable.
+    if metrics.voters.contains(&id) {
+        return Err(ApiError::Conflict {
+            message: format!("node {id} is a voter; demote it with PUT /v1/cluster/voters first"),
+            fields: field_errors("id", format!("node {id} is a voter")),
+        });
+    }
     if !query.force {
         let reports = context.node.applied_reports().await;
         if let Some(report) = reports.get(&id) {
@@ -223,12 +231,6 @@ pub async fn remove_learner(
                 });
             }
         }
-    }
-    if metrics.voters.contains(&id) {
-        return Err(ApiError::Conflict {
-            message: format!("node {id} is a voter; demote it with PUT /v1/cluster/voters first"),
-            fields: field_errors("id", format!("node {id} is a voter")),
-        });
     }
     let is_learner = metrics.learners.contains(&id);
     let is_member = context.node.state().members.contains_key(&id);
