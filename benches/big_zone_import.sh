@@ -91,7 +91,7 @@ echo "# gslb demo" >&2
 export GSLB_API="http://127.0.0.1:$API_PORT" GSLB_TOKEN="$TOKEN"
 wait_for 180 "$GSLBCTL" cluster status
 VOTERS=$(grep -h '^listen = ' "$WORK"/demo/voter-*.toml | sed 's/listen = "\(.*\)"/\1/')
-DNS_NODES=$(grep -h -A3 '^\[dns\]' "$WORK"/demo/dns-*.toml | sed -n 's/^listen = \["\(.*\)"\]/\1/p')
+DNS_NODES=$(grep -h -A3 '^\[dns\]' "$WORK"/demo/dns-*.toml | sed -n 's/^listen = \["\(.*\)"\]/\1/p' | tr '\n' ' ')
 SAMPLE_ZONE=$(ls "$WORK"/demo/*.zone | head -1 | xargs basename | sed 's/\.zone$//')
 wait_for 180 bash -c "for d in $DNS_NODES; do kdig @\${d%:*} -p \${d##*:} +short $SAMPLE_ZONE SOA | grep -q . || exit 1; done"
 
