@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import http.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -160,7 +161,9 @@ def wait_for(reason, check, timeout=300):
         try:
             if check():
                 return
-        except (OSError, RuntimeError):
+        # Before the server listens, a connect to a port in the ephemeral range can meet
+        # itself (TCP simultaneous open) and read its own request back: not an answer yet.
+        except (OSError, RuntimeError, http.client.HTTPException):
             pass
         time.sleep(0.2)
     raise SystemExit(f"timed out waiting for {reason}")
