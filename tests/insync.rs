@@ -282,7 +282,18 @@ fn a_script_driving_the_demo_sees_every_dns_node_answer_after_insync() {
         );
         let demo_log = || {
             let read = |name: &str| std::fs::read_to_string(dir.0.join(name)).unwrap_or_default();
-            format!("{}\n{}", read("demo.out"), read("demo.err"))
+            let tail = |name: &str| {
+                let text = read(name);
+                let lines: Vec<&str> = text.lines().collect();
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            };
+            format!(
+                "{}\n{}\n-- dns-1.log:\n{}\n-- dns-2.log:\n{}",
+                read("demo.out"),
+                read("demo.err"),
+                tail("dns-1.log"),
+                tail("dns-2.log")
+            )
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

@@ -146,15 +146,31 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
             .0
             .push(spawn_child(command, &name, Role::Backend, data_dir)?);
     }
-    for (name, role, config_text) in &plan.nodes {
+    // The `--dns` node starts last, once every other DNS node serves: a DNS node opens its
+    // listeners only after it has joined and registered, so a script that waits for the
+    // `--dns` address to answer then finds every DNS node serving and counted by INSYNC.
+    // Started together, the second node could still be joining when the first answered.
+    let first_dns = plan.nodes.iter().position(|(_, role, _)| *role == Role::Dns);
+    let start = |(name, role, config_text): &(String, Role, String)| {
         let config = data_dir.join(format!("{name}.toml"));
         plan::write_private(&config, config_text)?;
         let mut command = Command::new(&executable);
         command.arg("serve").arg("--config").arg(&config);
-        nodes.0.push(spawn_child(command, name, *role, data_dir)?);
+        spawn_child(command, name, *role, data_dir)
+    };
+    for (index, node) in plan.nodes.iter().enumerate() {
+        if Some(index) != first_dns {
+            nodes.0.push(start(node)?);
+        }
     }
     for node in &mut nodes.0 {
         wait_until_listening(node)?;
+    }
+    if let Some(index) = first_dns {
+        // Back in plan order (after the backends), so the nodes read as the configs do.
+        let at = REGIONS.len() + index;
+        nodes.0.insert(at, start(&plan.nodes[index])?);
+        wait_until_listening(&mut nodes.0[at])?;
     }
     for node in nodes.0.iter_mut().filter(|node| node.role == Role::Dns) {
         wait_until_answering(node, DEMO_ZONE, 6, 0)?;

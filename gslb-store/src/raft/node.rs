@@ -43,6 +43,11 @@ use gslb_model::model::validation::FieldErrors;
 
 /// How long a forwarded write may take end to end.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the leader keeps retrying a membership change refused only because another one
+/// is still uncommitted (well inside `FORWARD_TIMEOUT`).
+const MEMBERSHIP_BUSY_WAIT: Duration = Duration::from_secs(3);
+/// The pause between those retries.
+const MEMBERSHIP_BUSY_POLL: Duration = Duration::from_millis(20);
 /// Default of `NodeOptions::commit_timeout`.
 pub const DEFAULT_COMMIT_TIMEOUT: Duration = Duration::from_secs(8);
 /// How often a forwarded write in flight checks that this node still hears from the leader.
@@ -412,6 +417,13 @@ pub(crate) struct MembershipRequest {
     /// nodes with stale ideas of the leader cannot bounce it between them.
     #[serde(default)]
     pub(crate) forwarded: bool,
+}
+
+/// Why the leader did not apply a membership change: only because another change is still
+/// uncommitted (worth a retry a moment later), or for any other reason.
+enum MembershipBusy {
+    InProgress(MembershipError),
+    Other(MembershipError),
 }
 
 /// A membership change forwarded to the leader.
@@ -1393,6 +1405,30 @@ impl NodeHandle {
                 })
             }
         }
+        // Joins of several nodes started together (the demo's DNS nodes and probers) meet
+        // here: openraft refuses a change while the previous one is uncommitted, which
+        // clears within a commit, so the leader waits its turn instead of sending the
+        // joiner into its exponential backoff (that delayed a DNS node's join by seconds).
+        let deadline = Instant::now() + MEMBERSHIP_BUSY_WAIT;
+        loop {
+            match self.apply_membership_change(change.clone()).await {
+                Err(MembershipBusy::InProgress(_)) if Instant::now() < deadline => {
+                    tokio::time::sleep(MEMBERSHIP_BUSY_POLL).await;
+                }
+                Err(MembershipBusy::InProgress(error)) | Err(MembershipBusy::Other(error)) => {
+                    return Err(error)
+                }
+                Ok(index) => return Ok(index),
+            }
+        }
+    }
+
+    /// Applies `change` on this node, the leader: the log index of the change, or why not
+    /// (telling apart a refusal because another change is still uncommitted).
+    async fn apply_membership_change(
+        &self,
+        change: ForwardedMembership,
+    ) -> Result<u64, MembershipBusy> {
         let result = match change {
             ForwardedMembership::AddLearner { id, addr } => {
                 self.inner
@@ -1416,16 +1452,18 @@ impl NodeHandle {
             Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(error))) => {
                 let detail = error.to_string();
                 match error {
-                    ChangeMembershipError::InProgress(_)
-                    | ChangeMembershipError::EmptyMembership(_)
+                    ChangeMembershipError::InProgress(_) => Err(MembershipBusy::InProgress(
+                        MembershipError::Refused { detail },
+                    )),
+                    ChangeMembershipError::EmptyMembership(_)
                     | ChangeMembershipError::LearnerNotFound(_) => {
-                        Err(MembershipError::Refused { detail })
+                        Err(MembershipBusy::Other(MembershipError::Refused { detail }))
                     }
                 }
             }
-            Err(error) => Err(MembershipError::Unavailable {
+            Err(error) => Err(MembershipBusy::Other(MembershipError::Unavailable {
                 detail: error.to_string(),
-            }),
+            })),
         }
     }
 
