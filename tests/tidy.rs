@@ -39,6 +39,7 @@ fn every_rust_file_has_a_module_doc() {
         "gslb-api",
         "gslb-prober",
         "gslb-testkit",
+        "gslb-fuzz",
         "tests",
         "fuzz",
         "benches",
@@ -86,6 +87,7 @@ fn architecture_doc_names_every_crate() {
         "gslb-api",
         "gslb-prober",
         "gslb-testkit",
+        "gslb-fuzz",
         "`gslb`",
     ] {
         assert!(
@@ -253,4 +255,336 @@ fn crate_clippy_configs_keep_the_workspace_bans() {
             "{config} must ban {path}"
         );
     }
+}
+
+/// Where a parser of ours is fuzzed: by a `gslb-fuzz` target that reaches it, or nowhere, for
+/// the reason given.
+enum Fuzzed {
+    /// A target of `gslb_fuzz::TARGETS` (a `fuzz/fuzz_targets/*.rs` file) reaches it.
+    By(&'static str),
+    /// Not fuzzed, and why that is acceptable.
+    Not(&'static str),
+}
+
+/// Every parser we own (a `pub`/`pub(crate)` function named `parse*`, `decode*` or
+/// `from_wire` outside tests, plus the wire readers named otherwise), by file and function,
+/// with the fuzz target that reaches it. A new parser must be added here: given a target
+/// (usually a seed or a selector in an existing one), or a reason it needs none.
+const PARSERS: &[(&str, &str, Fuzzed)] = &[
+    // DNS wire input, from anyone on the network.
+    (
+        "gslb-dns/src/responder.rs",
+        "respond",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/query.rs",
+        "parse",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/query.rs",
+        "parse_into",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/name.rs",
+        "parse",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/name.rs",
+        "parse_into",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/name.rs",
+        "from_wire",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/transfer/mod.rs",
+        "is_transfer_request",
+        Fuzzed::By("zone_transfer"),
+    ),
+    (
+        "gslb-dns/src/slow/tsig.rs",
+        "find_tsig",
+        Fuzzed::By("update_tsig"),
+    ),
+    (
+        "gslb-dns/src/slow/tsig.rs",
+        "verify_request",
+        Fuzzed::By("update_tsig"),
+    ),
+    (
+        "gslb-dns/src/slow/update.rs",
+        "decode_update",
+        Fuzzed::By("update_tsig"),
+    ),
+    (
+        "gslb-dns/src/net/proxy.rs",
+        "parse_proxy_header",
+        Fuzzed::Not("the PROXY v2 header is read by the ppp crate; this maps its result"),
+    ),
+    (
+        "gslb-dns/src/memory.rs",
+        "parse",
+        Fuzzed::Not("reads /proc/self/status, which the kernel writes"),
+    ),
+    // Zone files and RDATA text: imports, the REST API's records.
+    (
+        "gslb-model/src/zonefile/mod.rs",
+        "parse_zone",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/mod.rs",
+        "parse_zone_with_warnings",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/parser.rs",
+        "parse",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/parser.rs",
+        "parse_ttl",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/parser.rs",
+        "parse_duration",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/rdata.rs",
+        "parse_rdata",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/zonefile/rdata.rs",
+        "decode_string",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/generic.rs",
+        "parse_generic",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/generic.rs",
+        "from_wire",
+        Fuzzed::By("rdata"),
+    ),
+    ("gslb-model/src/model/loc.rs", "parse", Fuzzed::By("rdata")),
+    (
+        "gslb-model/src/model/loc.rs",
+        "from_wire",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/svcb.rs",
+        "parse_param",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/base64_text.rs",
+        "decode",
+        Fuzzed::By("rdata"),
+    ),
+    // Files and small fields of user input.
+    ("gslb-model/src/backup.rs", "decode", Fuzzed::By("backup")),
+    (
+        "gslb-model/src/duration.rs",
+        "parse_duration",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/ip.rs",
+        "parse_host_or_network",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/name.rs",
+        "parse_absolute",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/name.rs",
+        "parse_relative_to",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/tsig_key.rs",
+        "parse_spec",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/tsig_key.rs",
+        "parse_key_name",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/tsig_key.rs",
+        "decode_base64",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/transfer.rs",
+        "parse_notify_target",
+        Fuzzed::By("text_fields"),
+    ),
+    // `CompareOp::parse` and `JsonCondition::parse`.
+    (
+        "gslb-model/src/model/check.rs",
+        "parse",
+        Fuzzed::By("text_fields"),
+    ),
+    // Thin wrappers in the API and the root package over the model's fuzzed parsers, and
+    // readers of the operator's own files.
+    (
+        "gslb-api/src/dto/network.rs",
+        "parse_cidr",
+        Fuzzed::Not("wraps the model's Cidr parser (text_fields)"),
+    ),
+    (
+        "gslb-api/src/dto/zone.rs",
+        "parse_apex",
+        Fuzzed::Not("wraps DomainName::parse_absolute (text_fields)"),
+    ),
+    (
+        "gslb-api/src/dto/record.rs",
+        "parse",
+        Fuzzed::Not("a match of a type name against a fixed list"),
+    ),
+    (
+        "gslb-api/src/extract.rs",
+        "parse_json",
+        Fuzzed::Not("serde_json's parser; schemathesis drives the routes' bodies"),
+    ),
+    (
+        "gslb-api/src/routes/events.rs",
+        "parse_since",
+        Fuzzed::Not("chrono's RFC 3339 parser, else the model's parse_duration (text_fields)"),
+    ),
+    (
+        "src/config/duration.rs",
+        "parse_duration",
+        Fuzzed::Not("wraps gslb_model::duration::parse_duration (text_fields)"),
+    ),
+    (
+        "src/config/mod.rs",
+        "parse",
+        Fuzzed::Not("the operator's own config file, read by toml and checked key by key"),
+    ),
+    (
+        "src/bin/gslbctl/ctl.rs",
+        "parse_apex",
+        Fuzzed::Not("wraps DomainName::parse_absolute (text_fields)"),
+    ),
+    (
+        "src/bin/gslbctl/ctl.rs",
+        "parse_document",
+        Fuzzed::Not("the operator's own file, read by serde_norway/serde_json"),
+    ),
+    (
+        "src/bin/gslbctl/ctl.rs",
+        "parse_one_or_many",
+        Fuzzed::Not("the operator's own file, read by serde_norway/serde_json"),
+    ),
+];
+
+/// `(file, function)` of every `pub`/`pub(crate)` function named `parse*`, `decode*` or
+/// `from_wire` in the non-test code of the workspace's crates.
+fn parser_functions(root: &Path) -> std::collections::BTreeSet<(String, String)> {
+    let mut files = Vec::new();
+    for dir in [
+        "src",
+        "gslb-model/src",
+        "gslb-dns/src",
+        "gslb-store/src",
+        "gslb-api/src",
+        "gslb-prober/src",
+    ] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for path in files {
+        let relative = path.strip_prefix(root).unwrap().display().to_string();
+        if relative.ends_with("/tests.rs") || relative.contains("/tests/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for line in text
+            .lines()
+            .take_while(|line| line.trim() != "#[cfg(test)]")
+        {
+            let line = line.trim_start();
+            let Some(rest) = line
+                .strip_prefix("pub fn ")
+                .or_else(|| line.strip_prefix("pub(crate) fn "))
+            else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name.starts_with("parse") || name.starts_with("decode") || name == "from_wire" {
+                found.insert((relative.clone(), name));
+            }
+        }
+    }
+    found
+}
+
+/// Every parser we own is fuzzed by a target of `gslb-fuzz` (which `cargo test` runs over
+/// seeds, and `fuzz/` wraps for cargo-fuzz), or says why not: `PARSERS` names each, and a
+/// new one fails here until it is added. Each listed function still exists where listed, and
+/// each target named exists.
+#[test]
+fn every_parser_we_own_has_a_fuzz_target() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let targets: Vec<String> = std::fs::read_dir(root.join("gslb-fuzz/src"))
+        .expect("gslb-fuzz/src")
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            text.contains("pub fn run(data: &[u8]) -> Outcome")
+                .then(|| name.trim_end_matches(".rs").to_string())
+        })
+        .collect();
+    assert!(targets.len() >= 5, "found fuzz targets {targets:?}");
+    let mut problems = Vec::new();
+    for (file, function, fuzzed) in PARSERS {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        if !text.contains(&format!("fn {function}(")) && !text.contains(&format!("fn {function}<"))
+        {
+            problems.push(format!("{file} has no fn {function}: update PARSERS"));
+        }
+        match fuzzed {
+            Fuzzed::By(target) if !targets.iter().any(|name| name == target) => {
+                problems.push(format!("{file} {function}: no fuzz target {target}"))
+            }
+            Fuzzed::Not(reason) if reason.len() < 20 => {
+                problems.push(format!("{file} {function}: say why it is not fuzzed"))
+            }
+            _ => {}
+        }
+    }
+    for (file, function) in parser_functions(root) {
+        if !PARSERS
+            .iter()
+            .any(|(listed, name, _)| *listed == file && *name == function)
+        {
+            problems.push(format!(
+                "{file} {function} is a parser with no fuzz target: add it to PARSERS in \
+                 tests/tidy.rs, reached by a gslb-fuzz target (or with the reason it needs none)"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }
