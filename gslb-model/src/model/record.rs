@@ -830,6 +830,11 @@ impl RData {
             RData::DS(ds) | RData::CDS(ds) if ds.digest.is_empty() => {
                 errors.push(format!("{path}.digest"), "must not be empty");
             }
+            // As the presentation reader requires: a key read in RFC 3597 form must print
+            // as text that reads back.
+            RData::DNSKEY(key) | RData::CDNSKEY(key) if key.public_key.is_empty() => {
+                errors.push(format!("{path}.public_key"), "must not be empty");
+            }
             RData::URI { target, .. } if target.is_empty() => {
                 errors.push(
                     format!("{path}.target"),
