@@ -48,6 +48,19 @@ impl Outcome {
     }
 }
 
+/// The input of a target whose first byte picks what reads the rest: `selector`, then `text`.
+pub(crate) fn selected(selector: usize, text: &str) -> Vec<u8> {
+    let mut data = vec![u8::try_from(selector).expect("fewer than 256 choices")];
+    data.extend_from_slice(text.as_bytes());
+    data
+}
+
+/// The selector byte and the text of such an input; `None` when empty or not UTF-8.
+pub(crate) fn split_selected(data: &[u8]) -> Option<(u8, &str)> {
+    let (&selector, rest) = data.split_first()?;
+    Some((selector, std::str::from_utf8(rest).ok()?))
+}
+
 /// A target's body: any bytes in, how far they got out.
 pub type Body = fn(&[u8]) -> Outcome;
 

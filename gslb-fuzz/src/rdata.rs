@@ -5,7 +5,7 @@
 use gslb_model::model::{DomainName, FieldErrors, RecordType};
 use gslb_model::zonefile::parse_rdata;
 
-use crate::Outcome;
+use crate::{selected, split_selected, Outcome};
 
 /// The types the first byte selects from: every structured type but SOA (which has no
 /// RDATA-only reader), and one unknown type in RFC 3597 generic form.
@@ -23,18 +23,13 @@ pub fn input(rtype: RecordType, text: &str) -> Vec<u8> {
         .iter()
         .position(|candidate| *candidate == rtype)
         .unwrap_or_else(|| panic!("{rtype} is not a type of this target"));
-    let mut data = vec![u8::try_from(selector).expect("fewer than 256 types")];
-    data.extend_from_slice(text.as_bytes());
-    data
+    selected(selector, text)
 }
 
 /// Reads `data` (selector byte, then text); `Accepted` when it reads and validates (and
 /// round-tripped).
 pub fn run(data: &[u8]) -> Outcome {
-    let Some((&selector, rest)) = data.split_first() else {
-        return Outcome::Refused;
-    };
-    let Ok(text) = std::str::from_utf8(rest) else {
+    let Some((selector, text)) = split_selected(data) else {
         return Outcome::Refused;
     };
     let types = types();

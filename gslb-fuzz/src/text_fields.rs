@@ -10,7 +10,7 @@ use gslb_model::model::transfer::parse_notify_target;
 use gslb_model::model::tsig_key::{decode_base64, parse_key_name, UpdateGrant};
 use gslb_model::DomainName;
 
-use crate::Outcome;
+use crate::{selected, split_selected, Outcome};
 
 /// The parsers, in selector order (the first byte modulo their count picks one).
 pub const FIELDS: [&str; 9] = [
@@ -36,18 +36,13 @@ pub fn input(field: &str, text: &str) -> Vec<u8> {
         .chain([&JSON_CONDITION])
         .position(|name| *name == field)
         .unwrap_or_else(|| panic!("{field} is not a field of this target"));
-    let mut data = vec![u8::try_from(selector).expect("few fields")];
-    data.extend_from_slice(text.as_bytes());
-    data
+    selected(selector, text)
 }
 
 /// Parses `data` (selector byte, then text); `Accepted` when the picked parser accepts it
 /// (and what it prints, where it prints, read back the same).
 pub fn run(data: &[u8]) -> Outcome {
-    let Some((&selector, rest)) = data.split_first() else {
-        return Outcome::Refused;
-    };
-    let Ok(text) = std::str::from_utf8(rest) else {
+    let Some((selector, text)) = split_selected(data) else {
         return Outcome::Refused;
     };
     let accepted = match usize::from(selector) % (FIELDS.len() + 1) {
