@@ -39,6 +39,7 @@ fn every_rust_file_has_a_module_doc() {
         "gslb-api",
         "gslb-prober",
         "gslb-testkit",
+        "gslb-fuzz",
         "tests",
         "fuzz",
         "benches",
@@ -86,6 +87,7 @@ fn architecture_doc_names_every_crate() {
         "gslb-api",
         "gslb-prober",
         "gslb-testkit",
+        "gslb-fuzz",
         "`gslb`",
     ] {
         assert!(
@@ -253,4 +255,666 @@ fn crate_clippy_configs_keep_the_workspace_bans() {
             "{config} must ban {path}"
         );
     }
+}
+
+/// Where a parser of ours is fuzzed: by a `gslb-fuzz` target that reaches it, or nowhere, for
+/// the reason given.
+enum Fuzzed {
+    /// A target of `gslb_fuzz::TARGETS` (a `fuzz/fuzz_targets/*.rs` file) reaches it.
+    By(&'static str),
+    /// Not fuzzed, and why that is acceptable.
+    Not(&'static str),
+}
+
+/// Every parser we own (a `pub`/`pub(crate)` function named `parse*`, `decode*` or
+/// `from_wire` outside tests, plus the wire readers named otherwise), by file and function,
+/// with the fuzz target that reaches it. A new parser must be added here: given a target
+/// (usually a seed or a selector in an existing one), or a reason it needs none.
+const PARSERS: &[(&str, &str, Fuzzed)] = &[
+    // DNS wire input, from anyone on the network.
+    (
+        "gslb-dns/src/responder.rs",
+        "respond",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/query.rs",
+        "parse",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/query.rs",
+        "parse_into",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/name.rs",
+        "parse",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/name.rs",
+        "parse_into",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/wire/name.rs",
+        "from_wire",
+        Fuzzed::By("dns_packet"),
+    ),
+    (
+        "gslb-dns/src/transfer/mod.rs",
+        "is_transfer_request",
+        Fuzzed::By("zone_transfer"),
+    ),
+    (
+        "gslb-dns/src/slow/tsig.rs",
+        "find_tsig",
+        Fuzzed::By("update_tsig"),
+    ),
+    (
+        "gslb-dns/src/slow/tsig.rs",
+        "verify_request",
+        Fuzzed::By("update_tsig"),
+    ),
+    (
+        "gslb-dns/src/slow/update.rs",
+        "decode_update",
+        Fuzzed::By("update_tsig"),
+    ),
+    (
+        "gslb-dns/src/net/proxy.rs",
+        "parse_proxy_header",
+        Fuzzed::Not("the PROXY v2 header is read by the ppp crate; this maps its result"),
+    ),
+    (
+        "gslb-dns/src/memory.rs",
+        "parse",
+        Fuzzed::Not("reads /proc/self/status, which the kernel writes"),
+    ),
+    // Zone files and RDATA text: imports, the REST API's records.
+    (
+        "gslb-model/src/zonefile/mod.rs",
+        "parse_zone",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/mod.rs",
+        "parse_zone_with_warnings",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/parser.rs",
+        "parse",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/parser.rs",
+        "parse_ttl",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/fields.rs",
+        "parse_duration",
+        Fuzzed::By("zone_file"),
+    ),
+    (
+        "gslb-model/src/zonefile/rdata.rs",
+        "parse_rdata",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/zonefile/rdata.rs",
+        "decode_string",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/generic.rs",
+        "parse_generic",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/generic.rs",
+        "from_wire",
+        Fuzzed::By("rdata"),
+    ),
+    ("gslb-model/src/model/loc.rs", "parse", Fuzzed::By("rdata")),
+    (
+        "gslb-model/src/model/loc.rs",
+        "from_wire",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/svcb.rs",
+        "parse_param",
+        Fuzzed::By("rdata"),
+    ),
+    (
+        "gslb-model/src/model/base64_text.rs",
+        "decode",
+        Fuzzed::By("rdata"),
+    ),
+    // Files and small fields of user input.
+    ("gslb-model/src/backup.rs", "decode", Fuzzed::By("backup")),
+    (
+        "gslb-model/src/duration.rs",
+        "parse_duration",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/ip.rs",
+        "parse_host_or_network",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/name.rs",
+        "parse_absolute",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/name.rs",
+        "parse_relative_to",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/tsig_key.rs",
+        "parse_spec",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/tsig_key.rs",
+        "parse_key_name",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/tsig_key.rs",
+        "decode_base64",
+        Fuzzed::By("text_fields"),
+    ),
+    (
+        "gslb-model/src/model/transfer.rs",
+        "parse_notify_target",
+        Fuzzed::By("text_fields"),
+    ),
+    // `CompareOp::parse` and `JsonCondition::parse`.
+    (
+        "gslb-model/src/model/check.rs",
+        "parse",
+        Fuzzed::By("text_fields"),
+    ),
+    // Thin wrappers in the API and the root package over the model's fuzzed parsers, and
+    // readers of the operator's own files.
+    (
+        "gslb-api/src/dto/network.rs",
+        "parse_cidr",
+        Fuzzed::Not("wraps the model's Cidr parser (text_fields)"),
+    ),
+    (
+        "gslb-api/src/dto/zone.rs",
+        "parse_apex",
+        Fuzzed::Not("wraps DomainName::parse_absolute (text_fields)"),
+    ),
+    (
+        "gslb-api/src/dto/record.rs",
+        "parse",
+        Fuzzed::Not("a match of a type name against a fixed list"),
+    ),
+    (
+        "gslb-api/src/extract.rs",
+        "parse_json",
+        Fuzzed::Not("serde_json's parser; schemathesis drives the routes' bodies"),
+    ),
+    (
+        "gslb-api/src/routes/events.rs",
+        "parse_since",
+        Fuzzed::Not("chrono's RFC 3339 parser, else the model's parse_duration (text_fields)"),
+    ),
+    (
+        "src/config/duration.rs",
+        "parse_duration",
+        Fuzzed::Not("wraps gslb_model::duration::parse_duration (text_fields)"),
+    ),
+    (
+        "src/config/mod.rs",
+        "parse",
+        Fuzzed::Not("the operator's own config file, read by toml and checked key by key"),
+    ),
+    (
+        "src/bin/gslbctl/ctl.rs",
+        "parse_apex",
+        Fuzzed::Not("wraps DomainName::parse_absolute (text_fields)"),
+    ),
+    (
+        "src/bin/gslbctl/ctl.rs",
+        "parse_document",
+        Fuzzed::Not("the operator's own file, read by serde_norway/serde_json"),
+    ),
+    (
+        "src/bin/gslbctl/ctl.rs",
+        "parse_one_or_many",
+        Fuzzed::Not("the operator's own file, read by serde_norway/serde_json"),
+    ),
+];
+
+/// `(file, function)` of every `pub`/`pub(crate)` function named `parse*`, `decode*` or
+/// `from_wire` in the non-test code of the workspace's crates.
+fn parser_functions(root: &Path) -> std::collections::BTreeSet<(String, String)> {
+    let mut files = Vec::new();
+    for dir in [
+        "src",
+        "gslb-model/src",
+        "gslb-dns/src",
+        "gslb-store/src",
+        "gslb-api/src",
+        "gslb-prober/src",
+    ] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let mut found = std::collections::BTreeSet::new();
+    for path in files {
+        let relative = path.strip_prefix(root).unwrap().display().to_string();
+        if relative.ends_with("/tests.rs") || relative.contains("/tests/") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for line in text
+            .lines()
+            .take_while(|line| line.trim() != "#[cfg(test)]")
+        {
+            let line = line.trim_start();
+            let Some(rest) = line
+                .strip_prefix("pub fn ")
+                .or_else(|| line.strip_prefix("pub(crate) fn "))
+            else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name.starts_with("parse") || name.starts_with("decode") || name == "from_wire" {
+                found.insert((relative.clone(), name));
+            }
+        }
+    }
+    found
+}
+
+/// Every parser we own is fuzzed by a target of `gslb-fuzz` (which `cargo test` runs over
+/// seeds, and `fuzz/` wraps for cargo-fuzz), or says why not: `PARSERS` names each, and a
+/// new one fails here until it is added. Each listed function still exists where listed, and
+/// each target named exists.
+#[test]
+fn every_parser_we_own_has_a_fuzz_target() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let targets: Vec<String> = std::fs::read_dir(root.join("gslb-fuzz/src"))
+        .expect("gslb-fuzz/src")
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            text.contains("pub fn run(data: &[u8]) -> Outcome")
+                .then(|| name.trim_end_matches(".rs").to_string())
+        })
+        .collect();
+    assert!(targets.len() >= 5, "found fuzz targets {targets:?}");
+    let mut problems = Vec::new();
+    for (file, function, fuzzed) in PARSERS {
+        let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
+        if !text.contains(&format!("fn {function}(")) && !text.contains(&format!("fn {function}<"))
+        {
+            problems.push(format!("{file} has no fn {function}: update PARSERS"));
+        }
+        match fuzzed {
+            Fuzzed::By(target) if !targets.iter().any(|name| name == target) => {
+                problems.push(format!("{file} {function}: no fuzz target {target}"))
+            }
+            Fuzzed::Not(reason) if reason.len() < 20 => {
+                problems.push(format!("{file} {function}: say why it is not fuzzed"))
+            }
+            _ => {}
+        }
+    }
+    for (file, function) in parser_functions(root) {
+        if !PARSERS
+            .iter()
+            .any(|(listed, name, _)| *listed == file && *name == function)
+        {
+            problems.push(format!(
+                "{file} {function} is a parser with no fuzz target: add it to PARSERS in \
+                 tests/tidy.rs, reached by a gslb-fuzz target (or with the reason it needs none)"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// Module cycles inside one folder that are known and not yet broken, as (folder, sorted
+/// sibling modules). A cycle not listed fails `no_module_cycles_inside_a_folder`, and so
+/// does a listed one that is gone (delete its line).
+const KNOWN_CYCLES: &[(&str, &[&str])] = &[
+    ("src/demo", &["plan", "sample"]),
+    ("gslb-model/src/model", &["transfer", "zone"]),
+    ("gslb-model/src/command", &["check", "staging"]),
+    ("gslb-dns/src", &["dnssec", "plan"]),
+    ("gslb-dns/src", &["responder", "slow"]),
+    ("gslb-api/src", &["auth", "drills", "dto"]),
+    ("gslb-api/src", &["routes", "zone_import"]),
+];
+
+/// A Rust file's text up to its first `#[cfg(test)]`, without comment lines: what the module
+/// itself uses.
+fn non_test_code(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .take_while(|line| line.trim() != "#[cfg(test)]")
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The items of a `{...}` use group (the text after `{`), split at top-level commas.
+fn group_items(text: &str) -> Vec<String> {
+    let mut items = vec![String::new()];
+    let mut depth = 0;
+    for c in text.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(String::new());
+                continue;
+            }
+            _ => {}
+        }
+        items.last_mut().unwrap().push(c);
+    }
+    items
+}
+
+/// Every module path `text` names through `crate::` or `super::` (`super` resolved from
+/// `file_module`), with a `{...}` group expanded one item deep.
+fn named_paths(text: &str, file_module: &[String]) -> Vec<Vec<String>> {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut paths = Vec::new();
+    for (start, _) in text.match_indices("::") {
+        let head_start = text[..start]
+            .rfind(|c: char| !ident(c))
+            .map_or(0, |at| at + 1);
+        let head = &text[head_start..start];
+        if (head != "crate" && head != "super") || text[..head_start].ends_with("::") {
+            continue;
+        }
+        let mut segments: Vec<String> = Vec::new();
+        let mut rest = &text[head_start..];
+        let mut group = None;
+        loop {
+            let end = rest.find(|c: char| !ident(c)).unwrap_or(rest.len());
+            segments.push(rest[..end].to_string());
+            rest = &rest[end..];
+            match rest.strip_prefix("::") {
+                Some(after) if after.starts_with('{') => {
+                    group = Some(&after[1..]);
+                    break;
+                }
+                Some(after) => rest = after,
+                None => break,
+            }
+        }
+        let mut base = if segments[0] == "crate" {
+            segments[1..].to_vec()
+        } else {
+            let mut module = file_module.to_vec();
+            let mut relative = &segments[..];
+            while relative.first().is_some_and(|s| s == "super") {
+                module.pop();
+                relative = &relative[1..];
+            }
+            module.extend(relative.iter().cloned());
+            module
+        };
+        base.retain(|segment| !segment.is_empty());
+        match group {
+            None => paths.push(base),
+            Some(group) => {
+                for item in group_items(group) {
+                    let first: String = item.trim().chars().take_while(|c| ident(*c)).collect();
+                    if !first.is_empty() && first != "self" {
+                        let mut path = base.clone();
+                        path.push(first);
+                        paths.push(path);
+                    }
+                }
+            }
+        }
+    }
+    paths
+}
+
+/// Which sibling modules of `folder` (files and sub-folders, not `mod.rs`/`lib.rs`/`main.rs`)
+/// each one names, at `module` inside its crate (`src_root`); names re-exported by the
+/// folder's `mod.rs`/`lib.rs` count as the module they come from.
+fn sibling_edges(
+    folder: &Path,
+    module: &[String],
+    skip: &[&str],
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut children: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for entry in std::fs::read_dir(folder).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let path = entry.path();
+        if skip.contains(&name.as_str()) {
+            continue;
+        }
+        if path.is_dir() {
+            let mut files = Vec::new();
+            rust_files(&path, &mut files);
+            children.insert(name, files);
+        } else if let Some(stem) = name.strip_suffix(".rs") {
+            if !["mod", "lib", "main"].contains(&stem) {
+                children.insert(stem.to_string(), vec![path]);
+            }
+        }
+    }
+    let mut reexported: BTreeMap<String, String> = BTreeMap::new();
+    let mut globs = Vec::new();
+    for root_file in ["mod.rs", "lib.rs"] {
+        let text = non_test_code(&folder.join(root_file));
+        for statement in text.split(';') {
+            let statement = statement.trim();
+            let Some(rest) = statement
+                .strip_prefix("pub use ")
+                .or_else(|| statement.strip_prefix("pub(crate) use "))
+            else {
+                continue;
+            };
+            let rest = rest.strip_prefix("self::").unwrap_or(rest);
+            let Some((child, names)) = rest.split_once("::") else {
+                continue;
+            };
+            if !children.contains_key(child) {
+                continue;
+            }
+            if names.trim() == "*" {
+                globs.push(child.to_string());
+            }
+            for name in names.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+                if !name.is_empty() {
+                    reexported
+                        .entry(name.to_string())
+                        .or_insert_with(|| child.to_string());
+                }
+            }
+        }
+    }
+    let mut edges = BTreeMap::new();
+    for (child, files) in &children {
+        let mut targets = BTreeSet::new();
+        for file in files {
+            let relative = file.strip_prefix(folder).unwrap();
+            let mut file_module = module.to_vec();
+            for part in relative.with_extension("").iter() {
+                file_module.push(part.to_string_lossy().to_string());
+            }
+            if file_module.last().is_some_and(|last| last == "mod") {
+                file_module.pop();
+            }
+            for path in named_paths(&non_test_code(file), &file_module) {
+                if path.len() <= module.len() || path[..module.len()] != *module {
+                    continue;
+                }
+                let next = &path[module.len()];
+                let target = if children.contains_key(next) {
+                    Some(next.clone())
+                } else if let Some(source) = reexported.get(next) {
+                    Some(source.clone())
+                } else if globs.len() == 1 {
+                    Some(globs[0].clone())
+                } else {
+                    None
+                };
+                if let Some(target) = target.filter(|target| target != child) {
+                    targets.insert(target);
+                }
+            }
+        }
+        edges.insert(child.clone(), targets);
+    }
+    edges
+}
+
+/// The strongly connected components of more than one node (Tarjan), each sorted.
+fn cycles_of(
+    edges: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Vec<Vec<String>> {
+    use std::collections::BTreeMap;
+    struct Walk<'a> {
+        edges: &'a BTreeMap<String, std::collections::BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        found: Vec<Vec<String>>,
+    }
+    fn visit<'a>(walk: &mut Walk<'a>, node: &'a str) {
+        let at = walk.index.len();
+        walk.index.insert(node, at);
+        walk.low.insert(node, at);
+        walk.stack.push(node);
+        for next in &walk.edges[node] {
+            let next = next.as_str();
+            if !walk.index.contains_key(next) {
+                visit(walk, next);
+                let low = walk.low[node].min(walk.low[next]);
+                walk.low.insert(node, low);
+            } else if walk.stack.contains(&next) {
+                let low = walk.low[node].min(walk.index[next]);
+                walk.low.insert(node, low);
+            }
+        }
+        if walk.low[node] == walk.index[node] {
+            let mut component = Vec::new();
+            while let Some(member) = walk.stack.pop() {
+                component.push(member.to_string());
+                if member == node {
+                    break;
+                }
+            }
+            if component.len() > 1 {
+                component.sort();
+                walk.found.push(component);
+            }
+        }
+    }
+    let mut walk = Walk {
+        edges,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        found: Vec::new(),
+    };
+    for node in edges.keys() {
+        if !walk.index.contains_key(node.as_str()) {
+            visit(&mut walk, node);
+        }
+    }
+    walk.found
+}
+
+/// No two sibling modules of a folder use each other, directly or around a loop (STYLE.md:
+/// one module one job; a cycle means the shared piece belongs in a module both use). Edges
+/// are the `crate::`/`super::` paths of each file's non-test code, re-exports resolved
+/// through the folder's `mod.rs`/`lib.rs`. Known cycles are listed in `KNOWN_CYCLES`.
+#[test]
+fn no_module_cycles_inside_a_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut crate_roots: Vec<(PathBuf, Vec<&str>)> = vec![(root.join("src"), vec!["bin"])];
+    for entry in std::fs::read_dir(root.join("src/bin")).unwrap().flatten() {
+        if entry.path().is_dir() {
+            crate_roots.push((entry.path(), vec![]));
+        }
+    }
+    for krate in [
+        "gslb-model",
+        "gslb-dns",
+        "gslb-store",
+        "gslb-api",
+        "gslb-prober",
+        "gslb-testkit",
+        "gslb-fuzz",
+    ] {
+        crate_roots.push((root.join(krate).join("src"), vec![]));
+    }
+    let mut found = Vec::new();
+    for (src, skip) in &crate_roots {
+        let mut folders = vec![src.clone()];
+        while let Some(folder) = folders.pop() {
+            let relative = folder.strip_prefix(src).unwrap();
+            let module: Vec<String> = relative
+                .iter()
+                .map(|part| part.to_string_lossy().to_string())
+                .collect();
+            let skip_here: &[&str] = if module.is_empty() { skip } else { &[] };
+            for cycle in cycles_of(&sibling_edges(&folder, &module, skip_here)) {
+                let folder_name = folder.strip_prefix(root).unwrap().display().to_string();
+                found.push((folder_name, cycle));
+            }
+            for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if entry.path().is_dir() && !skip_here.contains(&name.as_str()) {
+                    folders.push(entry.path());
+                }
+            }
+        }
+    }
+    assert!(
+        found
+            .iter()
+            .any(|(folder, cycle)| folder == "gslb-dns/src" && cycle.len() > 1),
+        "the cycle walk is broken: gslb-dns's known cycles are not seen ({found:?})"
+    );
+    let mut problems = Vec::new();
+    for (folder, cycle) in &found {
+        if !KNOWN_CYCLES
+            .iter()
+            .any(|(known, members)| known == folder && members == cycle)
+        {
+            problems.push(format!(
+                "{folder}: modules {cycle:?} use each other; move what they share into a \
+                 module both use"
+            ));
+        }
+    }
+    for (folder, members) in KNOWN_CYCLES {
+        if !found
+            .iter()
+            .any(|(seen, cycle)| seen == folder && cycle == members)
+        {
+            problems.push(format!(
+                "{folder}: {members:?} no longer form a cycle: delete it from KNOWN_CYCLES"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

@@ -468,7 +468,7 @@ fn rdata(apex: DomainName) -> impl Strategy<Value = RData> {
             }),
         (
             (256u16..65535).prop_filter("refused in generic form", |code| {
-                gslb_model::model::generic::generic_refusal(*code).is_none()
+                gslb_model::model::record::generic_refusal(*code).is_none()
                     && RecordType::from_code(*code).is_none()
             }),
             prop::collection::vec(any::<u8>(), 0..40)

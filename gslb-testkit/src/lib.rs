@@ -4,6 +4,9 @@
 //! Code map:
 //! - `alloc`: `CountingAllocator`, the global allocator the zero-allocation tests install to
 //!   prove the answer path, the policy evaluator and the UDP listener allocate nothing.
+//! - `dns`: `dig`/`kdig` runs with their output parsed, raw query packets and reply headers,
+//!   UDP and framed-TCP exchanges, for black-box DNS tests (the root's `tests/common`
+//!   re-exports it).
 //! - `cluster` (feature `cluster`): in-process Raft nodes on loopback with their own data
 //!   directories, restartable, and the waits on conditions (`wait_ok`, `wait_state`,
 //!   `wait_leader`) the store's tests use; `cluster::api` (feature `api`) adds nodes that serve
@@ -20,5 +23,6 @@
 pub mod alloc;
 #[cfg(feature = "cluster")]
 pub mod cluster;
+pub mod dns;
 
 pub use alloc::{CountingAllocator, Scope};

@@ -158,7 +158,7 @@ impl CompiledRecord {
             RecordType::CNAME => 1,
             _ => record
                 .max_answers
-                .clamp(1, crate::policy::MAX_ANSWERS as u8),
+                .clamp(1, gslb_model::model::gslb_record::MAX_ANSWERS),
         };
         Ok(CompiledRecord {
             name: record.name.clone(),

@@ -84,7 +84,7 @@ pub fn apply(
     staging::expire(state, command.at);
     state.version = log_index;
     state.last_at = state.last_at.max(command.at);
-    crate::model::history::record_transitions(state, state.last_at, log_index);
+    crate::model::transitions::record_transitions(state, state.last_at, log_index);
     let staging_only = only_staging(&command.command);
     let stage_chunk = matches!(command.command, Command::StageZoneRecords { .. });
     if !only_reports(&command.command) && !stage_chunk {

@@ -199,12 +199,24 @@ pub(super) fn check(
                 errors.push(field_path(path, "reason"), "must say why");
             }
         }
-        Command::PutCheck { check } => check.validate(&field_path(path, "check"), state, errors),
+        Command::PutCheck { check } => check.validate(
+            &field_path(path, "check"),
+            &state.regions,
+            &state.endpoints,
+            errors,
+        ),
         Command::DeleteCheck { .. } => {}
         Command::ReportObservations {
             vantage,
             observations,
-        } => health::validate_report(state, vantage, observations, path, errors),
+        } => health::validate_report(
+            &state.checks,
+            &state.regions,
+            vantage,
+            observations,
+            path,
+            errors,
+        ),
         Command::PutGslbRecord { record } => {
             check_gslb_record(state, record, &field_path(path, "record"), errors)
         }

@@ -22,11 +22,11 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::endpoint::EndpointTarget;
+use crate::model::endpoint::{Endpoint, EndpointTarget};
 use crate::model::ident::{prefix, validate_id};
 use crate::model::name::DomainName;
 use crate::model::record::RecordType;
-use crate::model::state::State;
+use crate::model::region::Region;
 use crate::model::validation::FieldErrors;
 
 /// The shortest interval a check may run at, in milliseconds.
@@ -352,15 +352,21 @@ impl Check {
         }
     }
 
-    /// Checks the check on its own and against `state` (subject, vantages and the target
-    /// exist), reporting under `path`.
-    pub fn validate(&self, path: &str, state: &State, errors: &mut FieldErrors) {
+    /// Checks the check on its own and against the state's `regions` and `endpoints`
+    /// (subject, vantages and the target exist), reporting under `path`.
+    pub fn validate(
+        &self,
+        path: &str,
+        regions: &BTreeMap<String, Region>,
+        endpoints: &BTreeMap<String, Endpoint>,
+        errors: &mut FieldErrors,
+    ) {
         let prefix = prefix(path);
         validate_id(&format!("{prefix}id"), &self.id, errors);
         let subject_path = format!("{prefix}subject.id");
         let mut subject_address = None;
         match &self.subject {
-            CheckSubject::Endpoint(id) => match state.endpoints.get(id) {
+            CheckSubject::Endpoint(id) => match endpoints.get(id) {
                 Some(endpoint) => {
                     if let EndpointTarget::Address(address) = endpoint.target {
                         subject_address = Some(address);
@@ -369,7 +375,7 @@ impl Check {
                 None => errors.push(subject_path, format!("no endpoint {id:?}")),
             },
             CheckSubject::Region(id) => {
-                if !state.regions.contains_key(id) {
+                if !regions.contains_key(id) {
                     errors.push(subject_path, format!("no region {id:?}"));
                 }
             }
@@ -425,13 +431,13 @@ impl Check {
             let vantage_path = format!("{prefix}vantages[{index}]");
             let before = errors.0.len();
             validate_id(&vantage_path, vantage, errors);
-            if errors.0.len() == before && !external && !state.regions.contains_key(vantage) {
+            if errors.0.len() == before && !external && !regions.contains_key(vantage) {
                 errors.push(vantage_path, format!("no region {vantage:?}"));
             }
         }
         if let Some(quorum) = self.quorum {
             let most = if self.vantages.is_empty() {
-                state.regions.len().max(1)
+                regions.len().max(1)
             } else {
                 self.vantages.len()
             };
@@ -843,8 +849,9 @@ impl fmt::Display for JsonCondition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::endpoint::{AdminState, Endpoint};
-    use crate::model::region::{Location, Region};
+    use crate::model::endpoint::AdminState;
+    use crate::model::region::Location;
+    use crate::model::state::State;
     use serde_json::json;
 
     fn state() -> State {
@@ -892,7 +899,8 @@ mod tests {
     /// Validates `check` and returns the messages.
     fn check(check: &Check) -> Vec<String> {
         let mut errors = FieldErrors::default();
-        check.validate("check", &state(), &mut errors);
+        let state = state();
+        check.validate("check", &state.regions, &state.endpoints, &mut errors);
         errors.0.iter().map(ToString::to_string).collect()
     }
 

@@ -1,5 +1,6 @@
-//! RFC 3597 generic records: the `\# <length> <hex>` presentation format, the types gslb
-//! refuses in that form, and decoding generic data of a type we keep structured.
+//! RFC 3597 generic records: the `\# <length> <hex>` presentation format, and decoding
+//! generic data of a type we keep structured (the types refused in that form are
+//! `record::generic_refusal`'s, beside `RecordType`).
 //!
 //! Any type code may be written `TYPEnnn \# len hex`. A type we store structured (A, MX, ...)
 //! given that way is decoded into its usual `RData` (RFC 3597 §5), so it is exported and
@@ -11,30 +12,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::model::loc::Loc;
 use crate::model::name::DomainName;
-use crate::model::record::{DnskeyData, DsData, RData, RecordType, SvcbData};
+use crate::model::record::{generic_refusal, DnskeyData, DsData, RData, RecordType, SvcbData};
 use crate::model::svcb::SvcParam;
-
-/// Why `code` cannot be stored as opaque data, or `None` when it can.
-///
-/// Refused: 0 and 65535 (reserved, RFC 6895 §3.1); SOA (6, the zone's `soa` field); SIG (24),
-/// NXT (30), RRSIG (46), NSEC (47), NSEC3 (50) and NSEC3PARAM (51), which claim the zone is
-/// signed while gslb's answers change with health and no signature of ours would cover them,
-/// so validating resolvers would turn every answer bogus; OPT (41), a
-/// pseudo-record that lives only in messages (RFC 6891 §6.1.1); and 128-255, the query and
-/// meta types (TKEY, TSIG, IXFR, AXFR, ANY, ...; RFC 6895 §3.1), which are never zone data.
-pub fn generic_refusal(code: u16) -> Option<&'static str> {
-    Some(match code {
-        0 | 65535 => "type code is reserved (RFC 6895)",
-        6 => "SOA is held by the zone's soa field; write it in its usual form",
-        24 | 30 | 46 | 47 | 50 | 51 => {
-            "DNSSEC signature and denial records cannot be served: gslb's answers change with \
-             health, so a static signature would make validating resolvers reject them"
-        }
-        41 => "OPT is a pseudo-record of a message (RFC 6891), not zone data",
-        128..=255 => "query and meta types (RFC 6895 §3.1) are not zone data",
-        _ => return None,
-    })
-}
 
 /// Parses generic RDATA of type `rtype` from the fields after `\#` (`["4", "C0000201"]`;
 /// the hex may be split over several fields). Returns the decoded typed data for a type we

@@ -30,7 +30,6 @@ use crate::model::check::{Check, CheckKind, CheckSubject};
 use crate::model::endpoint::{AdminState, Endpoint};
 use crate::model::ident::validate_id;
 use crate::model::region::Region;
-use crate::model::state::State;
 use crate::model::validation::FieldErrors;
 
 /// How often a prober writes its RTT digest (every check's current state and last RTT),
@@ -546,10 +545,12 @@ pub fn smooth_rtt(smoothed: u32, sample: u32) -> u32 {
     ((smoothed * 3 + sample + 2) / 4) as u32
 }
 
-/// Checks a report against `state`: the vantage is a slug allowed to run each check, every
-/// check exists and appears once, errors are short. Reports under `path`.
+/// Checks a report against the state's `checks` and `regions`: the vantage is a slug allowed
+/// to run each check, every check exists and appears once, errors are short. Reports under
+/// `path`.
 pub fn validate_report(
-    state: &State,
+    checks: &BTreeMap<String, Check>,
+    regions: &BTreeMap<String, Region>,
     vantage: &str,
     reports: &[ObservationReport],
     path: &str,
@@ -569,7 +570,7 @@ pub fn validate_report(
     let mut seen = std::collections::BTreeSet::new();
     for (index, report) in reports.iter().enumerate() {
         let entry = format!("{prefix}observations[{index}]");
-        let Some(check) = state.checks.get(&report.check) else {
+        let Some(check) = checks.get(&report.check) else {
             errors.push(
                 format!("{entry}.check"),
                 format!("no check {:?}", report.check),
@@ -584,7 +585,7 @@ pub fn validate_report(
         }
         let external = matches!(check.kind, CheckKind::External(_));
         let allowed = if check.vantages.is_empty() {
-            external || state.regions.contains_key(vantage)
+            external || regions.contains_key(vantage)
         } else {
             check.vantages.contains(vantage)
         };
@@ -605,26 +606,13 @@ pub fn validate_report(
     }
 }
 
-impl State {
-    /// The health of everything at `now` (unix millis), by `derive_health`.
-    pub fn health_view(&self, now: u64) -> HealthView {
-        derive_health(
-            &self.health,
-            &self.checks,
-            &self.regions,
-            &self.endpoints,
-            &self.leases,
-            now,
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::check::{CheckSubject, TcpCheck};
     use crate::model::endpoint::EndpointTarget;
     use crate::model::region::Location;
+    use crate::model::state::State;
 
     pub(crate) fn region(id: &str) -> Region {
         Region {

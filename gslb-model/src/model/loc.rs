@@ -77,13 +77,26 @@ impl Loc {
         })
     }
 
-    /// Reads the 16 wire octets; `None` when the length or version is wrong.
+    /// Reads the 16 wire octets; `None` when the length or version is wrong, a size or
+    /// precision is not a decimal mantissa/exponent pair (RFC 1876 §2 leaves digits above 9
+    /// undefined) or is a zero with an exponent, or an angle is beyond 90° or 180°: data the
+    /// presentation format cannot write back.
     pub fn from_wire(data: &[u8]) -> Option<Loc> {
         if data.len() != 16 || data[0] != 0 {
             return None;
         }
+        let decimal =
+            |octet: u8| octet >> 4 <= 9 && octet & 0x0f <= 9 && (octet >> 4 != 0 || octet == 0);
+        if !data[1..4].iter().all(|octet| decimal(*octet)) {
+            return None;
+        }
         let word =
             |at: usize| u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+        let within =
+            |value: u32, degrees: i64| (i64::from(value) - EQUATOR).abs() <= degrees * PER_DEGREE;
+        if !within(word(4), 90) || !within(word(8), 180) {
+            return None;
+        }
         Some(Loc {
             size: data[1],
             horizontal_precision: data[2],

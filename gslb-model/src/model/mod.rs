@@ -53,6 +53,7 @@ pub mod state;
 pub mod svcb;
 pub mod token;
 pub mod transfer;
+pub mod transitions;
 pub mod tsig_key;
 pub mod validation;
 pub mod zone;

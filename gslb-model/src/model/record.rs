@@ -15,7 +15,6 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::model::base64_text;
-use crate::model::generic::generic_refusal;
 use crate::model::loc::Loc;
 use crate::model::name::DomainName;
 use crate::model::svcb::{self, SvcParam};
@@ -830,6 +829,11 @@ impl RData {
             RData::DS(ds) | RData::CDS(ds) if ds.digest.is_empty() => {
                 errors.push(format!("{path}.digest"), "must not be empty");
             }
+            // As the presentation reader requires: a key read in RFC 3597 form must print
+            // as text that reads back.
+            RData::DNSKEY(key) | RData::CDNSKEY(key) if key.public_key.is_empty() => {
+                errors.push(format!("{path}.public_key"), "must not be empty");
+            }
             RData::URI { target, .. } if target.is_empty() => {
                 errors.push(
                     format!("{path}.target"),
@@ -875,6 +879,28 @@ pub struct RecordSet {
     pub ttl: u32,
     /// The records; at least one, no duplicates.
     pub rdata: Vec<RData>,
+}
+
+/// Why `code` cannot be stored as opaque data, or `None` when it can.
+///
+/// Refused: 0 and 65535 (reserved, RFC 6895 §3.1); SOA (6, the zone's `soa` field); SIG (24),
+/// NXT (30), RRSIG (46), NSEC (47), NSEC3 (50) and NSEC3PARAM (51), which claim the zone is
+/// signed while gslb's answers change with health and no signature of ours would cover them,
+/// so validating resolvers would turn every answer bogus; OPT (41), a
+/// pseudo-record that lives only in messages (RFC 6891 §6.1.1); and 128-255, the query and
+/// meta types (TKEY, TSIG, IXFR, AXFR, ANY, ...; RFC 6895 §3.1), which are never zone data.
+pub fn generic_refusal(code: u16) -> Option<&'static str> {
+    Some(match code {
+        0 | 65535 => "type code is reserved (RFC 6895)",
+        6 => "SOA is held by the zone's soa field; write it in its usual form",
+        24 | 30 | 46 | 47 | 50 | 51 => {
+            "DNSSEC signature and denial records cannot be served: gslb's answers change with \
+             health, so a static signature would make validating resolvers reject them"
+        }
+        41 => "OPT is a pseudo-record of a message (RFC 6891), not zone data",
+        128..=255 => "query and meta types (RFC 6895 §3.1) are not zone data",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::model::dnssec::ZoneKeys;
 use crate::model::drill::Drill;
 use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
-use crate::model::health::{Observations, RegionLease};
+use crate::model::health::{derive_health, HealthView, Observations, RegionLease};
 use crate::model::history::History;
 use crate::model::member::{Member, NodeRole};
 use crate::model::name::DomainName;
@@ -119,6 +119,18 @@ fn is_zero(value: &u64) -> bool {
 }
 
 impl State {
+    /// The health of everything at `now` (unix millis), by `health::derive_health`.
+    pub fn health_view(&self, now: u64) -> HealthView {
+        derive_health(
+            &self.health,
+            &self.checks,
+            &self.regions,
+            &self.endpoints,
+            &self.leases,
+            now,
+        )
+    }
+
     /// The zone that holds `name` (the one with the longest matching apex), if any.
     pub fn zone_for(&self, name: &DomainName) -> Option<&Zone> {
         let mut candidate = Some(name.clone());

@@ -20,6 +20,7 @@
 //! Invariant: no input text makes the import panic (proptest here, `fuzz/fuzz_targets/zone_file.rs`).
 
 mod export;
+mod fields;
 mod lexer;
 mod parser;
 mod rdata;

@@ -6,11 +6,9 @@
 //! line of the record at fault.
 
 use crate::model::{DomainName, FieldErrors, RData, RecordSet, RecordType, Soa, Zone, MAX_TTL};
+use crate::zonefile::fields::{parse_duration, supported_types, DurationError, Problem};
 use crate::zonefile::lexer::{Entry, Lexer, Token};
 use crate::zonefile::rdata;
-
-/// A problem: its 1-based line and its message.
-pub(crate) type Problem = (usize, String);
 
 /// Parses `text` into a validated zone with the warnings (sorted by line), or returns every
 /// problem sorted by line.
@@ -625,31 +623,6 @@ fn is_class(text: &str) -> bool {
             .is_some_and(|prefix| prefix.eq_ignore_ascii_case("CLASS"))
             && text.len() > 5
             && text[5..].bytes().all(|b| b.is_ascii_digit())
-}
-
-pub(crate) fn supported_types() -> String {
-    RecordType::ALL
-        .iter()
-        .map(|rtype| rtype.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(crate) enum DurationError {
-    Malformed,
-    TooLarge,
-}
-
-/// Whole seconds, at most `max`, in any form `duration::parse_duration` reads (seconds or
-/// BIND's units, `1w2d3h4m5s`); sub-second values are malformed in a zone file.
-pub(crate) fn parse_duration(text: &str, max: u64) -> Result<u64, DurationError> {
-    match crate::duration::parse_duration(text) {
-        Ok(duration) if duration.subsec_nanos() != 0 => Err(DurationError::Malformed),
-        Ok(duration) if duration.as_secs() > max => Err(DurationError::TooLarge),
-        Ok(duration) => Ok(duration.as_secs()),
-        Err(crate::duration::DurationError::TooLarge(_)) => Err(DurationError::TooLarge),
-        Err(_) => Err(DurationError::Malformed),
-    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use crate::model::loc::Loc;
 use crate::model::record::{cert_type_from_text, DnskeyData, DsData, SvcbData};
 use crate::model::svcb::{self, SvcParam};
 use crate::model::{DomainName, RData, RecordType, Soa};
+use crate::zonefile::fields::{parse_duration, supported_types, Problem};
 use crate::zonefile::lexer::{lex, Token};
-use crate::zonefile::parser::{parse_duration, supported_types, Problem};
 
 /// Parses one record's data of type `rtype` in presentation format (as a zone file writes it
 /// after the type); names may be relative to `origin`. TXT and SPF data that does not start

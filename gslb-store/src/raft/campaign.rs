@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::raft::node::{NodeHandle, WeakNodeHandle};
+use crate::raft::NodeId;
 
 /// The route a voter asks its peers on before it campaigns.
 pub(crate) const PREVOTE_PATH: &str = "/raft/prevote";
@@ -75,7 +76,7 @@ async fn may_campaign(node: &NodeHandle) -> bool {
     let mut asks = tokio::task::JoinSet::new();
     for (id, addr) in voters.into_iter().filter(|(id, _)| *id != node.id()) {
         let node = node.clone();
-        asks.spawn(async move { node.ask_prevote(id, &addr, timeout).await });
+        asks.spawn(async move { ask_prevote(&node, id, &addr, timeout).await });
     }
     let mut agreeing = 1;
     while let Some(answer) = asks.join_next().await {
@@ -87,4 +88,19 @@ async fn may_campaign(node: &NodeHandle) -> bool {
         }
     }
     agreeing >= needed
+}
+
+/// Asks voter `id` at `addr` whether it sees a live leader; `None` when it cannot be asked
+/// within `timeout` (which counts as not agreeing to an election).
+async fn ask_prevote(
+    node: &NodeHandle,
+    id: NodeId,
+    addr: &str,
+    timeout: Duration,
+) -> Option<PrevoteReply> {
+    node.inner
+        .client
+        .post(id, addr, PREVOTE_PATH, &(), timeout)
+        .await
+        .ok()
 }

@@ -10,9 +10,12 @@
 //! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
 //! - `secret`: `ClusterSecret`, the shared secret `network` presents and `server` checks.
 //! - `server`: `raft_router`, the axum routes that receive RPC, guarded by the cluster secret.
-//! - `node`: `spawn_node` and `NodeHandle`, the one entry point the binary and the API use.
-//! - `reports`: DNS nodes' applied-index reports, posted to every voter and kept in memory
-//!   (not in the log); change tracking (`NodeHandle::change_status`) reads them.
+//! - `node`: `NodeHandle`, the one entry point the binary and the API use (opened by
+//!   `open_node`); `start`: `spawn_node`, which opens a node and starts its tasks: the
+//!   campaign gate (`campaign`, pre-vote) and the reporter (`reports`).
+//! - `applied` and `reports`: DNS nodes' applied-index reports, posted to every voter by the
+//!   reporter task (`reports`) and kept in memory (`applied`, not in the log); change tracking
+//!   (`NodeHandle::change_status`) reads them.
 //! - `integrity`: the applied record (`applied.json`, checksummed) and the start-up check
 //!   that the storage still gives back everything the node applied; a damaged learner's data
 //!   is moved aside and re-synced, a damaged voter refuses to start.
@@ -58,6 +61,7 @@
 // it in our helpers would only add conversions at each call.
 #![allow(clippy::result_large_err)]
 
+pub mod applied;
 pub mod campaign;
 pub mod config;
 pub mod integrity;
@@ -68,6 +72,7 @@ pub mod reports;
 pub mod restore;
 pub mod secret;
 pub mod server;
+pub mod start;
 pub mod state_machine;
 
 use std::io::Cursor;
@@ -91,18 +96,18 @@ pub type NodeId = u64;
 /// The openraft instance.
 pub(crate) type Raft = openraft::Raft<TypeConfig>;
 
+pub use applied::AppliedReport;
 pub use config::{RaftSettings, SettingsError};
 pub use integrity::{DamageError, APPLIED_FILE};
 pub use network::ClientTls;
 pub use node::{
-    spawn_node, ChangeStatusError, MembershipError, NodeError, NodeHandle, NodeMetrics,
-    NodeOptions, RaftState, ReadError, WeakNodeHandle, WriteError, WriteOutcome,
-    DEFAULT_COMMIT_TIMEOUT,
+    ChangeStatusError, MembershipError, NodeError, NodeHandle, NodeMetrics, NodeOptions, RaftState,
+    ReadError, WeakNodeHandle, WriteError, WriteOutcome, DEFAULT_COMMIT_TIMEOUT,
 };
-pub use reports::AppliedReport;
 pub use restore::{
     has_node_data, move_node_data_aside, read_survivor, write_single_voter, RestoreError,
     SingleVoter, SurvivorState,
 };
 pub use secret::{ClusterSecret, SecretError};
 pub use server::raft_router;
+pub use start::spawn_node;

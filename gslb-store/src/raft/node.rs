@@ -1,4 +1,4 @@
-//! `spawn_node` and `NodeHandle`: one control-plane replica (voter or learner), as the binary
+//! `open_node` and `NodeHandle`: one control-plane replica (voter or learner), as the binary
 //! and the API see it.
 //!
 //! A node owns its data directory (`kv/` for the Raft log, `snapshot.json` for the state
@@ -22,14 +22,13 @@ use openraft::{BasicNode, ServerState};
 use serde::{Deserialize, Serialize};
 
 use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
-use crate::raft::campaign::{run_campaign_gate, PrevoteReply, PREVOTE_PATH};
+use crate::raft::applied::{AppliedReport, AppliedReports, ReportReply, APPLIED_TABLE_PATH};
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
     ClientTls, HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
 };
-use crate::raft::reports::{run_reporter, AppliedReport, AppliedReports, APPLIED_TABLE_PATH};
 use crate::raft::restore::move_node_data_aside;
 use crate::raft::secret::ClusterSecret;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
@@ -541,11 +540,10 @@ fn open_or_discard_storage(options: &NodeOptions) -> Result<(OpenedStorage, bool
     }
 }
 
-/// Starts a node: opens its storage (refusing a locked directory, and a damaged one unless
-/// `resync_damaged`), restores the state from the snapshot and the committed log, and starts
-/// Raft. The node then waits to be contacted by a leader, or to be `initialize`d if it is the
-/// bootstrap node of a new cluster.
-pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
+/// Opens a node: its storage (refusing a locked directory, and a damaged one unless
+/// `resync_damaged`), the state from the snapshot and the committed log, and Raft.
+/// `start::spawn_node` then starts the node's tasks (the campaign gate, the reporter).
+pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     let config = Arc::new(options.raft.to_openraft(&options.cluster_name)?);
     std::fs::create_dir_all(&options.data_dir).map_err(|error| KvError::Io {
         path: options.data_dir.clone(),
@@ -606,15 +604,6 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             stopping: AtomicBool::new(false),
         }),
     };
-    let gate = tokio::spawn(run_campaign_gate(
-        handle.downgrade(),
-        Duration::from_millis(options.raft.heartbeat_ms.clamp(20, 200)),
-    ));
-    *handle.inner.campaign_gate.lock().expect("gate lock") = Some(gate);
-    if options.report_applied {
-        let task = tokio::spawn(run_reporter(handle.clone(), options.report_source));
-        *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
-    }
     Ok(handle)
 }
 
@@ -751,10 +740,7 @@ impl NodeHandle {
 
     /// What the leader answers a report from `reporter`: "removed" when its membership
     /// lists it neither as voter nor learner; `None` from members and from non-leaders.
-    pub(crate) fn reply_to_report(
-        &self,
-        reporter: NodeId,
-    ) -> Option<crate::raft::reports::ReportReply> {
+    pub(crate) fn reply_to_report(&self, reporter: NodeId) -> Option<ReportReply> {
         let metrics = self.inner.raft.metrics().borrow().clone();
         if metrics.state != ServerState::Leader {
             return None;
@@ -762,7 +748,7 @@ impl NodeHandle {
         let membership = metrics.membership_config.membership();
         let member = membership.voter_ids().any(|id| id == reporter)
             || membership.learner_ids().any(|id| id == reporter);
-        (!member).then_some(crate::raft::reports::ReportReply {
+        (!member).then_some(ReportReply {
             removed_by: self.inner.id,
         })
     }
@@ -1495,21 +1481,6 @@ impl NodeHandle {
             .lock()
             .expect("leader contact lock");
         last.is_some_and(|last| last.elapsed() < self.inner.election_min)
-    }
-
-    /// Asks voter `id` at `addr` whether it sees a live leader; `None` when it cannot be
-    /// asked within `timeout` (which counts as not agreeing to an election).
-    pub(crate) async fn ask_prevote(
-        &self,
-        id: NodeId,
-        addr: &str,
-        timeout: Duration,
-    ) -> Option<PrevoteReply> {
-        self.inner
-            .client
-            .post(id, addr, PREVOTE_PATH, &(), timeout)
-            .await
-            .ok()
     }
 
     pub(crate) fn note_leader_contact(&self, leader_commit: Option<u64>) {

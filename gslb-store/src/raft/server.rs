@@ -20,12 +20,12 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
 };
 
+use crate::raft::applied::{AppliedReportBody, APPLIED_TABLE_PATH, REPORT_APPLIED_PATH};
 use crate::raft::campaign::{PrevoteReply, PREVOTE_PATH};
 use crate::raft::network::{
     APPEND_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH, VOTE_PATH,
 };
 use crate::raft::node::{ForwardedWrite, MembershipRequest, NodeHandle};
-use crate::raft::reports::{AppliedReportBody, APPLIED_TABLE_PATH, REPORT_APPLIED_PATH};
 use crate::raft::{NodeId, TypeConfig};
 use crate::refusal_log::{spawn_refusal_flusher, RefusalLog};
 

@@ -1,0 +1,30 @@
+//! `spawn_node`: opens a node (`node::open_node`) and starts its tasks, the campaign gate
+//! (`campaign`) and the applied-index reporter (`reports`).
+//!
+//! Apart from `node` so that the tasks, which drive a `NodeHandle`, and the node, which
+//! they drive, do not import each other: this module knows all three, they know `node`.
+
+use std::time::Duration;
+
+use crate::raft::campaign::run_campaign_gate;
+use crate::raft::node::{open_node, NodeError, NodeHandle, NodeOptions};
+use crate::raft::reports::run_reporter;
+
+/// Starts a node: opens its storage (refusing a locked directory, and a damaged one unless
+/// `resync_damaged`), restores the state from the snapshot and the committed log, and starts
+/// Raft, the campaign gate and (with `report_applied`) the reporter. The node then waits to
+/// be contacted by a leader, or to be `initialize`d if it is the bootstrap node of a new
+/// cluster.
+pub async fn spawn_node(mut options: NodeOptions) -> Result<NodeHandle, NodeError> {
+    let tick = Duration::from_millis(options.raft.heartbeat_ms.clamp(20, 200));
+    let report_applied = options.report_applied;
+    let report_source = options.report_source.take();
+    let handle = open_node(options).await?;
+    let gate = tokio::spawn(run_campaign_gate(handle.downgrade(), tick));
+    *handle.inner.campaign_gate.lock().expect("gate lock") = Some(gate);
+    if report_applied {
+        let task = tokio::spawn(run_reporter(handle.clone(), report_source));
+        *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
+    }
+    Ok(handle)
+}
