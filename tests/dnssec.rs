@@ -5,26 +5,30 @@
 //! trust anchor, resolves through both and must set the AD bit; `delv` through Unbound must
 //! say "fully validated".
 //!
-//! Resolvers and glue carry no port, so every server listens on port 53 of its own
-//! 127.19.53.x address: the test needs root (CAP_NET_BIND_SERVICE) and skips itself without.
-//! Tools: unbound, nsd, ldnsutils, bind9-dnsutils (`.ci/run` installs them).
+//! The lab (`common::dnssec_lab`) serves on port 53 of 127.19.53.x: the test needs root and
+//! skips itself without.
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use common::cluster::{wait_until, ClusterNode, Kind, TOKEN};
+use common::cluster::{wait_until, ClusterNode, Kind};
+use common::dnssec_lab::{
+    ctl, ctl_json, ctl_output, delv, is_root, parent_ds, path, sock, start_nsd, start_unbound,
+    LabAddrs, Root,
+};
 use common::{dig, DigReply, TempDir};
 
-const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
-/// The signed test root (NSD).
-const ROOT_ADDR: &str = "127.19.53.1";
+/// The lab's addresses.
+const LAB: LabAddrs = LabAddrs {
+    root: "127.19.53.1",
+    gslb: "127.19.53.2",
+    unbound: "127.19.53.3",
+};
 /// The gslb node: `ns1.example.test.`.
-const GSLB_ADDR: &str = "127.19.53.2";
+const GSLB_ADDR: &str = LAB.gslb;
 /// The validating resolver.
-const UNBOUND_ADDR: &str = "127.19.53.3";
+const UNBOUND_ADDR: &str = LAB.unbound;
 /// Long enough for a start, a write or a resolution on a loaded 2-core machine.
 const SETTLE: Duration = Duration::from_secs(60);
 
@@ -76,10 +80,11 @@ gslb_records:
 /// through a validating Unbound: A, AAAA, TXT, a CNAME chain, a wildcard, NXDOMAIN, NODATA,
 /// an empty non-terminal and the GSLB answer all come back with AD; `delv` through Unbound
 /// says "fully validated"; then a drain moves `app` to us-1 and the new answer validates too;
-/// `/readyz` reports no DNSSEC problem. Last, a CSK rollover: step one publishes and signs
-/// with a second key (DNSKEY and CDS sets of two, answers still validated by Unbound, which
-/// cached the old DNSKEY set), step two is refused before the DNSKEY TTL unless forced, and
-/// after it the new key alone validates the zone (`delv` with it as the zone's anchor).
+/// `/readyz` reports no DNSSEC problem. Last, a CSK rollover by hand: `publish` adds a second
+/// key (DNSKEY and CDS sets of two, answers still validated by Unbound, which cached the old
+/// DNSKEY set), the operator confirms the DS (`ds_seen`), `activate` is refused before the
+/// DNSKEY TTL unless forced and then validates, and after `remove` the new key alone
+/// validates the zone (`delv` with it as the zone's anchor).
 #[test]
 fn signed_zone_validates_through_a_signed_root() {
     if !is_root() {
@@ -110,18 +115,9 @@ fn signed_zone_validates_through_a_signed_root() {
     ctl(&api, &["apply", "-f", path(&gslb)]);
     let enabled = ctl(&api, &["dnssec", "enable", "example.test."]);
     assert!(enabled.contains("IN DS "), "{enabled}");
-    let status: serde_json::Value = serde_json::from_str(&ctl(
-        &api,
-        &["-o", "json", "dnssec", "status", "example.test."],
-    ))
-    .unwrap();
+    let status = ctl_json(&api, &["dnssec", "status", "example.test."]);
     assert_eq!(status["signed"], true, "{status}");
-    let ds: Vec<String> = status["ds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|ds| ds.as_str().unwrap().to_string())
-        .collect();
+    let ds = parent_ds(&api, "example.test.");
     assert_eq!(ds.len(), 2, "one DS per digest type: {status}");
     assert!(
         ds[0].contains(" 13 2 ") && ds[1].contains(" 13 4 "),
@@ -137,16 +133,18 @@ fn signed_zone_validates_through_a_signed_root() {
     );
 
     eprintln!("-- phase: sign a root delegating to gslb, serve it with NSD");
-    let root_key = sign_root(&dir, &ds[0]);
-    let _nsd = start_nsd(&dir);
+    let root = Root::new(&dir, LAB, 3600);
+    root.sign(&dir, 1, &[("example.test.", vec![ds[0].clone()])]);
+    let root_key = root.trust_anchor.clone();
+    let _nsd = start_nsd(&dir, LAB);
     wait_until(SETTLE, "NSD answers the signed root", || {
-        dig(sock(ROOT_ADDR), &["+dnssec", ".", "SOA"])
+        dig(sock(LAB.root), &["+dnssec", ".", "SOA"])
             .text
             .contains("status: NOERROR")
     });
 
     eprintln!("-- phase: a validating Unbound trusting only the test root");
-    let _unbound = start_unbound(&dir);
+    let _unbound = start_unbound(&dir, LAB, "");
     let resolver = sock(UNBOUND_ADDR);
     wait_until(SETTLE, "Unbound validates the root's SOA", || {
         let reply = dig(resolver, &["+dnssec", ".", "SOA"]);
@@ -240,62 +238,50 @@ fn signed_zone_validates_through_a_signed_root() {
     assert_eq!(code, 200, "{ready}");
     assert!(!ready.contains("dnssec_problems"), "{ready}");
 
-    eprintln!("-- phase: rollover step 1: a second key signs too, its DS is published as CDS");
-    let rolling: serde_json::Value = serde_json::from_str(&ctl(
-        &api,
-        &["-o", "json", "dnssec", "rollover", "example.test."],
-    ))
-    .unwrap();
+    eprintln!("-- phase: rollover publish: a second key joins the DNSKEY set, its DS the CDS set");
+    let rolling = ctl_json(&api, &["dnssec", "rollover", "example.test."]);
     assert_eq!(rolling["keys"].as_array().unwrap().len(), 2, "{rolling}");
+    assert_eq!(rolling["keys"][1]["state"], "published", "{rolling}");
     assert_eq!(rolling["ds"].as_array().unwrap().len(), 4, "{rolling}");
+    assert_eq!(rolling["next_step"]["awaiting_parent"], true, "{rolling}");
     let gslb = sock(GSLB_ADDR);
     let keys = dig(gslb, &["+dnssec", "+norec", "example.test", "DNSKEY"]);
     assert_eq!(
         keys.records("ANSWER").len(),
         4,
-        "2 DNSKEY + 2 RRSIG:\n{}",
+        "2 DNSKEY + an RRSIG by each entry point:\n{}",
         keys.text
     );
     let cds = dig(gslb, &["+dnssec", "+norec", "example.test", "CDS"]);
-    assert_eq!(
-        cds.records("ANSWER").len(),
-        4,
-        "2 CDS + 2 RRSIG:\n{}",
-        cds.text
-    );
+    let cds_records = cds
+        .records("ANSWER")
+        .into_iter()
+        .filter(|fields| fields.get(3).map(String::as_str) == Some("CDS"))
+        .count();
+    assert_eq!(cds_records, 2, "2 CDS:\n{}", cds.text);
     secure(&["www.example.test", "A"]);
     secure(&["app.example.test", "A"]);
 
-    eprintln!("-- phase: rollover step 2 waits for the DNSKEY TTL unless forced");
-    let early = Command::new(GSLBCTL)
-        .args([
-            "--api",
-            &api,
-            "--token",
-            TOKEN,
-            "dnssec",
-            "rollover",
-            "example.test.",
-        ])
-        .output()
-        .unwrap();
+    eprintln!(
+        "-- phase: the operator confirms the DS; activation waits for the DNSKEY TTL unless forced"
+    );
+    let seen = ctl_json(&api, &["dnssec", "rollover", "example.test."]);
+    assert_eq!(seen["rollover"]["last_step"], "ds_seen", "{seen}");
+    let early = ctl_output(&api, &["dnssec", "rollover", "example.test."]);
     assert!(!early.status.success());
     assert!(
         String::from_utf8_lossy(&early.stderr).contains("try again later"),
         "{early:?}"
     );
-    let done: serde_json::Value = serde_json::from_str(&ctl(
-        &api,
-        &[
-            "-o",
-            "json",
-            "dnssec",
-            "rollover",
-            "--force",
-            "example.test.",
-        ],
-    ))
-    .unwrap();
+    let active: serde_json::Value =
+        ctl_json(&api, &["dnssec", "rollover", "--force", "example.test."]);
+    assert_eq!(active["keys"][0]["state"], "retired", "{active}");
+    assert_eq!(active["keys"][1]["state"], "active", "{active}");
+    // The old key is still in the DNSKEY set and the parent still holds only its DS: the
+    // chain goes DS(old) -> DNSKEY set signed by old -> new key -> answers signed by new.
+    secure(&["www.example.test", "A"]);
+    let done: serde_json::Value =
+        ctl_json(&api, &["dnssec", "rollover", "--force", "example.test."]);
     let keys = done["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1, "{done}");
     assert_eq!(
@@ -323,192 +309,4 @@ fn signed_zone_validates_through_a_signed_root() {
         text.contains("fully validated"),
         "after the rollover:\n{text}"
     );
-}
-
-/// True when the test runs as root.
-fn is_root() -> bool {
-    run("id", &["-u"]).stdout.starts_with(b"0")
-}
-
-/// `addr:53`.
-fn sock(addr: &str) -> std::net::SocketAddr {
-    format!("{addr}:53").parse().unwrap()
-}
-
-/// A path as text.
-fn path(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Runs a program to completion.
-fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("{program}: {error}"))
-}
-
-/// What `delv ARGS` printed, stderr (where it says "fully validated") then stdout.
-fn delv(args: &[&str]) -> String {
-    let output = run("delv", args);
-    String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout)
-}
-
-/// Runs `gslbctl` against `api` with the admin token; panics unless it succeeds.
-fn ctl(api: &str, args: &[&str]) -> String {
-    let output = Command::new(GSLBCTL)
-        .args(["--api", api, "--token", TOKEN, "--timeout", "60s"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        output.status.success(),
-        "gslbctl {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-/// Writes and signs the test root (delegating `example.test.` with `ds`) in `dir`; returns
-/// the root key as `FLAGS 3 ALG "BASE64"` for a trust anchor.
-fn sign_root(dir: &TempDir, ds: &str) -> String {
-    let root_zone = format!(
-        ".                     86400 IN SOA ns.root-servers.test. hostmaster.root-servers.test. 2026120701 1800 900 604800 86400
-.                     86400 IN NS  ns.root-servers.test.
-ns.root-servers.test. 86400 IN A   {ROOT_ADDR}
-example.test.         3600  IN NS  ns1.example.test.
-ns1.example.test.     3600  IN A   {GSLB_ADDR}
-{}
-",
-        ds.replacen(" IN DS ", " 3600 IN DS ", 1)
-    );
-    dir.write("root.zone", &root_zone);
-    let keygen = Command::new("ldns-keygen")
-        .args(["-a", "ECDSAP256SHA256", "-k", "."])
-        .current_dir(&dir.0)
-        .output()
-        .expect("ldns-keygen (ldnsutils)");
-    let base = String::from_utf8_lossy(&keygen.stdout).trim().to_string();
-    assert!(base.starts_with("K.+013+"), "ldns-keygen: {keygen:?}");
-    let signed = Command::new("ldns-signzone")
-        .args(["-o", ".", "root.zone", &base])
-        .current_dir(&dir.0)
-        .output()
-        .expect("ldns-signzone (ldnsutils)");
-    assert!(signed.status.success(), "ldns-signzone: {signed:?}");
-    let ds_line = std::fs::read_to_string(dir.0.join(format!("{base}.ds"))).unwrap();
-    std::fs::write(dir.0.join("root.ds"), ds_line).unwrap();
-    let key = std::fs::read_to_string(dir.0.join(format!("{base}.key"))).unwrap();
-    // ldns writes `;{id = ... (ksk), size = ...}` after the key: not part of it.
-    let key = key.split(';').next().unwrap();
-    let fields: Vec<&str> = key.split_whitespace().collect();
-    let at = fields.iter().position(|field| *field == "DNSKEY").unwrap();
-    format!(
-        "{} {} {} \"{}\"",
-        fields[at + 1],
-        fields[at + 2],
-        fields[at + 3],
-        fields[at + 4..].join("")
-    )
-}
-
-/// A child process killed on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// NSD serving the signed root on `ROOT_ADDR`:53 in the foreground.
-fn start_nsd(dir: &TempDir) -> Daemon {
-    let base = dir.0.display();
-    let config = dir.write(
-        "nsd.conf",
-        &format!(
-            "server:
-  ip-address: {ROOT_ADDR}
-  port: 53
-  server-count: 1
-  zonesdir: \"{base}\"
-  pidfile: \"{base}/nsd.pid\"
-  database: \"\"
-  username: \"\"
-  chroot: \"\"
-  zonelistfile: \"{base}/zone.list\"
-  xfrdfile: \"{base}/xfrd.state\"
-  xfrdir: \"{base}\"
-  logfile: \"{base}/nsd.log\"
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: \".\"
-  zonefile: \"root.zone.signed\"
-"
-        ),
-    );
-    Daemon(
-        Command::new("nsd")
-            .args(["-d", "-c", path(&config)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nsd"),
-    )
-}
-
-/// Unbound on `UNBOUND_ADDR`:53, validating with the test root's DS as trust anchor and the
-/// NSD root as its only root server.
-fn start_unbound(dir: &TempDir) -> Daemon {
-    let base = dir.0.display();
-    dir.write(
-        "root.hints",
-        &format!(
-            ". 3600000 NS ns.root-servers.test.\nns.root-servers.test. 3600000 A {ROOT_ADDR}\n"
-        ),
-    );
-    let config = dir.write(
-        "unbound.conf",
-        &format!(
-            "server:
-  interface: {UNBOUND_ADDR}
-  port: 53
-  outgoing-interface: {UNBOUND_ADDR}
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  do-ip6: no
-  username: \"\"
-  chroot: \"\"
-  directory: \"{base}\"
-  pidfile: \"\"
-  use-syslog: no
-  logfile: \"{base}/unbound.log\"
-  verbosity: 1
-  val-log-level: 2
-  num-threads: 1
-  root-hints: \"{base}/root.hints\"
-  trust-anchor-file: \"{base}/root.ds\"
-  trust-anchor-signaling: no
-  root-key-sentinel: no
-  module-config: \"validator iterator\"
-  local-zone: \"test.\" nodefault
-  qname-minimisation: no
-  harden-dnssec-stripped: yes
-remote-control:
-  control-enable: no
-"
-        ),
-    );
-    Daemon(
-        Command::new("unbound")
-            .args(["-d", "-c", path(&config)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("unbound"),
-    )
 }

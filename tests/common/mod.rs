@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod demo;
+pub mod dnssec_lab;
 pub mod netns;
 
 use std::io::{BufRead, BufReader, Read, Write};

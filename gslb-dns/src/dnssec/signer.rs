@@ -72,7 +72,7 @@ pub struct ZoneSigner {
 struct SigningKey {
     /// The key.
     open: Arc<OpenKey>,
-    /// It signs every RRset (an `Active` key).
+    /// It signs every RRset (an `Active` ZSK, or `Active` CSK: `ZoneKeys::signs_data`).
     signs: bool,
     /// A secure entry point: it signs the DNSKEY RRset even when not active.
     entry_point: bool,
@@ -104,7 +104,7 @@ impl ZoneSigner {
                 .zip(opened)
                 .map(|(key, open)| SigningKey {
                     open,
-                    signs: key.signs(),
+                    signs: keys.signs_data(key),
                     entry_point: key.is_entry_point(),
                 })
                 .collect(),

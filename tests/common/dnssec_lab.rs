@@ -1,0 +1,277 @@
+//! A DNSSEC lab on loopback for the black-box DNSSEC tests: a root zone signed in the test
+//! with `ldns-keygen`/`ldns-signzone` and served by NSD, delegating test zones to a gslb
+//! node with the DS records `gslbctl dnssec status` prints (re-signed when they change, as
+//! a parent following CDS would), and a validating Unbound trusting only that root.
+//!
+//! Resolvers and glue carry no port, so every server listens on port 53 of its own
+//! 127.x address: the lab needs root (CAP_NET_BIND_SERVICE); `is_root` lets a test skip
+//! itself without. Tools: unbound, nsd, ldnsutils, bind9-dnsutils (`.ci/run` installs them).
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+use super::cluster::TOKEN;
+use super::TempDir;
+
+/// The `gslbctl` binary cargo built for these tests.
+pub const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
+
+/// The lab's three addresses (each served on port 53).
+#[derive(Debug, Clone, Copy)]
+pub struct LabAddrs {
+    /// The signed test root (NSD).
+    pub root: &'static str,
+    /// The gslb node, `ns1.` of every delegated zone.
+    pub gslb: &'static str,
+    /// The validating resolver (Unbound).
+    pub unbound: &'static str,
+}
+
+/// True when the test runs as root.
+pub fn is_root() -> bool {
+    run("id", &["-u"]).stdout.starts_with(b"0")
+}
+
+/// `addr:53`.
+pub fn sock(addr: &str) -> std::net::SocketAddr {
+    format!("{addr}:53").parse().unwrap()
+}
+
+/// A path as text.
+pub fn path(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Runs a program to completion.
+pub fn run(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|error| panic!("{program}: {error}"))
+}
+
+/// What `delv ARGS` printed, stderr (where it says "fully validated") then stdout.
+pub fn delv(args: &[&str]) -> String {
+    let output = run("delv", args);
+    String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout)
+}
+
+/// Runs `gslbctl` against `api` with the admin token.
+pub fn ctl_output(api: &str, args: &[&str]) -> Output {
+    Command::new(GSLBCTL)
+        .args(["--api", api, "--token", TOKEN, "--timeout", "60s"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs `gslbctl` against `api` with the admin token; panics unless it succeeds.
+pub fn ctl(api: &str, args: &[&str]) -> String {
+    let output = ctl_output(api, args);
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    assert!(
+        output.status.success(),
+        "gslbctl {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// `gslbctl -o json ARGS` against `api`, parsed.
+pub fn ctl_json(api: &str, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["-o", "json"];
+    full.extend_from_slice(args);
+    serde_json::from_str(&ctl(api, &full)).unwrap()
+}
+
+/// The DS records `gslbctl dnssec status ZONE -o json` says the parent should hold.
+pub fn parent_ds(api: &str, zone: &str) -> Vec<String> {
+    ctl_json(api, &["dnssec", "status", zone])["ds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ds| ds.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The test root: its key (made once) and how it is signed.
+pub struct Root {
+    /// The lab's addresses.
+    addrs: LabAddrs,
+    /// ldns's name for the key files (`K.+013+NNNNN`).
+    key_base: String,
+    /// The root key as `FLAGS 3 ALG "BASE64"`, for a trust anchor.
+    pub trust_anchor: String,
+    /// The TTL of the DS records it serves.
+    ds_ttl: u32,
+}
+
+impl Root {
+    /// Makes the root's key in `dir` (and `root.ds`, Unbound's trust anchor); DS records
+    /// will be served with `ds_ttl`.
+    pub fn new(dir: &TempDir, addrs: LabAddrs, ds_ttl: u32) -> Root {
+        let keygen = Command::new("ldns-keygen")
+            .args(["-a", "ECDSAP256SHA256", "-k", "."])
+            .current_dir(&dir.0)
+            .output()
+            .expect("ldns-keygen (ldnsutils)");
+        let key_base = String::from_utf8_lossy(&keygen.stdout).trim().to_string();
+        assert!(key_base.starts_with("K.+013+"), "ldns-keygen: {keygen:?}");
+        let ds_line = std::fs::read_to_string(dir.0.join(format!("{key_base}.ds"))).unwrap();
+        std::fs::write(dir.0.join("root.ds"), ds_line).unwrap();
+        let key = std::fs::read_to_string(dir.0.join(format!("{key_base}.key"))).unwrap();
+        // ldns writes `;{id = ... (ksk), size = ...}` after the key: not part of it.
+        let key = key.split(';').next().unwrap();
+        let fields: Vec<&str> = key.split_whitespace().collect();
+        let at = fields.iter().position(|field| *field == "DNSKEY").unwrap();
+        let trust_anchor = format!(
+            "{} {} {} \"{}\"",
+            fields[at + 1],
+            fields[at + 2],
+            fields[at + 3],
+            fields[at + 4..].join("")
+        );
+        Root {
+            addrs,
+            key_base,
+            trust_anchor,
+            ds_ttl,
+        }
+    }
+
+    /// Writes and signs `root.zone.signed` in `dir`, delegating each zone of `delegations`
+    /// to the gslb node with its DS records (presentation format, as `gslbctl` prints them).
+    pub fn sign(&self, dir: &TempDir, serial: u32, delegations: &[(&str, Vec<String>)]) {
+        let LabAddrs { root, gslb, .. } = self.addrs;
+        let mut zone = format!(
+            ".                     86400 IN SOA ns.root-servers.test. hostmaster.root-servers.test. {serial} 1800 900 604800 86400
+.                     86400 IN NS  ns.root-servers.test.
+ns.root-servers.test. 86400 IN A   {root}
+"
+        );
+        for (apex, ds) in delegations {
+            zone.push_str(&format!(
+                "{apex} 3600 IN NS ns1.{apex}\nns1.{apex} 3600 IN A {gslb}\n"
+            ));
+            for ds in ds {
+                zone.push_str(&ds.replacen(" IN DS ", &format!(" {} IN DS ", self.ds_ttl), 1));
+                zone.push('\n');
+            }
+        }
+        dir.write("root.zone", &zone);
+        let signed = Command::new("ldns-signzone")
+            .args(["-o", ".", "root.zone", &self.key_base])
+            .current_dir(&dir.0)
+            .output()
+            .expect("ldns-signzone (ldnsutils)");
+        assert!(signed.status.success(), "ldns-signzone: {signed:?}");
+    }
+}
+
+/// A child process killed on drop.
+pub struct Daemon(pub Child);
+
+impl Daemon {
+    /// Sends SIGHUP (NSD reloads its zones).
+    pub fn hangup(&self) {
+        run("kill", &["-HUP", &self.0.id().to_string()]);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// NSD serving the signed root (`root.zone.signed` in `dir`) on the root address, in the
+/// foreground.
+pub fn start_nsd(dir: &TempDir, addrs: LabAddrs) -> Daemon {
+    let base = dir.0.display();
+    let root = addrs.root;
+    let config = dir.write(
+        "nsd.conf",
+        &format!(
+            "server:
+  ip-address: {root}
+  port: 53
+  server-count: 1
+  zonesdir: \"{base}\"
+  pidfile: \"{base}/nsd.pid\"
+  database: \"\"
+  username: \"\"
+  chroot: \"\"
+  zonelistfile: \"{base}/zone.list\"
+  xfrdfile: \"{base}/xfrd.state\"
+  xfrdir: \"{base}\"
+  logfile: \"{base}/nsd.log\"
+  rrl-ratelimit: 0
+remote-control:
+  control-enable: no
+zone:
+  name: \".\"
+  zonefile: \"root.zone.signed\"
+"
+        ),
+    );
+    Daemon(
+        Command::new("nsd")
+            .args(["-d", "-c", path(&config)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nsd"),
+    )
+}
+
+/// Unbound on the resolver address, validating with the test root's DS (`root.ds`) as its
+/// trust anchor and NSD as its only root server; `extra` is added to its `server:` clause.
+pub fn start_unbound(dir: &TempDir, addrs: LabAddrs, extra: &str) -> Daemon {
+    let base = dir.0.display();
+    let LabAddrs { root, unbound, .. } = addrs;
+    dir.write(
+        "root.hints",
+        &format!(". 3600000 NS ns.root-servers.test.\nns.root-servers.test. 3600000 A {root}\n"),
+    );
+    let config = dir.write(
+        "unbound.conf",
+        &format!(
+            "server:
+  interface: {unbound}
+  port: 53
+  outgoing-interface: {unbound}
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  do-ip6: no
+  username: \"\"
+  chroot: \"\"
+  directory: \"{base}\"
+  pidfile: \"\"
+  use-syslog: no
+  logfile: \"{base}/unbound.log\"
+  verbosity: 1
+  val-log-level: 2
+  num-threads: 1
+  root-hints: \"{base}/root.hints\"
+  trust-anchor-file: \"{base}/root.ds\"
+  trust-anchor-signaling: no
+  root-key-sentinel: no
+  module-config: \"validator iterator\"
+  local-zone: \"test.\" nodefault
+  qname-minimisation: no
+  harden-dnssec-stripped: yes
+{extra}remote-control:
+  control-enable: no
+"
+        ),
+    );
+    Daemon(
+        Command::new("unbound")
+            .args(["-d", "-c", path(&config)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unbound"),
+    )
+}
