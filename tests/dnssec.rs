@@ -12,10 +12,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::cluster::{wait_until, ClusterNode, Kind};
+use common::cluster::wait_until;
 use common::dnssec_lab::{
-    ctl, ctl_json, ctl_output, delv, is_root, parent_ds, path, sock, start_nsd, start_unbound,
-    LabAddrs, Root,
+    ctl, ctl_json, ctl_output, delv, is_root, parent_ds, path, sock, start_unbound, LabAddrs,
+    SignedLab,
 };
 use common::{dig, DigReply, TempDir};
 
@@ -31,48 +31,6 @@ const GSLB_ADDR: &str = LAB.gslb;
 const UNBOUND_ADDR: &str = LAB.unbound;
 /// Long enough for a start, a write or a resolution on a loaded 2-core machine.
 const SETTLE: Duration = Duration::from_secs(60);
-
-const ZONE: &str = "$ORIGIN example.test.
-$TTL 300
-@        3600 IN SOA   ns1 hostmaster 2026120701 3600 600 86400 60
-@        3600 IN NS    ns1
-ns1           IN A     127.19.53.2
-@             IN MX    10 mail
-mail          IN A     192.0.2.25
-www           IN A     192.0.2.10
-www           IN AAAA  2001:db8::10
-www           IN TXT   \"signed online\"
-alias         IN CNAME www
-*.wild        IN A     192.0.2.50
-a.deep.ent    IN A     192.0.2.60
-";
-
-/// Two regions; `app` answers eu-1 while it is available, else us-1. TTL 1, so Unbound asks
-/// again right after a failover.
-const GSLB: &str = "\
-regions:
-  - id: eu-1
-    location: {lat: 50.11, lon: 8.68, country: DE, continent: EU}
-  - id: us-1
-    location: {lat: 39.04, lon: -77.49, country: US, continent: NA}
-endpoints:
-  - id: web-eu
-    region: eu-1
-    address: 192.0.2.101
-  - id: web-us
-    region: us-1
-    address: 192.0.2.201
-gslb_records:
-  - zone: example.test.
-    name: app
-    type: A
-    ttl: 1
-    unknown_as: up
-    policy:
-      failover:
-        - region: eu-1
-        - region: us-1
-";
 
 /// What does this test do: starts gslb on 127.19.53.2:53, imports `example.test.` with a
 /// GSLB record, enables DNSSEC with `gslbctl dnssec enable`, signs a root that delegates to
@@ -92,32 +50,16 @@ fn signed_zone_validates_through_a_signed_root() {
         return;
     }
     let dir = TempDir::new("dnssec");
-    eprintln!("-- phase: start gslb on {GSLB_ADDR}:53");
-    let mut node = ClusterNode::prepare(&dir, 1, Kind::Bootstrap, &[]);
-    node.dns = Some(format!("{GSLB_ADDR}:53").parse().unwrap());
-    node.dns_extra = "[dns.rrl]\nrate = 0\n".to_string();
-    node.spawn_until_http();
-    let api = format!("http://{}", node.http);
-
-    eprintln!("-- phase: the zone, its GSLB record, and signing");
-    let zone_file = dir.write("example.test.zone", ZONE);
-    ctl(
-        &api,
-        &[
-            "zone",
-            "import",
-            path(&zone_file),
-            "--zone",
-            "example.test.",
-        ],
+    eprintln!(
+        "-- phase: gslb on {GSLB_ADDR}:53 signs example.test.; a signed root delegates to it"
     );
-    let gslb = dir.write("gslb.yaml", GSLB);
-    ctl(&api, &["apply", "-f", path(&gslb)]);
-    let enabled = ctl(&api, &["dnssec", "enable", "example.test."]);
+    let lab = SignedLab::start(&dir, LAB, 3600);
+    let (api, root) = (&lab.api, &lab.root);
+    let enabled = &lab.enabled;
     assert!(enabled.contains("IN DS "), "{enabled}");
-    let status = ctl_json(&api, &["dnssec", "status", "example.test."]);
+    let status = ctl_json(api, &["dnssec", "status", "example.test."]);
     assert_eq!(status["signed"], true, "{status}");
-    let ds = parent_ds(&api, "example.test.");
+    let ds = parent_ds(api, "example.test.");
     assert_eq!(ds.len(), 2, "one DS per digest type: {status}");
     assert!(
         ds[0].contains(" 13 2 ") && ds[1].contains(" 13 4 "),
@@ -132,16 +74,7 @@ fn signed_zone_validates_through_a_signed_root() {
         "no private key material in the API: {status}"
     );
 
-    eprintln!("-- phase: sign a root delegating to gslb, serve it with NSD");
-    let root = Root::new(&dir, LAB, 3600);
-    root.sign(&dir, 1, &[("example.test.", vec![ds[0].clone()])]);
     let root_key = root.trust_anchor.clone();
-    let _nsd = start_nsd(&dir, LAB);
-    wait_until(SETTLE, "NSD answers the signed root", || {
-        dig(sock(LAB.root), &["+dnssec", ".", "SOA"])
-            .text
-            .contains("status: NOERROR")
-    });
 
     eprintln!("-- phase: a validating Unbound trusting only the test root");
     let _unbound = start_unbound(&dir, LAB, "");
@@ -230,16 +163,16 @@ fn signed_zone_validates_through_a_signed_root() {
         r#"{"id": "eu-1-down", "region": "eu-1", "action": "drain",
             "reason": "dnssec failover test", "expires_at": 4102444800000}"#,
     );
-    ctl(&api, &["create", "overrides", "-f", path(&drain)]);
+    ctl(api, &["create", "overrides", "-f", path(&drain)]);
     wait_until(SETTLE, "app.example.test moves to us-1, validated", || {
         secure(&["app.example.test", "A"]).a_addresses() == ["192.0.2.201"]
     });
-    let (code, ready) = node.readyz().expect("/readyz answers");
+    let (code, ready) = lab.node.readyz().expect("/readyz answers");
     assert_eq!(code, 200, "{ready}");
     assert!(!ready.contains("dnssec_problems"), "{ready}");
 
     eprintln!("-- phase: rollover publish: a second key joins the DNSKEY set, its DS the CDS set");
-    let rolling = ctl_json(&api, &["dnssec", "rollover", "example.test."]);
+    let rolling = ctl_json(api, &["dnssec", "rollover", "example.test."]);
     assert_eq!(rolling["keys"].as_array().unwrap().len(), 2, "{rolling}");
     assert_eq!(rolling["keys"][1]["state"], "published", "{rolling}");
     assert_eq!(rolling["ds"].as_array().unwrap().len(), 4, "{rolling}");
@@ -265,23 +198,23 @@ fn signed_zone_validates_through_a_signed_root() {
     eprintln!(
         "-- phase: the operator confirms the DS; activation waits for the DNSKEY TTL unless forced"
     );
-    let seen = ctl_json(&api, &["dnssec", "rollover", "example.test."]);
+    let seen = ctl_json(api, &["dnssec", "rollover", "example.test."]);
     assert_eq!(seen["rollover"]["last_step"], "ds_seen", "{seen}");
-    let early = ctl_output(&api, &["dnssec", "rollover", "example.test."]);
+    let early = ctl_output(api, &["dnssec", "rollover", "example.test."]);
     assert!(!early.status.success());
     assert!(
         String::from_utf8_lossy(&early.stderr).contains("try again later"),
         "{early:?}"
     );
     let active: serde_json::Value =
-        ctl_json(&api, &["dnssec", "rollover", "--force", "example.test."]);
+        ctl_json(api, &["dnssec", "rollover", "--force", "example.test."]);
     assert_eq!(active["keys"][0]["state"], "retired", "{active}");
     assert_eq!(active["keys"][1]["state"], "active", "{active}");
     // The old key is still in the DNSKEY set and the parent still holds only its DS: the
     // chain goes DS(old) -> DNSKEY set signed by old -> new key -> answers signed by new.
     secure(&["www.example.test", "A"]);
     let done: serde_json::Value =
-        ctl_json(&api, &["dnssec", "rollover", "--force", "example.test."]);
+        ctl_json(api, &["dnssec", "rollover", "--force", "example.test."]);
     let keys = done["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1, "{done}");
     assert_eq!(

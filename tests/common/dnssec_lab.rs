@@ -7,11 +7,12 @@
 //! 127.x address: the lab needs root (CAP_NET_BIND_SERVICE); `is_root` lets a test skip
 //! itself without. Tools: unbound, nsd, ldnsutils, bind9-dnsutils (`.ci/run` installs them).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
 
-use super::cluster::TOKEN;
-use super::TempDir;
+use super::cluster::{wait_until, ClusterNode, Kind, TOKEN};
+use super::{dig, TempDir};
 
 /// The `gslbctl` binary cargo built for these tests.
 pub const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
@@ -94,6 +95,110 @@ pub fn parent_ds(api: &str, zone: &str) -> Vec<String> {
         .collect()
 }
 
+/// `example.test.`: every kind of answer a validator checks (`NS1` is replaced by the gslb
+/// address).
+pub const EXAMPLE_ZONE: &str = "$ORIGIN example.test.
+$TTL 300
+@        3600 IN SOA   ns1 hostmaster 2026120701 3600 600 86400 60
+@        3600 IN NS    ns1
+ns1           IN A     NS1
+@             IN MX    10 mail
+mail          IN A     192.0.2.25
+www           IN A     192.0.2.10
+www           IN AAAA  2001:db8::10
+www           IN TXT   \"signed online\"
+alias         IN CNAME www
+*.wild        IN A     192.0.2.50
+a.deep.ent    IN A     192.0.2.60
+";
+
+/// Two regions; `app` answers eu-1 while it is available, else us-1. TTL 1, so Unbound asks
+/// again right after a failover.
+pub const EXAMPLE_GSLB: &str = "\
+regions:
+  - id: eu-1
+    location: {lat: 50.11, lon: 8.68, country: DE, continent: EU}
+  - id: us-1
+    location: {lat: 39.04, lon: -77.49, country: US, continent: NA}
+endpoints:
+  - id: web-eu
+    region: eu-1
+    address: 192.0.2.101
+  - id: web-us
+    region: us-1
+    address: 192.0.2.201
+gslb_records:
+  - zone: example.test.
+    name: app
+    type: A
+    ttl: 1
+    unknown_as: up
+    policy:
+      failover:
+        - region: eu-1
+        - region: us-1
+";
+
+/// gslb serving `example.test.` (with a GSLB record) signed with one CSK, and NSD serving
+/// a signed root that delegates it with the DS `gslbctl dnssec status` prints.
+pub struct SignedLab {
+    /// The gslb node (control plane and DNS on the lab's gslb address).
+    pub node: ClusterNode,
+    /// Its API URL.
+    pub api: String,
+    /// What `gslbctl dnssec enable example.test.` printed.
+    pub enabled: String,
+    /// The test root.
+    pub root: Root,
+    /// NSD serving it.
+    pub nsd: Daemon,
+}
+
+impl SignedLab {
+    /// Starts gslb and the root in `dir` on `addrs`; the root serves DS with `ds_ttl`.
+    pub fn start(dir: &TempDir, addrs: LabAddrs, ds_ttl: u32) -> SignedLab {
+        let settle = Duration::from_secs(60);
+        let mut node = ClusterNode::prepare(dir, 1, Kind::Bootstrap, &[]);
+        node.dns = Some(sock(addrs.gslb));
+        node.dns_extra = "[dns.rrl]\nrate = 0\n".to_string();
+        node.spawn_until_http();
+        let api = format!("http://{}", node.http);
+        let zone_file = dir.write(
+            "example.test.zone",
+            &EXAMPLE_ZONE.replace("NS1", addrs.gslb),
+        );
+        ctl(
+            &api,
+            &[
+                "zone",
+                "import",
+                path(&zone_file),
+                "--zone",
+                "example.test.",
+            ],
+        );
+        let gslb = dir.write("gslb.yaml", EXAMPLE_GSLB);
+        ctl(&api, &["apply", "-f", path(&gslb)]);
+        let enabled = ctl(&api, &["dnssec", "enable", "example.test."]);
+        let root = Root::new(dir, addrs, ds_ttl);
+        let ds = parent_ds(&api, "example.test.");
+        root.sign(dir, 1, &[("example.test.", vec![ds[0].clone()])]);
+        let nsd = start_nsd(dir, addrs);
+        wait_until(settle, "NSD answers the signed root", || {
+            dig(sock(addrs.root), &["+dnssec", ".", "SOA"])
+                .text
+                .contains("status: NOERROR")
+        });
+        SignedLab {
+            node,
+            api,
+            enabled,
+            root,
+            nsd,
+        }
+    }
+}
+
 /// The test root: its key (made once) and how it is signed.
 pub struct Root {
     /// The lab's addresses.
@@ -137,6 +242,11 @@ impl Root {
             trust_anchor,
             ds_ttl,
         }
+    }
+
+    /// The root's DNSKEY record in zone-file form (a trusted-keys file for dnsviz).
+    pub fn key_file(&self, dir: &TempDir) -> PathBuf {
+        dir.0.join(format!("{}.key", self.key_base))
     }
 
     /// Writes and signs `root.zone.signed` in `dir`, delegating each zone of `delegations`
