@@ -269,8 +269,21 @@ ns.root-servers.test. 86400 IN A   {root}
             }
         }
         dir.write("root.zone", &zone);
+        // Inception an hour back, as real signers do: validators allow for clock skew.
+        let inception = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - 3600;
         let signed = Command::new("ldns-signzone")
-            .args(["-o", ".", "root.zone", &self.key_base])
+            .args([
+                "-i",
+                &inception.to_string(),
+                "-o",
+                ".",
+                "root.zone",
+                &self.key_base,
+            ])
             .current_dir(&dir.0)
             .output()
             .expect("ldns-signzone (ldnsutils)");
