@@ -10,14 +10,15 @@
 
 mod common;
 
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::cluster::wait_until;
+use common::cluster::{http as http_call, wait_until, ClusterNode, Kind, SECRET};
 use common::dnssec_lab::{
-    ctl, ctl_json, ctl_output, delv, is_root, parent_ds, path, sock, start_unbound, LabAddrs,
-    SignedLab,
+    ctl, ctl_json, ctl_output, delv, is_root, parent_ds, path, run, sock, start_unbound, Daemon,
+    LabAddrs, SignedLab,
 };
-use common::{dig, DigReply, TempDir};
+use common::{dig, listening_address, DigReply, LogLines, TempDir, GSLB};
 
 /// The lab's addresses.
 const LAB: LabAddrs = LabAddrs {
@@ -242,4 +243,94 @@ fn signed_zone_validates_through_a_signed_root() {
         text.contains("fully validated"),
         "after the rollover:\n{text}"
     );
+}
+
+/// The lab of the unopenable-key test (only its gslb address is used).
+const SEALED_LAB: LabAddrs = LabAddrs {
+    root: "127.19.57.1",
+    gslb: "127.19.57.2",
+    unbound: "127.19.57.3",
+};
+
+/// What does this test do: signs `example.test.` on a one-node cluster, takes a backup with
+/// `gslbctl cluster snapshot`, and restores it (`gslb restore --allow-other-cluster`) into a
+/// node whose `cluster_secret` differs, so the zone's sealed key cannot be opened there.
+/// That node must log `DNSSEC signing stopped for this zone` naming the zone, answer
+/// `/readyz` with 503 and `dnssec_problems` naming it, answer DO=1 queries for the zone with
+/// SERVFAIL (never unsigned data under a parent DS: bogus to every validator, RFC 4035
+/// §5.5) and DO=0 queries as before.
+#[test]
+fn a_key_sealed_under_another_secret_stops_signing_on_that_node() {
+    if !is_root() {
+        eprintln!("skipped: binding port 53 on loopback needs root");
+        return;
+    }
+    let dir = TempDir::new("dnssec-sealed");
+    eprintln!("-- phase: a signed zone, backed up");
+    let lab = SignedLab::start(&dir, SEALED_LAB, 3600);
+    let backup = dir.0.join("gslb.backup");
+    ctl(
+        &lab.api,
+        &["cluster", "snapshot", "--file", backup.to_str().unwrap()],
+    );
+    let mut original = lab.node;
+    original.stop();
+
+    eprintln!("-- phase: restored into a node with another cluster secret");
+    let other_dir = TempDir::new("dnssec-sealed-other");
+    let mut other = ClusterNode::prepare(&other_dir, 1, Kind::Bootstrap, &[]);
+    other.dns = Some(sock(SEALED_LAB.gslb));
+    // `gslb restore` needs the node's address before it runs: the lab's own, port 8080.
+    other.http = format!("{}:8080", SEALED_LAB.gslb).parse().unwrap();
+    let config = other.write_config();
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(SECRET, "another-cluster-secret-987654");
+    std::fs::write(&config, text).unwrap();
+    let restored = run(
+        GSLB,
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--config",
+            path(&config),
+            "--allow-other-cluster",
+        ],
+    );
+    assert!(restored.status.success(), "gslb restore: {restored:?}");
+    let mut child = Command::new(GSLB)
+        .args(["serve", "--config", path(&config)])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = LogLines::follow(child.stderr.take().unwrap());
+    let _serving = Daemon(child);
+    let http = log
+        .wait_for("listening on http ", SETTLE)
+        .and_then(|line| listening_address(&line, "http"))
+        .unwrap_or_else(|| panic!("no http listener:\n{}", log.text()));
+
+    let stopped = log
+        .wait_for("DNSSEC signing stopped for this zone", SETTLE)
+        .unwrap_or_else(|| panic!("no error logged:\n{}", log.text()));
+    assert!(stopped.contains("example.test."), "{stopped}");
+    wait_until(
+        SETTLE,
+        "/readyz names the zone whose key does not open",
+        || {
+            http_call(http, "GET", "/readyz", None, None).is_some_and(|(code, body)| {
+                code == 503 && body.contains("dnssec_problems") && body.contains("example.test.")
+            })
+        },
+    );
+    let gslb = sock(SEALED_LAB.gslb);
+    wait_until(SETTLE, "DO=0 answers as before", || {
+        dig(gslb, &["+norec", "www.example.test", "A"]).a_addresses() == ["192.0.2.10"]
+    });
+    let signed = dig(gslb, &["+dnssec", "+norec", "www.example.test", "A"]);
+    assert_eq!(signed.status(), "SERVFAIL", "{}", signed.text);
 }
