@@ -58,6 +58,44 @@ pub fn schedule(state: &State, apex: &DomainName) -> DnssecSchedule {
         .unwrap_or_default()
 }
 
+/// The command that finishes a rollover an older gslb started (two active CSKs, both
+/// signing, no schedule): removing every key but the newest, as that version's second step
+/// did; `None` when the zone is not in that shape. Safe once the DNSKEY TTL has passed since
+/// the second key came (`Err` with the seconds left), or when `force`d.
+pub fn legacy_finish(
+    state: &State,
+    apex: &DomainName,
+    force: bool,
+    now: u64,
+) -> Option<Result<Command, u64>> {
+    let keys = state.dnssec.get(apex)?;
+    let active = keys
+        .keys
+        .iter()
+        .filter(|key| key.state == KeyState::Active && key.is_entry_point())
+        .count();
+    if active < 2 || keys.is_split() || schedule(state, apex).rollover.is_some() {
+        return None;
+    }
+    let ready_at = keys
+        .last_rollover_at
+        .unwrap_or(keys.enabled_at)
+        .saturating_add(u64::from(DNSKEY_TTL) * 1000);
+    if now < ready_at && !force {
+        return Some(Err(ready_at.saturating_sub(now).div_ceil(1000)));
+    }
+    let older = &keys.keys[..keys.keys.len() - 1];
+    Some(Ok(Command::Batch {
+        commands: older
+            .iter()
+            .map(|key| Command::DeleteDnssecKey {
+                zone: apex.clone(),
+                tag: key.tag,
+            })
+            .collect(),
+    }))
+}
+
 /// The kind a rollover of `apex` started now rolls: `asked`, or the zone's entry point.
 pub fn start_kind(state: &State, apex: &DomainName, asked: Option<RolloverKind>) -> RolloverKind {
     let split = state.dnssec.get(apex).is_some_and(|keys| keys.is_split());
@@ -112,4 +150,53 @@ pub fn step_command(
         step,
         key,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gslb_model::model::{DnssecAlgorithm, DnssecKey, ZoneKeys};
+
+    fn csk(tag: u16) -> DnssecKey {
+        DnssecKey {
+            tag,
+            algorithm: DnssecAlgorithm::EcdsaP256Sha256,
+            flags: FLAGS_SECURE_ENTRY_POINT,
+            state: KeyState::Active,
+            public_key: "00".repeat(64),
+            sealed_private_key: "00".repeat(40),
+            created_at: 0,
+        }
+    }
+
+    /// Two active CSKs left by the older manual rollover: finished by removing the older,
+    /// after the DNSKEY TTL unless forced; a zone in any other shape is not touched.
+    #[test]
+    fn a_rollover_an_older_version_started_is_finished() {
+        let apex = DomainName::parse_absolute("example.test.").unwrap();
+        let mut state = State::default();
+        state.dnssec.insert(
+            apex.clone(),
+            ZoneKeys {
+                keys: vec![csk(1), csk(2)],
+                enabled_at: 0,
+                last_rollover_at: Some(1_000),
+            },
+        );
+        assert_eq!(legacy_finish(&state, &apex, false, 2_000), Some(Err(3599)));
+        let Some(Ok(Command::Batch { commands })) = legacy_finish(&state, &apex, true, 2_000)
+        else {
+            panic!("forced: the older key goes");
+        };
+        assert_eq!(
+            commands,
+            [Command::DeleteDnssecKey {
+                zone: apex.clone(),
+                tag: 1
+            }]
+        );
+        assert!(legacy_finish(&state, &apex, false, 3_601_000).is_some_and(|done| done.is_ok()));
+        state.dnssec.get_mut(&apex).unwrap().keys.pop();
+        assert_eq!(legacy_finish(&state, &apex, true, 2_000), None);
+    }
 }

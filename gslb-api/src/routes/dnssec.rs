@@ -27,7 +27,7 @@ use crate::auth::Caller;
 use crate::dto::{DnssecEnable, DnssecRollover, DnssecStatusDto, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
-use crate::rollover::{next, schedule, start_kind, step_command};
+use crate::rollover::{legacy_finish, next, schedule, start_kind, step_command};
 use crate::routes::zones::{apex_param, zone_or_404};
 use crate::ApiContext;
 
@@ -198,6 +198,17 @@ pub async fn rollover_dnssec(
     let state = context.node.state();
     zone_or_404(&state, &apex)?;
     let now = gslb_model::clock::unix_millis();
+    if let Some(finish) = legacy_finish(&state, &apex, body.force, now) {
+        let command = finish.map_err(|seconds| {
+            ApiError::conflict(format!(
+                "{apex}: the rollover an older version started ends in {seconds}s, once \
+                 caches hold the new DNSKEY set: try again later, or force it"
+            ))
+        })?;
+        context.write(command, actor, false, "").await?;
+        let state = context.node.state();
+        return Ok(Json(DnssecStatusDto::from_state(&state, &apex)));
+    }
     let (kind, step) = manual_step(&state, &apex, asked, body.force, now)?;
     let command = step_command(
         &state,
