@@ -8,9 +8,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::dnssec_lab::{is_root, run, LabAddrs, SignedLab};
+use common::dnssec_lab::{
+    dnsviz, dnsviz_grok, grok_problems, grok_statuses, is_root, run, LabAddrs, SignedLab,
+};
 use common::TempDir;
 
 /// The lab's addresses (no resolver: both tools ask the authoritative servers).
@@ -48,44 +48,8 @@ fn dnsviz_finds_no_errors_or_warnings() {
     }
     let dir = TempDir::new("dnssec-dnsviz");
     let lab = SignedLab::start(&dir, LAB, 3600);
-    let probe = dir.0.join("probe.json");
-    let mut args = vec![
-        "probe".to_string(),
-        "-A".into(),
-        "-4".into(),
-        "-a".into(),
-        ".".into(),
-        "-x".into(),
-        format!(".:ns.root-servers.test={}", LAB.root),
-        "-x".into(),
-        format!("example.test:ns1.example.test={}", LAB.gslb),
-        "-o".into(),
-        probe.display().to_string(),
-    ];
-    args.extend(NAMES.iter().map(|name| name.to_string()));
-    let probed = run_owned(&dnsviz, &args);
-    assert!(probed.status.success(), "dnsviz probe: {probed:?}");
-    let grok_file = dir.0.join("grok.json");
-    let grokked = run_owned(
-        &dnsviz,
-        &[
-            "grok".to_string(),
-            "-P".into(),
-            "-t".into(),
-            lab.root.key_file(&dir).display().to_string(),
-            "-l".into(),
-            "info".into(),
-            "-r".into(),
-            probe.display().to_string(),
-            "-o".into(),
-            grok_file.display().to_string(),
-        ],
-    );
-    assert!(grokked.status.success(), "dnsviz grok: {grokked:?}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&grok_file).unwrap()).unwrap();
-    let mut problems = Vec::new();
-    collect_problems(&report, "", &mut problems);
+    let report = dnsviz_grok(&dnsviz, &dir, &lab.root, LAB, &["example.test"], &NAMES);
+    let problems = grok_problems(&report);
     assert!(
         problems.is_empty(),
         "dnsviz grok found {} errors/warnings:\n{}",
@@ -96,7 +60,7 @@ fn dnsviz_finds_no_errors_or_warnings() {
         let status = &report[name]["status"];
         assert_eq!(status, "NOERROR", "{name}: {}", report[name]);
     }
-    let statuses = status_values(&report);
+    let statuses = grok_statuses(&report);
     assert!(
         statuses.contains(&"SECURE".to_string())
             && statuses
@@ -104,75 +68,6 @@ fn dnsviz_finds_no_errors_or_warnings() {
                 .all(|status| status == "SECURE" || status == "VALID"),
         "every RRset, delegation and denial SECURE, every signature VALID: {statuses:?}"
     );
-}
-
-/// The dnsviz program: `$DNSVIZ_VENV/bin/dnsviz`, else `dnsviz` on the PATH.
-fn dnsviz() -> Option<PathBuf> {
-    let from_venv = std::env::var_os("DNSVIZ_VENV")
-        .map(|venv| PathBuf::from(venv).join("bin").join("dnsviz"))
-        .filter(|program| program.exists());
-    from_venv.or_else(|| {
-        run("sh", &["-c", "command -v dnsviz"])
-            .status
-            .success()
-            .then(|| PathBuf::from("dnsviz"))
-    })
-}
-
-/// Runs `program` with `args`.
-fn run_owned(program: &PathBuf, args: &[String]) -> std::process::Output {
-    std::process::Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("{}: {error}", program.display()))
-}
-
-/// Every entry of an `errors` or `warnings` list in grok's report, with where it is.
-fn collect_problems(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            for (key, inner) in map {
-                let here = format!("{at}/{key}");
-                if key == "errors" || key == "warnings" {
-                    if let Some(list) = inner.as_array() {
-                        out.extend(list.iter().map(|entry| format!("{here}: {entry}")));
-                    }
-                }
-                collect_problems(inner, &here, out);
-            }
-        }
-        serde_json::Value::Array(list) => {
-            for (index, inner) in list.iter().enumerate() {
-                collect_problems(inner, &format!("{at}[{index}]"), out);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Every `status` value of grok's report below the names (RRsets, delegations, denials).
-fn status_values(report: &serde_json::Value) -> Vec<String> {
-    fn walk(value: &serde_json::Value, depth: usize, out: &mut Vec<String>) {
-        match value {
-            serde_json::Value::Object(map) => {
-                for (key, inner) in map {
-                    match (key.as_str(), inner.as_str()) {
-                        ("status", Some(status)) if depth > 1 => out.push(status.to_string()),
-                        _ => walk(inner, depth + 1, out),
-                    }
-                }
-            }
-            serde_json::Value::Array(list) => {
-                for inner in list {
-                    walk(inner, depth + 1, out);
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(report, 0, &mut out);
-    out
 }
 
 /// The second lab, for Zonemaster.

@@ -398,3 +398,113 @@ pub fn start_unbound(dir: &TempDir, addrs: LabAddrs, extra: &str) -> Daemon {
             .expect("unbound"),
     )
 }
+
+/// The dnsviz program: `$DNSVIZ_VENV/bin/dnsviz`, else `dnsviz` on the PATH.
+pub fn dnsviz() -> Option<PathBuf> {
+    let from_venv = std::env::var_os("DNSVIZ_VENV")
+        .map(|venv| PathBuf::from(venv).join("bin").join("dnsviz"))
+        .filter(|program| program.exists());
+    from_venv.or_else(|| {
+        run("sh", &["-c", "command -v dnsviz"])
+            .status
+            .success()
+            .then(|| PathBuf::from("dnsviz"))
+    })
+}
+
+/// `dnsviz probe -A` of `names` through the lab's root and its gslb node (authoritative for
+/// `zones`), then `dnsviz grok` with the root's key as the only trusted key: grok's report.
+pub fn dnsviz_grok(
+    dnsviz: &Path,
+    dir: &TempDir,
+    root: &Root,
+    addrs: LabAddrs,
+    zones: &[&str],
+    names: &[&str],
+) -> serde_json::Value {
+    let probe = dir.0.join("probe.json");
+    let mut args = vec![
+        "probe".to_string(),
+        "-A".into(),
+        "-4".into(),
+        "-a".into(),
+        ".".into(),
+        "-x".into(),
+        format!(".:ns.root-servers.test={}", addrs.root),
+    ];
+    for zone in zones {
+        let zone = zone.trim_end_matches('.');
+        args.extend(["-x".into(), format!("{zone}:ns1.{zone}={}", addrs.gslb)]);
+    }
+    args.extend(["-o".into(), probe.display().to_string()]);
+    args.extend(names.iter().map(|name| name.to_string()));
+    let probed = Command::new(dnsviz).args(&args).output().unwrap();
+    assert!(probed.status.success(), "dnsviz probe: {probed:?}");
+    let grok = dir.0.join("grok.json");
+    let grokked = Command::new(dnsviz)
+        .arg("grok")
+        .args(["-P", "-l", "info", "-t"])
+        .arg(root.key_file(dir))
+        .arg("-r")
+        .arg(&probe)
+        .arg("-o")
+        .arg(&grok)
+        .output()
+        .unwrap();
+    assert!(grokked.status.success(), "dnsviz grok: {grokked:?}");
+    serde_json::from_str(&std::fs::read_to_string(&grok).unwrap()).unwrap()
+}
+
+/// Every entry of an `errors` or `warnings` list in grok's report, with where it is.
+pub fn grok_problems(report: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, at: &str, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    let here = format!("{at}/{key}");
+                    if key == "errors" || key == "warnings" {
+                        if let Some(list) = inner.as_array() {
+                            out.extend(list.iter().map(|entry| format!("{here}: {entry}")));
+                        }
+                    }
+                    walk(inner, &here, out);
+                }
+            }
+            serde_json::Value::Array(list) => {
+                for (index, inner) in list.iter().enumerate() {
+                    walk(inner, &format!("{at}[{index}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(report, "", &mut out);
+    out
+}
+
+/// Every `status` value of grok's report below the names (RRsets, delegations and denials:
+/// `SECURE` when good; signatures: `VALID`).
+pub fn grok_statuses(report: &serde_json::Value) -> Vec<String> {
+    fn walk(value: &serde_json::Value, depth: usize, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    match (key.as_str(), inner.as_str()) {
+                        ("status", Some(status)) if depth > 1 => out.push(status.to_string()),
+                        _ => walk(inner, depth + 1, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(list) => {
+                for inner in list {
+                    walk(inner, depth + 1, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(report, 0, &mut out);
+    out
+}
