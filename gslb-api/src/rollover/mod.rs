@@ -46,7 +46,21 @@ pub fn zone_ttls(state: &State, apex: &DomainName) -> Ttls {
 pub fn next(state: &State, apex: &DomainName) -> Option<NextStep> {
     let keys = state.dnssec.get(apex)?;
     let schedule = schedule(state, apex);
-    Some(next_step(keys, &schedule, zone_ttls(state, apex)))
+    // The zone's largest TTL matters only to `remove` (after `activate`); the scheduler
+    // asks every second and a zone may hold a million records, so it is read only then.
+    let removing = schedule
+        .rollover
+        .as_ref()
+        .is_some_and(|rollover| rollover.last_step == RolloverStep::Activate);
+    let ttls = if removing {
+        zone_ttls(state, apex)
+    } else {
+        Ttls {
+            dnskey: u64::from(DNSKEY_TTL),
+            zone_max: 0,
+        }
+    };
+    Some(next_step(keys, &schedule, ttls))
 }
 
 /// `apex`'s schedule (the default one when none was set).
