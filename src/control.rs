@@ -109,6 +109,8 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
 
     // Every node watches drills; only the leader's supervisor acts.
     let drills = gslb_api::drills::supervisor::spawn_supervisor(node.clone());
+    // Every node runs the DNSSEC rollover schedule; only the leader's takes steps.
+    let rollovers = gslb_api::rollover::scheduler::spawn_scheduler(node.clone());
 
     // The DNS sockets are bound now (their addresses go into the member record) but read
     // only once the node serves the cluster's state: `open_dns`.
@@ -170,6 +172,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     }
     membership.abort();
     drills.abort();
+    rollovers.abort();
     if let Some(prober) = prober {
         prober.shutdown().await;
     }

@@ -5,70 +5,33 @@
 //! trust anchor, resolves through both and must set the AD bit; `delv` through Unbound must
 //! say "fully validated".
 //!
-//! Resolvers and glue carry no port, so every server listens on port 53 of its own
-//! 127.19.53.x address: the test needs root (CAP_NET_BIND_SERVICE) and skips itself without.
-//! Tools: unbound, nsd, ldnsutils, bind9-dnsutils (`.ci/run` installs them).
+//! The lab (`common::dnssec_lab`) serves on port 53 of 127.19.53.x: the test needs root and
+//! skips itself without.
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::cluster::{wait_until, ClusterNode, Kind, TOKEN};
-use common::{dig, DigReply, TempDir};
+use common::cluster::{http as http_call, wait_until, ClusterNode, Kind, SECRET};
+use common::dnssec_lab::{
+    ctl, ctl_json, ctl_output, delv, is_root, parent_ds, path, run, sock, start_unbound, Daemon,
+    LabAddrs, SignedLab,
+};
+use common::{dig, listening_address, DigReply, LogLines, TempDir, GSLB};
 
-const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
-/// The signed test root (NSD).
-const ROOT_ADDR: &str = "127.19.53.1";
+/// The lab's addresses.
+const LAB: LabAddrs = LabAddrs {
+    root: "127.19.53.1",
+    gslb: "127.19.53.2",
+    unbound: "127.19.53.3",
+};
 /// The gslb node: `ns1.example.test.`.
-const GSLB_ADDR: &str = "127.19.53.2";
+const GSLB_ADDR: &str = LAB.gslb;
 /// The validating resolver.
-const UNBOUND_ADDR: &str = "127.19.53.3";
+const UNBOUND_ADDR: &str = LAB.unbound;
 /// Long enough for a start, a write or a resolution on a loaded 2-core machine.
 const SETTLE: Duration = Duration::from_secs(60);
-
-const ZONE: &str = "$ORIGIN example.test.
-$TTL 300
-@        3600 IN SOA   ns1 hostmaster 2026120701 3600 600 86400 60
-@        3600 IN NS    ns1
-ns1           IN A     127.19.53.2
-@             IN MX    10 mail
-mail          IN A     192.0.2.25
-www           IN A     192.0.2.10
-www           IN AAAA  2001:db8::10
-www           IN TXT   \"signed online\"
-alias         IN CNAME www
-*.wild        IN A     192.0.2.50
-a.deep.ent    IN A     192.0.2.60
-";
-
-/// Two regions; `app` answers eu-1 while it is available, else us-1. TTL 1, so Unbound asks
-/// again right after a failover.
-const GSLB: &str = "\
-regions:
-  - id: eu-1
-    location: {lat: 50.11, lon: 8.68, country: DE, continent: EU}
-  - id: us-1
-    location: {lat: 39.04, lon: -77.49, country: US, continent: NA}
-endpoints:
-  - id: web-eu
-    region: eu-1
-    address: 192.0.2.101
-  - id: web-us
-    region: us-1
-    address: 192.0.2.201
-gslb_records:
-  - zone: example.test.
-    name: app
-    type: A
-    ttl: 1
-    unknown_as: up
-    policy:
-      failover:
-        - region: eu-1
-        - region: us-1
-";
 
 /// What does this test do: starts gslb on 127.19.53.2:53, imports `example.test.` with a
 /// GSLB record, enables DNSSEC with `gslbctl dnssec enable`, signs a root that delegates to
@@ -76,10 +39,11 @@ gslb_records:
 /// through a validating Unbound: A, AAAA, TXT, a CNAME chain, a wildcard, NXDOMAIN, NODATA,
 /// an empty non-terminal and the GSLB answer all come back with AD; `delv` through Unbound
 /// says "fully validated"; then a drain moves `app` to us-1 and the new answer validates too;
-/// `/readyz` reports no DNSSEC problem. Last, a CSK rollover: step one publishes and signs
-/// with a second key (DNSKEY and CDS sets of two, answers still validated by Unbound, which
-/// cached the old DNSKEY set), step two is refused before the DNSKEY TTL unless forced, and
-/// after it the new key alone validates the zone (`delv` with it as the zone's anchor).
+/// `/readyz` reports no DNSSEC problem. Last, a CSK rollover by hand: `publish` adds a second
+/// key (DNSKEY and CDS sets of two, answers still validated by Unbound, which cached the old
+/// DNSKEY set), the operator confirms the DS (`ds_seen`), `activate` is refused before the
+/// DNSKEY TTL unless forced and then validates, and after `remove` the new key alone
+/// validates the zone (`delv` with it as the zone's anchor).
 #[test]
 fn signed_zone_validates_through_a_signed_root() {
     if !is_root() {
@@ -87,41 +51,16 @@ fn signed_zone_validates_through_a_signed_root() {
         return;
     }
     let dir = TempDir::new("dnssec");
-    eprintln!("-- phase: start gslb on {GSLB_ADDR}:53");
-    let mut node = ClusterNode::prepare(&dir, 1, Kind::Bootstrap, &[]);
-    node.dns = Some(format!("{GSLB_ADDR}:53").parse().unwrap());
-    node.dns_extra = "[dns.rrl]\nrate = 0\n".to_string();
-    node.spawn_until_http();
-    let api = format!("http://{}", node.http);
-
-    eprintln!("-- phase: the zone, its GSLB record, and signing");
-    let zone_file = dir.write("example.test.zone", ZONE);
-    ctl(
-        &api,
-        &[
-            "zone",
-            "import",
-            path(&zone_file),
-            "--zone",
-            "example.test.",
-        ],
+    eprintln!(
+        "-- phase: gslb on {GSLB_ADDR}:53 signs example.test.; a signed root delegates to it"
     );
-    let gslb = dir.write("gslb.yaml", GSLB);
-    ctl(&api, &["apply", "-f", path(&gslb)]);
-    let enabled = ctl(&api, &["dnssec", "enable", "example.test."]);
+    let lab = SignedLab::start(&dir, LAB, 3600);
+    let (api, root) = (&lab.api, &lab.root);
+    let enabled = &lab.enabled;
     assert!(enabled.contains("IN DS "), "{enabled}");
-    let status: serde_json::Value = serde_json::from_str(&ctl(
-        &api,
-        &["-o", "json", "dnssec", "status", "example.test."],
-    ))
-    .unwrap();
+    let status = ctl_json(api, &["dnssec", "status", "example.test."]);
     assert_eq!(status["signed"], true, "{status}");
-    let ds: Vec<String> = status["ds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|ds| ds.as_str().unwrap().to_string())
-        .collect();
+    let ds = parent_ds(api, "example.test.");
     assert_eq!(ds.len(), 2, "one DS per digest type: {status}");
     assert!(
         ds[0].contains(" 13 2 ") && ds[1].contains(" 13 4 "),
@@ -136,17 +75,10 @@ fn signed_zone_validates_through_a_signed_root() {
         "no private key material in the API: {status}"
     );
 
-    eprintln!("-- phase: sign a root delegating to gslb, serve it with NSD");
-    let root_key = sign_root(&dir, &ds[0]);
-    let _nsd = start_nsd(&dir);
-    wait_until(SETTLE, "NSD answers the signed root", || {
-        dig(sock(ROOT_ADDR), &["+dnssec", ".", "SOA"])
-            .text
-            .contains("status: NOERROR")
-    });
+    let root_key = root.trust_anchor.clone();
 
     eprintln!("-- phase: a validating Unbound trusting only the test root");
-    let _unbound = start_unbound(&dir);
+    let _unbound = start_unbound(&dir, LAB, "");
     let resolver = sock(UNBOUND_ADDR);
     wait_until(SETTLE, "Unbound validates the root's SOA", || {
         let reply = dig(resolver, &["+dnssec", ".", "SOA"]);
@@ -232,70 +164,58 @@ fn signed_zone_validates_through_a_signed_root() {
         r#"{"id": "eu-1-down", "region": "eu-1", "action": "drain",
             "reason": "dnssec failover test", "expires_at": 4102444800000}"#,
     );
-    ctl(&api, &["create", "overrides", "-f", path(&drain)]);
+    ctl(api, &["create", "overrides", "-f", path(&drain)]);
     wait_until(SETTLE, "app.example.test moves to us-1, validated", || {
         secure(&["app.example.test", "A"]).a_addresses() == ["192.0.2.201"]
     });
-    let (code, ready) = node.readyz().expect("/readyz answers");
+    let (code, ready) = lab.node.readyz().expect("/readyz answers");
     assert_eq!(code, 200, "{ready}");
     assert!(!ready.contains("dnssec_problems"), "{ready}");
 
-    eprintln!("-- phase: rollover step 1: a second key signs too, its DS is published as CDS");
-    let rolling: serde_json::Value = serde_json::from_str(&ctl(
-        &api,
-        &["-o", "json", "dnssec", "rollover", "example.test."],
-    ))
-    .unwrap();
+    eprintln!("-- phase: rollover publish: a second key joins the DNSKEY set, its DS the CDS set");
+    let rolling = ctl_json(api, &["dnssec", "rollover", "example.test."]);
     assert_eq!(rolling["keys"].as_array().unwrap().len(), 2, "{rolling}");
+    assert_eq!(rolling["keys"][1]["state"], "published", "{rolling}");
     assert_eq!(rolling["ds"].as_array().unwrap().len(), 4, "{rolling}");
+    assert_eq!(rolling["next_step"]["awaiting_parent"], true, "{rolling}");
     let gslb = sock(GSLB_ADDR);
     let keys = dig(gslb, &["+dnssec", "+norec", "example.test", "DNSKEY"]);
     assert_eq!(
         keys.records("ANSWER").len(),
         4,
-        "2 DNSKEY + 2 RRSIG:\n{}",
+        "2 DNSKEY + an RRSIG by each entry point:\n{}",
         keys.text
     );
     let cds = dig(gslb, &["+dnssec", "+norec", "example.test", "CDS"]);
-    assert_eq!(
-        cds.records("ANSWER").len(),
-        4,
-        "2 CDS + 2 RRSIG:\n{}",
-        cds.text
-    );
+    let cds_records = cds
+        .records("ANSWER")
+        .into_iter()
+        .filter(|fields| fields.get(3).map(String::as_str) == Some("CDS"))
+        .count();
+    assert_eq!(cds_records, 2, "2 CDS:\n{}", cds.text);
     secure(&["www.example.test", "A"]);
     secure(&["app.example.test", "A"]);
 
-    eprintln!("-- phase: rollover step 2 waits for the DNSKEY TTL unless forced");
-    let early = Command::new(GSLBCTL)
-        .args([
-            "--api",
-            &api,
-            "--token",
-            TOKEN,
-            "dnssec",
-            "rollover",
-            "example.test.",
-        ])
-        .output()
-        .unwrap();
+    eprintln!(
+        "-- phase: the operator confirms the DS; activation waits for the DNSKEY TTL unless forced"
+    );
+    let seen = ctl_json(api, &["dnssec", "rollover", "example.test."]);
+    assert_eq!(seen["rollover"]["last_step"], "ds_seen", "{seen}");
+    let early = ctl_output(api, &["dnssec", "rollover", "example.test."]);
     assert!(!early.status.success());
     assert!(
         String::from_utf8_lossy(&early.stderr).contains("try again later"),
         "{early:?}"
     );
-    let done: serde_json::Value = serde_json::from_str(&ctl(
-        &api,
-        &[
-            "-o",
-            "json",
-            "dnssec",
-            "rollover",
-            "--force",
-            "example.test.",
-        ],
-    ))
-    .unwrap();
+    let active: serde_json::Value =
+        ctl_json(api, &["dnssec", "rollover", "--force", "example.test."]);
+    assert_eq!(active["keys"][0]["state"], "retired", "{active}");
+    assert_eq!(active["keys"][1]["state"], "active", "{active}");
+    // The old key is still in the DNSKEY set and the parent still holds only its DS: the
+    // chain goes DS(old) -> DNSKEY set signed by old -> new key -> answers signed by new.
+    secure(&["www.example.test", "A"]);
+    let done: serde_json::Value =
+        ctl_json(api, &["dnssec", "rollover", "--force", "example.test."]);
     let keys = done["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 1, "{done}");
     assert_eq!(
@@ -325,190 +245,92 @@ fn signed_zone_validates_through_a_signed_root() {
     );
 }
 
-/// True when the test runs as root.
-fn is_root() -> bool {
-    run("id", &["-u"]).stdout.starts_with(b"0")
-}
+/// The lab of the unopenable-key test (only its gslb address is used).
+const SEALED_LAB: LabAddrs = LabAddrs {
+    root: "127.19.57.1",
+    gslb: "127.19.57.2",
+    unbound: "127.19.57.3",
+};
 
-/// `addr:53`.
-fn sock(addr: &str) -> std::net::SocketAddr {
-    format!("{addr}:53").parse().unwrap()
-}
-
-/// A path as text.
-fn path(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Runs a program to completion.
-fn run(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|error| panic!("{program}: {error}"))
-}
-
-/// What `delv ARGS` printed, stderr (where it says "fully validated") then stdout.
-fn delv(args: &[&str]) -> String {
-    let output = run("delv", args);
-    String::from_utf8_lossy(&output.stderr).to_string() + &String::from_utf8_lossy(&output.stdout)
-}
-
-/// Runs `gslbctl` against `api` with the admin token; panics unless it succeeds.
-fn ctl(api: &str, args: &[&str]) -> String {
-    let output = Command::new(GSLBCTL)
-        .args(["--api", api, "--token", TOKEN, "--timeout", "60s"])
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
-    assert!(
-        output.status.success(),
-        "gslbctl {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-}
-
-/// Writes and signs the test root (delegating `example.test.` with `ds`) in `dir`; returns
-/// the root key as `FLAGS 3 ALG "BASE64"` for a trust anchor.
-fn sign_root(dir: &TempDir, ds: &str) -> String {
-    let root_zone = format!(
-        ".                     86400 IN SOA ns.root-servers.test. hostmaster.root-servers.test. 2026120701 1800 900 604800 86400
-.                     86400 IN NS  ns.root-servers.test.
-ns.root-servers.test. 86400 IN A   {ROOT_ADDR}
-example.test.         3600  IN NS  ns1.example.test.
-ns1.example.test.     3600  IN A   {GSLB_ADDR}
-{}
-",
-        ds.replacen(" IN DS ", " 3600 IN DS ", 1)
-    );
-    dir.write("root.zone", &root_zone);
-    let keygen = Command::new("ldns-keygen")
-        .args(["-a", "ECDSAP256SHA256", "-k", "."])
-        .current_dir(&dir.0)
-        .output()
-        .expect("ldns-keygen (ldnsutils)");
-    let base = String::from_utf8_lossy(&keygen.stdout).trim().to_string();
-    assert!(base.starts_with("K.+013+"), "ldns-keygen: {keygen:?}");
-    let signed = Command::new("ldns-signzone")
-        .args(["-o", ".", "root.zone", &base])
-        .current_dir(&dir.0)
-        .output()
-        .expect("ldns-signzone (ldnsutils)");
-    assert!(signed.status.success(), "ldns-signzone: {signed:?}");
-    let ds_line = std::fs::read_to_string(dir.0.join(format!("{base}.ds"))).unwrap();
-    std::fs::write(dir.0.join("root.ds"), ds_line).unwrap();
-    let key = std::fs::read_to_string(dir.0.join(format!("{base}.key"))).unwrap();
-    // ldns writes `;{id = ... (ksk), size = ...}` after the key: not part of it.
-    let key = key.split(';').next().unwrap();
-    let fields: Vec<&str> = key.split_whitespace().collect();
-    let at = fields.iter().position(|field| *field == "DNSKEY").unwrap();
-    format!(
-        "{} {} {} \"{}\"",
-        fields[at + 1],
-        fields[at + 2],
-        fields[at + 3],
-        fields[at + 4..].join("")
-    )
-}
-
-/// A child process killed on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+/// What does this test do: signs `example.test.` on a one-node cluster, takes a backup with
+/// `gslbctl cluster snapshot`, and restores it (`gslb restore --allow-other-cluster`) into a
+/// node whose `cluster_secret` differs, so the zone's sealed key cannot be opened there.
+/// That node must log `DNSSEC signing stopped for this zone` naming the zone, answer
+/// `/readyz` with 503 and `dnssec_problems` naming it, answer DO=1 queries for the zone with
+/// SERVFAIL (never unsigned data under a parent DS: bogus to every validator, RFC 4035
+/// §5.5) and DO=0 queries as before.
+#[test]
+fn a_key_sealed_under_another_secret_stops_signing_on_that_node() {
+    if !is_root() {
+        eprintln!("skipped: binding port 53 on loopback needs root");
+        return;
     }
-}
+    let dir = TempDir::new("dnssec-sealed");
+    eprintln!("-- phase: a signed zone, backed up");
+    let lab = SignedLab::start(&dir, SEALED_LAB, 3600);
+    let backup = dir.0.join("gslb.backup");
+    ctl(
+        &lab.api,
+        &["cluster", "snapshot", "--file", backup.to_str().unwrap()],
+    );
+    let mut original = lab.node;
+    original.stop();
 
-/// NSD serving the signed root on `ROOT_ADDR`:53 in the foreground.
-fn start_nsd(dir: &TempDir) -> Daemon {
-    let base = dir.0.display();
-    let config = dir.write(
-        "nsd.conf",
-        &format!(
-            "server:
-  ip-address: {ROOT_ADDR}
-  port: 53
-  server-count: 1
-  zonesdir: \"{base}\"
-  pidfile: \"{base}/nsd.pid\"
-  database: \"\"
-  username: \"\"
-  chroot: \"\"
-  zonelistfile: \"{base}/zone.list\"
-  xfrdfile: \"{base}/xfrd.state\"
-  xfrdir: \"{base}\"
-  logfile: \"{base}/nsd.log\"
-  rrl-ratelimit: 0
-remote-control:
-  control-enable: no
-zone:
-  name: \".\"
-  zonefile: \"root.zone.signed\"
-"
-        ),
+    eprintln!("-- phase: restored into a node with another cluster secret");
+    let other_dir = TempDir::new("dnssec-sealed-other");
+    let mut other = ClusterNode::prepare(&other_dir, 1, Kind::Bootstrap, &[]);
+    other.dns = Some(sock(SEALED_LAB.gslb));
+    // `gslb restore` needs the node's address before it runs: the lab's own, port 8080.
+    other.http = format!("{}:8080", SEALED_LAB.gslb).parse().unwrap();
+    let config = other.write_config();
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace(SECRET, "another-cluster-secret-987654");
+    std::fs::write(&config, text).unwrap();
+    let restored = run(
+        GSLB,
+        &[
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--config",
+            path(&config),
+            "--allow-other-cluster",
+        ],
     );
-    Daemon(
-        Command::new("nsd")
-            .args(["-d", "-c", path(&config)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nsd"),
-    )
-}
+    assert!(restored.status.success(), "gslb restore: {restored:?}");
+    let mut child = Command::new(GSLB)
+        .args(["serve", "--config", path(&config)])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = LogLines::follow(child.stderr.take().unwrap());
+    let _serving = Daemon(child);
+    let http = log
+        .wait_for("listening on http ", SETTLE)
+        .and_then(|line| listening_address(&line, "http"))
+        .unwrap_or_else(|| panic!("no http listener:\n{}", log.text()));
 
-/// Unbound on `UNBOUND_ADDR`:53, validating with the test root's DS as trust anchor and the
-/// NSD root as its only root server.
-fn start_unbound(dir: &TempDir) -> Daemon {
-    let base = dir.0.display();
-    dir.write(
-        "root.hints",
-        &format!(
-            ". 3600000 NS ns.root-servers.test.\nns.root-servers.test. 3600000 A {ROOT_ADDR}\n"
-        ),
+    let stopped = log
+        .wait_for("DNSSEC signing stopped for this zone", SETTLE)
+        .unwrap_or_else(|| panic!("no error logged:\n{}", log.text()));
+    assert!(stopped.contains("example.test."), "{stopped}");
+    wait_until(
+        SETTLE,
+        "/readyz names the zone whose key does not open",
+        || {
+            http_call(http, "GET", "/readyz", None, None).is_some_and(|(code, body)| {
+                code == 503 && body.contains("dnssec_problems") && body.contains("example.test.")
+            })
+        },
     );
-    let config = dir.write(
-        "unbound.conf",
-        &format!(
-            "server:
-  interface: {UNBOUND_ADDR}
-  port: 53
-  outgoing-interface: {UNBOUND_ADDR}
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  do-ip6: no
-  username: \"\"
-  chroot: \"\"
-  directory: \"{base}\"
-  pidfile: \"\"
-  use-syslog: no
-  logfile: \"{base}/unbound.log\"
-  verbosity: 1
-  val-log-level: 2
-  num-threads: 1
-  root-hints: \"{base}/root.hints\"
-  trust-anchor-file: \"{base}/root.ds\"
-  trust-anchor-signaling: no
-  root-key-sentinel: no
-  module-config: \"validator iterator\"
-  local-zone: \"test.\" nodefault
-  qname-minimisation: no
-  harden-dnssec-stripped: yes
-remote-control:
-  control-enable: no
-"
-        ),
-    );
-    Daemon(
-        Command::new("unbound")
-            .args(["-d", "-c", path(&config)])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("unbound"),
-    )
+    let gslb = sock(SEALED_LAB.gslb);
+    wait_until(SETTLE, "DO=0 answers as before", || {
+        dig(gslb, &["+norec", "www.example.test", "A"]).a_addresses() == ["192.0.2.10"]
+    });
+    let signed = dig(gslb, &["+dnssec", "+norec", "www.example.test", "A"]);
+    assert_eq!(signed.status(), "SERVFAIL", "{}", signed.text);
 }

@@ -818,14 +818,14 @@ impl Client {
             .await
     }
 
-    /// Starts signing a zone (`algorithm`: `ecdsap256sha256` by default, or `ed25519`).
+    /// Starts signing a zone (algorithm, split keys and rollover policy in `body`), or sets
+    /// the policy of a signed one.
     pub async fn dnssec_enable(
         &self,
         apex: &str,
-        algorithm: Option<String>,
+        body: DnssecEnable,
     ) -> Result<DnssecStatusDto, ClientError> {
         let path = format!("/v1/zones/{}/dnssec", segment(apex));
-        let body = DnssecEnable { algorithm };
         Ok(self
             .call(Method::POST, &path, Some(&body), HeaderMap::new())
             .await?
@@ -842,10 +842,9 @@ impl Client {
     pub async fn dnssec_rollover(
         &self,
         apex: &str,
-        force: bool,
+        body: DnssecRollover,
     ) -> Result<DnssecStatusDto, ClientError> {
         let path = format!("/v1/zones/{}/dnssec/rollover", segment(apex));
-        let body = DnssecRollover { force };
         Ok(self
             .call(Method::POST, &path, Some(&body), HeaderMap::new())
             .await?

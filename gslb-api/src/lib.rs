@@ -89,6 +89,7 @@ pub mod extract;
 pub mod health_transitions;
 pub mod listener;
 pub mod metrics;
+pub mod rollover;
 pub mod routes;
 pub mod throttle;
 pub mod tls;

@@ -32,6 +32,7 @@ use prometheus_client::registry::Registry;
 use crate::dto::cluster::{is_stale, role_name};
 use crate::dto::health::{effective_status, StatusDto};
 use crate::health_transitions::{status_word, TransitionCounters};
+use crate::rollover::metrics::RolloverMetrics;
 use crate::ApiContext;
 use gslb_model::model::overrides::OverrideTarget;
 
@@ -580,6 +581,8 @@ pub struct ApiMetrics {
     observations: Family<ObservationLabels, Counter>,
     /// `gslb_{check,endpoint,region}_transitions_total`, counted by `follow_transitions`.
     transitions: Arc<TransitionCounters>,
+    /// `gslb_dnssec_rollover_*`, sampled from the state at each scrape.
+    rollovers: RolloverMetrics,
 }
 
 impl Default for ApiMetrics {
@@ -675,6 +678,8 @@ impl ApiMetrics {
         );
         let transitions = Arc::new(TransitionCounters::default());
         transitions.register(&mut registry);
+        let rollovers = RolloverMetrics::default();
+        rollovers.register(&mut registry);
         ApiMetrics {
             registry: Mutex::new(registry),
             requests,
@@ -693,6 +698,7 @@ impl ApiMetrics {
             probe_rtt,
             observations,
             transitions,
+            rollovers,
         }
     }
 
@@ -762,6 +768,7 @@ impl ApiMetrics {
     ) -> String {
         let version = state.version;
         self.health.refresh(state, health_now, wall_now);
+        self.rollovers.refresh(state);
         for state in [
             RaftState::Leader,
             RaftState::Follower,

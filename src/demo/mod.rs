@@ -150,7 +150,10 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
     // listeners only after it has joined and registered, so a script that waits for the
     // `--dns` address to answer then finds every DNS node serving and counted by INSYNC.
     // Started together, the second node could still be joining when the first answered.
-    let first_dns = plan.nodes.iter().position(|(_, role, _)| *role == Role::Dns);
+    let first_dns = plan
+        .nodes
+        .iter()
+        .position(|(_, role, _)| *role == Role::Dns);
     let start = |(name, role, config_text): &(String, Role, String)| {
         let config = data_dir.join(format!("{name}.toml"));
         plan::write_private(&config, config_text)?;

@@ -11,6 +11,7 @@
 
 pub mod cluster;
 pub mod demo;
+pub mod dnssec_lab;
 pub mod netns;
 
 pub use gslb_testkit::dns::*;

@@ -1,31 +1,159 @@
-//! DNSSEC on the wire: how signing is enabled (`DnssecEnable`) and what a zone's signing
-//! looks like (`DnssecStatusDto`: its keys with their DNSKEY and DS records in presentation
-//! format, what the parent should hold, and the rollover in progress). Private keys never
-//! appear here.
+//! DNSSEC on the wire: how signing is enabled (`DnssecEnable`, with a rollover policy
+//! `DnssecPolicyRequest` whose durations are written as people write them: `90d`, `5m`) and
+//! what a zone's signing looks like (`DnssecStatusDto`: its keys with their DNSKEY and DS
+//! records in presentation format, what the parent should hold, the policy in seconds, the
+//! rollover in progress and the next step). Private keys never appear here.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use gslb_dns::dnssec::{dnskey_presentation, ds_presentation, DigestType, DNSKEY_TTL};
-use gslb_model::model::{DnssecKey, DomainName, KeyState, ZoneKeys};
+use gslb_model::duration::parse_duration;
+use gslb_model::model::rollover::{NextStep, Rollover};
+use gslb_model::model::{DnssecKey, DnssecPolicy, DomainName, KeyState, State, ZoneKeys};
 
-/// `POST /v1/zones/{zone}/dnssec`: start signing.
+/// `POST /v1/zones/{zone}/dnssec`: start signing (or, on a signed zone, change its policy).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnssecEnable {
     /// `ecdsap256sha256` (algorithm 13, the default) or `ed25519` (15).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub algorithm: Option<String>,
+    /// Sign with a KSK and a ZSK apart instead of one combined key.
+    #[serde(default)]
+    pub split: bool,
+    /// The rollover policy (fields left out keep their value, or the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<DnssecPolicyRequest>,
+}
+
+/// A rollover policy as written: durations like `90d`, `1h30m`, `300`; `off` clears
+/// `lifetime`, `zsk_lifetime` and `max_cache_ttl`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DnssecPolicyRequest {
+    /// How long a CSK (or KSK) signs before the leader rolls it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<String>,
+    /// How long a ZSK signs before the leader rolls it (split zones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zsk_lifetime: Option<String>,
+    /// How long a change takes to reach every server (default 5m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propagation_delay: Option<String>,
+    /// The TTL of the zone's DS at the parent (default 1d).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_ds_ttl: Option<String>,
+    /// The longest any validator in front of the zone caches a record (only when every one
+    /// caps it: labs and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cache_ttl: Option<String>,
+    /// The parent's servers (`ADDR:PORT`) asked for the new DS during a rollover.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_agents: Option<Vec<String>>,
+}
+
+impl DnssecPolicyRequest {
+    /// `base` with the fields given here; errors name the field.
+    pub fn merged_into(&self, mut base: DnssecPolicy) -> Result<DnssecPolicy, (String, String)> {
+        let secs = |field: &str, text: &str| -> Result<u64, (String, String)> {
+            parse_duration(text)
+                .map(|duration| duration.as_secs())
+                .map_err(|error| (format!("policy.{field}"), error.to_string()))
+        };
+        let optional = |field: &str, text: &str| -> Result<Option<u64>, (String, String)> {
+            if text == "off" {
+                Ok(None)
+            } else {
+                secs(field, text).map(Some)
+            }
+        };
+        if let Some(text) = &self.lifetime {
+            base.lifetime_secs = optional("lifetime", text)?;
+        }
+        if let Some(text) = &self.zsk_lifetime {
+            base.zsk_lifetime_secs = optional("zsk_lifetime", text)?;
+        }
+        if let Some(text) = &self.max_cache_ttl {
+            base.max_cache_ttl_secs = optional("max_cache_ttl", text)?;
+        }
+        if let Some(text) = &self.propagation_delay {
+            base.propagation_delay_secs = secs("propagation_delay", text)?;
+        }
+        if let Some(text) = &self.parent_ds_ttl {
+            base.parent_ds_ttl_secs = secs("parent_ds_ttl", text)?;
+        }
+        if let Some(agents) = &self.parent_agents {
+            base.parent_agents = agents.clone();
+        }
+        Ok(base)
+    }
 }
 
 /// `POST /v1/zones/{zone}/dnssec/rollover`: the next rollover step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DnssecRollover {
-    /// Finish a rollover before the DNSKEY TTL has passed since it started (resolvers
-    /// that cached the old DNSKEY set may fail to validate until it expires).
+    /// Take the step before its waits have passed (resolvers that cached the old DNSKEY
+    /// or DS set may fail to validate until they expire).
     #[serde(default)]
     pub force: bool,
+    /// Which key to roll when none is rolling: `csk`, `ksk` or `zsk` (default: the CSK, or
+    /// the KSK of a split zone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+/// A zone's rollover policy, durations in seconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DnssecPolicyDto {
+    /// CSK/KSK lifetime (absent: rolled on demand only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_secs: Option<u64>,
+    /// ZSK lifetime (absent: on demand only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zsk_lifetime_secs: Option<u64>,
+    /// Propagation delay.
+    pub propagation_delay_secs: u64,
+    /// DS TTL at the parent.
+    pub parent_ds_ttl_secs: u64,
+    /// Cap on cached TTLs the waits assume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cache_ttl_secs: Option<u64>,
+    /// Parent servers asked for the new DS.
+    pub parent_agents: Vec<String>,
+}
+
+/// The rollover in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RolloverDto {
+    /// `csk`, `ksk` or `zsk`.
+    pub kind: String,
+    /// The predecessor's tag.
+    pub old: u16,
+    /// The successor's tag.
+    pub new: u16,
+    /// The last step taken: `publish`, `ds_seen` or `activate`.
+    pub last_step: String,
+    /// Leader time (unix millis) it started.
+    pub started_at: u64,
+    /// Leader time (unix millis) of the last step.
+    pub step_at: u64,
+}
+
+/// What comes next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NextStepDto {
+    /// `csk`, `ksk` or `zsk`.
+    pub kind: String,
+    /// `publish`, `ds_seen`, `activate` or `remove`.
+    pub step: String,
+    /// Leader time (unix millis) from which it is safe (a scheduled `publish`: due);
+    /// absent while waiting for the parent's DS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
+    /// True while the new key waits for its DS at the parent.
+    pub awaiting_parent: bool,
 }
 
 /// One key of a signed zone.
@@ -73,14 +201,53 @@ pub struct DnssecStatusDto {
     pub last_rollover_at: Option<u64>,
     /// What the next rollover step is, in words.
     pub next_rollover: String,
+    /// The next rollover step (absent: rollovers on demand only, none in progress).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<NextStepDto>,
+    /// The rollover in progress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover: Option<RolloverDto>,
+    /// The rollover policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<DnssecPolicyDto>,
     /// The state version this status was read at (after a write: the version it produced,
     /// or later), for waiting until every DNS node serves it.
     pub version: u64,
 }
 
 impl DnssecStatusDto {
-    /// The status of `zone` with `keys` (`None`: unsigned).
-    pub fn from_model(zone: &DomainName, keys: Option<&ZoneKeys>, version: u64) -> DnssecStatusDto {
+    /// The status of `zone` in `state`.
+    pub fn from_state(state: &State, zone: &DomainName) -> DnssecStatusDto {
+        let keys = state.dnssec.get(zone);
+        let mut status = DnssecStatusDto::from_model(zone, keys, state.version);
+        if keys.is_none() {
+            return status;
+        }
+        let schedule = crate::rollover::schedule(state, zone);
+        let next = crate::rollover::next(state, zone);
+        status.policy = Some(policy_dto(&schedule.policy));
+        status.rollover = schedule.rollover.as_ref().map(rollover_dto);
+        status.next_step = match next {
+            Some(NextStep::At { kind, step, at }) => Some(NextStepDto {
+                kind: kind.name().to_string(),
+                step: step.name().to_string(),
+                at: Some(at),
+                awaiting_parent: false,
+            }),
+            Some(NextStep::AwaitingParent { kind, .. }) => Some(NextStepDto {
+                kind: kind.name().to_string(),
+                step: "ds_seen".to_string(),
+                at: None,
+                awaiting_parent: true,
+            }),
+            Some(NextStep::OnDemand) | None => None,
+        };
+        status.next_rollover = next_in_words(zone, &schedule, next);
+        status
+    }
+
+    /// The status of `zone` with `keys` (`None`: unsigned), without policy or schedule.
+    fn from_model(zone: &DomainName, keys: Option<&ZoneKeys>, version: u64) -> DnssecStatusDto {
         let Some(keys) = keys else {
             return DnssecStatusDto {
                 zone: zone.to_string(),
@@ -91,6 +258,9 @@ impl DnssecStatusDto {
                 enabled_at: None,
                 last_rollover_at: None,
                 next_rollover: "none: the zone is not signed".to_string(),
+                next_step: None,
+                rollover: None,
+                policy: None,
                 version,
             };
         };
@@ -105,15 +275,6 @@ impl DnssecStatusDto {
             .filter(|key| key.is_entry_point() && key.state != KeyState::Retired)
             .flat_map(|key| ds_records(zone, key))
             .collect();
-        let next_rollover = if keys.keys.len() > 1 {
-            format!(
-                "in progress: put the DS of key {} at the parent, wait its TTL, then \
-                 `gslbctl dnssec rollover {zone}` again to remove the old key",
-                keys.keys.last().map_or(0, |key| key.tag)
-            )
-        } else {
-            format!("on demand: `gslbctl dnssec rollover {zone}` starts a CSK double-DS rollover")
-        };
         DnssecStatusDto {
             zone: zone.to_string(),
             signed: true,
@@ -122,9 +283,76 @@ impl DnssecStatusDto {
             ds,
             enabled_at: Some(keys.enabled_at),
             last_rollover_at: keys.last_rollover_at,
-            next_rollover,
+            next_rollover: String::new(),
+            next_step: None,
+            rollover: None,
+            policy: None,
             version,
         }
+    }
+}
+
+/// The policy in seconds.
+fn policy_dto(policy: &DnssecPolicy) -> DnssecPolicyDto {
+    DnssecPolicyDto {
+        lifetime_secs: policy.lifetime_secs,
+        zsk_lifetime_secs: policy.zsk_lifetime_secs,
+        propagation_delay_secs: policy.propagation_delay_secs,
+        parent_ds_ttl_secs: policy.parent_ds_ttl_secs,
+        max_cache_ttl_secs: policy.max_cache_ttl_secs,
+        parent_agents: policy.parent_agents.clone(),
+    }
+}
+
+/// The rollover in progress.
+fn rollover_dto(rollover: &Rollover) -> RolloverDto {
+    RolloverDto {
+        kind: rollover.kind.name().to_string(),
+        old: rollover.old,
+        new: rollover.new,
+        last_step: rollover.last_step.name().to_string(),
+        started_at: rollover.started_at,
+        step_at: rollover.step_at,
+    }
+}
+
+/// The next step in words, with the command that takes it by hand.
+fn next_in_words(
+    zone: &DomainName,
+    schedule: &gslb_model::model::DnssecSchedule,
+    next: Option<NextStep>,
+) -> String {
+    let unix = |at: u64| format!("unix {}", at / 1000);
+    match (next, &schedule.rollover) {
+        (Some(NextStep::AwaitingParent { kind, new }), _)
+            if schedule.policy.parent_agents.is_empty() =>
+        {
+            format!(
+                "{} rollover waits for the parent: put the DS of key {new} at the parent (or let \
+             it read CDS), then confirm with `gslbctl dnssec rollover {zone}`",
+                kind.name()
+            )
+        }
+        (Some(NextStep::AwaitingParent { kind, new }), _) => format!(
+            "{} rollover waits for the parent: the leader asks {} for the DS of key {new}",
+            kind.name(),
+            schedule.policy.parent_agents.join(", ")
+        ),
+        (Some(NextStep::At { kind, step, at }), None) => format!(
+            "scheduled: {} rollover ({}) at {}",
+            kind.name(),
+            step.name(),
+            unix(at)
+        ),
+        (Some(NextStep::At { kind, step, at }), Some(_)) => format!(
+            "in progress: {} rollover, {} safe from {}",
+            kind.name(),
+            step.name(),
+            unix(at)
+        ),
+        _ => format!(
+            "on demand: `gslbctl dnssec rollover {zone}` starts a rollover (no lifetime set)"
+        ),
     }
 }
 

@@ -39,7 +39,10 @@ pub use cluster::{
     AddLearnerRequest, ChangeVotersRequest, ClusterStatus, MemberDto, MembershipResult,
     NodeStatusDto, ReadyDto,
 };
-pub use dnssec::{DnssecEnable, DnssecKeyDto, DnssecRollover, DnssecStatusDto};
+pub use dnssec::{
+    DnssecEnable, DnssecKeyDto, DnssecPolicyDto, DnssecPolicyRequest, DnssecRollover,
+    DnssecStatusDto, NextStepDto, RolloverDto,
+};
 pub use endpoint::EndpointDto;
 pub use gslb_record::{GslbRecordDto, PolicyNodeDto};
 pub use network::NetworkDto;

@@ -6,27 +6,28 @@
 //! under a key derived from the cluster secret) in the command, so the deterministic `apply`
 //! stays free of randomness and the private key is never in the log in the clear.
 //!
-//! Rollover (CSK, double-signature with double DS, RFC 6781 §4.1.2 and RFC 7583 §3.3.2):
-//! step one adds a second active key: both sign, both DNSKEYs and both CDS/CDNSKEY are
-//! published, so a parent that reads CDS (RFC 7344) or its operator can add the new DS;
-//! step two, once the parent holds the new DS and at least the DNSKEY TTL has passed (so
-//! every cache holds the DNSKEY set with both keys), removes every older key. Validation
-//! holds throughout: each answer is signed by a key that every cached DNSKEY set and every
-//! DS at the parent vouch for.
+//! Rollovers (`crate::rollover`, steps and waits in `gslb_model::model::rollover`): each
+//! `POST .../rollover` takes the next step of the zone's rollover, or starts one (`publish`
+//! of a new CSK, KSK or ZSK); a step whose RFC 7583 wait has not passed is refused with the
+//! time it becomes safe, unless forced; for a CSK/KSK waiting for its DS at the parent, the
+//! call is the operator's word that the parent holds it (`ds_seen`). The leader's schedule
+//! takes the same steps by itself once a lifetime is set.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gslb_dns::dnssec::{generate_key, KeyEncryptionKey, DNSKEY_TTL};
-use gslb_model::model::dnssec::FLAGS_SECURE_ENTRY_POINT;
-use gslb_model::model::{DnssecAlgorithm, KeyState};
-use gslb_model::Command;
+use gslb_dns::dnssec::{generate_key, KeyEncryptionKey};
+use gslb_model::model::dnssec::{FLAGS_SECURE_ENTRY_POINT, FLAGS_ZONE_KEY};
+use gslb_model::model::rollover::{NextStep, RolloverKind, RolloverStep};
+use gslb_model::model::{DnssecAlgorithm, DnssecPolicy, KeyState, State as ModelState};
+use gslb_model::{Command, DomainName};
 
 use crate::auth::Caller;
 use crate::dto::{DnssecEnable, DnssecRollover, DnssecStatusDto, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
+use crate::rollover::{legacy_finish, next, schedule, start_kind, step_command};
 use crate::routes::zones::{apex_param, zone_or_404};
 use crate::ApiContext;
 
@@ -42,20 +43,19 @@ pub async fn get_dnssec(
     let apex = apex_param(&zone)?;
     let state = context.node.state();
     zone_or_404(&state, &apex)?;
-    Ok(Json(DnssecStatusDto::from_model(
-        &apex,
-        state.dnssec.get(&apex),
-        state.version,
-    )))
+    Ok(Json(DnssecStatusDto::from_state(&state, &apex)))
 }
 
-/// Starts signing a zone with one new CSK; a zone signed already is answered as it is.
+/// Starts signing a zone with one new CSK (or a KSK and a ZSK with `split`) and the
+/// rollover policy given; a zone signed already keeps its keys and takes the policy given.
 #[utoipa::path(post, path = "/v1/zones/{zone}/dnssec", tag = "dnssec",
     params(("zone" = String, Path, description = "the apex")),
     request_body = DnssecEnable,
     responses((status = 201, description = "signing; the DS to give the parent", body = DnssecStatusDto),
-              (status = 200, description = "signed already", body = DnssecStatusDto),
-              (status = 404, description = "no such zone", body = ErrorBody)))]
+              (status = 200, description = "signed already; its policy set", body = DnssecStatusDto),
+              (status = 404, description = "no such zone", body = ErrorBody),
+              (status = 409, description = "signed already with the other key layout", body = ErrorBody),
+              (status = 422, description = "an invalid algorithm or policy", body = ErrorBody)))]
 pub async fn enable_dnssec(
     State(context): State<ApiContext>,
     Path(zone): Path<String>,
@@ -71,34 +71,85 @@ pub async fn enable_dnssec(
     };
     let state = context.node.state();
     zone_or_404(&state, &apex)?;
-    if let Some(keys) = state.dnssec.get(&apex) {
-        return Ok((
-            StatusCode::OK,
-            Json(DnssecStatusDto::from_model(
-                &apex,
-                Some(keys),
-                state.version,
-            )),
-        )
-            .into_response());
-    }
-    let key = generate_key(
-        &apex,
-        algorithm,
-        FLAGS_SECURE_ENTRY_POINT,
-        KeyState::Active,
-        &key_encryption_key(&context),
-        gslb_model::clock::unix_millis(),
-    )
-    .map_err(|error| ApiError::Internal(error.to_string()))?;
-    let command = Command::EnableDnssec {
-        zone: apex.clone(),
-        key,
+    let signed = state.dnssec.get(&apex);
+    let policy = match &body.policy {
+        Some(request) => Some(
+            request
+                .merged_into(schedule(&state, &apex).policy)
+                .map_err(|(field, message)| ApiError::field(&field, message))?,
+        ),
+        None => None,
     };
+    if let Some(keys) = signed {
+        if body.split != keys.is_split() {
+            return Err(ApiError::conflict(format!(
+                "{apex} is signed already {}: disable and enable it again to change that",
+                if keys.is_split() {
+                    "with KSK and ZSK apart"
+                } else {
+                    "with one combined key"
+                }
+            )));
+        }
+        if let Some(policy) = policy {
+            let command = Command::SetDnssecPolicy {
+                zone: apex.clone(),
+                policy,
+            };
+            context.write(command, actor, false, "").await?;
+        }
+        let state = context.node.state();
+        let status = DnssecStatusDto::from_state(&state, &apex);
+        return Ok((StatusCode::OK, Json(status)).into_response());
+    }
+    let command = enable_command(&context, &apex, algorithm, body.split, policy)?;
     context.write(command, actor, false, "").await?;
     let state = context.node.state();
-    let status = DnssecStatusDto::from_model(&apex, state.dnssec.get(&apex), state.version);
+    let status = DnssecStatusDto::from_state(&state, &apex);
     Ok((StatusCode::CREATED, Json(status)).into_response())
+}
+
+/// The command that starts signing `apex`: its new keys, then its policy if one was given.
+fn enable_command(
+    context: &ApiContext,
+    apex: &DomainName,
+    algorithm: DnssecAlgorithm,
+    split: bool,
+    policy: Option<DnssecPolicy>,
+) -> Result<Command, ApiError> {
+    let kek = key_encryption_key(context);
+    let now = gslb_model::clock::unix_millis();
+    let new_key = |flags: u16| {
+        generate_key(apex, algorithm, flags, KeyState::Active, &kek, now)
+            .map_err(|error| ApiError::Internal(error.to_string()))
+    };
+    let key = new_key(FLAGS_SECURE_ENTRY_POINT)?;
+    let zsk = if split {
+        let mut zsk = new_key(FLAGS_ZONE_KEY)?;
+        while zsk.tag == key.tag {
+            zsk = new_key(FLAGS_ZONE_KEY)?;
+        }
+        Some(zsk)
+    } else {
+        None
+    };
+    let enable = Command::EnableDnssec {
+        zone: apex.clone(),
+        key,
+        zsk,
+    };
+    Ok(match policy {
+        Some(policy) => Command::Batch {
+            commands: vec![
+                enable,
+                Command::SetDnssecPolicy {
+                    zone: apex.clone(),
+                    policy,
+                },
+            ],
+        },
+        None => enable,
+    })
 }
 
 /// Stops signing a zone and forgets its keys. Remove the DS at the parent first and wait
@@ -123,13 +174,13 @@ pub async fn disable_dnssec(
     }))
 }
 
-/// The next step of a CSK rollover: add a second key (both sign; publish its DS at the
-/// parent), or, when two are there, remove the older ones.
+/// The next step of the zone's key rollover, or the start of one.
 #[utoipa::path(post, path = "/v1/zones/{zone}/dnssec/rollover", tag = "dnssec",
     params(("zone" = String, Path, description = "the apex")),
     request_body = DnssecRollover,
     responses((status = 200, description = "the step taken; the status after it", body = DnssecStatusDto),
-              (status = 409, description = "not signed, or too early to finish", body = ErrorBody)))]
+              (status = 409, description = "not signed, or the step is not safe yet", body = ErrorBody),
+              (status = 422, description = "an unknown key kind, or a step that does not apply", body = ErrorBody)))]
 pub async fn rollover_dnssec(
     State(context): State<ApiContext>,
     Path(zone): Path<String>,
@@ -137,57 +188,71 @@ pub async fn rollover_dnssec(
     JsonBody(body): JsonBody<DnssecRollover>,
 ) -> Result<Json<DnssecStatusDto>, ApiError> {
     let apex = apex_param(&zone)?;
-    let force = body.force;
+    let asked = match &body.kind {
+        Some(text) => Some(
+            text.parse::<RolloverKind>()
+                .map_err(|message| ApiError::field("kind", message))?,
+        ),
+        None => None,
+    };
     let state = context.node.state();
     zone_or_404(&state, &apex)?;
-    let Some(keys) = state.dnssec.get(&apex) else {
-        return Err(ApiError::conflict(format!("{apex} is not signed")));
-    };
     let now = gslb_model::clock::unix_millis();
-    let command = match keys.keys.as_slice() {
-        [only] => Command::PutDnssecKey {
-            zone: apex.clone(),
-            key: generate_key(
-                &apex,
-                only.algorithm,
-                FLAGS_SECURE_ENTRY_POINT,
-                KeyState::Active,
-                &key_encryption_key(&context),
-                now,
-            )
-            .map_err(|error| ApiError::Internal(error.to_string()))?,
-        },
-        [.., newest] => {
-            let started = keys.last_rollover_at.unwrap_or(keys.enabled_at);
-            let ready_at = started + u64::from(DNSKEY_TTL) * 1000;
-            if now < ready_at && !force {
-                return Err(ApiError::conflict(format!(
-                    "{apex}: the rollover started {}s ago; caches may hold the old DNSKEY set \
-                     for {DNSKEY_TTL}s (and the parent must hold the DS of key {}): try again \
-                     later, or force it",
-                    now.saturating_sub(started) / 1000,
-                    newest.tag
-                )));
-            }
-            Command::Batch {
-                commands: keys.keys[..keys.keys.len() - 1]
-                    .iter()
-                    .map(|key| Command::DeleteDnssecKey {
-                        zone: apex.clone(),
-                        tag: key.tag,
-                    })
-                    .collect(),
-            }
-        }
-        [] => return Err(ApiError::conflict(format!("{apex} has no keys"))),
-    };
+    if let Some(finish) = legacy_finish(&state, &apex, body.force, now) {
+        let command = finish.map_err(|seconds| {
+            ApiError::conflict(format!(
+                "{apex}: the rollover an older version started ends in {seconds}s, once \
+                 caches hold the new DNSKEY set: try again later, or force it"
+            ))
+        })?;
+        context.write(command, actor, false, "").await?;
+        let state = context.node.state();
+        return Ok(Json(DnssecStatusDto::from_state(&state, &apex)));
+    }
+    let (kind, step) = manual_step(&state, &apex, asked, body.force, now)?;
+    let command = step_command(
+        &state,
+        &apex,
+        step,
+        kind,
+        &key_encryption_key(&context),
+        now,
+    )
+    .map_err(ApiError::conflict)?;
     context.write(command, actor, false, "").await?;
     let state = context.node.state();
-    Ok(Json(DnssecStatusDto::from_model(
-        &apex,
-        state.dnssec.get(&apex),
-        state.version,
-    )))
+    Ok(Json(DnssecStatusDto::from_state(&state, &apex)))
+}
+
+/// The step an operator's `rollover` takes on `apex` at `now`: the start of a rollover
+/// when none is in progress; `ds_seen` (the operator's word) for a successor waiting for
+/// the parent; otherwise the next step, if its wait has passed or `force`.
+fn manual_step(
+    state: &ModelState,
+    apex: &DomainName,
+    asked: Option<RolloverKind>,
+    force: bool,
+    now: u64,
+) -> Result<(RolloverKind, RolloverStep), ApiError> {
+    let Some(next) = next(state, apex) else {
+        return Err(ApiError::conflict(format!("{apex} is not signed")));
+    };
+    let in_progress = schedule(state, apex).rollover;
+    match (next, in_progress) {
+        (_, None) => Ok((start_kind(state, apex, asked), RolloverStep::Publish)),
+        (NextStep::AwaitingParent { kind, .. }, Some(_)) => Ok((kind, RolloverStep::DsSeen)),
+        (NextStep::At { kind, step, at }, Some(_)) if at <= now || force => Ok((kind, step)),
+        (NextStep::At { kind, step, at }, Some(_)) => Err(ApiError::conflict(format!(
+            "{apex}: the {} rollover's next step ({}) is safe in {}s, once caches hold \
+             no older data (RFC 7583 waits): try again later, or force it",
+            kind.name(),
+            step.name(),
+            at.saturating_sub(now).div_ceil(1000)
+        ))),
+        (NextStep::OnDemand, Some(rollover)) => Err(ApiError::Internal(format!(
+            "{apex}: rollover {rollover:?} has no next step"
+        ))),
+    }
 }
 
 /// This node's key-encryption key (from the cluster secret, as every node derives it).

@@ -72,9 +72,10 @@ pub struct ZoneSigner {
 struct SigningKey {
     /// The key.
     open: Arc<OpenKey>,
-    /// It signs every RRset (an `Active` key).
+    /// It signs every RRset (an `Active` ZSK, or `Active` CSK: `ZoneKeys::signs_data`).
     signs: bool,
-    /// A secure entry point: it signs the DNSKEY RRset even when not active.
+    /// A secure entry point: it signs the DNSKEY, CDS and CDNSKEY RRsets even when not
+    /// active.
     entry_point: bool,
 }
 
@@ -104,7 +105,7 @@ impl ZoneSigner {
                 .zip(opened)
                 .map(|(key, open)| SigningKey {
                     open,
-                    signs: key.signs(),
+                    signs: keys.signs_data(key),
                     entry_point: key.is_entry_point(),
                 })
                 .collect(),
@@ -136,8 +137,8 @@ impl ZoneSigner {
 
     /// Appends one RRSIG RDATA per signing key over the RRset `owner`/`rtype`/`ttl` with
     /// `rdatas`, to `out` (each as `(rdata)`); `labels` is the RRSIG labels field (fewer
-    /// than the owner's for a wildcard expansion). The DNSKEY RRset is also signed by every
-    /// entry-point key (a KSK that does not sign the rest).
+    /// than the owner's for a wildcard expansion). The DNSKEY, CDS and CDNSKEY RRsets are also
+    /// signed by every entry-point key (a KSK that does not sign the rest).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sign_rrset(
         &self,
@@ -155,7 +156,9 @@ impl ZoneSigner {
         rdatas.dedup();
         let signed_owner = signed_owner(owner, labels);
         for key in &self.keys {
-            if !(key.signs || (rtype == DNSKEY && key.entry_point)) {
+            // RFC 7344 §4.1: CDS and CDNSKEY are signed by a key the parent's DS vouches for.
+            let entry_point_set = matches!(rtype, DNSKEY | CDS | CDNSKEY);
+            if !(key.signs || (entry_point_set && key.entry_point)) {
                 continue;
             }
             let mut rrsig = Vec::with_capacity(18 + self.apex.len() + 64);

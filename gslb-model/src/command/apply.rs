@@ -266,7 +266,8 @@ fn zone_content_of(state: &State, command: &Command) -> Option<DomainName> {
         Command::EnableDnssec { zone, .. }
         | Command::DisableDnssec { zone }
         | Command::PutDnssecKey { zone, .. }
-        | Command::DeleteDnssecKey { zone, .. } => Some(zone.clone()),
+        | Command::DeleteDnssecKey { zone, .. }
+        | Command::DnssecRolloverStep { zone, .. } => Some(zone.clone()),
         _ => None,
     }
 }
@@ -334,6 +335,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
                 remove_gslb_record(state, name, *rtype);
             }
             let signed = state.dnssec.remove(apex).is_some();
+            state.dnssec_schedules.remove(apex);
             state.zones.remove(apex).is_some() || !doomed.is_empty() || signed
         }
         Command::PutZoneTransfer { zone, transfer } => match state.zones.get_mut(zone) {
@@ -512,9 +514,9 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         // batch refuses one, so none reaches here.
         Command::CommitStagedZone { .. } => false,
         Command::AbortStagedZone { import_id } => state.staged_imports.remove(import_id).is_some(),
-        Command::EnableDnssec { zone, key } => {
+        Command::EnableDnssec { zone, key, zsk } => {
             let keys = crate::model::dnssec::ZoneKeys {
-                keys: vec![key.clone()],
+                keys: std::iter::once(key).chain(zsk).cloned().collect(),
                 enabled_at: at,
                 last_rollover_at: None,
             };
@@ -526,7 +528,27 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
                 }
             }
         }
-        Command::DisableDnssec { zone } => state.dnssec.remove(zone).is_some(),
+        Command::DisableDnssec { zone } => {
+            state.dnssec_schedules.remove(zone);
+            state.dnssec.remove(zone).is_some()
+        }
+        Command::SetDnssecPolicy { zone, policy } => {
+            if !state.dnssec.contains_key(zone) {
+                return false;
+            }
+            let schedule = state.dnssec_schedules.entry(zone.clone()).or_default();
+            let changed = schedule.policy != *policy;
+            schedule.policy = policy.clone();
+            changed
+        }
+        Command::DnssecRolloverStep { zone, step, key } => {
+            let Some(keys) = state.dnssec.get_mut(zone) else {
+                return false;
+            };
+            let schedule = state.dnssec_schedules.entry(zone.clone()).or_default();
+            // `check` ran the same step on copies: it cannot fail here.
+            crate::model::rollover::take_step(keys, schedule, *step, key.as_ref(), at).is_ok()
+        }
         Command::PutDnssecKey { zone, key } => {
             let Some(keys) = state.dnssec.get_mut(zone) else {
                 return false;
@@ -954,11 +976,13 @@ mod dnssec_tests {
             Command::EnableDnssec {
                 zone: apex(),
                 key: key(1, KeyState::Active),
+                zsk: None,
             },
             // A repeat of the same enable changes nothing.
             Command::EnableDnssec {
                 zone: apex(),
                 key: key(1, KeyState::Active),
+                zsk: None,
             },
             Command::PutDnssecKey {
                 zone: apex(),
@@ -982,6 +1006,7 @@ mod dnssec_tests {
             Command::EnableDnssec {
                 zone: apex(),
                 key: key(1, KeyState::Active),
+                zsk: None,
             },
             Command::DisableDnssec { zone: apex() },
         ]);
@@ -995,6 +1020,7 @@ mod dnssec_tests {
             Command::EnableDnssec {
                 zone: apex(),
                 key: key(1, KeyState::Active),
+                zsk: None,
             },
             Command::DeleteDnssecKey {
                 zone: apex(),
@@ -1007,10 +1033,12 @@ mod dnssec_tests {
             Command::EnableDnssec {
                 zone: apex(),
                 key: key(3, KeyState::Active),
+                zsk: None,
             },
             Command::EnableDnssec {
                 zone: name("other.com."),
                 key: key(4, KeyState::Active),
+                zsk: None,
             },
         ]);
         assert_eq!(
@@ -1036,6 +1064,7 @@ mod dnssec_tests {
             Command::EnableDnssec {
                 zone: apex(),
                 key: key(1, KeyState::Active),
+                zsk: None,
             },
             Command::DeleteZone { apex: apex() },
         ]);

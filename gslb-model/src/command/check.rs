@@ -241,11 +241,21 @@ pub(super) fn check(
         Command::AbortStagedZone { import_id } => {
             staging::check_import_id(import_id, &field_path(path, "import_id"), errors)
         }
-        Command::EnableDnssec { zone, key } => {
+        Command::EnableDnssec { zone, key, zsk } => {
             if !state.zones.contains_key(zone) {
                 errors.push(field_path(path, "zone"), format!("no zone {zone}"));
             }
             key.validate(&field_path(path, "key"), errors);
+            if let Some(zsk) = zsk {
+                zsk.validate(&field_path(path, "zsk"), errors);
+                if zsk.is_entry_point() || !key.is_entry_point() || !zsk.signs() {
+                    errors.push(
+                        field_path(path, "zsk"),
+                        "a split zone starts with an active KSK (257) and an active ZSK (256)"
+                            .to_string(),
+                    );
+                }
+            }
             if !key.signs() {
                 errors.push(
                     field_path(path, "key.state"),
@@ -253,7 +263,10 @@ pub(super) fn check(
                 );
             }
             if let Some(existing) = state.dnssec.get(zone) {
-                if existing.keys.len() != 1 || existing.keys[0] != *key {
+                let same = existing.keys.first() == Some(key)
+                    && existing.keys.get(1) == zsk.as_ref()
+                    && existing.keys.len() == 1 + usize::from(zsk.is_some());
+                if !same {
                     errors.push(
                         field_path(path, "zone"),
                         format!("{zone} is signed already (roll its keys over instead)"),
@@ -262,6 +275,37 @@ pub(super) fn check(
             }
         }
         Command::DisableDnssec { .. } => {}
+        Command::SetDnssecPolicy { zone, policy } => {
+            if !state.dnssec.contains_key(zone) {
+                errors.push(field_path(path, "zone"), format!("{zone} is not signed"));
+            }
+            policy.validate(&field_path(path, "policy"), errors);
+        }
+        Command::DnssecRolloverStep { zone, step, key } => {
+            if let Some(key) = key {
+                key.validate(&field_path(path, "key"), errors);
+            }
+            match state.dnssec.get(zone) {
+                None => errors.push(field_path(path, "zone"), format!("{zone} is not signed")),
+                Some(keys) => {
+                    let mut keys = keys.clone();
+                    let mut schedule = state
+                        .dnssec_schedules
+                        .get(zone)
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Err(message) = crate::model::rollover::take_step(
+                        &mut keys,
+                        &mut schedule,
+                        *step,
+                        key.as_ref(),
+                        0,
+                    ) {
+                        errors.push(field_path(path, "step"), message);
+                    }
+                }
+            }
+        }
         Command::PutDnssecKey { zone, key } => {
             key.validate(&field_path(path, "key"), errors);
             match state.dnssec.get(zone) {

@@ -51,6 +51,7 @@ use crate::model::overrides::Override;
 use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
+use crate::model::rollover::{DnssecPolicy, RolloverStep};
 use crate::model::token::Token;
 use crate::model::transfer::ZoneTransfer;
 use crate::model::tsig_key::TsigKey;
@@ -236,8 +237,29 @@ pub enum Command {
     EnableDnssec {
         /// The zone's apex.
         zone: DomainName,
-        /// Its first key.
+        /// Its first key: the CSK, or the KSK when `zsk` is given.
         key: DnssecKey,
+        /// The zone-signing key of a zone signed with KSK and ZSK apart.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zsk: Option<DnssecKey>,
+    },
+    /// Set how and when a signed zone's keys roll (`model::rollover`).
+    SetDnssecPolicy {
+        /// The zone's apex.
+        zone: DomainName,
+        /// The policy.
+        policy: DnssecPolicy,
+    },
+    /// One step of a key rollover (`model::rollover::take_step`), written by the leader's
+    /// schedule or asked for by an operator.
+    DnssecRolloverStep {
+        /// The zone's apex.
+        zone: DomainName,
+        /// The step.
+        step: RolloverStep,
+        /// The successor (generated and sealed by the proposer), for `publish` only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<DnssecKey>,
     },
     /// Stop signing `zone` and forget its keys (idempotent). The operator removes the DS at
     /// the parent first and waits its TTL out (see docs/operations.md).
@@ -478,9 +500,20 @@ impl fmt::Display for Command {
             Command::AbortStagedZone { import_id } => {
                 write!(f, "abort_staged_zone (import {import_id})")
             }
-            Command::EnableDnssec { zone, key } => {
-                write!(f, "enable_dnssec {zone} (key {})", key.tag)
-            }
+            Command::EnableDnssec { zone, key, zsk } => match zsk {
+                Some(zsk) => write!(f, "enable_dnssec {zone} (ksk {}, zsk {})", key.tag, zsk.tag),
+                None => write!(f, "enable_dnssec {zone} (key {})", key.tag),
+            },
+            Command::SetDnssecPolicy { zone, .. } => write!(f, "set_dnssec_policy {zone}"),
+            Command::DnssecRolloverStep { zone, step, key } => match key {
+                Some(key) => write!(
+                    f,
+                    "dnssec_rollover {zone} {} (key {})",
+                    step.name(),
+                    key.tag
+                ),
+                None => write!(f, "dnssec_rollover {zone} {}", step.name()),
+            },
             Command::DisableDnssec { zone } => write!(f, "disable_dnssec {zone}"),
             Command::PutDnssecKey { zone, key } => {
                 write!(f, "put_dnssec_key {zone} {} {:?}", key.tag, key.state)

@@ -179,4 +179,16 @@ impl ZoneKeys {
     pub fn key(&self, tag: u16) -> Option<&DnssecKey> {
         self.keys.iter().find(|key| key.tag == tag)
     }
+
+    /// True when the zone has KSK and ZSK apart (some key is a ZSK, flags 256).
+    pub fn is_split(&self) -> bool {
+        self.keys.iter().any(|key| !key.is_entry_point())
+    }
+
+    /// True when `key` signs the zone's data: an active ZSK, or an active CSK of a zone that
+    /// is not split. Every entry-point key (CSK or KSK, in any state) signs the DNSKEY
+    /// RRset besides.
+    pub fn signs_data(&self, key: &DnssecKey) -> bool {
+        key.signs() && (!key.is_entry_point() || !self.is_split())
+    }
 }

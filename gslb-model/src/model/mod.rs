@@ -47,6 +47,7 @@ pub mod overrides;
 pub mod precondition;
 pub mod record;
 pub mod region;
+pub mod rollover;
 pub mod serial;
 pub mod staged;
 pub mod state;
@@ -75,6 +76,9 @@ pub use network::Network;
 pub use overrides::{Override, OverrideAction, OverrideTarget};
 pub use precondition::{digest_of, Expected, ResourceRef};
 pub use region::{Location, Region};
+pub use rollover::{
+    DnssecPolicy, DnssecSchedule, NextStep, Rollover, RolloverKind, RolloverStep, Ttls,
+};
 pub use serial::SerialPolicy;
 pub use staged::{StagedImport, MAX_STAGED_IMPORTS, STAGED_IMPORT_TTL_MS};
 pub use token::{Scope, Token};

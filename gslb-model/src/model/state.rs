@@ -21,6 +21,7 @@ use crate::model::network::Network;
 use crate::model::overrides::Override;
 use crate::model::record::RecordType;
 use crate::model::region::Region;
+use crate::model::rollover::DnssecSchedule;
 use crate::model::staged::StagedImport;
 use crate::model::token::Token;
 use crate::model::transfer::ZoneDiff;
@@ -112,6 +113,10 @@ pub struct State {
     /// The keys of every signed zone, by apex (private keys sealed, see `model::dnssec`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dnssec: BTreeMap<DomainName, ZoneKeys>,
+    /// The rollover policy and progress of signed zones, by apex (absent: the default
+    /// policy, no rollover in progress; see `model::rollover`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dnssec_schedules: BTreeMap<DomainName, DnssecSchedule>,
 }
 
 fn is_zero(value: &u64) -> bool {

@@ -1438,9 +1438,11 @@ impl NodeHandle {
             Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(error))) => {
                 let detail = error.to_string();
                 match error {
-                    ChangeMembershipError::InProgress(_) => Err(MembershipBusy::InProgress(
-                        MembershipError::Refused { detail },
-                    )),
+                    ChangeMembershipError::InProgress(_) => {
+                        Err(MembershipBusy::InProgress(MembershipError::Refused {
+                            detail,
+                        }))
+                    }
                     ChangeMembershipError::EmptyMembership(_)
                     | ChangeMembershipError::LearnerNotFound(_) => {
                         Err(MembershipBusy::Other(MembershipError::Refused { detail }))

@@ -1,0 +1,711 @@
+//! Key rollovers of a signed zone: the schedule an operator sets (`DnssecPolicy`), the
+//! rollover in progress (`Rollover`), and two pure decisions over them: which step comes
+//! next and from when it is safe (`next_step`), and what a step does to the keys
+//! (`take_step`, which `apply` runs for `Command::DnssecRolloverStep`).
+//!
+//! Every rollover has the same three or four steps, each one Raft command:
+//! - `publish`: the successor joins the DNSKEY RRset without signing data (a pre-published
+//!   ZSK, RFC 6781 §4.1.1.1; a CSK/KSK whose DS the parent is asked for through CDS and
+//!   CDNSKEY, RFC 7344, RFC 8078 — the double-DS method of RFC 7583 §3.3.2);
+//! - `ds_seen` (CSK and KSK only): the parent holds the successor's DS (seen at the parent's
+//!   servers, or confirmed by the operator);
+//! - `activate`: the successor signs, the predecessor retires (still in the DNSKEY RRset, so
+//!   signatures it made that caches still hold keep validating; out of CDS, so the parent
+//!   drops its DS);
+//! - `remove`: the predecessor leaves the DNSKEY RRset.
+//!
+//! The waits between them are the RFC 7583 ones, in seconds: before `activate`, the new
+//! DNSKEY RRset must have replaced every cached one (DNSKEY TTL + propagation delay) and,
+//! for an entry point, every cached DS RRset must hold the new DS (parent DS TTL +
+//! propagation delay after it was seen); before `remove`, every signature the predecessor
+//! made must have expired from caches (the zone's largest TTL, or the DNSKEY TTL for a
+//! KSK, + propagation delay). `max_cache_ttl_secs` caps every TTL in those sums, for
+//! deployments (and tests) whose validators cap what they cache.
+//!
+//! Nothing here reads a clock: times come in as leader milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::dnssec::{DnssecKey, KeyState, ZoneKeys, FLAGS_SECURE_ENTRY_POINT};
+use crate::model::validation::FieldErrors;
+
+/// Default propagation delay: how long a change takes to reach every DNS node (RFC 7583
+/// "Dprp"), with room for a slow secondary.
+pub const DEFAULT_PROPAGATION_DELAY_SECS: u64 = 300;
+/// Default TTL of the DS RRset at the parent (the root and most TLDs use a day).
+pub const DEFAULT_PARENT_DS_TTL_SECS: u64 = 86_400;
+
+/// How and when a zone's keys roll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnssecPolicy {
+    /// How long a CSK (or the KSK of a split zone) signs before the leader rolls it; none:
+    /// only on demand (`gslbctl dnssec rollover`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_secs: Option<u64>,
+    /// The same for the ZSK of a split zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zsk_lifetime_secs: Option<u64>,
+    /// How long a change takes to reach every server and secondary.
+    #[serde(default = "default_propagation_delay")]
+    pub propagation_delay_secs: u64,
+    /// The TTL of this zone's DS RRset at the parent.
+    #[serde(default = "default_parent_ds_ttl")]
+    pub parent_ds_ttl_secs: u64,
+    /// The longest any validator in front of the zone caches a record, when every one of
+    /// them caps it (Unbound's `cache-max-ttl`); caps every TTL the waits add up. Only for
+    /// deployments that control their resolvers, and tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cache_ttl_secs: Option<u64>,
+    /// The parent's servers (`ADDR:PORT`) the leader asks for the zone's DS, to see when the
+    /// parent has taken the successor's DS; none: the operator confirms it with
+    /// `gslbctl dnssec rollover`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parent_agents: Vec<String>,
+}
+
+fn default_propagation_delay() -> u64 {
+    DEFAULT_PROPAGATION_DELAY_SECS
+}
+
+fn default_parent_ds_ttl() -> u64 {
+    DEFAULT_PARENT_DS_TTL_SECS
+}
+
+impl Default for DnssecPolicy {
+    fn default() -> Self {
+        DnssecPolicy {
+            lifetime_secs: None,
+            zsk_lifetime_secs: None,
+            propagation_delay_secs: DEFAULT_PROPAGATION_DELAY_SECS,
+            parent_ds_ttl_secs: DEFAULT_PARENT_DS_TTL_SECS,
+            max_cache_ttl_secs: None,
+            parent_agents: Vec::new(),
+        }
+    }
+}
+
+impl DnssecPolicy {
+    /// Checks the policy's fields under `path`.
+    pub fn validate(&self, path: &str, errors: &mut FieldErrors) {
+        for (field, value) in [
+            ("lifetime_secs", self.lifetime_secs),
+            ("zsk_lifetime_secs", self.zsk_lifetime_secs),
+        ] {
+            if value == Some(0) {
+                errors.push(format!("{path}.{field}"), "must be at least 1s".to_string());
+            }
+        }
+        for (index, agent) in self.parent_agents.iter().enumerate() {
+            if agent.parse::<std::net::SocketAddr>().is_err() {
+                errors.push(
+                    format!("{path}.parent_agents[{index}]"),
+                    format!("{agent:?} is not ADDR:PORT"),
+                );
+            }
+        }
+    }
+
+    /// `ttl_secs` as the waits count it (capped by `max_cache_ttl_secs`).
+    fn cached(&self, ttl_secs: u64) -> u64 {
+        self.max_cache_ttl_secs
+            .map_or(ttl_secs, |cap| ttl_secs.min(cap))
+    }
+}
+
+/// Which key a rollover replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloverKind {
+    /// The combined signing key of an unsplit zone (double-DS through CDS).
+    Csk,
+    /// The key-signing key of a split zone (double-DS through CDS).
+    Ksk,
+    /// The zone-signing key of a split zone (pre-publish).
+    Zsk,
+}
+
+impl RolloverKind {
+    /// `csk`, `ksk` or `zsk`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RolloverKind::Csk => "csk",
+            RolloverKind::Ksk => "ksk",
+            RolloverKind::Zsk => "zsk",
+        }
+    }
+
+    /// True for the kinds whose DS is at the parent.
+    pub fn is_entry_point(self) -> bool {
+        self != RolloverKind::Zsk
+    }
+}
+
+/// One step of a rollover (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloverStep {
+    /// The successor is published.
+    Publish,
+    /// The parent holds the successor's DS.
+    DsSeen,
+    /// The successor signs; the predecessor retired.
+    Activate,
+    /// The predecessor is gone.
+    Remove,
+}
+
+impl RolloverStep {
+    /// Every step, in order (metrics list them all).
+    pub const ALL: [RolloverStep; 4] = [
+        RolloverStep::Publish,
+        RolloverStep::DsSeen,
+        RolloverStep::Activate,
+        RolloverStep::Remove,
+    ];
+
+    /// `publish`, `ds_seen`, `activate` or `remove`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RolloverStep::Publish => "publish",
+            RolloverStep::DsSeen => "ds_seen",
+            RolloverStep::Activate => "activate",
+            RolloverStep::Remove => "remove",
+        }
+    }
+}
+
+impl std::str::FromStr for RolloverKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "csk" => Ok(RolloverKind::Csk),
+            "ksk" => Ok(RolloverKind::Ksk),
+            "zsk" => Ok(RolloverKind::Zsk),
+            _ => Err(format!("unknown key kind {text:?} (csk, ksk or zsk)")),
+        }
+    }
+}
+
+/// A rollover in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rollover {
+    /// Which key rolls.
+    pub kind: RolloverKind,
+    /// The predecessor's tag.
+    pub old: u16,
+    /// The successor's tag.
+    pub new: u16,
+    /// The last step taken.
+    pub last_step: RolloverStep,
+    /// Leader time (unix millis) of `publish`.
+    pub started_at: u64,
+    /// Leader time (unix millis) of the last step.
+    pub step_at: u64,
+}
+
+/// A signed zone's rollover policy and progress (`State::dnssec_schedules`; absent: the
+/// default policy, nothing in progress).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnssecSchedule {
+    /// The policy.
+    #[serde(default)]
+    pub policy: DnssecPolicy,
+    /// The rollover in progress, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover: Option<Rollover>,
+    /// Rollover steps taken since signing was enabled (what `/metrics` counts).
+    #[serde(default)]
+    pub steps_taken: u64,
+}
+
+/// The TTLs the waits depend on, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttls {
+    /// TTL of the DNSKEY RRset.
+    pub dnskey: u64,
+    /// The largest TTL of any signed answer of the zone (negative answers included).
+    pub zone_max: u64,
+}
+
+/// What comes next for a signed zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextStep {
+    /// Nothing until an operator asks (no lifetime set).
+    OnDemand,
+    /// `step` of a `kind` rollover, safe from `at` (leader unix millis).
+    At {
+        /// The key that rolls.
+        kind: RolloverKind,
+        /// The step.
+        step: RolloverStep,
+        /// From when it is safe (and, for a scheduled `publish`, due).
+        at: u64,
+    },
+    /// A CSK/KSK rollover waits for the parent to hold the DS of key `new`.
+    AwaitingParent {
+        /// The key that rolls.
+        kind: RolloverKind,
+        /// The successor's tag.
+        new: u16,
+    },
+}
+
+/// What comes next for the zone with `keys` and `schedule`.
+pub fn next_step(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> NextStep {
+    let policy = &schedule.policy;
+    let delay = policy.propagation_delay_secs;
+    let Some(rollover) = &schedule.rollover else {
+        return scheduled_start(keys, policy);
+    };
+    let after = |from: u64, secs: u64| from.saturating_add(secs.saturating_mul(1000));
+    let kind = rollover.kind;
+    match rollover.last_step {
+        RolloverStep::Publish if kind.is_entry_point() => NextStep::AwaitingParent {
+            kind,
+            new: rollover.new,
+        },
+        RolloverStep::Publish | RolloverStep::DsSeen => {
+            let keys_cached = after(rollover.started_at, policy.cached(ttls.dnskey) + delay);
+            let ds_cached = if kind.is_entry_point() {
+                after(
+                    rollover.step_at,
+                    policy.cached(policy.parent_ds_ttl_secs) + delay,
+                )
+            } else {
+                0
+            };
+            NextStep::At {
+                kind,
+                step: RolloverStep::Activate,
+                at: keys_cached.max(ds_cached),
+            }
+        }
+        RolloverStep::Activate => {
+            let signatures = match kind {
+                RolloverKind::Zsk => ttls.zone_max,
+                RolloverKind::Csk => ttls.zone_max.max(ttls.dnskey),
+                RolloverKind::Ksk => ttls.dnskey,
+            };
+            NextStep::At {
+                kind,
+                step: RolloverStep::Remove,
+                at: after(rollover.step_at, policy.cached(signatures) + delay),
+            }
+        }
+        // `take_step` clears the rollover on `remove`.
+        RolloverStep::Remove => scheduled_start(keys, policy),
+    }
+}
+
+/// The next scheduled `publish`, the earlier of the ZSK's and the entry point's.
+fn scheduled_start(keys: &ZoneKeys, policy: &DnssecPolicy) -> NextStep {
+    let split = keys.is_split();
+    let mut due: Vec<(u64, RolloverKind)> = Vec::new();
+    let newest_active = |entry_point: bool| {
+        keys.keys
+            .iter()
+            .filter(|key| key.state == KeyState::Active && key.is_entry_point() == entry_point)
+            .map(|key| key.created_at)
+            .max()
+    };
+    if let (true, Some(lifetime), Some(created)) =
+        (split, policy.zsk_lifetime_secs, newest_active(false))
+    {
+        due.push((
+            created.saturating_add(lifetime.saturating_mul(1000)),
+            RolloverKind::Zsk,
+        ));
+    }
+    if let (Some(lifetime), Some(created)) = (policy.lifetime_secs, newest_active(true)) {
+        let kind = if split {
+            RolloverKind::Ksk
+        } else {
+            RolloverKind::Csk
+        };
+        due.push((created.saturating_add(lifetime.saturating_mul(1000)), kind));
+    }
+    match due
+        .into_iter()
+        .min_by_key(|(at, kind)| (*at, *kind == RolloverKind::Zsk))
+    {
+        Some((at, kind)) => NextStep::At {
+            kind,
+            step: RolloverStep::Publish,
+            at,
+        },
+        None => NextStep::OnDemand,
+    }
+}
+
+/// The kind a new key with `flags` would roll in the zone with `keys`.
+pub fn kind_of(keys: &ZoneKeys, flags: u16) -> RolloverKind {
+    match (flags == FLAGS_SECURE_ENTRY_POINT, keys.is_split()) {
+        (false, _) => RolloverKind::Zsk,
+        (true, true) => RolloverKind::Ksk,
+        (true, false) => RolloverKind::Csk,
+    }
+}
+
+/// Takes `step` at leader time `at` on a zone's `keys` and `schedule` (`key`: the
+/// successor, for `publish` only); returns whether anything changed, or why the step does
+/// not follow from where the rollover stands.
+pub fn take_step(
+    keys: &mut ZoneKeys,
+    schedule: &mut DnssecSchedule,
+    step: RolloverStep,
+    key: Option<&DnssecKey>,
+    at: u64,
+) -> Result<(), String> {
+    let expected = match (&schedule.rollover, step) {
+        (None, RolloverStep::Publish) => {
+            let key = key.ok_or("publish needs the successor key")?;
+            return publish(keys, schedule, key, at);
+        }
+        (None, _) => return Err(format!("no rollover in progress to {}", step.name())),
+        (Some(rollover), _) => match (rollover.last_step, rollover.kind.is_entry_point()) {
+            (RolloverStep::Publish, true) => RolloverStep::DsSeen,
+            (RolloverStep::Publish, false) | (RolloverStep::DsSeen, _) => RolloverStep::Activate,
+            (RolloverStep::Activate, _) => RolloverStep::Remove,
+            (RolloverStep::Remove, _) => RolloverStep::Publish,
+        },
+    };
+    let rollover = schedule.rollover.as_mut().expect("matched above");
+    if step != expected {
+        return Err(format!(
+            "the {} rollover to key {} is at {}: the next step is {}, not {}",
+            rollover.kind.name(),
+            rollover.new,
+            rollover.last_step.name(),
+            expected.name(),
+            step.name()
+        ));
+    }
+    if key.is_some() {
+        return Err(format!("{} takes no key", step.name()));
+    }
+    let (old, new) = (rollover.old, rollover.new);
+    match step {
+        RolloverStep::DsSeen => {}
+        RolloverStep::Activate => {
+            set_state(keys, new, KeyState::Active)?;
+            set_state(keys, old, KeyState::Retired)?;
+        }
+        RolloverStep::Remove => keys.keys.retain(|key| key.tag != old),
+        RolloverStep::Publish => unreachable!("publish returned above"),
+    }
+    rollover.last_step = step;
+    rollover.step_at = at;
+    if step == RolloverStep::Remove {
+        schedule.rollover = None;
+    }
+    schedule.steps_taken += 1;
+    keys.last_rollover_at = Some(at);
+    Ok(())
+}
+
+/// `publish`: `key` joins the zone as the successor of the active key of its kind.
+fn publish(
+    keys: &mut ZoneKeys,
+    schedule: &mut DnssecSchedule,
+    key: &DnssecKey,
+    at: u64,
+) -> Result<(), String> {
+    if key.state != KeyState::Published {
+        return Err("a successor starts published".to_string());
+    }
+    let kind = kind_of(keys, key.flags);
+    if kind == RolloverKind::Zsk && !keys.is_split() {
+        return Err("the zone has one combined key: it has no ZSK to roll".to_string());
+    }
+    let mut predecessors = keys.keys.iter().filter(|other| {
+        other.state == KeyState::Active && other.is_entry_point() == kind.is_entry_point()
+    });
+    let (Some(old), None) = (predecessors.next(), predecessors.next()) else {
+        return Err(format!(
+            "a {} rollover needs exactly one active {} to replace",
+            kind.name(),
+            kind.name()
+        ));
+    };
+    if old.algorithm != key.algorithm {
+        return Err(format!(
+            "the successor must keep the algorithm {} (no algorithm rollover)",
+            old.algorithm.name()
+        ));
+    }
+    if keys.key(key.tag).is_some() {
+        return Err(format!("the zone has a key with tag {} already", key.tag));
+    }
+    schedule.rollover = Some(Rollover {
+        kind,
+        old: old.tag,
+        new: key.tag,
+        last_step: RolloverStep::Publish,
+        started_at: at,
+        step_at: at,
+    });
+    keys.keys.push(key.clone());
+    schedule.steps_taken += 1;
+    keys.last_rollover_at = Some(at);
+    Ok(())
+}
+
+/// Sets the state of key `tag`.
+fn set_state(keys: &mut ZoneKeys, tag: u16, state: KeyState) -> Result<(), String> {
+    let key = keys
+        .keys
+        .iter_mut()
+        .find(|key| key.tag == tag)
+        .ok_or_else(|| format!("key {tag} is gone"))?;
+    key.state = state;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::dnssec::{DnssecAlgorithm, FLAGS_ZONE_KEY};
+
+    fn key(tag: u16, flags: u16, state: KeyState, created_at: u64) -> DnssecKey {
+        DnssecKey {
+            tag,
+            algorithm: DnssecAlgorithm::EcdsaP256Sha256,
+            flags,
+            state,
+            public_key: "00".repeat(64),
+            sealed_private_key: "00".repeat(40),
+            created_at,
+        }
+    }
+
+    fn zone(keys: Vec<DnssecKey>) -> ZoneKeys {
+        ZoneKeys {
+            keys,
+            enabled_at: 0,
+            last_rollover_at: None,
+        }
+    }
+
+    const TTLS: Ttls = Ttls {
+        dnskey: 3600,
+        zone_max: 300,
+    };
+
+    fn policy() -> DnssecPolicy {
+        DnssecPolicy {
+            lifetime_secs: Some(1000),
+            zsk_lifetime_secs: Some(100),
+            propagation_delay_secs: 10,
+            parent_ds_ttl_secs: 600,
+            ..DnssecPolicy::default()
+        }
+    }
+
+    /// A CSK rollover goes publish, ds_seen, activate, remove, each safe only after the
+    /// RFC 7583 waits, and signing never lacks a key the caches trust.
+    #[test]
+    fn csk_rollover_walks_every_step_with_its_waits() {
+        let mut keys = zone(vec![key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0)]);
+        let mut schedule = DnssecSchedule {
+            policy: policy(),
+            ..DnssecSchedule::default()
+        };
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Csk,
+                step: RolloverStep::Publish,
+                at: 1_000_000
+            }
+        );
+        let successor = key(2, FLAGS_SECURE_ENTRY_POINT, KeyState::Published, 1_000_000);
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            Some(&successor),
+            1_000_000,
+        )
+        .unwrap();
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::AwaitingParent {
+                kind: RolloverKind::Csk,
+                new: 2
+            }
+        );
+        assert!(
+            take_step(&mut keys, &mut schedule, RolloverStep::Activate, None, 1).is_err(),
+            "no activation before the parent holds the DS"
+        );
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::DsSeen,
+            None,
+            2_000_000,
+        )
+        .unwrap();
+        // DNSKEY cached: 1_000_000 + 3610 s; DS cached: 2_000_000 + 610 s.
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Csk,
+                step: RolloverStep::Activate,
+                at: 4_610_000
+            }
+        );
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Activate,
+            None,
+            4_610_000,
+        )
+        .unwrap();
+        assert_eq!(keys.key(2).unwrap().state, KeyState::Active);
+        assert_eq!(keys.key(1).unwrap().state, KeyState::Retired);
+        assert!(keys.signs_data(keys.key(2).unwrap()));
+        assert!(!keys.signs_data(keys.key(1).unwrap()));
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Csk,
+                step: RolloverStep::Remove,
+                at: 4_610_000 + 3_610_000
+            }
+        );
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Remove,
+            None,
+            8_220_000,
+        )
+        .unwrap();
+        assert_eq!(keys.keys.len(), 1);
+        assert_eq!(keys.keys[0].tag, 2);
+        assert_eq!(schedule.rollover, None);
+        assert_eq!(schedule.steps_taken, 4);
+        // The next one is due a lifetime after the successor was made.
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Csk,
+                step: RolloverStep::Publish,
+                at: 2_000_000
+            }
+        );
+    }
+
+    /// A split zone: the KSK signs only the DNSKEY RRset; the ZSK pre-publish rollover
+    /// needs no parent and waits the DNSKEY TTL, then the zone's largest TTL.
+    #[test]
+    fn zsk_prepublish_rollover_in_a_split_zone() {
+        let mut keys = zone(vec![
+            key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0),
+            key(2, FLAGS_ZONE_KEY, KeyState::Active, 0),
+        ]);
+        assert!(
+            !keys.signs_data(keys.key(1).unwrap()),
+            "a KSK signs only DNSKEY"
+        );
+        assert!(keys.signs_data(keys.key(2).unwrap()));
+        let mut schedule = DnssecSchedule {
+            policy: DnssecPolicy {
+                max_cache_ttl_secs: Some(60),
+                ..policy()
+            },
+            ..DnssecSchedule::default()
+        };
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Zsk,
+                step: RolloverStep::Publish,
+                at: 100_000
+            }
+        );
+        let successor = key(3, FLAGS_ZONE_KEY, KeyState::Published, 100_000);
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            Some(&successor),
+            100_000,
+        )
+        .unwrap();
+        assert!(!keys.signs_data(keys.key(3).unwrap()), "pre-published");
+        // Capped: 60 s of DNSKEY TTL + 10 s.
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Zsk,
+                step: RolloverStep::Activate,
+                at: 170_000
+            }
+        );
+        assert!(take_step(&mut keys, &mut schedule, RolloverStep::DsSeen, None, 1).is_err());
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Activate,
+            None,
+            170_000,
+        )
+        .unwrap();
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Zsk,
+                step: RolloverStep::Remove,
+                at: 240_000
+            }
+        );
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Remove,
+            None,
+            240_000,
+        )
+        .unwrap();
+        let tags: Vec<u16> = keys.keys.iter().map(|key| key.tag).collect();
+        assert_eq!(tags, [1, 3]);
+        assert_eq!(kind_of(&keys, FLAGS_SECURE_ENTRY_POINT), RolloverKind::Ksk);
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let mut keys = zone(vec![key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0)]);
+        let mut schedule = DnssecSchedule::default();
+        assert_eq!(next_step(&keys, &schedule, TTLS), NextStep::OnDemand);
+        let zsk = key(2, FLAGS_ZONE_KEY, KeyState::Published, 0);
+        let error = take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            Some(&zsk),
+            0,
+        )
+        .unwrap_err();
+        assert!(error.contains("no ZSK"), "{error}");
+        let active = key(3, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0);
+        assert!(take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            Some(&active),
+            0
+        )
+        .is_err());
+        let error = take_step(&mut keys, &mut schedule, RolloverStep::Remove, None, 0).unwrap_err();
+        assert!(error.contains("no rollover in progress"), "{error}");
+        assert_eq!(keys.keys.len(), 1);
+        assert_eq!(schedule.steps_taken, 0);
+    }
+}
