@@ -180,7 +180,9 @@ def wait_for(reason, check, child, log, timeout=300):
     raise SystemExit(f"timed out waiting for {reason}")
 
 
-def start_knot(d, zone_file, port):
+def start_knot(d, port, tail):
+    """Knot on 127.0.0.1@`port`, one worker of each kind, logging warnings, its state in
+    `d`, with `tail` (keys, acls, zones) after that; the process (killed at exit)."""
     exe = shutil.which("knotd") or "/usr/sbin/knotd"
     with open(d + "/knot.conf", "w") as f:
         f.write(f"""server:
@@ -194,7 +196,13 @@ log:
     any: warning
 database:
   storage: "{d}"
-acl:
+""" + tail)
+    return spawn([exe, "-c", d + "/knot.conf"], open(d + "/knot.log", "w"))
+
+
+def start_knot_primary(d, zone_file, port):
+    """Knot serving `zone_file` to transfers from loopback."""
+    return start_knot(d, port, f"""acl:
   - id: xfr
     address: 127.0.0.0/8
     action: transfer
@@ -205,7 +213,6 @@ zone:
     zonefile-sync: -1
     journal-content: none
 """)
-    return spawn([exe, "-c", d + "/knot.conf"], open(d + "/knot.log", "w"))
 
 
 def start_gslb(d, gslb, gslbctl, zone_file, port):
@@ -263,7 +270,7 @@ def main():
         zone_file = d + "/bench.test.zone"
         write_zone(zone_file, args.records)
         knot_port, gslb_port = free_port(), free_port()
-        knot = start_knot(d, zone_file, knot_port)
+        knot = start_knot_primary(d, zone_file, knot_port)
         gslb = start_gslb(d, args.gslb, gslbctl, zone_file, gslb_port)
         wait_for("Knot to serve the zone", lambda: axfr(knot_port)[0] > 0, knot,
                  d + "/knot.log")
