@@ -4,11 +4,17 @@
 //! with dig (a subnet rule through ECS), a second sync plans no changes, and a record
 //! removed from the YAML leaves DNS while a changed pool value replaces the old one. The provider's own unit tests (pytest) run here too.
 //!
-//! Needs python3 and either `OCTODNS_VENV` (a venv with octodns, requests and pytest, as
-//! `.ci/run` prepares) or PyPI to fill `$HOME/.cache/gslb-octodns`.
+//! octoDNS's standard DNS provider, `octodns_bind.Rfc2136Provider` (PyPI `octodns-bind`),
+//! manages the static records of the same zone without our provider: it reads the zone by
+//! AXFR and writes it by RFC 2136 UPDATE, both signed with a key from `gslbctl tsig
+//! create`, sent to the DNS learner.
+//!
+//! Needs python3 and either `OCTODNS_VENV` (a venv with octodns, octodns-bind, requests and
+//! pytest, as `.ci/run` prepares) or PyPI to fill `$HOME/.cache/gslb-octodns`.
 
 mod common;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -21,7 +27,7 @@ use common::{output_text, python_venv, TempDir};
 const CONVERGE: Duration = Duration::from_secs(30);
 
 /// What the venv needs.
-const PACKAGES: [&str; 3] = ["octodns", "requests", "pytest"];
+const PACKAGES: [&str; 4] = ["octodns", "octodns-bind", "requests", "pytest"];
 
 /// The records of `cp.test.` the YAML declares (the zone's own `www` and `ns1` included:
 /// octoDNS owns the whole zone); `{app}` is replaced by the `app` record or nothing.
@@ -85,12 +91,30 @@ const APP_YAML: &str = "app:
 fn venv() -> PathBuf {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
     VENV.get_or_init(|| {
-        python_venv(
+        let venv = python_venv(
             "OCTODNS_VENV",
             "gslb-octodns",
             &["octodns-sync", "pytest"],
             &PACKAGES,
-        )
+        );
+        // octodns-bind brings no command of its own: a venv made before it was needed
+        // passes the check above without it.
+        let imports = Command::new(venv.join("bin/python"))
+            .args(["-c", "import octodns_bind"])
+            .output()
+            .expect("run the venv's python");
+        if !imports.status.success() {
+            let installed = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "octodns-bind"])
+                .output()
+                .expect("run the venv's pip");
+            assert!(
+                installed.status.success(),
+                "cannot install octodns-bind (run .ci/run or set OCTODNS_VENV): {}",
+                output_text(&installed)
+            );
+        }
+        venv
     })
     .clone()
 }
@@ -195,13 +219,8 @@ fn octodns_sync_drives_dns_and_is_idempotent() {
     eprintln!("-- phase: a second sync plans no changes");
     let again = sync(&config, false);
     assert!(again.status.success(), "{}", output_text(&again));
-    let plan = format!(
-        "{}{}",
-        String::from_utf8_lossy(&again.stdout),
-        String::from_utf8_lossy(&again.stderr)
-    );
     assert!(
-        plan.contains("No changes were planned"),
+        plan_text(&again).contains("No changes were planned"),
         "{}",
         output_text(&again)
     );
@@ -219,14 +238,181 @@ fn octodns_sync_drives_dns_and_is_idempotent() {
         "stale endpoint left: {endpoints}"
     );
     let after = sync(&config, false);
-    let plan = format!(
-        "{}{}",
-        String::from_utf8_lossy(&after.stdout),
-        String::from_utf8_lossy(&after.stderr)
-    );
     assert!(
-        plan.contains("No changes were planned"),
+        plan_text(&after).contains("No changes were planned"),
         "{}",
         output_text(&after)
     );
+}
+
+/// The static records of `cp.test.` that `Rfc2136Provider` owns (the zone's own `ns1`,
+/// `www` and apex NS included: records missing from the YAML would be deleted);
+/// `{records}` is replaced by the records the test changes.
+const RFC2136_ZONE_YAML: &str = "---
+'':
+  type: NS
+  ttl: 3600
+  value: ns1.cp.test.
+ns1:
+  type: A
+  ttl: 60
+  value: 192.0.2.1
+www:
+  type: A
+  ttl: 60
+  value: 192.0.2.10
+mail:
+  type: MX
+  ttl: 300
+  value:
+    exchange: ns1.cp.test.
+    preference: 10
+{records}";
+
+/// The first version's changing records: `api` with two addresses, a TXT `note`.
+const RFC2136_FIRST: &str = "api:
+  type: A
+  ttl: 120
+  values:
+    - 192.0.2.20
+    - 192.0.2.21
+note:
+  type: TXT
+  value: managed by octodns
+";
+
+/// The second version: `api` changed to one other address, `note` deleted, an SRV
+/// record created.
+const RFC2136_SECOND: &str = "api:
+  type: A
+  ttl: 120
+  value: 192.0.2.22
+_sip._tcp:
+  type: SRV
+  value:
+    port: 5060
+    priority: 10
+    target: www.cp.test.
+    weight: 20
+";
+
+/// Writes into `dir` an octoDNS config whose target is `octodns_bind.Rfc2136Provider`
+/// pointed at the DNS node `dns` with TSIG key `octodns` (`secret`), and the zone's YAML
+/// with `records`.
+fn write_rfc2136_config(dir: &Path, dns: SocketAddr, secret: &str, records: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    std::fs::write(
+        dir.join("zones/cp.test.yaml"),
+        RFC2136_ZONE_YAML.replace("{records}", records),
+    )
+    .unwrap();
+    let config = format!(
+        "manager:
+  max_workers: 1
+providers:
+  config:
+    class: octodns.provider.yaml.YamlProvider
+    directory: {zones}
+    default_ttl: 300
+    enforce_order: false
+  gslb:
+    class: octodns_bind.Rfc2136Provider
+    host: {ip}
+    port: {port}
+    key_name: octodns
+    key_secret: {secret}
+    key_algorithm: hmac-sha256
+zones:
+  cp.test.:
+    sources:
+      - config
+    targets:
+      - gslb
+",
+        zones = dir.join("zones").display(),
+        ip = dns.ip(),
+        port = dns.port(),
+    );
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// What `octodns-sync` printed, stdout and stderr (the plan goes to either, by version).
+fn plan_text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// `octodns_bind.Rfc2136Provider` manages static records of a gslb zone with a TSIG key
+/// from `gslbctl tsig create`: it reads the zone by AXFR and creates, replaces and deletes
+/// records by RFC 2136 UPDATE sent to a DNS learner; each change answers on that node as
+/// soon as the sync returns, and a second sync (the zone read back by AXFR) plans nothing.
+#[test]
+fn octodns_bind_manages_static_records_through_rfc2136_and_axfr() {
+    let root = TempDir::new("octodns-bind");
+    let (voter, learner) = start_voter_and_learner(&root, CONVERGE);
+    let dns = learner.dns.expect("the learner's DNS address");
+
+    eprintln!("-- phase: a key that may update and transfer cp.test");
+    let created = Command::new(env!("CARGO_BIN_EXE_gslbctl"))
+        .args(["--api", &format!("http://{}", voter.http), "--token", TOKEN])
+        .args(["tsig", "create", "octodns", "--update", "cp.test"])
+        .args(["--transfer", "cp.test", "-o", "json"])
+        .output()
+        .expect("run gslbctl");
+    assert!(created.status.success(), "{}", output_text(&created));
+    let created = String::from_utf8_lossy(&created.stdout).into_owned();
+    let secret = created
+        .split("\"secret\":")
+        .nth(1)
+        .and_then(|rest| rest.split('"').nth(1))
+        .unwrap_or_else(|| panic!("a secret in {created}"))
+        .to_string();
+
+    eprintln!("-- phase: the first sync creates records by UPDATE");
+    let config = write_rfc2136_config(&root.0, dns, &secret, RFC2136_FIRST);
+    let first = sync(&config, true);
+    assert!(first.status.success(), "{}", output_text(&first));
+    assert_eq!(
+        learner.addresses("api.cp.test"),
+        ["192.0.2.20", "192.0.2.21"]
+    );
+    let mx = learner.dig(&["mail.cp.test", "MX", "+short"]);
+    assert_eq!(mx.text.trim(), "10 ns1.cp.test.");
+    let note = learner.dig(&["note.cp.test", "TXT", "+short"]);
+    assert_eq!(note.text.trim(), "\"managed by octodns\"");
+
+    eprintln!("-- phase: read back by AXFR, a second sync plans no changes");
+    let again = sync(&config, false);
+    assert!(again.status.success(), "{}", output_text(&again));
+    assert!(
+        plan_text(&again).contains("No changes were planned"),
+        "{}",
+        output_text(&again)
+    );
+
+    eprintln!("-- phase: a changed, a deleted and a new record");
+    let config = write_rfc2136_config(&root.0, dns, &secret, RFC2136_SECOND);
+    let change = sync(&config, true);
+    assert!(change.status.success(), "{}", output_text(&change));
+    assert_eq!(learner.addresses("api.cp.test"), ["192.0.2.22"]);
+    let gone = learner.dig(&["note.cp.test", "TXT"]);
+    assert_eq!(gone.status(), "NXDOMAIN", "{}", gone.text);
+    let srv = learner.dig(&["_sip._tcp.cp.test", "SRV", "+short"]);
+    assert_eq!(srv.text.trim(), "10 20 5060 www.cp.test.");
+    let after = sync(&config, false);
+    assert!(after.status.success(), "{}", output_text(&after));
+    assert!(
+        plan_text(&after).contains("No changes were planned"),
+        "{}",
+        output_text(&after)
+    );
+
+    eprintln!("-- phase: every update is in the audit log with its key");
+    let (_, audit) = common::cluster::api_get(voter.http, "/v1/audit").expect("the audit log");
+    assert!(audit.contains("tsig:octodns"), "{audit}");
 }

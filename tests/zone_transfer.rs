@@ -6,7 +6,9 @@
 //! Around that: a refused source gets REFUSED, IXFR from the current serial gets one SOA,
 //! IXFR from a serial older than the history gets the whole zone, and with a TSIG key on the
 //! allow list `kdig -y` transfers (checking the signature of every message) while a wrong
-//! secret or an unknown key gets NOTAUTH.
+//! secret or an unknown key gets NOTAUTH. A second test runs Knot as a secondary that takes
+//! only NOTIFY signed with its key: unsigned NOTIFY is refused, and with `--notify-key` the
+//! next change reaches it.
 //!
 //! A secondary whose server is not installed is skipped with a message (CI installs all
 //! three: `.ci/run`).
@@ -98,6 +100,17 @@ impl Primary {
             String::from_utf8_lossy(&output.stderr)
         );
         text
+    }
+
+    /// Creates TSIG key `name` (hmac-sha256) and returns its base64 secret.
+    fn create_key(&self, name: &str) -> String {
+        let created = self.gslbctl(&["tsig", "create", name, "-o", "json"]);
+        created
+            .split("\"secret\":")
+            .nth(1)
+            .and_then(|rest| rest.split('"').nth(1))
+            .unwrap_or_else(|| panic!("a secret in {created}"))
+            .to_string()
     }
 
     fn metric(&self, series: &str) -> u64 {
@@ -194,9 +207,11 @@ fn spawn(
     }
 }
 
-/// Knot as a secondary of `xfr.test.` and of the catalog, whose members it serves from the
-/// primary too.
-fn start_knot(primary: SocketAddr) -> Option<Secondary> {
+/// Knot as a secondary of `xfr.test.`. Without `key_secret`: also of the catalog (whose
+/// members it serves from the primary too), taking NOTIFY and transfers from loopback
+/// unsigned. With the secret of key `xfr-key`: it transfers with that key and takes NOTIFY
+/// only when signed with it (an `acl` with the key and no address).
+fn start_knot(primary: SocketAddr, key_secret: Option<&str>) -> Option<Secondary> {
     if !installed("knotd") {
         eprintln!("knotd not installed; Knot skipped");
         return None;
@@ -204,20 +219,30 @@ fn start_knot(primary: SocketAddr) -> Option<Secondary> {
     let dir = TempDir::new("xfr-knot");
     let address = dns_listen_address();
     let d = dir.0.display();
+    let (ip, port) = (primary.ip(), primary.port());
+    let tail = match key_secret {
+        None => format!(
+            "remote:\n  - id: primary\n    address: {ip}@{port}\n\
+             acl:\n  - id: from_primary\n    address: 127.0.0.0/8\n    action: [notify, transfer]\n\
+             template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    journal-content: changes\n\
+             \x20 - id: member\n    storage: \"{d}\"\n    master: primary\n    acl: from_primary\n    zonefile-sync: -1\n\
+             zone:\n  - domain: xfr.test.\n    master: primary\n    acl: from_primary\n\
+             \x20 - domain: catalog.invalid.\n    master: primary\n    acl: from_primary\n    catalog-role: interpret\n    catalog-template: member\n"
+        ),
+        Some(secret) => format!(
+            "key:\n  - id: xfr-key\n    algorithm: hmac-sha256\n    secret: {secret}\n\
+             remote:\n  - id: primary\n    address: {ip}@{port}\n    key: xfr-key\n\
+             acl:\n  - id: signed_notify\n    key: xfr-key\n    action: notify\n\
+             template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    journal-content: changes\n\
+             zone:\n  - domain: xfr.test.\n    master: primary\n    acl: signed_notify\n"
+        ),
+    };
     let config = format!(
         "server:\n  rundir: \"{d}\"\n  listen: {}@{}\n  udp-workers: 1\n  tcp-workers: 1\n  background-workers: 1\n\
          log:\n  - target: stderr\n    any: info\n\
-         database:\n  storage: \"{d}\"\n\
-         remote:\n  - id: primary\n    address: {}@{}\n\
-         acl:\n  - id: from_primary\n    address: 127.0.0.0/8\n    action: [notify, transfer]\n\
-         template:\n  - id: default\n    storage: \"{d}\"\n    zonefile-sync: -1\n    journal-content: changes\n\
-         \x20 - id: member\n    storage: \"{d}\"\n    master: primary\n    acl: from_primary\n    zonefile-sync: -1\n\
-         zone:\n  - domain: xfr.test.\n    master: primary\n    acl: from_primary\n\
-         \x20 - domain: catalog.invalid.\n    master: primary\n    acl: from_primary\n    catalog-role: interpret\n    catalog-template: member\n",
+         database:\n  storage: \"{d}\"\n{tail}",
         address.ip(),
         address.port(),
-        primary.ip(),
-        primary.port()
     );
     let path = dir.write("knot.conf", &config);
     let path = path.display().to_string();
@@ -301,7 +326,7 @@ fn secondaries_follow_the_primary_by_axfr_notify_and_ixfr() {
         "AXFR refused by default"
     );
 
-    let knot = start_knot(dns);
+    let knot = start_knot(dns, None);
     let nsd = start_nsd(dns);
     let bind = start_bind(dns);
     let secondaries: Vec<&Secondary> = [&knot, &nsd, &bind].into_iter().flatten().collect();
@@ -437,13 +462,7 @@ fn secondaries_follow_the_primary_by_axfr_notify_and_ixfr() {
     );
 
     eprintln!("== phase: TSIG: a key on the allow list, every message signed");
-    let created = primary.gslbctl(&["tsig", "create", "xfr-key", "-o", "json"]);
-    let secret = created
-        .split("\"secret\":")
-        .nth(1)
-        .and_then(|rest| rest.split('"').nth(1))
-        .unwrap_or_else(|| panic!("a secret in {created}"))
-        .to_string();
+    let secret = primary.create_key("xfr-key");
     primary.gslbctl(&["zone", "transfer", "xfr.test.", "--allow", "key:xfr-key"]);
     assert_eq!(
         transfer_rcode(dns, "xfr.test.", 252),
@@ -494,4 +513,88 @@ fn secondaries_follow_the_primary_by_axfr_notify_and_ixfr() {
         "NOTAUTH outside our zones"
     );
     assert_eq!(serial_of(dns, "xfr.test."), Some(after), "still serving");
+}
+
+/// Knot that accepts only NOTIFY signed with its key: an unsigned NOTIFY is refused and
+/// Knot stays at the old serial (its refresh timer is an hour away); with `--notify-key`
+/// the next change is announced signed and Knot follows by IXFR with the same key.
+#[test]
+fn a_secondary_that_wants_signed_notify_follows_with_notify_key() {
+    eprintln!("== phase: the primary, a key that may transfer, Knot wanting signed NOTIFY");
+    let primary = Primary::start();
+    let dns = primary.server.address;
+    let secret = primary.create_key("xfr-key");
+    let Some(knot) = start_knot(dns, Some(&secret)) else {
+        return;
+    };
+    let target = knot.address.to_string();
+    let transfer = ["zone", "transfer", "xfr.test.", "--allow", "key:xfr-key"];
+    primary.gslbctl(&[&transfer[..], &["--notify", &target]].concat());
+    let first = serial_of(dns, "xfr.test.").unwrap();
+    wait_until(
+        SYNC_TIMEOUT,
+        "Knot transfers xfr.test. with the key",
+        || serial_of(knot.address, "xfr.test.") == Some(first),
+    );
+
+    eprintln!("== phase: a change announced unsigned is refused");
+    let put = |address: &str| {
+        let before = serial_of(dns, "xfr.test.");
+        let body = format!(r#"{{"name":"www","type":"A","ttl":300,"data":["{address}"]}}"#);
+        let (status, reply) = http(
+            primary.api,
+            "PUT",
+            "/v1/zones/xfr.test./records/www/A",
+            Some(TOKEN),
+            Some(&body),
+        )
+        .expect("the API answers");
+        assert!(status == 200 || status == 201, "{status} {reply}");
+        wait_until(SYNC_TIMEOUT, "the primary serves the new serial", || {
+            serial_of(dns, "xfr.test.") != before
+        });
+        serial_of(dns, "xfr.test.").expect("a serial")
+    };
+    put("192.0.2.11");
+    // Knot answers an unsigned NOTIFY NOTAUTH (and logs nothing at info).
+    primary
+        .server
+        .log
+        .wait_for("notify refused by the secondary", SYNC_TIMEOUT)
+        .expect("Knot refuses the unsigned NOTIFY");
+    assert_eq!(serial_of(knot.address, "xfr.test."), Some(first));
+
+    eprintln!("== phase: with --notify-key the next change reaches Knot");
+    let shown = primary.gslbctl(
+        &[
+            &transfer[..],
+            &["--notify", &target, "--notify-key", "xfr-key"],
+        ]
+        .concat(),
+    );
+    assert!(shown.contains("written"), "{shown}");
+    let settings = primary.gslbctl(&["zone", "transfer", "xfr.test."]);
+    assert!(settings.contains("notify_key xfr-key"), "{settings}");
+    let signed = put("192.0.2.12");
+    wait_until(SYNC_TIMEOUT, "Knot follows the signed NOTIFY", || {
+        serial_of(knot.address, "xfr.test.") == Some(signed)
+    });
+    let www = kdig(knot.address, &["www.xfr.test.", "A", "+short"]);
+    assert_eq!(www.text.trim(), "192.0.2.12");
+
+    eprintln!("== phase: a key that does not exist is refused");
+    let output = Command::new(GSLBCTL)
+        .args([
+            "--api",
+            &format!("http://{}", primary.api),
+            "--token",
+            TOKEN,
+        ])
+        .args(["zone", "transfer", "xfr.test.", "--notify", &target])
+        .args(["--notify-key", "no-such-key"])
+        .output()
+        .expect("run gslbctl");
+    assert!(!output.status.success());
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(errors.contains("no tsig key no-such-key"), "{errors}");
 }

@@ -58,7 +58,8 @@ def write_zone(path, records):
             if kind == 0:
                 f.write(f"host-{n} IN A 10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}\n")
             elif kind == 1:
-                f.write(f"host-{n} IN AAAA 2001:db8::{n:x}\n")
+                # Two 16-bit groups: past 65,535 one group would not be an IPv6 address.
+                f.write(f"host-{n} IN AAAA 2001:db8::{n >> 16:x}:{n & 0xffff:x}\n")
             elif kind == 2:
                 f.write(f"txt-{n} IN TXT \"record number {n}\"\n")
             else:
@@ -74,12 +75,15 @@ def spawn(args, log):
 
 
 def cleanup(*_):
+    """Kills every process started; as a signal handler, exits too."""
     for child in CHILDREN:
         try:
             os.killpg(child.pid, signal.SIGKILL)
         except OSError:
             pass
     CHILDREN.clear()
+    if _:
+        sys.exit(1)
 
 
 def cpu_seconds(pid):
@@ -155,9 +159,16 @@ def measure(name, child, port, rounds):
     }
 
 
-def wait_for(reason, check, timeout=300):
+def wait_for(reason, check, child, log, timeout=300):
+    """Polls `check` until it holds; gives up when `child` exits (printing the end of its
+    `log`, e.g. a refused zone file) or after `timeout` seconds."""
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if child.poll() is not None:
+            with open(log) as f:
+                tail = f.readlines()[-20:]
+            raise SystemExit(f"server exited (status {child.returncode}) while waiting for "
+                             f"{reason}; end of {log}:\n" + "".join(tail))
         try:
             if check():
                 return
@@ -169,7 +180,9 @@ def wait_for(reason, check, timeout=300):
     raise SystemExit(f"timed out waiting for {reason}")
 
 
-def start_knot(d, zone_file, port):
+def start_knot(d, port, tail):
+    """Knot on 127.0.0.1@`port`, one worker of each kind, logging warnings, its state in
+    `d`, with `tail` (keys, acls, zones) after that; the process (killed at exit)."""
     exe = shutil.which("knotd") or "/usr/sbin/knotd"
     with open(d + "/knot.conf", "w") as f:
         f.write(f"""server:
@@ -183,7 +196,13 @@ log:
     any: warning
 database:
   storage: "{d}"
-acl:
+""" + tail)
+    return spawn([exe, "-c", d + "/knot.conf"], open(d + "/knot.log", "w"))
+
+
+def start_knot_primary(d, zone_file, port):
+    """Knot serving `zone_file` to transfers from loopback."""
+    return start_knot(d, port, f"""acl:
   - id: xfr
     address: 127.0.0.0/8
     action: transfer
@@ -194,7 +213,6 @@ zone:
     zonefile-sync: -1
     journal-content: none
 """)
-    return spawn([exe, "-c", d + "/knot.conf"], open(d + "/knot.log", "w"))
 
 
 def start_gslb(d, gslb, gslbctl, zone_file, port):
@@ -220,7 +238,8 @@ udp_workers = 1
 file = "{zone_file}"
 origin = "{ZONE}"
 """)
-    child = spawn([gslb, "serve", "--config", d + "/node.toml"], open(d + "/gslb.log", "w"))
+    log = d + "/gslb.log"
+    child = spawn([gslb, "serve", "--config", d + "/node.toml"], open(log, "w"))
     api = f"http://127.0.0.1:{api_port}"
 
     def zone_served():
@@ -228,10 +247,12 @@ origin = "{ZONE}"
                                          headers={"Authorization": "Bearer " + TOKEN})
         return urllib.request.urlopen(request, timeout=5).status == 200
 
-    wait_for("gslb to import the zone", zone_served)
-    subprocess.run([gslbctl, "--api", api, "--token", TOKEN, "--timeout", "300s", "zone",
-                    "transfer", ZONE, "--allow", "127.0.0.0/8"], check=True,
-                   stdout=subprocess.DEVNULL)
+    wait_for("gslb to import the zone", zone_served, child, log)
+    allow = subprocess.run([gslbctl, "--api", api, "--token", TOKEN, "--timeout", "300s",
+                            "zone", "transfer", ZONE, "--allow", "127.0.0.0/8"],
+                           capture_output=True, text=True)
+    if allow.returncode:
+        raise SystemExit(f"gslbctl zone transfer failed: {allow.stdout}{allow.stderr}")
     return child
 
 
@@ -249,10 +270,12 @@ def main():
         zone_file = d + "/bench.test.zone"
         write_zone(zone_file, args.records)
         knot_port, gslb_port = free_port(), free_port()
-        knot = start_knot(d, zone_file, knot_port)
+        knot = start_knot_primary(d, zone_file, knot_port)
         gslb = start_gslb(d, args.gslb, gslbctl, zone_file, gslb_port)
-        wait_for("Knot to serve the zone", lambda: axfr(knot_port)[0] > 0)
-        wait_for("gslb to transfer the zone", lambda: axfr(gslb_port)[0] > 0)
+        wait_for("Knot to serve the zone", lambda: axfr(knot_port)[0] > 0, knot,
+                 d + "/knot.log")
+        wait_for("gslb to transfer the zone", lambda: axfr(gslb_port)[0] > 0, gslb,
+                 d + "/gslb.log")
         results = [measure("knot", knot, knot_port, args.rounds),
                    measure("gslb", gslb, gslb_port, args.rounds)]
         print(f"AXFR of a {args.records}-record zone, median of {args.rounds} transfers")

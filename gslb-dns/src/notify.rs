@@ -12,18 +12,26 @@
 //! (1 s, 2 s, 4 s, 8 s, 16 s) until a NOERROR NOTIFY response with the same id arrives; a
 //! newer serial for the same pair replaces a task still retrying. Counted in
 //! `gslb_dns_notify_total{result=sent|acknowledged|failed}`.
+//!
+//! A zone whose transfer settings name a `notify_key` has its NOTIFY signed with that TSIG
+//! key (each try signed afresh), for secondaries that accept only signed NOTIFY; the
+//! catalog zone's NOTIFY is signed when every zone with secondaries names the same key. A
+//! key deleted since is logged and the NOTIFY sent unsigned. The secondary's signature on
+//! its answer is not checked: an answer only stops the retries.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use gslb_model::model::tsig_key::TsigKey;
 use gslb_model::{DomainName, Soa, State};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
+use crate::slow::tsig::{self, sign_request};
 use crate::transfer::catalog::catalog_zone;
 use crate::transfer::soa_record;
 use crate::{DnsMetrics, Responder};
@@ -33,8 +41,9 @@ const NOTIFY_TRIES: u32 = 5;
 /// The first try's wait for an answer; each retry doubles it.
 const FIRST_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// What must be notified for one zone: its SOA now and its secondaries.
-type Wanted = HashMap<DomainName, (Soa, Vec<SocketAddr>)>;
+/// What must be notified for one zone: its SOA now, its secondaries, and the name of the
+/// key its NOTIFY is signed with.
+type Wanted = HashMap<DomainName, (Soa, Vec<SocketAddr>, Option<String>)>;
 
 /// Starts the notifier: on every plan the responder installs it compares each zone's serial
 /// with the last it notified (every zone counts as changed at start, as BIND and Knot do on
@@ -54,11 +63,17 @@ pub fn spawn_notifier(
             let state = responder.state();
             if state.version > 0 {
                 let wanted = wanted(&state, responder.options().catalog_zone.as_ref());
-                for (apex, (soa, targets)) in wanted {
+                let fudge = responder
+                    .slow_path()
+                    .map_or(tsig::DEFAULT_FUDGE, |slow| slow.tsig_fudge());
+                for (apex, (soa, targets, key_name)) in wanted {
                     if notified.get(&apex) == Some(&soa.serial) {
                         continue;
                     }
                     notified.insert(apex.clone(), soa.serial);
+                    let signer = key_name
+                        .and_then(|name| notify_key(&state, &apex, &name))
+                        .map(|key| (key, fudge));
                     for target in targets {
                         let token = shutdown.child_token();
                         if let Some(old) = running.insert((apex.clone(), target), token.clone()) {
@@ -70,6 +85,7 @@ pub fn spawn_notifier(
                             soa.clone(),
                             target,
                             source,
+                            signer.clone(),
                             metrics,
                             token,
                         ));
@@ -93,9 +109,10 @@ fn wanted(state: &State, catalog: Option<&DomainName>) -> Wanted {
         .values()
         .filter(|zone| !zone.transfer.notify.is_empty())
         .map(|zone| {
+            let key = zone.transfer.notify_key.clone();
             (
                 zone.apex.clone(),
-                (zone.soa.clone(), zone.transfer.notify.clone()),
+                (zone.soa.clone(), zone.transfer.notify.clone(), key),
             )
         })
         .collect();
@@ -107,20 +124,36 @@ fn wanted(state: &State, catalog: Option<&DomainName>) -> Wanted {
             .collect();
         targets.sort();
         targets.dedup();
+        let mut keys = wanted.values().map(|(_, _, key)| key.clone());
+        let first = keys.next().flatten();
+        let key = first.filter(|first| keys.all(|key| key.as_ref() == Some(first)));
         if !targets.is_empty() {
-            wanted.insert(apex.clone(), (catalog_zone(state, apex).soa, targets));
+            wanted.insert(apex.clone(), (catalog_zone(state, apex).soa, targets, key));
         }
     }
     wanted
 }
 
+/// The key named `name` for `apex`'s NOTIFY, or `None` (logged) when it was deleted.
+fn notify_key(state: &State, apex: &DomainName, name: &str) -> Option<TsigKey> {
+    let key = DomainName::parse_absolute(&format!("{name}."))
+        .ok()
+        .and_then(|name| state.tsig_keys.get(&name).cloned());
+    if key.is_none() {
+        tracing::warn!(zone = %apex, key = name, "notify key unknown; notifying unsigned");
+    }
+    key
+}
+
 /// Notifies `target` of `apex` at `soa.serial`, retrying with backoff until acknowledged,
-/// refused, out of tries or cancelled (a newer serial, or shutdown).
+/// refused, out of tries or cancelled (a newer serial, or shutdown); with `signer` (a key
+/// and our fudge) each try is signed at the time it is sent.
 async fn notify_one(
     apex: DomainName,
     soa: Soa,
     target: SocketAddr,
     source: Option<IpAddr>,
+    signer: Option<(TsigKey, u16)>,
     metrics: Arc<DnsMetrics>,
     cancel: CancellationToken,
 ) {
@@ -147,7 +180,12 @@ async fn notify_one(
         if cancel.is_cancelled() {
             return;
         }
-        if let Err(error) = socket.send_to(&message, target).await {
+        let mut datagram = message.clone();
+        if let Some((key, fudge)) = &signer {
+            let now = crate::clock::coarse_unix_millis() / 1000;
+            sign_request(key, &mut datagram, now, *fudge);
+        }
+        if let Err(error) = socket.send_to(&datagram, target).await {
             tracing::debug!(zone = %apex, %target, %error, attempt, "notify send failed");
         } else {
             metrics.count_notify("sent");
@@ -208,19 +246,23 @@ fn notify_message(apex: &DomainName, soa: &Soa) -> Option<(u16, Vec<u8>)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_notify_names_the_zone_and_carries_its_soa() {
-        let apex = DomainName::parse_absolute("example.com.").unwrap();
-        let soa = Soa {
+    fn soa(serial: u32) -> Soa {
+        Soa {
             mname: DomainName::parse_absolute("ns1.example.com.").unwrap(),
             rname: DomainName::parse_absolute("hostmaster.example.com.").unwrap(),
-            serial: 77,
+            serial,
             refresh: 3600,
             retry: 600,
             expire: 86400,
             minimum: 300,
             ttl: 3600,
-        };
+        }
+    }
+
+    #[test]
+    fn a_notify_names_the_zone_and_carries_its_soa() {
+        let apex = DomainName::parse_absolute("example.com.").unwrap();
+        let soa = soa(77);
         let (id, bytes) = notify_message(&apex, &soa).unwrap();
         let parsed = Message::from_vec(&bytes).unwrap();
         assert_eq!(parsed.metadata.id, id);
@@ -231,5 +273,32 @@ mod tests {
             hickory_proto::rr::RData::SOA(soa) => assert_eq!(soa.serial, 77),
             other => panic!("not a SOA: {other:?}"),
         }
+    }
+
+    /// A NOTIFY signed as `notify_one` signs it verifies with the key it names, within the
+    /// fudge, as a secondary checks it.
+    #[test]
+    fn a_signed_notify_verifies_with_its_key() {
+        let apex = DomainName::parse_absolute("example.com.").unwrap();
+        let soa = soa(78);
+        let key = TsigKey {
+            name: DomainName::parse_absolute("notify-key.").unwrap(),
+            algorithm: gslb_model::model::tsig_key::TsigAlgorithm::HmacSha256,
+            secret: b"0123456789abcdef0123456789abcdef".to_vec(),
+            update: vec![],
+            transfer: vec![],
+        };
+        let (id, mut bytes) = notify_message(&apex, &soa).unwrap();
+        sign_request(&key, &mut bytes, 1_000_000, 300);
+        let keys = std::collections::BTreeMap::from([(key.name.clone(), key.clone())]);
+        match tsig::verify_request(&bytes, &keys, 1_000_100, 300).unwrap() {
+            tsig::Verification::Signed(signed) => {
+                assert_eq!(signed.key.name, key.name);
+                assert_eq!(signed.record.original_id, id);
+            }
+            other => panic!("not verified: {other:?}"),
+        }
+        let parsed = Message::from_vec(&bytes).unwrap();
+        assert_eq!(parsed.metadata.op_code, OpCode::Notify);
     }
 }

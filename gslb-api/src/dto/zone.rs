@@ -1,7 +1,7 @@
 //! Zones on the wire: `ZoneDto` (the whole zone with its record sets), `SoaDto` with
 //! defaults for the timers, and `ZoneSummary` for lists.
 
-use gslb_model::model::transfer::parse_notify_target;
+use gslb_model::model::transfer::{parse_key_name, parse_notify_target};
 use gslb_model::model::{
     DomainName, FieldErrors, SerialPolicy, Soa, TransferPeer, Zone, ZoneTransfer,
 };
@@ -51,6 +51,10 @@ pub struct ZoneTransferDto {
     /// transferred as the answer a client of unknown location gets at that moment.
     #[serde(default)]
     pub omit_gslb: Vec<String>,
+    /// The TSIG key (`gslbctl tsig create`) NOTIFY messages are signed with, for
+    /// secondaries that accept only signed NOTIFY; absent: unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_key: Option<String>,
 }
 
 impl ZoneTransferDto {
@@ -76,6 +80,12 @@ impl ZoneTransferDto {
                 Err(error) => errors.push(format!("{path}omit_gslb[{index}]"), error.to_string()),
             }
         }
+        if let Some(key) = &self.notify_key {
+            match parse_key_name(key) {
+                Ok(name) => transfer.notify_key = Some(name),
+                Err(message) => errors.push(format!("{path}notify_key"), message),
+            }
+        }
         errors.into_result().map(|()| transfer)
     }
 
@@ -85,6 +95,7 @@ impl ZoneTransferDto {
             allow: transfer.allow.iter().map(ToString::to_string).collect(),
             notify: transfer.notify.iter().map(ToString::to_string).collect(),
             omit_gslb: transfer.omit_gslb.iter().map(ToString::to_string).collect(),
+            notify_key: transfer.notify_key.clone(),
         }
     }
 }

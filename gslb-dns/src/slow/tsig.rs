@@ -6,7 +6,9 @@
 //!   that `error_response` turns into the reply §5.2 asks for);
 //! - `ResponseSigner::sign(&mut response, now)`: appends the TSIG record to a finished
 //!   response; called again for each message of a multi-message answer (AXFR, §5.3.1), it
-//!   signs with the prior MAC and the timers only.
+//!   signs with the prior MAC and the timers only;
+//! - `sign_request(key, &mut message, now, fudge)`: signs a request we send (NOTIFY to a
+//!   secondary that wants it signed).
 //!
 //! §5.2's order: format (TSIG last, well formed, else FORMERR), key (unknown name or
 //! algorithm → NOTAUTH/BADKEY, unsigned), MAC (a MAC longer than the hash or shorter than
@@ -375,6 +377,39 @@ pub fn error_response(failure: &TsigFailure, response: &mut Vec<u8>, now: u64, f
     }
 }
 
+/// Signs a request we send (`message` whole, its ARCOUNT not counting the TSIG yet) with
+/// `key` at `now` (unix seconds): appends the TSIG record (full-length MAC, Original ID the
+/// message's ID) and increments ARCOUNT (RFC 8945 §4.3.3).
+pub fn sign_request(key: &TsigKey, message: &mut Vec<u8>, now: u64, fudge: u16) {
+    sign_request_with_mac_len(key, message, now, fudge, key.algorithm.mac_len());
+}
+
+/// `sign_request` with the MAC cut to `mac_len` octets (tests send truncated MACs).
+fn sign_request_with_mac_len(
+    key: &TsigKey,
+    message: &mut Vec<u8>,
+    now: u64,
+    fudge: u16,
+    mac_len: usize,
+) {
+    let mut data = message.clone();
+    let algorithm = key.algorithm.wire_name();
+    push_variables(&mut data, &key.name, algorithm, now, fudge, 0, &[]);
+    let mac = compute_mac(key.algorithm, &key.secret, &data);
+    let original_id = u16::from_be_bytes([message[0], message[1]]);
+    append_record(
+        message,
+        &key.name,
+        algorithm,
+        now,
+        fudge,
+        &mac[..mac_len.min(mac.len())],
+        original_id,
+        0,
+        &[],
+    );
+}
+
 /// Appends a TSIG record and counts it in ARCOUNT.
 #[allow(clippy::too_many_arguments)]
 fn append_record(
@@ -553,31 +588,9 @@ mod tests {
         message
     }
 
-    /// A client signs a request as a response signer would sign its first message, minus
-    /// the prior MAC: build it by hand from the same pieces.
+    /// A client's signature at `time` with fudge 300, its MAC cut to `mac_len` octets.
     fn sign_request(key: &TsigKey, message: &mut Vec<u8>, time: u64, mac_len: usize) {
-        let mut data = message.clone();
-        push_variables(
-            &mut data,
-            &key.name,
-            key.algorithm.wire_name(),
-            time,
-            300,
-            0,
-            &[],
-        );
-        let mac = compute_mac(key.algorithm, &key.secret, &data);
-        append_record(
-            message,
-            &key.name,
-            key.algorithm.wire_name(),
-            time,
-            300,
-            &mac[..mac_len],
-            0x1234,
-            0,
-            &[],
-        );
+        sign_request_with_mac_len(key, message, time, 300, mac_len);
     }
 
     fn keys(key: &TsigKey) -> BTreeMap<DomainName, TsigKey> {

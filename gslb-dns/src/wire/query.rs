@@ -188,8 +188,9 @@ pub struct ParsedQuery {
     pub question_end: usize,
     /// The OPT record, if the query had one.
     pub edns: Option<EdnsRequest>,
-    /// True when the additional section ends with a TSIG record: the message is the slow
-    /// path's (RFC 8945), not answered here.
+    /// True when the message holds a TSIG record in any section: the message is the slow
+    /// path's (RFC 8945), not answered here; the slow path answers FORMERR unless it is the
+    /// last record of the additional section (§5.1).
     pub signed: bool,
 }
 
@@ -352,8 +353,10 @@ impl ParsedQuery {
     }
 
     /// Skips the answer and authority sections and reads the additional section from `pos`,
-    /// returning the OPT if there is exactly one, and whether a TSIG record is in it (the
-    /// slow path checks that it is last); the packet must end with the last record.
+    /// returning the OPT if there is exactly one, and whether a TSIG record is anywhere (the
+    /// slow path checks that it is the last record); the packet must end with the last
+    /// record. Queries rarely carry answer or authority records: reading their types costs
+    /// the common query nothing.
     /// Inlined: returned through memory, the `Result` was stored in pieces and read back
     /// whole, a failed store-to-load forward that cost more than reading the OPT.
     #[inline(always)]
@@ -362,11 +365,13 @@ impl ParsedQuery {
         mut pos: usize,
         [ancount, nscount, arcount]: [u16; 3],
     ) -> Result<(Option<EdnsRequest>, bool), &'static str> {
+        let mut signed = false;
         for _ in 0..(ancount as usize + nscount as usize) {
+            let name_end = skip_name(packet, pos)?;
+            signed |= read_u16(packet, name_end) == Some(TYPE_TSIG);
             pos = Self::skip_record(packet, pos)?;
         }
         let mut edns = None;
-        let mut signed = false;
         for _ in 0..arcount {
             let record_start = pos;
             let name_end = skip_name(packet, pos)?;
@@ -540,6 +545,26 @@ mod tests {
         }
         let packet = query(QUESTION, &opt(&ecs(2, 0, 0, &[])), 1);
         check(&packet, None);
+    }
+
+    /// A TSIG record anywhere marks the query `signed`, so the slow path sees it and answers
+    /// FORMERR when it is not the last additional record (RFC 8945 §5.1).
+    #[test]
+    fn a_tsig_record_in_any_section_marks_the_query_signed_rfc8945_section_5_1() {
+        // Owner `k.`, TYPE 250, CLASS ANY, TTL 0, a 2-octet RDATA (only skipped here).
+        let tsig = b"\x01k\x00\x00\xFA\x00\xFF\x00\x00\x00\x00\x00\x02\x00\x00";
+        let mut in_answer = query(QUESTION, tsig, 0);
+        in_answer[7] = 1;
+        let mut in_authority = query(QUESTION, tsig, 0);
+        in_authority[9] = 1;
+        let mut first_of_two = tsig.to_vec();
+        first_of_two.extend_from_slice(&opt(&[]));
+        let before_opt = query(QUESTION, &first_of_two, 2);
+        let last = query(QUESTION, tsig, 1);
+        for packet in [&in_answer, &in_authority, &before_opt, &last] {
+            assert!(check(packet, None).unwrap().signed);
+        }
+        assert!(!check(&query(QUESTION, &opt(&[]), 1), None).unwrap().signed);
     }
 
     #[test]

@@ -50,6 +50,16 @@ pub(super) fn check(
                 &format!("{}.", field_path(path, "transfer")),
                 errors,
             );
+            let known = |name: &str| {
+                DomainName::parse_absolute(&format!("{name}."))
+                    .is_ok_and(|name| state.tsig_keys.contains_key(&name))
+            };
+            if let Some(key) = transfer.notify_key.as_deref().filter(|key| !known(key)) {
+                errors.push(
+                    format!("{}.notify_key", field_path(path, "transfer")),
+                    format!("no tsig key {key}"),
+                );
+            }
         }
         Command::PutRecordSet { zone, rrset } => {
             let Some(existing) = state.zones.get(zone) else {

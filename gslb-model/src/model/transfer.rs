@@ -44,12 +44,20 @@ pub struct ZoneTransfer {
     /// answer a client of unknown location gets at that moment).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub omit_gslb: Vec<DomainName>,
+    /// The TSIG key (name, lower case, no final dot) NOTIFY messages to this zone's
+    /// secondaries are signed with, for secondaries that accept only signed NOTIFY (Knot's
+    /// `acl` with a `key`, BIND's `allow-notify { key k; }`); `None`: unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_key: Option<String>,
 }
 
 impl ZoneTransfer {
     /// True when nothing is configured.
     pub fn is_empty(&self) -> bool {
-        self.allow.is_empty() && self.notify.is_empty() && self.omit_gslb.is_empty()
+        self.allow.is_empty()
+            && self.notify.is_empty()
+            && self.omit_gslb.is_empty()
+            && self.notify_key.is_none()
     }
 
     /// Whether a request from `source`, signed with the verified key `key` (if any, its name
@@ -128,11 +136,9 @@ impl FromStr for TransferPeer {
     /// `key:NAME`, `ADDR/LEN` or a bare address (a host).
     fn from_str(text: &str) -> Result<TransferPeer, String> {
         if let Some(name) = text.strip_prefix("key:") {
-            let name = name.trim_end_matches('.');
-            if name.is_empty() || name.len() > 253 {
-                return Err(format!("key name in {text:?} must be 1 to 253 characters"));
-            }
-            return Ok(TransferPeer::Key(name.to_ascii_lowercase()));
+            return parse_key_name(name)
+                .map(TransferPeer::Key)
+                .map_err(|error| format!("{text:?}: {error}"));
         }
         Cidr::parse_host_or_network(text)
             .map(TransferPeer::Network)
@@ -151,6 +157,15 @@ impl<'de> Deserialize<'de> for TransferPeer {
         let text = String::deserialize(deserializer)?;
         text.parse().map_err(serde::de::Error::custom)
     }
+}
+
+/// A TSIG key's name as transfer settings keep it: lower case, without the final dot.
+pub fn parse_key_name(text: &str) -> Result<String, String> {
+    let name = text.trim_end_matches('.');
+    if name.is_empty() || name.len() > 253 {
+        return Err(format!("key name {text:?} must be 1 to 253 characters"));
+    }
+    Ok(name.to_ascii_lowercase())
 }
 
 /// Parses a NOTIFY target, `ADDR` (port 53) or `ADDR:PORT` (`[V6]:PORT` for IPv6).

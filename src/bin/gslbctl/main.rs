@@ -313,6 +313,7 @@ enum ZoneCommand {
     #[command(after_help = "Examples:\n  \
         gslbctl zone transfer example.com. --allow 192.0.2.0/24 --notify 192.0.2.53\n  \
         gslbctl zone transfer example.com. --allow key:xfr-key --notify '[2001:db8::53]:5300'\n  \
+        gslbctl zone transfer example.com. --allow key:xfr-key --notify 192.0.2.53 --notify-key xfr-key\n  \
         gslbctl zone transfer example.com. --clear")]
     Transfer {
         /// The zone's apex.
@@ -327,8 +328,12 @@ enum ZoneCommand {
         /// a client of unknown location gets at that moment).
         #[arg(long, value_name = "NAME")]
         omit_gslb: Vec<String>,
+        /// Sign NOTIFY with this TSIG key (`gslbctl tsig create`), for secondaries that
+        /// accept only signed NOTIFY (Knot's `acl` with a `key`, BIND's `allow-notify`).
+        #[arg(long, value_name = "NAME")]
+        notify_key: Option<String>,
         /// Remove every setting: nobody may transfer the zone, nobody is notified.
-        #[arg(long, conflicts_with_all = ["allow", "notify", "omit_gslb"])]
+        #[arg(long, conflicts_with_all = ["allow", "notify", "omit_gslb", "notify_key"])]
         clear: bool,
     },
     /// Set the networks the zone accepts unsigned RFC 2136 updates from (replacing the

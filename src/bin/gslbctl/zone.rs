@@ -24,12 +24,14 @@ pub(crate) async fn run(ctl: &Ctl, command: ZoneCommand) -> Result<()> {
             allow,
             notify,
             omit_gslb,
+            notify_key,
             clear,
         } => {
             let settings = ZoneTransferDto {
                 allow,
                 notify,
                 omit_gslb,
+                notify_key,
             };
             ctl.zone_transfer(&zone, settings, clear).await
         }
@@ -75,6 +77,10 @@ impl Ctl {
                 outln!("allow      {}", list(&current.allow));
                 outln!("notify     {}", list(&current.notify));
                 outln!("omit_gslb  {}", list(&current.omit_gslb));
+                outln!(
+                    "notify_key {}",
+                    current.notify_key.as_deref().unwrap_or("-")
+                );
             });
         }
         let result = self.client.put_zone_transfer(&apex, &settings).await?;
