@@ -41,6 +41,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "benches", "xfr"))
+sys.dont_write_bytecode = True  # no __pycache__ left in benches/xfr
 # The AXFR bench's process helpers: free ports, pinned children killed at exit, waits that
 # notice a child that died.
 from axfr import cleanup, free_port, spawn, start_knot, wait_for  # noqa: E402
