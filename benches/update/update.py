@@ -41,6 +41,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "benches", "xfr"))
+sys.dont_write_bytecode = True  # no __pycache__ left in benches/xfr
 # The AXFR bench's process helpers: free ports, pinned children killed at exit, waits that
 # notice a child that died.
 from axfr import cleanup, free_port, spawn, start_knot, wait_for  # noqa: E402
@@ -169,10 +170,12 @@ zone:
     return child
 
 
-def start_gslb(d, gslb, gslbctl, zone_file, dns_port):
+def start_gslb(d, gslb, gslbctl, zone_file, dns_port, per_source_cap):
     voter_api, learner_api = free_port(), free_port()
     raft = '[control.raft]\nheartbeat = "100ms"\nelection_min = "500ms"\n' \
         'election_max = "1000ms"\n'
+    if per_source_cap:
+        raft = f"[control.limits]\nmax_connections_per_source = {per_source_cap}\n\n" + raft
     os.makedirs(d + "/voter"), os.makedirs(d + "/learner")
     with open(d + "/voter/node.toml", "w") as f:
         f.write(f"""[log]
@@ -254,6 +257,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--servers", default="knot,gslb")
     parser.add_argument("--gslb", default=os.path.join(ROOT, "target/release/gslb"))
+    parser.add_argument("--per-source-cap", type=int, default=0,
+                        help="gslb's control.max_connections_per_source (default: its own)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the working directory (configs, logs) and print it")
     args = parser.parse_args()
@@ -271,7 +276,8 @@ def main():
                 children = [start_knot_updatable(d, zone_file, port,
                                                  base64.b64encode(secret).decode())]
             elif server == "gslb":
-                children, secret = start_gslb(d, args.gslb, gslbctl, zone_file, port)
+                children, secret = start_gslb(d, args.gslb, gslbctl, zone_file, port,
+                                              args.per_source_cap)
             else:
                 raise SystemExit(f"unknown server {server}")
             latencies, rcodes = run_updates(port, secret, args.rate, args.seconds)
