@@ -126,11 +126,20 @@ origin = \"bad..name\"
 
 const SECRET_LINE: &str = "cluster_secret = \"0123456789abcdef0123\"\n";
 
+/// The `[control]` header of a fixture, five lines: `node_id`, `data_dir`, `listen` and a
+/// valid cluster secret; the caller adds seeds or a bootstrap.
+fn control(node_id: u64, data_dir: &str, listen: &str) -> String {
+    format!(
+        "[control]\nnode_id = {node_id}\ndata_dir = \"{data_dir}\"\nlisten = \"{listen}\"\n{SECRET_LINE}"
+    )
+}
+
 #[test]
 fn a_bootstrap_voter_takes_the_control_defaults() {
     let text = format!(
-        "[control]\nnode_id = 1\ndata_dir = \"data\"\nlisten = \"127.0.0.1:8061\"\n{SECRET_LINE}\
-         bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\", 2 = \"127.0.0.1:8062\" }} }}\n"
+        "{}\
+         bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\", 2 = \"127.0.0.1:8062\" }} }}\n",
+        control(1, "data", "127.0.0.1:8061"),
     );
     let config = parse(&text, Path::new("/etc/gslb/node.toml")).unwrap();
     assert!(!config.dns);
@@ -147,9 +156,10 @@ fn a_bootstrap_voter_takes_the_control_defaults() {
 #[test]
 fn a_dns_node_with_control_is_a_learner_by_default() {
     let text = format!(
-        "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
+        "{}\
          seeds = [\"127.0.0.1:8061\", \"voter-2.gslb:8061\"]\n[control.raft]\n\
-         heartbeat = \"100ms\"\nelection_min = \"500ms\"\nelection_max = \"1s\"\n[dns]\n"
+         heartbeat = \"100ms\"\nelection_min = \"500ms\"\nelection_max = \"1s\"\n[dns]\n",
+        control(4, "d", "127.0.0.1:0"),
     );
     let config = parse(&text, Path::new("node.toml")).unwrap();
     assert!(config.dns);
@@ -206,8 +216,9 @@ file = \"a.zone\"
 #[test]
 fn zone_files_with_control_need_the_bootstrap_node() {
     let text = format!(
-        "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
-         seeds = [\"127.0.0.1:8061\"]\n[dns]\n[[zones]]\nfile = \"a.zone\"\n"
+        "{}\
+         seeds = [\"127.0.0.1:8061\"]\n[dns]\n[[zones]]\nfile = \"a.zone\"\n",
+        control(4, "d", "127.0.0.1:0"),
     );
     let problems = problems_of(&text);
     assert_eq!(problems.len(), 1, "{problems:?}");
@@ -216,8 +227,9 @@ fn zone_files_with_control_need_the_bootstrap_node() {
         "{problems:?}"
     );
     let learner_bootstrap = format!(
-        "[control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n{SECRET_LINE}\
-         role = \"learner\"\nbootstrap = {{ voters = {{ 1 = \"127.0.0.1:1\" }} }}\n"
+        "{}\
+         role = \"learner\"\nbootstrap = {{ voters = {{ 1 = \"127.0.0.1:1\" }} }}\n",
+        control(1, "d", "127.0.0.1:1"),
     );
     let problems = problems_of(&learner_bootstrap);
     assert!(
@@ -229,8 +241,9 @@ fn zone_files_with_control_need_the_bootstrap_node() {
 #[test]
 fn the_http_listener_may_not_take_a_dns_port() {
     let text = format!(
-        "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:5353\"\n{SECRET_LINE}\
-         seeds = [\"127.0.0.1:8061\"]\n[dns]\nlisten = [\"127.0.0.1:5353\"]\n"
+        "{}\
+         seeds = [\"127.0.0.1:8061\"]\n[dns]\nlisten = [\"127.0.0.1:5353\"]\n",
+        control(4, "d", "127.0.0.1:5353"),
     );
     let problems = problems_of(&text);
     assert!(
@@ -388,8 +401,9 @@ colour = \"red\"
 #[test]
 fn a_prober_section_takes_its_vantage_token_and_api() {
     let text = format!(
-        "[control]\nnode_id = 7\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
-         seeds = [\"127.0.0.1:8061\"]\n[prober]\nvantage = \"us-east\"\ntoken = \"prober-secret-1\"\n"
+        "{}\
+         seeds = [\"127.0.0.1:8061\"]\n[prober]\nvantage = \"us-east\"\ntoken = \"prober-secret-1\"\n",
+        control(7, "d", "127.0.0.1:0"),
     );
     let config = parse(&text, Path::new("node.toml")).unwrap();
     assert_eq!(
@@ -550,11 +564,12 @@ fn a_wrong_type_inside_an_array_or_inline_table_is_reported_once() {
         "{problems:#?}"
     );
 }
+
 #[test]
 fn control_limits_take_defaults_and_name_bad_values() {
     let base = format!(
-        "[control]\nnode_id = 1\ndata_dir = \"data\"\nlisten = \"127.0.0.1:8061\"\n\
-             {SECRET_LINE}bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\" }} }}\n"
+        "{}bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\" }} }}\n",
+        control(1, "data", "127.0.0.1:8061"),
     );
     let control = parse(&base, Path::new("node.toml"))
         .unwrap()
