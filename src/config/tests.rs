@@ -10,6 +10,17 @@ use gslb_store::raft::RaftSettings;
 
 use crate::config::duration::parse_duration;
 
+/// `problems` are exactly one per `expected` entry, each starting with it (in any order).
+fn assert_problems(problems: &[String], expected: &[&str]) {
+    for wanted in expected {
+        assert!(
+            problems.iter().any(|problem| problem.starts_with(wanted)),
+            "missing {wanted:?} in {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+}
+
 fn problems_of(text: &str) -> Vec<String> {
     match parse(text, Path::new("node.toml")) {
         Ok(_) => Vec::new(),
@@ -78,13 +89,7 @@ orign = \"a.test\"
         "node.toml:10: unknown field `tpc`",
         "node.toml:14: unknown field `orign`",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 #[test]
@@ -115,13 +120,7 @@ origin = \"bad..name\"
         "node.toml:11: dns.proxy.trusted[0]: cidr \"10.0.0.0/33\" has a bad prefix length",
         "node.toml:14: zones[0].origin: invalid name \"bad..name\"",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 const SECRET_LINE: &str = "cluster_secret = \"0123456789abcdef0123\"\n";
@@ -204,13 +203,7 @@ file = \"a.zone\"
         "node.toml:12: control.raft.election_max: must be > election_min (400ms), got 300ms",
         "node.toml:13: control.raft.snapshot_every: must be > 0, got 0",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 #[test]
@@ -389,13 +382,7 @@ colour = \"red\"
         "node.toml:20: dns.geo.networks[4].cidr: 192.0.2.0/24 is listed twice",
         "node.toml:22: unknown field `colour`",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 #[test]
@@ -440,13 +427,7 @@ token_file = \"t\"
         "node.toml:4: prober.api: invalid url \"10.0.0.1:8061\"",
         "node.toml:5: prober.token: set either prober.token or prober.token_file, not both",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
     let no_token = "[dns]\n[prober]\nvantage = \"eu\"\n";
     let problems = problems_of(no_token);
     assert!(
