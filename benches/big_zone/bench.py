@@ -21,6 +21,7 @@ library only. Usage: benches/big_zone.sh --help.
 
 import argparse
 import atexit
+import importlib.util
 import os
 import re
 import shutil
@@ -35,6 +36,18 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 ADDR = "127.0.0.1"
 ORIGIN = "big.test."
 STARTED = []
+
+
+def load_peers():
+    """benches/dns/bench.py, whose peer servers' config writers this bench reuses."""
+    path = os.path.join(REPO, "benches", "dns", "bench.py")
+    spec = importlib.util.spec_from_file_location("dns_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PEERS = load_peers()
 
 
 def cleanup():
@@ -150,78 +163,24 @@ def stop(proc):
 
 
 def knot(d, zone, port):
-    exe = shutil.which("knotd") or "/usr/sbin/knotd"
-    if not os.path.exists(exe):
-        return None
-    os.makedirs(d + "/db", exist_ok=True)
-    with open(d + "/knot.conf", "w") as f:
-        f.write("""server:
-    rundir: "{d}"
-    listen: {a}@{p}
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-log:
-  - target: stderr
-    any: error
-database:
-    storage: "{d}/db"
-template:
-  - id: default
-    storage: "{d}"
-    semantic-checks: off
-    zonefile-sync: -1
-    journal-content: none
-zone:
-  - domain: {o}
-    file: "{z}"
-""".format(d=d, a=ADDR, p=port, o=ORIGIN, z=zone))
-    return [exe, "-c", d + "/knot.conf"]
+    """Knot's argv over `zone`, its config written as benches/dns/bench.py writes it; None
+    when knotd is not installed."""
+    argv, _missing = PEERS.srv_knot(d, zone, port, None, origin=ORIGIN)
+    return argv
 
 
 def nsd(d, zone, port):
-    exe = shutil.which("nsd") or "/usr/sbin/nsd"
-    if not os.path.exists(exe):
-        return None
-    with open(d + "/nsd.conf", "w") as f:
-        f.write("""server:
-    ip-address: {a}@{p}
-    do-ip6: no
-    server-count: 1
-    tcp-count: 10
-    username: ""
-    chroot: ""
-    zonesdir: "{d}"
-    database: ""
-    pidfile: "{d}/nsd.pid"
-    xfrdfile: "{d}/xfrd.state"
-    zonelistfile: "{d}/zone.list"
-    logfile: "{d}/nsd.log"
-    verbosity: 0
-    rrl-ratelimit: 0
-remote-control:
-    control-enable: no
-zone:
-    name: "{o}"
-    zonefile: "{z}"
-""".format(d=d, a=ADDR, p=port, o=ORIGIN, z=zone))
-    return [exe, "-d", "-c", d + "/nsd.conf"]
+    """NSD's argv over `zone`, its config written as benches/dns/bench.py writes it; None
+    when nsd is not installed."""
+    argv, _missing = PEERS.srv_nsd(d, zone, port, None, origin=ORIGIN)
+    return argv
 
 
 def gslb(d, zone, port, exe):
-    with open(d + "/gslb.toml", "w") as f:
-        f.write("""[log]
-level = "info"
-
-[dns]
-listen = ["{a}:{p}"]
-udp_workers = 1
-
-[[zones]]
-file = "{z}"
-origin = "{o}"
-""".format(a=ADDR, p=port, z=zone, o=ORIGIN))
-    return [exe, "serve", "--config", d + "/gslb.toml"]
+    """gslb's argv over `zone`: benches/dns/bench.py's config, logging at info (the
+    start-up phase lines)."""
+    config = PEERS.gslb_config(d, zone, port, origin=ORIGIN, level="info")
+    return [exe, "serve", "--config", config]
 
 
 PHASES = [

@@ -477,7 +477,7 @@ def port_free(port):
 # --------------------------------------------------------------------------
 # the servers: each returns (argv, env-or-None) after writing its config into d
 
-def srv_knot(d, zone, port, _args):
+def srv_knot(d, zone, port, _args, origin=ORIGIN):
     exe = shutil.which("knotd")
     if not exe:
         return None, "knotd not installed (benches/dns/install-peers.sh)"
@@ -503,11 +503,11 @@ template:
 zone:
   - domain: {o}
     file: "{z}"
-""".format(d=d, a=ADDR, p=port, o=ORIGIN, z=zone))
+""".format(d=d, a=ADDR, p=port, o=origin, z=zone))
     return [exe, "-c", d + "/knot.conf"], None
 
 
-def srv_nsd(d, zone, port, _args):
+def srv_nsd(d, zone, port, _args, origin=ORIGIN):
     exe = shutil.which("nsd") or ("/usr/sbin/nsd" if os.path.exists("/usr/sbin/nsd") else None)
     if not exe:
         return None, "nsd not installed"
@@ -534,7 +534,7 @@ remote-control:
 zone:
     name: "{o}"
     zonefile: "{z}"
-""".format(d=d, a=ADDR, p=port, o=ORIGIN, z=zone))
+""".format(d=d, a=ADDR, p=port, o=origin, z=zone))
     return [exe, "-d", "-c", d + "/nsd.conf"], None
 
 
@@ -658,18 +658,19 @@ file = "bench.test.zone"
     return [exe, "-q", "--workers", "1", "-c", d + "/hickory.toml", "-z", d, "-p", str(port)], None
 
 
-def gslb_config(d, zone, port, dns_extra=""):
+def gslb_config(d, zone, port, dns_extra="", origin=ORIGIN, level="warn"):
     """The gslb entry: a config serving the zone with one UDP worker.
 
     Kept in one function so the harness follows the config format as it
     changes (deploy/examples/*.toml, src/config.rs). `dns_extra` is appended
-    (more [dns.*] tables: the RRL variants).
+    (more [dns.*] tables: the RRL variants); benches/big_zone/bench.py reuses it
+    with its own origin and log level.
     """
     path = d + "/gslb.toml"
     with open(path, "w") as f:
         f.write("""# written by benches/dns/bench.py (format: src/config.rs)
 [log]
-level = "warn"
+level = "{level}"
 
 [dns]
 listen = ["{a}:{p}"]
@@ -679,7 +680,7 @@ udp_workers = 1
 file = "{z}"
 origin = "{o}"
 {x}
-""".format(a=ADDR, p=port, o=ORIGIN, z=zone, x=dns_extra))
+""".format(a=ADDR, p=port, o=origin, z=zone, x=dns_extra, level=level))
     return path
 
 

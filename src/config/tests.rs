@@ -10,6 +10,17 @@ use gslb_store::raft::RaftSettings;
 
 use crate::config::duration::parse_duration;
 
+/// `problems` are exactly one per `expected` entry, each starting with it (in any order).
+fn assert_problems(problems: &[String], expected: &[&str]) {
+    for wanted in expected {
+        assert!(
+            problems.iter().any(|problem| problem.starts_with(wanted)),
+            "missing {wanted:?} in {problems:#?}"
+        );
+    }
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+}
+
 fn problems_of(text: &str) -> Vec<String> {
     match parse(text, Path::new("node.toml")) {
         Ok(_) => Vec::new(),
@@ -78,13 +89,7 @@ orign = \"a.test\"
         "node.toml:10: unknown field `tpc`",
         "node.toml:14: unknown field `orign`",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 #[test]
@@ -115,22 +120,25 @@ origin = \"bad..name\"
         "node.toml:11: dns.proxy.trusted[0]: cidr \"10.0.0.0/33\" has a bad prefix length",
         "node.toml:14: zones[0].origin: invalid name \"bad..name\"",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 const SECRET_LINE: &str = "cluster_secret = \"0123456789abcdef0123\"\n";
 
+/// The `[control]` header of a fixture, five lines: `node_id`, `data_dir`, `listen` and a
+/// valid cluster secret; the caller adds seeds or a bootstrap.
+fn control(node_id: u64, data_dir: &str, listen: &str) -> String {
+    format!(
+        "[control]\nnode_id = {node_id}\ndata_dir = \"{data_dir}\"\nlisten = \"{listen}\"\n{SECRET_LINE}"
+    )
+}
+
 #[test]
 fn a_bootstrap_voter_takes_the_control_defaults() {
     let text = format!(
-        "[control]\nnode_id = 1\ndata_dir = \"data\"\nlisten = \"127.0.0.1:8061\"\n{SECRET_LINE}\
-         bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\", 2 = \"127.0.0.1:8062\" }} }}\n"
+        "{}\
+         bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\", 2 = \"127.0.0.1:8062\" }} }}\n",
+        control(1, "data", "127.0.0.1:8061"),
     );
     let config = parse(&text, Path::new("/etc/gslb/node.toml")).unwrap();
     assert!(!config.dns);
@@ -147,9 +155,10 @@ fn a_bootstrap_voter_takes_the_control_defaults() {
 #[test]
 fn a_dns_node_with_control_is_a_learner_by_default() {
     let text = format!(
-        "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
+        "{}\
          seeds = [\"127.0.0.1:8061\", \"voter-2.gslb:8061\"]\n[control.raft]\n\
-         heartbeat = \"100ms\"\nelection_min = \"500ms\"\nelection_max = \"1s\"\n[dns]\n"
+         heartbeat = \"100ms\"\nelection_min = \"500ms\"\nelection_max = \"1s\"\n[dns]\n",
+        control(4, "d", "127.0.0.1:0"),
     );
     let config = parse(&text, Path::new("node.toml")).unwrap();
     assert!(config.dns);
@@ -194,20 +203,15 @@ file = \"a.zone\"
         "node.toml:12: control.raft.election_max: must be > election_min (400ms), got 300ms",
         "node.toml:13: control.raft.snapshot_every: must be > 0, got 0",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 #[test]
 fn zone_files_with_control_need_the_bootstrap_node() {
     let text = format!(
-        "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
-         seeds = [\"127.0.0.1:8061\"]\n[dns]\n[[zones]]\nfile = \"a.zone\"\n"
+        "{}\
+         seeds = [\"127.0.0.1:8061\"]\n[dns]\n[[zones]]\nfile = \"a.zone\"\n",
+        control(4, "d", "127.0.0.1:0"),
     );
     let problems = problems_of(&text);
     assert_eq!(problems.len(), 1, "{problems:?}");
@@ -216,8 +220,9 @@ fn zone_files_with_control_need_the_bootstrap_node() {
         "{problems:?}"
     );
     let learner_bootstrap = format!(
-        "[control]\nnode_id = 1\ndata_dir = \"d\"\nlisten = \"127.0.0.1:1\"\n{SECRET_LINE}\
-         role = \"learner\"\nbootstrap = {{ voters = {{ 1 = \"127.0.0.1:1\" }} }}\n"
+        "{}\
+         role = \"learner\"\nbootstrap = {{ voters = {{ 1 = \"127.0.0.1:1\" }} }}\n",
+        control(1, "d", "127.0.0.1:1"),
     );
     let problems = problems_of(&learner_bootstrap);
     assert!(
@@ -229,8 +234,9 @@ fn zone_files_with_control_need_the_bootstrap_node() {
 #[test]
 fn the_http_listener_may_not_take_a_dns_port() {
     let text = format!(
-        "[control]\nnode_id = 4\ndata_dir = \"d\"\nlisten = \"127.0.0.1:5353\"\n{SECRET_LINE}\
-         seeds = [\"127.0.0.1:8061\"]\n[dns]\nlisten = [\"127.0.0.1:5353\"]\n"
+        "{}\
+         seeds = [\"127.0.0.1:8061\"]\n[dns]\nlisten = [\"127.0.0.1:5353\"]\n",
+        control(4, "d", "127.0.0.1:5353"),
     );
     let problems = problems_of(&text);
     assert!(
@@ -376,20 +382,15 @@ colour = \"red\"
         "node.toml:20: dns.geo.networks[4].cidr: 192.0.2.0/24 is listed twice",
         "node.toml:22: unknown field `colour`",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
 }
 
 #[test]
 fn a_prober_section_takes_its_vantage_token_and_api() {
     let text = format!(
-        "[control]\nnode_id = 7\ndata_dir = \"d\"\nlisten = \"127.0.0.1:0\"\n{SECRET_LINE}\
-         seeds = [\"127.0.0.1:8061\"]\n[prober]\nvantage = \"us-east\"\ntoken = \"prober-secret-1\"\n"
+        "{}\
+         seeds = [\"127.0.0.1:8061\"]\n[prober]\nvantage = \"us-east\"\ntoken = \"prober-secret-1\"\n",
+        control(7, "d", "127.0.0.1:0"),
     );
     let config = parse(&text, Path::new("node.toml")).unwrap();
     assert_eq!(
@@ -426,13 +427,7 @@ token_file = \"t\"
         "node.toml:4: prober.api: invalid url \"10.0.0.1:8061\"",
         "node.toml:5: prober.token: set either prober.token or prober.token_file, not both",
     ];
-    for wanted in expected {
-        assert!(
-            problems.iter().any(|problem| problem.starts_with(wanted)),
-            "missing {wanted:?} in {problems:#?}"
-        );
-    }
-    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert_problems(&problems, &expected);
     let no_token = "[dns]\n[prober]\nvantage = \"eu\"\n";
     let problems = problems_of(no_token);
     assert!(
@@ -550,11 +545,12 @@ fn a_wrong_type_inside_an_array_or_inline_table_is_reported_once() {
         "{problems:#?}"
     );
 }
+
 #[test]
 fn control_limits_take_defaults_and_name_bad_values() {
     let base = format!(
-        "[control]\nnode_id = 1\ndata_dir = \"data\"\nlisten = \"127.0.0.1:8061\"\n\
-             {SECRET_LINE}bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\" }} }}\n"
+        "{}bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\" }} }}\n",
+        control(1, "data", "127.0.0.1:8061"),
     );
     let control = parse(&base, Path::new("node.toml"))
         .unwrap()

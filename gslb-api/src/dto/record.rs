@@ -16,152 +16,44 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
-/// The record types a static record set may hold. Serialized as the mnemonic (`"AAAA"`), or
-/// `"TYPEnnn"` for any other type, whose data is given in RFC 3597 generic form
-/// (`"\\# 3 0A0B0C"`); its schema is written by hand below.
+/// A record type a static record set may hold: any of the model's `RecordType`s but SOA
+/// (which is the zone's `soa`, not a record set), so the list is the model's
+/// (`RecordType::ALL`) and a type added there is accepted here. Serialized as the mnemonic
+/// (`"AAAA"`), or `"TYPEnnn"` for any other type, whose data is given in RFC 3597 generic
+/// form (`"\\# 3 0A0B0C"`); its schema is written by hand below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[allow(clippy::upper_case_acronyms)]
-pub enum RecordTypeDto {
-    /// IPv4 address.
-    A,
-    /// IPv6 address.
-    AAAA,
-    /// Alias; alone at its name.
-    CNAME,
-    /// Mail exchange: `"<preference> <exchange>"`.
-    MX,
-    /// Text: one or more quoted strings, or one unquoted string.
-    TXT,
-    /// Service: `"<priority> <weight> <port> <target>"`.
-    SRV,
-    /// CA authorization: `"<flags> <tag> \"<value>\""`.
-    CAA,
-    /// Name server (apex or delegation).
-    NS,
-    /// Pointer.
-    PTR,
-    /// SSH fingerprint: `"<algorithm> <type> <hex>"`.
-    SSHFP,
-    /// DANE TLS association: `"<usage> <selector> <matching type> <hex>"`.
-    TLSA,
-    /// S/MIME association, as TLSA.
-    SMIMEA,
-    /// Host information: `"\"<cpu>\" \"<os>\""`.
-    HINFO,
-    /// Sender policy, as TXT.
-    SPF,
-    /// Naming authority pointer: `"<order> <preference> \"<flags>\" \"<services>\" \"<regexp>\" <replacement>"`.
-    NAPTR,
-    /// Delegation signer at a delegation: `"<key tag> <algorithm> <digest type> <hex>"`.
-    DS,
-    /// Child DS, as DS.
-    CDS,
-    /// Static DNSSEC key: `"<flags> <protocol> <algorithm> <base64>"`.
-    DNSKEY,
-    /// Child DNSKEY, as DNSKEY.
-    CDNSKEY,
-    /// Subtree redirection: one name.
-    DNAME,
-    /// Location (RFC 1876): `"52 22 23.000 N 4 53 32.000 E -2.00m"`.
-    LOC,
-    /// URI: `"<priority> <weight> \"<uri>\""`.
-    URI,
-    /// Responsible person: `"<mailbox name> <txt name>"`.
-    RP,
-    /// Certificate: `"<type> <key tag> <algorithm> <base64>"`.
-    CERT,
-    /// OpenPGP key: base64.
-    OPENPGPKEY,
-    /// MAC address: `"00-00-5e-00-53-2a"`.
-    EUI48,
-    /// EUI-64 address: `"00-00-5e-ef-10-00-00-2a"`.
-    EUI64,
-    /// Service binding: `"<priority> <target> [key=value ...]"`.
-    SVCB,
-    /// HTTPS binding, as SVCB.
-    HTTPS,
-    /// Any other type by code (`TYPE65280`), data as `"\\# <length> <hex>"` (RFC 3597).
-    Unknown(u16),
-}
+pub struct RecordTypeDto(RecordType);
 
 impl RecordTypeDto {
+    /// IPv4 address (the default query type of DNS checks).
+    pub const A: RecordTypeDto = RecordTypeDto(RecordType::A);
+    /// Name server (apex or delegation).
+    pub const NS: RecordTypeDto = RecordTypeDto(RecordType::NS);
+
     /// The model's type.
     pub fn to_model(self) -> RecordType {
-        match self {
-            RecordTypeDto::A => RecordType::A,
-            RecordTypeDto::AAAA => RecordType::AAAA,
-            RecordTypeDto::CNAME => RecordType::CNAME,
-            RecordTypeDto::MX => RecordType::MX,
-            RecordTypeDto::TXT => RecordType::TXT,
-            RecordTypeDto::SRV => RecordType::SRV,
-            RecordTypeDto::CAA => RecordType::CAA,
-            RecordTypeDto::NS => RecordType::NS,
-            RecordTypeDto::PTR => RecordType::PTR,
-            RecordTypeDto::SSHFP => RecordType::SSHFP,
-            RecordTypeDto::TLSA => RecordType::TLSA,
-            RecordTypeDto::SMIMEA => RecordType::SMIMEA,
-            RecordTypeDto::HINFO => RecordType::HINFO,
-            RecordTypeDto::SPF => RecordType::SPF,
-            RecordTypeDto::NAPTR => RecordType::NAPTR,
-            RecordTypeDto::DS => RecordType::DS,
-            RecordTypeDto::CDS => RecordType::CDS,
-            RecordTypeDto::DNSKEY => RecordType::DNSKEY,
-            RecordTypeDto::CDNSKEY => RecordType::CDNSKEY,
-            RecordTypeDto::DNAME => RecordType::DNAME,
-            RecordTypeDto::LOC => RecordType::LOC,
-            RecordTypeDto::URI => RecordType::URI,
-            RecordTypeDto::RP => RecordType::RP,
-            RecordTypeDto::CERT => RecordType::CERT,
-            RecordTypeDto::OPENPGPKEY => RecordType::OPENPGPKEY,
-            RecordTypeDto::EUI48 => RecordType::EUI48,
-            RecordTypeDto::EUI64 => RecordType::EUI64,
-            RecordTypeDto::SVCB => RecordType::SVCB,
-            RecordTypeDto::HTTPS => RecordType::HTTPS,
-            RecordTypeDto::Unknown(code) => RecordType::Unknown(code),
-        }
+        self.0
     }
 
     /// The DTO for a model type; `None` for SOA, which is not a record set.
     pub fn from_model(rtype: RecordType) -> Option<RecordTypeDto> {
-        Some(match rtype {
-            RecordType::A => RecordTypeDto::A,
-            RecordType::AAAA => RecordTypeDto::AAAA,
-            RecordType::CNAME => RecordTypeDto::CNAME,
-            RecordType::MX => RecordTypeDto::MX,
-            RecordType::TXT => RecordTypeDto::TXT,
-            RecordType::SRV => RecordTypeDto::SRV,
-            RecordType::CAA => RecordTypeDto::CAA,
-            RecordType::NS => RecordTypeDto::NS,
-            RecordType::PTR => RecordTypeDto::PTR,
-            RecordType::SSHFP => RecordTypeDto::SSHFP,
-            RecordType::TLSA => RecordTypeDto::TLSA,
-            RecordType::SMIMEA => RecordTypeDto::SMIMEA,
-            RecordType::HINFO => RecordTypeDto::HINFO,
-            RecordType::SPF => RecordTypeDto::SPF,
-            RecordType::NAPTR => RecordTypeDto::NAPTR,
-            RecordType::DS => RecordTypeDto::DS,
-            RecordType::CDS => RecordTypeDto::CDS,
-            RecordType::DNSKEY => RecordTypeDto::DNSKEY,
-            RecordType::CDNSKEY => RecordTypeDto::CDNSKEY,
-            RecordType::DNAME => RecordTypeDto::DNAME,
-            RecordType::LOC => RecordTypeDto::LOC,
-            RecordType::URI => RecordTypeDto::URI,
-            RecordType::RP => RecordTypeDto::RP,
-            RecordType::CERT => RecordTypeDto::CERT,
-            RecordType::OPENPGPKEY => RecordTypeDto::OPENPGPKEY,
-            RecordType::EUI48 => RecordTypeDto::EUI48,
-            RecordType::EUI64 => RecordTypeDto::EUI64,
-            RecordType::SVCB => RecordTypeDto::SVCB,
-            RecordType::HTTPS => RecordTypeDto::HTTPS,
-            RecordType::Unknown(code) => RecordTypeDto::Unknown(code),
-            RecordType::SOA => return None,
-        })
+        (rtype != RecordType::SOA).then_some(RecordTypeDto(rtype))
     }
 
     /// Parses a mnemonic (`a`, `AAAA`) case-insensitively, or `TYPEnnn` (`TYPE1` is `A`).
     pub fn parse(text: &str) -> Option<RecordTypeDto> {
         RecordType::from_mnemonic(text).and_then(RecordTypeDto::from_model)
+    }
+
+    /// The mnemonics a record set may hold, in the model's order (`A, AAAA, ..., HTTPS`).
+    fn mnemonics() -> String {
+        RecordType::ALL
+            .into_iter()
+            .filter_map(RecordTypeDto::from_model)
+            .map(|rtype| rtype.0.as_str().into_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -177,8 +69,8 @@ impl TryFrom<String> for RecordTypeDto {
     fn try_from(text: String) -> Result<RecordTypeDto, String> {
         RecordTypeDto::parse(&text).ok_or_else(|| {
             format!(
-                "unknown record type {text:?} (A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, \
-                 SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS or TYPEnnn)"
+                "unknown record type {text:?} ({} or TYPEnnn)",
+                RecordTypeDto::mnemonics()
             )
         })
     }
@@ -188,10 +80,11 @@ impl PartialSchema for RecordTypeDto {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .description(Some(
-                "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, or TYPEnnn for any \
-                 other type (RFC 3597), whose data is then \"\\\\# <length> <hex>\".",
-            ))
+            .description(Some(format!(
+                "A record type: {}, or TYPEnnn for any other type (RFC 3597), whose data is \
+                 then \"\\\\# <length> <hex>\".",
+                RecordTypeDto::mnemonics()
+            )))
             .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
             .examples(["AAAA", "TYPE65280"])
             .into()
@@ -396,9 +289,10 @@ mod tests {
             assert!(error.contains(wanted), "{text:?}: {error}");
         }
         for (json, rtype) in [
-            ("\"TYPE65280\"", RecordTypeDto::Unknown(65280)),
-            ("\"MX\"", RecordTypeDto::MX),
+            ("\"TYPE65280\"", RecordType::Unknown(65280)),
+            ("\"MX\"", RecordType::MX),
         ] {
+            let rtype = RecordTypeDto::from_model(rtype).unwrap();
             assert_eq!(serde_json::from_str::<RecordTypeDto>(json).unwrap(), rtype);
             assert_eq!(serde_json::to_string(&rtype).unwrap(), json);
         }

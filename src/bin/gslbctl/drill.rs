@@ -18,7 +18,7 @@ use gslb_api::routes::drills::{PlanRequest, StartRequest};
 use gslb_api::drills::report::format_millis;
 
 use crate::ctl::Ctl;
-use crate::print::print_table;
+use crate::print::table_of;
 use crate::{parse_duration, Output};
 
 /// How a drill takes its region out.
@@ -254,25 +254,23 @@ fn print_plan(plan: &DrillPlan) {
     }
     if !plan.clients.is_empty() {
         outln!();
-        print_table(
+        table_of(
             &["RECORD", "CLIENTS", "BEFORE", "AFTER", "OUTCOME"],
-            plan.clients
-                .iter()
-                .map(|row| {
-                    vec![
-                        row.record.clone(),
-                        row.clients.clone(),
-                        shares(&row.before),
-                        shares(&row.after),
-                        row.outcome_after.clone(),
-                    ]
-                })
-                .collect(),
+            &plan.clients,
+            |row| {
+                vec![
+                    row.record.clone(),
+                    row.clients.clone(),
+                    shares(&row.before),
+                    shares(&row.after),
+                    row.outcome_after.clone(),
+                ]
+            },
         );
     }
     if !plan.load.is_empty() {
         outln!();
-        print_table(
+        table_of(
             &[
                 "REGION",
                 "CAPACITY",
@@ -281,19 +279,17 @@ fn print_plan(plan: &DrillPlan) {
                 "LOAD BEFORE",
                 "LOAD AFTER",
             ],
-            plan.load
-                .iter()
-                .map(|load| {
-                    vec![
-                        load.region.clone(),
-                        format!("{} ({})", load.capacity, load.capacity_source),
-                        format!("{:.1}%", f64::from(load.share_before) / 10.0),
-                        format!("{:.1}%", f64::from(load.share_after) / 10.0),
-                        ratio(load.load_before_percent),
-                        ratio(load.load_after_percent),
-                    ]
-                })
-                .collect(),
+            &plan.load,
+            |load| {
+                vec![
+                    load.region.clone(),
+                    format!("{} ({})", load.capacity, load.capacity_source),
+                    format!("{:.1}%", f64::from(load.share_before) / 10.0),
+                    format!("{:.1}%", f64::from(load.share_after) / 10.0),
+                    ratio(load.load_before_percent),
+                    ratio(load.load_after_percent),
+                ]
+            },
         );
     }
     for warning in &plan.warnings {
@@ -320,7 +316,7 @@ fn drill_status_table(drills: &[DrillDto]) {
         outln!("no drills");
         return;
     }
-    print_table(
+    table_of(
         &[
             "ID",
             "REGION",
@@ -332,22 +328,20 @@ fn drill_status_table(drills: &[DrillDto]) {
             "BACK",
             "REASON",
         ],
-        drills
-            .iter()
-            .map(|drill| {
-                vec![
-                    drill.id.clone(),
-                    drill.region.clone(),
-                    drill.mode.clone(),
-                    drill.status.clone(),
-                    format_millis(drill.started_at),
-                    format_millis(drill.ended_at.unwrap_or(drill.planned_end)),
-                    converged(&drill.convergence_ms, drill.measured_nodes.len()),
-                    converged(&drill.restore_ms, drill.measured_nodes.len()),
-                    drill.end_reason.clone().unwrap_or_default(),
-                ]
-            })
-            .collect(),
+        drills,
+        |drill| {
+            vec![
+                drill.id.clone(),
+                drill.region.clone(),
+                drill.mode.clone(),
+                drill.status.clone(),
+                format_millis(drill.started_at),
+                format_millis(drill.ended_at.unwrap_or(drill.planned_end)),
+                converged(&drill.convergence_ms, drill.measured_nodes.len()),
+                converged(&drill.restore_ms, drill.measured_nodes.len()),
+                drill.end_reason.clone().unwrap_or_default(),
+            ]
+        },
     );
 }
 

@@ -33,63 +33,58 @@ pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
+/// Prints one row per item of `items`, built by `row`, under `headers`.
+pub(crate) fn table_of<T>(
+    headers: &[&str],
+    items: impl IntoIterator<Item = T>,
+    row: impl Fn(T) -> Vec<String>,
+) {
+    print_table(headers, items.into_iter().map(row).collect());
+}
+
 pub(crate) fn zone_table(zones: &[ZoneSummary]) {
-    print_table(
-        &["APEX", "SERIAL", "RECORD SETS"],
-        zones
-            .iter()
-            .map(|z| {
-                vec![
-                    z.apex.clone(),
-                    z.serial.to_string(),
-                    z.record_sets.to_string(),
-                ]
-            })
-            .collect(),
-    );
+    table_of(&["APEX", "SERIAL", "RECORD SETS"], zones, |z| {
+        vec![
+            z.apex.clone(),
+            z.serial.to_string(),
+            z.record_sets.to_string(),
+        ]
+    });
 }
 
 pub(crate) fn record_table(records: &[RecordSetDto]) {
-    print_table(
-        &["NAME", "TYPE", "TTL", "DATA"],
-        records
-            .iter()
-            .map(|r| {
-                vec![
-                    r.name.clone(),
-                    type_name(r.rtype),
-                    r.ttl.map(|t| t.to_string()).unwrap_or_default(),
-                    r.data.join(", "),
-                ]
-            })
-            .collect(),
-    );
+    table_of(&["NAME", "TYPE", "TTL", "DATA"], records, |r| {
+        vec![
+            r.name.clone(),
+            type_name(r.rtype),
+            r.ttl.map(|t| t.to_string()).unwrap_or_default(),
+            r.data.join(", "),
+        ]
+    });
 }
 
 pub(crate) fn region_table(regions: &[RegionDto]) {
-    print_table(
+    table_of(
         &["ID", "LAT", "LON", "COUNTRY", "CONTINENT", "CAPACITY"],
-        regions
-            .iter()
-            .map(|r| {
-                vec![
-                    r.id.clone(),
-                    r.location.lat.to_string(),
-                    r.location.lon.to_string(),
-                    r.location.country.clone(),
-                    r.location.continent.clone(),
-                    r.capacity
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "-".to_string()),
-                ]
-            })
-            .collect(),
+        regions,
+        |r| {
+            vec![
+                r.id.clone(),
+                r.location.lat.to_string(),
+                r.location.lon.to_string(),
+                r.location.country.clone(),
+                r.location.continent.clone(),
+                r.capacity
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "-".to_string()),
+            ]
+        },
     );
 }
 
 pub(crate) fn network_table(networks: &[gslb_api::dto::NetworkDto]) {
     let or_dash = |text: Option<String>| text.unwrap_or_else(|| "-".to_string());
-    print_table(
+    table_of(
         &[
             "CIDR",
             "CONTINENT",
@@ -99,137 +94,118 @@ pub(crate) fn network_table(networks: &[gslb_api::dto::NetworkDto]) {
             "LAT",
             "LON",
         ],
-        networks
-            .iter()
-            .map(|n| {
-                vec![
-                    n.cidr.clone(),
-                    or_dash(n.continent.clone()),
-                    or_dash(n.country.clone()),
-                    or_dash(n.subdivision.clone()),
-                    or_dash(n.asn.map(|asn| asn.to_string())),
-                    or_dash(n.lat.map(|lat| lat.to_string())),
-                    or_dash(n.lon.map(|lon| lon.to_string())),
-                ]
-            })
-            .collect(),
+        networks,
+        |n| {
+            vec![
+                n.cidr.clone(),
+                or_dash(n.continent.clone()),
+                or_dash(n.country.clone()),
+                or_dash(n.subdivision.clone()),
+                or_dash(n.asn.map(|asn| asn.to_string())),
+                or_dash(n.lat.map(|lat| lat.to_string())),
+                or_dash(n.lon.map(|lon| lon.to_string())),
+            ]
+        },
     );
 }
 
 pub(crate) fn endpoint_table(endpoints: &[EndpointDto]) {
-    print_table(
+    table_of(
         &["ID", "REGION", "TARGET", "WEIGHT", "ENABLED", "LABELS"],
-        endpoints
-            .iter()
-            .map(|e| {
-                vec![
-                    e.id.clone(),
-                    e.region.clone(),
-                    e.address
-                        .clone()
-                        .or_else(|| e.cname.clone())
-                        .unwrap_or_default(),
-                    e.weight.to_string(),
-                    e.enabled.to_string(),
-                    e.labels
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ]
-            })
-            .collect(),
+        endpoints,
+        |e| {
+            vec![
+                e.id.clone(),
+                e.region.clone(),
+                e.address
+                    .clone()
+                    .or_else(|| e.cname.clone())
+                    .unwrap_or_default(),
+                e.weight.to_string(),
+                e.enabled.to_string(),
+                e.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ]
+        },
     );
 }
 
 pub(crate) fn token_table(tokens: &[TokenDto]) {
-    print_table(
-        &["ID", "SCOPES", "EXPIRES"],
-        tokens
-            .iter()
-            .map(|t| {
-                vec![
-                    t.id.clone(),
-                    t.scopes
-                        .iter()
-                        .map(|s| format!("{s:?}").to_lowercase())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    t.expires_at
-                        .map(format_millis)
-                        .unwrap_or_else(|| "never".to_string()),
-                ]
-            })
-            .collect(),
-    );
+    table_of(&["ID", "SCOPES", "EXPIRES"], tokens, |t| {
+        vec![
+            t.id.clone(),
+            t.scopes
+                .iter()
+                .map(|s| format!("{s:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(","),
+            t.expires_at
+                .map(format_millis)
+                .unwrap_or_else(|| "never".to_string()),
+        ]
+    });
 }
 
 pub(crate) fn tsig_key_table(keys: &[gslb_api::dto::TsigKeyDto]) {
-    print_table(
-        &["NAME", "ALGORITHM", "UPDATE", "TRANSFER"],
-        keys.iter()
-            .map(|key| {
-                vec![
-                    key.name.clone(),
-                    key.algorithm.clone(),
-                    key.update.join(" "),
-                    key.transfer.join(" "),
-                ]
-            })
-            .collect(),
-    );
+    table_of(&["NAME", "ALGORITHM", "UPDATE", "TRANSFER"], keys, |key| {
+        vec![
+            key.name.clone(),
+            key.algorithm.clone(),
+            key.update.join(" "),
+            key.transfer.join(" "),
+        ]
+    });
 }
 
 pub(crate) fn override_table(rules: &[gslb_api::dto::OverrideDto]) {
-    print_table(
+    table_of(
         &["ID", "TARGET", "ACTION", "EXPIRES", "REASON"],
-        rules
-            .iter()
-            .map(|r| {
-                vec![
-                    r.id.clone(),
-                    match (&r.region, &r.endpoint) {
-                        (Some(region), _) => format!("region/{region}"),
-                        (_, Some(endpoint)) => format!("endpoint/{endpoint}"),
-                        _ => "-".to_string(),
-                    },
-                    format!("{:?}", r.action).to_lowercase(),
-                    r.expires_at
-                        .map(format_millis)
-                        .unwrap_or_else(|| "never".to_string()),
-                    r.reason.clone(),
-                ]
-            })
-            .collect(),
+        rules,
+        |r| {
+            vec![
+                r.id.clone(),
+                match (&r.region, &r.endpoint) {
+                    (Some(region), _) => format!("region/{region}"),
+                    (_, Some(endpoint)) => format!("endpoint/{endpoint}"),
+                    _ => "-".to_string(),
+                },
+                format!("{:?}", r.action).to_lowercase(),
+                r.expires_at
+                    .map(format_millis)
+                    .unwrap_or_else(|| "never".to_string()),
+                r.reason.clone(),
+            ]
+        },
     );
 }
 
 pub(crate) fn gslb_record_table(records: &[gslb_api::dto::GslbRecordDto]) {
-    print_table(
+    table_of(
         &["NAME", "TYPE", "TTL", "POLICY", "WHEN ALL DOWN", "GUARD"],
-        records
-            .iter()
-            .map(|r| {
-                vec![
-                    r.name.clone(),
-                    type_name(r.rtype),
-                    r.ttl.to_string(),
-                    serde_json::to_string(&r.policy).unwrap_or_default(),
-                    serde_json::to_value(&r.when_all_down)
-                        .map(|v| match v {
-                            Value::String(text) => text,
-                            other => other.to_string(),
-                        })
-                        .unwrap_or_default(),
-                    r.split_brain_guard.to_string(),
-                ]
-            })
-            .collect(),
+        records,
+        |r| {
+            vec![
+                r.name.clone(),
+                type_name(r.rtype),
+                r.ttl.to_string(),
+                serde_json::to_string(&r.policy).unwrap_or_default(),
+                serde_json::to_value(&r.when_all_down)
+                    .map(|v| match v {
+                        Value::String(text) => text,
+                        other => other.to_string(),
+                    })
+                    .unwrap_or_default(),
+                r.split_brain_guard.to_string(),
+            ]
+        },
     );
 }
 
 pub(crate) fn check_table(checks: &[gslb_api::dto::CheckDto]) {
-    print_table(
+    table_of(
         &[
             "ID",
             "SUBJECT",
@@ -239,50 +215,46 @@ pub(crate) fn check_table(checks: &[gslb_api::dto::CheckDto]) {
             "RISE/FALL",
             "VANTAGES",
         ],
-        checks
-            .iter()
-            .map(|c| {
-                vec![
-                    c.id.clone(),
-                    match (&c.endpoint, &c.region) {
-                        (Some(endpoint), _) => format!("endpoint/{endpoint}"),
-                        (_, Some(region)) => format!("region/{region}"),
-                        _ => "-".to_string(),
-                    },
-                    serde_json::to_value(&c.kind)
-                        .ok()
-                        .and_then(|kind| kind["type"].as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    c.target.clone().unwrap_or_else(|| "-".to_string()),
-                    format!("{}ms", c.interval_ms),
-                    format!("{}/{}", c.rise, c.fall),
-                    if c.vantages.is_empty() {
-                        "all".to_string()
-                    } else {
-                        c.vantages.join(",")
-                    },
-                ]
-            })
-            .collect(),
+        checks,
+        |c| {
+            vec![
+                c.id.clone(),
+                match (&c.endpoint, &c.region) {
+                    (Some(endpoint), _) => format!("endpoint/{endpoint}"),
+                    (_, Some(region)) => format!("region/{region}"),
+                    _ => "-".to_string(),
+                },
+                serde_json::to_value(&c.kind)
+                    .ok()
+                    .and_then(|kind| kind["type"].as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                c.target.clone().unwrap_or_else(|| "-".to_string()),
+                format!("{}ms", c.interval_ms),
+                format!("{}/{}", c.rise, c.fall),
+                if c.vantages.is_empty() {
+                    "all".to_string()
+                } else {
+                    c.vantages.join(",")
+                },
+            ]
+        },
     );
 }
 
 pub(crate) fn drill_table(drills: &[gslb_api::dto::DrillDto]) {
-    print_table(
+    table_of(
         &["ID", "REGION", "MODE", "STATUS", "STARTED", "ENDS"],
-        drills
-            .iter()
-            .map(|d| {
-                vec![
-                    d.id.clone(),
-                    d.region.clone(),
-                    d.mode.clone(),
-                    d.status.clone(),
-                    format_millis(d.started_at),
-                    format_millis(d.planned_end),
-                ]
-            })
-            .collect(),
+        drills,
+        |d| {
+            vec![
+                d.id.clone(),
+                d.region.clone(),
+                d.mode.clone(),
+                d.status.clone(),
+                format_millis(d.started_at),
+                format_millis(d.planned_end),
+            ]
+        },
     );
 }
 
@@ -295,75 +267,54 @@ pub(crate) fn health_table(health: &gslb_api::dto::health::HealthDto) {
         )
     };
     outln!("REGIONS");
-    print_table(
+    table_of(
         &["ID", "STATUS", "DEEP", "ENDPOINTS UP", "VOTES", "LEASE"],
-        health
-            .regions
-            .iter()
-            .map(|r| {
-                vec![
-                    r.id.clone(),
-                    status(r.status),
-                    status(r.deep),
-                    format!(
-                        "{}/{} (need {})",
-                        r.endpoints_up, r.endpoints_enabled, r.min_healthy
-                    ),
-                    votes(&r.votes),
-                    r.lease_expires_at
-                        .map(format_millis)
-                        .unwrap_or_else(|| "-".to_string()),
-                ]
-            })
-            .collect(),
+        &health.regions,
+        |r| {
+            vec![
+                r.id.clone(),
+                status(r.status),
+                status(r.deep),
+                format!(
+                    "{}/{} (need {})",
+                    r.endpoints_up, r.endpoints_enabled, r.min_healthy
+                ),
+                votes(&r.votes),
+                r.lease_expires_at
+                    .map(format_millis)
+                    .unwrap_or_else(|| "-".to_string()),
+            ]
+        },
     );
     outln!("\nENDPOINTS");
-    print_table(
-        &["ID", "STATUS", "VOTES"],
-        health
-            .endpoints
-            .iter()
-            .map(|e| vec![e.id.clone(), status(e.status), votes(&e.votes)])
-            .collect(),
-    );
+    table_of(&["ID", "STATUS", "VOTES"], &health.endpoints, |e| {
+        vec![e.id.clone(), status(e.status), votes(&e.votes)]
+    });
     outln!("\nCHECKS");
-    print_table(
-        &["ID", "STATUS", "VOTES", "ERRORS"],
-        health
-            .checks
-            .iter()
-            .map(|c| {
-                vec![
-                    c.id.clone(),
-                    status(c.status),
-                    votes(&c.votes),
-                    c.errors
-                        .iter()
-                        .map(|(vantage, error)| format!("{vantage}: {error}"))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ]
-            })
-            .collect(),
-    );
+    table_of(&["ID", "STATUS", "VOTES", "ERRORS"], &health.checks, |c| {
+        vec![
+            c.id.clone(),
+            status(c.status),
+            votes(&c.votes),
+            c.errors
+                .iter()
+                .map(|(vantage, error)| format!("{vantage}: {error}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ]
+    });
 }
 
 pub(crate) fn audit_table(entries: &[AuditEntryDto]) {
-    print_table(
-        &["VERSION", "AT", "WHO", "FROM", "WHAT"],
-        entries
-            .iter()
-            .map(|e| {
-                vec![
-                    e.version.to_string(),
-                    format_millis(e.at),
-                    e.who.clone(),
-                    e.from.clone().unwrap_or_else(|| "-".to_string()),
-                    e.summary.clone(),
-                ]
-            })
-            .collect(),
-    );
+    table_of(&["VERSION", "AT", "WHO", "FROM", "WHAT"], entries, |e| {
+        vec![
+            e.version.to_string(),
+            format_millis(e.at),
+            e.who.clone(),
+            e.from.clone().unwrap_or_else(|| "-".to_string()),
+            e.summary.clone(),
+        ]
+    });
 }
 
 pub(crate) fn cluster_table(status: &ClusterStatus) {
@@ -383,7 +334,7 @@ pub(crate) fn cluster_table(status: &ClusterStatus) {
     outln!("voters {:?}  learners {:?}", node.voters, node.learners);
     if !status.members.is_empty() {
         outln!();
-        print_table(
+        table_of(
             &[
                 "ID",
                 "ADDR",
@@ -393,25 +344,22 @@ pub(crate) fn cluster_table(status: &ClusterStatus) {
                 "APPLIED",
                 "LAST CONTACT",
             ],
-            status
-                .members
-                .iter()
-                .map(|m| {
-                    vec![
-                        m.id.to_string(),
-                        m.addr.clone(),
-                        m.raft_role.clone(),
-                        m.roles.join(","),
-                        m.region.clone().unwrap_or_else(|| "-".to_string()),
-                        m.applied_index.to_string(),
-                        match m.last_contact_ms {
-                            Some(ago) if m.reachable => format!("{:.1}s ago", ago as f64 / 1000.0),
-                            Some(ago) => format!("{:.1}s ago (UNREACHABLE)", ago as f64 / 1000.0),
-                            None => "never (UNREACHABLE)".to_string(),
-                        },
-                    ]
-                })
-                .collect(),
+            &status.members,
+            |m| {
+                vec![
+                    m.id.to_string(),
+                    m.addr.clone(),
+                    m.raft_role.clone(),
+                    m.roles.join(","),
+                    m.region.clone().unwrap_or_else(|| "-".to_string()),
+                    m.applied_index.to_string(),
+                    match m.last_contact_ms {
+                        Some(ago) if m.reachable => format!("{:.1}s ago", ago as f64 / 1000.0),
+                        Some(ago) => format!("{:.1}s ago (UNREACHABLE)", ago as f64 / 1000.0),
+                        None => "never (UNREACHABLE)".to_string(),
+                    },
+                ]
+            },
         );
     }
 }
