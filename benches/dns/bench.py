@@ -164,8 +164,9 @@ def client_nets():
     return nets
 
 
-def wire_query(name, qtype=1, ecs=None, qid=0):
-    """A query with EDNS0 (1232) and, if ecs=(address, prefix), an ECS option (RFC 7871)."""
+def wire_query(name, qtype=1, ecs=None, qid=0, dnssec_ok=False):
+    """A query with EDNS0 (1232) and, if ecs=(address, prefix), an ECS option (RFC 7871);
+    the DO bit set when dnssec_ok (benches/dns/dnssec.py)."""
     q = struct.pack(">HHHHHH", qid, 0x0000, 1, 0, 0, 1)
     for label in name.rstrip(".").split("."):
         q += bytes([len(label)]) + label.encode()
@@ -175,7 +176,8 @@ def wire_query(name, qtype=1, ecs=None, qid=0):
         address, prefix = ecs
         octets = socket.inet_aton(address)[:(prefix + 7) // 8]
         opt = struct.pack(">HHHBB", 8, 4 + len(octets), 1, prefix, 0) + octets
-    return q + b"\0" + struct.pack(">HHIH", 41, 1232, 0, len(opt)) + opt
+    flags = 0x8000 if dnssec_ok else 0
+    return q + b"\0" + struct.pack(">HHIH", 41, 1232, flags, len(opt)) + opt
 
 
 def random_client(rnd, nets):
@@ -209,14 +211,15 @@ def skip_name(data, off):
         off += 1 + n
 
 
-def dyn_query(port, name, ecs=None, timeout=1.0):
-    """Sends one query; returns rcode, AA, the A addresses and the ECS scope echoed."""
+def dyn_query(port, name, ecs=None, timeout=1.0, qtype=1, dnssec_ok=False):
+    """Sends one query; returns rcode, AA, the answer count, the A addresses, the ECS
+    scope echoed and the RRSIGs in the reply (any section)."""
     qid = random.randrange(65536)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(timeout)
     try:
-        s.sendto(wire_query(name, 1, ecs, qid), (ADDR, port))
-        data, _ = s.recvfrom(4096)
+        s.sendto(wire_query(name, qtype, ecs, qid, dnssec_ok), (ADDR, port))
+        data, _ = s.recvfrom(65535)
     finally:
         s.close()
     rid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", data[:12])
@@ -225,12 +228,13 @@ def dyn_query(port, name, ecs=None, timeout=1.0):
     off = 12
     for _ in range(qd):
         off = skip_name(data, off) + 4
-    addrs, scope = [], None
+    addrs, scope, rrsigs = [], None, 0
     for section, count in (("an", an), ("ns", ns), ("ar", ar)):
         for _ in range(count):
             off = skip_name(data, off)
             rtype, _cls, _ttl, rdlen = struct.unpack(">HHIH", data[off:off + 10])
             off += 10
+            rrsigs += rtype == 46
             if section == "an" and rtype == 1 and rdlen == 4:
                 addrs.append(socket.inet_ntoa(data[off:off + 4]))
             if section == "ar" and rtype == 41:
@@ -241,7 +245,8 @@ def dyn_query(port, name, ecs=None, timeout=1.0):
                         scope = data[o + 7]
                     o += 4 + length
             off += rdlen
-    return {"rcode": flags & 15, "aa": bool(flags & 0x0400), "addrs": addrs, "scope": scope}
+    return {"rcode": flags & 15, "aa": bool(flags & 0x0400), "an": an, "addrs": addrs,
+            "scope": scope, "rrsigs": rrsigs}
 
 
 def check_dynamic(port, workload):

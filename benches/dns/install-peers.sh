@@ -53,15 +53,21 @@ else
         [ -x "/etc/init.d/$u" ] && $SUDO "/etc/init.d/$u" stop >/dev/null 2>&1 || true
     done
 fi
-# Daemons started by postinst without systemd: end them by their own pids
-# (only those started from the system configs, never our benchmark instances).
+# Daemons started by postinst without systemd: end them by their own pids, only those
+# running the system's own configuration (no config argument, or one under /etc). A
+# daemon given a private config (a benchmark or a test fixture of anyone on the machine)
+# is not ours to stop.
 for exe in /usr/sbin/knotd /usr/sbin/nsd /usr/sbin/gdnsd /usr/sbin/pdns_server; do
     for pid in $(pgrep -x "$(basename "$exe")" 2>/dev/null || true); do
         args=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null || true)
         case "$args" in
-            *gslb-dnsbench*) ;;  # ours (run.sh puts this in every config path)
-            *) echo "stopping system $exe (pid $pid)"; $SUDO kill "$pid" 2>/dev/null || true ;;
+            *" -c /etc/"*|*" --config /etc/"*|*"--config-dir=/etc/"*) system=1 ;;
+            *" -c "*|*" --config "*|*"--config-dir="*|*" -C "*) system=0 ;;
+            *) system=1 ;;
         esac
+        if [ "$system" = 1 ]; then
+            echo "stopping system $exe (pid $pid)"; $SUDO kill "$pid" 2>/dev/null || true
+        fi
     done
 done
 

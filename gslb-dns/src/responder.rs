@@ -53,7 +53,10 @@ use gslb_model::{DomainName, State};
 
 use crate::client::ClientLocator;
 use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
-use crate::dnssec::{KeyEncryptionKey, Keyring, SignatureCache, Signing, Window, ZoneSigning};
+use crate::dnssec::{
+    cached_reply, sign_reply_cached, KeyEncryptionKey, Keyring, SignatureCache, SignedReplies,
+    Signing, Window, ZoneSigning,
+};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
@@ -638,6 +641,25 @@ impl Responder {
             return (sections, dynamic.scope);
         };
         let qtype = parsed.qtype();
+        let signed = dnssec_ok.then(|| {
+            let signing = Signing {
+                signer,
+                cache: &self.signatures,
+                window: Window::at(now_secs),
+                metrics: (&self.metrics, shard),
+            };
+            let replies = SignedReplies {
+                cache: &self.signed_replies,
+                content: plan.content_id(),
+            };
+            (signing, replies)
+        });
+        if let Some((signing, replies)) = &signed {
+            // An answer that depends on the question alone, signed before: copied whole.
+            if let Some(sections) = cached_reply(signing, replies, &parsed.name, qtype, out) {
+                return (sections, 0);
+            }
+        }
         let key_answer = if matches!(
             qtype,
             crate::dnssec::DNSKEY | crate::dnssec::CDS | crate::dnssec::CDNSKEY
@@ -651,19 +673,13 @@ impl Responder {
             Some(sections) => sections,
             None => write_answer(zone, &parsed.name, qtype, &mut dynamic, out),
         };
-        if !dnssec_ok {
+        let Some((signing, replies)) = &signed else {
             return (sections, dynamic.scope);
-        }
-        let signing = Signing {
-            signer,
-            cache: &self.signatures,
-            window: Window::at(now_secs),
-            metrics: (&self.metrics, shard),
         };
-        let sections = crate::dnssec::sign_reply_cached(
-            &signing,
-            &self.signed_replies,
-            plan.version(),
+        let sections = sign_reply_cached(
+            signing,
+            replies,
+            dynamic.chose_per_query(),
             zone,
             &parsed.name,
             qtype,

@@ -1,15 +1,18 @@
 //! Online signing at the responder, without a network: a signed zone answers DO=1 queries
 //! with RRSIGs and compact denial, DO=0 queries exactly as an unsigned zone does, and a
 //! zone whose key does not open on this node (another cluster secret) gets SERVFAIL for
-//! DO=1 queries, an unsigned answer for DO=0 ones, and a problem to report.
+//! DO=1 queries, an unsigned answer for DO=0 ones, and a problem to report. Signed replies
+//! served from the cache follow the zone as it changes, and GSLB answers are chosen per
+//! query when signed just as when not.
 
 mod common;
 
-use common::{context, name, query, rtype, sample_state, with_edns};
+use common::{add_regions, context, name, query, rtype, sample_state, set, with_edns};
 use gslb_dns::dnssec::{generate_key, KeyEncryptionKey};
 use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
-use gslb_model::{DnssecAlgorithm, KeyState, State, ZoneKeys};
+use gslb_model::{DnssecAlgorithm, GslbRecord, KeyState, RData, State, ZoneKeys};
 use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::RData as HickoryRData;
 
 const SECRET: &[u8] = b"the-cluster-secret-0123";
 
@@ -32,9 +35,20 @@ fn signed_state(algorithm: DnssecAlgorithm) -> State {
 
 /// The reply to `qname`/`qtype`, with DO as given.
 fn ask(responder: &Responder, qname: &str, qtype: &str, dnssec_ok: bool) -> Message {
-    let packet = with_edns(query(qname, rtype(qtype)), 1232, dnssec_ok, None)
-        .to_vec()
-        .unwrap();
+    ask_with_id(responder, qname, qtype, dnssec_ok, 0xBEEF)
+}
+
+/// The reply to `qname`/`qtype` asked with query ID `id` (a GSLB choice's entropy).
+fn ask_with_id(
+    responder: &Responder,
+    qname: &str,
+    qtype: &str,
+    dnssec_ok: bool,
+    id: u16,
+) -> Message {
+    let mut message = query(qname, rtype(qtype));
+    message.metadata.id = id;
+    let packet = with_edns(message, 1232, dnssec_ok, None).to_vec().unwrap();
     let mut out = Vec::new();
     assert!(responder.respond(&packet, &context(Transport::Tcp), &mut out));
     Message::from_vec(&out).expect("reply parses")
@@ -104,4 +118,87 @@ fn a_key_that_does_not_open_means_servfail_for_validators() {
     let plain = ask(&responder, "www.example.com.", "A", false);
     assert_eq!(plain.metadata.response_code, ResponseCode::NoError);
     assert_eq!(types(&plain.answers), ["A"]);
+}
+
+/// The A addresses of the answer section, in order.
+fn addresses(reply: &Message) -> Vec<String> {
+    reply
+        .answers
+        .iter()
+        .filter_map(|record| match &record.data {
+            HickoryRData::A(a) => Some(a.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The DO=1 count of `event` (`reply_cached`, `reply_signed`, `signature_made`).
+fn dnssec_count(responder: &Responder, event: &str) -> u64 {
+    let counted = responder.metrics().snapshot().dnssec;
+    counted
+        .iter()
+        .find(|(name, _)| *name == event)
+        .map_or(0, |(_, count)| *count)
+}
+
+#[test]
+fn cached_signed_replies_follow_the_zone_and_gslb_choices() {
+    let mut state = signed_state(DnssecAlgorithm::EcdsaP256Sha256);
+    add_regions(&mut state, &["eu", "us"]);
+    let mut record: GslbRecord = serde_json::from_str(
+        r#"{"name":"gslb.example.com.","type":"A","ttl":30,"max_answers":1,
+            "policy":{"weighted":[{"weight":1,"node":{"region":"eu"}},
+                                  {"weight":1,"node":{"region":"us"}}]}}"#,
+    )
+    .unwrap();
+    record.unknown_as = gslb_model::UnknownAs::Up;
+    state.insert_gslb_record(record);
+    let responder = Responder::new(compile_plan(&state), ResponderOptions::default())
+        .with_key_encryption_key(KeyEncryptionKey::derive(SECRET));
+
+    // A static answer: signed once, then served whole from the cache.
+    let first = ask(&responder, "www.example.com.", "A", true);
+    let again = ask(&responder, "www.example.com.", "A", true);
+    assert_eq!(addresses(&again), ["192.0.2.1", "192.0.2.2"]);
+    assert_eq!(types(&again.answers), ["A", "RRSIG"]);
+    assert_eq!(first.answers, again.answers);
+    assert_eq!(dnssec_count(&responder, "reply_cached"), 1);
+
+    // The zone changes: the cached reply is not served for the new plan.
+    let mut changed = state.clone();
+    changed.version += 1;
+    let mut zone = (*changed.zones[&name("example.com.")]).clone();
+    zone.rrsets
+        .retain(|set| !(set.name == name("www.example.com.") && set.rtype.code() == 1));
+    zone.rrsets.push(set(
+        "www.example.com.",
+        300,
+        vec![RData::A("192.0.2.7".parse().unwrap())],
+    ));
+    zone.normalize();
+    changed
+        .zones
+        .insert(name("example.com."), std::sync::Arc::new(zone));
+    responder.install_plan(std::sync::Arc::new(compile_plan(&changed)));
+    let made = dnssec_count(&responder, "signature_made");
+    let now = ask(&responder, "www.example.com.", "A", true);
+    assert_eq!(addresses(&now), ["192.0.2.7"]);
+    assert_eq!(types(&now.answers), ["A", "RRSIG"]);
+    assert_eq!(dnssec_count(&responder, "signature_made"), made + 1);
+
+    // A GSLB answer is chosen per query whether signed or not (the query ID is the
+    // entropy): the same choice for the same ID, both regions over many IDs, each signed.
+    let mut seen = std::collections::BTreeSet::new();
+    for id in 0..64u16 {
+        let plain = ask_with_id(&responder, "gslb.example.com.", "A", false, id);
+        let signed = ask_with_id(&responder, "gslb.example.com.", "A", true, id);
+        assert_eq!(addresses(&signed), addresses(&plain), "query ID {id}");
+        assert_eq!(types(&signed.answers), ["A", "RRSIG"], "query ID {id}");
+        seen.extend(addresses(&signed));
+    }
+    assert!(
+        seen.iter().any(|address| address.starts_with("10.0."))
+            && seen.iter().any(|address| address.starts_with("10.1.")),
+        "{seen:?}"
+    );
 }

@@ -25,7 +25,7 @@ pub use cache::SignatureCache;
 pub use keys::{
     dnskey_presentation, ds_presentation, generate_key, DigestType, KeyEncryptionKey, KeyError,
 };
-pub(crate) use reply::{sign_reply_cached, write_key_answer, Signing};
+pub(crate) use reply::{cached_reply, sign_reply_cached, write_key_answer, SignedReplies, Signing};
 pub(crate) use signer::{Window, CDNSKEY, CDS, DNSKEY};
 pub use signer::{DNSKEY_TTL, MAX_SIGNED_TTL, VALIDITY_SECS};
 pub(crate) use table::ZoneSigning;

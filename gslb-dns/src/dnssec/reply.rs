@@ -77,17 +77,71 @@ pub(crate) fn write_key_answer(
     })
 }
 
-/// `sign_reply` through `replies`, a cache of whole signed replies keyed by everything the
-/// signed form depends on: the plan version (the zone's names and types), the signature
-/// window, the question and the unsigned records. A repeated answer then costs one lookup
-/// and a copy instead of reading the records back and looking up each signature. Signed
-/// records refer to the question only (owner pointers to offset 12), so the cached form fits
-/// any query for the same name, whatever its ID or letter case.
+/// Where signed replies are cached, and what identifies the plan's zones and keys
+/// (`AnswerPlan::content_id`).
+pub(crate) struct SignedReplies<'a> {
+    /// Whole signed replies: the signed records, then their encoded sections.
+    pub(crate) cache: &'a SignatureCache,
+    /// The plan's zones and keys.
+    pub(crate) content: (u64, u64),
+}
+
+/// Octets of `reply_facts`.
+const FACTS_LEN: usize = 23;
+
+/// The start of a signed reply's cache key: whether the unsigned reply follows in the key
+/// (`per_query`: an answer chosen for this client), the plan's content, the signature
+/// window and the question type. The question name follows.
+fn reply_facts(
+    per_query: bool,
+    signing: &Signing<'_>,
+    replies: &SignedReplies<'_>,
+    qtype: u16,
+) -> [u8; FACTS_LEN] {
+    let mut facts = [0u8; FACTS_LEN];
+    facts[0] = u8::from(per_query);
+    facts[1..9].copy_from_slice(&replies.content.0.to_be_bytes());
+    facts[9..17].copy_from_slice(&replies.content.1.to_be_bytes());
+    facts[17..21].copy_from_slice(&signing.window.inception.to_be_bytes());
+    facts[21..23].copy_from_slice(&qtype.to_be_bytes());
+    facts
+}
+
+/// The signed reply to `qname`/`qtype` when one is cached for an answer that depends on the
+/// question alone (static data, a wildcard, a referral, a denial): then it is written after
+/// the question in `out` (which holds header and question) and its sections returned, and
+/// the unsigned answer need not even be written. Signed records refer to the question only
+/// (owner pointers to offset 12), so the cached form fits any query for the same name,
+/// whatever its ID or letter case.
+pub(crate) fn cached_reply(
+    signing: &Signing<'_>,
+    replies: &SignedReplies<'_>,
+    qname: &QueryName,
+    qtype: u16,
+    out: &mut Vec<u8>,
+) -> Option<Sections> {
+    let facts = reply_facts(false, signing, replies, qtype);
+    let head: [&[u8]; 2] = [&facts, qname.as_wire()];
+    let hash = replies.cache.hash(&head);
+    let from = out.len();
+    if !replies.cache.replace_tail(hash, &head, out, from) {
+        return None;
+    }
+    let (metrics, shard) = signing.metrics;
+    metrics.count_dnssec(shard, DnssecEvent::ReplyCached);
+    Some(take_sections(out))
+}
+
+/// `sign_reply`, the signed form cached: under the question when the answer did not depend
+/// on the client (`cached_reply` found none), else under the question and the unsigned
+/// records, so a GSLB answer that repeats costs one hash of the key (given in pieces:
+/// nothing is concatenated), one lookup and a copy of the signed records over the unsigned
+/// ones, instead of reading the records back and looking up each signature.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sign_reply_cached(
     signing: &Signing<'_>,
-    replies: &SignatureCache,
-    plan_version: u64,
+    replies: &SignedReplies<'_>,
+    per_query: bool,
     zone: &ZonePlan,
     qname: &QueryName,
     qtype: u16,
@@ -95,40 +149,40 @@ pub(crate) fn sign_reply_cached(
     sections: Sections,
     out: &mut Vec<u8>,
 ) -> Sections {
-    let mut key = Vec::with_capacity(32 + qname.wire_len() + out.len() - question_end);
-    key.extend_from_slice(&plan_version.to_be_bytes());
-    key.extend_from_slice(&signing.window.inception.to_be_bytes());
-    key.extend_from_slice(&qtype.to_be_bytes());
-    key.extend_from_slice(&encode_sections(&sections));
-    key.extend_from_slice(qname.as_wire());
-    key.extend_from_slice(&out[question_end..]);
+    let facts = reply_facts(per_query, signing, replies, qtype);
+    let cache = replies.cache;
     let (metrics, shard) = signing.metrics;
-    let mut built = false;
-    let cached = replies.get_or_sign(&key, || {
-        built = true;
-        let mut scratch = out.clone();
-        let signed = sign_reply(
-            signing,
-            zone,
-            qname,
-            qtype,
-            question_end,
-            sections,
-            &mut scratch,
-        );
-        let mut value = encode_sections(&signed).to_vec();
-        value.extend_from_slice(&scratch[question_end..]);
-        value
-    });
-    let event = if built {
-        DnssecEvent::ReplySigned
+    let (hash, key) = if per_query {
+        let counts = encode_sections(&sections);
+        let head: [&[u8]; 3] = [&facts, &counts, qname.as_wire()];
+        let hash = cache.hash(&[head[0], head[1], head[2], &out[question_end..]]);
+        if cache.replace_tail(hash, &head, out, question_end) {
+            metrics.count_dnssec(shard, DnssecEvent::ReplyCached);
+            return take_sections(out);
+        }
+        (
+            hash,
+            [head[0], head[1], head[2], &out[question_end..]].concat(),
+        )
     } else {
-        DnssecEvent::ReplyCached
+        let key = [&facts[..], qname.as_wire()].concat();
+        (cache.hash(&[&key]), key)
     };
-    metrics.count_dnssec(shard, event);
-    out.truncate(question_end);
-    out.extend_from_slice(&cached[SECTIONS_LEN..]);
-    decode_sections(&cached[..SECTIONS_LEN])
+    metrics.count_dnssec(shard, DnssecEvent::ReplySigned);
+    let signed = sign_reply(signing, zone, qname, qtype, question_end, sections, out);
+    let mut value = Vec::with_capacity(out.len() - question_end + SECTIONS_LEN);
+    value.extend_from_slice(&out[question_end..]);
+    value.extend_from_slice(&encode_sections(&signed));
+    cache.insert(hash, &[&key], &value);
+    signed
+}
+
+/// The sections encoded at the end of `out` by a cached value, removed from it.
+fn take_sections(out: &mut Vec<u8>) -> Sections {
+    let at = out.len() - SECTIONS_LEN;
+    let sections = decode_sections(&out[at..]);
+    out.truncate(at);
+    sections
 }
 
 /// Octets of `encode_sections`.

@@ -179,11 +179,10 @@ impl ZoneSigner {
                 signed.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
                 signed.extend_from_slice(rdata);
             }
-            let signature = cache.get_or_sign(&signed, || {
+            cache.append_or_make(&signed, &mut rrsig, || {
                 metrics.count_dnssec(shard, DnssecEvent::SignatureMade);
                 key.open.sign(&signed)
             });
-            rrsig.extend_from_slice(&signature);
             out.push(rrsig);
         }
     }

@@ -364,6 +364,12 @@ impl<'a> Dynamic<'a> {
         }
     }
 
+    /// True once a GSLB record was evaluated for this query: the answer then depends on the
+    /// client and the moment, not only on the question (what signed-reply caching keys on).
+    pub(crate) fn chose_per_query(&self) -> bool {
+        self.facts.is_some()
+    }
+
     /// Evaluates record `index` and appends the chosen RRs, owners pointing at `owner`, with
     /// the decision's TTL. `None` when there is nothing to answer (NODATA).
     pub(crate) fn write(&mut self, index: u32, owner: usize, out: &mut Vec<u8>) -> Option<Written> {

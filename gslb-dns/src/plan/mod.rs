@@ -258,6 +258,18 @@ impl AnswerPlan {
         self.version
     }
 
+    /// What identifies this plan's zones and keys (all but health): `State::last_change`
+    /// of a state the control plane built, which health reports and leases leave alone,
+    /// else (zone files) the version. Caches of what depends on zones and keys only (signed
+    /// replies) stay warm across the plans every health change makes.
+    pub(crate) fn content_id(&self) -> (u64, u64) {
+        if self.last_change != 0 {
+            (self.last_change, 0)
+        } else {
+            (0, self.version)
+        }
+    }
+
     /// Number of zones.
     pub fn zone_count(&self) -> usize {
         self.zones.len()
