@@ -29,6 +29,7 @@ use crate::raft::log_store::LogStore;
 use crate::raft::network::{
     ClientTls, HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
 };
+use crate::raft::recent_entries::RecentEntries;
 use crate::raft::reports::{run_reporter, AppliedReport, AppliedReports, APPLIED_TABLE_PATH};
 use crate::raft::restore::move_node_data_aside;
 use crate::raft::secret::ClusterSecret;
@@ -392,6 +393,8 @@ pub(crate) struct NodeInner {
     pub(crate) resynced: bool,
     /// Keeps `applied.json` current; written a last time at shutdown.
     pub(crate) recorder: Arc<AppliedRecorder>,
+    /// The log store's newest entries: the Raft server notes the JSON of entries received.
+    pub(crate) recent_entries: RecentEntries,
     /// Set by `shutdown`: a stopped core is then no fault.
     pub(crate) stopping: AtomicBool,
     /// The Raft term this node started in; every term since is one election round it saw
@@ -562,10 +565,11 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
     } = storage;
     let snapshot_builders = state_machine.builders();
     let client = HttpClient::new(options.cluster_secret.clone(), options.peer_tls.clone());
+    let recent_entries = log_store.recent();
     let raft = Raft::new(
         options.id,
         config,
-        HttpNetwork::new(client.clone()),
+        HttpNetwork::new(client.clone(), recent_entries.clone()),
         log_store,
         state_machine,
     )
@@ -603,6 +607,7 @@ pub async fn spawn_node(options: NodeOptions) -> Result<NodeHandle, NodeError> {
             applied_reports: AppliedReports::new(),
             resynced,
             recorder,
+            recent_entries,
             stopping: AtomicBool::new(false),
         }),
     };
@@ -1452,9 +1457,11 @@ impl NodeHandle {
             Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(error))) => {
                 let detail = error.to_string();
                 match error {
-                    ChangeMembershipError::InProgress(_) => Err(MembershipBusy::InProgress(
-                        MembershipError::Refused { detail },
-                    )),
+                    ChangeMembershipError::InProgress(_) => {
+                        Err(MembershipBusy::InProgress(MembershipError::Refused {
+                            detail,
+                        }))
+                    }
                     ChangeMembershipError::EmptyMembership(_)
                     | ChangeMembershipError::LearnerNotFound(_) => {
                         Err(MembershipBusy::Other(MembershipError::Refused { detail }))
