@@ -8,7 +8,14 @@
 #      elections during the import (gslb_raft_elections_total on every voter, before and
 #      after); p99 of write → INSYNC of small writes another client makes meanwhile (one
 #      every 100 ms into the demo's sample zone); the last name checked on both DNS nodes.
-# Prints one table. Targets (issue 17): import → INSYNC ≤ 10 s, 0 elections, p99 ≤ 100 ms.
+#   3. with the zone in place: a new DNS learner (a copy of dns-2's config under a new id
+#      and ports) started and timed until it answers the last name (snapshot install,
+#      compile); then dns-1 stopped and started again, timed the same way (its own
+#      snapshot and log, compile), beside Knot's start.
+# Prints one table, then each node's per-phase log lines (import, slow applies, snapshots,
+# plan installs). Targets (issue 17): import → INSYNC ≤ 10 s, 0 elections, p99 ≤ 100 ms,
+# voter RSS ≤ 2× Knot's, a joining learner answers within 15 s, a restarted DNS node within
+# 2× Knot's start.
 #
 # Usage: cargo build --release --bins && benches/big_zone_import.sh [N]
 # Needs knotd and kdig (benches/dns/install-peers.sh), python3, curl.
@@ -27,7 +34,8 @@ PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    rm -rf "$WORK"
+    # KEEP_WORK=1 keeps the zone, configs and every node's log for a look afterwards.
+    if [ -n "${KEEP_WORK:-}" ]; then echo "# kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -147,6 +155,28 @@ touch "$WORK/stop"; wait "$WRITER" || true
 for d in $DNS_NODES; do answers "${d##*:}" || { echo "dns $d does not answer $LAST" >&2; exit 1; }; done
 VOTER_RSS=$(for pid in $(pgrep -f "serve --config $WORK/demo/voter" || true); do
     awk '/VmRSS/ {print $2}' "/proc/$pid/status"; done | sort -n | tail -1)
+
+echo "# a new DNS learner joins" >&2
+JOIN_DNS_PORT=$((API_PORT + 3))
+JOIN_CONTROL_PORT=$((API_PORT + 4))
+sed -e 's/^node_id = .*/node_id = 20/' -e 's/dns-2/dns-3/g' \
+    -e "s/^listen = \"[^\"]*\"/listen = \"127.0.0.1:$JOIN_CONTROL_PORT\"/" \
+    -e "s/^listen = \[.*\]/listen = [\"127.0.0.1:$JOIN_DNS_PORT\"]/" \
+    "$WORK/demo/dns-2.toml" > "$WORK/demo/dns-3.toml"
+started=$(now_ms)
+"$GSLB" serve --config "$WORK/demo/dns-3.toml" > "$WORK/dns-3.log" 2>&1 & PIDS+=("$!")
+wait_for 300 answers "$JOIN_DNS_PORT" || { tail -20 "$WORK/dns-3.log" >&2; exit 1; }
+JOIN_MS=$(( $(now_ms) - started ))
+
+echo "# dns-1 restarts" >&2
+DNS1=$(echo "$DNS_NODES" | cut -d' ' -f1)
+DNS1_PID=$(pgrep -f "serve --config $WORK/demo/dns-1.toml")
+kill "$DNS1_PID"
+wait_for 60 bash -c "! kill -0 $DNS1_PID"
+started=$(now_ms)
+"$GSLB" serve --config "$WORK/demo/dns-1.toml" > "$WORK/dns-1-restart.log" 2>&1 & PIDS+=("$!")
+wait_for 300 answers "${DNS1##*:}" || { tail -20 "$WORK/dns-1-restart.log" >&2; exit 1; }
+RESTART_MS=$(( $(now_ms) - started ))
 P99=$(python3 -c "
 import sys
 values = sorted(float(x) for x in open('$WORK/small-writes.txt').read().split())
@@ -158,5 +188,13 @@ printf '%-46s %s\n' "Knot: load → first answer" "${KNOT_MS} ms, RSS $((KNOT_RS
 printf '%-46s %s\n' "gslb demo: zone import → INSYNC on both DNS" "${IMPORT_MS} ms (target ≤ 10000; $(awk "BEGIN {printf \"%.1f\", $IMPORT_MS / $KNOT_MS}")× Knot's load)"
 printf '%-46s %s\n' "elections during the import (all voters)" "$((after - before)) (target 0)"
 printf '%-46s %s\n' "small writes → INSYNC during it, p99" "$P99 (target ≤ 100 ms)"
-printf '%-46s %s\n' "largest voter RSS after the import" "$(( ${VOTER_RSS:-0} / 1024 )) MiB (target ≤ 2× Knot)"
+printf '%-46s %s\n' "largest voter RSS after the import" "$(( ${VOTER_RSS:-0} / 1024 )) MiB ($(awk "BEGIN {printf \"%.2f\", ${VOTER_RSS:-0} / $KNOT_RSS}")× Knot; target ≤ 2×)"
+printf '%-46s %s\n' "new DNS learner: start → last name answered" "${JOIN_MS} ms (target ≤ 15000)"
+printf '%-46s %s\n' "dns-1 restarted: start → last name answered" "${RESTART_MS} ms ($(awk "BEGIN {printf \"%.1f\", $RESTART_MS / $KNOT_MS}")× Knot's start; target ≤ 2×)"
 echo "gslbctl: $(tail -1 "$WORK/import.txt")"
+echo
+echo "# per-phase log lines (demo nodes, then the joining learner, then dns-1 restarted)"
+for log in "$WORK"/demo/voter-*.log "$WORK"/demo/dns-*.log "$WORK/dns-3.log" "$WORK/dns-1-restart.log"; do
+    grep -HE 'import: |slow apply|snapshot (built|installed)|installed answer plan|answering' \
+        "$log" | sed "s|^$WORK/||" | cut -c1-260 || true
+done

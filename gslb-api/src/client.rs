@@ -546,6 +546,16 @@ impl Client {
 
     /// Imports an RFC 1035 master file as zone `apex`.
     pub async fn import_zone(&self, apex: &str, text: &str) -> Result<WriteResult, ClientError> {
+        Ok(self.import_zone_with_warnings(apex, text).await?.0)
+    }
+
+    /// `import_zone`, also returning the server's warnings about the file (identical
+    /// records it merged), each `line N: message`, from the reply's `Warning` headers.
+    pub async fn import_zone_with_warnings(
+        &self,
+        apex: &str,
+        text: &str,
+    ) -> Result<(WriteResult, Vec<String>), ClientError> {
         let path = format!("/v1/zones/{}/zonefile", segment(apex));
         let response = self
             .send(
@@ -555,13 +565,25 @@ impl Client {
                 HeaderMap::new(),
             )
             .await?;
-        response
-            .json::<WriteResult>()
-            .await
-            .map_err(|error| ClientError::Decode {
-                url: path,
-                detail: error.to_string(),
+        let warnings = response
+            .headers()
+            .get_all(reqwest::header::WARNING)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| {
+                let text = value.strip_prefix("299 gslb \"")?.strip_suffix('"')?;
+                Some(text.to_string())
             })
+            .collect();
+        let written =
+            response
+                .json::<WriteResult>()
+                .await
+                .map_err(|error| ClientError::Decode {
+                    url: path,
+                    detail: error.to_string(),
+                })?;
+        Ok((written, warnings))
     }
 
     /// The transfer settings of zone `apex`.

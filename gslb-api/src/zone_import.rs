@@ -115,8 +115,14 @@ pub async fn check_zone(
                 body_path(path, strip)
             })
         })?;
+        let validated_ms = started.elapsed().as_millis() as u64;
         zone.normalize();
         let etag = etag_of(&crate::dto::ZoneDto::from_model(&zone));
+        tracing::info!(
+            validate_ms = validated_ms,
+            normalize_and_etag_ms = started.elapsed().as_millis() as u64 - validated_ms,
+            "import: zone checked"
+        );
         Ok(CheckedZone { zone, etag })
     })
     .await
@@ -141,6 +147,11 @@ pub async fn write_zone(
     let (header, chunks) = tokio::task::spawn_blocking(move || split_into_chunks(zone))
         .await
         .map_err(|error| ApiError::Internal(format!("zone split failed: {error}")))?;
+    tracing::info!(
+        took_ms = started.elapsed().as_millis() as u64,
+        chunks = chunks.len(),
+        "import: split into chunks"
+    );
     if chunks.len() <= 1 {
         let mut zone = header;
         zone.rrsets = chunks.into_iter().flatten().collect();
@@ -170,7 +181,7 @@ pub async fn write_zone(
         let chunk = Command::StageZoneRecords {
             import_id: import_id.clone(),
             apex: header.apex.clone(),
-            rrsets,
+            rrsets: std::sync::Arc::new(rrsets),
         };
         let node = context.node.clone();
         let actor = actor.clone();
@@ -185,6 +196,11 @@ pub async fn write_zone(
     if let Some(error) = failed {
         return Err(error);
     }
+    tracing::info!(
+        took_ms = started.elapsed().as_millis() as u64,
+        chunks = n_chunks,
+        "import: every chunk staged"
+    );
     let commit = Command::CommitStagedZone {
         import_id: import_id.clone(),
         zone: header,

@@ -333,6 +333,27 @@ impl Space {
             .collect()
     }
 
+    /// Like `range`, but stops before the pair that would take the values read past
+    /// `budget` bytes; the first pair is read whatever its size.
+    pub fn range_within(
+        &self,
+        start: Bound<Vec<u8>>,
+        end: Bound<Vec<u8>>,
+        budget: usize,
+    ) -> Result<Vec<KeyValue>, KvError> {
+        let mut pairs = Vec::new();
+        let mut used = 0usize;
+        for item in self.tree.range((start, end)) {
+            let (key, value) = item.map_err(|error| classify(&self.path, "read", error))?;
+            used = used.saturating_add(value.len());
+            if used > budget && !pairs.is_empty() {
+                break;
+            }
+            pairs.push((key.to_vec(), value.to_vec()));
+        }
+        Ok(pairs)
+    }
+
     /// The pair with the greatest key.
     pub fn last(&self) -> Result<Option<KeyValue>, KvError> {
         self.tree

@@ -335,8 +335,10 @@ pub enum Command {
         import_id: String,
         /// The zone the import is for; every chunk of one import names the same.
         apex: DomainName,
-        /// The record sets of this chunk, checked as a whole zone only at the commit.
-        rrsets: Vec<RecordSet>,
+        /// The record sets of this chunk, checked as a whole zone only at the commit; shared,
+        /// so the staging area, the Raft log's decoded entries and every copy of the command
+        /// hold one copy of the sets.
+        rrsets: std::sync::Arc<Vec<RecordSet>>,
     },
     /// Replaces (or creates) the zone `zone.apex` with `zone` plus every record set staged
     /// under `import_id`, validated as one zone, and drops the staging area: readers see the

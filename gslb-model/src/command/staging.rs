@@ -150,12 +150,13 @@ pub(super) fn commit(state: &mut State, import_id: &str, zone: Zone) -> (bool, O
     (true, serial_before)
 }
 
-/// Adds a chunk to its staging area (opening it) and moves its expiry.
+/// Adds a chunk to its staging area (opening it, sharing the chunk's sets) and moves its
+/// expiry.
 pub(super) fn stage(
     state: &mut State,
     import_id: &str,
     apex: &DomainName,
-    rrsets: &[RecordSet],
+    rrsets: &Arc<Vec<RecordSet>>,
     at: u64,
 ) {
     let staged = state
@@ -168,7 +169,7 @@ pub(super) fn stage(
             chunks: Vec::new(),
         });
     staged.expires_at = at.saturating_add(STAGED_IMPORT_TTL_MS);
-    staged.chunks.push(Arc::new(rrsets.to_vec()));
+    staged.chunks.push(rrsets.clone());
 }
 
 /// Drops every staging area whose expiry is at or before `at` (leader time of the entry being
@@ -212,7 +213,7 @@ mod tests {
         Command::StageZoneRecords {
             import_id: import_id.to_string(),
             apex: name("example.com."),
-            rrsets,
+            rrsets: Arc::new(rrsets),
         }
     }
 

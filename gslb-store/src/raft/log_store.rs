@@ -12,9 +12,15 @@
 //! The flusher takes every request waiting, flushes once, and completes them all in order;
 //! every flush of this store, the synchronous ones included, goes through it, so sled sees a
 //! single flushing writer and one fsync covers many entries.
+//!
+//! Reads: the newest entries are also kept decoded (`RecentEntries`), so openraft reading an
+//! entry back to replicate or apply it clones it instead of decoding its JSON again; a read
+//! for replication stops at `MAX_APPEND_BYTES` of entries (`limited_get_log_entries`), what
+//! one append call carries, instead of decoding hundreds of entries to send a few.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{
@@ -23,6 +29,8 @@ use openraft::{
 };
 
 use crate::kv::{BatchOp, Kv, KvError, Space};
+use crate::raft::network::MAX_APPEND_BYTES;
+use crate::raft::recent_entries::RecentEntries;
 use crate::raft::{NodeId, TypeConfig};
 
 const LOG_SPACE: &str = "raft_log";
@@ -30,6 +38,11 @@ const META_SPACE: &str = "raft_meta";
 const VOTE_KEY: &[u8] = b"vote";
 const COMMITTED_KEY: &[u8] = b"committed";
 const LAST_PURGED_KEY: &[u8] = b"last_purged";
+
+/// Bytes of JSON the decoded newest entries may stand for: a few append calls' worth for
+/// every peer, so replication and apply of a steady stream of zone-import chunks never
+/// decode; small enough that the copies left after an import cost little memory.
+const RECENT_ENTRIES_BYTES: usize = 8 * 1024 * 1024;
 
 /// What `LogStore::read_all_checked` found: the committed pointer and every entry's log id.
 pub(crate) type CheckedLog = (Option<LogId<NodeId>>, Vec<LogId<NodeId>>);
@@ -78,19 +91,72 @@ pub struct LogStore {
     log: Space,
     /// Vote, committed pointer, last purged id.
     meta: Space,
+    /// The newest entries, decoded and as JSON; shared with the node's network (which sends
+    /// that JSON) and Raft server (which notes the JSON of entries received).
+    recent: RecentEntries,
 }
 
 type StorageResult<T> = Result<T, StorageError<NodeId>>;
 
 impl LogStore {
-    /// The log store inside an open `kv`.
     /// The log store inside an open `kv`; starts its flusher task (needs a tokio runtime).
     pub fn open(kv: Kv) -> Result<LogStore, KvError> {
         Ok(LogStore {
             log: kv.space(LOG_SPACE)?,
             meta: kv.space(META_SPACE)?,
             flusher: spawn_flusher(kv),
+            recent: RecentEntries::new(RECENT_ENTRIES_BYTES),
         })
+    }
+
+    /// The newest entries this store holds, shared.
+    pub(crate) fn recent(&self) -> RecentEntries {
+        self.recent.clone()
+    }
+
+    /// The entries with indexes in `start..end` (those that exist), stopping before the one
+    /// that would take their JSON past `budget` bytes (the first is read whatever its size):
+    /// from the decoded newest entries when they hold `start`, else decoded from sled.
+    fn read_entries(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+        budget: usize,
+    ) -> StorageResult<Vec<Entry<TypeConfig>>> {
+        let first = match start {
+            Bound::Included(index) => index,
+            Bound::Excluded(index) => index.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let past_end = match end {
+            Bound::Included(index) => index.saturating_add(1),
+            Bound::Excluded(index) => index,
+            Bound::Unbounded => u64::MAX,
+        };
+        let mut entries = Vec::new();
+        if first >= past_end {
+            return Ok(entries);
+        }
+        if self.recent.first_index().is_some_and(|held| held <= first) {
+            self.recent.read(first, past_end, budget, &mut entries);
+            // Entries the run dropped meanwhile (it only drops its oldest) are read below.
+            if !entries.is_empty() && entries[0].log_id.index == first {
+                return Ok(entries);
+            }
+            entries.clear();
+        }
+        let end_key = match past_end {
+            u64::MAX => Bound::Unbounded,
+            index => Bound::Excluded(index_key(index)),
+        };
+        let pairs = self
+            .log
+            .range_within(Bound::Included(index_key(first)), end_key, budget)
+            .map_err(|error| StorageIOError::read_logs(&error))?;
+        for (_, value) in &pairs {
+            entries.push(decode_entry(value)?);
+        }
+        Ok(entries)
     }
 
     async fn flush(&self, subject: ErrorSubject<NodeId>, verb: ErrorVerb) -> StorageResult<()> {
@@ -187,21 +253,24 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> StorageResult<Vec<Entry<TypeConfig>>> {
-        let start = match range.start_bound() {
-            Bound::Included(index) => Bound::Included(index_key(*index)),
-            Bound::Excluded(index) => Bound::Excluded(index_key(*index)),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let end = match range.end_bound() {
-            Bound::Included(index) => Bound::Included(index_key(*index)),
-            Bound::Excluded(index) => Bound::Excluded(index_key(*index)),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let pairs = self
-            .log
-            .range(start, end)
-            .map_err(|error| StorageIOError::read_logs(&error))?;
-        pairs.iter().map(|(_, value)| decode_entry(value)).collect()
+        self.read_entries(
+            range.start_bound().cloned(),
+            range.end_bound().cloned(),
+            usize::MAX,
+        )
+    }
+
+    /// What one append call carries at most (`MAX_APPEND_BYTES`), never nothing.
+    async fn limited_get_log_entries(
+        &mut self,
+        start: u64,
+        end: u64,
+    ) -> StorageResult<Vec<Entry<TypeConfig>>> {
+        self.read_entries(
+            Bound::Included(start),
+            Bound::Excluded(end),
+            MAX_APPEND_BYTES,
+        )
     }
 }
 
@@ -257,14 +326,24 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let mut ops: Vec<BatchOp> = Vec::new();
+        let mut written = Vec::new();
         for entry in entries {
-            let bytes = serde_json::to_vec(&entry)
-                .map_err(|error| StorageIOError::write_log_entry(entry.log_id, &error))?;
-            ops.push((index_key(entry.log_id.index), Some(bytes)));
+            // A follower stores the bytes the leader sent it; only new entries are encoded.
+            let json: Arc<[u8]> = match self.recent.take_received(&entry.log_id) {
+                Some(json) => json,
+                None => serde_json::to_vec(&entry)
+                    .map_err(|error| StorageIOError::write_log_entry(entry.log_id, &error))?
+                    .into(),
+            };
+            ops.push((index_key(entry.log_id.index), Some(json.to_vec())));
+            written.push((entry, json));
         }
         self.log
             .batch(ops)
             .map_err(|error| StorageIOError::write_logs(&error))?;
+        for (entry, json) in written {
+            self.recent.push(entry, json);
+        }
         // Durable before openraft may count this entry towards a quorum: the flusher completes
         // the callback only after its fsync.
         if let Err(error) = self.flusher.send(FlushRequest::Append(callback)) {
@@ -281,6 +360,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> StorageResult<()> {
         tracing::debug!(from = log_id.index, "truncating the raft log");
+        self.recent.truncate_from(log_id.index);
         self.log
             .remove_range(Bound::Included(index_key(log_id.index)), Bound::Unbounded)
             .map_err(|error| StorageIOError::write_logs(&error))?;
@@ -296,6 +376,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.log
             .remove_range(Bound::Unbounded, Bound::Included(index_key(log_id.index)))
             .map_err(|error| StorageIOError::write_logs(&error))?;
+        self.recent.purge_upto(log_id.index);
         self.flush(ErrorSubject::Logs, ErrorVerb::Delete).await
     }
 }

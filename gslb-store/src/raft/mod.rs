@@ -68,6 +68,7 @@ pub mod integrity;
 pub mod log_store;
 pub mod network;
 pub mod node;
+mod recent_entries;
 pub mod reports;
 pub mod restore;
 pub mod secret;

@@ -23,6 +23,7 @@ use openraft::BasicNode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::raft::recent_entries::RecentEntries;
 use crate::raft::secret::ClusterSecret;
 use crate::raft::{NodeId, TypeConfig};
 
@@ -48,50 +49,44 @@ pub const CLIENT_POOL_IDLE: Duration = Duration::from_secs(30);
 /// would otherwise get tens of megabytes in one call that can never finish in time.
 pub const MAX_APPEND_BYTES: usize = 512 * 1024;
 
-/// Cuts `request` to the longest prefix of its entries whose JSON fits in `budget` bytes
-/// (never fewer than one entry). Returns the request and, when it was cut, the last log id
-/// kept: the caller answers openraft's `Success` as `PartialSuccess` of it, which openraft
-/// allows for exactly this.
-fn within_append_budget(
-    mut request: AppendEntriesRequest<TypeConfig>,
+/// The JSON body of `request`, with as many of its entries as fit in `budget` bytes (at
+/// least one), each copied from `recent` when it holds the entry's JSON (the log store
+/// encoded it once, when it was appended) and encoded here otherwise. Returns the body and,
+/// when entries were left out, the last log id sent: the caller answers openraft's `Success`
+/// as `PartialSuccess` of it, which openraft allows for exactly this.
+fn encode_within_budget(
+    request: &AppendEntriesRequest<TypeConfig>,
     budget: usize,
-) -> (
-    AppendEntriesRequest<TypeConfig>,
-    Option<openraft::LogId<NodeId>>,
-) {
-    let mut used = 0usize;
-    let mut keep = request.entries.len();
-    for (index, entry) in request.entries.iter().enumerate() {
-        let mut counter = ByteCounter(0);
-        if serde_json::to_writer(&mut counter, entry).is_err() {
+    recent: &RecentEntries,
+) -> Result<(Vec<u8>, Option<openraft::LogId<NodeId>>), serde_json::Error> {
+    let mut body = Vec::with_capacity(256);
+    body.extend_from_slice(b"{\"vote\":");
+    serde_json::to_writer(&mut body, &request.vote)?;
+    body.extend_from_slice(b",\"prev_log_id\":");
+    serde_json::to_writer(&mut body, &request.prev_log_id)?;
+    body.extend_from_slice(b",\"leader_commit\":");
+    serde_json::to_writer(&mut body, &request.leader_commit)?;
+    body.extend_from_slice(b",\"entries\":[");
+    let entries_start = body.len();
+    let mut sent = 0;
+    for entry in &request.entries {
+        let before = body.len();
+        if sent > 0 {
+            body.push(b',');
+        }
+        match recent.json_of(&entry.log_id) {
+            Some(json) => body.extend_from_slice(&json),
+            None => serde_json::to_writer(&mut body, entry)?,
+        }
+        if sent > 0 && body.len() - entries_start > budget {
+            body.truncate(before);
             break;
         }
-        used = used.saturating_add(counter.0);
-        if used > budget && index > 0 {
-            keep = index;
-            break;
-        }
+        sent += 1;
     }
-    if keep == request.entries.len() {
-        return (request, None);
-    }
-    request.entries.truncate(keep);
-    let last = request.entries.last().map(|entry| entry.log_id);
-    (request, last)
-}
-
-/// A writer that only counts the bytes it is given.
-struct ByteCounter(usize);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0 += bytes.len();
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    body.extend_from_slice(b"]}");
+    let cut_after = (sent < request.entries.len()).then(|| request.entries[sent - 1].log_id);
+    Ok((body, cut_after))
 }
 
 /// Why an RPC failed below Raft.
@@ -122,6 +117,16 @@ pub enum RpcFailure {
         /// The status.
         status: u16,
     },
+    /// The request could not be encoded as JSON; nothing was sent.
+    #[error("rpc to node {target} {path}: cannot encode the request: {detail}")]
+    Encode {
+        /// Peer id.
+        target: NodeId,
+        /// Route.
+        path: &'static str,
+        /// What serde_json said.
+        detail: String,
+    },
 }
 
 impl RpcFailure {
@@ -129,7 +134,11 @@ impl RpcFailure {
     /// handshake) could not be made, so nothing was sent. Everything else (a timeout, a reset
     /// mid-exchange, an unreadable reply) may have been acted on.
     pub fn never_sent(&self) -> bool {
-        matches!(self, RpcFailure::Http { source, .. } if source.is_connect())
+        match self {
+            RpcFailure::Http { source, .. } => source.is_connect(),
+            RpcFailure::Encode { .. } => true,
+            RpcFailure::Status { .. } => false,
+        }
     }
 }
 
@@ -252,6 +261,23 @@ impl HttpClient {
         body: &Req,
         timeout: Duration,
     ) -> Result<Resp, RpcFailure> {
+        let json = serde_json::to_vec(body).map_err(|error| RpcFailure::Encode {
+            target,
+            path,
+            detail: error.to_string(),
+        })?;
+        self.post_json(target, addr, path, json, timeout).await
+    }
+
+    /// POSTs `json`, a JSON body already encoded, and decodes the JSON reply.
+    pub async fn post_json<Resp: DeserializeOwned>(
+        &self,
+        target: NodeId,
+        addr: &str,
+        path: &'static str,
+        json: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Resp, RpcFailure> {
         let http = |source| RpcFailure::Http {
             target,
             addr: addr.to_string(),
@@ -263,7 +289,8 @@ impl HttpClient {
             .post(self.tls.url(addr, path))
             .bearer_auth(self.secret.expose())
             .timeout(timeout)
-            .json(body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(json)
             .send()
             .await
             .map_err(http)?;
@@ -284,12 +311,14 @@ impl HttpClient {
 pub struct HttpNetwork {
     /// The shared client.
     client: HttpClient,
+    /// The log store's newest entries, whose JSON append calls copy.
+    recent: RecentEntries,
 }
 
 impl HttpNetwork {
-    /// A network presenting `secret` to peers.
-    pub fn new(client: HttpClient) -> HttpNetwork {
-        HttpNetwork { client }
+    /// A network calling peers with `client`, sending the JSON `recent` holds for entries.
+    pub(crate) fn new(client: HttpClient, recent: RecentEntries) -> HttpNetwork {
+        HttpNetwork { client, recent }
     }
 }
 
@@ -301,6 +330,7 @@ impl RaftNetworkFactory<TypeConfig> for HttpNetwork {
             client: self.client.clone(),
             target,
             addr: node.addr.clone(),
+            recent: self.recent.clone(),
         }
     }
 }
@@ -313,6 +343,8 @@ pub struct HttpConnection {
     target: NodeId,
     /// Peer `host:port`.
     addr: String,
+    /// The log store's newest entries, whose JSON append calls copy.
+    recent: RecentEntries,
 }
 
 impl HttpConnection {
@@ -327,9 +359,30 @@ impl HttpConnection {
         Resp: DeserializeOwned,
         Err: std::error::Error + DeserializeOwned,
     {
+        let json = serde_json::to_vec(request).map_err(|error| {
+            RPCError::Network(NetworkError::new(&RpcFailure::Encode {
+                target: self.target,
+                path,
+                detail: error.to_string(),
+            }))
+        })?;
+        self.call_json(path, json, option).await
+    }
+
+    /// `call` with the request already encoded as `json`.
+    async fn call_json<Resp, Err>(
+        &self,
+        path: &'static str,
+        json: Vec<u8>,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<NodeId, BasicNode, Err>>
+    where
+        Resp: DeserializeOwned,
+        Err: std::error::Error + DeserializeOwned,
+    {
         let reply: Result<Result<Resp, Err>, RpcFailure> = self
             .client
-            .post(self.target, &self.addr, path, request, option.hard_ttl())
+            .post_json(self.target, &self.addr, path, json, option.hard_ttl())
             .await;
         match reply {
             Ok(Ok(response)) => Ok(response),
@@ -353,8 +406,15 @@ impl RaftNetwork<TypeConfig> for HttpConnection {
         request: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let (request, cut_after) = within_append_budget(request, MAX_APPEND_BYTES);
-        let response = self.call(APPEND_PATH, &request, &option).await?;
+        let (json, cut_after) = encode_within_budget(&request, MAX_APPEND_BYTES, &self.recent)
+            .map_err(|error| {
+                RPCError::Network(NetworkError::new(&RpcFailure::Encode {
+                    target: self.target,
+                    path: APPEND_PATH,
+                    detail: error.to_string(),
+                }))
+            })?;
+        let response = self.call_json(APPEND_PATH, json, &option).await?;
         Ok(match (response, cut_after) {
             // The peer took every entry sent, which is a prefix of what openraft asked for.
             (AppendEntriesResponse::Success, Some(last_sent)) => {
@@ -429,14 +489,40 @@ mod tests {
 
     #[test]
     fn a_call_is_cut_to_its_byte_budget_and_names_the_last_entry_kept() {
-        let (cut, last) = within_append_budget(request(&[400, 400, 400, 400]), 1200);
-        assert_eq!(cut.entries.len(), 2);
+        let recent = RecentEntries::new(1 << 20);
+        let decode = |json: &[u8]| -> AppendEntriesRequest<TypeConfig> {
+            serde_json::from_slice(json).unwrap()
+        };
+        let (json, last) =
+            encode_within_budget(&request(&[400, 400, 400, 400]), 1200, &recent).unwrap();
+        assert_eq!(decode(&json).entries.len(), 2);
         assert_eq!(last.map(|log_id| log_id.index), Some(2));
-        let (whole, last) = within_append_budget(request(&[100, 100]), 1000);
-        assert_eq!(whole.entries.len(), 2);
+        let (json, last) = encode_within_budget(&request(&[100, 100]), 1000, &recent).unwrap();
+        assert_eq!(decode(&json).entries.len(), 2);
         assert_eq!(last, None, "nothing cut, plain success");
-        let (one, last) = within_append_budget(request(&[5000, 10]), 1000);
-        assert_eq!(one.entries.len(), 1, "one entry goes whatever its size");
+        let (json, last) = encode_within_budget(&request(&[5000, 10]), 1000, &recent).unwrap();
+        assert_eq!(
+            decode(&json).entries.len(),
+            1,
+            "one entry goes whatever its size"
+        );
         assert_eq!(last.map(|log_id| log_id.index), Some(1));
+    }
+
+    /// The body built from the log store's JSON decodes as the request openraft built.
+    #[test]
+    fn a_body_of_stored_json_is_the_request() {
+        let whole = request(&[10, 20, 30]);
+        let recent = RecentEntries::new(1 << 20);
+        for entry in &whole.entries[..2] {
+            recent.push(entry.clone(), serde_json::to_vec(entry).unwrap().into());
+        }
+        let (json, last) = encode_within_budget(&whole, 1 << 20, &recent).unwrap();
+        assert_eq!(last, None);
+        let decoded: AppendEntriesRequest<TypeConfig> = serde_json::from_slice(&json).unwrap();
+        assert_eq!(
+            serde_json::to_vec(&decoded).unwrap(),
+            serde_json::to_vec(&whole).unwrap()
+        );
     }
 }

@@ -29,6 +29,7 @@ use crate::raft::log_store::LogStore;
 use crate::raft::network::{
     ClientTls, HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
 };
+use crate::raft::recent_entries::RecentEntries;
 use crate::raft::restore::move_node_data_aside;
 use crate::raft::secret::ClusterSecret;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
@@ -391,6 +392,8 @@ pub(crate) struct NodeInner {
     pub(crate) resynced: bool,
     /// Keeps `applied.json` current; written a last time at shutdown.
     pub(crate) recorder: Arc<AppliedRecorder>,
+    /// The log store's newest entries: the Raft server notes the JSON of entries received.
+    pub(crate) recent_entries: RecentEntries,
     /// Set by `shutdown`: a stopped core is then no fault.
     pub(crate) stopping: AtomicBool,
     /// The Raft term this node started in; every term since is one election round it saw
@@ -560,10 +563,11 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
     } = storage;
     let snapshot_builders = state_machine.builders();
     let client = HttpClient::new(options.cluster_secret.clone(), options.peer_tls.clone());
+    let recent_entries = log_store.recent();
     let raft = Raft::new(
         options.id,
         config,
-        HttpNetwork::new(client.clone()),
+        HttpNetwork::new(client.clone(), recent_entries.clone()),
         log_store,
         state_machine,
     )
@@ -601,6 +605,7 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
             applied_reports: AppliedReports::new(),
             resynced,
             recorder,
+            recent_entries,
             stopping: AtomicBool::new(false),
         }),
     };

@@ -26,6 +26,7 @@ use crate::raft::network::{
     APPEND_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH, VOTE_PATH,
 };
 use crate::raft::node::{ForwardedWrite, MembershipRequest, NodeHandle};
+use crate::raft::recent_entries::RecentEntries;
 use crate::raft::{NodeId, TypeConfig};
 use crate::refusal_log::{spawn_refusal_flusher, RefusalLog};
 
@@ -92,10 +93,48 @@ async fn require_secret(State(node): State<NodeHandle>, request: Request, next: 
         .into_response()
 }
 
-async fn append(
-    State(node): State<NodeHandle>,
-    Json(request): Json<AppendEntriesRequest<TypeConfig>>,
-) -> Response {
+/// An append call as it arrives: each entry kept as its JSON text until decoded.
+#[derive(serde::Deserialize)]
+struct AppendFrame<'a> {
+    vote: openraft::Vote<NodeId>,
+    prev_log_id: Option<openraft::LogId<NodeId>>,
+    leader_commit: Option<openraft::LogId<NodeId>>,
+    #[serde(borrow)]
+    entries: Vec<&'a serde_json::value::RawValue>,
+}
+
+/// Decodes an append call, noting each entry's JSON for the log store, which then writes
+/// those bytes instead of encoding the entry again (`RecentEntries`).
+fn decode_append(
+    body: &[u8],
+    recent: &RecentEntries,
+) -> Result<AppendEntriesRequest<TypeConfig>, serde_json::Error> {
+    let frame: AppendFrame<'_> = serde_json::from_slice(body)?;
+    let mut entries = Vec::with_capacity(frame.entries.len());
+    for raw in frame.entries {
+        let entry: openraft::Entry<TypeConfig> = serde_json::from_str(raw.get())?;
+        recent.note_received(entry.log_id, raw.get().as_bytes().into());
+        entries.push(entry);
+    }
+    Ok(AppendEntriesRequest {
+        vote: frame.vote,
+        prev_log_id: frame.prev_log_id,
+        leader_commit: frame.leader_commit,
+        entries,
+    })
+}
+
+async fn append(State(node): State<NodeHandle>, body: axum::body::Bytes) -> Response {
+    let request = match decode_append(&body, &node.inner.recent_entries) {
+        Ok(request) => request,
+        Err(error) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("not an append-entries request: {error}\n"),
+            )
+                .into_response()
+        }
+    };
     let leader_commit = request.leader_commit.map(|log_id| log_id.index);
     let result = node.inner.raft.append_entries(request).await;
     if matches!(

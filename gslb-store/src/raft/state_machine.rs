@@ -33,6 +33,9 @@ use crate::watch::StatePublisher;
 use gslb_model::command::{self, ApplyError, CmdResult};
 use gslb_model::model::state::State;
 
+/// An apply that takes this long is logged (a staged zone's commit, a big batch).
+const SLOW_APPLY: Duration = Duration::from_millis(100);
+
 /// The snapshot file's name inside the data directory.
 pub const SNAPSHOT_FILE: &str = "snapshot.json";
 
@@ -355,6 +358,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // Serialising a big state takes a while: off the runtime, so the Raft core keeps
         // sending heartbeats meanwhile.
         let state = self.state.clone();
+        let started = Instant::now();
         let data = tokio::task::spawn_blocking(move || serde_json::to_vec(&*state))
             .await
             .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?
@@ -378,6 +382,7 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         tracing::info!(
             index = self.last_applied.map_or(0, |log_id| log_id.index),
             bytes = data.len(),
+            took_ms = started.elapsed().as_millis() as u64,
             "snapshot built"
         );
         Ok(Snapshot {
@@ -417,6 +422,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         // and then only the top-level maps (zones are shared `Arc`s).
         let state = std::mem::take(&mut self.state);
         let membership = self.membership.clone();
+        let started = Instant::now();
+        let n_entries = entries.len();
         let applied =
             tokio::task::spawn_blocking(move || apply_entries(state, membership, entries))
                 .await
@@ -426,6 +433,15 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         &std::io::Error::other(error),
                     )
                 })?;
+        let took = started.elapsed();
+        if took >= SLOW_APPLY {
+            tracing::info!(
+                entries = n_entries,
+                last = applied.last_applied.map_or(0, |log_id| log_id.index),
+                took_ms = took.as_millis() as u64,
+                "slow apply"
+            );
+        }
         self.state = applied.state;
         self.membership = applied.membership;
         if applied.last_applied.is_some() {
@@ -459,6 +475,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> StorageResult<()> {
         let data = snapshot.into_inner();
+        let started = Instant::now();
         // Parsing a big snapshot is seconds of CPU: off the runtime.
         let (data, parsed) = tokio::task::spawn_blocking(move || {
             let parsed = serde_json::from_slice::<State>(&data);
@@ -471,13 +488,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut state = parsed
             .map_err(|error| StorageIOError::read_snapshot(Some(meta.signature()), &error))?;
         state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
+        let data_len = data.len();
         self.snapshots
             .store(StoredSnapshot {
                 meta: meta.clone(),
                 data: Arc::new(data),
             })
             .await?;
-        tracing::info!(index = state.version, "snapshot installed");
+        tracing::info!(
+            index = state.version,
+            bytes = data_len,
+            took_ms = started.elapsed().as_millis() as u64,
+            "snapshot installed"
+        );
         self.state = Arc::new(state);
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();

@@ -91,35 +91,42 @@ impl Ctl {
     pub(crate) async fn zone_import(&self, file: &Path, zone: Option<String>) -> Result<()> {
         let text = read_input(file)?;
         let file_name = file.display().to_string();
-        let origin = zone.as_deref().map(parse_apex).transpose()?;
-        // Parse locally to learn the origin, report file:line problems early and say which
-        // identical records the import merges (the server merges them the same way).
-        let (parsed, warnings) = gslb_model::zonefile::parse_zone_with_warnings(
-            &text,
-            &file_name,
-            origin.as_ref(),
-            None,
-        )
-        .map_err(|error| anyhow!("{error}"))?;
-        for warning in &warnings {
-            outln!("warning: {warning}");
-        }
-        let apex = parsed.apex;
-        let result = self
+        let apex = match zone.as_deref().map(parse_apex).transpose()? {
+            // The server parses the file and names each problem and merged record by line:
+            // with the origin given, parsing it here too would only add its time.
+            Some(apex) => apex,
+            // Parse locally to learn the origin and report file:line problems early.
+            None => {
+                gslb_model::zonefile::parse_zone_with_warnings(&text, &file_name, None, None)
+                    .map_err(|error| anyhow!("{error}"))?
+                    .0
+                    .apex
+            }
+        };
+        let at_file_line = |path: &str| match path.strip_prefix("line ") {
+            Some(line) => format!("{file_name}:{line}"),
+            None => path.to_string(),
+        };
+        let (result, warnings) = self
             .client
-            .import_zone(&apex.to_string(), &text)
+            .import_zone_with_warnings(&apex.to_string(), &text)
             .await
             .map_err(|error| match error {
                 ClientError::Api { status, mut body } => {
                     for field in &mut body.fields {
-                        if let Some(line) = field.path.strip_prefix("line ") {
-                            field.path = format!("{file_name}:{line}");
-                        }
+                        field.path = at_file_line(&field.path);
                     }
                     ClientError::Api { status, body }
                 }
                 other => other,
             })?;
+        // The server merges identical records as BIND, NSD and Knot do, and says which.
+        for warning in &warnings {
+            match warning.split_once(": ") {
+                Some((line, message)) => outln!("warning: {}: {message}", at_file_line(line)),
+                None => outln!("warning: {warning}"),
+            }
+        }
         self.written(&format!("zone {apex} imported from {file_name}"), result)
             .await
     }
