@@ -65,7 +65,7 @@ fn responder() -> &'static Responder {
                     vec![RData::NS(name("ns.sub.example.com."))],
                 ),
                 set("ns.sub.example.com.", vec![a(5)]),
-            ],
+            ].into(),
         };
         let mut state = State::default();
         state

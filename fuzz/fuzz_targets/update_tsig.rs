@@ -42,7 +42,7 @@ fn state() -> &'static State {
                 rtype: gslb_model::RecordType::NS,
                 ttl: 300,
                 rdata: vec![RData::NS(name("ns1.example.com."))],
-            }],
+            }].into(),
         };
         let mut state = State::default();
         state

@@ -69,7 +69,7 @@ fn responder() -> &'static Responder {
                 allow: vec!["127.0.0.0/8".parse().expect("a network")],
                 ..Default::default()
             },
-            rrsets,
+            rrsets: rrsets.into(),
         };
         zone.normalize();
         let mut state = State::default();

@@ -254,7 +254,7 @@ impl ZoneDto {
                 ttl: self.soa.ttl,
             },
             default_ttl: self.default_ttl,
-            rrsets,
+            rrsets: rrsets.into(),
         })
     }
 
