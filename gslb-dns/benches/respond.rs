@@ -94,7 +94,7 @@ fn state() -> State {
             ttl: 3600,
         },
         default_ttl: 300,
-        rrsets,
+        rrsets: rrsets.into(),
     };
     let mut state = State::default();
     state

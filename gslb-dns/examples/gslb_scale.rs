@@ -46,7 +46,8 @@ fn state_with(records: usize) -> State {
             rtype: RecordType::NS,
             ttl: 3600,
             rdata: vec![RData::NS(name("ns1.scale.example."))],
-        }],
+        }]
+        .into(),
     };
     run(
         &mut state,

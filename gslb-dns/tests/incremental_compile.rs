@@ -2,8 +2,12 @@
 //! wildcards, empty non-terminals, delegations and in-zone NS/MX targets collide often) take
 //! a run of random edits; after each, the plan `compile_plan_since` brings forward from the
 //! previous one must answer every name of the universe, for every query type, byte for byte
-//! as `compile_plan` of the same state. A fixed case checks that a one-name edit really is
-//! compiled as a patch.
+//! as `compile_plan` of the same state. The names to compile come from the zone's edit log
+//! (`RecordSets::names_changed_since`) or, for a zone rebuilt afresh, from a walk over both
+//! versions; the edits cover A/AAAA, wildcards, empty non-terminals, delegations and glue,
+//! CNAME, DNAME, MX targets, removals and SOA serial moves, one version at a time or several
+//! coalesced, made by hand or through the model's `apply` as a Raft node makes them. Fixed
+//! cases check that a one-name edit really is compiled as a patch.
 
 mod common;
 
@@ -11,7 +15,8 @@ use common::{exchange, query, rtype, set};
 use gslb_dns::{
     compile_plan, compile_plan_since, AnswerPlan, Responder, ResponderOptions, Transport,
 };
-use gslb_model::{DomainName, RData, RecordSet, RecordType, State};
+use gslb_model::command::{self, StampedCommand};
+use gslb_model::{Actor, Command, DomainName, RData, RecordSet, RecordSets, RecordType, State};
 use proptest::prelude::*;
 
 const LABELS: [&str; 4] = ["a", "b", "*", "ns1"];
@@ -51,6 +56,10 @@ enum Edit {
     PutCname(usize, usize),
     /// A delegation at the name.
     PutNs(usize),
+    /// A DNAME at the name to another name of the universe.
+    PutDname(usize, usize),
+    /// An AAAA at the name.
+    PutAaaa(usize),
     /// Every set at the name removed.
     Remove(usize),
     /// The SOA serial moved on.
@@ -63,52 +72,108 @@ fn edit() -> impl Strategy<Value = Edit> {
         1 => (0usize..85, 0usize..85).prop_map(|(n, t)| Edit::PutMx(n, t)),
         1 => (0usize..85, 0usize..85).prop_map(|(n, t)| Edit::PutCname(n, t)),
         1 => (1usize..85).prop_map(Edit::PutNs),
+        1 => (1usize..85, 0usize..85).prop_map(|(n, t)| Edit::PutDname(n, t)),
+        1 => (0usize..85).prop_map(Edit::PutAaaa),
         3 => (1usize..85).prop_map(Edit::Remove),
         1 => Just(Edit::BumpSerial),
     ]
 }
 
-/// `state` with `edit` applied (sets kept unique per name and type, and sorted), as version
-/// `version`.
-fn apply(state: &State, edit: &Edit, names: &[DomainName], version: u64) -> State {
-    let mut next = state.clone();
-    next.version = version;
-    let zone = std::sync::Arc::make_mut(next.zones.get_mut(&apex()).unwrap());
-    let mut put = |set: RecordSet| {
-        zone.rrsets
-            .retain(|old| !(old.name == set.name && old.rtype == set.rtype));
-        zone.rrsets.push(set);
-    };
-    match edit {
+/// The set `edit` puts, if it puts one.
+fn set_of(edit: &Edit, names: &[DomainName], version: u64) -> Option<RecordSet> {
+    let owner = |n: &usize| names[*n].to_string();
+    Some(match edit {
         Edit::PutA(n, count) => {
             let rdata = (0..*count)
                 .map(|i| RData::A([192, 0, 2, i + version as u8].into()))
                 .collect();
-            put(set(&names[*n].to_string(), 60, rdata));
+            set(&owner(n), 60, rdata)
         }
-        Edit::PutMx(n, target) => put(set(
-            &names[*n].to_string(),
+        Edit::PutMx(n, target) => set(
+            &owner(n),
             60,
             vec![RData::MX {
                 preference: 10,
                 exchange: names[*target].clone(),
             }],
-        )),
-        Edit::PutCname(n, target) => put(set(
-            &names[*n].to_string(),
-            60,
-            vec![RData::CNAME(names[*target].clone())],
-        )),
-        Edit::PutNs(n) => put(set(
-            &names[*n].to_string(),
+        ),
+        Edit::PutCname(n, target) => set(&owner(n), 60, vec![RData::CNAME(names[*target].clone())]),
+        Edit::PutNs(n) => set(
+            &owner(n),
             60,
             vec![RData::NS(names[(*n + 1) % names.len()].clone())],
-        )),
+        ),
+        Edit::PutDname(n, target) => set(&owner(n), 60, vec![RData::DNAME(names[*target].clone())]),
+        Edit::PutAaaa(n) => set(
+            &owner(n),
+            60,
+            vec![RData::AAAA(
+                [0x2001, 0xdb8, 0, 0, 0, 0, 0, version as u16].into(),
+            )],
+        ),
+        Edit::Remove(_) | Edit::BumpSerial => return None,
+    })
+}
+
+/// `state` with `edit` applied by hand (sets kept unique per name and type, and sorted), as
+/// version `version`; with `afresh` the zone's sets are rebuilt as a new value, whose edit
+/// log cannot reach back (as a zone parsed again from its file), so the change is found by
+/// the walk.
+fn apply(state: &State, edit: &Edit, names: &[DomainName], version: u64, afresh: bool) -> State {
+    let mut next = state.clone();
+    next.version = version;
+    let zone = std::sync::Arc::make_mut(next.zones.get_mut(&apex()).unwrap());
+    if let Some(set) = set_of(edit, names, version) {
+        zone.rrsets.put(set);
+    }
+    match edit {
         Edit::Remove(n) => zone.rrsets.retain(|old| old.name != names[*n]),
         Edit::BumpSerial => zone.soa.serial += 1,
+        _ => {}
     }
     zone.normalize();
+    if afresh {
+        zone.rrsets = zone.rrsets.iter().cloned().collect::<RecordSets>();
+    }
     next
+}
+
+/// `state` with `edit` made through the model's `apply` as the command a client would send
+/// (a removal deletes every set at the name in one batch); the state unchanged when the
+/// model refuses it (a CNAME beside data, data below a delegation, ...).
+fn apply_command(state: &State, edit: &Edit, names: &[DomainName], version: u64) -> State {
+    let zone = apex();
+    let write = match edit {
+        Edit::Remove(n) => Command::Batch {
+            commands: state.zones[&zone]
+                .rrsets
+                .iter()
+                .filter(|set| set.name == names[*n])
+                .filter(|set| !(set.name == zone && set.rtype == RecordType::NS))
+                .map(|set| Command::DeleteRecordSet {
+                    zone: zone.clone(),
+                    name: set.name.clone(),
+                    rtype: set.rtype,
+                })
+                .collect(),
+        },
+        // The serial moves on every write the model applies.
+        Edit::BumpSerial => return state.clone(),
+        put => Command::PutRecordSet {
+            zone: zone.clone(),
+            rrset: set_of(put, names, version).expect("a put"),
+        },
+    };
+    let stamped = StampedCommand {
+        at: version,
+        actor: Actor::new("incremental_compile"),
+        command: write,
+    };
+    let mut next = state.clone();
+    match command::apply(&mut next, &stamped, version) {
+        Ok(_) => next,
+        Err(_) => state.clone(),
+    }
 }
 
 /// Asserts `incremental` answers every name and type as `whole` does, byte for byte.
@@ -157,27 +222,84 @@ fn initial_state(picks: &[(usize, u8)], names: &[DomainName]) -> State {
     state
 }
 
+/// One step of a run: an edit, whether the zone is rebuilt afresh after it (the walk instead
+/// of the log), and whether the plan is brought forward now or only with the next step (a
+/// node that coalesces versions).
+type Step = (Edit, bool, bool);
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        edit(),
+        proptest::bool::weighted(0.2),
+        proptest::bool::weighted(0.7),
+    )
+}
+
+/// Runs `steps` on the zone of `picks`, each state made from the one before by `make` (the
+/// state, the step, its version), the plan brought forward when the step says so (always
+/// after the last) and checked against a whole compile of the same state. With `logged`, the
+/// zone's edit log must reach back to the state the plan was compiled from.
+fn run_steps(
+    picks: &[(usize, u8)],
+    steps: &[Step],
+    logged: bool,
+    make: impl Fn(&State, &Step, u64) -> State,
+) {
+    let names = universe();
+    let mut compiled = initial_state(picks, &names);
+    let mut plan = compile_plan(&compiled);
+    let mut state = compiled.clone();
+    for (index, step) in steps.iter().enumerate() {
+        state = make(&state, step, index as u64 + 2);
+        if !step.2 && index + 1 < steps.len() {
+            continue;
+        }
+        if logged {
+            let (before, after) = (&compiled.zones[&apex()], &state.zones[&apex()]);
+            assert!(after.rrsets.names_changed_since(&before.rrsets).is_some());
+        }
+        let incremental = compile_plan_since(&plan, &compiled, &state, state.last_at, None, None);
+        let whole = compile_plan(&state);
+        assert_eq!(
+            incremental.name_count(),
+            whole.name_count(),
+            "after {:?}",
+            step.0
+        );
+        same_answers(&incremental, &whole, &names);
+        plan = incremental;
+        compiled = state.clone();
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// After every edit the plan brought forward answers as a whole compile.
+    /// After every edit (or run of coalesced edits) the plan brought forward answers as a
+    /// whole compile, whether the changed names came from the edit log or a walk.
     #[test]
     fn incremental_answers_match_a_whole_compile(
         picks in proptest::collection::vec((0usize..85, 1u8..3), 1..16),
-        edits in proptest::collection::vec(edit(), 1..10),
+        steps in proptest::collection::vec(step(), 1..10),
     ) {
         let names = universe();
-        let mut state = initial_state(&picks, &names);
-        let mut plan = compile_plan(&state);
-        for (step, edit) in edits.iter().enumerate() {
-            let next = apply(&state, edit, &names, step as u64 + 2);
-            let incremental = compile_plan_since(&plan, &state, &next, next.last_at, None, None);
-            let whole = compile_plan(&next);
-            prop_assert_eq!(incremental.name_count(), whole.name_count(), "after {:?}", edit);
-            same_answers(&incremental, &whole, &names);
-            plan = incremental;
-            state = next;
-        }
+        run_steps(&picks, &steps, false, |state, (edit, afresh, _), version| {
+            apply(state, edit, &names, version, *afresh)
+        });
+    }
+
+    /// The same through the model's `apply` (`PutRecordSet`, `DeleteRecordSet` in a batch,
+    /// the serial moved by the model): the edit log always reaches back to the state the plan
+    /// was compiled from, and the plan brought forward answers as a whole compile.
+    #[test]
+    fn model_writes_are_compiled_from_the_edit_log(
+        picks in proptest::collection::vec((0usize..85, 1u8..3), 1..16),
+        steps in proptest::collection::vec(step(), 1..10),
+    ) {
+        let names = universe();
+        run_steps(&picks, &steps, true, |state, (edit, _, _), version| {
+            apply_command(state, edit, &names, version)
+        });
     }
 }
 
@@ -208,10 +330,12 @@ fn a_one_name_edit_is_compiled_as_a_patch() {
     let zone = std::sync::Arc::make_mut(next.zones.values_mut().next().unwrap());
     let h7 = zone
         .rrsets
-        .iter_mut()
-        .find(|set| set.name.to_string() == "h7.big.test." && set.rtype == RecordType::A)
+        .position(
+            &DomainName::parse_absolute("h7.big.test.").unwrap(),
+            RecordType::A,
+        )
         .unwrap();
-    h7.rdata = vec![RData::A([203, 0, 113, 7].into())];
+    zone.rrsets.get_mut(h7).unwrap().rdata = vec![RData::A([203, 0, 113, 7].into())];
     zone.soa.serial += 1;
     let patched = compile_plan_since(&plan, &state, &next, 0, None, None);
     assert_eq!(patched.patched_zones(), 1);
@@ -276,7 +400,7 @@ fn a_new_delegation_over_existing_names_is_compiled_whole() {
         Edit::PutNs(position("b.z.test.")),
         Edit::PutNs(position("a.a.z.test.")),
     ] {
-        let next = apply(&state, &edit, &names, 2);
+        let next = apply(&state, &edit, &names, 2, false);
         let incremental = compile_plan_since(&plan, &state, &next, 0, None, None);
         same_answers(&incremental, &compile_plan(&next), &names);
     }

@@ -119,7 +119,7 @@ fn an_explicit_serial_is_kept_only_when_it_moves_forward() {
     );
     // Re-imported with new content but the old serial: the serial still moves.
     let mut same_serial = zone(SerialPolicy::Increment);
-    same_serial.rrsets[2].rdata = vec![RData::A("192.0.2.9".parse().unwrap())];
+    same_serial.rrsets.get_mut(2).unwrap().rdata = vec![RData::A("192.0.2.9".parse().unwrap())];
     assert_eq!(
         run(&mut state, Command::PutZone { zone: same_serial }),
         2026120702

@@ -265,7 +265,7 @@ impl ZoneDto {
                 ttl: self.soa.ttl,
             },
             default_ttl: self.default_ttl,
-            rrsets,
+            rrsets: rrsets.into(),
         })
     }
 

@@ -2,8 +2,12 @@
 //! compiling only the names that changed, as a patch over the shared base table
 //! (`ZonePlan::patched`).
 //!
-//! What changed is found by one ordered walk over the old and new record sets (both sorted by
-//! name and type, as the model keeps them). The patch holds every name changed since the base
+//! What changed is read from the new zone's edit log (`RecordSets::names_changed_since`):
+//! O(edits) for a new version of the state the plan was compiled from, so one record set
+//! written in a million costs microseconds to find. Where the log cannot tell (a zone parsed
+//! afresh, as a zone-file reload does, or one installed from a snapshot) the names are found
+//! by one ordered walk over the old and new record sets (both sorted by name and type, as the
+//! model keeps them). The patch holds every name changed since the base
 //! was compiled, their ancestors (so an ancestor's data is not hidden by an empty node) and,
 //! for the NS/MX/SRV sets among them, their in-zone targets (whose A/AAAA their additional
 //! records copy), all compiled from the new zone by the same code as a whole zone. Names
@@ -17,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use gslb_model::{DomainName, RData, RecordSet, RecordType, Zone};
+use gslb_model::{DomainName, RData, RecordSet, RecordSets, RecordType, Zone};
 
 use crate::plan::gslb::GslbName;
 use crate::plan::zone::{Patch, ZonePlan, ZoneTable};
@@ -33,10 +37,17 @@ impl ZonePlan {
     /// names, by compiling only the names that changed; `None` when the zone must be compiled
     /// whole (see the module doc).
     pub(crate) fn patched(&self, old: &Zone, new: &Zone, gslb: &[GslbName]) -> Option<ZonePlan> {
-        if *self.gslb != *gslb || old.apex != new.apex {
+        if *self.gslb != *gslb || old.apex != new.apex || !new.rrsets.is_sorted() {
             return None;
         }
-        let mut changed = changed_names(&old.rrsets, &new.rrsets)?;
+        let mut changed = match new.rrsets.names_changed_since(&old.rrsets) {
+            Some(mut names) => {
+                names.sort();
+                names.dedup();
+                names
+            }
+            None => changed_names(&old.rrsets, &new.rrsets)?,
+        };
         if old.soa != new.soa {
             changed.push(new.apex.clone());
         }
@@ -50,10 +61,7 @@ impl ZonePlan {
             }
             let key = &name.as_wire()[..name.wire_len() - apex_len];
             let delegation = |zone: &Zone| {
-                *name != zone.apex
-                    && sets_at(zone, name)
-                        .iter()
-                        .any(|set| set.rtype == RecordType::NS)
+                *name != zone.apex && sets_at(zone, name).any(|set| set.rtype == RecordType::NS)
             };
             if self.is_target(key) || delegation(old) || delegation(new) {
                 return None;
@@ -75,9 +83,9 @@ impl ZonePlan {
         let mut empty_names: Vec<Box<[u8]>> = Vec::new();
         let mut removed: Vec<Box<[u8]>> = Vec::new();
         for name in &names {
-            let sets = sets_at(new, name);
-            rrsets.extend_from_slice(sets);
-            if sets.is_empty() && !gslb.iter().any(|record| record.name == *name) {
+            let before = rrsets.len();
+            rrsets.extend(sets_at(new, name).cloned());
+            if rrsets.len() == before && !gslb.iter().any(|record| record.name == *name) {
                 let key: Box<[u8]> = name.as_wire()[..name.wire_len() - apex_len].into();
                 if has_descendants(new, gslb, name) {
                     empty_names.push(key);
@@ -90,7 +98,7 @@ impl ZonePlan {
             apex: new.apex.clone(),
             soa: new.soa.clone(),
             default_ttl: new.default_ttl,
-            rrsets,
+            rrsets: rrsets.into(),
             serial_policy: new.serial_policy,
             transfer: Default::default(),
         };
@@ -122,46 +130,42 @@ impl ZonePlan {
     }
 }
 
-/// The owner names whose record sets differ between `old` and `new`, in order. Both must be
-/// sorted by name and type, as the model keeps every zone (`Zone::normalize` on each write,
-/// the zone-file parser's sort): checking that here would compare every neighbouring pair of
-/// names in canonical order, which costs more than the walk (debug builds do check).
-fn changed_names(old: &[RecordSet], new: &[RecordSet]) -> Option<Vec<DomainName>> {
-    let key = |set: &RecordSet| (set.name.clone(), set.rtype);
-    debug_assert!(
-        [old, new].iter().all(|sets| sets
-            .windows(2)
-            .all(|pair| (&pair[0].name, pair[0].rtype) < (&pair[1].name, pair[1].rtype))),
-        "record sets out of order"
-    );
+/// The owner names whose record sets differ between `old` and `new`, in order, by one walk
+/// over both; `None` when either is not in canonical (name, type) order (every stored zone
+/// is: `Zone::normalize` on each write, the zone-file parser's sort), which `RecordSets`
+/// knows without a pass.
+fn changed_names(old: &RecordSets, new: &RecordSets) -> Option<Vec<DomainName>> {
+    if !old.is_sorted() || !new.is_sorted() {
+        return None;
+    }
     let mut changed: Vec<DomainName> = Vec::new();
-    let (mut i, mut j) = (0, 0);
+    let (mut old, mut new) = (old.iter().peekable(), new.iter().peekable());
     loop {
-        match (old.get(i), new.get(j)) {
+        match (old.peek(), new.peek()) {
             (None, None) => break,
             (Some(a), Some(b)) if a.name == b.name && a.rtype == b.rtype => {
                 if a != b {
                     changed.push(a.name.clone());
                 }
-                i += 1;
-                j += 1;
+                old.next();
+                new.next();
             }
             (Some(a), Some(b)) => {
                 if (&a.name, a.rtype) < (&b.name, b.rtype) {
-                    changed.push(key(a).0);
-                    i += 1;
+                    changed.push(a.name.clone());
+                    old.next();
                 } else {
-                    changed.push(key(b).0);
-                    j += 1;
+                    changed.push(b.name.clone());
+                    new.next();
                 }
             }
             (Some(a), None) => {
                 changed.push(a.name.clone());
-                i += 1;
+                old.next();
             }
             (None, Some(b)) => {
                 changed.push(b.name.clone());
-                j += 1;
+                new.next();
             }
         }
     }
@@ -169,15 +173,10 @@ fn changed_names(old: &[RecordSet], new: &[RecordSet]) -> Option<Vec<DomainName>
     Some(changed)
 }
 
-/// The record sets of `zone` at `name` (the zone's sets are sorted by name and type).
-fn sets_at<'z>(zone: &'z Zone, name: &DomainName) -> &'z [RecordSet] {
-    let start = zone.rrsets.partition_point(|set| set.name < *name);
-    let end = start
-        + zone.rrsets[start..]
-            .iter()
-            .take_while(|set| set.name == *name)
-            .count();
-    &zone.rrsets[start..end]
+/// The record sets of `zone` at `name` (by binary search: the zone's sets are sorted by name
+/// and type).
+fn sets_at<'z>(zone: &'z Zone, name: &'z DomainName) -> impl Iterator<Item = &'z RecordSet> + 'z {
+    zone.rrsets.sets_of_name(name)
 }
 
 /// True when some record set or GSLB name of the zone lies strictly below `name`: then

@@ -362,7 +362,8 @@ mod tests {
                 set("d.example.com.", RData::NS(name("ns.d.example.com."))),
                 set("ns.d.example.com.", a.clone()),
                 set("outside.example.net.", a),
-            ],
+            ]
+            .into(),
         };
         ZonePlan::compile(&zone)
     }
@@ -478,7 +479,8 @@ mod tests {
                 rrsets: vec![
                     set("example.com.", RData::NS(name("ns.example.com."))),
                     set("both.example.com.", RData::A("192.0.2.1".parse().unwrap())),
-                ],
+                ]
+                .into(),
                 ..sample_zone_model()
             }
         };
@@ -521,7 +523,7 @@ mod tests {
                 ttl: 60,
             },
             default_ttl: 60,
-            rrsets: Vec::new(),
+            rrsets: Vec::new().into(),
         }
     }
 }

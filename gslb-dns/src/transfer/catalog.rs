@@ -60,7 +60,7 @@ pub fn catalog_zone(state: &State, apex: &DomainName) -> Zone {
             ttl: CATALOG_TTL,
         },
         default_ttl: CATALOG_TTL,
-        rrsets,
+        rrsets: rrsets.into(),
         serial_policy: Default::default(),
         transfer: Default::default(),
     };

@@ -55,7 +55,7 @@ pub fn zone(apex: &str, mut rrsets: Vec<RecordSet>) -> Zone {
             ttl: 3600,
         },
         default_ttl: 300,
-        rrsets,
+        rrsets: rrsets.into(),
     };
     zone.normalize();
     zone

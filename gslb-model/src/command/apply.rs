@@ -359,19 +359,12 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             let Some(existing) = state.zones.get_mut(zone) else {
                 return false;
             };
-            if !existing
-                .rrsets
-                .iter()
-                .any(|set| &set.name == name && set.rtype == *rtype)
-            {
+            if existing.rrset(name, *rtype).is_none() {
                 return false;
             }
-            let existing = Arc::make_mut(existing);
-            let before = existing.rrsets.len();
-            existing
-                .rrsets
-                .retain(|set| !(&set.name == name && set.rtype == *rtype));
-            existing.rrsets.len() != before
+            // Copies the zone's top level only: its record sets share every chunk but the
+            // one written (`RecordSets`).
+            Arc::make_mut(existing).rrsets.take(name, *rtype).is_some()
         }
         Command::PutRegion { region } => put(&mut state.regions, region.id.clone(), region.clone()),
         Command::DeleteRegion { id } => state.regions.remove(id).is_some(),

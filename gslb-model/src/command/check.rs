@@ -712,12 +712,8 @@ fn rrset_fits_valid_zone(zone: &Zone, rrset: &RecordSet) -> bool {
         apex: zone.apex.clone(),
         soa: zone.soa.clone(),
         default_ttl: zone.default_ttl,
-        rrsets: zone
-            .rrsets
-            .iter()
-            .filter(|set| {
-                rrset.name.is_subdomain_of(&set.name) || set.name.is_subdomain_of(&rrset.name)
-            })
+        rrsets: related_sets(zone, &rrset.name)
+            .into_iter()
             .cloned()
             .collect(),
     };
@@ -727,11 +723,41 @@ fn rrset_fits_valid_zone(zone: &Zone, rrset: &RecordSet) -> bool {
     local_errors.is_empty()
 }
 
+/// The sets of `zone` a set owned by `name` can conflict with: those at `name`, at the names
+/// above it (a delegation cut, the apex) and at the names below it (what a new cut would
+/// occlude). In a normalized zone they are found by binary search (the names below one sort
+/// right after it), O(labels · log n + found); otherwise by a scan.
+fn related_sets<'z>(zone: &'z Zone, name: &DomainName) -> Vec<&'z RecordSet> {
+    let sets = &zone.rrsets;
+    if !sets.is_sorted() {
+        return sets
+            .iter()
+            .filter(|set| name.is_subdomain_of(&set.name) || set.name.is_subdomain_of(name))
+            .collect();
+    }
+    let mut ancestors: Vec<DomainName> = Vec::new();
+    let mut above = name.parent();
+    while let Some(ancestor) = above.filter(|ancestor| ancestor.is_subdomain_of(&zone.apex)) {
+        above = ancestor.parent();
+        ancestors.push(ancestor);
+    }
+    let mut related: Vec<&RecordSet> = Vec::new();
+    for ancestor in ancestors.iter().rev() {
+        if let Some(range) = sets.positions_of_name(ancestor) {
+            related.extend(sets.range(range));
+        }
+    }
+    let start = sets.partition_point(|set| set.name < *name);
+    related.extend(
+        sets.range(start..sets.len())
+            .take_while(|set| set.name.is_subdomain_of(name)),
+    );
+    related
+}
+
 /// Replaces (or inserts) the set with `rrset`'s name and type, keeping canonical order.
 pub(super) fn replace_rrset(zone: &mut Zone, rrset: RecordSet) {
-    zone.rrsets
-        .retain(|set| !(set.name == rrset.name && set.rtype == rrset.rtype));
-    zone.rrsets.push(rrset);
+    zone.rrsets.put(rrset);
     zone.normalize();
 }
 
@@ -904,7 +930,7 @@ mod tests {
         .to_string();
         assert_eq!(error, "zone: no zone example.net.");
         let mut broken_zone = zone();
-        broken_zone.rrsets[0].rdata.clear();
+        broken_zone.rrsets.get_mut(0).unwrap().rdata.clear();
         let error = validate(&state, &Command::PutZone { zone: broken_zone })
             .unwrap_err()
             .to_string();

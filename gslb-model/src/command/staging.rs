@@ -129,7 +129,6 @@ pub(super) fn assemble(
     let (import_id, header) = commit_of(command)?;
     let staged = state.staged_imports.get(import_id)?;
     let mut zone = header.clone();
-    zone.rrsets.reserve(staged.n_rrsets());
     zone.rrsets.extend(staged.rrsets().cloned());
     zone.normalize();
     let before = errors.0.len();

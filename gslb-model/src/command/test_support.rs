@@ -69,7 +69,8 @@ pub(super) fn zone() -> Zone {
             rtype: RecordType::NS,
             ttl: 300,
             rdata: vec![RData::NS(name("ns1.example.com."))],
-        }],
+        }]
+        .into(),
     }
 }
 

@@ -472,14 +472,17 @@ pub fn updated_zone(
                     .iter()
                     .position(|set| &set.name == name && set.rtype == rtype)
                 {
-                    let set = &mut next.rrsets[index];
-                    let last_apex_ns =
-                        name == &apex && rtype == RecordType::NS && set.rdata.len() == 1;
-                    if !last_apex_ns {
-                        set.rdata.retain(|existing| existing != rdata);
-                        if set.rdata.is_empty() {
-                            next.rrsets.remove(index);
+                    let emptied = {
+                        let mut set = next.rrsets.get_mut(index).expect("just found");
+                        let last_apex_ns =
+                            name == &apex && rtype == RecordType::NS && set.rdata.len() == 1;
+                        if !last_apex_ns {
+                            set.rdata.retain(|existing| existing != rdata);
                         }
+                        set.rdata.is_empty()
+                    };
+                    if emptied {
+                        next.rrsets.remove(index);
                     }
                 }
             }
@@ -534,24 +537,21 @@ fn add_records(zone: &mut Zone, rrset: &RecordSet) -> Result<(), UpdateRefusal> 
             format!("{name} is a CNAME; {} data cannot join it", rrset.rtype),
         ));
     }
-    match zone
-        .rrsets
-        .iter_mut()
-        .find(|set| &set.name == name && set.rtype == rrset.rtype)
-    {
-        Some(set) if rrset.rtype == RecordType::CNAME => {
-            set.rdata = rrset.rdata.clone();
-            set.ttl = rrset.ttl;
-        }
-        Some(set) => {
-            set.ttl = rrset.ttl;
-            for rdata in &rrset.rdata {
-                if !set.rdata.contains(rdata) {
-                    set.rdata.push(rdata.clone());
-                }
+    let Some(index) = zone.rrsets.position(name, rrset.rtype) else {
+        zone.rrsets.push(rrset.clone());
+        return Ok(());
+    };
+    let mut set = zone.rrsets.get_mut(index).expect("just found");
+    if rrset.rtype == RecordType::CNAME {
+        set.rdata = rrset.rdata.clone();
+        set.ttl = rrset.ttl;
+    } else {
+        set.ttl = rrset.ttl;
+        for rdata in &rrset.rdata {
+            if !set.rdata.contains(rdata) {
+                set.rdata.push(rdata.clone());
             }
         }
-        None => zone.rrsets.push(rrset.clone()),
     }
     Ok(())
 }
@@ -656,7 +656,8 @@ mod tests {
                     ttl: 300,
                     rdata: vec![RData::A([192, 0, 2, 1].into())],
                 },
-            ],
+            ]
+            .into(),
             serial_policy: Default::default(),
             transfer: Default::default(),
         };

@@ -58,6 +58,7 @@ pub mod transitions;
 pub mod tsig_key;
 pub mod validation;
 pub mod zone;
+pub mod zone_sets;
 
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
 pub use check::{Check, CheckKind, CheckSubject, JsonCondition};
@@ -90,3 +91,4 @@ pub use record::{DnskeyData, DsData, RData, RecordSet, RecordType, SvcbData, MAX
 pub use state::{ChangeStatus, State};
 pub use validation::{FieldError, FieldErrors};
 pub use zone::{Soa, Zone};
+pub use zone_sets::RecordSets;

@@ -353,7 +353,7 @@ mod tests {
             apex: name("example.com."),
             soa: soa(1),
             default_ttl: 300,
-            rrsets,
+            rrsets: rrsets.into(),
             serial_policy: Default::default(),
             transfer: Default::default(),
         }

@@ -11,6 +11,7 @@ use crate::model::record::{RData, RecordSet, RecordType, MAX_TTL};
 use crate::model::serial::SerialPolicy;
 use crate::model::transfer::ZoneTransfer;
 use crate::model::validation::FieldErrors;
+use crate::model::zone_sets::RecordSets;
 
 /// The start-of-authority data of a zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,8 +54,10 @@ pub struct Zone {
     /// TTL given to records created without one.
     pub default_ttl: u32,
     /// Static record sets, the apex NS set (required) and glue included; sorted by
-    /// (name, type) and unique per (name, type) once validated.
-    pub rrsets: Vec<RecordSet>,
+    /// (name, type) and unique per (name, type) once validated. A persistent vector that
+    /// notes which names each write edited (`RecordSets`): writing one set of a big zone
+    /// copies O(log n), and a DNS node compiles only the names edited.
+    pub rrsets: RecordSets,
     /// How `apply` moves the SOA serial on each committed change to the zone's content
     /// (absent in states written before serials moved: `increment`).
     #[serde(default, skip_serializing_if = "is_default_policy")]
@@ -71,9 +74,8 @@ fn is_default_policy(policy: &SerialPolicy) -> bool {
 impl Zone {
     /// The apex NS names (the zone's own name servers).
     pub fn apex_ns(&self) -> impl Iterator<Item = &DomainName> {
-        self.rrsets
-            .iter()
-            .filter(|set| set.name == self.apex && set.rtype == RecordType::NS)
+        self.rrset(&self.apex, RecordType::NS)
+            .into_iter()
             .flat_map(|set| set.rdata.iter())
             .filter_map(|rdata| match rdata {
                 RData::NS(name) => Some(name),
@@ -81,17 +83,15 @@ impl Zone {
             })
     }
 
-    /// The record set at `name` of `rtype`, if any.
+    /// The record set at `name` of `rtype`, if any (a binary search in a normalized zone).
     pub fn rrset(&self, name: &DomainName, rtype: RecordType) -> Option<&RecordSet> {
-        self.rrsets
-            .iter()
-            .find(|set| &set.name == name && set.rtype == rtype)
+        let index = self.rrsets.position(name, rtype)?;
+        self.rrsets.get(index)
     }
 
     /// Sorts the record sets into canonical order; call before `validate` or storing.
     pub fn normalize(&mut self) {
-        self.rrsets
-            .sort_by(|a, b| (&a.name, a.rtype).cmp(&(&b.name, b.rtype)));
+        self.rrsets.normalize();
     }
 
     /// Checks everything that would make the zone unservable or ambiguous, reporting every
@@ -119,16 +119,20 @@ impl Zone {
                 );
             }
         }
+        // The sets by position with O(1) access (the persistent vector's is O(log n)).
+        let rrsets: Vec<&RecordSet> = self.rrsets.iter().collect();
         // The sets in (name, type) order, equal keys in index order (a stable sort; a linear
         // pass for a normalized zone): duplicates and the types of a name are neighbours, so
         // no map per set or per name is built, which keeps a million-set zone cheap.
-        let mut order: Vec<u32> = (0..self.rrsets.len() as u32).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&self.rrsets[a as usize], &self.rrsets[b as usize]);
-            (&a.name, a.rtype).cmp(&(&b.name, b.rtype))
-        });
+        let mut order: Vec<u32> = (0..rrsets.len() as u32).collect();
+        if !self.rrsets.is_sorted() {
+            order.sort_by(|&a, &b| {
+                let (a, b) = (rrsets[a as usize], rrsets[b as usize]);
+                (&a.name, a.rtype).cmp(&(&b.name, b.rtype))
+            });
+        }
         let same_key = |a: u32, b: u32| {
-            let (a, b) = (&self.rrsets[a as usize], &self.rrsets[b as usize]);
+            let (a, b) = (rrsets[a as usize], rrsets[b as usize]);
             a.name == b.name && a.rtype == b.rtype
         };
         // A repeated (name, type) names the one before it, as in index order.
@@ -140,7 +144,7 @@ impl Zone {
         }
         let mut set_path = String::new();
         let mut rdata_path = String::new();
-        for (index, set) in self.rrsets.iter().enumerate() {
+        for (index, set) in rrsets.iter().enumerate() {
             set_path.clear();
             let _ = write!(set_path, "{prefix}rrsets[{index}]");
             if !set.name.is_subdomain_of(&self.apex) {
@@ -209,8 +213,7 @@ impl Zone {
         for (position, &index) in order.iter().enumerate() {
             match names.last_mut() {
                 Some((start, end))
-                    if self.rrsets[order[*start] as usize].name
-                        == self.rrsets[index as usize].name =>
+                    if rrsets[order[*start] as usize].name == rrsets[index as usize].name =>
                 {
                     *end = position + 1
                 }
@@ -220,17 +223,17 @@ impl Zone {
         let types_of = |(start, end): (usize, usize)| -> Vec<RecordType> {
             let mut types: Vec<RecordType> = order[start..end]
                 .iter()
-                .map(|&index| self.rrsets[index as usize].rtype)
+                .map(|&index| rrsets[index as usize].rtype)
                 .collect();
             types.dedup();
             types
         };
-        let name_of = |(start, _): (usize, usize)| &self.rrsets[order[start] as usize].name;
+        let name_of = |(start, _): (usize, usize)| &rrsets[order[start] as usize].name;
         let is_delegation = |run: (usize, usize)| {
             name_of(run) != &self.apex
                 && order[run.0..run.1]
                     .iter()
-                    .any(|&index| self.rrsets[index as usize].rtype == RecordType::NS)
+                    .any(|&index| rrsets[index as usize].rtype == RecordType::NS)
         };
         // Cross-set errors point at the set to blame: the CNAME for CNAME conflicts, else the
         // first set at the owner name (the last of a repeated one), so a zone-file reader can
@@ -240,13 +243,13 @@ impl Zone {
             let rtype = preferred
                 .filter(|rtype| {
                     run.iter()
-                        .any(|&index| self.rrsets[index as usize].rtype == *rtype)
+                        .any(|&index| rrsets[index as usize].rtype == *rtype)
                 })
-                .unwrap_or(self.rrsets[run[0] as usize].rtype);
+                .unwrap_or(rrsets[run[0] as usize].rtype);
             let last = run
                 .iter()
                 .rev()
-                .find(|&&index| self.rrsets[index as usize].rtype == rtype)
+                .find(|&&index| rrsets[index as usize].rtype == rtype)
                 .copied()
                 .unwrap_or(run[0]);
             format!("{prefix}rrsets[{last}]")
@@ -257,7 +260,7 @@ impl Zone {
             let has = |rtype: RecordType| {
                 order[run.0..run.1]
                     .iter()
-                    .any(|&index| self.rrsets[index as usize].rtype == rtype)
+                    .any(|&index| rrsets[index as usize].rtype == rtype)
             };
             let has_cname = has(RecordType::CNAME);
             if has_cname && run.1 - run.0 > 1 {
@@ -388,7 +391,7 @@ mod tests {
                 ttl: 3600,
             },
             default_ttl: 300,
-            rrsets,
+            rrsets: rrsets.into(),
         }
     }
 

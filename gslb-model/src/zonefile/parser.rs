@@ -397,13 +397,15 @@ impl Parser {
         records.sort_by(|a, b| {
             (&a.owner, a.rdata.record_type()).cmp(&(&b.owner, b.rdata.record_type()))
         });
-        let mut rrsets: Vec<RecordSet> = Vec::new();
+        // Straight into the zone's persistent vector: a `Vec` converted at the end would
+        // hold every set twice at the peak.
+        let mut rrsets: imbl::Vector<RecordSet> = imbl::Vector::new();
         let mut lines = SetLines::default();
         for record in records {
             let rtype = record.rdata.record_type();
             let ttl = record.ttl.unwrap_or(soa.minimum);
             let line = record.line as u32;
-            match rrsets.last_mut() {
+            match rrsets.back_mut() {
                 Some(set) if set.name == record.owner && set.rtype == rtype => {
                     if set.ttl != ttl {
                         let first = lines.first_of_last_set();
@@ -434,7 +436,7 @@ impl Parser {
                     lines.push(line);
                 }
                 _ => {
-                    rrsets.push(RecordSet {
+                    rrsets.push_back(RecordSet {
                         name: record.owner,
                         rtype,
                         ttl,
@@ -444,8 +446,6 @@ impl Parser {
                 }
             }
         }
-        rrsets.shrink_to_fit();
-
         let default_ttl = self.file_ttl.or(self.default_ttl).unwrap_or(soa.minimum);
         // Already in `Zone::normalize`'s order: the records were sorted by the same key.
         let zone = Zone {
@@ -454,7 +454,7 @@ impl Parser {
             apex,
             soa,
             default_ttl,
-            rrsets,
+            rrsets: rrsets.into(),
         };
         let mut errors = FieldErrors::default();
         zone.validate("", &mut errors);
@@ -567,8 +567,8 @@ fn locate(
                     }
                     // The owner's first line: the earliest of its sets' first lines.
                     let first = position_of(zone, &name, None)?;
-                    zone.rrsets[first..]
-                        .iter()
+                    zone.rrsets
+                        .range(first..zone.rrsets.len())
                         .take_while(|set| set.name == name)
                         .enumerate()
                         .filter_map(|(offset, _)| lines.of(first + offset).first().copied())
@@ -589,10 +589,7 @@ fn locate(
 /// of the first set at `name`.
 fn position_of(zone: &Zone, name: &DomainName, rtype: Option<RecordType>) -> Option<usize> {
     let index = match rtype {
-        Some(rtype) => zone
-            .rrsets
-            .binary_search_by(|set| (&set.name, set.rtype).cmp(&(name, rtype)))
-            .ok()?,
+        Some(rtype) => zone.rrsets.position(name, rtype)?,
         None => zone.rrsets.partition_point(|set| &set.name < name),
     };
     zone.rrsets
