@@ -89,7 +89,9 @@ pub mod extract;
 pub mod health_transitions;
 pub mod listener;
 pub mod metrics;
+pub mod parameter_formats;
 pub mod routes;
+pub mod strict_json;
 pub mod throttle;
 pub mod tls;
 pub mod zone_import;
@@ -408,9 +410,17 @@ fn documented_routes() -> (
 pub fn openapi() -> OpenApiDoc {
     let (protected, open, metrics) = documented_routes();
     let (_, mut doc) = protected.merge(open).merge(metrics).split_for_parts();
-    add_error_responses(&mut doc);
-    relax_tagged_variants(&mut doc);
+    complete_document(&mut doc);
     doc
+}
+
+/// What utoipa's derived document lacks: the error answers, satisfiable tagged variants,
+/// the formats of path and query parameters and the bounds of unsigned integers.
+fn complete_document(doc: &mut OpenApiDoc) {
+    add_error_responses(doc);
+    relax_tagged_variants(doc);
+    parameter_formats::document_parameter_formats(doc);
+    parameter_formats::bound_unsigned_integers(doc);
 }
 
 /// Schemas of the parameter structs inside the `type`-tagged `CheckKindDto`. They refuse
@@ -550,8 +560,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
         .merge(open)
         .merge(metrics)
         .split_for_parts();
-    add_error_responses(&mut doc);
-    relax_tagged_variants(&mut doc);
+    complete_document(&mut doc);
     let json = doc
         .to_json()
         .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));
