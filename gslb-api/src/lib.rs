@@ -32,7 +32,7 @@
 //!   `/v1/cluster/voters` PUT,
 //!   `/v1/cluster/snapshot` GET (a backup file; admin).
 //! - `/v1/apply` POST (server-side apply of a declarative document, `?dry_run&prune`;
-//!   the diff per kind, one Raft entry);
+//!   the diff per kind, one Raft entry); `/v1/apply/schema` GET (its JSON Schema);
 //! - `/v1/changes` POST (atomic batch, one Raft entry); `/v1/changes/{version}` GET
 //!   (`PENDING` / `INSYNC`); `/v1/audit` GET.
 //! - `/v1/health` GET; `/v1/observations` POST (prober); `/v1/resolve` GET.
@@ -378,6 +378,7 @@ fn documented_routes() -> (
         .routes(routes!(cluster::get_snapshot))
         .routes(routes!(changes::post_changes))
         .routes(routes!(apply_routes::post_apply))
+        .routes(routes!(apply_routes::get_apply_schema))
         .routes(routes!(changes::get_change))
         .routes(routes!(changes::list_audit))
         .routes(routes!(
@@ -421,6 +422,21 @@ fn complete_document(doc: &mut OpenApiDoc) {
     relax_tagged_variants(doc);
     parameter_formats::document_parameter_formats(doc);
     parameter_formats::bound_unsigned_integers(doc);
+    merge_flattened_schemas(doc);
+}
+
+/// `apply::merge_flattened` over the document's schemas (a `#[serde(flatten)]` struct is
+/// otherwise unsatisfiable).
+fn merge_flattened_schemas(doc: &mut OpenApiDoc) {
+    let Ok(mut value) = serde_json::to_value(&*doc) else {
+        return;
+    };
+    if let Some(schemas) = value["components"]["schemas"].as_object_mut() {
+        apply::merge_flattened(schemas, "#/components/schemas/");
+    }
+    if let Ok(merged) = serde_json::from_value(value) {
+        *doc = merged;
+    }
 }
 
 /// Schemas of the parameter structs inside the `type`-tagged `CheckKindDto`. They refuse
