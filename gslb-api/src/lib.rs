@@ -500,6 +500,11 @@ fn add_error_responses(doc: &mut OpenApiDoc) {
             if !open {
                 codes.push(("401", "missing or unknown token"));
                 codes.push(("403", "the token lacks the scope"));
+                codes.push((
+                    "429",
+                    "too many failed authentications from this address; retry after \
+                     Retry-After",
+                ));
             }
             if path.contains('{') {
                 codes.push(("404", "no such resource"));

@@ -192,7 +192,7 @@ impl PartialSchema for RecordTypeDto {
                 "A record type: A, AAAA, CNAME, MX, TXT, SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, or TYPEnnn for any \
                  other type (RFC 3597), whose data is then \"\\\\# <length> <hex>\".",
             ))
-            .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
+            .pattern(Some("^([A-Za-z][A-Za-z0-9]*|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
             .examples(["AAAA", "TYPE65280"])
             .into()
     }
