@@ -235,7 +235,7 @@ const CHILDREN: usize = 11;
 /// eu-west's endpoint address in the demo's answers.
 const EU_WEST: &str = "192.0.2.20";
 
-/// The demo's client networks (`[dns.geo]`) and the endpoint of the region they are in.
+/// The demo's client networks (its network table) and the endpoint of the region they are in.
 const GEO: [(&str, &str); 3] = [
     ("203.0.113.0/24", "192.0.2.10"),
     ("198.51.100.0/24", EU_WEST),

@@ -1,7 +1,8 @@
 //! The monitoring kit in `deploy/` works with what gslb really exports: the alert rules in
 //! `deploy/prometheus/` pass `promtool check rules` and their unit tests (`promtool test
 //! rules`), the Grafana dashboard in `deploy/grafana/` is a valid dashboard, and every metric
-//! either of them names is one a running voter or DNS learner exposes on `/metrics`.
+//! either of them names is one a running voter or DNS learner exposes on `/metrics`; and
+//! every metric the code registers or a node exports is listed in `docs/operations.md`.
 //!
 //! promtool comes from Debian's `prometheus` package, which `.ci/run` installs.
 
@@ -228,6 +229,82 @@ fn alert_rules_and_dashboard_use_only_exported_metrics() {
     assert!(
         missing.is_empty(),
         "deploy/ names metrics no node exports: {missing:?}\nexported: {exported:?}"
+    );
+    let documented = documented_families();
+    let undocumented: Vec<&String> = exported.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "docs/operations.md does not list these exported metrics: {undocumented:?}"
+    );
+}
+
+/// The `gslb_*` families `docs/operations.md` names.
+fn documented_families() -> BTreeSet<String> {
+    let operations = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/operations.md");
+    families_named_in(&std::fs::read_to_string(operations).unwrap())
+}
+
+/// Every `"gslb_..."` string literal in the Rust files under `dir` that register metrics
+/// (`registry.register(`) or render them by hand (`# TYPE`).
+fn registered_families(dir: &Path, found: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            registered_families(&path, found);
+            continue;
+        }
+        if path.extension().is_none_or(|extension| extension != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !text.contains("registry.register(") && !text.contains("# TYPE") {
+            continue;
+        }
+        for (index, _) in text.match_indices("\"gslb_") {
+            let rest = &text[index + 1..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if rest[end..].starts_with('"') {
+                found.insert(rest[..end].to_string());
+            }
+        }
+    }
+}
+
+/// What does this test do: collects every metric family name the code registers (string
+/// literals in the files that register metrics, across every crate: voter, DNS node and
+/// prober alike, families without series included) and fails naming each one
+/// `docs/operations.md` does not list.
+#[test]
+fn every_registered_metric_is_documented() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut registered = BTreeSet::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() && (name == "src" || name.starts_with("gslb-")) {
+            let sources = if name == "src" {
+                path
+            } else {
+                path.join("src")
+            };
+            if sources.is_dir() {
+                registered_families(&sources, &mut registered);
+            }
+        }
+    }
+    for family in ["gslb_dns_queries", "gslb_region_status", "gslb_raft_role"] {
+        assert!(
+            registered.contains(family),
+            "the walk missed {family}; is it broken? {registered:?}"
+        );
+    }
+    let documented = documented_families();
+    let undocumented: Vec<&String> = registered.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "docs/operations.md does not list these metrics the code registers: {undocumented:?}"
     );
 }
 

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dto::page::{PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::ApiError;
+use crate::strict_json::Strict;
 
 /// A JSON body; syntax errors answer 400, type and field errors 422 naming the path
 /// (`location.lat: invalid type: string "x", expected f64`).
@@ -57,13 +58,23 @@ pub fn is_json(headers: &HeaderMap) -> bool {
     }
 }
 
-/// Parses JSON into `T`, naming the path of the first fault.
+/// Parses JSON into `T`, naming the path of the first fault; an object must be an object
+/// (`strict_json`), not an array of its fields.
+///
+/// A whole number written as a float (`2.0`) is the same JSON Schema integer as `2`, so an
+/// integer field takes it: when the strict parse fails on data, the body is read again with
+/// such numbers made integers, and the first fault is reported if that fails too.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut deserializer);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(Strict(&mut deserializer));
     let value = match parsed {
         Ok(value) => value,
         Err(error) => {
+            if error.inner().classify() == serde_json::error::Category::Data {
+                if let Some(value) = parse_with_whole_floats(bytes) {
+                    return Ok(value);
+                }
+            }
             let path = error.path().to_string();
             let inner = error.into_inner();
             let message = strip_position(&inner.to_string());
@@ -82,6 +93,44 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .end()
         .map_err(|error| ApiError::bad_request(format!("body is not valid JSON: {error}")))?;
     Ok(value)
+}
+
+/// `bytes` as `T` after rewriting every whole-number float (`2.0`, `1e3`) as an integer;
+/// `None` when the body still does not fit or held no such number.
+fn parse_with_whole_floats<T: DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if !integralize(&mut value) {
+        return None;
+    }
+    T::deserialize(Strict(value)).ok()
+}
+
+/// Rewrites whole-number floats inside `value` as integers (within the i64/u64 range that
+/// a float spells exactly); true when it changed any.
+fn integralize(value: &mut serde_json::Value) -> bool {
+    /// 2^53: beyond it a float no longer names one integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            if float.fract() != 0.0 || !float.is_finite() || float.abs() > EXACT {
+                return false;
+            }
+            *number = if float < 0.0 {
+                serde_json::Number::from(float as i64)
+            } else {
+                serde_json::Number::from(float as u64)
+            };
+            true
+        }
+        serde_json::Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |changed, item| integralize(item) | changed),
+        serde_json::Value::Object(members) => members
+            .values_mut()
+            .fold(false, |changed, item| integralize(item) | changed),
+        _ => false,
+    }
 }
 
 /// serde_json appends " at line L column C" to data errors; the path says more.

@@ -32,7 +32,7 @@
 //!   `/v1/cluster/voters` PUT,
 //!   `/v1/cluster/snapshot` GET (a backup file; admin).
 //! - `/v1/apply` POST (server-side apply of a declarative document, `?dry_run&prune`;
-//!   the diff per kind, one Raft entry);
+//!   the diff per kind, one Raft entry); `/v1/apply/schema` GET (its JSON Schema);
 //! - `/v1/changes` POST (atomic batch, one Raft entry); `/v1/changes/{version}` GET
 //!   (`PENDING` / `INSYNC`); `/v1/audit` GET.
 //! - `/v1/health` GET; `/v1/observations` POST (prober); `/v1/resolve` GET.
@@ -89,8 +89,10 @@ pub mod extract;
 pub mod health_transitions;
 pub mod listener;
 pub mod metrics;
+pub mod parameter_formats;
 pub mod rollover;
 pub mod routes;
+pub mod strict_json;
 pub mod throttle;
 pub mod tls;
 pub mod zone_import;
@@ -377,6 +379,7 @@ fn documented_routes() -> (
         .routes(routes!(cluster::get_snapshot))
         .routes(routes!(changes::post_changes))
         .routes(routes!(apply_routes::post_apply))
+        .routes(routes!(apply_routes::get_apply_schema))
         .routes(routes!(changes::get_change))
         .routes(routes!(changes::list_audit))
         .routes(routes!(
@@ -409,9 +412,32 @@ fn documented_routes() -> (
 pub fn openapi() -> OpenApiDoc {
     let (protected, open, metrics) = documented_routes();
     let (_, mut doc) = protected.merge(open).merge(metrics).split_for_parts();
-    add_error_responses(&mut doc);
-    relax_tagged_variants(&mut doc);
+    complete_document(&mut doc);
     doc
+}
+
+/// What utoipa's derived document lacks: the error answers, satisfiable tagged variants,
+/// the formats of path and query parameters and the bounds of unsigned integers.
+fn complete_document(doc: &mut OpenApiDoc) {
+    add_error_responses(doc);
+    relax_tagged_variants(doc);
+    parameter_formats::document_parameter_formats(doc);
+    parameter_formats::bound_unsigned_integers(doc);
+    merge_flattened_schemas(doc);
+}
+
+/// `apply::merge_flattened` over the document's schemas (a `#[serde(flatten)]` struct is
+/// otherwise unsatisfiable).
+fn merge_flattened_schemas(doc: &mut OpenApiDoc) {
+    let Ok(mut value) = serde_json::to_value(&*doc) else {
+        return;
+    };
+    if let Some(schemas) = value["components"]["schemas"].as_object_mut() {
+        apply::merge_flattened(schemas, "#/components/schemas/");
+    }
+    if let Ok(merged) = serde_json::from_value(value) {
+        *doc = merged;
+    }
 }
 
 /// Schemas of the parameter structs inside the `type`-tagged `CheckKindDto`. They refuse
@@ -475,6 +501,11 @@ fn add_error_responses(doc: &mut OpenApiDoc) {
             if !open {
                 codes.push(("401", "missing or unknown token"));
                 codes.push(("403", "the token lacks the scope"));
+                codes.push((
+                    "429",
+                    "too many failed authentications from this address; retry after \
+                     Retry-After",
+                ));
             }
             if path.contains('{') {
                 codes.push(("404", "no such resource"));
@@ -551,8 +582,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
         .merge(open)
         .merge(metrics)
         .split_for_parts();
-    add_error_responses(&mut doc);
-    relax_tagged_variants(&mut doc);
+    complete_document(&mut doc);
     let json = doc
         .to_json()
         .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}"));

@@ -343,3 +343,45 @@ async fn prune_deletes_dependents_first_in_one_version() {
     );
     node.stop().await;
 }
+
+/// What does this test do: `GET /v1/apply/schema` answers the apply document's JSON Schema,
+/// the same as `docs/apply.schema.json` (run with `GSLB_WRITE_APPLY_SCHEMA=1` to rewrite the
+/// file after a DTO change); it names every section and its `$ref`s all resolve under
+/// `$defs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apply_schema_is_served_and_matches_the_docs_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let client = Client::new(&node.url, Some(ADMIN.to_string())).unwrap();
+    let served: Value = client.get("/v1/apply/schema").await.unwrap();
+    assert_eq!(served, gslb_api::apply::apply_json_schema());
+    assert_eq!(
+        served["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let sections = served["$defs"]["ApplyDocument"]["properties"]
+        .as_object()
+        .expect("the document's sections");
+    for section in [
+        "zones",
+        "regions",
+        "endpoints",
+        "records",
+        "checks",
+        "gslb_records",
+        "networks",
+    ] {
+        assert!(sections.contains_key(section), "no {section} in the schema");
+    }
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/apply.schema.json");
+    let pretty = format!("{}\n", serde_json::to_string_pretty(&served).unwrap());
+    if std::env::var_os("GSLB_WRITE_APPLY_SCHEMA").is_some() {
+        std::fs::write(&docs, &pretty).unwrap();
+    }
+    let copy = std::fs::read_to_string(&docs).unwrap_or_default();
+    assert!(
+        copy == pretty,
+        "docs/apply.schema.json is not the served schema; rerun this test with \
+         GSLB_WRITE_APPLY_SCHEMA=1 to rewrite it"
+    );
+}

@@ -122,7 +122,7 @@ fn print_processes(data_dir: &Path, plan: &Plan, nodes: &[Node], targets: &Targe
 
 /// The sample regions and the client networks placed there.
 fn print_regions() {
-    say!("regions (endpoint address, clients placed there by [dns.geo]):");
+    say!("regions (endpoint address, clients placed there by the network table, `gslbctl get networks`):");
     for region in &REGIONS {
         say!(
             "  {:<9} {}  {} {}  clients {}",
@@ -207,9 +207,8 @@ fn print_api_tries(targets: &Targets) {
     say!("  dig {} new.demo.gslb.test A", second);
     let resolve = format!("{gslbctl} resolve");
     say!("  # the same with gslbctl: status, health with every vote, and why www answers");
-    say!("  # a client what it does (the API places clients by /v1/networks and its own");
-    say!("  # [dns.geo]; the demo's table is the DNS nodes' [dns.geo], so resolve shows the");
-    say!("  # branch for clients of unknown location unless you `gslbctl create networks`)");
+    say!("  # a client what it does (the API places clients by the same replicated network");
+    say!("  # table as the DNS nodes, so resolve --client answers what dig +subnet= gets)");
     say!("  export GSLB_API={api} GSLB_TOKEN={token}");
     say!("  {gslbctl} cluster status");
     say!("  {gslbctl} health");

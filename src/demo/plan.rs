@@ -120,16 +120,6 @@ pub(super) fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
         );
         nodes.push((name, Role::Voter, text));
     }
-    let geo: String = REGIONS
-        .iter()
-        .map(|region| {
-            format!(
-                "\n[[dns.geo.networks]]\ncidr = \"{}\"\ncountry = \"{}\"\ncontinent = \"{}\"\n\
-                 lat = {:.1}\nlon = {:.1}\n",
-                region.clients, region.country, region.continent, region.lat, region.lon
-            )
-        })
-        .collect();
     for (index, address) in [args.dns, second_dns].into_iter().enumerate() {
         let id = index + 4;
         let name = format!("dns-{}", index + 1);
@@ -137,7 +127,7 @@ pub(super) fn plan(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<Plan> {
             "# gslb demo node {name}: a DNS node (Raft learner) in region {}\n{}\
              role = \"learner\"\nseeds = [{seeds}]\n{RAFT_TIMING}\n\
              [dns]\nlisten = [\"{address}\"]\nudp_workers = 1\nregion = \"{}\"\n\n\
-             [dns.chaos]\nid = \"{name}\"\n\n[dns.geo]\nreload_interval = \"60s\"\n{geo}",
+             [dns.chaos]\nid = \"{name}\"\n",
             REGIONS[index].id,
             control_section(&name, id, free_port(loopback)?, &secret),
             REGIONS[index].id,

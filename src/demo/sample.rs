@@ -1,5 +1,5 @@
-//! The demo's sample regions, zone file and the batch of regions, endpoints, checks and
-//! GSLB records written through the API.
+//! The demo's sample regions, zone file and the batch of regions, endpoints, client networks,
+//! checks and GSLB records written through the API.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -12,7 +12,8 @@ use super::plan::Plan;
 use super::{DEMO_ZONE, MIN_READY_NODES, NODES_PER_REGION, START_TIMEOUT};
 
 /// One sample region: where it is, the address its endpoint answers with, and the client
-/// network the DNS nodes' `[dns.geo]` table places there (what `dig +subnet=` stands for).
+/// network the replicated network table (`/v1/networks`) places there (what `dig +subnet=`
+/// stands for).
 pub(super) struct SampleRegion {
     pub(super) id: &'static str,
     pub(super) lat: f64,
@@ -101,6 +102,11 @@ pub(super) fn sample_batch(nodes: &[Node]) -> anyhow::Result<gslb_api::dto::Batc
                          "country": region.country, "continent": region.continent}}}));
         changes.push(json!({"op": "put_endpoint", "endpoint": {
             "id": format!("{id}-1"), "region": id, "address": region.address}}));
+        // The region's clients as a replicated network: DNS nodes place ECS clients by it,
+        // and `/v1/resolve` on any API node places them by the same row.
+        changes.push(json!({"op": "put_network", "network": {
+            "cidr": region.clients, "country": region.country, "continent": region.continent,
+            "lat": region.lat, "lon": region.lon}}));
         let timing = json!({"interval_ms": 1000, "timeout_ms": 500, "rise": 1, "fall": 2});
         let mut checks = vec![
             json!({"id": format!("{id}-http"), "endpoint": format!("{id}-1"), "target": target,

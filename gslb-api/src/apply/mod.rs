@@ -7,6 +7,7 @@
 //!   `plan_apply`, the one generic reconcile every kind goes through.
 //! - `kinds`: one `ResourceKind` per kind (its key, what exists now, how to put and delete
 //!   it) and the dependency table (`Kind::depends_on`) the put and delete orders derive from.
+//! - `schema`: the document's JSON Schema (`GET /v1/apply/schema`, `docs/apply.schema.json`).
 //!
 //! The rules are the same for every kind: items are normalized as the server would store
 //! them (so a second apply of the same file has no changes), a key declared twice is refused
@@ -15,6 +16,7 @@
 //! one `Command::Batch`.
 
 mod kinds;
+mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +31,7 @@ use crate::dto::{
 };
 
 pub use kinds::Kind;
+pub use schema::{apply_json_schema, merge_flattened};
 
 /// The declarative document `gslbctl apply -f` reads (YAML or JSON) and `POST /v1/apply`
 /// takes as its JSON body.

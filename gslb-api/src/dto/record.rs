@@ -85,7 +85,7 @@ impl PartialSchema for RecordTypeDto {
                  then \"\\\\# <length> <hex>\".",
                 RecordTypeDto::mnemonics()
             )))
-            .pattern(Some("^([A-Za-z]+|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
+            .pattern(Some("^([A-Za-z][A-Za-z0-9]*|[Tt][Yy][Pp][Ee][0-9]{1,5})$"))
             .examples(["AAAA", "TYPE65280"])
             .into()
     }

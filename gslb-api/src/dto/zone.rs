@@ -188,6 +188,9 @@ pub struct ZoneSummary {
 
 /// Parses a zone name given in a path or body: absolute, or made absolute by adding the dot.
 pub fn parse_apex(text: &str) -> Result<DomainName, String> {
+    if text.is_empty() {
+        return Err("empty name (the root is \".\")".to_string());
+    }
     let absolute = if text.ends_with('.') {
         text.to_string()
     } else {

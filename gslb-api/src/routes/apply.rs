@@ -1,18 +1,30 @@
 //! `POST /v1/apply`: server-side apply of a declarative document (what `gslbctl apply -f`
 //! sends). The reconcile is `crate::apply::plan_apply` over this node's state; the batch is
-//! written as one Raft entry, exactly as `POST /v1/changes` writes one.
+//! written as one Raft entry, exactly as `POST /v1/changes` writes one. `GET
+//! /v1/apply/schema` serves the document's JSON Schema.
 
 use axum::extract::{Query, State};
 use axum::Json;
 use gslb_model::Command;
 
-use crate::apply::{document_path, plan_apply, ApplyDocument, ApplyQuery, ApplyResult};
+use crate::apply::{
+    apply_json_schema, document_path, plan_apply, ApplyDocument, ApplyQuery, ApplyResult,
+};
 use crate::auth::Caller;
 use crate::dto::BatchRequest;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::routes::body_path;
 use crate::ApiContext;
+
+/// The JSON Schema (draft 2020-12) of the apply document, for editors and linters (the same
+/// as `docs/apply.schema.json`).
+#[utoipa::path(get, path = "/v1/apply/schema", tag = "changes",
+    responses((status = 200, description = "the JSON Schema of the apply document",
+               body = Object)))]
+pub async fn get_apply_schema() -> Json<serde_json::Value> {
+    Json(apply_json_schema())
+}
 
 /// Reconciles the state with a declarative document: creates and replaces what it declares
 /// and, with `prune`, deletes what its scope holds that it does not declare, all as one

@@ -109,8 +109,14 @@ fn select(
 pub fn parse_since(text: &str, now: u64) -> Result<u64, String> {
     let text = text.trim();
     if let Ok(instant) = chrono::DateTime::parse_from_rfc3339(text) {
-        return u64::try_from(instant.timestamp_millis())
-            .map_err(|_| format!("{text:?} is before 1970"));
+        // Nothing happened before 1970: an earlier instant selects the whole history.
+        return Ok(u64::try_from(instant.timestamp_millis()).unwrap_or(0));
+    }
+    if text.parse::<f64>().is_ok() {
+        return Err(format!(
+            "{text:?} has no unit: give a duration back from now (30m, 1h) or an RFC 3339 \
+             time (2026-12-07T03:12:00Z)"
+        ));
     }
     match parse_duration(text) {
         Ok(back) => Ok(now.saturating_sub(u64::try_from(back.as_millis()).unwrap_or(u64::MAX))),

@@ -10,7 +10,8 @@
 use axum::http::HeaderMap;
 use axum::response::Response;
 use gslb_model::model::{
-    Actor, DomainName, Expected, FieldErrors, RecordType, ResourceRef, State as StoreState, Zone,
+    Actor, DomainName, Expected, FieldErrors, NameError, RecordType, ResourceRef,
+    State as StoreState, Zone,
 };
 use gslb_model::Command;
 use serde::Serialize;
@@ -62,16 +63,28 @@ fn etag<R: ZoneResource>(item: &R) -> Option<String> {
     item.dto().map(|dto| etag_of(&dto))
 }
 
-/// Parses `{name}` and `{type}` path segments inside zone `apex`.
+/// Parses `{name}` and `{type}` path segments inside zone `apex` (400 when malformed; 404
+/// when the name only fails by not fitting under the zone, as no such key can exist).
 fn key_params<R: ZoneResource>(
     apex: &DomainName,
     name: &str,
     rtype: &str,
 ) -> Result<(DomainName, RecordType), ApiError> {
     let mut fields = FieldErrors::default();
-    let parsed_name = DomainName::parse_relative_to(name, apex)
-        .map_err(|error| fields.push("name", error.to_string()))
-        .ok();
+    let parsed_name = match DomainName::parse_relative_to(name, apex) {
+        Ok(parsed) => Some(parsed),
+        // Well formed, but too long once the zone is appended: no such key can exist.
+        Err(NameError::NameTooLong(_)) => {
+            return Err(ApiError::NotFound(format!(
+                "no {} {name} in {apex}: with the zone the name is longer than 255 octets",
+                R::NOUN
+            )))
+        }
+        Err(error) => {
+            fields.push("name", error.to_string());
+            None
+        }
+    };
     let parsed_type = R::parse_type(rtype);
     if parsed_type.is_none() {
         fields.push("type", format!("must be {}, got {rtype:?}", R::TYPES));
@@ -98,6 +111,8 @@ pub(crate) fn list<R: ZoneResource>(
 ) -> Result<(Vec<R::Dto>, Option<String>), ApiError> {
     let apex = apex_param(zone)?;
     let limit = page_limit(query)?;
+    let state = context.node.state();
+    let zone = zone_or_404(&state, &apex)?;
     let after = query
         .after
         .as_deref()
@@ -106,8 +121,6 @@ pub(crate) fn list<R: ZoneResource>(
             key_params::<R>(&apex, name, rtype)
         })
         .transpose()?;
-    let state = context.node.state();
-    let zone = zone_or_404(&state, &apex)?;
     let keyed: Vec<((DomainName, RecordType), &R)> = R::in_zone(&state, zone)
         .into_iter()
         .map(|item| {
@@ -158,9 +171,9 @@ pub(crate) fn read<R: ZoneResource>(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let apex = apex_param(zone)?;
-    let (name, rtype) = key_params::<R>(&apex, name, rtype)?;
     let state = context.node.state();
     let zone = zone_or_404(&state, &apex)?;
+    let (name, rtype) = key_params::<R>(&apex, name, rtype)?;
     let dto = R::find(&state, zone, &name, rtype)
         .and_then(R::dto)
         .ok_or_else(|| absent::<R>(&apex, &name, rtype))?;
@@ -178,9 +191,9 @@ pub(crate) async fn replace<R: ZoneResource>(
     body: &R::Dto,
 ) -> Result<Response, ApiError> {
     let apex = apex_param(zone)?;
-    let (name, rtype) = key_params::<R>(&apex, name, rtype)?;
     let state = context.node.state();
     let zone = zone_or_404(&state, &apex)?;
+    let (name, rtype) = key_params::<R>(&apex, name, rtype)?;
     let item = R::from_body(body, zone).map_err(|fields| ApiError::Invalid { fields })?;
     let mut fields = FieldErrors::default();
     let (body_name, body_type) = item.key();
@@ -217,9 +230,9 @@ pub(crate) async fn delete<R: ZoneResource>(
     actor: Actor,
 ) -> Result<Response, ApiError> {
     let apex = apex_param(zone)?;
-    let (name, rtype) = key_params::<R>(&apex, name, rtype)?;
     let state = context.node.state();
     let zone = zone_or_404(&state, &apex)?;
+    let (name, rtype) = key_params::<R>(&apex, name, rtype)?;
     let current = R::find(&state, zone, &name, rtype)
         .and_then(etag)
         .ok_or_else(|| absent::<R>(&apex, &name, rtype))?;

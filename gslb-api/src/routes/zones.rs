@@ -50,6 +50,21 @@ pub fn apex_param(text: &str) -> Result<DomainName, ApiError> {
     })
 }
 
+/// The `after` of a zone page: a `next` this API printed, so the apex in presentation form,
+/// printable ASCII with escapes (no IDNA, no spaces).
+fn zone_cursor(text: &str) -> Result<DomainName, ApiError> {
+    if !text.bytes().all(|byte| (0x21..=0x7e).contains(&byte)) {
+        return Err(ApiError::BadRequest {
+            message: format!(
+                "after {text:?} is not a `next` of a previous page (an apex in presentation \
+                 form: printable ASCII, escapes as \\DDD)"
+            ),
+            fields: Default::default(),
+        });
+    }
+    apex_param(text)
+}
+
 /// The zone at `apex`, or 404.
 pub fn zone_or_404<'a>(
     state: &'a gslb_model::model::State,
@@ -75,7 +90,7 @@ pub async fn list_zones(
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<ZonePage>, ApiError> {
     let limit = page_limit(&query)?;
-    let after = query.after.as_deref().map(apex_param).transpose()?;
+    let after = query.after.as_deref().map(zone_cursor).transpose()?;
     let state = context.node.state();
     let (items, next) = paginate(
         state.zones.iter(),
