@@ -72,6 +72,9 @@ const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(3);
 /// Runs a control-plane node until SIGTERM/SIGINT. `import` holds the config's zone files,
 /// written into the cluster once by the node that creates it.
 pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
+    // Watched before any listener opens: a SIGTERM sent as soon as the node answers must
+    // shut it down gracefully, not kill it by the default action.
+    let signals = StopSignals::watch()?;
     let control = config
         .control
         .clone()
@@ -165,7 +168,7 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
 
     let mut dns = None;
     let fault = wait_fault_then_room(node.clone(), config.dns);
-    let stopped = wait_for_stop(&mut opening, &mut dns, fault).await;
+    let stopped = wait_for_stop(signals, &mut opening, &mut dns, fault).await;
     let failed = announce(&stopped);
     if let Some(serving) = &dns_serving {
         serving.store(false, Ordering::Release);
@@ -279,15 +282,33 @@ enum Stopped {
     Fault(String),
 }
 
+/// SIGTERM and SIGHUP, watched from the moment this is made.
+struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn watch() -> anyhow::Result<StopSignals> {
+        Ok(StopSignals {
+            terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            hangup: signal(SignalKind::hangup()).context("cannot watch SIGHUP")?,
+        })
+    }
+}
+
 /// Runs until SIGTERM, SIGINT or a storage `fault` (SIGHUP is only logged), taking the DNS
 /// role from `opening` into `dns` when it starts answering; `Err` when it failed to.
 async fn wait_for_stop(
+    signals: StopSignals,
     opening: &mut Option<tokio::task::JoinHandle<anyhow::Result<DnsRole>>>,
     dns: &mut Option<DnsRole>,
     fault: impl std::future::Future<Output = String>,
 ) -> anyhow::Result<Stopped> {
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
+    let StopSignals {
+        mut terminate,
+        mut hangup,
+    } = signals;
     tokio::pin!(fault);
     loop {
         tokio::select! {

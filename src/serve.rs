@@ -177,6 +177,10 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
     // The same path the control plane will feed: a state channel, and the plan follower
     // that compiles each version and swaps it into the responder. Listeners start only
     // once the first plan is in, so no query meets an empty plan.
+    // Watched before any listener opens: a SIGTERM sent as soon as the node answers must
+    // shut it down gracefully, not kill it by the default action.
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
     let version = state.version;
     let (publisher, watch) = state_channel(state);
     let responder = Arc::new(build_responder(&config));
@@ -196,8 +200,6 @@ async fn serve(config: NodeConfig, state: State) -> anyhow::Result<()> {
         "answering"
     );
     let stats = listeners.stats();
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut hangup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
     let mut version = version;
     let signal = loop {
         tokio::select! {

@@ -433,6 +433,11 @@ const PARSERS: &[(&str, &str, Fuzzed)] = &[
     ),
     (
         "gslb-model/src/model/transfer.rs",
+        "parse_key_name",
+        Fuzzed::Not("checks a length, trims and lowercases: no structure to fuzz"),
+    ),
+    (
+        "gslb-model/src/model/transfer.rs",
         "parse_notify_target",
         Fuzzed::By("text_fields"),
     ),
@@ -598,7 +603,7 @@ const KNOWN_CYCLES: &[(&str, &[&str])] = &[
     ("gslb-model/src/command", &["check", "staging"]),
     ("gslb-dns/src", &["dnssec", "plan"]),
     ("gslb-dns/src", &["responder", "slow"]),
-    ("gslb-api/src", &["auth", "drills", "dto"]),
+    ("gslb-api/src", &["auth", "drills", "dto", "rollover"]),
     ("gslb-api/src", &["routes", "zone_import"]),
 ];
 

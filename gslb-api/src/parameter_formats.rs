@@ -29,6 +29,8 @@ const GSLB_TYPES: &str = "A|AAAA|CNAME";
 
 /// The longest name in presentation form (255 octets on the wire).
 const MAX_NAME_TEXT: usize = 253;
+/// The longest text `/v1/resolve` reads as a name: 255 octets, each as a 4-character escape.
+pub const MAX_RESOLVE_NAME_TEXT: usize = 1020;
 
 /// An absolute domain name; the trailing dot is optional.
 fn domain_pattern() -> String {
@@ -177,7 +179,19 @@ fn schema_for(path: &str, location: &ParameterIn, name: &str) -> Option<RefOr<Sc
             MAX_NAME_TEXT + 11,
             "`<name> <TYPE>` (the `next` of the previous page)",
         )),
-        (ParameterIn::Query, "name") if path == "/v1/resolve" => Some(domain()),
+        // Unicode names are converted to their A-label (IDNA) like every name that enters
+        // the API, which no pattern can say: any text up to the longest presentation form
+        // (every octet a `\DDD` escape); the server answers 400 for what is no name.
+        (ParameterIn::Query, "name") if path == "/v1/resolve" => Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_RESOLVE_NAME_TEXT))
+                .description(Some(
+                    "the name asked; Unicode is converted to its A-label (IDNA)",
+                ))
+                .into(),
+        ),
         (ParameterIn::Query, "type") if path == "/v1/resolve" => Some(patterned(
             format!("^(?:{})$", type_body(RECORD_TYPES, true)),
             10,

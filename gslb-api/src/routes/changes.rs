@@ -62,10 +62,18 @@ pub async fn list_audit(
         .after
         .as_deref()
         .map(|text| {
-            text.parse::<u64>().map_err(|_| ApiError::BadRequest {
-                message: format!("after must be a version number, got {text:?}"),
-                fields: Default::default(),
-            })
+            // At most 19 digits, as the OpenAPI document says: `next` never needs more, and
+            // a longer run of leading zeros is not a version the API ever printed.
+            let digits = text.len() <= 19 && text.bytes().all(|byte| byte.is_ascii_digit());
+            text.parse::<u64>()
+                .ok()
+                .filter(|_| digits)
+                .ok_or_else(|| ApiError::BadRequest {
+                    message: format!(
+                        "after must be a version number (1 to 19 digits), got {text:?}"
+                    ),
+                    fields: Default::default(),
+                })
         })
         .transpose()?;
     let state = context.node.state();

@@ -29,6 +29,7 @@ use crate::auth::now_millis;
 use crate::dto::zone::parse_apex;
 use crate::dto::{RecordSetDto, RecordTypeDto};
 use crate::error::ApiError;
+use crate::parameter_formats::MAX_RESOLVE_NAME_TEXT;
 use crate::ApiContext;
 
 /// How many CNAMEs a chain may follow inside our zones.
@@ -85,6 +86,13 @@ pub async fn resolve(
     State(context): State<ApiContext>,
     Query(query): Query<ResolveQuery>,
 ) -> Result<Json<ResolveDto>, ApiError> {
+    if query.name.is_empty() || query.name.len() > MAX_RESOLVE_NAME_TEXT {
+        let message = format!("must be 1 to {MAX_RESOLVE_NAME_TEXT} characters");
+        return Err(ApiError::BadRequest {
+            message: format!("name: {message}"),
+            fields: one_field("name", message),
+        });
+    }
     let name = parse_apex(&query.name).map_err(|message| ApiError::BadRequest {
         message: format!("name {:?} is not a domain name: {message}", query.name),
         fields: one_field("name", message),
