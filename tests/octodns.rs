@@ -127,11 +127,24 @@ fn provider_source() -> PathBuf {
 /// Writes the octoDNS config for `voter` into `dir`: the first version (with the `app`
 /// record, pool `us` at 192.0.2.61) or the second (no `app`, pool `us` at 192.0.2.63).
 fn write_config(dir: &Path, voter: &ClusterNode, first: bool) -> PathBuf {
-    std::fs::create_dir_all(dir.join("zones")).unwrap();
     let zone = ZONE_YAML
         .replace("{app}", if first { APP_YAML } else { "" })
         .replace("{us}", if first { "192.0.2.61" } else { "192.0.2.63" });
-    std::fs::write(dir.join("zones/cp.test.yaml"), zone).unwrap();
+    let target = format!(
+        "class: octodns_gslb.GslbProvider
+    api: http://{api}
+    token: env/GSLB_TOKEN",
+        api = voter.http
+    );
+    write_octodns_config(dir, &zone, &target)
+}
+
+/// Writes `zones/cp.test.yaml` (`zone_yaml`) and `config.yaml` syncing it from the YAML
+/// files to the provider `gslb` (`target`: its settings, indented as under `gslb:`) into
+/// `dir`; the config's path.
+fn write_octodns_config(dir: &Path, zone_yaml: &str, target: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("zones")).unwrap();
+    std::fs::write(dir.join("zones/cp.test.yaml"), zone_yaml).unwrap();
     let config = format!(
         "manager:
   max_workers: 1
@@ -142,9 +155,7 @@ providers:
     default_ttl: 300
     enforce_order: false
   gslb:
-    class: octodns_gslb.GslbProvider
-    api: http://{api}
-    token: env/GSLB_TOKEN
+    {target}
 zones:
   cp.test.:
     sources:
@@ -153,7 +164,6 @@ zones:
       - gslb
 ",
         zones = dir.join("zones").display(),
-        api = voter.http
     );
     let path = dir.join("config.yaml");
     std::fs::write(&path, config).unwrap();
@@ -300,42 +310,21 @@ _sip._tcp:
 /// pointed at the DNS node `dns` with TSIG key `octodns` (`secret`), and the zone's YAML
 /// with `records`.
 fn write_rfc2136_config(dir: &Path, dns: SocketAddr, secret: &str, records: &str) -> PathBuf {
-    std::fs::create_dir_all(dir.join("zones")).unwrap();
-    std::fs::write(
-        dir.join("zones/cp.test.yaml"),
-        RFC2136_ZONE_YAML.replace("{records}", records),
-    )
-    .unwrap();
-    let config = format!(
-        "manager:
-  max_workers: 1
-providers:
-  config:
-    class: octodns.provider.yaml.YamlProvider
-    directory: {zones}
-    default_ttl: 300
-    enforce_order: false
-  gslb:
-    class: octodns_bind.Rfc2136Provider
+    let target = format!(
+        "class: octodns_bind.Rfc2136Provider
     host: {ip}
     port: {port}
     key_name: octodns
     key_secret: {secret}
-    key_algorithm: hmac-sha256
-zones:
-  cp.test.:
-    sources:
-      - config
-    targets:
-      - gslb
-",
-        zones = dir.join("zones").display(),
+    key_algorithm: hmac-sha256",
         ip = dns.ip(),
         port = dns.port(),
     );
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, config).unwrap();
-    path
+    write_octodns_config(
+        dir,
+        &RFC2136_ZONE_YAML.replace("{records}", records),
+        &target,
+    )
 }
 
 /// What `octodns-sync` printed, stdout and stderr (the plan goes to either, by version).
