@@ -18,7 +18,7 @@ use crate::model::overrides::{Override, OverrideAction, OverrideTarget};
 use crate::model::record::RecordType;
 use crate::model::serial;
 use crate::model::state::State;
-use crate::model::transfer::{self, SetsBefore, ZoneDiff};
+use crate::model::zone_history::{self, SetsBefore, ZoneDiff};
 use crate::model::validation::FieldErrors;
 use crate::model::zone::{Soa, Zone};
 
@@ -174,7 +174,7 @@ fn mutate_zone_content(
     let touched = zone_content_of(state, command);
     let before = touched.as_ref().map(|apex| {
         let zone = state.zones.get(apex).map(|zone| &**zone);
-        let sets = transfer::sets_at(zone, touched_sets(state, command));
+        let sets = zone_history::sets_at(zone, touched_sets(state, command));
         (zone.map(|zone| zone.soa.clone()), sets)
     });
     let zones_before = state.zones.len();
@@ -295,14 +295,14 @@ fn move_serials(state: &mut State, serials_before: SerialsBefore, at: u64) {
             state.zone_history.remove(&apex);
             continue;
         }
-        let (removed, added) = transfer::diff_sets(zone, &before.sets);
+        let (removed, added) = zone_history::diff_sets(zone, &before.sets);
         let diff = ZoneDiff {
             from: soa_before,
             to: zone.soa.clone(),
             removed,
             added,
         };
-        transfer::record_diff(state.zone_history.entry(apex).or_default(), diff);
+        zone_history::record_diff(state.zone_history.entry(apex).or_default(), diff);
     }
 }
 
