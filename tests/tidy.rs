@@ -598,8 +598,6 @@ fn every_parser_we_own_has_a_fuzz_target() {
 /// sibling modules). A cycle not listed fails `no_module_cycles_inside_a_folder`, and so
 /// does a listed one that is gone (delete its line).
 const KNOWN_CYCLES: &[(&str, &[&str])] = &[
-    ("gslb-dns/src", &["dnssec", "plan"]),
-    ("gslb-dns/src", &["responder", "slow"]),
     ("gslb-api/src", &["auth", "drills", "dto", "rollover"]),
     ("gslb-api/src", &["routes", "zone_import"]),
 ];
