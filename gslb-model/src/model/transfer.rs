@@ -146,6 +146,12 @@ impl<'de> Deserialize<'de> for TransferPeer {
 }
 
 /// A TSIG key's name as transfer settings keep it: lower case, without the final dot.
+///
+/// Not `tsig_key::parse_key_name` (a `DomainName`, every label rule checked) on purpose: an
+/// allow entry may name a key not created yet (it allows nothing until then), so it only has
+/// to compare with verified keys' names (`allows`); and this also reads the replicated state
+/// back (`TransferPeer`'s `Deserialize`), where a stricter rule than earlier versions applied
+/// could refuse to load what they stored.
 pub fn parse_key_name(text: &str) -> Result<String, String> {
     let name = text.trim_end_matches('.');
     if name.is_empty() || name.len() > 253 {
