@@ -18,6 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use gslb_model::clock::unix_millis;
 use gslb_model::model::{Actor, Scope, State as StoreState};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -124,10 +125,6 @@ pub fn authenticate(
     found
 }
 
-/// Milliseconds since the Unix epoch on this machine (the one clock, under the name the API's
-/// routes use).
-pub use gslb_model::clock::unix_millis as now_millis;
-
 /// The middleware: 401 without a known token, 403 without the route's scope; otherwise the
 /// `Principal` is put into the request's extensions for handlers and the audit log.
 pub async fn require_token(
@@ -172,7 +169,7 @@ pub async fn require_token(
         secret,
         context.bootstrap_hash.as_deref(),
         &state,
-        now_millis(),
+        unix_millis(),
     ) else {
         let now = Instant::now();
         if let Some(source) = source {

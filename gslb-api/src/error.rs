@@ -2,7 +2,8 @@
 //! `{"code": "...", "message": "...", "fields": [{"path": "...", "message": "..."}]}`.
 //!
 //! Field paths use the shape of the request body (`location.lat`, `changes[2].endpoint.weight`),
-//! messages are lowercase and name the value at fault.
+//! messages are lowercase and name the value at fault; `body_path` rewrites the store's paths
+//! into those.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -253,6 +254,32 @@ impl ApiError {
     }
 }
 
+/// Rewrites a store field path into the request body's terms: drops `strip` (the command's
+/// payload field, e.g. `region.`), and renames `commands[i]` → `changes[i]`, `rrsets` →
+/// `records`, `rdata` → `data`, `rrset` → `record`.
+pub fn body_path(path: &str, strip: &str) -> String {
+    let path = if strip.is_empty() {
+        path
+    } else if path == strip.trim_end_matches('.') {
+        ""
+    } else {
+        path.strip_prefix(strip).unwrap_or(path)
+    };
+    let renamed = path
+        .replace("commands[", "changes[")
+        .replace("rrsets[", "records[")
+        .replace(".rdata", ".data")
+        .replace("rrset.", "record.");
+    let renamed = renamed
+        .strip_prefix("rdata")
+        .map_or(renamed.clone(), |rest| format!("data{rest}"));
+    if renamed.ends_with(".rrset") || renamed == "rrset" {
+        format!("{}record", renamed.trim_end_matches("rrset"))
+    } else {
+        renamed
+    }
+}
+
 /// Marks a 413 response that already names its limit, so the body-limit middleware leaves
 /// it as it is.
 #[derive(Debug, Clone, Copy)]
@@ -307,5 +334,27 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_path;
+
+    #[test]
+    fn store_paths_become_body_paths() {
+        assert_eq!(
+            body_path("zone.rrsets[2].rdata[0]", "zone."),
+            "records[2].data[0]"
+        );
+        assert_eq!(body_path("rrset.rdata[0].tag", "rrset."), "data[0].tag");
+        assert_eq!(body_path("rrset", "rrset."), "");
+        assert_eq!(body_path("zone.rrsets[1]", "rrset."), "zone.records[1]");
+        assert_eq!(body_path("endpoint.weight", "endpoint."), "weight");
+        assert_eq!(
+            body_path("commands[1].rrset.rdata[0]", ""),
+            "changes[1].record.data[0]"
+        );
+        assert_eq!(body_path("commands[0].zone", ""), "changes[0].zone");
     }
 }

@@ -662,7 +662,7 @@ fn spawn_peer_sources(node: &NodeHandle) -> PeerSources {
 /// `ApiContext::health_now` for `node`.
 pub(crate) fn health_now(node: &NodeHandle) -> u64 {
     gslb_dns::contact_instant(
-        auth::now_millis(),
+        gslb_model::clock::unix_millis(),
         node.metrics().millis_since_leader_contact,
         gslb_dns::CONTACT_GRACE_MS,
     )

@@ -17,9 +17,8 @@ use gslb_model::model::{Actor, Expected, ResourceRef, Zone};
 use gslb_model::Command;
 use gslb_store::raft::{WriteError, WriteOutcome};
 
-use crate::error::ApiError;
+use crate::error::{body_path, ApiError};
 use crate::extract::etag_of;
-use crate::routes::body_path;
 use crate::{request_too_large, ApiContext};
 
 /// The most bytes of record sets (as JSON) one `StageZoneRecords` entry carries. openraft

@@ -22,7 +22,8 @@
 //! - `slow`: the slow path for RFC 2136 UPDATE and TSIG-signed messages (RFC 8945 in
 //!   `slow::tsig`), on tokio tasks; the fast path hands them off and never waits for it.
 //! - `dnssec`: online signing of DO=1 answers for signed zones (keys sealed in the state,
-//!   opened per node; a shared signature cache; compact denial of existence).
+//!   opened per node; a shared signature cache; compact denial of existence);
+//!   `signed_reply`: a DO=1 reply rewritten into its signed form (reads `plan` and `dnssec`).
 //! - `cookie`: DNS Cookies (`[dns.cookies]`): RFC 9018 server cookies (SipHash-2-4).
 //! - `metrics`: `DnsMetrics`, the answer path's counters (queries by transport, RCODE and
 //!   type; GSLB decisions per record, causes, regions answered), sharded per thread.
@@ -57,6 +58,7 @@ pub mod plan;
 pub mod policy;
 pub mod responder;
 pub mod rrl;
+mod signed_reply;
 pub mod slow;
 pub mod transfer;
 pub mod wire;

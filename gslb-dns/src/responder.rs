@@ -53,14 +53,14 @@ use gslb_model::{DomainName, State};
 
 use crate::client::ClientLocator;
 use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
-use crate::dnssec::{
-    cached_reply, sign_reply_cached, KeyEncryptionKey, Keyring, SignatureCache, SignedReplies,
-    Signing, Window, ZoneSigning,
-};
+use crate::dnssec::{KeyEncryptionKey, Keyring, SignatureCache, Window, ZoneSigning};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
 use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
-use crate::slow::{SlowPath, SlowPathCell, OPCODE_UPDATE};
+use crate::signed_reply::{
+    cached_reply, sign_reply_cached, write_key_answer, SignedReplies, Signing,
+};
+use crate::slow::{SlowPath, SlowPathCell, SlowPathOwner, OPCODE_UPDATE};
 use crate::wire::{
     patch_header, rcode, types, write_opt, ParsedQuery, QueryError, QueryHeader, ReplyFlags,
     HEADER_LEN,
@@ -167,7 +167,7 @@ pub struct Responder {
     keyring: Keyring,
     /// Signatures made, shared by every worker (DO=1 answers of signed zones only).
     signatures: SignatureCache,
-    /// Whole signed replies by what they depend on (see `dnssec::sign_reply_cached`).
+    /// Whole signed replies by what they depend on (see `signed_reply::sign_reply_cached`).
     signed_replies: SignatureCache,
 }
 
@@ -198,6 +198,20 @@ impl Default for Responder {
     }
 }
 
+impl SlowPathOwner for Responder {
+    fn answer(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool {
+        self.respond(query, context, out)
+    }
+
+    fn max_udp_payload(&self) -> u16 {
+        self.options.max_udp_payload
+    }
+
+    fn keep_slow_path(&self, slow: SlowPath) {
+        let _ = self.slow.set(slow);
+    }
+}
+
 impl Responder {
     /// A responder answering from `plan`.
     pub fn new(mut plan: AnswerPlan, options: ResponderOptions) -> Responder {
@@ -219,11 +233,6 @@ impl Responder {
             signatures: SignatureCache::default(),
             signed_replies: SignatureCache::with_capacity(SIGNED_REPLIES),
         }
-    }
-
-    /// Sets the slow path (once; `slow::attach_slow_path` calls it).
-    pub(crate) fn set_slow_path(&self, slow: SlowPath) {
-        let _ = self.slow.set(slow);
     }
 
     /// The slow path, when one is attached.
@@ -665,7 +674,7 @@ impl Responder {
             crate::dnssec::DNSKEY | crate::dnssec::CDS | crate::dnssec::CDNSKEY
         ) && zone.is_apex(&parsed.name)
         {
-            crate::dnssec::write_key_answer(signer, qtype, out)
+            write_key_answer(signer, qtype, out)
         } else {
             None
         };

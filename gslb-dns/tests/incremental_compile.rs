@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{exchange, query, rtype, set};
+use common::{exchange, names_below, query, rtype, set};
 use gslb_dns::{
     compile_plan, compile_plan_since, AnswerPlan, Responder, ResponderOptions, Transport,
 };
@@ -29,19 +29,7 @@ fn apex() -> DomainName {
 
 /// Every name of up to three labels below the apex.
 fn universe() -> Vec<DomainName> {
-    let mut names = vec![apex()];
-    let mut frontier = vec![apex()];
-    for _ in 0..3 {
-        let mut next = Vec::new();
-        for name in &frontier {
-            for label in LABELS {
-                next.push(name.prepend_label(label.as_bytes()).unwrap());
-            }
-        }
-        names.extend(next.iter().cloned());
-        frontier = next;
-    }
-    names
+    names_below(&apex(), &LABELS, 3)
 }
 
 /// One change to the zone: the set of one type at one name replaced or removed, or the SOA

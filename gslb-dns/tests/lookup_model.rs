@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{exchange, query, rtype, set};
+use common::{exchange, names_below, query, rtype, set};
 use gslb_dns::{compile_plan, Responder, ResponderOptions, Transport};
 use gslb_model::{DomainName, RData, RecordType, State};
 use hickory_proto::op::Message;
@@ -32,19 +32,7 @@ fn apex() -> DomainName {
 
 /// Every name of up to three labels below the apex.
 fn universe() -> Vec<DomainName> {
-    let mut names = vec![apex()];
-    let mut frontier = vec![apex()];
-    for _ in 0..3 {
-        let mut next = Vec::new();
-        for name in &frontier {
-            for label in LABELS {
-                next.push(name.prepend_label(label.as_bytes()).unwrap());
-            }
-        }
-        names.extend(next.iter().cloned());
-        frontier = next;
-    }
-    names
+    names_below(&apex(), &LABELS, 3)
 }
 
 /// The answer RFC 1034 §4.3.2 and RFC 4592 give for `qname` A in a zone whose A sets are

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use common::{add_regions, name, sample_state, set, zone};
 use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
-use gslb_model::model::transfer::ZoneDiff;
+use gslb_model::model::zone_history::ZoneDiff;
 use gslb_model::{GslbRecord, PolicyNode, RData, RecordType, State, UnknownAs, ZoneTransfer};
 use hickory_proto::op::{Message, Query, ResponseCode};
 use hickory_proto::rr::rdata::SOA;

@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use gslb_dns::transfer::is_transfer_request;
 use gslb_dns::{compile_plan, QueryContext, Responder, ResponderOptions, Transport};
-use gslb_model::model::transfer::ZoneDiff;
+use gslb_model::model::zone_history::ZoneDiff;
 
 use crate::fixture::{a, example_zone, name, set, soa, state_with};
 use crate::Outcome;

@@ -4,7 +4,7 @@
 //! adding or removing a zone moves `State::zones_changed` (the catalog zone's serial).
 
 use gslb_model::command::apply;
-use gslb_model::model::transfer::diffs_since;
+use gslb_model::model::zone_history::diffs_since;
 use gslb_model::model::{Actor, DomainName, RData, RecordSet, RecordType, State, ZoneTransfer};
 use gslb_model::zonefile::parse_zone;
 use gslb_model::{Command, StampedCommand};

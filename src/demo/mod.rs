@@ -179,7 +179,12 @@ fn run_in(args: &DemoArgs, data_dir: &Path) -> anyhow::Result<()> {
         wait_until_answering(node, DEMO_ZONE, 6, 0)?;
     }
     let api = format!("http://{}", nodes.0[REGIONS.len()].http);
-    runtime.block_on(write_sample(&api, &plan, &nodes.0))?;
+    runtime.block_on(write_sample(
+        &api,
+        &plan.token,
+        &plan.prober_tokens,
+        &nodes.0,
+    ))?;
     if WITH_PROBERS {
         // `db` answers a region once the probers confirmed its replication (a lease): wait
         // for all of them, so the first `dig` shows the whole picture.

@@ -8,7 +8,6 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::children::{Node, Role};
-use super::plan::Plan;
 use super::{DEMO_ZONE, MIN_READY_NODES, NODES_PER_REGION, START_TIMEOUT};
 
 /// One sample region: where it is, the address its endpoint answers with, and the client
@@ -153,15 +152,21 @@ pub(super) fn sample_batch(nodes: &[Node]) -> anyhow::Result<gslb_api::dto::Batc
         .context("the demo's sample batch does not fit the API's shapes")
 }
 
-/// Writes the sample regions, endpoints, checks and GSLB records through the API (one
-/// atomic batch, idempotent on a resumed cluster, where it repoints the checks at this
-/// run's backends) and waits until every DNS node serves it.
-pub(super) async fn write_sample(api: &str, plan: &Plan, nodes: &[Node]) -> anyhow::Result<()> {
+/// Writes the sample regions, endpoints, checks and GSLB records through the API with the
+/// admin `token` (one atomic batch, idempotent on a resumed cluster, where it repoints the
+/// checks at this run's backends), after creating each prober's (vantage, secret) token,
+/// and waits until every DNS node serves it.
+pub(super) async fn write_sample(
+    api: &str,
+    token: &str,
+    prober_tokens: &[(String, String)],
+    nodes: &[Node],
+) -> anyhow::Result<()> {
     let batch = sample_batch(nodes)?;
-    let client = gslb_api::client::Client::new(api, Some(plan.token.clone()))
+    let client = gslb_api::client::Client::new(api, Some(token.to_string()))
         .with_context(|| format!("cannot build a client of {api}"))?;
     let deadline = Instant::now() + START_TIMEOUT;
-    for (vantage, secret) in &plan.prober_tokens {
+    for (vantage, secret) in prober_tokens {
         create_prober_token(&client, vantage, secret, deadline).await?;
     }
     let written = loop {

@@ -361,14 +361,6 @@ fn whole_zones(document: &ApplyDocument) -> BTreeSet<DomainName> {
         .collect()
 }
 
-/// A record type as the API spells it (`A`, `AAAA`, ...).
-fn type_name(rtype: RecordTypeDto) -> String {
-    serde_json::to_value(rtype)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
 /// Whole zones, keyed by apex; `records` entries of a declared zone are folded into it.
 struct Zones;
 
@@ -570,7 +562,7 @@ impl ResourceKind for Records {
     }
 
     fn key(item: &ZonedRecord) -> String {
-        format!("{} {} in {}", item.name, type_name(item.rtype), item.zone)
+        format!("{} {} in {}", item.name, item.rtype.to_string(), item.zone)
     }
 
     fn put(item: ZonedRecord) -> ChangeDto {
@@ -673,7 +665,7 @@ impl ResourceKind for GslbRecords {
         format!(
             "{} {} in {}",
             item.record.name,
-            type_name(item.record.rtype),
+            item.record.rtype.to_string(),
             item.zone
         )
     }

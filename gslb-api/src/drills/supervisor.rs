@@ -26,6 +26,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use gslb_model::clock::unix_millis;
 use gslb_model::ip::Cidr;
 use gslb_model::model::{
     Actor, AnswerRow, Direction, Drill, DrillEvent, DrillPhase, DrillStatus, DrillUpdate,
@@ -35,7 +36,6 @@ use gslb_model::Command;
 use gslb_store::raft::NodeHandle;
 use tokio::task::JoinHandle;
 
-use crate::auth::now_millis;
 use crate::drills::plan::{answer_rows, current_loads, ratio, region_targets};
 use crate::drills::query::{ask, QueryError};
 
@@ -201,7 +201,7 @@ async fn tick(
     drill: &Drill,
     memory: &mut Memory,
 ) -> Result<(), String> {
-    let now = now_millis();
+    let now = unix_millis();
     if drill.status == DrillStatus::Running {
         if now >= drill.planned_end {
             return expire(node, drill, now, memory).await;
@@ -385,7 +385,7 @@ async fn look(state: &State, drill: &Drill, nodes: &[u64]) -> Vec<(u64, Look)> {
         let Some(address) = addresses.get(id) else {
             continue;
         };
-        let started_ms = now_millis();
+        let started_ms = unix_millis();
         let result = sees_region(*address, &queries, &targets).await;
         looks.push((*id, Look { started_ms, result }));
     }

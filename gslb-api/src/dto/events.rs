@@ -1,5 +1,10 @@
 //! The JSON of `/v1/events`: the history of derived transitions (`gslb_model::model::history`)
 //! with each event's time also in RFC 3339.
+//!
+//! `EventDto` mirrors the model's `Event` field by field on purpose, as every DTO here does:
+//! the model's serde form is the replicated and on-disk format, this one is the API's schema
+//! (documented with utoipa, which the model does not depend on) and adds `time`;
+//! `from_model` is the one mapping between them.
 
 use gslb_model::model::history::{Event, VantageVote};
 use serde::{Deserialize, Serialize};

@@ -57,9 +57,16 @@ impl RecordTypeDto {
     }
 }
 
+/// The mnemonic, as the API spells it (`AAAA`, `TYPE65280`).
+impl std::fmt::Display for RecordTypeDto {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl From<RecordTypeDto> for String {
     fn from(rtype: RecordTypeDto) -> String {
-        rtype.to_model().as_str().into_owned()
+        rtype.to_string()
     }
 }
 

@@ -247,10 +247,10 @@ fn plan_group(
     let has_static = zone
         .records
         .iter()
-        .any(|set| absolute(&set.name, &apex) == name && type_name(set.rtype) == rtype);
+        .any(|set| absolute(&set.name, &apex) == name && set.rtype.to_string() == rtype);
     let current_gslb = snapshot.gslb_records.get(&apex).and_then(|records| {
         records.iter().find(|record| {
-            absolute(&record.name, &apex) == name && type_name(record.rtype) == rtype
+            absolute(&record.name, &apex) == name && record.rtype.to_string() == rtype
         })
     });
     let record_key = format!("{name} {rtype}");
@@ -639,7 +639,7 @@ fn current_endpoints(snapshot: &Snapshot) -> BTreeMap<Key, Endpoint> {
         let apex = &zone.apex;
         for set in &zone.records {
             let name = absolute(&set.name, apex);
-            let rtype = type_name(set.rtype);
+            let rtype = set.rtype.to_string();
             if rtype == "SOA" || (rtype == "NS" && name == *apex) {
                 continue;
             }
@@ -684,7 +684,7 @@ fn current_endpoints(snapshot: &Snapshot) -> BTreeMap<Key, Endpoint> {
         }
         for record in snapshot.gslb_records.get(apex).into_iter().flatten() {
             let name = absolute(&record.name, apex);
-            let rtype = type_name(record.rtype);
+            let rtype = record.rtype.to_string();
             let mut leaves = Vec::new();
             leaf_endpoints(&record.policy, snapshot, &mut leaves);
             for id in leaves {
@@ -836,10 +836,6 @@ fn absolute(name: &str, apex: &str) -> String {
 
 fn bare(name: &str) -> String {
     name.trim_end_matches('.').to_string()
-}
-
-fn type_name(rtype: RecordTypeDto) -> String {
-    String::from(rtype)
 }
 
 /// `edns-<12 hex of sha256(name type set)>`: a stable slug for any name and set identifier.

@@ -18,13 +18,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use gslb_dns::dnssec::KeyEncryptionKey;
+use gslb_model::clock::unix_millis;
 use gslb_model::model::rollover::{NextStep, RolloverStep};
 use gslb_model::model::Actor;
 use gslb_model::DomainName;
 use gslb_store::raft::NodeHandle;
 use tokio::task::JoinHandle;
 
-use crate::auth::now_millis;
 use crate::rollover::{next, parent, schedule, step_command, SCHEDULER};
 
 /// How often the schedule looks at the signed zones.
@@ -52,7 +52,7 @@ async fn run(node: NodeHandle) {
         }
         let kek = KeyEncryptionKey::derive(node.cluster_secret().key_material());
         for apex in state.dnssec.keys() {
-            let now = now_millis();
+            let now = unix_millis();
             let step = match next(&state, apex) {
                 Some(NextStep::At { kind, step, at }) if at <= now => Some((kind, step)),
                 Some(NextStep::AwaitingParent { kind, new }) => {

@@ -12,9 +12,8 @@ use crate::apply::{
 };
 use crate::auth::Caller;
 use crate::dto::BatchRequest;
-use crate::error::ApiError;
+use crate::error::{body_path, ApiError};
 use crate::extract::JsonBody;
-use crate::routes::body_path;
 use crate::ApiContext;
 
 /// The JSON Schema (draft 2020-12) of the apply document, for editors and linters (the same

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gslb_model::clock::unix_millis;
 use gslb_model::model::{
     Drill, DrillMode, DrillPhase, DrillStatus, FieldErrors, GuardCheck, PhaseAnswers,
 };
@@ -16,7 +17,7 @@ use gslb_model::Command;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{now_millis, Caller};
+use crate::auth::Caller;
 use crate::drills::plan::{answer_rows, plan_drill, ratio, region_targets, DrillPlan};
 use crate::drills::report::render_markdown;
 use crate::drills::supervisor::{dns_nodes, sees_region, watch_queries};
@@ -144,7 +145,7 @@ pub async fn plan(
         .map_err(|fields| ApiError::Invalid { fields })?;
     let state = context.node.state();
     let plan =
-        plan_drill(&state, &body.region, mode, now_millis(), max_load).map_err(plan_error)?;
+        plan_drill(&state, &body.region, mode, unix_millis(), max_load).map_err(plan_error)?;
     Ok(Json(plan))
 }
 
@@ -177,7 +178,7 @@ pub async fn start(
         .into_result()
         .map_err(|fields| ApiError::Invalid { fields })?;
     let state = context.node.state();
-    let now = now_millis();
+    let now = unix_millis();
     if let Some(other) = state
         .drills
         .values()

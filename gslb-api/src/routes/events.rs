@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::Json;
+use gslb_model::clock::unix_millis;
 use gslb_model::duration::parse_duration;
 use gslb_model::model::history::{Event, EVENTS_RETAINED};
 use gslb_model::model::State as StoreState;
@@ -21,7 +22,6 @@ use gslb_store::raft::WeakNodeHandle;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
-use crate::auth::now_millis;
 use crate::dto::events::{EventDto, EventsDto};
 use crate::error::ApiError;
 use crate::ApiContext;
@@ -53,7 +53,8 @@ pub async fn list_events(
 ) -> Result<Json<EventsDto>, ApiError> {
     let since = match query.since.as_deref() {
         Some(text) => Some(
-            parse_since(text, now_millis()).map_err(|message| ApiError::field("since", message))?,
+            parse_since(text, unix_millis())
+                .map_err(|message| ApiError::field("since", message))?,
         ),
         None => None,
     };

@@ -36,38 +36,12 @@ use gslb_model::Command;
 use gslb_store::raft::WriteOutcome;
 
 use crate::dto::WriteResult;
-use crate::error::ApiError;
+use crate::error::{body_path, ApiError};
 use crate::extract::etag_header;
 use crate::ApiContext;
 
 /// The header carrying the state version a write produced.
 pub const VERSION_HEADER: &str = "x-gslb-version";
-
-/// Rewrites a store field path into the request body's terms: drops `strip` (the command's
-/// payload field, e.g. `region.`), and renames `commands[i]` → `changes[i]`, `rrsets` →
-/// `records`, `rdata` → `data`, `rrset` → `record`.
-pub fn body_path(path: &str, strip: &str) -> String {
-    let path = if strip.is_empty() {
-        path
-    } else if path == strip.trim_end_matches('.') {
-        ""
-    } else {
-        path.strip_prefix(strip).unwrap_or(path)
-    };
-    let renamed = path
-        .replace("commands[", "changes[")
-        .replace("rrsets[", "records[")
-        .replace(".rdata", ".data")
-        .replace("rrset.", "record.");
-    let renamed = renamed
-        .strip_prefix("rdata")
-        .map_or(renamed.clone(), |rest| format!("data{rest}"));
-    if renamed.ends_with(".rrset") || renamed == "rrset" {
-        format!("{}record", renamed.trim_end_matches("rrset"))
-    } else {
-        renamed
-    }
-}
 
 /// The precondition of a conditional request (`If-Match`, `If-None-Match`): `resource` as
 /// `state` shows it, the state the ETag check just passed on. `apply` refuses the write if the
@@ -211,26 +185,4 @@ pub fn with_etag<T: serde::Serialize>(value: T, etag: &str) -> Response {
         .headers_mut()
         .insert(header::ETAG, etag_header(etag));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::body_path;
-
-    #[test]
-    fn store_paths_become_body_paths() {
-        assert_eq!(
-            body_path("zone.rrsets[2].rdata[0]", "zone."),
-            "records[2].data[0]"
-        );
-        assert_eq!(body_path("rrset.rdata[0].tag", "rrset."), "data[0].tag");
-        assert_eq!(body_path("rrset", "rrset."), "");
-        assert_eq!(body_path("zone.rrsets[1]", "rrset."), "zone.records[1]");
-        assert_eq!(body_path("endpoint.weight", "endpoint."), "weight");
-        assert_eq!(
-            body_path("commands[1].rrset.rdata[0]", ""),
-            "changes[1].record.data[0]"
-        );
-        assert_eq!(body_path("commands[0].zone", ""), "changes[0].zone");
-    }
 }

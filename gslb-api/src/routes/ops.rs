@@ -81,7 +81,7 @@ pub async fn metrics(State(context): State<ApiContext>) -> Response {
         &node,
         context.node.storage_bytes(),
         &state,
-        (context.health_now(), crate::auth::now_millis()),
+        (context.health_now(), gslb_model::clock::unix_millis()),
         context.stale_after_ms(),
     );
     let mut response = text.into_response();

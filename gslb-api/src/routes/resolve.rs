@@ -16,6 +16,7 @@
 
 use axum::extract::{Query, State};
 use axum::Json;
+use gslb_model::clock::unix_millis;
 use gslb_model::model::{DomainName, RecordSet, RecordType, State as StoreState, Zone};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -25,7 +26,6 @@ use std::net::IpAddr;
 use gslb_dns::client::{ClientFacts, ClientLocator, ClientOrigin, GeoFacts, GeoSource};
 use gslb_dns::policy::{explain_record, PolicyInputs};
 
-use crate::auth::now_millis;
 use crate::dto::zone::parse_apex;
 use crate::dto::{RecordSetDto, RecordTypeDto};
 use crate::error::ApiError;
@@ -175,7 +175,7 @@ fn explain_gslb(
     else {
         return Ok(());
     };
-    let now = now_millis();
+    let now = unix_millis();
     let view = state.health_view(now);
     let inputs = PolicyInputs::from_state(state, &view, None)
         .map_err(|error| ApiError::Internal(format!("policy inputs: {error}")))?;

@@ -1,6 +1,6 @@
 //! DNSSEC online signing: keys (generated on the leader, sealed in the state), the signature
-//! cache shared by the workers, compact denial of existence, and the rewriting of a DO=1
-//! reply into its signed form.
+//! cache shared by the workers and compact denial of existence. The rewriting of a DO=1
+//! reply into its signed form is `crate::signed_reply`, which reads the plan too.
 //!
 //! - `keys`: generating, sealing and opening keys; DNSKEY RDATA, key tags, DS digests and
 //!   their presentation format (what `gslbctl dnssec status` prints).
@@ -9,23 +9,20 @@
 //! - `signer`: `ZoneSigner`, one zone's keys and apex key sets; RRSIG RDATA for an RRset.
 //! - `cache`: `SignatureCache`, signatures keyed by exactly what they sign.
 //! - `denial`: NSEC RDATA and the covering names of compact denial (RFC 9824, RFC 4470).
-//! - `reply`: the signed reply from the unsigned one.
 //!
 //! Invariant: nothing here runs for a DO=0 query or an unsigned zone, except answering the
 //! apex DNSKEY/CDS/CDNSKEY RRsets of a signed zone; the unsigned path is unchanged.
 
 mod cache;
-mod denial;
+pub(crate) mod denial;
 pub mod keys;
-mod reply;
-mod signer;
+pub(crate) mod signer;
 mod table;
 
 pub use cache::SignatureCache;
 pub use keys::{
     dnskey_presentation, ds_presentation, generate_key, DigestType, KeyEncryptionKey, KeyError,
 };
-pub(crate) use reply::{cached_reply, sign_reply_cached, write_key_answer, SignedReplies, Signing};
 pub(crate) use signer::{Window, CDNSKEY, CDS, DNSKEY};
 pub use signer::{DNSKEY_TTL, MAX_SIGNED_TTL, VALIDITY_SECS};
 pub(crate) use table::ZoneSigning;

@@ -6,8 +6,10 @@
 //!   `error_response`); zone transfers sign with the same `ResponseSigner`.
 //! - `update`: an UPDATE message decoded (by hickory-proto) into the model's `DnsUpdate`.
 //! - this file: `SlowPath` (dispatch: TSIG check, then UPDATE or the signed query answered by
-//!   the `Responder` and signed), and `UpdateSink`, how a checked update reaches the control
-//!   plane (the root crate writes it through Raft and waits for INSYNC).
+//!   the `Responder` and signed), `SlowPathOwner`, what the slow path asks of the responder
+//!   that holds it (the responder implements it, so this module does not name it), and
+//!   `UpdateSink`, how a checked update reaches the control plane (the root crate writes it
+//!   through Raft and waits for INSYNC).
 //!
 //! How messages get here: `Responder::respond_in` returns "no reply" for an UPDATE or a
 //! message with a TSIG record when a slow path is attached; the transport then asks
@@ -40,7 +42,6 @@ use gslb_model::model::dns_update::{evaluate_update, DnsUpdate, UpdateRcode};
 use gslb_model::State;
 use tokio::sync::{watch, Semaphore};
 
-use crate::responder::Responder;
 use crate::wire::{ParsedQuery, HEADER_LEN};
 use crate::{QueryContext, Transport};
 
@@ -94,6 +95,16 @@ pub trait UpdateSink: Send + Sync + 'static {
     fn submit(&self, update: DnsUpdate, actor: Actor) -> UpdateFuture;
 }
 
+/// What the slow path asks of the responder it belongs to (`Responder` implements it).
+pub trait SlowPathOwner: Send + Sync + 'static {
+    /// Writes the fast path's reply to `query` into `out`; false when it gets no reply.
+    fn answer(&self, query: &[u8], context: &QueryContext, out: &mut Vec<u8>) -> bool;
+    /// The largest UDP payload this responder sends (`[dns] max_udp_payload`).
+    fn max_udp_payload(&self) -> u16;
+    /// Keeps `slow` as the slow path (once; `attach_slow_path` calls it).
+    fn keep_slow_path(&self, slow: SlowPath);
+}
+
 /// The slow path of one responder (see the module doc).
 #[derive(Clone)]
 pub struct SlowPath {
@@ -104,7 +115,7 @@ struct Inner {
     /// The replicated state: TSIG keys and zones.
     state: watch::Receiver<Arc<State>>,
     /// Answers signed queries (weak: the responder holds this slow path).
-    responder: Weak<Responder>,
+    responder: Weak<dyn SlowPathOwner>,
     /// Where updates go; `None` on a node serving zone files (updates REFUSED).
     sink: Option<Arc<dyn UpdateSink>>,
     /// Operator settings.
@@ -127,8 +138,8 @@ impl std::fmt::Debug for SlowPath {
 /// Gives `responder` a slow path reading keys and zones from `state` and sending updates to
 /// `sink`. Must be called inside a tokio runtime, once per responder (a second call is
 /// ignored).
-pub fn attach_slow_path(
-    responder: &Arc<Responder>,
+pub fn attach_slow_path<R: SlowPathOwner>(
+    responder: &Arc<R>,
     state: watch::Receiver<Arc<State>>,
     sink: Option<Arc<dyn UpdateSink>>,
     settings: SlowPathSettings,
@@ -136,14 +147,14 @@ pub fn attach_slow_path(
     let slow = SlowPath {
         inner: Arc::new(Inner {
             state,
-            responder: Arc::downgrade(responder),
+            responder: Arc::downgrade(responder) as Weak<dyn SlowPathOwner>,
             sink,
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
             settings,
             runtime: tokio::runtime::Handle::current(),
         }),
     };
-    responder.set_slow_path(slow);
+    responder.keep_slow_path(slow);
 }
 
 /// The cell a `Responder` keeps its slow path in.
@@ -298,7 +309,7 @@ impl SlowPath {
     ) -> Option<Vec<u8>> {
         let responder = self.inner.responder.upgrade()?;
         let mut reply = Vec::with_capacity(1024);
-        if !responder.respond(request, &context, &mut reply) {
+        if !responder.answer(request, &context, &mut reply) {
             return None;
         }
         if let (Some(signer), Transport::Udp) = (signer, context.transport) {
@@ -308,7 +319,7 @@ impl SlowPath {
                 .and_then(|parsed| parsed.edns)
                 .map_or(512, |edns| {
                     edns.udp_payload
-                        .clamp(512, responder.options().max_udp_payload.max(512))
+                        .clamp(512, responder.max_udp_payload().max(512))
                 }) as usize;
             let tsig_len =
                 signer.key().name.wire_len() + 10 + 16 + 40 + signer.key().algorithm.mac_len();

@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use gslb_model::model::transfer::diffs_since;
+use gslb_model::model::zone_history::diffs_since;
 use gslb_model::serial::serial_is_newer;
 use gslb_model::{DomainName, RecordSet, RecordType, Soa, State, TsigKey, Zone};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};

@@ -20,6 +20,24 @@ pub fn name(text: &str) -> DomainName {
     DomainName::parse_absolute(text).unwrap()
 }
 
+/// `apex` and every name of up to `depth` labels below it made of `labels` (the universe of a
+/// model check: a tiny alphabet makes wildcards, empty non-terminals and cuts collide).
+pub fn names_below(apex: &DomainName, labels: &[&str], depth: usize) -> Vec<DomainName> {
+    let mut names = vec![apex.clone()];
+    let mut frontier = vec![apex.clone()];
+    for _ in 0..depth {
+        let mut next = Vec::new();
+        for name in &frontier {
+            for label in labels {
+                next.push(name.prepend_label(label.as_bytes()).unwrap());
+            }
+        }
+        names.extend(next.iter().cloned());
+        frontier = next;
+    }
+    names
+}
+
 /// A record set of one type.
 pub fn set(owner: &str, ttl: u32, rdata: Vec<RData>) -> RecordSet {
     RecordSet {

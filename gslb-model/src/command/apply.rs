@@ -18,9 +18,9 @@ use crate::model::overrides::{Override, OverrideAction, OverrideTarget};
 use crate::model::record::RecordType;
 use crate::model::serial;
 use crate::model::state::State;
-use crate::model::transfer::{self, SetsBefore, ZoneDiff};
 use crate::model::validation::FieldErrors;
 use crate::model::zone::{Soa, Zone};
+use crate::model::zone_history::{self, SetsBefore, ZoneDiff};
 
 /// Checks `command` against `state` without changing it, collecting every fault with its
 /// field path relative to the command's payload (`rrsets[2].rdata[0]`, or
@@ -174,7 +174,7 @@ fn mutate_zone_content(
     let touched = zone_content_of(state, command);
     let before = touched.as_ref().map(|apex| {
         let zone = state.zones.get(apex).map(|zone| &**zone);
-        let sets = transfer::sets_at(zone, touched_sets(state, command));
+        let sets = zone_history::sets_at(zone, touched_sets(state, command));
         (zone.map(|zone| zone.soa.clone()), sets)
     });
     let zones_before = state.zones.len();
@@ -295,14 +295,14 @@ fn move_serials(state: &mut State, serials_before: SerialsBefore, at: u64) {
             state.zone_history.remove(&apex);
             continue;
         }
-        let (removed, added) = transfer::diff_sets(zone, &before.sets);
+        let (removed, added) = zone_history::diff_sets(zone, &before.sets);
         let diff = ZoneDiff {
             from: soa_before,
             to: zone.soa.clone(),
             removed,
             added,
         };
-        transfer::record_diff(state.zone_history.entry(apex).or_default(), diff);
+        zone_history::record_diff(state.zone_history.entry(apex).or_default(), diff);
     }
 }
 
@@ -943,8 +943,9 @@ mod tests {
 #[cfg(test)]
 mod dnssec_tests {
     use crate::command::test_support::*;
-    use crate::command::Command;
+    use crate::command::{ApplyError, CmdResult, Command};
     use crate::model::dnssec::{DnssecAlgorithm, DnssecKey, KeyState};
+    use crate::model::state::State;
 
     fn key(tag: u16, state: KeyState) -> DnssecKey {
         DnssecKey {
@@ -962,15 +963,23 @@ mod dnssec_tests {
         name("example.com.")
     }
 
-    #[test]
-    fn keys_follow_enable_rollover_and_disable() {
-        let (state, results) = run(vec![
+    /// `run` from where every test here starts, `example.com.` created (result 0) and signed
+    /// with key 1 (result 1), then `then` (results 2...).
+    fn run_on_signed_zone(then: Vec<Command>) -> (State, Vec<Result<CmdResult, ApplyError>>) {
+        let signed = vec![
             Command::PutZone { zone: zone() },
             Command::EnableDnssec {
                 zone: apex(),
                 key: key(1, KeyState::Active),
                 zsk: None,
             },
+        ];
+        run([signed, then].concat())
+    }
+
+    #[test]
+    fn keys_follow_enable_rollover_and_disable() {
+        let (state, results) = run_on_signed_zone(vec![
             // A repeat of the same enable changes nothing.
             Command::EnableDnssec {
                 zone: apex(),
@@ -994,27 +1003,13 @@ mod dnssec_tests {
         // Signing changes the zone's content: its serial moved.
         assert!(state.zones[&apex()].soa.serial > 1);
 
-        let (state, _) = run(vec![
-            Command::PutZone { zone: zone() },
-            Command::EnableDnssec {
-                zone: apex(),
-                key: key(1, KeyState::Active),
-                zsk: None,
-            },
-            Command::DisableDnssec { zone: apex() },
-        ]);
+        let (state, _) = run_on_signed_zone(vec![Command::DisableDnssec { zone: apex() }]);
         assert!(state.dnssec.is_empty());
     }
 
     #[test]
     fn a_zone_never_loses_its_last_signing_key() {
-        let (state, results) = run(vec![
-            Command::PutZone { zone: zone() },
-            Command::EnableDnssec {
-                zone: apex(),
-                key: key(1, KeyState::Active),
-                zsk: None,
-            },
+        let (state, results) = run_on_signed_zone(vec![
             Command::DeleteDnssecKey {
                 zone: apex(),
                 tag: 1,
@@ -1052,15 +1047,7 @@ mod dnssec_tests {
 
     #[test]
     fn deleting_a_zone_forgets_its_keys() {
-        let (state, _) = run(vec![
-            Command::PutZone { zone: zone() },
-            Command::EnableDnssec {
-                zone: apex(),
-                key: key(1, KeyState::Active),
-                zsk: None,
-            },
-            Command::DeleteZone { apex: apex() },
-        ]);
+        let (state, _) = run_on_signed_zone(vec![Command::DeleteZone { apex: apex() }]);
         assert!(state.dnssec.is_empty());
     }
 }

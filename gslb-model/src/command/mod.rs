@@ -11,8 +11,10 @@
 //! Layout, each file depending only on those above it:
 //! - `mod.rs` (this file): the `Command` enum, `StampedCommand`, `CmdResult`, `ApplyError` and
 //!   the one-line `Display` written to the audit log.
-//! - `check.rs`: every check of one command against a state, with field paths; reads only.
+//! - `collisions.rs`: static data against GSLB records (a zone or set refused where it would
+//!   collide with one); reads only.
 //! - `staging.rs`: staged zone imports (chunks, the commit that switches them in, expiry).
+//! - `check.rs`: every check of one command against a state, with field paths; reads only.
 //! - `apply.rs`: `validate` and `apply` (a batch runs on a scratch copy, so validating a batch
 //!   is applying it there), `mutate` and the serial moves.
 //!
@@ -23,6 +25,7 @@
 
 mod apply;
 mod check;
+mod collisions;
 #[cfg(test)]
 mod history_tests;
 mod staging;
@@ -362,6 +365,15 @@ pub enum Command {
         /// The commands; a batch may not contain a batch.
         commands: Vec<Command>,
     },
+}
+
+/// Joins a command's path and a field: `commands[1]` + `id` → `commands[1].id`.
+fn field_path(path: &str, field: &str) -> String {
+    match (path.is_empty(), field.is_empty()) {
+        (true, _) => field.to_string(),
+        (false, true) => path.to_string(),
+        (false, false) => format!("{path}.{field}"),
+    }
 }
 
 /// The longest reason a `RecordRefusal` may carry, so refusals cannot bloat the audit log.

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use super::check::{check_zone_against_gslb, field_path};
-use super::Command;
+use super::collisions::check_zone_against_gslb;
+use super::{field_path, Command};
 use crate::model::name::DomainName;
 use crate::model::record::RecordSet;
 use crate::model::staged::{StagedImport, MAX_STAGED_IMPORTS, STAGED_IMPORT_TTL_MS};

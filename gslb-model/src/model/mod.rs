@@ -8,8 +8,8 @@
 //! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
 //! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
 //! - `state`: `State`, the versioned whole.
-//! - `transfer`: who may AXFR/IXFR a zone and whom to NOTIFY (`ZoneTransfer`), and the
-//!   bounded history of differences IXFR answers from (`ZoneDiff`).
+//! - `transfer`: who may AXFR/IXFR a zone and whom to NOTIFY (`ZoneTransfer`).
+//! - `zone_history`: the bounded history of differences IXFR answers from (`ZoneDiff`).
 //! - `staged`: `StagedImport`, a big zone import's record sets on their way through the log.
 //! - `validation`: `FieldErrors`, every fault named by its field path.
 //! - `ident`: the slug rule for ids.
@@ -58,6 +58,7 @@ pub mod transitions;
 pub mod tsig_key;
 pub mod validation;
 pub mod zone;
+pub mod zone_history;
 pub mod zone_sets;
 
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
@@ -83,7 +84,7 @@ pub use rollover::{
 pub use serial::SerialPolicy;
 pub use staged::{StagedImport, MAX_STAGED_IMPORTS, STAGED_IMPORT_TTL_MS};
 pub use token::{Scope, Token};
-pub use transfer::{TransferPeer, ZoneDiff, ZoneTransfer};
+pub use transfer::{TransferPeer, ZoneTransfer};
 pub use tsig_key::{TsigAlgorithm, TsigKey, UpdateGrant};
 
 pub use name::{DomainName, NameError};
@@ -91,4 +92,5 @@ pub use record::{DnskeyData, DsData, RData, RecordSet, RecordType, SvcbData, MAX
 pub use state::{ChangeStatus, State};
 pub use validation::{FieldError, FieldErrors};
 pub use zone::{Soa, Zone};
+pub use zone_history::ZoneDiff;
 pub use zone_sets::RecordSets;

@@ -24,9 +24,9 @@ use crate::model::region::Region;
 use crate::model::rollover::DnssecSchedule;
 use crate::model::staged::StagedImport;
 use crate::model::token::Token;
-use crate::model::transfer::ZoneDiff;
 use crate::model::tsig_key::TsigKey;
 use crate::model::zone::Zone;
+use crate::model::zone_history::ZoneDiff;
 
 /// Everything the control plane has committed, as of one version.
 ///
@@ -90,7 +90,7 @@ pub struct State {
     #[serde(default)]
     pub networks: BTreeMap<String, Network>,
     /// Per zone, the differences of its last committed changes, oldest first, bounded
-    /// (`transfer::record_diff`): what IXFR answers from.
+    /// (`zone_history::record_diff`): what IXFR answers from.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub zone_history: BTreeMap<DomainName, VecDeque<ZoneDiff>>,
     /// The version of the last command that added or removed a zone (0: none since this

@@ -103,7 +103,7 @@ impl Zone {
             format!("{path}.")
         };
         self.transfer
-            .validate(self, &format!("{prefix}transfer."), errors);
+            .validate(&self.apex, &format!("{prefix}transfer."), errors);
         if self.apex.is_root() {
             errors.push(format!("{prefix}apex"), "the root zone cannot be served");
         }

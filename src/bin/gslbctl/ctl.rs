@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use gslb_api::client::Client;
-use gslb_api::dto::{RecordTypeDto, WriteResult};
+use gslb_api::dto::WriteResult;
 use gslb_model::model::DomainName;
 use serde::Serialize;
 use serde_json::Value;
@@ -65,13 +65,6 @@ impl Ctl {
 
 pub(crate) fn parse_apex(text: &str) -> Result<DomainName> {
     gslb_api::dto::zone::parse_apex(text).map_err(|error| anyhow!("bad zone {text:?}: {error}"))
-}
-
-pub(crate) fn type_name(rtype: RecordTypeDto) -> String {
-    serde_json::to_value(rtype)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// Reads a file, or stdin for `-`.

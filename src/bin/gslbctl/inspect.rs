@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::ctl::{type_name, Ctl};
+use crate::ctl::Ctl;
 use crate::print::{health_table, record_table};
 
 /// `health`: every region, endpoint and check with its votes.
@@ -25,7 +25,7 @@ pub(crate) async fn resolve(
         outln!(
             "{} {} -> {}{}",
             answer.name,
-            type_name(answer.rtype),
+            answer.rtype.to_string(),
             answer.rcode,
             answer
                 .zone

@@ -7,8 +7,6 @@ use gslb_api::dto::{
 
 use serde_json::Value;
 
-use crate::ctl::type_name;
-
 /// Prints rows under headers, columns padded to their widest cell.
 pub(crate) fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
@@ -56,7 +54,7 @@ pub(crate) fn record_table(records: &[RecordSetDto]) {
     table_of(&["NAME", "TYPE", "TTL", "DATA"], records, |r| {
         vec![
             r.name.clone(),
-            type_name(r.rtype),
+            r.rtype.to_string(),
             r.ttl.map(|t| t.to_string()).unwrap_or_default(),
             r.data.join(", "),
         ]
@@ -189,7 +187,7 @@ pub(crate) fn gslb_record_table(records: &[gslb_api::dto::GslbRecordDto]) {
         |r| {
             vec![
                 r.name.clone(),
-                type_name(r.rtype),
+                r.rtype.to_string(),
                 r.ttl.to_string(),
                 serde_json::to_string(&r.policy).unwrap_or_default(),
                 serde_json::to_value(&r.when_all_down)

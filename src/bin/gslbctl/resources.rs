@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Result};
 use gslb_api::dto::{EndpointDto, RecordSetDto, RegionDto, ZoneDto};
 use gslb_model::model::DomainName;
 
-use crate::ctl::{parse_apex, parse_one_or_many, read_input, type_name, Ctl};
+use crate::ctl::{parse_apex, parse_one_or_many, read_input, Ctl};
 use crate::print::*;
 use crate::Kind;
 
@@ -51,7 +51,7 @@ impl Ctl {
                         set.name == owner
                             && rtype
                                 .as_deref()
-                                .is_none_or(|t| type_name(set.rtype).eq_ignore_ascii_case(t))
+                                .is_none_or(|t| set.rtype.to_string().eq_ignore_ascii_case(t))
                     });
                     if records.is_empty() {
                         bail!(
@@ -89,7 +89,7 @@ impl Ctl {
                         record.name == owner
                             && rtype
                                 .as_deref()
-                                .is_none_or(|t| type_name(record.rtype).eq_ignore_ascii_case(t))
+                                .is_none_or(|t| record.rtype.to_string().eq_ignore_ascii_case(t))
                     });
                     if records.is_empty() {
                         bail!("no gslb record {owner} in {zone}");
@@ -143,7 +143,7 @@ impl Ctl {
                         &format!(
                             "record {} {} in {zone}",
                             record.name,
-                            type_name(record.rtype)
+                            record.rtype.to_string()
                         ),
                         result,
                     )
@@ -172,7 +172,7 @@ impl Ctl {
                         &format!(
                             "gslb record {} {} in {zone}",
                             record.name,
-                            type_name(record.rtype)
+                            record.rtype.to_string()
                         ),
                         result,
                     )

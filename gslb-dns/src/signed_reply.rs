@@ -1,5 +1,7 @@
 //! `sign_reply`: turns the unsigned reply `plan::write_answer` wrote for a DO=1 query into
-//! its signed form, and `write_key_answer`, the apex DNSKEY/CDS/CDNSKEY RRsets.
+//! its signed form, and `write_key_answer`, the apex DNSKEY/CDS/CDNSKEY RRsets. It sits
+//! above both `plan` (whose lookups it reads) and `dnssec` (keys, signer, cache, denial),
+//! which `plan` itself uses for a plan's signing table.
 //!
 //! Signing works on the reply already written, so every answer the plan can give (static,
 //! wildcard, GSLB chosen per query, CNAME chains, referrals, negative answers) is signed the
@@ -23,11 +25,11 @@
 
 use std::ops::Range;
 
-use crate::dnssec::cache::SignatureCache;
 use crate::dnssec::denial::{
     nsec_rdata, predecessor, subtree_successor, successor, NSEC, NXNAME, RRSIG,
 };
 use crate::dnssec::signer::{label_count, Window, ZoneSigner, DNSKEY_TTL, MAX_SIGNED_TTL};
+use crate::dnssec::SignatureCache;
 use crate::metrics::{DnsMetrics, DnssecEvent};
 use crate::plan::{Lookup, Sections, ZonePlan};
 use crate::wire::{rcode, types, QueryName, HEADER_LEN};
