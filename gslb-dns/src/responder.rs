@@ -58,7 +58,7 @@ use crate::dnssec::{
     Signing, Window, ZoneSigning,
 };
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
-use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
+use crate::plan::{additionals_that_fit, write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
 use crate::slow::{SlowPath, SlowPathCell, OPCODE_UPDATE};
 use crate::wire::{
@@ -764,8 +764,9 @@ impl Responder {
         if out.len() + opt_len > limit {
             if let Some(from) = sections.optional_additional_from {
                 if from + opt_len <= limit {
-                    out.truncate(from);
-                    counts[3] = 0;
+                    let (end, kept) = additionals_that_fit(out, from, counts[3], limit - opt_len);
+                    out.truncate(end);
+                    counts[3] = kept;
                 }
             }
         }
