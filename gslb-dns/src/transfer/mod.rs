@@ -138,14 +138,13 @@ struct WireRecord {
     rdata: Vec<u8>,
 }
 
-/// The record at the front of a transfer's sequence.
-enum Next<'a> {
-    /// The zone's SOA at the apex.
-    Soa(&'a Soa),
-    /// One record of a set of the zone or of its history.
-    Data(&'a RecordSet, &'a gslb_model::RData),
-    /// A prepared record.
-    Wire(&'a WireRecord),
+/// Where writing one part into a message stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filled {
+    /// The message is full: the part goes on in the next one.
+    Message,
+    /// The part has nothing more to send.
+    Part,
 }
 
 /// How a request was answered, for the metrics.
@@ -223,54 +222,11 @@ impl Transfer {
             self.started = true;
             return Some(self.signed(message));
         }
-        self.settle();
         if self.parts.is_empty() && self.started {
             return None;
         }
         self.started = true;
         let mut writer = MessageWriter::new(self.id, self.question.as_deref(), MESSAGE_LIMIT);
-        while let Some(next) = self.front() {
-            let apex = &self.apex;
-            let written = match next {
-                Next::Soa(soa) => {
-                    writer.record(apex, apex, types::SOA, soa.ttl, MESSAGE_LIMIT, |out| {
-                        write_soa_rdata(out, soa)
-                    })
-                }
-                Next::Data(set, rdata) => writer.record(
-                    apex,
-                    &set.name,
-                    set.rtype.code(),
-                    set.ttl,
-                    MESSAGE_LIMIT,
-                    |out| write_rdata(out, rdata),
-                ),
-                Next::Wire(record) => writer.record(
-                    apex,
-                    &record.owner,
-                    record.rtype,
-                    record.ttl,
-                    MESSAGE_LIMIT,
-                    |out| out.extend_from_slice(&record.rdata),
-                ),
-            };
-            if !written && writer.answers() > 0 {
-                break;
-            }
-            if !written {
-                tracing::warn!(zone = %self.apex, "a record too large for a message left out of a transfer");
-            }
-            self.advance();
-            self.settle();
-            if writer.len() >= MESSAGE_BUDGET {
-                break;
-            }
-        }
-        Some(self.signed(writer.finish()))
-    }
-
-    /// Drops the parts at the front that have nothing more to send.
-    fn settle(&mut self) {
         let Transfer {
             parts,
             zone,
@@ -279,81 +235,73 @@ impl Transfer {
             ..
         } = self;
         while let Some(part) = parts.front_mut() {
-            let sets = match part {
-                Part::Soa(_) => return,
-                Part::Ready(records) if !records.is_empty() => return,
-                Part::Ready(_) => None,
-                Part::ZoneSets { set, record } => zone
-                    .as_ref()
-                    .and_then(|zone| zone.rrsets.get(*set))
-                    .map(|found| (found.rdata.len(), set, record)),
+            let filled = match part {
+                Part::Soa(soa) => {
+                    let soa = &*soa;
+                    let written =
+                        writer.record(apex, apex, types::SOA, soa.ttl, MESSAGE_LIMIT, |out| {
+                            write_soa_rdata(out, soa)
+                        });
+                    if written {
+                        Filled::Part
+                    } else {
+                        Filled::Message
+                    }
+                }
+                Part::Ready(records) => loop {
+                    let Some(record) = records.front() else {
+                        break Filled::Part;
+                    };
+                    let written = writer.record(
+                        apex,
+                        &record.owner,
+                        record.rtype,
+                        record.ttl,
+                        MESSAGE_LIMIT,
+                        |out| out.extend_from_slice(&record.rdata),
+                    );
+                    if !written && writer.answers() > 0 {
+                        break Filled::Message;
+                    }
+                    records.pop_front();
+                    if writer.len() >= MESSAGE_BUDGET {
+                        break Filled::Message;
+                    }
+                },
+                Part::ZoneSets { set, record } => match zone.as_deref() {
+                    Some(zone) => {
+                        let sets = zone.rrsets.range(*set..zone.rrsets.len());
+                        fill(&mut writer, apex, sets, set, record)
+                    }
+                    None => Filled::Part,
+                },
                 Part::DiffSets {
                     diff,
                     added,
                     set,
                     record,
-                } => state
-                    .zone_history
-                    .get(apex)
-                    .and_then(|history| history.get(*diff))
-                    .and_then(|diff| if *added { &diff.added } else { &diff.removed }.get(*set))
-                    .map(|found| (found.rdata.len(), set, record)),
+                } => {
+                    let sets = state
+                        .zone_history
+                        .get(apex)
+                        .and_then(|history| history.get(*diff))
+                        .map(|diff| if *added { &diff.added } else { &diff.removed })
+                        .and_then(|sets| sets.get(*set..));
+                    match sets {
+                        Some(sets) => fill(&mut writer, apex, sets.iter(), set, record),
+                        None => Filled::Part,
+                    }
+                }
             };
-            match sets {
-                Some((len, _, record)) if *record < len => return,
-                Some((_, set, record)) => {
-                    *set += 1;
-                    *record = 0;
-                }
-                None => {
-                    parts.pop_front();
-                }
+            if filled == Filled::Message {
+                break;
+            }
+            parts.pop_front();
+            if writer.len() >= MESSAGE_BUDGET {
+                break;
             }
         }
-    }
-
-    /// The record at the front of the sequence (after `settle`).
-    fn front(&self) -> Option<Next<'_>> {
-        match self.parts.front()? {
-            Part::Soa(soa) => Some(Next::Soa(soa)),
-            Part::Ready(records) => records.front().map(Next::Wire),
-            Part::ZoneSets { set, record } => Self::record_at(
-                self.zone.as_ref().and_then(|zone| zone.rrsets.get(*set)),
-                *record,
-            ),
-            Part::DiffSets {
-                diff,
-                added,
-                set,
-                record,
-            } => Self::record_at(
-                self.state
-                    .zone_history
-                    .get(&self.apex)
-                    .and_then(|history| history.get(*diff))
-                    .and_then(|diff| if *added { &diff.added } else { &diff.removed }.get(*set)),
-                *record,
-            ),
-        }
-    }
-
-    /// Record `record` of `set`, if both exist.
-    fn record_at(set: Option<&RecordSet>, record: usize) -> Option<Next<'_>> {
-        set.and_then(|set| set.rdata.get(record).map(|rdata| Next::Data(set, rdata)))
-    }
-
-    /// Moves past the record `front` gave.
-    fn advance(&mut self) {
-        match self.parts.front_mut() {
-            Some(Part::Soa(_)) => {
-                self.parts.pop_front();
-            }
-            Some(Part::Ready(records)) => {
-                records.pop_front();
-            }
-            Some(Part::ZoneSets { record, .. } | Part::DiffSets { record, .. }) => *record += 1,
-            None => {}
-        }
+        Some(self.signed(writer.finish()))
     }
 
     /// Queues the difference sequences from `serial` to `current` (RFC 1995 §4) when the
@@ -388,6 +336,45 @@ impl Transfer {
         self.parts.extend(parts);
         true
     }
+}
+
+/// Writes the records of `sets` (the first of which is set number `*set` of its part) from
+/// record `*record` of the first on, until the message is full or the sets end; `set` and
+/// `record` are left at the first record not written. A record too large for any message is
+/// left out (logged).
+fn fill<'a>(
+    writer: &mut MessageWriter,
+    apex: &DomainName,
+    sets: impl Iterator<Item = &'a RecordSet>,
+    set: &mut usize,
+    record: &mut usize,
+) -> Filled {
+    for rrset in sets {
+        while let Some(rdata) = rrset.rdata.get(*record) {
+            let written = writer.record(
+                apex,
+                &rrset.name,
+                rrset.rtype.code(),
+                rrset.ttl,
+                MESSAGE_LIMIT,
+                |out| write_rdata(out, rdata),
+            );
+            if !written && writer.answers() > 0 {
+                return Filled::Message;
+            }
+            if !written {
+                tracing::warn!(zone = %apex, name = %rrset.name,
+                    "a record too large for a message left out of a transfer");
+            }
+            *record += 1;
+            if writer.len() >= MESSAGE_BUDGET {
+                return Filled::Message;
+            }
+        }
+        *set += 1;
+        *record = 0;
+    }
+    Filled::Part
 }
 
 /// What the TCP path needs of a request to answer it as a transfer.
