@@ -517,7 +517,8 @@ fn secondaries_follow_the_primary_by_axfr_notify_and_ixfr() {
 
 /// Knot that accepts only NOTIFY signed with its key: an unsigned NOTIFY is refused and
 /// Knot stays at the old serial (its refresh timer is an hour away); with `--notify-key`
-/// the next change is announced signed and Knot follows by IXFR with the same key.
+/// the next change is announced signed, Knot's signed answer verifies (the NOTIFY counts as
+/// acknowledged, none unverified) and Knot follows by IXFR with the same key.
 #[test]
 fn a_secondary_that_wants_signed_notify_follows_with_notify_key() {
     eprintln!("== phase: the primary, a key that may transfer, Knot wanting signed NOTIFY");
@@ -575,10 +576,23 @@ fn a_secondary_that_wants_signed_notify_follows_with_notify_key() {
     assert!(shown.contains("written"), "{shown}");
     let settings = primary.gslbctl(&["zone", "transfer", "xfr.test."]);
     assert!(settings.contains("notify_key xfr-key"), "{settings}");
+    let acknowledged = r#"gslb_dns_notify_total{result="acknowledged"}"#;
+    let unverified = r#"gslb_dns_notify_total{result="unverified"}"#;
+    let acknowledged_before = primary.metric(acknowledged);
     let signed = put("192.0.2.12");
     wait_until(SYNC_TIMEOUT, "Knot follows the signed NOTIFY", || {
         serial_of(knot.address, "xfr.test.") == Some(signed)
     });
+    // Knot signs its answer with the key over our MAC (RFC 8945 §5.3.2), which gslb checks
+    // before it counts the NOTIFY acknowledged.
+    wait_until(SYNC_TIMEOUT, "the signed NOTIFY is acknowledged", || {
+        primary.metric(acknowledged) > acknowledged_before
+    });
+    assert_eq!(
+        primary.metric(unverified),
+        0,
+        "Knot's signed answer verifies"
+    );
     let www = kdig(knot.address, &["www.xfr.test.", "A", "+short"]);
     assert_eq!(www.text.trim(), "192.0.2.12");
 

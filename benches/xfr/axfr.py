@@ -8,7 +8,8 @@
 Both servers run on 127.0.0.1 (gslb as a one-voter control plane that answers DNS, the zone
 imported from the same file Knot loads), pinned to CPU 0 when taskset exists. Each round is
 one full AXFR read by a small client (the messages are read and their records counted, not
-printed); reported per server: median wall time of a transfer, mean server CPU time per
+printed), the two servers taking turns round by round (so load from elsewhere falls on both
+alike); reported per server: median wall time of a transfer, mean server CPU time per
 transfer (utime + stime of the server process over all rounds, from /proc), records and
 messages, and the ratio gslb / Knot. Every process started is killed at exit.
 """
@@ -138,25 +139,31 @@ def skip_name(message, pos):
         pos += 1 + length
 
 
-def measure(name, child, port, rounds):
-    pid = server_pid(child)
-    walls = []
-    records = messages = 0
-    axfr(port)  # warm up
+def measure(servers, rounds):
+    """Transfers from each of `servers` ((name, child, port) each) `rounds` times, the
+    servers taking turns round by round, so a change in the machine's load falls on both
+    alike; one result per server."""
+    for _, _, port in servers:
+        axfr(port)  # warm up
+    walls = {name: [] for name, _, _ in servers}
+    counts = {}
     # /proc counts CPU in clock ticks (10 ms): take it over all rounds and divide.
-    cpu0 = cpu_seconds(pid)
+    cpu = {name: 0.0 for name, _, _ in servers}
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        records, messages = axfr(port)
-        walls.append(time.perf_counter() - t0)
-    cpu = (cpu_seconds(pid) - cpu0) / rounds
-    return {
+        for name, child, port in servers:
+            pid = server_pid(child)
+            cpu0 = cpu_seconds(pid)
+            t0 = time.perf_counter()
+            counts[name] = axfr(port)
+            walls[name].append(time.perf_counter() - t0)
+            cpu[name] += cpu_seconds(pid) - cpu0
+    return [{
         "server": name,
-        "wall_ms": statistics.median(walls) * 1000,
-        "cpu_ms": cpu * 1000,
-        "records": records,
-        "messages": messages,
-    }
+        "wall_ms": statistics.median(walls[name]) * 1000,
+        "cpu_ms": cpu[name] / rounds * 1000,
+        "records": counts[name][0],
+        "messages": counts[name][1],
+    } for name, _, _ in servers]
 
 
 def wait_for(reason, check, child, log, timeout=300):
@@ -276,8 +283,7 @@ def main():
                  d + "/knot.log")
         wait_for("gslb to transfer the zone", lambda: axfr(gslb_port)[0] > 0, gslb,
                  d + "/gslb.log")
-        results = [measure("knot", knot, knot_port, args.rounds),
-                   measure("gslb", gslb, gslb_port, args.rounds)]
+        results = measure([("knot", knot, knot_port), ("gslb", gslb, gslb_port)], args.rounds)
         print(f"AXFR of a {args.records}-record zone, median of {args.rounds} transfers")
         print(f"{'server':8} {'wall ms':>9} {'server CPU ms':>14} {'records':>9} {'messages':>9}")
         for r in results:

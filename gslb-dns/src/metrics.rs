@@ -325,8 +325,9 @@ pub struct PlanSwapSnapshot {
 
 /// What became of NOTIFY messages: each sent (first tries and retries), each acknowledged
 /// by a secondary, each target given up on (no acknowledgement after the last retry, or an
-/// error RCODE).
-pub const NOTIFY_RESULTS: [&str; 3] = ["sent", "acknowledged", "failed"];
+/// error RCODE), each answer to a signed NOTIFY not signed by the secondary with the key
+/// (unsigned or badly signed: not an acknowledgement, RFC 8945 §5.3.2).
+pub const NOTIFY_RESULTS: [&str; 4] = ["sent", "acknowledged", "failed", "unverified"];
 
 /// How zone transfer requests were answered: a full zone (AXFR, or IXFR answered in full),
 /// an incremental one, a single SOA (IXFR from the current serial), or refused.

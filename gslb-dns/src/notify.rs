@@ -16,8 +16,10 @@
 //! A zone whose transfer settings name a `notify_key` has its NOTIFY signed with that TSIG
 //! key (each try signed afresh), for secondaries that accept only signed NOTIFY; the
 //! catalog zone's NOTIFY is signed when every zone with secondaries names the same key. A
-//! key deleted since is logged and the NOTIFY sent unsigned. The secondary's signature on
-//! its answer is not checked: an answer only stops the retries.
+//! key deleted since is logged and the NOTIFY sent unsigned. The answer to a signed NOTIFY
+//! counts only when the secondary signed it with the same key over our MAC, in time (RFC
+//! 8945 §5.3.2): an unsigned or badly signed one (forged, or the secondary's BADKEY) is
+//! counted `unverified` and the tries go on.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -31,7 +33,7 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use crate::slow::tsig::{self, sign_request};
+use crate::slow::tsig::{self, sign_request, verify_response};
 use crate::transfer::catalog::catalog_zone;
 use crate::transfer::soa_record;
 use crate::{DnsMetrics, Responder};
@@ -176,6 +178,9 @@ async fn notify_one(
     };
     let mut timeout = FIRST_TIMEOUT;
     let mut reply = vec![0u8; 4096];
+    // The MAC of each signed try: every try has the same id, so an answer to any of them
+    // may come, signed over that try's MAC.
+    let mut request_macs: Vec<Vec<u8>> = Vec::new();
     for attempt in 1..=NOTIFY_TRIES {
         if cancel.is_cancelled() {
             return;
@@ -183,7 +188,7 @@ async fn notify_one(
         let mut datagram = message.clone();
         if let Some((key, fudge)) = &signer {
             let now = crate::clock::coarse_unix_millis() / 1000;
-            sign_request(key, &mut datagram, now, *fudge);
+            request_macs.push(sign_request(key, &mut datagram, now, *fudge));
         }
         if let Err(error) = socket.send_to(&datagram, target).await {
             tracing::debug!(zone = %apex, %target, %error, attempt, "notify send failed");
@@ -211,6 +216,17 @@ async fn notify_one(
             {
                 continue;
             }
+            if let Some((key, fudge)) = &signer {
+                if let Err(problem) =
+                    verify_signed_answer(key, *fudge, &request_macs, &reply[..length])
+                {
+                    metrics.count_notify("unverified");
+                    tracing::warn!(zone = %apex, %target, serial = soa.serial,
+                        rcode = %answer.metadata.response_code, %problem,
+                        "notify answer not verified; not an acknowledgement");
+                    continue;
+                }
+            }
             if answer.metadata.response_code == ResponseCode::NoError {
                 metrics.count_notify("acknowledged");
                 tracing::debug!(zone = %apex, %target, serial = soa.serial, "notify acknowledged");
@@ -226,6 +242,27 @@ async fn notify_one(
     metrics.count_notify("failed");
     tracing::warn!(zone = %apex, %target, serial = soa.serial, tries = NOTIFY_TRIES,
         "notify not acknowledged; giving up");
+}
+
+/// Checks the answer to a NOTIFY signed with `key`: it must verify over the MAC of one of
+/// the tries sent (`request_macs`); the problem with the latest try's MAC otherwise.
+fn verify_signed_answer(
+    key: &TsigKey,
+    fudge: u16,
+    request_macs: &[Vec<u8>],
+    answer: &[u8],
+) -> Result<(), tsig::ResponseProblem> {
+    let now = crate::clock::coarse_unix_millis() / 1000;
+    let mut latest_problem = None;
+    for mac in request_macs.iter().rev() {
+        match verify_response(key, mac, answer, now, fudge) {
+            Ok(()) => return Ok(()),
+            Err(problem) => {
+                latest_problem.get_or_insert(problem);
+            }
+        }
+    }
+    Err(latest_problem.unwrap_or(tsig::ResponseProblem::Unsigned))
 }
 
 /// A NOTIFY for `apex` carrying its SOA (RFC 1996 §3.7: a hint of the new serial), with a
@@ -300,5 +337,82 @@ mod tests {
         }
         let parsed = Message::from_vec(&bytes).unwrap();
         assert_eq!(parsed.metadata.op_code, OpCode::Notify);
+    }
+
+    /// The answer a secondary gives to `request`: the request itself (TSIG removed) with QR
+    /// set.
+    fn bare_answer(request: &[u8]) -> Vec<u8> {
+        let record = tsig::find_tsig(request).unwrap().expect("a signed notify");
+        let mut answer = request[..record.start].to_vec();
+        answer[2] |= 0x80;
+        let arcount = u16::from_be_bytes([answer[10], answer[11]]) - 1;
+        answer[10..12].copy_from_slice(&arcount.to_be_bytes());
+        answer
+    }
+
+    /// A signed NOTIFY counts as acknowledged only by an answer the secondary signed with
+    /// the key over our MAC: to the first try a fake secondary answers unsigned, then with
+    /// our own TSIG echoed back (both `unverified`, and the try goes on waiting), to the
+    /// retry the same two and then an answer signed as Knot signs it (acknowledged).
+    #[tokio::test]
+    async fn only_a_signed_answer_acknowledges_a_signed_notify() {
+        let key = TsigKey {
+            name: DomainName::parse_absolute("notify-key.").unwrap(),
+            algorithm: gslb_model::model::tsig_key::TsigAlgorithm::HmacSha256,
+            secret: b"0123456789abcdef0123456789abcdef".to_vec(),
+            update: vec![],
+            transfer: vec![],
+        };
+        let secondary = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let target = secondary.local_addr().unwrap();
+        let metrics = Arc::new(DnsMetrics::new());
+        let notifier = tokio::spawn(notify_one(
+            DomainName::parse_absolute("example.com.").unwrap(),
+            soa(79),
+            target,
+            Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            Some((key.clone(), 300)),
+            Arc::clone(&metrics),
+            CancellationToken::new(),
+        ));
+        let keys = std::collections::BTreeMap::from([(key.name.clone(), key.clone())]);
+        let mut buffer = vec![0u8; 4096];
+        for try_number in 1..=2 {
+            let (length, from) =
+                tokio::time::timeout(Duration::from_secs(30), secondary.recv_from(&mut buffer))
+                    .await
+                    .expect("a notify arrives")
+                    .unwrap();
+            let request = buffer[..length].to_vec();
+            let mut echoed = request.clone();
+            echoed[2] |= 0x80;
+            for forged in [bare_answer(&request), echoed] {
+                secondary.send_to(&forged, from).await.unwrap();
+            }
+            if try_number == 2 {
+                let tsig::Verification::Signed(signed) =
+                    tsig::verify_request(&request, &keys, now_seconds(), 300).unwrap()
+                else {
+                    panic!("our notify does not verify");
+                };
+                let mut answer = bare_answer(&request);
+                signed.signer().sign(&mut answer, now_seconds(), 300);
+                secondary.send_to(&answer, from).await.unwrap();
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(30), notifier)
+            .await
+            .expect("the notifier ends once acknowledged")
+            .unwrap();
+        let counted = metrics.snapshot().notify;
+        let count = |result: &str| counted.iter().find(|(name, _)| *name == result).unwrap().1;
+        assert_eq!(count("sent"), 2, "{counted:?}");
+        assert_eq!(count("unverified"), 4, "{counted:?}");
+        assert_eq!(count("acknowledged"), 1, "{counted:?}");
+        assert_eq!(count("failed"), 0, "{counted:?}");
+    }
+
+    fn now_seconds() -> u64 {
+        crate::clock::coarse_unix_millis() / 1000
     }
 }

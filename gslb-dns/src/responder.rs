@@ -55,7 +55,7 @@ use crate::client::ClientLocator;
 use crate::cookie::{CookieSettings, CLIENT_COOKIE_LEN, SERVER_COOKIE_LEN};
 use crate::dnssec::{KeyEncryptionKey, Keyring, SignatureCache, Window, ZoneSigning};
 use crate::metrics::{thread_shard, CookieVerdict, DnsMetrics};
-use crate::plan::{write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
+use crate::plan::{additionals_that_fit, write_answer, AnswerPlan, BatchFacts, Dynamic, Sections};
 use crate::rrl::{RateLimiter, ReplyClass, RrlAction, RrlSettings};
 use crate::signed_reply::{
     cached_reply, sign_reply_cached, write_key_answer, SignedReplies, Signing,
@@ -773,8 +773,9 @@ impl Responder {
         if out.len() + opt_len > limit {
             if let Some(from) = sections.optional_additional_from {
                 if from + opt_len <= limit {
-                    out.truncate(from);
-                    counts[3] = 0;
+                    let (end, kept) = additionals_that_fit(out, from, counts[3], limit - opt_len);
+                    out.truncate(end);
+                    counts[3] = kept;
                 }
             }
         }

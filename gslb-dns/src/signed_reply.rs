@@ -16,9 +16,10 @@
 //! - referrals: the NS set unsigned (the child owns it), the DS set signed if the zone has
 //!   one at the cut, otherwise an NSEC at the cut proving there is none (bitmap NS, RRSIG,
 //!   NSEC: an insecure delegation, RFC 4035 §3.1.4); glue unsigned;
-//! - optional additional records (A/AAAA of MX, SRV, NS targets) are left out: unsigned they
-//!   would be useless to a validator, and signing them costs more than the resolver's own
-//!   query.
+//! - optional additional records (the A/AAAA of NS, MX, SRV targets, the SVCB/HTTPS and SRV
+//!   sets `plan::answer` adds, RFC 9460 §4, RFC 3403 §4.1) are signed like answers, each
+//!   RRset followed by its RRSIGs (RFC 4035 §3.1.1), and stay optional: a UDP reply too big
+//!   for them drops them rather than set TC.
 //!
 //! Record TTLs in a signed reply equal the RRSIG's original TTL; a GSLB answer's TTL (cut to
 //! its health lease) is signed as it was cut, so the lease rule holds with signatures.
@@ -131,7 +132,7 @@ pub(crate) fn cached_reply(
     }
     let (metrics, shard) = signing.metrics;
     metrics.count_dnssec(shard, DnssecEvent::ReplyCached);
-    Some(take_sections(out))
+    Some(take_sections(out, from))
 }
 
 /// `sign_reply`, the signed form cached: under the question when the answer did not depend
@@ -155,12 +156,12 @@ pub(crate) fn sign_reply_cached(
     let cache = replies.cache;
     let (metrics, shard) = signing.metrics;
     let (hash, key) = if per_query {
-        let counts = encode_sections(&sections);
+        let counts = encode_sections(&sections, question_end);
         let head: [&[u8]; 3] = [&facts, &counts, qname.as_wire()];
         let hash = cache.hash(&[head[0], head[1], head[2], &out[question_end..]]);
         if cache.replace_tail(hash, &head, out, question_end) {
             metrics.count_dnssec(shard, DnssecEvent::ReplyCached);
-            return take_sections(out);
+            return take_sections(out, question_end);
         }
         (
             hash,
@@ -174,36 +175,45 @@ pub(crate) fn sign_reply_cached(
     let signed = sign_reply(signing, zone, qname, qtype, question_end, sections, out);
     let mut value = Vec::with_capacity(out.len() - question_end + SECTIONS_LEN);
     value.extend_from_slice(&out[question_end..]);
-    value.extend_from_slice(&encode_sections(&signed));
+    value.extend_from_slice(&encode_sections(&signed, question_end));
     cache.insert(hash, &[&key], &value);
     signed
 }
 
-/// The sections encoded at the end of `out` by a cached value, removed from it.
-fn take_sections(out: &mut Vec<u8>) -> Sections {
+/// The sections encoded at the end of `out` by a cached value written after the question
+/// ending at `question_end`, removed from it.
+fn take_sections(out: &mut Vec<u8>, question_end: usize) -> Sections {
     let at = out.len() - SECTIONS_LEN;
-    let sections = decode_sections(&out[at..]);
+    let sections = decode_sections(&out[at..], question_end);
     out.truncate(at);
     sections
 }
 
 /// Octets of `encode_sections`.
-const SECTIONS_LEN: usize = 9;
+const SECTIONS_LEN: usize = 11;
 
-/// RCODE, AA and the three counts of `sections` (signed replies have no optional
-/// additional records).
-fn encode_sections(sections: &Sections) -> [u8; SECTIONS_LEN] {
+/// `encode_sections` for a reply without optional additional records.
+const NO_OPTIONAL: u16 = u16::MAX;
+
+/// RCODE, AA, the three counts of `sections` and where optional additional records start,
+/// counted from `question_end`.
+fn encode_sections(sections: &Sections, question_end: usize) -> [u8; SECTIONS_LEN] {
+    let optional = sections
+        .optional_additional_from
+        .and_then(|from| u16::try_from(from - question_end).ok())
+        .unwrap_or(NO_OPTIONAL);
     let mut bytes = [0u8; SECTIONS_LEN];
     bytes[0..2].copy_from_slice(&sections.rcode.to_be_bytes());
     bytes[2] = u8::from(sections.authoritative);
     bytes[3..5].copy_from_slice(&sections.answers.to_be_bytes());
     bytes[5..7].copy_from_slice(&sections.authorities.to_be_bytes());
     bytes[7..9].copy_from_slice(&sections.additionals.to_be_bytes());
+    bytes[9..11].copy_from_slice(&optional.to_be_bytes());
     bytes
 }
 
 /// The inverse of `encode_sections`.
-fn decode_sections(bytes: &[u8]) -> Sections {
+fn decode_sections(bytes: &[u8], question_end: usize) -> Sections {
     let read = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
     Sections {
         rcode: read(0),
@@ -211,7 +221,10 @@ fn decode_sections(bytes: &[u8]) -> Sections {
         answers: read(3),
         authorities: read(5),
         additionals: read(7),
-        optional_additional_from: None,
+        optional_additional_from: match read(9) {
+            NO_OPTIONAL => None,
+            offset => Some(question_end + usize::from(offset)),
+        },
     }
 }
 
@@ -301,6 +314,15 @@ pub(crate) fn sign_reply(
         {
             let nsec = nsec_rdata(&after, &mut vec![RRSIG, NSEC]);
             signed.authorities += writer.signed_synthetic(&before, NSEC, negative_ttl, nsec);
+        }
+    }
+    if !negative && !referral && !additional.is_empty() {
+        signed.optional_additional_from = Some(writer.reply.len());
+        for group in rrsets(additional) {
+            let owner = &group[0].owner;
+            let labels =
+                wildcard_encloser_labels(zone, owner).unwrap_or_else(|| label_count(owner));
+            signed.additionals += writer.signed_set(packet, group, labels as u8);
         }
     }
     *out = reply;

@@ -202,3 +202,64 @@ fn cached_signed_replies_follow_the_zone_and_gslb_choices() {
         "{seen:?}"
     );
 }
+
+/// Additional records in a signed reply carry their RRSIGs (RFC 4035 §3.1.1), the same
+/// whether signed now or served from the reply cache; over UDP they stay optional: a reply
+/// too big for all of them keeps the whole signed RRsets that fit and never sets TC.
+#[test]
+fn signed_additional_rrsets_carry_their_rrsigs() {
+    let responder = Responder::new(
+        compile_plan(&signed_state(DnssecAlgorithm::EcdsaP256Sha256)),
+        ResponderOptions::default(),
+    )
+    .with_key_encryption_key(KeyEncryptionKey::derive(SECRET));
+    for _ in 0..2 {
+        let reply = ask(&responder, "example.com.", "NS", true);
+        assert_eq!(types(&reply.answers), ["NS", "RRSIG"], "{reply}");
+        assert_eq!(
+            types(&reply.additionals),
+            ["A", "RRSIG", "A", "RRSIG"],
+            "{reply}"
+        );
+        let owners: Vec<String> = reply
+            .additionals
+            .iter()
+            .map(|record| record.name.to_string())
+            .collect();
+        assert_eq!(
+            owners,
+            [
+                "ns1.example.com.",
+                "ns1.example.com.",
+                "ns2.example.com.",
+                "ns2.example.com."
+            ]
+        );
+    }
+    let unsigned = ask(&responder, "example.com.", "NS", false);
+    assert_eq!(types(&unsigned.additionals), ["A"], "{unsigned}");
+
+    let packet = with_edns(query("mxmany.example.com.", rtype("MX")), 1232, true, None)
+        .to_vec()
+        .unwrap();
+    for _ in 0..2 {
+        let mut out = Vec::new();
+        assert!(responder.respond(&packet, &context(Transport::Udp), &mut out));
+        let reply = Message::from_vec(&out).expect("reply parses");
+        assert!(!reply.metadata.truncation, "{reply}");
+        assert!(out.len() <= 1232, "{}", out.len());
+        assert_eq!(types(&reply.answers), ["MX", "RRSIG"], "{reply}");
+        let kept = &reply.additionals;
+        // Whole sets: four A records and one RRSIG each, some but not all ten.
+        assert!(
+            !kept.is_empty() && kept.len() < 50 && kept.len().is_multiple_of(5),
+            "{reply}"
+        );
+        for (index, chunk) in kept.chunks(5).enumerate() {
+            assert_eq!(types(chunk), ["A", "RRSIG"], "{reply}");
+            assert!(chunk
+                .iter()
+                .all(|record| record.name.to_string() == format!("mx{index}.example.com.")));
+        }
+    }
+}

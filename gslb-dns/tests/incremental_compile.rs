@@ -21,7 +21,9 @@ use proptest::prelude::*;
 
 const LABELS: [&str; 4] = ["a", "b", "*", "ns1"];
 
-const QTYPES: [&str; 8] = ["A", "AAAA", "MX", "CNAME", "NS", "SOA", "ANY", "DS"];
+const QTYPES: [&str; 11] = [
+    "A", "AAAA", "MX", "CNAME", "NS", "SOA", "ANY", "DS", "SRV", "NAPTR", "HTTPS",
+];
 
 fn apex() -> DomainName {
     DomainName::parse_absolute("z.test.").unwrap()
@@ -48,6 +50,14 @@ enum Edit {
     PutDname(usize, usize),
     /// An AAAA at the name.
     PutAaaa(usize),
+    /// An SRV at the name naming another name.
+    PutSrv(usize, usize),
+    /// A NAPTR at the name with flag "S" (true: its additional records are the target's SRV
+    /// and their targets' addresses) or "A" (the target's addresses).
+    PutNaptr(usize, usize, bool),
+    /// An HTTPS at the name: AliasMode to the other name (whose HTTPS chain additional
+    /// records follow), or ServiceMode to it or, when both are the name, to ".".
+    PutHttps(usize, usize, bool),
     /// Every set at the name removed.
     Remove(usize),
     /// The SOA serial moved on.
@@ -62,6 +72,9 @@ fn edit() -> impl Strategy<Value = Edit> {
         1 => (1usize..85).prop_map(Edit::PutNs),
         1 => (1usize..85, 0usize..85).prop_map(|(n, t)| Edit::PutDname(n, t)),
         1 => (0usize..85).prop_map(Edit::PutAaaa),
+        1 => (0usize..85, 0usize..85).prop_map(|(n, t)| Edit::PutSrv(n, t)),
+        1 => (0usize..85, 0usize..85, any::<bool>()).prop_map(|(n, t, s)| Edit::PutNaptr(n, t, s)),
+        2 => (0usize..85, 0usize..85, any::<bool>()).prop_map(|(n, t, a)| Edit::PutHttps(n, t, a)),
         3 => (1usize..85).prop_map(Edit::Remove),
         1 => Just(Edit::BumpSerial),
     ]
@@ -98,6 +111,41 @@ fn set_of(edit: &Edit, names: &[DomainName], version: u64) -> Option<RecordSet> 
             vec![RData::AAAA(
                 [0x2001, 0xdb8, 0, 0, 0, 0, 0, version as u16].into(),
             )],
+        ),
+        Edit::PutSrv(n, target) => set(
+            &owner(n),
+            60,
+            vec![RData::SRV {
+                priority: 0,
+                weight: 0,
+                port: 443,
+                target: names[*target].clone(),
+            }],
+        ),
+        Edit::PutNaptr(n, target, srv) => set(
+            &owner(n),
+            60,
+            vec![RData::NAPTR {
+                order: 1,
+                preference: 1,
+                flags: if *srv { b"S".to_vec() } else { b"A".to_vec() },
+                services: b"x".to_vec(),
+                regexp: Vec::new(),
+                replacement: names[*target].clone(),
+            }],
+        ),
+        Edit::PutHttps(n, target, alias) => set(
+            &owner(n),
+            60,
+            vec![RData::HTTPS(gslb_model::SvcbData {
+                priority: u16::from(!alias),
+                target: if n == target && !alias {
+                    DomainName::root()
+                } else {
+                    names[*target].clone()
+                },
+                params: Vec::new(),
+            })],
         ),
         Edit::Remove(_) | Edit::BumpSerial => return None,
     })
@@ -391,5 +439,82 @@ fn a_new_delegation_over_existing_names_is_compiled_whole() {
         let next = apply(&state, &edit, &names, 2, false);
         let incremental = compile_plan_since(&plan, &state, &next, 0, None, None);
         same_answers(&incremental, &compile_plan(&next), &names);
+    }
+}
+
+/// Additional records copied along chains (an HTTPS alias chain to a ServiceMode "." set,
+/// a NAPTR "S" to an SRV to its target) follow a change at any link: each edit brought
+/// forward answers as a whole compile.
+#[test]
+fn edits_along_additional_chains_answer_as_a_whole_compile() {
+    let https = |priority: u16, target: &str| {
+        RData::HTTPS(gslb_model::SvcbData {
+            priority,
+            target: DomainName::parse_absolute(target).unwrap(),
+            params: Vec::new(),
+        })
+    };
+    let address = |last: u8| RData::A([192, 0, 2, last].into());
+    let srv = |target: &str| RData::SRV {
+        priority: 0,
+        weight: 0,
+        port: 5060,
+        target: DomainName::parse_absolute(target).unwrap(),
+    };
+    let mut zone = common::zone(
+        "c.test.",
+        vec![
+            set("a.c.test.", 60, vec![https(0, "b.c.test.")]),
+            set("b.c.test.", 60, vec![https(0, "p.c.test.")]),
+            set("p.c.test.", 60, vec![https(1, ".")]),
+            set("p.c.test.", 60, vec![address(1)]),
+            set(
+                "n.c.test.",
+                60,
+                vec![RData::NAPTR {
+                    order: 1,
+                    preference: 1,
+                    flags: b"S".to_vec(),
+                    services: b"SIP+D2U".to_vec(),
+                    regexp: Vec::new(),
+                    replacement: DomainName::parse_absolute("_sip._udp.c.test.").unwrap(),
+                }],
+            ),
+            set("_sip._udp.c.test.", 60, vec![srv("t.c.test.")]),
+            set("t.c.test.", 60, vec![address(2)]),
+            set("u.c.test.", 60, vec![address(3)]),
+        ],
+    );
+    zone.normalize();
+    let mut state = State {
+        version: 1,
+        ..State::default()
+    };
+    state
+        .zones
+        .insert(zone.apex.clone(), std::sync::Arc::new(zone));
+    let checked: Vec<DomainName> = ["a", "b", "p", "n", "_sip._udp", "t", "u"]
+        .iter()
+        .map(|label| DomainName::parse_absolute(&format!("{label}.c.test.")).unwrap())
+        .collect();
+    let edits: Vec<RecordSet> = vec![
+        set("p.c.test.", 60, vec![address(9)]),
+        set("t.c.test.", 60, vec![address(8)]),
+        set("b.c.test.", 60, vec![https(1, "u.c.test.")]),
+        set("_sip._udp.c.test.", 60, vec![srv("u.c.test.")]),
+        set("u.c.test.", 60, vec![address(7)]),
+    ];
+    let mut plan = compile_plan(&state);
+    for (index, edit) in edits.into_iter().enumerate() {
+        let mut next = state.clone();
+        next.version = index as u64 + 2;
+        let zone = std::sync::Arc::make_mut(next.zones.values_mut().next().unwrap());
+        zone.rrsets.put(edit.clone());
+        zone.soa.serial += 1;
+        zone.normalize();
+        let brought = compile_plan_since(&plan, &state, &next, 0, None, None);
+        same_answers(&brought, &compile_plan(&next), &checked);
+        plan = brought;
+        state = next;
     }
 }

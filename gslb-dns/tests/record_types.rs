@@ -255,10 +255,13 @@ fn ds_at_a_delegation_is_answered_by_the_parent_rfc4035() {
     assert!(authority[0].contains(" SOA "), "{authority:?}");
 }
 
-/// RFC 9460 §4: SVCB and HTTPS answers carry the in-zone A/AAAA of their TargetName, and
-/// NAPTR those of its replacement; SvcParams go out in wire form (RFC 9460 Appendix D).
+/// RFC 9460 §4: SVCB and HTTPS answers carry in additional what a client resolves next:
+/// in ServiceMode the TargetName's A/AAAA (the owner's for TargetName "."), in AliasMode
+/// the TargetName's set of the same type followed along the chain inside the zone, and its
+/// A/AAAA; AliasMode to "." means no service and adds nothing. Each RRset goes in once, and
+/// a chain that loops ends. SvcParams go out in wire form (RFC 9460 Appendix D).
 #[test]
-fn svcb_and_naptr_targets_in_additional_rfc9460() {
+fn svcb_and_https_additional_processing_rfc9460() {
     let responder = serve(&format!(
         "{HEAD}@ HTTPS 1 svc alpn=h2,h3 port=8443 ipv4hint=192.0.2.9\n\
          svc A 192.0.2.9\n\
@@ -266,10 +269,21 @@ fn svcb_and_naptr_targets_in_additional_rfc9460() {
          _s SVCB 0 svc\n\
          self HTTPS 1 . alpn=h2 ohttp\n\
          self A 192.0.2.10\n\
-         alias HTTPS 0 .\n\
-         alias A 192.0.2.11\n\
-         n NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.svc\n\
-         _sip._udp.svc SRV 0 0 5060 svc\n"
+         none HTTPS 0 .\n\
+         none A 192.0.2.11\n\
+         alias1 HTTPS 0 alias2\n\
+         alias2 HTTPS 0 pool\n\
+         pool HTTPS 1 . alpn=h2\n\
+         pool HTTPS 2 svc alpn=h3\n\
+         pool HTTPS 3 svc alpn=h2\n\
+         pool A 192.0.2.20\n\
+         loop1 HTTPS 0 loop2\n\
+         loop2 HTTPS 0 loop1\n\
+         loop2 A 192.0.2.30\n\
+         away HTTPS 0 svc.example.net.\n\
+         *.w HTTPS 1 .\n\
+         *.w AAAA 2001:db8::77\n\
+         c CNAME self\n"
     ));
     let (_, _, [answers, _, additional]) = sections(&responder, "example.org.", 65);
     assert_eq!(answers.len(), 1);
@@ -284,18 +298,87 @@ fn svcb_and_naptr_targets_in_additional_rfc9460() {
             "svc.example.org. 300 AAAA 2001:db8::9"
         ]
     );
+    // AliasMode in SVCB: the target's (absent) SVCB set, then its addresses.
     let (_, _, [_, _, additional]) = sections(&responder, "_s.example.org.", 64);
     assert_eq!(additional.len(), 2, "{additional:?}");
-    // TargetName "." adds nothing, in ServiceMode (it names the owner, whose addresses the
-    // resolver asks for itself: Knot and NSD add none either) and AliasMode ("no service").
+    // ServiceMode with TargetName ".": the owner's own addresses (RFC 9460 §2.5.2).
     let (_, _, [_, _, additional]) = sections(&responder, "self.example.org.", 65);
+    assert_eq!(additional, ["self.example.org. 300 A 192.0.2.10"]);
+    let (_, _, [_, _, additional]) = sections(&responder, "none.example.org.", 65);
     assert!(additional.is_empty(), "{additional:?}");
-    let (_, _, [_, _, additional]) = sections(&responder, "alias.example.org.", 65);
-    assert!(additional.is_empty(), "{additional:?}");
-    let (_, _, [answers, _, additional]) = sections(&responder, "n.example.org.", 35);
-    assert_eq!(answers.len(), 1, "{answers:?}");
-    assert!(
-        additional.is_empty(),
-        "the replacement has no address: {additional:?}"
+    // The chain alias1 → alias2 → pool, then pool's ServiceMode targets: itself and svc
+    // (named twice, added once).
+    let (_, _, [answers, _, additional]) = sections(&responder, "alias1.example.org.", 65);
+    assert_eq!(
+        answers,
+        ["alias1.example.org. 300 HTTPS 0 alias2.example.org."]
     );
+    assert_eq!(
+        additional,
+        [
+            "alias2.example.org. 300 HTTPS 0 pool.example.org.",
+            // hickory prints an alpn list with a trailing comma.
+            "pool.example.org. 300 HTTPS 1 . alpn=h2,",
+            "pool.example.org. 300 HTTPS 2 svc.example.org. alpn=h3,",
+            "pool.example.org. 300 HTTPS 3 svc.example.org. alpn=h2,",
+            "pool.example.org. 300 A 192.0.2.20",
+            "svc.example.org. 300 A 192.0.2.9",
+            "svc.example.org. 300 AAAA 2001:db8::9",
+        ]
+    );
+    // A loop ends where it started: loop2's set and addresses once, loop1's set (the
+    // answer) not again.
+    let (_, _, [_, _, additional]) = sections(&responder, "loop1.example.org.", 65);
+    assert_eq!(
+        additional,
+        [
+            "loop2.example.org. 300 HTTPS 0 loop1.example.org.",
+            "loop2.example.org. 300 A 192.0.2.30",
+        ]
+    );
+    // Targets outside the zone add nothing.
+    let (_, _, [_, _, additional]) = sections(&responder, "away.example.org.", 65);
+    assert!(additional.is_empty(), "{additional:?}");
+    // "." under a wildcard names the query name, and at the end of a CNAME the CNAME's
+    // target: the owner written is the one the answer has.
+    let (_, _, [answers, _, additional]) = sections(&responder, "x.w.example.org.", 65);
+    assert_eq!(answers, ["x.w.example.org. 300 HTTPS 1 ."]);
+    assert_eq!(additional, ["x.w.example.org. 300 AAAA 2001:db8::77"]);
+    let (_, _, [answers, _, additional]) = sections(&responder, "c.example.org.", 65);
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(additional, ["self.example.org. 300 A 192.0.2.10"]);
+}
+
+/// RFC 3403 §4.1 (and RFC 2915's "Additional Information Processing"): a NAPTR with flag
+/// "S" brings the replacement's SRV set and the SRV targets' A/AAAA, flag "A" the
+/// replacement's A/AAAA, any other flag nothing; each RRset once.
+#[test]
+fn naptr_additional_processing_by_flag_rfc3403() {
+    let responder = serve(&format!(
+        "{HEAD}svc A 192.0.2.9\n\
+         svc AAAA 2001:db8::9\n\
+         n NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp.svc\n\
+         n NAPTR 100 20 \"s\" \"SIP+D2T\" \"\" _sip._tcp.svc\n\
+         n NAPTR 100 30 \"A\" \"SIP+D2X\" \"\" svc\n\
+         u NAPTR 100 10 \"U\" \"E2U+sip\" \"!^.*$!sip:info@example.com!\" .\n\
+         p NAPTR 100 10 \"\" \"\" \"\" n\n\
+         _sip._udp.svc SRV 0 0 5060 svc\n\
+         _sip._tcp.svc SRV 0 0 5060 svc\n"
+    ));
+    let (_, _, [answers, _, additional]) = sections(&responder, "n.example.org.", 35);
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!(
+        additional,
+        [
+            "_sip._udp.svc.example.org. 300 SRV 0 0 5060 svc.example.org.",
+            "svc.example.org. 300 A 192.0.2.9",
+            "svc.example.org. 300 AAAA 2001:db8::9",
+            "_sip._tcp.svc.example.org. 300 SRV 0 0 5060 svc.example.org.",
+        ]
+    );
+    for name in ["u.example.org.", "p.example.org."] {
+        let (_, _, [answers, _, additional]) = sections(&responder, name, 35);
+        assert_eq!(answers.len(), 1, "{answers:?}");
+        assert!(additional.is_empty(), "{name}: {additional:?}");
+    }
 }

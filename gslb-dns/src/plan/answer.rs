@@ -28,9 +28,15 @@
 //!   stands in for the record's own type only; other types at the name stay NODATA), and
 //!   nothing to answer (`fail_closed`, or `fail_open` with every endpoint taken out) is
 //!   NODATA with the SOA, so resolvers retry after the negative TTL;
-//! - NS, MX, SRV, NAPTR, SVCB and HTTPS answers carry the A/AAAA of their in-zone targets in
-//!   additional (as Knot; RFC 9460 §4); a UDP reply too big for them drops them rather than set TC (RFC 2181 §9), while
-//!   referral glue is required and a referral too big for it is truncated (RFC 9471 §3).
+//! - NS, MX and SRV answers carry the A/AAAA of their in-zone targets in additional (as NSD
+//!   and Knot); NAPTR by flag, "S" the replacement's SRV set and its targets' A/AAAA, "A" the
+//!   replacement's A/AAAA (RFC 3403 §4.1, RFC 2915); SVCB and HTTPS in ServiceMode the
+//!   TargetName's A/AAAA, the owner's own for TargetName ".", in AliasMode the TargetName's
+//!   set of the same type, followed along the chain inside the zone, and its A/AAAA (RFC 9460
+//!   §4). Each RRset goes in once. These are optional: a UDP reply too big for all of them
+//!   keeps the whole RRsets that fit, in order, and never sets TC for them (RFC 2181 §9, RFC
+//!   9460 §4.2), while referral glue is required and a referral too big for it is truncated
+//!   (RFC 9471 §3).
 
 use crate::plan::gslb::Dynamic;
 use crate::plan::zone::{Lookup, SetEntry, SetRole, ZonePlan};
@@ -73,6 +79,80 @@ fn copy_set(out: &mut Vec<u8>, block: &[u8], owner: usize) {
         let rdlength = u16::from_be_bytes([out[pos + 10], out[pos + 11]]) as usize;
         pos += 12 + rdlength;
     }
+}
+
+/// Appends additional records, pointing those owned by the question-name placeholder (the
+/// answered node's own addresses) at `owner`; the others carry their owner in full.
+fn copy_additional(out: &mut Vec<u8>, block: &[u8], owner: usize) {
+    let start = out.len();
+    out.extend_from_slice(block);
+    if owner == HEADER_LEN {
+        return;
+    }
+    let pointer = (0xC000 | owner as u16).to_be_bytes();
+    let mut pos = start;
+    while let Some(name_end) = skip_name(out, pos) {
+        if name_end + 10 > out.len() {
+            return;
+        }
+        if out[pos..name_end] == [0xC0, HEADER_LEN as u8] {
+            out[pos..name_end].copy_from_slice(&pointer);
+        }
+        let rdlength = u16::from_be_bytes([out[name_end + 8], out[name_end + 9]]) as usize;
+        pos = name_end + 10 + rdlength;
+    }
+}
+
+/// The offset just past the (possibly compressed) owner name at `pos`, or `None` when the
+/// message ends first.
+fn skip_name(message: &[u8], mut pos: usize) -> Option<usize> {
+    loop {
+        let len = *message.get(pos)?;
+        match len {
+            0 => return Some(pos + 1),
+            _ if len & 0xC0 == 0xC0 => return (pos + 2 <= message.len()).then_some(pos + 2),
+            _ => pos += 1 + usize::from(len),
+        }
+    }
+}
+
+/// The optional additional records of the reply in `out` (from `from` on, `count` records)
+/// that fit in `limit` octets: whole RRsets (with the RRSIGs that follow them) in order.
+/// Returns where the kept records end and how many they are.
+pub(crate) fn additionals_that_fit(
+    out: &[u8],
+    from: usize,
+    count: u16,
+    limit: usize,
+) -> (usize, u16) {
+    let (mut kept_end, mut kept) = (from, 0);
+    let mut pos = from;
+    let mut current: Option<(&[u8], u16)> = None;
+    for record in 0..count {
+        let Some(name_end) = skip_name(out, pos).filter(|end| end + 10 <= out.len()) else {
+            return (kept_end, kept);
+        };
+        let rtype = u16::from_be_bytes([out[name_end], out[name_end + 1]]);
+        let rdlength = u16::from_be_bytes([out[name_end + 8], out[name_end + 9]]) as usize;
+        let owner = &out[pos..name_end];
+        // A record starts a new RRset unless it shares owner and type with the one before,
+        // or is an RRSIG (which covers it).
+        let same_set = current.is_some_and(|(previous_owner, previous_type)| {
+            previous_owner == owner && (previous_type == rtype || rtype == types::RRSIG)
+        });
+        if !same_set {
+            if pos > limit {
+                break;
+            }
+            (kept_end, kept) = (pos, record);
+            current = Some((owner, rtype));
+        }
+        pos = name_end + 10 + rdlength;
+    }
+    if pos <= limit {
+        (kept_end, kept) = (pos, count);
+    }
+    (kept_end, kept)
 }
 
 /// Writes the answer, authority and additional sections for `name`/`qtype` in `zone` into
@@ -173,7 +253,7 @@ pub(crate) fn write_answer(
             sections.answers += entry.count;
             if let Some(additional) = zone.additional(node, entry.rtype) {
                 sections.optional_additional_from = Some(out.len());
-                out.extend_from_slice(zone.bytes(additional));
+                copy_additional(out, zone.bytes(additional), owner);
                 sections.additionals = additional.count;
             }
             return sections;

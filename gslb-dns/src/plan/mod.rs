@@ -28,7 +28,7 @@ mod render;
 mod table;
 mod zone;
 
-pub(crate) use answer::{write_answer, Sections};
+pub(crate) use answer::{additionals_that_fit, write_answer, Sections};
 pub use gslb::BatchFacts;
 pub(crate) use gslb::Dynamic;
 use gslb::GslbName;

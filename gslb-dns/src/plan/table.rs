@@ -15,33 +15,87 @@ use gslb_model::{RecordType, Zone};
 use crate::plan::gslb::GslbName;
 use crate::plan::index::NameIndex;
 use crate::plan::render;
-use crate::wire::QueryName;
+use crate::wire::{types, QueryName};
 
-/// Where the target name starts in the RDATA of an NS, MX, SRV, NAPTR, SVCB or HTTPS record
-/// (names uncompressed), or `None` when the data ends early.
-fn additional_target(rtype: u16, rdata: &[u8]) -> Option<usize> {
+/// The most AliasMode links (SVCB/HTTPS) and NAPTR → SRV steps followed for one RRset's
+/// additional records (RFC 9460 §4.1 asks for a chain length limit).
+const MAX_ADDITIONAL_DEPTH: usize = 8;
+
+/// What one record of an NS, MX, SRV, NAPTR, SVCB or HTTPS set asks of the additional
+/// section; offsets are of the name in the RDATA (names uncompressed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wanted {
+    /// The A/AAAA of the name at the offset: NS, MX, SRV targets, a NAPTR replacement with
+    /// flag "A" (RFC 3403 §4.1), a ServiceMode TargetName (RFC 9460 §4.1 step 3).
+    Addresses(usize),
+    /// The owner's own A/AAAA: ServiceMode with TargetName "." (RFC 9460 §2.5.2).
+    OwnerAddresses,
+    /// The RRset of this type at the name at the offset, with what its records ask in turn:
+    /// a NAPTR replacement with flag "S" (its SRV, RFC 3403 §4.1).
+    Set(u16, usize),
+    /// The RRset of this type at the name at the offset, what its records ask in turn, then
+    /// the name's A/AAAA: an AliasMode TargetName (RFC 9460 §4.1 step 2).
+    SetAndAddresses(u16, usize),
+}
+
+/// What the record `rdata` of type `rtype` asks of the additional section; `None` for
+/// nothing (other types, NAPTR flags other than "S"/"A", AliasMode to ".", RDATA that ends
+/// early).
+fn wanted(rtype: u16, rdata: &[u8]) -> Option<Wanted> {
     Some(match rtype {
-        2 => 0,       // NS: the name
-        15 => 2,      // MX: preference, exchange
-        33 => 6,      // SRV: priority, weight, port, target
-        64 | 65 => 2, // SVCB, HTTPS: priority, target, params
-        35 => {
-            // NAPTR: order, preference, three character-strings, replacement.
+        types::NS => Wanted::Addresses(0),
+        types::MX => Wanted::Addresses(2),
+        types::SRV => Wanted::Addresses(6),
+        types::NAPTR => {
+            // Order, preference, then flags, services, regexp (character-strings), then the
+            // replacement.
+            let flags_len = usize::from(*rdata.get(4)?);
+            let flags = rdata.get(5..5 + flags_len)?;
             let mut offset = 4;
             for _ in 0..3 {
                 offset += 1 + usize::from(*rdata.get(offset)?);
             }
-            offset
+            if flags.iter().any(|flag| flag.eq_ignore_ascii_case(&b's')) {
+                Wanted::Set(types::SRV, offset)
+            } else if flags.iter().any(|flag| flag.eq_ignore_ascii_case(&b'a')) {
+                Wanted::Addresses(offset)
+            } else {
+                return None;
+            }
+        }
+        types::SVCB | types::HTTPS => {
+            let alias_mode = rdata.get(..2)? == [0, 0];
+            match (alias_mode, *rdata.get(2)? == 0) {
+                // AliasMode to "": the service does not exist (RFC 9460 §2.5.1).
+                (true, true) => return None,
+                (true, false) => Wanted::SetAndAddresses(rtype, 2),
+                (false, true) => Wanted::OwnerAddresses,
+                (false, false) => Wanted::Addresses(2),
+            }
         }
         _ => return None,
     })
 }
 
+/// The additional records being gathered for one RRset.
+struct AdditionalBlock {
+    /// The node of the RRset.
+    owner: u32,
+    /// True for a delegation's NS: glue, where targets at or below a cut qualify.
+    glue: bool,
+    /// (node, type) of every RRset written so far, and of the answered set itself: each goes
+    /// in once (RFC 2181 §5.5), however many records ask for it.
+    written: Vec<(u32, u16)>,
+    /// Number of records written.
+    count: u16,
+}
+
 /// `Node::cut` for a node that is not at or below a delegation.
 pub(crate) const NO_CUT: u32 = u32::MAX;
 
-/// `Node::flags`: the name is the in-zone target of an NS, MX or SRV set, whose additional
-/// records copy its A/AAAA (so changing it is not a change of this name alone).
+/// `Node::flags`: some other name's additional records copy this name's data (its A/AAAA,
+/// SRV or SVCB/HTTPS set: see `add_additionals`), so changing it is not a change of this
+/// name alone.
 pub(crate) const TARGET: u8 = 1;
 
 /// What a pre-rendered block of RRs is for.
@@ -49,8 +103,9 @@ pub(crate) const TARGET: u8 = 1;
 pub(crate) enum SetRole {
     /// The RRset itself, owned by the question-name placeholder.
     Answer,
-    /// A/AAAA of the in-zone targets of the node's NS/MX/SRV set of the same type, owners
-    /// written in full: glue for a referral, additional data for an answer.
+    /// What the node's NS/MX/SRV/NAPTR/SVCB/HTTPS set of the same type asks of the
+    /// additional section (`add_additionals`): glue for a referral, additional data for an
+    /// answer.
     Additional,
     /// A GSLB record of this type: `start` is its index in the plan's `GslbTable`, `count`
     /// and `len` are 0; its RRs are chosen per query (`plan::gslb`).
@@ -110,8 +165,8 @@ pub(crate) struct ZoneTable {
     data: Vec<u8>,
     /// The SOA rendered with the negative TTL (RFC 2308 §5), for NXDOMAIN/NODATA.
     negative_soa: SetEntry,
-    /// Keys of in-zone NS/MX/SRV targets that are not names here (they would gain additional
-    /// records if they came to exist), sorted.
+    /// Keys of in-zone names additional records would copy from but that are not names here
+    /// (they would gain additional records if they came to exist), sorted.
     missing_targets: Vec<Box<[u8]>>,
 }
 
@@ -275,79 +330,44 @@ impl ZoneTable {
         plan
     }
 
-    /// Renders, for every NS/MX/SRV/NAPTR/SVCB/HTTPS set, the A/AAAA of its targets inside
-    /// the zone (owners in full) as an `Additional` entry of the same node and type (RFC 9460
-    /// §4 for SVCB/HTTPS; RFC 3403 §4.2 lets NAPTR do the same). For a delegation's NS these
-    /// are the glue (targets at or below any cut qualify); otherwise occluded targets are
-    /// left out, as they are not authoritative data. Returns true when it added entries.
+    /// Renders, for every NS/MX/SRV/NAPTR/SVCB/HTTPS set, the records its in-zone names ask
+    /// for (`wanted`) as an `Additional` entry of the same node and type: the A/AAAA of NS,
+    /// MX and SRV targets; for NAPTR by flag, "S" the replacement's SRV and their targets'
+    /// A/AAAA, "A" the replacement's A/AAAA (RFC 3403 §4.1); for SVCB/HTTPS in ServiceMode the
+    /// TargetName's A/AAAA (the owner's for "."), in AliasMode the TargetName's RRset of the
+    /// same type, followed on for at most `MAX_ADDITIONAL_DEPTH` links, then its A/AAAA
+    /// (RFC 9460 §4). Records owned by the set's own node are written with the question-name
+    /// placeholder owner (`answer.rs` points them at the answer's owner, which a wildcard or a
+    /// CNAME chain makes differ from the node's name). For a delegation's NS these are the
+    /// glue (targets at or below any cut qualify); otherwise occluded targets are left out, as
+    /// they are not authoritative data. Returns true when it added entries.
     fn add_additionals(&mut self, pending: &mut Vec<(u32, SetEntry)>, patched: bool) -> bool {
         let n_sets = pending.len();
         let mut added = false;
         for index in 0..n_sets {
             let (owner, set) = pending[index];
-            if !matches!(set.rtype, 2 | 15 | 33 | 35 | 64 | 65) {
+            if !matches!(
+                set.rtype,
+                types::NS | types::MX | types::SRV | types::NAPTR | types::SVCB | types::HTTPS
+            ) {
                 continue;
             }
-            let is_referral = set.rtype == RecordType::NS.code() && owner != 0;
             let start = self.data.len();
-            let mut count = 0u16;
-            // Targets already rendered: two records naming one target add its addresses once
-            // (RFC 2181 §5.5: no duplicate RRs in a section).
-            let mut rendered_targets: Vec<u32> = Vec::new();
-            let mut pos = set.start as usize;
-            let end = (set.start + set.len) as usize;
-            while pos + 12 <= end {
-                let rdlength = u16::from_be_bytes([self.data[pos + 10], self.data[pos + 11]]);
-                let rdata = (pos + 12, pos + 12 + rdlength as usize);
-                pos = rdata.1;
-                // The target is the RDATA's last field but for SVCB/HTTPS, whose params follow.
-                let Some(target) = additional_target(set.rtype, &self.data[rdata.0..rdata.1])
-                    .and_then(|offset| {
-                        QueryName::parse(&self.data[..rdata.1], rdata.0 + offset).ok()
-                    })
-                    .map(|(name, _)| name)
-                else {
-                    continue;
-                };
-                if !self.contains(&target) {
-                    continue;
-                }
-                let key_len = target.wire_len() - self.apex.len();
-                let Some(node) = self.find(&target.as_wire()[..key_len]) else {
-                    self.missing_targets
-                        .push(target.as_wire()[..key_len].into());
-                    continue;
-                };
-                self.nodes[node as usize].flags |= TARGET;
-                if !is_referral && self.nodes[node as usize].cut != NO_CUT {
-                    continue;
-                }
-                if rendered_targets.contains(&node) {
-                    continue;
-                }
-                rendered_targets.push(node);
-                let first = pending[..n_sets].partition_point(|(n, _)| *n < node);
-                for (_, entry) in pending[first..n_sets]
-                    .iter()
-                    .take_while(|(n, _)| *n == node)
-                {
-                    if entry.rtype == RecordType::A.code() || entry.rtype == RecordType::AAAA.code()
-                    {
-                        let (from, to) = (entry.start as usize, (entry.start + entry.len) as usize);
-                        let block = self.data[from..to].to_vec();
-                        render::write_with_owner(&mut self.data, target.as_wire(), &block);
-                        count = count.saturating_add(entry.count);
-                    }
-                }
-            }
-            if count > 0 {
+            let mut block = AdditionalBlock {
+                owner,
+                glue: set.rtype == types::NS && owner != 0,
+                written: vec![(owner, set.rtype)],
+                count: 0,
+            };
+            self.add_wanted_by(&pending[..n_sets], &mut block, owner, set, 0);
+            if block.count > 0 {
                 added = true;
                 pending.push((
                     owner,
                     SetEntry {
                         rtype: set.rtype,
                         role: SetRole::Additional,
-                        count,
+                        count: block.count,
                         start: start as u32,
                         len: (self.data.len() - start) as u32,
                         patched,
@@ -356,6 +376,109 @@ impl ZoneTable {
             }
         }
         added
+    }
+
+    /// Writes into `block` what each record of `set` (at `node`, `depth` links from the
+    /// answered set) asks for. `sets` are the zone's RRsets, sorted by node and type.
+    fn add_wanted_by(
+        &mut self,
+        sets: &[(u32, SetEntry)],
+        block: &mut AdditionalBlock,
+        node: u32,
+        set: SetEntry,
+        depth: usize,
+    ) {
+        let mut pos = set.start as usize;
+        let end = (set.start + set.len) as usize;
+        while pos + 12 <= end {
+            let rdlength = u16::from_be_bytes([self.data[pos + 10], self.data[pos + 11]]);
+            let rdata = (pos + 12, pos + 12 + rdlength as usize);
+            pos = rdata.1;
+            let Some(wanted) = wanted(set.rtype, &self.data[rdata.0..rdata.1]) else {
+                continue;
+            };
+            let (target, offset) = match wanted {
+                Wanted::OwnerAddresses => {
+                    self.add_addresses(sets, block, node);
+                    continue;
+                }
+                Wanted::Addresses(offset) => (None, offset),
+                Wanted::Set(rtype, offset) | Wanted::SetAndAddresses(rtype, offset) => {
+                    (Some(rtype), offset)
+                }
+            };
+            let Some(target_node) = self.target_node(block, rdata.0 + offset, rdata.1) else {
+                continue;
+            };
+            if let Some(rtype) = target {
+                if depth < MAX_ADDITIONAL_DEPTH {
+                    if let Some(target_set) = self.add_set(sets, block, target_node, rtype) {
+                        self.add_wanted_by(sets, block, target_node, target_set, depth + 1);
+                    }
+                }
+            }
+            if !matches!(wanted, Wanted::Set(..)) {
+                self.add_addresses(sets, block, target_node);
+            }
+        }
+    }
+
+    /// The node of the in-zone name at `at` in `data` (ending by `end`) that additional
+    /// records may come from, marked `TARGET`; `None` for a name outside the zone, missing
+    /// (remembered in `missing_targets`) or, but for glue, occluded.
+    fn target_node(&mut self, block: &AdditionalBlock, at: usize, end: usize) -> Option<u32> {
+        let (target, _) = QueryName::parse(&self.data[..end], at).ok()?;
+        if !self.contains(&target) {
+            return None;
+        }
+        let key_len = target.wire_len() - self.apex.len();
+        let Some(node) = self.find(&target.as_wire()[..key_len]) else {
+            self.missing_targets
+                .push(target.as_wire()[..key_len].into());
+            return None;
+        };
+        if node != block.owner {
+            self.nodes[node as usize].flags |= TARGET;
+        }
+        (block.glue || self.nodes[node as usize].cut == NO_CUT).then_some(node)
+    }
+
+    /// Writes the A and AAAA sets of `node` into `block`, each unless written already.
+    fn add_addresses(&mut self, sets: &[(u32, SetEntry)], block: &mut AdditionalBlock, node: u32) {
+        for rtype in [types::A, types::AAAA] {
+            self.add_set(sets, block, node, rtype);
+        }
+    }
+
+    /// Writes the `rtype` RRset of `node` into `block` unless it has it already; returns the
+    /// set when written. Owners are the node's name in full, or the question-name placeholder
+    /// for the block's own node (but in glue, which is copied as is).
+    fn add_set(
+        &mut self,
+        sets: &[(u32, SetEntry)],
+        block: &mut AdditionalBlock,
+        node: u32,
+        rtype: u16,
+    ) -> Option<SetEntry> {
+        if block.written.contains(&(node, rtype)) {
+            return None;
+        }
+        let first = sets.partition_point(|(n, entry)| (*n, entry.rtype) < (node, rtype));
+        let (_, entry) = *sets
+            .get(first)
+            .filter(|(n, entry)| (*n, entry.rtype) == (node, rtype))?;
+        block.written.push((node, rtype));
+        let (from, to) = (entry.start as usize, (entry.start + entry.len) as usize);
+        let records = self.data[from..to].to_vec();
+        if node == block.owner && !block.glue {
+            self.data.extend_from_slice(&records);
+        } else {
+            let mut owner = self.key(node).to_vec();
+            owner.extend_from_slice(&self.apex);
+            render::write_with_owner(&mut self.data, &owner, &records);
+        }
+        block.count = block.count.saturating_add(entry.count);
+        Some(entry)
     }
 
     /// Records, for every node at or below a delegation, the topmost such delegation.
@@ -483,8 +606,8 @@ impl ZoneTable {
         &self.negative_soa
     }
 
-    /// True when `key` is (or would be, once it exists) the in-zone target of an NS, MX or
-    /// SRV set here.
+    /// True when `key` is (or would be, once it exists) a name whose data other names'
+    /// additional records copy.
     pub(crate) fn is_target(&self, key: &[u8]) -> bool {
         self.find(key)
             .is_some_and(|node| self.nodes[node as usize].flags & TARGET != 0)

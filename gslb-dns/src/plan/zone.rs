@@ -142,8 +142,8 @@ impl ZonePlan {
         table.key(node)
     }
 
-    /// True when the in-zone name `key` is, or would be once it exists, an NS/MX/SRV target
-    /// whose A/AAAA other names copy as additional records.
+    /// True when the in-zone name `key` is, or would be once it exists, a name whose data
+    /// (A/AAAA, SRV, SVCB/HTTPS) other names copy as additional records.
     pub(crate) fn is_target(&self, key: &[u8]) -> bool {
         let in_patch = self
             .patch

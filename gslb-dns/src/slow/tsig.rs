@@ -8,7 +8,10 @@
 //!   response; called again for each message of a multi-message answer (AXFR, §5.3.1), it
 //!   signs with the prior MAC and the timers only;
 //! - `sign_request(key, &mut message, now, fudge)`: signs a request we send (NOTIFY to a
-//!   secondary that wants it signed).
+//!   secondary that wants it signed) and returns its MAC;
+//! - `verify_response(key, request_mac, response, now, fudge)`: checks the answer to such a
+//!   request (§5.3.2: signed with the same key, over the request's MAC); an unsigned or
+//!   badly signed answer is a `ResponseProblem`.
 //!
 //! §5.2's order: format (TSIG last, well formed, else FORMERR), key (unknown name or
 //! algorithm → NOTAUTH/BADKEY, unsigned), MAC (a MAC longer than the hash or shorter than
@@ -379,9 +382,88 @@ pub fn error_response(failure: &TsigFailure, response: &mut Vec<u8>, now: u64, f
 
 /// Signs a request we send (`message` whole, its ARCOUNT not counting the TSIG yet) with
 /// `key` at `now` (unix seconds): appends the TSIG record (full-length MAC, Original ID the
-/// message's ID) and increments ARCOUNT (RFC 8945 §4.3.3).
-pub fn sign_request(key: &TsigKey, message: &mut Vec<u8>, now: u64, fudge: u16) {
-    sign_request_with_mac_len(key, message, now, fudge, key.algorithm.mac_len());
+/// message's ID) and increments ARCOUNT (RFC 8945 §4.3.3). Returns the MAC, which the
+/// answer's MAC covers (`verify_response`).
+pub fn sign_request(key: &TsigKey, message: &mut Vec<u8>, now: u64, fudge: u16) -> Vec<u8> {
+    sign_request_with_mac_len(key, message, now, fudge, key.algorithm.mac_len())
+}
+
+/// Why the answer to a request we signed does not count as signed by its sender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseProblem {
+    /// No TSIG record (§5.3.2: an unsigned answer to a signed request is not trusted).
+    #[error("the answer is unsigned")]
+    Unsigned,
+    /// The TSIG record is malformed or misplaced.
+    #[error("{0}")]
+    Malformed(TsigFormatError),
+    /// Signed with another key or algorithm than the request.
+    #[error("the answer is signed with another key or algorithm ({0})")]
+    OtherKey(String),
+    /// The answer carries a TSIG error (the peer did not accept our signature: BADKEY,
+    /// BADSIG, BADTIME, BADTRUNC).
+    #[error("the answer carries tsig error {0}")]
+    PeerError(u16),
+    /// The MAC does not verify, or is truncated.
+    #[error("the answer's mac does not verify")]
+    BadMac,
+    /// Time Signed is outside the fudge.
+    #[error("the answer was signed at {0}, outside the fudge")]
+    BadTime(u64),
+}
+
+/// Checks the answer `response` to a request we signed with `key` whose MAC was
+/// `request_mac` (RFC 8945 §5.3.2, §4.3.1): a TSIG record with the same key and algorithm,
+/// no error, a full-length MAC over the request's MAC, the answer (Original ID in place,
+/// ARCOUNT without the TSIG) and the TSIG variables, and a time within `fudge` of `now`.
+pub fn verify_response(
+    key: &TsigKey,
+    request_mac: &[u8],
+    response: &[u8],
+    now: u64,
+    fudge: u16,
+) -> Result<(), ResponseProblem> {
+    let record = find_tsig(response)
+        .map_err(ResponseProblem::Malformed)?
+        .ok_or(ResponseProblem::Unsigned)?;
+    if record.key_name != key.name
+        || TsigAlgorithm::from_name(&record.algorithm_name) != Some(key.algorithm)
+    {
+        return Err(ResponseProblem::OtherKey(format!(
+            "{} {}",
+            record.key_name, record.algorithm_name
+        )));
+    }
+    if record.error != 0 {
+        return Err(ResponseProblem::PeerError(record.error));
+    }
+    if record.mac.len() != key.algorithm.mac_len() {
+        return Err(ResponseProblem::BadMac);
+    }
+    let mut data = Vec::with_capacity(response.len() + request_mac.len() + 64);
+    data.extend_from_slice(&(request_mac.len() as u16).to_be_bytes());
+    data.extend_from_slice(request_mac);
+    let message_at = data.len();
+    data.extend_from_slice(&response[..record.start]);
+    data[message_at..message_at + 2].copy_from_slice(&record.original_id.to_be_bytes());
+    let arcount = u16::from_be_bytes([data[message_at + 10], data[message_at + 11]]) - 1;
+    data[message_at + 10..message_at + 12].copy_from_slice(&arcount.to_be_bytes());
+    push_variables(
+        &mut data,
+        &record.key_name,
+        &record.algorithm_name,
+        record.time_signed,
+        record.fudge,
+        record.error,
+        &record.other,
+    );
+    if !verify_mac(key.algorithm, &key.secret, &data, &record.mac) {
+        return Err(ResponseProblem::BadMac);
+    }
+    if now.abs_diff(record.time_signed) > u64::from(fudge.min(record.fudge).max(1)) {
+        return Err(ResponseProblem::BadTime(record.time_signed));
+    }
+    Ok(())
 }
 
 /// `sign_request` with the MAC cut to `mac_len` octets (tests send truncated MACs).
@@ -391,23 +473,25 @@ fn sign_request_with_mac_len(
     now: u64,
     fudge: u16,
     mac_len: usize,
-) {
+) -> Vec<u8> {
     let mut data = message.clone();
     let algorithm = key.algorithm.wire_name();
     push_variables(&mut data, &key.name, algorithm, now, fudge, 0, &[]);
     let mac = compute_mac(key.algorithm, &key.secret, &data);
     let original_id = u16::from_be_bytes([message[0], message[1]]);
+    let mac = mac[..mac_len.min(mac.len())].to_vec();
     append_record(
         message,
         &key.name,
         algorithm,
         now,
         fudge,
-        &mac[..mac_len.min(mac.len())],
+        &mac,
         original_id,
         0,
         &[],
     );
+    mac
 }
 
 /// Appends a TSIG record and counts it in ARCOUNT.
@@ -676,5 +760,78 @@ mod tests {
             &[],
         );
         assert!(verify_mac(key.algorithm, &key.secret, &data, &record.mac));
+    }
+
+    /// The answer to a request we signed counts only when signed by the same key over our
+    /// MAC, in time (RFC 8945 §5.3.2); everything else is named.
+    #[test]
+    fn responses_to_our_requests_are_verified() {
+        let key = key(TsigAlgorithm::HmacSha256);
+        let mut request = query();
+        let request_mac = super::sign_request(&key, &mut request, 1000, 300);
+        let Verification::Signed(signed) =
+            verify_request(&request, &keys(&key), 1000, 300).unwrap()
+        else {
+            panic!("not verified");
+        };
+        let mut unsigned = query();
+        unsigned[2] |= 0x80;
+        let mut good = unsigned.clone();
+        signed.signer().sign(&mut good, 1001, 300);
+        assert_eq!(
+            verify_response(&key, &request_mac, &good, 1002, 300),
+            Ok(())
+        );
+        assert_eq!(
+            verify_response(&key, &request_mac, &good, 1001 + 301, 300),
+            Err(ResponseProblem::BadTime(1001))
+        );
+        assert_eq!(
+            verify_response(&key, &request_mac, &unsigned, 1001, 300),
+            Err(ResponseProblem::Unsigned)
+        );
+        let mut tampered = good.clone();
+        tampered[3] ^= 0x01;
+        assert_eq!(
+            verify_response(&key, &request_mac, &tampered, 1001, 300),
+            Err(ResponseProblem::BadMac)
+        );
+        // Over another request's MAC (a reply to someone else's request) it fails too.
+        assert_eq!(
+            verify_response(&key, &[0u8; 32], &good, 1001, 300),
+            Err(ResponseProblem::BadMac)
+        );
+        // The request's own TSIG echoed back is not a signature of the answer.
+        let mut echoed = request.clone();
+        echoed[2] |= 0x80;
+        assert_eq!(
+            verify_response(&key, &request_mac, &echoed, 1001, 300),
+            Err(ResponseProblem::BadMac)
+        );
+        let other = TsigKey {
+            name: DomainName::parse_absolute("other.").unwrap(),
+            ..key.clone()
+        };
+        let mut by_other = unsigned.clone();
+        super::sign_request(&other, &mut by_other, 1001, 300);
+        assert!(matches!(
+            verify_response(&key, &request_mac, &by_other, 1001, 300),
+            Err(ResponseProblem::OtherKey(_))
+        ));
+        let mut refused = unsigned.clone();
+        error_response(
+            &TsigFailure {
+                error: TsigError::BadKey,
+                record: signed.record.clone(),
+                key: None,
+            },
+            &mut refused,
+            1001,
+            300,
+        );
+        assert_eq!(
+            verify_response(&key, &request_mac, &refused, 1001, 300),
+            Err(ResponseProblem::PeerError(17))
+        );
     }
 }

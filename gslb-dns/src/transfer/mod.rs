@@ -19,10 +19,15 @@
 //! - The catalog zone (`catalog`) transfers like a zone to anyone allowed to transfer at least
 //!   one zone.
 //!
-//! Messages are built with hickory-proto (a low-rate path where its allocations do not
-//! matter); RDATA comes from the plan's renderer, so both paths encode records alike.
+//! Requests are parsed and error answers built with hickory-proto (a low-rate path); the
+//! messages of a transfer are written straight into wire form by `writer::MessageWriter`
+//! (owners compressed against the previous owner and the apex, no per-record allocation),
+//! RDATA by the plan's renderer, so both paths encode records alike. A 100,000-record zone
+//! is ~100,000 records to encode per transfer: building a hickory `Record` for each (owner
+//! parsed from text, RDATA copied twice) made gslb twice as slow as Knot (docs/perf.md).
 
 pub mod catalog;
+mod writer;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -31,18 +36,21 @@ use std::sync::Arc;
 use gslb_model::model::zone_history::diffs_since;
 use gslb_model::serial::serial_is_newer;
 use gslb_model::{DomainName, RecordSet, RecordType, Soa, State, TsigKey, Zone};
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
 use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{Name, RData, Record, RecordType as WireType};
+use hickory_proto::serialize::binary::BinEncodable;
 
 use crate::plan::write_rdata;
 use crate::slow::tsig::{self, verify_request, ResponseSigner, Verification};
+use crate::transfer::writer::MessageWriter;
 use crate::wire::types;
 use crate::{QueryContext, Responder, Transport};
 
-/// Past this many octets a message is sent and the next one started; records are counted
-/// uncompressed, so messages stay below 65535 whatever compression saves.
+/// Past this many octets a message is sent and the next one started.
 const MESSAGE_BUDGET: usize = 60_000;
+/// No message grows past this: 65535 less room for the TSIG record a signed transfer adds.
+const MESSAGE_LIMIT: usize = 65_535 - 1_024;
 
 /// True when `query` is a standard query whose one question asks AXFR or IXFR: what the TCP
 /// path hands to `Responder::transfer` instead of answering.
@@ -71,16 +79,16 @@ pub fn is_transfer_request(query: &[u8]) -> bool {
 
 /// The messages answering one transfer request, produced on demand.
 pub struct Transfer {
-    /// The request's id and question, echoed in every message.
+    /// The request's id, echoed in every message.
     id: u16,
-    /// The question as asked (name case kept).
-    question: Option<Query>,
+    /// The question as asked (name case kept), wire form, echoed in every message.
+    question: Option<Vec<u8>>,
     /// Records still to send, in order.
     parts: VecDeque<Part>,
     /// The state the transfer reads, fixed for its whole length.
     state: Arc<State>,
-    /// The zone when it is not in the state (the catalog).
-    derived: Option<Zone>,
+    /// The zone transferred (from the state, or derived: the catalog).
+    zone: Option<Arc<Zone>>,
     /// The zone's apex.
     apex: DomainName,
     /// A finished error answer waiting to be sent (wire form, unsigned).
@@ -96,20 +104,47 @@ pub struct Transfer {
 enum Part {
     /// One SOA record at the apex.
     Soa(Soa),
-    /// The zone's static record sets from this index on.
-    ZoneSets(usize),
-    /// Records of the history's `diff`-th entry (of those sent): removed or added sets from
-    /// `next` on.
+    /// The zone's static records from this set and record on.
+    ZoneSets {
+        /// Index of the set.
+        set: usize,
+        /// Index of the record in the set.
+        record: usize,
+    },
+    /// Records of the history's `diff`-th entry: removed or added sets from `set` on.
     DiffSets {
         /// Index into `State::zone_history[apex]`.
         diff: usize,
         /// The added sets (else the removed).
         added: bool,
-        /// The next set to send.
-        next: usize,
+        /// Index of the set.
+        set: usize,
+        /// Index of the record in the set.
+        record: usize,
     },
     /// Records prepared before (the GSLB answers).
-    Ready(VecDeque<Record>),
+    Ready(VecDeque<WireRecord>),
+}
+
+/// One record prepared in wire form (a GSLB answer).
+struct WireRecord {
+    /// Owner.
+    owner: DomainName,
+    /// TYPE code.
+    rtype: u16,
+    /// TTL.
+    ttl: u32,
+    /// RDATA, uncompressed.
+    rdata: Vec<u8>,
+}
+
+/// Where writing one part into a message stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filled {
+    /// The message is full: the part goes on in the next one.
+    Message,
+    /// The part has nothing more to send.
+    Part,
 }
 
 /// How a request was answered, for the metrics.
@@ -160,7 +195,7 @@ impl Transfer {
             question: None,
             parts: VecDeque::new(),
             state,
-            derived: None,
+            zone: None,
             apex: DomainName::root(),
             single: Some(bytes).filter(|bytes| !bytes.is_empty()),
             signer: None,
@@ -191,29 +226,82 @@ impl Transfer {
             return None;
         }
         self.started = true;
-        let mut message = Message::response(self.id, OpCode::Query);
-        message.metadata.authoritative = true;
-        message.metadata.message_type = MessageType::Response;
-        let mut budget = 12;
-        if let Some(question) = &self.question {
-            budget += question.name.len() + 4;
-            message.add_query(question.clone());
-        }
-        while let Some(record) = self.next_record() {
-            budget += record_size(&record);
-            message.add_answer(record);
-            if budget >= MESSAGE_BUDGET {
+        let mut writer = MessageWriter::new(self.id, self.question.as_deref(), MESSAGE_LIMIT);
+        let Transfer {
+            parts,
+            zone,
+            state,
+            apex,
+            ..
+        } = self;
+        while let Some(part) = parts.front_mut() {
+            let filled = match part {
+                Part::Soa(soa) => {
+                    let soa = &*soa;
+                    let written =
+                        writer.record(apex, apex, types::SOA, soa.ttl, MESSAGE_LIMIT, |out| {
+                            write_soa_rdata(out, soa)
+                        });
+                    if written {
+                        Filled::Part
+                    } else {
+                        Filled::Message
+                    }
+                }
+                Part::Ready(records) => loop {
+                    let Some(record) = records.front() else {
+                        break Filled::Part;
+                    };
+                    let written = writer.record(
+                        apex,
+                        &record.owner,
+                        record.rtype,
+                        record.ttl,
+                        MESSAGE_LIMIT,
+                        |out| out.extend_from_slice(&record.rdata),
+                    );
+                    if !written && writer.answers() > 0 {
+                        break Filled::Message;
+                    }
+                    records.pop_front();
+                    if writer.len() >= MESSAGE_BUDGET {
+                        break Filled::Message;
+                    }
+                },
+                Part::ZoneSets { set, record } => match zone.as_deref() {
+                    Some(zone) => {
+                        let sets = zone.rrsets.range(*set..zone.rrsets.len());
+                        fill(&mut writer, apex, sets, set, record)
+                    }
+                    None => Filled::Part,
+                },
+                Part::DiffSets {
+                    diff,
+                    added,
+                    set,
+                    record,
+                } => {
+                    let sets = state
+                        .zone_history
+                        .get(apex)
+                        .and_then(|history| history.get(*diff))
+                        .map(|diff| if *added { &diff.added } else { &diff.removed })
+                        .and_then(|sets| sets.get(*set..));
+                    match sets {
+                        Some(sets) => fill(&mut writer, apex, sets.iter(), set, record),
+                        None => Filled::Part,
+                    }
+                }
+            };
+            if filled == Filled::Message {
+                break;
+            }
+            parts.pop_front();
+            if writer.len() >= MESSAGE_BUDGET {
                 break;
             }
         }
-        match message.to_vec() {
-            Ok(bytes) => Some(self.signed(bytes)),
-            Err(error) => {
-                tracing::warn!(zone = %self.apex, %error, "zone transfer message failed to encode");
-                self.parts.clear();
-                None
-            }
-        }
+        Some(self.signed(writer.finish()))
     }
 
     /// Queues the difference sequences from `serial` to `current` (RFC 1995 §4) when the
@@ -233,69 +321,60 @@ impl Transfer {
             parts.push(Part::DiffSets {
                 diff: index,
                 added: false,
-                next: 0,
+                set: 0,
+                record: 0,
             });
             parts.push(Part::Soa(diff.to.clone()));
             parts.push(Part::DiffSets {
                 diff: index,
                 added: true,
-                next: 0,
+                set: 0,
+                record: 0,
             });
         }
         parts.push(Part::Soa(current.clone()));
         self.parts.extend(parts);
         true
     }
+}
 
-    /// The zone transferred.
-    fn zone(&self) -> Option<&Zone> {
-        self.derived
-            .as_ref()
-            .or_else(|| self.state.zones.get(&self.apex).map(|zone| &**zone))
-    }
-
-    /// The next record of the sequence, advancing through the parts.
-    fn next_record(&mut self) -> Option<Record> {
-        loop {
-            let record = match self.parts.front_mut()? {
-                Part::Soa(soa) => {
-                    let record = soa_record(&self.apex, soa);
-                    self.parts.pop_front();
-                    return Some(record);
-                }
-                Part::Ready(records) => match records.pop_front() {
-                    Some(record) => return Some(record),
-                    None => None,
-                },
-                Part::ZoneSets(next) => {
-                    let index = *next;
-                    *next += 1;
-                    let set = self.zone().and_then(|zone| zone.rrsets.get(index)).cloned();
-                    set.map(|set| set_records(&set))
-                }
-                Part::DiffSets { diff, added, next } => {
-                    let (diff, added, index) = (*diff, *added, *next);
-                    *next += 1;
-                    self.state
-                        .zone_history
-                        .get(&self.apex)
-                        .and_then(|history| history.get(diff))
-                        .and_then(|diff| if added { &diff.added } else { &diff.removed }.get(index))
-                        .map(set_records)
-                }
-            };
-            match record {
-                Some(records) if !records.is_empty() => {
-                    // A set's records go in front as one ready part.
-                    self.parts.push_front(Part::Ready(records.into()));
-                }
-                Some(_) => {}
-                None => {
-                    self.parts.pop_front();
-                }
+/// Writes the records of `sets` (the first of which is set number `*set` of its part) from
+/// record `*record` of the first on, until the message is full or the sets end; `set` and
+/// `record` are left at the first record not written. A record too large for any message is
+/// left out (logged).
+fn fill<'a>(
+    writer: &mut MessageWriter,
+    apex: &DomainName,
+    sets: impl Iterator<Item = &'a RecordSet>,
+    set: &mut usize,
+    record: &mut usize,
+) -> Filled {
+    for rrset in sets {
+        while let Some(rdata) = rrset.rdata.get(*record) {
+            let written = writer.record(
+                apex,
+                &rrset.name,
+                rrset.rtype.code(),
+                rrset.ttl,
+                MESSAGE_LIMIT,
+                |out| write_rdata(out, rdata),
+            );
+            if !written && writer.answers() > 0 {
+                return Filled::Message;
+            }
+            if !written {
+                tracing::warn!(zone = %apex, name = %rrset.name,
+                    "a record too large for a message left out of a transfer");
+            }
+            *record += 1;
+            if writer.len() >= MESSAGE_BUDGET {
+                return Filled::Message;
             }
         }
+        *set += 1;
+        *record = 0;
     }
+    Filled::Part
 }
 
 /// What the TCP path needs of a request to answer it as a transfer.
@@ -359,21 +438,23 @@ impl Responder {
             error.signer = signer;
             return (error, TransferKind::Refused);
         }
-        let zone = derived
-            .as_ref()
-            .or_else(|| state.zones.get(&apex).map(|zone| &**zone))
-            .expect("authorize found the zone");
+        let is_derived = derived.is_some();
+        let zone: Arc<Zone> = match derived {
+            Some(derived) => Arc::new(derived),
+            None => Arc::clone(state.zones.get(&apex).expect("authorize found the zone")),
+        };
         let current = zone.soa.clone();
-        let gslb = match derived {
-            Some(_) => VecDeque::new(),
-            None => self.gslb_records_for_transfer(&state, zone),
+        let gslb = if is_derived {
+            VecDeque::new()
+        } else {
+            self.gslb_records_for_transfer(&state, &zone)
         };
         let mut transfer = Transfer {
             id,
-            question: Some(question.clone()),
+            question: question.to_bytes().ok(),
             parts: VecDeque::new(),
             state: state.clone(),
-            derived: None,
+            zone: Some(zone),
             apex,
             single: None,
             signer,
@@ -383,7 +464,7 @@ impl Responder {
             .then(|| request_serial(&request))
             .flatten();
         // Only static records are in the history; GSLB answers and the catalog are not.
-        let history_applies = gslb.is_empty() && derived.is_none();
+        let history_applies = gslb.is_empty() && !is_derived;
         let kind = match client_serial {
             Some(serial) if !serial_is_newer(current.serial, serial) => {
                 transfer.parts.push_back(Part::Soa(current));
@@ -396,13 +477,14 @@ impl Responder {
             // SOA RFC 1995 §3 asks for: the whole zone.
             _ => {
                 transfer.parts.push_back(Part::Soa(current.clone()));
-                transfer.parts.push_back(Part::ZoneSets(0));
+                transfer
+                    .parts
+                    .push_back(Part::ZoneSets { set: 0, record: 0 });
                 transfer.parts.push_back(Part::Ready(gslb));
                 transfer.parts.push_back(Part::Soa(current));
                 TransferKind::Full
             }
         };
-        transfer.derived = derived;
         (transfer, kind)
     }
 
@@ -451,7 +533,7 @@ impl Responder {
 
     /// The records of every GSLB name of `zone` not left out of transfers: the answer a
     /// client of unknown location gets now, asked of this very responder.
-    fn gslb_records_for_transfer(&self, state: &State, zone: &Zone) -> VecDeque<Record> {
+    fn gslb_records_for_transfer(&self, state: &State, zone: &Zone) -> VecDeque<WireRecord> {
         let mut records = VecDeque::new();
         let unlocated = QueryContext {
             client: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
@@ -483,7 +565,15 @@ impl Responder {
                 answer
                     .answers
                     .into_iter()
-                    .filter(|answer| answer.record_type() == wire_type && answer.name == name),
+                    .filter(|answer| answer.record_type() == wire_type && answer.name == name)
+                    .filter_map(|answer| {
+                        Some(WireRecord {
+                            owner: record.name.clone(),
+                            rtype: record.rtype.code(),
+                            ttl: answer.ttl,
+                            rdata: answer.data.to_bytes().ok()?,
+                        })
+                    }),
             );
         }
         records
@@ -501,29 +591,6 @@ fn request_serial(request: &Message) -> Option<u32> {
         })
 }
 
-/// The records of one set, owner as stored.
-fn set_records(set: &RecordSet) -> Vec<Record> {
-    let Ok(owner) = Name::from_ascii(set.name.to_string()) else {
-        return Vec::new();
-    };
-    let code = WireType::from(set.rtype.code());
-    set.rdata
-        .iter()
-        .map(|rdata| {
-            let mut bytes = Vec::with_capacity(32);
-            write_rdata(&mut bytes, rdata);
-            Record::from_rdata(
-                owner.clone(),
-                set.ttl,
-                RData::Unknown {
-                    code,
-                    rdata: null_of(bytes),
-                },
-            )
-        })
-        .collect()
-}
-
 /// Opaque RDATA (an empty one is legal: RFC 3597 `\# 0`).
 fn null_of(bytes: Vec<u8>) -> NULL {
     if bytes.is_empty() {
@@ -536,30 +603,25 @@ fn null_of(bytes: Vec<u8>) -> NULL {
 /// The SOA record of the zone at `apex`.
 pub(crate) fn soa_record(apex: &DomainName, soa: &Soa) -> Record {
     let mut bytes = Vec::with_capacity(64);
-    soa.mname.write_wire(&mut bytes);
-    soa.rname.write_wire(&mut bytes);
-    for value in [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum] {
-        bytes.extend_from_slice(&value.to_be_bytes());
-    }
+    write_soa_rdata(&mut bytes, soa);
     let owner = Name::from_ascii(apex.to_string()).unwrap_or_else(|_| Name::root());
     Record::from_rdata(
         owner,
         soa.ttl,
         RData::Unknown {
             code: WireType::from(RecordType::SOA.code()),
-            rdata: NULL::with(bytes),
+            rdata: null_of(bytes),
         },
     )
 }
 
-/// An upper bound of a record's wire size (its owner uncompressed).
-fn record_size(record: &Record) -> usize {
-    let rdata = match &record.data {
-        RData::Unknown { rdata, .. } => rdata.anything.len(),
-        // GSLB answers: addresses or a CNAME target.
-        _ => 255,
-    };
-    record.name.len() + 10 + rdata
+/// The RDATA of `soa`.
+fn write_soa_rdata(out: &mut Vec<u8>, soa: &Soa) {
+    soa.mname.write_wire(out);
+    soa.rname.write_wire(out);
+    for value in [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum] {
+        out.extend_from_slice(&value.to_be_bytes());
+    }
 }
 
 #[cfg(test)]

@@ -57,10 +57,16 @@ pub mod types {
     pub const AAAA: u16 = 28;
     /// Service location (RFC 2782).
     pub const SRV: u16 = 33;
+    /// Naming authority pointer (RFC 3403).
+    pub const NAPTR: u16 = 35;
     /// Subtree redirection (RFC 6672).
     pub const DNAME: u16 = 39;
     /// Delegation signer: lives on the parent side of a cut.
     pub const DS: u16 = 43;
+    /// General service binding (RFC 9460).
+    pub const SVCB: u16 = 64;
+    /// A signature over an RRset (RFC 4034).
+    pub const RRSIG: u16 = 46;
     /// HTTPS service binding (RFC 9460).
     pub const HTTPS: u16 = 65;
     /// Certification authority authorization (RFC 8659).
