@@ -562,7 +562,7 @@ impl ResourceKind for Records {
     }
 
     fn key(item: &ZonedRecord) -> String {
-        format!("{} {} in {}", item.name, item.rtype.to_string(), item.zone)
+        format!("{} {} in {}", item.name, item.rtype, item.zone)
     }
 
     fn put(item: ZonedRecord) -> ChangeDto {
@@ -664,9 +664,7 @@ impl ResourceKind for GslbRecords {
     fn key(item: &ZonedGslbRecord) -> String {
         format!(
             "{} {} in {}",
-            item.record.name,
-            item.record.rtype.to_string(),
-            item.zone
+            item.record.name, item.record.rtype, item.zone
         )
     }
 

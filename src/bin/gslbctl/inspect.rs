@@ -25,7 +25,7 @@ pub(crate) async fn resolve(
         outln!(
             "{} {} -> {}{}",
             answer.name,
-            answer.rtype.to_string(),
+            answer.rtype,
             answer.rcode,
             answer
                 .zone

@@ -140,11 +140,7 @@ impl Ctl {
                 for record in parse_one_or_many::<RecordSetDto>(&text, file)? {
                     let result = client.put_record(&zone, &record).await?;
                     self.written(
-                        &format!(
-                            "record {} {} in {zone}",
-                            record.name,
-                            record.rtype.to_string()
-                        ),
+                        &format!("record {} {} in {zone}", record.name, record.rtype),
                         result,
                     )
                     .await?;
@@ -169,11 +165,7 @@ impl Ctl {
                 for record in parse_one_or_many::<gslb_api::dto::GslbRecordDto>(&text, file)? {
                     let result = client.put_gslb_record(&zone, &record).await?;
                     self.written(
-                        &format!(
-                            "gslb record {} {} in {zone}",
-                            record.name,
-                            record.rtype.to_string()
-                        ),
+                        &format!("gslb record {} {} in {zone}", record.name, record.rtype),
                         result,
                     )
                     .await?;
