@@ -296,6 +296,9 @@ const RDATA_SAMPLES: &[(RecordType, &str)] = &[
     (RecordType::CAA, "0 issue \"letsencrypt.org\""),
     (RecordType::NS, "ns1.example.com."),
     (RecordType::PTR, "host.example.com."),
+    (RecordType::MB, "mail.example.com."),
+    (RecordType::MG, "member.example.com."),
+    (RecordType::MR, "renamed.example.com."),
     (RecordType::SSHFP, "1 1 123456789abcdef67890123456789abcdef67890"),
     (
         RecordType::TLSA,
