@@ -235,11 +235,12 @@ pub(super) fn check(
         Command::StageZoneRecords {
             import_id,
             apex,
+            chunk,
             rrsets,
-        } => staging::check_stage(state, import_id, apex, rrsets, path, errors),
-        Command::CommitStagedZone { import_id, zone } => {
-            staging::check_commit(state, import_id, zone, path, errors)
-        }
+        } => staging::check_stage(state, import_id, apex, *chunk, rrsets, path, errors),
+        Command::CommitStagedZone {
+            import_id, zone, ..
+        } => staging::check_commit(state, import_id, zone, path, errors),
         Command::AbortStagedZone { import_id } => {
             staging::check_import_id(import_id, &field_path(path, "import_id"), errors)
         }

@@ -329,28 +329,38 @@ pub enum Command {
         /// The decoded update.
         update: Box<DnsUpdate>,
     },
-    /// Adds one chunk of record sets to the staging area `import_id` of a zone import (the
-    /// first chunk opens it). Nothing staged is served; a big zone travels as several of
-    /// these, each a Raft entry of bounded size, then one `CommitStagedZone`. Neither moves
-    /// `State::last_change` nor is audited: the commit is the change.
+    /// Adds chunk number `chunk` of record sets to the staging area `import_id` of a zone
+    /// import (the first chunk to arrive opens it). Nothing staged is served; a big zone
+    /// travels as several of these, each a Raft entry of bounded size, then one
+    /// `CommitStagedZone`. Each chunk is checked when staged and appended to the zone under
+    /// construction (`model::staged`). Neither moves `State::last_change` nor is audited: the
+    /// commit is the change.
     StageZoneRecords {
         /// Names the import; chosen by the API, unique per import.
         import_id: String,
         /// The zone the import is for; every chunk of one import names the same.
         apex: DomainName,
-        /// The record sets of this chunk, checked as a whole zone only at the commit; shared,
-        /// so the staging area, the Raft log's decoded entries and every copy of the command
-        /// hold one copy of the sets.
+        /// The chunk's number in the import, from 0: the chunks, in number order, carry the
+        /// zone's sets in canonical order. One may arrive before those ahead of it and waits
+        /// for them (absent in entries written before chunks were numbered: 0).
+        #[serde(default)]
+        chunk: u64,
+        /// The record sets of this chunk, in canonical (owner, type) order; shared, so the
+        /// Raft log's decoded entries and every copy of the command hold one copy of them.
         rrsets: std::sync::Arc<Vec<RecordSet>>,
     },
-    /// Replaces (or creates) the zone `zone.apex` with `zone` plus every record set staged
-    /// under `import_id`, validated as one zone, and drops the staging area: readers see the
-    /// old zone or the whole new one. A zone that fails validation changes nothing.
+    /// Replaces (or creates) the zone `zone.apex` with `zone`'s header and every record set
+    /// staged under `import_id`, and drops the staging area: readers see the old zone or the
+    /// whole new one. Refused, changing nothing, unless all `chunks` chunks are in and the
+    /// rules only the whole zone shows hold (the last name, the apex's NS set).
     CommitStagedZone {
         /// The staging area to switch in.
         import_id: String,
-        /// The zone's SOA, TTLs and serial policy; its `rrsets` join the staged ones (usually
-        /// none).
+        /// How many chunks the import staged (absent in entries written before chunks were
+        /// numbered: 0, which no staging area with sets matches).
+        #[serde(default)]
+        chunks: u64,
+        /// The zone's SOA, TTLs, serial policy and transfer settings; no record sets.
         zone: Zone,
     },
     /// Drops the staging area `import_id` of an import that failed or was cut off
@@ -502,15 +512,22 @@ impl fmt::Display for Command {
             Command::StageZoneRecords {
                 import_id,
                 apex,
+                chunk,
                 rrsets,
             } => write!(
                 f,
-                "stage_zone_records {apex} ({} record sets, import {import_id})",
+                "stage_zone_records {apex} ({} record sets, import {import_id} chunk {chunk})",
                 rrsets.len()
             ),
-            Command::CommitStagedZone { import_id, zone } => {
-                write!(f, "commit_staged_zone {} (import {import_id})", zone.apex)
-            }
+            Command::CommitStagedZone {
+                import_id,
+                chunks,
+                zone,
+            } => write!(
+                f,
+                "commit_staged_zone {} (import {import_id}, {chunks} chunks)",
+                zone.apex
+            ),
             Command::AbortStagedZone { import_id } => {
                 write!(f, "abort_staged_zone (import {import_id})")
             }
