@@ -1,7 +1,9 @@
 //! The rollover series of `/metrics`, sampled from the replicated state at each scrape (so
 //! every node, leader or not, reports the same):
 //! - `gslb_dnssec_rollover_step{zone,kind,step}`: 1 for the last step taken by the
-//!   rollover in progress of a zone (`publish`, `ds_seen`, `activate`), nothing when none;
+//!   rollover in progress of a zone (`presign`, `publish`, `ds_seen`, `activate`,
+//!   `unpublish`; kind `csk`, `ksk`, `zsk`, `algorithm`, `split` or `combine`), nothing
+//!   when none;
 //! - `gslb_dnssec_rollover_steps_total{zone}`: rollover steps taken since signing began;
 //! - `gslb_dnssec_next_rollover_step_timestamp_seconds{zone,kind,step}`: when the next step
 //!   is safe (or, for a scheduled `publish`, due); absent while waiting for the parent or
@@ -24,9 +26,9 @@ use crate::rollover::{next, schedule};
 pub struct StepLabels {
     /// The zone's apex.
     pub zone: String,
-    /// `csk`, `ksk` or `zsk`.
+    /// `csk`, `ksk`, `zsk`, `algorithm`, `split` or `combine`.
     pub kind: String,
-    /// `publish`, `ds_seen`, `activate` or `remove`.
+    /// `presign`, `publish`, `ds_seen`, `activate`, `unpublish` or `remove`.
     pub step: String,
 }
 

@@ -12,6 +12,11 @@
 //! time it becomes safe, unless forced; for a CSK/KSK waiting for its DS at the parent, the
 //! call is the operator's word that the parent holds it (`ds_seen`). The leader's schedule
 //! takes the same steps by itself once a lifetime is set.
+//!
+//! With `algorithm` or `split` the call starts a rollover of the whole key set instead (a
+//! new algorithm, or CSK <-> KSK + ZSK: `presign` of the new keys, RFC 6781 §4.1.4); the
+//! leader's schedule takes its later steps when their waits have passed, and the same call
+//! again takes the next one by hand.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -27,7 +32,9 @@ use crate::auth::Caller;
 use crate::dto::{DnssecEnable, DnssecRollover, DnssecStatusDto, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
-use crate::rollover::{legacy_finish, next, schedule, start_kind, step_command};
+use crate::rollover::{
+    legacy_finish, next, presign_command, schedule, start_kind, step_command, KeySetWanted,
+};
 use crate::routes::zones::{apex_param, zone_or_404};
 use crate::ApiContext;
 
@@ -83,7 +90,8 @@ pub async fn enable_dnssec(
     if let Some(keys) = signed {
         if body.split != keys.is_split() {
             return Err(ApiError::conflict(format!(
-                "{apex} is signed already {}: disable and enable it again to change that",
+                "{apex} is signed already {}: `gslbctl dnssec rollover {apex} --split` (or \
+                 `--csk`) changes that without a validation gap",
                 if keys.is_split() {
                     "with KSK and ZSK apart"
                 } else {
@@ -195,9 +203,33 @@ pub async fn rollover_dnssec(
         ),
         None => None,
     };
+    let wanted = KeySetWanted {
+        algorithm: match &body.algorithm {
+            Some(text) => Some(
+                text.parse::<DnssecAlgorithm>()
+                    .map_err(|message| ApiError::field("algorithm", message))?,
+            ),
+            None => None,
+        },
+        split: body.split,
+    };
+    let new_key_set = wanted.algorithm.is_some() || wanted.split.is_some();
+    if new_key_set && asked.is_some() {
+        return Err(ApiError::field(
+            "kind",
+            "a key kind rolls one key; algorithm and split replace them all: ask for one"
+                .to_string(),
+        ));
+    }
     let state = context.node.state();
     zone_or_404(&state, &apex)?;
     let now = gslb_model::clock::unix_millis();
+    if new_key_set {
+        let command = key_set_step(&context, &state, &apex, wanted, body.force, now)?;
+        context.write(command, actor, false, "").await?;
+        let state = context.node.state();
+        return Ok(Json(DnssecStatusDto::from_state(&state, &apex)));
+    }
     if let Some(finish) = legacy_finish(&state, &apex, body.force, now) {
         let command = finish.map_err(|seconds| {
             ApiError::conflict(format!(
@@ -222,6 +254,35 @@ pub async fn rollover_dnssec(
     context.write(command, actor, false, "").await?;
     let state = context.node.state();
     Ok(Json(DnssecStatusDto::from_state(&state, &apex)))
+}
+
+/// The command an operator's `rollover` with `algorithm`/`split` writes for `apex`: the
+/// `presign` of the new key set when no rollover is in progress; the next step of a
+/// key-set rollover toward that set; a refusal during any other rollover.
+fn key_set_step(
+    context: &ApiContext,
+    state: &ModelState,
+    apex: &DomainName,
+    wanted: KeySetWanted,
+    force: bool,
+    now: u64,
+) -> Result<Command, ApiError> {
+    let Some(keys) = state.dnssec.get(apex) else {
+        return Err(ApiError::conflict(format!("{apex} is not signed")));
+    };
+    let kek = key_encryption_key(context);
+    match schedule(state, apex).rollover {
+        None => presign_command(state, apex, wanted, &kek, now).map_err(ApiError::conflict),
+        Some(rollover) if wanted.matches(keys, &rollover) => {
+            let (kind, step) = manual_step(state, apex, None, force, now)?;
+            step_command(state, apex, step, kind, &kek, now).map_err(ApiError::conflict)
+        }
+        Some(rollover) => Err(ApiError::conflict(format!(
+            "{apex}: a {} rollover is in progress (at {}): let it finish first",
+            rollover.kind.name(),
+            rollover.last_step.name()
+        ))),
+    }
 }
 
 /// The step an operator's `rollover` takes on `apex` at `now`: the start of a rollover
