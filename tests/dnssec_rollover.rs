@@ -77,8 +77,8 @@ www           IN TXT   \"rolled online\"
 /// `split.test.` (`--split`: KSK + ZSK) signed, delegates both from a signed test root
 /// served by NSD, and checks Unbound validates them. Then it sets a 45 s lifetime on both
 /// (keys made earlier, so rollovers start soon) with the root's NSD as parent agent, and
-/// until both zones have gone through their rollovers (CSK: 4 steps; split: ZSK 3 + KSK 4),
-/// bounded by 6 minutes: re-signs the root whenever a zone's CDS set changes, and asks
+/// until both zones have gone through their rollovers (CSK: 4 steps; split: ZSK 3 + KSK 4,
+/// both due together, so they must have run at once), bounded by 6 minutes: re-signs the root whenever a zone's CDS set changes, and asks
 /// Unbound for an A, a wildcard, a TXT, an NXDOMAIN and the DNSKEY set of each zone, each
 /// of which must come back with AD. Last it checks that every step is in the audit log as
 /// `system:dnssec`, that `/metrics` counts the steps and `dnssec status` shows the next
@@ -163,6 +163,7 @@ fn automatic_rollovers_keep_validating() {
     let started = Instant::now();
     let mut probes = 0u32;
     let mut seen_steps: Vec<String> = Vec::new();
+    let mut side_by_side = false;
     loop {
         assert!(
             started.elapsed() < ROLLOVERS,
@@ -173,13 +174,16 @@ fn automatic_rollovers_keep_validating() {
         for apex in ["csk.test.", "split.test."] {
             probes += validate_all(LAB, apex);
             let status = ctl_json(&api, &["dnssec", "status", apex]);
-            if let Some(step) = status["rollover"]["last_step"].as_str() {
-                let seen = format!("{apex} {} {step}", status["rollover"]["kind"]);
-                if !seen_steps.contains(&seen) {
-                    eprintln!("   step: {seen}");
-                    seen_steps.push(seen);
+            for rollover in [&status["rollover"], &status["rollover_beside"]] {
+                if let Some(step) = rollover["last_step"].as_str() {
+                    let seen = format!("{apex} {} {step}", rollover["kind"]);
+                    if !seen_steps.contains(&seen) {
+                        eprintln!("   step: {seen}");
+                        seen_steps.push(seen);
+                    }
                 }
             }
+            side_by_side |= status["rollover_beside"].is_object();
         }
         if steps_taken(&node, "csk.test.") >= 4 && steps_taken(&node, "split.test.") >= 7 {
             break;
@@ -190,6 +194,10 @@ fn automatic_rollovers_keep_validating() {
     eprintln!(
         "-- rollovers done in {:?}; {probes} validated answers",
         started.elapsed()
+    );
+    assert!(
+        side_by_side,
+        "split.test.'s KSK and ZSK, due together, never rolled at once: {seen_steps:?}"
     );
 
     eprintln!("-- phase: the audit log, /metrics and status tell the story");

@@ -98,8 +98,9 @@ pub struct DnssecRollover {
     /// or DS set may fail to validate until they expire).
     #[serde(default)]
     pub force: bool,
-    /// Which key to roll when none is rolling: `csk`, `ksk` or `zsk` (default: the CSK, or
-    /// the KSK of a split zone).
+    /// Which key to roll: `csk`, `ksk` or `zsk` (default: the CSK, or the KSK of a split
+    /// zone). In a split zone the KSK or ZSK may start beside the other's rollover; with
+    /// both in progress it says whose next step to take.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Replace the whole key set with keys of this algorithm (`ecdsap256sha256` or
@@ -221,9 +222,16 @@ pub struct DnssecStatusDto {
     /// The next rollover step (absent: rollovers on demand only, none in progress).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_step: Option<NextStepDto>,
-    /// The rollover in progress.
+    /// The rollover in progress (the one started first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollover: Option<RolloverDto>,
+    /// A second rollover running beside `rollover` (a split zone's KSK and ZSK at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover_beside: Option<RolloverDto>,
+    /// Every next step: one per rollover in progress, and a scheduled start that may run
+    /// beside one (`next_step` is the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_steps: Vec<NextStepDto>,
     /// The rollover policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<DnssecPolicyDto>,
@@ -241,25 +249,23 @@ impl DnssecStatusDto {
             return status;
         }
         let schedule = crate::rollover::schedule(state, zone);
-        let next = crate::rollover::next(state, zone);
+        let next = crate::rollover::next_all(state, zone).unwrap_or_default();
         status.policy = Some(policy_dto(&schedule.policy));
         status.rollover = schedule.rollover.as_ref().map(rollover_dto);
-        status.next_step = match next {
-            Some(NextStep::At { kind, step, at }) => Some(NextStepDto {
-                kind: kind.name().to_string(),
-                step: step.name().to_string(),
-                at: Some(at),
-                awaiting_parent: false,
-            }),
-            Some(NextStep::AwaitingParent { kind, .. }) => Some(NextStepDto {
-                kind: kind.name().to_string(),
-                step: "ds_seen".to_string(),
-                at: None,
-                awaiting_parent: true,
-            }),
-            Some(NextStep::OnDemand) | None => None,
+        status.rollover_beside = schedule.beside.as_ref().map(rollover_dto);
+        status.next_steps = next
+            .iter()
+            .filter_map(|next| next_step_dto(*next))
+            .collect();
+        status.next_step = status.next_steps.first().cloned();
+        status.next_rollover = match next.as_slice() {
+            [] => next_in_words(zone, &schedule, None),
+            steps => steps
+                .iter()
+                .map(|next| next_in_words(zone, &schedule, Some(*next)))
+                .collect::<Vec<_>>()
+                .join("; beside it: "),
         };
-        status.next_rollover = next_in_words(zone, &schedule, next);
         status
     }
 
@@ -277,6 +283,8 @@ impl DnssecStatusDto {
                 next_rollover: "none: the zone is not signed".to_string(),
                 next_step: None,
                 rollover: None,
+                rollover_beside: None,
+                next_steps: Vec::new(),
                 policy: None,
                 version,
             };
@@ -309,9 +317,30 @@ impl DnssecStatusDto {
             next_rollover: String::new(),
             next_step: None,
             rollover: None,
+            rollover_beside: None,
+            next_steps: Vec::new(),
             policy: None,
             version,
         }
+    }
+}
+
+/// A next step as the status shows it (`None`: on demand only).
+fn next_step_dto(next: NextStep) -> Option<NextStepDto> {
+    match next {
+        NextStep::At { kind, step, at } => Some(NextStepDto {
+            kind: kind.name().to_string(),
+            step: step.name().to_string(),
+            at: Some(at),
+            awaiting_parent: false,
+        }),
+        NextStep::AwaitingParent { kind, .. } => Some(NextStepDto {
+            kind: kind.name().to_string(),
+            step: "ds_seen".to_string(),
+            at: None,
+            awaiting_parent: true,
+        }),
+        NextStep::OnDemand => None,
     }
 }
 
@@ -348,7 +377,16 @@ fn next_in_words(
     next: Option<NextStep>,
 ) -> String {
     let unix = |at: u64| format!("unix {}", at / 1000);
-    match (next, &schedule.rollover) {
+    let running = next.and_then(|next| match next {
+        NextStep::At { kind, .. } | NextStep::AwaitingParent { kind, .. } => {
+            [&schedule.rollover, &schedule.beside]
+                .into_iter()
+                .flatten()
+                .find(|rollover| rollover.kind == kind)
+        }
+        NextStep::OnDemand => None,
+    });
+    match (next, running) {
         (Some(NextStep::AwaitingParent { kind, new }), _)
             if schedule.policy.parent_agents.is_empty() =>
         {

@@ -17,7 +17,7 @@ pub mod scheduler;
 use gslb_dns::dnssec::{generate_key, KeyEncryptionKey, DNSKEY_TTL, MAX_SIGNED_TTL};
 use gslb_model::model::dnssec::{FLAGS_SECURE_ENTRY_POINT, FLAGS_ZONE_KEY};
 use gslb_model::model::rollover::{
-    next_step, NextStep, Rollover, RolloverKind, RolloverStep, Ttls,
+    next_steps, NextStep, Rollover, RolloverKind, RolloverStep, Ttls,
 };
 use gslb_model::model::{DnssecAlgorithm, DnssecSchedule, KeyState, State, ZoneKeys};
 use gslb_model::{Command, DomainName};
@@ -45,19 +45,34 @@ pub fn zone_ttls(state: &State, apex: &DomainName) -> Ttls {
     }
 }
 
-/// What comes next for `apex` (`None`: not signed).
+/// What comes next for `apex` (`None`: not signed): the step of the rollover started
+/// first, or the next scheduled start.
 pub fn next(state: &State, apex: &DomainName) -> Option<NextStep> {
+    Some(
+        next_all(state, apex)?
+            .into_iter()
+            .next()
+            .unwrap_or(NextStep::OnDemand),
+    )
+}
+
+/// Everything that comes next for `apex` (`None`: not signed): the next step of each
+/// rollover in progress, and a scheduled start that may run beside one.
+pub fn next_all(state: &State, apex: &DomainName) -> Option<Vec<NextStep>> {
     let keys = state.dnssec.get(apex)?;
     let schedule = schedule(state, apex);
     // The zone's largest TTL matters only to `remove` after `activate` and to `publish`
     // after `presign`; the scheduler asks every second and a zone may hold a million
     // records, so it is read only then.
-    let needs_zone_max = schedule.rollover.as_ref().is_some_and(|rollover| {
-        matches!(
-            rollover.last_step,
-            RolloverStep::Activate | RolloverStep::Presign
-        )
-    });
+    let needs_zone_max = [&schedule.rollover, &schedule.beside]
+        .into_iter()
+        .flatten()
+        .any(|rollover| {
+            matches!(
+                rollover.last_step,
+                RolloverStep::Activate | RolloverStep::Presign
+            )
+        });
     let ttls = if needs_zone_max {
         zone_ttls(state, apex)
     } else {
@@ -66,7 +81,7 @@ pub fn next(state: &State, apex: &DomainName) -> Option<NextStep> {
             zone_max: 0,
         }
     };
-    Some(next_step(keys, &schedule, ttls))
+    Some(next_steps(keys, &schedule, ttls))
 }
 
 /// `apex`'s schedule (the default one when none was set).
@@ -136,8 +151,12 @@ pub fn step_command(
     kek: &KeyEncryptionKey,
     now: u64,
 ) -> Result<Command, String> {
-    let starts = schedule(state, apex).rollover.is_none();
-    let key = if step == RolloverStep::Publish && starts {
+    let schedule = schedule(state, apex);
+    let running = [&schedule.rollover, &schedule.beside]
+        .into_iter()
+        .flatten()
+        .any(|rollover| rollover.kind == kind);
+    let key = if step == RolloverStep::Publish && !running {
         let keys = state
             .dnssec
             .get(apex)
@@ -171,6 +190,7 @@ pub fn step_command(
         step,
         key,
         zsk: None,
+        kind: Some(kind),
     })
 }
 
@@ -240,6 +260,7 @@ pub fn presign_command(
         step: RolloverStep::Presign,
         key: Some(key),
         zsk,
+        kind: None,
     })
 }
 

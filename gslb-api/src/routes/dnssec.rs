@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gslb_dns::dnssec::{generate_key, KeyEncryptionKey};
 use gslb_model::model::dnssec::{FLAGS_SECURE_ENTRY_POINT, FLAGS_ZONE_KEY};
-use gslb_model::model::rollover::{NextStep, RolloverKind, RolloverStep};
+use gslb_model::model::rollover::{partner, NextStep, Rollover, RolloverKind, RolloverStep};
 use gslb_model::model::{DnssecAlgorithm, DnssecPolicy, KeyState, State as ModelState};
 use gslb_model::{Command, DomainName};
 
@@ -33,7 +33,7 @@ use crate::dto::{DnssecEnable, DnssecRollover, DnssecStatusDto, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
 use crate::rollover::{
-    legacy_finish, next, presign_command, schedule, start_kind, step_command, KeySetWanted,
+    legacy_finish, next_all, presign_command, schedule, start_kind, step_command, KeySetWanted,
 };
 use crate::routes::zones::{apex_param, zone_or_404};
 use crate::ApiContext;
@@ -286,8 +286,10 @@ fn key_set_step(
 }
 
 /// The step an operator's `rollover` takes on `apex` at `now`: the start of a rollover
-/// when none is in progress; `ds_seen` (the operator's word) for a successor waiting for
-/// the parent; otherwise the next step, if its wait has passed or `force`.
+/// when none is in progress (or, `asked` for, of a split zone's KSK or ZSK beside the
+/// other's); `ds_seen` (the operator's word) for a successor waiting for the parent;
+/// otherwise the next step of a rollover in progress (of the kind `asked`, if any; one
+/// whose wait has passed first), if its wait has passed or `force`.
 fn manual_step(
     state: &ModelState,
     apex: &DomainName,
@@ -295,23 +297,56 @@ fn manual_step(
     force: bool,
     now: u64,
 ) -> Result<(RolloverKind, RolloverStep), ApiError> {
-    let Some(next) = next(state, apex) else {
+    let Some(steps) = next_all(state, apex) else {
         return Err(ApiError::conflict(format!("{apex} is not signed")));
     };
-    let in_progress = schedule(state, apex).rollover;
-    match (next, in_progress) {
-        (_, None) => Ok((start_kind(state, apex, asked), RolloverStep::Publish)),
-        (NextStep::AwaitingParent { kind, .. }, Some(_)) => Ok((kind, RolloverStep::DsSeen)),
-        (NextStep::At { kind, step, at }, Some(_)) if at <= now || force => Ok((kind, step)),
-        (NextStep::At { kind, step, at }, Some(_)) => Err(ApiError::conflict(format!(
+    let schedule = schedule(state, apex);
+    let running: Vec<&Rollover> = [&schedule.rollover, &schedule.beside]
+        .into_iter()
+        .flatten()
+        .collect();
+    let Some(first) = running.first() else {
+        return Ok((start_kind(state, apex, asked), RolloverStep::Publish));
+    };
+    if let Some(kind) = asked.filter(|kind| !running.iter().any(|r| r.kind == *kind)) {
+        if running.len() == 1 && partner(first.kind) == Some(kind) {
+            return Ok((kind, RolloverStep::Publish));
+        }
+        return Err(ApiError::conflict(format!(
+            "{apex}: a {} rollover is in progress (at {}): a {} rollover cannot start \
+             beside it",
+            first.kind.name(),
+            first.last_step.name(),
+            kind.name()
+        )));
+    }
+    let of_running = |kind: RolloverKind| {
+        running.iter().any(|rollover| rollover.kind == kind) && asked.is_none_or(|a| a == kind)
+    };
+    let candidates: Vec<NextStep> = steps
+        .into_iter()
+        .filter(|next| match next {
+            NextStep::At { kind, .. } | NextStep::AwaitingParent { kind, .. } => of_running(*kind),
+            NextStep::OnDemand => false,
+        })
+        .collect();
+    let ready = |next: &&NextStep| match next {
+        NextStep::AwaitingParent { .. } => true,
+        NextStep::At { at, .. } => *at <= now || force,
+        NextStep::OnDemand => false,
+    };
+    match candidates.iter().find(ready).or(candidates.first()) {
+        Some(NextStep::AwaitingParent { kind, .. }) => Ok((*kind, RolloverStep::DsSeen)),
+        Some(NextStep::At { kind, step, at }) if *at <= now || force => Ok((*kind, *step)),
+        Some(NextStep::At { kind, step, at }) => Err(ApiError::conflict(format!(
             "{apex}: the {} rollover's next step ({}) is safe in {}s, once caches hold \
              no older data (RFC 7583 waits): try again later, or force it",
             kind.name(),
             step.name(),
             at.saturating_sub(now).div_ceil(1000)
         ))),
-        (NextStep::OnDemand, Some(rollover)) => Err(ApiError::Internal(format!(
-            "{apex}: rollover {rollover:?} has no next step"
+        _ => Err(ApiError::Internal(format!(
+            "{apex}: rollover {first:?} has no next step"
         ))),
     }
 }

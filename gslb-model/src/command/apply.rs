@@ -540,6 +540,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             step,
             key,
             zsk,
+            kind,
         } => {
             let Some(keys) = state.dnssec.get_mut(zone) else {
                 return false;
@@ -547,7 +548,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             let schedule = state.dnssec_schedules.entry(zone.clone()).or_default();
             let new_keys: Vec<_> = key.iter().chain(zsk).cloned().collect();
             // `check` ran the same step on copies: it cannot fail here.
-            crate::model::rollover::take_step(keys, schedule, *step, &new_keys, at).is_ok()
+            crate::model::rollover::take_step(keys, schedule, *step, &new_keys, *kind, at).is_ok()
         }
         Command::PutDnssecKey { zone, key } => {
             let Some(keys) = state.dnssec.get_mut(zone) else {

@@ -296,6 +296,7 @@ pub(super) fn check(
             step,
             key,
             zsk,
+            kind,
         } => {
             if let Some(key) = key {
                 key.validate(&field_path(path, "key"), errors);
@@ -318,6 +319,7 @@ pub(super) fn check(
                         &mut schedule,
                         *step,
                         &new_keys,
+                        *kind,
                         0,
                     ) {
                         errors.push(field_path(path, "step"), message);

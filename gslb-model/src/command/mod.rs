@@ -51,7 +51,7 @@ use crate::model::overrides::Override;
 use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
-use crate::model::rollover::{DnssecPolicy, RolloverStep};
+use crate::model::rollover::{DnssecPolicy, RolloverKind, RolloverStep};
 use crate::model::token::Token;
 use crate::model::transfer::ZoneTransfer;
 use crate::model::tsig_key::TsigKey;
@@ -264,6 +264,9 @@ pub enum Command {
         /// For a `presign` whose new key set is KSK + ZSK: the new ZSK.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         zsk: Option<DnssecKey>,
+        /// Which rollover the step is of (needed when a KSK and a ZSK roll at once).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<RolloverKind>,
     },
     /// Stop signing `zone` and forget its keys (idempotent). The operator removes the DS at
     /// the parent first and waits its TTL out (see docs/operations.md).
@@ -516,6 +519,7 @@ impl fmt::Display for Command {
                 step,
                 key,
                 zsk,
+                ..
             } => match (key, zsk) {
                 (Some(key), Some(zsk)) => write!(
                     f,

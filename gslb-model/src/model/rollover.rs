@@ -38,6 +38,11 @@
 //! KSK, + propagation delay). `max_cache_ttl_secs` caps every TTL in those sums, for
 //! deployments (and tests) whose validators cap what they cache.
 //!
+//! A split zone's KSK and ZSK may roll at once (`DnssecSchedule::beside`): RFC 7583 gives
+//! their timelines independently, each has its own keys and waits, and each changes the
+//! DNSKEY RRset only by its own key; `next_steps` says what comes next for each, and a step
+//! names its kind. A CSK or key-set rollover runs alone.
+//!
 //! Nothing here reads a clock: times come in as leader milliseconds.
 
 use serde::{Deserialize, Serialize};
@@ -282,6 +287,11 @@ pub struct DnssecSchedule {
     /// The rollover in progress, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollover: Option<Rollover>,
+    /// A second rollover running beside `rollover`: in a split zone the KSK and the ZSK
+    /// roll at once when both are due (their keys, RRsets touched and waits are apart);
+    /// it takes `rollover`'s place when that one ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beside: Option<Rollover>,
     /// Rollover steps taken since signing was enabled (what `/metrics` counts).
     #[serde(default)]
     pub steps_taken: u64,
@@ -319,13 +329,51 @@ pub enum NextStep {
     },
 }
 
-/// What comes next for the zone with `keys` and `schedule`.
+/// What comes next for the zone with `keys` and `schedule`: the step of `rollover` (the
+/// one started first) when one is in progress, else the next scheduled start.
 pub fn next_step(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> NextStep {
+    next_steps(keys, schedule, ttls)
+        .into_iter()
+        .next()
+        .unwrap_or(NextStep::OnDemand)
+}
+
+/// Everything that comes next for the zone: the next step of each rollover in progress
+/// (`rollover` first, then `beside`), and a scheduled start of a KSK or ZSK rollover that
+/// may run beside the one in progress (or, with none in progress, the next start).
+pub fn next_steps(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> Vec<NextStep> {
     let policy = &schedule.policy;
-    let delay = policy.propagation_delay_secs;
-    let Some(rollover) = &schedule.rollover else {
-        return scheduled_start(keys, policy);
+    let Some(first) = &schedule.rollover else {
+        return vec![scheduled_start(keys, policy, None)];
     };
+    let mut steps = vec![rollover_step(first, policy, ttls)];
+    match &schedule.beside {
+        Some(second) => steps.push(rollover_step(second, policy, ttls)),
+        None => {
+            if let Some(other) = partner(first.kind) {
+                let start = scheduled_start(keys, policy, Some(other));
+                if start != NextStep::OnDemand {
+                    steps.push(start);
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// The kind that may roll beside a rollover of `kind`: a split zone's ZSK beside its KSK
+/// and the other way round; nothing beside a CSK or a key-set rollover.
+pub fn partner(kind: RolloverKind) -> Option<RolloverKind> {
+    match kind {
+        RolloverKind::Ksk => Some(RolloverKind::Zsk),
+        RolloverKind::Zsk => Some(RolloverKind::Ksk),
+        _ => None,
+    }
+}
+
+/// The next step of `rollover` and from when it is safe.
+fn rollover_step(rollover: &Rollover, policy: &DnssecPolicy, ttls: Ttls) -> NextStep {
+    let delay = policy.propagation_delay_secs;
     let after = |from: u64, secs: u64| from.saturating_add(secs.saturating_mul(1000));
     let kind = rollover.kind;
     match rollover.last_step {
@@ -377,12 +425,13 @@ pub fn next_step(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> Next
             }
         }
         // `take_step` clears the rollover on `remove`.
-        RolloverStep::Remove => scheduled_start(keys, policy),
+        RolloverStep::Remove => NextStep::OnDemand,
     }
 }
 
-/// The next scheduled `publish`, the earlier of the ZSK's and the entry point's.
-fn scheduled_start(keys: &ZoneKeys, policy: &DnssecPolicy) -> NextStep {
+/// The next scheduled `publish`, the earlier of the ZSK's and the entry point's (`only`:
+/// of that kind only).
+fn scheduled_start(keys: &ZoneKeys, policy: &DnssecPolicy, only: Option<RolloverKind>) -> NextStep {
     let split = keys.is_split();
     let mut due: Vec<(u64, RolloverKind)> = Vec::new();
     let newest_active = |entry_point: bool| {
@@ -410,6 +459,7 @@ fn scheduled_start(keys: &ZoneKeys, policy: &DnssecPolicy) -> NextStep {
     }
     match due
         .into_iter()
+        .filter(|(_, kind)| only.is_none_or(|only| only == *kind))
         .min_by_key(|(at, kind)| (*at, *kind == RolloverKind::Zsk))
     {
         Some((at, kind)) => NextStep::At {
@@ -431,23 +481,62 @@ pub fn kind_of(keys: &ZoneKeys, flags: u16) -> RolloverKind {
 }
 
 /// Takes `step` at leader time `at` on a zone's `keys` and `schedule` (`new_keys`: the
-/// successor for a `publish` that starts a rollover, the new key set for a `presign`);
-/// returns why the step does not follow from where the rollover stands, if it does not.
+/// successor for a `publish` that starts a rollover, the new key set for a `presign`;
+/// `kind`: which rollover the step is of, needed only when two run); returns why the step
+/// does not follow from where the rollovers stand, if it does not.
 pub fn take_step(
     keys: &mut ZoneKeys,
     schedule: &mut DnssecSchedule,
     step: RolloverStep,
     new_keys: &[DnssecKey],
+    kind: Option<RolloverKind>,
     at: u64,
 ) -> Result<(), String> {
-    let Some(rollover) = schedule.rollover.as_mut() else {
+    let Some(first) = &schedule.rollover else {
         return match (step, new_keys) {
-            (RolloverStep::Publish, [key]) => publish(keys, schedule, key, at),
+            (RolloverStep::Publish, [key]) => {
+                schedule.rollover = Some(publish(keys, key, at)?);
+                schedule.steps_taken += 1;
+                Ok(())
+            }
             (RolloverStep::Publish, _) => Err("publish needs the one successor key".to_string()),
             (RolloverStep::Presign, _) => presign(keys, schedule, new_keys, at),
             _ => Err(format!("no rollover in progress to {}", step.name())),
         };
     };
+    if let (RolloverStep::Publish, [key]) = (step, new_keys) {
+        // A rollover starting beside the one in progress.
+        let starting = kind_of(keys, key.flags);
+        if schedule.beside.is_some() || partner(first.kind) != Some(starting) {
+            return Err(format!(
+                "a {} rollover is in progress (at {}): a {} rollover cannot start beside it",
+                first.kind.name(),
+                first.last_step.name(),
+                starting.name()
+            ));
+        }
+        schedule.beside = Some(publish(keys, key, at)?);
+        schedule.steps_taken += 1;
+        return Ok(());
+    }
+    let in_beside = match (kind, &schedule.beside) {
+        (None, None) => false,
+        (None, Some(_)) => {
+            return Err(format!(
+                "two rollovers are in progress: say which kind {} is of",
+                step.name()
+            ))
+        }
+        (Some(kind), _) if first.kind == kind => false,
+        (Some(kind), Some(beside)) if beside.kind == kind => true,
+        (Some(kind), _) => return Err(format!("no {} rollover in progress", kind.name())),
+    };
+    let slot = if in_beside {
+        &mut schedule.beside
+    } else {
+        &mut schedule.rollover
+    };
+    let rollover = slot.as_mut().expect("chosen above");
     let expected = rollover.kind.step_after(rollover.last_step);
     if step != expected {
         return Err(format!(
@@ -490,7 +579,10 @@ pub fn take_step(
     rollover.last_step = step;
     rollover.step_at = at;
     if step == RolloverStep::Remove {
-        schedule.rollover = None;
+        *slot = None;
+        if schedule.rollover.is_none() {
+            schedule.rollover = schedule.beside.take();
+        }
     }
     schedule.steps_taken += 1;
     keys.last_rollover_at = Some(at);
@@ -574,12 +666,7 @@ fn key_set(keys: &[DnssecKey]) -> Option<(&DnssecKey, Option<&DnssecKey>)> {
 }
 
 /// `publish`: `key` joins the zone as the successor of the active key of its kind.
-fn publish(
-    keys: &mut ZoneKeys,
-    schedule: &mut DnssecSchedule,
-    key: &DnssecKey,
-    at: u64,
-) -> Result<(), String> {
+fn publish(keys: &mut ZoneKeys, key: &DnssecKey, at: u64) -> Result<Rollover, String> {
     if key.state != KeyState::Published {
         return Err("a successor starts published".to_string());
     }
@@ -607,7 +694,7 @@ fn publish(
     if keys.key(key.tag).is_some() {
         return Err(format!("the zone has a key with tag {} already", key.tag));
     }
-    schedule.rollover = Some(Rollover {
+    let rollover = Rollover {
         kind,
         old: old.tag,
         new: key.tag,
@@ -616,11 +703,10 @@ fn publish(
         last_step: RolloverStep::Publish,
         started_at: at,
         step_at: at,
-    });
+    };
     keys.keys.push(key.clone());
-    schedule.steps_taken += 1;
     keys.last_rollover_at = Some(at);
-    Ok(())
+    Ok(rollover)
 }
 
 /// Sets the state of key `tag`.
@@ -658,6 +744,27 @@ mod tests {
             last_rollover_at: None,
             incoming: Vec::new(),
         }
+    }
+
+    /// Takes `step`, which carries no key, of the one rollover in progress at `at`.
+    fn step(
+        keys: &mut ZoneKeys,
+        schedule: &mut DnssecSchedule,
+        step: RolloverStep,
+        at: u64,
+    ) -> Result<(), String> {
+        take_step(keys, schedule, step, &[], None, at)
+    }
+
+    /// Takes `step`, which carries no key, of the rollover of `kind` at `at`.
+    fn step_of(
+        keys: &mut ZoneKeys,
+        schedule: &mut DnssecSchedule,
+        step: RolloverStep,
+        kind: RolloverKind,
+        at: u64,
+    ) -> Result<(), String> {
+        take_step(keys, schedule, step, &[], Some(kind), at)
     }
 
     const TTLS: Ttls = Ttls {
@@ -698,6 +805,7 @@ mod tests {
             &mut schedule,
             RolloverStep::Publish,
             std::slice::from_ref(&successor),
+            None,
             1_000_000,
         )
         .unwrap();
@@ -709,17 +817,10 @@ mod tests {
             }
         );
         assert!(
-            take_step(&mut keys, &mut schedule, RolloverStep::Activate, &[], 1).is_err(),
+            step(&mut keys, &mut schedule, RolloverStep::Activate, 1).is_err(),
             "no activation before the parent holds the DS"
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::DsSeen,
-            &[],
-            2_000_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::DsSeen, 2_000_000).unwrap();
         // DNSKEY cached: 1_000_000 + 3610 s; DS cached: 2_000_000 + 610 s.
         assert_eq!(
             next_step(&keys, &schedule, TTLS),
@@ -729,14 +830,7 @@ mod tests {
                 at: 4_610_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Activate,
-            &[],
-            4_610_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Activate, 4_610_000).unwrap();
         assert_eq!(keys.key(2).unwrap().state, KeyState::Active);
         assert_eq!(keys.key(1).unwrap().state, KeyState::Retired);
         assert!(keys.signs_data(keys.key(2).unwrap()));
@@ -749,14 +843,7 @@ mod tests {
                 at: 4_610_000 + 3_610_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Remove,
-            &[],
-            8_220_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 8_220_000).unwrap();
         assert_eq!(keys.keys.len(), 1);
         assert_eq!(keys.keys[0].tag, 2);
         assert_eq!(schedule.rollover, None);
@@ -806,6 +893,7 @@ mod tests {
             &mut schedule,
             RolloverStep::Publish,
             std::slice::from_ref(&successor),
+            None,
             100_000,
         )
         .unwrap();
@@ -819,15 +907,8 @@ mod tests {
                 at: 170_000
             }
         );
-        assert!(take_step(&mut keys, &mut schedule, RolloverStep::DsSeen, &[], 1).is_err());
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Activate,
-            &[],
-            170_000,
-        )
-        .unwrap();
+        assert!(step(&mut keys, &mut schedule, RolloverStep::DsSeen, 1).is_err());
+        step(&mut keys, &mut schedule, RolloverStep::Activate, 170_000).unwrap();
         assert_eq!(
             next_step(&keys, &schedule, TTLS),
             NextStep::At {
@@ -836,7 +917,7 @@ mod tests {
                 at: 240_000
             }
         );
-        take_step(&mut keys, &mut schedule, RolloverStep::Remove, &[], 240_000).unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 240_000).unwrap();
         let tags: Vec<u16> = keys.keys.iter().map(|key| key.tag).collect();
         assert_eq!(tags, [1, 3]);
         assert_eq!(kind_of(&keys, FLAGS_SECURE_ENTRY_POINT), RolloverKind::Ksk);
@@ -867,7 +948,7 @@ mod tests {
                 }
                 NextStep::OnDemand => panic!("a rollover in progress has a next step"),
             };
-            take_step(keys, schedule, step, &[], at).unwrap();
+            take_step(keys, schedule, step, &[], None, at).unwrap();
             times.push(at);
         }
         times
@@ -890,6 +971,7 @@ mod tests {
                 &mut schedule,
                 RolloverStep::Publish,
                 &[new.clone(), new.clone()],
+                None,
                 0
             )
             .is_err(),
@@ -900,6 +982,7 @@ mod tests {
             &mut schedule,
             RolloverStep::Presign,
             std::slice::from_ref(&new),
+            None,
             1_000,
         )
         .unwrap();
@@ -912,7 +995,7 @@ mod tests {
         assert!(keys.signs_data(old_key) && keys.signs_data(new_key));
         assert!(!new_key.is_published() && !new_key.belongs_at_parent());
         assert!(
-            take_step(&mut keys, &mut schedule, RolloverStep::Activate, &[], 2).is_err(),
+            step(&mut keys, &mut schedule, RolloverStep::Activate, 2).is_err(),
             "a key-set rollover has no activate"
         );
         // Every cached RRset must carry the new signatures: DNSKEY TTL (the larger) + 10 s.
@@ -924,25 +1007,11 @@ mod tests {
                 at: 3_611_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Publish,
-            &[],
-            3_611_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Publish, 3_611_000).unwrap();
         let new_key = keys.key(2).unwrap();
         assert!(new_key.is_published() && new_key.belongs_at_parent());
         assert!(keys.key(1).unwrap().belongs_at_parent(), "a double DS");
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::DsSeen,
-            &[],
-            3_700_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::DsSeen, 3_700_000).unwrap();
         // The new DNSKEY RRset cached (3_611_000 + 3610 s) is later than the DS (+610 s).
         assert_eq!(
             next_step(&keys, &schedule, TTLS),
@@ -952,14 +1021,7 @@ mod tests {
                 at: 7_221_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Unpublish,
-            &[],
-            7_221_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Unpublish, 7_221_000).unwrap();
         let old_key = keys.key(1).unwrap();
         assert_eq!(old_key.state, KeyState::Unpublished);
         assert!(
@@ -975,14 +1037,7 @@ mod tests {
                 at: 10_831_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Remove,
-            &[],
-            10_831_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 10_831_000).unwrap();
         assert_eq!(keys.keys.len(), 1);
         assert_eq!(keys.keys[0].algorithm, DnssecAlgorithm::Ed25519);
         assert_eq!(keys.keys[0].state, KeyState::Active);
@@ -1004,7 +1059,15 @@ mod tests {
             incoming(2, FLAGS_SECURE_ENTRY_POINT, algorithm),
             incoming(3, FLAGS_ZONE_KEY, algorithm),
         ];
-        take_step(&mut keys, &mut schedule, RolloverStep::Presign, &new_set, 0).unwrap();
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            &new_set,
+            None,
+            0,
+        )
+        .unwrap();
         assert_eq!(
             schedule.rollover.as_ref().unwrap().kind,
             RolloverKind::Split
@@ -1027,6 +1090,7 @@ mod tests {
             &mut schedule,
             RolloverStep::Presign,
             &[incoming(4, FLAGS_SECURE_ENTRY_POINT, algorithm)],
+            None,
             20_000_000,
         )
         .unwrap();
@@ -1057,6 +1121,7 @@ mod tests {
             &mut schedule,
             RolloverStep::Presign,
             &[incoming(2, FLAGS_SECURE_ENTRY_POINT, algorithm)],
+            None,
             0,
         )
         .unwrap_err();
@@ -1065,13 +1130,22 @@ mod tests {
             incoming(2, FLAGS_SECURE_ENTRY_POINT, DnssecAlgorithm::Ed25519),
             incoming(3, FLAGS_ZONE_KEY, algorithm),
         ];
-        assert!(take_step(&mut keys, &mut schedule, RolloverStep::Presign, &mixed, 0).is_err());
+        assert!(take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            &mixed,
+            None,
+            0
+        )
+        .is_err());
         let successor = key(2, FLAGS_SECURE_ENTRY_POINT, KeyState::Published, 0);
         take_step(
             &mut keys,
             &mut schedule,
             RolloverStep::Publish,
             std::slice::from_ref(&successor),
+            None,
             0,
         )
         .unwrap();
@@ -1084,10 +1158,113 @@ mod tests {
                 FLAGS_SECURE_ENTRY_POINT,
                 DnssecAlgorithm::Ed25519,
             )],
+            None,
             0,
         )
         .unwrap_err();
         assert!(error.contains("next step is ds_seen"), "{error}");
+    }
+
+    /// A split zone whose KSK and ZSK are due together rolls both at once: the ZSK starts
+    /// beside the KSK waiting for its DS, each step names its rollover, and the one still
+    /// running takes the first place when the other ends.
+    #[test]
+    fn ksk_and_zsk_roll_at_once() {
+        let mut keys = zone(vec![
+            key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0),
+            key(2, FLAGS_ZONE_KEY, KeyState::Active, 0),
+        ]);
+        let mut schedule = DnssecSchedule {
+            policy: DnssecPolicy {
+                zsk_lifetime_secs: Some(1000),
+                ..policy()
+            },
+            ..DnssecSchedule::default()
+        };
+        let ksk = NextStep::At {
+            kind: RolloverKind::Ksk,
+            step: RolloverStep::Publish,
+            at: 1_000_000,
+        };
+        assert_eq!(
+            next_steps(&keys, &schedule, TTLS),
+            [ksk],
+            "a tie: the KSK first"
+        );
+        let new_ksk = key(3, FLAGS_SECURE_ENTRY_POINT, KeyState::Published, 1_000_000);
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            std::slice::from_ref(&new_ksk),
+            None,
+            1_000_000,
+        )
+        .unwrap();
+        let zsk_start = NextStep::At {
+            kind: RolloverKind::Zsk,
+            step: RolloverStep::Publish,
+            at: 1_000_000,
+        };
+        assert_eq!(
+            next_steps(&keys, &schedule, TTLS),
+            [
+                NextStep::AwaitingParent {
+                    kind: RolloverKind::Ksk,
+                    new: 3
+                },
+                zsk_start
+            ]
+        );
+        let new_zsk = key(4, FLAGS_ZONE_KEY, KeyState::Published, 1_000_000);
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            std::slice::from_ref(&new_zsk),
+            None,
+            1_000_000,
+        )
+        .unwrap();
+        assert_eq!(schedule.beside.as_ref().unwrap().kind, RolloverKind::Zsk);
+        let another = key(5, FLAGS_ZONE_KEY, KeyState::Published, 1_000_000);
+        assert!(take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            std::slice::from_ref(&another),
+            None,
+            1
+        )
+        .is_err());
+        let error = step(&mut keys, &mut schedule, RolloverStep::Activate, 1).unwrap_err();
+        assert!(error.contains("say which kind"), "{error}");
+        // The ZSK activates while the KSK still waits for the parent.
+        step_of(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Activate,
+            RolloverKind::Zsk,
+            4_610_000,
+        )
+        .unwrap();
+        assert!(keys.signs_data(keys.key(4).unwrap()));
+        assert!(!keys.signs_data(keys.key(2).unwrap()));
+        assert!(!keys.signs_data(keys.key(3).unwrap()), "a KSK, published");
+        for (step, kind, at) in [
+            (RolloverStep::DsSeen, RolloverKind::Ksk, 5_000_000),
+            (RolloverStep::Activate, RolloverKind::Ksk, 6_000_000),
+            (RolloverStep::Remove, RolloverKind::Ksk, 10_000_000),
+        ] {
+            step_of(&mut keys, &mut schedule, step, kind, at).unwrap();
+        }
+        let rollover = schedule.rollover.as_ref().unwrap();
+        assert_eq!(rollover.kind, RolloverKind::Zsk, "the ZSK's moved up");
+        assert!(schedule.beside.is_none());
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 11_000_000).unwrap();
+        let tags: Vec<u16> = keys.keys.iter().map(|key| key.tag).collect();
+        assert_eq!(tags, [3, 4]);
+        assert_eq!(schedule.steps_taken, 7);
     }
 
     #[test]
@@ -1101,6 +1278,7 @@ mod tests {
             &mut schedule,
             RolloverStep::Publish,
             std::slice::from_ref(&zsk),
+            None,
             0,
         )
         .unwrap_err();
@@ -1111,10 +1289,11 @@ mod tests {
             &mut schedule,
             RolloverStep::Publish,
             std::slice::from_ref(&active),
+            None,
             0
         )
         .is_err());
-        let error = take_step(&mut keys, &mut schedule, RolloverStep::Remove, &[], 0).unwrap_err();
+        let error = step(&mut keys, &mut schedule, RolloverStep::Remove, 0).unwrap_err();
         assert!(error.contains("no rollover in progress"), "{error}");
         assert_eq!(keys.keys.len(), 1);
         assert_eq!(schedule.steps_taken, 0);

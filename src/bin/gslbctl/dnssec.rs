@@ -59,8 +59,9 @@ pub(crate) enum DnssecCommand {
         /// Take the step before its wait has passed.
         #[arg(long)]
         force: bool,
-        /// Which key to roll when none is rolling: csk, ksk or zsk (default: the CSK, or
-        /// the KSK of a split zone).
+        /// Which key to roll: csk, ksk or zsk (default: the CSK, or the KSK of a split
+        /// zone). In a split zone the KSK or ZSK may start beside the other's rollover;
+        /// with both in progress it says whose next step to take.
         #[arg(long, conflicts_with_all = ["algorithm", "split", "csk"])]
         kind: Option<String>,
         /// Roll to keys of this algorithm: ecdsap256sha256 (13) or ed25519 (15).
