@@ -509,6 +509,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
                 keys: std::iter::once(key).chain(zsk).cloned().collect(),
                 enabled_at: at,
                 last_rollover_at: None,
+                incoming: Vec::new(),
             };
             match state.dnssec.get(zone) {
                 Some(existing) if existing.keys == keys.keys => false,
@@ -531,13 +532,20 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             schedule.policy = policy.clone();
             changed
         }
-        Command::DnssecRolloverStep { zone, step, key } => {
+        Command::DnssecRolloverStep {
+            zone,
+            step,
+            key,
+            zsk,
+            kind,
+        } => {
             let Some(keys) = state.dnssec.get_mut(zone) else {
                 return false;
             };
             let schedule = state.dnssec_schedules.entry(zone.clone()).or_default();
+            let new_keys: Vec<_> = key.iter().chain(zsk).cloned().collect();
             // `check` ran the same step on copies: it cannot fail here.
-            crate::model::rollover::take_step(keys, schedule, *step, key.as_ref(), at).is_ok()
+            crate::model::rollover::take_step(keys, schedule, *step, &new_keys, *kind, at).is_ok()
         }
         Command::PutDnssecKey { zone, key } => {
             let Some(keys) = state.dnssec.get_mut(zone) else {

@@ -284,10 +284,20 @@ pub(super) fn check(
             }
             policy.validate(&field_path(path, "policy"), errors);
         }
-        Command::DnssecRolloverStep { zone, step, key } => {
+        Command::DnssecRolloverStep {
+            zone,
+            step,
+            key,
+            zsk,
+            kind,
+        } => {
             if let Some(key) = key {
                 key.validate(&field_path(path, "key"), errors);
             }
+            if let Some(zsk) = zsk {
+                zsk.validate(&field_path(path, "zsk"), errors);
+            }
+            let new_keys: Vec<_> = key.iter().chain(zsk).cloned().collect();
             match state.dnssec.get(zone) {
                 None => errors.push(field_path(path, "zone"), format!("{zone} is not signed")),
                 Some(keys) => {
@@ -301,7 +311,8 @@ pub(super) fn check(
                         &mut keys,
                         &mut schedule,
                         *step,
-                        key.as_ref(),
+                        &new_keys,
+                        *kind,
                         0,
                     ) {
                         errors.push(field_path(path, "step"), message);

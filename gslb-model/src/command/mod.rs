@@ -54,7 +54,7 @@ use crate::model::overrides::Override;
 use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
-use crate::model::rollover::{DnssecPolicy, RolloverStep};
+use crate::model::rollover::{DnssecPolicy, RolloverKind, RolloverStep};
 use crate::model::token::Token;
 use crate::model::transfer::ZoneTransfer;
 use crate::model::tsig_key::TsigKey;
@@ -260,9 +260,16 @@ pub enum Command {
         zone: DomainName,
         /// The step.
         step: RolloverStep,
-        /// The successor (generated and sealed by the proposer), for `publish` only.
+        /// The successor (generated and sealed by the proposer) for a `publish` that starts
+        /// a rollover; for a `presign`, the new CSK or KSK.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<DnssecKey>,
+        /// For a `presign` whose new key set is KSK + ZSK: the new ZSK.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zsk: Option<DnssecKey>,
+        /// Which rollover the step is of (needed when a KSK and a ZSK roll at once).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<RolloverKind>,
     },
     /// Stop signing `zone` and forget its keys (idempotent). The operator removes the DS at
     /// the parent first and waits its TTL out (see docs/operations.md).
@@ -536,14 +543,29 @@ impl fmt::Display for Command {
                 None => write!(f, "enable_dnssec {zone} (key {})", key.tag),
             },
             Command::SetDnssecPolicy { zone, .. } => write!(f, "set_dnssec_policy {zone}"),
-            Command::DnssecRolloverStep { zone, step, key } => match key {
-                Some(key) => write!(
+            Command::DnssecRolloverStep {
+                zone,
+                step,
+                key,
+                zsk,
+                ..
+            } => match (key, zsk) {
+                (Some(key), Some(zsk)) => write!(
                     f,
-                    "dnssec_rollover {zone} {} (key {})",
+                    "dnssec_rollover {zone} {} (ksk {} {}, zsk {})",
                     step.name(),
-                    key.tag
+                    key.tag,
+                    key.algorithm.name(),
+                    zsk.tag
                 ),
-                None => write!(f, "dnssec_rollover {zone} {}", step.name()),
+                (Some(key), None) => write!(
+                    f,
+                    "dnssec_rollover {zone} {} (key {} {})",
+                    step.name(),
+                    key.tag,
+                    key.algorithm.name()
+                ),
+                _ => write!(f, "dnssec_rollover {zone} {}", step.name()),
             },
             Command::DisableDnssec { zone } => write!(f, "disable_dnssec {zone}"),
             Command::PutDnssecKey { zone, key } => {
