@@ -88,8 +88,8 @@ async fn apply_creates_every_kind_in_one_version_and_dry_run_writes_nothing() {
     assert_eq!(
         summary(&planned),
         [
-            ("network".to_string(), 1, 0, 0),
             ("region".to_string(), 2, 0, 0),
+            ("network".to_string(), 1, 0, 0),
             ("endpoint".to_string(), 2, 0, 0),
             ("check".to_string(), 1, 0, 0),
             ("zone".to_string(), 1, 0, 0),

@@ -51,7 +51,9 @@ impl Kind {
     /// may be deleted only after it is.
     pub fn depends_on(self) -> &'static [Kind] {
         match self {
-            Kind::Networks | Kind::Regions | Kind::Zones => &[],
+            Kind::Regions | Kind::Zones => &[],
+            // A network's `rtt_ms` names regions.
+            Kind::Networks => &[Kind::Regions],
             Kind::Endpoints => &[Kind::Regions],
             Kind::Checks => &[Kind::Endpoints, Kind::Regions],
             Kind::Records => &[Kind::Zones],

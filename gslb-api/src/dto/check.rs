@@ -176,8 +176,9 @@ pub struct DnsDto {
     pub port: u16,
     /// The absolute name to ask for.
     pub name: String,
-    /// The type (default A).
-    #[serde(default = "default_qtype", rename = "type")]
+    /// The query type (default A). Named `qtype`, not `type`: `type` is the check kind's
+    /// tag (`{type: dns, qtype: AAAA}`), so a `type` here could never be read back.
+    #[serde(default = "default_qtype")]
     pub qtype: RecordTypeDto,
     /// Require an answer record (default true).
     #[serde(default = "default_true")]

@@ -15,6 +15,7 @@
 mod out;
 
 mod apply;
+mod apply_input;
 mod cluster;
 mod ctl;
 mod dnssec;
@@ -197,10 +198,23 @@ enum Commands {
     },
     /// Make the state match a declarative YAML/JSON file of zones, regions, endpoints,
     /// checks, records, GSLB records and client networks, in one atomic change.
+    ///
+    /// The file holds one or more YAML documents (`---`) or JSON values, each an apply
+    /// document (sections `zones:`, `regions:`, ...; schema: `GET /v1/apply/schema`) or
+    /// exactly what `gslbctl get KIND -o yaml|json` printed. Errors name the document and
+    /// item of the file.
+    #[command(after_help = "Examples:\n  \
+        gslbctl apply -f gslb.yaml --dry-run\n  \
+        gslbctl get endpoints -o yaml > endpoints.yaml && gslbctl apply -f endpoints.yaml\n  \
+        gslbctl get gslb-records --zone example.com. -o json | gslbctl apply -f - --zone example.com.")]
     Apply {
         /// The file (`-` reads stdin).
         #[arg(short = 'f', long = "file")]
         file: PathBuf,
+        /// The zone of record sets and GSLB records listed without one (what
+        /// `get records --zone ZONE` prints).
+        #[arg(long)]
+        zone: Option<String>,
         /// Print the diff and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -541,9 +555,10 @@ async fn run(cli: Cli) -> Result<()> {
         Commands::Zone { command } => zone::run(&ctl, command).await,
         Commands::Apply {
             file,
+            zone,
             dry_run,
             prune,
-        } => ctl.apply(&file, dry_run, prune).await,
+        } => ctl.apply(&file, zone.as_deref(), dry_run, prune).await,
         Commands::Import { command } => route53::run(&ctl, command).await,
         Commands::Cluster { command } => cluster::run(&ctl, command).await,
         Commands::Token { command } => token::run(&ctl, command).await,
