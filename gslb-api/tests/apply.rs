@@ -262,10 +262,11 @@ async fn a_key_declared_twice_is_refused_for_every_kind() {
     node.stop().await;
 }
 
-/// What does this test do: with `prune`, a document that drops a region, its endpoint, a
-/// check, the GSLB record answering from the endpoint and a zone deletes them all in one
-/// version — possible only when dependents are deleted first (the store refuses to
-/// delete a region an endpoint still uses) — while kinds the document does not declare are
+/// What does this test do: `prune` without the document's `scope` is refused naming it;
+/// with a scope, a document that drops a region, its endpoint, a check, the GSLB record
+/// answering from the endpoint and a zone deletes them all in one version — possible only
+/// when dependents are deleted first (the store refuses to delete a region an endpoint
+/// still uses) — while what the scope does not own (another team's zone, the networks) is
 /// left alone; a fault found by the store is named by the document item.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_deletes_dependents_first_in_one_version() {
@@ -285,6 +286,14 @@ async fn prune_deletes_dependents_first_in_one_version() {
         )
         .await
         .unwrap();
+    client
+        .import_zone(
+            "team-b.test.",
+            "$ORIGIN team-b.test.\n@ 3600 IN SOA ns1 hostmaster 1 7200 900 1209600 300\n\
+             @ IN NS ns1\nns1 IN A 192.0.2.58\n",
+        )
+        .await
+        .unwrap();
 
     let mut smaller = every_kind();
     smaller["regions"] = json!([region("eu-1")]);
@@ -295,6 +304,25 @@ async fn prune_deletes_dependents_first_in_one_version() {
                                       "policy": {"endpoints": ["web-eu"]}}]);
     smaller.as_object_mut().unwrap().remove("networks");
     let before = node.handle.state().version;
+
+    eprintln!("phase: prune without a scope is refused");
+    let body = refused(
+        client
+            .apply(&document(smaller.clone()), false, true)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        body.fields
+            .iter()
+            .any(|field| field.path == "scope" && field.message.contains("scope.zones")),
+        "{body:?}"
+    );
+    assert_eq!(node.handle.state().version, before, "nothing written");
+
+    eprintln!("phase: prune inside the scope only");
+    smaller["scope"] =
+        json!({"zones": ["svc.test.", "gone.test."], "id_prefixes": ["us-", "web-"]});
     let pruned = client.apply(&document(smaller), false, true).await.unwrap();
     assert_eq!(pruned.version, Some(before + 1), "one atomic entry");
     let deleted: Vec<String> = pruned
@@ -321,10 +349,10 @@ async fn prune_deletes_dependents_first_in_one_version() {
     let zones: Vec<String> = state.zones.keys().map(ToString::to_string).collect();
     assert_eq!(
         zones,
-        ["other.test.", "svc.test."],
-        "other.test. is named by records"
+        ["other.test.", "svc.test.", "team-b.test."],
+        "other.test. is named by records; team-b.test. is outside the scope"
     );
-    assert_eq!(state.networks.len(), 1, "no networks section: none pruned");
+    assert_eq!(state.networks.len(), 1, "the scope names no networks");
 
     eprintln!("phase: a fault the store finds names the document item");
     let mut bad = every_kind();
@@ -363,6 +391,7 @@ async fn the_apply_schema_is_served_and_matches_the_docs_copy() {
         .as_object()
         .expect("the document's sections");
     for section in [
+        "scope",
         "zones",
         "regions",
         "endpoints",

@@ -114,6 +114,7 @@ impl ApplyInput {
     /// Appends every section of `document`, each item named `section[i]` as written.
     fn add_apply_document(&mut self, document: ApplyDocument, document_name: &str) -> Result<()> {
         let ApplyDocument {
+            scope,
             zones,
             regions,
             endpoints,
@@ -122,6 +123,15 @@ impl ApplyInput {
             gslb_records,
             networks,
         } = document;
+        if let Some(scope) = scope {
+            if self.document.scope.is_some() {
+                bail!(
+                    "{}: a second scope; a file has one scope (in any one document)",
+                    or_whole_file(document_name)
+                );
+            }
+            self.document.scope = Some(scope);
+        }
         let place =
             |section: &str, index: usize| join(document_name, &format!("{section}[{index}]"));
         for (index, item) in zones.into_iter().enumerate() {

@@ -218,7 +218,10 @@ enum Commands {
         /// Print the diff and change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Also delete what the file's sections do not declare (only kinds the file has).
+        /// Also delete what the file's `scope` owns but the file does not declare: the zones
+        /// in `scope.zones` (and their record sets and GSLB records), the regions, endpoints
+        /// and checks whose id starts with one of `scope.id_prefixes`, the networks inside
+        /// `scope.networks`. Refused when the file has no scope.
         #[arg(long)]
         prune: bool,
     },
