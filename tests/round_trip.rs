@@ -2,7 +2,9 @@
 //! yaml|json` prints against one real `gslb serve` node is fed unchanged to `gslbctl apply
 //! -f` and `gslbctl create -f` against fresh nodes, and a second `get` there prints the same
 //! text. The kinds are `gslb_api::apply::Kind::ALL`, matched exhaustively, so a kind added
-//! to apply without a round trip here does not compile.
+//! to apply without a round trip here does not compile; overrides (not an apply kind) go
+//! through `create -f`. Durations and times entered as text (`5s`, `1m30s`, RFC 3339) read
+//! back as the milliseconds `get` prints.
 
 mod common;
 
@@ -49,7 +51,7 @@ checks:
   - id: web-eu-tcp
     endpoint: web-eu
     kind: {type: tcp, port: 443, send: "PING\r\n", expect: PONG}
-    interval_ms: 5000
+    interval_ms: 5s
     timeout_ms: 1000
     rise: 1
     fall: 2
@@ -81,14 +83,14 @@ checks:
       port: 9000
       path: /status
       conditions: ["/replication/lag_seconds < 5"]
-      lease_ms: 20000
+      lease_ms: 1m30s
   - id: ap-kube
     region: ap-1
     target: 192.0.2.30
     kind: {type: kube-local, nodes: [192.0.2.31, 192.0.2.32], port: 30080, min_nodes: 2}
   - id: ap-external
     endpoint: web-ap
-    kind: {type: external, ttl_ms: 60000}
+    kind: {type: external, ttl_ms: 10m}
 zones:
   - apex: rt.test.
     soa: {mname: ns1.rt.test., rname: hostmaster.rt.test., serial: 2026120701}
@@ -166,6 +168,12 @@ gslb_records:
     type: CNAME
     ttl: 300
     policy: {endpoints: [cdn-ap]}
+"#;
+
+/// Overrides (not an apply kind: `create -f` takes them), one with an RFC 3339 expiry.
+const OVERRIDES: &str = r#"
+- {id: drain-ap, region: ap-1, action: drain, reason: maintenance, expires_at: "2100-01-01T00:00:00Z"}
+- {id: pin-web-us, endpoint: web-us, action: force_up, reason: "vendor says so"}
 "#;
 
 /// The `get` that lists every item of `kind` in the seed.
@@ -268,6 +276,32 @@ fn every_kind_round_trips_through_get_apply_and_create() {
     let seed = write(&root.0, "seed.yaml", SEED);
     ctl(&source, &["apply", "-f", seed.to_str().unwrap()]);
 
+    eprintln!("-- phase: durations entered as text read as milliseconds");
+    let checks: serde_json::Value =
+        serde_json::from_str(&get(&source, Kind::Checks, "json")).unwrap();
+    let by_id = |id: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|check| check["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id("web-eu-tcp")["interval_ms"], 5000);
+    assert_eq!(by_id("eu-replication")["kind"]["lease_ms"], 90_000);
+    assert_eq!(by_id("ap-external")["kind"]["ttl_ms"], 600_000);
+
+    eprintln!("-- phase: an override's expiry entered as an RFC 3339 time");
+    let overrides = write(&root.0, "overrides.yaml", OVERRIDES);
+    ctl(
+        &source,
+        &["create", "overrides", "-f", overrides.to_str().unwrap()],
+    );
+    let printed: serde_json::Value =
+        serde_json::from_str(&ctl(&source, &["-o", "json", "get", "overrides"])).unwrap();
+    assert_eq!(printed[0]["expires_at"], 4_102_444_800_000_u64, "{printed}");
+
     let mut all_yaml = Vec::new();
     let mut next_id = 2;
     for format in ["yaml", "json"] {
@@ -307,6 +341,19 @@ fn every_kind_round_trips_through_get_apply_and_create() {
             );
             files.push((kind, file));
         }
+        eprintln!("-- phase: overrides as {format} through get | create -f | get");
+        let printed = ctl(&source, &["-o", format, "get", "overrides"]);
+        let file = write(&root.0, &format!("overrides.{format}"), &printed);
+        ctl(
+            &created,
+            &["create", "overrides", "-f", file.to_str().unwrap()],
+        );
+        assert_eq!(
+            ctl(&created, &["-o", format, "get", "overrides"]),
+            printed,
+            "overrides as {format} did not survive get | create -f | get"
+        );
+
         eprintln!("-- phase: applying every {format} file again changes nothing");
         for (kind, file) in &files {
             let mut apply = vec!["apply", "-f", file.as_str()];

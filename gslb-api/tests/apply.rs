@@ -414,3 +414,22 @@ async fn the_apply_schema_is_served_and_matches_the_docs_copy() {
          GSLB_WRITE_APPLY_SCHEMA=1 to rewrite it"
     );
 }
+
+/// What does this test do: the example document the published schema carries (every
+/// section's examples together) applies to an empty node as it stands, a second apply has
+/// no changes, and a prune within its own scope deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_examples_apply_as_they_stand() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let client = Client::new(&node.url, Some(ADMIN.to_string())).unwrap();
+    let example = document(gslb_api::apply::document_example());
+    let applied = client.apply(&example, false, false).await.unwrap();
+    assert!(applied.changed && applied.version.is_some(), "{applied:?}");
+    let again = client.apply(&example, false, true).await.unwrap();
+    assert_eq!(again.n_changes, 0, "{:?}", again.lines());
+    let state = node.handle.state();
+    assert_eq!(state.regions.len(), 2);
+    assert_eq!(state.all_gslb_records().count(), 2);
+    node.stop().await;
+}

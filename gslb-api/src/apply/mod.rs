@@ -8,6 +8,7 @@
 //! - `kinds`: one `ResourceKind` per kind (its key, what exists now, how to put and delete
 //!   it) and the dependency table (`Kind::depends_on`) the put and delete orders derive from.
 //! - `schema`: the document's JSON Schema (`GET /v1/apply/schema`, `docs/apply.schema.json`).
+//! - `examples`: the schema's examples, one consistent state with items of every section.
 //!
 //! The rules are the same for every kind: items are normalized as the server would store
 //! them (so a second apply of the same file has no changes), a key declared twice is refused
@@ -15,6 +16,7 @@
 //! document does not declare are deleted (`prune` without a scope is refused). Puts run
 //! dependencies first, deletes dependents first, all in one `Command::Batch`.
 
+mod examples;
 mod kinds;
 mod schema;
 
@@ -33,6 +35,7 @@ use crate::dto::{
     RegionDto, ZoneDto,
 };
 
+pub use examples::document_example;
 pub use kinds::Kind;
 pub use schema::{apply_json_schema, merge_flattened};
 
