@@ -242,6 +242,26 @@ fn ctl(node: &ClusterNode, args: &[&str]) -> String {
     stdout
 }
 
+/// Runs gslbctl against `node` expecting it to fail; returns its stderr.
+fn ctl_fails(node: &ClusterNode, args: &[&str]) -> String {
+    let api = format!("http://{}", node.http);
+    let output = Command::new(GSLBCTL)
+        .env_remove("GSLB_TOKEN")
+        .env_remove("GSLB_API")
+        .args(["--api", &api, "--token", TOKEN, "--no-wait"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    eprintln!("$ gslbctl {}\n{stderr}", args.join(" "));
+    assert!(
+        !output.status.success(),
+        "gslbctl {} succeeded",
+        args.join(" ")
+    );
+    stderr
+}
+
 /// `get_args(kind)` printed as `format` (`yaml` or `json`).
 fn get(node: &ClusterNode, kind: Kind, format: &str) -> String {
     let mut args = vec!["-o", format];
@@ -267,8 +287,9 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 /// What does this test do: seeds a node with every kind, then for YAML and JSON feeds each
 /// kind's `get` output (in dependency order) unchanged to `apply -f` on one fresh node and
 /// `create -f` on another, and requires the same `get` output there; applying every file
-/// again changes nothing; and one file of all the YAML outputs as `---` documents builds a
-/// third fresh node in a single apply.
+/// again changes nothing; one file of all the YAML outputs as `---` documents builds a
+/// third fresh node in a single apply; and faults in a file of several documents are named
+/// by document and item.
 #[test]
 fn every_kind_round_trips_through_get_apply_and_create() {
     let root = TempDir::new("round-trip");
@@ -381,4 +402,51 @@ fn every_kind_round_trips_through_get_apply_and_create() {
             "{kind:?} differs after the one-file apply"
         );
     }
+
+    eprintln!("-- phase: faults are named by their place in the user's file");
+    let before = get(&whole, Kind::Endpoints, "json");
+    let file = write(
+        &root.0,
+        "bad.yaml",
+        "regions:\n  - id: eu-2\n    location: {lat: 95, lon: 8, country: DE, continent: EU}\n\
+         ---\n\
+         - {id: web-ok, region: eu-1, address: 192.0.2.40}\n\
+         - {id: web-heavy, region: eu-1, address: 192.0.2.41, weight: 5000000}\n\
+         - {id: web-slow, region: eu-1, address: 192.0.2.42}\n\
+         ---\n\
+         - id: web-slow-tcp\n  endpoint: web-slow\n  interval_ms: soon\n  kind: {type: tcp, port: 80}\n",
+    );
+    let file = file.to_str().unwrap();
+    let stderr = ctl_fails(&whole, &["apply", "-f", file]);
+    assert!(
+        stderr.contains("document 3 item 1 (check web-slow-tcp): interval_ms"),
+        "a fault read on the client names document and item:\n{stderr}"
+    );
+    let fixed = std::fs::read_to_string(file)
+        .unwrap()
+        .replace("interval_ms: soon", "interval_ms: 1m");
+    std::fs::write(file, fixed).unwrap();
+    let stderr = ctl_fails(&whole, &["apply", "-f", file]);
+    assert!(
+        stderr.contains("document 1 regions[0].location.lat"),
+        "a fault the server finds names the document:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("  regions[0]"),
+        "no path of the merged document:\n{stderr}"
+    );
+    let fixed = std::fs::read_to_string(file)
+        .unwrap()
+        .replace("lat: 95", "lat: 50");
+    std::fs::write(file, fixed).unwrap();
+    let stderr = ctl_fails(&whole, &["apply", "-f", file]);
+    assert!(
+        stderr.contains("document 2 item 2 (endpoint web-heavy): weight"),
+        "a fault the server finds names document and item:\n{stderr}"
+    );
+    assert_eq!(
+        get(&whole, Kind::Endpoints, "json"),
+        before,
+        "nothing written"
+    );
 }

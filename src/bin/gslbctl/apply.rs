@@ -44,6 +44,14 @@ impl Ctl {
                 for field in &mut body.fields {
                     field.path = place_of(&field.path);
                 }
+                // The server's summary names the paths of the document it was sent; the
+                // lines below name each fault's place in the user's file instead.
+                if !body.fields.is_empty() {
+                    body.message = format!(
+                        "the document is not valid ({} faults, each named below)",
+                        body.fields.len()
+                    );
+                }
                 return Err(ClientError::Api { status, body }.into());
             }
             Err(error) => return Err(error.into()),
