@@ -173,6 +173,14 @@ DNS1=$(echo "$DNS_NODES" | cut -d' ' -f1)
 DNS1_PID=$(pgrep -f "serve --config $WORK/demo/dns-1.toml")
 kill "$DNS1_PID"
 wait_for 60 bash -c "! kill -0 $DNS1_PID"
+# The 2026-12-07 runs timed an answer on dns-1's port while the restarted node had not yet
+# opened its DNS listener (its log shows it still replaying): something else answered there.
+# Time the restart only when nothing answers on the port once dns-1 is gone.
+RESTART_VALID=yes
+if answers "${DNS1##*:}"; then
+    RESTART_VALID="no: ${DNS1} still answered after dns-1 exited"
+    ss -lunp 2>/dev/null | grep ":${DNS1##*:} " >&2 || true
+fi
 started=$(now_ms)
 "$GSLB" serve --config "$WORK/demo/dns-1.toml" > "$WORK/dns-1-restart.log" 2>&1 & PIDS+=("$!")
 wait_for 300 answers "${DNS1##*:}" || { tail -20 "$WORK/dns-1-restart.log" >&2; exit 1; }
@@ -190,7 +198,11 @@ printf '%-46s %s\n' "elections during the import (all voters)" "$((after - befor
 printf '%-46s %s\n' "small writes → INSYNC during it, p99" "$P99 (target ≤ 100 ms)"
 printf '%-46s %s\n' "largest voter RSS after the import" "$(( ${VOTER_RSS:-0} / 1024 )) MiB ($(awk "BEGIN {printf \"%.2f\", ${VOTER_RSS:-0} / $KNOT_RSS}")× Knot; target ≤ 2×)"
 printf '%-46s %s\n' "new DNS learner: start → last name answered" "${JOIN_MS} ms (target ≤ 15000)"
-printf '%-46s %s\n' "dns-1 restarted: start → last name answered" "${RESTART_MS} ms ($(awk "BEGIN {printf \"%.1f\", $RESTART_MS / $KNOT_MS}")× Knot's start; target ≤ 2×)"
+if [ "$RESTART_VALID" = yes ]; then
+    printf '%-46s %s\n' "dns-1 restarted: start → last name answered" "${RESTART_MS} ms ($(awk "BEGIN {printf \"%.1f\", $RESTART_MS / $KNOT_MS}")× Knot's start; target ≤ 2×)"
+else
+    printf '%-46s %s\n' "dns-1 restarted: start → last name answered" "not measured ($RESTART_VALID)"
+fi
 echo "gslbctl: $(tail -1 "$WORK/import.txt")"
 echo
 echo "# per-phase log lines (demo nodes, then the joining learner, then dns-1 restarted)"

@@ -12,8 +12,13 @@
 //! 2 s (`--max-cache-ttl 2s`), and this Unbound is told so (`cache-max-ttl: 2`); every
 //! other rule of the schedule is the production one.
 //!
-//! The lab (`common::dnssec_lab`) serves on port 53 of 127.19.54.x: the test needs root and
-//! skips itself without.
+//! A second test replaces whole key sets the same way, on demand: an algorithm rollover
+//! (ECDSA P-256 to Ed25519) of a CSK zone and of a KSK + ZSK zone, and a CSK zone split
+//! into KSK + ZSK and combined back, each through `presign`, `publish`, `ds_seen`,
+//! `unpublish`, `remove` (RFC 6781 §4.1.4) with Unbound validating throughout.
+//!
+//! The labs (`common::dnssec_lab`) serve on port 53 of 127.19.54.x and 127.19.58.x: the
+//! tests need root and skip themselves without.
 
 mod common;
 
@@ -52,8 +57,9 @@ const POLICY: [&str; 10] = [
     "127.19.54.1:53",
 ];
 
-/// A zone with records of several TTLs (the largest, capped, is what `remove` waits for).
-fn zone(apex: &str) -> String {
+/// A zone with records of several TTLs (the largest, capped, is what `remove` waits for),
+/// its name server at `gslb`.
+fn zone(apex: &str, gslb: &str) -> String {
     format!(
         "$ORIGIN {apex}
 $TTL 300
@@ -63,8 +69,7 @@ ns1           IN A     {gslb}
 www           IN A     192.0.2.10
 www           IN TXT   \"rolled online\"
 *.wild        IN A     192.0.2.50
-",
-        gslb = LAB.gslb
+"
     )
 }
 
@@ -72,8 +77,8 @@ www           IN TXT   \"rolled online\"
 /// `split.test.` (`--split`: KSK + ZSK) signed, delegates both from a signed test root
 /// served by NSD, and checks Unbound validates them. Then it sets a 45 s lifetime on both
 /// (keys made earlier, so rollovers start soon) with the root's NSD as parent agent, and
-/// until both zones have gone through their rollovers (CSK: 4 steps; split: ZSK 3 + KSK 4),
-/// bounded by 6 minutes: re-signs the root whenever a zone's CDS set changes, and asks
+/// until both zones have gone through their rollovers (CSK: 4 steps; split: ZSK 3 + KSK 4,
+/// both due together, so they must have run at once), bounded by 6 minutes: re-signs the root whenever a zone's CDS set changes, and asks
 /// Unbound for an A, a wildcard, a TXT, an NXDOMAIN and the DNSKEY set of each zone, each
 /// of which must come back with AD. Last it checks that every step is in the audit log as
 /// `system:dnssec`, that `/metrics` counts the steps and `dnssec status` shows the next
@@ -96,7 +101,7 @@ fn automatic_rollovers_keep_validating() {
 
     eprintln!("-- phase: two zones, one CSK-signed, one KSK+ZSK-signed");
     for apex in ["csk.test.", "split.test."] {
-        let file = dir.write(&format!("{apex}zone"), &zone(apex));
+        let file = dir.write(&format!("{apex}zone"), &zone(apex, LAB.gslb));
         ctl(&api, &["zone", "import", path(&file), "--zone", apex]);
     }
     ctl(&api, &["dnssec", "enable", "csk.test."]);
@@ -111,7 +116,7 @@ fn automatic_rollovers_keep_validating() {
 
     eprintln!("-- phase: a signed root delegating both, NSD, a validating Unbound");
     let root = Root::new(&dir, LAB, 2);
-    let mut parent = Parent::default();
+    let mut parent = Parent::new(LAB);
     for apex in ["csk.test.", "split.test."] {
         parent.held.insert(apex.to_string(), parent_ds(&api, apex));
     }
@@ -158,6 +163,7 @@ fn automatic_rollovers_keep_validating() {
     let started = Instant::now();
     let mut probes = 0u32;
     let mut seen_steps: Vec<String> = Vec::new();
+    let mut side_by_side = false;
     loop {
         assert!(
             started.elapsed() < ROLLOVERS,
@@ -166,15 +172,18 @@ fn automatic_rollovers_keep_validating() {
         );
         parent.follow_cds(&root, &dir, &nsd);
         for apex in ["csk.test.", "split.test."] {
-            probes += validate_all(apex);
+            probes += validate_all(LAB, apex);
             let status = ctl_json(&api, &["dnssec", "status", apex]);
-            if let Some(step) = status["rollover"]["last_step"].as_str() {
-                let seen = format!("{apex} {} {step}", status["rollover"]["kind"]);
-                if !seen_steps.contains(&seen) {
-                    eprintln!("   step: {seen}");
-                    seen_steps.push(seen);
+            for rollover in [&status["rollover"], &status["rollover_beside"]] {
+                if let Some(step) = rollover["last_step"].as_str() {
+                    let seen = format!("{apex} {} {step}", rollover["kind"]);
+                    if !seen_steps.contains(&seen) {
+                        eprintln!("   step: {seen}");
+                        seen_steps.push(seen);
+                    }
                 }
             }
+            side_by_side |= status["rollover_beside"].is_object();
         }
         if steps_taken(&node, "csk.test.") >= 4 && steps_taken(&node, "split.test.") >= 7 {
             break;
@@ -185,6 +194,10 @@ fn automatic_rollovers_keep_validating() {
     eprintln!(
         "-- rollovers done in {:?}; {probes} validated answers",
         started.elapsed()
+    );
+    assert!(
+        side_by_side,
+        "split.test.'s KSK and ZSK, due together, never rolled at once: {seen_steps:?}"
     );
 
     eprintln!("-- phase: the audit log, /metrics and status tell the story");
@@ -248,7 +261,7 @@ fn automatic_rollovers_keep_validating() {
         let rolling: Vec<&str> = ["csk.test.", "split.test."]
             .into_iter()
             .filter(|apex| {
-                validate_all(apex);
+                validate_all(LAB, apex);
                 !ctl_json(&api, &["dnssec", "status", apex])["rollover"].is_null()
             })
             .collect();
@@ -267,23 +280,227 @@ fn automatic_rollovers_keep_validating() {
         "on demand only now: {status}"
     );
 
-    if let Some(dnsviz) = dnsviz() {
-        eprintln!("-- phase: dnsviz finds both zones clean after their rollovers");
-        let report = dnsviz_grok(
-            &dnsviz,
-            &dir,
-            &root,
-            LAB,
-            &["csk.test.", "split.test."],
-            &[
-                "csk.test.",
-                "www.csk.test.",
-                "nope.csk.test.",
-                "split.test.",
-                "www.split.test.",
-                "nope.split.test.",
-            ],
+    clean_after_rollovers(&dir, &root, LAB, &["csk.test.", "split.test."]);
+}
+
+/// The key-set test's lab addresses.
+const KEY_SET_LAB: LabAddrs = LabAddrs {
+    root: "127.19.58.1",
+    gslb: "127.19.58.2",
+    unbound: "127.19.58.3",
+};
+
+/// The key-set test's zones: rolled to Ed25519 (CSK), rolled to Ed25519 (KSK + ZSK),
+/// split and combined back.
+const KEY_SET_ZONES: [&str; 3] = ["alg.test.", "algsplit.test.", "conv.test."];
+
+/// What does this test do: starts gslb on 127.19.58.2:53 with `alg.test.` and `conv.test.`
+/// signed with an ECDSA CSK and `algsplit.test.` with an ECDSA KSK + ZSK, delegated from a
+/// signed root (NSD) that follows CDS, a validating Unbound in front; the zones' policy has
+/// no lifetime, short waits and the root as parent agent. Then `gslbctl dnssec rollover
+/// --algorithm ed25519` on the first two and `--split` on the third: right after, gslb
+/// signs `www` with the new keys while its DNSKEY RRset still has only the old ones (the
+/// `presign`). Until the leader has finished all three by itself (bounded), it follows CDS
+/// as the parent and asks Unbound for an A, a wildcard, a TXT, an NXDOMAIN and the DNSKEY
+/// set of each zone, every one validated (AD). Then `--csk` combines `conv.test.` back,
+/// validated the same way. Last: the keys are Ed25519 (CSK; KSK + ZSK) and a CSK, every
+/// step is in the audit log (`presign` by the operator, the rest by `system:dnssec`),
+/// `/metrics` counted 5 steps a rollover, dnsviz finds the zones clean (skipped without
+/// dnsviz) and `delv` through Unbound says "fully validated".
+#[test]
+fn key_set_rollovers_keep_validating() {
+    if !is_root() {
+        eprintln!("skipped: binding port 53 on loopback needs root");
+        return;
+    }
+    let lab = KEY_SET_LAB;
+    let dir = TempDir::new("dnssec-key-set");
+    eprintln!("-- phase: start gslb on {}:53", lab.gslb);
+    let mut node = ClusterNode::prepare(&dir, 1, Kind::Bootstrap, &[]);
+    node.dns = Some(sock(lab.gslb));
+    node.dns_extra = "[dns.rrl]\nrate = 0\n".to_string();
+    node.spawn_until_http();
+    let api = format!("http://{}", node.http);
+
+    eprintln!("-- phase: three zones signed with ECDSA P-256, on-demand rollovers");
+    // The first test's waits, with this lab's root as the parent agent.
+    let parent_agent = format!("{}:53", lab.root);
+    let waits = [
+        &POLICY[2..8],
+        &["--parent-agent", parent_agent.as_str()][..],
+    ]
+    .concat();
+    for apex in KEY_SET_ZONES {
+        let file = dir.write(&format!("{apex}zone"), &zone(apex, lab.gslb));
+        ctl(&api, &["zone", "import", path(&file), "--zone", apex]);
+        let split: &[&str] = if apex == "algsplit.test." {
+            &["--split"]
+        } else {
+            &[]
+        };
+        ctl(
+            &api,
+            &[&["dnssec", "enable", apex][..], split, &waits].concat(),
         );
+    }
+
+    eprintln!("-- phase: a signed root delegating the three, NSD, a validating Unbound");
+    let root = Root::new(&dir, lab, 2);
+    let mut parent = Parent::new(lab);
+    for apex in KEY_SET_ZONES {
+        parent.held.insert(apex.to_string(), parent_ds(&api, apex));
+    }
+    parent.serial = 1;
+    parent.publish(&root, &dir);
+    let nsd = start_nsd(&dir, lab);
+    wait_until(SETTLE, "NSD answers the signed root", || {
+        dig(sock(lab.root), &["+dnssec", ".", "SOA"])
+            .text
+            .contains("status: NOERROR")
+    });
+    let _unbound = start_unbound(
+        &dir,
+        lab,
+        "  cache-max-ttl: 2\n  cache-max-negative-ttl: 2\n",
+    );
+    wait_until(SETTLE, "Unbound validates the three zones", || {
+        KEY_SET_ZONES.iter().all(|apex| {
+            let reply = dig(sock(lab.unbound), &["+dnssec", &format!("www.{apex}"), "A"]);
+            reply.status() == "NOERROR" && reply.has_flag("ad")
+        })
+    });
+
+    eprintln!("-- phase: Ed25519 for alg.test. and algsplit.test., KSK + ZSK for conv.test.");
+    let algorithm: &[&str] = &["--algorithm", "ed25519"];
+    for (apex, how, kind) in [
+        ("alg.test.", algorithm, "algorithm"),
+        ("algsplit.test.", algorithm, "algorithm"),
+        ("conv.test.", &["--split"][..], "split"),
+    ] {
+        let status = ctl_json(&api, &[&["dnssec", "rollover", apex][..], how].concat());
+        assert_eq!(status["rollover"]["kind"], kind, "{status}");
+        assert_eq!(status["rollover"]["last_step"], "presign", "{status}");
+        let unpublished: Vec<u64> = status["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|key| key["state"] == "unpublished")
+            .map(|key| key["tag"].as_u64().unwrap())
+            .collect();
+        assert!(!unpublished.is_empty(), "{status}");
+        // Signed by the new keys, which the DNSKEY RRset does not have yet.
+        let signers = rrsig_key_tags(lab, &format!("www.{apex}"), "A");
+        let dnskey_signers = rrsig_key_tags(lab, apex, "DNSKEY");
+        let dnskey = dig(sock(lab.gslb), &["+norec", apex, "DNSKEY"]).text;
+        for key in status["keys"].as_array().unwrap() {
+            let tag = key["tag"].as_u64().unwrap();
+            if !unpublished.contains(&tag) {
+                continue;
+            }
+            // A ZSK signs data, a KSK the DNSKEY RRset, a CSK both.
+            let role = key["role"].as_str().unwrap();
+            if role != "ksk" {
+                assert!(signers.contains(&tag), "www.{apex} not signed by {tag}");
+            }
+            if role != "zsk" {
+                assert!(
+                    dnskey_signers.contains(&tag),
+                    "{apex} DNSKEY not signed by {tag}"
+                );
+            }
+            assert!(
+                !status["dnskey"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&key["dnskey"]),
+                "{tag} published early: {status}"
+            );
+        }
+        assert_eq!(
+            dnskey.matches("\tDNSKEY\t").count(),
+            status["dnskey"].as_array().unwrap().len(),
+            "{dnskey}"
+        );
+    }
+    let mut seen_steps = Vec::new();
+    follow_until_done(&api, &root, &dir, &nsd, &mut parent, &mut seen_steps);
+
+    eprintln!("-- phase: conv.test. combined back into one CSK");
+    let status = ctl_json(&api, &["dnssec", "rollover", "conv.test.", "--csk"]);
+    assert_eq!(status["rollover"]["kind"], "combine", "{status}");
+    follow_until_done(&api, &root, &dir, &nsd, &mut parent, &mut seen_steps);
+
+    eprintln!("-- phase: the keys, the audit log and /metrics tell the story");
+    let layout = |apex: &str| -> Vec<(String, String, String)> {
+        ctl_json(&api, &["dnssec", "status", apex])["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| {
+                let field = |name: &str| key[name].as_str().unwrap().to_string();
+                (field("role"), field("algorithm"), field("state"))
+            })
+            .collect()
+    };
+    let owned = |items: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
+        items
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect()
+    };
+    assert_eq!(layout("alg.test."), owned(&[("csk", "ed25519", "active")]));
+    assert_eq!(
+        layout("algsplit.test."),
+        owned(&[("ksk", "ed25519", "active"), ("zsk", "ed25519", "active")])
+    );
+    assert_eq!(
+        layout("conv.test."),
+        owned(&[("csk", "ecdsap256sha256", "active")])
+    );
+    let audit = ctl(&api, &["get", "audit"]);
+    for apex in KEY_SET_ZONES {
+        let presign = format!("dnssec_rollover {apex} presign");
+        assert!(
+            audit
+                .lines()
+                .any(|line| line.contains(&presign) && !line.contains("system:dnssec")),
+            "{presign} by the operator not in the audit log:\n{audit}"
+        );
+        for step in ["publish", "ds_seen", "unpublish", "remove"] {
+            let step = format!("dnssec_rollover {apex} {step}");
+            assert!(
+                audit
+                    .lines()
+                    .any(|line| line.contains(&step) && line.contains("system:dnssec")),
+                "{step} by system:dnssec not in the audit log:\n{audit}"
+            );
+        }
+    }
+    for (apex, steps) in [("alg.test.", 5), ("algsplit.test.", 5), ("conv.test.", 10)] {
+        assert_eq!(steps_taken(&node, apex), steps, "{}", metric_lines(&node));
+    }
+
+    clean_after_rollovers(&dir, &root, lab, &KEY_SET_ZONES);
+}
+
+/// After the rollovers: dnsviz finds each of `zones` clean (no error or warning, every
+/// status SECURE or VALID; skipped without dnsviz), and `delv` through the lab's Unbound,
+/// the test root its only anchor, says `www` of each is "fully validated".
+fn clean_after_rollovers(dir: &TempDir, root: &Root, lab: LabAddrs, zones: &[&str]) {
+    if let Some(dnsviz) = dnsviz() {
+        eprintln!("-- phase: dnsviz finds the zones clean after their rollovers");
+        let names: Vec<String> = zones
+            .iter()
+            .flat_map(|apex| {
+                [
+                    apex.to_string(),
+                    format!("www.{apex}"),
+                    format!("nope.{apex}"),
+                ]
+            })
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let report = dnsviz_grok(&dnsviz, dir, root, lab, zones, &names);
         let problems = grok_problems(&report);
         assert!(problems.is_empty(), "dnsviz: {}", problems.join("\n"));
         let statuses = grok_statuses(&report);
@@ -305,21 +522,77 @@ fn automatic_rollovers_keep_validating() {
             root.trust_anchor
         ),
     );
-    for name in ["www.csk.test", "www.split.test"] {
+    for apex in zones {
+        let name = format!("www.{apex}");
         let text = delv(&[
             "-a",
             path(&anchors),
-            &format!("@{}", LAB.unbound),
-            name,
+            &format!("@{}", lab.unbound),
+            &name,
             "A",
         ]);
         assert!(text.contains("fully validated"), "delv {name}:\n{text}");
     }
 }
 
+/// Until no zone of the key-set test has a rollover in progress (bounded): plays the
+/// parent (follows CDS), has Unbound validate every kind of answer of each zone, and notes
+/// each step seen in `seen`.
+fn follow_until_done(
+    api: &str,
+    root: &Root,
+    dir: &TempDir,
+    nsd: &Daemon,
+    parent: &mut Parent,
+    seen: &mut Vec<String>,
+) {
+    let started = Instant::now();
+    let mut probes = 0u32;
+    loop {
+        parent.follow_cds(root, dir, nsd);
+        let mut rolling = Vec::new();
+        for apex in KEY_SET_ZONES {
+            probes += validate_all(parent.lab, apex);
+            let status = ctl_json(api, &["dnssec", "status", apex]);
+            if let Some(step) = status["rollover"]["last_step"].as_str() {
+                rolling.push(apex);
+                let step = format!("{apex} {} {step}", status["rollover"]["kind"]);
+                if !seen.contains(&step) {
+                    eprintln!("   step: {step}");
+                    seen.push(step);
+                }
+            }
+        }
+        if rolling.is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < ROLLOVERS,
+            "rollovers of {rolling:?} unfinished after {ROLLOVERS:?}; steps seen: {seen:?}"
+        );
+        // Paces the loop: each round already waits on a dozen replies.
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "-- rollovers done in {:?}; {probes} validated answers",
+        started.elapsed()
+    );
+}
+
+/// The key tags of the RRSIGs gslb answers for `name`/`rtype`.
+fn rrsig_key_tags(lab: LabAddrs, name: &str, rtype: &str) -> Vec<u64> {
+    dig(sock(lab.gslb), &["+norec", "+dnssec", name, rtype])
+        .records("ANSWER")
+        .into_iter()
+        .filter(|fields| fields.get(3).map(String::as_str) == Some("RRSIG"))
+        .filter_map(|fields| fields.get(10)?.parse().ok())
+        .collect()
+}
+
 /// The test's parent: the DS set it holds per zone, and the root's serial.
-#[derive(Default)]
 struct Parent {
+    /// The lab it serves in.
+    lab: LabAddrs,
     /// DS records (presentation format) per zone.
     held: BTreeMap<String, Vec<String>>,
     /// The root's serial.
@@ -327,6 +600,15 @@ struct Parent {
 }
 
 impl Parent {
+    /// A parent holding nothing yet.
+    fn new(lab: LabAddrs) -> Parent {
+        Parent {
+            lab,
+            held: BTreeMap::new(),
+            serial: 0,
+        }
+    }
+
     /// Signs the root with the DS sets held.
     fn publish(&self, root: &Root, dir: &TempDir) {
         let delegations: Vec<(&str, Vec<String>)> = self
@@ -342,7 +624,7 @@ impl Parent {
     fn follow_cds(&mut self, root: &Root, dir: &TempDir, nsd: &Daemon) {
         let mut changed = Vec::new();
         for (apex, held) in &mut self.held {
-            let cds = cds_as_ds(apex);
+            let cds = cds_as_ds(self.lab, apex);
             if !cds.is_empty() && ds_rdata(&cds) != ds_rdata(held) {
                 *held = cds;
                 changed.push(apex.clone());
@@ -358,7 +640,7 @@ impl Parent {
             let wanted = ds_rdata(&self.held[&apex]);
             eprintln!("   parent: {apex} DS now {wanted:?}");
             wait_until(SETTLE, "NSD serves the new DS set", || {
-                let reply = dig(sock(LAB.root), &["+norec", &apex, "DS"]);
+                let reply = dig(sock(self.lab.root), &["+norec", &apex, "DS"]);
                 let served: Vec<String> = reply
                     .records("ANSWER")
                     .into_iter()
@@ -372,8 +654,8 @@ impl Parent {
 }
 
 /// `apex`'s CDS records at gslb, as DS records in presentation format.
-fn cds_as_ds(apex: &str) -> Vec<String> {
-    dig(sock(LAB.gslb), &["+norec", apex, "CDS"])
+fn cds_as_ds(lab: LabAddrs, apex: &str) -> Vec<String> {
+    dig(sock(lab.gslb), &["+norec", apex, "CDS"])
         .records("ANSWER")
         .into_iter()
         .filter(|fields| fields.get(3).map(String::as_str) == Some("CDS"))
@@ -402,9 +684,9 @@ fn sorted(mut items: Vec<String>) -> Vec<String> {
     items
 }
 
-/// Asks Unbound for an A, a wildcard, a TXT, an NXDOMAIN and the DNSKEY set of `apex`;
-/// panics unless each is validated (AD); returns how many were asked.
-fn validate_all(apex: &str) -> u32 {
+/// Asks the lab's Unbound for an A, a wildcard, a TXT, an NXDOMAIN and the DNSKEY set of
+/// `apex`; panics unless each is validated (AD); returns how many were asked.
+fn validate_all(lab: LabAddrs, apex: &str) -> u32 {
     let questions = [
         (format!("www.{apex}"), "A"),
         (format!("x.wild.{apex}"), "A"),
@@ -413,7 +695,7 @@ fn validate_all(apex: &str) -> u32 {
         (apex.to_string(), "DNSKEY"),
     ];
     for (name, rtype) in &questions {
-        let reply = dig(sock(LAB.unbound), &["+dnssec", name, rtype]);
+        let reply = dig(sock(lab.unbound), &["+dnssec", name, rtype]);
         assert!(
             ["NOERROR", "NXDOMAIN"].contains(&reply.status()) && reply.has_flag("ad"),
             "{name} {rtype} not validated during the rollover:\n{}",

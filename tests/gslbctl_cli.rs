@@ -222,6 +222,16 @@ async fn gslbctl_imports_applies_and_reports_errors() {
             "",
         );
     std::fs::write(&apply_file, &pruned).unwrap();
+    let (ok, _, stderr) = node
+        .ctl(&["apply", "-f", apply_file.to_str().unwrap(), "--prune"])
+        .await;
+    assert!(!ok, "--prune without a scope must be refused");
+    assert!(
+        stderr.contains("scope: missing; prune deletes only what the document's scope owns"),
+        "{stderr}"
+    );
+    let pruned = format!("scope: {{zones: [example.test.], id_prefixes: [web-]}}\n{pruned}");
+    std::fs::write(&apply_file, &pruned).unwrap();
     let (ok, stdout, stderr) = node
         .ctl(&["apply", "-f", apply_file.to_str().unwrap(), "--prune"])
         .await;
@@ -402,7 +412,8 @@ async fn gslbctl_manages_the_network_table() {
     let apply = dir.path().join("apply.yaml");
     std::fs::write(
         &apply,
-        "networks:\n  - {cidr: 198.51.100.0/24, country: AT, continent: EU}\n  \
+        "scope: {networks: [0.0.0.0/0, '::/0']}\n\
+         networks:\n  - {cidr: 198.51.100.0/24, country: AT, continent: EU}\n  \
          - {cidr: 203.0.113.0/24, country: NL}\n",
     )
     .unwrap();

@@ -22,16 +22,20 @@ files (dnsperf -B) that differ only in the DO bit:
   * weighted every query asks w.bench.test A (one address of three, 50/30/20, per query);
   * geo      every query asks geo.bench.test A with an ECS /24 in one of 48 networks.
 
-Before each measured run a warm-up pass sends every query of the file once (dnsperf -n 1):
+Before the measured runs a warm-up pass sends every query of the file once (dnsperf -n 1):
 that pass is the cold cost (every signature made for the first time by gslb and PowerDNS,
-whose caches then serve the measured run; Knot signs every answer). The measured run is at
-a fixed offered rate; its server CPU (utime+stime of the process tree, /proc) divided into
-the answers completed gives queries per server-CPU-second, the figure compared.
+whose caches then serve the measured runs; Knot signs every answer). Each measured run is
+at a fixed offered rate; its server CPU (utime+stime of the process tree, /proc) divided
+into the answers completed gives queries per server-CPU-second. Every (server, workload,
+DO) is measured `--rounds` times (default 3), one round after the other on the same
+server; the table reports the round with the median q/CPU-s (its other figures are that
+round's) and the lowest and highest, so one disturbed run on a shared machine neither
+makes nor breaks a ratio.
 
 Loopback only; every server is killed on exit. Standard library only (bench.py's helpers).
 
-  benches/dns/dnssec.sh [--rate 30000] [--seconds 10] [--servers gslb,knot,pdns]
-                        [--workloads static,weighted,geo]
+  benches/dns/dnssec.sh [--rate 30000] [--seconds 10] [--rounds 3]
+                        [--servers gslb,knot,pdns] [--workloads static,weighted,geo]
 """
 
 import argparse
@@ -250,15 +254,21 @@ def measure_server(name, start, ready, port, workloads, zone, files, args):
             for dnssec_ok in (False, True):
                 qfile, distinct = files[(workload, dnssec_ok)]
                 cold_cpu, cold_done = cold_pass(p, port, qfile, args)
-                r = bench.measure(p, port, qfile, args, rate=args.rate)
+                print("%-8s DO=%d: first pass %.2f s CPU for %d answers (%d distinct)" % (
+                    workload, dnssec_ok, cold_cpu, cold_done, distinct), flush=True)
+                rounds = []
+                for number in range(1, args.rounds + 1):
+                    r = bench.measure(p, port, qfile, args, rate=args.rate)
+                    rounds.append(r)
+                    print("%-8s DO=%d round %d/%d: at %d QPS offered: %.0f QPS, server CPU "
+                          "%.0f%%, %.0f q/CPU-s (%.2f µs/q), loss %.3f%%, reply %d octets, "
+                          "rcodes %s" % (
+                              workload, dnssec_ok, number, args.rounds, args.rate, r["qps"],
+                              r["server_cpu_pct"], r["q_per_cpu_s"], r["us_per_q"],
+                              r["loss_pct"], r["resp_size"], r["rcodes"]), flush=True)
+                r = median_round(rounds)
                 r["cold_cpu"], r["cold_done"], r["distinct"] = cold_cpu, cold_done, distinct
                 results[(workload, dnssec_ok)] = r
-                print("%-8s DO=%d: first pass %.2f s CPU for %d answers (%d distinct); "
-                      "at %d QPS offered: %.0f QPS, server CPU %.0f%%, %.0f q/CPU-s "
-                      "(%.2f µs/q), loss %.3f%%, reply %d octets, rcodes %s" % (
-                          workload, dnssec_ok, cold_cpu, cold_done, distinct, args.rate,
-                          r["qps"], r["server_cpu_pct"], r["q_per_cpu_s"], r["us_per_q"],
-                          r["loss_pct"], r["resp_size"], r["rcodes"]), flush=True)
         if p.poll() is not None:
             return None, "exited during the run (code %s)" % p.returncode
     finally:
@@ -266,9 +276,23 @@ def measure_server(name, start, ready, port, workloads, zone, files, args):
     return results, None
 
 
+def median_round(rounds):
+    """The round with the median q/CPU-s (the lower middle one of an even count), with
+    `q_low` and `q_high`: the lowest and highest q/CPU-s of all rounds."""
+    ordered = sorted(rounds, key=lambda r: r["q_per_cpu_s"])
+    r = dict(ordered[(len(ordered) - 1) // 2])
+    r["q_low"], r["q_high"] = ordered[0]["q_per_cpu_s"], ordered[-1]["q_per_cpu_s"]
+    return r
+
+
+def spread(r):
+    """`median (low–high)` of a measured result's q/CPU-s."""
+    return "%.0f (%.0f–%.0f)" % (r["q_per_cpu_s"], r["q_low"], r["q_high"])
+
+
 def summary(table, args):
-    print("\n## Queries per server-CPU-second at %d QPS offered (%d s runs)\n" % (
-        args.rate, args.seconds))
+    print("\n## Queries per server-CPU-second at %d QPS offered (%d s runs, median of %d "
+          "rounds, lowest–highest in brackets)\n" % (args.rate, args.seconds, args.rounds))
     hdr = ["workload", "server", "DO=0 q/CPU-s", "DO=1 q/CPU-s", "DO=1 / DO=0",
            "DO=1 µs CPU/q", "DO=1 reply octets", "DO=1 loss %", "first DO=1 pass µs/answer",
            "gslb DO=1 / this DO=1"]
@@ -283,7 +307,7 @@ def summary(table, args):
             if not signed or not plain:
                 continue
             cold = 1e6 * signed["cold_cpu"] / signed["cold_done"] if signed["cold_done"] else 0
-            row = [workload, name, "%.0f" % plain["q_per_cpu_s"], "%.0f" % signed["q_per_cpu_s"],
+            row = [workload, name, spread(plain), spread(signed),
                    bench.fmt_ratio(signed["q_per_cpu_s"], plain["q_per_cpu_s"]),
                    "%.2f" % signed["us_per_q"], "%.0f" % signed["resp_size"],
                    "%.3f" % signed["loss_pct"], "%.1f" % cold,
@@ -320,6 +344,8 @@ def main():
     ap.add_argument("--workloads", default=",".join(WORKLOADS))
     ap.add_argument("--rate", type=int, default=30000, help="fixed offered QPS")
     ap.add_argument("--seconds", type=int, default=10, help="length of each run (max 30)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="measured runs per server, workload and DO bit; the median is reported")
     ap.add_argument("--outstanding", type=int, default=300, help="dnsperf -q")
     ap.add_argument("--server-cpu", type=int, default=0)
     ap.add_argument("--client-cpu", type=int, default=1)
@@ -331,6 +357,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     args.seconds = max(1, min(args.seconds, 30))
+    args.rounds = max(1, args.rounds)
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.workload = "dnssec"  # bench.run_dnsperf: wire-format (-B) query files
     wanted = [s for s in args.servers.split(",") if s]
@@ -355,10 +382,10 @@ def main():
 
     print("$ benches/dns/dnssec.sh " + " ".join(sys.argv[1:]))
     print("# DNSSEC online signing benchmark %s UTC, %s, %d CPUs; servers on CPU %d, dnsperf on "
-          "CPU %d; %d s runs at %d QPS offered, -q %d; load average %s" % (
+          "CPU %d; %d rounds of %d s runs at %d QPS offered, -q %d; load average %s" % (
               datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
               os.uname().release, os.cpu_count(), args.server_cpu, args.client_cpu,
-              args.seconds, args.rate, args.outstanding,
+              args.rounds, args.seconds, args.rate, args.outstanding,
               " ".join("%.2f" % x for x in os.getloadavg())), flush=True)
     table, skipped = {}, {}
     for name, start, ready, port, serves in SERVERS:

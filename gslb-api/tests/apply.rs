@@ -88,8 +88,8 @@ async fn apply_creates_every_kind_in_one_version_and_dry_run_writes_nothing() {
     assert_eq!(
         summary(&planned),
         [
-            ("network".to_string(), 1, 0, 0),
             ("region".to_string(), 2, 0, 0),
+            ("network".to_string(), 1, 0, 0),
             ("endpoint".to_string(), 2, 0, 0),
             ("check".to_string(), 1, 0, 0),
             ("zone".to_string(), 1, 0, 0),
@@ -262,10 +262,11 @@ async fn a_key_declared_twice_is_refused_for_every_kind() {
     node.stop().await;
 }
 
-/// What does this test do: with `prune`, a document that drops a region, its endpoint, a
-/// check, the GSLB record answering from the endpoint and a zone deletes them all in one
-/// version — possible only when dependents are deleted first (the store refuses to
-/// delete a region an endpoint still uses) — while kinds the document does not declare are
+/// What does this test do: `prune` without the document's `scope` is refused naming it;
+/// with a scope, a document that drops a region, its endpoint, a check, the GSLB record
+/// answering from the endpoint and a zone deletes them all in one version — possible only
+/// when dependents are deleted first (the store refuses to delete a region an endpoint
+/// still uses) — while what the scope does not own (another team's zone, the networks) is
 /// left alone; a fault found by the store is named by the document item.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prune_deletes_dependents_first_in_one_version() {
@@ -285,6 +286,14 @@ async fn prune_deletes_dependents_first_in_one_version() {
         )
         .await
         .unwrap();
+    client
+        .import_zone(
+            "team-b.test.",
+            "$ORIGIN team-b.test.\n@ 3600 IN SOA ns1 hostmaster 1 7200 900 1209600 300\n\
+             @ IN NS ns1\nns1 IN A 192.0.2.58\n",
+        )
+        .await
+        .unwrap();
 
     let mut smaller = every_kind();
     smaller["regions"] = json!([region("eu-1")]);
@@ -295,6 +304,25 @@ async fn prune_deletes_dependents_first_in_one_version() {
                                       "policy": {"endpoints": ["web-eu"]}}]);
     smaller.as_object_mut().unwrap().remove("networks");
     let before = node.handle.state().version;
+
+    eprintln!("phase: prune without a scope is refused");
+    let body = refused(
+        client
+            .apply(&document(smaller.clone()), false, true)
+            .await
+            .unwrap_err(),
+    );
+    assert!(
+        body.fields
+            .iter()
+            .any(|field| field.path == "scope" && field.message.contains("scope.zones")),
+        "{body:?}"
+    );
+    assert_eq!(node.handle.state().version, before, "nothing written");
+
+    eprintln!("phase: prune inside the scope only");
+    smaller["scope"] =
+        json!({"zones": ["svc.test.", "gone.test."], "id_prefixes": ["us-", "web-"]});
     let pruned = client.apply(&document(smaller), false, true).await.unwrap();
     assert_eq!(pruned.version, Some(before + 1), "one atomic entry");
     let deleted: Vec<String> = pruned
@@ -321,10 +349,10 @@ async fn prune_deletes_dependents_first_in_one_version() {
     let zones: Vec<String> = state.zones.keys().map(ToString::to_string).collect();
     assert_eq!(
         zones,
-        ["other.test.", "svc.test."],
-        "other.test. is named by records"
+        ["other.test.", "svc.test.", "team-b.test."],
+        "other.test. is named by records; team-b.test. is outside the scope"
     );
-    assert_eq!(state.networks.len(), 1, "no networks section: none pruned");
+    assert_eq!(state.networks.len(), 1, "the scope names no networks");
 
     eprintln!("phase: a fault the store finds names the document item");
     let mut bad = every_kind();
@@ -363,6 +391,7 @@ async fn the_apply_schema_is_served_and_matches_the_docs_copy() {
         .as_object()
         .expect("the document's sections");
     for section in [
+        "scope",
         "zones",
         "regions",
         "endpoints",
@@ -384,4 +413,23 @@ async fn the_apply_schema_is_served_and_matches_the_docs_copy() {
         "docs/apply.schema.json is not the served schema; rerun this test with \
          GSLB_WRITE_APPLY_SCHEMA=1 to rewrite it"
     );
+}
+
+/// What does this test do: the example document the published schema carries (every
+/// section's examples together) applies to an empty node as it stands, a second apply has
+/// no changes, and a prune within its own scope deletes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_schema_examples_apply_as_they_stand() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = single_node(dir.path()).await;
+    let client = Client::new(&node.url, Some(ADMIN.to_string())).unwrap();
+    let example = document(gslb_api::apply::document_example());
+    let applied = client.apply(&example, false, false).await.unwrap();
+    assert!(applied.changed && applied.version.is_some(), "{applied:?}");
+    let again = client.apply(&example, false, true).await.unwrap();
+    assert_eq!(again.n_changes, 0, "{:?}", again.lines());
+    let state = node.handle.state();
+    assert_eq!(state.regions.len(), 2);
+    assert_eq!(state.all_gslb_records().count(), 2);
+    node.stop().await;
 }

@@ -54,6 +54,7 @@ fn signed_responder() -> Responder {
             keys: vec![key],
             enabled_at: 1,
             last_rollover_at: None,
+            incoming: Vec::new(),
         },
     );
     Responder::new(compile_plan(&state), ResponderOptions::default())

@@ -28,6 +28,7 @@ fn signed_state(algorithm: DnssecAlgorithm) -> State {
             keys: vec![key],
             enabled_at: 1,
             last_rollover_at: None,
+            incoming: Vec::new(),
         },
     );
     state

@@ -9,7 +9,9 @@ use gslb_model::model::serial::serial_is_newer;
 use gslb_model::model::{DomainName, FieldErrors, RecordType, State};
 use serde::Serialize;
 
-use super::{reconcile, ApplyDocument, Declared, Reconciled, ZonedGslbRecord, ZonedRecord};
+use super::{
+    reconcile, ApplyDocument, Declared, PruneScope, Reconciled, ZonedGslbRecord, ZonedRecord,
+};
 use crate::dto::zone::parse_apex;
 use crate::dto::{
     ChangeDto, CheckDto, EndpointDto, GslbRecordDto, NetworkDto, RecordSetDto, RecordTypeDto,
@@ -51,7 +53,9 @@ impl Kind {
     /// may be deleted only after it is.
     pub fn depends_on(self) -> &'static [Kind] {
         match self {
-            Kind::Networks | Kind::Regions | Kind::Zones => &[],
+            Kind::Regions | Kind::Zones => &[],
+            // A network's `rtt_ms` names regions.
+            Kind::Networks => &[Kind::Regions],
             Kind::Endpoints => &[Kind::Regions],
             Kind::Checks => &[Kind::Endpoints, Kind::Regions],
             Kind::Records => &[Kind::Zones],
@@ -90,16 +94,17 @@ impl Kind {
         document: &ApplyDocument,
         state: &State,
         prune: bool,
+        scope: &PruneScope,
         errors: &mut FieldErrors,
     ) -> Reconciled {
         match self {
-            Kind::Networks => run::<Networks>(document, state, prune, errors),
-            Kind::Regions => run::<Regions>(document, state, prune, errors),
-            Kind::Endpoints => run::<Endpoints>(document, state, prune, errors),
-            Kind::Checks => run::<Checks>(document, state, prune, errors),
-            Kind::Zones => run::<Zones>(document, state, prune, errors),
-            Kind::Records => run::<Records>(document, state, prune, errors),
-            Kind::GslbRecords => run::<GslbRecords>(document, state, prune, errors),
+            Kind::Networks => run::<Networks>(document, state, prune, scope, errors),
+            Kind::Regions => run::<Regions>(document, state, prune, scope, errors),
+            Kind::Endpoints => run::<Endpoints>(document, state, prune, scope, errors),
+            Kind::Checks => run::<Checks>(document, state, prune, scope, errors),
+            Kind::Zones => run::<Zones>(document, state, prune, scope, errors),
+            Kind::Records => run::<Records>(document, state, prune, scope, errors),
+            Kind::GslbRecords => run::<GslbRecords>(document, state, prune, scope, errors),
         }
     }
 }
@@ -117,9 +122,10 @@ pub(crate) trait ResourceKind {
         state: &State,
         errors: &mut FieldErrors,
     ) -> Vec<Declared<Self::Dto>>;
-    /// The existing items in the document's scope: what declared items are compared with
-    /// and what `prune` may delete.
-    fn current(document: &ApplyDocument, state: &State) -> Vec<Self::Dto>;
+    /// The existing items declared items are compared with and `prune` may delete.
+    fn current(document: &ApplyDocument, state: &State, scope: &PruneScope) -> Vec<Self::Dto>;
+    /// True when `scope` owns `item`: `prune` deletes it unless the document declares it.
+    fn owned(document: &ApplyDocument, scope: &PruneScope, item: &Self::Dto) -> bool;
     /// The item's key, unique within the kind.
     fn key(item: &Self::Dto) -> String;
     /// The change that creates or replaces `item`.
@@ -133,13 +139,18 @@ fn run<K: ResourceKind>(
     document: &ApplyDocument,
     state: &State,
     prune: bool,
+    scope: &PruneScope,
     errors: &mut FieldErrors,
 ) -> Reconciled {
     let declared = K::declared(document, state, errors);
-    let current: BTreeMap<String, (K::Dto, Option<ChangeDto>)> = K::current(document, state)
+    let current: BTreeMap<String, (K::Dto, Option<ChangeDto>)> = K::current(document, state, scope)
         .into_iter()
         .map(|item| {
-            let delete = K::delete(&item);
+            let delete = if K::owned(document, scope, &item) {
+                K::delete(&item)
+            } else {
+                None
+            };
             (K::key(&item), (item, delete))
         })
         .collect();
@@ -169,15 +180,6 @@ fn declare_each<T, D>(
     declared
 }
 
-/// A top-level section's scope: everything of the kind when the section declares anything.
-fn whole_kind_if_declared<T, D>(section: &[T], all: impl Iterator<Item = D>) -> Vec<D> {
-    if section.is_empty() {
-        Vec::new()
-    } else {
-        all.collect()
-    }
-}
-
 /// Client networks, keyed by canonical CIDR.
 struct Networks;
 
@@ -199,11 +201,16 @@ impl ResourceKind for Networks {
         )
     }
 
-    fn current(document: &ApplyDocument, state: &State) -> Vec<NetworkDto> {
-        whole_kind_if_declared(
-            &document.networks,
-            state.networks.values().map(NetworkDto::from_model),
-        )
+    fn current(_document: &ApplyDocument, state: &State, _scope: &PruneScope) -> Vec<NetworkDto> {
+        state
+            .networks
+            .values()
+            .map(NetworkDto::from_model)
+            .collect()
+    }
+
+    fn owned(_document: &ApplyDocument, scope: &PruneScope, item: &NetworkDto) -> bool {
+        scope.owns_network(&item.cidr)
     }
 
     fn key(item: &NetworkDto) -> String {
@@ -242,11 +249,12 @@ impl ResourceKind for Regions {
         )
     }
 
-    fn current(document: &ApplyDocument, state: &State) -> Vec<RegionDto> {
-        whole_kind_if_declared(
-            &document.regions,
-            state.regions.values().map(RegionDto::from_model),
-        )
+    fn current(_document: &ApplyDocument, state: &State, _scope: &PruneScope) -> Vec<RegionDto> {
+        state.regions.values().map(RegionDto::from_model).collect()
+    }
+
+    fn owned(_document: &ApplyDocument, scope: &PruneScope, item: &RegionDto) -> bool {
+        scope.owns_id(&item.id)
     }
 
     fn key(item: &RegionDto) -> String {
@@ -288,11 +296,16 @@ impl ResourceKind for Endpoints {
         )
     }
 
-    fn current(document: &ApplyDocument, state: &State) -> Vec<EndpointDto> {
-        whole_kind_if_declared(
-            &document.endpoints,
-            state.endpoints.values().map(EndpointDto::from_model),
-        )
+    fn current(_document: &ApplyDocument, state: &State, _scope: &PruneScope) -> Vec<EndpointDto> {
+        state
+            .endpoints
+            .values()
+            .map(EndpointDto::from_model)
+            .collect()
+    }
+
+    fn owned(_document: &ApplyDocument, scope: &PruneScope, item: &EndpointDto) -> bool {
+        scope.owns_id(&item.id)
     }
 
     fn key(item: &EndpointDto) -> String {
@@ -327,11 +340,12 @@ impl ResourceKind for Checks {
         })
     }
 
-    fn current(document: &ApplyDocument, state: &State) -> Vec<CheckDto> {
-        whole_kind_if_declared(
-            &document.checks,
-            state.checks.values().map(CheckDto::from_model),
-        )
+    fn current(_document: &ApplyDocument, state: &State, _scope: &PruneScope) -> Vec<CheckDto> {
+        state.checks.values().map(CheckDto::from_model).collect()
+    }
+
+    fn owned(_document: &ApplyDocument, scope: &PruneScope, item: &CheckDto) -> bool {
+        scope.owns_id(&item.id)
     }
 
     fn key(item: &CheckDto) -> String {
@@ -452,25 +466,23 @@ impl ResourceKind for Zones {
             .collect()
     }
 
-    /// Every zone when `zones` declares any, except those the document names only in
-    /// `records` or `gslb_records` (it wants them kept).
-    fn current(document: &ApplyDocument, state: &State) -> Vec<ZoneDto> {
-        let whole = whole_zones(document);
-        let named: BTreeSet<DomainName> = document
+    fn current(_document: &ApplyDocument, state: &State, _scope: &PruneScope) -> Vec<ZoneDto> {
+        state
+            .zones
+            .values()
+            .map(|zone| ZoneDto::from_model(zone))
+            .collect()
+    }
+
+    /// An owned zone that `records` or `gslb_records` name is kept: the document wants it.
+    fn owned(document: &ApplyDocument, scope: &PruneScope, item: &ZoneDto) -> bool {
+        let named = document
             .records
             .iter()
             .map(|record| &record.zone)
             .chain(document.gslb_records.iter().map(|record| &record.zone))
-            .filter_map(|zone| parse_apex(zone).ok())
-            .collect();
-        whole_kind_if_declared(
-            &document.zones,
-            state
-                .zones
-                .values()
-                .filter(|zone| whole.contains(&zone.apex) || !named.contains(&zone.apex))
-                .map(|zone| ZoneDto::from_model(zone)),
-        )
+            .any(|zone| parse_apex(zone).ok() == parse_apex(&item.apex).ok());
+        scope.owns_zone(&item.apex) && !named
     }
 
     fn key(item: &ZoneDto) -> String {
@@ -492,13 +504,14 @@ impl ResourceKind for Zones {
 struct Records;
 
 impl Records {
-    /// The apexes `records` names outside the zones declared whole.
-    fn zones_named(document: &ApplyDocument) -> BTreeSet<DomainName> {
+    /// The apexes `records` names or the scope owns, outside the zones declared whole.
+    fn zones_named(document: &ApplyDocument, scope: &PruneScope) -> BTreeSet<DomainName> {
         let whole = whole_zones(document);
         document
             .records
             .iter()
             .filter_map(|record| parse_apex(&record.zone).ok())
+            .chain(scope.zones.iter().cloned())
             .filter(|apex| !whole.contains(apex))
             .collect()
     }
@@ -548,8 +561,8 @@ impl ResourceKind for Records {
         declared
     }
 
-    fn current(document: &ApplyDocument, state: &State) -> Vec<ZonedRecord> {
-        Records::zones_named(document)
+    fn current(document: &ApplyDocument, state: &State, scope: &PruneScope) -> Vec<ZonedRecord> {
+        Records::zones_named(document, scope)
             .iter()
             .filter_map(|apex| state.zones.get(apex))
             .flat_map(|zone| {
@@ -559,6 +572,10 @@ impl ResourceKind for Records {
                     .map(|set| zoned_record(&zone.apex, set))
             })
             .collect()
+    }
+
+    fn owned(_document: &ApplyDocument, scope: &PruneScope, item: &ZonedRecord) -> bool {
+        scope.owns_zone(&item.zone)
     }
 
     fn key(item: &ZonedRecord) -> String {
@@ -641,11 +658,16 @@ impl ResourceKind for GslbRecords {
         declared
     }
 
-    fn current(document: &ApplyDocument, state: &State) -> Vec<ZonedGslbRecord> {
+    fn current(
+        document: &ApplyDocument,
+        state: &State,
+        scope: &PruneScope,
+    ) -> Vec<ZonedGslbRecord> {
         let named: BTreeSet<DomainName> = document
             .gslb_records
             .iter()
             .filter_map(|record| parse_apex(&record.zone).ok())
+            .chain(scope.zones.iter().cloned())
             .collect();
         named
             .iter()
@@ -659,6 +681,10 @@ impl ResourceKind for GslbRecords {
                     })
             })
             .collect()
+    }
+
+    fn owned(_document: &ApplyDocument, scope: &PruneScope, item: &ZonedGslbRecord) -> bool {
+        scope.owns_zone(&item.zone)
     }
 
     fn key(item: &ZonedGslbRecord) -> String {

@@ -8,28 +8,34 @@
 //! - `kinds`: one `ResourceKind` per kind (its key, what exists now, how to put and delete
 //!   it) and the dependency table (`Kind::depends_on`) the put and delete orders derive from.
 //! - `schema`: the document's JSON Schema (`GET /v1/apply/schema`, `docs/apply.schema.json`).
+//! - `examples`: the schema's examples, one consistent state with items of every section.
 //!
 //! The rules are the same for every kind: items are normalized as the server would store
 //! them (so a second apply of the same file has no changes), a key declared twice is refused
-//! naming both items, and with `prune` the items the document's scope holds but the document
-//! does not declare are deleted. Puts run dependencies first, deletes dependents first, all in
-//! one `Command::Batch`.
+//! naming both items, and with `prune` the items the document's `scope` owns but the
+//! document does not declare are deleted (`prune` without a scope is refused). Puts run
+//! dependencies first, deletes dependents first, all in one `Command::Batch`.
 
+mod examples;
 mod kinds;
 mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use gslb_model::model::{FieldErrors, State};
+use gslb_model::ip::Cidr;
+use gslb_model::model::{DomainName, FieldErrors, State};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::dto::network::parse_cidr;
+use crate::dto::zone::parse_apex;
 use crate::dto::{
     ChangeDto, CheckDto, EndpointDto, GslbRecordDto, NetworkDto, RecordSetDto, RecordTypeDto,
     RegionDto, ZoneDto,
 };
 
+pub use examples::document_example;
 pub use kinds::Kind;
 pub use schema::{apply_json_schema, merge_flattened};
 
@@ -38,6 +44,10 @@ pub use schema::{apply_json_schema, merge_flattened};
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyDocument {
+    /// What `prune` may delete: only what this scope names. `prune` without a scope is
+    /// refused, so a team's file cannot delete another team's zones.
+    #[serde(default)]
+    pub scope: Option<ApplyScope>,
     /// Whole zones (their records replace the zone's).
     #[serde(default)]
     pub zones: Vec<ZoneDto>,
@@ -59,6 +69,103 @@ pub struct ApplyDocument {
     /// Client networks (CIDR → location).
     #[serde(default)]
     pub networks: Vec<NetworkDto>,
+}
+
+/// The part of the state a document owns: what `prune` deletes when the document does not
+/// declare it. Each kind is pruned only inside its part; a kind no field names is never
+/// pruned.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyScope {
+    /// Zones the document owns (apexes): prune deletes those not declared under `zones`
+    /// (unless `records` or `gslb_records` name them) and, in each, the record sets and GSLB
+    /// records the document does not declare (the apex NS set is kept).
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// Owner prefixes of the document's regions, endpoints and checks (`team-a-`): prune
+    /// deletes those whose id starts with one of them and that the document does not
+    /// declare.
+    #[serde(default)]
+    pub id_prefixes: Vec<String>,
+    /// Networks (CIDR) the document owns: prune deletes client networks inside them that it
+    /// does not declare.
+    #[serde(default)]
+    pub networks: Vec<String>,
+}
+
+/// `ApplyScope` checked: apexes and networks parsed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PruneScope {
+    /// The zones owned.
+    pub zones: BTreeSet<DomainName>,
+    /// The owner prefixes of ids.
+    pub id_prefixes: Vec<String>,
+    /// The networks owned.
+    pub networks: Vec<Cidr>,
+}
+
+impl PruneScope {
+    /// The scope `prune` may delete in, or the faults that make it unusable: absent or
+    /// naming nothing is refused, since pruning would then have no bound.
+    fn from_document(document: &ApplyDocument, errors: &mut FieldErrors) -> PruneScope {
+        const HOW: &str = "prune deletes only what the document's scope owns: give scope.zones, \
+                           scope.id_prefixes or scope.networks";
+        let Some(scope) = &document.scope else {
+            errors.push("scope", format!("missing; {HOW}"));
+            return PruneScope::default();
+        };
+        if scope.zones.is_empty() && scope.id_prefixes.is_empty() && scope.networks.is_empty() {
+            errors.push("scope", format!("names nothing; {HOW}"));
+        }
+        let mut parsed = PruneScope {
+            id_prefixes: scope.id_prefixes.clone(),
+            ..PruneScope::default()
+        };
+        for (index, prefix) in scope.id_prefixes.iter().enumerate() {
+            if prefix.is_empty() {
+                errors.push(
+                    format!("scope.id_prefixes[{index}]"),
+                    "must not be empty (it would own every id)",
+                );
+            }
+        }
+        for (index, zone) in scope.zones.iter().enumerate() {
+            match parse_apex(zone) {
+                Ok(apex) => {
+                    parsed.zones.insert(apex);
+                }
+                Err(message) => errors.push(format!("scope.zones[{index}]"), message),
+            }
+        }
+        for (index, network) in scope.networks.iter().enumerate() {
+            match parse_cidr(network) {
+                Ok(cidr) => parsed.networks.push(cidr),
+                Err(message) => errors.push(format!("scope.networks[{index}]"), message),
+            }
+        }
+        parsed
+    }
+
+    /// True when `id` (a region, endpoint or check) carries an owner prefix.
+    pub fn owns_id(&self, id: &str) -> bool {
+        self.id_prefixes
+            .iter()
+            .any(|prefix| !prefix.is_empty() && id.starts_with(prefix.as_str()))
+    }
+
+    /// True when the zone `apex` (as the API spells it) is owned.
+    pub fn owns_zone(&self, apex: &str) -> bool {
+        parse_apex(apex).is_ok_and(|apex| self.zones.contains(&apex))
+    }
+
+    /// True when the network `cidr` lies inside an owned one.
+    pub fn owns_network(&self, cidr: &str) -> bool {
+        parse_cidr(cidr).is_ok_and(|inner| {
+            self.networks
+                .iter()
+                .any(|outer| inner.prefix() >= outer.prefix() && outer.contains(inner.addr()))
+        })
+    }
 }
 
 /// A GSLB record with its zone.
@@ -108,9 +215,9 @@ pub struct ApplyQuery {
     /// Compute and answer the diff, write nothing.
     #[serde(default)]
     pub dry_run: bool,
-    /// Delete what the document's scope holds but the document does not declare: every
-    /// item of a kind whose section is not empty; the record sets and GSLB records of the
-    /// zones the document names.
+    /// Delete what the document's `scope` owns but the document does not declare (its
+    /// zones and their record sets and GSLB records, the ids with its owner prefix, the
+    /// networks inside its networks); refused (422) when the document has no scope.
     #[serde(default)]
     pub prune: bool,
 }
@@ -223,11 +330,16 @@ pub fn plan_apply(
     prune: bool,
 ) -> Result<ApplyPlan, FieldErrors> {
     let mut errors = FieldErrors::default();
+    let scope = if prune {
+        PruneScope::from_document(document, &mut errors)
+    } else {
+        PruneScope::default()
+    };
     let mut puts: Vec<(ChangeDto, String)> = Vec::new();
     let mut deletes_by_kind: BTreeMap<Kind, Vec<(ChangeDto, String)>> = BTreeMap::new();
     let mut diffs: BTreeMap<Kind, KindDiff> = BTreeMap::new();
     for kind in Kind::put_order() {
-        let reconciled = kind.reconcile(document, state, prune, &mut errors);
+        let reconciled = kind.reconcile(document, state, prune, &scope, &mut errors);
         puts.extend(reconciled.puts);
         deletes_by_kind.insert(kind, reconciled.deletes);
         diffs.insert(kind, reconciled.diff);

@@ -1,7 +1,8 @@
 //! The JSON Schema (draft 2020-12) of the apply document, for editors and CI linters: the
 //! `ApplyDocument` schema of the OpenAPI document with every schema it references, under
-//! `$defs`. `GET /v1/apply/schema` serves it and `docs/apply.schema.json` holds a copy
-//! (`gslb-api/tests/apply.rs` keeps the two equal).
+//! `$defs`, with examples for every section (`examples`). `GET /v1/apply/schema` serves it
+//! and `docs/apply.schema.json` holds a copy (`gslb-api/tests/apply.rs` keeps the two
+//! equal).
 
 use std::collections::BTreeSet;
 
@@ -22,10 +23,11 @@ pub fn apply_json_schema() -> Value {
     merge_flattened(&mut all, JSON_SCHEMA_REFS);
     let mut reachable = BTreeSet::new();
     collect_reachable("ApplyDocument", &all, &mut reachable);
-    let defs: Map<String, Value> = all
+    let mut defs: Map<String, Value> = all
         .into_iter()
         .filter(|(name, _)| reachable.contains(name))
         .collect();
+    super::examples::add_examples(&mut defs);
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "gslb apply document",

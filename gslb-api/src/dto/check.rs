@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::dto::record::RecordTypeDto;
+use crate::dto::time::{duration_ms, DurationMs};
 
 /// One health check of an endpoint (or, for deep checks, a region).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -33,11 +34,13 @@ pub struct CheckDto {
     /// The address to probe; defaults to the endpoint's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// Milliseconds between attempts (default 10000).
-    #[serde(default = "default_interval_ms")]
+    /// Milliseconds between attempts (default 10000), or a duration (`30s`).
+    #[serde(default = "default_interval_ms", deserialize_with = "duration_ms")]
+    #[schema(value_type = DurationMs)]
     pub interval_ms: u64,
-    /// Milliseconds one attempt may take (default 2000).
-    #[serde(default = "default_timeout_ms")]
+    /// Milliseconds one attempt may take (default 2000), or a duration (`2s`).
+    #[serde(default = "default_timeout_ms", deserialize_with = "duration_ms")]
+    #[schema(value_type = DurationMs)]
     pub timeout_ms: u64,
     /// Successes in a row to turn up (default 2).
     #[serde(default = "default_rise")]
@@ -176,8 +179,9 @@ pub struct DnsDto {
     pub port: u16,
     /// The absolute name to ask for.
     pub name: String,
-    /// The type (default A).
-    #[serde(default = "default_qtype", rename = "type")]
+    /// The query type (default A). Named `qtype`, not `type`: `type` is the check kind's
+    /// tag (`{type: dns, qtype: AAAA}`), so a `type` here could never be read back.
+    #[serde(default = "default_qtype")]
     pub qtype: RecordTypeDto,
     /// Require an answer record (default true).
     #[serde(default = "default_true")]
@@ -198,8 +202,9 @@ pub struct ReplicationDto {
     pub host: Option<String>,
     /// Conditions such as `/replication/lag_seconds < 5`; all must hold.
     pub conditions: Vec<String>,
-    /// Lease length per renewal, milliseconds (default 30000).
-    #[serde(default = "default_lease_ms")]
+    /// Lease length per renewal, milliseconds (default 30000), or a duration (`30s`).
+    #[serde(default = "default_lease_ms", deserialize_with = "duration_ms")]
+    #[schema(value_type = DurationMs)]
     pub lease_ms: u64,
 }
 
@@ -223,7 +228,9 @@ pub struct KubeLocalDto {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalDto {
-    /// How long a pushed observation counts, milliseconds.
+    /// How long a pushed observation counts, milliseconds, or a duration (`5m`).
+    #[serde(deserialize_with = "duration_ms")]
+    #[schema(value_type = DurationMs)]
     pub ttl_ms: u64,
 }
 

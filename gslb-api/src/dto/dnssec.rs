@@ -98,10 +98,20 @@ pub struct DnssecRollover {
     /// or DS set may fail to validate until they expire).
     #[serde(default)]
     pub force: bool,
-    /// Which key to roll when none is rolling: `csk`, `ksk` or `zsk` (default: the CSK, or
-    /// the KSK of a split zone).
+    /// Which key to roll: `csk`, `ksk` or `zsk` (default: the CSK, or the KSK of a split
+    /// zone). In a split zone the KSK or ZSK may start beside the other's rollover; with
+    /// both in progress it says whose next step to take.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
+    /// Replace the whole key set with keys of this algorithm (`ecdsap256sha256` or
+    /// `ed25519`): an algorithm rollover (RFC 6781 §4.1.4). With no rollover in progress it
+    /// starts one (`presign`); during one toward this algorithm, it takes the next step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// Replace the whole key set with a KSK and a ZSK (`true`) or one CSK (`false`), as
+    /// an algorithm rollover does, so no validator sees a gap; absent: keep the layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<bool>,
 }
 
 /// A zone's rollover policy, durations in seconds.
@@ -127,15 +137,22 @@ pub struct DnssecPolicyDto {
 /// The rollover in progress.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RolloverDto {
-    /// `csk`, `ksk` or `zsk`.
+    /// `csk`, `ksk`, `zsk`, or for a rollover of the whole key set `algorithm`, `split`
+    /// (CSK to KSK + ZSK) or `combine` (KSK + ZSK to CSK).
     pub kind: String,
-    /// The predecessor's tag.
+    /// The predecessor's tag (of a key-set rollover: the old CSK or KSK).
     pub old: u16,
-    /// The successor's tag.
+    /// The successor's tag (of a key-set rollover: the new CSK or KSK).
     pub new: u16,
-    /// The last step taken: `publish`, `ds_seen` or `activate`.
+    /// A key-set rollover's old ZSK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_zsk: Option<u16>,
+    /// A key-set rollover's new ZSK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_zsk: Option<u16>,
+    /// The last step taken: `presign`, `publish`, `ds_seen`, `activate` or `unpublish`.
     pub last_step: String,
-    /// Leader time (unix millis) it started.
+    /// Leader time (unix millis) of its `publish` (before that, of its `presign`).
     pub started_at: u64,
     /// Leader time (unix millis) of the last step.
     pub step_at: u64,
@@ -144,9 +161,9 @@ pub struct RolloverDto {
 /// What comes next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NextStepDto {
-    /// `csk`, `ksk` or `zsk`.
+    /// `csk`, `ksk`, `zsk`, `algorithm`, `split` or `combine`.
     pub kind: String,
-    /// `publish`, `ds_seen`, `activate` or `remove`.
+    /// `publish`, `ds_seen`, `activate`, `unpublish` or `remove`.
     pub step: String,
     /// Leader time (unix millis) from which it is safe (a scheduled `publish`: due);
     /// absent while waiting for the parent's DS.
@@ -169,7 +186,8 @@ pub struct DnssecKeyDto {
     pub flags: u16,
     /// `csk`, `ksk` or `zsk`.
     pub role: String,
-    /// `published`, `active` or `retired`.
+    /// `published`, `active`, `retired`, or `unpublished` (signing outside the DNSKEY
+    /// RRset, during a key-set rollover).
     pub state: String,
     /// Leader time (unix millis) it was generated.
     pub created_at: u64,
@@ -204,9 +222,16 @@ pub struct DnssecStatusDto {
     /// The next rollover step (absent: rollovers on demand only, none in progress).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_step: Option<NextStepDto>,
-    /// The rollover in progress.
+    /// The rollover in progress (the one started first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollover: Option<RolloverDto>,
+    /// A second rollover running beside `rollover` (a split zone's KSK and ZSK at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover_beside: Option<RolloverDto>,
+    /// Every next step: one per rollover in progress, and a scheduled start that may run
+    /// beside one (`next_step` is the first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_steps: Vec<NextStepDto>,
     /// The rollover policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<DnssecPolicyDto>,
@@ -224,25 +249,23 @@ impl DnssecStatusDto {
             return status;
         }
         let schedule = crate::rollover::schedule(state, zone);
-        let next = crate::rollover::next(state, zone);
+        let next = crate::rollover::next_all(state, zone).unwrap_or_default();
         status.policy = Some(policy_dto(&schedule.policy));
         status.rollover = schedule.rollover.as_ref().map(rollover_dto);
-        status.next_step = match next {
-            Some(NextStep::At { kind, step, at }) => Some(NextStepDto {
-                kind: kind.name().to_string(),
-                step: step.name().to_string(),
-                at: Some(at),
-                awaiting_parent: false,
-            }),
-            Some(NextStep::AwaitingParent { kind, .. }) => Some(NextStepDto {
-                kind: kind.name().to_string(),
-                step: "ds_seen".to_string(),
-                at: None,
-                awaiting_parent: true,
-            }),
-            Some(NextStep::OnDemand) | None => None,
+        status.rollover_beside = schedule.beside.as_ref().map(rollover_dto);
+        status.next_steps = next
+            .iter()
+            .filter_map(|next| next_step_dto(*next))
+            .collect();
+        status.next_step = status.next_steps.first().cloned();
+        status.next_rollover = match next.as_slice() {
+            [] => next_in_words(zone, &schedule, None),
+            steps => steps
+                .iter()
+                .map(|next| next_in_words(zone, &schedule, Some(*next)))
+                .collect::<Vec<_>>()
+                .join("; beside it: "),
         };
-        status.next_rollover = next_in_words(zone, &schedule, next);
         status
     }
 
@@ -260,6 +283,8 @@ impl DnssecStatusDto {
                 next_rollover: "none: the zone is not signed".to_string(),
                 next_step: None,
                 rollover: None,
+                rollover_beside: None,
+                next_steps: Vec::new(),
                 policy: None,
                 version,
             };
@@ -272,13 +297,19 @@ impl DnssecStatusDto {
         let ds = keys
             .keys
             .iter()
-            .filter(|key| key.is_entry_point() && key.state != KeyState::Retired)
+            .filter(|key| key.belongs_at_parent())
             .flat_map(|key| ds_records(zone, key))
             .collect();
         DnssecStatusDto {
             zone: zone.to_string(),
             signed: true,
-            dnskey: dtos.iter().map(|key| key.dnskey.clone()).collect(),
+            dnskey: keys
+                .keys
+                .iter()
+                .zip(&dtos)
+                .filter(|(key, _)| key.is_published())
+                .map(|(_, dto)| dto.dnskey.clone())
+                .collect(),
             keys: dtos,
             ds,
             enabled_at: Some(keys.enabled_at),
@@ -286,9 +317,30 @@ impl DnssecStatusDto {
             next_rollover: String::new(),
             next_step: None,
             rollover: None,
+            rollover_beside: None,
+            next_steps: Vec::new(),
             policy: None,
             version,
         }
+    }
+}
+
+/// A next step as the status shows it (`None`: on demand only).
+fn next_step_dto(next: NextStep) -> Option<NextStepDto> {
+    match next {
+        NextStep::At { kind, step, at } => Some(NextStepDto {
+            kind: kind.name().to_string(),
+            step: step.name().to_string(),
+            at: Some(at),
+            awaiting_parent: false,
+        }),
+        NextStep::AwaitingParent { kind, .. } => Some(NextStepDto {
+            kind: kind.name().to_string(),
+            step: "ds_seen".to_string(),
+            at: None,
+            awaiting_parent: true,
+        }),
+        NextStep::OnDemand => None,
     }
 }
 
@@ -310,6 +362,8 @@ fn rollover_dto(rollover: &Rollover) -> RolloverDto {
         kind: rollover.kind.name().to_string(),
         old: rollover.old,
         new: rollover.new,
+        old_zsk: rollover.old_zsk,
+        new_zsk: rollover.new_zsk,
         last_step: rollover.last_step.name().to_string(),
         started_at: rollover.started_at,
         step_at: rollover.step_at,
@@ -323,7 +377,16 @@ fn next_in_words(
     next: Option<NextStep>,
 ) -> String {
     let unix = |at: u64| format!("unix {}", at / 1000);
-    match (next, &schedule.rollover) {
+    let running = next.and_then(|next| match next {
+        NextStep::At { kind, .. } | NextStep::AwaitingParent { kind, .. } => {
+            [&schedule.rollover, &schedule.beside]
+                .into_iter()
+                .flatten()
+                .find(|rollover| rollover.kind == kind)
+        }
+        NextStep::OnDemand => None,
+    });
+    match (next, running) {
         (Some(NextStep::AwaitingParent { kind, new }), _)
             if schedule.policy.parent_agents.is_empty() =>
         {
@@ -366,22 +429,17 @@ fn ds_records(zone: &DomainName, key: &DnssecKey) -> Vec<String> {
 
 /// One key's DTO.
 fn key_dto(zone: &DomainName, keys: &ZoneKeys, key: &DnssecKey) -> DnssecKeyDto {
-    let has_zsk = keys.keys.iter().any(|other| !other.is_entry_point());
-    let role = match (key.is_entry_point(), has_zsk) {
-        (false, _) => "zsk",
-        (true, true) => "ksk",
-        (true, false) => "csk",
-    };
     DnssecKeyDto {
         tag: key.tag,
         algorithm: key.algorithm.name().to_string(),
         algorithm_number: key.algorithm.number(),
         flags: key.flags,
-        role: role.to_string(),
+        role: keys.role(key).to_string(),
         state: match key.state {
             KeyState::Published => "published",
             KeyState::Active => "active",
             KeyState::Retired => "retired",
+            KeyState::Unpublished => "unpublished",
         }
         .to_string(),
         created_at: key.created_at,

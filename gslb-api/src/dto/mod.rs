@@ -13,6 +13,7 @@
 //! - `change`: write results, change tracking, the atomic batch, audit entries.
 //! - `cluster`: Raft status, members, membership requests, readiness.
 //! - `page`: `?limit=&after=` and the list types.
+//! - `time`: durations (`30s`, `1h30m`) and times (RFC 3339) as people enter them.
 
 pub mod change;
 pub mod check;
@@ -27,6 +28,7 @@ pub mod overrides;
 pub mod page;
 pub mod record;
 pub mod region;
+pub mod time;
 pub mod token;
 pub mod tsig_key;
 pub mod zone;

@@ -7,6 +7,8 @@ use gslb_model::model::{Drill, FieldErrors, Override, OverrideAction, OverrideTa
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::dto::time::{timestamp_ms, TimestampMs};
+
 /// What an override does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -36,8 +38,14 @@ pub struct OverrideDto {
     pub action: OverrideActionDto,
     /// Why (audit log, explanations); not blank.
     pub reason: String,
-    /// Unix millis it stops having effect; absent = until deleted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it stops having effect: unix millis, or an RFC 3339 time
+    /// (`2026-12-24T18:00:00Z`); absent = until deleted.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "timestamp_ms"
+    )]
+    #[schema(value_type = Option<TimestampMs>)]
     pub expires_at: Option<u64>,
     /// The drill that created it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,10 +2,11 @@
 //! (`TokenCreate`, the secret shown once in `TokenCreated`) and listed (`TokenDto`, never
 //! the hash).
 
+use gslb_model::model::{Scope, Token};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use gslb_model::model::{Scope, Token};
+use crate::dto::time::{timestamp_ms, TimestampMs};
 
 /// A permission. `admin` implies every other; `write` implies `read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -69,8 +70,14 @@ pub struct TokenCreate {
     /// What it may do; at least one.
     #[schema(min_items = 1)]
     pub scopes: Vec<ScopeDto>,
-    /// Unix millis after which it is refused; absent = never.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it starts being refused: unix millis, or an RFC 3339 time
+    /// (`2026-12-24T18:00:00Z`); absent = never.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "timestamp_ms"
+    )]
+    #[schema(value_type = Option<TimestampMs>)]
     pub expires_at: Option<u64>,
     /// The one vantage (region id or external reporter) a `prober` token may report
     /// observations for; a `prober` token without one cannot report. Only with `prober`.

@@ -1,7 +1,9 @@
 //! The rollover series of `/metrics`, sampled from the replicated state at each scrape (so
 //! every node, leader or not, reports the same):
 //! - `gslb_dnssec_rollover_step{zone,kind,step}`: 1 for the last step taken by the
-//!   rollover in progress of a zone (`publish`, `ds_seen`, `activate`), nothing when none;
+//!   rollover in progress of a zone (`presign`, `publish`, `ds_seen`, `activate`,
+//!   `unpublish`; kind `csk`, `ksk`, `zsk`, `algorithm`, `split` or `combine`), nothing
+//!   when none;
 //! - `gslb_dnssec_rollover_steps_total{zone}`: rollover steps taken since signing began;
 //! - `gslb_dnssec_next_rollover_step_timestamp_seconds{zone,kind,step}`: when the next step
 //!   is safe (or, for a scheduled `publish`, due); absent while waiting for the parent or
@@ -17,16 +19,16 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::rollover::{next, schedule};
+use crate::rollover::{next_all, schedule};
 
 /// Labels of a rollover step.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StepLabels {
     /// The zone's apex.
     pub zone: String,
-    /// `csk`, `ksk` or `zsk`.
+    /// `csk`, `ksk`, `zsk`, `algorithm`, `split` or `combine`.
     pub kind: String,
-    /// `publish`, `ds_seen`, `activate` or `remove`.
+    /// `presign`, `publish`, `ds_seen`, `activate`, `unpublish` or `remove`.
     pub step: String,
 }
 
@@ -88,7 +90,7 @@ impl RolloverMetrics {
         for apex in state.dnssec.keys() {
             let zone = apex.to_string();
             let schedule = schedule(state, apex);
-            if let Some(rollover) = &schedule.rollover {
+            for rollover in [&schedule.rollover, &schedule.beside].into_iter().flatten() {
                 self.step
                     .get_or_create(&StepLabels {
                         zone: zone.clone(),
@@ -101,25 +103,27 @@ impl RolloverMetrics {
                 .get_or_create(&ZoneLabels { zone: zone.clone() })
                 .inner()
                 .store(schedule.steps_taken, std::sync::atomic::Ordering::Relaxed);
-            match next(state, apex) {
-                Some(NextStep::At { kind, step, at }) => {
-                    self.next_at
-                        .get_or_create(&StepLabels {
-                            zone,
-                            kind: kind.name().to_string(),
-                            step: step.name().to_string(),
-                        })
-                        .set(i64::try_from(at / 1000).unwrap_or(i64::MAX));
+            for next in next_all(state, apex).into_iter().flatten() {
+                match next {
+                    NextStep::At { kind, step, at } => {
+                        self.next_at
+                            .get_or_create(&StepLabels {
+                                zone: zone.clone(),
+                                kind: kind.name().to_string(),
+                                step: step.name().to_string(),
+                            })
+                            .set(i64::try_from(at / 1000).unwrap_or(i64::MAX));
+                    }
+                    NextStep::AwaitingParent { kind, .. } => {
+                        self.awaiting_parent
+                            .get_or_create(&KindLabels {
+                                zone: zone.clone(),
+                                kind: kind.name().to_string(),
+                            })
+                            .set(1);
+                    }
+                    NextStep::OnDemand => {}
                 }
-                Some(NextStep::AwaitingParent { kind, .. }) => {
-                    self.awaiting_parent
-                        .get_or_create(&KindLabels {
-                            zone,
-                            kind: kind.name().to_string(),
-                        })
-                        .set(1);
-                }
-                Some(NextStep::OnDemand) | None => {}
             }
         }
     }

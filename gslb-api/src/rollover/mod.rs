@@ -1,7 +1,8 @@
 //! Key rollovers of signed zones as the API and the leader take them: what the next step of
 //! a zone is (`next`, from `gslb_model::model::rollover` with the zone's TTLs) and the Raft
 //! command that takes it (`step_command`, which generates and seals the successor for a
-//! `publish`). `POST /v1/zones/{zone}/dnssec/rollover` and the leader's schedule
+//! `publish`; `presign_command`, the new key set of an algorithm rollover or of a change
+//! between CSK and KSK + ZSK). `POST /v1/zones/{zone}/dnssec/rollover` and the leader's schedule
 //! (`scheduler`) both go through here, so an operator's step and a scheduled one are the
 //! same command.
 //!
@@ -15,8 +16,10 @@ pub mod scheduler;
 
 use gslb_dns::dnssec::{generate_key, KeyEncryptionKey, DNSKEY_TTL, MAX_SIGNED_TTL};
 use gslb_model::model::dnssec::{FLAGS_SECURE_ENTRY_POINT, FLAGS_ZONE_KEY};
-use gslb_model::model::rollover::{next_step, NextStep, RolloverKind, RolloverStep, Ttls};
-use gslb_model::model::{DnssecSchedule, KeyState, State};
+use gslb_model::model::rollover::{
+    next_steps, NextStep, Rollover, RolloverKind, RolloverStep, Ttls,
+};
+use gslb_model::model::{DnssecAlgorithm, DnssecSchedule, KeyState, State, ZoneKeys};
 use gslb_model::{Command, DomainName};
 
 /// The actor the leader's schedule writes as (in the audit log).
@@ -42,17 +45,35 @@ pub fn zone_ttls(state: &State, apex: &DomainName) -> Ttls {
     }
 }
 
-/// What comes next for `apex` (`None`: not signed).
+/// What comes next for `apex` (`None`: not signed): the step of the rollover started
+/// first, or the next scheduled start.
 pub fn next(state: &State, apex: &DomainName) -> Option<NextStep> {
+    Some(
+        next_all(state, apex)?
+            .into_iter()
+            .next()
+            .unwrap_or(NextStep::OnDemand),
+    )
+}
+
+/// Everything that comes next for `apex` (`None`: not signed): the next step of each
+/// rollover in progress, and a scheduled start that may run beside one.
+pub fn next_all(state: &State, apex: &DomainName) -> Option<Vec<NextStep>> {
     let keys = state.dnssec.get(apex)?;
     let schedule = schedule(state, apex);
-    // The zone's largest TTL matters only to `remove` (after `activate`); the scheduler
-    // asks every second and a zone may hold a million records, so it is read only then.
-    let removing = schedule
-        .rollover
-        .as_ref()
-        .is_some_and(|rollover| rollover.last_step == RolloverStep::Activate);
-    let ttls = if removing {
+    // The zone's largest TTL matters only to `remove` after `activate` and to `publish`
+    // after `presign`; the scheduler asks every second and a zone may hold a million
+    // records, so it is read only then.
+    let needs_zone_max = [&schedule.rollover, &schedule.beside]
+        .into_iter()
+        .flatten()
+        .any(|rollover| {
+            matches!(
+                rollover.last_step,
+                RolloverStep::Activate | RolloverStep::Presign
+            )
+        });
+    let ttls = if needs_zone_max {
         zone_ttls(state, apex)
     } else {
         Ttls {
@@ -60,7 +81,7 @@ pub fn next(state: &State, apex: &DomainName) -> Option<NextStep> {
             zone_max: 0,
         }
     };
-    Some(next_step(keys, &schedule, ttls))
+    Some(next_steps(keys, &schedule, ttls))
 }
 
 /// `apex`'s schedule (the default one when none was set).
@@ -130,7 +151,12 @@ pub fn step_command(
     kek: &KeyEncryptionKey,
     now: u64,
 ) -> Result<Command, String> {
-    let key = if step == RolloverStep::Publish {
+    let schedule = schedule(state, apex);
+    let running = [&schedule.rollover, &schedule.beside]
+        .into_iter()
+        .flatten()
+        .any(|rollover| rollover.kind == kind);
+    let key = if step == RolloverStep::Publish && !running {
         let keys = state
             .dnssec
             .get(apex)
@@ -163,6 +189,78 @@ pub fn step_command(
         zone: apex.clone(),
         step,
         key,
+        zsk: None,
+        kind: Some(kind),
+    })
+}
+
+/// The new key set a rollover that replaces the whole key set brings, as asked: keys of
+/// `algorithm` (default: the zone's), KSK + ZSK when `split` (default: the zone's layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySetWanted {
+    /// The new algorithm, if asked.
+    pub algorithm: Option<DnssecAlgorithm>,
+    /// The new layout, if asked: KSK + ZSK (`true`) or one CSK.
+    pub split: Option<bool>,
+}
+
+impl KeySetWanted {
+    /// True when the in-progress rollover `rollover` of the zone with `keys` brings what is
+    /// asked (so asking again takes its next step).
+    pub fn matches(&self, keys: &ZoneKeys, rollover: &Rollover) -> bool {
+        let Some(new) = keys.key(rollover.new) else {
+            return false;
+        };
+        rollover.kind.replaces_key_set()
+            && self
+                .algorithm
+                .is_none_or(|algorithm| new.algorithm == algorithm)
+            && self
+                .split
+                .is_none_or(|split| rollover.new_zsk.is_some() == split)
+    }
+}
+
+/// The `presign` that starts replacing `apex`'s keys with the set `wanted`, generated now
+/// and sealed with `kek`; `Err` says why not (the model refuses a set like the current).
+pub fn presign_command(
+    state: &State,
+    apex: &DomainName,
+    wanted: KeySetWanted,
+    kek: &KeyEncryptionKey,
+    now: u64,
+) -> Result<Command, String> {
+    let keys = state
+        .dnssec
+        .get(apex)
+        .ok_or_else(|| format!("{apex} is not signed"))?;
+    let current = keys
+        .keys
+        .iter()
+        .find(|key| key.is_entry_point())
+        .ok_or_else(|| format!("{apex} has no CSK or KSK"))?;
+    let algorithm = wanted.algorithm.unwrap_or(current.algorithm);
+    let split = wanted.split.unwrap_or(keys.is_split());
+    let new_key = |flags: u16, taken: &[u16]| loop {
+        let key = generate_key(apex, algorithm, flags, KeyState::Unpublished, kek, now)
+            .map_err(|error| error.to_string())?;
+        // A new key whose tag another key has is made again (1 in 65536).
+        if keys.key(key.tag).is_none() && !taken.contains(&key.tag) {
+            return Ok::<_, String>(key);
+        }
+    };
+    let key = new_key(FLAGS_SECURE_ENTRY_POINT, &[])?;
+    let zsk = if split {
+        Some(new_key(FLAGS_ZONE_KEY, &[key.tag])?)
+    } else {
+        None
+    };
+    Ok(Command::DnssecRolloverStep {
+        zone: apex.clone(),
+        step: RolloverStep::Presign,
+        key: Some(key),
+        zsk,
+        kind: None,
     })
 }
 
@@ -195,6 +293,7 @@ mod tests {
                 keys: vec![csk(1), csk(2)],
                 enabled_at: 0,
                 last_rollover_at: Some(1_000),
+                incoming: Vec::new(),
             },
         );
         assert_eq!(legacy_finish(&state, &apex, false, 2_000), Some(Err(3599)));

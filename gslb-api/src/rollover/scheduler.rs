@@ -1,6 +1,7 @@
 //! The rollover schedule: a task on every API node that acts only while its node leads
 //! (like the drill supervisor). Every `TICK` it reads the replicated state and, for each
-//! signed zone, asks `model::rollover::next_step` what comes next:
+//! signed zone, asks `model::rollover::next_steps` what comes next (one step per rollover
+//! in progress: a split zone's KSK and ZSK may roll at once):
 //! - a step whose time has come (a `publish` a key lifetime after the key was made, an
 //!   `activate` or `remove` once the RFC 7583 waits have passed): it writes that step as
 //!   one Raft command (`DnssecRolloverStep`, audited as `system:dnssec`), generating the
@@ -25,7 +26,7 @@ use gslb_model::DomainName;
 use gslb_store::raft::NodeHandle;
 use tokio::task::JoinHandle;
 
-use crate::rollover::{next, parent, schedule, step_command, SCHEDULER};
+use crate::rollover::{next_all, parent, schedule, step_command, SCHEDULER};
 
 /// How often the schedule looks at the signed zones.
 pub const TICK: Duration = Duration::from_secs(1);
@@ -51,11 +52,16 @@ async fn run(node: NodeHandle) {
             continue;
         }
         let kek = KeyEncryptionKey::derive(node.cluster_secret().key_material());
-        for apex in state.dnssec.keys() {
+        for (apex, next) in state.dnssec.keys().flat_map(|apex| {
+            next_all(&state, apex)
+                .into_iter()
+                .flatten()
+                .map(move |next| (apex, next))
+        }) {
             let now = unix_millis();
-            let step = match next(&state, apex) {
-                Some(NextStep::At { kind, step, at }) if at <= now => Some((kind, step)),
-                Some(NextStep::AwaitingParent { kind, new }) => {
+            let step = match next {
+                NextStep::At { kind, step, at } if at <= now => Some((kind, step)),
+                NextStep::AwaitingParent { kind, new } => {
                     let agents = schedule(&state, apex).policy.parent_agents;
                     let asked = parent_asked.get(apex).copied().unwrap_or(0);
                     if agents.is_empty()

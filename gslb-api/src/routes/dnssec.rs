@@ -12,6 +12,11 @@
 //! time it becomes safe, unless forced; for a CSK/KSK waiting for its DS at the parent, the
 //! call is the operator's word that the parent holds it (`ds_seen`). The leader's schedule
 //! takes the same steps by itself once a lifetime is set.
+//!
+//! With `algorithm` or `split` the call starts a rollover of the whole key set instead (a
+//! new algorithm, or CSK <-> KSK + ZSK: `presign` of the new keys, RFC 6781 §4.1.4); the
+//! leader's schedule takes its later steps when their waits have passed, and the same call
+//! again takes the next one by hand.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gslb_dns::dnssec::{generate_key, KeyEncryptionKey};
 use gslb_model::model::dnssec::{FLAGS_SECURE_ENTRY_POINT, FLAGS_ZONE_KEY};
-use gslb_model::model::rollover::{NextStep, RolloverKind, RolloverStep};
+use gslb_model::model::rollover::{partner, NextStep, Rollover, RolloverKind, RolloverStep};
 use gslb_model::model::{DnssecAlgorithm, DnssecPolicy, KeyState, State as ModelState};
 use gslb_model::{Command, DomainName};
 
@@ -27,7 +32,9 @@ use crate::auth::Caller;
 use crate::dto::{DnssecEnable, DnssecRollover, DnssecStatusDto, WriteResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::JsonBody;
-use crate::rollover::{legacy_finish, next, schedule, start_kind, step_command};
+use crate::rollover::{
+    legacy_finish, next_all, presign_command, schedule, start_kind, step_command, KeySetWanted,
+};
 use crate::routes::zones::{apex_param, zone_or_404};
 use crate::ApiContext;
 
@@ -83,7 +90,8 @@ pub async fn enable_dnssec(
     if let Some(keys) = signed {
         if body.split != keys.is_split() {
             return Err(ApiError::conflict(format!(
-                "{apex} is signed already {}: disable and enable it again to change that",
+                "{apex} is signed already {}: `gslbctl dnssec rollover {apex} --split` (or \
+                 `--csk`) changes that without a validation gap",
                 if keys.is_split() {
                     "with KSK and ZSK apart"
                 } else {
@@ -195,9 +203,33 @@ pub async fn rollover_dnssec(
         ),
         None => None,
     };
+    let wanted = KeySetWanted {
+        algorithm: match &body.algorithm {
+            Some(text) => Some(
+                text.parse::<DnssecAlgorithm>()
+                    .map_err(|message| ApiError::field("algorithm", message))?,
+            ),
+            None => None,
+        },
+        split: body.split,
+    };
+    let new_key_set = wanted.algorithm.is_some() || wanted.split.is_some();
+    if new_key_set && asked.is_some() {
+        return Err(ApiError::field(
+            "kind",
+            "a key kind rolls one key; algorithm and split replace them all: ask for one"
+                .to_string(),
+        ));
+    }
     let state = context.node.state();
     zone_or_404(&state, &apex)?;
     let now = gslb_model::clock::unix_millis();
+    if new_key_set {
+        let command = key_set_step(&context, &state, &apex, wanted, body.force, now)?;
+        context.write(command, actor, false, "").await?;
+        let state = context.node.state();
+        return Ok(Json(DnssecStatusDto::from_state(&state, &apex)));
+    }
     if let Some(finish) = legacy_finish(&state, &apex, body.force, now) {
         let command = finish.map_err(|seconds| {
             ApiError::conflict(format!(
@@ -224,9 +256,40 @@ pub async fn rollover_dnssec(
     Ok(Json(DnssecStatusDto::from_state(&state, &apex)))
 }
 
+/// The command an operator's `rollover` with `algorithm`/`split` writes for `apex`: the
+/// `presign` of the new key set when no rollover is in progress; the next step of a
+/// key-set rollover toward that set; a refusal during any other rollover.
+fn key_set_step(
+    context: &ApiContext,
+    state: &ModelState,
+    apex: &DomainName,
+    wanted: KeySetWanted,
+    force: bool,
+    now: u64,
+) -> Result<Command, ApiError> {
+    let Some(keys) = state.dnssec.get(apex) else {
+        return Err(ApiError::conflict(format!("{apex} is not signed")));
+    };
+    let kek = key_encryption_key(context);
+    match schedule(state, apex).rollover {
+        None => presign_command(state, apex, wanted, &kek, now).map_err(ApiError::conflict),
+        Some(rollover) if wanted.matches(keys, &rollover) => {
+            let (kind, step) = manual_step(state, apex, None, force, now)?;
+            step_command(state, apex, step, kind, &kek, now).map_err(ApiError::conflict)
+        }
+        Some(rollover) => Err(ApiError::conflict(format!(
+            "{apex}: a {} rollover is in progress (at {}): let it finish first",
+            rollover.kind.name(),
+            rollover.last_step.name()
+        ))),
+    }
+}
+
 /// The step an operator's `rollover` takes on `apex` at `now`: the start of a rollover
-/// when none is in progress; `ds_seen` (the operator's word) for a successor waiting for
-/// the parent; otherwise the next step, if its wait has passed or `force`.
+/// when none is in progress (or, `asked` for, of a split zone's KSK or ZSK beside the
+/// other's); `ds_seen` (the operator's word) for a successor waiting for the parent;
+/// otherwise the next step of a rollover in progress (of the kind `asked`, if any; one
+/// whose wait has passed first), if its wait has passed or `force`.
 fn manual_step(
     state: &ModelState,
     apex: &DomainName,
@@ -234,23 +297,56 @@ fn manual_step(
     force: bool,
     now: u64,
 ) -> Result<(RolloverKind, RolloverStep), ApiError> {
-    let Some(next) = next(state, apex) else {
+    let Some(steps) = next_all(state, apex) else {
         return Err(ApiError::conflict(format!("{apex} is not signed")));
     };
-    let in_progress = schedule(state, apex).rollover;
-    match (next, in_progress) {
-        (_, None) => Ok((start_kind(state, apex, asked), RolloverStep::Publish)),
-        (NextStep::AwaitingParent { kind, .. }, Some(_)) => Ok((kind, RolloverStep::DsSeen)),
-        (NextStep::At { kind, step, at }, Some(_)) if at <= now || force => Ok((kind, step)),
-        (NextStep::At { kind, step, at }, Some(_)) => Err(ApiError::conflict(format!(
+    let schedule = schedule(state, apex);
+    let running: Vec<&Rollover> = [&schedule.rollover, &schedule.beside]
+        .into_iter()
+        .flatten()
+        .collect();
+    let Some(first) = running.first() else {
+        return Ok((start_kind(state, apex, asked), RolloverStep::Publish));
+    };
+    if let Some(kind) = asked.filter(|kind| !running.iter().any(|r| r.kind == *kind)) {
+        if running.len() == 1 && partner(first.kind) == Some(kind) {
+            return Ok((kind, RolloverStep::Publish));
+        }
+        return Err(ApiError::conflict(format!(
+            "{apex}: a {} rollover is in progress (at {}): a {} rollover cannot start \
+             beside it",
+            first.kind.name(),
+            first.last_step.name(),
+            kind.name()
+        )));
+    }
+    let of_running = |kind: RolloverKind| {
+        running.iter().any(|rollover| rollover.kind == kind) && asked.is_none_or(|a| a == kind)
+    };
+    let candidates: Vec<NextStep> = steps
+        .into_iter()
+        .filter(|next| match next {
+            NextStep::At { kind, .. } | NextStep::AwaitingParent { kind, .. } => of_running(*kind),
+            NextStep::OnDemand => false,
+        })
+        .collect();
+    let ready = |next: &&NextStep| match next {
+        NextStep::AwaitingParent { .. } => true,
+        NextStep::At { at, .. } => *at <= now || force,
+        NextStep::OnDemand => false,
+    };
+    match candidates.iter().find(ready).or(candidates.first()) {
+        Some(NextStep::AwaitingParent { kind, .. }) => Ok((*kind, RolloverStep::DsSeen)),
+        Some(NextStep::At { kind, step, at }) if *at <= now || force => Ok((*kind, *step)),
+        Some(NextStep::At { kind, step, at }) => Err(ApiError::conflict(format!(
             "{apex}: the {} rollover's next step ({}) is safe in {}s, once caches hold \
              no older data (RFC 7583 waits): try again later, or force it",
             kind.name(),
             step.name(),
             at.saturating_sub(now).div_ceil(1000)
         ))),
-        (NextStep::OnDemand, Some(rollover)) => Err(ApiError::Internal(format!(
-            "{apex}: rollover {rollover:?} has no next step"
+        _ => Err(ApiError::Internal(format!(
+            "{apex}: rollover {first:?} has no next step"
         ))),
     }
 }

@@ -140,7 +140,8 @@ async fn put(
 ) -> Result<Response, ApiError> {
     let checked = zone_import::check_zone(&context, zone, "zone.").await?;
     let outcome = zone_import::write_zone(&context, actor, checked.zone, guard, "zone.").await?;
-    Ok(written(created, Some(checked.etag), outcome))
+    let etag = zone_import::CheckedZone::etag(checked.etag).await?;
+    Ok(written(created, Some(etag), outcome))
 }
 
 /// Reads a zone with every record set.

@@ -60,9 +60,11 @@ pub struct ZoneSigner {
     apex: Vec<u8>,
     /// The opened keys, in the zone's key order, with what their state lets them sign.
     keys: Vec<SigningKey>,
-    /// DNSKEY RDATA of every key of the zone (published, active or retired).
+    /// DNSKEY RDATA of every key of the zone in the DNSKEY RRset (published, active or
+    /// retired; an unpublished key of a key-set rollover signs without being there).
     dnskeys: Vec<Vec<u8>>,
-    /// CDS RDATA (SHA-256) of the entry-point keys not retired: what the parent should hold.
+    /// CDS RDATA (SHA-256) of the entry-point keys published and not retired: what the
+    /// parent should hold.
     cds: Vec<Vec<u8>>,
     /// CDNSKEY RDATA of the same keys.
     cdnskeys: Vec<Vec<u8>>,
@@ -72,10 +74,10 @@ pub struct ZoneSigner {
 struct SigningKey {
     /// The key.
     open: Arc<OpenKey>,
-    /// It signs every RRset (an `Active` ZSK, or `Active` CSK: `ZoneKeys::signs_data`).
+    /// It signs every RRset (an `Active` or `Unpublished` ZSK or CSK: `ZoneKeys::signs_data`).
     signs: bool,
-    /// A secure entry point: it signs the DNSKEY, CDS and CDNSKEY RRsets even when not
-    /// active.
+    /// A secure entry point: it signs the DNSKEY, CDS and CDNSKEY RRsets in every state
+    /// (published, active, retired, unpublished).
     entry_point: bool,
 }
 
@@ -93,10 +95,7 @@ impl std::fmt::Debug for ZoneSigner {
 impl ZoneSigner {
     /// The signer of `zone` with `keys` opened as `opened` (same order).
     pub(crate) fn new(zone: &DomainName, keys: &ZoneKeys, opened: Vec<Arc<OpenKey>>) -> ZoneSigner {
-        let parent_keys = keys
-            .keys
-            .iter()
-            .filter(|key| key.is_entry_point() && key.state != gslb_model::KeyState::Retired);
+        let parent_keys = keys.keys.iter().filter(|key| key.belongs_at_parent());
         ZoneSigner {
             apex: zone.to_wire(),
             keys: keys
@@ -109,7 +108,12 @@ impl ZoneSigner {
                     entry_point: key.is_entry_point(),
                 })
                 .collect(),
-            dnskeys: keys.keys.iter().map(key_rdata).collect(),
+            dnskeys: keys
+                .keys
+                .iter()
+                .filter(|key| key.is_published())
+                .map(key_rdata)
+                .collect(),
             cds: parent_keys
                 .clone()
                 .map(|key| ds_rdata(zone, key, DigestType::Sha256))

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::check::{check, replace_rrset};
-use super::{only_reports, only_staging, staging, ApplyError, CmdResult, Command, StampedCommand};
+use super::staging::{self, Staged};
+use super::{only_reports, only_staging, ApplyError, CmdResult, Command, StampedCommand};
 use crate::model::audit::{AuditEntry, AUDIT_RETAINED};
 use crate::model::dns_update::evaluate_update;
 use crate::model::drill::{DrillMode, DrillStatus};
@@ -59,9 +60,9 @@ pub fn apply(
         }
         single => {
             check(state, single, "", log_index, &mut errors);
-            // A staged commit is validated as the whole zone it installs, built once here.
-            let staged_zone = if errors.is_empty() {
-                staging::assemble(state, single, &mut errors)
+            // A staged chunk or commit is checked where the chunks meet, and built, here.
+            let staged = if errors.is_empty() {
+                staging::prepare(state, single, command.at, &mut errors)
             } else {
                 None
             };
@@ -69,9 +70,13 @@ pub fn apply(
                 return Err(ApplyError::Rejected(errors));
             }
             let mut serials_before = SerialsBefore::new();
-            let changed = match staged_zone {
-                Some((import_id, zone)) => {
+            let changed = match staged {
+                Some(Staged::Commit { import_id, zone }) => {
                     commit_staged_zone(state, &import_id, zone, log_index, &mut serials_before)
+                }
+                Some(Staged::Chunk { import_id, staged }) => {
+                    staging::install_chunk(state, import_id, staged);
+                    true
                 }
                 None => {
                     mutate_zone_content(state, single, command.at, log_index, &mut serials_before)
@@ -198,7 +203,7 @@ fn mutate_zone_content(
     changed
 }
 
-/// Installs a staged import's assembled zone (`staging::commit`), noting it in
+/// Installs a staged import's prepared zone (`staging::commit`), noting it in
 /// `serials_before` as replaced whole and in `State::zones_changed` when it is new.
 fn commit_staged_zone(
     state: &mut State,
@@ -495,23 +500,16 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             Ok(zone) => put(&mut state.zones, zone.apex.clone(), Arc::new(zone)),
             Err(_) => false,
         },
-        Command::StageZoneRecords {
-            import_id,
-            apex,
-            rrsets,
-        } => {
-            staging::stage(state, import_id, apex, rrsets, at);
-            true
-        }
-        // `apply` installs a commit through `staging::assemble` and `staging::commit`; a
-        // batch refuses one, so none reaches here.
-        Command::CommitStagedZone { .. } => false,
+        // `apply` stages a chunk and installs a commit through `staging::prepare`; a batch
+        // refuses both, so none reaches here.
+        Command::StageZoneRecords { .. } | Command::CommitStagedZone { .. } => false,
         Command::AbortStagedZone { import_id } => state.staged_imports.remove(import_id).is_some(),
         Command::EnableDnssec { zone, key, zsk } => {
             let keys = crate::model::dnssec::ZoneKeys {
                 keys: std::iter::once(key).chain(zsk).cloned().collect(),
                 enabled_at: at,
                 last_rollover_at: None,
+                incoming: Vec::new(),
             };
             match state.dnssec.get(zone) {
                 Some(existing) if existing.keys == keys.keys => false,
@@ -534,13 +532,20 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
             schedule.policy = policy.clone();
             changed
         }
-        Command::DnssecRolloverStep { zone, step, key } => {
+        Command::DnssecRolloverStep {
+            zone,
+            step,
+            key,
+            zsk,
+            kind,
+        } => {
             let Some(keys) = state.dnssec.get_mut(zone) else {
                 return false;
             };
             let schedule = state.dnssec_schedules.entry(zone.clone()).or_default();
+            let new_keys: Vec<_> = key.iter().chain(zsk).cloned().collect();
             // `check` ran the same step on copies: it cannot fail here.
-            crate::model::rollover::take_step(keys, schedule, *step, key.as_ref(), at).is_ok()
+            crate::model::rollover::take_step(keys, schedule, *step, &new_keys, *kind, at).is_ok()
         }
         Command::PutDnssecKey { zone, key } => {
             let Some(keys) = state.dnssec.get_mut(zone) else {

@@ -235,11 +235,12 @@ pub(super) fn check(
         Command::StageZoneRecords {
             import_id,
             apex,
+            chunk,
             rrsets,
-        } => staging::check_stage(state, import_id, apex, rrsets, path, errors),
-        Command::CommitStagedZone { import_id, zone } => {
-            staging::check_commit(state, import_id, zone, path, errors)
-        }
+        } => staging::check_stage(state, import_id, apex, *chunk, rrsets, path, errors),
+        Command::CommitStagedZone {
+            import_id, zone, ..
+        } => staging::check_commit(state, import_id, zone, path, errors),
         Command::AbortStagedZone { import_id } => {
             staging::check_import_id(import_id, &field_path(path, "import_id"), errors)
         }
@@ -283,10 +284,20 @@ pub(super) fn check(
             }
             policy.validate(&field_path(path, "policy"), errors);
         }
-        Command::DnssecRolloverStep { zone, step, key } => {
+        Command::DnssecRolloverStep {
+            zone,
+            step,
+            key,
+            zsk,
+            kind,
+        } => {
             if let Some(key) = key {
                 key.validate(&field_path(path, "key"), errors);
             }
+            if let Some(zsk) = zsk {
+                zsk.validate(&field_path(path, "zsk"), errors);
+            }
+            let new_keys: Vec<_> = key.iter().chain(zsk).cloned().collect();
             match state.dnssec.get(zone) {
                 None => errors.push(field_path(path, "zone"), format!("{zone} is not signed")),
                 Some(keys) => {
@@ -300,7 +311,8 @@ pub(super) fn check(
                         &mut keys,
                         &mut schedule,
                         *step,
-                        key.as_ref(),
+                        &new_keys,
+                        *kind,
                         0,
                     ) {
                         errors.push(field_path(path, "step"), message);

@@ -54,7 +54,7 @@ use crate::model::overrides::Override;
 use crate::model::precondition::{Expected, ResourceRef};
 use crate::model::record::{RecordSet, RecordType};
 use crate::model::region::Region;
-use crate::model::rollover::{DnssecPolicy, RolloverStep};
+use crate::model::rollover::{DnssecPolicy, RolloverKind, RolloverStep};
 use crate::model::token::Token;
 use crate::model::transfer::ZoneTransfer;
 use crate::model::tsig_key::TsigKey;
@@ -260,9 +260,16 @@ pub enum Command {
         zone: DomainName,
         /// The step.
         step: RolloverStep,
-        /// The successor (generated and sealed by the proposer), for `publish` only.
+        /// The successor (generated and sealed by the proposer) for a `publish` that starts
+        /// a rollover; for a `presign`, the new CSK or KSK.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         key: Option<DnssecKey>,
+        /// For a `presign` whose new key set is KSK + ZSK: the new ZSK.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zsk: Option<DnssecKey>,
+        /// Which rollover the step is of (needed when a KSK and a ZSK roll at once).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<RolloverKind>,
     },
     /// Stop signing `zone` and forget its keys (idempotent). The operator removes the DS at
     /// the parent first and waits its TTL out (see docs/operations.md).
@@ -329,28 +336,38 @@ pub enum Command {
         /// The decoded update.
         update: Box<DnsUpdate>,
     },
-    /// Adds one chunk of record sets to the staging area `import_id` of a zone import (the
-    /// first chunk opens it). Nothing staged is served; a big zone travels as several of
-    /// these, each a Raft entry of bounded size, then one `CommitStagedZone`. Neither moves
-    /// `State::last_change` nor is audited: the commit is the change.
+    /// Adds chunk number `chunk` of record sets to the staging area `import_id` of a zone
+    /// import (the first chunk to arrive opens it). Nothing staged is served; a big zone
+    /// travels as several of these, each a Raft entry of bounded size, then one
+    /// `CommitStagedZone`. Each chunk is checked when staged and appended to the zone under
+    /// construction (`model::staged`). Neither moves `State::last_change` nor is audited: the
+    /// commit is the change.
     StageZoneRecords {
         /// Names the import; chosen by the API, unique per import.
         import_id: String,
         /// The zone the import is for; every chunk of one import names the same.
         apex: DomainName,
-        /// The record sets of this chunk, checked as a whole zone only at the commit; shared,
-        /// so the staging area, the Raft log's decoded entries and every copy of the command
-        /// hold one copy of the sets.
+        /// The chunk's number in the import, from 0: the chunks, in number order, carry the
+        /// zone's sets in canonical order. One may arrive before those ahead of it and waits
+        /// for them (absent in entries written before chunks were numbered: 0).
+        #[serde(default)]
+        chunk: u64,
+        /// The record sets of this chunk, in canonical (owner, type) order; shared, so the
+        /// Raft log's decoded entries and every copy of the command hold one copy of them.
         rrsets: std::sync::Arc<Vec<RecordSet>>,
     },
-    /// Replaces (or creates) the zone `zone.apex` with `zone` plus every record set staged
-    /// under `import_id`, validated as one zone, and drops the staging area: readers see the
-    /// old zone or the whole new one. A zone that fails validation changes nothing.
+    /// Replaces (or creates) the zone `zone.apex` with `zone`'s header and every record set
+    /// staged under `import_id`, and drops the staging area: readers see the old zone or the
+    /// whole new one. Refused, changing nothing, unless all `chunks` chunks are in and the
+    /// rules only the whole zone shows hold (the last name, the apex's NS set).
     CommitStagedZone {
         /// The staging area to switch in.
         import_id: String,
-        /// The zone's SOA, TTLs and serial policy; its `rrsets` join the staged ones (usually
-        /// none).
+        /// How many chunks the import staged (absent in entries written before chunks were
+        /// numbered: 0, which no staging area with sets matches).
+        #[serde(default)]
+        chunks: u64,
+        /// The zone's SOA, TTLs, serial policy and transfer settings; no record sets.
         zone: Zone,
     },
     /// Drops the staging area `import_id` of an import that failed or was cut off
@@ -502,15 +519,22 @@ impl fmt::Display for Command {
             Command::StageZoneRecords {
                 import_id,
                 apex,
+                chunk,
                 rrsets,
             } => write!(
                 f,
-                "stage_zone_records {apex} ({} record sets, import {import_id})",
+                "stage_zone_records {apex} ({} record sets, import {import_id} chunk {chunk})",
                 rrsets.len()
             ),
-            Command::CommitStagedZone { import_id, zone } => {
-                write!(f, "commit_staged_zone {} (import {import_id})", zone.apex)
-            }
+            Command::CommitStagedZone {
+                import_id,
+                chunks,
+                zone,
+            } => write!(
+                f,
+                "commit_staged_zone {} (import {import_id}, {chunks} chunks)",
+                zone.apex
+            ),
             Command::AbortStagedZone { import_id } => {
                 write!(f, "abort_staged_zone (import {import_id})")
             }
@@ -519,14 +543,29 @@ impl fmt::Display for Command {
                 None => write!(f, "enable_dnssec {zone} (key {})", key.tag),
             },
             Command::SetDnssecPolicy { zone, .. } => write!(f, "set_dnssec_policy {zone}"),
-            Command::DnssecRolloverStep { zone, step, key } => match key {
-                Some(key) => write!(
+            Command::DnssecRolloverStep {
+                zone,
+                step,
+                key,
+                zsk,
+                ..
+            } => match (key, zsk) {
+                (Some(key), Some(zsk)) => write!(
                     f,
-                    "dnssec_rollover {zone} {} (key {})",
+                    "dnssec_rollover {zone} {} (ksk {} {}, zsk {})",
                     step.name(),
-                    key.tag
+                    key.tag,
+                    key.algorithm.name(),
+                    zsk.tag
                 ),
-                None => write!(f, "dnssec_rollover {zone} {}", step.name()),
+                (Some(key), None) => write!(
+                    f,
+                    "dnssec_rollover {zone} {} (key {} {})",
+                    step.name(),
+                    key.tag,
+                    key.algorithm.name()
+                ),
+                _ => write!(f, "dnssec_rollover {zone} {}", step.name()),
             },
             Command::DisableDnssec { zone } => write!(f, "disable_dnssec {zone}"),
             Command::PutDnssecKey { zone, key } => {

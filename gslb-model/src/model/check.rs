@@ -545,8 +545,9 @@ impl CheckKind {
                     RecordType::SRV,
                 ];
                 if !supported.contains(&dns.qtype) {
+                    // The API names the query type `qtype` (`type` is the kind's tag there).
                     errors.push(
-                        format!("{prefix}type"),
+                        format!("{prefix}qtype"),
                         format!("must be a query type a probe can ask, got {}", dns.qtype),
                     );
                 }
@@ -999,6 +1000,17 @@ mod tests {
         assert_eq!(
             check(&http),
             ["check.kind.type: ca_pem and skip_verify need type https, got http"]
+        );
+        let mut dns = http_check();
+        dns.kind = CheckKind::Dns(DnsCheck {
+            port: 53,
+            name: DomainName::parse_absolute("probe.example.").unwrap(),
+            qtype: RecordType::CAA,
+            expect_answer: true,
+        });
+        assert_eq!(
+            check(&dns),
+            ["check.kind.qtype: must be a query type a probe can ask, got CAA"]
         );
         let unknown = serde_json::from_value::<Check>(json!({
             "id": "x", "subject": {"kind": "endpoint", "id": "web-1"},

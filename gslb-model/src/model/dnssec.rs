@@ -80,6 +80,12 @@ pub enum KeyState {
     Active,
     /// In the DNSKEY RRset still, no longer signing: its signatures age out of caches.
     Retired,
+    /// Signing like an active key, but not in the DNSKEY RRset (nor in CDS): during a
+    /// rollover that replaces the whole key set (a new algorithm, or CSK <-> KSK + ZSK,
+    /// RFC 6781 §4.1.4), the incoming keys before their DNSKEY is published, and the
+    /// outgoing ones after theirs was withdrawn. Either way every RRset a cache may hold
+    /// carries a signature of each algorithm any cached DNSKEY RRset has (RFC 4035 §2.2).
+    Unpublished,
 }
 
 /// One key of a signed zone.
@@ -118,7 +124,18 @@ impl std::fmt::Debug for DnssecKey {
 impl DnssecKey {
     /// True when the key signs (RRsets get an RRSIG by it).
     pub fn signs(&self) -> bool {
-        self.state == KeyState::Active
+        matches!(self.state, KeyState::Active | KeyState::Unpublished)
+    }
+
+    /// True when the key is in the DNSKEY RRset.
+    pub fn is_published(&self) -> bool {
+        self.state != KeyState::Unpublished
+    }
+
+    /// True when the parent should hold its DS (CDS and CDNSKEY list it): an entry point
+    /// that is published and not retired.
+    pub fn belongs_at_parent(&self) -> bool {
+        self.is_entry_point() && matches!(self.state, KeyState::Published | KeyState::Active)
     }
 
     /// True when it is a secure entry point (its DS belongs at the parent).
@@ -167,6 +184,11 @@ pub struct ZoneKeys {
     /// Leader time (unix millis) of the last rollover step, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_rollover_at: Option<u64>,
+    /// During a rollover that replaces the whole key set: the tags of the incoming keys.
+    /// Each set signs as a zone of its own layout (a CSK of one set signs data even while
+    /// the other set has a ZSK).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incoming: Vec<u16>,
 }
 
 impl ZoneKeys {
@@ -180,15 +202,35 @@ impl ZoneKeys {
         self.keys.iter().find(|key| key.tag == tag)
     }
 
-    /// True when the zone has KSK and ZSK apart (some key is a ZSK, flags 256).
+    /// True when the zone has KSK and ZSK apart (some key of its current set is a ZSK,
+    /// flags 256); while a new key set comes in, the outgoing set is the current one.
     pub fn is_split(&self) -> bool {
-        self.keys.iter().any(|key| !key.is_entry_point())
+        self.keys
+            .iter()
+            .any(|key| !key.is_entry_point() && !self.incoming.contains(&key.tag))
     }
 
-    /// True when `key` signs the zone's data: an active ZSK, or an active CSK of a zone that
-    /// is not split. Every entry-point key (CSK or KSK, in any state) signs the DNSKEY
-    /// RRset besides.
+    /// True when `key` is a combined signing key: an entry point with no ZSK in its set.
+    pub fn is_combined(&self, key: &DnssecKey) -> bool {
+        let incoming = self.incoming.contains(&key.tag);
+        key.is_entry_point()
+            && !self.keys.iter().any(|other| {
+                !other.is_entry_point() && self.incoming.contains(&other.tag) == incoming
+            })
+    }
+
+    /// `csk`, `ksk` or `zsk`: what `key` is in its set.
+    pub fn role(&self, key: &DnssecKey) -> &'static str {
+        match (key.is_entry_point(), self.is_combined(key)) {
+            (false, _) => "zsk",
+            (true, false) => "ksk",
+            (true, true) => "csk",
+        }
+    }
+
+    /// True when `key` signs the zone's data: an active (or unpublished) ZSK, or such a
+    /// CSK. Every entry-point key (CSK or KSK, in any state) signs the DNSKEY RRset besides.
     pub fn signs_data(&self, key: &DnssecKey) -> bool {
-        key.signs() && (!key.is_entry_point() || !self.is_split())
+        key.signs() && (!key.is_entry_point() || self.is_combined(key))
     }
 }

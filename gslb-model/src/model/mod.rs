@@ -5,7 +5,9 @@
 //! - `svcb`, `loc`, `base64_text`: the presentation formats of SvcParams (RFC 9460), LOC
 //!   (RFC 1876) and base64 data.
 //! - `generic`: RFC 3597 `\# len hex` data, and the types refused in that form.
-//! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable.
+//! - `zone`: `Zone` and `Soa`, and the rules that make a zone servable; `zone_walk`: the
+//!   rules that cross record sets, checked in one ordered pass that a staged import resumes
+//!   chunk after chunk.
 //! - `serial`: `SerialPolicy` and the RFC 1982 step `apply` takes on every content change.
 //! - `state`: `State`, the versioned whole.
 //! - `transfer`: who may AXFR/IXFR a zone and whom to NOTIFY (`ZoneTransfer`).
@@ -60,6 +62,7 @@ pub mod validation;
 pub mod zone;
 pub mod zone_history;
 pub mod zone_sets;
+pub mod zone_walk;
 
 pub use audit::{Actor, AuditEntry, AUDIT_RETAINED};
 pub use check::{Check, CheckKind, CheckSubject, JsonCondition};

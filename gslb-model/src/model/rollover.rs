@@ -3,7 +3,7 @@
 //! next and from when it is safe (`next_step`), and what a step does to the keys
 //! (`take_step`, which `apply` runs for `Command::DnssecRolloverStep`).
 //!
-//! Every rollover has the same three or four steps, each one Raft command:
+//! A rollover of one key has three or four steps, each one Raft command:
 //! - `publish`: the successor joins the DNSKEY RRset without signing data (a pre-published
 //!   ZSK, RFC 6781 §4.1.1.1; a CSK/KSK whose DS the parent is asked for through CDS and
 //!   CDNSKEY, RFC 7344, RFC 8078 — the double-DS method of RFC 7583 §3.3.2);
@@ -14,6 +14,22 @@
 //!   drops its DS);
 //! - `remove`: the predecessor leaves the DNSKEY RRset.
 //!
+//! A rollover that replaces the whole key set — a new algorithm (`algorithm`), or a CSK
+//! becoming KSK + ZSK (`split`) and back (`combine`) — follows RFC 6781 §4.1.4 (the order
+//! Knot and BIND use), since RFC 4035 §2.2 wants every RRset signed with each algorithm of
+//! the DNSKEY RRset a validator may have cached:
+//! - `presign`: the new keys sign every RRset, their DNSKEYs not published yet;
+//! - `publish`: once every cached RRset carries the new signatures (the zone's largest TTL
+//!   and the propagation delay), the new DNSKEYs join the RRset and CDS/CDNSKEY list the new
+//!   entry point beside the old (a double DS; both sets sign everything, so either DS
+//!   validates);
+//! - `ds_seen`: the parent holds the new DS;
+//! - `unpublish`: once every cached DS RRset holds the new DS and every cached DNSKEY RRset
+//!   the new keys, the old DNSKEYs leave the RRset and CDS (the parent drops the old DS);
+//!   the old keys keep signing;
+//! - `remove`: once no cache holds a DNSKEY RRset with the old keys (the DNSKEY TTL and
+//!   the propagation delay), the old keys and their signatures go.
+//!
 //! The waits between them are the RFC 7583 ones, in seconds: before `activate`, the new
 //! DNSKEY RRset must have replaced every cached one (DNSKEY TTL + propagation delay) and,
 //! for an entry point, every cached DS RRset must hold the new DS (parent DS TTL +
@@ -22,11 +38,18 @@
 //! KSK, + propagation delay). `max_cache_ttl_secs` caps every TTL in those sums, for
 //! deployments (and tests) whose validators cap what they cache.
 //!
+//! A split zone's KSK and ZSK may roll at once (`DnssecSchedule::beside`): RFC 7583 gives
+//! their timelines independently, each has its own keys and waits, and each changes the
+//! DNSKEY RRset only by its own key; `next_steps` says what comes next for each, and a step
+//! names its kind. A CSK or key-set rollover runs alone.
+//!
 //! Nothing here reads a clock: times come in as leader milliseconds.
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::dnssec::{DnssecKey, KeyState, ZoneKeys, FLAGS_SECURE_ENTRY_POINT};
+use crate::model::dnssec::{
+    DnssecAlgorithm, DnssecKey, KeyState, ZoneKeys, FLAGS_SECURE_ENTRY_POINT,
+};
 use crate::model::validation::FieldErrors;
 
 /// Default propagation delay: how long a change takes to reach every DNS node (RFC 7583
@@ -123,6 +146,12 @@ pub enum RolloverKind {
     Ksk,
     /// The zone-signing key of a split zone (pre-publish).
     Zsk,
+    /// The whole key set, for one of another algorithm (RFC 6781 §4.1.4).
+    Algorithm,
+    /// A CSK for a KSK and a ZSK of the same algorithm (as an algorithm rollover).
+    Split,
+    /// A KSK and a ZSK for one CSK of the same algorithm (as an algorithm rollover).
+    Combine,
 }
 
 impl RolloverKind {
@@ -132,6 +161,9 @@ impl RolloverKind {
             RolloverKind::Csk => "csk",
             RolloverKind::Ksk => "ksk",
             RolloverKind::Zsk => "zsk",
+            RolloverKind::Algorithm => "algorithm",
+            RolloverKind::Split => "split",
+            RolloverKind::Combine => "combine",
         }
     }
 
@@ -139,37 +171,66 @@ impl RolloverKind {
     pub fn is_entry_point(self) -> bool {
         self != RolloverKind::Zsk
     }
+
+    /// True for the kinds that replace the whole key set (`presign` ... `remove`).
+    pub fn replaces_key_set(self) -> bool {
+        matches!(
+            self,
+            RolloverKind::Algorithm | RolloverKind::Split | RolloverKind::Combine
+        )
+    }
+
+    /// The step that follows `last` in a rollover of this kind.
+    fn step_after(self, last: RolloverStep) -> RolloverStep {
+        match (last, self.replaces_key_set(), self.is_entry_point()) {
+            (RolloverStep::Presign, _, _) => RolloverStep::Publish,
+            (RolloverStep::Publish, _, true) => RolloverStep::DsSeen,
+            (RolloverStep::Publish, _, false) => RolloverStep::Activate,
+            (RolloverStep::DsSeen, true, _) => RolloverStep::Unpublish,
+            (RolloverStep::DsSeen, false, _) => RolloverStep::Activate,
+            (RolloverStep::Activate | RolloverStep::Unpublish, _, _) => RolloverStep::Remove,
+            (RolloverStep::Remove, _, _) => RolloverStep::Publish,
+        }
+    }
 }
 
 /// One step of a rollover (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloverStep {
+    /// The new key set signs, unpublished (a key-set rollover's first step).
+    Presign,
     /// The successor is published.
     Publish,
     /// The parent holds the successor's DS.
     DsSeen,
     /// The successor signs; the predecessor retired.
     Activate,
+    /// The old key set leaves the DNSKEY RRset and CDS, still signing (key-set rollovers).
+    Unpublish,
     /// The predecessor is gone.
     Remove,
 }
 
 impl RolloverStep {
     /// Every step, in order (metrics list them all).
-    pub const ALL: [RolloverStep; 4] = [
+    pub const ALL: [RolloverStep; 6] = [
+        RolloverStep::Presign,
         RolloverStep::Publish,
         RolloverStep::DsSeen,
         RolloverStep::Activate,
+        RolloverStep::Unpublish,
         RolloverStep::Remove,
     ];
 
-    /// `publish`, `ds_seen`, `activate` or `remove`.
+    /// `presign`, `publish`, `ds_seen`, `activate`, `unpublish` or `remove`.
     pub fn name(self) -> &'static str {
         match self {
+            RolloverStep::Presign => "presign",
             RolloverStep::Publish => "publish",
             RolloverStep::DsSeen => "ds_seen",
             RolloverStep::Activate => "activate",
+            RolloverStep::Unpublish => "unpublish",
             RolloverStep::Remove => "remove",
         }
     }
@@ -183,7 +244,10 @@ impl std::str::FromStr for RolloverKind {
             "csk" => Ok(RolloverKind::Csk),
             "ksk" => Ok(RolloverKind::Ksk),
             "zsk" => Ok(RolloverKind::Zsk),
-            _ => Err(format!("unknown key kind {text:?} (csk, ksk or zsk)")),
+            _ => Err(format!(
+                "unknown key kind {text:?} (csk, ksk or zsk; a new algorithm or key layout \
+                 is asked for with algorithm and split)"
+            )),
         }
     }
 }
@@ -194,13 +258,19 @@ impl std::str::FromStr for RolloverKind {
 pub struct Rollover {
     /// Which key rolls.
     pub kind: RolloverKind,
-    /// The predecessor's tag.
+    /// The predecessor's tag (of a key-set rollover: the old CSK or KSK).
     pub old: u16,
-    /// The successor's tag.
+    /// The successor's tag (of a key-set rollover: the new CSK or KSK).
     pub new: u16,
+    /// A key-set rollover's old ZSK, if the old set had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_zsk: Option<u16>,
+    /// A key-set rollover's new ZSK, if the new set has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_zsk: Option<u16>,
     /// The last step taken.
     pub last_step: RolloverStep,
-    /// Leader time (unix millis) of `publish`.
+    /// Leader time (unix millis) of `publish` (before it, of `presign`).
     pub started_at: u64,
     /// Leader time (unix millis) of the last step.
     pub step_at: u64,
@@ -217,6 +287,11 @@ pub struct DnssecSchedule {
     /// The rollover in progress, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollover: Option<Rollover>,
+    /// A second rollover running beside `rollover`: in a split zone the KSK and the ZSK
+    /// roll at once when both are due (their keys, RRsets touched and waits are apart);
+    /// it takes `rollover`'s place when that one ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beside: Option<Rollover>,
     /// Rollover steps taken since signing was enabled (what `/metrics` counts).
     #[serde(default)]
     pub steps_taken: u64,
@@ -254,16 +329,63 @@ pub enum NextStep {
     },
 }
 
-/// What comes next for the zone with `keys` and `schedule`.
+/// What comes next for the zone with `keys` and `schedule`: the step of `rollover` (the
+/// one started first) when one is in progress, else the next scheduled start.
 pub fn next_step(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> NextStep {
+    next_steps(keys, schedule, ttls)
+        .into_iter()
+        .next()
+        .unwrap_or(NextStep::OnDemand)
+}
+
+/// Everything that comes next for the zone: the next step of each rollover in progress
+/// (`rollover` first, then `beside`), and a scheduled start of a KSK or ZSK rollover that
+/// may run beside the one in progress (or, with none in progress, the next start).
+pub fn next_steps(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> Vec<NextStep> {
     let policy = &schedule.policy;
-    let delay = policy.propagation_delay_secs;
-    let Some(rollover) = &schedule.rollover else {
-        return scheduled_start(keys, policy);
+    let Some(first) = &schedule.rollover else {
+        return vec![scheduled_start(keys, policy, None)];
     };
+    let mut steps = vec![rollover_step(first, policy, ttls)];
+    match &schedule.beside {
+        Some(second) => steps.push(rollover_step(second, policy, ttls)),
+        None => {
+            if let Some(other) = partner(first.kind) {
+                let start = scheduled_start(keys, policy, Some(other));
+                if start != NextStep::OnDemand {
+                    steps.push(start);
+                }
+            }
+        }
+    }
+    steps
+}
+
+/// The kind that may roll beside a rollover of `kind`: a split zone's ZSK beside its KSK
+/// and the other way round; nothing beside a CSK or a key-set rollover.
+pub fn partner(kind: RolloverKind) -> Option<RolloverKind> {
+    match kind {
+        RolloverKind::Ksk => Some(RolloverKind::Zsk),
+        RolloverKind::Zsk => Some(RolloverKind::Ksk),
+        _ => None,
+    }
+}
+
+/// The next step of `rollover` and from when it is safe.
+fn rollover_step(rollover: &Rollover, policy: &DnssecPolicy, ttls: Ttls) -> NextStep {
+    let delay = policy.propagation_delay_secs;
     let after = |from: u64, secs: u64| from.saturating_add(secs.saturating_mul(1000));
     let kind = rollover.kind;
     match rollover.last_step {
+        // Every cached RRset (the DNSKEY RRset too) carries the new signatures.
+        RolloverStep::Presign => NextStep::At {
+            kind,
+            step: RolloverStep::Publish,
+            at: after(
+                rollover.step_at,
+                policy.cached(ttls.zone_max.max(ttls.dnskey)) + delay,
+            ),
+        },
         RolloverStep::Publish if kind.is_entry_point() => NextStep::AwaitingParent {
             kind,
             new: rollover.new,
@@ -280,15 +402,21 @@ pub fn next_step(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> Next
             };
             NextStep::At {
                 kind,
-                step: RolloverStep::Activate,
+                step: kind.step_after(rollover.last_step),
                 at: keys_cached.max(ds_cached),
             }
         }
+        // No cache holds a DNSKEY RRset with the old keys any more.
+        RolloverStep::Unpublish => NextStep::At {
+            kind,
+            step: RolloverStep::Remove,
+            at: after(rollover.step_at, policy.cached(ttls.dnskey) + delay),
+        },
         RolloverStep::Activate => {
             let signatures = match kind {
                 RolloverKind::Zsk => ttls.zone_max,
-                RolloverKind::Csk => ttls.zone_max.max(ttls.dnskey),
                 RolloverKind::Ksk => ttls.dnskey,
+                _ => ttls.zone_max.max(ttls.dnskey),
             };
             NextStep::At {
                 kind,
@@ -297,12 +425,13 @@ pub fn next_step(keys: &ZoneKeys, schedule: &DnssecSchedule, ttls: Ttls) -> Next
             }
         }
         // `take_step` clears the rollover on `remove`.
-        RolloverStep::Remove => scheduled_start(keys, policy),
+        RolloverStep::Remove => NextStep::OnDemand,
     }
 }
 
-/// The next scheduled `publish`, the earlier of the ZSK's and the entry point's.
-fn scheduled_start(keys: &ZoneKeys, policy: &DnssecPolicy) -> NextStep {
+/// The next scheduled `publish`, the earlier of the ZSK's and the entry point's (`only`:
+/// of that kind only).
+fn scheduled_start(keys: &ZoneKeys, policy: &DnssecPolicy, only: Option<RolloverKind>) -> NextStep {
     let split = keys.is_split();
     let mut due: Vec<(u64, RolloverKind)> = Vec::new();
     let newest_active = |entry_point: bool| {
@@ -330,6 +459,7 @@ fn scheduled_start(keys: &ZoneKeys, policy: &DnssecPolicy) -> NextStep {
     }
     match due
         .into_iter()
+        .filter(|(_, kind)| only.is_none_or(|only| only == *kind))
         .min_by_key(|(at, kind)| (*at, *kind == RolloverKind::Zsk))
     {
         Some((at, kind)) => NextStep::At {
@@ -350,30 +480,64 @@ pub fn kind_of(keys: &ZoneKeys, flags: u16) -> RolloverKind {
     }
 }
 
-/// Takes `step` at leader time `at` on a zone's `keys` and `schedule` (`key`: the
-/// successor, for `publish` only); returns whether anything changed, or why the step does
-/// not follow from where the rollover stands.
+/// Takes `step` at leader time `at` on a zone's `keys` and `schedule` (`new_keys`: the
+/// successor for a `publish` that starts a rollover, the new key set for a `presign`;
+/// `kind`: which rollover the step is of, needed only when two run); returns why the step
+/// does not follow from where the rollovers stand, if it does not.
 pub fn take_step(
     keys: &mut ZoneKeys,
     schedule: &mut DnssecSchedule,
     step: RolloverStep,
-    key: Option<&DnssecKey>,
+    new_keys: &[DnssecKey],
+    kind: Option<RolloverKind>,
     at: u64,
 ) -> Result<(), String> {
-    let expected = match (&schedule.rollover, step) {
-        (None, RolloverStep::Publish) => {
-            let key = key.ok_or("publish needs the successor key")?;
-            return publish(keys, schedule, key, at);
-        }
-        (None, _) => return Err(format!("no rollover in progress to {}", step.name())),
-        (Some(rollover), _) => match (rollover.last_step, rollover.kind.is_entry_point()) {
-            (RolloverStep::Publish, true) => RolloverStep::DsSeen,
-            (RolloverStep::Publish, false) | (RolloverStep::DsSeen, _) => RolloverStep::Activate,
-            (RolloverStep::Activate, _) => RolloverStep::Remove,
-            (RolloverStep::Remove, _) => RolloverStep::Publish,
-        },
+    let Some(first) = &schedule.rollover else {
+        return match (step, new_keys) {
+            (RolloverStep::Publish, [key]) => {
+                schedule.rollover = Some(publish(keys, key, at)?);
+                schedule.steps_taken += 1;
+                Ok(())
+            }
+            (RolloverStep::Publish, _) => Err("publish needs the one successor key".to_string()),
+            (RolloverStep::Presign, _) => presign(keys, schedule, new_keys, at),
+            _ => Err(format!("no rollover in progress to {}", step.name())),
+        };
     };
-    let rollover = schedule.rollover.as_mut().expect("matched above");
+    if let (RolloverStep::Publish, [key]) = (step, new_keys) {
+        // A rollover starting beside the one in progress.
+        let starting = kind_of(keys, key.flags);
+        if schedule.beside.is_some() || partner(first.kind) != Some(starting) {
+            return Err(format!(
+                "a {} rollover is in progress (at {}): a {} rollover cannot start beside it",
+                first.kind.name(),
+                first.last_step.name(),
+                starting.name()
+            ));
+        }
+        schedule.beside = Some(publish(keys, key, at)?);
+        schedule.steps_taken += 1;
+        return Ok(());
+    }
+    let in_beside = match (kind, &schedule.beside) {
+        (None, None) => false,
+        (None, Some(_)) => {
+            return Err(format!(
+                "two rollovers are in progress: say which kind {} is of",
+                step.name()
+            ))
+        }
+        (Some(kind), _) if first.kind == kind => false,
+        (Some(kind), Some(beside)) if beside.kind == kind => true,
+        (Some(kind), _) => return Err(format!("no {} rollover in progress", kind.name())),
+    };
+    let slot = if in_beside {
+        &mut schedule.beside
+    } else {
+        &mut schedule.rollover
+    };
+    let rollover = slot.as_mut().expect("chosen above");
+    let expected = rollover.kind.step_after(rollover.last_step);
     if step != expected {
         return Err(format!(
             "the {} rollover to key {} is at {}: the next step is {}, not {}",
@@ -384,36 +548,125 @@ pub fn take_step(
             step.name()
         ));
     }
-    if key.is_some() {
+    if !new_keys.is_empty() {
         return Err(format!("{} takes no key", step.name()));
     }
-    let (old, new) = (rollover.old, rollover.new);
+    let old = [Some(rollover.old), rollover.old_zsk];
+    let new = [Some(rollover.new), rollover.new_zsk];
     match step {
         RolloverStep::DsSeen => {}
-        RolloverStep::Activate => {
-            set_state(keys, new, KeyState::Active)?;
-            set_state(keys, old, KeyState::Retired)?;
+        RolloverStep::Publish => {
+            for tag in new.into_iter().flatten() {
+                set_state(keys, tag, KeyState::Active)?;
+            }
+            rollover.started_at = at;
         }
-        RolloverStep::Remove => keys.keys.retain(|key| key.tag != old),
-        RolloverStep::Publish => unreachable!("publish returned above"),
+        RolloverStep::Activate => {
+            set_state(keys, rollover.new, KeyState::Active)?;
+            set_state(keys, rollover.old, KeyState::Retired)?;
+        }
+        RolloverStep::Unpublish => {
+            for tag in old.into_iter().flatten() {
+                set_state(keys, tag, KeyState::Unpublished)?;
+            }
+        }
+        RolloverStep::Remove => {
+            keys.keys.retain(|key| !old.contains(&Some(key.tag)));
+            keys.incoming.clear();
+        }
+        RolloverStep::Presign => unreachable!("presign starts a rollover"),
     }
     rollover.last_step = step;
     rollover.step_at = at;
     if step == RolloverStep::Remove {
-        schedule.rollover = None;
+        *slot = None;
+        if schedule.rollover.is_none() {
+            schedule.rollover = schedule.beside.take();
+        }
     }
     schedule.steps_taken += 1;
     keys.last_rollover_at = Some(at);
     Ok(())
 }
 
-/// `publish`: `key` joins the zone as the successor of the active key of its kind.
-fn publish(
+/// `presign`: `new_keys` (a CSK, or a KSK and a ZSK, of one algorithm) start signing the
+/// zone unpublished, to replace its whole key set (another algorithm or another layout).
+fn presign(
     keys: &mut ZoneKeys,
     schedule: &mut DnssecSchedule,
-    key: &DnssecKey,
+    new_keys: &[DnssecKey],
     at: u64,
 ) -> Result<(), String> {
+    let (new, new_zsk) = key_set(new_keys)
+        .ok_or("a new key set is a CSK, or a KSK and a ZSK, of one algorithm, each unpublished")?;
+    if new_keys
+        .iter()
+        .any(|key| key.state != KeyState::Unpublished)
+    {
+        return Err("a new key set starts unpublished".to_string());
+    }
+    if keys.keys.iter().any(|key| key.state != KeyState::Active) {
+        return Err(
+            "every key of the zone must be active to replace them (a rollover's \
+             leftovers are still there)"
+                .to_string(),
+        );
+    }
+    let (old, old_zsk) = key_set(&keys.keys)
+        .ok_or("the zone's keys are not one CSK, or one KSK and one ZSK, of one algorithm")?;
+    let (old_split, new_split) = (old_zsk.is_some(), new_zsk.is_some());
+    let kind = match (old.algorithm != new.algorithm, old_split, new_split) {
+        (true, _, _) => RolloverKind::Algorithm,
+        (false, false, true) => RolloverKind::Split,
+        (false, true, false) => RolloverKind::Combine,
+        (false, _, _) => {
+            return Err(format!(
+                "the zone signs with {} {} already: roll the {} instead",
+                old.algorithm.name(),
+                if old_split { "KSK and ZSK" } else { "CSK" },
+                if old_split { "KSK or ZSK" } else { "CSK" },
+            ))
+        }
+    };
+    let mut tags: Vec<u16> = new_keys.iter().map(|key| key.tag).collect();
+    tags.sort_unstable();
+    tags.dedup();
+    if tags.len() != new_keys.len() || tags.iter().any(|tag| keys.key(*tag).is_some()) {
+        return Err("the new keys' tags must differ from each other and the zone's".to_string());
+    }
+    schedule.rollover = Some(Rollover {
+        kind,
+        old: old.tag,
+        new: new.tag,
+        old_zsk: old_zsk.map(|key| key.tag),
+        new_zsk: new_zsk.map(|key| key.tag),
+        last_step: RolloverStep::Presign,
+        started_at: at,
+        step_at: at,
+    });
+    keys.incoming = tags;
+    keys.keys.extend(new_keys.iter().cloned());
+    schedule.steps_taken += 1;
+    keys.last_rollover_at = Some(at);
+    Ok(())
+}
+
+/// `keys` as a key set: its entry point and its ZSK, if it is one CSK, or one KSK and one
+/// ZSK, all of one algorithm.
+fn key_set(keys: &[DnssecKey]) -> Option<(&DnssecKey, Option<&DnssecKey>)> {
+    let entry_points: Vec<&DnssecKey> = keys.iter().filter(|key| key.is_entry_point()).collect();
+    let zsks: Vec<&DnssecKey> = keys.iter().filter(|key| !key.is_entry_point()).collect();
+    let algorithms: std::collections::BTreeSet<DnssecAlgorithm> =
+        keys.iter().map(|key| key.algorithm).collect();
+    match (entry_points.as_slice(), zsks.as_slice(), algorithms.len()) {
+        ([entry_point], [], 1) => Some((*entry_point, None)),
+        ([entry_point], [zsk], 1) => Some((*entry_point, Some(*zsk))),
+        _ => None,
+    }
+}
+
+/// `publish`: `key` joins the zone as the successor of the active key of its kind.
+fn publish(keys: &mut ZoneKeys, key: &DnssecKey, at: u64) -> Result<Rollover, String> {
     if key.state != KeyState::Published {
         return Err("a successor starts published".to_string());
     }
@@ -433,25 +686,27 @@ fn publish(
     };
     if old.algorithm != key.algorithm {
         return Err(format!(
-            "the successor must keep the algorithm {} (no algorithm rollover)",
+            "the successor must keep the algorithm {} (a new algorithm rolls the whole \
+             key set: presign)",
             old.algorithm.name()
         ));
     }
     if keys.key(key.tag).is_some() {
         return Err(format!("the zone has a key with tag {} already", key.tag));
     }
-    schedule.rollover = Some(Rollover {
+    let rollover = Rollover {
         kind,
         old: old.tag,
         new: key.tag,
+        old_zsk: None,
+        new_zsk: None,
         last_step: RolloverStep::Publish,
         started_at: at,
         step_at: at,
-    });
+    };
     keys.keys.push(key.clone());
-    schedule.steps_taken += 1;
     keys.last_rollover_at = Some(at);
-    Ok(())
+    Ok(rollover)
 }
 
 /// Sets the state of key `tag`.
@@ -487,7 +742,29 @@ mod tests {
             keys,
             enabled_at: 0,
             last_rollover_at: None,
+            incoming: Vec::new(),
         }
+    }
+
+    /// Takes `step`, which carries no key, of the one rollover in progress at `at`.
+    fn step(
+        keys: &mut ZoneKeys,
+        schedule: &mut DnssecSchedule,
+        step: RolloverStep,
+        at: u64,
+    ) -> Result<(), String> {
+        take_step(keys, schedule, step, &[], None, at)
+    }
+
+    /// Takes `step`, which carries no key, of the rollover of `kind` at `at`.
+    fn step_of(
+        keys: &mut ZoneKeys,
+        schedule: &mut DnssecSchedule,
+        step: RolloverStep,
+        kind: RolloverKind,
+        at: u64,
+    ) -> Result<(), String> {
+        take_step(keys, schedule, step, &[], Some(kind), at)
     }
 
     const TTLS: Ttls = Ttls {
@@ -527,7 +804,8 @@ mod tests {
             &mut keys,
             &mut schedule,
             RolloverStep::Publish,
-            Some(&successor),
+            std::slice::from_ref(&successor),
+            None,
             1_000_000,
         )
         .unwrap();
@@ -539,17 +817,10 @@ mod tests {
             }
         );
         assert!(
-            take_step(&mut keys, &mut schedule, RolloverStep::Activate, None, 1).is_err(),
+            step(&mut keys, &mut schedule, RolloverStep::Activate, 1).is_err(),
             "no activation before the parent holds the DS"
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::DsSeen,
-            None,
-            2_000_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::DsSeen, 2_000_000).unwrap();
         // DNSKEY cached: 1_000_000 + 3610 s; DS cached: 2_000_000 + 610 s.
         assert_eq!(
             next_step(&keys, &schedule, TTLS),
@@ -559,14 +830,7 @@ mod tests {
                 at: 4_610_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Activate,
-            None,
-            4_610_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Activate, 4_610_000).unwrap();
         assert_eq!(keys.key(2).unwrap().state, KeyState::Active);
         assert_eq!(keys.key(1).unwrap().state, KeyState::Retired);
         assert!(keys.signs_data(keys.key(2).unwrap()));
@@ -579,14 +843,7 @@ mod tests {
                 at: 4_610_000 + 3_610_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Remove,
-            None,
-            8_220_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 8_220_000).unwrap();
         assert_eq!(keys.keys.len(), 1);
         assert_eq!(keys.keys[0].tag, 2);
         assert_eq!(schedule.rollover, None);
@@ -635,7 +892,8 @@ mod tests {
             &mut keys,
             &mut schedule,
             RolloverStep::Publish,
-            Some(&successor),
+            std::slice::from_ref(&successor),
+            None,
             100_000,
         )
         .unwrap();
@@ -649,15 +907,8 @@ mod tests {
                 at: 170_000
             }
         );
-        assert!(take_step(&mut keys, &mut schedule, RolloverStep::DsSeen, None, 1).is_err());
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Activate,
-            None,
-            170_000,
-        )
-        .unwrap();
+        assert!(step(&mut keys, &mut schedule, RolloverStep::DsSeen, 1).is_err());
+        step(&mut keys, &mut schedule, RolloverStep::Activate, 170_000).unwrap();
         assert_eq!(
             next_step(&keys, &schedule, TTLS),
             NextStep::At {
@@ -666,17 +917,354 @@ mod tests {
                 at: 240_000
             }
         );
-        take_step(
-            &mut keys,
-            &mut schedule,
-            RolloverStep::Remove,
-            None,
-            240_000,
-        )
-        .unwrap();
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 240_000).unwrap();
         let tags: Vec<u16> = keys.keys.iter().map(|key| key.tag).collect();
         assert_eq!(tags, [1, 3]);
         assert_eq!(kind_of(&keys, FLAGS_SECURE_ENTRY_POINT), RolloverKind::Ksk);
+    }
+
+    /// An unpublished key of `algorithm` for a key-set rollover.
+    fn incoming(tag: u16, flags: u16, algorithm: DnssecAlgorithm) -> DnssecKey {
+        DnssecKey {
+            algorithm,
+            public_key: "00".repeat(algorithm.public_key_len()),
+            ..key(tag, flags, KeyState::Unpublished, 7)
+        }
+    }
+
+    /// Takes the steps after `presign` of a key-set rollover in order, each at the time
+    /// `next_step` says it is safe (`ds_seen` 1 s after `publish`); returns the times.
+    fn finish_key_set_rollover(keys: &mut ZoneKeys, schedule: &mut DnssecSchedule) -> Vec<u64> {
+        let mut times = Vec::new();
+        while let Some(rollover) = schedule.rollover.clone() {
+            let (step, at) = match next_step(keys, schedule, TTLS) {
+                NextStep::At { step, at, kind } => {
+                    assert_eq!(kind, rollover.kind);
+                    (step, at)
+                }
+                NextStep::AwaitingParent { new, .. } => {
+                    assert_eq!(new, rollover.new);
+                    (RolloverStep::DsSeen, rollover.step_at + 1_000)
+                }
+                NextStep::OnDemand => panic!("a rollover in progress has a next step"),
+            };
+            take_step(keys, schedule, step, &[], None, at).unwrap();
+            times.push(at);
+        }
+        times
+    }
+
+    /// An algorithm rollover (RFC 6781 §4.1.4): the new key signs before its DNSKEY is
+    /// published, the old one leaves the DNSKEY RRset and CDS before its signatures stop,
+    /// and each step waits for what caches may hold.
+    #[test]
+    fn algorithm_rollover_signs_before_publishing_and_unpublishes_before_unsigning() {
+        let mut keys = zone(vec![key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0)]);
+        let mut schedule = DnssecSchedule {
+            policy: policy(),
+            ..DnssecSchedule::default()
+        };
+        let new = incoming(2, FLAGS_SECURE_ENTRY_POINT, DnssecAlgorithm::Ed25519);
+        assert!(
+            take_step(
+                &mut keys,
+                &mut schedule,
+                RolloverStep::Publish,
+                &[new.clone(), new.clone()],
+                None,
+                0
+            )
+            .is_err(),
+            "a one-key rollover takes one key"
+        );
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            std::slice::from_ref(&new),
+            None,
+            1_000,
+        )
+        .unwrap();
+        let rollover = schedule.rollover.clone().unwrap();
+        assert_eq!(
+            (rollover.kind, rollover.old, rollover.new),
+            (RolloverKind::Algorithm, 1, 2)
+        );
+        let (old_key, new_key) = (keys.key(1).unwrap(), keys.key(2).unwrap());
+        assert!(keys.signs_data(old_key) && keys.signs_data(new_key));
+        assert!(!new_key.is_published() && !new_key.belongs_at_parent());
+        assert!(
+            step(&mut keys, &mut schedule, RolloverStep::Activate, 2).is_err(),
+            "a key-set rollover has no activate"
+        );
+        // Every cached RRset must carry the new signatures: DNSKEY TTL (the larger) + 10 s.
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Algorithm,
+                step: RolloverStep::Publish,
+                at: 3_611_000
+            }
+        );
+        step(&mut keys, &mut schedule, RolloverStep::Publish, 3_611_000).unwrap();
+        let new_key = keys.key(2).unwrap();
+        assert!(new_key.is_published() && new_key.belongs_at_parent());
+        assert!(keys.key(1).unwrap().belongs_at_parent(), "a double DS");
+        step(&mut keys, &mut schedule, RolloverStep::DsSeen, 3_700_000).unwrap();
+        // The new DNSKEY RRset cached (3_611_000 + 3610 s) is later than the DS (+610 s).
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Algorithm,
+                step: RolloverStep::Unpublish,
+                at: 7_221_000
+            }
+        );
+        step(&mut keys, &mut schedule, RolloverStep::Unpublish, 7_221_000).unwrap();
+        let old_key = keys.key(1).unwrap();
+        assert_eq!(old_key.state, KeyState::Unpublished);
+        assert!(
+            keys.signs_data(old_key),
+            "its signatures stay a DNSKEY TTL longer"
+        );
+        assert!(!old_key.is_published() && !old_key.belongs_at_parent());
+        assert_eq!(
+            next_step(&keys, &schedule, TTLS),
+            NextStep::At {
+                kind: RolloverKind::Algorithm,
+                step: RolloverStep::Remove,
+                at: 10_831_000
+            }
+        );
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 10_831_000).unwrap();
+        assert_eq!(keys.keys.len(), 1);
+        assert_eq!(keys.keys[0].algorithm, DnssecAlgorithm::Ed25519);
+        assert_eq!(keys.keys[0].state, KeyState::Active);
+        assert!(keys.incoming.is_empty() && schedule.rollover.is_none());
+        assert_eq!(schedule.steps_taken, 5);
+    }
+
+    /// CSK -> KSK + ZSK and back, as key-set rollovers: while both sets sign, each signs as
+    /// a zone of its own layout (the old CSK signs data beside the new KSK and ZSK).
+    #[test]
+    fn csk_splits_into_ksk_and_zsk_and_combines_back() {
+        let algorithm = DnssecAlgorithm::EcdsaP256Sha256;
+        let mut keys = zone(vec![key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0)]);
+        let mut schedule = DnssecSchedule {
+            policy: policy(),
+            ..DnssecSchedule::default()
+        };
+        let new_set = [
+            incoming(2, FLAGS_SECURE_ENTRY_POINT, algorithm),
+            incoming(3, FLAGS_ZONE_KEY, algorithm),
+        ];
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            &new_set,
+            None,
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            schedule.rollover.as_ref().unwrap().kind,
+            RolloverKind::Split
+        );
+        assert_eq!(schedule.rollover.as_ref().unwrap().new_zsk, Some(3));
+        let roles: Vec<(&str, bool)> = keys
+            .keys
+            .iter()
+            .map(|key| (keys.role(key), keys.signs_data(key)))
+            .collect();
+        assert_eq!(roles, [("csk", true), ("ksk", false), ("zsk", true)]);
+        assert!(!keys.is_split(), "the current set is the old CSK");
+        assert_eq!(finish_key_set_rollover(&mut keys, &mut schedule).len(), 4);
+        let tags: Vec<u16> = keys.keys.iter().map(|key| key.tag).collect();
+        assert_eq!(tags, [2, 3]);
+        assert!(keys.is_split());
+
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            &[incoming(4, FLAGS_SECURE_ENTRY_POINT, algorithm)],
+            None,
+            20_000_000,
+        )
+        .unwrap();
+        assert_eq!(
+            schedule.rollover.as_ref().unwrap().kind,
+            RolloverKind::Combine
+        );
+        assert_eq!(schedule.rollover.as_ref().unwrap().old_zsk, Some(3));
+        let roles: Vec<(&str, bool)> = keys
+            .keys
+            .iter()
+            .map(|key| (keys.role(key), keys.signs_data(key)))
+            .collect();
+        assert_eq!(roles, [("ksk", false), ("zsk", true), ("csk", true)]);
+        finish_key_set_rollover(&mut keys, &mut schedule);
+        assert_eq!(keys.keys.len(), 1);
+        assert_eq!(keys.role(&keys.keys[0]), "csk");
+        assert_eq!(schedule.steps_taken, 10);
+    }
+
+    #[test]
+    fn a_key_set_rollover_must_change_something_and_starts_alone() {
+        let algorithm = DnssecAlgorithm::EcdsaP256Sha256;
+        let mut keys = zone(vec![key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0)]);
+        let mut schedule = DnssecSchedule::default();
+        let error = take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            &[incoming(2, FLAGS_SECURE_ENTRY_POINT, algorithm)],
+            None,
+            0,
+        )
+        .unwrap_err();
+        assert!(error.contains("roll the CSK instead"), "{error}");
+        let mixed = [
+            incoming(2, FLAGS_SECURE_ENTRY_POINT, DnssecAlgorithm::Ed25519),
+            incoming(3, FLAGS_ZONE_KEY, algorithm),
+        ];
+        assert!(take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            &mixed,
+            None,
+            0
+        )
+        .is_err());
+        let successor = key(2, FLAGS_SECURE_ENTRY_POINT, KeyState::Published, 0);
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            std::slice::from_ref(&successor),
+            None,
+            0,
+        )
+        .unwrap();
+        let error = take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Presign,
+            &[incoming(
+                3,
+                FLAGS_SECURE_ENTRY_POINT,
+                DnssecAlgorithm::Ed25519,
+            )],
+            None,
+            0,
+        )
+        .unwrap_err();
+        assert!(error.contains("next step is ds_seen"), "{error}");
+    }
+
+    /// A split zone whose KSK and ZSK are due together rolls both at once: the ZSK starts
+    /// beside the KSK waiting for its DS, each step names its rollover, and the one still
+    /// running takes the first place when the other ends.
+    #[test]
+    fn ksk_and_zsk_roll_at_once() {
+        let mut keys = zone(vec![
+            key(1, FLAGS_SECURE_ENTRY_POINT, KeyState::Active, 0),
+            key(2, FLAGS_ZONE_KEY, KeyState::Active, 0),
+        ]);
+        let mut schedule = DnssecSchedule {
+            policy: DnssecPolicy {
+                zsk_lifetime_secs: Some(1000),
+                ..policy()
+            },
+            ..DnssecSchedule::default()
+        };
+        let ksk = NextStep::At {
+            kind: RolloverKind::Ksk,
+            step: RolloverStep::Publish,
+            at: 1_000_000,
+        };
+        assert_eq!(
+            next_steps(&keys, &schedule, TTLS),
+            [ksk],
+            "a tie: the KSK first"
+        );
+        let new_ksk = key(3, FLAGS_SECURE_ENTRY_POINT, KeyState::Published, 1_000_000);
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            std::slice::from_ref(&new_ksk),
+            None,
+            1_000_000,
+        )
+        .unwrap();
+        let zsk_start = NextStep::At {
+            kind: RolloverKind::Zsk,
+            step: RolloverStep::Publish,
+            at: 1_000_000,
+        };
+        assert_eq!(
+            next_steps(&keys, &schedule, TTLS),
+            [
+                NextStep::AwaitingParent {
+                    kind: RolloverKind::Ksk,
+                    new: 3
+                },
+                zsk_start
+            ]
+        );
+        let new_zsk = key(4, FLAGS_ZONE_KEY, KeyState::Published, 1_000_000);
+        take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            std::slice::from_ref(&new_zsk),
+            None,
+            1_000_000,
+        )
+        .unwrap();
+        assert_eq!(schedule.beside.as_ref().unwrap().kind, RolloverKind::Zsk);
+        let another = key(5, FLAGS_ZONE_KEY, KeyState::Published, 1_000_000);
+        assert!(take_step(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Publish,
+            std::slice::from_ref(&another),
+            None,
+            1
+        )
+        .is_err());
+        let error = step(&mut keys, &mut schedule, RolloverStep::Activate, 1).unwrap_err();
+        assert!(error.contains("say which kind"), "{error}");
+        // The ZSK activates while the KSK still waits for the parent.
+        step_of(
+            &mut keys,
+            &mut schedule,
+            RolloverStep::Activate,
+            RolloverKind::Zsk,
+            4_610_000,
+        )
+        .unwrap();
+        assert!(keys.signs_data(keys.key(4).unwrap()));
+        assert!(!keys.signs_data(keys.key(2).unwrap()));
+        assert!(!keys.signs_data(keys.key(3).unwrap()), "a KSK, published");
+        for (step, kind, at) in [
+            (RolloverStep::DsSeen, RolloverKind::Ksk, 5_000_000),
+            (RolloverStep::Activate, RolloverKind::Ksk, 6_000_000),
+            (RolloverStep::Remove, RolloverKind::Ksk, 10_000_000),
+        ] {
+            step_of(&mut keys, &mut schedule, step, kind, at).unwrap();
+        }
+        let rollover = schedule.rollover.as_ref().unwrap();
+        assert_eq!(rollover.kind, RolloverKind::Zsk, "the ZSK's moved up");
+        assert!(schedule.beside.is_none());
+        step(&mut keys, &mut schedule, RolloverStep::Remove, 11_000_000).unwrap();
+        let tags: Vec<u16> = keys.keys.iter().map(|key| key.tag).collect();
+        assert_eq!(tags, [3, 4]);
+        assert_eq!(schedule.steps_taken, 7);
     }
 
     #[test]
@@ -689,7 +1277,8 @@ mod tests {
             &mut keys,
             &mut schedule,
             RolloverStep::Publish,
-            Some(&zsk),
+            std::slice::from_ref(&zsk),
+            None,
             0,
         )
         .unwrap_err();
@@ -699,11 +1288,12 @@ mod tests {
             &mut keys,
             &mut schedule,
             RolloverStep::Publish,
-            Some(&active),
+            std::slice::from_ref(&active),
+            None,
             0
         )
         .is_err());
-        let error = take_step(&mut keys, &mut schedule, RolloverStep::Remove, None, 0).unwrap_err();
+        let error = step(&mut keys, &mut schedule, RolloverStep::Remove, 0).unwrap_err();
         assert!(error.contains("no rollover in progress"), "{error}");
         assert_eq!(keys.keys.len(), 1);
         assert_eq!(schedule.steps_taken, 0);

@@ -12,6 +12,7 @@ use crate::model::serial::SerialPolicy;
 use crate::model::transfer::ZoneTransfer;
 use crate::model::validation::FieldErrors;
 use crate::model::zone_sets::RecordSets;
+use crate::model::zone_walk::ZoneWalk;
 
 /// The start-of-authority data of a zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,23 +103,7 @@ impl Zone {
         } else {
             format!("{path}.")
         };
-        self.transfer
-            .validate(&self.apex, &format!("{prefix}transfer."), errors);
-        if self.apex.is_root() {
-            errors.push(format!("{prefix}apex"), "the root zone cannot be served");
-        }
-        for (field, value) in [
-            ("soa.ttl", self.soa.ttl),
-            ("soa.minimum", self.soa.minimum),
-            ("default_ttl", self.default_ttl),
-        ] {
-            if value > MAX_TTL {
-                errors.push(
-                    format!("{prefix}{field}"),
-                    format!("must be ≤ {MAX_TTL}, got {value}"),
-                );
-            }
-        }
+        self.validate_header(&prefix, errors);
         // The sets by position with O(1) access (the persistent vector's is O(log n)).
         let rrsets: Vec<&RecordSet> = self.rrsets.iter().collect();
         // The sets in (name, type) order, equal keys in index order (a stable sort; a linear
@@ -143,31 +128,9 @@ impl Zone {
             }
         }
         let mut set_path = String::new();
-        let mut rdata_path = String::new();
         for (index, set) in rrsets.iter().enumerate() {
             set_path.clear();
             let _ = write!(set_path, "{prefix}rrsets[{index}]");
-            if !set.name.is_subdomain_of(&self.apex) {
-                errors.push(
-                    format!("{set_path}.name"),
-                    format!("{} is outside zone {}", set.name, self.apex),
-                );
-            }
-            if set.rtype == RecordType::SOA {
-                errors.push(
-                    format!("{set_path}.type"),
-                    "SOA is held by the zone's soa field, not as a record set",
-                );
-            }
-            if set.ttl > MAX_TTL {
-                errors.push(
-                    format!("{set_path}.ttl"),
-                    format!("must be ≤ {MAX_TTL}, got {}", set.ttl),
-                );
-            }
-            if set.rdata.is_empty() {
-                errors.push(format!("{set_path}.rdata"), "must hold at least one record");
-            }
             if let Some(first) = previous_of.get(&(index as u32)) {
                 errors.push(
                     set_path.clone(),
@@ -177,194 +140,108 @@ impl Zone {
                     ),
                 );
             }
-            if matches!(set.rtype, RecordType::CNAME | RecordType::DNAME) && set.rdata.len() > 1 {
-                errors.push(
-                    format!("{set_path}.rdata"),
-                    format!(
-                        "a {} set holds exactly one record, got {}",
-                        set.rtype,
-                        set.rdata.len()
-                    ),
-                );
-            }
-            let mut distinct: HashSet<&RData> = HashSet::new();
-            for (rindex, rdata) in set.rdata.iter().enumerate() {
-                rdata_path.clear();
-                let _ = write!(rdata_path, "{set_path}.rdata[{rindex}]");
-                if rdata.record_type() != set.rtype {
-                    errors.push(
-                        rdata_path.clone(),
-                        format!("{} data in a {} set", rdata.record_type(), set.rtype),
-                    );
-                }
-                rdata.validate(&rdata_path, errors);
-                let repeated = if set.rdata.len() <= 8 {
-                    set.rdata[..rindex].contains(rdata)
-                } else {
-                    !distinct.insert(rdata)
-                };
-                if repeated {
-                    errors.push(rdata_path.clone(), "duplicate record in the set");
-                }
-            }
+            check_record_set(&self.apex, set, &set_path, errors);
         }
-        // The names, each as its run of `order` (types ascending, each type once).
-        let mut names: Vec<(usize, usize)> = Vec::new();
-        for (position, &index) in order.iter().enumerate() {
-            match names.last_mut() {
-                Some((start, end))
-                    if rrsets[order[*start] as usize].name == rrsets[index as usize].name =>
-                {
-                    *end = position + 1
-                }
-                _ => names.push((position, position + 1)),
-            }
-        }
-        let types_of = |(start, end): (usize, usize)| -> Vec<RecordType> {
-            let mut types: Vec<RecordType> = order[start..end]
-                .iter()
-                .map(|&index| rrsets[index as usize].rtype)
-                .collect();
-            types.dedup();
-            types
-        };
-        let name_of = |(start, _): (usize, usize)| &rrsets[order[start] as usize].name;
-        let is_delegation = |run: (usize, usize)| {
-            name_of(run) != &self.apex
-                && order[run.0..run.1]
-                    .iter()
-                    .any(|&index| rrsets[index as usize].rtype == RecordType::NS)
-        };
-        // Cross-set errors point at the set to blame: the CNAME for CNAME conflicts, else the
-        // first set at the owner name (the last of a repeated one), so a zone-file reader can
-        // map them to a line.
-        let set_path_of = |(start, end): (usize, usize), preferred: Option<RecordType>| {
-            let run = &order[start..end];
-            let rtype = preferred
-                .filter(|rtype| {
-                    run.iter()
-                        .any(|&index| rrsets[index as usize].rtype == *rtype)
-                })
-                .unwrap_or(rrsets[run[0] as usize].rtype);
-            let last = run
-                .iter()
-                .rev()
-                .find(|&&index| rrsets[index as usize].rtype == rtype)
-                .copied()
-                .unwrap_or(run[0]);
-            format!("{prefix}rrsets[{last}]")
-        };
-        let mut apex_has_ns = false;
-        for &run in &names {
-            let name = name_of(run);
-            let has = |rtype: RecordType| {
-                order[run.0..run.1]
-                    .iter()
-                    .any(|&index| rrsets[index as usize].rtype == rtype)
-            };
-            let has_cname = has(RecordType::CNAME);
-            if has_cname && run.1 - run.0 > 1 {
-                let types = types_of(run);
-                if types.len() > 1 {
-                    errors.push(
-                        set_path_of(run, Some(RecordType::CNAME)),
-                        format!("{name} has a CNAME and other data ({})", join_types(&types)),
-                    );
-                }
-            }
-            if name == &self.apex {
-                apex_has_ns = has(RecordType::NS);
-                if has_cname {
-                    errors.push(
-                        set_path_of(run, Some(RecordType::CNAME)),
-                        format!("the apex {name} cannot be a CNAME"),
-                    );
-                }
-            }
-        }
-        if !apex_has_ns {
-            errors.push(
-                format!("{prefix}rrsets"),
-                format!("the apex {} needs an NS record set", self.apex),
+        let path_of = |index: u64| format!("{prefix}rrsets[{index}]");
+        let mut walk = ZoneWalk::default();
+        for &index in &order {
+            let set = rrsets[index as usize];
+            walk.push(
+                &self.apex,
+                u64::from(index),
+                &set.name,
+                set.rtype,
+                &path_of,
+                errors,
             );
         }
-        // Below a delegation only glue (A/AAAA) is allowed; anything else would be occluded.
-        // A name's descendants follow it in this order, so the topmost delegation above a name
-        // is the one the walk is still inside.
-        let mut topmost_cut: Option<&DomainName> = None;
-        let mut below_dname: Option<&DomainName> = None;
-        for &run in &names {
-            let name = name_of(run);
-            if topmost_cut.is_some_and(|cut| !name.is_subdomain_of(cut)) {
-                topmost_cut = None;
-            }
-            let delegation = is_delegation(run);
-            let types = || types_of(run);
-            // A DS at the apex is the parent's copy some zone files carry; served as data,
-            // as NSD and Knot do.
-            if !delegation && name != &self.apex && types().contains(&RecordType::DS) {
+        walk.finish(&self.apex, &path_of, &format!("{prefix}rrsets"), errors);
+    }
+
+    /// The checks of the zone apart from its record sets (apex, SOA and default TTLs,
+    /// transfer settings), each reported under `prefix` (empty, or a path ending in `.`).
+    pub fn validate_header(&self, prefix: &str, errors: &mut FieldErrors) {
+        self.transfer
+            .validate(&self.apex, &format!("{prefix}transfer."), errors);
+        if self.apex.is_root() {
+            errors.push(format!("{prefix}apex"), "the root zone cannot be served");
+        }
+        for (field, value) in [
+            ("soa.ttl", self.soa.ttl),
+            ("soa.minimum", self.soa.minimum),
+            ("default_ttl", self.default_ttl),
+        ] {
+            if value > MAX_TTL {
                 errors.push(
-                    set_path_of(run, Some(RecordType::DS)),
-                    format!(
-                        "{name} DS: a DS belongs at a delegation (beside an NS set below the \
-                         apex) or the apex, held by the parent (RFC 4035 §2.4)"
-                    ),
+                    format!("{prefix}{field}"),
+                    format!("must be ≤ {MAX_TTL}, got {value}"),
                 );
-            }
-            // A DNAME redirects its whole subtree: nothing may live below it (RFC 6672 §2.3).
-            if below_dname.is_some_and(|owner| !name.is_subdomain_of(owner)) {
-                below_dname = None;
-            }
-            if let Some(owner) = below_dname {
-                errors.push(
-                    set_path_of(run, None),
-                    format!(
-                        "{name} lies below the DNAME at {owner}; a DNAME's subtree holds no \
-                         data (RFC 6672 §2.3)"
-                    ),
-                );
-            } else if types().contains(&RecordType::DNAME) {
-                below_dname = Some(name);
-            }
-            if let Some(cut) = topmost_cut {
-                if types()
-                    .iter()
-                    .any(|t| !matches!(t, RecordType::A | RecordType::AAAA))
-                {
-                    errors.push(
-                        set_path_of(run, None),
-                        format!("{name} lies below the delegation {cut}; only glue (A/AAAA) may be there"),
-                    );
-                }
-            }
-            if delegation {
-                let types = types();
-                if types.iter().any(|t| {
-                    !matches!(
-                        t,
-                        RecordType::NS | RecordType::DS | RecordType::A | RecordType::AAAA
-                    )
-                }) {
-                    errors.push(
-                        set_path_of(run, None),
-                        format!(
-                            "{name} is a delegation; only NS, DS and glue may be there ({})",
-                            join_types(&types)
-                        ),
-                    );
-                }
-                topmost_cut.get_or_insert(name);
             }
         }
     }
 }
 
-fn join_types(types: &[RecordType]) -> String {
-    types
-        .iter()
-        .map(|t| t.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The checks of one record set on its own, reported under `set_path`: owned inside `apex`,
+/// not SOA, TTL in range, at least one record, one record for CNAME/DNAME, every record of
+/// the set's type, valid and not repeated. What crosses sets is `ZoneWalk`'s.
+pub fn check_record_set(
+    apex: &DomainName,
+    set: &RecordSet,
+    set_path: &str,
+    errors: &mut FieldErrors,
+) {
+    if !set.name.is_subdomain_of(apex) {
+        errors.push(
+            format!("{set_path}.name"),
+            format!("{} is outside zone {apex}", set.name),
+        );
+    }
+    if set.rtype == RecordType::SOA {
+        errors.push(
+            format!("{set_path}.type"),
+            "SOA is held by the zone's soa field, not as a record set",
+        );
+    }
+    if set.ttl > MAX_TTL {
+        errors.push(
+            format!("{set_path}.ttl"),
+            format!("must be ≤ {MAX_TTL}, got {}", set.ttl),
+        );
+    }
+    if set.rdata.is_empty() {
+        errors.push(format!("{set_path}.rdata"), "must hold at least one record");
+    }
+    if matches!(set.rtype, RecordType::CNAME | RecordType::DNAME) && set.rdata.len() > 1 {
+        errors.push(
+            format!("{set_path}.rdata"),
+            format!(
+                "a {} set holds exactly one record, got {}",
+                set.rtype,
+                set.rdata.len()
+            ),
+        );
+    }
+    let mut distinct: HashSet<&RData> = HashSet::new();
+    let mut rdata_path = String::new();
+    for (rindex, rdata) in set.rdata.iter().enumerate() {
+        rdata_path.clear();
+        let _ = write!(rdata_path, "{set_path}.rdata[{rindex}]");
+        if rdata.record_type() != set.rtype {
+            errors.push(
+                rdata_path.clone(),
+                format!("{} data in a {} set", rdata.record_type(), set.rtype),
+            );
+        }
+        rdata.validate(&rdata_path, errors);
+        let repeated = if set.rdata.len() <= 8 {
+            set.rdata[..rindex].contains(rdata)
+        } else {
+            !distinct.insert(rdata)
+        };
+        if repeated {
+            errors.push(rdata_path.clone(), "duplicate record in the set");
+        }
+    }
 }
 
 #[cfg(test)]

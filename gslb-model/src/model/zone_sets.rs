@@ -288,6 +288,23 @@ impl RecordSets {
         })
     }
 
+    /// Appends `sets` and starts a new lineage: nothing is noted, and no older value can be
+    /// compared with the result through the log (`names_changed_since` answers `None`). For a
+    /// value being built that nothing serves yet, e.g. a staged import growing chunk by
+    /// chunk, where noting each of a million names would be wasted.
+    pub fn append_as_new_lineage(&mut self, sets: impl IntoIterator<Item = RecordSet>) {
+        for set in sets {
+            self.push_unnoted(set);
+        }
+        self.edits = RecordSets::new().edits;
+    }
+
+    /// True when `other` holds the very same persistent vector (a clone, not yet edited
+    /// apart): copying it cost pointers only.
+    pub fn shares_storage_with(&self, other: &RecordSets) -> bool {
+        self.sets.ptr_eq(&other.sets)
+    }
+
     /// Sorts the sets into canonical (owner, type) order, equal keys keeping their order (a
     /// stable sort); a no-op for sorted sets. The content per name is unchanged, so nothing
     /// is noted as edited.

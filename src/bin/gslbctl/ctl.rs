@@ -9,7 +9,8 @@ use anyhow::{anyhow, Context, Result};
 use gslb_api::client::Client;
 use gslb_api::dto::WriteResult;
 use gslb_model::model::DomainName;
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::Output;
@@ -27,7 +28,12 @@ impl Ctl {
     pub(crate) fn show<T: Serialize>(&self, value: &T, table: impl FnOnce()) -> Result<()> {
         match self.output {
             Output::Json => outln!("{}", serde_json::to_string_pretty(value)?),
-            Output::Yaml => out!("{}", serde_norway::to_string(value)?),
+            // Through JSON's data model: enums print as one-key mappings (`failover: [...]`),
+            // which every reader takes, not as YAML tags (`!failover`).
+            Output::Yaml => out!(
+                "{}",
+                serde_norway::to_string(&serde_json::to_value(value)?)?
+            ),
             Output::Table => table(),
         }
         Ok(())
@@ -80,32 +86,92 @@ pub(crate) fn read_input(file: &Path) -> Result<String> {
     }
 }
 
-/// Parses JSON (when it starts with `{` or `[`) or YAML, naming the file on error.
-pub(crate) fn parse_document<T: serde::de::DeserializeOwned>(text: &str, file: &Path) -> Result<T> {
+/// The documents of a file: concatenated JSON values when it starts with `{` or `[`, else
+/// YAML documents separated by `---`. YAML tags (`!failover [...]`, as older `gslbctl get -o
+/// yaml` printed enums) read as the one-key mappings JSON uses (`{failover: [...]}`).
+pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>> {
     let trimmed = text.trim_start();
+    let invalid = || format!("{} is not valid", file.display());
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        serde_json::from_str(text).with_context(|| format!("{} is not valid", file.display()))
+        serde_json::Deserializer::from_str(text)
+            .into_iter::<Value>()
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(invalid)
     } else {
-        serde_norway::from_str(text).with_context(|| format!("{} is not valid", file.display()))
+        serde_norway::Deserializer::from_str(text)
+            .map(|document| {
+                let yaml = serde_norway::Value::deserialize(document).with_context(invalid)?;
+                yaml_to_json(yaml).with_context(invalid)
+            })
+            .collect()
     }
 }
 
-/// One resource or a list of them.
-pub(crate) fn parse_one_or_many<T: serde::de::DeserializeOwned>(
-    text: &str,
-    file: &Path,
-) -> Result<Vec<T>> {
-    let value: Value = parse_document(text, file)?;
-    let items = match value {
-        Value::Array(items) => items,
-        single => vec![single],
-    };
+/// A YAML value as JSON: tags become one-key mappings, keys become strings.
+fn yaml_to_json(yaml: serde_norway::Value) -> Result<Value> {
+    use serde_norway::Value as Yaml;
+    Ok(match yaml {
+        Yaml::Null => Value::Null,
+        Yaml::Bool(flag) => Value::Bool(flag),
+        Yaml::Number(number) => serde_json::to_value(&number)?,
+        Yaml::String(text) => Value::String(text),
+        Yaml::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .map(yaml_to_json)
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Yaml::Mapping(mapping) => {
+            let mut map = serde_json::Map::new();
+            for (key, value) in mapping {
+                let key = match yaml_to_json(key)? {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                };
+                map.insert(key, yaml_to_json(value)?);
+            }
+            Value::Object(map)
+        }
+        Yaml::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let mut map = serde_json::Map::new();
+            map.insert(
+                tag.trim_start_matches('!').to_string(),
+                yaml_to_json(tagged.value)?,
+            );
+            Value::Object(map)
+        }
+    })
+}
+
+/// Deserializes `value`, naming the path of a fault (`location.lat: invalid type ...`).
+pub(crate) fn from_value<T: DeserializeOwned>(value: Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        if path == "." {
+            anyhow!("{}", error.into_inner())
+        } else {
+            anyhow!("{path}: {}", error.into_inner())
+        }
+    })
+}
+
+/// One resource or a list of them, in one or more documents.
+pub(crate) fn parse_one_or_many<T: DeserializeOwned>(text: &str, file: &Path) -> Result<Vec<T>> {
+    let mut items = Vec::new();
+    for document in parse_documents(text, file)? {
+        match document {
+            Value::Null => {}
+            Value::Array(list) => items.extend(list),
+            single => items.push(single),
+        }
+    }
     items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
-            serde_json::from_value(item)
-                .with_context(|| format!("{} item {index} is not valid", file.display()))
+            from_value(item)
+                .with_context(|| format!("{} item {} is not valid", file.display(), index + 1))
         })
         .collect()
 }

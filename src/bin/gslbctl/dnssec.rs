@@ -1,7 +1,9 @@
 //! `dnssec enable|disable|status|rollover ZONE`: a zone's online signing. `enable` also
 //! sets the rollover policy (`--lifetime 90d` makes the leader roll keys by itself);
 //! `status` prints the keys, the DS records the parent needs (`-o json`: DNSKEY and DS in
-//! presentation format) and the next rollover step; `rollover` takes that step by hand;
+//! presentation format) and the next rollover step; `rollover` takes that step by hand, or
+//! with `--algorithm`, `--split` or `--csk` starts replacing the whole key set (a new
+//! algorithm, or CSK <-> KSK + ZSK) without a validation gap;
 //! `disable` reminds of the safe order (DS out at the parent first).
 
 use anyhow::Result;
@@ -44,16 +46,33 @@ pub(crate) enum DnssecCommand {
     /// The next step of ZONE's key rollover, or the start of one: publish a new key;
     /// (CSK/KSK) confirm the parent holds its DS; activate it; remove the old key. A step
     /// whose wait (TTLs, propagation) has not passed is refused with the time left.
+    ///
+    /// With --algorithm, --split or --csk: replace every key of ZONE with new ones of that
+    /// algorithm or layout (RFC 6781 §4.1.4): presign (the new keys sign, unpublished),
+    /// publish (their DNSKEYs, and the new DS in CDS beside the old), ds_seen (the parent
+    /// holds the new DS), unpublish (the old DNSKEYs and DS go; they still sign), remove.
+    /// The leader takes each later step once its wait has passed; the same command again
+    /// takes the next one by hand.
     Rollover {
         /// The zone's apex.
         zone: String,
         /// Take the step before its wait has passed.
         #[arg(long)]
         force: bool,
-        /// Which key to roll when none is rolling: csk, ksk or zsk (default: the CSK, or
-        /// the KSK of a split zone).
-        #[arg(long)]
+        /// Which key to roll: csk, ksk or zsk (default: the CSK, or the KSK of a split
+        /// zone). In a split zone the KSK or ZSK may start beside the other's rollover;
+        /// with both in progress it says whose next step to take.
+        #[arg(long, conflicts_with_all = ["algorithm", "split", "csk"])]
         kind: Option<String>,
+        /// Roll to keys of this algorithm: ecdsap256sha256 (13) or ed25519 (15).
+        #[arg(long)]
+        algorithm: Option<String>,
+        /// Roll a CSK-signed zone to a KSK and a ZSK.
+        #[arg(long, conflicts_with = "csk")]
+        split: bool,
+        /// Roll a KSK + ZSK-signed zone to one combined signing key.
+        #[arg(long)]
+        csk: bool,
     },
 }
 
@@ -132,11 +151,21 @@ pub(crate) async fn run(ctl: &Ctl, command: DnssecCommand) -> Result<()> {
             let status = ctl.client.dnssec_status(&zone).await?;
             ctl.show(&status, || status_table(&status))
         }
-        DnssecCommand::Rollover { zone, force, kind } => {
-            let status = ctl
-                .client
-                .dnssec_rollover(&zone, DnssecRollover { force, kind })
-                .await?;
+        DnssecCommand::Rollover {
+            zone,
+            force,
+            kind,
+            algorithm,
+            split,
+            csk,
+        } => {
+            let body = DnssecRollover {
+                force,
+                kind,
+                algorithm,
+                split: (split || csk).then_some(split),
+            };
+            let status = ctl.client.dnssec_rollover(&zone, body).await?;
             ctl.show(&status, || status_table(&status))?;
             ctl.after_write(status.version).await
         }

@@ -15,6 +15,7 @@
 mod out;
 
 mod apply;
+mod apply_input;
 mod cluster;
 mod ctl;
 mod dnssec;
@@ -197,14 +198,30 @@ enum Commands {
     },
     /// Make the state match a declarative YAML/JSON file of zones, regions, endpoints,
     /// checks, records, GSLB records and client networks, in one atomic change.
+    ///
+    /// The file holds one or more YAML documents (`---`) or JSON values, each an apply
+    /// document (sections `zones:`, `regions:`, ...; schema: `GET /v1/apply/schema`) or
+    /// exactly what `gslbctl get KIND -o yaml|json` printed. Errors name the document and
+    /// item of the file.
+    #[command(after_help = "Examples:\n  \
+        gslbctl apply -f gslb.yaml --dry-run\n  \
+        gslbctl get endpoints -o yaml > endpoints.yaml && gslbctl apply -f endpoints.yaml\n  \
+        gslbctl get gslb-records --zone example.com. -o json | gslbctl apply -f - --zone example.com.")]
     Apply {
         /// The file (`-` reads stdin).
         #[arg(short = 'f', long = "file")]
         file: PathBuf,
+        /// The zone of record sets and GSLB records listed without one (what
+        /// `get records --zone ZONE` prints).
+        #[arg(long)]
+        zone: Option<String>,
         /// Print the diff and change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Also delete what the file's sections do not declare (only kinds the file has).
+        /// Also delete what the file's `scope` owns but the file does not declare: the zones
+        /// in `scope.zones` (and their record sets and GSLB records), the regions, endpoints
+        /// and checks whose id starts with one of `scope.id_prefixes`, the networks inside
+        /// `scope.networks`. Refused when the file has no scope.
         #[arg(long)]
         prune: bool,
     },
@@ -401,8 +418,9 @@ enum TokenCommand {
         /// Its scopes: read, write, prober, admin.
         #[arg(long = "scope", required = true, value_parser = parse_scope)]
         scopes: Vec<ScopeDto>,
-        /// Expiry, unix millis.
-        #[arg(long)]
+        /// When it expires: an RFC 3339 time (2026-12-24T18:00:00Z), a duration from now
+        /// (90d, 12h), or unix milliseconds.
+        #[arg(long, value_name = "TIME|DURATION|MILLIS", value_parser = parse_expiry)]
         expires_at: Option<u64>,
         /// The one vantage (region) an `observe` token may report observations for.
         #[arg(long, value_name = "REGION")]
@@ -419,6 +437,32 @@ enum TokenCommand {
 fn parse_scope(text: &str) -> Result<ScopeDto, String> {
     serde_json::from_value(Value::String(text.to_lowercase()))
         .map_err(|_| format!("scope must be read, write, prober or admin, got {text:?}"))
+}
+
+/// Unix milliseconds of an expiry given as an RFC 3339 time, a duration from now, or unix
+/// milliseconds.
+fn parse_expiry(text: &str) -> Result<u64, String> {
+    use gslb_api::dto::time::{parse_duration_ms, parse_timestamp_ms};
+    let text = text.trim();
+    if let Ok(millis) = text.parse::<u64>() {
+        return Ok(millis);
+    }
+    if let Some(millis) = parse_timestamp_ms(text) {
+        return Ok(millis);
+    }
+    if let Some(ahead) = parse_duration_ms(text) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|error| error.to_string())?;
+        return u64::try_from(now.as_millis())
+            .ok()
+            .and_then(|now| now.checked_add(ahead))
+            .ok_or_else(|| format!("{text:?} is too far ahead"));
+    }
+    Err(format!(
+        "expected an RFC 3339 time (2026-12-24T18:00:00Z), a duration from now (90d) or unix \
+         milliseconds, got {text:?}"
+    ))
 }
 
 /// Parses `30s`, `2m`, `500ms`, `1h` or plain seconds.
@@ -541,9 +585,10 @@ async fn run(cli: Cli) -> Result<()> {
         Commands::Zone { command } => zone::run(&ctl, command).await,
         Commands::Apply {
             file,
+            zone,
             dry_run,
             prune,
-        } => ctl.apply(&file, dry_run, prune).await,
+        } => ctl.apply(&file, zone.as_deref(), dry_run, prune).await,
         Commands::Import { command } => route53::run(&ctl, command).await,
         Commands::Cluster { command } => cluster::run(&ctl, command).await,
         Commands::Token { command } => token::run(&ctl, command).await,
@@ -578,5 +623,14 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_expiry("2026-12-24T18:00:00Z"), Ok(1_798_135_200_000));
+        assert_eq!(parse_expiry("1798135200000"), Ok(1_798_135_200_000));
+        let in_a_day = parse_expiry("1d").unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(in_a_day > now && in_a_day <= now + 86_400_000, "{in_a_day}");
+        assert!(parse_expiry("next week").is_err());
     }
 }

@@ -101,7 +101,8 @@ pub(crate) async fn run(ctl: &Ctl, command: ImportCommand) -> Result<()> {
             );
         }
     };
-    ctl.apply_document(&document, args.dry_run, false).await
+    ctl.apply_document(&document, args.dry_run, false, str::to_string)
+        .await
 }
 
 fn parse_json(file: &Path) -> Result<Value> {
