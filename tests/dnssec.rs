@@ -3,7 +3,7 @@
 //! the test with `ldns-keygen`/`ldns-signzone` (served by NSD) delegates to it with the DS
 //! that `gslbctl dnssec status -o json` prints; Unbound, with the test root's DS as its only
 //! trust anchor, resolves through both and must set the AD bit; `delv` through Unbound must
-//! say "fully validated".
+//! say "fully validated" and `unbound-host -v` "(secure)".
 //!
 //! The lab (`common::dnssec_lab`) serves on port 53 of 127.19.53.x: the test needs root and
 //! skips itself without.
@@ -155,6 +155,34 @@ fn signed_zone_validates_through_a_signed_root() {
         assert!(
             text.contains("fully validated"),
             "delv {name} {rtype}:\n{text}"
+        );
+    }
+
+    eprintln!("-- phase: unbound-host -v through Unbound, the test root as its only anchor");
+    let root_dnskey = format!(". DNSKEY {}", root_key.replace('"', ""));
+    let host_conf = dir.write(
+        "unbound-host.conf",
+        &format!(
+            "server:\n  trust-anchor: \"{root_dnskey}\"\n\
+             forward-zone:\n  name: \".\"\n  forward-addr: {UNBOUND_ADDR}@53\n"
+        ),
+    );
+    for (name, rtype) in [
+        ("www.example.test", "A"),
+        ("x.wild.example.test", "A"),
+        ("app.example.test", "A"),
+        ("nope.example.test", "A"),
+        ("www.example.test", "MX"),
+    ] {
+        let output = run(
+            "unbound-host",
+            &["-C", path(&host_conf), "-v", "-t", rtype, name],
+        );
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            text.contains("(secure)") && !text.contains("insecure") && !text.contains("BOGUS"),
+            "unbound-host -v -t {rtype} {name}:\n{text}"
         );
     }
 
