@@ -378,7 +378,7 @@ pub(super) fn check(
         } => {
             if matches!(
                 command.as_ref(),
-                Command::Batch { .. } | Command::Guarded { .. }
+                Command::Batch { .. } | Command::Group { .. } | Command::Guarded { .. }
             ) {
                 errors.push(path, "a guard holds one plain command");
                 return;
@@ -417,6 +417,7 @@ pub(super) fn check(
             }
         }
         Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
+        Command::Group { .. } => errors.push(path, "a group cannot be part of another write"),
     }
 }
 
