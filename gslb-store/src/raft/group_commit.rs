@@ -17,13 +17,32 @@
 //! with its own field errors, an unknown outcome (`Unavailable`) reported to every write of
 //! a batch that met it.
 
+use std::future::Future;
 use std::sync::{Arc, Weak};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::raft::node::{ForwardedWrite, NodeHandle, NodeInner, WriteError, WriteOutcome};
+use crate::raft::write::{ForwardedWrite, WriteError, WriteOutcome};
 use gslb_model::command::{CmdResult, Command, GroupedWrite};
+use gslb_model::model::audit::Actor;
+
+/// What the queues need from their node (the node implements it): one command proposed as
+/// one entry, and writes forwarded to the leader in one call, answered in order.
+pub(crate) trait GroupTarget: Send + Sync + 'static {
+    /// Stamps `command` and proposes it as one entry, waiting until it is applied here.
+    fn propose(
+        self: Arc<Self>,
+        command: Command,
+        actor: Actor,
+    ) -> impl Future<Output = Result<CmdResult, WriteError>> + Send;
+
+    /// Forwards `writes` to the leader in one call and answers each in order.
+    fn forward_writes(
+        self: Arc<Self>,
+        writes: Vec<ForwardedWrite>,
+    ) -> impl Future<Output = Vec<Reply>> + Send;
+}
 
 /// The most writes one batch carries (an entry of small record writes stays far below
 /// `network::MAX_APPEND_BYTES`; bigger commands are not grouped at all).
@@ -69,7 +88,7 @@ enum Queue {
 
 impl GroupQueues {
     /// The queues of the node `inner`, with their drain tasks (which end with the node).
-    pub(crate) fn start(inner: &Weak<NodeInner>) -> GroupQueues {
+    pub(crate) fn start<T: GroupTarget>(inner: &Weak<T>) -> GroupQueues {
         let (proposals, proposal_queue) = mpsc::unbounded_channel();
         let (forwards, forward_queue) = mpsc::unbounded_channel();
         tokio::spawn(drain(proposal_queue, inner.clone(), Queue::Proposals));
@@ -107,7 +126,11 @@ async fn enqueue(queue: &mpsc::UnboundedSender<Pending>, write: ForwardedWrite) 
 
 /// Takes batches off `queue` while the node lives: waits for a first write and a free
 /// slot, then takes everything queued by then (up to `MAX_BATCH`) and sends it off.
-async fn drain(mut queue: mpsc::UnboundedReceiver<Pending>, node: Weak<NodeInner>, kind: Queue) {
+async fn drain<T: GroupTarget>(
+    mut queue: mpsc::UnboundedReceiver<Pending>,
+    node: Weak<T>,
+    kind: Queue,
+) {
     let slots = Arc::new(Semaphore::new(match kind {
         Queue::Proposals => PROPOSALS_IN_FLIGHT,
         Queue::Forwards => FORWARDS_IN_FLIGHT,
@@ -123,14 +146,13 @@ async fn drain(mut queue: mpsc::UnboundedReceiver<Pending>, node: Weak<NodeInner
                 Err(_) => break,
             }
         }
-        let Some(inner) = node.upgrade() else {
+        let Some(node) = node.upgrade() else {
             return;
         };
-        let node = NodeHandle { inner };
         tokio::spawn(async move {
             match kind {
-                Queue::Proposals => propose_batch(&node, batch).await,
-                Queue::Forwards => forward_batch(&node, batch).await,
+                Queue::Proposals => propose_batch(node, batch).await,
+                Queue::Forwards => forward_batch(node, batch).await,
             }
             drop(slot);
         });
@@ -138,7 +160,7 @@ async fn drain(mut queue: mpsc::UnboundedReceiver<Pending>, node: Weak<NodeInner
 }
 
 /// Proposes a batch as one entry and answers each write from its own outcome.
-async fn propose_batch(node: &NodeHandle, mut batch: Vec<Pending>) {
+async fn propose_batch<T: GroupTarget>(node: Arc<T>, mut batch: Vec<Pending>) {
     if batch.len() == 1 {
         let Pending { write, reply } = batch.remove(0);
         let outcome = node.propose(write.command, write.actor).await;
@@ -191,7 +213,7 @@ fn answer_members(result: CmdResult, replies: Vec<oneshot::Sender<Reply>>) {
 }
 
 /// Sends a batch of writes to the leader as one call and answers each from its own reply.
-async fn forward_batch(node: &NodeHandle, batch: Vec<Pending>) {
+async fn forward_batch<T: GroupTarget>(node: Arc<T>, batch: Vec<Pending>) {
     let (writes, replies): (Vec<ForwardedWrite>, Vec<oneshot::Sender<Reply>>) = batch
         .into_iter()
         .map(|Pending { write, reply }| (write, reply))

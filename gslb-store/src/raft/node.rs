@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
 use crate::raft::applied::{AppliedReport, AppliedReports, ReportReply, APPLIED_TABLE_PATH};
 use crate::raft::config::{RaftSettings, SettingsError};
-use crate::raft::group_commit::{ForwardedBatch, GroupQueues};
+use crate::raft::group_commit::{ForwardedBatch, GroupQueues, GroupTarget};
 use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
@@ -36,13 +36,14 @@ use crate::raft::recent_entries::RecentEntries;
 use crate::raft::restore::move_node_data_aside;
 use crate::raft::secret::ClusterSecret;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
+pub(crate) use crate::raft::write::ForwardedWrite;
+pub use crate::raft::write::{WriteError, WriteOutcome};
 use crate::raft::{NodeId, Raft};
 use crate::watch::{state_channel, StateWatch};
 use gslb_model::clock::unix_millis;
 use gslb_model::command::{self, ApplyError, CmdResult, Command, GroupedWrite, StampedCommand};
 use gslb_model::model::audit::Actor;
 use gslb_model::model::state::{ChangeStatus, State};
-use gslb_model::model::validation::FieldErrors;
 
 /// How long a forwarded write may take end to end.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -159,70 +160,6 @@ pub enum NodeError {
         /// This node.
         id: NodeId,
         /// openraft's words.
-        detail: String,
-    },
-}
-
-/// A successful write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WriteOutcome {
-    /// The state version that contains the write; `GET /v1/changes/{version}` tracks it.
-    pub version: u64,
-    /// False when the state already was as asked (an idempotent repeat).
-    pub changed: bool,
-}
-
-/// Why a write did not happen. Every variant except `Unavailable` means it certainly did not;
-/// after `Unavailable` it may or may not have (commands are idempotent: retry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum WriteError {
-    /// The command does not fit the current state; nothing was proposed.
-    #[error("invalid command: {errors}")]
-    Invalid {
-        /// Every fault, by field path.
-        errors: FieldErrors,
-    },
-    /// The command was committed but `apply` rejected it against the state it met.
-    #[error("command rejected at version {version}: {errors}")]
-    Rejected {
-        /// The log index it consumed.
-        version: u64,
-        /// Every fault, by field path.
-        errors: FieldErrors,
-    },
-    /// No leader is known right now (election in progress, or no quorum).
-    #[error("no leader known; retry later")]
-    NoLeader,
-    /// This node leads, but has not heard from a majority of voters for `silent_ms`
-    /// (partitioned away, or the others are down); nothing was proposed.
-    #[error(
-        "no quorum: node {leader} has not heard from a majority of voters for {silent_ms} ms; \
-         nothing was written, retry on the majority side"
-    )]
-    NoQuorum {
-        /// This node's id.
-        leader: NodeId,
-        /// Milliseconds since a majority last acknowledged it.
-        silent_ms: u64,
-    },
-    /// A forwarded write reached a node that is no longer the leader.
-    #[error("node is not the leader (leader: {leader:?})")]
-    NotLeader {
-        /// The leader it knows of, if any.
-        leader: Option<NodeId>,
-    },
-    /// This node's storage failed (a full disk): nothing was proposed, and nothing will be
-    /// until it is restarted with room again.
-    #[error("{detail}; nothing was written")]
-    Storage {
-        /// What failed, naming the path (`no space left on PATH (...)`).
-        detail: String,
-    },
-    /// The outcome is unknown: the leader could not be reached or did not answer in time.
-    #[error("write outcome unknown: {detail}")]
-    Unavailable {
-        /// What failed.
         detail: String,
     },
 }
@@ -409,15 +346,6 @@ pub(crate) struct NodeInner {
     /// a time instead of asking the leader each on its own.
     pub(crate) leader_reports:
         tokio::sync::Mutex<Option<(Instant, BTreeMap<NodeId, AppliedReport>)>>,
-}
-
-/// A write forwarded to the leader.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ForwardedWrite {
-    /// The command, unstamped: the leader stamps it.
-    pub(crate) command: Command,
-    /// Who asked.
-    pub(crate) actor: Actor,
 }
 
 /// The body of `/raft/forward/membership`.
@@ -1643,4 +1571,23 @@ fn applied_indexes(reports: &BTreeMap<NodeId, AppliedReport>) -> BTreeMap<NodeId
         .iter()
         .map(|(node, report)| (*node, report.index))
         .collect()
+}
+
+/// The group-commit queues reach their node through this: a group is proposed, or a batch
+/// forwarded, as the node's own writes are.
+impl GroupTarget for NodeInner {
+    async fn propose(
+        self: Arc<Self>,
+        command: Command,
+        actor: Actor,
+    ) -> Result<CmdResult, WriteError> {
+        NodeHandle { inner: self }.propose(command, actor).await
+    }
+
+    async fn forward_writes(
+        self: Arc<Self>,
+        writes: Vec<ForwardedWrite>,
+    ) -> Vec<Result<WriteOutcome, WriteError>> {
+        NodeHandle { inner: self }.forward_writes(writes).await
+    }
 }
