@@ -541,3 +541,83 @@ fn set_owner_only(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
+
+/// Many updates sent at once through a DNS learner all succeed and all become visible,
+/// while the leader's per-source connection cap (8 here) is full of other clients' idle
+/// connections from the learner's own address: the learner's forwards share a few pooled
+/// calls (group commit) and, over the cap, prove themselves with the cluster secret.
+#[test]
+fn many_concurrent_updates_through_a_learner_all_succeed() {
+    const CLIENTS: usize = 24;
+    const UPDATES_EACH: usize = 5;
+    let root = TempDir::new("dns-update-burst");
+    let mut voter = ClusterNode::prepare(&root, 1, Kind::Bootstrap, &[]);
+    voter.import_zone = true;
+    voter.extra = "[control.limits]\nmax_connections_per_source = 8\n".to_string();
+    voter.spawn();
+    let learner =
+        ClusterNode::start_dns_learner_with(&root, 2, &[voter.http], "\n[dns.rrl]\nrate = 0\n");
+    wait_until(CONVERGE, "the learner to answer the imported zone", || {
+        learner.addresses("www.cp.test") == ["192.0.2.10"]
+    });
+    let dns = learner.dns.expect("dns address");
+    let (key_file, _) = create_key(voter.http, &root, "burst-key", &["--update", "cp.test"]);
+
+    eprintln!("-- phase: fill the voter's per-source cap from 127.0.0.1 with idle clients");
+    // Every new connection from 127.0.0.1 is now over the cap: the learner's new forward
+    // calls get in only by showing the cluster secret.
+    let held: Vec<std::net::TcpStream> = (0..8)
+        .map(|_| std::net::TcpStream::connect(voter.http).expect("connect"))
+        .collect();
+
+    eprintln!("-- phase: {CLIENTS} clients, {UPDATES_EACH} updates each, all at once");
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|client| {
+            let key_file = key_file.clone();
+            std::thread::spawn(move || {
+                let mut text = format!("server {} {}\nzone cp.test\n", dns.ip(), dns.port());
+                for update in 0..UPDATES_EACH {
+                    text.push_str(&format!(
+                        "update add burst-{client}-{update}.cp.test. 60 TXT \"{client}-{update}\"\nsend\n"
+                    ));
+                }
+                let mut child = Command::new("nsupdate")
+                    .args(["-k", &key_file, "-t", "20"])
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("run nsupdate");
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(text.as_bytes())
+                    .expect("write the script");
+                let output = child.wait_with_output().expect("nsupdate ends");
+                (
+                    output.status.success(),
+                    String::from_utf8_lossy(&output.stderr).into_owned(),
+                )
+            })
+        })
+        .collect();
+    for (client, handle) in clients.into_iter().enumerate() {
+        let (ok, errors) = handle.join().expect("client thread");
+        assert!(ok, "nsupdate client {client} failed: {errors}");
+    }
+    for client in 0..CLIENTS {
+        for update in 0..UPDATES_EACH {
+            assert_eq!(
+                txt(&learner, &format!("burst-{client}-{update}.cp.test")),
+                [format!("\"{client}-{update}\"")],
+                "acknowledged, so answered"
+            );
+        }
+    }
+    drop(held);
+    assert!(
+        !voter.log.text().contains("no cluster secret shown"),
+        "no member connection was refused"
+    );
+}

@@ -3,7 +3,8 @@
 //! the test with `ldns-keygen`/`ldns-signzone` (served by NSD) delegates to it with the DS
 //! that `gslbctl dnssec status -o json` prints; Unbound, with the test root's DS as its only
 //! trust anchor, resolves through both and must set the AD bit; `delv` through Unbound must
-//! say "fully validated".
+//! say "fully validated"; `unbound-host -v`, iterating from the test root on its own, must say
+//! "(secure)".
 //!
 //! The lab (`common::dnssec_lab`) serves on port 53 of 127.19.53.x: the test needs root and
 //! skips itself without.
@@ -155,6 +156,42 @@ fn signed_zone_validates_through_a_signed_root() {
         assert!(
             text.contains("fully validated"),
             "delv {name} {rtype}:\n{text}"
+        );
+    }
+
+    eprintln!(
+        "-- phase: unbound-host -v, iterating from the test root itself, its DS the only anchor"
+    );
+    let base = dir.0.display();
+    let host_conf = dir.write(
+        "unbound-host.conf",
+        &format!(
+            "server:\n  do-not-query-localhost: no\n  do-ip6: no\n  chroot: \"\"\n\
+             \x20 directory: \"{base}\"\n  root-hints: \"{base}/root.hints\"\n\
+             \x20 trust-anchor-file: \"{base}/root.ds\"\n  local-zone: \"test.\" nodefault\n\
+             \x20 qname-minimisation: no\n"
+        ),
+    );
+    for (name, rtype, outcome) in [
+        ("www.example.test", "A", "has address"),
+        ("x.wild.example.test", "A", "has address"),
+        ("app.example.test", "A", "has address"),
+        // Compact denial (RFC 9824): a name that does not exist is answered NODATA.
+        ("nope.example.test", "A", "has no address"),
+        ("www.example.test", "MX", "has no mail handler record"),
+    ] {
+        let output = run(
+            "unbound-host",
+            &["-C", path(&host_conf), "-v", "-t", rtype, name],
+        );
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            text.contains(outcome)
+                && text.contains("(secure)")
+                && !text.contains("insecure")
+                && !text.contains("BOGUS"),
+            "unbound-host -v -t {rtype} {name}:\n{text}"
         );
     }
 

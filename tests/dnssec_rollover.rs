@@ -115,30 +115,8 @@ fn automatic_rollovers_keep_validating() {
     assert_eq!(roles, ["ksk", "zsk"], "{split}");
 
     eprintln!("-- phase: a signed root delegating both, NSD, a validating Unbound");
-    let root = Root::new(&dir, LAB, 2);
-    let mut parent = Parent::new(LAB);
-    for apex in ["csk.test.", "split.test."] {
-        parent.held.insert(apex.to_string(), parent_ds(&api, apex));
-    }
-    parent.serial = 1;
-    parent.publish(&root, &dir);
-    let nsd = start_nsd(&dir, LAB);
-    wait_until(SETTLE, "NSD answers the signed root", || {
-        dig(sock(LAB.root), &["+dnssec", ".", "SOA"])
-            .text
-            .contains("status: NOERROR")
-    });
-    let _unbound = start_unbound(
-        &dir,
-        LAB,
-        "  cache-max-ttl: 2\n  cache-max-negative-ttl: 2\n",
-    );
-    wait_until(SETTLE, "Unbound validates both zones", || {
-        ["www.csk.test", "www.split.test"].iter().all(|name| {
-            let reply = dig(sock(LAB.unbound), &["+dnssec", name, "A"]);
-            reply.status() == "NOERROR" && reply.has_flag("ad")
-        })
-    });
+    let (root, mut parent, nsd, _unbound) =
+        signed_parent_and_resolver(&dir, &api, LAB, &["csk.test.", "split.test."]);
 
     eprintln!("-- phase: a 45 s lifetime; the leader rolls every key while Unbound validates");
     ctl(
@@ -345,30 +323,8 @@ fn key_set_rollovers_keep_validating() {
     }
 
     eprintln!("-- phase: a signed root delegating the three, NSD, a validating Unbound");
-    let root = Root::new(&dir, lab, 2);
-    let mut parent = Parent::new(lab);
-    for apex in KEY_SET_ZONES {
-        parent.held.insert(apex.to_string(), parent_ds(&api, apex));
-    }
-    parent.serial = 1;
-    parent.publish(&root, &dir);
-    let nsd = start_nsd(&dir, lab);
-    wait_until(SETTLE, "NSD answers the signed root", || {
-        dig(sock(lab.root), &["+dnssec", ".", "SOA"])
-            .text
-            .contains("status: NOERROR")
-    });
-    let _unbound = start_unbound(
-        &dir,
-        lab,
-        "  cache-max-ttl: 2\n  cache-max-negative-ttl: 2\n",
-    );
-    wait_until(SETTLE, "Unbound validates the three zones", || {
-        KEY_SET_ZONES.iter().all(|apex| {
-            let reply = dig(sock(lab.unbound), &["+dnssec", &format!("www.{apex}"), "A"]);
-            reply.status() == "NOERROR" && reply.has_flag("ad")
-        })
-    });
+    let (root, mut parent, nsd, _unbound) =
+        signed_parent_and_resolver(&dir, &api, lab, &KEY_SET_ZONES);
 
     eprintln!("-- phase: Ed25519 for alg.test. and algsplit.test., KSK + ZSK for conv.test.");
     let algorithm: &[&str] = &["--algorithm", "ed25519"];
@@ -587,6 +543,43 @@ fn rrsig_key_tags(lab: LabAddrs, name: &str, rtype: &str) -> Vec<u64> {
         .filter(|fields| fields.get(3).map(String::as_str) == Some("RRSIG"))
         .filter_map(|fields| fields.get(10)?.parse().ok())
         .collect()
+}
+
+/// The lab around gslb: a test root signed with the DS each of `zones` has now, served by
+/// NSD, and Unbound validating from the root's key, its caches short (2 s) so each rollover
+/// step is seen soon; returns once Unbound validates `www.` of every zone.
+fn signed_parent_and_resolver(
+    dir: &TempDir,
+    api: &str,
+    lab: LabAddrs,
+    zones: &[&str],
+) -> (Root, Parent, Daemon, Daemon) {
+    let root = Root::new(dir, lab, 2);
+    let mut parent = Parent::new(lab);
+    for apex in zones {
+        parent.held.insert(apex.to_string(), parent_ds(api, apex));
+    }
+    parent.serial = 1;
+    parent.publish(&root, dir);
+    let nsd = start_nsd(dir, lab);
+    wait_until(SETTLE, "NSD answers the signed root", || {
+        dig(sock(lab.root), &["+dnssec", ".", "SOA"])
+            .text
+            .contains("status: NOERROR")
+    });
+    let unbound = start_unbound(
+        dir,
+        lab,
+        "  cache-max-ttl: 2\n  cache-max-negative-ttl: 2\n",
+    );
+    wait_until(SETTLE, "Unbound validates every zone", || {
+        zones.iter().all(|apex| {
+            let name = format!("www.{}", apex.trim_end_matches('.'));
+            let reply = dig(sock(lab.unbound), &["+dnssec", &name, "A"]);
+            reply.status() == "NOERROR" && reply.has_flag("ad")
+        })
+    });
+    (root, parent, nsd, unbound)
 }
 
 /// The test's parent: the DS set it holds per zone, and the root's serial.

@@ -322,7 +322,10 @@ gslb-api/src/routes/events.rs       parse_since              not chrono's RFC 33
 src/config/duration.rs              parse_duration           not wraps gslb_model::duration::parse_duration (text_fields)
 src/config/mod.rs                   parse                    not the operator's own config file, read by toml and checked key by key
 src/bin/gslbctl/ctl.rs              parse_apex               not wraps DomainName::parse_absolute (text_fields)
-src/bin/gslbctl/ctl.rs              parse_document           not the operator's own file, read by serde_norway/serde_json
+src/bin/gslbctl/ctl.rs              parse_documents          not the operator's own file, read by serde_norway/serde_json
+src/bin/gslbctl/apply_input.rs      parse                    not the operator's own file: parse_documents, then serde per item
+gslb-model/src/duration.rs          parse_api_duration_ms    by text_fields
+gslb-api/src/dto/time.rs            parse_timestamp_ms       not chrono's RFC 3339 parser behind a check for the T
 src/bin/gslbctl/ctl.rs              parse_one_or_many        not the operator's own file, read by serde_norway/serde_json
 ";
 

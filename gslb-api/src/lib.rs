@@ -614,8 +614,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limits = options.listener;
     let peers = spawn_peer_sources(&node);
+    let secret = node.cluster_secret().clone();
     let app = raft_router(node.clone()).merge(api_router(node, options));
-    let listener = BoundedListener::new(listener, limits, peers).tap_io(|_| {});
+    let listener = BoundedListener::new(listener, limits, peers)
+        .with_member_secret(secret)
+        .tap_io(|_| {});
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -680,11 +683,14 @@ pub async fn serve_tls(
 ) -> std::io::Result<()> {
     let limits = options.listener;
     let peers = spawn_peer_sources(&node);
+    let secret = node.cluster_secret().clone();
     let app = raft_router(node.clone()).merge(api_router(node, options));
     // `tap_io` adds nothing but lets axum's `ConnectInfo<SocketAddr>` (the audit log's
     // client address) apply to a listener other than `TcpListener`.
     let listener = tls::TlsListener::new(listener, tls)?;
-    let listener = BoundedListener::new(listener, limits, peers).tap_io(|_| {});
+    let listener = BoundedListener::new(listener, limits, peers)
+        .with_member_secret(secret)
+        .tap_io(|_| {});
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -6,7 +6,14 @@
 //!   as soon as it is accepted, so a flood costs the node no descriptor for longer than that.
 //!   Connections from the cluster's own members (`peer_sources`, the addresses in the Raft
 //!   membership) are not counted against `max_connections`: Raft keeps its budget while
-//!   strangers fill theirs. They still have the per-source cap.
+//!   strangers fill theirs.
+//! - **Members over the per-source cap.** A member is known by the cluster secret, not by
+//!   its address (clients may share it: a NAT, or every process on one host). A connection
+//!   over the per-source cap is taken *on probation* (counted against `max_connections`)
+//!   when the listener knows the secret (`with_member_secret`): its first request header
+//!   must carry `Authorization: Bearer <cluster secret>`, or it is closed before the request
+//!   reaches a handler. A connection that proved it is a member's for its lifetime and counts
+//!   against no cap, so Raft RPC and forwarded writes are never refused for a busy source.
 //! - **Header read timeout.** Once the first byte of a request arrives, its header (up to the
 //!   blank line) must arrive within `header_read_timeout`, or the connection is closed: a
 //!   client trickling a header byte by byte (slowloris) holds nothing for long.
@@ -32,6 +39,7 @@ use axum::serve::Listener;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+use gslb_store::raft::ClusterSecret;
 use gslb_store::refusal_log::{spawn_refusal_flusher, RefusalLog};
 
 /// How long a request header may take once its first byte arrived, by default.
@@ -42,6 +50,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// The most connections from one source address at once, by default.
 pub const DEFAULT_MAX_CONNECTIONS_PER_SOURCE: usize = 64;
+/// The longest first request header a connection on probation may send before it has
+/// shown the cluster secret (a member's Raft calls send a few hundred bytes).
+const PROBATION_HEADER_BYTES: usize = 16 * 1024;
 
 /// The limits of one listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +98,8 @@ pub struct BoundedListener<L> {
     peers: PeerSources,
     counts: Arc<Counts>,
     refused: Arc<RefusalLog>,
+    /// The cluster secret, when connections over the per-source cap may prove membership.
+    member_secret: Option<ClusterSecret>,
 }
 
 impl<L> BoundedListener<L> {
@@ -103,7 +116,15 @@ impl<L> BoundedListener<L> {
             peers,
             counts: Arc::default(),
             refused,
+            member_secret: None,
         }
+    }
+
+    /// Lets a connection over the per-source cap in on probation: it stays only if its
+    /// first request presents `secret` (a cluster member's), as the module doc says.
+    pub fn with_member_secret(mut self, secret: ClusterSecret) -> Self {
+        self.member_secret = Some(secret);
+        self
     }
 
     /// Takes a slot for a connection from `source`, or says which cap is full.
@@ -116,10 +137,34 @@ impl<L> BoundedListener<L> {
             .unwrap_or_else(|p| p.into_inner());
         let open = per_source.get(&source).copied().unwrap_or(0);
         if open >= self.limits.max_connections_per_source {
-            return Err(format!(
+            let over = format!(
                 "{open} connections from {source} (control.max_connections_per_source = {})",
                 self.limits.max_connections_per_source
-            ));
+            );
+            let Some(secret) = &self.member_secret else {
+                return Err(over);
+            };
+            // Perhaps a member sharing the address: it must show the secret first.
+            let strangers = self.counts.strangers.load(Ordering::Relaxed);
+            if strangers >= self.limits.max_connections {
+                return Err(format!(
+                    "{over}, and {strangers} connections open (control.max_connections = {})",
+                    self.limits.max_connections
+                ));
+            }
+            self.counts.strangers.fetch_add(1, Ordering::Relaxed);
+            return Ok(Slot {
+                counts: self.counts.clone(),
+                source,
+                member: false,
+                per_source: false,
+                probation: Some(Probation {
+                    secret: secret.clone(),
+                    header: Vec::new(),
+                    refused: self.refused.clone(),
+                    over,
+                }),
+            });
         }
         if !member {
             let strangers = self.counts.strangers.load(Ordering::Relaxed);
@@ -136,6 +181,8 @@ impl<L> BoundedListener<L> {
             counts: self.counts.clone(),
             source,
             member,
+            per_source: true,
+            probation: None,
         })
     }
 }
@@ -167,17 +214,89 @@ where
 }
 
 /// A connection's place under the caps; given back when the connection is dropped.
-#[derive(Debug)]
 struct Slot {
     counts: Arc<Counts>,
     source: IpAddr,
+    /// Not counted against `max_connections` (a member's address, or the secret shown).
     member: bool,
+    /// Counted against `max_connections_per_source`.
+    per_source: bool,
+    /// Over the per-source cap until the first request header shows the secret.
+    probation: Option<Probation>,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("source", &self.source)
+            .field("member", &self.member)
+            .field("per_source", &self.per_source)
+            .field("on_probation", &self.probation.is_some())
+            .finish()
+    }
+}
+
+/// What a connection over the per-source cap must show, and what it sent so far.
+struct Probation {
+    /// The cluster secret its first request must present.
+    secret: ClusterSecret,
+    /// Its first request header, up to `PROBATION_HEADER_BYTES`.
+    header: Vec<u8>,
+    /// Where a connection that did not prove membership is logged.
+    refused: Arc<RefusalLog>,
+    /// Which cap it is over, for that log.
+    over: String,
+}
+
+impl Slot {
+    /// Follows the bytes of a connection on probation until its first header is complete
+    /// (`header_done`): `Ok` once it proved membership (the slot is then a member's) or
+    /// while the header is incomplete, an error that closes the connection otherwise.
+    fn follow_probation(&mut self, bytes: &[u8], header_done: bool) -> io::Result<()> {
+        let Some(probation) = self.probation.as_mut() else {
+            return Ok(());
+        };
+        let room = PROBATION_HEADER_BYTES.saturating_sub(probation.header.len());
+        probation
+            .header
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if !header_done && probation.header.len() < PROBATION_HEADER_BYTES {
+            return Ok(());
+        }
+        if header_done && presents_secret(&probation.header, &probation.secret) {
+            self.probation = None;
+            self.member = true;
+            self.counts.strangers.fetch_sub(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let reason = format!("{}; no cluster secret shown", probation.over);
+        probation
+            .refused
+            .record(Some(self.source), &reason, Instant::now());
+        Err(io::Error::new(io::ErrorKind::PermissionDenied, reason))
+    }
+}
+
+/// Whether a request header holds `Authorization: Bearer <secret>` (compared in constant
+/// time by `ClusterSecret::matches_header`).
+fn presents_secret(header: &[u8], secret: &ClusterSecret) -> bool {
+    header.split(|&byte| byte == b'\n').any(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&byte| byte == b':') else {
+            return false;
+        };
+        let (name, value) = (&line[..colon], &line[colon + 1..]);
+        name.eq_ignore_ascii_case(b"authorization") && secret.matches_header(value.trim_ascii())
+    })
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         if !self.member {
             self.counts.strangers.fetch_sub(1, Ordering::Relaxed);
+        }
+        if !self.per_source {
+            return;
         }
         let mut per_source = self
             .counts
@@ -213,7 +332,7 @@ pub struct BoundedIo<T> {
     deadline: Pin<Box<Sleep>>,
     /// When the current header started, while one is being read.
     header_started: Option<tokio::time::Instant>,
-    _slot: Slot,
+    slot: Slot,
 }
 
 impl<T> BoundedIo<T> {
@@ -224,7 +343,7 @@ impl<T> BoundedIo<T> {
             header: HeaderState::Waiting,
             deadline: Box::pin(tokio::time::sleep(limits.idle_timeout)),
             header_started: None,
-            _slot: slot,
+            slot,
         }
     }
 
@@ -299,6 +418,12 @@ impl<T: AsyncRead + Unpin> AsyncRead for BoundedIo<T> {
                 if !read.is_empty() {
                     this.note_read(read);
                     this.touch();
+                    let header_done = this.header == HeaderState::Done;
+                    if let Err(refused) = this.slot.follow_probation(read, header_done) {
+                        // The request never reaches hyper whole: its header's end is here.
+                        buf.set_filled(before);
+                        return Poll::Ready(Err(refused));
+                    }
                 }
                 Poll::Ready(Ok(()))
             }
@@ -367,6 +492,7 @@ mod tests {
             peers: Arc::new(ArcSwap::from_pointee(peers)),
             counts: Arc::default(),
             refused: Arc::new(RefusalLog::new("test", Duration::from_secs(10))),
+            member_secret: None,
         }
     }
 
@@ -392,7 +518,62 @@ mod tests {
             counts: Arc::default(),
             source: "192.0.2.9".parse().unwrap(),
             member: true,
+            per_source: true,
+            probation: None,
         }
+    }
+
+    /// Over the per-source cap, a connection that shows the cluster secret in its first
+    /// request stays (and then counts against no cap); one that does not is closed before
+    /// its request is read whole; strangers' probation is bounded by the global cap.
+    #[tokio::test]
+    async fn over_the_per_source_cap_only_the_cluster_secret_gets_in() {
+        let secret = ClusterSecret::new("a-cluster-secret-of-length").unwrap();
+        let mut listener = listener(&[]);
+        listener.member_secret = Some(secret);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let _a1 = listener.admit(ip).unwrap();
+        let _a2 = listener.admit(ip).unwrap();
+        let member = listener.admit(ip).unwrap();
+        assert!(member.probation.is_some());
+        assert_eq!(listener.counts.strangers.load(Ordering::Relaxed), 3);
+        let error = listener.admit(ip).unwrap_err();
+        assert!(error.contains("max_connections = 3"), "{error}");
+
+        let read_all = |slot: Slot, request: &'static [u8]| async move {
+            let (mut client, server) = tokio::io::duplex(4096);
+            let mut server = BoundedIo::new(server, limits(), slot);
+            client.write_all(request).await.unwrap();
+            drop(client);
+            let mut seen = Vec::new();
+            let result = server.read_to_end(&mut seen).await;
+            (
+                result.map(|_| seen).map_err(|error| error.to_string()),
+                server,
+            )
+        };
+        let (seen, member_io) = read_all(
+            member,
+            b"POST /raft/append HTTP/1.1\r\nhost: a\r\nAuthorization: Bearer \
+              a-cluster-secret-of-length\r\n\r\n{}",
+        )
+        .await;
+        assert!(seen.unwrap().ends_with(b"\r\n\r\n{}"));
+        assert!(member_io.slot.member && member_io.slot.probation.is_none());
+        assert_eq!(
+            listener.counts.strangers.load(Ordering::Relaxed),
+            2,
+            "a proven member counts against no cap"
+        );
+        let stranger = listener.admit(ip).unwrap();
+        assert!(stranger.probation.is_some());
+        let (seen, _) = read_all(
+            stranger,
+            b"POST /raft/append HTTP/1.1\r\nAuthorization: Bearer wrong-secret-of-length\r\n\r\n",
+        )
+        .await;
+        let error = seen.unwrap_err();
+        assert!(error.contains("no cluster secret shown"), "{error}");
     }
 
     #[tokio::test]

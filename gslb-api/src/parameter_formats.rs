@@ -16,7 +16,8 @@ use utoipa::openapi::{OpenApi as OpenApiDoc, RefOr, Schema};
 const LABEL: &str = "[A-Za-z0-9_-]{1,63}";
 
 /// Record types the static-record routes take, by mnemonic (`TYPEnnn` besides).
-const RECORD_TYPES: &str = "A|AAAA|CNAME|MX|TXT|SRV|CAA|NS|PTR|SSHFP|TLSA|SMIMEA|HINFO|SPF|\
+const RECORD_TYPES: &str =
+    "A|AAAA|CNAME|MX|TXT|SRV|CAA|NS|PTR|MB|MG|MR|SSHFP|TLSA|SMIMEA|HINFO|SPF|\
                             NAPTR|DS|CDS|DNSKEY|CDNSKEY|DNAME|LOC|URI|RP|CERT|OPENPGPKEY|EUI48|\
                             EUI64|SVCB|HTTPS";
 

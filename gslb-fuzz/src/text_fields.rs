@@ -1,9 +1,10 @@
 //! Target `text_fields`: no text makes the small parsers of user input panic (the first byte
-//! picks one): durations (config, flags, TTLs), CIDRs (host bits zero; a bare address as a
-//! host), domain names (absolute and relative, Unicode to A-labels), TSIG key names and
-//! UPDATE grants and secrets, NOTIFY targets and JSON check conditions. What prints reads back the same.
+//! picks one): durations (config, flags, TTLs, and the API's stricter `30s`/`1h30m`), CIDRs
+//! (host bits zero; a bare address as a host), domain names (absolute and relative, Unicode
+//! to A-labels), TSIG key names and UPDATE grants and secrets, NOTIFY targets and JSON check
+//! conditions. What prints reads back the same.
 
-use gslb_model::duration::parse_duration;
+use gslb_model::duration::{parse_api_duration_ms, parse_duration};
 use gslb_model::ip::Cidr;
 use gslb_model::model::check::JsonCondition;
 use gslb_model::model::transfer::parse_notify_target;
@@ -13,8 +14,9 @@ use gslb_model::DomainName;
 use crate::{selected, split_selected, Outcome};
 
 /// The parsers, in selector order (the first byte modulo their count picks one).
-pub const FIELDS: [&str; 9] = [
+pub const FIELDS: [&str; 10] = [
     "duration",
+    "api_duration",
     "cidr",
     "host_or_network",
     "absolute_name",
@@ -47,21 +49,22 @@ pub fn run(data: &[u8]) -> Outcome {
     };
     let accepted = match usize::from(selector) % (FIELDS.len() + 1) {
         0 => parse_duration(text).is_ok(),
-        1 => text.parse::<Cidr>().map(round_trips).is_ok(),
-        2 => Cidr::parse_host_or_network(text).map(round_trips).is_ok(),
-        3 => DomainName::parse_absolute(text)
+        1 => parse_api_duration_ms(text).is_some(),
+        2 => text.parse::<Cidr>().map(round_trips).is_ok(),
+        3 => Cidr::parse_host_or_network(text).map(round_trips).is_ok(),
+        4 => DomainName::parse_absolute(text)
             .map(name_round_trips)
             .is_ok(),
-        4 => {
+        5 => {
             let origin = DomainName::parse_absolute("fuzz.example.").expect("a valid origin");
             DomainName::parse_relative_to(text, &origin)
                 .map(name_round_trips)
                 .is_ok()
         }
-        5 => parse_key_name(text).map(name_round_trips).is_ok(),
-        6 => UpdateGrant::parse_spec(text).is_ok(),
-        7 => parse_notify_target(text).is_ok(),
-        8 => decode_base64(text).is_ok(),
+        6 => parse_key_name(text).map(name_round_trips).is_ok(),
+        7 => UpdateGrant::parse_spec(text).is_ok(),
+        8 => parse_notify_target(text).is_ok(),
+        9 => decode_base64(text).is_ok(),
         _ => JsonCondition::parse(text)
             .map(|condition| {
                 let printed = condition.to_string();

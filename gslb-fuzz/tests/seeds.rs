@@ -296,6 +296,9 @@ const RDATA_SAMPLES: &[(RecordType, &str)] = &[
     (RecordType::CAA, "0 issue \"letsencrypt.org\""),
     (RecordType::NS, "ns1.example.com."),
     (RecordType::PTR, "host.example.com."),
+    (RecordType::MB, "mail.example.com."),
+    (RecordType::MG, "member.example.com."),
+    (RecordType::MR, "renamed.example.com."),
     (RecordType::SSHFP, "1 1 123456789abcdef67890123456789abcdef67890"),
     (
         RecordType::TLSA,
@@ -384,6 +387,8 @@ fn text_fields_read_their_seeds_and_survive_their_mutants() {
     let samples = [
         ("duration", "1h30m"),
         ("duration", "300"),
+        ("api_duration", "1h30m"),
+        ("api_duration", "500ms"),
         ("cidr", "10.0.0.0/8"),
         ("cidr", "2001:db8::/32"),
         ("host_or_network", "192.0.2.1"),
@@ -416,6 +421,8 @@ fn text_fields_read_their_seeds_and_survive_their_mutants() {
     let refused = vec![
         text_fields::input("cidr", "10.0.0.1/8"),
         text_fields::input("duration", "1x"),
+        text_fields::input("api_duration", "1.5h"),
+        text_fields::input("api_duration", "1234567890s"),
     ];
     exercise("text_fields", &accepted, &refused);
 }

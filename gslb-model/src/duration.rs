@@ -38,6 +38,43 @@ pub enum DurationError {
     TooLarge(String),
 }
 
+/// Milliseconds of a duration as the REST API takes it (`30s`, `1h30m`, `500ms` → 500): one or
+/// more parts of a whole number of up to 9 digits and a unit of ms, s, m, h or d, and nothing
+/// else (no spaces, fractions, weeks or bare numbers: a bare number in the API is already
+/// milliseconds). `None` otherwise or on overflow. Stricter than [`parse_duration`] because it
+/// must accept exactly what the OpenAPI document's pattern for these fields says.
+pub fn parse_api_duration_ms(text: &str) -> Option<u64> {
+    let mut rest = text;
+    let mut total: u64 = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        let number: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit_ms, unit_len) = if rest.starts_with("ms") {
+            (1, 2)
+        } else {
+            match rest.chars().next()? {
+                's' => (1_000, 1),
+                'm' => (60_000, 1),
+                'h' => (3_600_000, 1),
+                'd' => (86_400_000, 1),
+                _ => return None,
+            }
+        };
+        rest = &rest[unit_len..];
+        total = total.checked_add(number.checked_mul(unit_ms)?)?;
+    }
+    Some(total)
+}
+
 /// Parses a duration (see the module doc for the accepted forms).
 pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let trimmed = text.trim();

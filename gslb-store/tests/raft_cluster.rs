@@ -789,3 +789,92 @@ async fn membership_changes_through_any_node() {
         node.stop().await;
     }
 }
+
+/// What does this test do: 300 writes sent at once through a learner all succeed and share
+/// Raft entries (group commit: far fewer versions than writes); of two concurrent creates of
+/// the same region (If-None-Match) exactly one lands and the other is rejected on its own
+/// with its precondition, while the writes grouped with it land.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_through_a_learner_share_entries_and_each_gets_its_answer() {
+    use gslb_model::model::precondition::{Expected, ResourceRef};
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = fast_settings();
+    let nodes = start_cluster(root.path(), 3, 1, &settings).await;
+    let learner = nodes[3].handle.clone();
+    // Through the learner once, so it knows the leader.
+    let first = write(&learner, put_region("warm-up")).await;
+
+    const WRITES: usize = 300;
+    const CONTESTED: usize = 10;
+    let create = |id: String| Command::Guarded {
+        resource: ResourceRef::Region { id: id.clone() },
+        expected: Expected::Absent,
+        command: Box::new(put_region(&id)),
+    };
+    let mut running = tokio::task::JoinSet::new();
+    for index in 0..WRITES {
+        let learner = learner.clone();
+        running.spawn(async move {
+            let outcome = learner
+                .write(put_region(&format!("r-{index}")), Actor::new("test"))
+                .await;
+            (format!("r-{index}"), outcome)
+        });
+    }
+    for index in 0..CONTESTED * 2 {
+        let learner = learner.clone();
+        let command = create(format!("c-{}", index / 2));
+        running.spawn(async move {
+            let outcome = learner.write(command, Actor::new("test")).await;
+            (format!("c-{}", index / 2), outcome)
+        });
+    }
+    let mut versions = BTreeSet::new();
+    let mut contested_won = BTreeSet::new();
+    let mut contested_lost = 0;
+    while let Some(joined) = running.join_next().await {
+        let (id, outcome) = joined.unwrap();
+        match outcome {
+            Ok(outcome) => {
+                assert!(outcome.version > first.version);
+                assert!(outcome.changed, "{id} is new");
+                versions.insert(outcome.version);
+                if id.starts_with("c-") {
+                    assert!(contested_won.insert(id.clone()), "{id} created twice");
+                }
+            }
+            Err(WriteError::Rejected { errors, .. } | WriteError::Invalid { errors })
+                if id.starts_with("c-") =>
+            {
+                assert!(
+                    errors.to_string().contains("precondition"),
+                    "{id}: {errors}"
+                );
+                contested_lost += 1;
+            }
+            Err(error) => panic!("write of {id} failed: {error}"),
+        }
+    }
+    assert_eq!(contested_won.len(), CONTESTED);
+    assert_eq!(contested_lost, CONTESTED);
+    assert!(
+        versions.len() < WRITES / 2,
+        "{} entries for {} writes: not grouped",
+        versions.len(),
+        WRITES + CONTESTED
+    );
+    let state = wait_state(&learner, "every write", |s| {
+        s.regions.len() == 1 + WRITES + CONTESTED
+    })
+    .await;
+    let audited = state
+        .audit
+        .iter()
+        .filter(|entry| entry.version > first.version)
+        .count();
+    assert_eq!(audited, WRITES + CONTESTED, "each write audited on its own");
+    for node in nodes {
+        node.stop().await;
+    }
+}

@@ -21,38 +21,9 @@ pub const TIMESTAMP_PATTERN: &str =
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$";
 
 /// Milliseconds of a duration text (`1h30m` → 5400000), `None` unless it has the form
-/// `DURATION_PATTERN` describes or when it overflows.
-pub fn parse_duration_ms(text: &str) -> Option<u64> {
-    let mut rest = text;
-    let mut total: u64 = 0;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if digits == 0 || digits > 9 {
-            return None;
-        }
-        let number: u64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let (unit_ms, unit_len) = if rest.starts_with("ms") {
-            (1, 2)
-        } else {
-            match rest.chars().next()? {
-                's' => (1_000, 1),
-                'm' => (60_000, 1),
-                'h' => (3_600_000, 1),
-                'd' => (86_400_000, 1),
-                _ => return None,
-            }
-        };
-        rest = &rest[unit_len..];
-        total = total.checked_add(number.checked_mul(unit_ms)?)?;
-    }
-    Some(total)
-}
+/// `DURATION_PATTERN` describes or when it overflows (the model's API-duration parser, which
+/// the `text_fields` fuzz target drives).
+pub use gslb_model::duration::parse_api_duration_ms as parse_duration_ms;
 
 /// Unix milliseconds of an RFC 3339 timestamp; `None` when it is not one or lies before
 /// 1970.

@@ -76,7 +76,12 @@ pub(crate) fn write_rdata(out: &mut Vec<u8>, rdata: &RData) {
     match rdata {
         RData::A(address) => out.extend_from_slice(&address.octets()),
         RData::AAAA(address) => out.extend_from_slice(&address.octets()),
-        RData::CNAME(name) | RData::NS(name) | RData::PTR(name) => name.write_wire(out),
+        RData::CNAME(name)
+        | RData::NS(name)
+        | RData::PTR(name)
+        | RData::MB(name)
+        | RData::MG(name)
+        | RData::MR(name) => name.write_wire(out),
         RData::MX {
             preference,
             exchange,

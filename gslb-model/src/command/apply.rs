@@ -34,6 +34,7 @@ pub fn validate(state: &State, command: &Command) -> Result<(), FieldErrors> {
             let mut scratch = state.clone();
             run_batch(&mut scratch, commands, 0, 0, &mut errors);
         }
+        Command::Group { .. } => errors.push("", GROUP_NOT_WRITTEN),
         single => check(state, single, "", 0, &mut errors),
     }
     errors.into_result()
@@ -48,7 +49,12 @@ pub fn apply(
     log_index: u64,
 ) -> Result<CmdResult, ApplyError> {
     let mut errors = FieldErrors::default();
+    let mut members = Vec::new();
     let changed = match &command.command {
+        Command::Group { writes } => {
+            members = run_group(state, writes, log_index, command.at);
+            members.iter().any(|member| member == &Ok(true))
+        }
         Command::Batch { commands } => {
             let mut scratch = state.clone();
             let changed = run_batch(&mut scratch, commands, log_index, command.at, &mut errors);
@@ -92,24 +98,84 @@ pub fn apply(
     crate::model::transitions::record_transitions(state, state.last_at, log_index);
     let staging_only = only_staging(&command.command);
     let stage_chunk = matches!(command.command, Command::StageZoneRecords { .. });
-    if !only_reports(&command.command) && !stage_chunk {
+    if let Command::Group { writes } = &command.command {
+        // Each write is audited as its own, with its own actor, when it was applied.
+        state.last_change = log_index;
+        for (write, member) in writes.iter().zip(&members) {
+            if member.is_ok() {
+                push_audit(state, log_index, command.at, &write.actor, &write.command);
+            }
+        }
+    } else if !only_reports(&command.command) && !stage_chunk {
         if !matches!(command.command, Command::RecordRefusal { .. }) && !staging_only {
             state.last_change = log_index;
         }
-        state.audit.push_back(AuditEntry {
-            version: log_index,
-            at: command.at,
-            actor: command.actor.clone(),
-            summary: command.command.to_string(),
-        });
-        while state.audit.len() > AUDIT_RETAINED {
-            state.audit.pop_front();
-        }
+        push_audit(
+            state,
+            log_index,
+            command.at,
+            &command.actor,
+            &command.command,
+        );
     }
     Ok(CmdResult {
         version: log_index,
         changed,
+        members,
     })
+}
+
+/// What `validate` says of a `Command::Group`: only the leader forms one, from writes it
+/// validated one by one.
+const GROUP_NOT_WRITTEN: &str = "a group of writes is formed by the leader, not written";
+
+/// Appends one audit entry, dropping the oldest beyond `AUDIT_RETAINED`.
+fn push_audit(
+    state: &mut State,
+    log_index: u64,
+    at: u64,
+    actor: &crate::model::audit::Actor,
+    command: &Command,
+) {
+    state.audit.push_back(AuditEntry {
+        version: log_index,
+        at,
+        actor: actor.clone(),
+        summary: command.to_string(),
+    });
+    while state.audit.len() > AUDIT_RETAINED {
+        state.audit.pop_front();
+    }
+}
+
+/// Applies a group's writes one after another, each checked against the state the ones
+/// before it left and applied (with its own serial move) or rejected on its own, as if each
+/// were an entry of its own. Returns each one's outcome.
+fn run_group(
+    state: &mut State,
+    writes: &[super::GroupedWrite],
+    log_index: u64,
+    at: u64,
+) -> Vec<Result<bool, FieldErrors>> {
+    writes
+        .iter()
+        .map(|write| {
+            let mut errors = FieldErrors::default();
+            if !super::GroupedWrite::may_group(&write.command) {
+                errors.push("", "this write cannot share an entry with others");
+                return Err(errors);
+            }
+            check(state, &write.command, "", log_index, &mut errors);
+            if !errors.is_empty() {
+                return Err(errors);
+            }
+            let mut serials_before = SerialsBefore::new();
+            let changed =
+                mutate_zone_content(state, &write.command, at, log_index, &mut serials_before);
+            move_serials(state, serials_before, at);
+            Ok(changed)
+        })
+        .collect()
 }
 
 /// Runs a batch's commands on `state` one after another; reports faults under
@@ -573,6 +639,7 @@ fn mutate(state: &mut State, command: &Command, at: u64) -> bool {
         }
         Command::Guarded { command, .. } => mutate(state, command, at),
         Command::Batch { .. } => unreachable!("batches are unrolled by run_batch"),
+        Command::Group { .. } => unreachable!("groups are unrolled by run_group"),
     }
 }
 
@@ -704,6 +771,119 @@ mod tests {
         apply(&mut state, &stamped(good, 5), 1).unwrap();
         assert_eq!(state.endpoints.len(), 1);
         assert_eq!(state.audit.back().unwrap().summary, "batch(2)");
+    }
+
+    /// A group applies each write on its own against the state the ones before it left:
+    /// one that does not fit is rejected alone, the others land, each audited with its own
+    /// actor, each record write moving the zone's serial once, all at one version.
+    #[test]
+    fn a_group_applies_each_write_on_its_own() {
+        use crate::command::GroupedWrite;
+        use crate::model::audit::Actor;
+        use crate::model::record::{RData, RecordSet};
+        let record = |owner: &str, address: [u8; 4]| Command::PutRecordSet {
+            zone: name("example.com."),
+            rrset: RecordSet {
+                name: name(owner),
+                rtype: RecordType::A,
+                ttl: 60,
+                rdata: vec![RData::A(address.into())],
+            },
+        };
+        let write = |who: &str, command: Command| GroupedWrite {
+            actor: Actor::new(who),
+            command,
+        };
+        let mut state = State::default();
+        apply(
+            &mut state,
+            &stamped(Command::PutZone { zone: zone() }, 1),
+            1,
+        )
+        .unwrap();
+        let group = Command::Group {
+            writes: vec![
+                write("alice", record("a.example.com.", [192, 0, 2, 1])),
+                write("bob", record("b.other.test.", [192, 0, 2, 2])),
+                write(
+                    "carol",
+                    Command::PutRegion {
+                        region: region("eu-1"),
+                    },
+                ),
+                write(
+                    "dave",
+                    Command::PutEndpoint {
+                        endpoint: endpoint("web-1", "eu-1"),
+                    },
+                ),
+                write("erin", record("a.example.com.", [192, 0, 2, 1])),
+                write("frank", Command::Batch { commands: vec![] }),
+            ],
+        };
+        assert!(
+            validate(&state, &group).is_err(),
+            "only the leader forms groups"
+        );
+        let result = apply(&mut state, &stamped(group, 7), 2).unwrap();
+        assert_eq!(result.version, 2);
+        assert!(result.changed);
+        let outcomes: Vec<Option<bool>> = result
+            .members
+            .iter()
+            .map(|member| member.as_ref().ok().copied())
+            .collect();
+        assert_eq!(
+            outcomes,
+            vec![Some(true), None, Some(true), Some(true), Some(false), None],
+            "{:?}",
+            result.members
+        );
+        assert!(result.members[1]
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("zone"));
+        assert_eq!(state.version, 2);
+        assert_eq!(state.endpoints.len(), 1, "dave saw carol's region");
+        let served = &state.zones[&name("example.com.")];
+        assert_eq!(
+            served.soa.serial, 2,
+            "one serial move for the one write that changed it"
+        );
+        let audited: Vec<(&str, u64)> = state
+            .audit
+            .iter()
+            .map(|entry| (entry.actor.who.as_str(), entry.version))
+            .collect();
+        assert_eq!(
+            &audited[1..],
+            &[("alice", 2), ("carol", 2), ("dave", 2), ("erin", 2)]
+        );
+        // The same writes as entries of their own leave the same content.
+        let mut one_by_one = State::default();
+        apply(
+            &mut one_by_one,
+            &stamped(Command::PutZone { zone: zone() }, 1),
+            1,
+        )
+        .unwrap();
+        for (index, command) in [
+            record("a.example.com.", [192, 0, 2, 1]),
+            Command::PutRegion {
+                region: region("eu-1"),
+            },
+            Command::PutEndpoint {
+                endpoint: endpoint("web-1", "eu-1"),
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            apply(&mut one_by_one, &stamped(command, 7), index as u64 + 2).unwrap();
+        }
+        assert_eq!(one_by_one.zones, state.zones);
+        assert_eq!(one_by_one.endpoints, state.endpoints);
     }
 
     #[test]

@@ -382,7 +382,7 @@ pub(super) fn check(
         } => {
             if matches!(
                 command.as_ref(),
-                Command::Batch { .. } | Command::Guarded { .. }
+                Command::Batch { .. } | Command::Group { .. } | Command::Guarded { .. }
             ) {
                 errors.push(path, "a guard holds one plain command");
                 return;
@@ -421,6 +421,7 @@ pub(super) fn check(
             }
         }
         Command::Batch { .. } => errors.push(path, "a batch cannot contain a batch"),
+        Command::Group { .. } => errors.push(path, "a group cannot be part of another write"),
     }
 }
 
@@ -615,52 +616,17 @@ fn rrset_fits_valid_zone(zone: &Zone, rrset: &RecordSet) -> bool {
         return false;
     }
     let mut local = Zone {
-        serial_policy: Default::default(),
-        transfer: Default::default(),
-        apex: zone.apex.clone(),
-        soa: zone.soa.clone(),
-        default_ttl: zone.default_ttl,
-        rrsets: related_sets(zone, &rrset.name)
+        rrsets: zone
+            .related_sets(&rrset.name)
             .into_iter()
             .cloned()
             .collect(),
+        ..zone.empty_like()
     };
     replace_rrset(&mut local, rrset.clone());
     let mut local_errors = FieldErrors::default();
     local.validate("", &mut local_errors);
     local_errors.is_empty()
-}
-
-/// The sets of `zone` a set owned by `name` can conflict with: those at `name`, at the names
-/// above it (a delegation cut, the apex) and at the names below it (what a new cut would
-/// occlude). In a normalized zone they are found by binary search (the names below one sort
-/// right after it), O(labels · log n + found); otherwise by a scan.
-fn related_sets<'z>(zone: &'z Zone, name: &DomainName) -> Vec<&'z RecordSet> {
-    let sets = &zone.rrsets;
-    if !sets.is_sorted() {
-        return sets
-            .iter()
-            .filter(|set| name.is_subdomain_of(&set.name) || set.name.is_subdomain_of(name))
-            .collect();
-    }
-    let mut ancestors: Vec<DomainName> = Vec::new();
-    let mut above = name.parent();
-    while let Some(ancestor) = above.filter(|ancestor| ancestor.is_subdomain_of(&zone.apex)) {
-        above = ancestor.parent();
-        ancestors.push(ancestor);
-    }
-    let mut related: Vec<&RecordSet> = Vec::new();
-    for ancestor in ancestors.iter().rev() {
-        if let Some(range) = sets.positions_of_name(ancestor) {
-            related.extend(sets.range(range));
-        }
-    }
-    let start = sets.partition_point(|set| set.name < *name);
-    related.extend(
-        sets.range(start..sets.len())
-            .take_while(|set| set.name.is_subdomain_of(name)),
-    );
-    related
 }
 
 /// Replaces (or inserts) the set with `rrset`'s name and type, keeping canonical order.

@@ -382,6 +382,48 @@ pub enum Command {
         /// The commands; a batch may not contain a batch.
         commands: Vec<Command>,
     },
+    /// Independent writes of several clients sharing one Raft entry (group commit, formed
+    /// by the leader from writes proposed at the same moment): each is checked against the
+    /// state the writes before it left and applied or rejected on its own, with its own
+    /// actor in the audit log and its own serial move, exactly as if each were an entry of
+    /// its own; only the version (the entry's index) is shared. `CmdResult::members` holds
+    /// each one's outcome, in order. A member may not be a batch, a group, a staged-import
+    /// step or a report.
+    Group {
+        /// The writes, in the order they were proposed.
+        writes: Vec<GroupedWrite>,
+    },
+}
+
+/// One client's write inside a `Command::Group`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupedWrite {
+    /// Who asked, for the audit log.
+    pub actor: Actor,
+    /// The write.
+    pub command: Command,
+}
+
+impl GroupedWrite {
+    /// Whether `command` may share an entry with others: a plain write of one client, not
+    /// a batch or group (atomic with itself only), not a whole zone or a staged-import step
+    /// (large: an entry of its own) and not a report or refusal (not a client's change).
+    pub fn may_group(command: &Command) -> bool {
+        !matches!(
+            command,
+            Command::Batch { .. }
+                | Command::Group { .. }
+                | Command::RecordRefusal { .. }
+                | Command::PutZone { .. }
+        ) && !only_staging(command)
+            && !only_reports(command)
+            && !matches!(command, Command::CommitStagedZone { .. })
+            && !matches!(
+                command,
+                Command::Guarded { command, .. } if !GroupedWrite::may_group(command)
+            )
+    }
 }
 
 /// Joins a command's path and a field: `commands[1]` + `id` → `commands[1].id`.
@@ -416,6 +458,10 @@ pub struct CmdResult {
     pub version: u64,
     /// False when the command found the state already as it asked (an idempotent repeat).
     pub changed: bool,
+    /// For a `Command::Group`, each write's outcome in order: whether it changed anything,
+    /// or why it was rejected (every fault by field path). Empty for any other command.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Result<bool, FieldErrors>>,
 }
 
 /// Why a committed command was not applied. The entry still consumes its log index.
@@ -590,6 +636,7 @@ impl fmt::Display for Command {
                     _ => write!(f, "batch({})", commands.len()),
                 }
             }
+            Command::Group { writes } => write!(f, "group({})", writes.len()),
         }
     }
 }

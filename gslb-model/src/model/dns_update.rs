@@ -351,8 +351,7 @@ pub fn authorize(state: &State, zone: &Zone, update: &DnsUpdate) -> Result<(), U
 fn types_at(state: &State, zone: &Zone, name: &DomainName) -> Vec<RecordType> {
     let mut types: Vec<RecordType> = zone
         .rrsets
-        .iter()
-        .filter(|set| &set.name == name)
+        .sets_of_name(name)
         .map(|set| set.rtype)
         .collect();
     if name == &zone.apex {
@@ -451,15 +450,19 @@ pub fn updated_zone(
                 let protected =
                     *rtype == RecordType::SOA || (name == &next.apex && *rtype == RecordType::NS);
                 if !protected {
-                    next.rrsets
-                        .retain(|set| !(&set.name == name && set.rtype == *rtype));
+                    next.rrsets.take(name, *rtype);
                 }
             }
             UpdateChange::DeleteName { name } => {
-                let apex = next.apex.clone();
-                next.rrsets.retain(|set| {
-                    &set.name != name || (name == &apex && set.rtype == RecordType::NS)
-                });
+                let doomed: Vec<RecordType> = next
+                    .rrsets
+                    .sets_of_name(name)
+                    .map(|set| set.rtype)
+                    .filter(|rtype| name != &next.apex || *rtype != RecordType::NS)
+                    .collect();
+                for rtype in doomed {
+                    next.rrsets.take(name, rtype);
+                }
             }
             UpdateChange::DeleteRecord { name, rdata } => {
                 let rtype = rdata.record_type();
@@ -467,11 +470,7 @@ pub fn updated_zone(
                     continue;
                 }
                 let apex = next.apex.clone();
-                if let Some(index) = next
-                    .rrsets
-                    .iter()
-                    .position(|set| &set.name == name && set.rtype == rtype)
-                {
+                if let Some(index) = next.rrsets.position(name, rtype) {
                     let emptied = {
                         let mut set = next.rrsets.get_mut(index).expect("just found");
                         let last_apex_ns =
@@ -489,6 +488,9 @@ pub fn updated_zone(
         }
     }
     next.normalize();
+    if stays_valid_around(&next, changes.iter().map(UpdateChange::name)) {
+        return Ok(next);
+    }
     let mut errors = FieldErrors::default();
     next.validate("", &mut errors);
     if let Some(error) = errors.0.first() {
@@ -498,6 +500,28 @@ pub fn updated_zone(
         ));
     }
     Ok(next)
+}
+
+/// Whether `zone` (its stored version was valid) is shown valid by the sets around the
+/// `changed` names alone (`Zone::related_sets`): the cost of an update stays local to the
+/// names it touches, as a `PutRecordSet`'s does. False means "not shown" (a change at the
+/// apex, or a conflict): the caller then validates the whole zone for its exact message.
+fn stays_valid_around<'a>(zone: &Zone, changed: impl Iterator<Item = &'a DomainName>) -> bool {
+    let mut names: Vec<&DomainName> = changed.collect();
+    names.sort();
+    names.dedup();
+    if names.iter().any(|name| **name == zone.apex) {
+        return false;
+    }
+    let mut local = zone.empty_like();
+    for name in names {
+        for set in zone.related_sets(name) {
+            local.rrsets.put(set.clone());
+        }
+    }
+    let mut errors = FieldErrors::default();
+    local.validate("", &mut errors);
+    errors.is_empty()
 }
 
 /// §3.4.2.2: adds the records of `rrset` to `zone` (an SOA replaces the zone's SOA when its
@@ -522,8 +546,8 @@ fn add_records(zone: &mut Zone, rrset: &RecordSet) -> Result<(), UpdateRefusal> 
     }
     let others_at_name = |zone: &Zone, wanted: bool| {
         zone.rrsets
-            .iter()
-            .any(|set| &set.name == name && (set.rtype == RecordType::CNAME) == wanted)
+            .sets_of_name(name)
+            .any(|set| (set.rtype == RecordType::CNAME) == wanted)
     };
     if rrset.rtype == RecordType::CNAME && others_at_name(zone, false) {
         return Err(UpdateRefusal::new(
@@ -538,7 +562,8 @@ fn add_records(zone: &mut Zone, rrset: &RecordSet) -> Result<(), UpdateRefusal> 
         ));
     }
     let Some(index) = zone.rrsets.position(name, rrset.rtype) else {
-        zone.rrsets.push(rrset.clone());
+        // In canonical place: a sorted zone stays sorted (O(log n)).
+        zone.rrsets.put(rrset.clone());
         return Ok(());
     };
     let mut set = zone.rrsets.get_mut(index).expect("just found");

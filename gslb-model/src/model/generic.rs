@@ -57,6 +57,9 @@ pub fn from_wire(rtype: RecordType, data: Vec<u8>) -> Result<RData, String> {
         RecordType::CNAME => RData::CNAME(reader.name("target")?),
         RecordType::NS => RData::NS(reader.name("name server")?),
         RecordType::PTR => RData::PTR(reader.name("target")?),
+        RecordType::MB => RData::MB(reader.name("mailbox host")?),
+        RecordType::MG => RData::MG(reader.name("mailbox")?),
+        RecordType::MR => RData::MR(reader.name("mailbox")?),
         RecordType::MX => RData::MX {
             preference: reader.u16("preference")?,
             exchange: reader.name("exchange")?,
@@ -295,6 +298,9 @@ mod tests {
         check(RecordType::SMIMEA, "4 03 01 01 ab", "3 1 1 AB");
         check(RecordType::HINFO, "4 0161 0162", "\"a\" \"b\"");
         check(RecordType::SPF, "3 02 6869", "\"hi\"");
+        check(RecordType::MB, "3 016d 00", "m.");
+        check(RecordType::MG, "1 00", ".");
+        check(RecordType::MR, "2 016d", "ends inside the mailbox");
         check(RecordType::NS, "3 C00C 00", "compressed");
         check(RecordType::DNAME, "3 0178 00", "x.");
         check(RecordType::DS, "6 0001 08 02 abcd", "1 8 2 ABCD");

@@ -48,6 +48,12 @@ pub enum RecordType {
     NS,
     /// Pointer (RFC 1035).
     PTR,
+    /// Mailbox domain name, experimental (RFC 1035 §3.3.3).
+    MB,
+    /// Mail group member, experimental (RFC 1035 §3.3.6).
+    MG,
+    /// Mail rename domain name, experimental (RFC 1035 §3.3.8).
+    MR,
     /// SSH host key fingerprint (RFC 4255).
     SSHFP,
     /// TLS certificate association for DANE (RFC 6698).
@@ -97,7 +103,7 @@ pub enum RecordType {
 
 impl RecordType {
     /// Every type, in a fixed order.
-    pub const ALL: [RecordType; 30] = [
+    pub const ALL: [RecordType; 33] = [
         RecordType::A,
         RecordType::AAAA,
         RecordType::CNAME,
@@ -107,6 +113,9 @@ impl RecordType {
         RecordType::CAA,
         RecordType::NS,
         RecordType::PTR,
+        RecordType::MB,
+        RecordType::MG,
+        RecordType::MR,
         RecordType::SSHFP,
         RecordType::TLSA,
         RecordType::SMIMEA,
@@ -138,6 +147,9 @@ impl RecordType {
             RecordType::CNAME => 5,
             RecordType::SOA => 6,
             RecordType::PTR => 12,
+            RecordType::MB => 7,
+            RecordType::MG => 8,
+            RecordType::MR => 9,
             RecordType::MX => 15,
             RecordType::TXT => 16,
             RecordType::AAAA => 28,
@@ -191,6 +203,9 @@ impl RecordType {
             RecordType::CAA => "CAA",
             RecordType::NS => "NS",
             RecordType::PTR => "PTR",
+            RecordType::MB => "MB",
+            RecordType::MG => "MG",
+            RecordType::MR => "MR",
             RecordType::SSHFP => "SSHFP",
             RecordType::TLSA => "TLSA",
             RecordType::SMIMEA => "SMIMEA",
@@ -303,6 +318,12 @@ pub enum RData {
     NS(DomainName),
     /// A pointer.
     PTR(DomainName),
+    /// A mailbox's host (experimental RFC 1035 type).
+    MB(DomainName),
+    /// A mailbox that is a member of the mail group named by the owner (experimental).
+    MG(DomainName),
+    /// The mailbox the owner's mailbox was renamed to (experimental).
+    MR(DomainName),
     /// An SSH host key fingerprint.
     SSHFP {
         /// Key algorithm (1 RSA, 2 DSA, 3 ECDSA, 4 Ed25519, ...).
@@ -514,7 +535,12 @@ impl fmt::Display for RDataPresentation<'_> {
         match self.rdata {
             RData::A(address) => write!(f, "{address}"),
             RData::AAAA(address) => write!(f, "{address}"),
-            RData::CNAME(name) | RData::NS(name) | RData::PTR(name) => self.name(f, name),
+            RData::CNAME(name)
+            | RData::NS(name)
+            | RData::PTR(name)
+            | RData::MB(name)
+            | RData::MG(name)
+            | RData::MR(name) => self.name(f, name),
             RData::MX {
                 preference,
                 exchange,
@@ -727,6 +753,9 @@ impl RData {
             RData::CAA { .. } => RecordType::CAA,
             RData::NS(_) => RecordType::NS,
             RData::PTR(_) => RecordType::PTR,
+            RData::MB(_) => RecordType::MB,
+            RData::MG(_) => RecordType::MG,
+            RData::MR(_) => RecordType::MR,
             RData::SSHFP { .. } => RecordType::SSHFP,
             RData::TLSA { .. } => RecordType::TLSA,
             RData::SMIMEA { .. } => RecordType::SMIMEA,

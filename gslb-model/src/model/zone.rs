@@ -90,6 +90,51 @@ impl Zone {
         self.rrsets.get(index)
     }
 
+    /// A zone with this one's apex, SOA and settings but no record sets: the frame of a
+    /// partial zone validated in place of the whole.
+    pub fn empty_like(&self) -> Zone {
+        Zone {
+            serial_policy: self.serial_policy,
+            transfer: self.transfer.clone(),
+            apex: self.apex.clone(),
+            soa: self.soa.clone(),
+            default_ttl: self.default_ttl,
+            rrsets: RecordSets::new(),
+        }
+    }
+
+    /// The sets a set owned by `name` can conflict with: those at `name`, at the names
+    /// above it (a delegation cut, the apex) and at the names below it (what a new cut would
+    /// occlude). In a normalized zone they are found by binary search (the names below one
+    /// sort right after it), O(labels · log n + found); otherwise by a scan.
+    pub fn related_sets(&self, name: &DomainName) -> Vec<&RecordSet> {
+        let sets = &self.rrsets;
+        if !sets.is_sorted() {
+            return sets
+                .iter()
+                .filter(|set| name.is_subdomain_of(&set.name) || set.name.is_subdomain_of(name))
+                .collect();
+        }
+        let mut ancestors: Vec<DomainName> = Vec::new();
+        let mut above = name.parent();
+        while let Some(ancestor) = above.filter(|ancestor| ancestor.is_subdomain_of(&self.apex)) {
+            above = ancestor.parent();
+            ancestors.push(ancestor);
+        }
+        let mut related: Vec<&RecordSet> = Vec::new();
+        for ancestor in ancestors.iter().rev() {
+            if let Some(range) = sets.positions_of_name(ancestor) {
+                related.extend(sets.range(range));
+            }
+        }
+        let start = sets.partition_point(|set| set.name < *name);
+        related.extend(
+            sets.range(start..sets.len())
+                .take_while(|set| set.name.is_subdomain_of(name)),
+        );
+        related
+    }
+
     /// Sorts the record sets into canonical order; call before `validate` or storing.
     pub fn normalize(&mut self) {
         self.rrsets.normalize();

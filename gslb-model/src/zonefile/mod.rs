@@ -305,7 +305,7 @@ mod tests {
                 // Said too, since the NS line did not parse.
                 "t.zone:2: the apex example.com. needs an NS record set",
                 "t.zone:3: record type \"ns1\" is not supported (only A, AAAA, CNAME, MX, TXT, \
-                 SRV, CAA, NS, PTR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, SOA, or TYPEnnn in RFC 3597 generic form); if \"NS\" is meant as the type, indent the line to \
+                 SRV, CAA, NS, PTR, MB, MG, MR, SSHFP, TLSA, SMIMEA, HINFO, SPF, NAPTR, DS, CDS, DNSKEY, CDNSKEY, DNAME, LOC, URI, RP, CERT, OPENPGPKEY, EUI48, EUI64, SVCB, HTTPS, SOA, or TYPEnnn in RFC 3597 generic form); if \"NS\" is meant as the type, indent the line to \
                  repeat the owner before it",
                 &format!("t.zone:4: bad owner name: name longer than 255 octets in \"{long}\""),
             ],

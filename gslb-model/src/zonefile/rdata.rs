@@ -222,6 +222,9 @@ impl<'a> Fields<'_, '_, 'a> {
             RecordType::CNAME => RData::CNAME(self.name("target")?),
             RecordType::NS => RData::NS(self.name("name server")?),
             RecordType::PTR => RData::PTR(self.name("target")?),
+            RecordType::MB => RData::MB(self.name("mailbox host")?),
+            RecordType::MG => RData::MG(self.name("mailbox")?),
+            RecordType::MR => RData::MR(self.name("mailbox")?),
             RecordType::MX => {
                 let preference = self.number("preference");
                 let exchange = self.name("exchange");

@@ -8,6 +8,9 @@
 //! - `state_machine`: applies `StampedCommand`s with `command::apply`, publishes every new
 //!   `Arc<State>` on the watch channel, and keeps the newest snapshot as a file.
 //! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
+//! - `write`: a write forwarded to the leader, its outcome and why one did not happen.
+//! - `group_commit`: writes arriving together share one forward call to the leader and one
+//!   Raft entry (`Command::Group`), each still answered with its own outcome.
 //! - `secret`: `ClusterSecret`, the shared secret `network` presents and `server` checks.
 //! - `server`: `raft_router`, the axum routes that receive RPC, guarded by the cluster secret.
 //! - `node`: `NodeHandle`, the one entry point the binary and the API use (opened by
@@ -64,6 +67,7 @@
 pub mod applied;
 pub mod campaign;
 pub mod config;
+mod group_commit;
 pub mod integrity;
 pub mod log_store;
 pub mod network;
@@ -75,6 +79,7 @@ pub mod secret;
 pub mod server;
 pub mod start;
 pub mod state_machine;
+mod write;
 
 use std::io::Cursor;
 

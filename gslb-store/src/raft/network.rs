@@ -35,6 +35,9 @@ pub const VOTE_PATH: &str = "/raft/vote";
 pub const SNAPSHOT_PATH: &str = "/raft/snapshot";
 /// Route where followers forward client writes to the leader.
 pub const FORWARD_WRITE_PATH: &str = "/raft/forward";
+/// Route where followers forward client writes to the leader, several in one call
+/// (`group_commit`).
+pub const FORWARD_BATCH_PATH: &str = "/raft/forward/batch";
 /// Route where followers forward membership changes to the leader.
 pub const FORWARD_MEMBERSHIP_PATH: &str = "/raft/forward/membership";
 

@@ -7,8 +7,9 @@
 //!
 //! Writes: `write` validates against the leader's state, stamps the command with the leader's
 //! clock and proposes it; on a follower or learner it forwards the command to the leader over
-//! `/raft/forward` (one hop) and then waits briefly until the local state has caught up, so a
-//! client reading from the node it wrote to sees its write.
+//! `/raft/forward/batch` (one hop) and then waits briefly until the local state has caught
+//! up, so a client reading from the node it wrote to sees its write. Writes arriving together
+//! share one forward call and one Raft entry (`group_commit`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -24,22 +25,25 @@ use serde::{Deserialize, Serialize};
 use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
 use crate::raft::applied::{AppliedReport, AppliedReports, ReportReply, APPLIED_TABLE_PATH};
 use crate::raft::config::{RaftSettings, SettingsError};
+use crate::raft::group_commit::{ForwardedBatch, GroupQueues, GroupTarget};
 use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
-    ClientTls, HttpClient, HttpNetwork, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
+    ClientTls, HttpClient, HttpNetwork, RpcFailure, FORWARD_BATCH_PATH, FORWARD_MEMBERSHIP_PATH,
+    FORWARD_WRITE_PATH,
 };
 use crate::raft::recent_entries::RecentEntries;
 use crate::raft::restore::move_node_data_aside;
 use crate::raft::secret::ClusterSecret;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
+pub(crate) use crate::raft::write::ForwardedWrite;
+pub use crate::raft::write::{WriteError, WriteOutcome};
 use crate::raft::{NodeId, Raft};
 use crate::watch::{state_channel, StateWatch};
 use gslb_model::clock::unix_millis;
-use gslb_model::command::{self, ApplyError, Command, StampedCommand};
+use gslb_model::command::{self, ApplyError, CmdResult, Command, GroupedWrite, StampedCommand};
 use gslb_model::model::audit::Actor;
 use gslb_model::model::state::{ChangeStatus, State};
-use gslb_model::model::validation::FieldErrors;
 
 /// How long a forwarded write may take end to end.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -156,70 +160,6 @@ pub enum NodeError {
         /// This node.
         id: NodeId,
         /// openraft's words.
-        detail: String,
-    },
-}
-
-/// A successful write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WriteOutcome {
-    /// The state version that contains the write; `GET /v1/changes/{version}` tracks it.
-    pub version: u64,
-    /// False when the state already was as asked (an idempotent repeat).
-    pub changed: bool,
-}
-
-/// Why a write did not happen. Every variant except `Unavailable` means it certainly did not;
-/// after `Unavailable` it may or may not have (commands are idempotent: retry).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum WriteError {
-    /// The command does not fit the current state; nothing was proposed.
-    #[error("invalid command: {errors}")]
-    Invalid {
-        /// Every fault, by field path.
-        errors: FieldErrors,
-    },
-    /// The command was committed but `apply` rejected it against the state it met.
-    #[error("command rejected at version {version}: {errors}")]
-    Rejected {
-        /// The log index it consumed.
-        version: u64,
-        /// Every fault, by field path.
-        errors: FieldErrors,
-    },
-    /// No leader is known right now (election in progress, or no quorum).
-    #[error("no leader known; retry later")]
-    NoLeader,
-    /// This node leads, but has not heard from a majority of voters for `silent_ms`
-    /// (partitioned away, or the others are down); nothing was proposed.
-    #[error(
-        "no quorum: node {leader} has not heard from a majority of voters for {silent_ms} ms; \
-         nothing was written, retry on the majority side"
-    )]
-    NoQuorum {
-        /// This node's id.
-        leader: NodeId,
-        /// Milliseconds since a majority last acknowledged it.
-        silent_ms: u64,
-    },
-    /// A forwarded write reached a node that is no longer the leader.
-    #[error("node is not the leader (leader: {leader:?})")]
-    NotLeader {
-        /// The leader it knows of, if any.
-        leader: Option<NodeId>,
-    },
-    /// This node's storage failed (a full disk): nothing was proposed, and nothing will be
-    /// until it is restarted with room again.
-    #[error("{detail}; nothing was written")]
-    Storage {
-        /// What failed, naming the path (`no space left on PATH (...)`).
-        detail: String,
-    },
-    /// The outcome is unknown: the leader could not be reached or did not answer in time.
-    #[error("write outcome unknown: {detail}")]
-    Unavailable {
-        /// What failed.
         detail: String,
     },
 }
@@ -399,15 +339,13 @@ pub(crate) struct NodeInner {
     /// The Raft term this node started in; every term since is one election round it saw
     /// (`NodeMetrics::elections`).
     pub(crate) term_at_start: u64,
-}
-
-/// A write forwarded to the leader.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ForwardedWrite {
-    /// The command, unstamped: the leader stamps it.
-    pub(crate) command: Command,
-    /// Who asked.
-    pub(crate) actor: Actor,
+    /// The group-commit queues: proposals (as leader) and forwards (to the leader).
+    pub(crate) groups: GroupQueues,
+    /// The leader's table of applied-index reports as a learner last fetched it, with the
+    /// instant the fetch started: every waiter for INSYNC on this node shares one fetch at
+    /// a time instead of asking the leader each on its own.
+    pub(crate) leader_reports:
+        tokio::sync::Mutex<Option<(Instant, BTreeMap<NodeId, AppliedReport>)>>,
 }
 
 /// The body of `/raft/forward/membership`.
@@ -585,7 +523,9 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
     );
     let term_at_start = raft.metrics().borrow().current_term;
     let handle = NodeHandle {
-        inner: Arc::new(NodeInner {
+        inner: Arc::new_cyclic(|weak| NodeInner {
+            groups: GroupQueues::start(weak),
+            leader_reports: tokio::sync::Mutex::new(None),
             term_at_start,
             id: options.id,
             advertise_addr: options.advertise_addr.clone(),
@@ -705,9 +645,33 @@ impl NodeHandle {
         if self.is_voter() {
             return table;
         }
-        let Some((leader, Some(addr))) = self.leader() else {
-            return table;
+        if let Some(remote) = self.leader_reports().await {
+            for (node, report) in remote {
+                let entry = table.entry(node).or_insert(report);
+                if report.index > entry.index {
+                    *entry = report;
+                }
+            }
+        }
+        table
+    }
+
+    /// The leader's table of applied-index reports, fetched no earlier than this call: a
+    /// fetch that started after the call is shared by every caller waiting for it, so the
+    /// leader is asked once at a time however many writes wait for INSYNC here. `None` when
+    /// no leader is known or it could not be asked.
+    async fn leader_reports(&self) -> Option<BTreeMap<NodeId, AppliedReport>> {
+        let called = Instant::now();
+        let mut fetched = self.inner.leader_reports.lock().await;
+        if let Some((started, table)) = fetched.as_ref() {
+            if *started >= called {
+                return Some(table.clone());
+            }
+        }
+        let (leader, Some(addr)) = self.leader()? else {
+            return None;
         };
+        let started = Instant::now();
         let asked: Result<BTreeMap<NodeId, AppliedReport>, _> = self
             .inner
             .client
@@ -720,22 +684,18 @@ impl NodeHandle {
             )
             .await;
         match asked {
-            Ok(remote) => {
-                for (node, report) in remote {
-                    let entry = table.entry(node).or_insert(report);
-                    if report.index > entry.index {
-                        *entry = report;
-                    }
-                }
+            Ok(table) => {
+                *fetched = Some((started, table.clone()));
+                Some(table)
             }
             Err(error) => {
                 tracing::debug!(
                     node = self.inner.id,
                     "asking the leader for applied reports: {error}"
                 );
+                None
             }
         }
-        table
     }
 
     /// This node's own table of applied-index reports, without asking anybody.
@@ -1215,10 +1175,31 @@ impl NodeHandle {
         }
         let state = self.state();
         command::validate(&state, &command).map_err(|errors| WriteError::Invalid { errors })?;
+        if GroupedWrite::may_group(&command) {
+            return self
+                .inner
+                .groups
+                .propose(ForwardedWrite { command, actor })
+                .await;
+        }
+        let result = self.propose(command, actor).await?;
+        Ok(WriteOutcome {
+            version: result.version,
+            changed: result.changed,
+        })
+    }
+
+    /// Stamps `command` and proposes it as one entry (this node leads, and it was
+    /// validated), waiting until it is committed and applied here, up to `commit_timeout`.
+    pub(crate) async fn propose(
+        &self,
+        command: Command,
+        actor: Actor,
+    ) -> Result<CmdResult, WriteError> {
         let stamped = StampedCommand {
             at: unix_millis(),
-            actor: actor.clone(),
-            command: command.clone(),
+            actor,
+            command,
         };
         let proposed = tokio::time::timeout(
             self.inner.commit_timeout,
@@ -1235,10 +1216,7 @@ impl NodeHandle {
         };
         match proposed {
             Ok(response) => match response.data {
-                Ok(result) => Ok(WriteOutcome {
-                    version: result.version,
-                    changed: result.changed,
-                }),
+                Ok(result) => Ok(result),
                 Err(ApplyError::Rejected(errors)) => Err(WriteError::Rejected {
                     version: response.log_id.index,
                     errors,
@@ -1272,9 +1250,9 @@ impl NodeHandle {
         command: Command,
         actor: Actor,
     ) -> Result<WriteOutcome, WriteError> {
-        let Some(addr) = addr else {
+        if addr.is_none() {
             return Err(WriteError::NoLeader);
-        };
+        }
         // A follower cut off from its leader would wait the whole forward timeout; once it
         // has not heard from the leader for longer than the election timeout, say so.
         if let Some(silent_ms) = self.leader_silent_beyond_election_timeout() {
@@ -1288,11 +1266,39 @@ impl NodeHandle {
                 ),
             });
         }
-        let body = ForwardedWrite { command, actor };
+        let reply = self
+            .inner
+            .groups
+            .forward(ForwardedWrite { command, actor })
+            .await;
+        if let Ok(outcome) = &reply {
+            // Read-your-writes on this node; if it is slow, the write is still done.
+            let _ = self
+                .wait_for_version(outcome.version, READ_YOUR_WRITE_WAIT)
+                .await;
+        }
+        reply
+    }
+
+    /// Forwards `writes` to the leader in one call (`/raft/forward/batch`) and answers each
+    /// in order; when this node leads by now, writes them here. A leader too old to know the
+    /// batch route gets them one call each.
+    pub(crate) async fn forward_writes(
+        &self,
+        writes: Vec<ForwardedWrite>,
+    ) -> Vec<Result<WriteOutcome, WriteError>> {
+        let count = writes.len();
+        let all = |error: WriteError| vec![Err(error); count];
+        let (leader, addr) = match self.leader() {
+            Some((leader, _)) if leader == self.inner.id => return self.write_each(writes).await,
+            Some((leader, Some(addr))) => (leader, addr),
+            Some((_, None)) | None => return all(WriteError::NoLeader),
+        };
+        let body = ForwardedBatch { writes };
         let post =
             self.inner
                 .client
-                .post(leader, &addr, FORWARD_WRITE_PATH, &body, FORWARD_TIMEOUT);
+                .post(leader, &addr, FORWARD_BATCH_PATH, &body, FORWARD_TIMEOUT);
         let cut_off = async {
             loop {
                 tokio::time::sleep(LEADER_CONTACT_CHECK).await;
@@ -1301,10 +1307,10 @@ impl NodeHandle {
                 }
             }
         };
-        let reply: Result<Result<WriteOutcome, WriteError>, _> = tokio::select! {
+        let reply: Result<Vec<Result<WriteOutcome, WriteError>>, RpcFailure> = tokio::select! {
             reply = post => reply,
             silent_ms = cut_off => {
-                return Err(WriteError::Unavailable {
+                return all(WriteError::Unavailable {
                     detail: format!(
                         "node {} lost contact with leader {leader} while the forwarded write \
                          was in flight (nothing heard for {silent_ms} ms, longer than the \
@@ -1317,27 +1323,82 @@ impl NodeHandle {
             }
         };
         match reply {
-            Ok(Ok(outcome)) => {
-                // Read-your-writes on this node; if it is slow, the write is still done.
-                let _ = self
-                    .wait_for_version(outcome.version, READ_YOUR_WRITE_WAIT)
-                    .await;
-                Ok(outcome)
+            Ok(answers) if answers.len() == count => answers,
+            Ok(answers) => all(WriteError::Unavailable {
+                detail: format!(
+                    "leader {leader} answered {} of {count} forwarded writes",
+                    answers.len()
+                ),
+            }),
+            // A leader from before batched forwards: one call per write, as it knows them.
+            Err(RpcFailure::Status { status: 404, .. }) => {
+                let mut answers = Vec::with_capacity(count);
+                for write in body.writes {
+                    answers.push(self.forward_one(leader, &addr, write).await);
+                }
+                answers
             }
-            Ok(Err(error)) => Err(error),
+            Err(failure) => all(self.forward_failure(leader, failure)),
+        }
+    }
+
+    /// Writes each of `writes` as if it came alone (not forwarding again), all at once, so
+    /// those that may share an entry join this leader's next group; answers in order.
+    pub(crate) async fn write_each(
+        &self,
+        writes: Vec<ForwardedWrite>,
+    ) -> Vec<Result<WriteOutcome, WriteError>> {
+        let mut answers = vec![Err(WriteError::NoLeader); writes.len()];
+        let mut running = tokio::task::JoinSet::new();
+        for (index, write) in writes.into_iter().enumerate() {
+            let node = self.clone();
+            running.spawn(async move {
+                let answer = node
+                    .write_or_forward(write.command, write.actor, false)
+                    .await;
+                (index, answer)
+            });
+        }
+        while let Some(joined) = running.join_next().await {
+            if let Ok((index, answer)) = joined {
+                answers[index] = answer;
+            }
+        }
+        answers
+    }
+
+    /// Forwards one write on `/raft/forward` (to a leader that has no batch route).
+    async fn forward_one(
+        &self,
+        leader: NodeId,
+        addr: &str,
+        write: ForwardedWrite,
+    ) -> Result<WriteOutcome, WriteError> {
+        let reply: Result<Result<WriteOutcome, WriteError>, _> = self
+            .inner
+            .client
+            .post(leader, addr, FORWARD_WRITE_PATH, &write, FORWARD_TIMEOUT)
+            .await;
+        reply.unwrap_or_else(|failure| Err(self.forward_failure(leader, failure)))
+    }
+
+    /// What a forward that failed below Raft means for its writes.
+    fn forward_failure(&self, leader: NodeId, failure: RpcFailure) -> WriteError {
+        if failure.never_sent() {
             // A leader that was just killed refuses connections for up to an election
             // timeout before a new one is known: nothing left this node, so the client may
             // safely retry (gslbctl retries what says "nothing was forwarded").
-            Err(failure) if failure.never_sent() => Err(WriteError::Unavailable {
+            WriteError::Unavailable {
                 detail: format!(
                     "node {} could not reach leader {leader} ({failure}); nothing was \
                      forwarded, retry on another node",
                     self.inner.id
                 ),
-            }),
-            Err(failure) => Err(WriteError::Unavailable {
+            }
+        } else {
+            WriteError::Unavailable {
                 detail: failure.to_string(),
-            }),
+            }
         }
     }
 
@@ -1510,4 +1571,23 @@ fn applied_indexes(reports: &BTreeMap<NodeId, AppliedReport>) -> BTreeMap<NodeId
         .iter()
         .map(|(node, report)| (*node, report.index))
         .collect()
+}
+
+/// The group-commit queues reach their node through this: a group is proposed, or a batch
+/// forwarded, as the node's own writes are.
+impl GroupTarget for NodeInner {
+    async fn propose(
+        self: Arc<Self>,
+        command: Command,
+        actor: Actor,
+    ) -> Result<CmdResult, WriteError> {
+        NodeHandle { inner: self }.propose(command, actor).await
+    }
+
+    async fn forward_writes(
+        self: Arc<Self>,
+        writes: Vec<ForwardedWrite>,
+    ) -> Vec<Result<WriteOutcome, WriteError>> {
+        NodeHandle { inner: self }.forward_writes(writes).await
+    }
 }

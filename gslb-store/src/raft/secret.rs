@@ -56,7 +56,7 @@ impl ClusterSecret {
 
     /// Compares a presented `Authorization` header value with `Bearer <secret>` in time that
     /// does not depend on where they differ.
-    pub(crate) fn matches_header(&self, header: &[u8]) -> bool {
+    pub fn matches_header(&self, header: &[u8]) -> bool {
         let expected = format!("Bearer {}", self.0);
         let expected = expected.as_bytes();
         let mut difference = u8::from(expected.len() != header.len());

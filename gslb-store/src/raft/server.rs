@@ -22,8 +22,10 @@ use openraft::raft::{
 
 use crate::raft::applied::{AppliedReportBody, APPLIED_TABLE_PATH, REPORT_APPLIED_PATH};
 use crate::raft::campaign::{PrevoteReply, PREVOTE_PATH};
+use crate::raft::group_commit::ForwardedBatch;
 use crate::raft::network::{
-    APPEND_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH, VOTE_PATH,
+    APPEND_PATH, FORWARD_BATCH_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH,
+    VOTE_PATH,
 };
 use crate::raft::node::{ForwardedWrite, MembershipRequest, NodeHandle};
 use crate::raft::recent_entries::RecentEntries;
@@ -45,8 +47,9 @@ static REFUSED_RPC: LazyLock<Arc<RefusalLog>> = LazyLock::new(|| {
 const MAX_RPC_BODY: usize = 64 * 1024 * 1024;
 
 /// The Raft routes of `node` (`/raft/append`, `/raft/vote`, `/raft/snapshot`,
-/// `/raft/forward`, `/raft/forward/membership`, `/raft/applied`, `/raft/applied/table`), guarded by the node's cluster secret. Merge
-/// it into the node's axum server next to the API.
+/// `/raft/forward`, `/raft/forward/batch`, `/raft/forward/membership`, `/raft/applied`,
+/// `/raft/applied/table`), guarded by the node's cluster secret. Merge it into the node's
+/// axum server next to the API.
 pub fn raft_router(node: NodeHandle) -> Router {
     Router::new()
         .route(APPEND_PATH, post(append))
@@ -54,6 +57,7 @@ pub fn raft_router(node: NodeHandle) -> Router {
         .route(PREVOTE_PATH, post(prevote))
         .route(SNAPSHOT_PATH, post(snapshot))
         .route(FORWARD_WRITE_PATH, post(forward_write))
+        .route(FORWARD_BATCH_PATH, post(forward_batch))
         .route(FORWARD_MEMBERSHIP_PATH, post(forward_membership))
         .route(REPORT_APPLIED_PATH, post(report_applied))
         .route(APPLIED_TABLE_PATH, post(applied_table))
@@ -184,6 +188,16 @@ async fn forward_write(
             .await,
     )
     .into_response()
+}
+
+/// Writes forwarded together: each written as if forwarded alone (so those that may share
+/// an entry join the leader's next group), answered in order.
+async fn forward_batch(
+    State(node): State<NodeHandle>,
+    Json(batch): Json<ForwardedBatch>,
+) -> Response {
+    let answers = node.write_each(batch.writes).await;
+    Json(answers).into_response()
 }
 
 async fn forward_membership(

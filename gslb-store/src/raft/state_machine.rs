@@ -549,6 +549,7 @@ fn apply_entries(
             EntryPayload::Blank => Ok(CmdResult {
                 version: index,
                 changed: false,
+                members: Vec::new(),
             }),
             EntryPayload::Normal(ref stamped) => {
                 let result = command::apply(writable, stamped, index);
@@ -568,6 +569,7 @@ fn apply_entries(
                 Ok(CmdResult {
                     version: index,
                     changed: true,
+                    members: Vec::new(),
                 })
             }
         };
