@@ -207,6 +207,20 @@ pub fn check_preconditions(headers: &HeaderMap, current: Option<&str>) -> Result
     Ok(())
 }
 
+/// A number the API takes as text (a path segment, a cursor): 1 to 19 decimal digits, as
+/// the OpenAPI document says (every such number fits a `u64`, and the API never prints a
+/// longer run of leading zeros); 400 naming `field` otherwise.
+pub fn number_text(field: &str, text: &str) -> Result<u64, ApiError> {
+    let digits = (1..=19).contains(&text.len()) && text.bytes().all(|byte| byte.is_ascii_digit());
+    text.parse::<u64>()
+        .ok()
+        .filter(|_| digits)
+        .ok_or_else(|| ApiError::BadRequest {
+            message: format!("{field} must be a number of 1 to 19 digits, got {text:?}"),
+            fields: Default::default(),
+        })
+}
+
 /// The page size of a query, 1..=1000.
 pub fn page_limit(query: &PageQuery) -> Result<usize, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);

@@ -12,7 +12,8 @@
 //!   over the per-source cap is taken *on probation* (counted against `max_connections`)
 //!   when the listener knows the secret (`with_member_secret`): its first request header
 //!   must carry `Authorization: Bearer <cluster secret>`, or it is closed before the request
-//!   reaches a handler. A connection that proved it is a member's for its lifetime and counts
+//!   reaches a handler. At most `max_connections_per_source` connections of one source wait
+//!   on probation at once; more are closed as soon as they are accepted. A connection that proved it is a member's for its lifetime and counts
 //!   against no cap, so Raft RPC and forwarded writes are never refused for a busy source.
 //! - **Header read timeout.** Once the first byte of a request arrives, its header (up to the
 //!   blank line) must arrive within `header_read_timeout`, or the connection is closed: a
@@ -89,6 +90,21 @@ struct Counts {
     strangers: AtomicUsize,
     /// Per source address.
     per_source: Mutex<HashMap<IpAddr, usize>>,
+    /// Per source address, the connections over its cap still on probation.
+    probation: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl Counts {
+    /// One connection of `source` left probation (proved membership, or closed).
+    fn end_probation(&self, source: IpAddr) {
+        let mut probation = self.probation.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(open) = probation.get_mut(&source) {
+            *open -= 1;
+            if *open == 0 {
+                probation.remove(&source);
+            }
+        }
+    }
 }
 
 /// A listener that enforces `ListenerLimits` on the connections of `inner`.
@@ -144,7 +160,20 @@ impl<L> BoundedListener<L> {
             let Some(secret) = &self.member_secret else {
                 return Err(over);
             };
-            // Perhaps a member sharing the address: it must show the secret first.
+            // Perhaps a member sharing the address: it must show the secret first. At most
+            // `max_connections_per_source` of a source wait for that at once, so one source
+            // cannot hold the whole `max_connections` budget with headers it never finishes.
+            let mut probation = self
+                .counts
+                .probation
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let waiting = probation.get(&source).copied().unwrap_or(0);
+            if waiting >= self.limits.max_connections_per_source {
+                return Err(format!(
+                    "{over}, and {waiting} more waiting to show the cluster secret"
+                ));
+            }
             let strangers = self.counts.strangers.load(Ordering::Relaxed);
             if strangers >= self.limits.max_connections {
                 return Err(format!(
@@ -153,6 +182,7 @@ impl<L> BoundedListener<L> {
                 ));
             }
             self.counts.strangers.fetch_add(1, Ordering::Relaxed);
+            *probation.entry(source).or_default() += 1;
             return Ok(Slot {
                 counts: self.counts.clone(),
                 source,
@@ -267,6 +297,7 @@ impl Slot {
             self.probation = None;
             self.member = true;
             self.counts.strangers.fetch_sub(1, Ordering::Relaxed);
+            self.counts.end_probation(self.source);
             return Ok(());
         }
         let reason = format!("{}; no cluster secret shown", probation.over);
@@ -294,6 +325,9 @@ impl Drop for Slot {
     fn drop(&mut self) {
         if !self.member {
             self.counts.strangers.fetch_sub(1, Ordering::Relaxed);
+        }
+        if self.probation.is_some() {
+            self.counts.end_probation(self.source);
         }
         if !self.per_source {
             return;
@@ -574,6 +608,33 @@ mod tests {
         .await;
         let error = seen.unwrap_err();
         assert!(error.contains("no cluster secret shown"), "{error}");
+    }
+
+    /// One source cannot hold more than its per-source cap on probation, however roomy the
+    /// global budget: the rest are closed at once, and a slot that leaves probation (closed
+    /// or proven) makes room again.
+    #[test]
+    fn probation_is_bounded_per_source() {
+        let secret = ClusterSecret::new("a-cluster-secret-of-length").unwrap();
+        let mut listener = listener(&[]);
+        listener.limits.max_connections = 100;
+        listener.member_secret = Some(secret);
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let _under: Vec<Slot> = (0..2).map(|_| listener.admit(ip).unwrap()).collect();
+        let waiting: Vec<Slot> = (0..2).map(|_| listener.admit(ip).unwrap()).collect();
+        assert!(waiting.iter().all(|slot| slot.probation.is_some()));
+        let error = listener.admit(ip).unwrap_err();
+        assert!(
+            error.contains("2 more waiting to show the cluster secret"),
+            "{error}"
+        );
+        let other: IpAddr = "192.0.2.8".parse().unwrap();
+        assert!(
+            listener.admit(other).is_ok(),
+            "another source keeps its own budget"
+        );
+        drop(waiting);
+        assert!(listener.admit(ip).unwrap().probation.is_some());
     }
 
     #[tokio::test]

@@ -78,15 +78,12 @@ fn formatted(format: KnownFormat) -> Schema {
         .into()
 }
 
-/// An integer path segment the handler parses as `u64`.
+/// A number path segment the handler parses as `u64`: decimal digits, at most 19 of them
+/// (every such number fits). A string with a pattern rather than an integer, because JSON
+/// Schema counts `1338.0` as an integer and a client generated from the document may send
+/// it so, while a path segment is text and the server reads only digits.
 fn unsigned_64(description: &str) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .format(Some(SchemaFormat::Custom("uint64".to_string())))
-        .minimum(Some(0))
-        .maximum(Some(u64::MAX as usize))
-        .description(Some(description))
-        .into()
+    patterned("^[0-9]{1,19}$".to_string(), 19, description)
 }
 
 /// `IP` or `IP/LEN`, IPv4 or IPv6.

@@ -10,7 +10,7 @@ use gslb_model::Command;
 use crate::auth::Caller;
 use crate::dto::{AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto, PageQuery, WriteResult};
 use crate::error::ApiError;
-use crate::extract::{page_limit, paginate, JsonBody};
+use crate::extract::{number_text, page_limit, paginate, JsonBody};
 use crate::routes::written;
 use crate::ApiContext;
 
@@ -21,8 +21,9 @@ use crate::ApiContext;
     responses((status = 200, description = "PENDING or INSYNC", body = ChangeStatusDto)))]
 pub async fn get_change(
     State(context): State<ApiContext>,
-    Path(version): Path<u64>,
+    Path(version): Path<String>,
 ) -> Result<Json<ChangeStatusDto>, ApiError> {
+    let version = number_text("version", &version)?;
     let status = context
         .node
         .change_status(version)
@@ -61,20 +62,7 @@ pub async fn list_audit(
     let after = query
         .after
         .as_deref()
-        .map(|text| {
-            // At most 19 digits, as the OpenAPI document says: `next` never needs more, and
-            // a longer run of leading zeros is not a version the API ever printed.
-            let digits = text.len() <= 19 && text.bytes().all(|byte| byte.is_ascii_digit());
-            text.parse::<u64>()
-                .ok()
-                .filter(|_| digits)
-                .ok_or_else(|| ApiError::BadRequest {
-                    message: format!(
-                        "after must be a version number (1 to 19 digits), got {text:?}"
-                    ),
-                    fields: Default::default(),
-                })
-        })
+        .map(|text| number_text("after", text))
         .transpose()?;
     let state = context.node.state();
     let keyed: Vec<(u64, &gslb_model::model::AuditEntry)> = state

@@ -21,7 +21,7 @@ use crate::dto::{
     NodeStatusDto,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{number_text, JsonBody};
 use crate::ApiContext;
 
 fn field_errors(path: &str, message: String) -> FieldErrors {
@@ -204,9 +204,10 @@ pub struct RemoveQuery {
 pub async fn remove_learner(
     State(context): State<ApiContext>,
     Caller(actor): Caller,
-    Path(id): Path<u64>,
+    Path(id): Path<String>,
     Query(query): Query<RemoveQuery>,
 ) -> Result<Json<MembershipResult>, ApiError> {
+    let id = number_text("id", &id)?;
     let metrics = context.node.metrics();
     // A voter first: every node reports its applied index now, so a live voter would
     // otherwise be refused as merely reachable.

@@ -198,7 +198,6 @@ pub(crate) fn convert(
     health_checks: Option<&Value>,
     existing: &Existing,
 ) -> Result<ApplyDocument, Vec<String>> {
-    let mut problems = Vec::new();
     let list = records
         .get("ResourceRecordSets")
         .or(Some(records))
@@ -215,26 +214,58 @@ pub(crate) fn convert(
                 .collect()
         })
         .unwrap_or_default();
-    let mut soa: Option<String> = None;
-    let mut apex_ns: Option<(u32, Vec<String>)> = None;
-    let mut statics: Vec<Value> = Vec::new();
-    let mut routed: BTreeMap<(String, String), Vec<RoutedSet>> = BTreeMap::new();
-    let mut aliases: Vec<(String, String, String, String)> = Vec::new();
-    let mut endpoints: Vec<Value> = Vec::new();
-    let mut checks: Vec<Value> = Vec::new();
-    let mut new_regions: BTreeMap<String, Value> = BTreeMap::new();
+    let mut found = Found {
+        apex,
+        existing,
+        checks_by_id,
+        health_checks_given: health_checks.is_some(),
+        problems: Vec::new(),
+        soa: None,
+        apex_ns: None,
+        statics: Vec::new(),
+        routed: BTreeMap::new(),
+        aliases: Vec::new(),
+        endpoints: Vec::new(),
+        checks: Vec::new(),
+        new_regions: BTreeMap::new(),
+    };
     for (index, record) in list.iter().enumerate() {
-        let Some(record) = record.as_object() else {
-            problems.push(format!("ResourceRecordSets[{index}]: not an object"));
-            continue;
-        };
+        match record.as_object() {
+            Some(record) => found.read_set(record),
+            None => found
+                .problems
+                .push(format!("ResourceRecordSets[{index}]: not an object")),
+        }
+    }
+    let gslb_records = found.gslb_records_with_aliases();
+    found.document(gslb_records)
+}
+
+/// What the record sets of one file amount to while they are read, with every problem met.
+struct Found<'a> {
+    apex: &'a str,
+    existing: &'a Existing,
+    checks_by_id: BTreeMap<String, Value>,
+    health_checks_given: bool,
+    problems: Vec<String>,
+    soa: Option<String>,
+    apex_ns: Option<(u32, Vec<String>)>,
+    statics: Vec<Value>,
+    routed: BTreeMap<(String, String), Vec<RoutedSet>>,
+    /// (label, name, type, target) of each alias within the zone.
+    aliases: Vec<(String, String, String, String)>,
+    endpoints: Vec<Value>,
+    checks: Vec<Value>,
+    new_regions: BTreeMap<String, Value>,
+}
+
+impl Found<'_> {
+    /// Reads one record set: a problem, the SOA, the apex NS, an alias, a static set or a
+    /// routed one.
+    fn read_set(&mut self, record: &Map<String, Value>) {
+        let apex = self.apex;
         let text = |field: &str| record.get(field).and_then(Value::as_str).unwrap_or("");
-        let name = unescape(text("Name")).to_ascii_lowercase();
-        let name = if name.ends_with('.') {
-            name
-        } else {
-            format!("{name}.")
-        };
+        let name = absolute(&unescape(text("Name")).to_ascii_lowercase());
         let rtype = text("Type").to_string();
         let set_identifier = text("SetIdentifier").to_string();
         let label = if set_identifier.is_empty() {
@@ -243,8 +274,8 @@ pub(crate) fn convert(
             format!("{name} {rtype} [{set_identifier}]")
         };
         if !(name == apex || name.ends_with(&format!(".{apex}"))) {
-            problems.push(format!("{label}: outside zone {apex}"));
-            continue;
+            self.problems.push(format!("{label}: outside zone {apex}"));
+            return;
         }
         let unknown: Vec<&String> = record
             .keys()
@@ -256,14 +287,15 @@ pub(crate) fn convert(
             } else {
                 ""
             };
-            problems.push(format!("{label}: {what}unsupported field(s) {unknown:?}"));
-            continue;
+            self.problems
+                .push(format!("{label}: {what}unsupported field(s) {unknown:?}"));
+            return;
         }
         if record.contains_key("TrafficPolicyInstanceId") {
-            problems.push(format!(
+            self.problems.push(format!(
                 "{label}: created by a traffic policy; export the policy's records instead"
             ));
-            continue;
+            return;
         }
         let ttl = record.get("TTL").and_then(Value::as_u64).unwrap_or(300) as u32;
         let values: Vec<String> = record
@@ -277,51 +309,82 @@ pub(crate) fn convert(
             })
             .unwrap_or_default();
         if let Some(alias) = record.get("AliasTarget") {
-            let target = unescape(alias.get("DNSName").and_then(Value::as_str).unwrap_or(""))
-                .to_ascii_lowercase();
-            let target = if target.ends_with('.') {
-                target
-            } else {
-                format!("{target}.")
-            };
-            if !set_identifier.is_empty() {
-                problems.push(format!(
-                    "{label}: an alias with a routing policy has no gslb equivalent; route the \
-                     target record instead"
-                ));
-            } else if !(target == apex || target.ends_with(&format!(".{apex}"))) {
-                problems.push(format!(
-                    "{label}: alias to {target} outside the zone (a load balancer, CloudFront, \
-                     S3 ...) has no gslb equivalent; use a CNAME or the target's addresses"
-                ));
-            } else {
-                aliases.push((label, name, rtype, target));
-            }
-            continue;
+            self.read_alias(label, name, rtype, &set_identifier, alias);
+            return;
         }
         if rtype == "SOA" {
-            soa = values.first().cloned();
-            continue;
+            self.soa = values.first().cloned();
+            return;
         }
         if rtype == "NS" && name == apex {
-            apex_ns = Some((ttl, values));
-            continue;
+            self.apex_ns = Some((ttl, values));
+            return;
         }
         if set_identifier.is_empty() {
             if record.contains_key("HealthCheckId") {
-                problems.push(format!(
+                self.problems.push(format!(
                     "{label}: a health check on a simple record has no effect in Route 53 and \
                      no gslb equivalent"
                 ));
-                continue;
+                return;
             }
-            statics.push(
+            self.statics.push(
                 json!({"zone": apex, "name": name, "type": rtype, "ttl": ttl,
                                 "data": values}),
             );
-            continue;
+            return;
         }
-        // A routed set.
+        let set = SetOf {
+            label,
+            name,
+            rtype,
+            set_identifier,
+            ttl,
+            values,
+        };
+        self.read_routed_set(set, record);
+    }
+
+    /// An alias: kept when it points within the zone and has no routing policy.
+    fn read_alias(
+        &mut self,
+        label: String,
+        name: String,
+        rtype: String,
+        set_identifier: &str,
+        alias: &Value,
+    ) {
+        let apex = self.apex;
+        let target = absolute(
+            &unescape(alias.get("DNSName").and_then(Value::as_str).unwrap_or(""))
+                .to_ascii_lowercase(),
+        );
+        if !set_identifier.is_empty() {
+            self.problems.push(format!(
+                "{label}: an alias with a routing policy has no gslb equivalent; route the \
+                 target record instead"
+            ));
+        } else if !(target == apex || target.ends_with(&format!(".{apex}"))) {
+            self.problems.push(format!(
+                "{label}: alias to {target} outside the zone (a load balancer, CloudFront, \
+                 S3 ...) has no gslb equivalent; use a CNAME or the target's addresses"
+            ));
+        } else {
+            self.aliases.push((label, name, rtype, target));
+        }
+    }
+
+    /// A set with a `SetIdentifier`: its values become endpoints (with checks) in its region,
+    /// and the set joins the others of its name and type.
+    fn read_routed_set(&mut self, set: SetOf, record: &Map<String, Value>) {
+        let SetOf {
+            label,
+            name,
+            rtype,
+            set_identifier,
+            ttl,
+            values,
+        } = set;
         let routing = if record.contains_key("Weight") {
             Routing::Weighted
         } else if record.contains_key("Failover") {
@@ -335,77 +398,30 @@ pub(crate) fn convert(
         } else if record.get("MultiValueAnswer") == Some(&Value::Bool(true)) {
             Routing::Multivalue
         } else {
-            problems.push(format!("{label}: a SetIdentifier without a routing policy"));
-            continue;
+            self.problems
+                .push(format!("{label}: a SetIdentifier without a routing policy"));
+            return;
         };
         if !["A", "AAAA", "CNAME"].contains(&rtype.as_str()) {
-            problems.push(format!(
+            self.problems.push(format!(
                 "{label}: a routing policy on {rtype}; gslb routes only A, AAAA and CNAME"
             ));
-            continue;
+            return;
         }
-        let aws_region = match routing {
-            Routing::Latency => Some(text("Region").to_string()),
-            Routing::Geoproximity => {
-                let location = &record["GeoProximityLocation"];
-                match location.get("AWSRegion").and_then(Value::as_str) {
-                    Some(region) => Some(region.to_string()),
-                    None => {
-                        problems.push(format!(
-                            "{label}: geoproximity by Coordinates or LocalZoneGroup; gslb needs \
-                             an AWSRegion (or a gslb region at those coordinates)"
-                        ));
-                        continue;
-                    }
-                }
-            }
-            _ => None,
-        };
-        // A missing region or check is reported and the set still converted, so the same
-        // run names the set's other problems (its check, its group's shape) too.
-        let region = match aws_region {
-            Some(region) if existing.regions.contains(&region) => region,
-            Some(region) => match AWS_REGIONS.iter().find(|(id, ..)| *id == region) {
-                Some((id, lat, lon, country, continent)) => {
-                    new_regions.insert(
-                        id.to_string(),
-                        json!({"id": id, "location": {"lat": lat, "lon": lon,
-                               "country": country, "continent": continent}}),
-                    );
-                    region
-                }
-                None => {
-                    problems.push(format!("{label}: unknown AWS region {region:?}"));
-                    String::new()
-                }
-            },
-            None => match &existing.default_region {
-                Some(region) if existing.regions.contains(region) => region.clone(),
-                Some(region) => {
-                    problems.push(format!(
-                        "{label}: --default-region {region:?} does not exist in gslb"
-                    ));
-                    String::new()
-                }
-                None => {
-                    problems.push(format!(
-                        "{label}: needs a gslb region for its endpoints; pass --default-region"
-                    ));
-                    String::new()
-                }
-            },
+        let Some(region) = self.region_of(&label, routing, record) else {
+            return;
         };
         let health_check = match record.get("HealthCheckId").and_then(Value::as_str) {
             None => None,
-            Some(id) => match checks_by_id.get(id) {
-                Some(check) => Some(check),
+            Some(id) => match self.checks_by_id.get(id) {
+                Some(check) => Some(check.clone()),
                 None => {
-                    problems.push(format!(
+                    self.problems.push(format!(
                         "{label}: health check {id} is not in --health-checks{}",
-                        if health_checks.is_none() {
-                            " (not given)"
-                        } else {
+                        if self.health_checks_given {
                             ""
+                        } else {
+                            " (not given)"
                         }
                     ));
                     None
@@ -426,17 +442,17 @@ pub(crate) fn convert(
             if let Some(weight) = record.get("Weight").and_then(Value::as_u64) {
                 endpoint["weight"] = json!(weight);
             }
-            if let Some(check) = health_check {
+            if let Some(check) = &health_check {
                 match convert_check(check, &id, value, &rtype) {
-                    Ok(check) => checks.push(check),
-                    Err(problem) => problems.push(format!("{label}: {problem}")),
+                    Ok(check) => self.checks.push(check),
+                    Err(problem) => self.problems.push(format!("{label}: {problem}")),
                 }
             }
-            endpoints.push(endpoint);
+            self.endpoints.push(endpoint);
             ids.push(id);
         }
-        routed
-            .entry((name.clone(), rtype.clone()))
+        self.routed
+            .entry((name, rtype))
             .or_default()
             .push(RoutedSet {
                 label,
@@ -446,79 +462,167 @@ pub(crate) fn convert(
                 ttl,
             });
     }
-    let mut gslb_records: Vec<Value> = Vec::new();
-    for ((name, rtype), sets) in &routed {
-        match routed_record(apex, name, rtype, sets) {
-            Ok(record) => gslb_records.push(record),
-            Err(found) => problems.extend(found),
-        }
+
+    /// The gslb region of a routed set's endpoints: its AWS region (created from the table
+    /// when new) or `--default-region`. A missing region is reported and the set still
+    /// converted (`Some("")`), so the same run names the set's other problems too; `None`
+    /// when the set cannot be converted at all.
+    fn region_of(
+        &mut self,
+        label: &str,
+        routing: Routing,
+        record: &Map<String, Value>,
+    ) -> Option<String> {
+        let aws_region = match routing {
+            Routing::Latency => Some(
+                record
+                    .get("Region")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ),
+            Routing::Geoproximity => {
+                let location = &record["GeoProximityLocation"];
+                match location.get("AWSRegion").and_then(Value::as_str) {
+                    Some(region) => Some(region.to_string()),
+                    None => {
+                        self.problems.push(format!(
+                            "{label}: geoproximity by Coordinates or LocalZoneGroup; gslb needs \
+                             an AWSRegion (or a gslb region at those coordinates)"
+                        ));
+                        return None;
+                    }
+                }
+            }
+            _ => None,
+        };
+        let existing = self.existing;
+        Some(match aws_region {
+            Some(region) if existing.regions.contains(&region) => region,
+            Some(region) => match AWS_REGIONS.iter().find(|(id, ..)| *id == region) {
+                Some((id, lat, lon, country, continent)) => {
+                    self.new_regions.insert(
+                        id.to_string(),
+                        json!({"id": id, "location": {"lat": lat, "lon": lon,
+                               "country": country, "continent": continent}}),
+                    );
+                    region
+                }
+                None => {
+                    self.problems
+                        .push(format!("{label}: unknown AWS region {region:?}"));
+                    String::new()
+                }
+            },
+            None => match &existing.default_region {
+                Some(region) if existing.regions.contains(region) => region.clone(),
+                Some(region) => {
+                    self.problems.push(format!(
+                        "{label}: --default-region {region:?} does not exist in gslb"
+                    ));
+                    String::new()
+                }
+                None => {
+                    self.problems.push(format!(
+                        "{label}: needs a gslb region for its endpoints; pass --default-region"
+                    ));
+                    String::new()
+                }
+            },
+        })
     }
-    for (label, name, rtype, target) in aliases {
-        let static_target = statics
-            .iter()
-            .find(|record| record["name"] == json!(target) && record["type"] == json!(rtype))
-            .cloned();
-        let gslb_target = gslb_records
-            .iter()
-            .find(|record| record["name"] == json!(target) && record["type"] == json!(rtype))
-            .cloned();
-        if let Some(mut copy) = static_target {
-            copy["name"] = json!(name);
-            statics.push(copy);
-        } else if let Some(mut copy) = gslb_target {
-            copy["name"] = json!(name);
-            gslb_records.push(copy);
-        } else {
-            problems.push(format!(
-                "{label}: alias target {target} {rtype} is not a record of the file"
+
+    /// One GSLB record per routed name and type, then each alias as a copy of its target
+    /// (a static set or a GSLB record of the file).
+    fn gslb_records_with_aliases(&mut self) -> Vec<Value> {
+        let mut gslb_records: Vec<Value> = Vec::new();
+        for ((name, rtype), sets) in &self.routed {
+            match routed_record(self.apex, name, rtype, sets) {
+                Ok(record) => gslb_records.push(record),
+                Err(found) => self.problems.extend(found),
+            }
+        }
+        for (label, name, rtype, target) in std::mem::take(&mut self.aliases) {
+            let same =
+                |record: &&Value| record["name"] == json!(target) && record["type"] == json!(rtype);
+            let static_target = self.statics.iter().find(same).cloned();
+            let gslb_target = gslb_records.iter().find(same).cloned();
+            if let Some(mut copy) = static_target {
+                copy["name"] = json!(name);
+                self.statics.push(copy);
+            } else if let Some(mut copy) = gslb_target {
+                copy["name"] = json!(name);
+                gslb_records.push(copy);
+            } else {
+                self.problems.push(format!(
+                    "{label}: alias target {target} {rtype} is not a record of the file"
+                ));
+            }
+        }
+        gslb_records
+    }
+
+    /// The apply document, or every problem found: the zone itself (from the SOA) only when
+    /// it does not exist yet.
+    fn document(mut self, gslb_records: Vec<Value>) -> Result<ApplyDocument, Vec<String>> {
+        let apex = self.apex;
+        if self.existing.zone.is_none() && self.soa.is_none() {
+            self.problems.push(format!(
+                "zone {apex} does not exist in gslb and the file has no SOA to create it from"
             ));
         }
-    }
-    if existing.zone.is_none() && soa.is_none() {
-        problems.push(format!(
-            "zone {apex} does not exist in gslb and the file has no SOA to create it from"
-        ));
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let mut document = json!({
-        "regions": new_regions.into_values().collect::<Vec<_>>(),
-        "endpoints": endpoints,
-        "checks": checks,
-        "gslb_records": gslb_records,
-    });
-    match (&existing.zone, soa) {
-        (None, Some(soa)) => {
-            let fields: Vec<&str> = soa.split_whitespace().collect();
-            let number = |index: usize| fields.get(index).and_then(|f| f.parse::<u64>().ok());
-            let (Some(serial), Some(refresh), Some(retry), Some(expire), Some(minimum)) =
-                (number(2), number(3), number(4), number(5), number(6))
-            else {
-                return Err(vec![format!("{apex} SOA: cannot read {soa:?}")]);
-            };
-            let mut records: Vec<Value> = statics
-                .into_iter()
-                .map(|mut record| {
-                    record.as_object_mut().map(|fields| fields.remove("zone"));
-                    record
-                })
-                .collect();
-            if let Some((ttl, values)) = apex_ns {
-                records.push(json!({"name": apex, "type": "NS", "ttl": ttl, "data": values}));
-            }
-            document["zones"] = json!([{
-                "apex": apex,
-                "soa": {"mname": absolute(fields[0]), "rname": absolute(fields[1]),
-                        "serial": serial, "refresh": refresh, "retry": retry,
-                        "expire": expire, "minimum": minimum},
-                "default_ttl": 300,
-                "records": records,
-            }]);
+        if !self.problems.is_empty() {
+            return Err(self.problems);
         }
-        _ => document["records"] = Value::Array(statics),
+        let mut document = json!({
+            "regions": self.new_regions.into_values().collect::<Vec<_>>(),
+            "endpoints": self.endpoints,
+            "checks": self.checks,
+            "gslb_records": gslb_records,
+        });
+        match (&self.existing.zone, self.soa) {
+            (None, Some(soa)) => {
+                let fields: Vec<&str> = soa.split_whitespace().collect();
+                let number = |index: usize| fields.get(index).and_then(|f| f.parse::<u64>().ok());
+                let (Some(serial), Some(refresh), Some(retry), Some(expire), Some(minimum)) =
+                    (number(2), number(3), number(4), number(5), number(6))
+                else {
+                    return Err(vec![format!("{apex} SOA: cannot read {soa:?}")]);
+                };
+                let mut records: Vec<Value> = self
+                    .statics
+                    .into_iter()
+                    .map(|mut record| {
+                        record.as_object_mut().map(|fields| fields.remove("zone"));
+                        record
+                    })
+                    .collect();
+                if let Some((ttl, values)) = self.apex_ns {
+                    records.push(json!({"name": apex, "type": "NS", "ttl": ttl, "data": values}));
+                }
+                document["zones"] = json!([{
+                    "apex": apex,
+                    "soa": {"mname": absolute(fields[0]), "rname": absolute(fields[1]),
+                            "serial": serial, "refresh": refresh, "retry": retry,
+                            "expire": expire, "minimum": minimum},
+                    "default_ttl": 300,
+                    "records": records,
+                }]);
+            }
+            _ => document["records"] = Value::Array(self.statics),
+        }
+        serde_json::from_value(document).map_err(|error| vec![format!("internal: {error}")])
     }
-    serde_json::from_value(document).map_err(|error| vec![format!("internal: {error}")])
+}
+
+/// A record set with a `SetIdentifier`, as read.
+struct SetOf {
+    label: String,
+    name: String,
+    rtype: String,
+    set_identifier: String,
+    ttl: u32,
+    values: Vec<String>,
 }
 
 /// The GSLB record of one routed name and type.
