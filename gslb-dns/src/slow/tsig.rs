@@ -317,20 +317,7 @@ pub fn verify_request(
             "mac size out of the range rfc 8945 §5.2.2.1 allows",
         ));
     }
-    let mut data = Vec::with_capacity(message.len() + 64);
-    data.extend_from_slice(&message[..record.start]);
-    data[0..2].copy_from_slice(&record.original_id.to_be_bytes());
-    let arcount = u16::from_be_bytes([data[10], data[11]]) - 1;
-    data[10..12].copy_from_slice(&arcount.to_be_bytes());
-    push_variables(
-        &mut data,
-        &record.key_name,
-        &record.algorithm_name,
-        record.time_signed,
-        record.fudge,
-        record.error,
-        &record.other,
-    );
+    let data = mac_input(None, message, &record);
     if !verify_mac(key.algorithm, &key.secret, &data, &record.mac) {
         return failed(TsigError::BadSig, record, Some(key));
     }
@@ -440,23 +427,7 @@ pub fn verify_response(
     if record.mac.len() != key.algorithm.mac_len() {
         return Err(ResponseProblem::BadMac);
     }
-    let mut data = Vec::with_capacity(response.len() + request_mac.len() + 64);
-    data.extend_from_slice(&(request_mac.len() as u16).to_be_bytes());
-    data.extend_from_slice(request_mac);
-    let message_at = data.len();
-    data.extend_from_slice(&response[..record.start]);
-    data[message_at..message_at + 2].copy_from_slice(&record.original_id.to_be_bytes());
-    let arcount = u16::from_be_bytes([data[message_at + 10], data[message_at + 11]]) - 1;
-    data[message_at + 10..message_at + 12].copy_from_slice(&arcount.to_be_bytes());
-    push_variables(
-        &mut data,
-        &record.key_name,
-        &record.algorithm_name,
-        record.time_signed,
-        record.fudge,
-        record.error,
-        &record.other,
-    );
+    let data = mac_input(Some(request_mac), response, &record);
     if !verify_mac(key.algorithm, &key.secret, &data, &record.mac) {
         return Err(ResponseProblem::BadMac);
     }
@@ -525,6 +496,33 @@ fn append_record(
     message.extend_from_slice(other);
     let arcount = u16::from_be_bytes([message[10], message[11]]).wrapping_add(1);
     message[10..12].copy_from_slice(&arcount.to_be_bytes());
+}
+
+/// What a received TSIG's MAC covers (RFC 8945 §4.3.1, §4.3.3): for an answer the request's
+/// MAC first (its length, then the octets), then the message up to the TSIG record with its
+/// Original ID in place and ARCOUNT without the TSIG, then the TSIG variables.
+fn mac_input(request_mac: Option<&[u8]>, message: &[u8], record: &TsigRecord) -> Vec<u8> {
+    let prefix = request_mac.map_or(0, |mac| 2 + mac.len());
+    let mut data = Vec::with_capacity(prefix + record.start + 64);
+    if let Some(mac) = request_mac {
+        data.extend_from_slice(&(mac.len() as u16).to_be_bytes());
+        data.extend_from_slice(mac);
+    }
+    data.extend_from_slice(&message[..record.start]);
+    let header = &mut data[prefix..prefix + 12];
+    header[0..2].copy_from_slice(&record.original_id.to_be_bytes());
+    let arcount = u16::from_be_bytes([header[10], header[11]]) - 1;
+    header[10..12].copy_from_slice(&arcount.to_be_bytes());
+    push_variables(
+        &mut data,
+        &record.key_name,
+        &record.algorithm_name,
+        record.time_signed,
+        record.fudge,
+        record.error,
+        &record.other,
+    );
+    data
 }
 
 /// The TSIG variables of §4.3.3, appended to the data a MAC covers.
