@@ -772,6 +772,21 @@ mod tests {
         zone_max: 300,
     };
 
+    /// The next step is `step` of a `kind` rollover, due at `at`.
+    #[track_caller]
+    fn assert_next_at(
+        keys: &ZoneKeys,
+        schedule: &DnssecSchedule,
+        kind: RolloverKind,
+        step: RolloverStep,
+        at: u64,
+    ) {
+        assert_eq!(
+            next_step(keys, schedule, TTLS),
+            NextStep::At { kind, step, at }
+        );
+    }
+
     fn policy() -> DnssecPolicy {
         DnssecPolicy {
             lifetime_secs: Some(1000),
@@ -791,13 +806,12 @@ mod tests {
             policy: policy(),
             ..DnssecSchedule::default()
         };
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Csk,
-                step: RolloverStep::Publish,
-                at: 1_000_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Csk,
+            RolloverStep::Publish,
+            1_000_000,
         );
         let successor = key(2, FLAGS_SECURE_ENTRY_POINT, KeyState::Published, 1_000_000);
         take_step(
@@ -822,26 +836,24 @@ mod tests {
         );
         step(&mut keys, &mut schedule, RolloverStep::DsSeen, 2_000_000).unwrap();
         // DNSKEY cached: 1_000_000 + 3610 s; DS cached: 2_000_000 + 610 s.
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Csk,
-                step: RolloverStep::Activate,
-                at: 4_610_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Csk,
+            RolloverStep::Activate,
+            4_610_000,
         );
         step(&mut keys, &mut schedule, RolloverStep::Activate, 4_610_000).unwrap();
         assert_eq!(keys.key(2).unwrap().state, KeyState::Active);
         assert_eq!(keys.key(1).unwrap().state, KeyState::Retired);
         assert!(keys.signs_data(keys.key(2).unwrap()));
         assert!(!keys.signs_data(keys.key(1).unwrap()));
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Csk,
-                step: RolloverStep::Remove,
-                at: 4_610_000 + 3_610_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Csk,
+            RolloverStep::Remove,
+            4_610_000 + 3_610_000,
         );
         step(&mut keys, &mut schedule, RolloverStep::Remove, 8_220_000).unwrap();
         assert_eq!(keys.keys.len(), 1);
@@ -849,13 +861,12 @@ mod tests {
         assert_eq!(schedule.rollover, None);
         assert_eq!(schedule.steps_taken, 4);
         // The next one is due a lifetime after the successor was made.
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Csk,
-                step: RolloverStep::Publish,
-                at: 2_000_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Csk,
+            RolloverStep::Publish,
+            2_000_000,
         );
     }
 
@@ -879,13 +890,12 @@ mod tests {
             },
             ..DnssecSchedule::default()
         };
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Zsk,
-                step: RolloverStep::Publish,
-                at: 100_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Zsk,
+            RolloverStep::Publish,
+            100_000,
         );
         let successor = key(3, FLAGS_ZONE_KEY, KeyState::Published, 100_000);
         take_step(
@@ -899,23 +909,21 @@ mod tests {
         .unwrap();
         assert!(!keys.signs_data(keys.key(3).unwrap()), "pre-published");
         // Capped: 60 s of DNSKEY TTL + 10 s.
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Zsk,
-                step: RolloverStep::Activate,
-                at: 170_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Zsk,
+            RolloverStep::Activate,
+            170_000,
         );
         assert!(step(&mut keys, &mut schedule, RolloverStep::DsSeen, 1).is_err());
         step(&mut keys, &mut schedule, RolloverStep::Activate, 170_000).unwrap();
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Zsk,
-                step: RolloverStep::Remove,
-                at: 240_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Zsk,
+            RolloverStep::Remove,
+            240_000,
         );
         step(&mut keys, &mut schedule, RolloverStep::Remove, 240_000).unwrap();
         let tags: Vec<u16> = keys.keys.iter().map(|key| key.tag).collect();
@@ -999,13 +1007,12 @@ mod tests {
             "a key-set rollover has no activate"
         );
         // Every cached RRset must carry the new signatures: DNSKEY TTL (the larger) + 10 s.
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Algorithm,
-                step: RolloverStep::Publish,
-                at: 3_611_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Algorithm,
+            RolloverStep::Publish,
+            3_611_000,
         );
         step(&mut keys, &mut schedule, RolloverStep::Publish, 3_611_000).unwrap();
         let new_key = keys.key(2).unwrap();
@@ -1013,13 +1020,12 @@ mod tests {
         assert!(keys.key(1).unwrap().belongs_at_parent(), "a double DS");
         step(&mut keys, &mut schedule, RolloverStep::DsSeen, 3_700_000).unwrap();
         // The new DNSKEY RRset cached (3_611_000 + 3610 s) is later than the DS (+610 s).
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Algorithm,
-                step: RolloverStep::Unpublish,
-                at: 7_221_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Algorithm,
+            RolloverStep::Unpublish,
+            7_221_000,
         );
         step(&mut keys, &mut schedule, RolloverStep::Unpublish, 7_221_000).unwrap();
         let old_key = keys.key(1).unwrap();
@@ -1029,13 +1035,12 @@ mod tests {
             "its signatures stay a DNSKEY TTL longer"
         );
         assert!(!old_key.is_published() && !old_key.belongs_at_parent());
-        assert_eq!(
-            next_step(&keys, &schedule, TTLS),
-            NextStep::At {
-                kind: RolloverKind::Algorithm,
-                step: RolloverStep::Remove,
-                at: 10_831_000
-            }
+        assert_next_at(
+            &keys,
+            &schedule,
+            RolloverKind::Algorithm,
+            RolloverStep::Remove,
+            10_831_000,
         );
         step(&mut keys, &mut schedule, RolloverStep::Remove, 10_831_000).unwrap();
         assert_eq!(keys.keys.len(), 1);
