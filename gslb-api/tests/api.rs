@@ -723,6 +723,20 @@ async fn audit_records_who_when_and_from_where() {
         .admin(Method::GET, "/v1/audit?after=00000000000000000000", None)
         .await;
     assert_error(&answer, StatusCode::BAD_REQUEST, None);
+    // So are the numbers in paths: digits only (schemathesis sent `1338.0`, which JSON
+    // Schema calls an integer), at most 19 of them.
+    for path in [
+        "/v1/changes/00000000000000000000",
+        "/v1/changes/1.0",
+        "/v1/changes/-1",
+    ] {
+        let answer = node.admin(Method::GET, path, None).await;
+        assert_error(&answer, StatusCode::BAD_REQUEST, None);
+    }
+    let answer = node
+        .admin(Method::DELETE, "/v1/cluster/learners/1338.0", None)
+        .await;
+    assert_error(&answer, StatusCode::BAD_REQUEST, None);
     node.stop().await;
 }
 
