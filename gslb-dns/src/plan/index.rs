@@ -1,17 +1,35 @@
 //! `NameIndex`: an open-addressing hash table from name keys to node numbers, where the keys
-//! live in the caller's arena. One `Vec<u32>` of slots; no per-entry allocation, so a zone of
-//! a million names costs a few MB of index and a lookup never allocates.
+//! live in the caller's arena. A `Vec<u32>` of slots and a `Vec<u8>` of tags beside it; no
+//! per-entry allocation, so a zone of a million names costs a few MB of index and a lookup
+//! never allocates.
+//!
+//! The tags keep a probe from touching the caller's arena until it is likely to match: each
+//! occupied slot's tag holds seven bits of its key's hash (bits the slot number does not use)
+//! and a high bit that marks it occupied. A probe reads the tag array, which is dense (64 slots
+//! to a cache line), and fetches a stored value and its key only where the tag is equal. Before
+//! the tags every probe compared keys, and a miss (every new name of a compile, every NXDOMAIN)
+//! fetched two or three keys from random places of the arena: a fifth of a 1M-name DNS node's
+//! start-up was spent there.
 
-/// Marks an empty slot.
-const EMPTY: u32 = u32::MAX;
+/// The tag of an empty slot; an occupied slot's tag has its high bit set.
+const EMPTY_TAG: u8 = 0;
 
 /// Maps byte-string keys (owned elsewhere) to `u32` values.
 #[derive(Clone, Default)]
 pub(crate) struct NameIndex {
-    /// Values (node numbers), `EMPTY` where free; the length is a power of two (or 0).
+    /// Values (node numbers) of occupied slots; the length is a power of two (or 0).
     slots: Vec<u32>,
+    /// `EMPTY_TAG` where a slot is free, else `tag_of` its key's hash; as long as `slots`.
+    tags: Vec<u8>,
     /// Number of occupied slots.
     len: usize,
+}
+
+/// The tag of a key with hash `hash`: the occupied bit and the hash's top seven bits (a slot
+/// number uses the low bits, so the two are independent).
+#[inline]
+fn tag_of(hash: u64) -> u8 {
+    0x80 | (hash >> 57) as u8
 }
 
 /// A fast non-cryptographic hash of a name key: eight octets at a time, each folded in with a
@@ -81,7 +99,8 @@ impl NameIndex {
     pub(crate) fn with_capacity(expected: usize) -> NameIndex {
         let slots = (expected * 2).max(8).next_power_of_two();
         NameIndex {
-            slots: vec![EMPTY; slots],
+            slots: vec![0; slots],
+            tags: vec![EMPTY_TAG; slots],
             len: 0,
         }
     }
@@ -92,9 +111,9 @@ impl NameIndex {
         self.len
     }
 
-    /// Bytes held by the slot table.
+    /// Bytes held by the slot and tag tables.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * 4
+        self.slots.capacity() * 4 + self.tags.capacity()
     }
 
     /// The value stored under `key`; `key_of(value)` gives a stored value's key.
@@ -103,14 +122,19 @@ impl NameIndex {
             return None;
         }
         let mask = self.slots.len() - 1;
-        let mut slot = hash_key(key) as usize & mask;
+        let hash = hash_key(key);
+        let tag = tag_of(hash);
+        let mut slot = hash as usize & mask;
         loop {
-            let value = self.slots[slot];
-            if value == EMPTY {
+            let found = self.tags[slot];
+            if found == EMPTY_TAG {
                 return None;
             }
-            if same_key(key_of(value), key) {
-                return Some(value);
+            if found == tag {
+                let value = self.slots[slot];
+                if same_key(key_of(value), key) {
+                    return Some(value);
+                }
             }
             slot = (slot + 1) & mask;
         }
@@ -121,8 +145,10 @@ impl NameIndex {
     pub(crate) fn insert<'a>(&mut self, key: &[u8], value: u32, key_of: impl Fn(u32) -> &'a [u8]) {
         if (self.len + 1) * 2 > self.slots.len() {
             let mut grown = NameIndex::with_capacity((self.len + 1) * 2);
-            for &old in self.slots.iter().filter(|&&old| old != EMPTY) {
-                grown.place(key_of(old), old);
+            for (&old, &tag) in self.slots.iter().zip(&self.tags) {
+                if tag != EMPTY_TAG {
+                    grown.place(key_of(old), old);
+                }
             }
             *self = grown;
         }
@@ -131,11 +157,13 @@ impl NameIndex {
 
     fn place(&mut self, key: &[u8], value: u32) {
         let mask = self.slots.len() - 1;
-        let mut slot = hash_key(key) as usize & mask;
-        while self.slots[slot] != EMPTY {
+        let hash = hash_key(key);
+        let mut slot = hash as usize & mask;
+        while self.tags[slot] != EMPTY_TAG {
             slot = (slot + 1) & mask;
         }
         self.slots[slot] = value;
+        self.tags[slot] = tag_of(hash);
         self.len += 1;
     }
 }
@@ -185,5 +213,20 @@ mod tests {
         }
         assert_eq!(index.find(b"missing", |v| &keys[v as usize]), None);
         assert_eq!(NameIndex::default().find(b"x", |_| b""), None);
+    }
+
+    #[test]
+    fn keys_whose_tags_collide_are_told_apart_by_their_octets() {
+        // 100,000 keys over 128 tag values: every tag is shared by hundreds of keys.
+        let keys: Vec<Vec<u8>> = (0..100_000).map(|i| format!("h{i}").into_bytes()).collect();
+        let mut index = NameIndex::with_capacity(keys.len());
+        for (value, key) in keys.iter().enumerate() {
+            index.insert(key, value as u32, |v| &keys[v as usize]);
+        }
+        for (value, key) in keys.iter().enumerate() {
+            assert_eq!(index.find(key, |v| &keys[v as usize]), Some(value as u32));
+            let absent = format!("g{value}").into_bytes();
+            assert_eq!(index.find(&absent, |v| &keys[v as usize]), None);
+        }
     }
 }
