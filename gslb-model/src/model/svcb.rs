@@ -279,7 +279,11 @@ pub fn check_params(params: &[SvcParam]) -> Result<(), String> {
         }
     }
     if params.iter().any(|param| param.key == 2) && !params.iter().any(|param| param.key == 1) {
-        return Err("no-default-alpn needs alpn (RFC 9460 §7.1.1)".to_string());
+        return Err(
+            "no-default-alpn needs alpn: without it the RR is not self-consistent and clients \
+             ignore it (RFC 9460 §7.1.1, §2.4.3)"
+                .to_string(),
+        );
     }
     Ok(())
 }
