@@ -21,7 +21,9 @@
 //! for NSD 4.6; that owner is compared with Knot only. gslb's zone export prints SvcParams
 //! as `kdig` prints Knot's answers (`svcb_export_prints_as_knot_does`), and a character-string
 //! over 255 octets is refused by gslb as by NSD and BIND (Knot splits it):
-//! `long_strings_are_refused_as_nsd_and_bind_refuse_them`.
+//! `long_strings_are_refused_as_nsd_and_bind_refuse_them`. SvcParams arriving on the wire
+//! in RFC 2136 updates are read and checked as zone files read them
+//! (`svcb_updates_are_read_from_the_wire`).
 
 mod common;
 
@@ -32,7 +34,9 @@ use std::time::{Duration, Instant};
 
 use common::cluster::{ClusterNode, Kind};
 use common::dnssec_lab::ctl;
-use common::{dig, dns_listen_address, kdig, Server, TempDir};
+use common::{
+    dig, dns_listen_address, kdig, query_packet, reply_header, udp_exchange, Server, TempDir,
+};
 
 /// The zone every server loads.
 const ZONE: &str = include_str!("fixtures/record_types.zone");
@@ -587,4 +591,115 @@ fn long_strings_are_refused_as_nsd_and_bind_refuse_them() {
             assert!(text.contains(wanted), "{wanted:?} in {text}");
         }
     }
+}
+
+/// An RFC 2136 UPDATE for zone example.org adding one SVCB record at `owner` with the wire
+/// RDATA `rdata` (unsigned; the zone allows loopback).
+fn svcb_update(id: u16, owner: &str, rdata: &[u8]) -> Vec<u8> {
+    // Opcode UPDATE (5); the question is the zone section.
+    let mut packet = query_packet(id, 5 << 11, "example.org.", 6, 1);
+    packet[9] = 1; // UPCOUNT
+    for label in owner.trim_end_matches('.').split('.') {
+        packet.push(label.len() as u8);
+        packet.extend_from_slice(label.as_bytes());
+    }
+    packet.push(0);
+    packet.extend_from_slice(&64u16.to_be_bytes());
+    packet.extend_from_slice(&1u16.to_be_bytes());
+    packet.extend_from_slice(&300u32.to_be_bytes());
+    packet.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+    packet.extend_from_slice(rdata);
+    packet
+}
+
+/// SVCB data in RFC 2136 updates, which reach the model as wire data: `nsupdate` sends keys
+/// 7-9 in `keyNNNNN` form (BIND 9.18 does not name them) and the zone exports them by name;
+/// crafted updates with keys repeated or out of order are FORMERR, with a malformed value
+/// or `mandatory` listing itself REFUSED, none applied, and the server keeps answering.
+#[test]
+fn svcb_updates_are_read_from_the_wire() {
+    let dir = TempDir::new("rtypes-update");
+    let mut node = ClusterNode::prepare(&dir, 1, Kind::Bootstrap, &[]);
+    let dns = dns_listen_address();
+    node.dns = Some(dns);
+    node.dns_extra = "[dns.rrl]\nrate = 0\n".to_string();
+    node.spawn_until_http();
+    let api = format!("http://{}", node.http);
+    let head: String = ZONE
+        .lines()
+        .take(5)
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let zone_path = dir.write("example.org.zone", &head).display().to_string();
+    ctl(
+        &api,
+        &["zone", "import", &zone_path, "--zone", "example.org."],
+    );
+    ctl(
+        &api,
+        &[
+            "zone",
+            "allow-unsigned-updates",
+            "example.org.",
+            "127.0.0.0/8",
+        ],
+    );
+
+    eprintln!("phase: nsupdate adds SVCB with keys 7-9 in keyNNNNN form");
+    let script = format!(
+        "server {} {}\nzone example.org\nupdate add s1.example.org 300 SVCB 1 . alpn=h2 \
+         key8 key9=\"\\000\\029\\000\\023\" key7=\"/dns-query{{?dns}}\"\nsend\n",
+        dns.ip(),
+        dns.port()
+    );
+    let mut child = Command::new("nsupdate")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nsupdate (Debian bind9-dnsutils)");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), script.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "nsupdate: {}",
+        common::output_text(&output)
+    );
+
+    eprintln!("phase: crafted updates with bad SvcParams");
+    let header = |params: &str| {
+        let mut rdata = vec![0, 1, 0];
+        rdata.extend(hex::decode(params.replace(' ', "")).unwrap());
+        rdata
+    };
+    for (index, (owner, params, rcode)) in [
+        ("s2.example.org", "0003 0002 01bb 0003 0002 01bb", 1),
+        ("s3.example.org", "0009 0002 001d 0003 0002 01bb", 1),
+        ("s4.example.org", "0008 0001 1d", 5),
+        ("s5.example.org", "0000 0002 0000", 5),
+        ("s6.example.org", "0009 0003 001d00", 5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let update = svcb_update(0x4000 + index as u16, owner, &header(params));
+        let reply = udp_exchange(dns, &update, Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("no reply to the update of {owner}"));
+        assert_eq!(reply_header(&reply).rcode, rcode, "{owner} {params}");
+    }
+    assert!(dig(dns, &["example.org.", "SOA"])
+        .text
+        .contains("status: NOERROR"));
+
+    eprintln!("phase: the export holds the nsupdate record by name, none of the others");
+    let export = ctl(&api, &["zone", "export", "example.org."]);
+    assert_eq!(
+        service_bindings(&export),
+        [(
+            "s1.example.org.".to_string(),
+            "SVCB".to_string(),
+            "1 . alpn=h2 dohpath=\"/dns-query{?dns}\" ohttp tls-supported-groups=29,23".to_string()
+        )],
+        "{export}"
+    );
 }
