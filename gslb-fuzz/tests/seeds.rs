@@ -343,6 +343,17 @@ const RDATA_SAMPLES: &[(RecordType, &str)] = &[
     (RecordType::EUI64, "00-00-5e-ef-10-00-00-2a"),
     (RecordType::SVCB, "1 svc.example.com. alpn=h2,h3 port=8443"),
     (RecordType::HTTPS, "1 . alpn=h2 ipv4hint=192.0.2.1"),
+    // Every registered SvcParamKey, and keyNNNNN forms (wire values, leading zeros).
+    (
+        RecordType::SVCB,
+        "5 . mandatory=port alpn=h2 no-default-alpn port=8004 ipv4hint=192.0.2.1 ech=AQID \
+         ipv6hint=2001:db8::1 dohpath=\"/dns-query{?dns}\" ohttp tls-supported-groups=29,23",
+    ),
+    (
+        RecordType::SVCB,
+        "1 . key1=\"\\002h2\" key9=\"\\000\\029\" key0997=x key65534=\"a\\\"b\\255\"",
+    ),
+    (RecordType::HTTPS, "\\# 13 0001 00 0008 0000 0009 0002 001d"),
     (RecordType::Unknown(65280), "\\# 3 abcdef"),
     // A structured type in RFC 3597 generic form (the generic decoders of each type).
     (RecordType::A, "\\# 4 c0000201"),
@@ -365,6 +376,14 @@ fn rdata_reads_a_sample_of_every_type_and_survives_their_mutants() {
         .collect();
     let refused = vec![
         rdata::input(RecordType::A, "192.0.2.256"),
+        rdata::input(RecordType::SVCB, "1 . key1=\"h2\""),
+        rdata::input(RecordType::SVCB, "1 . key65535"),
+        rdata::input(RecordType::SVCB, "1 . mandatory=port,port port=1"),
+        rdata::input(
+            RecordType::HTTPS,
+            "\\# 15 0001 00 0003 0002 01bb 0003 0002 01bb",
+        ),
+        rdata::input(RecordType::TXT, &format!("\"{}\"", "x".repeat(256))),
         vec![],
         // Found by the mutants: data readable only in RFC 3597 form that printed as text
         // that did not read back (a key-less CDNSKEY, LOC precisions of 10^12 cm and of

@@ -200,7 +200,7 @@ fn syntax_errors_are_all_reported_with_their_lines() {
         "zones/t.zone:16: bad CAA flags \"256\" (must be 0-255)".to_string(),
         "zones/t.zone:17: bad CAA tag \"is-sue\" (1-255 ASCII letters and digits)".to_string(),
         "zones/t.zone:18: bad escape in \"bad \\\\256 escape\"".to_string(),
-        "zones/t.zone:19: TXT character-string longer than 255 octets (256 octets)".to_string(),
+        "zones/t.zone:19: TXT text is 256 octets, and a character-string holds at most 255 (RFC 1035 §3.3): split it into several quoted strings (\"first 255\" \"rest\"), which SPF and DKIM readers join".to_string(),
         "zones/t.zone:20: bad A record: RDATA length after \\# says 5 octets, the hex holds 4".to_string(),
         "zones/t.zone:21: missing record type".to_string(),
         "zones/t.zone:22: missing record type".to_string(),
@@ -342,6 +342,68 @@ fn mailbox_types_import_and_export() {
         parse_zone(&exported, "t.zone", Some(&origin), None).unwrap(),
         zone
     );
+}
+
+/// SVCB and HTTPS records in every form a zone file may give their SvcParams export in
+/// the canonical form (known keys by name, in key order; others `keyNNNNN="..."`), which
+/// reads back as the same zone.
+#[test]
+fn service_bindings_export_canonically() {
+    let text = format!(
+        "{HEAD}\
+         a SVCB 5 . port=\"8004\" dohpath=/dns-query{{?dns}} tls-supported-groups=29,23 ohttp alpn=h2 no-default-alpn\n\
+         b HTTPS 1 . key9=\"\\000\\029\\000\\023\" key8 key7=\"/q{{?dns}}\" key1=\"\\002h2\"\n\
+         c SVCB 6 . key00997=\"quoted\" key0998=foo key65534=\"a\\\"b\\\\c\\255 d\" key11=\"\"\n\
+         d SVCB \\# 13 0001 00 0008 0000 0009 0002 001d\n"
+    );
+    let origin = name("example.com.");
+    let zone =
+        parse_zone(&text, "zones/t.zone", Some(&origin), None).unwrap_or_else(|e| panic!("{e}"));
+    let exported = export_zone(&zone);
+    for wanted in [
+        "a 300 IN SVCB 5 . alpn=h2 no-default-alpn port=8004 dohpath=\"/dns-query{?dns}\" ohttp tls-supported-groups=29,23",
+        "b 300 IN HTTPS 1 . alpn=h2 dohpath=\"/q{?dns}\" ohttp tls-supported-groups=29,23",
+        "c 300 IN SVCB 6 . key11 key997=\"quoted\" key998=\"foo\" key65534=\"a\\\"b\\\\c\\255 d\"",
+        "d 300 IN SVCB 1 . ohttp tls-supported-groups=29",
+    ] {
+        assert!(exported.contains(wanted), "{wanted}\nin\n{exported}");
+    }
+    let again = parse_zone(&exported, "zones/t.zone", Some(&origin), None).unwrap();
+    assert_eq!(again, zone);
+}
+
+/// SvcParams a zone file gets wrong, each reported with its line as Knot and BIND report
+/// them: the reserved key, duplicates (also by number), `mandatory` faults, a known key in
+/// `keyNNNNN` form whose value is not its wire format, and keys out of order in RFC 3597
+/// wire data; character-strings over 255 octets in HINFO and NAPTR.
+#[test]
+fn service_binding_and_string_errors_name_their_lines() {
+    let text = format!(
+        "{HEAD}\
+         a SVCB 1 . key65535\n\
+         b SVCB 1 . port=1 key3=\"\\000\\002\"\n\
+         c SVCB 1 . mandatory=mandatory\n\
+         d HTTPS 1 . mandatory=port,port port=1\n\
+         e HTTPS 1 . key1=\"h2\"\n\
+         f SVCB \\# 16 0001 00 0003 0002 01bb 0001 0003 026832\n\
+         g SVCB 1 . tls-supported-groups=x25519\n\
+         h HINFO \"{long}\" \"os\"\n\
+         i NAPTR 1 1 \"S\" \"{long}\" \"\" .\n\
+         ok SVCB 1 . key9=\"\\000\\029\" key8 key0997=x\n",
+        long = "z".repeat(300),
+    );
+    let expected = [
+        "zones/t.zone:4: bad SVCB parameter: SvcParamKey \"key65535\" is reserved (\"Invalid key\", RFC 9460 §14.3.2)",
+        "zones/t.zone:5: bad SVCB parameters: SvcParamKey port is given twice or out of order (keys must be in strictly increasing order, RFC 9460 §2.2)",
+        "zones/t.zone:6: bad SVCB parameters: mandatory must not list itself (RFC 9460 §8)",
+        "zones/t.zone:7: bad HTTPS parameter: mandatory lists port twice (RFC 9460 §8)",
+        "zones/t.zone:8: bad HTTPS parameter: key1 is alpn, and in keyNNNNN form its value is alpn's wire format (RFC 9460 §2.1): \"h2\" is not a valid one (it must be length-prefixed protocol ids of 1-255 octets); write alpn=... to give it in presentation format",
+        "zones/t.zone:9: bad SVCB record: SVCB RDATA: SvcParamKey alpn is given twice or out of order (keys must be in strictly increasing order, RFC 9460 §2.2)",
+        "zones/t.zone:10: bad SVCB parameter: tls-supported-groups: each group must be a number 0-65535, got \"x25519\"",
+        "zones/t.zone:11: HINFO cpu is 300 octets, and a character-string holds at most 255 (RFC 1035 §3.3)",
+        "zones/t.zone:12: NAPTR services is 300 octets, and a character-string holds at most 255 (RFC 1035 §3.3)",
+    ];
+    check_errors(&text, &expected);
 }
 
 #[test]

@@ -269,6 +269,12 @@ mod tests {
             r#"16 foo.example.org. alpn="f\\\\oo\\,bar,h2" no-default-alpn key65333=ex1"#,
             r#"16 foo.example.org. alpn=f\\\\oo\\,bar,h2 no-default-alpn key65333="ex1""#,
         );
+        // The keys of RFC 9461, RFC 9540 and key 9; keyNNNNN values are wire octets.
+        check(
+            RecordType::HTTPS,
+            r#"1 . tls-supported-groups=29,23 ohttp dohpath=/q{?dns} key1="\002h2""#,
+            r#"1 . alpn=h2 dohpath="/q{?dns}" ohttp tls-supported-groups=29,23"#,
+        );
     }
 
     /// RFC 3597: `TYPEnnn` types with `\\# len hex` data, the same text the zone file takes;
@@ -377,11 +383,19 @@ mod tests {
                 "mandatory lists port",
             ),
             (RecordType::SVCB, "1 . port=x", "port must be 0-65535"),
+            (RecordType::SVCB, "1 . key65535", "is reserved"),
+            (RecordType::SVCB, "1 . key1=h2", "write alpn=... to give it"),
             (RecordType::LOC, "91 N 0 E 0m", "bad LOC data"),
             (RecordType::EUI48, "00-00-5e-00-53", "6 hex octets"),
         ] {
             let error = parse_rdata(rtype, text, &origin()).unwrap_err();
             assert!(error.contains(wanted), "{text:?}: {error}");
+        }
+        // A character-string over 255 octets, quoted or not, is refused, not split.
+        let long = "x".repeat(256);
+        for text in [long.clone(), format!("\"{long}\"")] {
+            let error = parse_rdata(RecordType::TXT, &text, &origin()).unwrap_err();
+            assert!(error.contains("TXT text is 256 octets"), "{error}");
         }
     }
 }

@@ -13,7 +13,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::model::loc::Loc;
 use crate::model::name::DomainName;
 use crate::model::record::{generic_refusal, DnskeyData, DsData, RData, RecordType, SvcbData};
-use crate::model::svcb::SvcParam;
+use crate::model::svcb::{self, SvcParam};
 
 /// Parses generic RDATA of type `rtype` from the fields after `\#` (`["4", "C0000201"]`;
 /// the hex may be split over several fields). Returns the decoded typed data for a type we
@@ -174,6 +174,9 @@ pub fn from_wire(rtype: RecordType, data: Vec<u8>) -> Result<RData, String> {
                 reader.pos += length;
                 params.push(SvcParam { key, value });
             }
+            // Keys out of order or repeated, malformed values: named here, where the wire
+            // data is read (RFC 9460 §2.2 calls such an RR malformed).
+            svcb::check_params(&params).map_err(|message| format!("{rtype} RDATA: {message}"))?;
             let svcb = SvcbData {
                 priority,
                 target,
@@ -311,6 +314,47 @@ mod tests {
             "1 . alpn=h2 port=443",
         );
         check(RecordType::URI, "6 000a 0001 6162", "10 1 \"ab\"");
+        // SvcParams on the wire: new keys read as their names, order and shapes checked.
+        check(
+            RecordType::SVCB,
+            "29 0001 00 0003 0002 1f44 0007 0004 2f717b7d 0008 0000 0009 0004 001d 0017",
+            "1 . port=8004 dohpath=\"/q{}\" ohttp tls-supported-groups=29,23",
+        );
+        check(
+            RecordType::SVCB,
+            "16 0001 00 0003 0002 01bb 0001 0003 026832",
+            "alpn is given twice or out of order",
+        );
+        check(
+            RecordType::SVCB,
+            "15 0001 00 0003 0002 01bb 0003 0002 01bb",
+            "port is given twice or out of order",
+        );
+        check(
+            RecordType::HTTPS,
+            "8 0001 00 0009 0001 1d",
+            "malformed tls-supported-groups",
+        );
+        check(
+            RecordType::HTTPS,
+            "8 0001 00 0008 0001 1d",
+            "malformed ohttp",
+        );
+        check(
+            RecordType::HTTPS,
+            "9 0001 00 0000 0002 0000",
+            "must not list itself",
+        );
+        check(
+            RecordType::HTTPS,
+            "17 0001 00 0000 0004 00030003 0003 0002 01bb",
+            "mandatory lists port twice or out of order",
+        );
+        check(
+            RecordType::HTTPS,
+            "9 0001 00 0003 0003 01bb",
+            "ends inside the SvcParam value",
+        );
     }
 
     #[test]

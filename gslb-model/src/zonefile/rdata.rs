@@ -24,6 +24,9 @@ use crate::zonefile::lexer::{lex, Token};
 pub fn parse_rdata(rtype: RecordType, text: &str, origin: &DomainName) -> Result<RData, String> {
     let trimmed = text.trim();
     if matches!(rtype, RecordType::TXT | RecordType::SPF) && !trimmed.starts_with('"') {
+        if trimmed.len() > 255 {
+            return Err(string_too_long(rtype, "text", trimmed.len()));
+        }
         let strings = vec![trimmed.as_bytes().to_vec()];
         return Ok(if rtype == RecordType::SPF {
             RData::SPF(strings)
@@ -246,8 +249,8 @@ impl<'a> Fields<'_, '_, 'a> {
                 }
             }
             RecordType::HINFO => {
-                let cpu = self.take("cpu").and_then(|token| self.string(&token));
-                let os = self.take("os").and_then(|token| self.string(&token));
+                let cpu = self.take_char_string("cpu");
+                let os = self.take_char_string("os");
                 RData::HINFO { cpu: cpu?, os: os? }
             }
             RecordType::TXT | RecordType::SPF => {
@@ -257,16 +260,7 @@ impl<'a> Fields<'_, '_, 'a> {
                 while self.next < self.tokens.len() {
                     let token = self.tokens[self.next].clone();
                     self.next += 1;
-                    if let Some(string) = self.string(&token) {
-                        if string.len() > 255 {
-                            self.bad::<()>(
-                                &token,
-                                format!(
-                                    "TXT character-string longer than 255 octets ({} octets)",
-                                    string.len()
-                                ),
-                            );
-                        }
+                    if let Some(string) = self.char_string(&token, "text") {
                         strings.push(string);
                     }
                 }
@@ -338,9 +332,9 @@ impl<'a> Fields<'_, '_, 'a> {
             RecordType::NAPTR => {
                 let order = self.number("order");
                 let preference = self.number("preference");
-                let flags = self.take("flags").and_then(|token| self.string(&token));
-                let services = self.take("services").and_then(|token| self.string(&token));
-                let regexp = self.take("regexp").and_then(|token| self.string(&token));
+                let flags = self.take_char_string("flags");
+                let services = self.take_char_string("services");
+                let regexp = self.take_char_string("regexp");
                 let replacement = self.name("replacement");
                 RData::NAPTR {
                     order: order?,
@@ -584,17 +578,19 @@ impl<'a> Fields<'_, '_, 'a> {
                 Some((key, value)) if !token.quoted => (key, Some(value)),
                 _ if !token.quoted => (token.text, None),
                 _ => {
+                    self.next = self.tokens.len();
                     return self.bad(
                         &token,
                         format!(
                             "expected key=value, got the quoted string \"{}\"",
                             token.text
                         ),
-                    )
+                    );
                 }
             };
             let value = match value_text.map(decode_string) {
                 Some(None) => {
+                    self.next = self.tokens.len();
                     return self.bad(&token, format!("bad escape in {:?}", token.text));
                 }
                 Some(Some(bytes)) => Some(bytes),
@@ -603,7 +599,9 @@ impl<'a> Fields<'_, '_, 'a> {
             match svcb::parse_param(&key.to_ascii_lowercase(), value.as_deref()) {
                 Ok(param) => params.push(param),
                 Err(message) => {
-                    return self.bad(&token, format!("bad {} parameter: {message}", self.rtype))
+                    // One problem per record: the parameters after it are not "unexpected".
+                    self.next = self.tokens.len();
+                    return self.bad(&token, format!("bad {} parameter: {message}", self.rtype));
                 }
             }
         }
@@ -698,6 +696,40 @@ impl<'a> Fields<'_, '_, 'a> {
             None => self.bad(token, format!("bad escape in {:?}", token.text)),
         }
     }
+
+    /// The next token as a character-string field (`char_string`).
+    fn take_char_string(&mut self, what: &str) -> Option<Vec<u8>> {
+        let token = self.take(what)?;
+        self.char_string(&token, what)
+    }
+
+    /// A character-string field (TXT and SPF strings, HINFO, NAPTR's flags, services and
+    /// regexp): at most 255 octets once decoded.
+    fn char_string(&mut self, token: &Token<'_>, what: &str) -> Option<Vec<u8>> {
+        let string = self.string(token)?;
+        if string.len() > 255 {
+            let message = string_too_long(self.rtype, what, string.len());
+            return self.bad(token, message);
+        }
+        Some(string)
+    }
+}
+
+/// Why a character-string of `length` octets is refused (RFC 1035 §3.3: one length octet).
+/// Refused, not split: BIND and NSD refuse it too (Knot and PowerDNS split it into 255-octet
+/// strings), and a refusal keeps what is stored exactly what was written; TXT and SPF data
+/// may hold several strings, which readers such as SPF and DKIM join.
+fn string_too_long(rtype: RecordType, what: &str, length: usize) -> String {
+    let hint = if matches!(rtype, RecordType::TXT | RecordType::SPF) {
+        ": split it into several quoted strings (\"first 255\" \"rest\"), which SPF and DKIM \
+         readers join"
+    } else {
+        ""
+    };
+    format!(
+        "{rtype} {what} is {length} octets, and a character-string holds at most 255 \
+         (RFC 1035 §3.3){hint}"
+    )
 }
 
 /// The largest value of an integer type, for messages.
@@ -767,7 +799,8 @@ mod tests {
             "[A-Za-z0-9+/]{0,8}={0,2}",
             "[a-z_*]{1,6}(\\.[a-z]{1,4}){0,2}\\.?",
             "\"[ -~]{0,6}\"",
-            "(mandatory|alpn|no-default-alpn|port|ipv4hint|ech|ipv6hint|key7|key65333)(=[a-z0-9,.:]{0,8})?",
+            "(mandatory|alpn|no-default-alpn|port|ipv4hint|ech|ipv6hint|dohpath|ohttp|tls-supported-groups|key0?[0-9]|key65333)(=[a-z0-9,.:]{0,8})?",
+            "key[0-9]{1,2}=\"(\\\\[0-9]{3}|[a-z,]){0,6}\"",
             "[NSEW]|-?[0-9]{1,3}(\\.[0-9]{1,3})?m?",
             Just("\\#".to_string()),
             Just("@".to_string()),
