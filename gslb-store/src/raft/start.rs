@@ -8,9 +8,9 @@
 use std::time::Duration;
 
 use crate::raft::campaign::run_campaign_gate;
-use crate::raft::node::{open_node, NodeError, NodeHandle, NodeOptions};
+use crate::raft::node::{open_node, NodeError, NodeHandle, NodeOptions, WeakNodeHandle};
 use crate::raft::reports::run_reporter;
-use crate::raft::snapshot_trigger::run_snapshot_trigger;
+use crate::raft::snapshot_trigger::SETTLE;
 
 /// Starts a node: opens its storage (refusing a locked directory, and a damaged one unless
 /// `resync_damaged`), restores the state from the snapshot and the committed log, and starts
@@ -38,4 +38,20 @@ pub async fn spawn_node(mut options: NodeOptions) -> Result<NodeHandle, NodeErro
         *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
     }
     Ok(handle)
+}
+
+/// Serves the state machine's requests until it is dropped (the channel closes) or the
+/// node is gone: waits `SETTLE`, then asks openraft for a snapshot (ignored by openraft
+/// while one is being built).
+async fn run_snapshot_trigger(node: WeakNodeHandle, mut wanted: tokio::sync::mpsc::Receiver<()>) {
+    while wanted.recv().await.is_some() {
+        tokio::time::sleep(SETTLE).await;
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        tracing::info!("taking a snapshot after big writes");
+        if let Err(error) = node.trigger_snapshot().await {
+            tracing::warn!("snapshot after big writes not taken: {error}");
+        }
+    }
 }

@@ -537,6 +537,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if self.record_sets_since_snapshot >= self.snapshot_after_record_sets
             && self.state.staged_imports.is_empty()
         {
+            // Asked once: the snapshot, taken after this, covers everything applied so far.
+            self.record_sets_since_snapshot = 0;
             self.snapshot_wanted.ask();
         }
         Ok(applied.results)
