@@ -2,7 +2,9 @@
 //! its HTTP server, plus the DNS role answering from the replicated state.
 //!
 //! Start-up, in order: bind the HTTP listener (log `listening on http ADDR`), start the Raft
-//! node on its data directory (it restores its last state from disk before anything else), serve
+//! node on its data directory (it restores its last state from disk before anything else; a
+//! DNS node's plan follower starts first and compiles the restored snapshot while the node
+//! checks and re-applies its log, `EarlyFollower`), serve
 //! the Raft routes and the REST API (`gslb_api::serve`, with `control.api_token` as the first
 //! admin token), bind the DNS sockets without reading them, then take the node's place in the
 //! cluster in the background:
@@ -50,7 +52,9 @@ use gslb_dns::net::{bind_listeners, BoundListeners, DnsListeners};
 use gslb_dns::slow::attach_slow_path;
 use gslb_dns::{contact_clock, spawn_plan_follower, Responder, CONTACT_GRACE_MS};
 use gslb_model::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
-use gslb_store::raft::{spawn_node, MembershipError, NodeHandle, NodeOptions, WriteError};
+use gslb_store::raft::{
+    spawn_node, MembershipError, NodeHandle, NodeOptions, WeakNodeHandle, WriteError,
+};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -96,10 +100,18 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     let responder = dns_metrics
         .as_ref()
         .map(|metrics| Arc::new(build_responder(&config).with_metrics(metrics.clone())));
-    let options = node_options(&control, &advertise, responder.as_deref());
+    let mut options = node_options(&control, &advertise, responder.as_deref());
+    // A DNS node follows the state from the moment the restored snapshot is published, so
+    // its plan compiles while the node still checks and re-applies its log.
+    let early = responder
+        .as_ref()
+        .map(|responder| EarlyFollower::spawn(responder.clone(), &mut options));
     let node = spawn_node(options)
         .await
         .with_context(|| format!("cannot start raft node {}", control.node_id))?;
+    if let Some(early) = &early {
+        early.node_started(&node);
+    }
     if control.api_token.is_none() {
         tracing::info!("no control.api_token: the API accepts only tokens already in the state");
     }
@@ -118,9 +130,15 @@ pub async fn serve(config: NodeConfig, import: State) -> anyhow::Result<()> {
     // The DNS sockets are bound now (their addresses go into the member record) but read
     // only once the node serves the cluster's state: `open_dns`.
     let dns_stop = CancellationToken::new();
-    let dns_role = match &responder {
-        Some(responder) => Some(DnsRole::bind(&config, &node, responder.clone(), &dns_stop)?),
-        None => None,
+    let dns_role = match (&responder, early) {
+        (Some(responder), Some(early)) => Some(DnsRole::bind(
+            &config,
+            &node,
+            responder.clone(),
+            early.follower,
+            &dns_stop,
+        )?),
+        _ => None,
     };
     let dns_addr = dns_role.as_ref().and_then(DnsRole::addr);
 
@@ -387,21 +405,16 @@ struct DnsRole {
 }
 
 impl DnsRole {
-    /// Starts the plan follower on `node`'s state and binds every DNS socket of `config`
-    /// without reading from it (a DNS address in use fails the start, as before).
+    /// Takes the plan `follower` of `node`'s state (`EarlyFollower`) and binds every DNS
+    /// socket of `config` without reading from it (a DNS address in use fails the start, as
+    /// before).
     fn bind(
         config: &NodeConfig,
         node: &NodeHandle,
         responder: Arc<Responder>,
+        follower: tokio::task::JoinHandle<()>,
         stop: &CancellationToken,
     ) -> anyhow::Result<DnsRole> {
-        // Health as of the last leader contact: a node cut off keeps the health it knew.
-        let contact = node.clone();
-        let clock = contact_clock(
-            move || contact.metrics().millis_since_leader_contact,
-            CONTACT_GRACE_MS,
-        );
-        let follower = spawn_plan_follower(node.state_watch(), responder.clone(), clock);
         let sink = RaftUpdateSink::new(node, config.slow_path.update_insync_timeout);
         attach_slow_path(
             &responder,
@@ -457,6 +470,45 @@ impl DnsRole {
         if let Some(reloader) = self.reloader {
             let _ = reloader.await;
         }
+    }
+}
+
+/// The plan follower of a DNS node, started before its Raft node is open: it follows the
+/// state channel the node will publish on (`NodeOptions::state_publisher`), so the restored
+/// snapshot's plan compiles while the node checks and re-applies its log, and the log tail
+/// then compiles as a patch (`compile_plan_since`).
+struct EarlyFollower {
+    /// Compiles each state version into the responder's plan.
+    follower: tokio::task::JoinHandle<()>,
+    /// The node once open: health is derived as of its last leader contact.
+    node: Arc<std::sync::OnceLock<WeakNodeHandle>>,
+}
+
+impl EarlyFollower {
+    /// Starts the follower on a state channel it sets in `options`.
+    fn spawn(responder: Arc<Responder>, options: &mut NodeOptions) -> Self {
+        let (publisher, watch) = gslb_store::state_channel(State::default());
+        options.state_publisher = Some(publisher);
+        let node: Arc<std::sync::OnceLock<WeakNodeHandle>> = Arc::default();
+        let contact = node.clone();
+        // Health as of the last leader contact: a node cut off keeps the health it knew
+        // (before the node is open, no contact: the wall clock).
+        let clock = contact_clock(
+            move || {
+                contact
+                    .get()
+                    .and_then(|weak| weak.upgrade())
+                    .and_then(|node| node.metrics().millis_since_leader_contact)
+            },
+            CONTACT_GRACE_MS,
+        );
+        let follower = spawn_plan_follower(watch, responder, clock);
+        EarlyFollower { follower, node }
+    }
+
+    /// Tells the health clock which node's leader contact counts.
+    fn node_started(&self, node: &NodeHandle) {
+        let _ = self.node.set(node.downgrade());
     }
 }
 

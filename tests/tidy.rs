@@ -284,7 +284,7 @@ gslb-dns/src/slow/tsig.rs           find_tsig                by update_tsig
 gslb-dns/src/slow/tsig.rs           verify_request           by update_tsig
 gslb-dns/src/slow/update.rs         decode_update            by update_tsig
 gslb-dns/src/net/proxy.rs           parse_proxy_header       not the PROXY v2 header is read by the ppp crate; this maps its result
-gslb-dns/src/memory.rs              parse                    not reads /proc/self/status, which the kernel writes
+gslb-model/src/memory.rs            parse                    not reads /proc/self/status, which the kernel writes
 # Zone files and RDATA text: imports, the REST API's records.
 gslb-model/src/zonefile/mod.rs      parse_zone               by zone_file
 gslb-model/src/zonefile/mod.rs      parse_zone_with_warnings by zone_file

@@ -50,7 +50,8 @@ mod clock;
 pub mod cookie;
 pub mod dnssec;
 pub mod follow;
-pub mod memory;
+/// Re-exported from gslb-model, where the store's phase log lines read it too.
+pub use gslb_model::memory;
 pub mod metrics;
 pub mod net;
 pub mod notify;

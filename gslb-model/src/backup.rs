@@ -130,6 +130,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The sha256 of `parts` one after another, lower-case hex: a checksum of a body written
+/// in pieces without joining them into one copy first.
+pub fn sha256_hex_of_parts(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// Writes `state` (at its `version`) as a backup file's bytes.
 pub fn encode(info: &BackupInfo, state: &State) -> Result<Vec<u8>, BackupError> {
     let payload =

@@ -10,6 +10,8 @@
 //! - `ip`: the one CIDR type and the prefix helpers (mask, family width, common prefix).
 //! - `clock`: the wall clock as unix millis, for the IO shells (never called by `apply`).
 //! - `duration`: the one duration parser (`30s`, `1h30m`, `2d`) for config, CLI and zone files.
+//! - `memory`: the process's resident memory (`/proc/self/status`), for the IO shells' phase
+//!   log lines (a DNS node's start and plan swaps, a Raft node's storage and log replay).
 //! - `backup`: the backup file format (header line, sha256-checked state payload) and the
 //!   cluster identity derived from the cluster secret.
 //!
@@ -28,6 +30,7 @@ pub mod clock;
 pub mod command;
 pub mod duration;
 pub mod ip;
+pub mod memory;
 pub mod model;
 pub mod zonefile;
 

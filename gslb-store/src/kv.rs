@@ -333,6 +333,22 @@ impl Space {
             .collect()
     }
 
+    /// Calls `visit` with every pair in key order, one at a time (no copy of the whole
+    /// space: a log of big entries is read with one value in memory); stops at the first
+    /// error `visit` returns.
+    pub fn scan<E>(
+        &self,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
+    ) -> Result<Result<(), E>, KvError> {
+        for item in self.tree.iter() {
+            let (key, value) = item.map_err(|error| classify(&self.path, "read", error))?;
+            if let Err(error) = visit(&key, &value) {
+                return Ok(Err(error));
+            }
+        }
+        Ok(Ok(()))
+    }
+
     /// Like `range`, but stops before the pair that would take the values read past
     /// `budget` bytes; the first pair is read whatever its size.
     pub fn range_within(

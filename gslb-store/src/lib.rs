@@ -4,6 +4,8 @@
 //!
 //! Code map:
 //! - `kv`: the only module that names sled; a small ordered key-value surface.
+//! - `heap`: gives freed memory back to the system after a snapshot or a start-up replay
+//!   (glibc's `malloc_trim`; this crate's only `unsafe`).
 //! - `raft`: the only modules that name openraft: log store and state machine on `kv`, HTTP
 //!   RPC (`raft_router`), and `spawn_node` / `NodeHandle`, the entry point for the binary.
 //! - `watch`: `StateWatch` / `StatePublisher`, the channel of `Arc<State>`.
@@ -16,6 +18,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod heap;
 pub mod kv;
 pub mod raft;
 pub mod refusal_log;

@@ -443,8 +443,23 @@ impl Serialize for DomainName {
 
 impl<'de> Deserialize<'de> for DomainName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        DomainName::parse_absolute(&text).map_err(serde::de::Error::custom)
+        deserializer.deserialize_str(AbsoluteNameVisitor)
+    }
+}
+
+/// Parses a name from the text the deserializer lends (no `String` per name: a snapshot
+/// or a staged zone chunk holds a million of them).
+struct AbsoluteNameVisitor;
+
+impl serde::de::Visitor<'_> for AbsoluteNameVisitor {
+    type Value = DomainName;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an absolute domain name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<DomainName, E> {
+        DomainName::parse_absolute(text).map_err(E::custom)
     }
 }
 

@@ -28,6 +28,10 @@ pub struct RaftSettings {
     /// Take a snapshot (and purge the log below it) every this many applied entries.
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: u64,
+    /// Take one early once the entries applied since the last carry this many record sets
+    /// (a zone import: `raft::snapshot_trigger`), so a restart does not re-apply them.
+    #[serde(default = "default_snapshot_after_record_sets")]
+    pub snapshot_after_record_sets: u64,
     /// Log entries kept below the newest snapshot, so a learner a little behind catches up
     /// from the log instead of a full snapshot; must exceed what the leader writes during one
     /// snapshot transfer.
@@ -60,6 +64,9 @@ fn default_snapshot_chunk_bytes() -> u64 {
 fn default_snapshot_every() -> u64 {
     5000
 }
+fn default_snapshot_after_record_sets() -> u64 {
+    100_000
+}
 fn default_logs_kept_after_snapshot() -> u64 {
     10_000
 }
@@ -79,6 +86,7 @@ impl Default for RaftSettings {
             install_snapshot_timeout_ms: default_install_snapshot_timeout_ms(),
             snapshot_chunk_bytes: default_snapshot_chunk_bytes(),
             snapshot_every: default_snapshot_every(),
+            snapshot_after_record_sets: default_snapshot_after_record_sets(),
             logs_kept_after_snapshot: default_logs_kept_after_snapshot(),
             max_entries_per_append: default_max_entries_per_append(),
             replication_lag_threshold: default_replication_lag_threshold(),
@@ -134,6 +142,9 @@ impl RaftSettings {
         }
         if self.snapshot_every == 0 {
             errors.push("snapshot_every", "must be > 0, got 0");
+        }
+        if self.snapshot_after_record_sets == 0 {
+            errors.push("snapshot_after_record_sets", "must be > 0, got 0");
         }
         if self.max_entries_per_append == 0 {
             errors.push("max_entries_per_append", "must be > 0, got 0");

@@ -7,6 +7,8 @@
 //!   acknowledgement.
 //! - `state_machine`: applies `StampedCommand`s with `command::apply`, publishes every new
 //!   `Arc<State>` on the watch channel, and keeps the newest snapshot as a file.
+//! - `snapshot_trigger`: a snapshot after big writes (a zone import), which the entry count
+//!   of `snapshot_every` does not see, so restarts do not re-apply them.
 //! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
 //! - `write`: a write forwarded to the leader, its outcome and why one did not happen.
 //! - `group_commit`: writes arriving together share one forward call to the leader and one
@@ -77,6 +79,7 @@ pub mod reports;
 pub mod restore;
 pub mod secret;
 pub mod server;
+mod snapshot_trigger;
 pub mod start;
 pub mod state_machine;
 mod write;

@@ -40,6 +40,9 @@ pub const FORWARD_WRITE_PATH: &str = "/raft/forward";
 pub const FORWARD_BATCH_PATH: &str = "/raft/forward/batch";
 /// Route where followers forward membership changes to the leader.
 pub const FORWARD_MEMBERSHIP_PATH: &str = "/raft/forward/membership";
+/// Route where a restarted node asks the leader how far it has applied
+/// (`NodeHandle::catch_up`); a node that does not lead answers `null`.
+pub const LEADER_APPLIED_PATH: &str = "/raft/leader/applied";
 
 /// How long a node's HTTP clients keep an idle pooled connection: half the control
 /// listener's default idle timeout (60 s, `control.limits.idle_timeout`).

@@ -30,18 +30,20 @@ use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
     ClientTls, HttpClient, HttpNetwork, RpcFailure, FORWARD_BATCH_PATH, FORWARD_MEMBERSHIP_PATH,
-    FORWARD_WRITE_PATH,
+    FORWARD_WRITE_PATH, LEADER_APPLIED_PATH,
 };
 use crate::raft::recent_entries::RecentEntries;
 use crate::raft::restore::move_node_data_aside;
 use crate::raft::secret::ClusterSecret;
+use crate::raft::snapshot_trigger::SnapshotWanted;
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 pub(crate) use crate::raft::write::ForwardedWrite;
 pub use crate::raft::write::{WriteError, WriteOutcome};
 use crate::raft::{NodeId, Raft};
-use crate::watch::{state_channel, StateWatch};
+use crate::watch::{state_channel, StatePublisher, StateWatch};
 use gslb_model::clock::unix_millis;
 use gslb_model::command::{self, ApplyError, CmdResult, Command, GroupedWrite, StampedCommand};
+use gslb_model::memory::ResidentMemory;
 use gslb_model::model::audit::Actor;
 use gslb_model::model::state::{ChangeStatus, State};
 
@@ -99,6 +101,11 @@ pub struct NodeOptions {
     /// to be re-synced by the leader (`NodeHandle::resynced` says so); when false (a voter)
     /// refuse to start with `NodeError::Damaged`.
     pub resync_damaged: bool,
+    /// The channel the node publishes its state on, when the caller made it to follow the
+    /// state before `spawn_node` returns: a DNS node compiles its answer plan from the
+    /// restored snapshot while the log is still checked and re-applied (`None`: a channel of
+    /// the node's own; either way `NodeHandle::state_watch` follows it).
+    pub state_publisher: Option<StatePublisher>,
 }
 
 impl NodeOptions {
@@ -122,6 +129,7 @@ impl NodeOptions {
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
             peer_tls: ClientTls::plain(),
             resync_damaged: false,
+            state_publisher: None,
         }
     }
 }
@@ -336,6 +344,9 @@ pub(crate) struct NodeInner {
     pub(crate) recent_entries: RecentEntries,
     /// Set by `shutdown`: a stopped core is then no fault.
     pub(crate) stopping: AtomicBool,
+    /// The state machine's requests for a snapshot after big writes, until `spawn_node`
+    /// hands them to `snapshot_trigger::run_snapshot_trigger`.
+    pub(crate) snapshot_requests: Mutex<Option<tokio::sync::mpsc::Receiver<()>>>,
     /// The Raft term this node started in; every term since is one election round it saw
     /// (`NodeMetrics::elections`).
     pub(crate) term_at_start: u64,
@@ -403,6 +414,8 @@ struct OpenedStorage {
     state: StateWatch,
     /// Keeps `applied.json` current.
     recorder: Arc<AppliedRecorder>,
+    /// The state machine's requests for a snapshot after big writes.
+    snapshot_requests: tokio::sync::mpsc::Receiver<()>,
 }
 
 /// Why the storage could not be opened.
@@ -424,19 +437,47 @@ impl From<KvError> for OpenFailure {
 
 /// Opens the log store and the state machine of `data_dir` and checks that together they
 /// give back everything the applied record says this node applied (`raft::integrity`).
-fn open_storage(data_dir: &Path, cache_bytes: u64) -> Result<OpenedStorage, OpenFailure> {
+fn open_storage(options: &NodeOptions) -> Result<OpenedStorage, OpenFailure> {
+    let data_dir = options.data_dir.as_path();
     let kv_dir = data_dir.join("kv");
-    let kv = Kv::open(&kv_dir, &KvOptions { cache_bytes })?;
+    let started = Instant::now();
+    let kv = Kv::open(
+        &kv_dir,
+        &KvOptions {
+            cache_bytes: options.kv_cache_bytes,
+        },
+    )?;
     let log_store = LogStore::open(kv.clone())?;
-    let (committed, log) = log_store
-        .read_all_checked()
-        .map_err(|detail| OpenFailure::Damage(format!("{}: {detail}", kv_dir.display())))?;
     let recorded =
         integrity::read_record(data_dir).map_err(|error| OpenFailure::Damage(error.to_string()))?;
     let recorder = AppliedRecorder::spawn(data_dir, recorded);
-    let (publisher, state) = state_channel(State::default());
-    let state_machine = StateMachine::open(data_dir, publisher, recorder.clone())
-        .map_err(|error| OpenFailure::Damage(error.to_string()))?;
+    let publisher = options
+        .state_publisher
+        .clone()
+        .unwrap_or_else(|| state_channel(State::default()).0);
+    let state = publisher.subscribe();
+    // The snapshot first: its state is published at once, so a DNS node that follows the
+    // channel compiles its plan while the log is checked below and re-applied by openraft.
+    let (snapshot_wanted, snapshot_requests) = SnapshotWanted::channel();
+    let state_machine = StateMachine::open(
+        data_dir,
+        publisher,
+        recorder.clone(),
+        snapshot_wanted,
+        options.raft.snapshot_after_record_sets,
+    )
+    .map_err(|error| OpenFailure::Damage(error.to_string()))?;
+    let checked = Instant::now();
+    let (committed, log) = log_store
+        .read_all_checked()
+        .map_err(|detail| OpenFailure::Damage(format!("{}: {detail}", kv_dir.display())))?;
+    tracing::info!(
+        entries = log.len(),
+        took_ms = checked.elapsed().as_millis() as u64,
+        since_open_ms = started.elapsed().as_millis() as u64,
+        memory = %ResidentMemory::read(),
+        "start: checked the log"
+    );
     let restorable = Restorable {
         snapshot: state_machine.snapshot_log_id(),
         committed,
@@ -450,6 +491,7 @@ fn open_storage(data_dir: &Path, cache_bytes: u64) -> Result<OpenedStorage, Open
         state_machine,
         state,
         recorder,
+        snapshot_requests,
     })
 }
 
@@ -460,7 +502,7 @@ fn open_or_discard_storage(options: &NodeOptions) -> Result<(OpenedStorage, bool
         data_dir: options.data_dir.clone(),
         damage,
     };
-    let damage = match open_storage(&options.data_dir, options.kv_cache_bytes) {
+    let damage = match open_storage(options) {
         Ok(opened) => return Ok((opened, false)),
         Err(OpenFailure::Other(error)) => return Err(error),
         Err(OpenFailure::Damage(damage)) if !options.resync_damaged => return Err(damaged(damage)),
@@ -474,7 +516,7 @@ fn open_or_discard_storage(options: &NodeOptions) -> Result<(OpenedStorage, bool
         "damaged storage ({damage}); moved it aside and starting empty: this learner \
          re-syncs everything from the leader before it reports ready"
     );
-    match open_storage(&options.data_dir, options.kv_cache_bytes) {
+    match open_storage(options) {
         Ok(opened) => Ok((opened, true)),
         Err(OpenFailure::Other(error)) => Err(error),
         Err(OpenFailure::Damage(again)) => Err(damaged(again)),
@@ -498,10 +540,13 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
         state_machine,
         state,
         recorder,
+        snapshot_requests,
     } = storage;
     let snapshot_builders = state_machine.builders();
     let client = HttpClient::new(options.cluster_secret.clone(), options.peer_tls.clone());
     let recent_entries = log_store.recent();
+    // openraft re-applies the committed log after the snapshot before `new` returns.
+    let replay_started = Instant::now();
     let raft = Raft::new(
         options.id,
         config,
@@ -519,8 +564,12 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
         addr = %options.advertise_addr,
         data_dir = %options.data_dir.display(),
         version = state.borrow().version,
+        replay_ms = replay_started.elapsed().as_millis() as u64,
+        memory = %ResidentMemory::read(),
         "raft node started"
     );
+    // Re-applying a long log tail decoded and dropped every entry: give that memory back.
+    let _ = tokio::task::spawn_blocking(crate::heap::release_free_memory).await;
     let term_at_start = raft.metrics().borrow().current_term;
     let handle = NodeHandle {
         inner: Arc::new_cyclic(|weak| NodeInner {
@@ -547,6 +596,7 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
             recorder,
             recent_entries,
             stopping: AtomicBool::new(false),
+            snapshot_requests: Mutex::new(Some(snapshot_requests)),
         }),
     };
     Ok(handle)
@@ -980,15 +1030,55 @@ impl NodeHandle {
     /// the version reached. A restarted DNS node calls it before it answers, so its first
     /// answer is its peers' and not the state it had when it went down. `Err` (with the
     /// reason) when no leader came within `timeout`: the caller then serves what it has.
+    ///
+    /// The node also asks the leader it knows from its restored membership how far it has
+    /// applied (`LEADER_APPLIED_PATH`), every 100 ms until one answers: the leader's
+    /// replication to a node that was down backs off up to 5 s (`network`), so waiting for
+    /// its next append alone cost a restart up to the whole `timeout`.
     pub async fn catch_up(&self, timeout: Duration) -> Result<u64, String> {
         let seen = &self.inner.leader_commit_seen;
-        self.wait_metrics(timeout, "a leader's commit index applied", |metrics| {
+        let reached = self.wait_metrics(timeout, "a leader's commit index applied", |metrics| {
             metrics.state == RaftState::Leader
                 || (metrics.millis_since_leader_contact.is_some()
                     && metrics.applied_index >= seen.load(Ordering::SeqCst))
-        })
-        .await
-        .map(|metrics| metrics.applied_index)
+        });
+        tokio::pin!(reached);
+        let ask = async {
+            loop {
+                if let Some(applied) = self.ask_leader_applied().await {
+                    self.note_leader_contact(Some(applied));
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            result = &mut reached => return result.map(|metrics| metrics.applied_index),
+            () = ask => {}
+        }
+        reached.await.map(|metrics| metrics.applied_index)
+    }
+
+    /// How far the leader this node knows has applied, if it answers as the leader.
+    async fn ask_leader_applied(&self) -> Option<u64> {
+        let (leader, Some(addr)) = self.leader()? else {
+            return None;
+        };
+        if leader == self.inner.id {
+            return None;
+        }
+        let asked: Result<Option<u64>, _> = self
+            .inner
+            .client
+            .post(
+                leader,
+                &addr,
+                LEADER_APPLIED_PATH,
+                &(),
+                Duration::from_millis(500),
+            )
+            .await;
+        asked.ok().flatten()
     }
 
     /// True when this start found the data directory damaged and began empty (a learner

@@ -24,8 +24,8 @@ use crate::raft::applied::{AppliedReportBody, APPLIED_TABLE_PATH, REPORT_APPLIED
 use crate::raft::campaign::{PrevoteReply, PREVOTE_PATH};
 use crate::raft::group_commit::ForwardedBatch;
 use crate::raft::network::{
-    APPEND_PATH, FORWARD_BATCH_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH, SNAPSHOT_PATH,
-    VOTE_PATH,
+    APPEND_PATH, FORWARD_BATCH_PATH, FORWARD_MEMBERSHIP_PATH, FORWARD_WRITE_PATH,
+    LEADER_APPLIED_PATH, SNAPSHOT_PATH, VOTE_PATH,
 };
 use crate::raft::node::{ForwardedWrite, MembershipRequest, NodeHandle};
 use crate::raft::recent_entries::RecentEntries;
@@ -47,8 +47,8 @@ static REFUSED_RPC: LazyLock<Arc<RefusalLog>> = LazyLock::new(|| {
 const MAX_RPC_BODY: usize = 64 * 1024 * 1024;
 
 /// The Raft routes of `node` (`/raft/append`, `/raft/vote`, `/raft/snapshot`,
-/// `/raft/forward`, `/raft/forward/batch`, `/raft/forward/membership`, `/raft/applied`,
-/// `/raft/applied/table`), guarded by the node's cluster secret. Merge it into the node's
+/// `/raft/forward`, `/raft/forward/batch`, `/raft/forward/membership`,
+/// `/raft/leader/applied`, `/raft/applied`, `/raft/applied/table`), guarded by the node's cluster secret. Merge it into the node's
 /// axum server next to the API.
 pub fn raft_router(node: NodeHandle) -> Router {
     Router::new()
@@ -59,6 +59,7 @@ pub fn raft_router(node: NodeHandle) -> Router {
         .route(FORWARD_WRITE_PATH, post(forward_write))
         .route(FORWARD_BATCH_PATH, post(forward_batch))
         .route(FORWARD_MEMBERSHIP_PATH, post(forward_membership))
+        .route(LEADER_APPLIED_PATH, post(leader_applied))
         .route(REPORT_APPLIED_PATH, post(report_applied))
         .route(APPLIED_TABLE_PATH, post(applied_table))
         .layer(middleware::from_fn_with_state(node.clone(), require_secret))
@@ -221,6 +222,12 @@ async fn report_applied(
 ) -> Response {
     node.record_applied_report(report.node, report.index);
     Json(node.reply_to_report(report.node)).into_response()
+}
+
+/// How far this node has applied, if it leads (`null` otherwise): what a restarted node
+/// must reach before it answers (`NodeHandle::catch_up`).
+async fn leader_applied(State(node): State<NodeHandle>) -> Response {
+    Json(node.is_leader().then(|| node.metrics().applied_index)).into_response()
 }
 
 /// Every applied-index report this node holds (a learner asks the leader for it).

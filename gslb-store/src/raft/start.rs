@@ -1,5 +1,6 @@
 //! `spawn_node`: opens a node (`node::open_node`) and starts its tasks, the campaign gate
-//! (`campaign`) and the applied-index reporter (`reports`).
+//! (`campaign`), the applied-index reporter (`reports`) and the snapshot trigger
+//! (`snapshot_trigger`).
 //!
 //! Apart from `node` so that the tasks, which drive a `NodeHandle`, and the node, which
 //! they drive, do not import each other: this module knows all three, they know `node`.
@@ -7,12 +8,13 @@
 use std::time::Duration;
 
 use crate::raft::campaign::run_campaign_gate;
-use crate::raft::node::{open_node, NodeError, NodeHandle, NodeOptions};
+use crate::raft::node::{open_node, NodeError, NodeHandle, NodeOptions, WeakNodeHandle};
 use crate::raft::reports::run_reporter;
+use crate::raft::snapshot_trigger::SETTLE;
 
 /// Starts a node: opens its storage (refusing a locked directory, and a damaged one unless
 /// `resync_damaged`), restores the state from the snapshot and the committed log, and starts
-/// Raft, the campaign gate and (with `report_applied`) the reporter. The node then waits to
+/// Raft, the campaign gate, the snapshot trigger and (with `report_applied`) the reporter. The node then waits to
 /// be contacted by a leader, or to be `initialize`d if it is the bootstrap node of a new
 /// cluster.
 pub async fn spawn_node(mut options: NodeOptions) -> Result<NodeHandle, NodeError> {
@@ -22,9 +24,34 @@ pub async fn spawn_node(mut options: NodeOptions) -> Result<NodeHandle, NodeErro
     let handle = open_node(options).await?;
     let gate = tokio::spawn(run_campaign_gate(handle.downgrade(), tick));
     *handle.inner.campaign_gate.lock().expect("gate lock") = Some(gate);
+    let requests = handle
+        .inner
+        .snapshot_requests
+        .lock()
+        .expect("snapshot requests lock")
+        .take();
+    if let Some(requests) = requests {
+        tokio::spawn(run_snapshot_trigger(handle.downgrade(), requests));
+    }
     if report_applied {
         let task = tokio::spawn(run_reporter(handle.clone(), report_source));
         *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
     }
     Ok(handle)
+}
+
+/// Serves the state machine's requests until it is dropped (the channel closes) or the
+/// node is gone: waits `SETTLE`, then asks openraft for a snapshot (ignored by openraft
+/// while one is being built).
+async fn run_snapshot_trigger(node: WeakNodeHandle, mut wanted: tokio::sync::mpsc::Receiver<()>) {
+    while wanted.recv().await.is_some() {
+        tokio::time::sleep(SETTLE).await;
+        let Some(node) = node.upgrade() else {
+            return;
+        };
+        tracing::info!("taking a snapshot after big writes");
+        if let Err(error) = node.trigger_snapshot().await {
+            tracing::warn!("snapshot after big writes not taken: {error}");
+        }
+    }
 }

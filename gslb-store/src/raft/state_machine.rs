@@ -1,6 +1,7 @@
 //! `StateMachine`: openraft's state machine (storage-v2). Applies committed entries with
 //! `command::apply`, publishes each new `Arc<State>` on the watch channel the DNS data plane
-//! follows, and keeps the newest snapshot both in memory and as a file.
+//! follows, and keeps the newest snapshot as a file (its metadata in memory; its bytes are
+//! read back when a peer needs them, never held: a million records are ~100 MB).
 //!
 //! Snapshot file (`snapshot.json` in the data directory): a header line of JSON
 //! `{"format":"gslb-snapshot","version":1,"body_bytes":N,"body_sha256":"…"}`, then the body:
@@ -27,10 +28,13 @@ use openraft::{
     StorageError, StorageIOError, StoredMembership,
 };
 
+use crate::heap::release_free_memory;
 use crate::raft::integrity::AppliedRecorder;
+use crate::raft::snapshot_trigger::{record_sets, SnapshotWanted};
 use crate::raft::{NodeId, TypeConfig};
 use crate::watch::StatePublisher;
 use gslb_model::command::{self, ApplyError, CmdResult};
+use gslb_model::memory::ResidentMemory;
 use gslb_model::model::state::State;
 
 /// An apply that takes this long is logged (a staged zone's commit, a big batch).
@@ -52,49 +56,94 @@ pub struct SnapshotLoadError {
     pub detail: String,
 }
 
-/// The newest snapshot, shared by the state machine and its builders.
-#[derive(Debug, Clone)]
+/// The newest snapshot as loaded from its file: the metadata, and the JSON of `State`
+/// (handed over, never kept: see `SnapshotFiles`).
+#[derive(Debug)]
 pub(crate) struct StoredSnapshot {
     /// Its Raft metadata.
     pub(crate) meta: Meta,
     /// The JSON of `State`.
-    pub(crate) data: Arc<Vec<u8>>,
+    pub(crate) data: Vec<u8>,
 }
 
-/// Where snapshots live: one file plus the in-memory copy. Writers are serialised and an
-/// older snapshot never replaces a newer one.
+/// Where snapshots live: one file, and the newest one's metadata in memory. The bytes are
+/// not kept in memory (for a million records they are a hundred megabytes on every node,
+/// wanted only when a lagging peer needs a snapshot): they are read back from the file then.
+/// Writers are serialised and an older snapshot never replaces a newer one.
 #[derive(Debug, Clone)]
 struct SnapshotFiles {
     /// `<data dir>/snapshot.json`.
     path: PathBuf,
-    /// The newest snapshot; the lock is held across the file write.
-    current: Arc<tokio::sync::Mutex<Option<StoredSnapshot>>>,
+    /// The newest snapshot's metadata; the lock is held across the file write and read.
+    current: Arc<tokio::sync::Mutex<Option<Meta>>>,
 }
 
 impl SnapshotFiles {
-    /// Writes `snapshot` unless a newer one is already stored.
-    async fn store(&self, snapshot: StoredSnapshot) -> StorageResult<()> {
+    /// Writes `data` (the JSON of `State`) as the snapshot `meta` unless a newer one is
+    /// already stored, and gives `data` back.
+    async fn store(&self, meta: &Meta, data: Vec<u8>) -> StorageResult<Vec<u8>> {
         let mut current = self.current.lock().await;
         if let Some(existing) = current.as_ref() {
-            if existing.meta.last_log_id > snapshot.meta.last_log_id {
-                return Ok(());
+            if existing.last_log_id > meta.last_log_id {
+                return Ok(data);
             }
         }
         let path = self.path.clone();
-        let signature = snapshot.meta.signature();
-        let meta_json = serde_json::to_vec(&snapshot.meta)
+        let signature = meta.signature();
+        let meta_json = serde_json::to_vec(meta)
             .map_err(|error| StorageIOError::write_snapshot(Some(signature.clone()), &error))?;
-        let data = snapshot.data.clone();
-        tokio::task::spawn_blocking(move || {
-            write_atomically(&path, &meta_json, &data).map_err(|error| name_no_space(&path, error))
+        let data = tokio::task::spawn_blocking(move || {
+            write_atomically(&path, &meta_json, &data)
+                .map(|()| data)
+                .map_err(|error| name_no_space(&path, error))
         })
         .await
         .map_err(|error| {
             StorageIOError::write_snapshot(Some(signature.clone()), &std::io::Error::other(error))
         })?
         .map_err(|error| StorageIOError::write_snapshot(Some(signature), &error))?;
-        *current = Some(snapshot);
-        Ok(())
+        *current = Some(meta.clone());
+        Ok(data)
+    }
+
+    /// The newest snapshot, its bytes read back from the file (checked as at start) on a
+    /// blocking thread.
+    async fn read_current(&self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
+        let current = self.current.lock().await;
+        let Some(meta) = current.clone() else {
+            return Ok(None);
+        };
+        let path = self.path.clone();
+        let signature = meta.signature();
+        let loaded = tokio::task::spawn_blocking(move || read_snapshot_file(&path))
+            .await
+            .map_err(|error| {
+                StorageIOError::read_snapshot(
+                    Some(signature.clone()),
+                    &std::io::Error::other(error),
+                )
+            })?
+            .map_err(|error| {
+                StorageIOError::read_snapshot(
+                    Some(signature.clone()),
+                    &std::io::Error::other(error),
+                )
+            })?;
+        match loaded {
+            Some(stored) if stored.meta.snapshot_id == meta.snapshot_id => Ok(Some(Snapshot {
+                meta,
+                snapshot: Box::new(Cursor::new(stored.data)),
+            })),
+            _ => Err(StorageIOError::read_snapshot(
+                Some(signature),
+                &std::io::Error::other(format!(
+                    "{} no longer holds snapshot {}",
+                    self.path.display(),
+                    meta.snapshot_id
+                )),
+            )
+            .into()),
+        }
     }
 }
 
@@ -117,26 +166,25 @@ fn name_no_space(path: &Path, error: std::io::Error) -> std::io::Error {
     )
 }
 
-/// tmp + fsync + rename + fsync(dir).
+/// tmp + fsync + rename + fsync(dir). The body (metadata line, newline, state) is hashed
+/// and written in its parts, never joined into one copy.
 pub(crate) fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("json.tmp");
-    let mut body = Vec::with_capacity(meta_json.len() + 1 + data.len());
-    body.extend_from_slice(meta_json);
-    body.push(b'\n');
-    body.extend_from_slice(data);
     let header = SnapshotHeader {
         format: SNAPSHOT_FORMAT.to_string(),
         version: SNAPSHOT_VERSION,
-        body_bytes: body.len() as u64,
-        body_sha256: gslb_model::backup::sha256_hex(&body),
+        body_bytes: (meta_json.len() + 1 + data.len()) as u64,
+        body_sha256: gslb_model::backup::sha256_hex_of_parts(&[meta_json, b"\n", data]),
     };
     let header = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
     {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(&header)?;
         file.write_all(b"\n")?;
-        file.write_all(&body)?;
+        file.write_all(meta_json)?;
+        file.write_all(b"\n")?;
+        file.write_all(data)?;
         file.sync_all()?;
     }
     std::fs::rename(&tmp, path)?;
@@ -213,7 +261,29 @@ fn verified_body(bytes: &[u8]) -> Result<&[u8], String> {
     Ok(body)
 }
 
-/// Reads a snapshot file, if there is one.
+/// Reads a snapshot file, if there is one: its metadata and the JSON of `State`, checked
+/// against the header's length and checksum.
+fn read_snapshot_file(path: &Path) -> Result<Option<StoredSnapshot>, String> {
+    let mut bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("cannot read: {error}")),
+    };
+    let body_start = bytes.len() - verified_body(&bytes)?.len();
+    let body = &bytes[body_start..];
+    let split = body
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| "no newline after the metadata line".to_string())?;
+    let meta: Meta =
+        serde_json::from_slice(&body[..split]).map_err(|error| format!("bad metadata: {error}"))?;
+    // The state's JSON, moved to the front of the buffer it was read into (no second copy).
+    bytes.drain(..body_start + split + 1);
+    Ok(Some(StoredSnapshot { meta, data: bytes }))
+}
+
+/// Reads a snapshot file, if there is one, and parses its state (`version` = the
+/// snapshot's last index).
 pub(crate) fn load_snapshot(
     path: &Path,
 ) -> Result<Option<(StoredSnapshot, State)>, SnapshotLoadError> {
@@ -221,29 +291,13 @@ pub(crate) fn load_snapshot(
         path: path.to_path_buf(),
         detail,
     };
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(fail(format!("cannot read: {error}"))),
+    let Some(stored) = read_snapshot_file(path).map_err(fail)? else {
+        return Ok(None);
     };
-    let body = verified_body(&bytes).map_err(fail)?;
-    let split = body
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or_else(|| fail("no newline after the metadata line".to_string()))?;
-    let meta: Meta = serde_json::from_slice(&body[..split])
-        .map_err(|error| fail(format!("bad metadata: {error}")))?;
-    let data = body[split + 1..].to_vec();
-    let mut state: State =
-        serde_json::from_slice(&data).map_err(|error| fail(format!("bad state: {error}")))?;
-    state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
-    Ok(Some((
-        StoredSnapshot {
-            meta,
-            data: Arc::new(data),
-        },
-        state,
-    )))
+    let mut state: State = serde_json::from_slice(&stored.data)
+        .map_err(|error| fail(format!("bad state: {error}")))?;
+    state.version = stored.meta.last_log_id.map_or(0, |log_id| log_id.index);
+    Ok(Some((stored, state)))
 }
 
 /// The state machine of one node.
@@ -264,6 +318,17 @@ pub struct StateMachine {
     builders: BuildersInFlight,
     /// Keeps `applied.json` (see `raft::integrity`) following `last_applied`.
     recorder: Arc<AppliedRecorder>,
+    /// The snapshot read at open, for openraft's first `get_current_snapshot` (its start-up
+    /// look at the snapshot's metadata), so that one costs no second read of the file; later
+    /// requests read the file.
+    opened: Option<StoredSnapshot>,
+    /// Record sets carried by the entries applied since the last snapshot.
+    record_sets_since_snapshot: usize,
+    /// Asks for a snapshot once those are `snapshot_after_record_sets`
+    /// (`raft::snapshot_trigger`).
+    snapshot_wanted: SnapshotWanted,
+    /// `RaftSettings::snapshot_after_record_sets`.
+    snapshot_after_record_sets: usize,
 }
 
 /// Counts snapshot builders that may still write the snapshot file, so a stopping node can
@@ -292,16 +357,38 @@ impl StateMachine {
         data_dir: &Path,
         publisher: StatePublisher,
         recorder: Arc<AppliedRecorder>,
+        snapshot_wanted: SnapshotWanted,
+        snapshot_after_record_sets: u64,
     ) -> Result<StateMachine, SnapshotLoadError> {
         let path = data_dir.join(SNAPSHOT_FILE);
+        let started = Instant::now();
         let loaded = load_snapshot(&path)?;
-        let (current, state, last_applied, membership) = match loaded {
+        let (current, opened, state, last_applied, membership) = match loaded {
             Some((snapshot, state)) => {
+                tracing::info!(
+                    index = state.version,
+                    bytes = snapshot.data.len(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    memory = %ResidentMemory::read(),
+                    "start: loaded snapshot"
+                );
                 let last_applied = snapshot.meta.last_log_id;
                 let membership = snapshot.meta.last_membership.clone();
-                (Some(snapshot), state, last_applied, membership)
+                (
+                    Some(snapshot.meta.clone()),
+                    Some(snapshot),
+                    state,
+                    last_applied,
+                    membership,
+                )
             }
-            None => (None, State::default(), None, StoredMembership::default()),
+            None => (
+                None,
+                None,
+                State::default(),
+                None,
+                StoredMembership::default(),
+            ),
         };
         let state = Arc::new(state);
         publisher.send_replace(state.clone());
@@ -314,6 +401,11 @@ impl StateMachine {
                 path,
                 current: Arc::new(tokio::sync::Mutex::new(current)),
             },
+            opened,
+            record_sets_since_snapshot: 0,
+            snapshot_wanted,
+            snapshot_after_record_sets: usize::try_from(snapshot_after_record_sets)
+                .unwrap_or(usize::MAX),
             snapshot_seq: 0,
             builders: BuildersInFlight::default(),
             recorder,
@@ -372,32 +464,24 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             last_membership: self.membership.clone(),
             snapshot_id,
         };
-        let data = Arc::new(data);
-        self.snapshots
-            .store(StoredSnapshot {
-                meta: meta.clone(),
-                data: data.clone(),
-            })
-            .await?;
+        let data = self.snapshots.store(&meta, data).await?;
+        // Serialising a million record sets left much free memory in malloc's arenas.
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
         tracing::info!(
             index = self.last_applied.map_or(0, |log_id| log_id.index),
             bytes = data.len(),
             took_ms = started.elapsed().as_millis() as u64,
+            memory = %ResidentMemory::read(),
             "snapshot built"
         );
+        // openraft keeps only the metadata of a snapshot it had built (0.9: the state
+        // machine worker answers the core with `snapshot.meta`); the bytes go with it and
+        // are freed, the file holds them.
         Ok(Snapshot {
             meta,
-            snapshot: Box::new(Cursor::new(copy_off_runtime(data).await?)),
+            snapshot: Box::new(Cursor::new(data)),
         })
     }
-}
-
-/// A copy of snapshot bytes for openraft (which owns what it sends), made on a blocking
-/// thread: for a big state it is hundreds of megabytes.
-async fn copy_off_runtime(data: Arc<Vec<u8>>) -> StorageResult<Vec<u8>> {
-    tokio::task::spawn_blocking(move || data.to_vec())
-        .await
-        .map_err(|error| StorageIOError::read_snapshot(None, &std::io::Error::other(error)).into())
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
@@ -449,11 +533,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         self.publisher.send_replace(self.state.clone());
         self.recorder.note(self.last_applied);
+        self.record_sets_since_snapshot += applied.record_sets;
+        if self.record_sets_since_snapshot >= self.snapshot_after_record_sets
+            && self.state.staged_imports.is_empty()
+        {
+            // Asked once: the snapshot, taken after this, covers everything applied so far.
+            self.record_sets_since_snapshot = 0;
+            self.snapshot_wanted.ask();
+        }
         Ok(applied.results)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         self.snapshot_seq += 1;
+        self.record_sets_since_snapshot = 0;
         self.builders.0.fetch_add(1, Ordering::SeqCst);
         SnapshotBuilder {
             builders: self.builders.clone(),
@@ -488,36 +581,38 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut state = parsed
             .map_err(|error| StorageIOError::read_snapshot(Some(meta.signature()), &error))?;
         state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
+        let data = self.snapshots.store(meta, data).await?;
         let data_len = data.len();
-        self.snapshots
-            .store(StoredSnapshot {
-                meta: meta.clone(),
-                data: Arc::new(data),
-            })
-            .await?;
+        drop(data);
         tracing::info!(
             index = state.version,
             bytes = data_len,
             took_ms = started.elapsed().as_millis() as u64,
+            memory = %ResidentMemory::read(),
             "snapshot installed"
         );
         self.state = Arc::new(state);
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
+        self.record_sets_since_snapshot = 0;
         self.publisher.send_replace(self.state.clone());
         self.recorder.note(self.last_applied);
+        // The snapshot's bytes and the parse's garbage: give them back.
+        let _ = tokio::task::spawn_blocking(release_free_memory).await;
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> StorageResult<Option<Snapshot<TypeConfig>>> {
-        let current = self.snapshots.current.lock().await.clone();
-        let Some(stored) = current else {
-            return Ok(None);
-        };
-        Ok(Some(Snapshot {
-            meta: stored.meta,
-            snapshot: Box::new(Cursor::new(copy_off_runtime(stored.data).await?)),
-        }))
+        if let Some(opened) = self.opened.take() {
+            let newest = self.snapshots.current.lock().await.clone();
+            if newest.is_some_and(|meta| meta.snapshot_id == opened.meta.snapshot_id) {
+                return Ok(Some(Snapshot {
+                    meta: opened.meta,
+                    snapshot: Box::new(Cursor::new(opened.data)),
+                }));
+            }
+        }
+        self.snapshots.read_current().await
     }
 }
 
@@ -531,6 +626,8 @@ struct Applied {
     last_applied: Option<LogId<NodeId>>,
     /// One result per entry.
     results: Vec<Result<CmdResult, ApplyError>>,
+    /// Record sets the entries carried (`snapshot_trigger::record_sets`).
+    record_sets: usize,
 }
 
 /// Applies `entries` in order to `state` (copied on write): `command::apply` for normal
@@ -542,6 +639,7 @@ fn apply_entries(
 ) -> Applied {
     let mut results = Vec::with_capacity(entries.len());
     let mut last_applied = None;
+    let mut carried = 0;
     let writable = Arc::make_mut(&mut state);
     for entry in entries {
         let index = entry.log_id.index;
@@ -552,6 +650,7 @@ fn apply_entries(
                 members: Vec::new(),
             }),
             EntryPayload::Normal(ref stamped) => {
+                carried += record_sets(&stamped.command);
                 let result = command::apply(writable, stamped, index);
                 match &result {
                     Ok(_) => tracing::debug!(index, command = %stamped.command, "applied"),
@@ -582,6 +681,7 @@ fn apply_entries(
         membership,
         last_applied,
         results,
+        record_sets: carried,
     }
 }
 

@@ -1,6 +1,8 @@
 //! `ResidentMemory`: this process's resident memory now and at its peak, read from
 //! `/proc/self/status` (`VmRSS`, `VmHWM`), for the log lines of start-up phases (read, parse,
-//! state, compile, first answer) and of plan swaps. Linux only; elsewhere it reads zeros.
+//! state, compile, first answer; a Raft node's storage, snapshot and log replay) and of plan
+//! swaps. Here, not in gslb-dns, so the store logs its phases in the same words. Linux only;
+//! elsewhere it reads zeros.
 
 use std::fmt;
 

@@ -1,0 +1,51 @@
+//! Snapshots after big writes: openraft takes one every `snapshot_every` entries, which
+//! counts entries, not what they carry. A million-record zone import is some 700 entries of
+//! up to 128 KiB of record sets each, far below 5,000, so without this the whole import
+//! stayed in the log tail a restarted node re-applies before it answers (tens of seconds),
+//! and a new learner replays it too.
+//!
+//! The state machine counts the record sets the entries it applies carry (`record_sets`),
+//! and once `RaftSettings::snapshot_after_record_sets` (100,000 by default: about half a
+//! second of log replay on this project's 2-vCPU machine) have been applied since the last
+//! snapshot and no import is still being staged (a snapshot in the middle of one would be
+//! taken again at its end), it asks for one (`SnapshotWanted`) and starts counting again.
+//! `start::run_snapshot_trigger`, a task of the node, waits `SETTLE` first, so the writes'
+//! own work (DNS nodes compile the new zone, INSYNC) is not slowed by a big serialisation,
+//! then triggers it. The snapshot is built off the runtime (`state_machine::SnapshotBuilder`),
+//! like every other one.
+
+use std::time::Duration;
+
+use gslb_model::Command;
+use tokio::sync::mpsc;
+
+/// How long after the big write the snapshot is taken (`start::run_snapshot_trigger`).
+pub(crate) const SETTLE: Duration = Duration::from_secs(1);
+
+/// The state machine's side: asks for a snapshot; asking again before it was taken is one
+/// request.
+#[derive(Debug, Clone)]
+pub(crate) struct SnapshotWanted(mpsc::Sender<()>);
+
+impl SnapshotWanted {
+    /// A request channel and the receiver `run_snapshot_trigger` serves.
+    pub(crate) fn channel() -> (SnapshotWanted, mpsc::Receiver<()>) {
+        let (sender, receiver) = mpsc::channel(1);
+        (SnapshotWanted(sender), receiver)
+    }
+
+    /// Asks for a snapshot (a request already waiting covers this one).
+    pub(crate) fn ask(&self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+/// The record sets `command` carries: what makes its entry slow to re-apply.
+pub(crate) fn record_sets(command: &Command) -> usize {
+    match command {
+        Command::PutZone { zone } => zone.rrsets.len(),
+        Command::StageZoneRecords { rrsets, .. } => rrsets.len(),
+        Command::Batch { commands } => commands.iter().map(record_sets).sum(),
+        _ => 1,
+    }
+}
