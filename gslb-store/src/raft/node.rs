@@ -47,6 +47,12 @@ use gslb_model::model::state::{ChangeStatus, State};
 
 /// How long a forwarded write may take end to end.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most staged zone-import chunks (`StageZoneRecords`, up to 128 KiB each) a leader
+/// has proposed and not yet applied: one append call's worth. An importer keeps more in
+/// flight so the next ones are ready the moment one is applied, while a small write that
+/// arrives meanwhile is proposed at once and waits behind at most these, not behind every
+/// chunk the importer has sent.
+const STAGED_CHUNKS_ADMITTED: usize = 4;
 /// How long the leader keeps retrying a membership change refused only because another one
 /// is still uncommitted (well inside `FORWARD_TIMEOUT`).
 const MEMBERSHIP_BUSY_WAIT: Duration = Duration::from_secs(3);
@@ -346,6 +352,8 @@ pub(crate) struct NodeInner {
     /// a time instead of asking the leader each on its own.
     pub(crate) leader_reports:
         tokio::sync::Mutex<Option<(Instant, BTreeMap<NodeId, AppliedReport>)>>,
+    /// Turns of staged zone-import chunks to be proposed (`STAGED_CHUNKS_ADMITTED`).
+    pub(crate) staged_chunk_turns: tokio::sync::Semaphore,
 }
 
 /// The body of `/raft/forward/membership`.
@@ -547,6 +555,7 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
             recorder,
             recent_entries,
             stopping: AtomicBool::new(false),
+            staged_chunk_turns: tokio::sync::Semaphore::new(STAGED_CHUNKS_ADMITTED),
         }),
     };
     Ok(handle)
@@ -1182,11 +1191,35 @@ impl NodeHandle {
                 .propose(ForwardedWrite { command, actor })
                 .await;
         }
+        let _turn = match &command {
+            Command::StageZoneRecords { .. } => Some(self.staged_chunk_turn().await?),
+            _ => None,
+        };
         let result = self.propose(command, actor).await?;
         Ok(WriteOutcome {
             version: result.version,
             changed: result.changed,
         })
+    }
+
+    /// A staged chunk's turn to be proposed (see `STAGED_CHUNKS_ADMITTED`), held until it is
+    /// applied here; waits at most the commit timeout.
+    async fn staged_chunk_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, WriteError> {
+        let turn = tokio::time::timeout(
+            self.inner.commit_timeout,
+            self.inner.staged_chunk_turns.acquire(),
+        )
+        .await;
+        match turn {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(WriteError::Unavailable {
+                detail: format!(
+                    "no turn for a staged chunk within {:?} (earlier chunks not applied); \
+                     nothing was written",
+                    self.inner.commit_timeout
+                ),
+            }),
+        }
     }
 
     /// Stamps `command` and proposes it as one entry (this node leads, and it was
