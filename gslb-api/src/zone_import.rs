@@ -29,12 +29,12 @@ use crate::{request_too_large, ApiContext};
 /// entries.
 pub const STAGE_CHUNK_BYTES: usize = 128 * 1024;
 
-/// Chunk writes in flight at once: twice what the leader admits into its log at a time
+/// Chunk writes in flight at once: more than the leader admits into its log at a time
 /// (`STAGED_CHUNKS_ADMITTED` in gslb-store's node), so the next chunks are already there the
 /// moment earlier ones are applied and the leader never idles between rounds, while small
 /// writes wait behind the admitted ones only. Chunks are numbered; one that reaches the log
 /// ahead of its turn waits in the staging area for those before it.
-const CHUNKS_IN_FLIGHT: usize = 8;
+const CHUNKS_IN_FLIGHT: usize = 6;
 
 /// True for `PUT /v1/zones/{zone}/zonefile`, whose body read alone is bounded by the
 /// request timeout (see `read_body_within`).
