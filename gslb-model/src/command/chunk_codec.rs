@@ -410,6 +410,26 @@ mod tests {
         assert_eq!(read(&array).unwrap(), sets);
     }
 
+    /// A whole `StageZoneRecords` command as an older node logged it (sets as a JSON array)
+    /// reads as the same command the compact form carries.
+    #[test]
+    fn a_logged_command_of_either_form_reads_as_the_same_command() {
+        let command = crate::Command::StageZoneRecords {
+            import_id: "imp-0".to_string(),
+            apex: name("example.com."),
+            chunk: 3,
+            rrsets: Arc::new(mixed()),
+        };
+        let compact = serde_json::to_value(&command).unwrap();
+        assert!(compact["rrsets"].as_str().unwrap().starts_with("v1:"));
+        let mut older = compact.clone();
+        older["rrsets"] = serde_json::to_value(mixed()).unwrap();
+        let from_older: crate::Command = serde_json::from_value(older).unwrap();
+        let from_compact: crate::Command = serde_json::from_str(&compact.to_string()).unwrap();
+        assert_eq!(from_older, command);
+        assert_eq!(from_compact, command);
+    }
+
     #[test]
     fn a_host_record_costs_about_a_third_of_its_json() {
         let sets: Vec<RecordSet> = (0..1000)
