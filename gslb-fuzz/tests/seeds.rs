@@ -463,6 +463,49 @@ fn backup_reads_a_written_backup_and_survives_its_mutants() {
     exercise("backup", &[written], &refused);
 }
 
+#[test]
+fn staged_chunk_reads_written_chunks_and_survives_their_mutants() {
+    use gslb_model::{Command, RData, RecordSet};
+    let zone = example_zone("");
+    let name = |text: &str| DomainName::parse_absolute(text).expect("a name");
+    let mut sets: Vec<RecordSet> = zone.rrsets.iter().cloned().collect();
+    for (owner, rdata) in [
+        ("ptr.example.com.", RData::PTR(name("host.example.org."))),
+        (
+            "txt.example.com.",
+            RData::TXT(vec![b"a \"quoted\" string".to_vec()]),
+        ),
+        (
+            "v6.example.com.",
+            RData::AAAA("2001:db8::53".parse().expect("an address")),
+        ),
+    ] {
+        sets.push(RecordSet {
+            name: name(owner),
+            rtype: rdata.record_type(),
+            ttl: 60,
+            rdata: vec![rdata],
+        });
+    }
+    let body_of = |sets: Vec<RecordSet>| -> Vec<u8> {
+        let command = Command::StageZoneRecords {
+            import_id: "imp-seed".to_string(),
+            apex: zone.apex.clone(),
+            chunk: 0,
+            rrsets: std::sync::Arc::new(sets),
+        };
+        let json = serde_json::to_value(&command).expect("a chunk writes");
+        let text = json["rrsets"]
+            .as_str()
+            .expect("the compact form is a string");
+        gslb_model::model::base64_text::decode(text.strip_prefix("v1:").expect("v1"))
+            .expect("base64")
+    };
+    let accepted = vec![body_of(sets), body_of(Vec::new())];
+    let refused = vec![vec![], vec![0, 0, 0, 0, 5], vec![0, 0, 0, 0, 1, 2, 0, 0]];
+    exercise("staged_chunk", &accepted, &refused);
+}
+
 /// `fuzz/` wraps exactly `TARGETS`: one `fuzz_targets/NAME.rs` calling
 /// `gslb_fuzz::NAME::run`, and one `[[bin]]` named NAME, for each.
 #[test]

@@ -35,6 +35,12 @@ pub fn validate(state: &State, command: &Command) -> Result<(), FieldErrors> {
             run_batch(&mut scratch, commands, 0, 0, &mut errors);
         }
         Command::Group { .. } => errors.push("", GROUP_NOT_WRITTEN),
+        Command::StageZoneRecords {
+            import_id,
+            apex,
+            chunk,
+            rrsets,
+        } => staging::check_stage_header(state, import_id, apex, *chunk, rrsets, "", &mut errors),
         single => check(state, single, "", 0, &mut errors),
     }
     errors.into_result()

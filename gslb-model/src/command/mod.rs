@@ -25,6 +25,7 @@
 
 mod apply;
 mod check;
+pub mod chunk_codec;
 mod collisions;
 #[cfg(test)]
 mod history_tests;
@@ -354,6 +355,12 @@ pub enum Command {
         chunk: u64,
         /// The record sets of this chunk, in canonical (owner, type) order; shared, so the
         /// Raft log's decoded entries and every copy of the command hold one copy of them.
+        /// Written in the compact form of `chunk_codec`; the JSON array older nodes wrote
+        /// still reads.
+        #[serde(
+            serialize_with = "chunk_codec::serialize",
+            deserialize_with = "chunk_codec::deserialize"
+        )]
         rrsets: std::sync::Arc<Vec<RecordSet>>,
     },
     /// Replaces (or creates) the zone `zone.apex` with `zone`'s header and every record set

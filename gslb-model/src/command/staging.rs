@@ -4,7 +4,8 @@
 //!
 //! Work is spread over the chunks so that no single apply grows with the zone (see
 //! `model::staged`): `check_stage` checks every set of a chunk on its own and the chunk's
-//! order (also run by `validate` on the leader before proposing); `prepare` appends the chunk
+//! order (`validate` on the leader runs only its O(1) part, `check_stage_header`: the API
+//! validated the whole zone before cutting it); `prepare` appends the chunk
 //! to the staging area's sets, checking the order where it meets the chunk before and
 //! resuming the cross-set `ZoneWalk`. A commit checks what only the whole zone can show (the
 //! last owner name, the apex's NS set, every chunk in, collisions with GSLB records by binary
@@ -43,9 +44,28 @@ pub(super) fn check_import_id(import_id: &str, path: &str, errors: &mut FieldErr
 }
 
 /// A chunk: a valid id, the same apex as the import's earlier chunks, room for a new import,
-/// a chunk number not staged yet and not too far ahead, and every record set valid on its
-/// own (`check_record_set`) and after the one before it in canonical order.
+/// a chunk number not staged yet and not too far ahead (`check_stage_header`), and every
+/// record set valid on its own (`check_record_set`) and after the one before it in
+/// canonical order.
 pub(super) fn check_stage(
+    state: &State,
+    import_id: &str,
+    apex: &DomainName,
+    chunk: u64,
+    rrsets: &[RecordSet],
+    path: &str,
+    errors: &mut FieldErrors,
+) {
+    check_stage_header(state, import_id, apex, chunk, rrsets, path, errors);
+    check_stage_sets(apex, rrsets, path, errors);
+}
+
+/// What `validate` checks of a chunk on the leader before proposing it: everything but the
+/// record sets themselves, O(1). The sets are checked where the chunk is applied (every
+/// node, `check_stage`); the API validated the whole zone before cutting it into chunks, so
+/// checking every set a third time on the leader, on a runtime worker, would only cost
+/// time. A chunk whose sets are wrong is still refused, at apply, changing nothing.
+pub(super) fn check_stage_header(
     state: &State,
     import_id: &str,
     apex: &DomainName,
@@ -98,16 +118,24 @@ pub(super) fn check_stage(
             "a chunk holds at least one record set",
         );
     }
-    let mut set_path = String::new();
+}
+
+/// Every set of a chunk valid on its own and after the one before it in canonical order.
+fn check_stage_sets(apex: &DomainName, rrsets: &[RecordSet], path: &str, errors: &mut FieldErrors) {
+    // A set's path is written out only for a fault: a chunk of valid sets costs no text.
+    let set_path = |index: usize| field_path(path, &format!("rrsets[{index}]"));
+    let mut faults = FieldErrors::default();
     for (index, set) in rrsets.iter().enumerate() {
-        set_path.clear();
-        set_path.push_str(&field_path(path, &format!("rrsets[{index}]")));
-        check_record_set(apex, set, &set_path, errors);
+        check_record_set(apex, set, "", &mut faults);
+        if !faults.is_empty() {
+            faults = FieldErrors::default();
+            check_record_set(apex, set, &set_path(index), errors);
+        }
         if index > 0 {
             let before = &rrsets[index - 1];
             if (&before.name, before.rtype) >= (&set.name, set.rtype) {
                 errors.push(
-                    set_path.clone(),
+                    set_path(index),
                     format!(
                         "{} {} comes after {} {}: a chunk's sets are in canonical order, \
                          each (name, type) once",

@@ -287,6 +287,42 @@ impl DomainName {
             .map_err(|len| NameError::NameTooLong(format!("{len} octets")))
     }
 
+    /// The name whose wire form is `prefix` (length-prefixed labels, most specific first,
+    /// without the root label) followed by `suffix`'s: each label 1 to 63 octets, the whole
+    /// at most 255, lower-cased. One allocation; what `Self::wire_prefix_below` gives back
+    /// reads back as the same name. `None` when `prefix` is not such a run of labels or the
+    /// name would be too long.
+    pub fn with_wire_prefix(prefix: &[u8], suffix: &DomainName) -> Option<DomainName> {
+        let total = prefix.len() + suffix.wire.len();
+        if total > MAX_NAME_WIRE_LEN {
+            return None;
+        }
+        let mut wire = Vec::with_capacity(total);
+        let mut position = 0;
+        while position < prefix.len() {
+            let len = prefix[position] as usize;
+            let end = position + 1 + len;
+            if len == 0 || len > MAX_LABEL_LEN || end > prefix.len() {
+                return None;
+            }
+            wire.push(len as u8);
+            wire.extend(prefix[position + 1..end].iter().map(u8::to_ascii_lowercase));
+            position = end;
+        }
+        wire.extend_from_slice(&suffix.wire);
+        Some(DomainName {
+            wire: wire.into_boxed_slice(),
+        })
+    }
+
+    /// The labels of `self` above `ancestor` in wire form (length-prefixed, most specific
+    /// first, no root label): empty for `ancestor` itself, `None` when `self` is not at or
+    /// below it. `with_wire_prefix(prefix, ancestor)` gives `self` back.
+    pub fn wire_prefix_below(&self, ancestor: &DomainName) -> Option<&[u8]> {
+        self.is_subdomain_of(ancestor)
+            .then(|| &self.wire[..self.wire.len() - ancestor.wire.len()])
+    }
+
     /// The labels, most specific first, without the root label.
     pub fn labels(&self) -> Labels<'_> {
         Labels::new(&self.wire)
@@ -424,7 +460,17 @@ impl FromStr for DomainName {
 
 impl Ord for DomainName {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        // Canonical DNS order (RFC 4034 §6.1): compare labels from the root down.
+        // Canonical DNS order (RFC 4034 §6.1): compare labels from the root down. Names of a
+        // zone's neighbouring sets mostly share their parent (`h1.zone.`, `h2.zone.`): then
+        // only the first labels differ, compared without listing every label's offset.
+        let (mine, theirs) = (&self.wire, &other.wire);
+        if mine == theirs {
+            return std::cmp::Ordering::Equal;
+        }
+        let (my_first, their_first) = (1 + mine[0] as usize, 1 + theirs[0] as usize);
+        if mine[0] != 0 && theirs[0] != 0 && mine[my_first..] == theirs[their_first..] {
+            return mine[1..my_first].cmp(&theirs[1..their_first]);
+        }
         self.labels().rev().cmp(other.labels().rev())
     }
 }
@@ -554,5 +600,70 @@ mod tests {
         assert!(www < z);
         assert!(www.is_subdomain_of(&origin));
         assert_eq!(www.wire_len(), 17);
+    }
+
+    /// The shortcut for names with one parent orders every pair as comparing all labels
+    /// from the root down does.
+    #[test]
+    fn canonical_order_is_label_by_label_from_the_root() {
+        let names: Vec<DomainName> = [
+            ".",
+            "com.",
+            "a.com.",
+            "b.com.",
+            "ab.com.",
+            "a.a.com.",
+            "z.a.com.",
+            "h1.big.test.",
+            "h10.big.test.",
+            "h2.big.test.",
+            "h2.bi.test.",
+            "big.test.",
+            "*.big.test.",
+            r"\000.big.test.",
+            r"a\255.big.test.",
+            "x.h1.big.test.",
+            "test.",
+        ]
+        .iter()
+        .map(|text| DomainName::parse_absolute(text).unwrap())
+        .collect();
+        for a in &names {
+            for b in &names {
+                let by_labels = a.labels().rev().cmp(b.labels().rev());
+                assert_eq!(a.cmp(b), by_labels, "{a} against {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_rebuilt_from_its_wire_prefix_is_the_same_name() {
+        let apex = DomainName::parse_absolute("big.test.").unwrap();
+        let host = DomainName::parse_absolute("x.h1.big.test.").unwrap();
+        let prefix = host.wire_prefix_below(&apex).unwrap();
+        assert_eq!(
+            DomainName::with_wire_prefix(prefix, &apex),
+            Some(host.clone())
+        );
+        assert_eq!(apex.wire_prefix_below(&apex), Some(&[][..]));
+        assert_eq!(
+            host.wire_prefix_below(&DomainName::parse_absolute("other.").unwrap()),
+            None
+        );
+        assert_eq!(
+            DomainName::with_wire_prefix(&[2, b'a'], &apex),
+            None,
+            "cut short"
+        );
+        assert_eq!(
+            DomainName::with_wire_prefix(&[0], &apex),
+            None,
+            "an empty label"
+        );
+        assert_eq!(
+            DomainName::with_wire_prefix(&[250; 251], &apex),
+            None,
+            "too long"
+        );
     }
 }

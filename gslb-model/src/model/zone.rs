@@ -267,24 +267,28 @@ pub fn check_record_set(
         );
     }
     let mut distinct: HashSet<&RData> = HashSet::new();
-    let mut rdata_path = String::new();
+    // A record's path is written out only for a fault: a million valid records cost no text.
+    let rdata_path = |rindex: usize| format!("{set_path}.rdata[{rindex}]");
+    let mut faults = FieldErrors::default();
     for (rindex, rdata) in set.rdata.iter().enumerate() {
-        rdata_path.clear();
-        let _ = write!(rdata_path, "{set_path}.rdata[{rindex}]");
         if rdata.record_type() != set.rtype {
             errors.push(
-                rdata_path.clone(),
+                rdata_path(rindex),
                 format!("{} data in a {} set", rdata.record_type(), set.rtype),
             );
         }
-        rdata.validate(&rdata_path, errors);
+        rdata.validate("", &mut faults);
+        if !faults.is_empty() {
+            faults = FieldErrors::default();
+            rdata.validate(&rdata_path(rindex), errors);
+        }
         let repeated = if set.rdata.len() <= 8 {
             set.rdata[..rindex].contains(rdata)
         } else {
             !distinct.insert(rdata)
         };
         if repeated {
-            errors.push(rdata_path.clone(), "duplicate record in the set");
+            errors.push(rdata_path(rindex), "duplicate record in the set");
         }
     }
 }
