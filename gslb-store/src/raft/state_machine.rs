@@ -28,8 +28,10 @@ use openraft::{
 };
 
 use crate::raft::integrity::AppliedRecorder;
+use crate::raft::stages::{Stage, WriteStages};
 use crate::raft::{NodeId, TypeConfig};
 use crate::watch::StatePublisher;
+use gslb_model::clock::unix_millis;
 use gslb_model::command::{self, ApplyError, CmdResult};
 use gslb_model::model::state::State;
 
@@ -264,6 +266,8 @@ pub struct StateMachine {
     builders: BuildersInFlight,
     /// Keeps `applied.json` (see `raft::integrity`) following `last_applied`.
     recorder: Arc<AppliedRecorder>,
+    /// The node's write-path timings: each apply batch, each entry's stamp → applied.
+    stages: Arc<WriteStages>,
 }
 
 /// Counts snapshot builders that may still write the snapshot file, so a stopping node can
@@ -292,6 +296,7 @@ impl StateMachine {
         data_dir: &Path,
         publisher: StatePublisher,
         recorder: Arc<AppliedRecorder>,
+        stages: Arc<WriteStages>,
     ) -> Result<StateMachine, SnapshotLoadError> {
         let path = data_dir.join(SNAPSHOT_FILE);
         let loaded = load_snapshot(&path)?;
@@ -317,6 +322,7 @@ impl StateMachine {
             snapshot_seq: 0,
             builders: BuildersInFlight::default(),
             recorder,
+            stages,
         })
     }
 
@@ -424,6 +430,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let membership = self.membership.clone();
         let started = Instant::now();
         let n_entries = entries.len();
+        let stamps: Vec<u64> = entries
+            .iter()
+            .filter_map(|entry| match &entry.payload {
+                EntryPayload::Normal(stamped) => Some(stamped.at),
+                _ => None,
+            })
+            .collect();
         let applied =
             tokio::task::spawn_blocking(move || apply_entries(state, membership, entries))
                 .await
@@ -434,6 +447,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     )
                 })?;
         let took = started.elapsed();
+        self.stages.observe(Stage::Apply, took);
+        let now = unix_millis();
+        for at in stamps {
+            let lag = Duration::from_millis(now.saturating_sub(at));
+            self.stages.observe(Stage::ProposedToApplied, lag);
+        }
         if took >= SLOW_APPLY {
             tracing::info!(
                 entries = n_entries,
