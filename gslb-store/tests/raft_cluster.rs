@@ -221,7 +221,7 @@ fn insync_fetches(node: &gslb_store::raft::NodeHandle) -> u64 {
     node.write_stages()
         .iter()
         .find(|stage| stage.stage == gslb_store::raft::Stage::InsyncFetch)
-        .map_or(0, |stage| stage.count)
+        .map_or(0, |stage| stage.latency.count)
 }
 
 /// What does this test do: two reporting learners are the DNS members; a write through one

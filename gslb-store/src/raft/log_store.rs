@@ -473,7 +473,7 @@ mod tests {
                 .into_iter()
                 .find(|stage| stage.stage == Stage::CommittedSave)
                 .unwrap();
-            assert_eq!(saved.count, 1);
+            assert_eq!(saved.latency.count, 1);
         }
         tokio::task::yield_now().await;
         let mut store =
