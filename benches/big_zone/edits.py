@@ -11,12 +11,14 @@ gslb: the demo (3 voters, 2 DNS learners, release build), the same file imported
 (`PUT /v1/zones/big.test./records/hK.big.test./A`) RATE times a second for SECONDS seconds,
 on a fixed schedule through a pool of 32 keep-alive connections (under the API's
 per-source cap of 64), each timed from when it was due until `GET /v1/changes/{version}`
-says INSYNC (polled every 5 ms on the same connection). The
+says INSYNC (`?wait_ms=5000`: the API answers once INSYNC, on the same connection). The
 DNS learners' `gslb_dns_plan_swap_seconds` histogram is scraped before and after the
 writes: the swaps of that window, their mean and the bucket holding their median and p99.
 
 Prints one table with the targets (write → INSYNC p99 ≤ 50 ms at 100 writes/s, plan swap
-≤ 50 ms) and the ratio to Knot's time for one change from the same run. Loopback only,
+≤ 50 ms) and the ratio to Knot's time for one change from the same run, then where the
+time went: p50 / p99 of each step of the write path on every node over the write window
+(`benches/stages.py`, read from `/metrics`). Loopback only,
 every wait bounded, every process killed on exit. Usage: benches/big_zone_edits.sh --help.
 """
 
@@ -35,8 +37,10 @@ import time
 import tomllib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bench import (  # noqa: E402
     ADDR, ORIGIN, REPO, address, gen_zone, knot, start, stop, wait_answer)
+import stages  # noqa: E402
 
 TOKEN = "bench-token-0123456789abcdef"
 # The demo runs 3 voters and 2 DNS learners.
@@ -166,7 +170,7 @@ def swap_summary(before, after):
 # a new connection per write, as this bench had, went over it whenever the tail of
 # write -> INSYNC passed 64 / rate seconds. A fixed pool of keep-alive connections stays under.
 WRITERS = 32
-# How often a writer asks whether its write is INSYNC.
+# How soon a writer asks again when the API answered PENDING without holding the answer.
 INSYNC_POLL_S = 0.005
 
 
@@ -184,7 +188,10 @@ def write_load(api, name, rate, seconds):
                     "data": ["198.51.100.%d" % (k % 250 + 1)]}
             version = connection.json("PUT", path, body)["version"]
             deadline = due_at + 30
-            while connection.json("GET", "/v1/changes/%d" % version)["status"] != "INSYNC":
+            # A long poll: the API holds the answer until INSYNC (or 5 s); a server that
+            # answers PENDING at once (one from before `wait_ms`) is asked again shortly.
+            while connection.json("GET", "/v1/changes/%d?wait_ms=5000" % version)[
+                    "status"] != "INSYNC":
                 if time.monotonic() > deadline:
                     raise TimeoutError("version %d not INSYNC within 30 s" % version)
                 time.sleep(INSYNC_POLL_S)
@@ -275,11 +282,20 @@ def gslb_edits(work, zone, records, rate, seconds, bin_dir):
     # zone, and the client's first connection, are not what a steady write costs.
     write_load(api, name, rate, 0.05)
     before = [swap_histogram(dns) for dns in dns_apis]
+    # Every node with an API (voters, DNS nodes, probers), for where the time goes per step.
+    nodes = {}
+    for config in sorted(c for c in os.listdir(work + "/demo") if c.endswith(".toml")):
+        with open(os.path.join(work, "demo", config), "rb") as f:
+            listen = tomllib.load(f).get("control", {}).get("listen")
+        if listen:
+            nodes[config[:-len(".toml")]] = listen
+    stages_before = stages.scrape_all(nodes, TOKEN)
     print("# %d writes/s of %s for %d s" % (rate, name, seconds), file=sys.stderr)
     latencies, took = write_load(api, name, rate, seconds)
     after = [swap_histogram(dns) for dns in dns_apis]
     swaps = [swap_summary(b, a) for b, a in zip(before, after)]
-    return import_s, latencies, took, swaps
+    breakdown = (stages_before, stages.scrape_all(nodes, TOKEN))
+    return import_s, latencies, took, swaps, breakdown
 
 
 def main():
@@ -311,7 +327,7 @@ def run(args, work):
     gen_zone(zone, args.records)
     knot_result = knot_edits(work, zone, 20000 + (os.getpid() + 7) % 10000, args.records,
                              args.knot_edits)
-    import_s, latencies, took, swaps = gslb_edits(work, zone, args.records, args.rate,
+    import_s, latencies, took, swaps, breakdown = gslb_edits(work, zone, args.records, args.rate,
                                                   args.seconds, args.bin_dir)
     ok = [x for x in latencies if x != float("inf")]
     sys.stderr.flush()
@@ -349,6 +365,10 @@ def run(args, work):
         print("| gslb DNS node %d: plan swaps in the window, mean; median and p99 within "
               "the bucket up to | %d swaps, mean %.2f ms; ≤ %g ms, ≤ %g ms | ≤ 50 ms: %s |"
               % (index, count, mean, median, p99, "met" if count and p99 <= 50 else "MISSED"))
+    print()
+    print("gslb: time per step of the write path over the write window, per node "
+          "(gslb_write_stage_seconds, gslb_dns_plan_*; bucket-interpolated)")
+    stages.print_breakdown(*breakdown)
 
 
 if __name__ == "__main__":

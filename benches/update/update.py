@@ -18,7 +18,9 @@ from when it was due to when its NOERROR answer arrived, so a server that falls 
 shows it in the tail instead of slowing the client down. Each update adds a TXT record at a
 new name (`u-<i>.bench.test.`), as an ACME client adds its challenge. Reported per server:
 p50, p90, p99 and max latency, answers that were not NOERROR, updates never answered
-(5 s), and the p99 ratio gslb / Knot. Every process started is killed at exit.
+(5 s), and the p99 ratio gslb / Knot; then, for gslb, where the time went: p50 / p99 of
+each step of the write path on each node over the run (`benches/stages.py`, read from
+`/metrics`). Every process started is killed at exit.
 """
 
 import argparse
@@ -41,10 +43,12 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "benches", "xfr"))
+sys.path.insert(0, os.path.join(ROOT, "benches"))
 sys.dont_write_bytecode = True  # no __pycache__ left in benches/xfr
 # The AXFR bench's process helpers: free ports, pinned children killed at exit, waits that
 # notice a child that died.
 from axfr import cleanup, free_port, spawn, start_knot, wait_for  # noqa: E402
+import stages  # noqa: E402
 
 TOKEN = "bench-api-token-0123456789"
 SECRET = "bench-cluster-secret-0123456789"
@@ -233,7 +237,9 @@ seeds = ["127.0.0.1:{voter_api}"]
     if created.returncode:
         raise SystemExit(f"gslbctl tsig create failed: {created.stdout}{created.stderr}")
     secret = created.stdout.split('"secret":')[1].split('"')[1]
-    return [voter, learner], base64.b64decode(secret)
+    nodes = {"voter (leader)": f"127.0.0.1:{voter_api}",
+             "dns learner": f"127.0.0.1:{learner_api}"}
+    return [voter, learner], base64.b64decode(secret), nodes
 
 
 def report(name, latencies, rcodes):
@@ -266,22 +272,28 @@ def main():
     signal.signal(signal.SIGTERM, cleanup)
     d = tempfile.mkdtemp(prefix="gslb-update-bench-")
     rows = []
+    breakdown = []
     try:
         zone_file = d + "/bench.test.zone"
         for server in args.servers.split(","):
             write_zone(zone_file)
             port = free_port()
+            nodes = {}
             if server == "knot":
                 secret = os.urandom(32)
                 children = [start_knot_updatable(d, zone_file, port,
                                                  base64.b64encode(secret).decode())]
             elif server == "gslb":
-                children, secret = start_gslb(d, args.gslb, gslbctl, zone_file, port,
-                                              args.per_source_cap)
+                children, secret, nodes = start_gslb(d, args.gslb, gslbctl, zone_file, port,
+                                                     args.per_source_cap)
             else:
                 raise SystemExit(f"unknown server {server}")
+            before = stages.scrape_all(nodes, TOKEN)
             latencies, rcodes = run_updates(port, secret, args.rate, args.seconds)
             rows.append(report(server, latencies, rcodes))
+            if nodes:
+                # Where gslb's time went, per node and step, over the same window.
+                breakdown.append((server, before, stages.scrape_all(nodes, TOKEN)))
             for child in children:
                 os.killpg(child.pid, signal.SIGKILL)
         print(f"RFC 2136 UPDATE over UDP with TSIG, {args.rate:g}/s for {args.seconds:g} s, "
@@ -299,6 +311,10 @@ def main():
         by_name = {row["server"]: row for row in rows}
         if "p99" in by_name.get("gslb", {}) and "p99" in by_name.get("knot", {}):
             print(f"gslb / knot p99: {by_name['gslb']['p99'] / by_name['knot']['p99']:.2f}")
+        for server, before, after in breakdown:
+            print(f"\n{server}: time per step of the write path over the run "
+                  "(gslb_write_stage_seconds, gslb_dns_plan_*; bucket-interpolated)")
+            stages.print_breakdown(before, after)
     finally:
         cleanup()
         if args.keep:

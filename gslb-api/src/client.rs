@@ -1095,8 +1095,11 @@ impl Client {
         self.get(&format!("/v1/changes/{version}")).await
     }
 
-    /// Polls `GET /v1/changes/{version}` until `INSYNC` on every DNS node, or `timeout`;
-    /// returns how long it took.
+    /// Asks `GET /v1/changes/{version}?wait_ms=` (the server holds the answer until
+    /// `INSYNC`, up to a few seconds at a time) until `INSYNC` on every DNS node, or
+    /// `timeout`; returns how long it took. A server that answers at once (one from before
+    /// the long poll, or a version it has not applied yet) is asked again after a pause
+    /// that grows from 20 to 250 ms.
     pub async fn wait_insync(
         &self,
         version: u64,
@@ -1105,7 +1108,12 @@ impl Client {
         let started = Instant::now();
         let mut delay = Duration::from_millis(20);
         loop {
-            let waiting = match self.change(version).await {
+            let left = timeout.saturating_sub(started.elapsed());
+            let hold = left.min(Duration::from_secs(5));
+            let asked = Instant::now();
+            let path = format!("/v1/changes/{version}?wait_ms={}", hold.as_millis());
+            let answer: Result<ChangeStatusDto, ClientError> = self.get(&path).await;
+            let waiting = match answer {
                 Ok(status) if status.status == SyncStatus::Insync => return Ok(started.elapsed()),
                 Ok(status) => status.waiting,
                 // The answering node may not have applied the version yet.
@@ -1122,6 +1130,10 @@ impl Client {
                     waited: started.elapsed(),
                     waiting,
                 });
+            }
+            // Held for most of the wait: the server long-polls; ask again at once.
+            if asked.elapsed() >= hold / 2 && !hold.is_zero() {
+                continue;
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_millis(250));

@@ -545,6 +545,7 @@ pub fn api_router(node: NodeHandle, options: ApiOptions) -> Router {
     if let Some(dns) = &options.dns_metrics {
         metrics.register_dns(dns.clone());
     }
+    metrics.register_write_stages(node.downgrade());
     let auth_refusals = Arc::new(RefusalLog::new(
         "failed api authentication",
         Duration::from_secs(10),

@@ -17,8 +17,9 @@ use axum::response::Response;
 use gslb_dns::metrics::DECISION_NAMES;
 use gslb_dns::policy::Cause;
 use gslb_dns::DnsMetrics;
+use gslb_model::latency::LatencySnapshot;
 use gslb_model::model::{DrillStatus, HealthStatus, State as StoreState};
-use gslb_store::raft::{NodeMetrics, RaftState};
+use gslb_store::raft::{NodeMetrics, RaftState, StageSnapshot, WeakNodeHandle};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -359,15 +360,6 @@ impl Collector for DnsCollector {
                 (labels, *count)
             }),
         )?;
-        let swaps = &snapshot.plan_swaps;
-        // Per-bucket counts: the encoder adds them up.
-        let mut buckets: Vec<(f64, u64)> = Vec::with_capacity(swaps.buckets.len() + 1);
-        let mut below = 0;
-        for &(bound_micros, cumulative) in &swaps.buckets {
-            buckets.push((bound_micros as f64 / 1e6, cumulative - below));
-            below = cumulative;
-        }
-        buckets.push((f64::INFINITY, swaps.count - below));
         let mut metric = encoder.encode_descriptor(
             "gslb_dns_plan_swap_seconds",
             "time from a new state version to its answer plan answering (incremental \
@@ -375,12 +367,79 @@ impl Collector for DnsCollector {
             None,
             prometheus_client::metrics::MetricType::Histogram,
         )?;
-        metric.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-            swaps.sum_micros as f64 / 1e6,
-            swaps.count,
-            &buckets,
+        encode_latency(&mut metric, &snapshot.plan_swaps)?;
+        let mut metric = encoder.encode_descriptor(
+            "gslb_dns_plan_lag_seconds",
+            "time from the leader's stamp of the newest write in a new state version to its \
+             answer plan answering here (millisecond stamps)",
             None,
+            prometheus_client::metrics::MetricType::Histogram,
         )?;
+        encode_latency(&mut metric, &snapshot.plan_lags)?;
+        Ok(())
+    }
+}
+
+/// Labels of one step of the write path.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabels {
+    /// `forward`, `group_wait`, `commit`, ... (`gslb_store::raft::Stage::name`).
+    stage: &'static str,
+}
+
+/// Encodes the node's write-path timings (`NodeHandle::write_stages`) at each scrape, as
+/// `gslb_write_stage_seconds{stage}`; the node is held weakly (the API does not keep it).
+struct WriteStageCollector {
+    node: WeakNodeHandle,
+}
+
+impl std::fmt::Debug for WriteStageCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteStageCollector")
+    }
+}
+
+/// Encodes a latency histogram (cumulative microsecond buckets) as seconds: the encoder
+/// takes per-bucket counts and adds them up, with the `+Inf` bucket from the count.
+fn encode_latency(
+    metric: &mut prometheus_client::encoding::MetricEncoder<'_>,
+    latency: &LatencySnapshot,
+) -> Result<(), std::fmt::Error> {
+    let mut buckets = Vec::with_capacity(latency.buckets.len() + 1);
+    let mut below = 0;
+    for &(bound_micros, cumulative) in &latency.buckets {
+        buckets.push((bound_micros as f64 / 1e6, cumulative - below));
+        below = cumulative;
+    }
+    buckets.push((f64::INFINITY, latency.count - below));
+    metric.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+        latency.sum_micros as f64 / 1e6,
+        latency.count,
+        &buckets,
+        None,
+    )
+}
+
+impl Collector for WriteStageCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Some(node) = self.node.upgrade() else {
+            return Ok(());
+        };
+        let stages: Vec<StageSnapshot> = node.write_stages();
+        let mut metric = encoder.encode_descriptor(
+            "gslb_write_stage_seconds",
+            "time each step of the write path took on this node: forward, group_wait, \
+             commit, log_flush, committed_save, apply, proposed_to_applied, read_your_write, \
+             report_post, insync_fetch, insync_wait",
+            None,
+            prometheus_client::metrics::MetricType::Histogram,
+        )?;
+        for stage in stages {
+            let labels = StageLabels {
+                stage: stage.stage.name(),
+            };
+            encode_latency(&mut metric.encode_family(&labels)?, &stage.latency)?;
+        }
         Ok(())
     }
 }
@@ -713,6 +772,14 @@ impl ApiMetrics {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .register_collector(Box::new(DnsCollector { dns }));
+    }
+
+    /// Exports `node`'s write-path timings (`gslb_write_stage_seconds`) with every scrape.
+    pub fn register_write_stages(&self, node: WeakNodeHandle) {
+        self.registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .register_collector(Box::new(WriteStageCollector { node }));
     }
 
     /// Counts one reported observation of a check in `region` (if known) from `vantage`.

@@ -16,7 +16,8 @@ use serde_json::json;
 /// What does this test do: three voters elect a leader; an admin adds node 4 as a learner
 /// through a follower's API; a region written through the learner's API is forwarded to the
 /// leader and served by every node; `/v1/cluster` on the learner shows its role and the
-/// voters; once the learner is a DNS member that reports, the client's wait for INSYNC ends.
+/// voters; once the learner is a DNS member that reports, the client's wait for INSYNC ends
+/// (and `?wait_ms=` answers an INSYNC change at once, refuses a wait over 10 s by name).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_voters_and_a_learner_serve_the_api() {
     init_logging();
@@ -124,6 +125,40 @@ async fn three_voters_and_a_learner_serve_the_api() {
         SyncStatus::Insync,
         "insync after {took:?}"
     );
+    // The long poll: an INSYNC change is answered at once; a wait over 10 s is refused by
+    // name; a version beyond what the node applied is 404 at once, wait or not.
+    let started = std::time::Instant::now();
+    let (status, _, held) = learner
+        .admin(
+            Method::GET,
+            &format!("/v1/changes/{}?wait_ms=10000", written.version),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    assert_eq!(held["status"], "INSYNC", "{held}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, _, refused) = learner
+        .admin(
+            Method::GET,
+            &format!("/v1/changes/{}?wait_ms=10001", written.version),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.to_string().contains("wait_ms"), "{refused}");
+    let (status, _, beyond) = learner
+        .admin(
+            Method::GET,
+            &format!("/v1/changes/{}?wait_ms=10000", written.version + 1000),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{beyond}");
     let audit = client.audit().await.unwrap();
     let entry = audit.iter().find(|e| e.version == written.version).unwrap();
     assert_eq!(entry.who, "bootstrap");

@@ -134,7 +134,8 @@ async fn refresh(
 /// failure keeps the previous plan (the next version or refresh retries) and returns false.
 /// With `installed`, the state the current plan was compiled from, only the names changed
 /// since are compiled (`compile_plan_since`). The time from here to the swap is the plan
-/// swap time (`DnsMetrics::observe_plan_swap`, logged at debug).
+/// swap time (`DnsMetrics::observe_plan_swap`, logged at debug); the time since the leader
+/// stamped the state's newest write, the plan lag (`DnsMetrics::observe_plan_lag`).
 async fn install(
     responder: &Arc<Responder>,
     installed: Option<Arc<State>>,
@@ -142,6 +143,8 @@ async fn install(
     now: u64,
 ) -> bool {
     let version = state.version;
+    // The leader's stamp of the newest write in this state (`gslb_dns_plan_lag_seconds`).
+    let stamped = state.last_at;
     let vantage = responder.options().vantage.clone();
     let started = Instant::now();
     if responder.locator().follow_networks(&state.networks) {
@@ -192,6 +195,13 @@ async fn install(
             if replaces == version {
                 tracing::trace!(version, gslb_records, "refreshed answer plan health");
             } else {
+                // A state no leader stamped (zone files) has no lag to tell.
+                if stamped > 0 {
+                    let lag = unix_millis().saturating_sub(stamped);
+                    responder
+                        .metrics()
+                        .observe_plan_lag(Duration::from_millis(lag));
+                }
                 tracing::info!(
                     version,
                     names,

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use gslb_model::latency::{LatencyHistogram, LatencySnapshot};
 use gslb_model::{DomainName, RecordType};
 
 use crate::policy::{Cause, Causes, Decision, Outcome, PolicyInputs};
@@ -294,34 +295,13 @@ pub struct DnsMetrics {
     /// Zone transfers by `TRANSFER_KINDS` (slow path: not sharded).
     transfers: [AtomicU64; TRANSFER_KINDS.len()],
     /// How long each new plan took from a new state to the swap.
-    plan_swaps: PlanSwaps,
+    plan_swaps: LatencyHistogram,
+    /// How long after the leader stamped the newest write each new plan answered.
+    plan_lags: LatencyHistogram,
 }
 
-/// Upper bounds (microseconds) of the plan swap histogram's buckets; a last `+Inf` bucket is
-/// the count.
-pub const PLAN_SWAP_BUCKETS_MICROS: [u64; 12] = [
-    1_000, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000,
-    5_000_000, 10_000_000,
-];
-
-/// The plan swap histogram: a count per bucket (not cumulative), the sum and the count.
-#[derive(Debug, Default)]
-struct PlanSwaps {
-    buckets: [AtomicU64; PLAN_SWAP_BUCKETS_MICROS.len()],
-    sum_micros: AtomicU64,
-    count: AtomicU64,
-}
-
-/// The plan swap histogram as a scrape reports it (`gslb_dns_plan_swap_seconds`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PlanSwapSnapshot {
-    /// (upper bound in microseconds, swaps that took at most that long), cumulative.
-    pub buckets: Vec<(u64, u64)>,
-    /// Sum of every swap's time, microseconds.
-    pub sum_micros: u64,
-    /// Number of swaps.
-    pub count: u64,
-}
+/// The plan swap and plan lag histograms as a scrape reports them.
+pub type PlanSwapSnapshot = LatencySnapshot;
 
 /// What became of NOTIFY messages: each sent (first tries and retries), each acknowledged
 /// by a secondary, each target given up on (no acknowledgement after the last retry, or an
@@ -380,22 +360,20 @@ impl DnsMetrics {
             registry: RegistryLock::new(Registry::default()),
             notify: Default::default(),
             transfers: Default::default(),
-            plan_swaps: PlanSwaps::default(),
+            plan_swaps: LatencyHistogram::default(),
+            plan_lags: LatencyHistogram::default(),
         }
     }
 
     /// Records one plan swap: `took` from the new state to the plan answering.
     pub fn observe_plan_swap(&self, took: std::time::Duration) {
-        let micros = took.as_micros().min(u64::MAX as u128) as u64;
-        let swaps = &self.plan_swaps;
-        if let Some(slot) = PLAN_SWAP_BUCKETS_MICROS
-            .iter()
-            .position(|&bound| micros <= bound)
-        {
-            swaps.buckets[slot].fetch_add(1, Ordering::Relaxed);
-        }
-        swaps.sum_micros.fetch_add(micros, Ordering::Relaxed);
-        swaps.count.fetch_add(1, Ordering::Relaxed);
+        self.plan_swaps.observe(took);
+    }
+
+    /// Records one new plan answering `lag` after the leader stamped the newest write in it
+    /// (millisecond stamps; on one machine, the write's propose to this node answering it).
+    pub fn observe_plan_lag(&self, lag: std::time::Duration) {
+        self.plan_lags.observe(lag);
     }
 
     /// Number of shards.
@@ -591,16 +569,6 @@ impl DnsMetrics {
                 .map(|(name, counter)| (*name, counter.load(Ordering::Relaxed)))
                 .collect()
         };
-        let swaps = &self.plan_swaps;
-        let mut cumulative = 0;
-        let buckets = PLAN_SWAP_BUCKETS_MICROS
-            .iter()
-            .zip(&swaps.buckets)
-            .map(|(&bound, count)| {
-                cumulative += count.load(Ordering::Relaxed);
-                (bound, cumulative)
-            })
-            .collect();
         DnsSnapshot {
             replies,
             qtypes,
@@ -612,11 +580,8 @@ impl DnsMetrics {
             notify: read(&self.notify, &NOTIFY_RESULTS),
             transfers: read(&self.transfers, &TRANSFER_KINDS),
             dnssec,
-            plan_swaps: PlanSwapSnapshot {
-                buckets,
-                sum_micros: swaps.sum_micros.load(Ordering::Relaxed),
-                count: swaps.count.load(Ordering::Relaxed),
-            },
+            plan_swaps: self.plan_swaps.snapshot(),
+            plan_lags: self.plan_lags.snapshot(),
         }
     }
 
@@ -675,6 +640,8 @@ pub struct DnsSnapshot {
     pub dnssec: Vec<(&'static str, u64)>,
     /// How long plan swaps took.
     pub plan_swaps: PlanSwapSnapshot,
+    /// How long after the leader's stamp of their newest write new plans answered.
+    pub plan_lags: PlanSwapSnapshot,
 }
 
 impl DnsSnapshot {

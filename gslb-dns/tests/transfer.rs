@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -187,7 +186,7 @@ fn ixfr_answers_from_the_history_or_in_full_or_with_one_soa() {
     older.serial -= 1;
     state.zone_history.insert(
         apex.clone(),
-        VecDeque::from([ZoneDiff {
+        vec![ZoneDiff {
             from: older.clone(),
             to: current.clone(),
             removed: vec![set(
@@ -196,7 +195,9 @@ fn ixfr_answers_from_the_history_or_in_full_or_with_one_soa() {
                 vec![RData::A("192.0.2.99".parse().unwrap())],
             )],
             added: vec![],
-        }]),
+        }]
+        .into_iter()
+        .collect(),
     );
     let responder = responder_over(state, ResponderOptions::default());
     let local = from("127.0.0.1");

@@ -4,7 +4,6 @@
 //! catalog zone; every message fits its TCP frame, echoes the request's ID with QR set, and
 //! the transfer ends.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -30,7 +29,7 @@ fn responder() -> &'static Responder {
         let mut state = state_with(zone);
         state.zone_history.insert(
             apex,
-            VecDeque::from([
+            [
                 ZoneDiff {
                     from: soa(1),
                     to: soa(2),
@@ -43,7 +42,9 @@ fn responder() -> &'static Responder {
                     removed: vec![],
                     added: vec![set("www.example.com.", vec![a(2)])],
                 },
-            ]),
+            ]
+            .into_iter()
+            .collect(),
         );
         let options = ResponderOptions {
             catalog_zone: Some(name("catalog.invalid.")),

@@ -9,6 +9,8 @@
 //! - `zonefile`: RFC 1035 master-file import and export.
 //! - `ip`: the one CIDR type and the prefix helpers (mask, family width, common prefix).
 //! - `clock`: the wall clock as unix millis, for the IO shells (never called by `apply`).
+//! - `latency`: `LatencyHistogram`, the lock-free latency histogram the store and the DNS
+//!   node time their steps with (for `/metrics`; never read by `apply`).
 //! - `duration`: the one duration parser (`30s`, `1h30m`, `2d`) for config, CLI and zone files.
 //! - `memory`: the process's resident memory (`/proc/self/status`), for the IO shells' phase
 //!   log lines (a DNS node's start and plan swaps, a Raft node's storage and log replay).
@@ -30,6 +32,7 @@ pub mod clock;
 pub mod command;
 pub mod duration;
 pub mod ip;
+pub mod latency;
 pub mod memory;
 pub mod model;
 pub mod zonefile;

@@ -118,6 +118,31 @@ async fn futures_all(nodes: &[TestNode], version: u64) -> Vec<Arc<State>> {
     states
 }
 
+/// Starts node `id` (under `root`) reporting its applied index, joins it as a learner through
+/// `seeds` (retried: a follower may not know the leader yet, as the binary retries) and writes
+/// its DNS member record through `via`, so INSYNC waits for it.
+async fn join_dns_learner(
+    id: u64,
+    root: &std::path::Path,
+    settings: &gslb_store::raft::RaftSettings,
+    seeds: &[String],
+    via: &gslb_store::raft::NodeHandle,
+) -> TestNode {
+    let learner = TestNode::start_reporting(id, &root.join(format!("node-{id}")), settings).await;
+    wait_ok(WAIT, "the learner to join", || {
+        learner.handle.join_as_learner(seeds)
+    })
+    .await;
+    write(
+        via,
+        Command::PutMember {
+            member: member(id, &learner.addr),
+        },
+    )
+    .await;
+    learner
+}
+
 /// What does this test do: a learner started with applied-index reporting joins through a
 /// seed list, and change tracking follows writes without anybody reporting by hand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,22 +154,10 @@ async fn a_reporting_learner_makes_changes_insync() {
     let refs: Vec<&TestNode> = voters.iter().collect();
     let leader = wait_leader(&refs).await;
     let follower = voters.iter().find(|node| node.id != leader).unwrap();
-    let learner = TestNode::start_reporting(9, &root.path().join("node-9"), &settings).await;
     // A new node knows no leader: it joins through seeds (a dead address, then a follower,
     // which forwards the request to the leader once).
     let seeds = vec!["127.0.0.1:1".to_string(), follower.addr.clone()];
-    // The follower may not know the leader yet: joining is retried, as the binary does.
-    wait_ok(WAIT, "the learner to join", || {
-        learner.handle.join_as_learner(&seeds)
-    })
-    .await;
-    write(
-        &voters[0].handle,
-        Command::PutMember {
-            member: member(9, &learner.addr),
-        },
-    )
-    .await;
+    let learner = join_dns_learner(9, root.path(), &settings, &seeds, &voters[0].handle).await;
     let outcome = write(&voters[0].handle, put_region("eu-west")).await;
     // Reports live in memory on the voters, not in the log: every voter (not only the
     // leader) learns the learner's applied index, and the learner itself answers from the
@@ -201,6 +214,85 @@ async fn a_reporting_learner_makes_changes_insync() {
     for node in voters {
         node.stop().await;
     }
+}
+
+/// The number of long polls of the leader's report table `node` made so far.
+fn insync_fetches(node: &gslb_store::raft::NodeHandle) -> u64 {
+    node.write_stages()
+        .iter()
+        .find(|stage| stage.stage == gslb_store::raft::Stage::InsyncFetch)
+        .map_or(0, |stage| stage.latency.count)
+}
+
+/// What does this test do: two reporting learners are the DNS members; a write through one
+/// of them is INSYNC there (`wait_insync`, the UPDATE acknowledgement's wait) only once both
+/// have applied it, and the wait holds one long poll of the leader at a time instead of
+/// polling: with the other learner stopped, a 1.5 s wait ends PENDING (never INSYNC early)
+/// after at most a few polls (20 ms polling would have made ~75), and with every voter
+/// stopped it ends PENDING too, asking with a backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_waits_for_insync_with_one_long_poll() {
+    init_logging();
+    let root = tempfile::tempdir().unwrap();
+    let settings = fast_settings();
+    let voters = start_cluster(root.path(), 3, 0, &settings).await;
+    let refs: Vec<&TestNode> = voters.iter().collect();
+    let leader = wait_leader(&refs).await;
+    let seed = voters
+        .iter()
+        .find(|node| node.id == leader)
+        .unwrap()
+        .addr
+        .clone();
+    let mut learners = Vec::new();
+    for id in [9, 10] {
+        let seeds = [seed.clone()];
+        learners
+            .push(join_dns_learner(id, root.path(), &settings, &seeds, &voters[0].handle).await);
+    }
+    let other = learners.pop().unwrap();
+    let learner = learners.pop().unwrap();
+
+    tracing::info!("phase: a write through a learner, INSYNC once both learners have it");
+    let outcome = write(&learner.handle, put_region("eu-west")).await;
+    assert!(learner.handle.wait_insync(outcome.version, WAIT).await);
+    for node in [&learner, &other] {
+        assert!(
+            node.handle.state().version >= outcome.version,
+            "INSYNC before node {} applied {}",
+            node.id,
+            outcome.version
+        );
+    }
+
+    tracing::info!("phase: the other learner stops; the next write stays PENDING");
+    other.stop().await;
+    let next = write(&learner.handle, put_region("eu-east")).await;
+    let before = insync_fetches(&learner.handle);
+    assert!(
+        !learner
+            .handle
+            .wait_insync(next.version, Duration::from_millis(1500))
+            .await,
+        "INSYNC without the stopped learner"
+    );
+    let polls = insync_fetches(&learner.handle) - before;
+    assert!((1..=4).contains(&polls), "{polls} polls in 1.5 s");
+
+    tracing::info!("phase: every voter stops; the wait ends PENDING, backing off");
+    for voter in voters {
+        voter.stop().await;
+    }
+    let before = insync_fetches(&learner.handle);
+    assert!(
+        !learner
+            .handle
+            .wait_insync(next.version, Duration::from_millis(1500))
+            .await
+    );
+    let polls = insync_fetches(&learner.handle) - before;
+    assert!(polls <= 8, "{polls} polls of a dead leader in 1.5 s");
+    learner.stop().await;
 }
 
 /// What does this test do: the leader is stopped in the middle of a stream of writes; every

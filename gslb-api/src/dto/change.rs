@@ -1,5 +1,5 @@
 //! Writes and their tracking on the wire: `WriteResult` (what every write answers),
-//! `ChangeStatusDto` (`GET /v1/changes/{version}`), the atomic `BatchRequest` of `ChangeDto`s
+//! `ChangeStatusDto` (`GET /v1/changes/{version}`, held with `ChangeWaitQuery`), the atomic `BatchRequest` of `ChangeDto`s
 //! (`POST /v1/changes`), and `AuditEntryDto`.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use gslb_model::model::{AuditEntry, ChangeStatus, DomainName, FieldErrors, State};
 use gslb_model::Command;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::dto::check::CheckDto;
 use crate::dto::endpoint::EndpointDto;
@@ -64,6 +64,20 @@ impl ChangeStatusDto {
             },
         }
     }
+}
+
+/// The longest `GET /v1/changes/{version}?wait_ms=` holds its answer, milliseconds.
+pub const MAX_CHANGE_WAIT_MS: u64 = 10_000;
+
+/// `?wait_ms=` of `GET /v1/changes/{version}`: a long poll instead of polling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeWaitQuery {
+    /// Hold the answer until the change is `INSYNC`, or this many milliseconds passed
+    /// (0-10000, default 0: answer at once). A version this node has not applied yet is
+    /// answered 404 at once, as without a wait.
+    #[param(minimum = 0, maximum = 10000)]
+    pub wait_ms: Option<u64>,
 }
 
 /// Several changes applied as one Raft entry: all or nothing, in order.

@@ -1,5 +1,6 @@
 //! `/v1/changes`: where a write stands (`GET /v1/changes/{version}`: `PENDING` until every
-//! DNS node applied it, then `INSYNC`), the atomic multi-resource change (`POST /v1/changes`,
+//! DNS node applied it, then `INSYNC`; with `?wait_ms=N` held until `INSYNC` or N ms, so a
+//! client waits for it without polling), the atomic multi-resource change (`POST /v1/changes`,
 //! one Raft entry), and `/v1/audit`.
 
 use axum::extract::{Path, Query, State};
@@ -8,6 +9,7 @@ use axum::Json;
 use gslb_model::Command;
 
 use crate::auth::Caller;
+use crate::dto::change::{ChangeWaitQuery, MAX_CHANGE_WAIT_MS};
 use crate::dto::{AuditEntryDto, AuditPage, BatchRequest, ChangeStatusDto, PageQuery, WriteResult};
 use crate::error::ApiError;
 use crate::extract::{number_text, page_limit, paginate, JsonBody};
@@ -15,15 +17,38 @@ use crate::routes::written;
 use crate::ApiContext;
 
 /// Where the change that produced `version` stands across DNS nodes, judged from their
-/// applied-index reports (on a learner, the leader's table).
+/// applied-index reports (on a learner, the leader's table). With `wait_ms`, the answer is
+/// held until the change is INSYNC (woken by the reports, not polled) or the wait is over.
 #[utoipa::path(get, path = "/v1/changes/{version}", tag = "changes",
-    params(("version" = u64, Path, description = "the version a write returned")),
+    params(("version" = u64, Path, description = "the version a write returned"),
+           ChangeWaitQuery),
     responses((status = 200, description = "PENDING or INSYNC", body = ChangeStatusDto)))]
 pub async fn get_change(
     State(context): State<ApiContext>,
     Path(version): Path<String>,
+    Query(wait): Query<ChangeWaitQuery>,
 ) -> Result<Json<ChangeStatusDto>, ApiError> {
     let version = number_text("version", &version)?;
+    let wait_ms = wait.wait_ms.unwrap_or(0);
+    if wait_ms > MAX_CHANGE_WAIT_MS {
+        let mut fields = gslb_model::model::FieldErrors::default();
+        fields.push(
+            "wait_ms",
+            format!("must be 0-{MAX_CHANGE_WAIT_MS}, got {wait_ms}"),
+        );
+        return Err(ApiError::BadRequest {
+            message: format!("wait_ms must be 0-{MAX_CHANGE_WAIT_MS}, got {wait_ms}"),
+            fields,
+        });
+    }
+    // A version not applied here yet is answered (404) at once, as without a wait.
+    let wait = std::time::Duration::from_millis(wait_ms);
+    if wait_ms > 0 && version <= context.node.state().version {
+        context
+            .node
+            .wait_insync(version, wait.min(context.options.request_timeout / 2))
+            .await;
+    }
     let status = context
         .node
         .change_status(version)

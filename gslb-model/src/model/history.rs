@@ -6,7 +6,7 @@
 //!
 //! Bounded: the newest `EVENTS_RETAINED` events are kept, oldest dropped first.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +125,7 @@ pub struct Derived {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     /// The newest `EVENTS_RETAINED` events, oldest first.
-    pub events: VecDeque<Event>,
+    pub events: imbl::Vector<Event>,
     /// The `seq` of the last event ever recorded.
     pub last_seq: u64,
     /// What the last apply derived.

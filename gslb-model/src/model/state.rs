@@ -1,7 +1,7 @@
 //! `State`: the whole replicated state as one immutable value, and `StateWatch`, the channel
 //! through which every consumer (the DNS plan compiler above all) follows new versions.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -68,9 +68,11 @@ pub struct State {
     /// Drills by id.
     #[serde(default)]
     pub drills: BTreeMap<String, Drill>,
-    /// The newest `AUDIT_RETAINED` audit entries, oldest first.
+    /// The newest `AUDIT_RETAINED` audit entries, oldest first. A persistent vector: the
+    /// copy of the state every apply makes (readers still hold the previous one) shares it
+    /// instead of copying a thousand entries (the same JSON array as a plain list).
     #[serde(default)]
-    pub audit: VecDeque<AuditEntry>,
+    pub audit: imbl::Vector<AuditEntry>,
     /// Checks by id.
     #[serde(default)]
     pub checks: BTreeMap<String, Check>,
@@ -90,9 +92,10 @@ pub struct State {
     #[serde(default)]
     pub networks: BTreeMap<String, Network>,
     /// Per zone, the differences of its last committed changes, oldest first, bounded
-    /// (`zone_history::record_diff`): what IXFR answers from.
+    /// (`zone_history::record_diff`): what IXFR answers from. Persistent vectors, shared by
+    /// each apply's copy of the state (like `audit`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub zone_history: BTreeMap<DomainName, VecDeque<ZoneDiff>>,
+    pub zone_history: BTreeMap<DomainName, imbl::Vector<ZoneDiff>>,
     /// The version of the last command that added or removed a zone (0: none since this
     /// field exists); the catalog zone's serial.
     #[serde(default, skip_serializing_if = "is_zero")]

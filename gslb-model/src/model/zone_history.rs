@@ -8,7 +8,7 @@
 //! transfer time, so a zone that transfers GSLB names is always sent in full (RFC 1995 §4
 //! lets a server answer IXFR with AXFR).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -128,7 +128,7 @@ fn minus(a: Option<&RecordSet>, b: Option<&RecordSet>) -> Option<RecordSet> {
 /// Appends `diff` to a zone's history and drops the oldest differences beyond
 /// `HISTORY_DIFFS` or `HISTORY_RECORDS` (a single difference larger than that is not kept
 /// at all: the history restarts after it, and older serials get the whole zone).
-pub fn record_diff(history: &mut VecDeque<ZoneDiff>, diff: ZoneDiff) {
+pub fn record_diff(history: &mut imbl::Vector<ZoneDiff>, diff: ZoneDiff) {
     if diff.record_count() > HISTORY_RECORDS {
         history.clear();
         return;
@@ -146,7 +146,7 @@ pub fn record_diff(history: &mut VecDeque<ZoneDiff>, diff: ZoneDiff) {
 /// The differences that lead from `serial` to the zone's current serial, oldest first, or
 /// `None` when the history does not reach back to `serial` unbroken.
 pub fn diffs_since(
-    history: &VecDeque<ZoneDiff>,
+    history: &imbl::Vector<ZoneDiff>,
     serial: u32,
     current: u32,
 ) -> Option<Vec<&ZoneDiff>> {
@@ -245,7 +245,7 @@ mod tests {
 
     #[test]
     fn the_history_is_bounded_and_answers_only_unbroken_chains() {
-        let mut history = VecDeque::new();
+        let mut history = imbl::Vector::new();
         for serial in 1..=(HISTORY_DIFFS as u32 + 5) {
             record_diff(
                 &mut history,

@@ -1,7 +1,16 @@
 //! Applied-index reports, the data: the routes and bodies of the calls that carry them
-//! (`REPORT_APPLIED_PATH`, `APPLIED_TABLE_PATH`) and `AppliedReports`, the newest report per
-//! node that each voter keeps in memory, outside Raft. `reports` runs the task that sends
-//! them; `NodeHandle::change_status` compares a write's version with them.
+//! (`REPORT_APPLIED_PATH`, `APPLIED_TABLE_PATH`, `APPLIED_WAIT_PATH`), `AppliedReports`, the
+//! newest report per node that each voter keeps in memory, outside Raft, and `LeaderTable`,
+//! a learner's copy of the leader's table with the versions its INSYNC waiters wait for.
+//! `reports` runs the task that sends them; `NodeHandle::change_status` and
+//! `NodeHandle::wait_insync` compare a write's version with them.
+//!
+//! The long poll (`APPLIED_WAIT_PATH`): a learner that waits for INSYNC asks the leader to
+//! answer its table once the lowest version waited for is INSYNC there, or after
+//! `wait_ms` (at most `MAX_APPLIED_WAIT`), instead of asking every few milliseconds. One
+//! poll is in flight per learner at a time (`LeaderTable::try_poll`); every waiter there
+//! wakes on each table it brings, and on its own node's reports. A learner that is the only
+//! DNS node still behind asks nobody: its own report ends the wait.
 //!
 //! A leaf beside `node` (which holds the table) and `reports` (which fills it from the
 //! reporter): neither imports the other for these types.
@@ -20,6 +29,11 @@ use gslb_model::clock::unix_millis;
 pub const REPORT_APPLIED_PATH: &str = "/raft/applied";
 /// Route where a node asks a voter for every applied-index report it holds.
 pub const APPLIED_TABLE_PATH: &str = "/raft/applied/table";
+/// Route where a learner asks the leader for its table once a version is INSYNC there (a
+/// long poll, `AppliedWaitBody`).
+pub const APPLIED_WAIT_PATH: &str = "/raft/applied/wait";
+/// The longest a long poll on `APPLIED_WAIT_PATH` is held.
+pub const MAX_APPLIED_WAIT: Duration = Duration::from_secs(1);
 /// How often a reporter repeats its applied index when nothing changes.
 pub const KEEPALIVE: Duration = Duration::from_secs(1);
 /// Time limit of one report or table request.
@@ -33,6 +47,17 @@ pub(crate) struct AppliedReportBody {
     pub(crate) node: NodeId,
     /// The newest index it has applied (its published state's version).
     pub(crate) index: u64,
+}
+
+/// The body of `APPLIED_WAIT_PATH`: answer once `version` is INSYNC as the receiver judges
+/// it, or after `wait_ms` (capped at `MAX_APPLIED_WAIT`), with the receiver's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AppliedWaitBody {
+    /// The version waited for.
+    pub(crate) version: u64,
+    /// The longest the receiver holds the call, milliseconds.
+    pub(crate) wait_ms: u64,
 }
 
 /// The leader's answer to a report from a node it does not list as a member.
@@ -124,5 +149,132 @@ impl AppliedReports {
     /// A receiver that changes whenever a report moves an index.
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+}
+
+/// A learner's copy of the leader's report table for its INSYNC waiters: the versions they
+/// wait for, the newest table a long poll brought (each new one wakes them all), and the
+/// right to run the one poll in flight.
+pub(crate) struct LeaderTable {
+    /// Versions waited for now, with how many waiters each.
+    waited: Mutex<BTreeMap<u64, usize>>,
+    /// The newest table fetched from the leader.
+    fetched: watch::Sender<BTreeMap<NodeId, AppliedReport>>,
+    /// Held by the waiter whose poll is in flight.
+    polling: tokio::sync::Mutex<()>,
+    /// Polls failed in a row (the backoff before the next one grows with it).
+    failures: std::sync::atomic::AtomicU32,
+}
+
+/// A waiter's registration in `LeaderTable::waited`; dropping it deregisters.
+pub(crate) struct Waiting<'a> {
+    table: &'a LeaderTable,
+    version: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut waited = self.table.waited.lock().expect("waited lock");
+        if let Some(count) = waited.get_mut(&self.version) {
+            *count -= 1;
+            if *count == 0 {
+                waited.remove(&self.version);
+            }
+        }
+    }
+}
+
+impl LeaderTable {
+    /// No waiters, an empty table.
+    pub(crate) fn new() -> LeaderTable {
+        LeaderTable {
+            waited: Mutex::new(BTreeMap::new()),
+            fetched: watch::channel(BTreeMap::new()).0,
+            polling: tokio::sync::Mutex::new(()),
+            failures: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    /// Registers a waiter for `version` until the returned guard drops.
+    pub(crate) fn wait_for(&self, version: u64) -> Waiting<'_> {
+        *self
+            .waited
+            .lock()
+            .expect("waited lock")
+            .entry(version)
+            .or_insert(0) += 1;
+        Waiting {
+            table: self,
+            version,
+        }
+    }
+
+    /// The lowest version any waiter waits for.
+    pub(crate) fn lowest_waited(&self) -> Option<u64> {
+        self.waited
+            .lock()
+            .expect("waited lock")
+            .keys()
+            .next()
+            .copied()
+    }
+
+    /// The right to run the poll (held until the guard drops), unless a poll runs already.
+    pub(crate) fn try_poll(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        self.polling.try_lock().ok()
+    }
+
+    /// The newest table fetched.
+    pub(crate) fn latest(&self) -> BTreeMap<NodeId, AppliedReport> {
+        self.fetched.borrow().clone()
+    }
+
+    /// A receiver that changes with each table fetched.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<BTreeMap<NodeId, AppliedReport>> {
+        self.fetched.subscribe()
+    }
+
+    /// Keeps `table`, fetched just now, and wakes every waiter.
+    pub(crate) fn publish(&self, table: BTreeMap<NodeId, AppliedReport>) {
+        self.failures.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.fetched.send_replace(table);
+    }
+
+    /// Notes a failed poll; how long to wait before the next one (50 ms, doubling up to
+    /// 1 s while they keep failing: a dead leader is not asked in a tight loop).
+    pub(crate) fn backoff_after_failure(&self) -> Duration {
+        let failed = self
+            .failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .min(5);
+        Duration::from_millis(50 << failed).min(Duration::from_secs(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waiters register and deregister their versions (two for one version count twice),
+    /// and failed polls back off 50 ms, doubling to 1 s, until a table arrives.
+    #[test]
+    fn waiters_and_backoff() {
+        let table = LeaderTable::new();
+        let first = table.wait_for(9);
+        let second = table.wait_for(7);
+        let third = table.wait_for(7);
+        assert_eq!(table.lowest_waited(), Some(7));
+        drop(second);
+        assert_eq!(table.lowest_waited(), Some(7));
+        drop(third);
+        assert_eq!(table.lowest_waited(), Some(9));
+        drop(first);
+        assert_eq!(table.lowest_waited(), None);
+        let waits: Vec<u128> = (0..7)
+            .map(|_| table.backoff_after_failure().as_millis())
+            .collect();
+        assert_eq!(waits, [50, 100, 200, 400, 800, 1000, 1000]);
+        table.publish(BTreeMap::new());
+        assert_eq!(table.backoff_after_failure().as_millis(), 50);
     }
 }

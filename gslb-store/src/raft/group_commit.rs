@@ -19,10 +19,12 @@
 
 use std::future::Future;
 use std::sync::{Arc, Weak};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
+use crate::raft::stages::{Stage, WriteStages};
 use crate::raft::write::{ForwardedWrite, WriteError, WriteOutcome};
 use gslb_model::command::{CmdResult, Command, GroupedWrite};
 use gslb_model::model::audit::Actor;
@@ -62,6 +64,8 @@ pub(crate) struct Pending {
     pub(crate) write: ForwardedWrite,
     /// Its answer; a write whose caller went away is still written.
     pub(crate) reply: oneshot::Sender<Reply>,
+    /// When it was queued (the proposal queue's wait is `Stage::GroupWait`).
+    pub(crate) queued: Instant,
 }
 
 /// The body of `/raft/forward/batch`: writes forwarded together, answered in order.
@@ -87,12 +91,18 @@ enum Queue {
 }
 
 impl GroupQueues {
-    /// The queues of the node `inner`, with their drain tasks (which end with the node).
-    pub(crate) fn start<T: GroupTarget>(inner: &Weak<T>) -> GroupQueues {
+    /// The queues of the node `inner`, with their drain tasks (which end with the node);
+    /// how long proposals wait for their group goes to `stages`.
+    pub(crate) fn start<T: GroupTarget>(inner: &Weak<T>, stages: Arc<WriteStages>) -> GroupQueues {
         let (proposals, proposal_queue) = mpsc::unbounded_channel();
         let (forwards, forward_queue) = mpsc::unbounded_channel();
-        tokio::spawn(drain(proposal_queue, inner.clone(), Queue::Proposals));
-        tokio::spawn(drain(forward_queue, inner.clone(), Queue::Forwards));
+        let drains = [
+            (proposal_queue, Queue::Proposals),
+            (forward_queue, Queue::Forwards),
+        ];
+        for (queue, kind) in drains {
+            tokio::spawn(drain(queue, inner.clone(), kind, stages.clone()));
+        }
         GroupQueues {
             proposals,
             forwards,
@@ -116,7 +126,12 @@ async fn enqueue(queue: &mpsc::UnboundedSender<Pending>, write: ForwardedWrite) 
     let stopped = || WriteError::Unavailable {
         detail: "the node is shutting down; the write may or may not have happened".to_string(),
     };
-    if queue.send(Pending { write, reply }).is_err() {
+    let pending = Pending {
+        write,
+        reply,
+        queued: Instant::now(),
+    };
+    if queue.send(pending).is_err() {
         return Err(WriteError::Unavailable {
             detail: "the node is shutting down; nothing was written".to_string(),
         });
@@ -130,6 +145,7 @@ async fn drain<T: GroupTarget>(
     mut queue: mpsc::UnboundedReceiver<Pending>,
     node: Weak<T>,
     kind: Queue,
+    stages: Arc<WriteStages>,
 ) {
     let slots = Arc::new(Semaphore::new(match kind {
         Queue::Proposals => PROPOSALS_IN_FLIGHT,
@@ -149,6 +165,11 @@ async fn drain<T: GroupTarget>(
         let Some(node) = node.upgrade() else {
             return;
         };
+        if let Queue::Proposals = kind {
+            for pending in &batch {
+                stages.observe(Stage::GroupWait, pending.queued.elapsed());
+            }
+        }
         tokio::spawn(async move {
             match kind {
                 Queue::Proposals => propose_batch(node, batch).await,
@@ -162,7 +183,7 @@ async fn drain<T: GroupTarget>(
 /// Proposes a batch as one entry and answers each write from its own outcome.
 async fn propose_batch<T: GroupTarget>(node: Arc<T>, mut batch: Vec<Pending>) {
     if batch.len() == 1 {
-        let Pending { write, reply } = batch.remove(0);
+        let Pending { write, reply, .. } = batch.remove(0);
         let outcome = node.propose(write.command, write.actor).await;
         let _ = reply.send(outcome.map(|result| WriteOutcome {
             version: result.version,
@@ -172,7 +193,7 @@ async fn propose_batch<T: GroupTarget>(node: Arc<T>, mut batch: Vec<Pending>) {
     }
     let (writes, replies): (Vec<GroupedWrite>, Vec<oneshot::Sender<Reply>>) = batch
         .into_iter()
-        .map(|Pending { write, reply }| {
+        .map(|Pending { write, reply, .. }| {
             (
                 GroupedWrite {
                     actor: write.actor,
@@ -216,7 +237,7 @@ fn answer_members(result: CmdResult, replies: Vec<oneshot::Sender<Reply>>) {
 async fn forward_batch<T: GroupTarget>(node: Arc<T>, batch: Vec<Pending>) {
     let (writes, replies): (Vec<ForwardedWrite>, Vec<oneshot::Sender<Reply>>) = batch
         .into_iter()
-        .map(|Pending { write, reply }| (write, reply))
+        .map(|Pending { write, reply, .. }| (write, reply))
         .unzip();
     let count = writes.len();
     let answers = node.forward_writes(writes).await;

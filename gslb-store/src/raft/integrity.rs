@@ -11,9 +11,12 @@
 //! rename), and `AppliedRecorder::write_latest` writes it once more at shutdown.
 //!
 //! Invariant: the record never names an index beyond what the storage had made durable: an
-//! entry is applied only after it was committed and its log append and `save_committed` were
-//! flushed, or after the snapshot holding it was on disk. So at start, a record beyond what
-//! the storage can restore means the storage lost data, never that the record ran ahead.
+//! entry is applied only after it was committed, its log append flushed and the committed
+//! pointer written (`save_committed`; flushed there on a voter, only written on a learner
+//! with a lazy committed pointer), or after the snapshot holding it was on disk; and the
+//! recorder flushes the log store (`LogFlush`) before it records an index, which makes that
+//! committed pointer durable in either case. So at start, a record beyond what the
+//! storage can restore means the storage lost data, never that the record ran ahead.
 //! Invariant: a failed record write (full disk) never fails the apply: the record stays at an
 //! older index, which can only hide a loss, never invent one.
 
@@ -22,6 +25,7 @@ use std::sync::Arc;
 
 use openraft::LogId;
 
+use crate::raft::log_store::LogFlush;
 use crate::raft::NodeId;
 
 /// The applied record's file name inside the data directory.
@@ -193,17 +197,25 @@ pub(crate) struct AppliedRecorder {
     latest: tokio::sync::watch::Sender<Option<LogId<NodeId>>>,
     /// The log id last written, or `None`; held across a write so writes never interleave.
     written: tokio::sync::Mutex<Option<LogId<NodeId>>>,
+    /// Makes the log store durable (the committed pointer included) before each record.
+    durable: LogFlush,
 }
 
 impl AppliedRecorder {
     /// A recorder for `data_dir` whose record already says `written`. Its writer task holds
     /// it weakly and ends once the recorder is dropped.
-    pub(crate) fn spawn(data_dir: &Path, written: Option<LogId<NodeId>>) -> Arc<AppliedRecorder> {
+    /// `durable` flushes the node's log store before each record is written.
+    pub(crate) fn spawn(
+        data_dir: &Path,
+        written: Option<LogId<NodeId>>,
+        durable: LogFlush,
+    ) -> Arc<AppliedRecorder> {
         let (latest, mut changes) = tokio::sync::watch::channel(written);
         let recorder = Arc::new(AppliedRecorder {
             data_dir: data_dir.to_path_buf(),
             latest,
             written: tokio::sync::Mutex::new(written),
+            durable,
         });
         let weak = Arc::downgrade(&recorder);
         tokio::spawn(async move {
@@ -228,14 +240,22 @@ impl AppliedRecorder {
         });
     }
 
-    /// Writes the newest applied log id unless it is written already. A failure is logged
-    /// and leaves the older record in place (see the module's invariants).
+    /// Writes the newest applied log id unless it is written already, after flushing the log
+    /// store (so the committed pointer that let it apply is durable first). A failure is
+    /// logged and leaves the older record in place (see the module's invariants).
     pub(crate) async fn write_latest(&self) {
         let mut written = self.written.lock().await;
         let latest = *self.latest.borrow();
         let Some(applied) = latest.filter(|_| latest > *written) else {
             return;
         };
+        if let Err(error) = self.durable.flush().await {
+            tracing::warn!(
+                index = applied.index,
+                "the log store did not flush ({error}); keeping the older applied record"
+            );
+            return;
+        }
         let data_dir = self.data_dir.clone();
         let result = tokio::task::spawn_blocking(move || write_record(&data_dir, &applied)).await;
         match result {

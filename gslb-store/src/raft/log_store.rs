@@ -4,8 +4,17 @@
 //! `raft_meta` holds `vote`, `committed` and `last_purged` as JSON.
 //!
 //! Invariant: `save_vote`, `append` (before `log_io_completed`), `truncate`, `purge` and
-//! `save_committed` have flushed to disk when they report success. openraft calls them from
-//! one task, in order, so there is a single writer.
+//! (unless `lazy_committed`) `save_committed` have flushed to disk when they report success.
+//! openraft calls them from one task, in order, so there is a single writer.
+//!
+//! With `lazy_committed` (a learner, e.g. a DNS node: `NodeOptions::flush_commit_pointer`
+//! false) `save_committed` only writes: the committed pointer is made durable by the next
+//! flush (the next append's, or the one the applied recorder asks for before it records an
+//! index, `LogFlush`), so no fsync sits in the Raft core between a commit reaching the node and
+//! its apply (and the new answer plan). Raft needs no durable commit index; the start-up check
+//! (`integrity`: the applied record never ahead of what the storage restores) keeps holding
+//! through the recorder's flush. A voter flushes it, so a voter killed right after
+//! acknowledging a write restores that write from its own log before any election.
 //!
 //! Group commit: `append` writes the entries (readable at once) and hands its callback to
 //! one flusher task, then returns, so openraft keeps accepting proposals during the fsync.
@@ -21,6 +30,7 @@
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
+use std::time::Instant;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{
@@ -31,6 +41,7 @@ use openraft::{
 use crate::kv::{BatchOp, Kv, KvError, Space};
 use crate::raft::network::MAX_APPEND_BYTES;
 use crate::raft::recent_entries::RecentEntries;
+use crate::raft::stages::{Stage, WriteStages};
 use crate::raft::{NodeId, TypeConfig};
 
 const LOG_SPACE: &str = "raft_log";
@@ -55,8 +66,12 @@ enum FlushRequest {
     Wait(tokio::sync::oneshot::Sender<Result<(), String>>),
 }
 
-/// Starts the one task that flushes `kv` for this store (see the module doc).
-fn spawn_flusher(kv: Kv) -> tokio::sync::mpsc::UnboundedSender<FlushRequest> {
+/// Starts the one task that flushes `kv` for this store (see the module doc); each fsync is
+/// timed into `stages` (`Stage::LogFlush`).
+fn spawn_flusher(
+    kv: Kv,
+    stages: Arc<WriteStages>,
+) -> tokio::sync::mpsc::UnboundedSender<FlushRequest> {
     let (sender, mut requests) = tokio::sync::mpsc::unbounded_channel::<FlushRequest>();
     tokio::spawn(async move {
         let mut waiting = Vec::new();
@@ -65,7 +80,9 @@ fn spawn_flusher(kv: Kv) -> tokio::sync::mpsc::UnboundedSender<FlushRequest> {
             while let Ok(more) = requests.try_recv() {
                 waiting.push(more);
             }
+            let started = Instant::now();
             let flushed = kv.flush().await.map_err(|error| error.to_string());
+            stages.observe(Stage::LogFlush, started.elapsed());
             for request in waiting.drain(..) {
                 match request {
                     FlushRequest::Append(callback) => {
@@ -81,6 +98,26 @@ fn spawn_flusher(kv: Kv) -> tokio::sync::mpsc::UnboundedSender<FlushRequest> {
     sender
 }
 
+/// Flushes a log store from outside it (through its one flusher task): everything written to
+/// it before the call, the committed pointer included, is durable when `flush` succeeds.
+#[derive(Clone)]
+pub(crate) struct LogFlush {
+    flusher: tokio::sync::mpsc::UnboundedSender<FlushRequest>,
+}
+
+impl LogFlush {
+    /// Flushes; `Err` names why not.
+    pub(crate) async fn flush(&self) -> Result<(), String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.flusher
+            .send(FlushRequest::Wait(reply))
+            .map_err(|_| "the flusher task stopped".to_string())?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the flusher task stopped".to_string()))
+    }
+}
+
 /// The Raft log, vote and committed pointer of one node. Cloning shares the storage (the
 /// clone serves as openraft's log reader).
 #[derive(Clone)]
@@ -94,6 +131,10 @@ pub struct LogStore {
     /// The newest entries, decoded and as JSON; shared with the node's network (which sends
     /// that JSON) and Raft server (which notes the JSON of entries received).
     recent: RecentEntries,
+    /// The node's write-path timings: fsyncs and saves of the committed pointer.
+    stages: Arc<WriteStages>,
+    /// `save_committed` writes without flushing (see the module doc).
+    lazy_committed: bool,
 }
 
 type StorageResult<T> = Result<T, StorageError<NodeId>>;
@@ -101,12 +142,34 @@ type StorageResult<T> = Result<T, StorageError<NodeId>>;
 impl LogStore {
     /// The log store inside an open `kv`; starts its flusher task (needs a tokio runtime).
     pub fn open(kv: Kv) -> Result<LogStore, KvError> {
+        let stages = Arc::new(WriteStages::default());
         Ok(LogStore {
             log: kv.space(LOG_SPACE)?,
             meta: kv.space(META_SPACE)?,
-            flusher: spawn_flusher(kv),
+            flusher: spawn_flusher(kv, stages.clone()),
             recent: RecentEntries::new(RECENT_ENTRIES_BYTES),
+            stages,
+            lazy_committed: false,
         })
+    }
+
+    /// This store with `save_committed` flushing (`false`, the default) or only writing
+    /// (`true`, see the module doc).
+    pub(crate) fn with_lazy_committed(mut self, lazy: bool) -> LogStore {
+        self.lazy_committed = lazy;
+        self
+    }
+
+    /// A handle that flushes this store through its flusher (the applied recorder's).
+    pub(crate) fn flush_handle(&self) -> LogFlush {
+        LogFlush {
+            flusher: self.flusher.clone(),
+        }
+    }
+
+    /// Where this store times its fsyncs; the node shares it (`NodeHandle::write_stages`).
+    pub(crate) fn stages(&self) -> Arc<WriteStages> {
+        self.stages.clone()
     }
 
     /// The newest entries this store holds, shared.
@@ -160,16 +223,9 @@ impl LogStore {
     }
 
     async fn flush(&self, subject: ErrorSubject<NodeId>, verb: ErrorVerb) -> StorageResult<()> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let detail = match self.flusher.send(FlushRequest::Wait(reply)) {
-            Ok(()) => match answer.await {
-                Ok(Ok(())) => return Ok(()),
-                Ok(Err(detail)) => detail,
-                Err(_) => "the flusher task stopped".to_string(),
-            },
-            Err(_) => "the flusher task stopped".to_string(),
-        };
-        Err(StorageIOError::new(subject, verb, &std::io::Error::other(detail)).into())
+        self.flush_handle().flush().await.map_err(|detail| {
+            StorageIOError::new(subject, verb, &std::io::Error::other(detail)).into()
+        })
     }
 
     /// Reads the whole log and the committed pointer, as a start-up check: every entry must
@@ -323,8 +379,16 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> StorageResult<()> {
         // Persisting `committed` is what lets a restarted learner re-apply its log up to
         // where it was, without a leader (openraft docs: data::log_pointers).
+        let started = Instant::now();
         self.write_meta(COMMITTED_KEY, &committed, ErrorSubject::Store)?;
-        self.flush(ErrorSubject::Store, ErrorVerb::Write).await
+        // Lazy: written, not flushed (see the module doc); durable with the next flush.
+        let flushed = if self.lazy_committed {
+            Ok(())
+        } else {
+            self.flush(ErrorSubject::Store, ErrorVerb::Write).await
+        };
+        self.stages.observe(Stage::CommittedSave, started.elapsed());
+        flushed
     }
 
     async fn read_committed(&mut self) -> StorageResult<Option<LogId<NodeId>>> {
@@ -402,6 +466,32 @@ mod tests {
 
     fn log_id(index: u64) -> LogId<NodeId> {
         LogId::new(CommittedLeaderId::new(1, 1), index)
+    }
+
+    /// A lazy store's committed pointer is written at once (read back before any flush) and
+    /// survives a reopen once a flush through the recorder's handle went by.
+    #[tokio::test]
+    async fn a_lazy_committed_pointer_is_durable_after_the_next_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = LogStore::open(Kv::open(dir.path(), &KvOptions::default()).unwrap())
+                .unwrap()
+                .with_lazy_committed(true);
+            store.save_committed(Some(log_id(5))).await.unwrap();
+            assert_eq!(store.read_committed().await.unwrap(), Some(log_id(5)));
+            store.flush_handle().flush().await.unwrap();
+            let saved = store
+                .stages()
+                .snapshot()
+                .into_iter()
+                .find(|stage| stage.stage == Stage::CommittedSave)
+                .unwrap();
+            assert_eq!(saved.latency.count, 1);
+        }
+        tokio::task::yield_now().await;
+        let mut store =
+            LogStore::open(Kv::open(dir.path(), &KvOptions::default()).unwrap()).unwrap();
+        assert_eq!(store.read_committed().await.unwrap(), Some(log_id(5)));
     }
 
     #[tokio::test]

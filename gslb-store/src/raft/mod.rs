@@ -21,6 +21,8 @@
 //! - `applied` and `reports`: DNS nodes' applied-index reports, posted to every voter by the
 //!   reporter task (`reports`) and kept in memory (`applied`, not in the log); change tracking
 //!   (`NodeHandle::change_status`) reads them.
+//! - `stages`: `WriteStages`, one latency histogram per step of the write path (forward,
+//!   group wait, commit, fsyncs, apply, reports, INSYNC), exported on `/metrics`.
 //! - `integrity`: the applied record (`applied.json`, checksummed) and the start-up check
 //!   that the storage still gives back everything the node applied; a damaged learner's data
 //!   is moved aside and re-synced, a damaged voter refuses to start.
@@ -31,8 +33,10 @@
 //! the state machine lives in memory and is persisted as a snapshot file (`snapshot.json`,
 //! written tmp + fsync + rename) every `snapshot_every` entries. On start the node loads the
 //! snapshot (checksummed) and openraft re-applies the log from the snapshot up to the saved `committed`
-//! pointer, so a restarted learner serves at least what it served before, even while no
-//! leader is reachable. Logs are purged only below the snapshot (minus
+//! pointer (flushed at each commit on a voter; on a learner with
+//! `NodeOptions::flush_commit_pointer` false durable with the next flush of the log, which the
+//! applied recorder forces before it records an index), so a restarted learner serves at least
+//! what it recorded as applied, even while no leader is reachable. Logs are purged only below the snapshot (minus
 //! `logs_kept_after_snapshot`), so disk stays bounded.
 //!
 //! Running a node (what the `gslb` binary does; the API shares the axum server):
@@ -80,6 +84,7 @@ pub mod restore;
 pub mod secret;
 pub mod server;
 mod snapshot_trigger;
+pub mod stages;
 pub mod start;
 pub mod state_machine;
 mod write;
@@ -119,4 +124,5 @@ pub use restore::{
 };
 pub use secret::{ClusterSecret, SecretError};
 pub use server::raft_router;
+pub use stages::{Stage, StageSnapshot};
 pub use start::spawn_node;

@@ -23,7 +23,10 @@ use openraft::{BasicNode, ServerState};
 use serde::{Deserialize, Serialize};
 
 use crate::kv::{Kv, KvError, KvOptions, DEFAULT_CACHE_BYTES};
-use crate::raft::applied::{AppliedReport, AppliedReports, ReportReply, APPLIED_TABLE_PATH};
+use crate::raft::applied::{
+    AppliedReport, AppliedReports, AppliedWaitBody, LeaderTable, ReportReply, APPLIED_TABLE_PATH,
+    APPLIED_WAIT_PATH, MAX_APPLIED_WAIT, REPORT_TIMEOUT,
+};
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::group_commit::{ForwardedBatch, GroupQueues, GroupTarget};
 use crate::raft::integrity::{self, AppliedRecorder, Restorable};
@@ -36,6 +39,7 @@ use crate::raft::recent_entries::RecentEntries;
 use crate::raft::restore::move_node_data_aside;
 use crate::raft::secret::ClusterSecret;
 use crate::raft::snapshot_trigger::SnapshotWanted;
+use crate::raft::stages::{Stage, StageSnapshot, WriteStages};
 use crate::raft::state_machine::{BuildersInFlight, SnapshotLoadError, StateMachine};
 pub(crate) use crate::raft::write::ForwardedWrite;
 pub use crate::raft::write::{WriteError, WriteOutcome};
@@ -114,6 +118,12 @@ pub struct NodeOptions {
     /// restored snapshot while the log is still checked and re-applied (`None`: a channel of
     /// the node's own; either way `NodeHandle::state_watch` follows it).
     pub state_publisher: Option<StatePublisher>,
+    /// Whether the committed pointer is flushed at every commit, before the entries apply
+    /// (true, the default: a voter killed right after acknowledging a write restores it
+    /// from its own log before any election). A learner sets false: the pointer becomes
+    /// durable with the next log flush (the applied record always waits for one), and one
+    /// fsync less stands between a commit and the DNS node's new plan (`log_store`).
+    pub flush_commit_pointer: bool,
 }
 
 impl NodeOptions {
@@ -138,6 +148,7 @@ impl NodeOptions {
             peer_tls: ClientTls::plain(),
             resync_damaged: false,
             state_publisher: None,
+            flush_commit_pointer: true,
         }
     }
 }
@@ -367,6 +378,10 @@ pub(crate) struct NodeInner {
         tokio::sync::Mutex<Option<(Instant, BTreeMap<NodeId, AppliedReport>)>>,
     /// Turns of staged zone-import chunks to be proposed (`STAGED_CHUNKS_ADMITTED`).
     pub(crate) staged_chunk_turns: tokio::sync::Semaphore,
+    /// Where each step of the write path is timed on this node (`stages`).
+    pub(crate) stages: Arc<WriteStages>,
+    /// A learner's copy of the leader's report table for its INSYNC waiters (long polls).
+    pub(crate) leader_table: LeaderTable,
 }
 
 /// The body of `/raft/forward/membership`.
@@ -426,6 +441,8 @@ struct OpenedStorage {
     recorder: Arc<AppliedRecorder>,
     /// The state machine's requests for a snapshot after big writes.
     snapshot_requests: tokio::sync::mpsc::Receiver<()>,
+    /// The write-path timings the log store and the state machine record into.
+    stages: Arc<WriteStages>,
 }
 
 /// Why the storage could not be opened.
@@ -445,7 +462,7 @@ impl From<KvError> for OpenFailure {
     }
 }
 
-/// Opens the log store and the state machine of `data_dir` and checks that together they
+/// Opens the log store and the state machine of `options.data_dir` and checks that together they
 /// give back everything the applied record says this node applied (`raft::integrity`).
 fn open_storage(options: &NodeOptions) -> Result<OpenedStorage, OpenFailure> {
     let data_dir = options.data_dir.as_path();
@@ -457,10 +474,11 @@ fn open_storage(options: &NodeOptions) -> Result<OpenedStorage, OpenFailure> {
             cache_bytes: options.kv_cache_bytes,
         },
     )?;
-    let log_store = LogStore::open(kv.clone())?;
+    let log_store = LogStore::open(kv.clone())?.with_lazy_committed(!options.flush_commit_pointer);
+    let stages = log_store.stages();
     let recorded =
         integrity::read_record(data_dir).map_err(|error| OpenFailure::Damage(error.to_string()))?;
-    let recorder = AppliedRecorder::spawn(data_dir, recorded);
+    let recorder = AppliedRecorder::spawn(data_dir, recorded, log_store.flush_handle());
     let publisher = options
         .state_publisher
         .clone()
@@ -475,6 +493,7 @@ fn open_storage(options: &NodeOptions) -> Result<OpenedStorage, OpenFailure> {
         recorder.clone(),
         snapshot_wanted,
         options.raft.snapshot_after_record_sets,
+        stages.clone(),
     )
     .map_err(|error| OpenFailure::Damage(error.to_string()))?;
     let checked = Instant::now();
@@ -502,6 +521,7 @@ fn open_storage(options: &NodeOptions) -> Result<OpenedStorage, OpenFailure> {
         state,
         recorder,
         snapshot_requests,
+        stages,
     })
 }
 
@@ -551,6 +571,7 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
         state,
         recorder,
         snapshot_requests,
+        stages,
     } = storage;
     let snapshot_builders = state_machine.builders();
     let client = HttpClient::new(options.cluster_secret.clone(), options.peer_tls.clone());
@@ -583,7 +604,9 @@ pub(crate) async fn open_node(options: NodeOptions) -> Result<NodeHandle, NodeEr
     let term_at_start = raft.metrics().borrow().current_term;
     let handle = NodeHandle {
         inner: Arc::new_cyclic(|weak| NodeInner {
-            groups: GroupQueues::start(weak),
+            groups: GroupQueues::start(weak, stages.clone()),
+            stages,
+            leader_table: LeaderTable::new(),
             leader_reports: tokio::sync::Mutex::new(None),
             term_at_start,
             id: options.id,
@@ -664,38 +687,187 @@ impl NodeHandle {
     }
 
     /// Waits until the change `version` is INSYNC as this node judges it, up to `timeout`;
-    /// whether it got there. On a voter it wakes on each report; elsewhere it asks the
-    /// leader every 20 ms. For tests, benchmarks and orchestration.
+    /// whether it got there. A voter judges from its own table and wakes on each report; a
+    /// learner from the leader's, which one long poll at a time brings (`LeaderTable`):
+    /// the leader answers once the lowest version waited for here is INSYNC there; when the
+    /// only DNS node still behind is this one, its own report ends the wait. A leader
+    /// that cannot be asked is asked again with a growing backoff (PENDING meanwhile, never
+    /// INSYNC early). For the UPDATE acknowledgement, tests, benchmarks and orchestration.
     pub async fn wait_insync(&self, version: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let table = &self.inner.leader_table;
+        let _waiting = table.wait_for(version);
         let mut reports = self.inner.applied_reports.subscribe();
         let mut states = self.state_watch();
+        let mut fetched = table.subscribe();
         loop {
             let is_voter = self.is_voter();
-            if let Ok(ChangeStatus::Insync) = self.change_status(version).await {
+            let known = self.status_as_known(version, !is_voter);
+            if let Some(ChangeStatus::Insync) = known {
+                self.inner
+                    .stages
+                    .observe(Stage::InsyncWait, started.elapsed());
                 return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
             }
-            let wake = async {
-                let woken = if is_voter {
-                    tokio::select! {
-                        changed = reports.changed() => changed.is_ok(),
-                        changed = states.changed() => changed.is_ok(),
+            // Only the leader knows the other DNS nodes' reports: a learner asks it, unless
+            // the one still waited for is itself (its own report moves here first).
+            let others_behind = match &known {
+                Some(ChangeStatus::Pending { waiting }) => {
+                    waiting.iter().any(|node| *node != self.inner.id)
+                }
+                _ => false,
+            };
+            if !is_voter && others_behind {
+                if let Some(_poll) = table.try_poll() {
+                    let poll = self.poll_leader_table(version, left);
+                    tokio::pin!(poll);
+                    loop {
+                        tokio::select! {
+                            () = &mut poll => break,
+                            // Its own plan may be the last one waited for: done at once
+                            // (the poll is dropped), not a round trip later.
+                            Ok(()) = reports.changed() => {
+                                if let Some(ChangeStatus::Insync) =
+                                    self.status_as_known(version, true)
+                                {
+                                    break;
+                                }
+                            }
+                        }
                     }
-                } else {
-                    false
+                    continue;
+                }
+            }
+            let wake = async {
+                let woken = tokio::select! {
+                    changed = reports.changed() => changed.is_ok(),
+                    changed = states.changed() => changed.is_ok(),
+                    changed = fetched.changed() => changed.is_ok(),
                 };
                 if !woken {
-                    // Not a voter (ask the leader again), or the node is shutting down.
+                    // The node is shutting down: its channels closed.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             };
             // Membership may change under us: look again at least every 200 ms.
             let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), wake).await;
         }
+    }
+
+    /// Where `version` stands as this node knows it (`None`: not applied here yet): every
+    /// DNS member's report in this node's own table, with `with_leader_table` merged with
+    /// the leader's table a long poll last brought.
+    fn status_as_known(&self, version: u64, with_leader_table: bool) -> Option<ChangeStatus> {
+        let state = self.state();
+        if version > state.version {
+            return None;
+        }
+        let mut table = self.inner.applied_reports.table();
+        if with_leader_table {
+            merge_reports(&mut table, self.inner.leader_table.latest());
+        }
+        Some(state.change_status_with(version, &applied_indexes(&table)))
+    }
+
+    /// One long poll of the leader's table (this node is not a voter): held by the leader
+    /// until the lowest version waited for here is INSYNC there, or up to `left` (at most
+    /// `MAX_APPLIED_WAIT`); the table is published to every waiter. A leader that does not
+    /// know the long poll is asked for its table, then again after 20 ms; a failure waits
+    /// out a growing backoff.
+    async fn poll_leader_table(&self, version: u64, left: Duration) {
+        let table = &self.inner.leader_table;
+        let wait = left.min(MAX_APPLIED_WAIT);
+        let (leader, addr) = match self.leader() {
+            Some((leader, Some(addr))) if leader != self.inner.id => (leader, addr),
+            // Leading by now (the next look judges as a voter), or no leader known yet.
+            Some((leader, _)) if leader == self.inner.id => return,
+            _ => {
+                tokio::time::sleep(wait.min(table.backoff_after_failure())).await;
+                return;
+            }
+        };
+        let body = AppliedWaitBody {
+            version: table.lowest_waited().unwrap_or(version),
+            wait_ms: wait.as_millis() as u64,
+        };
+        let started = Instant::now();
+        let asked: Result<BTreeMap<NodeId, AppliedReport>, RpcFailure> = self
+            .inner
+            .client
+            .post(
+                leader,
+                &addr,
+                APPLIED_WAIT_PATH,
+                &body,
+                wait + REPORT_TIMEOUT,
+            )
+            .await;
+        self.inner
+            .stages
+            .observe(Stage::InsyncFetch, started.elapsed());
+        match asked {
+            Ok(reports) => table.publish(reports),
+            // A leader from before the long poll: its table, and a pause as before.
+            Err(RpcFailure::Status { status: 404, .. }) => {
+                if let Some(reports) = self.leader_reports().await {
+                    table.publish(reports);
+                }
+                tokio::time::sleep(wait.min(Duration::from_millis(20))).await;
+            }
+            Err(error) => {
+                let pause = wait.min(table.backoff_after_failure());
+                tracing::debug!(
+                    node = self.inner.id,
+                    leader,
+                    "long poll of the leader's applied reports failed ({error}); again in \
+                     {pause:?}"
+                );
+                tokio::time::sleep(pause).await;
+            }
+        }
+    }
+
+    /// What the leader answers a long poll: waits until `version` is INSYNC as this node's
+    /// own table says, or `wait` passed (at most `MAX_APPLIED_WAIT`), then gives its table.
+    pub(crate) async fn table_once_insync(
+        &self,
+        version: u64,
+        wait: Duration,
+    ) -> BTreeMap<NodeId, AppliedReport> {
+        let deadline = Instant::now() + wait.min(MAX_APPLIED_WAIT);
+        let mut reports = self.inner.applied_reports.subscribe();
+        let mut states = self.state_watch();
+        while !matches!(
+            self.status_as_known(version, false),
+            Some(ChangeStatus::Insync)
+        ) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            let wake = async {
+                tokio::select! {
+                    changed = reports.changed() => changed.is_ok(),
+                    changed = states.changed() => changed.is_ok(),
+                }
+            };
+            match tokio::time::timeout(left, wake).await {
+                Ok(true) => {}
+                // Timed out, or the node is stopping: answer with what there is.
+                _ => break,
+            }
+        }
+        self.local_applied_reports()
+    }
+
+    /// This node's write-path timings, per stage (`gslb_write_stage_seconds` on `/metrics`).
+    pub fn write_stages(&self) -> Vec<StageSnapshot> {
+        self.inner.stages.snapshot()
     }
 
     /// The applied-index reports this node can see: on a voter its own table (every
@@ -707,12 +879,7 @@ impl NodeHandle {
             return table;
         }
         if let Some(remote) = self.leader_reports().await {
-            for (node, report) in remote {
-                let entry = table.entry(node).or_insert(report);
-                if report.index > entry.index {
-                    *entry = report;
-                }
-            }
+            merge_reports(&mut table, remote);
         }
         table
     }
@@ -1326,11 +1493,13 @@ impl NodeHandle {
             actor,
             command,
         };
+        let started = Instant::now();
         let proposed = tokio::time::timeout(
             self.inner.commit_timeout,
             self.inner.raft.client_write(stamped),
         )
         .await;
+        self.inner.stages.observe(Stage::Commit, started.elapsed());
         let Ok(proposed) = proposed else {
             return Err(WriteError::Unavailable {
                 detail: format!(
@@ -1398,9 +1567,13 @@ impl NodeHandle {
             .await;
         if let Ok(outcome) = &reply {
             // Read-your-writes on this node; if it is slow, the write is still done.
+            let started = Instant::now();
             let _ = self
                 .wait_for_version(outcome.version, READ_YOUR_WRITE_WAIT)
                 .await;
+            self.inner
+                .stages
+                .observe(Stage::ReadYourWrite, started.elapsed());
         }
         reply
     }
@@ -1432,6 +1605,7 @@ impl NodeHandle {
                 }
             }
         };
+        let started = Instant::now();
         let reply: Result<Vec<Result<WriteOutcome, WriteError>>, RpcFailure> = tokio::select! {
             reply = post => reply,
             silent_ms = cut_off => {
@@ -1447,6 +1621,7 @@ impl NodeHandle {
                 });
             }
         };
+        self.inner.stages.observe(Stage::Forward, started.elapsed());
         match reply {
             Ok(answers) if answers.len() == count => answers,
             Ok(answers) => all(WriteError::Unavailable {
@@ -1687,6 +1862,19 @@ impl NodeHandle {
             .last_leader_contact
             .lock()
             .expect("leader contact lock") = Some(Instant::now());
+    }
+}
+
+/// Merges `remote` reports into `table`, keeping the newer index per node.
+fn merge_reports(
+    table: &mut BTreeMap<NodeId, AppliedReport>,
+    remote: BTreeMap<NodeId, AppliedReport>,
+) {
+    for (node, report) in remote {
+        let entry = table.entry(node).or_insert(report);
+        if report.index > entry.index {
+            *entry = report;
+        }
     }
 }
 

@@ -26,7 +26,13 @@
 //! clears it. Only a leader answers so, because a follower's membership may lag.
 //!
 //! A learner keeps no reports of other nodes: it asks the leader for its table
-//! (`APPLIED_TABLE_PATH`) when it must answer a change status.
+//! (`APPLIED_TABLE_PATH`) when it must answer a change status, and while it waits for INSYNC
+//! it holds one long poll (`APPLIED_WAIT_PATH`) that the leader answers once the version is
+//! INSYNC there, so the wait ends one round trip after the last report, not at a poll tick.
+//!
+//! Latency: a report leaves the moment a new plan is installed (the sender wakes on the
+//! source's watch), unless the previous report to that voter is still in flight, in which
+//! case the newest index follows as soon as it is answered.
 //!
 //! Invariant: a report only ever says what its node has applied, so a change reported INSYNC
 //! is applied on every DNS member that reported (reports are per-sender ordered: one request
@@ -42,6 +48,7 @@ use crate::raft::applied::{
     AppliedReportBody, ReportReply, KEEPALIVE, REPORT_APPLIED_PATH, REPORT_TIMEOUT,
 };
 use crate::raft::node::NodeHandle;
+use crate::raft::stages::Stage;
 use crate::raft::NodeId;
 
 /// What a reporter reports: the node's applied state, or versions given by its owner.
@@ -142,6 +149,9 @@ async fn send_reports(
                 .client
                 .post(target, &addr, REPORT_APPLIED_PATH, &body, REPORT_TIMEOUT)
                 .await;
+            node.inner
+                .stages
+                .observe(Stage::ReportPost, started.elapsed());
             if let Ok(reply) = &sent {
                 node.inner.applied_reports.note_reply(me, target, *reply);
             }

@@ -20,7 +20,9 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
 };
 
-use crate::raft::applied::{AppliedReportBody, APPLIED_TABLE_PATH, REPORT_APPLIED_PATH};
+use crate::raft::applied::{
+    AppliedReportBody, AppliedWaitBody, APPLIED_TABLE_PATH, APPLIED_WAIT_PATH, REPORT_APPLIED_PATH,
+};
 use crate::raft::campaign::{PrevoteReply, PREVOTE_PATH};
 use crate::raft::group_commit::ForwardedBatch;
 use crate::raft::network::{
@@ -48,7 +50,8 @@ const MAX_RPC_BODY: usize = 64 * 1024 * 1024;
 
 /// The Raft routes of `node` (`/raft/append`, `/raft/vote`, `/raft/snapshot`,
 /// `/raft/forward`, `/raft/forward/batch`, `/raft/forward/membership`,
-/// `/raft/leader/applied`, `/raft/applied`, `/raft/applied/table`), guarded by the node's cluster secret. Merge it into the node's
+/// `/raft/leader/applied`, `/raft/applied`, `/raft/applied/table`, `/raft/applied/wait`),
+/// guarded by the node's cluster secret. Merge it into the node's
 /// axum server next to the API.
 pub fn raft_router(node: NodeHandle) -> Router {
     Router::new()
@@ -62,6 +65,7 @@ pub fn raft_router(node: NodeHandle) -> Router {
         .route(LEADER_APPLIED_PATH, post(leader_applied))
         .route(REPORT_APPLIED_PATH, post(report_applied))
         .route(APPLIED_TABLE_PATH, post(applied_table))
+        .route(APPLIED_WAIT_PATH, post(applied_wait))
         .layer(middleware::from_fn_with_state(node.clone(), require_secret))
         .layer(DefaultBodyLimit::max(MAX_RPC_BODY))
         .with_state(node)
@@ -233,4 +237,14 @@ async fn leader_applied(State(node): State<NodeHandle>) -> Response {
 /// Every applied-index report this node holds (a learner asks the leader for it).
 async fn applied_table(State(node): State<NodeHandle>) -> Response {
     Json(node.local_applied_reports()).into_response()
+}
+
+/// The long poll of a learner waiting for INSYNC: this node's table once the version is
+/// INSYNC as it judges, or when the wait asked for (at most `MAX_APPLIED_WAIT`) is over.
+async fn applied_wait(
+    State(node): State<NodeHandle>,
+    Json(body): Json<AppliedWaitBody>,
+) -> Response {
+    let wait = std::time::Duration::from_millis(body.wait_ms);
+    Json(node.table_once_insync(body.version, wait).await).into_response()
 }

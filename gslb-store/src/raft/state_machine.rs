@@ -31,8 +31,10 @@ use openraft::{
 use crate::heap::release_free_memory;
 use crate::raft::integrity::AppliedRecorder;
 use crate::raft::snapshot_trigger::{record_sets, SnapshotWanted};
+use crate::raft::stages::{Stage, WriteStages};
 use crate::raft::{NodeId, TypeConfig};
 use crate::watch::StatePublisher;
+use gslb_model::clock::unix_millis;
 use gslb_model::command::{self, ApplyError, CmdResult};
 use gslb_model::memory::ResidentMemory;
 use gslb_model::model::state::State;
@@ -329,6 +331,8 @@ pub struct StateMachine {
     snapshot_wanted: SnapshotWanted,
     /// `RaftSettings::snapshot_after_record_sets`.
     snapshot_after_record_sets: usize,
+    /// The node's write-path timings: each apply batch, each entry's stamp → applied.
+    stages: Arc<WriteStages>,
 }
 
 /// Counts snapshot builders that may still write the snapshot file, so a stopping node can
@@ -359,6 +363,7 @@ impl StateMachine {
         recorder: Arc<AppliedRecorder>,
         snapshot_wanted: SnapshotWanted,
         snapshot_after_record_sets: u64,
+        stages: Arc<WriteStages>,
     ) -> Result<StateMachine, SnapshotLoadError> {
         let path = data_dir.join(SNAPSHOT_FILE);
         let started = Instant::now();
@@ -409,6 +414,7 @@ impl StateMachine {
             snapshot_seq: 0,
             builders: BuildersInFlight::default(),
             recorder,
+            stages,
         })
     }
 
@@ -508,6 +514,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let membership = self.membership.clone();
         let started = Instant::now();
         let n_entries = entries.len();
+        let stamps: Vec<u64> = entries
+            .iter()
+            .filter_map(|entry| match &entry.payload {
+                EntryPayload::Normal(stamped) => Some(stamped.at),
+                _ => None,
+            })
+            .collect();
         let applied =
             tokio::task::spawn_blocking(move || apply_entries(state, membership, entries))
                 .await
@@ -518,6 +531,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     )
                 })?;
         let took = started.elapsed();
+        self.stages.observe(Stage::Apply, took);
+        let now = unix_millis();
+        for at in stamps {
+            let lag = Duration::from_millis(now.saturating_sub(at));
+            self.stages.observe(Stage::ProposedToApplied, lag);
+        }
         if took >= SLOW_APPLY {
             tracing::info!(
                 entries = n_entries,
