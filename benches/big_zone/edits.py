@@ -212,7 +212,7 @@ def write_load(api, name, rate, seconds):
                 time.sleep(delay)
             took = one(connection, k, due_at)
             with lock:
-                latencies.append(took)
+                latencies.append((k, took))
 
     begin = time.monotonic()
     count = int(rate * seconds)
@@ -224,7 +224,8 @@ def write_load(api, name, rate, seconds):
         thread.start()
     for thread in threads:
         thread.join(timeout=seconds + 120)
-    return latencies, time.monotonic() - begin
+    # In the order the writes were due, so a slice of the list is a slice of the window.
+    return [took for _k, took in sorted(latencies)], time.monotonic() - begin
 
 
 def gslb_edits(work, zone, records, rate, seconds, bin_dir):
@@ -361,6 +362,12 @@ def run(args, work):
                  len(latencies) / took, p50, p99, ratio, "met" if p99 <= 50 else "MISSED"))
         print("| gslb: the same, p99 of the writes that reached INSYNC | %.1f ms | |"
               % percentile(ok, 0.99))
+        # Where in the window the tail lies (e.g. every node's snapshot after the import).
+        per_slice = int(args.rate * 5) or 1
+        slices = ["%d–%d s: %.1f" % (start // args.rate, (start + per_slice) // args.rate,
+                                      percentile(latencies[start:start + per_slice], 0.99))
+                  for start in range(0, len(latencies), per_slice)]
+        print("| gslb: p99 per 5 s of the window (ms) | %s | |" % "; ".join(slices))
     for index, (count, mean, median, p99) in enumerate(swaps, 1):
         print("| gslb DNS node %d: plan swaps in the window, mean; median and p99 within "
               "the bucket up to | %d swaps, mean %.2f ms; ≤ %g ms, ≤ %g ms | ≤ 50 ms: %s |"
