@@ -29,11 +29,11 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::cluster::{ClusterNode, Kind};
-use common::dnssec_lab::ctl;
+use common::dnssec_lab::{ctl, Daemon};
 use common::{
     dig, dns_listen_address, kdig, query_packet, reply_header, udp_exchange, Server, TempDir,
 };
@@ -58,17 +58,10 @@ fn gslb_zone() -> String {
     zone
 }
 
-/// A peer server process, killed on drop.
+/// A peer server process (killed on drop) and the address it answers on.
 struct Peer {
-    child: Child,
+    _process: Daemon,
     address: SocketAddr,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts `program` with `args` and waits until it answers the zone's SOA.
@@ -83,7 +76,10 @@ fn start_peer(program: &str, args: &[&str], dir: &Path, address: SocketAddr) -> 
         .unwrap_or_else(|error| {
             panic!("start {program} (Debian packages nsd and knot, see .ci/run): {error}")
         });
-    let peer = Peer { child, address };
+    let peer = Peer {
+        _process: Daemon(child),
+        address,
+    };
     wait_for_soa(program, address);
     peer
 }

@@ -27,19 +27,6 @@ fn settings() -> RaftSettings {
     }
 }
 
-async fn single_voter(dir: &std::path::Path) -> TestNode {
-    let node = TestNode::start(1, dir, &settings()).await;
-    node.handle
-        .initialize([(1, node.addr.clone())].into())
-        .await
-        .unwrap();
-    node.handle
-        .wait_metrics(WAIT, "leadership", |metrics| metrics.leader == Some(1))
-        .await
-        .unwrap();
-    node
-}
-
 fn snapshot_index(node: &NodeHandle) -> Option<u64> {
     node.metrics().snapshot_index
 }
@@ -56,7 +43,7 @@ fn has_regions(state: &State, prefix: &str, n: usize) -> bool {
 async fn a_big_write_is_followed_by_a_snapshot_that_a_restart_loads() {
     init_logging();
     let root = tempfile::tempdir().unwrap();
-    let node = single_voter(&root.path().join("node-1")).await;
+    let node = single_voter(&root.path().join("node-1"), &settings()).await;
 
     for index in 0..10 {
         write(&node.handle, put_region(&format!("small-{index}"))).await;

@@ -109,15 +109,7 @@ async fn crash_child() {
     };
     let dir = std::path::PathBuf::from(dir);
     let settings = crash_settings();
-    let node = TestNode::start(1, &dir, &settings).await;
-    node.handle
-        .initialize([(1, node.addr.clone())].into())
-        .await
-        .unwrap();
-    node.handle
-        .wait_metrics(WAIT, "leadership", |m| m.leader == Some(1))
-        .await
-        .unwrap();
+    let node = single_voter(&dir, &settings).await;
     let mut stdout = std::io::stdout();
     for index in 0u64.. {
         let id = format!("r-{index}");
