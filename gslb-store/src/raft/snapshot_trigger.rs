@@ -1,6 +1,6 @@
 //! Snapshots after big writes: openraft takes one every `snapshot_every` entries, which
-//! counts entries, not what they carry. A million-record zone import is some 700 entries of
-//! up to 128 KiB of record sets each, far below 5,000, so without this the whole import
+//! counts entries, not what they carry. A million-record zone import is some 250 entries of
+//! up to 128 KiB of compact record sets each, far below 5,000, so without this the whole import
 //! stayed in the log tail a restarted node re-applies before it answers (tens of seconds),
 //! and a new learner replays it too.
 //!
@@ -46,6 +46,76 @@ pub(crate) fn record_sets(command: &Command) -> usize {
         Command::PutZone { zone } => zone.rrsets.len(),
         Command::StageZoneRecords { rrsets, .. } => rrsets.len(),
         Command::Batch { commands } => commands.iter().map(record_sets).sum(),
+        Command::Group { writes } => writes.iter().map(|write| record_sets(&write.command)).sum(),
+        Command::Guarded { command, .. } => record_sets(command),
         _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gslb_model::command::GroupedWrite;
+    use gslb_model::model::{
+        Actor, DomainName, Expected, RData, RecordSet, RecordType, ResourceRef, Soa, Zone,
+    };
+
+    fn name(text: &str) -> DomainName {
+        text.parse().unwrap()
+    }
+
+    fn zone_of(n: usize) -> Zone {
+        Zone {
+            apex: name("big.test."),
+            soa: Soa {
+                mname: name("ns1.big.test."),
+                rname: name("hostmaster.big.test."),
+                serial: 1,
+                refresh: 3600,
+                retry: 600,
+                expire: 86400,
+                minimum: 60,
+                ttl: 3600,
+            },
+            default_ttl: 300,
+            transfer: Default::default(),
+            rrsets: (0..n)
+                .map(|index| RecordSet {
+                    name: name(&format!("h{index}.big.test.")),
+                    rtype: RecordType::A,
+                    ttl: 300,
+                    rdata: vec![RData::A(std::net::Ipv4Addr::new(10, 0, 0, 1))],
+                })
+                .collect(),
+            serial_policy: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_zone_counts_its_sets_however_it_is_wrapped() {
+        let put = Command::PutZone { zone: zone_of(7) };
+        assert_eq!(record_sets(&put), 7);
+        let guarded = Command::Guarded {
+            resource: ResourceRef::Zone {
+                apex: name("big.test."),
+            },
+            expected: Expected::Absent,
+            command: Box::new(put.clone()),
+        };
+        assert_eq!(record_sets(&guarded), 7);
+        let group = Command::Group {
+            writes: vec![
+                GroupedWrite {
+                    actor: Actor::new("test"),
+                    command: guarded,
+                },
+                GroupedWrite {
+                    actor: Actor::new("test"),
+                    command: put,
+                },
+            ],
+        };
+        assert_eq!(record_sets(&group), 14);
+        assert_eq!(record_sets(&Command::Batch { commands: vec![] }), 0);
     }
 }
