@@ -787,6 +787,56 @@ mod tests {
         assert_eq!(state, expected);
     }
 
+    /// A learner installs a snapshot a leader sent in either form (compact, or the plain
+    /// JSON an older leader sends), publishes its state, and opens again from the file it
+    /// kept.
+    #[tokio::test]
+    async fn a_sent_snapshot_of_either_form_installs_and_reopens() {
+        use crate::kv::{Kv, KvOptions};
+        use crate::raft::log_store::LogStore;
+        for compact in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let (_, meta_json, written) = sample_files(dir.path());
+            let meta: Meta = serde_json::from_slice(&meta_json).unwrap();
+            let data = if compact {
+                snapshot_codec::encode(&written).unwrap()
+            } else {
+                serde_json::to_vec(&written).unwrap()
+            };
+            // Each open its own log store (the first one's may still hold its lock): only
+            // the snapshot file matters here.
+            let open = |kv: &str| {
+                let log_store =
+                    LogStore::open(Kv::open(&dir.path().join(kv), &KvOptions::default()).unwrap())
+                        .unwrap();
+                let recorder = AppliedRecorder::spawn(dir.path(), None, log_store.flush_handle());
+                let (publisher, watch) = crate::watch::state_channel(State::default());
+                let (wanted, _requests) = SnapshotWanted::channel();
+                let machine = StateMachine::open(
+                    dir.path(),
+                    publisher,
+                    recorder,
+                    wanted,
+                    100_000,
+                    Arc::new(WriteStages::default()),
+                )
+                .unwrap();
+                (machine, watch, log_store)
+            };
+            let (mut machine, watch, log_store) = open("kv-1");
+            machine
+                .install_snapshot(&meta, Box::new(Cursor::new(data)))
+                .await
+                .unwrap();
+            let mut expected = written.clone();
+            expected.version = 7;
+            assert_eq!(*watch.borrow().clone(), expected, "compact: {compact}");
+            drop((machine, log_store));
+            let (_machine, watch, _log_store) = open("kv-2");
+            assert_eq!(*watch.borrow().clone(), expected, "compact: {compact}");
+        }
+    }
+
     /// A file written before the header existed (metadata line first, plain JSON) still
     /// loads.
     #[test]
