@@ -301,6 +301,8 @@ gslb-model/src/model/svcb.rs        parse_param              by rdata
 gslb-model/src/model/base64_text.rs decode                   by rdata
 # Files and small fields of user input.
 gslb-model/src/backup.rs            decode                   by backup
+gslb-model/src/snapshot_codec.rs    decode                   by snapshot
+gslb-model/src/command/chunk_codec.rs decode_sets_into       by staged_chunk
 gslb-model/src/duration.rs          parse_duration           by text_fields
 gslb-model/src/ip.rs                parse_host_or_network    by text_fields
 gslb-model/src/model/name.rs        parse_absolute           by text_fields

@@ -13,6 +13,7 @@
 //! - `zone_file`: the master-file reader, with export round trip.
 //! - `rdata`: the RDATA presentation format of every type, with print round trip.
 //! - `backup`: the backup file reader.
+//! - `snapshot`: the bytes of a Raft snapshot of the state (compact, or older plain JSON).
 //! - `staged_chunk`: the compact form of a staged zone-import chunk's record sets.
 //! - `text_fields`: the small text parsers of user input (durations, CIDRs, names, grants,
 //!   NOTIFY targets, JSON conditions).
@@ -23,6 +24,7 @@ pub mod backup;
 pub mod dns_packet;
 pub mod fixture;
 pub mod rdata;
+pub mod snapshot;
 pub mod staged_chunk;
 pub mod text_fields;
 pub mod update_tsig;
@@ -68,10 +70,11 @@ pub type Body = fn(&[u8]) -> Outcome;
 
 /// Every target, by name, with its body: the names are the `fuzz/fuzz_targets/*.rs` files
 /// and `[[bin]]` entries of `fuzz/Cargo.toml` (checked by `tests/seeds.rs`).
-pub const TARGETS: [(&str, Body); 8] = [
+pub const TARGETS: [(&str, Body); 9] = [
     ("backup", backup::run),
     ("dns_packet", dns_packet::run),
     ("rdata", rdata::run),
+    ("snapshot", snapshot::run),
     ("staged_chunk", staged_chunk::run),
     ("text_fields", text_fields::run),
     ("update_tsig", update_tsig::run),

@@ -464,6 +464,22 @@ fn backup_reads_a_written_backup_and_survives_its_mutants() {
 }
 
 #[test]
+fn snapshot_reads_written_snapshots_and_survives_their_mutants() {
+    let mut state = gslb_model::State::default();
+    let zone = example_zone("");
+    state.zones.insert(zone.apex.clone(), zone.into());
+    state.version = 42;
+    let compact = gslb_model::snapshot_codec::encode(&state).expect("a state encodes");
+    let json = serde_json::to_vec(&state).expect("a state writes as JSON");
+    let refused = vec![
+        vec![],
+        b"GSLBSNAP".to_vec(),
+        compact[..compact.len() - 1].to_vec(),
+    ];
+    exercise("snapshot", &[compact, json], &refused);
+}
+
+#[test]
 fn staged_chunk_reads_written_chunks_and_survives_their_mutants() {
     use gslb_model::{Command, RData, RecordSet};
     let zone = example_zone("");

@@ -4,7 +4,9 @@
 //! `validate` and its encoding into the log, a follower's decoding, and `apply` (every node),
 //! then the commit. Prints totals and per-chunk means, and beside them what encoding and
 //! decoding the same sets cost as a JSON array of record sets (the form entries had before
-//! the compact one).
+//! the compact one). Last, the snapshot every node builds of the committed state: its bytes,
+//! build (encode) and load (decode) time as `snapshot_codec` writes it, and as the plain
+//! JSON of `State` snapshots were before.
 //!
 //! Run: `cargo run --release -p gslb-model --example stage_scale [N_RECORDS]`.
 
@@ -15,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gslb_model::command::{self, chunk_codec, StampedCommand};
-use gslb_model::{Actor, Command, DomainName, RData, RecordSet, RecordType, Soa, State, Zone};
+use gslb_model::{
+    snapshot_codec, Actor, Command, DomainName, RData, RecordSet, RecordType, Soa, State, Zone,
+};
 
 /// The most bytes of one chunk's record sets in the log (`gslb_api::zone_import::STAGE_CHUNK_BYTES`).
 const CHUNK_BYTES: usize = 128 * 1024;
@@ -185,4 +189,39 @@ fn main() {
     }
     println!("{:<20} {:>9.1} ms", "commit", ms(commit_took));
     println!("{:<20} {:>9.1} ms", "whole loop", ms(staging));
+    snapshot_costs(&state);
+}
+
+/// The committed state's snapshot, compact (`snapshot_codec`) and as plain JSON: bytes,
+/// build and load time of each.
+fn snapshot_costs(state: &State) {
+    let t = Instant::now();
+    let json = serde_json::to_vec(state).expect("encodes");
+    let json_build = t.elapsed();
+    let t = Instant::now();
+    let from_json: State = serde_json::from_slice(&json).expect("decodes");
+    let json_load = t.elapsed();
+    drop(from_json);
+    let t = Instant::now();
+    let compact = snapshot_codec::encode(state).expect("encodes");
+    let compact_build = t.elapsed();
+    let t = Instant::now();
+    let from_compact = snapshot_codec::decode(&compact).expect("decodes");
+    let compact_load = t.elapsed();
+    assert!(&from_compact == state, "the compact snapshot reads back");
+    for (what, bytes, build, load) in [
+        ("snapshot, JSON", json.len(), json_build, json_load),
+        (
+            "snapshot, compact",
+            compact.len(),
+            compact_build,
+            compact_load,
+        ),
+    ] {
+        println!(
+            "{what:<20} {bytes:>11} bytes, build {:>7.1} ms, load {:>7.1} ms",
+            ms(build),
+            ms(load)
+        );
+    }
 }

@@ -16,6 +16,8 @@
 //!   log lines (a DNS node's start and plan swaps, a Raft node's storage and log replay).
 //! - `backup`: the backup file format (header line, sha256-checked state payload) and the
 //!   cluster identity derived from the cluster secret.
+//! - `snapshot_codec`: the bytes of a Raft snapshot of `State` (JSON, record sets in the
+//!   compact binary form of `command::chunk_codec`), and the plain JSON older ones are.
 //!
 //! Invariant: depends on none of tokio, sled, openraft, axum, hyper or reqwest (checked by
 //! `tests/tidy.rs`), so it is the one crate the DNS path, the prober, the API and the store can
@@ -35,6 +37,7 @@ pub mod ip;
 pub mod latency;
 pub mod memory;
 pub mod model;
+pub mod snapshot_codec;
 pub mod zonefile;
 
 pub use command::{ApplyError, CmdResult, Command, StampedCommand};

@@ -1,7 +1,8 @@
 //! The compact form of a staged chunk's record sets (`Command::StageZoneRecords::rrsets`) in
 //! the Raft log: one JSON string, `"v1:"` and the base64 of a binary body, where the JSON of
 //! the same sets (an array of `RecordSet` objects, ~80 bytes for `hN A 10.x.y.z`) costs about
-//! three times the bytes and far more time to read on every node.
+//! three times the bytes and far more time to read on every node. Snapshots carry each
+//! zone's record sets in the same binary body (`crate::snapshot_codec`).
 //!
 //! Body (integers big-endian):
 //! - the base: the common ancestor of every owner in the chunk, as `u8` length + its wire
@@ -87,12 +88,23 @@ impl<'de> Visitor<'de> for ChunkVisitor {
 
 /// The binary body of `sets` (see the module doc).
 fn encode_sets(sets: &[RecordSet]) -> Result<Vec<u8>, String> {
-    let base = common_ancestor(sets);
     let mut out = Vec::with_capacity(16 + sets.len() * 24);
-    put_name(&mut out, &base, &DomainName::root())?;
-    out.extend_from_slice(&u32_of(sets.len())?.to_be_bytes());
+    encode_sets_into(&mut out, sets)?;
+    Ok(out)
+}
+
+/// Appends the binary body of `sets` (see the module doc) to `out`: the form a snapshot
+/// (`crate::snapshot_codec`) carries each zone's sets in, read back by `decode_sets_into`.
+pub(crate) fn encode_sets_into<'a, I>(out: &mut Vec<u8>, sets: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = &'a RecordSet> + Copy,
+    I::IntoIter: ExactSizeIterator,
+{
+    let base = common_ancestor(sets);
+    put_name(out, &base, &DomainName::root())?;
+    out.extend_from_slice(&u32_of(sets.into_iter().len())?.to_be_bytes());
     for set in sets {
-        put_name(&mut out, &set.name, &base)?;
+        put_name(out, &set.name, &base)?;
         out.extend_from_slice(&set.rtype.code().to_be_bytes());
         out.extend_from_slice(&set.ttl.to_be_bytes());
         out.extend_from_slice(&u32_of(set.rdata.len())?.to_be_bytes());
@@ -112,7 +124,7 @@ fn encode_sets(sets: &[RecordSet]) -> Result<Vec<u8>, String> {
                         RData::NS(_) => TAG_NS,
                         _ => TAG_PTR,
                     });
-                    put_name(&mut out, target, &DomainName::root())?;
+                    put_name(out, target, &DomainName::root())?;
                 }
                 other => {
                     out.push(TAG_JSON);
@@ -123,7 +135,7 @@ fn encode_sets(sets: &[RecordSet]) -> Result<Vec<u8>, String> {
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The most octets `set` takes in a compact chunk's body whose owners all lie at or below
@@ -173,8 +185,9 @@ impl std::io::Write for ByteCounter {
 }
 
 /// The nearest name every owner in `sets` is at or below (the root for none).
-fn common_ancestor(sets: &[RecordSet]) -> DomainName {
-    let Some(first) = sets.first() else {
+fn common_ancestor<'a>(sets: impl IntoIterator<Item = &'a RecordSet>) -> DomainName {
+    let mut sets = sets.into_iter().peekable();
+    let Some(first) = sets.peek() else {
         return DomainName::root();
     };
     let mut base = first.name.clone();
@@ -205,6 +218,14 @@ fn put_name(out: &mut Vec<u8>, name: &DomainName, base: &DomainName) -> Result<(
 
 /// Reads a compact chunk's body (see the module doc); says what is wrong otherwise.
 fn decode_chunk_body(body: &[u8]) -> Result<Vec<RecordSet>, String> {
+    let mut sets = Vec::new();
+    decode_sets_into(body, |set| sets.push(set))?;
+    Ok(sets)
+}
+
+/// Reads a body `encode_sets_into` wrote, handing each set to `push` in order; says what
+/// is wrong otherwise (never panics, whatever the bytes).
+pub(crate) fn decode_sets_into(body: &[u8], mut push: impl FnMut(RecordSet)) -> Result<(), String> {
     let mut reader = Reader { body, at: 0 };
     let base = reader.name(&DomainName::root())?;
     let count = reader.u32()? as usize;
@@ -215,7 +236,6 @@ fn decode_chunk_body(body: &[u8]) -> Result<Vec<RecordSet>, String> {
             body.len()
         ));
     }
-    let mut sets = Vec::with_capacity(count);
     for _ in 0..count {
         let name = reader.name(&base)?;
         let rtype = RecordType::from_code_any(reader.u16()?);
@@ -246,7 +266,7 @@ fn decode_chunk_body(body: &[u8]) -> Result<Vec<RecordSet>, String> {
                 tag => return Err(format!("unknown record tag {tag} in a chunk")),
             });
         }
-        sets.push(RecordSet {
+        push(RecordSet {
             name,
             rtype,
             ttl,
@@ -259,7 +279,7 @@ fn decode_chunk_body(body: &[u8]) -> Result<Vec<RecordSet>, String> {
             reader.remaining()
         ));
     }
-    Ok(sets)
+    Ok(())
 }
 
 /// A cursor over a chunk's body.

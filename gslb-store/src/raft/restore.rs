@@ -165,7 +165,7 @@ pub async fn write_single_voter(
     };
     let meta_json = serde_json::to_vec(&meta)
         .map_err(|error| fail(format!("cannot encode the snapshot metadata: {error}")))?;
-    let data = serde_json::to_vec(state)
+    let data = gslb_model::snapshot_codec::encode(state)
         .map_err(|error| fail(format!("cannot encode the state: {error}")))?;
     write_atomically(&data_dir.join(SNAPSHOT_FILE), &meta_json, &data)
         .map_err(|error| fail(format!("cannot write {SNAPSHOT_FILE}: {error}")))?;

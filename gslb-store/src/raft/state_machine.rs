@@ -4,11 +4,14 @@
 //! read back when a peer needs them, never held: a million records are ~100 MB).
 //!
 //! Snapshot file (`snapshot.json` in the data directory): a header line of JSON
-//! `{"format":"gslb-snapshot","version":1,"body_bytes":N,"body_sha256":"…"}`, then the body:
-//! one line of JSON `SnapshotMeta` (last log id, membership, id), a newline, and the JSON of
-//! `State` — the very bytes sent to a lagging learner. The checksum covers the body's exact
-//! bytes, as a backup's does (`gslb_model::backup`). A file whose first line is the metadata
-//! itself was written before the header existed and still loads, unchecked. It is written to
+//! `{"format":"gslb-snapshot","version":2,"body_bytes":N,"body_sha256":"…"}`, then the body:
+//! one line of JSON `SnapshotMeta` (last log id, membership, id), a newline, and the state
+//! as `gslb_model::snapshot_codec` encodes it (JSON with the record sets in compact binary
+//! blocks) — the very bytes sent to a lagging learner. The checksum covers the body's exact
+//! bytes, as a backup's does (`gslb_model::backup`). Version 1 files (the state as plain
+//! JSON) still load, and so do those whose first line is the metadata itself (written
+//! before the header existed, unchecked); `snapshot_codec::decode` tells the two state
+//! forms apart, so a learner also installs the JSON an older leader sends. It is written to
 //! a temporary file, fsynced, renamed over the old one and the directory fsynced, so a crash
 //! leaves either the old snapshot or the new one.
 //!
@@ -38,6 +41,7 @@ use gslb_model::clock::unix_millis;
 use gslb_model::command::{self, ApplyError, CmdResult};
 use gslb_model::memory::ResidentMemory;
 use gslb_model::model::state::State;
+use gslb_model::snapshot_codec;
 
 /// An apply that takes this long is logged (a staged zone's commit, a big batch).
 const SLOW_APPLY: Duration = Duration::from_millis(100);
@@ -58,13 +62,13 @@ pub struct SnapshotLoadError {
     pub detail: String,
 }
 
-/// The newest snapshot as loaded from its file: the metadata, and the JSON of `State`
+/// The newest snapshot as loaded from its file: the metadata, and the encoded `State`
 /// (handed over, never kept: see `SnapshotFiles`).
 #[derive(Debug)]
 pub(crate) struct StoredSnapshot {
     /// Its Raft metadata.
     pub(crate) meta: Meta,
-    /// The JSON of `State`.
+    /// The encoded `State` (`snapshot_codec`).
     pub(crate) data: Vec<u8>,
 }
 
@@ -81,7 +85,7 @@ struct SnapshotFiles {
 }
 
 impl SnapshotFiles {
-    /// Writes `data` (the JSON of `State`) as the snapshot `meta` unless a newer one is
+    /// Writes `data` (the encoded `State`) as the snapshot `meta` unless a newer one is
     /// already stored, and gives `data` back.
     async fn store(&self, meta: &Meta, data: Vec<u8>) -> StorageResult<Vec<u8>> {
         let mut current = self.current.lock().await;
@@ -198,8 +202,10 @@ pub(crate) fn write_atomically(path: &Path, meta_json: &[u8], data: &[u8]) -> st
 
 /// The `format` of a snapshot file's header line.
 const SNAPSHOT_FORMAT: &str = "gslb-snapshot";
-/// The header version this build writes and reads.
-const SNAPSHOT_VERSION: u32 = 1;
+/// The header version this build writes and the newest it reads: 2 since the state is
+/// `snapshot_codec`'s compact form (so a build that knows only version 1, the state as
+/// plain JSON, refuses the file saying it is newer instead of failing to parse it).
+const SNAPSHOT_VERSION: u32 = 2;
 
 /// The first line of a snapshot file: what follows, and its checksum.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -263,7 +269,7 @@ fn verified_body(bytes: &[u8]) -> Result<&[u8], String> {
     Ok(body)
 }
 
-/// Reads a snapshot file, if there is one: its metadata and the JSON of `State`, checked
+/// Reads a snapshot file, if there is one: its metadata and the encoded `State`, checked
 /// against the header's length and checksum.
 fn read_snapshot_file(path: &Path) -> Result<Option<StoredSnapshot>, String> {
     let mut bytes = match std::fs::read(path) {
@@ -279,7 +285,7 @@ fn read_snapshot_file(path: &Path) -> Result<Option<StoredSnapshot>, String> {
         .ok_or_else(|| "no newline after the metadata line".to_string())?;
     let meta: Meta =
         serde_json::from_slice(&body[..split]).map_err(|error| format!("bad metadata: {error}"))?;
-    // The state's JSON, moved to the front of the buffer it was read into (no second copy).
+    // The encoded state, moved to the front of the buffer it was read into (no second copy).
     bytes.drain(..body_start + split + 1);
     Ok(Some(StoredSnapshot { meta, data: bytes }))
 }
@@ -296,7 +302,7 @@ pub(crate) fn load_snapshot(
     let Some(stored) = read_snapshot_file(path).map_err(fail)? else {
         return Ok(None);
     };
-    let mut state: State = serde_json::from_slice(&stored.data)
+    let mut state = snapshot_codec::decode(&stored.data)
         .map_err(|error| fail(format!("bad state: {error}")))?;
     state.version = stored.meta.last_log_id.map_or(0, |log_id| log_id.index);
     Ok(Some((stored, state)))
@@ -457,10 +463,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // sending heartbeats meanwhile.
         let state = self.state.clone();
         let started = Instant::now();
-        let data = tokio::task::spawn_blocking(move || serde_json::to_vec(&*state))
+        let data = tokio::task::spawn_blocking(move || snapshot_codec::encode(&state))
             .await
             .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?
-            .map_err(|error| StorageIOError::read_state_machine(&error))?;
+            .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?;
         let snapshot_id = match self.last_applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.seq),
             None => format!("--{}", self.seq),
@@ -590,15 +596,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let started = Instant::now();
         // Parsing a big snapshot is seconds of CPU: off the runtime.
         let (data, parsed) = tokio::task::spawn_blocking(move || {
-            let parsed = serde_json::from_slice::<State>(&data);
+            let parsed = snapshot_codec::decode(&data);
             (data, parsed)
         })
         .await
         .map_err(|error| {
             StorageIOError::read_snapshot(Some(meta.signature()), &std::io::Error::other(error))
         })?;
-        let mut state = parsed
-            .map_err(|error| StorageIOError::read_snapshot(Some(meta.signature()), &error))?;
+        let mut state = parsed.map_err(|error| {
+            StorageIOError::read_snapshot(Some(meta.signature()), &std::io::Error::other(error))
+        })?;
         state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
         let data = self.snapshots.store(meta, data).await?;
         let data_len = data.len();
@@ -709,8 +716,9 @@ mod tests {
     use super::*;
     use openraft::CommittedLeaderId;
 
-    /// A snapshot file of a state with one region named `eu-west`, at index 7.
-    fn sample_files(dir: &Path) -> (PathBuf, Vec<u8>, Vec<u8>) {
+    /// A snapshot file's path, metadata line and state: one region named `eu-west`, at
+    /// index 7.
+    fn sample_files(dir: &Path) -> (PathBuf, Vec<u8>, State) {
         let mut state = State::default();
         let command = gslb_model::command::StampedCommand {
             at: 1,
@@ -736,28 +744,106 @@ mod tests {
             snapshot_id: "2-7-1".to_string(),
         };
         let meta_json = serde_json::to_vec(&meta).unwrap();
-        let data = serde_json::to_vec(&state).unwrap();
-        (dir.join(SNAPSHOT_FILE), meta_json, data)
+        (dir.join(SNAPSHOT_FILE), meta_json, state)
     }
 
     #[test]
     fn a_written_snapshot_loads_with_its_state() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, meta_json, data) = sample_files(dir.path());
+        let (path, meta_json, written) = sample_files(dir.path());
+        let data = snapshot_codec::encode(&written).unwrap();
         write_atomically(&path, &meta_json, &data).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.starts_with("{\"format\":\"gslb-snapshot\""), "{text}");
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            bytes.starts_with(b"{\"format\":\"gslb-snapshot\",\"version\":2,"),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
         let (snapshot, state) = load_snapshot(&path).unwrap().unwrap();
         assert_eq!(state.version, 7);
         assert!(state.regions.contains_key("eu-west"));
+        assert!(snapshot_codec::is_compact(&snapshot.data));
         assert_eq!(snapshot.data.as_slice(), data.as_slice());
     }
 
-    /// A file written before the header existed (metadata line first) still loads.
+    /// A file as the previous build wrote it (header version 1, the state as plain JSON)
+    /// loads to the same state as the compact one.
+    #[test]
+    fn a_version_1_snapshot_of_plain_json_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, meta_json, written) = sample_files(dir.path());
+        let data = serde_json::to_vec(&written).unwrap();
+        let body = [meta_json.as_slice(), b"\n", data.as_slice()].concat();
+        let header = format!(
+            "{{\"format\":\"gslb-snapshot\",\"version\":1,\"body_bytes\":{},\"body_sha256\":\"{}\"}}\n",
+            body.len(),
+            gslb_model::backup::sha256_hex(&body)
+        );
+        std::fs::write(&path, [header.as_bytes(), body.as_slice()].concat()).unwrap();
+        let (snapshot, state) = load_snapshot(&path).unwrap().unwrap();
+        assert_eq!(snapshot.data, data);
+        let mut expected = written;
+        expected.version = 7;
+        assert_eq!(state, expected);
+    }
+
+    /// A learner installs a snapshot a leader sent in either form (compact, or the plain
+    /// JSON an older leader sends), publishes its state, and opens again from the file it
+    /// kept.
+    #[tokio::test]
+    async fn a_sent_snapshot_of_either_form_installs_and_reopens() {
+        use crate::kv::{Kv, KvOptions};
+        use crate::raft::log_store::LogStore;
+        for compact in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let (_, meta_json, written) = sample_files(dir.path());
+            let meta: Meta = serde_json::from_slice(&meta_json).unwrap();
+            let data = if compact {
+                snapshot_codec::encode(&written).unwrap()
+            } else {
+                serde_json::to_vec(&written).unwrap()
+            };
+            // Each open its own log store (the first one's may still hold its lock): only
+            // the snapshot file matters here.
+            let open = |kv: &str| {
+                let log_store =
+                    LogStore::open(Kv::open(&dir.path().join(kv), &KvOptions::default()).unwrap())
+                        .unwrap();
+                let recorder = AppliedRecorder::spawn(dir.path(), None, log_store.flush_handle());
+                let (publisher, watch) = crate::watch::state_channel(State::default());
+                let (wanted, _requests) = SnapshotWanted::channel();
+                let machine = StateMachine::open(
+                    dir.path(),
+                    publisher,
+                    recorder,
+                    wanted,
+                    100_000,
+                    Arc::new(WriteStages::default()),
+                )
+                .unwrap();
+                (machine, watch, log_store)
+            };
+            let (mut machine, watch, log_store) = open("kv-1");
+            machine
+                .install_snapshot(&meta, Box::new(Cursor::new(data)))
+                .await
+                .unwrap();
+            let mut expected = written.clone();
+            expected.version = 7;
+            assert_eq!(*watch.borrow().clone(), expected, "compact: {compact}");
+            drop((machine, log_store));
+            let (_machine, watch, _log_store) = open("kv-2");
+            assert_eq!(*watch.borrow().clone(), expected, "compact: {compact}");
+        }
+    }
+
+    /// A file written before the header existed (metadata line first, plain JSON) still
+    /// loads.
     #[test]
     fn a_snapshot_without_a_header_still_loads() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, meta_json, data) = sample_files(dir.path());
+        let (path, meta_json, written) = sample_files(dir.path());
+        let data = serde_json::to_vec(&written).unwrap();
         let mut old = meta_json.clone();
         old.push(b'\n');
         old.extend_from_slice(&data);
@@ -771,12 +857,16 @@ mod tests {
     #[test]
     fn a_changed_byte_anywhere_is_refused_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, meta_json, data) = sample_files(dir.path());
+        let (path, meta_json, written) = sample_files(dir.path());
+        let data = snapshot_codec::encode(&written).unwrap();
         write_atomically(&path, &meta_json, &data).unwrap();
         let good = std::fs::read(&path).unwrap();
-        let text = String::from_utf8(good.clone()).unwrap();
-        let edited = text.replace("\"DE\"", "\"FR\"");
-        assert_ne!(edited, text);
+        let at = good
+            .windows(4)
+            .position(|window| window == b"\"DE\"")
+            .expect("the region's country in the skeleton");
+        let mut edited = good.clone();
+        edited[at + 1..at + 3].copy_from_slice(b"FR");
         std::fs::write(&path, &edited).unwrap();
         let error = load_snapshot(&path).unwrap_err().to_string();
         assert!(error.contains("checksum mismatch"), "{error}");
