@@ -203,6 +203,7 @@ pub async fn write_zone(
             import_id: import_id.clone(),
             apex: header.apex.clone(),
             chunk: number as u64,
+            total_chunks: Some(n_chunks as u64),
             rrsets: std::sync::Arc::new(rrsets),
         };
         let node = context.node.clone();
@@ -371,6 +372,7 @@ mod tests {
                 import_id: "imp-0123456789abcdef".to_string(),
                 apex: header.apex.clone(),
                 chunk: number as u64,
+                total_chunks: Some(chunks.len() as u64),
                 rrsets: std::sync::Arc::new(chunk.clone()),
             };
             let bytes = serde_json::to_vec(&command).unwrap().len();
