@@ -31,7 +31,7 @@ mod zone;
 pub(crate) use answer::{additionals_that_fit, write_answer, Sections};
 pub use gslb::BatchFacts;
 pub(crate) use gslb::Dynamic;
-use gslb::GslbName;
+pub(crate) use gslb::GslbName;
 pub use gslb::GslbTable;
 pub(crate) use render::write_rdata;
 pub(crate) use zone::Lookup;
@@ -164,6 +164,29 @@ pub fn compile_plan_since(
     vantage: Option<&str>,
     extra: Option<&Zone>,
 ) -> AnswerPlan {
+    compile_plan_prepared(
+        previous,
+        previous_state,
+        state,
+        now_ms,
+        vantage,
+        extra,
+        None,
+    )
+}
+
+/// `compile_plan_since`, taking a zone's plan from `prepared` when it holds one compiled from
+/// the zone's very record sets (a staged import's commit, `crate::prepare`). Answers are
+/// byte for byte those of `compile_plan_at(state, ..)`.
+pub fn compile_plan_prepared(
+    previous: &AnswerPlan,
+    previous_state: &State,
+    state: &State,
+    now_ms: u64,
+    vantage: Option<&str>,
+    extra: Option<&Zone>,
+    prepared: Option<&crate::prepare::PreparedZones>,
+) -> AnswerPlan {
     if let Some(plan) = previous.rederive(state, now_ms, vantage) {
         return plan;
     }
@@ -171,6 +194,9 @@ pub fn compile_plan_since(
         return compile_plan_with(state, now_ms, vantage, extra);
     }
     assemble(state, now_ms, vantage, extra, |zone, records| {
+        if let Some(plan) = prepared.and_then(|prepared| prepared.plan_for(zone, records)) {
+            return plan;
+        }
         let before = previous_state.zones.get(&zone.apex);
         let compiled = before.and_then(|before| {
             let apex = zone.apex.as_wire();
