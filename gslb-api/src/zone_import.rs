@@ -135,14 +135,17 @@ pub async fn check_zone(
         );
         // A copy of a zone shares its record sets (a persistent vector): pointers only.
         let copy = zone.clone();
+        // Beside the staging, at a lower priority: other clients' writes go first.
         let etag = tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let etag = etag_of(&crate::dto::ZoneDto::from_model(&copy));
-            tracing::info!(
-                took_ms = started.elapsed().as_millis() as u64,
-                "import: ETag computed"
-            );
-            etag
+            gslb_model::background::at_low_priority("import-etag", move || {
+                let started = std::time::Instant::now();
+                let etag = etag_of(&crate::dto::ZoneDto::from_model(&copy));
+                tracing::info!(
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "import: ETag computed"
+                );
+                etag
+            })
         });
         Ok(CheckedZone { zone, etag })
     })

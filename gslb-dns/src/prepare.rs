@@ -5,8 +5,8 @@
 //! (`State::staged_imports`) and switches them in with one small commit. Compiling a
 //! million-name zone takes a few hundred milliseconds; done when the commit arrives, it
 //! would hold every later write's plan (and INSYNC) behind it. So once a staging is
-//! complete (every chunk in, `StagedImport::is_complete`), this task compiles it on the
-//! blocking pool into a `ZonePlan`, beside the plan follower, which keeps installing plans
+//! complete (every chunk in, `StagedImport::is_complete`), this task compiles it on a thread
+//! of lower priority (`gslb_model::background`) into a `ZonePlan`, beside the plan follower, which keeps installing plans
 //! for other writes meanwhile. It publishes the newest state version whose complete
 //! stagings are all prepared (`PreparedZones::versions`): the node reports it, and the
 //! leader holds the commit until every DNS node has prepared (bounded; `gslb_store`'s
@@ -168,12 +168,17 @@ pub fn spawn_staged_preparer(
             if complete {
                 let (store, state) = (prepared.clone(), state.clone());
                 let started = std::time::Instant::now();
+                // At a lower priority: nothing but the commit waits for it, and the small
+                // writes the nodes handle meanwhile must not.
                 let done = tokio::task::spawn_blocking(move || {
-                    for (id, staged) in &state.staged_imports {
-                        if staged.is_complete() {
-                            store.prepare(id, staged, state.zones.get(&staged.apex).map(|z| &**z));
+                    gslb_model::background::at_low_priority("prepare-staged", move || {
+                        for (id, staged) in &state.staged_imports {
+                            if staged.is_complete() {
+                                let current = state.zones.get(&staged.apex).map(|z| &**z);
+                                store.prepare(id, staged, current);
+                            }
                         }
-                    }
+                    })
                 })
                 .await;
                 match done {
