@@ -205,7 +205,9 @@ async fn install(
                 now,
                 vantage,
                 catalog,
-                prepared_zones.as_deref(),
+                prepared_zones
+                    .as_deref()
+                    .map(|prepared| prepared as &dyn crate::plan::PreparedPlans),
             ),
             None => compile_plan_from_with(&previous, &state, now, vantage, catalog),
         };

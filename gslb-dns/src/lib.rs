@@ -70,7 +70,9 @@ pub use follow::{
     HealthClock, CONTACT_GRACE_MS,
 };
 pub use metrics::DnsMetrics;
-pub use plan::{compile_plan, compile_plan_prepared, compile_plan_since, AnswerPlan, ZonePlan};
+pub use plan::{
+    compile_plan, compile_plan_prepared, compile_plan_since, AnswerPlan, PreparedPlans, ZonePlan,
+};
 pub use prepare::{spawn_staged_preparer, PreparedZones};
 pub use responder::{Responder, ResponderOptions};
 

@@ -30,7 +30,7 @@ use gslb_model::model::{Soa, StagedImport};
 use gslb_model::{State, Zone};
 use tokio::sync::watch;
 
-use crate::plan::{GslbName, ZonePlan};
+use crate::plan::{PreparedPlans, ZonePlan};
 
 /// One staging compiled ahead of its commit.
 struct PreparedZone {
@@ -100,17 +100,6 @@ impl PreparedZones {
         });
     }
 
-    /// The plan of `zone` with `gslb` its GSLB names, brought from a prepared one whose sets
-    /// are `zone`'s very sets; `None` when there is none or it cannot be patched.
-    pub(crate) fn plan_for(&self, zone: &Zone, gslb: &[GslbName]) -> Option<ZonePlan> {
-        let zones = self.zones.load();
-        let prepared = zones.iter().find(|prepared| {
-            prepared.zone.apex == zone.apex
-                && prepared.zone.rrsets.shares_storage_with(&zone.rrsets)
-        })?;
-        prepared.plan.patched(&prepared.zone, zone, gslb)
-    }
-
     /// Drops the plans of stagings `state` (just installed) no longer holds.
     pub(crate) fn forget_unstaged(&self, state: &State) {
         if self.zones.load().is_empty() {
@@ -123,6 +112,17 @@ impl PreparedZones {
                 .cloned()
                 .collect::<Vec<_>>()
         });
+    }
+}
+
+impl PreparedPlans for PreparedZones {
+    fn prepared_for(&self, zone: &Zone) -> Option<(Zone, ZonePlan)> {
+        let zones = self.zones.load();
+        let prepared = zones.iter().find(|prepared| {
+            prepared.zone.apex == zone.apex
+                && prepared.zone.rrsets.shares_storage_with(&zone.rrsets)
+        })?;
+        Some((prepared.zone.clone(), prepared.plan.clone()))
     }
 }
 

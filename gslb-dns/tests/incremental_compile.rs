@@ -639,8 +639,15 @@ fn a_staged_zone_prepared_before_its_commit_answers_as_a_whole_compile() {
         );
         assert!(prepared.holds("imp-prepared"));
         let before = compile_plan(&staged);
-        let plan =
-            compile_plan_prepared(&before, &staged, &committed, 0, None, None, Some(&prepared));
+        let plan = compile_plan_prepared(
+            &before,
+            &staged,
+            &committed,
+            0,
+            None,
+            None,
+            Some(&*prepared),
+        );
         assert_eq!(
             plan.patched_zones(),
             1,

@@ -175,9 +175,17 @@ pub fn compile_plan_since(
     )
 }
 
+/// Zone plans compiled ahead of the state that serves them (a staged import's, compiled
+/// before its commit: `crate::prepare` implements this).
+pub trait PreparedPlans {
+    /// The plan compiled from `zone`'s very record sets (shared storage, not equal content),
+    /// with the zone it was compiled from (whose header may differ from `zone`'s).
+    fn prepared_for(&self, zone: &Zone) -> Option<(Zone, ZonePlan)>;
+}
+
 /// `compile_plan_since`, taking a zone's plan from `prepared` when it holds one compiled from
-/// the zone's very record sets (a staged import's commit, `crate::prepare`). Answers are
-/// byte for byte those of `compile_plan_at(state, ..)`.
+/// the zone's very record sets (a staged import's commit), patched to the zone's header.
+/// Answers are byte for byte those of `compile_plan_at(state, ..)`.
 pub fn compile_plan_prepared(
     previous: &AnswerPlan,
     previous_state: &State,
@@ -185,7 +193,7 @@ pub fn compile_plan_prepared(
     now_ms: u64,
     vantage: Option<&str>,
     extra: Option<&Zone>,
-    prepared: Option<&crate::prepare::PreparedZones>,
+    prepared: Option<&dyn PreparedPlans>,
 ) -> AnswerPlan {
     if let Some(plan) = previous.rederive(state, now_ms, vantage) {
         return plan;
@@ -194,7 +202,8 @@ pub fn compile_plan_prepared(
         return compile_plan_with(state, now_ms, vantage, extra);
     }
     assemble(state, now_ms, vantage, extra, |zone, records| {
-        if let Some(plan) = prepared.and_then(|prepared| prepared.plan_for(zone, records)) {
+        let ahead = prepared.and_then(|prepared| prepared.prepared_for(zone));
+        if let Some(plan) = ahead.and_then(|(from, plan)| plan.patched(&from, zone, records)) {
             return plan;
         }
         let before = previous_state.zones.get(&zone.apex);

@@ -23,13 +23,13 @@
 //! leader's next staged write.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gslb_model::clock::unix_millis;
 use gslb_model::model::{NodeRole, State};
 
-use crate::raft::applied::AppliedReport;
-use crate::raft::node::NodeHandle;
+use crate::raft::applied::{AppliedReport, AppliedReports};
 use crate::raft::NodeId;
 
 /// The longest a staged chunk's turn waits for the DNS nodes after the leader applied it.
@@ -80,34 +80,26 @@ pub fn dns_nodes_behind(
         .collect()
 }
 
-impl NodeHandle {
-    /// Waits (on the leader, from its own report table) until every DNS member that reports
-    /// has `reached` `version`, or `wait` passed; the members still behind then (empty when
-    /// none). Wakes on each report.
-    pub(crate) async fn wait_for_dns_nodes(
-        &self,
-        version: u64,
-        reached: Reached,
-        wait: Duration,
-    ) -> Vec<NodeId> {
-        let deadline = Instant::now() + wait;
-        let mut reports = self.inner.applied_reports.subscribe();
-        loop {
-            let behind = dns_nodes_behind(
-                &self.state(),
-                &self.inner.applied_reports.table(),
-                version,
-                reached,
-                unix_millis(),
-            );
-            let left = deadline.saturating_duration_since(Instant::now());
-            if behind.is_empty() || left.is_zero() {
-                return behind;
-            }
-            // A member going silent changes no report: look again at least every 250 ms.
-            let _ =
-                tokio::time::timeout(left.min(Duration::from_millis(250)), reports.changed()).await;
+/// Waits (on the leader: `reports` is its own table, `state` gives its newest state) until
+/// every DNS member that reports has `reached` `version`, or `wait` passed; the members
+/// still behind then (empty when none). Wakes on each report.
+pub(crate) async fn wait_for_dns_nodes(
+    reports: &AppliedReports,
+    state: impl Fn() -> Arc<State>,
+    version: u64,
+    reached: Reached,
+    wait: Duration,
+) -> Vec<NodeId> {
+    let deadline = Instant::now() + wait;
+    let mut changed = reports.subscribe();
+    loop {
+        let behind = dns_nodes_behind(&state(), &reports.table(), version, reached, unix_millis());
+        let left = deadline.saturating_duration_since(Instant::now());
+        if behind.is_empty() || left.is_zero() {
+            return behind;
         }
+        // A member going silent changes no report: look again at least every 250 ms.
+        let _ = tokio::time::timeout(left.min(Duration::from_millis(250)), changed.changed()).await;
     }
 }
 

@@ -29,7 +29,7 @@ use crate::raft::applied::{
 };
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::group_commit::{ForwardedBatch, GroupQueues, GroupTarget};
-use crate::raft::import_pacing::{Reached, CHUNK_SPREAD_WAIT, PREPARE_WAIT};
+use crate::raft::import_pacing::{wait_for_dns_nodes, Reached, CHUNK_SPREAD_WAIT, PREPARE_WAIT};
 use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
@@ -1469,9 +1469,14 @@ impl NodeHandle {
         let result = self.propose(command, actor).await?;
         if staged == Staged::Chunk {
             // The turn goes back once the DNS nodes have the chunk too (bounded).
-            let behind = self
-                .wait_for_dns_nodes(result.version, Reached::Applied, CHUNK_SPREAD_WAIT)
-                .await;
+            let behind = wait_for_dns_nodes(
+                &self.inner.applied_reports,
+                || self.state(),
+                result.version,
+                Reached::Applied,
+                CHUNK_SPREAD_WAIT,
+            )
+            .await;
             if !behind.is_empty() {
                 tracing::debug!(
                     version = result.version,
@@ -1491,9 +1496,14 @@ impl NodeHandle {
     /// prepared the staging as this leader has applied it (`raft::import_pacing`).
     async fn wait_until_prepared(&self) {
         let version = self.state().version;
-        let behind = self
-            .wait_for_dns_nodes(version, Reached::Prepared, PREPARE_WAIT)
-            .await;
+        let behind = wait_for_dns_nodes(
+            &self.inner.applied_reports,
+            || self.state(),
+            version,
+            Reached::Prepared,
+            PREPARE_WAIT,
+        )
+        .await;
         if !behind.is_empty() {
             tracing::info!(
                 version,
