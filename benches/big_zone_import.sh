@@ -241,6 +241,6 @@ echo "gslbctl: $(tail -1 "$WORK/import.txt")"
 echo
 echo "# per-phase log lines (demo nodes, then the joining learner, then dns-1 restarted)"
 for log in "$WORK"/demo/voter-*.log "$WORK"/demo/dns-*.log "$WORK/dns-3.log" "$WORK/dns-1-restart.log"; do
-    grep -HE 'import: |slow apply|snapshot (built|installed)|snapshot after big|start: |raft node started|caught up|installed answer plan|answering' \
+    grep -HE 'import: |slow apply|snapshot (built|installed)|snapshot after big|start: |raft node started|caught up|installed answer plan|prepared the plan|staged commit: |answering' \
         "$log" | sed "s|^$WORK/||" | cut -c1-260 || true
 done

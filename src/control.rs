@@ -50,7 +50,10 @@ use gslb_api::ApiOptions;
 use gslb_dns::client::ClientLocator;
 use gslb_dns::net::{bind_listeners, BoundListeners, DnsListeners};
 use gslb_dns::slow::attach_slow_path;
-use gslb_dns::{contact_clock, spawn_plan_follower, Responder, CONTACT_GRACE_MS};
+use gslb_dns::{
+    contact_clock, spawn_plan_follower_with, spawn_staged_preparer, PreparedZones, Responder,
+    CONTACT_GRACE_MS,
+};
 use gslb_model::{Actor, Command, Member, NodeRole, RaftRole, State, Zone};
 use gslb_store::raft::{
     spawn_node, MembershipError, NodeHandle, NodeOptions, WeakNodeHandle, WriteError,
@@ -505,7 +508,13 @@ impl EarlyFollower {
             },
             CONTACT_GRACE_MS,
         );
-        let follower = spawn_plan_follower(watch, responder, clock);
+        // A staged zone import is compiled once complete, before its commit, which the
+        // leader holds until this node reports it prepared (`gslb_dns::prepare`).
+        let prepared = PreparedZones::new();
+        options.prepared_source = Some(prepared.versions());
+        // Ends with the state channel, as the follower does.
+        drop(spawn_staged_preparer(watch.clone(), prepared.clone()));
+        let follower = spawn_plan_follower_with(watch, responder, clock, Some(prepared));
         EarlyFollower { follower, node }
     }
 

@@ -135,14 +135,17 @@ pub async fn check_zone(
         );
         // A copy of a zone shares its record sets (a persistent vector): pointers only.
         let copy = zone.clone();
+        // Beside the staging, at a lower priority: other clients' writes go first.
         let etag = tokio::task::spawn_blocking(move || {
-            let started = std::time::Instant::now();
-            let etag = etag_of(&crate::dto::ZoneDto::from_model(&copy));
-            tracing::info!(
-                took_ms = started.elapsed().as_millis() as u64,
-                "import: ETag computed"
-            );
-            etag
+            gslb_model::background::at_low_priority("import-etag", move || {
+                let started = std::time::Instant::now();
+                let etag = etag_of(&crate::dto::ZoneDto::from_model(&copy));
+                tracing::info!(
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "import: ETag computed"
+                );
+                etag
+            })
         });
         Ok(CheckedZone { zone, etag })
     })
@@ -203,6 +206,7 @@ pub async fn write_zone(
             import_id: import_id.clone(),
             apex: header.apex.clone(),
             chunk: number as u64,
+            total_chunks: Some(n_chunks as u64),
             rrsets: std::sync::Arc::new(rrsets),
         };
         let node = context.node.clone();
@@ -371,6 +375,7 @@ mod tests {
                 import_id: "imp-0123456789abcdef".to_string(),
                 apex: header.apex.clone(),
                 chunk: number as u64,
+                total_chunks: Some(chunks.len() as u64),
                 rrsets: std::sync::Arc::new(chunk.clone()),
             };
             let bytes = serde_json::to_vec(&command).unwrap().len();

@@ -17,6 +17,9 @@
 //! stability, DESIGN "Beyond the anchors" 1). Leases are different: `evaluate` checks them per
 //! query against the wall clock and caps the TTL at the lease left, so a guarded region still
 //! leaves a cut-off node when its lease runs out.
+//!
+//! Given the plans a `spawn_staged_preparer` compiles ahead (`spawn_plan_follower_with`), the
+//! compile of a staged import's commit takes the zone's plan from there (`crate::prepare`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +28,8 @@ use gslb_model::clock::unix_millis;
 use gslb_model::State;
 use tokio::sync::watch;
 
-use crate::plan::{compile_plan_from_with, compile_plan_since};
+use crate::plan::{compile_plan_from_with, compile_plan_prepared};
+use crate::prepare::PreparedZones;
 use crate::responder::Responder;
 use crate::transfer::catalog::catalog_zone;
 
@@ -68,11 +72,23 @@ pub fn contact_instant(now: u64, contact_age: Option<u64>, grace_ms: u64) -> u64
 /// later version, and every `HEALTH_REFRESH` while the state has GSLB records, with health
 /// derived as of `clock`; it ends when the state channel closes.
 pub fn spawn_plan_follower(
-    mut watch: watch::Receiver<Arc<State>>,
+    watch: watch::Receiver<Arc<State>>,
     responder: Arc<Responder>,
     clock: HealthClock,
 ) -> tokio::task::JoinHandle<()> {
+    spawn_plan_follower_with(watch, responder, clock, None)
+}
+
+/// `spawn_plan_follower`, taking the plans of staged imports' zones from `prepared` (filled
+/// by `spawn_staged_preparer` on the same state channel) when their commit arrives.
+pub fn spawn_plan_follower_with(
+    mut watch: watch::Receiver<Arc<State>>,
+    responder: Arc<Responder>,
+    clock: HealthClock,
+    prepared: Option<Arc<PreparedZones>>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let prepared = prepared.as_ref();
         let mut first = true;
         let mut refresh_due = false;
         // The state the installed plan was compiled from: the next version compiles only the
@@ -82,11 +98,26 @@ pub fn spawn_plan_follower(
             let state = watch.borrow_and_update().clone();
             if first || state.version != responder.plan_version() {
                 first = false;
-                if install(&responder, installed.take(), state.clone(), clock()).await {
+                if install(
+                    &responder,
+                    installed.take(),
+                    state.clone(),
+                    clock(),
+                    prepared,
+                )
+                .await
+                {
                     installed = Some(state.clone());
                 }
             } else if refresh_due
-                && refresh(&responder, installed.take(), state.clone(), clock()).await
+                && refresh(
+                    &responder,
+                    installed.take(),
+                    state.clone(),
+                    clock(),
+                    prepared,
+                )
+                .await
             {
                 installed = Some(state.clone());
             }
@@ -113,6 +144,7 @@ async fn refresh(
     installed: Option<Arc<State>>,
     state: Arc<State>,
     now: u64,
+    prepared: Option<&Arc<PreparedZones>>,
 ) -> bool {
     let plan = responder.plan();
     let vantage = responder.options().vantage.clone();
@@ -126,7 +158,7 @@ async fn refresh(
     if matches!(current, Ok(true)) {
         installed.is_some()
     } else {
-        install(responder, installed, state, now).await
+        install(responder, installed, state, now, prepared).await
     }
 }
 
@@ -135,12 +167,14 @@ async fn refresh(
 /// With `installed`, the state the current plan was compiled from, only the names changed
 /// since are compiled (`compile_plan_since`). The time from here to the swap is the plan
 /// swap time (`DnsMetrics::observe_plan_swap`, logged at debug); the time since the leader
-/// stamped the state's newest write, the plan lag (`DnsMetrics::observe_plan_lag`).
+/// stamped the state's newest write, the plan lag (`DnsMetrics::observe_plan_lag`). A zone
+/// `prepared` holds a plan of (a staged import's commit) is taken from there.
 async fn install(
     responder: &Arc<Responder>,
     installed: Option<Arc<State>>,
     state: Arc<State>,
     now: u64,
+    prepared: Option<&Arc<PreparedZones>>,
 ) -> bool {
     let version = state.version;
     // The leader's stamp of the newest write in this state (`gslb_dns_plan_lag_seconds`).
@@ -158,14 +192,23 @@ async fn install(
     let metrics = responder.metrics().clone();
     let catalog_name = responder.options().catalog_zone.clone();
     let compiled_state = state.clone();
+    let prepared_zones = prepared.cloned();
     let compiled = tokio::task::spawn_blocking(move || {
         let state = compiled_state;
         let catalog = catalog_name.map(|apex| catalog_zone(&state, &apex));
         let (vantage, catalog) = (vantage.as_deref(), catalog.as_ref());
         let mut plan = match &installed {
-            Some(installed) => {
-                compile_plan_since(&previous, installed, &state, now, vantage, catalog)
-            }
+            Some(installed) => compile_plan_prepared(
+                &previous,
+                installed,
+                &state,
+                now,
+                vantage,
+                catalog,
+                prepared_zones
+                    .as_deref()
+                    .map(|prepared| prepared as &dyn crate::plan::PreparedPlans),
+            ),
             None => compile_plan_from_with(&previous, &state, now, vantage, catalog),
         };
         plan.attach_counters(&metrics);
@@ -179,6 +222,9 @@ async fn install(
             let names = plan.name_count();
             let gslb_records = plan.gslb().len();
             let replaces = responder.plan_version();
+            if let Some(prepared) = prepared {
+                prepared.forget_unstaged(&state);
+            }
             responder.install_state(state);
             responder.install_plan(Arc::new(plan));
             let swap = started.elapsed();

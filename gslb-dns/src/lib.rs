@@ -12,7 +12,7 @@
 //!   pre-encoded RRsets, wildcards, CNAME chains, referrals, negative answers).
 //! - `wire`: in-place parsing of queries (header, question, OPT/ECS) and reply encoding.
 //! - `follow`: `spawn_plan_follower`, which recompiles and swaps the plan on every new
-//!   `State` version.
+//!   `State` version; `prepare`: a staged zone import compiled before its commit.
 //! - `policy`: the pure, health-aware policy engine for GSLB records (`evaluate`,
 //!   `evaluate_explained`): the same code answers DNS and explains answers.
 //! - `client`: client facts (ECS / PROXY / packet source, GeoIP from a MaxMind DB with
@@ -57,6 +57,7 @@ pub mod net;
 pub mod notify;
 pub mod plan;
 pub mod policy;
+pub mod prepare;
 pub mod responder;
 pub mod rrl;
 mod signed_reply;
@@ -65,10 +66,14 @@ pub mod transfer;
 pub mod wire;
 
 pub use follow::{
-    contact_clock, contact_instant, spawn_plan_follower, wall_clock, HealthClock, CONTACT_GRACE_MS,
+    contact_clock, contact_instant, spawn_plan_follower, spawn_plan_follower_with, wall_clock,
+    HealthClock, CONTACT_GRACE_MS,
 };
 pub use metrics::DnsMetrics;
-pub use plan::{compile_plan, compile_plan_since, AnswerPlan, ZonePlan};
+pub use plan::{
+    compile_plan, compile_plan_prepared, compile_plan_since, AnswerPlan, PreparedPlans, ZonePlan,
+};
+pub use prepare::{spawn_staged_preparer, PreparedZones};
 pub use responder::{Responder, ResponderOptions};
 
 /// How a query reached us; decides the reply size limit and truncation.

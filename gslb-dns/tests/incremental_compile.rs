@@ -13,7 +13,8 @@ mod common;
 
 use common::{exchange, names_below, query, rtype, set};
 use gslb_dns::{
-    compile_plan, compile_plan_since, AnswerPlan, Responder, ResponderOptions, Transport,
+    compile_plan, compile_plan_prepared, compile_plan_since, AnswerPlan, PreparedZones, Responder,
+    ResponderOptions, Transport,
 };
 use gslb_model::command::{self, StampedCommand};
 use gslb_model::{Actor, Command, DomainName, RData, RecordSet, RecordSets, RecordType, State};
@@ -516,5 +517,207 @@ fn edits_along_additional_chains_answer_as_a_whole_compile() {
         same_answers(&brought, &compile_plan(&next), &checked);
         plan = brought;
         state = next;
+    }
+}
+
+/// Applies `command` to `state` as the next log entry, as a Raft node does.
+fn apply_next(state: &mut State, command: Command) {
+    let index = state.version + 1;
+    let stamped = StampedCommand {
+        at: 10_000,
+        actor: Actor::new("incremental_compile"),
+        command,
+    };
+    command::apply(state, &stamped, index).expect("the staged import applies");
+}
+
+/// Record sets of a zone `big.test.` of 3,000 names, a wildcard and glue, in the chunks an
+/// import would stage them in, and the header its commit carries (serial 99).
+fn staged_import_parts() -> (Vec<Vec<RecordSet>>, gslb_model::Zone) {
+    let mut sets: Vec<RecordSet> = (0..3000u32)
+        .map(|i| {
+            set(
+                &format!("h{i}.big.test."),
+                60,
+                vec![RData::A(i.to_be_bytes().into())],
+            )
+        })
+        .collect();
+    sets.push(set(
+        "*.w.big.test.",
+        60,
+        vec![RData::A([192, 0, 2, 9].into())],
+    ));
+    sets.push(set(
+        "ns1.big.test.",
+        60,
+        vec![RData::A([192, 0, 2, 53].into())],
+    ));
+    let full = common::zone("big.test.", sets);
+    let mut header = full.clone();
+    header.rrsets = RecordSets::new();
+    header.soa.serial = 99;
+    let all: Vec<RecordSet> = full.rrsets.iter().cloned().collect();
+    let chunks = all.chunks(1100).map(|chunk| chunk.to_vec()).collect();
+    (chunks, header)
+}
+
+/// The state with import `imp-prepared` of `staged_import_parts` staged in full (over a
+/// `big.test.` of other names when `replacing`), and the state after its commit.
+fn staged_then_committed(replacing: bool) -> (State, State) {
+    let (chunks, header) = staged_import_parts();
+    let mut state = State {
+        version: 1,
+        ..State::default()
+    };
+    if replacing {
+        let old = common::zone(
+            "big.test.",
+            vec![set(
+                "old.big.test.",
+                60,
+                vec![RData::A([198, 51, 100, 1].into())],
+            )],
+        );
+        state
+            .zones
+            .insert(header.apex.clone(), std::sync::Arc::new(old));
+    }
+    for (number, chunk) in chunks.iter().enumerate() {
+        apply_next(
+            &mut state,
+            Command::StageZoneRecords {
+                import_id: "imp-prepared".to_string(),
+                apex: header.apex.clone(),
+                chunk: number as u64,
+                total_chunks: Some(chunks.len() as u64),
+                rrsets: std::sync::Arc::new(chunk.clone()),
+            },
+        );
+    }
+    let staged = state.clone();
+    assert!(staged.staged_imports["imp-prepared"].is_complete());
+    apply_next(
+        &mut state,
+        Command::CommitStagedZone {
+            import_id: "imp-prepared".to_string(),
+            chunks: chunks.len() as u64,
+            zone: header,
+        },
+    );
+    (staged, state)
+}
+
+/// A staged import's zone compiled while staged (`PreparedZones::prepare`, what a DNS node
+/// does once every chunk is in) is what the commit's plan is made of: the prepared table with
+/// the commit's header patched in at the apex, answering byte for byte as a whole compile of
+/// the committed state, both for a new zone and for one replacing a zone of other names
+/// (where the plan without it is compiled whole).
+#[test]
+fn a_staged_zone_prepared_before_its_commit_answers_as_a_whole_compile() {
+    let checked: Vec<DomainName> = [
+        "big.test.",
+        "h0.big.test.",
+        "h2999.big.test.",
+        "x.w.big.test.",
+        "ns1.big.test.",
+        "nope.big.test.",
+        "old.big.test.",
+    ]
+    .iter()
+    .map(|text| DomainName::parse_absolute(text).unwrap())
+    .collect();
+    for replacing in [false, true] {
+        let (staged, committed) = staged_then_committed(replacing);
+        let prepared = PreparedZones::new();
+        let apex = DomainName::parse_absolute("big.test.").unwrap();
+        let current = staged.zones.get(&apex).map(|zone| &**zone);
+        prepared.prepare(
+            "imp-prepared",
+            &staged.staged_imports["imp-prepared"],
+            current,
+        );
+        assert!(prepared.holds("imp-prepared"));
+        let before = compile_plan(&staged);
+        let plan = compile_plan_prepared(
+            &before,
+            &staged,
+            &committed,
+            0,
+            None,
+            None,
+            Some(&*prepared),
+        );
+        assert_eq!(
+            plan.patched_zones(),
+            1,
+            "the prepared table, patched at the apex"
+        );
+        let whole = compile_plan(&committed);
+        assert_eq!(plan.name_count(), whole.name_count());
+        same_answers(&plan, &whole, &checked);
+        let unprepared = compile_plan_since(&before, &staged, &committed, 0, None, None);
+        assert_eq!(unprepared.patched_zones(), 0, "compiled whole without it");
+    }
+}
+
+/// Polls `done` every 5 ms, failing with `why` after 10 s.
+async fn wait_until(why: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {why}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The preparer and the plan follower on one state channel, as a DNS node runs them: the
+/// complete staging is prepared and its version published, and the commit's plan is the
+/// prepared one patched (not a whole compile); once installed, the prepared plan is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_follower_installs_the_prepared_plan_at_the_commit() {
+    let (staged, committed) = staged_then_committed(true);
+    let (publisher, watch) = tokio::sync::watch::channel(std::sync::Arc::new(staged.clone()));
+    let responder = std::sync::Arc::new(Responder::new(
+        AnswerPlan::empty(),
+        ResponderOptions::default(),
+    ));
+    let prepared = PreparedZones::new();
+    let versions = prepared.versions();
+    let preparer = gslb_dns::spawn_staged_preparer(watch.clone(), prepared.clone());
+    let follower = gslb_dns::spawn_plan_follower_with(
+        watch,
+        responder.clone(),
+        gslb_dns::wall_clock(),
+        Some(prepared.clone()),
+    );
+    wait_until("the staging prepared", || {
+        *versions.borrow() >= staged.version && prepared.holds("imp-prepared")
+    })
+    .await;
+    wait_until("the staged state's plan", || {
+        responder.plan_version() == staged.version
+    })
+    .await;
+
+    publisher
+        .send(std::sync::Arc::new(committed.clone()))
+        .unwrap();
+    wait_until("the commit's plan", || {
+        responder.plan_version() == committed.version
+    })
+    .await;
+    let plan = responder.plan();
+    assert_eq!(plan.patched_zones(), 1, "the prepared plan, patched");
+    assert_eq!(plan.name_count(), compile_plan(&committed).name_count());
+    assert!(!prepared.holds("imp-prepared"), "dropped once installed");
+    drop(publisher);
+    for task in [preparer, follower] {
+        tokio::time::timeout(std::time::Duration::from_secs(10), task)
+            .await
+            .expect("both end with the state channel")
+            .unwrap();
     }
 }

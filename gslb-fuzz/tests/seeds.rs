@@ -508,6 +508,7 @@ fn staged_chunk_reads_written_chunks_and_survives_their_mutants() {
             import_id: "imp-seed".to_string(),
             apex: zone.apex.clone(),
             chunk: 0,
+            total_chunks: None,
             rrsets: std::sync::Arc::new(sets),
         };
         let json = serde_json::to_value(&command).expect("a chunk writes");

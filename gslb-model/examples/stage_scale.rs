@@ -122,6 +122,7 @@ fn main() {
                 import_id: "imp-bench".to_string(),
                 apex: zone.apex.clone(),
                 chunk: number as u64,
+                total_chunks: Some(chunks.len() as u64),
                 rrsets: Arc::new(rrsets.clone()),
             },
         };

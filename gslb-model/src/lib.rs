@@ -14,6 +14,7 @@
 //! - `duration`: the one duration parser (`30s`, `1h30m`, `2d`) for config, CLI and zone files.
 //! - `memory`: the process's resident memory (`/proc/self/status`), for the IO shells' phase
 //!   log lines (a DNS node's start and plan swaps, a Raft node's storage and log replay).
+//! - `background`: CPU-heavy work nothing latency-critical waits on, at a lower priority.
 //! - `backup`: the backup file format (header line, sha256-checked state payload) and the
 //!   cluster identity derived from the cluster secret.
 //! - `snapshot_codec`: the bytes of a Raft snapshot of `State` (JSON, record sets in the
@@ -29,6 +30,7 @@
 // clippy.toml (this crate's) bans wall-clock reads: `apply` must take time from the command.
 #![deny(clippy::disallowed_methods)]
 
+pub mod background;
 pub mod backup;
 pub mod clock;
 pub mod command;

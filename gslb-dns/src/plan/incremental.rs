@@ -41,6 +41,8 @@ impl ZonePlan {
             return None;
         }
         let mut changed = match new.rrsets.names_changed_since(&old.rrsets) {
+            // The very same sets (a staged import's, `crate::prepare`): none changed.
+            _ if new.rrsets.shares_storage_with(&old.rrsets) => Vec::new(),
             Some(mut names) => {
                 names.sort();
                 names.dedup();

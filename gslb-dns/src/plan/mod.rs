@@ -31,7 +31,7 @@ mod zone;
 pub(crate) use answer::{additionals_that_fit, write_answer, Sections};
 pub use gslb::BatchFacts;
 pub(crate) use gslb::Dynamic;
-use gslb::GslbName;
+pub(crate) use gslb::GslbName;
 pub use gslb::GslbTable;
 pub(crate) use render::write_rdata;
 pub(crate) use zone::Lookup;
@@ -164,6 +164,37 @@ pub fn compile_plan_since(
     vantage: Option<&str>,
     extra: Option<&Zone>,
 ) -> AnswerPlan {
+    compile_plan_prepared(
+        previous,
+        previous_state,
+        state,
+        now_ms,
+        vantage,
+        extra,
+        None,
+    )
+}
+
+/// Zone plans compiled ahead of the state that serves them (a staged import's, compiled
+/// before its commit: `crate::prepare` implements this).
+pub trait PreparedPlans {
+    /// The plan compiled from `zone`'s very record sets (shared storage, not equal content),
+    /// with the zone it was compiled from (whose header may differ from `zone`'s).
+    fn prepared_for(&self, zone: &Zone) -> Option<(Zone, ZonePlan)>;
+}
+
+/// `compile_plan_since`, taking a zone's plan from `prepared` when it holds one compiled from
+/// the zone's very record sets (a staged import's commit), patched to the zone's header.
+/// Answers are byte for byte those of `compile_plan_at(state, ..)`.
+pub fn compile_plan_prepared(
+    previous: &AnswerPlan,
+    previous_state: &State,
+    state: &State,
+    now_ms: u64,
+    vantage: Option<&str>,
+    extra: Option<&Zone>,
+    prepared: Option<&dyn PreparedPlans>,
+) -> AnswerPlan {
     if let Some(plan) = previous.rederive(state, now_ms, vantage) {
         return plan;
     }
@@ -171,6 +202,10 @@ pub fn compile_plan_since(
         return compile_plan_with(state, now_ms, vantage, extra);
     }
     assemble(state, now_ms, vantage, extra, |zone, records| {
+        let ahead = prepared.and_then(|prepared| prepared.prepared_for(zone));
+        if let Some(plan) = ahead.and_then(|(from, plan)| plan.patched(&from, zone, records)) {
+            return plan;
+        }
         let before = previous_state.zones.get(&zone.apex);
         let compiled = before.and_then(|before| {
             let apex = zone.apex.as_wire();

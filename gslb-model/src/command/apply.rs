@@ -40,6 +40,7 @@ pub fn validate(state: &State, command: &Command) -> Result<(), FieldErrors> {
             apex,
             chunk,
             rrsets,
+            ..
         } => staging::check_stage_header(state, import_id, apex, *chunk, rrsets, "", &mut errors),
         single => check(state, single, "", 0, &mut errors),
     }

@@ -237,6 +237,7 @@ pub(super) fn check(
             apex,
             chunk,
             rrsets,
+            ..
         } => staging::check_stage(state, import_id, apex, *chunk, rrsets, path, errors),
         Command::CommitStagedZone {
             import_id, zone, ..

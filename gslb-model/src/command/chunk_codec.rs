@@ -438,6 +438,7 @@ mod tests {
             import_id: "imp-0".to_string(),
             apex: name("example.com."),
             chunk: 3,
+            total_chunks: Some(4),
             rrsets: Arc::new(mixed()),
         };
         let compact = serde_json::to_value(&command).unwrap();

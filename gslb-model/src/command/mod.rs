@@ -353,6 +353,12 @@ pub enum Command {
         /// for them (absent in entries written before chunks were numbered: 0).
         #[serde(default)]
         chunk: u64,
+        /// How many chunks the whole import has, when the importer knew it as it wrote this
+        /// one (it always does; absent in entries written before): a node can then tell the
+        /// staging is complete before the commit and prepare for it (a DNS node compiles the
+        /// staged zone ahead, `gslb_dns::prepare`). Never checked against the commit's count.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total_chunks: Option<u64>,
         /// The record sets of this chunk, in canonical (owner, type) order; shared, so the
         /// Raft log's decoded entries and every copy of the command hold one copy of them.
         /// Written in the compact form of `chunk_codec`; the JSON array older nodes wrote
@@ -574,6 +580,7 @@ impl fmt::Display for Command {
                 apex,
                 chunk,
                 rrsets,
+                ..
             } => write!(
                 f,
                 "stage_zone_records {apex} ({} record sets, import {import_id} chunk {chunk})",

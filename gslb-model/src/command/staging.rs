@@ -216,6 +216,7 @@ pub(super) fn prepare(
             import_id,
             apex,
             chunk,
+            total_chunks,
             rrsets,
         } => {
             let mut staged = state
@@ -224,6 +225,9 @@ pub(super) fn prepare(
                 .cloned()
                 .unwrap_or_else(|| StagedImport::new(apex.clone(), at));
             staged.expires_at = at.saturating_add(STAGED_IMPORT_TTL_MS);
+            if total_chunks.is_some() {
+                staged.total_chunks = *total_chunks;
+            }
             staged.waiting.insert(*chunk, rrsets.clone());
             append_waiting_chunks(&mut staged, *chunk, errors);
             Staged::Chunk {
@@ -388,6 +392,7 @@ mod tests {
             import_id: import_id.to_string(),
             apex: name("example.com."),
             chunk,
+            total_chunks: None,
             rrsets: Arc::new(rrsets),
         }
     }
@@ -428,6 +433,42 @@ mod tests {
             step(state, stage(id, number as u64, chunk), 10_000)?;
         }
         step(state, commit(id, n), 11_000)
+    }
+
+    /// Chunks that say how many there are make the staging complete once every one is in,
+    /// in order (a chunk waiting for an earlier one does not count); without the count a
+    /// staging never says so.
+    #[test]
+    fn a_staging_is_complete_once_every_counted_chunk_is_in() {
+        let (mut state, _) = run(vec![Command::PutZone { zone: zone() }]);
+        let counted = |chunk: u64, rrsets: Vec<RecordSet>| match stage("i1", chunk, rrsets) {
+            Command::StageZoneRecords {
+                import_id,
+                apex,
+                chunk,
+                rrsets,
+                ..
+            } => Command::StageZoneRecords {
+                import_id,
+                apex,
+                chunk,
+                total_chunks: Some(3),
+                rrsets,
+            },
+            _ => unreachable!(),
+        };
+        let mut first = vec![apex_ns()];
+        first.extend(hosts(0, 10));
+        step(&mut state, counted(0, first.clone()), 10_000).unwrap();
+        step(&mut state, counted(2, hosts(20, 10)), 10_000).unwrap();
+        assert!(!state.staged_imports["i1"].is_complete(), "chunk 1 missing");
+        step(&mut state, counted(1, hosts(10, 10)), 10_000).unwrap();
+        let staged = &state.staged_imports["i1"];
+        assert_eq!(staged.total_chunks, Some(3));
+        assert!(staged.is_complete(), "0, 1 and 2 are in");
+
+        step(&mut state, stage("i2", 0, first), 10_000).unwrap();
+        assert!(!state.staged_imports["i2"].is_complete(), "no count given");
     }
 
     #[test]

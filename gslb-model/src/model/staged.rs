@@ -69,6 +69,10 @@ pub struct StagedImport {
     /// Records (RDATA entries) in `sets`.
     #[serde(default)]
     pub n_records: u64,
+    /// How many chunks the import has, as its chunks say (`StageZoneRecords::total_chunks`;
+    /// `None` from importers that did not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_chunks: Option<u64>,
 }
 
 impl StagedImport {
@@ -83,7 +87,14 @@ impl StagedImport {
             walk: ZoneWalk::default(),
             waiting: BTreeMap::new(),
             n_records: 0,
+            total_chunks: None,
         }
+    }
+
+    /// True when every chunk of the import is in, in order, and none waits: what the commit
+    /// will switch in is `sets` (known only when the chunks said how many there are).
+    pub fn is_complete(&self) -> bool {
+        self.total_chunks == Some(self.next_chunk) && self.waiting.is_empty()
     }
 
     /// Record sets appended so far (waiting chunks not counted).

@@ -47,6 +47,11 @@ pub(crate) struct AppliedReportBody {
     pub(crate) node: NodeId,
     /// The newest index it has applied (its published state's version).
     pub(crate) index: u64,
+    /// While it is behind `index`: the newest version whose complete staged imports it has
+    /// prepared for their commit (`NodeOptions::prepared_source`); absent once caught up,
+    /// so the body is what older voters accept whenever nothing is being prepared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) prepared: Option<u64>,
 }
 
 /// The body of `APPLIED_WAIT_PATH`: answer once `version` is INSYNC as the receiver judges
@@ -74,6 +79,19 @@ pub struct AppliedReport {
     pub index: u64,
     /// When the receiver got it (unix millis, the receiver's clock).
     pub at_ms: u64,
+    /// The version through which the node prepared complete staged imports, when behind
+    /// `index` (see `AppliedReportBody::prepared`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared: Option<u64>,
+}
+
+impl AppliedReport {
+    /// The newest version the node has both applied and prepared every complete staged
+    /// import of (what a staged commit waits for, `raft::import_pacing`).
+    pub fn prepared_through(&self) -> u64 {
+        self.prepared
+            .map_or(self.index, |prepared| prepared.min(self.index))
+    }
 }
 
 /// The reports a node received, newest per reporting node, and a watch that ticks on each.
@@ -125,15 +143,20 @@ impl AppliedReports {
         }
     }
 
-    /// Records `index` as `node`'s newest applied index (the newest report wins).
-    pub(crate) fn record(&self, node: NodeId, index: u64) {
+    /// Records `index` (and `prepared`, see `AppliedReport`) as `node`'s newest report (the
+    /// newest report wins).
+    pub(crate) fn record(&self, node: NodeId, index: u64, prepared: Option<u64>) {
         let moved = {
             let mut table = self.table.lock().expect("applied reports lock");
             let report = AppliedReport {
                 index,
                 at_ms: unix_millis(),
+                prepared,
             };
-            table.insert(node, report).map(|old| old.index) != Some(index)
+            table
+                .insert(node, report)
+                .map(|old| (old.index, old.prepared))
+                != Some((index, prepared))
         };
         if moved {
             self.changed

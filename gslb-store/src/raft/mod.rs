@@ -74,6 +74,7 @@ pub mod applied;
 pub mod campaign;
 pub mod config;
 mod group_commit;
+pub mod import_pacing;
 pub mod integrity;
 pub mod log_store;
 pub mod network;

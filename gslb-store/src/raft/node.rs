@@ -29,6 +29,7 @@ use crate::raft::applied::{
 };
 use crate::raft::config::{RaftSettings, SettingsError};
 use crate::raft::group_commit::{ForwardedBatch, GroupQueues, GroupTarget};
+use crate::raft::import_pacing::{wait_for_dns_nodes, Reached, CHUNK_SPREAD_WAIT, PREPARE_WAIT};
 use crate::raft::integrity::{self, AppliedRecorder, Restorable};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::{
@@ -102,6 +103,11 @@ pub struct NodeOptions {
     /// passes the versions of the answer plans it installs, so INSYNC means its answers
     /// include the write, not just its state.
     pub report_source: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The newest state version whose complete staged zone imports this node has prepared
+    /// for their commit (a DNS node compiles the staged zone ahead), reported beside the
+    /// applied index while behind it; the leader holds a staged commit until every DNS node
+    /// has prepared (bounded, `raft::import_pacing`). `None`: nothing to prepare.
+    pub prepared_source: Option<tokio::sync::watch::Receiver<u64>>,
     /// How long the leader waits for a write to commit, or for a quorum to confirm a
     /// linearizable read, before answering `Unavailable` (without a quorum it never would).
     pub commit_timeout: Duration,
@@ -144,6 +150,7 @@ impl NodeOptions {
             kv_cache_bytes: DEFAULT_CACHE_BYTES,
             report_applied: false,
             report_source: None,
+            prepared_source: None,
             commit_timeout: DEFAULT_COMMIT_TIMEOUT,
             peer_tls: ClientTls::plain(),
             resync_damaged: false,
@@ -958,8 +965,8 @@ impl NodeHandle {
     }
 
     /// Records a report received from `node`.
-    pub(crate) fn record_applied_report(&self, node: NodeId, index: u64) {
-        self.inner.applied_reports.record(node, index);
+    pub(crate) fn record_applied_report(&self, node: NodeId, index: u64, prepared: Option<u64>) {
+        self.inner.applied_reports.record(node, index, prepared);
     }
 
     /// True when this node is a voter of its current membership.
@@ -1450,19 +1457,66 @@ impl NodeHandle {
                 .propose(ForwardedWrite { command, actor })
                 .await;
         }
-        let _turn = match &command {
-            Command::StageZoneRecords { .. } => Some(self.staged_chunk_turn().await?),
-            _ => None,
+        let staged = Staged::of(&command);
+        let _turn = match staged {
+            Staged::Chunk => Some(self.staged_chunk_turn().await?),
+            Staged::Commit => {
+                self.wait_until_prepared().await;
+                None
+            }
+            Staged::No => None,
         };
         let result = self.propose(command, actor).await?;
+        if staged == Staged::Chunk {
+            // The turn goes back once the DNS nodes have the chunk too (bounded).
+            let behind = wait_for_dns_nodes(
+                &self.inner.applied_reports,
+                || self.state(),
+                result.version,
+                Reached::Applied,
+                CHUNK_SPREAD_WAIT,
+            )
+            .await;
+            if !behind.is_empty() {
+                tracing::debug!(
+                    version = result.version,
+                    ?behind,
+                    "staged chunk: DNS nodes still behind after {CHUNK_SPREAD_WAIT:?}; next \
+                     chunk admitted anyway"
+                );
+            }
+        }
         Ok(WriteOutcome {
             version: result.version,
             changed: result.changed,
         })
     }
 
+    /// Before a staged commit: waits (at most `PREPARE_WAIT`) until every DNS node has
+    /// prepared the staging as this leader has applied it (`raft::import_pacing`).
+    async fn wait_until_prepared(&self) {
+        let version = self.state().version;
+        let behind = wait_for_dns_nodes(
+            &self.inner.applied_reports,
+            || self.state(),
+            version,
+            Reached::Prepared,
+            PREPARE_WAIT,
+        )
+        .await;
+        if !behind.is_empty() {
+            tracing::info!(
+                version,
+                ?behind,
+                "staged commit: DNS nodes have not prepared the zone after {PREPARE_WAIT:?}; \
+                 committing anyway (they compile it whole)"
+            );
+        }
+    }
+
     /// A staged chunk's turn to be proposed (see `STAGED_CHUNKS_ADMITTED`), held until it is
-    /// applied here; waits at most the commit timeout.
+    /// applied here and on the DNS nodes (`raft::import_pacing`); waits at most the commit
+    /// timeout.
     async fn staged_chunk_turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>, WriteError> {
         let turn = tokio::time::timeout(
             self.inner.commit_timeout,
@@ -1874,6 +1928,28 @@ fn merge_reports(
         let entry = table.entry(node).or_insert(report);
         if report.index > entry.index {
             *entry = report;
+        }
+    }
+}
+
+/// What a write is to a staged zone import's pacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Staged {
+    /// A chunk (`StageZoneRecords`): takes a turn.
+    Chunk,
+    /// A commit (`CommitStagedZone`): waits for the DNS nodes to prepare.
+    Commit,
+    /// Anything else.
+    No,
+}
+
+impl Staged {
+    fn of(command: &Command) -> Staged {
+        match command {
+            Command::StageZoneRecords { .. } => Staged::Chunk,
+            Command::CommitStagedZone { .. } => Staged::Commit,
+            Command::Guarded { command, .. } => Staged::of(command),
+            _ => Staged::No,
         }
     }
 }

@@ -17,7 +17,9 @@
 //!
 //! What a node reports is its state's version, or, when its owner gives a source
 //! (`NodeOptions::report_source`), the newest value of that: a DNS node reports the version
-//! of the answer plan it installed, never more than it has applied.
+//! of the answer plan it installed, never more than it has applied. A node given a
+//! `NodeOptions::prepared_source` (a DNS node: the state version through which it compiled
+//! complete staged imports ahead of their commit) adds it while it is behind that index.
 //!
 //! The leader answers a report from a node its membership no longer lists with a
 //! `ReportReply` naming itself (members get `null`): that is how a removed node learns it
@@ -77,17 +79,35 @@ impl Applied {
     }
 }
 
+/// What one report says: the applied index and, while behind it, the prepared version.
+type Report = (u64, Option<u64>);
+
+/// The report of `index` with `prepared` (the prepared version, if the node has a source of
+/// it): the prepared version only while it is behind the index.
+fn report_of(index: u64, prepared: Option<&mut watch::Receiver<u64>>) -> Report {
+    let prepared = prepared
+        .map(|prepared| *prepared.borrow_and_update())
+        .filter(|&prepared| prepared < index);
+    (index, prepared)
+}
+
 /// Runs the reporter of `node` until its source closes: keeps one sender task per current
 /// voter (started and stopped as the membership changes), each posting this node's newest
-/// applied index: its state's version, or the newest value of `source` when given.
-pub(crate) async fn run_reporter(node: NodeHandle, source: Option<watch::Receiver<u64>>) {
+/// applied index: its state's version, or the newest value of `source` when given, with
+/// the newest value of `prepared` while that is behind it.
+pub(crate) async fn run_reporter(
+    node: NodeHandle,
+    source: Option<watch::Receiver<u64>>,
+    mut prepared: Option<watch::Receiver<u64>>,
+) {
     let mut state = match source {
         Some(versions) => Applied::Given(versions),
         None => Applied::State(node.state_watch()),
     };
-    let first = state.current();
+    let mut index = state.current();
+    let first = report_of(index, prepared.as_mut());
     let (latest_tx, latest) = watch::channel(first);
-    node.record_applied_report(node.id(), first);
+    node.record_applied_report(node.id(), first.0, first.1);
     let mut senders: BTreeMap<(NodeId, String), tokio::task::JoinHandle<()>> = BTreeMap::new();
     let mut membership_check = tokio::time::interval(KEEPALIVE);
     membership_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -97,9 +117,19 @@ pub(crate) async fn run_reporter(node: NodeHandle, source: Option<watch::Receive
                 if changed.is_err() {
                     break;
                 }
-                let version = state.current();
-                node.record_applied_report(node.id(), version);
-                latest_tx.send_replace(version);
+                index = state.current();
+                let report = report_of(index, prepared.as_mut());
+                node.record_applied_report(node.id(), report.0, report.1);
+                latest_tx.send_replace(report);
+            }
+            changed = async { prepared.as_mut()?.changed().await.ok() }, if prepared.is_some() => {
+                if changed.is_none() {
+                    // Its owner stopped preparing: report the index alone from now on.
+                    prepared = None;
+                }
+                let report = report_of(index, prepared.as_mut());
+                node.record_applied_report(node.id(), report.0, report.1);
+                latest_tx.send_replace(report);
             }
             _ = membership_check.tick() => {}
         }
@@ -134,16 +164,20 @@ async fn send_reports(
     node: NodeHandle,
     target: NodeId,
     addr: String,
-    mut latest: watch::Receiver<u64>,
+    mut latest: watch::Receiver<Report>,
 ) {
     let me = node.id();
     loop {
-        let index = *latest.borrow_and_update();
+        let (index, prepared) = *latest.borrow_and_update();
         let started = Instant::now();
         if target == me {
-            node.record_applied_report(me, index);
+            node.record_applied_report(me, index, prepared);
         } else {
-            let body = AppliedReportBody { node: me, index };
+            let body = AppliedReportBody {
+                node: me,
+                index,
+                prepared,
+            };
             let sent: Result<Option<ReportReply>, _> = node
                 .inner
                 .client

@@ -224,7 +224,7 @@ async fn report_applied(
     State(node): State<NodeHandle>,
     Json(report): Json<AppliedReportBody>,
 ) -> Response {
-    node.record_applied_report(report.node, report.index);
+    node.record_applied_report(report.node, report.index, report.prepared);
     Json(node.reply_to_report(report.node)).into_response()
 }
 

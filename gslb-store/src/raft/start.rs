@@ -21,6 +21,7 @@ pub async fn spawn_node(mut options: NodeOptions) -> Result<NodeHandle, NodeErro
     let tick = Duration::from_millis(options.raft.heartbeat_ms.clamp(20, 200));
     let report_applied = options.report_applied;
     let report_source = options.report_source.take();
+    let prepared_source = options.prepared_source.take();
     let handle = open_node(options).await?;
     let gate = tokio::spawn(run_campaign_gate(handle.downgrade(), tick));
     *handle.inner.campaign_gate.lock().expect("gate lock") = Some(gate);
@@ -34,7 +35,7 @@ pub async fn spawn_node(mut options: NodeOptions) -> Result<NodeHandle, NodeErro
         tokio::spawn(run_snapshot_trigger(handle.downgrade(), requests));
     }
     if report_applied {
-        let task = tokio::spawn(run_reporter(handle.clone(), report_source));
+        let task = tokio::spawn(run_reporter(handle.clone(), report_source, prepared_source));
         *handle.inner.reporter.lock().expect("reporter lock") = Some(task);
     }
     Ok(handle)
