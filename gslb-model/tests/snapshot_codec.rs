@@ -189,12 +189,14 @@ fn state_of(zone_hosts: &[(String, u8, u32)], staged_hosts: &[(String, u8, u32)]
             import_id: "imp-1".to_string(),
             apex: staged_apex.clone(),
             chunk: 0,
+            total_chunks: Some(3),
             rrsets: Arc::new(staged),
         },
         Command::StageZoneRecords {
             import_id: "imp-1".to_string(),
             apex: staged_apex,
             chunk: 2,
+            total_chunks: Some(3),
             rrsets: Arc::new(waiting),
         },
     ])
