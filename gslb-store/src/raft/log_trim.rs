@@ -9,7 +9,8 @@
 //! `run_log_trim`, a task of every node, follows the node's metrics. Each time a new snapshot
 //! is in place (built here or installed from the leader) it:
 //! - forgets the decoded copies of the entries the snapshot covers (they are applied; a
-//!   leader replicating one to a peer that lags reads it from sled);
+//!   leader replicating one to a peer that lags reads it from sled) and returns the memory
+//!   they held to the system (`heap`);
 //! - walks the log down from the snapshot's index, keeping entries while they stay within
 //!   `logs_kept_after_snapshot` entries and `logs_kept_after_snapshot_bytes` bytes of JSON
 //!   (`purge_point`), and asks openraft to purge the rest (`trigger().purge_log`, which
@@ -18,6 +19,7 @@
 
 use std::ops::Bound;
 
+use crate::heap;
 use crate::kv::{Kv, KvError};
 use crate::raft::log_store::LOG_SPACE;
 use crate::raft::node::WeakNodeHandle;
@@ -73,6 +75,9 @@ pub(crate) async fn run_log_trim(node: WeakNodeHandle, max_entries: u64, max_byt
             node.inner.recent_entries.purge_upto(snapshot.index);
             let kv = node.inner.kv.clone();
             let weighed = tokio::task::spawn_blocking(move || {
+                // The decoded entries just dropped were allocated among longer-lived data:
+                // give their pages back (a big import's are tens of megabytes).
+                heap::release_free_memory();
                 purge_point(&kv, snapshot.index, max_entries, max_bytes)
             })
             .await;
