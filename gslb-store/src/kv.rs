@@ -24,7 +24,7 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Cache a learner (a DNS node, a prober) gives the engine by default: it serves no log reads
 /// to peers, and every page it caches is resident memory beside its answer plan (a zone
 /// import's log pages filled the 64 MiB of a voter's cache).
-pub const LEARNER_CACHE_BYTES: u64 = 16 * 1024 * 1024;
+pub const LEARNER_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The smallest cache a config may ask for.
 pub const MIN_CACHE_BYTES: u64 = 1024 * 1024;

@@ -106,7 +106,7 @@
 //! election_max = "3000ms"
 //! snapshot_every = 5000
 //! store_cache_bytes = 67108864  # the storage engine's page cache; default 64 MiB on a
-//!                               # voter, 16 MiB on a learner; at least 1 MiB
+//!                               # voter, 8 MiB on a learner; at least 1 MiB
 //! ```
 //!
 //! With `[control]`, `[[zones]]` files are allowed only next to `control.bootstrap`: the

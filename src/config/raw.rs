@@ -443,7 +443,7 @@ pub struct RawRaft {
     /// Take a snapshot every this many applied entries.
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: Sp<u64>,
-    /// The storage engine's page cache in bytes (default 64 MiB on a voter, 16 MiB on a
+    /// The storage engine's page cache in bytes (default 64 MiB on a voter, 8 MiB on a
     /// learner).
     pub store_cache_bytes: Option<Sp<u64>>,
 }

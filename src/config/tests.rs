@@ -186,7 +186,7 @@ fn the_store_cache_defaults_by_role_and_is_checked() {
             .unwrap()
     };
     assert_eq!(cache_of(&voter).store_cache_bytes, 64 * 1024 * 1024);
-    assert_eq!(cache_of(&learner).store_cache_bytes, 16 * 1024 * 1024);
+    assert_eq!(cache_of(&learner).store_cache_bytes, 8 * 1024 * 1024);
     let set = format!("{learner}[control.raft]\nstore_cache_bytes = 4194304\n");
     assert_eq!(cache_of(&set).store_cache_bytes, 4 * 1024 * 1024);
     let tiny = format!("{learner}[control.raft]\nstore_cache_bytes = 4096\n");

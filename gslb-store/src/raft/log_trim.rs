@@ -9,13 +9,14 @@
 //! `run_log_trim`, a task of every node, follows the node's metrics. Each time a new snapshot
 //! is in place (built here or installed from the leader) it:
 //! - forgets the decoded copies of the entries the snapshot covers (they are applied; a
-//!   leader replicating one to a peer that lags reads it from sled) and returns the memory
-//!   they held to the system (`heap`);
+//!   leader replicating one to a peer that lags reads it from sled);
 //! - walks the log down from the snapshot's index, keeping entries while they stay within
 //!   `logs_kept_after_snapshot` entries and `logs_kept_after_snapshot_bytes` bytes of JSON
 //!   (`purge_point`), and asks openraft to purge the rest (`trigger().purge_log`, which
 //!   waits for replication still reading them). Small writes, a few hundred bytes an entry,
-//!   stay bounded by the count as before; an import's chunks by the bytes.
+//!   stay bounded by the count as before; an import's chunks by the bytes;
+//! - once the purge is carried out (or `PURGE_WAIT` passed), returns the memory the dropped
+//!   entries and log pages held to the system (`heap`).
 
 use std::ops::Bound;
 
@@ -23,6 +24,10 @@ use crate::heap;
 use crate::kv::{Kv, KvError};
 use crate::raft::log_store::LOG_SPACE;
 use crate::raft::node::WeakNodeHandle;
+
+/// How long the trim waits for openraft to carry out a purge before it gives the freed
+/// memory back anyway (a leader delays a purge while replication still reads those entries).
+const PURGE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The highest log index to purge so that the entries kept at or below `snapshot_index`
 /// (newest first) are at most `max_entries` and carry at most `max_bytes` of JSON; `None`
@@ -75,12 +80,10 @@ pub(crate) async fn run_log_trim(node: WeakNodeHandle, max_entries: u64, max_byt
             node.inner.recent_entries.purge_upto(snapshot.index);
             let kv = node.inner.kv.clone();
             let weighed = tokio::task::spawn_blocking(move || {
-                // The decoded entries just dropped were allocated among longer-lived data:
-                // give their pages back (a big import's are tens of megabytes).
-                heap::release_free_memory();
                 purge_point(&kv, snapshot.index, max_entries, max_bytes)
             })
             .await;
+            let mut purging = None;
             match weighed {
                 Ok(Ok(Some(upto))) => {
                     tracing::info!(
@@ -89,14 +92,38 @@ pub(crate) async fn run_log_trim(node: WeakNodeHandle, max_entries: u64, max_byt
                         "purging the log below the snapshot past {max_entries} entries or \
                          {max_bytes} bytes"
                     );
-                    if let Err(error) = node.inner.raft.trigger().purge_log(upto).await {
-                        tracing::warn!("log purge not started: {error}");
+                    match node.inner.raft.trigger().purge_log(upto).await {
+                        Ok(()) => purging = Some(upto),
+                        Err(error) => tracing::warn!("log purge not started: {error}"),
                     }
                 }
                 Ok(Ok(None)) => {}
                 Ok(Err(error)) => tracing::warn!("log below the snapshot not weighed: {error}"),
                 Err(error) => tracing::warn!("log weighing task failed: {error}"),
             }
+            // Not held while waiting: the node's storage is released once every handle is.
+            drop(node);
+            if let Some(upto) = purging {
+                let purged = tokio::time::timeout(PURGE_WAIT, async {
+                    while metrics
+                        .borrow_and_update()
+                        .purged
+                        .is_none_or(|purged| purged.index < upto)
+                    {
+                        if metrics.changed().await.is_err() {
+                            return;
+                        }
+                    }
+                })
+                .await;
+                if purged.is_err() {
+                    tracing::info!(upto, "log purge still pending after {PURGE_WAIT:?}");
+                }
+            }
+            // The decoded entries dropped and the purged log's pages were allocated among
+            // longer-lived data: give them back (a big import's are tens of megabytes).
+            let _ = tokio::task::spawn_blocking(heap::release_free_memory).await;
+            continue;
         }
         if metrics.changed().await.is_err() {
             return;
