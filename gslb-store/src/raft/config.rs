@@ -39,7 +39,9 @@ pub struct RaftSettings {
     pub logs_kept_after_snapshot: u64,
     /// At most this many bytes (as stored) of those entries: a zone import's chunks are not
     /// kept below the snapshot that holds them (`raft::log_trim`), while small writes stay
-    /// bounded by the count (10,000 of a few hundred bytes fit in the default 4 MiB).
+    /// bounded by the count (10,000 of a few hundred bytes fit in the default 4 MiB). Like
+    /// the count, it must exceed what the leader writes during one snapshot transfer; a
+    /// learner further behind than this when a snapshot is taken is sent the snapshot.
     #[serde(default = "default_logs_kept_after_snapshot_bytes")]
     pub logs_kept_after_snapshot_bytes: u64,
     /// Most entries sent in one append RPC.
