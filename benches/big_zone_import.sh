@@ -12,8 +12,10 @@
 #      and ports) started and timed until it answers the last name (snapshot install,
 #      compile); then dns-1 stopped and started again, timed the same way (its own
 #      snapshot and log, compile), beside Knot's start.
+# Then, 10 s after the last of them answered, the settled RSS of the three DNS learners
+# (dns-2 through the log, the joined one, dns-1 restarted), anonymous and file-backed.
 # Prints one table, then each node's per-phase log lines (import, slow applies, snapshots,
-# plan installs). Targets (issue 17): import → INSYNC ≤ 10 s, 0 elections, p99 ≤ 100 ms,
+# log purges, plan installs). Targets (issue 17): import → INSYNC ≤ 10 s, 0 elections, p99 ≤ 100 ms,
 # voter RSS ≤ 2× Knot's, a joining learner answers within 15 s, a restarted DNS node within
 # 2× Knot's start.
 #
@@ -218,6 +220,22 @@ if ! grep -q 'answering from the replicated state' "$WORK/dns-1-restart.log"; th
     RESTART_VALID="no: ${DNS1} answered before the restarted dns-1 opened its listeners"
     ss -lunp "sport = :${DNS1##*:}" >&2 || true
 fi
+# Settled memory of the three DNS learners, each of which got the zone another way: dns-2
+# applied the import's chunks through the log, dns-3 joined afterwards, dns-1 restarted from
+# its snapshot. Read 10 s after the last of them answered (each has built or installed its
+# snapshot and trimmed by then), split as smaps_rollup does: anonymous (heap) and the rest
+# (file-backed: the binary's pages).
+sleep 10
+DNS2_PID=$(pgrep -f "serve --config $WORK/demo/dns-2.toml")
+settled() {
+    local rss anon
+    rss=$(awk '/^Rss:/ {print $2}' "/proc/$1/smaps_rollup")
+    anon=$(awk '/^Anonymous:/ {print $2}' "/proc/$1/smaps_rollup")
+    echo "$((rss / 1024)) MiB ($(awk "BEGIN {printf \"%.2f\", $rss / $KNOT_RSS}")× Knot): anonymous $((anon / 1024)) MiB, file $(((rss - anon) / 1024)) MiB"
+}
+DNS2_SETTLED=$(settled "$DNS2_PID")
+JOIN_SETTLED=$(settled "$JOIN_PID")
+RESTART_SETTLED=$(settled "$RESTART_PID")
 P99=$(python3 -c "
 import sys
 values = sorted(float(x) for x in open('$WORK/small-writes.txt').read().split())
@@ -237,10 +255,13 @@ if [ "$RESTART_VALID" = yes ]; then
 else
     printf '%-46s %s\n' "dns-1 restarted: start → last name answered" "not measured ($RESTART_VALID)"
 fi
+printf '%-46s %s\n' "settled RSS, dns-2 (the import through the log)" "$DNS2_SETTLED"
+printf '%-46s %s\n' "settled RSS, dns-3 (joined after the import)" "$JOIN_SETTLED"
+printf '%-46s %s\n' "settled RSS, dns-1 (restarted)" "$RESTART_SETTLED"
 echo "gslbctl: $(tail -1 "$WORK/import.txt")"
 echo
 echo "# per-phase log lines (demo nodes, then the joining learner, then dns-1 restarted)"
 for log in "$WORK"/demo/voter-*.log "$WORK"/demo/dns-*.log "$WORK/dns-3.log" "$WORK/dns-1-restart.log"; do
-    grep -HE 'import: |slow apply|snapshot (built|installed)|snapshot after big|start: |raft node started|caught up|installed answer plan|prepared the plan|staged commit: |answering' \
+    grep -HE 'import: |slow apply|snapshot (built|installed)|snapshot after big|purging the log below|start: |raft node started|caught up|installed answer plan|prepared the plan|staged commit: |answering' \
         "$log" | sed "s|^$WORK/||" | cut -c1-260 || true
 done

@@ -245,6 +245,7 @@ fn node_options(
         control.cluster_secret.clone(),
     );
     options.raft = control.raft.clone();
+    options.kv_cache_bytes = control.store_cache_bytes;
     // Every node reports its applied index, so `cluster status` shows voters' and probers'
     // contact too and a removed node hears so from the leader (INSYNC counts DNS members
     // only). A DNS node reports the plans it answers from, so INSYNC means "answered".

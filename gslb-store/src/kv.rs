@@ -17,9 +17,17 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-/// Cache a DNS node gives the engine by default: the replicated state itself lives in memory
+/// Cache a voter gives the engine by default: the replicated state itself lives in memory
 /// as `State`, so the engine only caches log tails and metadata.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Cache a learner (a DNS node, a prober) gives the engine by default: it serves no log reads
+/// to peers, and every page it caches is resident memory beside its answer plan (a zone
+/// import's log pages filled the 64 MiB of a voter's cache).
+pub const LEARNER_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The smallest cache a config may ask for.
+pub const MIN_CACHE_BYTES: u64 = 1024 * 1024;
 
 /// The file beside the engine's files that says "this store was initialised".
 const MARKER_FILE: &str = "GSLB_KV";
@@ -368,6 +376,22 @@ impl Space {
             pairs.push((key.to_vec(), value.to_vec()));
         }
         Ok(pairs)
+    }
+
+    /// Calls `visit` with the key and value length of every pair with a key up to `end`,
+    /// greatest key first, until it returns false (weighs entries without copying them).
+    pub fn sizes_newest_first(
+        &self,
+        end: Bound<Vec<u8>>,
+        mut visit: impl FnMut(&[u8], usize) -> bool,
+    ) -> Result<(), KvError> {
+        for item in self.tree.range((Bound::Unbounded, end)).rev() {
+            let (key, value) = item.map_err(|error| classify(&self.path, "read", error))?;
+            if !visit(&key, value.len()) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The pair with the greatest key.

@@ -105,6 +105,8 @@
 //! election_min = "1500ms"    # at least 3 heartbeats
 //! election_max = "3000ms"
 //! snapshot_every = 5000
+//! store_cache_bytes = 67108864  # the storage engine's page cache; default 64 MiB on a
+//!                               # voter, 8 MiB on a learner; at least 1 MiB
 //! ```
 //!
 //! With `[control]`, `[[zones]]` files are allowed only next to `control.bootstrap`: the

@@ -79,6 +79,9 @@ pub struct ControlConfig {
     pub seeds: Vec<String>,
     /// Raft timing, validated.
     pub raft: RaftSettings,
+    /// The storage engine's page cache, bytes (`[control.raft] store_cache_bytes`, else the
+    /// role's default).
+    pub store_cache_bytes: u64,
     /// The REST API's initial admin token.
     pub api_token: Option<String>,
     /// How long without leader contact before `/readyz` and metrics say stale.

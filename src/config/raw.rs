@@ -443,6 +443,9 @@ pub struct RawRaft {
     /// Take a snapshot every this many applied entries.
     #[serde(default = "default_snapshot_every")]
     pub snapshot_every: Sp<u64>,
+    /// The storage engine's page cache in bytes (default 64 MiB on a voter, 8 MiB on a
+    /// learner).
+    pub store_cache_bytes: Option<Sp<u64>>,
 }
 
 impl Default for RawRaft {
@@ -452,6 +455,7 @@ impl Default for RawRaft {
             election_min: default_election_min(),
             election_max: default_election_max(),
             snapshot_every: default_snapshot_every(),
+            store_cache_bytes: None,
         }
     }
 }

@@ -170,6 +170,33 @@ fn a_dns_node_with_control_is_a_learner_by_default() {
 }
 
 #[test]
+fn the_store_cache_defaults_by_role_and_is_checked() {
+    let voter = format!(
+        "{}bootstrap = {{ voters = {{ 1 = \"127.0.0.1:8061\" }} }}\n",
+        control(1, "d", "127.0.0.1:8061"),
+    );
+    let learner = format!(
+        "{}seeds = [\"127.0.0.1:8061\"]\n[dns]\n",
+        control(4, "d", "127.0.0.1:0")
+    );
+    let cache_of = |text: &str| {
+        parse(text, Path::new("node.toml"))
+            .unwrap()
+            .control
+            .unwrap()
+    };
+    assert_eq!(cache_of(&voter).store_cache_bytes, 64 * 1024 * 1024);
+    assert_eq!(cache_of(&learner).store_cache_bytes, 8 * 1024 * 1024);
+    let set = format!("{learner}[control.raft]\nstore_cache_bytes = 4194304\n");
+    assert_eq!(cache_of(&set).store_cache_bytes, 4 * 1024 * 1024);
+    let tiny = format!("{learner}[control.raft]\nstore_cache_bytes = 4096\n");
+    assert_problems(
+        &problems_of(&tiny),
+        &["node.toml:9: control.raft.store_cache_bytes: must be ≥ 1048576 (1 MiB), got 4096"],
+    );
+}
+
+#[test]
 fn every_bad_control_field_is_reported_with_its_line() {
     let text = "\
 [control]

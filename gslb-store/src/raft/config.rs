@@ -37,6 +37,13 @@ pub struct RaftSettings {
     /// snapshot transfer.
     #[serde(default = "default_logs_kept_after_snapshot")]
     pub logs_kept_after_snapshot: u64,
+    /// At most this many bytes (as stored) of those entries: a zone import's chunks are not
+    /// kept below the snapshot that holds them (`raft::log_trim`), while small writes stay
+    /// bounded by the count (10,000 of a few hundred bytes fit in the default 4 MiB). Like
+    /// the count, it must exceed what the leader writes during one snapshot transfer; a
+    /// learner further behind than this when a snapshot is taken is sent the snapshot.
+    #[serde(default = "default_logs_kept_after_snapshot_bytes")]
+    pub logs_kept_after_snapshot_bytes: u64,
     /// Most entries sent in one append RPC.
     #[serde(default = "default_max_entries_per_append")]
     pub max_entries_per_append: u64,
@@ -70,6 +77,9 @@ fn default_snapshot_after_record_sets() -> u64 {
 fn default_logs_kept_after_snapshot() -> u64 {
     10_000
 }
+fn default_logs_kept_after_snapshot_bytes() -> u64 {
+    4 * 1024 * 1024
+}
 fn default_max_entries_per_append() -> u64 {
     300
 }
@@ -88,6 +98,7 @@ impl Default for RaftSettings {
             snapshot_every: default_snapshot_every(),
             snapshot_after_record_sets: default_snapshot_after_record_sets(),
             logs_kept_after_snapshot: default_logs_kept_after_snapshot(),
+            logs_kept_after_snapshot_bytes: default_logs_kept_after_snapshot_bytes(),
             max_entries_per_append: default_max_entries_per_append(),
             replication_lag_threshold: default_replication_lag_threshold(),
         }

@@ -44,7 +44,8 @@ use crate::raft::recent_entries::RecentEntries;
 use crate::raft::stages::{Stage, WriteStages};
 use crate::raft::{NodeId, TypeConfig};
 
-const LOG_SPACE: &str = "raft_log";
+/// The sled space of the log entries (`log_trim` weighs them).
+pub(crate) const LOG_SPACE: &str = "raft_log";
 const META_SPACE: &str = "raft_meta";
 const VOTE_KEY: &[u8] = b"vote";
 const COMMITTED_KEY: &[u8] = b"committed";

@@ -9,6 +9,8 @@
 //!   `Arc<State>` on the watch channel, and keeps the newest snapshot as a file.
 //! - `snapshot_trigger`: a snapshot after big writes (a zone import), which the entry count
 //!   of `snapshot_every` does not see, so restarts do not re-apply them.
+//! - `log_trim`: after each snapshot, the log kept below it bounded by bytes as well as
+//!   entries, so an import's chunks do not outlive the snapshot that holds them.
 //! - `network`: the HTTP client side of Raft RPC (reqwest), plus write forwarding.
 //! - `write`: a write forwarded to the leader, its outcome and why one did not happen.
 //! - `group_commit`: writes arriving together share one forward call to the leader and one
@@ -37,7 +39,8 @@
 //! `NodeOptions::flush_commit_pointer` false durable with the next flush of the log, which the
 //! applied recorder forces before it records an index), so a restarted learner serves at least
 //! what it recorded as applied, even while no leader is reachable. Logs are purged only below the snapshot (minus
-//! `logs_kept_after_snapshot`), so disk stays bounded.
+//! `logs_kept_after_snapshot` entries, at most `logs_kept_after_snapshot_bytes` of them:
+//! `log_trim`), so disk stays bounded.
 //!
 //! Running a node (what the `gslb` binary does; the API shares the axum server):
 //!
@@ -77,6 +80,7 @@ mod group_commit;
 pub mod import_pacing;
 pub mod integrity;
 pub mod log_store;
+mod log_trim;
 pub mod network;
 pub mod node;
 mod recent_entries;

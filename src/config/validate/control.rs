@@ -6,7 +6,7 @@ use std::path::Path;
 
 use gslb_store::raft::{ClientTls, ClusterSecret};
 
-use super::raft::raft_settings;
+use super::raft::{raft_settings, store_cache_bytes};
 use super::tls::tls_settings;
 use super::{check_host_port, secret_or_file};
 use crate::config::duration::duration;
@@ -97,6 +97,7 @@ pub(crate) fn control(
         );
     }
     let raft = raft_settings(&raw.raft, problems);
+    let store_cache_bytes = store_cache_bytes(&raw.raft, role, problems);
     let stale_after = duration(&raw.stale_after, "control.stale_after", problems);
     if stale_after.is_zero()
         && !problems
@@ -125,6 +126,7 @@ pub(crate) fn control(
         bootstrap,
         seeds,
         raft,
+        store_cache_bytes,
         api_token,
         stale_after,
         metrics_open: raw.metrics_open,

@@ -1,8 +1,10 @@
-//! Checks `[control.raft]` timing.
+//! Checks `[control.raft]`: timing, snapshots, the storage cache.
 
+use gslb_store::kv::{DEFAULT_CACHE_BYTES, LEARNER_CACHE_BYTES, MIN_CACHE_BYTES};
 use gslb_store::raft::RaftSettings;
 
 use crate::config::duration::duration;
+use crate::config::node::ControlRole;
 use crate::config::problems::Problems;
 use crate::config::raw::RawRaft;
 
@@ -66,4 +68,30 @@ pub(crate) fn raft_settings(raw: &RawRaft, problems: &mut Problems<'_>) -> RaftS
         }
     }
     settings
+}
+
+/// `control.raft.store_cache_bytes`, or the role's default: a voter serves log reads to its
+/// peers, a learner only keeps its own log.
+pub(crate) fn store_cache_bytes(
+    raw: &RawRaft,
+    role: ControlRole,
+    problems: &mut Problems<'_>,
+) -> u64 {
+    let Some(bytes) = &raw.store_cache_bytes else {
+        return match role {
+            ControlRole::Voter => DEFAULT_CACHE_BYTES,
+            ControlRole::Learner => LEARNER_CACHE_BYTES,
+        };
+    };
+    if *bytes.get_ref() < MIN_CACHE_BYTES {
+        problems.push(
+            bytes.span(),
+            "control.raft.store_cache_bytes",
+            format!(
+                "must be ≥ {MIN_CACHE_BYTES} (1 MiB), got {}",
+                bytes.get_ref()
+            ),
+        );
+    }
+    *bytes.get_ref()
 }
