@@ -18,7 +18,7 @@ use common::TempDir;
 
 const GSLBCTL: &str = env!("CARGO_BIN_EXE_gslbctl");
 
-/// Records in the imported zone: big enough to need several staged chunks of 128 KiB,
+/// Records in the imported zone: big enough to need several staged chunks of 64 KiB,
 /// small enough for a debug build.
 const N_HOSTS: usize = 20_000;
 

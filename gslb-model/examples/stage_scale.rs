@@ -1,5 +1,5 @@
 //! Staged-import cost per node: builds the `big.test.` zone of the import bench (N A records,
-//! `hN A ...`, default 1,000,000), cuts it into chunks of at most 128 KiB as the API does,
+//! `hN A ...`, default 1,000,000), cuts it into chunks of at most 64 KiB as the API does,
 //! and times what every node does with each `StageZoneRecords` entry: the leader's
 //! `validate` and its encoding into the log, a follower's decoding, and `apply` (every node),
 //! then the commit. Prints totals and per-chunk means, and beside them what encoding and
@@ -22,7 +22,7 @@ use gslb_model::{
 };
 
 /// The most bytes of one chunk's record sets in the log (`gslb_api::zone_import::STAGE_CHUNK_BYTES`).
-const CHUNK_BYTES: usize = 128 * 1024;
+const CHUNK_BYTES: usize = 64 * 1024;
 
 fn name(text: &str) -> DomainName {
     DomainName::parse_absolute(text).expect("valid name")

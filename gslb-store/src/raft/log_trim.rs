@@ -1,7 +1,7 @@
 //! Log kept below a snapshot, weighed as well as counted: openraft keeps
 //! `logs_kept_after_snapshot` entries (10,000 by default) below each snapshot, so a
 //! learner a little behind catches up from the log. Counted, not weighed, that kept a whole
-//! zone import (some 250 entries of 128 KiB of record sets for a million records) in the log
+//! zone import (some 490 entries of 64 KiB of record sets for a million records) in the log
 //! after the snapshot that holds it: a learner joining later was sent those entries instead of
 //! the snapshot and replayed every chunk, a restarted node read them all at start, and every
 //! node kept the newest of them decoded (`RecentEntries`, tens of megabytes for a big import).

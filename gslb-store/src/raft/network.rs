@@ -51,7 +51,7 @@ pub const CLIENT_POOL_IDLE: Duration = Duration::from_secs(30);
 /// The most bytes of entries one append-entries call carries (at least one entry goes
 /// whatever its size). openraft bounds a call by entry count only (`max_entries_per_append`)
 /// and gives it one heartbeat interval to complete, the follower's fsync included, before it
-/// retries the same call from scratch; with zone-import chunks of 128 KiB, a lagging peer
+/// retries the same call from scratch; with zone-import chunks of 64 KiB, a lagging peer
 /// would otherwise get tens of megabytes in one call that can never finish in time.
 pub const MAX_APPEND_BYTES: usize = 512 * 1024;
 

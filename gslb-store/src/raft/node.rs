@@ -54,14 +54,16 @@ use gslb_model::model::state::{ChangeStatus, State};
 
 /// How long a forwarded write may take end to end.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most staged zone-import chunks (`StageZoneRecords`, up to 128 KiB each, ~4,000
+/// The most staged zone-import chunks (`StageZoneRecords`, up to 64 KiB each, ~2,000
 /// records) a leader has proposed and not yet applied. An importer keeps more in flight so
 /// the next ones are ready the moment one is applied, while a small write that arrives
 /// meanwhile is proposed at once and waits behind at most these, not behind every chunk the
 /// importer has sent. With four, small writes waited 130-490 ms for INSYNC during a 1M
 /// import on a busy machine (every learner applies the chunks ahead of the write): two keep
-/// one chunk replicating while the one before it applies.
-const STAGED_CHUNKS_ADMITTED: usize = 2;
+/// one chunk replicating while the one before it applies; with chunks halved to 64 KiB,
+/// three keep the import within 10 s (8.4 s; two: 9.3–10.0 s) while a small write waits
+/// behind ~1.5 of the old chunks (p99 91 ms during a 1M import, docs/perf.md).
+const STAGED_CHUNKS_ADMITTED: usize = 3;
 /// How long the leader keeps retrying a membership change refused only because another one
 /// is still uncommitted (well inside `FORWARD_TIMEOUT`).
 const MEMBERSHIP_BUSY_WAIT: Duration = Duration::from_secs(3);

@@ -1,7 +1,7 @@
 //! `RecentEntries`: the newest log entries, decoded and as JSON, beside their copy in sled.
 //!
 //! openraft reads every entry back from the log store after appending it: once per peer to
-//! replicate it and once more to apply it. Decoding a 128 KiB zone-import chunk from JSON
+//! replicate it and once more to apply it. Decoding a 64 KiB zone-import chunk from JSON
 //! costs milliseconds, and the apply read runs on the Raft core's own task; encoding it again
 //! for every peer costs as much. Entries appended lately are therefore kept here both ways:
 //! reads clone the value (a zone chunk's record sets are shared, `Arc`), and an append call

@@ -1,6 +1,6 @@
 //! Snapshots after big writes: openraft takes one every `snapshot_every` entries, which
 //! counts entries, not what they carry. A million-record zone import is some 250 entries of
-//! up to 128 KiB of compact record sets each, far below 5,000, so without this the whole import
+//! up to 64 KiB of compact record sets each, far below 5,000, so without this the whole import
 //! stayed in the log tail a restarted node re-applies before it answers (tens of seconds),
 //! and a new learner replays it too.
 //!
