@@ -118,18 +118,14 @@ pub(crate) async fn run_reporter(
                     break;
                 }
                 index = state.current();
-                let report = report_of(index, prepared.as_mut());
-                node.record_applied_report(node.id(), report.0, report.1);
-                latest_tx.send_replace(report);
+                publish(&node, &latest_tx, report_of(index, prepared.as_mut()));
             }
             changed = async { prepared.as_mut()?.changed().await.ok() }, if prepared.is_some() => {
                 if changed.is_none() {
                     // Its owner stopped preparing: report the index alone from now on.
                     prepared = None;
                 }
-                let report = report_of(index, prepared.as_mut());
-                node.record_applied_report(node.id(), report.0, report.1);
-                latest_tx.send_replace(report);
+                publish(&node, &latest_tx, report_of(index, prepared.as_mut()));
             }
             _ = membership_check.tick() => {}
         }
@@ -155,6 +151,16 @@ pub(crate) async fn run_reporter(
     }
     for task in senders.into_values() {
         task.abort();
+    }
+}
+
+/// Records `report` as this node's own and hands it to the senders, only when it differs
+/// from the last one: a DNS node's prepared version moves with every state it sees and is
+/// left out of the report once it caught up, so most of its moves change nothing, and
+/// posting those again to every voter doubled the reports at 100 writes/s.
+fn publish(node: &NodeHandle, latest: &watch::Sender<Report>, report: Report) {
+    if latest.send_if_modified(|current| std::mem::replace(current, report) != report) {
+        node.record_applied_report(node.id(), report.0, report.1);
     }
 }
 
