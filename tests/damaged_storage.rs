@@ -114,7 +114,7 @@ fn a_voter_with_a_damaged_db_refuses_or_keeps_every_write() {
             assert!(!status.success(), "round {round}: exited {status}:\n{log}");
             assert!(
                 log.contains("gslb restore") && log.contains("gslb recover"),
-                "round {round} ({damage}): the error does not point at restore/recover:\n{log}"
+                "round {round} ({damage}): exited {status}, the error does not point at restore/recover:\n{log}"
             );
             assert!(
                 log.contains(&voter.data_dir().display().to_string()),
