@@ -344,6 +344,17 @@ fn drain_drill_converges_on_every_dns_node_and_reports() {
     ] {
         assert!(report.contains(&needle), "{needle:?} not in:\n{report}");
     }
+    // A report format that is not one of the documented ones is a bad query parameter (400,
+    // as the OpenAPI document says for every GET), naming `format`.
+    let (status, reply) = api_get(
+        cluster.api_address(),
+        &format!("/v1/drills/{id}/report?format=xml"),
+    )
+    .expect("the report route answers");
+    assert!(
+        status == 400 && reply.contains("\"path\":\"format\""),
+        "{status} {reply}"
+    );
     let (ok, status, _) = cluster.gslbctl(&["drill", "status"]);
     assert!(
         ok && status.contains(&id) && status.contains("2/2 nodes"),

@@ -86,7 +86,8 @@ pub struct AbortRequest {
 #[derive(Debug, Clone, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// `markdown` (default) or `json`.
+    /// `markdown` (default; `md` is read too) or `json`.
+    #[param(pattern = "^(markdown|md|json)$")]
     pub format: Option<String>,
 }
 
@@ -410,10 +411,14 @@ pub async fn report(
                 .into_response())
         }
         "json" => Ok(Json(DrillDto::from_model(drill)).into_response()),
-        other => Err(ApiError::field(
-            "format",
-            format!("must be markdown or json, got {other:?}"),
-        )),
+        other => {
+            let mut fields = FieldErrors::default();
+            fields.push("format", format!("must be markdown or json, got {other:?}"));
+            Err(ApiError::BadRequest {
+                message: format!("bad query parameter: {fields}"),
+                fields,
+            })
+        }
     }
 }
 
