@@ -162,6 +162,10 @@ async fn refresh(
     }
 }
 
+/// A plan install logged at info although it patched the previous plan: a compile this long
+/// is a big change (an import's commit, a zone replaced), worth a line with the memory.
+const NOTEWORTHY_COMPILE: Duration = Duration::from_millis(100);
+
 /// Compiles `state` with health as of `now` on the blocking pool and installs the plan; on
 /// failure keeps the previous plan (the next version or refresh retries) and returns false.
 /// With `installed`, the state the current plan was compiled from, only the names changed
@@ -229,6 +233,7 @@ async fn install(
             responder.install_plan(Arc::new(plan));
             let swap = started.elapsed();
             responder.metrics().observe_plan_swap(swap);
+            let patched = before.is_some();
             if let Some(before) = before {
                 tokio::task::spawn_blocking(move || drop(before));
             }
@@ -248,14 +253,27 @@ async fn install(
                         .metrics()
                         .observe_plan_lag(Duration::from_millis(lag));
                 }
-                tracing::info!(
-                    version,
-                    names,
-                    gslb_records,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    memory = %crate::memory::ResidentMemory::read(),
-                    "installed answer plan"
-                );
+                // The first plan and any compile long enough to matter are news; a small
+                // edit patched in (a hundred a second under load) is not, and reading the
+                // memory figures for each would cost more than the patch.
+                let elapsed = started.elapsed();
+                if !patched || elapsed >= NOTEWORTHY_COMPILE {
+                    tracing::info!(
+                        version,
+                        names,
+                        gslb_records,
+                        elapsed_ms = elapsed.as_millis() as u64,
+                        memory = %crate::memory::ResidentMemory::read(),
+                        "installed answer plan"
+                    );
+                } else {
+                    tracing::debug!(
+                        version,
+                        names,
+                        elapsed_ms = elapsed.as_millis() as u64,
+                        "installed answer plan"
+                    );
+                }
             }
             true
         }

@@ -173,12 +173,16 @@ pub async fn log_events(node: WeakNodeHandle) {
             return;
         }
         let state: Arc<StoreState> = states.borrow_and_update().clone();
-        for event in state
+        // Newest first up to the last one logged (the history is in `seq` order): a walk of
+        // the whole retained history on every applied write cost more than the write.
+        let unlogged: Vec<&Event> = state
             .history
             .events
             .iter()
-            .filter(|event| event.seq > logged)
-        {
+            .rev()
+            .take_while(|event| event.seq > logged)
+            .collect();
+        for event in unlogged.into_iter().rev() {
             log_event(event);
         }
         logged = logged.max(state.history.last_seq);
