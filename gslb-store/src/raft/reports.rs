@@ -11,7 +11,8 @@
 //!
 //! Reporter, per target voter: at most one request in flight, the newest applied index
 //! wins (versions applied while a request is in flight are coalesced into the next one), sent
-//! on every newly applied version and as a keepalive every `KEEPALIVE`, so a voter that
+//! on every newly applied version (by a DNS node; see "Latency") and as a keepalive every
+//! `KEEPALIVE`, so a voter that
 //! restarted (or a newly elected leader that never heard from a learner) knows every
 //! reporting node within about a second. A failed post is retried at the next keepalive.
 //!
@@ -32,9 +33,14 @@
 //! it holds one long poll (`APPLIED_WAIT_PATH`) that the leader answers once the version is
 //! INSYNC there, so the wait ends one round trip after the last report, not at a poll tick.
 //!
-//! Latency: a report leaves the moment a new plan is installed (the sender wakes on the
-//! source's watch), unless the previous report to that voter is still in flight, in which
-//! case the newest index follows as soon as it is answered.
+//! Latency: a DNS node's report leaves the moment a new plan is installed (the sender wakes
+//! on the source's watch), unless the previous report to that voter is still in flight, in
+//! which case the newest index follows as soon as it is answered. A node that serves no DNS
+//! (a voter, a prober) reports at the keepalive only: INSYNC counts DNS members alone, so
+//! its index gates nothing a client waits for (`/v1/cluster` shows it, a second old at
+//! most), and posting it on every write made 15 of the 21 posts each write cost in the demo
+//! (3 voters, 3 probers, 2 DNS nodes), the busiest work of a 100 writes/s load after the
+//! fsyncs.
 //!
 //! Invariant: a report only ever says what its node has applied, so a change reported INSYNC
 //! is applied on every DNS member that reported (reports are per-sender ordered: one request
@@ -79,6 +85,16 @@ impl Applied {
     }
 }
 
+/// How often a reporter posts to another voter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// On every new value (one request in flight), and at least every `KEEPALIVE`: a DNS
+    /// node, whose reports gate INSYNC.
+    EveryChange,
+    /// Only every `KEEPALIVE`, the newest value each time: a node that serves no DNS.
+    Keepalive,
+}
+
 /// What one report says: the applied index and, while behind it, the prepared version.
 type Report = (u64, Option<u64>);
 
@@ -100,6 +116,12 @@ pub(crate) async fn run_reporter(
     source: Option<watch::Receiver<u64>>,
     mut prepared: Option<watch::Receiver<u64>>,
 ) {
+    // Only a DNS node's report (its owner gives the source) gates INSYNC; see the module doc.
+    let pace = if source.is_some() {
+        Pace::EveryChange
+    } else {
+        Pace::Keepalive
+    };
     let mut state = match source {
         Some(versions) => Applied::Given(versions),
         None => Applied::State(node.state_watch()),
@@ -145,6 +167,7 @@ pub(crate) async fn run_reporter(
                     id,
                     addr,
                     latest.clone(),
+                    pace,
                 )));
             }
         }
@@ -171,6 +194,7 @@ async fn send_reports(
     target: NodeId,
     addr: String,
     mut latest: watch::Receiver<Report>,
+    pace: Pace,
 ) {
     let me = node.id();
     loop {
@@ -202,6 +226,13 @@ async fn send_reports(
                 tokio::time::sleep(left).await;
                 continue;
             }
+        }
+        if pace == Pace::Keepalive && target != me {
+            tokio::time::sleep(KEEPALIVE).await;
+            if latest.has_changed().is_err() {
+                return;
+            }
+            continue;
         }
         // Wake on a newer index, or after `KEEPALIVE` to repeat the last one.
         if let Ok(Err(_)) = tokio::time::timeout(KEEPALIVE, latest.changed()).await {
