@@ -215,6 +215,7 @@ def write_load(api, name, rate, seconds):
                 latencies.append((k, took))
 
     begin = time.monotonic()
+    write_load.began_at = time.time()
     count = int(rate * seconds)
     for k in range(count):
         due.put((k, begin + k / rate))
@@ -331,6 +332,14 @@ def run(args, work):
     import_s, latencies, took, swaps, breakdown = gslb_edits(work, zone, args.records, args.rate,
                                                   args.seconds, args.bin_dir)
     ok = [x for x in latencies if x != float("inf")]
+    if args.keep:
+        # Each write's due time (UTC, as the nodes' logs print it) and latency, to line the
+        # slow ones up with what the nodes logged then.
+        with open(work + "/writes.tsv", "w") as f:
+            for k, took_ms in enumerate(latencies):
+                due = write_load.began_at + k / args.rate
+                f.write("%s.%03dZ\t%.1f\n" % (time.strftime("%H:%M:%S", time.gmtime(due)),
+                                              int(due * 1000) % 1000, took_ms))
     sys.stderr.flush()
     print()
     print("%s with %d A records; %d CPUs; load average %s at the start, %s at the end; %s"
