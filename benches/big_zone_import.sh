@@ -169,13 +169,15 @@ voter_rss() {
         awk '/VmRSS/ {print $2}' "/proc/$pid/status"; done | sort -n | tail -1
 }
 VOTER_RSS_AT_INSYNC=$(voter_rss)
-# Steady state: every voter takes a snapshot of the imported zone about a second after the
-# commit (raft::snapshot_trigger), then gives the memory that took back. Read the RSS once
-# each voter logged it (or after 120 s).
+# Steady state: every node takes a snapshot of the imported zone one to five seconds after
+# the commit (raft::snapshot_trigger, staggered by node id), then gives the memory that took
+# back. Read the RSS once each node logged it (or after 120 s).
 snapshots_built() {
-    for log in "$WORK"/demo/voter-*.log; do grep -q 'snapshot built' "$log" || return 1; done
+    for log in "$WORK"/demo/voter-*.log "$WORK"/demo/dns-*.log "$WORK"/demo/prober-*.log; do
+        grep -q 'snapshot built' "$log" || return 1
+    done
 }
-wait_for 120 snapshots_built || echo "# not every voter built a snapshot within 120 s" >&2
+wait_for 120 snapshots_built || echo "# not every node built a snapshot within 120 s" >&2
 VOTER_RSS=$(voter_rss)
 
 echo "# a new DNS learner joins" >&2

@@ -11,7 +11,7 @@ use crate::raft::campaign::run_campaign_gate;
 use crate::raft::log_trim::run_log_trim;
 use crate::raft::node::{open_node, NodeError, NodeHandle, NodeOptions, WeakNodeHandle};
 use crate::raft::reports::run_reporter;
-use crate::raft::snapshot_trigger::SETTLE;
+use crate::raft::snapshot_trigger::settle_of;
 
 /// Starts a node: opens its storage (refusing a locked directory, and a damaged one unless
 /// `resync_damaged`), restores the state from the snapshot and the committed log, and starts
@@ -46,11 +46,14 @@ pub async fn spawn_node(mut options: NodeOptions) -> Result<NodeHandle, NodeErro
 }
 
 /// Serves the state machine's requests until it is dropped (the channel closes) or the
-/// node is gone: waits `SETTLE`, then asks openraft for a snapshot (ignored by openraft
-/// while one is being built).
+/// node is gone: waits `settle_of` its id, then asks openraft for a snapshot (ignored by
+/// openraft while one is being built).
 async fn run_snapshot_trigger(node: WeakNodeHandle, mut wanted: tokio::sync::mpsc::Receiver<()>) {
+    let Some(settle) = node.upgrade().map(|node| settle_of(node.id())) else {
+        return;
+    };
     while wanted.recv().await.is_some() {
-        tokio::time::sleep(SETTLE).await;
+        tokio::time::sleep(settle).await;
         let Some(node) = node.upgrade() else {
             return;
         };
