@@ -2,8 +2,9 @@
 //! priority (`at_low_priority`), so it takes the CPU only when nothing else wants it.
 //!
 //! A big zone import does seconds of such work beside the writes of other clients: the API
-//! node hashes the whole zone for its ETag while the chunks stage, and every DNS node
-//! compiles the staged zone before the commit (`gslb_dns::prepare`). On a machine whose
+//! node hashes the whole zone for its ETag while the chunks stage, every DNS node compiles
+//! the staged zone before the commit (`gslb_dns::prepare`), and right after the commit every
+//! node encodes a snapshot of the new state (`gslb_store`'s snapshot builder). On a machine whose
 //! cores the Raft nodes share, that work at normal priority delayed every small write's
 //! hops (propose, append, apply, plan, report) by whole time slices.
 //!

@@ -11,9 +11,23 @@
 #![allow(unsafe_code)]
 
 /// Releases the free pages of every malloc arena to the system; a no-op off glibc. Costs a
-/// walk over the free lists (milliseconds for hundreds of megabytes): call it off the
-/// runtime, after a step that freed much.
+/// walk over the free lists and an `madvise` per free run (up to ~50 ms for hundreds of
+/// megabytes): call it off the runtime, after a step that freed much. It runs on a thread of
+/// its own at a lower priority (`gslb_model::background`): at normal priority the trims
+/// every node made after the snapshots that follow a million-record import were what the
+/// small writes of those seconds waited for (p99 write → INSYNC 79 ms against 38 ms with
+/// no trim at all, in the same benchmark).
 pub fn release_free_memory() {
+    let started = std::time::Instant::now();
+    gslb_model::background::at_low_priority("heap-trim", trim);
+    tracing::debug!(
+        took_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "free heap memory given back to the system"
+    );
+}
+
+/// `malloc_trim(0)` where there is one.
+fn trim() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only inspects and shrinks the allocator's own free lists; it takes
     // the arenas' locks itself and is safe to call from any thread at any time.

@@ -84,10 +84,20 @@ struct SnapshotFiles {
     current: Arc<tokio::sync::Mutex<Option<Meta>>>,
 }
 
+/// How a snapshot file is written (`SnapshotFiles::store`).
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// At normal priority: a snapshot installed from the leader, which this node waits on.
+    Now,
+    /// At a lower priority: a snapshot this node built of its own state.
+    Background,
+}
+
 impl SnapshotFiles {
     /// Writes `data` (the encoded `State`) as the snapshot `meta` unless a newer one is
-    /// already stored, and gives `data` back.
-    async fn store(&self, meta: &Meta, data: Vec<u8>) -> StorageResult<Vec<u8>> {
+    /// already stored, and gives `data` back. `Write::Background` checksums and writes at a
+    /// lower priority (a snapshot this node built, which nothing waits on).
+    async fn store(&self, meta: &Meta, data: Vec<u8>, write: Write) -> StorageResult<Vec<u8>> {
         let mut current = self.current.lock().await;
         if let Some(existing) = current.as_ref() {
             if existing.last_log_id > meta.last_log_id {
@@ -99,9 +109,17 @@ impl SnapshotFiles {
         let meta_json = serde_json::to_vec(meta)
             .map_err(|error| StorageIOError::write_snapshot(Some(signature.clone()), &error))?;
         let data = tokio::task::spawn_blocking(move || {
-            write_atomically(&path, &meta_json, &data)
-                .map(|()| data)
-                .map_err(|error| name_no_space(&path, error))
+            let written = move || {
+                write_atomically(&path, &meta_json, &data)
+                    .map(|()| data)
+                    .map_err(|error| name_no_space(&path, error))
+            };
+            match write {
+                Write::Background => {
+                    gslb_model::background::at_low_priority("snapshot-write", written)
+                }
+                Write::Now => written(),
+            }
         })
         .await
         .map_err(|error| {
@@ -460,13 +478,21 @@ impl Drop for SnapshotBuilder {
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
         // Serialising a big state takes a while: off the runtime, so the Raft core keeps
-        // sending heartbeats meanwhile.
+        // sending heartbeats meanwhile, and at a low priority, since nothing waits on it:
+        // after a zone import every node builds one at about the same time, and at normal
+        // priority those builds took the cores from the small writes that follow (appends
+        // timed out past the heartbeat interval and the writes of the next seconds waited
+        // hundreds of milliseconds for INSYNC).
         let state = self.state.clone();
         let started = Instant::now();
-        let data = tokio::task::spawn_blocking(move || snapshot_codec::encode(&state))
-            .await
-            .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?
-            .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?;
+        let data = tokio::task::spawn_blocking(move || {
+            gslb_model::background::at_low_priority("snapshot-build", move || {
+                snapshot_codec::encode(&state)
+            })
+        })
+        .await
+        .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?
+        .map_err(|error| StorageIOError::read_state_machine(&std::io::Error::other(error)))?;
         let snapshot_id = match self.last_applied {
             Some(log_id) => format!("{}-{}-{}", log_id.leader_id, log_id.index, self.seq),
             None => format!("--{}", self.seq),
@@ -476,9 +502,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             last_membership: self.membership.clone(),
             snapshot_id,
         };
-        let data = self.snapshots.store(&meta, data).await?;
-        // Serialising a million record sets left much free memory in malloc's arenas.
-        let _ = tokio::task::spawn_blocking(release_free_memory).await;
+        let data = self.snapshots.store(&meta, data, Write::Background).await?;
+        // Serialising a million record sets leaves much free memory in malloc's arenas:
+        // `raft::log_trim` gives it back once the log below this snapshot is purged (one
+        // trim for both; each costs the other nodes' writes a few milliseconds of CPU).
         tracing::info!(
             index = self.last_applied.map_or(0, |log_id| log_id.index),
             bytes = data.len(),
@@ -607,7 +634,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             StorageIOError::read_snapshot(Some(meta.signature()), &std::io::Error::other(error))
         })?;
         state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
-        let data = self.snapshots.store(meta, data).await?;
+        let data = self.snapshots.store(meta, data, Write::Now).await?;
         let data_len = data.len();
         drop(data);
         tracing::info!(
