@@ -534,9 +534,7 @@ fn registered(
     dns_addr: &Option<String>,
 ) -> bool {
     state.members.get(&control.node_id).is_some_and(|member| {
-        member.addr == advertise
-            && &member.dns_addr == dns_addr
-            && member.roles.contains(&NodeRole::Dns)
+        member.addr == advertise && &member.dns_addr == dns_addr && member.serves_dns()
     })
 }
 

@@ -30,7 +30,7 @@ use gslb_model::clock::unix_millis;
 use gslb_model::ip::Cidr;
 use gslb_model::model::{
     Actor, AnswerRow, Direction, Drill, DrillEvent, DrillPhase, DrillStatus, DrillUpdate,
-    GuardCheck, HealthStatus, NodeRole, PhaseAnswers, State,
+    GuardCheck, HealthStatus, PhaseAnswers, State,
 };
 use gslb_model::Command;
 use gslb_store::raft::NodeHandle;
@@ -133,7 +133,7 @@ pub fn dns_nodes(state: &State) -> Vec<(u64, SocketAddr)> {
     state
         .members
         .values()
-        .filter(|member| member.roles.contains(&NodeRole::Dns))
+        .filter(|member| member.serves_dns())
         .filter_map(|member| Some((member.id, member.dns_addr.as_deref()?.parse().ok()?)))
         .collect()
 }

@@ -63,6 +63,11 @@ pub enum NodeRole {
 }
 
 impl Member {
+    /// Serves DNS: change tracking (INSYNC) waits for this node's applied index.
+    pub fn serves_dns(&self) -> bool {
+        self.roles.contains(&NodeRole::Dns)
+    }
+
     /// Checks the record on its own, reporting under `path`.
     pub fn validate(&self, path: &str, errors: &mut FieldErrors) {
         let prefix = prefix(path);

@@ -15,7 +15,7 @@ use crate::model::endpoint::Endpoint;
 use crate::model::gslb_record::GslbRecord;
 use crate::model::health::{derive_health, HealthView, Observations, RegionLease};
 use crate::model::history::History;
-use crate::model::member::{Member, NodeRole};
+use crate::model::member::Member;
 use crate::model::name::DomainName;
 use crate::model::network::Network;
 use crate::model::overrides::Override;
@@ -212,7 +212,7 @@ impl State {
         let waiting: Vec<u64> = self
             .members
             .values()
-            .filter(|member| member.roles.contains(&NodeRole::Dns))
+            .filter(|member| member.serves_dns())
             .filter(|member| {
                 let applied = reported.get(&member.id).copied().unwrap_or(0);
                 member.applied_index.max(applied) < version

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gslb_model::clock::unix_millis;
-use gslb_model::model::{NodeRole, State};
+use gslb_model::model::State;
 
 use crate::raft::applied::{AppliedReport, AppliedReports};
 use crate::raft::NodeId;
@@ -71,7 +71,7 @@ pub fn dns_nodes_behind(
     state
         .members
         .values()
-        .filter(|member| member.roles.contains(&NodeRole::Dns))
+        .filter(|member| member.serves_dns())
         .filter_map(|member| {
             let report = reports.get(&member.id)?;
             let fresh = now_ms.saturating_sub(report.at_ms) <= REPORT_STALE_MS;
@@ -106,7 +106,7 @@ pub(crate) async fn wait_for_dns_nodes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gslb_model::model::{Member, RaftRole};
+    use gslb_model::model::{Member, NodeRole, RaftRole};
     use std::collections::BTreeSet;
 
     fn state_with(members: &[(u64, NodeRole)]) -> State {

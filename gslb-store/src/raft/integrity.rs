@@ -310,6 +310,41 @@ mod tests {
         }
     }
 
+    /// Waits up to 10 s for the record in `dir` to say `expected`.
+    async fn record_reaches(dir: &Path, expected: LogId<NodeId>) -> bool {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if read_record(dir).ok().flatten() == Some(expected) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        false
+    }
+
+    /// A lone apply is recorded; a burst of applies closer together than `RECORD_INTERVAL`
+    /// is coalesced, and the record still ends at the newest of them, never an older one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_recorder_keeps_up_with_a_lone_apply_and_the_end_of_a_burst() {
+        use crate::kv::{Kv, KvOptions};
+        use crate::raft::log_store::LogStore;
+        let dir = tempfile::tempdir().unwrap();
+        let kv = Kv::open(&dir.path().join("kv"), &KvOptions::default()).unwrap();
+        let store = LogStore::open(kv).unwrap();
+        let recorder = AppliedRecorder::spawn(dir.path(), None, store.flush_handle());
+        recorder.note(Some(log_id(1, 5)));
+        assert!(record_reaches(dir.path(), log_id(1, 5)).await);
+        for index in 6..=60 {
+            recorder.note(Some(log_id(1, index)));
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        assert!(record_reaches(dir.path(), log_id(1, 60)).await);
+        // An older index noted late never moves the record back.
+        recorder.note(Some(log_id(1, 30)));
+        tokio::time::sleep(RECORD_INTERVAL * 2).await;
+        assert_eq!(read_record(dir.path()).unwrap(), Some(log_id(1, 60)));
+    }
+
     /// Each case: (snapshot, committed, log indexes, record) → whether the start is allowed.
     #[test]
     fn a_storage_behind_its_record_is_damaged() {

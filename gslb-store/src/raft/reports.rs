@@ -36,7 +36,8 @@
 //! Latency: a DNS node's report leaves the moment a new plan is installed (the sender wakes
 //! on the source's watch), unless the previous report to that voter is still in flight, in
 //! which case the newest index follows as soon as it is answered. A node that serves no DNS
-//! (a voter, a prober) reports at the keepalive only: INSYNC counts DNS members alone, so
+//! (a voter, a prober: its state does not list it as a DNS member, `gates_insync`) reports
+//! at the keepalive only: INSYNC counts DNS members alone, so
 //! its index gates nothing a client waits for (`/v1/cluster` shows it, a second old at
 //! most), and posting it on every write made 15 of the 21 posts each write cost in the demo
 //! (3 voters, 3 probers, 2 DNS nodes), the busiest work of a 100 writes/s load after the
@@ -85,16 +86,6 @@ impl Applied {
     }
 }
 
-/// How often a reporter posts to another voter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Pace {
-    /// On every new value (one request in flight), and at least every `KEEPALIVE`: a DNS
-    /// node, whose reports gate INSYNC.
-    EveryChange,
-    /// Only every `KEEPALIVE`, the newest value each time: a node that serves no DNS.
-    Keepalive,
-}
-
 /// What one report says: the applied index and, while behind it, the prepared version.
 type Report = (u64, Option<u64>);
 
@@ -116,12 +107,6 @@ pub(crate) async fn run_reporter(
     source: Option<watch::Receiver<u64>>,
     mut prepared: Option<watch::Receiver<u64>>,
 ) {
-    // Only a DNS node's report (its owner gives the source) gates INSYNC; see the module doc.
-    let pace = if source.is_some() {
-        Pace::EveryChange
-    } else {
-        Pace::Keepalive
-    };
     let mut state = match source {
         Some(versions) => Applied::Given(versions),
         None => Applied::State(node.state_watch()),
@@ -167,7 +152,6 @@ pub(crate) async fn run_reporter(
                     id,
                     addr,
                     latest.clone(),
-                    pace,
                 )));
             }
         }
@@ -187,14 +171,24 @@ fn publish(node: &NodeHandle, latest: &watch::Sender<Report>, report: Report) {
     }
 }
 
+/// Whether `node`'s reports gate INSYNC: its own state lists it as a member serving DNS,
+/// the members `State::change_status_with` waits for. Asked before every wait, so a node
+/// that becomes (or stops being) one changes pace within a keepalive.
+fn gates_insync(node: &NodeHandle) -> bool {
+    node.state()
+        .members
+        .get(&node.id())
+        .is_some_and(|member| member.serves_dns())
+}
+
 /// Posts `latest` to one voter: on every change (one request at a time, the newest value
-/// each time) and at least every `KEEPALIVE`.
+/// each time) and at least every `KEEPALIVE` when the node serves DNS (`gates_insync`),
+/// only every `KEEPALIVE` otherwise.
 async fn send_reports(
     node: NodeHandle,
     target: NodeId,
     addr: String,
     mut latest: watch::Receiver<Report>,
-    pace: Pace,
 ) {
     let me = node.id();
     loop {
@@ -227,7 +221,7 @@ async fn send_reports(
                 continue;
             }
         }
-        if pace == Pace::Keepalive && target != me {
+        if target != me && !gates_insync(&node) {
             tokio::time::sleep(KEEPALIVE).await;
             if latest.has_changed().is_err() {
                 return;

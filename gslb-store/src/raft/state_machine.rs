@@ -86,7 +86,7 @@ struct SnapshotFiles {
 
 /// How a snapshot file is written (`SnapshotFiles::store`).
 #[derive(Debug, Clone, Copy)]
-enum Write {
+enum WritePriority {
     /// At normal priority: a snapshot installed from the leader, which this node waits on.
     Now,
     /// At a lower priority: a snapshot this node built of its own state.
@@ -95,9 +95,14 @@ enum Write {
 
 impl SnapshotFiles {
     /// Writes `data` (the encoded `State`) as the snapshot `meta` unless a newer one is
-    /// already stored, and gives `data` back. `Write::Background` checksums and writes at a
-    /// lower priority (a snapshot this node built, which nothing waits on).
-    async fn store(&self, meta: &Meta, data: Vec<u8>, write: Write) -> StorageResult<Vec<u8>> {
+    /// already stored, and gives `data` back. `WritePriority::Background` checksums and
+    /// writes at a lower priority (a snapshot this node built, which nothing waits on).
+    async fn store(
+        &self,
+        meta: &Meta,
+        data: Vec<u8>,
+        priority: WritePriority,
+    ) -> StorageResult<Vec<u8>> {
         let mut current = self.current.lock().await;
         if let Some(existing) = current.as_ref() {
             if existing.last_log_id > meta.last_log_id {
@@ -114,11 +119,11 @@ impl SnapshotFiles {
                     .map(|()| data)
                     .map_err(|error| name_no_space(&path, error))
             };
-            match write {
-                Write::Background => {
+            match priority {
+                WritePriority::Background => {
                     gslb_model::background::at_low_priority("snapshot-write", written)
                 }
-                Write::Now => written(),
+                WritePriority::Now => written(),
             }
         })
         .await
@@ -502,7 +507,10 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             last_membership: self.membership.clone(),
             snapshot_id,
         };
-        let data = self.snapshots.store(&meta, data, Write::Background).await?;
+        let data = self
+            .snapshots
+            .store(&meta, data, WritePriority::Background)
+            .await?;
         // Serialising a million record sets leaves much free memory in malloc's arenas:
         // `raft::log_trim` gives it back once the log below this snapshot is purged (one
         // trim for both; each costs the other nodes' writes a few milliseconds of CPU).
@@ -634,7 +642,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             StorageIOError::read_snapshot(Some(meta.signature()), &std::io::Error::other(error))
         })?;
         state.version = meta.last_log_id.map_or(0, |log_id| log_id.index);
-        let data = self.snapshots.store(meta, data, Write::Now).await?;
+        let data = self.snapshots.store(meta, data, WritePriority::Now).await?;
         let data_len = data.len();
         drop(data);
         tracing::info!(
